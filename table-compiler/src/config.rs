@@ -1,0 +1,731 @@
+//! The load-balancer config (TOML): what the user writes. `Config::parse`
+//! checks everything a compile needs and reports problems with the file,
+//! line, column and field, so a failed compile never gets as far as writing.
+
+use crate::target::entries::{BackendState, Mode, Proto, Scheduler, NAME_LEN, TOEPLITZ_KEY_LEN};
+use crate::target::{Target, TargetError};
+use crate::toeplitz::DEFAULT_KEY;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Maglev seed used when the config names none ("lbnic-maglev-v1\0").
+pub const DEFAULT_MAGLEV_SEED: [u8; 16] = *b"lbnic-maglev-v1\0";
+
+/// Table sizes the compiler picks from when a VIP gives none: primes near
+/// powers of two, 65537 being the paper's default.
+pub const PRIMES: &[u32] = &[
+    251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65537, 131071, 262139, 524287, 655373,
+    1048573, 2097143, 4194301, 8388593, 16777213,
+];
+
+/// Why a config is rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {field}: {message}")]
+    At {
+        path: String,
+        line: usize,
+        col: usize,
+        field: String,
+        message: String,
+    },
+    #[error("{path}: {field}: {message}")]
+    Field {
+        path: String,
+        field: String,
+        message: String,
+    },
+    #[error("{path}: target: {source}")]
+    Target { path: String, source: TargetError },
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
+    let col = offset - before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1) + 1;
+    (line, col)
+}
+
+/// "line L, column C: message" for a TOML/serde error.
+pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(s) => {
+            let (l, c) = line_col(text, s.start);
+            format!("line {l}, column {c}: {}", e.message())
+        }
+        None => e.message().to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    target: Option<Spanned<String>>,
+    #[serde(default)]
+    hash: RawHash,
+    #[serde(default)]
+    device: RawDevice,
+    #[serde(default)]
+    tunnel: RawTunnel,
+    #[serde(default)]
+    timeouts: RawTimeouts,
+    #[serde(default, rename = "vip")]
+    vips: Vec<RawVip>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHash {
+    toeplitz_key: Option<Spanned<String>>,
+    maglev_seed: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    mac: Option<Spanned<String>>,
+    gateway_mac: Option<Spanned<String>>,
+    max_frame: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTunnel {
+    source_v4: Option<Spanned<String>>,
+    source_v6: Option<Spanned<String>>,
+    gue_port: Option<u16>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTimeouts {
+    tcp_syn_s: Option<Spanned<u32>>,
+    tcp_established_s: Option<Spanned<u32>>,
+    tcp_closing_s: Option<Spanned<u32>>,
+    udp_s: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVip {
+    name: Spanned<String>,
+    address: Spanned<IpAddr>,
+    #[serde(default)]
+    port: u16,
+    #[serde(default = "default_proto")]
+    protocol: Proto,
+    #[serde(default = "default_mode")]
+    mode: Mode,
+    #[serde(default = "default_sched")]
+    scheduler: Scheduler,
+    table_size: Option<Spanned<u32>>,
+    #[serde(default, rename = "backend")]
+    backends: Vec<RawBackend>,
+}
+
+fn default_proto() -> Proto {
+    Proto::Tcp
+}
+fn default_mode() -> Mode {
+    Mode::Dr
+}
+fn default_sched() -> Scheduler {
+    Scheduler::Maglev
+}
+fn default_weight() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackend {
+    name: Spanned<String>,
+    address: Spanned<IpAddr>,
+    mac: Option<Spanned<String>>,
+    port: Option<Spanned<u16>>,
+    #[serde(default = "default_weight")]
+    weight: Spanned<u32>,
+    #[serde(default = "default_state")]
+    state: BackendState,
+}
+
+fn default_state() -> BackendState {
+    BackendState::Active
+}
+
+/// A validated config. VIPs are sorted by name and each VIP's backends by
+/// stable name, so the order in the file never reaches an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    #[serde(skip)]
+    pub target: Target,
+    pub target_fingerprint: u64,
+    #[serde(with = "hex::serde")]
+    pub toeplitz_key: [u8; TOEPLITZ_KEY_LEN],
+    #[serde(with = "hex::serde")]
+    pub maglev_seed: [u8; 16],
+    pub device_mac: [u8; 6],
+    pub max_frame: u16,
+    pub tunnel_v4: (Ipv4Addr, u8),
+    pub tunnel_v6: (Ipv6Addr, u8),
+    pub gue_port: u16,
+    pub timeouts: Timeouts,
+    pub vips: Vec<Vip>,
+    /// Things that compile but deserve a look (e.g. M < 100 N).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Conntrack timeouts, seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    pub tcp_syn_s: u32,
+    pub tcp_established_s: u32,
+    pub tcp_closing_s: u32,
+    pub udp_s: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vip {
+    pub name: String,
+    pub addr: IpAddr,
+    pub port: u16,
+    pub proto: Proto,
+    pub mode: Mode,
+    pub sched: Scheduler,
+    /// Lookup-table size: M for Maglev (prime), slot count for RR/WRR.
+    pub table_size: u32,
+    pub backends: Vec<Backend>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backend {
+    pub name: String,
+    pub addr: IpAddr,
+    pub mac: [u8; 6],
+    pub port: u16,
+    pub weight: u32,
+    pub state: BackendState,
+}
+
+impl Backend {
+    /// Weight as the scheduler sees it: only active backends take new flows.
+    pub fn effective_weight(&self) -> u32 {
+        if self.state == BackendState::Active {
+            self.weight
+        } else {
+            0
+        }
+    }
+}
+
+pub fn is_prime(n: u32) -> bool {
+    if n < 2 {
+        return false;
+    }
+    if n % 2 == 0 {
+        return n == 2;
+    }
+    let mut d = 3u32;
+    while (d as u64) * (d as u64) <= n as u64 {
+        if n % d == 0 {
+            return false;
+        }
+        d += 2;
+    }
+    true
+}
+
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (m, p) in mac.iter_mut().zip(parts) {
+        if p.len() != 2 {
+            return None;
+        }
+        *m = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(mac)
+}
+
+pub fn format_mac(m: &[u8; 6]) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let clean: String = s
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '_'))
+        .collect();
+    let v = hex::decode(clean).ok()?;
+    v.try_into().ok()
+}
+
+fn parse_prefix(s: &str) -> Option<(IpAddr, u8)> {
+    let (a, l) = s.split_once('/')?;
+    let a: IpAddr = a.parse().ok()?;
+    let l: u8 = l.parse().ok()?;
+    let max = if a.is_ipv4() { 32 } else { 128 };
+    (l <= max).then_some((a, l))
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn at<T>(&self, span: std::ops::Range<usize>, field: impl Into<String>, msg: impl Into<String>) -> Result<T, ConfigError> {
+        if span.is_empty() && span.start == 0 {
+            return Err(ConfigError::Field {
+                path: self.path.into(),
+                field: field.into(),
+                message: msg.into(),
+            });
+        }
+        let (line, col) = line_col(self.text, span.start);
+        Err(ConfigError::At {
+            path: self.path.into(),
+            line,
+            col,
+            field: field.into(),
+            message: msg.into(),
+        })
+    }
+    fn field<T>(&self, field: impl Into<String>, msg: impl Into<String>) -> Result<T, ConfigError> {
+        Err(ConfigError::Field {
+            path: self.path.into(),
+            field: field.into(),
+            message: msg.into(),
+        })
+    }
+}
+
+fn check_name(cx: &Ctx, name: &Spanned<String>, field: &str) -> Result<(), ConfigError> {
+    let n = name.get_ref();
+    if n.is_empty() || n.len() > NAME_LEN {
+        return cx.at(name.span(), field, format!("name {n:?} must be 1..={NAME_LEN} bytes"));
+    }
+    if n.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return cx.at(name.span(), field, format!("name {n:?} contains whitespace or control characters"));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Read and validate a config file; a relative `target` path is taken
+    /// relative to the config's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        Config::parse(&text, &path.display().to_string(), &base)
+    }
+
+    pub fn parse(text: &str, path: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let cx = Ctx { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            ConfigError::At {
+                path: path.into(),
+                line,
+                col,
+                field: "toml".into(),
+                message: e.message().to_string(),
+            }
+        })?;
+        let mut warnings = Vec::new();
+
+        let target = match &raw.target {
+            None => Target::builtin(),
+            Some(t) => Target::resolve(t.get_ref(), base_dir).map_err(|source| ConfigError::Target {
+                path: path.into(),
+                source,
+            })?,
+        };
+
+        let toeplitz_key = match &raw.hash.toeplitz_key {
+            None => DEFAULT_KEY,
+            Some(k) => match parse_hex::<TOEPLITZ_KEY_LEN>(k.get_ref()) {
+                Some(v) => v,
+                None => return cx.at(k.span(), "hash.toeplitz_key", "must be 40 bytes of hex (80 hex digits)"),
+            },
+        };
+        let maglev_seed = match &raw.hash.maglev_seed {
+            None => DEFAULT_MAGLEV_SEED,
+            Some(k) => match parse_hex::<16>(k.get_ref()) {
+                Some(v) => v,
+                None => return cx.at(k.span(), "hash.maglev_seed", "must be 16 bytes of hex (32 hex digits)"),
+            },
+        };
+        let mac_of = |m: &Spanned<String>, field: &str| -> Result<[u8; 6], ConfigError> {
+            match parse_mac(m.get_ref()) {
+                Some(v) => Ok(v),
+                None => cx.at(m.span(), field, format!("{:?} is not a MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref())),
+            }
+        };
+        let device_mac = match &raw.device.mac {
+            None => [0x02, 0, 0, 0, 0, 0x01],
+            Some(m) => mac_of(m, "device.mac")?,
+        };
+        let gateway_mac = raw.device.gateway_mac.as_ref().map(|m| mac_of(m, "device.gateway_mac")).transpose()?;
+        let max_frame = match &raw.device.max_frame {
+            None => 1514,
+            Some(v) if (64..=9216).contains(v.get_ref()) => *v.get_ref() as u16,
+            Some(v) => return cx.at(v.span(), "device.max_frame", format!("{} is outside 64..=9216", v.get_ref())),
+        };
+        let prefix = |p: &Option<Spanned<String>>, field: &str, dflt: &str, v6: bool| -> Result<(IpAddr, u8), ConfigError> {
+            let (s, span) = match p {
+                None => (dflt.to_string(), 0..0),
+                Some(p) => (p.get_ref().clone(), p.span()),
+            };
+            match parse_prefix(&s) {
+                Some((a, l)) if a.is_ipv6() == v6 => Ok((a, l)),
+                _ => cx.at(span, field, format!("{s:?} is not an IPv{} prefix (addr/len)", if v6 { 6 } else { 4 })),
+            }
+        };
+        let tunnel_v4 = match prefix(&raw.tunnel.source_v4, "tunnel.source_v4", "172.16.0.0/16", false)? {
+            (IpAddr::V4(a), l) => (a, l),
+            _ => unreachable!("checked family"),
+        };
+        let tunnel_v6 = match prefix(&raw.tunnel.source_v6, "tunnel.source_v6", "100::/64", true)? {
+            (IpAddr::V6(a), l) => (a, l),
+            _ => unreachable!("checked family"),
+        };
+        let gue_port = raw.tunnel.gue_port.unwrap_or(6080);
+        if gue_port == 0 {
+            return cx.field("tunnel.gue_port", "must not be 0");
+        }
+        let secs = |v: &Option<Spanned<u32>>, field: &str, dflt: u32| -> Result<u32, ConfigError> {
+            match v {
+                None => Ok(dflt),
+                Some(s) if (1..=86400 * 7).contains(s.get_ref()) => Ok(*s.get_ref()),
+                Some(s) => cx.at(s.span(), field, format!("{} is outside 1..=604800 seconds", s.get_ref())),
+            }
+        };
+        let timeouts = Timeouts {
+            tcp_syn_s: secs(&raw.timeouts.tcp_syn_s, "timeouts.tcp_syn_s", 30)?,
+            tcp_established_s: secs(&raw.timeouts.tcp_established_s, "timeouts.tcp_established_s", 900)?,
+            tcp_closing_s: secs(&raw.timeouts.tcp_closing_s, "timeouts.tcp_closing_s", 60)?,
+            udp_s: secs(&raw.timeouts.udp_s, "timeouts.udp_s", 300)?,
+        };
+
+        if raw.vips.is_empty() {
+            return cx.field("vip", "the config defines no [[vip]]");
+        }
+        if raw.vips.len() > target.max_vips as usize {
+            return cx.field("vip", format!("{} VIPs, target {} allows {}", raw.vips.len(), target.name, target.max_vips));
+        }
+
+        let mut vips = Vec::with_capacity(raw.vips.len());
+        let mut vip_names = HashSet::new();
+        // (addr, port) -> protocols claimed; port 0 = any port.
+        let mut claimed: BTreeMap<IpAddr, Vec<(u16, Proto, String)>> = BTreeMap::new();
+        let mut total_backends = 0usize;
+        let mut total_lut = 0u64;
+        for rv in raw.vips {
+            check_name(&cx, &rv.name, "vip.name")?;
+            let vname = rv.name.get_ref().clone();
+            if !vip_names.insert(vname.clone()) {
+                return cx.at(rv.name.span(), format!("vip[{vname}].name"), "duplicate VIP name");
+            }
+            let addr = *rv.address.get_ref();
+            let overlaps = |p: u16, q: Proto| {
+                (p == rv.port || p == 0 || rv.port == 0) && (q == rv.protocol || q == Proto::Any || rv.protocol == Proto::Any)
+            };
+            let slot = claimed.entry(addr).or_default();
+            if let Some((_, _, other)) = slot.iter().find(|(p, q, _)| overlaps(*p, *q)) {
+                return cx.at(
+                    rv.address.span(),
+                    format!("vip[{vname}].address"),
+                    format!("{addr} port {} {} overlaps VIP {other:?}", rv.port, rv.protocol.name()),
+                );
+            }
+            slot.push((rv.port, rv.protocol, vname.clone()));
+
+            if rv.backends.is_empty() {
+                return cx.at(rv.name.span(), format!("vip[{vname}].backend"), "VIP has no [[vip.backend]]");
+            }
+            let per_vip = target.max_backends_per_vip() as usize;
+            if rv.backends.len() > per_vip {
+                return cx.at(
+                    rv.name.span(),
+                    format!("vip[{vname}].backend"),
+                    format!("{} backends, target {} allows {per_vip} per VIP ({}-bit table entries)", rv.backends.len(), target.name, target.lut_entry_bits),
+                );
+            }
+            total_backends += rv.backends.len();
+            if total_backends > target.max_backends as usize {
+                return cx.at(
+                    rv.name.span(),
+                    format!("vip[{vname}].backend"),
+                    format!("more than {} backends in total, the target {} limit", target.max_backends, target.name),
+                );
+            }
+            let mut names = HashSet::new();
+            let mut backends = Vec::with_capacity(rv.backends.len());
+            for rb in rv.backends {
+                check_name(&cx, &rb.name, &format!("vip[{vname}].backend.name"))?;
+                let bname = rb.name.get_ref().clone();
+                let fld = |f: &str| format!("vip[{vname}].backend[{bname}].{f}");
+                if !names.insert(bname.clone()) {
+                    return cx.at(rb.name.span(), fld("name"), "duplicate backend name in this VIP");
+                }
+                let baddr = *rb.address.get_ref();
+                if baddr.is_ipv6() != addr.is_ipv6() && matches!(rv.mode, Mode::Dr | Mode::Nat) {
+                    return cx.at(
+                        rb.address.span(),
+                        fld("address"),
+                        format!("{baddr} is not the VIP's address family; mode {} cannot change it (use a tunnel mode)", rv.mode.name()),
+                    );
+                }
+                let mac = match (&rb.mac, gateway_mac) {
+                    (Some(m), _) => mac_of(m, &fld("mac"))?,
+                    (None, Some(g)) if rv.mode != Mode::Dr => g,
+                    (None, _) => {
+                        return cx.at(
+                            rb.name.span(),
+                            fld("mac"),
+                            if rv.mode == Mode::Dr {
+                                "mode dr needs the backend's MAC".to_string()
+                            } else {
+                                "no MAC for the next hop: give the backend a mac or set device.gateway_mac".to_string()
+                            },
+                        )
+                    }
+                };
+                let port = match &rb.port {
+                    None => 0,
+                    Some(p) if rv.mode == Mode::Nat => *p.get_ref(),
+                    Some(p) => return cx.at(p.span(), fld("port"), format!("only mode nat rewrites ports; VIP is {}", rv.mode.name())),
+                };
+                let weight = *rb.weight.get_ref();
+                if weight > 1_000_000 {
+                    return cx.at(rb.weight.span(), fld("weight"), format!("{weight} is above 1000000"));
+                }
+                backends.push(Backend {
+                    name: bname,
+                    addr: baddr,
+                    mac,
+                    port,
+                    weight,
+                    state: rb.state,
+                });
+            }
+            backends.sort_by(|a, b| a.name.cmp(&b.name));
+            let weights: Vec<u32> = backends.iter().map(Backend::effective_weight).collect();
+            let n_active = weights.iter().filter(|&&w| w > 0).count() as u64;
+            if n_active == 0 {
+                warnings.push(format!("vip {vname}: no active backend with weight > 0; new flows are dropped"));
+            }
+            let table_size = match rv.scheduler {
+                Scheduler::Maglev | Scheduler::MaglevStable => match &rv.table_size {
+                    Some(m) => {
+                        let m_v = *m.get_ref();
+                        if !is_prime(m_v) {
+                            return cx.at(m.span(), format!("vip[{vname}].table_size"), format!("{m_v} is not prime (Maglev needs a prime M)"));
+                        }
+                        if (m_v as usize) < backends.len() {
+                            return cx.at(
+                                m.span(),
+                                format!("vip[{vname}].table_size"),
+                                format!("{m_v} is smaller than the {} backends", backends.len()),
+                            );
+                        }
+                        if (m_v as u64) < 100 * n_active {
+                            warnings.push(format!(
+                                "vip {vname}: table_size {m_v} < 100 x {n_active} backends; balance may be off by more than 1%"
+                            ));
+                        }
+                        m_v
+                    }
+                    None => {
+                        let want = (100 * backends.len() as u64).max(65537);
+                        match PRIMES.iter().find(|&&p| p as u64 >= want) {
+                            Some(&p) => p,
+                            None => return cx.at(rv.name.span(), format!("vip[{vname}].table_size"), "too many backends for any listed prime; give table_size"),
+                        }
+                    }
+                },
+                Scheduler::Rr | Scheduler::Wrr => {
+                    if let Some(m) = &rv.table_size {
+                        return cx.at(
+                            m.span(),
+                            format!("vip[{vname}].table_size"),
+                            format!("scheduler {} sizes its own slot table; remove table_size", rv.scheduler.name()),
+                        );
+                    }
+                    let len = if rv.scheduler == Scheduler::Rr {
+                        n_active
+                    } else {
+                        crate::sched::wrr_len(&weights)
+                    };
+                    if len > per_vip as u64 * 64 {
+                        return cx.at(
+                            rv.name.span(),
+                            format!("vip[{vname}].backend.weight"),
+                            format!("the WRR slot table would have {len} slots; use smaller or more divisible weights"),
+                        );
+                    }
+                    len as u32
+                }
+            };
+            total_lut += table_size as u64;
+            if total_lut > target.lut_entries as u64 {
+                return cx.at(
+                    rv.name.span(),
+                    format!("vip[{vname}].table_size"),
+                    format!("lookup tables need more than the {} entries target {} has", target.lut_entries, target.name),
+                );
+            }
+            vips.push(Vip {
+                name: vname,
+                addr,
+                port: rv.port,
+                proto: rv.protocol,
+                mode: rv.mode,
+                sched: rv.scheduler,
+                table_size,
+                backends,
+            });
+        }
+        vips.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Config {
+            target_fingerprint: target.fingerprint(),
+            target,
+            toeplitz_key,
+            maglev_seed,
+            device_mac,
+            max_frame,
+            tunnel_v4,
+            tunnel_v6,
+            gue_port,
+            timeouts,
+            vips,
+            warnings,
+        })
+    }
+
+    /// SHA-256 of the canonical (sorted) config: equal configs, whatever
+    /// their order or formatting, have equal digests.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).expect("config serialises");
+        Sha256::digest(json).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+[[vip]]
+name = "web"
+address = "192.0.2.10"
+port = 80
+
+[[vip.backend]]
+name = "b"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+
+[[vip.backend]]
+name = "a"
+address = "10.0.0.1"
+mac = "02:00:00:00:00:01"
+"#;
+
+    fn parse(s: &str) -> Result<Config, ConfigError> {
+        Config::parse(s, "test.toml", Path::new("."))
+    }
+
+    #[test]
+    fn minimal_config_sorts_backends_and_picks_m() {
+        let c = parse(OK).unwrap();
+        assert_eq!(c.vips[0].backends[0].name, "a");
+        assert_eq!(c.vips[0].table_size, 65537);
+        assert_eq!(c.vips[0].proto, Proto::Tcp);
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let e = parse(&OK.replace("port = 80", "port = 80\nbogus = 1")).unwrap_err().to_string();
+        assert!(e.contains("test.toml:6:") && e.contains("bogus"), "{e}");
+        let e = parse(&OK.replace("10.0.0.2", "10.0.0.999")).unwrap_err().to_string();
+        assert!(e.contains("test.toml:9:") && e.contains("invalid IP"), "{e}");
+        let e = parse(&OK.replace("name = \"a\"", "name = \"b\"")).unwrap_err().to_string();
+        assert!(e.contains("duplicate backend name") && e.contains("vip[web].backend[b].name"), "{e}");
+        let e = parse(&OK.replace("port = 80", "port = 80\ntable_size = 65536")).unwrap_err().to_string();
+        assert!(e.contains("not prime"), "{e}");
+        let e = parse(&OK.replace("port = 80", "port = 80\ntable_size = 1")).unwrap_err().to_string();
+        assert!(e.contains("not prime"), "{e}");
+        assert!(parse(&OK.replace("port = 80", "port = 80\ntable_size = 2")).is_ok());
+        let three = format!("{OK}\n[[vip.backend]]\nname = \"c\"\naddress = \"10.0.0.3\"\nmac = \"02:00:00:00:00:03\"\n");
+        let e = parse(&three.replace("port = 80", "port = 80\ntable_size = 2")).unwrap_err().to_string();
+        assert!(e.contains("smaller than the 3 backends"), "{e}");
+        let e = parse(&OK.replace("mode", "x").replace("port = 80", "port = 80\nmode = \"tun\"")).unwrap_err().to_string();
+        assert!(e.contains("unknown variant"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_and_overlapping_vips_are_rejected() {
+        let two = format!("{OK}\n{}", OK.replace("\"web\"", "\"web2\""));
+        let e = parse(&two).unwrap_err().to_string();
+        assert!(e.contains("overlaps VIP \"web\""), "{e}");
+        let two = format!("{OK}\n{}", OK.replace("port = 80", "port = 0"));
+        let e = parse(&two).unwrap_err().to_string();
+        assert!(e.contains("duplicate VIP name"), "{e}");
+    }
+
+    #[test]
+    fn small_m_warns() {
+        let c = parse(&OK.replace("port = 80", "port = 80\ntable_size = 101")).unwrap();
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn digest_ignores_order() {
+        let a = parse(OK).unwrap();
+        let swapped = OK.replace("\"b\"", "\"TMP\"").replace("\"a\"", "\"b\"").replace("\"TMP\"", "\"a\"");
+        // Same names, swapped addresses: a different config.
+        assert_ne!(a.digest(), parse(&swapped).unwrap().digest());
+        let reordered = r#"
+[[vip]]
+port = 80
+address = "192.0.2.10"
+name = "web"
+[[vip.backend]]
+name = "a"
+mac = "02:00:00:00:00:01"
+address = "10.0.0.1"
+[[vip.backend]]
+name = "b"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+"#;
+        assert_eq!(a.digest(), parse(reordered).unwrap().digest());
+    }
+
+    #[test]
+    fn primes_list_is_prime() {
+        assert!(PRIMES.iter().all(|&p| is_prime(p)));
+        assert!(is_prime(65537) && !is_prime(65535) && is_prime(131071) && is_prime(655373));
+    }
+}

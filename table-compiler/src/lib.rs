@@ -1,0 +1,8 @@
+//! lbnic table compiler: the hardware contract ([`target`]) and the
+//! config -> image compiler (Maglev, RR/WRR, conntrack images).
+
+pub mod config;
+pub mod maglev;
+pub mod sched;
+pub mod target;
+pub mod toeplitz;

@@ -1,0 +1,152 @@
+//! The register block: 32-bit little-endian registers at the register BAR
+//! offset. 64-bit values are two registers, low word first; the host reads
+//! HI, LO, HI and retries if HI moved (works for live hardware and for a
+//! shared-memory device alike, since it needs no read side effects).
+
+/// Bytes decoded by the register block.
+pub const BLOCK_LEN: u64 = 0x1000;
+
+/// `ID` reads this ("LBNC" in little-endian ASCII).
+pub const ID_MAGIC: u32 = u32::from_le_bytes(*b"LBNC");
+/// Value the host writes to `COMMIT` to ring the doorbell; any other value
+/// is ignored, so a stray write cannot swap banks.
+pub const COMMIT_MAGIC: u32 = 0xC0AA_17ED;
+
+pub const ID: u64 = 0x000;
+/// `major << 16 | minor` of the contract.
+pub const VERSION: u64 = 0x004;
+pub const FINGERPRINT_LO: u64 = 0x008;
+pub const FINGERPRINT_HI: u64 = 0x00C;
+pub const CONTROL: u64 = 0x010;
+pub const STATUS: u64 = 0x014;
+pub const SCRATCH: u64 = 0x018;
+/// Incremented by the device at least every millisecond while alive.
+pub const HEARTBEAT: u64 = 0x01C;
+pub const STAGED_GEN_LO: u64 = 0x020;
+pub const STAGED_GEN_HI: u64 = 0x024;
+/// Bytes of the inactive bank covered by `STAGED_CRC` (from bank offset 0).
+pub const STAGED_LEN: u64 = 0x028;
+/// CRC32C of those bytes.
+pub const STAGED_CRC: u64 = 0x02C;
+pub const COMMIT: u64 = 0x030;
+/// 0 or 1: the bank the pipeline reads.
+pub const ACTIVE_BANK: u64 = 0x034;
+pub const ACTIVE_GEN_LO: u64 = 0x038;
+pub const ACTIVE_GEN_HI: u64 = 0x03C;
+/// Result of the last commit, one of the `COMMIT_*` codes.
+pub const COMMIT_RESULT: u64 = 0x040;
+/// Incremented each time the device finishes handling a doorbell, whatever
+/// the result, so the host can tell "not yet" from "refused".
+pub const COMMIT_SEQ: u64 = 0x044;
+/// Device time, in conntrack ticks (`Target::ct_tick_us`).
+pub const NOW_LO: u64 = 0x048;
+pub const NOW_HI: u64 = 0x04C;
+/// First of the 64-bit counters, see [`Counter`].
+pub const COUNTERS: u64 = 0x100;
+
+/// `CONTROL` bits.
+pub mod control {
+    /// Pipeline processes traffic.
+    pub const ENABLE: u32 = 1 << 0;
+    /// Self-clearing: reset counters, pipeline state and conntrack.
+    pub const RESET: u32 = 1 << 1;
+    /// Self-clearing: invalidate every conntrack entry.
+    pub const CT_FLUSH: u32 = 1 << 2;
+    /// Host owns the conntrack region (preload/dump); the pipeline treats
+    /// every lookup as a miss and inserts nothing while it is set.
+    pub const CT_HOST: u32 = 1 << 3;
+}
+
+/// `STATUS` bits.
+pub mod status {
+    pub const READY: u32 = 1 << 0;
+    /// A commit is being validated.
+    pub const COMMIT_BUSY: u32 = 1 << 1;
+    /// The pipeline is processing traffic.
+    pub const RUNNING: u32 = 1 << 2;
+}
+
+/// `COMMIT_RESULT` codes.
+pub const COMMIT_NONE: u32 = 0;
+pub const COMMIT_OK: u32 = 1;
+pub const COMMIT_BAD_CRC: u32 = 2;
+pub const COMMIT_BAD_LEN: u32 = 3;
+pub const COMMIT_BAD_TABLE: u32 = 4;
+
+pub fn commit_result_name(code: u32) -> &'static str {
+    match code {
+        COMMIT_NONE => "none",
+        COMMIT_OK => "ok",
+        COMMIT_BAD_CRC => "crc mismatch",
+        COMMIT_BAD_LEN => "bad length",
+        COMMIT_BAD_TABLE => "table failed validation",
+        _ => "unknown",
+    }
+}
+
+macro_rules! counters {
+    ($($(#[$m:meta])* $name:ident = $text:literal,)*) => {
+        /// The device's 64-bit counters, in register order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u16)]
+        pub enum Counter { $($(#[$m])* $name,)* }
+
+        impl Counter {
+            pub const ALL: &'static [Counter] = &[$(Counter::$name,)*];
+            /// Stable snake_case name used in JSON and reports.
+            pub fn name(self) -> &'static str {
+                match self { $(Counter::$name => $text,)* }
+            }
+        }
+    };
+}
+
+counters! {
+    RxPackets = "rx_packets",
+    RxBytes = "rx_bytes",
+    TxPackets = "tx_packets",
+    TxBytes = "tx_bytes",
+    /// Passed unchanged (no VIP / unparsable with action `pass`).
+    PassPackets = "pass_packets",
+    DropParse = "drop_parse",
+    DropNoVip = "drop_no_vip",
+    /// VIP has no backend that may take a new flow.
+    DropNoBackend = "drop_no_backend",
+    /// Encapsulation would exceed the maximum frame size.
+    DropTooBig = "drop_too_big",
+    /// Non-first fragment, or ICMP error whose inner flow is unknown.
+    DropUnroutable = "drop_unroutable",
+    CtHits = "ct_hits",
+    CtMisses = "ct_misses",
+    CtInserts = "ct_inserts",
+    CtEvictions = "ct_evictions",
+    CtAgeouts = "ct_ageouts",
+    Commits = "commits",
+    CommitErrors = "commit_errors",
+}
+
+impl Counter {
+    /// Register offset of the counter's low word.
+    pub fn offset(self) -> u64 {
+        COUNTERS + 8 * self as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_fit_the_block_and_do_not_overlap_control() {
+        let last = Counter::ALL.last().unwrap().offset() + 8;
+        assert!(last <= BLOCK_LEN);
+        assert!(NOW_HI < COUNTERS);
+        assert_eq!(Counter::RxPackets.offset(), COUNTERS);
+        assert_eq!(Counter::ALL.len(), Counter::CommitErrors as usize + 1);
+    }
+
+    #[test]
+    fn id_magic_is_ascii() {
+        assert_eq!(&ID_MAGIC.to_le_bytes(), b"LBNC");
+    }
+}
