@@ -1,1 +1,148 @@
-fn main(){}
+//! `lbnic`: compile load-balancer configs into FPGA/SmartNIC table images,
+//! inspect and compare them, and look flows up in them.
+
+mod tables;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lbnic",
+    version,
+    about = "Offload a stateful L4 load balancer (Maglev + conntrack, LVS DR/TUN/NAT) into an FPGA/SmartNIC pipeline",
+    long_about = "lbnic compiles a load-balancer config (TOML) into fixed-size, bit-exact table images \
+for a hardware target, and inspects, compares and queries those images.\n\n\
+Typical use:\n  lbnic compile examples/basic.toml -o basic.img\n  lbnic inspect basic.img\n  \
+lbnic lookup basic.img --flow 'tcp 198.51.100.7:40000 -> 192.0.2.10:80'\n\n\
+Set LBNIC_LOG (e.g. LBNIC_LOG=debug) or pass -v for more detail on stderr."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compile a config into a bank image (VIP, backend and lookup tables).
+    ///
+    /// The image is written atomically: a failed compile leaves no file. With
+    /// --previous, VIP and backend slots of surviving names are kept (so live
+    /// conntrack entries stay valid) and `maglev-stable` VIPs move only the
+    /// entries they must.
+    Compile {
+        /// Config file (TOML); see examples/basic.toml.
+        config: PathBuf,
+        /// Output image.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The image currently on the device (same target).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// Generation number to stamp (default: previous + 1, or 1).
+        #[arg(long)]
+        generation: Option<u64>,
+        /// Print the compile report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what an image holds: per VIP, the table size, each backend's
+    /// weight and slot count, and the balance (max/min of slot share over
+    /// weight share; 1.0 is perfect).
+    Inspect {
+        image: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Only this VIP.
+        #[arg(long)]
+        vip: Option<String>,
+    },
+    /// Compare two bank images: per VIP, how many lookup-table entries point
+    /// at a different backend, and the fewest any rebuild could have changed.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which backend a new flow gets, and through which table entry.
+    Lookup {
+        image: PathBuf,
+        /// e.g. 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' or
+        /// 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53'
+        #[arg(long)]
+        flow: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Conntrack images and state.
+    #[command(subcommand)]
+    Ct(CtCmd),
+}
+
+#[derive(Subcommand)]
+enum CtCmd {
+    /// Build a conntrack image (empty, or preloaded from a flow list) for
+    /// the target and hash key of a bank image.
+    Build {
+        /// The bank image the flows refer to (VIP and backend names).
+        #[arg(long)]
+        bank: PathBuf,
+        /// Flow list, JSON lines: {"flow": "tcp 1.2.3.4:5 -> 192.0.2.10:80",
+        /// "vip": "web", "backend": "web-1", "state": "established"}.
+        #[arg(long)]
+        flows: Option<PathBuf>,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// List the flows in a conntrack image (as a flow list).
+    List {
+        image: PathBuf,
+        /// Bank image to turn indices back into names.
+        #[arg(long)]
+        bank: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LBNIC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let r = match cli.cmd {
+        Cmd::Compile {
+            config,
+            output,
+            previous,
+            generation,
+            json,
+        } => tables::compile(&config, &output, previous.as_deref(), generation, json),
+        Cmd::Inspect { image, json, vip } => tables::inspect(&image, json, vip.as_deref()),
+        Cmd::Diff { old, new, json } => tables::diff(&old, &new, json),
+        Cmd::Lookup { image, flow, json } => tables::lookup(&image, &flow, json),
+        Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
+        Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

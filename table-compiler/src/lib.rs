@@ -6,3 +6,7 @@ pub mod maglev;
 pub mod sched;
 pub mod target;
 pub mod toeplitz;
+pub mod image;
+pub mod compile;
+pub mod analysis;
+pub mod ctimage;

@@ -355,3 +355,10 @@ mod tests {
         assert!((pps - 148_809_523.8).abs() < 1.0, "{pps}");
     }
 }
+
+/// Conntrack bucket of a flow: the low bits of its Toeplitz flow hash (the
+/// Maglev index uses the high bits through the multiply, so the two stay
+/// independent).
+pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> u32 {
+    flow_hash & (ct_buckets - 1)
+}

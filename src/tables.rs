@@ -1,0 +1,246 @@
+//! compile / inspect / diff / lookup / ct build.
+
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use table_compiler::analysis::{self, VipInfo};
+use table_compiler::compile::compile as compile_config;
+use table_compiler::config::Config;
+use table_compiler::ctimage;
+use table_compiler::image::{decode_conntrack, Bank, Image, ImageKind};
+use table_compiler::target::entries::FlowKey;
+
+fn load_bank(path: &Path) -> Result<(Image, Bank)> {
+    let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
+    img.expect_kind(ImageKind::Bank)
+        .with_context(|| format!("{}", path.display()))?;
+    let bank = Bank::decode(&img).with_context(|| format!("decoding {}", path.display()))?;
+    Ok((img, bank))
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn compile(config: &Path, output: &Path, previous: Option<&Path>, generation: Option<u64>, json: bool) -> Result<()> {
+    let cfg = Config::load(config)?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    let prev = previous
+        .map(|p| Image::load(p).with_context(|| format!("loading previous image {}", p.display())))
+        .transpose()?;
+    let t0 = std::time::Instant::now();
+    let (image, report) = compile_config(&cfg, prev.as_ref(), generation)
+        .with_context(|| format!("compiling {}", config.display()))?;
+    let dt = t0.elapsed();
+    image
+        .write_atomic(output)
+        .with_context(|| format!("writing {}", output.display()))?;
+    tracing::info!("compiled in {:.1} ms", dt.as_secs_f64() * 1e3);
+    if json {
+        return print_json(&report);
+    }
+    println!(
+        "{} -> {}: generation {}, {} VIPs, target {} ({:#018x}), {} bytes of bank, crc32c {:#010x}",
+        config.display(),
+        output.display(),
+        report.generation,
+        report.vips.len(),
+        cfg.target.name,
+        cfg.target.fingerprint(),
+        image.device_len,
+        image.device_crc()
+    );
+    for v in &report.vips {
+        let moved = match v.moved {
+            Some(m) => format!("  moved {m} ({:.3}%)", 100.0 * m as f64 / v.table_size.max(1) as f64),
+            None => String::new(),
+        };
+        let full = if v.full_rebuild { "  (no previous table: full build)" } else { "" };
+        println!("  {:<24} slot {:<4} {:<14} size {:<8}{moved}{full}", v.name, v.slot, v.scheduler, v.table_size);
+    }
+    Ok(())
+}
+
+fn print_vip(v: &VipInfo) {
+    let bal = v.balance.map_or("-".to_string(), |b| format!("{b:.4}"));
+    let port = if v.port == 0 { "*".to_string() } else { v.port.to_string() };
+    println!(
+        "VIP {} (slot {}): {}:{} {}  mode {}  scheduler {}  table {}  balance {}",
+        v.name, v.slot, v.address, port, v.protocol, v.mode, v.scheduler, v.table_size, bal
+    );
+    println!(
+        "  {:>5}  {:<24} {:<40} {:>7} {:<7} {:>8} {:>9} {:>9}",
+        "index", "backend", "address", "weight", "state", "slots", "share%", "want%"
+    );
+    for b in &v.backends {
+        println!(
+            "  {:>5}  {:<24} {:<40} {:>7} {:<7} {:>8} {:>9.4} {:>9.4}",
+            b.index,
+            b.name,
+            b.address,
+            b.weight,
+            b.state,
+            b.slots,
+            100.0 * b.share,
+            100.0 * b.weight_share
+        );
+    }
+}
+
+pub fn inspect(path: &Path, json: bool, only: Option<&str>) -> Result<()> {
+    let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let bank = match img.kind {
+        ImageKind::Bank => Some(Bank::decode(&img)?),
+        ImageKind::Conntrack => None,
+    };
+    let mut info = analysis::image_info(&img, bank.as_ref());
+    if let Some(name) = only {
+        info.vips.retain(|v| v.name == name);
+        if info.vips.is_empty() {
+            bail!("{}: no VIP named {name:?}", path.display());
+        }
+    }
+    if json {
+        return print_json(&info);
+    }
+    println!(
+        "{}: {:?} image, generation {}, target {} ({}), config digest {}",
+        path.display(),
+        info.kind,
+        info.generation,
+        info.target,
+        info.fingerprint,
+        &info.config_digest[..16]
+    );
+    println!("device part {} bytes, crc32c {}", info.device_bytes, info.device_crc32c);
+    if img.kind == ImageKind::Conntrack {
+        let n = decode_conntrack(&img)?.len();
+        println!("{n} conntrack entries");
+    }
+    for v in &info.vips {
+        println!();
+        print_vip(v);
+    }
+    Ok(())
+}
+
+pub fn diff(old: &Path, new: &Path, json: bool) -> Result<()> {
+    let (oi, ob) = load_bank(old)?;
+    let (ni, nb) = load_bank(new)?;
+    if oi.fingerprint() != ni.fingerprint() {
+        tracing::warn!("the two images are for different targets");
+    }
+    let d = analysis::diff(&ob, &nb);
+    if json {
+        return print_json(&d);
+    }
+    println!("generation {} -> {}", oi.generation, ni.generation);
+    println!(
+        "{:<24} {:<8} {:>9} {:>10} {:>9} {:>10} {:>9}  backends",
+        "vip", "status", "size", "changed", "changed%", "minimal", "minimal%"
+    );
+    for v in &d {
+        let mut b = String::new();
+        if !v.backends_added.is_empty() {
+            b += &format!("+{} ", v.backends_added.join(",+"));
+        }
+        if !v.backends_removed.is_empty() {
+            b += &format!("-{}", v.backends_removed.join(",-"));
+        }
+        println!(
+            "{:<24} {:<8} {:>9} {:>10} {:>9.4} {:>10} {:>9.4}  {}",
+            v.name,
+            v.status,
+            v.table_size,
+            v.changed,
+            100.0 * v.fraction,
+            v.minimal,
+            100.0 * v.minimal_fraction,
+            b.trim()
+        );
+    }
+    Ok(())
+}
+
+pub fn lookup(path: &Path, flows: &[String], json: bool) -> Result<()> {
+    if flows.is_empty() {
+        bail!("give at least one --flow 'tcp SRC:PORT -> DST:PORT'");
+    }
+    let (_, bank) = load_bank(path)?;
+    let mut out = Vec::new();
+    for f in flows {
+        let key: FlowKey = f.parse()?;
+        out.push(analysis::lookup(&bank, &key));
+    }
+    if json {
+        return print_json(&out);
+    }
+    for l in &out {
+        match (&l.vip, &l.backend) {
+            (Some(v), Some(b)) => println!(
+                "{}: VIP {v}, flow hash {}, {} entry {} of {} -> backend {b} (index {}, {}), mode {}",
+                l.flow,
+                l.flow_hash,
+                l.scheduler.unwrap_or("-"),
+                l.table_index.unwrap_or(0),
+                l.table_size.unwrap_or(0),
+                l.backend_index.unwrap_or(0),
+                l.backend_address.as_deref().unwrap_or("-"),
+                l.mode.unwrap_or("-"),
+            ),
+            _ => println!("{}: flow hash {}: {}", l.flow, l.flow_hash, l.note.as_deref().unwrap_or("")),
+        }
+        if let (Some(n), Some(_)) = (&l.note, &l.backend) {
+            println!("  note: {n}");
+        }
+    }
+    Ok(())
+}
+
+pub fn ct_build(bank_path: &Path, flows: Option<&Path>, output: &Path) -> Result<()> {
+    let (img, bank) = load_bank(bank_path)?;
+    let list = match flows {
+        None => Vec::new(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            ctimage::parse_flow_list(&text).with_context(|| format!("{}", p.display()))?
+        }
+    };
+    let ct = ctimage::build(&img, &bank, &list)?;
+    ct.write_atomic(output)
+        .with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "{}: conntrack image with {} flows, {} bytes, crc32c {:#010x}",
+        output.display(),
+        list.len(),
+        ct.device_len,
+        ct.device_crc()
+    );
+    Ok(())
+}
+
+pub fn ct_list(path: &Path, bank_path: &Path) -> Result<()> {
+    let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let entries = decode_conntrack(&img)?;
+    let (_, bank) = load_bank(bank_path)?;
+    for (_, _, e) in entries {
+        let vip = bank.vips.get(e.vip as usize).and_then(Option::as_ref);
+        let rec = ctimage::FlowRecord {
+            flow: e.key.to_string(),
+            vip: vip.map_or(format!("#{}", e.vip), |v| v.name.clone()),
+            backend: vip
+                .and_then(|v| v.backend(e.backend))
+                .map_or(format!("#{}", e.backend), |b| b.name.clone()),
+            state: e.tcp_state,
+            reverse: e.reverse,
+            last_seen: e.last_seen,
+            created: e.created,
+            packets: e.packets,
+            bytes: e.bytes,
+        };
+        println!("{}", serde_json::to_string(&rec)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,796 @@
+//! Image files: a 256-byte header, then the payload. The payload starts with
+//! the device part, laid out exactly as the device memory it is flashed to
+//! (a bank, or the conntrack region), followed by host-only sections (names,
+//! the target description). `Image::from_bytes` checks everything (header
+//! CRC, target, section table against the memory map, every section CRC,
+//! every table entry) before anything can reach a device.
+
+use crate::target::entries::{
+    name_parse, BackendRepr, CtRepr, EntryError, GlobalRepr, Lut, VipRepr, BACKEND_ENTRY_LEN,
+    CT_WAY_LEN, NAME_LEN, VIP_ENTRY_LEN,
+};
+use crate::target::{MemoryMap, Target};
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+pub const MAGIC: [u8; 8] = *b"LBNICIMG";
+pub const FORMAT_VERSION: u16 = 1;
+pub const HEADER_LEN: usize = 256;
+pub const MAX_SECTIONS: usize = 6;
+
+/// Header layout.
+pub mod header_field {
+    use std::ops::Range;
+    pub const MAGIC: Range<usize> = 0..8;
+    pub const VERSION: Range<usize> = 8..10;
+    pub const KIND: Range<usize> = 10..12;
+    pub const HEADER_LEN: Range<usize> = 12..16;
+    pub const FINGERPRINT: Range<usize> = 16..24;
+    pub const GENERATION: Range<usize> = 24..32;
+    pub const CONFIG_DIGEST: Range<usize> = 32..64;
+    pub const PAYLOAD_LEN: Range<usize> = 64..72;
+    /// Bytes of the device part (STAGED_LEN for a bank).
+    pub const DEVICE_LEN: Range<usize> = 72..80;
+    /// CRC32C of the device part (STAGED_CRC for a bank).
+    pub const DEVICE_CRC: Range<usize> = 80..84;
+    pub const SECTION_COUNT: Range<usize> = 84..88;
+    /// `MAX_SECTIONS` entries of 24 bytes: kind u32, crc32c u32,
+    /// payload offset u64, length u64.
+    pub const SECTIONS: usize = 88;
+    pub const SECTION_LEN: usize = 24;
+    pub const HEADER_CRC: Range<usize> = 252..256;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageKind {
+    /// VIP + backend + lookup tables: flashed into the inactive bank.
+    Bank,
+    /// Conntrack preload: written into the live conntrack region.
+    Conntrack,
+}
+
+impl ImageKind {
+    fn code(self) -> u16 {
+        match self {
+            ImageKind::Bank => 1,
+            ImageKind::Conntrack => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SectionKind {
+    Global,
+    Vip,
+    Backend,
+    Lut,
+    Conntrack,
+    Names,
+    Target,
+}
+
+impl SectionKind {
+    fn code(self) -> u32 {
+        match self {
+            SectionKind::Global => 1,
+            SectionKind::Vip => 2,
+            SectionKind::Backend => 3,
+            SectionKind::Lut => 4,
+            SectionKind::Conntrack => 5,
+            SectionKind::Names => 6,
+            SectionKind::Target => 7,
+        }
+    }
+    fn from_code(c: u32) -> Option<SectionKind> {
+        Some(match c {
+            1 => SectionKind::Global,
+            2 => SectionKind::Vip,
+            3 => SectionKind::Backend,
+            4 => SectionKind::Lut,
+            5 => SectionKind::Conntrack,
+            6 => SectionKind::Names,
+            7 => SectionKind::Target,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub crc32c: u32,
+    /// Payload-relative.
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Section {
+    pub fn range(&self) -> Range<usize> {
+        self.offset as usize..(self.offset + self.len) as usize
+    }
+}
+
+/// Why an image is refused. Offsets are file offsets.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("reading image {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("writing image {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("image truncated: {got} bytes, header says {need}")]
+    Truncated { got: u64, need: u64 },
+    #[error("image has {extra} bytes of trailing data after the payload (at offset {at})")]
+    Trailing { extra: u64, at: u64 },
+    #[error("not an lbnic image (bad magic at offset 0)")]
+    BadMagic,
+    #[error("image header CRC mismatch (stored {stored:#010x}, computed {computed:#010x}): header corrupted")]
+    HeaderCrc { stored: u32, computed: u32 },
+    #[error("image format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    Version(u16),
+    #[error("image header at offset {at}: {message}")]
+    Header { at: usize, message: String },
+    #[error("section {kind:?} (payload offset {offset}): CRC mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    SectionCrc {
+        kind: SectionKind,
+        offset: u64,
+        stored: u32,
+        computed: u32,
+    },
+    #[error("section {kind:?}: {message}")]
+    Section { kind: SectionKind, message: String },
+    #[error("image target: {0}")]
+    Target(String),
+    #[error("image was compiled for target fingerprint {image:#018x}, but the target is {expected} ({expected_fp:#018x})")]
+    WrongTarget {
+        image: u64,
+        expected: String,
+        expected_fp: u64,
+    },
+    #[error("image is a {got:?} image, expected {want:?}")]
+    WrongKind { got: ImageKind, want: ImageKind },
+    #[error("{table} entry {index} (file offset {offset}): {source}")]
+    Entry {
+        table: &'static str,
+        index: u64,
+        offset: u64,
+        source: EntryError,
+    },
+    #[error("{table} entry {index} (file offset {offset}): {message}")]
+    Invalid {
+        table: &'static str,
+        index: u64,
+        offset: u64,
+        message: String,
+    },
+}
+
+/// A loaded (or freshly built) image. The payload is the exact bytes of the
+/// file after the header.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub kind: ImageKind,
+    pub target: Target,
+    pub generation: u64,
+    pub config_digest: [u8; 32],
+    pub sections: Vec<Section>,
+    pub device_len: u64,
+    pub payload: Vec<u8>,
+}
+
+fn crc(b: &[u8]) -> u32 {
+    crc32c::crc32c(b)
+}
+
+impl Image {
+    /// Assemble an image from a device part and the host-only sections;
+    /// device sections are given as (kind, range within `device`).
+    pub fn assemble(
+        kind: ImageKind,
+        target: &Target,
+        generation: u64,
+        config_digest: [u8; 32],
+        device: Vec<u8>,
+        device_sections: &[(SectionKind, Range<u64>)],
+        host_sections: &[(SectionKind, Vec<u8>)],
+    ) -> Image {
+        let device_len = device.len() as u64;
+        let mut payload = device;
+        let mut sections: Vec<Section> = device_sections
+            .iter()
+            .map(|(k, r)| Section {
+                kind: *k,
+                crc32c: crc(&payload[r.start as usize..r.end as usize]),
+                offset: r.start,
+                len: r.end - r.start,
+            })
+            .collect();
+        let mut host = host_sections.to_vec();
+        host.push((
+            SectionKind::Target,
+            serde_json::to_vec(target).expect("target serialises"),
+        ));
+        for (k, bytes) in host {
+            sections.push(Section {
+                kind: k,
+                crc32c: crc(&bytes),
+                offset: payload.len() as u64,
+                len: bytes.len() as u64,
+            });
+            payload.extend_from_slice(&bytes);
+        }
+        Image {
+            kind,
+            target: target.clone(),
+            generation,
+            config_digest,
+            sections,
+            device_len,
+            payload,
+        }
+    }
+
+    pub fn fingerprint(&self) -> u64 {
+        self.target.fingerprint()
+    }
+
+    /// The bytes that go to the device.
+    pub fn device(&self) -> &[u8] {
+        &self.payload[..self.device_len as usize]
+    }
+
+    /// CRC32C of the device part: the value for `STAGED_CRC`.
+    pub fn device_crc(&self) -> u32 {
+        crc(self.device())
+    }
+
+    pub fn section(&self, kind: SectionKind) -> Option<&[u8]> {
+        self.sections
+            .iter()
+            .find(|s| s.kind == kind)
+            .map(|s| &self.payload[s.range()])
+    }
+
+    pub fn header(&self) -> [u8; HEADER_LEN] {
+        use header_field as f;
+        let mut h = [0u8; HEADER_LEN];
+        h[f::MAGIC].copy_from_slice(&MAGIC);
+        h[f::VERSION].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        h[f::KIND].copy_from_slice(&self.kind.code().to_le_bytes());
+        h[f::HEADER_LEN].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+        h[f::FINGERPRINT].copy_from_slice(&self.fingerprint().to_le_bytes());
+        h[f::GENERATION].copy_from_slice(&self.generation.to_le_bytes());
+        h[f::CONFIG_DIGEST].copy_from_slice(&self.config_digest);
+        h[f::PAYLOAD_LEN].copy_from_slice(&(self.payload.len() as u64).to_le_bytes());
+        h[f::DEVICE_LEN].copy_from_slice(&self.device_len.to_le_bytes());
+        h[f::DEVICE_CRC].copy_from_slice(&self.device_crc().to_le_bytes());
+        h[f::SECTION_COUNT].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
+        for (i, s) in self.sections.iter().enumerate() {
+            let at = f::SECTIONS + i * f::SECTION_LEN;
+            h[at..at + 4].copy_from_slice(&s.kind.code().to_le_bytes());
+            h[at + 4..at + 8].copy_from_slice(&s.crc32c.to_le_bytes());
+            h[at + 8..at + 16].copy_from_slice(&s.offset.to_le_bytes());
+            h[at + 16..at + 24].copy_from_slice(&s.len.to_le_bytes());
+        }
+        let c = crc(&h[..f::HEADER_CRC.start]);
+        h[f::HEADER_CRC].copy_from_slice(&c.to_le_bytes());
+        h
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(HEADER_LEN + self.payload.len());
+        v.extend_from_slice(&self.header());
+        v.extend_from_slice(&self.payload);
+        v
+    }
+
+    /// Write to `path` atomically: a temporary file in the same directory,
+    /// then a rename, so a failure never leaves a partial image behind.
+    pub fn write_atomic(&self, path: &Path) -> Result<(), ImageError> {
+        write_atomic(path, &[&self.header(), &self.payload])
+    }
+
+    pub fn load(path: &Path) -> Result<Image, ImageError> {
+        let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Image::from_bytes(&bytes)
+    }
+
+    /// Parse and validate an image completely.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Image, ImageError> {
+        use header_field as f;
+        if bytes.len() < HEADER_LEN {
+            if bytes.len() < 8 || bytes[..8] != MAGIC {
+                return Err(ImageError::BadMagic);
+            }
+            return Err(ImageError::Truncated {
+                got: bytes.len() as u64,
+                need: HEADER_LEN as u64,
+            });
+        }
+        let h = &bytes[..HEADER_LEN];
+        if h[f::MAGIC] != MAGIC {
+            return Err(ImageError::BadMagic);
+        }
+        let u16_at = |r: Range<usize>| u16::from_le_bytes(h[r].try_into().expect("2"));
+        let u32_at = |r: Range<usize>| u32::from_le_bytes(h[r].try_into().expect("4"));
+        let u64_at = |r: Range<usize>| u64::from_le_bytes(h[r].try_into().expect("8"));
+        let stored = u32_at(f::HEADER_CRC);
+        let computed = crc(&h[..f::HEADER_CRC.start]);
+        if stored != computed {
+            return Err(ImageError::HeaderCrc { stored, computed });
+        }
+        let version = u16_at(f::VERSION);
+        if version != FORMAT_VERSION {
+            return Err(ImageError::Version(version));
+        }
+        let kind = match u16_at(f::KIND) {
+            1 => ImageKind::Bank,
+            2 => ImageKind::Conntrack,
+            k => {
+                return Err(ImageError::Header {
+                    at: f::KIND.start,
+                    message: format!("unknown image kind {k}"),
+                })
+            }
+        };
+        if u32_at(f::HEADER_LEN) as usize != HEADER_LEN {
+            return Err(ImageError::Header {
+                at: f::HEADER_LEN.start,
+                message: format!("header length {} (expected {HEADER_LEN})", u32_at(f::HEADER_LEN)),
+            });
+        }
+        let payload_len = u64_at(f::PAYLOAD_LEN);
+        let have = (bytes.len() - HEADER_LEN) as u64;
+        if have < payload_len {
+            return Err(ImageError::Truncated {
+                got: bytes.len() as u64,
+                need: HEADER_LEN as u64 + payload_len,
+            });
+        }
+        if have > payload_len {
+            return Err(ImageError::Trailing {
+                extra: have - payload_len,
+                at: HEADER_LEN as u64 + payload_len,
+            });
+        }
+        let payload = &bytes[HEADER_LEN..];
+        let count = u32_at(f::SECTION_COUNT) as usize;
+        if count > MAX_SECTIONS {
+            return Err(ImageError::Header {
+                at: f::SECTION_COUNT.start,
+                message: format!("{count} sections (at most {MAX_SECTIONS})"),
+            });
+        }
+        let mut sections = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = f::SECTIONS + i * f::SECTION_LEN;
+            let code = u32_at(at..at + 4);
+            let kind = SectionKind::from_code(code).ok_or_else(|| ImageError::Header {
+                at,
+                message: format!("unknown section kind {code}"),
+            })?;
+            if sections.iter().any(|s: &Section| s.kind == kind) {
+                return Err(ImageError::Header {
+                    at,
+                    message: format!("section {kind:?} appears twice"),
+                });
+            }
+            let s = Section {
+                kind,
+                crc32c: u32_at(at + 4..at + 8),
+                offset: u64_at(at + 8..at + 16),
+                len: u64_at(at + 16..at + 24),
+            };
+            if s.offset.checked_add(s.len).is_none_or(|end| end > payload_len) {
+                return Err(ImageError::Header {
+                    at,
+                    message: format!("section {kind:?} ({}+{}) runs past the payload ({payload_len})", s.offset, s.len),
+                });
+            }
+            let computed = crc(&payload[s.range()]);
+            if computed != s.crc32c {
+                return Err(ImageError::SectionCrc {
+                    kind,
+                    offset: s.offset,
+                    stored: s.crc32c,
+                    computed,
+                });
+            }
+            sections.push(s);
+        }
+        let tsec = sections
+            .iter()
+            .find(|s| s.kind == SectionKind::Target)
+            .ok_or_else(|| ImageError::Target("no target section".into()))?;
+        let target: Target = serde_json::from_slice(&payload[tsec.range()])
+            .map_err(|e| ImageError::Target(format!("target section does not parse: {e}")))?;
+        target.validate().map_err(|e| ImageError::Target(e.to_string()))?;
+        let fp = u64_at(f::FINGERPRINT);
+        if target.fingerprint() != fp {
+            return Err(ImageError::Target(format!(
+                "embedded target's fingerprint {:#018x} does not match the header's {fp:#018x}",
+                target.fingerprint()
+            )));
+        }
+        let map = target.memory_map();
+        let device_len = u64_at(f::DEVICE_LEN);
+        let expect: Vec<(SectionKind, Range<u64>)> = match kind {
+            ImageKind::Bank => vec![
+                (SectionKind::Global, map.global.clone()),
+                (SectionKind::Vip, map.vip.clone()),
+                (SectionKind::Backend, map.backend.clone()),
+                (SectionKind::Lut, map.lut.clone()),
+                (SectionKind::Names, map.bank_len..map.bank_len + map.names_backend.end),
+            ],
+            ImageKind::Conntrack => vec![(SectionKind::Conntrack, 0..map.ct_len())],
+        };
+        let want_device = match kind {
+            ImageKind::Bank => map.bank_len,
+            ImageKind::Conntrack => map.ct_len(),
+        };
+        if device_len != want_device {
+            return Err(ImageError::Header {
+                at: f::DEVICE_LEN.start,
+                message: format!("device part is {device_len} bytes; target {} needs {want_device}", target.name),
+            });
+        }
+        for (k, r) in &expect {
+            match sections.iter().find(|s| s.kind == *k) {
+                Some(s) if s.offset == r.start && s.offset + s.len == r.end => {}
+                Some(s) => {
+                    return Err(ImageError::Section {
+                        kind: *k,
+                        message: format!(
+                            "at {}..{}, the target's memory map puts it at {}..{}",
+                            s.offset,
+                            s.offset + s.len,
+                            r.start,
+                            r.end
+                        ),
+                    })
+                }
+                None => {
+                    return Err(ImageError::Section {
+                        kind: *k,
+                        message: "missing".into(),
+                    })
+                }
+            }
+        }
+        if sections.len() != expect.len() + 1 {
+            return Err(ImageError::Header {
+                at: f::SECTION_COUNT.start,
+                message: format!("{} sections, a {kind:?} image has {}", sections.len(), expect.len() + 1),
+            });
+        }
+        let stored = u32_at(f::DEVICE_CRC);
+        let computed = crc(&payload[..device_len as usize]);
+        if stored != computed {
+            return Err(ImageError::Header {
+                at: f::DEVICE_CRC.start,
+                message: format!("device CRC {stored:#010x} does not match the payload ({computed:#010x})"),
+            });
+        }
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&h[f::CONFIG_DIGEST]);
+        let img = Image {
+            kind,
+            target,
+            generation: u64_at(f::GENERATION),
+            config_digest: digest,
+            sections,
+            device_len,
+            payload: payload.to_vec(),
+        };
+        match kind {
+            ImageKind::Bank => {
+                Bank::decode(&img)?;
+            }
+            ImageKind::Conntrack => {
+                decode_conntrack(&img)?;
+            }
+        }
+        Ok(img)
+    }
+
+    /// Refuse an image built for another target.
+    pub fn expect_target(&self, t: &Target) -> Result<(), ImageError> {
+        if self.fingerprint() != t.fingerprint() {
+            return Err(ImageError::WrongTarget {
+                image: self.fingerprint(),
+                expected: t.name.clone(),
+                expected_fp: t.fingerprint(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn expect_kind(&self, k: ImageKind) -> Result<(), ImageError> {
+        if self.kind != k {
+            return Err(ImageError::WrongKind { got: self.kind, want: k });
+        }
+        Ok(())
+    }
+}
+
+/// Write `parts` to `path` via a temporary file and a rename.
+pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), ImageError> {
+    let werr = |source| ImageError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
+    for p in parts {
+        tmp.write_all(p).map_err(werr)?;
+    }
+    tmp.as_file().sync_all().map_err(werr)?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(())
+}
+
+/// One backend slot of a decoded bank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankBackend {
+    pub name: String,
+    pub repr: BackendRepr,
+}
+
+/// One VIP of a decoded bank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankVip {
+    /// Slot in the VIP table (what conntrack stores).
+    pub index: u16,
+    pub name: String,
+    pub repr: VipRepr,
+    /// VIP-local backend slots; `None` is a hole left by a removed backend.
+    pub backends: Vec<Option<BankBackend>>,
+    /// The lookup table: VIP-local backend indices.
+    pub table: Vec<u16>,
+}
+
+impl BankVip {
+    pub fn backend(&self, local: u16) -> Option<&BankBackend> {
+        self.backends.get(local as usize).and_then(Option::as_ref)
+    }
+    /// Entries per VIP-local backend index.
+    pub fn slot_counts(&self) -> Vec<u32> {
+        let mut c = vec![0u32; self.backends.len()];
+        for &e in &self.table {
+            c[e as usize] += 1;
+        }
+        c
+    }
+}
+
+/// A bank image decoded into tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bank {
+    pub global: GlobalRepr,
+    /// Indexed by VIP slot; `None` for unused slots.
+    pub vips: Vec<Option<BankVip>>,
+}
+
+fn entry_err(table: &'static str, index: u64, offset: u64) -> impl Fn(EntryError) -> ImageError {
+    move |source| ImageError::Entry {
+        table,
+        index,
+        offset,
+        source,
+    }
+}
+
+impl Bank {
+    pub fn decode(img: &Image) -> Result<Bank, ImageError> {
+        img.expect_kind(ImageKind::Bank)?;
+        let t = &img.target;
+        let map: MemoryMap = t.memory_map();
+        let p = &img.payload;
+        let file_off = |payload_off: u64| payload_off + HEADER_LEN as u64;
+        let global = GlobalRepr::parse(&p[map.global.start as usize..map.global.end as usize])
+            .map_err(entry_err("global", 0, file_off(map.global.start)))?;
+        if global.vip_count as u32 > t.max_vips {
+            return Err(ImageError::Invalid {
+                table: "global",
+                index: 0,
+                offset: file_off(map.global.start),
+                message: format!("vip_count {} above the target's {}", global.vip_count, t.max_vips),
+            });
+        }
+        let names_base = map.bank_len;
+        let lut = Lut::new(&p[map.lut.start as usize..map.lut.end as usize], t.lut_entry_bits);
+        let mut vips: Vec<Option<BankVip>> = Vec::with_capacity(global.vip_count as usize);
+        let mut backend_used = vec![false; t.max_backends as usize];
+        let mut lut_ranges: Vec<(Range<u64>, u16)> = Vec::new();
+        let mut keys = std::collections::HashMap::new();
+        for i in 0..t.max_vips {
+            let off = map.vip_entry(i) as usize;
+            let raw = &p[off..off + VIP_ENTRY_LEN];
+            let inv = |message: String| ImageError::Invalid {
+                table: "vip",
+                index: i as u64,
+                offset: file_off(off as u64),
+                message,
+            };
+            let repr = VipRepr::parse(raw).map_err(entry_err("vip", i as u64, file_off(off as u64)))?;
+            let Some(repr) = repr else {
+                if raw.iter().any(|&b| b != 0) {
+                    return Err(inv("invalid slot is not zero".into()));
+                }
+                if i < global.vip_count as u32 {
+                    vips.push(None);
+                }
+                continue;
+            };
+            if i >= global.vip_count as u32 {
+                return Err(inv(format!("valid VIP beyond vip_count {}", global.vip_count)));
+            }
+            if let Some(other) = keys.insert((repr.addr, repr.port, repr.proto), i) {
+                return Err(inv(format!("same address/port/protocol as VIP {other}")));
+            }
+            let name_off = (names_base + map.names_vip.start + i as u64 * NAME_LEN as u64) as usize;
+            let name = name_parse(&p[name_off..name_off + NAME_LEN])
+                .map_err(entry_err("vip name", i as u64, file_off(name_off as u64)))?;
+            if name.is_empty() {
+                return Err(inv("VIP has no name".into()));
+            }
+            let b_end = repr.backend_base as u64 + repr.backend_count as u64;
+            if b_end > t.max_backends as u64 {
+                return Err(inv(format!("backends {}..{b_end} past the table ({})", repr.backend_base, t.max_backends)));
+            }
+            if repr.backend_count as u32 > t.max_backends_per_vip() {
+                return Err(inv(format!("{} backends, at most {} per VIP", repr.backend_count, t.max_backends_per_vip())));
+            }
+            let l_end = repr.lut_base as u64 + repr.lut_size as u64;
+            if l_end > t.lut_entries as u64 {
+                return Err(inv(format!("lookup table {}..{l_end} past the {} entries", repr.lut_base, t.lut_entries)));
+            }
+            if repr.sched.is_hashed() && repr.lut_size != 0 && !crate::config::is_prime(repr.lut_size) {
+                return Err(inv(format!("Maglev table size {} is not prime", repr.lut_size)));
+            }
+            let lr = repr.lut_base as u64..l_end;
+            if let Some((_, o)) = lut_ranges.iter().find(|(r, _)| r.start < lr.end && lr.start < r.end) {
+                return Err(inv(format!("lookup table overlaps VIP {o}'s")));
+            }
+            lut_ranges.push((lr, i as u16));
+            let mut backends = Vec::with_capacity(repr.backend_count as usize);
+            for local in 0..repr.backend_count as u32 {
+                let g = repr.backend_base + local;
+                if std::mem::replace(&mut backend_used[g as usize], true) {
+                    return Err(inv(format!("backend slot {g} is shared with another VIP")));
+                }
+                let boff = map.backend_entry(g) as usize;
+                let braw = &p[boff..boff + BACKEND_ENTRY_LEN];
+                let berr = |message: String| ImageError::Invalid {
+                    table: "backend",
+                    index: g as u64,
+                    offset: file_off(boff as u64),
+                    message,
+                };
+                match BackendRepr::parse(braw).map_err(entry_err("backend", g as u64, file_off(boff as u64)))? {
+                    None => {
+                        if braw.iter().any(|&b| b != 0) {
+                            return Err(berr("invalid slot is not zero".into()));
+                        }
+                        backends.push(None);
+                    }
+                    Some(b) => {
+                        if b.vip != i as u16 {
+                            return Err(berr(format!("belongs to VIP {} but lies in VIP {i}'s range", b.vip)));
+                        }
+                        let noff = (names_base + map.names_backend.start + g as u64 * NAME_LEN as u64) as usize;
+                        let name = name_parse(&p[noff..noff + NAME_LEN])
+                            .map_err(entry_err("backend name", g as u64, file_off(noff as u64)))?;
+                        if name.is_empty() {
+                            return Err(berr("backend has no name".into()));
+                        }
+                        backends.push(Some(BankBackend { name, repr: b }));
+                    }
+                }
+            }
+            let mut table = Vec::with_capacity(repr.lut_size as usize);
+            for k in 0..repr.lut_size {
+                let idx = repr.lut_base as usize + k as usize;
+                let e = lut.get(idx).unwrap_or(u16::MAX);
+                let ok = backends.get(e as usize).is_some_and(|b| {
+                    b.as_ref().is_some_and(|b| b.repr.state == crate::target::entries::BackendState::Active)
+                });
+                if !ok {
+                    return Err(ImageError::Invalid {
+                        table: "lut",
+                        index: idx as u64,
+                        offset: file_off(map.lut.start + (idx as u64 * t.lut_entry_bits as u64) / 8),
+                        message: format!("VIP {i} entry {k} = {e} is not an active backend of the VIP"),
+                    });
+                }
+                table.push(e);
+            }
+            vips.push(Some(BankVip {
+                index: i as u16,
+                name,
+                repr,
+                backends,
+                table,
+            }));
+        }
+        for g in 0..t.max_backends {
+            if !backend_used[g as usize] {
+                let boff = map.backend_entry(g) as usize;
+                if p[boff..boff + BACKEND_ENTRY_LEN].iter().any(|&b| b != 0) {
+                    return Err(ImageError::Invalid {
+                        table: "backend",
+                        index: g as u64,
+                        offset: file_off(boff as u64),
+                        message: "entry outside every VIP's range is not zero".into(),
+                    });
+                }
+            }
+        }
+        Ok(Bank { global, vips })
+    }
+
+    pub fn vip_by_name(&self, name: &str) -> Option<&BankVip> {
+        self.vips.iter().flatten().find(|v| v.name == name)
+    }
+
+    /// The VIP a packet to `dst:dport` with protocol `proto` matches
+    /// (exact port before port-any, as the hardware CAM prioritises).
+    pub fn match_vip(&self, proto: u8, dst: std::net::IpAddr, dport: u16) -> Option<&BankVip> {
+        use crate::target::entries::Proto;
+        let proto_ok = |p: Proto| p == Proto::Any || p.code() == proto;
+        let cands = self.vips.iter().flatten().filter(|v| v.repr.addr == dst && proto_ok(v.repr.proto));
+        let mut best: Option<&BankVip> = None;
+        for v in cands {
+            if v.repr.port == dport {
+                return Some(v);
+            }
+            if v.repr.port == 0 {
+                best = Some(v);
+            }
+        }
+        best
+    }
+}
+
+/// Every valid way of a conntrack image: (bucket, way, entry).
+pub fn decode_conntrack(img: &Image) -> Result<Vec<(u32, u32, CtRepr)>, ImageError> {
+    img.expect_kind(ImageKind::Conntrack)?;
+    let t = &img.target;
+    let map = t.memory_map();
+    let mut out = Vec::new();
+    for b in 0..t.ct_buckets {
+        for w in 0..t.ct_ways {
+            let off = map.ct_way(b, w) as usize;
+            let raw = &img.payload[off..off + CT_WAY_LEN];
+            let index = b as u64 * t.ct_ways as u64 + w as u64;
+            let offset = (off + HEADER_LEN) as u64;
+            match CtRepr::parse(raw).map_err(entry_err("conntrack", index, offset))? {
+                Some(e) => out.push((b, w, e)),
+                None if raw.iter().any(|&x| x != 0) => {
+                    return Err(ImageError::Invalid {
+                        table: "conntrack",
+                        index,
+                        offset,
+                        message: "invalid way is not zero".into(),
+                    })
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(out)
+}
