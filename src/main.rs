@@ -61,6 +61,10 @@ enum Cmd {
         /// Only this VIP.
         #[arg(long)]
         vip: Option<String>,
+        /// Refuse the image unless it was built for this target
+        /// ("default" or a target TOML file).
+        #[arg(long)]
+        target: Option<String>,
     },
     /// Compare two bank images: per VIP, how many lookup-table entries point
     /// at a different backend, and the fewest any rebuild could have changed.
@@ -132,7 +136,12 @@ fn main() -> ExitCode {
             generation,
             json,
         } => tables::compile(&config, &output, previous.as_deref(), generation, json),
-        Cmd::Inspect { image, json, vip } => tables::inspect(&image, json, vip.as_deref()),
+        Cmd::Inspect {
+            image,
+            json,
+            vip,
+            target,
+        } => tables::inspect(&image, json, vip.as_deref(), target.as_deref()),
         Cmd::Diff { old, new, json } => tables::diff(&old, &new, json),
         Cmd::Lookup { image, flow, json } => tables::lookup(&image, &flow, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),

@@ -8,6 +8,7 @@ use table_compiler::config::Config;
 use table_compiler::ctimage;
 use table_compiler::image::{decode_conntrack, Bank, Image, ImageKind};
 use table_compiler::target::entries::FlowKey;
+use table_compiler::target::Target;
 
 fn load_bank(path: &Path) -> Result<(Image, Bank)> {
     let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
@@ -89,8 +90,12 @@ fn print_vip(v: &VipInfo) {
     }
 }
 
-pub fn inspect(path: &Path, json: bool, only: Option<&str>) -> Result<()> {
+pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>) -> Result<()> {
     let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
+    if let Some(t) = target {
+        let t = Target::resolve(t, Path::new("."))?;
+        img.expect_target(&t).with_context(|| format!("{}", path.display()))?;
+    }
     let bank = match img.kind {
         ImageKind::Bank => Some(Bank::decode(&img)?),
         ImageKind::Conntrack => None,

@@ -77,6 +77,14 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
             .iter()
             .position(|b| b.as_ref().is_some_and(|b| b.name == r.backend))
             .ok_or_else(|| err(format!("VIP {:?} has no backend {:?}", r.vip, r.backend)))?;
+        let be = vip.backend(local as u16).expect("position found it");
+        if r.reverse {
+            if key.src != be.repr.addr {
+                return Err(err(format!("reverse entry must come from backend {} ({})", r.backend, be.repr.addr)));
+            }
+        } else if bank.match_vip(key.proto, key.dst, key.dst_port).map(|v| v.index) != Some(vip.index) {
+            return Err(err(format!("flow {key} does not match VIP {:?}", r.vip)));
+        }
         let hash = tz.hash_ports(key.src, key.dst, key.src_port, key.dst_port);
         let bucket = ct_bucket(hash, t.ct_buckets);
         let way = used[bucket as usize] as u32;

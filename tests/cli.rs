@@ -1,0 +1,264 @@
+//! End-to-end tests of the `lbnic` CLI for the table compiler.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lbnic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbnic"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run lbnic")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = lbnic(args);
+    assert!(
+        o.status.success(),
+        "lbnic {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = lbnic(args);
+    assert!(!o.status.success(), "lbnic {args:?} should fail");
+    let e = String::from_utf8(o.stderr).unwrap();
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+struct Tmp(tempfile::TempDir);
+impl Tmp {
+    fn new() -> Tmp {
+        Tmp(tempfile::tempdir().unwrap())
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    fn s(&self, name: &str) -> String {
+        self.p(name).to_str().unwrap().to_string()
+    }
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.p(name), text).unwrap();
+        self.s(name)
+    }
+}
+
+fn basic() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/basic.toml")).unwrap()
+}
+
+#[test]
+fn compile_inspect_lookup_basic() {
+    let t = Tmp::new();
+    let img = t.s("basic.img");
+    ok(&["compile", "examples/basic.toml", "-o", &img]);
+    let info = json(&["inspect", &img, "--json"]);
+    let vips = info["vips"].as_array().unwrap();
+    assert_eq!(vips.len(), 4);
+    for v in vips {
+        let bal = v["balance"].as_f64().unwrap();
+        assert!(bal < 1.001, "{} balance {bal}", v["name"]);
+    }
+    let web = vips.iter().find(|v| v["name"] == "web").unwrap();
+    let drained = web["backends"].as_array().unwrap().iter().find(|b| b["state"] == "drain").unwrap();
+    assert_eq!(drained["slots"], 0);
+    // The lookup agrees with the table inspect shows and uses (h * M) >> 32.
+    let l = json(&["lookup", &img, "--json", "--flow", "tcp 198.51.100.7:40000 -> 192.0.2.10:80"]);
+    let l = &l[0];
+    assert_eq!(l["vip"], "web");
+    let h = u32::from_str_radix(l["flow_hash"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(l["table_index"].as_u64().unwrap(), (h as u64 * 65537) >> 32);
+    assert!(l["backend"].as_str().unwrap().starts_with("web-"));
+    // IPv6 VIP.
+    let l = json(&["lookup", &img, "--json", "--flow", "tcp [2001:db8::77]:5555 -> [2001:db8::10]:443"]);
+    assert_eq!(l[0]["vip"], "web6");
+    // Human output names the backend too.
+    let out = ok(&["lookup", &img, "--flow", "udp 203.0.113.9:5353 -> 192.0.2.53:53"]);
+    assert!(out.contains("VIP dns") && out.contains("backend dns-"), "{out}");
+}
+
+#[test]
+fn flow_hash_is_the_rss_hash() {
+    // A VIP on the destination of Microsoft's first RSS verification vector.
+    let t = Tmp::new();
+    let cfg = t.write(
+        "rss.toml",
+        r#"
+[[vip]]
+name = "v"
+address = "161.142.100.80"
+port = 1766
+backend = [{ name = "a", address = "10.0.0.1", mac = "02:00:00:00:00:01" }]
+"#,
+    );
+    ok(&["compile", &cfg, "-o", &t.s("rss.img")]);
+    let l = json(&["lookup", &t.s("rss.img"), "--json", "--flow", "tcp 66.9.149.187:2794 -> 161.142.100.80:1766"]);
+    assert_eq!(l[0]["flow_hash"], "0x51ccc178");
+}
+
+#[test]
+fn same_config_any_order_is_byte_identical() {
+    let t = Tmp::new();
+    let text = basic();
+    // Reverse the order of the [[vip]] blocks (backends move with them), and
+    // reverse the backends of the first VIP.
+    let mut blocks: Vec<&str> = text.split("\n[[vip]]\n").collect();
+    let head = blocks.remove(0);
+    blocks.reverse();
+    let mut reordered = head.to_string();
+    for b in &blocks {
+        let mut parts: Vec<&str> = b.split("\n[[vip.backend]]\n").collect();
+        let vip_head = parts.remove(0);
+        parts.reverse();
+        reordered += "\n[[vip]]\n";
+        reordered += vip_head;
+        for p in parts {
+            reordered += "\n[[vip.backend]]\n";
+            reordered += p;
+            reordered += "\n";
+        }
+    }
+    assert_ne!(reordered, text);
+    let a = t.write("a.toml", &text);
+    let b = t.write("b.toml", &reordered);
+    ok(&["compile", &a, "-o", &t.s("a.img"), "--generation", "5"]);
+    ok(&["compile", &b, "-o", &t.s("b.img"), "--generation", "5"]);
+    assert_eq!(std::fs::read(t.p("a.img")).unwrap(), std::fs::read(t.p("b.img")).unwrap());
+}
+
+#[test]
+fn failed_compile_writes_nothing_and_names_the_line() {
+    let t = Tmp::new();
+    let out = t.s("out.img");
+    let cases: &[(&str, &str, &str)] = &[
+        ("port = 80\n", "port = 80\nbogus = 1\n", "unknown field `bogus`"),
+        ("table_size = 65537\n\n[[vip.backend]]\nname = \"web-1\"", "table_size = 65536\n\n[[vip.backend]]\nname = \"web-1\"", "not prime"),
+        ("name = \"web-2\"", "name = \"web-1\"", "duplicate backend name"),
+        ("address = \"192.0.2.53\"", "address = \"192.0.2.10\"\nport_x = 1", "unknown field"),
+        ("mode = \"nat\"", "mode = \"snat\"", "unknown variant `snat`"),
+        ("address = \"10.0.1.3\"", "address = \"10.0.1.300\"", "invalid IP address"),
+        ("mac = \"02:00:0a:00:01:01\"", "mac = \"02:00:0a:00:01\"", "not a MAC address"),
+        ("toeplitz_key = \"6d5a", "toeplitz_key = \"zz6d5a", "toeplitz_key"),
+    ];
+    for (from, to, want) in cases {
+        let text = basic().replacen(from, to, 1);
+        assert_ne!(text, basic(), "{from}");
+        let cfg = t.write("bad.toml", &text);
+        let e = fails(&["compile", &cfg, "-o", &out]);
+        assert!(e.contains(want), "want {want:?} in: {e}");
+        assert!(e.contains("bad.toml:"), "no file:line in: {e}");
+        assert!(!t.p("out.img").exists(), "a failed compile left {out}");
+    }
+    // A VIP on the same address/port/protocol as another.
+    let dup = format!("{}\n[[vip]]\nname = \"again\"\naddress = \"192.0.2.10\"\nport = 80\nbackend = [{{ name = \"x\", address = \"10.9.9.9\", mac = \"02:00:00:00:00:09\" }}]\n", basic());
+    let e = fails(&["compile", &t.write("dup.toml", &dup), "-o", &out]);
+    assert!(e.contains("overlaps VIP \"web\""), "{e}");
+    // More backends than the target allows per VIP (small target: 10-bit entries).
+    let mut many = String::from("target = \"TARGET\"\n[[vip]]\nname = \"big\"\naddress = \"192.0.2.1\"\nscheduler = \"rr\"\nbackend = [\n");
+    for i in 0..1025 {
+        many += &format!("{{ name = \"b{i}\", address = \"10.0.{}.{}\", mac = \"02:00:00:00:00:01\" }},\n", i / 250, i % 250 + 1);
+    }
+    many += "]\n";
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/small.toml");
+    let many = many.replace("TARGET", small.to_str().unwrap());
+    let e = fails(&["compile", &t.write("many.toml", &many), "-o", &out]);
+    assert!(e.contains("1025 backends") && e.contains("allows 1024"), "{e}");
+    assert!(!t.p("out.img").exists());
+    // Unreadable config.
+    let e = fails(&["compile", "/nonexistent.toml", "-o", &out]);
+    assert!(e.contains("/nonexistent.toml"), "{e}");
+}
+
+#[test]
+fn damaged_and_foreign_images_are_refused() {
+    let t = Tmp::new();
+    let img = t.s("basic.img");
+    ok(&["compile", "examples/basic.toml", "-o", &img]);
+    let bytes = std::fs::read(&img).unwrap();
+    // Corrupt a LUT byte.
+    let mut bad = bytes.clone();
+    bad[256 + 3 * 1024 * 1024] ^= 0x10;
+    std::fs::write(t.p("bad.img"), &bad).unwrap();
+    let e = fails(&["inspect", &t.s("bad.img")]);
+    assert!(e.contains("CRC mismatch"), "{e}");
+    // Truncate.
+    std::fs::write(t.p("short.img"), &bytes[..bytes.len() / 2]).unwrap();
+    let e = fails(&["inspect", &t.s("short.img")]);
+    assert!(e.contains("truncated"), "{e}");
+    // Not an image at all.
+    let e = fails(&["inspect", "examples/basic.toml"]);
+    assert!(e.contains("not an lbnic image"), "{e}");
+    // Built for another target.
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/small.toml");
+    let e = fails(&["inspect", &img, "--target", small.to_str().unwrap()]);
+    assert!(e.contains("compiled for target fingerprint"), "{e}");
+    ok(&["inspect", &img, "--target", "default"]);
+    let cfg = t.write("small.toml", &basic().replace("target = \"default\"", &format!("target = {:?}", small.to_str().unwrap())).replace("table_size = 65537", "table_size = 4093"));
+    let e = fails(&["compile", &cfg, "-o", &t.s("x.img"), "--previous", &img]);
+    assert!(e.contains("previous image was built for target"), "{e}");
+}
+
+#[test]
+fn stable_update_moves_only_what_it_must() {
+    let t = Tmp::new();
+    ok(&["compile", "examples/basic.toml", "-o", &t.s("g1.img")]);
+    // Remove web6-2, add web6-4 and web6-5, double web6-1.
+    let text = basic()
+        .replace("name = \"web6-2\"\naddress = \"2001:db8:1::2\"\n", "name = \"web6-4\"\naddress = \"2001:db8:1::4\"\n\n[[vip.backend]]\nname = \"web6-5\"\naddress = \"2001:db8:1::5\"\n")
+        .replace("name = \"web6-1\"\naddress = \"2001:db8:1::1\"\n", "name = \"web6-1\"\naddress = \"2001:db8:1::1\"\nweight = 2\n");
+    let cfg = t.write("g2.toml", &text);
+    let rep: Value = serde_json::from_str(&ok(&["compile", &cfg, "-o", &t.s("g2.img"), "--previous", &t.s("g1.img"), "--json"])).unwrap();
+    assert_eq!(rep["generation"], 2);
+    let d = json(&["diff", &t.s("g1.img"), &t.s("g2.img"), "--json"]);
+    let web6 = d.as_array().unwrap().iter().find(|v| v["name"] == "web6").unwrap();
+    assert_eq!(web6["changed"], web6["minimal"], "{web6}");
+    assert!(web6["changed"].as_u64().unwrap() > 0);
+    let info = json(&["inspect", &t.s("g2.img"), "--json", "--vip", "web6"]);
+    assert!(info["vips"][0]["balance"].as_f64().unwrap() < 1.001);
+    let human = ok(&["diff", &t.s("g1.img"), &t.s("g2.img")]);
+    assert!(human.contains("+web6-4") && human.contains("-web6-2"), "{human}");
+}
+
+#[test]
+fn conntrack_image_from_a_flow_list() {
+    let t = Tmp::new();
+    ok(&["compile", "examples/basic.toml", "-o", &t.s("b.img")]);
+    let flows = t.write(
+        "flows.jsonl",
+        "# a comment\n{\"flow\": \"tcp 198.51.100.7:40000 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"web-4\"}\n\
+         {\"flow\": \"tcp [2001:db8::9]:53 -> [2001:db8::10]:443\", \"vip\": \"web6\", \"backend\": \"web6-3\", \"state\": \"none\", \"packets\": 3}\n",
+    );
+    ok(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &flows, "-o", &t.s("ct.img")]);
+    let listed = ok(&["ct", "list", &t.s("ct.img"), "--bank", &t.s("b.img")]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains("\"backend\":\"web-4\""), "{listed}");
+    // The listing is itself a flow list: it rebuilds the same image.
+    let again = t.write("again.jsonl", &listed);
+    ok(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &again, "-o", &t.s("ct2.img")]);
+    assert_eq!(std::fs::read(t.p("ct.img")).unwrap(), std::fs::read(t.p("ct2.img")).unwrap());
+    let bad = t.write("bad.jsonl", "{\"flow\": \"tcp 1.2.3.4:1 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"nope\"}\n");
+    let e = fails(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &bad, "-o", &t.s("ct3.img")]);
+    assert!(e.contains("line 1") && e.contains("no backend \"nope\""), "{e}");
+    assert!(!t.p("ct3.img").exists());
+    let bad = t.write("bad2.jsonl", "{\"flow\": \"udp 1.2.3.4:1 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"web-1\"}\n");
+    let e = fails(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &bad, "-o", &t.s("ct3.img")]);
+    assert!(e.contains("does not match VIP"), "{e}");
+}
+
+#[test]
+fn help_explains_commands() {
+    let h = ok(&["--help"]);
+    for c in ["compile", "inspect", "diff", "lookup", "ct"] {
+        assert!(h.contains(c), "{h}");
+    }
+    let h = ok(&["compile", "--help"]);
+    assert!(h.contains("--previous") && h.contains("atomically"), "{h}");
+}
