@@ -84,6 +84,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Show a target: its parameters, fingerprint and memory map.
+    Target {
+        /// "default" or a target TOML file.
+        #[arg(default_value = "default")]
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Conntrack images and state.
     #[command(subcommand)]
     Ct(CtCmd),
@@ -144,6 +152,7 @@ fn main() -> ExitCode {
         } => tables::inspect(&image, json, vip.as_deref(), target.as_deref()),
         Cmd::Diff { old, new, json } => tables::diff(&old, &new, json),
         Cmd::Lookup { image, flow, json } => tables::lookup(&image, &flow, json),
+        Cmd::Target { target, json } => tables::target(&target, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
     };

@@ -249,3 +249,26 @@ pub fn ct_list(path: &Path, bank_path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+pub fn target(reference: &str, json: bool) -> Result<()> {
+    let t = Target::resolve(reference, Path::new("."))?;
+    let map = t.memory_map();
+    if json {
+        let mut v = serde_json::to_value(&t)?;
+        v["fingerprint"] = format!("{:#018x}", t.fingerprint()).into();
+        v["bank_len"] = map.bank_len.into();
+        v["conntrack_offset"] = map.conntrack.start.into();
+        v["conntrack_len"] = map.ct_len().into();
+        v["aperture_len"] = map.aperture_len.into();
+        v["bar_len"] = map.bar_len.into();
+        return print_json(&v);
+    }
+    println!("target {} fingerprint {:#018x}", t.name, t.fingerprint());
+    print!("{}", toml_string(&t)?);
+    println!("{map}");
+    Ok(())
+}
+
+fn toml_string(t: &Target) -> Result<String> {
+    Ok(toml::to_string(t)?)
+}
