@@ -23,8 +23,20 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
-pub fn compile(config: &Path, output: &Path, previous: Option<&Path>, generation: Option<u64>, json: bool) -> Result<()> {
+pub fn compile(
+    config: &Path,
+    output: &Path,
+    previous: Option<&Path>,
+    generation: Option<u64>,
+    json: bool,
+) -> Result<()> {
+    let t_parse = std::time::Instant::now();
     let cfg = Config::load(config)?;
+    tracing::info!(
+        "parsed {} in {:.1} ms",
+        config.display(),
+        t_parse.elapsed().as_secs_f64() * 1e3
+    );
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -35,10 +47,16 @@ pub fn compile(config: &Path, output: &Path, previous: Option<&Path>, generation
     let (image, report) = compile_config(&cfg, prev.as_ref(), generation)
         .with_context(|| format!("compiling {}", config.display()))?;
     let dt = t0.elapsed();
+    let t_write = std::time::Instant::now();
     image
         .write_atomic(output)
         .with_context(|| format!("writing {}", output.display()))?;
-    tracing::info!("compiled in {:.1} ms", dt.as_secs_f64() * 1e3);
+    tracing::info!(
+        "compiled in {:.1} ms, wrote {} in {:.1} ms",
+        dt.as_secs_f64() * 1e3,
+        output.display(),
+        t_write.elapsed().as_secs_f64() * 1e3
+    );
     if json {
         return print_json(&report);
     }
@@ -55,18 +73,32 @@ pub fn compile(config: &Path, output: &Path, previous: Option<&Path>, generation
     );
     for v in &report.vips {
         let moved = match v.moved {
-            Some(m) => format!("  moved {m} ({:.3}%)", 100.0 * m as f64 / v.table_size.max(1) as f64),
+            Some(m) => format!(
+                "  moved {m} ({:.3}%)",
+                100.0 * m as f64 / v.table_size.max(1) as f64
+            ),
             None => String::new(),
         };
-        let full = if v.full_rebuild { "  (no previous table: full build)" } else { "" };
-        println!("  {:<24} slot {:<4} {:<14} size {:<8}{moved}{full}", v.name, v.slot, v.scheduler, v.table_size);
+        let full = if v.full_rebuild {
+            "  (no previous table: full build)"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<24} slot {:<4} {:<14} size {:<8}{moved}{full}",
+            v.name, v.slot, v.scheduler, v.table_size
+        );
     }
     Ok(())
 }
 
 fn print_vip(v: &VipInfo) {
     let bal = v.balance.map_or("-".to_string(), |b| format!("{b:.4}"));
-    let port = if v.port == 0 { "*".to_string() } else { v.port.to_string() };
+    let port = if v.port == 0 {
+        "*".to_string()
+    } else {
+        v.port.to_string()
+    };
     println!(
         "VIP {} (slot {}): {}:{} {}  mode {}  scheduler {}  table {}  balance {}",
         v.name, v.slot, v.address, port, v.protocol, v.mode, v.scheduler, v.table_size, bal
@@ -94,7 +126,8 @@ pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>
     let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
     if let Some(t) = target {
         let t = Target::resolve(t, Path::new("."))?;
-        img.expect_target(&t).with_context(|| format!("{}", path.display()))?;
+        img.expect_target(&t)
+            .with_context(|| format!("{}", path.display()))?;
     }
     let bank = match img.kind {
         ImageKind::Bank => Some(Bank::decode(&img)?),
@@ -119,7 +152,10 @@ pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>
         info.fingerprint,
         &info.config_digest[..16]
     );
-    println!("device part {} bytes, crc32c {}", info.device_bytes, info.device_crc32c);
+    println!(
+        "device part {} bytes, crc32c {}",
+        info.device_bytes, info.device_crc32c
+    );
     if img.kind == ImageKind::Conntrack {
         let n = decode_conntrack(&img)?.len();
         println!("{n} conntrack entries");
@@ -195,7 +231,12 @@ pub fn lookup(path: &Path, flows: &[String], json: bool) -> Result<()> {
                 l.backend_address.as_deref().unwrap_or("-"),
                 l.mode.unwrap_or("-"),
             ),
-            _ => println!("{}: flow hash {}: {}", l.flow, l.flow_hash, l.note.as_deref().unwrap_or("")),
+            _ => println!(
+                "{}: flow hash {}: {}",
+                l.flow,
+                l.flow_hash,
+                l.note.as_deref().unwrap_or("")
+            ),
         }
         if let (Some(n), Some(_)) = (&l.note, &l.backend) {
             println!("  note: {n}");

@@ -68,17 +68,34 @@ fn compile_inspect_lookup_basic() {
         assert!(bal < 1.001, "{} balance {bal}", v["name"]);
     }
     let web = vips.iter().find(|v| v["name"] == "web").unwrap();
-    let drained = web["backends"].as_array().unwrap().iter().find(|b| b["state"] == "drain").unwrap();
+    let drained = web["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["state"] == "drain")
+        .unwrap();
     assert_eq!(drained["slots"], 0);
     // The lookup agrees with the table inspect shows and uses (h * M) >> 32.
-    let l = json(&["lookup", &img, "--json", "--flow", "tcp 198.51.100.7:40000 -> 192.0.2.10:80"]);
+    let l = json(&[
+        "lookup",
+        &img,
+        "--json",
+        "--flow",
+        "tcp 198.51.100.7:40000 -> 192.0.2.10:80",
+    ]);
     let l = &l[0];
     assert_eq!(l["vip"], "web");
     let h = u32::from_str_radix(l["flow_hash"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
     assert_eq!(l["table_index"].as_u64().unwrap(), (h as u64 * 65537) >> 32);
     assert!(l["backend"].as_str().unwrap().starts_with("web-"));
     // IPv6 VIP.
-    let l = json(&["lookup", &img, "--json", "--flow", "tcp [2001:db8::77]:5555 -> [2001:db8::10]:443"]);
+    let l = json(&[
+        "lookup",
+        &img,
+        "--json",
+        "--flow",
+        "tcp [2001:db8::77]:5555 -> [2001:db8::10]:443",
+    ]);
     assert_eq!(l[0]["vip"], "web6");
     // Human output names the backend too.
     let out = ok(&["lookup", &img, "--flow", "udp 203.0.113.9:5353 -> 192.0.2.53:53"]);
@@ -100,7 +117,13 @@ backend = [{ name = "a", address = "10.0.0.1", mac = "02:00:00:00:00:01" }]
 "#,
     );
     ok(&["compile", &cfg, "-o", &t.s("rss.img")]);
-    let l = json(&["lookup", &t.s("rss.img"), "--json", "--flow", "tcp 66.9.149.187:2794 -> 161.142.100.80:1766"]);
+    let l = json(&[
+        "lookup",
+        &t.s("rss.img"),
+        "--json",
+        "--flow",
+        "tcp 66.9.149.187:2794 -> 161.142.100.80:1766",
+    ]);
     assert_eq!(l[0]["flow_hash"], "0x51ccc178");
 }
 
@@ -131,7 +154,10 @@ fn same_config_any_order_is_byte_identical() {
     let b = t.write("b.toml", &reordered);
     ok(&["compile", &a, "-o", &t.s("a.img"), "--generation", "5"]);
     ok(&["compile", &b, "-o", &t.s("b.img"), "--generation", "5"]);
-    assert_eq!(std::fs::read(t.p("a.img")).unwrap(), std::fs::read(t.p("b.img")).unwrap());
+    assert_eq!(
+        std::fs::read(t.p("a.img")).unwrap(),
+        std::fs::read(t.p("b.img")).unwrap()
+    );
 }
 
 #[test]
@@ -140,12 +166,28 @@ fn failed_compile_writes_nothing_and_names_the_line() {
     let out = t.s("out.img");
     let cases: &[(&str, &str, &str)] = &[
         ("port = 80\n", "port = 80\nbogus = 1\n", "unknown field `bogus`"),
-        ("table_size = 65537\n\n[[vip.backend]]\nname = \"web-1\"", "table_size = 65536\n\n[[vip.backend]]\nname = \"web-1\"", "not prime"),
+        (
+            "table_size = 65537\n\n[[vip.backend]]\nname = \"web-1\"",
+            "table_size = 65536\n\n[[vip.backend]]\nname = \"web-1\"",
+            "not prime",
+        ),
         ("name = \"web-2\"", "name = \"web-1\"", "duplicate backend name"),
-        ("address = \"192.0.2.53\"", "address = \"192.0.2.10\"\nport_x = 1", "unknown field"),
+        (
+            "address = \"192.0.2.53\"",
+            "address = \"192.0.2.10\"\nport_x = 1",
+            "unknown field",
+        ),
         ("mode = \"nat\"", "mode = \"snat\"", "unknown variant `snat`"),
-        ("address = \"10.0.1.3\"", "address = \"10.0.1.300\"", "invalid IP address"),
-        ("mac = \"02:00:0a:00:01:01\"", "mac = \"02:00:0a:00:01\"", "not a MAC address"),
+        (
+            "address = \"10.0.1.3\"",
+            "address = \"10.0.1.300\"",
+            "invalid IP address",
+        ),
+        (
+            "mac = \"02:00:0a:00:01:01\"",
+            "mac = \"02:00:0a:00:01\"",
+            "not a MAC address",
+        ),
         ("toeplitz_key = \"6d5a", "toeplitz_key = \"zz6d5a", "toeplitz_key"),
     ];
     for (from, to, want) in cases {
@@ -164,7 +206,11 @@ fn failed_compile_writes_nothing_and_names_the_line() {
     // More backends than the target allows per VIP (small target: 10-bit entries).
     let mut many = String::from("target = \"TARGET\"\n[[vip]]\nname = \"big\"\naddress = \"192.0.2.1\"\nscheduler = \"rr\"\nbackend = [\n");
     for i in 0..1025 {
-        many += &format!("{{ name = \"b{i}\", address = \"10.0.{}.{}\", mac = \"02:00:00:00:00:01\" }},\n", i / 250, i % 250 + 1);
+        many += &format!(
+            "{{ name = \"b{i}\", address = \"10.0.{}.{}\", mac = \"02:00:00:00:00:01\" }},\n",
+            i / 250,
+            i % 250 + 1
+        );
     }
     many += "]\n";
     let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/small.toml");
@@ -201,7 +247,15 @@ fn damaged_and_foreign_images_are_refused() {
     let e = fails(&["inspect", &img, "--target", small.to_str().unwrap()]);
     assert!(e.contains("compiled for target fingerprint"), "{e}");
     ok(&["inspect", &img, "--target", "default"]);
-    let cfg = t.write("small.toml", &basic().replace("target = \"default\"", &format!("target = {:?}", small.to_str().unwrap())).replace("table_size = 65537", "table_size = 4093"));
+    let cfg = t.write(
+        "small.toml",
+        &basic()
+            .replace(
+                "target = \"default\"",
+                &format!("target = {:?}", small.to_str().unwrap()),
+            )
+            .replace("table_size = 65537", "table_size = 4093"),
+    );
     let e = fails(&["compile", &cfg, "-o", &t.s("x.img"), "--previous", &img]);
     assert!(e.contains("previous image was built for target"), "{e}");
 }
@@ -215,10 +269,24 @@ fn stable_update_moves_only_what_it_must() {
         .replace("name = \"web6-2\"\naddress = \"2001:db8:1::2\"\n", "name = \"web6-4\"\naddress = \"2001:db8:1::4\"\n\n[[vip.backend]]\nname = \"web6-5\"\naddress = \"2001:db8:1::5\"\n")
         .replace("name = \"web6-1\"\naddress = \"2001:db8:1::1\"\n", "name = \"web6-1\"\naddress = \"2001:db8:1::1\"\nweight = 2\n");
     let cfg = t.write("g2.toml", &text);
-    let rep: Value = serde_json::from_str(&ok(&["compile", &cfg, "-o", &t.s("g2.img"), "--previous", &t.s("g1.img"), "--json"])).unwrap();
+    let rep: Value = serde_json::from_str(&ok(&[
+        "compile",
+        &cfg,
+        "-o",
+        &t.s("g2.img"),
+        "--previous",
+        &t.s("g1.img"),
+        "--json",
+    ]))
+    .unwrap();
     assert_eq!(rep["generation"], 2);
     let d = json(&["diff", &t.s("g1.img"), &t.s("g2.img"), "--json"]);
-    let web6 = d.as_array().unwrap().iter().find(|v| v["name"] == "web6").unwrap();
+    let web6 = d
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "web6")
+        .unwrap();
     assert_eq!(web6["changed"], web6["minimal"], "{web6}");
     assert!(web6["changed"].as_u64().unwrap() > 0);
     let info = json(&["inspect", &t.s("g2.img"), "--json", "--vip", "web6"]);
@@ -236,20 +304,65 @@ fn conntrack_image_from_a_flow_list() {
         "# a comment\n{\"flow\": \"tcp 198.51.100.7:40000 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"web-4\"}\n\
          {\"flow\": \"tcp [2001:db8::9]:53 -> [2001:db8::10]:443\", \"vip\": \"web6\", \"backend\": \"web6-3\", \"state\": \"none\", \"packets\": 3}\n",
     );
-    ok(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &flows, "-o", &t.s("ct.img")]);
+    ok(&[
+        "ct",
+        "build",
+        "--bank",
+        &t.s("b.img"),
+        "--flows",
+        &flows,
+        "-o",
+        &t.s("ct.img"),
+    ]);
     let listed = ok(&["ct", "list", &t.s("ct.img"), "--bank", &t.s("b.img")]);
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(listed.contains("\"backend\":\"web-4\""), "{listed}");
     // The listing is itself a flow list: it rebuilds the same image.
     let again = t.write("again.jsonl", &listed);
-    ok(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &again, "-o", &t.s("ct2.img")]);
-    assert_eq!(std::fs::read(t.p("ct.img")).unwrap(), std::fs::read(t.p("ct2.img")).unwrap());
-    let bad = t.write("bad.jsonl", "{\"flow\": \"tcp 1.2.3.4:1 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"nope\"}\n");
-    let e = fails(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &bad, "-o", &t.s("ct3.img")]);
+    ok(&[
+        "ct",
+        "build",
+        "--bank",
+        &t.s("b.img"),
+        "--flows",
+        &again,
+        "-o",
+        &t.s("ct2.img"),
+    ]);
+    assert_eq!(
+        std::fs::read(t.p("ct.img")).unwrap(),
+        std::fs::read(t.p("ct2.img")).unwrap()
+    );
+    let bad = t.write(
+        "bad.jsonl",
+        "{\"flow\": \"tcp 1.2.3.4:1 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"nope\"}\n",
+    );
+    let e = fails(&[
+        "ct",
+        "build",
+        "--bank",
+        &t.s("b.img"),
+        "--flows",
+        &bad,
+        "-o",
+        &t.s("ct3.img"),
+    ]);
     assert!(e.contains("line 1") && e.contains("no backend \"nope\""), "{e}");
     assert!(!t.p("ct3.img").exists());
-    let bad = t.write("bad2.jsonl", "{\"flow\": \"udp 1.2.3.4:1 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"web-1\"}\n");
-    let e = fails(&["ct", "build", "--bank", &t.s("b.img"), "--flows", &bad, "-o", &t.s("ct3.img")]);
+    let bad = t.write(
+        "bad2.jsonl",
+        "{\"flow\": \"udp 1.2.3.4:1 -> 192.0.2.10:80\", \"vip\": \"web\", \"backend\": \"web-1\"}\n",
+    );
+    let e = fails(&[
+        "ct",
+        "build",
+        "--bank",
+        &t.s("b.img"),
+        "--flows",
+        &bad,
+        "-o",
+        &t.s("ct3.img"),
+    ]);
     assert!(e.contains("does not match VIP"), "{e}");
 }
 

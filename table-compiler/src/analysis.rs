@@ -24,7 +24,9 @@ impl FromStr for FlowKey {
             message: m.to_string(),
         };
         let s2 = s.trim();
-        let (proto, rest) = s2.split_once(char::is_whitespace).ok_or_else(|| err("missing protocol"))?;
+        let (proto, rest) = s2
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| err("missing protocol"))?;
         let proto = match proto.to_ascii_lowercase().as_str() {
             "tcp" => 6,
             "udp" => 17,
@@ -32,7 +34,10 @@ impl FromStr for FlowKey {
         };
         let (a, b) = rest.split_once("->").ok_or_else(|| err("missing '->'"))?;
         let src: SocketAddr = a.trim().parse().map_err(|_| err("bad source address:port"))?;
-        let dst: SocketAddr = b.trim().parse().map_err(|_| err("bad destination address:port"))?;
+        let dst: SocketAddr = b
+            .trim()
+            .parse()
+            .map_err(|_| err("bad destination address:port"))?;
         if src.is_ipv4() != dst.is_ipv4() {
             return Err(err("source and destination must be the same address family"));
         }
@@ -104,7 +109,11 @@ pub fn vip_info(v: &BankVip) -> VipInfo {
     for (i, b) in v.backends.iter().enumerate() {
         let Some(b) = b else { continue };
         let active = b.repr.state == crate::target::entries::BackendState::Active;
-        let ws = if active && total_w > 0 { b.repr.weight as f64 / total_w as f64 } else { 0.0 };
+        let ws = if active && total_w > 0 {
+            b.repr.weight as f64 / total_w as f64
+        } else {
+            0.0
+        };
         let share = if m > 0.0 { counts[i] as f64 / m } else { 0.0 };
         if ws > 0.0 {
             ratios.push(share / ws);
@@ -151,7 +160,9 @@ pub fn image_info(img: &Image, bank: Option<&Bank>) -> ImageInfo {
         device_bytes: img.device_len,
         device_crc32c: format!("{:#010x}", img.device_crc()),
         sections: img.sections.clone(),
-        vips: bank.map(|b| b.vips.iter().flatten().map(vip_info).collect()).unwrap_or_default(),
+        vips: bank
+            .map(|b| b.vips.iter().flatten().map(vip_info).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -205,8 +216,16 @@ pub fn diff(old: &Bank, new: &Bank) -> Vec<VipDiff> {
         };
         let on: Vec<&str> = names(ov);
         let nn: Vec<&str> = names(nv);
-        let added: Vec<String> = nn.iter().filter(|n| !on.contains(n)).map(|s| s.to_string()).collect();
-        let removed: Vec<String> = on.iter().filter(|n| !nn.contains(n)).map(|s| s.to_string()).collect();
+        let added: Vec<String> = nn
+            .iter()
+            .filter(|n| !on.contains(n))
+            .map(|s| s.to_string())
+            .collect();
+        let removed: Vec<String> = on
+            .iter()
+            .filter(|n| !nn.contains(n))
+            .map(|s| s.to_string())
+            .collect();
         if ov.table.len() != nv.table.len() {
             out.push(VipDiff {
                 name: nv.name.clone(),
@@ -229,7 +248,10 @@ pub fn diff(old: &Bank, new: &Bank) -> Vec<VipDiff> {
             .count() as u64;
         let oc = counts_by_name(ov);
         let nc = counts_by_name(nv);
-        let minimal: u64 = oc.iter().map(|(n, &c)| c.saturating_sub(*nc.get(n).unwrap_or(&0))).sum();
+        let minimal: u64 = oc
+            .iter()
+            .map(|(n, &c)| c.saturating_sub(*nc.get(n).unwrap_or(&0)))
+            .sum();
         let f = |x: u64| if size == 0 { 0.0 } else { x as f64 / size as f64 };
         out.push(VipDiff {
             name: nv.name.clone(),
@@ -338,7 +360,13 @@ mod tests {
         assert_eq!(f.to_string(), "tcp 198.51.100.7:40000 -> 192.0.2.10:80");
         let f: FlowKey = "UDP [2001:db8::1]:5000->[2001:db8::10]:53".parse().unwrap();
         assert_eq!(f.proto, 17);
-        for bad in ["", "tcp", "icmp 1.1.1.1:1 -> 2.2.2.2:2", "tcp 1.1.1.1 -> 2.2.2.2:2", "tcp 1.1.1.1:1 -> [::1]:2"] {
+        for bad in [
+            "",
+            "tcp",
+            "icmp 1.1.1.1:1 -> 2.2.2.2:2",
+            "tcp 1.1.1.1 -> 2.2.2.2:2",
+            "tcp 1.1.1.1:1 -> [::1]:2",
+        ] {
             assert!(bad.parse::<FlowKey>().is_err(), "{bad}");
         }
     }

@@ -108,8 +108,12 @@ fn build_table(p: &Planned, seed: &[u8; 16]) -> (Vec<u16>, bool) {
             });
             let table = match prev_table {
                 Some(pv) => {
-                    let pos: HashMap<&str, u16> =
-                        v.backends.iter().enumerate().map(|(i, b)| (b.name.as_str(), i as u16)).collect();
+                    let pos: HashMap<&str, u16> = v
+                        .backends
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| (b.name.as_str(), i as u16))
+                        .collect();
                     let prev: Vec<Option<u16>> = pv
                         .table
                         .iter()
@@ -127,7 +131,11 @@ fn build_table(p: &Planned, seed: &[u8; 16]) -> (Vec<u16>, bool) {
 
 /// Compile `cfg` into a bank image. `previous` (a bank image for the same
 /// target) keeps slots stable and feeds `maglev-stable`.
-pub fn compile(cfg: &Config, previous: Option<&Image>, generation: Option<u64>) -> Result<(Image, CompileReport), CompileError> {
+pub fn compile(
+    cfg: &Config,
+    previous: Option<&Image>,
+    generation: Option<u64>,
+) -> Result<(Image, CompileReport), CompileError> {
     let t = &cfg.target;
     let prev_bank = match previous {
         None => None,
@@ -147,7 +155,10 @@ pub fn compile(cfg: &Config, previous: Option<&Image>, generation: Option<u64>) 
         .flat_map(|b| b.vips.iter().flatten())
         .map(|v| (v.name.clone(), v))
         .collect();
-    let prev_slots: HashMap<String, u32> = prev_vips.iter().map(|(n, v)| (n.clone(), v.index as u32)).collect();
+    let prev_slots: HashMap<String, u32> = prev_vips
+        .iter()
+        .map(|(n, v)| (n.clone(), v.index as u32))
+        .collect();
     let names: Vec<&str> = cfg.vips.iter().map(|v| v.name.as_str()).collect();
     let slots = allocate(&names, &prev_slots, t.max_vips)
         .map_err(|l| CompileError::Capacity(format!("no free VIP slot (target has {l})")))?;
@@ -181,7 +192,10 @@ pub fn compile(cfg: &Config, previous: Option<&Image>, generation: Option<u64>) 
     }
     plans.sort_by_key(|p| p.slot);
 
-    let tables: Vec<(Vec<u16>, bool)> = plans.par_iter().map(|p| build_table(p, &cfg.maglev_seed)).collect();
+    let tables: Vec<(Vec<u16>, bool)> = plans
+        .par_iter()
+        .map(|p| build_table(p, &cfg.maglev_seed))
+        .collect();
 
     let map = t.memory_map();
     let mut bank = vec![0u8; map.bank_len as usize];
@@ -234,8 +248,11 @@ pub fn compile(cfg: &Config, previous: Option<&Image>, generation: Option<u64>) 
             let noff = map.names_backend.start as usize + g as usize * NAME_LEN;
             name_emit(&b.name, &mut names[noff..noff + NAME_LEN]);
         }
-        LutMut::new(&mut bank[map.lut.start as usize..map.lut.end as usize], t.lut_entry_bits)
-            .store(lut_base as usize, table);
+        LutMut::new(
+            &mut bank[map.lut.start as usize..map.lut.end as usize],
+            t.lut_entry_bits,
+        )
+        .store(lut_base as usize, table);
         let moved = p.prev.filter(|pv| pv.table.len() == table.len()).map(|pv| {
             let mut new_name = vec![""; p.backend_count as usize];
             for (b, &l) in v.backends.iter().zip(&p.local) {

@@ -17,18 +17,15 @@ pub const DEFAULT_MAGLEV_SEED: [u8; 16] = *b"lbnic-maglev-v1\0";
 /// Table sizes the compiler picks from when a VIP gives none: primes near
 /// powers of two, 65537 being the paper's default.
 pub const PRIMES: &[u32] = &[
-    251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65537, 131071, 262139, 524287, 655373,
-    1048573, 2097143, 4194301, 8388593, 16777213,
+    251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65537, 131071, 262139, 524287, 655373, 1048573, 2097143,
+    4194301, 8388593, 16777213,
 ];
 
 /// Why a config is rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading config {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path}:{line}:{col}: {field}: {message}")]
     At {
         path: String,
@@ -289,7 +286,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn at<T>(&self, span: std::ops::Range<usize>, field: impl Into<String>, msg: impl Into<String>) -> Result<T, ConfigError> {
+    fn at<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        field: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> Result<T, ConfigError> {
         if span.is_empty() && span.start == 0 {
             return Err(ConfigError::Field {
                 path: self.path.into(),
@@ -318,10 +320,18 @@ impl Ctx<'_> {
 fn check_name(cx: &Ctx, name: &Spanned<String>, field: &str) -> Result<(), ConfigError> {
     let n = name.get_ref();
     if n.is_empty() || n.len() > NAME_LEN {
-        return cx.at(name.span(), field, format!("name {n:?} must be 1..={NAME_LEN} bytes"));
+        return cx.at(
+            name.span(),
+            field,
+            format!("name {n:?} must be 1..={NAME_LEN} bytes"),
+        );
     }
     if n.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return cx.at(name.span(), field, format!("name {n:?} contains whitespace or control characters"));
+        return cx.at(
+            name.span(),
+            field,
+            format!("name {n:?} contains whitespace or control characters"),
+        );
     }
     Ok(())
 }
@@ -334,7 +344,10 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
         Config::parse(&text, &path.display().to_string(), &base)
     }
 
@@ -364,40 +377,75 @@ impl Config {
             None => DEFAULT_KEY,
             Some(k) => match parse_hex::<TOEPLITZ_KEY_LEN>(k.get_ref()) {
                 Some(v) => v,
-                None => return cx.at(k.span(), "hash.toeplitz_key", "must be 40 bytes of hex (80 hex digits)"),
+                None => {
+                    return cx.at(
+                        k.span(),
+                        "hash.toeplitz_key",
+                        "must be 40 bytes of hex (80 hex digits)",
+                    )
+                }
             },
         };
         let maglev_seed = match &raw.hash.maglev_seed {
             None => DEFAULT_MAGLEV_SEED,
             Some(k) => match parse_hex::<16>(k.get_ref()) {
                 Some(v) => v,
-                None => return cx.at(k.span(), "hash.maglev_seed", "must be 16 bytes of hex (32 hex digits)"),
+                None => {
+                    return cx.at(
+                        k.span(),
+                        "hash.maglev_seed",
+                        "must be 16 bytes of hex (32 hex digits)",
+                    )
+                }
             },
         };
         let mac_of = |m: &Spanned<String>, field: &str| -> Result<[u8; 6], ConfigError> {
             match parse_mac(m.get_ref()) {
                 Some(v) => Ok(v),
-                None => cx.at(m.span(), field, format!("{:?} is not a MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref())),
+                None => cx.at(
+                    m.span(),
+                    field,
+                    format!("{:?} is not a MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref()),
+                ),
             }
         };
         let device_mac = match &raw.device.mac {
             None => [0x02, 0, 0, 0, 0, 0x01],
             Some(m) => mac_of(m, "device.mac")?,
         };
-        let gateway_mac = raw.device.gateway_mac.as_ref().map(|m| mac_of(m, "device.gateway_mac")).transpose()?;
+        let gateway_mac = raw
+            .device
+            .gateway_mac
+            .as_ref()
+            .map(|m| mac_of(m, "device.gateway_mac"))
+            .transpose()?;
         let max_frame = match &raw.device.max_frame {
             None => 1514,
             Some(v) if (64..=9216).contains(v.get_ref()) => *v.get_ref() as u16,
-            Some(v) => return cx.at(v.span(), "device.max_frame", format!("{} is outside 64..=9216", v.get_ref())),
+            Some(v) => {
+                return cx.at(
+                    v.span(),
+                    "device.max_frame",
+                    format!("{} is outside 64..=9216", v.get_ref()),
+                )
+            }
         };
-        let prefix = |p: &Option<Spanned<String>>, field: &str, dflt: &str, v6: bool| -> Result<(IpAddr, u8), ConfigError> {
+        let prefix = |p: &Option<Spanned<String>>,
+                      field: &str,
+                      dflt: &str,
+                      v6: bool|
+         -> Result<(IpAddr, u8), ConfigError> {
             let (s, span) = match p {
                 None => (dflt.to_string(), 0..0),
                 Some(p) => (p.get_ref().clone(), p.span()),
             };
             match parse_prefix(&s) {
                 Some((a, l)) if a.is_ipv6() == v6 => Ok((a, l)),
-                _ => cx.at(span, field, format!("{s:?} is not an IPv{} prefix (addr/len)", if v6 { 6 } else { 4 })),
+                _ => cx.at(
+                    span,
+                    field,
+                    format!("{s:?} is not an IPv{} prefix (addr/len)", if v6 { 6 } else { 4 }),
+                ),
             }
         };
         let tunnel_v4 = match prefix(&raw.tunnel.source_v4, "tunnel.source_v4", "172.16.0.0/16", false)? {
@@ -416,7 +464,11 @@ impl Config {
             match v {
                 None => Ok(dflt),
                 Some(s) if (1..=86400 * 7).contains(s.get_ref()) => Ok(*s.get_ref()),
-                Some(s) => cx.at(s.span(), field, format!("{} is outside 1..=604800 seconds", s.get_ref())),
+                Some(s) => cx.at(
+                    s.span(),
+                    field,
+                    format!("{} is outside 1..=604800 seconds", s.get_ref()),
+                ),
             }
         };
         let timeouts = Timeouts {
@@ -430,7 +482,15 @@ impl Config {
             return cx.field("vip", "the config defines no [[vip]]");
         }
         if raw.vips.len() > target.max_vips as usize {
-            return cx.field("vip", format!("{} VIPs, target {} allows {}", raw.vips.len(), target.name, target.max_vips));
+            return cx.field(
+                "vip",
+                format!(
+                    "{} VIPs, target {} allows {}",
+                    raw.vips.len(),
+                    target.name,
+                    target.max_vips
+                ),
+            );
         }
 
         let mut vips = Vec::with_capacity(raw.vips.len());
@@ -447,27 +507,41 @@ impl Config {
             }
             let addr = *rv.address.get_ref();
             let overlaps = |p: u16, q: Proto| {
-                (p == rv.port || p == 0 || rv.port == 0) && (q == rv.protocol || q == Proto::Any || rv.protocol == Proto::Any)
+                (p == rv.port || p == 0 || rv.port == 0)
+                    && (q == rv.protocol || q == Proto::Any || rv.protocol == Proto::Any)
             };
             let slot = claimed.entry(addr).or_default();
             if let Some((_, _, other)) = slot.iter().find(|(p, q, _)| overlaps(*p, *q)) {
                 return cx.at(
                     rv.address.span(),
                     format!("vip[{vname}].address"),
-                    format!("{addr} port {} {} overlaps VIP {other:?}", rv.port, rv.protocol.name()),
+                    format!(
+                        "{addr} port {} {} overlaps VIP {other:?}",
+                        rv.port,
+                        rv.protocol.name()
+                    ),
                 );
             }
             slot.push((rv.port, rv.protocol, vname.clone()));
 
             if rv.backends.is_empty() {
-                return cx.at(rv.name.span(), format!("vip[{vname}].backend"), "VIP has no [[vip.backend]]");
+                return cx.at(
+                    rv.name.span(),
+                    format!("vip[{vname}].backend"),
+                    "VIP has no [[vip.backend]]",
+                );
             }
             let per_vip = target.max_backends_per_vip() as usize;
             if rv.backends.len() > per_vip {
                 return cx.at(
                     rv.name.span(),
                     format!("vip[{vname}].backend"),
-                    format!("{} backends, target {} allows {per_vip} per VIP ({}-bit table entries)", rv.backends.len(), target.name, target.lut_entry_bits),
+                    format!(
+                        "{} backends, target {} allows {per_vip} per VIP ({}-bit table entries)",
+                        rv.backends.len(),
+                        target.name,
+                        target.lut_entry_bits
+                    ),
                 );
             }
             total_backends += rv.backends.len();
@@ -475,7 +549,10 @@ impl Config {
                 return cx.at(
                     rv.name.span(),
                     format!("vip[{vname}].backend"),
-                    format!("more than {} backends in total, the target {} limit", target.max_backends, target.name),
+                    format!(
+                        "more than {} backends in total, the target {} limit",
+                        target.max_backends, target.name
+                    ),
                 );
             }
             let mut names = HashSet::new();
@@ -495,29 +572,39 @@ impl Config {
                         format!("{baddr} is not the VIP's address family; mode {} cannot change it (use a tunnel mode)", rv.mode.name()),
                     );
                 }
-                let mac = match (&rb.mac, gateway_mac) {
-                    (Some(m), _) => mac_of(m, &fld("mac"))?,
-                    (None, Some(g)) if rv.mode != Mode::Dr => g,
-                    (None, _) => {
-                        return cx.at(
+                let mac =
+                    match (&rb.mac, gateway_mac) {
+                        (Some(m), _) => mac_of(m, &fld("mac"))?,
+                        (None, Some(g)) if rv.mode != Mode::Dr => g,
+                        (None, _) => return cx.at(
                             rb.name.span(),
                             fld("mac"),
                             if rv.mode == Mode::Dr {
                                 "mode dr needs the backend's MAC".to_string()
                             } else {
-                                "no MAC for the next hop: give the backend a mac or set device.gateway_mac".to_string()
+                                "no MAC for the next hop: give the backend a mac or set device.gateway_mac"
+                                    .to_string()
                             },
-                        )
-                    }
-                };
+                        ),
+                    };
                 let port = match &rb.port {
                     None => 0,
                     Some(p) if rv.mode == Mode::Nat => *p.get_ref(),
-                    Some(p) => return cx.at(p.span(), fld("port"), format!("only mode nat rewrites ports; VIP is {}", rv.mode.name())),
+                    Some(p) => {
+                        return cx.at(
+                            p.span(),
+                            fld("port"),
+                            format!("only mode nat rewrites ports; VIP is {}", rv.mode.name()),
+                        )
+                    }
                 };
                 let weight = *rb.weight.get_ref();
                 if weight > 1_000_000 {
-                    return cx.at(rb.weight.span(), fld("weight"), format!("{weight} is above 1000000"));
+                    return cx.at(
+                        rb.weight.span(),
+                        fld("weight"),
+                        format!("{weight} is above 1000000"),
+                    );
                 }
                 backends.push(Backend {
                     name: bname,
@@ -532,14 +619,20 @@ impl Config {
             let weights: Vec<u32> = backends.iter().map(Backend::effective_weight).collect();
             let n_active = weights.iter().filter(|&&w| w > 0).count() as u64;
             if n_active == 0 {
-                warnings.push(format!("vip {vname}: no active backend with weight > 0; new flows are dropped"));
+                warnings.push(format!(
+                    "vip {vname}: no active backend with weight > 0; new flows are dropped"
+                ));
             }
             let table_size = match rv.scheduler {
                 Scheduler::Maglev | Scheduler::MaglevStable => match &rv.table_size {
                     Some(m) => {
                         let m_v = *m.get_ref();
                         if !is_prime(m_v) {
-                            return cx.at(m.span(), format!("vip[{vname}].table_size"), format!("{m_v} is not prime (Maglev needs a prime M)"));
+                            return cx.at(
+                                m.span(),
+                                format!("vip[{vname}].table_size"),
+                                format!("{m_v} is not prime (Maglev needs a prime M)"),
+                            );
                         }
                         if (m_v as usize) < backends.len() {
                             return cx.at(
@@ -559,7 +652,13 @@ impl Config {
                         let want = (100 * backends.len() as u64).max(65537);
                         match PRIMES.iter().find(|&&p| p as u64 >= want) {
                             Some(&p) => p,
-                            None => return cx.at(rv.name.span(), format!("vip[{vname}].table_size"), "too many backends for any listed prime; give table_size"),
+                            None => {
+                                return cx.at(
+                                    rv.name.span(),
+                                    format!("vip[{vname}].table_size"),
+                                    "too many backends for any listed prime; give table_size",
+                                )
+                            }
                         }
                     }
                 },
@@ -568,7 +667,10 @@ impl Config {
                         return cx.at(
                             m.span(),
                             format!("vip[{vname}].table_size"),
-                            format!("scheduler {} sizes its own slot table; remove table_size", rv.scheduler.name()),
+                            format!(
+                                "scheduler {} sizes its own slot table; remove table_size",
+                                rv.scheduler.name()
+                            ),
                         );
                     }
                     let len = if rv.scheduler == Scheduler::Rr {
@@ -591,7 +693,10 @@ impl Config {
                 return cx.at(
                     rv.name.span(),
                     format!("vip[{vname}].table_size"),
-                    format!("lookup tables need more than the {} entries target {} has", target.lut_entries, target.name),
+                    format!(
+                        "lookup tables need more than the {} entries target {} has",
+                        target.lut_entries, target.name
+                    ),
                 );
             }
             vips.push(Vip {
@@ -666,21 +771,43 @@ mac = "02:00:00:00:00:01"
 
     #[test]
     fn errors_name_line_and_field() {
-        let e = parse(&OK.replace("port = 80", "port = 80\nbogus = 1")).unwrap_err().to_string();
+        let e = parse(&OK.replace("port = 80", "port = 80\nbogus = 1"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("test.toml:6:") && e.contains("bogus"), "{e}");
-        let e = parse(&OK.replace("10.0.0.2", "10.0.0.999")).unwrap_err().to_string();
+        let e = parse(&OK.replace("10.0.0.2", "10.0.0.999"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("test.toml:9:") && e.contains("invalid IP"), "{e}");
-        let e = parse(&OK.replace("name = \"a\"", "name = \"b\"")).unwrap_err().to_string();
-        assert!(e.contains("duplicate backend name") && e.contains("vip[web].backend[b].name"), "{e}");
-        let e = parse(&OK.replace("port = 80", "port = 80\ntable_size = 65536")).unwrap_err().to_string();
+        let e = parse(&OK.replace("name = \"a\"", "name = \"b\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("duplicate backend name") && e.contains("vip[web].backend[b].name"),
+            "{e}"
+        );
+        let e = parse(&OK.replace("port = 80", "port = 80\ntable_size = 65536"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not prime"), "{e}");
-        let e = parse(&OK.replace("port = 80", "port = 80\ntable_size = 1")).unwrap_err().to_string();
+        let e = parse(&OK.replace("port = 80", "port = 80\ntable_size = 1"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not prime"), "{e}");
         assert!(parse(&OK.replace("port = 80", "port = 80\ntable_size = 2")).is_ok());
-        let three = format!("{OK}\n[[vip.backend]]\nname = \"c\"\naddress = \"10.0.0.3\"\nmac = \"02:00:00:00:00:03\"\n");
-        let e = parse(&three.replace("port = 80", "port = 80\ntable_size = 2")).unwrap_err().to_string();
+        let three = format!(
+            "{OK}\n[[vip.backend]]\nname = \"c\"\naddress = \"10.0.0.3\"\nmac = \"02:00:00:00:00:03\"\n"
+        );
+        let e = parse(&three.replace("port = 80", "port = 80\ntable_size = 2"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("smaller than the 3 backends"), "{e}");
-        let e = parse(&OK.replace("mode", "x").replace("port = 80", "port = 80\nmode = \"tun\"")).unwrap_err().to_string();
+        let e = parse(
+            &OK.replace("mode", "x")
+                .replace("port = 80", "port = 80\nmode = \"tun\""),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("unknown variant"), "{e}");
     }
 
@@ -703,7 +830,10 @@ mac = "02:00:00:00:00:01"
     #[test]
     fn digest_ignores_order() {
         let a = parse(OK).unwrap();
-        let swapped = OK.replace("\"b\"", "\"TMP\"").replace("\"a\"", "\"b\"").replace("\"TMP\"", "\"a\"");
+        let swapped = OK
+            .replace("\"b\"", "\"TMP\"")
+            .replace("\"a\"", "\"b\"")
+            .replace("\"TMP\"", "\"a\"");
         // Same names, swapped addresses: a different config.
         assert_ne!(a.digest(), parse(&swapped).unwrap().digest());
         let reordered = r#"

@@ -70,8 +70,13 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
     let mut used = vec![0u8; t.ct_buckets as usize];
     for (line, r) in flows {
         let err = |message: String| CtImageError::Line { line: *line, message };
-        let key: FlowKey = r.flow.parse().map_err(|e: crate::analysis::FlowParseError| err(e.to_string()))?;
-        let vip = bank.vip_by_name(&r.vip).ok_or_else(|| err(format!("no VIP named {:?} in the bank image", r.vip)))?;
+        let key: FlowKey = r
+            .flow
+            .parse()
+            .map_err(|e: crate::analysis::FlowParseError| err(e.to_string()))?;
+        let vip = bank
+            .vip_by_name(&r.vip)
+            .ok_or_else(|| err(format!("no VIP named {:?} in the bank image", r.vip)))?;
         let local = vip
             .backends
             .iter()
@@ -80,7 +85,10 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
         let be = vip.backend(local as u16).expect("position found it");
         if r.reverse {
             if key.src != be.repr.addr {
-                return Err(err(format!("reverse entry must come from backend {} ({})", r.backend, be.repr.addr)));
+                return Err(err(format!(
+                    "reverse entry must come from backend {} ({})",
+                    r.backend, be.repr.addr
+                )));
             }
         } else if bank.match_vip(key.proto, key.dst, key.dst_port).map(|v| v.index) != Some(vip.index) {
             return Err(err(format!("flow {key} does not match VIP {:?}", r.vip)));
@@ -97,7 +105,11 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
         }
         for w in 0..way {
             let off = map.ct_way(bucket, w) as usize;
-            if CtRepr::parse(&mem[off..off + CT_WAY_LEN]).ok().flatten().is_some_and(|e| e.key == key) {
+            if CtRepr::parse(&mem[off..off + CT_WAY_LEN])
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.key == key)
+            {
                 return Err(err(format!("flow {key} appears twice")));
             }
         }

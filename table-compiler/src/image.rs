@@ -6,8 +6,8 @@
 //! every table entry) before anything can reach a device.
 
 use crate::target::entries::{
-    name_parse, BackendRepr, CtRepr, EntryError, GlobalRepr, Lut, VipRepr, BACKEND_ENTRY_LEN,
-    CT_WAY_LEN, NAME_LEN, VIP_ENTRY_LEN,
+    name_parse, BackendRepr, CtRepr, EntryError, GlobalRepr, Lut, VipRepr, BACKEND_ENTRY_LEN, CT_WAY_LEN,
+    NAME_LEN, VIP_ENTRY_LEN,
 };
 use crate::target::{MemoryMap, Target};
 use std::io::Write;
@@ -117,22 +117,18 @@ impl Section {
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("reading image {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("writing image {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    Write { path: String, source: std::io::Error },
     #[error("image truncated: {got} bytes, header says {need}")]
     Truncated { got: u64, need: u64 },
     #[error("image has {extra} bytes of trailing data after the payload (at offset {at})")]
     Trailing { extra: u64, at: u64 },
     #[error("not an lbnic image (bad magic at offset 0)")]
     BadMagic,
-    #[error("image header CRC mismatch (stored {stored:#010x}, computed {computed:#010x}): header corrupted")]
+    #[error(
+        "image header CRC mismatch (stored {stored:#010x}, computed {computed:#010x}): header corrupted"
+    )]
     HeaderCrc { stored: u32, computed: u32 },
     #[error("image format version {0} is not supported (this build reads {FORMAT_VERSION})")]
     Version(u16),
@@ -395,7 +391,10 @@ impl Image {
             if s.offset.checked_add(s.len).is_none_or(|end| end > payload_len) {
                 return Err(ImageError::Header {
                     at,
-                    message: format!("section {kind:?} ({}+{}) runs past the payload ({payload_len})", s.offset, s.len),
+                    message: format!(
+                        "section {kind:?} ({}+{}) runs past the payload ({payload_len})",
+                        s.offset, s.len
+                    ),
                 });
             }
             let computed = crc(&payload[s.range()]);
@@ -431,7 +430,10 @@ impl Image {
                 (SectionKind::Vip, map.vip.clone()),
                 (SectionKind::Backend, map.backend.clone()),
                 (SectionKind::Lut, map.lut.clone()),
-                (SectionKind::Names, map.bank_len..map.bank_len + map.names_backend.end),
+                (
+                    SectionKind::Names,
+                    map.bank_len..map.bank_len + map.names_backend.end,
+                ),
             ],
             ImageKind::Conntrack => vec![(SectionKind::Conntrack, 0..map.ct_len())],
         };
@@ -442,7 +444,10 @@ impl Image {
         if device_len != want_device {
             return Err(ImageError::Header {
                 at: f::DEVICE_LEN.start,
-                message: format!("device part is {device_len} bytes; target {} needs {want_device}", target.name),
+                message: format!(
+                    "device part is {device_len} bytes; target {} needs {want_device}",
+                    target.name
+                ),
             });
         }
         for (k, r) in &expect {
@@ -471,7 +476,11 @@ impl Image {
         if sections.len() != expect.len() + 1 {
             return Err(ImageError::Header {
                 at: f::SECTION_COUNT.start,
-                message: format!("{} sections, a {kind:?} image has {}", sections.len(), expect.len() + 1),
+                message: format!(
+                    "{} sections, a {kind:?} image has {}",
+                    sections.len(),
+                    expect.len() + 1
+                ),
             });
         }
         let stored = u32_at(f::DEVICE_CRC);
@@ -518,7 +527,10 @@ impl Image {
 
     pub fn expect_kind(&self, k: ImageKind) -> Result<(), ImageError> {
         if self.kind != k {
-            return Err(ImageError::WrongKind { got: self.kind, want: k });
+            return Err(ImageError::WrongKind {
+                got: self.kind,
+                want: k,
+            });
         }
         Ok(())
     }
@@ -643,27 +655,43 @@ impl Bank {
                 return Err(inv(format!("same address/port/protocol as VIP {other}")));
             }
             let name_off = (names_base + map.names_vip.start + i as u64 * NAME_LEN as u64) as usize;
-            let name = name_parse(&p[name_off..name_off + NAME_LEN])
-                .map_err(entry_err("vip name", i as u64, file_off(name_off as u64)))?;
+            let name = name_parse(&p[name_off..name_off + NAME_LEN]).map_err(entry_err(
+                "vip name",
+                i as u64,
+                file_off(name_off as u64),
+            ))?;
             if name.is_empty() {
                 return Err(inv("VIP has no name".into()));
             }
             let b_end = repr.backend_base as u64 + repr.backend_count as u64;
             if b_end > t.max_backends as u64 {
-                return Err(inv(format!("backends {}..{b_end} past the table ({})", repr.backend_base, t.max_backends)));
+                return Err(inv(format!(
+                    "backends {}..{b_end} past the table ({})",
+                    repr.backend_base, t.max_backends
+                )));
             }
             if repr.backend_count as u32 > t.max_backends_per_vip() {
-                return Err(inv(format!("{} backends, at most {} per VIP", repr.backend_count, t.max_backends_per_vip())));
+                return Err(inv(format!(
+                    "{} backends, at most {} per VIP",
+                    repr.backend_count,
+                    t.max_backends_per_vip()
+                )));
             }
             let l_end = repr.lut_base as u64 + repr.lut_size as u64;
             if l_end > t.lut_entries as u64 {
-                return Err(inv(format!("lookup table {}..{l_end} past the {} entries", repr.lut_base, t.lut_entries)));
+                return Err(inv(format!(
+                    "lookup table {}..{l_end} past the {} entries",
+                    repr.lut_base, t.lut_entries
+                )));
             }
             if repr.sched.is_hashed() && repr.lut_size != 0 && !crate::config::is_prime(repr.lut_size) {
                 return Err(inv(format!("Maglev table size {} is not prime", repr.lut_size)));
             }
             let lr = repr.lut_base as u64..l_end;
-            if let Some((_, o)) = lut_ranges.iter().find(|(r, _)| r.start < lr.end && lr.start < r.end) {
+            if let Some((_, o)) = lut_ranges
+                .iter()
+                .find(|(r, _)| r.start < lr.end && lr.start < r.end)
+            {
                 return Err(inv(format!("lookup table overlaps VIP {o}'s")));
             }
             lut_ranges.push((lr, i as u16));
@@ -681,7 +709,11 @@ impl Bank {
                     offset: file_off(boff as u64),
                     message,
                 };
-                match BackendRepr::parse(braw).map_err(entry_err("backend", g as u64, file_off(boff as u64)))? {
+                match BackendRepr::parse(braw).map_err(entry_err(
+                    "backend",
+                    g as u64,
+                    file_off(boff as u64),
+                ))? {
                     None => {
                         if braw.iter().any(|&b| b != 0) {
                             return Err(berr("invalid slot is not zero".into()));
@@ -690,11 +722,18 @@ impl Bank {
                     }
                     Some(b) => {
                         if b.vip != i as u16 {
-                            return Err(berr(format!("belongs to VIP {} but lies in VIP {i}'s range", b.vip)));
+                            return Err(berr(format!(
+                                "belongs to VIP {} but lies in VIP {i}'s range",
+                                b.vip
+                            )));
                         }
-                        let noff = (names_base + map.names_backend.start + g as u64 * NAME_LEN as u64) as usize;
-                        let name = name_parse(&p[noff..noff + NAME_LEN])
-                            .map_err(entry_err("backend name", g as u64, file_off(noff as u64)))?;
+                        let noff =
+                            (names_base + map.names_backend.start + g as u64 * NAME_LEN as u64) as usize;
+                        let name = name_parse(&p[noff..noff + NAME_LEN]).map_err(entry_err(
+                            "backend name",
+                            g as u64,
+                            file_off(noff as u64),
+                        ))?;
                         if name.is_empty() {
                             return Err(berr("backend has no name".into()));
                         }
@@ -707,7 +746,8 @@ impl Bank {
                 let idx = repr.lut_base as usize + k as usize;
                 let e = lut.get(idx).unwrap_or(u16::MAX);
                 let ok = backends.get(e as usize).is_some_and(|b| {
-                    b.as_ref().is_some_and(|b| b.repr.state == crate::target::entries::BackendState::Active)
+                    b.as_ref()
+                        .is_some_and(|b| b.repr.state == crate::target::entries::BackendState::Active)
                 });
                 if !ok {
                     return Err(ImageError::Invalid {
@@ -752,7 +792,11 @@ impl Bank {
     pub fn match_vip(&self, proto: u8, dst: std::net::IpAddr, dport: u16) -> Option<&BankVip> {
         use crate::target::entries::Proto;
         let proto_ok = |p: Proto| p == Proto::Any || p.code() == proto;
-        let cands = self.vips.iter().flatten().filter(|v| v.repr.addr == dst && proto_ok(v.repr.proto));
+        let cands = self
+            .vips
+            .iter()
+            .flatten()
+            .filter(|v| v.repr.addr == dst && proto_ok(v.repr.proto));
         let mut best: Option<&BankVip> = None;
         for v in cands {
             if v.repr.port == dport {

@@ -83,7 +83,12 @@ fn wrong_target_is_refused() {
     let err = img.expect_target(&Target::builtin()).unwrap_err();
     assert!(matches!(err, ImageError::WrongTarget { .. }), "{err}");
     // A previous image for another target is refused by the compiler too.
-    let other = Config::parse(&CFG.replace("target = \"../examples/targets/small.toml\"\n", ""), "t", Path::new(".")).unwrap();
+    let other = Config::parse(
+        &CFG.replace("target = \"../examples/targets/small.toml\"\n", ""),
+        "t",
+        Path::new("."),
+    )
+    .unwrap();
     let err = compile(&other, Some(&img), None).unwrap_err();
     assert!(err.to_string().contains("target"), "{err}");
 }
@@ -92,17 +97,28 @@ fn wrong_target_is_refused() {
 fn previous_keeps_slots_of_survivors() {
     let first = image();
     // Remove backend "a", add "aa" (sorts first): "b" and "c" keep their slots.
-    let cfg2 = config(&CFG.replace("name = \"a\", address = \"10.0.0.1\"", "name = \"aa\", address = \"10.0.0.9\""));
+    let cfg2 = config(&CFG.replace(
+        "name = \"a\", address = \"10.0.0.1\"",
+        "name = \"aa\", address = \"10.0.0.9\"",
+    ));
     let (second, _) = compile(&cfg2, Some(&first), None).unwrap();
     assert_eq!(second.generation, 8);
     let b1 = Bank::decode(&first).unwrap();
     let b2 = Bank::decode(&second).unwrap();
     let slot = |b: &Bank, n: &str| {
-        b.vip_by_name("web").unwrap().backends.iter().position(|x| x.as_ref().is_some_and(|x| x.name == n))
+        b.vip_by_name("web")
+            .unwrap()
+            .backends
+            .iter()
+            .position(|x| x.as_ref().is_some_and(|x| x.name == n))
     };
     assert_eq!(slot(&b1, "b"), slot(&b2, "b"));
     assert_eq!(slot(&b1, "c"), slot(&b2, "c"));
-    assert_eq!(slot(&b2, "aa"), Some(3), "new name takes a slot the previous image did not use");
+    assert_eq!(
+        slot(&b2, "aa"),
+        Some(3),
+        "new name takes a slot the previous image did not use"
+    );
     assert_eq!(slot(&b2, "a"), None);
 }
 
@@ -114,7 +130,10 @@ fn truncated_and_trailing_are_refused() {
     }
     let mut more = bytes.clone();
     more.push(0);
-    assert!(matches!(Image::from_bytes(&more), Err(ImageError::Trailing { .. })));
+    assert!(matches!(
+        Image::from_bytes(&more),
+        Err(ImageError::Trailing { .. })
+    ));
 }
 
 proptest! {
@@ -161,7 +180,11 @@ fn semantic_damage_is_refused_even_with_good_crcs() {
     // A LUT entry pointing at the drained backend (local index 2).
     let lut_start = map.lut.start as usize;
     let bytes = resign(img.clone(), |p| {
-        table_compiler::target::entries::LutMut::new(&mut p[lut_start..map.lut.end as usize], t.lut_entry_bits).store(0, &[2]);
+        table_compiler::target::entries::LutMut::new(
+            &mut p[lut_start..map.lut.end as usize],
+            t.lut_entry_bits,
+        )
+        .store(0, &[2]);
     });
     let e = Image::from_bytes(&bytes).unwrap_err().to_string();
     assert!(e.contains("not an active backend"), "{e}");
@@ -171,6 +194,8 @@ fn semantic_damage_is_refused_even_with_good_crcs() {
     let e = Image::from_bytes(&bytes).unwrap_err().to_string();
     assert!(e.contains("mode"), "{e}");
     // A Maglev size that is not prime.
-    let bytes = resign(img, |p| p[vip0 + 32..vip0 + 36].copy_from_slice(&1020u32.to_le_bytes()));
+    let bytes = resign(img, |p| {
+        p[vip0 + 32..vip0 + 36].copy_from_slice(&1020u32.to_le_bytes())
+    });
     assert!(Image::from_bytes(&bytes).is_err());
 }

@@ -592,7 +592,12 @@ impl std::fmt::Display for FlowKey {
             IpAddr::V4(v) => format!("{v}:{port}"),
             IpAddr::V6(v) => format!("[{v}]:{port}"),
         };
-        write!(f, "{p} {} -> {}", ep(self.src, self.src_port), ep(self.dst, self.dst_port))
+        write!(
+            f,
+            "{p} {} -> {}",
+            ep(self.src, self.src_port),
+            ep(self.dst, self.dst_port)
+        )
     }
 }
 
@@ -635,8 +640,7 @@ impl CtRepr {
                 dst_port: u16_at(b, f::DST_PORT.start),
             },
             reverse: flags & f::FLAG_REVERSE != 0,
-            tcp_state: TcpState::from_code(b[f::TCP_STATE])
-                .ok_or(bad("tcp_state", b[f::TCP_STATE]))?,
+            tcp_state: TcpState::from_code(b[f::TCP_STATE]).ok_or(bad("tcp_state", b[f::TCP_STATE]))?,
             backend: u16_at(b, f::BACKEND.start),
             vip: u16_at(b, f::VIP.start),
             last_seen: u32_at(b, f::LAST_SEEN.start),
@@ -776,7 +780,10 @@ mod tests {
         };
         let mut b = [0u8; VIP_ENTRY_LEN];
         v.emit(&mut b);
-        assert_eq!(&b[0..16], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 10]);
+        assert_eq!(
+            &b[0..16],
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 10]
+        );
         assert_eq!(&b[16..24], &[0x34, 0x12, 17, 0x01, 3, 0, 0x06, 0x05]);
         assert_eq!(&b[24..36], &[4, 3, 2, 1, 0x0d, 0x0c, 0x0b, 0x0a, 0x11, 0, 0, 0]);
     }

@@ -56,8 +56,7 @@ impl MemoryMap {
         let aperture_len = align(conntrack.end);
         let names_vip = 0..t.max_vips as u64 * NAME_LEN as u64;
         let names_backend = names_vip.end..names_vip.end + t.max_backends as u64 * NAME_LEN as u64;
-        let end = (t.bar.register_offset + super::regs::BLOCK_LEN)
-            .max(t.bar.aperture_offset + aperture_len);
+        let end = (t.bar.register_offset + super::regs::BLOCK_LEN).max(t.bar.aperture_offset + aperture_len);
         let bar_len = end.next_power_of_two();
         MemoryMap {
             global,

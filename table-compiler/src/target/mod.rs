@@ -133,10 +133,7 @@ impl Default for Target {
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("reading target file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("target file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("target {name}: field `{field}`: {message}")]
@@ -189,7 +186,10 @@ impl Target {
         };
         let pow2 = |v: u32| v != 0 && v.is_power_of_two();
         if self.clock_mhz == 0 || self.clock_mhz > 2000 {
-            return Err(bad("clock_mhz", format!("{} is outside 1..=2000", self.clock_mhz)));
+            return Err(bad(
+                "clock_mhz",
+                format!("{} is outside 1..=2000", self.clock_mhz),
+            ));
         }
         if !pow2(self.datapath_bytes) || !(8..=256).contains(&self.datapath_bytes) {
             return Err(bad(
@@ -198,7 +198,10 @@ impl Target {
             ));
         }
         if self.port_gbps == 0 || self.port_gbps > 1600 {
-            return Err(bad("port_gbps", format!("{} is outside 1..=1600", self.port_gbps)));
+            return Err(bad(
+                "port_gbps",
+                format!("{} is outside 1..=1600", self.port_gbps),
+            ));
         }
         if self.max_vips == 0 || self.max_vips > 65535 {
             return Err(bad("max_vips", format!("{} is outside 1..=65535", self.max_vips)));
@@ -206,7 +209,10 @@ impl Target {
         if self.max_backends == 0 || self.max_backends > 65536 {
             return Err(bad(
                 "max_backends",
-                format!("{} is outside 1..=65536 (16-bit backend index)", self.max_backends),
+                format!(
+                    "{} is outside 1..=65536 (16-bit backend index)",
+                    self.max_backends
+                ),
             ));
         }
         if !(4..=16).contains(&self.lut_entry_bits) {
@@ -216,7 +222,10 @@ impl Target {
             ));
         }
         if self.lut_entries == 0 || self.lut_entries > (1 << 28) {
-            return Err(bad("lut_entries", format!("{} is outside 1..=2^28", self.lut_entries)));
+            return Err(bad(
+                "lut_entries",
+                format!("{} is outside 1..=2^28", self.lut_entries),
+            ));
         }
         if !pow2(self.ct_buckets) || self.ct_buckets > (1 << 26) {
             return Err(bad(
@@ -246,17 +255,26 @@ impl Target {
             ));
         }
         if self.fifo_depth < 2 || self.fifo_depth > 65536 {
-            return Err(bad("fifo_depth", format!("{} is outside 2..=65536", self.fifo_depth)));
+            return Err(bad(
+                "fifo_depth",
+                format!("{} is outside 2..=65536", self.fifo_depth),
+            ));
         }
         if self.ct_tick_us == 0 || self.ct_tick_us > 1_000_000 {
-            return Err(bad("ct_tick_us", format!("{} is outside 1..=1000000", self.ct_tick_us)));
+            return Err(bad(
+                "ct_tick_us",
+                format!("{} is outside 1..=1000000", self.ct_tick_us),
+            ));
         }
         if self.bar.register_bar > 5 || self.bar.aperture_bar > 5 {
             return Err(bad("bar", "BAR numbers are 0..=5".into()));
         }
         let map = MemoryMap::for_target(self);
         if self.bar.register_offset % 4096 != 0 || self.bar.aperture_offset % 4096 != 0 {
-            return Err(bad("bar", "register and aperture offsets must be 4 KiB aligned".into()));
+            return Err(bad(
+                "bar",
+                "register and aperture offsets must be 4 KiB aligned".into(),
+            ));
         }
         if self.bar.register_bar == self.bar.aperture_bar {
             let r = self.bar.register_offset..self.bar.register_offset + regs::BLOCK_LEN;
