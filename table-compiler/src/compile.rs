@@ -293,6 +293,7 @@ pub fn compile(
         timeout_tcp_fin: tick(cfg.timeouts.tcp_closing_s),
         timeout_udp: tick(cfg.timeouts.udp_s),
         max_frame: cfg.max_frame,
+        gateway_mac: cfg.gateway_mac.unwrap_or([0; 6]),
     }
     .emit(&mut bank[map.global.start as usize..map.global.end as usize]);
 

@@ -172,6 +172,8 @@ pub struct Config {
     #[serde(with = "hex::serde")]
     pub maglev_seed: [u8; 16],
     pub device_mac: [u8; 6],
+    /// Next hop towards clients and for tunnel/NAT backends without a MAC.
+    pub gateway_mac: Option<[u8; 6]>,
     pub max_frame: u16,
     pub tunnel_v4: (Ipv4Addr, u8),
     pub tunnel_v6: (Ipv6Addr, u8),
@@ -524,6 +526,13 @@ impl Config {
             }
             slot.push((rv.port, rv.protocol, vname.clone()));
 
+            if rv.mode == Mode::Nat && gateway_mac.is_none() {
+                return cx.at(
+                    rv.name.span(),
+                    format!("vip[{vname}].mode"),
+                    "mode nat sends replies back through device.gateway_mac; set it",
+                );
+            }
             if rv.backends.is_empty() {
                 return cx.at(
                     rv.name.span(),
@@ -587,17 +596,23 @@ impl Config {
                             },
                         ),
                     };
-                let port = match &rb.port {
-                    None => 0,
-                    Some(p) if rv.mode == Mode::Nat => *p.get_ref(),
-                    Some(p) => {
-                        return cx.at(
+                let port =
+                    match &rb.port {
+                        None => 0,
+                        Some(p) if rv.mode == Mode::Nat && rv.port == 0 => return cx.at(
                             p.span(),
                             fld("port"),
-                            format!("only mode nat rewrites ports; VIP is {}", rv.mode.name()),
-                        )
-                    }
-                };
+                            "a port rewrite needs the VIP to have a port (replies are rewritten back to it)",
+                        ),
+                        Some(p) if rv.mode == Mode::Nat => *p.get_ref(),
+                        Some(p) => {
+                            return cx.at(
+                                p.span(),
+                                fld("port"),
+                                format!("only mode nat rewrites ports; VIP is {}", rv.mode.name()),
+                            )
+                        }
+                    };
                 let weight = *rb.weight.get_ref();
                 if weight > 1_000_000 {
                     return cx.at(
@@ -717,6 +732,7 @@ impl Config {
             toeplitz_key,
             maglev_seed,
             device_mac,
+            gateway_mac,
             max_frame,
             tunnel_v4,
             tunnel_v6,

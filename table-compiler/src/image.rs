@@ -607,12 +607,28 @@ fn entry_err(table: &'static str, index: u64, offset: u64) -> impl Fn(EntryError
 }
 
 impl Bank {
+    /// Decode and validate the bank of a bank image (names included).
     pub fn decode(img: &Image) -> Result<Bank, ImageError> {
         img.expect_kind(ImageKind::Bank)?;
-        let t = &img.target;
+        let map = img.target.memory_map();
+        let bank = &img.payload[..map.bank_len as usize];
+        let names = &img.payload[map.bank_len as usize..(map.bank_len + map.names_backend.end) as usize];
+        Bank::decode_raw(&img.target, bank, Some(names), HEADER_LEN as u64)
+    }
+
+    /// Decode and validate raw bank memory, as a device does on COMMIT.
+    /// Without `names`, VIPs and backends are unnamed. `base` is added to
+    /// offsets in errors (the header length for an image file, 0 for device
+    /// memory).
+    pub fn decode_raw(t: &Target, p: &[u8], names: Option<&[u8]>, base: u64) -> Result<Bank, ImageError> {
         let map: MemoryMap = t.memory_map();
-        let p = &img.payload;
-        let file_off = |payload_off: u64| payload_off + HEADER_LEN as u64;
+        if p.len() < map.bank_len as usize {
+            return Err(ImageError::Truncated {
+                got: p.len() as u64,
+                need: map.bank_len,
+            });
+        }
+        let file_off = |payload_off: u64| payload_off + base;
         let global = GlobalRepr::parse(&p[map.global.start as usize..map.global.end as usize])
             .map_err(entry_err("global", 0, file_off(map.global.start)))?;
         if global.vip_count as u32 > t.max_vips {
@@ -623,7 +639,28 @@ impl Bank {
                 message: format!("vip_count {} above the target's {}", global.vip_count, t.max_vips),
             });
         }
-        let names_base = map.bank_len;
+        let name_at = |off: u64, table: &'static str, index: u64| -> Result<String, ImageError> {
+            match names {
+                None => Ok(String::new()),
+                Some(n) => {
+                    let o = off as usize;
+                    let name = name_parse(&n[o..o + NAME_LEN]).map_err(entry_err(
+                        table,
+                        index,
+                        file_off(map.bank_len + off),
+                    ))?;
+                    if name.is_empty() {
+                        return Err(ImageError::Invalid {
+                            table,
+                            index,
+                            offset: file_off(map.bank_len + off),
+                            message: "has no name".into(),
+                        });
+                    }
+                    Ok(name)
+                }
+            }
+        };
         let lut = Lut::new(&p[map.lut.start as usize..map.lut.end as usize], t.lut_entry_bits);
         let mut vips: Vec<Option<BankVip>> = Vec::with_capacity(global.vip_count as usize);
         let mut backend_used = vec![false; t.max_backends as usize];
@@ -654,15 +691,11 @@ impl Bank {
             if let Some(other) = keys.insert((repr.addr, repr.port, repr.proto), i) {
                 return Err(inv(format!("same address/port/protocol as VIP {other}")));
             }
-            let name_off = (names_base + map.names_vip.start + i as u64 * NAME_LEN as u64) as usize;
-            let name = name_parse(&p[name_off..name_off + NAME_LEN]).map_err(entry_err(
+            let name = name_at(
+                map.names_vip.start + i as u64 * NAME_LEN as u64,
                 "vip name",
                 i as u64,
-                file_off(name_off as u64),
-            ))?;
-            if name.is_empty() {
-                return Err(inv("VIP has no name".into()));
-            }
+            )?;
             let b_end = repr.backend_base as u64 + repr.backend_count as u64;
             if b_end > t.max_backends as u64 {
                 return Err(inv(format!(
@@ -727,16 +760,11 @@ impl Bank {
                                 b.vip
                             )));
                         }
-                        let noff =
-                            (names_base + map.names_backend.start + g as u64 * NAME_LEN as u64) as usize;
-                        let name = name_parse(&p[noff..noff + NAME_LEN]).map_err(entry_err(
+                        let name = name_at(
+                            map.names_backend.start + g as u64 * NAME_LEN as u64,
                             "backend name",
                             g as u64,
-                            file_off(noff as u64),
-                        ))?;
-                        if name.is_empty() {
-                            return Err(berr("backend has no name".into()));
-                        }
+                        )?;
                         backends.push(Some(BankBackend { name, repr: b }));
                     }
                 }

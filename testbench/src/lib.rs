@@ -1,2 +1,4 @@
-//! Placeholder crate: the issue that builds this component fills it. It
-//! exports nothing yet, so nothing can depend on it by mistake.
+//! lbnic testbench: trace I/O, and (with the testbench issue) the traffic
+//! generator, golden compare and throughput analysis.
+
+pub mod trace;

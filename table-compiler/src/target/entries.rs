@@ -255,6 +255,7 @@ pub mod global_field {
     pub const TIMEOUT_UDP: Range<usize> = 84..88;
     pub const BACKEND_COUNT: Range<usize> = 88..92;
     pub const MAX_FRAME: Range<usize> = 92..94;
+    pub const GATEWAY_MAC: Range<usize> = 94..100;
 }
 
 /// The GLOBAL section. Timeouts are in conntrack ticks.
@@ -279,6 +280,8 @@ pub struct GlobalRepr {
     /// Largest frame (without FCS) the device may emit; larger encapsulated
     /// frames are dropped and counted.
     pub max_frame: u16,
+    /// Next hop towards clients (destination MAC of NAT replies).
+    pub gateway_mac: [u8; 6],
 }
 
 impl GlobalRepr {
@@ -318,6 +321,7 @@ impl GlobalRepr {
             timeout_tcp_fin: u32_at(b, f::TIMEOUT_TCP_FIN.start),
             timeout_udp: u32_at(b, f::TIMEOUT_UDP.start),
             max_frame: u16_at(b, f::MAX_FRAME.start),
+            gateway_mac: b[f::GATEWAY_MAC].try_into().expect("6"),
         })
     }
 
@@ -338,6 +342,7 @@ impl GlobalRepr {
         b[f::TIMEOUT_TCP_FIN].copy_from_slice(&self.timeout_tcp_fin.to_le_bytes());
         b[f::TIMEOUT_UDP].copy_from_slice(&self.timeout_udp.to_le_bytes());
         b[f::MAX_FRAME].copy_from_slice(&self.max_frame.to_le_bytes());
+        b[f::GATEWAY_MAC].copy_from_slice(&self.gateway_mac);
     }
 }
 

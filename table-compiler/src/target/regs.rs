@@ -43,6 +43,8 @@ pub const NOW_LO: u64 = 0x048;
 pub const NOW_HI: u64 = 0x04C;
 /// First of the 64-bit counters, see [`Counter`].
 pub const COUNTERS: u64 = 0x100;
+/// First of the 64-bit parse-error counters, one per [`ParseReason`].
+pub const PARSE_ERRORS: u64 = 0x200;
 
 /// `CONTROL` bits.
 pub mod control {
@@ -125,6 +127,51 @@ counters! {
     CommitErrors = "commit_errors",
 }
 
+/// Why a frame could not be parsed; each has a counter at
+/// `PARSE_ERRORS + 8 * reason`. Frames that parse but are not load-balancer
+/// traffic (not IP, not TCP/UDP/ICMP-error) are not parse errors: they take
+/// the no-VIP path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u16)]
+pub enum ParseReason {
+    Truncated,
+    BadIpVersion,
+    BadIhl,
+    BadLength,
+    ExtHeaderChain,
+    BadUdpLength,
+    BadTcpOffset,
+    BadInner,
+}
+
+impl ParseReason {
+    pub const ALL: &'static [ParseReason] = &[
+        ParseReason::Truncated,
+        ParseReason::BadIpVersion,
+        ParseReason::BadIhl,
+        ParseReason::BadLength,
+        ParseReason::ExtHeaderChain,
+        ParseReason::BadUdpLength,
+        ParseReason::BadTcpOffset,
+        ParseReason::BadInner,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            ParseReason::Truncated => "truncated",
+            ParseReason::BadIpVersion => "bad_ip_version",
+            ParseReason::BadIhl => "bad_ihl",
+            ParseReason::BadLength => "bad_length",
+            ParseReason::ExtHeaderChain => "ext_header_chain",
+            ParseReason::BadUdpLength => "bad_udp_length",
+            ParseReason::BadTcpOffset => "bad_tcp_offset",
+            ParseReason::BadInner => "bad_inner",
+        }
+    }
+    pub fn offset(self) -> u64 {
+        PARSE_ERRORS + 8 * self as u64
+    }
+}
+
 impl Counter {
     /// Register offset of the counter's low word.
     pub fn offset(self) -> u64 {
@@ -143,6 +190,9 @@ mod tests {
         assert!(NOW_HI < COUNTERS);
         assert_eq!(Counter::RxPackets.offset(), COUNTERS);
         assert_eq!(Counter::ALL.len(), Counter::CommitErrors as usize + 1);
+        assert!(last <= PARSE_ERRORS);
+        assert_eq!(ParseReason::ALL.len(), ParseReason::BadInner as usize + 1);
+        assert!(ParseReason::BadInner.offset() + 8 <= BLOCK_LEN);
     }
 
     #[test]
