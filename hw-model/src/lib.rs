@@ -1,1 +1,18 @@
-//! Filled by a later issue.
+//! lbnic pipeline model.
+//!
+//! - [`device`]: the register block, memory aperture and commit protocol of
+//!   the contract, over a byte buffer;
+//! - [`ct`]: conntrack over the contract's memory layout;
+//! - [`pipeline`]: the stages' work (classify, execute, emit);
+//! - [`functional`]: the reference model, packet by packet;
+//! - [`cycle`]: the cycle-accurate model;
+//! - [`model`]: the interface both models share;
+//! - [`packet`]: header views, parser, checksums and rewrites.
+
+pub mod ct;
+pub mod cycle;
+pub mod device;
+pub mod functional;
+pub mod model;
+pub mod packet;
+pub mod pipeline;

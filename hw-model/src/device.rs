@@ -1,0 +1,433 @@
+//! The device as the host sees it: the register block and the memory
+//! aperture of the contract, over a byte buffer the size of the BAR (a
+//! `Vec<u8>` in-process, a shared-memory file for `lbnic serve`). Host
+//! writes land in the buffer; [`Device::poll`] acts on them (doorbell,
+//! self-clearing control bits) and [`Device::publish`] writes the device's
+//! read-only registers and counters back.
+
+use crate::ct::{CtTable, Timeouts};
+use std::collections::HashMap;
+use std::sync::Arc;
+use table_compiler::image::{Bank, Image, ImageKind};
+use table_compiler::target::entries::{addr_to_bytes, Mode, Proto};
+use table_compiler::target::regs::{self, control, status, Counter, ParseReason};
+use table_compiler::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
+use table_compiler::toeplitz::Toeplitz;
+
+pub const N_COUNTERS: usize = Counter::ALL.len();
+pub const N_PARSE: usize = ParseReason::ALL.len();
+
+/// The device's counters, kept natively and published to the registers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub c: [u64; N_COUNTERS],
+    pub parse: [u64; N_PARSE],
+}
+
+impl Counters {
+    pub fn inc(&mut self, c: Counter) {
+        self.c[c as usize] += 1;
+    }
+    pub fn add(&mut self, c: Counter, n: u64) {
+        self.c[c as usize] += n;
+    }
+    pub fn get(&self, c: Counter) -> u64 {
+        self.c[c as usize]
+    }
+    pub fn parse_error(&mut self, r: ParseReason) {
+        self.parse[r as usize] += 1;
+    }
+    /// (name, value) pairs, counters then parse errors (`parse_<reason>`).
+    pub fn named(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = Counter::ALL
+            .iter()
+            .map(|c| (c.name().to_string(), self.get(*c)))
+            .collect();
+        v.extend(
+            ParseReason::ALL
+                .iter()
+                .map(|r| (format!("parse_{}", r.name()), self.parse[*r as usize])),
+        );
+        v
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("device memory is {got} bytes, the target's BAR needs {need}")]
+    BarTooSmall { got: usize, need: u64 },
+    #[error("the emulated device needs the register block and the aperture in one BAR (target has BAR{0} and BAR{1})")]
+    SplitBars(u8, u8),
+    #[error("register access at {offset:#x} ({len} bytes) is outside the register block or misaligned")]
+    BadRegister { offset: u64, len: usize },
+    #[error("aperture access at {offset:#x}+{len} is outside the {size:#x}-byte aperture")]
+    BadAperture { offset: u64, len: usize, size: u64 },
+    #[error("image: {0}")]
+    Image(#[from] table_compiler::image::ImageError),
+    #[error("commit of generation {generation} refused: {result}")]
+    CommitRefused { generation: u64, result: &'static str },
+}
+
+/// A validated bank, decoded for the pipeline. Packets hold an `Arc` to the
+/// bank they entered with, so a commit never splits a packet across banks.
+#[derive(Debug)]
+pub struct ActiveBank {
+    pub bank: Bank,
+    pub generation: u64,
+    pub index: u8,
+    pub tz: Toeplitz,
+    pub to: Timeouts,
+    /// Some VIP is NAT: non-VIP packets need a reverse conntrack lookup.
+    pub has_nat: bool,
+    vip_map: HashMap<([u8; 16], u8, u16), u16>,
+    /// (address, protocol) -> VIP slots on that address, for fragments.
+    by_addr: HashMap<([u8; 16], u8), Vec<u16>>,
+}
+
+impl ActiveBank {
+    pub fn new(bank: Bank, generation: u64, index: u8) -> ActiveBank {
+        let mut vip_map = HashMap::new();
+        let mut by_addr: HashMap<([u8; 16], u8), Vec<u16>> = HashMap::new();
+        let mut has_nat = false;
+        for v in bank.vips.iter().flatten() {
+            let a = addr_to_bytes(v.repr.addr);
+            vip_map.insert((a, v.repr.proto.code(), v.repr.port), v.index);
+            let protos: &[u8] = if v.repr.proto == Proto::Any {
+                &[6, 17]
+            } else {
+                &[v.repr.proto.code()]
+            };
+            for &p in protos {
+                by_addr.entry((a, p)).or_default().push(v.index);
+            }
+            has_nat |= v.repr.mode == Mode::Nat;
+        }
+        ActiveBank {
+            tz: Toeplitz::new(&bank.global.toeplitz_key),
+            to: Timeouts::from_global(&bank.global),
+            bank,
+            generation,
+            index,
+            has_nat,
+            vip_map,
+            by_addr,
+        }
+    }
+
+    /// The VIP for a packet: exact port before port 0, exact protocol
+    /// before "any".
+    pub fn match_vip(&self, dst: &[u8; 16], proto: u8, dport: u16) -> Option<u16> {
+        [(proto, dport), (proto, 0), (0, dport), (0, 0)]
+            .iter()
+            .find_map(|&(p, port)| self.vip_map.get(&(*dst, p, port)).copied())
+    }
+
+    /// The one VIP a non-first fragment can belong to: the only VIP on that
+    /// address and protocol (fragments carry no ports). `Err(n)` gives how
+    /// many VIPs there are when it is not exactly one.
+    pub fn match_fragment(&self, dst: &[u8; 16], proto: u8) -> Result<u16, usize> {
+        match self.by_addr.get(&(*dst, proto)) {
+            Some(v) if v.len() == 1 => Ok(v[0]),
+            Some(v) => Err(v.len()),
+            None => Err(0),
+        }
+    }
+
+    pub fn vip(&self, slot: u16) -> Option<&table_compiler::image::BankVip> {
+        self.bank.vips.get(slot as usize).and_then(Option::as_ref)
+    }
+}
+
+/// Device state: everything the pipeline and the host can observe.
+pub struct Device<B> {
+    pub target: Target,
+    pub map: MemoryMap,
+    bar: B,
+    reg_off: usize,
+    ap_off: usize,
+    pub active: Option<Arc<ActiveBank>>,
+    pub counters: Counters,
+    /// Per-VIP-slot RR/WRR pointer.
+    pub rr: Vec<u32>,
+    pub ct: CtTable,
+    /// Device time, conntrack ticks (monotonic).
+    pub now: u64,
+    heartbeat: u32,
+    commit_seq: u32,
+    commit_result: u32,
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
+    pub fn new(target: Target, bar: B) -> Result<Device<B>, DeviceError> {
+        let map = target.memory_map();
+        if target.bar.register_bar != target.bar.aperture_bar {
+            return Err(DeviceError::SplitBars(
+                target.bar.register_bar,
+                target.bar.aperture_bar,
+            ));
+        }
+        if (bar.as_ref().len() as u64) < map.bar_len {
+            return Err(DeviceError::BarTooSmall {
+                got: bar.as_ref().len(),
+                need: map.bar_len,
+            });
+        }
+        let mut d = Device {
+            reg_off: target.bar.register_offset as usize,
+            ap_off: target.bar.aperture_offset as usize,
+            ct: CtTable::from_map(&map, target.ct_ways),
+            rr: vec![0; target.max_vips as usize],
+            target,
+            map,
+            bar,
+            active: None,
+            counters: Counters::default(),
+            now: 0,
+            heartbeat: 0,
+            commit_seq: 0,
+            commit_result: regs::COMMIT_NONE,
+        };
+        d.publish();
+        Ok(d)
+    }
+
+    fn reg(&self, off: u64) -> u32 {
+        let o = self.reg_off + off as usize;
+        u32::from_le_bytes(self.bar.as_ref()[o..o + 4].try_into().expect("4"))
+    }
+    fn set_reg(&mut self, off: u64, v: u32) {
+        let o = self.reg_off + off as usize;
+        self.bar.as_mut()[o..o + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    fn set_reg64(&mut self, off: u64, v: u64) {
+        self.set_reg(off, v as u32);
+        self.set_reg(off + 4, (v >> 32) as u32);
+    }
+
+    pub fn control(&self) -> u32 {
+        self.reg(regs::CONTROL)
+    }
+    pub fn enabled(&self) -> bool {
+        self.control() & control::ENABLE != 0
+    }
+    /// Host owns the conntrack region: lookups miss, nothing is inserted.
+    pub fn ct_host(&self) -> bool {
+        self.control() & control::CT_HOST != 0
+    }
+
+    /// The whole BAR (for a device-side owner such as `lbnic serve`).
+    pub fn bar(&self) -> &[u8] {
+        self.bar.as_ref()
+    }
+
+    pub fn aperture(&self) -> &[u8] {
+        &self.bar.as_ref()[self.ap_off..self.ap_off + self.map.aperture_len as usize]
+    }
+    pub fn aperture_mut(&mut self) -> &mut [u8] {
+        let (o, n) = (self.ap_off, self.map.aperture_len as usize);
+        &mut self.bar.as_mut()[o..o + n]
+    }
+    /// The CONNTRACK region.
+    pub fn ct_mem(&self) -> &[u8] {
+        let r = self.map.conntrack.clone();
+        &self.aperture()[r.start as usize..r.end as usize]
+    }
+    pub fn ct_mem_mut(&mut self) -> &mut [u8] {
+        let r = self.map.conntrack.clone();
+        &mut self.aperture_mut()[r.start as usize..r.end as usize]
+    }
+
+    fn check_reg(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
+        if offset % 4 != 0 || offset + len as u64 > regs::BLOCK_LEN {
+            return Err(DeviceError::BadRegister { offset, len });
+        }
+        Ok(())
+    }
+    fn check_ap(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
+        let size = self.map.aperture_len;
+        if offset.checked_add(len as u64).is_none_or(|e| e > size) {
+            return Err(DeviceError::BadAperture { offset, len, size });
+        }
+        Ok(())
+    }
+
+    /// Host register read (publishes device state first).
+    pub fn host_read32(&mut self, offset: u64) -> Result<u32, DeviceError> {
+        self.check_reg(offset, 4)?;
+        self.publish();
+        Ok(self.reg(offset))
+    }
+
+    /// Host register write; the device acts on it at once.
+    pub fn host_write32(&mut self, offset: u64, v: u32) -> Result<(), DeviceError> {
+        self.check_reg(offset, 4)?;
+        self.set_reg(offset, v);
+        self.poll();
+        Ok(())
+    }
+
+    pub fn host_write_aperture(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.check_ap(offset, data.len())?;
+        self.aperture_mut()[offset as usize..offset as usize + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    pub fn host_read_aperture(&mut self, offset: u64, out: &mut [u8]) -> Result<(), DeviceError> {
+        self.check_ap(offset, out.len())?;
+        out.copy_from_slice(&self.aperture()[offset as usize..offset as usize + out.len()]);
+        Ok(())
+    }
+
+    /// Act on what the host wrote: self-clearing control bits and the
+    /// commit doorbell. Called after every in-process host write and by the
+    /// polling loop of a shared-memory device.
+    pub fn poll(&mut self) {
+        let c = self.control();
+        if c & control::RESET != 0 {
+            self.counters = Counters::default();
+            self.rr.iter_mut().for_each(|p| *p = 0);
+            self.ct_mem_mut().fill(0);
+            self.set_reg(regs::CONTROL, c & !(control::RESET | control::CT_FLUSH));
+        } else if c & control::CT_FLUSH != 0 {
+            self.ct_mem_mut().fill(0);
+            self.set_reg(regs::CONTROL, c & !control::CT_FLUSH);
+        }
+        if self.reg(regs::COMMIT) != 0 {
+            let magic = self.reg(regs::COMMIT) == regs::COMMIT_MAGIC;
+            self.set_reg(regs::COMMIT, 0);
+            if magic {
+                self.commit();
+            }
+        }
+        self.publish();
+    }
+
+    fn commit(&mut self) {
+        let inactive = self.active.as_ref().map_or(1, |a| 1 - a.index);
+        let gen = self.reg(regs::STAGED_GEN_LO) as u64 | (self.reg(regs::STAGED_GEN_HI) as u64) << 32;
+        let len = self.reg(regs::STAGED_LEN) as u64;
+        let crc = self.reg(regs::STAGED_CRC);
+        let base = self.map.bank_base[inactive as usize] as usize;
+        let result = if len != self.map.bank_len {
+            regs::COMMIT_BAD_LEN
+        } else {
+            let bytes = &self.aperture()[base..base + len as usize];
+            if crc32c::crc32c(bytes) != crc {
+                regs::COMMIT_BAD_CRC
+            } else {
+                match Bank::decode_raw(&self.target, bytes, None, 0) {
+                    Err(e) => {
+                        tracing::warn!("commit of generation {gen}: bank failed validation: {e}");
+                        regs::COMMIT_BAD_TABLE
+                    }
+                    Ok(bank) => {
+                        self.activate(bank, gen, inactive);
+                        regs::COMMIT_OK
+                    }
+                }
+            }
+        };
+        if result == regs::COMMIT_OK {
+            self.counters.inc(Counter::Commits);
+        } else {
+            self.counters.inc(Counter::CommitErrors);
+        }
+        self.commit_result = result;
+        self.commit_seq = self.commit_seq.wrapping_add(1);
+    }
+
+    fn activate(&mut self, bank: Bank, generation: u64, index: u8) {
+        // Keep RR pointers of surviving slots, wrapped to the new size.
+        for v in bank.vips.iter().flatten() {
+            let p = &mut self.rr[v.index as usize];
+            *p = if v.repr.lut_size == 0 {
+                0
+            } else {
+                *p % v.repr.lut_size
+            };
+        }
+        self.active = Some(Arc::new(ActiveBank::new(bank, generation, index)));
+    }
+
+    /// Write the read-only registers and counters.
+    pub fn publish(&mut self) {
+        self.heartbeat = self.heartbeat.wrapping_add(1);
+        self.set_reg(regs::ID, regs::ID_MAGIC);
+        self.set_reg(
+            regs::VERSION,
+            (CONTRACT_VERSION_MAJOR as u32) << 16 | CONTRACT_VERSION_MINOR as u32,
+        );
+        self.set_reg64(regs::FINGERPRINT_LO, self.target.fingerprint());
+        let st = status::READY | if self.enabled() { status::RUNNING } else { 0 };
+        self.set_reg(regs::STATUS, st);
+        self.set_reg(regs::HEARTBEAT, self.heartbeat);
+        let (bank, gen) = self
+            .active
+            .as_ref()
+            .map_or((0, 0), |a| (a.index as u32, a.generation));
+        self.set_reg(regs::ACTIVE_BANK, bank);
+        self.set_reg64(regs::ACTIVE_GEN_LO, gen);
+        self.set_reg(regs::COMMIT_RESULT, self.commit_result);
+        self.set_reg(regs::COMMIT_SEQ, self.commit_seq);
+        self.set_reg64(regs::NOW_LO, self.now);
+        for c in Counter::ALL {
+            self.set_reg64(c.offset(), self.counters.get(*c));
+        }
+        for r in ParseReason::ALL {
+            self.set_reg64(r.offset(), self.counters.parse[*r as usize]);
+        }
+    }
+
+    /// Advance device time to a packet's ingress timestamp (never back).
+    pub fn set_time_ns(&mut self, ns: u64) -> u32 {
+        let t = ns / (self.target.ct_tick_us as u64 * 1000);
+        self.now = self.now.max(t);
+        self.now as u32
+    }
+
+    /// Flash a bank image through the register protocol, as a host driver
+    /// would, and enable the pipeline. For in-process use and tests; the
+    /// host driver does the same with timeouts and read-back.
+    pub fn flash(&mut self, img: &Image) -> Result<(), DeviceError> {
+        img.expect_kind(ImageKind::Bank)?;
+        img.expect_target(&self.target)?;
+        let inactive = self.active.as_ref().map_or(1, |a| 1 - a.index);
+        let base = self.map.bank_base[inactive as usize];
+        self.host_write_aperture(base, img.device())?;
+        self.host_write32(regs::STAGED_GEN_LO, img.generation as u32)?;
+        self.host_write32(regs::STAGED_GEN_HI, (img.generation >> 32) as u32)?;
+        self.host_write32(regs::STAGED_LEN, img.device_len as u32)?;
+        self.host_write32(regs::STAGED_CRC, img.device_crc())?;
+        self.host_write32(regs::COMMIT, regs::COMMIT_MAGIC)?;
+        if self.commit_result != regs::COMMIT_OK {
+            return Err(DeviceError::CommitRefused {
+                generation: img.generation,
+                result: regs::commit_result_name(self.commit_result),
+            });
+        }
+        let c = self.control();
+        self.host_write32(regs::CONTROL, c | control::ENABLE)?;
+        Ok(())
+    }
+
+    /// Load a conntrack image into the live region (host-owned meanwhile).
+    pub fn load_conntrack(&mut self, img: &Image) -> Result<(), DeviceError> {
+        img.expect_kind(ImageKind::Conntrack)?;
+        img.expect_target(&self.target)?;
+        let c = self.control();
+        self.host_write32(regs::CONTROL, c | control::CT_HOST)?;
+        self.host_write_aperture(self.map.conntrack.start, img.device())?;
+        self.host_write32(regs::CONTROL, c & !control::CT_HOST)?;
+        Ok(())
+    }
+
+    pub fn commit_result(&self) -> u32 {
+        self.commit_result
+    }
+}
+
+/// An in-process device over a zeroed buffer of the target's BAR size.
+pub fn in_memory(target: Target) -> Result<Device<Vec<u8>>, DeviceError> {
+    let n = target.memory_map().bar_len as usize;
+    Device::new(target, vec![0u8; n])
+}

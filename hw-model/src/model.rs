@@ -1,0 +1,30 @@
+//! What the functional reference and the cycle-accurate model have in
+//! common, so a testbench can drive either and compare them.
+
+use crate::device::{Counters, DeviceError};
+use table_compiler::image::Image;
+
+/// A frame that left the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutPacket {
+    pub data: Vec<u8>,
+    /// Egress time: the input time for the functional model, the modelled
+    /// time the last beat left for the cycle model.
+    pub ts_ns: u64,
+    /// Index of the input packet it came from.
+    pub seq: u64,
+}
+
+pub trait Model {
+    /// Offer a frame that arrives at `ts_ns` (non-decreasing; an earlier
+    /// value is taken as "back to back").
+    fn input(&mut self, frame: Vec<u8>, ts_ns: u64);
+    /// Commit a bank between the packets given so far and the next one.
+    fn flash(&mut self, img: &Image) -> Result<(), DeviceError>;
+    /// Run until every packet given so far has left and the scrubber has
+    /// swept the table.
+    fn finish(&mut self);
+    /// Frames that left so far, in egress order.
+    fn take_output(&mut self) -> Vec<OutPacket>;
+    fn counters(&self) -> &Counters;
+}

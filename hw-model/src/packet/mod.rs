@@ -1,0 +1,9 @@
+//! The packet layer of the pipeline: typed header views, the parser, the
+//! checksums and the forwarding modes' rewrites.
+
+pub mod checksum;
+pub mod headers;
+pub mod parse;
+pub mod rewrite;
+
+pub use parse::{parse, Frag, Inner, ParseError, Parsed};

@@ -1,0 +1,360 @@
+//! The parser stage: one pass over the headers, no allocation, every
+//! malformed input a typed error with a reason the device counts.
+//!
+//! Decisions: the IPv4 header checksum is not verified (as in Katran; the
+//! backend's stack checks it, and a load balancer must not silently become
+//! a filter); frames may carry Ethernet padding beyond the IP length; at
+//! most two VLAN tags and eight IPv6 extension headers are walked.
+
+use super::headers::{ethernet, ipv4, ipv6, tcp, udp, Short};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use table_compiler::target::regs::ParseReason;
+
+/// Fragment position of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frag {
+    None,
+    /// Offset 0 with more fragments: carries the L4 header.
+    First,
+    /// Offset > 0: no L4 header.
+    Later,
+}
+
+/// The flow inside an ICMP error: the packet the error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inner {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// What the pipeline needs from the headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parsed {
+    pub dst_mac: [u8; 6],
+    pub src_mac: [u8; 6],
+    /// TCI of the outer VLAN tag.
+    pub vlan: Option<u16>,
+    /// Bytes of Ethernet header including tags.
+    pub l2_len: usize,
+    pub l3_offset: usize,
+    pub ipv6: bool,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// L4 protocol after extension headers.
+    pub proto: u8,
+    /// IP header + payload as the IP header says (padding excluded).
+    pub l3_len: usize,
+    pub l4_offset: usize,
+    pub frag: Frag,
+    /// 0 for later fragments and ICMP.
+    pub sport: u16,
+    pub dport: u16,
+    pub tcp_flags: u8,
+    pub icmp_error: Option<Inner>,
+}
+
+/// Why a frame was not parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("not IP (ethertype {0:#06x})")]
+    NotIp(u16),
+    #[error("L4 protocol {0} is not TCP, UDP or an ICMP error")]
+    UnsupportedL4(u8),
+    #[error("ICMP type {0} is not an error message")]
+    IcmpNotError(u8),
+    #[error("truncated at byte {at} (need {need})")]
+    Truncated { at: usize, need: usize },
+    #[error("IP version {0}")]
+    BadIpVersion(u8),
+    #[error("IPv4 header length {0}")]
+    BadIhl(usize),
+    #[error("IP length {claimed} does not fit the {have} bytes present")]
+    BadLength { claimed: usize, have: usize },
+    #[error("IPv6 extension header chain too long or malformed")]
+    ExtHeaderChain,
+    #[error("UDP length {0}")]
+    BadUdpLength(usize),
+    #[error("TCP data offset {0}")]
+    BadTcpOffset(usize),
+    #[error("ICMP error with a malformed inner packet")]
+    BadInner,
+}
+
+impl ParseError {
+    /// The counter reason; `None` for frames that are simply not
+    /// load-balancer traffic (they take the no-VIP path).
+    pub fn reason(&self) -> Option<ParseReason> {
+        Some(match self {
+            ParseError::NotIp(_) | ParseError::UnsupportedL4(_) | ParseError::IcmpNotError(_) => return None,
+            ParseError::Truncated { .. } => ParseReason::Truncated,
+            ParseError::BadIpVersion(_) => ParseReason::BadIpVersion,
+            ParseError::BadIhl(_) => ParseReason::BadIhl,
+            ParseError::BadLength { .. } => ParseReason::BadLength,
+            ParseError::ExtHeaderChain => ParseReason::ExtHeaderChain,
+            ParseError::BadUdpLength(_) => ParseReason::BadUdpLength,
+            ParseError::BadTcpOffset(_) => ParseReason::BadTcpOffset,
+            ParseError::BadInner => ParseReason::BadInner,
+        })
+    }
+}
+
+fn short(base: usize) -> impl Fn(Short) -> ParseError {
+    move |s| ParseError::Truncated {
+        at: base + s.have,
+        need: base + s.need,
+    }
+}
+
+const MAX_EXT: usize = 8;
+
+/// Walk IPv6 extension headers from `nh` at `b[off..end]`. Returns
+/// (protocol, L4 offset, fragment position).
+fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usize, Frag), ParseError> {
+    let mut frag = Frag::None;
+    for i in 0..=MAX_EXT {
+        match nh {
+            ipv6::HOP_BY_HOP | ipv6::ROUTING | ipv6::DEST_OPTS | ipv6::AH | ipv6::FRAGMENT => {
+                if i == MAX_EXT || (nh == ipv6::HOP_BY_HOP && i != 0) {
+                    return Err(ParseError::ExtHeaderChain);
+                }
+                if off + 8 > end {
+                    return Err(ParseError::Truncated {
+                        at: end,
+                        need: off + 8,
+                    });
+                }
+                let len = match nh {
+                    ipv6::FRAGMENT => {
+                        let fo = u16::from_be_bytes([b[off + 2], b[off + 3]]);
+                        frag = if fo >> 3 != 0 {
+                            Frag::Later
+                        } else if fo & 1 != 0 {
+                            Frag::First
+                        } else {
+                            frag
+                        };
+                        8
+                    }
+                    ipv6::AH => (b[off + 1] as usize + 2) * 4,
+                    _ => (b[off + 1] as usize + 1) * 8,
+                };
+                if off + len > end {
+                    return Err(ParseError::Truncated {
+                        at: end,
+                        need: off + len,
+                    });
+                }
+                nh = b[off];
+                off += len;
+                if frag == Frag::Later {
+                    return Ok((nh, off, frag));
+                }
+            }
+            _ => return Ok((nh, off, frag)),
+        }
+    }
+    Err(ParseError::ExtHeaderChain)
+}
+
+/// (src, dst, sport, dport) of an ICMP error's inner packet at `b[off..end]`.
+fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError> {
+    let bad = |_| ParseError::BadInner;
+    let body = b.get(off..end).ok_or(ParseError::BadInner)?;
+    let (src, dst, proto, l4) = if v6 {
+        let h = ipv6::Header::new_checked(body).map_err(bad)?;
+        if h.version() != 6 {
+            return Err(ParseError::BadInner);
+        }
+        let (p, l4, frag) =
+            ipv6_ext(body, h.next_header(), 40, body.len()).map_err(|_| ParseError::BadInner)?;
+        if frag == Frag::Later {
+            return Err(ParseError::BadInner);
+        }
+        (
+            IpAddr::V6(Ipv6Addr::from(h.src())),
+            IpAddr::V6(Ipv6Addr::from(h.dst())),
+            p,
+            l4,
+        )
+    } else {
+        let h = ipv4::Header::new_checked(body).map_err(bad)?;
+        if h.version() != 4 || h.header_len() < 20 || h.frag_offset() != 0 {
+            return Err(ParseError::BadInner);
+        }
+        (
+            IpAddr::V4(Ipv4Addr::from(h.src())),
+            IpAddr::V4(Ipv4Addr::from(h.dst())),
+            h.proto(),
+            h.header_len(),
+        )
+    };
+    if !matches!(proto, 6 | 17) || l4 + 4 > body.len() {
+        return Err(ParseError::BadInner);
+    }
+    Ok(Inner {
+        src,
+        dst,
+        proto,
+        sport: u16::from_be_bytes([body[l4], body[l4 + 1]]),
+        dport: u16::from_be_bytes([body[l4 + 2], body[l4 + 3]]),
+    })
+}
+
+/// Parse a frame (without FCS).
+pub fn parse(f: &[u8]) -> Result<Parsed, ParseError> {
+    let eth = ethernet::Frame::new_checked(f).map_err(short(0))?;
+    let mut et = eth.ethertype();
+    let mut l2 = ethernet::field::HEADER_LEN;
+    let mut vlan = None;
+    for _ in 0..2 {
+        if et != ethernet::VLAN && et != ethernet::QINQ {
+            break;
+        }
+        if f.len() < l2 + 4 {
+            return Err(ParseError::Truncated {
+                at: f.len(),
+                need: l2 + 4,
+            });
+        }
+        vlan.get_or_insert(u16::from_be_bytes([f[l2], f[l2 + 1]]) & 0x0fff);
+        et = u16::from_be_bytes([f[l2 + 2], f[l2 + 3]]);
+        l2 += 4;
+    }
+    let l3 = l2;
+    let rest = &f[l3..];
+    let (ipv6, src, dst, proto, l3_len, l4, frag) = match et {
+        ethernet::IPV4 => {
+            let h = ipv4::Header::new_checked(rest).map_err(short(l3))?;
+            if h.version() != 4 {
+                return Err(ParseError::BadIpVersion(h.version()));
+            }
+            let hl = h.header_len();
+            if hl < 20 {
+                return Err(ParseError::BadIhl(hl));
+            }
+            if hl > rest.len() {
+                return Err(ParseError::Truncated {
+                    at: f.len(),
+                    need: l3 + hl,
+                });
+            }
+            let tl = h.total_len();
+            if tl < hl || tl > rest.len() {
+                return Err(ParseError::BadLength {
+                    claimed: tl,
+                    have: rest.len(),
+                });
+            }
+            let frag = if h.frag_offset() != 0 {
+                Frag::Later
+            } else if h.more_frags() {
+                Frag::First
+            } else {
+                Frag::None
+            };
+            (
+                false,
+                IpAddr::V4(Ipv4Addr::from(h.src())),
+                IpAddr::V4(Ipv4Addr::from(h.dst())),
+                h.proto(),
+                tl,
+                l3 + hl,
+                frag,
+            )
+        }
+        ethernet::IPV6 => {
+            let h = ipv6::Header::new_checked(rest).map_err(short(l3))?;
+            if h.version() != 6 {
+                return Err(ParseError::BadIpVersion(h.version()));
+            }
+            let tl = 40 + h.payload_len();
+            if h.payload_len() == 0 || tl > rest.len() {
+                return Err(ParseError::BadLength {
+                    claimed: tl,
+                    have: rest.len(),
+                });
+            }
+            let (p, l4, frag) = ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl)?;
+            (
+                true,
+                IpAddr::V6(Ipv6Addr::from(h.src())),
+                IpAddr::V6(Ipv6Addr::from(h.dst())),
+                p,
+                tl,
+                l4,
+                frag,
+            )
+        }
+        other => return Err(ParseError::NotIp(other)),
+    };
+    let end = l3 + l3_len;
+    let mut p = Parsed {
+        dst_mac: eth.dst(),
+        src_mac: eth.src(),
+        vlan,
+        l2_len: l2,
+        l3_offset: l3,
+        ipv6,
+        src,
+        dst,
+        proto,
+        l3_len,
+        l4_offset: l4,
+        frag,
+        sport: 0,
+        dport: 0,
+        tcp_flags: 0,
+        icmp_error: None,
+    };
+    if frag == Frag::Later {
+        if !matches!(proto, 6 | 17) {
+            return Err(ParseError::UnsupportedL4(proto));
+        }
+        return Ok(p);
+    }
+    let seg = &f[l4..end];
+    match proto {
+        6 => {
+            let t = tcp::Header::new_checked(seg).map_err(short(l4))?;
+            let hl = t.header_len();
+            if hl < 20 || hl > seg.len() {
+                return Err(ParseError::BadTcpOffset(hl));
+            }
+            p.sport = t.src_port();
+            p.dport = t.dst_port();
+            p.tcp_flags = t.flags();
+        }
+        17 => {
+            let u = udp::Header::new_checked(seg).map_err(short(l4))?;
+            let ul = u.length();
+            if ul < 8 || (frag == Frag::None && ul > seg.len()) {
+                return Err(ParseError::BadUdpLength(ul));
+            }
+            p.sport = u.src_port();
+            p.dport = u.dst_port();
+        }
+        1 | 58 if (proto == 1) != ipv6 => {
+            if seg.len() < 8 {
+                return Err(ParseError::Truncated {
+                    at: end,
+                    need: l4 + 8,
+                });
+            }
+            let ty = seg[0];
+            let is_err = if ipv6 {
+                (1..=4).contains(&ty)
+            } else {
+                matches!(ty, 3 | 11 | 12)
+            };
+            if !is_err {
+                return Err(ParseError::IcmpNotError(ty));
+            }
+            p.icmp_error = Some(inner(f, l4 + 8, end, ipv6)?);
+        }
+        other => return Err(ParseError::UnsupportedL4(other)),
+    }
+    Ok(p)
+}

@@ -1,0 +1,557 @@
+//! The per-packet work of the pipeline, split the way the hardware splits
+//! it, so the functional reference composes the stages directly and the
+//! cycle model runs the same stages at the cycles its microarchitecture
+//! gives them:
+//!
+//! 1. [`classify`]: parse, flow hash, VIP match (on-chip) -> what conntrack
+//!    work the packet needs;
+//! 2. [`execute`]: conntrack lookup / insert / evict, scheduling on a miss,
+//!    RR pointer; applied strictly in packet order;
+//! 3. [`emit`]: backend table read and the forwarding mode's rewrite.
+//!
+//! Routing rules (docs/spec.md, "Pipeline semantics"): first fragments use
+//! the 5-tuple like any packet; later fragments carry no ports, so they go by
+//! the 2-tuple flow hash through the Maglev table of the only VIP on their
+//! address and protocol, without conntrack (dropped as unroutable when that
+//! is ambiguous or the VIP is RR/WRR). ICMP errors are routed by the inner
+//! packet's flow, reversed; they follow conntrack but never create entries,
+//! and are dropped for NAT VIPs.
+
+use crate::ct::{initial_state, tcp_flags, CtKey, NewEntry};
+use crate::device::{ActiveBank, Counters, Device};
+use crate::packet::{self as wire, Frag, Parsed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use table_compiler::maglev::lookup_index;
+use table_compiler::target::entries::{addr_to_bytes, BackendState, Mode};
+use table_compiler::target::regs::Counter;
+use table_compiler::target::{ct_bucket, MissAction};
+use table_compiler::toeplitz::Toeplitz;
+
+/// What classification decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Not load-balancer traffic: the target's no-VIP action.
+    NoVip,
+    /// Unparsable: the target's parse-error action (already counted).
+    ParseError,
+    /// Pipeline disabled: forwarded unchanged.
+    Bypass,
+    /// For VIP `slot`; conntrack lookup in `bucket` unless `stateless`.
+    Vip {
+        slot: u16,
+        key: CtKey,
+        hash: u32,
+        bucket: u32,
+        /// Later fragment or ICMP error: never inserts.
+        stateless: bool,
+        /// Later fragment: no conntrack at all, Maglev by 2-tuple hash.
+        fragment: bool,
+        tcp_flags: u8,
+    },
+    /// A later fragment for an address with several VIPs: no way to tell
+    /// which one it belongs to.
+    Unroutable,
+    /// No VIP, but the bank has NAT VIPs: look for a NAT return entry.
+    Reverse { key: CtKey, bucket: u32 },
+}
+
+impl Class {
+    /// Bucket whose conntrack memory this packet reads, if any.
+    pub fn bucket(&self) -> Option<u32> {
+        match *self {
+            Class::Vip {
+                fragment: false,
+                bucket,
+                ..
+            }
+            | Class::Reverse { bucket, .. } => Some(bucket),
+            _ => None,
+        }
+    }
+}
+
+/// A packet with what the front stages found out about it.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub parsed: Option<Parsed>,
+    pub class: Class,
+    /// The bank the packet entered with.
+    pub bank: Option<Arc<ActiveBank>>,
+    pub len: u32,
+    /// Device time (ticks) at ingress.
+    pub now: u32,
+}
+
+/// What conntrack and scheduling decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward unchanged.
+    Pass,
+    Drop(Counter),
+    /// To backend `local` of VIP `slot`.
+    Forward {
+        slot: u16,
+        local: u16,
+        hash: u32,
+    },
+    /// NAT reply from backend `local` of VIP `slot`: rewrite back to the VIP.
+    ReverseNat {
+        slot: u16,
+        local: u16,
+    },
+}
+
+fn bytes16(a: IpAddr) -> [u8; 16] {
+    addr_to_bytes(a)
+}
+
+/// Toeplitz over a conntrack key: RSS input with 4-byte addresses for IPv4.
+pub fn hash_key(tz: &Toeplitz, k: &CtKey) -> u32 {
+    let mut buf = [0u8; 36];
+    let b = &k.bytes;
+    let n = if k.v6 {
+        buf[..16].copy_from_slice(&b[0..16]);
+        buf[16..32].copy_from_slice(&b[16..32]);
+        32
+    } else {
+        buf[..4].copy_from_slice(&b[12..16]);
+        buf[4..8].copy_from_slice(&b[28..32]);
+        8
+    };
+    // Ports are stored little-endian in the key, hashed in network order.
+    buf[n..n + 2].copy_from_slice(&u16::from_le_bytes([b[32], b[33]]).to_be_bytes());
+    buf[n + 2..n + 4].copy_from_slice(&u16::from_le_bytes([b[34], b[35]]).to_be_bytes());
+    tz.hash(&buf[..n + 4])
+}
+
+/// Stages 1-3: parse, hash, VIP match. Counts rx and parse errors.
+pub fn classify(
+    bank: Option<&Arc<ActiveBank>>,
+    enabled: bool,
+    frame: &[u8],
+    now: u32,
+    ct_buckets: u32,
+    counters: &mut Counters,
+) -> Meta {
+    counters.inc(Counter::RxPackets);
+    counters.add(Counter::RxBytes, frame.len() as u64);
+    let mut meta = Meta {
+        parsed: None,
+        class: Class::NoVip,
+        bank: bank.cloned(),
+        len: frame.len() as u32,
+        now,
+    };
+    if !enabled {
+        meta.class = Class::Bypass;
+        return meta;
+    }
+    let p = match wire::parse(frame) {
+        Ok(p) => p,
+        Err(e) => {
+            meta.class = match e.reason() {
+                Some(r) => {
+                    counters.parse_error(r);
+                    Class::ParseError
+                }
+                None => Class::NoVip,
+            };
+            return meta;
+        }
+    };
+    let Some(b) = bank else {
+        meta.parsed = Some(p);
+        return meta;
+    };
+    let v6 = p.ipv6;
+    let (src, dst) = (bytes16(p.src), bytes16(p.dst));
+    meta.class = if let Some(inner) = &p.icmp_error {
+        // The inner packet went VIP -> client; the flow is its reverse.
+        let (isrc, idst) = (bytes16(inner.src), bytes16(inner.dst));
+        match b.match_vip(&isrc, inner.proto, inner.sport) {
+            Some(slot) => {
+                let key = CtKey::new(inner.proto, &idst, inner.dport, &isrc, inner.sport, v6);
+                let hash = hash_key(&b.tz, &key);
+                Class::Vip {
+                    slot,
+                    key,
+                    hash,
+                    bucket: ct_bucket(hash, ct_buckets),
+                    stateless: true,
+                    fragment: false,
+                    tcp_flags: 0,
+                }
+            }
+            None => Class::NoVip,
+        }
+    } else if p.frag == Frag::Later {
+        match b.match_fragment(&dst, p.proto) {
+            Ok(slot) => {
+                let key = CtKey::new(p.proto, &src, 0, &dst, 0, v6);
+                Class::Vip {
+                    slot,
+                    key,
+                    hash: b.tz.hash_addrs(p.src, p.dst),
+                    bucket: 0,
+                    stateless: true,
+                    fragment: true,
+                    tcp_flags: 0,
+                }
+            }
+            Err(0) => Class::NoVip,
+            Err(_) => Class::Unroutable,
+        }
+    } else {
+        let key = CtKey::new(p.proto, &src, p.sport, &dst, p.dport, v6);
+        match b.match_vip(&dst, p.proto, p.dport) {
+            Some(slot) => {
+                let hash = b.tz.hash_ports(p.src, p.dst, p.sport, p.dport);
+                Class::Vip {
+                    slot,
+                    key,
+                    hash,
+                    bucket: ct_bucket(hash, ct_buckets),
+                    stateless: false,
+                    fragment: false,
+                    tcp_flags: p.tcp_flags,
+                }
+            }
+            None if b.has_nat => Class::Reverse {
+                key,
+                bucket: ct_bucket(hash_key(&b.tz, &key), ct_buckets),
+            },
+            None => Class::NoVip,
+        }
+    };
+    meta.parsed = Some(p);
+    meta
+}
+
+/// Conntrack memory work `execute` did, for the cycle model's bandwidth
+/// accounting: ways written in the packet's bucket, and a second bucket
+/// read-modify-written (a NAT return entry).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub writes: u32,
+    pub extra_bucket: Option<u32>,
+}
+
+/// A backend a conntrack entry may still use: valid and not down.
+fn usable(b: &ActiveBank, slot: u16, local: u16) -> bool {
+    b.vip(slot)
+        .and_then(|v| v.backend(local))
+        .is_some_and(|be| be.repr.state != BackendState::Down)
+}
+
+/// Stage 4: conntrack and scheduling, in packet order.
+pub fn execute<B: AsRef<[u8]> + AsMut<[u8]>>(dev: &mut Device<B>, m: &Meta) -> Decision {
+    execute_with_effects(dev, m).0
+}
+
+/// [`execute`], also saying what it wrote.
+pub fn execute_with_effects<B: AsRef<[u8]> + AsMut<[u8]>>(
+    dev: &mut Device<B>,
+    m: &Meta,
+) -> (Decision, Effects) {
+    let mut fx = Effects::default();
+    let d = execute_inner(dev, m, &mut fx);
+    (d, fx)
+}
+
+fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(dev: &mut Device<B>, m: &Meta, fx: &mut Effects) -> Decision {
+    let now = m.now;
+    let ct_host = dev.ct_host();
+    let no_vip = dev.target.no_vip_action;
+    let parse_action = dev.target.parse_error_action;
+    let miss = |a: MissAction, c: Counter| match a {
+        MissAction::Pass => Decision::Pass,
+        MissAction::Drop => Decision::Drop(c),
+    };
+    let Some(b) = m.bank.as_deref() else {
+        return match m.class {
+            Class::Bypass => Decision::Pass,
+            Class::ParseError => miss(parse_action, Counter::DropParse),
+            _ => miss(no_vip, Counter::DropNoVip),
+        };
+    };
+    let ct = dev.ct;
+    match m.class {
+        Class::Bypass => Decision::Pass,
+        Class::ParseError => miss(parse_action, Counter::DropParse),
+        Class::NoVip => miss(no_vip, Counter::DropNoVip),
+        Class::Unroutable => Decision::Drop(Counter::DropUnroutable),
+        Class::Reverse { key, bucket } => {
+            if ct_host {
+                return miss(no_vip, Counter::DropNoVip);
+            }
+            let to = b.to;
+            let mem = dev.ct_mem_mut();
+            match ct.find(mem, bucket, &key, true, now, &to) {
+                Some(way) => {
+                    let (slot, local, _) = ct.target_of(mem, bucket, way);
+                    if !usable(b, slot, local) {
+                        return miss(no_vip, Counter::DropNoVip);
+                    }
+                    ct.touch(
+                        mem,
+                        bucket,
+                        way,
+                        now,
+                        m.len,
+                        m.parsed.as_ref().map_or(0, |p| p.tcp_flags),
+                    );
+                    fx.writes += 1;
+                    dev.counters.inc(Counter::CtHits);
+                    Decision::ReverseNat { slot, local }
+                }
+                None => miss(no_vip, Counter::DropNoVip),
+            }
+        }
+        Class::Vip {
+            slot,
+            key,
+            hash,
+            bucket,
+            stateless,
+            fragment,
+            tcp_flags: flags,
+        } => {
+            let Some(vip) = b.vip(slot) else {
+                return miss(no_vip, Counter::DropNoVip);
+            };
+            let is_icmp = m.parsed.as_ref().is_some_and(|p| p.icmp_error.is_some());
+            if is_icmp && vip.repr.mode == Mode::Nat {
+                return Decision::Drop(Counter::DropUnroutable);
+            }
+            let to = b.to;
+            // Conntrack lookup.
+            let mut stale_way = None;
+            if !fragment && !ct_host {
+                let mem = dev.ct_mem_mut();
+                if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
+                    let (eslot, local, _) = ct.target_of(mem, bucket, way);
+                    if eslot == slot && usable(b, slot, local) {
+                        ct.touch(mem, bucket, way, now, m.len, flags);
+                        fx.writes += 1;
+                        dev.counters.inc(Counter::CtHits);
+                        return Decision::Forward { slot, local, hash };
+                    }
+                    stale_way = Some(way);
+                }
+                dev.counters.inc(Counter::CtMisses);
+            }
+            // Schedule.
+            if vip.table.is_empty() {
+                return Decision::Drop(Counter::DropNoBackend);
+            }
+            let local = if vip.repr.sched.is_hashed() {
+                vip.table[lookup_index(hash, vip.repr.lut_size) as usize]
+            } else if stateless {
+                return Decision::Drop(Counter::DropUnroutable);
+            } else {
+                let p = &mut dev.rr[slot as usize];
+                let l = vip.table[(*p % vip.repr.lut_size) as usize];
+                *p = (*p + 1) % vip.repr.lut_size;
+                l
+            };
+            if stateless || ct_host || flags & tcp_flags::RST != 0 {
+                return Decision::Forward { slot, local, hash };
+            }
+            // Insert (or re-point a stale entry in place).
+            let entry = NewEntry {
+                reverse: false,
+                state: initial_state(key.proto(), flags),
+                backend: local,
+                vip: slot,
+                bytes: m.len,
+            };
+            let ins = {
+                let mem = dev.ct_mem_mut();
+                match stale_way {
+                    Some(w) => {
+                        ct.overwrite(mem, bucket, w, &key, &entry, now);
+                        crate::ct::Inserted {
+                            way: w,
+                            evicted: false,
+                            aged: false,
+                        }
+                    }
+                    None => ct.insert(mem, bucket, &key, &entry, now, &to),
+                }
+            };
+            count_insert(&mut dev.counters, ins);
+            fx.writes += 1;
+            if vip.repr.mode == Mode::Nat {
+                let be = vip.backend(local).expect("scheduled backends exist");
+                let bport = if be.repr.port != 0 {
+                    be.repr.port
+                } else {
+                    u16::from_le_bytes([key.bytes[34], key.bytes[35]])
+                };
+                let rkey = CtKey::new(
+                    key.proto(),
+                    &bytes16(be.repr.addr),
+                    bport,
+                    key.bytes[0..16].try_into().expect("16"),
+                    u16::from_le_bytes([key.bytes[32], key.bytes[33]]),
+                    be.repr.addr.is_ipv6(),
+                );
+                let rb = ct_bucket(hash_key(&b.tz, &rkey), ct.buckets);
+                fx.extra_bucket = Some(rb);
+                let rentry = NewEntry {
+                    reverse: true,
+                    ..entry
+                };
+                let mem = dev.ct_mem_mut();
+                let ins = match ct.find(mem, rb, &rkey, true, now, &to) {
+                    Some(w) => {
+                        ct.overwrite(mem, rb, w, &rkey, &rentry, now);
+                        crate::ct::Inserted {
+                            way: w,
+                            evicted: false,
+                            aged: false,
+                        }
+                    }
+                    None => ct.insert(mem, rb, &rkey, &rentry, now, &to),
+                };
+                count_insert(&mut dev.counters, ins);
+            }
+            Decision::Forward { slot, local, hash }
+        }
+    }
+}
+
+fn count_insert(c: &mut Counters, ins: crate::ct::Inserted) {
+    c.inc(Counter::CtInserts);
+    if ins.evicted {
+        c.inc(Counter::CtEvictions);
+    }
+    if ins.aged {
+        c.inc(Counter::CtAgeouts);
+    }
+}
+
+/// Host bits of a tunnel source from the flow hash, so receivers' RSS sees
+/// per-flow entropy in the outer header.
+fn tunnel_source(b: &ActiveBank, backend_v6: bool, hash: u32) -> IpAddr {
+    let g = &b.bank.global;
+    if backend_v6 {
+        let p = u128::from(g.tun_src_v6);
+        let host_bits = 128 - g.tun_src_v6_len as u32;
+        let mask = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
+        IpAddr::V6(Ipv6Addr::from((p & !mask) | (hash as u128 & mask)))
+    } else {
+        let p = u32::from(g.tun_src_v4);
+        let host_bits = 32 - g.tun_src_v4_len as u32;
+        let mask = if host_bits >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << host_bits) - 1
+        };
+        IpAddr::V4(Ipv4Addr::from((p & !mask) | (hash & mask)))
+    }
+}
+
+/// Stage 5: backend table read and rewrite. Counts tx / pass / drops.
+/// Returns whether a frame leaves (then it is in `out`).
+pub fn emit(frame: &[u8], m: &Meta, d: Decision, out: &mut Vec<u8>, counters: &mut Counters) -> bool {
+    let done = |out: &mut Vec<u8>, counters: &mut Counters| {
+        counters.inc(Counter::TxPackets);
+        counters.add(Counter::TxBytes, out.len() as u64);
+        true
+    };
+    let (b, p) = match (d, m.bank.as_deref(), m.parsed.as_ref()) {
+        (Decision::Pass, ..) => {
+            counters.inc(Counter::PassPackets);
+            out.clear();
+            out.extend_from_slice(frame);
+            return done(out, counters);
+        }
+        (Decision::Drop(c), ..) => {
+            counters.inc(c);
+            return false;
+        }
+        (_, Some(b), Some(p)) => (b, p),
+        _ => {
+            counters.inc(Counter::DropNoVip);
+            return false;
+        }
+    };
+    let g = &b.bank.global;
+    let max = g.max_frame as usize;
+    let r = match d {
+        Decision::Forward { slot, local, hash } => {
+            let vip = b.vip(slot).expect("decided on an existing VIP");
+            let be = &vip.backend(local).expect("decided on an existing backend").repr;
+            match vip.repr.mode {
+                Mode::Dr => wire::rewrite::dr(frame, p, be.mac, g.device_mac, max, out),
+                Mode::Nat => {
+                    let port = (be.port != 0).then_some(be.port);
+                    wire::rewrite::nat_forward(frame, p, be.addr, port, be.mac, g.device_mac, max, out)
+                }
+                Mode::TunIpip => {
+                    let src = tunnel_source(b, be.addr.is_ipv6(), hash);
+                    wire::rewrite::encap_ipip(
+                        frame,
+                        p,
+                        src,
+                        be.addr,
+                        hash & 0xf_ffff,
+                        be.mac,
+                        g.device_mac,
+                        max,
+                        out,
+                    )
+                }
+                Mode::TunGue => {
+                    let src = tunnel_source(b, be.addr.is_ipv6(), hash);
+                    let sport = 0xc000 | (hash as u16 & 0x3fff);
+                    wire::rewrite::encap_gue(
+                        frame,
+                        p,
+                        src,
+                        be.addr,
+                        sport,
+                        g.gue_port,
+                        be.mac,
+                        g.device_mac,
+                        max,
+                        out,
+                    )
+                }
+            }
+        }
+        Decision::ReverseNat { slot, local } => {
+            let vip = b.vip(slot).expect("decided on an existing VIP");
+            let be = &vip.backend(local).expect("decided on an existing backend").repr;
+            let sport = if be.port != 0 { vip.repr.port } else { p.sport };
+            wire::rewrite::nat_reverse(
+                frame,
+                p,
+                vip.repr.addr,
+                sport,
+                g.gateway_mac,
+                g.device_mac,
+                max,
+                out,
+            )
+        }
+        Decision::Pass | Decision::Drop(_) => unreachable!("handled above"),
+    };
+    match r {
+        Ok(()) => done(out, counters),
+        Err(e) => {
+            counters.inc(match e {
+                wire::rewrite::RewriteError::TooBig { .. } => Counter::DropTooBig,
+                #[allow(unreachable_patterns)]
+                _ => Counter::DropParse,
+            });
+            false
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Shared test support: configs, images and frames.
+#![allow(dead_code)]
+
+use etherparse::PacketBuilder;
+use hw_model::device::{in_memory, Device};
+use std::net::IpAddr;
+use std::path::Path;
+use table_compiler::compile::compile;
+use table_compiler::config::Config;
+use table_compiler::image::Image;
+use table_compiler::target::Target;
+
+pub const CLIENT_MAC: [u8; 6] = [0x02, 0xc1, 0, 0, 0, 1];
+pub const DEV_MAC: [u8; 6] = [0x02, 0, 0x5e, 0, 0, 1];
+
+/// A target small enough for many devices per test, with a small conntrack
+/// so evictions happen.
+pub fn test_target() -> Target {
+    Target::from_toml(
+        "name = \"test\"\nmax_vips = 16\nmax_backends = 256\nlut_entry_bits = 8\nlut_entries = 8192\nct_buckets = 64\nct_ways = 2\nct_latency_cycles = 20\nct_max_outstanding = 16\nfifo_depth = 8\nct_tick_us = 1000\n",
+        "test",
+    )
+    .unwrap()
+}
+
+/// Every mode and scheduler, IPv4 and IPv6.
+pub fn config_text(extra_backend: bool, drain_b1: bool) -> String {
+    let mut s = String::from(
+        r#"
+[device]
+mac = "02:00:5e:00:00:01"
+gateway_mac = "02:00:5e:00:00:fe"
+[timeouts]
+tcp_syn_s = 2
+tcp_established_s = 5
+tcp_closing_s = 1
+udp_s = 3
+[[vip]]
+name = "dr"
+address = "192.0.2.10"
+port = 80
+table_size = 251
+backend = [
+  { name = "b1", address = "10.0.0.1", mac = "02:00:00:00:00:01", STATE1 },
+  { name = "b2", address = "10.0.0.2", mac = "02:00:00:00:00:02", weight = 2 },
+  EXTRA
+]
+[[vip]]
+name = "ipip6"
+address = "2001:db8::10"
+port = 443
+mode = "tun-ipip"
+scheduler = "maglev-stable"
+table_size = 251
+backend = [
+  { name = "s1", address = "2001:db8:1::1" },
+  { name = "s2", address = "2001:db8:1::2" },
+]
+[[vip]]
+name = "gue"
+address = "192.0.2.53"
+port = 53
+protocol = "udp"
+mode = "tun-gue"
+scheduler = "wrr"
+backend = [
+  { name = "g1", address = "198.18.0.1", weight = 3 },
+  { name = "g2", address = "198.18.0.2", weight = 1 },
+]
+[[vip]]
+name = "nat"
+address = "192.0.2.20"
+port = 8080
+mode = "nat"
+scheduler = "rr"
+backend = [
+  { name = "n1", address = "10.0.2.1", port = 9000 },
+  { name = "n2", address = "10.0.2.2", port = 9000 },
+]
+"#,
+    );
+    s = s.replace(
+        "EXTRA",
+        if extra_backend {
+            r#"{ name = "b3", address = "10.0.0.3", mac = "02:00:00:00:00:03" },"#
+        } else {
+            ""
+        },
+    );
+    s.replace(
+        "STATE1",
+        if drain_b1 {
+            "state = \"drain\""
+        } else {
+            "weight = 1"
+        },
+    )
+}
+
+pub fn image_for(text: &str, target: &Target, previous: Option<&Image>) -> Image {
+    let mut cfg = Config::parse(text, "test.toml", Path::new(".")).unwrap();
+    cfg.target = target.clone();
+    cfg.target_fingerprint = target.fingerprint();
+    compile(&cfg, previous, None).unwrap().0
+}
+
+pub fn device(target: &Target, img: &Image) -> Device<Vec<u8>> {
+    let mut d = in_memory(target.clone()).unwrap();
+    d.flash(img).unwrap();
+    d
+}
+
+fn ip4(a: IpAddr) -> [u8; 4] {
+    match a {
+        IpAddr::V4(v) => v.octets(),
+        _ => panic!("not v4"),
+    }
+}
+fn ip6(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V6(v) => v.octets(),
+        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
+    }
+}
+
+/// TCP frame with `flags` (SYN 0x02, ACK 0x10, FIN 0x01, RST 0x04) and
+/// `payload` bytes of payload.
+pub fn tcp(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, payload: usize) -> Vec<u8> {
+    let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let eth = PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
+    let ip = if s.is_ipv4() {
+        eth.ipv4(ip4(s), ip4(d), 64)
+    } else {
+        eth.ipv6(ip6(s), ip6(d), 64)
+    };
+    let mut b = ip.tcp(sport, dport, 1000, 65535);
+    if flags & 0x02 != 0 {
+        b = b.syn();
+    }
+    if flags & 0x10 != 0 {
+        b = b.ack(1);
+    }
+    if flags & 0x01 != 0 {
+        b = b.fin();
+    }
+    if flags & 0x04 != 0 {
+        b = b.rst();
+    }
+    let data = vec![0x5au8; payload];
+    let mut out = Vec::with_capacity(b.size(payload));
+    b.write(&mut out, &data).unwrap();
+    out
+}
+
+pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: usize) -> Vec<u8> {
+    let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let eth = PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
+    let ip = if s.is_ipv4() {
+        eth.ipv4(ip4(s), ip4(d), 64)
+    } else {
+        eth.ipv6(ip6(s), ip6(d), 64)
+    };
+    let b = ip.udp(sport, dport);
+    let data = vec![0xa5u8; payload];
+    let mut out = Vec::with_capacity(b.size(payload));
+    b.write(&mut out, &data).unwrap();
+    out
+}
