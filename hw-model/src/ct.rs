@@ -275,6 +275,30 @@ pub fn initial_state(proto: u8, flags: u8) -> TcpState {
     }
 }
 
+impl CtTable {
+    /// Re-point an existing way (stale VIP/backend, or a NAT return entry
+    /// being refreshed) as a fresh entry.
+    pub fn overwrite(&self, mem: &mut [u8], bucket: u32, way: u32, key: &CtKey, n: &NewEntry, now: u32) {
+        let o = self.way_off(bucket, way);
+        // Make the way free, then insert into exactly it.
+        mem[o..o + CT_WAY_LEN].fill(0);
+        let one = CtTable { buckets: 1, ways: 1 };
+        one.insert(
+            &mut mem[o..o + CT_WAY_LEN],
+            0,
+            key,
+            n,
+            now,
+            &Timeouts {
+                syn: 0,
+                est: 0,
+                fin: 0,
+                udp: 0,
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,29 +380,5 @@ mod tests {
         let mut mem = vec![0u8; CT_WAY_LEN];
         t.insert(&mut mem, 0, &key(1), &entry(1), u32::MAX - 5, &TO);
         assert_eq!(t.find(&mem, 0, &key(1), false, 20, &TO), Some(0));
-    }
-}
-
-impl CtTable {
-    /// Re-point an existing way (stale VIP/backend, or a NAT return entry
-    /// being refreshed) as a fresh entry.
-    pub fn overwrite(&self, mem: &mut [u8], bucket: u32, way: u32, key: &CtKey, n: &NewEntry, now: u32) {
-        let o = self.way_off(bucket, way);
-        // Make the way free, then insert into exactly it.
-        mem[o..o + CT_WAY_LEN].fill(0);
-        let one = CtTable { buckets: 1, ways: 1 };
-        one.insert(
-            &mut mem[o..o + CT_WAY_LEN],
-            0,
-            key,
-            n,
-            now,
-            &Timeouts {
-                syn: 0,
-                est: 0,
-                fin: 0,
-                udp: 0,
-            },
-        );
     }
 }

@@ -238,7 +238,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     }
 
     fn check_reg(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
-        if offset % 4 != 0 || offset + len as u64 > regs::BLOCK_LEN {
+        if !offset.is_multiple_of(4) || offset + len as u64 > regs::BLOCK_LEN {
             return Err(DeviceError::BadRegister { offset, len });
         }
         Ok(())

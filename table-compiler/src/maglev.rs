@@ -108,8 +108,9 @@ struct Turn {
 impl Ord for Turn {
     // BinaryHeap is a max-heap: "greater" = earlier virtual time.
     fn cmp(&self, o: &Self) -> Ordering {
-        let a = (2 * self.t as u128 + 1) * o.weight as u128;
-        let b = (2 * o.t as u128 + 1) * self.weight as u128;
+        // t < 2^28 and weight <= 10^6 < 2^20, so the products fit in u64.
+        let a = (2 * self.t as u64 + 1) * o.weight as u64;
+        let b = (2 * o.t as u64 + 1) * self.weight as u64;
         b.cmp(&a).then(o.idx.cmp(&self.idx))
     }
 }
@@ -156,6 +157,84 @@ fn for_each_turn(perms: &[Perm], want: &[u32], mut take: impl FnMut(usize)) {
     }
 }
 
+/// Occupied slots, one bit each: 8 KiB for M = 65537, so every probe hits
+/// L1 instead of the 128 KiB table.
+struct Occupancy(Vec<u64>);
+
+impl Occupancy {
+    fn new(m: u32) -> Occupancy {
+        Occupancy(vec![0; (m as usize).div_ceil(64)])
+    }
+    #[inline(always)]
+    fn free(&self, s: u32) -> bool {
+        self.0[(s >> 6) as usize] & (1 << (s & 63)) == 0
+    }
+    #[inline(always)]
+    fn set(&mut self, s: u32) {
+        self.0[(s >> 6) as usize] |= 1 << (s & 63);
+    }
+}
+
+/// `x + k mod m` for `x, k < m`, without a divide or a branch (whether it
+/// wraps is random, so a branch would mispredict half the time): below `m`,
+/// `y - m` wraps to a huge value and `min` keeps `y`.
+#[inline(always)]
+fn addm(x: u32, k: u32, m: u32) -> u32 {
+    let y = x + k;
+    y.min(y.wrapping_sub(m))
+}
+
+/// A backend's walk through its permutation: the next candidate and the
+/// skip multiples that let four candidates be tested independently.
+#[derive(Clone, Copy)]
+struct Walk {
+    next: u32,
+    k1: u32,
+    k2: u32,
+    k3: u32,
+    k4: u32,
+}
+
+impl Walk {
+    fn new(p: &Perm, m: u32) -> Walk {
+        let k = |i: u64| ((p.skip as u64 * i) % m as u64) as u32;
+        Walk {
+            next: p.offset,
+            k1: k(1),
+            k2: k(2),
+            k3: k(3),
+            k4: k(4),
+        }
+    }
+
+    /// The next free slot in permutation order; marks it taken.
+    #[inline(always)]
+    fn take(&mut self, occ: &mut Occupancy, m: u32) -> u32 {
+        let mut s = self.next;
+        let found = loop {
+            let b = addm(s, self.k1, m);
+            let c = addm(s, self.k2, m);
+            let d = addm(s, self.k3, m);
+            let (fa, fb, fc, fd) = (occ.free(s), occ.free(b), occ.free(c), occ.free(d));
+            if fa | fb | fc | fd {
+                break if fa {
+                    s
+                } else if fb {
+                    b
+                } else if fc {
+                    c
+                } else {
+                    d
+                };
+            }
+            s = addm(s, self.k4, m);
+        };
+        occ.set(found);
+        self.next = addm(found, self.k1, m);
+        found
+    }
+}
+
 /// Build a Maglev table of size `m` (prime). Entry = index into `perms`.
 /// Returns `None` if no backend has a positive weight.
 pub fn populate(perms: &[Perm], m: u32) -> Option<Vec<u16>> {
@@ -165,22 +244,11 @@ pub fn populate(perms: &[Perm], m: u32) -> Option<Vec<u16>> {
         return None;
     }
     let mut table = vec![EMPTY; m as usize];
-    let mut next: Vec<u32> = perms.iter().map(|p| p.offset).collect();
+    let mut occ = Occupancy::new(m);
+    let mut walks: Vec<Walk> = perms.iter().map(|p| Walk::new(p, m)).collect();
     for_each_turn(perms, &q, |i| {
-        let p = &perms[i];
-        let mut s = next[i];
-        while table[s as usize] != EMPTY {
-            s += p.skip;
-            if s >= m {
-                s -= m;
-            }
-        }
+        let s = walks[i].take(&mut occ, m);
         table[s as usize] = i as u16;
-        s += p.skip;
-        if s >= m {
-            s -= m;
-        }
-        next[i] = s;
     });
     Some(table)
 }
@@ -233,19 +301,16 @@ pub fn populate_stable(perms: &[Perm], prev: &[Option<u16>], m: u32) -> Option<V
         }
         deficit[b] = q[b] - keep as u32;
     }
-    let mut next = vec![0u32; perms.len()];
-    for_each_turn(perms, &deficit, |i| {
-        let p = &perms[i];
-        let mut j = next[i];
-        loop {
-            let s = p.slot(j, m) as usize;
-            j += 1;
-            if table[s] == EMPTY {
-                table[s] = i as u16;
-                break;
-            }
+    let mut occ = Occupancy::new(m);
+    for (s, &e) in table.iter().enumerate() {
+        if e != EMPTY {
+            occ.set(s as u32);
         }
-        next[i] = j;
+    }
+    let mut walks: Vec<Walk> = perms.iter().map(|p| Walk::new(p, m)).collect();
+    for_each_turn(perms, &deficit, |i| {
+        let s = walks[i].take(&mut occ, m);
+        table[s as usize] = i as u16;
     });
     Some(table)
 }
@@ -319,7 +384,12 @@ mod tests {
         let p = perms(10, m, |_| 1);
         let old = populate(&p, m).unwrap();
         // Remove backend 3; indices above shift down by one.
-        let p2: Vec<Perm> = p.iter().enumerate().filter(|&(i, _)| i != 3).map(|(_, x)| *x).collect();
+        let p2: Vec<Perm> = p
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != 3)
+            .map(|(_, x)| *x)
+            .collect();
         let prev: Vec<Option<u16>> = old
             .iter()
             .map(|&e| match e {

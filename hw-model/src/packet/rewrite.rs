@@ -189,6 +189,7 @@ fn l2_header(p: &Parsed, dst_mac: [u8; 6], src_mac: [u8; 6], outer_v6: bool, out
 }
 
 /// Outer IP header for `payload_len` bytes of `proto`.
+#[allow(clippy::too_many_arguments)]
 fn outer_ip(
     out: &mut Vec<u8>,
     src: IpAddr,

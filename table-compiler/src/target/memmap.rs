@@ -94,6 +94,25 @@ impl MemoryMap {
     }
 }
 
+impl std::fmt::Display for MemoryMap {
+    /// The map as `docs/spec.md` shows it (hex byte offsets).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = |r: &Range<u64>| format!("{:#010x}..{:#010x} ({} bytes)", r.start, r.end, r.end - r.start);
+        writeln!(f, "bank-relative:")?;
+        writeln!(f, "  GLOBAL    {}", r(&self.global))?;
+        writeln!(f, "  VIP       {}", r(&self.vip))?;
+        writeln!(f, "  BACKEND   {}", r(&self.backend))?;
+        writeln!(f, "  LUT       {}", r(&self.lut))?;
+        writeln!(f, "  bank_len  {:#010x} ({} bytes)", self.bank_len, self.bank_len)?;
+        writeln!(f, "aperture-relative:")?;
+        writeln!(f, "  bank 0    {:#010x}", self.bank_base[0])?;
+        writeln!(f, "  bank 1    {:#010x}", self.bank_base[1])?;
+        writeln!(f, "  CONNTRACK {}", r(&self.conntrack))?;
+        writeln!(f, "  aperture  {:#010x} bytes", self.aperture_len)?;
+        write!(f, "BAR size     {:#010x} bytes", self.bar_len)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,24 +134,5 @@ mod tests {
         assert!(m.bar_len.is_power_of_two());
         // 2^23 entries of 14 bits.
         assert_eq!(m.lut.end - m.lut.start, (1u64 << 23) * 14 / 8);
-    }
-}
-
-impl std::fmt::Display for MemoryMap {
-    /// The map as `docs/spec.md` shows it (hex byte offsets).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let r = |r: &Range<u64>| format!("{:#010x}..{:#010x} ({} bytes)", r.start, r.end, r.end - r.start);
-        writeln!(f, "bank-relative:")?;
-        writeln!(f, "  GLOBAL    {}", r(&self.global))?;
-        writeln!(f, "  VIP       {}", r(&self.vip))?;
-        writeln!(f, "  BACKEND   {}", r(&self.backend))?;
-        writeln!(f, "  LUT       {}", r(&self.lut))?;
-        writeln!(f, "  bank_len  {:#010x} ({} bytes)", self.bank_len, self.bank_len)?;
-        writeln!(f, "aperture-relative:")?;
-        writeln!(f, "  bank 0    {:#010x}", self.bank_base[0])?;
-        writeln!(f, "  bank 1    {:#010x}", self.bank_base[1])?;
-        writeln!(f, "  CONNTRACK {}", r(&self.conntrack))?;
-        writeln!(f, "  aperture  {:#010x} bytes", self.aperture_len)?;
-        write!(f, "BAR size     {:#010x} bytes", self.bar_len)
     }
 }

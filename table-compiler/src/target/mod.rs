@@ -270,7 +270,7 @@ impl Target {
             return Err(bad("bar", "BAR numbers are 0..=5".into()));
         }
         let map = MemoryMap::for_target(self);
-        if self.bar.register_offset % 4096 != 0 || self.bar.aperture_offset % 4096 != 0 {
+        if !self.bar.register_offset.is_multiple_of(4096) || !self.bar.aperture_offset.is_multiple_of(4096) {
             return Err(bad(
                 "bar",
                 "register and aperture offsets must be 4 KiB aligned".into(),
@@ -337,6 +337,13 @@ impl Target {
     }
 }
 
+/// Conntrack bucket of a flow: the low bits of its Toeplitz flow hash (the
+/// Maglev index uses the high bits through the multiply, so the two stay
+/// independent).
+pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> u32 {
+    flow_hash & (ct_buckets - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,11 +379,4 @@ mod tests {
         let pps = Target::builtin().line_rate_pps(60);
         assert!((pps - 148_809_523.8).abs() < 1.0, "{pps}");
     }
-}
-
-/// Conntrack bucket of a flow: the low bits of its Toeplitz flow hash (the
-/// Maglev index uses the high bits through the multiply, so the two stay
-/// independent).
-pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> u32 {
-    flow_hash & (ct_buckets - 1)
 }

@@ -187,7 +187,7 @@ mod tests {
     fn counters_fit_the_block_and_do_not_overlap_control() {
         let last = Counter::ALL.last().unwrap().offset() + 8;
         assert!(last <= BLOCK_LEN);
-        assert!(NOW_HI < COUNTERS);
+        const { assert!(NOW_HI < COUNTERS) };
         assert_eq!(Counter::RxPackets.offset(), COUNTERS);
         assert_eq!(Counter::ALL.len(), Counter::CommitErrors as usize + 1);
         assert!(last <= PARSE_ERRORS);
