@@ -115,6 +115,12 @@ impl CtTable {
         (bucket as usize * self.ways as usize + way as usize) * CT_WAY_LEN
     }
 
+    /// Bytes of `bucket` in the CONNTRACK region.
+    pub fn bucket_range(&self, bucket: u32) -> std::ops::Range<usize> {
+        let o = self.way_off(bucket, 0);
+        o..o + self.ways as usize * CT_WAY_LEN
+    }
+
     fn valid(w: &[u8]) -> bool {
         w[f::FLAGS] & f::FLAG_VALID != 0
     }
@@ -138,11 +144,29 @@ impl CtTable {
     ) -> Option<u32> {
         let want =
             f::FLAG_VALID | if key.v6 { f::FLAG_V6 } else { 0 } | if reverse { f::FLAG_REVERSE } else { 0 };
-        (0..self.ways).find(|&w| {
-            let o = self.way_off(bucket, w);
-            let e = &mem[o..o + CT_WAY_LEN];
-            e[f::FLAGS] == want && e[..37] == key.bytes && !Self::expired(e, now, to)
-        })
+        // Key and flags are bytes 0..38 of a way: compare them as five
+        // words (the last masked to its six bytes), not byte by byte.
+        let mut k = [0u8; 40];
+        k[..37].copy_from_slice(&key.bytes);
+        k[f::FLAGS] = want;
+        let words = |b: &[u8]| -> [u64; 5] {
+            std::array::from_fn(|i| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8")))
+        };
+        let kw = words(&k);
+        const LAST: u64 = (1 << 48) - 1;
+        let base = self.way_off(bucket, 0);
+        let ways = &mem[base..base + self.ways as usize * CT_WAY_LEN];
+        ways.chunks_exact(CT_WAY_LEN)
+            .position(|e| {
+                let ew = words(e);
+                ew[0] == kw[0]
+                    && ew[1] == kw[1]
+                    && ew[2] == kw[2]
+                    && ew[3] == kw[3]
+                    && ew[4] & LAST == kw[4]
+                    && !Self::expired(e, now, to)
+            })
+            .map(|w| w as u32)
     }
 
     /// Read a way's (VIP slot, VIP-local backend, TCP state).

@@ -1,5 +1,4 @@
-//! The cycle-accurate model. Microarchitecture (docs/spec.md, "Pipeline
-//! timing"):
+//! The cycle-accurate model. Microarchitecture (docs/spec.md §12.2):
 //!
 //! ```text
 //! source -> RX -> FRONT -> CT_REQ -> CT_EXEC -> BACKEND -> REWRITE -> TX
@@ -19,35 +18,52 @@
 //!   per clock.
 //! - CT_REQ issues a read of the packet's bucket (`ct_ways` beats) when the
 //!   memory accepts it (`ct_max_outstanding` reads in flight, bandwidth of
-//!   `ct_beats_per_cycle` beats per clock shared by reads, writes and the
-//!   scrubber, writes first). The hazard check: if the bucket is already in
-//!   flight for an earlier packet, no read is issued; the packet takes the
-//!   bucket from its predecessor (forwarding), so a SYN and the next packet
-//!   of the flow, back to back, see the same entry.
+//!   `ct_beats_per_cycle` beats per clock shared by writes, reads and the
+//!   scrubber, in that priority).
+//! - The **hazard table** (a CAM of buckets in flight) is what keeps
+//!   conntrack exact although up to `ct_max_outstanding` packets are between
+//!   their read and their update: a packet whose bucket is already in the
+//!   table issues no read and takes the bucket its predecessor leaves
+//!   (forwarding), so a SYN and the next packet of its flow, back to back,
+//!   see the same entry. A new NAT flow read-modify-writes its return
+//!   entry's bucket behind CT_EXEC; that bucket is locked in the table until
+//!   the write completes, and packets needing it wait (`ct_hazard`). With
+//!   [`CycleOptions::hazard_check`] off, every packet reads memory at issue
+//!   and updates the bucket from that copy, as an RTL without the table
+//!   would: `CycleStats::stale_reads` and the conntrack decisions then show
+//!   what the table prevents.
 //! - CT_EXEC executes strictly in packet order once the packet's bucket has
-//!   arrived and is not locked, applying exactly the functional semantics;
-//!   it writes one beat per way it changes. A new NAT flow also
-//!   read-modify-writes the return entry's bucket, which stays locked until
-//!   that completes.
-//! - The scrubber walks the buckets with leftover bandwidth and reclaims
-//!   entries expired as of the oldest packet still before CT_EXEC, which
-//!   no packet can observe.
+//!   arrived and is not locked, applying exactly the functional semantics
+//!   ([`pipeline::execute`]); it writes one beat per way it changes.
+//! - The scrubber walks the buckets with leftover bandwidth (one at a time,
+//!   up to four reads in flight) and reclaims entries expired as of the
+//!   oldest packet not yet past CT_EXEC, which no packet can observe. While
+//!   the pipeline is idle it sweeps at full bandwidth.
 //!
 //! A clock step computes every stage's move from the state at the start of
 //! the cycle (D), then commits all of them (Q), so evaluation order cannot
-//! leak into the result.
+//! leak into the result. Packets live in a slab and the FIFOs hold their
+//! indices, so a move costs no copy.
 
+use crate::ct::Timeouts;
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
+use crate::hist::Histogram;
 use crate::model::{Model, OutPacket};
 use crate::pipeline::{self, Decision, Meta};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use table_compiler::image::Image;
+use table_compiler::target::regs::Counter;
 
 /// Fixed latencies of the metadata stages, in cycles.
 pub const FRONT_LATENCY: u64 = 6;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
+/// Scrub reads in flight at most.
+const SCRUB_INFLIGHT: usize = 4;
+/// Buckets the simulator touches at once (see `Cycle::warm`).
+const WARM_GROUP: usize = 8;
 
 /// Why a stage could not move its head packet in a cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -96,35 +112,70 @@ impl Stall {
     }
 }
 
-/// Stage indices for utilisation and FIFO statistics.
+/// Stage names, indexing `busy` and `fifo_high_water` (the FIFO in front of
+/// the stage; RX's is the source backlog).
 pub const STAGES: [&str; 7] = ["rx", "front", "ct_req", "ct_exec", "backend", "rewrite", "tx"];
 
 /// What the cycle model measured.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct CycleStats {
     pub cycles: u64,
-    /// Cycles each stage moved a packet or a beat.
+    /// Cycles each stage moved a packet (RX, TX: cycles carrying a beat).
     pub busy: [u64; 7],
+    /// Cycles a stage's head packet could not move, by cause.
     pub stalls: [u64; 8],
     /// Highest occupancy of each stage's input FIFO.
     pub fifo_high_water: [usize; 7],
+    /// Conntrack bucket reads issued by CT_REQ and NAT return updates.
     pub ct_reads: u64,
+    /// Conntrack way writes (updates, inserts, scrubbed ways).
     pub ct_writes: u64,
     /// Packets that took their bucket from an in-flight predecessor.
     pub ct_forwarded: u64,
     pub scrub_reads: u64,
+    /// Ways the scrubber reclaimed.
     pub scrubbed: u64,
     /// Most reads in flight at once.
     pub ct_outstanding_high_water: u32,
+    /// Packets that updated a bucket from a copy older than memory (only
+    /// possible with the hazard check off).
+    pub stale_reads: u64,
     /// Per packet that left: cycles from arrival at the port to its last
     /// beat leaving TX.
-    pub latency_cycles: Vec<u32>,
+    pub latency_cycles: Histogram,
     pub packets_in: u64,
     pub packets_out: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub first_arrival: Option<u64>,
     pub last_egress: u64,
+}
+
+/// Model options that are not hardware parameters (those come from the
+/// target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleOptions {
+    /// The hazard table in CT_REQ (on in the design). Off shows what the
+    /// pipeline would do without it.
+    pub hazard_check: bool,
+}
+
+impl Default for CycleOptions {
+    fn default() -> Self {
+        CycleOptions { hazard_check: true }
+    }
+}
+
+/// Target parameters the clock step uses, copied out once.
+#[derive(Debug, Clone, Copy)]
+struct Params {
+    depth: usize,
+    bpc: i64,
+    ways: i64,
+    max_outstanding: usize,
+    /// Cycles from a read's issue to its data: latency + burst - 1.
+    read_cycles: u64,
+    datapath_bytes: u64,
 }
 
 struct Src {
@@ -139,55 +190,66 @@ enum SrcItem {
     Flash(Box<Image>),
 }
 
-/// A packet in the pipeline.
+/// A packet in the pipeline (a slab slot).
+#[derive(Default)]
 struct Flight {
     seq: u64,
     frame: Vec<u8>,
+    /// The emitted frame; the slot keeps the buffer for its next packet.
+    out: Vec<u8>,
     arrival: u64,
     /// May leave the stage it is in from this cycle on.
     ready_at: u64,
-    meta: Option<Meta>,
+    meta: Meta,
+    /// The bank active when the packet entered (moved into `meta` by
+    /// FRONT).
     bank: Option<Arc<ActiveBank>>,
     enabled: bool,
+    /// Ingress device time, conntrack ticks.
     now: u32,
-    /// Cycle the packet's bucket data is available (CT_REQ sets it).
+    bucket: Option<u32>,
+    /// Cycle its read returns (forwarded: the predecessor's).
     data_at: u64,
     decision: Option<Decision>,
-    out: Option<Vec<u8>>,
+    /// Hazard check off: the bucket as this packet's own read returned it.
+    snapshot: Vec<u8>,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Inflight {
-    /// Packets between CT_REQ and CT_EXEC that use the bucket.
+/// A hazard-table entry: a bucket with packets (or the scrubber) between
+/// read and update, or locked by a return-entry update.
+#[derive(Debug, Clone, Copy)]
+struct Cam {
     refs: u32,
-    /// Data of the latest read / lock until this cycle.
+    /// Data there (read returned, lock released) from this cycle on.
     ready_at: u64,
 }
 
-pub struct Cycle<B> {
-    pub dev: Device<B>,
-    pub stats: CycleStats,
-    now: u64,
-    src: VecDeque<SrcItem>,
-    seq: u64,
-    last_arrival: u64,
-    cyc_per_ns: f64,
-    /// RX: the frame being received and the cycle its last beat is in.
-    rx: Option<(Flight, u64)>,
-    /// Input FIFOs of FRONT, CT_REQ, CT_EXEC, BACKEND, REWRITE, TX.
-    q: [VecDeque<Flight>; 6],
-    /// TX: frame being sent, and the cycle after its last beat.
-    tx: Option<(Flight, u64)>,
-    inflight: HashMap<u32, Inflight>,
-    /// Completion cycles of reads in flight (for the outstanding limit).
-    reads: VecDeque<u64>,
-    /// Scrub reads in flight: (completes at, bucket).
-    scrubs: VecDeque<(u64, u32)>,
-    scrub_ptr: u32,
-    tokens: i64,
-    out: Vec<OutPacket>,
-    buf: Vec<u8>,
+impl Cam {
+    fn live(&self, now: u64) -> bool {
+        self.refs > 0 || self.ready_at > now
+    }
 }
+
+/// Multiplicative hash for bucket numbers (the std SipHash is needlessly
+/// slow on the per-cycle path).
+#[derive(Default)]
+struct BucketHasher(u64);
+
+impl Hasher for BucketHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type CamMap = HashMap<u32, Cam, BuildHasherDefault<BucketHasher>>;
 
 const FRONT: usize = 0;
 const CT_REQ: usize = 1;
@@ -196,91 +258,205 @@ const BACKEND: usize = 3;
 const REWRITE: usize = 4;
 const TX: usize = 5;
 
+/// What CT_REQ does with its head this cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Req {
+    /// No conntrack access (stateless, no VIP, ...).
+    Pass,
+    Forward(u32),
+    Read(u32),
+}
+
+pub struct Cycle<B> {
+    pub dev: Device<B>,
+    pub stats: CycleStats,
+    opts: CycleOptions,
+    p: Params,
+    now: u64,
+    src: VecDeque<SrcItem>,
+    seq: u64,
+    last_arrival: u64,
+    cyc_per_ns: f64,
+    slots: Vec<Flight>,
+    free: Vec<u32>,
+    /// RX: the frame being received and the cycle its last beat is in.
+    rx: Option<(u32, u64)>,
+    /// Input FIFOs of FRONT, CT_REQ, CT_EXEC, BACKEND, REWRITE, TX.
+    q: [Ring<u32>; 6],
+    /// TX: frame being sent, and the cycle after its last beat.
+    tx: Option<(u32, u64)>,
+    cam: CamMap,
+    /// Completion cycles of reads in flight, ascending (all reads take the
+    /// same time).
+    reads: Ring<u64>,
+    /// Scrub reads in flight: (completes at, bucket).
+    scrubs: VecDeque<(u64, u32)>,
+    scrub_ptr: u32,
+    tokens: i64,
+    out: Vec<OutPacket>,
+    /// Buckets to touch together (see `warm`).
+    warm: Vec<u32>,
+}
+
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     pub fn new(dev: Device<B>) -> Cycle<B> {
-        let cyc_per_ns = dev.target.clock_mhz as f64 / 1000.0;
+        Cycle::with_options(dev, CycleOptions::default())
+    }
+
+    pub fn with_options(dev: Device<B>, opts: CycleOptions) -> Cycle<B> {
+        let t = &dev.target;
+        let p = Params {
+            depth: t.fifo_depth as usize,
+            bpc: t.ct_beats_per_cycle as i64,
+            ways: t.ct_ways as i64,
+            max_outstanding: t.ct_max_outstanding as usize,
+            read_cycles: t.ct_latency_cycles as u64
+                + (t.ct_ways as u64).div_ceil(t.ct_beats_per_cycle as u64)
+                - 1,
+            datapath_bytes: t.datapath_bytes as u64,
+        };
         Cycle {
+            cyc_per_ns: t.clock_mhz as f64 / 1000.0,
             dev,
             stats: CycleStats::default(),
+            opts,
+            p,
             now: 0,
             src: VecDeque::new(),
             seq: 0,
             last_arrival: 0,
-            cyc_per_ns,
+            slots: Vec::new(),
+            free: Vec::new(),
             rx: None,
-            q: Default::default(),
+            q: std::array::from_fn(|_| Ring::with_capacity(p.depth)),
             tx: None,
-            inflight: HashMap::new(),
-            reads: VecDeque::new(),
+            cam: CamMap::default(),
+            reads: Ring::with_capacity(p.max_outstanding + SCRUB_INFLIGHT),
             scrubs: VecDeque::new(),
             scrub_ptr: 0,
             tokens: 0,
             out: Vec::new(),
-            buf: Vec::with_capacity(2048),
+            warm: Vec::with_capacity(WARM_GROUP),
         }
     }
 
     fn beats(&self, len: usize) -> u64 {
-        (len.max(1) as u64).div_ceil(self.dev.target.datapath_bytes as u64)
+        (len.max(1) as u64).div_ceil(self.p.datapath_bytes)
     }
 
+    /// The current cycle.
     pub fn now(&self) -> u64 {
         self.now
     }
 
     /// Nanoseconds of modelled time at a cycle.
     pub fn cycle_ns(&self, c: u64) -> u64 {
-        (c as f64 / self.cyc_per_ns) as u64
+        (c as u128 * 1000 / self.dev.target.clock_mhz as u128) as u64
     }
 
     /// No packet anywhere in the pipeline (scrubs do not count: they are
-    /// settled when the pipeline goes idle, see `settle_scrubs`).
+    /// settled when the pipeline goes idle).
     fn idle(&self) -> bool {
-        self.rx.is_none() && self.tx.is_none() && self.q.iter().all(VecDeque::is_empty)
+        self.rx.is_none() && self.tx.is_none() && self.q.iter().all(Ring::is_empty)
     }
 
-    /// Complete every scrub in flight now (the pipeline is idle, so the
-    /// horizon is the device time) and forget the memory's pending reads.
-    fn settle_scrubs(&mut self) {
-        while let Some((_, bucket)) = self.scrubs.pop_front() {
-            self.apply_scrub(bucket);
+    fn alloc(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Flight::default());
+                (self.slots.len() - 1) as u32
+            }
         }
-        self.reads.clear();
-        self.inflight.clear();
     }
 
-    fn apply_scrub(&mut self, bucket: u32) -> u64 {
-        let Some(b) = self.dev.active.clone() else {
-            return 0;
-        };
+    /// Return a slot; its frame buffer becomes the slot's output buffer.
+    fn release(&mut self, i: u32) {
+        let f = &mut self.slots[i as usize];
+        f.meta.bank = None;
+        f.bank = None;
+        f.decision = None;
+        let mut buf = std::mem::take(&mut f.frame);
+        if buf.capacity() > f.out.capacity() {
+            buf.clear();
+            f.out = buf;
+        }
+        self.free.push(i);
+    }
+
+    fn head(&self, q: usize) -> Option<&Flight> {
+        self.q[q].front().map(|&i| &self.slots[i as usize])
+    }
+
+    fn fifo_mv(&self, q: usize, next_room: bool) -> bool {
+        next_room && self.head(q).is_some_and(|f| f.ready_at <= self.now)
+    }
+
+    /// The oldest packet not yet past CT_EXEC (packets are in order there).
+    fn oldest_unexecuted(&self) -> Option<&Flight> {
+        [CT_EXEC, CT_REQ, FRONT]
+            .iter()
+            .find_map(|&q| self.head(q))
+            .or_else(|| self.rx.map(|(i, _)| &self.slots[i as usize]))
+    }
+
+    /// The timeouts the scrubber may apply now: none while a packet of an
+    /// older bank is before CT_EXEC (its timeouts may differ).
+    fn scrub_timeouts(&self) -> Option<Timeouts> {
+        let active = self.dev.active.as_ref()?;
+        let oldest = self
+            .oldest_unexecuted()
+            .and_then(|f| f.bank.as_ref().or(f.meta.bank.as_ref()));
+        match oldest {
+            Some(b) if !Arc::ptr_eq(b, active) => None,
+            _ => Some(active.to),
+        }
+    }
+
+    /// Ingress time (ticks) no unexecuted packet is older than.
+    fn horizon(&self) -> u32 {
+        self.oldest_unexecuted().map_or(self.dev.now as u32, |f| f.now)
+    }
+
+    /// Reclaim the expired ways of `bucket` at the horizon.
+    fn apply_scrub(&mut self, bucket: u32, to: &Timeouts) -> u64 {
         let h = self.horizon();
         let ct = self.dev.ct;
-        let n = ct.sweep(self.dev.ct_mem_mut(), bucket, h, &b.to) as u64;
+        let n = ct.sweep(self.dev.ct_mem_mut(), bucket, h, to) as u64;
         self.stats.scrubbed += n;
         self.stats.ct_writes += n;
-        self.dev
-            .counters
-            .add(table_compiler::target::regs::Counter::CtAgeouts, n);
+        self.dev.counters.add(Counter::CtAgeouts, n);
         n
     }
 
-    /// Oldest ingress time (ticks) of packets not yet past CT_EXEC.
-    fn horizon(&self) -> u32 {
-        let mut h = self.dev.now as u32;
-        let mut consider = |f: &Flight| {
-            if f.now.wrapping_sub(h) > u32::MAX / 2 {
-                h = f.now;
-            }
-        };
-        if let Some((f, _)) = &self.rx {
-            consider(f);
-        }
-        for q in &self.q[..=CT_EXEC] {
-            for f in q {
-                consider(f);
+    /// The pipeline went idle: complete scrubs in flight (the horizon is
+    /// the device time) and forget the memory's pending reads.
+    fn settle(&mut self) {
+        let to = self.dev.active.as_ref().map(|b| b.to);
+        while let Some((_, bucket)) = self.scrubs.pop_front() {
+            if let Some(to) = &to {
+                self.apply_scrub(bucket, to);
             }
         }
-        h
+        self.reads.clear();
+        self.cam.clear();
+    }
+
+    /// Scrub as many buckets as the bandwidth of `cycles` idle cycles allows.
+    fn scrub_idle(&mut self, cycles: u64) {
+        let Some(b) = self.dev.active.clone() else { return };
+        let ct = self.dev.ct;
+        let n = (cycles * self.p.bpc as u64 / self.p.ways as u64).min(ct.buckets as u64);
+        let horizon = self.dev.now as u32;
+        let mut reclaimed = 0u64;
+        for _ in 0..n {
+            reclaimed += ct.sweep(self.dev.ct_mem_mut(), self.scrub_ptr, horizon, &b.to) as u64;
+            self.scrub_ptr = (self.scrub_ptr + 1) % ct.buckets;
+        }
+        self.stats.scrub_reads += n;
+        self.stats.scrubbed += reclaimed;
+        self.stats.ct_writes += reclaimed;
+        self.dev.counters.add(Counter::CtAgeouts, reclaimed);
     }
 
     /// Advance the model until the source is empty and, if `drain`, until
@@ -288,7 +464,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn run(&mut self, drain: bool) {
         loop {
             if self.idle() {
-                self.settle_scrubs();
+                self.settle();
                 let next = match self.src.front() {
                     None => return,
                     Some(SrcItem::Pkt(p)) => Some(p.arrival),
@@ -297,7 +473,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 if let Some(arrival) = next.filter(|&a| a > self.now) {
                     self.scrub_idle(arrival - self.now);
                     self.now = arrival;
-                    self.tokens = self.dev.target.ct_beats_per_cycle as i64;
+                    self.tokens = self.p.bpc;
                 }
             }
             if !drain && self.src.is_empty() {
@@ -310,219 +486,153 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
     }
 
-    /// Scrub as many buckets as the bandwidth of `cycles` idle cycles allows.
-    fn scrub_idle(&mut self, cycles: u64) {
-        let Some(b) = self.dev.active.clone() else { return };
-        let t = &self.dev.target;
-        let n = (cycles * t.ct_beats_per_cycle as u64 / t.ct_ways as u64).min(self.dev.ct.buckets as u64);
-        let (ct, horizon) = (self.dev.ct, self.dev.now as u32);
-        let mut reclaimed = 0u64;
-        for _ in 0..n {
-            reclaimed += ct.sweep(self.dev.ct_mem_mut(), self.scrub_ptr, horizon, &b.to) as u64;
-            self.scrub_ptr = (self.scrub_ptr + 1) % ct.buckets;
+    /// CT_REQ's choice for its head packet, from the start-of-cycle state.
+    fn req_kind(&self, f: &Flight) -> Req {
+        match f.bucket {
+            None => Req::Pass,
+            Some(b) if self.opts.hazard_check && self.cam.get(&b).is_some_and(|c| c.live(self.now)) => {
+                Req::Forward(b)
+            }
+            Some(b) => Req::Read(b),
         }
-        self.stats.scrub_reads += n;
-        self.stats.scrubbed += reclaimed;
-        self.stats.ct_writes += reclaimed;
-        self.dev
-            .counters
-            .add(table_compiler::target::regs::Counter::CtAgeouts, reclaimed);
     }
 
     /// One clock.
     fn step(&mut self) {
         let now = self.now;
-        let t = self.dev.target.clone();
-        let depth = t.fifo_depth as usize;
-        let bpc = t.ct_beats_per_cycle as i64;
-        let ways = t.ct_ways as i64;
+        let p = self.p;
+        while self.reads.front().is_some_and(|&c| c <= now) {
+            self.reads.pop_front();
+        }
         // ---- D: decide every move from the state at the start of the cycle.
-        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < depth);
-        let tokens = (self.tokens + bpc).min(bpc.max(ways));
-        let outstanding = self.reads.iter().filter(|&&c| c > now).count() as u32;
+        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < p.depth);
+        let tokens = (self.tokens + p.bpc).min(p.bpc.max(p.ways));
+        let outstanding = self.reads.len();
         // TX
-        let tx_done = matches!(&self.tx, Some((_, end)) if *end <= now);
+        let tx_done = matches!(self.tx, Some((_, end)) if end <= now);
         let tx_free = self.tx.is_none() || tx_done;
-        let tx_start = tx_free && self.q[TX].front().is_some_and(|f| f.ready_at <= now);
+        let tx_start = tx_free && self.fifo_mv(TX, true);
         if !tx_free && !self.q[TX].is_empty() {
             self.stats.stalls[Stall::TxBusy as usize] += 1;
         }
         // Fixed-latency stages: REWRITE -> TX, BACKEND -> REWRITE.
-        let mv =
-            |q: &VecDeque<Flight>, next_room: bool| q.front().is_some_and(|f| f.ready_at <= now) && next_room;
-        let rewrite_mv = mv(&self.q[REWRITE], room[TX]);
-        let backend_mv = mv(&self.q[BACKEND], room[REWRITE]);
-        // CT_EXEC: in order, data arrived, not locked, write bandwidth.
+        let rewrite_mv = self.fifo_mv(REWRITE, room[TX]);
+        let backend_mv = self.fifo_mv(BACKEND, room[REWRITE]);
+        // CT_EXEC: in order, data there, not locked, write bandwidth.
         let mut exec = false;
         let mut exec_stall = None;
-        if let Some(f) = self.q[CT_EXEC].front() {
-            if f.ready_at <= now {
-                let bucket = f.meta.as_ref().and_then(|m| m.class.bucket());
-                let lock = bucket
-                    .and_then(|b| self.inflight.get(&b))
-                    .map_or(0, |i| i.ready_at);
-                if f.data_at > now {
-                    exec_stall = Some(Stall::CtLatency);
-                } else if lock > now {
-                    exec_stall = Some(Stall::CtHazard);
-                } else if !room[BACKEND] {
-                    exec_stall = Some(Stall::Backpressure);
-                } else if bucket.is_some() && tokens < 1 {
-                    exec_stall = Some(Stall::CtWriteBandwidth);
-                } else {
-                    exec = true;
-                }
-            }
+        if let Some(f) = self.head(CT_EXEC).filter(|f| f.ready_at <= now) {
+            let lock = match f.bucket {
+                Some(b) if self.opts.hazard_check => self.cam.get(&b).map_or(0, |c| c.ready_at),
+                _ => 0,
+            };
+            exec_stall = if f.data_at > now {
+                Some(Stall::CtLatency)
+            } else if lock > now {
+                Some(Stall::CtHazard)
+            } else if !room[BACKEND] {
+                Some(Stall::Backpressure)
+            } else if f.bucket.is_some() && tokens < 1 {
+                Some(Stall::CtWriteBandwidth)
+            } else {
+                exec = true;
+                None
+            };
         }
         // CT_REQ: issue the head's bucket read (or forward).
-        let mut req = false;
-        let mut req_read = None;
+        let mut req = None;
         let mut req_stall = None;
-        if let Some(f) = self.q[CT_REQ].front() {
-            if f.ready_at <= now {
-                if !room[CT_EXEC] {
-                    req_stall = Some(Stall::Backpressure);
-                } else {
-                    match f.meta.as_ref().and_then(|m| m.class.bucket()) {
-                        None => req = true,
-                        Some(b) if self.inflight.get(&b).is_some_and(|i| i.refs > 0) => req = true,
-                        Some(b) => {
-                            // Writes (CT_EXEC) go first in the arbiter.
-                            let left = tokens - if exec { 1 } else { 0 };
-                            if outstanding >= t.ct_max_outstanding {
-                                req_stall = Some(Stall::CtOutstanding);
-                            } else if left < ways {
-                                req_stall = Some(Stall::CtBandwidth);
-                            } else {
-                                req = true;
-                                req_read = Some(b);
-                            }
-                        }
-                    }
-                }
-            }
+        if let Some(f) = self.head(CT_REQ).filter(|f| f.ready_at <= now) {
+            let kind = self.req_kind(f);
+            // Writes (CT_EXEC) go first in the arbiter.
+            let left = tokens - exec as i64;
+            req_stall = if !room[CT_EXEC] {
+                Some(Stall::Backpressure)
+            } else if matches!(kind, Req::Read(_)) && outstanding >= p.max_outstanding {
+                Some(Stall::CtOutstanding)
+            } else if matches!(kind, Req::Read(_)) && left < p.ways {
+                Some(Stall::CtBandwidth)
+            } else {
+                req = Some(kind);
+                None
+            };
         }
-        let front_mv = mv(&self.q[FRONT], room[CT_REQ]);
+        let front_mv = self.fifo_mv(FRONT, room[CT_REQ]);
         // RX: deliver a finished frame, start the next one.
-        let rx_done = matches!(&self.rx, Some((_, end)) if *end <= now);
+        let rx_done = matches!(self.rx, Some((_, end)) if end <= now);
         let rx_deliver = rx_done && room[FRONT];
         if rx_done && !room[FRONT] {
             self.stats.stalls[Stall::RxBackpressure as usize] += 1;
         }
         let rx_free = self.rx.is_none() || rx_deliver;
 
-        // ---- Q: commit, back to front so each move sees its own FIFO.
+        // ---- Q: commit every move.
         let mut used = 0i64;
         if tx_done {
-            let (f, end) = self.tx.take().expect("tx_done");
-            self.finish_tx(f, end);
+            let (i, end) = self.tx.take().expect("tx_done");
+            self.finish_tx(i, end);
         }
         if tx_start {
-            let f = self.q[TX].pop_front().expect("tx_start");
-            let n = self.beats(f.out.as_ref().map_or(0, Vec::len));
+            let i = self.q[TX].pop_front().expect("tx_start");
+            let n = self.beats(self.slots[i as usize].out.len());
             self.stats.busy[6] += n;
-            self.tx = Some((f, now + n));
+            self.tx = Some((i, now + n));
         }
         if rewrite_mv {
-            let mut f = self.q[REWRITE].pop_front().expect("rewrite_mv");
+            let i = self.q[REWRITE].pop_front().expect("rewrite_mv");
             self.stats.busy[5] += 1;
-            let meta = f.meta.as_ref().expect("classified");
+            let f = &mut self.slots[i as usize];
             let d = f.decision.expect("executed");
-            if pipeline::emit(&f.frame, meta, d, &mut self.buf, &mut self.dev.counters) {
-                f.out = Some(self.buf.clone());
+            if pipeline::emit(&f.frame, &f.meta, d, &mut f.out, &mut self.dev.counters) {
                 f.ready_at = now + 1;
-                self.q[TX].push_back(f);
+                self.q[TX].push_back(i);
+            } else {
+                self.release(i);
             }
         }
         if backend_mv {
-            let mut f = self.q[BACKEND].pop_front().expect("backend_mv");
+            let i = self.q[BACKEND].pop_front().expect("backend_mv");
             self.stats.busy[4] += 1;
-            f.ready_at = now + REWRITE_LATENCY;
-            self.q[REWRITE].push_back(f);
+            self.slots[i as usize].ready_at = now + REWRITE_LATENCY;
+            self.q[REWRITE].push_back(i);
         }
         if exec {
-            let mut f = self.q[CT_EXEC].pop_front().expect("exec");
-            self.stats.busy[3] += 1;
-            let meta = f.meta.as_ref().expect("classified");
-            let (d, fx) = pipeline::execute_with_effects(&mut self.dev, meta);
-            if let Some(b) = meta.class.bucket() {
-                // Emptied entries go at the end of the cycle, so a forward
-                // decided this cycle still finds its predecessor's bucket.
-                if let Some(i) = self.inflight.get_mut(&b) {
-                    i.refs -= 1;
-                }
-            }
-            used += fx.writes as i64;
-            self.stats.ct_writes += fx.writes as u64;
-            if let Some(rb) = fx.extra_bucket {
-                // Posted read-modify-write of the NAT return bucket.
-                let done = now
-                    + t.ct_latency_cycles as u64
-                    + (t.ct_ways as u64).div_ceil(t.ct_beats_per_cycle as u64);
-                used += ways + 1;
-                self.stats.ct_reads += 1;
-                self.stats.ct_writes += 1;
-                self.reads.push_back(done);
-                let e = self.inflight.entry(rb).or_default();
-                e.ready_at = e.ready_at.max(done);
-            }
-            f.decision = Some(d);
-            f.ready_at = now + BACKEND_LATENCY;
-            self.q[BACKEND].push_back(f);
+            used += self.exec(now);
         } else if let Some(s) = exec_stall {
             self.stats.stalls[s as usize] += 1;
         }
-        if req {
-            let mut f = self.q[CT_REQ].pop_front().expect("req");
-            self.stats.busy[2] += 1;
-            let data_at = match (req_read, f.meta.as_ref().and_then(|m| m.class.bucket())) {
-                (Some(b), _) => {
-                    let done = now
-                        + t.ct_latency_cycles as u64
-                        + (t.ct_ways as u64).div_ceil(t.ct_beats_per_cycle as u64)
-                        - 1;
-                    used += ways;
-                    self.stats.ct_reads += 1;
-                    self.reads.push_back(done);
-                    let e = self.inflight.entry(b).or_default();
-                    e.refs += 1;
-                    e.ready_at = e.ready_at.max(done);
-                    done
-                }
-                (None, Some(b)) => {
-                    self.stats.ct_forwarded += 1;
-                    let e = self.inflight.entry(b).or_default();
-                    e.refs += 1;
-                    e.ready_at
-                }
-                (None, None) => now,
-            };
-            f.data_at = data_at;
-            f.ready_at = now + 1;
-            self.q[CT_EXEC].push_back(f);
+        if let Some(kind) = req {
+            used += self.request(kind, now);
         } else if let Some(s) = req_stall {
             self.stats.stalls[s as usize] += 1;
         }
         if front_mv {
-            let mut f = self.q[FRONT].pop_front().expect("front_mv");
+            let i = self.q[FRONT].pop_front().expect("front_mv");
             self.stats.busy[1] += 1;
-            f.ready_at = now + 1;
-            self.q[CT_REQ].push_back(f);
+            self.slots[i as usize].ready_at = now + 1;
+            self.q[CT_REQ].push_back(i);
         }
         if rx_deliver {
-            let (mut f, _) = self.rx.take().expect("rx_deliver");
+            let (i, _) = self.rx.take().expect("rx_deliver");
             let d = &mut self.dev;
-            let meta = pipeline::classify(
-                f.bank.as_ref(),
+            let f = &mut self.slots[i as usize];
+            let bank = f.bank.take();
+            pipeline::classify_into(
+                &mut f.meta,
+                bank,
                 f.enabled,
                 &f.frame,
                 f.now,
                 d.ct.buckets,
                 &mut d.counters,
             );
-            f.meta = Some(meta);
+            f.bucket = f.meta.class.bucket();
             f.ready_at = now + FRONT_LATENCY;
-            self.q[FRONT].push_back(f);
+            let bucket = f.bucket;
+            self.q[FRONT].push_back(i);
+            if let Some(b) = bucket {
+                self.warm(b);
+            }
         }
         if rx_free {
             self.rx_start(now);
@@ -530,32 +640,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if self.rx.is_some() {
             self.stats.busy[0] += 1;
         }
-        // Scrubber: leftover bandwidth, one bucket read at a time.
-        let outstanding_after = outstanding + req_read.is_some() as u32;
-        let busy = !self.idle();
-        if busy
-            && self.dev.active.is_some()
-            && tokens - used >= ways
-            && outstanding_after < t.ct_max_outstanding
-            && self.scrubs.len() < 4
-        {
-            let bucket = self.scrub_ptr;
-            self.scrub_ptr = (self.scrub_ptr + 1) % self.dev.ct.buckets;
-            if !self.inflight.contains_key(&bucket) {
-                let done = now + t.ct_latency_cycles as u64;
-                used += ways;
-                self.reads.push_back(done);
-                self.scrubs.push_back((done, bucket));
-                self.stats.scrub_reads += 1;
-            }
-        }
-        while self.scrubs.front().is_some_and(|&(d, _)| d <= now) {
-            let (_, bucket) = self.scrubs.pop_front().expect("front");
-            used += self.apply_scrub(bucket) as i64;
-        }
-        self.inflight.retain(|_, i| i.refs > 0 || i.ready_at > now);
-        while self.reads.front().is_some_and(|&c| c <= now) {
-            self.reads.pop_front();
+        used += self.scrub(
+            now,
+            tokens - used,
+            outstanding + matches!(req, Some(Req::Read(_))) as usize,
+        );
+        if self.cam.len() > 4 * (p.max_outstanding + 3 * p.depth) + 64 {
+            self.cam.retain(|_, c| c.live(now));
         }
         self.stats.ct_outstanding_high_water =
             self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
@@ -568,12 +659,162 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.stats.cycles = self.now;
     }
 
+    /// Simulator speed only (no modelled effect): gather the buckets packets
+    /// will read and touch them a group at a time, so the host's cache
+    /// misses overlap long before CT_EXEC needs the data.
+    fn warm(&mut self, bucket: u32) {
+        self.warm.push(bucket);
+        if self.warm.len() < WARM_GROUP {
+            return;
+        }
+        let mem = self.dev.ct_mem();
+        let mut acc = 0u8;
+        for &b in &self.warm {
+            for line in self.dev.ct.bucket_range(b).step_by(64) {
+                acc ^= mem[line];
+            }
+        }
+        std::hint::black_box(acc);
+        self.warm.clear();
+    }
+
+    /// CT_EXEC's move: conntrack and scheduling for the head packet. Returns
+    /// the memory beats used.
+    fn exec(&mut self, now: u64) -> i64 {
+        let i = self.q[CT_EXEC].pop_front().expect("exec");
+        self.stats.busy[3] += 1;
+        let f = &mut self.slots[i as usize];
+        if let (Some(b), false) = (f.bucket, self.opts.hazard_check) {
+            // No hazard table: the update starts from this packet's own
+            // copy of the bucket, whatever happened to memory since.
+            let r = self.dev.ct.bucket_range(b);
+            let mem = &mut self.dev.ct_mem_mut()[r];
+            if mem != &f.snapshot[..] {
+                self.stats.stale_reads += 1;
+                mem.copy_from_slice(&f.snapshot);
+            }
+        }
+        let (d, fx) = pipeline::execute_with_effects(&mut self.dev, &f.meta);
+        f.decision = Some(d);
+        f.ready_at = now + BACKEND_LATENCY;
+        let mut used = fx.writes as i64;
+        self.stats.ct_writes += fx.writes as u64;
+        if let Some(b) = f.bucket.filter(|_| self.opts.hazard_check) {
+            if let Some(c) = self.cam.get_mut(&b) {
+                c.refs -= 1;
+            }
+        }
+        if let Some(rb) = fx.extra_bucket {
+            // Posted read-modify-write of the NAT return bucket: the read
+            // holds an outstanding slot, the bucket stays locked until the
+            // write has landed.
+            let data = now + self.p.read_cycles;
+            used += self.p.ways + 1;
+            self.stats.ct_reads += 1;
+            self.stats.ct_writes += 1;
+            self.reads.push_back(data);
+            if self.opts.hazard_check {
+                let c = self.cam.entry(rb).or_insert(Cam { refs: 0, ready_at: 0 });
+                c.ready_at = c.ready_at.max(data + 1);
+            }
+        }
+        self.q[BACKEND].push_back(i);
+        used
+    }
+
+    /// CT_REQ's move. Returns the memory beats used.
+    fn request(&mut self, kind: Req, now: u64) -> i64 {
+        let i = self.q[CT_REQ].pop_front().expect("req");
+        self.stats.busy[2] += 1;
+        let mut used = 0;
+        let data_at = match kind {
+            Req::Pass => now,
+            Req::Forward(b) => {
+                self.stats.ct_forwarded += 1;
+                let c = self.cam.get_mut(&b).expect("forwarded from a live entry");
+                c.refs += 1;
+                c.ready_at
+            }
+            Req::Read(b) => {
+                let data = now + self.p.read_cycles;
+                used = self.p.ways;
+                self.stats.ct_reads += 1;
+                self.reads.push_back(data);
+                if self.opts.hazard_check {
+                    let c = self.cam.entry(b).or_insert(Cam { refs: 0, ready_at: 0 });
+                    if !c.live(now) {
+                        c.refs = 0;
+                    }
+                    c.refs += 1;
+                    c.ready_at = c.ready_at.max(data);
+                } else {
+                    let r = self.dev.ct.bucket_range(b);
+                    let f = &mut self.slots[i as usize];
+                    f.snapshot.clear();
+                    f.snapshot.extend_from_slice(&self.dev.ct_mem()[r]);
+                }
+                data
+            }
+        };
+        let f = &mut self.slots[i as usize];
+        f.data_at = data_at;
+        f.ready_at = now + 1;
+        self.q[CT_EXEC].push_back(i);
+        used
+    }
+
+    /// The scrubber: with `left` beats of bandwidth and `outstanding` reads
+    /// this cycle, read the next bucket not in flight; reclaim the buckets
+    /// whose reads have returned. Returns the beats used.
+    fn scrub(&mut self, now: u64, left: i64, outstanding: usize) -> i64 {
+        let mut used = 0;
+        let to = self.scrub_timeouts();
+        if to.is_some()
+            && !self.idle()
+            && left >= self.p.ways
+            && outstanding < self.p.max_outstanding
+            && self.scrubs.len() < SCRUB_INFLIGHT
+        {
+            let bucket = self.scrub_ptr;
+            self.scrub_ptr = (self.scrub_ptr + 1) % self.dev.ct.buckets;
+            let busy = self.cam.get(&bucket).is_some_and(|c| c.live(now));
+            if !busy {
+                let data = now + self.p.read_cycles;
+                used += self.p.ways;
+                self.reads.push_back(data);
+                self.scrubs.push_back((data, bucket));
+                self.stats.scrub_reads += 1;
+                if self.opts.hazard_check {
+                    // Packets reaching CT_REQ meanwhile wait for the scrub.
+                    self.cam.insert(
+                        bucket,
+                        Cam {
+                            refs: 1,
+                            ready_at: data,
+                        },
+                    );
+                }
+            }
+        }
+        while self.scrubs.front().is_some_and(|&(d, _)| d <= now) {
+            let (_, bucket) = self.scrubs.pop_front().expect("front");
+            // Nothing is reclaimed while older-bank packets are in flight.
+            if let Some(to) = &to {
+                used += self.apply_scrub(bucket, to) as i64;
+            }
+            if let Some(c) = self.cam.get_mut(&bucket).filter(|_| self.opts.hazard_check) {
+                c.refs -= 1;
+            }
+        }
+        used
+    }
+
     fn rx_start(&mut self, now: u64) {
         loop {
             match self.src.front() {
                 Some(SrcItem::Flash(_)) => {
                     let Some(SrcItem::Flash(img)) = self.src.pop_front() else {
-                        unreachable!()
+                        unreachable!("front is a flash")
                     };
                     if let Err(e) = self.dev.flash(&img) {
                         tracing::warn!("flash at packet boundary refused: {e}");
@@ -581,25 +822,24 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 }
                 Some(SrcItem::Pkt(p)) if p.arrival <= now => {
                     let Some(SrcItem::Pkt(p)) = self.src.pop_front() else {
-                        unreachable!()
+                        unreachable!("front is a packet")
                     };
                     let n = self.beats(p.frame.len());
                     let ingress = self.dev.set_time_ns(p.ts_ns);
-                    let f = Flight {
-                        seq: p.seq,
-                        arrival: p.arrival,
-                        ready_at: now + n,
-                        meta: None,
-                        bank: self.dev.active.clone(),
-                        enabled: self.dev.enabled(),
-                        now: ingress,
-                        data_at: 0,
-                        decision: None,
-                        out: None,
-                        frame: p.frame,
-                    };
+                    let (bank, enabled) = (self.dev.active.clone(), self.dev.enabled());
+                    let i = self.alloc();
+                    let f = &mut self.slots[i as usize];
+                    f.seq = p.seq;
+                    f.frame = p.frame;
+                    f.arrival = p.arrival;
+                    f.ready_at = now + n;
+                    f.bank = bank;
+                    f.enabled = enabled;
+                    f.now = ingress;
+                    f.bucket = None;
+                    f.data_at = 0;
                     self.stats.fifo_high_water[0] = self.stats.fifo_high_water[0].max(self.src.len());
-                    self.rx = Some((f, now + n));
+                    self.rx = Some((i, now + n));
                     return;
                 }
                 _ => return,
@@ -607,20 +847,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
     }
 
-    fn finish_tx(&mut self, f: Flight, end: u64) {
-        let data = f.out.expect("only emitted frames reach TX");
+    fn finish_tx(&mut self, i: u32, end: u64) {
+        let f = &mut self.slots[i as usize];
+        let data = std::mem::take(&mut f.out);
+        let (seq, arrival) = (f.seq, f.arrival);
+        self.release(i);
         self.stats.packets_out += 1;
         self.stats.bytes_out += data.len() as u64;
         self.stats.last_egress = end;
-        self.stats
-            .latency_cycles
-            .push((end - f.arrival).min(u32::MAX as u64) as u32);
+        self.stats.latency_cycles.record(end - arrival);
         let ts_ns = self.cycle_ns(end);
-        self.out.push(OutPacket {
-            data,
-            ts_ns,
-            seq: f.seq,
-        });
+        self.out.push(OutPacket { data, ts_ns, seq });
     }
 
     /// Offer a frame at an explicit arrival cycle (for back-to-back replay
@@ -661,7 +898,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
     }
     fn finish(&mut self) {
         self.run(true);
-        self.settle_scrubs();
+        self.settle();
         // Final sweep: the scrubber's pass over the whole table.
         if let Some(b) = self.dev.active.clone() {
             let ct = self.dev.ct;
@@ -671,9 +908,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
                 n += ct.sweep(self.dev.ct_mem_mut(), bucket, h, &b.to) as u64;
             }
             self.stats.scrubbed += n;
-            self.dev
-                .counters
-                .add(table_compiler::target::regs::Counter::CtAgeouts, n);
+            self.dev.counters.add(Counter::CtAgeouts, n);
         }
     }
     fn take_output(&mut self) -> Vec<OutPacket> {
@@ -681,5 +916,101 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
     }
     fn counters(&self) -> &Counters {
         &self.dev.counters
+    }
+}
+
+/// A FIFO over a power-of-two ring: the model pushes and pops a few times
+/// per clock, and `VecDeque`'s general bookkeeping showed up in profiles.
+#[derive(Debug, Clone)]
+struct Ring<T> {
+    buf: Vec<T>,
+    head: usize,
+    len: usize,
+}
+
+impl<T: Copy + Default> Ring<T> {
+    fn with_capacity(n: usize) -> Ring<T> {
+        Ring {
+            buf: vec![T::default(); n.max(2).next_power_of_two()],
+            head: 0,
+            len: 0,
+        }
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    #[inline]
+    fn front(&self) -> Option<&T> {
+        (self.len > 0).then(|| &self.buf[self.head])
+    }
+    #[inline]
+    fn pop_front(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        let v = self.buf[self.head];
+        self.head = (self.head + 1) & (self.buf.len() - 1);
+        self.len -= 1;
+        Some(v)
+    }
+    #[inline]
+    fn push_back(&mut self, v: T) {
+        if self.len == self.buf.len() {
+            self.grow();
+        }
+        let mask = self.buf.len() - 1;
+        self.buf[(self.head + self.len) & mask] = v;
+        self.len += 1;
+    }
+    #[cold]
+    fn grow(&mut self) {
+        let mut b = Vec::with_capacity(self.buf.len() * 2);
+        while let Some(v) = self.pop_front() {
+            b.push(v);
+        }
+        let n = b.len();
+        b.resize(n * 2, T::default());
+        self.buf = b;
+        self.head = 0;
+        self.len = n;
+    }
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod ring_tests {
+    use super::Ring;
+
+    #[test]
+    fn fifo_order_across_wrap_and_growth() {
+        let mut r: Ring<u32> = Ring::with_capacity(4);
+        let mut next = 0;
+        let mut want = 0;
+        for round in 0..50 {
+            for _ in 0..(round % 7) {
+                r.push_back(next);
+                next += 1;
+            }
+            for _ in 0..(round % 5) {
+                if let Some(v) = r.pop_front() {
+                    assert_eq!(v, want);
+                    want += 1;
+                }
+            }
+            assert_eq!(r.len() as u32, next - want);
+        }
+        while let Some(v) = r.pop_front() {
+            assert_eq!(v, want);
+            want += 1;
+        }
+        assert!(r.is_empty() && r.front().is_none());
     }
 }

@@ -6,7 +6,7 @@
 //! read-only registers and counters back.
 
 use crate::ct::{CtTable, Timeouts};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use table_compiler::image::{Bank, Image, ImageKind};
 use table_compiler::target::entries::{addr_to_bytes, Mode, Proto};
@@ -64,6 +64,8 @@ pub enum DeviceError {
     BadAperture { offset: u64, len: usize, size: u64 },
     #[error("image: {0}")]
     Image(#[from] table_compiler::image::ImageError),
+    #[error("allocating {len} bytes of device memory: {source}")]
+    Alloc { len: usize, source: std::io::Error },
     #[error("commit of generation {generation} refused: {result}")]
     CommitRefused { generation: u64, result: &'static str },
 }
@@ -79,27 +81,21 @@ pub struct ActiveBank {
     pub to: Timeouts,
     /// Some VIP is NAT: non-VIP packets need a reverse conntrack lookup.
     pub has_nat: bool,
-    vip_map: HashMap<([u8; 16], u8, u16), u16>,
-    /// (address, protocol) -> VIP slots on that address, for fragments.
-    by_addr: HashMap<([u8; 16], u8), Vec<u16>>,
+    /// VIP address -> (protocol, port, slot) of every VIP on it: one hash
+    /// lookup per packet, then a scan of the (few) VIPs sharing an address.
+    by_addr: FxHashMap<[u8; 16], Vec<(u8, u16, u16)>>,
 }
 
 impl ActiveBank {
     pub fn new(bank: Bank, generation: u64, index: u8) -> ActiveBank {
-        let mut vip_map = HashMap::new();
-        let mut by_addr: HashMap<([u8; 16], u8), Vec<u16>> = HashMap::new();
+        let mut by_addr: FxHashMap<[u8; 16], Vec<(u8, u16, u16)>> = FxHashMap::default();
         let mut has_nat = false;
         for v in bank.vips.iter().flatten() {
             let a = addr_to_bytes(v.repr.addr);
-            vip_map.insert((a, v.repr.proto.code(), v.repr.port), v.index);
-            let protos: &[u8] = if v.repr.proto == Proto::Any {
-                &[6, 17]
-            } else {
-                &[v.repr.proto.code()]
-            };
-            for &p in protos {
-                by_addr.entry((a, p)).or_default().push(v.index);
-            }
+            by_addr
+                .entry(a)
+                .or_default()
+                .push((v.repr.proto.code(), v.repr.port, v.index));
             has_nat |= v.repr.mode == Mode::Nat;
         }
         ActiveBank {
@@ -109,7 +105,6 @@ impl ActiveBank {
             generation,
             index,
             has_nat,
-            vip_map,
             by_addr,
         }
     }
@@ -117,19 +112,45 @@ impl ActiveBank {
     /// The VIP for a packet: exact port before port 0, exact protocol
     /// before "any".
     pub fn match_vip(&self, dst: &[u8; 16], proto: u8, dport: u16) -> Option<u16> {
-        [(proto, dport), (proto, 0), (0, dport), (0, 0)]
-            .iter()
-            .find_map(|&(p, port)| self.vip_map.get(&(*dst, p, port)).copied())
+        let vips = self.by_addr.get(dst)?;
+        // Rank 0 is the best match: (proto, port), (proto, 0), (any, port), (any, 0).
+        let rank = |&(p, port, _): &(u8, u16, u16)| {
+            let pr = if p == proto {
+                0
+            } else if p == Proto::Any.code() && matches!(proto, 6 | 17) {
+                2
+            } else {
+                return None;
+            };
+            let po = if port == dport {
+                0
+            } else if port == 0 {
+                1
+            } else {
+                return None;
+            };
+            Some(pr + po)
+        };
+        vips.iter()
+            .filter_map(|v| rank(v).map(|r| (r, v.2)))
+            .min()
+            .map(|(_, slot)| slot)
     }
 
     /// The one VIP a non-first fragment can belong to: the only VIP on that
     /// address and protocol (fragments carry no ports). `Err(n)` gives how
     /// many VIPs there are when it is not exactly one.
     pub fn match_fragment(&self, dst: &[u8; 16], proto: u8) -> Result<u16, usize> {
-        match self.by_addr.get(&(*dst, proto)) {
-            Some(v) if v.len() == 1 => Ok(v[0]),
-            Some(v) => Err(v.len()),
-            None => Err(0),
+        let mut it = self
+            .by_addr
+            .get(dst)
+            .into_iter()
+            .flatten()
+            .filter(|&&(p, _, _)| p == proto || (p == Proto::Any.code() && matches!(proto, 6 | 17)));
+        match (it.next(), it.count()) {
+            (Some(&(_, _, slot)), 0) => Ok(slot),
+            (None, _) => Err(0),
+            (Some(_), n) => Err(n + 1),
         }
     }
 
@@ -145,6 +166,8 @@ pub struct Device<B> {
     bar: B,
     reg_off: usize,
     ap_off: usize,
+    /// The CONNTRACK region, BAR-relative (looked up per packet).
+    ct_range: std::ops::Range<usize>,
     pub active: Option<Arc<ActiveBank>>,
     pub counters: Counters,
     /// Per-VIP-slot RR/WRR pointer.
@@ -175,6 +198,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
         let mut d = Device {
             reg_off: target.bar.register_offset as usize,
             ap_off: target.bar.aperture_offset as usize,
+            ct_range: (target.bar.aperture_offset + map.conntrack.start) as usize
+                ..(target.bar.aperture_offset + map.conntrack.end) as usize,
             ct: CtTable::from_map(&map, target.ct_ways),
             rr: vec![0; target.max_vips as usize],
             target,
@@ -228,13 +253,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
         &mut self.bar.as_mut()[o..o + n]
     }
     /// The CONNTRACK region.
+    #[inline]
     pub fn ct_mem(&self) -> &[u8] {
-        let r = self.map.conntrack.clone();
-        &self.aperture()[r.start as usize..r.end as usize]
+        &self.bar.as_ref()[self.ct_range.clone()]
     }
+    #[inline]
     pub fn ct_mem_mut(&mut self) -> &mut [u8] {
-        let r = self.map.conntrack.clone();
-        &mut self.aperture_mut()[r.start as usize..r.end as usize]
+        &mut self.bar.as_mut()[self.ct_range.clone()]
     }
 
     fn check_reg(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
@@ -426,8 +451,38 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     }
 }
 
-/// An in-process device over a zeroed buffer of the target's BAR size.
-pub fn in_memory(target: Target) -> Result<Device<Vec<u8>>, DeviceError> {
+/// Zeroed, anonymous device memory for an in-process device. Backed by a
+/// private mapping with transparent huge pages requested: the conntrack
+/// region is tens of MiB touched at random, and with 4 KiB pages nearly
+/// every bucket access would also miss the TLB.
+pub struct Memory(memmap2::MmapMut);
+
+impl Memory {
+    pub fn zeroed(len: usize) -> std::io::Result<Memory> {
+        let m = memmap2::MmapMut::map_anon(len)?;
+        #[cfg(target_os = "linux")]
+        if let Err(e) = m.advise(memmap2::Advice::HugePage) {
+            tracing::debug!("no transparent huge pages for device memory: {e}");
+        }
+        Ok(Memory(m))
+    }
+}
+
+impl AsRef<[u8]> for Memory {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsMut<[u8]> for Memory {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+/// An in-process device over zeroed memory of the target's BAR size.
+pub fn in_memory(target: Target) -> Result<Device<Memory>, DeviceError> {
     let n = target.memory_map().bar_len as usize;
-    Device::new(target, vec![0u8; n])
+    let mem = Memory::zeroed(n).map_err(|e| DeviceError::Alloc { len: n, source: e })?;
+    Device::new(target, mem)
 }

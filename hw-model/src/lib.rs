@@ -7,12 +7,14 @@
 //! - [`functional`]: the reference model, packet by packet;
 //! - [`cycle`]: the cycle-accurate model;
 //! - [`model`]: the interface both models share;
+//! - [`hist`]: the latency histogram reports use;
 //! - [`packet`]: header views, parser, checksums and rewrites.
 
 pub mod ct;
 pub mod cycle;
 pub mod device;
 pub mod functional;
+pub mod hist;
 pub mod model;
 pub mod packet;
 pub mod pipeline;

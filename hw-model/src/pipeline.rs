@@ -125,44 +125,64 @@ pub fn hash_key(tz: &Toeplitz, k: &CtKey) -> u32 {
     tz.hash(&buf[..n + 4])
 }
 
+impl Default for Meta {
+    fn default() -> Self {
+        Meta {
+            parsed: None,
+            class: Class::NoVip,
+            bank: None,
+            len: 0,
+            now: 0,
+        }
+    }
+}
+
 /// Stages 1-3: parse, hash, VIP match. Counts rx and parse errors.
 pub fn classify(
-    bank: Option<&Arc<ActiveBank>>,
+    bank: Option<Arc<ActiveBank>>,
     enabled: bool,
     frame: &[u8],
     now: u32,
     ct_buckets: u32,
     counters: &mut Counters,
 ) -> Meta {
+    let mut meta = Meta::default();
+    classify_into(&mut meta, bank, enabled, frame, now, ct_buckets, counters);
+    meta
+}
+
+/// [`classify`] into a packet slot's `Meta`, reusing its storage.
+pub fn classify_into(
+    meta: &mut Meta,
+    bank: Option<Arc<ActiveBank>>,
+    enabled: bool,
+    frame: &[u8],
+    now: u32,
+    ct_buckets: u32,
+    counters: &mut Counters,
+) {
     counters.inc(Counter::RxPackets);
     counters.add(Counter::RxBytes, frame.len() as u64);
-    let mut meta = Meta {
-        parsed: None,
-        class: Class::NoVip,
-        bank: bank.cloned(),
-        len: frame.len() as u32,
-        now,
-    };
+    meta.bank = bank;
+    meta.len = frame.len() as u32;
+    meta.now = now;
+    meta.class = Class::NoVip;
     if !enabled {
+        meta.parsed = None;
         meta.class = Class::Bypass;
-        return meta;
+        return;
     }
-    let p = match wire::parse(frame) {
-        Ok(p) => p,
-        Err(e) => {
-            meta.class = match e.reason() {
-                Some(r) => {
-                    counters.parse_error(r);
-                    Class::ParseError
-                }
-                None => Class::NoVip,
-            };
-            return meta;
+    let p = meta.parsed.get_or_insert_with(Parsed::default);
+    if let Err(e) = wire::parse_into(frame, p) {
+        meta.parsed = None;
+        if let Some(r) = e.reason() {
+            counters.parse_error(r);
+            meta.class = Class::ParseError;
         }
-    };
-    let Some(b) = bank else {
-        meta.parsed = Some(p);
-        return meta;
+        return;
+    }
+    let Some(b) = meta.bank.as_deref() else {
+        return;
     };
     let v6 = p.ipv6;
     let (src, dst) = (bytes16(p.src), bytes16(p.dst));
@@ -206,7 +226,14 @@ pub fn classify(
         let key = CtKey::new(p.proto, &src, p.sport, &dst, p.dport, v6);
         match b.match_vip(&dst, p.proto, p.dport) {
             Some(slot) => {
-                let hash = b.tz.hash_ports(p.src, p.dst, p.sport, p.dport);
+                // The RSS input is the IP header's address pair followed by
+                // the L4 header's port pair, as they sit in the frame.
+                let addrs = if v6 {
+                    p.l3_offset + 8..p.l3_offset + 40
+                } else {
+                    p.l3_offset + 12..p.l3_offset + 20
+                };
+                let hash = b.tz.hash2(&frame[addrs], &frame[p.l4_offset..p.l4_offset + 4]);
                 Class::Vip {
                     slot,
                     key,
@@ -224,8 +251,6 @@ pub fn classify(
             None => Class::NoVip,
         }
     };
-    meta.parsed = Some(p);
-    meta
 }
 
 /// Conntrack memory work `execute` did, for the cycle model's bandwidth

@@ -9,6 +9,7 @@ pub struct Short {
     pub have: usize,
 }
 
+#[inline]
 fn check(have: usize, need: usize) -> Result<(), Short> {
     if have < need {
         Err(Short { need, have })
@@ -39,24 +40,30 @@ pub mod ethernet {
     /// An Ethernet II frame.
     pub struct Frame<T: AsRef<[u8]>>(T);
     impl<T: AsRef<[u8]>> Frame<T> {
+        #[inline]
         pub fn new_checked(b: T) -> Result<Self, super::Short> {
             super::check(b.as_ref().len(), field::HEADER_LEN)?;
             Ok(Frame(b))
         }
+        #[inline]
         pub fn dst(&self) -> [u8; 6] {
             self.0.as_ref()[field::DST].try_into().expect("6")
         }
+        #[inline]
         pub fn src(&self) -> [u8; 6] {
             self.0.as_ref()[field::SRC].try_into().expect("6")
         }
+        #[inline]
         pub fn ethertype(&self) -> u16 {
             be16!(self.0.as_ref(), field::ETHERTYPE)
         }
     }
     impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
+        #[inline]
         pub fn set_dst(&mut self, m: [u8; 6]) {
             self.0.as_mut()[field::DST].copy_from_slice(&m);
         }
+        #[inline]
         pub fn set_src(&mut self, m: [u8; 6]) {
             self.0.as_mut()[field::SRC].copy_from_slice(&m);
         }
@@ -84,44 +91,57 @@ pub mod ipv4 {
     pub struct Header<T: AsRef<[u8]>>(T);
     impl<T: AsRef<[u8]>> Header<T> {
         /// Checks the fixed part; `header_len` may still exceed the buffer.
+        #[inline]
         pub fn new_checked(b: T) -> Result<Self, super::Short> {
             super::check(b.as_ref().len(), field::MIN_LEN)?;
             Ok(Header(b))
         }
+        #[inline]
         fn b(&self) -> &[u8] {
             self.0.as_ref()
         }
+        #[inline]
         pub fn version(&self) -> u8 {
             self.b()[field::VER_IHL] >> 4
         }
+        #[inline]
         pub fn header_len(&self) -> usize {
             (self.b()[field::VER_IHL] & 0x0f) as usize * 4
         }
+        #[inline]
         pub fn tos(&self) -> u8 {
             self.b()[field::TOS]
         }
+        #[inline]
         pub fn total_len(&self) -> usize {
             be16!(self.b(), field::TOTAL_LEN) as usize
         }
+        #[inline]
         pub fn flags_frag(&self) -> u16 {
             be16!(self.b(), field::FLAGS_FRAG)
         }
+        #[inline]
         pub fn more_frags(&self) -> bool {
             self.flags_frag() & MF != 0
         }
         /// Fragment offset in 8-byte units.
+        #[inline]
         pub fn frag_offset(&self) -> u16 {
             self.flags_frag() & 0x1fff
         }
+        #[inline]
         pub fn proto(&self) -> u8 {
             self.b()[field::PROTO]
         }
+        #[inline]
         pub fn checksum(&self) -> u16 {
             be16!(self.b(), field::CHECKSUM)
         }
+        #[inline]
         pub fn src(&self) -> [u8; 4] {
             self.b()[field::SRC].try_into().expect("4")
         }
+        #[inline]
         pub fn dst(&self) -> [u8; 4] {
             self.b()[field::DST].try_into().expect("4")
         }
@@ -147,28 +167,36 @@ pub mod ipv6 {
     /// The fixed IPv6 header.
     pub struct Header<T: AsRef<[u8]>>(T);
     impl<T: AsRef<[u8]>> Header<T> {
+        #[inline]
         pub fn new_checked(b: T) -> Result<Self, super::Short> {
             super::check(b.as_ref().len(), field::HEADER_LEN)?;
             Ok(Header(b))
         }
+        #[inline]
         fn b(&self) -> &[u8] {
             self.0.as_ref()
         }
+        #[inline]
         pub fn version(&self) -> u8 {
             self.b()[0] >> 4
         }
+        #[inline]
         pub fn traffic_class(&self) -> u8 {
             (self.b()[0] << 4) | (self.b()[1] >> 4)
         }
+        #[inline]
         pub fn payload_len(&self) -> usize {
             be16!(self.b(), field::PAYLOAD_LEN) as usize
         }
+        #[inline]
         pub fn next_header(&self) -> u8 {
             self.b()[field::NEXT_HEADER]
         }
+        #[inline]
         pub fn src(&self) -> [u8; 16] {
             self.b()[field::SRC].try_into().expect("16")
         }
+        #[inline]
         pub fn dst(&self) -> [u8; 16] {
             self.b()[field::DST].try_into().expect("16")
         }
@@ -186,19 +214,24 @@ pub mod tcp {
     }
     pub struct Header<T: AsRef<[u8]>>(T);
     impl<T: AsRef<[u8]>> Header<T> {
+        #[inline]
         pub fn new_checked(b: T) -> Result<Self, super::Short> {
             super::check(b.as_ref().len(), field::MIN_LEN)?;
             Ok(Header(b))
         }
+        #[inline]
         pub fn src_port(&self) -> u16 {
             be16!(self.0.as_ref(), field::SRC_PORT)
         }
+        #[inline]
         pub fn dst_port(&self) -> u16 {
             be16!(self.0.as_ref(), field::DST_PORT)
         }
+        #[inline]
         pub fn header_len(&self) -> usize {
             (self.0.as_ref()[field::DATA_OFF] >> 4) as usize * 4
         }
+        #[inline]
         pub fn flags(&self) -> u8 {
             self.0.as_ref()[field::FLAGS]
         }
@@ -215,19 +248,24 @@ pub mod udp {
     }
     pub struct Header<T: AsRef<[u8]>>(T);
     impl<T: AsRef<[u8]>> Header<T> {
+        #[inline]
         pub fn new_checked(b: T) -> Result<Self, super::Short> {
             super::check(b.as_ref().len(), field::HEADER_LEN)?;
             Ok(Header(b))
         }
+        #[inline]
         pub fn src_port(&self) -> u16 {
             be16!(self.0.as_ref(), field::SRC_PORT)
         }
+        #[inline]
         pub fn dst_port(&self) -> u16 {
             be16!(self.0.as_ref(), field::DST_PORT)
         }
+        #[inline]
         pub fn length(&self) -> usize {
             be16!(self.0.as_ref(), field::LENGTH) as usize
         }
+        #[inline]
         pub fn checksum(&self) -> u16 {
             be16!(self.0.as_ref(), field::CHECKSUM)
         }

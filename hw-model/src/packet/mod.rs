@@ -6,4 +6,4 @@ pub mod headers;
 pub mod parse;
 pub mod rewrite;
 
-pub use parse::{parse, Frag, Inner, ParseError, Parsed};
+pub use parse::{parse, parse_into, Frag, Inner, ParseError, Parsed};

@@ -203,8 +203,40 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
     })
 }
 
+impl Default for Parsed {
+    fn default() -> Self {
+        Parsed {
+            dst_mac: [0; 6],
+            src_mac: [0; 6],
+            vlan: None,
+            l2_len: 0,
+            l3_offset: 0,
+            ipv6: false,
+            src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            proto: 0,
+            l3_len: 0,
+            l4_offset: 0,
+            frag: Frag::None,
+            sport: 0,
+            dport: 0,
+            tcp_flags: 0,
+            icmp_error: None,
+        }
+    }
+}
+
 /// Parse a frame (without FCS).
 pub fn parse(f: &[u8]) -> Result<Parsed, ParseError> {
+    let mut p = Parsed::default();
+    parse_into(f, &mut p)?;
+    Ok(p)
+}
+
+/// [`parse`] into a caller's `Parsed` (the pipeline keeps one per packet
+/// slot, so the hot path copies no header summary around). On error `p`
+/// holds whatever was parsed before the failure.
+pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
     let eth = ethernet::Frame::new_checked(f).map_err(short(0))?;
     let mut et = eth.ethertype();
     let mut l2 = ethernet::field::HEADER_LEN;
@@ -291,7 +323,7 @@ pub fn parse(f: &[u8]) -> Result<Parsed, ParseError> {
         other => return Err(ParseError::NotIp(other)),
     };
     let end = l3 + l3_len;
-    let mut p = Parsed {
+    *p = Parsed {
         dst_mac: eth.dst(),
         src_mac: eth.src(),
         vlan,
@@ -313,7 +345,7 @@ pub fn parse(f: &[u8]) -> Result<Parsed, ParseError> {
         if !matches!(proto, 6 | 17) {
             return Err(ParseError::UnsupportedL4(proto));
         }
-        return Ok(p);
+        return Ok(());
     }
     let seg = &f[l4..end];
     match proto {
@@ -356,5 +388,5 @@ pub fn parse(f: &[u8]) -> Result<Parsed, ParseError> {
         }
         other => return Err(ParseError::UnsupportedL4(other)),
     }
-    Ok(p)
+    Ok(())
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use etherparse::PacketBuilder;
-use hw_model::device::{in_memory, Device};
+use hw_model::device::{in_memory, Device, Memory};
 use std::net::IpAddr;
 use std::path::Path;
 use table_compiler::compile::compile;
@@ -104,7 +104,7 @@ pub fn image_for(text: &str, target: &Target, previous: Option<&Image>) -> Image
     compile(&cfg, previous, None).unwrap().0
 }
 
-pub fn device(target: &Target, img: &Image) -> Device<Vec<u8>> {
+pub fn device(target: &Target, img: &Image) -> Device<Memory> {
     let mut d = in_memory(target.clone()).unwrap();
     d.flash(img).unwrap();
     d
