@@ -169,7 +169,8 @@ impl Default for CycleOptions {
 /// Target parameters the clock step uses, copied out once.
 #[derive(Debug, Clone, Copy)]
 struct Params {
-    depth: usize,
+    /// Depth of each stage's input FIFO.
+    cap: [usize; 6],
     bpc: i64,
     ways: i64,
     max_outstanding: usize,
@@ -296,6 +297,8 @@ pub struct Cycle<B> {
     out: Vec<OutPacket>,
     /// Buckets to touch together (see `warm`).
     warm: Vec<u32>,
+    /// Items at the front of `src` that have arrived at the port.
+    src_arrived: usize,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
@@ -305,8 +308,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     pub fn with_options(dev: Device<B>, opts: CycleOptions) -> Cycle<B> {
         let t = &dev.target;
+        let depth = t.fifo_depth as usize;
+        // CT_EXEC's queue holds every packet whose bucket read is in
+        // flight, so it is as deep as the reads the memory takes (a
+        // shallower one would cap throughput at depth / latency).
+        let mut cap = [depth; 6];
+        cap[CT_EXEC] = depth.max(t.ct_max_outstanding as usize);
         let p = Params {
-            depth: t.fifo_depth as usize,
+            cap,
             bpc: t.ct_beats_per_cycle as i64,
             ways: t.ct_ways as i64,
             max_outstanding: t.ct_max_outstanding as usize,
@@ -328,7 +337,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             slots: Vec::new(),
             free: Vec::new(),
             rx: None,
-            q: std::array::from_fn(|_| Ring::with_capacity(p.depth)),
+            q: std::array::from_fn(|i| Ring::with_capacity(p.cap[i])),
             tx: None,
             cam: CamMap::default(),
             reads: Ring::with_capacity(p.max_outstanding + SCRUB_INFLIGHT),
@@ -337,6 +346,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             tokens: 0,
             out: Vec::new(),
             warm: Vec::with_capacity(WARM_GROUP),
+            src_arrived: 0,
         }
     }
 
@@ -505,8 +515,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             self.reads.pop_front();
         }
         // ---- D: decide every move from the state at the start of the cycle.
-        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < p.depth);
-        let tokens = (self.tokens + p.bpc).min(p.bpc.max(p.ways));
+        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < p.cap[i]);
+        // Beat credit: `bpc` more each clock, at most one clock's worth
+        // banked. A burst may start with any credit left and run into debt
+        // (its beats occupy the next clocks), so the long-run rate is
+        // exactly `bpc` beats per clock.
+        let tokens = (self.tokens + p.bpc).min(p.bpc);
         let outstanding = self.reads.len();
         // TX
         let tx_done = matches!(self.tx, Some((_, end)) if end <= now);
@@ -550,7 +564,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 Some(Stall::Backpressure)
             } else if matches!(kind, Req::Read(_)) && outstanding >= p.max_outstanding {
                 Some(Stall::CtOutstanding)
-            } else if matches!(kind, Req::Read(_)) && left < p.ways {
+            } else if matches!(kind, Req::Read(_)) && left < 1 {
                 Some(Stall::CtBandwidth)
             } else {
                 req = Some(kind);
@@ -640,12 +654,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if self.rx.is_some() {
             self.stats.busy[0] += 1;
         }
+        // The scrubber takes only bandwidth no packet wanted this cycle.
+        let spare = if req_stall == Some(Stall::CtBandwidth) {
+            0
+        } else {
+            tokens - used
+        };
         used += self.scrub(
             now,
-            tokens - used,
+            spare,
             outstanding + matches!(req, Some(Req::Read(_))) as usize,
         );
-        if self.cam.len() > 4 * (p.max_outstanding + 3 * p.depth) + 64 {
+        if self.cam.len() > 4 * (p.max_outstanding + p.cap.iter().sum::<usize>()) + 64 {
             self.cam.retain(|_, c| c.live(now));
         }
         self.stats.ct_outstanding_high_water =
@@ -816,6 +836,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     let Some(SrcItem::Flash(img)) = self.src.pop_front() else {
                         unreachable!("front is a flash")
                     };
+                    self.src_arrived = self.src_arrived.saturating_sub(1);
                     if let Err(e) = self.dev.flash(&img) {
                         tracing::warn!("flash at packet boundary refused: {e}");
                     }
@@ -838,7 +859,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     f.now = ingress;
                     f.bucket = None;
                     f.data_at = 0;
-                    self.stats.fifo_high_water[0] = self.stats.fifo_high_water[0].max(self.src.len());
+                    // Frames that have arrived at the port and wait.
+                    self.src_arrived = self.src_arrived.saturating_sub(1);
+                    while self.src.get(self.src_arrived).is_some_and(|it| match it {
+                        SrcItem::Pkt(p) => p.arrival <= now,
+                        SrcItem::Flash(_) => true,
+                    }) {
+                        self.src_arrived += 1;
+                    }
+                    self.stats.fifo_high_water[0] = self.stats.fifo_high_water[0].max(self.src_arrived);
                     self.rx = Some((i, now + n));
                     return;
                 }

@@ -8,7 +8,7 @@ const EXACT: u64 = 1024;
 const SUB_BITS: u32 = 6;
 const SUB: u64 = 1 << SUB_BITS;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Histogram {
     #[serde(skip)]
     counts: Vec<u64>,
@@ -37,6 +37,20 @@ fn bounds(i: usize) -> (u64, u64) {
     let sub = (i - EXACT) % SUB;
     let lo = (SUB + sub) << (e - SUB_BITS as u64);
     (lo, lo + (1u64 << (e - SUB_BITS as u64)) - 1)
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Histogram {{ count: {}, min: {}, p50: {}, p99: {}, max: {} }}",
+            self.count,
+            self.min,
+            self.quantile(0.5),
+            self.quantile(0.99),
+            self.max
+        )
+    }
 }
 
 impl Histogram {

@@ -166,3 +166,33 @@ pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: usize) -> Vec<
     b.write(&mut out, &data).unwrap();
     out
 }
+
+/// An IPv4 TCP frame of exactly `len` bytes (>= 54), built directly (the
+/// line-rate tests need millions): flow `(src, sport)` to `dst:dport`.
+pub fn tcp4_frame(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: u8, len: usize) -> Vec<u8> {
+    use hw_model::packet::checksum;
+    assert!(len >= 54);
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&DEV_MAC);
+    f[6..12].copy_from_slice(&CLIENT_MAC);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip_len = (len - 14) as u16;
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 6;
+    ip[12..16].copy_from_slice(&src);
+    ip[16..20].copy_from_slice(&dst);
+    let c = checksum::ipv4_header(ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let tcp = &mut f[34..];
+    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
+    tcp[2..4].copy_from_slice(&dport.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    tcp[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    let c = checksum::l4(&src, &dst, 6, &f[34..]);
+    f[50..52].copy_from_slice(&c.to_be_bytes());
+    f
+}
