@@ -74,13 +74,26 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Which backend a new flow gets, and through which table entry.
+    /// Which backend a new flow gets, and through which table entry; with
+    /// --trace, also what conntrack decides for it after that traffic.
+    ///
+    /// With --trace the trace (pcap or pcapng; the first --packets of it) is
+    /// run through the functional model with the image flashed, and each
+    /// flow's conntrack entry is reported: a hit pins the flow to its
+    /// backend whatever the table says now (weight changes, drains), a miss
+    /// means the next packet is scheduled as a new flow.
     Lookup {
         image: PathBuf,
         /// e.g. 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' or
-        /// 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53'
+        /// 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53' (repeatable)
         #[arg(long)]
         flow: Vec<String>,
+        /// Traffic to run first (pcap or pcapng).
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        /// Only the first N packets of --trace.
+        #[arg(long, requires = "trace")]
+        packets: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -152,7 +165,13 @@ fn main() -> ExitCode {
             target,
         } => tables::inspect(&image, json, vip.as_deref(), target.as_deref()),
         Cmd::Diff { old, new, json } => tables::diff(&old, &new, json),
-        Cmd::Lookup { image, flow, json } => tables::lookup(&image, &flow, json),
+        Cmd::Lookup {
+            image,
+            flow,
+            trace,
+            packets,
+            json,
+        } => tables::lookup(&image, &flow, json, trace.as_deref(), packets),
         Cmd::Target { target, json } => tables::target(&target, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),

@@ -205,20 +205,88 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn lookup(path: &Path, flows: &[String], json: bool) -> Result<()> {
+/// What conntrack holds for a flow after a trace prefix.
+#[derive(serde::Serialize)]
+struct CtDecision {
+    /// "hit" (the flow is pinned) or "miss" (it is scheduled as new).
+    conntrack: &'static str,
+    bucket: Option<u32>,
+    way: Option<u32>,
+    backend: Option<String>,
+    state: Option<String>,
+    packets: Option<u32>,
+    bytes: Option<u64>,
+    /// Ticks since its last packet, at the end of the prefix.
+    idle_ticks: Option<u32>,
+}
+
+#[derive(serde::Serialize)]
+struct LookupOut {
+    #[serde(flatten)]
+    new_flow: analysis::Lookup,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_trace: Option<CtDecision>,
+}
+
+pub fn lookup(
+    path: &Path,
+    flows: &[String],
+    json: bool,
+    trace: Option<&Path>,
+    packets: Option<u64>,
+) -> Result<()> {
     if flows.is_empty() {
         bail!("give at least one --flow 'tcp SRC:PORT -> DST:PORT'");
     }
-    let (_, bank) = load_bank(path)?;
+    let (img, bank) = load_bank(path)?;
+    let keys: Vec<FlowKey> = flows.iter().map(|f| f.parse()).collect::<Result<_, _>>()?;
+    let dev = trace.map(|t| run_prefix(&img, t, packets)).transpose()?;
     let mut out = Vec::new();
-    for f in flows {
-        let key: FlowKey = f.parse()?;
-        out.push(analysis::lookup(&bank, &key));
+    for key in &keys {
+        let new_flow = analysis::lookup(&bank, key);
+        let after_trace = dev.as_ref().map(|(dev, _)| match dev.ct_entry(key, false) {
+            Some((bucket, way, e)) => CtDecision {
+                conntrack: "hit",
+                bucket: Some(bucket),
+                way: Some(way),
+                backend: bank
+                    .vips
+                    .get(e.vip as usize)
+                    .and_then(Option::as_ref)
+                    .and_then(|v| v.backend(e.backend))
+                    .map(|b| b.name.clone()),
+                state: Some(e.tcp_state.name().to_string()),
+                packets: Some(e.packets),
+                bytes: Some(e.bytes),
+                idle_ticks: Some((dev.now as u32).wrapping_sub(e.last_seen)),
+            },
+            None => CtDecision {
+                conntrack: "miss",
+                bucket: None,
+                way: None,
+                backend: None,
+                state: None,
+                packets: None,
+                bytes: None,
+                idle_ticks: None,
+            },
+        });
+        out.push(LookupOut {
+            new_flow,
+            after_trace,
+        });
     }
     if json {
         return print_json(&out);
     }
-    for l in &out {
+    if let Some((_, n)) = &dev {
+        println!(
+            "after {n} packets of {}:",
+            trace.map_or(String::new(), |t| t.display().to_string())
+        );
+    }
+    for o in &out {
+        let l = &o.new_flow;
         match (&l.vip, &l.backend) {
             (Some(v), Some(b)) => println!(
                 "{}: VIP {v}, flow hash {}, {} entry {} of {} -> backend {b} (index {}, {}), mode {}",
@@ -241,8 +309,54 @@ pub fn lookup(path: &Path, flows: &[String], json: bool) -> Result<()> {
         if let (Some(n), Some(_)) = (&l.note, &l.backend) {
             println!("  note: {n}");
         }
+        match &o.after_trace {
+            Some(c) if c.conntrack == "hit" => {
+                let b = c.backend.as_deref().unwrap_or("?");
+                println!(
+                    "  conntrack: hit (bucket {}, way {}): pinned to {b}, {}, {} packets, {} bytes, idle {} ticks{}",
+                    c.bucket.unwrap_or(0),
+                    c.way.unwrap_or(0),
+                    c.state.as_deref().unwrap_or("-"),
+                    c.packets.unwrap_or(0),
+                    c.bytes.unwrap_or(0),
+                    c.idle_ticks.unwrap_or(0),
+                    if l.backend.as_deref() == Some(b) { "" } else { " (a new flow would go elsewhere)" }
+                );
+            }
+            Some(_) => println!("  conntrack: miss: the next packet is scheduled as a new flow (above)"),
+            None => {}
+        }
     }
     Ok(())
+}
+
+/// Run the first `limit` packets of `trace` through the functional model
+/// with `img` flashed; returns the device and how many packets ran.
+fn run_prefix(
+    img: &Image,
+    trace: &Path,
+    limit: Option<u64>,
+) -> Result<(hw_model::device::Device<hw_model::device::Memory>, u64)> {
+    use hw_model::model::Model;
+    let mut dev = hw_model::device::in_memory(img.target.clone()).context("creating the model device")?;
+    dev.flash(img).context("flashing the image into the model")?;
+    let mut m = hw_model::functional::Functional::new(dev);
+    let mut n = 0u64;
+    let reader =
+        testbench::trace::TraceReader::open(trace).with_context(|| format!("opening {}", trace.display()))?;
+    for pkt in reader {
+        if limit.is_some_and(|l| n >= l) {
+            break;
+        }
+        let pkt = pkt.with_context(|| format!("reading {}", trace.display()))?;
+        m.input(pkt.data, pkt.ts_ns);
+        n += 1;
+        if n % 4096 == 0 {
+            m.take_output();
+        }
+    }
+    m.flush();
+    Ok((m.dev, n))
 }
 
 pub fn ct_build(bank_path: &Path, flows: Option<&Path>, output: &Path) -> Result<()> {

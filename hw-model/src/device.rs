@@ -5,13 +5,13 @@
 //! self-clearing control bits) and [`Device::publish`] writes the device's
 //! read-only registers and counters back.
 
-use crate::ct::{CtTable, Timeouts};
+use crate::ct::{CtKey, CtTable, Timeouts};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use table_compiler::image::{Bank, Image, ImageKind};
-use table_compiler::target::entries::{addr_to_bytes, Mode, Proto};
+use table_compiler::target::entries::{addr_to_bytes, CtRepr, FlowKey, Mode, Proto, CT_WAY_LEN};
 use table_compiler::target::regs::{self, control, status, Counter, ParseReason};
-use table_compiler::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
+use table_compiler::target::{ct_bucket, MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
 use table_compiler::toeplitz::Toeplitz;
 
 pub const N_COUNTERS: usize = Counter::ALL.len();
@@ -448,6 +448,29 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
 
     pub fn commit_result(&self) -> u32 {
         self.commit_result
+    }
+
+    /// The conntrack entry a packet of `flow` would find now (forward, or
+    /// with `reverse` a NAT return entry): (bucket, way, entry). None when
+    /// no bank is active or no live entry holds the flow.
+    pub fn ct_entry(&self, flow: &FlowKey, reverse: bool) -> Option<(u32, u32, CtRepr)> {
+        let b = self.active.as_ref()?;
+        let key = CtKey::new(
+            flow.proto,
+            &addr_to_bytes(flow.src),
+            flow.src_port,
+            &addr_to_bytes(flow.dst),
+            flow.dst_port,
+            flow.is_ipv6(),
+        );
+        let bucket = ct_bucket(crate::pipeline::hash_key(&b.tz, &key), self.ct.buckets);
+        let way = self
+            .ct
+            .find(self.ct_mem(), bucket, &key, reverse, self.now as u32, &b.to)?;
+        let r = self.ct.bucket_range(bucket);
+        let raw = &self.ct_mem()[r.start + way as usize * CT_WAY_LEN..][..CT_WAY_LEN];
+        let entry = CtRepr::parse(raw).ok().flatten()?;
+        Some((bucket, way, entry))
     }
 }
 

@@ -523,6 +523,16 @@ impl TcpState {
             TcpState::Closed => 4,
         }
     }
+    /// The name flow lists use.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSeen => "syn-seen",
+            TcpState::Established => "established",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+        }
+    }
     pub fn from_code(c: u8) -> Option<TcpState> {
         Some(match c {
             0 => TcpState::None,
