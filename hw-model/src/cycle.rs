@@ -171,6 +171,8 @@ impl Default for CycleOptions {
 struct Params {
     /// Depth of each stage's input FIFO.
     cap: [usize; 6],
+    /// Hazard-table entries beyond which dead ones are purged.
+    cam_limit: usize,
     bpc: i64,
     ways: i64,
     max_outstanding: usize,
@@ -316,6 +318,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         cap[CT_EXEC] = depth.max(t.ct_max_outstanding as usize);
         let p = Params {
             cap,
+            cam_limit: 4 * (t.ct_max_outstanding as usize + cap.iter().sum::<usize>()) + 64,
             bpc: t.ct_beats_per_cycle as i64,
             ways: t.ct_ways as i64,
             max_outstanding: t.ct_max_outstanding as usize,
@@ -361,7 +364,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// Nanoseconds of modelled time at a cycle.
     pub fn cycle_ns(&self, c: u64) -> u64 {
-        (c as u128 * 1000 / self.dev.target.clock_mhz as u128) as u64
+        let mhz = self.dev.target.clock_mhz as u64;
+        c / mhz * 1000 + c % mhz * 1000 / mhz
     }
 
     /// No packet anywhere in the pipeline (scrubs do not count: they are
@@ -392,6 +396,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             f.out = buf;
         }
         self.free.push(i);
+    }
+
+    /// Push onto stage `q`'s input FIFO, keeping its high-water mark.
+    #[inline]
+    fn push(&mut self, q: usize, i: u32) {
+        self.q[q].push_back(i);
+        let hw = &mut self.stats.fifo_high_water[q + 1];
+        *hw = (*hw).max(self.q[q].len());
     }
 
     fn head(&self, q: usize) -> Option<&Flight> {
@@ -510,17 +522,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// One clock.
     fn step(&mut self) {
         let now = self.now;
-        let p = self.p;
+        let (bpc, max_outstanding) = (self.p.bpc, self.p.max_outstanding);
         while self.reads.front().is_some_and(|&c| c <= now) {
             self.reads.pop_front();
         }
         // ---- D: decide every move from the state at the start of the cycle.
-        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < p.cap[i]);
+        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < self.p.cap[i]);
         // Beat credit: `bpc` more each clock, at most one clock's worth
         // banked. A burst may start with any credit left and run into debt
         // (its beats occupy the next clocks), so the long-run rate is
         // exactly `bpc` beats per clock.
-        let tokens = (self.tokens + p.bpc).min(p.bpc);
+        let tokens = (self.tokens + bpc).min(bpc);
         let outstanding = self.reads.len();
         // TX
         let tx_done = matches!(self.tx, Some((_, end)) if end <= now);
@@ -562,7 +574,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let left = tokens - exec as i64;
             req_stall = if !room[CT_EXEC] {
                 Some(Stall::Backpressure)
-            } else if matches!(kind, Req::Read(_)) && outstanding >= p.max_outstanding {
+            } else if matches!(kind, Req::Read(_)) && outstanding >= max_outstanding {
                 Some(Stall::CtOutstanding)
             } else if matches!(kind, Req::Read(_)) && left < 1 {
                 Some(Stall::CtBandwidth)
@@ -599,7 +611,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let d = f.decision.expect("executed");
             if pipeline::emit(&f.frame, &f.meta, d, &mut f.out, &mut self.dev.counters) {
                 f.ready_at = now + 1;
-                self.q[TX].push_back(i);
+                self.push(TX, i);
             } else {
                 self.release(i);
             }
@@ -608,7 +620,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let i = self.q[BACKEND].pop_front().expect("backend_mv");
             self.stats.busy[4] += 1;
             self.slots[i as usize].ready_at = now + REWRITE_LATENCY;
-            self.q[REWRITE].push_back(i);
+            self.push(REWRITE, i);
         }
         if exec {
             used += self.exec(now);
@@ -624,7 +636,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let i = self.q[FRONT].pop_front().expect("front_mv");
             self.stats.busy[1] += 1;
             self.slots[i as usize].ready_at = now + 1;
-            self.q[CT_REQ].push_back(i);
+            self.push(CT_REQ, i);
         }
         if rx_deliver {
             let (i, _) = self.rx.take().expect("rx_deliver");
@@ -643,7 +655,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             f.bucket = f.meta.class.bucket();
             f.ready_at = now + FRONT_LATENCY;
             let bucket = f.bucket;
-            self.q[FRONT].push_back(i);
+            self.push(FRONT, i);
             if let Some(b) = bucket {
                 self.warm(b);
             }
@@ -665,15 +677,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             spare,
             outstanding + matches!(req, Some(Req::Read(_))) as usize,
         );
-        if self.cam.len() > 4 * (p.max_outstanding + p.cap.iter().sum::<usize>()) + 64 {
+        if self.cam.len() > self.p.cam_limit {
             self.cam.retain(|_, c| c.live(now));
         }
         self.stats.ct_outstanding_high_water =
             self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
-        for (i, q) in self.q.iter().enumerate() {
-            let hw = &mut self.stats.fifo_high_water[i + 1];
-            *hw = (*hw).max(q.len());
-        }
         self.tokens = tokens - used;
         self.now += 1;
         self.stats.cycles = self.now;
@@ -738,7 +746,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 c.ready_at = c.ready_at.max(data + 1);
             }
         }
-        self.q[BACKEND].push_back(i);
+        self.push(BACKEND, i);
         used
     }
 
@@ -779,7 +787,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let f = &mut self.slots[i as usize];
         f.data_at = data_at;
         f.ready_at = now + 1;
-        self.q[CT_EXEC].push_back(i);
+        self.push(CT_EXEC, i);
         used
     }
 
