@@ -949,7 +949,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
         }
     }
     fn take_output(&mut self) -> Vec<OutPacket> {
-        std::mem::take(&mut self.out)
+        // The next batch likely has as many packets: keep the capacity.
+        let cap = self.out.len();
+        std::mem::replace(&mut self.out, Vec::with_capacity(cap))
     }
     fn counters(&self) -> &Counters {
         &self.dev.counters

@@ -148,7 +148,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Functional<B> {
     }
     fn take_output(&mut self) -> Vec<OutPacket> {
         self.flush();
-        std::mem::take(&mut self.out)
+        // The next batch likely has as many packets: keep the capacity.
+        let cap = self.out.len();
+        std::mem::replace(&mut self.out, Vec::with_capacity(cap))
     }
     fn counters(&self) -> &Counters {
         &self.dev.counters
