@@ -1,6 +1,7 @@
 //! `lbnic`: compile load-balancer configs into FPGA/SmartNIC table images,
 //! inspect and compare them, and look flows up in them.
 
+mod device_cmds;
 mod tables;
 
 use clap::{Parser, Subcommand};
@@ -95,6 +96,8 @@ enum Cmd {
     /// Conntrack images and state.
     #[command(subcommand)]
     Ct(CtCmd),
+    #[command(flatten)]
+    Device(device_cmds::DeviceCmd),
 }
 
 #[derive(Subcommand)]
@@ -119,6 +122,8 @@ enum CtCmd {
         #[arg(long)]
         bank: PathBuf,
     },
+    #[command(flatten)]
+    Device(device_cmds::CtDeviceCmd),
 }
 
 fn main() -> ExitCode {
@@ -156,6 +161,8 @@ fn main() -> ExitCode {
         Cmd::Target { target, json } => tables::target(&target, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
+        Cmd::Ct(CtCmd::Device(c)) => device_cmds::run_ct(c),
+        Cmd::Device(c) => device_cmds::run(c),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
