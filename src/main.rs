@@ -135,7 +135,9 @@ fn main() -> ExitCode {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LBNIC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        // vfio-ioctls logs routine probing misses (IRQ indexes a device
+        // does not have) as warnings; keep them out unless asked for.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},vfio_ioctls=error")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
