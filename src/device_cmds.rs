@@ -125,9 +125,10 @@ pub enum DeviceCmd {
     },
     /// Run the model as a device behind a shared-memory file: poll the
     /// doorbell, validate and commit banks, keep the heartbeat and counters
-    /// up to date, and (with --rx) replay traffic after each commit. A
-    /// commit that arrives during a replay takes effect between two
-    /// packets. Stops cleanly on SIGINT/SIGTERM.
+    /// up to date, and (with --rx) replay traffic after each commit, once
+    /// the pipeline is enabled. A commit that arrives during a replay takes
+    /// effect between two packets (and starts no second replay). Stops
+    /// cleanly on SIGINT/SIGTERM.
     Serve {
         /// The file (created and sized to the target's BAR if needed).
         #[arg(long)]
@@ -747,10 +748,17 @@ fn serve(shm: &Path, target: &str, rx: Option<&Path>, tx: Option<&Path>, pps: Op
     std::io::stdout().flush()?;
     let mut offset = 0u64;
     let mut replays = 0u64;
+    // A replay waits for the pipeline to be enabled (flash sets ENABLE
+    // right after the commit).
+    let mut pending = false;
     while !stop.load(Ordering::Relaxed) {
         if let Some(ev) = dev.step()? {
             log_commit(&ev, None);
-            if let (Some(rx), true) = (rx, ev.result == regs::COMMIT_OK) {
+            pending |= rx.is_some() && ev.result == regs::COMMIT_OK;
+        }
+        if pending && dev.model.dev.enabled() {
+            pending = false;
+            if let Some(rx) = rx {
                 replays += 1;
                 let r = replay(&mut dev, rx, tx, pps, &mut offset, &stop)?;
                 let c = &dev.model.dev.counters;
@@ -775,8 +783,8 @@ fn serve(shm: &Path, target: &str, rx: Option<&Path>, tx: Option<&Path>, pps: Op
                     );
                 }
             }
-            std::io::stdout().flush()?;
         }
+        std::io::stdout().flush()?;
         std::thread::sleep(Duration::from_micros(poll_us));
     }
     drop(dev);
