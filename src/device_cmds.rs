@@ -223,7 +223,16 @@ pub fn run(cmd: DeviceCmd) -> Result<()> {
             no_readback,
             no_enable,
             json,
-        } => flash(&dev, &image, delta, base.as_deref(), state_dir, no_readback, no_enable, json),
+        } => flash(
+            &dev,
+            &image,
+            delta,
+            base.as_deref(),
+            state_dir,
+            no_readback,
+            no_enable,
+            json,
+        ),
         DeviceCmd::Verify { dev, image, json } => verify(&dev, &image, json),
         DeviceCmd::Stats {
             dev,
@@ -400,8 +409,11 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 
 fn stats_json(s: &host_driver::Stats, rates: Option<&[f64]>) -> serde_json::Value {
     let mut v = serde_json::to_value(s).expect("stats serialise");
-    let counters: serde_json::Map<String, serde_json::Value> =
-        s.counters.iter().map(|(n, c)| (n.to_string(), (*c).into())).collect();
+    let counters: serde_json::Map<String, serde_json::Value> = s
+        .counters
+        .iter()
+        .map(|(n, c)| (n.to_string(), (*c).into()))
+        .collect();
     let parse: serde_json::Map<String, serde_json::Value> = s
         .parse_errors
         .iter()
@@ -425,7 +437,8 @@ fn stats_json(s: &host_driver::Stats, rates: Option<&[f64]>) -> serde_json::Valu
 fn render_stats(s: &host_driver::Stats, rates: Option<&[f64]>) -> String {
     let mut o = String::new();
     let id = &s.identity;
-    wln!(o, 
+    wln!(
+        o,
         "{}: contract {}.{}, fingerprint {:#018x}, {}{}{}{}, heartbeat {}",
         id.device,
         id.version >> 16,
@@ -437,9 +450,14 @@ fn render_stats(s: &host_driver::Stats, rates: Option<&[f64]>) -> String {
         if s.ct_host { ", conntrack host-owned" } else { "" },
         id.heartbeat
     );
-    wln!(o, 
+    wln!(
+        o,
         "active generation {} in bank {}; last commit: {} (commit #{}); device time {} ticks",
-        id.active_generation, id.active_bank, s.commit_result_name, id.commit_seq, id.now_ticks
+        id.active_generation,
+        id.active_bank,
+        s.commit_result_name,
+        id.commit_seq,
+        id.now_ticks
     );
     for (i, (n, v)) in s.counters.iter().enumerate() {
         match rates {
@@ -459,13 +477,23 @@ fn render_stats(s: &host_driver::Stats, rates: Option<&[f64]>) -> String {
     o
 }
 
-fn stats(dev: &DeviceArg, target: &str, json: bool, watch: bool, interval: u64, count: Option<u64>) -> Result<()> {
+fn stats(
+    dev: &DeviceArg,
+    target: &str,
+    json: bool,
+    watch: bool,
+    interval: u64,
+    count: Option<u64>,
+) -> Result<()> {
     let t = Target::resolve(target, Path::new("."))?;
     let mut d = driver(dev, &t)?;
     if !watch {
         let s = d.stats()?;
         if json {
-            emit(&format!("{}\n", serde_json::to_string_pretty(&stats_json(&s, None))?))?;
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&stats_json(&s, None))?
+            ))?;
         } else {
             emit(&render_stats(&s, None))?;
         }
@@ -481,14 +509,23 @@ fn stats(dev: &DeviceArg, target: &str, json: bool, watch: bool, interval: u64, 
         let vals: Vec<u64> = s.counters.iter().map(|(_, v)| *v).collect();
         let rates: Option<Vec<f64>> = prev.as_ref().map(|(t0, p)| {
             let dt = now.duration_since(*t0).as_secs_f64().max(1e-9);
-            vals.iter().zip(p).map(|(a, b)| a.wrapping_sub(*b) as f64 / dt).collect()
+            vals.iter()
+                .zip(p)
+                .map(|(a, b)| a.wrapping_sub(*b) as f64 / dt)
+                .collect()
         });
         if json {
-            emit(&format!("{}\n", serde_json::to_string(&stats_json(&s, rates.as_deref()))?))?;
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string(&stats_json(&s, rates.as_deref()))?
+            ))?;
         } else {
             let clear = if tty { "\x1b[2J\x1b[H" } else { "" };
             let zero = vec![0.0; vals.len()];
-            emit(&format!("{clear}{}\n", render_stats(&s, Some(rates.as_deref().unwrap_or(&zero)))))?;
+            emit(&format!(
+                "{clear}{}\n",
+                render_stats(&s, Some(rates.as_deref().unwrap_or(&zero)))
+            ))?;
         }
         std::io::stdout().flush()?;
         prev = Some((now, vals));
@@ -509,7 +546,10 @@ fn devices(all: bool, json: bool) -> Result<()> {
     let list = sys.devices().context("reading /sys/bus/pci/devices")?;
     let iommu = sys.iommu_enabled();
     let mut o = String::new();
-    let shown: Vec<_> = list.into_iter().filter(|d| all || d.iommu_group.is_some()).collect();
+    let shown: Vec<_> = list
+        .into_iter()
+        .filter(|d| all || d.iommu_group.is_some())
+        .collect();
     if json {
         return crate::tables::print_json(&serde_json::json!({
             "iommu": iommu,
@@ -517,7 +557,8 @@ fn devices(all: bool, json: bool) -> Result<()> {
         }));
     }
     if !iommu {
-        wln!(o, 
+        wln!(
+            o,
             "no IOMMU groups: the IOMMU is off, so no device can be used through VFIO. Enable it \
 (kernel command line intel_iommu=on or amd_iommu=on, and VT-d/AMD-Vi in the firmware; in QEMU \
 -device intel-iommu,intremap=on -machine kernel-irqchip=split). Use --all to list every PCI device."
@@ -526,9 +567,14 @@ fn devices(all: bool, json: bool) -> Result<()> {
             return emit(&o);
         }
     }
-    wln!(o, 
+    wln!(
+        o,
         "{:<13} {:<11} {:<9} {:<14} {:>5}  use",
-        "address", "vendor:dev", "class", "driver", "group"
+        "address",
+        "vendor:dev",
+        "class",
+        "driver",
+        "group"
     );
     for d in &shown {
         let id = format!(
@@ -546,7 +592,8 @@ fn devices(all: bool, json: bool) -> Result<()> {
         } else {
             format!("bind: {}", bind_hint(&d.address, d.driver.as_deref()))
         };
-        wln!(o, 
+        wln!(
+            o,
             "{:<13} {:<11} {:<9} {:<14} {:>5}  {}{}",
             d.address,
             id,
@@ -616,7 +663,8 @@ fn ct_dump(dev: &DeviceArg, bank_path: &Path, output: Option<&Path>, image: Opti
         None => emit(&text)?,
     }
     if let Some(p) = image {
-        ct.write_atomic(p).with_context(|| format!("writing {}", p.display()))?;
+        ct.write_atomic(p)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     eprintln!("{}: {} conntrack entries dumped", d.describe(), entries.len());
     Ok(())
@@ -724,7 +772,14 @@ fn replay(
     Ok(r)
 }
 
-fn serve(shm: &Path, target: &str, rx: Option<&Path>, tx: Option<&Path>, pps: Option<f64>, poll_us: u64) -> Result<()> {
+fn serve(
+    shm: &Path,
+    target: &str,
+    rx: Option<&Path>,
+    tx: Option<&Path>,
+    pps: Option<f64>,
+    poll_us: u64,
+) -> Result<()> {
     let t = Target::resolve(target, Path::new("."))?;
     if let Some(p) = pps {
         if !(p.is_finite() && p > 0.0) {

@@ -67,12 +67,21 @@ impl Tmp {
     }
 
     /// examples/basic.toml on the small target, edited, compiled.
-    fn compile(&self, name: &str, generation: u64, previous: Option<&str>, edit: impl Fn(String) -> String) -> String {
+    fn compile(
+        &self,
+        name: &str,
+        generation: u64,
+        previous: Option<&str>,
+        edit: impl Fn(String) -> String,
+    ) -> String {
         let text = std::fs::read_to_string(root().join("examples/basic.toml"))
             .unwrap()
             .replace(
                 "target = \"default\"",
-                &format!("target = \"{}\"", root().join("examples/targets/small.toml").display()),
+                &format!(
+                    "target = \"{}\"",
+                    root().join("examples/targets/small.toml").display()
+                ),
             )
             .replace("table_size = 65537", "table_size = 4099");
         let cfg = self.p(&format!("{name}.toml"));
@@ -140,7 +149,10 @@ impl Serve {
                         return l;
                     }
                 }
-                Err(_) => panic!("serve never printed {what:?}; output so far:\n{}", self.log.join("\n")),
+                Err(_) => panic!(
+                    "serve never printed {what:?}; output so far:\n{}",
+                    self.log.join("\n")
+                ),
             }
         }
     }
@@ -189,7 +201,10 @@ fn shm_flash_verify_stats_conntrack_and_clean_shutdown() {
     assert!(out.contains("generation 1 active in bank 1"), "{out}");
     t.ok(&["verify", "-d", &dev, &g1]);
     let e = t.fails(&["verify", "-d", &dev, &g2]);
-    assert!(e.contains("active generation is 1, the image is generation 2"), "{e}");
+    assert!(
+        e.contains("active generation is 1, the image is generation 2"),
+        "{e}"
+    );
     let r = t.json(&["flash", "-d", &dev, &g2, "--json"]);
     assert_eq!(r["bank"], 0);
     assert_eq!(r["delta"], false);
@@ -203,7 +218,17 @@ fn shm_flash_verify_stats_conntrack_and_clean_shutdown() {
     let h = t.ok(&["stats", "-d", &dev, "--target", &small_target()]);
     assert!(h.contains("active generation 2 in bank 0"), "{h}");
     let w = t.ok(&[
-        "stats", "-d", &dev, "--target", &small_target(), "--watch", "--json", "--interval", "50", "--count", "2",
+        "stats",
+        "-d",
+        &dev,
+        "--target",
+        &small_target(),
+        "--watch",
+        "--json",
+        "--interval",
+        "50",
+        "--count",
+        "2",
     ]);
     let lines: Vec<Value> = w.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
@@ -220,11 +245,22 @@ fn shm_flash_verify_stats_conntrack_and_clean_shutdown() {
     )
     .unwrap();
     let ct = t.s("ct.img");
-    t.ok(&["ct", "build", "--bank", &g2, "--flows", flows.to_str().unwrap(), "-o", &ct]);
+    t.ok(&[
+        "ct",
+        "build",
+        "--bank",
+        &g2,
+        "--flows",
+        flows.to_str().unwrap(),
+        "-o",
+        &ct,
+    ]);
     t.ok(&["ct", "load", "-d", &dev, &ct]);
     let dumped = t.s("dumped.jsonl");
     let dump_img = t.s("dumped.img");
-    t.ok(&["ct", "dump", "-d", &dev, "--bank", &g2, "-o", &dumped, "--image", &dump_img]);
+    t.ok(&[
+        "ct", "dump", "-d", &dev, "--bank", &g2, "-o", &dumped, "--image", &dump_img,
+    ]);
     let listed = t.ok(&["ct", "list", &ct, "--bank", &g2]);
     assert_eq!(std::fs::read_to_string(&dumped).unwrap(), listed);
     // The dump turns back into the same image.
@@ -295,7 +331,10 @@ fn wrong_target_and_bad_devices_are_refused_before_any_write() {
     assert!(before[ap..] == after[ap..], "the aperture changed");
     for bad in ["shm:", "pci:1", "vfio:nonsense", "vfio:0000:7f:1f.7"] {
         let e = t.fails(&["stats", "-d", bad]);
-        assert!(e.contains("vfio:") || e.contains("no such PCI device"), "{bad}: {e}");
+        assert!(
+            e.contains("vfio:") || e.contains("no such PCI device"),
+            "{bad}: {e}"
+        );
     }
     let e = t.fails(&["stats", "-d", &format!("shm:{}", t.s("missing"))]);
     assert!(e.contains("start `lbnic serve --shm"), "{e}");
@@ -304,7 +343,13 @@ fn wrong_target_and_bad_devices_are_refused_before_any_write() {
         .memory_map()
         .bar_len;
     std::fs::write(t.p("zero"), vec![0u8; bar_len as usize]).unwrap();
-    let e = t.fails(&["stats", "-d", &format!("shm:{}", t.s("zero")), "--target", &small_target()]);
+    let e = t.fails(&[
+        "stats",
+        "-d",
+        &format!("shm:{}", t.s("zero")),
+        "--target",
+        &small_target(),
+    ]);
     assert!(e.contains("nothing has initialised this file"), "{e}");
 }
 
@@ -322,7 +367,10 @@ fn a_dead_or_hung_device_fails_with_a_clear_error_in_bounded_time() {
     let t0 = Instant::now();
     let e = t.fails(&["flash", "-d", &dev, &g2, "--timeout", "1"]);
     assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
-    assert!(e.contains("heartbeat stayed at") && e.contains("not running"), "{e}");
+    assert!(
+        e.contains("heartbeat stayed at") && e.contains("not running"),
+        "{e}"
+    );
     serve.signal("-CONT");
     t.ok(&["flash", "-d", &dev, &g2]);
     t.ok(&["verify", "-d", &dev, &g2]);
@@ -350,7 +398,14 @@ fn a_flash_killed_half_way_leaves_the_active_bank_and_the_next_flash_succeeds() 
     let text = std::fs::read_to_string(root().join("examples/basic.toml")).unwrap();
     std::fs::write(t.p("g2.toml"), text.replace("weight = 2", "weight = 3")).unwrap();
     let g2 = t.s("g2.img");
-    t.ok(&["compile", t.p("g2.toml").to_str().unwrap(), "-o", &g2, "--previous", &g1]);
+    t.ok(&[
+        "compile",
+        t.p("g2.toml").to_str().unwrap(),
+        "-o",
+        &g2,
+        "--previous",
+        &g1,
+    ]);
     let serve = Serve::start(&shm, &[]);
     t.ok(&["flash", "-d", &dev, &g1]);
     let t_def = table_compiler::target::Target::builtin();
@@ -377,7 +432,10 @@ fn a_flash_killed_half_way_leaves_the_active_bank_and_the_next_flash_succeeds() 
             break;
         }
         assert!(Instant::now() < until, "the flash never started writing");
-        assert!(child.try_wait().unwrap().is_none(), "the flash finished before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the flash finished before it could be killed"
+        );
     }
     child.wait().unwrap();
     let mut err = String::new();
@@ -413,7 +471,9 @@ fn delta_flash_over_shm() {
     };
     let g1 = t.compile("g1", 1, None, |s| s);
     let g2 = t.compile("g2", 2, Some(&g1), |s| s.replace("weight = 2", "weight = 3"));
-    let g3 = t.compile("g3", 3, Some(&g2), move |s| add(s.replace("weight = 2", "weight = 3")));
+    let g3 = t.compile("g3", 3, Some(&g2), move |s| {
+        add(s.replace("weight = 2", "weight = 3"))
+    });
     t.ok(&["flash", "-d", &dev, &g1]);
     let r = t.json(&["flash", "-d", &dev, &g2, "--delta", "--json"]);
     assert_eq!(r["delta"], false, "bank 0 was never flashed: full");
@@ -421,7 +481,10 @@ fn delta_flash_over_shm() {
     assert_eq!(r["delta"], true);
     assert_eq!(r["delta_fell_back"], false);
     let written = r["bytes_written"].as_u64().unwrap();
-    assert!(written > 0 && written < r["bank_len"].as_u64().unwrap() / 10, "{r}");
+    assert!(
+        written > 0 && written < r["bank_len"].as_u64().unwrap() / 10,
+        "{r}"
+    );
     t.ok(&["verify", "-d", &dev, &g3]);
     // Another host flashed meanwhile: the records no longer match, full write.
     let other = Tmp::new();
@@ -439,9 +502,11 @@ fn delta_flash_over_shm() {
     assert_eq!(s["counters"]["commit_errors"], 1);
 }
 
-/// The backend a frame went to: its destination MAC and (outer) IP
-/// destination.
-fn backend_of(frame: &[u8]) -> (Vec<u8>, Vec<u8>) {
+/// Destination MAC and (outer) IP destination of a frame that left.
+type Backend = (Vec<u8>, Vec<u8>);
+
+/// The backend a frame went to.
+fn backend_of(frame: &[u8]) -> Backend {
     let p = etherparse::SlicedPacket::from_ethernet(frame).unwrap();
     let mac = frame[..6].to_vec();
     let ip = match p.net.unwrap() {
@@ -530,7 +595,10 @@ fn a_table_update_under_traffic_loses_no_packet_and_moves_no_connection() {
         std::thread::sleep(Duration::from_millis(50));
     }
     t.ok(&["flash", "-d", &dev, &g2, "--delta"]);
-    let line = serve.wait_line("commit of generation 2 (ok) between packets", Duration::from_secs(60));
+    let line = serve.wait_line(
+        "commit of generation 2 (ok) between packets",
+        Duration::from_secs(60),
+    );
     let after: u64 = line
         .split("between packets ")
         .nth(1)
@@ -539,8 +607,16 @@ fn a_table_update_under_traffic_loses_no_packet_and_moves_no_connection() {
         .parse()
         .unwrap();
     assert!(after > packets / 8 && after < packets, "{line}");
-    let summary = serve.log.iter().find(|l| l.starts_with("replay 1:")).cloned().unwrap();
-    assert!(summary.contains(&format!("{packets} packets in, {packets} out")), "{summary}");
+    let summary = serve
+        .log
+        .iter()
+        .find(|l| l.starts_with("replay 1:"))
+        .cloned()
+        .unwrap();
+    assert!(
+        summary.contains(&format!("{packets} packets in, {packets} out")),
+        "{summary}"
+    );
     let (ok, log) = serve.stop();
     assert!(ok, "{log:?}");
 
@@ -548,7 +624,7 @@ fn a_table_update_under_traffic_loses_no_packet_and_moves_no_connection() {
     let output = read_trace(Path::new(&out));
     assert_eq!(output.len(), input.len(), "packets lost");
     let web2_mac = vec![0x02, 0x00, 0x0a, 0x00, 0x01, 0x02];
-    let mut seen: HashMap<String, ((Vec<u8>, Vec<u8>), usize)> = HashMap::new();
+    let mut seen: HashMap<String, (Backend, usize)> = HashMap::new();
     let (mut straddling, mut straddling_on_web2, mut new_after) = (0, 0, 0);
     for (i, (inp, outp)) in input.iter().zip(&output).enumerate() {
         let f = flow_of(inp);
@@ -579,6 +655,9 @@ established flows (none moved), {straddling_on_web2} of them on the drained back
     );
     // The update landed mid-traffic, on connections it could have moved.
     assert!(straddling > 1000, "{straddling}");
-    assert!(straddling_on_web2 > 0, "no established flow on the drained backend");
+    assert!(
+        straddling_on_web2 > 0,
+        "no established flow on the drained backend"
+    );
     assert!(new_after > 0, "no new flow after the update");
 }

@@ -165,7 +165,9 @@ impl std::str::FromStr for DeviceSpec {
         }
         let (kind, rest) = s.split_once(':').ok_or_else(|| bad("no backend prefix"))?;
         match kind {
-            "vfio" => Ok(DeviceSpec::Vfio(crate::pci::normalize_address(rest).map_err(|e| bad(&e))?)),
+            "vfio" => Ok(DeviceSpec::Vfio(
+                crate::pci::normalize_address(rest).map_err(|e| bad(&e))?,
+            )),
             "shm" if !rest.is_empty() => Ok(DeviceSpec::Shm(PathBuf::from(rest))),
             "shm" => Err(bad("no file after shm:")),
             "model" if !rest.is_empty() => Ok(DeviceSpec::Model(Some(PathBuf::from(rest)))),
@@ -219,7 +221,15 @@ mod tests {
             let again: DeviceSpec = got.to_string().parse().unwrap();
             assert_eq!(again, got);
         }
-        for s in ["", "shm:", "vfio:zz", "vfio:0000:00:03", "pci:1", "model:", "/tmp/x"] {
+        for s in [
+            "",
+            "shm:",
+            "vfio:zz",
+            "vfio:0000:00:03",
+            "pci:1",
+            "model:",
+            "/tmp/x",
+        ] {
             let e = s.parse::<DeviceSpec>().unwrap_err().to_string();
             assert!(e.contains("use vfio:"), "{s}: {e}");
         }

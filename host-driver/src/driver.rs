@@ -23,13 +23,18 @@ pub enum DriverError {
         step: &'static str,
         source: AccessError,
     },
-    #[error("{device}: no lbnic register block (ID reads {id:#010x}, expected {:#010x} \"LBNC\"){hint}", regs::ID_MAGIC)]
+    #[error(
+        "{device}: no lbnic register block (ID reads {id:#010x}, expected {:#010x} \"LBNC\"){hint}",
+        regs::ID_MAGIC
+    )]
     NotLbnic {
         device: String,
         id: u32,
         hint: &'static str,
     },
-    #[error("{device}: device speaks contract {major}.{minor}, this driver speaks {CONTRACT_VERSION_MAJOR}.x")]
+    #[error(
+        "{device}: device speaks contract {major}.{minor}, this driver speaks {CONTRACT_VERSION_MAJOR}.x"
+    )]
     Version { device: String, major: u16, minor: u16 },
     #[error("{device} runs target fingerprint {device_fp:#018x}, but the image was built for target {image_target} ({image_fp:#018x}): refused before any write")]
     WrongTarget {
@@ -91,7 +96,9 @@ pub enum DriverError {
     },
     #[error("{device}: active generation is {active}, the image is generation {image}")]
     GenerationMismatch { device: String, active: u64, image: u64 },
-    #[error("{device}: conntrack image differs from the device at conntrack offset {offset:#x} after loading")]
+    #[error(
+        "{device}: conntrack image differs from the device at conntrack offset {offset:#x} after loading"
+    )]
     CtReadback { device: String, offset: u64 },
     #[error("{device} did not {what} within {ms} ms")]
     Timeout {
@@ -184,6 +191,11 @@ pub struct VerifyReport {
     pub bank: u8,
     pub bytes: u64,
     pub crc32c: u32,
+}
+
+/// One range covering `n` bytes.
+fn whole(n: usize) -> Vec<std::ops::Range<usize>> {
+    std::iter::once(0..n).collect()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -393,7 +405,9 @@ impl<A: DeviceAccess> Driver<A> {
             while at < r.end {
                 let end = (at + CHUNK).min(r.end);
                 let e = self.err("writing the inactive bank");
-                self.dev.write_aperture(base + at as u64, &data[at..end]).map_err(e)?;
+                self.dev
+                    .write_aperture(base + at as u64, &data[at..end])
+                    .map_err(e)?;
                 done += (end - at) as u64;
                 progress(done, total);
                 at = end;
@@ -489,7 +503,7 @@ impl<A: DeviceAccess> Driver<A> {
         let bank = id.inactive_bank();
         let base = self.map.bank_base[bank as usize];
         let new = img.device();
-        let full = [0..new.len()];
+        let full = whole(new.len());
         let delta_ranges = opts
             .delta_base
             .as_deref()
@@ -519,7 +533,7 @@ impl<A: DeviceAccess> Driver<A> {
             let t = Instant::now();
             result = self.commit(img)?;
             commit_time += t.elapsed();
-            final_ranges = full.to_vec();
+            final_ranges = full.clone();
         }
         if result != regs::COMMIT_OK {
             return Err(DriverError::CommitRefused {
@@ -580,7 +594,7 @@ impl<A: DeviceAccess> Driver<A> {
             });
         }
         let want = img.device();
-        let n = self.compare("verify", id.active_bank, want, &[0..want.len()])?;
+        let n = self.compare("verify", id.active_bank, want, &whole(want.len()))?;
         Ok(VerifyReport {
             device: id.device,
             generation: id.active_generation,

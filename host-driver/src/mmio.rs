@@ -135,7 +135,9 @@ impl Window {
         // to this word from this process is atomic.
         unsafe {
             let p = self.map.as_mut_ptr().add(o).cast::<u32>();
-            Ok(u32::from_le(AtomicU32::from_ptr(p).swap(v.to_le(), Ordering::AcqRel)))
+            Ok(u32::from_le(
+                AtomicU32::from_ptr(p).swap(v.to_le(), Ordering::AcqRel),
+            ))
         }
     }
 
@@ -153,7 +155,9 @@ impl Window {
         // SAFETY: as in `swap32`.
         unsafe {
             let p = self.map.as_mut_ptr().add(o).cast::<u32>();
-            Ok(u32::from_le(AtomicU32::from_ptr(p).fetch_and(!bits.to_le(), Ordering::AcqRel)))
+            Ok(u32::from_le(
+                AtomicU32::from_ptr(p).fetch_and(!bits.to_le(), Ordering::AcqRel),
+            ))
         }
     }
 

@@ -110,7 +110,8 @@ impl Sysfs {
             vendor,
             device,
             driver,
-            driver_override: read_trim(&dir.join("driver_override")).filter(|s| s != "(null)" && !s.is_empty()),
+            driver_override: read_trim(&dir.join("driver_override"))
+                .filter(|s| s != "(null)" && !s.is_empty()),
             iommu_group,
             vfio_ready,
             note,
@@ -172,7 +173,15 @@ mod tests {
         assert_eq!(normalize_address("0000:00:03.0").unwrap(), "0000:00:03.0");
         assert_eq!(normalize_address("3:A1:1f.7").unwrap(), "0003:a1:1f.7");
         assert_eq!(normalize_address("00:03.0").unwrap(), "0000:00:03.0");
-        for bad in ["", "00:03", "0000:00:20.0", "0000:00:03.8", "x:00:03.0", "00000:00:03.0", "1:2:3:4.0"] {
+        for bad in [
+            "",
+            "00:03",
+            "0000:00:20.0",
+            "0000:00:03.8",
+            "x:00:03.0",
+            "00000:00:03.0",
+            "1:2:3:4.0",
+        ] {
             assert!(normalize_address(bad).is_err(), "{bad}");
         }
     }

@@ -46,7 +46,11 @@ pub struct RecordError {
 fn key(device: &str) -> String {
     let mut k = String::new();
     for c in device.chars() {
-        let c = if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' };
+        let c = if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+            c
+        } else {
+            '_'
+        };
         if !(c == '_' && k.ends_with('_')) {
             k.push(c);
         }
@@ -125,8 +129,10 @@ impl BankRecords {
             ));
         }
         let bank = id.inactive_bank();
-        let crc = s.banks[bank as usize].ok_or_else(|| format!("bank {bank} was never flashed from this host"))?;
-        let bytes = std::fs::read(self.bank_path(bank)).map_err(|e| format!("reading bank {bank} record: {e}"))?;
+        let crc =
+            s.banks[bank as usize].ok_or_else(|| format!("bank {bank} was never flashed from this host"))?;
+        let bytes =
+            std::fs::read(self.bank_path(bank)).map_err(|e| format!("reading bank {bank} record: {e}"))?;
         if bytes.len() != bank_len || crc32c::crc32c(&bytes) != crc {
             return Err(format!("bank {bank} record is damaged"));
         }
@@ -149,13 +155,16 @@ impl BankRecords {
     /// After a commit: `bank` holds `bytes`, and the device is in state `id`.
     pub fn record(&self, bank: u8, bytes: &[u8], id: &Identity) -> Result<(), RecordError> {
         std::fs::create_dir_all(&self.dir).map_err(self.err("creating the directory"))?;
-        let mut s = self.load_state().filter(|s| s.fingerprint == id.fingerprint).unwrap_or(State {
-            fingerprint: id.fingerprint,
-            active_bank: 0,
-            active_generation: 0,
-            commit_seq: 0,
-            banks: [None, None],
-        });
+        let mut s = self
+            .load_state()
+            .filter(|s| s.fingerprint == id.fingerprint)
+            .unwrap_or(State {
+                fingerprint: id.fingerprint,
+                active_bank: 0,
+                active_generation: 0,
+                commit_seq: 0,
+                banks: [None, None],
+            });
         table_compiler::image::write_atomic(&self.bank_path(bank), &[bytes]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing a bank record",
@@ -202,7 +211,10 @@ mod tests {
         r.record(0, b"bbbb", &ident(0, 2, 2)).unwrap();
         assert_eq!(r.inactive_base(&ident(0, 2, 2), 4).unwrap(), b"aaaa");
         // Someone else committed meanwhile.
-        assert!(r.inactive_base(&ident(0, 2, 3), 4).unwrap_err().contains("changed"));
+        assert!(r
+            .inactive_base(&ident(0, 2, 3), 4)
+            .unwrap_err()
+            .contains("changed"));
         assert!(r.inactive_base(&ident(1, 3, 3), 4).is_err());
         // Forgotten before a write: no base.
         r.forget(1).unwrap();
@@ -210,6 +222,9 @@ mod tests {
         // Damage is noticed.
         r.record(1, b"cccc", &ident(1, 3, 3)).unwrap();
         std::fs::write(r.dir().join("bank0.bin"), b"xxxx").unwrap();
-        assert!(r.inactive_base(&ident(1, 3, 3), 4).unwrap_err().contains("damaged"));
+        assert!(r
+            .inactive_base(&ident(1, 3, 3), 4)
+            .unwrap_err()
+            .contains("damaged"));
     }
 }

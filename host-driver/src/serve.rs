@@ -115,7 +115,11 @@ impl ShmDevice {
         let p = path.display().to_string();
         let io = |step: &'static str| {
             let p = p.clone();
-            move |source| ServeError::Io { path: p, step, source }
+            move |source| ServeError::Io {
+                path: p,
+                step,
+                source,
+            }
         };
         let map = target.memory_map();
         let file = OpenOptions::new()
@@ -185,7 +189,11 @@ impl ShmDevice {
     /// traffic loop that checks between packets.
     pub fn pending(&self) -> bool {
         self.bar.regs.read32(regs::COMMIT).is_ok_and(|c| c != 0)
-            || self.bar.regs.read32(regs::CONTROL).is_ok_and(|c| c != self.control)
+            || self
+                .bar
+                .regs
+                .read32(regs::CONTROL)
+                .is_ok_and(|c| c != self.control)
     }
 
     /// Tell the heartbeat the device loop is alive.
@@ -208,17 +216,16 @@ impl ShmDevice {
         if ctl == self.control {
             return Ok(());
         }
-        let (was, now) = (
-            self.control & control::CT_HOST != 0,
-            ctl & control::CT_HOST != 0,
-        );
+        let (was, now) = (self.control & control::CT_HOST != 0, ctl & control::CT_HOST != 0);
         let ct = self.model.dev.map.conntrack.clone();
         if !was && now {
             // Hand the live table to the host before acknowledging.
             self.bar.aperture.write_bytes(ct.start, self.model.dev.ct_mem())?;
         } else if was && !now {
             // Take back what the host left there (a preload, or the dump).
-            self.bar.aperture.read_bytes(ct.start, self.model.dev.ct_mem_mut())?;
+            self.bar
+                .aperture
+                .read_bytes(ct.start, self.model.dev.ct_mem_mut())?;
         }
         self.model.dev.host_write32(regs::CONTROL, ctl)?;
         let self_clearing = ctl & (control::RESET | control::CT_FLUSH);
@@ -250,8 +257,8 @@ impl ShmDevice {
             let v = self.bar.regs.read32(r)?;
             dev.host_write32(r, v)?;
         }
-        let generation =
-            self.bar.regs.read32(regs::STAGED_GEN_LO)? as u64 | (self.bar.regs.read32(regs::STAGED_GEN_HI)? as u64) << 32;
+        let generation = self.bar.regs.read32(regs::STAGED_GEN_LO)? as u64
+            | (self.bar.regs.read32(regs::STAGED_GEN_HI)? as u64) << 32;
         let inactive = dev.active.as_ref().map_or(1, |a| 1 - a.index);
         let base = dev.map.bank_base[inactive as usize];
         let len = dev.map.bank_len as usize;
@@ -259,7 +266,8 @@ impl ShmDevice {
             .aperture
             .read_bytes(base, &mut dev.aperture_mut()[base as usize..base as usize + len])?;
         dev.host_write32(regs::COMMIT, regs::COMMIT_MAGIC)?;
-        let (active_bank, active_generation) = dev.active.as_ref().map_or((0, 0), |a| (a.index, a.generation));
+        let (active_bank, active_generation) =
+            dev.active.as_ref().map_or((0, 0), |a| (a.index, a.generation));
         let ev = CommitEvent {
             generation,
             result: dev.commit_result(),

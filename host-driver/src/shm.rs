@@ -17,7 +17,9 @@ pub enum ShmError {
         step: &'static str,
         source: std::io::Error,
     },
-    #[error("shm device {path} does not exist: start `lbnic serve --shm {path}` first (it creates the file)")]
+    #[error(
+        "shm device {path} does not exist: start `lbnic serve --shm {path}` first (it creates the file)"
+    )]
     Missing { path: String },
     #[error("shm device {path} is {got} bytes, but target {target} needs a {need}-byte BAR: is it the file `lbnic serve --shm` uses, with the same target?")]
     TooSmall {
@@ -44,7 +46,11 @@ impl ShmBar {
         let p = path.display().to_string();
         let io = |step: &'static str| {
             let p = p.clone();
-            move |source| ShmError::Io { path: p, step, source }
+            move |source| ShmError::Io {
+                path: p,
+                step,
+                source,
+            }
         };
         if target.bar.register_bar != target.bar.aperture_bar {
             return Err(ShmError::SplitBars {
@@ -64,8 +70,13 @@ impl ShmBar {
             });
         }
         let fd = file.as_raw_fd();
-        let regs = Window::map(fd, target.bar.register_offset, regs::BLOCK_LEN as usize, Style::Atomic)
-            .map_err(io("mapping the register block"))?;
+        let regs = Window::map(
+            fd,
+            target.bar.register_offset,
+            regs::BLOCK_LEN as usize,
+            Style::Atomic,
+        )
+        .map_err(io("mapping the register block"))?;
         let aperture = Window::map(
             fd,
             target.bar.aperture_offset,
@@ -86,19 +97,23 @@ pub struct ShmAccess {
 
 impl ShmAccess {
     pub fn open(path: &Path, target: &Target) -> Result<ShmAccess, ShmError> {
-        let file = OpenOptions::new().read(true).write(true).open(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                ShmError::Missing {
-                    path: path.display().to_string(),
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|source| {
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    ShmError::Missing {
+                        path: path.display().to_string(),
+                    }
+                } else {
+                    ShmError::Io {
+                        path: path.display().to_string(),
+                        step: "opening",
+                        source,
+                    }
                 }
-            } else {
-                ShmError::Io {
-                    path: path.display().to_string(),
-                    step: "opening",
-                    source,
-                }
-            }
-        })?;
+            })?;
         Ok(ShmAccess {
             path: path.to_path_buf(),
             bar: ShmBar::map(path, target, file)?,
@@ -124,7 +139,10 @@ impl DeviceAccess for ShmAccess {
         self.bar.aperture.read_bytes(offset, out).map_err(AccessError::ap)
     }
     fn write_aperture(&mut self, offset: u64, data: &[u8]) -> Result<(), AccessError> {
-        self.bar.aperture.write_bytes(offset, data).map_err(AccessError::ap)
+        self.bar
+            .aperture
+            .write_bytes(offset, data)
+            .map_err(AccessError::ap)
     }
     fn claim(&mut self) -> Result<(), AccessError> {
         if self.claimed {

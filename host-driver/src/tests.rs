@@ -67,7 +67,10 @@ fn full_flash_commits_verifies_and_counts() {
     assert_eq!(flash(&mut d, &b).bank, 0);
     assert_eq!(d.verify(&b).unwrap().bank, 0);
     // Verifying the old image now fails on the generation.
-    assert!(matches!(d.verify(&a), Err(DriverError::GenerationMismatch { .. })));
+    assert!(matches!(
+        d.verify(&a),
+        Err(DriverError::GenerationMismatch { .. })
+    ));
 }
 
 #[test]
@@ -77,7 +80,9 @@ fn wrong_target_is_refused_before_any_write() {
     let cfg = Config::parse(&text, "basic.toml", examples()).unwrap();
     let default_img = compile(&cfg, None, Some(1)).unwrap().0;
     let mut d = driver(&small);
-    let e = d.flash(&default_img, &FlashOptions::default(), &mut |_, _| {}).unwrap_err();
+    let e = d
+        .flash(&default_img, &FlashOptions::default(), &mut |_, _| {})
+        .unwrap_err();
     assert!(matches!(e, DriverError::WrongTarget { .. }), "{e}");
     assert!(e.to_string().contains("refused before any write"), "{e}");
     assert_eq!(d.access().aperture_writes(), (0, 0));
@@ -215,7 +220,9 @@ fn delta_writes_only_what_changed_and_falls_back_when_the_base_is_wrong() {
     assert!(r.bytes_read_back <= want);
     d.verify(&c).unwrap();
     // Wrong belief: claim bank 0 holds c, but it holds b.
-    let e = image(4, Some(&c), |t| add_web6_backend(t).replace("weight = 3", "weight = 4"));
+    let e = image(4, Some(&c), |t| {
+        add_web6_backend(t).replace("weight = 3", "weight = 4")
+    });
     let opts = FlashOptions {
         delta_base: Some(c.device().to_vec()),
         ..FlashOptions::default()
@@ -272,13 +279,19 @@ impl DeviceAccess for Deaf {
 #[test]
 fn an_unanswered_commit_times_out_with_a_clear_error() {
     let a = plain(1);
-    let mut d = Driver::new(Deaf(ModelAccess::new(a.target.clone()).unwrap()), a.target.clone());
+    let mut d = Driver::new(
+        Deaf(ModelAccess::new(a.target.clone()).unwrap()),
+        a.target.clone(),
+    );
     d.timeout = Duration::from_millis(200);
     let t0 = Instant::now();
     let e = d.flash(&a, &FlashOptions::default(), &mut |_, _| {}).unwrap_err();
     assert!(t0.elapsed() < Duration::from_secs(5));
     assert!(matches!(e, DriverError::CommitTimeout { .. }), "{e}");
-    assert!(e.to_string().contains("did not answer COMMIT within 0.2 s"), "{e}");
+    assert!(
+        e.to_string().contains("did not answer COMMIT within 0.2 s"),
+        "{e}"
+    );
     assert_eq!(d.identify().unwrap().active_generation, 0);
 }
 

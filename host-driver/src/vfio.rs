@@ -197,7 +197,10 @@ impl VfioAccess {
                         VfioError::OpenContainer(_) => sys.dev_vfio.join("vfio").display().to_string(),
                         _ => group_path.clone(),
                     };
-                    VfioOpenError::Permission { addr: a.clone(), path }
+                    VfioOpenError::Permission {
+                        addr: a.clone(),
+                        path,
+                    }
                 }
                 VfioError::OpenGroup(io, _) if errno(io) == Some(libc::EBUSY) => VfioOpenError::Busy {
                     addr: a.clone(),
@@ -228,13 +231,18 @@ impl VfioAccess {
                 },
             }
         };
-        let container = Arc::new(VfioContainer::new(None).map_err(|e| map_open(e, "opening the VFIO container"))?);
+        let container =
+            Arc::new(VfioContainer::new(None).map_err(|e| map_open(e, "opening the VFIO container"))?);
         let sysfs_path = sys.device_dir(addr);
         let dev = VfioDevice::new(&sysfs_path, container.clone() as Arc<dyn VfioOps>, false)
             .map_err(|e| map_open(e, "opening the device through its group"))?;
         let io = |step: &'static str| {
             let a = a.clone();
-            move |source| VfioOpenError::Io { addr: a, step, source }
+            move |source| VfioOpenError::Io {
+                addr: a,
+                step,
+                source,
+            }
         };
         let file = mmio::dup_fd(&dev).map_err(io("duplicating the device descriptor"))?;
         enable_bus_master(&dev, &file).map_err(io("enabling memory space and bus mastering"))?;
@@ -286,17 +294,29 @@ impl VfioAccess {
                     ),
                 }
             } else {
-                tracing::info!("vfio:{addr}: BAR{bar}+{off:#x} is not mmappable; using read/write on the device");
+                tracing::info!(
+                    "vfio:{addr}: BAR{bar}+{off:#x} is not mmappable; using read/write on the device"
+                );
             }
             Ok(Region::Pio {
-                file: file.try_clone().map_err(io("duplicating the device descriptor"))?,
+                file: file
+                    .try_clone()
+                    .map_err(io("duplicating the device descriptor"))?,
                 base: base + off,
                 len,
             })
         };
         let map = target.memory_map();
-        let regs = region(target.bar.register_bar, target.bar.register_offset, regs::BLOCK_LEN)?;
-        let aperture = region(target.bar.aperture_bar, target.bar.aperture_offset, map.aperture_len)?;
+        let regs = region(
+            target.bar.register_bar,
+            target.bar.register_offset,
+            regs::BLOCK_LEN,
+        )?;
+        let aperture = region(
+            target.bar.aperture_bar,
+            target.bar.aperture_offset,
+            map.aperture_len,
+        )?;
         tracing::info!(
             "vfio:{addr}: group {group}, registers {}, aperture {}",
             kind(&regs),
@@ -405,12 +425,21 @@ mod tests {
         std::os::unix::fs::symlink(sys.root.join("kernel/iommu_groups/3"), dir.join("iommu_group")).unwrap();
         std::fs::create_dir_all(sys.root.join("bus/pci/drivers/ivshmem")).unwrap();
         std::os::unix::fs::symlink(sys.root.join("bus/pci/drivers/ivshmem"), dir.join("driver")).unwrap();
-        let e = VfioAccess::open_in(&sys, "0000:00:03.0", &target).err().unwrap().to_string();
-        assert!(e.contains("bound to driver ivshmem") && e.contains("driver_override"), "{e}");
+        let e = VfioAccess::open_in(&sys, "0000:00:03.0", &target)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("bound to driver ivshmem") && e.contains("driver_override"),
+            "{e}"
+        );
         std::fs::remove_file(dir.join("driver")).unwrap();
         std::fs::create_dir_all(sys.root.join("bus/pci/drivers/vfio-pci")).unwrap();
         std::os::unix::fs::symlink(sys.root.join("bus/pci/drivers/vfio-pci"), dir.join("driver")).unwrap();
-        let e = VfioAccess::open_in(&sys, "0000:00:03.0", &target).err().unwrap().to_string();
+        let e = VfioAccess::open_in(&sys, "0000:00:03.0", &target)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("modprobe vfio-pci"), "{e}");
     }
 }
