@@ -46,9 +46,10 @@ mod tests {
         new[10] = 1;
         new[30] = 1;
         new[500] = 1;
-        // Adjacent words always form one run; a 16-byte gap merges at 64.
+        // Adjacent words always form one run; an 8-byte gap merges at gap 8.
         assert_eq!(changed_ranges(&base, &new, 64), vec![0..32, 496..504]);
-        assert_eq!(changed_ranges(&base, &new, 8), vec![0..16, 24..32, 496..504]);
+        assert_eq!(changed_ranges(&base, &new, 0), vec![0..16, 24..32, 496..504]);
+        assert_eq!(changed_ranges(&base, &new, 8), vec![0..32, 496..504]);
         new[999] = 1;
         assert_eq!(changed_ranges(&base, &new, 0).last(), Some(&(992..1000)));
     }

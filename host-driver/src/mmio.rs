@@ -119,10 +119,10 @@ impl Window {
         Ok(())
     }
 
-    /// Atomically replace a 32-bit word, returning the old value (the
-    /// device side taking a doorbell). Volatile windows have no atomic
-    /// read-modify-write and refuse.
-    pub fn swap32(&self, offset: u64, v: u32) -> Result<u32, OutOfBounds> {
+    /// An atomic read-modify-write of one aligned 32-bit word; `f` gets the
+    /// word and returns its old value (little-endian as stored). Volatile
+    /// windows have no atomic read-modify-write and refuse.
+    fn rmw32(&self, offset: u64, f: impl FnOnce(&AtomicU32) -> u32) -> Result<u32, OutOfBounds> {
         let o = self.check(offset, 4, 4)?;
         if self.style != Style::Atomic {
             return Err(OutOfBounds {
@@ -131,34 +131,23 @@ impl Window {
                 size: self.len(),
             });
         }
-        // SAFETY: as in `read32`; the window is atomic-style, so every access
-        // to this word from this process is atomic.
-        unsafe {
-            let p = self.map.as_mut_ptr().add(o).cast::<u32>();
-            Ok(u32::from_le(
-                AtomicU32::from_ptr(p).swap(v.to_le(), Ordering::AcqRel),
-            ))
-        }
+        // SAFETY: as in `read32` (in bounds, aligned, no references to the
+        // mapping); the window is atomic-style, so every access to this word
+        // from this process is atomic. The reference does not outlive `f`.
+        let word = unsafe { AtomicU32::from_ptr(self.map.as_mut_ptr().add(o).cast::<u32>()) };
+        Ok(u32::from_le(f(word)))
+    }
+
+    /// Atomically replace a 32-bit word, returning the old value (the
+    /// device side taking a doorbell).
+    pub fn swap32(&self, offset: u64, v: u32) -> Result<u32, OutOfBounds> {
+        self.rmw32(offset, |w| w.swap(v.to_le(), Ordering::AcqRel))
     }
 
     /// Atomically clear bits of a 32-bit word (self-clearing control bits,
     /// without losing bits the other side sets meanwhile).
     pub fn clear_bits32(&self, offset: u64, bits: u32) -> Result<u32, OutOfBounds> {
-        let o = self.check(offset, 4, 4)?;
-        if self.style != Style::Atomic {
-            return Err(OutOfBounds {
-                offset,
-                len: 4,
-                size: self.len(),
-            });
-        }
-        // SAFETY: as in `swap32`.
-        unsafe {
-            let p = self.map.as_mut_ptr().add(o).cast::<u32>();
-            Ok(u32::from_le(
-                AtomicU32::from_ptr(p).fetch_and(!bits.to_le(), Ordering::AcqRel),
-            ))
-        }
+        self.rmw32(offset, |w| w.fetch_and(!bits.to_le(), Ordering::AcqRel))
     }
 
     /// Copy `data` into the window at `offset`: 64-bit accesses where

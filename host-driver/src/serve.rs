@@ -303,3 +303,110 @@ impl Drop for ShmDevice {
         let _ = self.bar.regs.write32(regs::STATUS, 0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::DeviceAccess;
+    use crate::driver::{Driver, FlashOptions};
+    use crate::shm::ShmAccess;
+    use std::sync::atomic::AtomicBool;
+    use table_compiler::image::Bank;
+
+    fn small() -> Target {
+        Target::from_file(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/targets/small.toml"
+        )))
+        .unwrap()
+    }
+
+    fn image(generation: u64) -> table_compiler::image::Image {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"));
+        let text = std::fs::read_to_string(dir.join("basic.toml"))
+            .unwrap()
+            .replace("target = \"default\"", "target = \"targets/small.toml\"")
+            .replace("table_size = 65537", "table_size = 4099");
+        let cfg = table_compiler::config::Config::parse(&text, "basic.toml", dir).unwrap();
+        table_compiler::compile::compile(&cfg, None, Some(generation))
+            .unwrap()
+            .0
+    }
+
+    /// The device loop in a thread, the host in this one, over one file.
+    #[test]
+    fn host_and_device_over_one_file() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let path = f.path().to_path_buf();
+        let t = small();
+        let dev = ShmDevice::create(&path, t.clone()).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let device = {
+            let stop = stop.clone();
+            let mut dev = dev;
+            std::thread::spawn(move || {
+                let mut commits = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(ev) = dev.step().unwrap() {
+                        commits.push(ev);
+                    }
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                commits
+            })
+        };
+        let mut d = Driver::new(ShmAccess::open(&path, &t).unwrap(), t.clone());
+        d.check_alive().unwrap();
+        let a = image(1);
+        d.flash(&a, &FlashOptions::default(), &mut |_, _| {}).unwrap();
+        d.verify(&a).unwrap();
+        // A doorbell with a bad CRC: refused, generation 1 stays.
+        let b = image(2);
+        let dev_access = d.access_mut();
+        dev_access
+            .write_aperture(t.memory_map().bank_base[0], b.device())
+            .unwrap();
+        dev_access.write64(regs::STAGED_GEN_LO, 2).unwrap();
+        dev_access.write32(regs::STAGED_LEN, b.device_len as u32).unwrap();
+        dev_access.write32(regs::STAGED_CRC, !b.device_crc()).unwrap();
+        let seq = dev_access.read32(regs::COMMIT_SEQ).unwrap();
+        dev_access.write32(regs::COMMIT, regs::COMMIT_MAGIC).unwrap();
+        let t0 = Instant::now();
+        while dev_access.read32(regs::COMMIT_SEQ).unwrap() == seq {
+            assert!(t0.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        assert_eq!(
+            dev_access.read32(regs::COMMIT_RESULT).unwrap(),
+            regs::COMMIT_BAD_CRC
+        );
+        d.verify(&a).unwrap();
+        // A stray COMMIT value is ignored.
+        d.access_mut().write32(regs::COMMIT, 1).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(d.identify().unwrap().commit_seq, seq + 1);
+        // Conntrack hand-over both ways, and a flush.
+        let flows = table_compiler::ctimage::parse_flow_list(
+            r#"{"flow": "udp 198.51.100.9:5353 -> 192.0.2.53:53", "vip": "dns", "backend": "dns-b", "state": "none"}"#,
+        )
+        .unwrap();
+        let ct = table_compiler::ctimage::build(&a, &Bank::decode(&a).unwrap(), &flows).unwrap();
+        d.ct_load(&ct).unwrap();
+        assert_eq!(d.ct_dump().unwrap(), ct.device());
+        d.ct_flush().unwrap();
+        assert!(d.ct_dump().unwrap().iter().all(|&x| x == 0));
+        let s = d.stats().unwrap();
+        assert_eq!(s.counter(Counter::Commits), 1);
+        assert_eq!(s.counter(Counter::CommitErrors), 1);
+        stop.store(true, Ordering::Relaxed);
+        let commits = device.join().unwrap();
+        assert_eq!(commits.len(), 2);
+        assert_eq!(commits[0].result, regs::COMMIT_OK);
+        assert_eq!(commits[1].result, regs::COMMIT_BAD_CRC);
+        // Stopped: not ready, heartbeat still.
+        let mut d = Driver::new(ShmAccess::open(&path, &t).unwrap(), t);
+        d.liveness_timeout = Duration::from_millis(50);
+        assert_eq!(d.identify().unwrap().status, 0);
+        assert!(d.check_alive().is_err());
+    }
+}
