@@ -135,6 +135,12 @@ for d in /sys/bus/pci/devices/*; do
     if [ "\$(cat \$d/vendor)" = 0x1af4 ] && [ "\$(cat \$d/device)" = 0x1110 ]; then DEV=\${d##*/}; fi
 done
 [ -n "\$DEV" ] || die "no ivshmem device"
+step "usual failures are explained"
+lbnic stats -d vfio:\$DEV 2> /tmp/unbound.err && die "stats on an unbound device succeeded"
+cat /tmp/unbound.err
+grep -q "not vfio-pci" /tmp/unbound.err || die "unbound device: unclear error"
+lbnic stats -d vfio:0000:00:1e.7 2> /tmp/nodev.err && die "stats on a missing device succeeded"
+grep -q "no such PCI device" /tmp/nodev.err || die "missing device: unclear error"
 step "binding \$DEV to vfio-pci"
 echo vfio-pci > /sys/bus/pci/devices/\$DEV/driver_override
 [ -e /sys/bus/pci/devices/\$DEV/driver ] && echo \$DEV > /sys/bus/pci/devices/\$DEV/driver/unbind
