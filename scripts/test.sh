@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what the tests need,
-# then runs every test in the workspace.
+# then runs every test in the workspace, then the real VFIO end-to-end test
+# in a QEMU guest (scripts/vfio-qemu-test.sh; it installs QEMU, busybox and a
+# Debian kernel itself). LBNIC_SKIP_VFIO=1 skips the QEMU test (CI never
+# sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --all-targets --locked "$@"
+if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
+    echo "== VFIO/QEMU test skipped (LBNIC_SKIP_VFIO=1)"
+else
+    echo "== VFIO end-to-end test in a QEMU guest"
+    bash scripts/vfio-qemu-test.sh
+fi

@@ -1,6 +1,7 @@
 //! `lbnic`: compile load-balancer configs into FPGA/SmartNIC table images,
 //! inspect and compare them, and look flows up in them.
 
+mod device_cmds;
 mod tables;
 
 use clap::{Parser, Subcommand};
@@ -108,6 +109,8 @@ enum Cmd {
     /// Conntrack images and state.
     #[command(subcommand)]
     Ct(CtCmd),
+    #[command(flatten)]
+    Device(device_cmds::DeviceCmd),
 }
 
 #[derive(Subcommand)]
@@ -132,6 +135,8 @@ enum CtCmd {
         #[arg(long)]
         bank: PathBuf,
     },
+    #[command(flatten)]
+    Device(device_cmds::CtDeviceCmd),
 }
 
 fn main() -> ExitCode {
@@ -143,7 +148,9 @@ fn main() -> ExitCode {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LBNIC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        // vfio-ioctls logs routine probing misses (IRQ indexes a device
+        // does not have) as warnings; keep them out unless asked for.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},vfio_ioctls=error")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -175,6 +182,8 @@ fn main() -> ExitCode {
         Cmd::Target { target, json } => tables::target(&target, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
+        Cmd::Ct(CtCmd::Device(c)) => device_cmds::run_ct(c),
+        Cmd::Device(c) => device_cmds::run(c),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

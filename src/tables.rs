@@ -7,10 +7,10 @@ use table_compiler::compile::compile as compile_config;
 use table_compiler::config::Config;
 use table_compiler::ctimage;
 use table_compiler::image::{decode_conntrack, Bank, Image, ImageKind};
-use table_compiler::target::entries::FlowKey;
+use table_compiler::target::entries::{CtRepr, FlowKey};
 use table_compiler::target::Target;
 
-fn load_bank(path: &Path) -> Result<(Image, Bank)> {
+pub fn load_bank(path: &Path) -> Result<(Image, Bank)> {
     let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
     img.expect_kind(ImageKind::Bank)
         .with_context(|| format!("{}", path.display()))?;
@@ -18,7 +18,7 @@ fn load_bank(path: &Path) -> Result<(Image, Bank)> {
     Ok((img, bank))
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -385,24 +385,34 @@ pub fn ct_list(path: &Path, bank_path: &Path) -> Result<()> {
     let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
     let entries = decode_conntrack(&img)?;
     let (_, bank) = load_bank(bank_path)?;
-    for (_, _, e) in entries {
-        let vip = bank.vips.get(e.vip as usize).and_then(Option::as_ref);
-        let rec = ctimage::FlowRecord {
-            flow: e.key.to_string(),
-            vip: vip.map_or(format!("#{}", e.vip), |v| v.name.clone()),
-            backend: vip
-                .and_then(|v| v.backend(e.backend))
-                .map_or(format!("#{}", e.backend), |b| b.name.clone()),
-            state: e.tcp_state,
-            reverse: e.reverse,
-            last_seen: e.last_seen,
-            created: e.created,
-            packets: e.packets,
-            bytes: e.bytes,
-        };
+    for rec in flow_records(&entries, &bank) {
         println!("{}", serde_json::to_string(&rec)?);
     }
     Ok(())
+}
+
+/// Conntrack entries as a flow list (names from `bank`; `#index` where the
+/// bank has no such VIP or backend): what `ct build --flows` reads.
+pub fn flow_records(entries: &[(u32, u32, CtRepr)], bank: &Bank) -> Vec<ctimage::FlowRecord> {
+    entries
+        .iter()
+        .map(|(_, _, e)| {
+            let vip = bank.vips.get(e.vip as usize).and_then(Option::as_ref);
+            ctimage::FlowRecord {
+                flow: e.key.to_string(),
+                vip: vip.map_or(format!("#{}", e.vip), |v| v.name.clone()),
+                backend: vip
+                    .and_then(|v| v.backend(e.backend))
+                    .map_or(format!("#{}", e.backend), |b| b.name.clone()),
+                state: e.tcp_state,
+                reverse: e.reverse,
+                last_seen: e.last_seen,
+                created: e.created,
+                packets: e.packets,
+                bytes: e.bytes,
+            }
+        })
+        .collect()
 }
 
 pub fn target(reference: &str, json: bool) -> Result<()> {

@@ -383,7 +383,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
             (CONTRACT_VERSION_MAJOR as u32) << 16 | CONTRACT_VERSION_MINOR as u32,
         );
         self.set_reg64(regs::FINGERPRINT_LO, self.target.fingerprint());
-        let st = status::READY | if self.enabled() { status::RUNNING } else { 0 };
+        let st = status::READY
+            | if self.enabled() { status::RUNNING } else { 0 }
+            | if self.ct_host() { status::CT_HOST_ACK } else { 0 };
         self.set_reg(regs::STATUS, st);
         self.set_reg(regs::HEARTBEAT, self.heartbeat);
         let (bank, gen) = self

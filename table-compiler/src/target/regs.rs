@@ -66,6 +66,10 @@ pub mod status {
     pub const COMMIT_BUSY: u32 = 1 << 1;
     /// The pipeline is processing traffic.
     pub const RUNNING: u32 = 1 << 2;
+    /// The device has seen `CONTROL.CT_HOST` and handed the conntrack
+    /// region to the host (no lookup or insert in flight); cleared once it
+    /// has taken the region back. The host waits for it both ways.
+    pub const CT_HOST_ACK: u32 = 1 << 3;
 }
 
 /// `COMMIT_RESULT` codes.
