@@ -351,7 +351,7 @@ fn run_prefix(
         let pkt = pkt.with_context(|| format!("reading {}", trace.display()))?;
         m.input(pkt.data, pkt.ts_ns);
         n += 1;
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             m.take_output();
         }
     }
