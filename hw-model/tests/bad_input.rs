@@ -55,25 +55,53 @@ fn malformed() -> Vec<Case> {
 
     // -- truncated at each layer
     c("empty frame", vec![], Truncated { at: 0, need: 14 });
-    c("13 bytes of Ethernet", tcp4()[..13].to_vec(), Truncated { at: 13, need: 14 });
+    c(
+        "13 bytes of Ethernet",
+        tcp4()[..13].to_vec(),
+        Truncated { at: 13, need: 14 },
+    );
     let t = tagged(&tcp4(), &[(0x8100, 5)]);
     c("VLAN tag cut", t[..16].to_vec(), Truncated { at: 16, need: 18 });
     let t = tagged(&tcp4(), &[(0x88a8, 5), (0x8100, 6)]);
-    c("inner QinQ tag cut", t[..20].to_vec(), Truncated { at: 20, need: 22 });
-    c("IPv4 header cut", tcp4()[..30].to_vec(), Truncated { at: 30, need: 34 });
+    c(
+        "inner QinQ tag cut",
+        t[..20].to_vec(),
+        Truncated { at: 20, need: 22 },
+    );
+    c(
+        "IPv4 header cut",
+        tcp4()[..30].to_vec(),
+        Truncated { at: 30, need: 34 },
+    );
     let mut f = tcp4();
     f[14] = 0x4f; // IHL 15: 60 bytes of header in a 40-byte packet
     c("IPv4 options cut", f, Truncated { at: 54, need: 74 });
-    c("IPv6 header cut", tcp6()[..50].to_vec(), Truncated { at: 50, need: 54 });
+    c(
+        "IPv6 header cut",
+        tcp6()[..50].to_vec(),
+        Truncated { at: 50, need: 54 },
+    );
     let f = ipv6_with_ext(&tcp6(), &[Ext::DestOpts(8)]);
     let mut f = f[..54 + 4].to_vec();
     set16(&mut f, 18, 4);
     c("IPv6 extension header cut", f, Truncated { at: 58, need: 62 });
     let mut f = ipv6_with_ext(&tcp6(), &[Ext::DestOpts(8)]);
     f[55] = 5; // claims 48 bytes, 28 are there
-    c("IPv6 extension header longer than the packet", f, Truncated { at: 82, need: 102 });
-    c("TCP header cut", cut4(&tcp4(), 30), Truncated { at: 44, need: 54 });
-    c("UDP header cut", cut4(&udp4(), 24), Truncated { at: 38, need: 42 });
+    c(
+        "IPv6 extension header longer than the packet",
+        f,
+        Truncated { at: 82, need: 102 },
+    );
+    c(
+        "TCP header cut",
+        cut4(&tcp4(), 30),
+        Truncated { at: 44, need: 54 },
+    );
+    c(
+        "UDP header cut",
+        cut4(&udp4(), 24),
+        Truncated { at: 38, need: 42 },
+    );
     let f = icmp_error("203.0.113.1", "192.0.2.10", 3, 1, &quoted(), 28);
     c("ICMP header cut", cut4(&f, 26), Truncated { at: 40, need: 42 });
     let f = udp6();
@@ -102,19 +130,54 @@ fn malformed() -> Vec<Case> {
     // -- lengths
     let mut f = tcp4();
     set16(&mut f, 16, 9000);
-    c("IPv4 total length past the frame", f, BadLength { claimed: 9000, have: 40 });
+    c(
+        "IPv4 total length past the frame",
+        f,
+        BadLength {
+            claimed: 9000,
+            have: 40,
+        },
+    );
     let mut f = tcp4();
     set16(&mut f, 16, 19);
-    c("IPv4 total length below the IHL", f, BadLength { claimed: 19, have: 40 });
+    c(
+        "IPv4 total length below the IHL",
+        f,
+        BadLength {
+            claimed: 19,
+            have: 40,
+        },
+    );
     let mut f = ipv4_with_options(&tcp4(), &[1, 1, 1, 0]);
     set16(&mut f, 16, 22);
-    c("IPv4 total length inside the options", f, BadLength { claimed: 22, have: 44 });
+    c(
+        "IPv4 total length inside the options",
+        f,
+        BadLength {
+            claimed: 22,
+            have: 44,
+        },
+    );
     let mut f = tcp6();
     set16(&mut f, 18, 21);
-    c("IPv6 payload length past the frame", f, BadLength { claimed: 61, have: 60 });
+    c(
+        "IPv6 payload length past the frame",
+        f,
+        BadLength {
+            claimed: 61,
+            have: 60,
+        },
+    );
     let mut f = tcp6();
     set16(&mut f, 18, 0);
-    c("IPv6 payload length 0 (jumbogram)", f, BadLength { claimed: 40, have: 60 });
+    c(
+        "IPv6 payload length 0 (jumbogram)",
+        f,
+        BadLength {
+            claimed: 40,
+            have: 60,
+        },
+    );
 
     // -- IPv6 extension-header chains
     c(
@@ -318,7 +381,11 @@ fn through_the_models(no_vip: MissAction, parse_err: MissAction) {
     let other = not_balancer_traffic();
     let mut ts = 1_000_000u64;
     let mut want_out = Vec::new();
-    for (c, is_parse_error) in bad.iter().map(|c| (c, true)).chain(other.iter().map(|c| (c, false))) {
+    for (c, is_parse_error) in bad
+        .iter()
+        .map(|c| (c, true))
+        .chain(other.iter().map(|c| (c, false)))
+    {
         ts += 1000;
         let before = f.counters().clone();
         let out = f.process(&c.frame, ts).map(|o| o.to_vec());
@@ -334,7 +401,12 @@ fn through_the_models(no_vip: MissAction, parse_err: MissAction) {
         match action {
             MissAction::Pass => {
                 assert_eq!(out.as_deref(), Some(&c.frame[..]), "{}: passed unchanged", c.name);
-                assert_eq!((d(Counter::PassPackets), d(Counter::TxPackets)), (1, 1), "{}", c.name);
+                assert_eq!(
+                    (d(Counter::PassPackets), d(Counter::TxPackets)),
+                    (1, 1),
+                    "{}",
+                    c.name
+                );
                 assert_eq!(d(drop_ctr), 0, "{}", c.name);
             }
             MissAction::Drop => {
@@ -345,7 +417,13 @@ fn through_the_models(no_vip: MissAction, parse_err: MissAction) {
         assert_eq!(d(other_drop), 0, "{}", c.name);
         for r in ParseReason::ALL {
             let want = u64::from(c.err.reason() == Some(*r));
-            assert_eq!(after.parse[*r as usize] - before.parse[*r as usize], want, "{}: {}", c.name, r.name());
+            assert_eq!(
+                after.parse[*r as usize] - before.parse[*r as usize],
+                want,
+                "{}: {}",
+                c.name,
+                r.name()
+            );
         }
         // No conntrack work for any of them.
         assert_eq!(d(Counter::CtMisses) + d(Counter::CtHits), 0, "{}", c.name);
@@ -370,7 +448,10 @@ fn through_the_models(no_vip: MissAction, parse_err: MissAction) {
 fn counted_by_reason_default_actions() {
     // The built-in default: pass what is not ours, drop what is broken.
     let d = Target::default();
-    assert_eq!((d.no_vip_action, d.parse_error_action), (MissAction::Pass, MissAction::Drop));
+    assert_eq!(
+        (d.no_vip_action, d.parse_error_action),
+        (MissAction::Pass, MissAction::Drop)
+    );
     through_the_models(MissAction::Pass, MissAction::Drop);
 }
 

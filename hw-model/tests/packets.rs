@@ -107,9 +107,15 @@ fn tcp_options_are_skipped_by_the_data_offset() {
 fn one_vlan_tag_keeps_the_whole_tci() {
     // PCP 5, DEI 1, VID 100.
     let tci = (5 << 13) | (1 << 12) | 100;
-    let f = tagged(&tcp("198.51.100.7", 40000, "192.0.2.10", 80, 0x02, 0), &[(0x8100, tci)]);
+    let f = tagged(
+        &tcp("198.51.100.7", 40000, "192.0.2.10", 80, 0x02, 0),
+        &[(0x8100, tci)],
+    );
     let p = ok(&f);
-    assert_eq!((p.vlan, p.l2_len, p.l3_offset, p.l4_offset), (Some(tci), 18, 18, 38));
+    assert_eq!(
+        (p.vlan, p.l2_len, p.l3_offset, p.l4_offset),
+        (Some(tci), 18, 18, 38)
+    );
     assert_eq!((p.sport, p.dport), (40000, 80));
     same_as_etherparse(&f);
 }
@@ -122,7 +128,10 @@ fn qinq_s_tag_then_c_tag() {
     );
     let p = ok(&f);
     // The outer (service) tag is the one reported.
-    assert_eq!((p.vlan, p.l2_len, p.l3_offset, p.l4_offset), (Some(300), 22, 22, 62));
+    assert_eq!(
+        (p.vlan, p.l2_len, p.l3_offset, p.l4_offset),
+        (Some(300), 22, 22, 62)
+    );
     assert_eq!((p.sport, p.dport), (1000, 53));
     same_as_etherparse(&f);
     // etherparse's own QinQ builder gives the same frame layout.
@@ -226,13 +235,28 @@ fn ipv4_first_fragment_has_ports_later_ones_do_not() {
 #[test]
 fn ipv6_fragment_header_first_and_later() {
     let base = udp("2001:db8:c::7", 5000, "2001:db8::53", 53, 40);
-    let first = ipv6_with_ext(&base, &[Ext::Fragment { offset8: 0, more: true }]);
+    let first = ipv6_with_ext(
+        &base,
+        &[Ext::Fragment {
+            offset8: 0,
+            more: true,
+        }],
+    );
     let p = ok(&first);
-    assert_eq!((p.frag, p.proto, p.sport, p.dport, p.l4_offset), (Frag::First, 17, 5000, 53, 62));
+    assert_eq!(
+        (p.frag, p.proto, p.sport, p.dport, p.l4_offset),
+        (Frag::First, 17, 5000, 53, 62)
+    );
 
     let later = ipv6_with_ext(
         &base,
-        &[Ext::HopByHop(8), Ext::Fragment { offset8: 100, more: false }],
+        &[
+            Ext::HopByHop(8),
+            Ext::Fragment {
+                offset8: 100,
+                more: false,
+            },
+        ],
     );
     let p = ok(&later);
     assert_eq!((p.frag, p.proto, p.sport, p.dport), (Frag::Later, 17, 0, 0));
@@ -240,7 +264,13 @@ fn ipv6_fragment_header_first_and_later() {
     assert_eq!(p.l4_offset, 54 + 16);
 
     // An atomic fragment (offset 0, no more fragments) is a whole packet.
-    let atomic = ipv6_with_ext(&base, &[Ext::Fragment { offset8: 0, more: false }]);
+    let atomic = ipv6_with_ext(
+        &base,
+        &[Ext::Fragment {
+            offset8: 0,
+            more: false,
+        }],
+    );
     let p = ok(&atomic);
     assert_eq!((p.frag, p.sport), (Frag::None, 5000));
 }
@@ -311,7 +341,10 @@ fn icmpv6_errors_carry_the_inner_flow() {
     let inner = ip_packet(&ipv6_with_ext(&base, &[Ext::HopByHop(8), Ext::DestOpts(8)])).to_vec();
     let f = icmp_error("2001:db8:ffff::1", "2001:db8::10", 2, 0, &inner, 80);
     let p = ok(&f);
-    assert_eq!(p.icmp_error.map(|i| (i.proto, i.sport, i.dport)), Some((6, 443, 40000)));
+    assert_eq!(
+        p.icmp_error.map(|i| (i.proto, i.sport, i.dport)),
+        Some((6, 443, 40000))
+    );
 }
 
 #[test]
@@ -350,7 +383,13 @@ fn icmp_error_about_a_packet_not_routed_by_ports() {
     assert_eq!((e, e.reason()), (ParseError::UnsupportedInner(6), None));
 
     let base = udp("2001:db8::53", 53, "2001:db8:c::7", 1, 20);
-    let frag = ipv6_with_ext(&base, &[Ext::Fragment { offset8: 9, more: true }]);
+    let frag = ipv6_with_ext(
+        &base,
+        &[Ext::Fragment {
+            offset8: 9,
+            more: true,
+        }],
+    );
     let f = icmp_error("2001:db8:ffff::1", "2001:db8::53", 3, 0, ip_packet(&frag), 70);
     assert_eq!(parse(&f).unwrap_err(), ParseError::UnsupportedInner(17));
 }

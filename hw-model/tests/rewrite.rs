@@ -35,7 +35,10 @@ fn verify(s: &SlicedPacket, depth: u32) -> Result<(), String> {
             let h = v.header();
             let want = h.to_header().calc_header_checksum();
             if h.header_checksum() != want {
-                return Err(format!("IPv4 header checksum {:#06x}, want {want:#06x}", h.header_checksum()));
+                return Err(format!(
+                    "IPv4 header checksum {:#06x}, want {want:#06x}",
+                    h.header_checksum()
+                ));
             }
             let mut s16 = [0u8; 16];
             let mut d16 = [0u8; 16];
@@ -67,7 +70,7 @@ fn verify(s: &SlicedPacket, depth: u32) -> Result<(), String> {
             }
         }
         Some(TransportSlice::Udp(u)) => {
-            if !(u.checksum() == 0 && !v6) {
+            if u.checksum() != 0 || v6 {
                 let h = u.to_header();
                 let want = if v6 {
                     h.calc_checksum_ipv6_raw(src, dst, u.payload())
@@ -124,17 +127,58 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
     udp0[40..42].fill(0);
     let tcp6 = tcp("2001:db8:c::7", 40000, "2001:db8::10", 443, 0x10, 64);
     vec![
-        ("tcp4 syn, padded", padded(&tcp("198.51.100.7", 40000, "192.0.2.10", 80, 0x02, 0), 6)),
-        ("tcp4, dscp, no DF", with_tos(&tcp("198.51.100.7", 40001, "192.0.2.10", 80, 0x10, 100), 14, 0xb9, false)),
-        ("udp4", with_tos(&udp("203.0.113.5", 5353, "192.0.2.53", 53, 31), 14, 0x28, true)),
+        (
+            "tcp4 syn, padded",
+            padded(&tcp("198.51.100.7", 40000, "192.0.2.10", 80, 0x02, 0), 6),
+        ),
+        (
+            "tcp4, dscp, no DF",
+            with_tos(
+                &tcp("198.51.100.7", 40001, "192.0.2.10", 80, 0x10, 100),
+                14,
+                0xb9,
+                false,
+            ),
+        ),
+        (
+            "udp4",
+            with_tos(&udp("203.0.113.5", 5353, "192.0.2.53", 53, 31), 14, 0x28, true),
+        ),
         ("udp4 without checksum", udp0),
         ("tcp6, traffic class", with_tos(&tcp6, 14, 0xb8, true)),
-        ("udp6 odd length", udp("2001:db8:c::7", 5000, "2001:db8::53", 53, 33)),
-        ("tcp4 in a VLAN", tagged(&tcp("198.51.100.7", 40002, "192.0.2.10", 80, 0x10, 10), &[(0x8100, 0xa064)])),
-        ("udp6 in QinQ", tagged(&udp("2001:db8:c::7", 5001, "2001:db8::53", 53, 10), &[(0x88a8, 7), (0x8100, 0x2008)])),
-        ("tcp4 with IP options", ipv4_with_options(&tcp("198.51.100.7", 40003, "192.0.2.10", 80, 0x10, 7), &[1, 1, 1, 0, 7, 3, 4, 0])),
-        ("tcp6 with extension headers", ipv6_with_ext(&tcp6, &[Ext::HopByHop(8), Ext::DestOpts(16)])),
-        ("udp6 tiny, padded", padded(&udp("2001:db8:c::7", 5002, "2001:db8::53", 53, 0), 20)),
+        (
+            "udp6 odd length",
+            udp("2001:db8:c::7", 5000, "2001:db8::53", 53, 33),
+        ),
+        (
+            "tcp4 in a VLAN",
+            tagged(
+                &tcp("198.51.100.7", 40002, "192.0.2.10", 80, 0x10, 10),
+                &[(0x8100, 0xa064)],
+            ),
+        ),
+        (
+            "udp6 in QinQ",
+            tagged(
+                &udp("2001:db8:c::7", 5001, "2001:db8::53", 53, 10),
+                &[(0x88a8, 7), (0x8100, 0x2008)],
+            ),
+        ),
+        (
+            "tcp4 with IP options",
+            ipv4_with_options(
+                &tcp("198.51.100.7", 40003, "192.0.2.10", 80, 0x10, 7),
+                &[1, 1, 1, 0, 7, 3, 4, 0],
+            ),
+        ),
+        (
+            "tcp6 with extension headers",
+            ipv6_with_ext(&tcp6, &[Ext::HopByHop(8), Ext::DestOpts(16)]),
+        ),
+        (
+            "udp6 tiny, padded",
+            padded(&udp("2001:db8:c::7", 5002, "2001:db8::53", 53, 0), 20),
+        ),
     ]
 }
 
@@ -185,7 +229,12 @@ fn assert_only(before: &[u8], after: &[u8], allowed: &[usize], name: &str) {
     assert_eq!(before.len(), after.len(), "{name}");
     for i in 12..before.len() {
         if before[i] != after[i] {
-            assert!(allowed.contains(&i), "{name}: byte {i} changed {:#04x} -> {:#04x}", before[i], after[i]);
+            assert!(
+                allowed.contains(&i),
+                "{name}: byte {i} changed {:#04x} -> {:#04x}",
+                before[i],
+                after[i]
+            );
         }
     }
 }
@@ -218,15 +267,28 @@ fn nat_forward_and_reverse_keep_checksums_valid() {
             let pa = port.map(|_| q.l4_offset + 2);
             assert_only(&f[..out.len()], &out, &allowed_nat_bytes(&q, da, pa), name);
             if name == "udp4 without checksum" {
-                assert_eq!(&out[q.l4_offset + 6..q.l4_offset + 8], &[0, 0], "stays without checksum");
+                assert_eq!(
+                    &out[q.l4_offset + 6..q.l4_offset + 8],
+                    &[0, 0],
+                    "stays without checksum"
+                );
             }
         }
         let mut out = Vec::new();
         rewrite::nat_reverse(&f, &q, vip, 8080, BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
         checked(&out);
         let r = p(&out);
-        assert_eq!((r.src, r.dst, r.sport, r.dport), (vip, q.dst, 8080, q.dport), "{name}");
-        assert_only(&f[..out.len()], &out, &allowed_nat_bytes(&q, sa, Some(q.l4_offset)), name);
+        assert_eq!(
+            (r.src, r.dst, r.sport, r.dport),
+            (vip, q.dst, 8080, q.dport),
+            "{name}"
+        );
+        assert_only(
+            &f[..out.len()],
+            &out,
+            &allowed_nat_bytes(&q, sa, Some(q.l4_offset)),
+            name,
+        );
     }
 }
 
@@ -250,14 +312,34 @@ fn nat_of_fragments() {
     let whole = tcp("198.51.100.7", 40000, "192.0.2.20", 8080, 0x10, 40);
     let new = ip("10.0.2.1");
     let mut want = Vec::new();
-    rewrite::nat_forward(&whole, &p(&whole), new, Some(9000), BE_MAC, DEV_MAC, 1514, &mut want).unwrap();
+    rewrite::nat_forward(
+        &whole,
+        &p(&whole),
+        new,
+        Some(9000),
+        BE_MAC,
+        DEV_MAC,
+        1514,
+        &mut want,
+    )
+    .unwrap();
     checked(&want);
 
     // First fragment carrying the whole TCP header: the L4 checksum (over
     // the reassembled segment) gets the same incremental update.
     let first = ipv4_fragment(&whole, 14, 0, true);
     let mut out = Vec::new();
-    rewrite::nat_forward(&first, &p(&first), new, Some(9000), BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
+    rewrite::nat_forward(
+        &first,
+        &p(&first),
+        new,
+        Some(9000),
+        BE_MAC,
+        DEV_MAC,
+        1514,
+        &mut out,
+    )
+    .unwrap();
     checked(&out);
     assert_eq!(&out[34..], &want[34..], "same TCP header and payload");
     assert_eq!(p(&out).dport, 9000);
@@ -268,7 +350,10 @@ fn nat_of_fragments() {
         ipv4_fragment(&whole, 14, 5, true),
         ipv6_with_ext(
             &tcp("2001:db8:c::7", 40000, "2001:db8::10", 443, 0x10, 40),
-            &[Ext::Fragment { offset8: 7, more: false }],
+            &[Ext::Fragment {
+                offset8: 7,
+                more: false,
+            }],
         ),
     ] {
         let q = p(&later);
@@ -278,12 +363,25 @@ fn nat_of_fragments() {
         rewrite::nat_forward(&later, &q, new, Some(9000), BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
         checked(&out);
         assert_eq!(p(&out).dst, new);
-        assert_only(&later, &out, &allowed_nat_bytes(&q, addr_offsets(&q).1, None), "later fragment");
+        assert_only(
+            &later,
+            &out,
+            &allowed_nat_bytes(&q, addr_offsets(&q).1, None),
+            "later fragment",
+        );
     }
 }
 
 /// Fields of the outer header checked against the input.
-fn check_outer(name: &str, f: &[u8], out: &[u8], outer_src: IpAddr, outer_dst: IpAddr, label: u32, gue: bool) {
+fn check_outer(
+    name: &str,
+    f: &[u8],
+    out: &[u8],
+    outer_src: IpAddr,
+    outer_dst: IpAddr,
+    label: u32,
+    gue: bool,
+) {
     let q = p(f);
     let d = decap(out, GUE_PORT).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(d.tunnel, if gue { Tunnel::Gue } else { Tunnel::Ipip }, "{name}");
@@ -310,10 +408,24 @@ fn check_outer(name: &str, f: &[u8], out: &[u8], outer_src: IpAddr, outer_dst: I
         // Header length 5, no options.
         assert_eq!(out[q.l2_len], 0x45);
     }
-    let want_proto = if gue { 17 } else if q.ipv6 { 41 } else { 4 };
+    let want_proto = if gue {
+        17
+    } else if q.ipv6 {
+        41
+    } else {
+        4
+    };
     assert_eq!(d.outer.proto, want_proto, "{name}");
-    assert_eq!(d.inner_packet(out), Some(ip_in), "{name}: inner byte-identical, padding stripped");
-    assert_eq!(out.len(), d.inner.l3_offset + q.l3_len, "{name}: nothing after the inner packet");
+    assert_eq!(
+        d.inner_packet(out),
+        Some(ip_in),
+        "{name}: inner byte-identical, padding stripped"
+    );
+    assert_eq!(
+        out.len(),
+        d.inner.l3_offset + q.l3_len,
+        "{name}: nothing after the inner packet"
+    );
     // The inner summary is what the parser reads from the original.
     let i = d.inner;
     assert_eq!(
@@ -381,7 +493,19 @@ fn encapsulating_an_icmp_error_and_fragments() {
         let mut out = Vec::new();
         rewrite::encap_ipip(&f, &p(&f), s, d, 7, BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
         check_outer(name, &f, &out, s, d, 7, false);
-        rewrite::encap_gue(&f, &p(&f), s, d, 0xc001, GUE_PORT, BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
+        rewrite::encap_gue(
+            &f,
+            &p(&f),
+            s,
+            d,
+            0xc001,
+            GUE_PORT,
+            BE_MAC,
+            DEV_MAC,
+            1514,
+            &mut out,
+        )
+        .unwrap();
         check_outer(name, &f, &out, s, d, 0, true);
     }
 }
@@ -405,7 +529,12 @@ fn too_big_is_refused_at_exactly_the_limit() {
         Err(RewriteError::TooBig { len, max: len - 1 })
     );
     // Tunnels: + 20 / 40 (IPIP), + 28 / 48 (GUE).
-    for (s, d, extra, gue) in [(s4, d4, 20, false), (s6, d6, 40, false), (s4, d4, 28, true), (s6, d6, 48, true)] {
+    for (s, d, extra, gue) in [
+        (s4, d4, 20, false),
+        (s6, d6, 40, false),
+        (s4, d4, 28, true),
+        (s6, d6, 48, true),
+    ] {
         let run = |max: usize, out: &mut Vec<u8>| {
             if gue {
                 rewrite::encap_gue(&f, &q, s, d, 0xc000, GUE_PORT, BE_MAC, DEV_MAC, max, out)
@@ -436,17 +565,68 @@ fn too_big_is_refused_at_exactly_the_limit() {
 }
 
 #[test]
+fn outer_length_fields_cannot_overflow() {
+    // An IPv6 packet of 65575 bytes fits no outer length field once
+    // encapsulated, whatever `max` says.
+    let f = udp("2001:db8:c::7", 5000, "2001:db8::53", 53, 65535 - 8);
+    let q = p(&f);
+    assert_eq!(q.l3_len, 40 + 65535);
+    let mut out = Vec::new();
+    for outer6 in [false, true] {
+        let (s, d) = tunnel_ends(outer6);
+        let r = rewrite::encap_ipip(&f, &q, s, d, 0, BE_MAC, DEV_MAC, usize::MAX, &mut out);
+        assert!(matches!(r, Err(RewriteError::TooBig { .. })), "{r:?}");
+        let r = rewrite::encap_gue(
+            &f,
+            &q,
+            s,
+            d,
+            0xc000,
+            GUE_PORT,
+            BE_MAC,
+            DEV_MAC,
+            usize::MAX,
+            &mut out,
+        );
+        assert!(matches!(r, Err(RewriteError::TooBig { .. })), "{r:?}");
+    }
+    // The largest IPv4 packet still fits an IPv6 outer header.
+    let f = udp("203.0.113.5", 5353, "192.0.2.53", 53, 65535 - 28);
+    let (s, d) = tunnel_ends(true);
+    rewrite::encap_ipip(&f, &p(&f), s, d, 0, BE_MAC, DEV_MAC, usize::MAX, &mut out).unwrap();
+    assert_eq!(decap(&out, GUE_PORT).unwrap().inner.l3_len, 65535);
+}
+
+#[test]
 fn decap_refuses_what_is_not_a_tunnel() {
     let plain = tcp("198.51.100.7", 40000, "192.0.2.10", 80, 0x10, 0);
-    assert_eq!(decap(&plain, GUE_PORT), Err(DecapError::NotTunnel { proto: 6, dport: 0 }));
+    assert_eq!(
+        decap(&plain, GUE_PORT),
+        Err(DecapError::NotTunnel { proto: 6, dport: 0 })
+    );
     let mut arp = plain.clone();
     arp[12..14].copy_from_slice(&[8, 6]);
-    assert_eq!(decap(&arp, GUE_PORT), Err(DecapError::Outer(ParseError::NotIp(0x0806))));
+    assert_eq!(
+        decap(&arp, GUE_PORT),
+        Err(DecapError::Outer(ParseError::NotIp(0x0806)))
+    );
 
     let f = udp("203.0.113.5", 5353, "192.0.2.53", 53, 12);
     let (s, d) = tunnel_ends(false);
     let mut gue = Vec::new();
-    rewrite::encap_gue(&f, &p(&f), s, d, 0xc000, GUE_PORT, BE_MAC, DEV_MAC, 1514, &mut gue).unwrap();
+    rewrite::encap_gue(
+        &f,
+        &p(&f),
+        s,
+        d,
+        0xc000,
+        GUE_PORT,
+        BE_MAC,
+        DEV_MAC,
+        1514,
+        &mut gue,
+    )
+    .unwrap();
     // A GUE variant 0 header (first bits 00) is not what the pipeline emits.
     let mut v0 = gue.clone();
     v0[42] = 0x00;
@@ -457,11 +637,17 @@ fn decap_refuses_what_is_not_a_tunnel() {
     // Bad UDP length.
     let mut bad = gue.clone();
     bad[38..40].copy_from_slice(&4u16.to_be_bytes());
-    assert_eq!(decap(&bad, GUE_PORT), Err(DecapError::Outer(ParseError::BadUdpLength(4))));
+    assert_eq!(
+        decap(&bad, GUE_PORT),
+        Err(DecapError::Outer(ParseError::BadUdpLength(4)))
+    );
     // Garbage inside.
     let mut bad = gue.clone();
     bad[42] = 0x43;
-    assert_eq!(decap(&bad, GUE_PORT), Err(DecapError::Inner(ParseError::BadIhl(12))));
+    assert_eq!(
+        decap(&bad, GUE_PORT),
+        Err(DecapError::Inner(ParseError::BadIhl(12)))
+    );
     // Inner claims more than the tunnel carries.
     let mut ipip = Vec::new();
     rewrite::encap_ipip(&f, &p(&f), s, d, 0, BE_MAC, DEV_MAC, 1514, &mut ipip).unwrap();
@@ -476,7 +662,10 @@ fn decap_refuses_what_is_not_a_tunnel() {
     rewrite::encap_ipip(&f6, &p(&f6), s, d, 0, BE_MAC, DEV_MAC, 1514, &mut ipip).unwrap();
     ipip[23] = 4;
     fix_ipv4_csum(&mut ipip, 14);
-    assert_eq!(decap(&ipip, GUE_PORT), Err(DecapError::Inner(ParseError::BadIpVersion(6))));
+    assert_eq!(
+        decap(&ipip, GUE_PORT),
+        Err(DecapError::Inner(ParseError::BadIpVersion(6)))
+    );
     // Every prefix: an error, never a panic.
     for n in 0..gue.len() {
         assert!(decap(&gue[..n], GUE_PORT).is_err(), "prefix {n}");
@@ -531,7 +720,14 @@ fn model_tunnel_outputs_decode_to_the_input() {
     for i in 0..200u16 {
         let f = if i % 2 == 0 {
             tagged(
-                &tcp(&format!("198.51.100.{}", i % 50), 1000 + i, "192.0.2.10", 80, 0x02, 10),
+                &tcp(
+                    &format!("198.51.100.{}", i % 50),
+                    1000 + i,
+                    "192.0.2.10",
+                    80,
+                    0x02,
+                    10,
+                ),
                 &[(0x8100, 0x6000 | i)],
             )
         } else {
@@ -542,7 +738,11 @@ fn model_tunnel_outputs_decode_to_the_input() {
         let d = decap(&out, GUE_PORT).unwrap();
         // The flow hash as the spec defines it: Toeplitz over the address
         // pair then the port pair.
-        let addrs = if q.ipv6 { q.l3_offset + 8..q.l3_offset + 40 } else { q.l3_offset + 12..q.l3_offset + 20 };
+        let addrs = if q.ipv6 {
+            q.l3_offset + 8..q.l3_offset + 40
+        } else {
+            q.l3_offset + 12..q.l3_offset + 20
+        };
         let hash = bank.tz.hash2(&f[addrs], &f[q.l4_offset..q.l4_offset + 4]);
         assert!(backends.contains(&d.outer.dst), "{}", d.outer.dst);
         seen.insert(d.outer.dst);
@@ -563,7 +763,10 @@ fn model_tunnel_outputs_decode_to_the_input() {
             assert_eq!(d.flow_label, hash & 0xf_ffff);
         }
         assert_eq!(d.outer.vlan, q.vlan);
-        assert_eq!(d.inner_packet(&out), Some(&f[q.l3_offset..q.l3_offset + q.l3_len]));
+        assert_eq!(
+            d.inner_packet(&out),
+            Some(&f[q.l3_offset..q.l3_offset + q.l3_len])
+        );
         checked(&out);
     }
     assert_eq!(seen.len(), 4, "every backend, both families, used: {seen:?}");

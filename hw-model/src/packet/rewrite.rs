@@ -246,8 +246,11 @@ fn inner_tos_df(frame: &[u8], p: &Parsed) -> (u8, bool) {
     }
 }
 
-fn check_len(p: &Parsed, outer: usize, max: usize) -> Result<(), RewriteError> {
+/// The encapsulated frame fits `max`, and the outer IP packet its 16-bit
+/// length field (which only a `max` beyond any real frame could allow).
+fn check_len(p: &Parsed, outer: usize, outer_v6: bool, max: usize) -> Result<(), RewriteError> {
     let len = p.l2_len + outer + p.l3_len;
+    let max = max.min(p.l2_len + 0xffff + if outer_v6 { 40 } else { 0 });
     if len > max {
         return Err(RewriteError::TooBig { len, max });
     }
@@ -272,7 +275,7 @@ pub fn encap_ipip(
         return Err(RewriteError::Family(outer_src));
     }
     let o6 = outer_dst.is_ipv6();
-    check_len(p, if o6 { 40 } else { 20 }, max)?;
+    check_len(p, if o6 { 40 } else { 20 }, o6, max)?;
     let (tos, df) = inner_tos_df(frame, p);
     l2_header(frame, p, dst_mac, src_mac, o6, out);
     let proto = if p.ipv6 { 41 } else { 4 };
@@ -299,7 +302,7 @@ pub fn encap_gue(
         return Err(RewriteError::Family(outer_src));
     }
     let o6 = outer_dst.is_ipv6();
-    check_len(p, if o6 { 48 } else { 28 }, max)?;
+    check_len(p, if o6 { 48 } else { 28 }, o6, max)?;
     let (tos, df) = inner_tos_df(frame, p);
     l2_header(frame, p, dst_mac, src_mac, o6, out);
     let ulen = 8 + p.l3_len;

@@ -258,7 +258,10 @@ pub enum Ext {
     DestOpts(usize),
     /// Routing header type 4 (SRH-like) with segments left 0.
     Routing(usize),
-    Fragment { offset8: u16, more: bool },
+    Fragment {
+        offset8: u16,
+        more: bool,
+    },
     /// Authentication header of `len` bytes (a multiple of 4, >= 12).
     Auth(usize),
 }
