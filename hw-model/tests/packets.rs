@@ -430,23 +430,7 @@ proptest! {
         payload in 0usize..300,
         pad in 0usize..40,
     ) {
-        let eth = etherparse::PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
-        let mut f = Vec::new();
-        let data = vec![7u8; payload];
-        macro_rules! fin {
-            ($ip:expr) => {
-                if is_tcp {
-                    $ip.tcp(sport, dport, 1, 100).write(&mut f, &data).unwrap()
-                } else {
-                    $ip.udp(sport, dport).write(&mut f, &data).unwrap()
-                }
-            };
-        }
-        if v6 {
-            fin!(eth.ipv6(a, b, 64))
-        } else {
-            fin!(eth.ipv4(a[..4].try_into().unwrap(), b[..4].try_into().unwrap(), 64))
-        }
+        let f = l4_frame(v6, is_tcp, a, b, sport, dport, &vec![7u8; payload]);
         let tagv: Vec<(u16, u16)> = match tags {
             0 => vec![],
             1 => vec![(0x8100, tci[0])],

@@ -791,22 +791,7 @@ fn arb_frame() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(v6, is_tcp, a, b, sp, dp, data, zero_csum, tags)| {
             // Not to the GUE port: the oracle would take it for a tunnel.
             let dp = if dp == GUE_PORT { dp + 1 } else { dp };
-            let eth = etherparse::PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
-            let mut f = Vec::new();
-            macro_rules! fin {
-                ($ip:expr) => {
-                    if is_tcp {
-                        $ip.tcp(sp, dp, 7, 100).write(&mut f, &data).unwrap()
-                    } else {
-                        $ip.udp(sp, dp).write(&mut f, &data).unwrap()
-                    }
-                };
-            }
-            if v6 {
-                fin!(eth.ipv6(a, b, 64))
-            } else {
-                fin!(eth.ipv4(a[..4].try_into().unwrap(), b[..4].try_into().unwrap(), 64))
-            }
+            let mut f = l4_frame(v6, is_tcp, a, b, sp, dp, &data);
             if zero_csum && !v6 && !is_tcp {
                 f[40..42].fill(0);
             }

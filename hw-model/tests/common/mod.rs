@@ -352,3 +352,33 @@ pub fn ip_packet(frame: &[u8]) -> &[u8] {
     };
     &frame[14..14 + len]
 }
+
+/// A TCP or UDP frame between arbitrary addresses (the first 4 bytes of
+/// each for IPv4), built by etherparse: input for property tests.
+pub fn l4_frame(
+    v6: bool,
+    is_tcp: bool,
+    a: [u8; 16],
+    b: [u8; 16],
+    sport: u16,
+    dport: u16,
+    data: &[u8],
+) -> Vec<u8> {
+    let eth = PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
+    let mut f = Vec::new();
+    macro_rules! fin {
+        ($ip:expr) => {
+            if is_tcp {
+                $ip.tcp(sport, dport, 7, 100).write(&mut f, data).unwrap()
+            } else {
+                $ip.udp(sport, dport).write(&mut f, data).unwrap()
+            }
+        };
+    }
+    if v6 {
+        fin!(eth.ipv6(a, b, 64))
+    } else {
+        fin!(eth.ipv4(a[..4].try_into().unwrap(), b[..4].try_into().unwrap(), 64))
+    }
+    f
+}
