@@ -1,9 +1,12 @@
 //! The packet layer of the pipeline: typed header views, the parser, the
-//! checksums and the forwarding modes' rewrites.
+//! checksums, the forwarding modes' rewrites and a decoder for the
+//! tunnels they emit.
 
 pub mod checksum;
+pub mod decap;
 pub mod headers;
 pub mod parse;
 pub mod rewrite;
 
+pub use decap::{decap, Decap, DecapError, Tunnel};
 pub use parse::{parse, parse_into, Frag, Inner, ParseError, Parsed};

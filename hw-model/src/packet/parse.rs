@@ -35,7 +35,7 @@ pub struct Inner {
 pub struct Parsed {
     pub dst_mac: [u8; 6],
     pub src_mac: [u8; 6],
-    /// TCI of the outer VLAN tag.
+    /// TCI (PCP, DEI, VID) of the outer VLAN tag.
     pub vlan: Option<u16>,
     /// Bytes of Ethernet header including tags.
     pub l2_len: usize,
@@ -65,6 +65,8 @@ pub enum ParseError {
     UnsupportedL4(u8),
     #[error("ICMP type {0} is not an error message")]
     IcmpNotError(u8),
+    #[error("ICMP error about a protocol-{0} packet or a later fragment, which is not routed by ports")]
+    UnsupportedInner(u8),
     #[error("truncated at byte {at} (need {need})")]
     Truncated { at: usize, need: usize },
     #[error("IP version {0}")]
@@ -88,7 +90,10 @@ impl ParseError {
     /// load-balancer traffic (they take the no-VIP path).
     pub fn reason(&self) -> Option<ParseReason> {
         Some(match self {
-            ParseError::NotIp(_) | ParseError::UnsupportedL4(_) | ParseError::IcmpNotError(_) => return None,
+            ParseError::NotIp(_)
+            | ParseError::UnsupportedL4(_)
+            | ParseError::IcmpNotError(_)
+            | ParseError::UnsupportedInner(_) => return None,
             ParseError::Truncated { .. } => ParseReason::Truncated,
             ParseError::BadIpVersion(_) => ParseReason::BadIpVersion,
             ParseError::BadIhl(_) => ParseReason::BadIhl,
@@ -108,7 +113,11 @@ fn short(base: usize) -> impl Fn(Short) -> ParseError {
     }
 }
 
-const MAX_EXT: usize = 8;
+/// IPv6 extension headers walked before giving up (`ExtHeaderChain`).
+pub const MAX_EXT: usize = 8;
+/// VLAN tags (802.1Q / 802.1ad) walked; a third tag leaves a VLAN
+/// ethertype, which is not IP.
+pub const MAX_VLAN: usize = 2;
 
 /// Walk IPv6 extension headers from `nh` at `b[off..end]`. Returns
 /// (protocol, L4 offset, fragment position).
@@ -159,29 +168,29 @@ fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usi
     Err(ParseError::ExtHeaderChain)
 }
 
-/// (src, dst, sport, dport) of an ICMP error's inner packet at `b[off..end]`.
+/// The flow of an ICMP error's inner packet at `b[off..end]`: a quoted IP
+/// header and at least the 4 port bytes of its TCP/UDP header (the rest of
+/// the quote may be cut short, as routers do).
 fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError> {
     let bad = |_| ParseError::BadInner;
     let body = b.get(off..end).ok_or(ParseError::BadInner)?;
-    let (src, dst, proto, l4) = if v6 {
+    let (src, dst, proto, l4, later) = if v6 {
         let h = ipv6::Header::new_checked(body).map_err(bad)?;
         if h.version() != 6 {
             return Err(ParseError::BadInner);
         }
         let (p, l4, frag) =
             ipv6_ext(body, h.next_header(), 40, body.len()).map_err(|_| ParseError::BadInner)?;
-        if frag == Frag::Later {
-            return Err(ParseError::BadInner);
-        }
         (
             IpAddr::V6(Ipv6Addr::from(h.src())),
             IpAddr::V6(Ipv6Addr::from(h.dst())),
             p,
             l4,
+            frag == Frag::Later,
         )
     } else {
         let h = ipv4::Header::new_checked(body).map_err(bad)?;
-        if h.version() != 4 || h.header_len() < 20 || h.frag_offset() != 0 {
+        if h.version() != 4 || h.header_len() < 20 || h.header_len() > body.len() {
             return Err(ParseError::BadInner);
         }
         (
@@ -189,9 +198,15 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
             IpAddr::V4(Ipv4Addr::from(h.dst())),
             h.proto(),
             h.header_len(),
+            h.frag_offset() != 0,
         )
     };
-    if !matches!(proto, 6 | 17) || l4 + 4 > body.len() {
+    // A well-formed quote of something the balancer does not route by
+    // ports: not load-balancer traffic, not a malformed frame.
+    if !matches!(proto, 6 | 17) || later {
+        return Err(ParseError::UnsupportedInner(proto));
+    }
+    if l4 + 4 > body.len() {
         return Err(ParseError::BadInner);
     }
     Ok(Inner {
@@ -233,15 +248,15 @@ pub fn parse(f: &[u8]) -> Result<Parsed, ParseError> {
     Ok(p)
 }
 
-/// [`parse`] into a caller's `Parsed` (the pipeline keeps one per packet
-/// slot, so the hot path copies no header summary around). On error `p`
-/// holds whatever was parsed before the failure.
-pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
+/// The Ethernet header and up to [`MAX_VLAN`] tags: (TCI of the outer tag,
+/// L2 length, ethertype).
+#[inline]
+pub(crate) fn parse_l2(f: &[u8]) -> Result<(Option<u16>, usize, u16), ParseError> {
     let eth = ethernet::Frame::new_checked(f).map_err(short(0))?;
     let mut et = eth.ethertype();
     let mut l2 = ethernet::field::HEADER_LEN;
     let mut vlan = None;
-    for _ in 0..2 {
+    for _ in 0..MAX_VLAN {
         if et != ethernet::VLAN && et != ethernet::QINQ {
             break;
         }
@@ -251,97 +266,97 @@ pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
                 need: l2 + 4,
             });
         }
-        vlan.get_or_insert(u16::from_be_bytes([f[l2], f[l2 + 1]]) & 0x0fff);
+        vlan.get_or_insert(u16::from_be_bytes([f[l2], f[l2 + 1]]));
         et = u16::from_be_bytes([f[l2 + 2], f[l2 + 3]]);
         l2 += 4;
     }
-    let l3 = l2;
-    let rest = &f[l3..];
-    let (ipv6, src, dst, proto, l3_len, l4, frag) = match et {
-        ethernet::IPV4 => {
-            let h = ipv4::Header::new_checked(rest).map_err(short(l3))?;
-            if h.version() != 4 {
-                return Err(ParseError::BadIpVersion(h.version()));
-            }
-            let hl = h.header_len();
-            if hl < 20 {
-                return Err(ParseError::BadIhl(hl));
-            }
-            if hl > rest.len() {
-                return Err(ParseError::Truncated {
-                    at: f.len(),
-                    need: l3 + hl,
-                });
-            }
-            let tl = h.total_len();
-            if tl < hl || tl > rest.len() {
-                return Err(ParseError::BadLength {
-                    claimed: tl,
-                    have: rest.len(),
-                });
-            }
-            let frag = if h.frag_offset() != 0 {
-                Frag::Later
-            } else if h.more_frags() {
-                Frag::First
-            } else {
-                Frag::None
-            };
-            (
-                false,
-                IpAddr::V4(Ipv4Addr::from(h.src())),
-                IpAddr::V4(Ipv4Addr::from(h.dst())),
-                h.proto(),
-                tl,
-                l3 + hl,
-                frag,
-            )
+    Ok((vlan, l2, et))
+}
+
+/// The IP layer at `f[l3..]`, `f` ending where the enclosing packet ends
+/// (the frame for the outer packet; a tunnel's payload for an inner one).
+#[inline]
+pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<(), ParseError> {
+    let rest = f.get(l3..).unwrap_or_default();
+    let (src, dst, proto, l3_len, l4, frag) = if !v6 {
+        let h = ipv4::Header::new_checked(rest).map_err(short(l3))?;
+        if h.version() != 4 {
+            return Err(ParseError::BadIpVersion(h.version()));
         }
-        ethernet::IPV6 => {
-            let h = ipv6::Header::new_checked(rest).map_err(short(l3))?;
-            if h.version() != 6 {
-                return Err(ParseError::BadIpVersion(h.version()));
-            }
-            let tl = 40 + h.payload_len();
-            if h.payload_len() == 0 || tl > rest.len() {
-                return Err(ParseError::BadLength {
-                    claimed: tl,
-                    have: rest.len(),
-                });
-            }
-            let (p, l4, frag) = ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl)?;
-            (
-                true,
-                IpAddr::V6(Ipv6Addr::from(h.src())),
-                IpAddr::V6(Ipv6Addr::from(h.dst())),
-                p,
-                tl,
-                l4,
-                frag,
-            )
+        let hl = h.header_len();
+        if hl < 20 {
+            return Err(ParseError::BadIhl(hl));
         }
-        other => return Err(ParseError::NotIp(other)),
+        if hl > rest.len() {
+            return Err(ParseError::Truncated {
+                at: f.len(),
+                need: l3 + hl,
+            });
+        }
+        let tl = h.total_len();
+        if tl < hl || tl > rest.len() {
+            return Err(ParseError::BadLength {
+                claimed: tl,
+                have: rest.len(),
+            });
+        }
+        let frag = if h.frag_offset() != 0 {
+            Frag::Later
+        } else if h.more_frags() {
+            Frag::First
+        } else {
+            Frag::None
+        };
+        (
+            IpAddr::V4(Ipv4Addr::from(h.src())),
+            IpAddr::V4(Ipv4Addr::from(h.dst())),
+            h.proto(),
+            tl,
+            l3 + hl,
+            frag,
+        )
+    } else {
+        let h = ipv6::Header::new_checked(rest).map_err(short(l3))?;
+        if h.version() != 6 {
+            return Err(ParseError::BadIpVersion(h.version()));
+        }
+        let tl = 40 + h.payload_len();
+        if h.payload_len() == 0 || tl > rest.len() {
+            return Err(ParseError::BadLength {
+                claimed: tl,
+                have: rest.len(),
+            });
+        }
+        let (proto, l4, frag) = ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl)?;
+        (
+            IpAddr::V6(Ipv6Addr::from(h.src())),
+            IpAddr::V6(Ipv6Addr::from(h.dst())),
+            proto,
+            tl,
+            l4,
+            frag,
+        )
     };
-    let end = l3 + l3_len;
-    *p = Parsed {
-        dst_mac: eth.dst(),
-        src_mac: eth.src(),
-        vlan,
-        l2_len: l2,
-        l3_offset: l3,
-        ipv6,
-        src,
-        dst,
-        proto,
-        l3_len,
-        l4_offset: l4,
-        frag,
-        sport: 0,
-        dport: 0,
-        tcp_flags: 0,
-        icmp_error: None,
-    };
-    if frag == Frag::Later {
+    p.l3_offset = l3;
+    p.ipv6 = v6;
+    p.src = src;
+    p.dst = dst;
+    p.proto = proto;
+    p.l3_len = l3_len;
+    p.l4_offset = l4;
+    p.frag = frag;
+    p.sport = 0;
+    p.dport = 0;
+    p.tcp_flags = 0;
+    p.icmp_error = None;
+    Ok(())
+}
+
+/// The L4 header of a packet whose IP layer `p` holds.
+#[inline]
+pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
+    let (proto, l4, end) = (p.proto, p.l4_offset, p.l3_offset + p.l3_len);
+    if p.frag == Frag::Later {
         if !matches!(proto, 6 | 17) {
             return Err(ParseError::UnsupportedL4(proto));
         }
@@ -362,13 +377,13 @@ pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
         17 => {
             let u = udp::Header::new_checked(seg).map_err(short(l4))?;
             let ul = u.length();
-            if ul < 8 || (frag == Frag::None && ul > seg.len()) {
+            if ul < 8 || (p.frag == Frag::None && ul > seg.len()) {
                 return Err(ParseError::BadUdpLength(ul));
             }
             p.sport = u.src_port();
             p.dport = u.dst_port();
         }
-        1 | 58 if (proto == 1) != ipv6 => {
+        1 | 58 if (proto == 1) != p.ipv6 => {
             if seg.len() < 8 {
                 return Err(ParseError::Truncated {
                     at: end,
@@ -376,7 +391,7 @@ pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
                 });
             }
             let ty = seg[0];
-            let is_err = if ipv6 {
+            let is_err = if p.ipv6 {
                 (1..=4).contains(&ty)
             } else {
                 matches!(ty, 3 | 11 | 12)
@@ -384,9 +399,27 @@ pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
             if !is_err {
                 return Err(ParseError::IcmpNotError(ty));
             }
-            p.icmp_error = Some(inner(f, l4 + 8, end, ipv6)?);
+            p.icmp_error = Some(inner(f, l4 + 8, end, p.ipv6)?);
         }
         other => return Err(ParseError::UnsupportedL4(other)),
     }
     Ok(())
+}
+
+/// [`parse`] into a caller's `Parsed` (the pipeline keeps one per packet
+/// slot, so the hot path copies no header summary around). On error `p`
+/// holds whatever was parsed before the failure.
+pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
+    let (vlan, l2, et) = parse_l2(f)?;
+    let v6 = match et {
+        ethernet::IPV4 => false,
+        ethernet::IPV6 => true,
+        other => return Err(ParseError::NotIp(other)),
+    };
+    p.dst_mac = f[ethernet::field::DST].try_into().expect("6");
+    p.src_mac = f[ethernet::field::SRC].try_into().expect("6");
+    p.vlan = vlan;
+    p.l2_len = l2;
+    parse_l3(f, l2, v6, p)?;
+    parse_l4(f, p)
 }

@@ -3,7 +3,8 @@
 //! drop, a result longer than the device's largest frame.
 //!
 //! Encapsulations strip Ethernet padding (only the IP packet is carried) and
-//! keep the outer VLAN tag. GUE is variant 1 (draft-ietf-intarea-gue): the
+//! keep the frame's VLAN tags as they were (TPID and TCI, so QinQ stays
+//! QinQ and the priority bits survive). GUE is variant 1 (draft-ietf-intarea-gue): the
 //! inner IP header follows the UDP header directly, which its first two
 //! bits (01) identify, as Katran emits it. Wireshark has no GUE dissector;
 //! with `-d udp.port==PORT,ip` (or `ipv6`) tshark decodes the inner packet.
@@ -176,15 +177,19 @@ pub fn nat_reverse(
     Ok(())
 }
 
-/// Ethernet (+ VLAN) header for an encapsulated frame.
-fn l2_header(p: &Parsed, dst_mac: [u8; 6], src_mac: [u8; 6], outer_v6: bool, out: &mut Vec<u8>) {
+/// Ethernet header, with the input's VLAN tags, for an encapsulated frame.
+fn l2_header(
+    frame: &[u8],
+    p: &Parsed,
+    dst_mac: [u8; 6],
+    src_mac: [u8; 6],
+    outer_v6: bool,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     out.extend_from_slice(&dst_mac);
     out.extend_from_slice(&src_mac);
-    if let Some(tci) = p.vlan {
-        out.extend_from_slice(&0x8100u16.to_be_bytes());
-        out.extend_from_slice(&tci.to_be_bytes());
-    }
+    out.extend_from_slice(&frame[12..p.l2_len - 2]);
     out.extend_from_slice(&(if outer_v6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes());
 }
 
@@ -241,8 +246,11 @@ fn inner_tos_df(frame: &[u8], p: &Parsed) -> (u8, bool) {
     }
 }
 
-fn check_len(p: &Parsed, outer: usize, max: usize) -> Result<(), RewriteError> {
-    let len = p.l2_len.min(18) + outer + p.l3_len;
+/// The encapsulated frame fits `max`, and the outer IP packet its 16-bit
+/// length field (which only a `max` beyond any real frame could allow).
+fn check_len(p: &Parsed, outer: usize, outer_v6: bool, max: usize) -> Result<(), RewriteError> {
+    let len = p.l2_len + outer + p.l3_len;
+    let max = max.min(p.l2_len + 0xffff + if outer_v6 { 40 } else { 0 });
     if len > max {
         return Err(RewriteError::TooBig { len, max });
     }
@@ -267,9 +275,9 @@ pub fn encap_ipip(
         return Err(RewriteError::Family(outer_src));
     }
     let o6 = outer_dst.is_ipv6();
-    check_len(p, if o6 { 40 } else { 20 }, max)?;
+    check_len(p, if o6 { 40 } else { 20 }, o6, max)?;
     let (tos, df) = inner_tos_df(frame, p);
-    l2_header(p, dst_mac, src_mac, o6, out);
+    l2_header(frame, p, dst_mac, src_mac, o6, out);
     let proto = if p.ipv6 { 41 } else { 4 };
     outer_ip(out, outer_src, outer_dst, proto, p.l3_len, tos, df, flow_label);
     out.extend_from_slice(&frame[p.l3_offset..p.l3_offset + p.l3_len]);
@@ -294,9 +302,9 @@ pub fn encap_gue(
         return Err(RewriteError::Family(outer_src));
     }
     let o6 = outer_dst.is_ipv6();
-    check_len(p, if o6 { 48 } else { 28 }, max)?;
+    check_len(p, if o6 { 48 } else { 28 }, o6, max)?;
     let (tos, df) = inner_tos_df(frame, p);
-    l2_header(p, dst_mac, src_mac, o6, out);
+    l2_header(frame, p, dst_mac, src_mac, o6, out);
     let ulen = 8 + p.l3_len;
     outer_ip(out, outer_src, outer_dst, 17, ulen, tos, df, 0);
     let u = out.len();

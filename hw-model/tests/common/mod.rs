@@ -196,3 +196,189 @@ pub fn tcp4_frame(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: u8,
     f[50..52].copy_from_slice(&c.to_be_bytes());
     f
 }
+
+// ---- Frame surgery for the packet-layer tests (hand-built where etherparse
+// cannot build the frame, e.g. malformed headers or fragments).
+
+/// The frame with VLAN tags `(TPID, TCI)` inserted after the MACs.
+pub fn tagged(frame: &[u8], tags: &[(u16, u16)]) -> Vec<u8> {
+    let mut f = frame[..12].to_vec();
+    for (tpid, tci) in tags {
+        f.extend_from_slice(&tpid.to_be_bytes());
+        f.extend_from_slice(&tci.to_be_bytes());
+    }
+    f.extend_from_slice(&frame[12..]);
+    f
+}
+
+/// The frame with `n` bytes of Ethernet padding appended.
+pub fn padded(frame: &[u8], n: usize) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    f.extend(std::iter::repeat_n(0xeeu8, n));
+    f
+}
+
+/// Recompute the IPv4 header checksum of the header at `l3`.
+pub fn fix_ipv4_csum(f: &mut [u8], l3: usize) {
+    let hl = (f[l3] & 0x0f) as usize * 4;
+    f[l3 + 10..l3 + 12].fill(0);
+    let c = hw_model::packet::checksum::ipv4_header(&f[l3..l3 + hl]);
+    f[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// An untagged IPv4 frame with `opts` (a multiple of 4 bytes) as IPv4
+/// options: IHL, total length and header checksum updated (L4 checksums
+/// do not cover IPv4 options).
+pub fn ipv4_with_options(frame: &[u8], opts: &[u8]) -> Vec<u8> {
+    assert_eq!(opts.len() % 4, 0);
+    let mut f = frame[..34].to_vec();
+    f.extend_from_slice(opts);
+    f.extend_from_slice(&frame[34..]);
+    f[14] = 0x40 | (5 + opts.len() / 4) as u8;
+    let tl = u16::from_be_bytes([f[16], f[17]]) as usize + opts.len();
+    f[16..18].copy_from_slice(&(tl as u16).to_be_bytes());
+    fix_ipv4_csum(&mut f, 14);
+    f
+}
+
+/// Set the fragment offset (8-byte units) and MF of the IPv4 header at `l3`.
+pub fn ipv4_fragment(frame: &[u8], l3: usize, offset8: u16, more: bool) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    let ff = (u16::from_be_bytes([f[l3 + 6], f[l3 + 7]]) & 0x4000) | offset8 | if more { 0x2000 } else { 0 };
+    f[l3 + 6..l3 + 8].copy_from_slice(&ff.to_be_bytes());
+    fix_ipv4_csum(&mut f, l3);
+    f
+}
+
+/// An IPv6 extension header to insert.
+#[derive(Debug, Clone, Copy)]
+pub enum Ext {
+    /// Hop-by-hop options of `len` bytes (a multiple of 8), PadN inside.
+    HopByHop(usize),
+    DestOpts(usize),
+    /// Routing header type 4 (SRH-like) with segments left 0.
+    Routing(usize),
+    Fragment {
+        offset8: u16,
+        more: bool,
+    },
+    /// Authentication header of `len` bytes (a multiple of 4, >= 12).
+    Auth(usize),
+}
+
+impl Ext {
+    fn code(self) -> u8 {
+        match self {
+            Ext::HopByHop(_) => 0,
+            Ext::DestOpts(_) => 60,
+            Ext::Routing(_) => 43,
+            Ext::Fragment { .. } => 44,
+            Ext::Auth(_) => 51,
+        }
+    }
+    fn bytes(self, next: u8) -> Vec<u8> {
+        match self {
+            Ext::HopByHop(len) | Ext::DestOpts(len) => {
+                let mut b = vec![next, (len / 8 - 1) as u8, 1, (len - 4) as u8];
+                b.resize(len, 0);
+                b
+            }
+            Ext::Routing(len) => {
+                let mut b = vec![next, (len / 8 - 1) as u8, 4, 0];
+                b.resize(len, 0);
+                b
+            }
+            Ext::Fragment { offset8, more } => {
+                let fo = (offset8 << 3) | more as u16;
+                let mut b = vec![next, 0];
+                b.extend_from_slice(&fo.to_be_bytes());
+                b.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+                b
+            }
+            Ext::Auth(len) => {
+                let mut b = vec![next, (len / 4 - 2) as u8];
+                b.resize(len, 0);
+                b
+            }
+        }
+    }
+}
+
+/// An untagged IPv6 frame with `exts` inserted between the fixed header and
+/// the upper-layer header (whose checksum they do not change).
+pub fn ipv6_with_ext(frame: &[u8], exts: &[Ext]) -> Vec<u8> {
+    let mut f = frame[..54].to_vec();
+    let upper = f[20];
+    let mut next = upper;
+    let mut chain = Vec::new();
+    for e in exts.iter().rev() {
+        let mut b = e.bytes(next);
+        b.extend_from_slice(&chain);
+        chain = b;
+        next = e.code();
+    }
+    f[20] = next;
+    let pl = u16::from_be_bytes([f[18], f[19]]) as usize + chain.len();
+    f[18..20].copy_from_slice(&(pl as u16).to_be_bytes());
+    f.extend_from_slice(&chain);
+    f.extend_from_slice(&frame[54..]);
+    f
+}
+
+/// An ICMP error frame (`ty`, `code`) from `src` to the client, quoting the
+/// first `quote` bytes of `inner` (an IP packet) after the 8-byte ICMP
+/// header, ICMP checksum valid.
+pub fn icmp_error(src: &str, dst: &str, ty: u8, code: u8, inner: &[u8], quote: usize) -> Vec<u8> {
+    let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let body = &inner[..quote.min(inner.len())];
+    let eth = PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
+    let mut out = Vec::new();
+    if s.is_ipv4() {
+        let b = eth.ipv4(ip4(s), ip4(d), 64).icmpv4_raw(ty, code, [0; 4]);
+        b.write(&mut out, body).unwrap();
+    } else {
+        let b = eth.ipv6(ip6(s), ip6(d), 64).icmpv6_raw(ty, code, [0; 4]);
+        b.write(&mut out, body).unwrap();
+    }
+    out
+}
+
+/// The IP packet of an untagged frame (padding excluded).
+pub fn ip_packet(frame: &[u8]) -> &[u8] {
+    let len = if frame[14] >> 4 == 4 {
+        u16::from_be_bytes([frame[16], frame[17]]) as usize
+    } else {
+        40 + u16::from_be_bytes([frame[18], frame[19]]) as usize
+    };
+    &frame[14..14 + len]
+}
+
+/// A TCP or UDP frame between arbitrary addresses (the first 4 bytes of
+/// each for IPv4), built by etherparse: input for property tests.
+pub fn l4_frame(
+    v6: bool,
+    is_tcp: bool,
+    a: [u8; 16],
+    b: [u8; 16],
+    sport: u16,
+    dport: u16,
+    data: &[u8],
+) -> Vec<u8> {
+    let eth = PacketBuilder::ethernet2(CLIENT_MAC, DEV_MAC);
+    let mut f = Vec::new();
+    macro_rules! fin {
+        ($ip:expr) => {
+            if is_tcp {
+                $ip.tcp(sport, dport, 7, 100).write(&mut f, data).unwrap()
+            } else {
+                $ip.udp(sport, dport).write(&mut f, data).unwrap()
+            }
+        };
+    }
+    if v6 {
+        fin!(eth.ipv6(a, b, 64))
+    } else {
+        fin!(eth.ipv4(a[..4].try_into().unwrap(), b[..4].try_into().unwrap(), 64))
+    }
+    f
+}
