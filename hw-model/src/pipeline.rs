@@ -519,35 +519,20 @@ pub fn emit(frame: &[u8], m: &Meta, d: Decision, out: &mut Vec<u8>, counters: &m
                     let port = (be.port != 0).then_some(be.port);
                     wire::rewrite::nat_forward(frame, p, be.addr, port, be.mac, g.device_mac, max, out)
                 }
-                Mode::TunIpip => {
-                    let src = tunnel_source(b, be.addr.is_ipv6(), hash);
-                    wire::rewrite::encap_ipip(
-                        frame,
-                        p,
-                        src,
-                        be.addr,
-                        hash & 0xf_ffff,
-                        be.mac,
-                        g.device_mac,
-                        max,
-                        out,
-                    )
-                }
-                Mode::TunGue => {
-                    let src = tunnel_source(b, be.addr.is_ipv6(), hash);
-                    let sport = 0xc000 | (hash as u16 & 0x3fff);
-                    wire::rewrite::encap_gue(
-                        frame,
-                        p,
-                        src,
-                        be.addr,
-                        sport,
-                        g.gue_port,
-                        be.mac,
-                        g.device_mac,
-                        max,
-                        out,
-                    )
+                Mode::TunIpip | Mode::TunGue => {
+                    let outer = wire::rewrite::Outer {
+                        src: tunnel_source(b, be.addr.is_ipv6(), hash),
+                        dst: be.addr,
+                        flow_label: hash & 0xf_ffff,
+                        dst_mac: be.mac,
+                        src_mac: g.device_mac,
+                    };
+                    if vip.repr.mode == Mode::TunIpip {
+                        wire::rewrite::encap_ipip(frame, p, &outer, max, out)
+                    } else {
+                        let sport = 0xc000 | (hash as u16 & 0x3fff);
+                        wire::rewrite::encap_gue(frame, p, &outer, sport, g.gue_port, max, out)
+                    }
                 }
             }
         }

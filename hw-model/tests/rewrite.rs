@@ -10,6 +10,7 @@ use common::*;
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
+use hw_model::packet::rewrite::Outer;
 use hw_model::packet::rewrite::{self, RewriteError};
 use hw_model::packet::{decap, parse, DecapError, Frag, ParseError, Parsed, Tunnel};
 use proptest::prelude::*;
@@ -399,9 +400,7 @@ fn check_outer(
     };
     assert_eq!(d.tos, tos, "{name}: DSCP/ECN copied");
     if outer_dst.is_ipv6() {
-        if !gue {
-            assert_eq!(d.flow_label, label & 0xf_ffff, "{name}");
-        }
+        assert_eq!(d.flow_label, label & 0xf_ffff, "{name}");
         assert!(!d.df);
     } else {
         assert_eq!(d.df, df, "{name}: DF copied");
@@ -450,7 +449,20 @@ fn ipip_in_every_family_combination() {
         for outer6 in [false, true] {
             let (s, d) = tunnel_ends(outer6);
             let mut out = Vec::new();
-            rewrite::encap_ipip(&f, &p(&f), s, d, 0xabcde123, BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
+            rewrite::encap_ipip(
+                &f,
+                &p(&f),
+                &Outer {
+                    src: s,
+                    dst: d,
+                    flow_label: 0xabcde123,
+                    dst_mac: BE_MAC,
+                    src_mac: DEV_MAC,
+                },
+                1514,
+                &mut out,
+            )
+            .unwrap();
             check_outer(name, &f, &out, s, d, 0xabcde123, false);
         }
     }
@@ -463,8 +475,23 @@ fn gue_in_every_family_combination() {
             let (s, d) = tunnel_ends(outer6);
             let sport = 0xc000 | 0x1234;
             let mut out = Vec::new();
-            rewrite::encap_gue(&f, &p(&f), s, d, sport, GUE_PORT, BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
-            check_outer(name, &f, &out, s, d, 0, true);
+            rewrite::encap_gue(
+                &f,
+                &p(&f),
+                &Outer {
+                    src: s,
+                    dst: d,
+                    flow_label: 0x54321,
+                    dst_mac: BE_MAC,
+                    src_mac: DEV_MAC,
+                },
+                sport,
+                GUE_PORT,
+                1514,
+                &mut out,
+            )
+            .unwrap();
+            check_outer(name, &f, &out, s, d, 0x54321, true);
             let dc = decap(&out, GUE_PORT).unwrap();
             assert_eq!((dc.outer.sport, dc.outer.dport), (sport, GUE_PORT), "{name}");
             let u = dc.outer.l4_offset;
@@ -491,17 +518,33 @@ fn encapsulating_an_icmp_error_and_fragments() {
     for (name, f) in [("icmp error", icmp), ("later fragment", later)] {
         let (s, d) = tunnel_ends(true);
         let mut out = Vec::new();
-        rewrite::encap_ipip(&f, &p(&f), s, d, 7, BE_MAC, DEV_MAC, 1514, &mut out).unwrap();
+        rewrite::encap_ipip(
+            &f,
+            &p(&f),
+            &Outer {
+                src: s,
+                dst: d,
+                flow_label: 7,
+                dst_mac: BE_MAC,
+                src_mac: DEV_MAC,
+            },
+            1514,
+            &mut out,
+        )
+        .unwrap();
         check_outer(name, &f, &out, s, d, 7, false);
         rewrite::encap_gue(
             &f,
             &p(&f),
-            s,
-            d,
+            &Outer {
+                src: s,
+                dst: d,
+                flow_label: 0,
+                dst_mac: BE_MAC,
+                src_mac: DEV_MAC,
+            },
             0xc001,
             GUE_PORT,
-            BE_MAC,
-            DEV_MAC,
             1514,
             &mut out,
         )
@@ -537,9 +580,35 @@ fn too_big_is_refused_at_exactly_the_limit() {
     ] {
         let run = |max: usize, out: &mut Vec<u8>| {
             if gue {
-                rewrite::encap_gue(&f, &q, s, d, 0xc000, GUE_PORT, BE_MAC, DEV_MAC, max, out)
+                rewrite::encap_gue(
+                    &f,
+                    &q,
+                    &Outer {
+                        src: s,
+                        dst: d,
+                        flow_label: 0,
+                        dst_mac: BE_MAC,
+                        src_mac: DEV_MAC,
+                    },
+                    0xc000,
+                    GUE_PORT,
+                    max,
+                    out,
+                )
             } else {
-                rewrite::encap_ipip(&f, &q, s, d, 0, BE_MAC, DEV_MAC, max, out)
+                rewrite::encap_ipip(
+                    &f,
+                    &q,
+                    &Outer {
+                        src: s,
+                        dst: d,
+                        flow_label: 0,
+                        dst_mac: BE_MAC,
+                        src_mac: DEV_MAC,
+                    },
+                    max,
+                    out,
+                )
             }
         };
         run(len + extra, &mut out).unwrap();
@@ -554,7 +623,19 @@ fn too_big_is_refused_at_exactly_the_limit() {
     }
     // VLAN tags count.
     let t = tagged(&f, &[(0x88a8, 1), (0x8100, 2)]);
-    let r = rewrite::encap_ipip(&t, &p(&t), s4, d4, 0, BE_MAC, DEV_MAC, len + 20 + 7, &mut out);
+    let r = rewrite::encap_ipip(
+        &t,
+        &p(&t),
+        &Outer {
+            src: s4,
+            dst: d4,
+            flow_label: 0,
+            dst_mac: BE_MAC,
+            src_mac: DEV_MAC,
+        },
+        len + 20 + 7,
+        &mut out,
+    );
     assert_eq!(
         r,
         Err(RewriteError::TooBig {
@@ -574,17 +655,32 @@ fn outer_length_fields_cannot_overflow() {
     let mut out = Vec::new();
     for outer6 in [false, true] {
         let (s, d) = tunnel_ends(outer6);
-        let r = rewrite::encap_ipip(&f, &q, s, d, 0, BE_MAC, DEV_MAC, usize::MAX, &mut out);
+        let r = rewrite::encap_ipip(
+            &f,
+            &q,
+            &Outer {
+                src: s,
+                dst: d,
+                flow_label: 0,
+                dst_mac: BE_MAC,
+                src_mac: DEV_MAC,
+            },
+            usize::MAX,
+            &mut out,
+        );
         assert!(matches!(r, Err(RewriteError::TooBig { .. })), "{r:?}");
         let r = rewrite::encap_gue(
             &f,
             &q,
-            s,
-            d,
+            &Outer {
+                src: s,
+                dst: d,
+                flow_label: 0,
+                dst_mac: BE_MAC,
+                src_mac: DEV_MAC,
+            },
             0xc000,
             GUE_PORT,
-            BE_MAC,
-            DEV_MAC,
             usize::MAX,
             &mut out,
         );
@@ -593,7 +689,20 @@ fn outer_length_fields_cannot_overflow() {
     // The largest IPv4 packet still fits an IPv6 outer header.
     let f = udp("203.0.113.5", 5353, "192.0.2.53", 53, 65535 - 28);
     let (s, d) = tunnel_ends(true);
-    rewrite::encap_ipip(&f, &p(&f), s, d, 0, BE_MAC, DEV_MAC, usize::MAX, &mut out).unwrap();
+    rewrite::encap_ipip(
+        &f,
+        &p(&f),
+        &Outer {
+            src: s,
+            dst: d,
+            flow_label: 0,
+            dst_mac: BE_MAC,
+            src_mac: DEV_MAC,
+        },
+        usize::MAX,
+        &mut out,
+    )
+    .unwrap();
     assert_eq!(decap(&out, GUE_PORT).unwrap().inner.l3_len, 65535);
 }
 
@@ -617,12 +726,15 @@ fn decap_refuses_what_is_not_a_tunnel() {
     rewrite::encap_gue(
         &f,
         &p(&f),
-        s,
-        d,
+        &Outer {
+            src: s,
+            dst: d,
+            flow_label: 0,
+            dst_mac: BE_MAC,
+            src_mac: DEV_MAC,
+        },
         0xc000,
         GUE_PORT,
-        BE_MAC,
-        DEV_MAC,
         1514,
         &mut gue,
     )
@@ -650,7 +762,20 @@ fn decap_refuses_what_is_not_a_tunnel() {
     );
     // Inner claims more than the tunnel carries.
     let mut ipip = Vec::new();
-    rewrite::encap_ipip(&f, &p(&f), s, d, 0, BE_MAC, DEV_MAC, 1514, &mut ipip).unwrap();
+    rewrite::encap_ipip(
+        &f,
+        &p(&f),
+        &Outer {
+            src: s,
+            dst: d,
+            flow_label: 0,
+            dst_mac: BE_MAC,
+            src_mac: DEV_MAC,
+        },
+        1514,
+        &mut ipip,
+    )
+    .unwrap();
     let mut bad = ipip.clone();
     bad[36..38].copy_from_slice(&200u16.to_be_bytes());
     assert!(matches!(
@@ -659,7 +784,20 @@ fn decap_refuses_what_is_not_a_tunnel() {
     ));
     // IPIP saying IPv4 (4) around an IPv6 packet.
     let f6 = udp("2001:db8:c::7", 5000, "2001:db8::53", 53, 12);
-    rewrite::encap_ipip(&f6, &p(&f6), s, d, 0, BE_MAC, DEV_MAC, 1514, &mut ipip).unwrap();
+    rewrite::encap_ipip(
+        &f6,
+        &p(&f6),
+        &Outer {
+            src: s,
+            dst: d,
+            flow_label: 0,
+            dst_mac: BE_MAC,
+            src_mac: DEV_MAC,
+        },
+        1514,
+        &mut ipip,
+    )
+    .unwrap();
     ipip[23] = 4;
     fix_ipv4_csum(&mut ipip, 14);
     assert_eq!(
@@ -759,7 +897,8 @@ fn model_tunnel_outputs_decode_to_the_input() {
         if gue {
             assert_eq!(d.outer.sport, 0xc000 | (hash as u16 & 0x3fff));
             assert_eq!(d.outer.dport, GUE_PORT);
-        } else if d.outer.ipv6 {
+        }
+        if d.outer.ipv6 {
             assert_eq!(d.flow_label, hash & 0xf_ffff);
         }
         assert_eq!(d.outer.vlan, q.vlan);
@@ -836,9 +975,9 @@ proptest! {
         let (s, d) = tunnel_ends(outer6);
         let mut out = Vec::new();
         if gue {
-            rewrite::encap_gue(&f, &q, s, d, 0xc000 | (label as u16 & 0x3fff), GUE_PORT, BE_MAC, DEV_MAC, 9216, &mut out).unwrap();
+            rewrite::encap_gue(&f, &q, &Outer { src: s, dst: d, flow_label: 0, dst_mac: BE_MAC, src_mac: DEV_MAC }, 0xc000 | (label as u16 & 0x3fff), GUE_PORT, 9216, &mut out).unwrap();
         } else {
-            rewrite::encap_ipip(&f, &q, s, d, label, BE_MAC, DEV_MAC, 9216, &mut out).unwrap();
+            rewrite::encap_ipip(&f, &q, &Outer { src: s, dst: d, flow_label: label, dst_mac: BE_MAC, src_mac: DEV_MAC }, 9216, &mut out).unwrap();
         }
         checked(&out);
         let dc = decap(&out, GUE_PORT).unwrap();

@@ -193,19 +193,21 @@ fn l2_header(
     out.extend_from_slice(&(if outer_v6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes());
 }
 
+/// The outer headers of an encapsulation: addresses (one family), the
+/// IPv6 flow label (RSS entropy for the receiver; unused for IPv4) and the
+/// MACs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outer {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub flow_label: u32,
+    pub dst_mac: [u8; 6],
+    pub src_mac: [u8; 6],
+}
+
 /// Outer IP header for `payload_len` bytes of `proto`.
-#[allow(clippy::too_many_arguments)]
-fn outer_ip(
-    out: &mut Vec<u8>,
-    src: IpAddr,
-    dst: IpAddr,
-    proto: u8,
-    payload_len: usize,
-    tos: u8,
-    df: bool,
-    flow_label: u32,
-) {
-    match (src, dst) {
+fn outer_ip(out: &mut Vec<u8>, o: &Outer, proto: u8, payload_len: usize, tos: u8, df: bool) {
+    match (o.src, o.dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let start = out.len();
             out.extend_from_slice(&[0x45, tos]);
@@ -219,7 +221,7 @@ fn outer_ip(
             out[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
         }
         (s, d) => {
-            let v = 0x6000_0000u32 | (tos as u32) << 20 | (flow_label & 0xf_ffff);
+            let v = 0x6000_0000u32 | (tos as u32) << 20 | (o.flow_label & 0xf_ffff);
             out.extend_from_slice(&v.to_be_bytes());
             out.extend_from_slice(&(payload_len as u16).to_be_bytes());
             out.extend_from_slice(&[proto, 64]);
@@ -258,63 +260,55 @@ fn check_len(p: &Parsed, outer: usize, outer_v6: bool, max: usize) -> Result<(),
 }
 
 /// IP-in-IP: outer IPv4 (protocol 4 or 41) or IPv6 (next header 4 or 41)
-/// in the family of `outer_dst`.
-#[allow(clippy::too_many_arguments)]
+/// in the family of the outer destination.
 pub fn encap_ipip(
     frame: &[u8],
     p: &Parsed,
-    outer_src: IpAddr,
-    outer_dst: IpAddr,
-    flow_label: u32,
-    dst_mac: [u8; 6],
-    src_mac: [u8; 6],
+    o: &Outer,
     max: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), RewriteError> {
-    if outer_src.is_ipv6() != outer_dst.is_ipv6() {
-        return Err(RewriteError::Family(outer_src));
+    if o.src.is_ipv6() != o.dst.is_ipv6() {
+        return Err(RewriteError::Family(o.src));
     }
-    let o6 = outer_dst.is_ipv6();
+    let o6 = o.dst.is_ipv6();
     check_len(p, if o6 { 40 } else { 20 }, o6, max)?;
     let (tos, df) = inner_tos_df(frame, p);
-    l2_header(frame, p, dst_mac, src_mac, o6, out);
+    l2_header(frame, p, o.dst_mac, o.src_mac, o6, out);
     let proto = if p.ipv6 { 41 } else { 4 };
-    outer_ip(out, outer_src, outer_dst, proto, p.l3_len, tos, df, flow_label);
+    outer_ip(out, o, proto, p.l3_len, tos, df);
     out.extend_from_slice(&frame[p.l3_offset..p.l3_offset + p.l3_len]);
     Ok(())
 }
 
-/// GUE (variant 1) over UDP to `dport`, from `sport`.
-#[allow(clippy::too_many_arguments)]
+/// GUE (variant 1) over UDP to `dport`, from `sport`; the outer IPv6 flow
+/// label carries the same entropy as for IP-in-IP.
 pub fn encap_gue(
     frame: &[u8],
     p: &Parsed,
-    outer_src: IpAddr,
-    outer_dst: IpAddr,
+    o: &Outer,
     sport: u16,
     dport: u16,
-    dst_mac: [u8; 6],
-    src_mac: [u8; 6],
     max: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), RewriteError> {
-    if outer_src.is_ipv6() != outer_dst.is_ipv6() {
-        return Err(RewriteError::Family(outer_src));
+    if o.src.is_ipv6() != o.dst.is_ipv6() {
+        return Err(RewriteError::Family(o.src));
     }
-    let o6 = outer_dst.is_ipv6();
+    let o6 = o.dst.is_ipv6();
     check_len(p, if o6 { 48 } else { 28 }, o6, max)?;
     let (tos, df) = inner_tos_df(frame, p);
-    l2_header(frame, p, dst_mac, src_mac, o6, out);
+    l2_header(frame, p, o.dst_mac, o.src_mac, o6, out);
     let ulen = 8 + p.l3_len;
-    outer_ip(out, outer_src, outer_dst, 17, ulen, tos, df, 0);
+    outer_ip(out, o, 17, ulen, tos, df);
     let u = out.len();
     out.extend_from_slice(&sport.to_be_bytes());
     out.extend_from_slice(&dport.to_be_bytes());
     out.extend_from_slice(&(ulen as u16).to_be_bytes());
     out.extend_from_slice(&[0, 0]);
     out.extend_from_slice(&frame[p.l3_offset..p.l3_offset + p.l3_len]);
-    let (s, sn) = octets(outer_src);
-    let (d, dn) = octets(outer_dst);
+    let (s, sn) = octets(o.src);
+    let (d, dn) = octets(o.dst);
     let c = checksum::l4(&s[..sn], &d[..dn], 17, &out[u..]);
     out[u + 6..u + 8].copy_from_slice(&c.to_be_bytes());
     Ok(())

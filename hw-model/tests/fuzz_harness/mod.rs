@@ -9,6 +9,7 @@ use hw_model::device::in_memory;
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
 use hw_model::packet::checksum::{fold, l4 as l4_csum, pseudo, sum};
+use hw_model::packet::rewrite::Outer;
 use hw_model::packet::rewrite::{self, RewriteError};
 use hw_model::packet::{decap, parse, Frag, Parsed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -155,10 +156,34 @@ pub fn packet_parse(data: &[u8]) -> bool {
         for gue in [false, true] {
             let r = if gue {
                 rewrite::encap_gue(
-                    data, &p, s, d, 0xc123, GUE_PORT, BE_MAC, DEV_MAC, MAX_FRAME, &mut out,
+                    data,
+                    &p,
+                    &Outer {
+                        src: s,
+                        dst: d,
+                        flow_label: 0,
+                        dst_mac: BE_MAC,
+                        src_mac: DEV_MAC,
+                    },
+                    0xc123,
+                    GUE_PORT,
+                    MAX_FRAME,
+                    &mut out,
                 )
             } else {
-                rewrite::encap_ipip(data, &p, s, d, 0x12345, BE_MAC, DEV_MAC, MAX_FRAME, &mut out)
+                rewrite::encap_ipip(
+                    data,
+                    &p,
+                    &Outer {
+                        src: s,
+                        dst: d,
+                        flow_label: 0x12345,
+                        dst_mac: BE_MAC,
+                        src_mac: DEV_MAC,
+                    },
+                    MAX_FRAME,
+                    &mut out,
+                )
             };
             if let Err(e) = r {
                 too_big(e);
