@@ -2,6 +2,7 @@
 //! inspect and compare them, and look flows up in them.
 
 mod tables;
+mod traffic;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -95,6 +96,22 @@ enum Cmd {
     /// Conntrack images and state.
     #[command(subcommand)]
     Ct(CtCmd),
+    /// Generate a deterministic traffic capture for a config's VIPs.
+    ///
+    /// Flows (TCP with handshakes and teardowns, UDP; IPv4/IPv6), uniform or
+    /// Zipf popularity, frame-size mixes, SYN floods, non-VIP and malformed
+    /// frames, NAT replies, at line rate or a given packet rate.
+    Gen(traffic::GenArgs),
+    /// Replay a capture through the pipeline model and report throughput,
+    /// stalls, latency, drops, conntrack and per-backend load.
+    ///
+    /// Example: lbnic replay basic.img trace.pcap -o out.pcap --model cycle --report report/
+    Replay(traffic::ReplayArgs),
+    /// Golden compare: replay a capture and diff the output against an
+    /// expected capture packet by packet (exit 0 if equal, 1 if not).
+    ///
+    /// Use it to check an RTL simulation's or a NIC's output against the model.
+    Check(traffic::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -156,6 +173,9 @@ fn main() -> ExitCode {
         Cmd::Target { target, json } => tables::target(&target, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
+        Cmd::Gen(a) => traffic::gen(a),
+        Cmd::Replay(a) => traffic::replay(a),
+        Cmd::Check(a) => traffic::check(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,11 +12,15 @@ use rand_distr::{Distribution, Exp, Zipf};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use table_compiler::config::Config;
-use table_compiler::target::entries::Proto;
+use hw_model::device::in_memory;
+use hw_model::functional::Functional;
+use table_compiler::target::entries::{Mode, Proto};
 
 /// MAC addresses of generated frames: a client-side router towards the
 /// device.
 pub const SRC_MAC: [u8; 6] = [0x02, 0xc1, 0x1e, 0x00, 0x00, 0x01];
+/// Source MAC of NAT replies: the backends' side of the network.
+pub const BACKEND_MAC: [u8; 6] = [0x02, 0xbe, 0x00, 0x00, 0x00, 0x01];
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Popularity {
@@ -33,6 +37,8 @@ pub enum Sizes {
     Imix,
     /// (frame length without FCS, weight).
     Mix(Vec<(u16, u32)>),
+    /// Uniform between two frame lengths without FCS (inclusive).
+    Uniform(u16, u16),
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -61,6 +67,9 @@ pub struct GenSpec {
     pub non_vip: f64,
     /// Share of malformed frames.
     pub malformed: f64,
+    /// Share of packets of NAT-VIP flows that are replies from the backend
+    /// (backend -> client), once the flow has a backend.
+    pub nat_replies: f64,
     /// TCP connections start with a SYN.
     pub handshake: bool,
     /// Mean packets per TCP connection before its FIN (0: never closes).
@@ -82,6 +91,7 @@ impl Default for GenSpec {
             syn_flood: 0.0,
             non_vip: 0.0,
             malformed: 0.0,
+            nat_replies: 0.0,
             handshake: true,
             flow_len: 0,
             rate: Rate::LineRate(100.0),
@@ -101,6 +111,7 @@ pub struct GenSummary {
     pub syn_flood: u64,
     pub non_vip: u64,
     pub malformed: u64,
+    pub nat_replies: u64,
     pub duration_ns: u64,
 }
 
@@ -110,6 +121,10 @@ pub enum GenError {
     NoVips,
     #[error("bad generator setting: {0}")]
     Spec(String),
+    #[error("compiling the config for NAT replies: {0}")]
+    Compile(String),
+    #[error("model for NAT replies: {0}")]
+    Model(String),
     #[error(transparent)]
     Trace(#[from] TraceError),
 }
@@ -119,6 +134,7 @@ struct Target {
     addr: IpAddr,
     port: u16,
     udp: bool,
+    nat: bool,
 }
 
 struct Flow {
@@ -128,6 +144,8 @@ struct Flow {
     open: bool,
     sent: u32,
     end_at: u32,
+    /// NAT flows: the backend address and port the model sent it to.
+    backend: Option<(IpAddr, u16)>,
 }
 
 /// Makes frames; one per call of [`Generator::next_frame`].
@@ -141,6 +159,9 @@ pub struct Generator {
     /// precise only to 256 ns).
     t_ns: f64,
     dst_mac: [u8; 6],
+    /// The functional model, fed every frame, when NAT replies are wanted:
+    /// it says which backend each NAT flow went to.
+    model: Option<Functional<Vec<u8>>>,
     pub summary: GenSummary,
 }
 
@@ -163,6 +184,7 @@ impl Generator {
             ("syn_flood", spec.syn_flood),
             ("non_vip", spec.non_vip),
             ("malformed", spec.malformed),
+            ("nat_replies", spec.nat_replies),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(GenError::Spec(format!("{name} = {v} is not a share in 0..=1")));
@@ -177,6 +199,9 @@ impl Generator {
         match &spec.sizes {
             Sizes::Fixed(n) if !(60..=9000).contains(n) => {
                 return Err(GenError::Spec(format!("size {n} is outside 60..=9000")))
+            }
+            Sizes::Uniform(a, b) if !(60..=9000).contains(a) || !(60..=9000).contains(b) || a > b => {
+                return Err(GenError::Spec(format!("size range {a}..={b} is outside 60..=9000")))
             }
             Sizes::Mix(m)
                 if m.is_empty()
@@ -202,6 +227,7 @@ impl Generator {
                 addr: v.addr,
                 port: v.port,
                 udp: v.proto == Proto::Udp,
+                nat: v.mode == Mode::Nat,
             })
             .collect();
         if vips.is_empty() {
@@ -224,6 +250,7 @@ impl Generator {
                 open: !spec.handshake,
                 sent: 0,
                 end_at,
+                backend: None,
             });
         }
         let zipf = match spec.popularity {
@@ -233,7 +260,17 @@ impl Generator {
                     .map_err(|e| GenError::Spec(format!("zipf exponent {s}: {e:?}")))?,
             ),
         };
+        let model = if spec.nat_replies > 0.0 && vips.iter().any(|v| v.nat) {
+            let (img, _) = table_compiler::compile::compile(cfg, None, None)
+                .map_err(|e| GenError::Compile(e.to_string()))?;
+            let mut m = Functional::new(in_memory(cfg.target.clone()).map_err(|e| GenError::Model(e.to_string()))?);
+            m.dev.flash(&img).map_err(|e| GenError::Model(e.to_string()))?;
+            Some(m)
+        } else {
+            None
+        };
         Ok(Generator {
+            model,
             t_ns: 0.0,
             spec,
             rng,
@@ -261,6 +298,7 @@ impl Generator {
                 7..=10 => 590,
                 _ => 1514,
             },
+            Sizes::Uniform(a, b) => self.rng.gen_range(*a..=*b) as usize,
             Sizes::Mix(m) => {
                 let total: u64 = m.iter().map(|(_, w)| *w as u64).sum();
                 let mut x = self.rng.gen_range(0..total);
@@ -341,6 +379,8 @@ impl Generator {
     pub fn next_frame(&mut self) -> (u64, Vec<u8>) {
         let r: f64 = self.rng.gen();
         let s = self.spec.clone();
+        let ts = s.start_ns + self.t_ns as u64;
+        let mut nat_flow = None;
         let frame = if r < s.malformed {
             self.summary.malformed += 1;
             self.malformed()
@@ -387,7 +427,22 @@ impl Generator {
             };
             let v = self.vips[vip].clone();
             let dp = if v.port == 0 { 80 } else { v.port };
-            if v.udp {
+            if v.nat {
+                nat_flow = Some(i);
+            }
+            let backend = self.flows[i].backend;
+            if let Some((baddr, bport)) = backend.filter(|_| v.nat && self.rng.gen_bool(s.nat_replies)) {
+                self.summary.nat_replies += 1;
+                nat_flow = None;
+                let l4 = if v.udp {
+                    L4::Udp(bport, port)
+                } else {
+                    L4::Tcp(bport, port, 0x10, sent + 1)
+                };
+                let mut f = self.build(baddr, client, l4, size);
+                f[6..12].copy_from_slice(&BACKEND_MAC);
+                f
+            } else if v.udp {
                 self.summary.udp += 1;
                 self.build(client, v.addr, L4::Udp(port, dp), size)
             } else if !open {
@@ -405,13 +460,25 @@ impl Generator {
                 f.sent = 0;
                 f.end_at = end;
                 f.port = next_port;
+                f.backend = None;
+                nat_flow = None;
                 self.build(client, v.addr, L4::Tcp(port, dp, 0x11, sent + 1), 60)
             } else {
                 self.flows[i].sent += 1;
                 self.build(client, v.addr, L4::Tcp(port, dp, 0x10, sent + 1), size)
             }
         };
-        let ts = s.start_ns + self.t_ns as u64;
+        if let Some(m) = self.model.as_mut() {
+            let out = m.process(&frame, ts);
+            if let (Some(i), Some(out)) = (nat_flow, out) {
+                // The forward rewrite put the backend in the destination.
+                if let Ok(p) = hw_model::packet::parse(out) {
+                    if self.flows[i].backend.is_none() {
+                        self.flows[i].backend = Some((p.dst, p.dport));
+                    }
+                }
+            }
+        }
         let gap = match s.rate {
             Rate::LineRate(g) => ((frame.len().max(60) + 4 + 8 + 12) * 8) as f64 / g,
             Rate::Pps(p) => 1e9 / p,

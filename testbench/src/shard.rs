@@ -1,0 +1,355 @@
+//! Functional replay sharded across threads, with the same output (bytes
+//! and order) and counters as one thread.
+//!
+//! Why it is exact: every piece of state a packet touches is its conntrack
+//! bucket (`flow_hash & (ct_buckets-1)`), so shard `= bucket % threads`
+//! gives each worker every packet of its buckets, in input order; a worker
+//! runs its own device, whose conntrack holds just its buckets. Packets of
+//! one flow (and ICMP errors about it, routed by their inner flow reversed,
+//! as the pipeline does) share a bucket. Device time is the running maximum
+//! of ingress times, identical in every shard, and every worker commits
+//! each update at the same packet boundary.
+//!
+//! Two things cross buckets, so such banks replay on one thread:
+//! - RR/WRR VIPs step a per-VIP pointer on every new flow, so which backend
+//!   a flow gets depends on new flows in other shards;
+//! - a new NAT flow also writes its return entry, in the bucket of the
+//!   reply's tuple, which another shard may own.
+//!
+//! The reader (main thread) hands batches to every worker; each worker
+//! routes every packet of the batch (parse + Toeplitz: cheap) and runs its
+//! own; the main thread merges the outputs back into input order.
+
+use crate::analysis::InKey;
+use crate::replay::{Acc, Input, Options, ReplayError, Sink};
+use hw_model::device::{in_memory, Counters};
+use hw_model::functional::Functional;
+use hw_model::model::Model;
+use hw_model::packet::{parse, Frag, Parsed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use table_compiler::image::{Bank, Image};
+use table_compiler::target::entries::{addr_to_bytes, Mode, Scheduler};
+use table_compiler::target::regs::Counter;
+use table_compiler::toeplitz::Toeplitz;
+
+const BATCH: usize = 2048;
+/// Batches in flight per worker.
+const DEPTH: usize = 4;
+
+/// Why a bank cannot be sharded, if it cannot.
+fn unshardable(img: &Image) -> Option<String> {
+    let bank = match Bank::decode(img) {
+        Ok(b) => b,
+        Err(e) => return Some(format!("image does not decode: {e}")),
+    };
+    for v in bank.vips.iter().flatten() {
+        if matches!(v.repr.sched, Scheduler::Rr | Scheduler::Wrr) {
+            return Some(format!(
+                "VIP {} uses {}: its round-robin pointer orders new flows across all shards",
+                v.name,
+                if v.repr.sched == Scheduler::Rr { "rr" } else { "wrr" }
+            ));
+        }
+        if v.repr.mode == Mode::Nat {
+            return Some(format!(
+                "VIP {} is NAT: a new flow's return entry lives in another flow's bucket",
+                v.name
+            ));
+        }
+    }
+    None
+}
+
+/// Threads to use, and why fewer than asked.
+pub(crate) fn plan(image: &Image, opts: &Options) -> (usize, Option<String>) {
+    if opts.threads <= 1 {
+        return (1, None);
+    }
+    let images = std::iter::once(image).chain(opts.updates.iter().map(|u| &u.image));
+    for (i, img) in images.enumerate() {
+        if let Some(why) = unshardable(img) {
+            let which = if i == 0 {
+                "the image".to_string()
+            } else {
+                format!("update {}", i)
+            };
+            return (1, Some(format!("replayed on one thread: in {which}, {why}")));
+        }
+    }
+    (opts.threads, None)
+}
+
+/// The conntrack bucket a packet's state lives in, as the pipeline computes
+/// it (`None`: the packet has no conntrack state).
+pub(crate) fn bucket(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<u32> {
+    let h = if let Some(i) = &p.icmp_error {
+        let key = hw_model::ct::CtKey::new(
+            i.proto,
+            &addr_to_bytes(i.dst),
+            i.dport,
+            &addr_to_bytes(i.src),
+            i.sport,
+            p.ipv6,
+        );
+        hw_model::pipeline::hash_key(tz, &key)
+    } else if p.frag == Frag::Later {
+        return None;
+    } else {
+        tz.hash_ports(p.src, p.dst, p.sport, p.dport)
+    };
+    Some(table_compiler::target::ct_bucket(h, buckets))
+}
+
+struct Batch {
+    first_seq: u64,
+    /// (device time ns, frame)
+    frames: Vec<(u64, Vec<u8>)>,
+    /// (position, update index): commit that update before `frames[pos]`.
+    flashes: Vec<(usize, usize)>,
+}
+
+struct Out {
+    /// (position in batch, range in `data`)
+    idx: Vec<(u32, u32, u32)>,
+    data: Vec<u8>,
+}
+
+enum Msg {
+    Batch(Arc<Batch>),
+    /// No more packets: commit these updates, age at this time, finish.
+    End { flashes: Vec<usize>, last_ns: u64 },
+}
+
+struct WorkerEnd {
+    counters: Counters,
+    analyzer: crate::analysis::Analyzer,
+}
+
+fn worker(
+    me: usize,
+    n: usize,
+    image: &Image,
+    opts: &Options,
+    mut analyzer: crate::analysis::Analyzer,
+    rx: Receiver<Msg>,
+    tx: SyncSender<Result<Out, ReplayError>>,
+) -> Result<WorkerEnd, ReplayError> {
+    let mut m = Functional::new(in_memory(image.target.clone())?);
+    m.dev.flash(image)?;
+    let buckets = m.dev.ct.buckets;
+    let key_of = |img: &Image| Bank::decode(img).map(|b| Toeplitz::new(&b.global.toeplitz_key));
+    let mut tz = key_of(image)?;
+    let mut epoch = 0;
+    let flash = |m: &mut Functional<Vec<u8>>, u: usize| -> Result<Toeplitz, ReplayError> {
+        let up = &opts.updates[u];
+        m.dev.flash(&up.image).map_err(|source| ReplayError::Update {
+            at: up.at_packet,
+            image: up.path.display().to_string(),
+            source,
+        })?;
+        Ok(key_of(&up.image)?)
+    };
+    for msg in rx {
+        match msg {
+            Msg::Batch(b) => {
+                let mut out = Out {
+                    idx: Vec::with_capacity(b.frames.len() / n + 16),
+                    data: Vec::with_capacity(b.frames.len() / n * 128),
+                };
+                let mut fl = b.flashes.iter().peekable();
+                for (pos, (ts, frame)) in b.frames.iter().enumerate() {
+                    while let Some(&&(_, u)) = fl.peek().filter(|f| f.0 == pos) {
+                        tz = flash(&mut m, u)?;
+                        epoch = u + 1;
+                        fl.next();
+                    }
+                    let parsed = parse(frame).ok();
+                    let shard = parsed.as_ref().and_then(|p| bucket(p, &tz, buckets)).unwrap_or(0) as usize % n;
+                    if shard != me {
+                        continue;
+                    }
+                    let key = InKey::with_parsed(frame, parsed);
+                    if let Some(o) = m.process(frame, *ts) {
+                        analyzer.observe(epoch, &key, o, *ts);
+                        let start = out.data.len() as u32;
+                        out.data.extend_from_slice(o);
+                        out.idx.push((pos as u32, start, out.data.len() as u32));
+                    }
+                }
+                if tx.send(Ok(out)).is_err() {
+                    break;
+                }
+            }
+            Msg::End { flashes, last_ns } => {
+                for u in flashes {
+                    flash(&mut m, u)?;
+                }
+                m.dev.set_time_ns(last_ns);
+                m.finish();
+                break;
+            }
+        }
+    }
+    Ok(WorkerEnd {
+        counters: m.dev.counters.clone(),
+        analyzer,
+    })
+}
+
+pub(crate) fn run(
+    image: &Image,
+    trace: &std::path::Path,
+    opts: &Options,
+    n: usize,
+    acc: &mut Acc,
+    sink: &mut Sink<'_>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Counters, ReplayError> {
+    let mut input = Input::open(trace, opts.timing, image.target.clock_mhz, opts.skip_truncated)?;
+    std::thread::scope(|s| -> Result<Counters, ReplayError> {
+        let mut to_w = Vec::new();
+        let mut from_w = Vec::new();
+        let mut handles = Vec::new();
+        for me in 0..n {
+            let (tx, rx) = sync_channel::<Msg>(DEPTH);
+            let (otx, orx) = sync_channel::<Result<Out, ReplayError>>(DEPTH);
+            let an = crate::replay::new_acc(image, opts)?.analyzer;
+            handles.push(s.spawn(move || worker(me, n, image, opts, an, rx, otx)));
+            to_w.push(tx);
+            from_w.push(orx);
+        }
+        let mut inflight: std::collections::VecDeque<Arc<Batch>> = Default::default();
+        let mut next_update = 0;
+        let mut seq = 0u64;
+        let mut failed: Option<ReplayError> = None;
+        loop {
+            let mut frames = Vec::with_capacity(BATCH);
+            let mut flashes = Vec::new();
+            let first_seq = seq;
+            let mut done = false;
+            while frames.len() < BATCH {
+                match input.next(acc) {
+                    Ok(Some((idx, ts, _, frame))) => {
+                        while opts.updates.get(next_update).is_some_and(|u| u.at_packet <= idx) {
+                            flashes.push((frames.len(), next_update));
+                            next_update += 1;
+                        }
+                        frames.push((ts, frame));
+                        seq += 1;
+                    }
+                    Ok(None) => {
+                        done = true;
+                        break;
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !frames.is_empty() {
+                let b = Arc::new(Batch {
+                    first_seq,
+                    frames,
+                    flashes,
+                });
+                for t in &to_w {
+                    if t.send(Msg::Batch(b.clone())).is_err() {
+                        failed.get_or_insert(ReplayError::Worker("a worker stopped".into()));
+                    }
+                }
+                inflight.push_back(b);
+            }
+            let base = input.clock.base.unwrap_or(0);
+            while inflight.len() >= DEPTH || (done && !inflight.is_empty()) {
+                let b = inflight.pop_front().expect("non-empty");
+                if let Err(e) = collect(&from_w, &b, acc, base, sink) {
+                    failed.get_or_insert(e);
+                    break;
+                }
+            }
+            progress(input.read, input.approx_bytes);
+            if done || failed.is_some() {
+                break;
+            }
+        }
+        if failed.is_some() {
+            // Unblock workers waiting to hand over outputs.
+            drop(from_w);
+        }
+        let last_ns = acc.offered.last;
+        for t in &to_w {
+            let _ = t.send(Msg::End {
+                flashes: (next_update..opts.updates.len()).collect(),
+                last_ns,
+            });
+        }
+        drop(to_w);
+        let mut counters = Counters::default();
+        let mut analyzers = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(Ok(end)) => {
+                    for (i, (a, b)) in counters.c.iter_mut().zip(end.counters.c).enumerate() {
+                        // Every worker commits every update: count them once.
+                        if i == Counter::Commits as usize || i == Counter::CommitErrors as usize {
+                            *a = b;
+                        } else {
+                            *a += b;
+                        }
+                    }
+                    for (a, b) in counters.parse.iter_mut().zip(end.counters.parse) {
+                        *a += b;
+                    }
+                    analyzers.push(end.analyzer);
+                }
+                Ok(Err(e)) => {
+                    // The worker's own error says more than "it stopped".
+                    if matches!(failed, None | Some(ReplayError::Worker(_))) {
+                        failed = Some(e);
+                    }
+                }
+                Err(_) => {
+                    failed.get_or_insert(ReplayError::Worker("a worker panicked".into()));
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for a in analyzers {
+            acc.analyzer.merge(a);
+        }
+        Ok(counters)
+    })
+}
+
+/// Merge one batch's outputs back into input order and hand them on.
+fn collect(
+    from_w: &[Receiver<Result<Out, ReplayError>>],
+    b: &Batch,
+    acc: &mut Acc,
+    base: u64,
+    sink: &mut Sink<'_>,
+) -> Result<(), ReplayError> {
+    let outs: Vec<Out> = from_w
+        .iter()
+        .map(|r| r.recv().map_err(|_| ReplayError::Worker("a worker stopped".into()))?)
+        .collect::<Result<_, _>>()?;
+    let mut at = vec![0usize; outs.len()];
+    loop {
+        let next = (0..outs.len())
+            .filter(|&w| at[w] < outs[w].idx.len())
+            .min_by_key(|&w| outs[w].idx[at[w]].0);
+        let Some(w) = next else { break };
+        let (pos, a, z) = outs[w].idx[at[w]];
+        at[w] += 1;
+        let ts = b.frames[pos as usize].0;
+        let data = &outs[w].data[a as usize..z as usize];
+        acc.achieved.add(base, ts, data.len());
+        sink(b.first_seq + pos as u64, ts, data)?;
+    }
+    Ok(())
+}
