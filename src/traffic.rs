@@ -347,6 +347,7 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
     }
     if let Some(dir) = &a.report {
         testbench::chart::write_report(dir, &report)
+            .map_err(anyhow::Error::msg)
             .with_context(|| format!("writing the report to {}", dir.display()))?;
     }
     if a.json {

@@ -329,8 +329,20 @@ impl TraceWriter {
         let tmp = bw.into_inner().map_err(|e| werr(e.to_string()))?;
         tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
         tmp.persist(&self.path).map_err(|e| werr(e.to_string()))?;
+        make_readable(&self.path);
         Ok(self.packets)
     }
+}
+
+/// Temporary files are created 0600; a capture or report is for sharing.
+pub fn make_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 #[cfg(test)]
