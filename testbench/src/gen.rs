@@ -144,6 +144,9 @@ struct Flow {
     open: bool,
     sent: u32,
     end_at: u32,
+    /// Next sequence number of the client and of the server (a NAT reply).
+    seq: u32,
+    rseq: u32,
     /// NAT flows: the backend address and port the model sent it to.
     backend: Option<(IpAddr, u16)>,
 }
@@ -164,6 +167,10 @@ pub struct Generator {
     model: Option<Functional<Vec<u8>>>,
     pub summary: GenSummary,
 }
+
+/// Client ports: the IANA dynamic range, where no service is registered (so
+/// a dissector takes the filler payload for nothing in particular).
+const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 
 fn client_addr(rng: &mut ChaCha8Rng, v6: bool) -> IpAddr {
     if v6 {
@@ -246,10 +253,12 @@ impl Generator {
             flows.push(Flow {
                 vip,
                 client,
-                port: rng.gen_range(1024..=65535),
+                port: rng.gen_range(CLIENT_PORTS),
                 open: !spec.handshake,
                 sent: 0,
                 end_at,
+                seq: rng.gen(),
+                rseq: rng.gen(),
                 backend: None,
             });
         }
@@ -314,27 +323,32 @@ impl Generator {
     }
 
     fn build(&self, src: IpAddr, dst: IpAddr, l4: L4, size: usize) -> Vec<u8> {
+        self.build_l4(src, dst, l4, size).0
+    }
+
+    /// The frame and its L4 payload length.
+    fn build_l4(&self, src: IpAddr, dst: IpAddr, l4: L4, size: usize) -> (Vec<u8>, u32) {
         let eth = PacketBuilder::ethernet2(SRC_MAC, self.dst_mac);
         let ip = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), 64),
             (s, d) => eth.ipv6(v6(s), v6(d), 64),
         };
         let hdr = |n: usize| size.saturating_sub(n);
-        let mut out = match l4 {
+        let (mut out, n) = match l4 {
             L4::Udp(sp, dp) => {
                 let b = ip.udp(sp, dp);
                 let pay = vec![0xa5; hdr(b.size(0))];
                 let mut v = Vec::with_capacity(b.size(pay.len()));
                 b.write(&mut v, &pay).expect("writing to a Vec");
-                v
+                (v, pay.len())
             }
-            L4::Tcp(sp, dp, flags, seq) => {
+            L4::Tcp(sp, dp, flags, seq, ack) => {
                 let mut b = ip.tcp(sp, dp, seq, 64240);
                 if flags & 0x02 != 0 {
                     b = b.syn();
                 }
                 if flags & 0x10 != 0 {
-                    b = b.ack(1);
+                    b = b.ack(ack);
                 }
                 if flags & 0x01 != 0 {
                     b = b.fin();
@@ -346,13 +360,13 @@ impl Generator {
                 };
                 let mut v = Vec::with_capacity(b.size(pay.len()));
                 b.write(&mut v, &pay).expect("writing to a Vec");
-                v
+                (v, pay.len())
             }
         };
         if out.len() < 60 {
             out.resize(60, 0); // Ethernet padding.
         }
-        out
+        (out, n as u32)
     }
 
     fn malformed(&mut self) -> Vec<u8> {
@@ -394,14 +408,14 @@ impl Generator {
             };
             let v = self.vips[i].clone();
             let src = client_addr(&mut self.rng, v.addr.is_ipv6());
-            let sp = self.rng.gen_range(1024..=65535);
+            let sp = self.rng.gen_range(CLIENT_PORTS);
             let dp = if v.port == 0 {
                 self.rng.gen_range(1..=65535)
             } else {
                 v.port
             };
             let seq: u32 = self.rng.gen();
-            self.build(src, v.addr, L4::Tcp(sp, dp, 0x02, seq), 60)
+            self.build(src, v.addr, L4::Tcp(sp, dp, 0x02, seq, 0), 60)
         } else if r < s.malformed + s.syn_flood + s.non_vip {
             self.summary.non_vip += 1;
             let v6 = self.rng.gen_bool(s.ipv6);
@@ -412,7 +426,7 @@ impl Generator {
                 IpAddr::V4(Ipv4Addr::new(203, 0, 113, self.rng.gen()))
             };
             let size = self.size();
-            let sp = self.rng.gen_range(1024..=65535);
+            let sp = self.rng.gen_range(CLIENT_PORTS);
             self.build(src, dst, L4::Udp(sp, 9), size)
         } else {
             self.summary.flow_packets += 1;
@@ -421,9 +435,9 @@ impl Generator {
                 Some(z) => (z.sample(&mut self.rng) as usize).clamp(1, self.flows.len()) - 1,
             };
             let size = self.size();
-            let (vip, client, port, open, sent, end_at) = {
+            let (vip, client, port, open, sent, end_at, seq, rseq) = {
                 let f = &self.flows[i];
-                (f.vip, f.client, f.port, f.open, f.sent, f.end_at)
+                (f.vip, f.client, f.port, f.open, f.sent, f.end_at, f.seq, f.rseq)
             };
             let v = self.vips[vip].clone();
             let dp = if v.port == 0 { 80 } else { v.port };
@@ -437,9 +451,10 @@ impl Generator {
                 let l4 = if v.udp {
                     L4::Udp(bport, port)
                 } else {
-                    L4::Tcp(bport, port, 0x10, sent + 1)
+                    L4::Tcp(bport, port, 0x10, rseq, seq)
                 };
-                let mut f = self.build(baddr, client, l4, size);
+                let (mut f, n) = self.build_l4(baddr, client, l4, size);
+                self.flows[i].rseq = rseq.wrapping_add(n);
                 f[6..12].copy_from_slice(&BACKEND_MAC);
                 f
             } else if v.udp {
@@ -448,24 +463,31 @@ impl Generator {
             } else if !open {
                 self.summary.syn += 1;
                 self.flows[i].open = true;
-                self.build(client, v.addr, L4::Tcp(port, dp, 0x02, 0), 60)
+                self.flows[i].seq = seq.wrapping_add(1);
+                self.flows[i].rseq = rseq.wrapping_add(1);
+                self.build(client, v.addr, L4::Tcp(port, dp, 0x02, seq, 0), 60)
             } else if sent + 1 >= end_at {
                 self.summary.fin += 1;
                 // Close, and the next packet of this flow opens a new
                 // connection from a new port.
-                let next_port = self.rng.gen_range(1024..=65535);
+                let next_port = self.rng.gen_range(CLIENT_PORTS);
                 let end = Self::flow_end(&mut self.rng, s.flow_len);
+                let (nseq, nrseq) = (self.rng.gen(), self.rng.gen());
                 let f = &mut self.flows[i];
+                f.seq = nseq;
+                f.rseq = nrseq;
                 f.open = !s.handshake;
                 f.sent = 0;
                 f.end_at = end;
                 f.port = next_port;
                 f.backend = None;
                 nat_flow = None;
-                self.build(client, v.addr, L4::Tcp(port, dp, 0x11, sent + 1), 60)
+                self.build(client, v.addr, L4::Tcp(port, dp, 0x11, seq, rseq), 60)
             } else {
+                let (f, n) = self.build_l4(client, v.addr, L4::Tcp(port, dp, 0x10, seq, rseq), size);
                 self.flows[i].sent += 1;
-                self.build(client, v.addr, L4::Tcp(port, dp, 0x10, sent + 1), size)
+                self.flows[i].seq = seq.wrapping_add(n);
+                f
             }
         };
         if let Some(m) = self.model.as_mut() {
@@ -494,8 +516,8 @@ impl Generator {
 
 enum L4 {
     Udp(u16, u16),
-    /// sport, dport, flags, seq
-    Tcp(u16, u16, u8, u32),
+    /// sport, dport, flags, seq, ack
+    Tcp(u16, u16, u8, u32, u32),
 }
 
 fn v6(a: IpAddr) -> [u8; 16] {
