@@ -353,3 +353,59 @@ fn collect(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::{GenSpec, Generator};
+    use hw_model::device::ActiveBank;
+    use std::path::Path;
+    use table_compiler::config::Config;
+
+    /// The route is the pipeline's own bucket for every packet that has
+    /// conntrack state (VIP flows, NAT replies, ICMP errors).
+    #[test]
+    fn route_is_the_pipelines_bucket() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"));
+        let cfg = Config::load(&dir.join("basic.toml")).unwrap();
+        let (img, _) = table_compiler::compile::compile(&cfg, None, None).unwrap();
+        let bank = Bank::decode(&img).unwrap();
+        let tz = Toeplitz::new(&bank.global.toeplitz_key);
+        let ab = Arc::new(ActiveBank::new(bank, 1, 0));
+        let spec = GenSpec {
+            packets: 4000,
+            flows: 300,
+            syn_flood: 0.1,
+            non_vip: 0.1,
+            malformed: 0.05,
+            nat_replies: 0.3,
+            ..GenSpec::default()
+        };
+        let mut g = Generator::new(&cfg, spec).unwrap();
+        let mut frames: Vec<Vec<u8>> = (0..4000).map(|_| g.next_frame().1).collect();
+        // An ICMP port-unreachable about a packet the VIP sent to a client.
+        let inner = etherparse::PacketBuilder::ipv4([192, 0, 2, 10], [198, 18, 0, 9], 64).tcp(80, 50000, 1, 100);
+        let mut ip = Vec::new();
+        inner.write(&mut ip, &[]).unwrap();
+        let icmp = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 9, 9, 9], [192, 0, 2, 10], 64)
+            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port,
+            ));
+        let mut f = Vec::new();
+        icmp.write(&mut f, &ip).unwrap();
+        frames.push(f);
+        let buckets = img.target.ct_buckets;
+        let mut checked = 0;
+        for f in &frames {
+            let mut c = Counters::default();
+            let m = hw_model::pipeline::classify(Some(&ab), true, f, 0, buckets, &mut c);
+            if let Some(want) = m.class.bucket() {
+                let p = parse(f).unwrap();
+                assert_eq!(bucket(&p, &tz, buckets), Some(want));
+                checked += 1;
+            }
+        }
+        assert!(checked > 3000, "{checked}");
+    }
+}

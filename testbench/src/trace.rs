@@ -423,6 +423,70 @@ mod tests {
         }
     }
 
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut b = body.to_vec();
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        let len = (b.len() + 12) as u32;
+        [&kind.to_le_bytes()[..], &len.to_le_bytes(), &b, &len.to_le_bytes()].concat()
+    }
+
+    #[test]
+    fn pcapng_interfaces_with_their_own_resolution() {
+        let mut f = block(0x0a0d0d0a, &[&0x1a2b3c4du32.to_le_bytes()[..], &[1, 0, 0, 0], &[0xff; 8]].concat());
+        // Interfaces: microseconds (default), nanoseconds, 2^-10 s.
+        for tsresol in [None, Some(9u8), Some(0x80 | 10)] {
+            let mut body = vec![1, 0, 0, 0, 0xff, 0xff, 0, 0];
+            if let Some(r) = tsresol {
+                body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0]);
+                body.extend_from_slice(&[0, 0, 0, 0]);
+            }
+            f.extend(block(1, &body));
+        }
+        let frame = [0xabu8; 60];
+        for (iface, units) in [(0u32, 1_500_000u64), (1, 1_500_000_123), (2, 3 << 10)] {
+            let mut body = iface.to_le_bytes().to_vec();
+            body.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+            body.extend_from_slice(&(units as u32).to_le_bytes());
+            body.extend_from_slice(&60u32.to_le_bytes());
+            body.extend_from_slice(&60u32.to_le_bytes());
+            body.extend_from_slice(&frame);
+            f.extend(block(6, &body));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("multi.pcapng");
+        std::fs::write(&p, &f).unwrap();
+        let got: Vec<(u32, u64)> = TraceReader::open(&p)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|p| (p.interface, p.ts_ns))
+            .collect();
+        assert_eq!(got, vec![(0, 1_500_000_000), (1, 1_500_000_123), (2, 3_000_000_000)]);
+    }
+
+    #[test]
+    fn microsecond_pcap_and_snaplen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("us.pcap");
+        let mut f = Vec::new();
+        f.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+        f.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&40u32.to_le_bytes()); // snaplen
+        f.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+        f.extend_from_slice(&7u32.to_le_bytes());
+        f.extend_from_slice(&250u32.to_le_bytes()); // us
+        f.extend_from_slice(&40u32.to_le_bytes());
+        f.extend_from_slice(&60u32.to_le_bytes());
+        f.extend_from_slice(&[1u8; 40]);
+        std::fs::write(&p, &f).unwrap();
+        let mut r = TraceReader::open(&p).unwrap();
+        let pkt = r.next_packet().unwrap().unwrap();
+        assert_eq!((pkt.ts_ns, pkt.data.len(), pkt.orig_len), (7_000_250_000, 40, 60));
+        assert!(r.next_packet().is_none());
+        assert_eq!(r.truncated, 1);
+    }
+
     #[test]
     fn unfinished_writer_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
