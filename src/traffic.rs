@@ -83,7 +83,9 @@ fn parse_timing(s: &str) -> Result<Timing> {
         "line" => Timing::Line(0.0),
         _ => match s.strip_prefix("line:") {
             Some(g) => {
-                let g: f64 = g.parse().with_context(|| format!("bad port speed in --timing {s:?}"))?;
+                let g: f64 = g
+                    .parse()
+                    .with_context(|| format!("bad port speed in --timing {s:?}"))?;
                 if !(g > 0.0 && g.is_finite()) {
                     bail!("--timing {s}: the port speed must be positive");
                 }
@@ -108,7 +110,10 @@ fn parse_popularity(s: &str) -> Result<Popularity> {
 }
 
 fn frame_size(s: &str) -> Result<u16> {
-    let n: u16 = s.trim().parse().with_context(|| format!("bad frame size {s:?}"))?;
+    let n: u16 = s
+        .trim()
+        .parse()
+        .with_context(|| format!("bad frame size {s:?}"))?;
     if !(64..=9004).contains(&n) {
         bail!("frame size {n} is outside 64..=9004 (sizes include the 4-byte FCS)");
     }
@@ -135,7 +140,10 @@ fn parse_sizes(s: &str) -> Result<Sizes> {
             let (n, w) = part
                 .split_once(':')
                 .with_context(|| format!("--sizes: {part:?} is not SIZE:WEIGHT"))?;
-            let w: u32 = w.trim().parse().with_context(|| format!("bad weight in {part:?}"))?;
+            let w: u32 = w
+                .trim()
+                .parse()
+                .with_context(|| format!("bad weight in {part:?}"))?;
             m.push((frame_size(n)?, w));
         }
         return Ok(Sizes::Mix(m));
@@ -260,7 +268,9 @@ impl ModelArgs {
             u.image.expect_target(&image.target).with_context(|| {
                 format!(
                     "{}:{}: {} is for another target than the replayed image",
-                    self.updates.as_ref().map_or(String::new(), |p| p.display().to_string()),
+                    self.updates
+                        .as_ref()
+                        .map_or(String::new(), |p| p.display().to_string()),
                     u.line,
                     u.path.display()
                 )
@@ -404,7 +414,13 @@ pub fn check(a: CheckArgs) -> Result<()> {
     let mut sink = |seq: u64, _ts: u64, data: &[u8]| -> Result<(), ReplayError> {
         let want = golden.next_packet().transpose()?;
         let before = cmp.diffs.len();
-        cmp.push(index, Some(data), want.as_ref().map(|w| &w.data[..]), &masks, a.max_diffs);
+        cmp.push(
+            index,
+            Some(data),
+            want.as_ref().map(|w| &w.data[..]),
+            &masks,
+            a.max_diffs,
+        );
         if cmp.diffs.len() > before {
             let d = cmp.diffs.last_mut().expect("pushed");
             let at = d.first_byte.unwrap_or(0);

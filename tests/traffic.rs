@@ -66,9 +66,8 @@ const SCHEDS: [&str; 4] = ["maglev", "maglev-stable", "rr", "wrr"];
 /// weights 1, 2, 3; odd schedulers carry UDP. Tunnels of IPv6 VIPs with a
 /// weighted scheduler go over an IPv4 underlay (family change).
 fn all_modes_config() -> String {
-    let mut s = String::from(
-        "[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\n\n",
-    );
+    let mut s =
+        String::from("[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\n\n");
     let mut i = 0;
     for v6 in [false, true] {
         for mode in MODES {
@@ -136,7 +135,10 @@ fn tshark_check(files: &[&str], extra: &[&str]) {
         "tshark check failed:\n{out}{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(out.contains("malformed=0 expert_errors=0 bad_checksums=0 unverified=0"), "{out}");
+    assert!(
+        out.contains("malformed=0 expert_errors=0 bad_checksums=0 unverified=0"),
+        "{out}"
+    );
 }
 
 fn backends_of<'a>(r: &'a Value, vip: &str) -> Vec<&'a Value> {
@@ -156,8 +158,23 @@ fn every_mode_and_scheduler_round_trips() {
     ok(&["compile", &cfg, "-o", &img]);
     let trace = t.s("in.pcap");
     let g = json(&[
-        "gen", &cfg, "-o", &trace, "-n", "40000", "--flows", "3000", "--sizes", "imix", "--ipv6", "0.5",
-        "--nat-replies", "0.3", "--non-vip", "0.01", "--json",
+        "gen",
+        &cfg,
+        "-o",
+        &trace,
+        "-n",
+        "40000",
+        "--flows",
+        "3000",
+        "--sizes",
+        "imix",
+        "--ipv6",
+        "0.5",
+        "--nat-replies",
+        "0.3",
+        "--non-vip",
+        "0.01",
+        "--json",
     ]);
     assert_eq!(g["packets"], 40000);
     assert!(g["nat_replies"].as_u64().unwrap() > 500, "{g}");
@@ -167,7 +184,10 @@ fn every_mode_and_scheduler_round_trips() {
     let r = json(&["replay", &img, &trace, "-o", &out, "--json"]);
     assert_eq!(r["offered"]["packets"], 40000);
     assert_eq!(r["flows"]["moved"], 0);
-    assert_eq!(r["flows"]["unattributed"], 0, "every output frame maps to a backend");
+    assert_eq!(
+        r["flows"]["unattributed"], 0,
+        "every output frame maps to a backend"
+    );
     // Every VIP's backends took flows, in proportion to the table.
     let vips: std::collections::BTreeSet<String> = r["backends"]
         .as_array()
@@ -186,12 +206,19 @@ fn every_mode_and_scheduler_round_trips() {
             let want = b["expected_share"].as_f64().unwrap() * total as f64;
             if v.ends_with("-rr") || v.ends_with("-wrr") {
                 // The pointer hands out slots in turn: within a round.
-                assert!((f - want).abs() <= 6.0, "{v} {}: {f} flows, want {want}", b["backend"]);
+                assert!(
+                    (f - want).abs() <= 6.0,
+                    "{v} {}: {f} flows, want {want}",
+                    b["backend"]
+                );
             } else {
                 assert!(f > 0.0, "{v} {}: no flows", b["backend"]);
             }
             if v.contains("-nat-") && b["packets"].as_u64().unwrap() > 40 {
-                assert!(b["replies"].as_u64().unwrap() > 0, "{v}: NAT replies rewritten back");
+                assert!(
+                    b["replies"].as_u64().unwrap() > 0,
+                    "{v}: NAT replies rewritten back"
+                );
             }
         }
         if v.ends_with("-rr") {
@@ -248,7 +275,9 @@ fn maglev_config(extra_backend: bool, drain_b2: bool, remove_b3: bool) -> String
             } else {
                 format!("10.{i}.0.99")
             };
-            s += &format!("[[vip.backend]]\nname = \"new\"\naddress = \"{a}\"\nmac = \"02:00:00:0{i}:00:99\"\n");
+            s += &format!(
+                "[[vip.backend]]\nname = \"new\"\naddress = \"{a}\"\nmac = \"02:00:00:0{i}:00:99\"\n"
+            );
         }
     }
     s
@@ -264,14 +293,34 @@ fn mid_trace_update_breaks_no_established_connection() {
     ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
     let trace = t.s("in.pcap");
     ok(&[
-        "gen", &c1, "-o", &trace, "-n", "30000", "--flows", "1500", "--flow-len", "40", "--sizes", "uniform:64-1518",
+        "gen",
+        &c1,
+        "-o",
+        &trace,
+        "-n",
+        "30000",
+        "--flows",
+        "1500",
+        "--flow-len",
+        "40",
+        "--sizes",
+        "uniform:64-1518",
     ]);
     let sched = t.write(
         "updates.txt",
         "# add a backend, drain b2 and remove b3 of every VIP\nat packet 15000: flash g2.img\n",
     );
     for model in ["functional", "cycle"] {
-        let r = json(&["replay", &i1, &trace, "--updates", &sched, "--model", model, "--json"]);
+        let r = json(&[
+            "replay",
+            &i1,
+            &trace,
+            "--updates",
+            &sched,
+            "--model",
+            model,
+            "--json",
+        ]);
         let f = &r["flows"];
         assert_eq!(f["broken"], 0, "{model}: {f}");
         assert_eq!(f["expired"], 0, "{model}: {f}");
@@ -280,11 +329,22 @@ fn mid_trace_update_breaks_no_established_connection() {
         assert!(moved > 20, "{model}: {f}");
         assert_eq!(moved, f["backend_removed"].as_u64().unwrap(), "{model}: {f}");
         assert_eq!(r["updates"][0]["generation"], 2);
-        assert_eq!(r["counters"].as_array().unwrap().iter().find(|c| c[0] == "commits").unwrap()[1], 2);
+        assert_eq!(
+            r["counters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c[0] == "commits")
+                .unwrap()[1],
+            2
+        );
         for v in ["s0", "s1", "s2"] {
             let bs = backends_of(&r, v);
             let get = |n: &str| bs.iter().find(|b| b["backend"] == n).unwrap().clone();
-            assert!(get("new")["flows"].as_u64().unwrap() > 0, "{model} {v}: the added backend took flows");
+            assert!(
+                get("new")["flows"].as_u64().unwrap() > 0,
+                "{model} {v}: the added backend took flows"
+            );
             assert_eq!(get("b2")["table_share"], 0.0, "{v}: drained");
             assert!(get("b2")["packets"].as_u64().unwrap() > 0);
         }
@@ -292,7 +352,17 @@ fn mid_trace_update_breaks_no_established_connection() {
     // The same schedule through check: cycle output equals functional.
     let out = t.s("out.pcap");
     ok(&["replay", &i1, &trace, "--updates", &sched, "-o", &out]);
-    ok(&["check", &i1, &trace, "--updates", &sched, "--expect", &out, "--model", "cycle"]);
+    ok(&[
+        "check",
+        &i1,
+        &trace,
+        "--updates",
+        &sched,
+        "--expect",
+        &out,
+        "--model",
+        "cycle",
+    ]);
     // Without the update the output differs (the golden saw it).
     let (s, e) = fails(&["check", &i1, &trace, "--expect", &out]);
     assert!(s.contains("first difference at byte"), "{s}");
@@ -309,13 +379,36 @@ fn threads_give_the_same_output_and_fall_back_when_they_cannot() {
     ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
     let trace = t.s("in.pcap");
     ok(&[
-        "gen", &c1, "-o", &trace, "-n", "30000", "--flows", "2000", "--syn-flood", "0.05", "--non-vip", "0.02",
-        "--malformed", "0.02",
+        "gen",
+        &c1,
+        "-o",
+        &trace,
+        "-n",
+        "30000",
+        "--flows",
+        "2000",
+        "--syn-flood",
+        "0.05",
+        "--non-vip",
+        "0.02",
+        "--malformed",
+        "0.02",
     ]);
     let sched = t.write("u.txt", "at packet 7777: flash g2.img\n");
     let (o1, o3) = (t.s("o1.pcap"), t.s("o3.pcap"));
     let r1 = json(&["replay", &i1, &trace, "-o", &o1, "--updates", &sched, "--json"]);
-    let r3 = json(&["replay", &i1, &trace, "-o", &o3, "--updates", &sched, "--threads", "3", "--json"]);
+    let r3 = json(&[
+        "replay",
+        &i1,
+        &trace,
+        "-o",
+        &o3,
+        "--updates",
+        &sched,
+        "--threads",
+        "3",
+        "--json",
+    ]);
     assert_eq!(r3["threads"], 3);
     assert_eq!(std::fs::read(&o1).unwrap(), std::fs::read(&o3).unwrap());
     for k in ["counters", "backends", "flows", "conntrack"] {
@@ -327,7 +420,11 @@ fn threads_give_the_same_output_and_fall_back_when_they_cannot() {
     ok(&["compile", &cfg, "-o", &img]);
     let r = json(&["replay", &img, &trace, "--threads", "2", "--json"]);
     assert_eq!(r["threads"], 1);
-    assert!(r["threads_note"].as_str().unwrap().contains("rr"), "{}", r["threads_note"]);
+    assert!(
+        r["threads_note"].as_str().unwrap().contains("rr"),
+        "{}",
+        r["threads_note"]
+    );
 }
 
 #[test]
@@ -336,7 +433,16 @@ fn check_shows_the_first_differing_byte_and_masks() {
     let img = t.s("b.img");
     ok(&["compile", "examples/basic.toml", "-o", &img]);
     let trace = t.s("in.pcap");
-    ok(&["gen", "examples/basic.toml", "-o", &trace, "-n", "500", "--flows", "50"]);
+    ok(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        &trace,
+        "-n",
+        "500",
+        "--flows",
+        "50",
+    ]);
     let golden = t.s("golden.pcap");
     ok(&["replay", &img, &trace, "-o", &golden]);
     // Flip the TTL of output packet 7 (IPv4 DR or IPv6...): find an IPv4 one.
@@ -358,14 +464,18 @@ fn check_shows_the_first_differing_byte_and_masks() {
     let (s, e) = fails(&["check", &img, &trace, "--expect", &bad]);
     let want = format!("packet {}: first difference at byte 22", target.0);
     assert!(s.contains(&want), "{s}");
-    assert!(s.contains("got:      eth ") && s.contains("expected: eth "), "{s}");
+    assert!(
+        s.contains("got:      eth ") && s.contains("expected: eth "),
+        "{s}"
+    );
     assert!(s.contains("ttl 64") && s.contains("ttl 65"), "decoded views: {s}");
     assert!(s.contains("[40"), "hex view marks the byte: {s}");
     assert!(e.contains("1 packets differ"), "{e}");
     // Masked, it passes.
     ok(&["check", &img, &trace, "--expect", &bad, "--mask", "ip.ttl"]);
     ok(&["check", &img, &trace, "--expect", &bad, "--mask", "22..23"]);
-    let j: Value = serde_json::from_str(&fails(&["check", &img, &trace, "--expect", &bad, "--json"]).0).unwrap();
+    let j: Value =
+        serde_json::from_str(&fails(&["check", &img, &trace, "--expect", &bad, "--json"]).0).unwrap();
     assert_eq!(j["diff_count"], 1);
     assert_eq!(j["diffs"][0]["first_byte"], 22);
     // A golden with a packet missing at the end.
@@ -410,14 +520,31 @@ fn damaged_captures_give_clear_errors_and_no_output() {
     let img = t.s("b.img");
     ok(&["compile", "examples/basic.toml", "-o", &img]);
     let trace = t.s("in.pcap");
-    ok(&["gen", "examples/basic.toml", "-o", &trace, "-n", "200", "--flows", "20"]);
+    ok(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        &trace,
+        "-n",
+        "200",
+        "--flows",
+        "20",
+    ]);
     let good = std::fs::read(&trace).unwrap();
     let out = t.s("out.pcap");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.pcap", vec![], "empty file"),
-        ("junk.pcap", b"this is not a capture at all".to_vec(), "not a pcap or pcapng"),
+        (
+            "junk.pcap",
+            b"this is not a capture at all".to_vec(),
+            "not a pcap or pcapng",
+        ),
         ("cut.pcap", good[..good.len() - 30].to_vec(), "packet 199"),
-        ("garbage.pcap", [&good[..], b"\x01\x02trailing garbage"].concat(), "packet 200"),
+        (
+            "garbage.pcap",
+            [&good[..], b"\x01\x02trailing garbage"].concat(),
+            "packet 200",
+        ),
         ("header.pcap", good[..10].to_vec(), "bad pcap header"),
     ];
     for (name, bytes, msg) in cases {
@@ -427,7 +554,10 @@ fn damaged_captures_give_clear_errors_and_no_output() {
         for model in ["functional", "cycle"] {
             let (_, e) = fails(&["replay", &img, p, "-o", &out, "--model", model]);
             assert!(e.contains(msg), "{name}: {e}");
-            assert!(!t.p("out.pcap").exists(), "{name}: a failed replay leaves no output");
+            assert!(
+                !t.p("out.pcap").exists(),
+                "{name}: a failed replay leaves no output"
+            );
         }
         let (_, e) = fails(&["check", &img, &trace, "--expect", p]);
         assert!(e.contains(msg) || e.contains("differs"), "{name}: {e}");
@@ -450,10 +580,17 @@ fn damaged_captures_give_clear_errors_and_no_output() {
     std::fs::write(&snap, bytes).unwrap();
     let r = json(&["replay", &img, &snap, "--json"]);
     assert!(r["truncated"].as_u64().unwrap() > 100, "{}", r["truncated"]);
-    assert!(r["warnings"][0].as_str().unwrap().contains("snaplen"), "{}", r["warnings"]);
+    assert!(
+        r["warnings"][0].as_str().unwrap().contains("snaplen"),
+        "{}",
+        r["warnings"]
+    );
     let r = json(&["replay", &img, &snap, "--json", "--skip-truncated"]);
     assert_eq!(r["skipped_truncated"], r["truncated"]);
-    assert_eq!(r["offered"]["packets"].as_u64().unwrap() + r["truncated"].as_u64().unwrap(), 200);
+    assert_eq!(
+        r["offered"]["packets"].as_u64().unwrap() + r["truncated"].as_u64().unwrap(),
+        200
+    );
     // Schedules: errors name the line.
     let s = t.write("u.txt", "# c\nat packet 10: flash nope.img\n");
     let (_, e) = fails(&["replay", &img, &trace, "--updates", &s]);
@@ -469,8 +606,22 @@ fn gen_is_deterministic_and_report_is_written() {
     let (a, b, c) = (t.s("a.pcap"), t.s("b.pcap"), t.s("c.pcap"));
     let args = |o: &str, seed: &str| {
         ok(&[
-            "gen", "examples/basic.toml", "-o", o, "-n", "3000", "--seed", seed, "--popularity", "zipf:1.2",
-            "--sizes", "64:7,594:4,1518:1", "--syn-flood", "0.1", "--rate", "poisson:2e6",
+            "gen",
+            "examples/basic.toml",
+            "-o",
+            o,
+            "-n",
+            "3000",
+            "--seed",
+            seed,
+            "--popularity",
+            "zipf:1.2",
+            "--sizes",
+            "64:7,594:4,1518:1",
+            "--syn-flood",
+            "0.1",
+            "--rate",
+            "poisson:2e6",
         ])
     };
     args(&a, "7");
@@ -485,17 +636,33 @@ fn gen_is_deterministic_and_report_is_written() {
     let img = t.s("b.img");
     ok(&["compile", "examples/basic.toml", "-o", &img]);
     let dir = t.s("report");
-    let s = ok(&["replay", &img, &a, "--model", "cycle", "--timing", "line", "--report", &dir]);
+    let s = ok(&[
+        "replay", &img, &a, "--model", "cycle", "--timing", "line", "--report", &dir,
+    ]);
     assert!(s.contains("stall cause") && s.contains("p99.9"), "{s}");
-    for f in ["index.html", "throughput.svg", "latency.svg", "backends.svg", "report.json"] {
+    for f in [
+        "index.html",
+        "throughput.svg",
+        "latency.svg",
+        "backends.svg",
+        "report.json",
+    ] {
         let body = std::fs::read_to_string(t.p("report").join(f)).unwrap();
         assert!(body.len() > 500, "{f}");
     }
     let html = std::fs::read_to_string(t.p("report").join("index.html")).unwrap();
-    assert!(html.contains("<img src=\"throughput.svg\"") && html.contains("conntrack"), "{html}");
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(t.p("report").join("report.json")).unwrap()).unwrap();
+    assert!(
+        html.contains("<img src=\"throughput.svg\"") && html.contains("conntrack"),
+        "{html}"
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.p("report").join("report.json")).unwrap()).unwrap();
     let cy = &r["cycle"];
     assert!(cy["latency_cycles"]["p50"].as_u64().unwrap() > 0);
     assert!(cy["latency_ns"]["max"].as_u64().unwrap() >= cy["latency_ns"]["p99"].as_u64().unwrap());
-    assert!(r["offered"]["gbps_l1"].as_f64().unwrap() > 99.0, "line rate: {}", r["offered"]);
+    assert!(
+        r["offered"]["gbps_l1"].as_f64().unwrap() > 99.0,
+        "line rate: {}",
+        r["offered"]
+    );
 }

@@ -197,9 +197,7 @@ impl Analyzer {
         let mut be_ids: HashMap<(u32, String), u32> = HashMap::new();
         let banks: Vec<(Bank, u64, u64)> = images
             .iter()
-            .map(|img| {
-                Bank::decode(img).map(|b| (b, img.generation, img.target.ct_tick_us as u64 * 1000))
-            })
+            .map(|img| Bank::decode(img).map(|b| (b, img.generation, img.target.ct_tick_us as u64 * 1000)))
             .collect::<Result<_, _>>()?;
         for (bank, ..) in &banks {
             for v in bank.vips.iter().flatten() {
@@ -243,7 +241,10 @@ impl Analyzer {
                     usable[id as usize] = b.repr.state != BackendState::Down;
                     share[id as usize] = counts[l] as f64 / v.table.len().max(1) as f64;
                     idx.by_mac.entry(b.repr.mac).or_insert(id);
-                    idx.by_addr.entry(b.repr.addr).or_default().push((b.repr.port, id));
+                    idx.by_addr
+                        .entry(b.repr.addr)
+                        .or_default()
+                        .push((b.repr.port, id));
                 }
                 let s = v.index as usize;
                 if vips.len() <= s {
@@ -400,7 +401,11 @@ impl Analyzer {
                 }
                 if prev.be != be {
                     let bank = &self.banks[epoch];
-                    let timeout = if p.proto == 6 { bank.tcp_est_ns } else { bank.udp_ns };
+                    let timeout = if p.proto == 6 {
+                        bank.tcp_est_ns
+                    } else {
+                        bank.udp_ns
+                    };
                     let m = &mut self.moves;
                     m.moved += 1;
                     if !bank.usable[prev.be as usize] {
@@ -420,8 +425,7 @@ impl Analyzer {
                             );
                             m.broken_samples.push(format!(
                                 "{flow}: {} -> {}",
-                                self.backend_names[prev.be as usize].1,
-                                self.backend_names[be as usize].1
+                                self.backend_names[prev.be as usize].1, self.backend_names[be as usize].1
                             ));
                         }
                     }

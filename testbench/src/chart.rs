@@ -195,8 +195,8 @@ pub fn backends_svg(r: &Report) -> Result<Option<String>, String> {
             .border_style(BLACK)
             .draw()
             .map_err(perr)?;
-        let style = TextStyle::from(("sans-serif", 12).into_font())
-            .pos(plotters::style::text_anchor::Pos::new(
+        let style =
+            TextStyle::from(("sans-serif", 12).into_font()).pos(plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Right,
                 plotters::style::text_anchor::VPos::Center,
             ));
@@ -233,7 +233,8 @@ pub fn write_report(dir: &Path, r: &Report) -> Result<(), String> {
     ));
     for (name, body) in files {
         let p = dir.join(name);
-        table_compiler::image::write_atomic(&p, &[body.as_bytes()]).map_err(|e| format!("{}: {e}", p.display()))?;
+        table_compiler::image::write_atomic(&p, &[body.as_bytes()])
+            .map_err(|e| format!("{}: {e}", p.display()))?;
         crate::trace::make_readable(&p);
     }
     Ok(())

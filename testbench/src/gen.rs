@@ -6,14 +6,14 @@
 
 use crate::trace::{Format, TraceError, TraceWriter};
 use etherparse::PacketBuilder;
+use hw_model::device::in_memory;
+use hw_model::functional::Functional;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, Zipf};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use table_compiler::config::Config;
-use hw_model::device::in_memory;
-use hw_model::functional::Functional;
 use table_compiler::target::entries::{Mode, Proto};
 
 /// MAC addresses of generated frames: a client-side router towards the
@@ -208,7 +208,9 @@ impl Generator {
                 return Err(GenError::Spec(format!("size {n} is outside 60..=9000")))
             }
             Sizes::Uniform(a, b) if !(60..=9000).contains(a) || !(60..=9000).contains(b) || a > b => {
-                return Err(GenError::Spec(format!("size range {a}..={b} is outside 60..=9000")))
+                return Err(GenError::Spec(format!(
+                    "size range {a}..={b} is outside 60..=9000"
+                )))
             }
             Sizes::Mix(m)
                 if m.is_empty()
@@ -272,7 +274,8 @@ impl Generator {
         let model = if spec.nat_replies > 0.0 && vips.iter().any(|v| v.nat) {
             let (img, _) = table_compiler::compile::compile(cfg, None, None)
                 .map_err(|e| GenError::Compile(e.to_string()))?;
-            let mut m = Functional::new(in_memory(cfg.target.clone()).map_err(|e| GenError::Model(e.to_string()))?);
+            let mut m =
+                Functional::new(in_memory(cfg.target.clone()).map_err(|e| GenError::Model(e.to_string()))?);
             m.dev.flash(&img).map_err(|e| GenError::Model(e.to_string()))?;
             Some(m)
         } else {

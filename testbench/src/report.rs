@@ -195,7 +195,10 @@ pub fn table(s: &mut String, head: &[&str], rows: &[Vec<String>]) {
     let line = |s: &mut String, cells: &[String]| {
         let _ = write!(s, " ");
         for (i, c) in cells.iter().enumerate().take(n) {
-            let num = i > 0 && c.chars().next().is_some_and(|ch| ch.is_ascii_digit() || ch == '-' || ch == '+');
+            let num = i > 0
+                && c.chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_ascii_digit() || ch == '-' || ch == '+');
             if num {
                 let _ = write!(s, " {c:>width$}", width = w[i]);
             } else {
@@ -265,7 +268,13 @@ impl Report {
         let _ = writeln!(s, "\nthroughput");
         let rate = |r: &Rate| {
             if r.duration_ns == 0 {
-                vec![r.packets.to_string(), r.bytes.to_string(), "-".into(), "-".into(), "-".into()]
+                vec![
+                    r.packets.to_string(),
+                    r.bytes.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]
             } else {
                 vec![
                     r.packets.to_string(),
@@ -312,13 +321,7 @@ impl Report {
             let stalls: Vec<Vec<String>> = c
                 .stalls
                 .iter()
-                .map(|(k, v)| {
-                    vec![
-                        k.clone(),
-                        v.to_string(),
-                        pct(*v as f64 / c.cycles.max(1) as f64),
-                    ]
-                })
+                .map(|(k, v)| vec![k.clone(), v.to_string(), pct(*v as f64 / c.cycles.max(1) as f64)])
                 .collect();
             let _ = writeln!(s);
             table(&mut s, &["stall cause", "cycles", "of all"], &stalls);
@@ -362,7 +365,10 @@ impl Report {
         kv(
             &mut s,
             &[
-                ("hit rate", format!("{} ({} hits, {} misses)", pct(ct.hit_rate), ct.hits, ct.misses)),
+                (
+                    "hit rate",
+                    format!("{} ({} hits, {} misses)", pct(ct.hit_rate), ct.hits, ct.misses),
+                ),
                 ("inserts", ct.inserts.to_string()),
                 ("evictions", ct.evictions.to_string()),
                 ("age-outs", ct.ageouts.to_string()),
@@ -373,7 +379,9 @@ impl Report {
             let (rows, hidden) = self.backend_rows(12);
             table(
                 &mut s,
-                &["vip", "backend", "packets", "replies", "flows", "share", "expected", "diff pp"],
+                &[
+                    "vip", "backend", "packets", "replies", "flows", "share", "expected", "diff pp",
+                ],
                 &rows,
             );
             if hidden > 0 {
@@ -385,7 +393,10 @@ impl Report {
         kv(
             &mut s,
             &[
-                ("flows tracked", format!("{} ({} beyond the tracking cap)", f.tracked, f.untracked)),
+                (
+                    "flows tracked",
+                    format!("{} ({} beyond the tracking cap)", f.tracked, f.untracked),
+                ),
                 ("changed backend", f.moves.moved.to_string()),
                 ("  backend removed/down", f.moves.backend_removed.to_string()),
                 ("  idle past timeout", f.moves.expired.to_string()),
@@ -453,7 +464,9 @@ the same data is in <a href=\"report.json\">report.json</a>.</p>",
         let mut t = String::new();
         table(
             &mut t,
-            &["vip", "backend", "packets", "replies", "flows", "share", "expected", "diff pp"],
+            &[
+                "vip", "backend", "packets", "replies", "flows", "share", "expected", "diff pp",
+            ],
             &rows,
         );
         let _ = writeln!(s, "{}</pre>", esc(&t));

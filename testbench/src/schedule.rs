@@ -31,7 +31,11 @@ pub enum ScheduleError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
-    Syntax { path: String, line: usize, message: String },
+    Syntax {
+        path: String,
+        line: usize,
+        message: String,
+    },
     #[error("{path}:{line}: image {image}: {source}")]
     Image {
         path: String,
@@ -64,7 +68,12 @@ pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
         .filter(|s| s.starts_with(char::is_whitespace))
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("expected `flash IMAGE` after the packet number, got {:?}", action.trim()))?;
+        .ok_or_else(|| {
+            format!(
+                "expected `flash IMAGE` after the packet number, got {:?}",
+                action.trim()
+            )
+        })?;
     Ok(Some((n, image)))
 }
 
@@ -148,7 +157,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let e = parse("# c\n\nat packet 5: flash nope.img\n", Path::new("/nonexistent/s.txt")).unwrap_err();
+        let e = parse(
+            "# c\n\nat packet 5: flash nope.img\n",
+            Path::new("/nonexistent/s.txt"),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent/s.txt:3: image"), "{e}");
         let e = parse("at packet 5 flash x\n", Path::new("s.txt")).unwrap_err();
         assert!(e.to_string().starts_with("s.txt:1: missing"), "{e}");

@@ -16,9 +16,9 @@
 //! - a new NAT flow also writes its return entry, in the bucket of the
 //!   reply's tuple, which another shard may own.
 //!
-//! The reader (main thread) hands batches to every worker; each worker
-//! routes every packet of the batch (parse + Toeplitz: cheap) and runs its
-//! own; the main thread merges the outputs back into input order.
+//! The reader (main thread) parses and routes each packet (parse +
+//! Toeplitz: cheap) and hands batches to every worker; each runs its own
+//! packets; the main thread merges the outputs back into input order.
 
 use crate::analysis::InKey;
 use crate::replay::{Acc, Input, Options, ReplayError, Sink};
@@ -34,6 +34,9 @@ use table_compiler::target::regs::Counter;
 use table_compiler::toeplitz::Toeplitz;
 
 const BATCH: usize = 2048;
+const _: () = assert!(MAX_THREADS <= 256, "shard ids are u8");
+/// Most worker threads.
+pub const MAX_THREADS: usize = 64;
 /// Batches in flight per worker.
 const DEPTH: usize = 4;
 
@@ -48,7 +51,11 @@ fn unshardable(img: &Image) -> Option<String> {
             return Some(format!(
                 "VIP {} uses {}: its round-robin pointer orders new flows across all shards",
                 v.name,
-                if v.repr.sched == Scheduler::Rr { "rr" } else { "wrr" }
+                if v.repr.sched == Scheduler::Rr {
+                    "rr"
+                } else {
+                    "wrr"
+                }
             ));
         }
         if v.repr.mode == Mode::Nat {
@@ -77,6 +84,9 @@ pub(crate) fn plan(image: &Image, opts: &Options) -> (usize, Option<String>) {
             return (1, Some(format!("replayed on one thread: in {which}, {why}")));
         }
     }
+    if opts.threads > MAX_THREADS {
+        return (MAX_THREADS, Some(format!("at most {MAX_THREADS} threads")));
+    }
     (opts.threads, None)
 }
 
@@ -101,10 +111,22 @@ pub(crate) fn bucket(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<u32> {
     Some(table_compiler::target::ct_bucket(h, buckets))
 }
 
+/// A contiguous range of buckets per shard: each worker's conntrack
+/// memory is its own part of the region (fewer pages touched).
+pub(crate) fn shard_of(bucket: u32, buckets: u32, n: usize) -> usize {
+    (bucket as u64 * n as u64 / buckets.max(1) as u64) as usize
+}
+
+#[derive(Default)]
 struct Batch {
     first_seq: u64,
-    /// (device time ns, frame)
-    frames: Vec<(u64, Vec<u8>)>,
+    /// Frames back to back.
+    data: Vec<u8>,
+    /// (device time ns, start, end in `data`)
+    frames: Vec<(u64, u32, u32)>,
+    /// Per frame: its headers and its shard (routed once, by the reader).
+    parsed: Vec<Option<Parsed>>,
+    shard: Vec<u8>,
     /// (position, update index): commit that update before `frames[pos]`.
     flashes: Vec<(usize, usize)>,
 }
@@ -118,7 +140,10 @@ struct Out {
 enum Msg {
     Batch(Arc<Batch>),
     /// No more packets: commit these updates, age at this time, finish.
-    End { flashes: Vec<usize>, last_ns: u64 },
+    End {
+        flashes: Vec<usize>,
+        last_ns: u64,
+    },
 }
 
 struct WorkerEnd {
@@ -134,42 +159,47 @@ fn worker(
     mut analyzer: crate::analysis::Analyzer,
     rx: Receiver<Msg>,
     tx: SyncSender<Result<Out, ReplayError>>,
+    recycle: Receiver<Out>,
 ) -> Result<WorkerEnd, ReplayError> {
     let mut m = Functional::new(in_memory(image.target.clone())?);
     m.dev.flash(image)?;
     let buckets = m.dev.ct.buckets;
-    let key_of = |img: &Image| Bank::decode(img).map(|b| Toeplitz::new(&b.global.toeplitz_key));
-    let mut tz = key_of(image)?;
+    let lo = (0..buckets).find(|&b| shard_of(b, buckets, n) == me).unwrap_or(0);
+    let hi = (lo..buckets)
+        .find(|&b| shard_of(b, buckets, n) != me)
+        .unwrap_or(buckets);
+    crate::replay::prefault(&mut m.dev, lo..hi);
     let mut epoch = 0;
-    let flash = |m: &mut Functional<Vec<u8>>, u: usize| -> Result<Toeplitz, ReplayError> {
+    let flash = |m: &mut Functional<Vec<u8>>, u: usize| -> Result<(), ReplayError> {
         let up = &opts.updates[u];
         m.dev.flash(&up.image).map_err(|source| ReplayError::Update {
             at: up.at_packet,
             image: up.path.display().to_string(),
             source,
-        })?;
-        Ok(key_of(&up.image)?)
+        })
     };
     for msg in rx {
         match msg {
             Msg::Batch(b) => {
-                let mut out = Out {
+                let mut out = recycle.try_recv().unwrap_or_else(|_| Out {
                     idx: Vec::with_capacity(b.frames.len() / n + 16),
                     data: Vec::with_capacity(b.frames.len() / n * 128),
-                };
+                });
+                out.idx.clear();
+                out.data.clear();
                 let mut fl = b.flashes.iter().peekable();
-                for (pos, (ts, frame)) in b.frames.iter().enumerate() {
+                for (pos, &(ts, a, z)) in b.frames.iter().enumerate() {
+                    let ts = &ts;
+                    let frame = &b.data[a as usize..z as usize];
                     while let Some(&&(_, u)) = fl.peek().filter(|f| f.0 == pos) {
-                        tz = flash(&mut m, u)?;
+                        flash(&mut m, u)?;
                         epoch = u + 1;
                         fl.next();
                     }
-                    let parsed = parse(frame).ok();
-                    let shard = parsed.as_ref().and_then(|p| bucket(p, &tz, buckets)).unwrap_or(0) as usize % n;
-                    if shard != me {
+                    if b.shard[pos] as usize != me {
                         continue;
                     }
-                    let key = InKey::with_parsed(frame, parsed);
+                    let key = InKey::with_parsed(frame, b.parsed[pos]);
                     if let Some(o) = m.process(frame, *ts) {
                         analyzer.observe(epoch, &key, o, *ts);
                         let start = out.data.len() as u32;
@@ -177,6 +207,8 @@ fn worker(
                         out.idx.push((pos as u32, start, out.data.len() as u32));
                     }
                 }
+                // The reader frees the batch: frees stay in its thread.
+                drop(b);
                 if tx.send(Ok(out)).is_err() {
                     break;
                 }
@@ -211,31 +243,51 @@ pub(crate) fn run(
         let mut to_w = Vec::new();
         let mut from_w = Vec::new();
         let mut handles = Vec::new();
+        let mut back = Vec::new();
         for me in 0..n {
             let (tx, rx) = sync_channel::<Msg>(DEPTH);
             let (otx, orx) = sync_channel::<Result<Out, ReplayError>>(DEPTH);
+            let (btx, brx) = sync_channel::<Out>(DEPTH + 1);
             let an = crate::replay::new_acc(image, opts)?.analyzer;
-            handles.push(s.spawn(move || worker(me, n, image, opts, an, rx, otx)));
+            handles.push(s.spawn(move || worker(me, n, image, opts, an, rx, otx, brx)));
             to_w.push(tx);
             from_w.push(orx);
+            back.push(btx);
         }
+        // Flow-hash keys per epoch, for routing.
+        let keys: Vec<Toeplitz> = std::iter::once(image)
+            .chain(opts.updates.iter().map(|u| &u.image))
+            .map(|img| Bank::decode(img).map(|b| Toeplitz::new(&b.global.toeplitz_key)))
+            .collect::<Result<_, _>>()?;
+        let buckets = image.target.ct_buckets;
         let mut inflight: std::collections::VecDeque<Arc<Batch>> = Default::default();
         let mut next_update = 0;
         let mut seq = 0u64;
         let mut failed: Option<ReplayError> = None;
+        let mut spare: Option<Batch> = None;
         loop {
-            let mut frames = Vec::with_capacity(BATCH);
-            let mut flashes = Vec::new();
-            let first_seq = seq;
+            let mut b = spare.take().unwrap_or_default();
+            b.data.clear();
+            b.frames.clear();
+            b.parsed.clear();
+            b.shard.clear();
+            b.flashes.clear();
+            b.first_seq = seq;
             let mut done = false;
-            while frames.len() < BATCH {
-                match input.next(acc) {
-                    Ok(Some((idx, ts, _, frame))) => {
+            while b.frames.len() < BATCH {
+                let start = b.data.len();
+                match input.next_into(acc, &mut b.data) {
+                    Ok(Some((idx, ts, _))) => {
                         while opts.updates.get(next_update).is_some_and(|u| u.at_packet <= idx) {
-                            flashes.push((frames.len(), next_update));
+                            b.flashes.push((b.frames.len(), next_update));
                             next_update += 1;
                         }
-                        frames.push((ts, frame));
+                        let frame = &b.data[start..];
+                        let p = parse(frame).ok();
+                        let bk = p.as_ref().and_then(|p| bucket(p, &keys[next_update], buckets));
+                        b.shard.push(shard_of(bk.unwrap_or(0), buckets, n) as u8);
+                        b.parsed.push(p);
+                        b.frames.push((ts, start as u32, b.data.len() as u32));
                         seq += 1;
                     }
                     Ok(None) => {
@@ -249,12 +301,8 @@ pub(crate) fn run(
                     }
                 }
             }
-            if !frames.is_empty() {
-                let b = Arc::new(Batch {
-                    first_seq,
-                    frames,
-                    flashes,
-                });
+            if !b.frames.is_empty() {
+                let b = Arc::new(b);
                 for t in &to_w {
                     if t.send(Msg::Batch(b.clone())).is_err() {
                         failed.get_or_insert(ReplayError::Worker("a worker stopped".into()));
@@ -265,9 +313,13 @@ pub(crate) fn run(
             let base = input.clock.base.unwrap_or(0);
             while inflight.len() >= DEPTH || (done && !inflight.is_empty()) {
                 let b = inflight.pop_front().expect("non-empty");
-                if let Err(e) = collect(&from_w, &b, acc, base, sink) {
+                if let Err(e) = collect(&from_w, &back, &b, acc, base, sink) {
                     failed.get_or_insert(e);
                     break;
+                }
+                // Workers dropped theirs before answering: reuse the buffers.
+                if let Ok(b) = Arc::try_unwrap(b) {
+                    spare = Some(b);
                 }
             }
             progress(input.read, input.approx_bytes);
@@ -329,6 +381,7 @@ pub(crate) fn run(
 /// Merge one batch's outputs back into input order and hand them on.
 fn collect(
     from_w: &[Receiver<Result<Out, ReplayError>>],
+    back: &[SyncSender<Out>],
     b: &Batch,
     acc: &mut Acc,
     base: u64,
@@ -336,7 +389,10 @@ fn collect(
 ) -> Result<(), ReplayError> {
     let outs: Vec<Out> = from_w
         .iter()
-        .map(|r| r.recv().map_err(|_| ReplayError::Worker("a worker stopped".into()))?)
+        .map(|r| {
+            r.recv()
+                .map_err(|_| ReplayError::Worker("a worker stopped".into()))?
+        })
         .collect::<Result<_, _>>()?;
     let mut at = vec![0usize; outs.len()];
     loop {
@@ -350,6 +406,10 @@ fn collect(
         let data = &outs[w].data[a as usize..z as usize];
         acc.achieved.add(base, ts, data.len());
         sink(b.first_seq + pos as u64, ts, data)?;
+    }
+    // Hand the buffers back for reuse (a full queue just drops them).
+    for (o, t) in outs.into_iter().zip(back) {
+        let _ = t.try_send(o);
     }
     Ok(())
 }
@@ -384,7 +444,8 @@ mod tests {
         let mut g = Generator::new(&cfg, spec).unwrap();
         let mut frames: Vec<Vec<u8>> = (0..4000).map(|_| g.next_frame().1).collect();
         // An ICMP port-unreachable about a packet the VIP sent to a client.
-        let inner = etherparse::PacketBuilder::ipv4([192, 0, 2, 10], [198, 18, 0, 9], 64).tcp(80, 50000, 1, 100);
+        let inner =
+            etherparse::PacketBuilder::ipv4([192, 0, 2, 10], [198, 18, 0, 9], 64).tcp(80, 50000, 1, 100);
         let mut ip = Vec::new();
         inner.write(&mut ip, &[]).unwrap();
         let icmp = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
