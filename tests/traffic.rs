@@ -340,7 +340,7 @@ fn mid_trace_update_breaks_no_established_connection() {
         );
         for v in ["s0", "s1", "s2"] {
             let bs = backends_of(&r, v);
-            let get = |n: &str| bs.iter().find(|b| b["backend"] == n).unwrap().clone();
+            let get = |n: &str| *bs.iter().find(|b| b["backend"] == n).unwrap();
             assert!(
                 get("new")["flows"].as_u64().unwrap() > 0,
                 "{model} {v}: the added backend took flows"

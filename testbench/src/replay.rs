@@ -202,6 +202,9 @@ pub(crate) struct Acc {
     pub skipped: u64,
 }
 
+/// A frame to feed: (trace index, device ts, arrival cycle, frame).
+pub(crate) type Fed = (u64, u64, u64, Vec<u8>);
+
 /// Opens the trace and yields (index, device ts, arrival cycle, frame),
 /// applying the truncation policy.
 pub(crate) struct Input {
@@ -230,7 +233,7 @@ impl Input {
     }
 
     /// The next frame to feed: (trace index, device ts, arrival, frame).
-    pub fn next(&mut self, acc: &mut Acc) -> Result<Option<(u64, u64, u64, Vec<u8>)>, ReplayError> {
+    pub fn next(&mut self, acc: &mut Acc) -> Result<Option<Fed>, ReplayError> {
         let mut buf = Vec::new();
         Ok(self.next_into(acc, &mut buf)?.map(|(i, t, a)| (i, t, a, buf)))
     }

@@ -226,7 +226,7 @@ impl Report {
                 self.backends[i..].iter().take_while(|b| &b.vip == vip).collect();
             i += group.len();
             if limit > 0 && group.len() > limit {
-                group.sort_by(|a, b| b.packets.cmp(&a.packets));
+                group.sort_by_key(|b| std::cmp::Reverse(b.packets));
                 hidden += group.len() - limit;
                 group.truncate(limit);
             }

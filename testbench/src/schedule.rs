@@ -41,7 +41,7 @@ pub enum ScheduleError {
         path: String,
         line: usize,
         image: String,
-        source: table_compiler::image::ImageError,
+        source: Box<table_compiler::image::ImageError>,
     },
 }
 
@@ -107,7 +107,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Update>, ScheduleError> {
                 path: p.clone(),
                 line: i + 1,
                 image: ipath.display().to_string(),
-                source,
+                source: Box::new(source),
             })?;
         out.push(Update {
             at_packet: n,

@@ -146,6 +146,13 @@ enum Msg {
     },
 }
 
+/// A worker's channels: batches in, outputs out, output buffers back.
+struct Chans {
+    rx: Receiver<Msg>,
+    tx: SyncSender<Result<Out, ReplayError>>,
+    recycle: Receiver<Out>,
+}
+
 struct WorkerEnd {
     counters: Counters,
     analyzer: crate::analysis::Analyzer,
@@ -157,10 +164,9 @@ fn worker(
     image: &Image,
     opts: &Options,
     mut analyzer: crate::analysis::Analyzer,
-    rx: Receiver<Msg>,
-    tx: SyncSender<Result<Out, ReplayError>>,
-    recycle: Receiver<Out>,
+    ch: Chans,
 ) -> Result<WorkerEnd, ReplayError> {
+    let Chans { rx, tx, recycle } = ch;
     let mut m = Functional::new(in_memory(image.target.clone())?);
     m.dev.flash(image)?;
     let buckets = m.dev.ct.buckets;
@@ -249,7 +255,12 @@ pub(crate) fn run(
             let (otx, orx) = sync_channel::<Result<Out, ReplayError>>(DEPTH);
             let (btx, brx) = sync_channel::<Out>(DEPTH + 1);
             let an = crate::replay::new_acc(image, opts)?.analyzer;
-            handles.push(s.spawn(move || worker(me, n, image, opts, an, rx, otx, brx)));
+            let ch = Chans {
+                rx,
+                tx: otx,
+                recycle: brx,
+            };
+            handles.push(s.spawn(move || worker(me, n, image, opts, an, ch)));
             to_w.push(tx);
             from_w.push(orx);
             back.push(btx);
