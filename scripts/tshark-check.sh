@@ -5,7 +5,7 @@
 # tshark itself, GUE through scripts/gue.lua) and counted.
 #
 # usage: scripts/tshark-check.sh [--install] [--gue-port PORT] [--require-ipip] [--require-gue] CAPTURE...
-#   --install       install tshark (apt-get) when it is missing
+#   --install       install tshark (apt-get) when it is missing (alone: only that)
 #   --require-ipip  fail unless some frame carries IP in IP (IPv4/IPv6 either way)
 #   --require-gue   fail unless some frame carries GUE with an inner IP packet
 # Prints one summary line per capture:
@@ -37,7 +37,11 @@ if ! command -v tshark >/dev/null 2>&1; then
         exit 2
     fi
 fi
-[ ${#files[@]} -gt 0 ] || { echo "no capture given" >&2; exit 2; }
+if [ ${#files[@]} -eq 0 ]; then
+    [ "$install" = 1 ] && exit 0   # --install alone: just make sure tshark is there
+    echo "no capture given" >&2
+    exit 2
+fi
 status=0
 for f in "${files[@]}"; do
     out="$(GUE_PORT="$gue_port" tshark -n -X "lua_script:$here/gue.lua" -r "$f" \

@@ -242,7 +242,8 @@ pub struct ModelArgs {
     #[arg(long)]
     skip_truncated: bool,
     /// Threads for the functional model (sharded by flow; same output as
-    /// one thread). Banks with RR/WRR or NAT VIPs replay on one thread.
+    /// one thread). Banks with RR/WRR or NAT VIPs, and the cycle model,
+    /// replay on one thread (the report says why).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Most flows followed for the backend-change analysis (memory ~80

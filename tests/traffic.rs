@@ -283,14 +283,21 @@ fn maglev_config(extra_backend: bool, drain_b2: bool, remove_b3: bool) -> String
     s
 }
 
-#[test]
-fn mid_trace_update_breaks_no_established_connection() {
-    let t = Tmp::new();
+/// g1.img and its update g2.img (a backend added, b2 drained, b3 removed
+/// in every VIP): (g1 config, g1 image).
+fn two_generations(t: &Tmp) -> (String, String) {
     let c1 = t.write("g1.toml", &maglev_config(false, false, false));
     let c2 = t.write("g2.toml", &maglev_config(true, true, true));
     let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
     ok(&["compile", &c1, "-o", &i1]);
     ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+    (c1, i1)
+}
+
+#[test]
+fn mid_trace_update_breaks_no_established_connection() {
+    let t = Tmp::new();
+    let (c1, i1) = two_generations(&t);
     let trace = t.s("in.pcap");
     ok(&[
         "gen",
@@ -372,11 +379,7 @@ fn mid_trace_update_breaks_no_established_connection() {
 #[test]
 fn threads_give_the_same_output_and_fall_back_when_they_cannot() {
     let t = Tmp::new();
-    let c1 = t.write("g1.toml", &maglev_config(false, false, false));
-    let c2 = t.write("g2.toml", &maglev_config(true, true, true));
-    let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
-    ok(&["compile", &c1, "-o", &i1]);
-    ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+    let (c1, i1) = two_generations(&t);
     let trace = t.s("in.pcap");
     ok(&[
         "gen",

@@ -171,24 +171,21 @@ pub fn backends_svg(r: &Report) -> Result<Option<String>, String> {
             .map_err(perr)?;
         // Row i from the top.
         let row = |i: usize| (n - 1 - i) as f64;
-        c.draw_series(bars.iter().enumerate().map(|(i, b)| {
-            Rectangle::new(
-                [(0.0, row(i) + 0.5), (b.1 * 100.0, row(i) + 0.9)],
-                BLUE.mix(0.75).filled(),
-            )
-        }))
-        .map_err(perr)?
-        .label("flows")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLUE.mix(0.75).filled()));
-        c.draw_series(bars.iter().enumerate().map(|(i, b)| {
-            Rectangle::new(
-                [(0.0, row(i) + 0.1), (b.2 * 100.0, row(i) + 0.5)],
-                GREEN.mix(0.6).filled(),
-            )
-        }))
-        .map_err(perr)?
-        .label("expected (lookup-table share)")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], GREEN.mix(0.6).filled()));
+        let series: [(&str, RGBAColor, f64, fn(&(String, f64, f64)) -> f64); 2] = [
+            ("flows", BLUE.mix(0.75), 0.5, |b| b.1),
+            ("expected (lookup-table share)", GREEN.mix(0.6), 0.1, |b| b.2),
+        ];
+        for (label, color, y0, value) in series {
+            c.draw_series(bars.iter().enumerate().map(|(i, b)| {
+                Rectangle::new(
+                    [(0.0, row(i) + y0), (value(b) * 100.0, row(i) + y0 + 0.4)],
+                    color.filled(),
+                )
+            }))
+            .map_err(perr)?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        }
         c.configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.8))

@@ -300,7 +300,8 @@ pub fn replay(
     let (counters, cycle, threads, note) = match opts.model {
         ModelKind::Cycle => {
             let (c, cr) = run_cycle(image, trace, opts, &mut acc, sink, progress)?;
-            (c, Some(cr), 1, None)
+            let note = (opts.threads > 1).then(|| "the cycle model is sequential: one thread".to_string());
+            (c, Some(cr), 1, note)
         }
         ModelKind::Functional => {
             let (threads, note) = crate::shard::plan(image, opts);
@@ -337,6 +338,15 @@ pub(crate) fn prefault<B: AsRef<[u8]> + AsMut<[u8]>>(
     }
 }
 
+/// The updates due before trace packet `idx`, advancing `next` past them.
+pub(crate) fn due<'a>(updates: &'a [Update], next: &mut usize, idx: u64) -> &'a [Update] {
+    let start = *next;
+    while updates.get(*next).is_some_and(|u| u.at_packet <= idx) {
+        *next += 1;
+    }
+    &updates[start..*next]
+}
+
 fn flash_err(u: &Update) -> impl Fn(DeviceError) -> ReplayError + '_ {
     move |source| ReplayError::Update {
         at: u.at_packet,
@@ -366,9 +376,8 @@ fn run_functional(
         frame.clear();
         input.next_into(acc, &mut frame)?
     } {
-        while let Some(u) = opts.updates.get(next_update).filter(|u| u.at_packet <= idx) {
+        for u in due(&opts.updates, &mut next_update, idx) {
             m.dev.flash(&u.image).map_err(flash_err(u))?;
-            next_update += 1;
             epoch += 1;
         }
         let key = InKey::of(&frame);
@@ -429,9 +438,8 @@ fn run_cycle(
         Ok(())
     };
     while let Some((idx, ts, arrival, frame)) = input.next(acc)? {
-        while let Some(u) = opts.updates.get(next_update).filter(|u| u.at_packet <= idx) {
+        for u in due(&opts.updates, &mut next_update, idx) {
             m.flash(&u.image).map_err(flash_err(u))?;
-            next_update += 1;
             epoch += 1;
         }
         pending.push_back((seq, InKey::of(&frame), epoch));
@@ -469,7 +477,11 @@ fn run_cycle(
         clock_mhz: t.clock_mhz,
         datapath_bytes: t.datapath_bytes,
         cycles: window,
-        cycles_per_packet: window as f64 / s.packets_in.max(1) as f64,
+        cycles_per_packet: if s.packets_in == 0 {
+            0.0
+        } else {
+            window as f64 / s.packets_in as f64
+        },
         utilisation: STAGES
             .iter()
             .zip(s.busy)

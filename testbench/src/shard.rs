@@ -289,10 +289,10 @@ pub(crate) fn run(
                 let start = b.data.len();
                 match input.next_into(acc, &mut b.data) {
                     Ok(Some((idx, ts, _))) => {
-                        while opts.updates.get(next_update).is_some_and(|u| u.at_packet <= idx) {
-                            b.flashes.push((b.frames.len(), next_update));
-                            next_update += 1;
-                        }
+                        let first = next_update;
+                        let n_due = crate::replay::due(&opts.updates, &mut next_update, idx).len();
+                        b.flashes
+                            .extend((first..first + n_due).map(|u| (b.frames.len(), u)));
                         let frame = &b.data[start..];
                         let p = parse(frame).ok();
                         let bk = p.as_ref().and_then(|p| bucket(p, &keys[next_update], buckets));
