@@ -129,11 +129,14 @@ pub fn latency_svg(r: &Report) -> Result<Option<String>, String> {
     Ok(Some(svg))
 }
 
+/// (label, flow share, expected share)
+type Bar = (String, f64, f64);
+
 /// Per-backend flow share against the expected share, the busiest VIPs'
 /// backends first (at most 48 bars).
 pub fn backends_svg(r: &Report) -> Result<Option<String>, String> {
     let (rows, _) = r.backend_rows(8);
-    let mut bars: Vec<(String, f64, f64)> = Vec::new();
+    let mut bars: Vec<Bar> = Vec::new();
     for row in rows.iter().take(48) {
         let b = r
             .backends
@@ -171,7 +174,7 @@ pub fn backends_svg(r: &Report) -> Result<Option<String>, String> {
             .map_err(perr)?;
         // Row i from the top.
         let row = |i: usize| (n - 1 - i) as f64;
-        let series: [(&str, RGBAColor, f64, fn(&(String, f64, f64)) -> f64); 2] = [
+        let series: [(&str, RGBAColor, f64, fn(&Bar) -> f64); 2] = [
             ("flows", BLUE.mix(0.75), 0.5, |b| b.1),
             ("expected (lookup-table share)", GREEN.mix(0.6), 0.1, |b| b.2),
         ];
