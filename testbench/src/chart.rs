@@ -131,6 +131,8 @@ pub fn latency_svg(r: &Report) -> Result<Option<String>, String> {
 
 /// (label, flow share, expected share)
 type Bar = (String, f64, f64);
+/// (legend, colour, offset within the row, value of a bar)
+type BarSeries = (&'static str, RGBAColor, f64, fn(&Bar) -> f64);
 
 /// Per-backend flow share against the expected share, the busiest VIPs'
 /// backends first (at most 48 bars).
@@ -174,7 +176,7 @@ pub fn backends_svg(r: &Report) -> Result<Option<String>, String> {
             .map_err(perr)?;
         // Row i from the top.
         let row = |i: usize| (n - 1 - i) as f64;
-        let series: [(&str, RGBAColor, f64, fn(&Bar) -> f64); 2] = [
+        let series: [BarSeries; 2] = [
             ("flows", BLUE.mix(0.75), 0.5, |b| b.1),
             ("expected (lookup-table share)", GREEN.mix(0.6), 0.1, |b| b.2),
         ];
