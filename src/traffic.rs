@@ -326,10 +326,14 @@ fn run(
     image_path: &Path,
     trace: &Path,
     ma: &ModelArgs,
+    keep_output: bool,
     sink: &mut replay::Sink<'_>,
 ) -> Result<(Report, Image)> {
     let image = load_image(image_path)?;
-    let opts = ma.options(&image)?;
+    let opts = Options {
+        keep_output,
+        ..ma.options(&image)?
+    };
     let len = std::fs::metadata(trace)
         .with_context(|| format!("{}", trace.display()))?
         .len();
@@ -352,7 +356,7 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
         }
         Ok(())
     };
-    let (report, _) = run(&a.image, &a.trace, &a.model, &mut sink)?;
+    let (report, _) = run(&a.image, &a.trace, &a.model, a.output.is_some(), &mut sink)?;
     if let Some(w) = writer {
         w.finish()?;
     }
@@ -432,7 +436,7 @@ pub fn check(a: CheckArgs) -> Result<()> {
         index += 1;
         Ok(())
     };
-    let (_report, _) = run(&a.image, &a.trace, &a.model, &mut sink)?;
+    let (_report, _) = run(&a.image, &a.trace, &a.model, true, &mut sink)?;
     // Whatever the golden has beyond the model's output.
     while let Some(w) = golden.next_packet() {
         let w = w?;

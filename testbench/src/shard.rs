@@ -17,8 +17,11 @@
 //!   reply's tuple, which another shard may own.
 //!
 //! The reader (main thread) parses and routes each packet (parse +
-//! Toeplitz: cheap) and hands batches to every worker; each runs its own
-//! packets; the main thread merges the outputs back into input order.
+//! Toeplitz: cheap) and hands batches of 1024 to every worker; each runs
+//! its own packets. The reader runs shard 0 itself, a smaller share since it
+//! also reads: the bucket ranges are cut where the first 64k packets balance
+//! (a popular flow weighs what it carries), and the reader merges the
+//! outputs back into input order.
 
 use crate::analysis::InKey;
 use crate::replay::{Acc, Input, Options, ReplayError, Sink};
@@ -33,12 +36,13 @@ use table_compiler::target::entries::{addr_to_bytes, Mode, Scheduler};
 use table_compiler::target::regs::Counter;
 use table_compiler::toeplitz::Toeplitz;
 
-const BATCH: usize = 2048;
-const _: () = assert!(MAX_THREADS <= 256, "shard ids are u8");
+const BATCH: usize = 1024;
 /// Most worker threads.
 pub const MAX_THREADS: usize = 64;
-/// Batches in flight per worker.
-const DEPTH: usize = 4;
+/// Batches in flight per worker (slack for uneven shards).
+const DEPTH: usize = 16;
+/// Batches read before the bucket ranges are cut (64k packets).
+const PREFIX_BATCHES: usize = 64;
 
 /// Why a bank cannot be sharded, if it cannot.
 fn unshardable(img: &Image) -> Option<String> {
@@ -111,10 +115,56 @@ pub(crate) fn bucket(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<u32> {
     Some(table_compiler::target::ct_bucket(h, buckets))
 }
 
-/// A contiguous range of buckets per shard: each worker's conntrack
-/// memory is its own part of the region (fewer pages touched).
-pub(crate) fn shard_of(bucket: u32, buckets: u32, n: usize) -> usize {
-    (bucket as u64 * n as u64 / buckets.max(1) as u64) as usize
+/// Contiguous ranges of buckets, one per shard (so each device's conntrack
+/// memory is its own part of the region): shard `i` owns buckets
+/// `cuts[i-1]..cuts[i]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cuts {
+    cuts: Vec<u32>,
+    buckets: u32,
+}
+
+/// Reading, routing and merging cost the reader thread about half as much
+/// per packet as running one (measured with `perf`, see
+/// docs/performance.md): it takes that much less of the packets.
+const READER_COST: f64 = 0.5;
+
+impl Cuts {
+    /// Balance by packets: `sample` holds the buckets of the first packets
+    /// (`u32::MAX`: no conntrack state; those go to shard 0). Shard 0 is
+    /// run by the reader thread, so it gets a smaller share.
+    pub fn balanced(buckets: u32, n: usize, sample: &[u32]) -> Cuts {
+        let mut sorted: Vec<u32> = sample
+            .iter()
+            .map(|&b| if b == u32::MAX { 0 } else { b })
+            .collect();
+        sorted.sort_unstable();
+        let workers = (n - 1) as f64;
+        let mine = ((1.0 - workers * READER_COST) / n as f64).max(0.0);
+        let each = (1.0 - mine) / workers.max(1.0);
+        let cuts = (1..n)
+            .map(|k| {
+                let q = mine + each * (k - 1) as f64;
+                if sorted.is_empty() {
+                    // No sample: equal ranges after shard 0's.
+                    (buckets as f64 * q) as u32
+                } else {
+                    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+                }
+            })
+            .collect();
+        Cuts { cuts, buckets }
+    }
+
+    pub fn shard(&self, bucket: u32) -> usize {
+        self.cuts.iter().take_while(|&&c| bucket >= c).count()
+    }
+
+    pub fn range(&self, me: usize) -> std::ops::Range<u32> {
+        let lo = if me == 0 { 0 } else { self.cuts[me - 1] };
+        let hi = self.cuts.get(me).copied().unwrap_or(self.buckets);
+        lo..hi.max(lo)
+    }
 }
 
 #[derive(Default)]
@@ -125,12 +175,15 @@ struct Batch {
     /// (device time ns, start, end in `data`)
     frames: Vec<(u64, u32, u32)>,
     /// Per frame: its headers and its shard (routed once, by the reader).
-    parsed: Vec<Option<Parsed>>,
-    shard: Vec<u8>,
+    /// Conntrack bucket of each frame (`u32::MAX`: none).
+    bucket: Vec<u32>,
+    /// Per shard, the positions of its frames.
+    lists: Vec<Vec<u32>>,
     /// (position, update index): commit that update before `frames[pos]`.
     flashes: Vec<(usize, usize)>,
 }
 
+#[derive(Default)]
 struct Out {
     /// (position in batch, range in `data`)
     idx: Vec<(u32, u32, u32)>,
@@ -158,81 +211,103 @@ struct WorkerEnd {
     analyzer: crate::analysis::Analyzer,
 }
 
-fn worker(
+/// One shard: a device over its range of buckets, and its analysis.
+struct Shard<'a> {
     me: usize,
-    n: usize,
-    image: &Image,
-    opts: &Options,
-    mut analyzer: crate::analysis::Analyzer,
-    ch: Chans,
-) -> Result<WorkerEnd, ReplayError> {
-    let Chans { rx, tx, recycle } = ch;
-    let mut m = Functional::new(in_memory(image.target.clone())?);
-    m.dev.flash(image)?;
-    let buckets = m.dev.ct.buckets;
-    let lo = (0..buckets).find(|&b| shard_of(b, buckets, n) == me).unwrap_or(0);
-    let hi = (lo..buckets)
-        .find(|&b| shard_of(b, buckets, n) != me)
-        .unwrap_or(buckets);
-    crate::replay::prefault(&mut m.dev, lo..hi);
-    let mut epoch = 0;
-    let flash = |m: &mut Functional<Vec<u8>>, u: usize| -> Result<(), ReplayError> {
-        let up = &opts.updates[u];
-        m.dev.flash(&up.image).map_err(|source| ReplayError::Update {
+    m: Functional<Vec<u8>>,
+    analyzer: crate::analysis::Analyzer,
+    epoch: usize,
+    opts: &'a Options,
+}
+
+impl<'a> Shard<'a> {
+    fn new(me: usize, cuts: &Cuts, image: &Image, opts: &'a Options) -> Result<Shard<'a>, ReplayError> {
+        let mut m = Functional::new(in_memory(image.target.clone())?);
+        m.dev.flash(image)?;
+        crate::replay::prefault(&mut m.dev, cuts.range(me));
+        Ok(Shard {
+            me,
+            m,
+            analyzer: crate::replay::new_acc(image, opts)?.analyzer,
+            epoch: 0,
+            opts,
+        })
+    }
+
+    fn flash(&mut self, u: usize) -> Result<(), ReplayError> {
+        let up = &self.opts.updates[u];
+        self.epoch = u + 1;
+        self.m.dev.flash(&up.image).map_err(|source| ReplayError::Update {
             at: up.at_packet,
             image: up.path.display().to_string(),
             source,
         })
-    };
+    }
+
+    /// Run this shard's packets of a batch; their outputs go to `out`.
+    fn batch(&mut self, b: &Batch, out: &mut Out) -> Result<(), ReplayError> {
+        out.idx.clear();
+        out.data.clear();
+        let mut fl = b.flashes.iter().peekable();
+        for &pos in &b.lists[self.me] {
+            let pos = pos as usize;
+            while let Some(&&(_, u)) = fl.peek().filter(|f| f.0 <= pos) {
+                self.flash(u)?;
+                fl.next();
+            }
+            let (ts, a, z) = b.frames[pos];
+            let frame = &b.data[a as usize..z as usize];
+            let key = InKey::of(frame);
+            if let Some(o) = self.m.process(frame, ts) {
+                self.analyzer.observe(self.epoch, &key, o, ts);
+                if self.opts.keep_output {
+                    let start = out.data.len() as u32;
+                    out.data.extend_from_slice(o);
+                    out.idx.push((pos as u32, start, out.data.len() as u32));
+                } else {
+                    // Only the length travels (for the statistics).
+                    out.idx.push((pos as u32, 0, o.len() as u32));
+                }
+            }
+        }
+        // Updates after this shard's last frame of the batch.
+        for &(_, u) in fl {
+            self.flash(u)?;
+        }
+        Ok(())
+    }
+
+    /// Commit the updates left, age at the last ingress time, finish.
+    fn end(mut self, flashes: &[usize], last_ns: u64) -> Result<WorkerEnd, ReplayError> {
+        for &u in flashes {
+            self.flash(u)?;
+        }
+        self.m.dev.set_time_ns(last_ns);
+        self.m.finish();
+        Ok(WorkerEnd {
+            counters: self.m.dev.counters.clone(),
+            analyzer: self.analyzer,
+        })
+    }
+}
+
+fn worker(mut sh: Shard<'_>, ch: Chans) -> Result<WorkerEnd, ReplayError> {
+    let Chans { rx, tx, recycle } = ch;
     for msg in rx {
         match msg {
             Msg::Batch(b) => {
-                let mut out = recycle.try_recv().unwrap_or_else(|_| Out {
-                    idx: Vec::with_capacity(b.frames.len() / n + 16),
-                    data: Vec::with_capacity(b.frames.len() / n * 128),
-                });
-                out.idx.clear();
-                out.data.clear();
-                let mut fl = b.flashes.iter().peekable();
-                for (pos, &(ts, a, z)) in b.frames.iter().enumerate() {
-                    let ts = &ts;
-                    let frame = &b.data[a as usize..z as usize];
-                    while let Some(&&(_, u)) = fl.peek().filter(|f| f.0 == pos) {
-                        flash(&mut m, u)?;
-                        epoch = u + 1;
-                        fl.next();
-                    }
-                    if b.shard[pos] as usize != me {
-                        continue;
-                    }
-                    let key = InKey::with_parsed(frame, b.parsed[pos]);
-                    if let Some(o) = m.process(frame, *ts) {
-                        analyzer.observe(epoch, &key, o, *ts);
-                        let start = out.data.len() as u32;
-                        out.data.extend_from_slice(o);
-                        out.idx.push((pos as u32, start, out.data.len() as u32));
-                    }
-                }
+                let mut out = recycle.try_recv().unwrap_or_default();
+                sh.batch(&b, &mut out)?;
                 // The reader frees the batch: frees stay in its thread.
                 drop(b);
                 if tx.send(Ok(out)).is_err() {
                     break;
                 }
             }
-            Msg::End { flashes, last_ns } => {
-                for u in flashes {
-                    flash(&mut m, u)?;
-                }
-                m.dev.set_time_ns(last_ns);
-                m.finish();
-                break;
-            }
+            Msg::End { flashes, last_ns } => return sh.end(&flashes, last_ns),
         }
     }
-    Ok(WorkerEnd {
-        counters: m.dev.counters.clone(),
-        analyzer,
-    })
+    Err(ReplayError::Worker("the reader stopped".into()))
 }
 
 pub(crate) fn run(
@@ -245,72 +320,87 @@ pub(crate) fn run(
     progress: &dyn Fn(u64, u64),
 ) -> Result<Counters, ReplayError> {
     let mut input = Input::open(trace, opts.timing, image.target.clock_mhz, opts.skip_truncated)?;
+    // Flow-hash keys per epoch, for routing.
+    let keys: Vec<Toeplitz> = std::iter::once(image)
+        .chain(opts.updates.iter().map(|u| &u.image))
+        .map(|img| Bank::decode(img).map(|b| Toeplitz::new(&b.global.toeplitz_key)))
+        .collect::<Result<_, _>>()?;
+    let mut rd = Reader {
+        input: &mut input,
+        keys: &keys,
+        buckets: image.target.ct_buckets,
+        opts,
+        next_update: 0,
+        seq: 0,
+    };
+    // Read a prefix first and cut the bucket space where it balances.
+    let mut pending = std::collections::VecDeque::new();
+    let mut done = false;
+    let mut failed: Option<ReplayError> = None;
+    while pending.len() < PREFIX_BATCHES && !done {
+        let mut b = Batch::default();
+        match rd.fill(&mut b, acc) {
+            Ok(d) => done = d,
+            Err(e) => {
+                failed = Some(e);
+                done = true;
+            }
+        }
+        if !b.frames.is_empty() {
+            pending.push_back(b);
+        }
+    }
+    let sample: Vec<u32> = pending.iter().flat_map(|b| b.bucket.iter().copied()).collect();
+    let cuts = Cuts::balanced(rd.buckets, n, &sample);
+    drop(sample);
+    let cuts = &cuts;
     std::thread::scope(|s| -> Result<Counters, ReplayError> {
         let mut to_w = Vec::new();
         let mut from_w = Vec::new();
         let mut handles = Vec::new();
         let mut back = Vec::new();
-        for me in 0..n {
+        let mut my_outs: Vec<Out> = Vec::new();
+        for me in 1..n {
             let (tx, rx) = sync_channel::<Msg>(DEPTH);
             let (otx, orx) = sync_channel::<Result<Out, ReplayError>>(DEPTH);
             let (btx, brx) = sync_channel::<Out>(DEPTH + 1);
-            let an = crate::replay::new_acc(image, opts)?.analyzer;
             let ch = Chans {
                 rx,
                 tx: otx,
                 recycle: brx,
             };
-            handles.push(s.spawn(move || worker(me, n, image, opts, an, ch)));
+            // Each worker sets its own device up, in parallel.
+            handles.push(s.spawn(move || worker(Shard::new(me, cuts, image, opts)?, ch)));
             to_w.push(tx);
             from_w.push(orx);
             back.push(btx);
         }
-        // Flow-hash keys per epoch, for routing.
-        let keys: Vec<Toeplitz> = std::iter::once(image)
-            .chain(opts.updates.iter().map(|u| &u.image))
-            .map(|img| Bank::decode(img).map(|b| Toeplitz::new(&b.global.toeplitz_key)))
-            .collect::<Result<_, _>>()?;
-        let buckets = image.target.ct_buckets;
-        let mut inflight: std::collections::VecDeque<Arc<Batch>> = Default::default();
-        let mut next_update = 0;
-        let mut seq = 0u64;
-        let mut failed: Option<ReplayError> = None;
+        // The reader runs shard 0 itself (a smaller range: it also reads).
+        let mut mine = Shard::new(0, cuts, image, opts)?;
+        let mut inflight: std::collections::VecDeque<(Arc<Batch>, Out)> = Default::default();
         let mut spare: Option<Batch> = None;
         loop {
-            let mut b = spare.take().unwrap_or_default();
-            b.data.clear();
-            b.frames.clear();
-            b.parsed.clear();
-            b.shard.clear();
-            b.flashes.clear();
-            b.first_seq = seq;
-            let mut done = false;
-            while b.frames.len() < BATCH {
-                let start = b.data.len();
-                match input.next_into(acc, &mut b.data) {
-                    Ok(Some((idx, ts, _))) => {
-                        let first = next_update;
-                        let n_due = crate::replay::due(&opts.updates, &mut next_update, idx).len();
-                        b.flashes
-                            .extend((first..first + n_due).map(|u| (b.frames.len(), u)));
-                        let frame = &b.data[start..];
-                        let p = parse(frame).ok();
-                        let bk = p.as_ref().and_then(|p| bucket(p, &keys[next_update], buckets));
-                        b.shard.push(shard_of(bk.unwrap_or(0), buckets, n) as u8);
-                        b.parsed.push(p);
-                        b.frames.push((ts, start as u32, b.data.len() as u32));
-                        seq += 1;
+            let mut b = match pending.pop_front() {
+                Some(b) => b,
+                None if done => Batch::default(),
+                None => {
+                    let mut b = spare.take().unwrap_or_default();
+                    match rd.fill(&mut b, acc) {
+                        Ok(d) => done = d,
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                            done = true;
+                        }
                     }
-                    Ok(None) => {
-                        done = true;
-                        break;
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        done = true;
-                        break;
-                    }
+                    b
                 }
+            };
+            let done = done && pending.is_empty();
+            b.lists.resize_with(n, Vec::new);
+            b.lists.iter_mut().for_each(Vec::clear);
+            for (pos, &k) in b.bucket.iter().enumerate() {
+                let sh = if k == u32::MAX { 0 } else { cuts.shard(k) };
+                b.lists[sh].push(pos as u32);
             }
             if !b.frames.is_empty() {
                 let b = Arc::new(b);
@@ -319,21 +409,28 @@ pub(crate) fn run(
                         failed.get_or_insert(ReplayError::Worker("a worker stopped".into()));
                     }
                 }
-                inflight.push_back(b);
-            }
-            let base = input.clock.base.unwrap_or(0);
-            while inflight.len() >= DEPTH || (done && !inflight.is_empty()) {
-                let b = inflight.pop_front().expect("non-empty");
-                if let Err(e) = collect(&from_w, &back, &b, acc, base, sink) {
+                let mut out = my_outs.pop().unwrap_or_default();
+                if let Err(e) = mine.batch(&b, &mut out) {
                     failed.get_or_insert(e);
-                    break;
+                }
+                inflight.push_back((b, out));
+            }
+            let base = rd.input.clock.base.unwrap_or(0);
+            while inflight.len() >= DEPTH || (done && !inflight.is_empty()) {
+                let (b, out) = inflight.pop_front().expect("non-empty");
+                match collect(&from_w, &back, &b, out, acc, base, sink) {
+                    Ok(out) => my_outs.push(out),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        break;
+                    }
                 }
                 // Workers dropped theirs before answering: reuse the buffers.
                 if let Ok(b) = Arc::try_unwrap(b) {
                     spare = Some(b);
                 }
             }
-            progress(input.read, input.approx_bytes);
+            progress(rd.input.read, rd.input.approx_bytes);
             if done || failed.is_some() {
                 break;
             }
@@ -342,7 +439,7 @@ pub(crate) fn run(
             // Unblock workers waiting to hand over outputs.
             drop(from_w);
         }
-        let last_ns = acc.offered.last;
+        let (next_update, last_ns) = (rd.next_update, acc.offered.last);
         for t in &to_w {
             let _ = t.send(Msg::End {
                 flashes: (next_update..opts.updates.len()).collect(),
@@ -352,9 +449,17 @@ pub(crate) fn run(
         drop(to_w);
         let mut counters = Counters::default();
         let mut analyzers = Vec::new();
+        let flashes: Vec<usize> = (next_update..opts.updates.len()).collect();
+        let mut ends = vec![mine.end(&flashes, last_ns)];
         for h in handles {
-            match h.join() {
-                Ok(Ok(end)) => {
+            ends.push(
+                h.join()
+                    .unwrap_or_else(|_| Err(ReplayError::Worker("a worker panicked".into()))),
+            );
+        }
+        for end in ends {
+            match end {
+                Ok(end) => {
                     for (i, (a, b)) in counters.c.iter_mut().zip(end.counters.c).enumerate() {
                         // Every worker commits every update: count them once.
                         if i == Counter::Commits as usize || i == Counter::CommitErrors as usize {
@@ -368,14 +473,11 @@ pub(crate) fn run(
                     }
                     analyzers.push(end.analyzer);
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     // The worker's own error says more than "it stopped".
                     if matches!(failed, None | Some(ReplayError::Worker(_))) {
                         failed = Some(e);
                     }
-                }
-                Err(_) => {
-                    failed.get_or_insert(ReplayError::Worker("a worker panicked".into()));
                 }
             }
         }
@@ -394,17 +496,18 @@ fn collect(
     from_w: &[Receiver<Result<Out, ReplayError>>],
     back: &[SyncSender<Out>],
     b: &Batch,
+    mine: Out,
     acc: &mut Acc,
     base: u64,
     sink: &mut Sink<'_>,
-) -> Result<(), ReplayError> {
-    let outs: Vec<Out> = from_w
-        .iter()
-        .map(|r| {
+) -> Result<Out, ReplayError> {
+    let mut outs: Vec<Out> = vec![mine];
+    for r in from_w {
+        outs.push(
             r.recv()
-                .map_err(|_| ReplayError::Worker("a worker stopped".into()))?
-        })
-        .collect::<Result<_, _>>()?;
+                .map_err(|_| ReplayError::Worker("a worker stopped".into()))??,
+        );
+    }
     let mut at = vec![0usize; outs.len()];
     loop {
         let next = (0..outs.len())
@@ -414,15 +517,60 @@ fn collect(
         let (pos, a, z) = outs[w].idx[at[w]];
         at[w] += 1;
         let ts = b.frames[pos as usize].0;
+        if outs[w].data.is_empty() {
+            acc.achieved.add(base, ts, (z - a) as usize);
+            continue;
+        }
         let data = &outs[w].data[a as usize..z as usize];
         acc.achieved.add(base, ts, data.len());
         sink(b.first_seq + pos as u64, ts, data)?;
     }
     // Hand the buffers back for reuse (a full queue just drops them).
-    for (o, t) in outs.into_iter().zip(back) {
+    let mut outs = outs.into_iter();
+    let mine = outs.next().expect("the reader's own");
+    for (o, t) in outs.zip(back) {
         let _ = t.try_send(o);
     }
-    Ok(())
+    Ok(mine)
+}
+
+/// The reader: fills batches and routes each frame to its bucket.
+struct Reader<'a, 'b> {
+    input: &'b mut Input,
+    keys: &'a [Toeplitz],
+    buckets: u32,
+    opts: &'a Options,
+    next_update: usize,
+    seq: u64,
+}
+
+impl Reader<'_, '_> {
+    /// Fill `b` (cleared first); `true` at the end of the trace.
+    fn fill(&mut self, b: &mut Batch, acc: &mut Acc) -> Result<bool, ReplayError> {
+        b.data.clear();
+        b.frames.clear();
+        b.bucket.clear();
+        b.flashes.clear();
+        b.first_seq = self.seq;
+        while b.frames.len() < BATCH {
+            let start = b.data.len();
+            let Some((idx, ts, _)) = self.input.next_into(acc, &mut b.data)? else {
+                return Ok(true);
+            };
+            let first = self.next_update;
+            let n_due = crate::replay::due(&self.opts.updates, &mut self.next_update, idx).len();
+            b.flashes
+                .extend((first..first + n_due).map(|u| (b.frames.len(), u)));
+            let p = parse(&b.data[start..]).ok();
+            let k = p
+                .as_ref()
+                .and_then(|p| bucket(p, &self.keys[self.next_update], self.buckets));
+            b.bucket.push(k.unwrap_or(u32::MAX));
+            b.frames.push((ts, start as u32, b.data.len() as u32));
+            self.seq += 1;
+        }
+        Ok(false)
+    }
 }
 
 #[cfg(test)]
@@ -432,6 +580,28 @@ mod tests {
     use hw_model::device::ActiveBank;
     use std::path::Path;
     use table_compiler::config::Config;
+
+    #[test]
+    fn cuts_balance_packets_and_cover_every_bucket() {
+        // A hot bucket (half the packets) and a uniform rest.
+        let mut sample: Vec<u32> = (0..1000u32).map(|i| i * 1000).collect();
+        sample.extend(std::iter::repeat_n(500_000, 1000));
+        let c = Cuts::balanced(1 << 20, 2, &sample);
+        // The reader's shard takes about a quarter of the packets.
+        let mine = sample.iter().filter(|&&b| c.shard(b) == 0).count();
+        assert!((400..=600).contains(&mine), "{mine} {c:?}");
+        let (r0, r1) = (c.range(0), c.range(1));
+        assert_eq!((r0.start, r0.end, r1.end), (0, r1.start, 1 << 20));
+        for b in [0, 1, 499_999, 500_000, (1 << 20) - 1] {
+            let s = c.shard(b);
+            assert!(c.range(s).contains(&b), "{b} -> {s}");
+        }
+        // Without a sample: still a partition.
+        let c = Cuts::balanced(1024, 3, &[]);
+        assert_eq!(c.range(0).start, 0);
+        assert_eq!(c.range(2).end, 1024);
+        assert_eq!(Cuts::balanced(1024, 1, &[1, 2, 3]).range(0), 0..1024);
+    }
 
     /// The route is the pipeline's own bucket for every packet that has
     /// conntrack state (VIP flows, NAT replies, ICMP errors).

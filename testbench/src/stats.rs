@@ -105,19 +105,24 @@ impl Histogram {
 }
 
 /// Per-bin packets and bytes over time; at most `2 * max_bins` bins, the
-/// width doubling when the trace outgrows them.
+/// width (a power of two ns, so binning is a shift) doubling when the trace
+/// outgrows them.
 #[derive(Debug, Clone)]
 pub struct Series {
     pub bin_ns: u64,
+    shift: u32,
     pub packets: Vec<u64>,
     pub bytes: Vec<u64>,
     max_bins: usize,
 }
 
 impl Series {
+    /// `initial_bin_ns` is rounded up to a power of two.
     pub fn new(initial_bin_ns: u64, max_bins: usize) -> Series {
+        let bin = initial_bin_ns.max(1).next_power_of_two();
         Series {
-            bin_ns: initial_bin_ns.max(1),
+            bin_ns: bin,
+            shift: bin.trailing_zeros(),
             packets: Vec::new(),
             bytes: Vec::new(),
             max_bins: max_bins.max(2),
@@ -126,10 +131,10 @@ impl Series {
 
     /// Count a packet of `bytes` at `t_ns` after the start.
     pub fn add(&mut self, t_ns: u64, bytes: u64) {
-        let mut i = (t_ns / self.bin_ns) as usize;
+        let mut i = (t_ns >> self.shift) as usize;
         while i >= 2 * self.max_bins {
             self.widen();
-            i = (t_ns / self.bin_ns) as usize;
+            i = (t_ns >> self.shift) as usize;
         }
         if i >= self.packets.len() {
             self.packets.resize(i + 1, 0);
@@ -146,6 +151,7 @@ impl Series {
         merge(&mut self.packets);
         merge(&mut self.bytes);
         self.bin_ns *= 2;
+        self.shift += 1;
     }
 
     /// Bring another series to this one's bin width (or this one to the
