@@ -115,7 +115,7 @@ impl TraceReader {
             return Err(TraceError::Empty { path: p });
         }
         let f = File::open(path).map_err(io)?;
-        let r = BufReader::with_capacity(1 << 16, f);
+        let r = BufReader::with_capacity(1 << 20, f);
         let format = match u32::from_le_bytes(magic) {
             0xa1b2c3d4 | 0xd4c3b2a1 | 0xa1b23c4d | 0x4d3cb2a1 if n == 4 => Format::Pcap,
             0x0a0d0d0a if n == 4 => Format::PcapNg,
