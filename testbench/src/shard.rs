@@ -167,6 +167,70 @@ impl Cuts {
     }
 }
 
+/// The bucket of a frame, as [`bucket`] computes it from the full parse,
+/// but reading only the 4-tuple for plain IPv4/IPv6 TCP/UDP (the common
+/// case; the reader does this for every frame). Anything else (ICMP, IPv6
+/// extension headers, short frames) takes the full parse. A frame the full
+/// parser would refuse may get some bucket here: it has no conntrack state,
+/// so any shard gives the same result.
+pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<u32> {
+    let full = || parse(f).ok().and_then(|p| bucket(&p, tz, buckets));
+    let mut o = 12;
+    let mut et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
+    for _ in 0..2 {
+        if et != 0x8100 && et != 0x88a8 {
+            break;
+        }
+        o += 4;
+        et = match f.get(o..o + 2) {
+            Some(b) => u16::from_be_bytes([b[0], b[1]]),
+            None => return full(),
+        };
+    }
+    let l3 = o + 2;
+    let (src, dst, proto, l4): (std::net::IpAddr, std::net::IpAddr, u8, usize) = match et {
+        0x0800 => {
+            let Some(h) = f.get(l3..l3 + 20) else {
+                return full();
+            };
+            let ihl = (h[0] & 0x0f) as usize * 4;
+            if h[0] >> 4 != 4 || ihl < 20 {
+                return full();
+            }
+            if u16::from_be_bytes([h[6], h[7]]) & 0x1fff != 0 {
+                return None; // later fragment: no conntrack
+            }
+            let a = |i: usize| std::net::IpAddr::from([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+            (a(12), a(16), h[9], l3 + ihl)
+        }
+        0x86dd => {
+            let Some(h) = f.get(l3..l3 + 40) else {
+                return full();
+            };
+            let a = |i: usize| {
+                let b: [u8; 16] = h[i..i + 16].try_into().expect("16");
+                std::net::IpAddr::from(b)
+            };
+            (a(8), a(24), h[6], l3 + 40)
+        }
+        _ => return full(),
+    };
+    if proto != 6 && proto != 17 {
+        return full();
+    }
+    let Some(pt) = f.get(l4..l4 + 4) else {
+        return full();
+    };
+    let (sport, dport) = (
+        u16::from_be_bytes([pt[0], pt[1]]),
+        u16::from_be_bytes([pt[2], pt[3]]),
+    );
+    Some(table_compiler::target::ct_bucket(
+        tz.hash_ports(src, dst, sport, dport),
+        buckets,
+    ))
+}
+
 #[derive(Default)]
 struct Batch {
     first_seq: u64,
@@ -561,10 +625,7 @@ impl Reader<'_, '_> {
             let n_due = crate::replay::due(&self.opts.updates, &mut self.next_update, idx).len();
             b.flashes
                 .extend((first..first + n_due).map(|u| (b.frames.len(), u)));
-            let p = parse(&b.data[start..]).ok();
-            let k = p
-                .as_ref()
-                .and_then(|p| bucket(p, &self.keys[self.next_update], self.buckets));
+            let k = route(&b.data[start..], &self.keys[self.next_update], self.buckets);
             b.bucket.push(k.unwrap_or(u32::MAX));
             b.frames.push((ts, start as u32, b.data.len() as u32));
             self.seq += 1;
@@ -637,6 +698,23 @@ mod tests {
         let mut f = Vec::new();
         icmp.write(&mut f, &ip).unwrap();
         frames.push(f);
+        // VLAN-tagged, to a VIP, IPv4 and IPv6.
+        for v6 in [false, true] {
+            let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+                .single_vlan(etherparse::VlanId::try_new(7).unwrap());
+            let b = if v6 {
+                let mut d = [0u8; 16];
+                d[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+                d[15] = 0x10;
+                b.ipv6([9; 16], d, 64).tcp(50001, 443, 1, 100)
+            } else {
+                b.ipv4([198, 18, 0, 7], [192, 0, 2, 10], 64)
+                    .tcp(50001, 80, 1, 100)
+            };
+            let mut f = Vec::new();
+            b.write(&mut f, &[0u8; 30]).unwrap();
+            frames.push(f);
+        }
         let buckets = img.target.ct_buckets;
         let mut checked = 0;
         for f in &frames {
@@ -645,6 +723,7 @@ mod tests {
             if let Some(want) = m.class.bucket() {
                 let p = parse(f).unwrap();
                 assert_eq!(bucket(&p, &tz, buckets), Some(want));
+                assert_eq!(route(f, &tz, buckets), Some(want));
                 checked += 1;
             }
         }
