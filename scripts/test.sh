@@ -6,6 +6,9 @@
 # sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# tshark dissects the replay outputs in tests/traffic.rs (installed as root).
+bash scripts/tshark-check.sh --install
+export LBNIC_REQUIRE_TSHARK=1
 cargo test --workspace --all-targets --locked "$@"
 if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
     echo "== VFIO/QEMU test skipped (LBNIC_SKIP_VFIO=1)"

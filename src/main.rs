@@ -3,6 +3,7 @@
 
 mod device_cmds;
 mod tables;
+mod traffic;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -111,6 +112,22 @@ enum Cmd {
     Ct(CtCmd),
     #[command(flatten)]
     Device(device_cmds::DeviceCmd),
+    /// Generate a deterministic traffic capture for a config's VIPs.
+    ///
+    /// Flows (TCP with handshakes and teardowns, UDP; IPv4/IPv6), uniform or
+    /// Zipf popularity, frame-size mixes, SYN floods, non-VIP and malformed
+    /// frames, NAT replies, at line rate or a given packet rate.
+    Gen(traffic::GenArgs),
+    /// Replay a capture through the pipeline model and report throughput,
+    /// stalls, latency, drops, conntrack and per-backend load.
+    ///
+    /// Example: lbnic replay basic.img trace.pcap -o out.pcap --model cycle --report report/
+    Replay(traffic::ReplayArgs),
+    /// Golden compare: replay a capture and diff the output against an
+    /// expected capture packet by packet (exit 0 if equal, 1 if not).
+    ///
+    /// Use it to check an RTL simulation's or a NIC's output against the model.
+    Check(traffic::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -184,6 +201,9 @@ fn main() -> ExitCode {
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
         Cmd::Ct(CtCmd::Device(c)) => device_cmds::run_ct(c),
         Cmd::Device(c) => device_cmds::run(c),
+        Cmd::Gen(a) => traffic::gen(a),
+        Cmd::Replay(a) => traffic::replay(a),
+        Cmd::Check(a) => traffic::check(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

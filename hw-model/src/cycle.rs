@@ -279,7 +279,6 @@ pub struct Cycle<B> {
     src: VecDeque<SrcItem>,
     seq: u64,
     last_arrival: u64,
-    cyc_per_ns: f64,
     slots: Vec<Flight>,
     free: Vec<u32>,
     /// RX: the frame being received and the cycle its last beat is in.
@@ -328,7 +327,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             datapath_bytes: t.datapath_bytes as u64,
         };
         Cycle {
-            cyc_per_ns: t.clock_mhz as f64 / 1000.0,
             dev,
             stats: CycleStats::default(),
             opts,
@@ -892,9 +890,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.stats.packets_out += 1;
         self.stats.bytes_out += data.len() as u64;
         self.stats.last_egress = end;
-        self.stats.latency_cycles.record(end - arrival);
+        let latency = end - arrival;
+        self.stats.latency_cycles.record(latency);
         let ts_ns = self.cycle_ns(end);
-        self.out.push(OutPacket { data, ts_ns, seq });
+        self.out.push(OutPacket {
+            data,
+            ts_ns,
+            seq,
+            latency_cycles: Some(latency.min(u32::MAX as u64) as u32),
+        });
     }
 
     /// Offer a frame at an explicit arrival cycle (for back-to-back replay
@@ -922,7 +926,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
     fn input(&mut self, frame: Vec<u8>, ts_ns: u64) {
-        let arrival = (ts_ns as f64 * self.cyc_per_ns) as u64;
+        // Integer arithmetic: epoch nanoseconds do not fit an f64 exactly.
+        let arrival = (ts_ns as u128 * self.dev.target.clock_mhz as u128 / 1000) as u64;
         self.input_at_cycle(frame, arrival, ts_ns);
     }
     fn flash(&mut self, img: &Image) -> Result<(), DeviceError> {

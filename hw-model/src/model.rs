@@ -13,6 +13,9 @@ pub struct OutPacket {
     pub ts_ns: u64,
     /// Index of the input packet it came from.
     pub seq: u64,
+    /// Cycle model: cycles from the frame's arrival at the port to its last
+    /// beat leaving TX (the functional model has no timing: `None`).
+    pub latency_cycles: Option<u32>,
 }
 
 pub trait Model {

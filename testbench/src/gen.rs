@@ -6,17 +6,21 @@
 
 use crate::trace::{Format, TraceError, TraceWriter};
 use etherparse::PacketBuilder;
+use hw_model::device::{in_memory, Memory};
+use hw_model::functional::Functional;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, Zipf};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use table_compiler::config::Config;
-use table_compiler::target::entries::Proto;
+use table_compiler::target::entries::{Mode, Proto};
 
 /// MAC addresses of generated frames: a client-side router towards the
 /// device.
 pub const SRC_MAC: [u8; 6] = [0x02, 0xc1, 0x1e, 0x00, 0x00, 0x01];
+/// Source MAC of NAT replies: the backends' side of the network.
+pub const BACKEND_MAC: [u8; 6] = [0x02, 0xbe, 0x00, 0x00, 0x00, 0x01];
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Popularity {
@@ -33,6 +37,8 @@ pub enum Sizes {
     Imix,
     /// (frame length without FCS, weight).
     Mix(Vec<(u16, u32)>),
+    /// Uniform between two frame lengths without FCS (inclusive).
+    Uniform(u16, u16),
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -61,6 +67,9 @@ pub struct GenSpec {
     pub non_vip: f64,
     /// Share of malformed frames.
     pub malformed: f64,
+    /// Share of packets of NAT-VIP flows that are replies from the backend
+    /// (backend -> client), once the flow has a backend.
+    pub nat_replies: f64,
     /// TCP connections start with a SYN.
     pub handshake: bool,
     /// Mean packets per TCP connection before its FIN (0: never closes).
@@ -82,6 +91,7 @@ impl Default for GenSpec {
             syn_flood: 0.0,
             non_vip: 0.0,
             malformed: 0.0,
+            nat_replies: 0.0,
             handshake: true,
             flow_len: 0,
             rate: Rate::LineRate(100.0),
@@ -101,6 +111,7 @@ pub struct GenSummary {
     pub syn_flood: u64,
     pub non_vip: u64,
     pub malformed: u64,
+    pub nat_replies: u64,
     pub duration_ns: u64,
 }
 
@@ -110,6 +121,10 @@ pub enum GenError {
     NoVips,
     #[error("bad generator setting: {0}")]
     Spec(String),
+    #[error("compiling the config for NAT replies: {0}")]
+    Compile(String),
+    #[error("model for NAT replies: {0}")]
+    Model(String),
     #[error(transparent)]
     Trace(#[from] TraceError),
 }
@@ -119,6 +134,7 @@ struct Target {
     addr: IpAddr,
     port: u16,
     udp: bool,
+    nat: bool,
 }
 
 struct Flow {
@@ -128,6 +144,11 @@ struct Flow {
     open: bool,
     sent: u32,
     end_at: u32,
+    /// Next sequence number of the client and of the server (a NAT reply).
+    seq: u32,
+    rseq: u32,
+    /// NAT flows: the backend address and port the model sent it to.
+    backend: Option<(IpAddr, u16)>,
 }
 
 /// Makes frames; one per call of [`Generator::next_frame`].
@@ -141,8 +162,15 @@ pub struct Generator {
     /// precise only to 256 ns).
     t_ns: f64,
     dst_mac: [u8; 6],
+    /// The functional model, fed every frame, when NAT replies are wanted:
+    /// it says which backend each NAT flow went to.
+    model: Option<Functional<Memory>>,
     pub summary: GenSummary,
 }
+
+/// Client ports: the IANA dynamic range, where no service is registered (so
+/// a dissector takes the filler payload for nothing in particular).
+const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 
 fn client_addr(rng: &mut ChaCha8Rng, v6: bool) -> IpAddr {
     if v6 {
@@ -163,6 +191,7 @@ impl Generator {
             ("syn_flood", spec.syn_flood),
             ("non_vip", spec.non_vip),
             ("malformed", spec.malformed),
+            ("nat_replies", spec.nat_replies),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(GenError::Spec(format!("{name} = {v} is not a share in 0..=1")));
@@ -177,6 +206,11 @@ impl Generator {
         match &spec.sizes {
             Sizes::Fixed(n) if !(60..=9000).contains(n) => {
                 return Err(GenError::Spec(format!("size {n} is outside 60..=9000")))
+            }
+            Sizes::Uniform(a, b) if !(60..=9000).contains(a) || !(60..=9000).contains(b) || a > b => {
+                return Err(GenError::Spec(format!(
+                    "size range {a}..={b} is outside 60..=9000"
+                )))
             }
             Sizes::Mix(m)
                 if m.is_empty()
@@ -202,6 +236,7 @@ impl Generator {
                 addr: v.addr,
                 port: v.port,
                 udp: v.proto == Proto::Udp,
+                nat: v.mode == Mode::Nat,
             })
             .collect();
         if vips.is_empty() {
@@ -220,10 +255,13 @@ impl Generator {
             flows.push(Flow {
                 vip,
                 client,
-                port: rng.gen_range(1024..=65535),
+                port: rng.gen_range(CLIENT_PORTS),
                 open: !spec.handshake,
                 sent: 0,
                 end_at,
+                seq: rng.gen(),
+                rseq: rng.gen(),
+                backend: None,
             });
         }
         let zipf = match spec.popularity {
@@ -233,7 +271,18 @@ impl Generator {
                     .map_err(|e| GenError::Spec(format!("zipf exponent {s}: {e:?}")))?,
             ),
         };
+        let model = if spec.nat_replies > 0.0 && vips.iter().any(|v| v.nat) {
+            let (img, _) = table_compiler::compile::compile(cfg, None, None)
+                .map_err(|e| GenError::Compile(e.to_string()))?;
+            let mut m =
+                Functional::new(in_memory(cfg.target.clone()).map_err(|e| GenError::Model(e.to_string()))?);
+            m.dev.flash(&img).map_err(|e| GenError::Model(e.to_string()))?;
+            Some(m)
+        } else {
+            None
+        };
         Ok(Generator {
+            model,
             t_ns: 0.0,
             spec,
             rng,
@@ -261,6 +310,7 @@ impl Generator {
                 7..=10 => 590,
                 _ => 1514,
             },
+            Sizes::Uniform(a, b) => self.rng.gen_range(*a..=*b) as usize,
             Sizes::Mix(m) => {
                 let total: u64 = m.iter().map(|(_, w)| *w as u64).sum();
                 let mut x = self.rng.gen_range(0..total);
@@ -276,27 +326,32 @@ impl Generator {
     }
 
     fn build(&self, src: IpAddr, dst: IpAddr, l4: L4, size: usize) -> Vec<u8> {
+        self.build_l4(src, dst, l4, size).0
+    }
+
+    /// The frame and its L4 payload length.
+    fn build_l4(&self, src: IpAddr, dst: IpAddr, l4: L4, size: usize) -> (Vec<u8>, u32) {
         let eth = PacketBuilder::ethernet2(SRC_MAC, self.dst_mac);
         let ip = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), 64),
             (s, d) => eth.ipv6(v6(s), v6(d), 64),
         };
         let hdr = |n: usize| size.saturating_sub(n);
-        let mut out = match l4 {
+        let (mut out, n) = match l4 {
             L4::Udp(sp, dp) => {
                 let b = ip.udp(sp, dp);
                 let pay = vec![0xa5; hdr(b.size(0))];
                 let mut v = Vec::with_capacity(b.size(pay.len()));
                 b.write(&mut v, &pay).expect("writing to a Vec");
-                v
+                (v, pay.len())
             }
-            L4::Tcp(sp, dp, flags, seq) => {
+            L4::Tcp(sp, dp, flags, seq, ack) => {
                 let mut b = ip.tcp(sp, dp, seq, 64240);
                 if flags & 0x02 != 0 {
                     b = b.syn();
                 }
                 if flags & 0x10 != 0 {
-                    b = b.ack(1);
+                    b = b.ack(ack);
                 }
                 if flags & 0x01 != 0 {
                     b = b.fin();
@@ -308,13 +363,13 @@ impl Generator {
                 };
                 let mut v = Vec::with_capacity(b.size(pay.len()));
                 b.write(&mut v, &pay).expect("writing to a Vec");
-                v
+                (v, pay.len())
             }
         };
         if out.len() < 60 {
             out.resize(60, 0); // Ethernet padding.
         }
-        out
+        (out, n as u32)
     }
 
     fn malformed(&mut self) -> Vec<u8> {
@@ -341,6 +396,8 @@ impl Generator {
     pub fn next_frame(&mut self) -> (u64, Vec<u8>) {
         let r: f64 = self.rng.gen();
         let s = self.spec.clone();
+        let ts = s.start_ns + self.t_ns as u64;
+        let mut nat_flow = None;
         let frame = if r < s.malformed {
             self.summary.malformed += 1;
             self.malformed()
@@ -354,14 +411,14 @@ impl Generator {
             };
             let v = self.vips[i].clone();
             let src = client_addr(&mut self.rng, v.addr.is_ipv6());
-            let sp = self.rng.gen_range(1024..=65535);
+            let sp = self.rng.gen_range(CLIENT_PORTS);
             let dp = if v.port == 0 {
                 self.rng.gen_range(1..=65535)
             } else {
                 v.port
             };
             let seq: u32 = self.rng.gen();
-            self.build(src, v.addr, L4::Tcp(sp, dp, 0x02, seq), 60)
+            self.build(src, v.addr, L4::Tcp(sp, dp, 0x02, seq, 0), 60)
         } else if r < s.malformed + s.syn_flood + s.non_vip {
             self.summary.non_vip += 1;
             let v6 = self.rng.gen_bool(s.ipv6);
@@ -372,7 +429,7 @@ impl Generator {
                 IpAddr::V4(Ipv4Addr::new(203, 0, 113, self.rng.gen()))
             };
             let size = self.size();
-            let sp = self.rng.gen_range(1024..=65535);
+            let sp = self.rng.gen_range(CLIENT_PORTS);
             self.build(src, dst, L4::Udp(sp, 9), size)
         } else {
             self.summary.flow_packets += 1;
@@ -381,37 +438,72 @@ impl Generator {
                 Some(z) => (z.sample(&mut self.rng) as usize).clamp(1, self.flows.len()) - 1,
             };
             let size = self.size();
-            let (vip, client, port, open, sent, end_at) = {
+            let (vip, client, port, open, sent, end_at, seq, rseq) = {
                 let f = &self.flows[i];
-                (f.vip, f.client, f.port, f.open, f.sent, f.end_at)
+                (f.vip, f.client, f.port, f.open, f.sent, f.end_at, f.seq, f.rseq)
             };
             let v = self.vips[vip].clone();
             let dp = if v.port == 0 { 80 } else { v.port };
-            if v.udp {
+            if v.nat {
+                nat_flow = Some(i);
+            }
+            let backend = self.flows[i].backend;
+            if let Some((baddr, bport)) = backend.filter(|_| v.nat && self.rng.gen_bool(s.nat_replies)) {
+                self.summary.nat_replies += 1;
+                nat_flow = None;
+                let l4 = if v.udp {
+                    L4::Udp(bport, port)
+                } else {
+                    L4::Tcp(bport, port, 0x10, rseq, seq)
+                };
+                let (mut f, n) = self.build_l4(baddr, client, l4, size);
+                self.flows[i].rseq = rseq.wrapping_add(n);
+                f[6..12].copy_from_slice(&BACKEND_MAC);
+                f
+            } else if v.udp {
                 self.summary.udp += 1;
                 self.build(client, v.addr, L4::Udp(port, dp), size)
             } else if !open {
                 self.summary.syn += 1;
                 self.flows[i].open = true;
-                self.build(client, v.addr, L4::Tcp(port, dp, 0x02, 0), 60)
+                self.flows[i].seq = seq.wrapping_add(1);
+                self.flows[i].rseq = rseq.wrapping_add(1);
+                self.build(client, v.addr, L4::Tcp(port, dp, 0x02, seq, 0), 60)
             } else if sent + 1 >= end_at {
                 self.summary.fin += 1;
                 // Close, and the next packet of this flow opens a new
                 // connection from a new port.
-                let next_port = self.rng.gen_range(1024..=65535);
+                let next_port = self.rng.gen_range(CLIENT_PORTS);
                 let end = Self::flow_end(&mut self.rng, s.flow_len);
+                let (nseq, nrseq) = (self.rng.gen(), self.rng.gen());
                 let f = &mut self.flows[i];
+                f.seq = nseq;
+                f.rseq = nrseq;
                 f.open = !s.handshake;
                 f.sent = 0;
                 f.end_at = end;
                 f.port = next_port;
-                self.build(client, v.addr, L4::Tcp(port, dp, 0x11, sent + 1), 60)
+                f.backend = None;
+                nat_flow = None;
+                self.build(client, v.addr, L4::Tcp(port, dp, 0x11, seq, rseq), 60)
             } else {
+                let (f, n) = self.build_l4(client, v.addr, L4::Tcp(port, dp, 0x10, seq, rseq), size);
                 self.flows[i].sent += 1;
-                self.build(client, v.addr, L4::Tcp(port, dp, 0x10, sent + 1), size)
+                self.flows[i].seq = seq.wrapping_add(n);
+                f
             }
         };
-        let ts = s.start_ns + self.t_ns as u64;
+        if let Some(m) = self.model.as_mut() {
+            let out = m.process(&frame, ts);
+            if let (Some(i), Some(out)) = (nat_flow, out) {
+                // The forward rewrite put the backend in the destination.
+                if let Ok(p) = hw_model::packet::parse(out) {
+                    if self.flows[i].backend.is_none() {
+                        self.flows[i].backend = Some((p.dst, p.dport));
+                    }
+                }
+            }
+        }
         let gap = match s.rate {
             Rate::LineRate(g) => ((frame.len().max(60) + 4 + 8 + 12) * 8) as f64 / g,
             Rate::Pps(p) => 1e9 / p,
@@ -427,8 +519,8 @@ impl Generator {
 
 enum L4 {
     Udp(u16, u16),
-    /// sport, dport, flags, seq
-    Tcp(u16, u16, u8, u32),
+    /// sport, dport, flags, seq, ack
+    Tcp(u16, u16, u8, u32, u32),
 }
 
 fn v6(a: IpAddr) -> [u8; 16] {

@@ -1,6 +1,14 @@
-//! lbnic testbench: trace I/O, and (with the testbench issue) the traffic
-//! generator, golden compare and throughput analysis.
+//! lbnic testbench: trace I/O, the traffic generator, the replay engine
+//! (functional or cycle-accurate model, table updates mid-trace, sharding
+//! across threads), golden compare, and the throughput report.
 
+pub mod analysis;
+pub mod chart;
 pub mod compare;
 pub mod gen;
+pub mod replay;
+pub mod report;
+pub mod schedule;
+mod shard;
+pub mod stats;
 pub mod trace;

@@ -18,6 +18,16 @@ use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// What a reader says about a frame it appended to a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketInfo {
+    pub ts_ns: u64,
+    /// Bytes captured (appended).
+    pub caplen: u32,
+    pub orig_len: u32,
+    pub interface: u32,
+}
+
 /// One captured frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TracePacket {
@@ -105,7 +115,7 @@ impl TraceReader {
             return Err(TraceError::Empty { path: p });
         }
         let f = File::open(path).map_err(io)?;
-        let r = BufReader::with_capacity(1 << 16, f);
+        let r = BufReader::with_capacity(1 << 20, f);
         let format = match u32::from_le_bytes(magic) {
             0xa1b2c3d4 | 0xd4c3b2a1 | 0xa1b23c4d | 0x4d3cb2a1 if n == 4 => Format::Pcap,
             0x0a0d0d0a if n == 4 => Format::PcapNg,
@@ -148,15 +158,29 @@ impl TraceReader {
 
     /// The next packet; `None` at the end. After an error, always `None`.
     pub fn next_packet(&mut self) -> Option<Result<TracePacket, TraceError>> {
+        let mut data = Vec::new();
+        self.next_into(&mut data).map(|r| {
+            r.map(|m| TracePacket {
+                ts_ns: m.ts_ns,
+                data,
+                orig_len: m.orig_len,
+                interface: m.interface,
+            })
+        })
+    }
+
+    /// As [`TraceReader::next_packet`], appending the frame to `buf`
+    /// instead of allocating (for batching readers).
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> Option<Result<PacketInfo, TraceError>> {
         if self.done {
             return None;
         }
-        let r = self.read_one();
+        let r = self.read_one(buf);
         match &r {
             None | Some(Err(_)) => self.done = true,
             Some(Ok(p)) => {
                 self.index += 1;
-                if (p.data.len() as u32) < p.orig_len {
+                if p.caplen < p.orig_len {
                     self.truncated += 1;
                 }
             }
@@ -164,21 +188,25 @@ impl TraceReader {
         r
     }
 
-    fn read_one(&mut self) -> Option<Result<TracePacket, TraceError>> {
+    fn read_one(&mut self, buf: &mut Vec<u8>) -> Option<Result<PacketInfo, TraceError>> {
         let index = self.index;
         let damaged = |message: String| TraceError::Damaged {
             path: self.path.clone(),
             index,
             message,
         };
+        let mut put = |data: &[u8], ts_ns: u64, orig_len: u32, interface: u32| {
+            buf.extend_from_slice(data);
+            PacketInfo {
+                ts_ns,
+                caplen: data.len() as u32,
+                orig_len,
+                interface,
+            }
+        };
         match &mut self.inner {
             Inner::Pcap(r) => match r.next_packet()? {
-                Ok(pkt) => Some(Ok(TracePacket {
-                    ts_ns: dur_ns(pkt.timestamp()),
-                    orig_len: pkt.orig_len(),
-                    data: pkt.data().to_vec(),
-                    interface: 0,
-                })),
+                Ok(pkt) => Some(Ok(put(pkt.data(), dur_ns(pkt.timestamp()), pkt.orig_len(), 0))),
                 Err(e) => Some(Err(damaged(format!(
                     "{e} (record cut short, or garbage after the last packet)"
                 )))),
@@ -204,21 +232,14 @@ impl TraceReader {
                                 epb.interface_id
                             ))));
                         }
-                        return Some(Ok(TracePacket {
-                            ts_ns: dur_ns(epb.timestamp),
-                            orig_len: epb.original_len,
-                            data: epb.data.into_owned(),
-                            interface: epb.interface_id,
-                        }));
+                        return Some(Ok(put(
+                            &epb.data,
+                            dur_ns(epb.timestamp),
+                            epb.original_len,
+                            epb.interface_id,
+                        )));
                     }
-                    Block::SimplePacket(spb) => {
-                        return Some(Ok(TracePacket {
-                            ts_ns: 0,
-                            orig_len: spb.original_len,
-                            data: spb.data.into_owned(),
-                            interface: 0,
-                        }))
-                    }
+                    Block::SimplePacket(spb) => return Some(Ok(put(&spb.data, 0, spb.original_len, 0))),
                     _ => continue,
                 }
             },
@@ -329,8 +350,20 @@ impl TraceWriter {
         let tmp = bw.into_inner().map_err(|e| werr(e.to_string()))?;
         tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
         tmp.persist(&self.path).map_err(|e| werr(e.to_string()))?;
+        make_readable(&self.path);
         Ok(self.packets)
     }
+}
+
+/// Temporary files are created 0600; a capture or report is for sharing.
+pub fn make_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 #[cfg(test)]
@@ -409,6 +442,82 @@ mod tests {
             }
             assert_eq!((ok, errs), (5, 1), "{name}");
         }
+    }
+
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut b = body.to_vec();
+        while !b.len().is_multiple_of(4) {
+            b.push(0);
+        }
+        let len = (b.len() + 12) as u32;
+        [
+            &kind.to_le_bytes()[..],
+            &len.to_le_bytes(),
+            &b,
+            &len.to_le_bytes(),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn pcapng_interfaces_with_their_own_resolution() {
+        let mut f = block(
+            0x0a0d0d0a,
+            &[&0x1a2b3c4du32.to_le_bytes()[..], &[1, 0, 0, 0], &[0xff; 8]].concat(),
+        );
+        // Interfaces: microseconds (default), nanoseconds, 2^-10 s.
+        for tsresol in [None, Some(9u8), Some(0x80 | 10)] {
+            let mut body = vec![1, 0, 0, 0, 0xff, 0xff, 0, 0];
+            if let Some(r) = tsresol {
+                body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0]);
+                body.extend_from_slice(&[0, 0, 0, 0]);
+            }
+            f.extend(block(1, &body));
+        }
+        let frame = [0xabu8; 60];
+        for (iface, units) in [(0u32, 1_500_000u64), (1, 1_500_000_123), (2, 3 << 10)] {
+            let mut body = iface.to_le_bytes().to_vec();
+            body.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+            body.extend_from_slice(&(units as u32).to_le_bytes());
+            body.extend_from_slice(&60u32.to_le_bytes());
+            body.extend_from_slice(&60u32.to_le_bytes());
+            body.extend_from_slice(&frame);
+            f.extend(block(6, &body));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("multi.pcapng");
+        std::fs::write(&p, &f).unwrap();
+        let got: Vec<(u32, u64)> = TraceReader::open(&p)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|p| (p.interface, p.ts_ns))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 1_500_000_000), (1, 1_500_000_123), (2, 3_000_000_000)]
+        );
+    }
+
+    #[test]
+    fn microsecond_pcap_and_snaplen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("us.pcap");
+        let mut f = Vec::new();
+        f.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+        f.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&40u32.to_le_bytes()); // snaplen
+        f.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+        f.extend_from_slice(&7u32.to_le_bytes());
+        f.extend_from_slice(&250u32.to_le_bytes()); // us
+        f.extend_from_slice(&40u32.to_le_bytes());
+        f.extend_from_slice(&60u32.to_le_bytes());
+        f.extend_from_slice(&[1u8; 40]);
+        std::fs::write(&p, &f).unwrap();
+        let mut r = TraceReader::open(&p).unwrap();
+        let pkt = r.next_packet().unwrap().unwrap();
+        assert_eq!((pkt.ts_ns, pkt.data.len(), pkt.orig_len), (7_000_250_000, 40, 60));
+        assert!(r.next_packet().is_none());
+        assert_eq!(r.truncated, 1);
     }
 
     #[test]

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Dissect captures with tshark and fail on anything a network engineer would
+# flag: malformed packets, expert errors, IPv4 header / TCP / UDP checksums
+# that are not verified good. Encapsulations are decoded (IP-in-IP by
+# tshark itself, GUE through scripts/gue.lua) and counted.
+#
+# usage: scripts/tshark-check.sh [--install] [--gue-port PORT] [--require-ipip] [--require-gue] CAPTURE...
+#   --install       install tshark (apt-get) when it is missing (alone: only that)
+#   --require-ipip  fail unless some frame carries IP in IP (IPv4/IPv6 either way)
+#   --require-gue   fail unless some frame carries GUE with an inner IP packet
+# Prints one summary line per capture:
+#   CAPTURE: frames=N malformed=0 expert_errors=0 bad_checksums=0 unverified=0 ipip=K gue=G
+# Payloads of generated traffic are filler bytes, so application protocols
+# that would parse them (DNS on port 53) are not dissected: the check is of
+# layers 2 to 4 and the encapsulation.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+install=0 require_ipip=0 require_gue=0 gue_port=6080
+files=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --install) install=1 ;;
+        --require-ipip) require_ipip=1 ;;
+        --require-gue) require_gue=1 ;;
+        --gue-port) gue_port="$2"; shift ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) files+=("$1") ;;
+    esac
+    shift
+done
+if ! command -v tshark >/dev/null 2>&1; then
+    if [ "$install" = 1 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null
+    else
+        echo "tshark not found (pass --install, or: apt-get install tshark)" >&2
+        exit 2
+    fi
+fi
+if [ ${#files[@]} -eq 0 ]; then
+    [ "$install" = 1 ] && exit 0   # --install alone: just make sure tshark is there
+    echo "no capture given" >&2
+    exit 2
+fi
+status=0
+for f in "${files[@]}"; do
+    out="$(GUE_PORT="$gue_port" tshark -n -X "lua_script:$here/gue.lua" -r "$f" \
+        -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+        --disable-protocol dns \
+        -T fields -E separator='|' -E occurrence=a -E aggregator=, \
+        -e frame.number -e frame.protocols -e _ws.malformed -e _ws.expert.severity \
+        -e ip.checksum.status -e tcp.checksum.status -e udp.checksum.status 2>/dev/null)" || {
+        echo "$f: tshark failed to read the capture" >&2
+        status=1
+        continue
+    }
+    summary="$(printf '%s\n' "$out" | awk -F'|' -v file="$f" -v rq_ipip="$require_ipip" -v rq_gue="$require_gue" '
+        function bad(kind, msg) { problems++; if (shown < 10) { print file ": frame " $1 ": " kind " (" $2 ")" > "/dev/stderr"; shown++ } }
+        NF == 0 { next }
+        {
+            frames++
+            if ($3 != "") { malformed++; bad("malformed", msg) }
+            n = split($4, sev, ",")
+            for (i = 1; i <= n; i++) if (sev[i] + 0 >= 8388608) { expert++; bad("expert error", msg); break }
+            for (c = 5; c <= 7; c++) {
+                m = split($c, st, ",")
+                for (i = 1; i <= m; i++) {
+                    if (st[i] == "0") { badck++; bad("bad checksum", msg) }
+                    else if (st[i] != "1") { unver++; bad("checksum not verified", msg) }
+                }
+            }
+            # A TCP or UDP layer must have had its checksum checked.
+            if ($2 ~ /:tcp/ && $6 == "") { unver++; bad("no TCP checksum status", msg) }
+            if ($2 ~ /ip(v6)?:ip(v6)?(:|$)/) ipip++
+            if ($2 ~ /:udp:gue:ip(v6)?/) gue++
+        }
+        END {
+            printf "%s: frames=%d malformed=%d expert_errors=%d bad_checksums=%d unverified=%d ipip=%d gue=%d\n",
+                file, frames, malformed, expert, badck, unver, ipip, gue
+            if (problems > 0) exit 1
+            if (rq_ipip && ipip == 0) { print file ": no IP-in-IP frame decoded" > "/dev/stderr"; exit 1 }
+            if (rq_gue && gue == 0) { print file ": no GUE frame decoded" > "/dev/stderr"; exit 1 }
+        }')" || status=1
+    echo "$summary"
+done
+exit $status

@@ -1,0 +1,486 @@
+//! gen / replay / check: the testbench on the command line. The work is in
+//! the `testbench` crate; this module parses arguments and prints.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use table_compiler::config::Config;
+use table_compiler::image::{Image, ImageKind};
+use testbench::compare::{self, Comparison, Mask};
+use testbench::gen::{self, GenSpec, Popularity, Rate, Sizes};
+use testbench::replay::{self, ModelKind, Options, ReplayError, Timing};
+use testbench::report::Report;
+use testbench::trace::{Format, TraceReader, TraceWriter};
+
+const UPDATES_HELP: &str = "Table updates mid-trace: a text file with one update per line, \
+`at packet N: flash IMAGE` (the bank is committed between input packets N-1 and N, 0-based, so \
+packet N is the first to use it; IMAGE is relative to the file; `#` starts a comment; lines in \
+packet order). Errors name the line.";
+
+/// Arguments of `lbnic gen`.
+#[derive(Args)]
+pub struct GenArgs {
+    /// Load-balancer config (TOML): traffic goes to its VIPs.
+    config: PathBuf,
+    /// Output capture (.pcap, or .pcapng for pcapng); written atomically.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Packets to generate.
+    #[arg(short = 'n', long, default_value_t = 10_000)]
+    packets: u64,
+    /// Distinct client flows.
+    #[arg(long, default_value_t = 1_000)]
+    flows: u32,
+    /// Seed: the same seed and options give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Flow popularity: `uniform`, or `zipf[:S]` (exponent S, default 1.1).
+    #[arg(long, default_value = "uniform")]
+    popularity: String,
+    /// Frame sizes including the 4-byte FCS (64 = minimum): a size (`64`),
+    /// `imix` (7x64, 4x594, 1x1518), `uniform:LO-HI`, or a distribution
+    /// `SIZE:WEIGHT,...` (e.g. `64:7,594:4,1518:1`).
+    #[arg(long, default_value = "64")]
+    sizes: String,
+    /// Timing: `line` (back to back at the target's port speed),
+    /// `line:GBPS`, `pps:RATE` (evenly spaced) or `poisson:RATE`.
+    #[arg(long, default_value = "line")]
+    rate: String,
+    /// Share of flows to IPv6 VIPs (when the config has both families).
+    #[arg(long, default_value_t = 0.25)]
+    ipv6: f64,
+    /// Share of packets that are spoofed SYNs from random sources.
+    #[arg(long, default_value_t = 0.0)]
+    syn_flood: f64,
+    /// Share of packets to addresses that are no VIP.
+    #[arg(long, default_value_t = 0.0)]
+    non_vip: f64,
+    /// Share of malformed frames (bad headers, truncated, wrong lengths).
+    #[arg(long, default_value_t = 0.0)]
+    malformed: f64,
+    /// Share of NAT-VIP packets that are backend replies (backend -> client),
+    /// sent from the backend the model picked for the flow.
+    #[arg(long, default_value_t = 0.3)]
+    nat_replies: f64,
+    /// Mean data packets per TCP connection before its FIN (0: never close).
+    #[arg(long, default_value_t = 20)]
+    flow_len: u32,
+    /// TCP flows start mid-stream (no SYN).
+    #[arg(long)]
+    no_handshake: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How input frames arrive in the model.
+fn parse_timing(s: &str) -> Result<Timing> {
+    Ok(match s {
+        "pcap" => Timing::Pcap,
+        "max" => Timing::Max,
+        "line" => Timing::Line(0.0),
+        _ => match s.strip_prefix("line:") {
+            Some(g) => {
+                let g: f64 = g
+                    .parse()
+                    .with_context(|| format!("bad port speed in --timing {s:?}"))?;
+                if !(g > 0.0 && g.is_finite()) {
+                    bail!("--timing {s}: the port speed must be positive");
+                }
+                Timing::Line(g)
+            }
+            None => bail!("--timing {s:?}: use pcap, line, line:GBPS or max"),
+        },
+    })
+}
+
+fn parse_popularity(s: &str) -> Result<Popularity> {
+    match s {
+        "uniform" => Ok(Popularity::Uniform),
+        "zipf" => Ok(Popularity::Zipf(1.1)),
+        _ => match s.strip_prefix("zipf:") {
+            Some(x) => Ok(Popularity::Zipf(
+                x.parse().with_context(|| format!("bad Zipf exponent in {s:?}"))?,
+            )),
+            None => bail!("--popularity {s:?}: use uniform, zipf or zipf:S"),
+        },
+    }
+}
+
+fn frame_size(s: &str) -> Result<u16> {
+    let n: u16 = s
+        .trim()
+        .parse()
+        .with_context(|| format!("bad frame size {s:?}"))?;
+    if !(64..=9004).contains(&n) {
+        bail!("frame size {n} is outside 64..=9004 (sizes include the 4-byte FCS)");
+    }
+    Ok(n - 4)
+}
+
+fn parse_sizes(s: &str) -> Result<Sizes> {
+    if s == "imix" {
+        return Ok(Sizes::Imix);
+    }
+    if let Some(r) = s.strip_prefix("uniform:") {
+        let (a, b) = r
+            .split_once('-')
+            .with_context(|| format!("--sizes {s:?}: use uniform:LO-HI"))?;
+        let (a, b) = (frame_size(a)?, frame_size(b)?);
+        if a > b {
+            bail!("--sizes {s:?}: LO is above HI");
+        }
+        return Ok(Sizes::Uniform(a, b));
+    }
+    if s.contains(':') || s.contains(',') {
+        let mut m = Vec::new();
+        for part in s.split(',') {
+            let (n, w) = part
+                .split_once(':')
+                .with_context(|| format!("--sizes: {part:?} is not SIZE:WEIGHT"))?;
+            let w: u32 = w
+                .trim()
+                .parse()
+                .with_context(|| format!("bad weight in {part:?}"))?;
+            m.push((frame_size(n)?, w));
+        }
+        return Ok(Sizes::Mix(m));
+    }
+    Ok(Sizes::Fixed(frame_size(s)?))
+}
+
+fn parse_rate(s: &str, port_gbps: u32) -> Result<Rate> {
+    let num = |x: &str| -> Result<f64> { x.parse().with_context(|| format!("bad number in --rate {s:?}")) };
+    Ok(match s.split_once(':') {
+        None if s == "line" => Rate::LineRate(port_gbps as f64),
+        Some(("line", g)) => Rate::LineRate(num(g)?),
+        Some(("pps", r)) => Rate::Pps(num(r)?),
+        Some(("poisson", r)) => Rate::Poisson(num(r)?),
+        _ => bail!("--rate {s:?}: use line, line:GBPS, pps:RATE or poisson:RATE"),
+    })
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn gen(a: GenArgs) -> Result<()> {
+    let cfg = Config::load(&a.config)?;
+    let spec = GenSpec {
+        seed: a.seed,
+        packets: a.packets,
+        flows: a.flows,
+        popularity: parse_popularity(&a.popularity)?,
+        sizes: parse_sizes(&a.sizes)?,
+        ipv6: a.ipv6,
+        syn_flood: a.syn_flood,
+        non_vip: a.non_vip,
+        malformed: a.malformed,
+        nat_replies: a.nat_replies,
+        handshake: !a.no_handshake,
+        flow_len: a.flow_len,
+        rate: parse_rate(&a.rate, cfg.target.port_gbps)?,
+        ..GenSpec::default()
+    };
+    let pb = bar(a.packets, "generating");
+    let summary = gen::generate(&cfg, spec, &a.output, |n| pb.set_position(n))
+        .with_context(|| format!("generating {}", a.output.display()))?;
+    pb.finish_and_clear();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} packets, {} bytes over {:.3} ms",
+        a.output.display(),
+        summary.packets,
+        summary.bytes,
+        summary.duration_ns as f64 / 1e6
+    );
+    println!(
+        "  flow packets {} (SYN {}, FIN {}, UDP {}, NAT replies {}), SYN flood {}, non-VIP {}, malformed {}",
+        summary.flow_packets,
+        summary.syn,
+        summary.fin,
+        summary.udp,
+        summary.nat_replies,
+        summary.syn_flood,
+        summary.non_vip,
+        summary.malformed
+    );
+    Ok(())
+}
+
+/// Options shared by replay and check.
+#[derive(Args)]
+pub struct ModelArgs {
+    /// Which model: `functional` (the reference, fast) or `cycle`
+    /// (cycle-accurate: throughput, stalls, latency).
+    #[arg(long, default_value = "functional", value_parser = ["functional", "cycle"])]
+    model: String,
+    /// Input timing: `pcap` (the capture's timestamps), `line` or
+    /// `line:GBPS` (back to back at the target's or the given port speed),
+    /// `max` (as fast as the pipeline takes them: its capacity).
+    #[arg(long, default_value = "pcap")]
+    timing: String,
+    #[arg(long, help = UPDATES_HELP)]
+    updates: Option<PathBuf>,
+    /// Leave out frames the capture's snaplen cut (by default the model
+    /// sees the captured bytes, which usually count as a parse drop).
+    #[arg(long)]
+    skip_truncated: bool,
+    /// Threads for the functional model (sharded by flow; same output as
+    /// one thread). Banks with RR/WRR or NAT VIPs, and the cycle model,
+    /// replay on one thread (the report says why).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Most flows followed for the backend-change analysis (memory ~80
+    /// bytes each).
+    #[arg(long, default_value_t = 2_000_000)]
+    flow_cap: usize,
+}
+
+impl ModelArgs {
+    fn options(&self, image: &Image) -> Result<Options> {
+        let mut timing = parse_timing(&self.timing)?;
+        if timing == Timing::Line(0.0) {
+            timing = Timing::Line(image.target.port_gbps as f64);
+        }
+        if self.threads == 0 {
+            bail!("--threads must be at least 1");
+        }
+        let updates = match &self.updates {
+            Some(p) => testbench::schedule::load(p)?,
+            None => Vec::new(),
+        };
+        for u in &updates {
+            u.image.expect_target(&image.target).with_context(|| {
+                format!(
+                    "{}:{}: {} is for another target than the replayed image",
+                    self.updates
+                        .as_ref()
+                        .map_or(String::new(), |p| p.display().to_string()),
+                    u.line,
+                    u.path.display()
+                )
+            })?;
+        }
+        Ok(Options {
+            model: if self.model == "cycle" {
+                ModelKind::Cycle
+            } else {
+                ModelKind::Functional
+            },
+            timing,
+            threads: self.threads,
+            updates,
+            skip_truncated: self.skip_truncated,
+            flow_cap: self.flow_cap,
+            ..Options::default()
+        })
+    }
+}
+
+/// Arguments of `lbnic replay`.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Bank image to flash before the first packet.
+    image: PathBuf,
+    /// Input capture (pcap or pcapng).
+    trace: PathBuf,
+    /// Write what leaves the device here (.pcapng for pcapng, else pcap
+    /// with ns timestamps); written atomically.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Write an HTML report with SVG charts (throughput over time, latency
+    /// distribution, per-backend load) and report.json into this directory.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn load_image(p: &Path) -> Result<Image> {
+    let img = Image::load(p).with_context(|| format!("loading {}", p.display()))?;
+    img.expect_kind(ImageKind::Bank)
+        .with_context(|| format!("{}: replay needs a bank image", p.display()))?;
+    Ok(img)
+}
+
+fn run(
+    image_path: &Path,
+    trace: &Path,
+    ma: &ModelArgs,
+    keep_output: bool,
+    sink: &mut replay::Sink<'_>,
+) -> Result<(Report, Image)> {
+    let image = load_image(image_path)?;
+    let opts = Options {
+        keep_output,
+        ..ma.options(&image)?
+    };
+    let len = std::fs::metadata(trace)
+        .with_context(|| format!("{}", trace.display()))?
+        .len();
+    let pb = bar(len, "replaying");
+    let mut report = replay::replay(&image, trace, &opts, sink, &|_, bytes| pb.set_position(bytes))
+        .with_context(|| format!("replaying {}", trace.display()))?;
+    pb.finish_and_clear();
+    report.image = format!("{} (generation {})", image_path.display(), image.generation);
+    Ok((report, image))
+}
+
+pub fn replay(a: ReplayArgs) -> Result<()> {
+    let mut writer = match &a.output {
+        Some(p) => Some(TraceWriter::create(p, Format::for_path(p))?),
+        None => None,
+    };
+    let mut sink = |_seq: u64, ts: u64, data: &[u8]| -> Result<(), ReplayError> {
+        if let Some(w) = writer.as_mut() {
+            w.write(ts, data).map_err(ReplayError::Trace)?;
+        }
+        Ok(())
+    };
+    let (report, _) = run(&a.image, &a.trace, &a.model, a.output.is_some(), &mut sink)?;
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    if let Some(dir) = &a.report {
+        testbench::chart::write_report(dir, &report)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+        if let Some(o) = &a.output {
+            println!("\noutput: {} ({} packets)", o.display(), report.achieved.packets);
+        }
+        if let Some(d) = &a.report {
+            println!("report: {}", d.join("index.html").display());
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `lbnic check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Bank image to flash before the first packet.
+    image: PathBuf,
+    /// Input capture fed to the model.
+    trace: PathBuf,
+    /// Expected output (golden capture: your RTL simulation's or NIC's
+    /// output, or an earlier `lbnic replay -o`), compared packet by packet
+    /// in order.
+    #[arg(long)]
+    expect: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Fields allowed to differ (repeatable): eth.src, eth.dst, ip.id,
+    /// ip.ttl, ip.checksum, ipv6.flowlabel, ipv6.hoplimit, l4.sport,
+    /// l4.checksum, outer, or a byte range START..END.
+    #[arg(long)]
+    mask: Vec<String>,
+    /// Differing packets shown in full.
+    #[arg(long, default_value_t = 10)]
+    max_diffs: usize,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn check(a: CheckArgs) -> Result<()> {
+    let masks: Vec<Mask> = a
+        .mask
+        .iter()
+        .map(|m| Mask::parse(m).map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
+    let mut golden = TraceReader::open(&a.expect)?;
+    let mut cmp = Comparison::default();
+    let mut hex: Vec<(String, String)> = Vec::new();
+    let mut index = 0u64;
+    let mut sink = |seq: u64, _ts: u64, data: &[u8]| -> Result<(), ReplayError> {
+        let want = golden.next_packet().transpose()?;
+        let before = cmp.diffs.len();
+        cmp.push(
+            index,
+            Some(data),
+            want.as_ref().map(|w| &w.data[..]),
+            &masks,
+            a.max_diffs,
+        );
+        if cmp.diffs.len() > before {
+            let d = cmp.diffs.last_mut().expect("pushed");
+            let at = d.first_byte.unwrap_or(0);
+            d.got = format!("{} (from input packet {seq})", d.got);
+            let w = want.as_ref().map_or(&[][..], |w| &w.data[..]);
+            hex.push((compare::hex_context(data, at), compare::hex_context(w, at)));
+        }
+        index += 1;
+        Ok(())
+    };
+    let (_report, _) = run(&a.image, &a.trace, &a.model, true, &mut sink)?;
+    // Whatever the golden has beyond the model's output.
+    while let Some(w) = golden.next_packet() {
+        let w = w?;
+        cmp.push(index, None, Some(&w.data), &masks, a.max_diffs);
+        index += 1;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&cmp)?);
+    } else {
+        for (d, (hg, hw)) in cmp.diffs.iter().zip(&hex) {
+            println!(
+                "packet {}: first difference at byte {} (got {} bytes, expected {})",
+                d.index,
+                d.first_byte.map_or("-".into(), |b| b.to_string()),
+                d.got_len,
+                d.want_len
+            );
+            println!("  got:      {}", d.got);
+            println!("  expected: {}", d.want);
+            println!("  got:      {hg}");
+            println!("  expected: {hw}");
+        }
+        println!(
+            "{} packets compared: {} match, {} differ, {} extra from the model, {} missing from the model{}",
+            cmp.compared,
+            cmp.matched,
+            cmp.diff_count,
+            cmp.got_extra,
+            cmp.want_extra,
+            if masks.is_empty() {
+                String::new()
+            } else {
+                format!(" (masked: {})", a.mask.join(", "))
+            }
+        );
+    }
+    if !cmp.ok() {
+        bail!(
+            "output differs from {}: {} packets differ, {} extra, {} missing",
+            a.expect.display(),
+            cmp.diff_count,
+            cmp.got_extra,
+            cmp.want_extra
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! What the replay learns from the frames themselves, as a user looking at
+//! the output capture would: which VIP and backend each output frame went
+//! to (from the bank image and the rewrite: DR by destination MAC, tunnels
+//! by outer destination, NAT by the rewritten destination, NAT replies by
+//! the source they came from), per-backend packet and flow counts against
+//! the lookup table's share, and connections that changed backend.
+//!
+//! Memory is bounded: per backend a few counters, per flow one small record
+//! up to a cap (flows beyond it are counted, not tracked).
+
+use hw_model::device::ActiveBank;
+use hw_model::packet::{parse, Parsed};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::IpAddr;
+use table_compiler::image::{Bank, Image};
+use table_compiler::target::entries::{BackendState, Mode};
+
+/// What the analysis keeps of an input frame until its output is seen.
+#[derive(Debug, Clone, Copy)]
+pub struct InKey {
+    pub parsed: Option<Parsed>,
+    /// Destination and source MAC of the input (to recognise a frame
+    /// passed unchanged).
+    pub macs: [u8; 12],
+    pub len: u32,
+}
+
+impl InKey {
+    pub fn of(frame: &[u8]) -> InKey {
+        InKey::with_parsed(frame, parse(frame).ok())
+    }
+
+    /// With the frame already parsed.
+    pub fn with_parsed(frame: &[u8], parsed: Option<Parsed>) -> InKey {
+        let mut macs = [0u8; 12];
+        let n = frame.len().min(12);
+        macs[..n].copy_from_slice(&frame[..n]);
+        InKey {
+            parsed,
+            macs,
+            len: frame.len() as u32,
+        }
+    }
+}
+
+/// Where an output frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attr {
+    /// To backend `be` (global id) of VIP `vip` (global id).
+    Forward { vip: u32, be: u32 },
+    /// A NAT reply from backend `be`, rewritten back to the VIP.
+    Reply { vip: u32, be: u32 },
+    /// Forwarded unchanged.
+    Pass,
+    /// Could not be matched to a backend (e.g. an ICMP error or fragment).
+    Unknown,
+}
+
+struct VipIdx {
+    id: u32,
+    mode: Mode,
+    /// VIP-local index -> global backend id.
+    local: Vec<Option<u32>>,
+    by_mac: HashMap<[u8; 6], u32>,
+    by_addr: HashMap<IpAddr, Vec<(u16, u32)>>,
+}
+
+/// One bank, indexed for attribution.
+struct BankIdx {
+    ab: ActiveBank,
+    vips: Vec<Option<VipIdx>>,
+    /// Global backend id -> usable (present, not down) in this bank.
+    usable: Vec<bool>,
+    /// Global backend id -> share of its VIP's lookup table.
+    share: Vec<f64>,
+    /// Timeouts in ns: established TCP, UDP.
+    tcp_est_ns: u64,
+    udp_ns: u64,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct BackendCounts {
+    pub packets: u64,
+    pub bytes: u64,
+    pub replies: u64,
+    /// Flows assigned to this backend (first packet, or moved to it).
+    pub flows: u64,
+}
+
+/// Connections that changed backend.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Moves {
+    /// Flows whose packets reached more than one backend.
+    pub moved: u64,
+    /// ...of which the previous backend was removed or down in the bank in
+    /// force (they had to move).
+    pub backend_removed: u64,
+    /// ...of which the flow had been idle past its conntrack timeout.
+    pub expired: u64,
+    /// ...of which the flow had not been established yet (SYN only).
+    pub not_established: u64,
+    /// Established flows that moved although their backend was still
+    /// usable: must be 0 (an eviction under pressure is the only other
+    /// cause; see `ct_evictions`).
+    pub broken: u64,
+    /// First few broken flows, for the report.
+    pub broken_samples: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct FlowRec {
+    be: u32,
+    last_ns: u64,
+    est: bool,
+}
+
+/// A 64-bit flow key is already well mixed: hash it as itself.
+#[derive(Default)]
+pub struct IdHasher(u64);
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = self.0.rotate_left(8) ^ x as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+pub struct Analyzer {
+    pub vip_names: Vec<String>,
+    /// (VIP id, backend name) per global backend id.
+    pub backend_names: Vec<(u32, String)>,
+    pub backends: Vec<BackendCounts>,
+    banks: Vec<BankIdx>,
+    flows: HashMap<u64, FlowRec, BuildHasherDefault<IdHasher>>,
+    flow_cap: usize,
+    pub flows_tracked: u64,
+    pub flows_untracked: u64,
+    pub moves: Moves,
+    pub passed: u64,
+    pub unknown: u64,
+    /// New flows per VIP id, per epoch.
+    vip_new: Vec<Vec<u64>>,
+}
+
+fn flow_id(p: &Parsed) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (p.src, p.dst, p.sport, p.dport, p.proto).hash(&mut h);
+    h.finish()
+}
+
+/// Outer destination address of a frame (after any VLAN tags).
+fn outer_dst(f: &[u8]) -> Option<IpAddr> {
+    let mut o = 12;
+    loop {
+        match u16::from_be_bytes([*f.get(o)?, *f.get(o + 1)?]) {
+            0x8100 | 0x88a8 => o += 4,
+            0x0800 => {
+                let a: [u8; 4] = f.get(o + 2 + 16..o + 2 + 20)?.try_into().ok()?;
+                return Some(IpAddr::from(a));
+            }
+            0x86dd => {
+                let a: [u8; 16] = f.get(o + 2 + 24..o + 2 + 40)?.try_into().ok()?;
+                return Some(IpAddr::from(a));
+            }
+            _ => return None,
+        }
+    }
+}
+
+impl Analyzer {
+    /// `images`: the initial bank and every update, in order; epoch `i`
+    /// is `images[i]`. Backend ids are by (VIP name, backend name), so a
+    /// backend keeps its id across updates.
+    pub fn new(images: &[&Image], flow_cap: usize) -> Result<Analyzer, table_compiler::image::ImageError> {
+        let mut a = Analyzer {
+            vip_names: Vec::new(),
+            backend_names: Vec::new(),
+            backends: Vec::new(),
+            banks: Vec::new(),
+            flows: HashMap::default(),
+            flow_cap,
+            flows_tracked: 0,
+            flows_untracked: 0,
+            moves: Moves::default(),
+            passed: 0,
+            unknown: 0,
+            vip_new: Vec::new(),
+        };
+        let mut vip_ids: HashMap<String, u32> = HashMap::new();
+        let mut be_ids: HashMap<(u32, String), u32> = HashMap::new();
+        let banks: Vec<(Bank, u64, u64)> = images
+            .iter()
+            .map(|img| Bank::decode(img).map(|b| (b, img.generation, img.target.ct_tick_us as u64 * 1000)))
+            .collect::<Result<_, _>>()?;
+        for (bank, ..) in &banks {
+            for v in bank.vips.iter().flatten() {
+                let n = vip_ids.len() as u32;
+                let vid = *vip_ids.entry(v.name.clone()).or_insert_with(|| {
+                    a.vip_names.push(v.name.clone());
+                    n
+                });
+                for b in v.backends.iter().flatten() {
+                    let n = be_ids.len() as u32;
+                    be_ids.entry((vid, b.name.clone())).or_insert_with(|| {
+                        a.backend_names.push((vid, b.name.clone()));
+                        n
+                    });
+                }
+            }
+        }
+        a.backends = vec![BackendCounts::default(); a.backend_names.len()];
+        a.vip_new = vec![vec![0; a.vip_names.len()]; banks.len()];
+        for (i, (bank, generation, tick_ns)) in banks.into_iter().enumerate() {
+            let mut usable = vec![false; a.backend_names.len()];
+            let mut share = vec![0.0; a.backend_names.len()];
+            let mut vips: Vec<Option<VipIdx>> = Vec::new();
+            for v in bank.vips.iter().flatten() {
+                let vid = vip_ids[&v.name];
+                let counts = v.slot_counts();
+                let mut idx = VipIdx {
+                    id: vid,
+                    mode: v.repr.mode,
+                    local: Vec::new(),
+                    by_mac: HashMap::new(),
+                    by_addr: HashMap::new(),
+                };
+                for (l, b) in v.backends.iter().enumerate() {
+                    let Some(b) = b else {
+                        idx.local.push(None);
+                        continue;
+                    };
+                    let id = be_ids[&(vid, b.name.clone())];
+                    idx.local.push(Some(id));
+                    usable[id as usize] = b.repr.state != BackendState::Down;
+                    share[id as usize] = counts[l] as f64 / v.table.len().max(1) as f64;
+                    idx.by_mac.entry(b.repr.mac).or_insert(id);
+                    idx.by_addr
+                        .entry(b.repr.addr)
+                        .or_default()
+                        .push((b.repr.port, id));
+                }
+                let s = v.index as usize;
+                if vips.len() <= s {
+                    vips.resize_with(s + 1, || None);
+                }
+                vips[s] = Some(idx);
+            }
+            let g = &bank.global;
+            let (est, udp) = (g.timeout_tcp_est as u64, g.timeout_udp as u64);
+            a.banks.push(BankIdx {
+                ab: ActiveBank::new(bank, generation, (i % 2) as u8),
+                vips,
+                usable,
+                share,
+                tcp_est_ns: est * tick_ns,
+                udp_ns: udp * tick_ns,
+            });
+        }
+        Ok(a)
+    }
+
+    /// Where `out`, made from input `inp` under bank `epoch`, went.
+    pub fn attribute(&self, epoch: usize, inp: &InKey, out: &[u8]) -> Attr {
+        let Some(bank) = self.banks.get(epoch) else {
+            return Attr::Unknown;
+        };
+        let unchanged = out.len() == inp.len as usize && out.get(..12) == Some(&inp.macs[..]);
+        let Some(p) = &inp.parsed else {
+            return if unchanged { Attr::Pass } else { Attr::Unknown };
+        };
+        let a16 = table_compiler::target::entries::addr_to_bytes;
+        if p.icmp_error.is_none() && p.frag != hw_model::packet::Frag::Later {
+            if let Some(slot) = bank.ab.match_vip(&a16(p.dst), p.proto, p.dport) {
+                if let Some(Some(v)) = bank.vips.get(slot as usize) {
+                    let be = match v.mode {
+                        Mode::Dr => out.get(..6).and_then(|m| {
+                            let m: [u8; 6] = m.try_into().ok()?;
+                            v.by_mac.get(&m).copied()
+                        }),
+                        Mode::TunIpip | Mode::TunGue => {
+                            outer_dst(out).and_then(|a| v.by_addr.get(&a)).map(|c| c[0].1)
+                        }
+                        Mode::Nat => parse(out).ok().and_then(|o| {
+                            let c = v.by_addr.get(&o.dst)?;
+                            c.iter()
+                                .find(|(port, _)| *port == o.dport || (*port == 0 && o.dport == p.dport))
+                                .or(c.first())
+                                .map(|x| x.1)
+                        }),
+                    };
+                    if let Some(be) = be {
+                        return Attr::Forward { vip: v.id, be };
+                    }
+                }
+            }
+        }
+        if bank.ab.has_nat && !unchanged {
+            if let Ok(o) = parse(out) {
+                if let Some(slot) = bank.ab.match_vip(&a16(o.src), o.proto, o.sport) {
+                    if let Some(Some(v)) = bank.vips.get(slot as usize) {
+                        if let Some(c) = v.by_addr.get(&p.src) {
+                            let be = c
+                                .iter()
+                                .find(|(port, _)| *port == p.sport)
+                                .or(c.first())
+                                .map(|x| x.1);
+                            if let Some(be) = be {
+                                return Attr::Reply { vip: v.id, be };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if unchanged {
+            Attr::Pass
+        } else {
+            Attr::Unknown
+        }
+    }
+
+    /// Account one output frame.
+    pub fn observe(&mut self, epoch: usize, inp: &InKey, out: &[u8], ts_ns: u64) {
+        match self.attribute(epoch, inp, out) {
+            Attr::Pass => self.passed += 1,
+            Attr::Unknown => self.unknown += 1,
+            Attr::Reply { be, .. } => {
+                let b = &mut self.backends[be as usize];
+                b.packets += 1;
+                b.bytes += out.len() as u64;
+                b.replies += 1;
+            }
+            Attr::Forward { vip: _, be } => {
+                let b = &mut self.backends[be as usize];
+                b.packets += 1;
+                b.bytes += out.len() as u64;
+                let p = inp.parsed.as_ref().expect("attributed frames parsed");
+                self.track(epoch, p, be, ts_ns);
+            }
+        }
+    }
+
+    fn new_flow(&mut self, epoch: usize, be: u32) {
+        self.backends[be as usize].flows += 1;
+        let vip = self.backend_names[be as usize].0;
+        self.vip_new[epoch][vip as usize] += 1;
+    }
+
+    /// Per backend id: the flows it should have got, from its share of the
+    /// VIP's lookup table in force when each new flow of that VIP was seen
+    /// (the share is the configured weight share within one table entry;
+    /// for RR it is one slot per active backend).
+    pub fn expected_flows(&self) -> Vec<f64> {
+        let mut e = vec![0.0; self.backend_names.len()];
+        for (bank, news) in self.banks.iter().zip(&self.vip_new) {
+            for (id, (vip, _)) in self.backend_names.iter().enumerate() {
+                e[id] += bank.share[id] * news[*vip as usize] as f64;
+            }
+        }
+        e
+    }
+
+    /// Share of the VIP's lookup table per backend id, in the last bank.
+    pub fn final_share(&self) -> Vec<f64> {
+        self.banks.last().map(|b| b.share.clone()).unwrap_or_default()
+    }
+
+    fn track(&mut self, epoch: usize, p: &Parsed, be: u32, ts_ns: u64) {
+        let syn_only = p.proto == 6 && p.tcp_flags & 0x12 == 0x02;
+        let key = flow_id(p);
+        match self.flows.get_mut(&key) {
+            None => {
+                if self.flows.len() >= self.flow_cap {
+                    self.flows_untracked += 1;
+                    return;
+                }
+                self.flows.insert(
+                    key,
+                    FlowRec {
+                        be,
+                        last_ns: ts_ns,
+                        est: !syn_only && p.proto == 6,
+                    },
+                );
+                self.flows_tracked += 1;
+                self.new_flow(epoch, be);
+            }
+            Some(r) => {
+                let prev = *r;
+                r.last_ns = ts_ns;
+                r.be = be;
+                if !syn_only {
+                    r.est = true;
+                }
+                if prev.be != be {
+                    let bank = &self.banks[epoch];
+                    let timeout = if p.proto == 6 {
+                        bank.tcp_est_ns
+                    } else {
+                        bank.udp_ns
+                    };
+                    let m = &mut self.moves;
+                    m.moved += 1;
+                    if !bank.usable[prev.be as usize] {
+                        m.backend_removed += 1;
+                    } else if ts_ns.saturating_sub(prev.last_ns) > timeout {
+                        m.expired += 1;
+                    } else if !prev.est && p.proto == 6 {
+                        m.not_established += 1;
+                    } else {
+                        m.broken += 1;
+                        if m.broken_samples.len() < 20 {
+                            let flow = format!(
+                                "{} {} -> {}",
+                                if p.proto == 6 { "tcp" } else { "udp" },
+                                sock(p.src, p.sport),
+                                sock(p.dst, p.dport)
+                            );
+                            m.broken_samples.push(format!(
+                                "{flow}: {} -> {}",
+                                self.backend_names[prev.be as usize].1, self.backend_names[be as usize].1
+                            ));
+                        }
+                    }
+                    self.new_flow(epoch, be);
+                }
+            }
+        }
+    }
+
+    /// Fold another analyzer (a shard over disjoint flows, same images).
+    pub fn merge(&mut self, o: Analyzer) {
+        for (a, b) in self.backends.iter_mut().zip(o.backends) {
+            a.packets += b.packets;
+            a.bytes += b.bytes;
+            a.replies += b.replies;
+            a.flows += b.flows;
+        }
+        for (a, b) in self.vip_new.iter_mut().zip(o.vip_new) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        self.flows_tracked += o.flows_tracked;
+        self.flows_untracked += o.flows_untracked;
+        let (m, n) = (&mut self.moves, o.moves);
+        m.moved += n.moved;
+        m.backend_removed += n.backend_removed;
+        m.expired += n.expired;
+        m.not_established += n.not_established;
+        m.broken += n.broken;
+        m.broken_samples.extend(n.broken_samples);
+        m.broken_samples.truncate(20);
+        self.passed += o.passed;
+        self.unknown += o.unknown;
+    }
+}
+
+pub fn sock(a: IpAddr, port: u16) -> String {
+    match a {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}

@@ -1,0 +1,671 @@
+//! End-to-end tests of the testbench commands: gen -> replay -> check round
+//! trips for every forwarding mode and scheduler (IPv4 and IPv6), table
+//! updates mid-trace, golden-compare failures, damaged captures, tshark
+//! dissection of the output.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn lbnic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbnic"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run lbnic")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = lbnic(args);
+    assert!(
+        o.status.success(),
+        "lbnic {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Fails with exit code 1, no panic; (stdout, stderr).
+fn fails(args: &[&str]) -> (String, String) {
+    let o = lbnic(args);
+    assert_eq!(o.status.code(), Some(1), "lbnic {args:?} should exit 1");
+    let (out, err) = (
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    (out, err)
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+struct Tmp(tempfile::TempDir);
+impl Tmp {
+    fn new() -> Tmp {
+        Tmp(tempfile::tempdir().unwrap())
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    fn s(&self, name: &str) -> String {
+        self.p(name).to_str().unwrap().to_string()
+    }
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.p(name), text).unwrap();
+        self.s(name)
+    }
+}
+
+const MODES: [&str; 4] = ["dr", "tun-ipip", "tun-gue", "nat"];
+const SCHEDS: [&str; 4] = ["maglev", "maglev-stable", "rr", "wrr"];
+
+/// One VIP per (mode, scheduler, family): 32 VIPs, 3 backends each with
+/// weights 1, 2, 3; odd schedulers carry UDP. Tunnels of IPv6 VIPs with a
+/// weighted scheduler go over an IPv4 underlay (family change).
+fn all_modes_config() -> String {
+    let mut s =
+        String::from("[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\n\n");
+    let mut i = 0;
+    for v6 in [false, true] {
+        for mode in MODES {
+            for (k, sched) in SCHEDS.iter().enumerate() {
+                i += 1;
+                let addr = if v6 {
+                    format!("2001:db8::{:x}", 0x100 + i)
+                } else {
+                    format!("192.0.2.{}", 100 + i)
+                };
+                let proto = if k % 2 == 1 { "udp" } else { "tcp" };
+                s += &format!(
+                    "[[vip]]\nname = \"v{i}-{mode}-{sched}\"\naddress = \"{addr}\"\nport = {}\nprotocol = \"{proto}\"\n\
+                     mode = \"{mode}\"\nscheduler = \"{sched}\"\n",
+                    1000 + i
+                );
+                if sched.starts_with("maglev") {
+                    s += "table_size = 1021\n";
+                }
+                for b in 1..=3 {
+                    let cross = mode.starts_with("tun") && v6 && *sched == "wrr";
+                    let baddr = if v6 && !cross {
+                        format!("2001:db8:{i:x}::{b}")
+                    } else {
+                        format!("10.{i}.0.{b}")
+                    };
+                    s += &format!(
+                        "[[vip.backend]]\nname = \"b{b}\"\naddress = \"{baddr}\"\nweight = {b}\n\
+                         mac = \"02:00:00:{i:02x}:00:{b:02x}\"\n"
+                    );
+                    if mode == "nat" && b == 1 {
+                        s += "port = 9000\n";
+                    }
+                }
+                s += "\n";
+            }
+        }
+    }
+    s
+}
+
+fn tshark_check(files: &[&str], extra: &[&str]) {
+    let have = Command::new("sh")
+        .args(["-c", "command -v tshark"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("LBNIC_REQUIRE_TSHARK").is_none(),
+            "tshark is required (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIPPED tshark dissection: tshark not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/tshark-check.sh");
+    let o = Command::new("bash")
+        .arg(script)
+        .args(extra)
+        .args(files)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "tshark check failed:\n{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("malformed=0 expert_errors=0 bad_checksums=0 unverified=0"),
+        "{out}"
+    );
+}
+
+fn backends_of<'a>(r: &'a Value, vip: &str) -> Vec<&'a Value> {
+    r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["vip"] == vip)
+        .collect()
+}
+
+#[test]
+fn every_mode_and_scheduler_round_trips() {
+    let t = Tmp::new();
+    let cfg = t.write("all.toml", &all_modes_config());
+    let img = t.s("all.img");
+    ok(&["compile", &cfg, "-o", &img]);
+    let trace = t.s("in.pcap");
+    let g = json(&[
+        "gen",
+        &cfg,
+        "-o",
+        &trace,
+        "-n",
+        "40000",
+        "--flows",
+        "3000",
+        "--sizes",
+        "imix",
+        "--ipv6",
+        "0.5",
+        "--nat-replies",
+        "0.3",
+        "--non-vip",
+        "0.01",
+        "--json",
+    ]);
+    assert_eq!(g["packets"], 40000);
+    assert!(g["nat_replies"].as_u64().unwrap() > 500, "{g}");
+    // (No malformed frames here: the target passes non-IP frames unchanged,
+    // and tshark rightly calls a broken input frame malformed.)
+    let out = t.s("out.pcap");
+    let r = json(&["replay", &img, &trace, "-o", &out, "--json"]);
+    assert_eq!(r["offered"]["packets"], 40000);
+    assert_eq!(r["flows"]["moved"], 0);
+    assert_eq!(
+        r["flows"]["unattributed"], 0,
+        "every output frame maps to a backend"
+    );
+    // Every VIP's backends took flows, in proportion to the table.
+    let vips: std::collections::BTreeSet<String> = r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["vip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(vips.len(), 32);
+    for v in &vips {
+        let bs = backends_of(&r, v);
+        let flows: Vec<u64> = bs.iter().map(|b| b["flows"].as_u64().unwrap()).collect();
+        let total: u64 = flows.iter().sum();
+        assert!(total >= 20, "{v}: {flows:?}");
+        for b in &bs {
+            let f = b["flows"].as_u64().unwrap() as f64;
+            let want = b["expected_share"].as_f64().unwrap() * total as f64;
+            if v.ends_with("-rr") || v.ends_with("-wrr") {
+                // The pointer hands out slots in turn: within a round.
+                assert!(
+                    (f - want).abs() <= 6.0,
+                    "{v} {}: {f} flows, want {want}",
+                    b["backend"]
+                );
+            } else {
+                assert!(f > 0.0, "{v} {}: no flows", b["backend"]);
+            }
+            if v.contains("-nat-") && b["packets"].as_u64().unwrap() > 40 {
+                assert!(
+                    b["replies"].as_u64().unwrap() > 0,
+                    "{v}: NAT replies rewritten back"
+                );
+            }
+        }
+        if v.ends_with("-rr") {
+            let (lo, hi) = (flows.iter().min().unwrap(), flows.iter().max().unwrap());
+            assert!(hi - lo <= 3, "{v}: rr {flows:?}");
+        }
+    }
+    // Golden compare against itself: functional and cycle model.
+    let s = ok(&["check", &img, &trace, "--expect", &out]);
+    assert!(s.contains(" 0 differ"), "{s}");
+    let s = ok(&["check", &img, &trace, "--expect", &out, "--model", "cycle"]);
+    assert!(s.contains(" 0 differ, 0 extra from the model, 0 missing"), "{s}");
+    // pcapng output reads back the same.
+    let ng = t.s("out.pcapng");
+    ok(&["replay", &img, &trace, "-o", &ng]);
+    ok(&["check", &img, &trace, "--expect", &ng]);
+    tshark_check(&[&out], &["--require-ipip", "--require-gue"]);
+}
+
+/// A config whose VIPs are all shardable (Maglev, no NAT).
+fn maglev_config(extra_backend: bool, drain_b2: bool, remove_b3: bool) -> String {
+    let mut s = String::from("[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\n");
+    for (i, (mode, sched, addr, v6)) in [
+        ("dr", "maglev-stable", "192.0.2.10", false),
+        ("tun-ipip", "maglev-stable", "2001:db8::10", true),
+        ("tun-gue", "maglev", "192.0.2.11", false),
+    ]
+    .iter()
+    .enumerate()
+    {
+        s += &format!(
+            "[[vip]]\nname = \"s{i}\"\naddress = \"{addr}\"\nport = 80\nprotocol = \"any\"\nmode = \"{mode}\"\n\
+             scheduler = \"{sched}\"\ntable_size = 4093\n"
+        );
+        for b in 1..=4 {
+            if b == 3 && remove_b3 {
+                continue;
+            }
+            let a = if *v6 {
+                format!("2001:db8:{i}::{b}")
+            } else {
+                format!("10.{i}.0.{b}")
+            };
+            s += &format!(
+                "[[vip.backend]]\nname = \"b{b}\"\naddress = \"{a}\"\nmac = \"02:00:00:0{i}:00:0{b}\"\n"
+            );
+            if b == 2 && drain_b2 {
+                s += "state = \"drain\"\n";
+            }
+        }
+        if extra_backend {
+            let a = if *v6 {
+                format!("2001:db8:{i}::99")
+            } else {
+                format!("10.{i}.0.99")
+            };
+            s += &format!(
+                "[[vip.backend]]\nname = \"new\"\naddress = \"{a}\"\nmac = \"02:00:00:0{i}:00:99\"\n"
+            );
+        }
+    }
+    s
+}
+
+/// g1.img and its update g2.img (a backend added, b2 drained, b3 removed
+/// in every VIP): (g1 config, g1 image).
+fn two_generations(t: &Tmp) -> (String, String) {
+    let c1 = t.write("g1.toml", &maglev_config(false, false, false));
+    let c2 = t.write("g2.toml", &maglev_config(true, true, true));
+    let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
+    ok(&["compile", &c1, "-o", &i1]);
+    ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+    (c1, i1)
+}
+
+#[test]
+fn mid_trace_update_breaks_no_established_connection() {
+    let t = Tmp::new();
+    let (c1, i1) = two_generations(&t);
+    let trace = t.s("in.pcap");
+    ok(&[
+        "gen",
+        &c1,
+        "-o",
+        &trace,
+        "-n",
+        "30000",
+        "--flows",
+        "1500",
+        "--flow-len",
+        "40",
+        "--sizes",
+        "uniform:64-1518",
+    ]);
+    let sched = t.write(
+        "updates.txt",
+        "# add a backend, drain b2 and remove b3 of every VIP\nat packet 15000: flash g2.img\n",
+    );
+    for model in ["functional", "cycle"] {
+        let r = json(&[
+            "replay",
+            &i1,
+            &trace,
+            "--updates",
+            &sched,
+            "--model",
+            model,
+            "--json",
+        ]);
+        let f = &r["flows"];
+        assert_eq!(f["broken"], 0, "{model}: {f}");
+        assert_eq!(f["expired"], 0, "{model}: {f}");
+        // Exactly the removed backend's flows move.
+        let moved = f["moved"].as_u64().unwrap();
+        assert!(moved > 20, "{model}: {f}");
+        assert_eq!(moved, f["backend_removed"].as_u64().unwrap(), "{model}: {f}");
+        assert_eq!(r["updates"][0]["generation"], 2);
+        assert_eq!(
+            r["counters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c[0] == "commits")
+                .unwrap()[1],
+            2
+        );
+        for v in ["s0", "s1", "s2"] {
+            let bs = backends_of(&r, v);
+            let get = |n: &str| *bs.iter().find(|b| b["backend"] == n).unwrap();
+            assert!(
+                get("new")["flows"].as_u64().unwrap() > 0,
+                "{model} {v}: the added backend took flows"
+            );
+            assert_eq!(get("b2")["table_share"], 0.0, "{v}: drained");
+            assert!(get("b2")["packets"].as_u64().unwrap() > 0);
+        }
+    }
+    // The same schedule through check: cycle output equals functional.
+    let out = t.s("out.pcap");
+    ok(&["replay", &i1, &trace, "--updates", &sched, "-o", &out]);
+    ok(&[
+        "check",
+        &i1,
+        &trace,
+        "--updates",
+        &sched,
+        "--expect",
+        &out,
+        "--model",
+        "cycle",
+    ]);
+    // Without the update the output differs (the golden saw it).
+    let (s, e) = fails(&["check", &i1, &trace, "--expect", &out]);
+    assert!(s.contains("first difference at byte"), "{s}");
+    assert!(e.contains("output differs"), "{e}");
+}
+
+#[test]
+fn threads_give_the_same_output_and_fall_back_when_they_cannot() {
+    let t = Tmp::new();
+    let (c1, i1) = two_generations(&t);
+    let trace = t.s("in.pcap");
+    ok(&[
+        "gen",
+        &c1,
+        "-o",
+        &trace,
+        "-n",
+        "30000",
+        "--flows",
+        "2000",
+        "--syn-flood",
+        "0.05",
+        "--non-vip",
+        "0.02",
+        "--malformed",
+        "0.02",
+    ]);
+    let sched = t.write("u.txt", "at packet 7777: flash g2.img\n");
+    let (o1, o3) = (t.s("o1.pcap"), t.s("o3.pcap"));
+    let r1 = json(&["replay", &i1, &trace, "-o", &o1, "--updates", &sched, "--json"]);
+    let r3 = json(&[
+        "replay",
+        &i1,
+        &trace,
+        "-o",
+        &o3,
+        "--updates",
+        &sched,
+        "--threads",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(r3["threads"], 3);
+    assert_eq!(std::fs::read(&o1).unwrap(), std::fs::read(&o3).unwrap());
+    for k in ["counters", "backends", "flows", "conntrack"] {
+        assert_eq!(r1[k], r3[k], "{k}");
+    }
+    // RR and NAT VIPs cannot be sharded: one thread, and the report says why.
+    let cfg = t.write("all.toml", &all_modes_config());
+    let img = t.s("all.img");
+    ok(&["compile", &cfg, "-o", &img]);
+    let r = json(&["replay", &img, &trace, "--threads", "2", "--json"]);
+    assert_eq!(r["threads"], 1);
+    assert!(
+        r["threads_note"].as_str().unwrap().contains("rr"),
+        "{}",
+        r["threads_note"]
+    );
+}
+
+#[test]
+fn check_shows_the_first_differing_byte_and_masks() {
+    let t = Tmp::new();
+    let img = t.s("b.img");
+    ok(&["compile", "examples/basic.toml", "-o", &img]);
+    let trace = t.s("in.pcap");
+    ok(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        &trace,
+        "-n",
+        "500",
+        "--flows",
+        "50",
+    ]);
+    let golden = t.s("golden.pcap");
+    ok(&["replay", &img, &trace, "-o", &golden]);
+    // Flip the TTL of output packet 7 (IPv4 DR or IPv6...): find an IPv4 one.
+    let mut bytes = std::fs::read(&golden).unwrap();
+    let mut off = 24;
+    let mut idx = 0;
+    let target = loop {
+        let caplen = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        let f = off + 16;
+        if idx >= 7 && bytes[f + 12..f + 14] == [0x08, 0x00] {
+            break (idx, f);
+        }
+        off = f + caplen;
+        idx += 1;
+    };
+    bytes[target.1 + 14 + 8] ^= 0x01; // TTL
+    let bad = t.s("bad.pcap");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (s, e) = fails(&["check", &img, &trace, "--expect", &bad]);
+    let want = format!("packet {}: first difference at byte 22", target.0);
+    assert!(s.contains(&want), "{s}");
+    assert!(
+        s.contains("got:      eth ") && s.contains("expected: eth "),
+        "{s}"
+    );
+    assert!(s.contains("ttl 64") && s.contains("ttl 65"), "decoded views: {s}");
+    assert!(s.contains("[40"), "hex view marks the byte: {s}");
+    assert!(e.contains("1 packets differ"), "{e}");
+    // Masked, it passes.
+    ok(&["check", &img, &trace, "--expect", &bad, "--mask", "ip.ttl"]);
+    ok(&["check", &img, &trace, "--expect", &bad, "--mask", "22..23"]);
+    let j: Value =
+        serde_json::from_str(&fails(&["check", &img, &trace, "--expect", &bad, "--json"]).0).unwrap();
+    assert_eq!(j["diff_count"], 1);
+    assert_eq!(j["diffs"][0]["first_byte"], 22);
+    // A golden with a packet missing at the end.
+    let mut short = TraceCut::new(&std::fs::read(&golden).unwrap());
+    short.drop_last();
+    let g2 = t.s("short.pcap");
+    std::fs::write(&g2, short.bytes).unwrap();
+    let (s, _) = fails(&["check", &img, &trace, "--expect", &g2]);
+    assert!(s.contains("1 extra from the model"), "{s}");
+    let (_, e) = fails(&["check", &img, &trace, "--expect", &golden, "--mask", "ip.bogus"]);
+    assert!(e.contains("unknown mask"), "{e}");
+}
+
+/// Classic pcap (little-endian) records, for cutting.
+struct TraceCut {
+    bytes: Vec<u8>,
+    records: Vec<(usize, usize)>,
+}
+impl TraceCut {
+    fn new(b: &[u8]) -> TraceCut {
+        let mut records = Vec::new();
+        let mut off = 24;
+        while off + 16 <= b.len() {
+            let caplen = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
+            records.push((off, off + 16 + caplen));
+            off += 16 + caplen;
+        }
+        TraceCut {
+            bytes: b.to_vec(),
+            records,
+        }
+    }
+    fn drop_last(&mut self) {
+        let (a, _) = self.records.pop().unwrap();
+        self.bytes.truncate(a);
+    }
+}
+
+#[test]
+fn damaged_captures_give_clear_errors_and_no_output() {
+    let t = Tmp::new();
+    let img = t.s("b.img");
+    ok(&["compile", "examples/basic.toml", "-o", &img]);
+    let trace = t.s("in.pcap");
+    ok(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        &trace,
+        "-n",
+        "200",
+        "--flows",
+        "20",
+    ]);
+    let good = std::fs::read(&trace).unwrap();
+    let out = t.s("out.pcap");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.pcap", vec![], "empty file"),
+        (
+            "junk.pcap",
+            b"this is not a capture at all".to_vec(),
+            "not a pcap or pcapng",
+        ),
+        ("cut.pcap", good[..good.len() - 30].to_vec(), "packet 199"),
+        (
+            "garbage.pcap",
+            [&good[..], b"\x01\x02trailing garbage"].concat(),
+            "packet 200",
+        ),
+        ("header.pcap", good[..10].to_vec(), "bad pcap header"),
+    ];
+    for (name, bytes, msg) in cases {
+        let p = t.p(name);
+        std::fs::write(&p, bytes).unwrap();
+        let p = p.to_str().unwrap();
+        for model in ["functional", "cycle"] {
+            let (_, e) = fails(&["replay", &img, p, "-o", &out, "--model", model]);
+            assert!(e.contains(msg), "{name}: {e}");
+            assert!(
+                !t.p("out.pcap").exists(),
+                "{name}: a failed replay leaves no output"
+            );
+        }
+        let (_, e) = fails(&["check", &img, &trace, "--expect", p]);
+        assert!(e.contains(msg) || e.contains("differs"), "{name}: {e}");
+    }
+    // A capture whose snaplen cut the frames: replayed with a warning, or
+    // left out.
+    let mut cut = good.clone();
+    cut[16..20].copy_from_slice(&54u32.to_le_bytes()); // snaplen
+    let mut tc = TraceCut::new(&good);
+    let mut bytes = cut[..24].to_vec();
+    for (a, z) in tc.records.drain(..) {
+        let data = &good[a + 16..z];
+        let n = data.len().min(54);
+        bytes.extend_from_slice(&good[a..a + 8]);
+        bytes.extend_from_slice(&(n as u32).to_le_bytes());
+        bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&data[..n]);
+    }
+    let snap = t.s("snap.pcap");
+    std::fs::write(&snap, bytes).unwrap();
+    let r = json(&["replay", &img, &snap, "--json"]);
+    assert!(r["truncated"].as_u64().unwrap() > 100, "{}", r["truncated"]);
+    assert!(
+        r["warnings"][0].as_str().unwrap().contains("snaplen"),
+        "{}",
+        r["warnings"]
+    );
+    let r = json(&["replay", &img, &snap, "--json", "--skip-truncated"]);
+    assert_eq!(r["skipped_truncated"], r["truncated"]);
+    assert_eq!(
+        r["offered"]["packets"].as_u64().unwrap() + r["truncated"].as_u64().unwrap(),
+        200
+    );
+    // Schedules: errors name the line.
+    let s = t.write("u.txt", "# c\nat packet 10: flash nope.img\n");
+    let (_, e) = fails(&["replay", &img, &trace, "--updates", &s]);
+    assert!(e.contains("u.txt:2: image"), "{e}");
+    let s = t.write("v.txt", "at packet ten: flash b.img\n");
+    let (_, e) = fails(&["replay", &img, &trace, "--updates", &s]);
+    assert!(e.contains("v.txt:1: bad packet number"), "{e}");
+}
+
+#[test]
+fn gen_is_deterministic_and_report_is_written() {
+    let t = Tmp::new();
+    let (a, b, c) = (t.s("a.pcap"), t.s("b.pcap"), t.s("c.pcap"));
+    let args = |o: &str, seed: &str| {
+        ok(&[
+            "gen",
+            "examples/basic.toml",
+            "-o",
+            o,
+            "-n",
+            "3000",
+            "--seed",
+            seed,
+            "--popularity",
+            "zipf:1.2",
+            "--sizes",
+            "64:7,594:4,1518:1",
+            "--syn-flood",
+            "0.1",
+            "--rate",
+            "poisson:2e6",
+        ])
+    };
+    args(&a, "7");
+    args(&b, "7");
+    args(&c, "8");
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+    let (_, e) = fails(&["gen", "examples/basic.toml", "-o", &a, "--sizes", "12"]);
+    assert!(e.contains("outside 64..=9004"), "{e}");
+    let (_, e) = fails(&["gen", "examples/basic.toml", "-o", &a, "--rate", "fast"]);
+    assert!(e.contains("--rate"), "{e}");
+    let img = t.s("b.img");
+    ok(&["compile", "examples/basic.toml", "-o", &img]);
+    let dir = t.s("report");
+    let s = ok(&[
+        "replay", &img, &a, "--model", "cycle", "--timing", "line", "--report", &dir,
+    ]);
+    assert!(s.contains("stall cause") && s.contains("p99.9"), "{s}");
+    for f in [
+        "index.html",
+        "throughput.svg",
+        "latency.svg",
+        "backends.svg",
+        "report.json",
+    ] {
+        let body = std::fs::read_to_string(t.p("report").join(f)).unwrap();
+        assert!(body.len() > 500, "{f}");
+    }
+    let html = std::fs::read_to_string(t.p("report").join("index.html")).unwrap();
+    assert!(
+        html.contains("<img src=\"throughput.svg\"") && html.contains("conntrack"),
+        "{html}"
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.p("report").join("report.json")).unwrap()).unwrap();
+    let cy = &r["cycle"];
+    assert!(cy["latency_cycles"]["p50"].as_u64().unwrap() > 0);
+    assert!(cy["latency_ns"]["max"].as_u64().unwrap() >= cy["latency_ns"]["p99"].as_u64().unwrap());
+    assert!(
+        r["offered"]["gbps_l1"].as_f64().unwrap() > 99.0,
+        "line rate: {}",
+        r["offered"]
+    );
+}
