@@ -6,7 +6,6 @@
 //! read-only registers and counters back.
 
 use crate::ct::{CtKey, CtTable, Timeouts};
-use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use table_compiler::image::{Bank, Image, ImageKind};
 use table_compiler::target::entries::{addr_to_bytes, CtRepr, FlowKey, Mode, Proto, CT_WAY_LEN};
@@ -83,21 +82,81 @@ pub struct ActiveBank {
     pub has_nat: bool,
     /// VIP address -> (protocol, port, slot) of every VIP on it: one hash
     /// lookup per packet, then a scan of the (few) VIPs sharing an address.
-    by_addr: FxHashMap<[u8; 16], Vec<(u8, u16, u16)>>,
+    by_addr: AddrTable,
+}
+
+/// VIP address -> the VIPs on it: an open-addressing table sized to a
+/// quarter full, probed linearly, hashed by one multiply (the per-packet
+/// lookup; a general hash map cost more than the rest of classification).
+#[derive(Debug)]
+struct AddrTable {
+    /// (address, range into `vips`); an empty slot has an empty range.
+    slots: Vec<([u8; 16], u32, u32)>,
+    shift: u32,
+    /// (protocol, port, slot) of every VIP, grouped by address.
+    vips: Vec<(u8, u16, u16)>,
+}
+
+impl AddrTable {
+    fn new(mut entries: Vec<([u8; 16], (u8, u16, u16))>) -> AddrTable {
+        entries.sort_unstable_by_key(|e| e.0);
+        let bits = (entries.len().max(1) * 4)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(4);
+        let mut t = AddrTable {
+            slots: vec![([0; 16], 0, 0); 1 << bits],
+            shift: 64 - bits,
+            vips: entries.iter().map(|e| e.1).collect(),
+        };
+        let mut i = 0;
+        while i < entries.len() {
+            let a = entries[i].0;
+            let n = entries[i..].iter().take_while(|e| e.0 == a).count();
+            let mut s = t.home(&a);
+            while t.slots[s].2 != 0 {
+                s = (s + 1) & (t.slots.len() - 1);
+            }
+            t.slots[s] = (a, i as u32, (i + n) as u32);
+            i += n;
+        }
+        t
+    }
+
+    #[inline]
+    fn home(&self, a: &[u8; 16]) -> usize {
+        let lo = u64::from_le_bytes(a[..8].try_into().expect("8"));
+        let hi = u64::from_le_bytes(a[8..].try_into().expect("8"));
+        ((lo ^ hi.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, a: &[u8; 16]) -> &[(u8, u16, u16)] {
+        let mask = self.slots.len() - 1;
+        let mut s = self.home(a);
+        loop {
+            let (k, start, end) = &self.slots[s];
+            if *end == 0 {
+                return &[];
+            }
+            if k == a {
+                return &self.vips[*start as usize..*end as usize];
+            }
+            s = (s + 1) & mask;
+        }
+    }
 }
 
 impl ActiveBank {
     pub fn new(bank: Bank, generation: u64, index: u8) -> ActiveBank {
-        let mut by_addr: FxHashMap<[u8; 16], Vec<(u8, u16, u16)>> = FxHashMap::default();
+        let mut entries = Vec::new();
         let mut has_nat = false;
         for v in bank.vips.iter().flatten() {
             let a = addr_to_bytes(v.repr.addr);
-            by_addr
-                .entry(a)
-                .or_default()
-                .push((v.repr.proto.code(), v.repr.port, v.index));
+            entries.push((a, (v.repr.proto.code(), v.repr.port, v.index)));
             has_nat |= v.repr.mode == Mode::Nat;
         }
+        let by_addr = AddrTable::new(entries);
         ActiveBank {
             tz: Toeplitz::new(&bank.global.toeplitz_key),
             to: Timeouts::from_global(&bank.global),
@@ -112,7 +171,7 @@ impl ActiveBank {
     /// The VIP for a packet: exact port before port 0, exact protocol
     /// before "any".
     pub fn match_vip(&self, dst: &[u8; 16], proto: u8, dport: u16) -> Option<u16> {
-        let vips = self.by_addr.get(dst)?;
+        let vips = self.by_addr.get(dst);
         // Rank 0 is the best match: (proto, port), (proto, 0), (any, port), (any, 0).
         let rank = |&(p, port, _): &(u8, u16, u16)| {
             let pr = if p == proto {
@@ -144,8 +203,7 @@ impl ActiveBank {
         let mut it = self
             .by_addr
             .get(dst)
-            .into_iter()
-            .flatten()
+            .iter()
             .filter(|&&(p, _, _)| p == proto || (p == Proto::Any.code() && matches!(proto, 6 | 17)));
         match (it.next(), it.count()) {
             (Some(&(_, _, slot)), 0) => Ok(slot),
