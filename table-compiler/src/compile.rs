@@ -192,13 +192,23 @@ pub fn compile(
     }
     plans.sort_by_key(|p| p.slot);
 
-    let tables: Vec<(Vec<u16>, bool)> = plans
-        .par_iter()
-        .map(|p| build_table(p, &cfg.maglev_seed))
-        .collect();
+    // The digest hashes the whole config (64k backends in scale.toml): do it
+    // beside the tables rather than after them.
+    let (tables, digest): (Vec<(Vec<u16>, bool)>, [u8; 32]) = rayon::join(
+        || {
+            plans
+                .par_iter()
+                .map(|p| build_table(p, &cfg.maglev_seed))
+                .collect()
+        },
+        || cfg.digest(),
+    );
 
     let map = t.memory_map();
-    let mut bank = vec![0u8; map.bank_len as usize];
+    // Room for the host sections too, so assembling the image appends
+    // instead of copying the whole bank.
+    let mut bank = Vec::with_capacity(map.bank_len as usize + map.names_backend.end as usize + 64 * 1024);
+    bank.resize(map.bank_len as usize, 0u8);
     let mut names = vec![0u8; map.names_backend.end as usize];
     let mut backend_base = 0u32;
     let mut lut_base = 0u32;
@@ -302,7 +312,7 @@ pub fn compile(
         ImageKind::Bank,
         t,
         generation,
-        cfg.digest(),
+        digest,
         bank,
         &[
             (SectionKind::Global, map.global.clone()),

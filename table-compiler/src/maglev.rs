@@ -316,25 +316,40 @@ const MAX_WIDTH: usize = 16;
 #[inline(never)]
 fn walk_run<const W: usize>(run: &[u32], walks: &mut [Walk], occ: &mut Occupancy, table: &mut [u16], m: u32) {
     const { assert!(W.is_power_of_two() && W <= MAX_WIDTH) };
+    // Wide groups: blocks of 4 candidates `base + kj`, `base` stepping by k4.
     let block = W.min(4);
     for &i in run {
-        let w = walks[i as usize];
+        let w = &walks[i as usize];
+        let k1 = w[1];
         let found = if W == 1 {
             let mut s = w[NEXT];
             while occ.taken(s) != 0 {
                 s = addm(s, w[1], m);
             }
             s
+        } else if W <= 4 {
+            let mut s = w[NEXT];
+            loop {
+                let mut taken = 0u32;
+                for (r, &k) in w[..W].iter().enumerate() {
+                    taken |= occ.taken(s + k) << r;
+                }
+                let free = !taken & (u32::MAX >> (32 - W));
+                if free != 0 {
+                    break addm(s, w[free.trailing_zeros() as usize % W], m);
+                }
+                s = addm(s, w[W], m);
+            }
         } else {
             let mut s = w[NEXT];
             loop {
                 let mut taken = 0u32;
                 let mut bases = [0u32; MAX_WIDTH / 4];
                 let mut b = s;
-                for q in 0..W / block {
-                    bases[q] = b;
-                    for r in 0..block {
-                        taken |= occ.taken(b + w[r]) << (q * block + r);
+                for (q, base) in bases.iter_mut().take(W / block).enumerate() {
+                    *base = b;
+                    for (r, &k) in w[..block].iter().enumerate() {
+                        taken |= occ.taken(b + k) << (q * block + r);
                     }
                     b = addm(b, w[block], m);
                 }
@@ -347,7 +362,7 @@ fn walk_run<const W: usize>(run: &[u32], walks: &mut [Walk], occ: &mut Occupancy
             }
         };
         occ.set(found);
-        walks[i as usize][NEXT] = addm(found, w[1], m);
+        walks[i as usize][NEXT] = addm(found, k1, m);
         table[found as usize] = i as u16;
     }
 }
