@@ -229,33 +229,109 @@ fn for_each_run(perms: &[Perm], want: &[u32], mut run: impl FnMut(&[u32])) {
     }
 }
 
-/// Occupied slots, one bit each, twice over: slot `s` is bit `s` and bit
+/// Which slots are taken, twice over: slot `s` is entry `s` and entry
 /// `s + m`, so a candidate `s + k` (both below `m`) needs no reduction mod
-/// `m`. 16 KiB for M = 65537: every probe hits L1. The word count is a
-/// power of two so a masked index needs no bounds check.
-struct Occupancy {
+/// `m`. The entry count is a power of two so a masked index needs no bounds
+/// check.
+trait Occupancy {
+    fn new(m: u32) -> Self;
+    /// 1 if slot `i mod m` is taken; `i < 2m`.
+    fn taken(&self, i: u32) -> u32;
+    fn set(&mut self, s: u32);
+    /// Every free slot, ascending.
+    fn free_slots(&self) -> Vec<u32>;
+}
+
+/// One byte a slot: a probe is an add, a load and a shift. 256 KiB for
+/// M = 65537 (L2); kept for the next build on the same thread, so a build
+/// clears it instead of faulting in fresh pages.
+struct ByteMap {
+    bytes: Vec<u8>,
+    mask: usize,
+    m: u32,
+}
+
+/// Largest M that gets a [`ByteMap`]; larger tables take a [`BitMap`],
+/// whose eighth of the memory keeps their probes in L2.
+const BYTE_MAP_MAX: u32 = 1 << 17;
+
+thread_local! {
+    static BYTE_MAP: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Occupancy for ByteMap {
+    fn new(m: u32) -> ByteMap {
+        let n = (2 * m as usize).next_power_of_two();
+        let mut bytes = BYTE_MAP.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        if bytes.len() == n {
+            bytes[..2 * m as usize].fill(0);
+        } else {
+            bytes = vec![0; n];
+        }
+        ByteMap {
+            bytes,
+            mask: n - 1,
+            m,
+        }
+    }
+    #[inline(always)]
+    fn taken(&self, i: u32) -> u32 {
+        let bytes = &self.bytes[..=self.mask];
+        bytes[i as usize & self.mask] as u32
+    }
+    #[inline(always)]
+    fn set(&mut self, s: u32) {
+        let mask = self.mask;
+        let bytes = &mut self.bytes[..=mask];
+        bytes[s as usize & mask] = 1;
+        bytes[(s + self.m) as usize & mask] = 1;
+    }
+    fn free_slots(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (c, chunk) in self.bytes[..self.m as usize].chunks(8).enumerate() {
+            if chunk == [1; 8] {
+                continue;
+            }
+            out.extend(
+                (0..chunk.len())
+                    .filter(|&j| chunk[j] == 0)
+                    .map(|j| (c * 8 + j) as u32),
+            );
+        }
+        out
+    }
+}
+
+impl Drop for ByteMap {
+    fn drop(&mut self) {
+        if self.bytes.len() <= 2 * BYTE_MAP_MAX as usize {
+            let bytes = std::mem::take(&mut self.bytes);
+            BYTE_MAP.with(|c| *c.borrow_mut() = bytes);
+        }
+    }
+}
+
+/// One bit a slot: 160 KiB for M = 655373.
+struct BitMap {
     words: Vec<u64>,
     mask: usize,
     m: u32,
 }
 
-impl Occupancy {
-    fn new(m: u32) -> Occupancy {
+impl Occupancy for BitMap {
+    fn new(m: u32) -> BitMap {
         let n = (2 * m as usize).div_ceil(64).next_power_of_two();
-        Occupancy {
+        BitMap {
             words: vec![0; n],
             mask: n - 1,
             m,
         }
     }
-
-    /// 1 if slot `i mod m` is taken; `i < 2m`.
     #[inline(always)]
     fn taken(&self, i: u32) -> u32 {
         let words = &self.words[..=self.mask];
         ((words[(i >> 6) as usize & self.mask] >> (i & 63)) & 1) as u32
     }
-
     #[inline(always)]
     fn set(&mut self, s: u32) {
         let mask = self.mask;
@@ -264,8 +340,6 @@ impl Occupancy {
             words[(i >> 6) as usize & mask] |= 1 << (i & 63);
         }
     }
-
-    /// Every free slot, ascending.
     fn free_slots(&self) -> Vec<u32> {
         let m = self.m;
         let mut out = Vec::new();
@@ -306,7 +380,7 @@ fn walk(p: &Perm, m: u32) -> Walk {
 }
 
 /// Widest probe group.
-const MAX_WIDTH: usize = 16;
+const MAX_WIDTH: usize = 32;
 
 /// Takes for a run of turns: each backend's next free slot in permutation
 /// order. Probes `W` candidates at a time without branching on each one
@@ -314,7 +388,13 @@ const MAX_WIDTH: usize = 16;
 /// depends on the table is a group's exit; wide groups once the table is
 /// full enough that narrow ones would mostly miss.
 #[inline(never)]
-fn walk_run<const W: usize>(run: &[u32], walks: &mut [Walk], occ: &mut Occupancy, table: &mut [u16], m: u32) {
+fn walk_run<O: Occupancy, const W: usize>(
+    run: &[u32],
+    walks: &mut [Walk],
+    occ: &mut O,
+    table: &mut [u16],
+    m: u32,
+) {
     const { assert!(W.is_power_of_two() && W <= MAX_WIDTH) };
     // Wide groups: blocks of 4 candidates `base + kj`, `base` stepping by k4.
     let block = W.min(4);
@@ -331,8 +411,8 @@ fn walk_run<const W: usize>(run: &[u32], walks: &mut [Walk], occ: &mut Occupancy
             let mut s = w[NEXT];
             loop {
                 let mut taken = 0u32;
-                for (r, &k) in w[..W].iter().enumerate() {
-                    taken |= occ.taken(s + k) << r;
+                for &k in w[..W].iter().rev() {
+                    taken = taken << 1 | occ.taken(s + k);
                 }
                 let free = !taken & (u32::MAX >> (32 - W));
                 if free != 0 {
@@ -346,12 +426,15 @@ fn walk_run<const W: usize>(run: &[u32], walks: &mut [Walk], occ: &mut Occupancy
                 let mut taken = 0u32;
                 let mut bases = [0u32; MAX_WIDTH / 4];
                 let mut b = s;
-                for (q, base) in bases.iter_mut().take(W / block).enumerate() {
+                for base in bases.iter_mut().take(W / block) {
                     *base = b;
-                    for (r, &k) in w[..block].iter().enumerate() {
-                        taken |= occ.taken(b + k) << (q * block + r);
-                    }
                     b = addm(b, w[block], m);
+                }
+                // Last candidate first, so bit j ends up for candidate j.
+                for &base in bases[..W / block].iter().rev() {
+                    for &k in w[..block].iter().rev() {
+                        taken = taken << 1 | occ.taken(base + k);
+                    }
                 }
                 let free = !taken & (u32::MAX >> (32 - W));
                 if free != 0 {
@@ -370,7 +453,7 @@ fn walk_run<const W: usize>(run: &[u32], walks: &mut [Walk], occ: &mut Occupancy
 /// Probe width by how full the table is: (free slots in 1/64ths of `m`
 /// above which the width applies, width). Measured on the `maglev_build`
 /// bench (docs/performance.md).
-const WIDTHS: [(u32, usize); 5] = [(44, 1), (32, 2), (20, 4), (8, 8), (0, 16)];
+const WIDTHS: [(u32, usize); 6] = [(44, 1), (32, 2), (20, 4), (8, 8), (2, 16), (0, 32)];
 
 /// Modular inverse of `a` mod prime `m` (extended Euclid).
 pub fn inv_mod(a: u32, m: u32) -> u32 {
@@ -426,10 +509,10 @@ impl Ranker {
 /// take, so once few slots are free the filler scans the free-slot list
 /// for the lowest rank instead (`free` rank computations a take): the same
 /// slot, found faster.
-struct Filler<'a> {
+struct Filler<'a, O> {
     perms: &'a [Perm],
     m: u32,
-    occ: Occupancy,
+    occ: O,
     walks: Vec<Walk>,
     /// Free slots left.
     free: u32,
@@ -440,8 +523,8 @@ struct Filler<'a> {
     rankers: Vec<Option<Ranker>>,
 }
 
-impl<'a> Filler<'a> {
-    fn new(perms: &'a [Perm], m: u32, occ: Occupancy, free: u32, list_at: u32) -> Filler<'a> {
+impl<'a, O: Occupancy> Filler<'a, O> {
+    fn new(perms: &'a [Perm], m: u32, occ: O, free: u32, list_at: u32) -> Filler<'a, O> {
         Filler {
             perms,
             m,
@@ -474,11 +557,12 @@ impl<'a> Filler<'a> {
             let (now, later) = rest.split_at(k);
             let (walks, occ, m) = (&mut self.walks, &mut self.occ, self.m);
             match width {
-                1 => walk_run::<1>(now, walks, occ, table, m),
-                2 => walk_run::<2>(now, walks, occ, table, m),
-                4 => walk_run::<4>(now, walks, occ, table, m),
-                8 => walk_run::<8>(now, walks, occ, table, m),
-                _ => walk_run::<MAX_WIDTH>(now, walks, occ, table, m),
+                1 => walk_run::<O, 1>(now, walks, occ, table, m),
+                2 => walk_run::<O, 2>(now, walks, occ, table, m),
+                4 => walk_run::<O, 4>(now, walks, occ, table, m),
+                8 => walk_run::<O, 8>(now, walks, occ, table, m),
+                16 => walk_run::<O, 16>(now, walks, occ, table, m),
+                _ => walk_run::<O, MAX_WIDTH>(now, walks, occ, table, m),
             }
             self.free -= k as u32;
             rest = later;
@@ -512,17 +596,21 @@ fn list_threshold(m: u32) -> u32 {
 /// Build a Maglev table of size `m` (prime). Entry = index into `perms`.
 /// Returns `None` if no backend has a positive weight.
 pub fn populate(perms: &[Perm], m: u32) -> Option<Vec<u16>> {
-    populate_at(perms, m, list_threshold(m))
+    if m <= BYTE_MAP_MAX {
+        populate_with::<ByteMap>(perms, m, list_threshold(m))
+    } else {
+        populate_with::<BitMap>(perms, m, list_threshold(m))
+    }
 }
 
-fn populate_at(perms: &[Perm], m: u32, list_at: u32) -> Option<Vec<u16>> {
+fn populate_with<O: Occupancy>(perms: &[Perm], m: u32, list_at: u32) -> Option<Vec<u16>> {
     let weights: Vec<u32> = perms.iter().map(|p| p.weight).collect();
     let q = quotas(&weights, m);
     if q.iter().all(|&x| x == 0) {
         return None;
     }
     let mut table = vec![EMPTY; m as usize];
-    let mut fill = Filler::new(perms, m, Occupancy::new(m), m, list_at);
+    let mut fill = Filler::new(perms, m, O::new(m), m, list_at);
     for_each_run(perms, &q, |run| fill.fill(run, &mut table));
     Some(table)
 }
@@ -535,10 +623,19 @@ fn populate_at(perms: &[Perm], m: u32, list_at: u32) -> Option<Vec<u16>> {
 /// is exactly `sum(max(0, old_count - quota))` over old owners (the minimum
 /// any algorithm with these quotas can achieve).
 pub fn populate_stable(perms: &[Perm], prev: &[Option<u16>], m: u32) -> Option<Vec<u16>> {
-    populate_stable_at(perms, prev, m, list_threshold(m))
+    if m <= BYTE_MAP_MAX {
+        populate_stable_with::<ByteMap>(perms, prev, m, list_threshold(m))
+    } else {
+        populate_stable_with::<BitMap>(perms, prev, m, list_threshold(m))
+    }
 }
 
-fn populate_stable_at(perms: &[Perm], prev: &[Option<u16>], m: u32, list_at: u32) -> Option<Vec<u16>> {
+fn populate_stable_with<O: Occupancy>(
+    perms: &[Perm],
+    prev: &[Option<u16>],
+    m: u32,
+    list_at: u32,
+) -> Option<Vec<u16>> {
     assert_eq!(prev.len(), m as usize, "previous table size must equal M");
     let weights: Vec<u32> = perms.iter().map(|p| p.weight).collect();
     let q = quotas(&weights, m);
@@ -554,7 +651,7 @@ fn populate_stable_at(perms: &[Perm], prev: &[Option<u16>], m: u32, list_at: u32
     // A backend within its quota keeps all its slots; one above it keeps
     // its most-preferred (lowest-rank) ones.
     let mut table = vec![EMPTY; m as usize];
-    let mut occ = Occupancy::new(m);
+    let mut occ = O::new(m);
     let mut over: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
     let mut rankers: Vec<Option<Ranker>> = vec![None; n];
     for (s, o) in prev.iter().enumerate() {
@@ -703,7 +800,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
         /// The fast path (walks, then the free-slot list) builds exactly
         /// the table of the plain algorithm, wherever it switches.
@@ -720,7 +817,8 @@ mod tests {
             let p = named(&seed, &names, &weights(mode, &raw, n), m);
             let want = reference::populate(&p, m);
             for list_at in [0, list_threshold(m), m.min(4099)] {
-                prop_assert_eq!(&populate_at(&p, m, list_at), &want, "list_at {}", list_at);
+                prop_assert_eq!(&populate_with::<ByteMap>(&p, m, list_at), &want, "bytes, list_at {}", list_at);
+                prop_assert_eq!(&populate_with::<BitMap>(&p, m, list_at), &want, "bits, list_at {}", list_at);
             }
         }
 
@@ -761,7 +859,10 @@ mod tests {
             let prev: Vec<Option<u16>> = old.iter().map(|&e| to_new[e as usize]).collect();
             let want = reference::populate_stable(&p, &prev, m);
             for list_at in [0, list_threshold(m), m.min(4099)] {
-                prop_assert_eq!(&populate_stable_at(&p, &prev, m, list_at), &want, "list_at {}", list_at);
+                let bytes = populate_stable_with::<ByteMap>(&p, &prev, m, list_at);
+                prop_assert_eq!(&bytes, &want, "bytes, list_at {}", list_at);
+                let bits = populate_stable_with::<BitMap>(&p, &prev, m, list_at);
+                prop_assert_eq!(&bits, &want, "bits, list_at {}", list_at);
             }
         }
 

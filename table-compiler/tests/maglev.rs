@@ -49,7 +49,7 @@ fn within_one_entry(c: &[u64], w: &[u32], m: u32) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// Equal weights: every backend gets floor(M/N) or ceil(M/N) entries.
     #[test]
@@ -203,7 +203,7 @@ fn config_text(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     /// The same config, VIPs and backends in any order, gives a
     /// byte-identical image.
