@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     #[error("previous image: {0}")]
-    Previous(#[source] ImageError),
+    Previous(ImageError),
     #[error("previous image was built for target {prev:#018x}, the config's target {name} is {now:#018x}")]
     PreviousTarget { prev: u64, name: String, now: u64 },
     #[error("vip {vip}: {message}")]

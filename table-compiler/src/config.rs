@@ -25,8 +25,8 @@ pub const PRIMES: &[u32] = &[
 /// Why a config is rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("reading config {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("reading config {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}:{line}:{col}: {field}: {message}")]
     At {
         path: String,
@@ -41,8 +41,8 @@ pub enum ConfigError {
         field: String,
         message: String,
     },
-    #[error("{path}: target: {source}")]
-    Target { path: String, source: TargetError },
+    #[error("{path}: target: {error}")]
+    Target { path: String, error: TargetError },
 }
 
 /// 1-based line and column of byte `offset` in `text`.
@@ -54,14 +54,20 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// TOML errors come as "what\nexpected ..."; one line reads better after
+/// "file:line:col:".
+fn one_line(message: &str) -> String {
+    message.trim().replace('\n', "; ")
+}
+
 /// "line L, column C: message" for a TOML/serde error.
 pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(s) => {
             let (l, c) = line_col(text, s.start);
-            format!("line {l}, column {c}: {}", e.message())
+            format!("line {l}, column {c}: {}", one_line(e.message()))
         }
-        None => e.message().to_string(),
+        None => one_line(e.message()),
     }
 }
 
@@ -420,9 +426,9 @@ impl Config {
     /// Read and validate a config file; a relative `target` path is taken
     /// relative to the config's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         let base = path
             .parent()
@@ -440,16 +446,16 @@ impl Config {
                 line,
                 col,
                 field: "toml".into(),
-                message: e.message().to_string(),
+                message: one_line(e.message()),
             }
         })?;
         let mut warnings = Vec::new();
 
         let target = match &raw.target {
             None => Target::builtin(),
-            Some(t) => Target::resolve(t.get_ref(), base_dir).map_err(|source| ConfigError::Target {
+            Some(t) => Target::resolve(t.get_ref(), base_dir).map_err(|error| ConfigError::Target {
                 path: path.into(),
-                source,
+                error,
             })?,
         };
 
@@ -785,7 +791,7 @@ impl Config {
             total_lut += table_size as u64;
             if total_lut > target.lut_entries as u64 {
                 return cx.at(
-                    rv.name.span(),
+                    rv.table_size.as_ref().map_or(rv.name.span(), |m| m.span()),
                     format!("vip[{vname}].table_size"),
                     format!(
                         "lookup tables need more than the {} entries target {} has",
