@@ -433,18 +433,34 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
             vec!["inspect", bad.as_str()],
             vec!["diff", good.as_str(), bad.as_str()],
             vec!["lookup", bad.as_str(), "--flow", "tcp 1.2.3.4:5 -> 192.0.2.10:80"],
-            vec!["compile", "examples/basic.toml", "-o", out.as_str(), "--previous", bad.as_str()],
+            vec![
+                "compile",
+                "examples/basic.toml",
+                "-o",
+                out.as_str(),
+                "--previous",
+                bad.as_str(),
+            ],
             vec!["ct", "build", "--bank", bad.as_str(), "-o", out.as_str()],
         ] {
             let e = fails(&args);
-            assert!(e.contains(want) && e.contains("bad.img: "), "{what} {args:?}: {e}");
+            assert!(
+                e.contains(want) && e.contains("bad.img: "),
+                "{what} {args:?}: {e}"
+            );
             assert_eq!(e.lines().count(), 1, "{what}: {e}");
             assert!(!t.p("out.img").exists(), "{what} {args:?} left {out}");
         }
     }
     let e = fails(&["inspect", &t.s("missing.img")]);
-    assert!(e.contains("missing.img: No such file") && e.matches("No such").count() == 1, "{e}");
+    assert!(
+        e.contains("missing.img: No such file") && e.matches("No such").count() == 1,
+        "{e}"
+    );
     let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/small.toml");
     let e = fails(&["inspect", &good, "--target", small.to_str().unwrap()]);
-    assert!(e.contains("good.img: image was compiled for target fingerprint"), "{e}");
+    assert!(
+        e.contains("good.img: image was compiled for target fingerprint"),
+        "{e}"
+    );
 }
