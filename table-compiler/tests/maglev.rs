@@ -97,22 +97,15 @@ proptest! {
         }
     }
 
-    /// Plain maglev, 100 backends, one removed: at most twice the minimal
-    /// number of entries change (the paper measures about 1.5x).
+    /// Plain maglev, 100 backends, one removed: never a wholesale
+    /// reshuffle. (The typical figure is checked below.)
     #[test]
-    fn maglev_removal_disrupts_at_most_twice_the_minimum(
+    fn maglev_removal_disruption_is_bounded(
         gone in 0usize..100,
         seed in any::<[u8; 16]>(),
     ) {
-        let all = names("be", 100);
-        let old = populate(&perms(&seed, &all, &[1; 100], M), M).unwrap();
-        let left: Vec<String> = all.iter().enumerate().filter(|&(i, _)| i != gone).map(|(_, n)| n.clone()).collect();
-        let new = populate(&perms(&seed, &left, &[1; 99], M), M).unwrap();
-        let name_old = |e: u16| &all[e as usize];
-        let name_new = |e: u16| &left[e as usize];
-        let changed = old.iter().zip(&new).filter(|(&o, &n)| name_old(o) != name_new(n)).count() as f64;
-        let minimal = old.iter().filter(|&&o| o as usize == gone).count() as f64;
-        prop_assert!(changed <= 2.0 * minimal, "changed {} entries, minimum {}", changed, minimal);
+        let (changed, minimal) = removal(&seed, gone);
+        prop_assert!(changed <= 3.0 * minimal, "changed {} entries, minimum {}", changed, minimal);
     }
 
     /// maglev-stable: after any mix of removals, additions and weight
@@ -168,6 +161,53 @@ proptest! {
         prop_assert_eq!(changed, minimal);
         within_one_entry(&counts(&new, new_names.len()), &new_w, m)?;
     }
+}
+
+/// Entries that change, and the minimum that must (the removed backend's),
+/// when backend `gone` of 100 leaves a plain `maglev` table (M = 65537).
+fn removal(seed: &[u8; 16], gone: usize) -> (f64, f64) {
+    let all = names("be", 100);
+    let old = populate(&perms(seed, &all, &[1; 100], M), M).unwrap();
+    let left: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != gone)
+        .map(|(_, n)| n.clone())
+        .collect();
+    let new = populate(&perms(seed, &left, &[1; 99], M), M).unwrap();
+    let changed = old
+        .iter()
+        .zip(&new)
+        .filter(|(&o, &n)| all[o as usize] != left[n as usize])
+        .count();
+    let minimal = old.iter().filter(|&&o| o as usize == gone).count();
+    (changed as f64, minimal as f64)
+}
+
+/// Removing 1 of 100 backends changes about 1.5x the minimal number of
+/// entries, as in the paper: over 50 configs x 4 removals the mean stays
+/// below 1.7x and 95% of removals below 2x. (A config where two backends
+/// draw the same skip, about 7% of 100-backend configs, sits near 2.1x for
+/// every removal: their permutations are shifts of each other.)
+#[test]
+fn maglev_removal_disrupts_about_one_and_a_half_times_the_minimum() {
+    let mut ratios = Vec::new();
+    for s in 0u32..50 {
+        let mut seed = *b"disruption-seed.";
+        seed[..4].copy_from_slice(&s.wrapping_mul(0x9e37_79b9).to_le_bytes());
+        for k in 0..4 {
+            let (changed, minimal) = removal(&seed, (s as usize * 31 + k * 17) % 100);
+            ratios.push(changed / minimal);
+        }
+    }
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    let within_2x = ratios.iter().filter(|&&r| r <= 2.0).count() as f64 / ratios.len() as f64;
+    assert!(mean < 1.7, "mean {mean:.3}x the minimum");
+    assert!(
+        within_2x >= 0.95,
+        "only {:.1}% of removals within 2x",
+        100.0 * within_2x
+    );
 }
 
 /// A config with `vips` VIPs of `backends` backends each, VIPs and backends
