@@ -163,6 +163,9 @@ pub fn compile(
     let slots = allocate(&names, &prev_slots, t.max_vips)
         .map_err(|l| CompileError::Capacity(format!("no free VIP slot (target has {l})")))?;
 
+    let clock = std::time::Instant::now();
+    let lap =
+        |what: &str| tracing::debug!("compile: {what} at {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
     let mut plans = Vec::with_capacity(cfg.vips.len());
     for (v, &slot) in cfg.vips.iter().zip(&slots) {
         let prev = prev_vips.get(&v.name).copied();
@@ -191,6 +194,7 @@ pub fn compile(
         });
     }
     plans.sort_by_key(|p| p.slot);
+    lap("slots planned");
 
     // The digest hashes the whole config (64k backends in scale.toml): do it
     // beside the tables rather than after them.
@@ -204,6 +208,7 @@ pub fn compile(
         || cfg.digest(),
     );
 
+    lap("tables built");
     let map = t.memory_map();
     // Room for the host sections too, so assembling the image appends
     // instead of copying the whole bank.
@@ -286,6 +291,7 @@ pub fn compile(
         backend_total += v.backends.len() as u32;
         lut_base += table.len() as u32;
     }
+    lap("entries emitted");
     let vip_count = plans.iter().map(|p| p.slot + 1).max().unwrap_or(0);
     let tick = |s: u32| ((s as u64 * 1_000_000) / t.ct_tick_us as u64).min(u32::MAX as u64) as u32;
     GlobalRepr {
@@ -322,6 +328,7 @@ pub fn compile(
         ],
         &[(SectionKind::Names, names)],
     );
+    lap("image assembled");
     reports.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((
         image,

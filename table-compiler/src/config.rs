@@ -439,6 +439,7 @@ impl Config {
 
     pub fn parse(text: &str, path: &str, base_dir: &Path) -> Result<Config, ConfigError> {
         let cx = Ctx { path, text, base: 0 };
+        let clock = std::time::Instant::now();
         let (raw, vip_bases) = parse_raw(text).map_err(|e| {
             let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
             ConfigError::At {
@@ -449,6 +450,10 @@ impl Config {
                 message: one_line(e.message()),
             }
         })?;
+        tracing::debug!(
+            "config: TOML parsed in {:.1} ms",
+            clock.elapsed().as_secs_f64() * 1e3
+        );
         let mut warnings = Vec::new();
 
         let target = match &raw.target {
