@@ -199,6 +199,7 @@ fn for_each_run(perms: &[Perm], want: &[u32], mut run: impl FnMut(&[u32])) {
     let mut heap: BinaryHeap<Due> = classes.iter().enumerate().map(|(k, c)| due(c, k)).collect();
     let mut tied: Vec<usize> = Vec::new();
     let mut merged: Vec<u32> = Vec::new();
+    let mut scratch: Vec<u32> = Vec::new();
     while let Some(first) = heap.pop() {
         tied.clear();
         tied.push(first.class as usize);
@@ -212,12 +213,30 @@ fn for_each_run(perms: &[Perm], want: &[u32], mut run: impl FnMut(&[u32])) {
         if let [k] = tied.as_slice() {
             run(&classes[*k].members);
         } else {
-            // Classes due at the same instant interleave by backend index.
+            // Classes due at the same instant interleave by backend index:
+            // merge their (sorted) member lists.
             merged.clear();
             for &k in &tied {
-                merged.extend_from_slice(&classes[k].members);
+                let members = &classes[k].members;
+                if merged.last().is_none_or(|&l| l < members[0]) {
+                    merged.extend_from_slice(members);
+                    continue;
+                }
+                scratch.clear();
+                let (mut i, mut j) = (0, 0);
+                while i < merged.len() && j < members.len() {
+                    if merged[i] < members[j] {
+                        scratch.push(merged[i]);
+                        i += 1;
+                    } else {
+                        scratch.push(members[j]);
+                        j += 1;
+                    }
+                }
+                scratch.extend_from_slice(&merged[i..]);
+                scratch.extend_from_slice(&members[j..]);
+                std::mem::swap(&mut merged, &mut scratch);
             }
-            merged.sort_unstable();
             run(&merged);
         }
         for &k in &tied {
