@@ -141,7 +141,7 @@ struct Due {
 
 impl Due {
     /// Cross products that compare the virtual times `(2t+1) / (2w)`
-    /// exactly (t < 2^28 and w < 2^32, so they fit in u64).
+    /// exactly (t < M < 2^31 and w < 2^32, so they fit in u64).
     fn keys(&self, o: &Due) -> (u64, u64) {
         (
             (2 * self.t as u64 + 1) * o.weight as u64,
@@ -544,6 +544,14 @@ struct Filler<'a, O> {
 
 impl<'a, O: Occupancy> Filler<'a, O> {
     fn new(perms: &'a [Perm], m: u32, occ: O, free: u32, list_at: u32) -> Filler<'a, O> {
+        // Targets allow M up to 2^28 and 2^16 backends per VIP; these
+        // bounds keep the turn keys, ranks and u16 entries exact.
+        assert!((2..1 << 31).contains(&m), "M = {m} is outside 2..2^31");
+        assert!(
+            perms.len() <= 1 << 16,
+            "{} backends do not fit u16 entries",
+            perms.len()
+        );
         Filler {
             perms,
             m,
