@@ -264,3 +264,28 @@ proptest! {
         prop_assert!(img_a == img_b, "images differ for\n{}", b);
     }
 }
+
+/// Parsing in pieces and building tables in parallel change nothing: one
+/// thread or several, the same bytes.
+#[test]
+fn thread_count_does_not_matter() {
+    // 60 VIPs of 40 backends: more than two parse pieces of config.
+    let order: Vec<usize> = (0..60).collect();
+    let text = config_text(60, 40, &order, &order, &["maglev", "wrr"]);
+    assert!(text.len() > 2 * 64 * 1024, "{} bytes", text.len());
+    let build = || {
+        let cfg = Config::parse(&text, "t.toml", Path::new(".")).unwrap();
+        compile(&cfg, None, Some(1)).unwrap().0.to_bytes()
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(build);
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap()
+        .install(build);
+    assert!(one == four);
+}
