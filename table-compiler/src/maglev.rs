@@ -484,7 +484,8 @@ pub fn inv_mod(a: u32, m: u32) -> u32 {
         (t0, t1) = (t1, t0 - q as i64 * t1);
     }
     debug_assert_eq!(r0, 1, "{a} has no inverse mod {m}");
-    t0.rem_euclid(m as i64) as u32
+    // |t0| < m: one correction instead of a 64-bit division.
+    (if t0 < 0 { t0 + m as i64 } else { t0 }) as u32
 }
 
 /// A backend's preference rank of a slot without a divide: Shoup's
