@@ -187,9 +187,7 @@ pub enum CtDeviceCmd {
     },
 }
 
-fn load_image(path: &Path) -> Result<Image> {
-    Image::load(path).with_context(|| format!("loading {}", path.display()))
-}
+use crate::tables::load_image;
 
 fn driver(dev: &DeviceArg, target: &Target) -> Result<Driver<Box<dyn DeviceAccess>>> {
     let access = host_driver::open(&dev.device, target)?;

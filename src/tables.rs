@@ -6,15 +6,24 @@ use table_compiler::analysis::{self, VipInfo};
 use table_compiler::compile::compile as compile_config;
 use table_compiler::config::Config;
 use table_compiler::ctimage;
-use table_compiler::image::{decode_conntrack, Bank, Image, ImageKind};
+use table_compiler::image::{decode_conntrack, Bank, Image, ImageError, ImageKind};
 use table_compiler::target::entries::{CtRepr, FlowKey};
 use table_compiler::target::Target;
 
+/// Load and check an image. Only a read failure names the file by itself;
+/// every other complaint (byte offset, section, CRC) gets the file added.
+pub fn load_image(path: &Path) -> Result<Image> {
+    Image::load(path).map_err(|e| match e {
+        ImageError::Io { .. } => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(path.display().to_string()),
+    })
+}
+
 pub fn load_bank(path: &Path) -> Result<(Image, Bank)> {
-    let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let img = load_image(path)?;
     img.expect_kind(ImageKind::Bank)
         .with_context(|| format!("{}", path.display()))?;
-    let bank = Bank::decode(&img).with_context(|| format!("decoding {}", path.display()))?;
+    let bank = Bank::decode(&img).with_context(|| format!("{}", path.display()))?;
     Ok((img, bank))
 }
 
@@ -41,16 +50,14 @@ pub fn compile(
         tracing::warn!("{w}");
     }
     let prev = previous
-        .map(|p| Image::load(p).with_context(|| format!("loading previous image {}", p.display())))
+        .map(|p| load_image(p).context("--previous"))
         .transpose()?;
     let t0 = std::time::Instant::now();
     let (image, report) = compile_config(&cfg, prev.as_ref(), generation)
         .with_context(|| format!("compiling {}", config.display()))?;
     let dt = t0.elapsed();
     let t_write = std::time::Instant::now();
-    image
-        .write_atomic(output)
-        .with_context(|| format!("writing {}", output.display()))?;
+    image.write_atomic(output)?;
     tracing::info!(
         "compiled in {:.1} ms, wrote {} in {:.1} ms",
         dt.as_secs_f64() * 1e3,
@@ -123,14 +130,14 @@ fn print_vip(v: &VipInfo) {
 }
 
 pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>) -> Result<()> {
-    let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let img = load_image(path)?;
     if let Some(t) = target {
         let t = Target::resolve(t, Path::new("."))?;
         img.expect_target(&t)
             .with_context(|| format!("{}", path.display()))?;
     }
     let bank = match img.kind {
-        ImageKind::Bank => Some(Bank::decode(&img)?),
+        ImageKind::Bank => Some(Bank::decode(&img).with_context(|| format!("{}", path.display()))?),
         ImageKind::Conntrack => None,
     };
     let mut info = analysis::image_info(&img, bank.as_ref());
@@ -157,7 +164,9 @@ pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>
         info.device_bytes, info.device_crc32c
     );
     if img.kind == ImageKind::Conntrack {
-        let n = decode_conntrack(&img)?.len();
+        let n = decode_conntrack(&img)
+            .with_context(|| format!("{}", path.display()))?
+            .len();
         println!("{n} conntrack entries");
     }
     for v in &info.vips {
@@ -369,8 +378,7 @@ pub fn ct_build(bank_path: &Path, flows: Option<&Path>, output: &Path) -> Result
         }
     };
     let ct = ctimage::build(&img, &bank, &list)?;
-    ct.write_atomic(output)
-        .with_context(|| format!("writing {}", output.display()))?;
+    ct.write_atomic(output)?;
     println!(
         "{}: conntrack image with {} flows, {} bytes, crc32c {:#010x}",
         output.display(),
@@ -382,8 +390,8 @@ pub fn ct_build(bank_path: &Path, flows: Option<&Path>, output: &Path) -> Result
 }
 
 pub fn ct_list(path: &Path, bank_path: &Path) -> Result<()> {
-    let img = Image::load(path).with_context(|| format!("loading {}", path.display()))?;
-    let entries = decode_conntrack(&img)?;
+    let img = load_image(path)?;
+    let entries = decode_conntrack(&img).with_context(|| format!("{}", path.display()))?;
     let (_, bank) = load_bank(bank_path)?;
     for rec in flow_records(&entries, &bank) {
         println!("{}", serde_json::to_string(&rec)?);

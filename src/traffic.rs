@@ -316,7 +316,7 @@ pub struct ReplayArgs {
 }
 
 fn load_image(p: &Path) -> Result<Image> {
-    let img = Image::load(p).with_context(|| format!("loading {}", p.display()))?;
+    let img = crate::tables::load_image(p)?;
     img.expect_kind(ImageKind::Bank)
         .with_context(|| format!("{}: replay needs a bank image", p.display()))?;
     Ok(img)

@@ -375,3 +375,92 @@ fn help_explains_commands() {
     let h = ok(&["compile", "--help"]);
     assert!(h.contains("--previous") && h.contains("atomically"), "{h}");
 }
+
+/// Every kind of bad input the issue lists, end to end: one clear line
+/// naming the file (and line/field or offset), no repeated cause, no panic,
+/// and nothing left where the output would go.
+#[test]
+fn bad_input_is_one_clear_error_and_leaves_nothing() {
+    let t = Tmp::new();
+    let out = t.s("out.img");
+    let good = t.s("good.img");
+    ok(&["compile", "examples/basic.toml", "-o", &good]);
+    let bytes = std::fs::read(&good).unwrap();
+    let vip = "[[vip]]\nname = \"x\"\naddress = \"192.0.2.1\"\n";
+    let be = "backend = [{ name = \"a\", address = \"10.0.0.1\", mac = \"02:00:00:00:00:01\" }]\n";
+    let configs: &[(&str, String, &[&str])] = &[
+        ("malformed TOML", "[[vip]\nname = \"x\"\n".into(), &["bad.toml:1:", "toml"]),
+        ("unknown field", format!("{vip}colour = 1\n{be}"), &["bad.toml:4:1", "unknown field `colour`"]),
+        ("duplicate VIP", format!("{vip}{be}{}", vip.replace("192.0.2.1", "192.0.2.2") + be), &["bad.toml:6:8", "duplicate VIP name"]),
+        ("non-prime M", format!("{vip}table_size = 65535\n{be}"), &["bad.toml:4:14", "vip[x].table_size", "not prime"]),
+        ("M below N", format!("{vip}table_size = 2\nbackend = [{{ name = \"a\", address = \"10.0.0.1\", mac = \"02:00:00:00:00:01\" }}, {{ name = \"b\", address = \"10.0.0.2\", mac = \"02:00:00:00:00:02\" }}, {{ name = \"c\", address = \"10.0.0.3\", mac = \"02:00:00:00:00:03\" }}]\n"), &["bad.toml:4:14", "smaller than the 3 backends"]),
+        ("M past the target", format!("{vip}table_size = 16777213\n{be}"), &["bad.toml:4:14", "vip[x].table_size", "lookup tables need more"]),
+        ("negative M", format!("{vip}table_size = -1\n{be}"), &["bad.toml:4:14", "u32"]),
+        ("empty", String::new(), &["bad.toml", "no [[vip]]"]),
+    ];
+    for (what, text, want) in configs {
+        let e = fails(&["compile", &t.write("bad.toml", text), "-o", &out]);
+        for w in *want {
+            assert!(e.contains(w), "{what}: want {w:?} in: {e}");
+        }
+        assert_eq!(e.lines().count(), 1, "{what}: {e}");
+        assert!(!t.p("out.img").exists(), "{what}: left {out}");
+    }
+    std::fs::write(t.p("binary.toml"), [0xff, 0xfe, 0, 1]).unwrap();
+    let e = fails(&["compile", &t.s("binary.toml"), "-o", &out]);
+    assert!(e.contains("binary.toml") && e.contains("UTF-8"), "{e}");
+    // Output into a directory that does not exist: the OS error, once.
+    let e = fails(&["compile", "examples/basic.toml", "-o", &t.s("no/such/dir/x.img")]);
+    assert!(e.contains("no/such/dir/x.img: No such file or directory"), "{e}");
+    assert_eq!(e.matches("No such file").count(), 1, "{e}");
+    assert!(!e.contains("at path"), "{e}");
+
+    // Images: cut short, cut in the header, empty, flipped, padded.
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 10;
+    flipped[last] ^= 1;
+    let images: &[(&str, Vec<u8>, &str)] = &[
+        ("truncated", bytes[..bytes.len() - 1].to_vec(), "truncated"),
+        ("short header", bytes[..100].to_vec(), "truncated: 100 bytes"),
+        ("empty", Vec::new(), "not an lbnic image"),
+        ("flipped", flipped, "CRC mismatch"),
+        ("trailing", [bytes.as_slice(), b"xx"].concat(), "trailing data"),
+    ];
+    for (what, img, want) in images {
+        let bad = t.s("bad.img");
+        std::fs::write(&bad, img).unwrap();
+        for args in [
+            vec!["inspect", bad.as_str()],
+            vec!["diff", good.as_str(), bad.as_str()],
+            vec!["lookup", bad.as_str(), "--flow", "tcp 1.2.3.4:5 -> 192.0.2.10:80"],
+            vec![
+                "compile",
+                "examples/basic.toml",
+                "-o",
+                out.as_str(),
+                "--previous",
+                bad.as_str(),
+            ],
+            vec!["ct", "build", "--bank", bad.as_str(), "-o", out.as_str()],
+        ] {
+            let e = fails(&args);
+            assert!(
+                e.contains(want) && e.contains("bad.img: "),
+                "{what} {args:?}: {e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{what}: {e}");
+            assert!(!t.p("out.img").exists(), "{what} {args:?} left {out}");
+        }
+    }
+    let e = fails(&["inspect", &t.s("missing.img")]);
+    assert!(
+        e.contains("missing.img: No such file") && e.matches("No such").count() == 1,
+        "{e}"
+    );
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/small.toml");
+    let e = fails(&["inspect", &good, "--target", small.to_str().unwrap()]);
+    assert!(
+        e.contains("good.img: image was compiled for target fingerprint"),
+        "{e}"
+    );
+}

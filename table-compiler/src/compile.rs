@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     #[error("previous image: {0}")]
-    Previous(#[source] ImageError),
+    Previous(ImageError),
     #[error("previous image was built for target {prev:#018x}, the config's target {name} is {now:#018x}")]
     PreviousTarget { prev: u64, name: String, now: u64 },
     #[error("vip {vip}: {message}")]
@@ -163,6 +163,9 @@ pub fn compile(
     let slots = allocate(&names, &prev_slots, t.max_vips)
         .map_err(|l| CompileError::Capacity(format!("no free VIP slot (target has {l})")))?;
 
+    let clock = std::time::Instant::now();
+    let lap =
+        |what: &str| tracing::debug!("compile: {what} at {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
     let mut plans = Vec::with_capacity(cfg.vips.len());
     for (v, &slot) in cfg.vips.iter().zip(&slots) {
         let prev = prev_vips.get(&v.name).copied();
@@ -191,14 +194,26 @@ pub fn compile(
         });
     }
     plans.sort_by_key(|p| p.slot);
+    lap("slots planned");
 
-    let tables: Vec<(Vec<u16>, bool)> = plans
-        .par_iter()
-        .map(|p| build_table(p, &cfg.maglev_seed))
-        .collect();
+    // The digest hashes the whole config (64k backends in scale.toml): do it
+    // beside the tables rather than after them.
+    let (tables, digest): (Vec<(Vec<u16>, bool)>, [u8; 32]) = rayon::join(
+        || {
+            plans
+                .par_iter()
+                .map(|p| build_table(p, &cfg.maglev_seed))
+                .collect()
+        },
+        || cfg.digest(),
+    );
 
+    lap("tables built");
     let map = t.memory_map();
-    let mut bank = vec![0u8; map.bank_len as usize];
+    // Room for the host sections too, so assembling the image appends
+    // instead of copying the whole bank.
+    let mut bank = Vec::with_capacity(map.bank_len as usize + map.names_backend.end as usize + 64 * 1024);
+    bank.resize(map.bank_len as usize, 0u8);
     let mut names = vec![0u8; map.names_backend.end as usize];
     let mut backend_base = 0u32;
     let mut lut_base = 0u32;
@@ -276,6 +291,7 @@ pub fn compile(
         backend_total += v.backends.len() as u32;
         lut_base += table.len() as u32;
     }
+    lap("entries emitted");
     let vip_count = plans.iter().map(|p| p.slot + 1).max().unwrap_or(0);
     let tick = |s: u32| ((s as u64 * 1_000_000) / t.ct_tick_us as u64).min(u32::MAX as u64) as u32;
     GlobalRepr {
@@ -302,7 +318,7 @@ pub fn compile(
         ImageKind::Bank,
         t,
         generation,
-        cfg.digest(),
+        digest,
         bank,
         &[
             (SectionKind::Global, map.global.clone()),
@@ -312,6 +328,7 @@ pub fn compile(
         ],
         &[(SectionKind::Names, names)],
     );
+    lap("image assembled");
     reports.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((
         image,

@@ -116,10 +116,10 @@ impl Section {
 /// Why an image is refused. Offsets are file offsets.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("reading image {path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("writing image {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    #[error("reading image {path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error("writing image {path}: {error}")]
+    Write { path: String, error: std::io::Error },
     #[error("image truncated: {got} bytes, header says {need}")]
     Truncated { got: u64, need: u64 },
     #[error("image has {extra} bytes of trailing data after the payload (at offset {at})")]
@@ -153,12 +153,12 @@ pub enum ImageError {
     },
     #[error("image is a {got:?} image, expected {want:?}")]
     WrongKind { got: ImageKind, want: ImageKind },
-    #[error("{table} entry {index} (file offset {offset}): {source}")]
+    #[error("{table} entry {index} (file offset {offset}): {error}")]
     Entry {
         table: &'static str,
         index: u64,
         offset: u64,
-        source: EntryError,
+        error: EntryError,
     },
     #[error("{table} entry {index} (file offset {offset}): {message}")]
     Invalid {
@@ -295,9 +295,9 @@ impl Image {
     }
 
     pub fn load(path: &Path) -> Result<Image, ImageError> {
-        let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+        let bytes = std::fs::read(path).map_err(|error| ImageError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Image::from_bytes(&bytes)
     }
@@ -538,9 +538,18 @@ impl Image {
 
 /// Write `parts` to `path` via a temporary file and a rename.
 pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), ImageError> {
-    let werr = |source| ImageError::Write {
-        path: path.display().to_string(),
-        source,
+    // The temporary file's errors end in " at path <its random name>"; the
+    // OS error under the path asked for is what the user can act on.
+    let werr = |error: std::io::Error| {
+        let text = error.to_string();
+        let error = match text.split_once(" at path ") {
+            Some((msg, _)) => std::io::Error::new(error.kind(), msg.to_string()),
+            None => error,
+        };
+        ImageError::Write {
+            path: path.display().to_string(),
+            error,
+        }
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -598,11 +607,11 @@ pub struct Bank {
 }
 
 fn entry_err(table: &'static str, index: u64, offset: u64) -> impl Fn(EntryError) -> ImageError {
-    move |source| ImageError::Entry {
+    move |error| ImageError::Entry {
         table,
         index,
         offset,
-        source,
+        error,
     }
 }
 

@@ -132,8 +132,8 @@ impl Default for Target {
 /// Why a target description is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("reading target file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("reading target file {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("target file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("target {name}: field `{field}`: {message}")]
@@ -161,9 +161,9 @@ impl Target {
     }
 
     pub fn from_file(path: &Path) -> Result<Target, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| TargetError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Target::from_toml(&text, &path.display().to_string())
     }
