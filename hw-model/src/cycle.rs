@@ -204,8 +204,8 @@ struct Flight {
     /// May leave the stage it is in from this cycle on.
     ready_at: u64,
     meta: Meta,
-    /// The bank active when the packet entered (moved into `meta` by
-    /// FRONT).
+    /// The bank active when the packet entered: it uses it for every
+    /// lookup, whatever commits meanwhile.
     bank: Option<Arc<ActiveBank>>,
     enabled: bool,
     /// Ingress device time, conntrack ticks.
@@ -385,7 +385,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// Return a slot; its frame buffer becomes the slot's output buffer.
     fn release(&mut self, i: u32) {
         let f = &mut self.slots[i as usize];
-        f.meta.bank = None;
         f.bank = None;
         f.decision = None;
         let mut buf = std::mem::take(&mut f.frame);
@@ -424,9 +423,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// older bank is before CT_EXEC (its timeouts may differ).
     fn scrub_timeouts(&self) -> Option<Timeouts> {
         let active = self.dev.active.as_ref()?;
-        let oldest = self
-            .oldest_unexecuted()
-            .and_then(|f| f.bank.as_ref().or(f.meta.bank.as_ref()));
+        let oldest = self.oldest_unexecuted().and_then(|f| f.bank.as_ref());
         match oldest {
             Some(b) if !Arc::ptr_eq(b, active) => None,
             _ => Some(active.to),
@@ -607,7 +604,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             self.stats.busy[5] += 1;
             let f = &mut self.slots[i as usize];
             let d = f.decision.expect("executed");
-            if pipeline::emit(&f.frame, &f.meta, d, &mut f.out, &mut self.dev.counters) {
+            if pipeline::emit(
+                &f.frame,
+                f.bank.as_deref(),
+                &f.meta,
+                d,
+                &mut f.out,
+                &mut self.dev.counters,
+            ) {
                 f.ready_at = now + 1;
                 self.push(TX, i);
             } else {
@@ -640,10 +644,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let (i, _) = self.rx.take().expect("rx_deliver");
             let d = &mut self.dev;
             let f = &mut self.slots[i as usize];
-            let bank = f.bank.take();
             pipeline::classify_into(
                 &mut f.meta,
-                bank,
+                f.bank.as_deref(),
                 f.enabled,
                 &f.frame,
                 f.now,
@@ -719,7 +722,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 mem.copy_from_slice(&f.snapshot);
             }
         }
-        let (d, fx) = pipeline::execute_with_effects(&mut self.dev, &f.meta);
+        let (d, fx) = pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta);
         f.decision = Some(d);
         f.ready_at = now + BACKEND_LATENCY;
         let mut used = fx.writes as i64;

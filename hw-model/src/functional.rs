@@ -56,10 +56,19 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
         self.flush();
         let now = self.dev.set_time_ns(ts_ns);
         let d = &mut self.dev;
-        let (bank, enabled, buckets) = (d.active.clone(), d.enabled(), d.ct.buckets);
-        let meta = pipeline::classify(bank, enabled, frame, now, buckets, &mut d.counters);
-        let decision = pipeline::execute(&mut self.dev, &meta);
-        pipeline::emit(frame, &meta, decision, &mut self.buf, &mut self.dev.counters).then_some(&self.buf[..])
+        let bank = d.active.clone();
+        let (enabled, buckets) = (d.enabled(), d.ct.buckets);
+        let meta = pipeline::classify(bank.as_deref(), enabled, frame, now, buckets, &mut d.counters);
+        let decision = pipeline::execute(&mut self.dev, bank.as_deref(), &meta);
+        pipeline::emit(
+            frame,
+            bank.as_deref(),
+            &meta,
+            decision,
+            &mut self.buf,
+            &mut self.dev.counters,
+        )
+        .then_some(&self.buf[..])
     }
 
     /// Execute every classified packet still waiting.
@@ -79,10 +88,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
             }
         }
         std::hint::black_box(acc);
+        // A commit flushes first, so the whole group entered with this bank.
+        let bank = self.dev.active.clone();
+        let bank = bank.as_deref();
         for i in 0..self.used {
             let p = &mut self.pending[i];
-            let decision = pipeline::execute(&mut self.dev, &p.meta);
-            if pipeline::emit(&p.frame, &p.meta, decision, &mut self.buf, &mut self.dev.counters) {
+            let decision = pipeline::execute(&mut self.dev, bank, &p.meta);
+            if pipeline::emit(
+                &p.frame,
+                bank,
+                &p.meta,
+                decision,
+                &mut self.buf,
+                &mut self.dev.counters,
+            ) {
                 // The output leaves in `buf`; the input's buffer becomes the
                 // next `buf`, so a replay allocates nothing here.
                 let mut frame = std::mem::take(&mut p.frame);
@@ -95,7 +114,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
                     latency_cycles: None,
                 });
             }
-            p.meta.bank = None;
         }
         self.used = 0;
     }
@@ -129,8 +147,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Functional<B> {
         let now = self.dev.set_time_ns(ts_ns);
         let d = &mut self.dev;
         let p = &mut self.pending[self.used];
-        let (bank, enabled, buckets) = (d.active.clone(), d.enabled(), d.ct.buckets);
-        pipeline::classify_into(&mut p.meta, bank, enabled, &frame, now, buckets, &mut d.counters);
+        let (enabled, buckets) = (d.enabled(), d.ct.buckets);
+        pipeline::classify_into(
+            &mut p.meta,
+            d.active.as_deref(),
+            enabled,
+            &frame,
+            now,
+            buckets,
+            &mut d.counters,
+        );
         p.frame = frame;
         p.ts_ns = ts_ns;
         p.seq = self.seq;

@@ -21,7 +21,6 @@ use crate::ct::{initial_state, tcp_flags, CtKey, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 use table_compiler::maglev::lookup_index;
 use table_compiler::target::entries::{addr_to_bytes, BackendState, Mode};
 use table_compiler::target::regs::Counter;
@@ -76,8 +75,6 @@ impl Class {
 pub struct Meta {
     pub parsed: Option<Parsed>,
     pub class: Class,
-    /// The bank the packet entered with.
-    pub bank: Option<Arc<ActiveBank>>,
     pub len: u32,
     /// Device time (ticks) at ingress.
     pub now: u32,
@@ -130,7 +127,6 @@ impl Default for Meta {
         Meta {
             parsed: None,
             class: Class::NoVip,
-            bank: None,
             len: 0,
             now: 0,
         }
@@ -139,7 +135,7 @@ impl Default for Meta {
 
 /// Stages 1-3: parse, hash, VIP match. Counts rx and parse errors.
 pub fn classify(
-    bank: Option<Arc<ActiveBank>>,
+    bank: Option<&ActiveBank>,
     enabled: bool,
     frame: &[u8],
     now: u32,
@@ -154,7 +150,7 @@ pub fn classify(
 /// [`classify`] into a packet slot's `Meta`, reusing its storage.
 pub fn classify_into(
     meta: &mut Meta,
-    bank: Option<Arc<ActiveBank>>,
+    bank: Option<&ActiveBank>,
     enabled: bool,
     frame: &[u8],
     now: u32,
@@ -163,7 +159,6 @@ pub fn classify_into(
 ) {
     counters.inc(Counter::RxPackets);
     counters.add(Counter::RxBytes, frame.len() as u64);
-    meta.bank = bank;
     meta.len = frame.len() as u32;
     meta.now = now;
     meta.class = Class::NoVip;
@@ -181,7 +176,7 @@ pub fn classify_into(
         }
         return;
     }
-    let Some(b) = meta.bank.as_deref() else {
+    let Some(b) = bank else {
         return;
     };
     let v6 = p.ipv6;
@@ -269,22 +264,33 @@ fn usable(b: &ActiveBank, slot: u16, local: u16) -> bool {
         .is_some_and(|be| be.repr.state != BackendState::Down)
 }
 
-/// Stage 4: conntrack and scheduling, in packet order.
-pub fn execute<B: AsRef<[u8]> + AsMut<[u8]>>(dev: &mut Device<B>, m: &Meta) -> Decision {
-    execute_with_effects(dev, m).0
+/// Stage 4: conntrack and scheduling, in packet order. `bank` is the bank
+/// the packet entered with (as for [`classify`]).
+pub fn execute<B: AsRef<[u8]> + AsMut<[u8]>>(
+    dev: &mut Device<B>,
+    bank: Option<&ActiveBank>,
+    m: &Meta,
+) -> Decision {
+    execute_with_effects(dev, bank, m).0
 }
 
 /// [`execute`], also saying what it wrote.
 pub fn execute_with_effects<B: AsRef<[u8]> + AsMut<[u8]>>(
     dev: &mut Device<B>,
+    bank: Option<&ActiveBank>,
     m: &Meta,
 ) -> (Decision, Effects) {
     let mut fx = Effects::default();
-    let d = execute_inner(dev, m, &mut fx);
+    let d = execute_inner(dev, bank, m, &mut fx);
     (d, fx)
 }
 
-fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(dev: &mut Device<B>, m: &Meta, fx: &mut Effects) -> Decision {
+fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
+    dev: &mut Device<B>,
+    bank: Option<&ActiveBank>,
+    m: &Meta,
+    fx: &mut Effects,
+) -> Decision {
     let now = m.now;
     let ct_host = dev.ct_host();
     let no_vip = dev.target.no_vip_action;
@@ -293,7 +299,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(dev: &mut Device<B>, m: &Meta, fx
         MissAction::Pass => Decision::Pass,
         MissAction::Drop => Decision::Drop(c),
     };
-    let Some(b) = m.bank.as_deref() else {
+    let Some(b) = bank else {
         return match m.class {
             Class::Bypass => Decision::Pass,
             Class::ParseError => miss(parse_action, Counter::DropParse),
@@ -484,13 +490,20 @@ fn tunnel_source(b: &ActiveBank, backend_v6: bool, hash: u32) -> IpAddr {
 
 /// Stage 5: backend table read and rewrite. Counts tx / pass / drops.
 /// Returns whether a frame leaves (then it is in `out`).
-pub fn emit(frame: &[u8], m: &Meta, d: Decision, out: &mut Vec<u8>, counters: &mut Counters) -> bool {
+pub fn emit(
+    frame: &[u8],
+    bank: Option<&ActiveBank>,
+    m: &Meta,
+    d: Decision,
+    out: &mut Vec<u8>,
+    counters: &mut Counters,
+) -> bool {
     let done = |out: &mut Vec<u8>, counters: &mut Counters| {
         counters.inc(Counter::TxPackets);
         counters.add(Counter::TxBytes, out.len() as u64);
         true
     };
-    let (b, p) = match (d, m.bank.as_deref(), m.parsed.as_ref()) {
+    let (b, p) = match (d, bank, m.parsed.as_ref()) {
         (Decision::Pass, ..) => {
             counters.inc(Counter::PassPackets);
             out.clear();

@@ -719,7 +719,7 @@ mod tests {
         let mut checked = 0;
         for f in &frames {
             let mut c = Counters::default();
-            let m = hw_model::pipeline::classify(Some(ab.clone()), true, f, 0, buckets, &mut c);
+            let m = hw_model::pipeline::classify(Some(&ab), true, f, 0, buckets, &mut c);
             if let Some(want) = m.class.bucket() {
                 let p = parse(f).unwrap();
                 assert_eq!(bucket(&p, &tz, buckets), Some(want));
