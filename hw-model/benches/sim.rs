@@ -61,16 +61,19 @@ fn feed<M: Model>(
     pool: &mut Vec<Vec<u8>>,
     at: impl Fn(&mut M, Vec<u8>, usize),
 ) {
+    let mut out = Vec::new();
     for (i, fr) in frames.iter().enumerate() {
         let mut b = pool.pop().unwrap_or_default();
         b.clear();
         b.extend_from_slice(fr);
         at(m, b, i);
         if i % 1024 == 1023 {
-            pool.extend(m.take_output().into_iter().map(|o| o.data));
+            m.take_output_into(&mut out);
+            pool.extend(out.drain(..).map(|o| o.data));
         }
     }
-    pool.extend(m.take_output().into_iter().map(|o| o.data));
+    m.take_output_into(&mut out);
+    pool.extend(out.drain(..).map(|o| o.data));
 }
 
 fn sim(c: &mut Criterion) {

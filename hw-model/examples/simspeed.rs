@@ -63,15 +63,16 @@ fn main() {
 fn run_cycle<B: AsRef<[u8]> + AsMut<[u8]>>(mut m: Cycle<B>, frames: Vec<Vec<u8>>) -> usize {
     let mut out = 0;
     let mut pool: Vec<Vec<u8>> = Vec::new();
+    let mut o = Vec::new();
     for (i, fr) in frames.iter().enumerate() {
         let mut b = pool.pop().unwrap_or_default();
         b.clear();
         b.extend_from_slice(fr);
         m.input_at_cycle(b, i as u64 * 168 / 100, 1_000_000);
         if i % 1024 == 1023 {
-            let o = m.take_output();
+            m.take_output_into(&mut o);
             out += o.len();
-            pool.extend(o.into_iter().map(|p| p.data));
+            pool.extend(o.drain(..).map(|p| p.data));
         }
     }
     m.finish();
@@ -82,15 +83,16 @@ fn run_cycle<B: AsRef<[u8]> + AsMut<[u8]>>(mut m: Cycle<B>, frames: Vec<Vec<u8>>
 fn run_functional<B: AsRef<[u8]> + AsMut<[u8]>>(mut m: Functional<B>, frames: Vec<Vec<u8>>) -> usize {
     let mut out = 0;
     let mut pool: Vec<Vec<u8>> = Vec::new();
+    let mut o = Vec::new();
     for (i, fr) in frames.iter().enumerate() {
         let mut b = pool.pop().unwrap_or_default();
         b.clear();
         b.extend_from_slice(fr);
         m.input(b, 1_000_000);
         if i % 1024 == 1023 {
-            let o = m.take_output();
+            m.take_output_into(&mut o);
             out += o.len();
-            pool.extend(o.into_iter().map(|p| p.data));
+            pool.extend(o.drain(..).map(|p| p.data));
         }
     }
     m.finish();

@@ -960,6 +960,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
         let cap = self.out.len();
         std::mem::replace(&mut self.out, Vec::with_capacity(cap))
     }
+    fn take_output_into(&mut self, dst: &mut Vec<OutPacket>) {
+        dst.clear();
+        std::mem::swap(&mut self.out, dst);
+    }
     fn counters(&self) -> &Counters {
         &self.dev.counters
     }

@@ -29,5 +29,9 @@ pub trait Model {
     fn finish(&mut self);
     /// Frames that left so far, in egress order.
     fn take_output(&mut self) -> Vec<OutPacket>;
+    /// [`Model::take_output`] into `dst` (cleared first); the model keeps
+    /// `dst`'s old storage for the next frames, so a replay loop that calls
+    /// this with the same vector allocates nothing.
+    fn take_output_into(&mut self, dst: &mut Vec<OutPacket>);
     fn counters(&self) -> &Counters;
 }

@@ -427,12 +427,14 @@ fn run_cycle(
     let mut next_update = 0;
     let mut epoch = 0;
     let mut seq = 0u64;
+    let mut outs = Vec::new();
     let mut drain = |m: &mut Cycle<Memory>,
                      pending: &mut VecDeque<(u64, InKey, usize)>,
                      acc: &mut Acc,
                      base: u64|
      -> Result<(), ReplayError> {
-        for o in m.take_output() {
+        m.take_output_into(&mut outs);
+        for o in outs.drain(..) {
             let lat = o.latency_cycles.unwrap_or(0);
             while pending.front().is_some_and(|p| p.0 < o.seq) {
                 pending.pop_front();
