@@ -125,6 +125,26 @@ impl Histogram {
         self.max
     }
 
+    /// Non-empty buckets as (lowest value, count), merged into at most `n`
+    /// equal-width groups over the value range (for a chart).
+    pub fn grouped(&self, n: usize) -> Vec<(u64, u64)> {
+        let nz: Vec<(u64, u64)> = self.buckets().map(|(lo, _, c)| (lo, c)).collect();
+        if nz.len() <= n || n == 0 {
+            return nz;
+        }
+        let (lo, hi) = (nz[0].0, nz[nz.len() - 1].0);
+        let w = (hi - lo).div_ceil(n as u64).max(1);
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for (v, c) in nz {
+            let g = lo + ((v - lo) / w).min(n as u64 - 1) * w;
+            match out.last_mut() {
+                Some((gv, gc)) if *gv == g => *gc += c,
+                _ => out.push((g, c)),
+            }
+        }
+        out
+    }
+
     /// Non-empty buckets as (lowest value, highest value, count), ascending.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
         self.counts
@@ -154,6 +174,21 @@ mod tests {
         assert_eq!(h.quantile(1.0), 1000);
         assert_eq!(h.min(), 1);
         assert_eq!(h.mean(), 500.5);
+    }
+
+    #[test]
+    fn grouped_keeps_every_sample() {
+        let mut h = Histogram::new();
+        for v in 0..5000u64 {
+            h.record(v * 7 % 3000);
+        }
+        for n in [1, 10, 60, 10_000] {
+            let g = h.grouped(n);
+            assert!(g.len() <= n.max(1));
+            assert_eq!(g.iter().map(|x| x.1).sum::<u64>(), 5000);
+            assert!(g.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+        assert!(h.grouped(60).len() <= 60);
     }
 
     #[test]

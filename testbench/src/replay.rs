@@ -8,7 +8,7 @@
 use crate::analysis::{Analyzer, InKey};
 use crate::report::{self, Conntrack, CycleReport, Latency, Rate, Report, SeriesReport, UpdateReport};
 use crate::schedule::Update;
-use crate::stats::{Histogram, Series};
+use crate::stats::Series;
 use crate::trace::{TraceError, TraceReader};
 use hw_model::cycle::{Cycle, Stall, STAGES};
 use hw_model::device::{in_memory, Counters, DeviceError, Memory};
@@ -206,7 +206,6 @@ pub(crate) struct Acc {
     pub analyzer: Analyzer,
     pub offered: Flow,
     pub achieved: Flow,
-    pub latency: Histogram,
     pub truncated: u64,
     pub skipped: u64,
 }
@@ -286,7 +285,6 @@ pub(crate) fn new_acc(image: &Image, opts: &Options) -> Result<Acc, ReplayError>
         analyzer: Analyzer::new(&images, opts.flow_cap)?,
         offered: Flow::new(opts.max_bins),
         achieved: Flow::new(opts.max_bins),
-        latency: Histogram::default(),
         truncated: 0,
         skipped: 0,
     })
@@ -435,7 +433,6 @@ fn run_cycle(
      -> Result<(), ReplayError> {
         m.take_output_into(&mut outs);
         for o in outs.drain(..) {
-            let lat = o.latency_cycles.unwrap_or(0);
             while pending.front().is_some_and(|p| p.0 < o.seq) {
                 pending.pop_front();
             }
@@ -443,7 +440,6 @@ fn run_cycle(
             if let Some((_, key, ep)) = pending.front().filter(|p| p.0 == o.seq) {
                 acc.analyzer.observe(*ep, key, &o.data, ts);
             }
-            acc.latency.record(lat as u64);
             acc.achieved.add(base, ts, o.data.len());
             if opts.keep_output {
                 sink(o.seq, ts, &o.data)?;
@@ -475,12 +471,12 @@ fn run_cycle(
     let s = &m.stats;
     let window = s.last_egress.saturating_sub(s.first_arrival.unwrap_or(0)).max(1);
     let ns = |c: u64| c * 1000 / t.clock_mhz as u64;
-    let h = &acc.latency;
+    let h = &s.latency_cycles;
     let lat = |f: &dyn Fn(u64) -> u64| Latency {
         p50: f(h.quantile(0.5)),
         p99: f(h.quantile(0.99)),
         p999: f(h.quantile(0.999)),
-        max: f(h.max),
+        max: f(h.max()),
         mean: if f(1000) == 1000 {
             h.mean()
         } else {
@@ -517,7 +513,7 @@ fn run_cycle(
         scrub_reads: s.scrub_reads,
         latency_cycles: lat(&|c| c),
         latency_ns: lat(&ns),
-        latency_histogram: h.buckets(60),
+        latency_histogram: h.grouped(60),
     };
     // Achieved over the modelled window (first arrival to last beat out).
     acc.achieved.first = Some(input.clock.base.unwrap_or(0) + ns(s.first_arrival.unwrap_or(0)));
