@@ -14,10 +14,16 @@ use std::process::ExitCode;
     name = "lbnic",
     version,
     about = "Offload a stateful L4 load balancer (Maglev + conntrack, LVS DR/TUN/NAT) into an FPGA/SmartNIC pipeline",
-    long_about = "lbnic compiles a load-balancer config (TOML) into fixed-size, bit-exact table images \
-for a hardware target, and inspects, compares and queries those images.\n\n\
+    long_about = "lbnic offloads a stateful L4 load balancer into an FPGA/SmartNIC pipeline. It \
+compiles a load-balancer config (TOML) into fixed-size, bit-exact table images for a hardware \
+target; flashes them into a device (VFIO, or a shared-memory device served by the model), commits \
+them atomically, verifies them and reads counters; replays pcaps through a cycle-accurate model of \
+the pipeline for throughput analysis; and checks hardware or RTL-simulation output against it.\n\n\
 Typical use:\n  lbnic compile examples/basic.toml -o basic.img\n  lbnic inspect basic.img\n  \
-lbnic lookup basic.img --flow 'tcp 198.51.100.7:40000 -> 192.0.2.10:80'\n\n\
+lbnic lookup basic.img --flow 'tcp 198.51.100.7:40000 -> 192.0.2.10:80'\n  \
+lbnic gen examples/basic.toml -o trace.pcap && lbnic replay basic.img trace.pcap --model cycle\n  \
+lbnic check basic.img trace.pcap --expect rtl-out.pcap\n  \
+lbnic flash --device vfio:0000:03:00.0 basic.img && lbnic stats --device vfio:0000:03:00.0\n\n\
 Set LBNIC_LOG (e.g. LBNIC_LOG=debug) or pass -v for more detail on stderr."
 )]
 struct Cli {
