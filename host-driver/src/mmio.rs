@@ -89,12 +89,11 @@ impl Window {
     /// One aligned 32-bit load.
     pub fn read32(&self, offset: u64) -> Result<u32, OutOfBounds> {
         let o = self.check(offset, 4, 4)?;
-        // SAFETY: `check` proved o..o+4 lies inside the live mapping and o is
-        // 4-byte aligned (the mapping is page-aligned), so the pointer is
-        // valid and aligned for a u32. No Rust reference to the mapping
-        // exists; the memory is plain bytes, so any value read is valid.
-        // Atomic: AtomicU32 has the layout of u32 and every concurrent
+        // Atomic style: AtomicU32 has the layout of u32, and every other
         // access to this word from this process is atomic too.
+        // SAFETY: `check` proved o..o+4 inside the live, page-aligned mapping
+        // and o 4-aligned: a valid, aligned u32 pointer; no Rust reference to
+        // the mapping exists, and any bytes read are a valid u32.
         unsafe {
             let p = self.map.as_mut_ptr().add(o).cast::<u32>();
             Ok(match self.style {
