@@ -1,26 +1,11 @@
 //! End-to-end tests of the `lbnic` CLI for the table compiler.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn lbnic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbnic"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run lbnic")
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let o = lbnic(args);
-    assert!(
-        o.status.success(),
-        "lbnic {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{json, lbnic, ok, Tmp};
 
 fn fails(args: &[&str]) -> String {
     let o = lbnic(args);
@@ -28,27 +13,6 @@ fn fails(args: &[&str]) -> String {
     let e = String::from_utf8(o.stderr).unwrap();
     assert!(!e.contains("panicked"), "{e}");
     e
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).unwrap()
-}
-
-struct Tmp(tempfile::TempDir);
-impl Tmp {
-    fn new() -> Tmp {
-        Tmp(tempfile::tempdir().unwrap())
-    }
-    fn p(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-    fn s(&self, name: &str) -> String {
-        self.p(name).to_str().unwrap().to_string()
-    }
-    fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.p(name), text).unwrap();
-        self.s(name)
-    }
 }
 
 fn basic() -> String {

@@ -3,15 +3,13 @@
 
 use etherparse::PacketBuilder;
 use serde_json::Value;
-use std::process::Command;
 use testbench::trace::{Format, TraceWriter};
 
+mod common;
+
+/// (succeeded, stdout, stderr)
 fn lbnic(args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_lbnic"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run lbnic");
+    let o = common::lbnic(args);
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),

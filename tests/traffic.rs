@@ -4,27 +4,11 @@
 //! dissection of the output.
 
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn lbnic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbnic"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run lbnic")
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let o = lbnic(args);
-    assert!(
-        o.status.success(),
-        "lbnic {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{json, lbnic, ok, Tmp};
 
 /// Fails with exit code 1, no panic; (stdout, stderr).
 fn fails(args: &[&str]) -> (String, String) {
@@ -36,27 +20,6 @@ fn fails(args: &[&str]) -> (String, String) {
     );
     assert!(!err.contains("panicked"), "{err}");
     (out, err)
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).unwrap()
-}
-
-struct Tmp(tempfile::TempDir);
-impl Tmp {
-    fn new() -> Tmp {
-        Tmp(tempfile::tempdir().unwrap())
-    }
-    fn p(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-    fn s(&self, name: &str) -> String {
-        self.p(name).to_str().unwrap().to_string()
-    }
-    fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.p(name), text).unwrap();
-        self.s(name)
-    }
 }
 
 const MODES: [&str; 4] = ["dr", "tun-ipip", "tun-gue", "nat"];

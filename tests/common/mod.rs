@@ -1,0 +1,49 @@
+//! Helpers shared by the CLI end-to-end tests: run `lbnic`, expect success,
+//! read JSON, and a scratch directory.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub fn lbnic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbnic"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run lbnic")
+}
+
+/// Succeeds; its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let o = lbnic(args);
+    assert!(
+        o.status.success(),
+        "lbnic {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+pub fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+pub struct Tmp(pub tempfile::TempDir);
+
+impl Tmp {
+    pub fn new() -> Tmp {
+        Tmp(tempfile::tempdir().unwrap())
+    }
+    pub fn p(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+    pub fn s(&self, name: &str) -> String {
+        self.p(name).to_str().unwrap().to_string()
+    }
+    pub fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.p(name), text).unwrap();
+        self.s(name)
+    }
+}
