@@ -7,15 +7,15 @@ use host_driver::pci::{bind_hint, Sysfs};
 use host_driver::records::{default_state_dir, BankRecords};
 use host_driver::serve::ShmDevice;
 use host_driver::{DeviceAccess, DeviceSpec, Driver, FlashOptions};
+use lbnic_contract::image::{decode_conntrack, Image, ImageKind, SectionKind};
+use lbnic_contract::target::entries::{CtRepr, CT_WAY_LEN};
+use lbnic_contract::target::regs::{self, Counter};
+use lbnic_contract::target::Target;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use table_compiler::image::{decode_conntrack, Image, ImageKind, SectionKind};
-use table_compiler::target::entries::{CtRepr, CT_WAY_LEN};
-use table_compiler::target::regs::{self, Counter};
-use table_compiler::target::Target;
 
 /// `writeln!` into a String (cannot fail).
 macro_rules! wln {
@@ -276,7 +276,7 @@ pub fn run_ct(cmd: CtDeviceCmd) -> Result<()> {
             Ok(())
         }
         CtDeviceCmd::Flush { dev, target } => {
-            let t = Target::resolve(&target, Path::new("."))?;
+            let t = table_compiler::target_file::resolve(&target, Path::new("."))?;
             let mut d = driver(&dev, &t)?;
             d.ct_flush()?;
             println!("{}: conntrack flushed", d.describe());
@@ -483,7 +483,7 @@ fn stats(
     interval: u64,
     count: Option<u64>,
 ) -> Result<()> {
-    let t = Target::resolve(target, Path::new("."))?;
+    let t = table_compiler::target_file::resolve(target, Path::new("."))?;
     let mut d = driver(dev, &t)?;
     if !watch {
         let s = d.stats()?;
@@ -656,7 +656,7 @@ fn ct_dump(dev: &DeviceArg, bank_path: &Path, output: Option<&Path>, image: Opti
         text.push('\n');
     }
     match output {
-        Some(p) => table_compiler::image::write_atomic(p, &[text.as_bytes()])
+        Some(p) => lbnic_contract::image::write_atomic(p, &[text.as_bytes()])
             .with_context(|| format!("writing {}", p.display()))?,
         None => emit(&text)?,
     }
@@ -778,7 +778,7 @@ fn serve(
     pps: Option<f64>,
     poll_us: u64,
 ) -> Result<()> {
-    let t = Target::resolve(target, Path::new("."))?;
+    let t = table_compiler::target_file::resolve(target, Path::new("."))?;
     if let Some(p) = pps {
         if !(p.is_finite() && p > 0.0) {
             bail!("--pps must be a positive number of packets per second");

@@ -1,14 +1,14 @@
 //! compile / inspect / diff / lookup / ct build.
 
 use anyhow::{bail, Context, Result};
+use lbnic_contract::image::{decode_conntrack, Bank, Image, ImageError, ImageKind};
+use lbnic_contract::target::entries::{CtRepr, FlowKey};
+use lbnic_contract::target::Target;
 use std::path::Path;
 use table_compiler::analysis::{self, VipInfo};
 use table_compiler::compile::compile as compile_config;
 use table_compiler::config::Config;
 use table_compiler::ctimage;
-use table_compiler::image::{decode_conntrack, Bank, Image, ImageError, ImageKind};
-use table_compiler::target::entries::{CtRepr, FlowKey};
-use table_compiler::target::Target;
 
 /// Load and check an image. Only a read failure names the file by itself;
 /// every other complaint (byte offset, section, CRC) gets the file added.
@@ -132,7 +132,7 @@ fn print_vip(v: &VipInfo) {
 pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>) -> Result<()> {
     let img = load_image(path)?;
     if let Some(t) = target {
-        let t = Target::resolve(t, Path::new("."))?;
+        let t = table_compiler::target_file::resolve(t, Path::new("."))?;
         img.expect_target(&t)
             .with_context(|| format!("{}", path.display()))?;
     }
@@ -424,7 +424,7 @@ pub fn flow_records(entries: &[(u32, u32, CtRepr)], bank: &Bank) -> Vec<ctimage:
 }
 
 pub fn target(reference: &str, json: bool) -> Result<()> {
-    let t = Target::resolve(reference, Path::new("."))?;
+    let t = table_compiler::target_file::resolve(reference, Path::new("."))?;
     let map = t.memory_map();
     if json {
         let mut v = serde_json::to_value(&t)?;

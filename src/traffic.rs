@@ -4,10 +4,10 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lbnic_contract::image::{Image, ImageKind};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
-use table_compiler::image::{Image, ImageKind};
 use testbench::compare::{self, Comparison, Mask};
 use testbench::gen::{self, GenSpec, Popularity, Rate, Sizes};
 use testbench::replay::{self, ModelKind, Options, ReplayError, Timing};

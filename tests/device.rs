@@ -3,6 +3,7 @@
 //! ct` against it, dead and hung devices, a flash killed half-way, and a
 //! table update under traffic.
 
+use lbnic_contract::image::Image;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -11,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use table_compiler::image::Image;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lbnic")
@@ -324,7 +324,7 @@ fn wrong_target_and_bad_devices_are_refused_before_any_write() {
     assert!(e.contains("refused before any write"), "{e}");
     let after = std::fs::read(&shm).unwrap();
     // Nothing but the live registers (heartbeat) changed.
-    let ap = table_compiler::target::Target::from_file(Path::new(&small_target()))
+    let ap = table_compiler::target_file::load(Path::new(&small_target()))
         .unwrap()
         .bar
         .aperture_offset as usize;
@@ -338,7 +338,7 @@ fn wrong_target_and_bad_devices_are_refused_before_any_write() {
     }
     let e = t.fails(&["stats", "-d", &format!("shm:{}", t.s("missing"))]);
     assert!(e.contains("start `lbnic serve --shm"), "{e}");
-    let bar_len = table_compiler::target::Target::from_file(Path::new(&small_target()))
+    let bar_len = table_compiler::target_file::load(Path::new(&small_target()))
         .unwrap()
         .memory_map()
         .bar_len;
@@ -408,7 +408,7 @@ fn a_flash_killed_half_way_leaves_the_active_bank_and_the_next_flash_succeeds() 
     ]);
     let serve = Serve::start(&shm, &[]);
     t.ok(&["flash", "-d", &dev, &g1]);
-    let t_def = table_compiler::target::Target::builtin();
+    let t_def = lbnic_contract::target::Target::builtin();
     let map = t_def.memory_map();
     let img2 = Image::load(Path::new(&g2)).unwrap();
     // Bank 0 is inactive (and empty); kill the flash as soon as its first

@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use table_compiler::ctimage::parse_flow_list;
-use table_compiler::target::entries::FlowKey;
+use lbnic_contract::target::entries::FlowKey;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use table_compiler::compile::compile;
 use table_compiler::config::Config;
-use table_compiler::image::{Bank, Image};
+use lbnic_contract::image::{Bank, Image};
 
 const CONFIG: &str = r#"
 target = "targets/small.toml"

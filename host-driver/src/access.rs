@@ -5,8 +5,8 @@
 //! protocol code never sees a BAR.
 
 use crate::mmio::OutOfBounds;
+use lbnic_contract::target::{regs, Target};
 use std::path::PathBuf;
-use table_compiler::target::{regs, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -150,7 +150,7 @@ pub enum OpenError {
     #[error("in-process model: {0}")]
     Model(#[from] hw_model::device::DeviceError),
     #[error("model target: {0}")]
-    Target(#[from] table_compiler::target::TargetError),
+    Target(#[from] lbnic_contract::target::TargetError),
 }
 
 impl std::str::FromStr for DeviceSpec {
@@ -197,7 +197,7 @@ pub fn open(spec: &DeviceSpec, target: &Target) -> Result<Box<dyn DeviceAccess>,
         DeviceSpec::Shm(path) => Box::new(crate::shm::ShmAccess::open(path, target)?),
         DeviceSpec::Model(None) => Box::new(crate::model::ModelAccess::new(target.clone())?),
         DeviceSpec::Model(Some(p)) => {
-            let t = Target::from_file(p)?;
+            let t = table_compiler::target_file::load(p)?;
             Box::new(crate::model::ModelAccess::new(t)?)
         }
     })

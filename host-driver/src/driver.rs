@@ -5,12 +5,12 @@
 
 use crate::access::{AccessError, DeviceAccess};
 use crate::delta;
+use lbnic_contract::image::{Image, ImageError, ImageKind};
+use lbnic_contract::target::entries::{BACKEND_ENTRY_LEN, VIP_ENTRY_LEN};
+use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
+use lbnic_contract::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR};
 use serde::Serialize;
 use std::time::{Duration, Instant};
-use table_compiler::image::{Image, ImageError, ImageKind};
-use table_compiler::target::entries::{BACKEND_ENTRY_LEN, VIP_ENTRY_LEN};
-use table_compiler::target::regs::{self, control, status, Counter, ParseReason};
-use table_compiler::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR};
 
 /// Bytes moved per aperture call (progress granularity).
 const CHUNK: usize = 1 << 20;

@@ -6,7 +6,7 @@
 
 use crate::access::{check_ap, check_reg, AccessError, DeviceAccess};
 use hw_model::device::{in_memory, Device, DeviceError, Memory};
-use table_compiler::target::Target;
+use lbnic_contract::target::Target;
 
 pub struct ModelAccess {
     dev: Device<Memory>,

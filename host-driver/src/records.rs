@@ -105,7 +105,7 @@ impl BankRecords {
 
     fn save_state(&self, s: &State) -> Result<(), RecordError> {
         let text = serde_json::to_vec_pretty(s).expect("state serialises");
-        table_compiler::image::write_atomic(&self.dir.join("state.json"), &[&text]).map_err(|e| RecordError {
+        lbnic_contract::image::write_atomic(&self.dir.join("state.json"), &[&text]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing state.json",
             source: std::io::Error::other(e.to_string()),
@@ -165,7 +165,7 @@ impl BankRecords {
                 commit_seq: 0,
                 banks: [None, None],
             });
-        table_compiler::image::write_atomic(&self.bank_path(bank), &[bytes]).map_err(|e| RecordError {
+        lbnic_contract::image::write_atomic(&self.bank_path(bank), &[bytes]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing a bank record",
             source: std::io::Error::other(e.to_string()),

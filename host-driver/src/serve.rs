@@ -24,14 +24,14 @@ use crate::mmio::{Style, Window};
 use crate::shm::{ShmBar, ShmError};
 use hw_model::device::{in_memory, DeviceError, Memory};
 use hw_model::functional::Functional;
+use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
+use lbnic_contract::target::Target;
 use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use table_compiler::target::regs::{self, control, status, Counter, ParseReason};
-use table_compiler::target::Target;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -310,18 +310,18 @@ mod tests {
     use crate::access::DeviceAccess;
     use crate::driver::{Driver, FlashOptions};
     use crate::shm::ShmAccess;
+    use lbnic_contract::image::Bank;
     use std::sync::atomic::AtomicBool;
-    use table_compiler::image::Bank;
 
     fn small() -> Target {
-        Target::from_file(Path::new(concat!(
+        table_compiler::target_file::load(Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../examples/targets/small.toml"
         )))
         .unwrap()
     }
 
-    fn image(generation: u64) -> table_compiler::image::Image {
+    fn image(generation: u64) -> lbnic_contract::image::Image {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"));
         let text = std::fs::read_to_string(dir.join("basic.toml"))
             .unwrap()

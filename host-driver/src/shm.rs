@@ -4,10 +4,10 @@
 
 use crate::access::{AccessError, DeviceAccess};
 use crate::mmio::{self, Style, Window};
+use lbnic_contract::target::{regs, Target};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use table_compiler::target::{regs, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShmError {

@@ -4,13 +4,13 @@
 use crate::access::{AccessError, DeviceAccess};
 use crate::driver::{Driver, DriverError, FlashOptions};
 use crate::model::ModelAccess;
+use lbnic_contract::image::{Bank, Image};
+use lbnic_contract::target::regs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use table_compiler::compile::compile;
 use table_compiler::config::Config;
 use table_compiler::ctimage;
-use table_compiler::image::{Bank, Image};
-use table_compiler::target::regs;
 
 fn examples() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"))
@@ -304,7 +304,7 @@ fn not_a_device_and_wrong_target_for_stats() {
     // refuses the fingerprint.
     let mut other = Driver::new(
         ModelAccess::new(a.target.clone()).unwrap(),
-        table_compiler::target::Target::builtin(),
+        lbnic_contract::target::Target::builtin(),
     );
     assert!(matches!(
         other.identify_target(),

@@ -9,12 +9,12 @@
 use crate::access::{AccessError, DeviceAccess};
 use crate::mmio::{self, Style, Window};
 use crate::pci::{bind_hint, Sysfs};
+use lbnic_contract::target::{regs, Target};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use table_compiler::target::{regs, Target};
 use vfio_bindings::bindings::vfio::{
     VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
     VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,

@@ -10,8 +10,8 @@ use hw_model::cycle::Cycle;
 use hw_model::device::in_memory;
 use hw_model::functional::Functional;
 use hw_model::model::Model;
+use lbnic_contract::target::Target;
 use std::time::Duration;
-use table_compiler::target::Target;
 
 const FLOWS: u64 = 100_000;
 const PACKETS: usize = 400_000;

@@ -11,7 +11,7 @@ use hw_model::cycle::Cycle;
 use hw_model::device::in_memory;
 use hw_model::functional::Functional;
 use hw_model::model::Model;
-use table_compiler::target::Target;
+use lbnic_contract::target::Target;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

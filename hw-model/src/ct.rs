@@ -7,8 +7,8 @@
 //! seen live way (lowest way on a tie). Expired ways are reclaimed (counted as
 //! age-outs) when an insert reuses them or when the scrubber sweeps them.
 
-use table_compiler::target::entries::{ct_field as f, GlobalRepr, TcpState, CT_WAY_LEN};
-use table_compiler::target::MemoryMap;
+use lbnic_contract::target::entries::{ct_field as f, GlobalRepr, TcpState, CT_WAY_LEN};
+use lbnic_contract::target::MemoryMap;
 
 /// TCP flag bits as on the wire.
 pub mod tcp_flags {

@@ -50,11 +50,11 @@ use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
 use crate::model::{Model, OutPacket};
 use crate::pipeline::{self, Decision, Meta};
+use lbnic_contract::image::Image;
+use lbnic_contract::target::regs::Counter;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use table_compiler::image::Image;
-use table_compiler::target::regs::Counter;
 
 /// Fixed latencies of the metadata stages, in cycles.
 pub const FRONT_LATENCY: u64 = 6;

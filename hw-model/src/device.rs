@@ -6,12 +6,13 @@
 //! read-only registers and counters back.
 
 use crate::ct::{CtKey, CtTable, Timeouts};
+use lbnic_contract::ct_bucket;
+use lbnic_contract::image::{Bank, Image, ImageKind};
+use lbnic_contract::target::entries::{addr_to_bytes, CtRepr, FlowKey, Mode, Proto, CT_WAY_LEN};
+use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
+use lbnic_contract::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
+use lbnic_contract::toeplitz::Toeplitz;
 use std::sync::Arc;
-use table_compiler::image::{Bank, Image, ImageKind};
-use table_compiler::target::entries::{addr_to_bytes, CtRepr, FlowKey, Mode, Proto, CT_WAY_LEN};
-use table_compiler::target::regs::{self, control, status, Counter, ParseReason};
-use table_compiler::target::{ct_bucket, MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
-use table_compiler::toeplitz::Toeplitz;
 
 pub const N_COUNTERS: usize = Counter::ALL.len();
 pub const N_PARSE: usize = ParseReason::ALL.len();
@@ -62,7 +63,7 @@ pub enum DeviceError {
     #[error("aperture access at {offset:#x}+{len} is outside the {size:#x}-byte aperture")]
     BadAperture { offset: u64, len: usize, size: u64 },
     #[error("image: {0}")]
-    Image(#[from] table_compiler::image::ImageError),
+    Image(#[from] lbnic_contract::image::ImageError),
     #[error("allocating {len} bytes of device memory: {source}")]
     Alloc { len: usize, source: std::io::Error },
     #[error("commit of generation {generation} refused: {result}")]
@@ -212,7 +213,7 @@ impl ActiveBank {
         }
     }
 
-    pub fn vip(&self, slot: u16) -> Option<&table_compiler::image::BankVip> {
+    pub fn vip(&self, slot: u16) -> Option<&lbnic_contract::image::BankVip> {
         self.bank.vips.get(slot as usize).and_then(Option::as_ref)
     }
 }

@@ -13,8 +13,8 @@
 use crate::device::{Counters, Device, DeviceError};
 use crate::model::{Model, OutPacket};
 use crate::pipeline::{self, Meta};
-use table_compiler::image::Image;
-use table_compiler::target::regs::Counter;
+use lbnic_contract::image::Image;
+use lbnic_contract::target::regs::Counter;
 
 /// Packets classified before the group executes.
 pub const BATCH: usize = 32;

@@ -2,7 +2,7 @@
 //! common, so a testbench can drive either and compare them.
 
 use crate::device::{Counters, DeviceError};
-use table_compiler::image::Image;
+use lbnic_contract::image::Image;
 
 /// A frame that left the device.
 #[derive(Debug, Clone, PartialEq, Eq)]

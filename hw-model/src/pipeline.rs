@@ -20,12 +20,13 @@
 use crate::ct::{initial_state, tcp_flags, CtKey, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
+use lbnic_contract::ct_bucket;
+use lbnic_contract::lookup_index;
+use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode};
+use lbnic_contract::target::regs::Counter;
+use lbnic_contract::target::MissAction;
+use lbnic_contract::toeplitz::Toeplitz;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use table_compiler::maglev::lookup_index;
-use table_compiler::target::entries::{addr_to_bytes, BackendState, Mode};
-use table_compiler::target::regs::Counter;
-use table_compiler::target::{ct_bucket, MissAction};
-use table_compiler::toeplitz::Toeplitz;
 
 /// What classification decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use hw_model::cycle::Cycle;
 use hw_model::functional::Functional;
 use hw_model::model::Model;
 use hw_model::packet::{parse, ParseError};
-use table_compiler::target::regs::{Counter, ParseReason};
-use table_compiler::target::{MissAction, Target};
+use lbnic_contract::target::regs::{Counter, ParseReason};
+use lbnic_contract::target::{MissAction, Target};
 
 struct Case {
     name: &'static str,

@@ -8,8 +8,8 @@ use common::*;
 use hw_model::cycle::Cycle;
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
+use lbnic_contract::image::Image;
 use proptest::prelude::*;
-use table_compiler::image::Image;
 
 #[derive(Debug, Clone)]
 enum Ev {
@@ -131,7 +131,7 @@ proptest! {
 /// mode, NAT replies, evictions, age-outs, hazards and stalls.
 #[test]
 fn equivalence_traffic_is_not_trivial() {
-    use table_compiler::target::regs::Counter;
+    use lbnic_contract::target::regs::Counter;
     let imgs = images();
     let t = test_target();
     let mut c = Cycle::new(device(&t, &imgs[0]));
@@ -217,6 +217,6 @@ fn syn_and_next_packet_back_to_back_go_to_the_same_backend() {
         );
     }
     assert!(c.stats.ct_forwarded > 0, "the hazard check never forwarded");
-    use table_compiler::target::regs::Counter;
+    use lbnic_contract::target::regs::Counter;
     assert_eq!(c.counters().get(Counter::CtHits), 200);
 }

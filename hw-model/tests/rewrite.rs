@@ -13,9 +13,9 @@ use hw_model::model::Model;
 use hw_model::packet::rewrite::Outer;
 use hw_model::packet::rewrite::{self, RewriteError};
 use hw_model::packet::{decap, parse, DecapError, Frag, ParseError, Parsed, Tunnel};
+use lbnic_contract::target::regs::Counter;
 use proptest::prelude::*;
 use std::net::IpAddr;
-use table_compiler::target::regs::Counter;
 
 const GUE_PORT: u16 = 6080;
 const BE_MAC: [u8; 6] = [0x02, 0xbe, 0, 0, 0, 9];

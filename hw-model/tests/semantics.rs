@@ -11,10 +11,10 @@ use hw_model::device::Memory;
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
 use hw_model::packet::checksum;
+use lbnic_contract::image::Image;
+use lbnic_contract::target::entries::{FlowKey, TcpState};
+use lbnic_contract::target::regs::Counter;
 use std::net::IpAddr;
-use table_compiler::image::Image;
-use table_compiler::target::entries::{FlowKey, TcpState};
-use table_compiler::target::regs::Counter;
 
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;

@@ -12,9 +12,9 @@ use hw_model::cycle::{Cycle, CycleOptions, Stall};
 use hw_model::device::{in_memory, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
-use table_compiler::image::Image;
-use table_compiler::target::regs::Counter;
-use table_compiler::target::Target;
+use lbnic_contract::image::Image;
+use lbnic_contract::target::regs::Counter;
+use lbnic_contract::target::Target;
 
 const VIP: [u8; 4] = [192, 0, 2, 10];
 

@@ -1,55 +1,11 @@
 //! What `inspect`, `diff` and `lookup` report about images.
 
-use crate::image::{Bank, BankVip, Image};
-use crate::maglev::lookup_index;
-use crate::target::entries::FlowKey;
-use crate::toeplitz::Toeplitz;
+use lbnic_contract::image::{Bank, BankVip, Image};
+use lbnic_contract::lookup_index;
+use lbnic_contract::target::entries::FlowKey;
+use lbnic_contract::toeplitz::Toeplitz;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::str::FromStr;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("flow {input:?}: {message} (expected e.g. 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' or 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53')")]
-pub struct FlowParseError {
-    pub input: String,
-    pub message: String,
-}
-
-impl FromStr for FlowKey {
-    type Err = FlowParseError;
-    fn from_str(s: &str) -> Result<FlowKey, FlowParseError> {
-        let err = |m: &str| FlowParseError {
-            input: s.to_string(),
-            message: m.to_string(),
-        };
-        let s2 = s.trim();
-        let (proto, rest) = s2
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| err("missing protocol"))?;
-        let proto = match proto.to_ascii_lowercase().as_str() {
-            "tcp" => 6,
-            "udp" => 17,
-            _ => return Err(err("protocol must be tcp or udp")),
-        };
-        let (a, b) = rest.split_once("->").ok_or_else(|| err("missing '->'"))?;
-        let src: SocketAddr = a.trim().parse().map_err(|_| err("bad source address:port"))?;
-        let dst: SocketAddr = b
-            .trim()
-            .parse()
-            .map_err(|_| err("bad destination address:port"))?;
-        if src.is_ipv4() != dst.is_ipv4() {
-            return Err(err("source and destination must be the same address family"));
-        }
-        Ok(FlowKey {
-            proto,
-            src: src.ip(),
-            src_port: src.port(),
-            dst: dst.ip(),
-            dst_port: dst.port(),
-        })
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BackendInfo {
@@ -83,14 +39,14 @@ pub struct VipInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageInfo {
-    pub kind: crate::image::ImageKind,
+    pub kind: lbnic_contract::image::ImageKind,
     pub target: String,
     pub fingerprint: String,
     pub generation: u64,
     pub config_digest: String,
     pub device_bytes: u64,
     pub device_crc32c: String,
-    pub sections: Vec<crate::image::Section>,
+    pub sections: Vec<lbnic_contract::image::Section>,
     pub vips: Vec<VipInfo>,
 }
 
@@ -101,14 +57,14 @@ pub fn vip_info(v: &BankVip) -> VipInfo {
         .backends
         .iter()
         .flatten()
-        .filter(|b| b.repr.state == crate::target::entries::BackendState::Active)
+        .filter(|b| b.repr.state == lbnic_contract::target::entries::BackendState::Active)
         .map(|b| b.repr.weight as u64)
         .sum();
     let mut backends = Vec::new();
     let mut ratios = Vec::new();
     for (i, b) in v.backends.iter().enumerate() {
         let Some(b) = b else { continue };
-        let active = b.repr.state == crate::target::entries::BackendState::Active;
+        let active = b.repr.state == lbnic_contract::target::entries::BackendState::Active;
         let ws = if active && total_w > 0 {
             b.repr.weight as f64 / total_w as f64
         } else {

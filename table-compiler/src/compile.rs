@@ -6,10 +6,10 @@
 //! the same bytes.
 
 use crate::config::{Config, Vip};
-use crate::image::{Bank, BankVip, Image, ImageError, ImageKind, SectionKind};
 use crate::maglev::{self, Perm};
 use crate::sched;
-use crate::target::entries::{
+use lbnic_contract::image::{Bank, BankVip, Image, ImageError, ImageKind, SectionKind};
+use lbnic_contract::target::entries::{
     name_emit, BackendRepr, GlobalRepr, LutMut, Scheduler, VipRepr, BACKEND_ENTRY_LEN, NAME_LEN,
     VIP_ENTRY_LEN,
 };

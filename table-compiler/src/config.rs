@@ -2,9 +2,9 @@
 //! checks everything a compile needs and reports problems with the file,
 //! line, column and field, so a failed compile never gets as far as writing.
 
-use crate::target::entries::{BackendState, Mode, Proto, Scheduler, NAME_LEN, TOEPLITZ_KEY_LEN};
-use crate::target::{Target, TargetError};
-use crate::toeplitz::DEFAULT_KEY;
+use lbnic_contract::target::entries::{BackendState, Mode, Proto, Scheduler, NAME_LEN, TOEPLITZ_KEY_LEN};
+use lbnic_contract::target::{Target, TargetError};
+use lbnic_contract::toeplitz::DEFAULT_KEY;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -235,22 +235,7 @@ impl Backend {
     }
 }
 
-pub fn is_prime(n: u32) -> bool {
-    if n < 2 {
-        return false;
-    }
-    if n.is_multiple_of(2) {
-        return n == 2;
-    }
-    let mut d = 3u32;
-    while (d as u64) * (d as u64) <= n as u64 {
-        if n.is_multiple_of(d) {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
+pub use lbnic_contract::is_prime;
 
 pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let parts: Vec<&str> = s.split([':', '-']).collect();
@@ -458,10 +443,12 @@ impl Config {
 
         let target = match &raw.target {
             None => Target::builtin(),
-            Some(t) => Target::resolve(t.get_ref(), base_dir).map_err(|error| ConfigError::Target {
-                path: path.into(),
-                error,
-            })?,
+            Some(t) => {
+                crate::target_file::resolve(t.get_ref(), base_dir).map_err(|error| ConfigError::Target {
+                    path: path.into(),
+                    error,
+                })?
+            }
         };
 
         let toeplitz_key = match &raw.hash.toeplitz_key {

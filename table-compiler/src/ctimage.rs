@@ -3,10 +3,11 @@
 //! the hardware would insert them: bucket from the flow hash, first free
 //! way.
 
-use crate::image::{Bank, Image, ImageKind, SectionKind};
-use crate::target::entries::{CtRepr, FlowKey, TcpState, CT_WAY_LEN};
-use crate::target::{ct_bucket, Target};
-use crate::toeplitz::Toeplitz;
+use lbnic_contract::ct_bucket;
+use lbnic_contract::image::{Bank, Image, ImageKind, SectionKind};
+use lbnic_contract::target::entries::{CtRepr, FlowKey, TcpState, CT_WAY_LEN};
+use lbnic_contract::target::Target;
+use lbnic_contract::toeplitz::Toeplitz;
 use serde::{Deserialize, Serialize};
 
 /// One line of a flow list.
@@ -73,7 +74,7 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
         let key: FlowKey = r
             .flow
             .parse()
-            .map_err(|e: crate::analysis::FlowParseError| err(e.to_string()))?;
+            .map_err(|e: lbnic_contract::target::entries::FlowParseError| err(e.to_string()))?;
         let vip = bank
             .vip_by_name(&r.vip)
             .ok_or_else(|| err(format!("no VIP named {:?} in the bank image", r.vip)))?;

@@ -1,12 +1,11 @@
-//! lbnic table compiler: the hardware contract ([`target`]) and the
-//! config -> image compiler (Maglev, RR/WRR, conntrack images).
+//! lbnic table compiler: config -> bank and conntrack images (Maglev,
+//! maglev-stable, RR/WRR), and analysis of compiled tables. The hardware
+//! contract the images follow is `lbnic_contract`.
 
 pub mod analysis;
 pub mod compile;
 pub mod config;
 pub mod ctimage;
-pub mod image;
 pub mod maglev;
 pub mod sched;
-pub mod target;
-pub mod toeplitz;
+pub mod target_file;

@@ -711,12 +711,6 @@ fn populate_stable_with<O: Occupancy>(
     Some(table)
 }
 
-/// Index into a table of size `m` for a 32-bit flow hash: a multiply, not a
-/// divider, in hardware.
-pub fn lookup_index(flow_hash: u32, m: u32) -> u32 {
-    ((flow_hash as u64 * m as u64) >> 32) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -901,12 +895,6 @@ mod tests {
             prop_assert_eq!(Ranker::new(&p, m).rank(p.slot(j, m)), j);
             prop_assert_eq!(inv_mod(p.skip, m) as u64 * p.skip as u64 % m as u64, 1);
         }
-    }
-
-    #[test]
-    fn lookup_index_spans_table() {
-        assert_eq!(lookup_index(0, 65537), 0);
-        assert_eq!(lookup_index(u32::MAX, 65537), 65536);
     }
 }
 

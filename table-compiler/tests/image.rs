@@ -1,11 +1,11 @@
 //! Image round trips and rejection of every kind of damage.
 
+use lbnic_contract::image::{Bank, Image, ImageError};
+use lbnic_contract::target::Target;
 use proptest::prelude::*;
 use std::path::Path;
 use table_compiler::compile::compile;
 use table_compiler::config::Config;
-use table_compiler::image::{Bank, Image, ImageError};
-use table_compiler::target::Target;
 
 const CFG: &str = r#"
 target = "../examples/targets/small.toml"
@@ -180,7 +180,7 @@ fn semantic_damage_is_refused_even_with_good_crcs() {
     // A LUT entry pointing at the drained backend (local index 2).
     let lut_start = map.lut.start as usize;
     let bytes = resign(img.clone(), |p| {
-        table_compiler::target::entries::LutMut::new(
+        lbnic_contract::target::entries::LutMut::new(
             &mut p[lut_start..map.lut.end as usize],
             t.lut_entry_bits,
         )

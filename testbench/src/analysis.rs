@@ -10,11 +10,11 @@
 
 use hw_model::device::ActiveBank;
 use hw_model::packet::{parse, Parsed};
+use lbnic_contract::image::{Bank, Image};
+use lbnic_contract::target::entries::{BackendState, Mode};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
-use table_compiler::image::{Bank, Image};
-use table_compiler::target::entries::{BackendState, Mode};
 
 /// What the analysis keeps of an input frame until its output is seen.
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +178,7 @@ impl Analyzer {
     /// `images`: the initial bank and every update, in order; epoch `i`
     /// is `images[i]`. Backend ids are by (VIP name, backend name), so a
     /// backend keeps its id across updates.
-    pub fn new(images: &[&Image], flow_cap: usize) -> Result<Analyzer, table_compiler::image::ImageError> {
+    pub fn new(images: &[&Image], flow_cap: usize) -> Result<Analyzer, lbnic_contract::image::ImageError> {
         let mut a = Analyzer {
             vip_names: Vec::new(),
             backend_names: Vec::new(),
@@ -275,7 +275,7 @@ impl Analyzer {
         let Some(p) = &inp.parsed else {
             return if unchanged { Attr::Pass } else { Attr::Unknown };
         };
-        let a16 = table_compiler::target::entries::addr_to_bytes;
+        let a16 = lbnic_contract::target::entries::addr_to_bytes;
         if p.icmp_error.is_none() && p.frag != hw_model::packet::Frag::Later {
             if let Some(slot) = bank.ab.match_vip(&a16(p.dst), p.proto, p.dport) {
                 if let Some(Some(v)) = bank.vips.get(slot as usize) {

@@ -235,7 +235,7 @@ pub fn write_report(dir: &Path, r: &Report) -> Result<(), String> {
     ));
     for (name, body) in files {
         let p = dir.join(name);
-        table_compiler::image::write_atomic(&p, &[body.as_bytes()])
+        lbnic_contract::image::write_atomic(&p, &[body.as_bytes()])
             .map_err(|e| format!("{}: {e}", p.display()))?;
         crate::trace::make_readable(&p);
     }

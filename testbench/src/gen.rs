@@ -8,13 +8,13 @@ use crate::trace::{Format, TraceError, TraceWriter};
 use etherparse::PacketBuilder;
 use hw_model::device::{in_memory, Memory};
 use hw_model::functional::Functional;
+use lbnic_contract::target::entries::{Mode, Proto};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, Zipf};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use table_compiler::config::Config;
-use table_compiler::target::entries::{Mode, Proto};
 
 /// MAC addresses of generated frames: a client-side router towards the
 /// device.

@@ -14,11 +14,11 @@ use hw_model::cycle::{Cycle, Stall, STAGES};
 use hw_model::device::{in_memory, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
+use lbnic_contract::image::Image;
+use lbnic_contract::target::regs::Counter;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
-use table_compiler::image::Image;
-use table_compiler::target::regs::Counter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum ModelKind {
@@ -99,7 +99,7 @@ pub enum ReplayError {
     #[error("device: {0}")]
     Device(#[from] DeviceError),
     #[error("image: {0}")]
-    Image(#[from] table_compiler::image::ImageError),
+    Image(#[from] lbnic_contract::image::ImageError),
     #[error("update at packet {at} ({image}): {source}")]
     Update {
         at: u64,

@@ -13,8 +13,8 @@
 //! relative to the schedule file. Lines must be in non-decreasing packet
 //! order; every error names the file and line.
 
+use lbnic_contract::image::{Image, ImageKind};
 use std::path::{Path, PathBuf};
-use table_compiler::image::{Image, ImageKind};
 
 /// One update: commit `image` before input packet `at_packet`.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub enum ScheduleError {
         path: String,
         line: usize,
         image: String,
-        source: Box<table_compiler::image::ImageError>,
+        source: Box<lbnic_contract::image::ImageError>,
     },
 }
 

@@ -29,12 +29,12 @@ use hw_model::device::{in_memory, Counters, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
 use hw_model::packet::{parse, Frag, Parsed};
+use lbnic_contract::image::{Bank, Image};
+use lbnic_contract::target::entries::{addr_to_bytes, Mode, Scheduler};
+use lbnic_contract::target::regs::Counter;
+use lbnic_contract::toeplitz::Toeplitz;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
-use table_compiler::image::{Bank, Image};
-use table_compiler::target::entries::{addr_to_bytes, Mode, Scheduler};
-use table_compiler::target::regs::Counter;
-use table_compiler::toeplitz::Toeplitz;
 
 const BATCH: usize = 1024;
 /// Most worker threads.
@@ -112,7 +112,7 @@ pub(crate) fn bucket(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<u32> {
     } else {
         tz.hash_ports(p.src, p.dst, p.sport, p.dport)
     };
-    Some(table_compiler::target::ct_bucket(h, buckets))
+    Some(lbnic_contract::ct_bucket(h, buckets))
 }
 
 /// Contiguous ranges of buckets, one per shard (so each device's conntrack
@@ -225,7 +225,7 @@ pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<u32> {
         u16::from_be_bytes([pt[0], pt[1]]),
         u16::from_be_bytes([pt[2], pt[3]]),
     );
-    Some(table_compiler::target::ct_bucket(
+    Some(lbnic_contract::ct_bucket(
         tz.hash_ports(src, dst, sport, dport),
         buckets,
     ))

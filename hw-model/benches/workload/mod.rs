@@ -6,10 +6,10 @@
 
 use etherparse::PacketBuilder;
 use hw_model::model::Model;
+use lbnic_contract::image::Image;
 use std::path::Path;
 use table_compiler::compile::compile;
 use table_compiler::config::Config;
-use table_compiler::image::Image;
 
 pub fn image() -> Image {
     let mut text = String::from("[[vip]]\nname = \"web\"\naddress = \"192.0.2.10\"\nport = 80\n");

@@ -7,8 +7,8 @@
 //! most two VLAN tags and eight IPv6 extension headers are walked.
 
 use super::headers::{ethernet, ipv4, ipv6, tcp, udp, Short};
+use lbnic_contract::target::regs::ParseReason;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use table_compiler::target::regs::ParseReason;
 
 /// Fragment position of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,12 @@
 
 use etherparse::PacketBuilder;
 use hw_model::device::{in_memory, Device, Memory};
+use lbnic_contract::image::Image;
+use lbnic_contract::target::Target;
 use std::net::IpAddr;
 use std::path::Path;
 use table_compiler::compile::compile;
 use table_compiler::config::Config;
-use table_compiler::image::Image;
-use table_compiler::target::Target;
 
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0xc1, 0, 0, 0, 1];
 pub const DEV_MAC: [u8; 6] = [0x02, 0, 0x5e, 0, 0, 1];
@@ -16,7 +16,7 @@ pub const DEV_MAC: [u8; 6] = [0x02, 0, 0x5e, 0, 0, 1];
 /// A target small enough for many devices per test, with a small conntrack
 /// so evictions happen.
 pub fn test_target() -> Target {
-    Target::from_toml(
+    table_compiler::target_file::parse(
         "name = \"test\"\nmax_vips = 16\nmax_backends = 256\nlut_entry_bits = 8\nlut_entries = 8192\nct_buckets = 64\nct_ways = 2\nct_latency_cycles = 20\nct_max_outstanding = 16\nfifo_depth = 8\nct_tick_us = 1000\n",
         "test",
     )

@@ -12,13 +12,13 @@ use hw_model::packet::checksum::{fold, l4 as l4_csum, pseudo, sum};
 use hw_model::packet::rewrite::Outer;
 use hw_model::packet::rewrite::{self, RewriteError};
 use hw_model::packet::{decap, parse, Frag, Parsed};
+use lbnic_contract::image::Image;
+use lbnic_contract::target::Target;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::OnceLock;
 use table_compiler::compile::compile;
 use table_compiler::config::Config;
-use table_compiler::image::Image;
-use table_compiler::target::Target;
 
 pub const GUE_PORT: u16 = 6080;
 const DEV_MAC: [u8; 6] = [0x02, 0, 0x5e, 0, 0, 1];
@@ -300,7 +300,7 @@ struct Setup {
 fn setup() -> &'static Setup {
     static S: OnceLock<Setup> = OnceLock::new();
     S.get_or_init(|| {
-        let target = Target::from_toml(TARGET, "fuzz").expect("fuzz target");
+        let target = table_compiler::target_file::parse(TARGET, "fuzz").expect("fuzz target");
         let mut images: Vec<Image> = Vec::new();
         for (extra, state) in [(false, false), (true, false), (true, true)] {
             let text = CONFIG
@@ -661,7 +661,7 @@ pub fn model_frames(data: &[u8]) -> usize {
     }
     assert_eq!(f.counters(), y.counters(), "counters");
     assert_eq!(f.dev.ct_mem(), y.dev.ct_mem(), "conntrack memory");
-    use table_compiler::target::regs::Counter;
+    use lbnic_contract::target::regs::Counter;
     assert_eq!(f.counters().get(Counter::RxPackets), frames);
     assert_eq!(f.counters().get(Counter::TxPackets), fo.len() as u64);
     fo.len()

@@ -905,3 +905,47 @@ mod tests {
         assert!(name_parse(&b).is_err());
     }
 }
+
+/// The text form of a flow used by `lookup`, flow lists and error
+/// messages: `tcp 198.51.100.7:40000 -> 192.0.2.10:80`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("flow {input:?}: {message} (expected e.g. 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' or 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53')")]
+pub struct FlowParseError {
+    pub input: String,
+    pub message: String,
+}
+
+impl std::str::FromStr for FlowKey {
+    type Err = FlowParseError;
+    fn from_str(s: &str) -> Result<FlowKey, FlowParseError> {
+        let err = |m: &str| FlowParseError {
+            input: s.to_string(),
+            message: m.to_string(),
+        };
+        let s2 = s.trim();
+        let (proto, rest) = s2
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| err("missing protocol"))?;
+        let proto = match proto.to_ascii_lowercase().as_str() {
+            "tcp" => 6,
+            "udp" => 17,
+            _ => return Err(err("protocol must be tcp or udp")),
+        };
+        let (a, b) = rest.split_once("->").ok_or_else(|| err("missing '->'"))?;
+        let src: std::net::SocketAddr = a.trim().parse().map_err(|_| err("bad source address:port"))?;
+        let dst: std::net::SocketAddr = b
+            .trim()
+            .parse()
+            .map_err(|_| err("bad destination address:port"))?;
+        if src.is_ipv4() != dst.is_ipv4() {
+            return Err(err("source and destination must be the same address family"));
+        }
+        Ok(FlowKey {
+            proto,
+            src: src.ip(),
+            src_port: src.port(),
+            dst: dst.ip(),
+            dst_port: dst.port(),
+        })
+    }
+}

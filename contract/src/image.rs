@@ -726,7 +726,7 @@ impl Bank {
                     repr.lut_base, t.lut_entries
                 )));
             }
-            if repr.sched.is_hashed() && repr.lut_size != 0 && !crate::config::is_prime(repr.lut_size) {
+            if repr.sched.is_hashed() && repr.lut_size != 0 && !crate::is_prime(repr.lut_size) {
                 return Err(inv(format!("Maglev table size {} is not prime", repr.lut_size)));
             }
             let lr = repr.lut_base as u64..l_end;

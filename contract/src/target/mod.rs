@@ -10,7 +10,6 @@ pub mod regs;
 use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher24;
 use std::hash::Hasher;
-use std::path::Path;
 
 pub use memmap::MemoryMap;
 
@@ -148,34 +147,6 @@ impl Target {
     /// The built-in default target.
     pub fn builtin() -> Target {
         Target::default()
-    }
-
-    /// Resolve a target reference from a config: `"default"` or a TOML path
-    /// (relative paths are taken relative to `base_dir`).
-    pub fn resolve(reference: &str, base_dir: &Path) -> Result<Target, TargetError> {
-        if reference == "default" {
-            return Ok(Target::builtin());
-        }
-        let path = base_dir.join(reference);
-        Target::from_file(&path)
-    }
-
-    pub fn from_file(path: &Path) -> Result<Target, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|error| TargetError::Io {
-            path: path.display().to_string(),
-            error,
-        })?;
-        Target::from_toml(&text, &path.display().to_string())
-    }
-
-    /// Parse a TOML target; fields left out take the built-in default.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Target, TargetError> {
-        let t: Target = toml::from_str(text).map_err(|e| TargetError::Parse {
-            path: origin.to_string(),
-            message: crate::config::describe_toml_error(text, &e),
-        })?;
-        t.validate()?;
-        Ok(t)
     }
 
     pub fn validate(&self) -> Result<(), TargetError> {
@@ -337,13 +308,6 @@ impl Target {
     }
 }
 
-/// Conntrack bucket of a flow: the low bits of its Toeplitz flow hash (the
-/// Maglev index uses the high bits through the multiply, so the two stay
-/// independent).
-pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> u32 {
-    flow_hash & (ct_buckets - 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,17 +325,6 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         b.ct_ways = 8;
         assert_ne!(a.fingerprint(), b.fingerprint());
-    }
-
-    #[test]
-    fn partial_toml_takes_defaults_and_rejects_unknown() {
-        let t = Target::from_toml("name = \"small\"\nct_buckets = 1024\n", "t.toml").unwrap();
-        assert_eq!(t.ct_buckets, 1024);
-        assert_eq!(t.clock_mhz, 250);
-        let e = Target::from_toml("ct_bucket = 1024\n", "t.toml").unwrap_err();
-        assert!(e.to_string().contains("ct_bucket"), "{e}");
-        let e = Target::from_toml("ct_buckets = 1000\n", "t.toml").unwrap_err();
-        assert!(e.to_string().contains("power of two"), "{e}");
     }
 
     #[test]
