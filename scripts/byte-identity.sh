@@ -55,11 +55,11 @@ run() { # side: run every command, writing into $work/$side
     done >"$o/lookup.json"
     "$L" gen basic.toml -o "$o/mix.pcap" -n "$N" --flows 5000 --popularity zipf:1.1 --sizes imix \
         --syn-flood 0.01 --non-vip 0.01 --malformed 0.002 --flow-len 40 >/dev/null
-    "$L" gen basic.toml -o "$o/v6.pcap" -n $((N / 2)) --flows 2000 --ipv6 1 --sizes 64,1518 \
+    "$L" gen basic.toml -o "$o/v6.pcap" -n $((N / 2)) --flows 2000 --ipv6 1 --sizes 64:1,1518:1 \
         --nat-replies 0.3 >/dev/null
     "$L" gen basic.toml -o "$o/small.pcapng" -n 5000 --flows 300 --sizes 65 >/dev/null
     "$L" ct build --bank "$o/basic.img" -o "$o/ct.img" >/dev/null
-    "$L" ct list "$o/ct.img" >"$o/ct-list.txt"
+    "$L" ct list --bank "$o/basic.img" "$o/ct.img" >"$o/ct-list.txt"
     printf 'at packet %d: flash %s\n' $((N / 2)) "$o/gen2.img" >"$o/updates.txt"
     for t in mix v6; do
         for m in functional cycle; do

@@ -302,202 +302,32 @@ impl Image {
         Image::from_bytes(&bytes)
     }
 
-    /// Parse and validate an image completely.
+    /// Parse and validate an image completely: header, section table,
+    /// embedded target, layout against the target's memory map, device CRC,
+    /// then every table entry. The order is the order errors are reported in.
     pub fn from_bytes(bytes: &[u8]) -> Result<Image, ImageError> {
-        use header_field as f;
-        if bytes.len() < HEADER_LEN {
-            if bytes.len() < 8 || bytes[..8] != MAGIC {
-                return Err(ImageError::BadMagic);
-            }
-            return Err(ImageError::Truncated {
-                got: bytes.len() as u64,
-                need: HEADER_LEN as u64,
-            });
-        }
-        let h = &bytes[..HEADER_LEN];
-        if h[f::MAGIC] != MAGIC {
-            return Err(ImageError::BadMagic);
-        }
-        let u16_at = |r: Range<usize>| u16::from_le_bytes(h[r].try_into().expect("2"));
-        let u32_at = |r: Range<usize>| u32::from_le_bytes(h[r].try_into().expect("4"));
-        let u64_at = |r: Range<usize>| u64::from_le_bytes(h[r].try_into().expect("8"));
-        let stored = u32_at(f::HEADER_CRC);
-        let computed = crc(&h[..f::HEADER_CRC.start]);
-        if stored != computed {
-            return Err(ImageError::HeaderCrc { stored, computed });
-        }
-        let version = u16_at(f::VERSION);
-        if version != FORMAT_VERSION {
-            return Err(ImageError::Version(version));
-        }
-        let kind = match u16_at(f::KIND) {
-            1 => ImageKind::Bank,
-            2 => ImageKind::Conntrack,
-            k => {
-                return Err(ImageError::Header {
-                    at: f::KIND.start,
-                    message: format!("unknown image kind {k}"),
-                })
-            }
-        };
-        if u32_at(f::HEADER_LEN) as usize != HEADER_LEN {
-            return Err(ImageError::Header {
-                at: f::HEADER_LEN.start,
-                message: format!("header length {} (expected {HEADER_LEN})", u32_at(f::HEADER_LEN)),
-            });
-        }
-        let payload_len = u64_at(f::PAYLOAD_LEN);
-        let have = (bytes.len() - HEADER_LEN) as u64;
-        if have < payload_len {
-            return Err(ImageError::Truncated {
-                got: bytes.len() as u64,
-                need: HEADER_LEN as u64 + payload_len,
-            });
-        }
-        if have > payload_len {
-            return Err(ImageError::Trailing {
-                extra: have - payload_len,
-                at: HEADER_LEN as u64 + payload_len,
-            });
-        }
-        let payload = &bytes[HEADER_LEN..];
-        let count = u32_at(f::SECTION_COUNT) as usize;
-        if count > MAX_SECTIONS {
-            return Err(ImageError::Header {
-                at: f::SECTION_COUNT.start,
-                message: format!("{count} sections (at most {MAX_SECTIONS})"),
-            });
-        }
-        let mut sections = Vec::with_capacity(count);
-        for i in 0..count {
-            let at = f::SECTIONS + i * f::SECTION_LEN;
-            let code = u32_at(at..at + 4);
-            let kind = SectionKind::from_code(code).ok_or_else(|| ImageError::Header {
-                at,
-                message: format!("unknown section kind {code}"),
-            })?;
-            if sections.iter().any(|s: &Section| s.kind == kind) {
-                return Err(ImageError::Header {
-                    at,
-                    message: format!("section {kind:?} appears twice"),
-                });
-            }
-            let s = Section {
-                kind,
-                crc32c: u32_at(at + 4..at + 8),
-                offset: u64_at(at + 8..at + 16),
-                len: u64_at(at + 16..at + 24),
-            };
-            if s.offset.checked_add(s.len).is_none_or(|end| end > payload_len) {
-                return Err(ImageError::Header {
-                    at,
-                    message: format!(
-                        "section {kind:?} ({}+{}) runs past the payload ({payload_len})",
-                        s.offset, s.len
-                    ),
-                });
-            }
-            let computed = crc(&payload[s.range()]);
-            if computed != s.crc32c {
-                return Err(ImageError::SectionCrc {
-                    kind,
-                    offset: s.offset,
-                    stored: s.crc32c,
-                    computed,
-                });
-            }
-            sections.push(s);
-        }
-        let tsec = sections
-            .iter()
-            .find(|s| s.kind == SectionKind::Target)
-            .ok_or_else(|| ImageError::Target("no target section".into()))?;
-        let target: Target = serde_json::from_slice(&payload[tsec.range()])
-            .map_err(|e| ImageError::Target(format!("target section does not parse: {e}")))?;
-        target.validate().map_err(|e| ImageError::Target(e.to_string()))?;
-        let fp = u64_at(f::FINGERPRINT);
-        if target.fingerprint() != fp {
-            return Err(ImageError::Target(format!(
-                "embedded target's fingerprint {:#018x} does not match the header's {fp:#018x}",
-                target.fingerprint()
-            )));
-        }
-        let map = target.memory_map();
-        let device_len = u64_at(f::DEVICE_LEN);
-        let expect: Vec<(SectionKind, Range<u64>)> = match kind {
-            ImageKind::Bank => vec![
-                (SectionKind::Global, map.global.clone()),
-                (SectionKind::Vip, map.vip.clone()),
-                (SectionKind::Backend, map.backend.clone()),
-                (SectionKind::Lut, map.lut.clone()),
-                (
-                    SectionKind::Names,
-                    map.bank_len..map.bank_len + map.names_backend.end,
-                ),
-            ],
-            ImageKind::Conntrack => vec![(SectionKind::Conntrack, 0..map.ct_len())],
-        };
-        let want_device = match kind {
-            ImageKind::Bank => map.bank_len,
-            ImageKind::Conntrack => map.ct_len(),
-        };
-        if device_len != want_device {
-            return Err(ImageError::Header {
-                at: f::DEVICE_LEN.start,
-                message: format!(
-                    "device part is {device_len} bytes; target {} needs {want_device}",
-                    target.name
-                ),
-            });
-        }
-        for (k, r) in &expect {
-            match sections.iter().find(|s| s.kind == *k) {
-                Some(s) if s.offset == r.start && s.offset + s.len == r.end => {}
-                Some(s) => {
-                    return Err(ImageError::Section {
-                        kind: *k,
-                        message: format!(
-                            "at {}..{}, the target's memory map puts it at {}..{}",
-                            s.offset,
-                            s.offset + s.len,
-                            r.start,
-                            r.end
-                        ),
-                    })
-                }
-                None => {
-                    return Err(ImageError::Section {
-                        kind: *k,
-                        message: "missing".into(),
-                    })
-                }
-            }
-        }
-        if sections.len() != expect.len() + 1 {
-            return Err(ImageError::Header {
-                at: f::SECTION_COUNT.start,
-                message: format!(
-                    "{} sections, a {kind:?} image has {}",
-                    sections.len(),
-                    expect.len() + 1
-                ),
-            });
-        }
-        let stored = u32_at(f::DEVICE_CRC);
+        let h = Header::new_checked(bytes)?;
+        let kind = h.check()?;
+        let payload = h.payload(bytes)?;
+        let sections = h.sections(payload)?;
+        let target = embedded_target(&h, &sections, payload)?;
+        let device_len = h.device_len();
+        check_layout(kind, &target, device_len, &sections)?;
         let computed = crc(&payload[..device_len as usize]);
-        if stored != computed {
+        if h.device_crc() != computed {
             return Err(ImageError::Header {
-                at: f::DEVICE_CRC.start,
-                message: format!("device CRC {stored:#010x} does not match the payload ({computed:#010x})"),
+                at: header_field::DEVICE_CRC.start,
+                message: format!(
+                    "device CRC {:#010x} does not match the payload ({computed:#010x})",
+                    h.device_crc()
+                ),
             });
         }
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(&h[f::CONFIG_DIGEST]);
         let img = Image {
             kind,
             target,
-            generation: u64_at(f::GENERATION),
-            config_digest: digest,
+            generation: h.generation(),
+            config_digest: h.config_digest(),
             sections,
             device_len,
             payload: payload.to_vec(),
@@ -534,6 +364,253 @@ impl Image {
         }
         Ok(())
     }
+}
+
+/// A read view of an image header (smoltcp `wire` style): field getters over
+/// the first [`HEADER_LEN`] bytes, nothing validated but the length.
+struct Header<'a>(&'a [u8; HEADER_LEN]);
+
+impl<'a> Header<'a> {
+    /// Magic first, so a file that is no image at all says so rather than
+    /// "truncated".
+    fn new_checked(bytes: &'a [u8]) -> Result<Header<'a>, ImageError> {
+        if bytes.len() < 8 || bytes[header_field::MAGIC] != MAGIC {
+            return Err(ImageError::BadMagic);
+        }
+        match bytes[..].first_chunk::<HEADER_LEN>() {
+            Some(h) => Ok(Header(h)),
+            None => Err(ImageError::Truncated {
+                got: bytes.len() as u64,
+                need: HEADER_LEN as u64,
+            }),
+        }
+    }
+    fn u16_at(&self, r: Range<usize>) -> u16 {
+        u16::from_le_bytes(self.0[r].try_into().expect("2-byte field"))
+    }
+    fn u32_at(&self, r: Range<usize>) -> u32 {
+        u32::from_le_bytes(self.0[r].try_into().expect("4-byte field"))
+    }
+    fn u64_at(&self, r: Range<usize>) -> u64 {
+        u64::from_le_bytes(self.0[r].try_into().expect("8-byte field"))
+    }
+    fn payload_len(&self) -> u64 {
+        self.u64_at(header_field::PAYLOAD_LEN)
+    }
+    fn device_len(&self) -> u64 {
+        self.u64_at(header_field::DEVICE_LEN)
+    }
+    fn device_crc(&self) -> u32 {
+        self.u32_at(header_field::DEVICE_CRC)
+    }
+    fn generation(&self) -> u64 {
+        self.u64_at(header_field::GENERATION)
+    }
+    fn fingerprint(&self) -> u64 {
+        self.u64_at(header_field::FINGERPRINT)
+    }
+    fn config_digest(&self) -> [u8; 32] {
+        self.0[header_field::CONFIG_DIGEST]
+            .try_into()
+            .expect("32-byte field")
+    }
+
+    /// Header CRC, format version, kind and header length.
+    fn check(&self) -> Result<ImageKind, ImageError> {
+        use header_field as f;
+        let stored = self.u32_at(f::HEADER_CRC);
+        let computed = crc(&self.0[..f::HEADER_CRC.start]);
+        if stored != computed {
+            return Err(ImageError::HeaderCrc { stored, computed });
+        }
+        let version = self.u16_at(f::VERSION);
+        if version != FORMAT_VERSION {
+            return Err(ImageError::Version(version));
+        }
+        let kind = match self.u16_at(f::KIND) {
+            1 => ImageKind::Bank,
+            2 => ImageKind::Conntrack,
+            k => {
+                return Err(ImageError::Header {
+                    at: f::KIND.start,
+                    message: format!("unknown image kind {k}"),
+                })
+            }
+        };
+        let header_len = self.u32_at(f::HEADER_LEN);
+        if header_len as usize != HEADER_LEN {
+            return Err(ImageError::Header {
+                at: f::HEADER_LEN.start,
+                message: format!("header length {header_len} (expected {HEADER_LEN})"),
+            });
+        }
+        Ok(kind)
+    }
+
+    /// The payload, exactly as long as the header says.
+    fn payload<'b>(&self, bytes: &'b [u8]) -> Result<&'b [u8], ImageError> {
+        let payload_len = self.payload_len();
+        let have = (bytes.len() - HEADER_LEN) as u64;
+        if have < payload_len {
+            return Err(ImageError::Truncated {
+                got: bytes.len() as u64,
+                need: HEADER_LEN as u64 + payload_len,
+            });
+        }
+        if have > payload_len {
+            return Err(ImageError::Trailing {
+                extra: have - payload_len,
+                at: HEADER_LEN as u64 + payload_len,
+            });
+        }
+        Ok(&bytes[HEADER_LEN..])
+    }
+
+    /// The section table: known kinds, each once, inside the payload, CRC
+    /// matching.
+    fn sections(&self, payload: &[u8]) -> Result<Vec<Section>, ImageError> {
+        use header_field as f;
+        let payload_len = self.payload_len();
+        let count = self.u32_at(f::SECTION_COUNT) as usize;
+        if count > MAX_SECTIONS {
+            return Err(ImageError::Header {
+                at: f::SECTION_COUNT.start,
+                message: format!("{count} sections (at most {MAX_SECTIONS})"),
+            });
+        }
+        let mut sections = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = f::SECTIONS + i * f::SECTION_LEN;
+            let code = self.u32_at(at..at + 4);
+            let kind = SectionKind::from_code(code).ok_or_else(|| ImageError::Header {
+                at,
+                message: format!("unknown section kind {code}"),
+            })?;
+            if sections.iter().any(|s: &Section| s.kind == kind) {
+                return Err(ImageError::Header {
+                    at,
+                    message: format!("section {kind:?} appears twice"),
+                });
+            }
+            let s = Section {
+                kind,
+                crc32c: self.u32_at(at + 4..at + 8),
+                offset: self.u64_at(at + 8..at + 16),
+                len: self.u64_at(at + 16..at + 24),
+            };
+            if s.offset.checked_add(s.len).is_none_or(|end| end > payload_len) {
+                return Err(ImageError::Header {
+                    at,
+                    message: format!(
+                        "section {kind:?} ({}+{}) runs past the payload ({payload_len})",
+                        s.offset, s.len
+                    ),
+                });
+            }
+            let computed = crc(&payload[s.range()]);
+            if computed != s.crc32c {
+                return Err(ImageError::SectionCrc {
+                    kind,
+                    offset: s.offset,
+                    stored: s.crc32c,
+                    computed,
+                });
+            }
+            sections.push(s);
+        }
+        Ok(sections)
+    }
+}
+
+/// The target the image was compiled for, valid and matching the header's
+/// fingerprint.
+fn embedded_target(h: &Header, sections: &[Section], payload: &[u8]) -> Result<Target, ImageError> {
+    let tsec = sections
+        .iter()
+        .find(|s| s.kind == SectionKind::Target)
+        .ok_or_else(|| ImageError::Target("no target section".into()))?;
+    let target: Target = serde_json::from_slice(&payload[tsec.range()])
+        .map_err(|e| ImageError::Target(format!("target section does not parse: {e}")))?;
+    target.validate().map_err(|e| ImageError::Target(e.to_string()))?;
+    let fp = h.fingerprint();
+    if target.fingerprint() != fp {
+        return Err(ImageError::Target(format!(
+            "embedded target's fingerprint {:#018x} does not match the header's {fp:#018x}",
+            target.fingerprint()
+        )));
+    }
+    Ok(target)
+}
+
+/// Device length and every device section exactly where the target's memory
+/// map puts them, and no section the kind does not have.
+fn check_layout(
+    kind: ImageKind,
+    target: &Target,
+    device_len: u64,
+    sections: &[Section],
+) -> Result<(), ImageError> {
+    use header_field as f;
+    let map = target.memory_map();
+    let (want_device, expect): (u64, Vec<(SectionKind, Range<u64>)>) = match kind {
+        ImageKind::Bank => (
+            map.bank_len,
+            vec![
+                (SectionKind::Global, map.global.clone()),
+                (SectionKind::Vip, map.vip.clone()),
+                (SectionKind::Backend, map.backend.clone()),
+                (SectionKind::Lut, map.lut.clone()),
+                (
+                    SectionKind::Names,
+                    map.bank_len..map.bank_len + map.names_backend.end,
+                ),
+            ],
+        ),
+        ImageKind::Conntrack => (map.ct_len(), vec![(SectionKind::Conntrack, 0..map.ct_len())]),
+    };
+    if device_len != want_device {
+        return Err(ImageError::Header {
+            at: f::DEVICE_LEN.start,
+            message: format!(
+                "device part is {device_len} bytes; target {} needs {want_device}",
+                target.name
+            ),
+        });
+    }
+    for (k, r) in &expect {
+        match sections.iter().find(|s| s.kind == *k) {
+            Some(s) if s.offset == r.start && s.offset + s.len == r.end => {}
+            Some(s) => {
+                return Err(ImageError::Section {
+                    kind: *k,
+                    message: format!(
+                        "at {}..{}, the target's memory map puts it at {}..{}",
+                        s.offset,
+                        s.offset + s.len,
+                        r.start,
+                        r.end
+                    ),
+                })
+            }
+            None => {
+                return Err(ImageError::Section {
+                    kind: *k,
+                    message: "missing".into(),
+                })
+            }
+        }
+    }
+    if sections.len() != expect.len() + 1 {
+        return Err(ImageError::Header {
+            at: f::SECTION_COUNT.start,
+            message: format!(
+                "{} sections, a {kind:?} image has {}",
+                sections.len(),
+                expect.len() + 1
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Write `parts` to `path` via a temporary file and a rename.
@@ -637,186 +714,26 @@ impl Bank {
                 need: map.bank_len,
             });
         }
-        let file_off = |payload_off: u64| payload_off + base;
-        let global = GlobalRepr::parse(&p[map.global.start as usize..map.global.end as usize])
-            .map_err(entry_err("global", 0, file_off(map.global.start)))?;
-        if global.vip_count as u32 > t.max_vips {
-            return Err(ImageError::Invalid {
-                table: "global",
-                index: 0,
-                offset: file_off(map.global.start),
-                message: format!("vip_count {} above the target's {}", global.vip_count, t.max_vips),
-            });
-        }
-        let name_at = |off: u64, table: &'static str, index: u64| -> Result<String, ImageError> {
-            match names {
-                None => Ok(String::new()),
-                Some(n) => {
-                    let o = off as usize;
-                    let name = name_parse(&n[o..o + NAME_LEN]).map_err(entry_err(
-                        table,
-                        index,
-                        file_off(map.bank_len + off),
-                    ))?;
-                    if name.is_empty() {
-                        return Err(ImageError::Invalid {
-                            table,
-                            index,
-                            offset: file_off(map.bank_len + off),
-                            message: "has no name".into(),
-                        });
-                    }
-                    Ok(name)
-                }
-            }
+        let mut d = BankDecoder {
+            t,
+            p,
+            names,
+            base,
+            lut: Lut::new(&p[map.lut.start as usize..map.lut.end as usize], t.lut_entry_bits),
+            map,
+            backend_used: vec![false; t.max_backends as usize],
+            lut_ranges: Vec::new(),
+            keys: std::collections::HashMap::new(),
         };
-        let lut = Lut::new(&p[map.lut.start as usize..map.lut.end as usize], t.lut_entry_bits);
+        let global = d.global()?;
         let mut vips: Vec<Option<BankVip>> = Vec::with_capacity(global.vip_count as usize);
-        let mut backend_used = vec![false; t.max_backends as usize];
-        let mut lut_ranges: Vec<(Range<u64>, u16)> = Vec::new();
-        let mut keys = std::collections::HashMap::new();
         for i in 0..t.max_vips {
-            let off = map.vip_entry(i) as usize;
-            let raw = &p[off..off + VIP_ENTRY_LEN];
-            let inv = |message: String| ImageError::Invalid {
-                table: "vip",
-                index: i as u64,
-                offset: file_off(off as u64),
-                message,
-            };
-            let repr = VipRepr::parse(raw).map_err(entry_err("vip", i as u64, file_off(off as u64)))?;
-            let Some(repr) = repr else {
-                if raw.iter().any(|&b| b != 0) {
-                    return Err(inv("invalid slot is not zero".into()));
-                }
-                if i < global.vip_count as u32 {
-                    vips.push(None);
-                }
-                continue;
-            };
-            if i >= global.vip_count as u32 {
-                return Err(inv(format!("valid VIP beyond vip_count {}", global.vip_count)));
-            }
-            if let Some(other) = keys.insert((repr.addr, repr.port, repr.proto), i) {
-                return Err(inv(format!("same address/port/protocol as VIP {other}")));
-            }
-            let name = name_at(
-                map.names_vip.start + i as u64 * NAME_LEN as u64,
-                "vip name",
-                i as u64,
-            )?;
-            let b_end = repr.backend_base as u64 + repr.backend_count as u64;
-            if b_end > t.max_backends as u64 {
-                return Err(inv(format!(
-                    "backends {}..{b_end} past the table ({})",
-                    repr.backend_base, t.max_backends
-                )));
-            }
-            if repr.backend_count as u32 > t.max_backends_per_vip() {
-                return Err(inv(format!(
-                    "{} backends, at most {} per VIP",
-                    repr.backend_count,
-                    t.max_backends_per_vip()
-                )));
-            }
-            let l_end = repr.lut_base as u64 + repr.lut_size as u64;
-            if l_end > t.lut_entries as u64 {
-                return Err(inv(format!(
-                    "lookup table {}..{l_end} past the {} entries",
-                    repr.lut_base, t.lut_entries
-                )));
-            }
-            if repr.sched.is_hashed() && repr.lut_size != 0 && !crate::is_prime(repr.lut_size) {
-                return Err(inv(format!("Maglev table size {} is not prime", repr.lut_size)));
-            }
-            let lr = repr.lut_base as u64..l_end;
-            if let Some((_, o)) = lut_ranges
-                .iter()
-                .find(|(r, _)| r.start < lr.end && lr.start < r.end)
-            {
-                return Err(inv(format!("lookup table overlaps VIP {o}'s")));
-            }
-            lut_ranges.push((lr, i as u16));
-            let mut backends = Vec::with_capacity(repr.backend_count as usize);
-            for local in 0..repr.backend_count as u32 {
-                let g = repr.backend_base + local;
-                if std::mem::replace(&mut backend_used[g as usize], true) {
-                    return Err(inv(format!("backend slot {g} is shared with another VIP")));
-                }
-                let boff = map.backend_entry(g) as usize;
-                let braw = &p[boff..boff + BACKEND_ENTRY_LEN];
-                let berr = |message: String| ImageError::Invalid {
-                    table: "backend",
-                    index: g as u64,
-                    offset: file_off(boff as u64),
-                    message,
-                };
-                match BackendRepr::parse(braw).map_err(entry_err(
-                    "backend",
-                    g as u64,
-                    file_off(boff as u64),
-                ))? {
-                    None => {
-                        if braw.iter().any(|&b| b != 0) {
-                            return Err(berr("invalid slot is not zero".into()));
-                        }
-                        backends.push(None);
-                    }
-                    Some(b) => {
-                        if b.vip != i as u16 {
-                            return Err(berr(format!(
-                                "belongs to VIP {} but lies in VIP {i}'s range",
-                                b.vip
-                            )));
-                        }
-                        let name = name_at(
-                            map.names_backend.start + g as u64 * NAME_LEN as u64,
-                            "backend name",
-                            g as u64,
-                        )?;
-                        backends.push(Some(BankBackend { name, repr: b }));
-                    }
-                }
-            }
-            let mut table = Vec::with_capacity(repr.lut_size as usize);
-            for k in 0..repr.lut_size {
-                let idx = repr.lut_base as usize + k as usize;
-                let e = lut.get(idx).unwrap_or(u16::MAX);
-                let ok = backends.get(e as usize).is_some_and(|b| {
-                    b.as_ref()
-                        .is_some_and(|b| b.repr.state == crate::target::entries::BackendState::Active)
-                });
-                if !ok {
-                    return Err(ImageError::Invalid {
-                        table: "lut",
-                        index: idx as u64,
-                        offset: file_off(map.lut.start + (idx as u64 * t.lut_entry_bits as u64) / 8),
-                        message: format!("VIP {i} entry {k} = {e} is not an active backend of the VIP"),
-                    });
-                }
-                table.push(e);
-            }
-            vips.push(Some(BankVip {
-                index: i as u16,
-                name,
-                repr,
-                backends,
-                table,
-            }));
-        }
-        for g in 0..t.max_backends {
-            if !backend_used[g as usize] {
-                let boff = map.backend_entry(g) as usize;
-                if p[boff..boff + BACKEND_ENTRY_LEN].iter().any(|&b| b != 0) {
-                    return Err(ImageError::Invalid {
-                        table: "backend",
-                        index: g as u64,
-                        offset: file_off(boff as u64),
-                        message: "entry outside every VIP's range is not zero".into(),
-                    });
-                }
+            let vip = d.vip(i, global.vip_count)?;
+            if vip.is_some() || i < global.vip_count as u32 {
+                vips.push(vip);
             }
         }
+        d.unused_backends_are_zero()?;
         Ok(Bank { global, vips })
     }
 
@@ -844,6 +761,245 @@ impl Bank {
             }
         }
         best
+    }
+}
+
+/// One bank decode: the bank's bytes and what the checks so far have seen
+/// (backend slots claimed, lookup ranges, VIP keys), so each check that
+/// spans VIPs can be made as the VIPs go by.
+struct BankDecoder<'a> {
+    t: &'a Target,
+    p: &'a [u8],
+    names: Option<&'a [u8]>,
+    /// File offset of the payload, for errors.
+    base: u64,
+    map: MemoryMap,
+    lut: Lut<'a>,
+    backend_used: Vec<bool>,
+    lut_ranges: Vec<(Range<u64>, u16)>,
+    keys: std::collections::HashMap<(std::net::IpAddr, u16, crate::target::entries::Proto), u32>,
+}
+
+impl BankDecoder<'_> {
+    fn file_off(&self, payload_off: u64) -> u64 {
+        payload_off + self.base
+    }
+
+    fn global(&self) -> Result<GlobalRepr, ImageError> {
+        let g = &self.map.global;
+        let global = GlobalRepr::parse(&self.p[g.start as usize..g.end as usize]).map_err(entry_err(
+            "global",
+            0,
+            self.file_off(g.start),
+        ))?;
+        if global.vip_count as u32 > self.t.max_vips {
+            return Err(ImageError::Invalid {
+                table: "global",
+                index: 0,
+                offset: self.file_off(g.start),
+                message: format!(
+                    "vip_count {} above the target's {}",
+                    global.vip_count, self.t.max_vips
+                ),
+            });
+        }
+        Ok(global)
+    }
+
+    /// The name at `off` in the names section; empty when the bank came
+    /// from a device (which holds no names).
+    fn name_at(&self, off: u64, table: &'static str, index: u64) -> Result<String, ImageError> {
+        let Some(n) = self.names else {
+            return Ok(String::new());
+        };
+        let o = off as usize;
+        let at = self.file_off(self.map.bank_len + off);
+        let name = name_parse(&n[o..o + NAME_LEN]).map_err(entry_err(table, index, at))?;
+        if name.is_empty() {
+            return Err(ImageError::Invalid {
+                table,
+                index,
+                offset: at,
+                message: "has no name".into(),
+            });
+        }
+        Ok(name)
+    }
+
+    /// VIP slot `i`: `None` for an invalid (all-zero) slot.
+    fn vip(&mut self, i: u32, vip_count: u16) -> Result<Option<BankVip>, ImageError> {
+        let off = self.map.vip_entry(i) as usize;
+        let raw = &self.p[off..off + VIP_ENTRY_LEN];
+        let file_off = self.file_off(off as u64);
+        let inv = |message: String| ImageError::Invalid {
+            table: "vip",
+            index: i as u64,
+            offset: file_off,
+            message,
+        };
+        let Some(repr) = VipRepr::parse(raw).map_err(entry_err("vip", i as u64, file_off))? else {
+            if raw.iter().any(|&b| b != 0) {
+                return Err(inv("invalid slot is not zero".into()));
+            }
+            return Ok(None);
+        };
+        if i >= vip_count as u32 {
+            return Err(inv(format!("valid VIP beyond vip_count {vip_count}")));
+        }
+        if let Some(other) = self.keys.insert((repr.addr, repr.port, repr.proto), i) {
+            return Err(inv(format!("same address/port/protocol as VIP {other}")));
+        }
+        let name = self.name_at(
+            self.map.names_vip.start + i as u64 * NAME_LEN as u64,
+            "vip name",
+            i as u64,
+        )?;
+        self.check_ranges(i, &repr).map_err(inv)?;
+        let backends = self.backends(i, &repr)?;
+        let table = self.table(i, &repr, &backends)?;
+        Ok(Some(BankVip {
+            index: i as u16,
+            name,
+            repr,
+            backends,
+            table,
+        }))
+    }
+
+    /// The VIP's backend and lookup ranges fit the target and overlap no
+    /// other VIP's lookup range.
+    fn check_ranges(&mut self, i: u32, repr: &VipRepr) -> Result<(), String> {
+        let t = self.t;
+        let b_end = repr.backend_base as u64 + repr.backend_count as u64;
+        if b_end > t.max_backends as u64 {
+            return Err(format!(
+                "backends {}..{b_end} past the table ({})",
+                repr.backend_base, t.max_backends
+            ));
+        }
+        if repr.backend_count as u32 > t.max_backends_per_vip() {
+            return Err(format!(
+                "{} backends, at most {} per VIP",
+                repr.backend_count,
+                t.max_backends_per_vip()
+            ));
+        }
+        let l_end = repr.lut_base as u64 + repr.lut_size as u64;
+        if l_end > t.lut_entries as u64 {
+            return Err(format!(
+                "lookup table {}..{l_end} past the {} entries",
+                repr.lut_base, t.lut_entries
+            ));
+        }
+        if repr.sched.is_hashed() && repr.lut_size != 0 && !crate::is_prime(repr.lut_size) {
+            return Err(format!("Maglev table size {} is not prime", repr.lut_size));
+        }
+        let lr = repr.lut_base as u64..l_end;
+        if let Some((_, o)) = self
+            .lut_ranges
+            .iter()
+            .find(|(r, _)| r.start < lr.end && lr.start < r.end)
+        {
+            return Err(format!("lookup table overlaps VIP {o}'s"));
+        }
+        self.lut_ranges.push((lr, i as u16));
+        Ok(())
+    }
+
+    /// VIP `i`'s backend slots: each claimed by this VIP only, valid ones
+    /// naming it, holes all zero.
+    fn backends(&mut self, i: u32, repr: &VipRepr) -> Result<Vec<Option<BankBackend>>, ImageError> {
+        let mut backends = Vec::with_capacity(repr.backend_count as usize);
+        for local in 0..repr.backend_count as u32 {
+            let g = repr.backend_base + local;
+            if std::mem::replace(&mut self.backend_used[g as usize], true) {
+                return Err(ImageError::Invalid {
+                    table: "vip",
+                    index: i as u64,
+                    offset: self.file_off(self.map.vip_entry(i)),
+                    message: format!("backend slot {g} is shared with another VIP"),
+                });
+            }
+            let boff = self.map.backend_entry(g) as usize;
+            let braw = &self.p[boff..boff + BACKEND_ENTRY_LEN];
+            let at = self.file_off(boff as u64);
+            let berr = |message: String| ImageError::Invalid {
+                table: "backend",
+                index: g as u64,
+                offset: at,
+                message,
+            };
+            match BackendRepr::parse(braw).map_err(entry_err("backend", g as u64, at))? {
+                None => {
+                    if braw.iter().any(|&b| b != 0) {
+                        return Err(berr("invalid slot is not zero".into()));
+                    }
+                    backends.push(None);
+                }
+                Some(b) => {
+                    if b.vip != i as u16 {
+                        return Err(berr(format!(
+                            "belongs to VIP {} but lies in VIP {i}'s range",
+                            b.vip
+                        )));
+                    }
+                    let name = self.name_at(
+                        self.map.names_backend.start + g as u64 * NAME_LEN as u64,
+                        "backend name",
+                        g as u64,
+                    )?;
+                    backends.push(Some(BankBackend { name, repr: b }));
+                }
+            }
+        }
+        Ok(backends)
+    }
+
+    /// VIP `i`'s lookup table: every entry an active backend of the VIP.
+    fn table(
+        &self,
+        i: u32,
+        repr: &VipRepr,
+        backends: &[Option<BankBackend>],
+    ) -> Result<Vec<u16>, ImageError> {
+        let mut table = Vec::with_capacity(repr.lut_size as usize);
+        for k in 0..repr.lut_size {
+            let idx = repr.lut_base as usize + k as usize;
+            let e = self.lut.get(idx).unwrap_or(u16::MAX);
+            let ok = backends.get(e as usize).is_some_and(|b| {
+                b.as_ref()
+                    .is_some_and(|b| b.repr.state == crate::target::entries::BackendState::Active)
+            });
+            if !ok {
+                return Err(ImageError::Invalid {
+                    table: "lut",
+                    index: idx as u64,
+                    offset: self
+                        .file_off(self.map.lut.start + (idx as u64 * self.t.lut_entry_bits as u64) / 8),
+                    message: format!("VIP {i} entry {k} = {e} is not an active backend of the VIP"),
+                });
+            }
+            table.push(e);
+        }
+        Ok(table)
+    }
+
+    /// Backend slots no VIP claims must be zero, so a bank has one encoding.
+    fn unused_backends_are_zero(&self) -> Result<(), ImageError> {
+        for g in 0..self.t.max_backends {
+            if !self.backend_used[g as usize] {
+                let boff = self.map.backend_entry(g) as usize;
+                if self.p[boff..boff + BACKEND_ENTRY_LEN].iter().any(|&b| b != 0) {
+                    return Err(ImageError::Invalid {
+                        table: "backend",
+                        index: g as u64,
+                        offset: self.file_off(boff as u64),
+                        message: "entry outside every VIP's range is not zero".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ use lbnic_contract::target::entries::{
     name_emit, BackendRepr, GlobalRepr, LutMut, Scheduler, VipRepr, BACKEND_ENTRY_LEN, NAME_LEN,
     VIP_ENTRY_LEN,
 };
+use lbnic_contract::target::{MemoryMap, Target};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
@@ -137,24 +138,87 @@ pub fn compile(
     generation: Option<u64>,
 ) -> Result<(Image, CompileReport), CompileError> {
     let t = &cfg.target;
-    let prev_bank = match previous {
-        None => None,
-        Some(img) => {
-            if img.fingerprint() != t.fingerprint() {
-                return Err(CompileError::PreviousTarget {
-                    prev: img.fingerprint(),
-                    name: t.name.clone(),
-                    now: t.fingerprint(),
-                });
-            }
-            Some(Bank::decode(img).map_err(CompileError::Previous)?)
-        }
-    };
+    let prev_bank = previous.map(|img| decode_previous(img, t)).transpose()?;
     let prev_vips: HashMap<String, &BankVip> = prev_bank
         .iter()
         .flat_map(|b| b.vips.iter().flatten())
         .map(|v| (v.name.clone(), v))
         .collect();
+    let clock = std::time::Instant::now();
+    let lap =
+        |what: &str| tracing::debug!("compile: {what} at {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
+    let plans = plan(cfg, &prev_vips)?;
+    lap("slots planned");
+
+    // The digest hashes the whole config (64k backends in scale.toml): do it
+    // beside the tables rather than after them.
+    let (tables, digest): (Vec<(Vec<u16>, bool)>, [u8; 32]) = rayon::join(
+        || {
+            plans
+                .par_iter()
+                .map(|p| build_table(p, &cfg.maglev_seed))
+                .collect()
+        },
+        || cfg.digest(),
+    );
+    lap("tables built");
+
+    let mut e = BankEmitter::new(t);
+    let mut reports = Vec::with_capacity(plans.len());
+    for (p, (table, full)) in plans.iter().zip(&tables) {
+        reports.push(e.vip(p, table, *full)?);
+    }
+    lap("entries emitted");
+    let vip_count = plans.iter().map(|p| p.slot + 1).max().unwrap_or(0);
+    e.global(cfg, vip_count);
+
+    let generation = generation.unwrap_or_else(|| previous.map_or(1, |p| p.generation + 1));
+    let map = &e.map;
+    let image = Image::assemble(
+        ImageKind::Bank,
+        t,
+        generation,
+        digest,
+        e.bank,
+        &[
+            (SectionKind::Global, map.global.clone()),
+            (SectionKind::Vip, map.vip.clone()),
+            (SectionKind::Backend, map.backend.clone()),
+            (SectionKind::Lut, map.lut.clone()),
+        ],
+        &[(SectionKind::Names, e.names)],
+    );
+    lap("image assembled");
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((
+        image,
+        CompileReport {
+            generation,
+            vips: reports,
+            warnings: cfg.warnings.clone(),
+        },
+    ))
+}
+
+/// The previous image of a `--previous` chain, for the same target.
+fn decode_previous(img: &Image, t: &Target) -> Result<Bank, CompileError> {
+    if img.fingerprint() != t.fingerprint() {
+        return Err(CompileError::PreviousTarget {
+            prev: img.fingerprint(),
+            name: t.name.clone(),
+            now: t.fingerprint(),
+        });
+    }
+    Bank::decode(img).map_err(CompileError::Previous)
+}
+
+/// VIP slots and VIP-local backend slots, kept where the previous image had
+/// them so a stable update changes only what it must. Sorted by slot.
+fn plan<'a>(
+    cfg: &'a Config,
+    prev_vips: &HashMap<String, &'a BankVip>,
+) -> Result<Vec<Planned<'a>>, CompileError> {
+    let t = &cfg.target;
     let prev_slots: HashMap<String, u32> = prev_vips
         .iter()
         .map(|(n, v)| (n.clone(), v.index as u32))
@@ -162,10 +226,6 @@ pub fn compile(
     let names: Vec<&str> = cfg.vips.iter().map(|v| v.name.as_str()).collect();
     let slots = allocate(&names, &prev_slots, t.max_vips)
         .map_err(|l| CompileError::Capacity(format!("no free VIP slot (target has {l})")))?;
-
-    let clock = std::time::Instant::now();
-    let lap =
-        |what: &str| tracing::debug!("compile: {what} at {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
     let mut plans = Vec::with_capacity(cfg.vips.len());
     for (v, &slot) in cfg.vips.iter().zip(&slots) {
         let prev = prev_vips.get(&v.name).copied();
@@ -194,40 +254,50 @@ pub fn compile(
         });
     }
     plans.sort_by_key(|p| p.slot);
-    lap("slots planned");
+    Ok(plans)
+}
 
-    // The digest hashes the whole config (64k backends in scale.toml): do it
-    // beside the tables rather than after them.
-    let (tables, digest): (Vec<(Vec<u16>, bool)>, [u8; 32]) = rayon::join(
-        || {
-            plans
-                .par_iter()
-                .map(|p| build_table(p, &cfg.maglev_seed))
-                .collect()
-        },
-        || cfg.digest(),
-    );
+/// Writes the bank's entries and the names section; VIPs go in slot order,
+/// each taking the next backend and lookup ranges.
+struct BankEmitter<'a> {
+    t: &'a Target,
+    map: MemoryMap,
+    bank: Vec<u8>,
+    names: Vec<u8>,
+    backend_base: u32,
+    lut_base: u32,
+    backend_total: u32,
+}
 
-    lap("tables built");
-    let map = t.memory_map();
-    // Room for the host sections too, so assembling the image appends
-    // instead of copying the whole bank.
-    let mut bank = Vec::with_capacity(map.bank_len as usize + map.names_backend.end as usize + 64 * 1024);
-    bank.resize(map.bank_len as usize, 0u8);
-    let mut names = vec![0u8; map.names_backend.end as usize];
-    let mut backend_base = 0u32;
-    let mut lut_base = 0u32;
-    let mut reports = Vec::with_capacity(plans.len());
-    let mut backend_total = 0u32;
-    for (p, (table, full)) in plans.iter().zip(&tables) {
+impl<'a> BankEmitter<'a> {
+    fn new(t: &'a Target) -> BankEmitter<'a> {
+        let map = t.memory_map();
+        // Room for the host sections too, so assembling the image appends
+        // instead of copying the whole bank.
+        let mut bank = Vec::with_capacity(map.bank_len as usize + map.names_backend.end as usize + 64 * 1024);
+        bank.resize(map.bank_len as usize, 0u8);
+        let names = vec![0u8; map.names_backend.end as usize];
+        BankEmitter {
+            t,
+            map,
+            bank,
+            names,
+            backend_base: 0,
+            lut_base: 0,
+            backend_total: 0,
+        }
+    }
+
+    fn vip(&mut self, p: &Planned, table: &[u16], full: bool) -> Result<VipReport, CompileError> {
+        let (t, map) = (self.t, &self.map);
         let v = p.vip;
-        if backend_base as u64 + p.backend_count as u64 > t.max_backends as u64 {
+        if self.backend_base as u64 + p.backend_count as u64 > t.max_backends as u64 {
             return Err(CompileError::Capacity(format!(
                 "backend table full at VIP {} (target has {}); holes left by --previous count too",
                 v.name, t.max_backends
             )));
         }
-        if lut_base as u64 + table.len() as u64 > t.lut_entries as u64 {
+        if self.lut_base as u64 + table.len() as u64 > t.lut_entries as u64 {
             return Err(CompileError::Capacity(format!(
                 "lookup tables full at VIP {} (target has {} entries)",
                 v.name, t.lut_entries
@@ -239,17 +309,17 @@ pub fn compile(
             proto: v.proto,
             mode: v.mode,
             sched: v.sched,
-            backend_base,
+            backend_base: self.backend_base,
             backend_count: p.backend_count,
-            lut_base,
+            lut_base: self.lut_base,
             lut_size: table.len() as u32,
         };
         let off = map.vip_entry(p.slot) as usize;
-        repr.emit(&mut bank[off..off + VIP_ENTRY_LEN]);
+        repr.emit(&mut self.bank[off..off + VIP_ENTRY_LEN]);
         let noff = map.names_vip.start as usize + p.slot as usize * NAME_LEN;
-        name_emit(&v.name, &mut names[noff..noff + NAME_LEN]);
+        name_emit(&v.name, &mut self.names[noff..noff + NAME_LEN]);
         for (b, &local) in v.backends.iter().zip(&p.local) {
-            let g = backend_base + local as u32;
+            let g = self.backend_base + local as u32;
             let off = map.backend_entry(g) as usize;
             BackendRepr {
                 addr: b.addr,
@@ -259,83 +329,66 @@ pub fn compile(
                 state: b.state,
                 vip: p.slot as u16,
             }
-            .emit(&mut bank[off..off + BACKEND_ENTRY_LEN]);
+            .emit(&mut self.bank[off..off + BACKEND_ENTRY_LEN]);
             let noff = map.names_backend.start as usize + g as usize * NAME_LEN;
-            name_emit(&b.name, &mut names[noff..noff + NAME_LEN]);
+            name_emit(&b.name, &mut self.names[noff..noff + NAME_LEN]);
         }
         LutMut::new(
-            &mut bank[map.lut.start as usize..map.lut.end as usize],
+            &mut self.bank[map.lut.start as usize..map.lut.end as usize],
             t.lut_entry_bits,
         )
-        .store(lut_base as usize, table);
-        let moved = p.prev.filter(|pv| pv.table.len() == table.len()).map(|pv| {
-            let mut new_name = vec![""; p.backend_count as usize];
-            for (b, &l) in v.backends.iter().zip(&p.local) {
-                new_name[l as usize] = b.name.as_str();
-            }
-            pv.table
-                .iter()
-                .zip(table)
-                .filter(|(&o, &n)| pv.backend(o).map(|b| b.name.as_str()) != Some(new_name[n as usize]))
-                .count() as u64
-        });
-        reports.push(VipReport {
+        .store(self.lut_base as usize, table);
+        self.backend_base += p.backend_count as u32;
+        self.backend_total += v.backends.len() as u32;
+        self.lut_base += table.len() as u32;
+        Ok(VipReport {
             name: v.name.clone(),
             slot: p.slot as u16,
             scheduler: v.sched.name(),
             table_size: table.len() as u32,
-            moved,
-            full_rebuild: *full,
-        });
-        backend_base += p.backend_count as u32;
-        backend_total += v.backends.len() as u32;
-        lut_base += table.len() as u32;
+            moved: moved_entries(p, table),
+            full_rebuild: full,
+        })
     }
-    lap("entries emitted");
-    let vip_count = plans.iter().map(|p| p.slot + 1).max().unwrap_or(0);
-    let tick = |s: u32| ((s as u64 * 1_000_000) / t.ct_tick_us as u64).min(u32::MAX as u64) as u32;
-    GlobalRepr {
-        toeplitz_key: cfg.toeplitz_key,
-        device_mac: cfg.device_mac,
-        gue_port: cfg.gue_port,
-        tun_src_v4: cfg.tunnel_v4.0,
-        tun_src_v4_len: cfg.tunnel_v4.1,
-        tun_src_v6: cfg.tunnel_v6.0,
-        tun_src_v6_len: cfg.tunnel_v6.1,
-        vip_count: vip_count as u16,
-        backend_count: backend_total,
-        timeout_tcp_syn: tick(cfg.timeouts.tcp_syn_s),
-        timeout_tcp_est: tick(cfg.timeouts.tcp_established_s),
-        timeout_tcp_fin: tick(cfg.timeouts.tcp_closing_s),
-        timeout_udp: tick(cfg.timeouts.udp_s),
-        max_frame: cfg.max_frame,
-        gateway_mac: cfg.gateway_mac.unwrap_or([0; 6]),
-    }
-    .emit(&mut bank[map.global.start as usize..map.global.end as usize]);
 
-    let generation = generation.unwrap_or_else(|| previous.map_or(1, |p| p.generation + 1));
-    let image = Image::assemble(
-        ImageKind::Bank,
-        t,
-        generation,
-        digest,
-        bank,
-        &[
-            (SectionKind::Global, map.global.clone()),
-            (SectionKind::Vip, map.vip.clone()),
-            (SectionKind::Backend, map.backend.clone()),
-            (SectionKind::Lut, map.lut.clone()),
-        ],
-        &[(SectionKind::Names, names)],
-    );
-    lap("image assembled");
-    reports.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((
-        image,
-        CompileReport {
-            generation,
-            vips: reports,
-            warnings: cfg.warnings.clone(),
-        },
-    ))
+    /// The global entry; timeouts go from seconds to the target's ticks.
+    fn global(&mut self, cfg: &Config, vip_count: u32) {
+        let t = self.t;
+        let tick = |s: u32| ((s as u64 * 1_000_000) / t.ct_tick_us as u64).min(u32::MAX as u64) as u32;
+        let g = &self.map.global;
+        GlobalRepr {
+            toeplitz_key: cfg.toeplitz_key,
+            device_mac: cfg.device_mac,
+            gue_port: cfg.gue_port,
+            tun_src_v4: cfg.tunnel_v4.0,
+            tun_src_v4_len: cfg.tunnel_v4.1,
+            tun_src_v6: cfg.tunnel_v6.0,
+            tun_src_v6_len: cfg.tunnel_v6.1,
+            vip_count: vip_count as u16,
+            backend_count: self.backend_total,
+            timeout_tcp_syn: tick(cfg.timeouts.tcp_syn_s),
+            timeout_tcp_est: tick(cfg.timeouts.tcp_established_s),
+            timeout_tcp_fin: tick(cfg.timeouts.tcp_closing_s),
+            timeout_udp: tick(cfg.timeouts.udp_s),
+            max_frame: cfg.max_frame,
+            gateway_mac: cfg.gateway_mac.unwrap_or([0; 6]),
+        }
+        .emit(&mut self.bank[g.start as usize..g.end as usize]);
+    }
+}
+
+/// Lookup entries whose backend (by name) differs from the previous
+/// image's; `None` when the table size changed or the VIP is new.
+fn moved_entries(p: &Planned, table: &[u16]) -> Option<u64> {
+    p.prev.filter(|pv| pv.table.len() == table.len()).map(|pv| {
+        let mut new_name = vec![""; p.backend_count as usize];
+        for (b, &l) in p.vip.backends.iter().zip(&p.local) {
+            new_name[l as usize] = b.name.as_str();
+        }
+        pv.table
+            .iter()
+            .zip(table)
+            .filter(|(&o, &n)| pv.backend(o).map(|b| b.name.as_str()) != Some(new_name[n as usize]))
+            .count() as u64
+    })
 }

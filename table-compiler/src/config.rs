@@ -2,6 +2,7 @@
 //! checks everything a compile needs and reports problems with the file,
 //! line, column and field, so a failed compile never gets as far as writing.
 
+use crate::toml_error::{line_col, one_line};
 use lbnic_contract::target::entries::{BackendState, Mode, Proto, Scheduler, NAME_LEN, TOEPLITZ_KEY_LEN};
 use lbnic_contract::target::{Target, TargetError};
 use lbnic_contract::toeplitz::DEFAULT_KEY;
@@ -43,32 +44,6 @@ pub enum ConfigError {
     },
     #[error("{path}: target: {error}")]
     Target { path: String, error: TargetError },
-}
-
-/// 1-based line and column of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let col = offset - before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1) + 1;
-    (line, col)
-}
-
-/// TOML errors come as "what\nexpected ..."; one line reads better after
-/// "file:line:col:".
-fn one_line(message: &str) -> String {
-    message.trim().replace('\n', "; ")
-}
-
-/// "line L, column C: message" for a TOML/serde error.
-pub fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
-    match e.span() {
-        Some(s) => {
-            let (l, c) = line_col(text, s.start);
-            format!("line {l}, column {c}: {}", one_line(e.message()))
-        }
-        None => one_line(e.message()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -334,6 +309,414 @@ fn check_name(cx: &Ctx, name: &Spanned<String>, field: &str) -> Result<(), Confi
     Ok(())
 }
 
+fn mac_of(cx: &Ctx, m: &Spanned<String>, field: &str) -> Result<[u8; 6], ConfigError> {
+    match parse_mac(m.get_ref()) {
+        Some(v) => Ok(v),
+        None => cx.at(
+            m.span(),
+            field,
+            format!("{:?} is not a MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref()),
+        ),
+    }
+}
+
+/// `[hash]`: the Toeplitz key and the Maglev seed.
+fn hash_keys(cx: &Ctx, raw: &RawHash) -> Result<([u8; TOEPLITZ_KEY_LEN], [u8; 16]), ConfigError> {
+    let toeplitz_key = match &raw.toeplitz_key {
+        None => DEFAULT_KEY,
+        Some(k) => match parse_hex::<TOEPLITZ_KEY_LEN>(k.get_ref()) {
+            Some(v) => v,
+            None => {
+                return cx.at(
+                    k.span(),
+                    "hash.toeplitz_key",
+                    "must be 40 bytes of hex (80 hex digits)",
+                )
+            }
+        },
+    };
+    let maglev_seed = match &raw.maglev_seed {
+        None => DEFAULT_MAGLEV_SEED,
+        Some(k) => match parse_hex::<16>(k.get_ref()) {
+            Some(v) => v,
+            None => {
+                return cx.at(
+                    k.span(),
+                    "hash.maglev_seed",
+                    "must be 16 bytes of hex (32 hex digits)",
+                )
+            }
+        },
+    };
+    Ok((toeplitz_key, maglev_seed))
+}
+
+/// Device MAC, gateway MAC, largest frame.
+type DeviceParams = ([u8; 6], Option<[u8; 6]>, u16);
+
+/// `[device]`: its MAC, the gateway's, the largest frame.
+fn device(cx: &Ctx, raw: &RawDevice) -> Result<DeviceParams, ConfigError> {
+    let device_mac = match &raw.mac {
+        None => [0x02, 0, 0, 0, 0, 0x01],
+        Some(m) => mac_of(cx, m, "device.mac")?,
+    };
+    let gateway_mac = raw
+        .gateway_mac
+        .as_ref()
+        .map(|m| mac_of(cx, m, "device.gateway_mac"))
+        .transpose()?;
+    let max_frame = match &raw.max_frame {
+        None => 1514,
+        Some(v) if (64..=9216).contains(v.get_ref()) => *v.get_ref() as u16,
+        Some(v) => {
+            return cx.at(
+                v.span(),
+                "device.max_frame",
+                format!("{} is outside 64..=9216", v.get_ref()),
+            )
+        }
+    };
+    Ok((device_mac, gateway_mac, max_frame))
+}
+
+type TunnelSources = ((Ipv4Addr, u8), (Ipv6Addr, u8), u16);
+
+/// `[tunnel]`: outer source prefixes and the GUE port.
+fn tunnel(cx: &Ctx, raw: &RawTunnel) -> Result<TunnelSources, ConfigError> {
+    let prefix = |p: &Option<Spanned<String>>,
+                  field: &str,
+                  dflt: &str,
+                  v6: bool|
+     -> Result<(IpAddr, u8), ConfigError> {
+        let (s, span) = match p {
+            None => (dflt.to_string(), 0..0),
+            Some(p) => (p.get_ref().clone(), p.span()),
+        };
+        match parse_prefix(&s) {
+            Some((a, l)) if a.is_ipv6() == v6 => Ok((a, l)),
+            _ => cx.at(
+                span,
+                field,
+                format!("{s:?} is not an IPv{} prefix (addr/len)", if v6 { 6 } else { 4 }),
+            ),
+        }
+    };
+    let tunnel_v4 = match prefix(&raw.source_v4, "tunnel.source_v4", "172.16.0.0/16", false)? {
+        (IpAddr::V4(a), l) => (a, l),
+        _ => unreachable!("checked family"),
+    };
+    let tunnel_v6 = match prefix(&raw.source_v6, "tunnel.source_v6", "100::/64", true)? {
+        (IpAddr::V6(a), l) => (a, l),
+        _ => unreachable!("checked family"),
+    };
+    let gue_port = raw.gue_port.unwrap_or(6080);
+    if gue_port == 0 {
+        return cx.field("tunnel.gue_port", "must not be 0");
+    }
+    Ok((tunnel_v4, tunnel_v6, gue_port))
+}
+
+/// `[timeouts]`, in seconds.
+fn timeouts(cx: &Ctx, raw: &RawTimeouts) -> Result<Timeouts, ConfigError> {
+    let secs = |v: &Option<Spanned<u32>>, field: &str, dflt: u32| -> Result<u32, ConfigError> {
+        match v {
+            None => Ok(dflt),
+            Some(s) if (1..=86400 * 7).contains(s.get_ref()) => Ok(*s.get_ref()),
+            Some(s) => cx.at(
+                s.span(),
+                field,
+                format!("{} is outside 1..=604800 seconds", s.get_ref()),
+            ),
+        }
+    };
+    Ok(Timeouts {
+        tcp_syn_s: secs(&raw.tcp_syn_s, "timeouts.tcp_syn_s", 30)?,
+        tcp_established_s: secs(&raw.tcp_established_s, "timeouts.tcp_established_s", 900)?,
+        tcp_closing_s: secs(&raw.tcp_closing_s, "timeouts.tcp_closing_s", 60)?,
+        udp_s: secs(&raw.udp_s, "timeouts.udp_s", 300)?,
+    })
+}
+
+/// `[[vip]]` sections one at a time, with what the checks that span VIPs
+/// (names, overlapping addresses, the target's totals) have seen so far.
+struct VipParser<'a> {
+    target: &'a Target,
+    gateway_mac: Option<[u8; 6]>,
+    vip_names: HashSet<String>,
+    /// addr -> (port, protocol, VIP) claimed; port 0 = any port.
+    claimed: BTreeMap<IpAddr, Vec<(u16, Proto, String)>>,
+    total_backends: usize,
+    total_lut: u64,
+    warnings: Vec<String>,
+}
+
+impl VipParser<'_> {
+    fn vip(&mut self, cx: &Ctx, rv: RawVip) -> Result<Vip, ConfigError> {
+        let target = self.target;
+        check_name(cx, &rv.name, "vip.name")?;
+        let vname = rv.name.get_ref().clone();
+        if !self.vip_names.insert(vname.clone()) {
+            return cx.at(rv.name.span(), format!("vip[{vname}].name"), "duplicate VIP name");
+        }
+        self.claim(cx, &rv, &vname)?;
+        if rv.mode == Mode::Nat && self.gateway_mac.is_none() {
+            return cx.at(
+                rv.name.span(),
+                format!("vip[{vname}].mode"),
+                "mode nat sends replies back through device.gateway_mac; set it",
+            );
+        }
+        if rv.backends.is_empty() {
+            return cx.at(
+                rv.name.span(),
+                format!("vip[{vname}].backend"),
+                "VIP has no [[vip.backend]]",
+            );
+        }
+        let per_vip = target.max_backends_per_vip() as usize;
+        if rv.backends.len() > per_vip {
+            return cx.at(
+                rv.name.span(),
+                format!("vip[{vname}].backend"),
+                format!(
+                    "{} backends, target {} allows {per_vip} per VIP ({}-bit table entries)",
+                    rv.backends.len(),
+                    target.name,
+                    target.lut_entry_bits
+                ),
+            );
+        }
+        self.total_backends += rv.backends.len();
+        if self.total_backends > target.max_backends as usize {
+            return cx.at(
+                rv.name.span(),
+                format!("vip[{vname}].backend"),
+                format!(
+                    "more than {} backends in total, the target {} limit",
+                    target.max_backends, target.name
+                ),
+            );
+        }
+        let mut names = HashSet::new();
+        let mut backends = Vec::with_capacity(rv.backends.len());
+        for rb in &rv.backends {
+            check_name(cx, &rb.name, &format!("vip[{vname}].backend.name"))?;
+            let bname = rb.name.get_ref().clone();
+            if !names.insert(bname.clone()) {
+                return cx.at(
+                    rb.name.span(),
+                    format!("vip[{vname}].backend[{bname}].name"),
+                    "duplicate backend name in this VIP",
+                );
+            }
+            backends.push(self.backend(cx, &rv, &vname, rb, bname)?);
+        }
+        backends.sort_by(|a, b| a.name.cmp(&b.name));
+        let table_size = self.table_size(cx, &rv, &vname, &backends)?;
+        self.total_lut += table_size as u64;
+        if self.total_lut > target.lut_entries as u64 {
+            return cx.at(
+                rv.table_size.as_ref().map_or(rv.name.span(), |m| m.span()),
+                format!("vip[{vname}].table_size"),
+                format!(
+                    "lookup tables need more than the {} entries target {} has",
+                    target.lut_entries, target.name
+                ),
+            );
+        }
+        Ok(Vip {
+            name: vname,
+            addr: *rv.address.get_ref(),
+            port: rv.port,
+            proto: rv.protocol,
+            mode: rv.mode,
+            sched: rv.scheduler,
+            table_size,
+            backends,
+        })
+    }
+
+    /// No two VIPs may match the same packet (port 0 and protocol `any` are
+    /// wildcards).
+    fn claim(&mut self, cx: &Ctx, rv: &RawVip, vname: &str) -> Result<(), ConfigError> {
+        let addr = *rv.address.get_ref();
+        let overlaps = |p: u16, q: Proto| {
+            (p == rv.port || p == 0 || rv.port == 0)
+                && (q == rv.protocol || q == Proto::Any || rv.protocol == Proto::Any)
+        };
+        let slot = self.claimed.entry(addr).or_default();
+        if let Some((_, _, other)) = slot.iter().find(|(p, q, _)| overlaps(*p, *q)) {
+            return cx.at(
+                rv.address.span(),
+                format!("vip[{vname}].address"),
+                format!(
+                    "{addr} port {} {} overlaps VIP {other:?}",
+                    rv.port,
+                    rv.protocol.name()
+                ),
+            );
+        }
+        slot.push((rv.port, rv.protocol, vname.to_string()));
+        Ok(())
+    }
+
+    fn backend(
+        &self,
+        cx: &Ctx,
+        rv: &RawVip,
+        vname: &str,
+        rb: &RawBackend,
+        bname: String,
+    ) -> Result<Backend, ConfigError> {
+        let fld = |f: &str| format!("vip[{vname}].backend[{bname}].{f}");
+        let addr = *rv.address.get_ref();
+        let baddr = *rb.address.get_ref();
+        if baddr.is_ipv6() != addr.is_ipv6() && matches!(rv.mode, Mode::Dr | Mode::Nat) {
+            return cx.at(
+                rb.address.span(),
+                fld("address"),
+                format!(
+                    "{baddr} is not the VIP's address family; mode {} cannot change it (use a tunnel mode)",
+                    rv.mode.name()
+                ),
+            );
+        }
+        let mac = match (&rb.mac, self.gateway_mac) {
+            (Some(m), _) => mac_of(cx, m, &fld("mac"))?,
+            (None, Some(g)) if rv.mode != Mode::Dr => g,
+            (None, _) => {
+                return cx.at(
+                    rb.name.span(),
+                    fld("mac"),
+                    if rv.mode == Mode::Dr {
+                        "mode dr needs the backend's MAC".to_string()
+                    } else {
+                        "no MAC for the next hop: give the backend a mac or set device.gateway_mac"
+                            .to_string()
+                    },
+                )
+            }
+        };
+        let port = match &rb.port {
+            None => 0,
+            Some(p) if rv.mode == Mode::Nat && rv.port == 0 => {
+                return cx.at(
+                    p.span(),
+                    fld("port"),
+                    "a port rewrite needs the VIP to have a port (replies are rewritten back to it)",
+                )
+            }
+            Some(p) if rv.mode == Mode::Nat => *p.get_ref(),
+            Some(p) => {
+                return cx.at(
+                    p.span(),
+                    fld("port"),
+                    format!("only mode nat rewrites ports; VIP is {}", rv.mode.name()),
+                )
+            }
+        };
+        let weight = *rb.weight.get_ref();
+        if weight > 1_000_000 {
+            return cx.at(
+                rb.weight.span(),
+                fld("weight"),
+                format!("{weight} is above 1000000"),
+            );
+        }
+        Ok(Backend {
+            name: bname,
+            addr: baddr,
+            mac,
+            port,
+            weight,
+            state: rb.state,
+        })
+    }
+
+    /// M for Maglev (given and prime, or the first listed prime >= 100 N),
+    /// the slot count for RR/WRR.
+    fn table_size(
+        &mut self,
+        cx: &Ctx,
+        rv: &RawVip,
+        vname: &str,
+        backends: &[Backend],
+    ) -> Result<u32, ConfigError> {
+        let weights: Vec<u32> = backends.iter().map(Backend::effective_weight).collect();
+        let n_active = weights.iter().filter(|&&w| w > 0).count() as u64;
+        if n_active == 0 {
+            self.warnings.push(format!(
+                "vip {vname}: no active backend with weight > 0; new flows are dropped"
+            ));
+        }
+        let field = format!("vip[{vname}].table_size");
+        match rv.scheduler {
+            Scheduler::Maglev | Scheduler::MaglevStable => match &rv.table_size {
+                Some(m) => {
+                    let m_v = *m.get_ref();
+                    if !is_prime(m_v) {
+                        return cx.at(
+                            m.span(),
+                            field,
+                            format!("{m_v} is not prime (Maglev needs a prime M)"),
+                        );
+                    }
+                    if (m_v as usize) < backends.len() {
+                        return cx.at(
+                            m.span(),
+                            field,
+                            format!("{m_v} is smaller than the {} backends", backends.len()),
+                        );
+                    }
+                    if (m_v as u64) < 100 * n_active {
+                        self.warnings.push(format!(
+                            "vip {vname}: table_size {m_v} < 100 x {n_active} backends; balance may be off by more than 1%"
+                        ));
+                    }
+                    Ok(m_v)
+                }
+                None => {
+                    let want = (100 * backends.len() as u64).max(65537);
+                    match PRIMES.iter().find(|&&p| p as u64 >= want) {
+                        Some(&p) => Ok(p),
+                        None => cx.at(
+                            rv.name.span(),
+                            field,
+                            "too many backends for any listed prime; give table_size",
+                        ),
+                    }
+                }
+            },
+            Scheduler::Rr | Scheduler::Wrr => {
+                if let Some(m) = &rv.table_size {
+                    return cx.at(
+                        m.span(),
+                        field,
+                        format!(
+                            "scheduler {} sizes its own slot table; remove table_size",
+                            rv.scheduler.name()
+                        ),
+                    );
+                }
+                let len = if rv.scheduler == Scheduler::Rr {
+                    n_active
+                } else {
+                    crate::sched::wrr_len(&weights)
+                };
+                let per_vip = self.target.max_backends_per_vip() as u64;
+                if len > per_vip * 64 {
+                    return cx.at(
+                        rv.name.span(),
+                        format!("vip[{vname}].backend.weight"),
+                        format!("the WRR slot table would have {len} slots; use smaller or more divisible weights"),
+                    );
+                }
+                Ok(len as u32)
+            }
+        }
+    }
+}
+
 /// The rest of a config split at a `[[vip]]` line: VIPs only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -439,8 +822,6 @@ impl Config {
             "config: TOML parsed in {:.1} ms",
             clock.elapsed().as_secs_f64() * 1e3
         );
-        let mut warnings = Vec::new();
-
         let target = match &raw.target {
             None => Target::builtin(),
             Some(t) => {
@@ -450,112 +831,10 @@ impl Config {
                 })?
             }
         };
-
-        let toeplitz_key = match &raw.hash.toeplitz_key {
-            None => DEFAULT_KEY,
-            Some(k) => match parse_hex::<TOEPLITZ_KEY_LEN>(k.get_ref()) {
-                Some(v) => v,
-                None => {
-                    return cx.at(
-                        k.span(),
-                        "hash.toeplitz_key",
-                        "must be 40 bytes of hex (80 hex digits)",
-                    )
-                }
-            },
-        };
-        let maglev_seed = match &raw.hash.maglev_seed {
-            None => DEFAULT_MAGLEV_SEED,
-            Some(k) => match parse_hex::<16>(k.get_ref()) {
-                Some(v) => v,
-                None => {
-                    return cx.at(
-                        k.span(),
-                        "hash.maglev_seed",
-                        "must be 16 bytes of hex (32 hex digits)",
-                    )
-                }
-            },
-        };
-        let mac_of = |cx: &Ctx, m: &Spanned<String>, field: &str| -> Result<[u8; 6], ConfigError> {
-            match parse_mac(m.get_ref()) {
-                Some(v) => Ok(v),
-                None => cx.at(
-                    m.span(),
-                    field,
-                    format!("{:?} is not a MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref()),
-                ),
-            }
-        };
-        let device_mac = match &raw.device.mac {
-            None => [0x02, 0, 0, 0, 0, 0x01],
-            Some(m) => mac_of(&cx, m, "device.mac")?,
-        };
-        let gateway_mac = raw
-            .device
-            .gateway_mac
-            .as_ref()
-            .map(|m| mac_of(&cx, m, "device.gateway_mac"))
-            .transpose()?;
-        let max_frame = match &raw.device.max_frame {
-            None => 1514,
-            Some(v) if (64..=9216).contains(v.get_ref()) => *v.get_ref() as u16,
-            Some(v) => {
-                return cx.at(
-                    v.span(),
-                    "device.max_frame",
-                    format!("{} is outside 64..=9216", v.get_ref()),
-                )
-            }
-        };
-        let prefix = |p: &Option<Spanned<String>>,
-                      field: &str,
-                      dflt: &str,
-                      v6: bool|
-         -> Result<(IpAddr, u8), ConfigError> {
-            let (s, span) = match p {
-                None => (dflt.to_string(), 0..0),
-                Some(p) => (p.get_ref().clone(), p.span()),
-            };
-            match parse_prefix(&s) {
-                Some((a, l)) if a.is_ipv6() == v6 => Ok((a, l)),
-                _ => cx.at(
-                    span,
-                    field,
-                    format!("{s:?} is not an IPv{} prefix (addr/len)", if v6 { 6 } else { 4 }),
-                ),
-            }
-        };
-        let tunnel_v4 = match prefix(&raw.tunnel.source_v4, "tunnel.source_v4", "172.16.0.0/16", false)? {
-            (IpAddr::V4(a), l) => (a, l),
-            _ => unreachable!("checked family"),
-        };
-        let tunnel_v6 = match prefix(&raw.tunnel.source_v6, "tunnel.source_v6", "100::/64", true)? {
-            (IpAddr::V6(a), l) => (a, l),
-            _ => unreachable!("checked family"),
-        };
-        let gue_port = raw.tunnel.gue_port.unwrap_or(6080);
-        if gue_port == 0 {
-            return cx.field("tunnel.gue_port", "must not be 0");
-        }
-        let secs = |v: &Option<Spanned<u32>>, field: &str, dflt: u32| -> Result<u32, ConfigError> {
-            match v {
-                None => Ok(dflt),
-                Some(s) if (1..=86400 * 7).contains(s.get_ref()) => Ok(*s.get_ref()),
-                Some(s) => cx.at(
-                    s.span(),
-                    field,
-                    format!("{} is outside 1..=604800 seconds", s.get_ref()),
-                ),
-            }
-        };
-        let timeouts = Timeouts {
-            tcp_syn_s: secs(&raw.timeouts.tcp_syn_s, "timeouts.tcp_syn_s", 30)?,
-            tcp_established_s: secs(&raw.timeouts.tcp_established_s, "timeouts.tcp_established_s", 900)?,
-            tcp_closing_s: secs(&raw.timeouts.tcp_closing_s, "timeouts.tcp_closing_s", 60)?,
-            udp_s: secs(&raw.timeouts.udp_s, "timeouts.udp_s", 300)?,
-        };
-
+        let (toeplitz_key, maglev_seed) = hash_keys(&cx, &raw.hash)?;
+        let (device_mac, gateway_mac, max_frame) = device(&cx, &raw.device)?;
+        let (tunnel_v4, tunnel_v6, gue_port) = tunnel(&cx, &raw.tunnel)?;
+        let timeouts = timeouts(&cx, &raw.timeouts)?;
         if raw.vips.is_empty() {
             return cx.field("vip", "the config defines no [[vip]]");
         }
@@ -570,238 +849,20 @@ impl Config {
                 ),
             );
         }
-
+        let mut vp = VipParser {
+            target: &target,
+            gateway_mac,
+            vip_names: HashSet::new(),
+            claimed: BTreeMap::new(),
+            total_backends: 0,
+            total_lut: 0,
+            warnings: Vec::new(),
+        };
         let mut vips = Vec::with_capacity(raw.vips.len());
-        let mut vip_names = HashSet::new();
-        // (addr, port) -> protocols claimed; port 0 = any port.
-        let mut claimed: BTreeMap<IpAddr, Vec<(u16, Proto, String)>> = BTreeMap::new();
-        let mut total_backends = 0usize;
-        let mut total_lut = 0u64;
         for (rv, base) in raw.vips.into_iter().zip(vip_bases) {
-            let cx = Ctx { base, ..cx };
-            check_name(&cx, &rv.name, "vip.name")?;
-            let vname = rv.name.get_ref().clone();
-            if !vip_names.insert(vname.clone()) {
-                return cx.at(rv.name.span(), format!("vip[{vname}].name"), "duplicate VIP name");
-            }
-            let addr = *rv.address.get_ref();
-            let overlaps = |p: u16, q: Proto| {
-                (p == rv.port || p == 0 || rv.port == 0)
-                    && (q == rv.protocol || q == Proto::Any || rv.protocol == Proto::Any)
-            };
-            let slot = claimed.entry(addr).or_default();
-            if let Some((_, _, other)) = slot.iter().find(|(p, q, _)| overlaps(*p, *q)) {
-                return cx.at(
-                    rv.address.span(),
-                    format!("vip[{vname}].address"),
-                    format!(
-                        "{addr} port {} {} overlaps VIP {other:?}",
-                        rv.port,
-                        rv.protocol.name()
-                    ),
-                );
-            }
-            slot.push((rv.port, rv.protocol, vname.clone()));
-
-            if rv.mode == Mode::Nat && gateway_mac.is_none() {
-                return cx.at(
-                    rv.name.span(),
-                    format!("vip[{vname}].mode"),
-                    "mode nat sends replies back through device.gateway_mac; set it",
-                );
-            }
-            if rv.backends.is_empty() {
-                return cx.at(
-                    rv.name.span(),
-                    format!("vip[{vname}].backend"),
-                    "VIP has no [[vip.backend]]",
-                );
-            }
-            let per_vip = target.max_backends_per_vip() as usize;
-            if rv.backends.len() > per_vip {
-                return cx.at(
-                    rv.name.span(),
-                    format!("vip[{vname}].backend"),
-                    format!(
-                        "{} backends, target {} allows {per_vip} per VIP ({}-bit table entries)",
-                        rv.backends.len(),
-                        target.name,
-                        target.lut_entry_bits
-                    ),
-                );
-            }
-            total_backends += rv.backends.len();
-            if total_backends > target.max_backends as usize {
-                return cx.at(
-                    rv.name.span(),
-                    format!("vip[{vname}].backend"),
-                    format!(
-                        "more than {} backends in total, the target {} limit",
-                        target.max_backends, target.name
-                    ),
-                );
-            }
-            let mut names = HashSet::new();
-            let mut backends = Vec::with_capacity(rv.backends.len());
-            for rb in rv.backends {
-                check_name(&cx, &rb.name, &format!("vip[{vname}].backend.name"))?;
-                let bname = rb.name.get_ref().clone();
-                let fld = |f: &str| format!("vip[{vname}].backend[{bname}].{f}");
-                if !names.insert(bname.clone()) {
-                    return cx.at(rb.name.span(), fld("name"), "duplicate backend name in this VIP");
-                }
-                let baddr = *rb.address.get_ref();
-                if baddr.is_ipv6() != addr.is_ipv6() && matches!(rv.mode, Mode::Dr | Mode::Nat) {
-                    return cx.at(
-                        rb.address.span(),
-                        fld("address"),
-                        format!("{baddr} is not the VIP's address family; mode {} cannot change it (use a tunnel mode)", rv.mode.name()),
-                    );
-                }
-                let mac =
-                    match (&rb.mac, gateway_mac) {
-                        (Some(m), _) => mac_of(&cx, m, &fld("mac"))?,
-                        (None, Some(g)) if rv.mode != Mode::Dr => g,
-                        (None, _) => return cx.at(
-                            rb.name.span(),
-                            fld("mac"),
-                            if rv.mode == Mode::Dr {
-                                "mode dr needs the backend's MAC".to_string()
-                            } else {
-                                "no MAC for the next hop: give the backend a mac or set device.gateway_mac"
-                                    .to_string()
-                            },
-                        ),
-                    };
-                let port =
-                    match &rb.port {
-                        None => 0,
-                        Some(p) if rv.mode == Mode::Nat && rv.port == 0 => return cx.at(
-                            p.span(),
-                            fld("port"),
-                            "a port rewrite needs the VIP to have a port (replies are rewritten back to it)",
-                        ),
-                        Some(p) if rv.mode == Mode::Nat => *p.get_ref(),
-                        Some(p) => {
-                            return cx.at(
-                                p.span(),
-                                fld("port"),
-                                format!("only mode nat rewrites ports; VIP is {}", rv.mode.name()),
-                            )
-                        }
-                    };
-                let weight = *rb.weight.get_ref();
-                if weight > 1_000_000 {
-                    return cx.at(
-                        rb.weight.span(),
-                        fld("weight"),
-                        format!("{weight} is above 1000000"),
-                    );
-                }
-                backends.push(Backend {
-                    name: bname,
-                    addr: baddr,
-                    mac,
-                    port,
-                    weight,
-                    state: rb.state,
-                });
-            }
-            backends.sort_by(|a, b| a.name.cmp(&b.name));
-            let weights: Vec<u32> = backends.iter().map(Backend::effective_weight).collect();
-            let n_active = weights.iter().filter(|&&w| w > 0).count() as u64;
-            if n_active == 0 {
-                warnings.push(format!(
-                    "vip {vname}: no active backend with weight > 0; new flows are dropped"
-                ));
-            }
-            let table_size = match rv.scheduler {
-                Scheduler::Maglev | Scheduler::MaglevStable => match &rv.table_size {
-                    Some(m) => {
-                        let m_v = *m.get_ref();
-                        if !is_prime(m_v) {
-                            return cx.at(
-                                m.span(),
-                                format!("vip[{vname}].table_size"),
-                                format!("{m_v} is not prime (Maglev needs a prime M)"),
-                            );
-                        }
-                        if (m_v as usize) < backends.len() {
-                            return cx.at(
-                                m.span(),
-                                format!("vip[{vname}].table_size"),
-                                format!("{m_v} is smaller than the {} backends", backends.len()),
-                            );
-                        }
-                        if (m_v as u64) < 100 * n_active {
-                            warnings.push(format!(
-                                "vip {vname}: table_size {m_v} < 100 x {n_active} backends; balance may be off by more than 1%"
-                            ));
-                        }
-                        m_v
-                    }
-                    None => {
-                        let want = (100 * backends.len() as u64).max(65537);
-                        match PRIMES.iter().find(|&&p| p as u64 >= want) {
-                            Some(&p) => p,
-                            None => {
-                                return cx.at(
-                                    rv.name.span(),
-                                    format!("vip[{vname}].table_size"),
-                                    "too many backends for any listed prime; give table_size",
-                                )
-                            }
-                        }
-                    }
-                },
-                Scheduler::Rr | Scheduler::Wrr => {
-                    if let Some(m) = &rv.table_size {
-                        return cx.at(
-                            m.span(),
-                            format!("vip[{vname}].table_size"),
-                            format!(
-                                "scheduler {} sizes its own slot table; remove table_size",
-                                rv.scheduler.name()
-                            ),
-                        );
-                    }
-                    let len = if rv.scheduler == Scheduler::Rr {
-                        n_active
-                    } else {
-                        crate::sched::wrr_len(&weights)
-                    };
-                    if len > per_vip as u64 * 64 {
-                        return cx.at(
-                            rv.name.span(),
-                            format!("vip[{vname}].backend.weight"),
-                            format!("the WRR slot table would have {len} slots; use smaller or more divisible weights"),
-                        );
-                    }
-                    len as u32
-                }
-            };
-            total_lut += table_size as u64;
-            if total_lut > target.lut_entries as u64 {
-                return cx.at(
-                    rv.table_size.as_ref().map_or(rv.name.span(), |m| m.span()),
-                    format!("vip[{vname}].table_size"),
-                    format!(
-                        "lookup tables need more than the {} entries target {} has",
-                        target.lut_entries, target.name
-                    ),
-                );
-            }
-            vips.push(Vip {
-                name: vname,
-                addr,
-                port: rv.port,
-                proto: rv.protocol,
-                mode: rv.mode,
-                sched: rv.scheduler,
-                table_size,
-                backends,
-            });
+            vips.push(vp.vip(&Ctx { base, ..cx }, rv)?);
         }
+        let warnings = vp.warnings;
         vips.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Config {
             target_fingerprint: target.fingerprint(),

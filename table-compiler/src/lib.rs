@@ -9,3 +9,4 @@ pub mod ctimage;
 pub mod maglev;
 pub mod sched;
 pub mod target_file;
+pub mod toml_error;

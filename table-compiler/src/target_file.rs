@@ -2,7 +2,7 @@
 //! contract (`lbnic_contract::target`); reading one from a user's file is a
 //! config job, so it lives here with the other TOML parsing.
 
-use crate::config::describe_toml_error;
+use crate::toml_error::describe_toml_error;
 use lbnic_contract::target::{Target, TargetError};
 use std::path::Path;
 
