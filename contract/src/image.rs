@@ -10,7 +10,7 @@ use crate::target::entries::{
     NAME_LEN, VIP_ENTRY_LEN,
 };
 use crate::target::{MemoryMap, Target};
-use std::io::Write;
+use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
@@ -18,6 +18,9 @@ pub const MAGIC: [u8; 8] = *b"LBNICIMG";
 pub const FORMAT_VERSION: u16 = 1;
 pub const HEADER_LEN: usize = 256;
 pub const MAX_SECTIONS: usize = 6;
+/// Largest image file `Image::load` reads (header included). The largest
+/// default-target image (conntrack) is 64 MiB.
+pub const MAX_IMAGE_LEN: u64 = 4 << 30;
 
 /// Header layout.
 pub mod header_field {
@@ -294,11 +297,45 @@ impl Image {
         write_atomic(path, &[&self.header(), &self.payload])
     }
 
+    /// Read and validate an image file. The header is read first and says
+    /// how long the file is, so no more than that is ever read (a device or
+    /// a pipe that never ends is refused after the header).
     pub fn load(path: &Path) -> Result<Image, ImageError> {
-        let bytes = std::fs::read(path).map_err(|error| ImageError::Io {
+        let io = |error: std::io::Error| ImageError::Io {
             path: path.display().to_string(),
             error,
-        })?;
+        };
+        let f = std::fs::File::open(path).map_err(io)?;
+        let meta = f.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(io(std::io::Error::other("is a directory")));
+        }
+        let mut r = std::io::BufReader::new(f);
+        let mut bytes = Vec::with_capacity(HEADER_LEN);
+        (&mut r)
+            .take(HEADER_LEN as u64)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        let h = Header::new_checked(&bytes)?;
+        h.check()?;
+        let payload_len = h.payload_len();
+        if payload_len > MAX_IMAGE_LEN - HEADER_LEN as u64 {
+            return Err(ImageError::Header {
+                at: header_field::PAYLOAD_LEN.start,
+                message: format!(
+                    "payload of {payload_len} bytes; lbnic reads images up to {MAX_IMAGE_LEN} bytes"
+                ),
+            });
+        }
+        let want = HEADER_LEN as u64 + payload_len;
+        if meta.is_file() && meta.len() > want {
+            return Err(ImageError::Trailing {
+                extra: meta.len() - want,
+                at: want,
+            });
+        }
+        // One byte more than announced, to tell trailing data from none.
+        r.take(payload_len + 1).read_to_end(&mut bytes).map_err(io)?;
         Image::from_bytes(&bytes)
     }
 
@@ -613,32 +650,13 @@ fn check_layout(
     Ok(())
 }
 
-/// Write `parts` to `path` via a temporary file and a rename.
+/// Write `parts` to `path` as `files::write` does: atomically for a
+/// regular file, through a symlink, in place for a device or FIFO.
 pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), ImageError> {
-    // The temporary file's errors end in " at path <its random name>"; the
-    // OS error under the path asked for is what the user can act on.
-    let werr = |error: std::io::Error| {
-        let text = error.to_string();
-        let error = match text.split_once(" at path ") {
-            Some((msg, _)) => std::io::Error::new(error.kind(), msg.to_string()),
-            None => error,
-        };
-        ImageError::Write {
-            path: path.display().to_string(),
-            error,
-        }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
-    for p in parts {
-        tmp.write_all(p).map_err(werr)?;
-    }
-    tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(path).map_err(|e| werr(e.error))?;
-    Ok(())
+    files::write(path, parts).map_err(|e| ImageError::Write {
+        path: e.path,
+        error: std::io::Error::new(e.error.kind(), format!("{}: {}", e.step, e.error)),
+    })
 }
 
 /// One backend slot of a decoded bank.

@@ -15,10 +15,16 @@ pub fn resolve(reference: &str, base_dir: &Path) -> Result<Target, TargetError> 
     load(&base_dir.join(reference))
 }
 
+/// Largest target file read (a target is a few dozen lines).
+pub const MAX_TARGET_LEN: u64 = 1 << 20;
+
 pub fn load(path: &Path) -> Result<Target, TargetError> {
-    let text = std::fs::read_to_string(path).map_err(|error| TargetError::Io {
-        path: path.display().to_string(),
-        error,
+    let text = files::read_to_string_capped(path, MAX_TARGET_LEN, "target file").map_err(|e| match e {
+        files::InputError::Io { path, error, .. } => TargetError::Io { path, error },
+        other => TargetError::Parse {
+            path: path.display().to_string(),
+            message: other.to_string(),
+        },
     })?;
     parse(&text, &path.display().to_string())
 }
