@@ -1,7 +1,7 @@
 //! `lbnic`: compile load-balancer configs into FPGA/SmartNIC table images,
 //! inspect and compare them, and look flows up in them.
 
-mod device_cmds;
+mod device;
 mod tables;
 mod traffic;
 
@@ -117,7 +117,7 @@ enum Cmd {
     #[command(subcommand)]
     Ct(CtCmd),
     #[command(flatten)]
-    Device(device_cmds::DeviceCmd),
+    Device(device::DeviceCmd),
     /// Generate a deterministic traffic capture for a config's VIPs.
     ///
     /// Flows (TCP with handshakes and teardowns, UDP; IPv4/IPv6), uniform or
@@ -159,7 +159,7 @@ enum CtCmd {
         bank: PathBuf,
     },
     #[command(flatten)]
-    Device(device_cmds::CtDeviceCmd),
+    Device(device::CtDeviceCmd),
 }
 
 fn main() -> ExitCode {
@@ -205,8 +205,8 @@ fn main() -> ExitCode {
         Cmd::Target { target, json } => tables::target(&target, json),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
-        Cmd::Ct(CtCmd::Device(c)) => device_cmds::run_ct(c),
-        Cmd::Device(c) => device_cmds::run(c),
+        Cmd::Ct(CtCmd::Device(c)) => device::run_ct(c),
+        Cmd::Device(c) => device::run(c),
         Cmd::Gen(a) => traffic::gen(a),
         Cmd::Replay(a) => traffic::replay(a),
         Cmd::Check(a) => traffic::check(a),

@@ -20,8 +20,13 @@ pub enum AccessError {
         offset: u64,
         source: std::io::Error,
     },
-    #[error("in-process model: {0}")]
-    Model(#[from] hw_model::device::DeviceError),
+    /// A device emulated in this process (`hw-emu`) failed. The message
+    /// carries the cause, so it is not also a `source()`.
+    #[error("{backend}: {error}")]
+    Emulated {
+        backend: &'static str,
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("another process is already changing this device ({0}); wait for it to finish")]
     Busy(String),
 }
@@ -43,8 +48,9 @@ impl AccessError {
     }
 }
 
-/// Checks shared by backends that do not get them from a [`crate::mmio::Window`].
-pub(crate) fn check_reg(offset: u64) -> Result<(), AccessError> {
+/// Checks shared by backends that do not get them from a
+/// [`crate::mmio::Window`] (the in-process model of `hw-emu`).
+pub fn check_reg(offset: u64) -> Result<(), AccessError> {
     if !offset.is_multiple_of(4) || offset.checked_add(4).is_none_or(|e| e > regs::BLOCK_LEN) {
         return Err(AccessError::BadRegister {
             offset,
@@ -55,7 +61,7 @@ pub(crate) fn check_reg(offset: u64) -> Result<(), AccessError> {
     Ok(())
 }
 
-pub(crate) fn check_ap(offset: u64, len: usize, size: u64) -> Result<(), AccessError> {
+pub fn check_ap(offset: u64, len: usize, size: u64) -> Result<(), AccessError> {
     if offset.checked_add(len as u64).is_none_or(|e| e > size) {
         return Err(AccessError::BadAperture { offset, len, size });
     }
@@ -147,10 +153,8 @@ pub enum OpenError {
     Shm(#[from] crate::shm::ShmError),
     #[error(transparent)]
     Vfio(#[from] crate::vfio::VfioOpenError),
-    #[error("in-process model: {0}")]
-    Model(#[from] hw_model::device::DeviceError),
-    #[error("model target: {0}")]
-    Target(#[from] lbnic_contract::target::TargetError),
+    #[error("{spec}: the in-process model is not a host-driver backend: open it with hw-emu's ModelAccess")]
+    InProcess { spec: String },
 }
 
 impl std::str::FromStr for DeviceSpec {
@@ -191,14 +195,18 @@ impl std::fmt::Display for DeviceSpec {
 /// Open a device laid out as `target` says (which BAR and offset hold the
 /// register block and the aperture). Nothing is read or written yet: the
 /// identity check is the protocol's first step ([`crate::Driver::identify`]).
+///
+/// Only the bus backends (`vfio:`, `shm:`): a `model` spec is refused with
+/// [`OpenError::InProcess`]; the caller that has the simulator (the CLI)
+/// opens it with `hw_emu::ModelAccess`.
 pub fn open(spec: &DeviceSpec, target: &Target) -> Result<Box<dyn DeviceAccess>, OpenError> {
     Ok(match spec {
         DeviceSpec::Vfio(addr) => Box::new(crate::vfio::VfioAccess::open(addr, target)?),
         DeviceSpec::Shm(path) => Box::new(crate::shm::ShmAccess::open(path, target)?),
-        DeviceSpec::Model(None) => Box::new(crate::model::ModelAccess::new(target.clone())?),
-        DeviceSpec::Model(Some(p)) => {
-            let t = table_compiler::target_file::load(p)?;
-            Box::new(crate::model::ModelAccess::new(t)?)
+        DeviceSpec::Model(_) => {
+            return Err(OpenError::InProcess {
+                spec: spec.to_string(),
+            })
         }
     })
 }
@@ -233,5 +241,14 @@ mod tests {
             let e = s.parse::<DeviceSpec>().unwrap_err().to_string();
             assert!(e.contains("use vfio:"), "{s}: {e}");
         }
+    }
+
+    #[test]
+    fn the_model_is_not_opened_here() {
+        let spec: DeviceSpec = "model".parse().unwrap();
+        assert!(matches!(
+            open(&spec, &Target::builtin()),
+            Err(OpenError::InProcess { .. })
+        ));
     }
 }

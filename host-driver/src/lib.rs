@@ -2,12 +2,13 @@
 //!
 //! - [`access`]: the [`DeviceAccess`] trait (register and aperture access,
 //!   bounds-checked) and device specs (`vfio:`, `shm:`, `model`);
-//! - [`vfio`], [`shm`], [`model`]: the three backends;
+//! - [`vfio`], [`shm`]: the two bus backends (the in-process model and the
+//!   device side of a shared-memory file live in `hw-emu`, so the driver
+//!   does not depend on the simulator);
 //! - [`driver`]: the protocol of spec §3/§4 (identify, flash with commit
 //!   and read-back, delta flashing, verify, stats, conntrack);
 //! - [`delta`], [`records`]: what a delta writes, and what the host knows
 //!   each bank holds;
-//! - [`serve`]: the device side of a shared-memory device;
 //! - [`pci`]: PCI devices, drivers and IOMMU groups from sysfs;
 //! - [`mmio`]: the only module with `unsafe` code (mapped windows).
 
@@ -18,15 +19,10 @@ pub mod delta;
 pub mod driver;
 #[allow(unsafe_code)]
 pub mod mmio;
-pub mod model;
 pub mod pci;
 pub mod records;
-pub mod serve;
 pub mod shm;
 pub mod vfio;
 
 pub use access::{open, AccessError, DeviceAccess, DeviceSpec, OpenError};
 pub use driver::{Driver, DriverError, FlashOptions, FlashReport, Identity, Stats, VerifyReport};
-
-#[cfg(test)]
-mod tests;

@@ -42,6 +42,15 @@ pub struct OutOfBounds {
     pub size: u64,
 }
 
+/// A read-modify-write that could not be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RmwError {
+    #[error(transparent)]
+    OutOfBounds(#[from] OutOfBounds),
+    #[error("read-modify-write at {offset:#x}: a volatile (MMIO) window has no atomic read-modify-write; only atomic-style (shared-memory) windows do")]
+    NotAtomic { offset: u64 },
+}
+
 /// A mapped range of device memory. The mapping lives as long as the window.
 pub struct Window {
     map: MmapRaw,
@@ -121,14 +130,10 @@ impl Window {
     /// An atomic read-modify-write of one aligned 32-bit word; `f` gets the
     /// word and returns its old value (little-endian as stored). Volatile
     /// windows have no atomic read-modify-write and refuse.
-    fn rmw32(&self, offset: u64, f: impl FnOnce(&AtomicU32) -> u32) -> Result<u32, OutOfBounds> {
+    fn rmw32(&self, offset: u64, f: impl FnOnce(&AtomicU32) -> u32) -> Result<u32, RmwError> {
         let o = self.check(offset, 4, 4)?;
         if self.style != Style::Atomic {
-            return Err(OutOfBounds {
-                offset,
-                len: 4,
-                size: self.len(),
-            });
+            return Err(RmwError::NotAtomic { offset });
         }
         // SAFETY: as in `read32` (in bounds, aligned, no references to the
         // mapping); the window is atomic-style, so every access to this word
@@ -139,13 +144,13 @@ impl Window {
 
     /// Atomically replace a 32-bit word, returning the old value (the
     /// device side taking a doorbell).
-    pub fn swap32(&self, offset: u64, v: u32) -> Result<u32, OutOfBounds> {
+    pub fn swap32(&self, offset: u64, v: u32) -> Result<u32, RmwError> {
         self.rmw32(offset, |w| w.swap(v.to_le(), Ordering::AcqRel))
     }
 
     /// Atomically clear bits of a 32-bit word (self-clearing control bits,
     /// without losing bits the other side sets meanwhile).
-    pub fn clear_bits32(&self, offset: u64, bits: u32) -> Result<u32, OutOfBounds> {
+    pub fn clear_bits32(&self, offset: u64, bits: u32) -> Result<u32, RmwError> {
         self.rmw32(offset, |w| w.fetch_and(!bits.to_le(), Ordering::AcqRel))
     }
 
@@ -308,7 +313,8 @@ mod tests {
         assert!(w.write_bytes(8000, &[0u8; 193]).is_err());
         assert!(w.read_bytes(u64::MAX, &mut [0u8; 2]).is_err());
         // Read-modify-write needs atomics.
-        assert!(w.swap32(0, 1).is_err());
+        assert_eq!(w.swap32(0, 1), Err(RmwError::NotAtomic { offset: 0 }));
+        assert!(matches!(w.swap32(8192, 1), Err(RmwError::OutOfBounds(_))));
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub enum ShmError {
 
 /// The register-block and aperture windows of a BAR-shaped file, checked
 /// against the target's layout. Shared by the host side ([`ShmAccess`]) and
-/// the device side ([`crate::serve::ShmDevice`]).
-pub(crate) struct ShmBar {
+/// the device side (`hw_emu::serve::ShmDevice`), so both map the file the
+/// same way.
+pub struct ShmBar {
     pub file: File,
     pub regs: Window,
     pub aperture: Window,

@@ -1,9 +1,10 @@
-//! The flash protocol against the in-process model: commits, refusals,
-//! interrupted flashes, delta flashing, dead devices, conntrack.
+//! host-driver's flash protocol against the in-process model: commits,
+//! refusals, interrupted flashes, delta flashing, dead devices, conntrack.
+//! (Here rather than in host-driver, which does not depend on the model.)
 
-use crate::access::{AccessError, DeviceAccess};
-use crate::driver::{Driver, DriverError, FlashOptions};
-use crate::model::ModelAccess;
+use host_driver::access::{AccessError, DeviceAccess};
+use host_driver::driver::{Driver, DriverError, FlashOptions};
+use hw_emu::ModelAccess;
 use lbnic_contract::image::{Bank, Image};
 use lbnic_contract::target::regs;
 use std::path::Path;
@@ -45,7 +46,7 @@ fn driver(img: &Image) -> Driver<ModelAccess> {
     d
 }
 
-fn flash(d: &mut Driver<impl DeviceAccess>, img: &Image) -> crate::FlashReport {
+fn flash(d: &mut Driver<impl DeviceAccess>, img: &Image) -> host_driver::FlashReport {
     d.flash(img, &FlashOptions::default(), &mut |_, _| {}).unwrap()
 }
 
@@ -209,7 +210,7 @@ fn delta_writes_only_what_changed_and_falls_back_when_the_base_is_wrong() {
         ..FlashOptions::default()
     };
     let r = d.flash(&c, &opts, &mut |_, _| {}).unwrap();
-    let want: u64 = crate::delta::changed_ranges(a.device(), c.device(), crate::delta::MERGE_GAP)
+    let want: u64 = host_driver::delta::changed_ranges(a.device(), c.device(), host_driver::delta::MERGE_GAP)
         .iter()
         .map(|r| r.len() as u64)
         .sum();

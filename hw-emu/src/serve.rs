@@ -20,8 +20,8 @@
 //! so the heartbeat says "the device is answering", not just "a thread
 //! exists".
 
-use crate::mmio::{Style, Window};
-use crate::shm::{ShmBar, ShmError};
+use host_driver::mmio::{RmwError, Style, Window};
+use host_driver::shm::{ShmBar, ShmError};
 use hw_model::device::{in_memory, DeviceError, Memory};
 use hw_model::functional::Functional;
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
@@ -46,7 +46,16 @@ pub enum ServeError {
     #[error("serve: device model: {0}")]
     Model(#[from] DeviceError),
     #[error("serve: shared-memory access: {0}")]
-    Window(#[from] crate::mmio::OutOfBounds),
+    Window(#[from] host_driver::mmio::OutOfBounds),
+    /// Not `#[from]`: the message already carries the cause.
+    #[error("serve: shared-memory access: {0}")]
+    Rmw(RmwError),
+}
+
+impl From<RmwError> for ServeError {
+    fn from(e: RmwError) -> ServeError {
+        ServeError::Rmw(e)
+    }
 }
 
 /// A commit the device handled.
@@ -307,9 +316,8 @@ impl Drop for ShmDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::DeviceAccess;
-    use crate::driver::{Driver, FlashOptions};
-    use crate::shm::ShmAccess;
+    use host_driver::shm::ShmAccess;
+    use host_driver::{DeviceAccess, Driver, FlashOptions};
     use lbnic_contract::image::Bank;
     use std::sync::atomic::AtomicBool;
 

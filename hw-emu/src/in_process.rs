@@ -1,12 +1,20 @@
-//! `model`: the device emulator of `hw-model` in this process. Every
+//! The `model` device spec: the device emulator of `hw-model` in this process. Every
 //! register write is acted on at once (the device's `poll`), as an FPGA
 //! would between two bus cycles. For tests it can also be *frozen*: it then
 //! stops answering (registers read back stale, writes wait) until thawed,
 //! which is how a hung or absent device looks to the host.
 
-use crate::access::{check_ap, check_reg, AccessError, DeviceAccess};
+use host_driver::access::{check_ap, check_reg, AccessError, DeviceAccess};
 use hw_model::device::{in_memory, Device, DeviceError, Memory};
 use lbnic_contract::target::Target;
+
+/// A model error as host-driver sees it.
+fn model_err(e: DeviceError) -> AccessError {
+    AccessError::Emulated {
+        backend: "in-process model",
+        error: Box::new(e),
+    }
+}
 
 pub struct ModelAccess {
     dev: Device<Memory>,
@@ -45,7 +53,7 @@ impl ModelAccess {
     pub fn thaw(&mut self) -> Result<(), AccessError> {
         self.frozen = false;
         for (r, v) in std::mem::take(&mut self.pending) {
-            self.dev.host_write32(r, v)?;
+            self.dev.host_write32(r, v).map_err(model_err)?;
         }
         Ok(())
     }
@@ -70,7 +78,7 @@ impl DeviceAccess for ModelAccess {
             let b = &self.dev.bar()[o..o + 4];
             return Ok(u32::from_le_bytes(b.try_into().expect("4 bytes")));
         }
-        Ok(self.dev.host_read32(reg)?)
+        self.dev.host_read32(reg).map_err(model_err)
     }
     fn write32(&mut self, reg: u64, v: u32) -> Result<(), AccessError> {
         if self.frozen {
@@ -78,19 +86,19 @@ impl DeviceAccess for ModelAccess {
             self.pending.push((reg, v));
             return Ok(());
         }
-        Ok(self.dev.host_write32(reg, v)?)
+        self.dev.host_write32(reg, v).map_err(model_err)
     }
     fn aperture_len(&self) -> u64 {
         self.dev.map.aperture_len
     }
     fn read_aperture(&mut self, offset: u64, out: &mut [u8]) -> Result<(), AccessError> {
         check_ap(offset, out.len(), self.aperture_len())?;
-        Ok(self.dev.host_read_aperture(offset, out)?)
+        self.dev.host_read_aperture(offset, out).map_err(model_err)
     }
     fn write_aperture(&mut self, offset: u64, data: &[u8]) -> Result<(), AccessError> {
         check_ap(offset, data.len(), self.aperture_len())?;
         self.writes += 1;
         self.bytes_written += data.len() as u64;
-        Ok(self.dev.host_write_aperture(offset, data)?)
+        self.dev.host_write_aperture(offset, data).map_err(model_err)
     }
 }

@@ -1,0 +1,18 @@
+//! The `hw-model` device as something host-driver can talk to, kept out of
+//! host-driver so the driver does not depend on the simulator (as rust-vmm
+//! keeps vfio-ioctls free of any emulator).
+//!
+//! - [`in_process`]: the model behind host-driver's [`DeviceAccess`]
+//!   trait in this process (the `model` device spec);
+//! - [`serve`]: the device side of a shared-memory BAR file (`lbnic serve
+//!   --shm`), which hosts reach through host-driver's `shm:` backend.
+//!
+//! [`DeviceAccess`]: host_driver::DeviceAccess
+
+#![forbid(unsafe_code)]
+
+pub mod in_process;
+pub mod serve;
+
+pub use in_process::ModelAccess;
+pub use serve::{CommitEvent, ServeError, ShmDevice};
