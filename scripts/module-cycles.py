@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-ROOTS = ["contract", "table-compiler", "hw-model", "host-driver", "testbench", "hw-emu", "."]
+ROOTS = ["contract", "files", "table-compiler", "hw-model", "host-driver", "hw-emu", "testbench", "."]
 
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 USE_GROUP_RE = re.compile(r"\buse\s+(crate|super|self)::\{([^;]*)\};", re.S)

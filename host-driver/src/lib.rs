@@ -1,7 +1,9 @@
 //! lbnic host driver: getting at the device and the flash protocol.
 //!
 //! - [`access`]: the [`DeviceAccess`] trait (register and aperture access,
-//!   bounds-checked) and device specs (`vfio:`, `shm:`, `model`);
+//!   bounds-checked);
+//! - [`spec`]: device specs (`vfio:`, `shm:`, `model`) and opening the bus
+//!   backends;
 //! - [`vfio`], [`shm`]: the two bus backends (the in-process model and the
 //!   device side of a shared-memory file live in `hw-emu`, so the driver
 //!   does not depend on the simulator);
@@ -22,7 +24,9 @@ pub mod mmio;
 pub mod pci;
 pub mod records;
 pub mod shm;
+pub mod spec;
 pub mod vfio;
 
-pub use access::{open, AccessError, DeviceAccess, DeviceSpec, OpenError};
+pub use access::{AccessError, DeviceAccess};
 pub use driver::{Driver, DriverError, FlashOptions, FlashReport, Identity, Stats, VerifyReport};
+pub use spec::{open, DeviceSpec, OpenError};
