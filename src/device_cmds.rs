@@ -8,7 +8,7 @@ use host_driver::records::{default_state_dir, BankRecords};
 use host_driver::serve::ShmDevice;
 use host_driver::{DeviceAccess, DeviceSpec, Driver, FlashOptions};
 use lbnic_contract::image::{decode_conntrack, Image, ImageKind, SectionKind};
-use lbnic_contract::target::entries::{CtRepr, CT_WAY_LEN};
+use lbnic_contract::target::entries::{CtRepr, CtWay, CT_WAY_LEN};
 use lbnic_contract::target::regs::{self, Counter};
 use lbnic_contract::target::Target;
 use std::io::{IsTerminal, Write};
@@ -616,7 +616,7 @@ fn live_conntrack(t: &Target, mut mem: Vec<u8>) -> Result<Vec<u8>> {
         for w in 0..t.ct_ways {
             let off = map.ct_way(b, w) as usize;
             let way = &mut mem[off..off + CT_WAY_LEN];
-            match CtRepr::parse(way) {
+            match CtRepr::parse(&CtWay::new_unchecked(&*way)) {
                 Ok(Some(_)) => {}
                 Ok(None) => way.fill(0),
                 Err(e) => bail!("conntrack bucket {b} way {w} (conntrack offset {off:#x}): {e}"),

@@ -442,6 +442,33 @@ pub fn target(reference: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Which header `lbnic target --emit` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EmitKind {
+    /// SystemVerilog package `lbnic_pkg`.
+    Sv,
+    /// C11 header.
+    C,
+}
+
+pub fn emit_header(reference: &str, kind: EmitKind, output: Option<&Path>) -> Result<()> {
+    let t = table_compiler::target_file::resolve(reference, Path::new("."))?;
+    let text = match kind {
+        EmitKind::Sv => lbnic_contract::emit::emit_sv(&t),
+        EmitKind::C => lbnic_contract::emit::emit_c(&t),
+    };
+    match output {
+        Some(p) if p != Path::new("-") => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+        }
+        _ => {
+            use std::io::Write;
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 fn toml_string(t: &Target) -> Result<String> {
     Ok(toml::to_string(t)?)
 }

@@ -49,9 +49,108 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4-byte slice"))
 }
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8-byte slice"))
+
+/// How a field's bytes are read. Generated headers (`lbnic target --emit`)
+/// and the layout tests are built from the `FIELDS` table of each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Unsigned little-endian integer.
+    Int,
+    /// Byte string (address, MAC, key): byte `k` of the field is octet `k`.
+    Bytes,
+    /// Zero; reserved for later contract versions.
+    Reserved,
 }
+
+/// One field of an entry: `len` bytes at byte `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub offset: usize,
+    pub len: usize,
+    pub kind: FieldKind,
+}
+
+impl Field {
+    pub const fn int(name: &'static str, r: std::ops::Range<usize>) -> Field {
+        Field {
+            name,
+            offset: r.start,
+            len: r.end - r.start,
+            kind: FieldKind::Int,
+        }
+    }
+    pub const fn byte(name: &'static str, at: usize) -> Field {
+        Field {
+            name,
+            offset: at,
+            len: 1,
+            kind: FieldKind::Int,
+        }
+    }
+    pub const fn bytes(name: &'static str, r: std::ops::Range<usize>) -> Field {
+        Field {
+            name,
+            offset: r.start,
+            len: r.end - r.start,
+            kind: FieldKind::Bytes,
+        }
+    }
+    pub const fn reserved(name: &'static str, r: std::ops::Range<usize>) -> Field {
+        Field {
+            name,
+            offset: r.start,
+            len: r.end - r.start,
+            kind: FieldKind::Reserved,
+        }
+    }
+}
+
+/// A named bit of a flags byte or register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bit {
+    pub name: &'static str,
+    pub mask: u32,
+}
+
+/// An entry layout: what a generated header describes.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// snake_case; headers derive `VIP_…`, `vip_entry_t` from it.
+    pub name: &'static str,
+    pub len: usize,
+    pub fields: &'static [Field],
+    /// Bits of the entry's `flags` field.
+    pub flags: &'static [Bit],
+}
+
+/// Every entry layout of the contract.
+pub const LAYOUTS: &[Layout] = &[
+    Layout {
+        name: "global",
+        len: GLOBAL_LEN,
+        fields: global_field::FIELDS,
+        flags: &[],
+    },
+    Layout {
+        name: "vip",
+        len: VIP_ENTRY_LEN,
+        fields: vip_field::FIELDS,
+        flags: vip_field::FLAG_BITS,
+    },
+    Layout {
+        name: "backend",
+        len: BACKEND_ENTRY_LEN,
+        fields: backend_field::FIELDS,
+        flags: backend_field::FLAG_BITS,
+    },
+    Layout {
+        name: "ct_way",
+        len: CT_WAY_LEN,
+        fields: ct_field::FIELDS,
+        flags: ct_field::FLAG_BITS,
+    },
+];
 
 /// 16-byte stored form of an address.
 pub fn addr_to_bytes(a: IpAddr) -> [u8; 16] {
@@ -90,6 +189,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [Mode] = &[Mode::Dr, Mode::TunIpip, Mode::TunGue, Mode::Nat];
     pub fn code(self) -> u8 {
         match self {
             Mode::Dr => 0,
@@ -133,6 +234,13 @@ pub enum Scheduler {
 }
 
 impl Scheduler {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [Scheduler] = &[
+        Scheduler::Maglev,
+        Scheduler::MaglevStable,
+        Scheduler::Rr,
+        Scheduler::Wrr,
+    ];
     pub fn code(self) -> u8 {
         match self {
             Scheduler::Maglev => 0,
@@ -175,6 +283,8 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [Proto] = &[Proto::Tcp, Proto::Udp, Proto::Any];
     /// IP protocol number stored in the entry; 0 = any.
     pub fn code(self) -> u8 {
         match self {
@@ -214,6 +324,8 @@ pub enum BackendState {
 }
 
 impl BackendState {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [BackendState] = &[BackendState::Active, BackendState::Drain, BackendState::Down];
     pub fn code(self) -> u8 {
         match self {
             BackendState::Active => 0,
@@ -256,6 +368,28 @@ pub mod global_field {
     pub const BACKEND_COUNT: Range<usize> = 88..92;
     pub const MAX_FRAME: Range<usize> = 92..94;
     pub const GATEWAY_MAC: Range<usize> = 94..100;
+    /// Zero; reserved for later contract versions.
+    pub const RESERVED: Range<usize> = 100..256;
+
+    use super::Field;
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("toeplitz_key", TOEPLITZ_KEY),
+        Field::bytes("device_mac", DEVICE_MAC),
+        Field::int("gue_port", GUE_PORT),
+        Field::bytes("tun_src_v4", TUN_SRC_V4),
+        Field::byte("tun_src_v4_len", TUN_SRC_V4_LEN),
+        Field::byte("tun_src_v6_len", TUN_SRC_V6_LEN),
+        Field::int("vip_count", VIP_COUNT),
+        Field::bytes("tun_src_v6", TUN_SRC_V6),
+        Field::int("timeout_tcp_syn", TIMEOUT_TCP_SYN),
+        Field::int("timeout_tcp_est", TIMEOUT_TCP_EST),
+        Field::int("timeout_tcp_fin", TIMEOUT_TCP_FIN),
+        Field::int("timeout_udp", TIMEOUT_UDP),
+        Field::int("backend_count", BACKEND_COUNT),
+        Field::int("max_frame", MAX_FRAME),
+        Field::bytes("gateway_mac", GATEWAY_MAC),
+        Field::reserved("reserved", RESERVED),
+    ];
 }
 
 /// The GLOBAL section. Timeouts are in conntrack ticks.
@@ -364,6 +498,31 @@ pub mod vip_field {
 
     pub const FLAG_VALID: u8 = 1 << 0;
     pub const FLAG_V6: u8 = 1 << 1;
+
+    use super::{Bit, Field};
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("addr", ADDR),
+        Field::int("port", PORT),
+        Field::byte("proto", PROTO),
+        Field::byte("flags", FLAGS),
+        Field::byte("mode", MODE),
+        Field::byte("sched", SCHED),
+        Field::int("backend_count", BACKEND_COUNT),
+        Field::int("backend_base", BACKEND_BASE),
+        Field::int("lut_base", LUT_BASE),
+        Field::int("lut_size", LUT_SIZE),
+        Field::reserved("reserved", RESERVED),
+    ];
+    pub const FLAG_BITS: &[Bit] = &[
+        Bit {
+            name: "valid",
+            mask: FLAG_VALID as u32,
+        },
+        Bit {
+            name: "v6",
+            mask: FLAG_V6 as u32,
+        },
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -444,6 +603,27 @@ pub mod backend_field {
 
     pub const FLAG_VALID: u8 = 1 << 0;
     pub const FLAG_V6: u8 = 1 << 1;
+
+    use super::{Bit, Field};
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("addr", ADDR),
+        Field::bytes("mac", MAC),
+        Field::int("port", PORT),
+        Field::int("weight", WEIGHT),
+        Field::byte("flags", FLAGS),
+        Field::byte("state", STATE),
+        Field::int("vip", VIP),
+    ];
+    pub const FLAG_BITS: &[Bit] = &[
+        Bit {
+            name: "valid",
+            mask: FLAG_VALID as u32,
+        },
+        Bit {
+            name: "v6",
+            mask: FLAG_V6 as u32,
+        },
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,6 +694,14 @@ pub enum TcpState {
 }
 
 impl TcpState {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [TcpState] = &[
+        TcpState::None,
+        TcpState::SynSeen,
+        TcpState::Established,
+        TcpState::Closing,
+        TcpState::Closed,
+    ];
     pub fn code(self) -> u8 {
         match self {
             TcpState::None => 0,
@@ -545,7 +733,7 @@ impl TcpState {
     }
 }
 
-/// Conntrack way (64 bytes, one memory beat).
+/// Conntrack way (64 bytes, one memory beat). [`CtWay`] is the typed view.
 pub mod ct_field {
     use std::ops::Range;
     pub const SRC: Range<usize> = 0..16;
@@ -553,6 +741,9 @@ pub mod ct_field {
     pub const SRC_PORT: Range<usize> = 32..34;
     pub const DST_PORT: Range<usize> = 34..36;
     pub const PROTO: usize = 36;
+    /// The bytes a way is keyed on (addresses, ports, protocol): what
+    /// [`super::CtKey`] holds, so a lookup compares one contiguous run.
+    pub const KEY: Range<usize> = SRC.start..PROTO + 1;
     pub const FLAGS: usize = 37;
     pub const TCP_STATE: usize = 38;
     pub const RESERVED0: usize = 39;
@@ -569,7 +760,42 @@ pub mod ct_field {
     /// A NAT return entry: key is backend -> client; rewrite source back
     /// to the VIP.
     pub const FLAG_REVERSE: u8 = 1 << 2;
+
+    use super::{Bit, Field};
+    /// `KEY` is not listed: it is the union of the first five fields.
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("src", SRC),
+        Field::bytes("dst", DST),
+        Field::int("src_port", SRC_PORT),
+        Field::int("dst_port", DST_PORT),
+        Field::byte("proto", PROTO),
+        Field::byte("flags", FLAGS),
+        Field::byte("tcp_state", TCP_STATE),
+        Field::reserved("reserved0", RESERVED0..RESERVED0 + 1),
+        Field::int("backend", BACKEND),
+        Field::int("vip", VIP),
+        Field::int("last_seen", LAST_SEEN),
+        Field::int("created", CREATED),
+        Field::int("packets", PACKETS),
+        Field::int("bytes", BYTES),
+    ];
+    pub const FLAG_BITS: &[Bit] = &[
+        Bit {
+            name: "valid",
+            mask: FLAG_VALID as u32,
+        },
+        Bit {
+            name: "v6",
+            mask: FLAG_V6 as u32,
+        },
+        Bit {
+            name: "reverse",
+            mask: FLAG_REVERSE as u32,
+        },
+    ];
 }
+
+pub use super::ct::{CtKey, CtMatch, CtWay, CT_KEY_LEN};
 
 /// The 5-tuple a conntrack entry is keyed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -630,11 +856,10 @@ pub struct CtRepr {
 }
 
 impl CtRepr {
-    pub fn parse(b: &[u8]) -> Result<Option<CtRepr>, EntryError> {
+    /// `Ok(None)` for a free (invalid) way.
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(w: &CtWay<&T>) -> Result<Option<CtRepr>, EntryError> {
         use ct_field as f;
-        check_len("conntrack", b, CT_WAY_LEN)?;
-        let flags = b[f::FLAGS];
-        if flags & f::FLAG_VALID == 0 {
+        if !w.is_valid() {
             return Ok(None);
         }
         let bad = |field, value: u8| EntryError::BadField {
@@ -642,47 +867,51 @@ impl CtRepr {
             field,
             value: value as u64,
         };
+        let flags = w.flags();
         if flags & !(f::FLAG_VALID | f::FLAG_V6 | f::FLAG_REVERSE) != 0 {
             return Err(bad("flags", flags));
         }
-        let v6 = flags & f::FLAG_V6 != 0;
+        let v6 = w.is_v6();
         Ok(Some(CtRepr {
             key: FlowKey {
-                proto: b[f::PROTO],
-                src: addr_from_bytes(&b[f::SRC], v6),
-                src_port: u16_at(b, f::SRC_PORT.start),
-                dst: addr_from_bytes(&b[f::DST], v6),
-                dst_port: u16_at(b, f::DST_PORT.start),
+                proto: w.proto(),
+                src: addr_from_bytes(w.src(), v6),
+                src_port: w.src_port(),
+                dst: addr_from_bytes(w.dst(), v6),
+                dst_port: w.dst_port(),
             },
-            reverse: flags & f::FLAG_REVERSE != 0,
-            tcp_state: TcpState::from_code(b[f::TCP_STATE]).ok_or(bad("tcp_state", b[f::TCP_STATE]))?,
-            backend: u16_at(b, f::BACKEND.start),
-            vip: u16_at(b, f::VIP.start),
-            last_seen: u32_at(b, f::LAST_SEEN.start),
-            created: u32_at(b, f::CREATED.start),
-            packets: u32_at(b, f::PACKETS.start),
-            bytes: u64_at(b, f::BYTES.start),
+            reverse: w.is_reverse(),
+            tcp_state: TcpState::from_code(w.tcp_state()).ok_or(bad("tcp_state", w.tcp_state()))?,
+            backend: w.backend(),
+            vip: w.vip(),
+            last_seen: w.last_seen(),
+            created: w.created(),
+            packets: w.packets(),
+            bytes: w.bytes(),
         }))
     }
 
-    pub fn emit(&self, b: &mut [u8]) {
+    /// Parse the way at the start of `b` (a checked view first).
+    pub fn parse_bytes(b: &[u8]) -> Result<Option<CtRepr>, EntryError> {
+        CtRepr::parse(&CtWay::new_checked(b)?)
+    }
+
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, w: &mut CtWay<T>) {
         use ct_field as f;
-        b[..CT_WAY_LEN].fill(0);
-        b[f::SRC].copy_from_slice(&addr_to_bytes(self.key.src));
-        b[f::DST].copy_from_slice(&addr_to_bytes(self.key.dst));
-        b[f::SRC_PORT].copy_from_slice(&self.key.src_port.to_le_bytes());
-        b[f::DST_PORT].copy_from_slice(&self.key.dst_port.to_le_bytes());
-        b[f::PROTO] = self.key.proto;
-        b[f::FLAGS] = f::FLAG_VALID
-            | if self.key.is_ipv6() { f::FLAG_V6 } else { 0 }
-            | if self.reverse { f::FLAG_REVERSE } else { 0 };
-        b[f::TCP_STATE] = self.tcp_state.code();
-        b[f::BACKEND].copy_from_slice(&self.backend.to_le_bytes());
-        b[f::VIP].copy_from_slice(&self.vip.to_le_bytes());
-        b[f::LAST_SEEN].copy_from_slice(&self.last_seen.to_le_bytes());
-        b[f::CREATED].copy_from_slice(&self.created.to_le_bytes());
-        b[f::PACKETS].copy_from_slice(&self.packets.to_le_bytes());
-        b[f::BYTES].copy_from_slice(&self.bytes.to_le_bytes());
+        w.clear();
+        w.set_key(&CtKey::from_flow(&self.key));
+        w.set_flags(
+            f::FLAG_VALID
+                | if self.key.is_ipv6() { f::FLAG_V6 } else { 0 }
+                | if self.reverse { f::FLAG_REVERSE } else { 0 },
+        );
+        w.set_tcp_state(self.tcp_state.code());
+        w.set_backend(self.backend);
+        w.set_vip(self.vip);
+        w.set_last_seen(self.last_seen);
+        w.set_created(self.created);
+        w.set_packets(self.packets);
+        w.set_bytes(self.bytes);
     }
 }
 
@@ -854,8 +1083,9 @@ mod tests {
             bytes: 1 << 40,
         };
         let mut b = [0u8; CT_WAY_LEN];
-        c.emit(&mut b);
-        assert_eq!(CtRepr::parse(&b).unwrap(), Some(c));
+        c.emit(&mut CtWay::new_unchecked(&mut b[..]));
+        assert_eq!(CtRepr::parse_bytes(&b).unwrap(), Some(c));
+        assert!(CtRepr::parse_bytes(&b[..CT_WAY_LEN - 1]).is_err());
     }
 
     #[test]
@@ -894,6 +1124,53 @@ mod tests {
             }
             proptest::prop_assert_eq!(fast, plain);
         }
+    }
+
+    /// Each layout's fields tile the entry (no gap, no overlap, ending at
+    /// its length), so a field added to a `*_field` module but not to its
+    /// `FIELDS` table leaves a hole that fails here.
+    #[test]
+    fn layouts_tile_their_entries() {
+        for l in LAYOUTS {
+            let mut at = 0;
+            for f in l.fields {
+                assert_eq!(f.offset, at, "{}.{} leaves a gap or overlaps", l.name, f.name);
+                assert!(f.len > 0, "{}.{}", l.name, f.name);
+                at += f.len;
+            }
+            assert_eq!(
+                at, l.len,
+                "{} fields end at {at}, entry is {} bytes",
+                l.name, l.len
+            );
+            let mut seen = 0;
+            for b in l.flags {
+                assert!(b.mask.is_power_of_two() && b.mask < 256 && seen & b.mask == 0);
+                seen |= b.mask;
+            }
+        }
+        assert_eq!(ct_field::KEY.end - ct_field::KEY.start, CT_KEY_LEN);
+    }
+
+    /// `ALL` lists exactly the codes `from_code` accepts.
+    #[test]
+    fn enum_tables_are_complete() {
+        fn check<E: Copy + PartialEq + std::fmt::Debug>(
+            all: &[E],
+            code: fn(E) -> u8,
+            from: fn(u8) -> Option<E>,
+        ) {
+            let decodable: Vec<E> = (0..=255u8).filter_map(from).collect();
+            assert_eq!(decodable.len(), all.len(), "{all:?}");
+            for &e in all {
+                assert_eq!(from(code(e)), Some(e));
+            }
+        }
+        check(Mode::ALL, Mode::code, Mode::from_code);
+        check(Scheduler::ALL, Scheduler::code, Scheduler::from_code);
+        check(Proto::ALL, Proto::code, Proto::from_code);
+        check(BackendState::ALL, BackendState::code, BackendState::from_code);
+        check(TcpState::ALL, TcpState::code, TcpState::from_code);
     }
 
     #[test]
