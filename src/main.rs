@@ -105,13 +105,28 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show a target: its parameters, fingerprint and memory map.
+    /// Show a target: its parameters, fingerprint and memory map; or, with
+    /// --emit, generate a header for hardware from the contract.
+    ///
+    /// `--emit sv` writes the SystemVerilog package `lbnic_pkg` (register
+    /// offsets, control/status bits, counters, entry layouts as byte offsets
+    /// and packed structs, code enums, memory-map section bases, every target
+    /// parameter, the fingerprint); `--emit c` writes the same as a C11
+    /// header for firmware and C drivers. The files committed under rtl/
+    /// (rtl/pkg/lbnic_pkg.sv, rtl/include/lbnic_contract.h) are the default
+    /// target's; scripts/gen-headers.sh regenerates them.
     Target {
         /// "default" or a target TOML file.
         #[arg(default_value = "default")]
         target: String,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "emit")]
         json: bool,
+        /// Generate a header: `sv` (SystemVerilog package) or `c` (C header).
+        #[arg(long, value_enum)]
+        emit: Option<tables::EmitKind>,
+        /// Where to write the generated header (`-` or omitted: stdout).
+        #[arg(short, long, requires = "emit")]
+        output: Option<PathBuf>,
     },
     /// Conntrack images and state.
     #[command(subcommand)]
@@ -202,7 +217,18 @@ fn main() -> ExitCode {
             packets,
             json,
         } => tables::lookup(&image, &flow, json, trace.as_deref(), packets),
-        Cmd::Target { target, json } => tables::target(&target, json),
+        Cmd::Target {
+            target,
+            json,
+            emit: None,
+            ..
+        } => tables::target(&target, json),
+        Cmd::Target {
+            target,
+            emit: Some(kind),
+            output,
+            ..
+        } => tables::emit_header(&target, kind, output.as_deref()),
         Cmd::Ct(CtCmd::Build { bank, flows, output }) => tables::ct_build(&bank, flows.as_deref(), &output),
         Cmd::Ct(CtCmd::List { image, bank }) => tables::ct_list(&image, &bank),
         Cmd::Ct(CtCmd::Device(c)) => device::run_ct(c),

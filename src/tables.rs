@@ -2,7 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use lbnic_contract::image::{decode_conntrack, Bank, Image, ImageError, ImageKind};
-use lbnic_contract::target::entries::{CtRepr, FlowKey};
+use lbnic_contract::target::ct::CtRepr;
+use lbnic_contract::target::entries::FlowKey;
 use lbnic_contract::target::Target;
 use std::path::Path;
 use table_compiler::analysis::{self, VipInfo};
@@ -439,6 +440,33 @@ pub fn target(reference: &str, json: bool) -> Result<()> {
     println!("target {} fingerprint {:#018x}", t.name, t.fingerprint());
     print!("{}", toml_string(&t)?);
     println!("{map}");
+    Ok(())
+}
+
+/// Which header `lbnic target --emit` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EmitKind {
+    /// SystemVerilog package `lbnic_pkg`.
+    Sv,
+    /// C11 header.
+    C,
+}
+
+pub fn emit_header(reference: &str, kind: EmitKind, output: Option<&Path>) -> Result<()> {
+    let t = table_compiler::target_file::resolve(reference, Path::new("."))?;
+    let text = match kind {
+        EmitKind::Sv => lbnic_contract::emit::emit_sv(&t),
+        EmitKind::C => lbnic_contract::emit::emit_c(&t),
+    };
+    match output {
+        Some(p) if p != Path::new("-") => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+        }
+        _ => {
+            use std::io::Write;
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+    }
     Ok(())
 }
 

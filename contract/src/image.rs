@@ -5,9 +5,10 @@
 //! CRC, target, section table against the memory map, every section CRC,
 //! every table entry) before anything can reach a device.
 
+use crate::target::ct::{CtRepr, CtWay};
 use crate::target::entries::{
-    name_parse, BackendRepr, CtRepr, EntryError, GlobalRepr, Lut, VipRepr, BACKEND_ENTRY_LEN, CT_WAY_LEN,
-    NAME_LEN, VIP_ENTRY_LEN,
+    name_parse, BackendRepr, EntryError, GlobalRepr, Lut, VipRepr, BACKEND_ENTRY_LEN, CT_WAY_LEN, NAME_LEN,
+    VIP_ENTRY_LEN,
 };
 use crate::target::{MemoryMap, Target};
 use std::io::Read;
@@ -1033,7 +1034,7 @@ pub fn decode_conntrack(img: &Image) -> Result<Vec<(u32, u32, CtRepr)>, ImageErr
             let raw = &img.payload[off..off + CT_WAY_LEN];
             let index = b as u64 * t.ct_ways as u64 + w as u64;
             let offset = (off + HEADER_LEN) as u64;
-            match CtRepr::parse(raw).map_err(entry_err("conntrack", index, offset))? {
+            match CtRepr::parse(&CtWay::new_unchecked(raw)).map_err(entry_err("conntrack", index, offset))? {
                 Some(e) => out.push((b, w, e)),
                 None if raw.iter().any(|&x| x != 0) => {
                     return Err(ImageError::Invalid {

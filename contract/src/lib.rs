@@ -8,6 +8,7 @@
 //! `docs/spec.md` documents the same facts for people, and
 //! `lbnic target --emit sv|c` turns them into headers for hardware.
 
+pub mod emit;
 pub mod image;
 pub mod lookup;
 pub mod target;

@@ -7,8 +7,13 @@
 //! seen live way (lowest way on a tie). Expired ways are reclaimed (counted as
 //! age-outs) when an insert reuses them or when the scrubber sweeps them.
 
-use lbnic_contract::target::entries::{ct_field as f, GlobalRepr, TcpState, CT_WAY_LEN};
+use lbnic_contract::target::ct::{CtMatch, CtWay};
+use lbnic_contract::target::entries::{GlobalRepr, TcpState, CT_WAY_LEN};
 use lbnic_contract::target::MemoryMap;
+
+/// The lookup key lives in the contract (one layout for compiler, models
+/// and dump); re-exported because the pipeline's users build keys.
+pub use lbnic_contract::target::ct::CtKey;
 
 /// TCP flag bits as on the wire.
 pub mod tcp_flags {
@@ -16,29 +21,6 @@ pub mod tcp_flags {
     pub const SYN: u8 = 0x02;
     pub const RST: u8 = 0x04;
     pub const ACK: u8 = 0x10;
-}
-
-/// The key bytes of a way (`SRC..=PROTO`) plus its family, built once per
-/// packet so a way compare is a memcmp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CtKey {
-    pub bytes: [u8; 37],
-    pub v6: bool,
-}
-
-impl CtKey {
-    pub fn new(proto: u8, src: &[u8; 16], sport: u16, dst: &[u8; 16], dport: u16, v6: bool) -> CtKey {
-        let mut bytes = [0u8; 37];
-        bytes[f::SRC].copy_from_slice(src);
-        bytes[f::DST].copy_from_slice(dst);
-        bytes[f::SRC_PORT].copy_from_slice(&sport.to_le_bytes());
-        bytes[f::DST_PORT].copy_from_slice(&dport.to_le_bytes());
-        bytes[f::PROTO] = proto;
-        CtKey { bytes, v6 }
-    }
-    pub fn proto(&self) -> u8 {
-        self.bytes[f::PROTO]
-    }
 }
 
 /// Timeouts in ticks, from the bank's GLOBAL section.
@@ -69,10 +51,6 @@ impl Timeouts {
             _ => self.est,
         }
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4"))
 }
 
 /// Geometry of the table; the memory is passed to each call so the same
@@ -121,15 +99,21 @@ impl CtTable {
         o..o + self.ways as usize * CT_WAY_LEN
     }
 
-    fn valid(w: &[u8]) -> bool {
-        w[f::FLAGS] & f::FLAG_VALID != 0
+    fn way<'m>(&self, mem: &'m [u8], bucket: u32, way: u32) -> CtWay<&'m [u8]> {
+        let o = self.way_off(bucket, way);
+        CtWay::new_unchecked(&mem[o..o + CT_WAY_LEN])
+    }
+
+    fn way_mut<'m>(&self, mem: &'m mut [u8], bucket: u32, way: u32) -> CtWay<&'m mut [u8]> {
+        let o = self.way_off(bucket, way);
+        CtWay::new_unchecked(&mut mem[o..o + CT_WAY_LEN])
     }
 
     /// Expired at device time `now` (ticks): idle for longer than its
     /// state's timeout (32-bit wrapping arithmetic, as the hardware does).
-    pub fn expired(w: &[u8], now: u32, to: &Timeouts) -> bool {
-        let idle = now.wrapping_sub(u32_at(w, f::LAST_SEEN.start));
-        idle > to.of(w[f::PROTO], w[f::TCP_STATE])
+    pub fn expired<T: AsRef<[u8]>>(w: &CtWay<T>, now: u32, to: &Timeouts) -> bool {
+        let idle = now.wrapping_sub(w.last_seen());
+        idle > to.of(w.proto(), w.tcp_state())
     }
 
     /// The live way holding `key` (forward or reverse entry), if any.
@@ -142,55 +126,29 @@ impl CtTable {
         now: u32,
         to: &Timeouts,
     ) -> Option<u32> {
-        let want =
-            f::FLAG_VALID | if key.v6 { f::FLAG_V6 } else { 0 } | if reverse { f::FLAG_REVERSE } else { 0 };
-        // Key and flags are bytes 0..38 of a way: compare them as five
-        // words (the last masked to its six bytes), not byte by byte.
-        let mut k = [0u8; 40];
-        k[..37].copy_from_slice(&key.bytes);
-        k[f::FLAGS] = want;
-        let words = |b: &[u8]| -> [u64; 5] {
-            std::array::from_fn(|i| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8")))
-        };
-        let kw = words(&k);
-        const LAST: u64 = (1 << 48) - 1;
+        let m = CtMatch::new(key, reverse);
         let base = self.way_off(bucket, 0);
         let ways = &mem[base..base + self.ways as usize * CT_WAY_LEN];
         ways.chunks_exact(CT_WAY_LEN)
-            .position(|e| {
-                let ew = words(e);
-                ew[0] == kw[0]
-                    && ew[1] == kw[1]
-                    && ew[2] == kw[2]
-                    && ew[3] == kw[3]
-                    && ew[4] & LAST == kw[4]
-                    && !Self::expired(e, now, to)
-            })
+            .map(CtWay::new_unchecked)
+            .position(|e| e.matches(&m) && !Self::expired(&e, now, to))
             .map(|w| w as u32)
     }
 
     /// Read a way's (VIP slot, VIP-local backend, TCP state).
     pub fn target_of(&self, mem: &[u8], bucket: u32, way: u32) -> (u16, u16, u8) {
-        let o = self.way_off(bucket, way);
-        let e = &mem[o..o + CT_WAY_LEN];
-        (
-            u16::from_le_bytes([e[f::VIP.start], e[f::VIP.start + 1]]),
-            u16::from_le_bytes([e[f::BACKEND.start], e[f::BACKEND.start + 1]]),
-            e[f::TCP_STATE],
-        )
+        let e = self.way(mem, bucket, way);
+        (e.vip(), e.backend(), e.tcp_state())
     }
 
     /// A hit: refresh the timestamp, count the packet, advance TCP state.
     pub fn touch(&self, mem: &mut [u8], bucket: u32, way: u32, now: u32, len: u32, flags: u8) {
-        let o = self.way_off(bucket, way);
-        let e = &mut mem[o..o + CT_WAY_LEN];
-        e[f::LAST_SEEN].copy_from_slice(&now.to_le_bytes());
-        let p = u32_at(e, f::PACKETS.start).wrapping_add(1);
-        e[f::PACKETS].copy_from_slice(&p.to_le_bytes());
-        let b = u64::from_le_bytes(e[f::BYTES].try_into().expect("8")).wrapping_add(len as u64);
-        e[f::BYTES].copy_from_slice(&b.to_le_bytes());
-        if e[f::PROTO] == 6 {
-            e[f::TCP_STATE] = next_state(e[f::TCP_STATE], flags).code();
+        let mut e = self.way_mut(mem, bucket, way);
+        e.set_last_seen(now);
+        e.set_packets(e.packets().wrapping_add(1));
+        e.set_bytes(e.bytes().wrapping_add(len as u64));
+        if e.proto() == 6 {
+            e.set_tcp_state(next_state(e.tcp_state(), flags).code());
         }
     }
 
@@ -208,18 +166,17 @@ impl CtTable {
         let mut aged = false;
         let mut oldest = (0u32, 0u32); // (idle, way)
         for w in 0..self.ways {
-            let o = self.way_off(bucket, w);
-            let e = &mem[o..o + CT_WAY_LEN];
-            if !Self::valid(e) {
+            let e = self.way(mem, bucket, w);
+            if !e.is_valid() {
                 free = Some(w);
                 break;
             }
-            if Self::expired(e, now, to) {
+            if Self::expired(&e, now, to) {
                 free = Some(w);
                 aged = true;
                 break;
             }
-            let idle = now.wrapping_sub(u32_at(e, f::LAST_SEEN.start));
+            let idle = now.wrapping_sub(e.last_seen());
             if w == 0 || idle > oldest.0 {
                 oldest = (idle, w);
             }
@@ -228,19 +185,17 @@ impl CtTable {
             Some(w) => (w, false),
             None => (oldest.1, true),
         };
-        let o = self.way_off(bucket, way);
-        let e = &mut mem[o..o + CT_WAY_LEN];
-        e.fill(0);
-        e[..37].copy_from_slice(&key.bytes);
-        e[f::FLAGS] =
-            f::FLAG_VALID | if key.v6 { f::FLAG_V6 } else { 0 } | if n.reverse { f::FLAG_REVERSE } else { 0 };
-        e[f::TCP_STATE] = n.state.code();
-        e[f::BACKEND].copy_from_slice(&n.backend.to_le_bytes());
-        e[f::VIP].copy_from_slice(&n.vip.to_le_bytes());
-        e[f::LAST_SEEN].copy_from_slice(&now.to_le_bytes());
-        e[f::CREATED].copy_from_slice(&now.to_le_bytes());
-        e[f::PACKETS].copy_from_slice(&1u32.to_le_bytes());
-        e[f::BYTES].copy_from_slice(&(n.bytes as u64).to_le_bytes());
+        let mut e = self.way_mut(mem, bucket, way);
+        e.clear();
+        e.set_key(key);
+        e.set_flags(key.flags(n.reverse));
+        e.set_tcp_state(n.state.code());
+        e.set_backend(n.backend);
+        e.set_vip(n.vip);
+        e.set_last_seen(now);
+        e.set_created(now);
+        e.set_packets(1);
+        e.set_bytes(n.bytes as u64);
         Inserted { way, evicted, aged }
     }
 
@@ -248,10 +203,9 @@ impl CtTable {
     pub fn sweep(&self, mem: &mut [u8], bucket: u32, horizon: u32, to: &Timeouts) -> u32 {
         let mut n = 0;
         for w in 0..self.ways {
-            let o = self.way_off(bucket, w);
-            let e = &mut mem[o..o + CT_WAY_LEN];
-            if Self::valid(e) && Self::expired(e, horizon, to) {
-                e.fill(0);
+            let mut e = self.way_mut(mem, bucket, w);
+            if e.is_valid() && Self::expired(&e, horizon, to) {
+                e.clear();
                 n += 1;
             }
         }
@@ -261,7 +215,8 @@ impl CtTable {
     /// Count of valid, unexpired ways (for reports).
     pub fn live(&self, mem: &[u8], now: u32, to: &Timeouts) -> u64 {
         mem.chunks_exact(CT_WAY_LEN)
-            .filter(|e| Self::valid(e) && !Self::expired(e, now, to))
+            .map(CtWay::new_unchecked)
+            .filter(|e| e.is_valid() && !Self::expired(e, now, to))
             .count() as u64
     }
 }
@@ -305,7 +260,7 @@ impl CtTable {
     pub fn overwrite(&self, mem: &mut [u8], bucket: u32, way: u32, key: &CtKey, n: &NewEntry, now: u32) {
         let o = self.way_off(bucket, way);
         // Make the way free, then insert into exactly it.
-        mem[o..o + CT_WAY_LEN].fill(0);
+        self.way_mut(mem, bucket, way).clear();
         let one = CtTable { buckets: 1, ways: 1 };
         one.insert(
             &mut mem[o..o + CT_WAY_LEN],

@@ -8,7 +8,8 @@
 use crate::ct::{CtKey, CtTable, Timeouts};
 use lbnic_contract::ct_bucket;
 use lbnic_contract::image::{Bank, Image, ImageKind};
-use lbnic_contract::target::entries::{addr_to_bytes, CtRepr, FlowKey, Mode, Proto, CT_WAY_LEN};
+use lbnic_contract::target::ct::{CtRepr, CtWay};
+use lbnic_contract::target::entries::{addr_to_bytes, FlowKey, Mode, Proto, CT_WAY_LEN};
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
 use lbnic_contract::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
 use lbnic_contract::toeplitz::Toeplitz;
@@ -516,21 +517,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     /// no bank is active or no live entry holds the flow.
     pub fn ct_entry(&self, flow: &FlowKey, reverse: bool) -> Option<(u32, u32, CtRepr)> {
         let b = self.active.as_ref()?;
-        let key = CtKey::new(
-            flow.proto,
-            &addr_to_bytes(flow.src),
-            flow.src_port,
-            &addr_to_bytes(flow.dst),
-            flow.dst_port,
-            flow.is_ipv6(),
-        );
+        let key = CtKey::from_flow(flow);
         let bucket = ct_bucket(crate::pipeline::hash_key(&b.tz, &key), self.ct.buckets);
         let way = self
             .ct
             .find(self.ct_mem(), bucket, &key, reverse, self.now as u32, &b.to)?;
         let r = self.ct.bucket_range(bucket);
         let raw = &self.ct_mem()[r.start + way as usize * CT_WAY_LEN..][..CT_WAY_LEN];
-        let entry = CtRepr::parse(raw).ok().flatten()?;
+        let entry = CtRepr::parse(&CtWay::new_unchecked(raw)).ok().flatten()?;
         Some((bucket, way, entry))
     }
 }

@@ -107,19 +107,19 @@ fn bytes16(a: IpAddr) -> [u8; 16] {
 /// Toeplitz over a conntrack key: RSS input with 4-byte addresses for IPv4.
 pub fn hash_key(tz: &Toeplitz, k: &CtKey) -> u32 {
     let mut buf = [0u8; 36];
-    let b = &k.bytes;
-    let n = if k.v6 {
-        buf[..16].copy_from_slice(&b[0..16]);
-        buf[16..32].copy_from_slice(&b[16..32]);
+    let n = if k.is_ipv6() {
+        buf[..16].copy_from_slice(k.src());
+        buf[16..32].copy_from_slice(k.dst());
         32
     } else {
-        buf[..4].copy_from_slice(&b[12..16]);
-        buf[4..8].copy_from_slice(&b[28..32]);
+        // The IPv4 address is the low 4 bytes of the mapped form.
+        buf[..4].copy_from_slice(&k.src()[12..]);
+        buf[4..8].copy_from_slice(&k.dst()[12..]);
         8
     };
     // Ports are stored little-endian in the key, hashed in network order.
-    buf[n..n + 2].copy_from_slice(&u16::from_le_bytes([b[32], b[33]]).to_be_bytes());
-    buf[n + 2..n + 4].copy_from_slice(&u16::from_le_bytes([b[34], b[35]]).to_be_bytes());
+    buf[n..n + 2].copy_from_slice(&k.src_port().to_be_bytes());
+    buf[n + 2..n + 4].copy_from_slice(&k.dst_port().to_be_bytes());
     tz.hash(&buf[..n + 4])
 }
 
@@ -419,14 +419,14 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 let bport = if be.repr.port != 0 {
                     be.repr.port
                 } else {
-                    u16::from_le_bytes([key.bytes[34], key.bytes[35]])
+                    key.dst_port()
                 };
                 let rkey = CtKey::new(
                     key.proto(),
                     &bytes16(be.repr.addr),
                     bport,
-                    key.bytes[0..16].try_into().expect("16"),
-                    u16::from_le_bytes([key.bytes[32], key.bytes[33]]),
+                    key.src(),
+                    key.src_port(),
                     be.repr.addr.is_ipv6(),
                 );
                 let rb = ct_bucket(hash_key(&b.tz, &rkey), ct.buckets);

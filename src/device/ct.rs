@@ -4,7 +4,8 @@ use super::{driver, emit, DeviceArg};
 use crate::tables::load_image;
 use anyhow::{bail, Context, Result};
 use lbnic_contract::image::{decode_conntrack, Image, ImageKind, SectionKind};
-use lbnic_contract::target::entries::{CtRepr, CT_WAY_LEN};
+use lbnic_contract::target::ct::{CtRepr, CtWay};
+use lbnic_contract::target::entries::CT_WAY_LEN;
 use lbnic_contract::target::Target;
 use std::path::Path;
 
@@ -16,7 +17,7 @@ fn live_conntrack(t: &Target, mut mem: Vec<u8>) -> Result<Vec<u8>> {
         for w in 0..t.ct_ways {
             let off = map.ct_way(b, w) as usize;
             let way = &mut mem[off..off + CT_WAY_LEN];
-            match CtRepr::parse(way) {
+            match CtRepr::parse(&CtWay::new_unchecked(&*way)) {
                 Ok(Some(_)) => {}
                 Ok(None) => way.fill(0),
                 Err(e) => bail!("conntrack bucket {b} way {w} (conntrack offset {off:#x}): {e}"),

@@ -5,7 +5,8 @@
 
 use lbnic_contract::ct_bucket;
 use lbnic_contract::image::{Bank, Image, ImageKind, SectionKind};
-use lbnic_contract::target::entries::{CtRepr, FlowKey, TcpState, CT_WAY_LEN};
+use lbnic_contract::target::ct::{CtRepr, CtWay};
+use lbnic_contract::target::entries::{FlowKey, TcpState, CT_WAY_LEN};
 use lbnic_contract::target::Target;
 use lbnic_contract::toeplitz::Toeplitz;
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
         }
         for w in 0..way {
             let off = map.ct_way(bucket, w) as usize;
-            if CtRepr::parse(&mem[off..off + CT_WAY_LEN])
+            if CtRepr::parse(&CtWay::new_unchecked(&mem[off..off + CT_WAY_LEN]))
                 .ok()
                 .flatten()
                 .is_some_and(|e| e.key == key)
@@ -127,7 +128,7 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
             packets: r.packets,
             bytes: r.bytes,
         }
-        .emit(&mut mem[off..off + CT_WAY_LEN]);
+        .emit(&mut CtWay::new_unchecked(&mut mem[off..off + CT_WAY_LEN]));
     }
     let len = mem.len() as u64;
     Ok(Image::assemble(

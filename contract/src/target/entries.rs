@@ -49,10 +49,9 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4-byte slice"))
 }
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8-byte slice"))
-}
 
+/// How a field's bytes are read. Generated headers (`lbnic target --emit`)
+/// and the layout tests are built from the `FIELDS` table of each entry.
 /// 16-byte stored form of an address.
 pub fn addr_to_bytes(a: IpAddr) -> [u8; 16] {
     match a {
@@ -90,6 +89,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [Mode] = &[Mode::Dr, Mode::TunIpip, Mode::TunGue, Mode::Nat];
     pub fn code(self) -> u8 {
         match self {
             Mode::Dr => 0,
@@ -133,6 +134,13 @@ pub enum Scheduler {
 }
 
 impl Scheduler {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [Scheduler] = &[
+        Scheduler::Maglev,
+        Scheduler::MaglevStable,
+        Scheduler::Rr,
+        Scheduler::Wrr,
+    ];
     pub fn code(self) -> u8 {
         match self {
             Scheduler::Maglev => 0,
@@ -175,6 +183,8 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [Proto] = &[Proto::Tcp, Proto::Udp, Proto::Any];
     /// IP protocol number stored in the entry; 0 = any.
     pub fn code(self) -> u8 {
         match self {
@@ -214,6 +224,8 @@ pub enum BackendState {
 }
 
 impl BackendState {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [BackendState] = &[BackendState::Active, BackendState::Drain, BackendState::Down];
     pub fn code(self) -> u8 {
         match self {
             BackendState::Active => 0,
@@ -256,6 +268,28 @@ pub mod global_field {
     pub const BACKEND_COUNT: Range<usize> = 88..92;
     pub const MAX_FRAME: Range<usize> = 92..94;
     pub const GATEWAY_MAC: Range<usize> = 94..100;
+    /// Zero; reserved for later contract versions.
+    pub const RESERVED: Range<usize> = 100..256;
+
+    use crate::target::field::Field;
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("toeplitz_key", TOEPLITZ_KEY),
+        Field::bytes("device_mac", DEVICE_MAC),
+        Field::int("gue_port", GUE_PORT),
+        Field::bytes("tun_src_v4", TUN_SRC_V4),
+        Field::byte("tun_src_v4_len", TUN_SRC_V4_LEN),
+        Field::byte("tun_src_v6_len", TUN_SRC_V6_LEN),
+        Field::int("vip_count", VIP_COUNT),
+        Field::bytes("tun_src_v6", TUN_SRC_V6),
+        Field::int("timeout_tcp_syn", TIMEOUT_TCP_SYN),
+        Field::int("timeout_tcp_est", TIMEOUT_TCP_EST),
+        Field::int("timeout_tcp_fin", TIMEOUT_TCP_FIN),
+        Field::int("timeout_udp", TIMEOUT_UDP),
+        Field::int("backend_count", BACKEND_COUNT),
+        Field::int("max_frame", MAX_FRAME),
+        Field::bytes("gateway_mac", GATEWAY_MAC),
+        Field::reserved("reserved", RESERVED),
+    ];
 }
 
 /// The GLOBAL section. Timeouts are in conntrack ticks.
@@ -364,6 +398,31 @@ pub mod vip_field {
 
     pub const FLAG_VALID: u8 = 1 << 0;
     pub const FLAG_V6: u8 = 1 << 1;
+
+    use crate::target::field::{Bit, Field};
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("addr", ADDR),
+        Field::int("port", PORT),
+        Field::byte("proto", PROTO),
+        Field::byte("flags", FLAGS),
+        Field::byte("mode", MODE),
+        Field::byte("sched", SCHED),
+        Field::int("backend_count", BACKEND_COUNT),
+        Field::int("backend_base", BACKEND_BASE),
+        Field::int("lut_base", LUT_BASE),
+        Field::int("lut_size", LUT_SIZE),
+        Field::reserved("reserved", RESERVED),
+    ];
+    pub const FLAG_BITS: &[Bit] = &[
+        Bit {
+            name: "valid",
+            mask: FLAG_VALID as u32,
+        },
+        Bit {
+            name: "v6",
+            mask: FLAG_V6 as u32,
+        },
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -444,6 +503,27 @@ pub mod backend_field {
 
     pub const FLAG_VALID: u8 = 1 << 0;
     pub const FLAG_V6: u8 = 1 << 1;
+
+    use crate::target::field::{Bit, Field};
+    pub const FIELDS: &[Field] = &[
+        Field::bytes("addr", ADDR),
+        Field::bytes("mac", MAC),
+        Field::int("port", PORT),
+        Field::int("weight", WEIGHT),
+        Field::byte("flags", FLAGS),
+        Field::byte("state", STATE),
+        Field::int("vip", VIP),
+    ];
+    pub const FLAG_BITS: &[Bit] = &[
+        Bit {
+            name: "valid",
+            mask: FLAG_VALID as u32,
+        },
+        Bit {
+            name: "v6",
+            mask: FLAG_V6 as u32,
+        },
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,6 +594,14 @@ pub enum TcpState {
 }
 
 impl TcpState {
+    /// Every variant, in code order (generated headers list these).
+    pub const ALL: &'static [TcpState] = &[
+        TcpState::None,
+        TcpState::SynSeen,
+        TcpState::Established,
+        TcpState::Closing,
+        TcpState::Closed,
+    ];
     pub fn code(self) -> u8 {
         match self {
             TcpState::None => 0,
@@ -543,32 +631,6 @@ impl TcpState {
             _ => return None,
         })
     }
-}
-
-/// Conntrack way (64 bytes, one memory beat).
-pub mod ct_field {
-    use std::ops::Range;
-    pub const SRC: Range<usize> = 0..16;
-    pub const DST: Range<usize> = 16..32;
-    pub const SRC_PORT: Range<usize> = 32..34;
-    pub const DST_PORT: Range<usize> = 34..36;
-    pub const PROTO: usize = 36;
-    pub const FLAGS: usize = 37;
-    pub const TCP_STATE: usize = 38;
-    pub const RESERVED0: usize = 39;
-    pub const BACKEND: Range<usize> = 40..42;
-    pub const VIP: Range<usize> = 42..44;
-    /// Last packet, in ticks (low 32 bits of device time).
-    pub const LAST_SEEN: Range<usize> = 44..48;
-    pub const CREATED: Range<usize> = 48..52;
-    pub const PACKETS: Range<usize> = 52..56;
-    pub const BYTES: Range<usize> = 56..64;
-
-    pub const FLAG_VALID: u8 = 1 << 0;
-    pub const FLAG_V6: u8 = 1 << 1;
-    /// A NAT return entry: key is backend -> client; rewrite source back
-    /// to the VIP.
-    pub const FLAG_REVERSE: u8 = 1 << 2;
 }
 
 /// The 5-tuple a conntrack entry is keyed on.
@@ -613,76 +675,6 @@ impl std::fmt::Display for FlowKey {
             ep(self.src, self.src_port),
             ep(self.dst, self.dst_port)
         )
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CtRepr {
-    pub key: FlowKey,
-    pub reverse: bool,
-    pub tcp_state: TcpState,
-    pub backend: u16,
-    pub vip: u16,
-    pub last_seen: u32,
-    pub created: u32,
-    pub packets: u32,
-    pub bytes: u64,
-}
-
-impl CtRepr {
-    pub fn parse(b: &[u8]) -> Result<Option<CtRepr>, EntryError> {
-        use ct_field as f;
-        check_len("conntrack", b, CT_WAY_LEN)?;
-        let flags = b[f::FLAGS];
-        if flags & f::FLAG_VALID == 0 {
-            return Ok(None);
-        }
-        let bad = |field, value: u8| EntryError::BadField {
-            table: "conntrack",
-            field,
-            value: value as u64,
-        };
-        if flags & !(f::FLAG_VALID | f::FLAG_V6 | f::FLAG_REVERSE) != 0 {
-            return Err(bad("flags", flags));
-        }
-        let v6 = flags & f::FLAG_V6 != 0;
-        Ok(Some(CtRepr {
-            key: FlowKey {
-                proto: b[f::PROTO],
-                src: addr_from_bytes(&b[f::SRC], v6),
-                src_port: u16_at(b, f::SRC_PORT.start),
-                dst: addr_from_bytes(&b[f::DST], v6),
-                dst_port: u16_at(b, f::DST_PORT.start),
-            },
-            reverse: flags & f::FLAG_REVERSE != 0,
-            tcp_state: TcpState::from_code(b[f::TCP_STATE]).ok_or(bad("tcp_state", b[f::TCP_STATE]))?,
-            backend: u16_at(b, f::BACKEND.start),
-            vip: u16_at(b, f::VIP.start),
-            last_seen: u32_at(b, f::LAST_SEEN.start),
-            created: u32_at(b, f::CREATED.start),
-            packets: u32_at(b, f::PACKETS.start),
-            bytes: u64_at(b, f::BYTES.start),
-        }))
-    }
-
-    pub fn emit(&self, b: &mut [u8]) {
-        use ct_field as f;
-        b[..CT_WAY_LEN].fill(0);
-        b[f::SRC].copy_from_slice(&addr_to_bytes(self.key.src));
-        b[f::DST].copy_from_slice(&addr_to_bytes(self.key.dst));
-        b[f::SRC_PORT].copy_from_slice(&self.key.src_port.to_le_bytes());
-        b[f::DST_PORT].copy_from_slice(&self.key.dst_port.to_le_bytes());
-        b[f::PROTO] = self.key.proto;
-        b[f::FLAGS] = f::FLAG_VALID
-            | if self.key.is_ipv6() { f::FLAG_V6 } else { 0 }
-            | if self.reverse { f::FLAG_REVERSE } else { 0 };
-        b[f::TCP_STATE] = self.tcp_state.code();
-        b[f::BACKEND].copy_from_slice(&self.backend.to_le_bytes());
-        b[f::VIP].copy_from_slice(&self.vip.to_le_bytes());
-        b[f::LAST_SEEN].copy_from_slice(&self.last_seen.to_le_bytes());
-        b[f::CREATED].copy_from_slice(&self.created.to_le_bytes());
-        b[f::PACKETS].copy_from_slice(&self.packets.to_le_bytes());
-        b[f::BYTES].copy_from_slice(&self.bytes.to_le_bytes());
     }
 }
 
@@ -835,30 +827,6 @@ mod tests {
     }
 
     #[test]
-    fn ct_round_trip() {
-        let c = CtRepr {
-            key: FlowKey {
-                proto: 6,
-                src: "2001:db8::1".parse().unwrap(),
-                src_port: 1000,
-                dst: "2001:db8::2".parse().unwrap(),
-                dst_port: 80,
-            },
-            reverse: true,
-            tcp_state: TcpState::Established,
-            backend: 9,
-            vip: 3,
-            last_seen: 5,
-            created: 4,
-            packets: 10,
-            bytes: 1 << 40,
-        };
-        let mut b = [0u8; CT_WAY_LEN];
-        c.emit(&mut b);
-        assert_eq!(CtRepr::parse(&b).unwrap(), Some(c));
-    }
-
-    #[test]
     fn lut_packs_14_bit_entries_lsb_first() {
         let mut sec = vec![0u8; 7];
         LutMut::new(&mut sec, 14).store(0, &[0x3fff, 0x0001, 0x2aaa]);
@@ -894,6 +862,27 @@ mod tests {
             }
             proptest::prop_assert_eq!(fast, plain);
         }
+    }
+
+    /// `ALL` lists exactly the codes `from_code` accepts.
+    #[test]
+    fn enum_tables_are_complete() {
+        fn check<E: Copy + PartialEq + std::fmt::Debug>(
+            all: &[E],
+            code: fn(E) -> u8,
+            from: fn(u8) -> Option<E>,
+        ) {
+            let decodable: Vec<E> = (0..=255u8).filter_map(from).collect();
+            assert_eq!(decodable.len(), all.len(), "{all:?}");
+            for &e in all {
+                assert_eq!(from(code(e)), Some(e));
+            }
+        }
+        check(Mode::ALL, Mode::code, Mode::from_code);
+        check(Scheduler::ALL, Scheduler::code, Scheduler::from_code);
+        check(Proto::ALL, Proto::code, Proto::from_code);
+        check(BackendState::ALL, BackendState::code, BackendState::from_code);
+        check(TcpState::ALL, TcpState::code, TcpState::from_code);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! written down; `hw-model` and `host-driver` use it and never restate one.
 //! `docs/spec.md` documents the same facts for people.
 
+pub mod ct;
 pub mod entries;
+pub mod field;
+pub mod layouts;
 pub mod memmap;
 pub mod regs;
 
@@ -29,7 +32,14 @@ pub enum MissAction {
 }
 
 impl MissAction {
-    fn code(self) -> u8 {
+    pub const ALL: &'static [MissAction] = &[MissAction::Pass, MissAction::Drop];
+    pub fn name(self) -> &'static str {
+        match self {
+            MissAction::Pass => "pass",
+            MissAction::Drop => "drop",
+        }
+    }
+    pub fn code(self) -> u8 {
         match self {
             MissAction::Pass => 0,
             MissAction::Drop => 1,

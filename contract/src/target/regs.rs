@@ -46,6 +46,90 @@ pub const COUNTERS: u64 = 0x100;
 /// First of the 64-bit parse-error counters, one per [`ParseReason`].
 pub const PARSE_ERRORS: u64 = 0x200;
 
+/// A named register, for generated headers (`lbnic target --emit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reg {
+    pub name: &'static str,
+    pub offset: u64,
+}
+
+const fn reg(name: &'static str, offset: u64) -> Reg {
+    Reg { name, offset }
+}
+
+/// The 32-bit registers below `COUNTERS`, in address order.
+pub const REGISTERS: &[Reg] = &[
+    reg("id", ID),
+    reg("version", VERSION),
+    reg("fingerprint_lo", FINGERPRINT_LO),
+    reg("fingerprint_hi", FINGERPRINT_HI),
+    reg("control", CONTROL),
+    reg("status", STATUS),
+    reg("scratch", SCRATCH),
+    reg("heartbeat", HEARTBEAT),
+    reg("staged_gen_lo", STAGED_GEN_LO),
+    reg("staged_gen_hi", STAGED_GEN_HI),
+    reg("staged_len", STAGED_LEN),
+    reg("staged_crc", STAGED_CRC),
+    reg("commit", COMMIT),
+    reg("active_bank", ACTIVE_BANK),
+    reg("active_gen_lo", ACTIVE_GEN_LO),
+    reg("active_gen_hi", ACTIVE_GEN_HI),
+    reg("commit_result", COMMIT_RESULT),
+    reg("commit_seq", COMMIT_SEQ),
+    reg("now_lo", NOW_LO),
+    reg("now_hi", NOW_HI),
+];
+
+use super::field::Bit;
+
+pub const CONTROL_BITS: &[Bit] = &[
+    Bit {
+        name: "enable",
+        mask: control::ENABLE,
+    },
+    Bit {
+        name: "reset",
+        mask: control::RESET,
+    },
+    Bit {
+        name: "ct_flush",
+        mask: control::CT_FLUSH,
+    },
+    Bit {
+        name: "ct_host",
+        mask: control::CT_HOST,
+    },
+];
+
+pub const STATUS_BITS: &[Bit] = &[
+    Bit {
+        name: "ready",
+        mask: status::READY,
+    },
+    Bit {
+        name: "commit_busy",
+        mask: status::COMMIT_BUSY,
+    },
+    Bit {
+        name: "running",
+        mask: status::RUNNING,
+    },
+    Bit {
+        name: "ct_host_ack",
+        mask: status::CT_HOST_ACK,
+    },
+];
+
+/// `COMMIT_RESULT` codes with their header names.
+pub const COMMIT_RESULTS: &[(&str, u32)] = &[
+    ("none", COMMIT_NONE),
+    ("ok", COMMIT_OK),
+    ("bad_crc", COMMIT_BAD_CRC),
+    ("bad_len", COMMIT_BAD_LEN),
+    ("bad_table", COMMIT_BAD_TABLE),
+];
+
 /// `CONTROL` bits.
 pub mod control {
     /// Pipeline processes traffic.
@@ -197,6 +281,24 @@ mod tests {
         assert!(last <= PARSE_ERRORS);
         assert_eq!(ParseReason::ALL.len(), ParseReason::BadInner as usize + 1);
         assert!(ParseReason::BadInner.offset() + 8 <= BLOCK_LEN);
+    }
+
+    /// The register table has every 32-bit register: contiguous from 0 to
+    /// the last one before the counters, so a register added in between
+    /// without a table row leaves a gap.
+    #[test]
+    fn register_table_is_contiguous() {
+        for (i, r) in REGISTERS.iter().enumerate() {
+            assert_eq!(r.offset, 4 * i as u64, "{}", r.name);
+        }
+        assert_eq!(REGISTERS.last().unwrap().offset, NOW_HI);
+        for (i, (_, c)) in COMMIT_RESULTS.iter().enumerate() {
+            assert_eq!(*c, i as u32);
+        }
+        assert!(COMMIT_RESULTS
+            .iter()
+            .all(|(_, c)| commit_result_name(*c) != "unknown"));
+        assert_eq!(commit_result_name(COMMIT_RESULTS.len() as u32), "unknown");
     }
 
     #[test]
