@@ -13,11 +13,11 @@ pub enum AccessError {
     BadRegister { offset: u64, len: usize, size: u64 },
     #[error("aperture access at {offset:#x}+{len} is outside the {size:#x}-byte aperture")]
     BadAperture { offset: u64, len: usize, size: u64 },
-    #[error("{op} at {offset:#x}: {source}")]
+    #[error("{op} at {offset:#x}: {cause}")]
     Io {
         op: &'static str,
         offset: u64,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A device emulated in this process (`hw-emu`) failed. The message
     /// carries the cause, so it is not also a `source()`.

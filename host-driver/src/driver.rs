@@ -17,11 +17,11 @@ const CHUNK: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("{device}: {step}: {source}")]
+    #[error("{device}: {step}: {cause}")]
     Access {
         device: String,
         step: &'static str,
-        source: AccessError,
+        cause: AccessError,
     },
     #[error(
         "{device}: no lbnic register block (ID reads {id:#010x}, expected {:#010x} \"LBNC\"){hint}",
@@ -267,7 +267,7 @@ impl<A: DeviceAccess> Driver<A> {
         move |source| DriverError::Access {
             device: device.clone(),
             step,
-            source,
+            cause: source,
         }
     }
 

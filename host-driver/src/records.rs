@@ -35,11 +35,11 @@ pub struct BankRecords {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("bank records in {dir}: {step}: {source}")]
+#[error("bank records in {dir}: {step}: {cause}")]
 pub struct RecordError {
     dir: String,
     step: &'static str,
-    source: std::io::Error,
+    cause: std::io::Error,
 }
 
 /// A file name for a device spec (`shm:/tmp/x` -> `shm_tmp_x`).
@@ -90,7 +90,7 @@ impl BankRecords {
         move |source| RecordError {
             dir: self.dir.display().to_string(),
             step,
-            source,
+            cause: source,
         }
     }
 
@@ -108,7 +108,7 @@ impl BankRecords {
         lbnic_contract::image::write_atomic(&self.dir.join("state.json"), &[&text]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing state.json",
-            source: std::io::Error::other(e.to_string()),
+            cause: std::io::Error::other(e.to_string()),
         })
     }
 
@@ -168,7 +168,7 @@ impl BankRecords {
         lbnic_contract::image::write_atomic(&self.bank_path(bank), &[bytes]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing a bank record",
-            source: std::io::Error::other(e.to_string()),
+            cause: std::io::Error::other(e.to_string()),
         })?;
         s.banks[bank as usize] = Some(crc32c::crc32c(bytes));
         s.active_bank = id.active_bank;

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShmError {
-    #[error("shm device {path}: {step}: {source}")]
+    #[error("shm device {path}: {step}: {cause}")]
     Io {
         path: String,
         step: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "shm device {path} does not exist: start `lbnic serve --shm {path}` first (it creates the file)"
@@ -50,7 +50,7 @@ impl ShmBar {
             move |source| ShmError::Io {
                 path: p,
                 step,
-                source,
+                cause: source,
             }
         };
         if target.bar.register_bar != target.bar.aperture_bar {
@@ -111,7 +111,7 @@ impl ShmAccess {
                     ShmError::Io {
                         path: path.display().to_string(),
                         step: "opening",
-                        source,
+                        cause: source,
                     }
                 }
             })?;
@@ -158,7 +158,7 @@ impl DeviceAccess for ShmAccess {
             Err(source) => Err(AccessError::Io {
                 op: "locking the shm file",
                 offset: 0,
-                source,
+                cause: source,
             }),
         }
     }

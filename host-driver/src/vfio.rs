@@ -50,17 +50,17 @@ pub enum VfioOpenError {
     Permission { addr: String, path: String },
     #[error("vfio:{addr}: {path} is busy: another process (a VM, or another lbnic) has the group open")]
     Busy { addr: String, path: String },
-    #[error("vfio:{addr}: {step}: {source}")]
+    #[error("vfio:{addr}: {step}: {cause}")]
     Vfio {
         addr: String,
         step: &'static str,
-        source: VfioError,
+        cause: VfioError,
     },
-    #[error("vfio:{addr}: {step}: {source}")]
+    #[error("vfio:{addr}: {step}: {cause}")]
     Io {
         addr: String,
         step: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("vfio:{addr}: BAR{bar} is {size:#x} bytes, but target {target} needs {need:#x} (register block and aperture at its BAR offsets): wrong device or wrong --target?")]
     BarTooSmall {
@@ -104,7 +104,7 @@ impl Region {
                     .map_err(|source| AccessError::Io {
                         op: "register read",
                         offset,
-                        source,
+                        cause: source,
                     })?;
                 Ok(u32::from_le_bytes(b))
             }
@@ -119,7 +119,7 @@ impl Region {
                     .map_err(|source| AccessError::Io {
                         op: "register write",
                         offset,
-                        source,
+                        cause: source,
                     })
             }
         }
@@ -133,7 +133,7 @@ impl Region {
                     .map_err(|source| AccessError::Io {
                         op: "aperture read",
                         offset,
-                        source,
+                        cause: source,
                     })
             }
         }
@@ -147,7 +147,7 @@ impl Region {
                     .map_err(|source| AccessError::Io {
                         op: "aperture write",
                         offset,
-                        source,
+                        cause: source,
                     })
             }
         }
@@ -227,7 +227,7 @@ impl VfioAccess {
                 _ => VfioOpenError::Vfio {
                     addr: a.clone(),
                     step,
-                    source: e,
+                    cause: e,
                 },
             }
         };
@@ -241,7 +241,7 @@ impl VfioAccess {
             move |source| VfioOpenError::Io {
                 addr: a,
                 step,
-                source,
+                cause: source,
             }
         };
         let file = mmio::dup_fd(&dev).map_err(io("duplicating the device descriptor"))?;

@@ -35,21 +35,35 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("serve {path}: {step}: {source}")]
+    #[error("serve {path}: {step}: {cause}")]
     Io {
         path: String,
         step: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Shm(#[from] ShmError),
     #[error("serve: device model: {0}")]
-    Model(#[from] DeviceError),
+    Model(DeviceError),
     #[error("serve: shared-memory access: {0}")]
-    Window(#[from] host_driver::mmio::OutOfBounds),
+    Window(host_driver::mmio::OutOfBounds),
     /// Not `#[from]`: the message already carries the cause.
     #[error("serve: shared-memory access: {0}")]
     Rmw(RmwError),
+}
+
+// By hand rather than `#[from]`: the message already carries the cause, so
+// it is not also a `source()` (it would print twice under `{e:#}`).
+impl From<DeviceError> for ServeError {
+    fn from(e: DeviceError) -> ServeError {
+        ServeError::Model(e)
+    }
+}
+
+impl From<host_driver::mmio::OutOfBounds> for ServeError {
+    fn from(e: host_driver::mmio::OutOfBounds) -> ServeError {
+        ServeError::Window(e)
+    }
 }
 
 impl From<RmwError> for ServeError {
@@ -127,7 +141,7 @@ impl ShmDevice {
             move |source| ServeError::Io {
                 path: p,
                 step,
-                source,
+                cause: source,
             }
         };
         let map = target.memory_map();
