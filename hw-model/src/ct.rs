@@ -41,18 +41,18 @@ impl CtKey {
     }
 }
 
-/// Timeouts in ticks, from the bank's GLOBAL section.
+/// Conntrack timeouts in ticks, from the bank's GLOBAL section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
+pub struct TimeoutTicks {
     pub syn: u32,
     pub est: u32,
     pub fin: u32,
     pub udp: u32,
 }
 
-impl Timeouts {
-    pub fn from_global(g: &GlobalRepr) -> Timeouts {
-        Timeouts {
+impl TimeoutTicks {
+    pub fn from_global(g: &GlobalRepr) -> TimeoutTicks {
+        TimeoutTicks {
             syn: g.timeout_tcp_syn,
             est: g.timeout_tcp_est,
             fin: g.timeout_tcp_fin,
@@ -127,7 +127,7 @@ impl CtTable {
 
     /// Expired at device time `now` (ticks): idle for longer than its
     /// state's timeout (32-bit wrapping arithmetic, as the hardware does).
-    pub fn expired(w: &[u8], now: u32, to: &Timeouts) -> bool {
+    pub fn expired(w: &[u8], now: u32, to: &TimeoutTicks) -> bool {
         let idle = now.wrapping_sub(u32_at(w, f::LAST_SEEN.start));
         idle > to.of(w[f::PROTO], w[f::TCP_STATE])
     }
@@ -140,7 +140,7 @@ impl CtTable {
         key: &CtKey,
         reverse: bool,
         now: u32,
-        to: &Timeouts,
+        to: &TimeoutTicks,
     ) -> Option<u32> {
         let want =
             f::FLAG_VALID | if key.v6 { f::FLAG_V6 } else { 0 } | if reverse { f::FLAG_REVERSE } else { 0 };
@@ -202,7 +202,7 @@ impl CtTable {
         key: &CtKey,
         n: &NewEntry,
         now: u32,
-        to: &Timeouts,
+        to: &TimeoutTicks,
     ) -> Inserted {
         let mut free = None;
         let mut aged = false;
@@ -245,7 +245,7 @@ impl CtTable {
     }
 
     /// Reclaim every way of `bucket` expired at `horizon`; returns how many.
-    pub fn sweep(&self, mem: &mut [u8], bucket: u32, horizon: u32, to: &Timeouts) -> u32 {
+    pub fn sweep(&self, mem: &mut [u8], bucket: u32, horizon: u32, to: &TimeoutTicks) -> u32 {
         let mut n = 0;
         for w in 0..self.ways {
             let o = self.way_off(bucket, w);
@@ -259,7 +259,7 @@ impl CtTable {
     }
 
     /// Count of valid, unexpired ways (for reports).
-    pub fn live(&self, mem: &[u8], now: u32, to: &Timeouts) -> u64 {
+    pub fn live(&self, mem: &[u8], now: u32, to: &TimeoutTicks) -> u64 {
         mem.chunks_exact(CT_WAY_LEN)
             .filter(|e| Self::valid(e) && !Self::expired(e, now, to))
             .count() as u64
@@ -313,7 +313,7 @@ impl CtTable {
             key,
             n,
             now,
-            &Timeouts {
+            &TimeoutTicks {
                 syn: 0,
                 est: 0,
                 fin: 0,
@@ -327,7 +327,7 @@ impl CtTable {
 mod tests {
     use super::*;
 
-    const TO: Timeouts = Timeouts {
+    const TO: TimeoutTicks = TimeoutTicks {
         syn: 5,
         est: 100,
         fin: 10,

@@ -185,7 +185,7 @@ pub struct Config {
     pub tunnel_v4: (Ipv4Addr, u8),
     pub tunnel_v6: (Ipv6Addr, u8),
     pub gue_port: u16,
-    pub timeouts: Timeouts,
+    pub timeouts: TimeoutsSecs,
     pub vips: Vec<Vip>,
     /// Things that compile but deserve a look (e.g. M < 100 N).
     #[serde(skip)]
@@ -194,7 +194,7 @@ pub struct Config {
 
 /// Conntrack timeouts, seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Timeouts {
+pub struct TimeoutsSecs {
     pub tcp_syn_s: u32,
     pub tcp_established_s: u32,
     pub tcp_closing_s: u32,
@@ -549,7 +549,7 @@ impl Config {
                 ),
             }
         };
-        let timeouts = Timeouts {
+        let timeouts = TimeoutsSecs {
             tcp_syn_s: secs(&raw.timeouts.tcp_syn_s, "timeouts.tcp_syn_s", 30)?,
             tcp_established_s: secs(&raw.timeouts.tcp_established_s, "timeouts.tcp_established_s", 900)?,
             tcp_closing_s: secs(&raw.timeouts.tcp_closing_s, "timeouts.tcp_closing_s", 60)?,
