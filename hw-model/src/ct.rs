@@ -23,18 +23,18 @@ pub mod tcp_flags {
     pub const ACK: u8 = 0x10;
 }
 
-/// Timeouts in ticks, from the bank's GLOBAL section.
+/// Conntrack timeouts in ticks, from the bank's GLOBAL section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
+pub struct TimeoutTicks {
     pub syn: u32,
     pub est: u32,
     pub fin: u32,
     pub udp: u32,
 }
 
-impl Timeouts {
-    pub fn from_global(g: &GlobalRepr) -> Timeouts {
-        Timeouts {
+impl TimeoutTicks {
+    pub fn from_global(g: &GlobalRepr) -> TimeoutTicks {
+        TimeoutTicks {
             syn: g.timeout_tcp_syn,
             est: g.timeout_tcp_est,
             fin: g.timeout_tcp_fin,
@@ -111,7 +111,7 @@ impl CtTable {
 
     /// Expired at device time `now` (ticks): idle for longer than its
     /// state's timeout (32-bit wrapping arithmetic, as the hardware does).
-    pub fn expired<T: AsRef<[u8]>>(w: &CtWay<T>, now: u32, to: &Timeouts) -> bool {
+    pub fn expired<T: AsRef<[u8]>>(w: &CtWay<T>, now: u32, to: &TimeoutTicks) -> bool {
         let idle = now.wrapping_sub(w.last_seen());
         idle > to.of(w.proto(), w.tcp_state())
     }
@@ -124,7 +124,7 @@ impl CtTable {
         key: &CtKey,
         reverse: bool,
         now: u32,
-        to: &Timeouts,
+        to: &TimeoutTicks,
     ) -> Option<u32> {
         let m = CtMatch::new(key, reverse);
         let base = self.way_off(bucket, 0);
@@ -160,7 +160,7 @@ impl CtTable {
         key: &CtKey,
         n: &NewEntry,
         now: u32,
-        to: &Timeouts,
+        to: &TimeoutTicks,
     ) -> Inserted {
         let mut free = None;
         let mut aged = false;
@@ -200,7 +200,7 @@ impl CtTable {
     }
 
     /// Reclaim every way of `bucket` expired at `horizon`; returns how many.
-    pub fn sweep(&self, mem: &mut [u8], bucket: u32, horizon: u32, to: &Timeouts) -> u32 {
+    pub fn sweep(&self, mem: &mut [u8], bucket: u32, horizon: u32, to: &TimeoutTicks) -> u32 {
         let mut n = 0;
         for w in 0..self.ways {
             let mut e = self.way_mut(mem, bucket, w);
@@ -213,7 +213,7 @@ impl CtTable {
     }
 
     /// Count of valid, unexpired ways (for reports).
-    pub fn live(&self, mem: &[u8], now: u32, to: &Timeouts) -> u64 {
+    pub fn live(&self, mem: &[u8], now: u32, to: &TimeoutTicks) -> u64 {
         mem.chunks_exact(CT_WAY_LEN)
             .map(CtWay::new_unchecked)
             .filter(|e| e.is_valid() && !Self::expired(e, now, to))
@@ -268,7 +268,7 @@ impl CtTable {
             key,
             n,
             now,
-            &Timeouts {
+            &TimeoutTicks {
                 syn: 0,
                 est: 0,
                 fin: 0,
@@ -282,7 +282,7 @@ impl CtTable {
 mod tests {
     use super::*;
 
-    const TO: Timeouts = Timeouts {
+    const TO: TimeoutTicks = TimeoutTicks {
         syn: 5,
         est: 100,
         fin: 10,

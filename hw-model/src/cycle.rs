@@ -45,7 +45,7 @@
 //! leak into the result. Packets live in a slab and the FIFOs hold their
 //! indices, so a move costs no copy.
 
-use crate::ct::Timeouts;
+use crate::ct::TimeoutTicks;
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
 use crate::model::{Model, OutPacket};
@@ -112,9 +112,59 @@ impl Stall {
     }
 }
 
-/// Stage names, indexing `busy` and `fifo_high_water` (the FIFO in front of
-/// the stage; RX's is the source backlog).
-pub const STAGES: [&str; 7] = ["rx", "front", "ct_req", "ct_exec", "backend", "rewrite", "tx"];
+/// The pipeline's stages, in packet order (docs/spec.md §12.2). One index
+/// space for everything kept per stage: `CycleStats::busy`,
+/// `CycleStats::fifo_high_water` and the input FIFOs (the FIFO in front of
+/// a stage; RX's is the source backlog, so RX has no FIFO of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    Rx,
+    Front,
+    CtReq,
+    CtExec,
+    Backend,
+    Rewrite,
+    Tx,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 7] = [
+        Stage::Rx,
+        Stage::Front,
+        Stage::CtReq,
+        Stage::CtExec,
+        Stage::Backend,
+        Stage::Rewrite,
+        Stage::Tx,
+    ];
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Rx => "rx",
+            Stage::Front => "front",
+            Stage::CtReq => "ct_req",
+            Stage::CtExec => "ct_exec",
+            Stage::Backend => "backend",
+            Stage::Rewrite => "rewrite",
+            Stage::Tx => "tx",
+        }
+    }
+    /// Index into the per-stage arrays.
+    #[inline]
+    pub const fn i(self) -> usize {
+        self as usize
+    }
+}
+
+/// Stage names in [`Stage`] order, indexing `busy` and `fifo_high_water`.
+pub const STAGES: [&str; 7] = {
+    let mut n = [""; 7];
+    let mut i = 0;
+    while i < 7 {
+        n[i] = Stage::ALL[i].name();
+        i += 1;
+    }
+    n
+};
 
 /// What the cycle model measured.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -169,8 +219,8 @@ impl Default for CycleOptions {
 /// Target parameters the clock step uses, copied out once.
 #[derive(Debug, Clone, Copy)]
 struct Params {
-    /// Depth of each stage's input FIFO.
-    cap: [usize; 6],
+    /// Depth of each stage's input FIFO, by [`Stage`] (RX: none).
+    cap: [usize; 7],
     /// Hazard-table entries beyond which dead ones are purged.
     cam_limit: usize,
     bpc: i64,
@@ -254,13 +304,6 @@ impl Hasher for BucketHasher {
 
 type CamMap = HashMap<u32, Cam, BuildHasherDefault<BucketHasher>>;
 
-const FRONT: usize = 0;
-const CT_REQ: usize = 1;
-const CT_EXEC: usize = 2;
-const BACKEND: usize = 3;
-const REWRITE: usize = 4;
-const TX: usize = 5;
-
 /// What CT_REQ does with its head this cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Req {
@@ -268,6 +311,57 @@ enum Req {
     Pass,
     Forward(u32),
     Read(u32),
+}
+
+/// A stage's decision about its head packet this cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move<T = ()> {
+    /// Nothing to move (empty, or the head is not due yet).
+    Wait,
+    Go(T),
+    /// The head is due but cannot move: counted under this cause.
+    Stall(Stall),
+}
+
+impl Move {
+    fn when(go: bool) -> Move {
+        if go {
+            Move::Go(())
+        } else {
+            Move::Wait
+        }
+    }
+}
+
+/// D: every stage's move in a cycle, decided from the state at its start.
+#[derive(Debug, Clone, Copy)]
+struct Next {
+    /// Memory beat credit this cycle.
+    tokens: i64,
+    /// Reads in flight at the start of the cycle.
+    outstanding: usize,
+    /// TX sent the last beat of its frame.
+    tx_done: bool,
+    /// TX starts sending its FIFO's head.
+    tx: Move,
+    rewrite: bool,
+    backend: bool,
+    exec: Move,
+    req: Move<Req>,
+    front: bool,
+    /// RX hands its finished frame to FRONT.
+    rx_deliver: Move,
+    /// RX may start receiving the next frame.
+    rx_free: bool,
+}
+
+/// The scrubber's decision in a cycle (see `Cycle::scrub_decide`).
+#[derive(Debug, Clone, Copy)]
+struct ScrubMove {
+    /// Timeouts it may reclaim with; `None`: it pauses.
+    to: Option<TimeoutTicks>,
+    /// (bucket it steps past, whether it reads it: not if in flight).
+    visit: Option<(u32, bool)>,
 }
 
 pub struct Cycle<B> {
@@ -283,8 +377,9 @@ pub struct Cycle<B> {
     free: Vec<u32>,
     /// RX: the frame being received and the cycle its last beat is in.
     rx: Option<(u32, u64)>,
-    /// Input FIFOs of FRONT, CT_REQ, CT_EXEC, BACKEND, REWRITE, TX.
-    q: [Ring<u32>; 6],
+    /// Each stage's input FIFO, by [`Stage`] (RX's stays empty: its input
+    /// is `src`).
+    q: [Ring<u32>; 7],
     /// TX: frame being sent, and the cycle after its last beat.
     tx: Option<(u32, u64)>,
     cam: CamMap,
@@ -313,8 +408,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // CT_EXEC's queue holds every packet whose bucket read is in
         // flight, so it is as deep as the reads the memory takes (a
         // shallower one would cap throughput at depth / latency).
-        let mut cap = [depth; 6];
-        cap[CT_EXEC] = depth.max(t.ct_max_outstanding as usize);
+        let mut cap = [depth; 7];
+        cap[Stage::Rx.i()] = 0;
+        cap[Stage::CtExec.i()] = depth.max(t.ct_max_outstanding as usize);
         let p = Params {
             cap,
             cam_limit: 4 * (t.ct_max_outstanding as usize + cap.iter().sum::<usize>()) + 64,
@@ -395,25 +491,34 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.free.push(i);
     }
 
-    /// Push onto stage `q`'s input FIFO, keeping its high-water mark.
+    /// Push onto stage `s`'s input FIFO, keeping its high-water mark.
     #[inline]
-    fn push(&mut self, q: usize, i: u32) {
-        self.q[q].push_back(i);
-        let hw = &mut self.stats.fifo_high_water[q + 1];
-        *hw = (*hw).max(self.q[q].len());
+    fn push(&mut self, s: Stage, i: u32) {
+        let q = &mut self.q[s.i()];
+        q.push_back(i);
+        let hw = &mut self.stats.fifo_high_water[s.i()];
+        *hw = (*hw).max(q.len());
     }
 
-    fn head(&self, q: usize) -> Option<&Flight> {
-        self.q[q].front().map(|&i| &self.slots[i as usize])
+    /// Take the head of stage `s`'s input FIFO (decided to move).
+    #[inline]
+    fn pop(&mut self, s: Stage) -> u32 {
+        self.q[s.i()].pop_front().expect("decided on a head packet")
     }
 
-    fn fifo_mv(&self, q: usize, next_room: bool) -> bool {
-        next_room && self.head(q).is_some_and(|f| f.ready_at <= self.now)
+    fn head(&self, s: Stage) -> Option<&Flight> {
+        self.q[s.i()].front().map(|&i| &self.slots[i as usize])
+    }
+
+    /// A fixed-latency stage moves its head when it is due and the next
+    /// FIFO has room.
+    fn fifo_mv(&self, s: Stage, next_room: bool) -> bool {
+        next_room && self.head(s).is_some_and(|f| f.ready_at <= self.now)
     }
 
     /// The oldest packet not yet past CT_EXEC (packets are in order there).
     fn oldest_unexecuted(&self) -> Option<&Flight> {
-        [CT_EXEC, CT_REQ, FRONT]
+        [Stage::CtExec, Stage::CtReq, Stage::Front]
             .iter()
             .find_map(|&q| self.head(q))
             .or_else(|| self.rx.map(|(i, _)| &self.slots[i as usize]))
@@ -421,7 +526,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// The timeouts the scrubber may apply now: none while a packet of an
     /// older bank is before CT_EXEC (its timeouts may differ).
-    fn scrub_timeouts(&self) -> Option<Timeouts> {
+    fn scrub_timeouts(&self) -> Option<TimeoutTicks> {
         let active = self.dev.active.as_ref()?;
         let oldest = self.oldest_unexecuted().and_then(|f| f.bank.as_ref());
         match oldest {
@@ -436,7 +541,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     }
 
     /// Reclaim the expired ways of `bucket` at the horizon.
-    fn apply_scrub(&mut self, bucket: u32, to: &Timeouts) -> u64 {
+    fn apply_scrub(&mut self, bucket: u32, to: &TimeoutTicks) -> u64 {
         let h = self.horizon();
         let ct = self.dev.ct;
         let n = ct.sweep(self.dev.ct_mem_mut(), bucket, h, to) as u64;
@@ -514,178 +619,244 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
     }
 
-    /// One clock.
+    /// One clock: retire the reads whose data has returned, decide every
+    /// stage's move from the state at the start of the cycle (D), commit
+    /// them (Q), then let the scrubber take what bandwidth is left.
     fn step(&mut self) {
         let now = self.now;
-        let (bpc, max_outstanding) = (self.p.bpc, self.p.max_outstanding);
         while self.reads.front().is_some_and(|&c| c <= now) {
             self.reads.pop_front();
         }
-        // ---- D: decide every move from the state at the start of the cycle.
-        let room: [bool; 6] = std::array::from_fn(|i| self.q[i].len() < self.p.cap[i]);
-        // Beat credit: `bpc` more each clock, at most one clock's worth
-        // banked. A burst may start with any credit left and run into debt
-        // (its beats occupy the next clocks), so the long-run rate is
-        // exactly `bpc` beats per clock.
-        let tokens = (self.tokens + bpc).min(bpc);
-        let outstanding = self.reads.len();
-        // TX
-        let tx_done = matches!(self.tx, Some((_, end)) if end <= now);
-        let tx_free = self.tx.is_none() || tx_done;
-        let tx_start = tx_free && self.fifo_mv(TX, true);
-        if !tx_free && !self.q[TX].is_empty() {
-            self.stats.stalls[Stall::TxBusy as usize] += 1;
-        }
-        // Fixed-latency stages: REWRITE -> TX, BACKEND -> REWRITE.
-        let rewrite_mv = self.fifo_mv(REWRITE, room[TX]);
-        let backend_mv = self.fifo_mv(BACKEND, room[REWRITE]);
-        // CT_EXEC: in order, data there, not locked, write bandwidth.
-        let mut exec = false;
-        let mut exec_stall = None;
-        if let Some(f) = self.head(CT_EXEC).filter(|f| f.ready_at <= now) {
-            let lock = match f.bucket {
-                Some(b) if self.opts.hazard_check => self.cam.get(&b).map_or(0, |c| c.ready_at),
-                _ => 0,
-            };
-            exec_stall = if f.data_at > now {
-                Some(Stall::CtLatency)
-            } else if lock > now {
-                Some(Stall::CtHazard)
-            } else if !room[BACKEND] {
-                Some(Stall::Backpressure)
-            } else if f.bucket.is_some() && tokens < 1 {
-                Some(Stall::CtWriteBandwidth)
-            } else {
-                exec = true;
-                None
-            };
-        }
-        // CT_REQ: issue the head's bucket read (or forward).
-        let mut req = None;
-        let mut req_stall = None;
-        if let Some(f) = self.head(CT_REQ).filter(|f| f.ready_at <= now) {
-            let kind = self.req_kind(f);
-            // Writes (CT_EXEC) go first in the arbiter.
-            let left = tokens - exec as i64;
-            req_stall = if !room[CT_EXEC] {
-                Some(Stall::Backpressure)
-            } else if matches!(kind, Req::Read(_)) && outstanding >= max_outstanding {
-                Some(Stall::CtOutstanding)
-            } else if matches!(kind, Req::Read(_)) && left < 1 {
-                Some(Stall::CtBandwidth)
-            } else {
-                req = Some(kind);
-                None
-            };
-        }
-        let front_mv = self.fifo_mv(FRONT, room[CT_REQ]);
-        // RX: deliver a finished frame, start the next one.
-        let rx_done = matches!(self.rx, Some((_, end)) if end <= now);
-        let rx_deliver = rx_done && room[FRONT];
-        if rx_done && !room[FRONT] {
-            self.stats.stalls[Stall::RxBackpressure as usize] += 1;
-        }
-        let rx_free = self.rx.is_none() || rx_deliver;
-
-        // ---- Q: commit every move.
-        let mut used = 0i64;
-        if tx_done {
-            let (i, end) = self.tx.take().expect("tx_done");
-            self.finish_tx(i, end);
-        }
-        if tx_start {
-            let i = self.q[TX].pop_front().expect("tx_start");
-            let n = self.beats(self.slots[i as usize].out.len());
-            self.stats.busy[6] += n;
-            self.tx = Some((i, now + n));
-        }
-        if rewrite_mv {
-            let i = self.q[REWRITE].pop_front().expect("rewrite_mv");
-            self.stats.busy[5] += 1;
-            let f = &mut self.slots[i as usize];
-            let d = f.decision.expect("executed");
-            if pipeline::emit(
-                &f.frame,
-                f.bank.as_deref(),
-                &f.meta,
-                d,
-                &mut f.out,
-                &mut self.dev.counters,
-            ) {
-                f.ready_at = now + 1;
-                self.push(TX, i);
-            } else {
-                self.release(i);
-            }
-        }
-        if backend_mv {
-            let i = self.q[BACKEND].pop_front().expect("backend_mv");
-            self.stats.busy[4] += 1;
-            self.slots[i as usize].ready_at = now + REWRITE_LATENCY;
-            self.push(REWRITE, i);
-        }
-        if exec {
-            used += self.exec(now);
-        } else if let Some(s) = exec_stall {
-            self.stats.stalls[s as usize] += 1;
-        }
-        if let Some(kind) = req {
-            used += self.request(kind, now);
-        } else if let Some(s) = req_stall {
-            self.stats.stalls[s as usize] += 1;
-        }
-        if front_mv {
-            let i = self.q[FRONT].pop_front().expect("front_mv");
-            self.stats.busy[1] += 1;
-            self.slots[i as usize].ready_at = now + 1;
-            self.push(CT_REQ, i);
-        }
-        if rx_deliver {
-            let (i, _) = self.rx.take().expect("rx_deliver");
-            let d = &mut self.dev;
-            let f = &mut self.slots[i as usize];
-            pipeline::classify_into(
-                &mut f.meta,
-                f.bank.as_deref(),
-                f.enabled,
-                &f.frame,
-                f.now,
-                d.ct.buckets,
-                &mut d.counters,
-            );
-            f.bucket = f.meta.class.bucket();
-            f.ready_at = now + FRONT_LATENCY;
-            let bucket = f.bucket;
-            self.push(FRONT, i);
-            if let Some(b) = bucket {
-                self.warm(b);
-            }
-        }
-        if rx_free {
-            self.rx_start(now);
-        }
-        if self.rx.is_some() {
-            self.stats.busy[0] += 1;
-        }
+        let next = self.decide();
+        let used = self.commit(&next);
         // The scrubber takes only bandwidth no packet wanted this cycle.
-        let spare = if req_stall == Some(Stall::CtBandwidth) {
+        let spare = if matches!(next.req, Move::Stall(Stall::CtBandwidth)) {
             0
         } else {
-            tokens - used
+            next.tokens - used
         };
-        used += self.scrub(
-            now,
-            spare,
-            outstanding + matches!(req, Some(Req::Read(_))) as usize,
-        );
+        let reading = next.outstanding + matches!(next.req, Move::Go(Req::Read(_))) as usize;
+        let scrub = self.scrub_decide(spare, reading);
+        let used = used + self.scrub_commit(&scrub);
         if self.cam.len() > self.p.cam_limit {
             self.cam.retain(|_, c| c.live(now));
         }
         self.stats.ct_outstanding_high_water =
             self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
-        self.tokens = tokens - used;
+        self.tokens = next.tokens - used;
         self.now += 1;
         self.stats.cycles = self.now;
+    }
+
+    /// D: every stage's move this cycle, from the state at its start only
+    /// (in particular "room" is the room a FIFO had at the start of the
+    /// cycle: registered ready).
+    #[inline]
+    fn decide(&self) -> Next {
+        let room: [bool; 7] = std::array::from_fn(|i| self.q[i].len() < self.p.cap[i]);
+        // Beat credit: `bpc` more each clock, at most one clock's worth
+        // banked. A burst may start with any credit left and run into debt
+        // (its beats occupy the next clocks), so the long-run rate is
+        // exactly `bpc` beats per clock.
+        let bpc = self.p.bpc;
+        let tokens = (self.tokens + bpc).min(bpc);
+        let outstanding = self.reads.len();
+        let (tx_done, tx) = self.decide_tx();
+        let exec = self.decide_exec(tokens, room[Stage::Backend.i()]);
+        // Writes (CT_EXEC) go first in the arbiter.
+        let left = tokens - matches!(exec, Move::Go(())) as i64;
+        let req = self.decide_req(left, outstanding, room[Stage::CtExec.i()]);
+        let (rx_deliver, rx_free) = self.decide_rx(room[Stage::Front.i()]);
+        Next {
+            tokens,
+            outstanding,
+            tx_done,
+            tx,
+            rewrite: self.fifo_mv(Stage::Rewrite, room[Stage::Tx.i()]),
+            backend: self.fifo_mv(Stage::Backend, room[Stage::Rewrite.i()]),
+            exec,
+            req,
+            front: self.fifo_mv(Stage::Front, room[Stage::CtReq.i()]),
+            rx_deliver,
+            rx_free,
+        }
+    }
+
+    /// TX: (the frame on the wire sent its last beat, start the next).
+    #[inline]
+    fn decide_tx(&self) -> (bool, Move) {
+        let now = self.now;
+        let done = matches!(self.tx, Some((_, end)) if end <= now);
+        let free = self.tx.is_none() || done;
+        let mv = if free {
+            Move::when(self.fifo_mv(Stage::Tx, true))
+        } else if !self.q[Stage::Tx.i()].is_empty() {
+            Move::Stall(Stall::TxBusy)
+        } else {
+            Move::Wait
+        };
+        (done, mv)
+    }
+
+    /// CT_EXEC: in order, data there, not locked, write bandwidth.
+    #[inline]
+    fn decide_exec(&self, tokens: i64, room: bool) -> Move {
+        let now = self.now;
+        let Some(f) = self.head(Stage::CtExec).filter(|f| f.ready_at <= now) else {
+            return Move::Wait;
+        };
+        let lock = match f.bucket {
+            Some(b) if self.opts.hazard_check => self.cam.get(&b).map_or(0, |c| c.ready_at),
+            _ => 0,
+        };
+        if f.data_at > now {
+            Move::Stall(Stall::CtLatency)
+        } else if lock > now {
+            Move::Stall(Stall::CtHazard)
+        } else if !room {
+            Move::Stall(Stall::Backpressure)
+        } else if f.bucket.is_some() && tokens < 1 {
+            Move::Stall(Stall::CtWriteBandwidth)
+        } else {
+            Move::Go(())
+        }
+    }
+
+    /// CT_REQ: issue the head's bucket read (or forward), with `left`
+    /// beats of credit after CT_EXEC's writes.
+    #[inline]
+    fn decide_req(&self, left: i64, outstanding: usize, room: bool) -> Move<Req> {
+        let Some(f) = self.head(Stage::CtReq).filter(|f| f.ready_at <= self.now) else {
+            return Move::Wait;
+        };
+        let kind = self.req_kind(f);
+        if !room {
+            Move::Stall(Stall::Backpressure)
+        } else if matches!(kind, Req::Read(_)) && outstanding >= self.p.max_outstanding {
+            Move::Stall(Stall::CtOutstanding)
+        } else if matches!(kind, Req::Read(_)) && left < 1 {
+            Move::Stall(Stall::CtBandwidth)
+        } else {
+            Move::Go(kind)
+        }
+    }
+
+    /// RX: (deliver the finished frame to FRONT, RX may start the next).
+    #[inline]
+    fn decide_rx(&self, room: bool) -> (Move, bool) {
+        let done = matches!(self.rx, Some((_, end)) if end <= self.now);
+        let deliver = match (done, room) {
+            (true, true) => Move::Go(()),
+            (true, false) => Move::Stall(Stall::RxBackpressure),
+            (false, _) => Move::Wait,
+        };
+        (deliver, self.rx.is_none() || matches!(deliver, Move::Go(())))
+    }
+
+    /// Q: commit every stage's move (downstream first, which only matters
+    /// for the slab's reuse order). Returns the memory beats used.
+    #[inline]
+    fn commit(&mut self, next: &Next) -> i64 {
+        let now = self.now;
+        let mut used = 0i64;
+        if next.tx_done {
+            let (i, end) = self.tx.take().expect("tx_done");
+            self.finish_tx(i, end);
+        }
+        if let Some(()) = self.take(next.tx) {
+            let i = self.pop(Stage::Tx);
+            let n = self.beats(self.slots[i as usize].out.len());
+            self.stats.busy[Stage::Tx.i()] += n;
+            self.tx = Some((i, now + n));
+        }
+        if next.rewrite {
+            self.rewrite(now);
+        }
+        if next.backend {
+            let i = self.pop(Stage::Backend);
+            self.stats.busy[Stage::Backend.i()] += 1;
+            self.slots[i as usize].ready_at = now + REWRITE_LATENCY;
+            self.push(Stage::Rewrite, i);
+        }
+        if let Some(()) = self.take(next.exec) {
+            used += self.exec(now);
+        }
+        if let Some(kind) = self.take(next.req) {
+            used += self.request(kind, now);
+        }
+        if next.front {
+            let i = self.pop(Stage::Front);
+            self.stats.busy[Stage::Front.i()] += 1;
+            self.slots[i as usize].ready_at = now + 1;
+            self.push(Stage::CtReq, i);
+        }
+        if let Some(()) = self.take(next.rx_deliver) {
+            self.rx_deliver(now);
+        }
+        if next.rx_free {
+            self.rx_start(now);
+        }
+        if self.rx.is_some() {
+            self.stats.busy[Stage::Rx.i()] += 1;
+        }
+        used
+    }
+
+    /// The move to make, if any; a stall is counted.
+    #[inline]
+    fn take<T>(&mut self, m: Move<T>) -> Option<T> {
+        match m {
+            Move::Go(t) => Some(t),
+            Move::Stall(s) => {
+                self.stats.stalls[s as usize] += 1;
+                None
+            }
+            Move::Wait => None,
+        }
+    }
+
+    /// REWRITE's move: emit the frame, or drop it.
+    fn rewrite(&mut self, now: u64) {
+        let i = self.pop(Stage::Rewrite);
+        self.stats.busy[Stage::Rewrite.i()] += 1;
+        let f = &mut self.slots[i as usize];
+        let d = f.decision.expect("executed");
+        if pipeline::emit(
+            &f.frame,
+            f.bank.as_deref(),
+            &f.meta,
+            d,
+            &mut f.out,
+            &mut self.dev.counters,
+        ) {
+            f.ready_at = now + 1;
+            self.push(Stage::Tx, i);
+        } else {
+            self.release(i);
+        }
+    }
+
+    /// RX hands its finished frame to FRONT, which classifies it.
+    fn rx_deliver(&mut self, now: u64) {
+        let (i, _) = self.rx.take().expect("rx_deliver");
+        let d = &mut self.dev;
+        let f = &mut self.slots[i as usize];
+        pipeline::classify_into(
+            &mut f.meta,
+            f.bank.as_deref(),
+            f.enabled,
+            &f.frame,
+            f.now,
+            d.ct.buckets,
+            &mut d.counters,
+        );
+        f.bucket = f.meta.class.bucket();
+        f.ready_at = now + FRONT_LATENCY;
+        let bucket = f.bucket;
+        self.push(Stage::Front, i);
+        if let Some(b) = bucket {
+            self.warm(b);
+        }
     }
 
     /// Simulator speed only (no modelled effect): gather the buckets packets
@@ -709,8 +880,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// CT_EXEC's move: conntrack and scheduling for the head packet. Returns
     /// the memory beats used.
     fn exec(&mut self, now: u64) -> i64 {
-        let i = self.q[CT_EXEC].pop_front().expect("exec");
-        self.stats.busy[3] += 1;
+        let i = self.pop(Stage::CtExec);
+        self.stats.busy[Stage::CtExec.i()] += 1;
         let f = &mut self.slots[i as usize];
         if let (Some(b), false) = (f.bucket, self.opts.hazard_check) {
             // No hazard table: the update starts from this packet's own
@@ -746,14 +917,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 c.ready_at = c.ready_at.max(data + 1);
             }
         }
-        self.push(BACKEND, i);
+        self.push(Stage::Backend, i);
         used
     }
 
     /// CT_REQ's move. Returns the memory beats used.
     fn request(&mut self, kind: Req, now: u64) -> i64 {
-        let i = self.q[CT_REQ].pop_front().expect("req");
-        self.stats.busy[2] += 1;
+        let i = self.pop(Stage::CtReq);
+        self.stats.busy[Stage::CtReq.i()] += 1;
         let mut used = 0;
         let data_at = match kind {
             Req::Pass => now,
@@ -787,26 +958,46 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let f = &mut self.slots[i as usize];
         f.data_at = data_at;
         f.ready_at = now + 1;
-        self.push(CT_EXEC, i);
+        self.push(Stage::CtExec, i);
         used
     }
 
-    /// The scrubber: with `left` beats of bandwidth and `outstanding` reads
-    /// this cycle, read the next bucket not in flight; reclaim the buckets
-    /// whose reads have returned. Returns the beats used.
-    fn scrub(&mut self, now: u64, left: i64, outstanding: usize) -> i64 {
-        let mut used = 0;
+    /// The scrubber's decision this cycle. It is made after the stage moves
+    /// have committed, and what it sees is that end-of-cycle state, not the
+    /// start-of-cycle one the stages decide from:
+    /// - `spare`: the beats CT_EXEC's writes and CT_REQ's read left (the
+    ///   writes are known only once CT_EXEC has run conntrack), 0 if CT_REQ
+    ///   was refused bandwidth;
+    /// - `reading`: reads in flight, counting CT_REQ's read this cycle;
+    /// - the hazard table with this cycle's reads and releases, so it never
+    ///   reads a bucket a packet just claimed;
+    /// - the bank RX's flash (if any) made active and the oldest packet not
+    ///   yet past CT_EXEC after the moves (for its timeouts and horizon);
+    /// - whether any packet is left in the pipeline.
+    #[inline]
+    fn scrub_decide(&self, spare: i64, reading: usize) -> ScrubMove {
         let to = self.scrub_timeouts();
-        if to.is_some()
+        let issue = to.is_some()
             && !self.idle()
-            && left >= self.p.ways
-            && outstanding < self.p.max_outstanding
-            && self.scrubs.len() < SCRUB_INFLIGHT
-        {
+            && spare >= self.p.ways
+            && reading < self.p.max_outstanding
+            && self.scrubs.len() < SCRUB_INFLIGHT;
+        let visit = issue.then(|| {
             let bucket = self.scrub_ptr;
+            (bucket, !self.cam.get(&bucket).is_some_and(|c| c.live(self.now)))
+        });
+        ScrubMove { to, visit }
+    }
+
+    /// The scrubber's commit: step past the visited bucket and read it if
+    /// it was not in flight; reclaim the buckets whose reads have returned.
+    /// Returns the beats used.
+    fn scrub_commit(&mut self, m: &ScrubMove) -> i64 {
+        let now = self.now;
+        let mut used = 0;
+        if let Some((bucket, read)) = m.visit {
             self.scrub_ptr = (self.scrub_ptr + 1) % self.dev.ct.buckets;
-            let busy = self.cam.get(&bucket).is_some_and(|c| c.live(now));
-            if !busy {
+            if read {
                 let data = now + self.p.read_cycles;
                 used += self.p.ways;
                 self.reads.push_back(data);
@@ -827,7 +1018,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         while self.scrubs.front().is_some_and(|&(d, _)| d <= now) {
             let (_, bucket) = self.scrubs.pop_front().expect("front");
             // Nothing is reclaimed while older-bank packets are in flight.
-            if let Some(to) = &to {
+            if let Some(to) = &m.to {
                 used += self.apply_scrub(bucket, to) as i64;
             }
             if let Some(c) = self.cam.get_mut(&bucket).filter(|_| self.opts.hazard_check) {
@@ -875,7 +1066,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     }) {
                         self.src_arrived += 1;
                     }
-                    self.stats.fifo_high_water[0] = self.stats.fifo_high_water[0].max(self.src_arrived);
+                    let hw = &mut self.stats.fifo_high_water[Stage::Rx.i()];
+                    *hw = (*hw).max(self.src_arrived);
                     self.rx = Some((i, now + n));
                     return;
                 }

@@ -5,7 +5,7 @@
 //! self-clearing control bits) and [`Device::publish`] writes the device's
 //! read-only registers and counters back.
 
-use crate::ct::{CtKey, CtTable, Timeouts};
+use crate::ct::{CtKey, CtTable, TimeoutTicks};
 use lbnic_contract::ct_bucket;
 use lbnic_contract::image::{Bank, Image, ImageKind};
 use lbnic_contract::target::ct::{CtRepr, CtWay};
@@ -37,6 +37,21 @@ impl Counters {
     }
     pub fn parse_error(&mut self, r: ParseReason) {
         self.parse[r as usize] += 1;
+    }
+    /// Add the counters of another device that ran a disjoint share of the
+    /// same traffic (a shard of the conntrack buckets) and committed the
+    /// same updates: those commits happened once, not once per device.
+    pub fn merge_shard(&mut self, other: &Counters) {
+        for (i, (a, b)) in self.c.iter_mut().zip(other.c).enumerate() {
+            if i == Counter::Commits as usize || i == Counter::CommitErrors as usize {
+                *a = b;
+            } else {
+                *a += b;
+            }
+        }
+        for (a, b) in self.parse.iter_mut().zip(other.parse) {
+            *a += b;
+        }
     }
     /// (name, value) pairs, counters then parse errors (`parse_<reason>`).
     pub fn named(&self) -> Vec<(String, u64)> {
@@ -79,7 +94,7 @@ pub struct ActiveBank {
     pub generation: u64,
     pub index: u8,
     pub tz: Toeplitz,
-    pub to: Timeouts,
+    pub to: TimeoutTicks,
     /// Some VIP is NAT: non-VIP packets need a reverse conntrack lookup.
     pub has_nat: bool,
     /// VIP address -> (protocol, port, slot) of every VIP on it: one hash
@@ -161,7 +176,7 @@ impl ActiveBank {
         let by_addr = AddrTable::new(entries);
         ActiveBank {
             tz: Toeplitz::new(&bank.global.toeplitz_key),
-            to: Timeouts::from_global(&bank.global),
+            to: TimeoutTicks::from_global(&bank.global),
             bank,
             generation,
             index,
@@ -320,6 +335,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     #[inline]
     pub fn ct_mem_mut(&mut self) -> &mut [u8] {
         &mut self.bar.as_mut()[self.ct_range.clone()]
+    }
+
+    /// Write-touch the conntrack memory of `buckets` (clamped to the
+    /// region). A lookup before the first insert would map the shared zero
+    /// page, and the insert's copy-on-write then flushes the TLB of every
+    /// CPU the process runs on: a replay that runs several devices side by
+    /// side touches its share up front.
+    pub fn prefault(&mut self, buckets: std::ops::Range<u32>) {
+        let ct = self.ct;
+        let mem = self.ct_mem_mut();
+        let a = ct.bucket_range(buckets.start).start;
+        let z = ct.bucket_range(buckets.end).start.min(mem.len());
+        for i in (a..z).step_by(4096) {
+            mem[i] = 0;
+        }
     }
 
     fn check_reg(&self, offset: u64, len: usize) -> Result<(), DeviceError> {

@@ -164,7 +164,7 @@ pub struct Config {
     pub tunnel_v4: (Ipv4Addr, u8),
     pub tunnel_v6: (Ipv6Addr, u8),
     pub gue_port: u16,
-    pub timeouts: Timeouts,
+    pub timeouts: TimeoutsSecs,
     pub vips: Vec<Vip>,
     /// Things that compile but deserve a look (e.g. M < 100 N).
     #[serde(skip)]
@@ -173,7 +173,7 @@ pub struct Config {
 
 /// Conntrack timeouts, seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Timeouts {
+pub struct TimeoutsSecs {
     pub tcp_syn_s: u32,
     pub tcp_established_s: u32,
     pub tcp_closing_s: u32,
@@ -421,7 +421,7 @@ fn tunnel(cx: &Ctx, raw: &RawTunnel) -> Result<TunnelSources, ConfigError> {
 }
 
 /// `[timeouts]`, in seconds.
-fn timeouts(cx: &Ctx, raw: &RawTimeouts) -> Result<Timeouts, ConfigError> {
+fn timeouts(cx: &Ctx, raw: &RawTimeouts) -> Result<TimeoutsSecs, ConfigError> {
     let secs = |v: &Option<Spanned<u32>>, field: &str, dflt: u32| -> Result<u32, ConfigError> {
         match v {
             None => Ok(dflt),
@@ -433,7 +433,7 @@ fn timeouts(cx: &Ctx, raw: &RawTimeouts) -> Result<Timeouts, ConfigError> {
             ),
         }
     };
-    Ok(Timeouts {
+    Ok(TimeoutsSecs {
         tcp_syn_s: secs(&raw.tcp_syn_s, "timeouts.tcp_syn_s", 30)?,
         tcp_established_s: secs(&raw.tcp_established_s, "timeouts.tcp_established_s", 900)?,
         tcp_closing_s: secs(&raw.tcp_closing_s, "timeouts.tcp_closing_s", 60)?,

@@ -2,13 +2,14 @@
 //! (functional or cycle-accurate model, table updates mid-trace, sharding
 //! across threads), golden compare, and the throughput report.
 
-pub mod analysis;
+pub mod attribution;
 pub mod chart;
 pub mod compare;
 pub mod gen;
 pub mod replay;
 pub mod report;
 pub mod schedule;
+mod session;
 mod shard;
 pub mod stats;
 pub mod trace;

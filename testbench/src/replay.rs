@@ -5,290 +5,22 @@
 //! time, outputs handed on as they leave, statistics kept in fixed-size
 //! histograms and time bins, flows tracked up to a cap.
 
-use crate::analysis::{Analyzer, InKey};
-use crate::report::{self, Conntrack, CycleReport, Latency, Rate, Report, SeriesReport, UpdateReport};
-use crate::schedule::Update;
+use crate::attribution::{Analyzer, InKey};
+use crate::report::{self, Conntrack, CycleReport, Latency, Report, SeriesReport, Throughput, UpdateReport};
+use crate::session::{drive, new_acc, Acc, Driven, Frame, Input, Out, Totals};
 use crate::stats::Series;
-use crate::trace::{TraceError, TraceReader};
-use hw_model::cycle::{Cycle, Stall, STAGES};
+use hw_model::cycle::{Cycle, CycleStats, Stall, STAGES};
 use hw_model::device::{in_memory, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
-use hw_model::model::Model;
+use hw_model::model::{Model, OutPacket};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::regs::Counter;
+use lbnic_contract::target::Target;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum ModelKind {
-    Functional,
-    Cycle,
-}
-
-impl ModelKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Functional => "functional",
-            ModelKind::Cycle => "cycle",
-        }
-    }
-}
-
-/// When input frames arrive.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub enum Timing {
-    /// At the capture's timestamps.
-    Pcap,
-    /// Back to back at this port speed (Gbit/s), ignoring the timestamps.
-    Line(f64),
-    /// All at once: the pipeline takes them as fast as it can (its
-    /// capacity; the cycle model's source is back-pressured).
-    Max,
-}
-
-impl Timing {
-    pub fn describe(self) -> String {
-        match self {
-            Timing::Pcap => "pcap timestamps".into(),
-            Timing::Line(g) => format!("back to back at {g} Gbit/s"),
-            Timing::Max => "as fast as the pipeline takes them".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub model: ModelKind,
-    pub timing: Timing,
-    /// Worker threads for the functional model (sharded by flow); 1 = none.
-    pub threads: usize,
-    pub updates: Vec<Update>,
-    /// Leave out frames the capture's snaplen cut (else the model sees the
-    /// captured bytes, which usually fail to parse).
-    pub skip_truncated: bool,
-    /// Most flows tracked for the connection analysis.
-    pub flow_cap: usize,
-    /// Time bins of the throughput chart (at most twice this many).
-    pub max_bins: usize,
-    /// Hand output frames to the sink. Off when nothing is written or
-    /// compared (a report only): the sharded replay then moves no frames
-    /// between threads.
-    pub keep_output: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            model: ModelKind::Functional,
-            timing: Timing::Pcap,
-            threads: 1,
-            updates: Vec::new(),
-            skip_truncated: false,
-            flow_cap: 2_000_000,
-            max_bins: 200,
-            keep_output: true,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    #[error(transparent)]
-    Trace(#[from] TraceError),
-    #[error("device: {0}")]
-    Device(#[from] DeviceError),
-    #[error("image: {0}")]
-    Image(#[from] lbnic_contract::image::ImageError),
-    #[error("update at packet {at} ({image}): {source}")]
-    Update {
-        at: u64,
-        image: String,
-        source: DeviceError,
-    },
-    #[error("output: {0}")]
-    Sink(String),
-    #[error("a replay worker thread failed: {0}")]
-    Worker(String),
-}
-
-/// Where output frames go: (input packet index, egress time ns, frame).
-pub type Sink<'a> = dyn FnMut(u64, u64, &[u8]) -> Result<(), ReplayError> + 'a;
-
-/// Input timing: from capture time to device time and arrival cycle.
-#[derive(Debug, Clone)]
-pub(crate) struct Clock {
-    timing: Timing,
-    clock_mhz: u64,
-    pub base: Option<u64>,
-    last: u64,
-    line_ns: f64,
-}
-
-impl Clock {
-    pub fn new(timing: Timing, clock_mhz: u32) -> Clock {
-        Clock {
-            timing,
-            clock_mhz: clock_mhz as u64,
-            base: None,
-            last: 0,
-            line_ns: 0.0,
-        }
-    }
-
-    /// (device time ns, arrival cycle) of a frame captured at `ts` with
-    /// `len` bytes. Device time never goes back.
-    pub fn next(&mut self, ts: u64, len: usize) -> (u64, u64) {
-        // Base on a whole millisecond so relative and absolute times agree
-        // on conntrack tick boundaries for any tick of whole microseconds.
-        let base = *self.base.get_or_insert(ts - ts % 1_000_000);
-        let clock = self.clock_mhz;
-        let cyc = |ns: u64| match ns.checked_mul(clock) {
-            Some(x) => x / 1000,
-            None => (ns as u128 * clock as u128 / 1000) as u64,
-        };
-        match self.timing {
-            Timing::Pcap => {
-                self.last = self.last.max(ts);
-                (self.last, cyc(self.last - base))
-            }
-            Timing::Max => {
-                self.last = self.last.max(ts);
-                (self.last, 0)
-            }
-            Timing::Line(g) => {
-                let at = self.line_ns as u64;
-                self.line_ns += report::l1_bytes(len) as f64 * 8.0 / g;
-                self.last = base + at;
-                (self.last, cyc(at))
-            }
-        }
-    }
-}
-
-/// Running totals of what was offered and what left.
-#[derive(Debug, Clone)]
-pub(crate) struct Flow {
-    pub packets: u64,
-    pub bytes: u64,
-    pub l1: u64,
-    pub first: Option<u64>,
-    pub last: u64,
-    pub last_len: usize,
-    pub series: Series,
-}
-
-impl Flow {
-    fn new(max_bins: usize) -> Flow {
-        Flow {
-            packets: 0,
-            bytes: 0,
-            l1: 0,
-            first: None,
-            last: 0,
-            last_len: 0,
-            series: Series::new(1000, max_bins),
-        }
-    }
-    pub fn add(&mut self, base: u64, t: u64, len: usize) {
-        self.packets += 1;
-        self.bytes += len as u64;
-        self.l1 += report::l1_bytes(len);
-        self.first.get_or_insert(t);
-        self.last = self.last.max(t);
-        self.last_len = len;
-        self.series.add(t.saturating_sub(base), len as u64);
-    }
-}
-
-/// Everything a replay accumulates besides the model itself.
-pub(crate) struct Acc {
-    pub analyzer: Analyzer,
-    pub offered: Flow,
-    pub achieved: Flow,
-    pub truncated: u64,
-    pub skipped: u64,
-}
-
-/// A frame to feed: (trace index, device ts, arrival cycle, frame).
-pub(crate) type Fed = (u64, u64, u64, Vec<u8>);
-
-/// Opens the trace and yields (index, device ts, arrival cycle, frame),
-/// applying the truncation policy.
-pub(crate) struct Input {
-    reader: TraceReader,
-    pub clock: Clock,
-    skip_truncated: bool,
-    pub read: u64,
-    pub approx_bytes: u64,
-}
-
-impl Input {
-    pub fn open(
-        trace: &Path,
-        timing: Timing,
-        clock_mhz: u32,
-        skip_truncated: bool,
-    ) -> Result<Input, ReplayError> {
-        let reader = TraceReader::open(trace)?;
-        Ok(Input {
-            reader,
-            clock: Clock::new(timing, clock_mhz),
-            skip_truncated,
-            read: 0,
-            approx_bytes: 24,
-        })
-    }
-
-    /// The next frame to feed: (trace index, device ts, arrival, frame).
-    pub fn next(&mut self, acc: &mut Acc) -> Result<Option<Fed>, ReplayError> {
-        let mut buf = Vec::new();
-        Ok(self.next_into(acc, &mut buf)?.map(|(i, t, a)| (i, t, a, buf)))
-    }
-
-    /// As `next`, appending the frame to `buf`: (trace index, device ts,
-    /// arrival cycle).
-    pub fn next_into(
-        &mut self,
-        acc: &mut Acc,
-        buf: &mut Vec<u8>,
-    ) -> Result<Option<(u64, u64, u64)>, ReplayError> {
-        loop {
-            let start = buf.len();
-            let Some(p) = self.reader.next_into(buf) else {
-                return Ok(None);
-            };
-            let p = p?;
-            let idx = self.read;
-            self.read += 1;
-            self.approx_bytes += p.caplen as u64 + 16;
-            if p.caplen < p.orig_len {
-                acc.truncated += 1;
-                if self.skip_truncated {
-                    acc.skipped += 1;
-                    buf.truncate(start);
-                    continue;
-                }
-            }
-            let (dev, arrival) = self.clock.next(p.ts_ns, p.caplen as usize);
-            let base = self.clock.base.unwrap_or(0);
-            acc.offered.add(base, dev, p.caplen as usize);
-            return Ok(Some((idx, dev, arrival)));
-        }
-    }
-}
-
-pub(crate) fn new_acc(image: &Image, opts: &Options) -> Result<Acc, ReplayError> {
-    let mut images: Vec<&Image> = vec![image];
-    images.extend(opts.updates.iter().map(|u| &u.image));
-    Ok(Acc {
-        analyzer: Analyzer::new(&images, opts.flow_cap)?,
-        offered: Flow::new(opts.max_bins),
-        achieved: Flow::new(opts.max_bins),
-        truncated: 0,
-        skipped: 0,
-    })
-}
+pub use crate::session::{ModelKind, Options, ReplayError, Sink, Timing};
 
 /// Replay `trace` through a model with `image` flashed. `progress` gets
 /// (packets read, approximate bytes of the trace read).
@@ -304,7 +36,7 @@ pub fn replay(
     }
     let t0 = Instant::now();
     let mut acc = new_acc(image, opts)?;
-    let (counters, cycle, threads, note) = match opts.model {
+    let (counters, cycle, threads, threads_note) = match opts.model {
         ModelKind::Cycle => {
             let (c, cr) = run_cycle(image, trace, opts, &mut acc, sink, progress)?;
             let note = (opts.threads > 1).then(|| "the cycle model is sequential: one thread".to_string());
@@ -320,45 +52,32 @@ pub fn replay(
             (c, None, threads, note)
         }
     };
-    let wall = t0.elapsed().as_secs_f64();
-    Ok(build_report(
-        image, trace, opts, acc, counters, cycle, threads, note, wall,
-    ))
+    let run = Run {
+        counters,
+        cycle,
+        threads,
+        threads_note,
+        wall: t0.elapsed().as_secs_f64(),
+    };
+    Ok(build_report(&Setup { image, trace, opts }, acc, run))
 }
 
-/// Write-touch the conntrack memory of `buckets` up front. A lookup before
-/// the first insert would map the shared zero page, and the insert's
-/// copy-on-write then flushes the TLB of every CPU the process runs on,
-/// which costs a sharded replay a fifth of its time.
-pub(crate) fn prefault<B: AsRef<[u8]> + AsMut<[u8]>>(
-    dev: &mut hw_model::device::Device<B>,
-    buckets: std::ops::Range<u32>,
-) {
-    let way = dev.target.ct_ways as usize * 64;
-    let mem = dev.ct_mem_mut();
-    let (a, z) = (
-        buckets.start as usize * way,
-        (buckets.end as usize * way).min(mem.len()),
-    );
-    for i in (a..z).step_by(4096) {
-        mem[i] = 0;
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Driven for Functional<B> {
+    fn flash(&mut self, image: &Image) -> Result<(), DeviceError> {
+        self.dev.flash(image)
     }
-}
-
-/// The updates due before trace packet `idx`, advancing `next` past them.
-pub(crate) fn due<'a>(updates: &'a [Update], next: &mut usize, idx: u64) -> &'a [Update] {
-    let start = *next;
-    while updates.get(*next).is_some_and(|u| u.at_packet <= idx) {
-        *next += 1;
+    #[inline]
+    fn feed(&mut self, f: Frame<'_>, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        let key = InKey::of(f.data);
+        if let Some(o) = self.process(f.data, f.ts) {
+            out.acc.analyzer.observe(f.epoch, &key, o, f.ts);
+            out.emit(f.seq, f.ts, o)?;
+        }
+        Ok(())
     }
-    &updates[start..*next]
-}
-
-fn flash_err(u: &Update) -> impl Fn(DeviceError) -> ReplayError + '_ {
-    move |source| ReplayError::Update {
-        at: u.at_packet,
-        image: u.path.display().to_string(),
-        source,
+    fn finish(&mut self, _out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        Model::finish(self);
+        Ok(())
     }
 }
 
@@ -373,40 +92,56 @@ fn run_functional(
     let mut m = Functional::new(in_memory(image.target.clone())?);
     m.dev.flash(image)?;
     let all = m.dev.ct.buckets;
-    prefault(&mut m.dev, 0..all);
+    m.dev.prefault(0..all);
     let mut input = Input::open(trace, opts.timing, image.target.clock_mhz, opts.skip_truncated)?;
-    let mut next_update = 0;
-    let mut epoch = 0;
-    let mut seq = 0u64;
-    let mut frame = Vec::with_capacity(2048);
-    while let Some((idx, ts, _)) = {
-        frame.clear();
-        input.next_into(acc, &mut frame)?
-    } {
-        for u in due(&opts.updates, &mut next_update, idx) {
-            m.dev.flash(&u.image).map_err(flash_err(u))?;
-            epoch += 1;
-        }
-        let key = InKey::of(&frame);
-        if let Some(out) = m.process(&frame, ts) {
-            acc.analyzer.observe(epoch, &key, out, ts);
-            acc.achieved.add(input.clock.base.unwrap_or(0), ts, out.len());
-            if opts.keep_output {
-                sink(seq, ts, out)?;
-            }
-        }
-        seq += 1;
-        if seq.is_multiple_of(16384) {
-            progress(input.read, input.approx_bytes);
-        }
-    }
-    // Updates scheduled past the end still happen (before `finish`).
-    for u in &opts.updates[next_update..] {
-        m.dev.flash(&u.image).map_err(flash_err(u))?;
-    }
-    m.finish();
-    progress(input.read, input.approx_bytes);
+    drive(&mut m, &mut input, opts, acc, sink, progress)?;
     Ok(m.dev.counters.clone())
+}
+
+/// The cycle model as the replay loop drives it: inputs wait in `pending`
+/// (for the analysis) until their output leaves or is dropped.
+struct CycleRun {
+    m: Cycle<Memory>,
+    /// (seq, key, epoch) of each input not yet seen leaving.
+    pending: VecDeque<(u64, InKey, usize)>,
+    outs: Vec<OutPacket>,
+}
+
+impl CycleRun {
+    /// Hand on what has left the model (in output order, which is input
+    /// order: inputs without output were dropped).
+    fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        self.m.take_output_into(&mut self.outs);
+        for o in self.outs.drain(..) {
+            while self.pending.front().is_some_and(|p| p.0 < o.seq) {
+                self.pending.pop_front();
+            }
+            let ts = out.base + o.ts_ns;
+            if let Some((_, key, ep)) = self.pending.front().filter(|p| p.0 == o.seq) {
+                out.acc.analyzer.observe(*ep, key, &o.data, ts);
+            }
+            out.emit(o.seq, ts, &o.data)?;
+        }
+        Ok(())
+    }
+}
+
+impl Driven for CycleRun {
+    fn flash(&mut self, image: &Image) -> Result<(), DeviceError> {
+        self.m.flash(image)
+    }
+    fn feed(&mut self, f: Frame<'_>, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        self.pending.push_back((f.seq, InKey::of(f.data), f.epoch));
+        self.m.input_at_cycle(std::mem::take(f.data), f.arrival, f.ts);
+        if (f.seq + 1).is_multiple_of(256) {
+            self.drain(out)?;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        self.m.finish();
+        self.drain(out)
+    }
 }
 
 fn run_cycle(
@@ -417,58 +152,30 @@ fn run_cycle(
     sink: &mut Sink<'_>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(Counters, CycleReport), ReplayError> {
-    let t = image.target.clone();
+    let t = &image.target;
     let mut m = Cycle::new(in_memory(t.clone())?);
     m.dev.flash(image)?;
     let mut input = Input::open(trace, opts.timing, t.clock_mhz, opts.skip_truncated)?;
-    let mut pending: VecDeque<(u64, InKey, usize)> = VecDeque::new();
-    let mut next_update = 0;
-    let mut epoch = 0;
-    let mut seq = 0u64;
-    let mut outs = Vec::new();
-    let mut drain = |m: &mut Cycle<Memory>,
-                     pending: &mut VecDeque<(u64, InKey, usize)>,
-                     acc: &mut Acc,
-                     base: u64|
-     -> Result<(), ReplayError> {
-        m.take_output_into(&mut outs);
-        for o in outs.drain(..) {
-            while pending.front().is_some_and(|p| p.0 < o.seq) {
-                pending.pop_front();
-            }
-            let ts = base + o.ts_ns;
-            if let Some((_, key, ep)) = pending.front().filter(|p| p.0 == o.seq) {
-                acc.analyzer.observe(*ep, key, &o.data, ts);
-            }
-            acc.achieved.add(base, ts, o.data.len());
-            if opts.keep_output {
-                sink(o.seq, ts, &o.data)?;
-            }
-        }
-        Ok(())
+    let mut run = CycleRun {
+        m,
+        pending: VecDeque::new(),
+        outs: Vec::new(),
     };
-    while let Some((idx, ts, arrival, frame)) = input.next(acc)? {
-        for u in due(&opts.updates, &mut next_update, idx) {
-            m.flash(&u.image).map_err(flash_err(u))?;
-            epoch += 1;
-        }
-        pending.push_back((seq, InKey::of(&frame), epoch));
-        m.input_at_cycle(frame, arrival, ts);
-        seq += 1;
-        if seq.is_multiple_of(256) {
-            drain(&mut m, &mut pending, acc, input.clock.base.unwrap_or(0))?;
-        }
-        if seq.is_multiple_of(16384) {
-            progress(input.read, input.approx_bytes);
-        }
-    }
-    for u in &opts.updates[next_update..] {
-        m.flash(&u.image).map_err(flash_err(u))?;
-    }
-    m.finish();
-    drain(&mut m, &mut pending, acc, input.clock.base.unwrap_or(0))?;
-    progress(input.read, input.approx_bytes);
-    let s = &m.stats;
+    drive(&mut run, &mut input, opts, acc, sink, progress)?;
+    let s = &run.m.stats;
+    let cr = cycle_report(t, s);
+    // Achieved over the modelled window (first arrival to last beat out).
+    let base = input.clock.base.unwrap_or(0);
+    let ns = |c: u64| c * 1000 / t.clock_mhz as u64;
+    acc.achieved.first = Some(base + ns(s.first_arrival.unwrap_or(0)));
+    acc.achieved.last = base + ns(s.last_egress);
+    acc.achieved.last_len = 0;
+    Ok((run.m.dev.counters.clone(), cr))
+}
+
+/// The cycle model's figures over its window (first arrival to last beat
+/// out).
+fn cycle_report(t: &Target, s: &CycleStats) -> CycleReport {
     let window = s.last_egress.saturating_sub(s.first_arrival.unwrap_or(0)).max(1);
     let ns = |c: u64| c * 1000 / t.clock_mhz as u64;
     let h = &s.latency_cycles;
@@ -483,7 +190,7 @@ fn run_cycle(
             h.mean() * 1000.0 / t.clock_mhz as f64
         },
     };
-    let cr = CycleReport {
+    CycleReport {
         clock_mhz: t.clock_mhz,
         datapath_bytes: t.datapath_bytes,
         cycles: window,
@@ -514,32 +221,100 @@ fn run_cycle(
         latency_cycles: lat(&|c| c),
         latency_ns: lat(&ns),
         latency_histogram: h.grouped(60),
-    };
-    // Achieved over the modelled window (first arrival to last beat out).
-    acc.achieved.first = Some(input.clock.base.unwrap_or(0) + ns(s.first_arrival.unwrap_or(0)));
-    acc.achieved.last = input.clock.base.unwrap_or(0) + ns(s.last_egress);
-    acc.achieved.last_len = 0;
-    Ok((m.dev.counters.clone(), cr))
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_report(
-    image: &Image,
-    trace: &Path,
-    opts: &Options,
-    acc: Acc,
-    c: Counters,
+/// What a model run leaves for the report besides the accumulators.
+struct Run {
+    counters: Counters,
     cycle: Option<CycleReport>,
     threads: usize,
     threads_note: Option<String>,
     wall: f64,
-) -> Report {
+}
+
+/// The replay's inputs, as the report names them.
+struct Setup<'a> {
+    image: &'a Image,
+    trace: &'a Path,
+    opts: &'a Options,
+}
+
+fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
+    let Setup { image, trace, opts } = *s;
+    let c = &run.counters;
+    let (offered, achieved) = throughputs(image, opts, &acc);
+    let g = |k: Counter| c.get(k);
+    let drops: Vec<(String, u64)> = c
+        .named()
+        .into_iter()
+        .filter(|(k, v)| *v > 0 && (k.starts_with("drop_") || k.starts_with("parse_")))
+        .collect();
+    let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
+    let backends = backend_reports(&acc.analyzer);
+    let warnings = warnings(opts, &acc, c);
+    let an = &acc.analyzer;
+    let flows = report::FlowReport {
+        tracked: an.flows_tracked,
+        untracked: an.flows_untracked,
+        moves: an.moves.clone(),
+        passed: an.passed,
+        unattributed: an.unknown,
+    };
+    let (offered_packets, truncated, skipped) = (acc.offered.packets, acc.truncated, acc.skipped);
+    let series = series(acc.offered.series, acc.achieved.series);
+    Report {
+        trace: trace.display().to_string(),
+        image: format!("generation {}", image.generation),
+        model: opts.model.name().into(),
+        timing: opts.timing.describe(),
+        threads: run.threads,
+        threads_note: run.threads_note,
+        offered,
+        achieved,
+        truncated,
+        skipped_truncated: skipped,
+        wall_seconds: run.wall,
+        model_pps: offered_packets as f64 / run.wall.max(1e-9),
+        counters: c.named(),
+        drops,
+        conntrack: Conntrack {
+            hits,
+            misses,
+            hit_rate: if hits + misses == 0 {
+                0.0
+            } else {
+                hits as f64 / (hits + misses) as f64
+            },
+            inserts: g(Counter::CtInserts),
+            evictions: g(Counter::CtEvictions),
+            ageouts: g(Counter::CtAgeouts),
+        },
+        cycle: run.cycle,
+        backends,
+        flows,
+        updates: opts
+            .updates
+            .iter()
+            .map(|u| UpdateReport {
+                at_packet: u.at_packet,
+                image: u.path.display().to_string(),
+                generation: u.image.generation,
+            })
+            .collect(),
+        series,
+        warnings,
+    }
+}
+
+/// Offered and achieved throughput, each over its window.
+fn throughputs(image: &Image, opts: &Options, acc: &Acc) -> (Throughput, Throughput) {
     let port = match opts.timing {
         Timing::Line(g) => g,
         _ => image.target.port_gbps as f64,
     };
     // A window includes the last frame's time on the wire.
-    let window = |f: &Flow| match f.first {
+    let window = |f: &Totals| match f.first {
         None => 0,
         Some(first) => f.last - first + (report::l1_bytes(f.last_len) as f64 * 8.0 / port) as u64,
     };
@@ -548,25 +323,22 @@ fn build_report(
     } else {
         window(&acc.offered)
     };
-    let offered = Rate::new(acc.offered.packets, acc.offered.bytes, acc.offered.l1, offered_ns);
+    let offered = Throughput::new(acc.offered.packets, acc.offered.bytes, acc.offered.l1, offered_ns);
     let achieved_ns = match opts.model {
         ModelKind::Cycle => window(&acc.achieved),
         ModelKind::Functional => offered_ns,
     };
-    let achieved = Rate::new(
+    let achieved = Throughput::new(
         acc.achieved.packets,
         acc.achieved.bytes,
         acc.achieved.l1,
         achieved_ns,
     );
-    let g = |k: Counter| c.get(k);
-    let drops: Vec<(String, u64)> = c
-        .named()
-        .into_iter()
-        .filter(|(k, v)| *v > 0 && (k.starts_with("drop_") || k.starts_with("parse_")))
-        .collect();
-    let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
-    let an = &acc.analyzer;
+    (offered, achieved)
+}
+
+/// Per backend, grouped by VIP: traffic, flows and their shares.
+fn backend_reports(an: &Analyzer) -> Vec<report::BackendReport> {
     let expected = an.expected_flows();
     let table_share = an.final_share();
     let mut vip_flows = vec![0u64; an.vip_names.len()];
@@ -577,7 +349,7 @@ fn build_report(
     }
     let mut order: Vec<usize> = (0..an.backend_names.len()).collect();
     order.sort_by_key(|&i| (an.backend_names[i].0, i));
-    let backends = order
+    order
         .into_iter()
         .map(|i| {
             let (v, name) = &an.backend_names[i];
@@ -595,7 +367,11 @@ fn build_report(
                 table_share: table_share.get(i).copied().unwrap_or(0.0),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// What the reader of the report should know about the run.
+fn warnings(opts: &Options, acc: &Acc, c: &Counters) -> Vec<String> {
     let mut warnings = Vec::new();
     if acc.truncated > 0 {
         warnings.push(if opts.skip_truncated {
@@ -611,82 +387,39 @@ the captured bytes (usually a parse drop); --skip-truncated leaves them out",
             )
         });
     }
-    if an.flows_untracked > 0 {
+    if acc.analyzer.flows_untracked > 0 {
         warnings.push(format!(
             "{} flows beyond the tracking cap were not followed for backend changes (--flow-cap)",
-            an.flows_untracked
+            acc.analyzer.flows_untracked
         ));
     }
-    if an.moves.broken > 0 {
+    if acc.analyzer.moves.broken > 0 {
         warnings.push(format!(
             "{} established connections changed backend although their backend was still up{}",
-            an.moves.broken,
-            if g(Counter::CtEvictions) > 0 {
+            acc.analyzer.moves.broken,
+            if c.get(Counter::CtEvictions) > 0 {
                 " (conntrack evicted entries: table pressure can cause this)"
             } else {
                 ""
             }
         ));
     }
-    let (mut off, mut ach) = (acc.offered.series, acc.achieved.series);
+    warnings
+}
+
+/// The offered and achieved series on one time axis, of equal length.
+fn series(mut off: Series, mut ach: Series) -> SeriesReport {
     Series::align(&mut off, &mut ach);
     let n = off.packets.len().max(ach.packets.len());
     let pad = |mut v: Vec<u64>| {
         v.resize(n, 0);
         v
     };
-    Report {
-        trace: trace.display().to_string(),
-        image: format!("generation {}", image.generation),
-        model: opts.model.name().into(),
-        timing: opts.timing.describe(),
-        threads,
-        threads_note,
-        offered,
-        achieved,
-        truncated: acc.truncated,
-        skipped_truncated: acc.skipped,
-        wall_seconds: wall,
-        model_pps: acc.offered.packets as f64 / wall.max(1e-9),
-        counters: c.named(),
-        drops,
-        conntrack: Conntrack {
-            hits,
-            misses,
-            hit_rate: if hits + misses == 0 {
-                0.0
-            } else {
-                hits as f64 / (hits + misses) as f64
-            },
-            inserts: g(Counter::CtInserts),
-            evictions: g(Counter::CtEvictions),
-            ageouts: g(Counter::CtAgeouts),
-        },
-        cycle,
-        backends,
-        flows: report::FlowReport {
-            tracked: an.flows_tracked,
-            untracked: an.flows_untracked,
-            moves: an.moves.clone(),
-            passed: an.passed,
-            unattributed: an.unknown,
-        },
-        updates: opts
-            .updates
-            .iter()
-            .map(|u| UpdateReport {
-                at_packet: u.at_packet,
-                image: u.path.display().to_string(),
-                generation: u.image.generation,
-            })
-            .collect(),
-        series: SeriesReport {
-            bin_ns: off.bin_ns,
-            offered_packets: pad(off.packets),
-            offered_bytes: pad(off.bytes),
-            achieved_packets: pad(ach.packets),
-            achieved_bytes: pad(ach.bytes),
-        },
-        warnings,
+    SeriesReport {
+        bin_ns: off.bin_ns,
+        offered_packets: pad(off.packets),
+        offered_bytes: pad(off.bytes),
+        achieved_packets: pad(ach.packets),
+        achieved_bytes: pad(ach.bytes),
     }
 }

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use std::fmt::Write;
 
-/// Rate over a time window.
+/// Throughput over a time window.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Rate {
+pub struct Throughput {
     pub packets: u64,
     /// Frame bytes as captured (no FCS).
     pub bytes: u64,
@@ -20,13 +20,13 @@ pub struct Rate {
     pub gbps_l1: f64,
 }
 
-impl Rate {
+impl Throughput {
     /// `l1_bytes`: bytes on the wire including preamble, FCS, gap and
     /// padding to the minimum frame.
-    pub fn new(packets: u64, bytes: u64, l1_bytes: u64, duration_ns: u64) -> Rate {
+    pub fn new(packets: u64, bytes: u64, l1_bytes: u64, duration_ns: u64) -> Throughput {
         let d = duration_ns as f64;
         let per = |x: f64| if duration_ns == 0 { 0.0 } else { x / d };
-        Rate {
+        Throughput {
             packets,
             bytes,
             duration_ns,
@@ -108,7 +108,7 @@ pub struct FlowReport {
     /// New flows seen after the tracking cap was reached (not tracked).
     pub untracked: u64,
     #[serde(flatten)]
-    pub moves: crate::analysis::Moves,
+    pub moves: crate::attribution::Moves,
     /// Output frames forwarded unchanged (no VIP, or `pass` actions).
     pub passed: u64,
     /// Output frames not attributable to a backend (ICMP errors, fragments).
@@ -141,8 +141,8 @@ pub struct Report {
     pub threads: usize,
     /// Why fewer threads were used than asked for.
     pub threads_note: Option<String>,
-    pub offered: Rate,
-    pub achieved: Rate,
+    pub offered: Throughput,
+    pub achieved: Throughput,
     /// Packets cut by the capture's snaplen.
     pub truncated: u64,
     pub skipped_truncated: u64,
@@ -246,9 +246,22 @@ impl Report {
         (rows, hidden)
     }
 
-    /// The terminal report.
+    /// The terminal report, section by section.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
+        self.text_header(&mut s);
+        self.text_throughput(&mut s);
+        self.text_pipeline(&mut s);
+        self.text_packets(&mut s);
+        self.text_conntrack(&mut s);
+        self.text_backends(&mut s);
+        self.text_connections(&mut s);
+        self.text_updates(&mut s);
+        s
+    }
+
+    /// The run: trace, image, model, timing, threads, notes and warnings.
+    fn text_header(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "replay of {} through {} ({} model; timing: {}; {} thread{})",
@@ -265,8 +278,12 @@ impl Report {
         for w in &self.warnings {
             let _ = writeln!(s, "  warning: {w}");
         }
+    }
+
+    /// Offered against achieved, and the model's own speed.
+    fn text_throughput(&self, s: &mut String) {
         let _ = writeln!(s, "\nthroughput");
-        let rate = |r: &Rate| {
+        let rate = |r: &Throughput| {
             if r.duration_ns == 0 {
                 vec![
                     r.packets.to_string(),
@@ -290,7 +307,7 @@ impl Report {
         let mut ach = vec!["achieved".to_string()];
         ach.extend(rate(&self.achieved));
         table(
-            &mut s,
+            s,
             &["", "packets", "bytes", "Mpps", "Gbps L2", "Gbps L1"],
             &[off, ach],
         );
@@ -305,6 +322,10 @@ impl Report {
             "  model speed: {:.0} packets/s ({:.2} s wall)",
             self.model_pps, self.wall_seconds
         );
+    }
+
+    /// The cycle model's stages, stalls, memory and latency.
+    fn text_pipeline(&self, s: &mut String) {
         if let Some(c) = &self.cycle {
             let _ = writeln!(
                 s,
@@ -318,14 +339,14 @@ impl Report {
                 .zip(&c.fifo_high_water)
                 .map(|((st, u), (_, hw))| vec![st.clone(), pct(*u), hw.to_string()])
                 .collect();
-            table(&mut s, &["stage", "busy", "input fifo high water"], &rows);
+            table(s, &["stage", "busy", "input fifo high water"], &rows);
             let stalls: Vec<Vec<String>> = c
                 .stalls
                 .iter()
                 .map(|(k, v)| vec![k.clone(), v.to_string(), pct(*v as f64 / c.cycles.max(1) as f64)])
                 .collect();
             let _ = writeln!(s);
-            table(&mut s, &["stall cause", "cycles", "of all"], &stalls);
+            table(s, &["stall cause", "cycles", "of all"], &stalls);
             let _ = writeln!(
                 s,
                 "  conntrack memory: {} reads ({} forwarded from in-flight), {} writes, {} scrub reads, {} outstanding at most",
@@ -345,8 +366,12 @@ impl Report {
             a.extend(l(&c.latency_cycles));
             let mut b = vec!["ns".to_string()];
             b.extend(l(&c.latency_ns));
-            table(&mut s, &["", "p50", "p99", "p99.9", "max", "mean"], &[a, b]);
+            table(s, &["", "p50", "p99", "p99.9", "max", "mean"], &[a, b]);
         }
+    }
+
+    /// Packets in, out, passed and dropped.
+    fn text_packets(&self, s: &mut String) {
         let _ = writeln!(s, "\npackets");
         let mut rows: Vec<(&str, String)> = self
             .counters
@@ -360,11 +385,15 @@ impl Report {
         if self.truncated > 0 {
             rows.push(("cut by snaplen", self.truncated.to_string()));
         }
-        kv(&mut s, &rows);
+        kv(s, &rows);
+    }
+
+    /// Conntrack hits, inserts, evictions, age-outs.
+    fn text_conntrack(&self, s: &mut String) {
         let ct = &self.conntrack;
         let _ = writeln!(s, "\nconntrack");
         kv(
-            &mut s,
+            s,
             &[
                 (
                     "hit rate",
@@ -375,11 +404,15 @@ impl Report {
                 ("age-outs", ct.ageouts.to_string()),
             ],
         );
+    }
+
+    /// Per backend, flows against the lookup table's share.
+    fn text_backends(&self, s: &mut String) {
         if !self.backends.is_empty() {
             let _ = writeln!(s, "\nbackends (flows against the lookup-table share)");
             let (rows, hidden) = self.backend_rows(12);
             table(
-                &mut s,
+                s,
                 &[
                     "vip", "backend", "packets", "replies", "flows", "share", "expected", "diff pp",
                 ],
@@ -389,10 +422,14 @@ impl Report {
                 let _ = writeln!(s, "  ({hidden} quieter backends not shown; --json has them all)");
             }
         }
+    }
+
+    /// Connections that changed backend, by cause.
+    fn text_connections(&self, s: &mut String) {
         let f = &self.flows;
         let _ = writeln!(s, "\nconnections");
         kv(
-            &mut s,
+            s,
             &[
                 (
                     "flows tracked",
@@ -408,6 +445,10 @@ impl Report {
         for b in &f.moves.broken_samples {
             let _ = writeln!(s, "    {b}");
         }
+    }
+
+    /// The table updates applied during the replay.
+    fn text_updates(&self, s: &mut String) {
         if !self.updates.is_empty() {
             let _ = writeln!(s, "\ntable updates");
             for u in &self.updates {
@@ -418,7 +459,6 @@ impl Report {
                 );
             }
         }
-        s
     }
 }
 

@@ -23,16 +23,16 @@
 //! (a popular flow weighs what it carries), and the reader merges the
 //! outputs back into input order.
 
-use crate::analysis::InKey;
-use crate::replay::{Acc, Input, Options, ReplayError, Sink};
+use crate::attribution::{Analyzer, InKey};
+use crate::session::{due, new_acc, Acc, Input, Options, ReplayError, Sink};
 use hw_model::device::{in_memory, Counters, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
 use hw_model::packet::{parse, Frag, Parsed};
 use lbnic_contract::image::{Bank, Image};
 use lbnic_contract::target::entries::{addr_to_bytes, Mode, Scheduler};
-use lbnic_contract::target::regs::Counter;
 use lbnic_contract::toeplitz::Toeplitz;
+use std::collections::VecDeque;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -254,6 +254,18 @@ struct Out {
     data: Vec<u8>,
 }
 
+impl Batch {
+    /// Each shard's positions in the batch, by the cuts of `n` shards.
+    fn split(&mut self, cuts: &Cuts, n: usize) {
+        self.lists.resize_with(n, Vec::new);
+        self.lists.iter_mut().for_each(Vec::clear);
+        for (pos, &k) in self.bucket.iter().enumerate() {
+            let sh = if k == u32::MAX { 0 } else { cuts.shard(k) };
+            self.lists[sh].push(pos as u32);
+        }
+    }
+}
+
 enum Msg {
     Batch(Arc<Batch>),
     /// No more packets: commit these updates, age at this time, finish.
@@ -272,14 +284,14 @@ struct Chans {
 
 struct WorkerEnd {
     counters: Counters,
-    analyzer: crate::analysis::Analyzer,
+    analyzer: Analyzer,
 }
 
 /// One shard: a device over its range of buckets, and its analysis.
 struct Shard<'a> {
     me: usize,
     m: Functional<Memory>,
-    analyzer: crate::analysis::Analyzer,
+    analyzer: Analyzer,
     epoch: usize,
     opts: &'a Options,
 }
@@ -288,11 +300,11 @@ impl<'a> Shard<'a> {
     fn new(me: usize, cuts: &Cuts, image: &Image, opts: &'a Options) -> Result<Shard<'a>, ReplayError> {
         let mut m = Functional::new(in_memory(image.target.clone())?);
         m.dev.flash(image)?;
-        crate::replay::prefault(&mut m.dev, cuts.range(me));
+        m.dev.prefault(cuts.range(me));
         Ok(Shard {
             me,
             m,
-            analyzer: crate::replay::new_acc(image, opts)?.analyzer,
+            analyzer: new_acc(image, opts)?.analyzer,
             epoch: 0,
             opts,
         })
@@ -398,22 +410,7 @@ pub(crate) fn run(
         seq: 0,
     };
     // Read a prefix first and cut the bucket space where it balances.
-    let mut pending = std::collections::VecDeque::new();
-    let mut done = false;
-    let mut failed: Option<ReplayError> = None;
-    while pending.len() < PREFIX_BATCHES && !done {
-        let mut b = Batch::default();
-        match rd.fill(&mut b, acc) {
-            Ok(d) => done = d,
-            Err(e) => {
-                failed = Some(e);
-                done = true;
-            }
-        }
-        if !b.frames.is_empty() {
-            pending.push_back(b);
-        }
-    }
+    let (mut pending, mut done, mut failed) = rd.prefix(acc);
     let sample: Vec<u32> = pending.iter().flat_map(|b| b.bucket.iter().copied()).collect();
     let cuts = Cuts::balanced(rd.buckets, n, &sample);
     drop(sample);
@@ -441,7 +438,7 @@ pub(crate) fn run(
         }
         // The reader runs shard 0 itself (a smaller range: it also reads).
         let mut mine = Shard::new(0, cuts, image, opts)?;
-        let mut inflight: std::collections::VecDeque<(Arc<Batch>, Out)> = Default::default();
+        let mut inflight: VecDeque<(Arc<Batch>, Out)> = Default::default();
         let mut spare: Option<Batch> = None;
         loop {
             let mut b = match pending.pop_front() {
@@ -460,12 +457,7 @@ pub(crate) fn run(
                 }
             };
             let done = done && pending.is_empty();
-            b.lists.resize_with(n, Vec::new);
-            b.lists.iter_mut().for_each(Vec::clear);
-            for (pos, &k) in b.bucket.iter().enumerate() {
-                let sh = if k == u32::MAX { 0 } else { cuts.shard(k) };
-                b.lists[sh].push(pos as u32);
-            }
+            b.split(cuts, n);
             if !b.frames.is_empty() {
                 let b = Arc::new(b);
                 for t in &to_w {
@@ -511,8 +503,6 @@ pub(crate) fn run(
             });
         }
         drop(to_w);
-        let mut counters = Counters::default();
-        let mut analyzers = Vec::new();
         let flashes: Vec<usize> = (next_update..opts.updates.len()).collect();
         let mut ends = vec![mine.end(&flashes, last_ns)];
         for h in handles {
@@ -521,38 +511,40 @@ pub(crate) fn run(
                     .unwrap_or_else(|_| Err(ReplayError::Worker("a worker panicked".into()))),
             );
         }
-        for end in ends {
-            match end {
-                Ok(end) => {
-                    for (i, (a, b)) in counters.c.iter_mut().zip(end.counters.c).enumerate() {
-                        // Every worker commits every update: count them once.
-                        if i == Counter::Commits as usize || i == Counter::CommitErrors as usize {
-                            *a = b;
-                        } else {
-                            *a += b;
-                        }
-                    }
-                    for (a, b) in counters.parse.iter_mut().zip(end.counters.parse) {
-                        *a += b;
-                    }
-                    analyzers.push(end.analyzer);
-                }
-                Err(e) => {
-                    // The worker's own error says more than "it stopped".
-                    if matches!(failed, None | Some(ReplayError::Worker(_))) {
-                        failed = Some(e);
-                    }
+        merge(ends, failed, acc)
+    })
+}
+
+/// Merge the shards' counters and analyses into `acc`, or return the first
+/// error that says the most.
+fn merge(
+    ends: Vec<Result<WorkerEnd, ReplayError>>,
+    mut failed: Option<ReplayError>,
+    acc: &mut Acc,
+) -> Result<Counters, ReplayError> {
+    let mut counters = Counters::default();
+    let mut analyzers = Vec::new();
+    for end in ends {
+        match end {
+            Ok(end) => {
+                counters.merge_shard(&end.counters);
+                analyzers.push(end.analyzer);
+            }
+            Err(e) => {
+                // The worker's own error says more than "it stopped".
+                if matches!(failed, None | Some(ReplayError::Worker(_))) {
+                    failed = Some(e);
                 }
             }
         }
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        for a in analyzers {
-            acc.analyzer.merge(a);
-        }
-        Ok(counters)
-    })
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    for a in analyzers {
+        acc.analyzer.merge(a);
+    }
+    Ok(counters)
 }
 
 /// Merge one batch's outputs back into input order and hand them on.
@@ -609,6 +601,28 @@ struct Reader<'a, 'b> {
 }
 
 impl Reader<'_, '_> {
+    /// Read the first `PREFIX_BATCHES` batches (to cut the bucket space
+    /// on): (batches, end of trace, the read error that ended it).
+    fn prefix(&mut self, acc: &mut Acc) -> (VecDeque<Batch>, bool, Option<ReplayError>) {
+        let mut pending = VecDeque::new();
+        let mut done = false;
+        let mut failed = None;
+        while pending.len() < PREFIX_BATCHES && !done {
+            let mut b = Batch::default();
+            match self.fill(&mut b, acc) {
+                Ok(d) => done = d,
+                Err(e) => {
+                    failed = Some(e);
+                    done = true;
+                }
+            }
+            if !b.frames.is_empty() {
+                pending.push_back(b);
+            }
+        }
+        (pending, done, failed)
+    }
+
     /// Fill `b` (cleared first); `true` at the end of the trace.
     fn fill(&mut self, b: &mut Batch, acc: &mut Acc) -> Result<bool, ReplayError> {
         b.data.clear();
@@ -622,7 +636,7 @@ impl Reader<'_, '_> {
                 return Ok(true);
             };
             let first = self.next_update;
-            let n_due = crate::replay::due(&self.opts.updates, &mut self.next_update, idx).len();
+            let n_due = due(&self.opts.updates, &mut self.next_update, idx).len();
             b.flashes
                 .extend((first..first + n_due).map(|u| (b.frames.len(), u)));
             let k = route(&b.data[start..], &self.keys[self.next_update], self.buckets);
