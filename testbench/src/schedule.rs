@@ -28,20 +28,20 @@ pub struct Update {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Read(files::InputError),
     #[error("{path}:{line}: {message}")]
     Syntax {
         path: String,
         line: usize,
         message: String,
     },
-    #[error("{path}:{line}: image {image}: {source}")]
+    #[error("{path}:{line}: image {image}: {cause}")]
     Image {
         path: String,
         line: usize,
         image: String,
-        source: Box<lbnic_contract::image::ImageError>,
+        cause: Box<lbnic_contract::image::ImageError>,
     },
 }
 
@@ -107,7 +107,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Update>, ScheduleError> {
                 path: p.clone(),
                 line: i + 1,
                 image: ipath.display().to_string(),
-                source: Box::new(source),
+                cause: Box::new(source),
             })?;
         out.push(Update {
             at_packet: n,
@@ -119,11 +119,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Update>, ScheduleError> {
     Ok(out)
 }
 
+/// Largest update schedule read (a line per update).
+pub const MAX_SCHEDULE_LEN: u64 = 1 << 20;
+
 pub fn load(path: &Path) -> Result<Vec<Update>, ScheduleError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScheduleError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = files::read_to_string_capped(path, MAX_SCHEDULE_LEN, "update schedule")
+        .map_err(ScheduleError::Read)?;
     parse(&text, path)
 }
 

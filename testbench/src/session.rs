@@ -89,19 +89,33 @@ pub enum ReplayError {
     #[error(transparent)]
     Trace(#[from] TraceError),
     #[error("device: {0}")]
-    Device(#[from] DeviceError),
+    Device(DeviceError),
     #[error("image: {0}")]
-    Image(#[from] lbnic_contract::image::ImageError),
-    #[error("update at packet {at} ({image}): {source}")]
+    Image(lbnic_contract::image::ImageError),
+    #[error("update at packet {at} ({image}): {cause}")]
     Update {
         at: u64,
         image: String,
-        source: DeviceError,
+        cause: DeviceError,
     },
     #[error("output: {0}")]
     Sink(String),
     #[error("a replay worker thread failed: {0}")]
     Worker(String),
+}
+
+// By hand rather than `#[from]`: the messages carry the cause, so it is not
+// also a `source()` (it would print twice under `{e:#}`).
+impl From<DeviceError> for ReplayError {
+    fn from(e: DeviceError) -> ReplayError {
+        ReplayError::Device(e)
+    }
+}
+
+impl From<lbnic_contract::image::ImageError> for ReplayError {
+    fn from(e: lbnic_contract::image::ImageError) -> ReplayError {
+        ReplayError::Image(e)
+    }
 }
 
 /// Where output frames go: (input packet index, egress time ns, frame).
@@ -284,10 +298,10 @@ pub(crate) fn due<'a>(updates: &'a [Update], next: &mut usize, idx: u64) -> &'a 
 }
 
 pub(crate) fn flash_err(u: &Update) -> impl Fn(DeviceError) -> ReplayError + '_ {
-    move |source| ReplayError::Update {
+    move |cause| ReplayError::Update {
         at: u.at_packet,
         image: u.path.display().to_string(),
-        source,
+        cause,
     }
 }
 
