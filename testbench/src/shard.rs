@@ -313,10 +313,10 @@ impl<'a> Shard<'a> {
     fn flash(&mut self, u: usize) -> Result<(), ReplayError> {
         let up = &self.opts.updates[u];
         self.epoch = u + 1;
-        self.m.dev.flash(&up.image).map_err(|source| ReplayError::Update {
+        self.m.dev.flash(&up.image).map_err(|cause| ReplayError::Update {
             at: up.at_packet,
             image: up.path.display().to_string(),
-            source,
+            cause,
         })
     }
 
