@@ -7,8 +7,10 @@
 //! seen live way (lowest way on a tie). Expired ways are reclaimed (counted as
 //! age-outs) when an insert reuses them or when the scrubber sweeps them.
 
+use lbnic_contract::lookup::flow_hash;
 use lbnic_contract::target::entries::{ct_field as f, GlobalRepr, TcpState, CT_WAY_LEN};
 use lbnic_contract::target::MemoryMap;
+use lbnic_contract::toeplitz::Toeplitz;
 
 /// TCP flag bits as on the wire.
 pub mod tcp_flags {
@@ -38,6 +40,21 @@ impl CtKey {
     }
     pub fn proto(&self) -> u8 {
         self.bytes[f::PROTO]
+    }
+
+    /// The flow hash of the key's tuple ([`lbnic_contract::lookup::flow_hash`]):
+    /// where the entry lives, for the pipeline and the host alike.
+    #[inline]
+    pub fn flow_hash(&self, tz: &Toeplitz) -> u32 {
+        let b = &self.bytes;
+        // IPv4 addresses are the low 4 bytes of their IPv4-mapped form.
+        let (src, dst) = if self.v6 {
+            (&b[f::SRC], &b[f::DST])
+        } else {
+            (&b[f::SRC][12..], &b[f::DST][12..])
+        };
+        let port = |r: std::ops::Range<usize>| u16::from_le_bytes([b[r.start], b[r.start + 1]]);
+        flow_hash(tz, src, dst, Some((port(f::SRC_PORT), port(f::DST_PORT))))
     }
 }
 
