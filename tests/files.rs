@@ -58,7 +58,10 @@ fn output_onto_a_symlink_writes_its_target() {
     // Traces too.
     std::os::unix::fs::symlink("real.pcap", t.p("link.pcap")).unwrap();
     ok(&["gen", "examples/basic.toml", "-o", &t.s("link.pcap"), "-n", "50"]);
-    assert!(std::fs::symlink_metadata(t.p("link.pcap")).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(t.p("link.pcap"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert!(std::fs::metadata(t.p("real.pcap")).unwrap().len() > 24);
 }
 
@@ -72,7 +75,10 @@ fn output_onto_a_fifo_streams_into_it() {
     let reader = std::thread::spawn(move || std::fs::read(f2).unwrap());
     ok(&["compile", "examples/basic.toml", "-o", fifo.to_str().unwrap()]);
     let bytes = reader.join().unwrap();
-    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
     // What came through the FIFO is the image.
     std::fs::write(t.p("from-fifo.img"), &bytes).unwrap();
     ok(&["inspect", &t.s("from-fifo.img")]);
@@ -87,10 +93,21 @@ fn output_onto_a_device_node_writes_in_place() {
     // A private null device, so a failure cannot break the host's /dev/null.
     let t = Tmp::new();
     let dev = t.p("null");
-    let st = Command::new("mknod").arg(&dev).args(["c", "1", "3"]).status().expect("mknod");
+    let st = Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .status()
+        .expect("mknod");
     assert!(st.success());
     ok(&["compile", "examples/basic.toml", "-o", dev.to_str().unwrap()]);
-    ok(&["gen", "examples/basic.toml", "-o", dev.to_str().unwrap(), "-n", "20"]);
+    ok(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        dev.to_str().unwrap(),
+        "-n",
+        "20",
+    ]);
     let meta = std::fs::symlink_metadata(&dev).unwrap();
     assert!(meta.file_type().is_char_device(), "the device node was replaced");
     assert!(temporaries(t.0.path()).is_empty());
@@ -105,19 +122,30 @@ fn output_to_stdout_and_outputs_keep_the_umask() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(&o.stdout[..8], b"LBNICIMG", "the image, not the summary, on stdout");
+    assert_eq!(
+        &o.stdout[..8],
+        b"LBNICIMG",
+        "the image, not the summary, on stdout"
+    );
     std::fs::write(t.p("stdout.img"), &o.stdout).unwrap();
     ok(&["inspect", &t.s("stdout.img")]);
     // umask 027: a new image is 0640.
     let st = Command::new("sh")
         .arg("-c")
-        .arg(format!("umask 027; exec {} compile examples/basic.toml -o {}", bin(), t.s("u.img")))
+        .arg(format!(
+            "umask 027; exec {} compile examples/basic.toml -o {}",
+            bin(),
+            t.s("u.img")
+        ))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(st.success());
-    assert_eq!(std::fs::metadata(t.p("u.img")).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        std::fs::metadata(t.p("u.img")).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
 }
 
 /// Start `args`, wait until a temporary of ours shows up in `dir` (the
@@ -139,12 +167,23 @@ fn interrupt(args: &[&str], dir: &Path, output: &Path, sig: &str) {
         assert!(t0.elapsed() < Duration::from_secs(60), "no temporary appeared");
         std::thread::sleep(Duration::from_millis(2));
     }
-    let st = Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
+    let st = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let st = child.wait().unwrap();
     let signo = if sig == "INT" { 2 } else { 15 };
-    assert_eq!(st.signal(), Some(signo), "lbnic {args:?} should die of SIG{sig}: {st}");
-    assert!(temporaries(dir).is_empty(), "temporaries left: {:?}", temporaries(dir));
+    assert_eq!(
+        st.signal(),
+        Some(signo),
+        "lbnic {args:?} should die of SIG{sig}: {st}"
+    );
+    assert!(
+        temporaries(dir).is_empty(),
+        "temporaries left: {:?}",
+        temporaries(dir)
+    );
     assert!(!output.exists(), "{} was created", output.display());
 }
 
@@ -154,7 +193,14 @@ fn sigint_and_sigterm_during_gen_and_replay_leave_nothing() {
     for sig in ["INT", "TERM"] {
         let out = t.p("big.pcap");
         interrupt(
-            &["gen", "examples/basic.toml", "-o", out.to_str().unwrap(), "-n", "100000000"],
+            &[
+                "gen",
+                "examples/basic.toml",
+                "-o",
+                out.to_str().unwrap(),
+                "-n",
+                "100000000",
+            ],
             t.0.path(),
             &out,
             sig,
@@ -164,7 +210,20 @@ fn sigint_and_sigterm_during_gen_and_replay_leave_nothing() {
     let tr = trace(&t, "300000");
     for sig in ["INT", "TERM"] {
         let out = t.p("out.pcap");
-        interrupt(&["replay", &img, &tr, "--model", "cycle", "-o", out.to_str().unwrap()], t.0.path(), &out, sig);
+        interrupt(
+            &[
+                "replay",
+                &img,
+                &tr,
+                "--model",
+                "cycle",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            t.0.path(),
+            &out,
+            sig,
+        );
     }
 }
 
@@ -173,14 +232,22 @@ fn sigint_and_sigterm_during_compile_leave_nothing() {
     // A target with a 256 MiB lookup table makes the image large enough that
     // the write can be caught in the act.
     let t = Tmp::new();
-    let target = t.write("big.toml", "name = \"big\"\nlut_entries = 134217728\nlut_entry_bits = 16\n");
+    let target = t.write(
+        "big.toml",
+        "name = \"big\"\nlut_entries = 134217728\nlut_entry_bits = 16\n",
+    );
     let cfg = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/basic.toml"))
         .unwrap()
         .replace("target = \"default\"", &format!("target = \"{target}\""));
     let cfg = t.write("big-cfg.toml", &cfg);
     for sig in ["INT", "TERM"] {
         let out = t.p("big.img");
-        interrupt(&["compile", &cfg, "-o", out.to_str().unwrap()], t.0.path(), &out, sig);
+        interrupt(
+            &["compile", &cfg, "-o", out.to_str().unwrap()],
+            t.0.path(),
+            &out,
+            sig,
+        );
     }
 }
 
@@ -192,12 +259,30 @@ fn endless_inputs_fail_in_bounded_memory() {
     let updates = t.write("u.txt", "at packet 1: flash /dev/zero\n");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["inspect", "/dev/zero"], "not an lbnic image"),
-        (vec!["compile", "/dev/zero", "-o", "/tmp/never.img"], "larger than"),
+        (
+            vec!["compile", "/dev/zero", "-o", "/tmp/never.img"],
+            "larger than",
+        ),
         (vec!["replay", "/dev/zero", &tr], "not an lbnic image"),
         (vec!["replay", &img, "/dev/zero"], "not a pcap or pcapng capture"),
         (vec!["replay", &img, &tr, "--updates", "/dev/zero"], "larger than"),
-        (vec!["replay", &img, &tr, "--updates", &updates], "not an lbnic image"),
-        (vec!["ct", "build", "--bank", &img, "--flows", "/dev/zero", "-o", "/tmp/never-ct.img"], "larger than"),
+        (
+            vec!["replay", &img, &tr, "--updates", &updates],
+            "not an lbnic image",
+        ),
+        (
+            vec![
+                "ct",
+                "build",
+                "--bank",
+                &img,
+                "--flows",
+                "/dev/zero",
+                "-o",
+                "/tmp/never-ct.img",
+            ],
+            "larger than",
+        ),
     ];
     for (args, want) in cases {
         // 1 GiB of address space: enough to run, far too little to read
@@ -229,7 +314,10 @@ fn a_truncated_capture_replays_its_good_packets() {
     let o = lbnic(&["replay", &img, &t.s("cut.pcap"), "--json"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("warning") && err.contains("packet 999") && err.contains("byte"), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("packet 999") && err.contains("byte"),
+        "{err}"
+    );
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["input"]["packets"], 999, "{r}");
     // --strict refuses it.

@@ -760,26 +760,20 @@ impl Bank {
         self.vips.iter().flatten().find(|v| v.name == name)
     }
 
-    /// The VIP a packet to `dst:dport` with protocol `proto` matches
-    /// (exact port before port-any, as the hardware CAM prioritises).
+    /// The VIP a packet to `dst:dport` with protocol `proto` matches, ranked
+    /// as the pipeline ranks it ([`crate::lookup::best_vip`]). Addresses
+    /// compare in their 16-byte entry form, as the pipeline's CAM does (an
+    /// IPv4 address equals its IPv4-mapped IPv6 form); a tie goes to the
+    /// lowest slot.
     pub fn match_vip(&self, proto: u8, dst: std::net::IpAddr, dport: u16) -> Option<&BankVip> {
-        use crate::target::entries::Proto;
-        let proto_ok = |p: Proto| p == Proto::Any || p.code() == proto;
-        let cands = self
+        use crate::target::entries::addr_to_bytes;
+        let dst = addr_to_bytes(dst);
+        let on_addr = self
             .vips
             .iter()
             .flatten()
-            .filter(|v| v.repr.addr == dst && proto_ok(v.repr.proto));
-        let mut best: Option<&BankVip> = None;
-        for v in cands {
-            if v.repr.port == dport {
-                return Some(v);
-            }
-            if v.repr.port == 0 {
-                best = Some(v);
-            }
-        }
-        best
+            .filter(|v| addr_to_bytes(v.repr.addr) == dst);
+        crate::lookup::best_vip(on_addr, |v| (v.repr.proto, v.repr.port), proto, dport)
     }
 }
 
@@ -1049,4 +1043,126 @@ pub fn decode_conntrack(img: &Image) -> Result<Vec<(u32, u32, CtRepr)>, ImageErr
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::entries::{addr_to_bytes, Mode, Proto, Scheduler};
+    use proptest::prelude::*;
+    use std::net::IpAddr;
+
+    /// A bank holding just `vips` (address, protocol, port), in slot order.
+    fn bank(vips: &[(IpAddr, Proto, u16)]) -> Bank {
+        let vips = vips
+            .iter()
+            .enumerate()
+            .map(|(i, &(addr, proto, port))| {
+                Some(BankVip {
+                    index: i as u16,
+                    name: format!("v{i}"),
+                    repr: VipRepr {
+                        addr,
+                        port,
+                        proto,
+                        mode: Mode::Dr,
+                        sched: Scheduler::Maglev,
+                        backend_base: 0,
+                        backend_count: 0,
+                        lut_base: 0,
+                        lut_size: 0,
+                    },
+                    backends: vec![],
+                    table: vec![],
+                })
+            })
+            .collect();
+        Bank {
+            global: GlobalRepr {
+                toeplitz_key: crate::toeplitz::DEFAULT_KEY,
+                device_mac: [0; 6],
+                gue_port: 0,
+                tun_src_v4: std::net::Ipv4Addr::UNSPECIFIED,
+                tun_src_v4_len: 0,
+                tun_src_v6: std::net::Ipv6Addr::UNSPECIFIED,
+                tun_src_v6_len: 0,
+                vip_count: 0,
+                backend_count: 0,
+                timeout_tcp_syn: 0,
+                timeout_tcp_est: 0,
+                timeout_tcp_fin: 0,
+                timeout_udp: 0,
+                max_frame: 0,
+                gateway_mac: [0; 6],
+            },
+            vips,
+        }
+    }
+
+    /// A bank the compiler refuses (the VIPs overlap) but the device
+    /// accepts: the exact protocol wins over the exact port, as in the
+    /// pipeline. `lookup` used to answer the "any" VIP here.
+    #[test]
+    fn match_vip_prefers_exact_protocol_over_exact_port() {
+        let a: IpAddr = "192.0.2.10".parse().unwrap();
+        let b = bank(&[(a, Proto::Any, 80), (a, Proto::Tcp, 0)]);
+        assert_eq!(b.match_vip(6, a, 80).map(|v| v.index), Some(1));
+        assert_eq!(b.match_vip(17, a, 80).map(|v| v.index), Some(0));
+        assert_eq!(b.match_vip(17, a, 81).map(|v| v.index), None);
+        assert_eq!(b.match_vip(1, a, 80).map(|v| v.index), None);
+    }
+
+    /// The pipeline compares 16-byte entry addresses: an IPv6 VIP on an
+    /// IPv4-mapped address takes IPv4 packets to that address, and the
+    /// reverse. `lookup` used to answer "no VIP" here.
+    #[test]
+    fn match_vip_compares_entry_addresses() {
+        let v4: IpAddr = "192.0.2.10".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.10".parse().unwrap();
+        let b = bank(&[(mapped, Proto::Tcp, 80)]);
+        assert_eq!(b.match_vip(6, v4, 80).map(|v| v.index), Some(0));
+        let b = bank(&[(v4, Proto::Tcp, 80)]);
+        assert_eq!(b.match_vip(6, mapped, 80).map(|v| v.index), Some(0));
+    }
+
+    fn reference(vips: &[(IpAddr, Proto, u16)], proto: u8, dst: IpAddr, dport: u16) -> Option<u16> {
+        vips.iter()
+            .enumerate()
+            .filter(|(_, &(a, p, port))| {
+                addr_to_bytes(a) == addr_to_bytes(dst)
+                    && (p.code() == proto || (p == Proto::Any && (proto == 6 || proto == 17)))
+                    && (port == dport || port == 0)
+            })
+            .min_by_key(|(_, &(_, p, port))| (p.code() != proto, port != dport))
+            .map(|(i, _)| i as u16)
+    }
+
+    proptest! {
+        #[test]
+        fn match_vip_is_the_reference_ranking(
+            vips in proptest::collection::vec(
+                (0usize..3, prop_oneof![Just(Proto::Tcp), Just(Proto::Udp), Just(Proto::Any)],
+                 prop_oneof![Just(0u16), 79u16..82]),
+                0..12,
+            ),
+            dst in 0usize..3,
+            proto in prop_oneof![Just(6u8), Just(17u8), Just(1u8)],
+            dport in prop_oneof![Just(0u16), 79u16..82],
+        ) {
+            let addrs: [IpAddr; 3] = [
+                "192.0.2.10".parse().unwrap(),
+                "2001:db8::10".parse().unwrap(),
+                "::ffff:192.0.2.10".parse().unwrap(),
+            ];
+            let mut seen = std::collections::HashSet::new();
+            let vips: Vec<_> = vips
+                .into_iter()
+                .filter(|v| seen.insert(*v))
+                .map(|(a, p, port)| (addrs[a], p, port))
+                .collect();
+            let b = bank(&vips);
+            let dst = addrs[dst];
+            prop_assert_eq!(b.match_vip(proto, dst, dport).map(|v| v.index), reference(&vips, proto, dst, dport));
+        }
+    }
 }

@@ -14,4 +14,6 @@ pub mod lookup;
 pub mod target;
 pub mod toeplitz;
 
-pub use lookup::{ct_bucket, is_prime, lookup_index};
+pub use lookup::{
+    best_vip, ct_bucket, flow_hash, flow_hash_ip, is_prime, lookup_index, proto_matches, vip_rank,
+};

@@ -6,10 +6,10 @@
 //! read-only registers and counters back.
 
 use crate::ct::{CtKey, CtTable, TimeoutTicks};
-use lbnic_contract::ct_bucket;
 use lbnic_contract::image::{Bank, Image, ImageKind};
+use lbnic_contract::lookup::{best_vip, ct_bucket, proto_matches};
 use lbnic_contract::target::ct::{CtRepr, CtWay};
-use lbnic_contract::target::entries::{addr_to_bytes, FlowKey, Mode, Proto, CT_WAY_LEN};
+use lbnic_contract::target::entries::{addr_to_bytes, FlowKey, Mode, Proto, Scheduler, CT_WAY_LEN};
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
 use lbnic_contract::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
 use lbnic_contract::toeplitz::Toeplitz;
@@ -98,7 +98,8 @@ pub struct ActiveBank {
     /// Some VIP is NAT: non-VIP packets need a reverse conntrack lookup.
     pub has_nat: bool,
     /// VIP address -> (protocol, port, slot) of every VIP on it: one hash
-    /// lookup per packet, then a scan of the (few) VIPs sharing an address.
+    /// lookup per packet, then the contract's ranking over the (few) VIPs
+    /// sharing an address.
     by_addr: AddrTable,
 }
 
@@ -110,13 +111,14 @@ struct AddrTable {
     /// (address, range into `vips`); an empty slot has an empty range.
     slots: Vec<([u8; 16], u32, u32)>,
     shift: u32,
-    /// (protocol, port, slot) of every VIP, grouped by address.
-    vips: Vec<(u8, u16, u16)>,
+    /// (protocol, port, slot) of every VIP, grouped by address, in slot
+    /// order within an address (a tie goes to the lowest slot).
+    vips: Vec<(Proto, u16, u16)>,
 }
 
 impl AddrTable {
-    fn new(mut entries: Vec<([u8; 16], (u8, u16, u16))>) -> AddrTable {
-        entries.sort_unstable_by_key(|e| e.0);
+    fn new(mut entries: Vec<([u8; 16], (Proto, u16, u16))>) -> AddrTable {
+        entries.sort_unstable_by_key(|e| (e.0, e.1 .2));
         let bits = (entries.len().max(1) * 4)
             .next_power_of_two()
             .trailing_zeros()
@@ -148,7 +150,7 @@ impl AddrTable {
     }
 
     #[inline]
-    fn get(&self, a: &[u8; 16]) -> &[(u8, u16, u16)] {
+    fn get(&self, a: &[u8; 16]) -> &[(Proto, u16, u16)] {
         let mask = self.slots.len() - 1;
         let mut s = self.home(a);
         loop {
@@ -170,7 +172,7 @@ impl ActiveBank {
         let mut has_nat = false;
         for v in bank.vips.iter().flatten() {
             let a = addr_to_bytes(v.repr.addr);
-            entries.push((a, (v.repr.proto.code(), v.repr.port, v.index)));
+            entries.push((a, (v.repr.proto, v.repr.port, v.index)));
             has_nat |= v.repr.mode == Mode::Nat;
         }
         let by_addr = AddrTable::new(entries);
@@ -185,32 +187,11 @@ impl ActiveBank {
         }
     }
 
-    /// The VIP for a packet: exact port before port 0, exact protocol
-    /// before "any".
+    /// The VIP for a packet, ranked by the contract
+    /// ([`lbnic_contract::lookup::best_vip`]).
+    #[inline]
     pub fn match_vip(&self, dst: &[u8; 16], proto: u8, dport: u16) -> Option<u16> {
-        let vips = self.by_addr.get(dst);
-        // Rank 0 is the best match: (proto, port), (proto, 0), (any, port), (any, 0).
-        let rank = |&(p, port, _): &(u8, u16, u16)| {
-            let pr = if p == proto {
-                0
-            } else if p == Proto::Any.code() && matches!(proto, 6 | 17) {
-                2
-            } else {
-                return None;
-            };
-            let po = if port == dport {
-                0
-            } else if port == 0 {
-                1
-            } else {
-                return None;
-            };
-            Some(pr + po)
-        };
-        vips.iter()
-            .filter_map(|v| rank(v).map(|r| (r, v.2)))
-            .min()
-            .map(|(_, slot)| slot)
+        best_vip(self.by_addr.get(dst), |v| (v.0, v.1), proto, dport).map(|v| v.2)
     }
 
     /// The one VIP a non-first fragment can belong to: the only VIP on that
@@ -221,7 +202,7 @@ impl ActiveBank {
             .by_addr
             .get(dst)
             .iter()
-            .filter(|&&(p, _, _)| p == proto || (p == Proto::Any.code() && matches!(proto, 6 | 17)));
+            .filter(|&&(p, _, _)| proto_matches(p, proto));
         match (it.next(), it.count()) {
             (Some(&(_, _, slot)), 0) => Ok(slot),
             (None, _) => Err(0),
@@ -229,8 +210,57 @@ impl ActiveBank {
         }
     }
 
+    /// Whether this bank keeps state that spans conntrack buckets, and
+    /// which VIP does, if it does. Without it, a packet's whole effect is
+    /// on its own bucket (its conntrack ways), so a trace can be replayed
+    /// split by bucket with the same result; see [`CrossBucket`] for what
+    /// breaks that.
+    pub fn cross_bucket_state(&self) -> Option<CrossBucket> {
+        self.bank.vips.iter().flatten().find_map(|v| {
+            if matches!(v.repr.sched, Scheduler::Rr | Scheduler::Wrr) {
+                Some(CrossBucket::RoundRobin {
+                    vip: v.name.clone(),
+                    sched: v.repr.sched,
+                })
+            } else if v.repr.mode == Mode::Nat {
+                Some(CrossBucket::NatReturn { vip: v.name.clone() })
+            } else {
+                None
+            }
+        })
+    }
+
     pub fn vip(&self, slot: u16) -> Option<&lbnic_contract::image::BankVip> {
         self.bank.vips.get(slot as usize).and_then(Option::as_ref)
+    }
+}
+
+/// A VIP whose packets change state outside their own conntrack bucket
+/// ([`ActiveBank::cross_bucket_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrossBucket {
+    /// RR/WRR: one pointer per VIP steps on every new flow, whatever its
+    /// bucket, so which backend a flow gets depends on every new flow
+    /// before it.
+    RoundRobin { vip: String, sched: Scheduler },
+    /// NAT: a new flow also inserts its return entry, keyed on the reply's
+    /// tuple (backend -> client), whose bucket is unrelated to the flow's.
+    NatReturn { vip: String },
+}
+
+impl std::fmt::Display for CrossBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CrossBucket::RoundRobin { vip, sched } => write!(
+                f,
+                "VIP {vip} uses {}: its round-robin pointer orders new flows across all shards",
+                sched.name()
+            ),
+            CrossBucket::NatReturn { vip } => write!(
+                f,
+                "VIP {vip} is NAT: a new flow's return entry lives in another flow's bucket"
+            ),
+        }
     }
 }
 
@@ -548,7 +578,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     pub fn ct_entry(&self, flow: &FlowKey, reverse: bool) -> Option<(u32, u32, CtRepr)> {
         let b = self.active.as_ref()?;
         let key = CtKey::from_flow(flow);
-        let bucket = ct_bucket(crate::pipeline::hash_key(&b.tz, &key), self.ct.buckets);
+        let bucket = ct_bucket(key.flow_hash(&b.tz), self.ct.buckets);
         let way = self
             .ct
             .find(self.ct_mem(), bucket, &key, reverse, self.now as u32, &b.to)?;

@@ -20,12 +20,10 @@
 use crate::ct::{initial_state, tcp_flags, CtKey, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
-use lbnic_contract::ct_bucket;
-use lbnic_contract::lookup_index;
+use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index};
 use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode};
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::target::MissAction;
-use lbnic_contract::toeplitz::Toeplitz;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What classification decided.
@@ -104,23 +102,42 @@ fn bytes16(a: IpAddr) -> [u8; 16] {
     addr_to_bytes(a)
 }
 
-/// Toeplitz over a conntrack key: RSS input with 4-byte addresses for IPv4.
-pub fn hash_key(tz: &Toeplitz, k: &CtKey) -> u32 {
-    let mut buf = [0u8; 36];
-    let n = if k.is_ipv6() {
-        buf[..16].copy_from_slice(k.src());
-        buf[16..32].copy_from_slice(k.dst());
-        32
+/// The conntrack key a packet's state lives under, and so (through its
+/// flow hash) its bucket: its own 5-tuple; for an ICMP error, the flow it
+/// reports; none for a later fragment, which has no ports and is routed
+/// without conntrack. What a sharded replay splits a trace by.
+pub fn ct_key(p: &Parsed) -> Option<CtKey> {
+    if let Some(inner) = &p.icmp_error {
+        Some(reported_flow(inner, p.ipv6))
+    } else if p.frag == Frag::Later {
+        None
     } else {
-        // The IPv4 address is the low 4 bytes of the mapped form.
-        buf[..4].copy_from_slice(&k.src()[12..]);
-        buf[4..8].copy_from_slice(&k.dst()[12..]);
-        8
-    };
-    // Ports are stored little-endian in the key, hashed in network order.
-    buf[n..n + 2].copy_from_slice(&k.src_port().to_be_bytes());
-    buf[n + 2..n + 4].copy_from_slice(&k.dst_port().to_be_bytes());
-    tz.hash(&buf[..n + 4])
+        Some(own_flow(p))
+    }
+}
+
+/// An ICMP error's flow: its inner packet went VIP -> client, so the
+/// client's flow is that packet reversed.
+fn reported_flow(inner: &wire::Inner, v6: bool) -> CtKey {
+    CtKey::new(
+        inner.proto,
+        &bytes16(inner.dst),
+        inner.dport,
+        &bytes16(inner.src),
+        inner.sport,
+        v6,
+    )
+}
+
+fn own_flow(p: &Parsed) -> CtKey {
+    CtKey::new(
+        p.proto,
+        &bytes16(p.src),
+        p.sport,
+        &bytes16(p.dst),
+        p.dport,
+        p.ipv6,
+    )
 }
 
 impl Default for Meta {
@@ -183,12 +200,11 @@ pub fn classify_into(
     let v6 = p.ipv6;
     let (src, dst) = (bytes16(p.src), bytes16(p.dst));
     meta.class = if let Some(inner) = &p.icmp_error {
-        // The inner packet went VIP -> client; the flow is its reverse.
-        let (isrc, idst) = (bytes16(inner.src), bytes16(inner.dst));
-        match b.match_vip(&isrc, inner.proto, inner.sport) {
+        // The inner packet went VIP -> client: its source is the VIP.
+        match b.match_vip(&bytes16(inner.src), inner.proto, inner.sport) {
             Some(slot) => {
-                let key = CtKey::new(inner.proto, &idst, inner.dport, &isrc, inner.sport, v6);
-                let hash = hash_key(&b.tz, &key);
+                let key = reported_flow(inner, v6);
+                let hash = key.flow_hash(&b.tz);
                 Class::Vip {
                     slot,
                     key,
@@ -208,7 +224,7 @@ pub fn classify_into(
                 Class::Vip {
                     slot,
                     key,
-                    hash: b.tz.hash_addrs(p.src, p.dst),
+                    hash: flow_hash_ip(&b.tz, p.src, p.dst, None),
                     bucket: 0,
                     stateless: true,
                     fragment: true,
@@ -219,17 +235,10 @@ pub fn classify_into(
             Err(_) => Class::Unroutable,
         }
     } else {
-        let key = CtKey::new(p.proto, &src, p.sport, &dst, p.dport, v6);
+        let key = own_flow(p);
         match b.match_vip(&dst, p.proto, p.dport) {
             Some(slot) => {
-                // The RSS input is the IP header's address pair followed by
-                // the L4 header's port pair, as they sit in the frame.
-                let addrs = if v6 {
-                    p.l3_offset + 8..p.l3_offset + 40
-                } else {
-                    p.l3_offset + 12..p.l3_offset + 20
-                };
-                let hash = b.tz.hash2(&frame[addrs], &frame[p.l4_offset..p.l4_offset + 4]);
+                let hash = key.flow_hash(&b.tz);
                 Class::Vip {
                     slot,
                     key,
@@ -242,7 +251,7 @@ pub fn classify_into(
             }
             None if b.has_nat => Class::Reverse {
                 key,
-                bucket: ct_bucket(hash_key(&b.tz, &key), ct_buckets),
+                bucket: ct_bucket(key.flow_hash(&b.tz), ct_buckets),
             },
             None => Class::NoVip,
         }
@@ -429,7 +438,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                     key.src_port(),
                     be.repr.addr.is_ipv6(),
                 );
-                let rb = ct_bucket(hash_key(&b.tz, &rkey), ct.buckets);
+                let rb = ct_bucket(rkey.flow_hash(&b.tz), ct.buckets);
                 fx.extra_bucket = Some(rb);
                 let rentry = NewEntry {
                     reverse: true,

@@ -1,7 +1,7 @@
 //! What `inspect`, `diff` and `lookup` report about images.
 
 use lbnic_contract::image::{Bank, BankVip, Image};
-use lbnic_contract::lookup_index;
+use lbnic_contract::lookup::{flow_hash_ip, lookup_index};
 use lbnic_contract::target::entries::FlowKey;
 use lbnic_contract::toeplitz::Toeplitz;
 use serde::Serialize;
@@ -260,7 +260,7 @@ pub struct Lookup {
 /// new flows came first; this reports the first slot.
 pub fn lookup(bank: &Bank, flow: &FlowKey) -> Lookup {
     let tz = Toeplitz::new(&bank.global.toeplitz_key);
-    let hash = tz.hash_ports(flow.src, flow.dst, flow.src_port, flow.dst_port);
+    let hash = flow_hash_ip(&tz, flow.src, flow.dst, Some((flow.src_port, flow.dst_port)));
     let mut out = Lookup {
         flow: flow.to_string(),
         vip: None,

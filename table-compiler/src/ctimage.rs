@@ -3,8 +3,8 @@
 //! the hardware would insert them: bucket from the flow hash, first free
 //! way.
 
-use lbnic_contract::ct_bucket;
 use lbnic_contract::image::{Bank, Image, ImageKind, SectionKind};
+use lbnic_contract::lookup::{ct_bucket, flow_hash_ip};
 use lbnic_contract::target::ct::{CtRepr, CtWay};
 use lbnic_contract::target::entries::{FlowKey, TcpState, CT_WAY_LEN};
 use lbnic_contract::target::Target;
@@ -95,7 +95,7 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
         } else if bank.match_vip(key.proto, key.dst, key.dst_port).map(|v| v.index) != Some(vip.index) {
             return Err(err(format!("flow {key} does not match VIP {:?}", r.vip)));
         }
-        let hash = tz.hash_ports(key.src, key.dst, key.src_port, key.dst_port);
+        let hash = flow_hash_ip(&tz, key.src, key.dst, Some((key.src_port, key.dst_port)));
         let bucket = ct_bucket(hash, t.ct_buckets);
         let way = used[bucket as usize] as u32;
         if way >= t.ct_ways {

@@ -136,6 +136,21 @@ impl CtKey {
     }
 }
 
+impl CtKey {
+    /// The flow hash of the key's tuple ([`crate::lookup::flow_hash`]):
+    /// where the entry lives, for the pipeline and the host alike. IPv4
+    /// addresses hash as their 4 bytes, not their IPv4-mapped form.
+    #[inline]
+    pub fn flow_hash(&self, tz: &crate::toeplitz::Toeplitz) -> u32 {
+        let (src, dst) = if self.is_ipv6() {
+            (&self.src()[..], &self.dst()[..])
+        } else {
+            (&self.src()[12..], &self.dst()[12..])
+        };
+        crate::lookup::flow_hash(tz, src, dst, Some((self.src_port(), self.dst_port())))
+    }
+}
+
 /// Words of a way covered by a lookup compare: the key and the flags byte.
 const MATCH_WORDS: usize = 5;
 /// Bytes of the last compared word that belong to key + flags.
