@@ -195,6 +195,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+    // Every command but `serve` (which stops cleanly on its own) removes its
+    // temporary files and dies of SIGINT/SIGTERM, as a Unix tool should.
+    if !matches!(cli.cmd, Cmd::Device(device::DeviceCmd::Serve { .. })) {
+        if let Err(e) = files::install_signal_cleanup() {
+            tracing::warn!("no signal handler: {e}; an interrupted command may leave a temporary file");
+        }
+    }
     let r = match cli.cmd {
         Cmd::Compile {
             config,

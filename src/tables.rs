@@ -5,6 +5,7 @@ use lbnic_contract::image::{decode_conntrack, Bank, Image, ImageError, ImageKind
 use lbnic_contract::target::ct::CtRepr;
 use lbnic_contract::target::entries::FlowKey;
 use lbnic_contract::target::Target;
+use std::io::Write;
 use std::path::Path;
 use table_compiler::analysis::{self, VipInfo};
 use table_compiler::compile::compile as compile_config;
@@ -65,10 +66,18 @@ pub fn compile(
         output.display(),
         t_write.elapsed().as_secs_f64() * 1e3
     );
+    // With `-o -` the image is standard output; the summary goes aside.
+    let mut w: Box<dyn std::io::Write> = if output == Path::new("-") {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
     if json {
-        return print_json(&report);
+        writeln!(w, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(());
     }
-    println!(
+    writeln!(
+        w,
         "{} -> {}: generation {}, {} VIPs, target {} ({:#018x}), {} bytes of bank, crc32c {:#010x}",
         config.display(),
         output.display(),
@@ -78,7 +87,7 @@ pub fn compile(
         cfg.target.fingerprint(),
         image.device_len,
         image.device_crc()
-    );
+    )?;
     for v in &report.vips {
         let moved = match v.moved {
             Some(m) => format!(
@@ -92,10 +101,11 @@ pub fn compile(
         } else {
             ""
         };
-        println!(
+        writeln!(
+            w,
             "  {:<24} slot {:<4} {:<14} size {:<8}{moved}{full}",
             v.name, v.slot, v.scheduler, v.table_size
-        );
+        )?;
     }
     Ok(())
 }
@@ -108,8 +118,15 @@ fn print_vip(v: &VipInfo) {
         v.port.to_string()
     };
     println!(
-        "VIP {} (slot {}): {}:{} {}  mode {}  scheduler {}  table {}  balance {}",
-        v.name, v.slot, v.address, port, v.protocol, v.mode, v.scheduler, v.table_size, bal
+        "VIP {} (slot {}): {} {}  mode {}  scheduler {}  table {}  balance {}",
+        v.name,
+        v.slot,
+        lbnic_contract::target::entries::endpoint(&v.address, port),
+        v.protocol,
+        v.mode,
+        v.scheduler,
+        v.table_size,
+        bal
     );
     println!(
         "  {:>5}  {:<24} {:<40} {:>7} {:<7} {:>8} {:>9} {:>9}",
@@ -286,8 +303,23 @@ pub fn lookup(
             after_trace,
         });
     }
+    let unmatched: Vec<&str> = out
+        .iter()
+        .filter(|o| o.new_flow.vip.is_none())
+        .map(|o| o.new_flow.flow.as_str())
+        .collect();
+    // A flow no VIP takes is an answer for people but a failure for
+    // scripts: print everything, then exit 1 naming it.
+    let verdict = || -> Result<()> {
+        match unmatched.as_slice() {
+            [] => Ok(()),
+            [f] => bail!("{f} matches no VIP of {}", path.display()),
+            fs => bail!("{} of the flows match no VIP of {} (first: {})", fs.len(), path.display(), fs[0]),
+        }
+    };
     if json {
-        return print_json(&out);
+        print_json(&out)?;
+        return verdict();
     }
     if let Some((_, n)) = &dev {
         println!(
@@ -337,7 +369,7 @@ pub fn lookup(
             None => {}
         }
     }
-    Ok(())
+    verdict()
 }
 
 /// Run the first `limit` packets of `trace` through the functional model
@@ -369,24 +401,34 @@ fn run_prefix(
     Ok((m.dev, n))
 }
 
+/// Largest flow list `ct build` reads: a million flows at ~200 bytes a line
+/// is 200 MiB (the default target holds 2^20 ways).
+pub const MAX_FLOW_LIST_LEN: u64 = 256 << 20;
+
 pub fn ct_build(bank_path: &Path, flows: Option<&Path>, output: &Path) -> Result<()> {
     let (img, bank) = load_bank(bank_path)?;
     let list = match flows {
         None => Vec::new(),
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text = files::read_to_string_capped(p, MAX_FLOW_LIST_LEN, "flow list")?;
             ctimage::parse_flow_list(&text).with_context(|| format!("{}", p.display()))?
         }
     };
     let ct = ctimage::build(&img, &bank, &list)?;
     ct.write_atomic(output)?;
-    println!(
+    let mut w: Box<dyn std::io::Write> = if output == Path::new("-") {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    writeln!(
+        w,
         "{}: conntrack image with {} flows, {} bytes, crc32c {:#010x}",
         output.display(),
         list.len(),
         ct.device_len,
         ct.device_crc()
-    );
+    )?;
     Ok(())
 }
 
@@ -458,15 +500,7 @@ pub fn emit_header(reference: &str, kind: EmitKind, output: Option<&Path>) -> Re
         EmitKind::Sv => lbnic_contract::emit::emit_sv(&t),
         EmitKind::C => lbnic_contract::emit::emit_c(&t),
     };
-    match output {
-        Some(p) if p != Path::new("-") => {
-            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
-        }
-        _ => {
-            use std::io::Write;
-            std::io::stdout().write_all(text.as_bytes())?;
-        }
-    }
+    files::write(output.unwrap_or(Path::new("-")), &[text.as_bytes()])?;
     Ok(())
 }
 

@@ -654,9 +654,10 @@ fn check_layout(
 /// Write `parts` to `path` as `files::write` does: atomically for a
 /// regular file, through a symlink, in place for a device or FIFO.
 pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), ImageError> {
+    // The OS error under the path asked for is what the user can act on.
     files::write(path, parts).map_err(|e| ImageError::Write {
         path: e.path,
-        error: std::io::Error::new(e.error.kind(), format!("{}: {}", e.step, e.error)),
+        error: e.error,
     })
 }
 

@@ -464,8 +464,5 @@ impl Analyzer {
 }
 
 pub fn sock(a: IpAddr, port: u16) -> String {
-    match a {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
+    lbnic_contract::target::entries::endpoint(a, port)
 }

@@ -268,7 +268,11 @@ impl Generator {
             Popularity::Uniform => None,
             Popularity::Zipf(s) => Some(
                 Zipf::new(spec.flows as u64, s)
-                    .map_err(|e| GenError::Spec(format!("zipf exponent {s}: {e:?}")))?,
+                    .map_err(|_| {
+                        GenError::Spec(format!(
+                            "Zipf exponent {s} is not usable: it must be a finite number of 0 or more"
+                        ))
+                    })?,
             ),
         };
         let model = if spec.nat_replies > 0.0 && vips.iter().any(|v| v.nat) {

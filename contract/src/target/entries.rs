@@ -52,6 +52,17 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 /// How a field's bytes are read. Generated headers (`lbnic target --emit`)
 /// and the layout tests are built from the `FIELDS` table of each entry.
+/// `addr:port`, with an IPv6 address in brackets (`[2001:db8::10]:443`),
+/// the one way every message and report writes an endpoint.
+pub fn endpoint(addr: impl std::fmt::Display, port: impl std::fmt::Display) -> String {
+    let a = addr.to_string();
+    if a.contains(':') {
+        format!("[{a}]:{port}")
+    } else {
+        format!("{a}:{port}")
+    }
+}
+
 /// 16-byte stored form of an address.
 pub fn addr_to_bytes(a: IpAddr) -> [u8; 16] {
     match a {
@@ -665,15 +676,11 @@ impl std::fmt::Display for FlowKey {
             17 => "udp".to_string(),
             n => format!("proto{n}"),
         };
-        let ep = |a: IpAddr, port: u16| match a {
-            IpAddr::V4(v) => format!("{v}:{port}"),
-            IpAddr::V6(v) => format!("[{v}]:{port}"),
-        };
         write!(
             f,
             "{p} {} -> {}",
-            ep(self.src, self.src_port),
-            ep(self.dst, self.dst_port)
+            endpoint(self.src, self.src_port),
+            endpoint(self.dst, self.dst_port)
         )
     }
 }
