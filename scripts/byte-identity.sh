@@ -8,7 +8,9 @@
 # and the cycle model (output pcaps and JSON reports, mid-trace updates,
 # --threads 2), and the text of inspect/diff/lookup/target.
 #
-#   bash scripts/byte-identity.sh [BASE] [PACKETS]
+#   bash scripts/byte-identity.sh [BASE] [PACKETS] [NEW]
+#
+# NEW is a commit to compare instead of the work tree.
 #
 # Prints one line per artefact and a closing "N passed, N failed" line;
 # exits 1 on any difference. Report fields that measure the host
@@ -17,19 +19,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE="${1:-f62c67c}"
 N="${2:-200000}"
+NEW="${3:-}"
 root=$(pwd)
 work=$(mktemp -d)
-trap 'git -C "$root" worktree remove --force "$work/base-src" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+cleanup() {
+    git -C "$root" worktree remove --force "$work/base-src" >/dev/null 2>&1 || true
+    git -C "$root" worktree remove --force "$work/new-src" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
-echo "== building base $BASE and the work tree"
+echo "== building base $BASE and ${NEW:-the work tree}"
 git worktree add --detach -q "$work/base-src" "$BASE"
 # A target dir of its own so the work tree's build is not disturbed; crates
 # from the registry are compiled once per dir.
 CARGO_TARGET_DIR="$root/target/byte-identity-base" cargo build --release --locked --quiet \
     --manifest-path "$work/base-src/Cargo.toml" --bin lbnic
-cargo build --release --locked --quiet --bin lbnic
 cp "$root/target/byte-identity-base/release/lbnic" "$work/lbnic-base"
-cp "$root/target/release/lbnic" "$work/lbnic-new"
+if [ -n "$NEW" ]; then
+    git worktree add --detach -q "$work/new-src" "$NEW"
+    CARGO_TARGET_DIR="$root/target/byte-identity-new" cargo build --release --locked --quiet \
+        --manifest-path "$work/new-src/Cargo.toml" --bin lbnic
+    cp "$root/target/byte-identity-new/release/lbnic" "$work/lbnic-new"
+else
+    cargo build --release --locked --quiet --bin lbnic
+    cp "$root/target/release/lbnic" "$work/lbnic-new"
+fi
 
 # Inputs both builds read: the base's examples (a refactor does not change them).
 cp -r "$work/base-src/examples" "$work/examples"
@@ -43,6 +58,9 @@ run() { # side: run every command, writing into $work/$side
     "$L" compile basic.toml -o "$o/basic.img" | sed "s|$o|OUT|g" >"$o/compile.txt"
     "$L" compile basic-gen2.toml -o "$o/gen2.img" --previous "$o/basic.img" | sed "s|$o|OUT|g" >"$o/compile-gen2.txt"
     sed 's|^target = "default"|target = "targets/small.toml"|' basic.toml >basic-small.toml
+    # DR and tunnel VIPs only, so that --threads 2 really shards.
+    python3 -c 'import re,sys; t=open("basic.toml").read(); print("\n[[vip]]".join(p for p in t.split("\n[[vip]]") if not re.search(r"^(mode = \"nat\"|scheduler = \"w?rr\")", p, re.M)))' >basic-shard.toml
+    "$L" compile basic-shard.toml -o "$o/shard.img" | sed "s|$o|OUT|g" >"$o/compile-shard.txt"
     "$L" compile basic-small.toml -o "$o/small.img" 2>&1 | sed "s|$o|OUT|g" >"$o/compile-small.txt"
     "$L" compile scale.toml -o "$o/scale.img" | sed "s|$o|OUT|g" >"$o/compile-scale.txt"
     "$L" inspect "$o/basic.img" --json | sed "s|$o|OUT|g" >"$o/inspect.json"
@@ -70,6 +88,10 @@ run() { # side: run every command, writing into $work/$side
         done
         "$L" replay "$o/basic.img" "$o/$t.pcap" --threads 2 -o "$o/$t-t2-out.pcap" --json \
             | sed "s|$o|OUT|g" >"$o/$t-t2.json"
+    done
+    for m in t1 t2; do
+        "$L" replay "$o/shard.img" "$o/mix.pcap" --threads "${m#t}" -o "$o/shard-$m-out.pcap" --json \
+            2>&1 | sed "s|$o|OUT|g" >"$o/shard-$m.json"
     done
     "$L" replay "$o/basic.img" "$o/small.pcapng" --model cycle --timing max -o "$o/small-out.pcapng" --json \
         | sed "s|$o|OUT|g" >"$o/small.json"
