@@ -1,22 +1,48 @@
 //! Trace I/O behind one interface: pcap (microsecond and nanosecond) and
 //! pcapng (several interfaces, `if_tsresol` honoured) in; pcap or pcapng
-//! out. Reading streams packet by packet, so a trace of any size is replayed
-//! in bounded memory. Damage is reported, never a hang or a panic: an empty
-//! file, a file that is not a capture, a record cut short or garbage after
-//! the last packet each end the read with a [`TraceError`] that says where.
+//! out. Reading streams packet by packet through a 1 MiB buffer, so a trace
+//! of any size (or standard input, `-`) is replayed in bounded memory.
+//!
+//! Damage is reported, never a hang or a panic: an empty file, a file that
+//! is not a capture, a record cut short, a record length no capture tool
+//! writes, or garbage after the last packet each end the read with a
+//! [`TraceError`] that names the packet index and the byte offset where the
+//! damage starts. A caller that wants the good packets of a damaged capture
+//! (a tcpdump killed mid-write) calls [`TraceReader::set_stop_at_damage`]:
+//! the damage then ends the stream and waits in [`TraceReader::damage`].
+//!
+//! Record lengths: a captured length over [`MAX_SNAPLEN`] (262144, the
+//! largest snap length tcpdump, dumpcap and libpcap use for Ethernet) is
+//! damage, "impossible record length", checked before anything is read or
+//! allocated for it. A captured length above the header's snaplen but within
+//! 262144 is accepted whole, as Wireshark does: tools disagree about the
+//! snaplen they record, never about the frames they wrote.
+//!
+//! Writing goes through [`files::Output`]: a regular file is replaced
+//! atomically, a symlink is followed, a FIFO or device is written in place,
+//! `-` is standard output. A frame longer than 262144 bytes is written cut to
+//! 262144 with its real length, as tcpdump does; no frame fails a write.
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapTsResolution, PcapWriter};
+use files::{Output, OutputError};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapParser, PcapTsResolution, PcapWriter};
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption, InterfaceTsResolution,
 };
-use pcap_file::pcapng::{Block, PcapNgReader, PcapNgWriter};
-use pcap_file::DataLink;
+use pcap_file::pcapng::{Block, PcapNgParser, PcapNgWriter};
+use pcap_file::{DataLink, Endianness};
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Largest frame a capture holds: tcpdump's default snap length and
+/// libpcap's maximum for Ethernet. Loopback TSO frames (65,549 bytes) fit.
+pub const MAX_SNAPLEN: u32 = 262_144;
+
+/// Input buffer: holds any record up to [`MAX_SNAPLEN`] with its header.
+const BUF_LEN: usize = 1 << 20;
 
 /// What a reader says about a frame it appended to a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,24 +67,64 @@ pub struct TracePacket {
     pub interface: u32,
 }
 
+/// What is wrong with a damaged capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamageKind {
+    /// The file ends inside a record (a capture cut short).
+    CutShort,
+    /// A record or block length no capture tool writes.
+    ImpossibleLength,
+    /// A record that does not parse (bad fields, garbage).
+    Invalid,
+    /// Well formed, but not something a replay can use (a non-Ethernet
+    /// pcapng interface). Not damage: [`TraceReader::set_stop_at_damage`]
+    /// does not swallow it.
+    Unsupported,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: String, error: io::Error },
     #[error("{path}: empty file (0 bytes): not a pcap or pcapng capture")]
     Empty { path: String },
     #[error("{path}: not a pcap or pcapng capture (starts with {magic:02x?})")]
     NotATrace { path: String, magic: Vec<u8> },
-    #[error("{path}: packet {index}: {message}")]
+    /// `index` is the packet that was being read (packets before it were
+    /// returned), `offset` the byte where its record starts.
+    #[error("{path}: packet {index} at byte {offset}: {message}")]
     Damaged {
         path: String,
         index: u64,
+        offset: u64,
+        kind: DamageKind,
         message: String,
+    },
+    #[error("{path}: packet {index} at byte {offset}: reading: {error}")]
+    Read {
+        path: String,
+        index: u64,
+        offset: u64,
+        error: io::Error,
     },
     #[error("{path}: link type {link} is not Ethernet")]
     LinkType { path: String, link: String },
     #[error("{path}: writing: {message}")]
     Write { path: String, message: String },
+}
+
+impl TraceError {
+    /// Damage to the capture itself (cut short, impossible length, garbage):
+    /// the packets before it are good.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            TraceError::Damaged {
+                kind: DamageKind::CutShort | DamageKind::ImpossibleLength | DamageKind::Invalid,
+                ..
+            }
+        )
+    }
 }
 
 /// Capture file format.
@@ -78,14 +144,128 @@ impl Format {
     }
 }
 
-enum Inner {
-    Pcap(PcapReader<BufReader<File>>),
-    Ng(PcapNgReader<BufReader<File>>),
+/// A refillable window on the input that knows the file offset of every
+/// byte it holds.
+struct Input {
+    src: Box<dyn Read + Send>,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    /// File offset of `buf[pos]`.
+    offset: u64,
+    eof: bool,
+}
+
+impl Input {
+    fn new(src: Box<dyn Read + Send>) -> Input {
+        Input {
+            src,
+            buf: vec![0u8; BUF_LEN].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    fn avail(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Make `n` (at most [`BUF_LEN`]) bytes available; false if the input
+    /// ends first (what there was is still available).
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        debug_assert!(n <= BUF_LEN);
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        if self.pos + n > BUF_LEN {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        while self.end - self.pos < n && !self.eof {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.pos >= n)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        self.offset += n as u64;
+    }
+
+    /// Discard `n` bytes without holding them; returns how many there were.
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let mut done = 0u64;
+        loop {
+            let take = ((self.end - self.pos) as u64).min(n - done);
+            self.consume(take as usize);
+            done += take;
+            if done == n {
+                return Ok(done);
+            }
+            self.pos = 0;
+            self.end = 0;
+            if !self.fill(1)? {
+                return Ok(done);
+            }
+        }
+    }
+}
+
+fn u32_at(b: &[u8], at: usize, big: bool) -> u32 {
+    let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if big {
+        u32::from_be_bytes(w)
+    } else {
+        u32::from_le_bytes(w)
+    }
+}
+
+const SHB: u32 = 0x0a0d0d0a;
+const IDB: u32 = 1;
+const OLD_PACKET_BLOCK: u32 = 2;
+const SPB: u32 = 3;
+const EPB: u32 = 6;
+
+/// Type and total length of the pcapng block at the start of `head` (12
+/// bytes). A section header carries its own byte order.
+fn block_head(head: &[u8], big: bool) -> Result<(u32, u32), String> {
+    let ty = u32_at(head, 0, big);
+    if ty != SHB {
+        return Ok((ty, u32_at(head, 4, big)));
+    }
+    match u32_at(head, 8, true) {
+        0x1a2b3c4d => Ok((ty, u32_at(head, 4, true))),
+        0x4d3c2b1a => Ok((ty, u32_at(head, 4, false))),
+        m => Err(format!("section header with byte-order magic {m:#010x}")),
+    }
+}
+
+fn check_block_len(len: u32) -> Result<(), String> {
+    if len < 12 || !len.is_multiple_of(4) {
+        return Err(format!(
+            "impossible block length {len} (a pcapng block is a multiple of 4 bytes, at least 12)"
+        ));
+    }
+    Ok(())
+}
+
+enum Parser {
+    Pcap(PcapParser),
+    Ng(Box<PcapNgParser>),
 }
 
 /// Streams the packets of a capture file.
 pub struct TraceReader {
-    inner: Inner,
+    input: Input,
+    parser: Parser,
     path: String,
     pub format: Format,
     /// Packets returned so far.
@@ -93,67 +273,145 @@ pub struct TraceReader {
     /// Packets whose capture was cut by the snaplen.
     pub truncated: u64,
     done: bool,
+    stop_at_damage: bool,
+    damage: Option<TraceError>,
 }
 
+/// How a record failed, and the byte where it starts, before the reader
+/// puts a name on it.
+struct Fail(u64, DamageKind, String);
+
 impl TraceReader {
+    /// Open a capture file; `-` is standard input.
     pub fn open(path: &Path) -> Result<TraceReader, TraceError> {
+        if path.as_os_str() == "-" {
+            return TraceReader::from_reader("standard input", io::stdin());
+        }
         let p = path.display().to_string();
-        let io = |source| TraceError::Io {
+        let f = File::open(path).map_err(|error| TraceError::Io {
             path: p.clone(),
-            source,
+            error,
+        })?;
+        TraceReader::from_reader(&p, f)
+    }
+
+    /// Read a capture from any stream (a pipe, a socket, memory); `name`
+    /// stands for it in errors.
+    pub fn from_reader(name: &str, src: impl Read + Send + 'static) -> Result<TraceReader, TraceError> {
+        let path = name.to_string();
+        let mut input = Input::new(Box::new(src));
+        let io = |error| TraceError::Io {
+            path: path.clone(),
+            error,
         };
-        let mut f = File::open(path).map_err(io)?;
-        let mut magic = [0u8; 4];
-        let mut n = 0;
-        while n < 4 {
-            match f.read(&mut magic[n..]).map_err(io)? {
-                0 => break,
-                k => n += k,
-            }
-        }
+        input.fill(4).map_err(io)?;
+        let head = input.avail();
+        let n = head.len().min(4);
         if n == 0 {
-            return Err(TraceError::Empty { path: p });
+            return Err(TraceError::Empty { path });
         }
-        let f = File::open(path).map_err(io)?;
-        let r = BufReader::with_capacity(1 << 20, f);
-        let format = match u32::from_le_bytes(magic) {
-            0xa1b2c3d4 | 0xd4c3b2a1 | 0xa1b23c4d | 0x4d3cb2a1 if n == 4 => Format::Pcap,
-            0x0a0d0d0a if n == 4 => Format::PcapNg,
+        let magic = if n == 4 {
+            u32::from_le_bytes([head[0], head[1], head[2], head[3]])
+        } else {
+            0
+        };
+        let format = match magic {
+            0xa1b2c3d4 | 0xd4c3b2a1 | 0xa1b23c4d | 0x4d3cb2a1 => Format::Pcap,
+            SHB => Format::PcapNg,
             _ => {
                 return Err(TraceError::NotATrace {
-                    path: p,
-                    magic: magic[..n].to_vec(),
+                    path,
+                    magic: head[..n].to_vec(),
                 })
             }
         };
-        let damaged = |message: String| TraceError::Damaged {
-            path: p.clone(),
+        let damaged = |kind, message: String| TraceError::Damaged {
+            path: path.clone(),
             index: 0,
+            offset: 0,
+            kind,
             message,
         };
-        let inner = match format {
+        let parser = match format {
             Format::Pcap => {
-                let r = PcapReader::new(r).map_err(|e| damaged(format!("bad pcap header: {e}")))?;
-                if r.header().datalink != DataLink::ETHERNET {
+                if !input.fill(24).map_err(io)? {
+                    let left = input.avail().len();
+                    return Err(damaged(
+                        DamageKind::CutShort,
+                        format!("bad pcap header: cut short: needs 24 bytes, only {left} in the file"),
+                    ));
+                }
+                let (_, parser) = PcapParser::new(&input.avail()[..24])
+                    .map_err(|e| damaged(DamageKind::Invalid, format!("bad pcap header: {e}")))?;
+                input.consume(24);
+                if parser.header().datalink != DataLink::ETHERNET {
                     return Err(TraceError::LinkType {
-                        path: p,
-                        link: format!("{:?}", r.header().datalink),
+                        path,
+                        link: format!("{:?}", parser.header().datalink),
                     });
                 }
-                Inner::Pcap(r)
+                Parser::Pcap(parser)
             }
-            Format::PcapNg => Inner::Ng(
-                PcapNgReader::new(r).map_err(|e| damaged(format!("bad pcapng section header: {e}")))?,
-            ),
+            Format::PcapNg => {
+                let bad = |kind, m: String| damaged(kind, format!("bad pcapng section header: {m}"));
+                if !input.fill(12).map_err(io)? {
+                    let left = input.avail().len();
+                    return Err(bad(
+                        DamageKind::CutShort,
+                        format!("cut short: needs 12 bytes, only {left} in the file"),
+                    ));
+                }
+                let (_, len) = block_head(input.avail(), false).map_err(|m| bad(DamageKind::Invalid, m))?;
+                check_block_len(len).map_err(|m| bad(DamageKind::ImpossibleLength, m))?;
+                if len as usize > BUF_LEN {
+                    return Err(bad(
+                        DamageKind::ImpossibleLength,
+                        format!("impossible block length {len} (over {BUF_LEN} bytes)"),
+                    ));
+                }
+                if !input.fill(len as usize).map_err(io)? {
+                    let left = input.avail().len();
+                    return Err(bad(
+                        DamageKind::CutShort,
+                        format!("cut short: needs {len} bytes, only {left} in the file"),
+                    ));
+                }
+                let (_, parser) = PcapNgParser::new(&input.avail()[..len as usize])
+                    .map_err(|e| bad(DamageKind::Invalid, e.to_string()))?;
+                input.consume(len as usize);
+                Parser::Ng(Box::new(parser))
+            }
         };
         Ok(TraceReader {
-            inner,
-            path: p,
+            input,
+            parser,
+            path,
             format,
             index: 0,
             truncated: 0,
             done: false,
+            stop_at_damage: false,
+            damage: None,
         })
+    }
+
+    /// With `true`, damage (see [`TraceError::is_damage`]) ends the stream
+    /// like the end of the file, and is kept for [`TraceReader::damage`]:
+    /// the caller takes the good packets and warns afterwards. Other errors
+    /// (I/O, an unsupported link type) are still returned.
+    pub fn set_stop_at_damage(&mut self, stop: bool) {
+        self.stop_at_damage = stop;
+    }
+
+    /// The damage that ended the stream, under
+    /// [`TraceReader::set_stop_at_damage`].
+    pub fn damage(&self) -> Option<&TraceError> {
+        self.damage.as_ref()
+    }
+
+    /// Bytes of the input consumed so far: the offset of the next record.
+    pub fn offset(&self) -> u64 {
+        self.input.offset
     }
 
     /// The next packet; `None` at the end. After an error, always `None`.
@@ -170,79 +428,261 @@ impl TraceReader {
     }
 
     /// As [`TraceReader::next_packet`], appending the frame to `buf`
-    /// instead of allocating (for batching readers).
+    /// instead of allocating (for batching readers). On an error `buf` is
+    /// left as it was.
     pub fn next_into(&mut self, buf: &mut Vec<u8>) -> Option<Result<PacketInfo, TraceError>> {
         if self.done {
             return None;
         }
-        let r = self.read_one(buf);
-        match &r {
-            None | Some(Err(_)) => self.done = true,
-            Some(Ok(p)) => {
+        let r = match &mut self.parser {
+            Parser::Pcap(p) => next_pcap(&mut self.input, p, buf),
+            Parser::Ng(p) => next_pcapng(&mut self.input, p, buf),
+        };
+        let e = match r {
+            Ok(Some(p)) => {
                 self.index += 1;
                 if p.caplen < p.orig_len {
                     self.truncated += 1;
                 }
+                return Some(Ok(p));
+            }
+            Ok(None) => {
+                self.done = true;
+                return None;
+            }
+            Err(Step::Io(error)) => TraceError::Read {
+                path: self.path.clone(),
+                index: self.index,
+                offset: self.input.offset,
+                error,
+            },
+            Err(Step::Fail(Fail(offset, kind, message))) => TraceError::Damaged {
+                path: self.path.clone(),
+                index: self.index,
+                offset,
+                kind,
+                message,
+            },
+        };
+        self.done = true;
+        if self.stop_at_damage && e.is_damage() {
+            self.damage = Some(e);
+            return None;
+        }
+        Some(Err(e))
+    }
+}
+
+enum Step {
+    Io(io::Error),
+    Fail(Fail),
+}
+
+impl From<io::Error> for Step {
+    fn from(e: io::Error) -> Step {
+        Step::Io(e)
+    }
+}
+
+fn fail<T>(at: u64, kind: DamageKind, message: String) -> Result<T, Step> {
+    Err(Step::Fail(Fail(at, kind, message)))
+}
+
+/// When the input ends before `claimed` bytes: the bytes that are left
+/// cannot be a record, most likely garbage after the last packet. Looks
+/// ahead at most one buffer.
+fn tail_note(input: &mut Input, claimed: u64) -> io::Result<String> {
+    input.fill(claimed.min(BUF_LEN as u64) as usize)?;
+    let left = input.avail().len() as u64;
+    Ok(if input.eof && left < claimed {
+        format!("; only {left} bytes are left in the file: garbage after the last packet?")
+    } else {
+        String::new()
+    })
+}
+
+fn impossible_caplen(caplen: u32) -> String {
+    format!(
+        "impossible record length {caplen} (no capture tool writes more than {MAX_SNAPLEN} bytes of a frame)"
+    )
+}
+
+fn cut_short(what: &str, need: u64, input: &Input) -> String {
+    let left = input.avail().len();
+    format!("{what} cut short: needs {need} bytes, only {left} left in the file")
+}
+
+fn next_pcap(input: &mut Input, parser: &PcapParser, buf: &mut Vec<u8>) -> Result<Option<PacketInfo>, Step> {
+    let at = input.offset;
+    if !input.fill(16)? {
+        if input.avail().is_empty() {
+            return Ok(None);
+        }
+        return fail(at, DamageKind::CutShort, cut_short("record header", 16, input));
+    }
+    let h = parser.header();
+    let caplen = u32_at(input.avail(), 8, h.endianness == Endianness::Big);
+    let need = 16 + caplen as u64;
+    if caplen > MAX_SNAPLEN {
+        let note = tail_note(input, need)?;
+        return fail(
+            at,
+            DamageKind::ImpossibleLength,
+            impossible_caplen(caplen) + &note,
+        );
+    }
+    let need = need as usize;
+    if !input.fill(need)? {
+        return fail(at, DamageKind::CutShort, cut_short("record", need as u64, input));
+    }
+    let parsed = parser
+        .next_raw_packet(&input.avail()[..need])
+        .map_err(|e| e.to_string())
+        .and_then(|(_, raw)| {
+            raw.try_into_pcap_packet(h.ts_resolution, MAX_SNAPLEN)
+                .map_err(|e| e.to_string())
+        })
+        .map(|pkt| {
+            buf.extend_from_slice(pkt.data());
+            PacketInfo {
+                ts_ns: dur_ns(pkt.timestamp()),
+                caplen,
+                orig_len: pkt.orig_len(),
+                interface: 0,
+            }
+        });
+    match parsed {
+        Ok(info) => {
+            input.consume(need);
+            Ok(Some(info))
+        }
+        Err(e) => fail(at, DamageKind::Invalid, format!("not a valid record: {e}")),
+    }
+}
+
+fn next_pcapng(
+    input: &mut Input,
+    parser: &mut PcapNgParser,
+    buf: &mut Vec<u8>,
+) -> Result<Option<PacketInfo>, Step> {
+    loop {
+        let at = input.offset;
+        if !input.fill(12)? {
+            if input.avail().is_empty() {
+                return Ok(None);
+            }
+            return fail(at, DamageKind::CutShort, cut_short("block header", 12, input));
+        }
+        let big = parser.section().endianness == Endianness::Big;
+        let (ty, len) = match block_head(input.avail(), big) {
+            Ok(h) => h,
+            Err(m) => return fail(at, DamageKind::Invalid, m),
+        };
+        if let Err(m) = check_block_len(len) {
+            let note = tail_note(input, len as u64)?;
+            return fail(at, DamageKind::ImpossibleLength, m + &note);
+        }
+        if ty == EPB && len >= 28 {
+            if !input.fill(28)? {
+                return fail(at, DamageKind::CutShort, cut_short("block", len as u64, input));
+            }
+            let caplen = u32_at(input.avail(), 20, big);
+            if caplen > MAX_SNAPLEN {
+                let note = tail_note(input, len as u64)?;
+                return fail(
+                    at,
+                    DamageKind::ImpossibleLength,
+                    impossible_caplen(caplen) + &note,
+                );
             }
         }
-        r
-    }
-
-    fn read_one(&mut self, buf: &mut Vec<u8>) -> Option<Result<PacketInfo, TraceError>> {
-        let index = self.index;
-        let damaged = |message: String| TraceError::Damaged {
-            path: self.path.clone(),
-            index,
-            message,
-        };
-        let mut put = |data: &[u8], ts_ns: u64, orig_len: u32, interface: u32| {
-            buf.extend_from_slice(data);
-            PacketInfo {
-                ts_ns,
-                caplen: data.len() as u32,
-                orig_len,
-                interface,
+        if len as usize > BUF_LEN {
+            if matches!(ty, SHB | IDB | OLD_PACKET_BLOCK | SPB | EPB) {
+                let note = tail_note(input, len as u64)?;
+                return fail(at,
+                    DamageKind::ImpossibleLength,
+                    format!("impossible block length {len} (over {BUF_LEN} bytes for a packet or header block){note}"),
+                );
             }
-        };
-        match &mut self.inner {
-            Inner::Pcap(r) => match r.next_packet()? {
-                Ok(pkt) => Some(Ok(put(pkt.data(), dur_ns(pkt.timestamp()), pkt.orig_len(), 0))),
-                Err(e) => Some(Err(damaged(format!(
-                    "{e} (record cut short, or garbage after the last packet)"
-                )))),
-            },
-            Inner::Ng(r) => loop {
-                let (block, state) = match r.next_block()? {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return Some(Err(damaged(format!(
-                            "{e} (block cut short, or garbage after the last packet)"
-                        ))))
-                    }
-                };
-                match block {
-                    Block::EnhancedPacket(epb) => {
-                        let link = state
-                            .interfaces()
-                            .get(epb.interface_id as usize)
-                            .map(|i| i.linktype);
-                        if link != Some(DataLink::ETHERNET) {
-                            return Some(Err(damaged(format!(
-                                "interface {} has link type {link:?}, not Ethernet",
-                                epb.interface_id
-                            ))));
-                        }
-                        return Some(Ok(put(
-                            &epb.data,
-                            dur_ns(epb.timestamp),
-                            epb.original_len,
-                            epb.interface_id,
-                        )));
-                    }
-                    Block::SimplePacket(spb) => return Some(Ok(put(&spb.data, 0, spb.original_len, 0))),
-                    _ => continue,
+            // Statistics, name resolution, custom blocks: nothing a replay
+            // uses, so skipped whatever their size, without holding them.
+            let body = len as u64 - 4;
+            let got = input.skip(body)?;
+            let trailer = if got == body && input.fill(4)? {
+                Some(u32_at(input.avail(), 0, big))
+            } else {
+                None
+            };
+            match trailer {
+                Some(t) if t == len => {
+                    input.consume(4);
+                    continue;
                 }
-            },
+                Some(t) => {
+                    return fail(
+                        at,
+                        DamageKind::Invalid,
+                        format!("block length {len} at its start, {t} at its end"),
+                    )
+                }
+                None => {
+                    let left = got + input.avail().len() as u64;
+                    return fail(
+                        at,
+                        DamageKind::CutShort,
+                        format!("block cut short: needs {len} bytes, only {left} left in the file"),
+                    );
+                }
+            }
+        }
+        let n = len as usize;
+        if !input.fill(n)? {
+            return fail(at, DamageKind::CutShort, cut_short("block", n as u64, input));
+        }
+        let got = match parser.next_block(&input.avail()[..n]) {
+            Ok((_, Block::EnhancedPacket(epb))) => {
+                let link = parser
+                    .interfaces()
+                    .get(epb.interface_id as usize)
+                    .map(|i| i.linktype);
+                if link != Some(DataLink::ETHERNET) {
+                    Err(Fail(
+                        at,
+                        DamageKind::Unsupported,
+                        format!(
+                            "interface {} has link type {link:?}, not Ethernet",
+                            epb.interface_id
+                        ),
+                    ))
+                } else {
+                    buf.extend_from_slice(&epb.data);
+                    Ok(Some(PacketInfo {
+                        ts_ns: dur_ns(epb.timestamp),
+                        caplen: epb.data.len() as u32,
+                        orig_len: epb.original_len,
+                        interface: epb.interface_id,
+                    }))
+                }
+            }
+            Ok((_, Block::SimplePacket(spb))) => {
+                buf.extend_from_slice(&spb.data);
+                Ok(Some(PacketInfo {
+                    ts_ns: 0,
+                    caplen: spb.data.len() as u32,
+                    orig_len: spb.original_len,
+                    interface: 0,
+                }))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(Fail(at, DamageKind::Invalid, format!("not a valid block: {e}"))),
+        };
+        match got {
+            Ok(Some(info)) => {
+                input.consume(n);
+                return Ok(Some(info));
+            }
+            Ok(None) => input.consume(n),
+            Err(f) => return Err(Step::Fail(f)),
         }
     }
 }
@@ -259,49 +699,51 @@ fn dur_ns(d: Duration) -> u64 {
 }
 
 enum WInner {
-    Pcap(PcapWriter<BufWriter<tempfile::NamedTempFile>>),
-    Ng(PcapNgWriter<BufWriter<tempfile::NamedTempFile>>),
+    Pcap(PcapWriter<BufWriter<Output>>),
+    Ng(PcapNgWriter<BufWriter<Output>>),
 }
 
-/// Writes a capture atomically: into a temporary file beside the target,
-/// renamed into place by [`TraceWriter::finish`]. Dropped unfinished, it
-/// leaves nothing behind.
+/// Writes a capture through [`files::Output`]: a regular file appears
+/// whole at [`TraceWriter::finish`] (dropped unfinished, nothing is left
+/// behind); a FIFO, device or `-` (standard output) is written as it goes.
 pub struct TraceWriter {
     inner: WInner,
     path: PathBuf,
     pub packets: u64,
+    /// Frames longer than [`MAX_SNAPLEN`], written cut to it.
+    pub truncated: u64,
+}
+
+fn out_err(e: OutputError) -> String {
+    format!("{}: {}", e.step, e.error)
 }
 
 impl TraceWriter {
-    /// Nanosecond timestamps, Ethernet.
+    /// Nanosecond timestamps, Ethernet, snap length [`MAX_SNAPLEN`].
     pub fn create(path: &Path, format: Format) -> Result<TraceWriter, TraceError> {
         let p = path.display().to_string();
-        let werr = |e: &dyn std::fmt::Display| TraceError::Write {
+        let werr = |message: String| TraceError::Write {
             path: p.clone(),
-            message: e.to_string(),
+            message,
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| werr(&e))?;
-        let w = BufWriter::with_capacity(1 << 16, tmp);
+        let out = Output::create(path).map_err(|e| werr(out_err(e)))?;
+        let w = BufWriter::with_capacity(1 << 16, out);
         let inner = match format {
             Format::Pcap => {
                 let h = PcapHeader {
                     ts_resolution: PcapTsResolution::NanoSecond,
-                    snaplen: 65535,
+                    snaplen: MAX_SNAPLEN,
                     datalink: DataLink::ETHERNET,
                     ..PcapHeader::default()
                 };
-                WInner::Pcap(PcapWriter::with_header(w, h).map_err(|e| werr(&e))?)
+                WInner::Pcap(PcapWriter::with_header(w, h).map_err(|e| werr(e.to_string()))?)
             }
             Format::PcapNg => {
-                let mut wr = PcapNgWriter::new(w).map_err(|e| werr(&e))?;
-                let mut idb = InterfaceDescriptionBlock::new(DataLink::ETHERNET, 65535);
+                let mut wr = PcapNgWriter::new(w).map_err(|e| werr(e.to_string()))?;
+                let mut idb = InterfaceDescriptionBlock::new(DataLink::ETHERNET, MAX_SNAPLEN);
                 idb.options
                     .push(InterfaceDescriptionOption::IfTsResol(InterfaceTsResolution::NANO));
-                wr.write_pcapng_block(idb).map_err(|e| werr(&e))?;
+                wr.write_pcapng_block(idb).map_err(|e| werr(e.to_string()))?;
                 WInner::Ng(wr)
             }
         };
@@ -309,20 +751,28 @@ impl TraceWriter {
             inner,
             path: path.to_path_buf(),
             packets: 0,
+            truncated: 0,
         })
     }
 
+    /// Write one frame; one longer than [`MAX_SNAPLEN`] is cut to it and
+    /// keeps its real length.
     pub fn write(&mut self, ts_ns: u64, data: &[u8]) -> Result<(), TraceError> {
         let ts = Duration::from_nanos(ts_ns);
+        let orig_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let data = &data[..data.len().min(MAX_SNAPLEN as usize)];
+        if data.len() < orig_len as usize {
+            self.truncated += 1;
+        }
         let r = match &mut self.inner {
-            WInner::Pcap(w) => PcapPacket::new(ts, data.len() as u32, data)
+            WInner::Pcap(w) => PcapPacket::new(ts, orig_len, data)
                 .map_err(|e| e.to_string())
                 .and_then(|pkt| w.write_packet(&pkt).map(|_| ()).map_err(|e| e.to_string())),
             WInner::Ng(w) => {
                 let epb = EnhancedPacketBlock {
                     interface_id: 0,
                     timestamp: ts,
-                    original_len: data.len() as u32,
+                    original_len: orig_len,
                     data: Cow::Borrowed(data),
                     options: vec![],
                 };
@@ -336,7 +786,8 @@ impl TraceWriter {
         })
     }
 
-    /// Flush and move the file into place.
+    /// Flush and make the capture final (a regular file is renamed into
+    /// place).
     pub fn finish(self) -> Result<u64, TraceError> {
         let p = self.path.display().to_string();
         let werr = |message: String| TraceError::Write {
@@ -347,10 +798,8 @@ impl TraceWriter {
             WInner::Pcap(w) => w.into_inner(),
             WInner::Ng(w) => w.into_inner(),
         };
-        let tmp = bw.into_inner().map_err(|e| werr(e.to_string()))?;
-        tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
-        tmp.persist(&self.path).map_err(|e| werr(e.to_string()))?;
-        make_readable(&self.path);
+        let out = bw.into_inner().map_err(|e| werr(e.error().to_string()))?;
+        out.commit().map_err(|e| werr(out_err(e)))?;
         Ok(self.packets)
     }
 }
