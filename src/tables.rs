@@ -314,7 +314,12 @@ pub fn lookup(
         match unmatched.as_slice() {
             [] => Ok(()),
             [f] => bail!("{f} matches no VIP of {}", path.display()),
-            fs => bail!("{} of the flows match no VIP of {} (first: {})", fs.len(), path.display(), fs[0]),
+            fs => bail!(
+                "{} of the flows match no VIP of {} (first: {})",
+                fs.len(),
+                path.display(),
+                fs[0]
+            ),
         }
     };
     if json {

@@ -6,6 +6,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lbnic_contract::image::{Image, ImageKind};
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
 use testbench::compare::{self, Comparison, Mask};
@@ -195,21 +196,26 @@ pub fn gen(a: GenArgs) -> Result<()> {
         ..GenSpec::default()
     };
     let pb = bar(a.packets, "generating");
-    let summary = gen::generate(&cfg, spec, &a.output, |n| pb.set_position(n))
-        .with_context(|| format!("generating {}", a.output.display()))?;
+    let summary = gen::generate(&cfg, spec, &a.output, |n| pb.set_position(n)).map_err(|e| match e {
+        gen::GenError::Trace(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("generating {}", a.output.display())),
+    })?;
     pb.finish_and_clear();
+    let mut w = summary_out(&a.output);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        writeln!(w, "{}", serde_json::to_string_pretty(&summary)?)?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        w,
         "{}: {} packets, {} bytes over {:.3} ms",
         a.output.display(),
         summary.packets,
         summary.bytes,
         summary.duration_ns as f64 / 1e6
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "  flow packets {} (SYN {}, FIN {}, UDP {}, NAT replies {}), SYN flood {}, non-VIP {}, malformed {}",
         summary.flow_packets,
         summary.syn,
@@ -219,8 +225,18 @@ pub fn gen(a: GenArgs) -> Result<()> {
         summary.syn_flood,
         summary.non_vip,
         summary.malformed
-    );
+    )?;
     Ok(())
+}
+
+/// Where a command's own summary goes: standard output, unless its output
+/// file is standard output (`-o -`).
+pub fn summary_out(output: &Path) -> Box<dyn Write> {
+    if output == Path::new("-") {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
 }
 
 /// Options shared by replay and check.
@@ -250,6 +266,11 @@ pub struct ModelArgs {
     /// bytes each).
     #[arg(long, default_value_t = 2_000_000)]
     flow_cap: usize,
+    /// Refuse a damaged capture. By default a capture that is cut short or
+    /// has garbage after its last packet (a crashed tcpdump's) is replayed
+    /// up to the damage, with a warning naming the packet and byte offset.
+    #[arg(long)]
+    strict: bool,
 }
 
 impl ModelArgs {
@@ -288,6 +309,7 @@ impl ModelArgs {
             updates,
             skip_truncated: self.skip_truncated,
             flow_cap: self.flow_cap,
+            stop_at_damage: !self.strict,
             ..Options::default()
         })
     }
@@ -334,13 +356,20 @@ fn run(
         keep_output,
         ..ma.options(&image)?
     };
-    let len = std::fs::metadata(trace)
-        .with_context(|| format!("{}", trace.display()))?
-        .len();
+    // Standard input and pipes have no length: the bar then just counts.
+    let len = std::fs::metadata(trace).map_or(0, |m| m.len());
     let pb = bar(len, "replaying");
-    let mut report = replay::replay(&image, trace, &opts, sink, &|_, bytes| pb.set_position(bytes))
-        .with_context(|| format!("replaying {}", trace.display()))?;
+    // Trace errors name the trace already; the rest get it added once.
+    let mut report = replay::replay(&image, trace, &opts, sink, &|_, bytes| pb.set_position(bytes)).map_err(
+        |e| match e {
+            ReplayError::Trace(_) => anyhow::Error::new(e),
+            e => anyhow::Error::new(e).context(format!("replaying {}", trace.display())),
+        },
+    )?;
     pb.finish_and_clear();
+    if let Some(d) = &report.damage {
+        eprintln!("warning: the capture is damaged, replayed the packets before it: {d}");
+    }
     report.image = format!("{} (generation {})", image_path.display(), image.generation);
     Ok((report, image))
 }
@@ -365,15 +394,21 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("writing the report to {}", dir.display()))?;
     }
+    let mut w = summary_out(a.output.as_deref().unwrap_or(Path::new("")));
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(w, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", report.to_text());
+        write!(w, "{}", report.to_text())?;
         if let Some(o) = &a.output {
-            println!("\noutput: {} ({} packets)", o.display(), report.achieved.packets);
+            writeln!(
+                w,
+                "\noutput: {} ({} packets)",
+                o.display(),
+                report.achieved.packets
+            )?;
         }
         if let Some(d) = &a.report {
-            println!("report: {}", d.join("index.html").display());
+            writeln!(w, "report: {}", d.join("index.html").display())?;
         }
     }
     Ok(())

@@ -235,9 +235,7 @@ pub fn write_report(dir: &Path, r: &Report) -> Result<(), String> {
     ));
     for (name, body) in files {
         let p = dir.join(name);
-        lbnic_contract::image::write_atomic(&p, &[body.as_bytes()])
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-        crate::trace::make_readable(&p);
+        files::write(&p, &[body.as_bytes()]).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

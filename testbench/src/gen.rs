@@ -266,14 +266,11 @@ impl Generator {
         }
         let zipf = match spec.popularity {
             Popularity::Uniform => None,
-            Popularity::Zipf(s) => Some(
-                Zipf::new(spec.flows as u64, s)
-                    .map_err(|_| {
-                        GenError::Spec(format!(
-                            "Zipf exponent {s} is not usable: it must be a finite number of 0 or more"
-                        ))
-                    })?,
-            ),
+            Popularity::Zipf(s) => Some(Zipf::new(spec.flows as u64, s).map_err(|_| {
+                GenError::Spec(format!(
+                    "Zipf exponent {s} is not usable: it must be a finite number of 0 or more"
+                ))
+            })?),
         };
         let model = if spec.nat_replies > 0.0 && vips.iter().any(|v| v.nat) {
             let (img, _) = table_compiler::compile::compile(cfg, None, None)

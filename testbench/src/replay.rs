@@ -93,7 +93,13 @@ fn run_functional(
     m.dev.flash(image)?;
     let all = m.dev.ct.buckets;
     m.dev.prefault(0..all);
-    let mut input = Input::open(trace, opts.timing, image.target.clock_mhz, opts.skip_truncated)?;
+    let mut input = Input::open(
+        trace,
+        opts.timing,
+        image.target.clock_mhz,
+        opts.skip_truncated,
+        opts.stop_at_damage,
+    )?;
     drive(&mut m, &mut input, opts, acc, sink, progress)?;
     Ok(m.dev.counters.clone())
 }
@@ -155,7 +161,13 @@ fn run_cycle(
     let t = &image.target;
     let mut m = Cycle::new(in_memory(t.clone())?);
     m.dev.flash(image)?;
-    let mut input = Input::open(trace, opts.timing, t.clock_mhz, opts.skip_truncated)?;
+    let mut input = Input::open(
+        trace,
+        opts.timing,
+        t.clock_mhz,
+        opts.skip_truncated,
+        opts.stop_at_damage,
+    )?;
     let mut run = CycleRun {
         m,
         pending: VecDeque::new(),
@@ -274,6 +286,7 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
         achieved,
         truncated,
         skipped_truncated: skipped,
+        damage: acc.damage.clone(),
         wall_seconds: run.wall,
         model_pps: offered_packets as f64 / run.wall.max(1e-9),
         counters: c.named(),
@@ -373,6 +386,12 @@ fn backend_reports(an: &Analyzer) -> Vec<report::BackendReport> {
 /// What the reader of the report should know about the run.
 fn warnings(opts: &Options, acc: &Acc, c: &Counters) -> Vec<String> {
     let mut warnings = Vec::new();
+    if let Some(d) = &acc.damage {
+        warnings.push(format!(
+            "the capture is damaged ({d}); the {} packets before the damage were replayed",
+            acc.offered.packets
+        ));
+    }
     if acc.truncated > 0 {
         warnings.push(if opts.skip_truncated {
             format!(

@@ -159,6 +159,9 @@ pub struct Report {
     pub updates: Vec<UpdateReport>,
     pub series: SeriesReport,
     pub warnings: Vec<String>,
+    /// Where a damaged capture ended the replay (absent when it did not).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub damage: Option<String>,
 }
 
 fn si(x: f64) -> String {

@@ -67,6 +67,9 @@ pub struct Options {
     /// compared (a report only): the sharded replay then moves no frames
     /// between threads.
     pub keep_output: bool,
+    /// A damaged capture (cut short, garbage after the last packet) ends
+    /// the input with a warning in the report instead of failing the run.
+    pub stop_at_damage: bool,
 }
 
 impl Default for Options {
@@ -80,6 +83,7 @@ impl Default for Options {
             flow_cap: 2_000_000,
             max_bins: 200,
             keep_output: true,
+            stop_at_damage: false,
         }
     }
 }
@@ -215,6 +219,8 @@ pub(crate) struct Acc {
     pub achieved: Totals,
     pub truncated: u64,
     pub skipped: u64,
+    /// Where the capture was damaged, when `stop_at_damage` ended it there.
+    pub damage: Option<String>,
 }
 
 /// Opens the trace and yields (index, device ts, arrival cycle, frame),
@@ -233,8 +239,10 @@ impl Input {
         timing: Timing,
         clock_mhz: u32,
         skip_truncated: bool,
+        stop_at_damage: bool,
     ) -> Result<Input, ReplayError> {
-        let reader = TraceReader::open(trace)?;
+        let mut reader = TraceReader::open(trace)?;
+        reader.set_stop_at_damage(stop_at_damage);
         Ok(Input {
             reader,
             clock: Clock::new(timing, clock_mhz),
@@ -254,6 +262,9 @@ impl Input {
         loop {
             let start = buf.len();
             let Some(p) = self.reader.next_into(buf) else {
+                if let Some(d) = self.reader.damage() {
+                    acc.damage = Some(d.to_string());
+                }
                 return Ok(None);
             };
             let p = p?;
@@ -285,6 +296,7 @@ pub(crate) fn new_acc(image: &Image, opts: &Options) -> Result<Acc, ReplayError>
         achieved: Totals::new(opts.max_bins),
         truncated: 0,
         skipped: 0,
+        damage: None,
     })
 }
 
