@@ -2,11 +2,11 @@
 //! functional reference and the cycle-accurate model on a small target
 //! with every mode and scheduler: no panic, the same frames out, the same
 //! counters and conntrack memory. The body is shared with the stable smoke
-//! test `hw-model/tests/fuzz_smoke.rs`.
+//! test `model-tests/tests/fuzz_smoke.rs`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../hw-model/tests/fuzz_harness/mod.rs"]
+#[path = "../../model-tests/tests/fuzz_harness/mod.rs"]
 mod fuzz_harness;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,11 +1,11 @@
 //! Any bytes given to the packet parser and the tunnel decoder: an error,
 //! never a panic; frames that parse survive every rewrite with valid
 //! checksums and decode back from every encapsulation. The body is shared
-//! with the stable smoke test `hw-model/tests/fuzz_smoke.rs`.
+//! with the stable smoke test `model-tests/tests/fuzz_smoke.rs`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../hw-model/tests/fuzz_harness/mod.rs"]
+#[path = "../../model-tests/tests/fuzz_harness/mod.rs"]
 mod fuzz_harness;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,4 +1,4 @@
-//! Simulator speed: `cargo bench -p hw-model --bench sim`. 64-byte TCP
+//! Simulator speed: `cargo bench -p hw-model-tests --bench sim`. 64-byte TCP
 //! frames over 100k flows through the functional and the cycle-accurate
 //! model (default target), reported as simulated packets per second.
 

@@ -1,6 +1,6 @@
 //! The bodies of the `packet_parse` and `model_frames` fuzz targets, shared
 //! by `fuzz/fuzz_targets/*.rs` (cargo-fuzz, nightly) and the stable smoke
-//! test `hw-model/tests/fuzz_smoke.rs`, so the same properties run in CI
+//! test `model-tests/tests/fuzz_smoke.rs`, so the same properties run in CI
 //! without a fuzzer. Self-contained: only hw-model and table-compiler.
 #![allow(dead_code)]
 

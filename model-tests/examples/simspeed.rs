@@ -1,6 +1,6 @@
 //! Quick simulator-speed probe (instructions per packet under callgrind,
 //! or wall time) on the `sim` bench's workload:
-//! `cargo run --release -p hw-model --example simspeed -- functional|cycle
+//! `cargo run --release -p hw-model-tests --example simspeed -- functional|cycle
 //! [packets] [flows]`. The criterion bench `sim` is the measurement of
 //! record.
 
