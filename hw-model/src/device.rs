@@ -79,11 +79,19 @@ pub enum DeviceError {
     #[error("aperture access at {offset:#x}+{len} is outside the {size:#x}-byte aperture")]
     BadAperture { offset: u64, len: usize, size: u64 },
     #[error("image: {0}")]
-    Image(#[from] lbnic_contract::image::ImageError),
-    #[error("allocating {len} bytes of device memory: {source}")]
-    Alloc { len: usize, source: std::io::Error },
+    Image(lbnic_contract::image::ImageError),
+    #[error("allocating {len} bytes of device memory: {cause}")]
+    Alloc { len: usize, cause: std::io::Error },
     #[error("commit of generation {generation} refused: {result}")]
     CommitRefused { generation: u64, result: &'static str },
+}
+
+// By hand rather than `#[from]`: the message carries the cause, so it is not
+// also a `source()` (it would print twice under `{e:#}`).
+impl From<lbnic_contract::image::ImageError> for DeviceError {
+    fn from(e: lbnic_contract::image::ImageError) -> DeviceError {
+        DeviceError::Image(e)
+    }
 }
 
 /// A validated bank, decoded for the pipeline. Packets hold an `Arc` to the
@@ -621,6 +629,6 @@ impl AsMut<[u8]> for Memory {
 /// An in-process device over zeroed memory of the target's BAR size.
 pub fn in_memory(target: Target) -> Result<Device<Memory>, DeviceError> {
     let n = target.memory_map().bar_len as usize;
-    let mem = Memory::zeroed(n).map_err(|e| DeviceError::Alloc { len: n, source: e })?;
+    let mem = Memory::zeroed(n).map_err(|e| DeviceError::Alloc { len: n, cause: e })?;
     Device::new(target, mem)
 }
