@@ -86,13 +86,13 @@ fn parse_timing(s: &str) -> Result<Timing> {
             Some(g) => {
                 let g: f64 = g
                     .parse()
-                    .with_context(|| format!("bad port speed in --timing {s:?}"))?;
+                    .with_context(|| format!("bad port speed in --timing {}", files::quote(s)))?;
                 if !(g > 0.0 && g.is_finite()) {
                     bail!("--timing {s}: the port speed must be positive");
                 }
                 Timing::Line(g)
             }
-            None => bail!("--timing {s:?}: use pcap, line, line:GBPS or max"),
+            None => bail!("--timing {}: use pcap, line, line:GBPS or max", files::quote(s)),
         },
     })
 }
@@ -102,10 +102,12 @@ fn parse_popularity(s: &str) -> Result<Popularity> {
         "uniform" => Ok(Popularity::Uniform),
         "zipf" => Ok(Popularity::Zipf(1.1)),
         _ => match s.strip_prefix("zipf:") {
-            Some(x) => Ok(Popularity::Zipf(
-                x.parse().with_context(|| format!("bad Zipf exponent in {s:?}"))?,
-            )),
-            None => bail!("--popularity {s:?}: use uniform, zipf or zipf:S"),
+            Some(x) => {
+                Ok(Popularity::Zipf(x.parse().with_context(|| {
+                    format!("bad Zipf exponent in {}", files::quote(s))
+                })?))
+            }
+            None => bail!("--popularity {}: use uniform, zipf or zipf:S", files::quote(s)),
         },
     }
 }
@@ -114,7 +116,7 @@ fn frame_size(s: &str) -> Result<u16> {
     let n: u16 = s
         .trim()
         .parse()
-        .with_context(|| format!("bad frame size {s:?}"))?;
+        .with_context(|| format!("bad frame size {}", files::quote(s)))?;
     if !(64..=9004).contains(&n) {
         bail!("frame size {n} is outside 64..=9004 (sizes include the 4-byte FCS)");
     }
@@ -128,10 +130,10 @@ fn parse_sizes(s: &str) -> Result<Sizes> {
     if let Some(r) = s.strip_prefix("uniform:") {
         let (a, b) = r
             .split_once('-')
-            .with_context(|| format!("--sizes {s:?}: use uniform:LO-HI"))?;
+            .with_context(|| format!("--sizes {}: use uniform:LO-HI", files::quote(s)))?;
         let (a, b) = (frame_size(a)?, frame_size(b)?);
         if a > b {
-            bail!("--sizes {s:?}: LO is above HI");
+            bail!("--sizes {}: LO is above HI", files::quote(s));
         }
         return Ok(Sizes::Uniform(a, b));
     }
@@ -140,11 +142,11 @@ fn parse_sizes(s: &str) -> Result<Sizes> {
         for part in s.split(',') {
             let (n, w) = part
                 .split_once(':')
-                .with_context(|| format!("--sizes: {part:?} is not SIZE:WEIGHT"))?;
+                .with_context(|| format!("--sizes: {} is not SIZE:WEIGHT", files::quote(part)))?;
             let w: u32 = w
                 .trim()
                 .parse()
-                .with_context(|| format!("bad weight in {part:?}"))?;
+                .with_context(|| format!("bad weight in {}", files::quote(part)))?;
             m.push((frame_size(n)?, w));
         }
         return Ok(Sizes::Mix(m));
@@ -153,13 +155,19 @@ fn parse_sizes(s: &str) -> Result<Sizes> {
 }
 
 fn parse_rate(s: &str, port_gbps: u32) -> Result<Rate> {
-    let num = |x: &str| -> Result<f64> { x.parse().with_context(|| format!("bad number in --rate {s:?}")) };
+    let num = |x: &str| -> Result<f64> {
+        x.parse()
+            .with_context(|| format!("bad number in --rate {}", files::quote(s)))
+    };
     Ok(match s.split_once(':') {
         None if s == "line" => Rate::LineRate(port_gbps as f64),
         Some(("line", g)) => Rate::LineRate(num(g)?),
         Some(("pps", r)) => Rate::Pps(num(r)?),
         Some(("poisson", r)) => Rate::Poisson(num(r)?),
-        _ => bail!("--rate {s:?}: use line, line:GBPS, pps:RATE or poisson:RATE"),
+        _ => bail!(
+            "--rate {}: use line, line:GBPS, pps:RATE or poisson:RATE",
+            files::quote(s)
+        ),
     })
 }
 

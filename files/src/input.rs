@@ -71,9 +71,35 @@ pub fn read_to_string_capped(path: &Path, cap: u64, what: &'static str) -> Resul
     })
 }
 
+/// Most bytes of user input an error message repeats.
+pub const QUOTE_MAX: usize = 200;
+
+/// User input as an error message shows it: Debug-quoted (control
+/// characters escaped), and cut to [`QUOTE_MAX`] bytes with the full length
+/// said, so a megabyte on one line cannot flood a terminal or a log.
+pub fn quote(s: &str) -> String {
+    if s.len() <= QUOTE_MAX {
+        return format!("{s:?}");
+    }
+    let mut end = QUOTE_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}... ({} bytes)", &s[..end], s.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_input_is_cut_in_messages() {
+        assert_eq!(quote("ab\n"), "\"ab\\n\"");
+        let long = "é".repeat(1000);
+        let q = quote(&long);
+        assert!(q.len() < QUOTE_MAX + 30, "{q}");
+        assert!(q.ends_with("... (2000 bytes)"), "{q}");
+    }
 
     #[test]
     fn endless_inputs_stop_at_the_cap() {

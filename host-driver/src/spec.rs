@@ -19,7 +19,10 @@ pub enum DeviceSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("bad device {spec:?}: {why} (use vfio:<pci-address>, shm:<file>, model or model:<target.toml>)")]
+    #[error(
+        "bad device {}: {why} (use vfio:<pci-address>, shm:<file>, model or model:<target.toml>)",
+        files::quote(spec)
+    )]
     BadSpec { spec: String, why: String },
     #[error(transparent)]
     Shm(#[from] crate::shm::ShmError),
@@ -48,7 +51,7 @@ impl std::str::FromStr for DeviceSpec {
             "shm" => Err(bad("no file after shm:")),
             "model" if !rest.is_empty() => Ok(DeviceSpec::Model(Some(PathBuf::from(rest)))),
             "model" => Err(bad("no target file after model:")),
-            _ => Err(bad(&format!("unknown backend {kind:?}"))),
+            _ => Err(bad(&format!("unknown backend {}", files::quote(kind)))),
         }
     }
 }

@@ -28,6 +28,10 @@ pub const PRIMES: &[u32] = &[
 /// the default target's 65,536 backends.
 pub const MAX_CONFIG_LEN: u64 = 16 << 20;
 
+/// Most backends any valid target has (`Target::validate` caps
+/// `max_backends` here).
+const MAX_BACKENDS_ANY_TARGET: usize = 65536;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{0}")]
@@ -300,14 +304,17 @@ fn check_name(cx: &Ctx, name: &Spanned<String>, field: &str) -> Result<(), Confi
         return cx.at(
             name.span(),
             field,
-            format!("name {n:?} must be 1..={NAME_LEN} bytes"),
+            format!("name {} must be 1..={NAME_LEN} bytes", files::quote(n)),
         );
     }
     if n.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return cx.at(
             name.span(),
             field,
-            format!("name {n:?} contains whitespace or control characters"),
+            format!(
+                "name {} contains whitespace or control characters",
+                files::quote(n)
+            ),
         );
     }
     Ok(())
@@ -319,7 +326,10 @@ fn mac_of(cx: &Ctx, m: &Spanned<String>, field: &str) -> Result<[u8; 6], ConfigE
         None => cx.at(
             m.span(),
             field,
-            format!("{:?} is not a MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref()),
+            format!(
+                "{} is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                files::quote(m.get_ref())
+            ),
         ),
     }
 }
@@ -401,7 +411,11 @@ fn tunnel(cx: &Ctx, raw: &RawTunnel) -> Result<TunnelSources, ConfigError> {
             _ => cx.at(
                 span,
                 field,
-                format!("{s:?} is not an IPv{} prefix (addr/len)", if v6 { 6 } else { 4 }),
+                format!(
+                    "{} is not an IPv{} prefix (addr/len)",
+                    files::quote(&s),
+                    if v6 { 6 } else { 4 }
+                ),
             ),
         }
     };
@@ -808,6 +822,18 @@ impl Config {
 
     pub fn parse(text: &str, path: &str, base_dir: &Path) -> Result<Config, ConfigError> {
         let cx = Ctx { path, text, base: 0 };
+        // Count before building: a config with more backends than any target
+        // can hold is refused before its TOML costs any memory.
+        let backends = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("[[vip.backend]]"))
+            .count();
+        if backends > MAX_BACKENDS_ANY_TARGET {
+            return cx.field(
+                "vip.backend",
+                format!("{backends} backends; no target holds more than {MAX_BACKENDS_ANY_TARGET} (16-bit backend index)"),
+            );
+        }
         let clock = std::time::Instant::now();
         let (raw, vip_bases) = parse_raw(text).map_err(|e| {
             let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));

@@ -53,7 +53,7 @@ pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
     }
     let rest = l
         .strip_prefix("at packet")
-        .ok_or_else(|| format!("expected `at packet N: flash IMAGE`, got {l:?}"))?;
+        .ok_or_else(|| format!("expected `at packet N: flash IMAGE`, got {}", files::quote(l)))?;
     let (n, action) = rest
         .split_once(':')
         .ok_or_else(|| "missing `:` after the packet number".to_string())?;
@@ -61,7 +61,7 @@ pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
         .trim()
         .replace('_', "")
         .parse()
-        .map_err(|_| format!("bad packet number {:?}", n.trim()))?;
+        .map_err(|_| format!("bad packet number {}", files::quote(n.trim())))?;
     let image = action
         .trim()
         .strip_prefix("flash")

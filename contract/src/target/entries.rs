@@ -905,7 +905,7 @@ mod tests {
 /// The text form of a flow used by `lookup`, flow lists and error
 /// messages: `tcp 198.51.100.7:40000 -> 192.0.2.10:80`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("flow {input:?}: {message} (expected e.g. 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' or 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53')")]
+#[error("flow {}: {message} (expected e.g. 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' or 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53')", files::quote(input))]
 pub struct FlowParseError {
     pub input: String,
     pub message: String,
