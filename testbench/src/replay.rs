@@ -93,13 +93,7 @@ fn run_functional(
     m.dev.flash(image)?;
     let all = m.dev.ct.buckets;
     m.dev.prefault(0..all);
-    let mut input = Input::open(
-        trace,
-        opts.timing,
-        image.target.clock_mhz,
-        opts.skip_truncated,
-        opts.stop_at_damage,
-    )?;
+    let mut input = Input::open(trace, &image.target, opts)?;
     drive(&mut m, &mut input, opts, acc, sink, progress)?;
     Ok(m.dev.counters.clone())
 }
@@ -161,13 +155,7 @@ fn run_cycle(
     let t = &image.target;
     let mut m = Cycle::new(in_memory(t.clone())?);
     m.dev.flash(image)?;
-    let mut input = Input::open(
-        trace,
-        opts.timing,
-        t.clock_mhz,
-        opts.skip_truncated,
-        opts.stop_at_damage,
-    )?;
+    let mut input = Input::open(trace, t, opts)?;
     let mut run = CycleRun {
         m,
         pending: VecDeque::new(),

@@ -10,6 +10,7 @@ use crate::stats::Series;
 use crate::trace::{TraceError, TraceReader};
 use hw_model::device::DeviceError;
 use lbnic_contract::image::Image;
+use lbnic_contract::target::Target;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -234,19 +235,15 @@ pub(crate) struct Input {
 }
 
 impl Input {
-    pub fn open(
-        trace: &Path,
-        timing: Timing,
-        clock_mhz: u32,
-        skip_truncated: bool,
-        stop_at_damage: bool,
-    ) -> Result<Input, ReplayError> {
+    /// The trace of a run, timed and filtered as `opts` say, on `target`'s
+    /// clock.
+    pub fn open(trace: &Path, target: &Target, opts: &Options) -> Result<Input, ReplayError> {
         let mut reader = TraceReader::open(trace)?;
-        reader.set_stop_at_damage(stop_at_damage);
+        reader.set_stop_at_damage(opts.stop_at_damage);
         Ok(Input {
             reader,
-            clock: Clock::new(timing, clock_mhz),
-            skip_truncated,
+            clock: Clock::new(opts.timing, target.clock_mhz),
+            skip_truncated: opts.skip_truncated,
             read: 0,
             approx_bytes: 24,
         })

@@ -359,13 +359,7 @@ pub(crate) fn run(
     sink: &mut Sink<'_>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Counters, ReplayError> {
-    let mut input = Input::open(
-        trace,
-        opts.timing,
-        image.target.clock_mhz,
-        opts.skip_truncated,
-        opts.stop_at_damage,
-    )?;
+    let mut input = Input::open(trace, &image.target, opts)?;
     // Flow-hash keys per epoch, for routing.
     let keys: Vec<Toeplitz> = std::iter::once(image)
         .chain(opts.updates.iter().map(|u| &u.image))
