@@ -319,9 +319,94 @@ fn a_truncated_capture_replays_its_good_packets() {
         "{err}"
     );
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(r["input"]["packets"], 999, "{r}");
+    assert_eq!(r["offered"]["packets"], 999, "{r}");
+    assert!(r["damage"].as_str().unwrap().contains("at byte"), "{r}");
     // --strict refuses it.
     let o = lbnic(&["replay", &img, &t.s("cut.pcap"), "--strict"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("packet 999"));
+}
+
+/// Every temporary of ours below `dir`, at any depth.
+fn temporaries_below(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(temporaries_below(&p));
+        } else if temporaries(dir)
+            .iter()
+            .any(|n| p.file_name().is_some_and(|f| f == n.as_str()))
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn sigint_and_sigterm_during_flash_leave_nothing() {
+    use std::io::{BufRead, BufReader};
+    let t = Tmp::new();
+    let img = image(&t);
+    let shm = t.s("bar");
+    let mut serve = Command::new(bin())
+        .args(["serve", "--shm", &shm])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("ready"))),
+        "serve never got ready"
+    );
+    let state = t.p("state");
+    // The flash writes the bank, commits, reads back, then records the bank
+    // on the host (a temporary renamed into place): catch it there. A flash
+    // quicker than the poll is tried again.
+    let mut caught = 0;
+    for attempt in 0..40 {
+        let sig = if attempt % 2 == 0 { "INT" } else { "TERM" };
+        let mut child = Command::new(bin())
+            .args(["flash", "--device", &format!("shm:{shm}"), &img])
+            .env("LBNIC_STATE_DIR", &state)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut seen = false;
+        while child.try_wait().unwrap().is_none() {
+            if !temporaries_below(&state).is_empty() {
+                seen = true;
+                let _ = Command::new("kill")
+                    .args([&format!("-{sig}"), &child.id().to_string()])
+                    .status();
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let st = child.wait().unwrap();
+        assert!(
+            temporaries_below(&state).is_empty(),
+            "temporaries left: {:?}",
+            temporaries_below(&state)
+        );
+        if seen && st.signal().is_some() {
+            caught += 1;
+            if caught >= 2 {
+                break;
+            }
+        }
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
+    let _ = serve.wait();
+    assert!(caught > 0, "no flash was caught while writing its records");
 }

@@ -518,7 +518,9 @@ fn damaged_captures_give_clear_errors_and_no_output() {
         std::fs::write(&p, bytes).unwrap();
         let p = p.to_str().unwrap();
         for model in ["functional", "cycle"] {
-            let (_, e) = fails(&["replay", &img, p, "-o", &out, "--model", model]);
+            // --strict: damage fails the run (by default the packets before
+            // it are replayed with a warning: tests/files.rs).
+            let (_, e) = fails(&["replay", &img, p, "-o", &out, "--model", model, "--strict"]);
             assert!(e.contains(msg), "{name}: {e}");
             assert!(
                 !t.p("out.pcap").exists(),
