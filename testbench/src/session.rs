@@ -355,6 +355,13 @@ impl<'r, 's> Out<'r, 's> {
         }
     }
 
+    /// A frame of `len` bytes left at device time `ts`, and nobody needs
+    /// its bytes (`keep_output` off): count it only.
+    #[inline]
+    pub fn count(&mut self, ts: u64, len: usize) {
+        self.acc.achieved.add(self.base, ts, len);
+    }
+
     /// Frame number `seq` left at device time `ts`: count it, hand it on.
     #[inline]
     pub fn emit(&mut self, seq: u64, ts: u64, frame: &[u8]) -> Result<(), ReplayError> {

@@ -16,16 +16,19 @@
 //! - a new NAT flow also writes its return entry, in the bucket of the
 //!   reply's tuple, which another shard may own.
 //!
-//! The reader (main thread) parses and routes each packet (parse +
-//! Toeplitz: cheap) and hands batches of 1024 to every worker; each runs
-//! its own packets. The reader runs shard 0 itself, a smaller share since it
+//! The reader (main thread) runs the one replay loop (`session::drive`,
+//! as the single-threaded models do) over a [`ShardSet`]: it routes each
+//! packet (the 4-tuple + Toeplitz: cheap) and hands batches of 1024 to
+//! every worker; each runs its own packets. The reader runs shard 0 itself, a smaller share since it
 //! also reads: the bucket ranges are cut where the first 64k packets balance
 //! (a popular flow weighs what it carries), and the reader merges the
 //! outputs back into input order.
 
 use crate::attribution::{Analyzer, InKey};
-use crate::session::{due, new_acc, Acc, Input, Options, ReplayError, Sink};
-use hw_model::device::{in_memory, ActiveBank, Counters, Memory};
+use crate::session::{
+    drive, new_acc, Acc, Driven, Frame, Input, Options, Out as SessionOut, ReplayError, Sink,
+};
+use hw_model::device::{in_memory, ActiveBank, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
 use hw_model::packet::{parse, Parsed};
@@ -219,6 +222,16 @@ struct Out {
 }
 
 impl Batch {
+    /// Empty, for the frames from sequence number `first_seq` on (buffers
+    /// kept for reuse).
+    fn reset(&mut self, first_seq: u64) {
+        self.data.clear();
+        self.frames.clear();
+        self.bucket.clear();
+        self.flashes.clear();
+        self.first_seq = first_seq;
+    }
+
     /// Each shard's positions in the batch, by the cuts of `n` shards.
     fn split(&mut self, cuts: &Cuts, n: usize) {
         self.lists.resize_with(n, Vec::new);
@@ -323,7 +336,7 @@ impl<'a> Shard<'a> {
             self.flash(u)?;
         }
         self.m.dev.set_time_ns(last_ns);
-        self.m.finish();
+        Model::finish(&mut self.m);
         Ok(WorkerEnd {
             counters: self.m.dev.counters.clone(),
             analyzer: self.analyzer,
@@ -365,27 +378,91 @@ pub(crate) fn run(
         .chain(opts.updates.iter().map(|u| &u.image))
         .map(|img| Bank::decode(img).map(|b| Toeplitz::new(&b.global.toeplitz_key)))
         .collect::<Result<_, _>>()?;
-    let mut rd = Reader {
-        input: &mut input,
-        keys: &keys,
-        buckets: image.target.ct_buckets,
-        opts,
-        next_update: 0,
-        seq: 0,
-    };
-    // Read a prefix first and cut the bucket space where it balances.
-    let (mut pending, mut done, mut failed) = rd.prefix(acc);
-    let sample: Vec<u32> = pending.iter().flat_map(|b| b.bucket.iter().copied()).collect();
-    let cuts = Cuts::balanced(rd.buckets, n, &sample);
-    drop(sample);
-    let cuts = &cuts;
     std::thread::scope(|s| -> Result<Counters, ReplayError> {
-        let mut to_w = Vec::new();
-        let mut from_w = Vec::new();
-        let mut handles = Vec::new();
-        let mut back = Vec::new();
-        let mut my_outs: Vec<Out> = Vec::new();
-        for me in 1..n {
+        let mut set = ShardSet::new(s, image, opts, n, &keys);
+        // The one replay loop; the set batches, routes and merges.
+        let failed = drive(&mut set, &mut input, opts, acc, sink, progress).err();
+        let ends = set.join();
+        merge(ends, failed, acc)
+    })
+}
+
+/// The shards as the replay loop drives them: frames are batched and
+/// routed by bucket; the first `PREFIX_BATCHES` wait until the bucket
+/// ranges are cut on them and the workers start; each batch goes to every
+/// worker, the reader runs shard 0 itself, and outputs come back merged
+/// into input order.
+struct ShardSet<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    image: &'env Image,
+    opts: &'env Options,
+    n: usize,
+    keys: &'env [Toeplitz],
+    buckets: u32,
+    /// The batch being filled.
+    cur: Batch,
+    /// Frames fed so far (the next batch's first sequence number).
+    seq: u64,
+    /// Updates committed so far.
+    next_update: usize,
+    /// Batches read before the workers start.
+    pending: VecDeque<Batch>,
+    run: Option<Running<'scope, 'env>>,
+    /// Device time of the last frame (each shard ages to it at the end).
+    last_ns: u64,
+}
+
+/// The started shards: channels to the workers, the reader's own shard,
+/// and the batches whose outputs are not merged yet.
+struct Running<'scope, 'env> {
+    cuts: Cuts,
+    to_w: Vec<SyncSender<Msg>>,
+    from_w: Vec<Receiver<Result<Out, ReplayError>>>,
+    back: Vec<SyncSender<Out>>,
+    handles: Vec<std::thread::ScopedJoinHandle<'scope, Result<WorkerEnd, ReplayError>>>,
+    mine: Shard<'env>,
+    inflight: VecDeque<(Arc<Batch>, Out)>,
+    my_outs: Vec<Out>,
+    spare: Option<Batch>,
+}
+
+impl<'scope, 'env> ShardSet<'scope, 'env> {
+    fn new(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        image: &'env Image,
+        opts: &'env Options,
+        n: usize,
+        keys: &'env [Toeplitz],
+    ) -> Self {
+        ShardSet {
+            scope,
+            image,
+            opts,
+            n,
+            keys,
+            buckets: image.target.ct_buckets,
+            cur: Batch::default(),
+            seq: 0,
+            next_update: 0,
+            pending: VecDeque::new(),
+            run: None,
+            last_ns: 0,
+        }
+    }
+
+    /// Cut the bucket space where the pending batches balance, start the
+    /// workers (each sets its own device up, in parallel) and the reader's
+    /// shard.
+    fn start(&mut self) -> Result<(), ReplayError> {
+        let sample: Vec<u32> = self
+            .pending
+            .iter()
+            .flat_map(|b| b.bucket.iter().copied())
+            .collect();
+        let cuts = Cuts::balanced(self.buckets, self.n, &sample);
+        drop(sample);
+        let (mut to_w, mut from_w, mut back, mut handles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for me in 1..self.n {
             let (tx, rx) = sync_channel::<Msg>(DEPTH);
             let (otx, orx) = sync_channel::<Result<Out, ReplayError>>(DEPTH);
             let (btx, brx) = sync_channel::<Out>(DEPTH + 1);
@@ -394,80 +471,95 @@ pub(crate) fn run(
                 tx: otx,
                 recycle: brx,
             };
-            // Each worker sets its own device up, in parallel.
-            handles.push(s.spawn(move || worker(Shard::new(me, cuts, image, opts)?, ch)));
+            let (c, image, opts) = (cuts.clone(), self.image, self.opts);
+            handles.push(
+                self.scope
+                    .spawn(move || worker(Shard::new(me, &c, image, opts)?, ch)),
+            );
             to_w.push(tx);
             from_w.push(orx);
             back.push(btx);
         }
         // The reader runs shard 0 itself (a smaller range: it also reads).
-        let mut mine = Shard::new(0, cuts, image, opts)?;
-        let mut inflight: VecDeque<(Arc<Batch>, Out)> = Default::default();
-        let mut spare: Option<Batch> = None;
-        loop {
-            let mut b = match pending.pop_front() {
-                Some(b) => b,
-                None if done => Batch::default(),
-                None => {
-                    let mut b = spare.take().unwrap_or_default();
-                    match rd.fill(&mut b, acc) {
-                        Ok(d) => done = d,
-                        Err(e) => {
-                            failed.get_or_insert(e);
-                            done = true;
-                        }
-                    }
-                    b
-                }
-            };
-            let done = done && pending.is_empty();
-            b.split(cuts, n);
-            if !b.frames.is_empty() {
-                let b = Arc::new(b);
-                for t in &to_w {
-                    if t.send(Msg::Batch(b.clone())).is_err() {
-                        failed.get_or_insert(ReplayError::Worker("a worker stopped".into()));
-                    }
-                }
-                let mut out = my_outs.pop().unwrap_or_default();
-                if let Err(e) = mine.batch(&b, &mut out) {
-                    failed.get_or_insert(e);
-                }
-                inflight.push_back((b, out));
-            }
-            let base = rd.input.clock.base.unwrap_or(0);
-            while inflight.len() >= DEPTH || (done && !inflight.is_empty()) {
-                let (b, out) = inflight.pop_front().expect("non-empty");
-                match collect(&from_w, &back, &b, out, acc, base, sink) {
-                    Ok(out) => my_outs.push(out),
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                        break;
-                    }
-                }
-                // Workers dropped theirs before answering: reuse the buffers.
-                if let Ok(b) = Arc::try_unwrap(b) {
-                    spare = Some(b);
-                }
-            }
-            progress(rd.input.read, rd.input.approx_bytes);
-            if done || failed.is_some() {
-                break;
-            }
+        let mine = Shard::new(0, &cuts, self.image, self.opts)?;
+        self.run = Some(Running {
+            cuts,
+            to_w,
+            from_w,
+            back,
+            handles,
+            mine,
+            inflight: VecDeque::new(),
+            my_outs: Vec::new(),
+            spare: None,
+        });
+        Ok(())
+    }
+
+    /// The full batch in `cur` goes out (or waits for the start).
+    fn submit(&mut self, out: &mut SessionOut<'_, '_>) -> Result<(), ReplayError> {
+        let mut fresh = self.run.as_mut().and_then(|r| r.spare.take()).unwrap_or_default();
+        fresh.reset(self.seq);
+        let b = std::mem::replace(&mut self.cur, fresh);
+        if b.frames.is_empty() {
+            return Ok(());
         }
-        if failed.is_some() {
-            // Unblock workers waiting to hand over outputs.
-            drop(from_w);
+        if self.run.is_none() {
+            self.pending.push_back(b);
+            if self.pending.len() < PREFIX_BATCHES {
+                return Ok(());
+            }
+            self.start()?;
+        } else {
+            self.pending.push_back(b);
         }
-        let (next_update, last_ns) = (rd.next_update, acc.offered.last);
+        while let Some(b) = self.pending.pop_front() {
+            self.dispatch(b, out)?;
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, mut b: Batch, out: &mut SessionOut<'_, '_>) -> Result<(), ReplayError> {
+        let n = self.n;
+        let r = self.run.as_mut().expect("started");
+        b.split(&r.cuts, n);
+        let b = Arc::new(b);
+        for t in &r.to_w {
+            t.send(Msg::Batch(b.clone()))
+                .map_err(|_| ReplayError::Worker("a worker stopped".into()))?;
+        }
+        let mut o = r.my_outs.pop().unwrap_or_default();
+        r.mine.batch(&b, &mut o)?;
+        r.inflight.push_back((b, o));
+        while r.inflight.len() >= DEPTH {
+            r.collect_one(out)?;
+        }
+        Ok(())
+    }
+
+    /// Stop the workers (their channels close) and gather what each ends
+    /// with; the reader's shard first.
+    fn join(self) -> Vec<Result<WorkerEnd, ReplayError>> {
+        let Some(r) = self.run else {
+            return Vec::new();
+        };
+        let Running {
+            to_w,
+            from_w,
+            handles,
+            mine,
+            ..
+        } = r;
+        drop(from_w);
+        let flashes: Vec<usize> = (self.next_update..self.opts.updates.len()).collect();
+        let last_ns = self.last_ns;
         for t in &to_w {
             let _ = t.send(Msg::End {
-                flashes: (next_update..opts.updates.len()).collect(),
+                flashes: flashes.clone(),
                 last_ns,
             });
         }
         drop(to_w);
-        let flashes: Vec<usize> = (next_update..opts.updates.len()).collect();
         let mut ends = vec![mine.end(&flashes, last_ns)];
         for h in handles {
             ends.push(
@@ -475,8 +567,74 @@ pub(crate) fn run(
                     .unwrap_or_else(|_| Err(ReplayError::Worker("a worker panicked".into()))),
             );
         }
-        merge(ends, failed, acc)
-    })
+        ends
+    }
+}
+
+impl Running<'_, '_> {
+    /// Merge the oldest batch in flight and recycle its buffers.
+    fn collect_one(&mut self, out: &mut SessionOut<'_, '_>) -> Result<(), ReplayError> {
+        let (b, mine) = self.inflight.pop_front().expect("a batch in flight");
+        let mine = collect(&self.from_w, &self.back, &b, mine, out)?;
+        self.my_outs.push(mine);
+        // Workers dropped theirs before answering: reuse the buffers.
+        if let Ok(b) = Arc::try_unwrap(b) {
+            self.spare = Some(b);
+        }
+        Ok(())
+    }
+}
+
+impl Driven for ShardSet<'_, '_> {
+    fn flash(&mut self, _image: &Image) -> Result<(), DeviceError> {
+        // Every shard commits update `next_update` before the next frame.
+        self.cur.flashes.push((self.cur.frames.len(), self.next_update));
+        self.next_update += 1;
+        Ok(())
+    }
+
+    fn feed(&mut self, f: Frame<'_>, out: &mut SessionOut<'_, '_>) -> Result<(), ReplayError> {
+        let b = &mut self.cur;
+        let start = b.data.len();
+        b.data.extend_from_slice(f.data);
+        let k = route(&b.data[start..], &self.keys[f.epoch], self.buckets);
+        b.bucket.push(k.unwrap_or(u32::MAX));
+        b.frames.push((f.ts, start as u32, b.data.len() as u32));
+        self.seq += 1;
+        if b.frames.len() >= BATCH {
+            self.submit(out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut SessionOut<'_, '_>) -> Result<(), ReplayError> {
+        self.last_ns = out.acc.offered.last;
+        // Updates past the end were recorded into `cur` by `flash`: they
+        // are committed by `join` (after every frame), not as a batch.
+        self.next_update -= self
+            .cur
+            .flashes
+            .iter()
+            .filter(|f| f.0 == self.cur.frames.len())
+            .count();
+        self.cur.flashes.retain(|f| f.0 < self.cur.frames.len());
+        self.submit(out)?;
+        if self.run.is_none() && !self.pending.is_empty() {
+            self.start()?;
+            while let Some(b) = self.pending.pop_front() {
+                self.dispatch(b, out)?;
+            }
+        }
+        if self.run.is_none() {
+            // No frame at all: the reader's shard still ages and commits.
+            self.start()?;
+        }
+        let r = self.run.as_mut().expect("started");
+        while !r.inflight.is_empty() {
+            r.collect_one(out)?;
+        }
+        Ok(())
+    }
 }
 
 /// Merge the shards' counters and analyses into `acc`, or return the first
@@ -517,9 +675,7 @@ fn collect(
     back: &[SyncSender<Out>],
     b: &Batch,
     mine: Out,
-    acc: &mut Acc,
-    base: u64,
-    sink: &mut Sink<'_>,
+    out: &mut SessionOut<'_, '_>,
 ) -> Result<Out, ReplayError> {
     let mut outs: Vec<Out> = vec![mine];
     for r in from_w {
@@ -538,12 +694,15 @@ fn collect(
         at[w] += 1;
         let ts = b.frames[pos as usize].0;
         if outs[w].data.is_empty() {
-            acc.achieved.add(base, ts, (z - a) as usize);
+            // Without output frames only the length travelled.
+            out.count(ts, (z - a) as usize);
             continue;
         }
-        let data = &outs[w].data[a as usize..z as usize];
-        acc.achieved.add(base, ts, data.len());
-        sink(b.first_seq + pos as u64, ts, data)?;
+        out.emit(
+            b.first_seq + pos as u64,
+            ts,
+            &outs[w].data[a as usize..z as usize],
+        )?;
     }
     // Hand the buffers back for reuse (a full queue just drops them).
     let mut outs = outs.into_iter();
@@ -552,64 +711,6 @@ fn collect(
         let _ = t.try_send(o);
     }
     Ok(mine)
-}
-
-/// The reader: fills batches and routes each frame to its bucket.
-struct Reader<'a, 'b> {
-    input: &'b mut Input,
-    keys: &'a [Toeplitz],
-    buckets: u32,
-    opts: &'a Options,
-    next_update: usize,
-    seq: u64,
-}
-
-impl Reader<'_, '_> {
-    /// Read the first `PREFIX_BATCHES` batches (to cut the bucket space
-    /// on): (batches, end of trace, the read error that ended it).
-    fn prefix(&mut self, acc: &mut Acc) -> (VecDeque<Batch>, bool, Option<ReplayError>) {
-        let mut pending = VecDeque::new();
-        let mut done = false;
-        let mut failed = None;
-        while pending.len() < PREFIX_BATCHES && !done {
-            let mut b = Batch::default();
-            match self.fill(&mut b, acc) {
-                Ok(d) => done = d,
-                Err(e) => {
-                    failed = Some(e);
-                    done = true;
-                }
-            }
-            if !b.frames.is_empty() {
-                pending.push_back(b);
-            }
-        }
-        (pending, done, failed)
-    }
-
-    /// Fill `b` (cleared first); `true` at the end of the trace.
-    fn fill(&mut self, b: &mut Batch, acc: &mut Acc) -> Result<bool, ReplayError> {
-        b.data.clear();
-        b.frames.clear();
-        b.bucket.clear();
-        b.flashes.clear();
-        b.first_seq = self.seq;
-        while b.frames.len() < BATCH {
-            let start = b.data.len();
-            let Some((idx, ts, _)) = self.input.next_into(acc, &mut b.data)? else {
-                return Ok(true);
-            };
-            let first = self.next_update;
-            let n_due = due(&self.opts.updates, &mut self.next_update, idx).len();
-            b.flashes
-                .extend((first..first + n_due).map(|u| (b.frames.len(), u)));
-            let k = route(&b.data[start..], &self.keys[self.next_update], self.buckets);
-            b.bucket.push(k.unwrap_or(u32::MAX));
-            b.frames.push((ts, start as u32, b.data.len() as u32));
-            self.seq += 1;
-        }
-        Ok(false)
-    }
 }
 
 #[cfg(test)]
