@@ -410,3 +410,57 @@ fn sigint_and_sigterm_during_flash_leave_nothing() {
     let _ = serve.wait();
     assert!(caught > 0, "no flash was caught while writing its records");
 }
+
+/// A 1 MiB tmpfs, unmounted when dropped.
+struct SmallFs(std::path::PathBuf);
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_cleanly_and_leaves_nothing() {
+    let t = Tmp::new();
+    let dir = t.p("small");
+    std::fs::create_dir(&dir).unwrap();
+    let mounted = is_root()
+        && Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: mounting a small tmpfs needs root (and mount rights)");
+        return;
+    }
+    let _fs = SmallFs(dir.clone());
+    let out = dir.join("big.pcap");
+    let o = lbnic(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        out.to_str().unwrap(),
+        "-n",
+        "100000",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind on the full disk: {left:?}");
+    // An image too.
+    let o = lbnic(&[
+        "compile",
+        "examples/basic.toml",
+        "-o",
+        dir.join("b.img").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+}

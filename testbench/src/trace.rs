@@ -703,6 +703,19 @@ enum WInner {
     Ng(PcapNgWriter<BufWriter<Output>>),
 }
 
+/// An error and its causes on one line: pcap-file's write errors name the
+/// field and keep the OS error (a full disk) as their source.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// Writes a capture through [`files::Output`]: a regular file appears
 /// whole at [`TraceWriter::finish`] (dropped unfinished, nothing is left
 /// behind); a FIFO, device or `-` (standard output) is written as it goes.
@@ -736,14 +749,14 @@ impl TraceWriter {
                     datalink: DataLink::ETHERNET,
                     ..PcapHeader::default()
                 };
-                WInner::Pcap(PcapWriter::with_header(w, h).map_err(|e| werr(e.to_string()))?)
+                WInner::Pcap(PcapWriter::with_header(w, h).map_err(|e| werr(chain(&e)))?)
             }
             Format::PcapNg => {
-                let mut wr = PcapNgWriter::new(w).map_err(|e| werr(e.to_string()))?;
+                let mut wr = PcapNgWriter::new(w).map_err(|e| werr(chain(&e)))?;
                 let mut idb = InterfaceDescriptionBlock::new(DataLink::ETHERNET, MAX_SNAPLEN);
                 idb.options
                     .push(InterfaceDescriptionOption::IfTsResol(InterfaceTsResolution::NANO));
-                wr.write_pcapng_block(idb).map_err(|e| werr(e.to_string()))?;
+                wr.write_pcapng_block(idb).map_err(|e| werr(chain(&e)))?;
                 WInner::Ng(wr)
             }
         };
@@ -766,8 +779,8 @@ impl TraceWriter {
         }
         let r = match &mut self.inner {
             WInner::Pcap(w) => PcapPacket::new(ts, orig_len, data)
-                .map_err(|e| e.to_string())
-                .and_then(|pkt| w.write_packet(&pkt).map(|_| ()).map_err(|e| e.to_string())),
+                .map_err(|e| chain(&e))
+                .and_then(|pkt| w.write_packet(&pkt).map(|_| ()).map_err(|e| chain(&e))),
             WInner::Ng(w) => {
                 let epb = EnhancedPacketBlock {
                     interface_id: 0,
@@ -776,7 +789,7 @@ impl TraceWriter {
                     data: Cow::Borrowed(data),
                     options: vec![],
                 };
-                w.write_pcapng_block(epb).map(|_| ()).map_err(|e| e.to_string())
+                w.write_pcapng_block(epb).map(|_| ()).map_err(|e| chain(&e))
             }
         };
         self.packets += 1;
