@@ -31,20 +31,21 @@ pub struct OutputError {
     pub error: io::Error,
 }
 
+/// tempfile's errors end in " at path <random name>"; the user asked for
+/// another path, so the name of our temporary only confuses.
+fn without_temp_path(error: io::Error) -> io::Error {
+    let text = error.to_string();
+    match text.split_once(" at path ") {
+        Some((msg, _)) => io::Error::new(error.kind(), msg.to_string()),
+        None => error,
+    }
+}
+
 fn oerr<'a>(path: &'a Path, step: &'static str) -> impl FnOnce(io::Error) -> OutputError + 'a {
-    move |error| {
-        // tempfile's errors end in " at path <random name>"; the user asked
-        // for `path`, so the name of our temporary only confuses.
-        let text = error.to_string();
-        let error = match text.split_once(" at path ") {
-            Some((msg, _)) => io::Error::new(error.kind(), msg.to_string()),
-            None => error,
-        };
-        OutputError {
-            path: path.display().to_string(),
-            step,
-            error,
-        }
+    move |error| OutputError {
+        path: path.display().to_string(),
+        step,
+        error: without_temp_path(error),
     }
 }
 
@@ -245,14 +246,22 @@ impl Output {
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.sink {
-            Sink::Temp { file, .. } => file.as_mut().expect("not committed").write(buf),
+            Sink::Temp { file, .. } => file
+                .as_mut()
+                .expect("not committed")
+                .write(buf)
+                .map_err(without_temp_path),
             Sink::Direct(f) => f.write(buf),
             Sink::Stdout(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Temp { file, .. } => file.as_mut().expect("not committed").flush(),
+            Sink::Temp { file, .. } => file
+                .as_mut()
+                .expect("not committed")
+                .flush()
+                .map_err(without_temp_path),
             Sink::Direct(f) => f.flush(),
             Sink::Stdout(s) => s.flush(),
         }
