@@ -178,7 +178,10 @@ enum CtCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -251,4 +254,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// clap's own errors, except that a rejected value is quoted as every other
+/// message quotes user input (at most 200 bytes), not repeated whole.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::ValueValidation {
+        let value = match e.get(ContextKind::InvalidValue) {
+            Some(ContextValue::String(v)) => v.clone(),
+            _ => String::new(),
+        };
+        let arg = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(a)) => a.clone(),
+            _ => "an argument".into(),
+        };
+        let why = std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
+        eprintln!("error: invalid value {} for '{arg}'{why}", files::quote(&value));
+        eprintln!("\nFor more information, try '--help'.");
+        return ExitCode::from(2);
+    }
+    e.exit()
 }

@@ -464,3 +464,50 @@ fn a_full_disk_fails_cleanly_and_leaves_nothing() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }
+
+#[test]
+fn messages_quote_little_and_say_each_thing_once() {
+    let t = Tmp::new();
+    let img = image(&t);
+    let tr = trace(&t, "50");
+    let long = "q".repeat(5000);
+    // User input is quoted, at most ~200 bytes of it.
+    for args in [
+        vec!["flash", "--device", long.as_str(), img.as_str()],
+        vec!["lookup", img.as_str(), "--flow", long.as_str()],
+    ] {
+        let o = lbnic(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(err.len() < 1000, "{} bytes of error for {args:?}", err.len());
+        assert!(err.contains("(5000 bytes)"), "{err}");
+    }
+    // A broken update is reported once.
+    let u = t.write("u.txt", "at packet 1: flash /nonexistent.img\n");
+    let o = lbnic(&["replay", &img, &tr, "--updates", &u]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    // A trace error names the trace once.
+    let o = lbnic(&["replay", &img, &t.s("missing.pcap")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("missing.pcap").count(), 1, "{err}");
+    // A Zipf exponent out of range is a sentence.
+    let o = lbnic(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        &t.s("z.pcap"),
+        "--popularity",
+        "zipf:-1",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Zipf exponent -1 is not usable"), "{err}");
+    // IPv6 endpoints in brackets.
+    let out = ok(&["inspect", &img]);
+    assert!(out.contains("[2001:db8::10]:443"), "{out}");
+    // A flow no VIP takes: printed, then exit 1 naming it.
+    let o = lbnic(&["lookup", &img, "--flow", "tcp 198.51.100.7:1 -> 203.0.113.9:80"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no VIP"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("matches no VIP"));
+}
