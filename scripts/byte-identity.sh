@@ -16,6 +16,7 @@
 # exits 1 on any difference. Report fields that measure the host
 # (wall_seconds, model_pps) are masked.
 set -euo pipefail
+trap 'echo "byte-identity: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 BASE="${1:-f62c67c}"
 N="${2:-200000}"
@@ -71,7 +72,7 @@ run() { # side: run every command, writing into $work/$side
     "$L" target targets/small.toml --json >"$o/target-small.json" 2>&1 || true
     for f in 'tcp 198.51.100.7:40000 -> 192.0.2.10:80' 'udp [2001:db8::1]:5000 -> [2001:db8::10]:53' \
         'tcp [2001:db8:9::7]:1234 -> [2001:db8::10]:443'; do
-        "$L" lookup "$o/basic.img" --flow "$f" --json 2>&1 | sed "s|$o|OUT|g"
+        { "$L" lookup "$o/basic.img" --flow "$f" --json 2>&1 || echo "exit status $?"; } | sed "s|$o|OUT|g"
     done >"$o/lookup.json"
     "$L" gen basic.toml -o "$o/mix.pcap" -n "$N" --flows 5000 --popularity zipf:1.1 --sizes imix \
         --syn-flood 0.01 --non-vip 0.01 --malformed 0.002 --flow-len 40 >/dev/null
