@@ -192,13 +192,13 @@ impl Output {
                     .permissions(Permissions::from_mode(mode))
                     .tempfile_in(&dir)
                     .map_err(oerr(path, "creating a temporary file beside it"))?;
-                registry().insert(tmp.path().to_path_buf());
                 if mode != 0o666 {
                     // An existing mode is kept exactly, umask or not.
                     tmp.as_file()
                         .set_permissions(Permissions::from_mode(mode))
                         .map_err(oerr(path, "setting the mode"))?;
                 }
+                registry().insert(tmp.path().to_path_buf());
                 Sink::Temp {
                     file: Some(tmp),
                     dest,
