@@ -212,6 +212,16 @@ impl CtTable {
         n
     }
 
+    /// Ways of `bucket` a [`CtTable::sweep`] at `horizon` would reclaim.
+    pub fn expired_ways(&self, mem: &[u8], bucket: u32, horizon: u32, to: &TimeoutTicks) -> u32 {
+        (0..self.ways)
+            .filter(|&w| {
+                let e = self.way(mem, bucket, w);
+                e.is_valid() && Self::expired(&e, horizon, to)
+            })
+            .count() as u32
+    }
+
     /// Count of valid, unexpired ways (for reports).
     pub fn live(&self, mem: &[u8], now: u32, to: &TimeoutTicks) -> u64 {
         mem.chunks_exact(CT_WAY_LEN)

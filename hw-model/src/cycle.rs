@@ -40,9 +40,13 @@
 //!   oldest packet not yet past CT_EXEC, which no packet can observe. While
 //!   the pipeline is idle it sweeps at full bandwidth.
 //!
-//! A clock step computes every stage's move from the state at the start of
-//! the cycle (D), then commits all of them (Q), so evaluation order cannot
-//! leak into the result. Packets live in a slab and the FIFOs hold their
+//! A clock step computes every move from the state at the start of the
+//! cycle (D: `decide`, a pure function, the scrubber's included), then
+//! commits all of them (Q: `commit`), so evaluation order cannot leak into
+//! the result. The scrubber takes the bandwidth a cycle's stages left, which
+//! is known once they have moved: its inputs are registered at the end of
+//! the cycle and it decides in the next `decide`, stamped with the cycle it
+//! belongs to, before the stages, which see its read. Packets live in a slab and the FIFOs hold their
 //! indices, so a move costs no copy.
 
 use crate::ct::TimeoutTicks;
@@ -353,6 +357,24 @@ struct Next {
     rx_deliver: Move,
     /// RX may start receiving the next frame.
     rx_free: bool,
+    /// The scrubber's move for the cycle before (see [`Cycle::step`]).
+    scrub: Option<ScrubPlan>,
+}
+
+/// The scrubber's move as `decide` plans it: its decision, the beats it
+/// uses (its read and the sweeps of the buckets whose reads returned), and
+/// what the stages must see of it this cycle (its read, the buckets it
+/// releases in the hazard table).
+#[derive(Debug, Clone, Copy)]
+struct ScrubPlan {
+    m: ScrubMove,
+    /// The cycle it belongs to (the one before `decide`'s).
+    at: u64,
+    used: i64,
+    /// (bucket, completion cycle) of the read it issues.
+    read: Option<(u32, u64)>,
+    /// Scrub reads in flight that have returned by `at`.
+    returned: usize,
 }
 
 /// The scrubber's decision in a cycle (see `Cycle::scrub_decide`).
@@ -389,6 +411,10 @@ pub struct Cycle<B> {
     /// Scrub reads in flight: (completes at, bucket).
     scrubs: VecDeque<(u64, u32)>,
     scrub_ptr: u32,
+    /// What the scrubber's decision for this cycle needs from the stage
+    /// moves: (spare beats, reads in flight), registered at the end of the
+    /// cycle and decided on in the next `decide`.
+    scrub_in: Option<(i64, usize)>,
     tokens: i64,
     out: Vec<OutPacket>,
     /// Buckets to touch together (see `warm`).
@@ -440,6 +466,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             reads: Ring::with_capacity(p.max_outstanding + SCRUB_INFLIGHT),
             scrubs: VecDeque::new(),
             scrub_ptr: 0,
+            scrub_in: None,
             tokens: 0,
             out: Vec::new(),
             warm: Vec::with_capacity(WARM_GROUP),
@@ -586,6 +613,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn run(&mut self, drain: bool) {
         loop {
             if self.idle() {
+                self.flush_scrub();
                 self.settle();
                 let next = match self.src.front() {
                     None => return,
@@ -599,53 +627,66 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 }
             }
             if !drain && self.src.is_empty() {
+                self.flush_scrub();
                 return;
             }
             self.step();
             if drain && self.src.is_empty() && self.idle() {
+                self.flush_scrub();
                 return;
             }
         }
     }
 
     /// CT_REQ's choice for its head packet, from the start-of-cycle state.
-    fn req_kind(&self, f: &Flight) -> Req {
+    fn req_kind(&self, f: &Flight, sp: Option<&ScrubPlan>) -> Req {
         match f.bucket {
             None => Req::Pass,
-            Some(b) if self.opts.hazard_check && self.cam.get(&b).is_some_and(|c| c.live(self.now)) => {
+            Some(b) if self.opts.hazard_check && self.cam_entry(b, sp).is_some_and(|c| c.live(self.now)) => {
                 Req::Forward(b)
             }
             Some(b) => Req::Read(b),
         }
     }
 
-    /// One clock: retire the reads whose data has returned, decide every
-    /// stage's move from the state at the start of the cycle (D), commit
-    /// them (Q), then let the scrubber take what bandwidth is left.
+    /// One clock. `decide` computes every move of this cycle from the state
+    /// at its start (D): the scrubber's move for the cycle just ended (whose
+    /// inputs, the beats the stages left and the reads they started, were
+    /// registered at its end) and each stage's move, which already sees that
+    /// scrub's read, hazard-table entries and beats. `commit` applies them
+    /// (Q): the scrub, then the reads that returned, then the stages.
     fn step(&mut self) {
         let now = self.now;
-        while self.reads.front().is_some_and(|&c| c <= now) {
-            self.reads.pop_front();
-        }
         let next = self.decide();
         let used = self.commit(&next);
-        // The scrubber takes only bandwidth no packet wanted this cycle.
+        // The scrubber may take only bandwidth no packet wanted this cycle.
         let spare = if matches!(next.req, Move::Stall(Stall::CtBandwidth)) {
             0
         } else {
             next.tokens - used
         };
         let reading = next.outstanding + matches!(next.req, Move::Go(Req::Read(_))) as usize;
-        let scrub = self.scrub_decide(spare, reading);
-        let used = used + self.scrub_commit(&scrub);
+        self.scrub_in = Some((spare, reading));
         if self.cam.len() > self.p.cam_limit {
             self.cam.retain(|_, c| c.live(now));
         }
-        self.stats.ct_outstanding_high_water =
-            self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
         self.tokens = next.tokens - used;
         self.now += 1;
         self.stats.cycles = self.now;
+    }
+
+    /// Commit the scrubber's move for the cycle just ended when no `step`
+    /// follows to do it (the pipeline goes idle, or the caller takes over).
+    fn flush_scrub(&mut self) {
+        if let Some((spare, reading)) = self.scrub_in.take() {
+            if let Some(plan) = self.plan_scrub(spare, reading, self.now - 1) {
+                let used = self.scrub_commit(&plan.m, plan.at);
+                debug_assert_eq!(used, plan.used);
+                self.tokens -= used;
+            }
+            self.stats.ct_outstanding_high_water =
+                self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
+        }
     }
 
     /// D: every stage's move this cycle, from the state at its start only
@@ -653,19 +694,27 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// cycle: registered ready).
     #[inline]
     fn decide(&self) -> Next {
+        let now = self.now;
+        let scrub = self
+            .scrub_in
+            .and_then(|(spare, reading)| self.plan_scrub(spare, reading, now - 1));
+        let sp = scrub.as_ref();
         let room: [bool; 7] = std::array::from_fn(|i| self.q[i].len() < self.p.cap[i]);
         // Beat credit: `bpc` more each clock, at most one clock's worth
         // banked. A burst may start with any credit left and run into debt
         // (its beats occupy the next clocks), so the long-run rate is
         // exactly `bpc` beats per clock.
         let bpc = self.p.bpc;
-        let tokens = (self.tokens + bpc).min(bpc);
-        let outstanding = self.reads.len();
+        let tokens = (self.tokens - sp.map_or(0, |p| p.used) + bpc).min(bpc);
+        // Reads in flight once those done by now have retired, the scrub's
+        // included.
+        let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now)
+            + sp.and_then(|p| p.read).is_some_and(|(_, data)| data > now) as usize;
         let (tx_done, tx) = self.decide_tx();
-        let exec = self.decide_exec(tokens, room[Stage::Backend.i()]);
+        let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp);
         // Writes (CT_EXEC) go first in the arbiter.
         let left = tokens - matches!(exec, Move::Go(())) as i64;
-        let req = self.decide_req(left, outstanding, room[Stage::CtExec.i()]);
+        let req = self.decide_req(left, outstanding, room[Stage::CtExec.i()], sp);
         let (rx_deliver, rx_free) = self.decide_rx(room[Stage::Front.i()]);
         Next {
             tokens,
@@ -679,7 +728,32 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             front: self.fifo_mv(Stage::Front, room[Stage::CtReq.i()]),
             rx_deliver,
             rx_free,
+            scrub,
         }
+    }
+
+    /// The hazard-table entry of `b` as the stages see it this cycle: the
+    /// scrubber's move for the cycle before applied (its read claims the
+    /// bucket, its returned reads release theirs).
+    #[inline]
+    fn cam_entry(&self, b: u32, sp: Option<&ScrubPlan>) -> Option<Cam> {
+        let mut c = self.cam.get(&b).copied();
+        if let (Some(p), true) = (sp, self.opts.hazard_check) {
+            if let Some((_, data)) = p.read.filter(|r| r.0 == b) {
+                c = Some(Cam {
+                    refs: 1,
+                    ready_at: data,
+                });
+            }
+            for k in 0..p.returned {
+                if self.scrubs[k].1 == b {
+                    if let Some(c) = c.as_mut() {
+                        c.refs -= 1;
+                    }
+                }
+            }
+        }
+        c
     }
 
     /// TX: (the frame on the wire sent its last beat, start the next).
@@ -700,13 +774,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// CT_EXEC: in order, data there, not locked, write bandwidth.
     #[inline]
-    fn decide_exec(&self, tokens: i64, room: bool) -> Move {
+    fn decide_exec(&self, tokens: i64, room: bool, sp: Option<&ScrubPlan>) -> Move {
         let now = self.now;
         let Some(f) = self.head(Stage::CtExec).filter(|f| f.ready_at <= now) else {
             return Move::Wait;
         };
         let lock = match f.bucket {
-            Some(b) if self.opts.hazard_check => self.cam.get(&b).map_or(0, |c| c.ready_at),
+            Some(b) if self.opts.hazard_check => self.cam_entry(b, sp).map_or(0, |c| c.ready_at),
             _ => 0,
         };
         if f.data_at > now {
@@ -725,11 +799,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// CT_REQ: issue the head's bucket read (or forward), with `left`
     /// beats of credit after CT_EXEC's writes.
     #[inline]
-    fn decide_req(&self, left: i64, outstanding: usize, room: bool) -> Move<Req> {
+    fn decide_req(&self, left: i64, outstanding: usize, room: bool, sp: Option<&ScrubPlan>) -> Move<Req> {
         let Some(f) = self.head(Stage::CtReq).filter(|f| f.ready_at <= self.now) else {
             return Move::Wait;
         };
-        let kind = self.req_kind(f);
+        let kind = self.req_kind(f, sp);
         if !room {
             Move::Stall(Stall::Backpressure)
         } else if matches!(kind, Req::Read(_)) && outstanding >= self.p.max_outstanding {
@@ -758,6 +832,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     #[inline]
     fn commit(&mut self, next: &Next) -> i64 {
         let now = self.now;
+        if let Some(p) = &next.scrub {
+            let used = self.scrub_commit(&p.m, p.at);
+            debug_assert_eq!(used, p.used, "the scrub uses the beats decide planned");
+        }
+        self.stats.ct_outstanding_high_water =
+            self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
+        while self.reads.front().is_some_and(|&c| c <= now) {
+            self.reads.pop_front();
+        }
         let mut used = 0i64;
         if next.tx_done {
             let (i, end) = self.tx.take().expect("tx_done");
@@ -962,38 +1045,86 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         used
     }
 
-    /// The scrubber's decision this cycle. It is made after the stage moves
-    /// have committed, and what it sees is that end-of-cycle state, not the
-    /// start-of-cycle one the stages decide from:
-    /// - `spare`: the beats CT_EXEC's writes and CT_REQ's read left (the
-    ///   writes are known only once CT_EXEC has run conntrack), 0 if CT_REQ
-    ///   was refused bandwidth;
-    /// - `reading`: reads in flight, counting CT_REQ's read this cycle;
-    /// - the hazard table with this cycle's reads and releases, so it never
-    ///   reads a bucket a packet just claimed;
+    /// The scrubber's decision for cycle `at`, made in the next cycle's
+    /// pure `decide` from the state at that cycle's start, which is the
+    /// state cycle `at` ended in. What it sees:
+    /// - `spare` (registered at the end of `at`): the beats CT_EXEC's writes
+    ///   and CT_REQ's read left, 0 if CT_REQ was refused bandwidth;
+    /// - `reading` (registered): reads in flight in `at`, counting CT_REQ's
+    ///   read;
+    /// - the hazard table with `at`'s reads and releases, so it never reads
+    ///   a bucket a packet just claimed;
     /// - the bank RX's flash (if any) made active and the oldest packet not
-    ///   yet past CT_EXEC after the moves (for its timeouts and horizon);
+    ///   yet past CT_EXEC (for its timeouts and horizon);
     /// - whether any packet is left in the pipeline.
+    ///
+    /// Its read is stamped `at`, and the stages deciding the next cycle see
+    /// it (the read in flight, the bucket locked, the beats taken), exactly
+    /// as a scrubber arbitrating for `at`'s leftover bandwidth would leave
+    /// them.
     #[inline]
-    fn scrub_decide(&self, spare: i64, reading: usize) -> ScrubMove {
-        let to = self.scrub_timeouts();
-        let issue = to.is_some()
-            && !self.idle()
+    fn scrub_decide(&self, spare: i64, reading: usize, at: u64, returned: usize) -> ScrubMove {
+        let wants = !self.idle()
             && spare >= self.p.ways
             && reading < self.p.max_outstanding
             && self.scrubs.len() < SCRUB_INFLIGHT;
+        // The timeouts (a look for the oldest packet) only when a read may
+        // go out or a returned one is swept.
+        let to = if wants || returned > 0 {
+            self.scrub_timeouts()
+        } else {
+            None
+        };
+        let issue = wants && to.is_some();
         let visit = issue.then(|| {
             let bucket = self.scrub_ptr;
-            (bucket, !self.cam.get(&bucket).is_some_and(|c| c.live(self.now)))
+            (bucket, !self.cam.get(&bucket).is_some_and(|c| c.live(at)))
         });
         ScrubMove { to, visit }
     }
 
-    /// The scrubber's commit: step past the visited bucket and read it if
-    /// it was not in flight; reclaim the buckets whose reads have returned.
-    /// Returns the beats used.
-    fn scrub_commit(&mut self, m: &ScrubMove) -> i64 {
-        let now = self.now;
+    /// The scrubber's move for cycle `at` with what it costs: its decision,
+    /// its read, and the ways its returned reads reclaim (counted, not yet
+    /// cleared).
+    /// `None` when it does nothing (no read to issue, none returned).
+    #[inline]
+    fn plan_scrub(&self, spare: i64, reading: usize, at: u64) -> Option<ScrubPlan> {
+        let mut returned = 0;
+        while returned < self.scrubs.len() && self.scrubs[returned].0 <= at {
+            returned += 1;
+        }
+        let m = self.scrub_decide(spare, reading, at, returned);
+        if m.visit.is_none() && returned == 0 {
+            return None;
+        }
+        let read = m.visit.filter(|v| v.1).map(|(b, _)| (b, at + self.p.read_cycles));
+        let mut used = read.map_or(0, |_| self.p.ways);
+        if let Some(to) = m.to.as_ref().filter(|_| returned > 0) {
+            let horizon = self.horizon();
+            let ct = self.dev.ct;
+            for k in 0..returned {
+                let b = self.scrubs[k].1;
+                // A bucket swept twice has nothing left the second time.
+                if !(0..k).any(|j| self.scrubs[j].1 == b) {
+                    used += ct.expired_ways(self.dev.ct_mem(), b, horizon, to) as i64;
+                }
+            }
+        }
+        Some(ScrubPlan {
+            m,
+            at,
+            used,
+            read,
+            returned,
+        })
+    }
+
+    /// The scrubber's commit for cycle `at`: step past the visited bucket
+    /// and read it if it was not in flight; reclaim the buckets whose reads
+    /// have returned. Returns the beats used.
+    #[inline]
+    fn scrub_commit(&mut self, m: &ScrubMove, at: u64) -> i64 {
+        let now = at;
         let mut used = 0;
         if let Some((bucket, read)) = m.visit {
             self.scrub_ptr = (self.scrub_ptr + 1) % self.dev.ct.buckets;
@@ -1224,6 +1355,14 @@ impl<T: Copy + Default> Ring<T> {
     fn clear(&mut self) {
         self.head = 0;
         self.len = 0;
+    }
+    /// How many leading items `keep` holds for (the ring's order).
+    #[inline]
+    fn count_while(&self, keep: impl Fn(&T) -> bool) -> usize {
+        let mask = self.buf.len() - 1;
+        (0..self.len)
+            .take_while(|&k| keep(&self.buf[(self.head + k) & mask]))
+            .count()
     }
 }
 
