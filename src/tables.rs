@@ -29,6 +29,16 @@ pub fn load_bank(path: &Path) -> Result<(Image, Bank)> {
     Ok((img, bank))
 }
 
+/// Where a command's own summary goes: standard output, unless its output
+/// file is standard output (`-o -`).
+pub fn summary_out(output: &Path) -> Box<dyn Write> {
+    if output == Path::new("-") {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
+
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -67,11 +77,7 @@ pub fn compile(
         t_write.elapsed().as_secs_f64() * 1e3
     );
     // With `-o -` the image is standard output; the summary goes aside.
-    let mut w: Box<dyn std::io::Write> = if output == Path::new("-") {
-        Box::new(std::io::stderr())
-    } else {
-        Box::new(std::io::stdout())
-    };
+    let mut w = summary_out(output);
     if json {
         writeln!(w, "{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(());
@@ -421,11 +427,7 @@ pub fn ct_build(bank_path: &Path, flows: Option<&Path>, output: &Path) -> Result
     };
     let ct = ctimage::build(&img, &bank, &list)?;
     ct.write_atomic(output)?;
-    let mut w: Box<dyn std::io::Write> = if output == Path::new("-") {
-        Box::new(std::io::stderr())
-    } else {
-        Box::new(std::io::stdout())
-    };
+    let mut w = summary_out(output);
     writeln!(
         w,
         "{}: conntrack image with {} flows, {} bytes, crc32c {:#010x}",

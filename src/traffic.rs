@@ -209,7 +209,7 @@ pub fn gen(a: GenArgs) -> Result<()> {
         e => anyhow::Error::new(e).context(format!("generating {}", a.output.display())),
     })?;
     pb.finish_and_clear();
-    let mut w = summary_out(&a.output);
+    let mut w = crate::tables::summary_out(&a.output);
     if a.json {
         writeln!(w, "{}", serde_json::to_string_pretty(&summary)?)?;
         return Ok(());
@@ -235,16 +235,6 @@ pub fn gen(a: GenArgs) -> Result<()> {
         summary.malformed
     )?;
     Ok(())
-}
-
-/// Where a command's own summary goes: standard output, unless its output
-/// file is standard output (`-o -`).
-pub fn summary_out(output: &Path) -> Box<dyn Write> {
-    if output == Path::new("-") {
-        Box::new(std::io::stderr())
-    } else {
-        Box::new(std::io::stdout())
-    }
 }
 
 /// Options shared by replay and check.
@@ -402,7 +392,7 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("writing the report to {}", dir.display()))?;
     }
-    let mut w = summary_out(a.output.as_deref().unwrap_or(Path::new("")));
+    let mut w = crate::tables::summary_out(a.output.as_deref().unwrap_or(Path::new("")));
     if a.json {
         writeln!(w, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {

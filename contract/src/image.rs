@@ -292,10 +292,15 @@ impl Image {
         v
     }
 
-    /// Write to `path` atomically: a temporary file in the same directory,
-    /// then a rename, so a failure never leaves a partial image behind.
+    /// Write to `path` as `files::write` does: atomically for a regular file
+    /// (a failure never leaves a partial image behind), through a symlink,
+    /// in place for a device or FIFO.
     pub fn write_atomic(&self, path: &Path) -> Result<(), ImageError> {
-        write_atomic(path, &[&self.header(), &self.payload])
+        // The OS error under the path asked for is what the user can act on.
+        files::write(path, &[&self.header(), &self.payload]).map_err(|e| ImageError::Write {
+            path: e.path,
+            error: e.error,
+        })
     }
 
     /// Read and validate an image file. The header is read first and says
@@ -649,16 +654,6 @@ fn check_layout(
         });
     }
     Ok(())
-}
-
-/// Write `parts` to `path` as `files::write` does: atomically for a
-/// regular file, through a symlink, in place for a device or FIFO.
-pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> Result<(), ImageError> {
-    // The OS error under the path asked for is what the user can act on.
-    files::write(path, parts).map_err(|e| ImageError::Write {
-        path: e.path,
-        error: e.error,
-    })
 }
 
 /// One backend slot of a decoded bank.

@@ -105,10 +105,10 @@ impl BankRecords {
 
     fn save_state(&self, s: &State) -> Result<(), RecordError> {
         let text = serde_json::to_vec_pretty(s).expect("state serialises");
-        lbnic_contract::image::write_atomic(&self.dir.join("state.json"), &[&text]).map_err(|e| RecordError {
+        files::write(&self.dir.join("state.json"), &[&text]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing state.json",
-            cause: std::io::Error::other(e.to_string()),
+            cause: e.error,
         })
     }
 
@@ -165,10 +165,10 @@ impl BankRecords {
                 commit_seq: 0,
                 banks: [None, None],
             });
-        lbnic_contract::image::write_atomic(&self.bank_path(bank), &[bytes]).map_err(|e| RecordError {
+        files::write(&self.bank_path(bank), &[bytes]).map_err(|e| RecordError {
             dir: self.dir.display().to_string(),
             step: "writing a bank record",
-            cause: std::io::Error::other(e.to_string()),
+            cause: e.error,
         })?;
         s.banks[bank as usize] = Some(crc32c::crc32c(bytes));
         s.active_bank = id.active_bank;

@@ -62,8 +62,7 @@ pub(super) fn dump(
         text.push('\n');
     }
     match output {
-        Some(p) => lbnic_contract::image::write_atomic(p, &[text.as_bytes()])
-            .with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => files::write(p, &[text.as_bytes()])?,
         None => emit(&text)?,
     }
     if let Some(p) = image {
