@@ -11,7 +11,7 @@
 use hw_model::device::ActiveBank;
 use hw_model::packet::{parse, Parsed};
 use lbnic_contract::image::{Bank, Image};
-use lbnic_contract::target::entries::{BackendState, Mode};
+use lbnic_contract::target::entries::{endpoint, BackendState, Mode};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
@@ -420,8 +420,8 @@ impl Analyzer {
                             let flow = format!(
                                 "{} {} -> {}",
                                 if p.proto == 6 { "tcp" } else { "udp" },
-                                sock(p.src, p.sport),
-                                sock(p.dst, p.dport)
+                                endpoint(p.src, p.sport),
+                                endpoint(p.dst, p.dport)
                             );
                             m.broken_samples.push(format!(
                                 "{flow}: {} -> {}",
@@ -461,8 +461,4 @@ impl Analyzer {
         self.passed += o.passed;
         self.unknown += o.unknown;
     }
-}
-
-pub fn sock(a: IpAddr, port: u16) -> String {
-    lbnic_contract::target::entries::endpoint(a, port)
 }
