@@ -11,9 +11,7 @@ use lbnic_contract::target::ct::{CtMatch, CtWay};
 use lbnic_contract::target::entries::{GlobalRepr, TcpState, CT_WAY_LEN};
 use lbnic_contract::target::MemoryMap;
 
-/// The lookup key lives in the contract (one layout for compiler, models
-/// and dump); re-exported because the pipeline's users build keys.
-pub use lbnic_contract::target::ct::CtKey;
+use lbnic_contract::target::ct::CtKey;
 
 /// TCP flag bits as on the wire.
 pub mod tcp_flags {

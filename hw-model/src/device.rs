@@ -5,9 +5,10 @@
 //! self-clearing control bits) and [`Device::publish`] writes the device's
 //! read-only registers and counters back.
 
-use crate::ct::{CtKey, CtTable, TimeoutTicks};
+use crate::ct::{CtTable, TimeoutTicks};
 use lbnic_contract::image::{Bank, Image, ImageKind};
 use lbnic_contract::lookup::{best_vip, ct_bucket, proto_matches};
+use lbnic_contract::target::ct::CtKey;
 use lbnic_contract::target::ct::{CtRepr, CtWay};
 use lbnic_contract::target::entries::{addr_to_bytes, FlowKey, Mode, Proto, Scheduler, CT_WAY_LEN};
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};

@@ -17,10 +17,11 @@
 //! packet's flow, reversed; they follow conntrack but never create entries,
 //! and are dropped for NAT VIPs.
 
-use crate::ct::{initial_state, tcp_flags, CtKey, NewEntry};
+use crate::ct::{initial_state, tcp_flags, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
 use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index};
+use lbnic_contract::target::ct::CtKey;
 use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode};
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::target::MissAction;

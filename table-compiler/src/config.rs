@@ -218,7 +218,7 @@ impl Backend {
     }
 }
 
-pub use lbnic_contract::is_prime;
+use lbnic_contract::is_prime;
 
 pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let parts: Vec<&str> = s.split([':', '-']).collect();
