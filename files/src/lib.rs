@@ -7,4 +7,6 @@ pub mod input;
 pub mod output;
 
 pub use input::{quote, read_capped, read_to_string_capped, InputError, QUOTE_MAX};
-pub use output::{classify, install_signal_cleanup, remove_temporaries, write, Output, OutputError, Target};
+pub use output::{
+    classify, install_signal_cleanup, remove_temporaries, write, Destination, Output, OutputError,
+};

@@ -51,7 +51,7 @@ fn oerr<'a>(path: &'a Path, step: &'static str) -> impl FnOnce(io::Error) -> Out
 
 /// What an output path is, after following symlinks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Destination {
     /// `-`.
     Stdout,
     /// A regular file, or nothing yet: written atomically at this path.
@@ -65,15 +65,15 @@ const MAX_LINKS: usize = 40;
 
 /// Classify `path`. A symlink chain is followed (a dangling link names the
 /// file to create); a directory or socket is refused.
-pub fn classify(path: &Path) -> Result<Target, OutputError> {
+pub fn classify(path: &Path) -> Result<Destination, OutputError> {
     if path.as_os_str() == "-" {
-        return Ok(Target::Stdout);
+        return Ok(Destination::Stdout);
     }
     let mut p = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         let meta = match std::fs::symlink_metadata(&p) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::File(p)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Destination::File(p)),
             Err(e) => return Err(oerr(path, "looking at the output path")(e)),
         };
         let ft = meta.file_type();
@@ -86,10 +86,10 @@ pub fn classify(path: &Path) -> Result<Target, OutputError> {
             continue;
         }
         if ft.is_file() {
-            return Ok(Target::File(p));
+            return Ok(Destination::File(p));
         }
         if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
-            return Ok(Target::Special(p));
+            return Ok(Destination::Special(p));
         }
         let what = if ft.is_dir() {
             "is a directory"
@@ -166,14 +166,14 @@ impl Output {
     /// Open `path` for writing as its kind requires (see the module docs).
     pub fn create(path: &Path) -> Result<Output, OutputError> {
         let sink = match classify(path)? {
-            Target::Stdout => Sink::Stdout(io::stdout()),
-            Target::Special(p) => Sink::Direct(
+            Destination::Stdout => Sink::Stdout(io::stdout()),
+            Destination::Special(p) => Sink::Direct(
                 OpenOptions::new()
                     .write(true)
                     .open(&p)
                     .map_err(oerr(path, "opening"))?,
             ),
-            Target::File(dest) => {
+            Destination::File(dest) => {
                 let dir = match dest.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                     _ => PathBuf::from("."),
@@ -380,7 +380,7 @@ mod tests {
         let _g = serial();
         assert_eq!(
             classify(Path::new("/dev/null")).unwrap(),
-            Target::Special("/dev/null".into())
+            Destination::Special("/dev/null".into())
         );
         write(Path::new("/dev/null"), &[b"discarded"]).unwrap();
         assert!(std::fs::metadata("/dev/null")
@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn dash_is_stdout() {
         let _g = serial();
-        assert_eq!(classify(Path::new("-")).unwrap(), Target::Stdout);
+        assert_eq!(classify(Path::new("-")).unwrap(), Destination::Stdout);
         assert!(Output::create(Path::new("-")).unwrap().is_stream());
     }
 }
