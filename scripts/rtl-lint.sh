@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lint the generated SystemVerilog package with Debian's tools: Verilator
-# (--lint-only -Wall) and Yosys (read_verilog -sv, elaborate), both through
+# (--lint-only -Wall) and Yosys (read_verilog -sv, a generic synth), both through
 # the lint top rtl/tb/lbnic_pkg_lint.sv, which also checks the packed struct
 # widths. contract/tests/generated.rs checks the package is current.
 #
@@ -25,6 +25,6 @@ fi
 files=(rtl/pkg/lbnic_pkg.sv rtl/tb/lbnic_pkg_lint.sv)
 echo "== verilator --lint-only -Wall ${files[*]}"
 verilator --lint-only -Wall --top-module lbnic_pkg_lint "${files[@]}"
-echo "== yosys read_verilog -sv ${files[*]}"
-yosys -q -p "read_verilog -sv ${files[*]}; hierarchy -check -top lbnic_pkg_lint; proc"
+echo "== yosys read_verilog -sv ${files[*]}; synth -top lbnic_pkg_lint"
+yosys -q -p "read_verilog -sv ${files[*]}; hierarchy -check -top lbnic_pkg_lint; synth -top lbnic_pkg_lint"
 echo "rtl lint ok"
