@@ -464,6 +464,7 @@ pub fn flow_records(entries: &[(u32, u32, CtRepr)], bank: &Bank) -> Vec<ctimage:
                     .map_or(format!("#{}", e.backend), |b| b.name.clone()),
                 state: e.tcp_state,
                 reverse: e.reverse,
+                fragment: e.fragment,
                 last_seen: e.last_seen,
                 created: e.created,
                 packets: e.packets,

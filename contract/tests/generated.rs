@@ -66,6 +66,7 @@ fn c_header_compiles_and_agrees() {
         ("LBNIC_CT_WAY_LEN", CT_WAY_LEN as u64),
         ("LBNIC_CT_WAY_LAST_SEEN_OFF", ct_field::LAST_SEEN.start as u64),
         ("LBNIC_CT_WAY_FLAG_REVERSE", ct_field::FLAG_REVERSE as u64),
+        ("LBNIC_CT_WAY_FLAG_FRAG", ct_field::FLAG_FRAG as u64),
         (
             "LBNIC_CT_KEY_LEN",
             (ct_field::KEY.end - ct_field::KEY.start) as u64,

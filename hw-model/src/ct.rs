@@ -109,9 +109,17 @@ impl CtTable {
 
     /// Expired at device time `now` (ticks): idle for longer than its
     /// state's timeout (32-bit wrapping arithmetic, as the hardware does).
+    /// A fragment entry lives as long as an embryonic connection (the SYN
+    /// timeout, 30 s by default, Linux's `ipfrag_time`): a datagram's
+    /// fragments arrive together or never.
     pub fn expired<T: AsRef<[u8]>>(w: &CtWay<T>, now: u32, to: &TimeoutTicks) -> bool {
         let idle = now.wrapping_sub(w.last_seen());
-        idle > to.of(w.proto(), w.tcp_state())
+        let limit = if w.is_fragment() {
+            to.syn
+        } else {
+            to.of(w.proto(), w.tcp_state())
+        };
+        idle > limit
     }
 
     /// The live way holding `key` (forward or reverse entry), if any.
@@ -359,6 +367,23 @@ mod tests {
         );
         assert_eq!(next_state(TcpState::Closing.code(), RST), TcpState::Closed);
         assert_eq!(next_state(TcpState::Closed.code(), FIN), TcpState::Closed);
+    }
+
+    /// A fragment entry times out at the SYN timeout whatever its protocol.
+    #[test]
+    fn fragment_entries_time_out_as_embryonic() {
+        let t = CtTable { buckets: 1, ways: 2 };
+        let mut mem = vec![0u8; 2 * CT_WAY_LEN];
+        let s = *key(1).src();
+        let fk = CtKey::fragment(17, &s, &s, 0xabcd, false);
+        let n = NewEntry {
+            state: TcpState::None,
+            ..entry(1)
+        };
+        t.insert(&mut mem, 0, &fk, &n, 0, &TO);
+        assert_eq!(t.find(&mem, 0, &fk, false, TO.syn, &TO), Some(0));
+        assert_eq!(t.find(&mem, 0, &fk, false, TO.syn + 1, &TO), None);
+        assert_eq!(t.find(&mem, 0, &key(1), false, 0, &TO), None);
     }
 
     #[test]

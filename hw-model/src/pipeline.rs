@@ -9,20 +9,21 @@
 //!    RR pointer; applied strictly in packet order;
 //! 3. [`emit`]: backend table read and the forwarding mode's rewrite.
 //!
-//! Routing rules (docs/spec.md, "Pipeline semantics"): first fragments use
-//! the 5-tuple like any packet; later fragments carry no ports, so they go by
-//! the 2-tuple flow hash through the Maglev table of the only VIP on their
-//! address and protocol, without conntrack (dropped as unroutable when that
-//! is ambiguous or the VIP is RR/WRR). ICMP errors are routed by the inner
-//! packet's flow, reversed; they follow conntrack but never create entries,
-//! and are dropped for NAT VIPs.
+//! Routing rules (docs/spec.md, "Pipeline semantics"): every fragment
+//! (first or later) of VIP traffic is routed by its datagram's *fragment
+//! entry* in conntrack, keyed on (source, destination, protocol,
+//! identification) with FLAG_FRAG; a miss schedules by the 2-tuple hash
+//! (hashed VIPs) or the RR pointer and inserts the entry, so all fragments
+//! of a datagram reach one backend in any arrival order. ICMP errors are
+//! routed by the inner packet's flow, reversed; they follow conntrack but
+//! never create entries, and are dropped for NAT VIPs.
 
 use crate::ct::{initial_state, tcp_flags, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
 use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index};
 use lbnic_contract::target::ct::CtKey;
-use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode};
+use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode, TcpState};
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::target::MissAction;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -36,21 +37,32 @@ pub enum Class {
     ParseError,
     /// Pipeline disabled: forwarded unchanged.
     Bypass,
-    /// For VIP `slot`; conntrack lookup in `bucket` unless `stateless`.
+    /// For VIP `slot`; conntrack lookup in `bucket` (inserts unless
+    /// `stateless`).
     Vip {
         slot: u16,
         key: CtKey,
         hash: u32,
         bucket: u32,
-        /// Later fragment or ICMP error: never inserts.
+        /// ICMP error: never inserts.
         stateless: bool,
-        /// Later fragment: no conntrack at all, Maglev by 2-tuple hash.
-        fragment: bool,
         tcp_flags: u8,
     },
-    /// A later fragment for an address with several VIPs: no way to tell
-    /// which one it belongs to.
-    Unroutable,
+    /// A fragment (first or later) of VIP traffic: routed by its datagram's
+    /// fragment entry `key` (FLAG_FRAG) in `bucket`.
+    Fragment {
+        /// The VIP when the packet tells it: a first fragment by its ports,
+        /// a later one when its (address, protocol) has a single VIP.
+        /// `None`: several VIPs share it, and only a fragment entry (made
+        /// by a fragment that did tell) knows which; a miss drops.
+        slot: Option<u16>,
+        key: CtKey,
+        /// The address-pair ("IP only") flow hash, the same for every
+        /// fragment of the datagram: the Maglev entry on a miss, and the
+        /// tunnel entropy.
+        hash: u32,
+        bucket: u32,
+    },
     /// No VIP, but the bank has NAT VIPs: look for a NAT return entry.
     Reverse { key: CtKey, bucket: u32 },
 }
@@ -59,12 +71,9 @@ impl Class {
     /// Bucket whose conntrack memory this packet reads, if any.
     pub fn bucket(&self) -> Option<u32> {
         match *self {
-            Class::Vip {
-                fragment: false,
-                bucket,
-                ..
+            Class::Vip { bucket, .. } | Class::Fragment { bucket, .. } | Class::Reverse { bucket, .. } => {
+                Some(bucket)
             }
-            | Class::Reverse { bucket, .. } => Some(bucket),
             _ => None,
         }
     }
@@ -105,16 +114,22 @@ fn bytes16(a: IpAddr) -> [u8; 16] {
 
 /// The conntrack key a packet's state lives under, and so (through its
 /// flow hash) its bucket: its own 5-tuple; for an ICMP error, the flow it
-/// reports; none for a later fragment, which has no ports and is routed
-/// without conntrack. What a sharded replay splits a trace by.
+/// reports; for a fragment, its datagram's fragment entry. What a sharded
+/// replay splits a trace by. (A first fragment of a NAT reply is looked up
+/// by its 5-tuple instead, but banks with NAT VIPs are not sharded.)
 pub fn ct_key(p: &Parsed) -> Option<CtKey> {
     if let Some(inner) = &p.icmp_error {
         Some(reported_flow(inner, p.ipv6))
-    } else if p.frag == Frag::Later {
-        None
+    } else if p.frag != Frag::None {
+        Some(frag_key(p))
     } else {
         Some(own_flow(p))
     }
+}
+
+/// A fragment's datagram: its fragment entry's key.
+fn frag_key(p: &Parsed) -> CtKey {
+    CtKey::fragment(p.proto, &bytes16(p.src), &bytes16(p.dst), p.frag_id, p.ipv6)
 }
 
 /// An ICMP error's flow: its inner packet went VIP -> client, so the
@@ -199,7 +214,7 @@ pub fn classify_into(
         return;
     };
     let v6 = p.ipv6;
-    let (src, dst) = (bytes16(p.src), bytes16(p.dst));
+    let dst = bytes16(p.dst);
     meta.class = if let Some(inner) = &p.icmp_error {
         // The inner packet went VIP -> client: its source is the VIP.
         match b.match_vip(&bytes16(inner.src), inner.proto, inner.sport) {
@@ -212,28 +227,40 @@ pub fn classify_into(
                     hash,
                     bucket: ct_bucket(hash, ct_buckets),
                     stateless: true,
-                    fragment: false,
                     tcp_flags: 0,
                 }
             }
             None => Class::NoVip,
         }
-    } else if p.frag == Frag::Later {
-        match b.match_fragment(&dst, p.proto) {
-            Ok(slot) => {
-                let key = CtKey::new(p.proto, &src, 0, &dst, 0, v6);
-                Class::Vip {
-                    slot,
+    } else if p.frag != Frag::None {
+        // A first fragment tells its VIP by port; a later one only by
+        // (address, protocol): `Err(n)` when n VIPs share that.
+        let slot = if p.frag == Frag::First {
+            b.match_vip(&dst, p.proto, p.dport).ok_or(0)
+        } else {
+            b.match_fragment(&dst, p.proto)
+        };
+        match slot {
+            // A first fragment for no VIP may be a NAT reply (it has ports).
+            Err(0) if p.frag == Frag::First && b.has_nat => {
+                let key = own_flow(p);
+                Class::Reverse {
                     key,
-                    hash: flow_hash_ip(&b.tz, p.src, p.dst, None),
-                    bucket: 0,
-                    stateless: true,
-                    fragment: true,
-                    tcp_flags: 0,
+                    bucket: ct_bucket(key.flow_hash(&b.tz), ct_buckets),
                 }
             }
             Err(0) => Class::NoVip,
-            Err(_) => Class::Unroutable,
+            // Several VIPs: the fragment entry decides (`slot: None`).
+            slot => {
+                counters.inc(Counter::FragPackets);
+                let key = frag_key(p);
+                Class::Fragment {
+                    slot: slot.ok(),
+                    key,
+                    hash: flow_hash_ip(&b.tz, p.src, p.dst, None),
+                    bucket: ct_bucket(key.flow_hash(&b.tz), ct_buckets),
+                }
+            }
         }
     } else {
         let key = own_flow(p);
@@ -246,7 +273,6 @@ pub fn classify_into(
                     hash,
                     bucket: ct_bucket(hash, ct_buckets),
                     stateless: false,
-                    fragment: false,
                     tcp_flags: p.tcp_flags,
                 }
             }
@@ -322,7 +348,6 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
         Class::Bypass => Decision::Pass,
         Class::ParseError => miss(parse_action, Counter::DropParse),
         Class::NoVip => miss(no_vip, Counter::DropNoVip),
-        Class::Unroutable => Decision::Drop(Counter::DropUnroutable),
         Class::Reverse { key, bucket } => {
             if ct_host {
                 return miss(no_vip, Counter::DropNoVip);
@@ -356,7 +381,6 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             hash,
             bucket,
             stateless,
-            fragment,
             tcp_flags: flags,
         } => {
             let Some(vip) = b.vip(slot) else {
@@ -369,7 +393,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             let to = b.to;
             // Conntrack lookup.
             let mut stale_way = None;
-            if !fragment && !ct_host {
+            if !ct_host {
                 let mem = dev.ct_mem_mut();
                 if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
                     let (eslot, local, _) = ct.target_of(mem, bucket, way);
@@ -384,18 +408,9 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 dev.counters.inc(Counter::CtMisses);
             }
             // Schedule.
-            if vip.table.is_empty() {
-                return Decision::Drop(Counter::DropNoBackend);
-            }
-            let local = if vip.repr.sched.is_hashed() {
-                vip.table[lookup_index(hash, vip.repr.lut_size) as usize]
-            } else if stateless {
-                return Decision::Drop(Counter::DropUnroutable);
-            } else {
-                let p = &mut dev.rr[slot as usize];
-                let l = vip.table[(*p % vip.repr.lut_size) as usize];
-                *p = (*p + 1) % vip.repr.lut_size;
-                l
+            let local = match schedule(dev, vip, slot, hash, !stateless) {
+                Ok(l) => l,
+                Err(c) => return Decision::Drop(c),
             };
             if stateless || ct_host || flags & tcp_flags::RST != 0 {
                 return Decision::Forward { slot, local, hash };
@@ -408,60 +423,169 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 vip: slot,
                 bytes: m.len,
             };
-            let ins = {
-                let mem = dev.ct_mem_mut();
-                match stale_way {
-                    Some(w) => {
-                        ct.overwrite(mem, bucket, w, &key, &entry, now);
-                        crate::ct::Inserted {
-                            way: w,
-                            evicted: false,
-                            aged: false,
-                        }
-                    }
-                    None => ct.insert(mem, bucket, &key, &entry, now, &to),
-                }
-            };
-            count_insert(&mut dev.counters, ins);
+            put(dev, bucket, stale_way, &key, &entry, now, &to);
             fx.writes += 1;
             if vip.repr.mode == Mode::Nat {
-                let be = vip.backend(local).expect("scheduled backends exist");
-                let bport = if be.repr.port != 0 {
-                    be.repr.port
-                } else {
-                    key.dst_port()
-                };
-                let rkey = CtKey::new(
-                    key.proto(),
-                    &bytes16(be.repr.addr),
-                    bport,
-                    key.src(),
-                    key.src_port(),
-                    be.repr.addr.is_ipv6(),
-                );
-                let rb = ct_bucket(rkey.flow_hash(&b.tz), ct.buckets);
-                fx.extra_bucket = Some(rb);
-                let rentry = NewEntry {
-                    reverse: true,
-                    ..entry
-                };
+                nat_return(dev, b, vip, &key, &entry, now, fx);
+            }
+            Decision::Forward { slot, local, hash }
+        }
+        Class::Fragment {
+            slot,
+            key,
+            hash,
+            bucket,
+        } => {
+            let to = b.to;
+            let mut stale_way = None;
+            if !ct_host {
                 let mem = dev.ct_mem_mut();
-                let ins = match ct.find(mem, rb, &rkey, true, now, &to) {
-                    Some(w) => {
-                        ct.overwrite(mem, rb, w, &rkey, &rentry, now);
-                        crate::ct::Inserted {
-                            way: w,
-                            evicted: false,
-                            aged: false,
-                        }
+                if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
+                    // The entry names the VIP, which a later fragment on a
+                    // shared address cannot tell by itself.
+                    let (eslot, local, _) = ct.target_of(mem, bucket, way);
+                    if slot.is_none_or(|s| s == eslot) && usable(b, eslot, local) {
+                        // No TCP flags: the entry is the datagram's, not
+                        // the connection's, and keeps state "none".
+                        ct.touch(mem, bucket, way, now, m.len, 0);
+                        fx.writes += 1;
+                        dev.counters.inc(Counter::CtHits);
+                        return Decision::Forward {
+                            slot: eslot,
+                            local,
+                            hash,
+                        };
                     }
-                    None => ct.insert(mem, rb, &rkey, &rentry, now, &to),
-                };
-                count_insert(&mut dev.counters, ins);
+                    stale_way = Some(way);
+                }
+                dev.counters.inc(Counter::CtMisses);
+            }
+            let Some(slot) = slot else {
+                return Decision::Drop(Counter::DropFragAmbiguous);
+            };
+            let Some(vip) = b.vip(slot) else {
+                return miss(no_vip, Counter::DropNoVip);
+            };
+            // Whichever fragment comes first schedules the datagram: the
+            // 2-tuple hash gives every fragment the same Maglev entry; an
+            // RR/WRR pick is as good as its entry, which the rest follow.
+            let local = match schedule(dev, vip, slot, hash, true) {
+                Ok(l) => l,
+                Err(c) => return Decision::Drop(c),
+            };
+            if ct_host {
+                return Decision::Forward { slot, local, hash };
+            }
+            let entry = NewEntry {
+                reverse: false,
+                state: TcpState::None,
+                backend: local,
+                vip: slot,
+                bytes: m.len,
+            };
+            put(dev, bucket, stale_way, &key, &entry, now, &to);
+            fx.writes += 1;
+            // A NAT reply matches the flow's return entry, so the first
+            // fragment (the one with ports) makes it as a new flow would.
+            if vip.repr.mode == Mode::Nat {
+                if let Some(p) = m.parsed.as_ref().filter(|p| p.frag == Frag::First) {
+                    let ret = NewEntry {
+                        state: initial_state(p.proto, p.tcp_flags),
+                        ..entry
+                    };
+                    nat_return(dev, b, vip, &own_flow(p), &ret, now, fx);
+                }
             }
             Decision::Forward { slot, local, hash }
         }
     }
+}
+
+/// The backend a new flow (or datagram) of VIP `slot` gets: the Maglev
+/// entry of `hash`, or the RR/WRR pointer's (advanced). `may_advance`
+/// false (an ICMP error) refuses RR/WRR instead of moving the pointer.
+fn schedule<B: AsRef<[u8]> + AsMut<[u8]>>(
+    dev: &mut Device<B>,
+    vip: &lbnic_contract::image::BankVip,
+    slot: u16,
+    hash: u32,
+    may_advance: bool,
+) -> Result<u16, Counter> {
+    if vip.table.is_empty() {
+        return Err(Counter::DropNoBackend);
+    }
+    if vip.repr.sched.is_hashed() {
+        Ok(vip.table[lookup_index(hash, vip.repr.lut_size) as usize])
+    } else if !may_advance {
+        Err(Counter::DropUnroutable)
+    } else {
+        let p = &mut dev.rr[slot as usize];
+        let l = vip.table[(*p % vip.repr.lut_size) as usize];
+        *p = (*p + 1) % vip.repr.lut_size;
+        Ok(l)
+    }
+}
+
+/// Insert `key` into `bucket`, or re-point its stale way in place; counted.
+fn put<B: AsRef<[u8]> + AsMut<[u8]>>(
+    dev: &mut Device<B>,
+    bucket: u32,
+    stale_way: Option<u32>,
+    key: &CtKey,
+    entry: &NewEntry,
+    now: u32,
+    to: &crate::ct::TimeoutTicks,
+) {
+    let ct = dev.ct;
+    let mem = dev.ct_mem_mut();
+    let ins = match stale_way {
+        Some(w) => {
+            ct.overwrite(mem, bucket, w, key, entry, now);
+            crate::ct::Inserted {
+                way: w,
+                evicted: false,
+                aged: false,
+            }
+        }
+        None => ct.insert(mem, bucket, key, entry, now, to),
+    };
+    count_insert(&mut dev.counters, ins);
+}
+
+/// A new NAT flow's return entry (backend address and port -> client), in
+/// that key's bucket: a second bucket read-modify-written.
+fn nat_return<B: AsRef<[u8]> + AsMut<[u8]>>(
+    dev: &mut Device<B>,
+    b: &ActiveBank,
+    vip: &lbnic_contract::image::BankVip,
+    flow: &CtKey,
+    entry: &NewEntry,
+    now: u32,
+    fx: &mut Effects,
+) {
+    let be = vip.backend(entry.backend).expect("scheduled backends exist");
+    let bport = if be.repr.port != 0 {
+        be.repr.port
+    } else {
+        flow.dst_port()
+    };
+    let rkey = CtKey::new(
+        flow.proto(),
+        &bytes16(be.repr.addr),
+        bport,
+        flow.src(),
+        flow.src_port(),
+        be.repr.addr.is_ipv6(),
+    );
+    let ct = dev.ct;
+    let rb = ct_bucket(rkey.flow_hash(&b.tz), ct.buckets);
+    fx.extra_bucket = Some(rb);
+    let rentry = NewEntry {
+        reverse: true,
+        ..*entry
+    };
+    let stale = ct.find(dev.ct_mem(), rb, &rkey, true, now, &b.to);
+    put(dev, rb, stale, &rkey, &rentry, now, &b.to);
 }
 
 fn count_insert(c: &mut Counters, ins: crate::ct::Inserted) {

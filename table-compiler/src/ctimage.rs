@@ -24,6 +24,11 @@ pub struct FlowRecord {
     /// A NAT return entry (key is backend -> client).
     #[serde(default)]
     pub reverse: bool,
+    /// A fragment entry (the ports hold the datagram identification).
+    /// Dumped so a listing shows them; `build` skips them: they hold a
+    /// datagram for seconds, not a connection worth carrying over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fragment: bool,
     #[serde(default)]
     pub last_seen: u32,
     #[serde(default)]
@@ -70,7 +75,7 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
     let tz = Toeplitz::new(&bank.global.toeplitz_key);
     let mut mem = vec![0u8; map.ct_len() as usize];
     let mut used = vec![0u8; t.ct_buckets as usize];
-    for (line, r) in flows {
+    for (line, r) in flows.iter().filter(|(_, r)| !r.fragment) {
         let err = |message: String| CtImageError::Line { line: *line, message };
         let key: FlowKey = r
             .flow
@@ -120,6 +125,7 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
         CtRepr {
             key,
             reverse: r.reverse,
+            fragment: false,
             tcp_state: r.state,
             backend: local as u16,
             vip: vip.index,

@@ -53,7 +53,8 @@ pub enum Attr {
     Reply { vip: u32, be: u32 },
     /// Forwarded unchanged.
     Pass,
-    /// Could not be matched to a backend (e.g. an ICMP error or fragment).
+    /// Could not be matched to a backend (e.g. an ICMP error, or a later
+    /// fragment to an address shared by several VIPs).
     Unknown,
 }
 
@@ -276,8 +277,14 @@ impl Analyzer {
             return if unchanged { Attr::Pass } else { Attr::Unknown };
         };
         let a16 = lbnic_contract::target::entries::addr_to_bytes;
-        if p.icmp_error.is_none() && p.frag != hw_model::packet::Frag::Later {
-            if let Some(slot) = bank.ab.match_vip(&a16(p.dst), p.proto, p.dport) {
+        // A later fragment has no port: its VIP is the only one on its
+        // (address, protocol), if there is just one.
+        let slot = match p.frag {
+            hw_model::packet::Frag::Later => bank.ab.match_fragment(&a16(p.dst), p.proto).ok(),
+            _ => bank.ab.match_vip(&a16(p.dst), p.proto, p.dport),
+        };
+        if p.icmp_error.is_none() {
+            if let Some(slot) = slot {
                 if let Some(Some(v)) = bank.vips.get(slot as usize) {
                     let be = match v.mode {
                         Mode::Dr => out.get(..6).and_then(|m| {

@@ -111,7 +111,7 @@ pub struct FlowReport {
     pub moves: crate::attribution::Moves,
     /// Output frames forwarded unchanged (no VIP, or `pass` actions).
     pub passed: u64,
-    /// Output frames not attributable to a backend (ICMP errors, fragments).
+    /// Output frames not attributable to a backend (ICMP errors, later fragments to a shared address).
     pub unattributed: u64,
 }
 

@@ -171,8 +171,8 @@ pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<u32> {
             if h[0] >> 4 != 4 || ihl < 20 {
                 return full();
             }
-            if u16::from_be_bytes([h[6], h[7]]) & 0x1fff != 0 {
-                return None; // later fragment: no conntrack
+            if u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
+                return full(); // a fragment: its datagram's fragment entry
             }
             (&h[12..20], h[9], l3 + ihl)
         }

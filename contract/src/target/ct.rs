@@ -33,6 +33,12 @@ pub mod ct_field {
     /// A NAT return entry: key is backend -> client; rewrite source back
     /// to the VIP.
     pub const FLAG_REVERSE: u8 = 1 << 2;
+    /// A fragment entry: the key is (source, destination, protocol) with
+    /// the datagram's identification in the port fields (docs/spec.md
+    /// §12.1), so every fragment of one datagram finds the backend the
+    /// first one to arrive was given. Part of the key compare, so it never
+    /// matches a flow entry.
+    pub const FLAG_FRAG: u8 = 1 << 3;
 
     use crate::target::field::{Bit, Field};
     /// `KEY` is not listed: it is the union of the first five fields.
@@ -65,6 +71,10 @@ pub mod ct_field {
             name: "reverse",
             mask: FLAG_REVERSE as u32,
         },
+        Bit {
+            name: "frag",
+            mask: FLAG_FRAG as u32,
+        },
     ];
 }
 
@@ -83,6 +93,8 @@ const _: () = assert!(f::DST_PORT.start == f::SRC_PORT.end && f::PROTO == f::DST
 pub struct CtKey {
     bytes: [u8; CT_KEY_LEN],
     v6: bool,
+    /// A fragment entry's key (FLAG_FRAG).
+    frag: bool,
 }
 
 impl CtKey {
@@ -95,7 +107,23 @@ impl CtKey {
         bytes[f::SRC_PORT].copy_from_slice(&sport.to_le_bytes());
         bytes[f::DST_PORT].copy_from_slice(&dport.to_le_bytes());
         bytes[f::PROTO] = proto;
-        CtKey { bytes, v6 }
+        CtKey { bytes, v6, frag: false }
+    }
+
+    /// The key of a fragmented datagram's entry: its address pair and
+    /// protocol, with the identification (IPv4: 16 bits; IPv6: 32 bits) in
+    /// the port fields, high half as source port, low half as destination
+    /// port. Carries FLAG_FRAG, so it cannot equal a flow's key.
+    pub fn fragment(proto: u8, src: &[u8; 16], dst: &[u8; 16], id: u32, v6: bool) -> CtKey {
+        CtKey {
+            frag: true,
+            ..CtKey::new(proto, src, (id >> 16) as u16, dst, id as u16, v6)
+        }
+    }
+
+    /// The datagram identification of a fragment key (see [`CtKey::fragment`]).
+    pub fn fragment_id(&self) -> u32 {
+        (self.src_port() as u32) << 16 | self.dst_port() as u32
     }
 
     pub fn from_flow(k: &FlowKey) -> CtKey {
@@ -115,6 +143,9 @@ impl CtKey {
     pub fn is_ipv6(&self) -> bool {
         self.v6
     }
+    pub fn is_fragment(&self) -> bool {
+        self.frag
+    }
     pub fn proto(&self) -> u8 {
         self.bytes[f::PROTO]
     }
@@ -130,9 +161,13 @@ impl CtKey {
     pub fn dst_port(&self) -> u16 {
         u16::from_le_bytes([self.bytes[f::DST_PORT.start], self.bytes[f::DST_PORT.start + 1]])
     }
-    /// The way flags an entry for this key carries (VALID, V6, REVERSE).
+    /// The way flags an entry for this key carries (VALID, V6, REVERSE,
+    /// FRAG).
     pub fn flags(&self, reverse: bool) -> u8 {
-        f::FLAG_VALID | if self.v6 { f::FLAG_V6 } else { 0 } | if reverse { f::FLAG_REVERSE } else { 0 }
+        f::FLAG_VALID
+            | if self.v6 { f::FLAG_V6 } else { 0 }
+            | if reverse { f::FLAG_REVERSE } else { 0 }
+            | if self.frag { f::FLAG_FRAG } else { 0 }
     }
 }
 
@@ -249,6 +284,11 @@ impl<T: AsRef<[u8]>> CtWay<T> {
     pub fn is_reverse(&self) -> bool {
         self.flags() & f::FLAG_REVERSE != 0
     }
+    /// A fragment entry (short-lived datagram state, embryonic for
+    /// eviction and timeout purposes).
+    pub fn is_fragment(&self) -> bool {
+        self.flags() & f::FLAG_FRAG != 0
+    }
     /// Raw `TcpState` code (not checked: the pipeline treats unknown codes
     /// as `None`, the decoder rejects them).
     pub fn tcp_state(&self) -> u8 {
@@ -327,6 +367,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> CtWay<T> {
 pub struct CtRepr {
     pub key: FlowKey,
     pub reverse: bool,
+    /// A fragment entry: `key`'s ports hold the datagram identification.
+    #[serde(default)]
+    pub fragment: bool,
     pub tcp_state: TcpState,
     pub backend: u16,
     pub vip: u16,
@@ -349,7 +392,7 @@ impl CtRepr {
             value: value as u64,
         };
         let flags = w.flags();
-        if flags & !(f::FLAG_VALID | f::FLAG_V6 | f::FLAG_REVERSE) != 0 {
+        if flags & !(f::FLAG_VALID | f::FLAG_V6 | f::FLAG_REVERSE | f::FLAG_FRAG) != 0 {
             return Err(bad("flags", flags));
         }
         let v6 = w.is_v6();
@@ -362,6 +405,7 @@ impl CtRepr {
                 dst_port: w.dst_port(),
             },
             reverse: w.is_reverse(),
+            fragment: w.is_fragment(),
             tcp_state: TcpState::from_code(w.tcp_state()).ok_or(bad("tcp_state", w.tcp_state()))?,
             backend: w.backend(),
             vip: w.vip(),
@@ -384,7 +428,8 @@ impl CtRepr {
         w.set_flags(
             f::FLAG_VALID
                 | if self.key.is_ipv6() { f::FLAG_V6 } else { 0 }
-                | if self.reverse { f::FLAG_REVERSE } else { 0 },
+                | if self.reverse { f::FLAG_REVERSE } else { 0 }
+                | if self.fragment { f::FLAG_FRAG } else { 0 },
         );
         w.set_tcp_state(self.tcp_state.code());
         w.set_backend(self.backend);
@@ -430,6 +475,33 @@ mod tests {
         assert!(!CtWay::new_unchecked(&b[..]).matches(&CtMatch::new(&k, false)));
     }
 
+    /// A fragment key holds the identification where ports go, and the
+    /// FRAG flag keeps it apart from a flow whose ports happen to be those
+    /// bytes.
+    #[test]
+    fn fragment_key_never_matches_a_flow() {
+        let (src, dst) = (*key().src(), *key().dst());
+        let id = 0x1234_5678;
+        let fk = CtKey::fragment(17, &src, &dst, id, false);
+        assert_eq!((fk.src_port(), fk.dst_port(), fk.fragment_id()), (0x1234, 0x5678, id));
+        let flow = CtKey::new(17, &src, 0x1234, &dst, 0x5678, false);
+        assert_eq!(fk.as_bytes(), flow.as_bytes());
+        assert_ne!(fk, flow);
+        let mut b = [0u8; CT_WAY_LEN];
+        let mut w = CtWay::new_unchecked(&mut b[..]);
+        w.set_key(&fk);
+        w.set_flags(fk.flags(false));
+        let w = CtWay::new_unchecked(&b[..]);
+        assert!(w.is_fragment());
+        assert!(w.matches(&CtMatch::new(&fk, false)));
+        assert!(!w.matches(&CtMatch::new(&flow, false)));
+        let r = CtRepr::parse(&w).unwrap().unwrap();
+        assert!(r.fragment && !r.reverse);
+        let mut b2 = [0u8; CT_WAY_LEN];
+        r.emit(&mut CtWay::new_unchecked(&mut b2[..]));
+        assert_eq!(b2[f::FLAGS], fk.flags(false));
+    }
+
     #[test]
     fn checked_view_rejects_short_buffers() {
         assert!(CtWay::new_checked(&[0u8; CT_WAY_LEN - 1][..]).is_err());
@@ -447,6 +519,7 @@ mod tests {
                 dst_port: 80,
             },
             reverse: true,
+            fragment: false,
             tcp_state: TcpState::Established,
             backend: 9,
             vip: 3,

@@ -204,7 +204,7 @@ counters! {
     DropNoBackend = "drop_no_backend",
     /// Encapsulation would exceed the maximum frame size.
     DropTooBig = "drop_too_big",
-    /// Non-first fragment, or ICMP error whose inner flow is unknown.
+    /// ICMP error that cannot be routed (RR/WRR miss, NAT VIP).
     DropUnroutable = "drop_unroutable",
     CtHits = "ct_hits",
     CtMisses = "ct_misses",
@@ -213,6 +213,13 @@ counters! {
     CtAgeouts = "ct_ageouts",
     Commits = "commits",
     CommitErrors = "commit_errors",
+    /// Fragments (first and later, IPv4 and IPv6) of VIP traffic, each
+    /// routed by its datagram's fragment entry.
+    FragPackets = "frag_packets",
+    /// A later fragment whose (address, protocol) has several VIPs and no
+    /// fragment entry (its first fragment, which has ports, did not come
+    /// first): no way to tell its VIP.
+    DropFragAmbiguous = "drop_frag_ambiguous",
 }
 
 /// Why a frame could not be parsed; each has a counter at
@@ -277,7 +284,7 @@ mod tests {
         assert!(last <= BLOCK_LEN);
         const { assert!(NOW_HI < COUNTERS) };
         assert_eq!(Counter::RxPackets.offset(), COUNTERS);
-        assert_eq!(Counter::ALL.len(), Counter::CommitErrors as usize + 1);
+        assert_eq!(Counter::ALL.len(), Counter::DropFragAmbiguous as usize + 1);
         assert!(last <= PARSE_ERRORS);
         assert_eq!(ParseReason::ALL.len(), ParseReason::BadInner as usize + 1);
         assert!(ParseReason::BadInner.offset() + 8 <= BLOCK_LEN);

@@ -116,6 +116,11 @@ pub mod ipv4 {
         pub fn total_len(&self) -> usize {
             be16!(self.b(), field::TOTAL_LEN) as usize
         }
+        /// Identification: which datagram a fragment belongs to.
+        #[inline]
+        pub fn ident(&self) -> u16 {
+            be16!(self.b(), field::IDENT)
+        }
         #[inline]
         pub fn flags_frag(&self) -> u16 {
             be16!(self.b(), field::FLAGS_FRAG)

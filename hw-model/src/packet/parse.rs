@@ -49,6 +49,10 @@ pub struct Parsed {
     pub l3_len: usize,
     pub l4_offset: usize,
     pub frag: Frag,
+    /// Datagram identification of a fragment (IPv4: the 16-bit
+    /// identification; IPv6: the fragment header's 32-bit one); 0 for a
+    /// whole packet.
+    pub frag_id: u32,
     /// 0 for later fragments and ICMP.
     pub sport: u16,
     pub dport: u16,
@@ -120,9 +124,10 @@ pub const MAX_EXT: usize = 8;
 pub const MAX_VLAN: usize = 2;
 
 /// Walk IPv6 extension headers from `nh` at `b[off..end]`. Returns
-/// (protocol, L4 offset, fragment position).
-fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usize, Frag), ParseError> {
+/// (protocol, L4 offset, fragment position, fragment identification).
+fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usize, Frag, u32), ParseError> {
     let mut frag = Frag::None;
+    let mut id = 0;
     for i in 0..=MAX_EXT {
         match nh {
             ipv6::HOP_BY_HOP | ipv6::ROUTING | ipv6::DEST_OPTS | ipv6::AH | ipv6::FRAGMENT => {
@@ -145,6 +150,9 @@ fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usi
                         } else {
                             frag
                         };
+                        if frag != Frag::None {
+                            id = u32::from_be_bytes(b[off + 4..off + 8].try_into().expect("4"));
+                        }
                         8
                     }
                     ipv6::AH => (b[off + 1] as usize + 2) * 4,
@@ -159,10 +167,10 @@ fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usi
                 nh = b[off];
                 off += len;
                 if frag == Frag::Later {
-                    return Ok((nh, off, frag));
+                    return Ok((nh, off, frag, id));
                 }
             }
-            _ => return Ok((nh, off, frag)),
+            _ => return Ok((nh, off, frag, id)),
         }
     }
     Err(ParseError::ExtHeaderChain)
@@ -179,7 +187,7 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
         if h.version() != 6 {
             return Err(ParseError::BadInner);
         }
-        let (p, l4, frag) =
+        let (p, l4, frag, _) =
             ipv6_ext(body, h.next_header(), 40, body.len()).map_err(|_| ParseError::BadInner)?;
         (
             IpAddr::V6(Ipv6Addr::from(h.src())),
@@ -233,6 +241,7 @@ impl Default for Parsed {
             l3_len: 0,
             l4_offset: 0,
             frag: Frag::None,
+            frag_id: 0,
             sport: 0,
             dport: 0,
             tcp_flags: 0,
@@ -278,7 +287,7 @@ pub(crate) fn parse_l2(f: &[u8]) -> Result<(Option<u16>, usize, u16), ParseError
 #[inline]
 pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<(), ParseError> {
     let rest = f.get(l3..).unwrap_or_default();
-    let (src, dst, proto, l3_len, l4, frag) = if !v6 {
+    let (src, dst, proto, l3_len, l4, frag, frag_id) = if !v6 {
         let h = ipv4::Header::new_checked(rest).map_err(short(l3))?;
         if h.version() != 4 {
             return Err(ParseError::BadIpVersion(h.version()));
@@ -314,6 +323,7 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<
             tl,
             l3 + hl,
             frag,
+            if frag == Frag::None { 0 } else { h.ident() as u32 },
         )
     } else {
         let h = ipv6::Header::new_checked(rest).map_err(short(l3))?;
@@ -327,7 +337,7 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<
                 have: rest.len(),
             });
         }
-        let (proto, l4, frag) = ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl)?;
+        let (proto, l4, frag, id) = ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl)?;
         (
             IpAddr::V6(Ipv6Addr::from(h.src())),
             IpAddr::V6(Ipv6Addr::from(h.dst())),
@@ -335,6 +345,7 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<
             tl,
             l4,
             frag,
+            id,
         )
     };
     p.l3_offset = l3;
@@ -345,6 +356,7 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<
     p.l3_len = l3_len;
     p.l4_offset = l4;
     p.frag = frag;
+    p.frag_id = frag_id;
     p.sport = 0;
     p.dport = 0;
     p.tcp_flags = 0;
