@@ -108,7 +108,7 @@ package lbnic_pkg;
   localparam int unsigned COMMIT_RESULT_BAD_TABLE = 4;
 
   // 64-bit counters: register offset of the low word
-  localparam int unsigned COUNTER_COUNT = 17;
+  localparam int unsigned COUNTER_COUNT = 19;
   localparam int unsigned COUNTER_RX_PACKETS = 32'h00000100;
   localparam int unsigned COUNTER_RX_BYTES = 32'h00000108;
   localparam int unsigned COUNTER_TX_PACKETS = 32'h00000110;
@@ -126,6 +126,8 @@ package lbnic_pkg;
   localparam int unsigned COUNTER_CT_AGEOUTS = 32'h00000170;
   localparam int unsigned COUNTER_COMMITS = 32'h00000178;
   localparam int unsigned COUNTER_COMMIT_ERRORS = 32'h00000180;
+  localparam int unsigned COUNTER_FRAG_PACKETS = 32'h00000188;
+  localparam int unsigned COUNTER_DROP_FRAG_AMBIGUOUS = 32'h00000190;
   localparam int unsigned PARSE_REASON_COUNT = 8;
   localparam int unsigned PARSE_ERROR_TRUNCATED = 32'h00000200;
   localparam int unsigned PARSE_ERROR_BAD_IP_VERSION = 32'h00000208;
@@ -334,6 +336,7 @@ package lbnic_pkg;
   localparam int unsigned CT_WAY_FLAG_VALID = 32'h00000001;
   localparam int unsigned CT_WAY_FLAG_V6 = 32'h00000002;
   localparam int unsigned CT_WAY_FLAG_REVERSE = 32'h00000004;
+  localparam int unsigned CT_WAY_FLAG_FRAG = 32'h00000008;
   localparam int unsigned CT_WAY_BITS = 512;
   typedef struct packed {
     logic [63:0] bytes; // bytes 56..64, bits [511:448]

@@ -5,6 +5,7 @@
 pub mod attribution;
 pub mod chart;
 pub mod compare;
+pub mod frag;
 pub mod gen;
 pub mod replay;
 pub mod report;
