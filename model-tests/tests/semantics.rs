@@ -349,10 +349,10 @@ fn fragments_and_icmp_errors_follow_the_rules() {
     let img = image_for(&config_text(false, false), &t, None);
     let src = [198, 51, 100, 33];
     let mut ev = Vec::new();
-    // First fragment: a normal 5-tuple packet (creates the entry).
-    ev.push((None, fragment(src, 4444, 0, true), 0));
-    // Later fragments: routed by the 2-tuple hash, no conntrack.
-    ev.push((None, fragment(src, 4444, 10, true), MS));
+    // A later fragment first: it schedules the datagram (2-tuple hash) and
+    // makes its fragment entry; the first fragment and the last follow it.
+    ev.push((None, fragment(src, 4444, 10, true), 0));
+    ev.push((None, fragment(src, 4444, 0, true), MS));
     ev.push((None, fragment(src, 4444, 20, false), 2 * MS));
     // An ICMP "fragmentation needed" about the flow's reply direction
     // (VIP -> client), as a router on the client's path would send it.
@@ -368,31 +368,68 @@ fn fragments_and_icmp_errors_follow_the_rules() {
     let mut frame = Vec::new();
     b.write(&mut frame, etherparse::IpNumber::ICMP, &icmp).unwrap();
     ev.push((None, frame, 3 * MS));
+    // The flow's next packet, whole: its own 5-tuple entry.
+    ev.push((None, tcp4_frame(src, 4444, [192, 0, 2, 10], 80, ACK, 100), 4 * MS));
     let (out, f) = both(&[&img], &ev);
-    assert_eq!(out.len(), 4);
+    assert_eq!(out.len(), 5);
     let c = f.counters();
+    assert_eq!(c.get(Counter::FragPackets), 3);
     assert_eq!(
-        c.get(Counter::CtInserts),
-        1,
-        "only the first fragment creates state"
+        (c.get(Counter::CtInserts), c.get(Counter::CtHits)),
+        (2, 2),
+        "one fragment entry (two hits on it), then the flow's own entry; the ICMP error inserts nothing"
     );
-    // The ICMP error reached the flow's backend.
-    assert_eq!(dst_mac(&out[3]), dst_mac(&out[0]));
-    // Later fragments went where the 2-tuple hash says, both to the same place.
-    assert_eq!(dst_mac(&out[1]), dst_mac(&out[2]));
+    // The datagram stayed together.
+    assert_eq!(dst_mac(&out[0]), dst_mac(&out[1]));
+    assert_eq!(dst_mac(&out[0]), dst_mac(&out[2]));
+    // The ICMP error (a miss: the Maglev entry of the flow's 5-tuple) went
+    // where the flow's whole packet went.
+    assert_eq!(dst_mac(&out[3]), dst_mac(&out[4]));
+    // The fragment entry is keyed on the identification, flagged FRAG,
+    // state "none"; it is not the flow's entry.
+    let k = flow("198.51.100.33", 4444, "192.0.2.10", 80);
+    assert!(f.dev.ct_entry(&k, false).is_some_and(|(_, _, e)| !e.fragment));
 }
 
-#[test]
-fn later_fragment_to_a_shared_address_is_unroutable() {
-    let t = test_target();
-    let text = "[[vip]]\nname = \"a\"\naddress = \"192.0.2.10\"\nport = 80\ntable_size = 251\n\
+/// The two VIPs of `later_fragment_*`: one address, ports 80 and 443.
+const SHARED: &str = "[[vip]]\nname = \"a\"\naddress = \"192.0.2.10\"\nport = 80\ntable_size = 251\n\
                 backend = [{ name = \"x\", address = \"10.0.0.1\", mac = \"02:00:00:00:00:01\" }]\n\
                 [[vip]]\nname = \"b\"\naddress = \"192.0.2.10\"\nport = 443\ntable_size = 251\n\
                 backend = [{ name = \"y\", address = \"10.0.0.2\", mac = \"02:00:00:00:00:02\" }]\n";
-    let img = image_for(text, &t, None);
-    let (out, f) = both(&[&img], &[(None, fragment([198, 51, 100, 1], 1, 10, false), 0)]);
-    assert!(out.is_empty());
-    assert_eq!(f.counters().get(Counter::DropUnroutable), 1);
+
+/// An IPv4 TCP fragment to port `dport` of 192.0.2.10 with identification `id`.
+fn fragment_to(dport: u16, id: u16, offset: u16, more: bool) -> Vec<u8> {
+    let mut f = tcp4_frame([198, 51, 100, 1], 1, [192, 0, 2, 10], dport, ACK, 100);
+    f[18..20].copy_from_slice(&id.to_be_bytes());
+    let ff = (if more { 0x2000 } else { 0 }) | offset;
+    f[20..22].copy_from_slice(&ff.to_be_bytes());
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::ipv4_header(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+#[test]
+fn later_fragment_to_a_shared_address_follows_its_fragment_entry() {
+    let t = test_target();
+    let img = image_for(SHARED, &t, None);
+    let ev = [
+        // Datagram 1: the later fragment comes first and cannot tell VIP a
+        // from VIP b: dropped. The first fragment (port 443) then makes
+        // the entry, which the last fragment follows to b.
+        (None, fragment_to(443, 1, 10, true), 0),
+        (None, fragment_to(443, 1, 0, true), MS),
+        (None, fragment_to(443, 1, 20, false), 2 * MS),
+        // Datagram 2 (port 80, first fragment first): all at a.
+        (None, fragment_to(80, 2, 0, true), 3 * MS),
+        (None, fragment_to(80, 2, 10, false), 4 * MS),
+    ];
+    let (out, f) = both(&[&img], &ev);
+    let c = f.counters();
+    assert_eq!(c.get(Counter::DropFragAmbiguous), 1);
+    assert_eq!(c.get(Counter::FragPackets), 5);
+    let macs: Vec<u8> = out.iter().map(|o| o.data[5]).collect();
+    assert_eq!(macs, [2, 2, 1, 1], "b, b, then a, a");
 }
 
 #[test]
