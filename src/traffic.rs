@@ -71,6 +71,10 @@ pub struct GenArgs {
     /// TCP flows start mid-stream (no SYN).
     #[arg(long)]
     no_handshake: bool,
+    /// Share of flow data packets sent as a fragmented datagram (1600-4500
+    /// bytes, fragmented for a 1280-byte path MTU, fragments shuffled).
+    #[arg(long, default_value_t = 0.0)]
+    fragments: f64,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -200,6 +204,7 @@ pub fn gen(a: GenArgs) -> Result<()> {
         nat_replies: a.nat_replies,
         handshake: !a.no_handshake,
         flow_len: a.flow_len,
+        fragments: a.fragments,
         rate: parse_rate(&a.rate, cfg.target.port_gbps)?,
         ..GenSpec::default()
     };
@@ -234,6 +239,13 @@ pub fn gen(a: GenArgs) -> Result<()> {
         summary.non_vip,
         summary.malformed
     )?;
+    if summary.fragmented > 0 {
+        writeln!(
+            w,
+            "  fragmented datagrams {} ({} fragments)",
+            summary.fragmented, summary.fragments
+        )?;
+    }
     Ok(())
 }
 

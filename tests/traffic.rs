@@ -201,6 +201,71 @@ fn every_mode_and_scheduler_round_trips() {
     tshark_check(&[&out], &["--require-ipip", "--require-gue"]);
 }
 
+/// `gen --fragments`: shuffled fragmented datagrams (IPv4 and IPv6) to
+/// every mode and scheduler; in the output of both models every datagram's
+/// fragments are at one backend, read from the frames as a user would (DR:
+/// destination MAC; tunnels: outer destination; NAT: the rewritten
+/// destination).
+#[test]
+fn fragmented_datagrams_stay_together_in_every_mode_and_scheduler() {
+    use hw_model::packet::{decap, parse, Frag};
+    use std::collections::{BTreeMap, BTreeSet};
+    let t = Tmp::new();
+    let cfg = t.write("all.toml", &all_modes_config());
+    let img = t.s("all.img");
+    ok(&["compile", &cfg, "-o", &img]);
+    let trace = t.s("in.pcap");
+    let g = json(&[
+        "gen", &cfg, "-o", &trace, "-n", "30000", "--flows", "2000", "--ipv6", "0.5", "--fragments", "0.3",
+        "--nat-replies", "0", "--json",
+    ]);
+    let (dgrams, frags) = (g["fragmented"].as_u64().unwrap(), g["fragments"].as_u64().unwrap());
+    assert!(dgrams > 2000 && frags > 2 * dgrams, "{g}");
+    let out = t.s("out.pcap");
+    let r = json(&["replay", &img, &trace, "-o", &out, "--json"]);
+    let c = |name: &str| {
+        let all = r["counters"].as_array().unwrap();
+        all.iter().find(|p| p[0] == name).unwrap_or_else(|| panic!("no counter {name}"))[1].clone()
+    };
+    assert_eq!(c("frag_packets"), frags);
+    assert_eq!(c("drop_frag_ambiguous"), 0);
+    assert_eq!(c("drop_too_big"), 0, "fragments fit every encapsulation");
+    // The cycle model's output is the same, byte for byte.
+    let s = ok(&["check", &img, &trace, "--expect", &out, "--model", "cycle"]);
+    assert!(s.contains(" 0 differ, 0 extra from the model, 0 missing"), "{s}");
+    // all_modes_config: VIPs are 192.0.2.x and 2001:db8::x, backends not.
+    let is_vip = |a: &str| a.starts_with("192.0.2.") || a.starts_with("2001:db8::");
+    // (client, VIP or "nat", protocol, id) -> backends.
+    let mut at: BTreeMap<(String, String, u8, u32), BTreeSet<String>> = BTreeMap::new();
+    let mut seen = 0;
+    for p in testbench::trace::TraceReader::open(std::path::Path::new(&out)).unwrap() {
+        let f = p.unwrap().data;
+        let (inner, backend) = match decap(&f, 6080) {
+            Ok(d) => (d.inner, d.outer.dst.to_string()),
+            Err(_) => {
+                let q = parse(&f).unwrap();
+                // DR keeps the VIP as destination; NAT rewrote it.
+                let be = if is_vip(&q.dst.to_string()) {
+                    format!("{:02x?}", &f[..6])
+                } else {
+                    q.dst.to_string()
+                };
+                (q, be)
+            }
+        };
+        if inner.frag == Frag::None {
+            continue;
+        }
+        seen += 1;
+        let vip = inner.dst.to_string();
+        let vip = if is_vip(&vip) { vip } else { "nat".into() };
+        at.entry((inner.src.to_string(), vip, inner.proto, inner.frag_id)).or_default().insert(backend);
+    }
+    assert_eq!(seen, frags, "every fragment left");
+    let split: Vec<_> = at.iter().filter(|(_, b)| b.len() > 1).collect();
+    assert!(split.is_empty(), "{} of {} datagrams split: {:?}", split.len(), at.len(), &split[..split.len().min(3)]);
+}
+
 /// A config whose VIPs are all shardable (Maglev, no NAT).
 fn maglev_config(extra_backend: bool, drain_b2: bool, remove_b3: bool) -> String {
     let mut s = String::from("[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\n");

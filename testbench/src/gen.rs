@@ -9,9 +9,11 @@ use etherparse::PacketBuilder;
 use hw_model::device::{in_memory, Memory};
 use hw_model::functional::Functional;
 use lbnic_contract::target::entries::{Mode, Proto};
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, Zipf};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use table_compiler::config::Config;
@@ -74,6 +76,11 @@ pub struct GenSpec {
     pub handshake: bool,
     /// Mean packets per TCP connection before its FIN (0: never closes).
     pub flow_len: u32,
+    /// Share of flow data packets (UDP datagrams, TCP segments after the
+    /// handshake) sent as a larger datagram ([`FRAG_SIZES`]) fragmented for
+    /// a [`FRAG_MTU`]-byte path, its fragments in shuffled order, back to
+    /// back. A capture may end inside a datagram.
+    pub fragments: f64,
     pub rate: Rate,
     /// Time of the first packet, ns since the epoch.
     pub start_ns: u64,
@@ -94,6 +101,7 @@ impl Default for GenSpec {
             nat_replies: 0.0,
             handshake: true,
             flow_len: 0,
+            fragments: 0.0,
             rate: Rate::LineRate(100.0),
             start_ns: 1_700_000_000_000_000_000,
         }
@@ -112,8 +120,18 @@ pub struct GenSummary {
     pub non_vip: u64,
     pub malformed: u64,
     pub nat_replies: u64,
+    /// Datagrams sent fragmented, and their fragments (in `flow_packets`).
+    pub fragmented: u64,
+    pub fragments: u64,
     pub duration_ns: u64,
 }
+
+/// Frame sizes of datagrams sent fragmented (`GenSpec::fragments`).
+pub const FRAG_SIZES: std::ops::RangeInclusive<usize> = 1600..=4500;
+/// The path MTU they are fragmented for: IPv6's minimum, common for DNS
+/// and tunnels, and small enough that an encapsulated fragment still fits
+/// a 1514-byte frame.
+pub const FRAG_MTU: usize = 1280;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenError {
@@ -165,6 +183,8 @@ pub struct Generator {
     /// The functional model, fed every frame, when NAT replies are wanted:
     /// it says which backend each NAT flow went to.
     model: Option<Functional<Memory>>,
+    /// Fragments of the current datagram still to send.
+    queued: VecDeque<Vec<u8>>,
     pub summary: GenSummary,
 }
 
@@ -192,6 +212,7 @@ impl Generator {
             ("non_vip", spec.non_vip),
             ("malformed", spec.malformed),
             ("nat_replies", spec.nat_replies),
+            ("fragments", spec.fragments),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(GenError::Spec(format!("{name} = {v} is not a share in 0..=1")));
@@ -291,6 +312,7 @@ impl Generator {
             flows,
             zipf,
             dst_mac: cfg.device_mac,
+            queued: VecDeque::new(),
             summary: GenSummary::default(),
         })
     }
@@ -393,13 +415,36 @@ impl Generator {
         f
     }
 
+    /// Fragment `frame` for [`FRAG_MTU`] in shuffled order: the first
+    /// fragment to send now, the rest queued.
+    fn split(&mut self, frame: Vec<u8>) -> Vec<u8> {
+        let v6 = frame.get(12..14) == Some(&[0x86, 0xdd][..]);
+        let chunk = FRAG_MTU - if v6 { 40 + 8 } else { 20 };
+        let id = self.rng.gen();
+        match crate::frag::fragment(&frame, chunk, id) {
+            Ok(mut parts) if parts.len() > 1 => {
+                parts.shuffle(&mut self.rng);
+                self.summary.fragmented += 1;
+                self.summary.fragments += 1;
+                let first = parts.remove(0);
+                self.queued.extend(parts);
+                first
+            }
+            _ => frame,
+        }
+    }
+
     /// The next frame and its timestamp.
     pub fn next_frame(&mut self) -> (u64, Vec<u8>) {
         let r: f64 = self.rng.gen();
         let s = self.spec.clone();
         let ts = s.start_ns + self.t_ns as u64;
         let mut nat_flow = None;
-        let frame = if r < s.malformed {
+        let frame = if let Some(f) = self.queued.pop_front() {
+            self.summary.flow_packets += 1;
+            self.summary.fragments += 1;
+            f
+        } else if r < s.malformed {
             self.summary.malformed += 1;
             self.malformed()
         } else if r < s.malformed + s.syn_flood {
@@ -438,7 +483,12 @@ impl Generator {
                 None => self.rng.gen_range(0..self.flows.len()),
                 Some(z) => (z.sample(&mut self.rng) as usize).clamp(1, self.flows.len()) - 1,
             };
-            let size = self.size();
+            let frag = s.fragments > 0.0 && self.rng.gen_bool(s.fragments);
+            let size = if frag {
+                self.rng.gen_range(FRAG_SIZES)
+            } else {
+                self.size()
+            };
             let (vip, client, port, open, sent, end_at, seq, rseq) = {
                 let f = &self.flows[i];
                 (f.vip, f.client, f.port, f.open, f.sent, f.end_at, f.seq, f.rseq)
@@ -457,13 +507,21 @@ impl Generator {
                 } else {
                     L4::Tcp(bport, port, 0x10, rseq, seq)
                 };
+                // A reply is never one of the fragmented datagrams.
+                let size = if frag { self.size() } else { size };
                 let (mut f, n) = self.build_l4(baddr, client, l4, size);
                 self.flows[i].rseq = rseq.wrapping_add(n);
                 f[6..12].copy_from_slice(&BACKEND_MAC);
                 f
             } else if v.udp {
                 self.summary.udp += 1;
-                self.build(client, v.addr, L4::Udp(port, dp), size)
+                let f = self.build(client, v.addr, L4::Udp(port, dp), size);
+                if frag {
+                    nat_flow = None;
+                    self.split(f)
+                } else {
+                    f
+                }
             } else if !open {
                 self.summary.syn += 1;
                 self.flows[i].open = true;
@@ -491,7 +549,12 @@ impl Generator {
                 let (f, n) = self.build_l4(client, v.addr, L4::Tcp(port, dp, 0x10, seq, rseq), size);
                 self.flows[i].sent += 1;
                 self.flows[i].seq = seq.wrapping_add(n);
-                f
+                if frag {
+                    nat_flow = None;
+                    self.split(f)
+                } else {
+                    f
+                }
             }
         };
         if let Some(m) = self.model.as_mut() {
