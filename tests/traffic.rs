@@ -216,16 +216,35 @@ fn fragmented_datagrams_stay_together_in_every_mode_and_scheduler() {
     ok(&["compile", &cfg, "-o", &img]);
     let trace = t.s("in.pcap");
     let g = json(&[
-        "gen", &cfg, "-o", &trace, "-n", "30000", "--flows", "2000", "--ipv6", "0.5", "--fragments", "0.3",
-        "--nat-replies", "0", "--json",
+        "gen",
+        &cfg,
+        "-o",
+        &trace,
+        "-n",
+        "30000",
+        "--flows",
+        "2000",
+        "--ipv6",
+        "0.5",
+        "--fragments",
+        "0.3",
+        "--nat-replies",
+        "0",
+        "--json",
     ]);
-    let (dgrams, frags) = (g["fragmented"].as_u64().unwrap(), g["fragments"].as_u64().unwrap());
+    let (dgrams, frags) = (
+        g["fragmented"].as_u64().unwrap(),
+        g["fragments"].as_u64().unwrap(),
+    );
     assert!(dgrams > 2000 && frags > 2 * dgrams, "{g}");
     let out = t.s("out.pcap");
     let r = json(&["replay", &img, &trace, "-o", &out, "--json"]);
     let c = |name: &str| {
         let all = r["counters"].as_array().unwrap();
-        all.iter().find(|p| p[0] == name).unwrap_or_else(|| panic!("no counter {name}"))[1].clone()
+        all.iter()
+            .find(|p| p[0] == name)
+            .unwrap_or_else(|| panic!("no counter {name}"))[1]
+            .clone()
     };
     assert_eq!(c("frag_packets"), frags);
     assert_eq!(c("drop_frag_ambiguous"), 0);
@@ -259,11 +278,19 @@ fn fragmented_datagrams_stay_together_in_every_mode_and_scheduler() {
         seen += 1;
         let vip = inner.dst.to_string();
         let vip = if is_vip(&vip) { vip } else { "nat".into() };
-        at.entry((inner.src.to_string(), vip, inner.proto, inner.frag_id)).or_default().insert(backend);
+        at.entry((inner.src.to_string(), vip, inner.proto, inner.frag_id))
+            .or_default()
+            .insert(backend);
     }
     assert_eq!(seen, frags, "every fragment left");
     let split: Vec<_> = at.iter().filter(|(_, b)| b.len() > 1).collect();
-    assert!(split.is_empty(), "{} of {} datagrams split: {:?}", split.len(), at.len(), &split[..split.len().min(3)]);
+    assert!(
+        split.is_empty(),
+        "{} of {} datagrams split: {:?}",
+        split.len(),
+        at.len(),
+        &split[..split.len().min(3)]
+    );
 }
 
 /// A config whose VIPs are all shardable (Maglev, no NAT).

@@ -132,7 +132,9 @@ fn backends(out: &[OutPacket], dgram: &[usize], vips: &[usize]) -> Vec<(u8, u8)>
     let mut per: BTreeMap<usize, BTreeSet<(u8, u8)>> = BTreeMap::new();
     assert_eq!(out.len(), dgram.len(), "every fragment leaves");
     for o in out {
-        per.entry(dgram[o.seq as usize]).or_default().insert(backend_of(o));
+        per.entry(dgram[o.seq as usize])
+            .or_default()
+            .insert(backend_of(o));
     }
     (0..vips.len())
         .map(|d| {

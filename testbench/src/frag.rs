@@ -115,7 +115,11 @@ mod tests {
     fn udp(v6: bool, n: usize) -> Vec<u8> {
         let b = PacketBuilder::ethernet2([2; 6], [4; 6]);
         let b = if v6 {
-            b.ipv6([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [0x20; 16], 64)
+            b.ipv6(
+                [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                [0x20; 16],
+                64,
+            )
         } else {
             b.ipv4([198, 51, 100, 1], [192, 0, 2, 53], 64)
         }
@@ -151,7 +155,10 @@ mod tests {
             let l4 = if v6 { ETH + 40 } else { ETH + 20 };
             assert_eq!(data, f[l4..], "v6 {v6}");
         }
-        assert_eq!(fragment(&udp(false, 100), 1200, 1).unwrap(), vec![udp(false, 100)]);
+        assert_eq!(
+            fragment(&udp(false, 100), 1200, 1).unwrap(),
+            vec![udp(false, 100)]
+        );
         assert_eq!(fragment(&udp(false, 100), 7, 1), Err(FragError::ChunkTooSmall(0)));
     }
 }

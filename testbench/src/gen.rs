@@ -661,6 +661,45 @@ mod tests {
         assert_eq!(ok + s.malformed, 3000);
     }
 
+    /// `fragments`: a datagram's fragments come back to back in some
+    /// order, each parses as a first or later fragment, and the counts add
+    /// up.
+    #[test]
+    fn fragmented_datagrams_come_whole_and_shuffled() {
+        use hw_model::packet::{parse, Frag};
+        let spec = GenSpec {
+            packets: 4000,
+            flows: 100,
+            fragments: 0.3,
+            ..GenSpec::default()
+        };
+        let mut g = Generator::new(&cfg(), spec).unwrap();
+        let (mut later_first, mut run, mut last) = (0, 0usize, None);
+        for _ in 0..4000 {
+            let (_, f) = g.next_frame();
+            let p = parse(&f).unwrap();
+            if p.frag == Frag::None {
+                continue;
+            }
+            assert!(f.len() <= 14 + FRAG_MTU, "{}", f.len());
+            let id = (p.src, p.frag_id);
+            if last != Some(id) {
+                run = 0;
+                later_first += (p.frag == Frag::Later) as u32;
+            }
+            run += 1;
+            assert!(run <= FRAG_SIZES.end().div_ceil(FRAG_MTU - 48) + 1);
+            last = Some(id);
+        }
+        let s = &g.summary;
+        assert!(s.fragmented > 100 && s.fragments >= 2 * s.fragmented, "{s:?}");
+        assert!(
+            later_first > 20,
+            "shuffled: some datagrams start with a later fragment"
+        );
+        assert_eq!(s.flow_packets, 4000);
+    }
+
     #[test]
     fn line_rate_spacing_of_64_byte_frames() {
         let spec = GenSpec {

@@ -107,7 +107,11 @@ impl CtKey {
         bytes[f::SRC_PORT].copy_from_slice(&sport.to_le_bytes());
         bytes[f::DST_PORT].copy_from_slice(&dport.to_le_bytes());
         bytes[f::PROTO] = proto;
-        CtKey { bytes, v6, frag: false }
+        CtKey {
+            bytes,
+            v6,
+            frag: false,
+        }
     }
 
     /// The key of a fragmented datagram's entry: its address pair and
@@ -483,7 +487,10 @@ mod tests {
         let (src, dst) = (*key().src(), *key().dst());
         let id = 0x1234_5678;
         let fk = CtKey::fragment(17, &src, &dst, id, false);
-        assert_eq!((fk.src_port(), fk.dst_port(), fk.fragment_id()), (0x1234, 0x5678, id));
+        assert_eq!(
+            (fk.src_port(), fk.dst_port(), fk.fragment_id()),
+            (0x1234, 0x5678, id)
+        );
         let flow = CtKey::new(17, &src, 0x1234, &dst, 0x5678, false);
         assert_eq!(fk.as_bytes(), flow.as_bytes());
         assert_ne!(fk, flow);
