@@ -291,8 +291,7 @@ fn icmpv4_errors_carry_the_inner_flow() {
         proto: 6,
         sport: 80,
         dport: 40000,
-        // Ethernet, IPv4, ICMP header, quoted IPv4 header.
-        l4_offset: 14 + 20 + 8 + 20,
+        l4_offset: 20,
     };
     for (ty, code) in [(3u8, 1u8), (3, 4), (11, 0), (12, 0)] {
         // Routers quote the IP header and at least 8 bytes (RFC 792).
@@ -320,7 +319,7 @@ fn icmpv4_errors_carry_the_inner_flow() {
             sport: 53,
             dport: 7000,
             // The quoted header's 4 option bytes count.
-            l4_offset: 14 + 20 + 8 + 24,
+            l4_offset: 24,
         })
     );
 }
@@ -333,7 +332,7 @@ fn icmpv6_errors_carry_the_inner_flow() {
         proto: 17,
         sport: 53,
         dport: 5000,
-        l4_offset: 14 + 40 + 8 + 40,
+        l4_offset: 40,
     };
     for ty in 1..=4u8 {
         let f = icmp_error("2001:db8:ffff::1", "2001:db8::53", ty, 0, &quoted_v6(), 48);
@@ -348,7 +347,7 @@ fn icmpv6_errors_carry_the_inner_flow() {
     let p = ok(&f);
     assert_eq!(
         p.icmp_error.map(|i| (i.proto, i.sport, i.dport, i.l4_offset)),
-        Some((6, 443, 40000, 14 + 40 + 8 + 40 + 16))
+        Some((6, 443, 40000, 40 + 16))
     );
 }
 

@@ -64,9 +64,10 @@ pub fn nat_icmp(
     } else {
         (il3 + ipv4::field::SRC.start, il3 + ipv4::field::DST.start)
     };
+    let il4 = il3 + inner.l4_offset;
     let (outer_at, inner_at, port_at) = match way {
-        Way::ToBackend => (odst, isrc, inner.l4_offset),
-        Way::ToClient => (osrc, idst, inner.l4_offset + 2),
+        Way::ToBackend => (odst, isrc, il4),
+        Way::ToClient => (osrc, idst, il4 + 2),
     };
     let mut ic = get16(out, icmp_csum);
 
@@ -92,7 +93,7 @@ pub fn nat_icmp(
 
     // Quoted port and L4 checksum (pseudo-header address and port), when
     // the quote holds the checksum.
-    let l4_csum = quoted_l4_csum(out, inner, end);
+    let l4_csum = quoted_l4_csum(out, inner.proto, il4, end);
     if let Some(v) = port {
         let old = get16(out, port_at);
         ic = patch16(out, port_at, ic, |_| v);
@@ -133,16 +134,16 @@ fn patch16(out: &mut [u8], at: usize, ic: u16, f: impl FnOnce(u16) -> u16) -> u1
     update16(ic, old, v)
 }
 
-/// Offset of the quoted TCP/UDP checksum if the quote (ending at `end`)
-/// holds it and it is in use (UDP 0: none was computed).
-fn quoted_l4_csum(out: &[u8], inner: &Inner, end: usize) -> Option<usize> {
-    let at = inner.l4_offset
-        + match inner.proto {
-            6 => tcp::field::CHECKSUM,
-            17 => udp::field::CHECKSUM,
-            _ => return None,
-        };
-    (at + 2 <= end && (inner.proto == 6 || get16(out, at) != 0)).then_some(at)
+/// Offset of the checksum of the quoted TCP/UDP header at `l4` if the
+/// quote (ending at `end`) holds it and it is in use (UDP 0: none was
+/// computed).
+fn quoted_l4_csum(out: &[u8], proto: u8, l4: usize, end: usize) -> Option<usize> {
+    let at = l4 + match proto {
+        6 => tcp::field::CHECKSUM,
+        17 => udp::field::CHECKSUM,
+        _ => return None,
+    };
+    (at + 2 <= end && (proto == 6 || get16(out, at) != 0)).then_some(at)
 }
 
 #[cfg(test)]

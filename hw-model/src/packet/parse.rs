@@ -28,9 +28,9 @@ pub struct Inner {
     pub proto: u8,
     pub sport: u16,
     pub dport: u16,
-    /// Frame offset of the quoted TCP/UDP header (after the inner IPv6
-    /// extension headers), so a NAT rewrite of the quote needs no second
-    /// walk. The quoted IP header is at the ICMP header + 8.
+    /// Offset of the quoted TCP/UDP header from the quoted IP header (which
+    /// follows the 8-byte ICMP header), past any IPv6 extension headers, so
+    /// a NAT rewrite of the quote needs no second walk.
     pub l4_offset: usize,
 }
 
@@ -219,7 +219,7 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
         proto,
         sport: u16::from_be_bytes([body[l4], body[l4 + 1]]),
         dport: u16::from_be_bytes([body[l4 + 2], body[l4 + 3]]),
-        l4_offset: off + l4,
+        l4_offset: l4,
     })
 }
 
