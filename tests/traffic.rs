@@ -687,7 +687,11 @@ fn nat_icmp_errors_reach_the_right_hosts_translated() {
     let frame = |ip: &[u8]| {
         let mut f = DEV.to_vec();
         f.extend_from_slice(&PEER);
-        f.extend_from_slice(if ip[0] >> 4 == 6 { &[0x86, 0xdd] } else { &[0x08, 0x00] });
+        f.extend_from_slice(if ip[0] >> 4 == 6 {
+            &[0x86, 0xdd]
+        } else {
+            &[0x08, 0x00]
+        });
         f.extend_from_slice(ip);
         f
     };
@@ -748,8 +752,16 @@ fn nat_icmp_errors_reach_the_right_hosts_translated() {
         too_big("2001:db8:ffff::1", "2001:db8::20", &reply6),
         // Misses: about a reply to a client the VIP never served (dropped);
         // about a packet to a backend from an unknown client (no VIP: pass).
-        frag_needed("203.0.113.1", "192.0.2.20", &tcp4("192.0.2.20", 8080, c1, 1, false)),
-        frag_needed("10.0.9.254", "198.51.100.99", &tcp4("198.51.100.99", 1, "10.0.2.1", 9000, true)),
+        frag_needed(
+            "203.0.113.1",
+            "192.0.2.20",
+            &tcp4("192.0.2.20", 8080, c1, 1, false),
+        ),
+        frag_needed(
+            "10.0.9.254",
+            "198.51.100.99",
+            &tcp4("198.51.100.99", 1, "10.0.2.1", 9000, true),
+        ),
     ];
     let trace = t.p("in.pcap");
     let mut w = TraceWriter::create(&trace, Format::Pcap).unwrap();
@@ -791,10 +803,23 @@ fn nat_icmp_errors_reach_the_right_hosts_translated() {
     want4(&got[6], GW, "192.0.2.20", c2, &inputs[6], &syn2);
     want6(&got[7], GW, "2001:db8::20", c6, &inputs[7], &q6);
     want4(&got[8], N2_MAC, "203.0.113.1", "10.0.2.2", &inputs[8], &synack2);
-    want6(&got[9], M1_MAC, "2001:db8:ffff::1", "2001:db8:2::1", &inputs[9], &ans6);
+    want6(
+        &got[9],
+        M1_MAC,
+        "2001:db8:ffff::1",
+        "2001:db8:2::1",
+        &inputs[9],
+        &ans6,
+    );
     assert_eq!(got[10], inputs[11], "no reverse entry: the no-VIP action (pass)");
     let counter = |name: &str| {
-        r["counters"].as_array().unwrap().iter().find(|c| c[0] == name).unwrap()[1].clone()
+        r["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == name)
+            .unwrap()[1]
+            .clone()
     };
     assert_eq!(counter("drop_unroutable"), 1, "{r}");
     // Errors never create or refresh entries: 3 flows, each with its NAT

@@ -54,7 +54,8 @@ pub enum Class {
     /// A later fragment for an address with several VIPs: no way to tell
     /// which one it belongs to.
     Unroutable,
-    /// No VIP, but the bank has NAT VIPs: look for a NAT return entry.
+    /// No VIP, but the bank has NAT VIPs: look for a NAT return entry
+    /// (an ICMP error: the one of the forwarded packet it quotes).
     Reverse { key: CtKey, bucket: u32 },
 }
 

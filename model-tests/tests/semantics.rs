@@ -413,7 +413,14 @@ fn nat_icmp_errors_are_translated_and_leave_conntrack_alone() {
         // traffic (no-VIP action: pass).
         (
             None,
-            icmp_error("203.0.113.1", vip, 3, 4, ip_packet(&tcp(vip, 8080, client, 1, ACK, 0)), 40),
+            icmp_error(
+                "203.0.113.1",
+                vip,
+                3,
+                4,
+                ip_packet(&tcp(vip, 8080, client, 1, ACK, 0)),
+                40,
+            ),
             11 * MS,
         ),
         (
@@ -424,7 +431,12 @@ fn nat_icmp_errors_are_translated_and_leave_conntrack_alone() {
     ];
     let (out, f) = both(&[&img], &ev);
     assert_eq!(out.len(), 6);
-    for (o, to_client) in [(&out[1], true), (&out[2], false), (&out[3], true), (&out[4], false)] {
+    for (o, to_client) in [
+        (&out[1], true),
+        (&out[2], false),
+        (&out[3], true),
+        (&out[4], false),
+    ] {
         let ip = &o.data[14..];
         let (icmp, quote) = (&ip[20..], &ip[28..]);
         assert!(sums_ok(0, &ip[..20]), "outer IPv4 header checksum");
@@ -432,7 +444,12 @@ fn nat_icmp_errors_are_translated_and_leave_conntrack_alone() {
         assert!(sums_ok(0, &quote[..20]), "quoted IPv4 header checksum");
         // The quote is the receiver's own packet, cut where the router cut.
         let (mac, src, dst, own) = if to_client {
-            ([0x02, 0, 0x5e, 0, 0, 0xfe], [192, 0, 2, 20], [198, 51, 100, 7], &syn)
+            (
+                [0x02, 0, 0x5e, 0, 0, 0xfe],
+                [192, 0, 2, 20],
+                [198, 51, 100, 7],
+                &syn,
+            )
         } else {
             (dst_mac(&out[0]), [203, 0, 113, 1], [10, 0, 2, 1], &answer)
         };

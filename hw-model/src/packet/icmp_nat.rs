@@ -138,11 +138,12 @@ fn patch16(out: &mut [u8], at: usize, ic: u16, f: impl FnOnce(u16) -> u16) -> u1
 /// quote (ending at `end`) holds it and it is in use (UDP 0: none was
 /// computed).
 fn quoted_l4_csum(out: &[u8], proto: u8, l4: usize, end: usize) -> Option<usize> {
-    let at = l4 + match proto {
-        6 => tcp::field::CHECKSUM,
-        17 => udp::field::CHECKSUM,
-        _ => return None,
-    };
+    let at = l4
+        + match proto {
+            6 => tcp::field::CHECKSUM,
+            17 => udp::field::CHECKSUM,
+            _ => return None,
+        };
     (at + 2 <= end && (proto == 6 || get16(out, at) != 0)).then_some(at)
 }
 
@@ -170,7 +171,10 @@ mod tests {
         };
         let mut v = Vec::new();
         if proto == 6 {
-            b.tcp(sport, dport, 7, 1000).ack(9).write(&mut v, payload).unwrap();
+            b.tcp(sport, dport, 7, 1000)
+                .ack(9)
+                .write(&mut v, payload)
+                .unwrap();
         } else {
             b.udp(sport, dport).write(&mut v, payload).unwrap();
         }
@@ -179,7 +183,15 @@ mod tests {
 
     /// An ICMP error frame (`ty`, `code`, 4 bytes of `rest`) from `src` to
     /// `dst` quoting the first `quote` bytes of `inner`, checksums valid.
-    fn icmp_frame(src: IpAddr, dst: IpAddr, ty: u8, code: u8, rest: u32, inner: &[u8], quote: usize) -> Vec<u8> {
+    fn icmp_frame(
+        src: IpAddr,
+        dst: IpAddr,
+        ty: u8,
+        code: u8,
+        rest: u32,
+        inner: &[u8],
+        quote: usize,
+    ) -> Vec<u8> {
         let mut m = vec![ty, code, 0, 0];
         m.extend_from_slice(&rest.to_be_bytes());
         m.extend_from_slice(&inner[..quote.min(inner.len())]);
@@ -189,12 +201,16 @@ mod tests {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let c = !fold(sum(0, &m));
                 m[2..4].copy_from_slice(&c.to_be_bytes());
-                b.ipv4(s.octets(), d.octets(), 64).write(&mut f, IpNumber::ICMP, &m).unwrap();
+                b.ipv4(s.octets(), d.octets(), 64)
+                    .write(&mut f, IpNumber::ICMP, &m)
+                    .unwrap();
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
                 let c = !fold(sum(pseudo(&s.octets(), &d.octets(), 58, m.len() as u32), &m));
                 m[2..4].copy_from_slice(&c.to_be_bytes());
-                b.ipv6(s.octets(), d.octets(), 64).write(&mut f, IpNumber::IPV6_ICMP, &m).unwrap();
+                b.ipv6(s.octets(), d.octets(), 64)
+                    .write(&mut f, IpNumber::IPV6_ICMP, &m)
+                    .unwrap();
             }
             _ => unreachable!(),
         }
@@ -230,7 +246,10 @@ mod tests {
             ),
         };
         let icmp_sum = if src.is_ipv6() {
-            sum(pseudo(&addr16(src), &addr16(dst), 58, ip_payload.len() as u32), ip_payload)
+            sum(
+                pseudo(&addr16(src), &addr16(dst), 58, ip_payload.len() as u32),
+                ip_payload,
+            )
         } else {
             sum(0, ip_payload)
         };
@@ -400,7 +419,11 @@ mod tests {
         let (_, _, q) = verify(&out);
         assert_eq!(&q[24..40], &addr16(vip)[..]);
         assert_eq!(&q[48 + 2..48 + 4], &443u16.to_be_bytes());
-        assert_eq!(&q[40..48], &[6, 0, 1, 4, 0, 0, 0, 0], "extension header untouched");
+        assert_eq!(
+            &q[40..48],
+            &[6, 0, 1, 4, 0, 0, 0, 0],
+            "extension header untouched"
+        );
     }
 
     #[test]
@@ -413,11 +436,33 @@ mod tests {
         let mut out = Vec::new();
         let v6 = ip("2001:db8::10");
         assert_eq!(
-            nat_icmp(&f, &p, &inner, Way::ToClient, v6, None, BE_MAC, DEV, 9216, &mut out),
+            nat_icmp(
+                &f,
+                &p,
+                &inner,
+                Way::ToClient,
+                v6,
+                None,
+                BE_MAC,
+                DEV,
+                9216,
+                &mut out
+            ),
             Err(RewriteError::Family(v6))
         );
         assert!(matches!(
-            nat_icmp(&f, &p, &inner, Way::ToClient, vip, None, BE_MAC, DEV, 40, &mut out),
+            nat_icmp(
+                &f,
+                &p,
+                &inner,
+                Way::ToClient,
+                vip,
+                None,
+                BE_MAC,
+                DEV,
+                40,
+                &mut out
+            ),
             Err(RewriteError::TooBig { .. })
         ));
     }

@@ -9,9 +9,9 @@ use hw_model::device::in_memory;
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
 use hw_model::packet::checksum::{fold, l4 as l4_csum, pseudo, sum};
+use hw_model::packet::icmp_nat::{nat_icmp, Way};
 use hw_model::packet::rewrite::Outer;
 use hw_model::packet::rewrite::{self, RewriteError};
-use hw_model::packet::icmp_nat::{nat_icmp, Way};
 use hw_model::packet::{decap, parse, Frag, Inner, Parsed};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::Target;
@@ -231,7 +231,18 @@ fn icmp_sum_ok(f: &[u8], p: &Parsed) -> bool {
 fn icmp_nat_property(data: &[u8], p: &Parsed, inner: &Inner, new: IpAddr, sum_hdr: bool, out: &mut Vec<u8>) {
     let icmp_was_ok = icmp_sum_ok(data, p);
     for way in [Way::ToBackend, Way::ToClient] {
-        if let Err(e) = nat_icmp(data, p, inner, way, new, Some(4242), BE_MAC, DEV_MAC, MAX_FRAME, out) {
+        if let Err(e) = nat_icmp(
+            data,
+            p,
+            inner,
+            way,
+            new,
+            Some(4242),
+            BE_MAC,
+            DEV_MAC,
+            MAX_FRAME,
+            out,
+        ) {
             too_big(e);
             continue;
         }
@@ -243,8 +254,14 @@ fn icmp_nat_property(data: &[u8], p: &Parsed, inner: &Inner, new: IpAddr, sum_hd
         };
         assert_eq!((q.src, q.dst, qi.src, qi.sport, qi.dst, qi.dport), want);
         assert_eq!(qi.l4_offset, inner.l4_offset);
-        assert!(checksums_ok(out, &q).0 || !sum_hdr, "broke the outer IPv4 header checksum");
-        assert!(icmp_sum_ok(out, &q) || !icmp_was_ok, "broke a valid ICMP checksum");
+        assert!(
+            checksums_ok(out, &q).0 || !sum_hdr,
+            "broke the outer IPv4 header checksum"
+        );
+        assert!(
+            icmp_sum_ok(out, &q) || !icmp_was_ok,
+            "broke a valid ICMP checksum"
+        );
     }
 }
 
@@ -605,7 +622,12 @@ fn next_frame(c: &mut Cursor) -> Vec<u8> {
             } else {
                 let be = v6([0x2001, 0xdb8, 2, 0, 0, 0, 0, 1 + client as u16 % 2]);
                 let inner = frame(c6, be, 17, port, 5000, 0, 60, None, None);
-                icmp_error(be, c6, [1u8, 2, 3, 4][ty as usize % 4], &inner[14..14 + quote + 20])
+                icmp_error(
+                    be,
+                    c6,
+                    [1u8, 2, 3, 4][ty as usize % 4],
+                    &inner[14..14 + quote + 20],
+                )
             }
         }
         13 => {
