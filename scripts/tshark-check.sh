@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
 # Dissect captures with tshark and fail on anything a network engineer would
-# flag: malformed packets, expert errors, IPv4 header / TCP / UDP checksums
-# that are not verified good. Encapsulations are decoded (IP-in-IP by
+# flag: malformed packets, expert errors, IPv4 header / TCP / UDP / ICMP /
+# ICMPv6 checksums that are not verified good (those of an ICMP error's
+# quoted packet too). Encapsulations are decoded (IP-in-IP by
 # tshark itself, GUE through scripts/gue.lua) and counted.
 #
-# usage: scripts/tshark-check.sh [--install] [--gue-port PORT] [--require-ipip] [--require-gue] CAPTURE...
+# usage: scripts/tshark-check.sh [--install] [--gue-port PORT] [--require-ipip] [--require-gue] [--require-icmp] CAPTURE...
 #   --install       install tshark (apt-get) when it is missing (alone: only that)
 #   --require-ipip  fail unless some frame carries IP in IP (IPv4/IPv6 either way)
 #   --require-gue   fail unless some frame carries GUE with an inner IP packet
+#   --require-icmp  fail unless some frame is an ICMP or ICMPv6 error quoting a TCP/UDP packet
 # Prints one summary line per capture:
-#   CAPTURE: frames=N malformed=0 expert_errors=0 bad_checksums=0 unverified=0 ipip=K gue=G
+#   CAPTURE: frames=N malformed=0 expert_errors=0 bad_checksums=0 unverified=0 ipip=K gue=G icmp=I
 # Payloads of generated traffic are filler bytes, so application protocols
 # that would parse them (DNS on port 53) are not dissected: the check is of
 # layers 2 to 4 and the encapsulation.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-install=0 require_ipip=0 require_gue=0 gue_port=6080
+install=0 require_ipip=0 require_gue=0 require_icmp=0 gue_port=6080
 files=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --install) install=1 ;;
         --require-ipip) require_ipip=1 ;;
         --require-gue) require_gue=1 ;;
+        --require-icmp) require_icmp=1 ;;
         --gue-port) gue_port="$2"; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) files+=("$1") ;;
     esac
     shift
@@ -49,12 +52,13 @@ for f in "${files[@]}"; do
         --disable-protocol dns \
         -T fields -E separator='|' -E occurrence=a -E aggregator=, \
         -e frame.number -e frame.protocols -e _ws.malformed -e _ws.expert.severity \
-        -e ip.checksum.status -e tcp.checksum.status -e udp.checksum.status 2>/dev/null)" || {
+        -e ip.checksum.status -e tcp.checksum.status -e udp.checksum.status \
+        -e icmp.checksum.status -e icmpv6.checksum.status 2>/dev/null)" || {
         echo "$f: tshark failed to read the capture" >&2
         status=1
         continue
     }
-    summary="$(printf '%s\n' "$out" | awk -F'|' -v file="$f" -v rq_ipip="$require_ipip" -v rq_gue="$require_gue" '
+    summary="$(printf '%s\n' "$out" | awk -F'|' -v file="$f" -v rq_ipip="$require_ipip" -v rq_gue="$require_gue" -v rq_icmp="$require_icmp" '
         function bad(kind, msg) { problems++; if (shown < 10) { print file ": frame " $1 ": " kind " (" $2 ")" > "/dev/stderr"; shown++ } }
         NF == 0 { next }
         {
@@ -62,7 +66,7 @@ for f in "${files[@]}"; do
             if ($3 != "") { malformed++; bad("malformed", msg) }
             n = split($4, sev, ",")
             for (i = 1; i <= n; i++) if (sev[i] + 0 >= 8388608) { expert++; bad("expert error", msg); break }
-            for (c = 5; c <= 7; c++) {
+            for (c = 5; c <= 9; c++) {
                 m = split($c, st, ",")
                 for (i = 1; i <= m; i++) {
                     if (st[i] == "0") { badck++; bad("bad checksum", msg) }
@@ -73,13 +77,16 @@ for f in "${files[@]}"; do
             if ($2 ~ /:tcp/ && $6 == "") { unver++; bad("no TCP checksum status", msg) }
             if ($2 ~ /ip(v6)?:ip(v6)?(:|$)/) ipip++
             if ($2 ~ /:udp:gue:ip(v6)?/) gue++
+            # An ICMP error quoting a TCP/UDP packet must have had its checksum checked.
+            if ($2 ~ /:icmp(v6)?:ip(v6)?:(tcp|udp)/) { icmp++; if ($8 $9 == "") { unver++; bad("no ICMP checksum status", msg) } }
         }
         END {
-            printf "%s: frames=%d malformed=%d expert_errors=%d bad_checksums=%d unverified=%d ipip=%d gue=%d\n",
-                file, frames, malformed, expert, badck, unver, ipip, gue
+            printf "%s: frames=%d malformed=%d expert_errors=%d bad_checksums=%d unverified=%d ipip=%d gue=%d icmp=%d\n",
+                file, frames, malformed, expert, badck, unver, ipip, gue, icmp
             if (problems > 0) exit 1
             if (rq_ipip && ipip == 0) { print file ": no IP-in-IP frame decoded" > "/dev/stderr"; exit 1 }
             if (rq_gue && gue == 0) { print file ": no GUE frame decoded" > "/dev/stderr"; exit 1 }
+            if (rq_icmp && icmp == 0) { print file ": no ICMP error quoting TCP/UDP decoded" > "/dev/stderr"; exit 1 }
         }')" || status=1
     echo "$summary"
 done

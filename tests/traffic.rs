@@ -726,3 +726,200 @@ fn gen_is_deterministic_and_report_is_written() {
         r["offered"]
     );
 }
+
+/// A NAT VIP's ICMP errors (docs/spec.md §12.1): a router's "fragmentation
+/// needed" / "packet too big" about a forwarded packet (client -> backend)
+/// reaches the client from the VIP, quoting the packet the client sent; an
+/// error about a reply (VIP -> client) reaches the flow's backend, quoting
+/// the packet the backend sent. IPv4 (TCP, RR over two backends with a
+/// port) and IPv6 (UDP, no port); misses as the spec says; tshark-clean with
+/// every checksum (outer, quoted IP header, quoted TCP/UDP, ICMP) verified;
+/// the cycle model gives the same bytes.
+#[test]
+fn nat_icmp_errors_reach_the_right_hosts_translated() {
+    use etherparse::{icmpv4::DestUnreachableHeader, Icmpv4Type, Icmpv6Type, PacketBuilder};
+    use testbench::trace::{Format, TraceReader, TraceWriter};
+    const GW: [u8; 6] = [2, 0, 0x5e, 0, 0, 0xfe];
+    const DEV: [u8; 6] = [2, 0, 0x5e, 0, 0, 1];
+    const PEER: [u8; 6] = [2, 0xc1, 0, 0, 0, 1];
+    const N2_MAC: [u8; 6] = [2, 0, 0, 0, 2, 2];
+    const M1_MAC: [u8; 6] = [2, 0, 0, 0, 3, 1];
+    let t = Tmp::new();
+    let cfg = t.write(
+        "nat.toml",
+        "[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\n\
+         [[vip]]\nname = \"web\"\naddress = \"192.0.2.20\"\nport = 8080\nmode = \"nat\"\nscheduler = \"rr\"\n\
+         backend = [\n  { name = \"n1\", address = \"10.0.2.1\", port = 9000, mac = \"02:00:00:00:02:01\" },\n\
+         { name = \"n2\", address = \"10.0.2.2\", port = 9000, mac = \"02:00:00:00:02:02\" },\n]\n\
+         [[vip]]\nname = \"dns6\"\naddress = \"2001:db8::20\"\nport = 53\nprotocol = \"udp\"\nmode = \"nat\"\n\
+         table_size = 251\n\
+         backend = [{ name = \"m1\", address = \"2001:db8:2::1\", mac = \"02:00:00:00:03:01\" }]\n",
+    );
+    let img = t.s("nat.img");
+    ok(&["compile", &cfg, "-o", &img]);
+
+    let ip4 = |s: &str| -> [u8; 4] { s.parse::<std::net::Ipv4Addr>().unwrap().octets() };
+    let ip6 = |s: &str| -> [u8; 16] { s.parse::<std::net::Ipv6Addr>().unwrap().octets() };
+    let eth = || PacketBuilder::ethernet2(PEER, DEV);
+    let tcp4 = |s: &str, sp: u16, d: &str, dp: u16, syn: bool| {
+        let b = PacketBuilder::ipv4(ip4(s), ip4(d), 64).tcp(sp, dp, 100, 64240);
+        let b = if syn { b.syn() } else { b.syn().ack(101) };
+        let mut v = Vec::new();
+        b.write(&mut v, &[]).unwrap();
+        v
+    };
+    let udp6 = |s: &str, sp: u16, d: &str, dp: u16| {
+        let mut v = Vec::new();
+        PacketBuilder::ipv6(ip6(s), ip6(d), 64)
+            .udp(sp, dp)
+            .write(&mut v, &[0x5a; 40])
+            .unwrap();
+        v
+    };
+    let frame = |ip: &[u8]| {
+        let mut f = DEV.to_vec();
+        f.extend_from_slice(&PEER);
+        f.extend_from_slice(if ip[0] >> 4 == 6 {
+            &[0x86, 0xdd]
+        } else {
+            &[0x08, 0x00]
+        });
+        f.extend_from_slice(ip);
+        f
+    };
+    let frag_needed = |from: &str, to: &str, quote: &[u8]| {
+        let mut f = Vec::new();
+        eth()
+            .ipv4(ip4(from), ip4(to), 64)
+            .icmpv4(Icmpv4Type::DestinationUnreachable(
+                DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 1400 },
+            ))
+            .write(&mut f, quote)
+            .unwrap();
+        f
+    };
+    let port_unreachable = |from: &str, to: &str, quote: &[u8]| {
+        let mut f = Vec::new();
+        eth()
+            .ipv4(ip4(from), ip4(to), 64)
+            .icmpv4(Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::Port))
+            .write(&mut f, quote)
+            .unwrap();
+        f
+    };
+    let too_big = |from: &str, to: &str, quote: &[u8]| {
+        let mut f = Vec::new();
+        eth()
+            .ipv6(ip6(from), ip6(to), 64)
+            .icmpv6(Icmpv6Type::PacketTooBig { mtu: 1280 })
+            .write(&mut f, quote)
+            .unwrap();
+        f
+    };
+
+    // What the hosts send, and what the balancer makes of it.
+    let (c1, c2, c6) = ("198.51.100.7", "198.51.100.8", "2001:db8:c::7");
+    let syn1 = tcp4(c1, 40000, "192.0.2.20", 8080, true);
+    let syn2 = tcp4(c2, 40001, "192.0.2.20", 8080, true);
+    let fwd1 = tcp4(c1, 40000, "10.0.2.1", 9000, true); // to n1 (RR)
+    let fwd2 = tcp4(c2, 40001, "10.0.2.2", 9000, true); // to n2
+    let synack2 = tcp4("10.0.2.2", 9000, c2, 40001, false);
+    let reply2 = tcp4("192.0.2.20", 8080, c2, 40001, false);
+    let q6 = udp6(c6, 5000, "2001:db8::20", 53);
+    let fwd6 = udp6(c6, 5000, "2001:db8:2::1", 53);
+    let ans6 = udp6("2001:db8:2::1", 53, c6, 5000);
+    let reply6 = udp6("2001:db8::20", 53, c6, 5000);
+    let inputs = [
+        frame(&syn1),
+        frame(&syn2),
+        frame(&synack2),
+        frame(&q6),
+        frame(&ans6),
+        // Out: a router between balancer and backend, and the backend.
+        frag_needed("10.0.9.254", c1, &fwd1),
+        port_unreachable("10.0.2.2", c2, &fwd2),
+        too_big("2001:db8:9::fe", c6, &fwd6),
+        // In: a router on the client's side bounces a reply.
+        frag_needed("203.0.113.1", "192.0.2.20", &reply2),
+        too_big("2001:db8:ffff::1", "2001:db8::20", &reply6),
+        // Misses: about a reply to a client the VIP never served (dropped);
+        // about a packet to a backend from an unknown client (no VIP: pass).
+        frag_needed(
+            "203.0.113.1",
+            "192.0.2.20",
+            &tcp4("192.0.2.20", 8080, c1, 1, false),
+        ),
+        frag_needed(
+            "10.0.9.254",
+            "198.51.100.99",
+            &tcp4("198.51.100.99", 1, "10.0.2.1", 9000, true),
+        ),
+    ];
+    let trace = t.p("in.pcap");
+    let mut w = TraceWriter::create(&trace, Format::Pcap).unwrap();
+    for (i, f) in inputs.iter().enumerate() {
+        w.write(1_000_000_000 + i as u64 * 1_000_000, f).unwrap();
+    }
+    w.finish().unwrap();
+    let (trace, out) = (t.s("in.pcap"), t.s("out.pcap"));
+    let r = json(&["replay", &img, &trace, "-o", &out, "--json"]);
+    let mut rd = TraceReader::open(std::path::Path::new(&out)).unwrap();
+    let mut got = Vec::new();
+    while let Some(p) = rd.next_packet() {
+        got.push(p.unwrap().data);
+    }
+    assert_eq!(got.len(), 11, "{r}");
+
+    // (MACs, IP packet) of an output frame.
+    let split = |f: &[u8]| (f[..6].to_vec(), f[6..12].to_vec(), f[14..].to_vec());
+    // The translated error: from `src` to `dst`, same ICMP type/code/MTU,
+    // quoting `quote` whole.
+    let want4 = |f: &[u8], mac: [u8; 6], src: &str, dst: &str, input: &[u8], quote: &[u8]| {
+        let (d, s, ip) = split(f);
+        assert_eq!((d, s), (mac.to_vec(), DEV.to_vec()));
+        assert_eq!((&ip[12..16], &ip[16..20]), (&ip4(src)[..], &ip4(dst)[..]));
+        assert_eq!(&ip[20..22], &input[34..36], "type and code");
+        assert_eq!(&ip[24..28], &input[38..42], "MTU");
+        assert_eq!(&ip[28..], quote, "the quote is the packet the receiver sent");
+    };
+    let want6 = |f: &[u8], mac: [u8; 6], src: &str, dst: &str, input: &[u8], quote: &[u8]| {
+        let (d, s, ip) = split(f);
+        assert_eq!((d, s), (mac.to_vec(), DEV.to_vec()));
+        assert_eq!((&ip[8..24], &ip[24..40]), (&ip6(src)[..], &ip6(dst)[..]));
+        assert_eq!(&ip[40..42], &input[54..56], "type and code");
+        assert_eq!(&ip[44..48], &input[58..62], "MTU");
+        assert_eq!(&ip[48..], quote, "the quote is the packet the receiver sent");
+    };
+    // Outputs in input order: 5 forwarded/replied, then the errors.
+    want4(&got[5], GW, "192.0.2.20", c1, &inputs[5], &syn1);
+    want4(&got[6], GW, "192.0.2.20", c2, &inputs[6], &syn2);
+    want6(&got[7], GW, "2001:db8::20", c6, &inputs[7], &q6);
+    want4(&got[8], N2_MAC, "203.0.113.1", "10.0.2.2", &inputs[8], &synack2);
+    want6(
+        &got[9],
+        M1_MAC,
+        "2001:db8:ffff::1",
+        "2001:db8:2::1",
+        &inputs[9],
+        &ans6,
+    );
+    assert_eq!(got[10], inputs[11], "no reverse entry: the no-VIP action (pass)");
+    let counter = |name: &str| {
+        r["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == name)
+            .unwrap()[1]
+            .clone()
+    };
+    assert_eq!(counter("drop_unroutable"), 1, "{r}");
+    // Errors never create or refresh entries: 3 flows, each with its NAT
+    // return entry; hits are the 2 replies and the 5 translated errors.
+    assert_eq!((counter("ct_inserts"), counter("ct_hits")), (6.into(), 7.into()));
+
+    // Both models, byte for byte; tshark finds nothing to flag.
+    let s = ok(&["check", &img, &trace, "--expect", &out, "--model", "cycle"]);
+    assert!(s.contains(" 0 differ, 0 extra from the model, 0 missing"), "{s}");
+    tshark_check(&[&out], &["--require-icmp"]);
+}

@@ -16,7 +16,10 @@
 //! (hashed VIPs) or the RR pointer and inserts the entry, so all fragments
 //! of a datagram reach one backend in any arrival order. ICMP errors are
 //! routed by the inner packet's flow, reversed; they follow conntrack but
-//! never create entries, and are dropped for NAT VIPs.
+//! never create or refresh entries. For NAT VIPs they are translated both
+//! ways (IPVS's `ip_vs_in_icmp` / `ip_vs_out_icmp`): an error about a reply
+//! goes to the flow's backend, one about a forwarded packet (matched by the
+//! NAT return entry) to the client, and both only on a conntrack hit.
 
 use crate::ct::{initial_state, tcp_flags, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
@@ -63,7 +66,8 @@ pub enum Class {
         hash: u32,
         bucket: u32,
     },
-    /// No VIP, but the bank has NAT VIPs: look for a NAT return entry.
+    /// No VIP, but the bank has NAT VIPs: look for a NAT return entry
+    /// (an ICMP error: the one of the forwarded packet it quotes).
     Reverse { key: CtKey, bucket: u32 },
 }
 
@@ -114,9 +118,11 @@ fn bytes16(a: IpAddr) -> [u8; 16] {
 
 /// The conntrack key a packet's state lives under, and so (through its
 /// flow hash) its bucket: its own 5-tuple; for an ICMP error, the flow it
-/// reports; for a fragment, its datagram's fragment entry. What a sharded
-/// replay splits a trace by. (A first fragment of a NAT reply is looked up
-/// by its 5-tuple instead, but banks with NAT VIPs are not sharded.)
+/// reports (a client's flow, or for an error about a NAT-forwarded packet
+/// the NAT return entry's key); for a fragment, its datagram's fragment
+/// entry. What a sharded replay splits a trace by. (A first fragment of a
+/// NAT reply is looked up by its 5-tuple instead, but banks with NAT VIPs
+/// are not sharded.)
 pub fn ct_key(p: &Parsed) -> Option<CtKey> {
     if let Some(inner) = &p.icmp_error {
         Some(reported_flow(inner, p.ipv6))
@@ -132,8 +138,9 @@ fn frag_key(p: &Parsed) -> CtKey {
     CtKey::fragment(p.proto, &bytes16(p.src), &bytes16(p.dst), p.frag_id, p.ipv6)
 }
 
-/// An ICMP error's flow: its inner packet went VIP -> client, so the
-/// client's flow is that packet reversed.
+/// An ICMP error's flow: the inner packet reversed. When it went VIP ->
+/// client that is the client's flow; when it went client -> NAT backend,
+/// the backend's reply flow, the key of the NAT return entry.
 fn reported_flow(inner: &wire::Inner, v6: bool) -> CtKey {
     CtKey::new(
         inner.proto,
@@ -216,10 +223,11 @@ pub fn classify_into(
     let v6 = p.ipv6;
     let dst = bytes16(p.dst);
     meta.class = if let Some(inner) = &p.icmp_error {
-        // The inner packet went VIP -> client: its source is the VIP.
+        // The inner packet went VIP -> client: its source is the VIP. Or
+        // it went client -> NAT backend: a possible NAT return entry.
+        let key = reported_flow(inner, v6);
         match b.match_vip(&bytes16(inner.src), inner.proto, inner.sport) {
             Some(slot) => {
-                let key = reported_flow(inner, v6);
                 let hash = key.flow_hash(&b.tz);
                 Class::Vip {
                     slot,
@@ -230,6 +238,10 @@ pub fn classify_into(
                     tcp_flags: 0,
                 }
             }
+            None if b.has_nat => Class::Reverse {
+                key,
+                bucket: ct_bucket(key.flow_hash(&b.tz), ct_buckets),
+            },
             None => Class::NoVip,
         }
     } else if p.frag != Frag::None {
@@ -344,6 +356,10 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
         };
     };
     let ct = dev.ct;
+    // ICMP errors read conntrack but never write it: not traffic of the
+    // flow (IPVS does not restart a connection's timer for them), so a
+    // stream of errors cannot keep a dead flow alive.
+    let is_icmp = m.parsed.as_ref().is_some_and(|p| p.icmp_error.is_some());
     match m.class {
         Class::Bypass => Decision::Pass,
         Class::ParseError => miss(parse_action, Counter::DropParse),
@@ -360,15 +376,17 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                     if !usable(b, slot, local) {
                         return miss(no_vip, Counter::DropNoVip);
                     }
-                    ct.touch(
-                        mem,
-                        bucket,
-                        way,
-                        now,
-                        m.len,
-                        m.parsed.as_ref().map_or(0, |p| p.tcp_flags),
-                    );
-                    fx.writes += 1;
+                    if !is_icmp {
+                        ct.touch(
+                            mem,
+                            bucket,
+                            way,
+                            now,
+                            m.len,
+                            m.parsed.as_ref().map_or(0, |p| p.tcp_flags),
+                        );
+                        fx.writes += 1;
+                    }
                     dev.counters.inc(Counter::CtHits);
                     Decision::ReverseNat { slot, local }
                 }
@@ -386,10 +404,6 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             let Some(vip) = b.vip(slot) else {
                 return miss(no_vip, Counter::DropNoVip);
             };
-            let is_icmp = m.parsed.as_ref().is_some_and(|p| p.icmp_error.is_some());
-            if is_icmp && vip.repr.mode == Mode::Nat {
-                return Decision::Drop(Counter::DropUnroutable);
-            }
             let to = b.to;
             // Conntrack lookup.
             let mut stale_way = None;
@@ -398,14 +412,22 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
                     let (eslot, local, _) = ct.target_of(mem, bucket, way);
                     if eslot == slot && usable(b, slot, local) {
-                        ct.touch(mem, bucket, way, now, m.len, flags);
-                        fx.writes += 1;
+                        if !is_icmp {
+                            ct.touch(mem, bucket, way, now, m.len, flags);
+                            fx.writes += 1;
+                        }
                         dev.counters.inc(Counter::CtHits);
                         return Decision::Forward { slot, local, hash };
                     }
                     stale_way = Some(way);
                 }
                 dev.counters.inc(Counter::CtMisses);
+            }
+            // An ICMP error about a NAT reply names the VIP, not the
+            // backend whose packet the client bounced: only conntrack knows
+            // it (a new flow's Maglev entry may be another backend).
+            if is_icmp && vip.repr.mode == Mode::Nat {
+                return Decision::Drop(Counter::DropUnroutable);
             }
             // Schedule.
             let local = match schedule(dev, vip, slot, hash, !stateless) {
@@ -665,7 +687,30 @@ pub fn emit(
                 Mode::Dr => wire::rewrite::dr(frame, p, be.mac, g.device_mac, max, out),
                 Mode::Nat => {
                     let port = (be.port != 0).then_some(be.port);
-                    wire::rewrite::nat_forward(frame, p, be.addr, port, be.mac, g.device_mac, max, out)
+                    match &p.icmp_error {
+                        Some(inner) => wire::icmp_nat::nat_icmp(
+                            frame,
+                            p,
+                            inner,
+                            wire::icmp_nat::Way::ToBackend,
+                            be.addr,
+                            port,
+                            be.mac,
+                            g.device_mac,
+                            max,
+                            out,
+                        ),
+                        None => wire::rewrite::nat_forward(
+                            frame,
+                            p,
+                            be.addr,
+                            port,
+                            be.mac,
+                            g.device_mac,
+                            max,
+                            out,
+                        ),
+                    }
                 }
                 Mode::TunIpip | Mode::TunGue => {
                     let outer = wire::rewrite::Outer {
@@ -687,17 +732,35 @@ pub fn emit(
         Decision::ReverseNat { slot, local } => {
             let vip = b.vip(slot).expect("decided on an existing VIP");
             let be = &vip.backend(local).expect("decided on an existing backend").repr;
-            let sport = if be.port != 0 { vip.repr.port } else { p.sport };
-            wire::rewrite::nat_reverse(
-                frame,
-                p,
-                vip.repr.addr,
-                sport,
-                g.gateway_mac,
-                g.device_mac,
-                max,
-                out,
-            )
+            match &p.icmp_error {
+                // An error about a packet forwarded to the backend: the
+                // quote's destination (and port) back to the VIP's.
+                Some(inner) => wire::icmp_nat::nat_icmp(
+                    frame,
+                    p,
+                    inner,
+                    wire::icmp_nat::Way::ToClient,
+                    vip.repr.addr,
+                    (be.port != 0).then_some(vip.repr.port),
+                    g.gateway_mac,
+                    g.device_mac,
+                    max,
+                    out,
+                ),
+                None => {
+                    let sport = if be.port != 0 { vip.repr.port } else { p.sport };
+                    wire::rewrite::nat_reverse(
+                        frame,
+                        p,
+                        vip.repr.addr,
+                        sport,
+                        g.gateway_mac,
+                        g.device_mac,
+                        max,
+                        out,
+                    )
+                }
+            }
         }
         Decision::Pass | Decision::Drop(_) => unreachable!("handled above"),
     };

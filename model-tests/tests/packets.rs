@@ -291,6 +291,7 @@ fn icmpv4_errors_carry_the_inner_flow() {
         proto: 6,
         sport: 80,
         dport: 40000,
+        l4_offset: 20,
     };
     for (ty, code) in [(3u8, 1u8), (3, 4), (11, 0), (12, 0)] {
         // Routers quote the IP header and at least 8 bytes (RFC 792).
@@ -317,6 +318,8 @@ fn icmpv4_errors_carry_the_inner_flow() {
             proto: 17,
             sport: 53,
             dport: 7000,
+            // The quoted header's 4 option bytes count.
+            l4_offset: 24,
         })
     );
 }
@@ -329,6 +332,7 @@ fn icmpv6_errors_carry_the_inner_flow() {
         proto: 17,
         sport: 53,
         dport: 5000,
+        l4_offset: 40,
     };
     for ty in 1..=4u8 {
         let f = icmp_error("2001:db8:ffff::1", "2001:db8::53", ty, 0, &quoted_v6(), 48);
@@ -342,8 +346,8 @@ fn icmpv6_errors_carry_the_inner_flow() {
     let f = icmp_error("2001:db8:ffff::1", "2001:db8::10", 2, 0, &inner, 80);
     let p = ok(&f);
     assert_eq!(
-        p.icmp_error.map(|i| (i.proto, i.sport, i.dport)),
-        Some((6, 443, 40000))
+        p.icmp_error.map(|i| (i.proto, i.sport, i.dport, i.l4_offset)),
+        Some((6, 443, 40000, 40 + 16))
     );
 }
 

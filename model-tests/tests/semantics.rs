@@ -391,6 +391,94 @@ fn fragments_and_icmp_errors_follow_the_rules() {
     assert!(f.dev.ct_entry(&k, false).is_some_and(|(_, _, e)| !e.fragment));
 }
 
+/// The ones'-complement sum over `data` (with `acc`) verifies.
+fn sums_ok(acc: u32, data: &[u8]) -> bool {
+    checksum::fold(checksum::sum(acc, data)) == 0xffff
+}
+
+#[test]
+fn nat_icmp_errors_are_translated_and_leave_conntrack_alone() {
+    let t = test_target();
+    let img = image_for(&config_text(false, false), &t, None);
+    let (client, vip, n1) = ("198.51.100.7", "192.0.2.20", "10.0.2.1");
+    let syn = tcp(client, 40000, vip, 8080, SYN, 0);
+    // What the balancer sends n1 (RR: the first flow), and what n1 answers.
+    let fwd = tcp(client, 40000, n1, 9000, SYN, 0);
+    let answer = tcp(n1, 9000, client, 40000, SYN | ACK, 0);
+    let reply = tcp(vip, 8080, client, 40000, SYN | ACK, 0);
+    // n1 refuses the forwarded packet; a router on the client's side
+    // cannot forward the reply. Back to back with the SYN that creates
+    // the entries (the cycle model's hazard path), and again later.
+    let out_err = icmp_error(n1, client, 3, 3, ip_packet(&fwd), 40);
+    let in_err = icmp_error("203.0.113.1", vip, 3, 4, ip_packet(&reply), 40);
+    let ev = vec![
+        (None, syn.clone(), 0),
+        (None, out_err.clone(), 0),
+        (None, in_err.clone(), 0),
+        (None, out_err.clone(), 10 * MS),
+        (None, in_err.clone(), 10 * MS),
+        // Without an entry: the client's side error is unroutable (only
+        // conntrack knows the backend); the backend's side one is not NAT
+        // traffic (no-VIP action: pass).
+        (
+            None,
+            icmp_error(
+                "203.0.113.1",
+                vip,
+                3,
+                4,
+                ip_packet(&tcp(vip, 8080, client, 1, ACK, 0)),
+                40,
+            ),
+            11 * MS,
+        ),
+        (
+            None,
+            icmp_error(n1, client, 3, 3, ip_packet(&tcp(client, 1, n1, 9000, ACK, 0)), 40),
+            11 * MS,
+        ),
+    ];
+    let (out, f) = both(&[&img], &ev);
+    assert_eq!(out.len(), 6);
+    for (o, to_client) in [
+        (&out[1], true),
+        (&out[2], false),
+        (&out[3], true),
+        (&out[4], false),
+    ] {
+        let ip = &o.data[14..];
+        let (icmp, quote) = (&ip[20..], &ip[28..]);
+        assert!(sums_ok(0, &ip[..20]), "outer IPv4 header checksum");
+        assert!(sums_ok(0, icmp), "ICMP checksum");
+        assert!(sums_ok(0, &quote[..20]), "quoted IPv4 header checksum");
+        // The quote is the receiver's own packet, cut where the router cut.
+        let (mac, src, dst, own) = if to_client {
+            (
+                [0x02, 0, 0x5e, 0, 0, 0xfe],
+                [192, 0, 2, 20],
+                [198, 51, 100, 7],
+                &syn,
+            )
+        } else {
+            (dst_mac(&out[0]), [203, 0, 113, 1], [10, 0, 2, 1], &answer)
+        };
+        assert_eq!(dst_mac(o), mac);
+        assert_eq!((&ip[12..16], &ip[16..20]), (&src[..], &dst[..]));
+        assert_eq!(quote, &ip_packet(own)[..40]);
+    }
+    assert_eq!(out[5].data, ev[6].1, "passed unchanged");
+    let c = f.counters();
+    assert_eq!(c.get(Counter::DropUnroutable), 1);
+    assert_eq!(c.get(Counter::CtInserts), 2, "the flow and its NAT return entry");
+    // Errors are not traffic of the flow: neither entry was refreshed.
+    let k = flow(client, 40000, vip, 8080);
+    let r = flow(n1, 9000, client, 40000);
+    for (k, rev) in [(k, false), (r, true)] {
+        let (_, _, e) = f.dev.ct_entry(&k, rev).expect("entry");
+        assert_eq!((e.last_seen, e.packets, e.tcp_state), (0, 1, TcpState::SynSeen));
+    }
+}
+
 /// The two VIPs of `later_fragment_*`: one address, ports 80 and 443.
 const SHARED: &str = "[[vip]]\nname = \"a\"\naddress = \"192.0.2.10\"\nport = 80\ntable_size = 251\n\
                 backend = [{ name = \"x\", address = \"10.0.0.1\", mac = \"02:00:00:00:00:01\" }]\n\

@@ -776,6 +776,33 @@ mod tests {
         let mut f = Vec::new();
         icmp.write(&mut f, &ip).unwrap();
         frames.push(f);
+        // A backend's port-unreachable about a packet the NAT VIP forwarded
+        // to it: it reads the NAT return entry's bucket.
+        let inner =
+            etherparse::PacketBuilder::ipv4([198, 18, 0, 9], [10, 0, 2, 1], 64).tcp(50000, 9000, 1, 100);
+        let mut ip = Vec::new();
+        inner.write(&mut ip, &[]).unwrap();
+        let icmp = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 2, 1], [198, 18, 0, 9], 64)
+            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port,
+            ));
+        let mut f = Vec::new();
+        icmp.write(&mut f, &ip).unwrap();
+        let m = hw_model::pipeline::classify(
+            Some(&ab),
+            true,
+            &f,
+            0,
+            img.target.ct_buckets,
+            &mut Counters::default(),
+        );
+        assert!(
+            matches!(m.class, hw_model::pipeline::Class::Reverse { .. }),
+            "{:?}",
+            m.class
+        );
+        frames.push(f);
         // VLAN-tagged, to a VIP, IPv4 and IPv6.
         for v6 in [false, true] {
             let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])

@@ -28,6 +28,10 @@ pub struct Inner {
     pub proto: u8,
     pub sport: u16,
     pub dport: u16,
+    /// Offset of the quoted TCP/UDP header from the quoted IP header (which
+    /// follows the 8-byte ICMP header), past any IPv6 extension headers, so
+    /// a NAT rewrite of the quote needs no second walk.
+    pub l4_offset: usize,
 }
 
 /// What the pipeline needs from the headers.
@@ -223,6 +227,7 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
         proto,
         sport: u16::from_be_bytes([body[l4], body[l4 + 1]]),
         dport: u16::from_be_bytes([body[l4 + 2], body[l4 + 3]]),
+        l4_offset: l4,
     })
 }
 

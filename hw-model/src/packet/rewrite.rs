@@ -22,7 +22,7 @@ pub enum RewriteError {
     Family(IpAddr),
 }
 
-fn octets(a: IpAddr) -> ([u8; 16], usize) {
+pub(super) fn octets(a: IpAddr) -> ([u8; 16], usize) {
     match a {
         IpAddr::V4(v) => {
             let mut o = [0u8; 16];
@@ -35,7 +35,7 @@ fn octets(a: IpAddr) -> ([u8; 16], usize) {
 
 /// Copy the frame up to the end of the IP packet (dropping padding) and
 /// set the MACs.
-fn copy_l2(
+pub(super) fn copy_l2(
     frame: &[u8],
     p: &Parsed,
     dst_mac: [u8; 6],
@@ -88,10 +88,10 @@ fn l4_csum_at(out: &[u8], p: &Parsed) -> Option<usize> {
     }
 }
 
-fn get16(b: &[u8], at: usize) -> u16 {
+pub(super) fn get16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
-fn put16(b: &mut [u8], at: usize, v: u16) {
+pub(super) fn put16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
@@ -120,7 +120,7 @@ fn nat(out: &mut [u8], p: &Parsed, addr_at: usize, new: &[u8], port_at: Option<(
     }
 }
 
-fn addr_offsets(p: &Parsed) -> (usize, usize) {
+pub(super) fn addr_offsets(p: &Parsed) -> (usize, usize) {
     if p.ipv6 {
         (p.l3_offset + 8, p.l3_offset + 24)
     } else {

@@ -9,9 +9,10 @@ use hw_model::device::in_memory;
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
 use hw_model::packet::checksum::{fold, l4 as l4_csum, pseudo, sum};
+use hw_model::packet::icmp_nat::{nat_icmp, Way};
 use hw_model::packet::rewrite::Outer;
 use hw_model::packet::rewrite::{self, RewriteError};
-use hw_model::packet::{decap, parse, Frag, Parsed};
+use hw_model::packet::{decap, parse, Frag, Inner, Parsed};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::Target;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -141,6 +142,10 @@ pub fn packet_parse(data: &[u8]) -> bool {
         }
     }
 
+    if let Some(inner) = p.icmp_error {
+        icmp_nat_property(data, &p, &inner, new, sum_hdr, &mut out);
+    }
+
     for outer6 in [false, true] {
         let (s, d) = if outer6 {
             (
@@ -206,6 +211,58 @@ pub fn packet_parse(data: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// The ICMP (ICMPv6: with its pseudo-header) checksum of a parsed ICMP
+/// error verifies.
+fn icmp_sum_ok(f: &[u8], p: &Parsed) -> bool {
+    let m = &f[p.l4_offset..p.l3_offset + p.l3_len];
+    let acc = if p.ipv6 {
+        pseudo(&addr_bytes(p.src), &addr_bytes(p.dst), 58, m.len() as u32)
+    } else {
+        0
+    };
+    fold(sum(acc, m)) == 0xffff
+}
+
+/// An ICMP error translated either way re-parses as the same error with
+/// the new outer and quoted address and port, and keeps valid outer IPv4
+/// header and ICMP checksums valid.
+fn icmp_nat_property(data: &[u8], p: &Parsed, inner: &Inner, new: IpAddr, sum_hdr: bool, out: &mut Vec<u8>) {
+    let icmp_was_ok = icmp_sum_ok(data, p);
+    for way in [Way::ToBackend, Way::ToClient] {
+        if let Err(e) = nat_icmp(
+            data,
+            p,
+            inner,
+            way,
+            new,
+            Some(4242),
+            BE_MAC,
+            DEV_MAC,
+            MAX_FRAME,
+            out,
+        ) {
+            too_big(e);
+            continue;
+        }
+        let q = parse(out).expect("translated ICMP error parses");
+        let qi = q.icmp_error.expect("still an ICMP error");
+        let want = match way {
+            Way::ToBackend => (p.src, new, new, 4242, inner.dst, inner.dport),
+            Way::ToClient => (new, p.dst, inner.src, inner.sport, new, 4242),
+        };
+        assert_eq!((q.src, q.dst, qi.src, qi.sport, qi.dst, qi.dport), want);
+        assert_eq!(qi.l4_offset, inner.l4_offset);
+        assert!(
+            checksums_ok(out, &q).0 || !sum_hdr,
+            "broke the outer IPv4 header checksum"
+        );
+        assert!(
+            icmp_sum_ok(out, &q) || !icmp_was_ok,
+            "broke a valid ICMP checksum"
+        );
+    }
 }
 
 fn too_big(e: RewriteError) {
@@ -451,7 +508,7 @@ fn next_frame(c: &mut Cursor) -> Vec<u8> {
     let vlan = (kind & 0x80 != 0).then_some(0x2000 | client as u16);
     let c4 = v4(198, 51, 100, client);
     let c6 = v6([0x2001, 0xdb8, 0xc, 0, 0, 0, 0, client as u16]);
-    let mut f = match kind % 13 {
+    let mut f = match kind % 15 {
         0 => frame(c4, v4(192, 0, 2, 10), 6, port, 80, flags, payload, vlan, None),
         1 => frame(
             c6,
@@ -552,6 +609,46 @@ fn next_frame(c: &mut Cursor) -> Vec<u8> {
             )
         }
         11 => frame(c4, v4(192, 0, 2, 99), 17, port, 9, 0, payload, vlan, None),
+        12 => {
+            // A NAT backend (or a router before it) bounces a forwarded
+            // packet: translated towards the client on a return-entry hit.
+            let quote = 28 + (flags as usize % 40);
+            let ty = [3u8, 11, 12][c.u8() as usize % 3];
+            if client.is_multiple_of(2) {
+                let be = v4(10, 0, 2, 1 + client % 2);
+                let inner = frame(c4, be, 6, port, 9000, flags, 60, None, None);
+                let from = if flags & 1 != 0 { be } else { v4(10, 0, 9, 254) };
+                icmp_error(from, c4, ty, &inner[14..14 + quote])
+            } else {
+                let be = v6([0x2001, 0xdb8, 2, 0, 0, 0, 0, 1 + client as u16 % 2]);
+                let inner = frame(c6, be, 17, port, 5000, 0, 60, None, None);
+                icmp_error(
+                    be,
+                    c6,
+                    [1u8, 2, 3, 4][ty as usize % 4],
+                    &inner[14..14 + quote + 20],
+                )
+            }
+        }
+        13 => {
+            // A router on the client's side bounces a NAT VIP's reply:
+            // translated towards the flow's backend on a hit.
+            let quote = 28 + (flags as usize % 40);
+            if client.is_multiple_of(2) {
+                let vip = v4(192, 0, 2, 20);
+                let inner = frame(vip, c4, 6, 8080, port, flags, 60, None, None);
+                icmp_error(v4(203, 0, 113, 1), vip, 3, &inner[14..14 + quote])
+            } else {
+                let vip = v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x20]);
+                let inner = frame(vip, c6, 17, 5000, port, 0, 60, None, None);
+                icmp_error(
+                    v6([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1]),
+                    vip,
+                    2,
+                    &inner[14..14 + quote + 20],
+                )
+            }
+        }
         _ => {
             let n = c.u8() as usize;
             (0..n).map(|_| c.u8()).collect()
