@@ -67,6 +67,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
             decision,
             &mut self.buf,
             &mut self.dev.counters,
+            &mut self.dev.icmp,
         )
         .then_some(&self.buf[..])
     }
@@ -101,6 +102,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
                 decision,
                 &mut self.buf,
                 &mut self.dev.counters,
+                &mut self.dev.icmp,
             ) {
                 // The output leaves in `buf`; the input's buffer becomes the
                 // next `buf`, so a replay allocates nothing here.

@@ -1,10 +1,11 @@
 //! The packet layer of the pipeline: typed header views, the parser, the
-//! checksums, the forwarding modes' rewrites and a decoder for the
-//! tunnels they emit.
+//! checksums, the forwarding modes' rewrites, the ICMP too-big answer and
+//! a decoder for the tunnels they emit.
 
 pub mod checksum;
 pub mod decap;
 pub mod headers;
+pub mod icmp;
 pub mod parse;
 pub mod rewrite;
 
