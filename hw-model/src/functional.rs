@@ -72,6 +72,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
         .then_some(&self.buf[..])
     }
 
+    /// The frame the last [`Functional::process`] emitted (if it emitted one).
+    pub fn output(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Execute every classified packet still waiting.
     pub fn flush(&mut self) {
         if self.used == 0 {
