@@ -481,7 +481,11 @@ pub fn check(a: CheckArgs) -> Result<()> {
         index += 1;
         Ok(())
     };
-    let (_report, _) = run(&a.image, &a.trace, &a.model, true, &mut sink)?;
+    let (report, _) = run(&a.image, &a.trace, &a.model, true, &mut sink)?;
+    // What replay's report would warn about (traffic refused for size...).
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     // Whatever the golden has beyond the model's output.
     while let Some(w) = golden.next_packet() {
         let w = w?;

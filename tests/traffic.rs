@@ -147,10 +147,16 @@ fn every_mode_and_scheduler_round_trips() {
     let r = json(&["replay", &img, &trace, "-o", &out, "--json"]);
     assert_eq!(r["offered"]["packets"], 40000);
     assert_eq!(r["flows"]["moved"], 0);
-    assert_eq!(
-        r["flows"]["unattributed"], 0,
-        "every output frame maps to a backend"
-    );
+    // Every output frame maps to a backend, but for the ICMP too-big
+    // answers to IMIX's 1518-byte frames to tunnel VIPs.
+    let sent = r["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c[0] == "icmp_too_big_sent")
+        .unwrap()[1]
+        .clone();
+    assert_eq!(r["flows"]["unattributed"], sent, "every other output frame maps to a backend");
     // Every VIP's backends took flows, in proportion to the table.
     let vips: std::collections::BTreeSet<String> = r["backends"]
         .as_array()
@@ -922,4 +928,130 @@ fn nat_icmp_errors_reach_the_right_hosts_translated() {
     let s = ok(&["check", &img, &trace, "--expect", &out, "--model", "cycle"]);
     assert!(s.contains(" 0 differ, 0 extra from the model, 0 missing"), "{s}");
     tshark_check(&[&out], &["--require-icmp"]);
+}
+
+/// Every frame of a capture: (time ns, bytes).
+fn frames(path: &str) -> Vec<(u64, Vec<u8>)> {
+    let mut r = testbench::trace::TraceReader::open(std::path::Path::new(path)).unwrap();
+    let mut v = Vec::new();
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        v.push((p.ts_ns, p.data));
+    }
+    v
+}
+
+/// Path MTU on the example config: IMIX traffic's 1518-byte frames to the
+/// tunnel VIPs do not fit `max_frame` 1514 once encapsulated. The clients
+/// get ICMP frag-needed (IPv4, DF set by the generator) / Packet Too Big
+/// (IPv6) with the MTU their tunnel leaves, at most as many as the rate
+/// limiter allows in any window of ticks, counted, tshark-clean, and the
+/// same from both models and from a sharded replay.
+#[test]
+fn imix_too_big_frames_are_answered_with_icmp() {
+    use etherparse::{Icmpv4Type, Icmpv6Type, NetSlice, SlicedPacket, TransportSlice};
+    let t = Tmp::new();
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/basic.toml");
+    let img = t.s("basic.img");
+    ok(&["compile", cfg, "-o", &img]);
+    let trace = t.s("in.pcap");
+    // 20000 frames over 0.2 s: ~840 too big against a budget of 50 + 200.
+    ok(&["gen", cfg, "-o", &trace, "-n", "20000", "--sizes", "imix", "--rate", "pps:100000"]);
+    let (outf, outc) = (t.s("f.pcap"), t.s("c.pcap"));
+    let r = json(&["replay", &img, &trace, "-o", &outf, "--json"]);
+    let rc = json(&["replay", &img, &trace, "-o", &outc, "--json", "--model", "cycle"]);
+    let counter = |r: &Value, name: &str| {
+        r["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == name)
+            .unwrap_or_else(|| panic!("no counter {name}"))[1]
+            .as_u64()
+            .unwrap()
+    };
+    let (too_big, sent, limited) = (
+        counter(&r, "drop_too_big"),
+        counter(&r, "icmp_too_big_sent"),
+        counter(&r, "icmp_rate_limited"),
+    );
+    let share = too_big as f64 / 20000.0;
+    assert!((0.03..0.055).contains(&share), "{too_big} too big");
+    assert!(sent > 100 && limited > 100, "sent {sent}, limited {limited}");
+    assert_eq!(sent + limited, too_big, "every too-big packet here is answerable");
+    for name in ["drop_too_big", "icmp_too_big_sent", "icmp_rate_limited", "tx_packets", "tx_bytes"] {
+        assert_eq!(counter(&r, name), counter(&rc, name), "{name}: functional vs cycle");
+    }
+    assert_eq!(r["flows"]["unattributed"], sent, "the answers are the only unattributed frames");
+    let warn = r["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect::<Vec<_>>().join("\n");
+    assert!(warn.contains("exceeded max_frame 1514"), "{warn}");
+    assert!(sent < 1000, "printed without a thousands separator");
+    assert!(warn.contains(&format!("{sent} ICMP too-big answers sent, {limited} rate-limited")) || limited >= 1000, "{warn}");
+    // Byte-identical outputs: cycle against functional, and 2 threads.
+    let s = ok(&["check", &img, &trace, "--expect", &outf, "--model", "cycle"]);
+    assert!(s.contains(" 0 differ, 0 extra from the model, 0 missing"), "{s}");
+    let o2 = t.s("t2.pcap");
+    let r2 = json(&["replay", &img, &trace, "-o", &o2, "--json", "--threads", "2"]);
+    assert_eq!(counter(&r2, "icmp_rate_limited"), limited);
+    ok(&["check", &img, &trace, "--expect", &o2]);
+    // The answers, read back with etherparse.
+    let input = frames(&trace);
+    let gen_mac = input[0].1[6..12].to_vec();
+    let mut ticks = Vec::new();
+    let (mut v4, mut v6) = (0, 0);
+    for (ts, f) in frames(&outf) {
+        let s = SlicedPacket::from_ethernet(&f).unwrap();
+        let (src, dst, mtu): (std::net::IpAddr, std::net::IpAddr, u32) = match (&s.net, &s.transport) {
+            (Some(NetSlice::Ipv4(ip)), Some(TransportSlice::Icmpv4(i))) => {
+                let Icmpv4Type::DestinationUnreachable(
+                    etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu },
+                ) = i.icmp_type()
+                else {
+                    panic!("{:?}", i.icmp_type())
+                };
+                let h = ip.header();
+                assert_eq!(h.ttl(), 64);
+                assert!(h.total_len() <= 576);
+                v4 += 1;
+                (h.source_addr().into(), h.destination_addr().into(), next_hop_mtu as u32)
+            }
+            (Some(NetSlice::Ipv6(ip)), Some(TransportSlice::Icmpv6(i))) => {
+                let Icmpv6Type::PacketTooBig { mtu } = i.icmp_type() else {
+                    panic!("{:?}", i.icmp_type())
+                };
+                let h = ip.header();
+                assert_eq!(h.hop_limit(), 64);
+                assert_eq!(40 + h.payload_length(), 1280);
+                v6 += 1;
+                (h.source_addr().into(), h.destination_addr().into(), mtu)
+            }
+            _ => continue,
+        };
+        // To the router the frame came from, from the VIP to the client.
+        assert_eq!(&f[..6], &gen_mac[..]);
+        assert_eq!(&f[6..12], &[0x02, 0x00, 0x5e, 0x00, 0x00, 0x01]);
+        let want = match src.to_string().as_str() {
+            // dns: GUE over IPv4 backends: 1514 - 14 - 20 - 8.
+            "192.0.2.53" => 1472,
+            // web6: IP-in-IPv6: 1514 - 14 - 40.
+            "2001:db8::10" => 1460,
+            v => panic!("answer from {v}"),
+        };
+        assert_eq!(mtu, want, "MTU announced by {src}");
+        assert!(!dst.to_string().starts_with("192.0.2."), "{dst}");
+        ticks.push(ts / 1_000_000);
+    }
+    assert_eq!((v4 + v6) as u64, sent);
+    assert!(v4 > 0 && v6 > 0, "{v4} ICMPv4, {v6} ICMPv6");
+    // The budget (1000/s, burst 50, 1 ms ticks): in any window of ticks
+    // [a, b], at most 50 + (b - a) answers; with too-big packets arriving
+    // faster than that, it is used up: about 50 + the span.
+    for i in 0..ticks.len() {
+        for j in i..ticks.len() {
+            assert!((j - i + 1) as u64 <= 50 + ticks[j] - ticks[i], "answers {i}..={j} in ticks {}..={}", ticks[i], ticks[j]);
+        }
+    }
+    let span = ticks.last().unwrap() - ticks[0];
+    assert!(sent.abs_diff(50 + span) <= 2, "sent {sent}, span {span} ticks");
+    tshark_check(&[&outf, &outc], &["--require-ipip", "--require-gue"]);
 }

@@ -1090,6 +1090,8 @@ mod tests {
                 timeout_udp: 0,
                 max_frame: 0,
                 gateway_mac: [0; 6],
+                icmp_rate: 0,
+                icmp_burst: 0,
             },
             vips,
         }

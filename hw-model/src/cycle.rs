@@ -911,6 +911,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             d,
             &mut f.out,
             &mut self.dev.counters,
+            &mut self.dev.icmp,
         ) {
             f.ready_at = now + 1;
             self.push(Stage::Tx, i);

@@ -6,6 +6,7 @@
 //! read-only registers and counters back.
 
 use crate::ct::{CtTable, TimeoutTicks};
+use crate::packet::icmp::RateLimit;
 use lbnic_contract::image::{Bank, Image, ImageKind};
 use lbnic_contract::lookup::{best_vip, ct_bucket, proto_matches};
 use lbnic_contract::target::ct::CtKey;
@@ -286,6 +287,8 @@ pub struct Device<B> {
     pub counters: Counters,
     /// Per-VIP-slot RR/WRR pointer.
     pub rr: Vec<u32>,
+    /// The ICMP too-big answers' token bucket (GLOBAL `icmp_rate`/`icmp_burst`).
+    pub icmp: RateLimit,
     pub ct: CtTable,
     /// Device time, conntrack ticks (monotonic).
     pub now: u64,
@@ -316,6 +319,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
                 ..(target.bar.aperture_offset + map.conntrack.end) as usize,
             ct: CtTable::from_map(&map, target.ct_ways),
             rr: vec![0; target.max_vips as usize],
+            icmp: RateLimit::new(target.ct_tick_us),
             target,
             map,
             bar,
@@ -440,6 +444,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
         if c & control::RESET != 0 {
             self.counters = Counters::default();
             self.rr.iter_mut().for_each(|p| *p = 0);
+            self.icmp.reset();
             self.ct_mem_mut().fill(0);
             self.set_reg(regs::CONTROL, c & !(control::RESET | control::CT_FLUSH));
         } else if c & control::CT_FLUSH != 0 {

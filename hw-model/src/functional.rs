@@ -67,8 +67,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
             decision,
             &mut self.buf,
             &mut self.dev.counters,
+            &mut self.dev.icmp,
         )
         .then_some(&self.buf[..])
+    }
+
+    /// The frame the last [`Functional::process`] emitted (if it emitted one).
+    pub fn output(&self) -> &[u8] {
+        &self.buf
     }
 
     /// Execute every classified packet still waiting.
@@ -101,6 +107,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
                 decision,
                 &mut self.buf,
                 &mut self.dev.counters,
+                &mut self.dev.icmp,
             ) {
                 // The output leaves in `buf`; the input's buffer becomes the
                 // next `buf`, so a replay allocates nothing here.

@@ -646,7 +646,9 @@ fn tunnel_source(b: &ActiveBank, backend_v6: bool, hash: u32) -> IpAddr {
 }
 
 /// Stage 5: backend table read and rewrite. Counts tx / pass / drops.
-/// Returns whether a frame leaves (then it is in `out`).
+/// Returns whether a frame leaves (then it is in `out`): the rewritten
+/// packet, or in its place an ICMP too-big answer to the client (see
+/// [`too_big`]), which takes a token of `icmp`.
 pub fn emit(
     frame: &[u8],
     bank: Option<&ActiveBank>,
@@ -654,6 +656,7 @@ pub fn emit(
     d: Decision,
     out: &mut Vec<u8>,
     counters: &mut Counters,
+    icmp: &mut wire::icmp::RateLimit,
 ) -> bool {
     let done = |out: &mut Vec<u8>, counters: &mut Counters| {
         counters.inc(Counter::TxPackets);
@@ -766,13 +769,51 @@ pub fn emit(
     };
     match r {
         Ok(()) => done(out, counters),
-        Err(e) => {
-            counters.inc(match e {
-                wire::rewrite::RewriteError::TooBig { .. } => Counter::DropTooBig,
-                #[allow(unreachable_patterns)]
-                _ => Counter::DropParse,
-            });
+        Err(wire::rewrite::RewriteError::TooBig { len, max }) => {
+            counters.inc(Counter::DropTooBig);
+            // Client -> backend only: a NAT reply's sender is a backend,
+            // whose own stack learns the MTU from the next router.
+            if matches!(d, Decision::Forward { .. })
+                && too_big(frame, p, g, m.now, len, max, out, counters, icmp)
+            {
+                return done(out, counters);
+            }
+            false
+        }
+        Err(_) => {
+            counters.inc(Counter::DropParse);
             false
         }
     }
+}
+
+/// A packet whose rewrite came to `len` bytes, over `max`: answer the
+/// client with the MTU it must use, if it may be answered and the device's
+/// ICMP budget allows (counted either way). The MTU is `max` less what the
+/// frame carries besides the client's IP packet (the L2 header with its
+/// VLAN tags, the mode's outer headers: IPIP 20/40, GUE 28/48, DR/NAT
+/// none), so a packet of that size fits once rewritten.
+#[allow(clippy::too_many_arguments)]
+fn too_big(
+    frame: &[u8],
+    p: &Parsed,
+    g: &lbnic_contract::target::entries::GlobalRepr,
+    now: u32,
+    len: usize,
+    max: usize,
+    out: &mut Vec<u8>,
+    counters: &mut Counters,
+    icmp: &mut wire::icmp::RateLimit,
+) -> bool {
+    let mtu = max.saturating_sub(len.saturating_sub(p.l3_len));
+    if wire::icmp::answerable(frame, p, mtu).is_err() {
+        return false;
+    }
+    if !icmp.take(now, g.icmp_rate, g.icmp_burst) {
+        counters.inc(Counter::IcmpRateLimited);
+        return false;
+    }
+    wire::icmp::too_big(frame, p, mtu, g.device_mac, g.max_frame as usize, out);
+    counters.inc(Counter::IcmpTooBigSent);
+    true
 }

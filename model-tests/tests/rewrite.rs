@@ -25,8 +25,8 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// Checksums of an IP packet as etherparse computes them: the IPv4 header,
-/// TCP/UDP (not for fragments, nor for IPv4 UDP without a checksum), and
-/// recursively the packet inside IPIP or GUE.
+/// TCP/UDP (not for fragments, nor for IPv4 UDP without a checksum),
+/// ICMPv4/ICMPv6, and recursively the packet inside IPIP or GUE.
 fn verify(s: &SlicedPacket, depth: u32) -> Result<(), String> {
     let Some(net) = &s.net else {
         return Err("no IP layer".into());
@@ -86,6 +86,18 @@ fn verify(s: &SlicedPacket, depth: u32) -> Result<(), String> {
             if u.destination_port() == GUE_PORT && depth == 0 {
                 let inner = SlicedPacket::from_ip(u.payload()).map_err(|e| format!("GUE inner: {e}"))?;
                 verify(&inner, 1)?;
+            }
+        }
+        Some(TransportSlice::Icmpv4(i)) => {
+            let want = i.header().icmp_type.calc_checksum(i.payload());
+            if i.checksum() != want {
+                return Err(format!("ICMP checksum {:#06x}, want {want:#06x}", i.checksum()));
+            }
+        }
+        Some(TransportSlice::Icmpv6(i)) => {
+            let want = i.header().icmp_type.calc_checksum(src, dst, i.payload()).unwrap();
+            if i.checksum() != want {
+                return Err(format!("ICMPv6 checksum {:#06x}, want {want:#06x}", i.checksum()));
             }
         }
         _ => {}
@@ -909,10 +921,36 @@ fn model_tunnel_outputs_decode_to_the_input() {
         checked(&out);
     }
     assert_eq!(seen.len(), 4, "every backend, both families, used: {seen:?}");
-    // Too big for max_frame 600 once encapsulated: counted, not sent.
+    // Too big for max_frame 600 once encapsulated: not forwarded; the
+    // client (DF set) is told the MTU that fits its backend's tunnel.
     let big = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x02, 600 - 54 - 10);
-    assert!(m.process(&big, 5_000_000).is_none());
+    let answer = m.process(&big, 5_000_000).expect("answered").to_vec();
     assert_eq!(m.counters().get(Counter::DropTooBig), 1);
+    assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 1);
+    checked(&answer);
+    let a = p(&answer);
+    let inner = a.icmp_error.expect("an ICMP error");
+    assert_eq!((a.src, a.dst), (ip("192.0.2.10"), ip("198.51.100.1")));
+    assert_eq!((inner.src, inner.dport), (ip("198.51.100.1"), 80));
+    assert_eq!(&answer[..6], &big[6..12], "back to the router it came from");
+    assert_eq!(answer[a.l4_offset..a.l4_offset + 2], [3, 4]);
+    let mtu = u16::from_be_bytes([answer[a.l4_offset + 6], answer[a.l4_offset + 7]]) as usize;
+    // The flow's conntrack entry says which backend, so which outer header.
+    let small = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x10, 10);
+    let fwd = m.process(&small, 5_000_001).expect("forwarded").to_vec();
+    let outer = if decap(&fwd, GUE_PORT).unwrap().outer.ipv6 { 40 } else { 20 };
+    assert_eq!(mtu, 600 - 14 - outer);
+    // A packet of exactly that size fits once encapsulated.
+    let fits = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x10, mtu - 40);
+    assert_eq!(m.process(&fits, 5_000_002).expect("fits").len(), 600);
+    // Without DF: not answered (the device does not fragment).
+    let mut nodf = big.clone();
+    nodf[20] &= !0x40;
+    let c = hw_model::packet::checksum::ipv4_header(&nodf[14..34]);
+    nodf[24..26].copy_from_slice(&c.to_be_bytes());
+    assert!(m.process(&nodf, 5_000_003).is_none());
+    assert_eq!(m.counters().get(Counter::DropTooBig), 2);
+    assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 1);
 }
 
 fn arb_frame() -> impl Strategy<Value = Vec<u8>> {

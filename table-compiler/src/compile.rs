@@ -372,6 +372,8 @@ impl<'a> BankEmitter<'a> {
             timeout_udp: tick(cfg.timeouts.udp_s),
             max_frame: cfg.max_frame,
             gateway_mac: cfg.gateway_mac.unwrap_or([0; 6]),
+            icmp_rate: cfg.icmp_rate,
+            icmp_burst: cfg.icmp_burst,
         }
         .emit(&mut self.bank[g.start as usize..g.end as usize]);
     }

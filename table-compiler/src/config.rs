@@ -83,6 +83,8 @@ struct RawDevice {
     mac: Option<Spanned<String>>,
     gateway_mac: Option<Spanned<String>>,
     max_frame: Option<Spanned<u32>>,
+    icmp_rate: Option<Spanned<u32>>,
+    icmp_burst: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -165,6 +167,9 @@ pub struct Config {
     /// Next hop towards clients and for tunnel/NAT backends without a MAC.
     pub gateway_mac: Option<[u8; 6]>,
     pub max_frame: u16,
+    /// ICMP too-big answers per second (0: none) and the limiter's burst.
+    pub icmp_rate: u32,
+    pub icmp_burst: u32,
     pub tunnel_v4: (Ipv4Addr, u8),
     pub tunnel_v6: (Ipv6Addr, u8),
     pub gue_port: u16,
@@ -365,10 +370,20 @@ fn hash_keys(cx: &Ctx, raw: &RawHash) -> Result<([u8; TOEPLITZ_KEY_LEN], [u8; 16
     Ok((toeplitz_key, maglev_seed))
 }
 
-/// Device MAC, gateway MAC, largest frame.
-type DeviceParams = ([u8; 6], Option<[u8; 6]>, u16);
+/// `[device]` as validated.
+struct DeviceParams {
+    mac: [u8; 6],
+    gateway_mac: Option<[u8; 6]>,
+    max_frame: u16,
+    icmp_rate: u32,
+    icmp_burst: u32,
+}
 
-/// `[device]`: its MAC, the gateway's, the largest frame.
+/// Linux's `icmp_msgs_per_sec` and `icmp_msgs_burst` defaults.
+pub const DEFAULT_ICMP_RATE: u32 = 1000;
+pub const DEFAULT_ICMP_BURST: u32 = 50;
+
+/// `[device]`: its MAC, the gateway's, the largest frame, the ICMP limiter.
 fn device(cx: &Ctx, raw: &RawDevice) -> Result<DeviceParams, ConfigError> {
     let device_mac = match &raw.mac {
         None => [0x02, 0, 0, 0, 0, 0x01],
@@ -390,7 +405,35 @@ fn device(cx: &Ctx, raw: &RawDevice) -> Result<DeviceParams, ConfigError> {
             )
         }
     };
-    Ok((device_mac, gateway_mac, max_frame))
+    let icmp_rate = match &raw.icmp_rate {
+        None => DEFAULT_ICMP_RATE,
+        Some(v) if *v.get_ref() <= 1_000_000 => *v.get_ref(),
+        Some(v) => {
+            return cx.at(
+                v.span(),
+                "device.icmp_rate",
+                format!("{} is outside 0..=1000000 answers per second", v.get_ref()),
+            )
+        }
+    };
+    let icmp_burst = match &raw.icmp_burst {
+        None => DEFAULT_ICMP_BURST,
+        Some(v) if (1..=1_000_000).contains(v.get_ref()) => *v.get_ref(),
+        Some(v) => {
+            return cx.at(
+                v.span(),
+                "device.icmp_burst",
+                format!("{} is outside 1..=1000000", v.get_ref()),
+            )
+        }
+    };
+    Ok(DeviceParams {
+        mac: device_mac,
+        gateway_mac,
+        max_frame,
+        icmp_rate,
+        icmp_burst,
+    })
 }
 
 type TunnelSources = ((Ipv4Addr, u8), (Ipv6Addr, u8), u16);
@@ -859,7 +902,8 @@ impl Config {
             }
         };
         let (toeplitz_key, maglev_seed) = hash_keys(&cx, &raw.hash)?;
-        let (device_mac, gateway_mac, max_frame) = device(&cx, &raw.device)?;
+        let dev = device(&cx, &raw.device)?;
+        let gateway_mac = dev.gateway_mac;
         let (tunnel_v4, tunnel_v6, gue_port) = tunnel(&cx, &raw.tunnel)?;
         let timeouts = timeouts(&cx, &raw.timeouts)?;
         if raw.vips.is_empty() {
@@ -896,9 +940,11 @@ impl Config {
             target,
             toeplitz_key,
             maglev_seed,
-            device_mac,
+            device_mac: dev.mac,
             gateway_mac,
-            max_frame,
+            max_frame: dev.max_frame,
+            icmp_rate: dev.icmp_rate,
+            icmp_burst: dev.icmp_burst,
             tunnel_v4,
             tunnel_v6,
             gue_port,

@@ -252,7 +252,8 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
         .collect();
     let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
     let backends = backend_reports(&acc.analyzer);
-    let warnings = warnings(opts, &acc, c);
+    let mut warnings = warnings(opts, &acc, c);
+    warnings.extend(too_big_warning(image, c));
     let an = &acc.analyzer;
     let flows = report::FlowReport {
         tracked: an.flows_tracked,
@@ -412,6 +413,50 @@ the captured bytes (usually a parse drop); --skip-truncated leaves them out",
         ));
     }
     warnings
+}
+
+/// Traffic refused for size, if any: how much, and what the clients were
+/// told. Not answered: IPv4 without DF (the device does not fragment),
+/// later fragments, ICMP errors, NAT replies, non-unicast sources, an MTU
+/// below the protocol minimum.
+fn too_big_warning(image: &Image, c: &Counters) -> Option<String> {
+    let n = c.get(Counter::DropTooBig);
+    if n == 0 {
+        return None;
+    }
+    let g = lbnic_contract::image::Bank::decode(image).ok().map(|b| b.global);
+    let (sent, limited) = (c.get(Counter::IcmpTooBigSent), c.get(Counter::IcmpRateLimited));
+    let rx = c.get(Counter::RxPackets).max(1);
+    Some(format!(
+        "{:.1}% of frames ({} of {}) exceeded max_frame {} once rewritten and were not forwarded: \
+{} ICMP too-big answers sent, {} rate-limited{}, {} not answerable (IPv4 without DF, later fragments, \
+ICMP errors, NAT replies, MTU below the protocol minimum)",
+        n as f64 * 100.0 / rx as f64,
+        thousands(n),
+        thousands(c.get(Counter::RxPackets)),
+        g.as_ref().map_or("?".into(), |g| g.max_frame.to_string()),
+        thousands(sent),
+        thousands(limited),
+        match &g {
+            Some(g) if g.icmp_rate == 0 => " (answers disabled: icmp_rate 0)".to_string(),
+            Some(g) => format!(" (icmp_rate {}/s, burst {})", g.icmp_rate, g.icmp_burst),
+            None => String::new(),
+        },
+        thousands(n.saturating_sub(sent + limited)),
+    ))
+}
+
+/// 8123 -> "8,123".
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut s = String::with_capacity(d.len() + d.len() / 3);
+    for (i, ch) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            s.push(',');
+        }
+        s.push(ch);
+    }
+    s
 }
 
 /// The offered and achieved series on one time axis, of equal length.

@@ -10,6 +10,13 @@
 //! of ingress times, identical in every shard, and every worker commits
 //! each update at the same packet boundary.
 //!
+//! The device-wide ICMP too-big budget (a token bucket taken in packet
+//! order) spans buckets too, but it changes nothing but whether an answer
+//! leaves: the shards answer without limit, and the reader, which merges
+//! the outputs back into input order, applies the one budget there, with
+//! each packet's device time and the bank it entered with
+//! ([`Budget`]).
+//!
 //! Two things cross buckets, so such banks replay on one thread:
 //! - RR/WRR VIPs step a per-VIP pointer on every new flow, so which backend
 //!   a flow gets depends on new flows in other shards;
@@ -31,7 +38,9 @@ use crate::session::{
 use hw_model::device::{in_memory, ActiveBank, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::Model;
+use hw_model::packet::icmp::RateLimit;
 use hw_model::packet::{parse, Parsed};
+use lbnic_contract::target::regs::Counter;
 use lbnic_contract::image::{Bank, Image};
 use lbnic_contract::lookup::{ct_bucket, flow_hash};
 use lbnic_contract::toeplitz::Toeplitz;
@@ -218,7 +227,57 @@ struct Batch {
 struct Out {
     /// (position in batch, range in `data`)
     idx: Vec<(u32, u32, u32)>,
+    /// Per `idx`: an ICMP too-big answer, which the reader may suppress.
+    answer: Vec<bool>,
     data: Vec<u8>,
+}
+
+/// The device's ICMP too-big budget, applied by the reader in input order
+/// (the shards answer without limit): what one device's `emit` does.
+struct Budget {
+    limit: RateLimit,
+    tick_ns: u64,
+    /// (rate, burst) per epoch (the image, then each update).
+    params: Vec<(u32, u32)>,
+    epoch: usize,
+    /// Device time: the running maximum of ingress times, ns.
+    now_ns: u64,
+    /// Answers suppressed, and their bytes.
+    suppressed: u64,
+    suppressed_bytes: u64,
+}
+
+impl Budget {
+    fn new(image: &Image, opts: &Options) -> Result<Budget, ReplayError> {
+        let params = std::iter::once(image)
+            .chain(opts.updates.iter().map(|u| &u.image))
+            .map(|img| Bank::decode(img).map(|b| (b.global.icmp_rate, b.global.icmp_burst)))
+            .collect::<Result<_, _>>()?;
+        Ok(Budget {
+            limit: RateLimit::new(image.target.ct_tick_us),
+            tick_ns: image.target.ct_tick_us as u64 * 1000,
+            params,
+            epoch: 0,
+            now_ns: 0,
+            suppressed: 0,
+            suppressed_bytes: 0,
+        })
+    }
+
+    /// Whether an answer to the frame just seen leaves.
+    fn take(&mut self) -> bool {
+        let (rate, burst) = self.params[self.epoch];
+        self.limit.take((self.now_ns / self.tick_ns) as u32, rate, burst)
+    }
+
+    /// The merged counters as one device would have them.
+    fn apply(&self, c: &mut Counters) {
+        let n = self.suppressed;
+        c.c[Counter::TxPackets as usize] -= n;
+        c.c[Counter::TxBytes as usize] -= self.suppressed_bytes;
+        c.c[Counter::IcmpTooBigSent as usize] -= n;
+        c.add(Counter::IcmpRateLimited, n);
+    }
 }
 
 impl Batch {
@@ -276,6 +335,8 @@ struct Shard<'a> {
 impl<'a> Shard<'a> {
     fn new(me: usize, cuts: &Cuts, image: &Image, opts: &'a Options) -> Result<Shard<'a>, ReplayError> {
         let mut m = Functional::new(in_memory(image.target.clone())?);
+        // The reader applies the device-wide budget (`Budget`).
+        m.dev.icmp.unlimited = true;
         m.dev.flash(image)?;
         m.dev.prefault(cuts.range(me));
         Ok(Shard {
@@ -300,6 +361,7 @@ impl<'a> Shard<'a> {
     /// Run this shard's packets of a batch; their outputs go to `out`.
     fn batch(&mut self, b: &Batch, out: &mut Out) -> Result<(), ReplayError> {
         out.idx.clear();
+        out.answer.clear();
         out.data.clear();
         let mut fl = b.flashes.iter().peekable();
         for &pos in &b.lists[self.me] {
@@ -311,9 +373,16 @@ impl<'a> Shard<'a> {
             let (ts, a, z) = b.frames[pos];
             let frame = &b.data[a as usize..z as usize];
             let key = InKey::of(frame);
-            if let Some(o) = self.m.process(frame, ts) {
-                self.analyzer.observe(self.epoch, &key, o, ts);
-                if self.opts.keep_output {
+            let sent = self.m.dev.counters.get(Counter::IcmpTooBigSent);
+            if self.m.process(frame, ts).is_some() {
+                let answer = self.m.dev.counters.get(Counter::IcmpTooBigSent) != sent;
+                let o = self.m.output();
+                out.answer.push(answer);
+                if !answer {
+                    // An answer is observed by the reader, if it leaves.
+                    self.analyzer.observe(self.epoch, &key, o, ts);
+                }
+                if self.opts.keep_output || answer {
                     let start = out.data.len() as u32;
                     out.data.extend_from_slice(o);
                     out.idx.push((pos as u32, start, out.data.len() as u32));
@@ -382,8 +451,12 @@ pub(crate) fn run(
         let mut set = ShardSet::new(s, image, opts, n, &keys);
         // The one replay loop; the set batches, routes and merges.
         let failed = drive(&mut set, &mut input, opts, acc, sink, progress).err();
-        let ends = set.join();
-        merge(ends, failed, acc)
+        let (ends, budget) = set.join();
+        let mut c = merge(ends, failed, acc)?;
+        if let Some(b) = budget {
+            b.apply(&mut c);
+        }
+        Ok(c)
     })
 }
 
@@ -424,6 +497,7 @@ struct Running<'scope, 'env> {
     inflight: VecDeque<(Arc<Batch>, Out)>,
     my_outs: Vec<Out>,
     spare: Option<Batch>,
+    budget: Budget,
 }
 
 impl<'scope, 'env> ShardSet<'scope, 'env> {
@@ -492,6 +566,7 @@ impl<'scope, 'env> ShardSet<'scope, 'env> {
             inflight: VecDeque::new(),
             my_outs: Vec::new(),
             spare: None,
+            budget: Budget::new(self.image, self.opts)?,
         });
         Ok(())
     }
@@ -538,16 +613,17 @@ impl<'scope, 'env> ShardSet<'scope, 'env> {
     }
 
     /// Stop the workers (their channels close) and gather what each ends
-    /// with; the reader's shard first.
-    fn join(self) -> Vec<Result<WorkerEnd, ReplayError>> {
+    /// with, the reader's shard first, and the answers the budget suppressed.
+    fn join(self) -> (Vec<Result<WorkerEnd, ReplayError>>, Option<Budget>) {
         let Some(r) = self.run else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let Running {
             to_w,
             from_w,
             handles,
             mine,
+            budget,
             ..
         } = r;
         drop(from_w);
@@ -567,7 +643,7 @@ impl<'scope, 'env> ShardSet<'scope, 'env> {
                     .unwrap_or_else(|_| Err(ReplayError::Worker("a worker panicked".into()))),
             );
         }
-        ends
+        (ends, Some(budget))
     }
 }
 
@@ -575,7 +651,8 @@ impl Running<'_, '_> {
     /// Merge the oldest batch in flight and recycle its buffers.
     fn collect_one(&mut self, out: &mut SessionOut<'_, '_>) -> Result<(), ReplayError> {
         let (b, mine) = self.inflight.pop_front().expect("a batch in flight");
-        let mine = collect(&self.from_w, &self.back, &b, mine, out)?;
+        let keep = self.mine.opts.keep_output;
+        let mine = collect(&self.from_w, &self.back, &b, mine, &mut self.budget, keep, out)?;
         self.my_outs.push(mine);
         // Workers dropped theirs before answering: reuse the buffers.
         if let Ok(b) = Arc::try_unwrap(b) {
@@ -669,12 +746,15 @@ fn merge(
     Ok(counters)
 }
 
-/// Merge one batch's outputs back into input order and hand them on.
+/// Merge one batch's outputs back into input order and hand them on; ICMP
+/// too-big answers leave if the device's budget allows.
 fn collect(
     from_w: &[Receiver<Result<Out, ReplayError>>],
     back: &[SyncSender<Out>],
     b: &Batch,
     mine: Out,
+    budget: &mut Budget,
+    keep_output: bool,
     out: &mut SessionOut<'_, '_>,
 ) -> Result<Out, ReplayError> {
     let mut outs: Vec<Out> = vec![mine];
@@ -685,15 +765,37 @@ fn collect(
         );
     }
     let mut at = vec![0usize; outs.len()];
+    let mut flashes = b.flashes.iter().peekable();
+    let mut seen = 0;
     loop {
         let next = (0..outs.len())
             .filter(|&w| at[w] < outs[w].idx.len())
             .min_by_key(|&w| outs[w].idx[at[w]].0);
         let Some(w) = next else { break };
         let (pos, a, z) = outs[w].idx[at[w]];
+        let answer = outs[w].answer[at[w]];
         at[w] += 1;
-        let ts = b.frames[pos as usize].0;
-        if outs[w].data.is_empty() {
+        while let Some(&&(_, u)) = flashes.peek().filter(|f| f.0 <= pos as usize) {
+            budget.epoch = u + 1;
+            flashes.next();
+        }
+        let (ts, fa, fz) = b.frames[pos as usize];
+        // Device time is the running maximum of every frame's time.
+        for f in &b.frames[seen..=pos as usize] {
+            budget.now_ns = budget.now_ns.max(f.0);
+        }
+        seen = pos as usize + 1;
+        if answer {
+            let o = &outs[w].data[a as usize..z as usize];
+            if !budget.take() {
+                budget.suppressed += 1;
+                budget.suppressed_bytes += o.len() as u64;
+                continue;
+            }
+            let key = InKey::of(&b.data[fa as usize..fz as usize]);
+            out.acc.analyzer.observe(budget.epoch, &key, o, ts);
+        }
+        if !keep_output && !answer {
             // Without output frames only the length travelled.
             out.count(ts, (z - a) as usize);
             continue;
@@ -703,6 +805,13 @@ fn collect(
             ts,
             &outs[w].data[a as usize..z as usize],
         )?;
+    }
+    // Updates and frames after the batch's last output.
+    for &(_, u) in flashes {
+        budget.epoch = u + 1;
+    }
+    for f in &b.frames[seen..] {
+        budget.now_ns = budget.now_ns.max(f.0);
     }
     // Hand the buffers back for reuse (a full queue just drops them).
     let mut outs = outs.into_iter();

@@ -279,8 +279,12 @@ pub mod global_field {
     pub const BACKEND_COUNT: Range<usize> = 88..92;
     pub const MAX_FRAME: Range<usize> = 92..94;
     pub const GATEWAY_MAC: Range<usize> = 94..100;
+    /// ICMP too-big answers per second (0: never answer).
+    pub const ICMP_RATE: Range<usize> = 100..104;
+    /// Answers the limiter may send back to back.
+    pub const ICMP_BURST: Range<usize> = 104..108;
     /// Zero; reserved for later contract versions.
-    pub const RESERVED: Range<usize> = 100..256;
+    pub const RESERVED: Range<usize> = 108..256;
 
     use crate::target::field::Field;
     pub const FIELDS: &[Field] = &[
@@ -299,6 +303,8 @@ pub mod global_field {
         Field::int("backend_count", BACKEND_COUNT),
         Field::int("max_frame", MAX_FRAME),
         Field::bytes("gateway_mac", GATEWAY_MAC),
+        Field::int("icmp_rate", ICMP_RATE),
+        Field::int("icmp_burst", ICMP_BURST),
         Field::reserved("reserved", RESERVED),
     ];
 }
@@ -322,11 +328,16 @@ pub struct GlobalRepr {
     pub timeout_tcp_est: u32,
     pub timeout_tcp_fin: u32,
     pub timeout_udp: u32,
-    /// Largest frame (without FCS) the device may emit; larger encapsulated
-    /// frames are dropped and counted.
+    /// Largest frame (without FCS) the device may emit: the egress MTU plus
+    /// the L2 header. A packet whose rewrite would be longer is not
+    /// forwarded (and may be answered with an ICMP too-big).
     pub max_frame: u16,
     /// Next hop towards clients (destination MAC of NAT replies).
     pub gateway_mac: [u8; 6],
+    /// ICMP too-big answers per second, device-wide (0: none are sent).
+    pub icmp_rate: u32,
+    /// Token-bucket depth of that limiter: answers sent back to back.
+    pub icmp_burst: u32,
 }
 
 impl GlobalRepr {
@@ -367,6 +378,8 @@ impl GlobalRepr {
             timeout_udp: u32_at(b, f::TIMEOUT_UDP.start),
             max_frame: u16_at(b, f::MAX_FRAME.start),
             gateway_mac: b[f::GATEWAY_MAC].try_into().expect("6"),
+            icmp_rate: u32_at(b, f::ICMP_RATE.start),
+            icmp_burst: u32_at(b, f::ICMP_BURST.start),
         })
     }
 
@@ -388,6 +401,8 @@ impl GlobalRepr {
         b[f::TIMEOUT_UDP].copy_from_slice(&self.timeout_udp.to_le_bytes());
         b[f::MAX_FRAME].copy_from_slice(&self.max_frame.to_le_bytes());
         b[f::GATEWAY_MAC].copy_from_slice(&self.gateway_mac);
+        b[f::ICMP_RATE].copy_from_slice(&self.icmp_rate.to_le_bytes());
+        b[f::ICMP_BURST].copy_from_slice(&self.icmp_burst.to_le_bytes());
     }
 }
 

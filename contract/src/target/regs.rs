@@ -202,7 +202,8 @@ counters! {
     DropNoVip = "drop_no_vip",
     /// VIP has no backend that may take a new flow.
     DropNoBackend = "drop_no_backend",
-    /// Encapsulation would exceed the maximum frame size.
+    /// Not forwarded for size: the rewrite would exceed `max_frame`
+    /// (whether or not an ICMP too-big answer went back).
     DropTooBig = "drop_too_big",
     /// ICMP error that cannot be routed (RR/WRR miss, NAT VIP).
     DropUnroutable = "drop_unroutable",
@@ -220,6 +221,10 @@ counters! {
     /// fragment entry (its first fragment, which has ports, did not come
     /// first): no way to tell its VIP.
     DropFragAmbiguous = "drop_frag_ambiguous",
+    /// ICMP "fragmentation needed" / "packet too big" answers sent.
+    IcmpTooBigSent = "icmp_too_big_sent",
+    /// Too-big answers the device's ICMP rate limiter suppressed.
+    IcmpRateLimited = "icmp_rate_limited",
 }
 
 /// Why a frame could not be parsed; each has a counter at
@@ -284,7 +289,7 @@ mod tests {
         assert!(last <= BLOCK_LEN);
         const { assert!(NOW_HI < COUNTERS) };
         assert_eq!(Counter::RxPackets.offset(), COUNTERS);
-        assert_eq!(Counter::ALL.len(), Counter::DropFragAmbiguous as usize + 1);
+        assert_eq!(Counter::ALL.len(), Counter::IcmpRateLimited as usize + 1);
         assert!(last <= PARSE_ERRORS);
         assert_eq!(ParseReason::ALL.len(), ParseReason::BadInner as usize + 1);
         assert!(ParseReason::BadInner.offset() + 8 <= BLOCK_LEN);
