@@ -7,7 +7,8 @@
 //!    work the packet needs;
 //! 2. [`execute`]: conntrack lookup / insert / evict, scheduling on a miss,
 //!    RR pointer; applied strictly in packet order;
-//! 3. [`emit`]: backend table read and the forwarding mode's rewrite.
+//! 3. [`emit`]: backend table read and the forwarding mode's rewrite, or
+//!    for a packet too big once rewritten, an ICMP too-big answer.
 //!
 //! Routing rules (docs/spec.md, "Pipeline semantics"): first fragments use
 //! the 5-tuple like any packet; later fragments carry no ports, so they go by

@@ -938,7 +938,11 @@ fn model_tunnel_outputs_decode_to_the_input() {
     // The flow's conntrack entry says which backend, so which outer header.
     let small = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x10, 10);
     let fwd = m.process(&small, 5_000_001).expect("forwarded").to_vec();
-    let outer = if decap(&fwd, GUE_PORT).unwrap().outer.ipv6 { 40 } else { 20 };
+    let outer = if decap(&fwd, GUE_PORT).unwrap().outer.ipv6 {
+        40
+    } else {
+        20
+    };
     assert_eq!(mtu, 600 - 14 - outer);
     // A packet of exactly that size fits once encapsulated.
     let fits = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x10, mtu - 40);

@@ -108,7 +108,7 @@ package lbnic_pkg;
   localparam int unsigned COMMIT_RESULT_BAD_TABLE = 4;
 
   // 64-bit counters: register offset of the low word
-  localparam int unsigned COUNTER_COUNT = 17;
+  localparam int unsigned COUNTER_COUNT = 19;
   localparam int unsigned COUNTER_RX_PACKETS = 32'h00000100;
   localparam int unsigned COUNTER_RX_BYTES = 32'h00000108;
   localparam int unsigned COUNTER_TX_PACKETS = 32'h00000110;
@@ -126,6 +126,8 @@ package lbnic_pkg;
   localparam int unsigned COUNTER_CT_AGEOUTS = 32'h00000170;
   localparam int unsigned COUNTER_COMMITS = 32'h00000178;
   localparam int unsigned COUNTER_COMMIT_ERRORS = 32'h00000180;
+  localparam int unsigned COUNTER_ICMP_TOO_BIG_SENT = 32'h00000188;
+  localparam int unsigned COUNTER_ICMP_RATE_LIMITED = 32'h00000190;
   localparam int unsigned PARSE_REASON_COUNT = 8;
   localparam int unsigned PARSE_ERROR_TRUNCATED = 32'h00000200;
   localparam int unsigned PARSE_ERROR_BAD_IP_VERSION = 32'h00000208;
@@ -209,11 +211,17 @@ package lbnic_pkg;
   localparam int unsigned GLOBAL_MAX_FRAME_LEN = 2;
   localparam int unsigned GLOBAL_GATEWAY_MAC_OFF = 94;
   localparam int unsigned GLOBAL_GATEWAY_MAC_LEN = 6;
-  localparam int unsigned GLOBAL_RESERVED_OFF = 100;
-  localparam int unsigned GLOBAL_RESERVED_LEN = 156;
+  localparam int unsigned GLOBAL_ICMP_RATE_OFF = 100;
+  localparam int unsigned GLOBAL_ICMP_RATE_LEN = 4;
+  localparam int unsigned GLOBAL_ICMP_BURST_OFF = 104;
+  localparam int unsigned GLOBAL_ICMP_BURST_LEN = 4;
+  localparam int unsigned GLOBAL_RESERVED_OFF = 108;
+  localparam int unsigned GLOBAL_RESERVED_LEN = 148;
   localparam int unsigned GLOBAL_BITS = 2048;
   typedef struct packed {
-    logic [1247:0] reserved; // bytes 100..256, bits [2047:800], zero
+    logic [1183:0] reserved; // bytes 108..256, bits [2047:864], zero
+    logic [31:0] icmp_burst; // bytes 104..108, bits [863:832]
+    logic [31:0] icmp_rate; // bytes 100..104, bits [831:800]
     logic [5:0][7:0] gateway_mac; // bytes 94..100, bits [799:752], bytes
     logic [15:0] max_frame; // bytes 92..94, bits [751:736]
     logic [31:0] backend_count; // bytes 88..92, bits [735:704]
