@@ -156,7 +156,10 @@ fn every_mode_and_scheduler_round_trips() {
         .find(|c| c[0] == "icmp_too_big_sent")
         .unwrap()[1]
         .clone();
-    assert_eq!(r["flows"]["unattributed"], sent, "every other output frame maps to a backend");
+    assert_eq!(
+        r["flows"]["unattributed"], sent,
+        "every other output frame maps to a backend"
+    );
     // Every VIP's backends took flows, in proportion to the table.
     let vips: std::collections::BTreeSet<String> = r["backends"]
         .as_array()
@@ -956,7 +959,18 @@ fn imix_too_big_frames_are_answered_with_icmp() {
     ok(&["compile", cfg, "-o", &img]);
     let trace = t.s("in.pcap");
     // 20000 frames over 0.2 s: ~840 too big against a budget of 50 + 200.
-    ok(&["gen", cfg, "-o", &trace, "-n", "20000", "--sizes", "imix", "--rate", "pps:100000"]);
+    ok(&[
+        "gen",
+        cfg,
+        "-o",
+        &trace,
+        "-n",
+        "20000",
+        "--sizes",
+        "imix",
+        "--rate",
+        "pps:100000",
+    ]);
     let (outf, outc) = (t.s("f.pcap"), t.s("c.pcap"));
     let r = json(&["replay", &img, &trace, "-o", &outf, "--json"]);
     let rc = json(&["replay", &img, &trace, "-o", &outc, "--json", "--model", "cycle"]);
@@ -979,14 +993,38 @@ fn imix_too_big_frames_are_answered_with_icmp() {
     assert!((0.03..0.055).contains(&share), "{too_big} too big");
     assert!(sent > 100 && limited > 100, "sent {sent}, limited {limited}");
     assert_eq!(sent + limited, too_big, "every too-big packet here is answerable");
-    for name in ["drop_too_big", "icmp_too_big_sent", "icmp_rate_limited", "tx_packets", "tx_bytes"] {
-        assert_eq!(counter(&r, name), counter(&rc, name), "{name}: functional vs cycle");
+    for name in [
+        "drop_too_big",
+        "icmp_too_big_sent",
+        "icmp_rate_limited",
+        "tx_packets",
+        "tx_bytes",
+    ] {
+        assert_eq!(
+            counter(&r, name),
+            counter(&rc, name),
+            "{name}: functional vs cycle"
+        );
     }
-    assert_eq!(r["flows"]["unattributed"], sent, "the answers are the only unattributed frames");
-    let warn = r["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        r["flows"]["unattributed"], sent,
+        "the answers are the only unattributed frames"
+    );
+    let warn = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(warn.contains("exceeded max_frame 1514"), "{warn}");
     assert!(sent < 1000, "printed without a thousands separator");
-    assert!(warn.contains(&format!("{sent} ICMP too-big answers sent, {limited} rate-limited")) || limited >= 1000, "{warn}");
+    assert!(
+        warn.contains(&format!(
+            "{sent} ICMP too-big answers sent, {limited} rate-limited"
+        )) || limited >= 1000,
+        "{warn}"
+    );
     // Byte-identical outputs: cycle against functional, and 2 threads.
     let s = ok(&["check", &img, &trace, "--expect", &outf, "--model", "cycle"]);
     assert!(s.contains(" 0 differ, 0 extra from the model, 0 missing"), "{s}");
@@ -1013,7 +1051,11 @@ fn imix_too_big_frames_are_answered_with_icmp() {
                 assert_eq!(h.ttl(), 64);
                 assert!(h.total_len() <= 576);
                 v4 += 1;
-                (h.source_addr().into(), h.destination_addr().into(), next_hop_mtu as u32)
+                (
+                    h.source_addr().into(),
+                    h.destination_addr().into(),
+                    next_hop_mtu as u32,
+                )
             }
             (Some(NetSlice::Ipv6(ip)), Some(TransportSlice::Icmpv6(i))) => {
                 let Icmpv6Type::PacketTooBig { mtu } = i.icmp_type() else {
@@ -1048,7 +1090,12 @@ fn imix_too_big_frames_are_answered_with_icmp() {
     // faster than that, it is used up: about 50 + the span.
     for i in 0..ticks.len() {
         for j in i..ticks.len() {
-            assert!((j - i + 1) as u64 <= 50 + ticks[j] - ticks[i], "answers {i}..={j} in ticks {}..={}", ticks[i], ticks[j]);
+            assert!(
+                (j - i + 1) as u64 <= 50 + ticks[j] - ticks[i],
+                "answers {i}..={j} in ticks {}..={}",
+                ticks[i],
+                ticks[j]
+            );
         }
     }
     let span = ticks.last().unwrap() - ticks[0];

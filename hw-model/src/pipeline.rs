@@ -7,7 +7,8 @@
 //!    work the packet needs;
 //! 2. [`execute`]: conntrack lookup / insert / evict, scheduling on a miss,
 //!    RR pointer; applied strictly in packet order;
-//! 3. [`emit`]: backend table read and the forwarding mode's rewrite.
+//! 3. [`emit`]: backend table read and the forwarding mode's rewrite, or
+//!    for a packet too big once rewritten, an ICMP too-big answer.
 //!
 //! Routing rules (docs/spec.md, "Pipeline semantics"): every fragment
 //! (first or later) of VIP traffic is routed by its datagram's *fragment

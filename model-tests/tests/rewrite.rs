@@ -938,19 +938,32 @@ fn model_tunnel_outputs_decode_to_the_input() {
     // The flow's conntrack entry says which backend, so which outer header.
     let small = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x10, 10);
     let fwd = m.process(&small, 5_000_001).expect("forwarded").to_vec();
-    let outer = if decap(&fwd, GUE_PORT).unwrap().outer.ipv6 { 40 } else { 20 };
+    let outer = if decap(&fwd, GUE_PORT).unwrap().outer.ipv6 {
+        40
+    } else {
+        20
+    };
     assert_eq!(mtu, 600 - 14 - outer);
     // A packet of exactly that size fits once encapsulated.
     let fits = tcp("198.51.100.1", 9, "192.0.2.10", 80, 0x10, mtu - 40);
     assert_eq!(m.process(&fits, 5_000_002).expect("fits").len(), 600);
+    // A VLAN tag travels with the tunnelled frame: 4 bytes less for the
+    // client's packet; the answer keeps the tag.
+    let tagged_big = tagged(&big, &[(0x8100, 0x0123)]);
+    let answer = m.process(&tagged_big, 5_000_002).expect("answered").to_vec();
+    checked(&answer);
+    assert_eq!(answer[12..16], [0x81, 0x00, 0x01, 0x23]);
+    let a = p(&answer);
+    let tmtu = u16::from_be_bytes([answer[a.l4_offset + 6], answer[a.l4_offset + 7]]) as usize;
+    assert_eq!(tmtu, mtu - 4);
     // Without DF: not answered (the device does not fragment).
     let mut nodf = big.clone();
     nodf[20] &= !0x40;
     let c = hw_model::packet::checksum::ipv4_header(&nodf[14..34]);
     nodf[24..26].copy_from_slice(&c.to_be_bytes());
     assert!(m.process(&nodf, 5_000_003).is_none());
-    assert_eq!(m.counters().get(Counter::DropTooBig), 2);
-    assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 1);
+    assert_eq!(m.counters().get(Counter::DropTooBig), 3);
+    assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 2);
 }
 
 fn arb_frame() -> impl Strategy<Value = Vec<u8>> {

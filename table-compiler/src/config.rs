@@ -989,6 +989,24 @@ mac = "02:00:00:00:00:01"
     }
 
     #[test]
+    fn icmp_budget_defaults_and_bounds() {
+        let c = parse(OK).unwrap();
+        assert_eq!(
+            (c.icmp_rate, c.icmp_burst),
+            (DEFAULT_ICMP_RATE, DEFAULT_ICMP_BURST)
+        );
+        let c = parse(&format!("[device]\nicmp_rate = 0\nicmp_burst = 7\n{OK}")).unwrap();
+        assert_eq!((c.icmp_rate, c.icmp_burst), (0, 7));
+        for bad in ["icmp_rate = 1000001", "icmp_burst = 0"] {
+            let e = parse(&format!("[device]\n{bad}\n{OK}")).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("device.{}", bad.split(' ').next().unwrap())),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn minimal_config_sorts_backends_and_picks_m() {
         let c = parse(OK).unwrap();
         assert_eq!(c.vips[0].backends[0].name, "a");

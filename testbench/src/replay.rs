@@ -451,7 +451,7 @@ fn thousands(n: u64) -> String {
     let d = n.to_string();
     let mut s = String::with_capacity(d.len() + d.len() / 3);
     for (i, ch) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             s.push(',');
         }
         s.push(ch);
@@ -473,5 +473,18 @@ fn series(mut off: Series, mut ach: Series) -> SeriesReport {
         offered_bytes: pad(off.bytes),
         achieved_packets: pad(ach.packets),
         achieved_bytes: pad(ach.bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(8123), "8,123");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -72,7 +72,9 @@ pub fn answerable(frame: &[u8], p: &Parsed, mtu: usize) -> Result<(), Unanswerab
     }
     if !p.ipv6 {
         let at = p.l3_offset + ipv4::field::FLAGS_FRAG;
-        let flags = frame.get(at..at + 2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+        let flags = frame
+            .get(at..at + 2)
+            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
         if flags & ipv4::DF == 0 {
             return Err(Unanswerable::NoDf);
         }
@@ -93,7 +95,9 @@ pub fn answerable(frame: &[u8], p: &Parsed, mtu: usize) -> Result<(), Unanswerab
 pub fn too_big(frame: &[u8], p: &Parsed, mtu: usize, src_mac: [u8; 6], max: usize, out: &mut Vec<u8>) {
     let ip_len = if p.ipv6 { 40 } else { 20 };
     let limit = if p.ipv6 { V6_MAX_ANSWER } else { V4_MAX_ANSWER };
-    let room = limit.min(max.saturating_sub(p.l2_len)).saturating_sub(ip_len + ICMP_HEADER);
+    let room = limit
+        .min(max.saturating_sub(p.l2_len))
+        .saturating_sub(ip_len + ICMP_HEADER);
     let quote = &frame[p.l3_offset..p.l3_offset + p.l3_len.min(room)];
     let icmp_len = ICMP_HEADER + quote.len();
     out.clear();
@@ -236,7 +240,11 @@ mod tests {
     fn v6(len: usize) -> Vec<u8> {
         let mut f = Vec::new();
         let b = PacketBuilder::ethernet2(ROUTER, DEV)
-            .ipv6([0x20, 1, 0xd, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7], [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10], 50)
+            .ipv6(
+                [0x20, 1, 0xd, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7],
+                [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10],
+                50,
+            )
             .tcp(40000, 443, 1, 64240);
         let pay = vec![0x5a; len - b.size(0)];
         b.write(&mut f, &pay).unwrap();
@@ -262,7 +270,9 @@ mod tests {
             etherparse::VlanHeader::Single(v) => assert_eq!(v.vlan_id.value(), 7),
             v => panic!("{v:?}"),
         }
-        let Some(NetSlice::Ipv4(ip)) = &s.net else { panic!("ipv4") };
+        let Some(NetSlice::Ipv4(ip)) = &s.net else {
+            panic!("ipv4")
+        };
         let h = ip.header().to_header();
         assert_eq!(h.source, [192, 0, 2, 53]);
         assert_eq!(h.destination, [198, 51, 100, 7]);
@@ -270,11 +280,13 @@ mod tests {
         assert!(h.dont_fragment);
         assert_eq!(h.header_checksum, h.calc_header_checksum());
         assert_eq!(h.total_len as usize, V4_MAX_ANSWER, "as much as 576 bytes allow");
-        let Some(TransportSlice::Icmpv4(icmp)) = &s.transport else { panic!("icmp") };
+        let Some(TransportSlice::Icmpv4(icmp)) = &s.transport else {
+            panic!("icmp")
+        };
         match icmp.icmp_type() {
-            Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded {
-                next_hop_mtu,
-            }) => assert_eq!(next_hop_mtu, 1472),
+            Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu },
+            ) => assert_eq!(next_hop_mtu, 1472),
             t => panic!("{t:?}"),
         }
         let hdr = icmp.header();
@@ -292,17 +304,24 @@ mod tests {
         let mut out = Vec::new();
         too_big(&f, &p, 1460, DEV, 1514, &mut out);
         let s = SlicedPacket::from_ethernet(&out).unwrap();
-        let Some(NetSlice::Ipv6(ip)) = &s.net else { panic!("ipv6") };
+        let Some(NetSlice::Ipv6(ip)) = &s.net else {
+            panic!("ipv6")
+        };
         let h = ip.header().to_header();
         assert_eq!(IpAddr::from(h.source), p.dst);
         assert_eq!(IpAddr::from(h.destination), p.src);
         assert_eq!(h.hop_limit, TTL);
         assert_eq!(14 + 40 + h.payload_length as usize, out.len());
         assert_eq!(40 + h.payload_length as usize, V6_MAX_ANSWER);
-        let Some(TransportSlice::Icmpv6(icmp)) = &s.transport else { panic!("icmpv6") };
+        let Some(TransportSlice::Icmpv6(icmp)) = &s.transport else {
+            panic!("icmpv6")
+        };
         assert_eq!(icmp.icmp_type(), Icmpv6Type::PacketTooBig { mtu: 1460 });
         let hdr = icmp.header();
-        let want = hdr.icmp_type.calc_checksum(h.source, h.destination, icmp.payload()).unwrap();
+        let want = hdr
+            .icmp_type
+            .calc_checksum(h.source, h.destination, icmp.payload())
+            .unwrap();
         assert_eq!(hdr.checksum, want);
         assert_eq!(icmp.payload(), &f[14..14 + 1232]);
     }
@@ -315,8 +334,13 @@ mod tests {
         too_big(&f, &p, 100, DEV, 200, &mut out);
         assert_eq!(out.len(), 200);
         let s = SlicedPacket::from_ethernet(&out).unwrap();
-        let Some(TransportSlice::Icmpv4(icmp)) = &s.transport else { panic!("icmp") };
-        assert_eq!(icmp.header().checksum, icmp.header().icmp_type.calc_checksum(icmp.payload()));
+        let Some(TransportSlice::Icmpv4(icmp)) = &s.transport else {
+            panic!("icmp")
+        };
+        assert_eq!(
+            icmp.header().checksum,
+            icmp.header().icmp_type.calc_checksum(icmp.payload())
+        );
     }
 
     #[test]
