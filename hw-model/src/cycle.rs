@@ -898,7 +898,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let mv = if free {
             match self.fifo_mv(Stage::Tx, true) {
                 false => Move::Wait,
-                true if self.port_free <= now as u128 * self.p.port_den => Move::Go(()),
+                // The port frees up during this cycle: the frame follows the
+                // previous one on the wire without a gap of its own.
+                true if self.port_free < (now as u128 + 1) * self.p.port_den => Move::Go(()),
                 true => Move::Stall(Stall::TxPort),
             }
         } else if !self.q[Stage::Tx.i()].is_empty() {
@@ -992,8 +994,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let len = self.slots[i as usize].out.len();
             let n = self.beats(len);
             self.stats.busy[Stage::Tx.i()] += n;
-            // The port sends the frame from now (it was free) for its time
-            // on the wire; fractions of a cycle carry over to the next.
+            // The port sends the frame from when it is free (within this
+            // cycle) for its time on the wire: fractions of a cycle carry
+            // over, so back-to-back frames leave at exactly the port rate.
             let start = self.port_free.max(now as u128 * self.p.port_den);
             self.port_free = start + l1_bytes(len as u64) as u128 * self.p.port_byte;
             let wire_end = self.port_free.div_ceil(self.p.port_den) as u64;
