@@ -7,11 +7,15 @@
 //!                  VIP      (memory)  + sched    read      encap
 //! ```
 //!
+//! - The ingress MAC cannot be held back: a frame arrives at its cycle into
+//!   a receive buffer of `rx_buffer_bytes`, or is dropped (`rx_overflow`)
+//!   if it does not fit. [`RxSource::Axis`] replaces it by a back-pressured
+//!   AXI-Stream source (nothing lost; the backlog shows instead).
 //! - RX and TX move one `datapath_bytes` beat per clock: a frame of L bytes
 //!   occupies them for ceil(L / W) cycles; RX is store-and-forward. The
-//!   source is back-pressured (AXI-Stream `tready`), so nothing is lost when
-//!   the pipeline is slower than the offered load: the report shows the
-//!   backlog instead.
+//!   egress port sends each frame for exactly its wire time at `port_gbps`
+//!   (preamble, FCS and gap included), and TX starts a frame only once the
+//!   port frees up (`tx_port`), so the output never exceeds the port.
 //! - Between stages: FIFOs of `fifo_depth` packets with registered ready
 //!   (a stage moves its head only if the next FIFO had room at the start of
 //!   the cycle). FRONT, BACKEND and REWRITE are fixed-latency, one packet
@@ -37,8 +41,10 @@
 //!   ([`pipeline::execute`]); it writes one beat per way it changes.
 //! - The scrubber walks the buckets with leftover bandwidth (one at a time,
 //!   up to four reads in flight) and reclaims entries expired as of the
-//!   oldest packet not yet past CT_EXEC, which no packet can observe. While
-//!   the pipeline is idle it sweeps at full bandwidth.
+//!   oldest packet not yet past CT_EXEC, which no packet can observe. When
+//!   the pipeline goes idle, reads and locks in flight run out in real
+//!   cycles; the idle time after them is skipped, the scrubber sweeping what
+//!   its bandwidth and read slots allow meanwhile.
 //!
 //! A clock step computes every move from the state at the start of the
 //! cycle (D: `decide`, a pure function, the scrubber's included), then
