@@ -425,7 +425,6 @@ enum Move<T = ()> {
     Stall(Stall),
 }
 
-
 /// D: every stage's move in a cycle, decided from the state at its start.
 #[derive(Debug, Clone, Copy)]
 struct Next {
@@ -975,7 +974,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             (false, _) => Move::Wait,
         };
         let datapath = self.rx.is_some() && !done && self.src_arrived > 0;
-        (deliver, self.rx.is_none() || matches!(deliver, Move::Go(())), datapath)
+        (
+            deliver,
+            self.rx.is_none() || matches!(deliver, Move::Go(())),
+            datapath,
+        )
     }
 
     /// Q: commit every stage's move (downstream first, which only matters

@@ -51,7 +51,10 @@ fn cycle(t: &Target, mode: &str, opts: CycleOptions) -> Cycle<Memory> {
 }
 
 fn client(i: u32) -> ([u8; 4], u16) {
-    ([198, 18 + (i >> 16) as u8, (i >> 8) as u8, i as u8], 1024 + (i % 60000) as u16)
+    (
+        [198, 18 + (i >> 16) as u8, (i >> 8) as u8, i as u8],
+        1024 + (i % 60000) as u16,
+    )
 }
 
 fn frame(k: u32, flows: u32, len: usize) -> Vec<u8> {
@@ -103,7 +106,8 @@ fn egress_never_exceeds_the_port_when_offered_more() {
     // The rate it leaves at is the port's, to 1 %: the frames after the
     // first over the time from the first's end to the last's.
     let bits = (m.stats.l1_bytes_out - l1_bytes(out[0].data.len() as u64)) as f64 * 8.0;
-    let secs = (m.stats.last_egress - out[0].latency_cycles.unwrap() as u64) as f64 / (t.clock_mhz as f64 * 1e6);
+    let secs =
+        (m.stats.last_egress - out[0].latency_cycles.unwrap() as u64) as f64 / (t.clock_mhz as f64 * 1e6);
     let gbps = bits / secs / 1e9;
     assert!(gbps <= 100.01 && gbps > 99.0, "{gbps} Gbit/s");
 }
@@ -220,7 +224,11 @@ fn line_rate_every_mode_and_frame_size() {
                 // ingress MAC, by about the excess.
                 assert!(r.out_gbps_l1 > 99.5, "{mode} {len}: {}", r.out_gbps_l1);
                 let share = l1_bytes(r.len as u64) as f64 / l1_bytes(r.out_len as u64) as f64;
-                assert!(r.forwarded >= share - 0.01, "{mode} {len}: {} < {share}", r.forwarded);
+                assert!(
+                    r.forwarded >= share - 0.01,
+                    "{mode} {len}: {} < {share}",
+                    r.forwarded
+                );
             } else {
                 assert_eq!(r.rx_overflow, 0, "{mode} {len}");
                 assert!(
@@ -259,11 +267,19 @@ fn two_beat_frames_at_250_mhz_overflow_the_mac_and_name_the_datapath() {
     let (s, overflow, out) = run(CycleOptions::default());
     assert!(overflow > 0 && out + overflow == n as u64, "{overflow} {out}");
     assert_eq!(s.rx_overflow, overflow);
-    assert!(s.stalls[Stall::RxDatapath as usize] > n as u64 / 2, "{:?}", s.stalls);
+    assert!(
+        s.stalls[Stall::RxDatapath as usize] > n as u64 / 2,
+        "{:?}",
+        s.stalls
+    );
     assert!(s.rx_buffer_high_water > t.rx_buffer_bytes as u64 - 65);
     let (s, overflow, out) = run(AXIS);
     assert_eq!((overflow, out), (0, n as u64));
-    assert!(s.stalls[Stall::RxDatapath as usize] > n as u64 / 2, "{:?}", s.stalls);
+    assert!(
+        s.stalls[Stall::RxDatapath as usize] > n as u64 / 2,
+        "{:?}",
+        s.stalls
+    );
     assert!(s.fifo_high_water[0] > 100, "{:?}", s.fifo_high_water);
 }
 
@@ -362,5 +378,8 @@ fn reads_in_flight_survive_an_idle_pipeline() {
     assert_eq!(o.len(), 2);
     let (first, second) = (o[0].latency_cycles.unwrap(), o[1].latency_cycles.unwrap());
     assert!(first < 150, "{first}");
-    assert!(second > first + 40, "the second packet did not wait: {first} {second}");
+    assert!(
+        second > first + 40,
+        "the second packet did not wait: {first} {second}"
+    );
 }

@@ -373,7 +373,10 @@ impl Report {
                 "  conntrack memory: {} reads ({} forwarded from in-flight), {} writes, {} scrub reads, {} outstanding at most",
                 c.ct_reads, c.ct_forwarded, c.ct_writes, c.scrub_reads, c.ct_outstanding_high_water
             );
-            let _ = writeln!(s, "\nlatency (arrival of the first beat to the last bit out of the egress port)");
+            let _ = writeln!(
+                s,
+                "\nlatency (arrival of the first beat to the last bit out of the egress port)"
+            );
             let l = |x: &Latency| {
                 vec![
                     x.p50.to_string(),

@@ -29,7 +29,11 @@ pub const MIN_FRAME: u32 = 60;
 /// to [`MIN_FRAME`], plus FCS (4), preamble and SFD (8) and the
 /// inter-frame gap (12).
 pub const fn l1_bytes(len: u64) -> u64 {
-    let l = if len < MIN_FRAME as u64 { MIN_FRAME as u64 } else { len };
+    let l = if len < MIN_FRAME as u64 {
+        MIN_FRAME as u64
+    } else {
+        len
+    };
     l + 4 + 8 + 12
 }
 
