@@ -385,6 +385,31 @@ mod tests {
     }
 
     #[test]
+    fn mac_parameters_are_checked() {
+        let t = Target {
+            max_rx_frame: 16385,
+            ..Target::builtin()
+        };
+        assert!(t.validate().unwrap_err().to_string().contains("max_rx_frame"));
+        let t = Target {
+            max_rx_frame: 9600,
+            rx_buffer_bytes: 9599,
+            ..Target::builtin()
+        };
+        assert!(t.validate().unwrap_err().to_string().contains("rx_buffer_bytes"));
+        let mut b = Target::builtin();
+        b.rx_buffer_bytes = 1 << 20;
+        assert_ne!(Target::builtin().fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn l1_pads_short_frames_and_adds_24_bytes() {
+        assert_eq!(l1_bytes(54), 84);
+        assert_eq!(l1_bytes(60), 84);
+        assert_eq!(l1_bytes(1514), 1538);
+    }
+
+    #[test]
     fn line_rate_64b_at_100g() {
         let pps = Target::builtin().line_rate_pps(60);
         assert!((pps - 148_809_523.8).abs() < 1.0, "{pps}");
