@@ -1,8 +1,8 @@
 //! The cycle-accurate model. Microarchitecture (docs/spec.md §12.2):
 //!
 //! ```text
-//! source -> RX -> FRONT -> CT_REQ -> CT_EXEC -> BACKEND -> REWRITE -> TX
-//!           beats  parse,   bucket    in-order   on-chip   header     beats
+//! MAC ->    RX -> FRONT -> CT_REQ -> CT_EXEC -> BACKEND -> REWRITE -> TX -> port
+//! buffer    beats  parse,   bucket    in-order   on-chip   header     beats  wire
 //!                  hash,    read      conntrack  table     rewrite /
 //!                  VIP      (memory)  + sched    read      encap
 //! ```
