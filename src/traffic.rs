@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
 use testbench::compare::{self, Comparison, Mask};
 use testbench::gen::{self, GenSpec, Popularity, Rate, Sizes};
-use testbench::replay::{self, ModelKind, Options, ReplayError, Timing};
+use testbench::replay::{self, ModelKind, Options, ReplayError, RxSource, Timing};
 use testbench::report::Report;
 use testbench::trace::{Format, TraceReader, TraceWriter};
 
@@ -261,6 +261,12 @@ pub struct ModelArgs {
     /// `max` (as fast as the pipeline takes them: its capacity).
     #[arg(long, default_value = "pcap")]
     timing: String,
+    /// The cycle model's ingress: `mac` (a 100G MAC: a frame arriving to a
+    /// full receive buffer is dropped and counted as `rx_overflow`) or
+    /// `axis` (an AXI-Stream source the pipeline back-pressures: nothing
+    /// is lost). Default: `axis` with `--timing max`, else `mac`.
+    #[arg(long, value_parser = ["mac", "axis"])]
+    rx_source: Option<String>,
     #[arg(long, help = UPDATES_HELP)]
     updates: Option<PathBuf>,
     /// Leave out frames the capture's snaplen cut (by default the model
@@ -315,6 +321,12 @@ impl ModelArgs {
                 ModelKind::Functional
             },
             timing,
+            rx_source: match self.rx_source.as_deref() {
+                Some("axis") => RxSource::Axis,
+                Some(_) => RxSource::Mac,
+                None if timing == Timing::Max => RxSource::Axis,
+                None => RxSource::Mac,
+            },
             threads: self.threads,
             updates,
             skip_truncated: self.skip_truncated,

@@ -78,6 +78,8 @@ pub fn target_params(t: &Target) -> Vec<(&'static str, u64)> {
         ("clock_mhz", t.clock_mhz as u64),
         ("datapath_bytes", t.datapath_bytes as u64),
         ("port_gbps", t.port_gbps as u64),
+        ("max_rx_frame", t.max_rx_frame as u64),
+        ("rx_buffer_bytes", t.rx_buffer_bytes as u64),
         ("max_vips", t.max_vips as u64),
         ("max_backends", t.max_backends as u64),
         ("lut_entry_bits", t.lut_entry_bits as u64),

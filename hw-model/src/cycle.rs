@@ -1,17 +1,21 @@
 //! The cycle-accurate model. Microarchitecture (docs/spec.md §12.2):
 //!
 //! ```text
-//! source -> RX -> FRONT -> CT_REQ -> CT_EXEC -> BACKEND -> REWRITE -> TX
-//!           beats  parse,   bucket    in-order   on-chip   header     beats
+//! MAC ->    RX -> FRONT -> CT_REQ -> CT_EXEC -> BACKEND -> REWRITE -> TX -> port
+//! buffer    beats  parse,   bucket    in-order   on-chip   header     beats  wire
 //!                  hash,    read      conntrack  table     rewrite /
 //!                  VIP      (memory)  + sched    read      encap
 //! ```
 //!
+//! - The ingress MAC cannot be held back: a frame arrives at its cycle into
+//!   a receive buffer of `rx_buffer_bytes`, or is dropped (`rx_overflow`)
+//!   if it does not fit. [`RxSource::Axis`] replaces it by a back-pressured
+//!   AXI-Stream source (nothing lost; the backlog shows instead).
 //! - RX and TX move one `datapath_bytes` beat per clock: a frame of L bytes
 //!   occupies them for ceil(L / W) cycles; RX is store-and-forward. The
-//!   source is back-pressured (AXI-Stream `tready`), so nothing is lost when
-//!   the pipeline is slower than the offered load: the report shows the
-//!   backlog instead.
+//!   egress port sends each frame for exactly its wire time at `port_gbps`
+//!   (preamble, FCS and gap included), and TX starts a frame only once the
+//!   port frees up (`tx_port`), so the output never exceeds the port.
 //! - Between stages: FIFOs of `fifo_depth` packets with registered ready
 //!   (a stage moves its head only if the next FIFO had room at the start of
 //!   the cycle). FRONT, BACKEND and REWRITE are fixed-latency, one packet
@@ -37,8 +41,10 @@
 //!   ([`pipeline::execute`]); it writes one beat per way it changes.
 //! - The scrubber walks the buckets with leftover bandwidth (one at a time,
 //!   up to four reads in flight) and reclaims entries expired as of the
-//!   oldest packet not yet past CT_EXEC, which no packet can observe. While
-//!   the pipeline is idle it sweeps at full bandwidth.
+//!   oldest packet not yet past CT_EXEC, which no packet can observe. When
+//!   the pipeline goes idle, reads and locks in flight run out in real
+//!   cycles; the idle time after them is skipped, the scrubber sweeping what
+//!   its bandwidth and read slots allow meanwhile.
 //!
 //! A clock step computes every move from the state at the start of the
 //! cycle (D: `decide`, a pure function, the scrubber's included), then
@@ -55,6 +61,8 @@ use crate::hist::Histogram;
 use crate::model::{Model, OutPacket};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
+use lbnic_contract::target::entries::Mode;
+use lbnic_contract::target::l1_bytes;
 use lbnic_contract::target::regs::Counter;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -68,6 +76,39 @@ pub const REWRITE_LATENCY: u64 = 2;
 const SCRUB_INFLIGHT: usize = 4;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
+/// Source items the simulator lets wait before it runs (memory bound only,
+/// no modelled effect).
+const SRC_WINDOW: usize = 4096;
+
+/// How far [`Cycle::run`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Every source frame has been taken by RX.
+    Taken,
+    /// The model has reached the latest arrival (all earlier ones are
+    /// admitted or dropped).
+    Arrived,
+    /// Every frame has left.
+    Drained,
+}
+
+/// A packet that leaves CT_EXEC may read-modify-write a NAT return entry
+/// (a conntracked packet of a NAT VIP).
+fn may_rmw(f: &Flight) -> bool {
+    match f.meta.class {
+        pipeline::Class::Vip {
+            slot,
+            stateless: false,
+            fragment: false,
+            ..
+        } => f
+            .bank
+            .as_ref()
+            .and_then(|b| b.vip(slot))
+            .is_some_and(|v| v.repr.mode == Mode::Nat),
+        _ => false,
+    }
+}
 
 /// Why a stage could not move its head packet in a cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -87,12 +128,18 @@ pub enum Stall {
     CtWriteBandwidth,
     /// A stage's output FIFO was full.
     Backpressure,
-    /// TX was still sending the previous frame.
+    /// TX was still sending the previous frame's beats.
     TxBusy,
+    /// TX had a frame but the egress port was still sending the previous
+    /// one (port speed, with preamble and inter-frame gap).
+    TxPort,
+    /// A frame waited at the port while RX was still taking the previous
+    /// one's beats (one `datapath_bytes` beat per clock).
+    RxDatapath,
 }
 
 impl Stall {
-    pub const ALL: [Stall; 8] = [
+    pub const ALL: [Stall; 10] = [
         Stall::RxBackpressure,
         Stall::CtOutstanding,
         Stall::CtBandwidth,
@@ -101,6 +148,8 @@ impl Stall {
         Stall::CtWriteBandwidth,
         Stall::Backpressure,
         Stall::TxBusy,
+        Stall::TxPort,
+        Stall::RxDatapath,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -112,6 +161,8 @@ impl Stall {
             Stall::CtWriteBandwidth => "ct_write_bandwidth",
             Stall::Backpressure => "backpressure",
             Stall::TxBusy => "tx_busy",
+            Stall::TxPort => "tx_port",
+            Stall::RxDatapath => "rx_datapath",
         }
     }
 }
@@ -177,9 +228,16 @@ pub struct CycleStats {
     /// Cycles each stage moved a packet (RX, TX: cycles carrying a beat).
     pub busy: [u64; 7],
     /// Cycles a stage's head packet could not move, by cause.
-    pub stalls: [u64; 8],
-    /// Highest occupancy of each stage's input FIFO.
+    pub stalls: [u64; 10],
+    /// Highest occupancy of each stage's input FIFO; RX's is the port
+    /// backlog: frames arrived at the port and waiting for RX (in the
+    /// MAC's buffer, or held back at an AXI-Stream source), counted at
+    /// each arrival.
     pub fifo_high_water: [usize; 7],
+    /// Most bytes in the MAC's receive buffer at once (MAC source).
+    pub rx_buffer_high_water: u64,
+    /// Frames the MAC dropped because its receive buffer was full.
+    pub rx_overflow: u64,
     /// Conntrack bucket reads issued by CT_REQ and NAT return updates.
     pub ct_reads: u64,
     /// Conntrack way writes (updates, inserts, scrubbed ways).
@@ -195,14 +253,40 @@ pub struct CycleStats {
     /// possible with the hazard check off).
     pub stale_reads: u64,
     /// Per packet that left: cycles from arrival at the port to its last
-    /// beat leaving TX.
+    /// bit leaving the egress port.
     pub latency_cycles: Histogram,
     pub packets_in: u64,
     pub packets_out: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub first_arrival: Option<u64>,
+    /// Cycle the egress port finished the last frame (rounded up).
     pub last_egress: u64,
+    /// Bytes on the egress wire (`l1_bytes` of every frame that left).
+    pub l1_bytes_out: u64,
+}
+
+/// Where RX's frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RxSource {
+    /// A 100G MAC: frames arrive when the wire brings them and wait in its
+    /// `rx_buffer_bytes` receive buffer; one arriving to a full buffer is
+    /// dropped (`rx_overflow`). The hardware's port.
+    #[default]
+    Mac,
+    /// An AXI-Stream source that RX back-pressures (`tready`): nothing is
+    /// lost, frames wait at the source (an RTL testbench's driver).
+    Axis,
+}
+
+impl RxSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            RxSource::Mac => "mac",
+            RxSource::Axis => "axis",
+        }
+    }
 }
 
 /// Model options that are not hardware parameters (those come from the
@@ -212,11 +296,17 @@ pub struct CycleOptions {
     /// The hazard table in CT_REQ (on in the design). Off shows what the
     /// pipeline would do without it.
     pub hazard_check: bool,
+    /// The ingress: a MAC that drops on overflow (the hardware), or a
+    /// back-pressured AXI-Stream source.
+    pub rx_source: RxSource,
 }
 
 impl Default for CycleOptions {
     fn default() -> Self {
-        CycleOptions { hazard_check: true }
+        CycleOptions {
+            hazard_check: true,
+            rx_source: RxSource::Mac,
+        }
     }
 }
 
@@ -233,6 +323,14 @@ struct Params {
     /// Cycles from a read's issue to its data: latency + burst - 1.
     read_cycles: u64,
     datapath_bytes: u64,
+    /// The egress port's time unit is 1/`port_den` cycle: a byte on the
+    /// wire takes `port_byte` of them (8 · clock_mhz / (port_gbps · 1000)
+    /// cycles, exactly), so the long-run rate is exactly the port's.
+    port_den: u128,
+    port_byte: u128,
+    rx_buffer_bytes: u64,
+    /// Scrub reads in flight at most (also bounded by the memory's slots).
+    scrub_slots: usize,
 }
 
 struct Src {
@@ -327,23 +425,11 @@ enum Move<T = ()> {
     Stall(Stall),
 }
 
-impl Move {
-    fn when(go: bool) -> Move {
-        if go {
-            Move::Go(())
-        } else {
-            Move::Wait
-        }
-    }
-}
-
 /// D: every stage's move in a cycle, decided from the state at its start.
 #[derive(Debug, Clone, Copy)]
 struct Next {
     /// Memory beat credit this cycle.
     tokens: i64,
-    /// Reads in flight at the start of the cycle.
-    outstanding: usize,
     /// TX sent the last beat of its frame.
     tx_done: bool,
     /// TX starts sending its FIFO's head.
@@ -359,6 +445,8 @@ struct Next {
     rx_free: bool,
     /// The scrubber's move for the cycle before (see [`Cycle::step`]).
     scrub: Option<ScrubPlan>,
+    /// A frame waits at the port while RX takes the previous one's beats.
+    rx_datapath: bool,
 }
 
 /// The scrubber's move as `decide` plans it: its decision, the beats it
@@ -402,8 +490,11 @@ pub struct Cycle<B> {
     /// Each stage's input FIFO, by [`Stage`] (RX's stays empty: its input
     /// is `src`).
     q: [Ring<u32>; 7],
-    /// TX: frame being sent, and the cycle after its last beat.
-    tx: Option<(u32, u64)>,
+    /// TX: frame being sent, the cycle after its last beat, and the cycle
+    /// (rounded up) its last bit leaves the egress port.
+    tx: Option<(u32, u64, u64)>,
+    /// When the egress port is free, in 1/`port_den` cycles.
+    port_free: u128,
     cam: CamMap,
     /// Completion cycles of reads in flight, ascending (all reads take the
     /// same time).
@@ -419,8 +510,17 @@ pub struct Cycle<B> {
     out: Vec<OutPacket>,
     /// Buckets to touch together (see `warm`).
     warm: Vec<u32>,
-    /// Items at the front of `src` that have arrived at the port.
+    /// Items at the front of `src` that have arrived at the port (and,
+    /// with the MAC source, are in its buffer).
     src_arrived: usize,
+    /// Bytes in the MAC's receive buffer (the arrived frames).
+    rx_buf: u64,
+    /// Port backlog bookkeeping: frames admitted at the port, frames RX has
+    /// started, and the cycles of RX's starts not before the latest
+    /// admission (see [`Cycle::admit`]).
+    admitted: u64,
+    started: u64,
+    starts: VecDeque<u64>,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
@@ -447,6 +547,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 + (t.ct_ways as u64).div_ceil(t.ct_beats_per_cycle as u64)
                 - 1,
             datapath_bytes: t.datapath_bytes as u64,
+            port_den: t.port_gbps as u128 * 1000,
+            port_byte: 8 * t.clock_mhz as u128,
+            rx_buffer_bytes: t.rx_buffer_bytes as u64,
+            scrub_slots: SCRUB_INFLIGHT.min(t.ct_max_outstanding as usize),
         };
         Cycle {
             dev,
@@ -462,6 +566,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             rx: None,
             q: std::array::from_fn(|i| Ring::with_capacity(p.cap[i])),
             tx: None,
+            port_free: 0,
             cam: CamMap::default(),
             reads: Ring::with_capacity(p.max_outstanding + SCRUB_INFLIGHT),
             scrubs: VecDeque::new(),
@@ -471,6 +576,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             out: Vec::new(),
             warm: Vec::with_capacity(WARM_GROUP),
             src_arrived: 0,
+            rx_buf: 0,
+            admitted: 0,
+            started: 0,
+            starts: VecDeque::new(),
         }
     }
 
@@ -578,8 +687,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         n
     }
 
-    /// The pipeline went idle: complete scrubs in flight (the horizon is
-    /// the device time) and forget the memory's pending reads.
+    /// Nothing in flight in the memory: every read (the scrubber's and the
+    /// NAT return updates' included) has returned before this cycle, so no
+    /// bucket is locked either.
+    fn quiet(&self) -> bool {
+        self.scrubs.is_empty() && self.reads.count_while(|&c| c < self.now) == self.reads.len()
+    }
+
+    /// End of the run: complete scrubs in flight (the horizon is the device
+    /// time) and forget the memory's pending reads. Between packets the
+    /// model instead steps until [`Cycle::quiet`].
     fn settle(&mut self) {
         let to = self.dev.active.as_ref().map(|b| b.to);
         while let Some((_, bucket)) = self.scrubs.pop_front() {
@@ -591,11 +708,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.cam.clear();
     }
 
-    /// Scrub as many buckets as the bandwidth of `cycles` idle cycles allows.
+    /// Scrub as many buckets as `cycles` idle cycles allow: the bandwidth
+    /// (`ways` beats a bucket), and the scrubber's reads in flight, each
+    /// holding its slot for a read's latency.
     fn scrub_idle(&mut self, cycles: u64) {
         let Some(b) = self.dev.active.clone() else { return };
         let ct = self.dev.ct;
-        let n = (cycles * self.p.bpc as u64 / self.p.ways as u64).min(ct.buckets as u64);
+        let by_bandwidth = cycles * self.p.bpc as u64 / self.p.ways as u64;
+        let by_latency = cycles / (self.p.read_cycles + 1) * self.p.scrub_slots as u64;
+        let n = by_bandwidth.min(by_latency).min(ct.buckets as u64);
         let horizon = self.dev.now as u32;
         let mut reclaimed = 0u64;
         for _ in 0..n {
@@ -608,33 +729,42 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.dev.counters.add(Counter::CtAgeouts, reclaimed);
     }
 
-    /// Advance the model until the source is empty and, if `drain`, until
-    /// every packet has left.
-    fn run(&mut self, drain: bool) {
+    /// Advance the model until `until` holds.
+    fn run(&mut self, until: Until) {
         loop {
-            if self.idle() {
+            let done = match until {
+                Until::Taken => self.src.is_empty(),
+                Until::Arrived => self.src.is_empty() || self.now >= self.last_arrival,
+                Until::Drained => self.src.is_empty() && self.idle(),
+            };
+            if done {
                 self.flush_scrub();
-                self.settle();
+                return;
+            }
+            if self.idle() {
                 let next = match self.src.front() {
-                    None => return,
+                    None => {
+                        self.flush_scrub();
+                        return;
+                    }
                     Some(SrcItem::Pkt(p)) => Some(p.arrival),
                     Some(SrcItem::Flash(_)) => None,
                 };
+                // Skip the idle time, once the memory has nothing in flight
+                // (reads, locks and scrubs finish in real cycles).
                 if let Some(arrival) = next.filter(|&a| a > self.now) {
-                    self.scrub_idle(arrival - self.now);
-                    self.now = arrival;
-                    self.tokens = self.p.bpc;
+                    if self.quiet() {
+                        self.flush_scrub();
+                        if self.quiet() {
+                            self.settle();
+                            self.scrub_idle(arrival - self.now);
+                            self.now = arrival;
+                            self.tokens = self.p.bpc;
+                        }
+                    }
                 }
             }
-            if !drain && self.src.is_empty() {
-                self.flush_scrub();
-                return;
-            }
             self.step();
-            if drain && self.src.is_empty() && self.idle() {
-                self.flush_scrub();
-                return;
-            }
         }
     }
 
@@ -657,6 +787,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// (Q): the scrub, then the reads that returned, then the stages.
     fn step(&mut self) {
         let now = self.now;
+        // What reached the port by this cycle (state at its start).
+        self.admit(now);
         let next = self.decide();
         let used = self.commit(&next);
         // The scrubber may take only bandwidth no packet wanted this cycle.
@@ -665,7 +797,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         } else {
             next.tokens - used
         };
-        let reading = next.outstanding + matches!(next.req, Move::Go(Req::Read(_))) as usize;
+        // Reads in flight at the end of the cycle: CT_REQ's and a NAT
+        // return update's included.
+        let reading = self.reads.len();
         self.scrub_in = Some((spare, reading));
         if self.cam.len() > self.p.cam_limit {
             self.cam.retain(|_, c| c.live(now));
@@ -711,14 +845,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now)
             + sp.and_then(|p| p.read).is_some_and(|(_, data)| data > now) as usize;
         let (tx_done, tx) = self.decide_tx();
-        let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp);
-        // Writes (CT_EXEC) go first in the arbiter.
-        let left = tokens - matches!(exec, Move::Go(())) as i64;
-        let req = self.decide_req(left, outstanding, room[Stage::CtExec.i()], sp);
-        let (rx_deliver, rx_free) = self.decide_rx(room[Stage::Front.i()]);
+        let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp, outstanding);
+        // Writes (CT_EXEC) go first in the arbiter, and a NAT-VIP packet
+        // leaving CT_EXEC holds a read slot for its return update.
+        let execs = matches!(exec, Move::Go(()));
+        let left = tokens - execs as i64;
+        let reserved = (execs && self.head(Stage::CtExec).is_some_and(may_rmw)) as usize;
+        let req = self.decide_req(left, outstanding + reserved, room[Stage::CtExec.i()], sp);
+        let (rx_deliver, rx_free, rx_datapath) = self.decide_rx(room[Stage::Front.i()]);
         Next {
             tokens,
-            outstanding,
             tx_done,
             tx,
             rewrite: self.fifo_mv(Stage::Rewrite, room[Stage::Tx.i()]),
@@ -729,6 +865,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             rx_deliver,
             rx_free,
             scrub,
+            rx_datapath,
         }
     }
 
@@ -756,14 +893,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         c
     }
 
-    /// TX: (the frame on the wire sent its last beat, start the next).
+    /// TX: (the frame on the wire sent its last beat, start the next). A
+    /// frame starts only once the egress port has finished the previous one.
     #[inline]
     fn decide_tx(&self) -> (bool, Move) {
         let now = self.now;
-        let done = matches!(self.tx, Some((_, end)) if end <= now);
+        let done = matches!(self.tx, Some((_, end, _)) if end <= now);
         let free = self.tx.is_none() || done;
         let mv = if free {
-            Move::when(self.fifo_mv(Stage::Tx, true))
+            match self.fifo_mv(Stage::Tx, true) {
+                false => Move::Wait,
+                // The port frees up during this cycle: the frame follows the
+                // previous one on the wire without a gap of its own.
+                true if self.port_free < (now as u128 + 1) * self.p.port_den => Move::Go(()),
+                true => Move::Stall(Stall::TxPort),
+            }
         } else if !self.q[Stage::Tx.i()].is_empty() {
             Move::Stall(Stall::TxBusy)
         } else {
@@ -774,7 +918,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// CT_EXEC: in order, data there, not locked, write bandwidth.
     #[inline]
-    fn decide_exec(&self, tokens: i64, room: bool, sp: Option<&ScrubPlan>) -> Move {
+    fn decide_exec(&self, tokens: i64, room: bool, sp: Option<&ScrubPlan>, outstanding: usize) -> Move {
         let now = self.now;
         let Some(f) = self.head(Stage::CtExec).filter(|f| f.ready_at <= now) else {
             return Move::Wait;
@@ -791,6 +935,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             Move::Stall(Stall::Backpressure)
         } else if f.bucket.is_some() && tokens < 1 {
             Move::Stall(Stall::CtWriteBandwidth)
+        } else if may_rmw(f) && outstanding >= self.p.max_outstanding {
+            // Its return update's read needs a slot (it knows whether it
+            // inserts only once it executes, so it holds one in any case).
+            Move::Stall(Stall::CtOutstanding)
         } else {
             Move::Go(())
         }
@@ -815,16 +963,22 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
     }
 
-    /// RX: (deliver the finished frame to FRONT, RX may start the next).
+    /// RX: (deliver the finished frame to FRONT, RX may start the next, a
+    /// frame waits at the port while RX is still taking beats).
     #[inline]
-    fn decide_rx(&self, room: bool) -> (Move, bool) {
+    fn decide_rx(&self, room: bool) -> (Move, bool, bool) {
         let done = matches!(self.rx, Some((_, end)) if end <= self.now);
         let deliver = match (done, room) {
             (true, true) => Move::Go(()),
             (true, false) => Move::Stall(Stall::RxBackpressure),
             (false, _) => Move::Wait,
         };
-        (deliver, self.rx.is_none() || matches!(deliver, Move::Go(())))
+        let datapath = self.rx.is_some() && !done && self.src_arrived > 0;
+        (
+            deliver,
+            self.rx.is_none() || matches!(deliver, Move::Go(())),
+            datapath,
+        )
     }
 
     /// Q: commit every stage's move (downstream first, which only matters
@@ -836,21 +990,26 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let used = self.scrub_commit(&p.m, p.at);
             debug_assert_eq!(used, p.used, "the scrub uses the beats decide planned");
         }
-        self.stats.ct_outstanding_high_water =
-            self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
         while self.reads.front().is_some_and(|&c| c <= now) {
             self.reads.pop_front();
         }
         let mut used = 0i64;
         if next.tx_done {
-            let (i, end) = self.tx.take().expect("tx_done");
+            let (i, _, end) = self.tx.take().expect("tx_done");
             self.finish_tx(i, end);
         }
         if let Some(()) = self.take(next.tx) {
             let i = self.pop(Stage::Tx);
-            let n = self.beats(self.slots[i as usize].out.len());
+            let len = self.slots[i as usize].out.len();
+            let n = self.beats(len);
             self.stats.busy[Stage::Tx.i()] += n;
-            self.tx = Some((i, now + n));
+            // The port sends the frame from when it is free (within this
+            // cycle) for its time on the wire: fractions of a cycle carry
+            // over, so back-to-back frames leave at exactly the port rate.
+            let start = self.port_free.max(now as u128 * self.p.port_den);
+            self.port_free = start + l1_bytes(len as u64) as u128 * self.p.port_byte;
+            let wire_end = self.port_free.div_ceil(self.p.port_den) as u64;
+            self.tx = Some((i, now + n, wire_end.max(now + n)));
         }
         if next.rewrite {
             self.rewrite(now);
@@ -876,12 +1035,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if let Some(()) = self.take(next.rx_deliver) {
             self.rx_deliver(now);
         }
+        if next.rx_datapath {
+            self.stats.stalls[Stall::RxDatapath as usize] += 1;
+        }
         if next.rx_free {
             self.rx_start(now);
         }
         if self.rx.is_some() {
             self.stats.busy[Stage::Rx.i()] += 1;
         }
+        // Reads in flight during this cycle, every issue of it included.
+        self.stats.ct_outstanding_high_water =
+            self.stats.ct_outstanding_high_water.max(self.reads.len() as u32);
         used
     }
 
@@ -1068,7 +1233,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let wants = !self.idle()
             && spare >= self.p.ways
             && reading < self.p.max_outstanding
-            && self.scrubs.len() < SCRUB_INFLIGHT;
+            && self.scrubs.len() < self.p.scrub_slots;
         // The timeouts (a look for the oldest packet) only when a read may
         // go out or a returned one is swept.
         let to = if wants || returned > 0 {
@@ -1160,22 +1325,58 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         used
     }
 
+    /// Frames that reach the port by cycle `now` arrive: with the MAC
+    /// source each goes into the receive buffer, or is dropped when it does
+    /// not fit (`rx_overflow`); an AXI-Stream source holds them. Also keeps
+    /// the port backlog statistic: at a frame's arrival, the frames arrived
+    /// minus those RX had started before it. The starts are remembered
+    /// until no earlier arrival can come, so the figure is exact even when
+    /// the simulator ran ahead of its input (AXI-Stream source, see
+    /// [`Cycle::input_at_cycle`]).
+    fn admit(&mut self, now: u64) {
+        while let Some(it) = self.src.get(self.src_arrived) {
+            let (arrival, len) = match it {
+                SrcItem::Flash(_) => {
+                    self.src_arrived += 1;
+                    continue;
+                }
+                SrcItem::Pkt(p) if p.arrival <= now => (p.arrival, p.frame.len() as u64),
+                SrcItem::Pkt(_) => return,
+            };
+            if self.opts.rx_source == RxSource::Mac && self.rx_buf + len > self.p.rx_buffer_bytes {
+                self.src.remove(self.src_arrived);
+                self.stats.rx_overflow += 1;
+                self.dev.counters.inc(Counter::RxOverflow);
+                continue;
+            }
+            self.src_arrived += 1;
+            self.rx_buf += len;
+            self.admitted += 1;
+            while self.starts.front().is_some_and(|&c| c < arrival) {
+                self.starts.pop_front();
+            }
+            let backlog = self.admitted - (self.started - self.starts.len() as u64);
+            let hw = &mut self.stats.fifo_high_water[Stage::Rx.i()];
+            *hw = (*hw).max(backlog as usize);
+            if self.opts.rx_source == RxSource::Mac {
+                self.stats.rx_buffer_high_water = self.stats.rx_buffer_high_water.max(self.rx_buf);
+            }
+        }
+    }
+
     fn rx_start(&mut self, now: u64) {
-        loop {
-            match self.src.front() {
-                Some(SrcItem::Flash(_)) => {
-                    let Some(SrcItem::Flash(img)) = self.src.pop_front() else {
-                        unreachable!("front is a flash")
-                    };
-                    self.src_arrived = self.src_arrived.saturating_sub(1);
+        while self.src_arrived > 0 {
+            self.src_arrived -= 1;
+            match self.src.pop_front() {
+                Some(SrcItem::Flash(img)) => {
                     if let Err(e) = self.dev.flash(&img) {
                         tracing::warn!("flash at packet boundary refused: {e}");
                     }
                 }
-                Some(SrcItem::Pkt(p)) if p.arrival <= now => {
-                    let Some(SrcItem::Pkt(p)) = self.src.pop_front() else {
-                        unreachable!("front is a packet")
-                    };
+                Some(SrcItem::Pkt(p)) => {
+                    self.rx_buf -= p.frame.len() as u64;
+                    self.started += 1;
+                    self.starts.push_back(now);
                     let n = self.beats(p.frame.len());
                     let ingress = self.dev.set_time_ns(p.ts_ns);
                     let (bank, enabled) = (self.dev.active.clone(), self.dev.enabled());
@@ -1190,24 +1391,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     f.now = ingress;
                     f.bucket = None;
                     f.data_at = 0;
-                    // Frames that have arrived at the port and wait.
-                    self.src_arrived = self.src_arrived.saturating_sub(1);
-                    while self.src.get(self.src_arrived).is_some_and(|it| match it {
-                        SrcItem::Pkt(p) => p.arrival <= now,
-                        SrcItem::Flash(_) => true,
-                    }) {
-                        self.src_arrived += 1;
-                    }
-                    let hw = &mut self.stats.fifo_high_water[Stage::Rx.i()];
-                    *hw = (*hw).max(self.src_arrived);
                     self.rx = Some((i, now + n));
                     return;
                 }
-                _ => return,
+                None => unreachable!("arrived items are in the source"),
             }
         }
     }
 
+    /// A frame's last beat left TX; `end` is the cycle its last bit left
+    /// the egress port.
     fn finish_tx(&mut self, i: u32, end: u64) {
         let f = &mut self.slots[i as usize];
         let data = std::mem::take(&mut f.out);
@@ -1215,6 +1408,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.release(i);
         self.stats.packets_out += 1;
         self.stats.bytes_out += data.len() as u64;
+        self.stats.l1_bytes_out += l1_bytes(data.len() as u64);
         self.stats.last_egress = end;
         let latency = end - arrival;
         self.stats.latency_cycles.record(latency);
@@ -1237,15 +1431,30 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.stats.first_arrival.get_or_insert(arrival);
         let seq = self.seq;
         self.seq += 1;
+        // The MAC's length check: an oversize frame never enters.
+        if !self.dev.mac_accepts(frame.len()) {
+            return;
+        }
         self.src.push_back(SrcItem::Pkt(Src {
             seq,
             frame,
             arrival,
             ts_ns,
         }));
-        // Keep the source queue short: run while more than a window waits.
-        if self.src.len() > 4096 {
-            self.run(false);
+        // A frame whose cycle the model has reached arrives now (the state
+        // the next cycle starts from).
+        if arrival <= self.now {
+            self.admit(self.now);
+        }
+        // Keep the source queue short. The MAC's admissions must happen at
+        // their cycle, so the model runs only up to the latest arrival (the
+        // buffer bounds what waits); an AXI-Stream source may be far behind
+        // (e.g. `--timing max`), so the model takes its frames in.
+        if self.src.len() > SRC_WINDOW {
+            self.run(match self.opts.rx_source {
+                RxSource::Mac => Until::Arrived,
+                RxSource::Axis => Until::Taken,
+            });
         }
     }
 }
@@ -1265,7 +1474,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
         Ok(())
     }
     fn finish(&mut self) {
-        self.run(true);
+        self.run(Until::Drained);
         self.settle();
         // Final sweep: the scrubber's pass over the whole table.
         if let Some(b) = self.dev.active.clone() {

@@ -539,6 +539,22 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
         }
     }
 
+    /// The ingress MAC's length check, before the pipeline (both models):
+    /// a frame longer than `max_rx_frame` is dropped and counted
+    /// (`rx_oversize`); one shorter than the 60-byte minimum is counted
+    /// (`rx_undersize`) and taken as if the sender had padded it, because
+    /// captures are taken before the NIC pads. Returns whether it enters.
+    pub fn mac_accepts(&mut self, len: usize) -> bool {
+        if len > self.target.max_rx_frame as usize {
+            self.counters.inc(Counter::RxOversize);
+            return false;
+        }
+        if len < lbnic_contract::target::MIN_FRAME as usize {
+            self.counters.inc(Counter::RxUndersize);
+        }
+        true
+    }
+
     /// Advance device time to a packet's ingress timestamp (never back).
     pub fn set_time_ns(&mut self, ns: u64) -> u32 {
         let t = ns / (self.target.ct_tick_us as u64 * 1000);

@@ -54,6 +54,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
     /// any) is returned.
     pub fn process(&mut self, frame: &[u8], ts_ns: u64) -> Option<&[u8]> {
         self.flush();
+        if !self.dev.mac_accepts(frame.len()) {
+            return None;
+        }
         let now = self.dev.set_time_ns(ts_ns);
         let d = &mut self.dev;
         let bank = d.active.clone();
@@ -142,6 +145,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Functional<B> {
     fn input(&mut self, frame: Vec<u8>, ts_ns: u64) {
+        // The sequence number counts every offered frame, as the cycle
+        // model's does.
+        if !self.dev.mac_accepts(frame.len()) {
+            self.seq += 1;
+            return;
+        }
         if self.used == self.pending.len() {
             self.pending.push(Pending {
                 frame: Vec::new(),

@@ -9,7 +9,7 @@ use crate::attribution::{Analyzer, InKey};
 use crate::report::{self, Conntrack, CycleReport, Latency, Report, SeriesReport, Throughput, UpdateReport};
 use crate::session::{drive, new_acc, Acc, Driven, Frame, Input, Out, Totals};
 use crate::stats::Series;
-use hw_model::cycle::{Cycle, CycleStats, Stall, STAGES};
+use hw_model::cycle::{Cycle, CycleOptions, CycleStats, Stall, STAGES};
 use hw_model::device::{in_memory, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
-pub use crate::session::{ModelKind, Options, ReplayError, Sink, Timing};
+pub use crate::session::{ModelKind, Options, ReplayError, RxSource, Sink, Timing};
 
 /// Replay `trace` through a model with `image` flashed. `progress` gets
 /// (packets read, approximate bytes of the trace read).
@@ -153,7 +153,11 @@ fn run_cycle(
     progress: &dyn Fn(u64, u64),
 ) -> Result<(Counters, CycleReport), ReplayError> {
     let t = &image.target;
-    let mut m = Cycle::new(in_memory(t.clone())?);
+    let copts = CycleOptions {
+        rx_source: opts.rx_source,
+        ..CycleOptions::default()
+    };
+    let mut m = Cycle::with_options(in_memory(t.clone())?, copts);
     m.dev.flash(image)?;
     let mut input = Input::open(trace, t, opts)?;
     let mut run = CycleRun {
@@ -163,19 +167,21 @@ fn run_cycle(
     };
     drive(&mut run, &mut input, opts, acc, sink, progress)?;
     let s = &run.m.stats;
-    let cr = cycle_report(t, s);
-    // Achieved over the modelled window (first arrival to last beat out).
+    let cr = cycle_report(t, s, opts.rx_source);
+    // Achieved over the modelled window (first arrival to the last bit out
+    // of the egress port), rounded outwards so the rate is never
+    // overstated.
     let base = input.clock.base.unwrap_or(0);
-    let ns = |c: u64| c * 1000 / t.clock_mhz as u64;
-    acc.achieved.first = Some(base + ns(s.first_arrival.unwrap_or(0)));
-    acc.achieved.last = base + ns(s.last_egress);
+    let mhz = t.clock_mhz as u64;
+    acc.achieved.first = Some(base + s.first_arrival.unwrap_or(0) * 1000 / mhz);
+    acc.achieved.last = base + (s.last_egress * 1000).div_ceil(mhz);
     acc.achieved.last_len = 0;
     Ok((run.m.dev.counters.clone(), cr))
 }
 
 /// The cycle model's figures over its window (first arrival to last beat
 /// out).
-fn cycle_report(t: &Target, s: &CycleStats) -> CycleReport {
+fn cycle_report(t: &Target, s: &CycleStats, rx_source: RxSource) -> CycleReport {
     let window = s.last_egress.saturating_sub(s.first_arrival.unwrap_or(0)).max(1);
     let ns = |c: u64| c * 1000 / t.clock_mhz as u64;
     let h = &s.latency_cycles;
@@ -193,6 +199,11 @@ fn cycle_report(t: &Target, s: &CycleStats) -> CycleReport {
     CycleReport {
         clock_mhz: t.clock_mhz,
         datapath_bytes: t.datapath_bytes,
+        port_gbps: t.port_gbps,
+        rx_source: rx_source.name().into(),
+        rx_buffer_bytes: t.rx_buffer_bytes,
+        rx_buffer_high_water: s.rx_buffer_high_water,
+        rx_overflow: s.rx_overflow,
         cycles: window,
         cycles_per_packet: if s.packets_in == 0 {
             0.0
@@ -248,7 +259,13 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
     let drops: Vec<(String, u64)> = c
         .named()
         .into_iter()
-        .filter(|(k, v)| *v > 0 && (k.starts_with("drop_") || k.starts_with("parse_")))
+        .filter(|(k, v)| {
+            *v > 0
+                && (k.starts_with("drop_")
+                    || k.starts_with("parse_")
+                    || k == "rx_oversize"
+                    || k == "rx_overflow")
+        })
         .collect();
     let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
     let backends = backend_reports(&acc.analyzer);
@@ -399,6 +416,20 @@ the captured bytes (usually a parse drop); --skip-truncated leaves them out",
         warnings.push(format!(
             "{} flows beyond the tracking cap were not followed for backend changes (--flow-cap)",
             acc.analyzer.flows_untracked
+        ));
+    }
+    if c.get(Counter::RxOverflow) > 0 {
+        warnings.push(format!(
+            "{} frames arrived while the MAC's receive buffer was full and were dropped (rx_overflow): the \
+offered load is more than the pipeline or the egress port takes; --rx-source axis holds the source back instead",
+            c.get(Counter::RxOverflow)
+        ));
+    }
+    if c.get(Counter::RxOversize) > 0 {
+        warnings.push(format!(
+            "{} frames were longer than the target's max_rx_frame and were dropped by the MAC (rx_oversize; \
+a capture of TSO/GRO frames shows what the host saw, not what was on the wire)",
+            c.get(Counter::RxOversize)
         ));
     }
     if acc.analyzer.moves.broken > 0 {

@@ -37,9 +37,10 @@ impl Throughput {
     }
 }
 
-/// Bytes a frame of `len` bytes (no FCS) occupies on the wire.
+/// Bytes a frame of `len` bytes (no FCS) occupies on the wire (the
+/// contract's definition, which the cycle model's ports use).
 pub fn l1_bytes(len: usize) -> u64 {
-    (len.max(60) + 4 + 8 + 12) as u64
+    lbnic_contract::target::l1_bytes(len as u64)
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -55,6 +56,14 @@ pub struct Latency {
 pub struct CycleReport {
     pub clock_mhz: u32,
     pub datapath_bytes: u32,
+    pub port_gbps: u32,
+    /// `mac` (drops on overflow) or `axis` (back-pressured source).
+    pub rx_source: String,
+    pub rx_buffer_bytes: u32,
+    /// Most bytes in the MAC's receive buffer (`mac` source).
+    pub rx_buffer_high_water: u64,
+    /// Frames dropped because the receive buffer was full.
+    pub rx_overflow: u64,
     /// Cycles modelled from the first arrival to the last frame leaving.
     pub cycles: u64,
     pub cycles_per_packet: f64,
@@ -332,9 +341,18 @@ impl Report {
         if let Some(c) = &self.cycle {
             let _ = writeln!(
                 s,
-                "\npipeline ({} MHz, {} B/beat): {} cycles, {:.3} cycles/packet",
-                c.clock_mhz, c.datapath_bytes, c.cycles, c.cycles_per_packet
+                "\npipeline ({} MHz, {} B/beat, {} Gbit/s port): {} cycles, {:.3} cycles/packet",
+                c.clock_mhz, c.datapath_bytes, c.port_gbps, c.cycles, c.cycles_per_packet
             );
+            let _ = if c.rx_source == "mac" {
+                writeln!(
+                    s,
+                    "  ingress: MAC, receive buffer {} of {} bytes at most, {} frames dropped on overflow",
+                    c.rx_buffer_high_water, c.rx_buffer_bytes, c.rx_overflow
+                )
+            } else {
+                writeln!(s, "  ingress: back-pressured AXI-Stream source (nothing dropped)")
+            };
             // RX's entry is the port backlog: frames arrived and waiting.
             let rows: Vec<Vec<String>> = c
                 .utilisation
@@ -355,7 +373,10 @@ impl Report {
                 "  conntrack memory: {} reads ({} forwarded from in-flight), {} writes, {} scrub reads, {} outstanding at most",
                 c.ct_reads, c.ct_forwarded, c.ct_writes, c.scrub_reads, c.ct_outstanding_high_water
             );
-            let _ = writeln!(s, "\nlatency (arrival of the first beat to the last beat out)");
+            let _ = writeln!(
+                s,
+                "\nlatency (arrival of the first beat to the last bit out of the egress port)"
+            );
             let l = |x: &Latency| {
                 vec![
                     x.p50.to_string(),

@@ -8,6 +8,7 @@ use crate::report;
 use crate::schedule::Update;
 use crate::stats::Series;
 use crate::trace::{TraceError, TraceReader};
+pub use hw_model::cycle::RxSource;
 use hw_model::device::DeviceError;
 use lbnic_contract::image::Image;
 use lbnic_contract::target::Target;
@@ -36,7 +37,9 @@ pub enum Timing {
     /// Back to back at this port speed (Gbit/s), ignoring the timestamps.
     Line(f64),
     /// All at once: the pipeline takes them as fast as it can (its
-    /// capacity; the cycle model's source is back-pressured).
+    /// capacity; with the cycle model, use the back-pressured AXI-Stream
+    /// source, [`RxSource::Axis`]: a MAC would drop what its buffer cannot
+    /// hold).
     Max,
 }
 
@@ -54,6 +57,9 @@ impl Timing {
 pub struct Options {
     pub model: ModelKind,
     pub timing: Timing,
+    /// The cycle model's ingress: a MAC that drops on overflow, or a
+    /// back-pressured AXI-Stream source.
+    pub rx_source: RxSource,
     /// Worker threads for the functional model (sharded by flow); 1 = none.
     pub threads: usize,
     pub updates: Vec<Update>,
@@ -78,6 +84,7 @@ impl Default for Options {
         Options {
             model: ModelKind::Functional,
             timing: Timing::Pcap,
+            rx_source: RxSource::Mac,
             threads: 1,
             updates: Vec::new(),
             skip_truncated: false,

@@ -21,6 +21,22 @@ pub use memmap::MemoryMap;
 pub const CONTRACT_VERSION_MAJOR: u16 = 1;
 pub const CONTRACT_VERSION_MINOR: u16 = 0;
 
+/// Shortest Ethernet frame without FCS; a shorter one is padded to it on
+/// the wire.
+pub const MIN_FRAME: u32 = 60;
+
+/// Bytes a frame of `len` bytes (without FCS) occupies on the wire: padded
+/// to [`MIN_FRAME`], plus FCS (4), preamble and SFD (8) and the
+/// inter-frame gap (12).
+pub const fn l1_bytes(len: u64) -> u64 {
+    let l = if len < MIN_FRAME as u64 {
+        MIN_FRAME as u64
+    } else {
+        len
+    };
+    l + 4 + 8 + 12
+}
+
 /// What the pipeline does with a packet it cannot serve (no VIP, unparsable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -81,8 +97,16 @@ pub struct Target {
     pub clock_mhz: u32,
     /// Datapath width in bytes per beat (64 = a 512-bit AXI-Stream).
     pub datapath_bytes: u32,
-    /// Port speed the design must keep up with.
+    /// Port speed the design must keep up with; the cycle model's egress
+    /// port sends at exactly this rate.
     pub port_gbps: u32,
+    /// Longest frame the ingress MAC accepts, bytes without FCS; longer
+    /// ones are dropped and counted (`rx_oversize`) before the pipeline.
+    pub max_rx_frame: u32,
+    /// The ingress MAC's receive buffer in bytes: a MAC cannot hold the
+    /// wire back, so a frame arriving to a full buffer is dropped
+    /// (`rx_overflow`).
+    pub rx_buffer_bytes: u32,
     /// VIP table entries (on-chip CAM/hash).
     pub max_vips: u32,
     /// Backend table entries, shared by all VIPs (global 16-bit index).
@@ -117,9 +141,15 @@ impl Default for Target {
     fn default() -> Self {
         Target {
             name: "default".into(),
-            clock_mhz: 250,
+            // 512 bits at 322 MHz, as 100G MAC cores run: the datapath
+            // then carries every frame size at line rate (spec §12.2).
+            clock_mhz: 322,
             datapath_bytes: 64,
             port_gbps: 100,
+            // The usual 100G jumbo setting: a balancer in front of servers
+            // on a 9000-byte MTU network must not drop their frames.
+            max_rx_frame: 9600,
+            rx_buffer_bytes: 65536,
             max_vips: 256,
             max_backends: 65536,
             lut_entry_bits: 14,
@@ -182,6 +212,21 @@ impl Target {
             return Err(bad(
                 "port_gbps",
                 format!("{} is outside 1..=1600", self.port_gbps),
+            ));
+        }
+        if !(MIN_FRAME..=16384).contains(&self.max_rx_frame) {
+            return Err(bad(
+                "max_rx_frame",
+                format!("{} is outside {MIN_FRAME}..=16384", self.max_rx_frame),
+            ));
+        }
+        if self.rx_buffer_bytes < self.max_rx_frame || self.rx_buffer_bytes > (1 << 24) {
+            return Err(bad(
+                "rx_buffer_bytes",
+                format!(
+                    "{} is outside max_rx_frame ({})..=16777216 (it must hold the longest frame)",
+                    self.rx_buffer_bytes, self.max_rx_frame
+                ),
             ));
         }
         if self.max_vips == 0 || self.max_vips > 65535 {
@@ -281,11 +326,13 @@ impl Target {
     /// device's FINGERPRINT registers; a mismatch is refused.
     pub fn fingerprint(&self) -> u64 {
         let mut h = SipHasher24::new_with_keys(0x6c62_6e69_635f_7467, 0x6669_6e67_6572_7072);
-        let words: [u64; 21] = [
+        let words: [u64; 23] = [
             CONTRACT_VERSION_MAJOR as u64,
             self.clock_mhz as u64,
             self.datapath_bytes as u64,
             self.port_gbps as u64,
+            self.max_rx_frame as u64,
+            self.rx_buffer_bytes as u64,
             self.max_vips as u64,
             self.max_backends as u64,
             self.lut_entry_bits as u64,
@@ -313,7 +360,7 @@ impl Target {
     /// Packets per second at line rate for frames of `frame_len` bytes
     /// (without FCS): adds FCS, preamble+SFD and the inter-frame gap.
     pub fn line_rate_pps(&self, frame_len: u32) -> f64 {
-        let wire_bits = ((frame_len.max(60) + 4 + 8 + 12) * 8) as f64;
+        let wire_bits = (l1_bytes(frame_len as u64) * 8) as f64;
         self.port_gbps as f64 * 1e9 / wire_bits
     }
 }
@@ -335,6 +382,31 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         b.ct_ways = 8;
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn mac_parameters_are_checked() {
+        let t = Target {
+            max_rx_frame: 16385,
+            ..Target::builtin()
+        };
+        assert!(t.validate().unwrap_err().to_string().contains("max_rx_frame"));
+        let t = Target {
+            max_rx_frame: 9600,
+            rx_buffer_bytes: 9599,
+            ..Target::builtin()
+        };
+        assert!(t.validate().unwrap_err().to_string().contains("rx_buffer_bytes"));
+        let mut b = Target::builtin();
+        b.rx_buffer_bytes = 1 << 20;
+        assert_ne!(Target::builtin().fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn l1_pads_short_frames_and_adds_24_bytes() {
+        assert_eq!(l1_bytes(54), 84);
+        assert_eq!(l1_bytes(60), 84);
+        assert_eq!(l1_bytes(1514), 1538);
     }
 
     #[test]

@@ -225,6 +225,14 @@ counters! {
     IcmpTooBigSent = "icmp_too_big_sent",
     /// Too-big answers the device's ICMP rate limiter suppressed.
     IcmpRateLimited = "icmp_rate_limited",
+    /// Longer than the target's `max_rx_frame`: the MAC dropped it.
+    RxOversize = "rx_oversize",
+    /// Shorter than 60 bytes without FCS: taken as if the sender had padded
+    /// it (captures are taken before padding).
+    RxUndersize = "rx_undersize",
+    /// Arrived while the MAC's receive buffer was full: dropped (cycle
+    /// model with the MAC source only; the functional model has no time).
+    RxOverflow = "rx_overflow",
 }
 
 /// Why a frame could not be parsed; each has a counter at
@@ -289,7 +297,7 @@ mod tests {
         assert!(last <= BLOCK_LEN);
         const { assert!(NOW_HI < COUNTERS) };
         assert_eq!(Counter::RxPackets.offset(), COUNTERS);
-        assert_eq!(Counter::ALL.len(), Counter::IcmpRateLimited as usize + 1);
+        assert_eq!(Counter::ALL.len(), Counter::RxOverflow as usize + 1);
         assert!(last <= PARSE_ERRORS);
         assert_eq!(ParseReason::ALL.len(), ParseReason::BadInner as usize + 1);
         assert!(ParseReason::BadInner.offset() + 8 <= BLOCK_LEN);

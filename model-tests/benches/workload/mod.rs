@@ -73,7 +73,9 @@ pub fn feed<M: Model>(
 }
 
 /// Arrival cycle of frame `i` offered at 100 GbE line rate for 64-byte
-/// frames on a 250 MHz pipeline: 1.68 cycles apart.
+/// frames (84 bytes on the wire) on the default target's clock (322 MHz:
+/// 2.16 cycles apart).
 pub fn line_rate_cycle(i: usize) -> u64 {
-    i as u64 * 168 / 100
+    let clock = lbnic_contract::target::Target::builtin().clock_mhz as u64;
+    i as u64 * 84 * 8 * clock / 100_000
 }
