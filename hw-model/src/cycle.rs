@@ -92,20 +92,24 @@ enum Until {
     Drained,
 }
 
-/// A packet that leaves CT_EXEC may read-modify-write a NAT return entry
-/// (a conntracked packet of a NAT VIP).
+/// A packet that leaves CT_EXEC may read-modify-write a NAT return entry:
+/// a conntracked packet of a NAT VIP, or a fragment of one (a first
+/// fragment makes its flow's return entry; a fragment whose VIP only its
+/// entry knows is taken as possibly NAT).
 fn may_rmw(f: &Flight) -> bool {
+    let is_nat = |slot: u16| {
+        f.bank
+            .as_ref()
+            .and_then(|b| b.vip(slot))
+            .is_some_and(|v| v.repr.mode == Mode::Nat)
+    };
     match f.meta.class {
         pipeline::Class::Vip {
             slot,
             stateless: false,
-            fragment: false,
             ..
-        } => f
-            .bank
-            .as_ref()
-            .and_then(|b| b.vip(slot))
-            .is_some_and(|v| v.repr.mode == Mode::Nat),
+        } => is_nat(slot),
+        pipeline::Class::Fragment { slot, .. } => slot.is_none_or(is_nat),
         _ => false,
     }
 }

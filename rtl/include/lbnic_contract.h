@@ -1,5 +1,5 @@
 // Generated from the lbnic hardware contract (crate lbnic-contract). DO NOT EDIT.
-// Target: default, fingerprint 0xac6d6c946be95e11.
+// Target: default, fingerprint 0x8647874e74f4a21d.
 // Command: lbnic target default --emit c -o rtl/include/lbnic_contract.h
 // (scripts/gen-headers.sh regenerates the committed default-target files.)
 //
@@ -14,7 +14,7 @@
 #define LBNIC_CONTRACT_VERSION_MAJOR 1u
 #define LBNIC_CONTRACT_VERSION_MINOR 0u
 #define LBNIC_CONTRACT_VERSION 0x00010000u
-#define LBNIC_TARGET_FINGERPRINT 0xac6d6c946be95e11ULL
+#define LBNIC_TARGET_FINGERPRINT 0x8647874e74f4a21dULL
 #define LBNIC_ID_MAGIC 0x434e424cu
 #define LBNIC_COMMIT_MAGIC 0xc0aa17edu
 #define LBNIC_IMAGE_MAGIC 0x474d4943494e424cULL
@@ -22,9 +22,11 @@
 #define LBNIC_IMAGE_HEADER_LEN 256u
 
 // Target parameters (bar.* are the BAR layout)
-#define LBNIC_TARGET_CLOCK_MHZ 250u
+#define LBNIC_TARGET_CLOCK_MHZ 322u
 #define LBNIC_TARGET_DATAPATH_BYTES 64u
 #define LBNIC_TARGET_PORT_GBPS 100u
+#define LBNIC_TARGET_MAX_RX_FRAME 9600u
+#define LBNIC_TARGET_RX_BUFFER_BYTES 65536u
 #define LBNIC_TARGET_MAX_VIPS 256u
 #define LBNIC_TARGET_MAX_BACKENDS 65536u
 #define LBNIC_TARGET_LUT_ENTRY_BITS 14u
@@ -103,7 +105,7 @@
 #define LBNIC_COMMIT_RESULT_BAD_TABLE 4u
 
 // 64-bit counters: register offset of the low word
-#define LBNIC_COUNTER_COUNT 21u
+#define LBNIC_COUNTER_COUNT 24u
 #define LBNIC_COUNTER_RX_PACKETS 0x00000100u
 #define LBNIC_COUNTER_RX_BYTES 0x00000108u
 #define LBNIC_COUNTER_TX_PACKETS 0x00000110u
@@ -125,6 +127,9 @@
 #define LBNIC_COUNTER_DROP_FRAG_AMBIGUOUS 0x00000190u
 #define LBNIC_COUNTER_ICMP_TOO_BIG_SENT 0x00000198u
 #define LBNIC_COUNTER_ICMP_RATE_LIMITED 0x000001a0u
+#define LBNIC_COUNTER_RX_OVERSIZE 0x000001a8u
+#define LBNIC_COUNTER_RX_UNDERSIZE 0x000001b0u
+#define LBNIC_COUNTER_RX_OVERFLOW 0x000001b8u
 #define LBNIC_PARSE_REASON_COUNT 8u
 #define LBNIC_PARSE_ERROR_TRUNCATED 0x00000200u
 #define LBNIC_PARSE_ERROR_BAD_IP_VERSION 0x00000208u

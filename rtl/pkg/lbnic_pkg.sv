@@ -1,5 +1,5 @@
 // Generated from the lbnic hardware contract (crate lbnic-contract). DO NOT EDIT.
-// Target: default, fingerprint 0xac6d6c946be95e11.
+// Target: default, fingerprint 0x8647874e74f4a21d.
 // Command: lbnic target default --emit sv -o rtl/pkg/lbnic_pkg.sv
 // (scripts/gen-headers.sh regenerates the committed default-target files.)
 //
@@ -19,7 +19,7 @@ package lbnic_pkg;
   localparam int unsigned CONTRACT_VERSION_MAJOR = 1;
   localparam int unsigned CONTRACT_VERSION_MINOR = 0;
   localparam int unsigned CONTRACT_VERSION = 32'h00010000;
-  localparam logic [63:0] TARGET_FINGERPRINT = 64'hac6d6c946be95e11;
+  localparam logic [63:0] TARGET_FINGERPRINT = 64'h8647874e74f4a21d;
   localparam int unsigned ID_MAGIC = 32'h434e424c;
   localparam int unsigned COMMIT_MAGIC = 32'hc0aa17ed;
   localparam logic [63:0] IMAGE_MAGIC = 64'h474d4943494e424c;
@@ -27,9 +27,11 @@ package lbnic_pkg;
   localparam int unsigned IMAGE_HEADER_LEN = 256;
 
   // Target parameters (bar.* are the BAR layout)
-  localparam int unsigned TARGET_CLOCK_MHZ = 250;
+  localparam int unsigned TARGET_CLOCK_MHZ = 322;
   localparam int unsigned TARGET_DATAPATH_BYTES = 64;
   localparam int unsigned TARGET_PORT_GBPS = 100;
+  localparam int unsigned TARGET_MAX_RX_FRAME = 9600;
+  localparam int unsigned TARGET_RX_BUFFER_BYTES = 65536;
   localparam int unsigned TARGET_MAX_VIPS = 256;
   localparam int unsigned TARGET_MAX_BACKENDS = 65536;
   localparam int unsigned TARGET_LUT_ENTRY_BITS = 14;
@@ -108,7 +110,7 @@ package lbnic_pkg;
   localparam int unsigned COMMIT_RESULT_BAD_TABLE = 4;
 
   // 64-bit counters: register offset of the low word
-  localparam int unsigned COUNTER_COUNT = 21;
+  localparam int unsigned COUNTER_COUNT = 24;
   localparam int unsigned COUNTER_RX_PACKETS = 32'h00000100;
   localparam int unsigned COUNTER_RX_BYTES = 32'h00000108;
   localparam int unsigned COUNTER_TX_PACKETS = 32'h00000110;
@@ -130,6 +132,9 @@ package lbnic_pkg;
   localparam int unsigned COUNTER_DROP_FRAG_AMBIGUOUS = 32'h00000190;
   localparam int unsigned COUNTER_ICMP_TOO_BIG_SENT = 32'h00000198;
   localparam int unsigned COUNTER_ICMP_RATE_LIMITED = 32'h000001a0;
+  localparam int unsigned COUNTER_RX_OVERSIZE = 32'h000001a8;
+  localparam int unsigned COUNTER_RX_UNDERSIZE = 32'h000001b0;
+  localparam int unsigned COUNTER_RX_OVERFLOW = 32'h000001b8;
   localparam int unsigned PARSE_REASON_COUNT = 8;
   localparam int unsigned PARSE_ERROR_TRUNCATED = 32'h00000200;
   localparam int unsigned PARSE_ERROR_BAD_IP_VERSION = 32'h00000208;
