@@ -5,8 +5,8 @@
 pub mod checksum;
 pub mod decap;
 pub mod headers;
-pub mod icmp_nat;
 pub mod icmp;
+pub mod icmp_nat;
 pub mod parse;
 pub mod rewrite;
 
