@@ -49,12 +49,13 @@
 //! belongs to, before the stages, which see its read. Packets live in a slab and the FIFOs hold their
 //! indices, so a move costs no copy.
 
-use crate::ct::TimeoutTicks;
+use crate::ct::{CtMem, TimeoutTicks};
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
 use crate::model::{Model, OutPacket};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
+use lbnic_contract::lookup::CtBuckets;
 use lbnic_contract::target::regs::Counter;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -212,11 +213,19 @@ pub struct CycleOptions {
     /// The hazard table in CT_REQ (on in the design). Off shows what the
     /// pipeline would do without it.
     pub hazard_check: bool,
+    /// Fault injection for tests: a broken hazard table that does not
+    /// record packets' bucket reads, so a later packet of the same bucket
+    /// reads memory itself instead of taking its predecessor's result.
+    /// The equivalence tests must catch it.
+    pub cam_forgets_reads: bool,
 }
 
 impl Default for CycleOptions {
     fn default() -> Self {
-        CycleOptions { hazard_check: true }
+        CycleOptions {
+            hazard_check: true,
+            cam_forgets_reads: false,
+        }
     }
 }
 
@@ -264,12 +273,22 @@ struct Flight {
     enabled: bool,
     /// Ingress device time, conntrack ticks.
     now: u32,
-    bucket: Option<u32>,
-    /// Cycle its read returns (forwarded: the predecessor's).
+    /// Its candidate buckets (`a` then `b`; index 0 and 1 below).
+    bucket: Option<CtBuckets>,
+    /// Cycle its data is there (reads returned, predecessors' forwarded).
     data_at: u64,
     decision: Option<Decision>,
-    /// Hazard check off: the bucket as this packet's own read returned it.
+    /// The candidate buckets as this packet's own reads returned them
+    /// (`a` then `b`); CT_EXEC executes on these copies, or on what a
+    /// predecessor left where the hazard table forwards.
     snapshot: Vec<u8>,
+    /// Per candidate: taken from the hazard table (forwarded).
+    fwd: [bool; 2],
+    /// Per candidate: holds a reference in the hazard table.
+    held: [bool; 2],
+    /// Per candidate: the table entry's write generation when it joined; a
+    /// later write (a posted read-modify-write, a scrub) is forwarded.
+    joined: [u64; 2],
 }
 
 /// A hazard-table entry: a bucket with packets (or the scrubber) between
@@ -279,6 +298,9 @@ struct Cam {
     refs: u32,
     /// Data there (read returned, lock released) from this cycle on.
     ready_at: u64,
+    /// Writes to the bucket while in the table: the entry carries the
+    /// latest data, which packets holding it take instead of their read.
+    gen: u64,
 }
 
 impl Cam {
@@ -313,8 +335,53 @@ type CamMap = HashMap<u32, Cam, BuildHasherDefault<BucketHasher>>;
 enum Req {
     /// No conntrack access (stateless, no VIP, ...).
     Pass,
-    Forward(u32),
-    Read(u32),
+    /// The candidate buckets: per candidate, forwarded from the hazard
+    /// table (else read); and how many reads that issues.
+    Ct { fwd: [bool; 2], reads: usize },
+}
+
+impl Req {
+    fn reads(self) -> usize {
+        match self {
+            Req::Pass => 0,
+            Req::Ct { reads, .. } => reads,
+        }
+    }
+    /// Outstanding-read slots: the candidates are one request, a bucket in
+    /// each sub-table's channel group, read in parallel.
+    fn slots(self) -> usize {
+        (self.reads() > 0) as usize
+    }
+}
+
+/// A packet's conntrack memory in CT_EXEC: its copies of its candidate
+/// buckets, and the region for the buckets it read-modify-writes behind
+/// (a NAT return entry, a relocation), which the hazard table locks.
+struct Window<'a> {
+    c: CtBuckets,
+    copies: &'a mut [u8],
+    mem: &'a mut [u8],
+}
+
+impl CtMem for Window<'_> {
+    fn bucket(&self, b: u32, len: usize) -> &[u8] {
+        if b == self.c.a {
+            &self.copies[..len]
+        } else if b == self.c.b {
+            &self.copies[len..2 * len]
+        } else {
+            self.mem.bucket(b, len)
+        }
+    }
+    fn bucket_mut(&mut self, b: u32, len: usize) -> &mut [u8] {
+        if b == self.c.a {
+            &mut self.copies[..len]
+        } else if b == self.c.b {
+            &mut self.copies[len..2 * len]
+        } else {
+            self.mem.bucket_mut(b, len)
+        }
+    }
 }
 
 /// A stage's decision about its head packet this cycle.
@@ -572,6 +639,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let h = self.horizon();
         let ct = self.dev.ct;
         let n = ct.sweep(self.dev.ct_mem_mut(), bucket, h, to) as u64;
+        if let Some(c) = self.cam.get_mut(&bucket).filter(|_| n > 0) {
+            c.gen += 1;
+        }
         self.stats.scrubbed += n;
         self.stats.ct_writes += n;
         self.dev.counters.add(Counter::CtAgeouts, n);
@@ -640,13 +710,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// CT_REQ's choice for its head packet, from the start-of-cycle state.
     fn req_kind(&self, f: &Flight, sp: Option<&ScrubPlan>) -> Req {
-        match f.bucket {
-            None => Req::Pass,
-            Some(b) if self.opts.hazard_check && self.cam_entry(b, sp).is_some_and(|c| c.live(self.now)) => {
-                Req::Forward(b)
-            }
-            Some(b) => Req::Read(b),
+        let Some(c) = f.bucket else { return Req::Pass };
+        let mut fwd = [false; 2];
+        let mut reads = 0;
+        for (k, b) in c.iter().enumerate() {
+            fwd[k] = self.opts.hazard_check && self.cam_entry(b, sp).is_some_and(|c| c.live(self.now));
+            reads += !fwd[k] as usize;
         }
+        Req::Ct { fwd, reads }
     }
 
     /// One clock. `decide` computes every move of this cycle from the state
@@ -665,7 +736,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         } else {
             next.tokens - used
         };
-        let reading = next.outstanding + matches!(next.req, Move::Go(Req::Read(_))) as usize;
+        let reading = next.outstanding
+            + match next.req {
+                Move::Go(r) => r.slots(),
+                _ => 0,
+            };
         self.scrub_in = Some((spare, reading));
         if self.cam.len() > self.p.cam_limit {
             self.cam.retain(|_, c| c.live(now));
@@ -743,6 +818,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 c = Some(Cam {
                     refs: 1,
                     ready_at: data,
+                    gen: c.map_or(0, |c| c.gen),
                 });
             }
             for k in 0..p.returned {
@@ -780,7 +856,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             return Move::Wait;
         };
         let lock = match f.bucket {
-            Some(b) if self.opts.hazard_check => self.cam_entry(b, sp).map_or(0, |c| c.ready_at),
+            Some(c) if self.opts.hazard_check => c
+                .iter()
+                .map(|b| self.cam_entry(b, sp).map_or(0, |c| c.ready_at))
+                .max()
+                .unwrap_or(0),
             _ => 0,
         };
         if f.data_at > now {
@@ -806,9 +886,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let kind = self.req_kind(f, sp);
         if !room {
             Move::Stall(Stall::Backpressure)
-        } else if matches!(kind, Req::Read(_)) && outstanding >= self.p.max_outstanding {
+        } else if kind.slots() > 0 && outstanding >= self.p.max_outstanding {
             Move::Stall(Stall::CtOutstanding)
-        } else if matches!(kind, Req::Read(_)) && left < 1 {
+        } else if kind.reads() > 0 && left < 1 {
             Move::Stall(Stall::CtBandwidth)
         } else {
             Move::Go(kind)
@@ -937,8 +1017,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         f.ready_at = now + FRONT_LATENCY;
         let bucket = f.bucket;
         self.push(Stage::Front, i);
-        if let Some(b) = bucket {
-            self.warm(b);
+        if let Some(c) = bucket {
+            self.warm(c.a);
         }
     }
 
@@ -960,84 +1040,147 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.warm.clear();
     }
 
-    /// CT_EXEC's move: conntrack and scheduling for the head packet. Returns
-    /// the memory beats used.
+    /// CT_EXEC's move: conntrack and scheduling for the head packet, on
+    /// the bucket data it received: its own reads' copies, or the hazard
+    /// table's latest data where it forwards (a predecessor's result, a
+    /// posted read-modify-write or a scrub that landed since it joined).
+    /// The result is written back to memory and the table. Returns the
+    /// memory beats used.
     fn exec(&mut self, now: u64) -> i64 {
         let i = self.pop(Stage::CtExec);
         self.stats.busy[Stage::CtExec.i()] += 1;
+        let blen = self.dev.ct.bucket_range(0).len();
         let f = &mut self.slots[i as usize];
-        if let (Some(b), false) = (f.bucket, self.opts.hazard_check) {
-            // No hazard table: the update starts from this packet's own
-            // copy of the bucket, whatever happened to memory since.
-            let r = self.dev.ct.bucket_range(b);
-            let mem = &mut self.dev.ct_mem_mut()[r];
-            if mem != &f.snapshot[..] {
-                self.stats.stale_reads += 1;
-                mem.copy_from_slice(&f.snapshot);
+        let (d, fx) = if let Some(c) = f.bucket {
+            let mut stale = false;
+            for (k, b) in c.iter().enumerate() {
+                let mem = &self.dev.ct_mem()[self.dev.ct.bucket_range(b)];
+                let copy = &mut f.snapshot[k * blen..(k + 1) * blen];
+                let newer = f.held[k] && self.cam.get(&b).is_some_and(|e| e.gen != f.joined[k]);
+                if f.fwd[k] || newer {
+                    copy.copy_from_slice(mem);
+                } else if copy != mem {
+                    // Only without a (working) hazard table.
+                    stale = true;
+                }
             }
-        }
-        let (d, fx) = pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta);
+            self.stats.stale_reads += stale as u64;
+            let x = self.dev.exec_parts();
+            let mut w = Window {
+                c,
+                copies: &mut f.snapshot,
+                mem: &mut *x.mem,
+            };
+            let r = pipeline::execute_on(
+                &mut pipeline::Exec {
+                    mem: &mut w,
+                    ct: x.ct,
+                    ct_host: x.ct_host,
+                    no_vip: x.no_vip,
+                    parse_action: x.parse_action,
+                    counters: &mut *x.counters,
+                    rr: &mut *x.rr,
+                },
+                f.bank.as_deref(),
+                &f.meta,
+            );
+            // Write the packet's buckets back.
+            for (k, b) in c.iter().enumerate() {
+                let r = self.dev.ct.bucket_range(b);
+                self.dev.ct_mem_mut()[r].copy_from_slice(&f.snapshot[k * blen..(k + 1) * blen]);
+                if f.held[k] {
+                    if let Some(e) = self.cam.get_mut(&b) {
+                        e.refs -= 1;
+                        e.gen += 1;
+                    }
+                }
+            }
+            r
+        } else {
+            pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta)
+        };
         f.decision = Some(d);
         f.ready_at = now + BACKEND_LATENCY;
+        let own = f.bucket;
         let mut used = fx.writes as i64;
         self.stats.ct_writes += fx.writes as u64;
-        if let Some(b) = f.bucket.filter(|_| self.opts.hazard_check) {
-            if let Some(c) = self.cam.get_mut(&b) {
-                c.refs -= 1;
+        for &rb in fx.rmw() {
+            if own.is_some_and(|c| c.a == rb || c.b == rb) {
+                continue;
             }
-        }
-        if let Some(rb) = fx.extra_bucket {
-            // Posted read-modify-write of the NAT return bucket: the read
-            // holds an outstanding slot, the bucket stays locked until the
-            // write has landed.
+            // Posted read-modify-write of a bucket the packet did not read
+            // (a NAT return entry's candidates, a relocation's target): the
+            // read holds an outstanding slot, the bucket stays locked until
+            // the write has landed.
             let data = now + self.p.read_cycles;
-            used += self.p.ways + 1;
+            used += self.p.ways;
             self.stats.ct_reads += 1;
-            self.stats.ct_writes += 1;
             self.reads.push_back(data);
             if self.opts.hazard_check {
-                let c = self.cam.entry(rb).or_insert(Cam { refs: 0, ready_at: 0 });
+                let c = self.cam.entry(rb).or_insert(Cam {
+                    refs: 0,
+                    ready_at: 0,
+                    gen: 0,
+                });
                 c.ready_at = c.ready_at.max(data + 1);
+                c.gen += 1;
             }
         }
         self.push(Stage::Backend, i);
         used
     }
 
-    /// CT_REQ's move. Returns the memory beats used.
+    /// CT_REQ's move: read each candidate bucket not in the hazard table,
+    /// take the others from it. Returns the memory beats used.
     fn request(&mut self, kind: Req, now: u64) -> i64 {
         let i = self.pop(Stage::CtReq);
         self.stats.busy[Stage::CtReq.i()] += 1;
         let mut used = 0;
-        let data_at = match kind {
-            Req::Pass => now,
-            Req::Forward(b) => {
-                self.stats.ct_forwarded += 1;
-                let c = self.cam.get_mut(&b).expect("forwarded from a live entry");
-                c.refs += 1;
-                c.ready_at
-            }
-            Req::Read(b) => {
-                let data = now + self.p.read_cycles;
-                used = self.p.ways;
-                self.stats.ct_reads += 1;
-                self.reads.push_back(data);
-                if self.opts.hazard_check {
-                    let c = self.cam.entry(b).or_insert(Cam { refs: 0, ready_at: 0 });
-                    if !c.live(now) {
-                        c.refs = 0;
-                    }
-                    c.refs += 1;
-                    c.ready_at = c.ready_at.max(data);
-                } else {
-                    let r = self.dev.ct.bucket_range(b);
-                    let f = &mut self.slots[i as usize];
-                    f.snapshot.clear();
-                    f.snapshot.extend_from_slice(&self.dev.ct_mem()[r]);
+        let mut data_at = now;
+        if let (Req::Ct { fwd, .. }, Some(c)) = (kind, self.slots[i as usize].bucket) {
+            let blen = self.dev.ct.bucket_range(0).len();
+            let mut held = [false; 2];
+            let mut joined = [0u64; 2];
+            let mut snap = std::mem::take(&mut self.slots[i as usize].snapshot);
+            snap.resize(2 * blen, 0);
+            for (k, b) in c.iter().enumerate() {
+                if fwd[k] {
+                    self.stats.ct_forwarded += 1;
+                    let e = self.cam.get_mut(&b).expect("forwarded from a live entry");
+                    e.refs += 1;
+                    data_at = data_at.max(e.ready_at);
+                    (held[k], joined[k]) = (true, e.gen);
+                    continue;
                 }
-                data
+                let data = now + self.p.read_cycles;
+                used += self.p.ways;
+                self.stats.ct_reads += 1;
+                data_at = data_at.max(data);
+                // The read returns memory as it is now: no write to the
+                // bucket is pending (else it would be in the table).
+                let r = self.dev.ct.bucket_range(b);
+                snap[k * blen..(k + 1) * blen].copy_from_slice(&self.dev.ct_mem()[r]);
+                if self.opts.hazard_check && !self.opts.cam_forgets_reads {
+                    let e = self.cam.entry(b).or_insert(Cam {
+                        refs: 0,
+                        ready_at: 0,
+                        gen: 0,
+                    });
+                    if !e.live(now) {
+                        e.refs = 0;
+                    }
+                    e.refs += 1;
+                    e.ready_at = e.ready_at.max(data);
+                    (held[k], joined[k]) = (true, e.gen);
+                }
             }
-        };
+            if kind.slots() > 0 {
+                self.reads.push_back(now + self.p.read_cycles);
+            }
+            let f = &mut self.slots[i as usize];
+            f.snapshot = snap;
+            (f.fwd, f.held, f.joined) = (fwd, held, joined);
+        }
         let f = &mut self.slots[i as usize];
         f.data_at = data_at;
         f.ready_at = now + 1;
@@ -1136,11 +1279,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 self.stats.scrub_reads += 1;
                 if self.opts.hazard_check {
                     // Packets reaching CT_REQ meanwhile wait for the scrub.
+                    let gen = self.cam.get(&bucket).map_or(0, |c| c.gen);
                     self.cam.insert(
                         bucket,
                         Cam {
                             refs: 1,
                             ready_at: data,
+                            gen,
                         },
                     );
                 }

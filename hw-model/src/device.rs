@@ -376,6 +376,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
         &mut self.bar.as_mut()[self.ct_range.clone()]
     }
 
+    /// What CT_EXEC works with, over this device's conntrack region.
+    pub fn exec_parts(&mut self) -> crate::pipeline::Exec<'_, [u8]> {
+        let ct_host = self.ct_host();
+        crate::pipeline::Exec {
+            mem: &mut self.bar.as_mut()[self.ct_range.clone()],
+            ct: self.ct,
+            ct_host,
+            no_vip: self.target.no_vip_action,
+            parse_action: self.target.parse_error_action,
+            counters: &mut self.counters,
+            rr: &mut self.rr,
+        }
+    }
+
     /// Write-touch the conntrack memory of `buckets` (clamped to the
     /// region). A lookup before the first insert would map the shared zero
     /// page, and the insert's copy-on-write then flushes the TLB of every
@@ -587,14 +601,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     pub fn ct_entry(&self, flow: &FlowKey, reverse: bool) -> Option<(u32, u32, CtRepr)> {
         let b = self.active.as_ref()?;
         let key = CtKey::from_flow(flow);
-        let bucket = ct_bucket(key.flow_hash(&b.tz), self.ct.buckets);
-        let way = self
+        let c = ct_bucket(key.flow_hash(&b.tz), self.ct.buckets);
+        let s = self
             .ct
-            .find(self.ct_mem(), bucket, &key, reverse, self.now as u32, &b.to)?;
-        let r = self.ct.bucket_range(bucket);
-        let raw = &self.ct_mem()[r.start + way as usize * CT_WAY_LEN..][..CT_WAY_LEN];
+            .find(self.ct_mem(), c, &key, reverse, self.now as u32, &b.to)?;
+        let r = self.ct.bucket_range(s.bucket);
+        let raw = &self.ct_mem()[r.start + s.way as usize * CT_WAY_LEN..][..CT_WAY_LEN];
         let entry = CtRepr::parse(&CtWay::new_unchecked(raw)).ok().flatten()?;
-        Some((bucket, way, entry))
+        Some((s.bucket, s.way, entry))
     }
 }
 

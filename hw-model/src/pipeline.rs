@@ -17,10 +17,10 @@
 //! packet's flow, reversed; they follow conntrack but never create entries,
 //! and are dropped for NAT VIPs.
 
-use crate::ct::{initial_state, tcp_flags, NewEntry};
+use crate::ct::{initial_state, tcp_flags, CtMem, CtTable, Inserted, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
-use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index};
+use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index, CtBuckets};
 use lbnic_contract::target::ct::CtKey;
 use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode};
 use lbnic_contract::target::regs::Counter;
@@ -36,12 +36,13 @@ pub enum Class {
     ParseError,
     /// Pipeline disabled: forwarded unchanged.
     Bypass,
-    /// For VIP `slot`; conntrack lookup in `bucket` unless `stateless`.
+    /// For VIP `slot`; conntrack lookup in the candidate buckets `bucket`
+    /// unless `stateless`.
     Vip {
         slot: u16,
         key: CtKey,
         hash: u32,
-        bucket: u32,
+        bucket: CtBuckets,
         /// Later fragment or ICMP error: never inserts.
         stateless: bool,
         /// Later fragment: no conntrack at all, Maglev by 2-tuple hash.
@@ -52,12 +53,12 @@ pub enum Class {
     /// which one it belongs to.
     Unroutable,
     /// No VIP, but the bank has NAT VIPs: look for a NAT return entry.
-    Reverse { key: CtKey, bucket: u32 },
+    Reverse { key: CtKey, bucket: CtBuckets },
 }
 
 impl Class {
-    /// Bucket whose conntrack memory this packet reads, if any.
-    pub fn bucket(&self) -> Option<u32> {
+    /// Candidate buckets whose conntrack memory this packet reads, if any.
+    pub fn bucket(&self) -> Option<CtBuckets> {
         match *self {
             Class::Vip {
                 fragment: false,
@@ -226,7 +227,7 @@ pub fn classify_into(
                     slot,
                     key,
                     hash: flow_hash_ip(&b.tz, p.src, p.dst, None),
-                    bucket: 0,
+                    bucket: CtBuckets { a: 0, b: 0 },
                     stateless: true,
                     fragment: true,
                     tcp_flags: 0,
@@ -260,12 +261,41 @@ pub fn classify_into(
 }
 
 /// Conntrack memory work `execute` did, for the cycle model's bandwidth
-/// accounting: ways written in the packet's bucket, and a second bucket
-/// read-modify-written (a NAT return entry).
+/// accounting: ways written in the packet's candidate buckets, and buckets
+/// it did not read that it read-modify-wrote (a NAT return entry's
+/// candidates, a relocation's target), each with one way written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Effects {
     pub writes: u32,
-    pub extra_bucket: Option<u32>,
+    rmw: [u32; 4],
+    n_rmw: u8,
+}
+
+impl Effects {
+    /// The buckets read-modify-written beyond the packet's own.
+    pub fn rmw(&self) -> &[u32] {
+        &self.rmw[..self.n_rmw as usize]
+    }
+    fn add_rmw(&mut self, b: u32) {
+        if !self.rmw().contains(&b) {
+            self.rmw[self.n_rmw as usize] = b;
+            self.n_rmw += 1;
+        }
+    }
+}
+
+/// What CT_EXEC works with besides the bank: the conntrack memory (the
+/// region, or the bucket copies a packet received) and the device state
+/// the stage updates.
+pub struct Exec<'a, M: CtMem + ?Sized> {
+    pub mem: &'a mut M,
+    pub ct: CtTable,
+    /// The host owns conntrack (CONTROL.CT_HOST): no lookups.
+    pub ct_host: bool,
+    pub no_vip: MissAction,
+    pub parse_action: MissAction,
+    pub counters: &'a mut Counters,
+    pub rr: &'a mut [u32],
 }
 
 /// A backend a conntrack entry may still use: valid and not down.
@@ -285,27 +315,37 @@ pub fn execute<B: AsRef<[u8]> + AsMut<[u8]>>(
     execute_with_effects(dev, bank, m).0
 }
 
-/// [`execute`], also saying what it wrote.
+/// [`execute`] on the device's memory, also saying what it wrote.
 pub fn execute_with_effects<B: AsRef<[u8]> + AsMut<[u8]>>(
     dev: &mut Device<B>,
     bank: Option<&ActiveBank>,
     m: &Meta,
 ) -> (Decision, Effects) {
+    execute_on(&mut dev.exec_parts(), bank, m)
+}
+
+/// [`execute`] over any conntrack memory (the cycle model runs it over the
+/// bucket copies the packet received).
+pub fn execute_on<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
+    bank: Option<&ActiveBank>,
+    m: &Meta,
+) -> (Decision, Effects) {
     let mut fx = Effects::default();
-    let d = execute_inner(dev, bank, m, &mut fx);
+    let d = execute_inner(x, bank, m, &mut fx);
     (d, fx)
 }
 
-fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
-    dev: &mut Device<B>,
+fn execute_inner<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
     bank: Option<&ActiveBank>,
     m: &Meta,
     fx: &mut Effects,
 ) -> Decision {
     let now = m.now;
-    let ct_host = dev.ct_host();
-    let no_vip = dev.target.no_vip_action;
-    let parse_action = dev.target.parse_error_action;
+    let ct_host = x.ct_host;
+    let no_vip = x.no_vip;
+    let parse_action = x.parse_action;
     let miss = |a: MissAction, c: Counter| match a {
         MissAction::Pass => Decision::Pass,
         MissAction::Drop => Decision::Drop(c),
@@ -317,7 +357,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             _ => miss(no_vip, Counter::DropNoVip),
         };
     };
-    let ct = dev.ct;
+    let ct = x.ct;
     match m.class {
         Class::Bypass => Decision::Pass,
         Class::ParseError => miss(parse_action, Counter::DropParse),
@@ -328,23 +368,16 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 return miss(no_vip, Counter::DropNoVip);
             }
             let to = b.to;
-            let mem = dev.ct_mem_mut();
+            let mem = &mut *x.mem;
             match ct.find(mem, bucket, &key, true, now, &to) {
                 Some(way) => {
-                    let (slot, local, _) = ct.target_of(mem, bucket, way);
+                    let (slot, local, _) = ct.target_of(mem, way);
                     if !usable(b, slot, local) {
                         return miss(no_vip, Counter::DropNoVip);
                     }
-                    ct.touch(
-                        mem,
-                        bucket,
-                        way,
-                        now,
-                        m.len,
-                        m.parsed.as_ref().map_or(0, |p| p.tcp_flags),
-                    );
+                    ct.touch(mem, way, now, m.len, m.parsed.as_ref().map_or(0, |p| p.tcp_flags));
                     fx.writes += 1;
-                    dev.counters.inc(Counter::CtHits);
+                    x.counters.inc(Counter::CtHits);
                     Decision::ReverseNat { slot, local }
                 }
                 None => miss(no_vip, Counter::DropNoVip),
@@ -370,18 +403,18 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             // Conntrack lookup.
             let mut stale_way = None;
             if !fragment && !ct_host {
-                let mem = dev.ct_mem_mut();
+                let mem = &mut *x.mem;
                 if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
-                    let (eslot, local, _) = ct.target_of(mem, bucket, way);
+                    let (eslot, local, _) = ct.target_of(mem, way);
                     if eslot == slot && usable(b, slot, local) {
-                        ct.touch(mem, bucket, way, now, m.len, flags);
+                        ct.touch(mem, way, now, m.len, flags);
                         fx.writes += 1;
-                        dev.counters.inc(Counter::CtHits);
+                        x.counters.inc(Counter::CtHits);
                         return Decision::Forward { slot, local, hash };
                     }
                     stale_way = Some(way);
                 }
-                dev.counters.inc(Counter::CtMisses);
+                x.counters.inc(Counter::CtMisses);
             }
             // Schedule.
             if vip.table.is_empty() {
@@ -392,7 +425,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             } else if stateless {
                 return Decision::Drop(Counter::DropUnroutable);
             } else {
-                let p = &mut dev.rr[slot as usize];
+                let p = &mut x.rr[slot as usize];
                 let l = vip.table[(*p % vip.repr.lut_size) as usize];
                 *p = (*p + 1) % vip.repr.lut_size;
                 l
@@ -408,22 +441,19 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 vip: slot,
                 bytes: m.len,
             };
-            let ins = {
-                let mem = dev.ct_mem_mut();
-                match stale_way {
-                    Some(w) => {
-                        ct.overwrite(mem, bucket, w, &key, &entry, now);
-                        crate::ct::Inserted {
-                            way: w,
-                            evicted: false,
-                            aged: false,
-                        }
-                    }
-                    None => ct.insert(mem, bucket, &key, &entry, now, &to),
+            let ins = match stale_way {
+                Some(w) => {
+                    ct.overwrite(x.mem, w, &key, &entry, now);
+                    Inserted::in_place(w)
                 }
+                None => ct.insert(x.mem, bucket, &key, &entry, now, &to, &b.tz),
             };
-            count_insert(&mut dev.counters, ins);
-            fx.writes += 1;
+            count_insert(x.counters, ins, fx);
+            if ins.slot.is_none() {
+                // Refused (a SYN that would evict an established entry): the
+                // scheduled backend takes it without state.
+                return Decision::Forward { slot, local, hash };
+            }
             if vip.repr.mode == Mode::Nat {
                 let be = vip.backend(local).expect("scheduled backends exist");
                 let bport = if be.repr.port != 0 {
@@ -440,37 +470,47 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                     be.repr.addr.is_ipv6(),
                 );
                 let rb = ct_bucket(rkey.flow_hash(&b.tz), ct.buckets);
-                fx.extra_bucket = Some(rb);
+                for r in rb.iter() {
+                    fx.add_rmw(r);
+                }
                 let rentry = NewEntry {
                     reverse: true,
                     ..entry
                 };
-                let mem = dev.ct_mem_mut();
-                let ins = match ct.find(mem, rb, &rkey, true, now, &to) {
+                let ins = match ct.find(x.mem, rb, &rkey, true, now, &to) {
                     Some(w) => {
-                        ct.overwrite(mem, rb, w, &rkey, &rentry, now);
-                        crate::ct::Inserted {
-                            way: w,
-                            evicted: false,
-                            aged: false,
-                        }
+                        ct.overwrite(x.mem, w, &rkey, &rentry, now);
+                        Inserted::in_place(w)
                     }
-                    None => ct.insert(mem, rb, &rkey, &rentry, now, &to),
+                    None => ct.insert(x.mem, rb, &rkey, &rentry, now, &to, &b.tz),
                 };
-                count_insert(&mut dev.counters, ins);
+                count_insert(x.counters, ins, fx);
             }
             Decision::Forward { slot, local, hash }
         }
     }
 }
 
-fn count_insert(c: &mut Counters, ins: crate::ct::Inserted) {
+/// Count an insert and note its writes: the entry's way (in the packet's
+/// buckets, or a NAT return bucket's read-modify-write) and a relocation's
+/// read-modify-write of the resident's other bucket.
+fn count_insert(c: &mut Counters, ins: Inserted, fx: &mut Effects) {
+    if ins.slot.is_none() {
+        c.inc(Counter::CtInsertRefused);
+        return;
+    }
+    fx.writes += 1;
     c.inc(Counter::CtInserts);
     if ins.evicted {
         c.inc(Counter::CtEvictions);
     }
     if ins.aged {
         c.inc(Counter::CtAgeouts);
+    }
+    if let Some(to) = ins.moved_to {
+        c.inc(Counter::CtRelocations);
+        fx.writes += 1;
+        fx.add_rmw(to);
     }
 }
 

@@ -33,6 +33,8 @@ pub mod ct_field {
     /// A NAT return entry: key is backend -> client; rewrite source back
     /// to the VIP.
     pub const FLAG_REVERSE: u8 = 1 << 2;
+    /// A fragment entry (embryonic: evicted before established entries).
+    pub const FLAG_FRAG: u8 = 1 << 3;
 
     use crate::target::field::{Bit, Field};
     /// `KEY` is not listed: it is the union of the first five fields.
@@ -248,6 +250,19 @@ impl<T: AsRef<[u8]>> CtWay<T> {
     }
     pub fn is_reverse(&self) -> bool {
         self.flags() & f::FLAG_REVERSE != 0
+    }
+    pub fn is_frag(&self) -> bool {
+        self.flags() & f::FLAG_FRAG != 0
+    }
+    /// The key this way is stored under (where it lives: its flow hash).
+    pub fn key(&self) -> CtKey {
+        let b = self.b();
+        let mut bytes = [0u8; CT_KEY_LEN];
+        bytes.copy_from_slice(&b[f::KEY]);
+        CtKey {
+            bytes,
+            v6: self.is_v6(),
+        }
     }
     /// Raw `TcpState` code (not checked: the pipeline treats unknown codes
     /// as `None`, the decoder rejects them).
