@@ -93,6 +93,9 @@ pub fn flow_hash_ip(tz: &Toeplitz, src: IpAddr, dst: IpAddr, ports: Option<(u16,
     }
 }
 
+/// Odd multiplier whose product with the flow hash gives candidate `b`.
+pub const CT_BUCKET_MIX: u32 = 0x9e37_79b1;
+
 /// Buckets per conntrack page: a key's two candidate buckets, and any
 /// bucket a relocation moves one of their entries to, lie in the same page
 /// (so a sharded replay cuts the table on page boundaries). The first half
@@ -141,7 +144,7 @@ pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> CtBuckets {
     let pages = ct_buckets / page;
     let base = ((flow_hash >> half_bits) & (pages - 1)) * page;
     let a = base + (flow_hash & (half - 1));
-    let mix = flow_hash.wrapping_mul(0x9e37_79b1);
+    let mix = flow_hash.wrapping_mul(CT_BUCKET_MIX);
     let b = base
         + half
         + if half_bits == 0 {

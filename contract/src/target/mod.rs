@@ -333,7 +333,7 @@ mod tests {
         let mut b = a.clone();
         b.name = "renamed".into();
         assert_eq!(a.fingerprint(), b.fingerprint());
-        b.ct_ways = 8;
+        b.ct_ways = 4;
         assert_ne!(a.fingerprint(), b.fingerprint());
     }
 
