@@ -46,7 +46,7 @@ fn first_eviction(buckets: u32, ways: u32, seed: u64) -> (f64, u64) {
     let t = CtTable { buckets, ways };
     let tz = Toeplitz::new(&DEFAULT_KEY);
     let mut mem = vec![0u8; buckets as usize * ways as usize * CT_WAY_LEN];
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let entry = NewEntry {
         reverse: false,
         state: TcpState::Established,
