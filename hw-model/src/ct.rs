@@ -77,6 +77,32 @@ impl CtMem for [u8] {
     }
 }
 
+/// The on-chip "full" hint, one bit per bucket (set: the bucket had no free
+/// way when a packet last wrote it). It picks a relocation's target without
+/// reading the bucket: a clear bit means the bucket still has a free way,
+/// since only packets fill ways and each one refreshes the bits of the
+/// buckets it writes (the scrubber only frees ways). Zero (all free) for
+/// an empty table.
+#[derive(Debug, Clone)]
+pub struct FullHints(Vec<u64>);
+
+impl FullHints {
+    pub fn new(buckets: u32) -> FullHints {
+        FullHints(vec![0; (buckets as usize).div_ceil(64)])
+    }
+    pub fn is_full(&self, b: u32) -> bool {
+        self.0[b as usize / 64] >> (b % 64) & 1 != 0
+    }
+    pub fn set(&mut self, b: u32, full: bool) {
+        let w = &mut self.0[b as usize / 64];
+        *w = (*w & !(1 << (b % 64))) | ((full as u64) << (b % 64));
+    }
+    /// Every bucket free (the table was cleared).
+    pub fn clear(&mut self) {
+        self.0.fill(0);
+    }
+}
+
 /// Geometry of the table; the memory is passed to each call so the same
 /// code runs over a `Vec`, a shared-memory file, a device mapping or a
 /// packet's bucket copies.
@@ -229,6 +255,23 @@ impl CtTable {
         }
     }
 
+    /// Whether `bucket` has a free way at `now`.
+    pub fn has_free<M: CtMem + ?Sized>(&self, mem: &M, bucket: u32, now: u32, to: &TimeoutTicks) -> bool {
+        self.free_ways(mem, bucket, now, to).1.is_some()
+    }
+
+    /// Refresh the full hints from memory after a host write (no expiry:
+    /// a bucket with only valid ways counts as full).
+    pub fn refresh_hints(&self, mem: &[u8], hints: &mut FullHints) {
+        for b in 0..self.buckets {
+            let full = mem
+                .bucket(b, self.blen())
+                .chunks_exact(CT_WAY_LEN)
+                .all(|e| CtWay::new_unchecked(e).is_valid());
+            hints.set(b, full);
+        }
+    }
+
     /// Free ways of `bucket` at `now` and the lowest one.
     fn free_ways<M: CtMem + ?Sized>(
         &self,
@@ -253,9 +296,10 @@ impl CtTable {
     }
 
     /// Insert `key` into one of its candidate buckets `c` (see the module
-    /// doc). `tz` gives residents' candidates for a relocation: the
-    /// relocation reads and writes the resident's other bucket, which
-    /// `mem` must hold (the cycle model's posted read-modify-write).
+    /// doc). `tz` gives residents' candidates, `hints` which of their other
+    /// buckets have a free way: the relocation reads and writes that
+    /// bucket, which `mem` must hold (the cycle model's posted
+    /// read-modify-write).
     #[allow(clippy::too_many_arguments)]
     pub fn insert<M: CtMem + ?Sized>(
         &self,
@@ -266,6 +310,7 @@ impl CtTable {
         now: u32,
         to: &TimeoutTicks,
         tz: &Toeplitz,
+        hints: &FullHints,
     ) -> Inserted {
         let mut best: Option<(u32, u32, u32)> = None; // (free, bucket, way)
         for bucket in c.iter() {
@@ -285,19 +330,14 @@ impl CtTable {
             let s = Slot { bucket, way };
             ins.aged = self.way(mem, s).is_valid();
             s
-        } else if let Some((s, to_bucket, aged)) = self.relocation(mem, c, now, to, tz) {
+        } else if let Some((s, d, aged)) = self.relocation(mem, c, now, to, tz, hints) {
             // One level of cuckoo: the resident moves to its other bucket.
             let resident: [u8; CT_WAY_LEN] = self.way(mem, s).into_inner().try_into().expect("one way");
-            let (_, free) = self.free_ways(mem, to_bucket, now, to);
-            let d = Slot {
-                bucket: to_bucket,
-                way: free.expect("relocation target has a free way"),
-            };
             let mut w = self.way_mut(mem, d);
             w.clear();
             w.into_inner().copy_from_slice(&resident);
             ins.aged = aged;
-            ins.moved_to = Some(to_bucket);
+            ins.moved_to = Some(d.bucket);
             s
         } else {
             // Evict: lowest class, then least recently seen, then first.
@@ -325,9 +365,12 @@ impl CtTable {
     }
 
     /// The first resident of `c` (bucket `a`'s ways, then `b`'s) whose other
-    /// candidate bucket has a free way: (its slot, that bucket, whether the
-    /// free way there is an expired entry). Fragment entries stay put (they
-    /// are short-lived, and placed by their own hash).
+    /// candidate bucket is not marked full in `hints`: (its slot, the
+    /// lowest free way there, whether that way is an expired entry).
+    /// Fragment entries stay put (they are short-lived, and placed by their
+    /// own hash). The target is read-modify-written: its free way is found
+    /// on the data read (a clear hint guarantees one; without one there is
+    /// no relocation).
     fn relocation<M: CtMem + ?Sized>(
         &self,
         mem: &M,
@@ -335,7 +378,8 @@ impl CtTable {
         now: u32,
         to: &TimeoutTicks,
         tz: &Toeplitz,
-    ) -> Option<(Slot, u32, bool)> {
+        hints: &FullHints,
+    ) -> Option<(Slot, Slot, bool)> {
         for bucket in c.iter() {
             for way in 0..self.ways {
                 let s = Slot { bucket, way };
@@ -351,21 +395,15 @@ impl CtTable {
                 } else {
                     continue; // not placed by this table's hash (another key)
                 };
-                if other == bucket {
+                if other == c.a || other == c.b || hints.is_full(other) {
                     continue;
                 }
-                if let (_, Some(w)) = self.free_ways(mem, other, now, to) {
-                    let aged = self
-                        .way(
-                            mem,
-                            Slot {
-                                bucket: other,
-                                way: w,
-                            },
-                        )
-                        .is_valid();
-                    return Some((s, other, aged));
-                }
+                let (_, w) = self.free_ways(mem, other, now, to);
+                let d = Slot {
+                    bucket: other,
+                    way: w?,
+                };
+                return Some((s, d, self.way(mem, d).is_valid()));
             }
         }
         None
@@ -504,16 +542,26 @@ mod tests {
         let c = t.candidates(0x1234);
         assert_eq!((c.a, c.b), (0, 1));
         let tz = tz();
+        let h = FullHints::new(t.buckets);
         let mut mem = vec![0u8; 2 * 2 * CT_WAY_LEN];
         let m = &mut mem[..];
         assert_eq!(t.find(m, c, &key(1), false, 0, &TO), None);
         let at = |b, w| Some(Slot { bucket: b, way: w });
         // d-left: the emptier candidate, bucket a on a tie.
-        let a = t.insert(m, c, &key(1), &entry(7), 10, &TO, &tz);
+        let a = t.insert(m, c, &key(1), &entry(7), 10, &TO, &tz, &h);
         assert_eq!((a.slot, a.evicted, a.aged), (at(0, 0), false, false));
-        assert_eq!(t.insert(m, c, &key(2), &entry(7), 20, &TO, &tz).slot, at(1, 0));
-        assert_eq!(t.insert(m, c, &key(3), &entry(7), 30, &TO, &tz).slot, at(0, 1));
-        assert_eq!(t.insert(m, c, &key(4), &entry(7), 35, &TO, &tz).slot, at(1, 1));
+        assert_eq!(
+            t.insert(m, c, &key(2), &entry(7), 20, &TO, &tz, &h).slot,
+            at(1, 0)
+        );
+        assert_eq!(
+            t.insert(m, c, &key(3), &entry(7), 30, &TO, &tz, &h).slot,
+            at(0, 1)
+        );
+        assert_eq!(
+            t.insert(m, c, &key(4), &entry(7), 35, &TO, &tz, &h).slot,
+            at(1, 1)
+        );
         assert_eq!(t.find(m, c, &key(2), false, 40, &TO), at(1, 0));
         assert_eq!(
             t.find(m, c, &key(2), true, 40, &TO),
@@ -525,16 +573,16 @@ mod tests {
         t.touch(m, s, 40, 100, tcp_flags::ACK);
         // Full, nowhere to relocate (one page of two buckets): a SYN may not
         // evict an established entry...
-        let r = t.insert(m, c, &key(5), &entry_in(7, TcpState::SynSeen), 50, &TO, &tz);
+        let r = t.insert(m, c, &key(5), &entry_in(7, TcpState::SynSeen), 50, &TO, &tz, &h);
         assert_eq!((r.slot, r.evicted), (None, false));
         // ...a mid-stream entry evicts the least recently seen (key 2, 20).
-        let e = t.insert(m, c, &key(6), &entry(7), 50, &TO, &tz);
+        let e = t.insert(m, c, &key(6), &entry(7), 50, &TO, &tz, &h);
         assert_eq!((e.slot, e.evicted), (at(1, 0), true));
         assert_eq!(t.find(m, c, &key(2), false, 50, &TO), None);
         // Key 1 (seen at 40) expires after 100 idle ticks.
         assert_eq!(t.find(m, c, &key(1), false, 140, &TO), at(0, 0));
         assert_eq!(t.find(m, c, &key(1), false, 141, &TO), None);
-        let d = t.insert(m, c, &key(7), &entry(7), 200, &TO, &tz);
+        let d = t.insert(m, c, &key(7), &entry(7), 200, &TO, &tz, &h);
         assert_eq!((d.aged, d.evicted), (true, false));
         assert_eq!(t.sweep(m, 0, 1000, &TO) + t.sweep(m, 1, 1000, &TO), 4);
         assert_eq!(t.live(m, 0, &TO), 0);
@@ -545,20 +593,21 @@ mod tests {
         let t = CtTable { buckets: 2, ways: 2 };
         let c = t.candidates(0);
         let tz = tz();
+        let h = FullHints::new(t.buckets);
         let mut mem = vec![0u8; 2 * 2 * CT_WAY_LEN];
         let m = &mut mem[..];
-        t.insert(m, c, &key(1), &entry(1), 1, &TO, &tz); // oldest, established
-        t.insert(m, c, &key(2), &entry_in(1, TcpState::Closing), 2, &TO, &tz);
-        t.insert(m, c, &key(4), &entry(1), 3, &TO, &tz);
-        t.insert(m, c, &key(3), &entry_in(1, TcpState::SynSeen), 4, &TO, &tz);
-        let r = t.insert(m, c, &key(5), &entry_in(1, TcpState::SynSeen), 5, &TO, &tz);
+        t.insert(m, c, &key(1), &entry(1), 1, &TO, &tz, &h); // oldest, established
+        t.insert(m, c, &key(2), &entry_in(1, TcpState::Closing), 2, &TO, &tz, &h);
+        t.insert(m, c, &key(4), &entry(1), 3, &TO, &tz, &h);
+        t.insert(m, c, &key(3), &entry_in(1, TcpState::SynSeen), 4, &TO, &tz, &h);
+        let r = t.insert(m, c, &key(5), &entry_in(1, TcpState::SynSeen), 5, &TO, &tz, &h);
         assert!(r.evicted);
         assert_eq!(t.find(m, c, &key(3), false, 5, &TO), None, "the SYN entry went");
-        let r = t.insert(m, c, &key(6), &entry(1), 5, &TO, &tz);
+        let r = t.insert(m, c, &key(6), &entry(1), 5, &TO, &tz, &h);
         assert!(r.evicted);
         // The newest SYN entry goes before the closing one.
         assert_eq!(t.find(m, c, &key(5), false, 5, &TO), None);
-        let r = t.insert(m, c, &key(7), &entry(1), 5, &TO, &tz);
+        let r = t.insert(m, c, &key(7), &entry(1), 5, &TO, &tz, &h);
         assert!(r.evicted);
         assert_eq!(t.find(m, c, &key(2), false, 5, &TO), None, "then closing");
         assert!(t.find(m, c, &key(1), false, 5, &TO).is_some(), "established last");
@@ -570,6 +619,7 @@ mod tests {
         // with residents whose other bucket is empty.
         let t = CtTable { buckets: 8, ways: 1 };
         let tz = tz();
+        let h = FullHints::new(t.buckets);
         let cand = |k: &CtKey| t.candidates(k.flow_hash(&tz));
         let keys: Vec<CtKey> = (0..=255).map(key).collect();
         let new = keys[0];
@@ -586,7 +636,7 @@ mod tests {
         let m = &mut mem[..];
         t.overwrite(m, Slot { bucket: c.a, way: 0 }, ra, &entry(1), 1);
         t.overwrite(m, Slot { bucket: c.b, way: 0 }, rb, &entry(1), 1);
-        let i = t.insert(m, c, &new, &entry(1), 2, &TO, &tz);
+        let i = t.insert(m, c, &new, &entry(1), 2, &TO, &tz, &h);
         assert!(!i.evicted);
         assert_eq!(i.moved_to, Some(cand(ra).b), "bucket a's resident moved");
         assert_eq!(i.slot, Some(Slot { bucket: c.a, way: 0 }));
@@ -617,7 +667,16 @@ mod tests {
         let t = CtTable { buckets: 1, ways: 1 };
         let c = t.candidates(7);
         let mut mem = vec![0u8; CT_WAY_LEN];
-        t.insert(&mut mem[..], c, &key(1), &entry(1), u32::MAX - 5, &TO, &tz());
+        t.insert(
+            &mut mem[..],
+            c,
+            &key(1),
+            &entry(1),
+            u32::MAX - 5,
+            &TO,
+            &tz(),
+            &FullHints::new(1),
+        );
         assert!(t.find(&mem[..], c, &key(1), false, 20, &TO).is_some());
     }
 }

@@ -1075,6 +1075,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 &mut pipeline::Exec {
                     mem: &mut w,
                     ct: x.ct,
+                    hints: &mut *x.hints,
                     ct_host: x.ct_host,
                     no_vip: x.no_vip,
                     parse_action: x.parse_action,

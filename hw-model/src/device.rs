@@ -5,7 +5,7 @@
 //! self-clearing control bits) and [`Device::publish`] writes the device's
 //! read-only registers and counters back.
 
-use crate::ct::{CtTable, TimeoutTicks};
+use crate::ct::{CtTable, FullHints, TimeoutTicks};
 use lbnic_contract::image::{Bank, Image, ImageKind};
 use lbnic_contract::lookup::{best_vip, ct_bucket, proto_matches};
 use lbnic_contract::target::ct::CtKey;
@@ -287,6 +287,11 @@ pub struct Device<B> {
     /// Per-VIP-slot RR/WRR pointer.
     pub rr: Vec<u32>,
     pub ct: CtTable,
+    /// On-chip per-bucket "full" hints (conntrack relocation targets).
+    pub ct_hints: FullHints,
+    /// CONTROL.CT_HOST as last polled: on its release the device rebuilds
+    /// the hints from what the host left in the region.
+    ct_host_seen: bool,
     /// Device time, conntrack ticks (monotonic).
     pub now: u64,
     heartbeat: u32,
@@ -315,6 +320,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
             ct_range: (target.bar.aperture_offset + map.conntrack.start) as usize
                 ..(target.bar.aperture_offset + map.conntrack.end) as usize,
             ct: CtTable::from_map(&map, target.ct_ways),
+            ct_hints: FullHints::new(target.ct_buckets),
+            ct_host_seen: false,
             rr: vec![0; target.max_vips as usize],
             target,
             map,
@@ -382,6 +389,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
         crate::pipeline::Exec {
             mem: &mut self.bar.as_mut()[self.ct_range.clone()],
             ct: self.ct,
+            hints: &mut self.ct_hints,
             ct_host,
             no_vip: self.target.no_vip_action,
             parse_action: self.target.parse_error_action,
@@ -455,11 +463,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
             self.counters = Counters::default();
             self.rr.iter_mut().for_each(|p| *p = 0);
             self.ct_mem_mut().fill(0);
+            self.ct_hints.clear();
             self.set_reg(regs::CONTROL, c & !(control::RESET | control::CT_FLUSH));
         } else if c & control::CT_FLUSH != 0 {
             self.ct_mem_mut().fill(0);
+            self.ct_hints.clear();
             self.set_reg(regs::CONTROL, c & !control::CT_FLUSH);
         }
+        let host = self.ct_host();
+        if self.ct_host_seen && !host {
+            // The host may have written the region: one pass over it.
+            let ct = self.ct;
+            let mem = &self.bar.as_ref()[self.ct_range.clone()];
+            ct.refresh_hints(mem, &mut self.ct_hints);
+        }
+        self.ct_host_seen = host;
         if self.reg(regs::COMMIT) != 0 {
             let magic = self.reg(regs::COMMIT) == regs::COMMIT_MAGIC;
             self.set_reg(regs::COMMIT, 0);

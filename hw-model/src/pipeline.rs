@@ -17,7 +17,7 @@
 //! packet's flow, reversed; they follow conntrack but never create entries,
 //! and are dropped for NAT VIPs.
 
-use crate::ct::{initial_state, tcp_flags, CtMem, CtTable, Inserted, NewEntry};
+use crate::ct::{initial_state, tcp_flags, CtMem, CtTable, FullHints, Inserted, NewEntry};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
 use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index, CtBuckets};
@@ -290,6 +290,9 @@ impl Effects {
 pub struct Exec<'a, M: CtMem + ?Sized> {
     pub mem: &'a mut M,
     pub ct: CtTable,
+    /// The per-bucket full hints (on-chip), refreshed for every bucket the
+    /// packet looked up or read-modify-wrote.
+    pub hints: &'a mut FullHints,
     /// The host owns conntrack (CONTROL.CT_HOST): no lookups.
     pub ct_host: bool,
     pub no_vip: MissAction,
@@ -333,6 +336,14 @@ pub fn execute_on<M: CtMem + ?Sized>(
 ) -> (Decision, Effects) {
     let mut fx = Effects::default();
     let d = execute_inner(x, bank, m, &mut fx);
+    if let (Some(c), Some(b), false) = (m.class.bucket(), bank, x.ct_host) {
+        if !matches!(m.class, Class::Vip { fragment: true, .. }) {
+            for k in c.iter().chain(fx.rmw().iter().copied()) {
+                let full = !x.ct.has_free(&*x.mem, k, m.now, &b.to);
+                x.hints.set(k, full);
+            }
+        }
+    }
     (d, fx)
 }
 
@@ -446,7 +457,7 @@ fn execute_inner<M: CtMem + ?Sized>(
                     ct.overwrite(x.mem, w, &key, &entry, now);
                     Inserted::in_place(w)
                 }
-                None => ct.insert(x.mem, bucket, &key, &entry, now, &to, &b.tz),
+                None => ct.insert(x.mem, bucket, &key, &entry, now, &to, &b.tz, x.hints),
             };
             count_insert(x.counters, ins, fx);
             if ins.slot.is_none() {
@@ -482,7 +493,7 @@ fn execute_inner<M: CtMem + ?Sized>(
                         ct.overwrite(x.mem, w, &rkey, &rentry, now);
                         Inserted::in_place(w)
                     }
-                    None => ct.insert(x.mem, rb, &rkey, &rentry, now, &to, &b.tz),
+                    None => ct.insert(x.mem, rb, &rkey, &rentry, now, &to, &b.tz, x.hints),
                 };
                 count_insert(x.counters, ins, fx);
             }
