@@ -666,7 +666,7 @@ mod tests {
     fn wrapping_time() {
         let t = CtTable { buckets: 1, ways: 1 };
         let c = t.candidates(7);
-        let mut mem = vec![0u8; CT_WAY_LEN];
+        let mut mem = [0u8; CT_WAY_LEN];
         t.insert(
             &mut mem[..],
             c,
