@@ -16,25 +16,31 @@
 //!   (a stage moves its head only if the next FIFO had room at the start of
 //!   the cycle). FRONT, BACKEND and REWRITE are fixed-latency, one packet
 //!   per clock.
-//! - CT_REQ issues a read of the packet's bucket (`ct_ways` beats) when the
-//!   memory accepts it (`ct_max_outstanding` reads in flight, bandwidth of
-//!   `ct_beats_per_cycle` beats per clock shared by writes, reads and the
-//!   scrubber, in that priority).
+//! - CT_REQ issues the reads of the packet's two candidate buckets
+//!   (`ct_ways` beats each, one per channel group, in parallel: one
+//!   outstanding slot) when the memory accepts them (`ct_max_outstanding`
+//!   requests in flight, bandwidth of `ct_beats_per_cycle` beats per clock
+//!   shared by writes, reads and the scrubber, in that priority).
 //! - The **hazard table** (a CAM of buckets in flight) is what keeps
 //!   conntrack exact although up to `ct_max_outstanding` packets are between
 //!   their read and their update: a packet whose bucket is already in the
 //!   table issues no read and takes the bucket its predecessor leaves
 //!   (forwarding), so a SYN and the next packet of its flow, back to back,
 //!   see the same entry. A new NAT flow read-modify-writes its return
-//!   entry's bucket behind CT_EXEC; that bucket is locked in the table until
-//!   the write completes, and packets needing it wait (`ct_hazard`). With
+//!   entry's buckets behind CT_EXEC, as does an insert that relocates a
+//!   resident; such a bucket is locked in the table until the write
+//!   completes, and packets needing it wait (`ct_hazard`). With
 //!   [`CycleOptions::hazard_check`] off, every packet reads memory at issue
 //!   and updates the bucket from that copy, as an RTL without the table
 //!   would: `CycleStats::stale_reads` and the conntrack decisions then show
 //!   what the table prevents.
-//! - CT_EXEC executes strictly in packet order once the packet's bucket has
-//!   arrived and is not locked, applying exactly the functional semantics
-//!   ([`pipeline::execute`]); it writes one beat per way it changes.
+//! - CT_EXEC executes strictly in packet order once the packet's buckets
+//!   have arrived and are not locked, applying exactly the functional
+//!   semantics ([`pipeline::execute_on`]) to the bucket data the packet
+//!   received (its reads' copies, or the table's latest data where it
+//!   forwards), then writes them back; it writes one beat per way it
+//!   changes. So a hazard table that forgot a read or a lock shows up as a
+//!   functional/cycle difference ([`CycleOptions::cam_forgets_reads`]).
 //! - The scrubber walks the buckets with leftover bandwidth (one at a time,
 //!   up to four reads in flight) and reclaims entries expired as of the
 //!   oldest packet not yet past CT_EXEC, which no packet can observe. While
