@@ -1065,7 +1065,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 let newer = f.held[k] && self.cam.get(&b).is_some_and(|e| e.gen != f.joined[k]);
                 if f.fwd[k] || newer {
                     copy.copy_from_slice(mem);
-                } else if copy != mem {
+                } else if !f.held[k] && copy != mem {
                     // Only without a (working) hazard table.
                     stale = true;
                 }

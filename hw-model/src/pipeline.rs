@@ -290,8 +290,8 @@ impl Effects {
 pub struct Exec<'a, M: CtMem + ?Sized> {
     pub mem: &'a mut M,
     pub ct: CtTable,
-    /// The per-bucket full hints (on-chip), refreshed for every bucket the
-    /// packet looked up or read-modify-wrote.
+    /// The per-bucket full hints (on-chip), refreshed for every bucket an
+    /// insert writes.
     pub hints: &'a mut FullHints,
     /// The host owns conntrack (CONTROL.CT_HOST): no lookups.
     pub ct_host: bool,
@@ -336,14 +336,6 @@ pub fn execute_on<M: CtMem + ?Sized>(
 ) -> (Decision, Effects) {
     let mut fx = Effects::default();
     let d = execute_inner(x, bank, m, &mut fx);
-    if let (Some(c), Some(b), false) = (m.class.bucket(), bank, x.ct_host) {
-        if !matches!(m.class, Class::Vip { fragment: true, .. }) {
-            for k in c.iter().chain(fx.rmw().iter().copied()) {
-                let full = !x.ct.has_free(&*x.mem, k, m.now, &b.to);
-                x.hints.set(k, full);
-            }
-        }
-    }
     (d, fx)
 }
 
@@ -459,6 +451,7 @@ fn execute_inner<M: CtMem + ?Sized>(
                 }
                 None => ct.insert(x.mem, bucket, &key, &entry, now, &to, &b.tz, x.hints),
             };
+            note_insert(x, ins, now, &to);
             count_insert(x.counters, ins, fx);
             if ins.slot.is_none() {
                 // Refused (a SYN that would evict an established entry): the
@@ -495,6 +488,7 @@ fn execute_inner<M: CtMem + ?Sized>(
                     }
                     None => ct.insert(x.mem, rb, &rkey, &rentry, now, &to, &b.tz, x.hints),
                 };
+                note_insert(x, ins, now, &to);
                 count_insert(x.counters, ins, fx);
             }
             Decision::Forward { slot, local, hash }
@@ -505,6 +499,20 @@ fn execute_inner<M: CtMem + ?Sized>(
 /// Count an insert and note its writes: the entry's way (in the packet's
 /// buckets, or a NAT return bucket's read-modify-write) and a relocation's
 /// read-modify-write of the resident's other bucket.
+/// Refresh the full hints of the buckets an insert wrote (only inserts fill
+/// ways; a hit or the scrubber never makes a bucket fuller).
+fn note_insert<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
+    ins: Inserted,
+    now: u32,
+    to: &crate::ct::TimeoutTicks,
+) {
+    for b in ins.slot.map(|s| s.bucket).into_iter().chain(ins.moved_to) {
+        let full = !x.ct.has_free(&*x.mem, b, now, to);
+        x.hints.set(b, full);
+    }
+}
+
 fn count_insert(c: &mut Counters, ins: Inserted, fx: &mut Effects) {
     if ins.slot.is_none() {
         c.inc(Counter::CtInsertRefused);

@@ -66,7 +66,7 @@ fn first_eviction(buckets: u32, ways: u32, seed: u64) -> (f64, u64) {
         let c = t.candidates(key.flow_hash(&tz));
         let ins = t.insert(&mut mem[..], c, &key, &entry, 1, &TO, &tz, &hints);
         // As the pipeline does: refresh the hints of the buckets written.
-        for b in c.iter().chain(ins.moved_to) {
+        for b in ins.slot.map(|s| s.bucket).into_iter().chain(ins.moved_to) {
             hints.set(b, !t.has_free(&mem[..], b, 1, &TO));
         }
         if ins.evicted || ins.slot.is_none() {
