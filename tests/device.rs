@@ -306,7 +306,7 @@ fn wrong_target_and_bad_devices_are_refused_before_any_write() {
     let big = t.s("big.img");
     t.ok(&["compile", "examples/basic.toml", "-o", &big]);
     let e = t.fails(&["flash", "-d", &dev, &big]);
-    assert!(e.contains("needs a 134217728-byte BAR"), "{e}");
+    assert!(e.contains("needs a 268435456-byte BAR"), "{e}");
     // A target with the same layout but another fingerprint.
     let other = t.p("other.toml");
     std::fs::write(

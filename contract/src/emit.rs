@@ -138,6 +138,14 @@ fn items(t: &Target) -> Items {
         t.ct_buckets.trailing_zeros() as u64,
         Ty::Dec,
     );
+    // Conntrack placement (lookup::ct_bucket): two candidates per key in
+    // one page, `b` from the top bits of hash * CT_BUCKET_MIX.
+    it.c(
+        "TARGET_CT_PAGE_BUCKETS",
+        crate::lookup::ct_page_buckets(t.ct_buckets) as u64,
+        Ty::Dec,
+    );
+    it.c("CT_BUCKET_MIX", crate::lookup::CT_BUCKET_MIX as u64, Ty::Hex);
 
     it.group("Memory map, bytes: sections are bank-relative, the rest aperture-relative");
     it.c("SECTION_ALIGN", SECTION_ALIGN, Ty::Hex);

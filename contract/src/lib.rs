@@ -15,5 +15,6 @@ pub mod target;
 pub mod toeplitz;
 
 pub use lookup::{
-    best_vip, ct_bucket, flow_hash, flow_hash_ip, is_prime, lookup_index, proto_matches, vip_rank,
+    best_vip, ct_bucket, ct_page_buckets, flow_hash, flow_hash_ip, is_prime, lookup_index, proto_matches,
+    vip_rank, CtBuckets, CT_PAGE_BUCKETS,
 };

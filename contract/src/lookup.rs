@@ -93,11 +93,66 @@ pub fn flow_hash_ip(tz: &Toeplitz, src: IpAddr, dst: IpAddr, ports: Option<(u16,
     }
 }
 
-/// Conntrack bucket of a flow: the low bits of its Toeplitz flow hash (the
-/// lookup index uses the high bits through the multiply, so the two stay
-/// independent).
-pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> u32 {
-    flow_hash & (ct_buckets - 1)
+/// Odd multiplier whose product with the flow hash gives candidate `b`.
+pub const CT_BUCKET_MIX: u32 = 0x9e37_79b1;
+
+/// Buckets per conntrack page: a key's two candidate buckets, and any
+/// bucket a relocation moves one of their entries to, lie in the same page
+/// (so a sharded replay cuts the table on page boundaries). The first half
+/// of a page is sub-table 0 (memory channel group 0), the second half
+/// sub-table 1.
+pub const CT_PAGE_BUCKETS: u32 = 4096;
+
+/// Buckets per page for a table of `ct_buckets` (smaller tables are one
+/// page).
+pub fn ct_page_buckets(ct_buckets: u32) -> u32 {
+    ct_buckets.clamp(1, CT_PAGE_BUCKETS)
+}
+
+/// A key's two candidate conntrack buckets (d-left with d = 2): `a` in the
+/// page's first half (sub-table 0), `b` in its second half (sub-table 1).
+/// Both are read for every lookup, in parallel, one per channel group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CtBuckets {
+    pub a: u32,
+    pub b: u32,
+}
+
+impl CtBuckets {
+    /// The distinct candidates, `a` first (a one-bucket table has one).
+    pub fn iter(self) -> impl Iterator<Item = u32> {
+        std::iter::once(self.a).chain((self.b != self.a).then_some(self.b))
+    }
+    /// The page both lie in: what a shard owns.
+    pub fn page(self, ct_buckets: u32) -> u32 {
+        self.a / ct_page_buckets(ct_buckets)
+    }
+}
+
+/// Conntrack candidate buckets of a flow, from its Toeplitz flow hash:
+/// `a` from the low bits (the lookup index uses the high bits through the
+/// multiply, so the two stay independent), the page from the bits above
+/// them, `b` from the top bits of a multiplicative mix of the whole hash,
+/// so `a` and `b` are independent choices within the page.
+pub fn ct_bucket(flow_hash: u32, ct_buckets: u32) -> CtBuckets {
+    let page = ct_page_buckets(ct_buckets);
+    if page < 2 {
+        return CtBuckets { a: 0, b: 0 };
+    }
+    let half = page / 2;
+    let half_bits = half.trailing_zeros();
+    let pages = ct_buckets / page;
+    let base = ((flow_hash >> half_bits) & (pages - 1)) * page;
+    let a = base + (flow_hash & (half - 1));
+    let mix = flow_hash.wrapping_mul(CT_BUCKET_MIX);
+    let b = base
+        + half
+        + if half_bits == 0 {
+            0
+        } else {
+            mix >> (32 - half_bits)
+        };
+    CtBuckets { a, b }
 }
 
 /// Index into a table of size `m` for a 32-bit flow hash: a multiply, not a
@@ -307,6 +362,26 @@ mod tests {
     fn primes() {
         assert!(is_prime(2) && is_prime(65537) && is_prime(131071) && is_prime(655373));
         assert!(!is_prime(0) && !is_prime(1) && !is_prime(65535) && !is_prime(9));
+    }
+
+    #[test]
+    fn ct_candidates_share_a_page_and_split_its_halves() {
+        for n in [1u32, 2, 64, 1 << 18, 1 << 26] {
+            let page = ct_page_buckets(n);
+            for h in [0u32, 1, 0xdead_beef, u32::MAX, 0x1234_5678] {
+                let c = ct_bucket(h, n);
+                assert!(c.a < n && c.b < n, "{n} {h:#x}");
+                assert_eq!(c.a / page, c.b / page, "same page");
+                if n >= 2 {
+                    assert!(c.a % page < page / 2 && c.b % page >= page / 2);
+                }
+            }
+        }
+        // Spread: distinct (a, b) pairs for distinct hashes, mostly.
+        let pairs: std::collections::HashSet<_> = (0..10_000u32)
+            .map(|h| ct_bucket(h.wrapping_mul(2_654_435_761), 1 << 18))
+            .collect();
+        assert!(pairs.len() > 9_900);
     }
 
     #[test]

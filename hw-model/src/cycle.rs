@@ -20,25 +20,31 @@
 //!   (a stage moves its head only if the next FIFO had room at the start of
 //!   the cycle). FRONT, BACKEND and REWRITE are fixed-latency, one packet
 //!   per clock.
-//! - CT_REQ issues a read of the packet's bucket (`ct_ways` beats) when the
-//!   memory accepts it (`ct_max_outstanding` reads in flight, bandwidth of
-//!   `ct_beats_per_cycle` beats per clock shared by writes, reads and the
-//!   scrubber, in that priority).
+//! - CT_REQ issues the reads of the packet's two candidate buckets
+//!   (`ct_ways` beats each, one per channel group, in parallel: one
+//!   outstanding slot) when the memory accepts them (`ct_max_outstanding`
+//!   requests in flight, bandwidth of `ct_beats_per_cycle` beats per clock
+//!   shared by writes, reads and the scrubber, in that priority).
 //! - The **hazard table** (a CAM of buckets in flight) is what keeps
 //!   conntrack exact although up to `ct_max_outstanding` packets are between
 //!   their read and their update: a packet whose bucket is already in the
 //!   table issues no read and takes the bucket its predecessor leaves
 //!   (forwarding), so a SYN and the next packet of its flow, back to back,
 //!   see the same entry. A new NAT flow read-modify-writes its return
-//!   entry's bucket behind CT_EXEC; that bucket is locked in the table until
-//!   the write completes, and packets needing it wait (`ct_hazard`). With
+//!   entry's buckets behind CT_EXEC, as does an insert that relocates a
+//!   resident; such a bucket is locked in the table until the write
+//!   completes, and packets needing it wait (`ct_hazard`). With
 //!   [`CycleOptions::hazard_check`] off, every packet reads memory at issue
 //!   and updates the bucket from that copy, as an RTL without the table
 //!   would: `CycleStats::stale_reads` and the conntrack decisions then show
 //!   what the table prevents.
-//! - CT_EXEC executes strictly in packet order once the packet's bucket has
-//!   arrived and is not locked, applying exactly the functional semantics
-//!   ([`pipeline::execute`]); it writes one beat per way it changes.
+//! - CT_EXEC executes strictly in packet order once the packet's buckets
+//!   have arrived and are not locked, applying exactly the functional
+//!   semantics ([`pipeline::execute_on`]) to the bucket data the packet
+//!   received (its reads' copies, or the table's latest data where it
+//!   forwards), then writes them back; it writes one beat per way it
+//!   changes. So a hazard table that forgot a read or a lock shows up as a
+//!   functional/cycle difference ([`CycleOptions::cam_forgets_reads`]).
 //! - The scrubber walks the buckets with leftover bandwidth (one at a time,
 //!   up to four reads in flight) and reclaims entries expired as of the
 //!   oldest packet not yet past CT_EXEC, which no packet can observe. When
@@ -55,12 +61,13 @@
 //! belongs to, before the stages, which see its read. Packets live in a slab and the FIFOs hold their
 //! indices, so a move costs no copy.
 
-use crate::ct::TimeoutTicks;
+use crate::ct::{CtMem, TimeoutTicks};
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
 use crate::model::{Model, OutPacket};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
+use lbnic_contract::lookup::CtBuckets;
 use lbnic_contract::target::entries::Mode;
 use lbnic_contract::target::l1_bytes;
 use lbnic_contract::target::regs::Counter;
@@ -95,7 +102,10 @@ enum Until {
 /// A packet that leaves CT_EXEC may read-modify-write a NAT return entry:
 /// a conntracked packet of a NAT VIP, or a fragment of one (a first
 /// fragment makes its flow's return entry; a fragment whose VIP only its
-/// entry knows is taken as possibly NAT).
+/// entry knows is taken as possibly NAT). It knows whether it inserts only
+/// as it executes, so it leaves CT_EXEC only with the slot its posted
+/// updates take. (A relocation alone, by a packet of another VIP, is not
+/// reserved for: see `exec`.)
 fn may_rmw(f: &Flight) -> bool {
     let is_nat = |slot: u16| {
         f.bank
@@ -303,6 +313,11 @@ pub struct CycleOptions {
     /// The ingress: a MAC that drops on overflow (the hardware), or a
     /// back-pressured AXI-Stream source.
     pub rx_source: RxSource,
+    /// Fault injection for tests: a broken hazard table that does not
+    /// record packets' bucket reads, so a later packet of the same bucket
+    /// reads memory itself instead of taking its predecessor's result.
+    /// The equivalence tests must catch it.
+    pub cam_forgets_reads: bool,
 }
 
 impl Default for CycleOptions {
@@ -310,6 +325,7 @@ impl Default for CycleOptions {
         CycleOptions {
             hazard_check: true,
             rx_source: RxSource::Mac,
+            cam_forgets_reads: false,
         }
     }
 }
@@ -366,12 +382,22 @@ struct Flight {
     enabled: bool,
     /// Ingress device time, conntrack ticks.
     now: u32,
-    bucket: Option<u32>,
-    /// Cycle its read returns (forwarded: the predecessor's).
+    /// Its candidate buckets (`a` then `b`; index 0 and 1 below).
+    bucket: Option<CtBuckets>,
+    /// Cycle its data is there (reads returned, predecessors' forwarded).
     data_at: u64,
     decision: Option<Decision>,
-    /// Hazard check off: the bucket as this packet's own read returned it.
+    /// The candidate buckets as this packet's own reads returned them
+    /// (`a` then `b`); CT_EXEC executes on these copies, or on what a
+    /// predecessor left where the hazard table forwards.
     snapshot: Vec<u8>,
+    /// Per candidate: taken from the hazard table (forwarded).
+    fwd: [bool; 2],
+    /// Per candidate: holds a reference in the hazard table.
+    held: [bool; 2],
+    /// Per candidate: the table entry's write generation when it joined; a
+    /// later write (a posted read-modify-write, a scrub) is forwarded.
+    joined: [u64; 2],
 }
 
 /// A hazard-table entry: a bucket with packets (or the scrubber) between
@@ -381,6 +407,9 @@ struct Cam {
     refs: u32,
     /// Data there (read returned, lock released) from this cycle on.
     ready_at: u64,
+    /// Writes to the bucket while in the table: the entry carries the
+    /// latest data, which packets holding it take instead of their read.
+    gen: u64,
 }
 
 impl Cam {
@@ -415,8 +444,53 @@ type CamMap = HashMap<u32, Cam, BuildHasherDefault<BucketHasher>>;
 enum Req {
     /// No conntrack access (stateless, no VIP, ...).
     Pass,
-    Forward(u32),
-    Read(u32),
+    /// The candidate buckets: per candidate, forwarded from the hazard
+    /// table (else read); and how many reads that issues.
+    Ct { fwd: [bool; 2], reads: usize },
+}
+
+impl Req {
+    fn reads(self) -> usize {
+        match self {
+            Req::Pass => 0,
+            Req::Ct { reads, .. } => reads,
+        }
+    }
+    /// Outstanding-read slots: the candidates are one request, a bucket in
+    /// each sub-table's channel group, read in parallel.
+    fn slots(self) -> usize {
+        (self.reads() > 0) as usize
+    }
+}
+
+/// A packet's conntrack memory in CT_EXEC: its copies of its candidate
+/// buckets, and the region for the buckets it read-modify-writes behind
+/// (a NAT return entry, a relocation), which the hazard table locks.
+struct Window<'a> {
+    c: CtBuckets,
+    copies: &'a mut [u8],
+    mem: &'a mut [u8],
+}
+
+impl CtMem for Window<'_> {
+    fn bucket(&self, b: u32, len: usize) -> &[u8] {
+        if b == self.c.a {
+            &self.copies[..len]
+        } else if b == self.c.b {
+            &self.copies[len..2 * len]
+        } else {
+            self.mem.bucket(b, len)
+        }
+    }
+    fn bucket_mut(&mut self, b: u32, len: usize) -> &mut [u8] {
+        if b == self.c.a {
+            &mut self.copies[..len]
+        } else if b == self.c.b {
+            &mut self.copies[len..2 * len]
+        } else {
+            self.mem.bucket_mut(b, len)
+        }
+    }
 }
 
 /// A stage's decision about its head packet this cycle.
@@ -685,6 +759,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let h = self.horizon();
         let ct = self.dev.ct;
         let n = ct.sweep(self.dev.ct_mem_mut(), bucket, h, to) as u64;
+        if let Some(c) = self.cam.get_mut(&bucket).filter(|_| n > 0) {
+            c.gen += 1;
+        }
         self.stats.scrubbed += n;
         self.stats.ct_writes += n;
         self.dev.counters.add(Counter::CtAgeouts, n);
@@ -774,13 +851,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// CT_REQ's choice for its head packet, from the start-of-cycle state.
     fn req_kind(&self, f: &Flight, sp: Option<&ScrubPlan>) -> Req {
-        match f.bucket {
-            None => Req::Pass,
-            Some(b) if self.opts.hazard_check && self.cam_entry(b, sp).is_some_and(|c| c.live(self.now)) => {
-                Req::Forward(b)
-            }
-            Some(b) => Req::Read(b),
+        let Some(c) = f.bucket else { return Req::Pass };
+        let mut fwd = [false; 2];
+        let mut reads = 0;
+        for (k, b) in c.iter().enumerate() {
+            fwd[k] = self.opts.hazard_check && self.cam_entry(b, sp).is_some_and(|c| c.live(self.now));
+            reads += !fwd[k] as usize;
         }
+        Req::Ct { fwd, reads }
     }
 
     /// One clock. `decide` computes every move of this cycle from the state
@@ -850,8 +928,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             + sp.and_then(|p| p.read).is_some_and(|(_, data)| data > now) as usize;
         let (tx_done, tx) = self.decide_tx();
         let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp, outstanding);
-        // Writes (CT_EXEC) go first in the arbiter, and a NAT-VIP packet
-        // leaving CT_EXEC holds a read slot for its return update.
+        // Writes (CT_EXEC) go first in the arbiter, and a packet leaving
+        // CT_EXEC holds the read slot its posted updates may need.
         let execs = matches!(exec, Move::Go(()));
         let left = tokens - execs as i64;
         let reserved = (execs && self.head(Stage::CtExec).is_some_and(may_rmw)) as usize;
@@ -884,6 +962,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 c = Some(Cam {
                     refs: 1,
                     ready_at: data,
+                    gen: c.map_or(0, |c| c.gen),
                 });
             }
             for k in 0..p.returned {
@@ -928,7 +1007,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             return Move::Wait;
         };
         let lock = match f.bucket {
-            Some(b) if self.opts.hazard_check => self.cam_entry(b, sp).map_or(0, |c| c.ready_at),
+            Some(c) if self.opts.hazard_check => c
+                .iter()
+                .map(|b| self.cam_entry(b, sp).map_or(0, |c| c.ready_at))
+                .max()
+                .unwrap_or(0),
             _ => 0,
         };
         if f.data_at > now {
@@ -940,8 +1023,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         } else if f.bucket.is_some() && tokens < 1 {
             Move::Stall(Stall::CtWriteBandwidth)
         } else if may_rmw(f) && outstanding >= self.p.max_outstanding {
-            // Its return update's read needs a slot (it knows whether it
-            // inserts only once it executes, so it holds one in any case).
+            // Its posted read-modify-writes need slots (it knows which only
+            // once it executes, so it holds the most it may need).
             Move::Stall(Stall::CtOutstanding)
         } else {
             Move::Go(())
@@ -958,9 +1041,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let kind = self.req_kind(f, sp);
         if !room {
             Move::Stall(Stall::Backpressure)
-        } else if matches!(kind, Req::Read(_)) && outstanding >= self.p.max_outstanding {
+        } else if kind.slots() > 0 && outstanding >= self.p.max_outstanding {
             Move::Stall(Stall::CtOutstanding)
-        } else if matches!(kind, Req::Read(_)) && left < 1 {
+        } else if kind.reads() > 0 && left < 1 {
             Move::Stall(Stall::CtBandwidth)
         } else {
             Move::Go(kind)
@@ -1107,8 +1190,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         f.ready_at = now + FRONT_LATENCY;
         let bucket = f.bucket;
         self.push(Stage::Front, i);
-        if let Some(b) = bucket {
-            self.warm(b);
+        if let Some(c) = bucket {
+            self.warm(c.a);
         }
     }
 
@@ -1130,84 +1213,155 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.warm.clear();
     }
 
-    /// CT_EXEC's move: conntrack and scheduling for the head packet. Returns
-    /// the memory beats used.
+    /// CT_EXEC's move: conntrack and scheduling for the head packet, on
+    /// the bucket data it received: its own reads' copies, or the hazard
+    /// table's latest data where it forwards (a predecessor's result, a
+    /// posted read-modify-write or a scrub that landed since it joined).
+    /// The result is written back to memory and the table. Returns the
+    /// memory beats used.
     fn exec(&mut self, now: u64) -> i64 {
         let i = self.pop(Stage::CtExec);
         self.stats.busy[Stage::CtExec.i()] += 1;
+        let blen = self.dev.ct.bucket_range(0).len();
         let f = &mut self.slots[i as usize];
-        if let (Some(b), false) = (f.bucket, self.opts.hazard_check) {
-            // No hazard table: the update starts from this packet's own
-            // copy of the bucket, whatever happened to memory since.
-            let r = self.dev.ct.bucket_range(b);
-            let mem = &mut self.dev.ct_mem_mut()[r];
-            if mem != &f.snapshot[..] {
-                self.stats.stale_reads += 1;
-                mem.copy_from_slice(&f.snapshot);
+        let (d, fx) = if let Some(c) = f.bucket {
+            let mut stale = false;
+            for (k, b) in c.iter().enumerate() {
+                let mem = &self.dev.ct_mem()[self.dev.ct.bucket_range(b)];
+                let copy = &mut f.snapshot[k * blen..(k + 1) * blen];
+                let newer = f.held[k] && self.cam.get(&b).is_some_and(|e| e.gen != f.joined[k]);
+                if f.fwd[k] || newer {
+                    copy.copy_from_slice(mem);
+                } else if !f.held[k] && copy != mem {
+                    // Only without a (working) hazard table.
+                    stale = true;
+                }
             }
-        }
-        let (d, fx) = pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta);
+            self.stats.stale_reads += stale as u64;
+            let x = self.dev.exec_parts();
+            let mut w = Window {
+                c,
+                copies: &mut f.snapshot,
+                mem: &mut *x.mem,
+            };
+            let r = pipeline::execute_on(
+                &mut pipeline::Exec {
+                    mem: &mut w,
+                    ct: x.ct,
+                    hints: &mut *x.hints,
+                    ct_host: x.ct_host,
+                    no_vip: x.no_vip,
+                    parse_action: x.parse_action,
+                    counters: &mut *x.counters,
+                    rr: &mut *x.rr,
+                },
+                f.bank.as_deref(),
+                &f.meta,
+            );
+            // Write the packet's buckets back.
+            for (k, b) in c.iter().enumerate() {
+                let r = self.dev.ct.bucket_range(b);
+                self.dev.ct_mem_mut()[r].copy_from_slice(&f.snapshot[k * blen..(k + 1) * blen]);
+                if f.held[k] {
+                    if let Some(e) = self.cam.get_mut(&b) {
+                        e.refs -= 1;
+                        e.gen += 1;
+                    }
+                }
+            }
+            r
+        } else {
+            pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta)
+        };
         f.decision = Some(d);
         f.ready_at = now + BACKEND_LATENCY;
+        let own = f.bucket;
         let mut used = fx.writes as i64;
         self.stats.ct_writes += fx.writes as u64;
-        if let Some(b) = f.bucket.filter(|_| self.opts.hazard_check) {
-            if let Some(c) = self.cam.get_mut(&b) {
-                c.refs -= 1;
+        // Posted read-modify-writes of buckets the packet did not read (a
+        // NAT return entry's candidates, a relocation's target): one request
+        // to the memory, as the packet's own candidate reads are, holding
+        // one outstanding slot; each bucket costs its burst and stays locked
+        // until its write has landed. A NAT packet reserved the slot; a
+        // relocation by any other packet is issued even when every slot is
+        // taken (it can exceed `ct_max_outstanding` by one; spec §12.2).
+        let data = now + self.p.read_cycles;
+        let mut posted = false;
+        for &rb in fx.rmw() {
+            if own.is_some_and(|c| c.a == rb || c.b == rb) {
+                continue;
+            }
+            posted = true;
+            used += self.p.ways;
+            self.stats.ct_reads += 1;
+            if self.opts.hazard_check {
+                let c = self.cam.entry(rb).or_insert(Cam {
+                    refs: 0,
+                    ready_at: 0,
+                    gen: 0,
+                });
+                c.ready_at = c.ready_at.max(data + 1);
+                c.gen += 1;
             }
         }
-        if let Some(rb) = fx.extra_bucket {
-            // Posted read-modify-write of the NAT return bucket: the read
-            // holds an outstanding slot, the bucket stays locked until the
-            // write has landed.
-            let data = now + self.p.read_cycles;
-            used += self.p.ways + 1;
-            self.stats.ct_reads += 1;
-            self.stats.ct_writes += 1;
+        if posted {
             self.reads.push_back(data);
-            if self.opts.hazard_check {
-                let c = self.cam.entry(rb).or_insert(Cam { refs: 0, ready_at: 0 });
-                c.ready_at = c.ready_at.max(data + 1);
-            }
         }
         self.push(Stage::Backend, i);
         used
     }
 
-    /// CT_REQ's move. Returns the memory beats used.
+    /// CT_REQ's move: read each candidate bucket not in the hazard table,
+    /// take the others from it. Returns the memory beats used.
     fn request(&mut self, kind: Req, now: u64) -> i64 {
         let i = self.pop(Stage::CtReq);
         self.stats.busy[Stage::CtReq.i()] += 1;
         let mut used = 0;
-        let data_at = match kind {
-            Req::Pass => now,
-            Req::Forward(b) => {
-                self.stats.ct_forwarded += 1;
-                let c = self.cam.get_mut(&b).expect("forwarded from a live entry");
-                c.refs += 1;
-                c.ready_at
-            }
-            Req::Read(b) => {
-                let data = now + self.p.read_cycles;
-                used = self.p.ways;
-                self.stats.ct_reads += 1;
-                self.reads.push_back(data);
-                if self.opts.hazard_check {
-                    let c = self.cam.entry(b).or_insert(Cam { refs: 0, ready_at: 0 });
-                    if !c.live(now) {
-                        c.refs = 0;
-                    }
-                    c.refs += 1;
-                    c.ready_at = c.ready_at.max(data);
-                } else {
-                    let r = self.dev.ct.bucket_range(b);
-                    let f = &mut self.slots[i as usize];
-                    f.snapshot.clear();
-                    f.snapshot.extend_from_slice(&self.dev.ct_mem()[r]);
+        let mut data_at = now;
+        if let (Req::Ct { fwd, .. }, Some(c)) = (kind, self.slots[i as usize].bucket) {
+            let blen = self.dev.ct.bucket_range(0).len();
+            let mut held = [false; 2];
+            let mut joined = [0u64; 2];
+            let mut snap = std::mem::take(&mut self.slots[i as usize].snapshot);
+            snap.resize(2 * blen, 0);
+            for (k, b) in c.iter().enumerate() {
+                if fwd[k] {
+                    self.stats.ct_forwarded += 1;
+                    let e = self.cam.get_mut(&b).expect("forwarded from a live entry");
+                    e.refs += 1;
+                    data_at = data_at.max(e.ready_at);
+                    (held[k], joined[k]) = (true, e.gen);
+                    continue;
                 }
-                data
+                let data = now + self.p.read_cycles;
+                used += self.p.ways;
+                self.stats.ct_reads += 1;
+                data_at = data_at.max(data);
+                // The read returns memory as it is now: no write to the
+                // bucket is pending (else it would be in the table).
+                let r = self.dev.ct.bucket_range(b);
+                snap[k * blen..(k + 1) * blen].copy_from_slice(&self.dev.ct_mem()[r]);
+                if self.opts.hazard_check && !self.opts.cam_forgets_reads {
+                    let e = self.cam.entry(b).or_insert(Cam {
+                        refs: 0,
+                        ready_at: 0,
+                        gen: 0,
+                    });
+                    if !e.live(now) {
+                        e.refs = 0;
+                    }
+                    e.refs += 1;
+                    e.ready_at = e.ready_at.max(data);
+                    (held[k], joined[k]) = (true, e.gen);
+                }
             }
-        };
+            if kind.slots() > 0 {
+                self.reads.push_back(now + self.p.read_cycles);
+            }
+            let f = &mut self.slots[i as usize];
+            f.snapshot = snap;
+            (f.fwd, f.held, f.joined) = (fwd, held, joined);
+        }
         let f = &mut self.slots[i as usize];
         f.data_at = data_at;
         f.ready_at = now + 1;
@@ -1306,11 +1460,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 self.stats.scrub_reads += 1;
                 if self.opts.hazard_check {
                     // Packets reaching CT_REQ meanwhile wait for the scrub.
+                    let gen = self.cam.get(&bucket).map_or(0, |c| c.gen);
                     self.cam.insert(
                         bucket,
                         Cam {
                             refs: 1,
                             ready_at: data,
+                            gen,
                         },
                     );
                 }

@@ -5,7 +5,7 @@
 //! self-clearing control bits) and [`Device::publish`] writes the device's
 //! read-only registers and counters back.
 
-use crate::ct::{CtTable, TimeoutTicks};
+use crate::ct::{CtTable, FullHints, TimeoutTicks};
 use crate::packet::icmp::RateLimit;
 use lbnic_contract::image::{Bank, Image, ImageKind};
 use lbnic_contract::lookup::{best_vip, ct_bucket, proto_matches};
@@ -290,6 +290,11 @@ pub struct Device<B> {
     /// The ICMP too-big answers' token bucket (GLOBAL `icmp_rate`/`icmp_burst`).
     pub icmp: RateLimit,
     pub ct: CtTable,
+    /// On-chip per-bucket "full" hints (conntrack relocation targets).
+    pub ct_hints: FullHints,
+    /// CONTROL.CT_HOST as last polled: on its release the device rebuilds
+    /// the hints from what the host left in the region.
+    ct_host_seen: bool,
     /// Device time, conntrack ticks (monotonic).
     pub now: u64,
     heartbeat: u32,
@@ -318,6 +323,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
             ct_range: (target.bar.aperture_offset + map.conntrack.start) as usize
                 ..(target.bar.aperture_offset + map.conntrack.end) as usize,
             ct: CtTable::from_map(&map, target.ct_ways),
+            ct_hints: FullHints::new(target.ct_buckets),
+            ct_host_seen: false,
             rr: vec![0; target.max_vips as usize],
             icmp: RateLimit::new(target.ct_tick_us),
             target,
@@ -378,6 +385,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     #[inline]
     pub fn ct_mem_mut(&mut self) -> &mut [u8] {
         &mut self.bar.as_mut()[self.ct_range.clone()]
+    }
+
+    /// What CT_EXEC works with, over this device's conntrack region.
+    pub fn exec_parts(&mut self) -> crate::pipeline::Exec<'_, [u8]> {
+        let ct_host = self.ct_host();
+        crate::pipeline::Exec {
+            mem: &mut self.bar.as_mut()[self.ct_range.clone()],
+            ct: self.ct,
+            hints: &mut self.ct_hints,
+            ct_host,
+            no_vip: self.target.no_vip_action,
+            parse_action: self.target.parse_error_action,
+            counters: &mut self.counters,
+            rr: &mut self.rr,
+        }
     }
 
     /// Write-touch the conntrack memory of `buckets` (clamped to the
@@ -446,11 +468,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
             self.rr.iter_mut().for_each(|p| *p = 0);
             self.icmp.reset();
             self.ct_mem_mut().fill(0);
+            self.ct_hints.clear();
             self.set_reg(regs::CONTROL, c & !(control::RESET | control::CT_FLUSH));
         } else if c & control::CT_FLUSH != 0 {
             self.ct_mem_mut().fill(0);
+            self.ct_hints.clear();
             self.set_reg(regs::CONTROL, c & !control::CT_FLUSH);
         }
+        let host = self.ct_host();
+        if self.ct_host_seen && !host {
+            // The host may have written the region: one pass over it.
+            let ct = self.ct;
+            let mem = &self.bar.as_ref()[self.ct_range.clone()];
+            ct.refresh_hints(mem, &mut self.ct_hints);
+        }
+        self.ct_host_seen = host;
         if self.reg(regs::COMMIT) != 0 {
             let magic = self.reg(regs::COMMIT) == regs::COMMIT_MAGIC;
             self.set_reg(regs::COMMIT, 0);
@@ -608,14 +640,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     pub fn ct_entry(&self, flow: &FlowKey, reverse: bool) -> Option<(u32, u32, CtRepr)> {
         let b = self.active.as_ref()?;
         let key = CtKey::from_flow(flow);
-        let bucket = ct_bucket(key.flow_hash(&b.tz), self.ct.buckets);
-        let way = self
+        let c = ct_bucket(key.flow_hash(&b.tz), self.ct.buckets);
+        let s = self
             .ct
-            .find(self.ct_mem(), bucket, &key, reverse, self.now as u32, &b.to)?;
-        let r = self.ct.bucket_range(bucket);
-        let raw = &self.ct_mem()[r.start + way as usize * CT_WAY_LEN..][..CT_WAY_LEN];
+            .find(self.ct_mem(), c, &key, reverse, self.now as u32, &b.to)?;
+        let r = self.ct.bucket_range(s.bucket);
+        let raw = &self.ct_mem()[r.start + s.way as usize * CT_WAY_LEN..][..CT_WAY_LEN];
         let entry = CtRepr::parse(&CtWay::new_unchecked(raw)).ok().flatten()?;
-        Some((bucket, way, entry))
+        Some((s.bucket, s.way, entry))
     }
 }
 

@@ -90,10 +90,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
         let mem = self.dev.ct_mem();
         let mut acc = 0u8;
         for p in &self.pending[..self.used] {
-            if let Some(b) = p.meta.class.bucket() {
-                // Way 0's line: most lookups end there, and more lines per
-                // packet would only queue more misses behind each other.
-                acc ^= mem[ct.bucket_range(b).start];
+            if let Some(c) = p.meta.class.bucket() {
+                // Way 0's line of each candidate: most lookups end there,
+                // and more lines per packet would only queue more misses.
+                for b in c.iter() {
+                    acc ^= mem[ct.bucket_range(b).start];
+                }
             }
         }
         std::hint::black_box(acc);

@@ -22,10 +22,10 @@
 //! goes to the flow's backend, one about a forwarded packet (matched by the
 //! NAT return entry) to the client, and both only on a conntrack hit.
 
-use crate::ct::{initial_state, tcp_flags, NewEntry};
+use crate::ct::{initial_state, tcp_flags, CtMem, CtTable, FullHints, Inserted, NewEntry, Slot};
 use crate::device::{ActiveBank, Counters, Device};
 use crate::packet::{self as wire, Frag, Parsed};
-use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index};
+use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index, CtBuckets};
 use lbnic_contract::target::ct::CtKey;
 use lbnic_contract::target::entries::{addr_to_bytes, BackendState, Mode, TcpState};
 use lbnic_contract::target::regs::Counter;
@@ -47,7 +47,8 @@ pub enum Class {
         slot: u16,
         key: CtKey,
         hash: u32,
-        bucket: u32,
+        /// Candidate buckets.
+        bucket: CtBuckets,
         /// ICMP error: never inserts.
         stateless: bool,
         tcp_flags: u8,
@@ -65,16 +66,16 @@ pub enum Class {
         /// fragment of the datagram: the Maglev entry on a miss, and the
         /// tunnel entropy.
         hash: u32,
-        bucket: u32,
+        bucket: CtBuckets,
     },
     /// No VIP, but the bank has NAT VIPs: look for a NAT return entry
     /// (an ICMP error: the one of the forwarded packet it quotes).
-    Reverse { key: CtKey, bucket: u32 },
+    Reverse { key: CtKey, bucket: CtBuckets },
 }
 
 impl Class {
-    /// Bucket whose conntrack memory this packet reads, if any.
-    pub fn bucket(&self) -> Option<u32> {
+    /// Candidate buckets whose conntrack memory this packet reads, if any.
+    pub fn bucket(&self) -> Option<CtBuckets> {
         match *self {
             Class::Vip { bucket, .. } | Class::Fragment { bucket, .. } | Class::Reverse { bucket, .. } => {
                 Some(bucket)
@@ -299,12 +300,44 @@ pub fn classify_into(
 }
 
 /// Conntrack memory work `execute` did, for the cycle model's bandwidth
-/// accounting: ways written in the packet's bucket, and a second bucket
-/// read-modify-written (a NAT return entry).
+/// accounting: ways written in the packet's candidate buckets, and buckets
+/// it did not read that it read-modify-wrote (a NAT return entry's
+/// candidates, a relocation's target), each with one way written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Effects {
     pub writes: u32,
-    pub extra_bucket: Option<u32>,
+    rmw: [u32; 4],
+    n_rmw: u8,
+}
+
+impl Effects {
+    /// The buckets read-modify-written beyond the packet's own.
+    pub fn rmw(&self) -> &[u32] {
+        &self.rmw[..self.n_rmw as usize]
+    }
+    fn add_rmw(&mut self, b: u32) {
+        if !self.rmw().contains(&b) {
+            self.rmw[self.n_rmw as usize] = b;
+            self.n_rmw += 1;
+        }
+    }
+}
+
+/// What CT_EXEC works with besides the bank: the conntrack memory (the
+/// region, or the bucket copies a packet received) and the device state
+/// the stage updates.
+pub struct Exec<'a, M: CtMem + ?Sized> {
+    pub mem: &'a mut M,
+    pub ct: CtTable,
+    /// The per-bucket full hints (on-chip), refreshed for every bucket an
+    /// insert writes.
+    pub hints: &'a mut FullHints,
+    /// The host owns conntrack (CONTROL.CT_HOST): no lookups.
+    pub ct_host: bool,
+    pub no_vip: MissAction,
+    pub parse_action: MissAction,
+    pub counters: &'a mut Counters,
+    pub rr: &'a mut [u32],
 }
 
 /// A backend a conntrack entry may still use: valid and not down.
@@ -324,27 +357,37 @@ pub fn execute<B: AsRef<[u8]> + AsMut<[u8]>>(
     execute_with_effects(dev, bank, m).0
 }
 
-/// [`execute`], also saying what it wrote.
+/// [`execute`] on the device's memory, also saying what it wrote.
 pub fn execute_with_effects<B: AsRef<[u8]> + AsMut<[u8]>>(
     dev: &mut Device<B>,
     bank: Option<&ActiveBank>,
     m: &Meta,
 ) -> (Decision, Effects) {
+    execute_on(&mut dev.exec_parts(), bank, m)
+}
+
+/// [`execute`] over any conntrack memory (the cycle model runs it over the
+/// bucket copies the packet received).
+pub fn execute_on<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
+    bank: Option<&ActiveBank>,
+    m: &Meta,
+) -> (Decision, Effects) {
     let mut fx = Effects::default();
-    let d = execute_inner(dev, bank, m, &mut fx);
+    let d = execute_inner(x, bank, m, &mut fx);
     (d, fx)
 }
 
-fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
-    dev: &mut Device<B>,
+fn execute_inner<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
     bank: Option<&ActiveBank>,
     m: &Meta,
     fx: &mut Effects,
 ) -> Decision {
     let now = m.now;
-    let ct_host = dev.ct_host();
-    let no_vip = dev.target.no_vip_action;
-    let parse_action = dev.target.parse_error_action;
+    let ct_host = x.ct_host;
+    let no_vip = x.no_vip;
+    let parse_action = x.parse_action;
     let miss = |a: MissAction, c: Counter| match a {
         MissAction::Pass => Decision::Pass,
         MissAction::Drop => Decision::Drop(c),
@@ -356,7 +399,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             _ => miss(no_vip, Counter::DropNoVip),
         };
     };
-    let ct = dev.ct;
+    let ct = x.ct;
     // ICMP errors read conntrack but never write it: not traffic of the
     // flow (IPVS does not restart a connection's timer for them), so a
     // stream of errors cannot keep a dead flow alive.
@@ -370,25 +413,18 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 return miss(no_vip, Counter::DropNoVip);
             }
             let to = b.to;
-            let mem = dev.ct_mem_mut();
+            let mem = &mut *x.mem;
             match ct.find(mem, bucket, &key, true, now, &to) {
                 Some(way) => {
-                    let (slot, local, _) = ct.target_of(mem, bucket, way);
+                    let (slot, local, _) = ct.target_of(mem, way);
                     if !usable(b, slot, local) {
                         return miss(no_vip, Counter::DropNoVip);
                     }
                     if !is_icmp {
-                        ct.touch(
-                            mem,
-                            bucket,
-                            way,
-                            now,
-                            m.len,
-                            m.parsed.as_ref().map_or(0, |p| p.tcp_flags),
-                        );
+                        ct.touch(mem, way, now, m.len, m.parsed.as_ref().map_or(0, |p| p.tcp_flags));
                         fx.writes += 1;
                     }
-                    dev.counters.inc(Counter::CtHits);
+                    x.counters.inc(Counter::CtHits);
                     Decision::ReverseNat { slot, local }
                 }
                 None => miss(no_vip, Counter::DropNoVip),
@@ -409,20 +445,20 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             // Conntrack lookup.
             let mut stale_way = None;
             if !ct_host {
-                let mem = dev.ct_mem_mut();
+                let mem = &mut *x.mem;
                 if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
-                    let (eslot, local, _) = ct.target_of(mem, bucket, way);
+                    let (eslot, local, _) = ct.target_of(mem, way);
                     if eslot == slot && usable(b, slot, local) {
                         if !is_icmp {
-                            ct.touch(mem, bucket, way, now, m.len, flags);
+                            ct.touch(mem, way, now, m.len, flags);
                             fx.writes += 1;
                         }
-                        dev.counters.inc(Counter::CtHits);
+                        x.counters.inc(Counter::CtHits);
                         return Decision::Forward { slot, local, hash };
                     }
                     stale_way = Some(way);
                 }
-                dev.counters.inc(Counter::CtMisses);
+                x.counters.inc(Counter::CtMisses);
             }
             // An ICMP error about a NAT reply names the VIP, not the
             // backend whose packet the client bounced: only conntrack knows
@@ -431,7 +467,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 return Decision::Drop(Counter::DropUnroutable);
             }
             // Schedule.
-            let local = match schedule(dev, vip, slot, hash, !stateless) {
+            let local = match schedule(x, vip, slot, hash, !stateless) {
                 Ok(l) => l,
                 Err(c) => return Decision::Drop(c),
             };
@@ -446,10 +482,13 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 vip: slot,
                 bytes: m.len,
             };
-            put(dev, bucket, stale_way, &key, &entry, now, &to);
-            fx.writes += 1;
+            if put(x, b, bucket, stale_way, &key, &entry, now, fx).is_none() {
+                // Refused (a SYN that would evict an established entry): the
+                // scheduled backend takes it without state.
+                return Decision::Forward { slot, local, hash };
+            }
             if vip.repr.mode == Mode::Nat {
-                nat_return(dev, b, vip, &key, &entry, now, fx);
+                nat_return(x, b, vip, &key, &entry, now, fx);
             }
             Decision::Forward { slot, local, hash }
         }
@@ -462,17 +501,17 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             let to = b.to;
             let mut stale_way = None;
             if !ct_host {
-                let mem = dev.ct_mem_mut();
+                let mem = &mut *x.mem;
                 if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
                     // The entry names the VIP, which a later fragment on a
                     // shared address cannot tell by itself.
-                    let (eslot, local, _) = ct.target_of(mem, bucket, way);
+                    let (eslot, local, _) = ct.target_of(mem, way);
                     if slot.is_none_or(|s| s == eslot) && usable(b, eslot, local) {
                         // No TCP flags: the entry is the datagram's, not
                         // the connection's, and keeps state "none".
-                        ct.touch(mem, bucket, way, now, m.len, 0);
+                        ct.touch(mem, way, now, m.len, 0);
                         fx.writes += 1;
-                        dev.counters.inc(Counter::CtHits);
+                        x.counters.inc(Counter::CtHits);
                         return Decision::Forward {
                             slot: eslot,
                             local,
@@ -481,7 +520,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                     }
                     stale_way = Some(way);
                 }
-                dev.counters.inc(Counter::CtMisses);
+                x.counters.inc(Counter::CtMisses);
             }
             let Some(slot) = slot else {
                 return Decision::Drop(Counter::DropFragAmbiguous);
@@ -492,7 +531,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
             // Whichever fragment comes first schedules the datagram: the
             // 2-tuple hash gives every fragment the same Maglev entry; an
             // RR/WRR pick is as good as its entry, which the rest follow.
-            let local = match schedule(dev, vip, slot, hash, true) {
+            let local = match schedule(x, vip, slot, hash, true) {
                 Ok(l) => l,
                 Err(c) => return Decision::Drop(c),
             };
@@ -506,8 +545,9 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                 vip: slot,
                 bytes: m.len,
             };
-            put(dev, bucket, stale_way, &key, &entry, now, &to);
-            fx.writes += 1;
+            if put(x, b, bucket, stale_way, &key, &entry, now, fx).is_none() {
+                return Decision::Forward { slot, local, hash };
+            }
             // A NAT reply matches the flow's return entry, so the first
             // fragment (the one with ports) makes it as a new flow would.
             if vip.repr.mode == Mode::Nat {
@@ -516,7 +556,7 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
                         state: initial_state(p.proto, p.tcp_flags),
                         ..entry
                     };
-                    nat_return(dev, b, vip, &own_flow(p), &ret, now, fx);
+                    nat_return(x, b, vip, &own_flow(p), &ret, now, fx);
                 }
             }
             Decision::Forward { slot, local, hash }
@@ -527,8 +567,8 @@ fn execute_inner<B: AsRef<[u8]> + AsMut<[u8]>>(
 /// The backend a new flow (or datagram) of VIP `slot` gets: the Maglev
 /// entry of `hash`, or the RR/WRR pointer's (advanced). `may_advance`
 /// false (an ICMP error) refuses RR/WRR instead of moving the pointer.
-fn schedule<B: AsRef<[u8]> + AsMut<[u8]>>(
-    dev: &mut Device<B>,
+fn schedule<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
     vip: &lbnic_contract::image::BankVip,
     slot: u16,
     hash: u32,
@@ -542,43 +582,44 @@ fn schedule<B: AsRef<[u8]> + AsMut<[u8]>>(
     } else if !may_advance {
         Err(Counter::DropUnroutable)
     } else {
-        let p = &mut dev.rr[slot as usize];
+        let p = &mut x.rr[slot as usize];
         let l = vip.table[(*p % vip.repr.lut_size) as usize];
         *p = (*p + 1) % vip.repr.lut_size;
         Ok(l)
     }
 }
 
-/// Insert `key` into `bucket`, or re-point its stale way in place; counted.
-fn put<B: AsRef<[u8]> + AsMut<[u8]>>(
-    dev: &mut Device<B>,
-    bucket: u32,
-    stale_way: Option<u32>,
+/// Insert `key` into its candidate buckets, or re-point its stale way in
+/// place; counted. `None`: the insert was refused.
+#[allow(clippy::too_many_arguments)]
+fn put<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
+    b: &ActiveBank,
+    bucket: CtBuckets,
+    stale_way: Option<Slot>,
     key: &CtKey,
     entry: &NewEntry,
     now: u32,
-    to: &crate::ct::TimeoutTicks,
-) {
-    let ct = dev.ct;
-    let mem = dev.ct_mem_mut();
+    fx: &mut Effects,
+) -> Option<Slot> {
+    let ct = x.ct;
     let ins = match stale_way {
         Some(w) => {
-            ct.overwrite(mem, bucket, w, key, entry, now);
-            crate::ct::Inserted {
-                way: w,
-                evicted: false,
-                aged: false,
-            }
+            ct.overwrite(x.mem, w, key, entry, now);
+            Inserted::in_place(w)
         }
-        None => ct.insert(mem, bucket, key, entry, now, to),
+        None => ct.insert(x.mem, bucket, key, entry, now, &b.to, &b.tz, x.hints),
     };
-    count_insert(&mut dev.counters, ins);
+    note_insert(x, ins, now, &b.to);
+    count_insert(x.counters, ins, fx);
+    ins.slot
 }
 
 /// A new NAT flow's return entry (backend address and port -> client), in
-/// that key's bucket: a second bucket read-modify-written.
-fn nat_return<B: AsRef<[u8]> + AsMut<[u8]>>(
-    dev: &mut Device<B>,
+/// that key's candidate buckets: read-modify-written, beyond the packet's
+/// own.
+fn nat_return<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
     b: &ActiveBank,
     vip: &lbnic_contract::image::BankVip,
     flow: &CtKey,
@@ -600,24 +641,53 @@ fn nat_return<B: AsRef<[u8]> + AsMut<[u8]>>(
         flow.src_port(),
         be.repr.addr.is_ipv6(),
     );
-    let ct = dev.ct;
+    let ct = x.ct;
     let rb = ct_bucket(rkey.flow_hash(&b.tz), ct.buckets);
-    fx.extra_bucket = Some(rb);
+    for r in rb.iter() {
+        fx.add_rmw(r);
+    }
     let rentry = NewEntry {
         reverse: true,
         ..*entry
     };
-    let stale = ct.find(dev.ct_mem(), rb, &rkey, true, now, &b.to);
-    put(dev, rb, stale, &rkey, &rentry, now, &b.to);
+    let stale = ct.find(&*x.mem, rb, &rkey, true, now, &b.to);
+    put(x, b, rb, stale, &rkey, &rentry, now, fx);
 }
 
-fn count_insert(c: &mut Counters, ins: crate::ct::Inserted) {
+/// Count an insert and note its writes: the entry's way (in the packet's
+/// buckets, or a NAT return bucket's read-modify-write) and a relocation's
+/// read-modify-write of the resident's other bucket.
+/// Refresh the full hints of the buckets an insert wrote (only inserts fill
+/// ways; a hit or the scrubber never makes a bucket fuller).
+fn note_insert<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
+    ins: Inserted,
+    now: u32,
+    to: &crate::ct::TimeoutTicks,
+) {
+    for b in ins.slot.map(|s| s.bucket).into_iter().chain(ins.moved_to) {
+        let full = !x.ct.has_free(&*x.mem, b, now, to);
+        x.hints.set(b, full);
+    }
+}
+
+fn count_insert(c: &mut Counters, ins: Inserted, fx: &mut Effects) {
+    if ins.slot.is_none() {
+        c.inc(Counter::CtInsertRefused);
+        return;
+    }
+    fx.writes += 1;
     c.inc(Counter::CtInserts);
     if ins.evicted {
         c.inc(Counter::CtEvictions);
     }
     if ins.aged {
         c.inc(Counter::CtAgeouts);
+    }
+    if let Some(to) = ins.moved_to {
+        c.inc(Counter::CtRelocations);
+        fx.writes += 1;
+        fx.add_rmw(to);
     }
 }
 

@@ -26,6 +26,7 @@ const VIP: [u8; 4] = [192, 0, 2, 10];
 const AXIS: CycleOptions = CycleOptions {
     hazard_check: true,
     rx_source: RxSource::Axis,
+    cam_forgets_reads: false,
 };
 
 /// One TCP VIP on port 80 in `mode` with 8 IPv4 backends; `max_frame`

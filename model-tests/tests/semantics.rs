@@ -34,13 +34,13 @@ fn flow(src: &str, sport: u16, dst: &str, dport: u16) -> FlowKey {
 }
 
 fn functional(img: &Image) -> Functional<Memory> {
-    Functional::new(device(&test_target(), img))
+    Functional::new(device(&img.target, img))
 }
 
 /// Run `frames` (with their times) through both models; check they agree
 /// and return the functional model's output.
 fn both(imgs: &[&Image], events: &[(Option<usize>, Vec<u8>, u64)]) -> (Vec<OutPacket>, Functional<Memory>) {
-    let t = test_target();
+    let t = imgs[0].target.clone();
     let mut f = Functional::new(device(&t, imgs[0]));
     let mut c = Cycle::new(device(&t, imgs[0]));
     for (flash, frame, ts) in events {
@@ -207,47 +207,52 @@ fn down_backend_flows_are_rescheduled() {
     );
 }
 
+/// Two buckets of two ways: every flow's candidates are the same two
+/// buckets and no relocation can help, so a fifth flow evicts by class
+/// (embryonic first), then by least recently seen; a SYN does not evict an
+/// established entry.
 #[test]
-fn a_full_bucket_evicts_its_least_recently_seen_way() {
-    let t = test_target();
+fn full_candidates_evict_embryonic_first_then_the_least_recently_seen() {
+    let t = lbnic_contract::target::Target {
+        ct_buckets: 2,
+        ..test_target()
+    };
     let img = image_for(&config_text(false, false), &t, None);
-    // Find three flows that share a bucket (64 buckets x 2 ways).
-    let mut probe = functional(&img);
-    let mut by_bucket: std::collections::HashMap<u32, Vec<u16>> = Default::default();
-    let mut same = None;
-    for p in 1000..2000u16 {
-        probe.process(&tcp("198.51.100.1", p, "192.0.2.10", 80, SYN, 0), 0);
-        let k = flow("198.51.100.1", p, "192.0.2.10", 80);
-        if let Some((b, _, _)) = probe.dev.ct_entry(&k, false) {
-            let v = by_bucket.entry(b).or_default();
-            v.push(p);
-            if v.len() == 3 {
-                same = Some(v.clone());
-                break;
-            }
-        }
-    }
-    let ports = same.expect("three flows in one bucket");
-    let k = |i: usize| flow("198.51.100.1", ports[i], "192.0.2.10", 80);
-    let pkt = |i: usize, flags| tcp("198.51.100.1", ports[i], "192.0.2.10", 80, flags, 0);
+    let k = |p: u16| flow("198.51.100.1", p, "192.0.2.10", 80);
+    let pkt = |p: u16, flags| (None, tcp("198.51.100.1", p, "192.0.2.10", 80, flags, 0));
+    let at = |(f, p): (Option<usize>, Vec<u8>), ms: u64| (f, p, ms * MS);
     let ev = vec![
-        (None, pkt(0, SYN), 0),
-        (None, pkt(1, SYN), MS),
-        (None, pkt(0, ACK), 2 * MS),
-        (None, pkt(2, SYN), 3 * MS),
+        at(pkt(1000, SYN), 0),
+        at(pkt(1001, SYN), 1),
+        at(pkt(1002, ACK), 2), // picked up established
+        at(pkt(1003, ACK), 3),
+        at(pkt(1000, ACK), 4), // 1000 established
+        at(pkt(1004, SYN), 5), // full: evicts 1001, the only embryonic entry
+        at(pkt(1005, ACK), 6), // evicts 1004 (embryonic) although newest
+        at(pkt(1006, SYN), 7), // only established left: not stored
+        at(pkt(1007, ACK), 8), // evicts the least recently seen: 1002
     ];
     let (_, f) = both(&[&img], &ev);
-    assert_eq!(f.counters().get(Counter::CtEvictions), 1);
+    let c = f.counters();
+    assert_eq!(c.get(Counter::CtEvictions), 3);
+    assert_eq!(c.get(Counter::CtInsertRefused), 1);
+    assert_eq!(c.get(Counter::CtRelocations), 0);
     let mut f = functional(&img);
     for (_, frame, ts) in &ev {
         f.process(frame, *ts);
     }
-    assert!(f.dev.ct_entry(&k(0), false).is_some(), "recently seen flow kept");
-    assert!(
-        f.dev.ct_entry(&k(1), false).is_none(),
-        "least recently seen flow evicted"
-    );
-    assert!(f.dev.ct_entry(&k(2), false).is_some());
+    for (p, kept) in [
+        (1000, true),
+        (1001, false),
+        (1002, false),
+        (1003, true),
+        (1004, false),
+        (1005, true),
+        (1006, false),
+        (1007, true),
+    ] {
+        assert_eq!(f.dev.ct_entry(&k(p), false).is_some(), kept, "flow {p}");
+    }
 }
 
 #[test]

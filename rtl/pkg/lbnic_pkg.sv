@@ -1,5 +1,5 @@
 // Generated from the lbnic hardware contract (crate lbnic-contract). DO NOT EDIT.
-// Target: default, fingerprint 0x8647874e74f4a21d.
+// Target: default, fingerprint 0x53731eabceaf61ef.
 // Command: lbnic target default --emit sv -o rtl/pkg/lbnic_pkg.sv
 // (scripts/gen-headers.sh regenerates the committed default-target files.)
 //
@@ -19,7 +19,7 @@ package lbnic_pkg;
   localparam int unsigned CONTRACT_VERSION_MAJOR = 1;
   localparam int unsigned CONTRACT_VERSION_MINOR = 0;
   localparam int unsigned CONTRACT_VERSION = 32'h00010000;
-  localparam logic [63:0] TARGET_FINGERPRINT = 64'h8647874e74f4a21d;
+  localparam logic [63:0] TARGET_FINGERPRINT = 64'h53731eabceaf61ef;
   localparam int unsigned ID_MAGIC = 32'h434e424c;
   localparam int unsigned COMMIT_MAGIC = 32'hc0aa17ed;
   localparam logic [63:0] IMAGE_MAGIC = 64'h474d4943494e424c;
@@ -37,10 +37,10 @@ package lbnic_pkg;
   localparam int unsigned TARGET_LUT_ENTRY_BITS = 14;
   localparam int unsigned TARGET_LUT_ENTRIES = 8388608;
   localparam int unsigned TARGET_CT_BUCKETS = 262144;
-  localparam int unsigned TARGET_CT_WAYS = 4;
+  localparam int unsigned TARGET_CT_WAYS = 8;
   localparam int unsigned TARGET_CT_LATENCY_CYCLES = 100;
   localparam int unsigned TARGET_CT_MAX_OUTSTANDING = 128;
-  localparam int unsigned TARGET_CT_BEATS_PER_CYCLE = 8;
+  localparam int unsigned TARGET_CT_BEATS_PER_CYCLE = 16;
   localparam int unsigned TARGET_FIFO_DEPTH = 64;
   localparam int unsigned TARGET_CT_TICK_US = 1000;
   localparam int unsigned TARGET_NO_VIP_ACTION = 0;
@@ -51,6 +51,8 @@ package lbnic_pkg;
   localparam logic [63:0] TARGET_BAR_APERTURE_OFFSET = 64'h0000000000010000;
   localparam int unsigned TARGET_MAX_BACKENDS_PER_VIP = 16384;
   localparam int unsigned TARGET_CT_BUCKET_BITS = 18;
+  localparam int unsigned TARGET_CT_PAGE_BUCKETS = 4096;
+  localparam int unsigned CT_BUCKET_MIX = 32'h9e3779b1;
 
   // Memory map, bytes: sections are bank-relative, the rest aperture-relative
   localparam int unsigned SECTION_ALIGN = 32'h00001000;
@@ -66,10 +68,10 @@ package lbnic_pkg;
   localparam logic [63:0] MEM_BANK0_BASE = 64'h0000000000000000;
   localparam logic [63:0] MEM_BANK1_BASE = 64'h0000000001005000;
   localparam logic [63:0] MEM_CONNTRACK_BASE = 64'h000000000200a000;
-  localparam logic [63:0] MEM_CONNTRACK_LEN = 64'h0000000004000000;
-  localparam logic [63:0] MEM_CT_BUCKET_LEN = 64'h0000000000000100;
-  localparam logic [63:0] MEM_APERTURE_LEN = 64'h000000000600a000;
-  localparam logic [63:0] MEM_BAR_LEN = 64'h0000000008000000;
+  localparam logic [63:0] MEM_CONNTRACK_LEN = 64'h0000000008000000;
+  localparam logic [63:0] MEM_CT_BUCKET_LEN = 64'h0000000000000200;
+  localparam logic [63:0] MEM_APERTURE_LEN = 64'h000000000a00a000;
+  localparam logic [63:0] MEM_BAR_LEN = 64'h0000000010000000;
 
   // Register block: byte offsets from the register BAR offset; 64-bit values are LO then HI
   localparam int unsigned REG_BLOCK_LEN = 32'h00001000;
@@ -110,7 +112,7 @@ package lbnic_pkg;
   localparam int unsigned COMMIT_RESULT_BAD_TABLE = 4;
 
   // 64-bit counters: register offset of the low word
-  localparam int unsigned COUNTER_COUNT = 24;
+  localparam int unsigned COUNTER_COUNT = 26;
   localparam int unsigned COUNTER_RX_PACKETS = 32'h00000100;
   localparam int unsigned COUNTER_RX_BYTES = 32'h00000108;
   localparam int unsigned COUNTER_TX_PACKETS = 32'h00000110;
@@ -135,6 +137,8 @@ package lbnic_pkg;
   localparam int unsigned COUNTER_RX_OVERSIZE = 32'h000001a8;
   localparam int unsigned COUNTER_RX_UNDERSIZE = 32'h000001b0;
   localparam int unsigned COUNTER_RX_OVERFLOW = 32'h000001b8;
+  localparam int unsigned COUNTER_CT_RELOCATIONS = 32'h000001c0;
+  localparam int unsigned COUNTER_CT_INSERT_REFUSED = 32'h000001c8;
   localparam int unsigned PARSE_REASON_COUNT = 8;
   localparam int unsigned PARSE_ERROR_TRUNCATED = 32'h00000200;
   localparam int unsigned PARSE_ERROR_BAD_IP_VERSION = 32'h00000208;

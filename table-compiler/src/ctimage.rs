@@ -47,7 +47,7 @@ fn default_state() -> TcpState {
 pub enum CtImageError {
     #[error("flow list line {line}: {message}")]
     Line { line: usize, message: String },
-    #[error("flow list line {line}: bucket {bucket} already holds {ways} flows (conntrack would evict); the flow list does not fit this target")]
+    #[error("flow list line {line}: both candidate buckets (the emptier is {bucket}) already hold {ways} flows (conntrack would relocate or evict); the flow list does not fit this target")]
     BucketFull { line: usize, bucket: u32, ways: u32 },
 }
 
@@ -101,7 +101,24 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
             return Err(err(format!("flow {key} does not match VIP {:?}", r.vip)));
         }
         let hash = flow_hash_ip(&tz, key.src, key.dst, Some((key.src_port, key.dst_port)));
-        let bucket = ct_bucket(hash, t.ct_buckets);
+        // Placed as the hardware's insert places it into an empty table
+        // (docs/spec.md, "Conntrack semantics"): the candidate with more free
+        // ways, bucket `a` on a tie, its lowest free way. No relocation: a
+        // flow whose two candidates are full is refused.
+        let c = ct_bucket(hash, t.ct_buckets);
+        for b in c.iter() {
+            for w in 0..used[b as usize] as u32 {
+                let off = map.ct_way(b, w) as usize;
+                if CtRepr::parse(&CtWay::new_unchecked(&mem[off..off + CT_WAY_LEN]))
+                    .ok()
+                    .flatten()
+                    .is_some_and(|e| e.key == key)
+                {
+                    return Err(err(format!("flow {key} appears twice")));
+                }
+            }
+        }
+        let bucket = c.iter().min_by_key(|&b| used[b as usize]).expect("a candidate");
         let way = used[bucket as usize] as u32;
         if way >= t.ct_ways {
             return Err(CtImageError::BucketFull {
@@ -109,16 +126,6 @@ pub fn build(bank_img: &Image, bank: &Bank, flows: &[(usize, FlowRecord)]) -> Re
                 bucket,
                 ways: t.ct_ways,
             });
-        }
-        for w in 0..way {
-            let off = map.ct_way(bucket, w) as usize;
-            if CtRepr::parse(&CtWay::new_unchecked(&mem[off..off + CT_WAY_LEN]))
-                .ok()
-                .flatten()
-                .is_some_and(|e| e.key == key)
-            {
-                return Err(err(format!("flow {key} appears twice")));
-            }
         }
         used[bucket as usize] += 1;
         let off = map.ct_way(bucket, way) as usize;

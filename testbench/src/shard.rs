@@ -1,10 +1,13 @@
 //! Functional replay sharded across threads, with the same output (bytes
 //! and order) and counters as one thread.
 //!
-//! Why it is exact: every piece of state a packet touches is its conntrack
-//! bucket (`flow_hash & (ct_buckets-1)`), so shard `= bucket % threads`
-//! gives each worker every packet of its buckets, in input order; a worker
-//! runs its own device, whose conntrack holds just its buckets. Packets of
+//! Why it is exact: every piece of state a packet touches is in its
+//! conntrack page (`lookup::CT_PAGE_BUCKETS` buckets): its two candidate
+//! buckets, and the other candidate of any entry an insert relocates, lie
+//! in the page of its first candidate `a`. Shards own contiguous bucket
+//! ranges cut on page boundaries, routed by `a`, so a worker gets every
+//! packet of its pages, in input order; a worker runs its own device, whose
+//! conntrack holds just its pages. Packets of
 //! one flow (and ICMP errors about it, routed by their inner flow reversed,
 //! as the pipeline does) share a bucket. Device time is the running maximum
 //! of ingress times, identical in every shard, and every worker commits
@@ -20,7 +23,7 @@
 //! Two things cross buckets, so such banks replay on one thread:
 //! - RR/WRR VIPs step a per-VIP pointer on every new flow, so which backend
 //!   a flow gets depends on new flows in other shards;
-//! - a new NAT flow also writes its return entry, in the bucket of the
+//! - a new NAT flow also writes its return entry, in the buckets of the
 //!   reply's tuple, which another shard may own.
 //!
 //! The reader (main thread) runs the one replay loop (`session::drive`,
@@ -89,11 +92,12 @@ pub(crate) fn plan(image: &Image, opts: &Options) -> (usize, Option<String>) {
     (opts.threads, None)
 }
 
-/// The conntrack bucket a packet's state lives in, as the pipeline computes
-/// it (`None`: the packet has no conntrack state).
+/// The first candidate conntrack bucket of a packet's state, as the
+/// pipeline computes it (`None`: the packet has no conntrack state); its
+/// page holds all the state the packet touches.
 pub(crate) fn bucket(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<u32> {
     let key = hw_model::pipeline::ct_key(p)?;
-    Some(ct_bucket(key.flow_hash(tz), buckets))
+    Some(ct_bucket(key.flow_hash(tz), buckets).a)
 }
 
 /// Contiguous ranges of buckets, one per shard (so each device's conntrack
@@ -113,8 +117,10 @@ const READER_COST: f64 = 0.5;
 impl Cuts {
     /// Balance by packets: `sample` holds the buckets of the first packets
     /// (`u32::MAX`: no conntrack state; those go to shard 0). Shard 0 is
-    /// run by the reader thread, so it gets a smaller share.
+    /// run by the reader thread, so it gets a smaller share. Cuts fall on
+    /// page boundaries (a page's state is one shard's).
     pub fn balanced(buckets: u32, n: usize, sample: &[u32]) -> Cuts {
+        let page = lbnic_contract::lookup::ct_page_buckets(buckets);
         let mut sorted: Vec<u32> = sample
             .iter()
             .map(|&b| if b == u32::MAX { 0 } else { b })
@@ -126,12 +132,13 @@ impl Cuts {
         let cuts = (1..n)
             .map(|k| {
                 let q = mine + each * (k - 1) as f64;
-                if sorted.is_empty() {
+                let cut = if sorted.is_empty() {
                     // No sample: equal ranges after shard 0's.
                     (buckets as f64 * q) as u32
                 } else {
                     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
-                }
+                };
+                cut / page * page
             })
             .collect();
         Cuts { cuts, buckets }
@@ -204,7 +211,7 @@ pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<u32> {
         u16::from_be_bytes([pt[2], pt[3]]),
     );
     let (src, dst) = addrs.split_at(addrs.len() / 2);
-    Some(ct_bucket(flow_hash(tz, src, dst, Some(ports)), buckets))
+    Some(ct_bucket(flow_hash(tz, src, dst, Some(ports)), buckets).a)
 }
 
 #[derive(Default)]
@@ -849,6 +856,12 @@ mod tests {
         assert_eq!(c.range(0).start, 0);
         assert_eq!(c.range(2).end, 1024);
         assert_eq!(Cuts::balanced(1024, 1, &[1, 2, 3]).range(0), 0..1024);
+        // Cuts are on page boundaries.
+        let page = lbnic_contract::lookup::CT_PAGE_BUCKETS;
+        let c = Cuts::balanced(1 << 20, 4, &sample);
+        for s in 0..4 {
+            assert_eq!(c.range(s).start % page, 0, "{c:?}");
+        }
     }
 
     /// The route is the pipeline's own bucket for every packet that has
@@ -934,7 +947,7 @@ mod tests {
         for f in &frames {
             let mut c = Counters::default();
             let m = hw_model::pipeline::classify(Some(&ab), true, f, 0, buckets, &mut c);
-            if let Some(want) = m.class.bucket() {
+            if let Some(want) = m.class.bucket().map(|c| c.a) {
                 let p = parse(f).unwrap();
                 assert_eq!(bucket(&p, &tz, buckets), Some(want));
                 assert_eq!(route(f, &tz, buckets), Some(want));

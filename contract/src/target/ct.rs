@@ -37,7 +37,7 @@ pub mod ct_field {
     /// the datagram's identification in the port fields (docs/spec.md
     /// §12.1), so every fragment of one datagram finds the backend the
     /// first one to arrive was given. Part of the key compare, so it never
-    /// matches a flow entry.
+    /// matches a flow entry. Embryonic: evicted before established entries.
     pub const FLAG_FRAG: u8 = 1 << 3;
 
     use crate::target::field::{Bit, Field};
@@ -292,6 +292,17 @@ impl<T: AsRef<[u8]>> CtWay<T> {
     /// eviction and timeout purposes).
     pub fn is_fragment(&self) -> bool {
         self.flags() & f::FLAG_FRAG != 0
+    }
+    /// The key this way is stored under (where it lives: its flow hash).
+    pub fn key(&self) -> CtKey {
+        let b = self.b();
+        let mut bytes = [0u8; CT_KEY_LEN];
+        bytes.copy_from_slice(&b[f::KEY]);
+        CtKey {
+            bytes,
+            v6: self.is_v6(),
+            frag: self.is_fragment(),
+        }
     }
     /// Raw `TcpState` code (not checked: the pipeline treats unknown codes
     /// as `None`, the decoder rejects them).

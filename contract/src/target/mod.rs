@@ -155,10 +155,10 @@ impl Default for Target {
             lut_entry_bits: 14,
             lut_entries: 1 << 23,
             ct_buckets: 1 << 18,
-            ct_ways: 4,
+            ct_ways: 8,
             ct_latency_cycles: 100,
             ct_max_outstanding: 128,
-            ct_beats_per_cycle: 8,
+            ct_beats_per_cycle: 16,
             fifo_depth: 64,
             ct_tick_us: 1000,
             no_vip_action: MissAction::Pass,
@@ -380,7 +380,7 @@ mod tests {
         let mut b = a.clone();
         b.name = "renamed".into();
         assert_eq!(a.fingerprint(), b.fingerprint());
-        b.ct_ways = 8;
+        b.ct_ways = 4;
         assert_ne!(a.fingerprint(), b.fingerprint());
     }
 

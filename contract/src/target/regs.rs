@@ -233,6 +233,12 @@ counters! {
     /// Arrived while the MAC's receive buffer was full: dropped (cycle
     /// model with the MAC source only; the functional model has no time).
     RxOverflow = "rx_overflow",
+    /// Inserts that found both candidate buckets full and moved a resident
+    /// entry to its other candidate bucket to make room (no eviction).
+    CtRelocations = "ct_relocations",
+    /// New embryonic (SYN) entries not inserted because the only victim
+    /// left was a live established entry: a SYN flood cannot evict one.
+    CtInsertRefused = "ct_insert_refused",
 }
 
 /// Why a frame could not be parsed; each has a counter at
@@ -297,7 +303,7 @@ mod tests {
         assert!(last <= BLOCK_LEN);
         const { assert!(NOW_HI < COUNTERS) };
         assert_eq!(Counter::RxPackets.offset(), COUNTERS);
-        assert_eq!(Counter::ALL.len(), Counter::RxOverflow as usize + 1);
+        assert_eq!(Counter::ALL.len(), Counter::CtInsertRefused as usize + 1);
         assert!(last <= PARSE_ERRORS);
         assert_eq!(ParseReason::ALL.len(), ParseReason::BadInner as usize + 1);
         assert!(ParseReason::BadInner.offset() + 8 <= BLOCK_LEN);
