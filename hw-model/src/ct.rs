@@ -675,7 +675,7 @@ mod tests {
     fn fragment_entries_time_out_as_embryonic() {
         let t = CtTable { buckets: 1, ways: 2 };
         let c = t.candidates(0);
-        let mut mem = vec![0u8; 2 * CT_WAY_LEN];
+        let mut mem = [0u8; 2 * CT_WAY_LEN];
         let m = &mut mem[..];
         let s = *key(1).src();
         let fk = CtKey::fragment(17, &s, &s, 0xabcd, false);
