@@ -1245,7 +1245,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 mem: &mut *x.mem,
             };
             let r = pipeline::execute_on(
-                &mut pipeline::Exec {
+                &mut crate::device::Exec {
                     mem: &mut w,
                     ct: x.ct,
                     hints: &mut *x.hints,

@@ -5,7 +5,7 @@
 //! self-clearing control bits) and [`Device::publish`] writes the device's
 //! read-only registers and counters back.
 
-use crate::ct::{CtTable, FullHints, TimeoutTicks};
+use crate::ct::{CtMem, CtTable, FullHints, TimeoutTicks};
 use crate::packet::icmp::RateLimit;
 use lbnic_contract::image::{Bank, Image, ImageKind};
 use lbnic_contract::lookup::{best_vip, ct_bucket, proto_matches};
@@ -13,7 +13,7 @@ use lbnic_contract::target::ct::CtKey;
 use lbnic_contract::target::ct::{CtRepr, CtWay};
 use lbnic_contract::target::entries::{addr_to_bytes, FlowKey, Mode, Proto, Scheduler, CT_WAY_LEN};
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
-use lbnic_contract::target::{MemoryMap, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
+use lbnic_contract::target::{MemoryMap, MissAction, Target, CONTRACT_VERSION_MAJOR, CONTRACT_VERSION_MINOR};
 use lbnic_contract::toeplitz::Toeplitz;
 use std::sync::Arc;
 
@@ -274,6 +274,23 @@ impl std::fmt::Display for CrossBucket {
     }
 }
 
+/// What CT_EXEC works with besides the bank: the conntrack memory (the
+/// region, or the bucket copies a packet received) and the device state
+/// the stage updates.
+pub struct Exec<'a, M: CtMem + ?Sized> {
+    pub mem: &'a mut M,
+    pub ct: CtTable,
+    /// The per-bucket full hints (on-chip), refreshed for every bucket an
+    /// insert writes.
+    pub hints: &'a mut FullHints,
+    /// The host owns conntrack (CONTROL.CT_HOST): no lookups.
+    pub ct_host: bool,
+    pub no_vip: MissAction,
+    pub parse_action: MissAction,
+    pub counters: &'a mut Counters,
+    pub rr: &'a mut [u32],
+}
+
 /// Device state: everything the pipeline and the host can observe.
 pub struct Device<B> {
     pub target: Target,
@@ -388,9 +405,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Device<B> {
     }
 
     /// What CT_EXEC works with, over this device's conntrack region.
-    pub fn exec_parts(&mut self) -> crate::pipeline::Exec<'_, [u8]> {
+    pub fn exec_parts(&mut self) -> Exec<'_, [u8]> {
         let ct_host = self.ct_host();
-        crate::pipeline::Exec {
+        Exec {
             mem: &mut self.bar.as_mut()[self.ct_range.clone()],
             ct: self.ct,
             hints: &mut self.ct_hints,

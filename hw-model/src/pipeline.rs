@@ -22,8 +22,8 @@
 //! goes to the flow's backend, one about a forwarded packet (matched by the
 //! NAT return entry) to the client, and both only on a conntrack hit.
 
-use crate::ct::{initial_state, tcp_flags, CtMem, CtTable, FullHints, Inserted, NewEntry, Slot};
-use crate::device::{ActiveBank, Counters, Device};
+use crate::ct::{initial_state, tcp_flags, CtMem, Inserted, NewEntry, Slot};
+use crate::device::{ActiveBank, Counters, Device, Exec};
 use crate::packet::{self as wire, Frag, Parsed};
 use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index, CtBuckets};
 use lbnic_contract::target::ct::CtKey;
@@ -321,23 +321,6 @@ impl Effects {
             self.n_rmw += 1;
         }
     }
-}
-
-/// What CT_EXEC works with besides the bank: the conntrack memory (the
-/// region, or the bucket copies a packet received) and the device state
-/// the stage updates.
-pub struct Exec<'a, M: CtMem + ?Sized> {
-    pub mem: &'a mut M,
-    pub ct: CtTable,
-    /// The per-bucket full hints (on-chip), refreshed for every bucket an
-    /// insert writes.
-    pub hints: &'a mut FullHints,
-    /// The host owns conntrack (CONTROL.CT_HOST): no lookups.
-    pub ct_host: bool,
-    pub no_vip: MissAction,
-    pub parse_action: MissAction,
-    pub counters: &'a mut Counters,
-    pub rr: &'a mut [u32],
 }
 
 /// A backend a conntrack entry may still use: valid and not down.
