@@ -1,5 +1,5 @@
 // Generated from the lbnic hardware contract (crate lbnic-contract). DO NOT EDIT.
-// Target: default, fingerprint 0x53731eabceaf61ef.
+// Target: default, fingerprint 0xe6c5dbb4ec1e488f.
 // Command: lbnic target default --emit c -o rtl/include/lbnic_contract.h
 // (scripts/gen-headers.sh regenerates the committed default-target files.)
 //
@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 // Contract and target identity
-#define LBNIC_CONTRACT_VERSION_MAJOR 1u
+#define LBNIC_CONTRACT_VERSION_MAJOR 2u
 #define LBNIC_CONTRACT_VERSION_MINOR 0u
-#define LBNIC_CONTRACT_VERSION 0x00010000u
-#define LBNIC_TARGET_FINGERPRINT 0x53731eabceaf61efULL
+#define LBNIC_CONTRACT_VERSION 0x00020000u
+#define LBNIC_TARGET_FINGERPRINT 0xe6c5dbb4ec1e488fULL
 #define LBNIC_ID_MAGIC 0x434e424cu
 #define LBNIC_COMMIT_MAGIC 0xc0aa17edu
 #define LBNIC_IMAGE_MAGIC 0x474d4943494e424cULL

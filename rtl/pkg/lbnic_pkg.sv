@@ -1,5 +1,5 @@
 // Generated from the lbnic hardware contract (crate lbnic-contract). DO NOT EDIT.
-// Target: default, fingerprint 0x53731eabceaf61ef.
+// Target: default, fingerprint 0xe6c5dbb4ec1e488f.
 // Command: lbnic target default --emit sv -o rtl/pkg/lbnic_pkg.sv
 // (scripts/gen-headers.sh regenerates the committed default-target files.)
 //
@@ -16,10 +16,10 @@
 package lbnic_pkg;
 
   // Contract and target identity
-  localparam int unsigned CONTRACT_VERSION_MAJOR = 1;
+  localparam int unsigned CONTRACT_VERSION_MAJOR = 2;
   localparam int unsigned CONTRACT_VERSION_MINOR = 0;
-  localparam int unsigned CONTRACT_VERSION = 32'h00010000;
-  localparam logic [63:0] TARGET_FINGERPRINT = 64'h53731eabceaf61ef;
+  localparam int unsigned CONTRACT_VERSION = 32'h00020000;
+  localparam logic [63:0] TARGET_FINGERPRINT = 64'he6c5dbb4ec1e488f;
   localparam int unsigned ID_MAGIC = 32'h434e424c;
   localparam int unsigned COMMIT_MAGIC = 32'hc0aa17ed;
   localparam logic [63:0] IMAGE_MAGIC = 64'h474d4943494e424c;
