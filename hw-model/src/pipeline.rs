@@ -424,24 +424,14 @@ fn execute_inner<M: CtMem + ?Sized>(
             let Some(vip) = b.vip(slot) else {
                 return miss(no_vip, Counter::DropNoVip);
             };
-            let to = b.to;
             // Conntrack lookup.
             let mut stale_way = None;
             if !ct_host {
-                let mem = &mut *x.mem;
-                if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
-                    let (eslot, local, _) = ct.target_of(mem, way);
-                    if eslot == slot && usable(b, slot, local) {
-                        if !is_icmp {
-                            ct.touch(mem, way, now, m.len, flags);
-                            fx.writes += 1;
-                        }
-                        x.counters.inc(Counter::CtHits);
-                        return Decision::Forward { slot, local, hash };
-                    }
-                    stale_way = Some(way);
+                let touch = (!is_icmp).then_some(flags);
+                match lookup(x, b, bucket, &key, m, |e| e == slot, touch, fx) {
+                    Ok((_, local)) => return Decision::Forward { slot, local, hash },
+                    Err(stale) => stale_way = stale,
                 }
-                x.counters.inc(Counter::CtMisses);
             }
             // An ICMP error about a NAT reply names the VIP, not the
             // backend whose packet the client bounced: only conntrack knows
@@ -481,29 +471,17 @@ fn execute_inner<M: CtMem + ?Sized>(
             hash,
             bucket,
         } => {
-            let to = b.to;
             let mut stale_way = None;
             if !ct_host {
-                let mem = &mut *x.mem;
-                if let Some(way) = ct.find(mem, bucket, &key, false, now, &to) {
-                    // The entry names the VIP, which a later fragment on a
-                    // shared address cannot tell by itself.
-                    let (eslot, local, _) = ct.target_of(mem, way);
-                    if slot.is_none_or(|s| s == eslot) && usable(b, eslot, local) {
-                        // No TCP flags: the entry is the datagram's, not
-                        // the connection's, and keeps state "none".
-                        ct.touch(mem, way, now, m.len, 0);
-                        fx.writes += 1;
-                        x.counters.inc(Counter::CtHits);
-                        return Decision::Forward {
-                            slot: eslot,
-                            local,
-                            hash,
-                        };
-                    }
-                    stale_way = Some(way);
+                // The entry names the VIP, which a later fragment on a
+                // shared address cannot tell by itself. No TCP flags: the
+                // entry is the datagram's, not the connection's, and keeps
+                // state "none".
+                let fits = |e: u16| slot.is_none_or(|s| s == e);
+                match lookup(x, b, bucket, &key, m, fits, Some(0), fx) {
+                    Ok((slot, local)) => return Decision::Forward { slot, local, hash },
+                    Err(stale) => stale_way = stale,
                 }
-                x.counters.inc(Counter::CtMisses);
             }
             let Some(slot) = slot else {
                 return Decision::Drop(Counter::DropFragAmbiguous);
@@ -545,6 +523,40 @@ fn execute_inner<M: CtMem + ?Sized>(
             Decision::Forward { slot, local, hash }
         }
     }
+}
+
+/// A forward entry's lookup: a live entry for `key` whose VIP `fits` the
+/// packet and whose backend is usable is a hit (VIP slot, backend),
+/// refreshed with TCP flags `touch` unless `None` (an ICMP error); else a
+/// miss, with the stale way to re-point if there is one. Counted.
+#[allow(clippy::too_many_arguments)]
+fn lookup<M: CtMem + ?Sized>(
+    x: &mut Exec<'_, M>,
+    b: &ActiveBank,
+    bucket: CtBuckets,
+    key: &CtKey,
+    m: &Meta,
+    fits: impl Fn(u16) -> bool,
+    touch: Option<u8>,
+    fx: &mut Effects,
+) -> Result<(u16, u16), Option<Slot>> {
+    let ct = x.ct;
+    let mem = &mut *x.mem;
+    let Some(way) = ct.find(mem, bucket, key, false, m.now, &b.to) else {
+        x.counters.inc(Counter::CtMisses);
+        return Err(None);
+    };
+    let (slot, local, _) = ct.target_of(mem, way);
+    if fits(slot) && usable(b, slot, local) {
+        if let Some(flags) = touch {
+            ct.touch(mem, way, m.now, m.len, flags);
+            fx.writes += 1;
+        }
+        x.counters.inc(Counter::CtHits);
+        return Ok((slot, local));
+    }
+    x.counters.inc(Counter::CtMisses);
+    Err(Some(way))
 }
 
 /// The backend a new flow (or datagram) of VIP `slot` gets: the Maglev
