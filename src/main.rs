@@ -1,6 +1,25 @@
 //! `lbnic`: compile load-balancer configs into FPGA/SmartNIC table images,
 //! inspect and compare them, and look flows up in them.
 
+/// `println!` for command output. A closed standard output (`lbnic target |
+/// head -1`) ends the process as SIGPIPE ends a C tool (status 141, our
+/// temporaries removed) where `println!` would panic.
+macro_rules! outln {
+    () => {
+        $crate::stdout_write(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::stdout_write(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` with [`outln!`]'s handling of a closed standard output.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::stdout_write(format_args!($($t)*))
+    };
+}
+
 mod device;
 mod tables;
 mod traffic;
@@ -175,6 +194,19 @@ enum CtCmd {
     },
     #[command(flatten)]
     Device(device::CtDeviceCmd),
+}
+
+/// Write command output; see [`outln!`].
+fn stdout_write(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        files::remove_temporaries();
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
 }
 
 fn main() -> ExitCode {

@@ -40,7 +40,7 @@ pub fn summary_out(output: &Path) -> Box<dyn Write> {
 }
 
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -123,7 +123,7 @@ fn print_vip(v: &VipInfo) {
     } else {
         v.port.to_string()
     };
-    println!(
+    outln!(
         "VIP {} (slot {}): {} {}  mode {}  scheduler {}  table {}  balance {}",
         v.name,
         v.slot,
@@ -134,12 +134,19 @@ fn print_vip(v: &VipInfo) {
         v.table_size,
         bal
     );
-    println!(
+    outln!(
         "  {:>5}  {:<24} {:<40} {:>7} {:<7} {:>8} {:>9} {:>9}",
-        "index", "backend", "address", "weight", "state", "slots", "share%", "want%"
+        "index",
+        "backend",
+        "address",
+        "weight",
+        "state",
+        "slots",
+        "share%",
+        "want%"
     );
     for b in &v.backends {
-        println!(
+        outln!(
             "  {:>5}  {:<24} {:<40} {:>7} {:<7} {:>8} {:>9.4} {:>9.4}",
             b.index,
             b.name,
@@ -174,7 +181,7 @@ pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>
     if json {
         return print_json(&info);
     }
-    println!(
+    outln!(
         "{}: {:?} image, generation {}, target {} ({}), config digest {}",
         path.display(),
         info.kind,
@@ -183,18 +190,19 @@ pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>
         info.fingerprint,
         &info.config_digest[..16]
     );
-    println!(
+    outln!(
         "device part {} bytes, crc32c {}",
-        info.device_bytes, info.device_crc32c
+        info.device_bytes,
+        info.device_crc32c
     );
     if img.kind == ImageKind::Conntrack {
         let n = decode_conntrack(&img)
             .with_context(|| format!("{}", path.display()))?
             .len();
-        println!("{n} conntrack entries");
+        outln!("{n} conntrack entries");
     }
     for v in &info.vips {
-        println!();
+        outln!();
         print_vip(v);
     }
     Ok(())
@@ -210,10 +218,16 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> Result<()> {
     if json {
         return print_json(&d);
     }
-    println!("generation {} -> {}", oi.generation, ni.generation);
-    println!(
+    outln!("generation {} -> {}", oi.generation, ni.generation);
+    outln!(
         "{:<24} {:<8} {:>9} {:>10} {:>9} {:>10} {:>9}  backends",
-        "vip", "status", "size", "changed", "changed%", "minimal", "minimal%"
+        "vip",
+        "status",
+        "size",
+        "changed",
+        "changed%",
+        "minimal",
+        "minimal%"
     );
     for v in &d {
         let mut b = String::new();
@@ -223,7 +237,7 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> Result<()> {
         if !v.backends_removed.is_empty() {
             b += &format!("-{}", v.backends_removed.join(",-"));
         }
-        println!(
+        outln!(
             "{:<24} {:<8} {:>9} {:>10} {:>9.4} {:>10} {:>9.4}  {}",
             v.name,
             v.status,
@@ -333,7 +347,7 @@ pub fn lookup(
         return verdict();
     }
     if let Some((_, n)) = &dev {
-        println!(
+        outln!(
             "after {n} packets of {}:",
             trace.map_or(String::new(), |t| t.display().to_string())
         );
@@ -341,7 +355,7 @@ pub fn lookup(
     for o in &out {
         let l = &o.new_flow;
         match (&l.vip, &l.backend) {
-            (Some(v), Some(b)) => println!(
+            (Some(v), Some(b)) => outln!(
                 "{}: VIP {v}, flow hash {}, {} entry {} of {} -> backend {b} (index {}, {}), mode {}",
                 l.flow,
                 l.flow_hash,
@@ -352,7 +366,7 @@ pub fn lookup(
                 l.backend_address.as_deref().unwrap_or("-"),
                 l.mode.unwrap_or("-"),
             ),
-            _ => println!(
+            _ => outln!(
                 "{}: flow hash {}: {}",
                 l.flow,
                 l.flow_hash,
@@ -360,12 +374,12 @@ pub fn lookup(
             ),
         }
         if let (Some(n), Some(_)) = (&l.note, &l.backend) {
-            println!("  note: {n}");
+            outln!("  note: {n}");
         }
         match &o.after_trace {
             Some(c) if c.conntrack == "hit" => {
                 let b = c.backend.as_deref().unwrap_or("?");
-                println!(
+                outln!(
                     "  conntrack: hit (bucket {}, way {}): pinned to {b}, {}, {} packets, {} bytes, idle {} ticks{}",
                     c.bucket.unwrap_or(0),
                     c.way.unwrap_or(0),
@@ -376,7 +390,7 @@ pub fn lookup(
                     if l.backend.as_deref() == Some(b) { "" } else { " (a new flow would go elsewhere)" }
                 );
             }
-            Some(_) => println!("  conntrack: miss: the next packet is scheduled as a new flow (above)"),
+            Some(_) => outln!("  conntrack: miss: the next packet is scheduled as a new flow (above)"),
             None => {}
         }
     }
@@ -444,7 +458,7 @@ pub fn ct_list(path: &Path, bank_path: &Path) -> Result<()> {
     let entries = decode_conntrack(&img).with_context(|| format!("{}", path.display()))?;
     let (_, bank) = load_bank(bank_path)?;
     for rec in flow_records(&entries, &bank) {
-        println!("{}", serde_json::to_string(&rec)?);
+        outln!("{}", serde_json::to_string(&rec)?);
     }
     Ok(())
 }
@@ -487,9 +501,9 @@ pub fn target(reference: &str, json: bool) -> Result<()> {
         v["bar_len"] = map.bar_len.into();
         return print_json(&v);
     }
-    println!("target {} fingerprint {:#018x}", t.name, t.fingerprint());
-    print!("{}", toml_string(&t)?);
-    println!("{map}");
+    outln!("target {} fingerprint {:#018x}", t.name, t.fingerprint());
+    out!("{}", toml_string(&t)?);
+    outln!("{map}");
     Ok(())
 }
 

@@ -505,22 +505,22 @@ pub fn check(a: CheckArgs) -> Result<()> {
         index += 1;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&cmp)?);
+        outln!("{}", serde_json::to_string_pretty(&cmp)?);
     } else {
         for (d, (hg, hw)) in cmp.diffs.iter().zip(&hex) {
-            println!(
+            outln!(
                 "packet {}: first difference at byte {} (got {} bytes, expected {})",
                 d.index,
                 d.first_byte.map_or("-".into(), |b| b.to_string()),
                 d.got_len,
                 d.want_len
             );
-            println!("  got:      {}", d.got);
-            println!("  expected: {}", d.want);
-            println!("  got:      {hg}");
-            println!("  expected: {hw}");
+            outln!("  got:      {}", d.got);
+            outln!("  expected: {}", d.want);
+            outln!("  got:      {hg}");
+            outln!("  expected: {hw}");
         }
-        println!(
+        outln!(
             "{} packets compared: {} match, {} differ, {} extra from the model, {} missing from the model{}",
             cmp.compared,
             cmp.matched,

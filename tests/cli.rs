@@ -428,3 +428,19 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
         "{e}"
     );
 }
+
+/// Output into a closed pipe (`lbnic target | head -1` once `head` has
+/// gone) ends the command as SIGPIPE would, status 141, without a panic.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let (r, w) = std::io::pipe().unwrap();
+    drop(r);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lbnic"))
+        .arg("target")
+        .stdout(w)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(141), "{o:?}");
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}

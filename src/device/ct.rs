@@ -80,7 +80,7 @@ pub(super) fn load(dev: &DeviceArg, image: &Path) -> Result<()> {
     let mut d = driver(dev, &img.target)?;
     d.ct_load(&img)?;
     let n = decode_conntrack(&img)?.len();
-    println!(
+    outln!(
         "{}: loaded {} ({n} flows, {} bytes)",
         d.describe(),
         image.display(),
@@ -93,6 +93,6 @@ pub(super) fn flush(dev: &DeviceArg, target: &str) -> Result<()> {
     let t = table_compiler::target_file::resolve(target, Path::new("."))?;
     let mut d = driver(dev, &t)?;
     d.ct_flush()?;
-    println!("{}: conntrack flushed", d.describe());
+    outln!("{}: conntrack flushed", d.describe());
     Ok(())
 }

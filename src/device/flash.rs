@@ -100,7 +100,7 @@ pub(super) fn flash(
         (true, false) => format!("delta, {} ranges", report.write_ranges),
         (true, true) => "delta refused by the device's CRC check, then full".to_string(),
     };
-    println!(
+    outln!(
         "{}: generation {} active in bank {} (was {}): wrote {} of {} bytes ({how}) in {:.1} ms, commit {:.1} ms, read back {} bytes in {:.1} ms; total {:.1} ms",
         report.device,
         report.generation,
@@ -124,7 +124,7 @@ pub(super) fn verify(dev: &DeviceArg, path: &Path, json: bool) -> Result<()> {
     if json {
         return crate::tables::print_json(&r);
     }
-    println!(
+    outln!(
         "{}: bank {} holds {} exactly: generation {}, {} bytes, crc32c {:#010x}",
         r.device,
         r.bank,

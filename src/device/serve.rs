@@ -22,14 +22,14 @@ struct Replay {
 fn log_commit(ev: &CommitEvent, during: Option<u64>) {
     let when = during.map_or(String::new(), |n| format!(" during the replay, after packet {n}"));
     if ev.result == regs::COMMIT_OK {
-        println!(
+        outln!(
             "commit: generation {} active in bank {}{when} (validated in {:.1} ms)",
             ev.generation,
             ev.active_bank,
             ev.validate.as_secs_f64() * 1e3
         );
     } else {
-        println!(
+        outln!(
             "commit: generation {} refused: {}{when}; generation {} stays active",
             ev.generation,
             regs::commit_result_name(ev.result),
@@ -133,7 +133,7 @@ pub(super) fn serve(
     let stop = stop_flag()?;
     let mut dev = ShmDevice::create(shm, t.clone())?;
     let map = t.memory_map();
-    println!(
+    outln!(
         "lbnic serve: shm:{} ready (target {}, fingerprint {:#018x}, BAR {} bytes)",
         shm.display(),
         t.name,
@@ -157,7 +157,7 @@ pub(super) fn serve(
                 replays += 1;
                 let r = replay(&mut dev, rx, tx, pps, &mut offset, &stop)?;
                 let c = &dev.model.dev.counters;
-                println!(
+                outln!(
                     "replay {replays}: {} packets in, {} out{}; rx {} tx {} drops(no-vip {}, no-backend {}, parse {}); ct hits {} misses {}",
                     r.packets,
                     r.sent,
@@ -171,7 +171,7 @@ pub(super) fn serve(
                     c.get(Counter::CtMisses),
                 );
                 for (after, g, res) in &r.commits {
-                    println!(
+                    outln!(
                         "replay {replays}: commit of generation {g} ({}) between packets {after} and {}",
                         regs::commit_result_name(*res),
                         after + 1
@@ -183,6 +183,6 @@ pub(super) fn serve(
         std::thread::sleep(Duration::from_micros(poll_us));
     }
     drop(dev);
-    println!("lbnic serve: stopped");
+    outln!("lbnic serve: stopped");
     Ok(())
 }
