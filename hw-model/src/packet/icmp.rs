@@ -14,6 +14,7 @@
 use super::checksum;
 use super::headers::ipv4;
 use super::parse::{Frag, Parsed};
+use super::rewrite::octets;
 use std::net::IpAddr;
 
 /// Smallest MTU an IPv4 link may have (RFC 791).
@@ -106,13 +107,14 @@ pub fn too_big(frame: &[u8], p: &Parsed, mtu: usize, src_mac: [u8; 6], max: usiz
     // The frame's VLAN tags, then the ethertype of the (same) family.
     out.extend_from_slice(&frame[12..p.l2_len]);
     let ip = out.len();
-    let (src, dst) = (octets(p.dst), octets(p.src));
+    let ((s, n), (d, _)) = (octets(p.dst), octets(p.src));
+    let (src, dst) = (&s[..n], &d[..n]);
     if p.ipv6 {
         out.extend_from_slice(&[0x60, 0, 0, 0]);
         out.extend_from_slice(&(icmp_len as u16).to_be_bytes());
         out.extend_from_slice(&[58, TTL]);
-        out.extend_from_slice(&src);
-        out.extend_from_slice(&dst);
+        out.extend_from_slice(src);
+        out.extend_from_slice(dst);
         out.extend_from_slice(&[2, 0, 0, 0]);
         out.extend_from_slice(&(mtu as u32).to_be_bytes());
     } else {
@@ -122,8 +124,8 @@ pub fn too_big(frame: &[u8], p: &Parsed, mtu: usize, src_mac: [u8; 6], max: usiz
         out.extend_from_slice(&[0, 0]);
         out.extend_from_slice(&ipv4::DF.to_be_bytes());
         out.extend_from_slice(&[TTL, 1, 0, 0]);
-        out.extend_from_slice(&src);
-        out.extend_from_slice(&dst);
+        out.extend_from_slice(src);
+        out.extend_from_slice(dst);
         let c = checksum::ipv4_header(&out[ip..ip + 20]);
         out[ip + 10..ip + 12].copy_from_slice(&c.to_be_bytes());
         out.extend_from_slice(&[3, 4, 0, 0, 0, 0]);
@@ -132,7 +134,7 @@ pub fn too_big(frame: &[u8], p: &Parsed, mtu: usize, src_mac: [u8; 6], max: usiz
     let icmp = ip + ip_len;
     out.extend_from_slice(quote);
     let acc = if p.ipv6 {
-        checksum::pseudo(&src, &dst, 58, icmp_len as u32)
+        checksum::pseudo(src, dst, 58, icmp_len as u32)
     } else {
         0
     };
@@ -140,13 +142,6 @@ pub fn too_big(frame: &[u8], p: &Parsed, mtu: usize, src_mac: [u8; 6], max: usiz
     out[icmp + 2..icmp + 4].copy_from_slice(&c.to_be_bytes());
     if out.len() < 60 {
         out.resize(60, 0);
-    }
-}
-
-fn octets(a: IpAddr) -> Vec<u8> {
-    match a {
-        IpAddr::V4(v) => v.octets().to_vec(),
-        IpAddr::V6(v) => v.octets().to_vec(),
     }
 }
 
