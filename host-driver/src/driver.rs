@@ -604,6 +604,19 @@ impl<A: DeviceAccess> Driver<A> {
         })
     }
 
+    /// The identity and the GLOBAL entry of the active bank (all zero on a
+    /// device never flashed): which image the device runs, without reading
+    /// the whole bank back.
+    pub fn active_global(&mut self) -> Result<(Identity, Vec<u8>), DriverError> {
+        let id = self.identify()?;
+        let g = self.map.global.clone();
+        let mut global = vec![0u8; (g.end - g.start) as usize];
+        let at = self.map.bank_base[id.active_bank as usize] + g.start;
+        let e = self.err("reading the active bank's GLOBAL entry");
+        self.dev.read_aperture(at, &mut global).map_err(e)?;
+        Ok((id, global))
+    }
+
     /// Every counter and status register.
     pub fn stats(&mut self) -> Result<Stats, DriverError> {
         let identity = self.identify()?;

@@ -5,12 +5,12 @@ use super::{driver, DeviceArg};
 use crate::tables::load_image;
 use anyhow::{Context, Result};
 use host_driver::records::{default_state_dir, BankRecords};
-use host_driver::{DeviceSpec, FlashOptions};
+use host_driver::{DeviceSpec, FlashOptions, Identity};
 use lbnic_contract::image::ImageKind;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-fn progress_bar(what: &str) -> indicatif::ProgressBar {
+pub(super) fn progress_bar(what: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -25,13 +25,34 @@ fn progress_bar(what: &str) -> indicatif::ProgressBar {
 }
 
 /// Records are per host and per device; the in-process model has none.
-fn records(dev: &DeviceSpec, state_dir: Option<PathBuf>) -> Option<BankRecords> {
+pub(super) fn records(dev: &DeviceSpec, state_dir: Option<PathBuf>) -> Option<BankRecords> {
     match dev {
         DeviceSpec::Model(_) => None,
         _ => Some(BankRecords::new(
             &state_dir.unwrap_or_else(default_state_dir),
             &dev.to_string(),
         )),
+    }
+}
+
+/// What this host recorded the inactive bank holds, the base of a delta;
+/// `None` (said on stderr) when it does not know: a full write.
+pub(super) fn recorded_base(
+    dev: &DeviceSpec,
+    recs: Option<&BankRecords>,
+    id: &Identity,
+    len: usize,
+) -> Option<Vec<u8>> {
+    match recs.map(|r| r.inactive_base(id, len)) {
+        Some(Ok(bytes)) => Some(bytes),
+        Some(Err(why)) => {
+            eprintln!("delta: {dev}: {why}; writing the full bank");
+            None
+        }
+        None => {
+            eprintln!("delta: no bank records for {dev}; writing the full bank");
+            None
+        }
     }
 }
 
@@ -62,17 +83,7 @@ pub(super) fn flash(
             .with_context(|| format!("--base {}", b.display()))?;
         Some(bi.device().to_vec())
     } else {
-        match recs.as_ref().map(|r| r.inactive_base(&id, img.device().len())) {
-            Some(Ok(bytes)) => Some(bytes),
-            Some(Err(why)) => {
-                eprintln!("delta: {why}; writing the full bank");
-                None
-            }
-            None => {
-                eprintln!("delta: no bank records for {}; writing the full bank", dev.device);
-                None
-            }
-        }
+        recorded_base(&dev.device, recs.as_ref(), &id, img.device().len())
     };
     if let Some(r) = &recs {
         r.forget(inactive)?;

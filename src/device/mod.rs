@@ -1,4 +1,4 @@
-//! Device commands: flash, verify, stats, devices, serve, and conntrack
+//! Device commands: flash, verify, stats, devices, fleet flash, serve, and conntrack
 //! dump / load / flush. This file holds the command line and opens
 //! devices; each job lives in its own module.
 
@@ -23,6 +23,7 @@ macro_rules! wln {
 
 // After `wln!`, so the job modules can use it.
 mod ct;
+mod fleet;
 mod flash;
 mod list;
 mod serve;
@@ -126,6 +127,9 @@ pub enum DeviceCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Several devices at once (a cluster of load balancers).
+    #[command(subcommand)]
+    Fleet(fleet::FleetCmd),
     /// Run the model as a device behind a shared-memory file: poll the
     /// doorbell, validate and commit banks, keep the heartbeat and counters
     /// up to date, and (with --rx) replay traffic after each commit, once
@@ -242,6 +246,7 @@ pub fn run(cmd: DeviceCmd) -> Result<()> {
             count,
         } => stats::stats(&dev, &target, json, watch, interval, count),
         DeviceCmd::Devices { all, json } => list::devices(all, json),
+        DeviceCmd::Fleet(fleet::FleetCmd::Flash(a)) => fleet::flash(a),
         DeviceCmd::Serve {
             shm,
             target,
