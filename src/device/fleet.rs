@@ -502,7 +502,9 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             }
         };
         let still = match step {
-            Step::Check | Step::Write | Step::Commit => "; its active bank is unchanged unless the commit landed after all",
+            Step::Check => "; nothing was written to it",
+            Step::Write => "; only its inactive bank was written, it runs its old image",
+            Step::Commit => "; it runs its old image (unless it commits the staged generation later)",
             Step::Verify | Step::Watch => "; it runs the new image",
         };
         format!(
@@ -571,13 +573,17 @@ fn finish(
                 (Outcome::Untouched, Some(s)) => format!("refused at {}", s.name()),
                 (r, _) => format!("{r:?}").to_lowercase(),
             };
+            let steps = if steps.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", steps.join(", "))
+            };
             wln!(
                 o,
-                "  {}: generation {} -> {}: {res} ({})",
+                "  {}: generation {} -> {}: {res}{steps}",
                 d.device,
                 gen(d.before_generation),
                 gen(d.after_generation.or(d.before_generation)),
-                steps.join(", ")
             );
         }
         super::emit(&o)?;
