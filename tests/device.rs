@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::*;
+use common::device::*;
 use lbnic_contract::image::Image;
 use serde_json::Value;
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::*;
+use common::device::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -130,7 +130,10 @@ fn a_rolling_flash_under_traffic_moves_no_established_connection() {
     let input = read_trace(&trace);
     for (i, mut serve) in serves.into_iter().enumerate() {
         // The update landed in the middle of the first replay.
-        let line = serve.wait_line("commit of generation 2 (ok) between packets", Duration::from_secs(180));
+        let line = serve.wait_line(
+            "commit of generation 2 (ok) between packets",
+            Duration::from_secs(180),
+        );
         let after: u64 = line
             .split("between packets ")
             .nth(1)
@@ -222,7 +225,10 @@ impl Fleet {
     fn wait_line(&mut self, what: &str, within: Duration) {
         let until = Instant::now() + within;
         loop {
-            match self.lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            match self
+                .lines
+                .recv_timeout(until.saturating_duration_since(Instant::now()))
+            {
                 Ok(l) => {
                     let hit = l.contains(what);
                     self.err.push(l);
@@ -315,7 +321,9 @@ fn a_device_dying_mid_rollout_stops_it_and_says_where() {
 fn model_devices_skips_and_bad_arguments() {
     let t = Tmp::new();
     let g1 = t.compile("g1", 1, None, stable);
-    let r = t.json(&["fleet", "flash", &g1, "-d", "model", "-d", "model", "--watch", "0", "--json"]);
+    let r = t.json(&[
+        "fleet", "flash", &g1, "-d", "model", "-d", "model", "--watch", "0", "--json",
+    ]);
     assert_eq!(r["result"], "ok", "{r:#}");
     assert_eq!(r["updated"].as_array().unwrap().len(), 2);
     assert_eq!(r["devices"][0]["before_generation"], 0);
@@ -327,7 +335,10 @@ fn model_devices_skips_and_bad_arguments() {
     let o = t.lbnic(&["fleet", "flash", &g1, "-d", &dev, "--watch", "0"]);
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("already runs this image (verified): skipped"), "{err}");
+    assert!(
+        err.contains("already runs this image (verified): skipped"),
+        "{err}"
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 updated, 1 skipped"));
     assert_eq!(stats(&t, &dev)["counters"]["commits"], 1);
 
@@ -340,7 +351,15 @@ fn model_devices_skips_and_bad_arguments() {
     // A device of another target: refused before any write, named.
     let other = t.s("other");
     let _o = Serve::start(&other, &[]);
-    let e = t.fails(&["fleet", "flash", &g1, "-d", "model", "-d", &format!("shm:{other}")]);
+    let e = t.fails(&[
+        "fleet",
+        "flash",
+        &g1,
+        "-d",
+        "model",
+        "-d",
+        &format!("shm:{other}"),
+    ]);
     assert!(e.contains("refused before any write"), "{e}");
     assert!(e.contains(&format!("shm:{other}")), "{e}");
 }

@@ -8,9 +8,7 @@ use super::{driver, DeviceArg};
 use crate::tables::load_image;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use host_driver::{
-    DeviceAccess, DeviceSpec, Driver, DriverError, FlashOptions, FlashReport, Identity,
-};
+use host_driver::{DeviceAccess, DeviceSpec, Driver, DriverError, FlashOptions, FlashReport, Identity};
 use lbnic_contract::image::{Image, ImageKind};
 use lbnic_contract::target::regs::{status, Counter};
 use serde::Serialize;
@@ -332,7 +330,11 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             Some(_) => {}
             None => bail!(
                 "--drop-counter {n:?}: no such counter (one of: {})",
-                Counter::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+                Counter::ALL
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -347,7 +349,11 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
     for (i, s) in a.devices.iter().enumerate() {
         if let Some(k) = same_device_key(s) {
             if let Some(j) = seen.insert(k, i) {
-                bail!("{s} is named twice (devices {} and {}): each device once", j + 1, i + 1);
+                bail!(
+                    "{s} is named twice (devices {} and {}): each device once",
+                    j + 1,
+                    i + 1
+                );
             }
         }
     }
@@ -666,7 +672,11 @@ fn update(
     eprintln!(
         "{label}: writing bank {} ({})",
         id.inactive_bank(),
-        if opts.delta_base.is_some() { "delta" } else { "full" }
+        if opts.delta_base.is_some() {
+            "delta"
+        } else {
+            "full"
+        }
     );
     let phase = Cell::new(Step::Check);
     let pb = progress_bar("writing bank");
@@ -846,7 +856,13 @@ mod tests {
 
     #[test]
     fn durations_parse() {
-        for (s, ms) in [("2s", 2000), ("500ms", 500), ("0", 0), ("1.5", 1500), ("1m", 60_000)] {
+        for (s, ms) in [
+            ("2s", 2000),
+            ("500ms", 500),
+            ("0", 0),
+            ("1.5", 1500),
+            ("1m", 60_000),
+        ] {
             assert_eq!(parse_duration(s).unwrap(), Duration::from_millis(ms), "{s}");
         }
         for s in ["", "x", "2h", "-1s", "1e9s", "nan"] {

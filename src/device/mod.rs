@@ -23,8 +23,8 @@ macro_rules! wln {
 
 // After `wln!`, so the job modules can use it.
 mod ct;
-mod fleet;
 mod flash;
+mod fleet;
 mod list;
 mod serve;
 mod stats;
