@@ -67,7 +67,9 @@ enum Cmd {
         /// Output image.
         #[arg(short, long)]
         output: PathBuf,
-        /// The image currently on the device (same target).
+        /// The image currently on the device (same target): keeps slots
+        /// stable, feeds `maglev-stable`, and becomes the new image's parent
+        /// in its lineage.
         #[arg(long)]
         previous: Option<PathBuf>,
         /// Generation number to stamp (default: previous + 1, or 1).
@@ -77,9 +79,10 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show what an image holds: per VIP, the table size, each backend's
-    /// weight and slot count, and the balance (max/min of slot share over
-    /// weight share; 1.0 is perfect).
+    /// Show what an image holds: its id and lineage (the images it was
+    /// compiled through), per VIP the table size, each backend's weight and
+    /// slot count, and the balance (max/min of slot share over weight share;
+    /// 1.0 is perfect).
     Inspect {
         image: PathBuf,
         /// Machine-readable output.
@@ -95,6 +98,9 @@ enum Cmd {
     },
     /// Compare two bank images: per VIP, how many lookup-table entries point
     /// at a different backend, and the fewest any rebuild could have changed.
+    /// Also says how their lineages relate (the new one built from the old,
+    /// reversed, or diverged) and warns when they do not share a history:
+    /// nodes running the two route some flows differently.
     Diff {
         old: PathBuf,
         new: PathBuf,

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use lbnic_contract::image::{decode_conntrack, Bank, Image, ImageError, ImageKind};
+use lbnic_contract::image::{format_id, Lineage, LineageEntry, Relation};
 use lbnic_contract::target::ct::CtRepr;
 use lbnic_contract::target::entries::FlowKey;
 use lbnic_contract::target::Target;
@@ -195,6 +196,10 @@ pub fn inspect(path: &Path, json: bool, only: Option<&str>, target: Option<&str>
         info.device_bytes,
         info.device_crc32c
     );
+    if let Some(l) = &info.lineage {
+        outln!("image id {}", format_id(&l.own.id));
+        outln!("lineage: {}", describe_chain(l));
+    }
     if img.kind == ImageKind::Conntrack {
         let n = decode_conntrack(&img)
             .with_context(|| format!("{}", path.display()))?
@@ -215,10 +220,43 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> Result<()> {
         tracing::warn!("the two images are for different targets");
     }
     let d = analysis::diff(&ob, &nb);
-    if json {
-        return print_json(&d);
+    let (ol, nl) = (oi.lineage()?, ni.lineage()?);
+    let relation = ol.relation(&nl);
+    let common = ol.common_ancestor(&nl);
+    let warning = lineage_warning(relation, &ol, &nl, common.as_ref());
+    if let Some(w) = &warning {
+        tracing::warn!("{w}");
     }
-    outln!("generation {} -> {}", oi.generation, ni.generation);
+    if json {
+        #[derive(serde::Serialize)]
+        struct DiffOut<'a> {
+            old: &'a Lineage,
+            new: &'a Lineage,
+            lineage: Relation,
+            common_ancestor: Option<LineageEntry>,
+            warning: Option<String>,
+            vips: Vec<analysis::VipDiff>,
+        }
+        return print_json(&DiffOut {
+            old: &ol,
+            new: &nl,
+            lineage: relation,
+            common_ancestor: common,
+            warning,
+            vips: d,
+        });
+    }
+    outln!(
+        "generation {} -> {}; lineage: {}",
+        oi.generation,
+        ni.generation,
+        match relation {
+            Relation::Same => "the same image".to_string(),
+            Relation::Ancestor => format!("built from the old one{}", through(&nl, &ol)),
+            Relation::Descendant => "the OLD image was built from the new one (arguments reversed?)".into(),
+            Relation::Diverged => "DIVERGED".into(),
+        }
+    );
     outln!(
         "{:<24} {:<8} {:>9} {:>10} {:>9} {:>10} {:>9}  backends",
         "vip",
@@ -250,6 +288,60 @@ pub fn diff(old: &Path, new: &Path, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// "gen 3 (id ...) <- gen 2 (id ...) <- ...", newest first.
+pub fn describe_chain(l: &Lineage) -> String {
+    let short = |e: &LineageEntry| format!("gen {} ({})", e.generation, &format_id(&e.id)[..12]);
+    if l.ancestors.is_empty() {
+        return format!("{}, a fresh compile (no --previous)", short(&l.own));
+    }
+    let mut s = short(&l.own);
+    for a in l.ancestors.iter().rev() {
+        s += " <- ";
+        s += &short(a);
+    }
+    if l.dropped > 0 {
+        s += &format!(" <- {} older", l.dropped);
+    }
+    s
+}
+
+/// ", through N other images" when `new` is not `old`'s direct child.
+fn through(new: &Lineage, old: &Lineage) -> String {
+    let pos = new.ancestors.iter().position(|a| a.id == old.own.id);
+    match pos.map(|p| new.ancestors.len() - 1 - p) {
+        Some(n) if n > 0 => format!(", through {n} other image{}", if n == 1 { "" } else { "s" }),
+        _ => String::new(),
+    }
+}
+
+/// Why two images' histories matter: `maglev-stable` tables and the slots
+/// conntrack stores depend on the chain of `--previous` images.
+pub fn lineage_warning(
+    relation: Relation,
+    old: &Lineage,
+    new: &Lineage,
+    common: Option<&LineageEntry>,
+) -> Option<String> {
+    let since = match common {
+        Some(c) => format!(
+            "they share history up to generation {} ({})",
+            c.generation,
+            &format_id(&c.id)[..12]
+        ),
+        None => "they share no history".to_string(),
+    };
+    match relation {
+        Relation::Same | Relation::Ancestor => None,
+        Relation::Descendant => Some(format!(
+            "the old image (generation {}) was built from the new one (generation {}): arguments reversed?",
+            old.own.generation, new.own.generation
+        )),
+        Relation::Diverged => Some(format!(
+            "lineage mismatch: the new image was not built from the old one ({since}); maglev-stable tables and VIP/backend slots may differ by more than the update itself, so nodes running the two route some flows differently"
+        )),
+    }
 }
 
 /// What conntrack holds for a flow after a trace prefix.

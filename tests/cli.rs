@@ -245,7 +245,9 @@ fn stable_update_moves_only_what_it_must() {
     .unwrap();
     assert_eq!(rep["generation"], 2);
     let d = json(&["diff", &t.s("g1.img"), &t.s("g2.img"), "--json"]);
-    let web6 = d
+    assert_eq!(d["lineage"], "ancestor", "{d}");
+    assert!(d["warning"].is_null());
+    let web6 = d["vips"]
         .as_array()
         .unwrap()
         .iter()
@@ -257,6 +259,96 @@ fn stable_update_moves_only_what_it_must() {
     assert!(info["vips"][0]["balance"].as_f64().unwrap() < 1.001);
     let human = ok(&["diff", &t.s("g1.img"), &t.s("g2.img")]);
     assert!(human.contains("+web6-4") && human.contains("-web6-2"), "{human}");
+}
+
+/// A `maglev-stable` table depends on its history: removing a backend and
+/// adding it back does not restore the table, so the same config compiled
+/// fresh and through those updates differs. The lineage records the chain,
+/// `inspect` shows it and `diff` warns when two images' histories diverge.
+#[test]
+fn lineage_is_recorded_shown_and_checked() {
+    let t = Tmp::new();
+    ok(&["compile", "examples/basic.toml", "-o", &t.s("g1.img")]);
+    let text = basic().replace(
+        "[[vip.backend]]\nname = \"web6-2\"\naddress = \"2001:db8:1::2\"\n",
+        "",
+    );
+    assert_ne!(text, basic());
+    let without = t.write("g2.toml", &text);
+    ok(&[
+        "compile",
+        &without,
+        "-o",
+        &t.s("g2.img"),
+        "--previous",
+        &t.s("g1.img"),
+    ]);
+    ok(&[
+        "compile",
+        "examples/basic.toml",
+        "-o",
+        &t.s("g3.img"),
+        "--previous",
+        &t.s("g2.img"),
+    ]);
+    ok(&[
+        "compile",
+        "examples/basic.toml",
+        "-o",
+        &t.s("f3.img"),
+        "--generation",
+        "3",
+    ]);
+
+    let id = |img: &str| json(&["inspect", &t.s(img), "--json"])["lineage"]["own"]["id"].clone();
+    let g3 = json(&["inspect", &t.s("g3.img"), "--json"]);
+    let chain: Vec<Value> = g3["lineage"]["ancestors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    assert_eq!(chain, vec![id("g1.img"), id("g2.img")], "{}", g3["lineage"]);
+    assert_eq!(g3["lineage"]["own"]["generation"], 3);
+    assert!(
+        json(&["inspect", &t.s("f3.img"), "--json"])["lineage"]["ancestors"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let human = ok(&["inspect", &t.s("g3.img")]);
+    assert!(
+        human.contains("lineage: gen 3 (") && human.contains("<- gen 1 ("),
+        "{human}"
+    );
+
+    // Through its history: an ancestor, no warning; web6 was not restored.
+    let d = json(&["diff", &t.s("g1.img"), &t.s("g3.img"), "--json"]);
+    assert_eq!(d["lineage"], "ancestor");
+    let changed = |d: &Value, vip: &str| {
+        d["vips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == vip)
+            .unwrap()["changed"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(changed(&d, "web6") > 0, "{d}");
+    // Same config, same generation, different history: diverged, warned,
+    // and the maglev-stable table differs while plain maglev does not.
+    let o = lbnic(&["diff", &t.s("f3.img"), &t.s("g3.img"), "--json"]);
+    assert!(o.status.success());
+    let d: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["lineage"], "diverged", "{d}");
+    assert!(d["warning"].as_str().unwrap().contains("lineage mismatch"), "{d}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lineage mismatch"));
+    assert!(changed(&d, "web6") > 0 && changed(&d, "web") == 0, "{d}");
+    let human = ok(&["diff", &t.s("f3.img"), &t.s("g3.img")]);
+    assert!(human.contains("lineage: DIVERGED"), "{human}");
+    let rev = lbnic(&["diff", &t.s("g3.img"), &t.s("g1.img")]);
+    assert!(String::from_utf8_lossy(&rev.stderr).contains("arguments reversed"));
 }
 
 #[test]

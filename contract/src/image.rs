@@ -1,11 +1,14 @@
-//! Image files: a 256-byte header, then the payload. The payload starts with
+//! Image files: a 512-byte header, then the payload. The payload starts with
 //! the device part, laid out exactly as the device memory it is flashed to
 //! (a bank, or the conntrack region), followed by host-only sections (names,
 //! the target description). `Image::from_bytes` checks everything (header
 //! CRC, target, section table against the memory map, every section CRC,
 //! every table entry) before anything can reach a device.
 
+use crate::lineage::{self, LINEAGE_LEN};
+pub use crate::lineage::{format_id, ImageId, Lineage, LineageEntry, Relation};
 use crate::target::ct::{CtRepr, CtWay};
+use crate::target::entries::global_field;
 use crate::target::entries::{
     name_parse, BackendRepr, EntryError, GlobalRepr, Lut, VipRepr, BACKEND_ENTRY_LEN, CT_WAY_LEN, NAME_LEN,
     VIP_ENTRY_LEN,
@@ -16,9 +19,10 @@ use std::ops::Range;
 use std::path::Path;
 
 pub const MAGIC: [u8; 8] = *b"LBNICIMG";
-pub const FORMAT_VERSION: u16 = 1;
-pub const HEADER_LEN: usize = 256;
-pub const MAX_SECTIONS: usize = 6;
+/// 2: 512-byte header, room for 16 sections, the LINEAGE section.
+pub const FORMAT_VERSION: u16 = 2;
+pub const HEADER_LEN: usize = 512;
+pub const MAX_SECTIONS: usize = 16;
 /// Largest image file `Image::load` reads (header included). The largest
 /// default-target image (conntrack) is 64 MiB.
 pub const MAX_IMAGE_LEN: u64 = 4 << 30;
@@ -43,7 +47,7 @@ pub mod header_field {
     /// payload offset u64, length u64.
     pub const SECTIONS: usize = 88;
     pub const SECTION_LEN: usize = 24;
-    pub const HEADER_CRC: Range<usize> = 252..256;
+    pub const HEADER_CRC: Range<usize> = 508..512;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -74,6 +78,8 @@ pub enum SectionKind {
     Conntrack,
     Names,
     Target,
+    /// Host-only: the images a bank was compiled through.
+    Lineage,
 }
 
 impl SectionKind {
@@ -86,6 +92,7 @@ impl SectionKind {
             SectionKind::Conntrack => 5,
             SectionKind::Names => 6,
             SectionKind::Target => 7,
+            SectionKind::Lineage => 8,
         }
     }
     fn from_code(c: u32) -> Option<SectionKind> {
@@ -97,6 +104,7 @@ impl SectionKind {
             5 => SectionKind::Conntrack,
             6 => SectionKind::Names,
             7 => SectionKind::Target,
+            8 => SectionKind::Lineage,
             _ => return None,
         })
     }
@@ -134,7 +142,7 @@ pub enum ImageError {
         "image header CRC mismatch (stored {stored:#010x}, computed {computed:#010x}): header corrupted"
     )]
     HeaderCrc { stored: u32, computed: u32 },
-    #[error("image format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    #[error("image format version {0} is not supported (this build reads {FORMAT_VERSION}): compile the config again with this lbnic")]
     Version(u16),
     #[error("image header at offset {at}: {message}")]
     Header { at: usize, message: String },
@@ -164,6 +172,8 @@ pub enum ImageError {
         offset: u64,
         error: EntryError,
     },
+    #[error("lineage (file offset {offset}): {message}")]
+    Lineage { offset: u64, message: String },
     #[error("{table} entry {index} (file offset {offset}): {message}")]
     Invalid {
         table: &'static str,
@@ -192,7 +202,9 @@ fn crc(b: &[u8]) -> u32 {
 
 impl Image {
     /// Assemble an image from a device part and the host-only sections;
-    /// device sections are given as (kind, range within `device`).
+    /// device sections are given as (kind, range within `device`). A bank
+    /// gets a LINEAGE section (empty unless given: a fresh compile) and its
+    /// image id written into GLOBAL before any CRC is taken.
     pub fn assemble(
         kind: ImageKind,
         target: &Target,
@@ -204,6 +216,15 @@ impl Image {
     ) -> Image {
         let device_len = device.len() as u64;
         let mut payload = device;
+        let mut host = host_sections.to_vec();
+        if kind == ImageKind::Bank {
+            if !host.iter().any(|(k, _)| *k == SectionKind::Lineage) {
+                host.push((SectionKind::Lineage, lineage::empty_section()));
+            }
+            let f = id_field(target);
+            let id = lineage::image_id(generation, &config_digest, &payload, f.clone());
+            payload[f].copy_from_slice(&id);
+        }
         let mut sections: Vec<Section> = device_sections
             .iter()
             .map(|(k, r)| Section {
@@ -213,7 +234,6 @@ impl Image {
                 len: r.end - r.start,
             })
             .collect();
-        let mut host = host_sections.to_vec();
         host.push((
             SectionKind::Target,
             serde_json::to_vec(target).expect("target serialises"),
@@ -236,6 +256,84 @@ impl Image {
             device_len,
             payload,
         }
+    }
+
+    /// A bank's image id (GLOBAL `image_id`); zero for a conntrack image.
+    pub fn image_id(&self) -> ImageId {
+        self.global_id(id_field(&self.target))
+    }
+
+    /// The id of the image this bank was compiled from; zero if none.
+    pub fn parent_id(&self) -> ImageId {
+        self.global_id(parent_field(&self.target))
+    }
+
+    fn global_id(&self, f: Range<usize>) -> ImageId {
+        if self.kind != ImageKind::Bank {
+            return lineage::ZERO_ID;
+        }
+        self.payload[f].try_into().expect("16-byte field")
+    }
+
+    /// The bank's history, checked against its GLOBAL ids: the id matches
+    /// the content and the parent id is the last ancestor recorded.
+    pub fn lineage(&self) -> Result<Lineage, ImageError> {
+        let own = LineageEntry {
+            generation: self.generation,
+            id: self.image_id(),
+        };
+        if self.kind != ImageKind::Bank {
+            return Ok(Lineage {
+                ancestors: Vec::new(),
+                dropped: 0,
+                own,
+            });
+        }
+        let sec = self
+            .sections
+            .iter()
+            .find(|s| s.kind == SectionKind::Lineage)
+            .ok_or(ImageError::Section {
+                kind: SectionKind::Lineage,
+                message: "missing".into(),
+            })?;
+        let at = HEADER_LEN as u64 + sec.offset;
+        let (ancestors, dropped) =
+            lineage::parse_section(&self.payload[sec.range()]).map_err(|(off, message)| {
+                ImageError::Lineage {
+                    offset: at + off as u64,
+                    message,
+                }
+            })?;
+        let f = id_field(&self.target);
+        let want = lineage::image_id(self.generation, &self.config_digest, self.device(), f.clone());
+        if want != own.id {
+            return Err(ImageError::Lineage {
+                offset: (HEADER_LEN + f.start) as u64,
+                message: format!(
+                    "image id {} does not match the image's content ({}): edited after it was built",
+                    format_id(&own.id),
+                    format_id(&want)
+                ),
+            });
+        }
+        let parent = self.parent_id();
+        let last = ancestors.last().map_or(lineage::ZERO_ID, |e| e.id);
+        if parent != last {
+            return Err(ImageError::Lineage {
+                offset: (HEADER_LEN + parent_field(&self.target).start) as u64,
+                message: format!(
+                    "parent id {} is not the last ancestor recorded ({})",
+                    format_id(&parent),
+                    format_id(&last)
+                ),
+            });
+        }
+        Ok(Lineage {
+            ancestors,
+            dropped,
+            own,
+        })
     }
 
     pub fn fingerprint(&self) -> u64 {
@@ -378,6 +476,7 @@ impl Image {
         match kind {
             ImageKind::Bank => {
                 Bank::decode(&img)?;
+                img.lineage()?;
             }
             ImageKind::Conntrack => {
                 decode_conntrack(&img)?;
@@ -407,6 +506,18 @@ impl Image {
         }
         Ok(())
     }
+}
+
+/// Where GLOBAL `image_id` / `parent_id` sit in a bank (and in an image's
+/// payload, which starts with the bank).
+pub fn id_field(t: &Target) -> Range<usize> {
+    let g = t.memory_map().global.start as usize;
+    g + global_field::IMAGE_ID.start..g + global_field::IMAGE_ID.end
+}
+
+fn parent_field(t: &Target) -> Range<usize> {
+    let g = t.memory_map().global.start as usize;
+    g + global_field::PARENT_ID.start..g + global_field::PARENT_ID.end
 }
 
 /// A read view of an image header (smoltcp `wire` style): field getters over
@@ -606,6 +717,11 @@ fn check_layout(
                 (
                     SectionKind::Names,
                     map.bank_len..map.bank_len + map.names_backend.end,
+                ),
+                (
+                    SectionKind::Lineage,
+                    map.bank_len + map.names_backend.end
+                        ..map.bank_len + map.names_backend.end + LINEAGE_LEN as u64,
                 ),
             ],
         ),
@@ -1092,6 +1208,8 @@ mod tests {
                 gateway_mac: [0; 6],
                 icmp_rate: 0,
                 icmp_burst: 0,
+                image_id: [0; 16],
+                parent_id: [0; 16],
             },
             vips,
         }

@@ -10,6 +10,7 @@
 
 pub mod emit;
 pub mod image;
+pub mod lineage;
 pub mod lookup;
 pub mod target;
 pub mod toeplitz;

@@ -17,14 +17,14 @@ package lbnic_pkg;
 
   // Contract and target identity
   localparam int unsigned CONTRACT_VERSION_MAJOR = 2;
-  localparam int unsigned CONTRACT_VERSION_MINOR = 0;
-  localparam int unsigned CONTRACT_VERSION = 32'h00020000;
+  localparam int unsigned CONTRACT_VERSION_MINOR = 1;
+  localparam int unsigned CONTRACT_VERSION = 32'h00020001;
   localparam logic [63:0] TARGET_FINGERPRINT = 64'he6c5dbb4ec1e488f;
   localparam int unsigned ID_MAGIC = 32'h434e424c;
   localparam int unsigned COMMIT_MAGIC = 32'hc0aa17ed;
   localparam logic [63:0] IMAGE_MAGIC = 64'h474d4943494e424c;
-  localparam int unsigned IMAGE_FORMAT_VERSION = 1;
-  localparam int unsigned IMAGE_HEADER_LEN = 256;
+  localparam int unsigned IMAGE_FORMAT_VERSION = 2;
+  localparam int unsigned IMAGE_HEADER_LEN = 512;
 
   // Target parameters (bar.* are the BAR layout)
   localparam int unsigned TARGET_CLOCK_MHZ = 322;
@@ -226,11 +226,17 @@ package lbnic_pkg;
   localparam int unsigned GLOBAL_ICMP_RATE_LEN = 4;
   localparam int unsigned GLOBAL_ICMP_BURST_OFF = 104;
   localparam int unsigned GLOBAL_ICMP_BURST_LEN = 4;
-  localparam int unsigned GLOBAL_RESERVED_OFF = 108;
-  localparam int unsigned GLOBAL_RESERVED_LEN = 148;
+  localparam int unsigned GLOBAL_IMAGE_ID_OFF = 108;
+  localparam int unsigned GLOBAL_IMAGE_ID_LEN = 16;
+  localparam int unsigned GLOBAL_PARENT_ID_OFF = 124;
+  localparam int unsigned GLOBAL_PARENT_ID_LEN = 16;
+  localparam int unsigned GLOBAL_RESERVED_OFF = 140;
+  localparam int unsigned GLOBAL_RESERVED_LEN = 116;
   localparam int unsigned GLOBAL_BITS = 2048;
   typedef struct packed {
-    logic [1183:0] reserved; // bytes 108..256, bits [2047:864], zero
+    logic [927:0] reserved; // bytes 140..256, bits [2047:1120], zero
+    logic [15:0][7:0] parent_id; // bytes 124..140, bits [1119:992], bytes
+    logic [15:0][7:0] image_id; // bytes 108..124, bits [991:864], bytes
     logic [31:0] icmp_burst; // bytes 104..108, bits [863:832]
     logic [31:0] icmp_rate; // bytes 100..104, bits [831:800]
     logic [5:0][7:0] gateway_mac; // bytes 94..100, bits [799:752], bytes

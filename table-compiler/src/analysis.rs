@@ -47,6 +47,9 @@ pub struct ImageInfo {
     pub device_bytes: u64,
     pub device_crc32c: String,
     pub sections: Vec<lbnic_contract::image::Section>,
+    /// Bank images: the image's id and the images it was compiled through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<lbnic_contract::image::Lineage>,
     pub vips: Vec<VipInfo>,
 }
 
@@ -107,7 +110,13 @@ pub fn vip_info(v: &BankVip) -> VipInfo {
 }
 
 pub fn image_info(img: &Image, bank: Option<&Bank>) -> ImageInfo {
+    let lineage = match img.kind {
+        // `Image::from_bytes` has checked it already.
+        lbnic_contract::image::ImageKind::Bank => img.lineage().ok(),
+        lbnic_contract::image::ImageKind::Conntrack => None,
+    };
     ImageInfo {
+        lineage,
         kind: img.kind,
         target: img.target.name.clone(),
         fingerprint: format!("{:#018x}", img.fingerprint()),

@@ -9,6 +9,7 @@ use crate::config::{Config, Vip};
 use crate::maglev::{self, Perm};
 use crate::sched;
 use lbnic_contract::image::{Bank, BankVip, Image, ImageError, ImageKind, SectionKind};
+use lbnic_contract::lineage;
 use lbnic_contract::target::entries::{
     name_emit, BackendRepr, GlobalRepr, LutMut, Scheduler, VipRepr, BACKEND_ENTRY_LEN, NAME_LEN,
     VIP_ENTRY_LEN,
@@ -139,6 +140,9 @@ pub fn compile(
 ) -> Result<(Image, CompileReport), CompileError> {
     let t = &cfg.target;
     let prev_bank = previous.map(|img| decode_previous(img, t)).transpose()?;
+    let prev_lineage = previous
+        .map(|img| img.lineage().map_err(CompileError::Previous))
+        .transpose()?;
     let prev_vips: HashMap<String, &BankVip> = prev_bank
         .iter()
         .flat_map(|b| b.vips.iter().flatten())
@@ -170,7 +174,8 @@ pub fn compile(
     }
     lap("entries emitted");
     let vip_count = plans.iter().map(|p| p.slot + 1).max().unwrap_or(0);
-    e.global(cfg, vip_count);
+    let parent = prev_lineage.as_ref().map_or([0; 16], |l| l.own.id);
+    e.global(cfg, vip_count, parent);
 
     let generation = generation.unwrap_or_else(|| previous.map_or(1, |p| p.generation + 1));
     let map = &e.map;
@@ -186,7 +191,13 @@ pub fn compile(
             (SectionKind::Backend, map.backend.clone()),
             (SectionKind::Lut, map.lut.clone()),
         ],
-        &[(SectionKind::Names, e.names)],
+        &[
+            (SectionKind::Names, e.names),
+            (
+                SectionKind::Lineage,
+                prev_lineage.map_or_else(lineage::empty_section, |l| l.child_section()),
+            ),
+        ],
     );
     lap("image assembled");
     reports.sort_by(|a, b| a.name.cmp(&b.name));
@@ -352,7 +363,7 @@ impl<'a> BankEmitter<'a> {
     }
 
     /// The global entry; timeouts go from seconds to the target's ticks.
-    fn global(&mut self, cfg: &Config, vip_count: u32) {
+    fn global(&mut self, cfg: &Config, vip_count: u32, parent_id: [u8; 16]) {
         let t = self.t;
         let tick = |s: u32| ((s as u64 * 1_000_000) / t.ct_tick_us as u64).min(u32::MAX as u64) as u32;
         let g = &self.map.global;
@@ -374,6 +385,9 @@ impl<'a> BankEmitter<'a> {
             gateway_mac: cfg.gateway_mac.unwrap_or([0; 6]),
             icmp_rate: cfg.icmp_rate,
             icmp_burst: cfg.icmp_burst,
+            // Written by `Image::assemble`, which hashes the finished bank.
+            image_id: [0; 16],
+            parent_id,
         }
         .emit(&mut self.bank[g.start as usize..g.end as usize]);
     }

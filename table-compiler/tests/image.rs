@@ -199,3 +199,39 @@ fn semantic_damage_is_refused_even_with_good_crcs() {
     });
     assert!(Image::from_bytes(&bytes).is_err());
 }
+
+/// The lineage can only be what the compiler wrote: an edited id, parent or
+/// chain is refused even when every CRC is made to match.
+#[test]
+fn lineage_damage_is_refused_even_with_good_crcs() {
+    let first = image();
+    let (second, _) = compile(&config(CFG), Some(&first), None).unwrap();
+    let l = second.lineage().unwrap();
+    assert_eq!(l.ancestors, vec![first.lineage().unwrap().own]);
+    assert_eq!(second.parent_id(), first.image_id());
+    assert_ne!(
+        second.image_id(),
+        first.image_id(),
+        "same tables, another history"
+    );
+    let id = lbnic_contract::image::id_field(&second.target);
+    let parent = id.end..id.end + 16;
+    let lin = second
+        .sections
+        .iter()
+        .find(|s| s.kind == lbnic_contract::image::SectionKind::Lineage)
+        .unwrap()
+        .range();
+    for (what, edit) in [
+        (
+            "image id",
+            Box::new(|p: &mut Vec<u8>| p[id.start] ^= 1) as Box<dyn Fn(&mut Vec<u8>)>,
+        ),
+        ("parent id", Box::new(|p: &mut Vec<u8>| p[parent.start] ^= 1)),
+        ("ancestor", Box::new(|p: &mut Vec<u8>| p[lin.start + 8 + 8] ^= 1)),
+        ("count", Box::new(|p: &mut Vec<u8>| p[lin.start] = 0)),
+    ] {
+        let e = Image::from_bytes(&resign(second.clone(), edit)).unwrap_err();
+        assert!(matches!(e, ImageError::Lineage { .. }), "{what}: {e}");
+    }
+}

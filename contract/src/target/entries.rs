@@ -283,8 +283,14 @@ pub mod global_field {
     pub const ICMP_RATE: Range<usize> = 100..104;
     /// Answers the limiter may send back to back.
     pub const ICMP_BURST: Range<usize> = 104..108;
+    /// This bank's image id (host bookkeeping, ignored by the pipeline):
+    /// a fleet flash reads it from a device's active bank to check lineage.
+    pub const IMAGE_ID: Range<usize> = 108..124;
+    /// The id of the image this one was compiled from (`--previous`), zero
+    /// for a fresh compile.
+    pub const PARENT_ID: Range<usize> = 124..140;
     /// Zero; reserved for later contract versions.
-    pub const RESERVED: Range<usize> = 108..256;
+    pub const RESERVED: Range<usize> = 140..256;
 
     use crate::target::field::Field;
     pub const FIELDS: &[Field] = &[
@@ -305,6 +311,8 @@ pub mod global_field {
         Field::bytes("gateway_mac", GATEWAY_MAC),
         Field::int("icmp_rate", ICMP_RATE),
         Field::int("icmp_burst", ICMP_BURST),
+        Field::bytes("image_id", IMAGE_ID),
+        Field::bytes("parent_id", PARENT_ID),
         Field::reserved("reserved", RESERVED),
     ];
 }
@@ -338,6 +346,9 @@ pub struct GlobalRepr {
     pub icmp_rate: u32,
     /// Token-bucket depth of that limiter: answers sent back to back.
     pub icmp_burst: u32,
+    /// Lineage (`crate::image::Lineage`): set when the image is assembled.
+    pub image_id: [u8; 16],
+    pub parent_id: [u8; 16],
 }
 
 impl GlobalRepr {
@@ -380,6 +391,8 @@ impl GlobalRepr {
             gateway_mac: b[f::GATEWAY_MAC].try_into().expect("6"),
             icmp_rate: u32_at(b, f::ICMP_RATE.start),
             icmp_burst: u32_at(b, f::ICMP_BURST.start),
+            image_id: b[f::IMAGE_ID].try_into().expect("16"),
+            parent_id: b[f::PARENT_ID].try_into().expect("16"),
         })
     }
 
@@ -403,6 +416,8 @@ impl GlobalRepr {
         b[f::GATEWAY_MAC].copy_from_slice(&self.gateway_mac);
         b[f::ICMP_RATE].copy_from_slice(&self.icmp_rate.to_le_bytes());
         b[f::ICMP_BURST].copy_from_slice(&self.icmp_burst.to_le_bytes());
+        b[f::IMAGE_ID].copy_from_slice(&self.image_id);
+        b[f::PARENT_ID].copy_from_slice(&self.parent_id);
     }
 }
 

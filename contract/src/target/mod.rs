@@ -19,7 +19,7 @@ pub use memmap::MemoryMap;
 /// Image format and register-block version; part of the fingerprint so that a
 /// format change can never be flashed onto a device built for the old one.
 pub const CONTRACT_VERSION_MAJOR: u16 = 2;
-pub const CONTRACT_VERSION_MINOR: u16 = 0;
+pub const CONTRACT_VERSION_MINOR: u16 = 1;
 
 /// Shortest Ethernet frame without FCS; a shorter one is padded to it on
 /// the wire.
