@@ -188,6 +188,89 @@ their device's update, {moved} moved; {new_on_web5} new flows after it went to t
     assert!(new_on_web5 > 0, "no new flow reached the added backend");
 }
 
+/// Devices must run the image or one it was compiled through: a device
+/// running the same config compiled fresh (another history) refuses the
+/// whole update before anything is written anywhere, naming the device;
+/// `--ignore-lineage` flashes anyway, with a warning.
+#[test]
+fn a_device_from_another_history_refuses_the_update_before_any_write() {
+    let t = Tmp::new();
+    let g1 = t.compile("g1", 1, None, stable);
+    let g2 = t.compile("g2", 2, Some(&g1), |s| add_web5(stable(s)));
+    // The same config and generation as g2, compiled without --previous.
+    let fresh = t.compile("fresh", 2, None, |s| add_web5(stable(s)));
+    let mut serves = Vec::new();
+    let mut devs = Vec::new();
+    for i in 0..3 {
+        let shm = t.s(&format!("dev{i}"));
+        serves.push(Serve::start(&shm, &["--target", &small_target()]));
+        devs.push(format!("shm:{shm}"));
+    }
+    t.ok(&["flash", "-d", &devs[0], &g1]);
+    t.ok(&["flash", "-d", &devs[1], &fresh]);
+    // devs[2] is never flashed: no history, fine.
+    let fresh_id = t.json(&["inspect", &fresh, "--json"])["lineage"]["own"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before: Vec<(u64, u64)> = devs
+        .iter()
+        .map(|d| {
+            let s = stats(&t, d);
+            (
+                s["active_generation"].as_u64().unwrap(),
+                s["counters"]["commits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(before, [(1, 1), (2, 1), (0, 0)]);
+    let mut args = vec!["fleet", "flash", g2.as_str(), "--watch", "0"];
+    for d in &devs {
+        args.extend(["-d", d.as_str()]);
+    }
+    let e = t.fails(&args);
+    assert!(e.contains("refused before any write"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{} runs generation 2 (image id {fresh_id}), which is neither this image nor in its lineage",
+            devs[1]
+        )),
+        "{e}"
+    );
+    assert!(!e.contains(&format!("{} runs generation 1", devs[0])), "{e}");
+    let after: Vec<(u64, u64)> = devs
+        .iter()
+        .map(|d| {
+            let s = stats(&t, d);
+            (
+                s["active_generation"].as_u64().unwrap(),
+                s["counters"]["commits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(after, before, "a device was written");
+    t.ok(&["verify", "-d", &devs[0], &g1]);
+    t.ok(&["verify", "-d", &devs[1], &fresh]);
+
+    args.push("--json");
+    args.push("--ignore-lineage");
+    let o = t.lbnic(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("NOT in the image's lineage"), "{err}");
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lineage: Vec<&str> = r["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["lineage"].as_str().unwrap())
+        .collect();
+    assert_eq!(lineage, ["ancestor", "ignored", "empty"]);
+    for d in &devs {
+        t.ok(&["verify", "-d", d, &g2]);
+    }
+}
+
 /// `fleet flash` in the background, its stderr line by line.
 struct Fleet {
     child: std::process::Child,

@@ -9,7 +9,9 @@ use crate::tables::load_image;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use host_driver::{DeviceAccess, DeviceSpec, Driver, DriverError, FlashOptions, FlashReport, Identity};
-use lbnic_contract::image::{Image, ImageKind};
+use lbnic_contract::image::{format_id, Image, ImageId, ImageKind, Lineage};
+use lbnic_contract::lineage::ZERO_ID;
+use lbnic_contract::target::entries::global_field;
 use lbnic_contract::target::regs::{status, Counter};
 use serde::Serialize;
 use std::cell::Cell;
@@ -167,6 +169,22 @@ enum Outcome {
     Untouched,
 }
 
+/// A device's active image against the image's lineage (spec §4).
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+enum LineageCheck {
+    /// Runs the image itself.
+    Same,
+    /// Runs one of the images it was compiled through.
+    Ancestor,
+    /// Never flashed, or an image without an id: no history to break.
+    Empty,
+    /// Another history; refused.
+    Mismatch,
+    /// Another history, flashed anyway (--ignore-lineage).
+    Ignored,
+}
+
 #[derive(Serialize)]
 struct StepTime {
     step: Step,
@@ -193,6 +211,8 @@ struct DeviceReport {
     result: Outcome,
     before_generation: Option<u64>,
     before_image_id: Option<String>,
+    /// How the image it ran relates to the image's lineage.
+    lineage: Option<LineageCheck>,
     after_generation: Option<u64>,
     /// The check of every device before any write.
     first_check_ms: f64,
@@ -218,6 +238,8 @@ enum FleetResult {
 struct FleetReport {
     image: String,
     generation: u64,
+    image_id: String,
+    lineage: Lineage,
     result: FleetResult,
     updated: Vec<String>,
     skipped: Vec<String>,
@@ -263,6 +285,9 @@ fn pct(drops: u64, rx: u64) -> Option<f64> {
 /// What the first check found on a device.
 struct Pre {
     id: Identity,
+    /// GLOBAL `image_id` of the active bank (zero: never flashed, or an
+    /// image from before lineage).
+    image_id: ImageId,
     sample: Sample,
 }
 
@@ -286,13 +311,55 @@ fn precheck(d: &mut Drv, img: &Image, drop: &[Counter]) -> Result<Pre, DriverErr
             cause,
         });
     }
-    let (id, _global) = d.active_global()?;
+    let (id, global) = d.active_global()?;
+    let image_id: ImageId = global[global_field::IMAGE_ID]
+        .try_into()
+        .expect("GLOBAL holds an image id");
     if id.status & status::COMMIT_BUSY != 0 {
         return Err(DriverError::Busy { device: id.device });
     }
     d.check_alive()?;
     let sample = sample(d, drop)?;
-    Ok(Pre { id, sample })
+    Ok(Pre {
+        id,
+        image_id,
+        sample,
+    })
+}
+
+/// The lineage rule (spec §4): a device may take the image if it runs the
+/// image, one of its ancestors, or nothing with an id.
+fn lineage_check(pre: &Pre, lineage: &Lineage, ignore: bool) -> (LineageCheck, String) {
+    let id = &pre.image_id;
+    let short = format_id(id)[..12].to_string();
+    if *id == ZERO_ID {
+        let what = if pre.id.active_generation == 0 {
+            "never flashed".to_string()
+        } else {
+            format!(
+                "generation {} has no image id (built before lineage)",
+                pre.id.active_generation
+            )
+        };
+        (LineageCheck::Empty, format!("{what}: no history to check"))
+    } else if *id == lineage.own.id {
+        (LineageCheck::Same, format!("runs this image ({short})"))
+    } else if lineage.contains(id) {
+        (
+            LineageCheck::Ancestor,
+            format!("its image ({short}) is in the image's lineage"),
+        )
+    } else if ignore {
+        (
+            LineageCheck::Ignored,
+            format!("its image ({short}) is NOT in the image's lineage (ignored: --ignore-lineage)"),
+        )
+    } else {
+        (
+            LineageCheck::Mismatch,
+            format!("its image ({short}) is NOT in the image's lineage"),
+        )
+    }
 }
 
 /// The same device named twice (a `model` is a new in-process device each
@@ -319,6 +386,9 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
     let t_start = Instant::now();
     let img = load_image(&a.image)?;
     img.expect_kind(ImageKind::Bank)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.image.display()))?;
+    let lineage = img
+        .lineage()
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.image.display()))?;
     if !(a.max_drop_rise.is_finite() && a.max_drop_rise >= 0.0) {
         bail!("--max-drop-rise must be a number of percentage points, 0 or more");
@@ -357,8 +427,9 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             }
         }
     }
+    let chain = crate::tables::describe_chain(&lineage);
     eprintln!(
-        "fleet flash: {} (generation {}) to {n} device{}: checking every device before any write",
+        "fleet flash: {} (generation {}, lineage {chain}) to {n} device{}: checking every device before any write",
         a.image.display(),
         img.generation,
         if n == 1 { "" } else { "s" }
@@ -377,6 +448,7 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
                 result: Outcome::Untouched,
                 before_generation: None,
                 before_image_id: None,
+                lineage: None,
                 after_generation: None,
                 first_check_ms: 0.0,
                 steps: Vec::new(),
@@ -403,20 +475,43 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
         match r {
             Ok((d, pre)) => {
                 m.report.before_generation = Some(pre.id.active_generation);
+                m.report.before_image_id = Some(format_id(&pre.image_id));
                 m.report.first_check_ms = ms(t.elapsed());
+                let (check, said) = lineage_check(&pre, &lineage, a.ignore_lineage);
+                m.report.lineage = Some(check);
                 eprintln!(
-                    "{}: runs generation {} (bank {}), target and heartbeat ok",
+                    "{}: runs generation {} (bank {}), target and heartbeat ok; {said}",
                     m.label, pre.id.active_generation, pre.id.active_bank
                 );
+                if check == LineageCheck::Mismatch {
+                    m.report.failed_step = Some(Step::Check);
+                    m.report.error = Some(said.clone());
+                    refusals.push(format!(
+                        "{} runs generation {} (image id {}), which is neither this image nor in its lineage ({chain}): nodes with different histories route the same flows to different backends (--ignore-lineage flashes anyway)",
+                        m.spec,
+                        pre.id.active_generation,
+                        format_id(&pre.image_id)
+                    ));
+                } else if check == LineageCheck::Ignored {
+                    tracing::warn!(
+                        "{}: runs generation {} (image id {}), not in the image's lineage; flashing anyway (--ignore-lineage)",
+                        m.spec,
+                        pre.id.active_generation,
+                        format_id(&pre.image_id)
+                    );
+                }
                 m.drv = Some(d);
                 m.pre = Some(pre);
             }
             Err(e) => {
                 let e = format!("{e:#}");
-                eprintln!("{}: {e}", m.label);
+                let dev = m.spec.to_string();
+                // Driver errors start with the device already.
+                let why = e.strip_prefix(&format!("{dev}: ")).unwrap_or(&e);
+                eprintln!("{}: {why}", m.label);
                 m.report.error = Some(e.clone());
                 m.report.failed_step = Some(Step::Check);
-                refusals.push(format!("{}: {e}", m.spec));
+                refusals.push(format!("{dev}: {why}"));
             }
         }
     }
@@ -427,7 +522,10 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             let (Some(d), Some(pre)) = (m.drv.as_mut(), m.pre.as_ref()) else {
                 continue;
             };
-            if pre.id.active_generation == img.generation && d.verify(&img).is_ok() {
+            if pre.image_id == lineage.own.id
+                && pre.id.active_generation == img.generation
+                && d.verify(&img).is_ok()
+            {
                 eprintln!("{}: already runs this image (verified): skipped", m.label);
                 m.report.result = Outcome::Skipped;
                 m.report.after_generation = Some(img.generation);
@@ -437,6 +535,8 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
     let mut report = FleetReport {
         image: a.image.display().to_string(),
         generation: img.generation,
+        image_id: format_id(&lineage.own.id),
+        lineage: lineage.clone(),
         result: FleetResult::Ok,
         updated: Vec::new(),
         skipped: Vec::new(),
@@ -576,6 +676,9 @@ fn finish(
                 .collect();
             let res = match (d.result, d.failed_step) {
                 (Outcome::Failed, Some(s)) => format!("failed at {}", s.name()),
+                (Outcome::Untouched, Some(_)) if d.lineage == Some(LineageCheck::Mismatch) => {
+                    "refused: not in the image's lineage".to_string()
+                }
                 (Outcome::Untouched, Some(s)) => format!("refused at {}", s.name()),
                 (r, _) => format!("{r:?}").to_lowercase(),
             };
