@@ -320,11 +320,7 @@ fn precheck(d: &mut Drv, img: &Image, drop: &[Counter]) -> Result<Pre, DriverErr
     }
     d.check_alive()?;
     let sample = sample(d, drop)?;
-    Ok(Pre {
-        id,
-        image_id,
-        sample,
-    })
+    Ok(Pre { id, image_id, sample })
 }
 
 /// The lineage rule (spec §4): a device may take the image if it runs the
