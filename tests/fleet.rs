@@ -9,6 +9,7 @@ use common::device::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -43,6 +44,57 @@ fn wait_rx(t: &Tmp, dev: &str, n: u64) {
     }
 }
 
+/// Long-lived flows (TCP with handshakes, never closed; UDP) to every VIP
+/// of g1.toml, starting over the whole trace, so flows are established
+/// before an update and new ones start after it.
+fn traffic(t: &Tmp, packets: u64, flows: u32) -> PathBuf {
+    let text = std::fs::read_to_string(t.p("g1.toml")).unwrap();
+    let cfg = table_compiler::config::Config::parse(&text, "g1.toml", &root().join("examples")).unwrap();
+    let spec = testbench::gen::GenSpec {
+        seed: 11,
+        packets,
+        flows,
+        popularity: testbench::gen::Popularity::Zipf(0.6),
+        ipv6: 0.3,
+        handshake: true,
+        flow_len: 0,
+        rate: testbench::gen::Rate::Pps(100_000.0),
+        ..testbench::gen::GenSpec::default()
+    };
+    let trace = t.p("rx.pcap");
+    testbench::gen::generate(&cfg, spec, &trace, |_| {}).unwrap();
+    trace
+}
+
+/// `n` served devices on the small target (`shm:` specs), replaying
+/// `rx` at 2500 packets/s after each commit (output in tx<i>.pcap).
+fn served(t: &Tmp, n: usize, rx: Option<&Path>) -> (Vec<Serve>, Vec<String>) {
+    let mut serves = Vec::new();
+    let mut devs = Vec::new();
+    for i in 0..n {
+        let shm = t.s(&format!("dev{i}"));
+        let out = t.s(&format!("tx{i}.pcap"));
+        let target = small_target();
+        let mut args = vec!["--target", target.as_str()];
+        if let Some(rx) = rx {
+            args.extend(["--rx", rx.to_str().unwrap(), "--tx", &out, "--pps", "2500"]);
+        }
+        serves.push(Serve::start(&shm, &args));
+        devs.push(format!("shm:{shm}"));
+    }
+    (serves, devs)
+}
+
+/// `fleet flash IMAGE -d ... EXTRA`.
+fn fleet_args<'a>(img: &'a str, devs: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["fleet", "flash", img];
+    for d in devs {
+        a.extend(["-d", d.as_str()]);
+    }
+    a.extend(extra);
+    a
+}
+
 /// Three served devices replay established TCP/UDP flows; `fleet flash`
 /// moves them from generation 1 to generation 2 (one more `web` backend,
 /// compiled with --previous) one at a time while the traffic flows. Every
@@ -53,57 +105,33 @@ fn a_rolling_flash_under_traffic_moves_no_established_connection() {
     let t = Tmp::new();
     let g1 = t.compile("g1", 1, None, stable);
     let g2 = t.compile("g2", 2, Some(&g1), |s| add_web5(stable(s)));
-    let text = std::fs::read_to_string(t.p("g1.toml")).unwrap();
-    let cfg = table_compiler::config::Config::parse(&text, "g1.toml", &root().join("examples")).unwrap();
-    // Long-lived flows (TCP with handshakes, never closed; UDP) starting
-    // over the whole trace, so flows are established before the update and
-    // new ones start after it.
     let packets = 15_000u64;
-    let spec = testbench::gen::GenSpec {
-        seed: 11,
-        packets,
-        flows: 600,
-        popularity: testbench::gen::Popularity::Zipf(0.6),
-        ipv6: 0.3,
-        handshake: true,
-        flow_len: 0,
-        rate: testbench::gen::Rate::Pps(100_000.0),
-        ..testbench::gen::GenSpec::default()
-    };
-    let trace = t.p("rx.pcap");
-    testbench::gen::generate(&cfg, spec, &trace, |_| {}).unwrap();
-
-    let mut serves = Vec::new();
-    let mut devs = Vec::new();
-    for i in 0..3 {
-        let shm = t.s(&format!("dev{i}"));
-        let out = t.s(&format!("tx{i}.pcap"));
-        serves.push(Serve::start(
-            &shm,
-            &[
-                "--target",
-                &small_target(),
-                "--rx",
-                trace.to_str().unwrap(),
-                "--tx",
-                &out,
-                "--pps",
-                "2500",
-            ],
-        ));
-        devs.push(format!("shm:{shm}"));
-    }
+    let trace = traffic(&t, packets, 600);
+    let (serves, devs) = served(&t, 3, Some(&trace));
     for d in &devs {
         t.ok(&["flash", "-d", d, &g1]);
     }
     for d in &devs {
         wait_rx(&t, d, 1000);
     }
-    let mut args = vec!["fleet", "flash", g2.as_str(), "--watch", "400ms", "--json"];
-    for d in &devs {
-        args.extend(["-d", d.as_str()]);
-    }
-    let r = t.json(&args);
+    let r = t.json(&fleet_args(&g2, &devs, &["--watch", "400ms", "--json"]));
+    eprintln!(
+        "rolling flash of 3 devices under traffic: {:.0} ms in all; per device (ms): {}",
+        r["total_ms"].as_f64().unwrap(),
+        r["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| format!("{} {:.1}", s["step"].as_str().unwrap(), s["ms"].as_f64().unwrap()))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
     assert_eq!(r["result"], "ok", "{r:#}");
     assert_eq!(r["updated"].as_array().unwrap().len(), 3, "{r:#}");
     for (i, d) in r["devices"].as_array().unwrap().iter().enumerate() {
@@ -199,13 +227,7 @@ fn a_device_from_another_history_refuses_the_update_before_any_write() {
     let g2 = t.compile("g2", 2, Some(&g1), |s| add_web5(stable(s)));
     // The same config and generation as g2, compiled without --previous.
     let fresh = t.compile("fresh", 2, None, |s| add_web5(stable(s)));
-    let mut serves = Vec::new();
-    let mut devs = Vec::new();
-    for i in 0..3 {
-        let shm = t.s(&format!("dev{i}"));
-        serves.push(Serve::start(&shm, &["--target", &small_target()]));
-        devs.push(format!("shm:{shm}"));
-    }
+    let (_serves, devs) = served(&t, 3, None);
     t.ok(&["flash", "-d", &devs[0], &g1]);
     t.ok(&["flash", "-d", &devs[1], &fresh]);
     // devs[2] is never flashed: no history, fine.
@@ -224,10 +246,7 @@ fn a_device_from_another_history_refuses_the_update_before_any_write() {
         })
         .collect();
     assert_eq!(before, [(1, 1), (2, 1), (0, 0)]);
-    let mut args = vec!["fleet", "flash", g2.as_str(), "--watch", "0"];
-    for d in &devs {
-        args.extend(["-d", d.as_str()]);
-    }
+    let mut args = fleet_args(&g2, &devs, &["--watch", "0"]);
     let e = t.fails(&args);
     assert!(e.contains("refused before any write"), "{e}");
     assert!(
@@ -354,19 +373,11 @@ fn a_device_dying_mid_rollout_stops_it_and_says_where() {
     let t = Tmp::new();
     let g1 = t.compile("g1", 1, None, stable);
     let g2 = t.compile("g2", 2, Some(&g1), |s| add_web5(stable(s)));
-    let mut serves = Vec::new();
-    let mut devs = Vec::new();
-    for i in 0..3 {
-        let shm = t.s(&format!("dev{i}"));
-        serves.push(Serve::start(&shm, &["--target", &small_target()]));
-        devs.push(format!("shm:{shm}"));
-        t.ok(&["flash", "-d", &devs[i], &g1]);
-    }
-    let mut args = vec!["fleet", "flash", g2.as_str(), "--watch", "3s", "--json"];
+    let (serves, devs) = served(&t, 3, None);
     for d in &devs {
-        args.extend(["-d", d.as_str()]);
+        t.ok(&["flash", "-d", d, &g1]);
     }
-    let mut fleet = Fleet::start(&t, &args);
+    let mut fleet = Fleet::start(&t, &fleet_args(&g2, &devs, &["--watch", "3s", "--json"]));
     // Device 2 dies while device 1 is being watched.
     fleet.wait_line(&format!("[1/3] {}: watching", devs[0]), Duration::from_secs(60));
     serves[1].signal("-KILL");
@@ -445,4 +456,58 @@ fn model_devices_skips_and_bad_arguments() {
     ]);
     assert!(e.contains("refused before any write"), "{e}");
     assert!(e.contains(&format!("shm:{other}")), "{e}");
+}
+
+/// An image that drops new flows (every `web` backend drained) fails the
+/// first device's watch under traffic: the rollout stops there, the next
+/// device keeps its image.
+#[test]
+fn drops_rising_during_the_watch_stop_the_rollout() {
+    let t = Tmp::new();
+    let g1 = t.compile("g1", 1, None, stable);
+    let drain_web = |s: String| {
+        let mut s = stable(s);
+        for b in ["web-1", "web-2", "web-3"] {
+            let name = format!("name = \"{b}\"\n");
+            s = s.replacen(&name, &format!("{name}state = \"drain\"\n"), 1);
+        }
+        s
+    };
+    let bad = t.compile("bad", 2, Some(&g1), drain_web);
+    // Many flows, so new ones start during the watch.
+    let trace = traffic(&t, 15_000, 3000);
+    let (_serves, devs) = served(&t, 2, Some(&trace));
+    for d in &devs {
+        t.ok(&["flash", "-d", d, &g1]);
+    }
+    for d in &devs {
+        wait_rx(&t, d, 500);
+    }
+    let o = t.lbnic(&fleet_args(
+        &bad,
+        &devs,
+        &["--watch", "1s", "--min-packets", "50", "--json"],
+    ));
+    let err = String::from_utf8_lossy(&o.stderr);
+    eprintln!(
+        "{}",
+        err.lines()
+            .filter(|l| l.contains("watch"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("rolling update stopped at {}, step watch", devs[0])),
+        "{err}"
+    );
+    assert!(err.contains("dropped (drop_no_backend + drop_parse)"), "{err}");
+    assert!(err.contains(&format!("not touched: {}", devs[1])), "{err}");
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let w = &r["devices"][0]["watch"];
+    assert!(w["drops"].as_u64().unwrap() > 0, "{w:#}");
+    assert_eq!(w["baseline_drops"], 0, "{w:#}");
+    assert_eq!(r["devices"][1]["result"], "untouched");
+    assert_eq!(generation(&t, &devs[0]), 2);
+    assert_eq!(generation(&t, &devs[1]), 1);
 }

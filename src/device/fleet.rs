@@ -574,6 +574,9 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             Ok(()) => m.report.result = Outcome::Updated,
             Err((step, e)) => {
                 let e = format!("{e:#}");
+                let e = e
+                    .strip_prefix(&format!("{}: ", m.spec))
+                    .map_or(e.clone(), str::to_string);
                 eprintln!("{}: FAILED at {}: {e}", m.label, step.name());
                 m.report.result = Outcome::Failed;
                 m.report.failed_step = Some(step);
@@ -862,7 +865,7 @@ fn update(
         }
         Err(e) => {
             rep.steps.pop();
-            Err((Step::Watch, anyhow::anyhow!("{e} ({said})")))
+            Err((Step::Watch, e))
         }
     }
 }
