@@ -435,6 +435,23 @@ fn model_devices_skips_and_bad_arguments() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 updated, 1 skipped"));
     assert_eq!(stats(&t, &dev)["counters"]["commits"], 1);
+    // --delta: from the third flash on, only what changed is written.
+    let g2 = t.compile("g2", 2, Some(&g1), |s| add_web5(stable(s)));
+    let g3 = t.compile("g3", 3, Some(&g2), |s| {
+        add_web5(stable(s)).replace("weight = 2", "weight = 3")
+    });
+    t.ok(&["flash", "-d", &dev, &g2]);
+    let r = t.json(&[
+        "fleet", "flash", &g3, "-d", &dev, "--delta", "--watch", "0", "--json",
+    ]);
+    let f = &r["devices"][0]["flash"];
+    assert_eq!(f["delta"], true, "{r:#}");
+    assert!(
+        f["bytes_written"].as_u64().unwrap() < f["bank_len"].as_u64().unwrap() / 4,
+        "{f:#}"
+    );
+    assert_eq!(r["devices"][0]["lineage"], "ancestor");
+    t.ok(&["verify", "-d", &dev, &g3]);
 
     let e = t.fails(&["fleet", "flash", &g1, "-d", &dev, "-d", &dev]);
     assert!(e.contains("named twice"), "{e}");

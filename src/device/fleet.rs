@@ -612,8 +612,12 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             Step::Commit => "; it runs its old image (unless it commits the staged generation later)",
             Step::Verify | Step::Watch => "; it runs the new image",
         };
+        let skipped = match names(Outcome::Skipped).as_str() {
+            "none" => String::new(),
+            s => format!("\n  already running it: {s}"),
+        };
         format!(
-            "rolling update stopped at {dev}, step {}: {e}{still}\n  updated: {}\n  not touched: {}",
+            "rolling update stopped at {dev}, step {}: {e}{still}\n  updated: {}{skipped}\n  not touched: {}",
             step.name(),
             names(Outcome::Updated),
             names(Outcome::Untouched),
