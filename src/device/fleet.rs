@@ -959,6 +959,7 @@ fn watch(
 mod tests {
     use super::*;
     use host_driver::AccessError;
+    use lbnic_contract::image::LineageEntry;
 
     #[test]
     fn durations_parse() {
@@ -973,6 +974,56 @@ mod tests {
         }
         for s in ["", "x", "2h", "-1s", "1e9s", "nan"] {
             assert!(parse_duration(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_lineage_rule() {
+        let e = |generation, b| LineageEntry {
+            generation,
+            id: [b; 16],
+        };
+        let l = Lineage {
+            ancestors: vec![e(1, 1), e(2, 2)],
+            dropped: 0,
+            own: e(3, 3),
+        };
+        let pre = |generation, b| Pre {
+            id: Identity {
+                device: "d".into(),
+                id: 0,
+                version: 0,
+                fingerprint: 0,
+                status: 0,
+                control: 0,
+                heartbeat: 0,
+                active_bank: 0,
+                active_generation: generation,
+                commit_result: 0,
+                commit_seq: 0,
+                now_ticks: 0,
+            },
+            image_id: [b; 16],
+            sample: Sample {
+                at: Instant::now(),
+                heartbeat: 0,
+                generation,
+                rx: 0,
+                drops: 0,
+                commit_errors: 0,
+            },
+        };
+        use LineageCheck::*;
+        for (g, b, ignore, want) in [
+            (0, 0, false, Empty),
+            (5, 0, false, Empty),
+            (3, 3, false, Same),
+            (1, 1, false, Ancestor),
+            (2, 2, false, Ancestor),
+            (2, 9, false, Mismatch),
+            (2, 9, true, Ignored),
+        ] {
+            assert_eq!(lineage_check(&pre(g, b), &l, ignore).0, want, "{g} {b} {ignore}");
         }
     }
 
