@@ -300,6 +300,31 @@ struct Member {
     report: DeviceReport,
 }
 
+impl Member {
+    fn new(spec: &DeviceSpec, label: String) -> Member {
+        Member {
+            spec: spec.clone(),
+            label,
+            drv: None,
+            pre: None,
+            report: DeviceReport {
+                device: spec.to_string(),
+                result: Outcome::Untouched,
+                before_generation: None,
+                before_image_id: None,
+                lineage: None,
+                after_generation: None,
+                first_check_ms: 0.0,
+                steps: Vec::new(),
+                failed_step: None,
+                error: None,
+                flash: None,
+                watch: None,
+            },
+        }
+    }
+}
+
 /// Open-time checks that write nothing: identity, target, claim, not
 /// mid-commit, alive; then the first counter sample.
 fn precheck(d: &mut Drv, img: &Image, drop: &[Counter]) -> Result<Pre, DriverError> {
@@ -386,43 +411,9 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
     let lineage = img
         .lineage()
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.image.display()))?;
-    if !(a.max_drop_rise.is_finite() && a.max_drop_rise >= 0.0) {
-        bail!("--max-drop-rise must be a number of percentage points, 0 or more");
-    }
-    let mut drop = Vec::new();
-    for n in &a.drop_counters {
-        match Counter::ALL.iter().find(|c| c.name() == n) {
-            Some(c) if !drop.contains(c) => drop.push(*c),
-            Some(_) => {}
-            None => bail!(
-                "--drop-counter {n:?}: no such counter (one of: {})",
-                Counter::ALL
-                    .iter()
-                    .map(|c| c.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-    let lim = Limits {
-        watch: a.watch,
-        drop,
-        max_drop_rise: a.max_drop_rise,
-        min_packets: a.min_packets,
-    };
+    let lim = Limits::from_args(&a)?;
+    check_distinct(&a.devices)?;
     let n = a.devices.len();
-    let mut seen = std::collections::HashMap::new();
-    for (i, s) in a.devices.iter().enumerate() {
-        if let Some(k) = same_device_key(s) {
-            if let Some(j) = seen.insert(k, i) {
-                bail!(
-                    "{s} is named twice (devices {} and {}): each device once",
-                    j + 1,
-                    i + 1
-                );
-            }
-        }
-    }
     let chain = crate::tables::describe_chain(&lineage);
     eprintln!(
         "fleet flash: {} (generation {}, lineage {chain}) to {n} device{}: checking every device before any write",
@@ -434,38 +425,106 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
         .devices
         .iter()
         .enumerate()
-        .map(|(i, spec)| Member {
-            spec: spec.clone(),
-            label: format!("[{}/{n}] {spec}", i + 1),
-            drv: None,
-            pre: None,
-            report: DeviceReport {
-                device: spec.to_string(),
-                result: Outcome::Untouched,
-                before_generation: None,
-                before_image_id: None,
-                lineage: None,
-                after_generation: None,
-                first_check_ms: 0.0,
-                steps: Vec::new(),
-                failed_step: None,
-                error: None,
-                flash: None,
-                watch: None,
-            },
-        })
+        .map(|(i, spec)| Member::new(spec, format!("[{}/{n}] {spec}", i + 1)))
         .collect();
+    let mut report = FleetReport {
+        image: a.image.display().to_string(),
+        generation: img.generation,
+        image_id: format_id(&lineage.own.id),
+        lineage: lineage.clone(),
+        result: FleetResult::Ok,
+        updated: Vec::new(),
+        skipped: Vec::new(),
+        failed: None,
+        failed_step: None,
+        untouched: Vec::new(),
+        total_ms: 0.0,
+        devices: Vec::new(),
+    };
+    let refusals = check_all(&mut members, &img, &lineage, &lim, &a);
+    if !refusals.is_empty() {
+        report.result = FleetResult::Refused;
+        let msg = format!(
+            "refused before any write, nothing was written to any device:\n  {}",
+            refusals.join("\n  ")
+        );
+        return finish(report, members, t_start, a.json, Some(msg));
+    }
+    let failure = roll(&mut members, &img, &lim, &a);
+    let msg = failure.map(|(dev, step, e)| {
+        report.result = FleetResult::Failed;
+        failure_message(&members, &dev, step, &e)
+    });
+    finish(report, members, t_start, a.json, msg)
+}
 
-    // 1. Every device, before any write.
+impl Limits {
+    fn from_args(a: &FleetFlashArgs) -> Result<Limits> {
+        if !(a.max_drop_rise.is_finite() && a.max_drop_rise >= 0.0) {
+            bail!("--max-drop-rise must be a number of percentage points, 0 or more");
+        }
+        let mut drop = Vec::new();
+        for n in &a.drop_counters {
+            match Counter::ALL.iter().find(|c| c.name() == n) {
+                Some(c) if !drop.contains(c) => drop.push(*c),
+                Some(_) => {}
+                None => bail!(
+                    "--drop-counter {n:?}: no such counter (one of: {})",
+                    Counter::ALL
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        Ok(Limits {
+            watch: a.watch,
+            drop,
+            max_drop_rise: a.max_drop_rise,
+            min_packets: a.min_packets,
+        })
+    }
+}
+
+/// The same device named twice is refused (a `model` is a new in-process
+/// device each time, so it may repeat).
+fn check_distinct(devices: &[DeviceSpec]) -> Result<()> {
+    let mut seen = std::collections::HashMap::new();
+    for (i, s) in devices.iter().enumerate() {
+        if let Some(k) = same_device_key(s) {
+            if let Some(j) = seen.insert(k, i) {
+                bail!(
+                    "{s} is named twice (devices {} and {}): each device once",
+                    j + 1,
+                    i + 1
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Step 1, every device before any write: the checks of [`precheck`] and
+/// the lineage rule; then the devices already running the image are marked
+/// skipped. Returns why devices are refused (empty: go ahead).
+fn check_all(
+    members: &mut [Member],
+    img: &Image,
+    lineage: &Lineage,
+    lim: &Limits,
+    a: &FleetFlashArgs,
+) -> Vec<String> {
+    let chain = crate::tables::describe_chain(lineage);
     let mut refusals: Vec<String> = Vec::new();
-    for m in &mut members {
+    for m in members.iter_mut() {
         let t = Instant::now();
         let arg = DeviceArg {
             device: m.spec.clone(),
             timeout: a.timeout,
         };
         let r = driver(&arg, &img.target).and_then(|mut d| {
-            let pre = precheck(&mut d, &img, &lim.drop)?;
+            let pre = precheck(&mut d, img, &lim.drop)?;
             Ok((d, pre))
         });
         match r {
@@ -473,7 +532,7 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
                 m.report.before_generation = Some(pre.id.active_generation);
                 m.report.before_image_id = Some(format_id(&pre.image_id));
                 m.report.first_check_ms = ms(t.elapsed());
-                let (check, said) = lineage_check(&pre, &lineage, a.ignore_lineage);
+                let (check, said) = lineage_check(&pre, lineage, a.ignore_lineage);
                 m.report.lineage = Some(check);
                 eprintln!(
                     "{}: runs generation {} (bank {}), target and heartbeat ok; {said}",
@@ -514,13 +573,13 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
     // Devices already running the image: the same generation, and the
     // whole active bank reads back as the image.
     if refusals.is_empty() {
-        for m in &mut members {
+        for m in members.iter_mut() {
             let (Some(d), Some(pre)) = (m.drv.as_mut(), m.pre.as_ref()) else {
                 continue;
             };
             if pre.image_id == lineage.own.id
                 && pre.id.active_generation == img.generation
-                && d.verify(&img).is_ok()
+                && d.verify(img).is_ok()
             {
                 eprintln!("{}: already runs this image (verified): skipped", m.label);
                 m.report.result = Outcome::Skipped;
@@ -528,30 +587,17 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             }
         }
     }
-    let mut report = FleetReport {
-        image: a.image.display().to_string(),
-        generation: img.generation,
-        image_id: format_id(&lineage.own.id),
-        lineage: lineage.clone(),
-        result: FleetResult::Ok,
-        updated: Vec::new(),
-        skipped: Vec::new(),
-        failed: None,
-        failed_step: None,
-        untouched: Vec::new(),
-        total_ms: 0.0,
-        devices: Vec::new(),
-    };
-    if !refusals.is_empty() {
-        report.result = FleetResult::Refused;
-        let msg = format!(
-            "refused before any write, nothing was written to any device:\n  {}",
-            refusals.join("\n  ")
-        );
-        return finish(report, members, t_start, a.json, Some(msg));
-    }
+    refusals
+}
 
-    // 2. One device at a time.
+/// Step 2, one device at a time; the first failure stops: (device, step,
+/// why).
+fn roll(
+    members: &mut [Member],
+    img: &Image,
+    lim: &Limits,
+    a: &FleetFlashArgs,
+) -> Option<(String, Step, String)> {
     let t_pre = Instant::now();
     let mut first = true;
     let mut failure = None;
@@ -570,7 +616,7 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             eprintln!("{}: measuring the drop baseline", m.label);
             std::thread::sleep(base_until.saturating_duration_since(Instant::now()));
         }
-        match update(m, &img, &lim, a.delta, a.state_dir.clone()) {
+        match update(m, img, lim, a.delta, a.state_dir.clone()) {
             Ok(()) => m.report.result = Outcome::Updated,
             Err((step, e)) => {
                 let e = format!("{e:#}");
@@ -592,38 +638,39 @@ pub(super) fn flash(a: FleetFlashArgs) -> Result<()> {
             }
         }
     }
-    let msg = failure.map(|(dev, step, e)| {
-        report.result = FleetResult::Failed;
-        let names = |o: Outcome| {
-            let v: Vec<String> = members
-                .iter()
-                .filter(|m| m.report.result == o)
-                .map(|m| m.spec.to_string())
-                .collect();
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
-        let still = match step {
-            Step::Check => "; nothing was written to it",
-            Step::Write => "; only its inactive bank was written, it runs its old image",
-            Step::Commit => "; it runs its old image (unless it commits the staged generation later)",
-            Step::Verify | Step::Watch => "; it runs the new image",
-        };
-        let skipped = match names(Outcome::Skipped).as_str() {
-            "none" => String::new(),
-            s => format!("\n  already running it: {s}"),
-        };
-        format!(
-            "rolling update stopped at {dev}, step {}: {e}{still}\n  updated: {}{skipped}\n  not touched: {}",
-            step.name(),
-            names(Outcome::Updated),
-            names(Outcome::Untouched),
-        )
-    });
-    finish(report, members, t_start, a.json, msg)
+    failure
+}
+
+/// Where the rollout stopped and what it left behind.
+fn failure_message(members: &[Member], dev: &str, step: Step, e: &str) -> String {
+    let names = |o: Outcome| {
+        let v: Vec<String> = members
+            .iter()
+            .filter(|m| m.report.result == o)
+            .map(|m| m.spec.to_string())
+            .collect();
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let still = match step {
+        Step::Check => "; nothing was written to it",
+        Step::Write => "; only its inactive bank was written, it runs its old image",
+        Step::Commit => "; it runs its old image (unless it commits the staged generation later)",
+        Step::Verify | Step::Watch => "; it runs the new image",
+    };
+    let skipped = match names(Outcome::Skipped).as_str() {
+        "none" => String::new(),
+        s => format!("\n  already running it: {s}"),
+    };
+    format!(
+        "rolling update stopped at {dev}, step {}: {e}{still}\n  updated: {}{skipped}\n  not touched: {}",
+        step.name(),
+        names(Outcome::Updated),
+        names(Outcome::Untouched),
+    )
 }
 
 fn ms(d: Duration) -> f64 {
