@@ -294,8 +294,13 @@ impl Input {
 pub(crate) fn new_acc(image: &Image, opts: &Options) -> Result<Acc, ReplayError> {
     let mut images: Vec<&Image> = vec![image];
     images.extend(opts.updates.iter().map(|u| &u.image));
+    new_acc_for(&images, opts)
+}
+
+/// The accumulators of a run whose bank epochs are `images`.
+pub(crate) fn new_acc_for(images: &[&Image], opts: &Options) -> Result<Acc, ReplayError> {
     Ok(Acc {
-        analyzer: Analyzer::new(&images, opts.flow_cap)?,
+        analyzer: Analyzer::new(images, opts.flow_cap)?,
         offered: Totals::new(opts.max_bins),
         achieved: Totals::new(opts.max_bins),
         truncated: 0,
