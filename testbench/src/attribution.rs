@@ -114,9 +114,11 @@ struct FlowRec {
     be: u32,
     last_ns: u64,
     est: bool,
-    /// Where the flow's previous packet was handled: node, its
-    /// incarnation, the bank epoch it ran (all 0 on a single device).
+    /// Where the flow's previous packet was handled: node and its
+    /// incarnation (0 on a single device).
     at: Place,
+    /// The bank epoch the flow got its backend under (first packet or
+    /// last move): the table a node without state must agree with.
     epoch: u32,
 }
 
@@ -142,9 +144,12 @@ pub struct Causes {
     /// node that took the packet.
     pub backend_removed: u64,
     /// Another node than the flow's previous packet's, or its node
-    /// restarted since, running the same bank epoch.
+    /// restarted since, running the bank epoch that chose the flow's
+    /// backend (so per-node scheduler state, e.g. an RR pointer, chose
+    /// another one).
     pub node_churn_same_table: u64,
-    /// ...running another bank epoch than the previous packet's node did.
+    /// ...running another bank epoch than the one that chose the flow's
+    /// backend, whose table names another backend for it.
     pub node_churn_table_differs: u64,
     /// Same node, same incarnation, backend usable, not expired: the
     /// conntrack lost the entry.
@@ -470,7 +475,9 @@ impl Analyzer {
                 r.last_ns = ts_ns;
                 r.be = be;
                 r.at = at;
-                r.epoch = epoch as u32;
+                if prev.be != be {
+                    r.epoch = epoch as u32;
+                }
                 if !syn_only {
                     r.est = true;
                 }

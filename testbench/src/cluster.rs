@@ -96,7 +96,8 @@ pub struct ConnectionReport {
     #[serde(flatten)]
     pub causes: crate::attribution::Causes,
     /// NAT replies that reached a node without their return entry because
-    /// the node that held it was down or had restarted (dropped)...
+    /// the node that held it was down or had restarted (dropped, or passed
+    /// on untranslated: either way the client never gets them)...
     pub nat_replies_lost: u64,
     /// ...and the distinct connections they belong to (broken by node
     /// churn: NAT state is per node).
@@ -209,13 +210,29 @@ impl Nat {
     }
 }
 
-/// A frame left node `at`: the analysis, the NAT map, the totals.
+/// A frame left node `at`: the analysis, the NAT map, the totals. `stale`:
+/// the frame is a NAT reply whose node was lost; unless the node still
+/// translated it (it did not: no return entry), its connection is broken.
 #[allow(clippy::too_many_arguments)]
-fn output(acc: &mut Acc, nat: &mut Nat, epoch: usize, at: Place, key: &InKey, o: &[u8], ts: u64, base: u64) {
-    if let Attr::Forward { vip, .. } = acc.analyzer.observe_at(epoch, at, key, o, ts) {
+fn output(
+    acc: &mut Acc,
+    nat: &mut Nat,
+    epoch: usize,
+    at: Place,
+    key: &InKey,
+    stale: Option<u64>,
+    o: &[u8],
+    ts: u64,
+    base: u64,
+) {
+    let attr = acc.analyzer.observe_at(epoch, at, key, o, ts);
+    if let Attr::Forward { vip, .. } = attr {
         if nat.on && acc.analyzer.vip_nat.get(vip as usize).copied().unwrap_or(false) {
             nat.learn(o, at);
         }
+    }
+    if let Some(k) = stale.filter(|_| !matches!(attr, Attr::Reply { .. })) {
+        nat.lose(k);
     }
     acc.achieved.add(base, ts, o.len());
 }
@@ -230,8 +247,12 @@ impl CycleNode {
                 }
             }
             let ts = base + o.ts_ns;
-            match self.pending.front().filter(|p| p.seq == o.seq) {
-                Some(p) => output(acc, nat, p.epoch, at, &p.key, &o.data, ts, base),
+            match self.pending.front_mut().filter(|p| p.seq == o.seq) {
+                Some(p) => {
+                    // Reported once, even if the input left more than one frame.
+                    let stale = p.stale.take();
+                    output(acc, nat, p.epoch, at, &p.key, stale, &o.data, ts, base)
+                }
                 None => acc.achieved.add(base, ts, o.data.len()),
             }
         }
@@ -436,7 +457,7 @@ impl Run<'_> {
         let key = InKey::with_parsed(frame, parsed);
         match &mut node.engine {
             Some(Engine::Functional(f)) => match f.process(frame, ts) {
-                Some(o) => output(&mut self.acc, &mut self.nat, epoch, at, &key, o, ts, base),
+                Some(o) => output(&mut self.acc, &mut self.nat, epoch, at, &key, stale, o, ts, base),
                 None => {
                     if let Some(s) = stale {
                         self.nat.lose(s);
@@ -452,9 +473,13 @@ impl Run<'_> {
                 });
                 c.fed += 1;
                 c.m.input_at_cycle(std::mem::take(frame), arrival, ts);
-                // Prompt draining keeps the NAT map as fresh as the
+                // With NAT, run the node up to this arrival and take what
+                // it sent, so the router's NAT map is as fresh as the
                 // node's clock allows.
-                if self.nat.on || seq.is_multiple_of(64) {
+                if self.nat.on {
+                    c.m.catch_up();
+                    c.drain(at, &mut self.acc, &mut self.nat, base);
+                } else if seq.is_multiple_of(256) {
                     c.drain(at, &mut self.acc, &mut self.nat, base);
                 }
             }
