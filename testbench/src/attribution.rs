@@ -120,6 +120,8 @@ struct FlowRec {
     /// The bank epoch the flow got its backend under (first packet or
     /// last move): the table a node without state must agree with.
     epoch: u32,
+    /// Changed backend at least once.
+    moved: bool,
 }
 
 /// Where a packet was handled in a cluster: the node and its incarnation
@@ -138,8 +140,11 @@ const SAMPLES: usize = 5;
 /// table difference) and eviction.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Causes {
-    /// Flows whose packets reached more than one backend.
+    /// Backend changes (a connection can change more than once: each
+    /// change is counted under its cause).
     pub moved: u64,
+    /// Distinct connections that changed backend at least once.
+    pub connections: u64,
     /// The previous backend is removed or down in the bank in force on the
     /// node that took the packet.
     pub backend_removed: u64,
@@ -465,6 +470,7 @@ impl Analyzer {
                         est: !syn_only && p.proto == 6,
                         at,
                         epoch: epoch as u32,
+                        moved: false,
                     },
                 );
                 self.flows_tracked += 1;
@@ -477,6 +483,7 @@ impl Analyzer {
                 r.at = at;
                 if prev.be != be {
                     r.epoch = epoch as u32;
+                    r.moved = true;
                 }
                 if !syn_only {
                     r.est = true;
@@ -491,6 +498,7 @@ impl Analyzer {
                     let expired = ts_ns.saturating_sub(prev.last_ns) > timeout;
                     let c = &mut self.causes;
                     c.moved += 1;
+                    c.connections += !prev.moved as u64;
                     let cause = if !bank.usable[prev.be as usize] {
                         c.backend_removed += 1;
                         "backend_removed"
@@ -577,6 +585,7 @@ impl Analyzer {
         m.broken_samples.truncate(20);
         let (c, d) = (&mut self.causes, o.causes);
         c.moved += d.moved;
+        c.connections += d.connections;
         c.backend_removed += d.backend_removed;
         c.node_churn_same_table += d.node_churn_same_table;
         c.node_churn_table_differs += d.node_churn_table_differs;

@@ -851,7 +851,10 @@ impl ClusterReport {
                     "flows tracked",
                     format!("{} ({} beyond the tracking cap)", c.tracked, c.untracked),
                 ),
-                ("changed backend", m.moved.to_string()),
+                (
+                    "changed backend",
+                    format!("{} times, {} connections", m.moved, m.connections),
+                ),
                 ("  backend removed/down", m.backend_removed.to_string()),
                 (
                     "  node churn, same table",
