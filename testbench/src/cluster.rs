@@ -516,34 +516,44 @@ pub fn cluster(
         };
         epoch_of.push(e);
     }
+    let nodes = spec.nodes.clamp(1, MAX_NODES);
     let mut steps: Vec<Step> = Vec::new();
     for e in &ev.events {
-        let act = |a: &Action| match *a {
-            Action::Down(k) => Act::Down(k),
-            Action::Up(k) => Act::Up(k),
-            Action::Flash { image, node } => Act::Flash(epoch_of[image], image, node, false),
-            Action::Rollout { .. } => unreachable!("expanded below"),
-        };
+        let (at, line) = (e.at_packet, e.line);
+        if let Action::Down(k) | Action::Up(k) | Action::Flash { node: Some(k), .. } = e.action {
+            if k >= nodes {
+                return Err(ReplayError::NoSuchNode { line, node: k, nodes });
+            }
+        }
         match e.action {
             Action::Rollout { image, every } => {
-                for k in 0..spec.nodes {
+                for k in 0..nodes {
                     steps.push(Step {
-                        at: e.at_packet.saturating_add(every.saturating_mul(k as u64)),
-                        line: e.line,
+                        at: at.saturating_add(every.saturating_mul(k as u64)),
+                        line,
                         act: Act::Flash(epoch_of[image], image, Some(k), true),
                     });
                 }
             }
-            ref a => steps.push(Step {
-                at: e.at_packet,
-                line: e.line,
-                act: act(a),
+            Action::Down(k) => steps.push(Step {
+                at,
+                line,
+                act: Act::Down(k),
+            }),
+            Action::Up(k) => steps.push(Step {
+                at,
+                line,
+                act: Act::Up(k),
+            }),
+            Action::Flash { image, node } => steps.push(Step {
+                at,
+                line,
+                act: Act::Flash(epoch_of[image], image, node, false),
             }),
         }
     }
     steps.sort_by_key(|s| s.at);
     let acc = new_acc_for(&epochs, opts)?;
-    let nodes = spec.nodes.clamp(1, MAX_NODES);
     let mut run = Run {
         opts,
         model: opts.model,

@@ -114,6 +114,8 @@ pub enum ReplayError {
     Sink(String),
     #[error("a replay worker thread failed: {0}")]
     Worker(String),
+    #[error("events line {line}: node {node} does not exist (the cluster has {nodes} nodes)")]
+    NoSuchNode { line: usize, node: u16, nodes: u16 },
 }
 
 // By hand rather than `#[from]`: the messages carry the cause, so it is not
