@@ -612,7 +612,9 @@ pub fn cluster(a: ClusterArgs) -> Result<()> {
         img.expect_target(&image.target).with_context(|| {
             format!(
                 "{}: {} is for another target than {}",
-                a.events.as_ref().map_or(String::new(), |p| p.display().to_string()),
+                a.events
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string()),
                 p.display(),
                 a.image.display()
             )

@@ -177,10 +177,19 @@ fn every_event_kind_in_every_mode() {
         at packet 9000: flash drain.img on node 3\n\
         at packet 10000: rollout removed.img every 1000 packets\n\
         at packet 16000: flash down.img\n";
-    for (model, ecmp) in [("functional", "modulo"), ("functional", "resilient"), ("cycle", "resilient")] {
+    for (model, ecmp) in [
+        ("functional", "modulo"),
+        ("functional", "resilient"),
+        ("cycle", "resilient"),
+    ] {
         let r = cluster(&t, &img, &trace, events, &["--model", model, "--ecmp", ecmp]);
         let what = format!("{model} {ecmp}");
-        let ev: Vec<&str> = r["events"].as_array().unwrap().iter().map(|e| e["what"].as_str().unwrap()).collect();
+        let ev: Vec<&str> = r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["what"].as_str().unwrap())
+            .collect();
         assert_eq!(ev.len(), 12, "{what}: {ev:?}");
         assert_eq!(ev[0], "node 1 down");
         assert!(ev[1].starts_with("node 1 up"), "{ev:?}");
@@ -189,7 +198,12 @@ fn every_event_kind_in_every_mode() {
         assert_eq!(r["events"][7]["at_packet"], 10000);
         assert_eq!(r["events"][10]["at_packet"], 13000);
         let changes = r["images"].to_string();
-        for c in ["backend b5 added", "backend b3 drained", "backend b2 removed", "backend b4 down"] {
+        for c in [
+            "backend b5 added",
+            "backend b3 drained",
+            "backend b2 removed",
+            "backend b4 down",
+        ] {
             assert!(changes.contains(c), "{what}: {c} in {changes}");
         }
         let nodes = r["per_node"].as_array().unwrap();
@@ -198,7 +212,10 @@ fn every_event_kind_in_every_mode() {
         assert_eq!(routed, 20000);
         assert_eq!(nodes[1]["down_packets"], 3000);
         assert_eq!(nodes[1]["restarts"], 1);
-        assert!(nodes.iter().all(|x| x["routed"].as_u64().unwrap() > 2000), "{what}");
+        assert!(
+            nodes.iter().all(|x| x["routed"].as_u64().unwrap() > 2000),
+            "{what}"
+        );
         // Removals and downs broke connections, all of them to b2 (removed)
         // or b4 (down): a drained backend keeps its connections.
         assert!(n(&r, "backend_removed") > 0, "{what}");
@@ -240,7 +257,13 @@ fn p1_node_churn_alone_breaks_no_maglev_connection() {
 fn p1_rr_pointers_are_per_node() {
     let t = Tmp::new();
     let (img, trace) = setup(&t, &["rr", "wrr"]);
-    let r = cluster(&t, &img, &trace, "at packet 8000: node 1 down\n", &["--ecmp", "resilient"]);
+    let r = cluster(
+        &t,
+        &img,
+        &trace,
+        "at packet 8000: node 1 down\n",
+        &["--ecmp", "resilient"],
+    );
     assert!(n(&r, "node_churn_same_table") > 50, "{:#}", r["connections"]);
     assert_eq!(n(&r, "node_churn_table_differs"), 0);
     assert_eq!(n(&r, "backend_removed"), 0);
@@ -290,15 +313,29 @@ fn p2_backend_change_alone_breaks_only_its_connections() {
     ];
     for (name, v, broken) in cases {
         let im = compile(&t, name, &s, &v, Some("gen1"));
-        let r = cluster(&t, &img, &trace, &format!("at packet 8000: flash {im}\n"), &["--ecmp", "modulo"]);
+        let r = cluster(
+            &t,
+            &img,
+            &trace,
+            &format!("at packet 8000: flash {im}\n"),
+            &["--ecmp", "modulo"],
+        );
         let c = &r["connections"];
-        assert_eq!(churn(&r) + n(&r, "evicted") + n(&r, "timeout"), 0, "{name}: {c:#}");
+        assert_eq!(
+            churn(&r) + n(&r, "evicted") + n(&r, "timeout"),
+            0,
+            "{name}: {c:#}"
+        );
         assert_eq!(n(&r, "node_churn_nat"), 0, "{name}");
         if broken.is_empty() {
             assert_eq!(n(&r, "moved"), 0, "{name}: {c:#}");
         } else {
             assert!(n(&r, "backend_removed") > 100, "{name}: {c:#}");
-            assert_eq!(n(&r, "moved"), n(&r, "backend_removed") + n(&r, "not_established"), "{name}");
+            assert_eq!(
+                n(&r, "moved"),
+                n(&r, "backend_removed") + n(&r, "not_established"),
+                "{name}"
+            );
             for s in samples(&r, "backend_removed") {
                 assert!(s.contains(broken), "{name}: {s}");
             }
@@ -349,7 +386,10 @@ fn p3_removal_and_churn_break_what_the_tables_disagree_on() {
     let (_, plain_mod, o) = p3("maglev", "modulo", ev, false);
     assert_eq!(o, 0);
     let (_, plain_res, _) = p3("maglev", "resilient", ev, false);
-    assert!(plain_mod > 0, "maglev moved more entries than the removed backend's");
+    assert!(
+        plain_mod > 0,
+        "maglev moved more entries than the removed backend's"
+    );
     assert!(plain_mod >= plain_res, "modulo {plain_mod} resilient {plain_res}");
 }
 
@@ -373,10 +413,16 @@ fn bad_events_and_options_name_the_problem() {
     let t = Tmp::new();
     let (img, trace) = setup(&t, &["maglev"]);
     for (events, want) in [
-        ("at packet 5: node 4 down\n", "events.txt:1: node 4 does not exist"),
+        (
+            "at packet 5: node 4 down\n",
+            "events.txt:1: node 4 does not exist",
+        ),
         ("\nat packet 5: reboot\n", "events.txt:2: expected"),
         ("at packet 5: flash nope.img\n", "events.txt:1: image"),
-        ("at packet 9: node 1 down\nat packet 5: node 1 up\n", "events.txt:2: packet 5 comes before"),
+        (
+            "at packet 9: node 1 down\nat packet 5: node 1 up\n",
+            "events.txt:2: packet 5 comes before",
+        ),
     ] {
         let ev = t.write("events.txt", events);
         let o = lbnic(&["cluster", &img, &trace, "--events", &ev]);
@@ -397,7 +443,13 @@ fn bad_events_and_options_name_the_problem() {
         assert!(err.contains(want), "{err}");
     }
     // Every node down: the router drops, nothing panics; the text report.
-    let ev = t.write("all.txt", "at packet 100: node 0 down\nat packet 100: node 1 down\n");
+    let ev = t.write(
+        "all.txt",
+        "at packet 100: node 0 down\nat packet 100: node 1 down\n",
+    );
     let out = common::ok(&["cluster", &img, &trace, "--nodes", "2", "--events", &ev]);
-    assert!(out.contains("19900 packets arrived while no node was up"), "{out}");
+    assert!(
+        out.contains("19900 packets arrived while no node was up"),
+        "{out}"
+    );
 }

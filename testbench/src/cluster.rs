@@ -696,7 +696,9 @@ fn build_report(
         ));
     }
     if unrouted > 0 {
-        warnings.push(format!("{unrouted} packets arrived while no node was up (dropped by the router)"));
+        warnings.push(format!(
+            "{unrouted} packets arrived while no node was up (dropped by the router)"
+        ));
     }
     if run.nat.full > 0 {
         warnings.push(format!(
@@ -848,7 +850,11 @@ impl ClusterReport {
         );
         if !self.drops.is_empty() {
             let _ = writeln!(s, "\ndrops (all nodes)");
-            let rows: Vec<(&str, String)> = self.drops.iter().map(|(k, v)| (k.as_str(), v.to_string())).collect();
+            let rows: Vec<(&str, String)> = self
+                .drops
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.to_string()))
+                .collect();
             kv(&mut s, &rows);
         }
         let c = &self.connections;
@@ -866,10 +872,7 @@ impl ClusterReport {
                     format!("{} times, {} connections", m.moved, m.connections),
                 ),
                 ("  backend removed/down", m.backend_removed.to_string()),
-                (
-                    "  node churn, same table",
-                    m.node_churn_same_table.to_string(),
-                ),
+                ("  node churn, same table", m.node_churn_same_table.to_string()),
                 (
                     "  node churn, table differs",
                     m.node_churn_table_differs.to_string(),

@@ -36,9 +36,12 @@ impl EcmpKind {
             "modulo" => Ok(EcmpKind::Modulo),
             "resilient" => Ok(EcmpKind::Resilient(DEFAULT_BUCKETS)),
             _ => {
-                let b = s
-                    .strip_prefix("resilient:")
-                    .ok_or_else(|| format!("--ecmp {}: use modulo, resilient or resilient:BUCKETS", files::quote(s)))?;
+                let b = s.strip_prefix("resilient:").ok_or_else(|| {
+                    format!(
+                        "--ecmp {}: use modulo, resilient or resilient:BUCKETS",
+                        files::quote(s)
+                    )
+                })?;
                 let n: u32 = b
                     .parse()
                     .map_err(|_| format!("--ecmp {}: bad bucket count", files::quote(s)))?;
@@ -106,7 +109,10 @@ pub fn hash(p: Option<&Parsed>, frame: &[u8]) -> u64 {
         Frag::None => (p.sport as u64) << 16 | p.dport as u64,
         Frag::First | Frag::Later => 0,
     };
-    let h = mix(mix(mix(mix(SEED, s0), s1), mix(d0, d1)), (p.proto as u64) << 32 | ports);
+    let h = mix(
+        mix(mix(mix(SEED, s0), s1), mix(d0, d1)),
+        (p.proto as u64) << 32 | ports,
+    );
     fmix(h)
 }
 
@@ -115,7 +121,10 @@ pub fn hash(p: Option<&Parsed>, frame: &[u8]) -> u64 {
 pub fn tuple_key(src: IpAddr, dst: IpAddr, proto: u8, sport: u16, dport: u16) -> u64 {
     let (s0, s1) = addr_words(src);
     let (d0, d1) = addr_words(dst);
-    let h = mix(mix(mix(mix(!SEED, s0), s1), mix(d0, d1)), (proto as u64) << 32 | (sport as u64) << 16 | dport as u64);
+    let h = mix(
+        mix(mix(mix(!SEED, s0), s1), mix(d0, d1)),
+        (proto as u64) << 32 | (sport as u64) << 16 | dport as u64,
+    );
     fmix(h)
 }
 
@@ -296,7 +305,11 @@ mod tests {
         for v6 in [false, true] {
             let b = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6]);
             let b = if v6 {
-                b.ipv6([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [0x20; 16], 64)
+                b.ipv6(
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                    [0x20; 16],
+                    64,
+                )
             } else {
                 b.ipv4([198, 51, 100, 1], [192, 0, 2, 53], 64)
             };

@@ -27,9 +27,15 @@ pub enum Action {
     Up(u16),
     /// Flash image `image` (an index into [`Events::images`]) on one node
     /// or, with `None`, on every node at once.
-    Flash { image: usize, node: Option<u16> },
+    Flash {
+        image: usize,
+        node: Option<u16>,
+    },
     /// Flash `image` on node 0, then node 1 `every` packets later, ...
-    Rollout { image: usize, every: u64 },
+    Rollout {
+        image: usize,
+        every: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +89,10 @@ fn parse_action(a: &str, nodes: u16) -> Result<(Action, Option<&str>), String> {
         return match what.trim() {
             "down" => Ok((Action::Down(k), None)),
             "up" => Ok((Action::Up(k), None)),
-            w => Err(format!("expected `down` or `up` after the node, got {}", files::quote(w))),
+            w => Err(format!(
+                "expected `down` or `up` after the node, got {}",
+                files::quote(w)
+            )),
         };
     }
     if let Some(r) = word(a, "flash") {
@@ -176,7 +185,8 @@ pub fn parse(text: &str, path: &Path, nodes: u16) -> Result<Events, ScheduleErro
 }
 
 pub fn load(path: &Path, nodes: u16) -> Result<Events, ScheduleError> {
-    let text = files::read_to_string_capped(path, MAX_SCHEDULE_LEN, "events file").map_err(ScheduleError::Read)?;
+    let text =
+        files::read_to_string_capped(path, MAX_SCHEDULE_LEN, "events file").map_err(ScheduleError::Read)?;
     parse(&text, path, nodes)
 }
 
@@ -185,7 +195,8 @@ pub fn load(path: &Path, nodes: u16) -> Result<Events, ScheduleError> {
 /// and how many lookup-table entries now name another backend.
 pub fn changes(old: &Image, new: &Image) -> Result<Vec<String>, lbnic_contract::image::ImageError> {
     let (a, b) = (Bank::decode(old)?, Bank::decode(new)?);
-    let vips = |bk: &Bank| -> Vec<lbnic_contract::image::BankVip> { bk.vips.iter().flatten().cloned().collect() };
+    let vips =
+        |bk: &Bank| -> Vec<lbnic_contract::image::BankVip> { bk.vips.iter().flatten().cloned().collect() };
     let (va, vb) = (vips(&a), vips(&b));
     let mut out = Vec::new();
     for v in &va {
@@ -228,7 +239,10 @@ pub fn changes(old: &Image, new: &Image) -> Result<Vec<String>, lbnic_contract::
             }
         }
         fn name_at(x: &lbnic_contract::image::BankVip, i: usize) -> Option<&str> {
-            x.table.get(i).and_then(|&l| x.backend(l)).map(|b| b.name.as_str())
+            x.table
+                .get(i)
+                .and_then(|&l| x.backend(l))
+                .map(|b| b.name.as_str())
         }
         let n = v.table.len().max(w.table.len());
         let moved = (0..n).filter(|&i| name_at(v, i) != name_at(w, i)).count();
@@ -271,7 +285,13 @@ mod tests {
         );
         assert_eq!(
             f("rollout g.img every 1_000 packets").unwrap(),
-            (Action::Rollout { image: 0, every: 1000 }, Some("g.img"))
+            (
+                Action::Rollout {
+                    image: 0,
+                    every: 1000
+                },
+                Some("g.img")
+            )
         );
         for bad in [
             "node 4 down",
@@ -290,13 +310,28 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let e = parse("# c\nat packet 5: node 1 down\nat packet 3: node 1 up\n", Path::new("e.txt"), 2).unwrap_err();
+        let e = parse(
+            "# c\nat packet 5: node 1 down\nat packet 3: node 1 up\n",
+            Path::new("e.txt"),
+            2,
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("e.txt:3: packet 3 comes before"), "{e}");
         let e = parse("at packet 5: node 7 down\n", Path::new("e.txt"), 2).unwrap_err();
         assert!(e.to_string().starts_with("e.txt:1: node 7 does not exist"), "{e}");
-        let e = parse("\nat packet 5: flash nope.img\n", Path::new("/nonexistent/e.txt"), 2).unwrap_err();
+        let e = parse(
+            "\nat packet 5: flash nope.img\n",
+            Path::new("/nonexistent/e.txt"),
+            2,
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent/e.txt:2: image"), "{e}");
-        let ok = parse("at packet 5: node 1 down # x\n\nat packet 9: node 1 up\n", Path::new("e.txt"), 2).unwrap();
+        let ok = parse(
+            "at packet 5: node 1 down # x\n\nat packet 9: node 1 up\n",
+            Path::new("e.txt"),
+            2,
+        )
+        .unwrap();
         assert_eq!(ok.events.len(), 2);
         assert_eq!(ok.events[1].line, 3);
     }
