@@ -453,3 +453,72 @@ fn bad_events_and_options_name_the_problem() {
         "{out}"
     );
 }
+
+/// Fragments hash on the addresses, so every fragment of a datagram
+/// reaches the node holding its fragment entry. Two VIPs share each
+/// address (ports 80 and 81): a later fragment on a node without the entry
+/// cannot tell its VIP (`drop_frag_ambiguous`), so a 4-node cluster drops
+/// what one device drops only if the router keeps datagrams together.
+#[test]
+fn fragments_reach_one_node() {
+    let t = Tmp::new();
+    let small = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/small.toml");
+    let mut cfg = format!(
+        "target = {:?}\n[device]\nmac = \"02:00:5e:00:00:01\"\ngateway_mac = \"02:00:5e:00:00:fe\"\nmax_frame = 9000\n\n",
+        small.to_str().unwrap()
+    );
+    for (i, addr) in ["192.0.2.50", "2001:db8::50"].iter().enumerate() {
+        for port in [80, 81] {
+            cfg += &format!(
+                "[[vip]]\nname = \"v{i}-{port}\"\naddress = \"{addr}\"\nport = {port}\nprotocol = \"udp\"\nmode = \"dr\"\n\
+                 scheduler = \"maglev\"\ntable_size = 1021\n"
+            );
+            for b in 1..=4 {
+                let a = if i == 1 {
+                    format!("2001:db8:5::{b}")
+                } else {
+                    format!("10.5.0.{b}")
+                };
+                cfg += &format!(
+                    "[[vip.backend]]\nname = \"b{b}\"\naddress = \"{a}\"\nmac = \"02:00:00:05:00:{b:02x}\"\n"
+                );
+            }
+        }
+    }
+    let c = t.write("f.toml", &cfg);
+    let img = t.s("f.img");
+    common::ok(&["compile", &c, "-o", &img]);
+    let trace = t.s("f.pcap");
+    common::ok(&[
+        "gen",
+        &c,
+        "-o",
+        &trace,
+        "-n",
+        "10000",
+        "--flows",
+        "500",
+        "--ipv6",
+        "0.5",
+        "--fragments",
+        "0.3",
+    ]);
+    let one = json(&["replay", &img, &trace, "--json"]);
+    let four = json(&[
+        "cluster", &img, &trace, "--nodes", "4", "--ecmp", "modulo", "--json",
+    ]);
+    let get = |r: &Value, k: &str| {
+        r["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == k)
+            .map(|c| c[1].as_u64().unwrap())
+            .unwrap()
+    };
+    assert!(get(&one, "frag_packets") > 1000, "{:#}", one["counters"]);
+    for k in ["tx_packets", "frag_packets", "drop_frag_ambiguous"] {
+        assert_eq!(get(&one, k), get(&four, k), "{k}");
+    }
+    assert_eq!(one["drops"], four["drops"]);
+}
