@@ -522,3 +522,20 @@ fn fragments_reach_one_node() {
     }
     assert_eq!(one["drops"], four["drops"]);
 }
+
+/// A one-node cluster without events is a single replay: the same
+/// counters and per-backend traffic, in both models (the cycle node runs
+/// up to each arrival for the router's NAT map; the cycles are the same).
+#[test]
+fn one_node_is_a_replay() {
+    let t = Tmp::new();
+    let (img, trace) = setup(&t, &["maglev", "rr"]);
+    for model in ["functional", "cycle"] {
+        let one = json(&["replay", &img, &trace, "--model", model, "--timing", "line", "--json"]);
+        let c = json(&["cluster", &img, &trace, "--nodes", "1", "--model", model, "--timing", "line", "--json"]);
+        assert_eq!(one["counters"], c["counters"], "{model}");
+        assert_eq!(one["backends"], c["backends"], "{model}");
+        assert_eq!(one["achieved"]["packets"], c["achieved"]["packets"], "{model}");
+        assert_eq!(c["per_node"][0]["routed"], 20000);
+    }
+}
