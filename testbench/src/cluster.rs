@@ -882,7 +882,7 @@ impl ClusterReport {
                 ("  not yet established", m.not_established.to_string()),
                 (
                     "NAT connections lost to node churn",
-                    format!("{} ({} replies dropped)", c.node_churn_nat, c.nat_replies_lost),
+                    format!("{} ({} replies lost)", c.node_churn_nat, c.nat_replies_lost),
                 ),
             ],
         );
