@@ -531,8 +531,12 @@ fn one_node_is_a_replay() {
     let t = Tmp::new();
     let (img, trace) = setup(&t, &["maglev", "rr"]);
     for model in ["functional", "cycle"] {
-        let one = json(&["replay", &img, &trace, "--model", model, "--timing", "line", "--json"]);
-        let c = json(&["cluster", &img, &trace, "--nodes", "1", "--model", model, "--timing", "line", "--json"]);
+        let one = json(&[
+            "replay", &img, &trace, "--model", model, "--timing", "line", "--json",
+        ]);
+        let c = json(&[
+            "cluster", &img, &trace, "--nodes", "1", "--model", model, "--timing", "line", "--json",
+        ]);
         assert_eq!(one["counters"], c["counters"], "{model}");
         assert_eq!(one["backends"], c["backends"], "{model}");
         assert_eq!(one["achieved"]["packets"], c["achieved"]["packets"], "{model}");

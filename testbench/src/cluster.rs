@@ -334,12 +334,17 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Stop node `k`: what is in flight leaves, the state is dropped.
-    fn stop(&mut self, k: usize, base: u64) {
+    /// Stop node `k`: what is in flight leaves, the state is dropped. At
+    /// the end of the run (`end`) a functional node also makes the final
+    /// conntrack sweep a single replay makes (the cycle model's `finish`
+    /// always does).
+    fn stop(&mut self, k: usize, base: u64, end: bool) {
         let n = &mut self.nodes[k];
         if let Some(mut e) = n.engine.take() {
-            if let Engine::Cycle(c) = &mut e {
-                c.finish(n.place, &mut self.acc, &mut self.nat, base);
+            match &mut e {
+                Engine::Cycle(c) => c.finish(n.place, &mut self.acc, &mut self.nat, base),
+                Engine::Functional(f) if end => Model::finish(&mut **f),
+                Engine::Functional(_) => {}
             }
             add_counters(&mut n.past, e.counters());
         }
@@ -353,7 +358,7 @@ impl Run<'_> {
                     format!("node {k} down (already down)")
                 } else {
                     self.router.down(k);
-                    self.stop(ku, base);
+                    self.stop(ku, base, false);
                     self.nodes[ku].down_since = Some((idx, now));
                     format!("node {k} down")
                 }
@@ -621,7 +626,7 @@ pub fn cluster(
         run.apply(s, input.read, last_ts, base, ev)?;
     }
     for k in 0..run.nodes.len() {
-        run.stop(k, base);
+        run.stop(k, base, true);
         let n = &mut run.nodes[k];
         if let Some((p, t)) = n.down_since.take() {
             n.down_packets += routed_before - p;
