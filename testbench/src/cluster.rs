@@ -24,6 +24,7 @@ use crate::session::{new_acc_for, Acc, Input, ModelKind, Options, ReplayError};
 use hw_model::cycle::{Cycle, CycleOptions};
 use hw_model::device::{in_memory, Counters, Memory};
 use hw_model::functional::Functional;
+use hw_model::hist::Histogram;
 use hw_model::model::{Model, OutPacket};
 use hw_model::packet::{parse, Parsed};
 use lbnic_contract::image::Image;
@@ -69,6 +70,10 @@ pub struct NodeReport {
     pub down_ns: u64,
     /// The bank last assigned to it.
     pub bank: String,
+    /// Cycle model: latency (arrival of the first beat to the last bit
+    /// out), ns, over all its incarnations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ns: Option<report::Latency>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -180,6 +185,8 @@ struct Node {
     down_since: Option<(u64, u64)>,
     down_packets: u64,
     down_ns: u64,
+    /// Cycle model: latency in cycles over all incarnations.
+    latency: Option<Histogram>,
 }
 
 /// The router's NAT map and what it lost.
@@ -342,7 +349,12 @@ impl Run<'_> {
         let n = &mut self.nodes[k];
         if let Some(mut e) = n.engine.take() {
             match &mut e {
-                Engine::Cycle(c) => c.finish(n.place, &mut self.acc, &mut self.nat, base),
+                Engine::Cycle(c) => {
+                    c.finish(n.place, &mut self.acc, &mut self.nat, base);
+                    n.latency
+                        .get_or_insert_with(Histogram::new)
+                        .merge(&c.m.stats.latency_cycles);
+                }
                 Engine::Functional(f) if end => Model::finish(&mut **f),
                 Engine::Functional(_) => {}
             }
@@ -585,6 +597,7 @@ pub fn cluster(
                 down_since: None,
                 down_packets: 0,
                 down_ns: 0,
+                latency: None,
             })
             .collect(),
         router: Router::new(spec.ecmp, nodes),
@@ -652,6 +665,7 @@ fn build_report(
         add_counters(&mut total, &n.past);
     }
     let routed: u64 = run.nodes.iter().map(|n| n.routed).sum();
+    let mhz = (image.target.clock_mhz as u64).max(1);
     let per_node = run
         .nodes
         .iter()
@@ -678,6 +692,16 @@ fn build_report(
                 down_packets: n.down_packets,
                 down_ns: n.down_ns,
                 bank: format!("generation {}", run.epochs[n.epoch].generation),
+                latency_ns: n.latency.as_ref().map(|h| {
+                    let ns = |c: u64| c * 1000 / mhz;
+                    report::Latency {
+                        p50: ns(h.quantile(0.5)),
+                        p99: ns(h.quantile(0.99)),
+                        p999: ns(h.quantile(0.999)),
+                        max: ns(h.max()),
+                        mean: h.mean() * 1000.0 / mhz as f64,
+                    }
+                }),
             }
         })
         .collect();
@@ -853,6 +877,24 @@ impl ClusterReport {
             ],
             &rows,
         );
+        if self.per_node.iter().any(|n| n.latency_ns.is_some()) {
+            let _ = writeln!(s, "\nlatency per node, ns (cycle model)");
+            let rows: Vec<Vec<String>> = self
+                .per_node
+                .iter()
+                .filter_map(|n| {
+                    let l = n.latency_ns.as_ref()?;
+                    Some(vec![
+                        n.node.to_string(),
+                        l.p50.to_string(),
+                        l.p99.to_string(),
+                        l.p999.to_string(),
+                        l.max.to_string(),
+                    ])
+                })
+                .collect();
+            table(&mut s, &["node", "p50", "p99", "p99.9", "max"], &rows);
+        }
         if !self.drops.is_empty() {
             let _ = writeln!(s, "\ndrops (all nodes)");
             let rows: Vec<(&str, String)> = self
