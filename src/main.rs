@@ -169,6 +169,12 @@ enum Cmd {
     ///
     /// Example: lbnic replay basic.img trace.pcap -o out.pcap --model cycle --report report/
     Replay(traffic::ReplayArgs),
+    /// Replay a capture through a cluster of N devices behind an ECMP
+    /// router, with node churn, flashes and rolling updates mid-trace;
+    /// report per-node load and why connections changed backend.
+    ///
+    /// Example: lbnic cluster basic.img trace.pcap --nodes 4 --ecmp resilient --events events.txt
+    Cluster(traffic::ClusterArgs),
     /// Golden compare: replay a capture and diff the output against an
     /// expected capture packet by packet (exit 0 if equal, 1 if not).
     ///
@@ -284,6 +290,7 @@ fn main() -> ExitCode {
         Cmd::Gen(a) => traffic::gen(a),
         Cmd::Replay(a) => traffic::replay(a),
         Cmd::Check(a) => traffic::check(a),
+        Cmd::Cluster(a) => traffic::cluster(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -249,9 +249,9 @@ pub fn gen(a: GenArgs) -> Result<()> {
     Ok(())
 }
 
-/// Options shared by replay and check.
+/// Model options shared by replay, check and cluster.
 #[derive(Args)]
-pub struct ModelArgs {
+pub struct RunArgs {
     /// Which model: `functional` (the reference, fast) or `cycle`
     /// (cycle-accurate: throughput, stalls, latency).
     #[arg(long, default_value = "functional", value_parser = ["functional", "cycle"])]
@@ -267,17 +267,10 @@ pub struct ModelArgs {
     /// is lost). Default: `axis` with `--timing max`, else `mac`.
     #[arg(long, value_parser = ["mac", "axis"])]
     rx_source: Option<String>,
-    #[arg(long, help = UPDATES_HELP)]
-    updates: Option<PathBuf>,
     /// Leave out frames the capture's snaplen cut (by default the model
     /// sees the captured bytes, which usually count as a parse drop).
     #[arg(long)]
     skip_truncated: bool,
-    /// Threads for the functional model (sharded by flow; same output as
-    /// one thread). Banks with RR/WRR or NAT VIPs, and the cycle model,
-    /// replay on one thread (the report says why).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
     /// Most flows followed for the backend-change analysis (memory ~80
     /// bytes each).
     #[arg(long, default_value_t = 2_000_000)]
@@ -289,12 +282,49 @@ pub struct ModelArgs {
     strict: bool,
 }
 
-impl ModelArgs {
+impl RunArgs {
     fn options(&self, image: &Image) -> Result<Options> {
         let mut timing = parse_timing(&self.timing)?;
         if timing == Timing::Line(0.0) {
             timing = Timing::Line(image.target.port_gbps as f64);
         }
+        Ok(Options {
+            model: if self.model == "cycle" {
+                ModelKind::Cycle
+            } else {
+                ModelKind::Functional
+            },
+            timing,
+            rx_source: match self.rx_source.as_deref() {
+                Some("axis") => RxSource::Axis,
+                Some(_) => RxSource::Mac,
+                None if timing == Timing::Max => RxSource::Axis,
+                None => RxSource::Mac,
+            },
+            skip_truncated: self.skip_truncated,
+            flow_cap: self.flow_cap,
+            stop_at_damage: !self.strict,
+            ..Options::default()
+        })
+    }
+}
+
+/// Options shared by replay and check.
+#[derive(Args)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    #[arg(long, help = UPDATES_HELP)]
+    updates: Option<PathBuf>,
+    /// Threads for the functional model (sharded by flow; same output as
+    /// one thread). Banks with RR/WRR or NAT VIPs, and the cycle model,
+    /// replay on one thread (the report says why).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+impl ModelArgs {
+    fn options(&self, image: &Image) -> Result<Options> {
         if self.threads == 0 {
             bail!("--threads must be at least 1");
         }
@@ -315,24 +345,9 @@ impl ModelArgs {
             })?;
         }
         Ok(Options {
-            model: if self.model == "cycle" {
-                ModelKind::Cycle
-            } else {
-                ModelKind::Functional
-            },
-            timing,
-            rx_source: match self.rx_source.as_deref() {
-                Some("axis") => RxSource::Axis,
-                Some(_) => RxSource::Mac,
-                None if timing == Timing::Max => RxSource::Axis,
-                None => RxSource::Mac,
-            },
             threads: self.threads,
             updates,
-            skip_truncated: self.skip_truncated,
-            flow_cap: self.flow_cap,
-            stop_at_damage: !self.strict,
-            ..Options::default()
+            ..self.run.options(image)?
         })
     }
 }
@@ -542,6 +557,90 @@ pub fn check(a: CheckArgs) -> Result<()> {
             cmp.got_extra,
             cmp.want_extra
         );
+    }
+    Ok(())
+}
+
+const EVENTS_HELP: &str = "Events mid-trace, one per line (`#` comments; paths relative to the \
+file; lines in packet order; packet N, 0-based, is the first to see the event): `at packet N: node K \
+down` (the router stops sending to K; its conntrack is lost), `at packet N: node K up` (restarts with \
+an empty conntrack and the bank last assigned to it), `at packet N: flash IMAGE` (every node at once), \
+`at packet N: flash IMAGE on node K`, `at packet N: rollout IMAGE every G packets` (node 0 at N, node 1 \
+at N+G, ...). Backend add/drain/remove: flash an image compiled with the change (--previous). Errors \
+name the line.";
+
+/// Arguments of `lbnic cluster`.
+#[derive(Args)]
+pub struct ClusterArgs {
+    /// Bank image every node starts with.
+    image: PathBuf,
+    /// Input capture (pcap or pcapng).
+    trace: PathBuf,
+    /// Load-balancer nodes behind the router.
+    #[arg(long, default_value_t = 4)]
+    nodes: u16,
+    /// The router's next-hop selection: `modulo` (hash mod the live nodes:
+    /// a node change remaps most flows) or `resilient[:BUCKETS]` (a bucket
+    /// table, 4096 by default: only the changed node's share moves).
+    #[arg(long, default_value = "resilient")]
+    ecmp: String,
+    #[arg(long, help = EVENTS_HELP)]
+    events: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn cluster(a: ClusterArgs) -> Result<()> {
+    use testbench::cluster::{self, Spec, MAX_NODES};
+    if a.nodes == 0 || a.nodes > MAX_NODES {
+        bail!("--nodes {}: a cluster has 1..={MAX_NODES} nodes", a.nodes);
+    }
+    let ecmp = testbench::ecmp::EcmpKind::parse(&a.ecmp).map_err(anyhow::Error::msg)?;
+    let image = load_image(&a.image)?;
+    let opts = Options {
+        keep_output: false,
+        ..a.run.options(&image)?
+    };
+    let events = match &a.events {
+        Some(p) => testbench::events::load(p, a.nodes)?,
+        None => Default::default(),
+    };
+    for (p, img) in &events.images {
+        img.expect_target(&image.target).with_context(|| {
+            format!(
+                "{}: {} is for another target than {}",
+                a.events
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string()),
+                p.display(),
+                a.image.display()
+            )
+        })?;
+    }
+    let spec = Spec {
+        nodes: a.nodes,
+        ecmp,
+        events: &events,
+    };
+    let len = std::fs::metadata(&a.trace).map_or(0, |m| m.len());
+    let pb = bar(len, "replaying through the cluster");
+    let mut report = cluster::cluster(&image, &a.trace, &opts, &spec, &|_, bytes| pb.set_position(bytes))
+        .map_err(|e| match e {
+            ReplayError::Trace(_) => anyhow::Error::new(e),
+            e => anyhow::Error::new(e).context(format!("replaying {}", a.trace.display())),
+        })?;
+    pb.finish_and_clear();
+    if let Some(d) = &report.damage {
+        eprintln!("warning: the capture is damaged, replayed the packets before it: {d}");
+    }
+    report.image = format!("{} (generation {})", a.image.display(), image.generation);
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        out!("{}", report.to_text());
     }
     Ok(())
 }

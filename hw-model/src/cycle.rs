@@ -1581,6 +1581,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         });
     }
 
+    /// Run now up to the latest arrival (with a back-pressured source:
+    /// until RX has taken every frame), instead of when the source queue
+    /// fills: a cluster replay's router learns NAT flows from what the
+    /// nodes have sent so far. The cycles run are the same either way.
+    pub fn catch_up(&mut self) {
+        self.run(match self.opts.rx_source {
+            RxSource::Mac => Until::Arrived,
+            RxSource::Axis => Until::Taken,
+        });
+    }
+
     /// Offer a frame at an explicit arrival cycle (for back-to-back replay
     /// at a port speed, or tests); `input` converts pcap time instead.
     pub fn input_at_cycle(&mut self, frame: Vec<u8>, arrival: u64, ts_ns: u64) {

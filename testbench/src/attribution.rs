@@ -114,6 +114,64 @@ struct FlowRec {
     be: u32,
     last_ns: u64,
     est: bool,
+    /// Where the flow's previous packet was handled: node and its
+    /// incarnation (0 on a single device).
+    at: Place,
+    /// The bank epoch the flow got its backend under (first packet or
+    /// last move): the table a node without state must agree with.
+    epoch: u32,
+    /// Changed backend at least once.
+    moved: bool,
+}
+
+/// Where a packet was handled in a cluster: the node and its incarnation
+/// (a restart gives the node a new one, with an empty conntrack).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Place {
+    pub node: u16,
+    pub incarnation: u32,
+}
+
+/// Samples kept per cause.
+const SAMPLES: usize = 5;
+
+/// Why connections changed backend, as a cluster sees it: the single
+/// device's causes, with `broken` split into node churn (with or without a
+/// table difference) and eviction.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Causes {
+    /// Backend changes (a connection can change more than once: each
+    /// change is counted under its cause).
+    pub moved: u64,
+    /// Distinct connections that changed backend at least once.
+    pub connections: u64,
+    /// The previous backend is removed or down in the bank in force on the
+    /// node that took the packet.
+    pub backend_removed: u64,
+    /// Another node than the flow's previous packet's, or its node
+    /// restarted since, running the bank epoch that chose the flow's
+    /// backend (so per-node scheduler state, e.g. an RR pointer, chose
+    /// another one).
+    pub node_churn_same_table: u64,
+    /// ...running another bank epoch than the one that chose the flow's
+    /// backend, whose table names another backend for it.
+    pub node_churn_table_differs: u64,
+    /// Same node, same incarnation, backend usable, not expired: the
+    /// conntrack lost the entry.
+    pub evicted: u64,
+    /// Idle past its conntrack timeout.
+    pub timeout: u64,
+    /// SYN only so far: not a broken connection.
+    pub not_established: u64,
+    /// A few flows per cause: (cause, "flow: old -> new (where)").
+    pub samples: Vec<(String, String)>,
+}
+
+impl Causes {
+    /// Established connections broken by node churn.
+    pub fn node_churn(&self) -> u64 {
+        self.node_churn_same_table + self.node_churn_table_differs
+    }
 }
 
 /// A 64-bit flow key is already well mixed: hash it as itself.
@@ -144,10 +202,14 @@ pub struct Analyzer {
     pub flows_tracked: u64,
     pub flows_untracked: u64,
     pub moves: Moves,
+    /// The same moves by cluster cause.
+    pub causes: Causes,
     pub passed: u64,
     pub unknown: u64,
     /// New flows per VIP id, per epoch.
     vip_new: Vec<Vec<u64>>,
+    /// Per VIP id: NAT in some bank.
+    pub vip_nat: Vec<bool>,
 }
 
 fn flow_id(p: &Parsed) -> u64 {
@@ -190,9 +252,11 @@ impl Analyzer {
             flows_tracked: 0,
             flows_untracked: 0,
             moves: Moves::default(),
+            causes: Causes::default(),
             passed: 0,
             unknown: 0,
             vip_new: Vec::new(),
+            vip_nat: Vec::new(),
         };
         let mut vip_ids: HashMap<String, u32> = HashMap::new();
         let mut be_ids: HashMap<(u32, String), u32> = HashMap::new();
@@ -217,6 +281,7 @@ impl Analyzer {
             }
         }
         a.backends = vec![BackendCounts::default(); a.backend_names.len()];
+        a.vip_nat = vec![false; a.vip_names.len()];
         a.vip_new = vec![vec![0; a.vip_names.len()]; banks.len()];
         for (i, (bank, generation, tick_ns)) in banks.into_iter().enumerate() {
             let mut usable = vec![false; a.backend_names.len()];
@@ -224,6 +289,7 @@ impl Analyzer {
             let mut vips: Vec<Option<VipIdx>> = Vec::new();
             for v in bank.vips.iter().flatten() {
                 let vid = vip_ids[&v.name];
+                a.vip_nat[vid as usize] |= v.repr.mode == Mode::Nat;
                 let counts = v.slot_counts();
                 let mut idx = VipIdx {
                     id: vid,
@@ -334,8 +400,15 @@ impl Analyzer {
     }
 
     /// Account one output frame.
+    #[inline]
     pub fn observe(&mut self, epoch: usize, inp: &InKey, out: &[u8], ts_ns: u64) {
-        match self.attribute(epoch, inp, out) {
+        self.observe_at(epoch, Place::default(), inp, out, ts_ns);
+    }
+
+    /// Account one output frame of a cluster node; where it went.
+    pub fn observe_at(&mut self, epoch: usize, at: Place, inp: &InKey, out: &[u8], ts_ns: u64) -> Attr {
+        let attr = self.attribute(epoch, inp, out);
+        match attr {
             Attr::Pass => self.passed += 1,
             Attr::Unknown => self.unknown += 1,
             Attr::Reply { be, .. } => {
@@ -349,9 +422,10 @@ impl Analyzer {
                 b.packets += 1;
                 b.bytes += out.len() as u64;
                 let p = inp.parsed.as_ref().expect("attributed frames parsed");
-                self.track(epoch, p, be, ts_ns);
+                self.track(epoch, at, p, be, ts_ns);
             }
         }
+        attr
     }
 
     fn new_flow(&mut self, epoch: usize, be: u32) {
@@ -379,7 +453,7 @@ impl Analyzer {
         self.banks.last().map(|b| b.share.clone()).unwrap_or_default()
     }
 
-    fn track(&mut self, epoch: usize, p: &Parsed, be: u32, ts_ns: u64) {
+    fn track(&mut self, epoch: usize, at: Place, p: &Parsed, be: u32, ts_ns: u64) {
         let syn_only = p.proto == 6 && p.tcp_flags & 0x12 == 0x02;
         let key = flow_id(p);
         match self.flows.get_mut(&key) {
@@ -394,6 +468,9 @@ impl Analyzer {
                         be,
                         last_ns: ts_ns,
                         est: !syn_only && p.proto == 6,
+                        at,
+                        epoch: epoch as u32,
+                        moved: false,
                     },
                 );
                 self.flows_tracked += 1;
@@ -403,6 +480,11 @@ impl Analyzer {
                 let prev = *r;
                 r.last_ns = ts_ns;
                 r.be = be;
+                r.at = at;
+                if prev.be != be {
+                    r.epoch = epoch as u32;
+                    r.moved = true;
+                }
                 if !syn_only {
                     r.est = true;
                 }
@@ -413,11 +495,47 @@ impl Analyzer {
                     } else {
                         bank.udp_ns
                     };
+                    let expired = ts_ns.saturating_sub(prev.last_ns) > timeout;
+                    let c = &mut self.causes;
+                    c.moved += 1;
+                    c.connections += !prev.moved as u64;
+                    let cause = if !bank.usable[prev.be as usize] {
+                        c.backend_removed += 1;
+                        "backend_removed"
+                    } else if expired {
+                        c.timeout += 1;
+                        "timeout"
+                    } else if !prev.est && p.proto == 6 {
+                        c.not_established += 1;
+                        "not_established"
+                    } else if prev.at != at && prev.epoch as usize != epoch {
+                        c.node_churn_table_differs += 1;
+                        "node_churn_table_differs"
+                    } else if prev.at != at {
+                        c.node_churn_same_table += 1;
+                        "node_churn_same_table"
+                    } else {
+                        c.evicted += 1;
+                        "evicted"
+                    };
+                    if c.samples.iter().filter(|s| s.0 == cause).count() < SAMPLES {
+                        let s = format!(
+                            "{} {} -> {}: {} -> {} (node {} -> {})",
+                            if p.proto == 6 { "tcp" } else { "udp" },
+                            endpoint(p.src, p.sport),
+                            endpoint(p.dst, p.dport),
+                            self.backend_names[prev.be as usize].1,
+                            self.backend_names[be as usize].1,
+                            prev.at.node,
+                            at.node
+                        );
+                        c.samples.push((cause.to_string(), s));
+                    }
                     let m = &mut self.moves;
                     m.moved += 1;
                     if !bank.usable[prev.be as usize] {
                         m.backend_removed += 1;
-                    } else if ts_ns.saturating_sub(prev.last_ns) > timeout {
+                    } else if expired {
                         m.expired += 1;
                     } else if !prev.est && p.proto == 6 {
                         m.not_established += 1;
@@ -465,6 +583,16 @@ impl Analyzer {
         m.broken += n.broken;
         m.broken_samples.extend(n.broken_samples);
         m.broken_samples.truncate(20);
+        let (c, d) = (&mut self.causes, o.causes);
+        c.moved += d.moved;
+        c.connections += d.connections;
+        c.backend_removed += d.backend_removed;
+        c.node_churn_same_table += d.node_churn_same_table;
+        c.node_churn_table_differs += d.node_churn_table_differs;
+        c.evicted += d.evicted;
+        c.timeout += d.timeout;
+        c.not_established += d.not_established;
+        c.samples.extend(d.samples);
         self.passed += o.passed;
         self.unknown += o.unknown;
     }

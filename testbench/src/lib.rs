@@ -4,7 +4,10 @@
 
 pub mod attribution;
 pub mod chart;
+pub mod cluster;
 pub mod compare;
+pub mod ecmp;
+pub mod events;
 pub mod frag;
 pub mod gen;
 pub mod replay;

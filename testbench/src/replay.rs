@@ -256,17 +256,7 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
     let c = &run.counters;
     let (offered, achieved) = throughputs(image, opts, &acc);
     let g = |k: Counter| c.get(k);
-    let drops: Vec<(String, u64)> = c
-        .named()
-        .into_iter()
-        .filter(|(k, v)| {
-            *v > 0
-                && (k.starts_with("drop_")
-                    || k.starts_with("parse_")
-                    || k == "rx_oversize"
-                    || k == "rx_overflow")
-        })
-        .collect();
+    let drops = drop_counters(c);
     let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
     let backends = backend_reports(&acc.analyzer);
     let mut warnings = warnings(opts, &acc, c);
@@ -326,8 +316,23 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
     }
 }
 
+/// The non-zero counters of frames that did not leave: drops, parse
+/// errors, frames refused at the MAC.
+pub(crate) fn drop_counters(c: &Counters) -> Vec<(String, u64)> {
+    c.named()
+        .into_iter()
+        .filter(|(k, v)| {
+            *v > 0
+                && (k.starts_with("drop_")
+                    || k.starts_with("parse_")
+                    || k == "rx_oversize"
+                    || k == "rx_overflow")
+        })
+        .collect()
+}
+
 /// Offered and achieved throughput, each over its window.
-fn throughputs(image: &Image, opts: &Options, acc: &Acc) -> (Throughput, Throughput) {
+pub(crate) fn throughputs(image: &Image, opts: &Options, acc: &Acc) -> (Throughput, Throughput) {
     let port = match opts.timing {
         Timing::Line(g) => g,
         _ => image.target.port_gbps as f64,
@@ -357,7 +362,7 @@ fn throughputs(image: &Image, opts: &Options, acc: &Acc) -> (Throughput, Through
 }
 
 /// Per backend, grouped by VIP: traffic, flows and their shares.
-fn backend_reports(an: &Analyzer) -> Vec<report::BackendReport> {
+pub(crate) fn backend_reports(an: &Analyzer) -> Vec<report::BackendReport> {
     let expected = an.expected_flows();
     let table_share = an.final_share();
     let mut vip_flows = vec![0u64; an.vip_names.len()];

@@ -188,7 +188,7 @@ fn pct(x: f64) -> String {
 }
 
 /// Rows of (label, value) pairs.
-fn kv(s: &mut String, rows: &[(&str, String)]) {
+pub fn kv(s: &mut String, rows: &[(&str, String)]) {
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     for (k, v) in rows {
         let _ = writeln!(s, "  {k:<w$}  {v}");

@@ -45,15 +45,16 @@ pub enum ScheduleError {
     },
 }
 
-/// One parsed line before its image is loaded: (packet, image path).
-pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
+/// A schedule line split into its packet number and its action (`None`
+/// for a blank or comment line). `what` names the expected form in errors.
+pub fn split_line<'a>(line: &'a str, what: &str) -> Result<Option<(u64, &'a str)>, String> {
     let l = line.split('#').next().unwrap_or("").trim();
     if l.is_empty() {
         return Ok(None);
     }
     let rest = l
         .strip_prefix("at packet")
-        .ok_or_else(|| format!("expected `at packet N: flash IMAGE`, got {}", files::quote(l)))?;
+        .ok_or_else(|| format!("expected `at packet N: {what}`, got {}", files::quote(l)))?;
     let (n, action) = rest
         .split_once(':')
         .ok_or_else(|| "missing `:` after the packet number".to_string())?;
@@ -62,6 +63,14 @@ pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
         .replace('_', "")
         .parse()
         .map_err(|_| format!("bad packet number {}", files::quote(n.trim())))?;
+    Ok(Some((n, action.trim())))
+}
+
+/// One parsed line before its image is loaded: (packet, image path).
+pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
+    let Some((n, action)) = split_line(line, "flash IMAGE")? else {
+        return Ok(None);
+    };
     let image = action
         .trim()
         .strip_prefix("flash")
@@ -75,6 +84,21 @@ pub fn parse_line(line: &str) -> Result<Option<(u64, &str)>, String> {
             )
         })?;
     Ok(Some((n, image)))
+}
+
+/// Load a bank image named by line `line` of schedule `p` (relative to
+/// `base`).
+pub fn load_image(p: &str, line: usize, base: &Path, img: &str) -> Result<(PathBuf, Image), ScheduleError> {
+    let ipath = base.join(img);
+    let image = Image::load(&ipath)
+        .and_then(|im| im.expect_kind(ImageKind::Bank).map(|_| im))
+        .map_err(|source| ScheduleError::Image {
+            path: p.to_string(),
+            line,
+            image: ipath.display().to_string(),
+            cause: Box::new(source),
+        })?;
+    Ok((ipath, image))
 }
 
 /// Parse `text` (from `path`, whose directory anchors relative image paths)
@@ -100,15 +124,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Update>, ScheduleError> {
                 )));
             }
         }
-        let ipath = base.join(img);
-        let image = Image::load(&ipath)
-            .and_then(|im| im.expect_kind(ImageKind::Bank).map(|_| im))
-            .map_err(|source| ScheduleError::Image {
-                path: p.clone(),
-                line: i + 1,
-                image: ipath.display().to_string(),
-                cause: Box::new(source),
-            })?;
+        let (ipath, image) = load_image(&p, i + 1, base, img)?;
         out.push(Update {
             at_packet: n,
             path: ipath,

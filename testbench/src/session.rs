@@ -114,6 +114,8 @@ pub enum ReplayError {
     Sink(String),
     #[error("a replay worker thread failed: {0}")]
     Worker(String),
+    #[error("events line {line}: node {node} does not exist (the cluster has {nodes} nodes)")]
+    NoSuchNode { line: usize, node: u16, nodes: u16 },
 }
 
 // By hand rather than `#[from]`: the messages carry the cause, so it is not
@@ -294,8 +296,13 @@ impl Input {
 pub(crate) fn new_acc(image: &Image, opts: &Options) -> Result<Acc, ReplayError> {
     let mut images: Vec<&Image> = vec![image];
     images.extend(opts.updates.iter().map(|u| &u.image));
+    new_acc_for(&images, opts)
+}
+
+/// The accumulators of a run whose bank epochs are `images`.
+pub(crate) fn new_acc_for(images: &[&Image], opts: &Options) -> Result<Acc, ReplayError> {
     Ok(Acc {
-        analyzer: Analyzer::new(&images, opts.flow_cap)?,
+        analyzer: Analyzer::new(images, opts.flow_cap)?,
         offered: Totals::new(opts.max_bins),
         achieved: Totals::new(opts.max_bins),
         truncated: 0,
