@@ -78,6 +78,10 @@ struct BankIdx {
     /// Timeouts in ns: established TCP, UDP.
     tcp_est_ns: u64,
     udp_ns: u64,
+    /// VIP id -> digest of what its lookup table picks (scheduler and the
+    /// backend id of every entry): two banks route a VIP's new flows alike
+    /// iff these agree, whatever else differs between them.
+    table: Vec<Option<u64>>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -287,6 +291,7 @@ impl Analyzer {
             let mut usable = vec![false; a.backend_names.len()];
             let mut share = vec![0.0; a.backend_names.len()];
             let mut vips: Vec<Option<VipIdx>> = Vec::new();
+            let mut table: Vec<Option<u64>> = Vec::new();
             for v in bank.vips.iter().flatten() {
                 let vid = vip_ids[&v.name];
                 a.vip_nat[vid as usize] |= v.repr.mode == Mode::Nat;
@@ -317,6 +322,15 @@ impl Analyzer {
                 if vips.len() <= s {
                     vips.resize_with(s + 1, || None);
                 }
+                let mut h = std::hash::DefaultHasher::new();
+                (v.repr.sched as u8, v.table.len()).hash(&mut h);
+                for &e in &v.table {
+                    idx.local.get(e as usize).copied().flatten().hash(&mut h);
+                }
+                if table.len() <= vid as usize {
+                    table.resize(vid as usize + 1, None);
+                }
+                table[vid as usize] = Some(h.finish());
                 vips[s] = Some(idx);
             }
             let g = &bank.global;
@@ -328,6 +342,7 @@ impl Analyzer {
                 share,
                 tcp_est_ns: est * tick_ns,
                 udp_ns: udp * tick_ns,
+                table,
             });
         }
         Ok(a)
@@ -453,6 +468,14 @@ impl Analyzer {
         self.banks.last().map(|b| b.share.clone()).unwrap_or_default()
     }
 
+    /// Whether the VIP of backend `be` picks backends differently in banks
+    /// `a` and `b` (its lookup table or scheduler changed).
+    fn table_differs(&self, a: usize, b: usize, be: u32) -> bool {
+        let vip = self.backend_names[be as usize].0 as usize;
+        let t = |e: usize| self.banks.get(e).and_then(|k| k.table.get(vip).copied().flatten());
+        a != b && t(a) != t(b)
+    }
+
     fn track(&mut self, epoch: usize, at: Place, p: &Parsed, be: u32, ts_ns: u64) {
         let syn_only = p.proto == 6 && p.tcp_flags & 0x12 == 0x02;
         let key = flow_id(p);
@@ -496,6 +519,7 @@ impl Analyzer {
                         bank.udp_ns
                     };
                     let expired = ts_ns.saturating_sub(prev.last_ns) > timeout;
+                    let differs = prev.at != at && self.table_differs(prev.epoch as usize, epoch, prev.be);
                     let c = &mut self.causes;
                     c.moved += 1;
                     c.connections += !prev.moved as u64;
@@ -508,7 +532,7 @@ impl Analyzer {
                     } else if !prev.est && p.proto == 6 {
                         c.not_established += 1;
                         "not_established"
-                    } else if prev.at != at && prev.epoch as usize != epoch {
+                    } else if differs {
                         c.node_churn_table_differs += 1;
                         "node_churn_table_differs"
                     } else if prev.at != at {
