@@ -2,6 +2,7 @@
 # Real VFIO end-to-end test. Boots a QEMU guest (TCG, no KVM needed: q35 +
 # intel-iommu) with an ivshmem-plain device whose BAR2 is a host file, binds
 # it to vfio-pci in the guest, and runs `lbnic flash` / `verify` / `stats` /
+# `fleet flash` (a refused other history, then a rolling update) /
 # `ct load` there through real VFIO while `lbnic serve --shm FILE` answers as
 # the device on the host. The host then checks the active generation, the
 # tables, the counters and the conntrack table the guest wrote, stops the
@@ -101,6 +102,10 @@ awk '{print} /^address = "2001:db8:1::3"/{print "\n[[vip.backend]]\nname = \"web
 # Generation 3: drain web-2.
 awk '{print} /^name = "web-2"$/{print "state = \"drain\""}' "$R/img/basic2.toml" >"$R/img/basic3.toml"
 "$LBNIC" compile "$R/img/basic3.toml" -o "$R/img/g3.img" --previous "$R/img/g2.img" >/dev/null || fail "compile g3"
+# Generation 4 (same tables, through g3) for the fleet flash; and the same
+# config compiled fresh, an image of another history the fleet flash refuses.
+"$LBNIC" compile "$R/img/basic3.toml" -o "$R/img/g4.img" --previous "$R/img/g3.img" >/dev/null || fail "compile g4"
+"$LBNIC" compile "$R/img/basic3.toml" -o "$R/img/other.img" --generation 4 >/dev/null || fail "compile other"
 cat >"$R/img/flows.jsonl" <<'EOF'
 {"flow": "tcp 198.51.100.7:40000 -> 192.0.2.10:80", "vip": "web", "backend": "web-1", "state": "established"}
 {"flow": "tcp [2001:db8::7]:5000 -> [2001:db8::10]:443", "vip": "web6", "backend": "web6-4", "state": "established"}
@@ -117,7 +122,7 @@ cp "$BUSYBOX" "$I/bin/busybox"
 cp "$LBNIC" "$I/bin/lbnic"
 strip "$I/bin/lbnic" 2>/dev/null || true
 cp "$K"/modules/*.ko "$I/lib/modules/"
-cp "$R/img/g1.img" "$R/img/g2.img" "$R/img/g3.img" "$R/img/ct.img" "$I/img/"
+cp "$R/img/g1.img" "$R/img/g2.img" "$R/img/g3.img" "$R/img/g4.img" "$R/img/other.img" "$R/img/ct.img" "$I/img/"
 cat >"$I/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -165,6 +170,11 @@ lbnic ct load -d \$D /img/ct.img || die "ct load"
 lbnic stats -d \$D || die "stats"
 lbnic stats -d \$D --json > /tmp/stats.json || die "stats --json"
 grep -q '"active_generation": 3' /tmp/stats.json || die "guest stats: active generation is not 3"
+step "fleet flash: an image of another history is refused, then g4 rolls out"
+lbnic fleet flash -d \$D /img/other.img --watch 0 2> /tmp/lineage.err && die "fleet flash of another history succeeded"
+grep -q "lineage" /tmp/lineage.err || die "the fleet flash refusal does not name the lineage"
+lbnic fleet flash -d \$D /img/g4.img --watch 0 || die "fleet flash g4"
+lbnic verify -d \$D /img/g4.img || die "verify g4"
 echo "LBNIC-STAGE1-DONE"
 step "waiting for the host to stop the device"
 n=0
@@ -226,18 +236,19 @@ wait_for() { # marker, seconds
     return 1
 }
 wait_for LBNIC-STAGE1-DONE "$GUEST_TIMEOUT" || fail "the guest did not finish flashing through VFIO"
-say "guest flashed g1, g2, g3 (delta) and preloaded conntrack through VFIO"
+say "guest flashed g1, g2, g3 (delta), preloaded conntrack, and fleet-flashed g4 (after refusing another history) through VFIO"
 
 # ---- 8. host-side checks of what the guest did
-"$LBNIC" verify -d "shm:$BAR" "$R/img/g3.img" || fail "host verify of g3"
+"$LBNIC" verify -d "shm:$BAR" "$R/img/g4.img" || fail "host verify of g4"
 "$LBNIC" stats -d "shm:$BAR" --json >"$R/stats.json" || fail "host stats"
-grep -q '"active_generation": 3' "$R/stats.json" || fail "host: active generation is not 3"
-grep -q '"commits": 3' "$R/stats.json" || fail "host: commits counter is not 3"
+grep -q '"active_generation": 4' "$R/stats.json" || fail "host: active generation is not 4"
+grep -q '"commits": 4' "$R/stats.json" || fail "host: commits counter is not 4"
 grep -q '"commit_errors": 0' "$R/stats.json" || fail "host: commit errors"
-"$LBNIC" ct dump -d "shm:$BAR" --bank "$R/img/g3.img" -o "$R/flows.dumped" || fail "host ct dump"
+"$LBNIC" ct dump -d "shm:$BAR" --bank "$R/img/g4.img" -o "$R/flows.dumped" || fail "host ct dump"
 sort "$R/flows.dumped" | diff -u "$R/img/flows.expected" - || fail "host: conntrack differs from the guest's preload"
 grep -q "commit: generation 3 active" "$R/serve.log" || fail "serve did not log the commit of generation 3"
-say "host: generation 3 verified byte for byte, counters and conntrack as the guest left them"
+grep -q "commit: generation 4 active" "$R/serve.log" || fail "serve did not log the commit of generation 4"
+say "host: generation 4 verified byte for byte, counters and conntrack as the guest left them"
 
 # ---- 9. stop the device; the guest must see a dead device
 kill -TERM "$SERVE_PID"
