@@ -379,24 +379,9 @@ fn a_table_update_under_traffic_loses_no_packet_and_moves_no_connection() {
         std::thread::sleep(Duration::from_millis(50));
     }
     t.ok(&["flash", "-d", &dev, &g2, "--delta"]);
-    let line = serve.wait_line(
-        "commit of generation 2 (ok) between packets",
-        Duration::from_secs(60),
-    );
-    let after: u64 = line
-        .split("between packets ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(after > packets / 8 && after < packets, "{line}");
-    let summary = serve
-        .log
-        .iter()
-        .find(|l| l.starts_with("replay 1:"))
-        .cloned()
-        .unwrap();
+    let after = serve.commit_at_packet(2, Duration::from_secs(60));
+    assert!(after > packets / 8 && after < packets, "commit at packet {after}");
+    let summary = serve.first_replay_summary();
     assert!(
         summary.contains(&format!("{packets} packets in, {packets} out")),
         "{summary}"

@@ -158,24 +158,9 @@ fn a_rolling_flash_under_traffic_moves_no_established_connection() {
     let input = read_trace(&trace);
     for (i, mut serve) in serves.into_iter().enumerate() {
         // The update landed in the middle of the first replay.
-        let line = serve.wait_line(
-            "commit of generation 2 (ok) between packets",
-            Duration::from_secs(180),
-        );
-        let after: u64 = line
-            .split("between packets ")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(after < packets, "device {i}: {line}");
-        let summary = serve
-            .log
-            .iter()
-            .find(|l| l.starts_with("replay 1:"))
-            .cloned()
-            .unwrap();
+        let after = serve.commit_at_packet(2, Duration::from_secs(180));
+        assert!(after < packets, "device {i}: commit at packet {after}");
+        let summary = serve.first_replay_summary();
         assert!(
             summary.contains(&format!("{packets} packets in, {packets} out")),
             "device {i}: {summary}"

@@ -472,7 +472,11 @@ impl Analyzer {
     /// `a` and `b` (its lookup table or scheduler changed).
     fn table_differs(&self, a: usize, b: usize, be: u32) -> bool {
         let vip = self.backend_names[be as usize].0 as usize;
-        let t = |e: usize| self.banks.get(e).and_then(|k| k.table.get(vip).copied().flatten());
+        let t = |e: usize| {
+            self.banks
+                .get(e)
+                .and_then(|k| k.table.get(vip).copied().flatten())
+        };
         a != b && t(a) != t(b)
     }
 

@@ -255,9 +255,7 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
     let Setup { image, trace, opts } = *s;
     let c = &run.counters;
     let (offered, achieved) = throughputs(image, opts, &acc);
-    let g = |k: Counter| c.get(k);
     let drops = drop_counters(c);
-    let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
     let backends = backend_reports(&acc.analyzer);
     let mut warnings = warnings(opts, &acc, c);
     warnings.extend(too_big_warning(image, c));
@@ -287,18 +285,7 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
         model_pps: offered_packets as f64 / run.wall.max(1e-9),
         counters: c.named(),
         drops,
-        conntrack: Conntrack {
-            hits,
-            misses,
-            hit_rate: if hits + misses == 0 {
-                0.0
-            } else {
-                hits as f64 / (hits + misses) as f64
-            },
-            inserts: g(Counter::CtInserts),
-            evictions: g(Counter::CtEvictions),
-            ageouts: g(Counter::CtAgeouts),
-        },
+        conntrack: Conntrack::from_counters(c),
         cycle: run.cycle,
         backends,
         flows,

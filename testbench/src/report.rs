@@ -92,6 +92,26 @@ pub struct Conntrack {
     pub ageouts: u64,
 }
 
+impl Conntrack {
+    /// From a device's (or a sum of devices') counters.
+    pub fn from_counters(c: &hw_model::device::Counters) -> Conntrack {
+        use lbnic_contract::target::regs::Counter;
+        let (hits, misses) = (c.get(Counter::CtHits), c.get(Counter::CtMisses));
+        Conntrack {
+            hits,
+            misses,
+            hit_rate: if hits + misses == 0 {
+                0.0
+            } else {
+                hits as f64 / (hits + misses) as f64
+            },
+            inserts: c.get(Counter::CtInserts),
+            evictions: c.get(Counter::CtEvictions),
+            ageouts: c.get(Counter::CtAgeouts),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BackendReport {
     pub vip: String,

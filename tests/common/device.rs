@@ -154,6 +154,29 @@ impl Serve {
         }
     }
 
+    /// Waits for the commit of `generation`; the index of the first packet
+    /// of the running replay that saw it.
+    pub fn commit_at_packet(&mut self, generation: u64, within: Duration) -> u64 {
+        let line = self.wait_line(
+            &format!("commit of generation {generation} (ok) between packets"),
+            within,
+        );
+        line.split("between packets ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no packet index in {line:?}"))
+    }
+
+    /// The summary line of the first replay.
+    pub fn first_replay_summary(&self) -> String {
+        self.log
+            .iter()
+            .find(|l| l.starts_with("replay 1:"))
+            .cloned()
+            .expect("serve logged its first replay")
+    }
+
     pub fn pid(&self) -> String {
         self.child.id().to_string()
     }

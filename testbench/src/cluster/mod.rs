@@ -612,8 +612,6 @@ fn build_report(
             }
         })
         .collect();
-    let g = |x: Counter| total.get(x);
-    let (hits, misses) = (g(Counter::CtHits), g(Counter::CtMisses));
     let acc = &run.acc;
     let an = &acc.analyzer;
     let (offered, achieved) = throughputs(image, opts, acc);
@@ -677,18 +675,7 @@ fn build_report(
         per_node,
         counters: total.named(),
         drops: drop_counters(&total),
-        conntrack: Conntrack {
-            hits,
-            misses,
-            hit_rate: if hits + misses == 0 {
-                0.0
-            } else {
-                hits as f64 / (hits + misses) as f64
-            },
-            inserts: g(Counter::CtInserts),
-            evictions: g(Counter::CtEvictions),
-            ageouts: g(Counter::CtAgeouts),
-        },
+        conntrack: Conntrack::from_counters(&total),
         backends: backend_reports(an),
         connections: ConnectionReport {
             tracked: an.flows_tracked,
