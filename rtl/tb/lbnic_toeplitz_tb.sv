@@ -4,7 +4,7 @@
 // Inputs arrive with random gaps (driven on the falling edge); every hash must come out in order, exactly
 // LATENCY clocks after its input. Prints PASS, or exits non-zero.
 module lbnic_toeplitz_tb;
-  localparam int unsigned LATENCY = 3;
+  localparam int LATENCY = 3;
   localparam int unsigned MAX_VECTORS = 4096;
 
   logic clk = 1'b0;
@@ -28,8 +28,8 @@ module lbnic_toeplitz_tb;
 
   // expected hashes in order, with the cycle each is due
   logic [31:0] exp_hash [$];
-  longint      exp_cycle [$];
-  longint      cycle = 0;
+  int          exp_cycle [$];
+  int          cycle = 0;
   int          errors = 0;
   int          checked = 0;
 
