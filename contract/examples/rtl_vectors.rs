@@ -88,7 +88,11 @@ fn toeplitz(rng: &mut Rng) -> (usize, String) {
     for &(s, sp, d, dp, ip_only, with_l4) in RSS_VECTORS_V4.iter().chain(RSS_VECTORS_V6) {
         let (s, d): (IpAddr, IpAddr) = (s.parse().expect("vector"), d.parse().expect("vector"));
         for (ports, want) in [(None, ip_only), (Some((sp, dp)), with_l4)] {
-            assert_eq!(flow_hash_ip(&tz, s, d, ports), want, "published vector {s} -> {d}");
+            assert_eq!(
+                flow_hash_ip(&tz, s, d, ports),
+                want,
+                "published vector {s} -> {d}"
+            );
             let input = rss_input(s, d, ports);
             let mut data: [u8; MAX_INPUT] = rng.bytes();
             data[..input.len()].copy_from_slice(&input);
@@ -122,7 +126,10 @@ fn lookup(rng: &mut Rng) -> (usize, String) {
     let mut out = String::new();
     let edges = [0u32, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX, 0xdead_beef];
     let sizes = [0u32, 1, 2, 65537, 655373, u32::MAX];
-    let mut cases: Vec<(u32, u32)> = edges.iter().flat_map(|&h| sizes.iter().map(move |&m| (h, m))).collect();
+    let mut cases: Vec<(u32, u32)> = edges
+        .iter()
+        .flat_map(|&h| sizes.iter().map(move |&m| (h, m)))
+        .collect();
     for _ in 0..400 {
         let h = rng.next() as u32;
         let m = match rng.below(3) {
@@ -183,7 +190,11 @@ fn counted((n, body): (usize, String)) -> String {
 }
 
 fn main() -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "rtl/build/vectors".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "rtl/build/vectors".into()),
+    );
     std::fs::create_dir_all(&dir)?;
     let mut rng = Rng(0x6c62_6e69_6372_746c);
     std::fs::write(dir.join("toeplitz.txt"), counted(toeplitz(&mut rng)))?;
