@@ -78,35 +78,41 @@ module lbnic_axis_fifo #(
   end
 
   logic [W-1:0]  mem [DEPTH];
-  logic [ADDR_W:0] wr_ptr, rd_ptr, wr_next, rd_next;
+  logic [ADDR_W-1:0] wr_ptr, rd_ptr;
+  // beats in the RAM, kept apart from the pointers so that the flags are
+  // compares against constants (shallow), not a subtraction
+  logic [ADDR_W:0] count;
   logic push, pop, out_valid;
 
   assign push = s_axis_tvalid && s_axis_tready;
   // the RAM's head moves to the output register when that is free or
   // being emptied
-  assign pop = wr_ptr != rd_ptr && (!out_valid || m_axis_tready);
-  assign wr_next = wr_ptr + (ADDR_W + 1)'(push);
-  assign rd_next = rd_ptr + (ADDR_W + 1)'(pop);
+  assign pop = count != '0 && (!out_valid || m_axis_tready);
   assign m_axis_tvalid = out_valid;
 
   always_ff @(posedge clk) begin
-    if (push) mem[wr_ptr[ADDR_W-1:0]] <= in_word;
+    if (push) mem[wr_ptr] <= in_word;
   end
 
   always_ff @(posedge clk) begin
-    if (pop) out_word <= mem[rd_ptr[ADDR_W-1:0]];
+    if (pop) out_word <= mem[rd_ptr];
   end
 
   always_ff @(posedge clk) begin
-    wr_ptr <= wr_next;
-    rd_ptr <= rd_next;
+    if (push) wr_ptr <= wr_ptr + 1'b1;
+    if (pop) rd_ptr <= rd_ptr + 1'b1;
+    if (push && !pop) count <= count + 1'b1;
+    if (pop && !push) count <= count - 1'b1;
     if (pop) out_valid <= 1'b1;
     else if (m_axis_tready) out_valid <= 1'b0;
     // room next clock: the RAM not full after this clock's moves
-    s_axis_tready <= (wr_next - rd_next) != (ADDR_W + 1)'(DEPTH);
+    s_axis_tready <= !(pop ? 1'b0
+                           : push ? count == (ADDR_W + 1)'(DEPTH - 1)
+                                  : count == (ADDR_W + 1)'(DEPTH));
     if (rst) begin
       wr_ptr <= '0;
       rd_ptr <= '0;
+      count <= '0;
       out_valid <= 1'b0;
       s_axis_tready <= 1'b0;
     end

@@ -12,21 +12,25 @@
 //   crc' = Z_n(s) ^ D(d)
 // where Z_n advances s over n zero bytes (32 x 32 bits) and D is the CRC
 // of d from state 0 (32 x 8n bits). D over a 512-bit beat XORs about 256
-// inputs per output bit (four levels of 6-input LUTs) but depends on the
-// data only, so it is computed a clock ahead, outside the loop; the loop
-// (state -> state) is then Z_64(s) ^ D, 33 inputs per bit (two levels).
+// inputs per output bit, too deep for one clock at 322 MHz, but it depends
+// on the data only: it is computed ahead of the loop in two stages (XORs
+// over 8-byte slices, then of the slices' results), so the loop
+// (state -> state) is only Z_64(s) ^ D, 33 inputs per bit.
 // A partial last beat is shifted to the top lanes: leading zero bytes
 // leave a zero state zero, so D of the shifted beat is D of its n bytes,
 // and the one D matrix serves every beat; its Z_n (n = 0..64) is applied
-// behind the loop in TAIL_STAGES stages of two conditional Z_(2^k) each.
+// behind the loop, one conditional Z_(2^k) per bit k of n and stage.
+// Every stage maps to at most 4 levels of 6-input LUTs in Yosys' generic
+// `synth -lut 6` (scripts/rtl-test.sh reports the depth).
 //
 // Pipeline (one beat per clock, never back-pressures):
 //   A  input register            B  n = bytes kept
-//   C  shift a last beat up      D  D(beat)
+//   C  shift a last beat up      D  D over each 8-byte slice
+//   E  D(beat)
 //   loop: state <= Z_64(state) ^ D, or hand (state, D, n) to the tail
-//   tail: TAIL_STAGES stages, the last one registers out_crc
-// out_valid pulses LATENCY = 4 + TAIL_STAGES clocks after the tlast beat
-// was accepted (8 at 64 bytes).
+//   tail: TAIL_STAGES = bits of n stages, the last one registers out_crc
+// out_valid pulses LATENCY = 5 + TAIL_STAGES clocks after the tlast beat
+// was accepted (12 at 64 bytes).
 module lbnic_crc32c #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES
 ) (
@@ -45,7 +49,10 @@ module lbnic_crc32c #(
   localparam logic [31:0] INIT = 32'hFFFFFFFF;
   localparam int unsigned DW = 8 * DATA_BYTES;
   localparam int unsigned NW = $clog2(DATA_BYTES + 1);  // bits of n
-  localparam int unsigned TAIL_STAGES = (NW + 1) / 2;
+  localparam int unsigned TAIL_STAGES = NW;
+  // D in slices of SLICE bits: 64 inputs per slice and result bit
+  localparam int unsigned SLICE = DW < 64 ? DW : 64;
+  localparam int unsigned SLICES = DW / SLICE;
 
   // The matrices, computed at elaboration by running the bit-serial CRC
   // symbolically: bit b of the state is tracked as the mask of the inputs
@@ -109,9 +116,18 @@ module lbnic_crc32c #(
   logic [DW-1:0]   b_data;
   logic [NW-1:0]   b_n;
   logic [NW-1:0]   a_n;
+  // tkeep is a thermometer code (lanes 0..n-1), so bit j of n is the
+  // parity of the multiples of 2^j up to n: the XOR of keep[m * 2^j - 1]
+  // (shallower than adding the 64 bits up).
+  function automatic logic [DATA_BYTES*NW-1:0] count_masks(input int unsigned bytes);
+    count_masks = '0;
+    for (int unsigned j = 0; j < NW; j++) begin
+      for (int unsigned m = 1; m * (1 << j) <= bytes; m++) count_masks[DATA_BYTES*j+m*(1<<j)-1] = 1'b1;
+    end
+  endfunction
+  localparam logic [DATA_BYTES*NW-1:0] COUNT = count_masks(DATA_BYTES);
   always_comb begin
-    a_n = '0;
-    for (int unsigned i = 0; i < DATA_BYTES; i++) a_n = a_n + NW'(a_keep[i]);
+    for (int unsigned j = 0; j < NW; j++) a_n[j] = ^(a_keep & COUNT[DATA_BYTES*j +: DATA_BYTES]);
   end
   always_ff @(posedge clk) begin
     b_valid <= a_valid;
@@ -140,18 +156,45 @@ module lbnic_crc32c #(
     if (rst) c_valid <= 1'b0;
   end
 
-  // D: the data half of the matrix.
-  logic            d_valid, d_last;
-  logic [31:0]     d_crc;
-  logic [NW-1:0]   d_n;
+  // D: the data matrix over each slice (slice g on bits [32g+31:32g]).
+  logic                   d_valid, d_last;
+  logic [32*SLICES-1:0]   d_part;
+  logic [NW-1:0]          d_n;
   always_ff @(posedge clk) begin
     d_valid <= c_valid;
     if (c_valid) begin
-      for (int unsigned j = 0; j < 32; j++) d_crc[j] <= ^(c_data & DMAT[DW*j +: DW]);
+      for (int unsigned g = 0; g < SLICES; g++) begin
+        for (int unsigned j = 0; j < 32; j++) begin
+          d_part[32*g+j] <= ^(c_data[SLICE*g +: SLICE] & DMAT[DW*j+SLICE*g +: SLICE]);
+        end
+      end
       d_n <= c_n;
       d_last <= c_last;
     end
     if (rst) d_valid <= 1'b0;
+  end
+
+  // E: D of the beat.
+  logic            e_valid, e_last;
+  logic [31:0]     e_crc;
+  logic [NW-1:0]   e_n;
+  logic [31:0]     d_sum;
+  logic [SLICES-1:0] column;
+  always_comb begin
+    column = '0;
+    for (int unsigned j = 0; j < 32; j++) begin
+      for (int unsigned g = 0; g < SLICES; g++) column[g] = d_part[32*g+j];
+      d_sum[j] = ^column;  // a reduction: a tree, not a chain
+    end
+  end
+  always_ff @(posedge clk) begin
+    e_valid <= d_valid;
+    if (d_valid) begin
+      e_crc <= d_sum;
+      e_n <= d_n;
+      e_last <= d_last;
+    end
+    if (rst) e_valid <= 1'b0;
   end
 
   // Loop: the running state of the frame; a last beat goes to the tail
@@ -166,36 +209,30 @@ module lbnic_crc32c #(
   /* verilator lint_on UNUSEDSIGNAL */
 
   always_ff @(posedge clk) begin
-    if (d_valid) state <= d_last ? INIT : apply32(ZBEAT, state) ^ d_crc;
+    if (e_valid) state <= e_last ? INIT : apply32(ZBEAT, state) ^ e_crc;
     if (rst) state <= INIT;
   end
 
-  // Tail stage t applies Z_(2^k) for the bits k = NW-1-2t and NW-2-2t of n
-  // that are set; the last stage adds D and the xorout and is the output
-  // register.and is the output
-// register.
+  // Tail stage t applies Z_(2^k), k = NW-1-t, if bit k of n is set (the Z
+  // matrices are powers of one matrix, so the order is free); the last
+  // stage adds D and the xorout and is the output register.
   for (genvar t = 0; t < TAIL_STAGES; t++) begin : g_tail
     logic [31:0]   in_state, in_crc, s, nxt;
     logic [NW-1:0] in_n;
     logic          in_valid;
     if (t == 0) begin : g_first
-      assign in_valid = d_valid && d_last;
+      assign in_valid = e_valid && e_last;
       assign in_state = state;
-      assign in_crc = d_crc;
-      assign in_n = d_n;
+      assign in_crc = e_crc;
+      assign in_n = e_n;
     end else begin : g_next
       assign in_valid = t_valid[t-1];
       assign in_state = t_state[32*(t-1) +: 32];
       assign in_crc = t_crc[32*(t-1) +: 32];
       assign in_n = t_n[NW*(t-1) +: NW];
     end
-    always_comb begin
-      s = in_state;
-      // (the Z matrices are powers of one matrix, so their order is free)
-      for (int unsigned k = 0; k < NW; k++) begin
-        if ((NW - 1 - k) / 2 == t && in_n[k]) s = apply32(zeros_matrix(1 << k), s);
-      end
-    end
+    localparam logic [32*32-1:0] Z = zeros_matrix(1 << (NW - 1 - t));
+    assign s = in_n[NW-1-t] ? apply32(Z, in_state) : in_state;
     if (t == TAIL_STAGES - 1) begin : g_out
       assign nxt = ~(s ^ in_crc);
     end else begin : g_mid

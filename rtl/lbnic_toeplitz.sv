@@ -70,12 +70,21 @@ module lbnic_toeplitz #(
   logic [32*GROUPS-1:0]     s2_part;
   logic [32*GROUPS-1:0]     part;
 
+  // Each output bit is one XOR reduction (a balanced tree; an
+  // accumulating loop would synthesise as a chain).
+  logic [8*GROUP_BYTES-1:0] terms;
   always_comb begin
     part = '0;
-    for (int i = 0; i < IN_BITS; i++) begin
-      // input bit i selects window(key, i): 32 key bits from bit i
-      part[32*(i/(8*GROUP_BYTES)) +: 32] = part[32*(i/(8*GROUP_BYTES)) +: 32]
-          ^ ({32{s1_bits[IN_BITS-1-i]}} & s1_key[KEY_BITS-1-i -: 32]);
+    terms = '0;
+    for (int unsigned g = 0; g < GROUPS; g++) begin
+      for (int unsigned j = 0; j < 32; j++) begin
+        for (int unsigned b = 0; b < 8 * GROUP_BYTES; b++) begin
+          // input bit i selects window(key, i), whose bit 31-j is key bit i+j
+          terms[b] = g * 8 * GROUP_BYTES + b < IN_BITS
+              && s1_bits[IN_BITS-1-(g*8*GROUP_BYTES+b)] && s1_key[KEY_BITS-1-(g*8*GROUP_BYTES+b)-j];
+        end
+        part[32*g+31-j] = ^terms;
+      end
     end
   end
 
@@ -87,9 +96,13 @@ module lbnic_toeplitz #(
 
   // Stage 3: the hash.
   logic [31:0] sum;
+  logic [GROUPS-1:0] column;
   always_comb begin
-    sum = 32'h0;
-    for (int unsigned g = 0; g < GROUPS; g++) sum = sum ^ s2_part[32*g +: 32];
+    column = '0;
+    for (int unsigned j = 0; j < 32; j++) begin
+      for (int unsigned g = 0; g < GROUPS; g++) column[g] = s2_part[32*g+j];
+      sum[j] = ^column;
+    end
   end
 
   always_ff @(posedge clk) begin

@@ -5,7 +5,10 @@
 #   3. the test vectors, from the Rust contract
 #      (cargo run -p lbnic-contract --example rtl_vectors);
 #   4. Yosys: read_verilog -sv, then a generic `synth -top <name>` of every
-#      module, with its cell count (Yosys `stat`);
+#      module, with its cell count (Yosys `stat`) and the depth of its
+#      deepest register-to-register path in 6-input LUTs (`abc -lut 6` of
+#      the generic netlist, `ltp -noff`; a multiply shows as deep here, it
+#      is a DSP on an FPGA);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
 #      --timing, run; it must print PASS and exit 0.
 # Synthesis (4) and the testbenches (5) run side by side, one job each, so
@@ -53,11 +56,12 @@ cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors
 
 synth_all() {
     for n in "${names[@]}"; do
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]}; hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat" >/dev/null; then
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]}; hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
-        echo "synth $n: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells"
+        echo "synth $n: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells," \
+            "LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")"
     done
 }
 

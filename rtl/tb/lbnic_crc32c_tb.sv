@@ -23,8 +23,8 @@ module lbnic_crc32c_tb;
 
   for (genvar c = 0; c < CONFIGS; c++) begin : g_cfg
     localparam int DATA_BYTES = c == 0 ? lbnic_pkg::TARGET_DATAPATH_BYTES : 16;
-    // 4 + ceil(log2(DATA_BYTES + 1) / 2): 8 at 64 bytes, 7 at 16
-    localparam int LATENCY = 4 + ($clog2(DATA_BYTES + 1) + 1) / 2;
+    // 5 + bits of n: 12 at 64 bytes, 10 at 16
+    localparam int LATENCY = 5 + $clog2(DATA_BYTES + 1);
 
     logic [8*DATA_BYTES-1:0] tdata = '0;
     logic [DATA_BYTES-1:0]   tkeep = '0;
