@@ -34,6 +34,20 @@ for a in "$@"; do
 done
 
 bash scripts/rtl-lint.sh "${install[@]}"
+# verilator --binary compiles C++ (Debian's verilator does not depend on
+# a compiler)
+missing=()
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ ${#install[@]} -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "${missing[*]} not found (pass --install, or: apt-get install ${missing[*]})" >&2
+        exit 2
+    fi
+fi
 
 build=rtl/build
 mkdir -p "$build"
