@@ -4,7 +4,8 @@
 #   2. verilator --lint-only -Wall of every module rtl/<name>.sv;
 #   3. the test vectors, from the Rust contract
 #      (cargo run -p lbnic-contract --example rtl_vectors);
-#   4. Yosys: read_verilog -sv, then a generic `synth -top <name>` of every
+#   4. Yosys: read_verilog -sv (-defer: only the modules under the top are
+#      elaborated), then a generic `synth -top <name>` of every
 #      module, with its cell count (Yosys `stat`) and the depth of its
 #      deepest register-to-register path in 6-input LUTs (`abc -lut 6` of
 #      the generic netlist, `ltp -noff`; a multiply shows as deep here, it
@@ -70,7 +71,7 @@ cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors
 
 synth_all() {
     for n in "${names[@]}"; do
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]}; hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff" >/dev/null; then
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]}; hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
