@@ -118,6 +118,13 @@ module lbnic_front #(
   localparam int unsigned BUCKET_W = CT_BUCKET_BITS > 0 ? CT_BUCKET_BITS : 1;
   localparam int unsigned VB = lbnic_pkg::VIP_BITS;
   localparam int unsigned CNT_W = $clog2(OUT_DEPTH + 1);
+  // entry codes as plain 8-bit constants (Verilator 5.006 miscompares a
+  // size cast of a package enum member)
+  localparam logic [7:0] C_NAT = lbnic_pkg::MODE_NAT;
+  localparam logic [7:0] C_TCP = lbnic_pkg::PROTO_TCP;
+  localparam logic [7:0] C_UDP = lbnic_pkg::PROTO_UDP;
+  localparam logic [7:0] C_ANY = lbnic_pkg::PROTO_ANY;
+  localparam logic [7:0] C_VALID = 8'(lbnic_pkg::VIP_FLAG_VALID);
 
   if (MAX_VIPS < 1 || MAX_VIPS > 65536) begin : g_vips_check
     $error("MAX_VIPS must be 1..65536");
@@ -219,7 +226,7 @@ module lbnic_front #(
   // ---------------------------------------------------------------- CAM
   logic [MAX_VIPS-1:0] rank0, rank1, rank2, rank3, fmask, natm;
   logic                look_tcp_udp;
-  assign look_tcp_udp = look_proto == 8'(lbnic_pkg::PROTO_TCP) || look_proto == 8'(lbnic_pkg::PROTO_UDP);
+  assign look_tcp_udp = look_proto == C_TCP || look_proto == C_UDP;
 
   for (genvar i = 0; i < MAX_VIPS; i++) begin : g_cam
     // vip_t fields by the package's offsets (Yosys 0.23 resolves no struct
@@ -235,9 +242,9 @@ module lbnic_front #(
     assign v_proto = vips[B + 8*lbnic_pkg::VIP_PROTO_OFF +: 8];
     assign v_flags = vips[B + 8*lbnic_pkg::VIP_FLAGS_OFF +: 8];
     assign v_mode = vips[B + 8*lbnic_pkg::VIP_MODE_OFF +: 8];
-    assign hit = |(v_flags & 8'(lbnic_pkg::VIP_FLAG_VALID)) && v_addr == look_addr;
+    assign hit = |(v_flags & C_VALID) && v_addr == look_addr;
     assign pr0 = v_proto == look_proto;
-    assign pr2 = v_proto == 8'(lbnic_pkg::PROTO_ANY) && look_tcp_udp;
+    assign pr2 = v_proto == C_ANY && look_tcp_udp;
     assign po0 = v_port == look_port;
     assign po1 = v_port == 16'h0;
     assign rank0[i] = hit && pr0 && po0;
@@ -245,7 +252,7 @@ module lbnic_front #(
     assign rank2[i] = hit && !pr0 && pr2 && po0;
     assign rank3[i] = hit && !pr0 && pr2 && !po0 && po1;
     assign fmask[i] = hit && (pr0 || pr2);
-    assign natm[i] = |(v_flags & 8'(lbnic_pkg::VIP_FLAG_VALID)) && v_mode == 8'(lbnic_pkg::MODE_NAT);
+    assign natm[i] = |(v_flags & C_VALID) && v_mode == C_NAT;
   end
 
   // ---------------------------------------------------------------- c1

@@ -35,9 +35,12 @@ bash scripts/rtl-lint.sh "${install[@]}"
 build=rtl/build
 mkdir -p "$build"
 pkg=rtl/pkg/lbnic_pkg.sv
-mapfile -t all < <(ls rtl/*.sv)
+# the pipeline's package first: modules use its types
+mapfile -t all < <(ls rtl/lbnic_pipe_pkg.sv; ls rtl/*.sv | grep -v '^rtl/lbnic_pipe_pkg.sv$')
 if [ ${#names[@]} -eq 0 ]; then
-    for f in "${all[@]}"; do names+=("$(basename "$f" .sv)"); done
+    for f in "${all[@]}"; do
+        case "$f" in *_pkg.sv) ;; *) names+=("$(basename "$f" .sv)") ;; esac
+    done
 fi
 for n in "${names[@]}"; do
     [ -f "rtl/$n.sv" ] || { echo "no module rtl/$n.sv" >&2; exit 2; }
