@@ -53,6 +53,8 @@ done
 
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
+echo "== test vectors from the model (FRONT)"
+cargo run -q --locked -p hw-model-tests --example rtl_vectors_front -- "$build/vectors"
 
 synth_all() {
     for n in "${names[@]}"; do

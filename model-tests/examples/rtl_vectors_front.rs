@@ -26,7 +26,6 @@
 //! first and later fragments, ICMP errors quoting a VIP flow and a
 //! NAT-forwarded flow), some with the pipeline disabled or no bank.
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -78,7 +77,9 @@ impl Bits {
     }
     fn hex(&self) -> String {
         let pad = (4 - self.0.len() % 4) % 4;
-        let bits: Vec<bool> = std::iter::repeat_n(false, pad).chain(self.0.iter().copied()).collect();
+        let bits: Vec<bool> = std::iter::repeat_n(false, pad)
+            .chain(self.0.iter().copied())
+            .collect();
         let mut s = String::new();
         for c in bits.chunks(4) {
             let d = c.iter().fold(0u32, |a, &b| a << 1 | b as u32);
@@ -113,17 +114,22 @@ fn parsed_bits(frame: &[u8]) -> String {
     let mut b = Bits::default();
     b.num(status, 2).num(reason, 3);
     b.bytes(&p.dst_mac).bytes(&p.src_mac);
-    b.num(p.vlan.is_some() as u64, 1).num(p.vlan.unwrap_or(0) as u64, 16);
+    b.num(p.vlan.is_some() as u64, 1)
+        .num(p.vlan.unwrap_or(0) as u64, 16);
     b.num(p.l2_len as u64, 14).num(p.l3_offset as u64, 14);
     b.num(p.ipv6 as u64, 1).bytes(&addr(p.src)).bytes(&addr(p.dst));
-    b.num(p.proto as u64, 8).num(p.l3_len as u64, 16).num(p.l4_offset as u64, 14);
+    b.num(p.proto as u64, 8)
+        .num(p.l3_len as u64, 16)
+        .num(p.l4_offset as u64, 14);
     let frag = match p.frag {
         Frag::None => 0,
         Frag::First => 1,
         Frag::Later => 2,
     };
     b.num(frag, 2).num(p.frag_id as u64, 32);
-    b.num(p.sport as u64, 16).num(p.dport as u64, 16).num(p.tcp_flags as u64, 8);
+    b.num(p.sport as u64, 16)
+        .num(p.dport as u64, 16)
+        .num(p.tcp_flags as u64, 8);
     b.num(p.icmp_error.is_some() as u64, 1);
     let i = p.icmp_error.unwrap_or(hw_model::packet::Inner {
         src: IpAddr::from([0u8; 16]),
@@ -134,7 +140,9 @@ fn parsed_bits(frame: &[u8]) -> String {
         l4_offset: 0,
     });
     b.bytes(&addr_bytes_raw(i.src)).bytes(&addr_bytes_raw(i.dst));
-    b.num(i.proto as u64, 8).num(i.sport as u64, 16).num(i.dport as u64, 16);
+    b.num(i.proto as u64, 8)
+        .num(i.sport as u64, 16)
+        .num(i.dport as u64, 16);
     b.num(i.l4_offset as u64, 14);
     assert_eq!(b.0.len(), PARSED_BITS, "parsed_t layout");
     b.hex()
@@ -154,7 +162,9 @@ fn key_bits(b: &mut Bits, k: Option<&CtKey>) {
         Some(k) => {
             b.bytes(k.src()).bytes(k.dst());
             b.num(k.src_port() as u64, 16).num(k.dst_port() as u64, 16);
-            b.num(k.proto() as u64, 8).num(k.is_ipv6() as u64, 1).num(k.is_fragment() as u64, 1);
+            b.num(k.proto() as u64, 8)
+                .num(k.is_ipv6() as u64, 1)
+                .num(k.is_fragment() as u64, 1);
         }
         None => {
             b.num(0, KEY_BITS);
@@ -176,8 +186,22 @@ fn meta_bits(class: &Class, len: u32, now: u32) -> String {
             bucket,
             stateless,
             tcp_flags,
-        } => (3, false, *slot, Some(key), *hash, Some(*bucket), *stateless, *tcp_flags),
-        Class::Fragment { slot, key, hash, bucket } => (
+        } => (
+            3,
+            false,
+            *slot,
+            Some(key),
+            *hash,
+            Some(*bucket),
+            *stateless,
+            *tcp_flags,
+        ),
+        Class::Fragment {
+            slot,
+            key,
+            hash,
+            bucket,
+        } => (
             4,
             slot.is_some(),
             slot.unwrap_or(0),
@@ -219,7 +243,15 @@ fn class_kind(c: &Class) -> usize {
 
 impl Out {
     #[allow(clippy::too_many_arguments)]
-    fn packet(&mut self, bank_i: usize, bank: Option<&ActiveBank>, enabled: bool, frame: &[u8], now: u32, ct: u32) {
+    fn packet(
+        &mut self,
+        bank_i: usize,
+        bank: Option<&ActiveBank>,
+        enabled: bool,
+        frame: &[u8],
+        now: u32,
+        ct: u32,
+    ) {
         let mut c = Counters::default();
         let m = classify(bank, enabled, frame, now, ct, &mut c);
         assert_eq!(c.get(Counter::RxPackets), 1);
@@ -231,7 +263,11 @@ impl Out {
             | (bank.is_some() as u64) << 48
             | (frame.len() as u64) << 32
             | now as u64;
-        let cnt = 1u64 << 21 | (c.get(Counter::RxBytes)) << 5 | (pe.is_some() as u64) << 4 | (pe.unwrap_or(0) as u64) << 1 | frag;
+        let cnt = 1u64 << 21
+            | (c.get(Counter::RxBytes)) << 5
+            | (pe.is_some() as u64) << 4
+            | (pe.unwrap_or(0) as u64) << 1
+            | frag;
         let _ = writeln!(
             self.pkts,
             "{ctl:x}\n{}\n{}\n{cnt:x}",
@@ -431,28 +467,61 @@ fn hand_made(dst: IpAddr, rng: &mut Rng) -> Vec<Vec<u8>> {
             }
             // ICMP errors: about the VIP's reply to the client, and about a
             // packet the client sent to `dst` (a NAT backend's view)
-            let reply = if f[23 + if v6 { 0 } else { 0 }] == 6 || (v6 && f[20] == 6) {
+            let proto = if v6 { f[20] } else { f[23] };
+            let reply = if proto == 6 {
                 common::tcp(&d, port, client, sport, 0x12, 0)
             } else {
                 common::udp(&d, port, client, sport, 8)
             };
             let (ty, code) = if v6 { (1, 4) } else { (3, 3) };
-            out.push(common::icmp_error(router, client, ty, code, common::ip_packet(&reply), 64));
-            out.push(common::icmp_error(router, client, ty, code, common::ip_packet(f), 64));
+            out.push(common::icmp_error(
+                router,
+                client,
+                ty,
+                code,
+                common::ip_packet(&reply),
+                64,
+            ));
+            out.push(common::icmp_error(
+                router,
+                client,
+                ty,
+                code,
+                common::ip_packet(f),
+                64,
+            ));
             if v6 {
                 out.push(common::icmp_error(router, client, 2, 0, common::ip_packet(f), 48));
             } else {
-                out.push(common::icmp_error(router, client, 11, 0, common::ip_packet(f), 28));
+                out.push(common::icmp_error(
+                    router,
+                    client,
+                    11,
+                    0,
+                    common::ip_packet(f),
+                    28,
+                ));
             }
         }
     }
     // not LB traffic: an echo request to the address
-    out.push(common::icmp_error(client, &d, if v6 { 128 } else { 8 }, 0, &[0u8; 8], 8));
+    out.push(common::icmp_error(
+        client,
+        &d,
+        if v6 { 128 } else { 8 },
+        0,
+        &[0u8; 8],
+        8,
+    ));
     out
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "rtl/build/vectors".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "rtl/build/vectors".into()),
+    );
     std::fs::create_dir_all(&dir).expect("vectors dir");
     let target = Target::default();
     let ct = target.ct_buckets;
