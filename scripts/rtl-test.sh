@@ -3,7 +3,8 @@
 #   1. scripts/rtl-lint.sh: the generated package (installs the tools);
 #   2. verilator --lint-only -Wall of every module rtl/<name>.sv;
 #   3. the test vectors, from the Rust contract
-#      (cargo run -p lbnic-contract --example rtl_vectors);
+#      (cargo run -p lbnic-contract --example rtl_vectors) and model
+#      (cargo run -p hw-model-tests --example rtl_vectors_icmp);
 #   4. Yosys: read_verilog -sv, then a generic `synth -top <name>` of every
 #      module, with its cell count (Yosys `stat`);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
@@ -35,9 +36,12 @@ bash scripts/rtl-lint.sh "${install[@]}"
 build=rtl/build
 mkdir -p "$build"
 pkg=rtl/pkg/lbnic_pkg.sv
-mapfile -t all < <(ls rtl/*.sv)
+# Packages (rtl/*_pkg.sv) first: a package must be read before its users.
+mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
 if [ ${#names[@]} -eq 0 ]; then
-    for f in "${all[@]}"; do names+=("$(basename "$f" .sv)"); done
+    for f in "${all[@]}"; do
+        case "$f" in *_pkg.sv) ;; *) names+=("$(basename "$f" .sv)") ;; esac
+    done
 fi
 for n in "${names[@]}"; do
     [ -f "rtl/$n.sv" ] || { echo "no module rtl/$n.sv" >&2; exit 2; }
@@ -50,6 +54,7 @@ done
 
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
+cargo run -q --locked -p hw-model-tests --example rtl_vectors_icmp -- "$build/vectors"
 
 synth_all() {
     for n in "${names[@]}"; do
