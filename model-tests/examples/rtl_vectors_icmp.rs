@@ -184,7 +184,11 @@ fn build(rng: &mut Rng, s: &Spec) -> Vec<u8> {
             // An ICMP error quoting a packet from the destination to the
             // source (UDP ports), then the random payload.
             proto = if s.v6 { 58 } else { 1 };
-            l4.extend_from_slice(if s.v6 { &[1, 4, 0x11, 0x22] } else { &[3, 3, 0x11, 0x22] });
+            l4.extend_from_slice(if s.v6 {
+                &[1, 4, 0x11, 0x22]
+            } else {
+                &[3, 3, 0x11, 0x22]
+            });
             l4.extend_from_slice(&[0, 0, 0, 0]);
             let (qs, qd) = (s.dst, s.src);
             if s.v6 {
@@ -215,7 +219,11 @@ fn build(rng: &mut Rng, s: &Spec) -> Vec<u8> {
         f.extend_from_slice(&addr16(s.src));
         f.extend_from_slice(&addr16(s.dst));
         if fh {
-            let off: u16 = if s.frag == 2 { 8 * (1 + rng.below(100) as u16) } else { 0 };
+            let off: u16 = if s.frag == 2 {
+                8 * (1 + rng.below(100) as u16)
+            } else {
+                0
+            };
             let more = if s.frag == 1 { 1 } else { rng.below(2) as u16 };
             f.extend_from_slice(&[proto, 0]);
             f.extend_from_slice(&(off | more).to_be_bytes());
@@ -267,7 +275,12 @@ fn src_addr(rng: &mut Rng, v6: bool) -> IpAddr {
             }
             IpAddr::V6(Ipv6Addr::from(o))
         } else {
-            v4([1 + rng.below(200) as u8, rng.next() as u8, rng.next() as u8, rng.next() as u8])
+            v4([
+                1 + rng.below(200) as u8,
+                rng.next() as u8,
+                rng.next() as u8,
+                rng.next() as u8,
+            ])
         };
     }
     if v6 {
@@ -425,14 +438,18 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
                 df: rng.chance(80),
                 frag: if rng.chance(80) { 0 } else { 1 + rng.below(2) as u8 },
                 l4: if rng.chance(8) { 2 } else { rng.below(2) as u8 },
-                options: if !v6 && rng.chance(15) { 1 + rng.below(10) as usize } else { 0 },
+                options: if !v6 && rng.chance(15) {
+                    1 + rng.below(10) as usize
+                } else {
+                    0
+                },
                 src: src_addr(rng, v6),
                 dst: dst_addr(rng, v6),
                 payload: match rng.below(8) {
                     0 => rng.below(40) as usize,
-                    1 => 500 + rng.below(80) as usize,    // around the 576 cut
-                    2 => 1170 + rng.below(80) as usize,   // around the 1280 cut
-                    3 => 1400 + rng.below(200) as usize,  // jumbo-ish
+                    1 => 500 + rng.below(80) as usize,  // around the 576 cut
+                    2 => 1170 + rng.below(80) as usize, // around the 1280 cut
+                    3 => 1400 + rng.below(200) as usize, // jumbo-ish
                     _ => rng.below(1500) as usize,
                 },
             };
@@ -441,7 +458,9 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
             let mode = rng.below(4) as u8;
             let be6 = if mode >= 2 { rng.chance(50) } else { p.ipv6 };
             // Fitting length under a huge max, then a max below it.
-            let Some((need, _)) = rewrite(&frame, &p, mode, be6, 0) else { continue };
+            let Some((need, _)) = rewrite(&frame, &p, mode, be6, 0) else {
+                continue;
+            };
             let max_frame = match rng.below(6) {
                 // Just over: the announced MTU near the frame's own size.
                 0 => need.saturating_sub(1 + rng.below(4) as usize),
@@ -453,7 +472,9 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
                 _ => 60 + rng.below(need.saturating_sub(59) as u64) as usize,
             }
             .clamp(1, 0xffff);
-            let Some((len, max)) = rewrite(&frame, &p, mode, be6, max_frame) else { continue };
+            let Some((len, max)) = rewrite(&frame, &p, mode, be6, max_frame) else {
+                continue;
+            };
             let forward = !rng.chance(7);
             let g = global(max_frame as u16, rate, burst);
             let mtu = max.saturating_sub(len.saturating_sub(p.l3_len));
@@ -461,7 +482,8 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
             let mut out = Vec::new();
             let (rsn, sent) = if forward {
                 let r = reason(answerable(&frame, &p, mtu));
-                let sent = hw_model::pipeline::too_big(&frame, &p, &g, now, len, max, &mut out, &mut c, &mut icmp);
+                let sent =
+                    hw_model::pipeline::too_big(&frame, &p, &g, now, len, max, &mut out, &mut c, &mut icmp);
                 (r, sent)
             } else {
                 (6, false)
@@ -506,7 +528,12 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
             for b in &frame {
                 let _ = write!(s, " {b:02x}");
             }
-            let _ = write!(s, " {rsn:x} {:x} {limited:x} {:x}", sent as u8, if sent { out.len() } else { 0 });
+            let _ = write!(
+                s,
+                " {rsn:x} {:x} {limited:x} {:x}",
+                sent as u8,
+                if sent { out.len() } else { 0 }
+            );
             if sent {
                 for b in &out {
                     let _ = write!(s, " {b:02x}");
