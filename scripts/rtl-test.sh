@@ -62,7 +62,7 @@ synth_all() {
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
-        echo "synth $n: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells"
+        echo "synth $n: $(awk '/Number of cells:/ {n = $4} END {print n}' "$build/$n.stat") cells"
     done
 }
 

@@ -403,12 +403,152 @@ struct Stats {
     quote_cut: usize,
 }
 
+
+/// One too-big packet (if `frame` is too big for `max_frame` once rewritten
+/// in `mode`) into `s`, through the model's `too_big` and its bucket.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    s: &mut String,
+    icmp: &mut RateLimit,
+    stats: &mut Stats,
+    (now, rate, burst): (u32, u32, u32),
+    frame: &[u8],
+    p: &Parsed,
+    (mode, be6, max_frame, forward): (u8, bool, usize, bool),
+) -> bool {
+    let Some((len, max)) = rewrite(frame, p, mode, be6, max_frame) else {
+        return false;
+    };
+    let g = global(max_frame as u16, rate, burst);
+    let mtu = max.saturating_sub(len.saturating_sub(p.l3_len));
+    let mut c = Counters::default();
+    let mut out = Vec::new();
+    let (rsn, sent) = if forward {
+        let r = reason(answerable(frame, p, mtu));
+        let sent =
+            hw_model::pipeline::too_big(frame, p, &g, now, len, max, &mut out, &mut c, icmp);
+        (r, sent)
+    } else {
+        (6, false)
+    };
+    let limited = c.get(Counter::IcmpRateLimited);
+    let sent_c = c.get(Counter::IcmpTooBigSent);
+    if sent != (sent_c == 1) {
+        eprintln!("inconsistent counters");
+        std::process::exit(1);
+    }
+    stats.cases += 1;
+    stats.sent += sent as usize;
+    stats.limited += limited as usize;
+    stats.reasons[rsn as usize] += 1;
+    if sent {
+        let room = out.len() - p.l2_len - if p.ipv6 { 48 } else { 28 };
+        stats.quote_cut += (room < p.l3_len) as usize;
+    }
+    let frag = match p.frag {
+        Frag::None => 0,
+        Frag::First => 1,
+        Frag::Later => 2,
+    };
+    let _ = write!(
+        s,
+        "P {:x} {now:x} {rate:x} {burst:x} {len:x} {max:x} {max_frame:x} {:x} {:x} {:x} {frag:x} {:x} ",
+        forward as u8,
+        p.l2_len,
+        p.l3_len,
+        p.ipv6 as u8,
+        p.icmp_error.is_some() as u8
+    );
+    hex(s, &p.src_mac);
+    s.push(' ');
+    hex(s, &DEV);
+    s.push(' ');
+    hex(s, &addr16(p.src));
+    s.push(' ');
+    hex(s, &addr16(p.dst));
+    let _ = write!(s, " {:x}", frame.len());
+    for b in frame {
+        let _ = write!(s, " {b:02x}");
+    }
+    let _ = write!(
+        s,
+        " {rsn:x} {:x} {limited:x} {:x}",
+        sent as u8,
+        if sent { out.len() } else { 0 }
+    );
+    if sent {
+        for b in &out {
+            let _ = write!(s, " {b:02x}");
+        }
+    }
+    s.push('\n');
+    true
+}
+
 fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
     let mut s = String::new();
     let mut icmp = RateLimit::new(tick_us());
     let mut now: u32 = 1000;
     let mut seg = 0u32;
-    while stats.cases < 6000 {
+    // Boundaries, budget ample: IPv4 packets of 546..=550 bytes (the quote
+    // cut at 576) and others, IPv6 ones over 1280, every VLAN depth, mode
+    // and backend family, max_frame just under the rewrite (1..3 bytes)
+    // and where the quote meets the frame limit (offsets around 20, 28,
+    // 40, 48), and the announced MTU at 67/68/69 and 1279/1280/1281.
+    let sizes: [(bool, usize); 9] = [
+        (false, 100),
+        (false, 300),
+        (false, 546),
+        (false, 547),
+        (false, 548),
+        (false, 549),
+        (false, 550),
+        (true, 1300),
+        (true, 1433),
+    ];
+    for (v6, l3) in sizes {
+        for vlans in 0..3 {
+            for (mode, be6) in [(0, v6), (1, v6), (2, false), (2, true), (3, false), (3, true)] {
+                let spec = Spec {
+                    vlans,
+                    v6,
+                    df: true,
+                    frag: 0,
+                    l4: 0,
+                    options: 0,
+                    src: src_addr(rng, v6),
+                    dst: dst_addr(rng, v6),
+                    payload: l3 - if v6 { 48 } else { 28 },
+                };
+                let frame = build(rng, &spec);
+                let Ok(p) = parse(&frame) else { continue };
+                let Some((need, _)) = rewrite(&frame, &p, mode, be6, 0) else {
+                    continue;
+                };
+                let head = need - p.l3_len;
+                let min = if v6 { 1280 } else { 68 };
+                let mut maxes: Vec<usize> = [1, 2, 3, 19, 20, 21, 27, 28, 29, 39, 40, 41, 47, 48, 49]
+                    .iter()
+                    .map(|d| need - d)
+                    .collect();
+                maxes.extend([head + min - 1, head + min, head + min + 1]);
+                for max_frame in maxes {
+                    now = now.wrapping_add(1);
+                    record(
+                        &mut s,
+                        &mut icmp,
+                        stats,
+                        (now, 1_000_000, 1_000_000),
+                        &frame,
+                        &p,
+                        (mode, be6, max_frame, true),
+                    );
+                }
+            }
+        }
+    }
+    let edge = stats.cases;
+    while stats.cases < edge + 6000 {
         seg += 1;
         if rng.chance(5) {
             icmp.reset();
@@ -472,74 +612,18 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
                 _ => 60 + rng.below(need.saturating_sub(59) as u64) as usize,
             }
             .clamp(1, 0xffff);
-            let Some((len, max)) = rewrite(&frame, &p, mode, be6, max_frame) else {
-                continue;
-            };
             let forward = !rng.chance(7);
-            let g = global(max_frame as u16, rate, burst);
-            let mtu = max.saturating_sub(len.saturating_sub(p.l3_len));
-            let mut c = Counters::default();
-            let mut out = Vec::new();
-            let (rsn, sent) = if forward {
-                let r = reason(answerable(&frame, &p, mtu));
-                let sent =
-                    hw_model::pipeline::too_big(&frame, &p, &g, now, len, max, &mut out, &mut c, &mut icmp);
-                (r, sent)
-            } else {
-                (6, false)
-            };
-            let limited = c.get(Counter::IcmpRateLimited);
-            let sent_c = c.get(Counter::IcmpTooBigSent);
-            if sent != (sent_c == 1) {
-                eprintln!("inconsistent counters");
-                std::process::exit(1);
+            if record(
+                &mut s,
+                &mut icmp,
+                stats,
+                (now, rate, burst),
+                &frame,
+                &p,
+                (mode, be6, max_frame, forward),
+            ) {
+                done += 1;
             }
-            stats.cases += 1;
-            stats.sent += sent as usize;
-            stats.limited += limited as usize;
-            stats.reasons[rsn as usize] += 1;
-            if sent {
-                let room = out.len() - p.l2_len - if p.ipv6 { 48 } else { 28 };
-                stats.quote_cut += (room < p.l3_len) as usize;
-            }
-            done += 1;
-            let frag = match p.frag {
-                Frag::None => 0,
-                Frag::First => 1,
-                Frag::Later => 2,
-            };
-            let _ = write!(
-                s,
-                "P {:x} {now:x} {rate:x} {burst:x} {len:x} {max:x} {max_frame:x} {:x} {:x} {:x} {frag:x} {:x} ",
-                forward as u8,
-                p.l2_len,
-                p.l3_len,
-                p.ipv6 as u8,
-                p.icmp_error.is_some() as u8
-            );
-            hex(&mut s, &p.src_mac);
-            s.push(' ');
-            hex(&mut s, &DEV);
-            s.push(' ');
-            hex(&mut s, &addr16(p.src));
-            s.push(' ');
-            hex(&mut s, &addr16(p.dst));
-            let _ = write!(s, " {:x}", frame.len());
-            for b in &frame {
-                let _ = write!(s, " {b:02x}");
-            }
-            let _ = write!(
-                s,
-                " {rsn:x} {:x} {limited:x} {:x}",
-                sent as u8,
-                if sent { out.len() } else { 0 }
-            );
-            if sent {
-                for b in &out {
-                    let _ = write!(s, " {b:02x}");
-                }
-            }
-            s.push('\n');
         }
         let _ = seg;
     }
