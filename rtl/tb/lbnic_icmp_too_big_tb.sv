@@ -96,7 +96,7 @@ module lbnic_icmp_too_big_tb;
     int unsigned reason, sent, lim, b;
     logic [47:0] smac, dmac;
     logic [127:0] src, dst;
-      int reason_n[7] = '{default: 0};
+    int reason_n[7] = '{default: 0};
     if (!$value$plusargs("vectors=%s", path)) path = "rtl/build/vectors";
     fd = $fopen({path, "/icmp_too_big.txt"}, "r");
     if (fd == 0) $fatal(1, "FAIL: no %s/icmp_too_big.txt", path);
