@@ -403,7 +403,6 @@ struct Stats {
     quote_cut: usize,
 }
 
-
 /// One too-big packet (if `frame` is too big for `max_frame` once rewritten
 /// in `mode`) into `s`, through the model's `too_big` and its bucket.
 #[allow(clippy::too_many_arguments)]
@@ -425,8 +424,7 @@ fn record(
     let mut out = Vec::new();
     let (rsn, sent) = if forward {
         let r = reason(answerable(frame, p, mtu));
-        let sent =
-            hw_model::pipeline::too_big(frame, p, &g, now, len, max, &mut out, &mut c, icmp);
+        let sent = hw_model::pipeline::too_big(frame, p, &g, now, len, max, &mut out, &mut c, icmp);
         (r, sent)
     } else {
         (6, false)
