@@ -311,6 +311,20 @@ fn src_addr(rng: &mut Rng, v6: bool) -> IpAddr {
     }
 }
 
+/// A source that may be answered.
+fn unicast_src(rng: &mut Rng, v6: bool) -> IpAddr {
+    loop {
+        let a = src_addr(rng, v6);
+        let special = match a {
+            IpAddr::V4(v) => v.is_unspecified() || v.is_broadcast() || v.is_multicast() || v.is_loopback(),
+            IpAddr::V6(v) => v.is_unspecified() || v.is_multicast() || v.is_loopback(),
+        };
+        if !special {
+            return a;
+        }
+    }
+}
+
 fn dst_addr(rng: &mut Rng, v6: bool) -> IpAddr {
     if v6 {
         let mut o = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -401,6 +415,11 @@ struct Stats {
     limited: usize,
     reasons: [usize; 7],
     quote_cut: usize,
+    /// Answers: IPv6, quote cut at 576 / 1280, cut by max_frame, 2 VLAN tags.
+    v6: usize,
+    cut_limit: usize,
+    cut_max: usize,
+    qinq: usize,
 }
 
 /// One too-big packet (if `frame` is too big for `max_frame` once rewritten
@@ -442,6 +461,11 @@ fn record(
     if sent {
         let room = out.len() - p.l2_len - if p.ipv6 { 48 } else { 28 };
         stats.quote_cut += (room < p.l3_len) as usize;
+        let limit = if p.ipv6 { 1280 - 48 } else { 576 - 28 };
+        stats.cut_limit += (room < p.l3_len && room == limit) as usize;
+        stats.cut_max += (room < p.l3_len && room < limit) as usize;
+        stats.v6 += p.ipv6 as usize;
+        stats.qinq += (p.l2_len == 22) as usize;
     }
     let frag = match p.frag {
         Frag::None => 0,
@@ -514,7 +538,7 @@ fn too_big_vectors(rng: &mut Rng, stats: &mut Stats) -> String {
                     frag: 0,
                     l4: 0,
                     options: 0,
-                    src: src_addr(rng, v6),
+                    src: unicast_src(rng, v6),
                     dst: dst_addr(rng, v6),
                     payload: l3 - if v6 { 48 } else { 28 },
                 };
@@ -648,6 +672,10 @@ fn main() {
         limited: 0,
         reasons: [0; 7],
         quote_cut: 0,
+        v6: 0,
+        cut_limit: 0,
+        cut_max: 0,
+        qinq: 0,
     };
     let tb = too_big_vectors(&mut rng, &mut st);
     for (name, text) in [("icmp_rate.txt", rate), ("icmp_too_big.txt", tb)] {
@@ -657,7 +685,7 @@ fn main() {
         }
     }
     println!(
-        "rtl_vectors_icmp: {} too-big packets ({} answered, {} rate-limited, {} quotes cut), reasons {:?}",
-        st.cases, st.sent, st.limited, st.quote_cut, st.reasons
+        "rtl_vectors_icmp: {} too-big packets ({} answered: {} IPv6, {} with 2 VLAN tags, quote cut in {} ({} at 576/1280, {} by max_frame); {} rate-limited), by reason {:?}",
+        st.cases, st.sent, st.v6, st.qinq, st.quote_cut, st.cut_limit, st.cut_max, st.limited, st.reasons
     );
 }
