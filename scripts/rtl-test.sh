@@ -3,7 +3,8 @@
 #   1. scripts/rtl-lint.sh: the generated package (installs the tools);
 #   2. verilator --lint-only -Wall of every module rtl/<name>.sv;
 #   3. the test vectors, from the Rust contract
-#      (cargo run -p lbnic-contract --example rtl_vectors);
+#      (cargo run -p lbnic-contract --example rtl_vectors) and from the
+#      model (cargo run -p hw-model-tests --example rtl_vectors_<stage>);
 #   4. Yosys: read_verilog -sv (-defer: only the modules under the top are
 #      elaborated), then a generic `synth -top <name>` of every
 #      module, with its cell count (Yosys `stat`) and the depth of its
@@ -53,8 +54,8 @@ fi
 build=rtl/build
 mkdir -p "$build"
 pkg=rtl/pkg/lbnic_pkg.sv
-# the pipeline's package first: modules use its types
-mapfile -t all < <(ls rtl/lbnic_pipe_pkg.sv; ls rtl/*.sv | grep -v '^rtl/lbnic_pipe_pkg.sv$')
+# Packages (rtl/*_pkg.sv) first: a package must be read before its users.
+mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
 if [ ${#names[@]} -eq 0 ]; then
     for f in "${all[@]}"; do
         case "$f" in *_pkg.sv) ;; *) names+=("$(basename "$f" .sv)") ;; esac
@@ -71,8 +72,9 @@ done
 
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
-echo "== test vectors from the model (FRONT)"
+echo "== test vectors from the model"
 cargo run -q --locked -p hw-model-tests --example rtl_vectors_front -- "$build/vectors"
+cargo run -q --locked -p hw-model-tests --example rtl_vectors_icmp -- "$build/vectors"
 
 synth_all() {
     for n in "${names[@]}"; do

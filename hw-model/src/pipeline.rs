@@ -858,9 +858,10 @@ pub fn emit(
 /// ICMP budget allows (counted either way). The MTU is `max` less what the
 /// frame carries besides the client's IP packet (the L2 header with its
 /// VLAN tags, the mode's outer headers: IPIP 20/40, GUE 28/48, DR/NAT
-/// none), so a packet of that size fits once rewritten.
+/// none), so a packet of that size fits once rewritten. Public for the RTL
+/// test vectors (`rtl_vectors_icmp`), which check the hardware against it.
 #[allow(clippy::too_many_arguments)]
-fn too_big(
+pub fn too_big(
     frame: &[u8],
     p: &Parsed,
     g: &lbnic_contract::target::entries::GlobalRepr,

@@ -1,0 +1,411 @@
+// The ICMP "too big" answer REWRITE emits in place of a packet whose rewrite
+// is longer than GLOBAL max_frame (spec §12.1 point 3 "Path MTU" and "Rate
+// limit"; Rust hw_model::pipeline::too_big, hw_model::packet::icmp::
+// {answerable, too_big, RateLimit}).
+//
+// Per packet (descriptor d_*, valid/ready), in order:
+//  1. rules that need only the descriptor: a Forward decision (else reason
+//     6, no token), not an ICMP error (1), not a later fragment (2);
+//  2. pass 1: the frame is read once from the packet buffer (rd_* request,
+//     then the frame on s_axis from byte 0): the IPv4 flags byte (DF), the
+//     VLAN tags and ethertype, and the one's-complement sum of the quote are
+//     taken from it. Skipped when rule 1 failed, or for IPv6 when rules 4-5
+//     fail already (they need no frame). Then: IPv4 with DF (3), a unicast
+//     source (4: not unspecified, broadcast, multicast, loopback), the
+//     announced MTU max - (len - l3_len) not below 68 / 1280 (5) -- the
+//     Rust rules, reported in their order;
+//  3. an answerable packet takes a token from the device-wide bucket
+//     (lbnic_icmp_rate, in packet order): none -> icmp_rate_limited;
+//  4. pass 2: the frame is read again and the answer streamed on m_axis:
+//     Ethernet to the frame's source MAC from the device MAC with the
+//     frame's VLAN tags, IPv4 (TOS 0xc0, id 0, DF, TTL 64, header checksum)
+//     or IPv6 (hop limit 64) from the VIP to the client, ICMPv4 3/4 with
+//     the next-hop MTU or ICMPv6 2 with the MTU, the checksum (pass 1's sum,
+//     ICMPv6 with the pseudo-header), the quote (the offending IP packet up
+//     to 576 / 1280 bytes of ICMP datagram and max_frame), zero padding to
+//     60 bytes; the rest of the frame is read and dropped;
+//  5. the result r_*: reason, sent (icmp_too_big_sent), rate-limited
+//     (icmp_rate_limited). drop_too_big is REWRITE's, for every packet.
+// Why two passes (spec §12.2): the checksum precedes the quote it covers;
+// reading the slot's frame twice needs no answer buffer and no change to
+// RX, and costs buffer bandwidth only for too-big packets, at most the
+// budget's worth of them twice.
+//
+// The quote is the frame shifted by H = 28 (IPv4) / 48 (IPv6) bytes
+// (l3_offset = l2_len), so the answer needs the current input beat and
+// ceil(48 / DATA_BYTES) earlier ones. Frames are beats of DATA_BYTES from
+// byte 0, all full but the last (tkeep is not looked at: the quote lies
+// within l3_offset + l3_len, which parse checked against the frame).
+module lbnic_icmp_too_big #(
+    parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
+    parameter int unsigned TICK_US    = lbnic_pkg::TARGET_CT_TICK_US
+) (
+    input  logic clk,
+    input  logic rst,
+    input  logic clear,               // CONTROL.RESET: the bucket full again
+
+    input  logic                    d_valid,
+    output logic                    d_ready,
+    input  lbnic_pipe_pkg::parsed_t d_parsed,
+    input  logic                    d_forward,   // Decision::Forward
+    input  logic [16:0]             d_len,       // RewriteError::TooBig len
+    input  logic [15:0]             d_max,       // RewriteError::TooBig max
+    input  logic [15:0]             d_max_frame, // GLOBAL max_frame
+    input  logic [47:0]             d_device_mac,
+    input  logic [31:0]             d_now,       // ingress device time, ticks
+    input  logic [31:0]             d_icmp_rate,
+    input  logic [31:0]             d_icmp_burst,
+
+    output logic rd_valid,            // read the packet's frame from byte 0
+    input  logic rd_ready,
+
+    input  logic [8*DATA_BYTES-1:0] s_tdata,
+    input  logic [DATA_BYTES-1:0]   s_tkeep,
+    input  logic                    s_tlast,
+    input  logic                    s_tvalid,
+    output logic                    s_tready,
+
+    output logic [8*DATA_BYTES-1:0] m_tdata,
+    output logic [DATA_BYTES-1:0]   m_tkeep,
+    output logic                    m_tlast,
+    output logic                    m_tvalid,
+    input  logic                    m_tready,
+
+    output logic       r_valid,
+    input  logic       r_ready,
+    output logic [2:0] r_reason,      // 0 answerable, else the first rule refusing
+    output logic       r_sent,
+    output logic       r_rate_limited
+);
+  localparam int unsigned B = DATA_BYTES;
+  localparam int unsigned NP = (48 + B - 1) / B;   // earlier beats kept
+  localparam int unsigned W = (NP + 1) * B;        // window bytes
+  localparam int unsigned HDR = 22 + 48;           // longest L2 + IP + ICMP header
+  localparam int BI = B;
+  localparam int HDRI = HDR;
+
+  localparam logic [2:0] R_OK = 3'd0, R_ICMP_ERROR = 3'd1, R_LATER = 3'd2,
+                         R_NO_DF = 3'd3, R_NOT_UNICAST = 3'd4, R_BELOW_MIN = 3'd5,
+                         R_NOT_FORWARD = 3'd6;
+
+  typedef enum logic [3:0] {
+    S_IDLE, S_REQ1, S_SUM, S_DECIDE, S_RATE, S_RATE_WAIT, S_REQ2, S_EMIT, S_DRAIN, S_RES
+  } state_e;
+  state_e state;
+
+  // ---- the packet, latched --------------------------------------------
+  logic         v6;
+  logic [47:0]  client_mac, dev_mac;
+  logic [127:0] client, vip;          // octet k on [8k+7:8k]
+  logic [4:0]   l2_len;
+  logic [15:0]  mtu;
+  logic [15:0]  qlen;                 // quote bytes
+  logic         unicast, mtu_ok;
+  logic [31:0]  now, rate, burst;
+  logic [2:0]   reason;
+  logic         sent, limited;
+
+  // ---- descriptor arithmetic (combinational, latched in S_IDLE) ---------
+  lbnic_pipe_pkg::parsed_t p;
+  assign p = d_parsed;
+  logic [16:0] over;                  // len - l3_len, saturating
+  logic [15:0] mtu_c;
+  logic [15:0] lim, room0, room, qlen_c;
+  logic [15:0] h_c;
+  logic        unicast_c, mtu_ok_c;
+  always_comb begin
+    over   = (d_len > {1'b0, p.l3_len}) ? d_len - {1'b0, p.l3_len} : 17'd0;
+    mtu_c  = ({1'b0, d_max} > over) ? 16'(17'(d_max) - over) : 16'd0;
+    h_c    = p.ipv6 ? 16'd48 : 16'd28;
+    lim    = p.ipv6 ? 16'd1280 : 16'd576;
+    room0  = (d_max_frame > 16'(p.l2_len)) ? d_max_frame - 16'(p.l2_len) : 16'd0;
+    if (lim < room0) room0 = lim;
+    room   = (room0 > h_c) ? room0 - h_c : 16'd0;
+    qlen_c = (p.l3_len < room) ? p.l3_len : room;
+    if (p.ipv6) begin
+      unicast_c = !(p.src == '0 || p.src[0] == 8'hff ||
+                    p.src == 128'h01000000_00000000_00000000_00000000);
+      mtu_ok_c  = mtu_c >= 16'd1280;
+    end else begin
+      unicast_c = !(p.src[15:12] == 32'h0 || p.src[15:12] == 32'hffffffff ||
+                    p.src[12][7:4] == 4'he || p.src[12] == 8'd127);
+      mtu_ok_c  = mtu_c >= 16'd68;
+    end
+  end
+
+  // ---- frame positions --------------------------------------------------
+  logic [15:0] base;                  // frame position of the current beat
+  logic        in_done;               // the frame's last beat was taken
+  logic        df;                    // IPv4 flags byte bit 6
+  logic [79:0] l2cap;                 // frame bytes 12..21 (tags, ethertype)
+  logic [31:0] qsum;                  // quote sum, not folded
+
+  // Pass 1: one beat's contribution to the quote sum, DF and L2 bytes.
+  logic [31:0] beat_sum;
+  always_comb begin
+    beat_sum = '0;
+    for (int j = 0; j < BI; j++) begin
+      if (base + 16'(j) >= 16'(l2_len) && base + 16'(j) < 16'(l2_len) + qlen) begin
+        if (j % 2 == 0) beat_sum = beat_sum + {16'd0, s_tdata[8*j +: 8], 8'd0};
+        else beat_sum = beat_sum + {24'd0, s_tdata[8*j +: 8]};
+      end
+    end
+  end
+
+  // ---- headers ----------------------------------------------------------
+  logic [15:0] icmp_len;
+  logic [31:0] ip4_acc;
+  logic [15:0] ip4_ck;
+  logic [31:0] icmp_acc;
+  logic [15:0] icmp_ck;
+  logic [8*48-1:0] ih;               // IP + ICMP header, byte 0 first
+  logic [8*HDR-1:0] hdr;             // the answer's first HDR bytes
+  logic [15:0] hdr_len, cont_len, out_len;
+
+  function automatic logic [15:0] fold(input logic [31:0] a);
+    logic [31:0] t;
+    t = {16'd0, a[15:0]} + {16'd0, a[31:16]};
+    t = {16'd0, t[15:0]} + {16'd0, t[31:16]};
+    fold = t[15:0];
+  endfunction
+
+  function automatic logic [15:0] w16(input logic [127:0] a, input int unsigned k);
+    w16 = {a[8*k +: 8], a[8*k+8 +: 8]};
+  endfunction
+
+  always_comb begin
+    icmp_len = 16'd8 + qlen;
+    ip4_acc = 32'h45c0 + {16'd0, qlen + 16'd28} + 32'h4000 + 32'h4001
+            + 32'(w16(vip, 12)) + 32'(w16(vip, 14))
+            + 32'(w16(client, 12)) + 32'(w16(client, 14));
+    ip4_ck = ~fold(ip4_acc);
+    if (v6) begin
+      icmp_acc = qsum + 32'h0200 + 32'(mtu) + 32'd58 + 32'(icmp_len);
+      for (int k = 0; k < 16; k += 2) begin
+        icmp_acc = icmp_acc + 32'(w16(vip, k)) + 32'(w16(client, k));
+      end
+    end else begin
+      icmp_acc = qsum + 32'h0304 + 32'(mtu);
+    end
+    icmp_ck = ~fold(icmp_acc);
+    ih = '0;
+    if (v6) begin
+      ih[8*0 +: 8] = 8'h60;
+      ih[8*4 +: 8] = icmp_len[15:8];
+      ih[8*5 +: 8] = icmp_len[7:0];
+      ih[8*6 +: 8] = 8'd58;
+      ih[8*7 +: 8] = 8'd64;
+      ih[8*8 +: 128] = vip;
+      ih[8*24 +: 128] = client;
+      ih[8*40 +: 8] = 8'd2;
+      ih[8*42 +: 8] = icmp_ck[15:8];
+      ih[8*43 +: 8] = icmp_ck[7:0];
+      ih[8*46 +: 8] = mtu[15:8];
+      ih[8*47 +: 8] = mtu[7:0];
+    end else begin
+      ih[8*0 +: 8] = 8'h45;
+      ih[8*1 +: 8] = 8'hc0;
+      ih[8*2 +: 8] = 8'((icmp_len + 16'd20) >> 8);
+      ih[8*3 +: 8] = 8'(icmp_len + 16'd20);
+      ih[8*6 +: 8] = 8'h40;
+      ih[8*8 +: 8] = 8'd64;
+      ih[8*9 +: 8] = 8'd1;
+      ih[8*10 +: 8] = ip4_ck[15:8];
+      ih[8*11 +: 8] = ip4_ck[7:0];
+      ih[8*12 +: 32] = vip[8*12 +: 32];
+      ih[8*16 +: 32] = client[8*12 +: 32];
+      ih[8*20 +: 8] = 8'd3;
+      ih[8*21 +: 8] = 8'd4;
+      ih[8*22 +: 8] = icmp_ck[15:8];
+      ih[8*23 +: 8] = icmp_ck[7:0];
+      ih[8*26 +: 8] = mtu[15:8];
+      ih[8*27 +: 8] = mtu[7:0];
+    end
+    hdr = '0;
+    hdr[0 +: 48] = client_mac;
+    hdr[48 +: 48] = dev_mac;
+    case (l2_len)
+      5'd18: begin
+        hdr[96 +: 48] = l2cap[0 +: 48];
+        hdr[8*18 +: 8*48] = ih;
+      end
+      5'd22: begin
+        hdr[96 +: 80] = l2cap;
+        hdr[8*22 +: 8*48] = ih;
+      end
+      default: begin
+        hdr[96 +: 16] = l2cap[0 +: 16];
+        hdr[8*14 +: 8*48] = ih;
+      end
+    endcase
+    hdr_len  = 16'(l2_len) + (v6 ? 16'd48 : 16'd28);
+    cont_len = hdr_len + qlen;
+    out_len  = (cont_len < 16'd60) ? 16'd60 : cont_len;
+  end
+
+  // ---- pass 2: the answer beat --------------------------------------------
+  logic [8*NP*B-1:0] hist;           // the NP beats before the current one
+  logic [8*HDR-1:0]  hdr_sh;         // hdr from the current beat's position on
+  logic [8*B-1:0]    cur;
+  logic [8*W-1:0]    win;
+  logic [8*B-1:0]    o_data;
+  logic [B-1:0]      o_keep;
+  logic              o_last;
+  always_comb begin
+    cur = in_done ? '0 : s_tdata;
+    win = {cur, hist};
+    o_data = '0;
+    o_keep = '0;
+    for (int j = 0; j < BI; j++) begin
+      if (base + 16'(j) < hdr_len) begin
+        if (j < HDRI) o_data[8*j +: 8] = hdr_sh[8*j +: 8];
+      end else if (base + 16'(j) < cont_len) begin
+        o_data[8*j +: 8] = v6 ? win[8*(NP*B + j - 48) +: 8] : win[8*(NP*B + j - 28) +: 8];
+      end
+      o_keep[j] = base + 16'(j) < out_len;
+    end
+    o_last = base + 16'(B) >= out_len;
+  end
+
+  // ---- handshakes -----------------------------------------------------------
+  logic rq_valid, rq_ready, rs_valid, rs_send, rs_limited;
+  lbnic_icmp_rate #(.TICK_US(TICK_US)) u_rate (
+      .clk, .rst, .clear,
+      .req_valid(rq_valid), .req_ready(rq_ready),
+      .req_now(now), .req_rate(rate), .req_burst(burst),
+      .res_valid(rs_valid), .res_ready(1'b1),
+      .res_send(rs_send), .res_rate_limited(rs_limited)
+  );
+  assign rq_valid = state == S_RATE;
+
+  assign d_ready  = state == S_IDLE;
+  assign rd_valid = state == S_REQ1 || state == S_REQ2;
+  assign r_valid  = state == S_RES;
+  assign r_reason = reason;
+  assign r_sent   = sent;
+  assign r_rate_limited = limited;
+
+  assign m_tdata  = o_data;
+  assign m_tkeep  = o_keep;
+  assign m_tlast  = o_last;
+  assign m_tvalid = state == S_EMIT && (in_done || s_tvalid);
+  always_comb begin
+    case (state)
+      S_SUM, S_DRAIN: s_tready = 1'b1;
+      S_EMIT:         s_tready = !in_done && m_tready;
+      default:        s_tready = 1'b0;
+    endcase
+  end
+
+  logic s_fire, m_fire;
+  assign s_fire = s_tvalid && s_tready;
+  assign m_fire = m_tvalid && m_tready;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      state   <= S_IDLE;
+      reason  <= R_OK;
+      sent    <= 1'b0;
+      limited <= 1'b0;
+    end else begin
+      case (state)
+        S_IDLE: if (d_valid) begin
+          v6         <= p.ipv6;
+          client_mac <= p.src_mac;
+          dev_mac    <= d_device_mac;
+          client     <= p.src;
+          vip        <= p.dst;
+          l2_len     <= 5'(p.l2_len);
+          mtu        <= mtu_c;
+          qlen       <= qlen_c;
+          unicast    <= unicast_c;
+          mtu_ok     <= mtu_ok_c;
+          now        <= d_now;
+          rate       <= d_icmp_rate;
+          burst      <= d_icmp_burst;
+          sent       <= 1'b0;
+          limited    <= 1'b0;
+          if (!d_forward) begin
+            reason <= R_NOT_FORWARD;
+            state  <= S_RES;
+          end else if (p.icmp_error_valid) begin
+            reason <= R_ICMP_ERROR;
+            state  <= S_RES;
+          end else if (p.frag == lbnic_pipe_pkg::FRAG_LATER) begin
+            reason <= R_LATER;
+            state  <= S_RES;
+          end else if (p.ipv6 && !unicast_c) begin
+            reason <= R_NOT_UNICAST;
+            state  <= S_RES;
+          end else if (p.ipv6 && !mtu_ok_c) begin
+            reason <= R_BELOW_MIN;
+            state  <= S_RES;
+          end else begin
+            state <= S_REQ1;
+          end
+        end
+        S_REQ1: if (rd_ready) begin
+          base  <= '0;
+          qsum  <= '0;
+          df    <= 1'b0;
+          state <= S_SUM;
+        end
+        S_SUM: if (s_fire) begin
+          qsum <= qsum + beat_sum;
+          for (int j = 0; j < BI; j++) begin
+            if (base + 16'(j) == 16'(l2_len) + 16'd6) df <= s_tdata[8*j + 6];
+            for (int k = 0; k < 10; k++) begin
+              if (base + 16'(j) == 16'(12 + k)) l2cap[8*k +: 8] <= s_tdata[8*j +: 8];
+            end
+          end
+          base <= base + 16'(B);
+          if (s_tlast) state <= S_DECIDE;
+        end
+        S_DECIDE: begin
+          if (!v6 && !df) begin
+            reason <= R_NO_DF;
+            state  <= S_RES;
+          end else if (!unicast) begin
+            reason <= R_NOT_UNICAST;
+            state  <= S_RES;
+          end else if (!mtu_ok) begin
+            reason <= R_BELOW_MIN;
+            state  <= S_RES;
+          end else begin
+            reason <= R_OK;
+            state  <= S_RATE;
+          end
+        end
+        S_RATE: if (rq_ready) state <= S_RATE_WAIT;
+        S_RATE_WAIT: if (rs_valid) begin
+          sent    <= rs_send;
+          limited <= rs_limited;
+          state   <= rs_send ? S_REQ2 : S_RES;
+        end
+        S_REQ2: if (rd_ready) begin
+          base    <= '0;
+          in_done <= 1'b0;
+          hist    <= '0;
+          hdr_sh  <= hdr;
+          state   <= S_EMIT;
+        end
+        S_EMIT: if (m_fire) begin
+          base   <= base + 16'(B);
+          hist   <= win[8*W-1 : 8*B];
+          hdr_sh <= hdr_sh >> (8 * B);
+          if (s_fire && s_tlast) in_done <= 1'b1;
+          if (o_last) state <= (in_done || (s_fire && s_tlast)) ? S_RES : S_DRAIN;
+        end
+        S_DRAIN: if (s_fire && s_tlast) state <= S_RES;
+        S_RES: if (r_ready) state <= S_IDLE;
+        default: state <= S_IDLE;
+      endcase
+    end
+  end
+
+  // s_tkeep: frames are full beats but the last (see above).
+  logic unused;
+  assign unused = ^{s_tkeep, p.status, p.reason, p.dst_mac, p.vlan_valid, p.vlan, p.l3_offset,
+                    p.proto, p.l4_offset, p.frag_id, p.sport, p.dport, p.tcp_flags,
+                    p.icmp_error, p.frag[0]};
+endmodule
