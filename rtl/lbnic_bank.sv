@@ -34,20 +34,20 @@ module lbnic_bank #(
     parameter int unsigned MAX_BACKENDS = lbnic_pkg::TARGET_MAX_BACKENDS,
     parameter int unsigned LUT_ENTRIES = lbnic_pkg::TARGET_LUT_ENTRIES,
     parameter int unsigned LUT_ENTRY_BITS = lbnic_pkg::TARGET_LUT_ENTRY_BITS,
-    localparam longint unsigned AL = longint'(lbnic_pkg::SECTION_ALIGN),
-    localparam longint unsigned VIP_BASE = (longint'(lbnic_pkg::GLOBAL_LEN) + AL - 1) / AL * AL,
-    localparam longint unsigned BE_BASE =
-        (VIP_BASE + longint'(MAX_VIPS) * lbnic_pkg::VIP_LEN + AL - 1) / AL * AL,
-    localparam longint unsigned LUT_BASE =
-        (BE_BASE + longint'(MAX_BACKENDS) * lbnic_pkg::BACKEND_LEN + AL - 1) / AL * AL,
-    localparam longint unsigned LUT_BYTES = (longint'(LUT_ENTRIES) * LUT_ENTRY_BITS + 7) / 8,
-    localparam longint unsigned BANK_LEN = (LUT_BASE + LUT_BYTES + AL - 1) / AL * AL,
-    localparam int unsigned BANK_WORDS = int'(BANK_LEN / 8),
+    localparam logic [63:0] AL = 64'(lbnic_pkg::SECTION_ALIGN),
+    localparam logic [63:0] VIP_BASE = (64'(lbnic_pkg::GLOBAL_LEN) + AL - 1) / AL * AL,
+    localparam logic [63:0] BE_BASE =
+        (VIP_BASE + 64'(MAX_VIPS) * lbnic_pkg::VIP_LEN + AL - 1) / AL * AL,
+    localparam logic [63:0] LUT_BASE =
+        (BE_BASE + 64'(MAX_BACKENDS) * lbnic_pkg::BACKEND_LEN + AL - 1) / AL * AL,
+    localparam logic [63:0] LUT_BYTES = (64'(LUT_ENTRIES) * LUT_ENTRY_BITS + 7) / 8,
+    localparam logic [63:0] BANK_LEN = (LUT_BASE + LUT_BYTES + AL - 1) / AL * AL,
+    localparam int unsigned BANK_WORDS = 32'(BANK_LEN / 8),
     localparam int unsigned WAW = $clog2(BANK_WORDS),       // word index in a bank
     localparam int unsigned AAW = $clog2(2 * BANK_LEN),     // aperture byte offset
     localparam int unsigned GW = lbnic_pkg::GLOBAL_LEN / 8,  // GLOBAL words
     localparam int unsigned VW = MAX_VIPS * 8,               // VIP words
-    localparam int unsigned LUT_WORDS = int'((LUT_BYTES + 7) / 8),
+    localparam int unsigned LUT_WORDS = 32'((LUT_BYTES + 7) / 8),
     localparam int unsigned LUT_HALF = (LUT_WORDS + 1) / 2,
     localparam int unsigned BIW = $clog2(MAX_BACKENDS),
     localparam int unsigned LIW = $clog2(LUT_ENTRIES),

@@ -7,7 +7,11 @@
 #   4. Yosys: read_verilog -sv, then a generic `synth -top <name>` of every
 #      module, with its cell count (Yosys `stat`);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
-#      --timing, run; it must print PASS and exit 0.
+#      --timing, run; it must print PASS and exit 0. A module listed in
+#      tb_of is checked by another module's testbench (it is exercised
+#      there through its ports); synth_params gives the parameters a
+#      module is synthesised with when its defaults (the default target's
+#      memories) are too large for a generic Yosys run.
 # Synthesis (4) and the testbenches (5) run side by side, one job each, so
 # the two cores are used without overloading them.
 # Build products go to rtl/build/ (ignored by git).
@@ -50,19 +54,44 @@ done
 
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
+for n in "${names[@]}"; do
+    case "$n" in lbnic_regs | lbnic_bank | lbnic_commit | lbnic_ram)
+        echo "== test vectors from the model (register block, banks, COMMIT)"
+        cargo run -q --locked -p hw-model-tests --example rtl_vectors_regs -- "$build/vectors"
+        break ;;
+    esac
+done
+
+# Modules checked by another module's testbench.
+declare -A tb_of=(
+    [lbnic_bank]=lbnic_regs
+    [lbnic_commit]=lbnic_regs
+    [lbnic_ram]=lbnic_regs
+)
+# Yosys parameters of modules too large to synthesise generically at the
+# default target's sizes (the BACKEND and LUT RAMs: URAM on an FPGA).
+declare -A synth_params=(
+    [lbnic_bank]="-set MAX_VIPS 4 -set MAX_BACKENDS 64 -set LUT_ENTRIES 4096 -set LUT_ENTRY_BITS 10"
+)
 
 synth_all() {
     for n in "${names[@]}"; do
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]}; hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat" >/dev/null; then
+        chparam=""
+        if [ -n "${synth_params[$n]:-}" ]; then chparam="chparam ${synth_params[$n]} $n;"; fi
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]}; $chparam hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
-        echo "synth $n: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells"
+        echo "synth $n${synth_params[$n]:+ (${synth_params[$n]})}: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells"
     done
 }
 
 tb_all() {
-    for n in "${names[@]}"; do
+    local -A done_tb=()
+    for m in "${names[@]}"; do
+        n=${tb_of[$m]:-$m}
+        [ -z "${done_tb[$n]:-}" ] || continue
+        done_tb[$n]=1
         tb=rtl/tb/${n}_tb.sv
         if [ ! -f "$tb" ]; then
             echo "FAIL: $n has no testbench $tb"

@@ -22,6 +22,12 @@
 //! - `R reg value`: AXI4-Lite read of `reg` must give `value`
 //! - `V offset n`, then n words: aperture reads must give these words
 //!
+//! - `P bank`: the pipeline-port checks that follow are of bank `bank`
+//! - `G w0..w31`: GLOBAL of that bank (words, as FRONT reads it)
+//! - `I slot w0..w7`: VIP entry `slot`
+//! - `E index w0 w1 w2 w3`: BACKEND entry `index`
+//! - `L index value`: LUT entry `index` (`lbnic_contract` `Lut::get`)
+//!
 //! The steps: two valid images (compiled from a config with every mode
 //! and scheduler), then damaged ones the model refuses (bad CRC, bad
 //! length, VIP entries whose ranges leave their tables, an unknown code,
@@ -245,6 +251,42 @@ fn main() -> Res<()> {
     r.expect(regs::SCRATCH)?;
     r.write(regs::SCRATCH, 0x5a5a_1234)?;
     r.expect(regs::SCRATCH)?;
+
+    // 8. what the pipeline reads from the active bank: GLOBAL, every VIP
+    // and BACKEND entry, the LUT entries of every VIP's range ends and a
+    // spread of others
+    let active = r.dev.host_read32(regs::ACTIVE_BANK)?;
+    let base = map.bank_base[active as usize] as usize;
+    let bank = r.dev.aperture()[base..base + map.bank_len as usize].to_vec();
+    let words = |b: &[u8]| -> Vec<String> {
+        b.chunks(8)
+            .map(|w| format!("{:x}", u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))))
+            .collect()
+    };
+    writeln!(r.out, "P {active:x}")?;
+    writeln!(r.out, "G {}", words(&bank[map.global.start as usize..map.global.end as usize]).join(" "))?;
+    for i in 0..t.max_vips {
+        let o = map.vip_entry(i) as usize;
+        writeln!(r.out, "I {i:x} {}", words(&bank[o..o + 64]).join(" "))?;
+    }
+    for i in 0..t.max_backends as u64 {
+        let o = (map.backend.start + i * 32) as usize;
+        writeln!(r.out, "E {i:x} {}", words(&bank[o..o + 32]).join(" "))?;
+    }
+    let lut = lbnic_contract::target::entries::Lut::new(
+        &bank[map.lut.start as usize..map.lut.end as usize],
+        t.lut_entry_bits,
+    );
+    let mut idx: Vec<u32> = (0..t.lut_entries).step_by(37).collect();
+    for v in lbnic_contract::image::Bank::decode(&c)?.vips.iter().flatten() {
+        let (b, n) = (v.repr.lut_base, v.repr.lut_size);
+        idx.extend([b, b + 1, (b + n).saturating_sub(1)]);
+    }
+    idx.extend([0, 1, 5, 6, 7, 12, 13, t.lut_entries - 1]);
+    for i in idx {
+        let e = lut.get(i as usize).ok_or("LUT index")?;
+        writeln!(r.out, "L {i:x} {e:x}")?;
+    }
 
     std::fs::write(dir.join("regs.txt"), &r.out)?;
     eprintln!("rtl_vectors_regs: {} lines to {}", r.out.lines().count(), dir.join("regs.txt").display());

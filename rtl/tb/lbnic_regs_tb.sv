@@ -7,7 +7,9 @@
 // length: swap_ok is high only at a packet boundary, and is held off for a
 // while after each doorbell (nothing may be published meanwhile); a
 // monitor checks ACTIVE_BANK only changes right after a boundary and never
-// inside a packet. Then: RESET and CT_FLUSH self-clear when the pipeline
+// inside a packet. The pipeline read ports of the active bank (GLOBAL, the
+// VIP table, BACKEND, LUT entries) are checked against the model's bank
+// bytes and the contract's LUT decoding. Then: RESET and CT_FLUSH self-clear when the pipeline
 // acknowledges, counters read as 64 bits across a 2^32 carry, HEARTBEAT
 // and NOW move at their rates.
 `timescale 1ns / 1ps
@@ -46,6 +48,13 @@ module lbnic_regs_tb;
   logic [WAW-1:0] scan_word;
   logic [63:0] scan_rdata;
   logic swap_pend, swap_ok;
+  logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global;
+  logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips;
+  logic pbank = 0, be_valid = 0, be_rvalid, lut_valid = 0, lut_rvalid;
+  logic [$clog2(MAX_BACKENDS)-1:0] be_index = 0;
+  logic [lbnic_pkg::BACKEND_BITS-1:0] be_rdata;
+  logic [$clog2(LUT_ENTRIES)-1:0] lut_index = 0;
+  logic [LUT_ENTRY_BITS-1:0] lut_rdata;
 
   lbnic_regs #(
       .CLOCK_MHZ(CLOCK_MHZ),
@@ -70,9 +79,9 @@ module lbnic_regs_tb;
       .clk, .rst,
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
       .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
-      .active_bank, .active_global(), .active_vips(),
-      .be_valid(1'b0), .be_bank(1'b0), .be_index('0), .be_rvalid(), .be_rdata(),
-      .lut_valid(1'b0), .lut_bank(1'b0), .lut_index('0), .lut_rvalid(), .lut_rdata()
+      .active_bank, .active_global, .active_vips,
+      .be_valid, .be_bank(pbank), .be_index, .be_rvalid, .be_rdata,
+      .lut_valid, .lut_bank(pbank), .lut_index, .lut_rvalid, .lut_rdata
   );
 
   lbnic_commit #(
@@ -184,7 +193,7 @@ module lbnic_regs_tb;
   endfunction
 
   // ---- the session
-  int fd, n, lines = 0, reads = 0, words = 0, commits = 0;
+  int fd, n, lines = 0, reads = 0, words = 0, commits = 0, pchecks = 0;
   string cmd, path;
   logic [63:0] a, b, c, d, e, f;
   logic [31:0] r, seq0, v1, v2, v3;
@@ -267,12 +276,61 @@ module lbnic_regs_tb;
             hold = 0;
           end
         end
+        "P": begin
+          n = $fscanf(fd, "%h", a);
+          pbank = a[0];
+          if (active_bank != a[0]) $fatal(1, "pipeline checks of bank %0d, active is %0d", a[0], active_bank);
+        end
+        "G": begin
+          for (int i = 0; i < lbnic_pkg::GLOBAL_LEN / 8; i++) begin
+            n = $fscanf(fd, "%h", w64);
+            if (active_global[64*i+:64] != w64) $fatal(1, "active_global word %0d: %s, model %s", i, h64(active_global[64*i+:64]), h64(w64));
+          end
+          pchecks++;
+        end
+        "I": begin
+          n = $fscanf(fd, "%h", a);
+          for (int i = 0; i < 8; i++) begin
+            int k;
+            k = 512 * int'(a) + 64 * i;
+            n = $fscanf(fd, "%h", w64);
+            if (active_vips[k+:64] != w64) $fatal(1, "active_vips slot %0d word %0d: %s, model %s", a, i, h64(active_vips[k+:64]), h64(w64));
+          end
+          pchecks++;
+        end
+        "E": begin
+          logic [255:0] want;
+          n = $fscanf(fd, "%h %h %h %h %h", a, b, c, d, e);
+          want = {e, d, c, b};
+          @(negedge clk);
+          be_index = a[$clog2(MAX_BACKENDS)-1:0];
+          be_valid = 1;
+          @(negedge clk);
+          be_valid = 0;
+          @(negedge clk);
+          if (!be_rvalid) $fatal(1, "BACKEND read latency is not 2");
+          if (be_rdata != want) $fatal(1, "BACKEND entry %0d: %h, model %h", a, be_rdata, want);
+          pchecks++;
+        end
+        "L": begin
+          n = $fscanf(fd, "%h %h", a, b);
+          @(negedge clk);
+          lut_index = a[$clog2(LUT_ENTRIES)-1:0];
+          lut_valid = 1;
+          @(negedge clk);
+          lut_valid = 0;
+          @(negedge clk);
+          if (!lut_rvalid) $fatal(1, "LUT read latency is not 2");
+          if (lut_rdata != b[LUT_ENTRY_BITS-1:0]) $fatal(1, "LUT entry %0d: %h, model %h", a, lut_rdata, b[LUT_ENTRY_BITS-1:0]);
+          pchecks++;
+        end
         default: $fatal(1, "regs.txt line %0d: unknown record %s", lines, cmd);
       endcase
     end
     $fclose(fd);
     if (commits == 0 || reads == 0 || words == 0) $fatal(1, "regs.txt has no session");
     if (swaps == 0) $fatal(1, "no bank swap seen");
+    if (pchecks < 1000) $fatal(1, "too few pipeline-port checks (%0d)", pchecks);
 
     // ---- counters: amounts from the pipeline, 64 bits across the carry
     for (int i = 0; i < NC; i++) begin
@@ -350,8 +408,8 @@ module lbnic_regs_tb;
     // the banks are not touched by RESET
     axi_read(12'(lbnic_pkg::REG_ACTIVE_GEN_LO), r);
     if (r != active_gen[31:0]) $fatal(1, "ACTIVE_GEN");
-    $display("lbnic_regs_tb: %0d vector lines, %0d register reads checked against the model, %0d aperture words, %0d commits, %0d swaps",
-             lines, reads, words, commits, swaps);
+    $display("lbnic_regs_tb: %0d vector lines, %0d register reads checked against the model, %0d aperture words, %0d commits, %0d swaps, %0d pipeline-port reads (GLOBAL, VIP, BACKEND, LUT)",
+             lines, reads, words, commits, swaps, pchecks);
     $display("PASS");
     $finish;
   end
