@@ -9,8 +9,9 @@
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
 #      --timing, run; it must print PASS and exit 0. A module listed in
 #      tb_of is checked by another module's testbench (it is exercised
-#      there through its ports); synth_params gives the parameters a
-#      module is synthesised with when its defaults (the default target's
+#      there through its ports); synth_top names a wrapper in rtl/synth/
+#      that instantiates a module with small parameters, synthesised
+#      instead of the module when its defaults (the default target's
 #      memories) are too large for a generic Yosys run.
 # Synthesis (4) and the testbenches (5) run side by side, one job each, so
 # the two cores are used without overloading them.
@@ -68,21 +69,24 @@ declare -A tb_of=(
     [lbnic_commit]=lbnic_regs
     [lbnic_ram]=lbnic_regs
 )
-# Yosys parameters of modules too large to synthesise generically at the
-# default target's sizes (the BACKEND and LUT RAMs: URAM on an FPGA).
-declare -A synth_params=(
-    [lbnic_bank]="-set MAX_VIPS 4 -set MAX_BACKENDS 64 -set LUT_ENTRIES 4096 -set LUT_ENTRY_BITS 10"
+# Small-parameter synthesis tops (rtl/synth/<top>.sv) of modules too large
+# to synthesise generically at the default target's sizes (the BACKEND and
+# LUT RAMs: URAM on an FPGA). Yosys 0.23's `hierarchy -chparam` asserts on
+# them, hence wrappers.
+declare -A synth_top=(
+    [lbnic_bank]=lbnic_bank_small
 )
 
 synth_all() {
     for n in "${names[@]}"; do
-        chparam=""
-        if [ -n "${synth_params[$n]:-}" ]; then chparam="chparam ${synth_params[$n]} $n;"; fi
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]}; $chparam hierarchy -check -top $n; synth -top $n; tee -q -o $build/$n.stat stat" >/dev/null; then
+        top=${synth_top[$n]:-$n}
+        extra=""
+        [ "$top" = "$n" ] || extra=rtl/synth/$top.sv
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv $pkg ${all[*]} $extra; hierarchy -check -top $top; synth -top $top; tee -q -o $build/$n.stat stat" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
-        echo "synth $n${synth_params[$n]:+ (${synth_params[$n]})}: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells"
+        echo "synth $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {print $4; exit}' "$build/$n.stat") cells"
     done
 }
 

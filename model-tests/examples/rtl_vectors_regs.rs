@@ -40,7 +40,6 @@ use hw_model::device::Device;
 use lbnic_contract::image::Image;
 use lbnic_contract::target::entries::{global_field, vip_field};
 use lbnic_contract::target::regs::{self, Counter};
-use lbnic_contract::target::Target;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -86,13 +85,12 @@ fn config(target: &Path, variant: u32) -> String {
     s
 }
 
-struct Rec<'a> {
+struct Rec {
     out: String,
     dev: Device<Vec<u8>>,
-    t: &'a Target,
 }
 
-impl Rec<'_> {
+impl Rec {
     fn write(&mut self, reg: u64, v: u32) -> Res<()> {
         writeln!(self.out, "W {reg:x} {v:x}")?;
         self.dev.host_write32(reg, v)?;
@@ -164,7 +162,6 @@ impl Rec<'_> {
         let mut b = img.device().to_vec();
         f(&mut b);
         let crc = crc32c::crc32c(&b);
-        let _ = self.t;
         self.flash(&b, gen, b.len() as u32, crc)
     }
 }
@@ -188,7 +185,6 @@ fn main() -> Res<()> {
     let mut r = Rec {
         out: String::new(),
         dev,
-        t: &t,
     };
     writeln!(
         r.out,
@@ -201,7 +197,12 @@ fn main() -> Res<()> {
         t.fingerprint()
     )?;
     // identity, as the host checks it first
-    for reg in [regs::ID, regs::VERSION, regs::FINGERPRINT_LO, regs::FINGERPRINT_HI] {
+    for reg in [
+        regs::ID,
+        regs::VERSION,
+        regs::FINGERPRINT_LO,
+        regs::FINGERPRINT_HI,
+    ] {
         r.expect(reg)?;
     }
     r.status()?;
@@ -264,7 +265,11 @@ fn main() -> Res<()> {
             .collect()
     };
     writeln!(r.out, "P {active:x}")?;
-    writeln!(r.out, "G {}", words(&bank[map.global.start as usize..map.global.end as usize]).join(" "))?;
+    writeln!(
+        r.out,
+        "G {}",
+        words(&bank[map.global.start as usize..map.global.end as usize]).join(" ")
+    )?;
     for i in 0..t.max_vips {
         let o = map.vip_entry(i) as usize;
         writeln!(r.out, "I {i:x} {}", words(&bank[o..o + 64]).join(" "))?;
@@ -289,6 +294,10 @@ fn main() -> Res<()> {
     }
 
     std::fs::write(dir.join("regs.txt"), &r.out)?;
-    eprintln!("rtl_vectors_regs: {} lines to {}", r.out.lines().count(), dir.join("regs.txt").display());
+    eprintln!(
+        "rtl_vectors_regs: {} lines to {}",
+        r.out.lines().count(),
+        dir.join("regs.txt").display()
+    );
     Ok(())
 }
