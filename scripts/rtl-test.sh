@@ -12,7 +12,12 @@
 #      the generic netlist, `ltp -noff`; a multiply shows as deep here, it
 #      is a DSP on an FPGA);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
-#      --timing, run; it must print PASS and exit 0.
+#      --timing, run; it must print PASS and exit 0. A module listed in
+#      tb_of is checked by another module's testbench (it is exercised
+#      there through its ports); synth_top names a wrapper in rtl/synth/
+#      that instantiates a module with small parameters, synthesised
+#      instead of the module when its defaults (the default target's
+#      memories) are too large for a generic Yosys run.
 # Synthesis (4) and the testbenches (5) run side by side, one job each, so
 # the two cores are used without overloading them.
 # Build products go to rtl/build/ (ignored by git).
@@ -73,30 +78,47 @@ done
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
 echo "== test vectors from the model"
-cargo run -q --locked -p hw-model-tests --example rtl_vectors_front -- "$build/vectors"
-cargo run -q --locked -p hw-model-tests --example rtl_vectors_icmp -- "$build/vectors"
+for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs; do
+    cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
+done
+
+# Modules checked by another module's testbench.
+declare -A tb_of=(
+    [lbnic_bank]=lbnic_regs
+    [lbnic_commit]=lbnic_regs
+    [lbnic_ram]=lbnic_regs
+)
+# Small-parameter synthesis tops (rtl/synth/<top>.sv) of modules too large
+# to synthesise generically at the default target's sizes in about a minute
+# (lbnic_bank: the BACKEND and LUT RAMs, URAM on an FPGA; lbnic_front: 256
+# VIPs, ~80 s of CPU and 146k cells, which passes). Yosys 0.23's
+# `hierarchy -chparam` asserts on lbnic_bank, hence wrappers.
+declare -A synth_top=(
+    [lbnic_bank]=lbnic_bank_small
+    [lbnic_front]=lbnic_front_small
+)
 
 synth_all() {
     for n in "${names[@]}"; do
-        # Modules too big to synthesise generically in about a minute at
-        # their default parameters get smaller ones here (lbnic_front: 256
-        # VIPs take ~80 s of CPU and 146k cells; it passes).
-        chparam=""
-        case "$n" in
-            lbnic_front) chparam="-chparam MAX_VIPS 32 -chparam OUT_DEPTH 4" ;;
-        esac
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]}; hierarchy -check -top $n $chparam; synth -top $n; tee -q -o $build/$n.stat stat; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff" >/dev/null; then
+        top=${synth_top[$n]:-$n}
+        extra=""
+        [ "$top" = "$n" ] || extra=rtl/synth/$top.sv
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]} $extra; hierarchy -check -top $top; synth -top $top; tee -q -o $build/$n.stat stat; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
         # the last count is the whole hierarchy's
-        echo "synth $n: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells," \
-            "LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")${chparam:+ ($chparam)}"
+        echo "synth $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells," \
+            "LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")"
     done
 }
 
 tb_all() {
-    for n in "${names[@]}"; do
+    local -A done_tb=()
+    for m in "${names[@]}"; do
+        n=${tb_of[$m]:-$m}
+        [ -z "${done_tb[$n]:-}" ] || continue
+        done_tb[$n]=1
         tb=rtl/tb/${n}_tb.sv
         if [ ! -f "$tb" ]; then
             echo "FAIL: $n has no testbench $tb"

@@ -1,0 +1,246 @@
+// The two banks (docs/spec.md §2, §4): GLOBAL, VIP, BACKEND and LUT of
+// bank 0 and bank 1, laid out by the §2 rule (sections on SECTION_ALIGN
+// boundaries) for the target parameters; the defaults are the package's
+// target, whose layout is lbnic_pkg::MEM_*.
+//
+// Storage: GLOBAL and the VIP table in flip-flops (FRONT's CAM compares all
+// VIPs at once); BACKEND as four lbnic_ram lanes of 64-bit words
+// (MAX_BACKENDS deep, one 32-byte entry per address) and LUT as two
+// lbnic_ram of 64-bit words (even and odd words, so an entry straddling
+// two words is read in one clock): URAM on an UltraScale+ part.
+// Bytes between sections (alignment padding) are not stored: writes to
+// them are ignored and they read as zero (an image's padding is zero).
+//
+// Host aperture port (the BAR aperture's bank part, byte offsets from the
+// aperture, 64-bit words, offset[2:0] ignored): ap_valid/ap_ready, ap_write
+// with ap_wdata; a read answers on ap_rvalid/ap_rready two clocks later at
+// the earliest; one read outstanding. Writes store exactly the word
+// written. The port is stalled (ap_ready low) while lbnic_commit scans.
+//
+// Scan port (lbnic_commit): scan_en reads word scan_word of bank
+// scan_bank; scan_rdata is valid on scan_rvalid two clocks later. The
+// scan has priority over the host port.
+//
+// Pipeline read ports, fixed latency, one request per clock, never stall:
+//   active_global / active_vips: the GLOBAL entry and the VIP table of
+//     bank `active_bank` (a 2:1 mux of registers, selected by the
+//     registered active_bank of lbnic_commit), VIP slot i at bits
+//     [512i+511:512i] as lbnic_pkg::vip_t.
+//   be_*: BACKEND entry be_index of bank be_bank (the packet's bank):
+//     be_rdata (lbnic_pkg::backend_t) on be_rvalid 2 clocks after be_valid.
+//   lut_*: LUT entry lut_index of bank lut_bank: lut_rdata 2 clocks after.
+module lbnic_bank #(
+    parameter int unsigned MAX_VIPS = lbnic_pkg::TARGET_MAX_VIPS,
+    parameter int unsigned MAX_BACKENDS = lbnic_pkg::TARGET_MAX_BACKENDS,
+    parameter int unsigned LUT_ENTRIES = lbnic_pkg::TARGET_LUT_ENTRIES,
+    parameter int unsigned LUT_ENTRY_BITS = lbnic_pkg::TARGET_LUT_ENTRY_BITS,
+    localparam logic [63:0] AL = 64'(lbnic_pkg::SECTION_ALIGN),
+    localparam logic [63:0] VIP_BASE = (64'(lbnic_pkg::GLOBAL_LEN) + AL - 1) / AL * AL,
+    localparam logic [63:0] BE_BASE =
+        (VIP_BASE + 64'(MAX_VIPS) * lbnic_pkg::VIP_LEN + AL - 1) / AL * AL,
+    localparam logic [63:0] LUT_BASE =
+        (BE_BASE + 64'(MAX_BACKENDS) * lbnic_pkg::BACKEND_LEN + AL - 1) / AL * AL,
+    localparam logic [63:0] LUT_BYTES = (64'(LUT_ENTRIES) * LUT_ENTRY_BITS + 7) / 8,
+    localparam logic [63:0] BANK_LEN = (LUT_BASE + LUT_BYTES + AL - 1) / AL * AL,
+    localparam int unsigned BANK_WORDS = 32'(BANK_LEN / 8),
+    localparam int unsigned WAW = $clog2(BANK_WORDS),       // word index in a bank
+    localparam int unsigned AAW = $clog2(2 * BANK_LEN),     // aperture byte offset
+    localparam int unsigned GW = lbnic_pkg::GLOBAL_LEN / 8,  // GLOBAL words
+    localparam int unsigned VW = MAX_VIPS * 8,               // VIP words
+    localparam int unsigned LUT_WORDS = 32'((LUT_BYTES + 7) / 8),
+    localparam int unsigned LUT_HALF = (LUT_WORDS + 1) / 2,
+    localparam int unsigned BIW = $clog2(MAX_BACKENDS),
+    localparam int unsigned LIW = $clog2(LUT_ENTRIES),
+    localparam int unsigned LHW = $clog2(LUT_HALF)
+) (
+    input  logic                        clk,
+    input  logic                        rst,
+    // host aperture port
+    input  logic                        ap_valid,
+    output logic                        ap_ready,
+    input  logic                        ap_write,
+    input  logic [AAW-1:0]              ap_addr,
+    input  logic [63:0]                 ap_wdata,
+    output logic                        ap_rvalid,
+    input  logic                        ap_rready,
+    output logic [63:0]                 ap_rdata,
+    // commit scan port
+    input  logic                        scan_en,
+    input  logic                        scan_bank,
+    input  logic [WAW-1:0]              scan_word,
+    output logic                        scan_rvalid,
+    output logic [63:0]                 scan_rdata,
+    // pipeline
+    input  logic                        active_bank,
+    output logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global,
+    output logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips,
+    input  logic                        be_valid,
+    input  logic                        be_bank,
+    input  logic [BIW-1:0]              be_index,
+    output logic                        be_rvalid,
+    output logic [lbnic_pkg::BACKEND_BITS-1:0] be_rdata,
+    input  logic                        lut_valid,
+    input  logic                        lut_bank,
+    input  logic [LIW-1:0]              lut_index,
+    output logic                        lut_rvalid,
+    output logic [LUT_ENTRY_BITS-1:0]   lut_rdata
+);
+  localparam logic [WAW-1:0] VIP_W0 = WAW'(VIP_BASE / 8);
+  localparam logic [WAW-1:0] BE_W0 = WAW'(BE_BASE / 8);
+  localparam logic [WAW-1:0] LUT_W0 = WAW'(LUT_BASE / 8);
+
+  // ---- registers: GLOBAL and VIP of both banks
+  logic [63:0] glob[2][GW];
+  logic [63:0] vips[2][VW];
+
+  // ---- the host/scan port: one request per clock
+  logic           ap_take;
+  logic           req, req_we, req_bank;
+  logic [WAW-1:0] req_w;
+  logic [63:0]    req_wdata;
+  logic           rd_pending;  // a host read in flight or waiting in ap_rdata
+
+  assign ap_ready = !scan_en && !rd_pending;
+  assign ap_take  = ap_valid && ap_ready;
+  always_comb begin
+    if (scan_en) begin
+      req = 1'b1;
+      req_we = 1'b0;
+      req_bank = scan_bank;
+      req_w = scan_word;
+    end else begin
+      req = ap_take;
+      req_we = ap_write;
+      req_bank = ap_addr >= AAW'(BANK_LEN);
+      req_w = WAW'((ap_addr - (req_bank ? AAW'(BANK_LEN) : '0)) >> 3);
+    end
+    req_wdata = ap_wdata;
+  end
+
+  wire in_g = req_w < WAW'(GW);
+  wire in_v = req_w >= VIP_W0 && req_w < VIP_W0 + WAW'(VW);
+  wire in_b = req_w >= BE_W0 && req_w < BE_W0 + WAW'(MAX_BACKENDS * 4);
+  wire in_l = req_w >= LUT_W0 && req_w < LUT_W0 + WAW'(LUT_WORDS);
+  // offsets into a section (only the low bits are used)
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [WAW-1:0] vo = req_w - VIP_W0;
+  wire [WAW-1:0] bo = req_w - BE_W0;
+  wire [WAW-1:0] lo = req_w - LUT_W0;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  always_ff @(posedge clk) begin
+    if (req && req_we) begin
+      if (in_g) glob[req_bank][req_w[$clog2(GW)-1:0]] <= req_wdata;
+      if (in_v) vips[req_bank][vo[$clog2(VW)-1:0]] <= req_wdata;
+    end
+  end
+
+  // Stage 1: register values read, section selects; stage 2: the mux.
+  logic        s1_rd, s1_scan, s1_g, s1_v, s1_b, s1_l, s1_bank;
+  logic [1:0]  s1_lane;
+  logic        s1_odd;
+  logic [63:0] s1_reg;
+  logic [63:0] be_a_rdata[2][4];
+  logic [63:0] lut_a_rdata[2][2];
+  always_ff @(posedge clk) begin
+    s1_rd   <= req && !req_we;
+    s1_scan <= scan_en;
+    s1_g    <= in_g;
+    s1_v    <= in_v;
+    s1_b    <= in_b;
+    s1_l    <= in_l;
+    s1_bank <= req_bank;
+    s1_lane <= bo[1:0];
+    s1_odd  <= lo[0];
+    s1_reg  <= in_g ? glob[req_bank][req_w[$clog2(GW)-1:0]] : vips[req_bank][vo[$clog2(VW)-1:0]];
+    if (rst) s1_rd <= 1'b0;
+  end
+  logic [63:0] s1_data;
+  always_comb begin
+    s1_data = '0;
+    if (s1_g || s1_v) s1_data = s1_reg;
+    if (s1_b) s1_data = be_a_rdata[s1_bank][s1_lane];
+    if (s1_l) s1_data = lut_a_rdata[s1_bank][s1_odd ? 1 : 0];
+  end
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      scan_rvalid <= 1'b0;
+      ap_rvalid   <= 1'b0;
+      rd_pending  <= 1'b0;
+    end else begin
+      scan_rvalid <= s1_rd && s1_scan;
+      if (s1_rd && !s1_scan) ap_rvalid <= 1'b1;
+      else if (ap_rready) ap_rvalid <= 1'b0;
+      if (ap_take && !ap_write) rd_pending <= 1'b1;
+      else if (ap_rvalid && ap_rready) rd_pending <= 1'b0;
+    end
+    scan_rdata <= s1_data;
+    if (s1_rd && !s1_scan) ap_rdata <= s1_data;
+  end
+
+  // ---- BACKEND and LUT RAMs of both banks
+  logic [BIW-1:0] be_b_addr;
+  logic [LHW-1:0] lut_even_addr, lut_odd_addr;
+  logic [63:0]    be_b_rdata[2][4];
+  logic [63:0]    lut_b_rdata[2][2];
+  // LUT entry i: bits [i*BITS +: BITS] of the section = bits [sh +: BITS]
+  // of {word w+1, word w}, w = i*BITS/64; word w+1 is in the other half.
+  localparam int unsigned LBW = LIW + $clog2(LUT_ENTRY_BITS) + 1;
+  wire [LBW-1:0] lbit = LBW'(lut_index) * LBW'(LUT_ENTRY_BITS);
+  wire [LBW-7:0] lw = lbit[LBW-1:6];
+  wire [LBW-7:0] lw1 = lw + 1'b1;
+  assign be_b_addr = be_index;
+  assign lut_even_addr = LHW'(lw[0] ? lw1 >> 1 : lw >> 1);
+  assign lut_odd_addr = LHW'(lw >> 1);
+
+  for (genvar k = 0; k < 2; k++) begin : g_bank
+    for (genvar j = 0; j < 4; j++) begin : g_be
+      lbnic_ram #(.WIDTH(64), .DEPTH(MAX_BACKENDS)) u_be (
+          .clk,
+          .a_en(req && in_b && req_bank == k[0] && bo[1:0] == j[1:0]),
+          .a_we(req_we),
+          .a_addr(bo[BIW+1:2]),
+          .a_wdata(req_wdata),
+          .a_rdata(be_a_rdata[k][j]),
+          .b_en(be_valid && be_bank == k[0]),
+          .b_addr(be_b_addr),
+          .b_rdata(be_b_rdata[k][j])
+      );
+    end
+    for (genvar j = 0; j < 2; j++) begin : g_lut
+      lbnic_ram #(.WIDTH(64), .DEPTH(LUT_HALF)) u_lut (
+          .clk,
+          .a_en(req && in_l && req_bank == k[0] && lo[0] == j[0]),
+          .a_we(req_we),
+          .a_addr(lo[LHW:1]),
+          .a_wdata(req_wdata),
+          .a_rdata(lut_a_rdata[k][j]),
+          .b_en(lut_valid && lut_bank == k[0]),
+          .b_addr(j == 0 ? lut_even_addr : lut_odd_addr),
+          .b_rdata(lut_b_rdata[k][j])
+      );
+    end
+  end
+
+  // pipeline read outputs
+  logic       be1_v, be1_bank, lut1_v, lut1_bank, lut1_odd;
+  logic [5:0] lut1_sh;
+  always_ff @(posedge clk) begin
+    be1_v     <= be_valid && !rst;
+    be1_bank  <= be_bank;
+    lut1_v    <= lut_valid && !rst;
+    lut1_bank <= lut_bank;
+    lut1_odd  <= lw[0];
+    lut1_sh   <= lbit[5:0];
+    be_rvalid <= be1_v && !rst;
+    be_rdata  <= {be_b_rdata[be1_bank][3], be_b_rdata[be1_bank][2], be_b_rdata[be1_bank][1], be_b_rdata[be1_bank][0]};
+    lut_rvalid <= lut1_v && !rst;
+    lut_rdata <= LUT_ENTRY_BITS'((lut1_odd ? {lut_b_rdata[lut1_bank][0], lut_b_rdata[lut1_bank][1]}
+                                           : {lut_b_rdata[lut1_bank][1], lut_b_rdata[lut1_bank][0]}) >> lut1_sh);
+  end
+
+  always_comb begin
+    for (int i = 0; i < GW; i++) active_global[64*i+:64] = glob[active_bank][i];
+    for (int i = 0; i < VW; i++) active_vips[64*i+:64] = vips[active_bank][i];
+  end
+endmodule
