@@ -117,9 +117,23 @@ fn run(dev: &mut Device<Memory>, w: &mut Writer, frame: &[u8], ts_ns: u64, buf: 
     let (enabled, buckets) = (dev.enabled(), dev.ct.buckets);
     let meta = pipeline::classify(bank.as_deref(), enabled, frame, now, buckets, &mut dev.counters);
     let d = pipeline::execute(dev, bank.as_deref(), &meta);
-    let before = (dev.counters.get(Counter::DropTooBig), dev.counters.get(Counter::DropParse));
-    let sent = pipeline::emit(frame, bank.as_deref(), &meta, d, buf, &mut dev.counters, &mut dev.icmp);
-    let after = (dev.counters.get(Counter::DropTooBig), dev.counters.get(Counter::DropParse));
+    let before = (
+        dev.counters.get(Counter::DropTooBig),
+        dev.counters.get(Counter::DropParse),
+    );
+    let sent = pipeline::emit(
+        frame,
+        bank.as_deref(),
+        &meta,
+        d,
+        buf,
+        &mut dev.counters,
+        &mut dev.icmp,
+    );
+    let after = (
+        dev.counters.get(Counter::DropTooBig),
+        dev.counters.get(Counter::DropParse),
+    );
     let Some(b) = bank.as_deref() else { return };
     let g = &b.bank.global;
     let mut gb = vec![0u8; lbnic_contract::target::entries::GLOBAL_LEN];
@@ -169,7 +183,9 @@ fn run(dev: &mut Device<Memory>, w: &mut Writer, frame: &[u8], ts_ns: u64, buf: 
         let mf = g.max_frame as usize;
         let mut t = Vec::new();
         let r = match mode {
-            Some(Mode::TunIpip) if matches!(d, Decision::Forward { .. }) => rewrite::encap_ipip(frame, p, &o, mf, &mut t),
+            Some(Mode::TunIpip) if matches!(d, Decision::Forward { .. }) => {
+                rewrite::encap_ipip(frame, p, &o, mf, &mut t)
+            }
             Some(Mode::TunGue) if matches!(d, Decision::Forward { .. }) => {
                 rewrite::encap_gue(frame, p, &o, 0, 0, mf, &mut t)
             }
@@ -253,6 +269,12 @@ fn hand_made(max_frame: usize) -> Vec<Vec<u8>> {
                 tcp(client, cport, vip, *port, 0x02, *pay)
             };
             out.push(f.clone());
+            if *is_udp && !v6 {
+                // IPv4 UDP without checksum: stays 0 through NAT
+                let mut z = f.clone();
+                z[40..42].fill(0);
+                out.push(z);
+            }
             out.push(padded(&f, 7));
             out.push(tagged(&f, &[(0x8100, 0x2005)]));
             out.push(tagged(&padded(&f, 30), &[(0x88a8, 0x0064), (0x8100, 0xe00a)]));
@@ -272,7 +294,9 @@ fn hand_made(max_frame: usize) -> Vec<Vec<u8>> {
         // frames around the limit: the largest that fits, and past it once
         // the mode's outer headers are added
         for delta in [0usize, 1, 19, 20, 21, 28, 29, 40, 48, 49, 63, 64, 65] {
-            let Some(len) = max_frame.checked_sub(delta) else { continue };
+            let Some(len) = max_frame.checked_sub(delta) else {
+                continue;
+            };
             let hdr = if v6 { 74 } else { 54 } - if *is_udp { 12 } else { 0 };
             let client = if v6 { "2001:db8:c::9" } else { "198.18.3.9" };
             let cport = 50000 + delta as u16 + 100 * i as u16;
@@ -299,7 +323,11 @@ fn hand_made(max_frame: usize) -> Vec<Vec<u8>> {
 }
 
 fn main() -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "rtl/build/vectors".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "rtl/build/vectors".into()),
+    );
     std::fs::create_dir_all(&dir)?;
     let target = test_target();
     let mut w = Writer {
@@ -308,8 +336,14 @@ fn main() -> std::io::Result<()> {
     };
     let mut buf = Vec::new();
     let setups = [
-        (1514u32, "[tunnel]\nsource_v4 = \"172.16.0.0/20\"\nsource_v6 = \"100::/100\"\ngue_port = 6081"),
-        (9018, "[tunnel]\nsource_v4 = \"172.16.5.0/28\"\nsource_v6 = \"100:1:2:3::/64\""),
+        (
+            1514u32,
+            "[tunnel]\nsource_v4 = \"172.16.0.0/20\"\nsource_v6 = \"100::/100\"\ngue_port = 6081",
+        ),
+        (
+            9018,
+            "[tunnel]\nsource_v4 = \"172.16.5.0/28\"\nsource_v6 = \"100:1:2:3::/64\"",
+        ),
         (1600, ""),
     ];
     for (k, (max_frame, tunnel)) in setups.iter().enumerate() {

@@ -57,8 +57,13 @@ module lbnic_rewrite_tb;
     string s1, s2;
     s1 = ""; s2 = "";
     for (int i = (at > 8 ? at - 8 : 0); i < at + 8 && i < n; i++) begin
-      s1 = {s1, $sformatf(i == at ? "[%02x]" : " %02x", exp_out[i])};
-      s2 = {s2, $sformatf(i == at ? "[%02x]" : " %02x", got[i])};
+      if (i == at) begin
+        s1 = {s1, $sformatf(" [%02x]", exp_out[i])};
+        s2 = {s2, $sformatf(" [%02x]", got[i])};
+      end else begin
+        s1 = {s1, $sformatf(" %02x", exp_out[i])};
+        s2 = {s2, $sformatf(" %02x", got[i])};
+      end
     end
     $display("  first difference at byte %0d of %0d:\n  want %s\n  got  %s", at, n, s1, s2);
   endtask
