@@ -24,8 +24,10 @@
 //                     clock (an extra beat at the end when the shift carries
 //                     past the last input beat).
 //
-// NOT YET: NAT of ICMP errors (hw_model::packet::icmp_nat, both ways): such
-// a descriptor reports ST_UNSUPPORTED and emits nothing.
+//   NAT ICMP error    (hw_model::packet::icmp_nat, both ways) the outer
+//                     address, the quoted address, port, quoted IPv4 header
+//                     and TCP/UDP checksums and the ICMP checksum (which
+//                     for ICMPv6 covers the outer addresses), all RFC 1624.
 //
 // `d_l3_sum`: the ones'-complement sum (RFC 1071, not folded to a checksum,
 // 16 bits, folded) of the frame bytes [l3_offset, l3_offset + l3_len), the
@@ -53,6 +55,12 @@ module lbnic_rewrite #(
     input  lbnic_pkg::backend_t       d_backend,
     input  lbnic_pkg::global_t        d_global,
     input  logic [15:0]               d_l3_sum,
+    // NAT of an ICMP error: the quoted IPv4 header's checksum and the
+    // quoted TCP/UDP checksum as the frame holds them (0 when the quote
+    // ends before it). The ICMP checksum precedes them on the wire; FRONT
+    // reads them from the header window (they end before byte 256).
+    input  logic [15:0]               d_quote_ip_csum,
+    input  logic [15:0]               d_quote_l4_csum,
 
     input  logic [8*DATA_BYTES-1:0] s_tdata,
     input  logic [DATA_BYTES-1:0]   s_tkeep,
@@ -91,7 +99,6 @@ module lbnic_rewrite #(
   localparam logic [2:0] ST_DROP = 3'd2;        // decision DROP (st_drop_counter)
   localparam logic [2:0] ST_TOO_BIG = 3'd3;     // drop_too_big
   localparam logic [2:0] ST_FAMILY = 3'd4;      // NAT address family mismatch: drop_parse
-  localparam logic [2:0] ST_UNSUPPORTED = 3'd5; // NAT ICMP error: not implemented
 
   localparam int unsigned HDR = 50;  // ethertype + outer IPv6 + UDP
 
@@ -113,7 +120,7 @@ module lbnic_rewrite #(
   endfunction
 
   // ------------------------------------------------ the plan of a packet
-  logic        p_emit, p_encap, p_mac_en, p_nat, p_o6, p_gue, p_inner6, p_unsup;
+  logic        p_emit, p_encap, p_mac_en, p_nat, p_o6, p_gue, p_inner6;
   logic [6:0]  p_shift;
   logic [15:0] p_outlen;
   logic [IB-1:0] p_last_ob;
@@ -131,9 +138,11 @@ module lbnic_rewrite #(
   logic [15:0] p_ipcs_at, p_ipcs_d;
   logic        p_l4cs_en, p_l4cs_udp, p_l4cs_keep0;
   logic [15:0] p_l4cs_at, p_l4cs_d;
+  logic        p_icmp, p_w1_en, p_w2_en;
+  logic [15:0] p_addr2_at, p_w1_at, p_w1, p_w2_at, p_w2;
 
   // next plan, from the descriptor
-  logic        n_emit, n_encap, n_mac_en, n_nat, n_o6, n_gue, n_inner6, n_unsup;
+  logic        n_emit, n_encap, n_mac_en, n_nat, n_o6, n_gue, n_inner6;
   logic [6:0]  n_shift;
   logic [15:0] n_outlen;
   logic [47:0] n_dmac, n_smac;
@@ -148,6 +157,12 @@ module lbnic_rewrite #(
   logic [15:0] n_ipcs_at, n_ipcs_d;
   logic        n_l4cs_en, n_l4cs_udp, n_l4cs_keep0;
   logic [15:0] n_l4cs_at, n_l4cs_d;
+  logic        n_icmp, n_w1_en, n_w2_en;
+  logic [15:0] n_addr2_at, n_w1_at, n_w1, n_w2_at, n_w2;
+  logic [15:0] il3, il4, q_end, oldq_port, c1, c2, din, dout, qhc_new, cur_l4;
+  logic [127:0] old_inner, new_w;
+  logic        q_l4;
+  logic [23:0] iacc;
   logic [2:0]  n_kind;
   logic [15:0] n_last_ob;
   assign n_last_ob = (n_outlen - 16'd1) >> LB;
@@ -186,7 +201,7 @@ module lbnic_rewrite #(
 
     n_emit = 1'b0; n_encap = 1'b0; n_mac_en = 1'b0; n_nat = 1'b0;
     n_o6 = be_v6; n_gue = mode == lbnic_pkg::MODE_TUN_GUE;
-    n_inner6 = d_parsed.ipv6; n_unsup = 1'b0;
+    n_inner6 = d_parsed.ipv6;
     n_shift = 7'd0; n_outlen = d_meta.len;
     n_dmac = d_backend.mac; n_smac = d_global.device_mac;
     n_kind = ST_TX; n_len = 16'd0; n_max = d_global.max_frame;
@@ -309,6 +324,64 @@ module lbnic_rewrite #(
     if (n_port_en) acc = acc + {8'd0, ~old_port} + {8'd0, n_port};
     n_l4cs_d = fold(acc);
 
+    // ---- NAT of an ICMP error (Way::ToBackend on FORWARD, ToClient on
+    // REVERSE_NAT); the l4cs unit then updates the ICMP checksum
+    n_icmp = d_parsed.icmp_error_valid;
+    n_w1_en = 1'b0; n_w2_en = 1'b0; n_w1 = 16'd0; n_w2 = 16'd0;
+    il3 = {2'd0, d_parsed.l4_offset} + 16'd8;
+    il4 = il3 + {2'd0, d_parsed.icmp_error.l4_offset};
+    q_end = {2'd0, d_parsed.l3_offset} + l3_len;
+    for (int k = 0; k < 16; k++)
+      old_inner[8*k +: 8] = is_fwd ? d_parsed.icmp_error.src[k] : d_parsed.icmp_error.dst[k];
+    new_w = d_parsed.ipv6 ? n_addr : {n_addr[31:0], 96'd0};  // octets as in old_*
+    dout = fold({8'd0, ~fold(addr_sum(old_addr, d_parsed.ipv6))}
+                + {8'd0, fold(addr_sum(new_w, d_parsed.ipv6))});
+    din = fold({8'd0, ~fold(addr_sum(old_inner, d_parsed.ipv6))}
+               + {8'd0, fold(addr_sum(new_w, d_parsed.ipv6))});
+    n_addr2_at = il3 + (d_parsed.ipv6 ? (is_fwd ? 16'd8 : 16'd24) : (is_fwd ? 16'd12 : 16'd16));
+    iacc = d_parsed.ipv6 ? {8'd0, dout} : 24'd0;
+    iacc = iacc + {8'd0, din};
+    qhc_new = ~fold({8'd0, ~d_quote_ip_csum} + {8'd0, din});
+    n_w1_at = il3 + 16'd10;
+    if (!d_parsed.ipv6) begin
+      n_w1_en = 1'b1;
+      n_w1 = qhc_new;
+      iacc = iacc + {8'd0, ~d_quote_ip_csum} + {8'd0, qhc_new};
+    end
+    oldq_port = is_fwd ? d_parsed.icmp_error.sport : d_parsed.icmp_error.dport;
+    n_w2_at = il4 + (d_parsed.icmp_error.proto == 8'd6 ? 16'd16 : 16'd6);
+    q_l4 = (d_parsed.icmp_error.proto == 8'd6 || d_parsed.icmp_error.proto == 8'd17)
+        && n_w2_at + 16'd2 <= q_end
+        && (d_parsed.icmp_error.proto == 8'd6 || d_quote_l4_csum != 16'd0);
+    cur_l4 = d_quote_l4_csum;
+    c1 = cur_l4;
+    if (n_icmp) begin
+      n_port_en = d_backend.port != 16'd0;
+      n_port_at = is_fwd ? il4 : il4 + 16'd2;
+      n_port = is_fwd ? d_backend.port : d_vip.port;
+    end
+    if (n_icmp && n_port_en) begin
+      iacc = iacc + {8'd0, ~oldq_port} + {8'd0, n_port};
+      if (q_l4) begin
+        c1 = ~fold({8'd0, ~cur_l4} + {8'd0, ~oldq_port} + {8'd0, n_port});
+        iacc = iacc + {8'd0, ~cur_l4} + {8'd0, c1};
+      end
+    end
+    c2 = ~fold({8'd0, ~c1} + {8'd0, din});
+    if (d_parsed.icmp_error.proto == 8'd17 && c2 == 16'd0) c2 = 16'hffff;
+    if (q_l4) begin
+      n_w2_en = 1'b1;
+      n_w2 = c2;
+      iacc = iacc + {8'd0, ~c1} + {8'd0, c2};
+    end
+    if (n_icmp) begin
+      n_l4cs_en = 1'b1;
+      n_l4cs_udp = 1'b0;
+      n_l4cs_keep0 = 1'b0;
+      n_l4cs_at = {2'd0, d_parsed.l4_offset} + 16'd2;
+      n_l4cs_d = fold(iacc);
+    end
+
     // ---- what to do
     case (d_decision.kind)
       lbnic_pipe_pkg::DECISION_PASS: begin
@@ -328,9 +401,7 @@ module lbnic_rewrite #(
           n_encap = mode == lbnic_pkg::MODE_TUN_IPIP || mode == lbnic_pkg::MODE_TUN_GUE;
         end
         if (!n_encap) n_shift = 7'd0;
-        if (n_nat && d_parsed.icmp_error_valid) begin
-          n_kind = ST_UNSUPPORTED; n_unsup = 1'b1;
-        end else if (n_nat && (is_fwd ? be_v6 : vip_v6) != d_parsed.ipv6) begin
+        if (n_nat && (is_fwd ? be_v6 : vip_v6) != d_parsed.ipv6) begin
           n_kind = ST_FAMILY;
         end else if (n_encap) begin
           n_len = enc_len[15:0];
@@ -442,6 +513,13 @@ module lbnic_rewrite #(
         rel = pos - {1'b0, p_addr_at};
         if (pos >= {1'b0, p_addr_at} && rel < {12'd0, p_addr_len})
           m_tdata[8*j +: 8] = p_addr[8*rel[3:0] +: 8];
+        rel = pos - {1'b0, p_addr2_at};
+        if (p_icmp && pos >= {1'b0, p_addr2_at} && rel < {12'd0, p_addr_len})
+          m_tdata[8*j +: 8] = p_addr[8*rel[3:0] +: 8];
+        if (p_icmp && p_w1_en && pos == {1'b0, p_w1_at}) m_tdata[8*j +: 8] = p_w1[15:8];
+        if (p_icmp && p_w1_en && pos == {1'b0, p_w1_at} + 17'd1) m_tdata[8*j +: 8] = p_w1[7:0];
+        if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at}) m_tdata[8*j +: 8] = p_w2[15:8];
+        if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at} + 17'd1) m_tdata[8*j +: 8] = p_w2[7:0];
         if (p_port_en && pos == {1'b0, p_port_at}) m_tdata[8*j +: 8] = p_port[15:8];
         if (p_port_en && pos == {1'b0, p_port_at} + 17'd1) m_tdata[8*j +: 8] = p_port[7:0];
         if (p_ipcs_en && pos == {1'b0, p_ipcs_at}) m_tdata[8*j +: 8] = ipcs_new[15:8];
@@ -483,7 +561,10 @@ module lbnic_rewrite #(
         st_max <= n_max;
         st_mtu <= (n_max > n_len - l3_len) ? n_max - (n_len - l3_len) : 16'd0;
         p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
-        p_o6 <= n_o6; p_gue <= n_gue; p_inner6 <= n_inner6; p_unsup <= n_unsup;
+        p_o6 <= n_o6; p_gue <= n_gue; p_inner6 <= n_inner6;
+        p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;
+        p_addr2_at <= n_addr2_at; p_w1_at <= n_w1_at; p_w1 <= n_w1;
+        p_w2_at <= n_w2_at; p_w2 <= n_w2;
         p_shift <= n_shift; p_outlen <= n_outlen;
         p_last_ob <= n_last_ob[IB-1:0];
         p_dmac <= n_dmac; p_smac <= n_smac;
@@ -500,6 +581,6 @@ module lbnic_rewrite #(
   end
 
   logic unused;
-  assign unused = ^{s_tkeep, cat, p_l3_off[13:LB], n_last_ob, b0[7:4], b6, p_gue, p_unsup, d_meta, d_parsed, d_vip, d_backend, d_global,
+  assign unused = ^{s_tkeep, cat, p_l3_off[13:LB], n_last_ob, b0[7:4], b6, p_gue, d_meta, d_parsed, d_vip, d_backend, d_global,
                     d_decision};
 endmodule

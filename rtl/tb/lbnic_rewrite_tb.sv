@@ -38,14 +38,16 @@ module lbnic_rewrite_tb;
   logic [7:0] got[MAXF];
 
   string dir;
-  int fd, r, npk, flip;
+  int fd, r, npk, flip, nicmp;
   logic [31:0] kind, slot, lidx, hash, drop, l2_len, l3off, ipv6, proto, l3len, l4off, frag;
   logic [31:0] sport, dport, icmperr, mlen, l3sum, est, elen, emax, flen, olen, b;
-  logic [127:0] src, dst;
+  logic [127:0] src, dst, isrc, idst;
+  logic [31:0] iproto, isport, idport, il4off, qhc, ql4c;
+  logic [15:0] d_quote_ip_csum, d_quote_l4_csum;
   logic [511:0] vipv;
   logic [255:0] bev;
   logic [2047:0] globv;
-  int counts[6];
+  int counts[5];
 
   task automatic fail(string msg);
     $display("FAIL packet %0d (decision %0d slot %0d local %0d, status want %0d): %s",
@@ -81,6 +83,7 @@ module lbnic_rewrite_tb;
     repeat (3) @(negedge clk);
     rst = 1'b0;
     npk = 0;
+    nicmp = 0;
     forever begin
       int nbeats, bi, ngot, first_out, last_out, nout_beats;
       bit desc_done, st_done, out_done, calm, ev;
@@ -89,6 +92,9 @@ module lbnic_rewrite_tb;
       r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h", l2_len, l3off, ipv6, src, dst,
                   proto, l3len, l4off, frag, sport, dport, icmperr);
       if (r != 12) $fatal(1, "bad vector line %0d", npk);
+      r = $fscanf(fd, "%h %h %h %h %h %h %h %h", isrc, idst, iproto, isport, idport, il4off,
+                  qhc, ql4c);
+      if (r != 8) $fatal(1, "bad vector line %0d", npk);
       r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h", mlen, vipv, bev, globv, l3sum, est, elen,
                   emax, flen);
       if (r != 9) $fatal(1, "bad vector line %0d", npk);
@@ -103,6 +109,7 @@ module lbnic_rewrite_tb;
       end
       if (npk == flip && olen > 0) exp_out[olen/2] = exp_out[olen/2] ^ 8'h10;
       counts[est] = counts[est] + 1;
+      if (est == 0 && icmperr[0] && (kind == 3 || vipv[167:160] == 8'd3)) nicmp++;
 
       d_decision = '0;
       d_decision.kind = lbnic_pipe_pkg::decision_e'(kind[1:0]);
@@ -123,6 +130,14 @@ module lbnic_rewrite_tb;
       d_parsed.sport = sport[15:0];
       d_parsed.dport = dport[15:0];
       d_parsed.icmp_error_valid = icmperr[0];
+      d_parsed.icmp_error.src = isrc;
+      d_parsed.icmp_error.dst = idst;
+      d_parsed.icmp_error.proto = iproto[7:0];
+      d_parsed.icmp_error.sport = isport[15:0];
+      d_parsed.icmp_error.dport = idport[15:0];
+      d_parsed.icmp_error.l4_offset = il4off[13:0];
+      d_quote_ip_csum = qhc[15:0];
+      d_quote_l4_csum = ql4c[15:0];
       d_meta = '0;
       d_meta.len = mlen[15:0];
       d_vip = vipv;
@@ -205,8 +220,8 @@ module lbnic_rewrite_tb;
     @(negedge clk);
     d_valid = 1'b0; s_tvalid = 1'b0;
     if (npk < 1000) $fatal(1, "only %0d vectors", npk);
-    $display("lbnic_rewrite: %0d packets: tx %0d pass %0d drop %0d too_big %0d family %0d; %0d NAT ICMP errors reported unsupported (not implemented)",
-             npk, counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
+    $display("lbnic_rewrite: %0d packets: tx %0d (NAT ICMP errors %0d) pass %0d drop %0d too_big %0d family %0d",
+             npk, counts[0], nicmp, counts[1], counts[2], counts[3], counts[4]);
     $display("PASS");
     $finish;
   end
