@@ -29,8 +29,8 @@
 //                     and TCP/UDP checksums and the ICMP checksum (which
 //                     for ICMPv6 covers the outer addresses), all RFC 1624.
 //
-// `d_l3_sum`: the ones'-complement sum (RFC 1071, not folded to a checksum,
-// 16 bits, folded) of the frame bytes [l3_offset, l3_offset + l3_len), the
+// `d_l3_sum`: the ones'-complement sum (RFC 1071: the 16-bit words added
+// with end-around carry, not complemented) of the frame bytes [l3_offset, l3_offset + l3_len), the
 // IP packet a GUE UDP checksum covers. The GUE checksum field precedes the
 // payload, so a single streaming pass cannot compute it: the packet buffer's
 // writer (RX) computes it in its pass (the IP length fields are in the first
@@ -58,7 +58,8 @@ module lbnic_rewrite #(
     // NAT of an ICMP error: the quoted IPv4 header's checksum and the
     // quoted TCP/UDP checksum as the frame holds them (0 when the quote
     // ends before it). The ICMP checksum precedes them on the wire; FRONT
-    // reads them from the header window (they end before byte 256).
+    // reads them from the header window (docs/spec.md §13: a quoted TCP
+    // checksum can lie past byte 256; open point).
     input  logic [15:0]               d_quote_ip_csum,
     input  logic [15:0]               d_quote_l4_csum,
 
