@@ -1,0 +1,587 @@
+// REWRITE of forwarded frames (docs/spec.md §12.1 point 3 "Emit",
+// "Encapsulation details"; Rust: hw_model::pipeline::emit / tunnel_source,
+// hw_model::packet::rewrite).
+//
+// Per packet: a descriptor (decision, parsed header fields, meta, the VIP,
+// backend and GLOBAL entries, and `d_l3_sum`, see below) and the frame as an
+// AXI-Stream read back from the packet buffer (EVERY descriptor has its
+// frame on `s_*`, also a dropped one, whose beats are consumed and
+// discarded). Out: the rewritten frame on `m_*`, and a status per packet on
+// `st_*` (issued when the packet starts).
+//
+//   Pass              the frame unchanged (with its padding);
+//   DR                dest MAC = backend MAC, src MAC = device MAC, the IP
+//                     packet, padding dropped unless the IP packet ends
+//                     before byte 60 (then up to 60 bytes kept, as is);
+//   NAT forward       as DR, dest address (and port) = backend's, IPv4
+//                     header and TCP/UDP checksums updated (RFC 1624; IPv4
+//                     UDP checksum 0 stays 0, a computed 0 is sent 0xffff);
+//   NAT reverse       source address (and port) = VIP's, dest MAC = gateway;
+//   TUN-IPIP / -GUE   L2 header (VLAN tags kept, ethertype of the outer
+//                     family), outer IPv4 (20) / IPv6 (40) header, for GUE
+//                     a UDP header (8), then the IP packet (padding dropped):
+//                     the payload shifts by 20/28/40/48 bytes, one beat per
+//                     clock (an extra beat at the end when the shift carries
+//                     past the last input beat).
+//
+//   NAT ICMP error    (hw_model::packet::icmp_nat, both ways) the outer
+//                     address, the quoted address, port, quoted IPv4 header
+//                     and TCP/UDP checksums and the ICMP checksum (which
+//                     for ICMPv6 covers the outer addresses), all RFC 1624.
+//
+// `d_l3_sum`: the ones'-complement sum (RFC 1071: the 16-bit words added
+// with end-around carry, not complemented) of the frame bytes [l3_offset, l3_offset + l3_len), the
+// IP packet a GUE UDP checksum covers. The GUE checksum field precedes the
+// payload, so a single streaming pass cannot compute it: the packet buffer's
+// writer (RX) computes it in its pass (the IP length fields are in the first
+// beat). Only GUE uses it.
+//
+// Throughput: a descriptor is taken in the clock the previous packet's last
+// beat leaves, so frames stream back to back; s_tready and m_tvalid are
+// combinational through (put an lbnic_axis_fifo on either side for
+// registered ready).
+module lbnic_rewrite #(
+    parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES
+) (
+    input  logic clk,
+    input  logic rst,
+
+    input  logic                     d_valid,
+    output logic                     d_ready,
+    input  lbnic_pipe_pkg::decision_t d_decision,
+    input  lbnic_pipe_pkg::parsed_t   d_parsed,
+    input  lbnic_pipe_pkg::meta_t     d_meta,
+    input  lbnic_pkg::vip_t           d_vip,
+    input  lbnic_pkg::backend_t       d_backend,
+    input  lbnic_pkg::global_t        d_global,
+    input  logic [15:0]               d_l3_sum,
+    // NAT of an ICMP error: the quoted IPv4 header's checksum and the
+    // quoted TCP/UDP checksum as the frame holds them (0 when the quote
+    // ends before it). The ICMP checksum precedes them on the wire; FRONT
+    // reads them from the header window (docs/spec.md §13: a quoted TCP
+    // checksum can lie past byte 256; open point).
+    input  logic [15:0]               d_quote_ip_csum,
+    input  logic [15:0]               d_quote_l4_csum,
+
+    input  logic [8*DATA_BYTES-1:0] s_tdata,
+    input  logic [DATA_BYTES-1:0]   s_tkeep,
+    input  logic                    s_tlast,
+    input  logic                    s_tvalid,
+    output logic                    s_tready,
+
+    output logic [8*DATA_BYTES-1:0] m_tdata,
+    output logic [DATA_BYTES-1:0]   m_tkeep,
+    output logic                    m_tlast,
+    output logic                    m_tvalid,
+    input  logic                    m_tready,
+
+    // Per packet: what became of it. ST_TOO_BIG: counted drop_too_big;
+    // st_len is the rewritten length, st_max the limit it exceeded (GLOBAL
+    // max_frame, or less when an outer length field would overflow),
+    // st_mtu = st_max - (st_len - l3_len) the MTU an ICMP too-big answer
+    // announces (only a FORWARD decision may be answered: st_forward).
+    output logic        st_valid,
+    input  logic        st_ready,
+    output logic [2:0]  st_kind,
+    output logic [7:0]  st_drop_counter, // ST_DROP: the decision's counter
+    output logic        st_forward,
+    output logic [15:0] st_len,
+    output logic [15:0] st_max,
+    output logic [15:0] st_mtu
+);
+  localparam int unsigned DB = DATA_BYTES;
+  localparam int unsigned BW = 8 * DB;
+  localparam int unsigned IB = 11;  // beat index bits (frames < 64 KiB)
+  localparam int unsigned LB = $clog2(DB);
+
+  // st_kind
+  localparam logic [2:0] ST_TX = 3'd0;          // rewritten frame sent
+  localparam logic [2:0] ST_PASS = 3'd1;        // sent unchanged
+  localparam logic [2:0] ST_DROP = 3'd2;        // decision DROP (st_drop_counter)
+  localparam logic [2:0] ST_TOO_BIG = 3'd3;     // drop_too_big
+  localparam logic [2:0] ST_FAMILY = 3'd4;      // NAT address family mismatch: drop_parse
+
+  localparam int unsigned HDR = 50;  // ethertype + outer IPv6 + UDP
+
+  // ---------------------------------------------------------------- helpers
+  function automatic [15:0] fold(input logic [23:0] x);
+    logic [16:0] t;
+    t = {1'b0, x[15:0]} + {9'd0, x[23:16]};
+    fold = t[15:0] + {15'd0, t[16]};
+  endfunction
+
+  // Sum of the 16-bit words of an address (4 octets at 12..15 or all 16).
+  function automatic [23:0] addr_sum(input logic [127:0] a, input logic v6);
+    logic [23:0] s;
+    s = 24'd0;
+    for (int k = 0; k < 8; k++) begin
+      if (v6 || k >= 6) s = s + {8'd0, a[16*k+7 -: 8], a[16*k+15 -: 8]};
+    end
+    addr_sum = s;
+  endfunction
+
+  // ------------------------------------------------ the plan of a packet
+  logic        p_emit, p_encap, p_mac_en, p_nat, p_o6, p_gue, p_inner6;
+  logic [6:0]  p_shift;
+  logic [15:0] p_outlen;
+  logic [IB-1:0] p_last_ob;
+  logic [47:0] p_dmac, p_smac;
+  logic [13:0] p_l2_len, p_l3_off;
+  logic [8*HDR-1:0] p_hdr;       // tos/df-dependent bytes patched later
+  logic [15:0] p_ip4_part;       // outer IPv4 checksum sum without tos, DF
+  logic [3:0]  p_flow_hi;        // IPv6 flow label bits 19:16 (in [3:0])
+  logic [15:0] p_addr_at;
+  logic [4:0]  p_addr_len;
+  logic [127:0] p_addr;          // new address, octet k at [8k+7:8k]
+  logic        p_port_en;
+  logic [15:0] p_port_at, p_port;
+  logic        p_ipcs_en;
+  logic [15:0] p_ipcs_at, p_ipcs_d;
+  logic        p_l4cs_en, p_l4cs_udp, p_l4cs_keep0;
+  logic [15:0] p_l4cs_at, p_l4cs_d;
+  logic        p_icmp, p_w1_en, p_w2_en;
+  logic [15:0] p_addr2_at, p_w1_at, p_w1, p_w2_at, p_w2;
+
+  // next plan, from the descriptor
+  logic        n_emit, n_encap, n_mac_en, n_nat, n_o6, n_gue, n_inner6;
+  logic [6:0]  n_shift;
+  logic [15:0] n_outlen;
+  logic [47:0] n_dmac, n_smac;
+  logic [8*HDR-1:0] n_hdr;
+  logic [15:0] n_ip4_part;
+  logic [15:0] n_addr_at;
+  logic [4:0]  n_addr_len;
+  logic [127:0] n_addr;
+  logic        n_port_en;
+  logic [15:0] n_port_at, n_port;
+  logic        n_ipcs_en;
+  logic [15:0] n_ipcs_at, n_ipcs_d;
+  logic        n_l4cs_en, n_l4cs_udp, n_l4cs_keep0;
+  logic [15:0] n_l4cs_at, n_l4cs_d;
+  logic        n_icmp, n_w1_en, n_w2_en;
+  logic [15:0] n_addr2_at, n_w1_at, n_w1, n_w2_at, n_w2;
+  logic [15:0] il3, il4, q_end, oldq_port, c1, c2, din, dout, qhc_new, cur_l4;
+  logic [127:0] old_inner, new_w;
+  logic        q_l4;
+  logic [23:0] iacc;
+  logic [2:0]  n_kind;
+  logic [15:0] n_last_ob;
+  assign n_last_ob = (n_outlen - 16'd1) >> LB;
+  logic [15:0] n_len, n_max;
+
+  // descriptor decode
+  logic [7:0]  mode;
+  logic        is_fwd, is_rev, be_v6, vip_v6, tcpudp, later;
+  logic [16:0] end_l3, keep, frame_len;
+  logic [17:0] enc_len, enc_lim;
+  logic [15:0] l3_len, ulen, ip_total, pay_len;
+  logic [127:0] tsrc, tdst;      // outer addresses, octet k at [8k+7:8k]
+  logic [127:0] pfx_num, mask, src_num;
+  logic [7:0]  host_bits;
+  logic [7:0]  proto_out;
+  logic [15:0] sport;
+  logic [23:0] acc;
+  logic [15:0] udp_cs;
+  logic [63:0] udp_hdr;
+  logic [127:0] old_addr;
+  logic [15:0] old_port;
+
+  always_comb begin
+    mode = d_vip.mode;
+    is_fwd = d_decision.kind == lbnic_pipe_pkg::DECISION_FORWARD;
+    is_rev = d_decision.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT;
+    be_v6 = (d_backend.flags & lbnic_pkg::BACKEND_FLAG_V6[7:0]) != 8'd0;
+    vip_v6 = (d_vip.flags & lbnic_pkg::VIP_FLAG_V6[7:0]) != 8'd0;
+    tcpudp = d_parsed.proto == 8'd6 || d_parsed.proto == 8'd17;
+    later = d_parsed.frag == lbnic_pipe_pkg::FRAG_LATER;
+    l3_len = d_parsed.l3_len;
+    frame_len = {1'b0, d_meta.len};
+    end_l3 = {3'd0, d_parsed.l3_offset} + {1'b0, l3_len};
+    keep = (frame_len > end_l3 && end_l3 < 17'd60)
+        ? ((frame_len < 17'd60) ? frame_len : 17'd60) : end_l3;
+
+    n_emit = 1'b0; n_encap = 1'b0; n_mac_en = 1'b0; n_nat = 1'b0;
+    n_o6 = be_v6; n_gue = mode == lbnic_pkg::MODE_TUN_GUE;
+    n_inner6 = d_parsed.ipv6;
+    n_shift = 7'd0; n_outlen = d_meta.len;
+    n_dmac = d_backend.mac; n_smac = d_global.device_mac;
+    n_kind = ST_TX; n_len = 16'd0; n_max = d_global.max_frame;
+    n_addr_at = 16'd0; n_addr_len = 5'd4; n_addr = 128'd0;
+    n_port_en = 1'b0; n_port_at = 16'd0; n_port = 16'd0;
+    n_ipcs_en = 1'b0; n_ipcs_at = 16'd0; n_ipcs_d = 16'd0;
+    n_l4cs_en = 1'b0; n_l4cs_udp = 1'b0; n_l4cs_keep0 = 1'b0;
+    n_l4cs_at = 16'd0; n_l4cs_d = 16'd0;
+    old_addr = 128'd0; old_port = 16'd0;
+
+    // ---- encapsulation
+    n_shift = n_gue ? (be_v6 ? 7'd48 : 7'd28) : (be_v6 ? 7'd40 : 7'd20);
+    enc_len = {4'd0, d_parsed.l2_len} + {11'd0, n_shift} + {2'd0, l3_len};
+    enc_lim = {4'd0, d_parsed.l2_len} + 18'h0ffff + (be_v6 ? 18'd40 : 18'd0);
+    if ({2'd0, d_global.max_frame} < enc_lim) enc_lim = {2'd0, d_global.max_frame};
+    pay_len = n_gue ? l3_len + 16'd8 : l3_len;
+    ulen = l3_len + 16'd8;
+    ip_total = pay_len + 16'd20;
+    proto_out = n_gue ? 8'd17 : (d_parsed.ipv6 ? 8'd41 : 8'd4);
+    sport = {2'b11, d_decision.hash[13:0]};
+    // tunnel source: prefix with the hash in its host bits
+    for (int k = 0; k < 16; k++) pfx_num[127-8*k -: 8] = d_global.tun_src_v6[k];
+    if (be_v6) begin
+      host_bits = 8'd128 - d_global.tun_src_v6_len;
+    end else begin
+      pfx_num = {96'd0, d_global.tun_src_v4[0], d_global.tun_src_v4[1],
+                 d_global.tun_src_v4[2], d_global.tun_src_v4[3]};
+      host_bits = 8'd32 - d_global.tun_src_v4_len;
+    end
+    mask = (host_bits >= 8'd128) ? {128{1'b1}} : ((128'd1 << host_bits) - 128'd1);
+    src_num = (pfx_num & ~mask) | ({96'd0, d_decision.hash} & mask);
+    tsrc = 128'd0;
+    tdst = 128'd0;
+    for (int k = 0; k < 16; k++) begin
+      if (be_v6) tsrc[8*k +: 8] = src_num[127-8*k -: 8];
+      tdst[8*k +: 8] = d_backend.addr[k];
+    end
+    if (!be_v6)
+      for (int k = 0; k < 4; k++) tsrc[8*(12+k) +: 8] = src_num[31-8*k -: 8];
+    // header bytes: ethertype, outer IP, UDP
+    n_hdr = '0;
+    n_hdr[7:0] = be_v6 ? 8'h86 : 8'h08;
+    n_hdr[15:8] = be_v6 ? 8'hdd : 8'h00;
+    if (be_v6) begin
+      // bytes 2,3 (version, traffic class, flow label high) patched later
+      n_hdr[8*4 +: 8] = d_decision.hash[15:8];
+      n_hdr[8*5 +: 8] = d_decision.hash[7:0];
+      n_hdr[8*6 +: 8] = pay_len[15:8];
+      n_hdr[8*7 +: 8] = pay_len[7:0];
+      n_hdr[8*8 +: 8] = proto_out;
+      n_hdr[8*9 +: 8] = 8'd64;
+      for (int k = 0; k < 16; k++) begin
+        n_hdr[8*(10+k) +: 8] = tsrc[8*k +: 8];
+        n_hdr[8*(26+k) +: 8] = tdst[8*k +: 8];
+      end
+    end else begin
+      n_hdr[8*2 +: 8] = 8'h45;
+      n_hdr[8*4 +: 8] = ip_total[15:8];
+      n_hdr[8*5 +: 8] = ip_total[7:0];
+      n_hdr[8*10 +: 8] = 8'd64;
+      n_hdr[8*11 +: 8] = proto_out;
+      for (int k = 0; k < 4; k++) begin
+        n_hdr[8*(14+k) +: 8] = tsrc[8*(12+k) +: 8];
+        n_hdr[8*(18+k) +: 8] = tdst[8*(12+k) +: 8];
+      end
+    end
+    acc = 24'h4500 + {8'd0, ip_total} + {8'd0, 8'd64, proto_out}
+        + addr_sum(tsrc, 1'b0) + addr_sum(tdst, 1'b0);
+    n_ip4_part = fold(acc);
+    // GUE UDP header after the outer IP header
+    acc = addr_sum(tsrc, be_v6) + addr_sum(tdst, be_v6) + 24'd17 + {8'd0, ulen}
+        + {8'd0, sport} + {8'd0, d_global.gue_port} + {8'd0, ulen} + {8'd0, d_l3_sum};
+    udp_cs = ~fold(acc);
+    if (udp_cs == 16'd0) udp_cs = 16'hffff;
+    udp_hdr = {sport, d_global.gue_port, ulen, udp_cs};
+    for (int k = 0; k < 8; k++) begin
+      if (be_v6) n_hdr[8*(42+k) +: 8] = udp_hdr[63-8*k -: 8];
+      else n_hdr[8*(22+k) +: 8] = udp_hdr[63-8*k -: 8];
+    end
+
+    // ---- NAT (addresses in parsed_t: octet k at index k)
+    for (int k = 0; k < 16; k++) begin
+      if (is_fwd) begin
+        n_addr[8*k +: 8] = d_backend.addr[k];
+        old_addr[8*k +: 8] = d_parsed.dst[k];
+      end else begin
+        n_addr[8*k +: 8] = d_vip.addr[k];
+        old_addr[8*k +: 8] = d_parsed.src[k];
+      end
+    end
+    n_addr_len = d_parsed.ipv6 ? 5'd16 : 5'd4;
+    if (d_parsed.ipv6)
+      n_addr_at = {2'd0, d_parsed.l3_offset} + (is_fwd ? 16'd24 : 16'd8);
+    else begin
+      n_addr_at = {2'd0, d_parsed.l3_offset} + (is_fwd ? 16'd16 : 16'd12);
+      n_addr = {n_addr[127:96], 96'd0} >> 96;  // octets 12..15 to 0..3
+    end
+    if (is_fwd) begin
+      n_port_en = d_backend.port != 16'd0 && !later && tcpudp;
+      n_port_at = {2'd0, d_parsed.l4_offset} + 16'd2;
+      n_port = d_backend.port;
+      old_port = d_parsed.dport;
+    end else begin
+      n_port_en = !later && tcpudp;
+      n_port_at = {2'd0, d_parsed.l4_offset};
+      n_port = (d_backend.port != 16'd0) ? d_vip.port : d_parsed.sport;
+      old_port = d_parsed.sport;
+    end
+    n_ipcs_en = !d_parsed.ipv6;
+    n_ipcs_at = {2'd0, d_parsed.l3_offset} + 16'd10;
+    n_ipcs_d = fold({8'd0, ~fold(addr_sum(old_addr, 1'b0))}
+                    + {8'd0, fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0))});
+    n_l4cs_en = !later && tcpudp && !d_parsed.icmp_error_valid;
+    n_l4cs_udp = d_parsed.proto == 8'd17;
+    n_l4cs_keep0 = n_l4cs_udp && !d_parsed.ipv6;
+    n_l4cs_at = {2'd0, d_parsed.l4_offset} + (n_l4cs_udp ? 16'd6 : 16'd16);
+    acc = {8'd0, ~fold(addr_sum(old_addr, d_parsed.ipv6))};
+    if (d_parsed.ipv6) acc = acc + {8'd0, fold(addr_sum(n_addr, 1'b1))};
+    else acc = acc + {8'd0, fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0))};
+    if (n_port_en) acc = acc + {8'd0, ~old_port} + {8'd0, n_port};
+    n_l4cs_d = fold(acc);
+
+    // ---- NAT of an ICMP error (Way::ToBackend on FORWARD, ToClient on
+    // REVERSE_NAT); the l4cs unit then updates the ICMP checksum
+    n_icmp = d_parsed.icmp_error_valid;
+    n_w1_en = 1'b0; n_w2_en = 1'b0; n_w1 = 16'd0; n_w2 = 16'd0;
+    il3 = {2'd0, d_parsed.l4_offset} + 16'd8;
+    il4 = il3 + {2'd0, d_parsed.icmp_error.l4_offset};
+    q_end = {2'd0, d_parsed.l3_offset} + l3_len;
+    for (int k = 0; k < 16; k++)
+      old_inner[8*k +: 8] = is_fwd ? d_parsed.icmp_error.src[k] : d_parsed.icmp_error.dst[k];
+    new_w = d_parsed.ipv6 ? n_addr : {n_addr[31:0], 96'd0};  // octets as in old_*
+    dout = fold({8'd0, ~fold(addr_sum(old_addr, d_parsed.ipv6))}
+                + {8'd0, fold(addr_sum(new_w, d_parsed.ipv6))});
+    din = fold({8'd0, ~fold(addr_sum(old_inner, d_parsed.ipv6))}
+               + {8'd0, fold(addr_sum(new_w, d_parsed.ipv6))});
+    n_addr2_at = il3 + (d_parsed.ipv6 ? (is_fwd ? 16'd8 : 16'd24) : (is_fwd ? 16'd12 : 16'd16));
+    iacc = d_parsed.ipv6 ? {8'd0, dout} : 24'd0;
+    iacc = iacc + {8'd0, din};
+    qhc_new = ~fold({8'd0, ~d_quote_ip_csum} + {8'd0, din});
+    n_w1_at = il3 + 16'd10;
+    if (!d_parsed.ipv6) begin
+      n_w1_en = 1'b1;
+      n_w1 = qhc_new;
+      iacc = iacc + {8'd0, ~d_quote_ip_csum} + {8'd0, qhc_new};
+    end
+    oldq_port = is_fwd ? d_parsed.icmp_error.sport : d_parsed.icmp_error.dport;
+    n_w2_at = il4 + (d_parsed.icmp_error.proto == 8'd6 ? 16'd16 : 16'd6);
+    q_l4 = (d_parsed.icmp_error.proto == 8'd6 || d_parsed.icmp_error.proto == 8'd17)
+        && n_w2_at + 16'd2 <= q_end
+        && (d_parsed.icmp_error.proto == 8'd6 || d_quote_l4_csum != 16'd0);
+    cur_l4 = d_quote_l4_csum;
+    c1 = cur_l4;
+    if (n_icmp) begin
+      n_port_en = d_backend.port != 16'd0;
+      n_port_at = is_fwd ? il4 : il4 + 16'd2;
+      n_port = is_fwd ? d_backend.port : d_vip.port;
+    end
+    if (n_icmp && n_port_en) begin
+      iacc = iacc + {8'd0, ~oldq_port} + {8'd0, n_port};
+      if (q_l4) begin
+        c1 = ~fold({8'd0, ~cur_l4} + {8'd0, ~oldq_port} + {8'd0, n_port});
+        iacc = iacc + {8'd0, ~cur_l4} + {8'd0, c1};
+      end
+    end
+    c2 = ~fold({8'd0, ~c1} + {8'd0, din});
+    if (d_parsed.icmp_error.proto == 8'd17 && c2 == 16'd0) c2 = 16'hffff;
+    if (q_l4) begin
+      n_w2_en = 1'b1;
+      n_w2 = c2;
+      iacc = iacc + {8'd0, ~c1} + {8'd0, c2};
+    end
+    if (n_icmp) begin
+      n_l4cs_en = 1'b1;
+      n_l4cs_udp = 1'b0;
+      n_l4cs_keep0 = 1'b0;
+      n_l4cs_at = {2'd0, d_parsed.l4_offset} + 16'd2;
+      n_l4cs_d = fold(iacc);
+    end
+
+    // ---- what to do
+    case (d_decision.kind)
+      lbnic_pipe_pkg::DECISION_PASS: begin
+        n_kind = ST_PASS; n_emit = 1'b1; n_shift = 7'd0; n_outlen = d_meta.len;
+        n_len = d_meta.len;
+      end
+      lbnic_pipe_pkg::DECISION_DROP: begin
+        n_kind = ST_DROP; n_shift = 7'd0;
+      end
+      default: begin
+        n_mac_en = 1'b1;
+        if (is_rev) begin
+          n_dmac = d_global.gateway_mac;
+          n_nat = 1'b1;
+        end else begin
+          n_nat = mode == lbnic_pkg::MODE_NAT;
+          n_encap = mode == lbnic_pkg::MODE_TUN_IPIP || mode == lbnic_pkg::MODE_TUN_GUE;
+        end
+        if (!n_encap) n_shift = 7'd0;
+        if (n_nat && (is_fwd ? be_v6 : vip_v6) != d_parsed.ipv6) begin
+          n_kind = ST_FAMILY;
+        end else if (n_encap) begin
+          n_len = enc_len[15:0];
+          n_max = enc_lim[15:0];
+          if (enc_len > enc_lim) n_kind = ST_TOO_BIG;
+          else begin
+            n_emit = 1'b1; n_outlen = enc_len[15:0];
+          end
+        end else begin
+          n_len = keep[15:0];
+          if (keep > {1'b0, d_global.max_frame}) n_kind = ST_TOO_BIG;
+          else begin
+            n_emit = 1'b1; n_outlen = keep[15:0];
+          end
+        end
+      end
+    endcase
+  end
+
+  // ---------------------------------------------------------- streaming
+  typedef enum logic [1:0] {S_IDLE, S_STREAM, S_TAIL} state_e;
+  state_e state;
+  logic [IB-1:0] ib;
+  logic [BW-1:0] prev, cur;
+  logic [7:0] tos_q, tos_now, tos_in;
+  logic df_q, df_now, df_in;
+  logic need_out, fire_in, fin, tail_next, take;
+
+  // the inner packet's TOS / traffic class and DF, from input beat 0
+  logic [7:0] b0, b1, b6;
+  always_comb begin
+    b0 = s_tdata[8*p_l3_off[LB-1:0] +: 8];
+    b1 = s_tdata[8*(p_l3_off[LB-1:0] + LB'(1)) +: 8];
+    b6 = s_tdata[8*(p_l3_off[LB-1:0] + LB'(6)) +: 8];
+    tos_in = p_inner6 ? {b0[3:0], b1[7:4]} : b1;
+    df_in = p_inner6 ? 1'b1 : b6[6];
+    tos_now = (ib == '0) ? tos_in : tos_q;
+    df_now = (ib == '0) ? df_in : df_q;
+  end
+
+  always_comb begin
+    need_out = p_emit && (ib <= p_last_ob);
+    cur = (state == S_TAIL) ? '0 : s_tdata;
+    tail_next = p_emit && (p_last_ob > ib);
+    if (state == S_STREAM) begin
+      s_tready = need_out ? m_tready : 1'b1;
+      m_tvalid = s_tvalid && need_out;
+    end else begin
+      s_tready = 1'b0;
+      m_tvalid = state == S_TAIL;
+    end
+    fire_in = s_tvalid && s_tready;
+    fin = (state == S_STREAM && fire_in && s_tlast && !tail_next)
+        || (state == S_TAIL && m_tready);
+    d_ready = (state == S_IDLE || fin) && (!st_valid || st_ready);
+    take = d_valid && d_ready;
+    m_tlast = ib == p_last_ob;
+  end
+
+  // the output beat
+  logic [8*HDR-1:0] hdr;
+  logic [BW-1:0] shifted;
+  logic [15:0] ipcs_old, l4cs_old, ipcs_new, l4cs_new;
+  logic [15:0] t;
+  logic [2*BW-1:0] cat;
+  assign cat = {cur, prev};
+  always_comb begin
+    hdr = p_hdr;
+    t = 16'd0;
+    if (p_o6) begin
+      hdr[8*2 +: 8] = {4'h6, tos_now[7:4]};
+      hdr[8*3 +: 8] = {tos_now[3:0], p_flow_hi[3:0]};
+    end else begin
+      hdr[8*3 +: 8] = tos_now;
+      hdr[8*8 +: 8] = df_now ? 8'h40 : 8'h00;
+      t = ~fold({8'd0, p_ip4_part} + {16'd0, tos_now} + (df_now ? 24'h4000 : 24'd0));
+      hdr[8*12 +: 8] = t[15:8];
+      hdr[8*13 +: 8] = t[7:0];
+    end
+    case (p_shift)
+      7'd20: shifted = cat[8*(DB-20) +: BW];
+      7'd28: shifted = cat[8*(DB-28) +: BW];
+      7'd40: shifted = cat[8*(DB-40) +: BW];
+      7'd48: shifted = cat[8*(DB-48) +: BW];
+      default: shifted = cur;
+    endcase
+    ipcs_old = {cur[8*p_ipcs_at[LB-1:0] +: 8], cur[8*(p_ipcs_at[LB-1:0] + 1'b1) +: 8]};
+    l4cs_old = {cur[8*p_l4cs_at[LB-1:0] +: 8], cur[8*(p_l4cs_at[LB-1:0] + 1'b1) +: 8]};
+    ipcs_new = ~fold({8'd0, ~ipcs_old} + {8'd0, p_ipcs_d});
+    l4cs_new = ~fold({8'd0, ~l4cs_old} + {8'd0, p_l4cs_d});
+    if (p_l4cs_udp && l4cs_new == 16'd0) l4cs_new = 16'hffff;
+    if (p_l4cs_keep0 && l4cs_old == 16'd0) l4cs_new = 16'd0;
+  end
+
+  logic [16:0] pos, rel;
+  logic [15:0] rem;
+  logic [BW-1:0] macv;
+  assign macv = BW'({p_smac, p_dmac});
+  always_comb begin
+    for (int j = 0; j < DB; j++) begin
+      pos = ({6'd0, ib} << LB) + 17'(j);
+      if (pos < {3'd0, p_l2_len}) m_tdata[8*j +: 8] = cur[8*j +: 8];
+      else m_tdata[8*j +: 8] = shifted[8*j +: 8];
+      if (p_mac_en && pos < 17'd12) m_tdata[8*j +: 8] = macv[8*j +: 8];
+      rel = pos - {3'd0, p_l2_len} + 17'd2;
+      if (p_encap && pos + 17'd2 >= {3'd0, p_l2_len} && rel < {10'd0, p_shift} + 17'd2)
+        m_tdata[8*j +: 8] = hdr[8*rel[5:0] +: 8];
+      if (p_nat) begin
+        rel = pos - {1'b0, p_addr_at};
+        if (pos >= {1'b0, p_addr_at} && rel < {12'd0, p_addr_len})
+          m_tdata[8*j +: 8] = p_addr[8*rel[3:0] +: 8];
+        rel = pos - {1'b0, p_addr2_at};
+        if (p_icmp && pos >= {1'b0, p_addr2_at} && rel < {12'd0, p_addr_len})
+          m_tdata[8*j +: 8] = p_addr[8*rel[3:0] +: 8];
+        if (p_icmp && p_w1_en && pos == {1'b0, p_w1_at}) m_tdata[8*j +: 8] = p_w1[15:8];
+        if (p_icmp && p_w1_en && pos == {1'b0, p_w1_at} + 17'd1) m_tdata[8*j +: 8] = p_w1[7:0];
+        if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at}) m_tdata[8*j +: 8] = p_w2[15:8];
+        if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at} + 17'd1) m_tdata[8*j +: 8] = p_w2[7:0];
+        if (p_port_en && pos == {1'b0, p_port_at}) m_tdata[8*j +: 8] = p_port[15:8];
+        if (p_port_en && pos == {1'b0, p_port_at} + 17'd1) m_tdata[8*j +: 8] = p_port[7:0];
+        if (p_ipcs_en && pos == {1'b0, p_ipcs_at}) m_tdata[8*j +: 8] = ipcs_new[15:8];
+        if (p_ipcs_en && pos == {1'b0, p_ipcs_at} + 17'd1) m_tdata[8*j +: 8] = ipcs_new[7:0];
+        if (p_l4cs_en && pos == {1'b0, p_l4cs_at}) m_tdata[8*j +: 8] = l4cs_new[15:8];
+        if (p_l4cs_en && pos == {1'b0, p_l4cs_at} + 17'd1) m_tdata[8*j +: 8] = l4cs_new[7:0];
+      end
+    end
+    rem = p_outlen - 16'({ib, {LB{1'b0}}});
+    for (int j = 0; j < DB; j++)
+      m_tkeep[j] = !m_tlast || (rem > 16'(j));
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      state <= S_IDLE;
+      st_valid <= 1'b0;
+      ib <= '0;
+    end else begin
+      if (st_valid && st_ready) st_valid <= 1'b0;
+      if (fire_in) begin
+        prev <= s_tdata;
+        ib <= ib + 1'b1;
+        if (ib == '0) begin
+          tos_q <= tos_in;
+          df_q <= df_in;
+        end
+        if (s_tlast) state <= tail_next ? S_TAIL : S_IDLE;
+      end
+      if (state == S_TAIL && m_tready) state <= S_IDLE;
+      if (take) begin
+        state <= S_STREAM;
+        ib <= '0;
+        st_valid <= 1'b1;
+        st_kind <= n_kind;
+        st_drop_counter <= d_decision.drop_counter;
+        st_forward <= is_fwd;
+        st_len <= n_len;
+        st_max <= n_max;
+        st_mtu <= (n_max > n_len - l3_len) ? n_max - (n_len - l3_len) : 16'd0;
+        p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
+        p_o6 <= n_o6; p_gue <= n_gue; p_inner6 <= n_inner6;
+        p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;
+        p_addr2_at <= n_addr2_at; p_w1_at <= n_w1_at; p_w1 <= n_w1;
+        p_w2_at <= n_w2_at; p_w2 <= n_w2;
+        p_shift <= n_shift; p_outlen <= n_outlen;
+        p_last_ob <= n_last_ob[IB-1:0];
+        p_dmac <= n_dmac; p_smac <= n_smac;
+        p_l2_len <= d_parsed.l2_len; p_l3_off <= d_parsed.l3_offset;
+        p_hdr <= n_hdr; p_ip4_part <= n_ip4_part;
+        p_flow_hi <= d_decision.hash[19:16];
+        p_addr_at <= n_addr_at; p_addr_len <= n_addr_len; p_addr <= n_addr;
+        p_port_en <= n_port_en; p_port_at <= n_port_at; p_port <= n_port;
+        p_ipcs_en <= n_ipcs_en; p_ipcs_at <= n_ipcs_at; p_ipcs_d <= n_ipcs_d;
+        p_l4cs_en <= n_l4cs_en; p_l4cs_udp <= n_l4cs_udp; p_l4cs_keep0 <= n_l4cs_keep0;
+        p_l4cs_at <= n_l4cs_at; p_l4cs_d <= n_l4cs_d;
+      end
+    end
+  end
+
+  logic unused;
+  assign unused = ^{s_tkeep, cat, p_l3_off[13:LB], n_last_ob, b0[7:4], b6, p_gue, d_meta, d_parsed, d_vip, d_backend, d_global,
+                    d_decision};
+endmodule
