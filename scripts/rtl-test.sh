@@ -34,8 +34,10 @@ bash scripts/rtl-lint.sh "${install[@]}"
 
 build=rtl/build
 mkdir -p "$build"
-pkg=rtl/pkg/lbnic_pkg.sv
-mapfile -t all < <(ls rtl/*.sv)
+# Packages first (the contract's, then the pipeline's descriptors); they are
+# not modules (no lint top, synth or testbench of their own).
+pkg="rtl/pkg/lbnic_pkg.sv rtl/lbnic_pipe_pkg.sv"
+mapfile -t all < <(ls rtl/*.sv | grep -v '_pkg\.sv$')
 if [ ${#names[@]} -eq 0 ]; then
     for f in "${all[@]}"; do names+=("$(basename "$f" .sv)"); done
 fi
@@ -45,7 +47,7 @@ done
 
 echo "== verilator --lint-only -Wall: ${names[*]}"
 for n in "${names[@]}"; do
-    verilator --lint-only -Wall --top-module "$n" "$pkg" "${all[@]}"
+    verilator --lint-only -Wall --top-module "$n" $pkg "${all[@]}"
 done
 
 echo "== test vectors from the contract"
@@ -69,7 +71,7 @@ tb_all() {
             return 1
         fi
         if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
-            --top-module "${n}_tb" -o sim "$pkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
+            --top-module "${n}_tb" -o sim $pkg "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
             cat "$build/${n}_tb.build.log"
             echo "FAIL: building $tb"
             return 1

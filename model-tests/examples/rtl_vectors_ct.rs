@@ -1,0 +1,277 @@
+//! Test vectors for the conntrack way logic of CT_EXEC (rtl/lbnic_ct_match.sv):
+//! `cargo run -p hw-model-tests --example rtl_vectors_ct -- DIR` writes
+//! `DIR/ct_match.txt`.
+//!
+//! Traffic from `testbench::gen` (every mode x scheduler x family of the
+//! test config, SYN floods, fragments, NAT replies, ICMP errors, non-VIP
+//! and malformed frames; a table update that drains a backend halfway)
+//! runs through the functional model on a target with 64 buckets x 4 ways,
+//! so the table fills and entries expire. For every packet that reads
+//! conntrack, the two candidate buckets as they are BEFORE its execute are
+//! recorded with its key, and what the model's `CtTable` computes on them:
+//! the lookup (`find`: hit, bucket a/b, way, the way after `touch`) and the
+//! insert of the key as a new entry (`insert`: free way / eviction /
+//! refusal, aged, and the way written) with every full hint set, so no
+//! relocation (the relocation unit is not written yet: the RTL reports
+//! "no free way" and the victim). Then the packet executes as usual.
+//!
+//! One line per packet, space-separated hex tokens, numbers as hex, byte
+//! strings (addresses, buckets, ways) as the number whose byte k is bits
+//! [8k+7:8k] (the RTL's packed layout), most significant digit first:
+//!
+//! src dst sport dport proto v6 frag reverse now len tcp_flags new_syn
+//! new_vip new_backend to_syn to_est to_fin to_udp bucket_a bucket_b
+//! | hit hit_b hit_way hit_vip hit_backend touched_way
+//!   ins_kind(0 free, 2 evict, 3 refused) ins_b ins_way ins_aged new_way
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{config_text, device, image_for};
+use hw_model::ct::{initial_state, CtTable, FullHints, NewEntry, Slot};
+use hw_model::pipeline::{self, Class};
+use lbnic_contract::lookup::CtBuckets;
+use lbnic_contract::target::ct::CtKey;
+use lbnic_contract::target::entries::{TcpState, CT_WAY_LEN};
+use std::fmt::Write as _;
+use std::path::Path;
+use table_compiler::config::Config;
+use testbench::gen::{GenSpec, Generator, Rate};
+
+/// Bytes as the little-endian number, most significant digit first.
+fn hex_le(b: &[u8]) -> String {
+    b.iter().rev().map(|x| format!("{x:02x}")).collect()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: rtl_vectors_ct DIR")?;
+    std::fs::create_dir_all(&dir)?;
+    let target = table_compiler::target_file::parse(
+        "name = \"ctvec\"\nmax_vips = 16\nmax_backends = 256\nlut_entry_bits = 8\nlut_entries = 8192\nct_buckets = 64\nct_ways = 4\nct_latency_cycles = 20\nct_max_outstanding = 16\nfifo_depth = 8\nct_tick_us = 1000\n",
+        "ctvec",
+    )?;
+    let text = config_text(false, false);
+    let img1 = image_for(&text, &target, None);
+    let img2 = image_for(&config_text(true, true), &target, Some(&img1));
+    let mut cfg = Config::parse(&text, "test.toml", Path::new("."))?;
+    cfg.target = target.clone();
+    cfg.target_fingerprint = target.fingerprint();
+
+    let mut out = String::new();
+    let mut n = 0u64;
+    let mut kinds = [0u64; 4];
+    let mut aged = 0u64;
+    let mut hits = 0u64;
+    let specs = [
+        // Slow: entries age out (timeouts 1..5 s); fragments, NAT replies.
+        GenSpec {
+            seed: 11,
+            packets: 6000,
+            flows: 300,
+            syn_flood: 0.1,
+            nat_replies: 0.2,
+            fragments: 0.1,
+            non_vip: 0.02,
+            malformed: 0.02,
+            flow_len: 20,
+            rate: Rate::Pps(1500.0),
+            ..GenSpec::default()
+        },
+        // Very slow, few flows: ways free up by expiry (age-outs).
+        GenSpec {
+            seed: 13,
+            packets: 3000,
+            flows: 200,
+            nat_replies: 0.2,
+            fragments: 0.1,
+            flow_len: 10,
+            rate: Rate::Pps(40.0),
+            ..GenSpec::default()
+        },
+        // Fast: a SYN flood into a full table (evictions, refusals).
+        GenSpec {
+            seed: 12,
+            packets: 6000,
+            flows: 2000,
+            syn_flood: 0.3,
+            nat_replies: 0.1,
+            fragments: 0.05,
+            rate: Rate::Pps(200_000.0),
+            ..GenSpec::default()
+        },
+    ];
+    for spec in specs {
+        let mut dev = device(&target, &img1);
+        let total = spec.packets;
+        let mut g = Generator::new(&cfg, spec)?;
+        for i in 0..total {
+            if i == total / 2 {
+                dev.flash(&img2)?;
+            }
+            let (ts, frame) = g.next_frame();
+            if !dev.mac_accepts(frame.len()) {
+                continue;
+            }
+            let now = dev.set_time_ns(ts);
+            let bank = dev.active.clone();
+            let buckets = dev.ct.buckets;
+            let enabled = dev.enabled();
+            let meta = pipeline::classify(bank.as_deref(), enabled, &frame, now, buckets, &mut dev.counters);
+            if let Some(b) = bank.as_deref() {
+                let rec = match meta.class {
+                    Class::Vip {
+                        slot,
+                        key,
+                        bucket,
+                        tcp_flags,
+                        ..
+                    } => Some((key, bucket, false, tcp_flags, slot)),
+                    Class::Fragment { slot, key, bucket, .. } => Some((key, bucket, false, 0, slot.unwrap_or(0))),
+                    Class::Reverse { key, bucket } => Some((
+                        key,
+                        bucket,
+                        true,
+                        meta.parsed.as_ref().map_or(0, |p| p.tcp_flags),
+                        0,
+                    )),
+                    _ => None,
+                };
+                if let Some((key, c, reverse, flags, slot)) = rec {
+                    let line = vector(
+                        dev.ct,
+                        dev.ct_mem(),
+                        b,
+                        &key,
+                        c,
+                        reverse,
+                        flags,
+                        slot,
+                        now,
+                        meta.len,
+                        &mut kinds,
+                        &mut aged,
+                        &mut hits,
+                    );
+                    out.push_str(&line);
+                    n += 1;
+                }
+            }
+            pipeline::execute(&mut dev, bank.as_deref(), &meta);
+        }
+    }
+    let path = Path::new(&dir).join("ct_match.txt");
+    std::fs::write(&path, out)?;
+    println!(
+        "{}: {n} vectors ({hits} hits; inserts: {} free way ({aged} of them expired), {} evictions, {} refused)",
+        path.display(),
+        kinds[0],
+        kinds[2],
+        kinds[3]
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn vector(
+    ct: CtTable,
+    mem: &[u8],
+    b: &hw_model::device::ActiveBank,
+    key: &CtKey,
+    c: CtBuckets,
+    reverse: bool,
+    flags: u8,
+    slot: u16,
+    now: u32,
+    len: u32,
+    kinds: &mut [u64; 4],
+    aged: &mut u64,
+    hits: &mut u64,
+) -> String {
+    let to = b.to;
+    let blen = ct.ways as usize * CT_WAY_LEN;
+    let kf = key.flags(false);
+    let (v6, frag) = (kf & 2 != 0, kf & 8 != 0);
+    let state = if frag {
+        TcpState::None
+    } else {
+        initial_state(key.proto(), flags)
+    };
+    let backend = (now as u16) ^ 0x5a5a;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{} {} {:04x} {:04x} {:02x} {:x} {:x} {:x} {:08x} {:04x} {:02x} {:x} {:04x} {:04x} {:08x} {:08x} {:08x} {:08x} {} {}",
+        hex_le(key.src()),
+        hex_le(key.dst()),
+        key.src_port(),
+        key.dst_port(),
+        key.proto(),
+        v6 as u8,
+        frag as u8,
+        reverse as u8,
+        now,
+        len & 0xffff,
+        flags,
+        (state == TcpState::SynSeen) as u8,
+        slot,
+        backend,
+        to.syn,
+        to.est,
+        to.fin,
+        to.udp,
+        hex_le(&mem[ct.bucket_range(c.a)]),
+        hex_le(&mem[ct.bucket_range(c.b)]),
+    );
+    let ab = |s: Slot| (s.bucket == c.b) as u8;
+    let way_of = |m: &[u8], s: Slot| {
+        let o = ct.bucket_range(s.bucket).start + s.way as usize * CT_WAY_LEN;
+        hex_le(&m[o..o + CT_WAY_LEN])
+    };
+    let mut copy = mem.to_vec();
+    match ct.find(mem, c, key, reverse, now, &to) {
+        Some(h) => {
+            *hits += 1;
+            let (vip, be, _) = ct.target_of(mem, h);
+            ct.touch(&mut copy[..], h, now, len, flags);
+            let _ = write!(s, " | 1 {} {:x} {vip:04x} {be:04x} {}", ab(h), h.way, way_of(&copy, h));
+        }
+        None => {
+            let _ = write!(s, " | 0 0 0 0000 0000 {}", "0".repeat(2 * CT_WAY_LEN));
+        }
+    }
+    let mut copy = mem.to_vec();
+    let mut hints = FullHints::new(ct.buckets);
+    for i in 0..ct.buckets {
+        hints.set(i, true);
+    }
+    let n = NewEntry {
+        reverse,
+        state,
+        backend,
+        vip: slot,
+        bytes: len,
+    };
+    let ins = ct.insert(&mut copy[..], c, key, &n, now, &to, &b.tz, &hints);
+    debug_assert!(ins.moved_to.is_none());
+    let _ = blen;
+    match ins.slot {
+        Some(w) => {
+            let kind = if ins.evicted { 2 } else { 0 };
+            kinds[kind] += 1;
+            *aged += ins.aged as u64;
+            let _ = writeln!(
+                s,
+                " {kind} {} {:x} {:x} {}",
+                ab(w),
+                w.way,
+                ins.aged as u8,
+                way_of(&copy, w)
+            );
+        }
+        None => {
+            kinds[3] += 1;
+            let _ = writeln!(s, " 3 0 0 0 {}", "0".repeat(2 * CT_WAY_LEN));
+        }
+    }
+    s
+}
