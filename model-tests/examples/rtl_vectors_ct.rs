@@ -126,7 +126,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         tcp_flags,
                         ..
                     } => Some((key, bucket, false, tcp_flags, slot)),
-                    Class::Fragment { slot, key, bucket, .. } => Some((key, bucket, false, 0, slot.unwrap_or(0))),
+                    Class::Fragment {
+                        slot, key, bucket, ..
+                    } => Some((key, bucket, false, 0, slot.unwrap_or(0))),
                     Class::Reverse { key, bucket } => Some((
                         key,
                         bucket,
@@ -188,7 +190,6 @@ fn vector(
     hits: &mut u64,
 ) -> String {
     let to = b.to;
-    let blen = ct.ways as usize * CT_WAY_LEN;
     let kf = key.flags(false);
     let (v6, frag) = (kf & 2 != 0, kf & 8 != 0);
     let state = if frag {
@@ -233,7 +234,13 @@ fn vector(
             *hits += 1;
             let (vip, be, _) = ct.target_of(mem, h);
             ct.touch(&mut copy[..], h, now, len, flags);
-            let _ = write!(s, " | 1 {} {:x} {vip:04x} {be:04x} {}", ab(h), h.way, way_of(&copy, h));
+            let _ = write!(
+                s,
+                " | 1 {} {:x} {vip:04x} {be:04x} {}",
+                ab(h),
+                h.way,
+                way_of(&copy, h)
+            );
         }
         None => {
             let _ = write!(s, " | 0 0 0 0000 0000 {}", "0".repeat(2 * CT_WAY_LEN));
@@ -253,7 +260,6 @@ fn vector(
     };
     let ins = ct.insert(&mut copy[..], c, key, &n, now, &to, &b.tz, &hints);
     debug_assert!(ins.moved_to.is_none());
-    let _ = blen;
     match ins.slot {
         Some(w) => {
             let kind = if ins.evicted { 2 } else { 0 };
