@@ -21,10 +21,15 @@
 //    (`overwrite`: key, flags, initial state, VIP, backend, last_seen =
 //    created = now, packets 1, bytes len).
 //
-// NOT here (see rtl/README.md): relocation (it needs the residents' flow
-// hashes and the full hints: with no free way, `ins_kind` says eviction or
-// refusal and a relocation unit in front of it may override), the
-// usable-backend check, scheduling, the NAT return entry, counters.
+//  * relocation (CtTable::relocation), with no free way: the first resident
+//    (a's ways, then b's) that is no fragment entry and whose other
+//    candidate bucket (given per way by a hash stage in front: the
+//    resident's flow hash) is not one of ours and not marked full; the new
+//    entry takes its way, the resident goes to `reloc_bucket` by a posted
+//    read-modify-write, which finds the free way there (§12.2).
+//
+// NOT here (see rtl/README.md): that hash stage, the usable-backend check,
+// scheduling, the NAT return entry, the posted RMW unit, counters.
 //
 // valid/ready, one packet per clock, outputs registered: latency 1 clock.
 module lbnic_ct_match #(
@@ -50,6 +55,14 @@ module lbnic_ct_match #(
     input  logic [31:0]            to_udp,
     input  logic [BBITS-1:0]       bucket_a,     // way w on bits [512w+511:512w]
     input  logic [BBITS-1:0]       bucket_b,
+    input  logic [31:0]            a,            // the candidate bucket numbers
+    input  logic [31:0]            b,
+    // Per resident (way i: a's ways, then b's): its other candidate bucket,
+    // whether its candidates include the bucket it is in, and that other
+    // bucket's full hint (from a hash stage in front, and the hint bits).
+    input  logic [32*2*WAYS-1:0]   res_other,    // way i on [32i+31:32i]
+    input  logic [2*WAYS-1:0]      res_placed,
+    input  logic [2*WAYS-1:0]      res_full,
 
     output logic                   out_valid,
     input  logic                   out_ready,
@@ -59,16 +72,19 @@ module lbnic_ct_match #(
     output logic [WB-1:0]          hit_way,
     output logic [15:0]            hit_vip,
     output logic [15:0]            hit_backend,
-    output logic [7:0]             hit_state,    // before the touch
     output lbnic_pkg::ct_way_t     touched,      // the hit way after the touch
     // insert
-    output logic [1:0]             ins_kind,     // INS_FREE / INS_EVICT / INS_REFUSED
-    output logic                   ins_b,
+    output logic [1:0]             ins_kind,     // INS_FREE / INS_RELOCATE / INS_EVICT / INS_REFUSED
+    output logic                   ins_b,        // where the new entry goes (the victim if refused)
     output logic [WB-1:0]          ins_way,
-    output logic                   ins_aged,     // the free way held an expired entry
-    output lbnic_pkg::ct_way_t     new_way
+    output logic                   ins_aged,     // INS_FREE: the free way held an expired entry
+    output lbnic_pkg::ct_way_t     new_way,
+    // INS_RELOCATE: the resident in (ins_b, ins_way) moves to this bucket
+    // (a posted read-modify-write: lowest free way there, §12.2).
+    output logic [31:0]            reloc_bucket
 );
   localparam logic [1:0] INS_FREE = 2'd0;
+  localparam logic [1:0] INS_RELOCATE = 2'd1;
   localparam logic [1:0] INS_EVICT = 2'd2;
   localparam logic [1:0] INS_REFUSED = 2'd3;
   localparam int unsigned N = 2 * WAYS;
@@ -101,7 +117,7 @@ module lbnic_ct_match #(
   localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
   logic [2*BBITS-1:0] all_ways;
   assign all_ways = {bucket_b, bucket_a};
-  logic [N-1:0]    free_w, live_match, valid_w;
+  logic [N-1:0]    free_w, live_match, valid_w, movable;
   logic [2*N-1:0]  cls;    // way i: [2i+1:2i]
   logic [32*N-1:0] idle;   // way i: [32i+31:32i]
   // Fields of a flat way by the package's byte offsets (Yosys 0.23 takes no
@@ -127,6 +143,11 @@ module lbnic_ct_match #(
     assign expired = idle_i > limit;
     assign idle[32 * i +: 32] = idle_i;
     assign valid_w[i] = (fl & F_VALID) != 0;
+    // A relocation candidate (CtTable::relocation): not a fragment entry,
+    // placed by this table's hash, its other bucket not one of ours and
+    // not marked full.
+    assign movable[i] = (fl & F_FRAG) == 0 && res_placed[i] && !res_full[i]
+                      && res_other[32 * i +: 32] != a && res_other[32 * i +: 32] != b;
     assign free_w[i] = !valid_w[i] || expired;
     assign live_match[i] = !expired
                          && `LBNIC_CT_FIELD(wi, SRC) == key.src && `LBNIC_CT_FIELD(wi, DST) == key.dst
@@ -208,6 +229,14 @@ module lbnic_ct_match #(
     end
   end
 
+  logic [$clog2(N)-1:0] mv_i;
+  always_comb begin
+    mv_i = '0;
+    for (int i = N - 1; i >= 0; i--) begin
+      if (movable[i]) mv_i = ($clog2(N))'(i);
+    end
+  end
+
   logic [7:0] new_state;
   always_comb begin
     if (key.frag || key.proto != TCP) new_state = ST_NONE;
@@ -225,6 +254,10 @@ module lbnic_ct_match #(
       c_ins_b = nfree_b > nfree_a;
       c_ins_way = c_ins_b ? first_b : first_a;
       c_aged = valid_w[c_ins_b ? WAYS + 32'(c_ins_way) : 32'(c_ins_way)];
+    end else if (movable != 0) begin
+      c_kind = INS_RELOCATE;
+      c_ins_b = mv_i >= ($clog2(N))'(WAYS);
+      c_ins_way = WB'(32'(mv_i) % WAYS);
     end else begin
       c_ins_b = vic_i >= ($clog2(N))'(WAYS);
       c_ins_way = WB'(32'(vic_i) % WAYS);
@@ -264,13 +297,13 @@ module lbnic_ct_match #(
       hit_way <= WB'(32'(c_hit_i) % WAYS);
       hit_vip <= hw.vip;
       hit_backend <= hw.backend;
-      hit_state <= hw.tcp_state;
       touched <= c_touched;
       ins_kind <= c_kind;
       ins_b <= c_ins_b;
       ins_way <= c_ins_way;
       ins_aged <= c_aged;
       new_way <= c_new;
+      reloc_bucket <= res_other[32 * 32'(mv_i) +: 32];
     end
   end
 endmodule

@@ -11,9 +11,11 @@
 //! recorded with its key, and what the model's `CtTable` computes on them:
 //! the lookup (`find`: hit, bucket a/b, way, the way after `touch`) and the
 //! insert of the key as a new entry (`insert`: free way / eviction /
-//! refusal, aged, and the way written) with every full hint set, so no
-//! relocation (the relocation unit is not written yet: the RTL reports
-//! "no free way" and the victim). Then the packet executes as usual.
+//! refusal / relocation, aged, the way written, the relocation's target)
+//! with the device's full hints, and what the RTL is given besides the
+//! buckets: each resident's other candidate bucket and its full hint (a
+//! hash stage in front of CT_EXEC computes them). Then the packet executes
+//! as usual.
 //!
 //! One line per packet, space-separated hex tokens, numbers as hex, byte
 //! strings (addresses, buckets, ways) as the number whose byte k is bits
@@ -21,8 +23,10 @@
 //!
 //! src dst sport dport proto v6 frag reverse now len tcp_flags new_syn
 //! new_vip new_backend to_syn to_est to_fin to_udp bucket_a bucket_b
+//! a b res_other(32 bits per way, a's then b's) res_placed res_full
 //! | hit hit_b hit_way hit_vip hit_backend touched_way
-//!   ins_kind(0 free, 2 evict, 3 refused) ins_b ins_way ins_aged new_way
+//!   ins_kind(0 free, 1 relocate, 2 evict, 3 refused) ins_b ins_way
+//!   ins_aged new_way reloc_bucket
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -31,7 +35,7 @@ use common::{config_text, device, image_for};
 use hw_model::ct::{initial_state, CtTable, FullHints, NewEntry, Slot};
 use hw_model::pipeline::{self, Class};
 use lbnic_contract::lookup::CtBuckets;
-use lbnic_contract::target::ct::CtKey;
+use lbnic_contract::target::ct::{CtKey, CtWay};
 use lbnic_contract::target::entries::{TcpState, CT_WAY_LEN};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -142,6 +146,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let line = vector(
                         dev.ct,
                         dev.ct_mem(),
+                        &dev.ct_hints,
                         b,
                         &key,
                         c,
@@ -164,9 +169,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = Path::new(&dir).join("ct_match.txt");
     std::fs::write(&path, out)?;
     println!(
-        "{}: {n} vectors ({hits} hits; inserts: {} free way ({aged} of them expired), {} evictions, {} refused)",
+        "{}: {n} vectors ({hits} hits; inserts: {} free way ({aged} of them or of relocation targets expired), {} relocations, {} evictions, {} refused)",
         path.display(),
         kinds[0],
+        kinds[1],
         kinds[2],
         kinds[3]
     );
@@ -177,6 +183,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn vector(
     ct: CtTable,
     mem: &[u8],
+    hints: &FullHints,
     b: &hw_model::device::ActiveBank,
     key: &CtKey,
     c: CtBuckets,
@@ -223,6 +230,32 @@ fn vector(
         hex_le(&mem[ct.bucket_range(c.a)]),
         hex_le(&mem[ct.bucket_range(c.b)]),
     );
+    // Each resident's other candidate bucket (0 and not placed when its
+    // candidates do not include the bucket it is in) and that bucket's
+    // full hint: what a hash stage in front of CT_EXEC hands it.
+    let (mut other, mut placed, mut full) = (Vec::new(), 0u32, 0u32);
+    for (i, bucket) in [c.a, c.b].into_iter().enumerate() {
+        for w in 0..ct.ways {
+            let o = ct.bucket_range(bucket).start + w as usize * CT_WAY_LEN;
+            let e = CtWay::new_unchecked(&mem[o..o + CT_WAY_LEN]);
+            let rc = ct.candidates(e.key().flow_hash(&b.tz));
+            let n = i as u32 * ct.ways + w;
+            let ob = if rc.a == bucket {
+                Some(rc.b)
+            } else if rc.b == bucket {
+                Some(rc.a)
+            } else {
+                None
+            };
+            other.push(ob.unwrap_or(0));
+            if let Some(ob) = ob {
+                placed |= 1 << n;
+                full |= (hints.is_full(ob) as u32) << n;
+            }
+        }
+    }
+    let other_hex: String = other.iter().rev().map(|o| format!("{o:08x}")).collect();
+    let _ = write!(s, " {:08x} {:08x} {other_hex} {placed:x} {full:x}", c.a, c.b);
     let ab = |s: Slot| (s.bucket == c.b) as u8;
     let way_of = |m: &[u8], s: Slot| {
         let o = ct.bucket_range(s.bucket).start + s.way as usize * CT_WAY_LEN;
@@ -247,10 +280,6 @@ fn vector(
         }
     }
     let mut copy = mem.to_vec();
-    let mut hints = FullHints::new(ct.buckets);
-    for i in 0..ct.buckets {
-        hints.set(i, true);
-    }
     let n = NewEntry {
         reverse,
         state,
@@ -258,25 +287,31 @@ fn vector(
         vip: slot,
         bytes: len,
     };
-    let ins = ct.insert(&mut copy[..], c, key, &n, now, &to, &b.tz, &hints);
-    debug_assert!(ins.moved_to.is_none());
+    let ins = ct.insert(&mut copy[..], c, key, &n, now, &to, &b.tz, hints);
     match ins.slot {
         Some(w) => {
-            let kind = if ins.evicted { 2 } else { 0 };
+            let kind = if ins.evicted {
+                2
+            } else if ins.moved_to.is_some() {
+                1
+            } else {
+                0
+            };
             kinds[kind] += 1;
             *aged += ins.aged as u64;
             let _ = writeln!(
                 s,
-                " {kind} {} {:x} {:x} {}",
+                " {kind} {} {:x} {:x} {} {:08x}",
                 ab(w),
                 w.way,
                 ins.aged as u8,
-                way_of(&copy, w)
+                way_of(&copy, w),
+                ins.moved_to.unwrap_or(0)
             );
         }
         None => {
             kinds[3] += 1;
-            let _ = writeln!(s, " 3 0 0 0 {}", "0".repeat(2 * CT_WAY_LEN));
+            let _ = writeln!(s, " 3 0 0 0 {} 00000000", "0".repeat(2 * CT_WAY_LEN));
         }
     }
     s

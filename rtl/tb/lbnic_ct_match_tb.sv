@@ -9,6 +9,7 @@
 module lbnic_ct_match_tb;
   localparam int unsigned WAYS = 4;  // the generator's target: 64 buckets x 4 ways
   localparam int unsigned WB = 2;
+  // (the DUT's ports a, b: the candidate bucket numbers)
   localparam int unsigned BBITS = WAYS * 512;
 
   logic clk = 1'b0;
@@ -22,10 +23,12 @@ module lbnic_ct_match_tb;
   logic [15:0] len, new_vip, new_backend;
   logic [7:0] tcp_flags;
   logic [BBITS-1:0] bucket_a, bucket_b;
+  logic [31:0] a, b, reloc_bucket;
+  logic [32*2*WAYS-1:0] res_other;
+  logic [2*WAYS-1:0] res_placed, res_full;
   logic hit, hit_b, ins_b, ins_aged;
   logic [WB-1:0] hit_way, ins_way;
   logic [15:0] hit_vip, hit_backend;
-  logic [7:0] hit_state;
   logic [1:0] ins_kind;
   lbnic_pkg::ct_way_t touched, new_way;
 
@@ -39,7 +42,10 @@ module lbnic_ct_match_tb;
     logic [15:0] len, new_vip, new_backend;
     logic [7:0] tcp_flags;
     logic new_syn;
-    logic [BBITS-1:0] a, b;
+    logic [BBITS-1:0] ba, bb;
+    logic [31:0] a, b;
+    logic [32*2*WAYS-1:0] res_other;
+    logic [2*WAYS-1:0] res_placed, res_full;
     logic hit, hit_b;
     logic [WB-1:0] hit_way;
     logic [15:0] hit_vip, hit_backend;
@@ -48,6 +54,7 @@ module lbnic_ct_match_tb;
     logic ins_b, aged;
     logic [WB-1:0] ins_way;
     logic [511:0] new_way;
+    logic [31:0] reloc;
   } vec_t;
   vec_t v[$];
 
@@ -56,20 +63,21 @@ module lbnic_ct_match_tb;
     int fd, n;
     vec_t x;
     logic [127:0] src, dst;
-    logic [31:0] t[25];
+    logic [31:0] t[30];
     logic [BBITS-1:0] ba, bb;
     logic [511:0] tw, nw;
+    logic [32*2*WAYS-1:0] ro;
     if (!$value$plusargs("vectors=%s", dir)) dir = "rtl/build/vectors";
     fd = $fopen({dir, "/ct_match.txt"}, "r");
     if (fd == 0) $fatal(1, "cannot open %s/ct_match.txt", dir);
     while ($fgets(line, fd) > 0) begin
       n = $sscanf(line,
-          "%h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h | %h %h %h %h %h %h %h %h %h %h %h",
+          "%h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h | %h %h %h %h %h %h %h %h %h %h %h %h",
           src, dst, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9],
-          t[10], t[11], t[12], t[13], t[14], t[15], ba, bb,
+          t[10], t[11], t[12], t[13], t[14], t[15], ba, bb, t[25], t[26], ro, t[27], t[28],
           t[16], t[17], t[18], t[19], t[20], tw,
-          t[21], t[22], t[23], t[24], nw);
-      if (n != 31) $fatal(1, "vector %0d: %0d fields read", v.size(), n);
+          t[21], t[22], t[23], t[24], nw, t[29]);
+      if (n != 37) $fatal(1, "vector %0d: %0d fields read", v.size(), n);
       x.key.src = src;
       x.key.dst = dst;
       x.key.sport = t[0][15:0];
@@ -88,8 +96,14 @@ module lbnic_ct_match_tb;
       x.to_est = t[13];
       x.to_fin = t[14];
       x.to_udp = t[15];
-      x.a = ba;
-      x.b = bb;
+      x.ba = ba;
+      x.bb = bb;
+      x.a = t[25];
+      x.b = t[26];
+      x.res_other = ro;
+      x.res_placed = t[27][2*WAYS-1:0];
+      x.res_full = t[28][2*WAYS-1:0];
+      x.reloc = t[29];
       x.hit = t[16][0];
       x.hit_b = t[17][0];
       x.hit_way = t[18][WB-1:0];
@@ -111,7 +125,7 @@ module lbnic_ct_match_tb;
   int unsigned sent = 0, got = 0;
   logic took = 1'b0;
   logic [31:0] rng = 32'h1234_5678;  // xorshift32: gaps and back-pressure
-  int unsigned n_hit = 0, n_free = 0, n_aged = 0, n_evict = 0, n_refused = 0;
+  int unsigned n_hit = 0, n_free = 0, n_aged = 0, n_reloc = 0, n_evict = 0, n_refused = 0;
 
   task automatic drive(int unsigned k);
     key = v[k].key;
@@ -125,8 +139,13 @@ module lbnic_ct_match_tb;
     to_est = v[k].to_est;
     to_fin = v[k].to_fin;
     to_udp = v[k].to_udp;
-    bucket_a = v[k].a;
-    bucket_b = v[k].b;
+    bucket_a = v[k].ba;
+    bucket_b = v[k].bb;
+    a = v[k].a;
+    b = v[k].b;
+    res_other = v[k].res_other;
+    res_placed = v[k].res_placed;
+    res_full = v[k].res_full;
   endtask
 
   // Drive on the falling edge.
@@ -177,24 +196,29 @@ module lbnic_ct_match_tb;
           if (hit_backend != e.hit_backend) fail("hit backend", 512'(hit_backend), 512'(e.hit_backend));
           if (touched != e.touched) fail("touched way", touched, e.touched);
         end
-        if (ins_kind != e.kind) fail("insert kind (0 free, 2 evict, 3 refused)", 512'(ins_kind), 512'(e.kind));
+        if (ins_kind != e.kind)
+          fail("insert kind (0 free, 1 relocate, 2 evict, 3 refused)", 512'(ins_kind), 512'(e.kind));
         if (e.kind != 2'd3) begin
           if (ins_b != e.ins_b) fail("insert bucket", 512'(ins_b), 512'(e.ins_b));
           if (ins_way != e.ins_way) fail("insert way", 512'(ins_way), 512'(e.ins_way));
-          if (ins_aged != e.aged) fail("insert aged", 512'(ins_aged), 512'(e.aged));
+          // A relocation's "aged" is the target's way: the posted RMW's.
+          if (e.kind != 2'd1 && ins_aged != e.aged) fail("insert aged", 512'(ins_aged), 512'(e.aged));
           if (new_way != e.new_way) fail("new way", new_way, e.new_way);
         end
+        if (e.kind == 2'd1 && reloc_bucket != e.reloc)
+          fail("relocation target bucket", 512'(reloc_bucket), 512'(e.reloc));
         if (e.new_syn != (new_way.tcp_state == 8'(lbnic_pkg::TCP_STATE_SYN_SEEN)))
           fail("new entry is a SYN", 512'(new_way.tcp_state), 512'(e.new_syn));
         case (e.kind)
           2'd0: if (e.aged) n_aged++; else n_free++;
+          2'd1: n_reloc++;
           2'd2: n_evict++;
           default: n_refused++;
         endcase
         got <= got + 1;
         if (got + 1 == v.size()) begin
-          $display("lbnic_ct_match_tb: %0d hits; inserts: %0d free, %0d aged-out, %0d evictions, %0d refused",
-                   n_hit, n_free, n_aged, n_evict, n_refused);
+          $display("lbnic_ct_match_tb: %0d hits; inserts: %0d free, %0d aged-out, %0d relocations, %0d evictions, %0d refused",
+                   n_hit, n_free, n_aged, n_reloc, n_evict, n_refused);
           $display("PASS lbnic_ct_match_tb: %0d vectors", v.size());
           $finish;
         end
