@@ -32,11 +32,12 @@
 mod common;
 
 use common::{config_text, device, image_for};
-use hw_model::ct::{initial_state, CtTable, FullHints, NewEntry, Slot};
+use hw_model::ct::{initial_state, CtTable, FullHints, NewEntry, Slot, TimeoutTicks};
 use hw_model::pipeline::{self, Class};
 use lbnic_contract::lookup::CtBuckets;
 use lbnic_contract::target::ct::{CtKey, CtWay};
 use lbnic_contract::target::entries::{TcpState, CT_WAY_LEN};
+use lbnic_contract::toeplitz::{Toeplitz, DEFAULT_KEY};
 use std::fmt::Write as _;
 use std::path::Path;
 use table_compiler::config::Config;
@@ -147,7 +148,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         dev.ct,
                         dev.ct_mem(),
                         &dev.ct_hints,
-                        b,
+                        b.to,
+                        &b.tz,
                         &key,
                         c,
                         reverse,
@@ -166,6 +168,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pipeline::execute(&mut dev, bank.as_deref(), &meta);
         }
     }
+    let (nr, rhits) = random_vectors(&mut out, 4000, &mut kinds, &mut aged);
+    n += nr;
+    hits += rhits;
     let path = Path::new(&dir).join("ct_match.txt");
     std::fs::write(&path, out)?;
     println!(
@@ -184,7 +189,8 @@ fn vector(
     ct: CtTable,
     mem: &[u8],
     hints: &FullHints,
-    b: &hw_model::device::ActiveBank,
+    to: TimeoutTicks,
+    tz: &Toeplitz,
     key: &CtKey,
     c: CtBuckets,
     reverse: bool,
@@ -196,7 +202,6 @@ fn vector(
     aged: &mut u64,
     hits: &mut u64,
 ) -> String {
-    let to = b.to;
     let kf = key.flags(false);
     let (v6, frag) = (kf & 2 != 0, kf & 8 != 0);
     let state = if frag {
@@ -238,7 +243,7 @@ fn vector(
         for w in 0..ct.ways {
             let o = ct.bucket_range(bucket).start + w as usize * CT_WAY_LEN;
             let e = CtWay::new_unchecked(&mem[o..o + CT_WAY_LEN]);
-            let rc = ct.candidates(e.key().flow_hash(&b.tz));
+            let rc = ct.candidates(e.key().flow_hash(tz));
             let n = i as u32 * ct.ways + w;
             let ob = if rc.a == bucket {
                 Some(rc.b)
@@ -287,7 +292,7 @@ fn vector(
         vip: slot,
         bytes: len,
     };
-    let ins = ct.insert(&mut copy[..], c, key, &n, now, &to, &b.tz, hints);
+    let ins = ct.insert(&mut copy[..], c, key, &n, now, &to, tz, hints);
     match ins.slot {
         Some(w) => {
             let kind = if ins.evicted {
@@ -315,4 +320,114 @@ fn vector(
         }
     }
     s
+}
+
+/// xorshift64*: reproducible random buckets without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `count` vectors over random buckets (corner cases traffic rarely makes):
+/// ways that are empty, random entries, the probed key itself with flags
+/// varied (reverse, family, fragment, stray bits), or random bytes; random
+/// and unknown TCP state codes, small timeouts, times near the wrap, ties;
+/// random full hints; half of them with both buckets full of live
+/// entries. Returns (vectors, hits).
+fn random_vectors(out: &mut String, count: u64, kinds: &mut [u64; 4], aged: &mut u64) -> (u64, u64) {
+    let ct = CtTable { buckets: 64, ways: 4 };
+    let tz = Toeplitz::new(&DEFAULT_KEY);
+    let mut r = Rng(0x5eed_c7e0_0000_0001);
+    let mut hits = 0;
+    for _ in 0..count {
+        let addr = |r: &mut Rng| {
+            let mut a = [0u8; 16];
+            a[10] = 0xff;
+            a[11] = 0xff;
+            a[12..].copy_from_slice(&(r.below(4) as u32 | 0xc000_0200).to_be_bytes());
+            a
+        };
+        let proto = [6u8, 17, 6, 1][r.below(4) as usize];
+        let (src, dst) = (addr(&mut r), addr(&mut r));
+        let mut key = CtKey::new(proto, &src, r.below(3) as u16, &dst, 80, false);
+        if r.below(8) == 0 {
+            key = CtKey::fragment(proto, &src, &dst, r.below(3) as u32, false);
+        }
+        let reverse = r.below(4) == 0;
+        let now = if r.below(4) == 0 {
+            r.below(64) as u32
+        } else {
+            r.next() as u32
+        };
+        // Half the vectors: both buckets full of live entries (eviction
+        // classes, idle ties, refusals).
+        let full = r.below(2) == 0;
+        let base = if full { 100 } else { 0 };
+        let to = TimeoutTicks {
+            syn: base + r.below(40) as u32,
+            est: base + r.below(40) as u32,
+            fin: base + r.below(40) as u32,
+            udp: base + r.below(40) as u32,
+        };
+        let c = ct.candidates(key.flow_hash(&tz));
+        let mut mem = vec![0u8; ct.buckets as usize * ct.ways as usize * CT_WAY_LEN];
+        for bucket in [c.a, c.b] {
+            for w in 0..ct.ways {
+                let o = ct.bucket_range(bucket).start + w as usize * CT_WAY_LEN;
+                let way = &mut mem[o..o + CT_WAY_LEN];
+                let kind = if full { 1 + r.below(6) } else { r.below(8) };
+                if kind == 0 {
+                    continue;
+                }
+                if kind == 7 {
+                    way.iter_mut().for_each(|b| *b = r.next() as u8);
+                    continue;
+                }
+                let k = if kind >= 4 {
+                    key
+                } else {
+                    let p = [6u8, 17][r.below(2) as usize];
+                    CtKey::new(p, &addr(&mut r), r.below(3) as u16, &addr(&mut r), 80, false)
+                };
+                let mut e = CtWay::new_unchecked(way);
+                e.set_key(&k);
+                let mut f = k.flags(if kind == 4 { !reverse } else { reverse });
+                if kind == 5 && r.below(2) == 0 {
+                    f ^= [0x02u8, 0x08, 0x10, 0x80][r.below(4) as usize];
+                }
+                e.set_flags(f);
+                e.set_tcp_state(r.below(7) as u8);
+                e.set_backend(r.next() as u16);
+                e.set_vip(r.next() as u16);
+                // Ties in idle time now and then.
+                let span = if r.below(2) == 0 { 4 } else { 80 };
+                e.set_last_seen(now.wrapping_sub(r.below(span) as u32));
+                e.set_created(r.next() as u32);
+                e.set_packets(r.next() as u32);
+                e.set_bytes(r.next());
+            }
+        }
+        let mut hints = FullHints::new(ct.buckets);
+        for b in 0..ct.buckets {
+            hints.set(b, r.below(2) == 0);
+        }
+        let flags = [0x02u8, 0x12, 0x10, 0x11, 0x04, 0x01, 0x00, 0xff][r.below(8) as usize];
+        let len = 60 + r.below(1500) as u32;
+        let slot = r.below(16) as u16;
+        let mut h = 0;
+        out.push_str(&vector(
+            ct, &mem, &hints, to, &tz, &key, c, reverse, flags, slot, now, len, kinds, aged, &mut h,
+        ));
+        hits += h;
+    }
+    (count, hits)
 }
