@@ -11,16 +11,16 @@
 //    first live match, bucket a's ways before b's; its VIP, backend and
 //    state, and the way as `touch` rewrites it (last_seen, packets + 1,
 //    bytes + len, the TCP state machine `next_state`);
-//  * insert (CtTable::insert without relocation): free ways (invalid or
-//    expired) counted per bucket; the candidate with more free ways
-//    (a on a tie), its lowest free way (`ins_aged`: it held an expired
-//    entry); with none free, the eviction victim: lowest class (fragment
-//    or SYN seen 0, closing/closed 1, the rest 2), then the longest idle,
-//    then the first (a's ways, then b's); refused when the victim is class
-//    2 and the new entry is a SYN (state SYN seen); and the new way
+//  * insert (CtTable::insert): free ways (invalid or expired) counted per
+//    bucket; the candidate with more free ways (a on a tie), its lowest
+//    free way (`ins_aged`: it held an expired entry); with none free, a
+//    relocation (below) if one is possible, else the eviction victim:
+//    lowest class (fragment or SYN seen 0, closing/closed 1, the rest 2),
+//    then the longest idle, then the first (a's ways, then b's); refused
+//    when the victim is class 2 and the new entry is a SYN (state SYN
+//    seen); and the new way
 //    (`overwrite`: key, flags, initial state, VIP, backend, last_seen =
-//    created = now, packets 1, bytes len).
-//
+//    created = now, packets 1, bytes len);
 //  * relocation (CtTable::relocation), with no free way: the first resident
 //    (a's ways, then b's) that is no fragment entry and whose other
 //    candidate bucket (given per way by a hash stage in front: the
