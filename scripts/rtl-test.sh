@@ -72,13 +72,13 @@ done
 
 echo "== verilator --lint-only -Wall: ${names[*]}"
 for n in "${names[@]}"; do
-    verilator --lint-only -Wall --top-module "$n" "$pkg" "${all[@]}"
+    verilator --lint-only -Wall --top-module "$n" $pkg "${all[@]}"
 done
 
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
 echo "== test vectors from the model"
-for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite; do
+for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct; do
     cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
 done
 
@@ -125,7 +125,7 @@ tb_all() {
             return 1
         fi
         if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
-            --top-module "${n}_tb" -o sim "$pkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
+            --top-module "${n}_tb" -o sim $pkg "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
             cat "$build/${n}_tb.build.log"
             echo "FAIL: building $tb"
             return 1

@@ -1,0 +1,309 @@
+// CT_EXEC's way logic (docs/spec.md §6 "Conntrack semantics", §12.1 point
+// 2): everything conntrack decides from a packet's two candidate buckets as
+// it received them (§12.2 "CT_EXEC executes on the data the packet
+// received"), for one key, in one clock:
+//
+//  * lookup (hw_model::ct::CtTable::find): per way, the key compare
+//    (bytes 0..38: addresses, ports, protocol, and the flags byte equal to
+//    VALID | V6 | REVERSE | FRAG as wanted) and the expiry
+//    (now - last_seen > the timeout of its protocol / TCP state; a
+//    fragment entry the SYN timeout; 32-bit wrapping); the hit is the
+//    first live match, bucket a's ways before b's; its VIP, backend and
+//    state, and the way as `touch` rewrites it (last_seen, packets + 1,
+//    bytes + len, the TCP state machine `next_state`);
+//  * insert (CtTable::insert): free ways (invalid or expired) counted per
+//    bucket; the candidate with more free ways (a on a tie), its lowest
+//    free way (`ins_aged`: it held an expired entry); with none free, a
+//    relocation (below) if one is possible, else the eviction victim:
+//    lowest class (fragment or SYN seen 0, closing/closed 1, the rest 2),
+//    then the longest idle, then the first (a's ways, then b's); refused
+//    when the victim is class 2 and the new entry is a SYN (state SYN
+//    seen); and the new way
+//    (`overwrite`: key, flags, initial state, VIP, backend, last_seen =
+//    created = now, packets 1, bytes len);
+//  * relocation (CtTable::relocation), with no free way: the first resident
+//    (a's ways, then b's) that is no fragment entry and whose other
+//    candidate bucket (given per way by a hash stage in front: the
+//    resident's flow hash) is not one of ours and not marked full; the new
+//    entry takes its way, the resident goes to `reloc_bucket` by a posted
+//    read-modify-write, which finds the free way there (§12.2).
+//
+// NOT here (see rtl/README.md): that hash stage, the usable-backend check,
+// scheduling, the NAT return entry, the posted RMW unit, counters.
+//
+// valid/ready, one packet per clock, outputs registered: latency 1 clock.
+module lbnic_ct_match #(
+    parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
+    localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1,
+    localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS
+) (
+    input  logic clk,
+    input  logic rst,
+
+    input  logic                   in_valid,
+    output logic                   in_ready,
+    input  lbnic_pipe_pkg::ct_key_t key,
+    input  logic                   reverse,      // look for / make a NAT return entry
+    input  logic [31:0]            now,          // ticks at ingress
+    input  logic [15:0]            len,          // frame length
+    input  logic [7:0]             tcp_flags,    // the packet's (0 for fragments)
+    input  logic [15:0]            new_vip,      // the new entry's VIP slot
+    input  logic [15:0]            new_backend,  // and VIP-local backend
+    input  logic [31:0]            to_syn,       // GLOBAL timeouts, ticks
+    input  logic [31:0]            to_est,
+    input  logic [31:0]            to_fin,
+    input  logic [31:0]            to_udp,
+    input  logic [BBITS-1:0]       bucket_a,     // way w on bits [512w+511:512w]
+    input  logic [BBITS-1:0]       bucket_b,
+    input  logic [31:0]            a,            // the candidate bucket numbers
+    input  logic [31:0]            b,
+    // Per resident (way i: a's ways, then b's): its other candidate bucket,
+    // whether its candidates include the bucket it is in, and that other
+    // bucket's full hint (from a hash stage in front, and the hint bits).
+    input  logic [32*2*WAYS-1:0]   res_other,    // way i on [32i+31:32i]
+    input  logic [2*WAYS-1:0]      res_placed,
+    input  logic [2*WAYS-1:0]      res_full,
+
+    output logic                   out_valid,
+    input  logic                   out_ready,
+    // lookup
+    output logic                   hit,
+    output logic                   hit_b,        // in bucket b
+    output logic [WB-1:0]          hit_way,
+    output logic [15:0]            hit_vip,
+    output logic [15:0]            hit_backend,
+    output lbnic_pkg::ct_way_t     touched,      // the hit way after the touch
+    // insert
+    output logic [1:0]             ins_kind,     // INS_FREE / INS_RELOCATE / INS_EVICT / INS_REFUSED
+    output logic                   ins_b,        // where the new entry goes (the victim if refused)
+    output logic [WB-1:0]          ins_way,
+    output logic                   ins_aged,     // INS_FREE: the free way held an expired entry
+    output lbnic_pkg::ct_way_t     new_way,
+    // INS_RELOCATE: the resident in (ins_b, ins_way) moves to this bucket
+    // (a posted read-modify-write: lowest free way there, §12.2).
+    output logic [31:0]            reloc_bucket
+);
+  localparam logic [1:0] INS_FREE = 2'd0;
+  localparam logic [1:0] INS_RELOCATE = 2'd1;
+  localparam logic [1:0] INS_EVICT = 2'd2;
+  localparam logic [1:0] INS_REFUSED = 2'd3;
+  localparam int unsigned N = 2 * WAYS;
+  localparam logic [7:0] TCP = 8'd6;
+  localparam logic [7:0] ST_NONE = 8'(lbnic_pkg::TCP_STATE_NONE);
+  localparam logic [7:0] ST_SYN = 8'(lbnic_pkg::TCP_STATE_SYN_SEEN);
+  localparam logic [7:0] ST_EST = 8'(lbnic_pkg::TCP_STATE_ESTABLISHED);
+  localparam logic [7:0] ST_CLOSING = 8'(lbnic_pkg::TCP_STATE_CLOSING);
+  localparam logic [7:0] ST_CLOSED = 8'(lbnic_pkg::TCP_STATE_CLOSED);
+  localparam logic [7:0] F_VALID = 8'(lbnic_pkg::CT_WAY_FLAG_VALID);
+  localparam logic [7:0] F_V6 = 8'(lbnic_pkg::CT_WAY_FLAG_V6);
+  localparam logic [7:0] F_REVERSE = 8'(lbnic_pkg::CT_WAY_FLAG_REVERSE);
+  localparam logic [7:0] F_FRAG = 8'(lbnic_pkg::CT_WAY_FLAG_FRAG);
+  localparam logic [7:0] FIN = 8'h01, SYN = 8'h02, RST = 8'h04, ACK = 8'h10;
+
+  // The flags byte a matching (and a new) entry has.
+  logic [7:0] want_flags;
+  assign want_flags = F_VALID | (key.v6 ? F_V6 : 8'd0) | (reverse ? F_REVERSE : 8'd0)
+                    | (key.frag ? F_FRAG : 8'd0);
+
+  // A known TCP state code, else "none" (TcpState::from_code).
+  function automatic logic [7:0] known(input logic [7:0] s);
+    known = (s <= ST_CLOSED) ? s : ST_NONE;
+  endfunction
+
+  // ---- per way: expiry, free, match, eviction class ----
+  // Ways 0..WAYS-1 are bucket a's, WAYS..2*WAYS-1 bucket b's. (Per-way
+  // results in packed vectors: Yosys 0.23 mis-reads unpacked arrays of
+  // structs written in always_comb.)
+  localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
+  logic [2*BBITS-1:0] all_ways;
+  assign all_ways = {bucket_b, bucket_a};
+  logic [N-1:0]    free_w, live_match, valid_w, movable;
+  logic [2*N-1:0]  cls;    // way i: [2i+1:2i]
+  logic [32*N-1:0] idle;   // way i: [32i+31:32i]
+  // Fields of a flat way by the package's byte offsets (Yosys 0.23 takes no
+  // struct-typed nets inside a generate block).
+  `define LBNIC_CT_FIELD(v, F) v[8 * lbnic_pkg::CT_WAY_``F``_OFF +: 8 * lbnic_pkg::CT_WAY_``F``_LEN]
+  for (genvar i = 0; i < N; i++) begin : g_way
+    /* verilator lint_off UNUSEDSIGNAL */ // counters, VIP, backend: not per way
+    logic [WBITS-1:0] wi;
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic [7:0]  st, fl, pr;
+    logic [31:0] limit, idle_i;
+    logic        expired;
+    assign wi = all_ways[i * WBITS +: WBITS];
+    assign st = known(`LBNIC_CT_FIELD(wi, TCP_STATE));
+    assign fl = `LBNIC_CT_FIELD(wi, FLAGS);
+    assign pr = `LBNIC_CT_FIELD(wi, PROTO);
+    assign limit = ((fl & F_FRAG) != 0) ? to_syn
+                 : (pr != TCP) ? to_udp
+                 : (st == ST_SYN) ? to_syn
+                 : (st == ST_CLOSING || st == ST_CLOSED) ? to_fin
+                 : to_est;
+    assign idle_i = now - `LBNIC_CT_FIELD(wi, LAST_SEEN);
+    assign expired = idle_i > limit;
+    assign idle[32 * i +: 32] = idle_i;
+    assign valid_w[i] = (fl & F_VALID) != 0;
+    // A relocation candidate (CtTable::relocation): not a fragment entry,
+    // placed by this table's hash, its other bucket not one of ours and
+    // not marked full.
+    assign movable[i] = (fl & F_FRAG) == 0 && res_placed[i] && !res_full[i]
+                      && res_other[32 * i +: 32] != a && res_other[32 * i +: 32] != b;
+    assign free_w[i] = !valid_w[i] || expired;
+    assign live_match[i] = !expired
+                         && `LBNIC_CT_FIELD(wi, SRC) == key.src && `LBNIC_CT_FIELD(wi, DST) == key.dst
+                         && `LBNIC_CT_FIELD(wi, SRC_PORT) == key.sport
+                         && `LBNIC_CT_FIELD(wi, DST_PORT) == key.dport
+                         && pr == key.proto && fl == want_flags;
+    assign cls[2 * i +: 2] = ((fl & F_FRAG) != 0) ? 2'd0
+                           : (pr != TCP) ? 2'd2
+                           : (st == ST_SYN) ? 2'd0
+                           : (st == ST_CLOSING || st == ST_CLOSED) ? 2'd1
+                           : 2'd2;
+  end
+  `undef LBNIC_CT_FIELD
+
+  // ---- lookup: the first live match ----
+  logic         c_hit;
+  logic [$clog2(N)-1:0] c_hit_i;
+  always_comb begin
+    c_hit = 1'b0;
+    c_hit_i = '0;
+    for (int i = N - 1; i >= 0; i--) begin
+      if (live_match[i]) begin
+        c_hit = 1'b1;
+        c_hit_i = ($clog2(N))'(i);
+      end
+    end
+  end
+
+  lbnic_pkg::ct_way_t hw, c_touched;
+  logic [7:0] hs;
+  always_comb begin
+    hw = all_ways[32'(c_hit_i) * WBITS +: WBITS];
+    hs = known(hw.tcp_state);
+    c_touched = hw;
+    c_touched.last_seen = now;
+    c_touched.packets = hw.packets + 32'd1;
+    c_touched.bytes = hw.bytes + {48'd0, len};
+    if (hw.proto == TCP) begin
+      if ((tcp_flags & RST) != 0) c_touched.tcp_state = ST_CLOSED;
+      else if ((tcp_flags & FIN) != 0) c_touched.tcp_state = (hs == ST_CLOSED) ? ST_CLOSED : ST_CLOSING;
+      else if ((hs == ST_SYN || hs == ST_NONE) && (tcp_flags & ACK) != 0 && (tcp_flags & SYN) == 0)
+        c_touched.tcp_state = ST_EST;
+      else c_touched.tcp_state = hs;
+    end
+  end
+
+  // ---- insert: free way, else victim / refusal ----
+  logic [WB:0]   nfree_a, nfree_b;
+  logic [WB-1:0] first_a, first_b;
+  always_comb begin
+    nfree_a = '0;
+    nfree_b = '0;
+    first_a = '0;
+    first_b = '0;
+    for (int i = WAYS - 1; i >= 0; i--) begin
+      if (free_w[i]) first_a = WB'(i);
+      if (free_w[WAYS + i]) first_b = WB'(i);
+    end
+    for (int i = 0; i < WAYS; i++) begin
+      nfree_a = nfree_a + (WB + 1)'(free_w[i]);
+      nfree_b = nfree_b + (WB + 1)'(free_w[WAYS + i]);
+    end
+  end
+
+  // Linear scan (the model's order): a strictly better way replaces.
+  logic [$clog2(N)-1:0] vic_i;
+  logic [1:0]  vic_cls;
+  logic [31:0] vic_idle;
+  always_comb begin
+    vic_i = '0;
+    vic_cls = cls[1:0];
+    vic_idle = idle[31:0];
+    for (int i = 1; i < N; i++) begin
+      if (cls[2 * i +: 2] < vic_cls || (cls[2 * i +: 2] == vic_cls && idle[32 * i +: 32] > vic_idle)) begin
+        vic_i = ($clog2(N))'(i);
+        vic_cls = cls[2 * i +: 2];
+        vic_idle = idle[32 * i +: 32];
+      end
+    end
+  end
+
+  logic [$clog2(N)-1:0] mv_i;
+  always_comb begin
+    mv_i = '0;
+    for (int i = N - 1; i >= 0; i--) begin
+      if (movable[i]) mv_i = ($clog2(N))'(i);
+    end
+  end
+
+  logic [7:0] new_state;
+  always_comb begin
+    if (key.frag || key.proto != TCP) new_state = ST_NONE;
+    else if ((tcp_flags & SYN) != 0 && (tcp_flags & ACK) == 0) new_state = ST_SYN;
+    else new_state = ST_EST;
+  end
+
+  logic [1:0]    c_kind;
+  logic          c_ins_b, c_aged;
+  logic [WB-1:0] c_ins_way;
+  always_comb begin
+    c_aged = 1'b0;
+    if (nfree_a != 0 || nfree_b != 0) begin
+      c_kind = INS_FREE;
+      c_ins_b = nfree_b > nfree_a;
+      c_ins_way = c_ins_b ? first_b : first_a;
+      c_aged = valid_w[c_ins_b ? WAYS + 32'(c_ins_way) : 32'(c_ins_way)];
+    end else if (movable != 0) begin
+      c_kind = INS_RELOCATE;
+      c_ins_b = mv_i >= ($clog2(N))'(WAYS);
+      c_ins_way = WB'(32'(mv_i) % WAYS);
+    end else begin
+      c_ins_b = vic_i >= ($clog2(N))'(WAYS);
+      c_ins_way = WB'(32'(vic_i) % WAYS);
+      c_kind = (vic_cls == 2'd2 && new_state == ST_SYN) ? INS_REFUSED : INS_EVICT;
+    end
+  end
+
+  lbnic_pkg::ct_way_t c_new;
+  always_comb begin
+    c_new = '0;
+    c_new.src = key.src;
+    c_new.dst = key.dst;
+    c_new.src_port = key.sport;
+    c_new.dst_port = key.dport;
+    c_new.proto = key.proto;
+    c_new.flags = want_flags;
+    c_new.tcp_state = new_state;
+    c_new.backend = new_backend;
+    c_new.vip = new_vip;
+    c_new.last_seen = now;
+    c_new.created = now;
+    c_new.packets = 32'd1;
+    c_new.bytes = {48'd0, len};
+  end
+
+  // ---- output register ----
+  assign in_ready = !out_valid || out_ready;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      out_valid <= in_valid;
+    end
+    if (in_ready && in_valid) begin
+      hit <= c_hit;
+      hit_b <= c_hit_i >= ($clog2(N))'(WAYS);
+      hit_way <= WB'(32'(c_hit_i) % WAYS);
+      hit_vip <= hw.vip;
+      hit_backend <= hw.backend;
+      touched <= c_touched;
+      ins_kind <= c_kind;
+      ins_b <= c_ins_b;
+      ins_way <= c_ins_way;
+      ins_aged <= c_aged;
+      new_way <= c_new;
+      reloc_bucket <= res_other[32 * 32'(mv_i) +: 32];
+    end
+  end
+endmodule
