@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what the tests need,
-# lints the generated SystemVerilog package (Verilator, Yosys), then runs
+# lints the generated SystemVerilog package and tests the RTL units
+# (Verilator, Yosys), then runs
 # every test in the workspace, then the real VFIO end-to-end test
 # in a QEMU guest (scripts/vfio-qemu-test.sh; it installs QEMU, busybox and a
 # Debian kernel itself). LBNIC_SKIP_VFIO=1 skips the QEMU test (CI never
@@ -10,8 +11,10 @@ cd "$(dirname "$0")/.."
 # tshark dissects the replay outputs in tests/traffic.rs (installed as root).
 bash scripts/tshark-check.sh --install
 export LBNIC_REQUIRE_TSHARK=1
-# Verilator and Yosys lint rtl/pkg/lbnic_pkg.sv (installed as root).
-bash scripts/rtl-lint.sh --install
+# Verilator and Yosys (installed as root) lint rtl/pkg/lbnic_pkg.sv
+# (scripts/rtl-lint.sh), then lint, synthesise and simulate every RTL
+# module against the contract's vectors (scripts/rtl-test.sh).
+bash scripts/rtl-test.sh --install
 cargo test --workspace --all-targets --locked "$@"
 if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
     echo "== VFIO/QEMU test skipped (LBNIC_SKIP_VFIO=1)"

@@ -16,6 +16,82 @@ pub const DEFAULT_KEY: [u8; TOEPLITZ_KEY_LEN] = [
     0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
+/// Microsoft's RSS verification vectors ("Verifying the RSS Hash
+/// Calculation"), IPv4, for [`DEFAULT_KEY`]: (source, source port,
+/// destination, destination port, IP-only hash, with-TCP hash). Public so
+/// the contract's tests and the RTL's vector file
+/// (`contract/examples/rtl_vectors.rs`) check the same published values.
+pub const RSS_VECTORS_V4: &[(&str, u16, &str, u16, u32, u32)] = &[
+    (
+        "66.9.149.187",
+        2794,
+        "161.142.100.80",
+        1766,
+        0x323e8fc2,
+        0x51ccc178,
+    ),
+    (
+        "199.92.111.2",
+        14230,
+        "65.69.140.83",
+        4739,
+        0xd718262a,
+        0xc626b0ea,
+    ),
+    (
+        "24.19.198.95",
+        12898,
+        "12.22.207.184",
+        38024,
+        0xd2d0a5de,
+        0x5c2b394a,
+    ),
+    (
+        "38.27.205.30",
+        48228,
+        "209.142.163.6",
+        2217,
+        0x82989176,
+        0xafc7327f,
+    ),
+    (
+        "153.39.163.191",
+        44251,
+        "202.188.127.2",
+        1303,
+        0x5d1809c5,
+        0x10e828a2,
+    ),
+];
+
+/// The IPv6 half of [`RSS_VECTORS_V4`].
+pub const RSS_VECTORS_V6: &[(&str, u16, &str, u16, u32, u32)] = &[
+    (
+        "3ffe:2501:200:1fff::7",
+        2794,
+        "3ffe:2501:200:3::1",
+        1766,
+        0x2cc18cd5,
+        0x40207d3d,
+    ),
+    (
+        "3ffe:501:8::260:97ff:fe40:efab",
+        14230,
+        "ff02::1",
+        4739,
+        0x0f0c461c,
+        0xdde51bbf,
+    ),
+    (
+        "3ffe:1900:4545:3:200:f8ff:fe21:67cf",
+        44251,
+        "fe80::200:f8ff:fe21:67cf",
+        38024,
+        0x4b61e985,
+        0x02d1feef,
+    ),
+];
+
 /// Longest input: two IPv6 addresses and two ports.
 pub const MAX_INPUT: usize = TOEPLITZ_KEY_LEN - 4;
 
