@@ -13,8 +13,9 @@
 package lbnic_pipe_pkg;
 
   // Bytes of a frame the parser sees (spec §12.1.1): headers that end past
-  // them are `ext_header_chain`.
-  localparam int unsigned PARSE_WINDOW = 256;
+  // them are `ext_header_chain`. A contract constant (lbnic_contract
+  // regs::PARSE_WINDOW), restated here only as a name.
+  localparam int unsigned PARSE_WINDOW = lbnic_pkg::PARSE_WINDOW;
 
   // hw_model::packet::Frag
   typedef enum logic [1:0] {

@@ -35,7 +35,9 @@ bash scripts/rtl-lint.sh "${install[@]}"
 build=rtl/build
 mkdir -p "$build"
 pkg=rtl/pkg/lbnic_pkg.sv
-mapfile -t all < <(ls rtl/*.sv)
+# Packages first: a module file that sorts before lbnic_pipe_pkg.sv
+# (lbnic_parse.sv) must see it declared.
+mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
 if [ ${#names[@]} -eq 0 ]; then
     for f in "${all[@]}"; do names+=("$(basename "$f" .sv)"); done
 fi
