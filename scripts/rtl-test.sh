@@ -3,7 +3,8 @@
 #   1. scripts/rtl-lint.sh: the generated package (installs the tools);
 #   2. verilator --lint-only -Wall of every module rtl/<name>.sv;
 #   3. the test vectors, from the Rust contract
-#      (cargo run -p lbnic-contract --example rtl_vectors);
+#      (cargo run -p lbnic-contract --example rtl_vectors) and model
+#      (cargo run -p hw-model-tests --example rtl_vectors_<stage>);
 #   4. Yosys: read_verilog -sv, then a generic `synth -top <name>` of every
 #      module, with its cell count (Yosys `stat`);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
@@ -52,6 +53,8 @@ done
 
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
+# the parser's (lbnic_parse, lbnic_parse_ext, lbnic_hdr_capture), from hw-model
+cargo run -q --locked -p hw-model-tests --example rtl_vectors_parse -- "$build/vectors"
 
 synth_all() {
     for n in "${names[@]}"; do

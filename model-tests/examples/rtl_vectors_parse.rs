@@ -13,7 +13,8 @@
 //! / 1 first / 2 later. Frames: generated traffic (testbench::gen over
 //! examples/basic.toml), hand-made edge cases and seeded random mutations.
 //! DIR/parse_frames.vec holds the whole frames for the header-capture
-//! testbench: `len bytes(hex, byte 0 first) name`.
+//! testbench: a line `len name`, then the bytes in lines of 64 (hex, byte 0
+//! first).
 
 use hw_model::packet::{parse, Frag, ParseError, Parsed};
 use lbnic_contract::target::regs::PARSE_WINDOW;
@@ -238,17 +239,39 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
         vec![(0x88a8, 1), (0x8100, 2), (0x88a8, 3)],
     ] {
         let name = format!("vlan{}", tags.len());
-        v.push((name.clone() + "_v4", eth(&tags, 0x0800, &ipv4(&V4::default(), &syn))));
+        v.push((
+            name.clone() + "_v4",
+            eth(&tags, 0x0800, &ipv4(&V4::default(), &syn)),
+        ));
         v.push((name + "_v6", eth(&tags, 0x86dd, &ipv6(&[], 6, &syn, None))));
     }
     v.push(("arp".into(), pad60(eth(&[], 0x0806, &[0; 28]))));
-    v.push(("v4_in_v6_et".into(), eth(&[], 0x86dd, &ipv4(&V4::default(), &syn))));
+    v.push((
+        "v4_in_v6_et".into(),
+        eth(&[], 0x86dd, &ipv4(&V4::default(), &syn)),
+    ));
     v.push(("v6_in_v4_et".into(), eth(&[], 0x0800, &ipv6(&[], 6, &syn, None))));
     for opts in (0..=40).step_by(4) {
-        v.push((format!("v4_opts{opts}"), t4(&V4 { opts, ..V4::default() }, &syn)));
+        v.push((
+            format!("v4_opts{opts}"),
+            t4(
+                &V4 {
+                    opts,
+                    ..V4::default()
+                },
+                &syn,
+            ),
+        ));
         v.push((
             format!("v4_opts{opts}_udp"),
-            t4(&V4 { opts, proto: 17, ..V4::default() }, &udp(None, 10)),
+            t4(
+                &V4 {
+                    opts,
+                    proto: 17,
+                    ..V4::default()
+                },
+                &udp(None, 10),
+            ),
         ));
     }
     // Bad IHL / lengths.
@@ -276,12 +299,31 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     }
     for ul in [0u16, 1, 7, 8, 9, 17, 18, 19, 100] {
         let u = udp(Some(ul), 10);
-        v.push((format!("udp_len{ul}"), t4(&V4 { proto: 17, ..V4::default() }, &u)));
+        v.push((
+            format!("udp_len{ul}"),
+            t4(
+                &V4 {
+                    proto: 17,
+                    ..V4::default()
+                },
+                &u,
+            ),
+        ));
         v.push((
             format!("udp_len{ul}_first"),
-            t4(&V4 { proto: 17, ff: 0x2000, ..V4::default() }, &u),
+            t4(
+                &V4 {
+                    proto: 17,
+                    ff: 0x2000,
+                    ..V4::default()
+                },
+                &u,
+            ),
         ));
-        v.push((format!("udp_len{ul}_v6"), eth(&[], 0x86dd, &ipv6(&[], 17, &u, None))));
+        v.push((
+            format!("udp_len{ul}_v6"),
+            eth(&[], 0x86dd, &ipv6(&[], 17, &u, None)),
+        ));
     }
     // Fragments v4.
     for (ff, name) in [
@@ -300,7 +342,15 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
             };
             v.push((
                 format!("v4_frag_{name}_p{proto}"),
-                t4(&V4 { ff, proto, ident: 0xbeef, ..V4::default() }, &l4),
+                t4(
+                    &V4 {
+                        ff,
+                        proto,
+                        ident: 0xbeef,
+                        ..V4::default()
+                    },
+                    &l4,
+                ),
             ));
         }
     }
@@ -327,7 +377,10 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
         ));
         let mut c = vec![(0u8, 8usize)];
         c.extend(std::iter::repeat((43u8, 8usize)).take(n - 1));
-        v.push((format!("v6_chain{n}_hbh"), eth(&[], 0x86dd, &ipv6(&c, 17, &udp(None, 0), None))));
+        v.push((
+            format!("v6_chain{n}_hbh"),
+            eth(&[], 0x86dd, &ipv6(&c, 17, &udp(None, 0), None)),
+        ));
     }
     v.push((
         "v6_hbh_second".into(),
@@ -335,18 +388,34 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     ));
     // Window: extension headers pushing headers across byte 256.
     for len in (8..=240).step_by(8) {
-        v.push((format!("v6_win_tcp{len}"), eth(&[], 0x86dd, &ipv6(&[(60, len)], 6, &syn, None))));
+        v.push((
+            format!("v6_win_tcp{len}"),
+            eth(&[], 0x86dd, &ipv6(&[(60, len)], 6, &syn, None)),
+        ));
         v.push((
             format!("v6_win_udp{len}"),
             eth(&[], 0x86dd, &ipv6(&[(60, len)], 17, &udp(None, 2), None)),
         ));
         v.push((
             format!("v6_win_icmp{len}"),
-            eth(&[], 0x86dd, &ipv6(&[(60, len)], 58, &icmp(1, &ipv6(&[], 17, &udp(None, 0), None)), None)),
+            eth(
+                &[],
+                0x86dd,
+                &ipv6(
+                    &[(60, len)],
+                    58,
+                    &icmp(1, &ipv6(&[], 17, &udp(None, 0), None)),
+                    None,
+                ),
+            ),
         ));
         v.push((
             format!("v6_win_quote{len}"),
-            eth(&[], 0x86dd, &ipv6(&[], 58, &icmp(3, &ipv6(&[(43, len)], 6, &syn, None)), None)),
+            eth(
+                &[],
+                0x86dd,
+                &ipv6(&[], 58, &icmp(3, &ipv6(&[(43, len)], 6, &syn, None)), None),
+            ),
         ));
     }
     v.push((
@@ -363,11 +432,19 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
             };
             v.push((
                 format!("v6_frag_{name}_p{proto}"),
-                eth(&[], 0x86dd, &ipv6(&[(44, 8)], proto, &l4, Some((fo, 0xdead_beef)))),
+                eth(
+                    &[],
+                    0x86dd,
+                    &ipv6(&[(44, 8)], proto, &l4, Some((fo, 0xdead_beef))),
+                ),
             ));
             v.push((
                 format!("v6_frag_{name}_p{proto}_after"),
-                eth(&[], 0x86dd, &ipv6(&[(0, 8), (60, 16), (44, 8), (60, 8)], proto, &l4, Some((fo, 7)))),
+                eth(
+                    &[],
+                    0x86dd,
+                    &ipv6(&[(0, 8), (60, 16), (44, 8), (60, 8)], proto, &l4, Some((fo, 7))),
+                ),
             ));
         }
     }
@@ -378,32 +455,80 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     // ICMP errors and their quotes, cut at every length.
     let q4 = |proto: u8, opts: usize, ff: u16| {
         let l4 = if proto == 6 { tcp(0x02, 5, 0) } else { udp(None, 0) };
-        ipv4(&V4 { src: [192, 0, 2, 10], dst: [198, 51, 100, 7], proto, opts, ff, ..V4::default() }, &l4)
+        ipv4(
+            &V4 {
+                src: [192, 0, 2, 10],
+                dst: [198, 51, 100, 7],
+                proto,
+                opts,
+                ff,
+                ..V4::default()
+            },
+            &l4,
+        )
     };
     for ty in [0u8, 3, 4, 5, 8, 11, 12] {
         v.push((
             format!("icmp4_t{ty}"),
-            t4(&V4 { proto: 1, ..V4::default() }, &icmp(ty, &q4(6, 0, 0x4000))),
+            t4(
+                &V4 {
+                    proto: 1,
+                    ..V4::default()
+                },
+                &icmp(ty, &q4(6, 0, 0x4000)),
+            ),
         ));
     }
     for ty in [0u8, 1, 2, 3, 4, 5, 128, 135] {
         v.push((
             format!("icmp6_t{ty}"),
-            eth(&[], 0x86dd, &ipv6(&[], 58, &icmp(ty, &ipv6(&[], 17, &udp(None, 0), None)), None)),
+            eth(
+                &[],
+                0x86dd,
+                &ipv6(&[], 58, &icmp(ty, &ipv6(&[], 17, &udp(None, 0), None)), None),
+            ),
         ));
     }
-    v.push(("icmp6_in_v4".into(), t4(&V4 { proto: 58, ..V4::default() }, &icmp(3, &q4(6, 0, 0)))));
+    v.push((
+        "icmp6_in_v4".into(),
+        t4(
+            &V4 {
+                proto: 58,
+                ..V4::default()
+            },
+            &icmp(3, &q4(6, 0, 0)),
+        ),
+    ));
     v.push((
         "icmp4_in_v6".into(),
         eth(&[], 0x86dd, &ipv6(&[], 1, &icmp(3, &q4(6, 0, 0)), None)),
     ));
-    for (proto, opts, ff) in [(6u8, 0usize, 0x4000u16), (17, 0, 0), (6, 12, 0), (17, 40, 0), (6, 0, 0x2000), (6, 0, 0x0010), (47, 0, 0)] {
+    for (proto, opts, ff) in [
+        (6u8, 0usize, 0x4000u16),
+        (17, 0, 0),
+        (6, 12, 0),
+        (17, 40, 0),
+        (6, 0, 0x2000),
+        (6, 0, 0x0010),
+        (47, 0, 0),
+    ] {
         let q = q4(proto, opts, ff);
         for cut in 0..=q.len() {
             for tags in [vec![], vec![(0x8100u16, 5u16), (0x88a8, 6)]] {
                 v.push((
                     format!("icmp4_q{proto}_o{opts}_f{ff:x}_cut{cut}_t{}", tags.len()),
-                    eth(&tags, 0x0800, &ipv4(&V4 { proto: 1, opts: 40, ..V4::default() }, &icmp(3, &q[..cut]))),
+                    eth(
+                        &tags,
+                        0x0800,
+                        &ipv4(
+                            &V4 {
+                                proto: 1,
+                                opts: 40,
+                                ..V4::default()
+                            },
+                            &icmp(3, &q[..cut]),
+                        ),
+                    ),
                 ));
             }
         }
@@ -411,9 +536,18 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     let q6s: Vec<(String, Vec<u8>)> = vec![
         ("tcp".into(), ipv6(&[], 6, &tcp(0x02, 5, 0), None)),
         ("udp".into(), ipv6(&[], 17, &udp(None, 0), None)),
-        ("ext".into(), ipv6(&[(0, 8), (43, 16), (51, 12), (60, 8)], 6, &tcp(0x02, 5, 0), None)),
-        ("frag_first".into(), ipv6(&[(44, 8)], 17, &udp(None, 0), Some((1, 5)))),
-        ("frag_later".into(), ipv6(&[(44, 8)], 17, &udp(None, 0), Some((16, 5)))),
+        (
+            "ext".into(),
+            ipv6(&[(0, 8), (43, 16), (51, 12), (60, 8)], 6, &tcp(0x02, 5, 0), None),
+        ),
+        (
+            "frag_first".into(),
+            ipv6(&[(44, 8)], 17, &udp(None, 0), Some((1, 5))),
+        ),
+        (
+            "frag_later".into(),
+            ipv6(&[(44, 8)], 17, &udp(None, 0), Some((16, 5))),
+        ),
         ("chain9".into(), ipv6(&[(60, 8); 9], 6, &tcp(0x02, 5, 0), None)),
         ("hbh2".into(), ipv6(&[(60, 8), (0, 8)], 6, &tcp(0x02, 5, 0), None)),
         ("esp".into(), ipv6(&[], 50, &[0; 8], None)),
@@ -432,11 +566,64 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     }
     // Truncated at every byte of the headers.
     let bases: Vec<(String, Vec<u8>)> = vec![
-        ("v4tcp".into(), eth(&[(0x8100, 1), (0x88a8, 2)], 0x0800, &ipv4(&V4 { opts: 8, ..V4::default() }, &syn))),
-        ("v4udp".into(), eth(&[], 0x0800, &ipv4(&V4 { proto: 17, ..V4::default() }, &udp(None, 0)))),
-        ("v6ext".into(), eth(&[(0x8100, 1)], 0x86dd, &ipv6(&[(0, 8), (43, 16), (44, 8), (51, 16)], 6, &syn, Some((1, 3))))),
-        ("v6icmp".into(), eth(&[], 0x86dd, &ipv6(&[], 58, &icmp(1, &ipv6(&[(60, 8)], 6, &syn, None)), None))),
-        ("v4icmp".into(), eth(&[], 0x0800, &ipv4(&V4 { proto: 1, ..V4::default() }, &icmp(11, &q4(17, 4, 0))))),
+        (
+            "v4tcp".into(),
+            eth(
+                &[(0x8100, 1), (0x88a8, 2)],
+                0x0800,
+                &ipv4(
+                    &V4 {
+                        opts: 8,
+                        ..V4::default()
+                    },
+                    &syn,
+                ),
+            ),
+        ),
+        (
+            "v4udp".into(),
+            eth(
+                &[],
+                0x0800,
+                &ipv4(
+                    &V4 {
+                        proto: 17,
+                        ..V4::default()
+                    },
+                    &udp(None, 0),
+                ),
+            ),
+        ),
+        (
+            "v6ext".into(),
+            eth(
+                &[(0x8100, 1)],
+                0x86dd,
+                &ipv6(&[(0, 8), (43, 16), (44, 8), (51, 16)], 6, &syn, Some((1, 3))),
+            ),
+        ),
+        (
+            "v6icmp".into(),
+            eth(
+                &[],
+                0x86dd,
+                &ipv6(&[], 58, &icmp(1, &ipv6(&[(60, 8)], 6, &syn, None)), None),
+            ),
+        ),
+        (
+            "v4icmp".into(),
+            eth(
+                &[],
+                0x0800,
+                &ipv4(
+                    &V4 {
+                        proto: 1,
+                        ..V4::default()
+                    },
+                    &icmp(11, &q4(17, 4, 0)),
+                ),
+            ),
+        ),
     ];
     for (n, f) in &bases {
         for cut in 0..=f.len() {
@@ -445,7 +632,15 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
             // the IP length instead (frame padded).
         }
         // IP length cut at every byte, frame padded back.
-        let l3 = if f[12] == 0x81 { if f[16] == 0x88 { 22 } else { 18 } } else { 14 };
+        let l3 = if f[12] == 0x81 {
+            if f[16] == 0x88 {
+                22
+            } else {
+                18
+            }
+        } else {
+            14
+        };
         let v6 = f[l3] >> 4 == 6;
         for cut in 1..(f.len() - l3) {
             let mut g = f.clone();
@@ -461,10 +656,27 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
         }
     }
     // Jumbo frames.
-    for (n, l4) in [("tcp", tcp(0x10, 5, 9600 - 14 - 40 - 20)), ("udp", udp(None, 9600 - 14 - 40 - 8))] {
-        v.push((format!("jumbo6_{n}"), eth(&[], 0x86dd, &ipv6(&[], if n == "tcp" { 6 } else { 17 }, &l4, None))));
+    for (n, l4) in [
+        ("tcp", tcp(0x10, 5, 9600 - 14 - 40 - 20)),
+        ("udp", udp(None, 9600 - 14 - 40 - 8)),
+    ] {
+        v.push((
+            format!("jumbo6_{n}"),
+            eth(
+                &[],
+                0x86dd,
+                &ipv6(&[], if n == "tcp" { 6 } else { 17 }, &l4, None),
+            ),
+        ));
     }
-    v.push(("jumbo4".into(), eth(&[], 0x0800, &ipv4(&V4::default(), &tcp(0x10, 5, 9600 - 14 - 20 - 20)))));
+    v.push((
+        "jumbo4".into(),
+        eth(
+            &[],
+            0x0800,
+            &ipv4(&V4::default(), &tcp(0x10, 5, 9600 - 14 - 20 - 20)),
+        ),
+    ));
     let mut j = eth(&[], 0x86dd, &ipv6(&[], 6, &tcp(0x10, 5, 100), None));
     j[18..20].copy_from_slice(&0u16.to_be_bytes());
     v.push(("v6_payload0".into(), j));
@@ -533,14 +745,20 @@ fn mutate(rng: &mut Rng, f: &[u8]) -> Vec<u8> {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "rtl/build/vectors".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "rtl/build/vectors".into());
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir).expect("create dir");
     let mut cases = generated();
     let mut edges = edge_cases();
     let mut rng = Rng(0x1bad_5eed_0123_4567);
     let mut muts = Vec::new();
-    let pool: Vec<Vec<u8>> = edges.iter().map(|e| e.1.clone()).chain(cases.iter().step_by(7).map(|c| c.1.clone())).collect();
+    let pool: Vec<Vec<u8>> = edges
+        .iter()
+        .map(|e| e.1.clone())
+        .chain(cases.iter().step_by(7).map(|c| c.1.clone()))
+        .collect();
     for i in 0..12000 {
         let base = &pool[rng.below(pool.len())];
         muts.push((format!("mut{i}"), mutate(&mut rng, base)));
@@ -548,7 +766,9 @@ fn main() {
     cases.append(&mut edges);
     cases.append(&mut muts);
     let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("parse.vec")).expect("parse.vec"));
-    let mut wf = std::io::BufWriter::new(std::fs::File::create(dir.join("parse_frames.vec")).expect("parse_frames.vec"));
+    let mut wf = std::io::BufWriter::new(
+        std::fs::File::create(dir.join("parse_frames.vec")).expect("parse_frames.vec"),
+    );
     let mut counts = [0usize; 3];
     for (name, f) in &cases {
         let l = line(f, name);
@@ -558,11 +778,14 @@ fn main() {
             Err(_) => 2,
         }] += 1;
         w.write_all(l.as_bytes()).expect("write");
-        let mut h = String::with_capacity(f.len() * 2);
-        for b in f {
-            let _ = write!(h, "{b:02x}");
+        writeln!(wf, "{:x} {}", f.len(), name).expect("write");
+        for chunk in f.chunks(64) {
+            let mut h = String::with_capacity(128);
+            for b in chunk {
+                let _ = write!(h, "{b:02x}");
+            }
+            writeln!(wf, "{h}").expect("write");
         }
-        writeln!(wf, "{:x} {} {}", f.len(), if h.is_empty() { "00".into() } else { h }, name).expect("write");
     }
     w.flush().expect("flush");
     wf.flush().expect("flush");

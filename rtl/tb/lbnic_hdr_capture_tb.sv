@@ -38,7 +38,8 @@ module lbnic_hdr_capture_tb;
   bit full_speed = 1'b1;
 
   // Next vector pair; returns 0 at the end.
-  logic [8*MAXF-1:0] fbytes;
+  logic [7:0]        fb[MAXF];
+  string             fhex;
   logic [31:0]       flen;
   string             fname;
   function automatic int next_frame();
@@ -47,14 +48,21 @@ module lbnic_hdr_capture_tb;
     logic [8*W-1:0] win;
     string name, rest;
     forever begin
-      n = $fscanf(fd_f, "%h %h %s\n", flen, fbytes, fname);
-      if (n != 3) return 0;
+      n = $fscanf(fd_f, "%h %s\n", flen, fname);
+      if (n != 2) return 0;
+      if (flen > MAXF) $fatal(1, "frame '%s' longer than %0d", fname, MAXF);
+      for (int unsigned b = 0; b < flen; b += 64) begin
+        n = $fscanf(fd_f, "%s\n", fhex);
+        if (n != 1 || fhex.len() != 2 * int'((flen - b) < 64 ? (flen - b) : 64))
+          $fatal(1, "frame '%s': bad byte line", fname);
+        for (int unsigned k = 0; k < 64 && b + k < flen; k++)
+          fb[b+k] = 8'(fhex.substr(2 * k, 2 * k + 1).atohex());
+      end
       m = $fgets(rest, fd_p);
       if (m == 0) $fatal(1, "parse.vec shorter than parse_frames.vec");
       m = $sscanf(rest, "%h %h", len, win);
       if (m != 2 || len != flen) $fatal(1, "vector files out of step at '%s'", fname);
       if (flen == 0) continue;
-      if (flen > MAXF) $fatal(1, "frame '%s' longer than %0d", fname, MAXF);
       exp_win.push_back(win);
       exp_len.push_back(len[15:0]);
       exp_name.push_back(fname);
@@ -63,7 +71,7 @@ module lbnic_hdr_capture_tb;
   endfunction
 
   function automatic logic [7:0] fbyte(input int unsigned k);
-    return fbytes[8*(flen-1-k)+:8];
+    return fb[k];
   endfunction
 
   // Beats sent, to compare with m_*.

@@ -530,15 +530,18 @@ mod tests {
         // 14 + 40 + 184 = 238: the TCP header ends at 258, past the window.
         let f = v6_tcp_after_ext(184);
         assert_eq!(parse(&f), Err(ParseError::ExtHeaderChain));
-        assert_eq!(
-            parse(&f).unwrap_err().reason(),
-            Some(ParseReason::ExtHeaderChain)
-        );
+        assert_eq!(parse(&f).unwrap_err().reason(), Some(ParseReason::ExtHeaderChain));
         // 8 bytes less: the TCP header ends at byte 250, inside it.
         let p = parse(&v6_tcp_after_ext(176)).expect("inside the window");
-        assert_eq!((p.l4_offset, p.sport, p.dport, p.tcp_flags), (230, 40000, 443, 0x02));
+        assert_eq!(
+            (p.l4_offset, p.sport, p.dport, p.tcp_flags),
+            (230, 40000, 443, 0x02)
+        );
         // A cut frame is truncated before the window is looked at.
         let f = v6_tcp_after_ext(184);
-        assert!(matches!(parse(&f[..f.len() - 1]), Err(ParseError::BadLength { .. })));
+        assert!(matches!(
+            parse(&f[..f.len() - 1]),
+            Err(ParseError::BadLength { .. })
+        ));
     }
 }
