@@ -67,6 +67,11 @@ module lbnic_parse_ext #(
     fo = 16'd0;
     sh = '0;
     for (int i = 0; i <= MAX_EXT; i++) begin
+      // Read unconditionally: a read under the walk's conditions makes
+      // Yosys's `share` pass search for exclusive reads to merge (a SAT
+      // problem over the whole window that runs out of memory).
+      sh = win2 >> {off[AW-1:2], 5'b0};
+      h = sh[63:0];
       if (!done) begin
         if (nh == 8'd0 || nh == 8'd43 || nh == 8'd60 || nh == 8'd51 || nh == 8'd44) begin
           if (i == MAX_EXT || (nh == 8'd0 && i != 0)) begin
@@ -79,8 +84,6 @@ module lbnic_parse_ext #(
             result = EXT_WINDOW;
             done = 1'b1;
           end else begin
-            sh = win2 >> {off[AW-1:2], 5'b0};
-            h = sh[63:0];
             if (nh == 8'd44) begin
               fo = {h[23:16], h[31:24]};
               if (fo[15:3] != 13'd0) fr = lbnic_pipe_pkg::FRAG_LATER;

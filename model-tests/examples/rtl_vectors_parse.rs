@@ -16,7 +16,7 @@
 //! testbench: a line `len name`, then the bytes in lines of 64 (hex, byte 0
 //! first).
 
-use hw_model::packet::{parse, Frag, ParseError, Parsed};
+use hw_model::packet::{parse, Frag, Parsed};
 use lbnic_contract::target::regs::PARSE_WINDOW;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -65,7 +65,6 @@ fn line(f: &[u8], name: &str) -> String {
             Some(r) => (2, r as u16, Parsed::default()),
         },
     };
-    let _: Option<ParseError> = None;
     let frag = match p.frag {
         Frag::None => 0,
         Frag::First => 1,
@@ -153,7 +152,7 @@ fn ipv4(h: &V4, payload: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&[64, h.proto, 0, 0]);
     b.extend_from_slice(&h.src);
     b.extend_from_slice(&h.dst);
-    b.extend(std::iter::repeat(1u8).take(h.opts));
+    b.extend(std::iter::repeat_n(1u8, h.opts));
     b.extend_from_slice(payload);
     b
 }
@@ -196,7 +195,7 @@ fn tcp(flags: u8, doff: u8, data: usize) -> Vec<u8> {
     t[2..4].copy_from_slice(&443u16.to_be_bytes());
     t[12] = doff << 4;
     t[13] = flags;
-    t.extend(std::iter::repeat(0xabu8).take(data));
+    t.extend(std::iter::repeat_n(0xabu8, data));
     t
 }
 
@@ -206,7 +205,7 @@ fn udp(len_field: Option<u16>, data: usize) -> Vec<u8> {
     u[2..4].copy_from_slice(&53u16.to_be_bytes());
     let l = len_field.unwrap_or((8 + data) as u16);
     u[4..6].copy_from_slice(&l.to_be_bytes());
-    u.extend(std::iter::repeat(0xcdu8).take(data));
+    u.extend(std::iter::repeat_n(0xcdu8, data));
     u
 }
 
@@ -376,7 +375,7 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
             eth(&[], 0x86dd, &ipv6(&vec![(60u8, 8usize); n], 6, &syn, None)),
         ));
         let mut c = vec![(0u8, 8usize)];
-        c.extend(std::iter::repeat((43u8, 8usize)).take(n - 1));
+        c.extend(std::iter::repeat_n((43u8, 8usize), n - 1));
         v.push((
             format!("v6_chain{n}_hbh"),
             eth(&[], 0x86dd, &ipv6(&c, 17, &udp(None, 0), None)),
@@ -721,7 +720,7 @@ fn mutate(rng: &mut Rng, f: &[u8]) -> Vec<u8> {
             break;
         }
         match rng.below(6) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 // a byte in the headers
                 let at = rng.below(g.len().min(140));
                 g[at] = rng.next() as u8;
