@@ -271,24 +271,15 @@ module lbnic_parse #(
   logic [17:0] b_end;
   logic [17:0] b_seg;
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [8*W-1:0] b_sh;
-  /* verilator lint_on UNUSEDSIGNAL */
-  /* verilator lint_off UNUSEDSIGNAL */
   logic [159:0] b_l4h;     // 20 bytes at the L4 offset
   /* verilator lint_on UNUSEDSIGNAL */
   logic [17:0] b_q;        // the quote's offset (l4 + 8)
   logic [17:0] b_body;     // the quote's length
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [8*W-1:0] b_qsh;
-  /* verilator lint_on UNUSEDSIGNAL */
   logic [319:0] b_qh;      // 40 bytes of the quoted IP header
   logic [17:0] b_qhl;
   logic [17:0] b_il4;      // absolute offset of the quoted L4 header
   logic [7:0]  b_iproto;
   logic        b_later;
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [8*W-1:0] b_psh;
-  /* verilator lint_on UNUSEDSIGNAL */
   logic [31:0] b_ports;
   logic [17:0] b_doff;
   logic [17:0] b_ulen;
@@ -308,11 +299,21 @@ module lbnic_parse #(
   assign b_seg = b_end - b_l4;
   assign b_q = b_l4 + 18'd8;
   assign b_body = b_end - b_q;
-  // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2.
-  assign b_sh = {16'h0, s1_win[8*W-1:16]} >> {b_l4[AW-1:2], 5'b0};
-  assign b_l4h = b_sh[159:0];
-  assign b_qsh = {16'h0, s1_win[8*W-1:16]} >> {b_q[AW-1:2], 5'b0};
-  assign b_qh = b_qsh[319:0];
+  // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read
+  // by word muxes (not shifts: Yosys's `share` pass runs out of memory
+  // looking for shifts to merge).
+  logic [8*W+319:0] b_w2x;
+  assign b_w2x = {320'h0, 16'h0, s1_win[8*W-1:16]};
+  always_comb begin
+    b_l4h = 160'd0;
+    b_qh = 320'd0;
+    b_ports = 32'd0;
+    for (int j = 0; j < W / 4; j++) begin
+      if (b_l4[AW-1:2] == (AW - 2)'(j)) b_l4h = b_w2x[32*j+:160];
+      if (b_q[AW-1:2] == (AW - 2)'(j)) b_qh = b_w2x[32*j+:320];
+      if (b_il4[AW-1:2] == (AW - 2)'(j)) b_ports = b_w2x[32*j+:32];
+    end
+  end
 
   lbnic_parse_ext #(.W(W)) u_iext (
       .win(s1_win),
@@ -331,8 +332,6 @@ module lbnic_parse #(
   assign b_iproto = s1_p.ipv6 ? ix_proto : b_qh[79:72];
   assign b_later = s1_p.ipv6 ? (ix_frag == lbnic_pipe_pkg::FRAG_LATER)
                              : ({b_qh[52:48], b_qh[63:56]} != 13'd0);
-  assign b_psh = {16'h0, s1_win[8*W-1:16]} >> {b_il4[AW-1:2], 5'b0};
-  assign b_ports = b_psh[31:0];
 
   always_comb begin
     b_p = s1_p;

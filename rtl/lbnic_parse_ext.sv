@@ -38,8 +38,8 @@ module lbnic_parse_ext #(
   localparam int unsigned AW = $clog2(W);
 
   // The window from byte 2 on, zero-extended past its end.
-  logic [8*W-1:0] win2;
-  assign win2 = {16'h0, win[8*W-1:16]};
+  logic [8*W+63:0] win2x;
+  assign win2x = {64'h0, 16'h0, win[8*W-1:16]};
 
   logic [7:0]  nh;
   logic [17:0] off;
@@ -48,9 +48,6 @@ module lbnic_parse_ext #(
   logic [63:0] h;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [15:0] fo;
-  /* verilator lint_on UNUSEDSIGNAL */
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [8*W-1:0] sh;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_pipe_pkg::frag_e fr;
   logic [31:0] id;
@@ -65,13 +62,13 @@ module lbnic_parse_ext #(
     hlen = 18'd0;
     h = 64'd0;
     fo = 16'd0;
-    sh = '0;
     for (int i = 0; i <= MAX_EXT; i++) begin
-      // Read unconditionally: a read under the walk's conditions makes
-      // Yosys's `share` pass search for exclusive reads to merge (a SAT
-      // problem over the whole window that runs out of memory).
-      sh = win2 >> {off[AW-1:2], 5'b0};
-      h = sh[63:0];
+      // The read is a word mux, not a shift: Yosys's `share` pass looks for
+      // exclusive shifts to merge, a SAT problem over the whole window that
+      // runs out of memory.
+      h = 64'd0;
+      for (int j = 0; j < W / 4; j++)
+        if (off[AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
       if (!done) begin
         if (nh == 8'd0 || nh == 8'd43 || nh == 8'd60 || nh == 8'd51 || nh == 8'd44) begin
           if (i == MAX_EXT || (nh == 8'd0 && i != 0)) begin
