@@ -12,9 +12,10 @@
 /* verilator lint_off UNUSEDPARAM */
 package lbnic_pipe_pkg;
 
-  // Bytes of a frame the parser sees (spec §12.1.1): headers that end past
-  // them are `ext_header_chain`.
-  localparam int unsigned PARSE_WINDOW = 256;
+  // The bytes of a frame the parser sees (spec §12.1.1; headers that end
+  // past them are `ext_header_chain`) are the contract's
+  // lbnic_pkg::PARSE_WINDOW: not restated here (Yosys 0.23 cannot read one
+  // package's constant from another).
 
   // hw_model::packet::Frag
   typedef enum logic [1:0] {

@@ -78,7 +78,7 @@ done
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
 echo "== test vectors from the model"
-for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct; do
+for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_parse; do
     cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
 done
 

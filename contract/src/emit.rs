@@ -190,6 +190,7 @@ fn items(t: &Target) -> Items {
         it.c(format!("COUNTER_{}", upper(c.name())), c.offset(), Ty::Hex);
     }
     it.c("PARSE_REASON_COUNT", ParseReason::ALL.len() as u64, Ty::Dec);
+    it.c("PARSE_WINDOW", regs::PARSE_WINDOW as u64, Ty::Dec);
     for r in ParseReason::ALL {
         it.c(format!("PARSE_ERROR_{}", upper(r.name())), r.offset(), Ty::Hex);
     }

@@ -140,6 +140,7 @@ package lbnic_pkg;
   localparam int unsigned COUNTER_CT_RELOCATIONS = 32'h000001c0;
   localparam int unsigned COUNTER_CT_INSERT_REFUSED = 32'h000001c8;
   localparam int unsigned PARSE_REASON_COUNT = 8;
+  localparam int unsigned PARSE_WINDOW = 256;
   localparam int unsigned PARSE_ERROR_TRUNCATED = 32'h00000200;
   localparam int unsigned PARSE_ERROR_BAD_IP_VERSION = 32'h00000208;
   localparam int unsigned PARSE_ERROR_BAD_IHL = 32'h00000210;

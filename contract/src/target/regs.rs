@@ -241,6 +241,14 @@ counters! {
     CtInsertRefused = "ct_insert_refused",
 }
 
+/// Bytes at the start of a frame the parser sees (the header window the
+/// receive path hands it; spec §12.1.1). A header the parser must read that
+/// ends past them is a parse error [`ParseReason::ExtHeaderChain`]: only
+/// IPv6 extension headers can push one there (without them the worst case,
+/// QinQ + IPv4 with options + ICMPv4 quoting IPv4 with options, ends at byte
+/// 154).
+pub const PARSE_WINDOW: usize = 256;
+
 /// Why a frame could not be parsed; each has a counter at
 /// `PARSE_ERRORS + 8 * reason`. Frames that parse but are not load-balancer
 /// traffic (not IP, not TCP/UDP/ICMP-error) are not parse errors: they take

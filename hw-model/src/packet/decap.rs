@@ -77,7 +77,7 @@ pub fn decap(frame: &[u8], gue_port: u16) -> Result<Decap, DecapError> {
     outer.src_mac = frame[ethernet::field::SRC].try_into().expect("6");
     outer.vlan = vlan;
     outer.l2_len = l2;
-    parse_l3(frame, l2, v6, &mut outer).map_err(DecapError::Outer)?;
+    parse_l3(frame, l2, v6, &mut outer, usize::MAX).map_err(DecapError::Outer)?;
     if outer.frag != Frag::None {
         return Err(DecapError::Fragmented);
     }
@@ -133,8 +133,8 @@ pub fn decap(frame: &[u8], gue_port: u16) -> Result<Decap, DecapError> {
         ..Parsed::default()
     };
     let payload = &frame[..inner_end];
-    parse_l3(payload, inner_at, inner_v6, &mut inner).map_err(DecapError::Inner)?;
-    parse_l4(payload, &mut inner).map_err(DecapError::Inner)?;
+    parse_l3(payload, inner_at, inner_v6, &mut inner, usize::MAX).map_err(DecapError::Inner)?;
+    parse_l4(payload, &mut inner, usize::MAX).map_err(DecapError::Inner)?;
     Ok(Decap {
         tunnel,
         outer,

@@ -4,10 +4,13 @@
 //! Decisions: the IPv4 header checksum is not verified (as in Katran; the
 //! backend's stack checks it, and a load balancer must not silently become
 //! a filter); frames may carry Ethernet padding beyond the IP length; at
-//! most two VLAN tags and eight IPv6 extension headers are walked.
+//! most two VLAN tags and eight IPv6 extension headers are walked; the
+//! parser sees the first `PARSE_WINDOW` (256) bytes of a frame (the header
+//! window of the hardware's receive path), and a header it must read that
+//! ends past them is `ExtHeaderChain`.
 
 use super::headers::{ethernet, ipv4, ipv6, tcp, udp, Short};
-use lbnic_contract::target::regs::ParseReason;
+use lbnic_contract::target::regs::{ParseReason, PARSE_WINDOW};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Fragment position of a packet.
@@ -127,22 +130,44 @@ pub const MAX_EXT: usize = 8;
 /// ethertype, which is not IP.
 pub const MAX_VLAN: usize = 2;
 
-/// Walk IPv6 extension headers from `nh` at `b[off..end]`. Returns
-/// (protocol, L4 offset, fragment position, fragment identification).
-fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usize, Frag, u32), ParseError> {
+/// Why an extension-header walk stopped short.
+enum ExtErr {
+    /// A 9th header, or hop-by-hop not first.
+    Chain,
+    /// A header cut by `end`.
+    Truncated { at: usize, need: usize },
+    /// A header's first 8 bytes end past the parser's window.
+    Window,
+}
+
+/// Walk IPv6 extension headers from `nh` at `b[off..end]`, `b[0]` being
+/// byte `base` of the frame and the parser seeing the frame's first `win`
+/// bytes. Returns (protocol, L4 offset, fragment position, fragment
+/// identification).
+fn ipv6_ext(
+    b: &[u8],
+    mut nh: u8,
+    mut off: usize,
+    end: usize,
+    base: usize,
+    win: usize,
+) -> Result<(u8, usize, Frag, u32), ExtErr> {
     let mut frag = Frag::None;
     let mut id = 0;
     for i in 0..=MAX_EXT {
         match nh {
             ipv6::HOP_BY_HOP | ipv6::ROUTING | ipv6::DEST_OPTS | ipv6::AH | ipv6::FRAGMENT => {
                 if i == MAX_EXT || (nh == ipv6::HOP_BY_HOP && i != 0) {
-                    return Err(ParseError::ExtHeaderChain);
+                    return Err(ExtErr::Chain);
                 }
                 if off + 8 > end {
-                    return Err(ParseError::Truncated {
+                    return Err(ExtErr::Truncated {
                         at: end,
                         need: off + 8,
                     });
+                }
+                if base + off + 8 > win {
+                    return Err(ExtErr::Window);
                 }
                 let len = match nh {
                     ipv6::FRAGMENT => {
@@ -163,7 +188,7 @@ fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usi
                     _ => (b[off + 1] as usize + 1) * 8,
                 };
                 if off + len > end {
-                    return Err(ParseError::Truncated {
+                    return Err(ExtErr::Truncated {
                         at: end,
                         need: off + len,
                     });
@@ -177,22 +202,38 @@ fn ipv6_ext(b: &[u8], mut nh: u8, mut off: usize, end: usize) -> Result<(u8, usi
             _ => return Ok((nh, off, frag, id)),
         }
     }
-    Err(ParseError::ExtHeaderChain)
+    Err(ExtErr::Chain)
+}
+
+/// `ExtHeaderChain` when a header read at frame bytes `..end` ends past the
+/// parser's window of `win` bytes.
+#[inline]
+fn in_window(end: usize, win: usize) -> Result<(), ParseError> {
+    if end > win {
+        Err(ParseError::ExtHeaderChain)
+    } else {
+        Ok(())
+    }
 }
 
 /// The flow of an ICMP error's inner packet at `b[off..end]`: a quoted IP
 /// header and at least the 4 port bytes of its TCP/UDP header (the rest of
-/// the quote may be cut short, as routers do).
-fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError> {
+/// the quote may be cut short, as routers do). A quoted header that ends
+/// past the window (`win`) is `ExtHeaderChain`, as outside the quote.
+fn inner(b: &[u8], off: usize, end: usize, v6: bool, win: usize) -> Result<Inner, ParseError> {
     let bad = |_| ParseError::BadInner;
     let body = b.get(off..end).ok_or(ParseError::BadInner)?;
     let (src, dst, proto, l4, later) = if v6 {
         let h = ipv6::Header::new_checked(body).map_err(bad)?;
+        in_window(off + ipv6::field::HEADER_LEN, win)?;
         if h.version() != 6 {
             return Err(ParseError::BadInner);
         }
         let (p, l4, frag, _) =
-            ipv6_ext(body, h.next_header(), 40, body.len()).map_err(|_| ParseError::BadInner)?;
+            ipv6_ext(body, h.next_header(), 40, body.len(), off, win).map_err(|e| match e {
+                ExtErr::Window => ParseError::ExtHeaderChain,
+                _ => ParseError::BadInner,
+            })?;
         (
             IpAddr::V6(Ipv6Addr::from(h.src())),
             IpAddr::V6(Ipv6Addr::from(h.dst())),
@@ -202,6 +243,7 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
         )
     } else {
         let h = ipv4::Header::new_checked(body).map_err(bad)?;
+        in_window(off + ipv4::field::MIN_LEN, win)?;
         if h.version() != 4 || h.header_len() < 20 || h.header_len() > body.len() {
             return Err(ParseError::BadInner);
         }
@@ -221,6 +263,7 @@ fn inner(b: &[u8], off: usize, end: usize, v6: bool) -> Result<Inner, ParseError
     if l4 + 4 > body.len() {
         return Err(ParseError::BadInner);
     }
+    in_window(off + l4 + 4, win)?;
     Ok(Inner {
         src,
         dst,
@@ -290,7 +333,10 @@ pub(crate) fn parse_l2(f: &[u8]) -> Result<(Option<u16>, usize, u16), ParseError
 /// The IP layer at `f[l3..]`, `f` ending where the enclosing packet ends
 /// (the frame for the outer packet; a tunnel's payload for an inner one).
 #[inline]
-pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<(), ParseError> {
+///
+/// `win`: the bytes of `f` the parser sees (`PARSE_WINDOW` for a frame;
+/// `usize::MAX` for the tunnel decoder, which is no hardware).
+pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed, win: usize) -> Result<(), ParseError> {
     let rest = f.get(l3..).unwrap_or_default();
     let (src, dst, proto, l3_len, l4, frag, frag_id) = if !v6 {
         let h = ipv4::Header::new_checked(rest).map_err(short(l3))?;
@@ -342,7 +388,11 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<
                 have: rest.len(),
             });
         }
-        let (proto, l4, frag, id) = ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl)?;
+        let (proto, l4, frag, id) =
+            ipv6_ext(f, h.next_header(), l3 + 40, l3 + tl, 0, win).map_err(|e| match e {
+                ExtErr::Chain | ExtErr::Window => ParseError::ExtHeaderChain,
+                ExtErr::Truncated { at, need } => ParseError::Truncated { at, need },
+            })?;
         (
             IpAddr::V6(Ipv6Addr::from(h.src())),
             IpAddr::V6(Ipv6Addr::from(h.dst())),
@@ -369,9 +419,12 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed) -> Result<
     Ok(())
 }
 
-/// The L4 header of a packet whose IP layer `p` holds.
+/// The L4 header of a packet whose IP layer `p` holds; `win` as for
+/// [`parse_l3`]: a fixed TCP / UDP / ICMP header, or the quote of an ICMP
+/// error through its port bytes, ending past it is `ExtHeaderChain` (checked
+/// after the header's own truncation check, before any of its fields).
 #[inline]
-pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
+pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed, win: usize) -> Result<(), ParseError> {
     let (proto, l4, end) = (p.proto, p.l4_offset, p.l3_offset + p.l3_len);
     if p.frag == Frag::Later {
         if !matches!(proto, 6 | 17) {
@@ -383,6 +436,7 @@ pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
     match proto {
         6 => {
             let t = tcp::Header::new_checked(seg).map_err(short(l4))?;
+            in_window(l4 + tcp::field::MIN_LEN, win)?;
             let hl = t.header_len();
             if hl < 20 || hl > seg.len() {
                 return Err(ParseError::BadTcpOffset(hl));
@@ -393,6 +447,7 @@ pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
         }
         17 => {
             let u = udp::Header::new_checked(seg).map_err(short(l4))?;
+            in_window(l4 + udp::field::HEADER_LEN, win)?;
             let ul = u.length();
             if ul < 8 || (p.frag == Frag::None && ul > seg.len()) {
                 return Err(ParseError::BadUdpLength(ul));
@@ -407,6 +462,7 @@ pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
                     need: l4 + 8,
                 });
             }
+            in_window(l4 + 8, win)?;
             let ty = seg[0];
             let is_err = if p.ipv6 {
                 (1..=4).contains(&ty)
@@ -416,7 +472,7 @@ pub(crate) fn parse_l4(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
             if !is_err {
                 return Err(ParseError::IcmpNotError(ty));
             }
-            p.icmp_error = Some(inner(f, l4 + 8, end, p.ipv6)?);
+            p.icmp_error = Some(inner(f, l4 + 8, end, p.ipv6, win)?);
         }
         other => return Err(ParseError::UnsupportedL4(other)),
     }
@@ -437,6 +493,55 @@ pub fn parse_into(f: &[u8], p: &mut Parsed) -> Result<(), ParseError> {
     p.src_mac = f[ethernet::field::SRC].try_into().expect("6");
     p.vlan = vlan;
     p.l2_len = l2;
-    parse_l3(f, l2, v6, p)?;
-    parse_l4(f, p)
+    parse_l3(f, l2, v6, p, PARSE_WINDOW)?;
+    parse_l4(f, p, PARSE_WINDOW)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ethernet + IPv6 + one destination-options header of `ext` bytes + a
+    /// 20-byte TCP SYN to port 443.
+    fn v6_tcp_after_ext(ext: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 14];
+        f[12..14].copy_from_slice(&ethernet::IPV6.to_be_bytes());
+        let payload = ext + 20;
+        let mut ip = vec![0x60, 0, 0, 0];
+        ip.extend_from_slice(&(payload as u16).to_be_bytes());
+        ip.extend_from_slice(&[ipv6::DEST_OPTS, 64]);
+        ip.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8].repeat(8));
+        f.extend_from_slice(&ip);
+        let mut e = vec![0u8; ext];
+        e[0] = 6;
+        e[1] = (ext / 8 - 1) as u8;
+        f.extend_from_slice(&e);
+        let mut t = vec![0u8; 20];
+        t[0..2].copy_from_slice(&40000u16.to_be_bytes());
+        t[2..4].copy_from_slice(&443u16.to_be_bytes());
+        t[12] = 5 << 4;
+        t[13] = 0x02;
+        f.extend_from_slice(&t);
+        f
+    }
+
+    #[test]
+    fn headers_past_the_window_are_ext_header_chain() {
+        // 14 + 40 + 184 = 238: the TCP header ends at 258, past the window.
+        let f = v6_tcp_after_ext(184);
+        assert_eq!(parse(&f), Err(ParseError::ExtHeaderChain));
+        assert_eq!(parse(&f).unwrap_err().reason(), Some(ParseReason::ExtHeaderChain));
+        // 8 bytes less: the TCP header ends at byte 250, inside it.
+        let p = parse(&v6_tcp_after_ext(176)).expect("inside the window");
+        assert_eq!(
+            (p.l4_offset, p.sport, p.dport, p.tcp_flags),
+            (230, 40000, 443, 0x02)
+        );
+        // A cut frame is truncated before the window is looked at.
+        let f = v6_tcp_after_ext(184);
+        assert!(matches!(
+            parse(&f[..f.len() - 1]),
+            Err(ParseError::BadLength { .. })
+        ));
+    }
 }

@@ -1,0 +1,442 @@
+// The parser (spec §12.1.1, hw_model::packet::parse): a frame's header
+// window (its first W = lbnic_pkg::PARSE_WINDOW bytes, zero past the frame's
+// end, byte k on bits [8k+7:8k]) and its length -> lbnic_pipe_pkg::parsed_t.
+//
+// status PARSE_OK: every field equals the Rust `Parsed` (addresses as
+// 16 octets, IPv4 mapped ::ffff:a.b.c.d; `vlan_valid` / `icmp_error_valid`
+// for the Options). PARSE_ERROR: `reason` is the ParseReason of the Rust
+// error; PARSE_NOT_LB: the Rust error has no reason (NotIp, UnsupportedL4,
+// IcmpNotError, UnsupportedInner). On a refusal the other fields are
+// whatever was parsed before it (not part of the contract).
+//
+// The checks are made in the Rust code's order, so a frame broken in two
+// ways gets the same error as in the model. Headers the parser must read
+// that end past the window are `ext_header_chain` (§12.1.1).
+//
+// Pipeline: one descriptor per clock, fixed latency LATENCY = 3: a
+// descriptor accepted at rising edge k (in_valid && in_ready) is on out_*
+// with out_valid after edge k + 3 - 1 = k + 2, i.e. it can be taken at edge
+// k + 3 at the earliest. Stages: S0 registers the input; A (S0 -> S1):
+// Ethernet, VLAN tags, the IP header, the IPv6 extension-header walk;
+// B (S1 -> S2 = output): TCP / UDP / ICMP and an ICMP error's quote (with
+// its own extension-header walk). A full pipeline stalls as a whole while
+// out_ready is low (in_ready = !out_valid || out_ready).
+module lbnic_parse #(
+    parameter int unsigned W = lbnic_pkg::PARSE_WINDOW
+) (
+    input  logic clk,
+    input  logic rst,
+    input  logic                    in_valid,
+    output logic                    in_ready,
+    input  logic [8*W-1:0]          in_window,
+    input  logic [15:0]             in_len,
+    output logic                    out_valid,
+    input  logic                    out_ready,
+    output lbnic_pipe_pkg::parsed_t out_parsed
+);
+  /* verilator lint_off UNUSEDPARAM */
+  localparam int unsigned LATENCY = 3;  // documentation; the testbench checks it
+  /* verilator lint_on UNUSEDPARAM */
+  localparam logic [1:0] EXT_OK = 2'd0;
+  localparam logic [1:0] EXT_WINDOW = 2'd3;
+  localparam int unsigned AW = $clog2(W);
+  localparam logic [17:0] WIN = 18'(W);
+
+  logic adv;
+  assign adv = !out_valid || out_ready;
+  assign in_ready = adv;
+
+  // ---------------------------------------------------------------- S0
+  logic           s0_valid;
+  logic [8*W-1:0] s0_win;
+  logic [15:0]    s0_len;
+  always_ff @(posedge clk) begin
+    if (rst) s0_valid <= 1'b0;
+    else if (adv) s0_valid <= in_valid;
+    if (adv) begin
+      s0_win <= in_window;
+      s0_len <= in_len;
+    end
+  end
+
+  function automatic logic [7:0] byte_at(input logic [8*W-1:0] w, input int unsigned k);
+    byte_at = w[8*k+:8];
+  endfunction
+
+  // ------------------------------------------------------ stage A (L2, L3)
+  lbnic_pipe_pkg::parsed_t a_p;
+  logic        a_done;     // refused in stage A
+  logic [17:0] a_end;      // l3_offset + l3_len
+  logic [15:0] a_et;
+  logic        a_v6;
+  logic [17:0] a_rest;
+  logic [17:0] a_l3;
+  logic [159:0] a_v4h;     // the IPv4 header's fixed 20 bytes
+  logic [319:0] a_v6h;     // the IPv6 header
+  logic [17:0] a_hl;
+  logic [17:0] a_tl;
+  logic [17:0] a_tl6;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [15:0] a_ff;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  logic [1:0]  ox_result;
+  logic [7:0]  ox_proto;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [17:0] ox_l4;
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_pipe_pkg::frag_e ox_frag;
+  logic [31:0] ox_id;
+
+  // The IP header sits at byte 14, 18 or 22.
+  always_comb begin
+    a_v4h = s0_win[8*14+:160];
+    a_v6h = s0_win[8*14+:320];
+    if (a_l3 == 18'd18) begin
+      a_v4h = s0_win[8*18+:160];
+      a_v6h = s0_win[8*18+:320];
+    end else if (a_l3 == 18'd22) begin
+      a_v4h = s0_win[8*22+:160];
+      a_v6h = s0_win[8*22+:320];
+    end
+  end
+
+  lbnic_parse_ext #(.W(W)) u_ext (
+      .win(s0_win),
+      .nh_in(a_v6h[6*8+:8]),
+      .off_in(a_l3 + 18'd40),
+      .end_off(a_end),
+      .result(ox_result),
+      .proto(ox_proto),
+      .l4_off(ox_l4),
+      .frag(ox_frag),
+      .frag_id(ox_id)
+  );
+
+  // Ethernet and up to two tags.
+  logic        l2_trunc;
+  logic        l2_vlan_valid;
+  logic [15:0] l2_vlan;
+  always_comb begin
+    l2_trunc = 1'b0;
+    l2_vlan_valid = 1'b0;
+    l2_vlan = 16'd0;
+    a_l3 = 18'd14;
+    a_et = {byte_at(s0_win, 12), byte_at(s0_win, 13)};
+    if (s0_len < 16'd14) begin
+      l2_trunc = 1'b1;
+    end else if (a_et == 16'h8100 || a_et == 16'h88a8) begin
+      if (s0_len < 16'd18) begin
+        l2_trunc = 1'b1;
+      end else begin
+        l2_vlan_valid = 1'b1;
+        l2_vlan = {byte_at(s0_win, 14), byte_at(s0_win, 15)};
+        a_et = {byte_at(s0_win, 16), byte_at(s0_win, 17)};
+        a_l3 = 18'd18;
+        if (a_et == 16'h8100 || a_et == 16'h88a8) begin
+          if (s0_len < 16'd22) begin
+            l2_trunc = 1'b1;
+          end else begin
+            a_et = {byte_at(s0_win, 20), byte_at(s0_win, 21)};
+            a_l3 = 18'd22;
+          end
+        end
+      end
+    end
+  end
+
+  assign a_rest = 18'(s0_len) - a_l3;
+  assign a_tl6 = 18'd40 + 18'({a_v6h[39:32], a_v6h[47:40]});
+  assign a_end = a_l3 + a_tl6;
+
+  always_comb begin
+    a_p = '0;
+    a_done = 1'b0;
+    a_v6 = 1'b0;
+    a_hl = 18'd0;
+    a_tl = 18'd0;
+    a_ff = 16'd0;
+    a_p.vlan_valid = l2_vlan_valid;
+    a_p.vlan = l2_vlan;
+    if (l2_trunc) begin
+      a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+      a_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+      a_done = 1'b1;
+    end else if (a_et == 16'h86dd) begin
+      a_v6 = 1'b1;
+    end else if (a_et != 16'h0800) begin
+      a_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
+      a_done = 1'b1;
+    end
+    for (int k = 0; k < 6; k++) begin
+      a_p.dst_mac[k] = byte_at(s0_win, k);
+      a_p.src_mac[k] = byte_at(s0_win, 6 + k);
+    end
+    a_p.l2_len = a_l3[13:0];
+    // The IP layer.
+    if (!a_done && !a_v6) begin
+      a_hl = 18'(a_v4h[3:0]) << 2;
+      a_tl = 18'({a_v4h[23:16], a_v4h[31:24]});
+      a_ff = {a_v4h[55:48], a_v4h[63:56]};
+      if (a_rest < 18'd20) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+        a_done = 1'b1;
+      end else if (a_v4h[7:4] != 4'd4) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_BAD_IP_VERSION;
+        a_done = 1'b1;
+      end else if (a_hl < 18'd20) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_BAD_IHL;
+        a_done = 1'b1;
+      end else if (a_hl > a_rest) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+        a_done = 1'b1;
+      end else if (a_tl < a_hl || a_tl > a_rest) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_BAD_LENGTH;
+        a_done = 1'b1;
+      end else begin
+        if (a_ff[12:0] != 13'd0) a_p.frag = lbnic_pipe_pkg::FRAG_LATER;
+        else if (a_ff[13]) a_p.frag = lbnic_pipe_pkg::FRAG_FIRST;
+        if (a_p.frag != lbnic_pipe_pkg::FRAG_NONE)
+          a_p.frag_id = {16'd0, a_v4h[39:32], a_v4h[47:40]};
+        a_p.proto = a_v4h[79:72];
+        a_p.l3_len = a_tl[15:0];
+        a_p.l4_offset = 14'(a_l3 + a_hl);
+        a_p.src[10] = 8'hff;
+        a_p.src[11] = 8'hff;
+        a_p.dst[10] = 8'hff;
+        a_p.dst[11] = 8'hff;
+        for (int k = 0; k < 4; k++) begin
+          a_p.src[12+k] = a_v4h[8*(12+k)+:8];
+          a_p.dst[12+k] = a_v4h[8*(16+k)+:8];
+        end
+      end
+    end else if (!a_done) begin
+      a_tl = a_tl6;
+      if (a_rest < 18'd40) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+        a_done = 1'b1;
+      end else if (a_v6h[7:4] != 4'd6) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_BAD_IP_VERSION;
+        a_done = 1'b1;
+      end else if (a_tl == 18'd40 || a_tl > a_rest) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = lbnic_pipe_pkg::REASON_BAD_LENGTH;
+        a_done = 1'b1;
+      end else if (ox_result != EXT_OK) begin
+        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        a_p.reason = (ox_result == 2'd2) ? lbnic_pipe_pkg::REASON_TRUNCATED
+                                         : lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+        a_done = 1'b1;
+      end else begin
+        a_p.frag = ox_frag;
+        a_p.frag_id = ox_id;
+        a_p.proto = ox_proto;
+        a_p.l3_len = a_tl[15:0];
+        a_p.l4_offset = ox_l4[13:0];
+        for (int k = 0; k < 16; k++) begin
+          a_p.src[k] = a_v6h[8*(8+k)+:8];
+          a_p.dst[k] = a_v6h[8*(24+k)+:8];
+        end
+      end
+    end
+    a_p.l3_offset = a_l3[13:0];
+    a_p.ipv6 = a_v6;
+  end
+
+  // ---------------------------------------------------------------- S1
+  logic                    s1_valid;
+  logic                    s1_done;
+  lbnic_pipe_pkg::parsed_t s1_p;
+  logic [8*W-1:0]          s1_win;
+  always_ff @(posedge clk) begin
+    if (rst) s1_valid <= 1'b0;
+    else if (adv) s1_valid <= s0_valid;
+    if (adv) begin
+      s1_done <= a_done;
+      s1_p <= a_p;
+      s1_win <= s0_win;
+    end
+  end
+
+  // ------------------------------------------------ stage B (L4, the quote)
+  lbnic_pipe_pkg::parsed_t b_p;
+  logic [17:0] b_l4;
+  logic [17:0] b_end;
+  logic [17:0] b_seg;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [159:0] b_l4h;     // 20 bytes at the L4 offset
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [17:0] b_q;        // the quote's offset (l4 + 8)
+  logic [17:0] b_body;     // the quote's length
+  logic [319:0] b_qh;      // 40 bytes of the quoted IP header
+  logic [17:0] b_qhl;
+  logic [17:0] b_il4;      // absolute offset of the quoted L4 header
+  logic [7:0]  b_iproto;
+  logic        b_later;
+  logic [31:0] b_ports;
+  logic [17:0] b_doff;
+  logic [17:0] b_ulen;
+  logic [7:0]  b_ty;
+  logic        b_icmp;
+
+  logic [1:0]  ix_result;
+  logic [7:0]  ix_proto;
+  logic [17:0] ix_l4;
+  lbnic_pipe_pkg::frag_e ix_frag;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [31:0] ix_id;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  assign b_l4 = 18'(s1_p.l4_offset);
+  assign b_end = 18'(s1_p.l3_offset) + 18'(s1_p.l3_len);
+  assign b_seg = b_end - b_l4;
+  assign b_q = b_l4 + 18'd8;
+  assign b_body = b_end - b_q;
+  // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read
+  // by word muxes (not shifts: Yosys's `share` pass runs out of memory
+  // looking for shifts to merge).
+  logic [8*W+319:0] b_w2x;
+  assign b_w2x = {320'h0, 16'h0, s1_win[8*W-1:16]};
+  always_comb begin
+    b_l4h = 160'd0;
+    b_qh = 320'd0;
+    b_ports = 32'd0;
+    for (int j = 0; j < W / 4; j++) begin
+      if (b_l4[AW-1:2] == (AW - 2)'(j)) b_l4h = b_w2x[32*j+:160];
+      if (b_q[AW-1:2] == (AW - 2)'(j)) b_qh = b_w2x[32*j+:320];
+      if (b_il4[AW-1:2] == (AW - 2)'(j)) b_ports = b_w2x[32*j+:32];
+    end
+  end
+
+  lbnic_parse_ext #(.W(W)) u_iext (
+      .win(s1_win),
+      .nh_in(b_qh[6*8+:8]),
+      .off_in(b_q + 18'd40),
+      .end_off(b_end),
+      .result(ix_result),
+      .proto(ix_proto),
+      .l4_off(ix_l4),
+      .frag(ix_frag),
+      .frag_id(ix_id)
+  );
+
+  assign b_qhl = 18'(b_qh[3:0]) << 2;
+  assign b_il4 = s1_p.ipv6 ? ix_l4 : b_q + b_qhl;
+  assign b_iproto = s1_p.ipv6 ? ix_proto : b_qh[79:72];
+  assign b_later = s1_p.ipv6 ? (ix_frag == lbnic_pipe_pkg::FRAG_LATER)
+                             : ({b_qh[52:48], b_qh[63:56]} != 13'd0);
+
+  always_comb begin
+    b_p = s1_p;
+    b_doff = 18'(b_l4h[103:100]) << 2;
+    b_ulen = 18'({b_l4h[39:32], b_l4h[47:40]});
+    b_ty = b_l4h[7:0];
+    b_icmp = (s1_p.proto == 8'd1 && !s1_p.ipv6) || (s1_p.proto == 8'd58 && s1_p.ipv6);
+    if (s1_done) begin
+      // refused in stage A
+    end else if (s1_p.frag == lbnic_pipe_pkg::FRAG_LATER) begin
+      if (s1_p.proto != 8'd6 && s1_p.proto != 8'd17)
+        b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
+    end else if (s1_p.proto == 8'd6) begin
+      if (b_seg < 18'd20) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+      end else if (b_l4 + 18'd20 > WIN) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+      end else if (b_doff < 18'd20 || b_doff > b_seg) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_BAD_TCP_OFFSET;
+      end else begin
+        b_p.sport = {b_l4h[7:0], b_l4h[15:8]};
+        b_p.dport = {b_l4h[23:16], b_l4h[31:24]};
+        b_p.tcp_flags = b_l4h[111:104];
+      end
+    end else if (s1_p.proto == 8'd17) begin
+      if (b_seg < 18'd8) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+      end else if (b_l4 + 18'd8 > WIN) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+      end else if (b_ulen < 18'd8
+                   || (s1_p.frag == lbnic_pipe_pkg::FRAG_NONE && b_ulen > b_seg)) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_BAD_UDP_LENGTH;
+      end else begin
+        b_p.sport = {b_l4h[7:0], b_l4h[15:8]};
+        b_p.dport = {b_l4h[23:16], b_l4h[31:24]};
+      end
+    end else if (b_icmp) begin
+      if (b_seg < 18'd8) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
+      end else if (b_l4 + 18'd8 > WIN) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+      end else if (s1_p.ipv6 ? !(b_ty >= 8'd1 && b_ty <= 8'd4)
+                             : !(b_ty == 8'd3 || b_ty == 8'd11 || b_ty == 8'd12)) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
+      end else if (b_body < (s1_p.ipv6 ? 18'd40 : 18'd20)) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
+      end else if (b_q + (s1_p.ipv6 ? 18'd40 : 18'd20) > WIN) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+      end else if (s1_p.ipv6 ? (b_qh[7:4] != 4'd6)
+                             : (b_qh[7:4] != 4'd4 || b_qhl < 18'd20 || b_qhl > b_body)) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
+      end else if (s1_p.ipv6 && ix_result != EXT_OK) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = (ix_result == EXT_WINDOW) ? lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN
+                                               : lbnic_pipe_pkg::REASON_BAD_INNER;
+      end else if ((b_iproto != 8'd6 && b_iproto != 8'd17) || b_later) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
+      end else if (b_il4 + 18'd4 > b_end) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
+      end else if (b_il4 + 18'd4 > WIN) begin
+        b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+      end else begin
+        b_p.icmp_error_valid = 1'b1;
+        b_p.icmp_error.proto = b_iproto;
+        b_p.icmp_error.sport = {b_ports[7:0], b_ports[15:8]};
+        b_p.icmp_error.dport = {b_ports[23:16], b_ports[31:24]};
+        b_p.icmp_error.l4_offset = 14'(b_il4 - b_q);
+        if (s1_p.ipv6) begin
+          for (int k = 0; k < 16; k++) begin
+            b_p.icmp_error.src[k] = b_qh[8*(8+k)+:8];
+            b_p.icmp_error.dst[k] = b_qh[8*(24+k)+:8];
+          end
+        end else begin
+          b_p.icmp_error.src[10] = 8'hff;
+          b_p.icmp_error.src[11] = 8'hff;
+          b_p.icmp_error.dst[10] = 8'hff;
+          b_p.icmp_error.dst[11] = 8'hff;
+          for (int k = 0; k < 4; k++) begin
+            b_p.icmp_error.src[12+k] = b_qh[8*(12+k)+:8];
+            b_p.icmp_error.dst[12+k] = b_qh[8*(16+k)+:8];
+          end
+        end
+      end
+    end else begin
+      b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
+    end
+  end
+
+  // ---------------------------------------------------------- S2 = output
+  always_ff @(posedge clk) begin
+    if (rst) out_valid <= 1'b0;
+    else if (adv) out_valid <= s1_valid;
+    if (adv) out_parsed <= b_p;
+  end
+endmodule
