@@ -7,10 +7,11 @@
 #      model (cargo run -p hw-model-tests --example rtl_vectors_<stage>);
 #   4. Yosys: read_verilog -sv (-defer: only the modules under the top are
 #      elaborated), then a generic `synth -top <name>` of every
-#      module, with its cell count (Yosys `stat`) and the depth of its
-#      deepest register-to-register path in 6-input LUTs (`abc -lut 6` of
-#      the generic netlist, `ltp -noff`; a multiply shows as deep here, it
-#      is a DSP on an FPGA);
+#      module, with its cell count (Yosys `stat`), and with --depth the
+#      depth of its deepest register-to-register path in 6-input LUTs
+#      (`abc -lut 6` of the generic netlist, `ltp -noff`; a multiply shows
+#      as deep here, it is a DSP on an FPGA; minutes per large module, so
+#      CI leaves it out);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
 #      --timing, run; it must print PASS and exit 0. A module listed in
 #      tb_of is checked by another module's testbench (it is exercised
@@ -22,19 +23,22 @@
 # the two cores are used without overloading them.
 # Build products go to rtl/build/ (ignored by git).
 #
-# usage: scripts/rtl-test.sh [--install] [--no-synth] [NAME...]
+# usage: scripts/rtl-test.sh [--install] [--no-synth] [--depth] [NAME...]
 #   --install    install verilator and yosys (apt-get) when missing
 #   --no-synth   skip step 4
+#   --depth      also map to 6-input LUTs and report the logic depth
 #   NAME...      only these modules (default: every rtl/*.sv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 install=()
 synth=1
+depth=0
 names=()
 for a in "$@"; do
     case "$a" in
         --install) install=(--install) ;;
         --no-synth) synth=0 ;;
+        --depth) depth=1 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) names+=("$(basename "$a" .sv)") ;;
     esac
@@ -103,13 +107,16 @@ synth_all() {
         top=${synth_top[$n]:-$n}
         extra=""
         [ "$top" = "$n" ] || extra=rtl/synth/$top.sv
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]} $extra; hierarchy -check -top $top; synth -top $top; tee -q -o $build/$n.stat stat; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff" >/dev/null; then
+        lut=""
+        [ "$depth" = 0 ] || lut="; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff"
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]} $extra; hierarchy -check -top $top; synth -top $top; tee -q -o $build/$n.stat stat$lut" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
         # the last count is the whole hierarchy's
-        echo "synth $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells," \
-            "LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")"
+        msg="synth $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells"
+        [ "$depth" = 0 ] || msg+=", LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")"
+        echo "$msg"
     done
 }
 
