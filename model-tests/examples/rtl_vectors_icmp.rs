@@ -26,7 +26,7 @@ use hw_model::device::Counters;
 use hw_model::packet::icmp::{answerable, RateLimit, Unanswerable};
 use hw_model::packet::rewrite::{self, Outer, RewriteError};
 use hw_model::packet::{parse, Frag, Parsed};
-use lbnic_contract::target::entries::GlobalRepr;
+use lbnic_contract::target::entries::{addr_to_bytes as addr16, GlobalRepr};
 use lbnic_contract::target::regs::Counter;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -121,13 +121,6 @@ fn rate_vectors(rng: &mut Rng) -> String {
 fn hex(s: &mut String, b: &[u8]) {
     for x in b {
         let _ = write!(s, "{x:02x}");
-    }
-}
-
-fn addr16(a: IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
-        IpAddr::V6(v) => v.octets(),
     }
 }
 

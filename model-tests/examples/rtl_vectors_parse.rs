@@ -17,10 +17,10 @@
 //! first).
 
 use hw_model::packet::{parse, Frag, Parsed};
+use lbnic_contract::target::entries::addr_to_bytes as addr16;
 use lbnic_contract::target::regs::PARSE_WINDOW;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
 use testbench::gen::{GenSpec, Generator, Popularity, Sizes};
@@ -45,13 +45,6 @@ fn rev_hex(b: &[u8]) -> String {
         let _ = write!(s, "{x:02x}");
     }
     s
-}
-
-fn addr16(a: IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
-        IpAddr::V6(v) => v.octets(),
-    }
 }
 
 fn line(f: &[u8], name: &str) -> String {
