@@ -20,7 +20,6 @@
 // words at byte offset ap_addr of the two banks' region (§2: bank 0 at 0,
 // bank 1 at MEM_BANK1_BASE), as lbnic_bank's host port. The conntrack
 // region of the aperture is the memory controller's, not the pipeline's.
-/* verilator lint_off UNUSEDSIGNAL */
 /* verilator lint_off UNUSEDPARAM */
 module lbnic_top #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
@@ -31,6 +30,12 @@ module lbnic_top #(
     parameter int unsigned CT_WAYS = lbnic_pkg::TARGET_CT_WAYS,
     parameter int unsigned CT_BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
     parameter int unsigned CT_TAG_BITS = 8,
+    // packet buffer: beats (a power of two, >= TARGET_MAX_RX_FRAME bytes)
+    // and frames
+    parameter int unsigned PKT_BUF_BEATS = 65536 / DATA_BYTES,
+    parameter int unsigned PKT_BUF_FRAMES = 256,
+    // the MAC's limit (decision 5); only a synthesis wrapper changes it
+    parameter int unsigned MAX_RX_FRAME = lbnic_pkg::TARGET_MAX_RX_FRAME,
     localparam int unsigned CT_BBITS = CT_WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam logic [63:0] AL = 64'(lbnic_pkg::SECTION_ALIGN),
     localparam logic [63:0] VIP_BASE = (64'(lbnic_pkg::GLOBAL_LEN) + AL - 1) / AL * AL,
@@ -111,34 +116,558 @@ module lbnic_top #(
     output logic                         swept
 );
 
-  // (body being written)
-  assign s_rx_tready = 1'b0;
-  assign m_tx_tvalid = 1'b0;
-  assign m_tx_tdata = '0;
-  assign m_tx_tkeep = '0;
-  assign m_tx_tlast = 1'b0;
-  assign m_tx_tuser = '0;
-  assign s_axil_awready = 1'b0;
-  assign s_axil_wready = 1'b0;
-  assign s_axil_bresp = '0;
-  assign s_axil_bvalid = 1'b0;
-  assign s_axil_arready = 1'b0;
-  assign s_axil_rdata = '0;
-  assign s_axil_rresp = '0;
-  assign s_axil_rvalid = 1'b0;
-  assign ap_ready = 1'b0;
-  assign ap_rvalid = 1'b0;
-  assign ap_rdata = '0;
-  assign ct_rd_valid = 1'b0;
-  assign ct_rd_tag = '0;
-  assign ct_rd_bucket = '0;
-  assign ct_wr_valid = 1'b0;
-  assign ct_wr_bucket = '0;
-  assign ct_wr_mask = '0;
-  assign ct_wr_data = '0;
-  assign idle = 1'b1;
-  assign swept = 1'b1;
+
+  localparam int unsigned DB = DATA_BYTES;
+  localparam int unsigned W = lbnic_pkg::PARSE_WINDOW;
+  localparam int unsigned NC = lbnic_pkg::COUNTER_COUNT;
+  localparam int unsigned NP = lbnic_pkg::PARSE_REASON_COUNT;
+  localparam int unsigned CAB = 16;  // lbnic_regs CNT_AMT_BITS
+  localparam int unsigned BIW = (MAX_BACKENDS > 1) ? $clog2(MAX_BACKENDS) : 1;
+  localparam int unsigned LIW = (LUT_ENTRIES > 1) ? $clog2(LUT_ENTRIES) : 1;
+  localparam int unsigned MAX_RX = MAX_RX_FRAME;
+  // min(2^CT_BUCKET_BITS, the target's page): the target's at its own bits
+  localparam int unsigned CT_PAGE = ((1 << CT_BUCKET_BITS) < lbnic_pkg::TARGET_CT_PAGE_BUCKETS)
+      ? (1 << CT_BUCKET_BITS) : lbnic_pkg::TARGET_CT_PAGE_BUCKETS;
+  // lbnic_contract::target::MIN_FRAME (not in the generated package yet)
+  localparam logic [15:0] MIN_FRAME = 16'd60;
+  // counter lanes
+  localparam int unsigned I_RX_PACKETS = (lbnic_pkg::COUNTER_RX_PACKETS - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_RX_BYTES = (lbnic_pkg::COUNTER_RX_BYTES - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_TX_PACKETS = (lbnic_pkg::COUNTER_TX_PACKETS - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_TX_BYTES = (lbnic_pkg::COUNTER_TX_BYTES - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_PASS = (lbnic_pkg::COUNTER_PASS_PACKETS - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_DROP_PARSE = (lbnic_pkg::COUNTER_DROP_PARSE - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_TOO_BIG = (lbnic_pkg::COUNTER_DROP_TOO_BIG - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_FRAG = (lbnic_pkg::COUNTER_FRAG_PACKETS - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_ICMP_SENT = (lbnic_pkg::COUNTER_ICMP_TOO_BIG_SENT - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_ICMP_LIMITED = (lbnic_pkg::COUNTER_ICMP_RATE_LIMITED - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_OVERSIZE = (lbnic_pkg::COUNTER_RX_OVERSIZE - lbnic_pkg::REG_COUNTERS) / 8;
+  localparam int unsigned I_UNDERSIZE = (lbnic_pkg::COUNTER_RX_UNDERSIZE - lbnic_pkg::REG_COUNTERS) / 8;
+  // lbnic_rewrite st_kind
+  localparam logic [2:0] ST_TX = 3'd0, ST_PASS = 3'd1, ST_DROP = 3'd2, ST_TOO_BIG = 3'd3, ST_FAMILY = 3'd4;
+  localparam logic [7:0] C_GUE = lbnic_pkg::MODE_TUN_GUE;
+
+  // ================================================================ control
+  logic ctl_enable, ctl_ct_host, reset_req, reset_done, ct_flush_req, ct_flush_done;
+  logic [63:0] staged_gen, active_gen, now_reg;
+  logic [31:0] staged_len, staged_crc, commit_result, commit_seq;
+  logic commit_doorbell, commit_busy, active_bank, commit_ok, commit_err;
+  logic [NC*CAB-1:0] cnt_add;
+  logic [NP-1:0] parse_inc;
+  logic swap_pend, swap_ok;
+  logic bank_valid;  // a bank was committed (the model's `active.is_some()`)
+  logic flush_busy, flush_is_reset, flush_done;
+
+  lbnic_regs regs (
+      .clk, .rst,
+      .s_axi_awaddr(s_axil_awaddr), .s_axi_awvalid(s_axil_awvalid), .s_axi_awready(s_axil_awready),
+      .s_axi_wdata(s_axil_wdata), .s_axi_wstrb(s_axil_wstrb), .s_axi_wvalid(s_axil_wvalid),
+      .s_axi_wready(s_axil_wready), .s_axi_bresp(s_axil_bresp), .s_axi_bvalid(s_axil_bvalid),
+      .s_axi_bready(s_axil_bready), .s_axi_araddr(s_axil_araddr), .s_axi_arvalid(s_axil_arvalid),
+      .s_axi_arready(s_axil_arready), .s_axi_rdata(s_axil_rdata), .s_axi_rresp(s_axil_rresp),
+      .s_axi_rvalid(s_axil_rvalid), .s_axi_rready(s_axil_rready),
+      .ctl_enable, .ctl_ct_host, .reset_req, .reset_done, .ct_flush_req, .ct_flush_done,
+      .ct_host_ack(ctl_ct_host),
+      .staged_gen, .staged_len, .staged_crc, .commit_doorbell, .commit_busy,
+      .active_bank, .active_gen, .commit_result, .commit_seq, .commit_ok, .commit_err,
+      .cnt_add, .parse_inc, .now(now_reg)
+  );
+
+  // RESET and CT_FLUSH: the engine's flush (flush_req held until
+  // flush_done); RESET also clears the engine's RR pointers / hints and the
+  // ICMP token bucket (pulse).
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      flush_busy <= 1'b0;
+      flush_is_reset <= 1'b0;
+    end else if (reset_req || ct_flush_req) begin
+      flush_busy <= 1'b1;
+      flush_is_reset <= flush_is_reset || reset_req;
+    end else if (flush_done) begin
+      flush_busy <= 1'b0;
+      flush_is_reset <= 1'b0;
+    end
+  end
+  assign reset_done = flush_done && flush_busy && flush_is_reset;
+  assign ct_flush_done = flush_done && flush_busy && !flush_is_reset;
+
+  // ================================================================ banks
+  localparam int unsigned WAW = $clog2(BANK_LEN / 8);
+  logic scan_en, scan_bank, scan_rvalid;
+  logic [WAW-1:0] scan_word;
+  logic [63:0] scan_rdata;
+  logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global;
+  logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips;
+  lbnic_pkg::global_t gcfg;
+  assign gcfg = lbnic_pkg::global_t'(active_global);
+  logic be_valid, be_rvalid, lut_valid, lut_rvalid;
+  logic [BIW-1:0] be_index;
+  logic [LIW-1:0] lut_index;
+  logic [lbnic_pkg::BACKEND_BITS-1:0] be_rdata;
+  logic [LUT_ENTRY_BITS-1:0] lut_rdata;
+
+  lbnic_bank #(
+      .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS), .LUT_ENTRIES(LUT_ENTRIES),
+      .LUT_ENTRY_BITS(LUT_ENTRY_BITS)
+  ) bank (
+      .clk, .rst,
+      .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
+      .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
+      .active_bank, .active_global, .active_vips,
+      .be_valid, .be_bank(active_bank), .be_index, .be_rvalid, .be_rdata,
+      .lut_valid, .lut_bank(active_bank), .lut_index, .lut_rvalid, .lut_rdata
+  );
+
+  lbnic_commit #(
+      .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS), .LUT_ENTRIES(LUT_ENTRIES),
+      .LUT_ENTRY_BITS(LUT_ENTRY_BITS)
+  ) commit (
+      .clk, .rst, .doorbell(commit_doorbell), .staged_gen, .staged_len, .staged_crc,
+      .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
+      .swap_pend, .swap_ok,
+      .active_bank, .active_gen, .commit_result, .commit_seq, .busy(commit_busy), .commit_ok,
+      .commit_err
+  );
+
+  always_ff @(posedge clk) begin
+    if (rst) bank_valid <= 1'b0;
+    else if (commit_ok) bank_valid <= 1'b1;
+  end
+
+  // ================================================================ RX
+  // Decision 3 (drain before swap): while a swap is pending no new frame
+  // starts; swap_ok when nothing is between RX and TX.
+  logic rx_mid;        // inside a frame
+  logic rx_gate;
+  logic [31:0] rx_index;   // RX frames taken so far (oversize ones too)
+  logic [31:0] rx_ts;      // the current frame's tuser (first beat)
+  logic [31:0] rx_ts_now;
+  logic cap_s_tready, cap_m_tvalid, cap_m_tready, cap_m_tlast;
+  logic [8*DB-1:0] cap_m_tdata;
+  logic [DB-1:0] cap_m_tkeep;
+  logic hdr_valid, hdr_ready;
+  logic [8*W-1:0] hdr_window;
+  logic [15:0] hdr_len;
+  logic buf_last_over;
+
+  assign rx_gate = rx_mid || !swap_pend;
+  assign s_rx_tready = cap_s_tready && rx_gate;
+  assign rx_ts_now = rx_mid ? rx_ts : s_rx_tuser;
+
+  lbnic_hdr_capture #(.DATA_BYTES(DB), .W(W)) cap (
+      .clk, .rst,
+      .s_tvalid(s_rx_tvalid && rx_gate), .s_tready(cap_s_tready), .s_tdata(s_rx_tdata),
+      .s_tkeep(s_rx_tkeep), .s_tlast(s_rx_tlast),
+      .m_tvalid(cap_m_tvalid), .m_tready(cap_m_tready), .m_tdata(cap_m_tdata),
+      .m_tkeep(cap_m_tkeep), .m_tlast(cap_m_tlast),
+      .hdr_valid, .hdr_ready, .hdr_window, .hdr_len
+  );
+
+  // the header descriptor's side data, latched with the frame's last beat
+  // (hdr_capture holds a last beat while its previous descriptor waits, so
+  // these stay with hdr_valid)
+  logic [31:0] hd_ts;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      rx_mid <= 1'b0;
+      rx_index <= '0;
+    end else if (s_rx_tvalid && s_rx_tready) begin
+      rx_mid <= !s_rx_tlast;
+      if (!rx_mid) rx_ts <= s_rx_tuser;
+      if (s_rx_tlast) begin
+        rx_index <= rx_index + 1'b1;
+        hd_ts <= rx_ts_now;
+      end
+    end
+  end
+
+  // ================================================================ packet buffer
+  logic pb_hd_valid, pb_rd_valid, pb_rd_ready, pb_release, pb_empty;
+  logic [15:0] pb_hd_len;
+  logic [31:0] pb_hd_user;
+  logic pb_m_tvalid, pb_m_tready, pb_m_tlast;
+  logic [8*DB-1:0] pb_m_tdata;
+  logic [DB-1:0] pb_m_tkeep;
+
+  lbnic_pkt_buf #(.DATA_BYTES(DB), .DEPTH(PKT_BUF_BEATS), .NFR(PKT_BUF_FRAMES), .MAX_FRAME(MAX_RX)) pbuf (
+      .clk, .rst,
+      .s_tvalid(cap_m_tvalid), .s_tready(cap_m_tready), .s_tdata(cap_m_tdata), .s_tkeep(cap_m_tkeep),
+      .s_tlast(cap_m_tlast), .s_tuser(rx_index), .last_over(buf_last_over),
+      .hd_valid(pb_hd_valid), .hd_len(pb_hd_len), .hd_user(pb_hd_user),
+      .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .release_head(pb_release),
+      .m_tvalid(pb_m_tvalid), .m_tready(pb_m_tready), .m_tdata(pb_m_tdata), .m_tkeep(pb_m_tkeep),
+      .m_tlast(pb_m_tlast), .empty(pb_empty)
+  );
+
+  // ================================================================ ingress: MAC rules, time
+  // Decision 5: oversize frames are dropped here (rx_oversize; the buffer
+  // kept nothing of them); undersize ones are counted and go on.
+  // Decision 4: now = max(previous packet's now, tuser).
+  logic p_in_valid, p_in_ready;
+  logic side_full, side_empty, side_pop;
+  logic [31:0] now_q, now_next;
+  logic ing_take, ing_over;
+  assign ing_over = hdr_valid && buf_last_over;
+  assign p_in_valid = hdr_valid && !buf_last_over && !side_full;
+  assign hdr_ready = ing_over || (p_in_ready && !side_full);
+  assign ing_take = p_in_valid && p_in_ready;
+  assign now_next = (hd_ts > now_q) ? hd_ts : now_q;
+  always_ff @(posedge clk) begin
+    if (rst) now_q <= '0;
+    else if (ing_take) now_q <= now_next;
+  end
+
+  // (len, now) beside the parser, in order (it holds at most 3)
+  localparam int unsigned SD = 4;
+  logic [47:0] side_q[SD];
+  logic [2:0] side_w, side_r;
+  assign side_full = (side_w - side_r) == 3'(SD);
+  assign side_empty = side_w == side_r;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      side_w <= '0;
+      side_r <= '0;
+    end else begin
+      if (ing_take) side_w <= side_w + 1'b1;
+      if (side_pop) side_r <= side_r + 1'b1;
+    end
+    if (ing_take) side_q[side_w[1:0]] <= {hdr_len, now_next};
+  end
+
+  logic p_out_valid, p_out_ready;
+  lbnic_pipe_pkg::parsed_t p_out;
+  lbnic_parse #(.W(W)) parse (
+      .clk, .rst,
+      .in_valid(p_in_valid), .in_ready(p_in_ready), .in_window(hdr_window), .in_len(hdr_len),
+      .out_valid(p_out_valid), .out_ready(p_out_ready), .out_parsed(p_out)
+  );
+
+  // ================================================================ FRONT
+  logic f_out_valid, f_out_ready;
+  lbnic_pipe_pkg::meta_t f_meta;
+  logic f_rx_packets, f_parse_error, f_frag;
+  logic [15:0] f_rx_bytes;
+  logic [2:0] f_parse_reason;
+  logic [47:0] side_head;
+  assign side_head = side_q[side_r[1:0]];
+  logic f_in_ready, pq_full;
+  assign p_out_ready = f_in_ready && !pq_full;
+  assign side_pop = p_out_valid && p_out_ready;
+
+  lbnic_front #(
+      .MAX_VIPS(MAX_VIPS), .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_PAGE_BUCKETS(CT_PAGE)
+  ) front (
+      .clk, .rst,
+      .in_valid(p_out_valid && !pq_full), .in_ready(f_in_ready), .in_parsed(p_out),
+      .in_len(side_head[47:32]), .in_now(side_head[31:0]),
+      .enabled(ctl_enable), .bank_valid, .global_cfg(gcfg), .vips(active_vips),
+      .out_valid(f_out_valid), .out_ready(f_out_ready), .out_meta(f_meta),
+      .cnt_rx_packets(f_rx_packets), .cnt_rx_bytes(f_rx_bytes), .cnt_parse_error(f_parse_error),
+      .cnt_parse_reason(f_parse_reason), .cnt_frag_packets(f_frag)
+  );
+
+  // FRONT's meta_t does not carry the parsed_t the engine wants beside it:
+  // a FIFO of parsed_t in packet order, pushed as FRONT takes a packet and
+  // popped as the engine takes it (FRONT holds at most its pipeline + its
+  // output FIFO, below PQ).
+  localparam int unsigned PQ = 32;
+  localparam int unsigned PQW = $clog2(PQ);
+  lbnic_pipe_pkg::parsed_t pq[PQ];
+  logic [PQW:0] pq_w, pq_r;
+  logic e_in_ready;
+  assign pq_full = (pq_w - pq_r) == (PQW+1)'(PQ);
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      pq_w <= '0;
+      pq_r <= '0;
+    end else begin
+      if (side_pop) pq_w <= pq_w + 1'b1;
+      if (f_out_valid && e_in_ready) pq_r <= pq_r + 1'b1;
+    end
+    if (side_pop) pq[pq_w[PQW-1:0]] <= p_out;
+  end
+  assign f_out_ready = e_in_ready;
+
+  // ================================================================ CT_REQ + CT_EXEC
+  logic e_out_valid, e_out_ready, e_flush_done;
+  lbnic_pipe_pkg::decision_t e_dec;
+  lbnic_pipe_pkg::meta_t e_meta;
+  lbnic_pipe_pkg::parsed_t e_parsed;
+  lbnic_pkg::vip_t e_vip;
+  lbnic_pkg::backend_t e_be;
+  logic [NC-1:0] e_cnt;
+  logic e_swept;
+
+  lbnic_ct_engine #(
+      .WAYS(CT_WAYS), .BUCKET_BITS(CT_BUCKET_BITS), .MAX_VIPS(MAX_VIPS),
+      .MAX_BACKENDS(MAX_BACKENDS), .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS),
+      .TAG_BITS(CT_TAG_BITS)
+  ) engine (
+      .clk, .rst,
+      .bank_valid, .global_cfg(gcfg), .vips(active_vips), .ct_host(ctl_ct_host),
+      .clear(reset_req), .flush_req(flush_busy), .flush_done(e_flush_done),
+      .in_valid(f_out_valid), .in_ready(e_in_ready), .in_meta(f_meta), .in_parsed(pq[pq_r[PQW-1:0]]),
+      .out_valid(e_out_valid), .out_ready(e_out_ready), .out_decision(e_dec), .out_meta(e_meta),
+      .out_parsed(e_parsed), .out_vip(e_vip), .out_backend(e_be),
+      .be_valid, .be_index, .be_rvalid, .be_rdata, .lut_valid, .lut_index, .lut_rvalid, .lut_rdata,
+      .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag, .ct_rsp_data,
+      .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
+      .cnt_inc(e_cnt), .swept(e_swept)
+  );
+  assign flush_done = e_flush_done;
+  assign swept = e_swept;
+
+  // ================================================================ egress
+  // Per decision, in order, the head frame of the packet buffer:
+  //   E_PRE   (GUE forward, or NAT of an ICMP error) the frame read once
+  //           through lbnic_hdr_sums;
+  //   E_RWD   the descriptor to lbnic_rewrite; E_RW: the frame read into it
+  //           (every decision: PASS sent unchanged, DROP consumed), its
+  //           output on TX, its status;
+  //   E_ICMP  a Forward that came out too big: lbnic_icmp_too_big (two
+  //           reads of the frame; the answer on TX, its result);
+  //   E_REL   the frame released, the counters.
+  typedef enum logic [2:0] {E_IDLE, E_PRE, E_RWD, E_RW, E_ICMP_D, E_ICMP, E_REL} estate_e;
+  estate_e es;
+  lbnic_pipe_pkg::decision_t x_dec;
+  lbnic_pipe_pkg::meta_t x_meta;
+  lbnic_pipe_pkg::parsed_t x_parsed;
+  lbnic_pkg::vip_t x_vip;
+  lbnic_pkg::backend_t x_be;
+  logic [31:0] x_index;
+  logic x_started;        // the current read was started
+  logic x_read_done;      // its last beat was taken
+  logic x_st_seen, x_out_done, x_emits;
+  logic [2:0] x_st_kind;
+  logic [7:0] x_st_drop;
+  logic x_st_forward;
+  logic [15:0] x_st_len, x_st_max;
+  logic x_r_seen;
+  logic x_r_sent, x_r_limited;
+  logic need_pre;
+
+  assign e_out_ready = es == E_IDLE;
+  assign need_pre = (e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD && e_vip.mode == C_GUE)
+                 || ((e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
+                      || e_dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
+                     && e_parsed.icmp_error_valid);
+
+  // header sums
+  logic hs_start, hs_done;
+  logic [15:0] hs_l3, hs_qip, hs_ql4;
+  assign hs_start = e_out_valid && e_out_ready;
+  lbnic_hdr_sums #(.DATA_BYTES(DB)) sums (
+      .clk, .rst, .start(hs_start), .parsed(e_parsed),
+      .s_tvalid(es == E_PRE && pb_m_tvalid), .s_tdata(pb_m_tdata), .s_tlast(pb_m_tlast),
+      .done(hs_done), .l3_sum(hs_l3), .quote_ip(hs_qip), .quote_l4(hs_ql4)
+  );
+
+  // REWRITE
+  logic rw_d_valid, rw_d_ready, rw_s_tready, rw_m_tvalid, rw_m_tready, rw_m_tlast;
+  logic [8*DB-1:0] rw_m_tdata;
+  logic [DB-1:0] rw_m_tkeep;
+  logic rw_st_valid;
+  logic [2:0] rw_st_kind;
+  logic [7:0] rw_st_drop;
+  logic rw_st_forward;
+  logic [15:0] rw_st_len, rw_st_max, rw_st_mtu;
+  assign rw_d_valid = es == E_RWD;
+  lbnic_rewrite #(.DATA_BYTES(DB)) rewrite (
+      .clk, .rst,
+      .d_valid(rw_d_valid), .d_ready(rw_d_ready), .d_decision(x_dec), .d_parsed(x_parsed),
+      .d_meta(x_meta), .d_vip(x_vip), .d_backend(x_be), .d_global(gcfg),
+      .d_l3_sum(hs_l3), .d_quote_ip_csum(hs_qip), .d_quote_l4_csum(hs_ql4),
+      .s_tdata(pb_m_tdata), .s_tkeep(pb_m_tkeep), .s_tlast(pb_m_tlast),
+      .s_tvalid(es == E_RW && pb_m_tvalid), .s_tready(rw_s_tready),
+      .m_tdata(rw_m_tdata), .m_tkeep(rw_m_tkeep), .m_tlast(rw_m_tlast), .m_tvalid(rw_m_tvalid),
+      .m_tready(rw_m_tready),
+      .st_valid(rw_st_valid), .st_ready(1'b1), .st_kind(rw_st_kind), .st_drop_counter(rw_st_drop),
+      .st_forward(rw_st_forward), .st_len(rw_st_len), .st_max(rw_st_max), .st_mtu(rw_st_mtu)
+  );
+
+  // ICMP too-big
+  logic ic_d_ready, ic_rd_valid, ic_s_tready, ic_m_tvalid, ic_m_tready, ic_m_tlast;
+  logic [8*DB-1:0] ic_m_tdata;
+  logic [DB-1:0] ic_m_tkeep;
+  logic ic_r_valid, ic_r_sent, ic_r_limited;
+  logic [2:0] ic_r_reason;
+  lbnic_icmp_too_big #(.DATA_BYTES(DB)) icmp (
+      .clk, .rst, .clear(reset_req),
+      .d_valid(es == E_ICMP_D), .d_ready(ic_d_ready), .d_parsed(x_parsed), .d_forward(x_st_forward),
+      .d_len({1'b0, x_st_len}), .d_max(x_st_max), .d_max_frame(gcfg.max_frame),
+      .d_device_mac(gcfg.device_mac), .d_now(x_meta.now), .d_icmp_rate(gcfg.icmp_rate),
+      .d_icmp_burst(gcfg.icmp_burst),
+      .rd_valid(ic_rd_valid), .rd_ready(es == E_ICMP && pb_rd_ready),
+      .s_tdata(pb_m_tdata), .s_tkeep(pb_m_tkeep), .s_tlast(pb_m_tlast),
+      .s_tvalid(es == E_ICMP && pb_m_tvalid), .s_tready(ic_s_tready),
+      .m_tdata(ic_m_tdata), .m_tkeep(ic_m_tkeep), .m_tlast(ic_m_tlast), .m_tvalid(ic_m_tvalid),
+      .m_tready(ic_m_tready),
+      .r_valid(ic_r_valid), .r_ready(1'b1), .r_reason(ic_r_reason), .r_sent(ic_r_sent),
+      .r_rate_limited(ic_r_limited)
+  );
+
+  // the buffer's read port
+  always_comb begin
+    pb_rd_valid = 1'b0;
+    pb_m_tready = 1'b0;
+    case (es)
+      E_PRE: begin
+        pb_rd_valid = !x_started;
+        pb_m_tready = 1'b1;
+      end
+      E_RW: begin
+        pb_rd_valid = !x_started;
+        pb_m_tready = rw_s_tready;
+      end
+      E_ICMP: begin
+        pb_rd_valid = ic_rd_valid;
+        pb_m_tready = ic_s_tready;
+      end
+      default: ;
+    endcase
+  end
+  assign pb_release = es == E_REL;
+
+  // TX: REWRITE's output, or the ICMP answer
+  logic tx_icmp;
+  assign tx_icmp = es == E_ICMP;
+  assign m_tx_tvalid = tx_icmp ? ic_m_tvalid : (es == E_RW && rw_m_tvalid);
+  assign m_tx_tdata = tx_icmp ? ic_m_tdata : rw_m_tdata;
+  assign m_tx_tkeep = tx_icmp ? ic_m_tkeep : rw_m_tkeep;
+  assign m_tx_tlast = tx_icmp ? ic_m_tlast : rw_m_tlast;
+  assign m_tx_tuser = x_index;
+  assign rw_m_tready = es == E_RW && m_tx_tready;
+  assign ic_m_tready = tx_icmp && m_tx_tready;
+
+  logic tx_fire;
+  logic [15:0] tx_acc, tx_beat;
+  assign tx_fire = m_tx_tvalid && m_tx_tready;
+  always_comb begin
+    tx_beat = 16'd0;
+    for (int k = 0; k < DB; k++) tx_beat = tx_beat + 16'(m_tx_tkeep[k]);
+  end
+
+  logic rd_last_fire;
+  assign rd_last_fire = pb_m_tvalid && pb_m_tready && pb_m_tlast;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      es <= E_IDLE;
+      tx_acc <= '0;
+    end else begin
+      if (tx_fire) tx_acc <= m_tx_tlast ? 16'd0 : tx_acc + tx_beat;
+      case (es)
+        E_IDLE:
+          if (e_out_valid) begin
+            x_dec <= e_dec;
+            x_meta <= e_meta;
+            x_parsed <= e_parsed;
+            x_vip <= e_vip;
+            x_be <= e_be;
+            x_index <= pb_hd_user;
+            x_started <= 1'b0;
+            es <= need_pre ? E_PRE : E_RWD;
+          end
+        E_PRE: begin
+          if (pb_rd_valid && pb_rd_ready) x_started <= 1'b1;
+          if (rd_last_fire) begin
+            x_started <= 1'b0;
+            es <= E_RWD;
+          end
+        end
+        E_RWD:
+          if (rw_d_ready) begin
+            es <= E_RW;
+            x_started <= 1'b0;
+            x_read_done <= 1'b0;
+            x_st_seen <= 1'b0;
+            x_out_done <= 1'b0;
+          end
+        E_RW: begin
+          if (pb_rd_valid && pb_rd_ready) x_started <= 1'b1;
+          if (rd_last_fire) x_read_done <= 1'b1;
+          if (rw_st_valid) begin
+            x_st_seen <= 1'b1;
+            x_st_kind <= rw_st_kind;
+            x_st_drop <= rw_st_drop;
+            x_st_forward <= rw_st_forward;
+            x_st_len <= rw_st_len;
+            x_st_max <= rw_st_max;
+            x_emits <= rw_st_kind == ST_TX || rw_st_kind == ST_PASS;
+          end
+          if (rw_m_tvalid && rw_m_tready && rw_m_tlast) x_out_done <= 1'b1;
+          if (x_read_done && x_st_seen && (!x_emits || x_out_done)) begin
+            es <= (x_st_kind == ST_TOO_BIG && x_st_forward) ? E_ICMP_D : E_REL;
+          end
+        end
+        E_ICMP_D:
+          if (ic_d_ready) begin
+            es <= E_ICMP;
+            x_r_seen <= 1'b0;
+          end
+        E_ICMP: begin
+          if (ic_r_valid) begin
+            x_r_seen <= 1'b1;
+            x_r_sent <= ic_r_sent;
+            x_r_limited <= ic_r_limited;
+          end
+          // the answer has left and no read is in flight
+          if (x_r_seen && !pb_m_tvalid) es <= E_REL;
+        end
+        E_REL: es <= E_IDLE;
+        default: es <= E_IDLE;
+      endcase
+    end
+  end
+
+  // ================================================================ counters
+  logic [15:0] rx_len_ing;
+  assign rx_len_ing = hdr_len;
+  always_comb begin
+    cnt_add = '0;
+    for (int i = 0; i < NC; i++) cnt_add[i*CAB+:CAB] = CAB'(e_cnt[i]);
+    // FRONT (classify)
+    cnt_add[I_RX_PACKETS*CAB+:CAB] = cnt_add[I_RX_PACKETS*CAB+:CAB] + CAB'(f_rx_packets);
+    if (f_rx_packets) cnt_add[I_RX_BYTES*CAB+:CAB] = cnt_add[I_RX_BYTES*CAB+:CAB] + f_rx_bytes;
+    cnt_add[I_FRAG*CAB+:CAB] = cnt_add[I_FRAG*CAB+:CAB] + CAB'(f_frag);
+    // the MAC
+    cnt_add[I_OVERSIZE*CAB+:CAB] = cnt_add[I_OVERSIZE*CAB+:CAB] + CAB'(ing_over);
+    cnt_add[I_UNDERSIZE*CAB+:CAB] = cnt_add[I_UNDERSIZE*CAB+:CAB]
+        + CAB'(ing_take && rx_len_ing < MIN_FRAME);
+    // egress (emit, too_big), once per packet as it is released
+    if (es == E_REL) begin
+      case (x_st_kind)
+        ST_PASS: cnt_add[I_PASS*CAB+:CAB] = cnt_add[I_PASS*CAB+:CAB] + 1'b1;
+        ST_TOO_BIG: cnt_add[I_TOO_BIG*CAB+:CAB] = cnt_add[I_TOO_BIG*CAB+:CAB] + 1'b1;
+        ST_FAMILY: cnt_add[I_DROP_PARSE*CAB+:CAB] = cnt_add[I_DROP_PARSE*CAB+:CAB] + 1'b1;
+        default: ;
+      endcase
+      for (int i = 0; i < NC; i++)
+        if (x_st_kind == ST_DROP && x_st_drop == 8'(i))
+          cnt_add[i*CAB+:CAB] = cnt_add[i*CAB+:CAB] + 1'b1;
+      if (x_st_kind == ST_TOO_BIG && x_st_forward) begin
+        cnt_add[I_ICMP_SENT*CAB+:CAB] = cnt_add[I_ICMP_SENT*CAB+:CAB] + CAB'(x_r_sent);
+        cnt_add[I_ICMP_LIMITED*CAB+:CAB] = cnt_add[I_ICMP_LIMITED*CAB+:CAB] + CAB'(x_r_limited);
+      end
+    end
+    // TX
+    if (tx_fire && m_tx_tlast) begin
+      cnt_add[I_TX_PACKETS*CAB+:CAB] = cnt_add[I_TX_PACKETS*CAB+:CAB] + 1'b1;
+      cnt_add[I_TX_BYTES*CAB+:CAB] = cnt_add[I_TX_BYTES*CAB+:CAB] + tx_acc + tx_beat;
+    end
+    parse_inc = '0;
+    for (int r = 0; r < NP; r++) parse_inc[r] = f_parse_error && f_parse_reason == 3'(r);
+  end
+
+  // ================================================================ idle
+  // nothing between RX and TX: no frame being received or stored (every
+  // frame stays in the buffer until its egress ends), no header descriptor
+  assign idle = !rx_mid && pb_empty && !hdr_valid && es == E_IDLE;
+  assign swap_ok = idle;
+
+  // NOW is the host's; the engine's own results the harness does not need
+  logic unused;
+  assign unused = ^{now_reg, pb_hd_valid, pb_hd_len, side_empty, hs_done, rw_st_mtu, ic_r_reason};
 
 endmodule
 /* verilator lint_on UNUSEDPARAM */
-/* verilator lint_on UNUSEDSIGNAL */

@@ -100,6 +100,7 @@ declare -A tb_of=(
 declare -A synth_top=(
     [lbnic_bank]=lbnic_bank_small
     [lbnic_front]=lbnic_front_small
+    [lbnic_top]=lbnic_top_small
 )
 
 synth_all() {

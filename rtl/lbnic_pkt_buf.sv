@@ -1,0 +1,232 @@
+// The packet buffer (spec §12.2 "The pipeline in the RTL"): store and
+// forward. RX beats are written into an inferable RAM of DEPTH beats
+// (lbnic_ram, DATA_BYTES per beat, byte k on bits [8k+7:8k]), frames
+// contiguous; a frame's descriptor (length, s_tuser) enters the frame FIFO (NFR
+// frames) with its last beat. Frames leave in order: the head frame can be
+// read any number of times from byte 0 (rd_valid/rd_ready starts a read;
+// the frame streams on m_*, tkeep from the length) and is freed by
+// `release` (one clock; a frame may be released without being read).
+//
+// MAC rule (decision 5 of rtl-arch2.md): a frame longer than MAX_FRAME bytes
+// is not kept: its beats past MAX_FRAME are taken and discarded, the write
+// pointer goes back to the frame's start with its last beat, and no
+// descriptor is made; `last_over` tells (registered with the last beat,
+// held until the next last beat) so the header path can drop the frame's
+// header descriptor. Lengths saturate at 17 bits.
+//
+// Back-pressure: s_tready is low while the RAM is full or (on a last beat)
+// the frame FIFO is full. DEPTH (a power of two) must hold MAX_FRAME bytes.
+//
+// Read: the RAM's 1-clock read into a 2-entry output FIFO (m_* registered,
+// one beat per clock with m_tready high).
+module lbnic_pkt_buf #(
+    parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
+    parameter int unsigned DEPTH = 1024,        // beats (64 KiB at 64 bytes)
+    parameter int unsigned NFR = 256,           // frames
+    parameter int unsigned MAX_FRAME = lbnic_pkg::TARGET_MAX_RX_FRAME,
+    localparam int unsigned AW = $clog2(DEPTH),
+    localparam int unsigned FW = $clog2(NFR),
+    localparam int unsigned LB = $clog2(DATA_BYTES)
+) (
+    input  logic clk,
+    input  logic rst,
+
+    input  logic                    s_tvalid,
+    output logic                    s_tready,
+    input  logic [8*DATA_BYTES-1:0] s_tdata,
+    input  logic [DATA_BYTES-1:0]   s_tkeep,
+    input  logic                    s_tlast,
+    input  logic [31:0]             s_tuser,   // sampled with the last beat
+    output logic                    last_over, // the last frame was too long
+
+    // the head frame
+    output logic                    hd_valid,
+    output logic [15:0]             hd_len,
+    output logic [31:0]             hd_user,
+    input  logic                    rd_valid,
+    output logic                    rd_ready,
+    input  logic                    release_head,
+
+    output logic                    m_tvalid,
+    input  logic                    m_tready,
+    output logic [8*DATA_BYTES-1:0] m_tdata,
+    output logic [DATA_BYTES-1:0]   m_tkeep,
+    output logic                    m_tlast,
+
+    // no frame stored or being written
+    output logic                    empty
+);
+  localparam int unsigned BW = 8 * DATA_BYTES;
+  localparam logic [16:0] MAXF = 17'(MAX_FRAME);
+
+  // ---------------------------------------------------------------- write
+  logic [AW:0]  wp;         // next beat to write (with a wrap bit)
+  logic [AW:0]  fstart;     // the current frame's first beat
+  logic [AW:0]  base;       // the head frame's first beat (oldest kept)
+  logic [16:0]  wlen;       // bytes of the current frame so far (saturating)
+  logic         wactive;    // inside a frame
+  logic [16:0]  nlen;
+  logic [16:0]  nkeep;
+  logic         store;      // this beat is kept
+  logic         full;
+  logic         ffull;
+  logic         fire_w;
+  logic [AW:0]  used;
+
+  always_comb begin
+    nkeep = 17'd0;
+    for (int k = 0; k < DATA_BYTES; k++) nkeep = nkeep + 17'(s_tkeep[k]);
+  end
+  assign nlen = (wlen + nkeep < wlen) ? 17'h1ffff : wlen + nkeep;
+  assign store = nlen <= MAXF;
+  assign used = wp - base;
+  assign full = used[AW];  // DEPTH beats used (DEPTH is a power of two)
+  assign s_tready = !(store && full) && !(s_tlast && ffull);
+  assign fire_w = s_tvalid && s_tready;
+
+  // frame FIFO
+  logic [15:0]   f_len[NFR];
+  logic [31:0]   f_user[NFR];
+  logic [FW:0]   fw, fr;
+  logic          push;
+  assign ffull = (fw - fr) == (FW+1)'(NFR);
+  assign push = fire_w && s_tlast && store;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      wp <= '0;
+      fstart <= '0;
+      wlen <= '0;
+      wactive <= 1'b0;
+      fw <= '0;
+      last_over <= 1'b0;
+    end else if (fire_w) begin
+      if (s_tlast) begin
+        wlen <= '0;
+        wactive <= 1'b0;
+        last_over <= !store;
+        if (store) begin
+          wp <= wp + 1'b1;
+          fstart <= wp + 1'b1;
+          fw <= fw + 1'b1;
+        end else begin
+          wp <= fstart;
+        end
+      end else begin
+        wlen <= nlen;
+        wactive <= 1'b1;
+        if (store) wp <= wp + 1'b1;
+      end
+    end
+    if (push) begin
+      f_len[fw[FW-1:0]] <= nlen[15:0];
+      f_user[fw[FW-1:0]] <= s_tuser;
+    end
+  end
+
+  // ---------------------------------------------------------------- head
+  logic [AW-1:0] hd_start;
+  assign hd_valid = fw != fr;
+  assign hd_start = base[AW-1:0];  // frames are contiguous
+  assign hd_len = f_len[fr[FW-1:0]];
+  assign hd_user = f_user[fr[FW-1:0]];
+  assign empty = !hd_valid && !wactive;
+
+  logic [AW:0] hd_beats;
+  assign hd_beats = (AW+1)'((32'(hd_len) + DATA_BYTES - 1) >> LB);
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      fr <= '0;
+      base <= '0;
+    end else if (release_head && hd_valid) begin
+      fr <= fr + 1'b1;
+      base <= base + hd_beats;
+    end
+  end
+
+  // ---------------------------------------------------------------- read
+  logic         ractive;
+  logic [AW-1:0] raddr;
+  logic [15:0]  rleft;      // bytes not yet requested
+  logic         req;        // a RAM read this clock
+  logic         req_last;
+  logic [15:0]  req_bytes;
+  logic         v1;         // a read in the RAM's output register
+  logic         v1_last;
+  logic [15:0]  v1_bytes;
+  logic [BW-1:0] ram_q;
+  // output FIFO, 2 entries
+  logic [BW-1:0] q_data[2];
+  logic [DATA_BYTES-1:0] q_keep[2];
+  logic         q_last[2];
+  logic [1:0]   q_cnt;
+  logic         q_wp, q_rp;
+  logic         pop, put;
+
+  assign rd_ready = !ractive && hd_valid;
+  assign pop = m_tvalid && m_tready;
+  // room for the read in flight and this one
+  assign req = ractive && (32'(q_cnt) + 32'(v1) - 32'(pop) < 2);
+  assign req_last = rleft <= 16'(DATA_BYTES);
+  assign req_bytes = req_last ? rleft : 16'(DATA_BYTES);
+  assign put = v1;
+
+  lbnic_ram #(.WIDTH(BW), .DEPTH(DEPTH)) ram (
+      .clk,
+      .a_en(fire_w && store),
+      .a_we(1'b1),
+      .a_addr(wp[AW-1:0]),
+      .a_wdata(s_tdata),
+      /* verilator lint_off PINCONNECTEMPTY */
+      .a_rdata(),
+      /* verilator lint_on PINCONNECTEMPTY */
+      .b_en(req),
+      .b_addr(raddr),
+      .b_rdata(ram_q)
+  );
+
+  function automatic logic [DATA_BYTES-1:0] keep_of(input logic [15:0] n);
+    logic [DATA_BYTES-1:0] k;
+    for (int i = 0; i < DATA_BYTES; i++) k[i] = 16'(i) < n;
+    keep_of = k;
+  endfunction
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      ractive <= 1'b0;
+      v1 <= 1'b0;
+      q_cnt <= '0;
+      q_wp <= 1'b0;
+      q_rp <= 1'b0;
+    end else begin
+      if (rd_valid && rd_ready) begin
+        ractive <= 1'b1;
+        raddr <= hd_start;
+        rleft <= hd_len;
+      end else if (req) begin
+        raddr <= raddr + 1'b1;
+        rleft <= rleft - req_bytes;
+        if (req_last) ractive <= 1'b0;
+      end
+      v1 <= req;
+      if (req) begin
+        v1_last <= req_last;
+        v1_bytes <= req_bytes;
+      end
+      if (put) begin
+        q_data[q_wp] <= ram_q;
+        q_keep[q_wp] <= keep_of(v1_bytes);
+        q_last[q_wp] <= v1_last;
+        q_wp <= !q_wp;
+      end
+      if (pop) q_rp <= !q_rp;
+      q_cnt <= q_cnt + 2'(put) - 2'(pop);
+    end
+  end
+
+  assign m_tvalid = q_cnt != 0;
+  assign m_tdata = q_data[q_rp];
+  assign m_tkeep = q_keep[q_rp];
+  assign m_tlast = q_last[q_rp];
+endmodule
