@@ -21,9 +21,11 @@
 // one beat per clock with m_tready high).
 module lbnic_pkt_buf #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
-    parameter int unsigned DEPTH = 1024,        // beats (64 KiB at 64 bytes)
-    parameter int unsigned NFR = 256,           // frames
-    parameter int unsigned MAX_FRAME = lbnic_pkg::TARGET_MAX_RX_FRAME,
+    // small defaults so that generic synthesis (flip-flops) is quick;
+    // lbnic_top sets 64 KiB, 256 frames and the target's max_rx_frame
+    parameter int unsigned DEPTH = 64,          // beats
+    parameter int unsigned NFR = 8,             // frames
+    parameter int unsigned MAX_FRAME = 4096,
     localparam int unsigned AW = $clog2(DEPTH),
     localparam int unsigned FW = $clog2(NFR),
     localparam int unsigned LB = $clog2(DATA_BYTES)
@@ -54,7 +56,9 @@ module lbnic_pkt_buf #(
     output logic                    m_tlast,
 
     // no frame stored or being written
-    output logic                    empty
+    output logic                    empty,
+    // a read is in progress (beats not yet taken on m_*)
+    output logic                    rd_busy
 );
   localparam int unsigned BW = 8 * DATA_BYTES;
   localparam logic [16:0] MAXF = 17'(MAX_FRAME);
@@ -226,6 +230,7 @@ module lbnic_pkt_buf #(
   end
 
   assign m_tvalid = q_cnt != 0;
+  assign rd_busy = ractive || v1 || m_tvalid;
   assign m_tdata = q_data[q_rp];
   assign m_tkeep = q_keep[q_rp];
   assign m_tlast = q_last[q_rp];

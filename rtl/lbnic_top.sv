@@ -199,7 +199,7 @@ module lbnic_top #(
   logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global;
   logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips;
   lbnic_pkg::global_t gcfg;
-  assign gcfg = lbnic_pkg::global_t'(active_global);
+  assign gcfg = active_global;
   logic be_valid, be_rvalid, lut_valid, lut_rvalid;
   logic [BIW-1:0] be_index;
   logic [LIW-1:0] lut_index;
@@ -231,7 +231,7 @@ module lbnic_top #(
 
   always_ff @(posedge clk) begin
     if (rst) bank_valid <= 1'b0;
-    else if (commit_ok) bank_valid <= 1'b1;
+    else if (swap_pend && swap_ok) bank_valid <= 1'b1;  // with the first swap
   end
 
   // ================================================================ RX
@@ -282,6 +282,7 @@ module lbnic_top #(
   end
 
   // ================================================================ packet buffer
+  logic pb_rd_busy;
   logic pb_hd_valid, pb_rd_valid, pb_rd_ready, pb_release, pb_empty;
   logic [15:0] pb_hd_len;
   logic [31:0] pb_hd_user;
@@ -296,7 +297,7 @@ module lbnic_top #(
       .hd_valid(pb_hd_valid), .hd_len(pb_hd_len), .hd_user(pb_hd_user),
       .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .release_head(pb_release),
       .m_tvalid(pb_m_tvalid), .m_tready(pb_m_tready), .m_tdata(pb_m_tdata), .m_tkeep(pb_m_tkeep),
-      .m_tlast(pb_m_tlast), .empty(pb_empty)
+      .m_tlast(pb_m_tlast), .empty(pb_empty), .rd_busy(pb_rd_busy)
   );
 
   // ================================================================ ingress: MAC rules, time
@@ -612,7 +613,7 @@ module lbnic_top #(
             x_r_limited <= ic_r_limited;
           end
           // the answer has left and no read is in flight
-          if (x_r_seen && !pb_m_tvalid) es <= E_REL;
+          if (x_r_seen && !pb_rd_busy) es <= E_REL;
         end
         E_REL: es <= E_IDLE;
         default: es <= E_IDLE;
