@@ -373,7 +373,10 @@ module lbnic_top #(
   // output FIFO, below PQ).
   localparam int unsigned PQ = 32;
   localparam int unsigned PQW = $clog2(PQ);
-  lbnic_pipe_pkg::parsed_t pq[PQ];
+  localparam int unsigned PB = $bits(lbnic_pipe_pkg::parsed_t);
+  logic [PB-1:0] pq[PQ];  // (Yosys 0.23 mis-sizes arrays of structs)
+  lbnic_pipe_pkg::parsed_t pq_head;
+  assign pq_head = pq[pq_r[PQW-1:0]];
   logic [PQW:0] pq_w, pq_r;
   logic e_in_ready;
   assign pq_full = (pq_w - pq_r) == (PQW+1)'(PQ);
@@ -407,7 +410,7 @@ module lbnic_top #(
       .clk, .rst,
       .bank_valid, .global_cfg(gcfg), .vips(active_vips), .ct_host(ctl_ct_host),
       .clear(reset_req), .flush_req(flush_busy), .flush_done(e_flush_done),
-      .in_valid(f_out_valid), .in_ready(e_in_ready), .in_meta(f_meta), .in_parsed(pq[pq_r[PQW-1:0]]),
+      .in_valid(f_out_valid), .in_ready(e_in_ready), .in_meta(f_meta), .in_parsed(pq_head),
       .out_valid(e_out_valid), .out_ready(e_out_ready), .out_decision(e_dec), .out_meta(e_meta),
       .out_parsed(e_parsed), .out_vip(e_vip), .out_backend(e_be),
       .be_valid, .be_index, .be_rvalid, .be_rdata, .lut_valid, .lut_index, .lut_rvalid, .lut_rdata,
