@@ -373,11 +373,11 @@ module lbnic_top #(
   // output FIFO, below PQ).
   localparam int unsigned PQ = 32;
   localparam int unsigned PQW = $clog2(PQ);
-  localparam int unsigned PB = $bits(lbnic_pipe_pkg::parsed_t);
+  localparam int unsigned PB = $bits(p_out);
+  logic [PQW:0] pq_w, pq_r;
   logic [PB-1:0] pq[PQ];  // (Yosys 0.23 mis-sizes arrays of structs)
   lbnic_pipe_pkg::parsed_t pq_head;
   assign pq_head = pq[pq_r[PQW-1:0]];
-  logic [PQW:0] pq_w, pq_r;
   logic e_in_ready;
   assign pq_full = (pq_w - pq_r) == (PQW+1)'(PQ);
   always_ff @(posedge clk) begin
