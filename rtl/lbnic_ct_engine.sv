@@ -1,9 +1,6 @@
 // CT_REQ + CT_EXEC (spec §12.1 point 2, §12.2): conntrack and scheduling,
 // strictly in packet order, over the external conntrack memory port.
 //
-// INTERFACE FIXED BY THE LEAD (issue 12); the body is being written. Until
-// then it refuses every packet (in_ready = 0) and issues nothing.
-//
 // Packets come from FRONT in order with their meta_t and parsed_t; each
 // leaves with its decision_t plus the VIP entry and the backend entry the
 // decision names (BACKEND's read is done here, where the "usable" check
@@ -14,8 +11,6 @@
 // bucket (ways × 64 bytes, way w on bits [512w+511:512w]) and the tag. A
 // write names a bucket and a mask of the ways it writes (the others'
 // bits are ignored). Memory bandwidth is counted in ways (64-byte beats).
-/* verilator lint_off UNUSEDSIGNAL */
-/* verilator lint_off UNUSEDPARAM */
 module lbnic_ct_engine #(
     parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
     parameter int unsigned BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
@@ -35,7 +30,9 @@ module lbnic_ct_engine #(
     // configuration: the active bank (the top drains the pipeline before a
     // swap, so every packet in here belongs to it) and CONTROL
     input  logic                              bank_valid,
+    /* verilator lint_off UNUSEDSIGNAL */ // the timeouts and the Toeplitz key
     input  lbnic_pkg::global_t                global_cfg,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] vips,
     input  logic                              ct_host,      // CONTROL.CT_HOST
     input  logic                              clear,        // CONTROL.RESET: RR pointers, hints
@@ -90,28 +87,811 @@ module lbnic_ct_engine #(
     output logic                              swept
 );
 
-  assign flush_done = 1'b0;
-  assign in_ready = 1'b0;
-  assign out_valid = 1'b0;
-  assign out_decision = '0;
-  assign out_meta = '0;
-  assign out_parsed = '0;
-  assign out_vip = '0;
-  assign out_backend = '0;
-  assign be_valid = 1'b0;
-  assign be_index = '0;
-  assign lut_valid = 1'b0;
-  assign lut_index = '0;
-  assign ct_rd_valid = 1'b0;
-  assign ct_rd_tag = '0;
-  assign ct_rd_bucket = '0;
-  assign ct_wr_valid = 1'b0;
-  assign ct_wr_bucket = '0;
-  assign ct_wr_mask = '0;
-  assign ct_wr_data = '0;
-  assign cnt_inc = '0;
-  assign swept = 1'b0;
+  // ------------------------------------------------------------ constants
+  localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1;
+  localparam int unsigned N = 2 * WAYS;
+  localparam int unsigned NW = $clog2(N + 1);
+  localparam int unsigned NB = 1 << BUCKET_BITS;
+  localparam int unsigned PAGE = (BUCKET_BITS < 12) ? (1 << BUCKET_BITS) : 4096;
+  localparam int unsigned BW = (BUCKET_BITS > 0) ? BUCKET_BITS : 1;
+  localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
+  localparam int unsigned VB = lbnic_pkg::VIP_BITS;
+  localparam int unsigned RC = lbnic_pkg::REG_COUNTERS;
+  localparam int unsigned CI_HITS = (lbnic_pkg::COUNTER_CT_HITS - RC) / 8;
+  localparam int unsigned CI_MISSES = (lbnic_pkg::COUNTER_CT_MISSES - RC) / 8;
+  localparam int unsigned CI_INSERTS = (lbnic_pkg::COUNTER_CT_INSERTS - RC) / 8;
+  localparam int unsigned CI_EVICTIONS = (lbnic_pkg::COUNTER_CT_EVICTIONS - RC) / 8;
+  localparam int unsigned CI_AGEOUTS = (lbnic_pkg::COUNTER_CT_AGEOUTS - RC) / 8;
+  localparam int unsigned CI_RELOC = (lbnic_pkg::COUNTER_CT_RELOCATIONS - RC) / 8;
+  localparam int unsigned CI_REFUSED = (lbnic_pkg::COUNTER_CT_INSERT_REFUSED - RC) / 8;
+  localparam logic [7:0] DC_PARSE = 8'((lbnic_pkg::COUNTER_DROP_PARSE - RC) / 8);
+  localparam logic [7:0] DC_NO_VIP = 8'((lbnic_pkg::COUNTER_DROP_NO_VIP - RC) / 8);
+  localparam logic [7:0] DC_NO_BACKEND = 8'((lbnic_pkg::COUNTER_DROP_NO_BACKEND - RC) / 8);
+  localparam logic [7:0] DC_UNROUTABLE = 8'((lbnic_pkg::COUNTER_DROP_UNROUTABLE - RC) / 8);
+  localparam logic [7:0] DC_FRAG_AMBIGUOUS = 8'((lbnic_pkg::COUNTER_DROP_FRAG_AMBIGUOUS - RC) / 8);
+  localparam logic NO_VIP_DROP = lbnic_pkg::TARGET_NO_VIP_ACTION == 32'(lbnic_pkg::MISS_ACTION_DROP);
+  localparam logic PARSE_DROP = lbnic_pkg::TARGET_PARSE_ERROR_ACTION == 32'(lbnic_pkg::MISS_ACTION_DROP);
+  localparam logic [7:0] TCP = 8'd6;
+  localparam logic [7:0] ST_NONE = 8'(lbnic_pkg::TCP_STATE_NONE);
+  localparam logic [7:0] ST_SYN = 8'(lbnic_pkg::TCP_STATE_SYN_SEEN);
+  localparam logic [7:0] ST_CLOSING = 8'(lbnic_pkg::TCP_STATE_CLOSING);
+  localparam logic [7:0] ST_CLOSED = 8'(lbnic_pkg::TCP_STATE_CLOSED);
+  localparam logic [7:0] F_VALID = 8'(lbnic_pkg::CT_WAY_FLAG_VALID);
+  localparam logic [7:0] F_V6 = 8'(lbnic_pkg::CT_WAY_FLAG_V6);
+  localparam logic [7:0] F_FRAG = 8'(lbnic_pkg::CT_WAY_FLAG_FRAG);
+  localparam logic [7:0] VF_VALID = 8'(lbnic_pkg::VIP_FLAG_VALID);
+  localparam logic [7:0] BF_VALID = 8'(lbnic_pkg::BACKEND_FLAG_VALID);
+  localparam logic [7:0] BF_V6 = 8'(lbnic_pkg::BACKEND_FLAG_V6);
+  localparam logic [7:0] BS_DOWN = 8'(lbnic_pkg::BACKEND_STATE_DOWN);
+  localparam logic [7:0] MODE_NAT = 8'(lbnic_pkg::MODE_NAT);
+  localparam logic [7:0] SCHED_MAGLEV = 8'(lbnic_pkg::SCHED_MAGLEV);
+  localparam logic [7:0] SCHED_MAGLEV_STABLE = 8'(lbnic_pkg::SCHED_MAGLEV_STABLE);
+  localparam logic [1:0] INS_FREE = 2'd0;
+  localparam logic [1:0] INS_RELOCATE = 2'd1;
+  localparam logic [1:0] INS_EVICT = 2'd2;
+  localparam logic [7:0] RST_FLAG = 8'h04;
+  localparam logic [7:0] TAG_A = 8'd0, TAG_B = 8'd1, TAG_T = 8'd2;
 
+  // ------------------------------------------------------------ helpers
+  // CtTable::expired of a way at time t (32-bit wrapping), given the
+  // timeouts syn, est, fin, udp.
+  function automatic logic way_expired(input logic [WBITS-1:0] w, input logic [31:0] t,
+                                       input logic [127:0] to);
+    /* verilator lint_off UNUSEDSIGNAL */ // the fields expiry needs
+    lbnic_pkg::ct_way_t cw;
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic [7:0] s;
+    logic [31:0] lim;
+    cw = w;
+    s = (cw.tcp_state <= ST_CLOSED) ? cw.tcp_state : ST_NONE;
+    lim = ((cw.flags & F_FRAG) != 0) ? to[31:0]
+        : (cw.proto != TCP) ? to[127:96]
+        : (s == ST_SYN) ? to[31:0]
+        : (s == ST_CLOSING || s == ST_CLOSED) ? to[95:64]
+        : to[63:32];
+    way_expired = (t - cw.last_seen) > lim;
+  endfunction
+
+  // The Toeplitz input of a conntrack key (CtKey::flow_hash): IPv4
+  // addresses as their 4 bytes, ports in network byte order.
+  function automatic logic [8*36-1:0] key_tz(input logic [127:0] src, input logic [127:0] dst,
+                                            input logic [15:0] sp, input logic [15:0] dp,
+                                            input logic v6);
+    logic [31:0] ports;
+    ports = {dp[7:0], dp[15:8], sp[7:0], sp[15:8]};
+    if (v6) key_tz = {ports, dst, src};
+    else key_tz = {192'h0, ports, dst[127:96], src[127:96]};
+  endfunction
+
+  // A bucket with way w replaced by x.
+  function automatic logic [BBITS-1:0] put_way(input logic [BBITS-1:0] d, input logic [WB-1:0] w,
+                                              input logic [WBITS-1:0] x);
+    put_way = d;
+    put_way[WBITS*32'(w) +: WBITS] = x;
+  endfunction
+
+  // ------------------------------------------------------------ state
+  typedef enum logic [5:0] {
+    S_IDLE, S_DISP, S_RD_A, S_RD_B, S_RD_W, S_M_GO, S_M_W, S_LOOKED, S_US_W, S_US_DONE,
+    S_POSTLOOK, S_SCHED, S_HASHIDX, S_MOD, S_LUT_GO, S_LUT_W, S_BE_GO, S_BE_W, S_POSTSCHED,
+    S_PUT, S_RH, S_RH_W, S_T_RD, S_T_W, S_FALLBACK, S_RELOC2, S_WR, S_AFTER_PUT, S_NAT_HASH,
+    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH
+  } state_e;
+  state_e st, wr_ret;
+
+  localparam logic [1:0] MS_1 = 2'd0, MS_2 = 2'd1, MS_3 = 2'd2;
+
+  lbnic_pipe_pkg::meta_t     m;
+  lbnic_pipe_pkg::parsed_t   p;
+  lbnic_pipe_pkg::decision_t dec;
+  lbnic_pkg::vip_t           v;        // VIP of the decision / of scheduling
+  lbnic_pkg::backend_t       be;
+  logic                      phase_nat;
+  logic [15:0]               s_slot, s_local;
+  lbnic_pipe_pkg::ct_key_t   mkey;
+  logic                      mrev;
+  logic [7:0]                mflags;
+  logic [31:0]               ma, mb, mt;
+  logic [BBITS-1:0]          da, db, dt;
+  logic                      got_a, got_b, got_t;
+  logic [1:0]                mstep;
+  // ct_match outputs
+  logic                      mo_valid, mo_hit, mo_hit_b, mo_ins_b, mo_aged;
+  logic [WB-1:0]             mo_hit_way, mo_ins_way;
+  logic [15:0]               mo_hit_vip, mo_hit_be;
+  lbnic_pkg::ct_way_t        mo_touched, mo_new;
+  logic [1:0]                mo_kind;
+  logic [31:0]               mo_reloc;
+  // captured results
+  logic                      r_hit, r_hit_b;
+  logic [WB-1:0]             r_hit_way;
+  logic [15:0]               r_hit_vip, r_hit_be;
+  lbnic_pkg::ct_way_t        r_touched, r_new;
+  logic [1:0]                r_kind;
+  logic                      r_ins_b, r_aged;
+  logic [WB-1:0]             r_ins_way;
+  logic                      r2_ins_b;
+  logic [WB-1:0]             r2_ins_way;
+  logic                      stale, stale_b;
+  logic [WB-1:0]             stale_way;
+  logic                      ins_ok, rr_upd;
+  // the write in progress
+  logic [BW-1:0]             w_bucket;
+  logic [WAYS-1:0]           w_mask;
+  logic [BBITS-1:0]          w_data;
+  logic                      w_hint;
+  // residents' other buckets
+  logic [32*N-1:0]           res_other;
+  logic [N-1:0]              res_placed, res_full;
+  logic [NW-1:0]             rh_in, rh_out;
+  logic                      rh_nat;
+  // scheduling
+  logic [32*MAX_VIPS-1:0]    rr;
+  logic [31:0]               idx, md_rem, md_p;
+  logic [4:0]                md_i;
+  // hints, scrubber, flush
+  logic [NB-1:0]             hints;
+  logic [BW-1:0]             sc_ptr, fl_ptr;
+  logic [BUCKET_BITS:0]      since;
+  logic [31:0]               horizon;
+  logic [WB:0]               sc_n;
+  logic                      flush_pend;
+  logic [NC-1:0]             cnt;
+  logic                      be_v, lut_v;
+  logic [BIW-1:0]            be_i;
+  logic [LIW-1:0]            lut_i;
+
+  logic [127:0] to;
+  assign to = {global_cfg.timeout_udp, global_cfg.timeout_tcp_fin, global_cfg.timeout_tcp_est,
+               global_cfg.timeout_tcp_syn};
+  logic is_icmp;
+  assign is_icmp = p.icmp_error_valid;
+  lbnic_pipe_pkg::class_e cls;
+  assign cls = m.class_kind;
+
+  // VIP entries: the packet's slot, a hit's slot
+  lbnic_pkg::vip_t vip_slot, vip_hit;
+  assign vip_slot = (32'(m.slot) < MAX_VIPS) ? vips[VB*32'(m.slot) +: VB] : '0;
+  assign vip_hit = (32'(r_hit_vip) < MAX_VIPS) ? vips[VB*32'(r_hit_vip) +: VB] : '0;
+  logic slot_ok, hit_ok;
+  assign slot_ok = (vip_slot.flags & VF_VALID) != 0;
+  assign hit_ok = (vip_hit.flags & VF_VALID) != 0 && r_hit_be < vip_hit.backend_count;
+  logic hashed;
+  assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
+  logic [31:0] rr_p;
+  assign rr_p = (32'(s_slot) < MAX_VIPS) ? rr[32*32'(s_slot) +: 32] : 32'h0;
+
+  // Decisions without conntrack.
+  lbnic_pipe_pkg::decision_t d_pass, d_novip, d_parse;
+  always_comb begin
+    d_pass = '0;
+    d_pass.kind = lbnic_pipe_pkg::DECISION_PASS;
+    d_novip = '0;
+    d_novip.kind = NO_VIP_DROP ? lbnic_pipe_pkg::DECISION_DROP : lbnic_pipe_pkg::DECISION_PASS;
+    d_novip.drop_counter = NO_VIP_DROP ? DC_NO_VIP : 8'h0;
+    d_parse = '0;
+    d_parse.kind = PARSE_DROP ? lbnic_pipe_pkg::DECISION_DROP : lbnic_pipe_pkg::DECISION_PASS;
+    d_parse.drop_counter = PARSE_DROP ? DC_PARSE : 8'h0;
+  end
+
+  // The NAT return entry's key (pipeline::nat_return): backend address and
+  // port (the flow's destination port when the backend has none) -> the
+  // client, of the flow (a VIP packet's key, or a first fragment's own
+  // 5-tuple).
+  lbnic_pipe_pkg::ct_key_t nat_key;
+  always_comb begin
+    logic [127:0] fsrc;
+    logic [15:0] fsport, fdport;
+    logic [7:0] fproto;
+    if (cls == lbnic_pipe_pkg::CLASS_FRAGMENT) begin
+      fsrc = p.src;
+      fsport = p.sport;
+      fdport = p.dport;
+      fproto = p.proto;
+    end else begin
+      fsrc = m.key.src;
+      fsport = m.key.sport;
+      fdport = m.key.dport;
+      fproto = m.key.proto;
+    end
+    nat_key = '0;
+    nat_key.src = be.addr;
+    nat_key.sport = (be.port != 0) ? be.port : fdport;
+    nat_key.dst = fsrc;
+    nat_key.dport = fsport;
+    nat_key.proto = fproto;
+    nat_key.v6 = (be.flags & BF_V6) != 0;
+    nat_key.frag = 1'b0;
+  end
+
+  // Whether the bucket being written keeps a free way (the full hint).
+  logic w_free;
+  always_comb begin
+    w_free = 1'b0;
+    for (int i = 0; i < WAYS; i++) begin
+      if ((w_data[WBITS*i + 8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8] & F_VALID) == 0
+          || way_expired(w_data[WBITS*i +: WBITS], m.now, to))
+        w_free = 1'b1;
+    end
+  end
+
+  // The scrubber's reclaimable ways of the bucket read (tag A).
+  logic [WAYS-1:0] sc_mask;
+  logic [WB:0]     sc_cnt;
+  always_comb begin
+    sc_cnt = '0;
+    for (int i = 0; i < WAYS; i++) begin
+      sc_mask[i] = (da[WBITS*i + 8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8] & F_VALID) != 0
+                   && way_expired(da[WBITS*i +: WBITS], horizon, to);
+      sc_cnt = sc_cnt + (WB + 1)'(sc_mask[i]);
+    end
+  end
+
+  // ------------------------------------------------------------ ct_match
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic            m_in_ready;  // always ready: out_ready is 1
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic            use_t;    // MS_3: the relocation target as both buckets
+  assign use_t = mstep == MS_3;
+  lbnic_ct_match #(.WAYS(WAYS)) u_match (
+      .clk, .rst,
+      .in_valid(st == S_M_GO), .in_ready(m_in_ready),
+      .key(mkey), .reverse(mrev), .now(m.now), .len(m.len), .tcp_flags(mflags),
+      .new_vip(s_slot), .new_backend(s_local),
+      .to_syn(to[31:0]), .to_est(to[63:32]), .to_fin(to[95:64]), .to_udp(to[127:96]),
+      .bucket_a(use_t ? dt : da), .bucket_b(use_t ? dt : db),
+      .a(use_t ? mt : ma), .b(use_t ? mt : mb),
+      .res_other(res_other),
+      .res_placed(mstep == MS_2 ? res_placed : '0),
+      .res_full(res_full),
+      .out_valid(mo_valid), .out_ready(1'b1),
+      .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
+      .hit_backend(mo_hit_be), .touched(mo_touched),
+      .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
+      .new_way(mo_new), .reloc_bucket(mo_reloc)
+  );
+
+  // ------------------------------------------------------------ key hashes
+  // One Toeplitz unit and one lookup index unit, time-multiplexed: the
+  // residents' other buckets (2 x WAYS keys, one per clock) and the NAT
+  // return key's candidate buckets.
+  logic [BBITS*2-1:0] dab;
+  assign dab = {db, da};
+  /* verilator lint_off UNUSEDSIGNAL */ // the key fields
+  lbnic_pkg::ct_way_t rw;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign rw = dab[WBITS*32'(rh_in) +: WBITS];
+  logic            tz_valid, tz_ovalid;
+  logic [8*36-1:0] tz_data;
+  logic [5:0]      tz_len;
+  logic [31:0]     tz_hash;
+  always_comb begin
+    logic v6;
+    if (st == S_NAT_HASH) begin
+      v6 = nat_key.v6;
+      tz_data = key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, v6);
+    end else begin
+      v6 = (rw.flags & F_V6) != 0;
+      tz_data = key_tz(rw.src, rw.dst, rw.src_port, rw.dst_port, v6);
+    end
+    tz_len = v6 ? 6'd36 : 6'd12;
+  end
+  assign tz_valid = st == S_NAT_HASH || st == S_RH;
+  lbnic_toeplitz #(.IN_BYTES(36)) u_tz (
+      .clk, .rst, .in_valid(tz_valid), .in_data(tz_data), .in_len(tz_len),
+      .key(global_cfg.toeplitz_key), .out_valid(tz_ovalid), .out_hash(tz_hash)
+  );
+  logic          li_valid;
+  logic [BW-1:0] li_a, li_b;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [31:0]   li_index;
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_li (
+      .clk, .rst, .in_valid(tz_ovalid), .in_hash(tz_hash), .in_m(32'h0),
+      .out_valid(li_valid), .out_index(li_index), .out_ct_a(li_a), .out_ct_b(li_b)
+  );
+  // the Maglev entry: lookup_index(hash, lut_size)
+  logic          lx_valid;
+  logic [31:0]   lx_index;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [BW-1:0] lx_a, lx_b;
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_lx (
+      .clk, .rst, .in_valid(st == S_SCHED && v.lut_size != 0 && hashed), .in_hash(m.hash),
+      .in_m(v.lut_size), .out_valid(lx_valid), .out_index(lx_index), .out_ct_a(lx_a),
+      .out_ct_b(lx_b)
+  );
+
+  for (genvar i = 0; i < N; i++) begin : g_full
+    assign res_full[i] = hints[res_other[32*i +: BW]];
+  end
+
+  // ------------------------------------------------------------ ports
+  assign in_ready = st == S_IDLE && !flush_pend && !clear && !flush_req;
+  assign out_valid = st == S_OUT;
+  assign out_decision = dec;
+  assign out_meta = m;
+  assign out_parsed = p;
+  assign out_vip = v;
+  assign out_backend = be;
+  assign be_valid = be_v;
+  assign be_index = be_i;
+  assign lut_valid = lut_v;
+  assign lut_index = lut_i;
+  assign ct_rd_valid = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD;
+  always_comb begin
+    ct_rd_tag = TAG_BITS'(TAG_A);
+    ct_rd_bucket = BUCKET_BITS'(ma);
+    case (st)
+      S_RD_B: begin
+        ct_rd_tag = TAG_BITS'(TAG_B);
+        ct_rd_bucket = BUCKET_BITS'(mb);
+      end
+      S_T_RD: begin
+        ct_rd_tag = TAG_BITS'(TAG_T);
+        ct_rd_bucket = BUCKET_BITS'(mt);
+      end
+      S_SC_RD: ct_rd_bucket = BUCKET_BITS'(sc_ptr);
+      default: ;
+    endcase
+  end
+  assign ct_wr_valid = st == S_WR || st == S_FLUSH;
+  assign ct_wr_bucket = BUCKET_BITS'(st == S_FLUSH ? fl_ptr : w_bucket);
+  assign ct_wr_mask = st == S_FLUSH ? '1 : w_mask;
+  assign ct_wr_data = st == S_FLUSH ? '0 : w_data;
+  assign cnt_inc = cnt;
+  assign swept = since == (BUCKET_BITS + 1)'(NB);
+
+  // ------------------------------------------------------------ FSM
+  always_ff @(posedge clk) begin
+    cnt <= '0;
+    be_v <= 1'b0;
+    lut_v <= 1'b0;
+    flush_done <= 1'b0;
+
+    // conntrack responses, by tag
+    if (ct_rsp_valid) begin
+      if (ct_rsp_tag == TAG_BITS'(TAG_A)) begin
+        da <= ct_rsp_data;
+        got_a <= 1'b1;
+      end
+      if (ct_rsp_tag == TAG_BITS'(TAG_B)) begin
+        db <= ct_rsp_data;
+        got_b <= 1'b1;
+      end
+      if (ct_rsp_tag == TAG_BITS'(TAG_T)) begin
+        dt <= ct_rsp_data;
+        got_t <= 1'b1;
+      end
+    end
+
+    // key hashes out of the lookup index unit
+    if (li_valid) begin
+      if (rh_nat) begin
+        ma <= 32'(li_a);
+        mb <= 32'(li_b);
+      end else begin
+        logic [31:0] in_b;
+        in_b = (32'(rh_out) < WAYS) ? ma : mb;
+        res_placed[$clog2(N)'(rh_out)] <= 32'(li_a) == in_b || 32'(li_b) == in_b;
+        res_other[32*32'(rh_out) +: 32] <= (32'(li_a) == in_b) ? 32'(li_b) : 32'(li_a);
+        rh_out <= rh_out + 1'b1;
+      end
+    end
+
+    case (st)
+      S_IDLE: begin
+        if (flush_pend) begin
+          fl_ptr <= '0;
+          st <= S_FLUSH;
+        end else if (in_valid && in_ready) begin
+          m <= in_meta;
+          p <= in_parsed;
+          horizon <= in_meta.now;
+          since <= '0;
+          st <= S_DISP;
+        end else if (!clear && !flush_req) begin
+          st <= S_SC_RD;
+        end
+      end
+
+      S_DISP: begin
+        dec <= d_pass;
+        s_slot <= m.slot;
+        v <= vip_slot;
+        stale <= 1'b0;
+        phase_nat <= 1'b0;
+        rh_nat <= 1'b0;
+        mkey <= m.key;
+        mrev <= cls == lbnic_pipe_pkg::CLASS_REVERSE;
+        mflags <= (cls == lbnic_pipe_pkg::CLASS_REVERSE) ? p.tcp_flags : m.tcp_flags;
+        ma <= m.bucket_a;
+        mb <= m.bucket_b;
+        st <= S_OUT;
+        if (!bank_valid) begin
+          if (cls == lbnic_pipe_pkg::CLASS_BYPASS) dec <= d_pass;
+          else if (cls == lbnic_pipe_pkg::CLASS_PARSE_ERROR) dec <= d_parse;
+          else dec <= d_novip;
+        end else begin
+          case (cls)
+            lbnic_pipe_pkg::CLASS_BYPASS: dec <= d_pass;
+            lbnic_pipe_pkg::CLASS_PARSE_ERROR: dec <= d_parse;
+            lbnic_pipe_pkg::CLASS_REVERSE: begin
+              dec <= d_novip;
+              if (!ct_host) st <= S_RD_A;
+            end
+            lbnic_pipe_pkg::CLASS_VIP: begin
+              dec <= d_novip;
+              if (slot_ok) st <= ct_host ? S_POSTLOOK : S_RD_A;
+            end
+            lbnic_pipe_pkg::CLASS_FRAGMENT: st <= ct_host ? S_POSTLOOK : S_RD_A;
+            default: dec <= d_novip;
+          endcase
+        end
+      end
+
+      // ---- the two candidate buckets (or the NAT return key's)
+      S_RD_A: if (ct_rd_ready) begin
+        got_a <= 1'b0;
+        got_b <= 1'b0;
+        st <= S_RD_B;
+      end
+      S_RD_B: if (ct_rd_ready) st <= S_RD_W;
+      S_RD_W: if (got_a && got_b) begin
+        mstep <= MS_1;
+        st <= S_M_GO;
+      end
+      S_M_GO: st <= S_M_W;
+      S_M_W: if (mo_valid) begin
+        case (mstep)
+          MS_1: begin
+            r_hit <= mo_hit;
+            r_hit_b <= mo_hit_b;
+            r_hit_way <= mo_hit_way;
+            r_hit_vip <= mo_hit_vip;
+            r_hit_be <= mo_hit_be;
+            r_touched <= mo_touched;
+            r_kind <= mo_kind;
+            r_ins_b <= mo_ins_b;
+            r_ins_way <= mo_ins_way;
+            r_aged <= mo_aged;
+            r_new <= mo_new;
+            st <= phase_nat ? S_PUT : S_LOOKED;
+          end
+          MS_2: begin
+            r2_ins_b <= mo_ins_b;
+            r2_ins_way <= mo_ins_way;
+            if (mo_kind == INS_RELOCATE) begin
+              mt <= mo_reloc;
+              st <= S_T_RD;
+            end else begin
+              st <= S_FALLBACK;
+            end
+          end
+          default: begin
+            // MS_3: the relocation target's lowest free way, if any
+            if (mo_kind == INS_FREE) begin
+              w_bucket <= BW'(mt);
+              w_data <= put_way(dt, mo_ins_way, dab[WBITS*(r2_ins_b ? WAYS + 32'(r2_ins_way)
+                                                               : 32'(r2_ins_way)) +: WBITS]);
+              w_mask <= WAYS'(1) << mo_ins_way;
+              w_hint <= 1'b1;
+              wr_ret <= S_RELOC2;
+              cnt[CI_INSERTS] <= 1'b1;
+              cnt[CI_RELOC] <= 1'b1;
+              cnt[CI_AGEOUTS] <= mo_aged;
+              st <= S_WR;
+            end else begin
+              st <= S_FALLBACK;
+            end
+          end
+        endcase
+      end
+
+      // ---- the lookup's outcome (the packet's own buckets)
+      S_LOOKED: begin
+        if (!r_hit) begin
+          if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+            dec <= d_novip;
+            st <= S_OUT;
+          end else begin
+            cnt[CI_MISSES] <= 1'b1;
+            st <= S_POSTLOOK;
+          end
+        end else if (hit_ok) begin
+          // usable: the backend entry valid and not down
+          be_v <= 1'b1;
+          be_i <= BIW'(vip_hit.backend_base + 32'(r_hit_be));
+          st <= S_US_W;
+        end else begin
+          be <= '0;
+          st <= S_US_DONE;
+        end
+      end
+      S_US_W: if (be_rvalid) begin
+        be <= be_rdata;
+        st <= S_US_DONE;
+      end
+      S_US_DONE: begin
+        logic usable, fits;
+        usable = hit_ok && (be.flags & BF_VALID) != 0 && be.state != BS_DOWN;
+        fits = (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && !m.slot_valid) || r_hit_vip == m.slot;
+        if (cls == lbnic_pipe_pkg::CLASS_REVERSE) fits = 1'b1;
+        w_bucket <= BW'(r_hit_b ? mb : ma);
+        w_data <= put_way(r_hit_b ? db : da, r_hit_way, r_touched);
+        w_mask <= WAYS'(1) << r_hit_way;
+        w_hint <= 1'b0;
+        wr_ret <= S_OUT;
+        if (usable && fits) begin
+          cnt[CI_HITS] <= 1'b1;
+          v <= vip_hit;
+          dec <= '0;
+          dec.slot <= r_hit_vip;
+          dec.local_index <= r_hit_be;
+          if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+            dec.kind <= lbnic_pipe_pkg::DECISION_REVERSE_NAT;
+          end else begin
+            dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
+            dec.hash <= m.hash;
+          end
+          // ICMP errors never touch an entry
+          st <= is_icmp ? S_OUT : S_WR;
+        end else if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+          dec <= d_novip;
+          st <= S_OUT;
+        end else begin
+          cnt[CI_MISSES] <= 1'b1;
+          stale <= 1'b1;
+          stale_b <= r_hit_b;
+          stale_way <= r_hit_way;
+          st <= S_POSTLOOK;
+        end
+      end
+
+      // ---- a miss: checks, then scheduling
+      S_POSTLOOK: begin
+        v <= vip_slot;
+        s_slot <= m.slot;
+        st <= S_SCHED;
+        if (cls == lbnic_pipe_pkg::CLASS_VIP) begin
+          if (is_icmp && vip_slot.mode == MODE_NAT) begin
+            dec <= '0;
+            dec.kind <= lbnic_pipe_pkg::DECISION_DROP;
+            dec.drop_counter <= DC_UNROUTABLE;
+            st <= S_OUT;
+          end
+        end else if (!m.slot_valid) begin
+          dec <= '0;
+          dec.kind <= lbnic_pipe_pkg::DECISION_DROP;
+          dec.drop_counter <= DC_FRAG_AMBIGUOUS;
+          st <= S_OUT;
+        end else if (!slot_ok) begin
+          dec <= d_novip;
+          st <= S_OUT;
+        end
+      end
+      S_SCHED: begin
+        rr_upd <= 1'b0;
+        dec <= '0;
+        dec.kind <= lbnic_pipe_pkg::DECISION_DROP;
+        if (v.lut_size == 0) begin
+          dec.drop_counter <= DC_NO_BACKEND;
+          st <= S_OUT;
+        end else if (hashed) begin
+          st <= S_HASHIDX;
+        end else if (cls == lbnic_pipe_pkg::CLASS_VIP && m.stateless) begin
+          dec.drop_counter <= DC_UNROUTABLE;
+          st <= S_OUT;
+        end else begin
+          rr_upd <= 1'b1;
+          if (rr_p >= v.lut_size) begin
+            // a pointer kept from a larger table: wrapped (Device::activate)
+            md_p <= rr_p;
+            md_rem <= '0;
+            md_i <= 5'd31;
+            st <= S_MOD;
+          end else begin
+            idx <= rr_p;
+            st <= S_LUT_GO;
+          end
+        end
+      end
+      S_HASHIDX: if (lx_valid) begin
+        idx <= lx_index;
+        st <= S_LUT_GO;
+      end
+      S_MOD: begin
+        logic [32:0] r2;
+        r2 = {md_rem, md_p[md_i]};
+        if (r2 >= {1'b0, v.lut_size}) r2 = r2 - {1'b0, v.lut_size};
+        md_rem <= r2[31:0];
+        md_i <= md_i - 1'b1;
+        if (md_i == 0) begin
+          idx <= r2[31:0];
+          st <= S_LUT_GO;
+        end
+      end
+      S_LUT_GO: begin
+        lut_v <= 1'b1;
+        lut_i <= LIW'(v.lut_base + idx);
+        if (rr_upd && 32'(s_slot) < MAX_VIPS)
+          rr[32*32'(s_slot) +: 32] <= (idx + 1 == v.lut_size) ? 32'h0 : idx + 1;
+        st <= S_LUT_W;
+      end
+      S_LUT_W: if (lut_rvalid) begin
+        s_local <= 16'(lut_rdata);
+        st <= S_BE_GO;
+      end
+      S_BE_GO: begin
+        be_v <= 1'b1;
+        be_i <= BIW'(v.backend_base + 32'(s_local));
+        st <= S_BE_W;
+      end
+      S_BE_W: if (be_rvalid) begin
+        be <= be_rdata;
+        st <= S_POSTSCHED;
+      end
+      S_POSTSCHED: begin
+        dec <= '0;
+        dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
+        dec.slot <= s_slot;
+        dec.local_index <= s_local;
+        dec.hash <= m.hash;
+        r_new.vip <= s_slot;
+        r_new.backend <= s_local;
+        st <= S_PUT;
+        if (ct_host) st <= S_OUT;
+        if (cls == lbnic_pipe_pkg::CLASS_VIP && (m.stateless || (m.tcp_flags & RST_FLAG) != 0))
+          st <= S_OUT;
+      end
+
+      // ---- put: in place, free way, relocation, eviction or refusal
+      S_PUT: begin
+        logic inb;
+        logic [WB-1:0] inw;
+        logic inplace;
+        inplace = phase_nat ? r_hit : stale;
+        inb = phase_nat ? r_hit_b : stale_b;
+        inw = phase_nat ? r_hit_way : stale_way;
+        if (!inplace) begin
+          inb = r_ins_b;
+          inw = r_ins_way;
+        end
+        w_bucket <= BW'(inb ? mb : ma);
+        w_data <= put_way(inb ? db : da, inw, r_new);
+        w_mask <= WAYS'(1) << inw;
+        w_hint <= 1'b1;
+        wr_ret <= S_AFTER_PUT;
+        ins_ok <= 1'b1;
+        if (inplace || r_kind == INS_FREE) begin
+          cnt[CI_INSERTS] <= 1'b1;
+          cnt[CI_AGEOUTS] <= !inplace && r_aged;
+          st <= S_WR;
+        end else begin
+          rh_in <= '0;
+          rh_out <= '0;
+          st <= S_RH;
+        end
+      end
+      S_RH: begin
+        rh_in <= rh_in + 1'b1;
+        if (32'(rh_in) == N - 1) st <= S_RH_W;
+      end
+      S_RH_W: if (32'(rh_out) == N) begin
+        mstep <= MS_2;
+        st <= S_M_GO;
+      end
+      S_T_RD: if (ct_rd_ready) begin
+        got_t <= 1'b0;
+        st <= S_T_W;
+      end
+      S_T_W: if (got_t) begin
+        mstep <= MS_3;
+        st <= S_M_GO;
+      end
+      S_RELOC2: begin
+        w_bucket <= BW'(r2_ins_b ? mb : ma);
+        w_data <= put_way(r2_ins_b ? db : da, r2_ins_way, r_new);
+        w_mask <= WAYS'(1) << r2_ins_way;
+        w_hint <= 1'b1;
+        wr_ret <= S_AFTER_PUT;
+        st <= S_WR;
+      end
+      S_FALLBACK: begin
+        // no relocation: the eviction victim, or refusal (the first plan)
+        if (r_kind == INS_EVICT) begin
+          cnt[CI_INSERTS] <= 1'b1;
+          cnt[CI_EVICTIONS] <= 1'b1;
+          st <= S_WR;
+        end else begin
+          cnt[CI_REFUSED] <= 1'b1;
+          ins_ok <= 1'b0;
+          st <= S_AFTER_PUT;
+        end
+      end
+      S_WR: if (ct_wr_ready) begin
+        if (w_hint) hints[w_bucket] <= !w_free;
+        st <= wr_ret;
+      end
+      S_AFTER_PUT: begin
+        st <= S_OUT;
+        if (!phase_nat && ins_ok && v.mode == MODE_NAT
+            && (cls == lbnic_pipe_pkg::CLASS_VIP
+                || (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && p.frag == lbnic_pipe_pkg::FRAG_FIRST)))
+          st <= S_NAT_HASH;
+      end
+      S_NAT_HASH: begin
+        mkey <= nat_key;
+        mrev <= 1'b1;
+        mflags <= (cls == lbnic_pipe_pkg::CLASS_VIP) ? m.tcp_flags : p.tcp_flags;
+        phase_nat <= 1'b1;
+        rh_nat <= 1'b1;
+        st <= S_NAT_W;
+      end
+      S_NAT_W: if (li_valid) st <= S_RD_A;
+
+      S_OUT: if (out_ready) st <= S_IDLE;
+
+      // ---- scrubber: one bucket per visit of S_IDLE without a packet
+      S_SC_RD: if (ct_rd_ready) begin
+        got_a <= 1'b0;
+        st <= S_SC_W;
+      end
+      S_SC_W: if (got_a) begin
+        sc_n <= sc_cnt;
+        w_bucket <= sc_ptr;
+        w_data <= '0;
+        w_mask <= sc_mask;
+        w_hint <= 1'b0;
+        wr_ret <= S_SC_CNT;
+        st <= (sc_mask != 0) ? S_WR : S_SC_CNT;
+      end
+      S_SC_CNT: begin
+        if (sc_n != 0) begin
+          cnt[CI_AGEOUTS] <= 1'b1;
+          sc_n <= sc_n - 1'b1;
+        end else begin
+          sc_ptr <= sc_ptr + 1'b1;
+          if (since != (BUCKET_BITS + 1)'(NB)) since <= since + 1'b1;
+          st <= S_IDLE;
+        end
+      end
+
+      S_FLUSH: if (ct_wr_ready) begin
+        fl_ptr <= fl_ptr + 1'b1;
+        if (32'(fl_ptr) == NB - 1) begin
+          flush_pend <= 1'b0;
+          flush_done <= 1'b1;
+          st <= S_IDLE;
+        end
+      end
+      default: st <= S_IDLE;
+    endcase
+
+    /* verilator lint_off WIDTHCONCAT */ // one bit per bucket
+    if (flush_req || clear) begin
+      flush_pend <= 1'b1;
+      hints <= '0;
+    end
+    if (clear) rr <= '0;
+    if (rst) begin
+      st <= S_IDLE;
+      rr <= '0;
+      hints <= '0;
+      flush_pend <= 1'b0;
+      sc_ptr <= '0;
+      since <= '0;
+      horizon <= '0;
+      got_a <= 1'b0;
+      got_b <= 1'b0;
+      got_t <= 1'b0;
+      rh_nat <= 1'b0;
+      rh_out <= '0;
+      cnt <= '0;
+      be_v <= 1'b0;
+      lut_v <= 1'b0;
+      flush_done <= 1'b0;
+    end
+    /* verilator lint_on WIDTHCONCAT */
+  end
 endmodule
-/* verilator lint_on UNUSEDPARAM */
-/* verilator lint_on UNUSEDSIGNAL */
