@@ -32,8 +32,9 @@
 //                 clock_mhz u32                 first message
 //   0x81 OUT      index u64, arrival u64, ingress u64, egress u64, bytes
 //                 (index: the RX frame index from m_tx_tuser, counting every
-//                 FRAME; arrival: base + the FRAME's arrival; ingress: the
-//                 cycle of its first RX beat; egress: of the last TX beat)
+//                 FRAME from 0; cycles counted from base: arrival, the
+//                 FRAME's; ingress, of its first RX beat; egress, of the
+//                 last TX beat)
 //   0x82 READ32   value u32
 //   0x83 APREAD   bytes
 //   0x84 DONE     cycle u64 (the current cycle)
@@ -418,9 +419,9 @@ struct Harness {
             any_out = true;
             Msg m;
             m.u64(f.index);
-            m.u64(f.arrival);
-            m.u64(f.ingress);
-            m.u64(cycle);  // the edge that takes the last beat ends `cycle`
+            m.u64(f.arrival - base);
+            m.u64(f.ingress - base);
+            m.u64(cycle - base);  // the cycle of the last beat
             m.bytes(tx.data(), tx.size());
             send(EV_OUT, m, false);
         }
