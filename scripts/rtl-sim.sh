@@ -8,20 +8,26 @@
 # build is redone only when an input changed (rtl/, rtl/sim/, the generated
 # package and header, this script), checked by a digest in that directory.
 #
-# usage: scripts/rtl-sim.sh [--target FILE] [--install]
+# usage: scripts/rtl-sim.sh [--target FILE] [--install] [--selftest]
 #   --target FILE  a target TOML file (default: the built-in default target)
 #   --install      install verilator, g++ and make (apt-get) when missing
+#   --selftest     build the harness around rtl/sim/selftest/lbnic_top.sv (a
+#                  loopback stand-in with the same ports) instead of
+#                  rtl/lbnic_top.sv, into rtl/build/sim-selftest/<fingerprint>/
+#                  (rtl-sim/tests/harness.rs checks the harness with it)
 # Prints the binary's path on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=default
 install=0
+selftest=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --target) target=${2:?--target needs a file}; shift 2 ;;
         --target=*) target=${1#--target=}; shift ;;
         --install) install=1; shift ;;
-        *) echo "usage: scripts/rtl-sim.sh [--target FILE] [--install]" >&2; exit 2 ;;
+        --selftest) selftest=1; shift ;;
+        *) echo "usage: scripts/rtl-sim.sh [--target FILE] [--install] [--selftest]" >&2; exit 2 ;;
     esac
 done
 
@@ -43,6 +49,7 @@ lbnic() { cargo run -q --locked -- "$@"; }
 fp=$(lbnic target "$target" --json | sed -n 's/.*"fingerprint": *"0x\([0-9a-f]*\)".*/\1/p')
 [ ${#fp} = 16 ] || { echo "could not read the fingerprint of target $target" >&2; exit 2; }
 dir=rtl/build/sim/$fp
+[ "$selftest" = 0 ] || dir=rtl/build/sim-selftest/$fp
 mkdir -p "$dir"
 lbnic target "$target" --emit sv -o "$dir/lbnic_pkg.sv.new"
 lbnic target "$target" --emit c -o "$dir/lbnic_contract.h.new"
@@ -53,6 +60,9 @@ done
 
 # Packages first: a package must be read before its users.
 mapfile -t srcs < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
+if [ "$selftest" = 1 ]; then
+    mapfile -t srcs < <(printf '%s\n' "${srcs[@]}" | grep -v '^rtl/lbnic_top\.sv$'; echo rtl/sim/selftest/lbnic_top.sv)
+fi
 shopt -s nullglob
 sim_srcs=(rtl/sim/*.cpp rtl/sim/*.h)
 shopt -u nullglob

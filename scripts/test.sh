@@ -20,6 +20,8 @@ bash scripts/rtl-test.sh --install
 # the model behind `--model rtl`, which tests/rtl.rs compares with the
 # functional model; required, so a missing harness fails those tests.
 bash scripts/rtl-sim.sh --install --target examples/targets/small.toml
+# ... and around the loopback stand-in top (rtl-sim/tests/harness.rs).
+bash scripts/rtl-sim.sh --target examples/targets/small.toml --selftest
 export LBNIC_RTL_REQUIRED=1
 cargo test --workspace --all-targets --locked "$@"
 if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
