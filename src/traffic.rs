@@ -252,9 +252,13 @@ pub fn gen(a: GenArgs) -> Result<()> {
 /// Model options shared by replay, check and cluster.
 #[derive(Args)]
 pub struct RunArgs {
-    /// Which model: `functional` (the reference, fast) or `cycle`
-    /// (cycle-accurate: throughput, stalls, latency).
-    #[arg(long, default_value = "functional", value_parser = ["functional", "cycle"])]
+    /// Which model: `functional` (the reference, fast), `cycle`
+    /// (cycle-accurate: throughput, stalls, latency) or `rtl` (the
+    /// reference RTL in Verilator, one device; build it first with
+    /// `scripts/rtl-sim.sh --target FILE`, the image's target; frames wait
+    /// at an AXI-Stream source; `$LBNIC_RTL_SIM_DIR` overrides where it is
+    /// looked for).
+    #[arg(long, default_value = "functional", value_parser = ["functional", "cycle", "rtl"])]
     model: String,
     /// Input timing: `pcap` (the capture's timestamps), `line` or
     /// `line:GBPS` (back to back at the target's or the given port speed),
@@ -288,12 +292,16 @@ impl RunArgs {
         if timing == Timing::Line(0.0) {
             timing = Timing::Line(image.target.port_gbps as f64);
         }
+        let model = match self.model.as_str() {
+            "cycle" => ModelKind::Cycle,
+            "rtl" => ModelKind::Rtl,
+            _ => ModelKind::Functional,
+        };
+        if model == ModelKind::Rtl && self.rx_source.as_deref() == Some("mac") {
+            bail!("--model rtl drives an AXI-Stream source (frames wait until RX takes them): --rx-source mac is the cycle model's");
+        }
         Ok(Options {
-            model: if self.model == "cycle" {
-                ModelKind::Cycle
-            } else {
-                ModelKind::Functional
-            },
+            model,
             timing,
             rx_source: match self.rx_source.as_deref() {
                 Some("axis") => RxSource::Axis,
@@ -317,7 +325,7 @@ pub struct ModelArgs {
     #[arg(long, help = UPDATES_HELP)]
     updates: Option<PathBuf>,
     /// Threads for the functional model (sharded by flow; same output as
-    /// one thread). Banks with RR/WRR or NAT VIPs, and the cycle model,
+    /// one thread). Banks with RR/WRR or NAT VIPs, and the cycle and RTL models,
     /// replay on one thread (the report says why).
     #[arg(long, default_value_t = 1)]
     threads: usize,

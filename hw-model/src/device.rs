@@ -86,6 +86,10 @@ pub enum DeviceError {
     Alloc { len: usize, cause: std::io::Error },
     #[error("commit of generation {generation} refused: {result}")]
     CommitRefused { generation: u64, result: &'static str },
+    /// A device outside this process failed (the RTL simulation behind
+    /// `lbnic-rtl-sim`); the message says what and how to fix it.
+    #[error("{0}")]
+    External(String),
 }
 
 // By hand rather than `#[from]`: the message carries the cause, so it is not

@@ -16,6 +16,7 @@ use hw_model::model::{Model, OutPacket};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::target::Target;
+use lbnic_rtl_sim::RtlSim;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
@@ -41,6 +42,11 @@ pub fn replay(
             let (c, cr) = run_cycle(image, trace, opts, &mut acc, sink, progress)?;
             let note = (opts.threads > 1).then(|| "the cycle model is sequential: one thread".to_string());
             (c, Some(cr), 1, note)
+        }
+        ModelKind::Rtl => {
+            let c = run_rtl(image, trace, opts, &mut acc, sink, progress)?;
+            let note = (opts.threads > 1).then(|| "the RTL simulation is sequential: one thread".to_string());
+            (c, None, 1, note)
         }
         ModelKind::Functional => {
             let (threads, note) = crate::shard::plan(image, opts);
@@ -177,6 +183,79 @@ fn run_cycle(
     acc.achieved.last = base + (s.last_egress * 1000).div_ceil(mhz);
     acc.achieved.last_len = 0;
     Ok((run.m.dev.counters.clone(), cr))
+}
+
+/// The RTL simulation as the replay loop drives it: like [`CycleRun`],
+/// inputs wait in `pending` (for the analysis) until their output leaves.
+struct RtlRun {
+    m: RtlSim,
+    pending: VecDeque<(u64, InKey, usize)>,
+    outs: Vec<OutPacket>,
+}
+
+impl RtlRun {
+    /// The simulation's first error, if it met one.
+    fn check(&mut self) -> Result<(), ReplayError> {
+        match self.m.take_error() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        self.m.take_output_into(&mut self.outs);
+        for o in self.outs.drain(..) {
+            while self.pending.front().is_some_and(|p| p.0 < o.seq) {
+                self.pending.pop_front();
+            }
+            let ts = out.base + o.ts_ns;
+            if let Some((_, key, ep)) = self.pending.front().filter(|p| p.0 == o.seq) {
+                out.acc.analyzer.observe(*ep, key, &o.data, ts);
+            }
+            out.emit(o.seq, ts, &o.data)?;
+        }
+        self.check()
+    }
+}
+
+impl Driven for RtlRun {
+    fn flash(&mut self, image: &Image) -> Result<(), DeviceError> {
+        Model::flash(&mut self.m, image)
+    }
+    fn feed(&mut self, f: Frame<'_>, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        self.pending.push_back((f.seq, InKey::of(f.data), f.epoch));
+        self.m.input_at_cycle(f.data, f.arrival, f.ts);
+        if (f.seq + 1).is_multiple_of(256) {
+            self.drain(out)?;
+        }
+        self.check()
+    }
+    fn finish(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        Model::finish(&mut self.m);
+        self.check()?;
+        self.drain(out)
+    }
+}
+
+fn run_rtl(
+    image: &Image,
+    trace: &Path,
+    opts: &Options,
+    acc: &mut Acc,
+    sink: &mut Sink<'_>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Counters, ReplayError> {
+    let t = &image.target;
+    let mut m = RtlSim::new(t.clone(), &opts.rtl)?;
+    m.flash_image(image)?;
+    let mut input = Input::open(trace, t, opts)?;
+    let mut run = RtlRun {
+        m,
+        pending: VecDeque::new(),
+        outs: Vec::new(),
+    };
+    drive(&mut run, &mut input, opts, acc, sink, progress)?;
+    Ok(run.m.counters().clone())
 }
 
 /// The cycle model's figures over its window (first arrival to last beat
@@ -336,7 +415,7 @@ pub(crate) fn throughputs(image: &Image, opts: &Options, acc: &Acc) -> (Throughp
     };
     let offered = Throughput::new(acc.offered.packets, acc.offered.bytes, acc.offered.l1, offered_ns);
     let achieved_ns = match opts.model {
-        ModelKind::Cycle => window(&acc.achieved),
+        ModelKind::Cycle | ModelKind::Rtl => window(&acc.achieved),
         ModelKind::Functional => offered_ns,
     };
     let achieved = Throughput::new(

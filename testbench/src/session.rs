@@ -18,6 +18,9 @@ use std::path::Path;
 pub enum ModelKind {
     Functional,
     Cycle,
+    /// The reference RTL in Verilator (crate `lbnic-rtl-sim`; built by
+    /// `scripts/rtl-sim.sh`).
+    Rtl,
 }
 
 impl ModelKind {
@@ -25,6 +28,7 @@ impl ModelKind {
         match self {
             ModelKind::Functional => "functional",
             ModelKind::Cycle => "cycle",
+            ModelKind::Rtl => "rtl",
         }
     }
 }
@@ -77,6 +81,9 @@ pub struct Options {
     /// A damaged capture (cut short, garbage after the last packet) ends
     /// the input with a warning in the report instead of failing the run.
     pub stop_at_damage: bool,
+    /// Where the RTL model's harness is, and the target file its build
+    /// command names when it is missing ([`ModelKind::Rtl`]).
+    pub rtl: lbnic_rtl_sim::RtlOptions,
 }
 
 impl Default for Options {
@@ -92,6 +99,7 @@ impl Default for Options {
             max_bins: 200,
             keep_output: true,
             stop_at_damage: false,
+            rtl: lbnic_rtl_sim::RtlOptions::default(),
         }
     }
 }
@@ -116,6 +124,10 @@ pub enum ReplayError {
     Worker(String),
     #[error("events line {line}: node {node} does not exist (the cluster has {nodes} nodes)")]
     NoSuchNode { line: usize, node: u16, nodes: u16 },
+    #[error(transparent)]
+    Rtl(#[from] lbnic_rtl_sim::RtlError),
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 // By hand rather than `#[from]`: the messages carry the cause, so it is not

@@ -231,6 +231,7 @@ impl Run<'_> {
                 }
                 Engine::Functional(Box::new(Functional::new(dev)))
             }
+            ModelKind::Rtl => return Err(ReplayError::Unsupported(RTL_REFUSED)),
             ModelKind::Cycle => {
                 let copts = CycleOptions {
                     rx_source: self.opts.rx_source,
@@ -414,6 +415,10 @@ impl Run<'_> {
 
 /// Replay `trace` through a cluster with `image` on every node. `progress`
 /// gets (packets read, approximate bytes read).
+/// Why `lbnic cluster --model rtl` is refused.
+const RTL_REFUSED: &str = "the cluster replay runs the functional or the cycle model: --model rtl \
+simulates one device (use `lbnic replay --model rtl` or `lbnic check --model rtl`)";
+
 pub fn cluster(
     image: &Image,
     trace: &Path,
@@ -421,6 +426,9 @@ pub fn cluster(
     spec: &Spec<'_>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<ClusterReport, ReplayError> {
+    if opts.model == ModelKind::Rtl {
+        return Err(ReplayError::Unsupported(RTL_REFUSED));
+    }
     let t0 = Instant::now();
     let ev = spec.events;
     for (_, img) in &ev.images {

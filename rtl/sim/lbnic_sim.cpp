@@ -1,0 +1,623 @@
+// lbnic_sim: the Verilator harness around lbnic_top (issue 12). It only
+// drives the top's ports and serves the conntrack memory; everything between
+// RX and TX is the RTL. The Rust crate `lbnic-rtl-sim` (rtl-sim/) spawns it
+// and speaks the protocol below on stdin / stdout; scripts/rtl-sim.sh builds
+// it per target (rtl/build/sim/<fingerprint>/lbnic_sim).
+//
+// PROTOCOL (version 1; rtl/sim/README.md has the same with the reasons).
+// Every message, both ways: op (u8), payload length (u32 LE), payload.
+// Integers little-endian. Commands (stdin):
+//   0x01 WRITE32  addr u32, value u32           AXI4-Lite write; no reply
+//   0x02 READ32   addr u32                      AXI4-Lite read; reply READ32
+//   0x03 APWRITE  offset u64, bytes             aperture write, 64-bit words
+//                                               (offset and length multiples
+//                                               of 8); no reply
+//   0x04 APREAD   offset u64, len u32           aperture read; reply APREAD
+//   0x05 FRAME    ts_ns u64, arrival u64, bytes  queue a frame at the RX
+//                                               source: its first beat not
+//                                               before cycle base + arrival
+//                                               (base: the cycle of the
+//                                               first FRAME), tuser =
+//                                               ts_ns / (ct_tick_us * 1000);
+//                                               no reply
+//   0x06 RUN      max_cycles u64                run until RX has taken every
+//                                               queued frame; reply DONE
+//   0x07 FINISH   max_cycles u64                run until the source is
+//                                               empty and idle && swept;
+//                                               reply DONE
+//   0x08 CYCLES   n u64                         run n cycles; reply DONE
+//   0x09 QUIT                                   exit 0 (no reply)
+// Events (stdout):
+//   0x80 HELLO    version u32, fingerprint u64, datapath_bytes u32,
+//                 clock_mhz u32                 first message
+//   0x81 OUT      index u64, arrival u64, ingress u64, egress u64, bytes
+//                 (index: the RX frame index from m_tx_tuser, counting every
+//                 FRAME from 0; cycles counted from base: arrival, the
+//                 FRAME's; ingress, of its first RX beat; egress, of the
+//                 last TX beat)
+//   0x82 READ32   value u32
+//   0x83 APREAD   bytes
+//   0x84 DONE     cycle u64 (the current cycle)
+//   0x85 ERROR    utf-8 message; the harness then exits with status 1
+// Every wait is bounded (a register or aperture handshake by
+// HANDSHAKE_LIMIT cycles, RUN / FINISH by their max_cycles): a limit is an
+// ERROR, never a hang.
+//
+// Timing inside one cycle: inputs are set, the model settles (clk low),
+// readies that may depend on the DUT's valids are set and it settles again,
+// handshakes are sampled, then the rising edge.
+#include "Vlbnic_top.h"
+#include "lbnic_contract.h"
+#include "verilated.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+constexpr uint32_t PROTOCOL_VERSION = 1;
+// (a commit's scan of the bank may hold the bus: bank_len / 8 clocks)
+constexpr uint64_t HANDSHAKE_LIMIT = 1'000'000 + LBNIC_MEM_BANK_LEN / 8;
+constexpr uint32_t MAX_PAYLOAD = 1u << 30;
+constexpr uint64_t DB = LBNIC_TARGET_DATAPATH_BYTES;
+constexpr uint64_t WAYS = LBNIC_TARGET_CT_WAYS;
+constexpr uint64_t BUCKETS = LBNIC_TARGET_CT_BUCKETS;
+constexpr uint64_t BUCKET_BYTES = WAYS * 64;
+// A bucket read: latency, plus the beats beyond the first at the port's
+// bandwidth (hw_model cycle.rs `read_cycles`).
+constexpr uint64_t READ_CYCLES = LBNIC_TARGET_CT_LATENCY_CYCLES +
+                                 (WAYS + LBNIC_TARGET_CT_BEATS_PER_CYCLE - 1) /
+                                     LBNIC_TARGET_CT_BEATS_PER_CYCLE -
+                                 1;
+
+enum Op : uint8_t {
+    WRITE32 = 0x01,
+    READ32 = 0x02,
+    APWRITE = 0x03,
+    APREAD = 0x04,
+    FRAME = 0x05,
+    RUN = 0x06,
+    FINISH = 0x07,
+    CYCLES = 0x08,
+    QUIT = 0x09,
+    EV_HELLO = 0x80,
+    EV_OUT = 0x81,
+    EV_READ32 = 0x82,
+    EV_APREAD = 0x83,
+    EV_DONE = 0x84,
+    EV_ERROR = 0x85,
+};
+
+// ---- wire ----------------------------------------------------------------
+
+struct Msg {
+    std::vector<uint8_t> b;
+    void u8(uint8_t v) { b.push_back(v); }
+    void u32(uint32_t v) {
+        for (int i = 0; i < 4; i++) b.push_back(uint8_t(v >> (8 * i)));
+    }
+    void u64(uint64_t v) {
+        for (int i = 0; i < 8; i++) b.push_back(uint8_t(v >> (8 * i)));
+    }
+    void bytes(const uint8_t* p, size_t n) { b.insert(b.end(), p, p + n); }
+};
+
+void send(uint8_t op, const Msg& m, bool flush) {
+    uint8_t h[5] = {op, uint8_t(m.b.size()), uint8_t(m.b.size() >> 8), uint8_t(m.b.size() >> 16),
+                    uint8_t(m.b.size() >> 24)};
+    fwrite(h, 1, 5, stdout);
+    if (!m.b.empty()) fwrite(m.b.data(), 1, m.b.size(), stdout);
+    if (flush) fflush(stdout);
+}
+
+[[noreturn]] void fail(const std::string& s) {
+    Msg m;
+    m.bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    send(EV_ERROR, m, true);
+    exit(1);
+}
+
+uint64_t rd_le(const uint8_t* p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= uint64_t(p[i]) << (8 * i);
+    return v;
+}
+
+// ---- signals of any width ------------------------------------------------
+// Verilator gives a port of <= 8 / 16 / 32 / 64 bits as CData / SData /
+// IData / QData and a wider one as VlWide<N> (32-bit words, bit 0 first),
+// so byte k of a flat vector is byte k of the storage on a little-endian
+// host for every kind.
+
+template <typename T, typename std::enable_if<std::is_integral<T>::value, int>::type = 0>
+void put_bytes(T& s, const uint8_t* p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n && i < sizeof(T); i++) v |= uint64_t(p[i]) << (8 * i);
+    s = T(v);
+}
+template <std::size_t N>
+void put_bytes(VlWide<N>& w, const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < N; i++) w[i] = 0;
+    for (size_t i = 0; i < n && i < 4 * N; i++) w[i / 4] |= EData(p[i]) << (8 * (i % 4));
+}
+template <typename T, typename std::enable_if<std::is_integral<T>::value, int>::type = 0>
+void get_bytes(const T& s, uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = i < sizeof(T) ? uint8_t(uint64_t(s) >> (8 * i)) : 0;
+}
+template <std::size_t N>
+void get_bytes(const VlWide<N>& w, uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = i < 4 * N ? uint8_t(w[i / 4] >> (8 * (i % 4))) : 0;
+}
+template <typename T, typename std::enable_if<std::is_integral<T>::value, int>::type = 0>
+void put_u64(T& s, uint64_t v) {
+    s = T(v);
+}
+template <std::size_t N>
+void put_u64(VlWide<N>& w, uint64_t v) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) b[i] = uint8_t(v >> (8 * i));
+    put_bytes(w, b, 8);
+}
+template <typename T, typename std::enable_if<std::is_integral<T>::value, int>::type = 0>
+uint64_t get_u64(const T& s) {
+    return uint64_t(s);
+}
+template <std::size_t N>
+uint64_t get_u64(const VlWide<N>& w) {
+    uint8_t b[8];
+    get_bytes(w, b, 8);
+    return rd_le(b, 8);
+}
+
+// ---- the harness ---------------------------------------------------------
+
+struct Frame {
+    uint64_t index;
+    uint64_t arrival;  // absolute cycle
+    uint32_t tuser;
+    std::vector<uint8_t> data;
+};
+
+struct InFlight {
+    uint64_t index, arrival, ingress;
+};
+
+struct Read {
+    uint64_t due;
+    uint32_t tag;
+    std::vector<uint8_t> data;
+};
+
+struct Harness {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<Vlbnic_top> top;
+    uint64_t cycle = 0;
+    // Idle time skipped (cycles): when nothing is in flight and the next
+    // frame arrives later, the harness jumps to its arrival instead of
+    // clocking the empty pipeline (as the cycle model does). Frame times
+    // (arrival, ingress, egress, base) are on this skipped-time axis,
+    // vnow(); device time is the frames' tuser, which skipping leaves alone.
+    uint64_t skipped = 0;
+    uint64_t vnow() const { return cycle + skipped; }
+
+    // RX source
+    std::deque<Frame> src;
+    size_t beat = 0;  // next beat of src.front()
+    uint64_t next_index = 0;
+    bool have_base = false;
+    uint64_t base = 0;
+    std::deque<InFlight> inflight;  // frames RX has started, no output yet
+
+    // TX sink
+    std::vector<uint8_t> tx;
+    uint64_t tx_index = 0;  // 64-bit RX index of the frame on TX
+    bool tx_busy = false;
+    uint64_t last_out = 0;  // unwrapping m_tx_tuser
+    bool any_out = false;
+
+    // conntrack memory (decision 6)
+    std::vector<uint8_t> mem;
+    std::deque<Read> reads;
+    int64_t credit = 0;
+
+    // register and aperture masters (one operation at a time)
+    bool aw = false, w = false, b_wait = false, ar = false, r_wait = false;
+    uint32_t axil_addr = 0, axil_wdata = 0, axil_rdata = 0;
+    bool ap_req = false, ap_is_write = false, ap_r_wait = false;
+    uint64_t ap_a = 0, ap_d = 0, ap_rd = 0;
+
+    Harness() : ctx(new VerilatedContext), mem(BUCKETS * BUCKET_BYTES, 0) {
+        top.reset(new Vlbnic_top(ctx.get(), "lbnic_top"));
+        zero_inputs();
+        top->rst = 1;
+        for (int i = 0; i < 16; i++) step();
+        top->rst = 0;
+        step();
+    }
+
+    void zero_inputs() {
+        top->clk = 0;
+        top->s_rx_tvalid = 0;
+        top->s_rx_tlast = 0;
+        put_u64(top->s_rx_tkeep, 0);
+        put_u64(top->s_rx_tuser, 0);
+        top->m_tx_tready = 1;
+        top->s_axil_awvalid = 0;
+        top->s_axil_wvalid = 0;
+        top->s_axil_wstrb = 0xf;
+        top->s_axil_bready = 1;
+        top->s_axil_arvalid = 0;
+        top->s_axil_rready = 1;
+        top->ap_valid = 0;
+        top->ap_write = 0;
+        top->ap_rready = 1;
+        top->ct_rd_ready = 0;
+        top->ct_rsp_valid = 0;
+        top->ct_wr_ready = 0;
+    }
+
+    // The inputs of this cycle that depend only on the harness's state.
+    void drive() {
+        if (beat == 0 && !src.empty() && src.front().arrival > vnow() && top->idle && reads.empty() &&
+            !(aw || w || b_wait || ar || r_wait || ap_req || ap_r_wait))
+            skipped += src.front().arrival - vnow();
+        // RX: the head frame once its arrival cycle has come
+        bool rx = !src.empty() && src.front().arrival <= vnow();
+        top->s_rx_tvalid = rx;
+        if (rx) {
+            const Frame& f = src.front();
+            size_t n = f.data.size();
+            size_t off = beat * DB;
+            size_t k = n > off ? std::min<size_t>(DB, n - off) : 0;
+            put_bytes(top->s_rx_tdata, f.data.data() + off, k);
+            uint8_t kb[DB];
+            for (size_t i = 0; i < DB; i++) kb[i] = 0;
+            // tkeep as a DB-bit vector: bit i for byte i
+            for (size_t i = 0; i < k; i++) kb[i / 8] |= uint8_t(1u << (i % 8));
+            put_bytes(top->s_rx_tkeep, kb, (DB + 7) / 8);
+            top->s_rx_tlast = off + DB >= n;
+            put_u64(top->s_rx_tuser, f.tuser);
+        } else {
+            top->s_rx_tlast = 0;
+        }
+        // AXI4-Lite
+        put_u64(top->s_axil_awaddr, axil_addr);
+        put_u64(top->s_axil_araddr, axil_addr);
+        top->s_axil_wdata = axil_wdata;
+        top->s_axil_awvalid = aw;
+        top->s_axil_wvalid = w;
+        top->s_axil_arvalid = ar;
+        // aperture
+        top->ap_valid = ap_req;
+        top->ap_write = ap_is_write;
+        put_u64(top->ap_addr, ap_a);
+        top->ap_wdata = ap_d;
+        // conntrack response due this cycle (one per cycle at most: one
+        // read is accepted per cycle and the latency is fixed)
+        if (!reads.empty() && reads.front().due <= cycle) {
+            top->ct_rsp_valid = 1;
+            put_u64(top->ct_rsp_tag, reads.front().tag);
+            put_bytes(top->ct_rsp_data, reads.front().data.data(), BUCKET_BYTES);
+        } else {
+            top->ct_rsp_valid = 0;
+        }
+    }
+
+    // One clock.
+    void step() {
+        drive();
+        top->clk = 0;
+        top->eval();
+        // Readies of the conntrack port: bandwidth as a credit of
+        // ct_beats_per_cycle ways per clock (writes first), at most
+        // ct_max_outstanding reads in flight.
+        int64_t c = std::min<int64_t>(credit + LBNIC_TARGET_CT_BEATS_PER_CYCLE,
+                                      LBNIC_TARGET_CT_BEATS_PER_CYCLE);
+        bool wr_ok = c > 0;
+        int64_t c2 = c;
+        if (wr_ok && top->ct_wr_valid) {
+            uint64_t mask = get_u64(top->ct_wr_mask);
+            c2 -= __builtin_popcountll(mask);
+        }
+        bool rd_ok = c2 > 0 && reads.size() < LBNIC_TARGET_CT_MAX_OUTSTANDING;
+        top->ct_wr_ready = wr_ok;
+        top->ct_rd_ready = rd_ok;
+        top->eval();
+
+        // handshakes of this cycle, sampled before the edge
+        bool rx_fire = top->s_rx_tvalid && top->s_rx_tready;
+        bool tx_fire = top->m_tx_tvalid && top->m_tx_tready;
+        bool wr_fire = top->ct_wr_valid && top->ct_wr_ready;
+        bool rd_fire = top->ct_rd_valid && top->ct_rd_ready;
+        bool rsp = top->ct_rsp_valid;
+        bool aw_fire = aw && top->s_axil_awready;
+        bool w_fire = w && top->s_axil_wready;
+        bool b_fire = b_wait && top->s_axil_bvalid;
+        bool ar_fire = ar && top->s_axil_arready;
+        bool r_fire = r_wait && top->s_axil_rvalid;
+        bool ap_fire = ap_req && top->ap_ready;
+        bool apr_fire = ap_r_wait && top->ap_rvalid;
+        uint32_t rdata = top->s_axil_rdata;
+        uint64_t ap_rdata = top->ap_rdata;
+
+        if (tx_fire) take_tx_beat();
+        if (wr_fire) {
+            uint64_t bucket = get_u64(top->ct_wr_bucket);
+            uint64_t mask = get_u64(top->ct_wr_mask);
+            if (bucket >= BUCKETS) fail("conntrack write to bucket " + std::to_string(bucket) + " of " + std::to_string(BUCKETS));
+            std::vector<uint8_t> d(BUCKET_BYTES);
+            get_bytes(top->ct_wr_data, d.data(), BUCKET_BYTES);
+            for (uint64_t wy = 0; wy < WAYS; wy++)
+                if (mask >> wy & 1)
+                    memcpy(&mem[bucket * BUCKET_BYTES + wy * 64], &d[wy * 64], 64);
+            c -= __builtin_popcountll(mask);
+        }
+        if (rd_fire) {
+            uint64_t bucket = get_u64(top->ct_rd_bucket);
+            if (bucket >= BUCKETS) fail("conntrack read of bucket " + std::to_string(bucket) + " of " + std::to_string(BUCKETS));
+            // the data as of the request: every earlier write applied
+            Read r{cycle + READ_CYCLES, uint32_t(get_u64(top->ct_rd_tag)), {}};
+            r.data.assign(mem.begin() + bucket * BUCKET_BYTES, mem.begin() + (bucket + 1) * BUCKET_BYTES);
+            reads.push_back(std::move(r));
+            c -= WAYS;
+        }
+        credit = c;
+
+        top->clk = 1;
+        top->eval();
+        cycle++;
+
+        if (rsp) reads.pop_front();
+        if (rx_fire) {
+            Frame& f = src.front();
+            if (beat == 0) inflight.push_back({f.index, f.arrival, vnow() - 1});
+            beat++;
+            if (beat * DB >= f.data.size()) {
+                src.pop_front();
+                beat = 0;
+            }
+        }
+        if (aw_fire) aw = false;
+        if (w_fire) w = false;
+        if (b_fire) b_wait = false;
+        if (ar_fire) ar = false;
+        if (r_fire) {
+            r_wait = false;
+            axil_rdata = rdata;
+        }
+        if (ap_fire) {
+            ap_req = false;
+            if (!ap_is_write) ap_r_wait = true;
+        }
+        if (apr_fire) {
+            ap_r_wait = false;
+            ap_rd = ap_rdata;
+        }
+    }
+
+    void take_tx_beat() {
+        uint8_t keep[(DB + 7) / 8];
+        get_bytes(top->m_tx_tkeep, keep, sizeof keep);
+        uint8_t data[DB];
+        get_bytes(top->m_tx_tdata, data, DB);
+        if (!tx_busy) {
+            uint32_t u = uint32_t(get_u64(top->m_tx_tuser));
+            // outputs leave in input order: unwrap the 32-bit index
+            uint64_t idx = any_out ? last_out + uint32_t(u - uint32_t(last_out)) : u;
+            tx_index = idx;
+            tx_busy = true;
+            tx.clear();
+        }
+        for (size_t i = 0; i < DB; i++)
+            if (keep[i / 8] >> (i % 8) & 1) tx.push_back(data[i]);
+        if (top->m_tx_tlast) {
+            tx_busy = false;
+            while (!inflight.empty() && inflight.front().index < tx_index) inflight.pop_front();
+            if (inflight.empty() || inflight.front().index != tx_index)
+                fail("TX frame of RX index " + std::to_string(tx_index) +
+                     ", which is not in flight (outputs out of order, or twice)");
+            InFlight f = inflight.front();
+            inflight.pop_front();
+            last_out = tx_index;
+            any_out = true;
+            Msg m;
+            m.u64(f.index);
+            m.u64(f.arrival - base);
+            m.u64(f.ingress - base);
+            m.u64(vnow() - base);  // the cycle of the last beat
+            m.bytes(tx.data(), tx.size());
+            send(EV_OUT, m, false);
+        }
+    }
+
+    void bounded(uint64_t& n, uint64_t limit, const char* what) {
+        if (++n > limit) fail(std::string(what) + ": no handshake after " + std::to_string(limit) + " cycles");
+    }
+
+    void write32(uint32_t addr, uint32_t v) {
+        axil_addr = addr;
+        axil_wdata = v;
+        aw = w = b_wait = true;
+        uint64_t n = 0;
+        while (aw || w || b_wait) {
+            step();
+            bounded(n, HANDSHAKE_LIMIT, ("AXI4-Lite write of " + hex(addr)).c_str());
+        }
+    }
+
+    uint32_t read32(uint32_t addr) {
+        axil_addr = addr;
+        ar = r_wait = true;
+        uint64_t n = 0;
+        while (ar || r_wait) {
+            step();
+            bounded(n, HANDSHAKE_LIMIT, ("AXI4-Lite read of " + hex(addr)).c_str());
+        }
+        return axil_rdata;
+    }
+
+    void ap_write(uint64_t off, const uint8_t* p, size_t len) {
+        if (off % 8 || len % 8) fail("aperture write at " + hex(off) + "+" + std::to_string(len) + " is not in 64-bit words");
+        for (size_t i = 0; i < len; i += 8) {
+            ap_a = off + i;
+            ap_d = rd_le(p + i, 8);
+            ap_is_write = true;
+            ap_req = true;
+            uint64_t n = 0;
+            while (ap_req) {
+                step();
+                bounded(n, HANDSHAKE_LIMIT, ("aperture write at " + hex(ap_a)).c_str());
+            }
+        }
+    }
+
+    std::vector<uint8_t> ap_read(uint64_t off, size_t len) {
+        if (off % 8 || len % 8) fail("aperture read at " + hex(off) + "+" + std::to_string(len) + " is not in 64-bit words");
+        std::vector<uint8_t> out;
+        for (size_t i = 0; i < len; i += 8) {
+            ap_a = off + i;
+            ap_is_write = false;
+            ap_req = true;
+            uint64_t n = 0;
+            while (ap_req || ap_r_wait) {
+                step();
+                bounded(n, HANDSHAKE_LIMIT, ("aperture read at " + hex(ap_a)).c_str());
+            }
+            for (int k = 0; k < 8; k++) out.push_back(uint8_t(ap_rd >> (8 * k)));
+        }
+        return out;
+    }
+
+    void run(uint64_t limit, bool finish) {
+        uint64_t n = 0;
+        for (;;) {
+            if (src.empty()) {
+                if (!finish) return;
+                if (top->idle && top->swept && !tx_busy) return;
+            }
+            if (n++ >= limit) {
+                fail(std::string(finish ? "FINISH" : "RUN") + ": not done after " + std::to_string(limit) +
+                     " cycles (" + std::to_string(src.size()) + " frames still at the RX source, idle " +
+                     std::to_string(int(top->idle)) + ", swept " + std::to_string(int(top->swept)) + ")");
+            }
+            step();
+        }
+    }
+
+    static std::string hex(uint64_t v) {
+        char b[32];
+        snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
+        return b;
+    }
+};
+
+bool read_exact(uint8_t* p, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        size_t k = fread(p + got, 1, n - got, stdin);
+        if (k == 0) return false;
+        got += k;
+    }
+    return true;
+}
+
+void need(const std::vector<uint8_t>& p, size_t n, const char* what) {
+    if (p.size() < n) fail(std::string(what) + ": payload of " + std::to_string(p.size()) + " bytes, need " + std::to_string(n));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Verilated::commandArgs(argc, argv);
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    Harness h;
+    {
+        Msg m;
+        m.u32(PROTOCOL_VERSION);
+        m.u64(LBNIC_TARGET_FINGERPRINT);
+        m.u32(LBNIC_TARGET_DATAPATH_BYTES);
+        m.u32(LBNIC_TARGET_CLOCK_MHZ);
+        send(EV_HELLO, m, true);
+    }
+    std::vector<uint8_t> p;
+    for (;;) {
+        uint8_t hd[5];
+        if (!read_exact(hd, 5)) {
+            fflush(stdout);
+            return 0;  // the client went away: nothing to report to
+        }
+        uint32_t len = uint32_t(rd_le(hd + 1, 4));
+        if (len > MAX_PAYLOAD) fail("message of " + std::to_string(len) + " bytes");
+        p.resize(len);
+        if (len && !read_exact(p.data(), len)) fail("input ended inside a message");
+        switch (hd[0]) {
+        case WRITE32:
+            need(p, 8, "WRITE32");
+            h.write32(uint32_t(rd_le(&p[0], 4)), uint32_t(rd_le(&p[4], 4)));
+            break;
+        case READ32: {
+            need(p, 4, "READ32");
+            uint32_t v = h.read32(uint32_t(rd_le(&p[0], 4)));
+            Msg m;
+            m.u32(v);
+            send(EV_READ32, m, true);
+            break;
+        }
+        case APWRITE:
+            need(p, 8, "APWRITE");
+            h.ap_write(rd_le(&p[0], 8), p.data() + 8, p.size() - 8);
+            break;
+        case APREAD: {
+            need(p, 12, "APREAD");
+            auto d = h.ap_read(rd_le(&p[0], 8), uint32_t(rd_le(&p[8], 4)));
+            Msg m;
+            m.bytes(d.data(), d.size());
+            send(EV_APREAD, m, true);
+            break;
+        }
+        case FRAME: {
+            need(p, 16, "FRAME");
+            if (!h.have_base) {
+                h.have_base = true;
+                h.base = h.vnow();
+            }
+            uint64_t ts = rd_le(&p[0], 8);
+            Frame f;
+            f.index = h.next_index++;
+            f.arrival = h.base + rd_le(&p[8], 8);
+            f.tuser = uint32_t(ts / (uint64_t(LBNIC_TARGET_CT_TICK_US) * 1000));
+            f.data.assign(p.begin() + 16, p.end());
+            h.src.push_back(std::move(f));
+            break;
+        }
+        case RUN:
+        case FINISH:
+        case CYCLES: {
+            need(p, 8, "RUN");
+            uint64_t n = rd_le(&p[0], 8);
+            if (hd[0] == CYCLES) {
+                for (uint64_t i = 0; i < n; i++) h.step();
+            } else {
+                h.run(n, hd[0] == FINISH);
+            }
+            Msg m;
+            m.u64(h.vnow());
+            send(EV_DONE, m, true);
+            break;
+        }
+        case QUIT:
+            fflush(stdout);
+            return 0;
+        default:
+            fail("unknown command " + std::to_string(hd[0]));
+        }
+    }
+}
