@@ -135,21 +135,23 @@ module lbnic_ct_engine #(
   // ------------------------------------------------------------ helpers
   // CtTable::expired of a way at time t (32-bit wrapping), given the
   // timeouts syn, est, fin, udp.
+  /* verilator lint_off UNUSEDSIGNAL */ // the fields expiry needs
   function automatic logic way_expired(input logic [WBITS-1:0] w, input logic [31:0] t,
                                        input logic [127:0] to);
-    /* verilator lint_off UNUSEDSIGNAL */ // the fields expiry needs
-    lbnic_pkg::ct_way_t cw;
-    /* verilator lint_on UNUSEDSIGNAL */
-    logic [7:0] s;
-    logic [31:0] lim;
-    cw = w;
-    s = (cw.tcp_state <= ST_CLOSED) ? cw.tcp_state : ST_NONE;
-    lim = ((cw.flags & F_FRAG) != 0) ? to[31:0]
-        : (cw.proto != TCP) ? to[127:96]
+  /* verilator lint_on UNUSEDSIGNAL */
+    logic [7:0] s, fl, pr;
+    logic [31:0] lim, last;
+    fl = w[8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8];
+    pr = w[8*lbnic_pkg::CT_WAY_PROTO_OFF +: 8];
+    s = w[8*lbnic_pkg::CT_WAY_TCP_STATE_OFF +: 8];
+    last = w[8*lbnic_pkg::CT_WAY_LAST_SEEN_OFF +: 32];
+    if (s > ST_CLOSED) s = ST_NONE;
+    lim = ((fl & F_FRAG) != 0) ? to[31:0]
+        : (pr != TCP) ? to[127:96]
         : (s == ST_SYN) ? to[31:0]
         : (s == ST_CLOSING || s == ST_CLOSED) ? to[95:64]
         : to[63:32];
-    way_expired = (t - cw.last_seen) > lim;
+    way_expired = (t - last) > lim;
   endfunction
 
   // The Toeplitz input of a conntrack key (CtKey::flow_hash): IPv4
