@@ -135,21 +135,23 @@ module lbnic_ct_engine #(
   // ------------------------------------------------------------ helpers
   // CtTable::expired of a way at time t (32-bit wrapping), given the
   // timeouts syn, est, fin, udp.
+  /* verilator lint_off UNUSEDSIGNAL */ // the fields expiry needs
   function automatic logic way_expired(input logic [WBITS-1:0] w, input logic [31:0] t,
                                        input logic [127:0] to);
-    /* verilator lint_off UNUSEDSIGNAL */ // the fields expiry needs
-    lbnic_pkg::ct_way_t cw;
-    /* verilator lint_on UNUSEDSIGNAL */
-    logic [7:0] s;
-    logic [31:0] lim;
-    cw = w;
-    s = (cw.tcp_state <= ST_CLOSED) ? cw.tcp_state : ST_NONE;
-    lim = ((cw.flags & F_FRAG) != 0) ? to[31:0]
-        : (cw.proto != TCP) ? to[127:96]
+  /* verilator lint_on UNUSEDSIGNAL */
+    logic [7:0] s, fl, pr;
+    logic [31:0] lim, last;
+    fl = w[8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8];
+    pr = w[8*lbnic_pkg::CT_WAY_PROTO_OFF +: 8];
+    s = w[8*lbnic_pkg::CT_WAY_TCP_STATE_OFF +: 8];
+    last = w[8*lbnic_pkg::CT_WAY_LAST_SEEN_OFF +: 32];
+    if (s > ST_CLOSED) s = ST_NONE;
+    lim = ((fl & F_FRAG) != 0) ? to[31:0]
+        : (pr != TCP) ? to[127:96]
         : (s == ST_SYN) ? to[31:0]
         : (s == ST_CLOSING || s == ST_CLOSED) ? to[95:64]
         : to[63:32];
-    way_expired = (t - cw.last_seen) > lim;
+    way_expired = (t - last) > lim;
   endfunction
 
   // The Toeplitz input of a conntrack key (CtKey::flow_hash): IPv4
@@ -175,7 +177,7 @@ module lbnic_ct_engine #(
     S_IDLE, S_DISP, S_RD_A, S_RD_B, S_RD_W, S_M_GO, S_M_W, S_LOOKED, S_US_W, S_US_DONE,
     S_POSTLOOK, S_SCHED, S_HASHIDX, S_MOD, S_LUT_GO, S_LUT_W, S_BE_GO, S_BE_W, S_POSTSCHED,
     S_PUT, S_RH, S_RH_W, S_T_RD, S_T_W, S_FALLBACK, S_RELOC2, S_WR, S_AFTER_PUT, S_NAT_HASH,
-    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH
+    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH, S_HR_RD, S_HR_W
   } state_e;
   state_e st, wr_ret;
 
@@ -236,6 +238,12 @@ module lbnic_ct_engine #(
   logic [31:0]               horizon;
   logic [WB:0]               sc_n;
   logic                      flush_pend;
+  // CT_HOST: the host may have written the table; when it hands it back,
+  // one pass sets every bucket's hint to "all ways valid"
+  // (CtTable::refresh_hints, Device::poll)
+  logic                      host_q, href_pend;
+  logic [BW-1:0]             hr_ptr;
+  logic                      all_valid;
   logic [NC-1:0]             cnt;
   logic                      be_v, lut_v;
   logic [BIW-1:0]            be_i;
@@ -327,6 +335,12 @@ module lbnic_ct_engine #(
     end
   end
 
+  always_comb begin
+    all_valid = 1'b1;
+    for (int i = 0; i < WAYS; i++)
+      if ((da[WBITS*i + 8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8] & F_VALID) == 0) all_valid = 1'b0;
+  end
+
   // ------------------------------------------------------------ ct_match
   /* verilator lint_off UNUSEDSIGNAL */
   logic            m_in_ready;  // always ready: out_ready is 1
@@ -407,7 +421,8 @@ module lbnic_ct_engine #(
   end
 
   // ------------------------------------------------------------ ports
-  assign in_ready = st == S_IDLE && !flush_pend && !clear && !flush_req;
+  assign in_ready = st == S_IDLE && !flush_pend && !clear && !flush_req && !href_pend
+                  && !(host_q && !ct_host);
   assign out_valid = st == S_OUT;
   assign out_decision = dec;
   assign out_meta = m;
@@ -418,7 +433,7 @@ module lbnic_ct_engine #(
   assign be_index = be_i;
   assign lut_valid = lut_v;
   assign lut_index = lut_i;
-  assign ct_rd_valid = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD;
+  assign ct_rd_valid = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD || st == S_HR_RD;
   always_comb begin
     ct_rd_tag = TAG_BITS'(TAG_A);
     ct_rd_bucket = BUCKET_BITS'(ma);
@@ -432,6 +447,7 @@ module lbnic_ct_engine #(
         ct_rd_bucket = BUCKET_BITS'(mt);
       end
       S_SC_RD: ct_rd_bucket = BUCKET_BITS'(sc_ptr);
+      S_HR_RD: ct_rd_bucket = BUCKET_BITS'(hr_ptr);
       default: ;
     endcase
   end
@@ -484,13 +500,16 @@ module lbnic_ct_engine #(
         if (flush_pend) begin
           fl_ptr <= '0;
           st <= S_FLUSH;
+        end else if (href_pend) begin
+          hr_ptr <= '0;
+          st <= S_HR_RD;
         end else if (in_valid && in_ready) begin
           m <= in_meta;
           p <= in_parsed;
           horizon <= in_meta.now;
           since <= '0;
           st <= S_DISP;
-        end else if (!clear && !flush_req) begin
+        end else if (!clear && !flush_req && !(host_q && !ct_host)) begin
           st <= S_SC_RD;
         end
       end
@@ -828,7 +847,10 @@ module lbnic_ct_engine #(
         rh_nat <= 1'b1;
         st <= S_NAT_W;
       end
-      S_NAT_W: if (li_valid) st <= S_RD_A;
+      S_NAT_W: if (li_valid) begin
+        rh_nat <= 1'b0;  // ma, mb taken above; the unit serves residents again
+        st <= S_RD_A;
+      end
 
       S_OUT: if (out_ready) st <= S_IDLE;
 
@@ -848,7 +870,8 @@ module lbnic_ct_engine #(
       end
       S_SC_CNT: begin
         if (sc_n != 0) begin
-          cnt[CI_AGEOUTS] <= 1'b1;
+          // not after a RESET / CT_FLUSH arrived: the table is being cleared
+          cnt[CI_AGEOUTS] <= !flush_pend;
           sc_n <= sc_n - 1'b1;
         end else begin
           sc_ptr <= sc_ptr + 1'b1;
@@ -865,8 +888,24 @@ module lbnic_ct_engine #(
           st <= S_IDLE;
         end
       end
+      S_HR_RD: if (ct_rd_ready) begin
+        got_a <= 1'b0;
+        st <= S_HR_W;
+      end
+      S_HR_W: if (got_a) begin
+        hints[hr_ptr] <= all_valid;
+        hr_ptr <= hr_ptr + 1'b1;
+        st <= S_HR_RD;
+        if (32'(hr_ptr) == NB - 1) begin
+          href_pend <= 1'b0;
+          st <= S_IDLE;
+        end
+      end
       default: st <= S_IDLE;
     endcase
+
+    host_q <= ct_host;
+    if (host_q && !ct_host) href_pend <= 1'b1;
 
     /* verilator lint_off WIDTHCONCAT */ // one bit per bucket
     if (flush_req || clear) begin
@@ -879,6 +918,8 @@ module lbnic_ct_engine #(
       rr <= '0;
       hints <= '0;
       flush_pend <= 1'b0;
+      href_pend <= 1'b0;
+      host_q <= 1'b0;
       sc_ptr <= '0;
       since <= '0;
       horizon <= '0;

@@ -82,7 +82,7 @@ done
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
 echo "== test vectors from the model"
-for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_parse; do
+for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_ctx rtl_vectors_parse; do
     cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
 done
 
@@ -95,10 +95,12 @@ declare -A tb_of=(
 # Small-parameter synthesis tops (rtl/synth/<top>.sv) of modules too large
 # to synthesise generically at the default target's sizes in about a minute
 # (lbnic_bank: the BACKEND and LUT RAMs, URAM on an FPGA; lbnic_front: 256
-# VIPs, ~80 s of CPU and 146k cells, which passes). Yosys 0.23's
+# VIPs, ~80 s of CPU and 146k cells, which passes; lbnic_ct_engine: one
+# full-hint flip-flop per bucket, 262144 at the default target). Yosys 0.23's
 # `hierarchy -chparam` asserts on lbnic_bank, hence wrappers.
 declare -A synth_top=(
     [lbnic_bank]=lbnic_bank_small
+    [lbnic_ct_engine]=lbnic_ct_engine_small
     [lbnic_front]=lbnic_front_small
     [lbnic_top]=lbnic_top_small
 )

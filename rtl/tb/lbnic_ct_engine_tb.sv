@@ -1,0 +1,339 @@
+// Testbench of lbnic_ct_engine (CT_REQ + CT_EXEC) against the functional
+// model: vectors from model-tests/examples/rtl_vectors_ctx.rs in
+// +vectors=DIR (ctx_<target>_*: see there), for two targets run side by
+// side by lbnic_ct_engine_run: `small` (examples/targets/small.toml, 1024
+// buckets x 4 ways) and `tiny` (16 x 2: relocations, evictions,
+// refusals). The engine's parameters are the target's; the package is the
+// default one (entry layouts are the contract's, the same in every
+// target; the runner checks that the two actions the engine reads from
+// the package, TARGET_NO_VIP_ACTION / TARGET_PARSE_ERROR_ACTION, are the
+// vectors' target's).
+//
+// The testbench models the conntrack memory (zero at start; a read is
+// answered with the bucket as it is when the request is taken, after 3-10
+// clocks, out of order by tag; writes apply at once, masked; random
+// ready gaps on both), and the bank read ports (2-clock reads of the
+// vectors' BACKEND and LUT arrays). Packets go in with random gaps and
+// decisions are taken with random back-pressure; between packets whose
+// bank, CT_HOST or bank presence differ, and before a CT_FLUSH / RESET,
+// the driver waits for every decision (a commit drains the pipeline).
+// Every decision_t is compared in order (and the VIP and backend entries
+// of Forward / ReverseNat); at the end, once `swept`, the sums of cnt_inc
+// of the seven CT_* counters equal the model's after its sweep. Prints PASS,
+// or $fatal on the first mismatch.
+`timescale 1ns / 1ps
+module lbnic_ct_engine_run #(
+    parameter string NAME = "small",
+    parameter int unsigned WAYS = 4,
+    parameter int unsigned BUCKET_BITS = 10,
+    parameter int unsigned MAX_VIPS = 16,
+    parameter int unsigned MAX_BACKENDS = 1024,
+    parameter int unsigned LUT_ENTRIES = 131072,
+    parameter int unsigned LUT_ENTRY_BITS = 10,
+    parameter int unsigned SEED = 1
+) (
+    input  logic clk,
+    input  logic rst,
+    output logic done
+);
+  localparam int unsigned BBITS = WAYS * 512;
+  localparam int unsigned NB = 1 << BUCKET_BITS;
+  localparam int unsigned BIW = $clog2(MAX_BACKENDS);
+  localparam int unsigned LIW = $clog2(LUT_ENTRIES);
+  localparam int unsigned NC = lbnic_pkg::COUNTER_COUNT;
+  localparam int unsigned MAXB = 4;
+  localparam int unsigned VB = lbnic_pkg::VIP_BITS;
+  localparam int unsigned RC = lbnic_pkg::REG_COUNTERS;
+  localparam int unsigned CIDX[7] = '{
+      (lbnic_pkg::COUNTER_CT_HITS - RC) / 8, (lbnic_pkg::COUNTER_CT_MISSES - RC) / 8,
+      (lbnic_pkg::COUNTER_CT_INSERTS - RC) / 8, (lbnic_pkg::COUNTER_CT_EVICTIONS - RC) / 8,
+      (lbnic_pkg::COUNTER_CT_AGEOUTS - RC) / 8, (lbnic_pkg::COUNTER_CT_RELOCATIONS - RC) / 8,
+      (lbnic_pkg::COUNTER_CT_INSERT_REFUSED - RC) / 8};
+
+  // DUT
+  logic bank_valid = 1'b0, ct_host = 1'b0, clear = 1'b0, flush_req = 1'b0, flush_done;
+  lbnic_pkg::global_t global_cfg;
+  logic [MAX_VIPS*VB-1:0] vips;
+  logic in_valid = 1'b0, in_ready, out_valid, out_ready = 1'b0;
+  lbnic_pipe_pkg::meta_t in_meta = '0, out_meta;
+  lbnic_pipe_pkg::parsed_t in_parsed = '0, out_parsed;
+  lbnic_pipe_pkg::decision_t out_decision;
+  lbnic_pkg::vip_t out_vip;
+  lbnic_pkg::backend_t out_backend;
+  logic be_valid, be_rvalid, lut_valid, lut_rvalid;
+  logic [BIW-1:0] be_index;
+  logic [LIW-1:0] lut_index;
+  logic [lbnic_pkg::BACKEND_BITS-1:0] be_rdata;
+  logic [LUT_ENTRY_BITS-1:0] lut_rdata;
+  logic ct_rd_valid, ct_rd_ready = 1'b0, ct_rsp_valid = 1'b0, ct_wr_valid, ct_wr_ready = 1'b0;
+  logic [7:0] ct_rd_tag, ct_rsp_tag = '0;
+  logic [BUCKET_BITS-1:0] ct_rd_bucket, ct_wr_bucket;
+  logic [BBITS-1:0] ct_rsp_data = '0, ct_wr_data;
+  logic [WAYS-1:0] ct_wr_mask;
+  logic [NC-1:0] cnt_inc;
+  logic swept;
+
+  lbnic_ct_engine #(
+      .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
+      .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS)
+  ) dut (.*);
+
+  // ---------------------------------------------------------------- vectors
+  typedef struct packed {
+    logic [3:0] event_;
+    logic [3:0] bank;
+    logic host;
+    logic bv;
+    lbnic_pipe_pkg::meta_t meta;
+    lbnic_pipe_pkg::parsed_t parsed;
+    lbnic_pipe_pkg::decision_t dec;
+    lbnic_pkg::vip_t vip;
+    lbnic_pkg::backend_t be;
+  } pkt_t;
+  pkt_t pk[$];
+  logic [2047:0] gmem[MAXB];
+  logic [VB-1:0] vmem[MAXB*MAX_VIPS];
+  logic [255:0] bemem[MAXB*MAX_BACKENDS];
+  logic [LUT_ENTRY_BITS-1:0] lutmem[MAXB*LUT_ENTRIES];
+  logic [63:0] want_cnt[7];
+  int cur_bank = 0;
+
+  initial begin
+    string dir, line;
+    int fd, n, nbanks, npkts;
+    int h[8];
+    pkt_t x;
+    logic [3:0] ev, bk;
+    logic hs, bv;
+    logic [$bits(lbnic_pipe_pkg::meta_t)-1:0] mv;
+    logic [$bits(lbnic_pipe_pkg::parsed_t)-1:0] pv;
+    logic [$bits(lbnic_pipe_pkg::decision_t)-1:0] dv;
+    logic [VB-1:0] vv;
+    logic [255:0] bev;
+    if (!$value$plusargs("vectors=%s", dir)) dir = "rtl/build/vectors";
+    fd = $fopen({dir, "/ctx_", NAME, "_pkts.txt"}, "r");
+    if (fd == 0) $fatal(1, "%s: cannot open %s/ctx_%s_pkts.txt", NAME, dir, NAME);
+    n = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h\n", h[0], h[1], h[2], h[3], h[4], h[5], h[6],
+                h[7], nbanks, npkts);
+    if (n != 10) $fatal(1, "%s: bad header", NAME);
+    if (h[0] != WAYS || h[1] != BUCKET_BITS || h[2] != MAX_VIPS || h[3] != MAX_BACKENDS
+        || h[4] != LUT_ENTRIES || h[5] != LUT_ENTRY_BITS)
+      $fatal(1, "%s: the vectors' target is not the testbench's parameters", NAME);
+    if (h[6] != lbnic_pkg::TARGET_NO_VIP_ACTION || h[7] != lbnic_pkg::TARGET_PARSE_ERROR_ACTION)
+      $fatal(1, "%s: the target's miss actions differ from the package's", NAME);
+    if (nbanks > MAXB) $fatal(1, "%s: %0d banks", NAME, nbanks);
+    while (!$feof(fd)) begin
+      n = $fscanf(fd, "%h %h %h %h %h %h %h %h %h\n", ev, bk, hs, bv, mv, pv, dv, vv, bev);
+      if (n <= 0) break;
+      if (n != 9) $fatal(1, "%s: vector %0d: %0d fields", NAME, pk.size(), n);
+      x.meta = mv;
+      x.parsed = pv;
+      x.dec = dv;
+      x.vip = vv;
+      x.be = bev;
+      x.event_ = ev;
+      x.bank = bk;
+      x.host = hs;
+      x.bv = bv;
+      pk.push_back(x);
+    end
+    $fclose(fd);
+    if (pk.size() != npkts) $fatal(1, "%s: %0d of %0d packets read", NAME, pk.size(), npkts);
+    $display("%s: %0d packets, %0d banks", NAME, npkts, nbanks);
+    $readmemh({dir, "/ctx_", NAME, "_global.hex"}, gmem);
+    $readmemh({dir, "/ctx_", NAME, "_vips.hex"}, vmem);
+    $readmemh({dir, "/ctx_", NAME, "_be.hex"}, bemem);
+    $readmemh({dir, "/ctx_", NAME, "_lut.hex"}, lutmem);
+    fd = $fopen({dir, "/ctx_", NAME, "_cnt.txt"}, "r");
+    if (fd == 0) $fatal(1, "%s: no counters", NAME);
+    n = $fscanf(fd, "%h %h %h %h %h %h %h", want_cnt[0], want_cnt[1], want_cnt[2], want_cnt[3],
+                want_cnt[4], want_cnt[5], want_cnt[6]);
+    if (n != 7) $fatal(1, "%s: bad counters", NAME);
+    $fclose(fd);
+  end
+
+  // the active bank
+  always_comb begin
+    global_cfg = gmem[cur_bank];
+    for (int i = 0; i < MAX_VIPS; i++) vips[VB*i +: VB] = vmem[cur_bank * MAX_VIPS + i];
+  end
+
+  // ---------------------------------------------------------------- bank ports
+  logic [1:0] be_p = '0, lut_p = '0;
+  logic [BIW-1:0] be_i1, be_i2;
+  logic [LIW-1:0] lut_i1, lut_i2;
+  always @(posedge clk) begin
+    be_p <= {be_p[0], be_valid};
+    be_i1 <= be_index;
+    be_i2 <= be_i1;
+    lut_p <= {lut_p[0], lut_valid};
+    lut_i1 <= lut_index;
+    lut_i2 <= lut_i1;
+  end
+  assign be_rvalid = be_p[1];
+  assign be_rdata = bemem[cur_bank * MAX_BACKENDS + int'(be_i2)];
+  assign lut_rvalid = lut_p[1];
+  assign lut_rdata = lutmem[cur_bank * LUT_ENTRIES + int'(lut_i2)];
+
+  // ---------------------------------------------------------------- memory
+  logic [BBITS-1:0] mem[NB];
+  typedef struct packed {
+    logic [7:0] tag;
+    logic [BBITS-1:0] data;
+    logic [63:0] due;
+  } rsp_t;
+  rsp_t rq[$];
+  longint cyc = 0;
+  initial for (int i = 0; i < NB; i++) mem[i] = '0;
+  always @(posedge clk) begin
+    cyc <= cyc + 1;
+    ct_rsp_valid <= 1'b0;
+    if (ct_rd_valid && ct_rd_ready) begin
+      rsp_t r;
+      r.tag = ct_rd_tag;
+      r.data = mem[ct_rd_bucket];
+      r.due = 64'(cyc + 3 + longint'($urandom_range(7)));
+      rq.push_back(r);
+    end
+    if (ct_wr_valid && ct_wr_ready) begin
+      for (int w = 0; w < WAYS; w++)
+        if (ct_wr_mask[w]) mem[ct_wr_bucket][512*w +: 512] <= ct_wr_data[512*w +: 512];
+    end
+    for (int i = 0; i < rq.size(); i++) begin
+      if (rq[i].due <= 64'(cyc)) begin
+        ct_rsp_valid <= 1'b1;
+        ct_rsp_tag <= rq[i].tag;
+        ct_rsp_data <= rq[i].data;
+        rq.delete(i);
+        break;
+      end
+    end
+    ct_rd_ready <= $urandom_range(3) != 0;
+    ct_wr_ready <= $urandom_range(3) != 0;
+    out_ready <= $urandom_range(3) != 0;
+  end
+
+  // ---------------------------------------------------------------- counters
+  logic [63:0] sums[NC];
+  logic sum_clr = 1'b0;
+  // sampled on the falling edge: a strobe is one clock wide
+  always @(negedge clk) begin
+    for (int k = 0; k < NC; k++) begin
+      if (sum_clr) sums[k] = 64'd0;
+      else if (cnt_inc[k]) sums[k] = sums[k] + 64'd1;
+    end
+  end
+
+  // ---------------------------------------------------------------- driver
+  // (drives on the falling edge; in_ready is read half a clock later, when
+  // it has settled, and the next rising edge takes the packet if it is set)
+  int rcv = 0;
+  initial begin
+    done = 1'b0;
+    void'($urandom(SEED));
+    @(negedge rst);
+    @(negedge clk);
+    for (int k = 0; k < pk.size(); k++) begin
+      pkt_t x;
+      x = pk[k];
+      if (k == 0 || x.event_ != 0 || int'(x.bank) != cur_bank || x.host != ct_host
+          || x.bv != bank_valid) begin
+        while (rcv != k) @(negedge clk);
+        cur_bank = int'(x.bank);
+        ct_host = x.host;
+        bank_valid = x.bv;
+        if (x.event_ == 1) flush_req = 1'b1;
+        if (x.event_ == 2) clear = 1'b1;
+        @(negedge clk);
+        flush_req = 1'b0;
+        clear = 1'b0;
+        if (x.event_ != 0) begin
+          while (!flush_done) @(negedge clk);
+          if (x.event_ == 2) begin
+            sum_clr = 1'b1;
+            @(negedge clk);
+            sum_clr = 1'b0;
+          end
+        end
+      end
+      repeat ($urandom_range(3) == 0 ? $urandom_range(20) : 0) @(negedge clk);
+      in_valid = 1'b1;
+      in_meta = x.meta;
+      in_parsed = x.parsed;
+      forever begin
+        #0.5;
+        if (in_ready) begin
+          @(negedge clk);
+          break;
+        end
+        @(negedge clk);
+      end
+      in_valid = 1'b0;
+    end
+    while (rcv != pk.size()) @(negedge clk);
+    $display("%s: all decisions at %0t", NAME, $time);
+    while (!swept) @(negedge clk);
+    repeat (4) @(negedge clk);
+    for (int i = 0; i < 7; i++) begin
+      if (sums[CIDX[i]] != want_cnt[i])
+        $fatal(1, "%s: counter %0d (index %0d): %0d, the model %0d", NAME, i, CIDX[i],
+               sums[CIDX[i]], want_cnt[i]);
+    end
+    $display("%s: %0d packets, decisions and CT counters (hits %0d misses %0d inserts %0d evictions %0d ageouts %0d relocations %0d refused %0d) equal",
+             NAME, pk.size(), want_cnt[0], want_cnt[1], want_cnt[2], want_cnt[3], want_cnt[4],
+             want_cnt[5], want_cnt[6]);
+    done = 1'b1;
+  end
+
+  // ---------------------------------------------------------------- checker
+  int idle_clocks = 0;
+  always @(posedge clk) begin
+    idle_clocks <= (out_valid && out_ready) ? 0 : idle_clocks + 1;
+    if (idle_clocks > 200000 && !done)
+      $fatal(1, "%s: no decision for 200000 clocks after %0d (engine state %0d, in_valid %0d, swept %0d)",
+             NAME, rcv, dut.st, in_valid, swept);
+    if (out_valid && out_ready) begin
+      pkt_t x;
+      logic bad;
+      x = pk[rcv];
+      bad = out_decision != x.dec;
+      if (x.dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
+          || x.dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
+        bad = bad || out_vip != x.vip || out_backend != x.be;
+      if (out_meta != x.meta) bad = 1'b1;
+      if (bad) begin
+        $display("%s: packet %0d (class %0d, now %0d, bank %0d, host %0d):", NAME, rcv,
+                 x.meta.class_kind, x.meta.now, x.bank, x.host);
+        $display("  decision kind %0d drop %0d slot %0d local %0d hash %08x, the model %0d %0d %0d %0d %08x",
+                 out_decision.kind, out_decision.drop_counter, out_decision.slot,
+                 out_decision.local_index, out_decision.hash, x.dec.kind, x.dec.drop_counter,
+                 x.dec.slot, x.dec.local_index, x.dec.hash);
+        $display("  vip %0s, backend %0s, meta %0s", out_vip == x.vip ? "equal" : "DIFFERS",
+                 out_backend == x.be ? "equal" : "DIFFERS", out_meta == x.meta ? "equal" : "DIFFERS");
+        $fatal(1, "%s: mismatch", NAME);
+      end
+      rcv <= rcv + 1;
+      if (rcv % 2000 == 1999) $display("%s: %0d decisions equal", NAME, rcv + 1);
+    end
+  end
+endmodule
+
+module lbnic_ct_engine_tb;
+  logic clk = 1'b0;
+  logic rst = 1'b1;
+  always #1 clk = ~clk;
+  logic done_small, done_tiny;
+
+  lbnic_ct_engine_run #(.NAME("small"), .WAYS(4), .BUCKET_BITS(10), .SEED(11)) u_small (
+      .clk, .rst, .done(done_small));
+  lbnic_ct_engine_run #(.NAME("tiny"), .WAYS(2), .BUCKET_BITS(4), .SEED(12)) u_tiny (
+      .clk, .rst, .done(done_tiny));
+
+  initial begin
+    repeat (5) @(negedge clk);
+    rst = 1'b0;
+    while (!(done_small && done_tiny)) @(negedge clk);
+    $display("PASS");
+    $finish;
+  end
+endmodule
