@@ -82,7 +82,7 @@ done
 echo "== test vectors from the contract"
 cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
 echo "== test vectors from the model"
-for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_ctx rtl_vectors_parse; do
+for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_ctx rtl_vectors_parse rtl_vectors_top; do
     cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
 done
 
@@ -91,6 +91,14 @@ declare -A tb_of=(
     [lbnic_bank]=lbnic_regs
     [lbnic_commit]=lbnic_regs
     [lbnic_ram]=lbnic_regs
+    [lbnic_pkt_buf]=lbnic_top
+    [lbnic_hdr_sums]=lbnic_top
+)
+# Testbenches built against another target's package than rtl/pkg's (the
+# default target): rtl/build/pkg_<target>/lbnic_pkg.sv, generated from
+# examples/targets/<target>.toml (`lbnic target FILE --emit sv`).
+declare -A tb_target=(
+    [lbnic_top]=small
 )
 # Small-parameter synthesis tops (rtl/synth/<top>.sv) of modules too large
 # to synthesise generically at the default target's sizes in about a minute
@@ -134,8 +142,14 @@ tb_all() {
             echo "FAIL: $n has no testbench $tb"
             return 1
         fi
+        tpkg=$pkg
+        if [ -n "${tb_target[$n]:-}" ]; then
+            tpkg=$build/pkg_${tb_target[$n]}/lbnic_pkg.sv
+            mkdir -p "$(dirname "$tpkg")"
+            cargo run -q --locked -- target "examples/targets/${tb_target[$n]}.toml" --emit sv -o "$tpkg"
+        fi
         if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
-            --top-module "${n}_tb" -o sim $pkg "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
+            --top-module "${n}_tb" -o sim "$tpkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
             cat "$build/${n}_tb.build.log"
             echo "FAIL: building $tb"
             return 1
