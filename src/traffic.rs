@@ -75,6 +75,17 @@ pub struct GenArgs {
     /// bytes, fragmented for a 1280-byte path MTU, fragments shuffled).
     #[arg(long, default_value_t = 0.0)]
     fragments: f64,
+    /// Instead of flows: the edge-case capture (testbench::edge), the same
+    /// hand-shaped set for every VIP of the config: VLAN and QinQ tags (both
+    /// orders), IPv4 options, IPv6 extension headers, fragmented datagrams
+    /// in any order with duplicates, ICMP errors about known and unknown
+    /// flows (both sides of NAT VIPs), NAT replies, frames truncated inside
+    /// every header, bad lengths/IHL/offsets, a third VLAN tag, jumbograms,
+    /// jumbo frames around device.max_frame and the target's max_rx_frame,
+    /// minimum and undersize frames. Uses --seed and --rate (a packet rate,
+    /// or 1 Mpps for `line`); the count is fixed by the config (-n ignored).
+    #[arg(long)]
+    edge_cases: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -191,6 +202,9 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 pub fn gen(a: GenArgs) -> Result<()> {
     let cfg = Config::load(&a.config)?;
+    if a.edge_cases {
+        return gen_edge(&cfg, &a);
+    }
     let spec = GenSpec {
         seed: a.seed,
         packets: a.packets,
@@ -245,6 +259,37 @@ pub fn gen(a: GenArgs) -> Result<()> {
             "  fragmented datagrams {} ({} fragments)",
             summary.fragmented, summary.fragments
         )?;
+    }
+    Ok(())
+}
+
+/// `lbnic gen --edge-cases`.
+fn gen_edge(cfg: &Config, a: &GenArgs) -> Result<()> {
+    let gap_ns = match parse_rate(&a.rate, cfg.target.port_gbps)? {
+        Rate::Pps(p) | Rate::Poisson(p) => (1e9 / p).max(1.0) as u64,
+        Rate::LineRate(_) => 1000,
+    };
+    let start = GenSpec::default().start_ns;
+    let summary =
+        testbench::edge::generate_edge(cfg, a.seed, start, gap_ns, &a.output).map_err(|e| match e {
+            testbench::edge::EdgeError::Trace(_) => anyhow::Error::new(e),
+            e => anyhow::Error::new(e).context(format!("generating {}", a.output.display())),
+        })?;
+    let mut w = crate::tables::summary_out(&a.output);
+    if a.json {
+        writeln!(w, "{}", serde_json::to_string_pretty(&summary)?)?;
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "{}: {} edge-case packets, {} bytes, for {} VIPs",
+        a.output.display(),
+        summary.packets,
+        summary.bytes,
+        summary.vips
+    )?;
+    for (g, n) in &summary.groups {
+        writeln!(w, "  {g}: {n}")?;
     }
     Ok(())
 }

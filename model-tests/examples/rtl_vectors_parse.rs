@@ -23,6 +23,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
+use testbench::edge::{self, icmp, ipv4, pad60, V4};
 use testbench::gen::{GenSpec, Generator, Popularity, Sizes};
 
 struct Rng(u64);
@@ -100,119 +101,28 @@ fn line(f: &[u8], name: &str) -> String {
 
 // ---------------------------------------------------------------- builders
 
+// The raw builders live in testbench::edge; these fix this file's
+// addresses and ports.
 const DMAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0xaa];
 const SMAC: [u8; 6] = [0x02, 0xc1, 0x1e, 0x00, 0x00, 0x01];
 
 fn eth(tags: &[(u16, u16)], et: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = DMAC.to_vec();
-    f.extend_from_slice(&SMAC);
-    for (tpid, tci) in tags {
-        f.extend_from_slice(&tpid.to_be_bytes());
-        f.extend_from_slice(&tci.to_be_bytes());
-    }
-    f.extend_from_slice(&et.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
-
-struct V4 {
-    opts: usize,
-    ff: u16,
-    ident: u16,
-    proto: u8,
-    src: [u8; 4],
-    dst: [u8; 4],
-}
-impl Default for V4 {
-    fn default() -> Self {
-        V4 {
-            opts: 0,
-            ff: 0x4000,
-            ident: 0x1234,
-            proto: 6,
-            src: [198, 51, 100, 7],
-            dst: [192, 0, 2, 10],
-        }
-    }
-}
-
-fn ipv4(h: &V4, payload: &[u8]) -> Vec<u8> {
-    let hl = 20 + h.opts;
-    let mut b = vec![0x40 | (hl / 4) as u8, 0];
-    b.extend_from_slice(&((hl + payload.len()) as u16).to_be_bytes());
-    b.extend_from_slice(&h.ident.to_be_bytes());
-    b.extend_from_slice(&h.ff.to_be_bytes());
-    b.extend_from_slice(&[64, h.proto, 0, 0]);
-    b.extend_from_slice(&h.src);
-    b.extend_from_slice(&h.dst);
-    b.extend(std::iter::repeat_n(1u8, h.opts));
-    b.extend_from_slice(payload);
-    b
+    edge::eth_to(DMAC, SMAC, tags, et, payload)
 }
 
 const S6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
 const D6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
 
-/// Extension header kinds: (next-header code, total length).
 fn ipv6(exts: &[(u8, usize)], proto: u8, payload: &[u8], frag: Option<(u16, u32)>) -> Vec<u8> {
-    let mut chain = Vec::new();
-    for (k, &(code, len)) in exts.iter().enumerate() {
-        let nh = exts.get(k + 1).map_or(proto, |e| e.0);
-        let mut e = vec![0u8; len];
-        e[0] = nh;
-        match code {
-            44 => {
-                let (fo, id) = frag.unwrap_or((0, 0));
-                e[2..4].copy_from_slice(&fo.to_be_bytes());
-                e[4..8].copy_from_slice(&id.to_be_bytes());
-            }
-            51 => e[1] = (len / 4 - 2) as u8,
-            _ => e[1] = (len / 8 - 1) as u8,
-        }
-        chain.extend_from_slice(&e);
-    }
-    let first = exts.first().map_or(proto, |e| e.0);
-    let mut b = vec![0x60, 0, 0, 0];
-    b.extend_from_slice(&((chain.len() + payload.len()) as u16).to_be_bytes());
-    b.extend_from_slice(&[first, 64]);
-    b.extend_from_slice(&S6);
-    b.extend_from_slice(&D6);
-    b.extend_from_slice(&chain);
-    b.extend_from_slice(payload);
-    b
+    edge::ipv6_between(S6, D6, exts, proto, payload, frag)
 }
 
 fn tcp(flags: u8, doff: u8, data: usize) -> Vec<u8> {
-    let mut t = vec![0u8; (doff as usize * 4).max(20)];
-    t[0..2].copy_from_slice(&40000u16.to_be_bytes());
-    t[2..4].copy_from_slice(&443u16.to_be_bytes());
-    t[12] = doff << 4;
-    t[13] = flags;
-    t.extend(std::iter::repeat_n(0xabu8, data));
-    t
+    edge::tcp_ports(40000, 443, flags, doff, data)
 }
 
 fn udp(len_field: Option<u16>, data: usize) -> Vec<u8> {
-    let mut u = vec![0u8; 8];
-    u[0..2].copy_from_slice(&5353u16.to_be_bytes());
-    u[2..4].copy_from_slice(&53u16.to_be_bytes());
-    let l = len_field.unwrap_or((8 + data) as u16);
-    u[4..6].copy_from_slice(&l.to_be_bytes());
-    u.extend(std::iter::repeat_n(0xcdu8, data));
-    u
-}
-
-fn icmp(ty: u8, quote: &[u8]) -> Vec<u8> {
-    let mut b = vec![ty, 0, 0, 0, 0, 0, 0x05, 0xdc];
-    b.extend_from_slice(quote);
-    b
-}
-
-fn pad60(mut f: Vec<u8>) -> Vec<u8> {
-    if f.len() < 60 {
-        f.resize(60, 0);
-    }
-    f
+    edge::udp_ports(5353, 53, len_field, data)
 }
 
 fn edge_cases() -> Vec<(String, Vec<u8>)> {

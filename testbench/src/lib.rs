@@ -7,6 +7,7 @@ pub mod chart;
 pub mod cluster;
 pub mod compare;
 pub mod ecmp;
+pub mod edge;
 pub mod events;
 pub mod frag;
 pub mod gen;
