@@ -6,14 +6,19 @@
 #      (cargo run -p lbnic-contract --example rtl_vectors) and from the
 #      model (cargo run -p hw-model-tests --example rtl_vectors_<stage>);
 #   4. Yosys: read_verilog -sv (-defer: only the modules under the top are
-#      elaborated), then a generic `synth -top <name>` of every
-#      module, with its cell count (Yosys `stat`), and with --depth the
+#      elaborated), then a generic `synth -top <name>`, with its cell count
+#      (Yosys `stat`): by default of the whole pipeline, lbnic_top (every
+#      module is under it), with --synth-each or NAMEs of each module on
+#      its own; with --depth the
 #      depth of its deepest register-to-register path in 6-input LUTs
 #      (`abc -lut 6` of the generic netlist, `ltp -noff`; a multiply shows
 #      as deep here, it is a DSP on an FPGA; minutes per large module, so
 #      CI leaves it out);
 #   5. every module testbench rtl/tb/<name>_tb.sv: verilator --binary
-#      --timing, run; it must print PASS and exit 0. A module listed in
+#      --timing, run; it must print PASS and exit 0. lbnic_top's runs only
+#      when named: the whole pipeline is checked, on far more traffic, by
+#      the Verilator harness (scripts/rtl-sim.sh, tests/rtl.rs), and its
+#      build costs as much. A module listed in
 #      tb_of is checked by another module's testbench (it is exercised
 #      there through its ports); synth_top names a wrapper in rtl/synth/
 #      that instantiates a module with small parameters, synthesised
@@ -23,9 +28,10 @@
 # the two cores are used without overloading them.
 # Build products go to rtl/build/ (ignored by git).
 #
-# usage: scripts/rtl-test.sh [--install] [--no-synth] [--depth] [NAME...]
+# usage: scripts/rtl-test.sh [--install] [--no-synth] [--synth-each] [--depth] [NAME...]
 #   --install    install verilator and yosys (apt-get) when missing
 #   --no-synth   skip step 4
+#   --synth-each synthesise every module on its own (not only lbnic_top)
 #   --depth      also map to 6-input LUTs and report the logic depth
 #   NAME...      only these modules (default: every rtl/*.sv)
 set -euo pipefail
@@ -33,12 +39,14 @@ cd "$(dirname "$0")/.."
 install=()
 synth=1
 depth=0
+each=0
 names=()
 for a in "$@"; do
     case "$a" in
         --install) install=(--install) ;;
         --no-synth) synth=0 ;;
         --depth) depth=1 ;;
+        --synth-each) each=1 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) names+=("$(basename "$a" .sv)") ;;
     esac
@@ -65,10 +73,20 @@ mkdir -p "$build"
 pkg=rtl/pkg/lbnic_pkg.sv
 # Packages (rtl/*_pkg.sv) first: a package must be read before its users.
 mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
+tb_names=()
+synth_names=()
 if [ ${#names[@]} -eq 0 ]; then
     for f in "${all[@]}"; do
         case "$f" in *_pkg.sv) ;; *) names+=("$(basename "$f" .sv)") ;; esac
     done
+    tb_names=("${names[@]}")
+    top_tb=0
+    synth_names=(lbnic_top)
+    [ "$each" = 0 ] || synth_names=("${names[@]}")
+else
+    tb_names=("${names[@]}")
+    top_tb=1
+    synth_names=("${names[@]}")
 fi
 for n in "${names[@]}"; do
     [ -f "rtl/$n.sv" ] || { echo "no module rtl/$n.sv" >&2; exit 2; }
@@ -114,7 +132,7 @@ declare -A synth_top=(
 )
 
 synth_all() {
-    for n in "${names[@]}"; do
+    for n in "${synth_names[@]}"; do
         top=${synth_top[$n]:-$n}
         extra=""
         [ "$top" = "$n" ] || extra=rtl/synth/$top.sv
@@ -133,8 +151,10 @@ synth_all() {
 
 tb_all() {
     local -A done_tb=()
-    for m in "${names[@]}"; do
+    for m in "${tb_names[@]}"; do
         n=${tb_of[$m]:-$m}
+        # lbnic_top_tb (and the modules it checks) only when named
+        [ "$n" != lbnic_top ] || [ "$top_tb" = 1 ] || continue
         [ -z "${done_tb[$n]:-}" ] || continue
         done_tb[$n]=1
         tb=rtl/tb/${n}_tb.sv

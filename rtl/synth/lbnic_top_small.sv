@@ -6,19 +6,19 @@
 /* verilator lint_off UNUSEDPARAM */
 module lbnic_top_small #(
     parameter int unsigned DATA_BYTES = 64,
-    parameter int unsigned MAX_VIPS = 4,
-    parameter int unsigned MAX_BACKENDS = 64,
-    parameter int unsigned LUT_ENTRIES = 4096,
+    parameter int unsigned MAX_VIPS = 2,
+    parameter int unsigned MAX_BACKENDS = 16,
+    parameter int unsigned LUT_ENTRIES = 256,
     parameter int unsigned LUT_ENTRY_BITS = 10,
     parameter int unsigned CT_WAYS = 2,
-    parameter int unsigned CT_BUCKET_BITS = 6,
+    parameter int unsigned CT_BUCKET_BITS = 4,
     parameter int unsigned CT_TAG_BITS = 8,
     // packet buffer: beats (a power of two, >= TARGET_MAX_RX_FRAME bytes)
     // and frames
-    parameter int unsigned PKT_BUF_BEATS = 64,
-    parameter int unsigned PKT_BUF_FRAMES = 16,
+    parameter int unsigned PKT_BUF_BEATS = 32,
+    parameter int unsigned PKT_BUF_FRAMES = 8,
     // the MAC's limit (decision 5); only a synthesis wrapper changes it
-    parameter int unsigned MAX_RX_FRAME = 2048,
+    parameter int unsigned MAX_RX_FRAME = 1536,
     localparam int unsigned CT_BBITS = CT_WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam logic [63:0] AL = 64'(lbnic_pkg::SECTION_ALIGN),
     localparam logic [63:0] VIP_BASE = (64'(lbnic_pkg::GLOBAL_LEN) + AL - 1) / AL * AL,
