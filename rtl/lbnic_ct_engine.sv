@@ -486,8 +486,8 @@ module lbnic_ct_engine #(
   // queue reads; CT_EXEC's own (0, 1, 2) have the top bit clear.
   localparam int unsigned QB = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   localparam int unsigned QC = QB + 1;
-  localparam int unsigned MB = $bits(lbnic_pipe_pkg::meta_t);
-  localparam int unsigned PB = $bits(lbnic_pipe_pkg::parsed_t);
+  localparam int unsigned MB = $bits(m);
+  localparam int unsigned PB = $bits(p);
   localparam int unsigned RB = $clog2(MAX_RD + 1);
   localparam logic [1:0] QS_NEED = 2'd0, QS_OUT = 2'd1, QS_STALE = 2'd2, QS_GOT = 2'd3;
 
