@@ -529,7 +529,8 @@ module lbnic_ct_engine #(
     logic hz;
     ea = q_a[BW*32'(ip) +: BW];
     eb = q_b[BW*32'(ip) +: BW];
-    hz = ex_busy && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
+    // (in S_OUT every write of the packet in CT_EXEC was taken)
+    hz = ex_busy && st != S_OUT && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
     for (int k = 0; k < DEPTH; k++) begin
       logic [QB-1:0] j;
       j = hd + QB'(k);

@@ -233,9 +233,12 @@ module lbnic_ct_engine_run #(
   // it has settled, and the next rising edge takes the packet if it is set)
   int rcv = 0;
   longint t0 = 0;
+  int seed;
   initial begin
     done = 1'b0;
-    void'($urandom(SEED));
+    // +seed=N: another random run (gaps, latencies, back-pressure)
+    if (!$value$plusargs("seed=%d", seed)) seed = 0;
+    void'($urandom(SEED + seed));
     @(negedge rst);
     @(negedge clk);
     t0 = cyc;
