@@ -11,6 +11,12 @@
 // bucket (ways × 64 bytes, way w on bits [512w+511:512w]) and the tag. A
 // write names a bucket and a mask of the ways it writes (the others'
 // bits are ignored). Memory bandwidth is counted in ways (64-byte beats).
+// Tags: CT_REQ's read-ahead uses {1, entry, side} (at most MAX_RD in
+// flight), CT_EXEC's own reads 0-2 (one at a time); the memory may hold
+// ct_rd_ready low to bound them. Phase 2 (spec §12.2): up to DEPTH packets
+// are taken from in_* before their decisions leave (in_ready is the
+// queue's room), so "nothing in flight" for a commit is counted from in_*
+// to out_*.
 module lbnic_ct_engine #(
     parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
     parameter int unsigned BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
