@@ -11,6 +11,12 @@
 // bucket (ways × 64 bytes, way w on bits [512w+511:512w]) and the tag. A
 // write names a bucket and a mask of the ways it writes (the others'
 // bits are ignored). Memory bandwidth is counted in ways (64-byte beats).
+// Tags: CT_REQ's read-ahead uses {1, entry, side} (at most MAX_RD in
+// flight), CT_EXEC's own reads 0-2 (one at a time); the memory may hold
+// ct_rd_ready low to bound them. Phase 2 (spec §12.2): up to DEPTH packets
+// are taken from in_* before their decisions leave (in_ready is the
+// queue's room), so "nothing in flight" for a commit is counted from in_*
+// to out_*.
 module lbnic_ct_engine #(
     parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
     parameter int unsigned BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
@@ -19,6 +25,11 @@ module lbnic_ct_engine #(
     parameter int unsigned LUT_ENTRIES = lbnic_pkg::TARGET_LUT_ENTRIES,
     parameter int unsigned LUT_ENTRY_BITS = lbnic_pkg::TARGET_LUT_ENTRY_BITS,
     parameter int unsigned TAG_BITS = 8,
+    // CT_REQ's read-ahead (phase 2): packets queued between in_* and
+    // CT_EXEC (a power of two, at most 2^(TAG_BITS-2)), and reads of queued
+    // packets in flight at most
+    parameter int unsigned DEPTH = 16,
+    parameter int unsigned MAX_RD = 2 * DEPTH,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam int unsigned BIW = (MAX_BACKENDS > 1) ? $clog2(MAX_BACKENDS) : 1,
     localparam int unsigned LIW = (LUT_ENTRIES > 1) ? $clog2(LUT_ENTRIES) : 1,
@@ -246,6 +257,10 @@ module lbnic_ct_engine #(
   logic                      all_valid;
   logic [NC-1:0]             cnt;
   logic                      be_v, lut_v;
+  // the packet in CT_EXEC: its data came from CT_REQ's queue (pre), its
+  // candidate buckets for the hazard table while it runs (ex_busy)
+  logic                      pre, ex_busy;
+  logic [BW-1:0]             ex_a, ex_b;
   logic [BIW-1:0]            be_i;
   logic [LIW-1:0]            lut_i;
 
@@ -421,7 +436,7 @@ module lbnic_ct_engine #(
   end
 
   // ------------------------------------------------------------ ports
-  assign in_ready = st == S_IDLE && !flush_pend && !clear && !flush_req && !href_pend
+  assign in_ready = q_cnt != QC'(DEPTH) && !flush_pend && !clear && !flush_req && !href_pend
                   && !(host_q && !ct_host);
   assign out_valid = st == S_OUT;
   assign out_decision = dec;
@@ -433,10 +448,16 @@ module lbnic_ct_engine #(
   assign be_index = be_i;
   assign lut_valid = lut_v;
   assign lut_index = lut_i;
-  assign ct_rd_valid = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD || st == S_HR_RD;
+  logic ex_rd;
+  assign ex_rd = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD || st == S_HR_RD;
+  assign ct_rd_valid = ex_rd || iss_ok;
   always_comb begin
     ct_rd_tag = TAG_BITS'(TAG_A);
     ct_rd_bucket = BUCKET_BITS'(ma);
+    if (!ex_rd) begin
+      ct_rd_tag = (TAG_BITS'(1) << (TAG_BITS - 1)) | TAG_BITS'({iss_i, iss_b});
+      ct_rd_bucket = BUCKET_BITS'(iss_b ? q_b[BW*32'(iss_i) +: BW] : q_a[BW*32'(iss_i) +: BW]);
+    end
     case (st)
       S_RD_B: begin
         ct_rd_tag = TAG_BITS'(TAG_B);
@@ -457,6 +478,149 @@ module lbnic_ct_engine #(
   assign ct_wr_data = st == S_FLUSH ? '0 : w_data;
   assign cnt_inc = cnt;
   assign swept = since == (BUCKET_BITS + 1)'(NB);
+
+  // ------------------------------------------------------------ CT_REQ
+  // Phase 2: read-ahead. Packets are queued in order (a ring of DEPTH);
+  // each entry's two candidate bucket reads are issued, in order, once the
+  // hazard table clears it: no older unfinished packet (queued, or in
+  // CT_EXEC until its writes were taken) has one of its buckets among its
+  // candidates (stall, no forwarding). Every write taken by the memory port
+  // (CT_EXEC's, the scrubber's, CT_FLUSH's) that names a bucket a queued
+  // entry has read or is reading makes that read stale: it is issued again
+  // (after the stale response, if one is still in flight). CT_EXEC takes the
+  // head once both its buckets are current. Tags: {1, entry, side} for
+  // queue reads; CT_EXEC's own (0, 1, 2) have the top bit clear.
+  localparam int unsigned QB = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+  localparam int unsigned QC = QB + 1;
+  localparam int unsigned MB = $bits(m);
+  localparam int unsigned PB = $bits(p);
+  localparam int unsigned RB = $clog2(MAX_RD + 1);
+  localparam logic [1:0] QS_NEED = 2'd0, QS_OUT = 2'd1, QS_STALE = 2'd2, QS_GOT = 2'd3;
+
+  logic [DEPTH*MB-1:0]     q_meta;
+  logic [DEPTH*PB-1:0]     q_parsed;
+  logic [DEPTH*BBITS-1:0]  q_da, q_db;
+  logic [DEPTH*BW-1:0]     q_a, q_b;
+  logic [DEPTH-1:0]        q_need;
+  logic [2*DEPTH-1:0]      q_sa, q_sb;
+  logic [QB-1:0]           hd, tl;
+  logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
+  logic [RB-1:0]           rd_out;
+  lbnic_pipe_pkg::meta_t   hd_meta;
+  assign hd_meta = q_meta[MB*32'(hd) +: MB];
+
+  // whether a packet taken now needs its buckets (S_DISP's rule)
+  /* verilator lint_off UNUSEDSIGNAL */ // its flags
+  lbnic_pkg::vip_t vip_in;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign vip_in = (32'(in_meta.slot) < MAX_VIPS) ? vips[VB*32'(in_meta.slot) +: VB] : '0;
+  logic in_need;
+  assign in_need = bank_valid && !ct_host
+      && (in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE
+          || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT
+          || (in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP && (vip_in.flags & VF_VALID) != 0));
+
+  // the head can enter CT_EXEC
+  logic pop;
+  assign pop = st == S_IDLE && !flush_pend && !href_pend && n_clr != '0
+               && q_sa[2*32'(hd) +: 2] == QS_GOT && q_sb[2*32'(hd) +: 2] == QS_GOT;
+
+  // the hazard table: the first entry not cleared (at hd + n_clr) against
+  // every older entry and the packet in CT_EXEC
+  logic [QB-1:0] ip;
+  assign ip = hd + QB'(n_clr);
+  logic clr_ok;
+  always_comb begin
+    logic [BW-1:0] ea, eb, oa, ob;
+    logic hz;
+    ea = q_a[BW*32'(ip) +: BW];
+    eb = q_b[BW*32'(ip) +: BW];
+    // (in S_OUT every write of the packet in CT_EXEC was taken)
+    hz = ex_busy && st != S_OUT && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
+    for (int k = 0; k < DEPTH; k++) begin
+      logic [QB-1:0] j;
+      j = hd + QB'(k);
+      oa = q_a[BW*j +: BW];
+      ob = q_b[BW*j +: BW];
+      if (QC'(k) < n_clr && q_need[j] && (oa == ea || oa == eb || ob == ea || ob == eb))
+        hz = 1'b1;
+    end
+    clr_ok = n_clr != q_cnt && (!q_need[ip] || !hz);
+  end
+
+  // the read to issue: the oldest cleared entry with a bucket to (re)read
+  logic iss_ok, iss_b;
+  logic [QB-1:0] iss_i;
+  always_comb begin
+    logic found;
+    found = 1'b0;
+    iss_i = '0;
+    iss_b = 1'b0;
+    for (int k = 0; k < DEPTH; k++) begin
+      logic [QB-1:0] j;
+      j = hd + QB'(k);
+      if (!found && QC'(k) < n_clr
+          && (q_sa[2*j +: 2] == QS_NEED || q_sb[2*j +: 2] == QS_NEED)) begin
+        found = 1'b1;
+        iss_i = j;
+        iss_b = q_sa[2*j +: 2] != QS_NEED;
+      end
+    end
+    iss_ok = found && rd_out != RB'(MAX_RD);
+  end
+
+  logic iss_fire, rsp_q, wr_fire;
+  assign iss_fire = iss_ok && !ex_rd && ct_rd_ready;
+  assign rsp_q = ct_rsp_valid && ct_rsp_tag[TAG_BITS-1];
+  assign wr_fire = ct_wr_valid && ct_wr_ready;
+
+  always_ff @(posedge clk) begin
+    logic enq;
+    enq = in_valid && in_ready;
+    if (enq) begin
+      q_meta[MB*32'(tl) +: MB] <= in_meta;
+      q_parsed[PB*32'(tl) +: PB] <= in_parsed;
+      q_a[BW*32'(tl) +: BW] <= BW'(in_meta.bucket_a);
+      q_b[BW*32'(tl) +: BW] <= BW'(in_meta.bucket_b);
+      q_need[tl] <= in_need;
+      tl <= tl + 1'b1;
+    end
+    for (int i = 0; i < DEPTH; i++) begin
+      for (int sd = 0; sd < 2; sd++) begin
+        logic [1:0] s;
+        logic [BW-1:0] bk;
+        s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
+        bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
+        if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
+        if (iss_fire && iss_i == QB'(i) && iss_b == (sd == 1)) s = QS_OUT;
+        if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
+          s = (s == QS_STALE) ? QS_NEED : QS_GOT;
+        // a write taken now is applied before any read taken later: what
+        // was read (or is being read) of its bucket is old
+        // (and CT_HOST's release: the host may have written the table)
+        if (((wr_fire && bk == BW'(ct_wr_bucket)) || (host_q && !ct_host))
+            && !(enq && QB'(i) == tl))
+          s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
+        if (sd == 1) q_sb[2*i +: 2] <= s;
+        else q_sa[2*i +: 2] <= s;
+      end
+    end
+    if (rsp_q) begin
+      if (ct_rsp_tag[0]) q_db[BBITS*32'(ct_rsp_tag[QB:1]) +: BBITS] <= ct_rsp_data;
+      else q_da[BBITS*32'(ct_rsp_tag[QB:1]) +: BBITS] <= ct_rsp_data;
+    end
+    if (pop) hd <= hd + 1'b1;
+    q_cnt <= q_cnt + QC'(enq) - QC'(pop);
+    n_clr <= n_clr + QC'(clr_ok) - QC'(pop);
+    rd_out <= rd_out + RB'(iss_fire) - RB'(rsp_q);
+    if (rst) begin
+      hd <= '0;
+      tl <= '0;
+      q_cnt <= '0;
+      n_clr <= '0;
+      rd_out <= '0;
+    end
+  end
 
   // ------------------------------------------------------------ FSM
   always_ff @(posedge clk) begin
@@ -503,13 +667,23 @@ module lbnic_ct_engine #(
         end else if (href_pend) begin
           hr_ptr <= '0;
           st <= S_HR_RD;
-        end else if (in_valid && in_ready) begin
-          m <= in_meta;
-          p <= in_parsed;
-          horizon <= in_meta.now;
+        end else if (pop) begin
+          m <= hd_meta;
+          p <= q_parsed[PB*32'(hd) +: PB];
+          da <= q_da[BBITS*32'(hd) +: BBITS];
+          db <= q_db[BBITS*32'(hd) +: BBITS];
+          got_a <= 1'b1;
+          got_b <= 1'b1;
+          pre <= q_need[hd];
+          ex_busy <= q_need[hd];
+          ex_a <= q_a[BW*32'(hd) +: BW];
+          ex_b <= q_b[BW*32'(hd) +: BW];
+          horizon <= hd_meta.now;
           since <= '0;
           st <= S_DISP;
-        end else if (!clear && !flush_req && !(host_q && !ct_host)) begin
+        end else if (q_cnt == '0 && !in_valid && !clear && !flush_req && !(host_q && !ct_host)) begin
+          // the scrubber only with CT_REQ's queue empty (a packet taken
+          // during its visit re-reads a bucket it writes: see q_* below)
           st <= S_SC_RD;
         end
       end
@@ -537,13 +711,13 @@ module lbnic_ct_engine #(
             lbnic_pipe_pkg::CLASS_PARSE_ERROR: dec <= d_parse;
             lbnic_pipe_pkg::CLASS_REVERSE: begin
               dec <= d_novip;
-              if (!ct_host) st <= S_RD_A;
+              if (!ct_host) st <= pre ? S_RD_W : S_RD_A;
             end
             lbnic_pipe_pkg::CLASS_VIP: begin
               dec <= d_novip;
-              if (slot_ok) st <= ct_host ? S_POSTLOOK : S_RD_A;
+              if (slot_ok) st <= ct_host ? S_POSTLOOK : pre ? S_RD_W : S_RD_A;
             end
-            lbnic_pipe_pkg::CLASS_FRAGMENT: st <= ct_host ? S_POSTLOOK : S_RD_A;
+            lbnic_pipe_pkg::CLASS_FRAGMENT: st <= ct_host ? S_POSTLOOK : pre ? S_RD_W : S_RD_A;
             default: dec <= d_novip;
           endcase
         end
@@ -852,7 +1026,10 @@ module lbnic_ct_engine #(
         st <= S_RD_A;
       end
 
-      S_OUT: if (out_ready) st <= S_IDLE;
+      S_OUT: if (out_ready) begin
+        ex_busy <= 1'b0;
+        st <= S_IDLE;
+      end
 
       // ---- scrubber: one bucket per visit of S_IDLE without a packet
       S_SC_RD: if (ct_rd_ready) begin
@@ -928,6 +1105,8 @@ module lbnic_ct_engine #(
       got_t <= 1'b0;
       rh_nat <= 1'b0;
       rh_out <= '0;
+      ex_busy <= 1'b0;
+      pre <= 1'b0;
       cnt <= '0;
       be_v <= 1'b0;
       lut_v <= 1'b0;

@@ -12,6 +12,7 @@ module lbnic_ct_engine_small #(
     parameter int unsigned MAX_BACKENDS = 1024,
     parameter int unsigned LUT_ENTRIES = 131072,
     parameter int unsigned LUT_ENTRY_BITS = 10,
+    parameter int unsigned DEPTH = 16,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam int unsigned BIW = $clog2(MAX_BACKENDS),
     localparam int unsigned LIW = $clog2(LUT_ENTRIES),
@@ -62,6 +63,6 @@ module lbnic_ct_engine_small #(
 );
   lbnic_ct_engine #(
       .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
-      .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS)
+      .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS), .DEPTH(DEPTH)
   ) u_engine (.*);
 endmodule

@@ -184,7 +184,11 @@ module lbnic_ct_engine_run #(
   } rsp_t;
   rsp_t rq[$];
   longint cyc = 0;
-  initial for (int i = 0; i < NB; i++) mem[i] = '0;
+  int lat = 3;  // +ctlat=N: the memory's minimum latency (N to N+7 clocks)
+  initial begin
+    for (int i = 0; i < NB; i++) mem[i] = '0;
+    if (!$value$plusargs("ctlat=%d", lat)) lat = 3;
+  end
   always @(posedge clk) begin
     cyc <= cyc + 1;
     ct_rsp_valid <= 1'b0;
@@ -192,7 +196,7 @@ module lbnic_ct_engine_run #(
       rsp_t r;
       r.tag = ct_rd_tag;
       r.data = mem[ct_rd_bucket];
-      r.due = 64'(cyc + 3 + longint'($urandom_range(7)));
+      r.due = 64'(cyc + longint'(lat) + longint'($urandom_range(7)));
       rq.push_back(r);
     end
     if (ct_wr_valid && ct_wr_ready) begin
@@ -228,11 +232,16 @@ module lbnic_ct_engine_run #(
   // (drives on the falling edge; in_ready is read half a clock later, when
   // it has settled, and the next rising edge takes the packet if it is set)
   int rcv = 0;
+  longint t0 = 0;
+  int seed;
   initial begin
     done = 1'b0;
-    void'($urandom(SEED));
+    // +seed=N: another random run (gaps, latencies, back-pressure)
+    if (!$value$plusargs("seed=%d", seed)) seed = 0;
+    void'($urandom(SEED + seed));
     @(negedge rst);
     @(negedge clk);
+    t0 = cyc;
     for (int k = 0; k < pk.size(); k++) begin
       pkt_t x;
       x = pk[k];
@@ -271,7 +280,9 @@ module lbnic_ct_engine_run #(
       in_valid = 1'b0;
     end
     while (rcv != pk.size()) @(negedge clk);
-    $display("%s: all decisions at %0t", NAME, $time);
+    $display("%s: all decisions at %0t; %0d clocks for %0d packets (memory latency %0d-%0d): %0d.%02d clocks per packet",
+             NAME, $time, cyc - t0, pk.size(), lat, lat + 7, (cyc - t0) / longint'(pk.size()),
+             ((cyc - t0) * 100 / longint'(pk.size())) % 100);
     while (!swept) @(negedge clk);
     repeat (4) @(negedge clk);
     for (int i = 0; i < 7; i++) begin
@@ -284,6 +295,27 @@ module lbnic_ct_engine_run #(
              want_cnt[5], want_cnt[6]);
     done = 1'b1;
   end
+
+  // ---------------------------------------------------------------- statistics
+  // (printed with the clocks per packet: where CT_EXEC's clocks go, and
+  // CT_REQ's read-ahead: hazard-table stalls, bucket reads of queued
+  // packets, of which re-reads after a write to their bucket)
+  longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
+  always @(posedge clk) begin
+    if (!rst && !done) begin
+      // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
+      if (dut.st == 2 || dut.st == 3 || (dut.st == 4 && !(dut.got_a && dut.got_b))) n_exrd <= n_exrd + 1;
+      if (dut.st == 22 || dut.st == 23) n_t <= n_t + 1;  // the relocation target
+      if (dut.st >= 31 && dut.st <= 33) n_sc <= n_sc + 1;  // the scrubber
+      if (dut.st == 0 && dut.q_cnt != 0 && !dut.pop) n_hw <= n_hw + 1;  // the head's data
+      if (dut.n_clr != dut.q_cnt && !dut.clr_ok) n_hz <= n_hz + 1;  // hazard stall
+      if (dut.iss_fire) n_iss <= n_iss + 1;
+      if (in_valid && in_ready && dut.in_need) n_need <= n_need + 2;
+    end
+  end
+  final
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads)",
+             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - n_need);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;
