@@ -76,6 +76,7 @@ echo "== verilating lbnic_top for target $target ($fp)"
 rm -f "$dir/digest" "$dir/lbnic_sim"
 abs=$(cd "$dir" && pwd)
 verilator --cc --exe --build -O3 --x-assign fast --x-initial fast -j 2 \
+    -MAKEFLAGS "OPT_FAST=-O2 OPT_GLOBAL=-O2" \
     --top-module lbnic_top -Mdir "$dir/obj" -o lbnic_sim \
     -CFLAGS "-I$abs" \
     "$dir/lbnic_pkg.sv" "${srcs[@]}" "$PWD/rtl/sim/lbnic_sim.cpp" >"$dir/build.log" 2>&1 || {
