@@ -48,6 +48,10 @@ module lbnic_ct_engine #(
     input  logic                              ct_host,      // CONTROL.CT_HOST
     input  logic                              clear,        // CONTROL.RESET: RR pointers, hints
     input  logic                              flush_req,    // CONTROL.CT_FLUSH: every way invalid
+    // one clock when COMMIT swapped banks (the pipeline is drained): RR
+    // pointers of the new bank's valid VIPs with an empty table restart at
+    // 0, as Device::activate does (the others wrap at use)
+    input  logic                              bank_swap,
     output logic                              flush_done,   // one clock when the flush is complete
 
     // from FRONT, in packet order
@@ -240,6 +244,7 @@ module lbnic_ct_engine #(
   logic                      rh_nat;
   // scheduling
   logic [32*MAX_VIPS-1:0]    rr;
+  logic [1:0]                swap_q;
   logic [31:0]               idx, md_rem, md_p;
   logic [4:0]                md_i;
   // hints, scrubber, flush
@@ -1089,8 +1094,19 @@ module lbnic_ct_engine #(
       flush_pend <= 1'b1;
       hints <= '0;
     end
+    // bank_swap two clocks ago: `vips` shows the new bank by now, and no
+    // packet can have reached the engine since the drain
+    swap_q <= {swap_q[0], bank_swap};
+    if (swap_q[1]) begin
+      for (int sv = 0; sv < MAX_VIPS; sv++) begin
+        if ((vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_FLAGS_OFF*8 +: 8] & 8'(lbnic_pkg::VIP_FLAG_VALID)) != 8'h0
+            && vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_LUT_SIZE_OFF*8 +: 32] == 32'h0)
+          rr[32*sv +: 32] <= 32'h0;
+      end
+    end
     if (clear) rr <= '0;
     if (rst) begin
+      swap_q <= '0;
       st <= S_IDLE;
       rr <= '0;
       hints <= '0;

@@ -410,6 +410,7 @@ module lbnic_top #(
       .clk, .rst,
       .bank_valid, .global_cfg(gcfg), .vips(active_vips), .ct_host(ctl_ct_host),
       .clear(reset_req), .flush_req(flush_busy), .flush_done(e_flush_done),
+      .bank_swap(swap_pend && swap_ok),
       .in_valid(f_out_valid), .in_ready(e_in_ready), .in_meta(f_meta), .in_parsed(pq_head),
       .out_valid(e_out_valid), .out_ready(e_out_ready), .out_decision(e_dec), .out_meta(e_meta),
       .out_parsed(e_parsed), .out_vip(e_vip), .out_backend(e_be),

@@ -26,6 +26,7 @@ module lbnic_ct_engine_small #(
     input  logic                              ct_host,
     input  logic                              clear,
     input  logic                              flush_req,
+    input  logic                              bank_swap,
     output logic                              flush_done,
     input  logic                              in_valid,
     output logic                              in_ready,

@@ -52,6 +52,7 @@ module lbnic_ct_engine_run #(
 
   // DUT
   logic bank_valid = 1'b0, ct_host = 1'b0, clear = 1'b0, flush_req = 1'b0, flush_done;
+  logic bank_swap = 1'b0;  // the top's COMMIT swap pulse
   lbnic_pkg::global_t global_cfg;
   logic [MAX_VIPS*VB-1:0] vips;
   logic in_valid = 1'b0, in_ready, out_valid, out_ready = 1'b0;
@@ -248,6 +249,7 @@ module lbnic_ct_engine_run #(
       if (k == 0 || x.event_ != 0 || int'(x.bank) != cur_bank || x.host != ct_host
           || x.bv != bank_valid) begin
         while (rcv != k) @(negedge clk);
+        bank_swap = (int'(x.bank) != cur_bank) || (x.bv && !bank_valid);
         cur_bank = int'(x.bank);
         ct_host = x.host;
         bank_valid = x.bv;
@@ -256,6 +258,8 @@ module lbnic_ct_engine_run #(
         @(negedge clk);
         flush_req = 1'b0;
         clear = 1'b0;
+        bank_swap = 1'b0;
+        repeat (2) @(negedge clk);  // the engine applies a swap 2 clocks on
         if (x.event_ != 0) begin
           while (!flush_done) @(negedge clk);
           if (x.event_ == 2) begin
