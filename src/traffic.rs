@@ -573,7 +573,13 @@ pub fn check(a: CheckArgs) -> Result<()> {
         index += 1;
     }
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&cmp)?);
+        // The model's counters too, so a script can compare them with
+        // another model's `replay --json` without running this one twice.
+        let mut v = serde_json::to_value(&cmp)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("counters".into(), serde_json::to_value(&report.counters)?);
+        }
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for (d, (hg, hw)) in cmp.diffs.iter().zip(&hex) {
             outln!(
