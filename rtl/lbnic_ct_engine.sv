@@ -28,7 +28,7 @@ module lbnic_ct_engine #(
     // CT_REQ's read-ahead (phase 2): packets queued between in_* and
     // CT_EXEC (a power of two, at most 2^(TAG_BITS-2)), and reads of queued
     // packets in flight at most
-    parameter int unsigned DEPTH = 16,
+    parameter int unsigned DEPTH = 16,  // 2, 4, 8, ...
     parameter int unsigned MAX_RD = 2 * DEPTH,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam int unsigned BIW = (MAX_BACKENDS > 1) ? $clog2(MAX_BACKENDS) : 1,
@@ -511,8 +511,30 @@ module lbnic_ct_engine #(
   logic [QB-1:0]           hd, tl;
   logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
   logic [RB-1:0]           rd_out;
+  // the head (a mux over constant slices: Yosys makes variable-offset
+  // slices of these wide vectors into shifters)
   lbnic_pipe_pkg::meta_t   hd_meta;
-  assign hd_meta = q_meta[MB*32'(hd) +: MB];
+  logic [PB-1:0]           hd_parsed;
+  logic [BBITS-1:0]        hd_da, hd_db;
+  logic [BW-1:0]           hd_a, hd_b;
+  always_comb begin
+    hd_meta = q_meta[MB-1:0];
+    hd_parsed = q_parsed[PB-1:0];
+    hd_da = q_da[BBITS-1:0];
+    hd_db = q_db[BBITS-1:0];
+    hd_a = q_a[BW-1:0];
+    hd_b = q_b[BW-1:0];
+    for (int i = 1; i < DEPTH; i++) begin
+      if (hd == QB'(i)) begin
+        hd_meta = q_meta[MB*i +: MB];
+        hd_parsed = q_parsed[PB*i +: PB];
+        hd_da = q_da[BBITS*i +: BBITS];
+        hd_db = q_db[BBITS*i +: BBITS];
+        hd_a = q_a[BW*i +: BW];
+        hd_b = q_b[BW*i +: BW];
+      end
+    end
+  end
 
   // whether a packet taken now needs its buckets (S_DISP's rule)
   /* verilator lint_off UNUSEDSIGNAL */ // its flags
@@ -582,13 +604,19 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk) begin
     logic enq;
     enq = in_valid && in_ready;
-    if (enq) begin
-      q_meta[MB*32'(tl) +: MB] <= in_meta;
-      q_parsed[PB*32'(tl) +: PB] <= in_parsed;
-      q_a[BW*32'(tl) +: BW] <= BW'(in_meta.bucket_a);
-      q_b[BW*32'(tl) +: BW] <= BW'(in_meta.bucket_b);
-      q_need[tl] <= in_need;
-      tl <= tl + 1'b1;
+    if (enq) tl <= tl + 1'b1;
+    for (int i = 0; i < DEPTH; i++) begin
+      if (enq && tl == QB'(i)) begin
+        q_meta[MB*i +: MB] <= in_meta;
+        q_parsed[PB*i +: PB] <= in_parsed;
+        q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
+        q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
+        q_need[i] <= in_need;
+      end
+      if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) begin
+        if (ct_rsp_tag[0]) q_db[BBITS*i +: BBITS] <= ct_rsp_data;
+        else q_da[BBITS*i +: BBITS] <= ct_rsp_data;
+      end
     end
     for (int i = 0; i < DEPTH; i++) begin
       for (int sd = 0; sd < 2; sd++) begin
@@ -609,10 +637,6 @@ module lbnic_ct_engine #(
         if (sd == 1) q_sb[2*i +: 2] <= s;
         else q_sa[2*i +: 2] <= s;
       end
-    end
-    if (rsp_q) begin
-      if (ct_rsp_tag[0]) q_db[BBITS*32'(ct_rsp_tag[QB:1]) +: BBITS] <= ct_rsp_data;
-      else q_da[BBITS*32'(ct_rsp_tag[QB:1]) +: BBITS] <= ct_rsp_data;
     end
     if (pop) hd <= hd + 1'b1;
     q_cnt <= q_cnt + QC'(enq) - QC'(pop);
@@ -674,15 +698,15 @@ module lbnic_ct_engine #(
           st <= S_HR_RD;
         end else if (pop) begin
           m <= hd_meta;
-          p <= q_parsed[PB*32'(hd) +: PB];
-          da <= q_da[BBITS*32'(hd) +: BBITS];
-          db <= q_db[BBITS*32'(hd) +: BBITS];
+          p <= hd_parsed;
+          da <= hd_da;
+          db <= hd_db;
           got_a <= 1'b1;
           got_b <= 1'b1;
           pre <= q_need[hd];
           ex_busy <= q_need[hd];
-          ex_a <= q_a[BW*32'(hd) +: BW];
-          ex_b <= q_b[BW*32'(hd) +: BW];
+          ex_a <= hd_a;
+          ex_b <= hd_b;
           horizon <= hd_meta.now;
           since <= '0;
           st <= S_DISP;
