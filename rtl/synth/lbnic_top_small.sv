@@ -1,8 +1,9 @@
 // Synthesis top of lbnic_top with small parameters (scripts/rtl-test.sh,
-// Yosys only): 64-byte beats, 4 VIPs, 64 backends, 4096 LUT entries, 2 ways
-// x 64 buckets, a 4 KiB packet buffer (frames up to 2048 bytes), so that a
-// generic `synth -top` maps the RAMs to flip-flops in minutes. Not a
-// testbench.
+// Yosys only): 64-byte beats, 2 VIPs, 16 backends, 256 LUT entries, 2 ways
+// x 16 buckets, CT_REQ reading 2 packets ahead, a 2 KiB packet buffer
+// (frames up to 1536 bytes), so that a generic `synth -top` maps the RAMs
+// to flip-flops in CI's time. Every module of the pipeline is in it, at
+// these sizes. Not a testbench.
 /* verilator lint_off UNUSEDPARAM */
 module lbnic_top_small #(
     parameter int unsigned DATA_BYTES = 64,
@@ -13,6 +14,7 @@ module lbnic_top_small #(
     parameter int unsigned CT_WAYS = 2,
     parameter int unsigned CT_BUCKET_BITS = 4,
     parameter int unsigned CT_TAG_BITS = 8,
+    parameter int unsigned CT_DEPTH = 2,
     // packet buffer: beats (a power of two, >= TARGET_MAX_RX_FRAME bytes)
     // and frames
     parameter int unsigned PKT_BUF_BEATS = 32,
@@ -102,7 +104,7 @@ module lbnic_top_small #(
   lbnic_top #(
       .DATA_BYTES(DATA_BYTES), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
       .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS), .CT_WAYS(CT_WAYS),
-      .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_TAG_BITS(CT_TAG_BITS), .PKT_BUF_BEATS(PKT_BUF_BEATS),
+      .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_TAG_BITS(CT_TAG_BITS), .CT_DEPTH(CT_DEPTH), .PKT_BUF_BEATS(PKT_BUF_BEATS),
       .PKT_BUF_FRAMES(PKT_BUF_FRAMES), .MAX_RX_FRAME(MAX_RX_FRAME)
   ) top (.*);
 endmodule
