@@ -496,7 +496,7 @@ fn rtl_equals_the_functional_model_on_every_mode_scheduler_and_family() {
 
 /// The long run of issue 12 (documented in the README): 500,000 packets per
 /// family, 1M in all, or LBNIC_RTL_LONG_PACKETS per family.
-///     LBNIC_RTL_REQUIRED=1 cargo test --release --test rtl -- --ignored long_run --nocapture
+///     LBNIC_RTL_REQUIRED=1 cargo test --test rtl -- --ignored long_run --nocapture
 #[test]
 #[ignore]
 fn long_run_rtl_equals_the_functional_model_on_the_matrix() {
