@@ -46,7 +46,7 @@ use lbnic_contract::image::Bank;
 use lbnic_contract::target::entries::{BACKEND_ENTRY_LEN, VIP_ENTRY_LEN};
 use lbnic_contract::target::regs::{self, control, Counter};
 use lbnic_contract::target::Target;
-use rtl_common::{global_hex, hex_rev, meta_bits, parsed_bits, vips_hex, Bits};
+use rtl_common::{global_hex, hex_rev, meta_bits, parsed_bits, vips_hex, Bits, Rng};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -62,21 +62,6 @@ const CT_COUNTERS: [Counter; 7] = [
     Counter::CtRelocations,
     Counter::CtInsertRefused,
 ];
-
-/// splitmix64: reproducible without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// decision_t: kind, drop counter index, slot, local, hash.
 fn decision_bits(d: Decision) -> String {

@@ -37,27 +37,12 @@ use lbnic_contract::image::Bank;
 use lbnic_contract::target::entries::{Mode, Proto};
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::target::Target;
-use rtl_common::{global_hex, meta_bits, parsed_bits, vips_hex, META_BITS, PARSED_BITS};
+use rtl_common::{global_hex, meta_bits, parsed_bits, vips_hex, Rng, META_BITS, PARSED_BITS};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
 use testbench::gen::{GenSpec, Generator, Sizes};
-
-/// splitmix64: reproducible without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 struct Out {
     pkts: String,
