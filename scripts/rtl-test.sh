@@ -32,6 +32,8 @@
 #   --install    install verilator and yosys (apt-get) when missing
 #   --no-synth   skip step 4
 #   --synth-each synthesise every module on its own (not only lbnic_top)
+#   --synth-only only step 4 (no lint, vectors or testbenches): for
+#                running the synthesis beside other work (scripts/test.sh)
 #   --depth      also map to 6-input LUTs and report the logic depth
 #   NAME...      only these modules (default: every rtl/*.sv)
 set -euo pipefail
@@ -40,6 +42,7 @@ install=()
 synth=1
 depth=0
 each=0
+synth_only=0
 names=()
 for a in "$@"; do
     case "$a" in
@@ -47,12 +50,13 @@ for a in "$@"; do
         --no-synth) synth=0 ;;
         --depth) depth=1 ;;
         --synth-each) each=1 ;;
+        --synth-only) synth_only=1 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) names+=("$(basename "$a" .sv)") ;;
     esac
 done
 
-bash scripts/rtl-lint.sh "${install[@]}"
+[ "$synth_only" = 1 ] || bash scripts/rtl-lint.sh "${install[@]}"
 # verilator --binary compiles C++ (Debian's verilator does not depend on
 # a compiler)
 missing=()
@@ -92,17 +96,19 @@ for n in "${names[@]}"; do
     [ -f "rtl/$n.sv" ] || { echo "no module rtl/$n.sv" >&2; exit 2; }
 done
 
-echo "== verilator --lint-only -Wall: ${names[*]}"
-for n in "${names[@]}"; do
-    verilator --lint-only -Wall --top-module "$n" $pkg "${all[@]}"
-done
+if [ "$synth_only" = 0 ]; then
+    echo "== verilator --lint-only -Wall: ${names[*]}"
+    for n in "${names[@]}"; do
+        verilator --lint-only -Wall --top-module "$n" $pkg "${all[@]}"
+    done
 
-echo "== test vectors from the contract"
-cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
-echo "== test vectors from the model"
-for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_ctx rtl_vectors_parse rtl_vectors_top; do
-    cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
-done
+    echo "== test vectors from the contract"
+    cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
+    echo "== test vectors from the model"
+    for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_ctx rtl_vectors_parse rtl_vectors_top; do
+        cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
+    done
+fi
 
 # Modules checked by another module's testbench.
 declare -A tb_of=(
@@ -183,6 +189,12 @@ tb_all() {
         grep PASS "$build/${n}_tb.log"
     done
 }
+
+if [ "$synth_only" = 1 ]; then
+    echo "== yosys synth"
+    synth_all
+    exit
+fi
 
 echo "== testbenches${synth:+ and yosys synth}, side by side"
 status=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what the tests need,
-# lints the generated SystemVerilog package and tests the RTL units
-# (Verilator, Yosys), builds the RTL's Verilator harness (scripts/rtl-sim.sh),
+# lints the generated SystemVerilog package, tests the RTL units and
+# synthesises the pipeline (Verilator, Yosys), builds the RTL's Verilator harness (scripts/rtl-sim.sh),
 # then runs
 # every test in the workspace, then the real VFIO end-to-end test
 # in a QEMU guest (scripts/vfio-qemu-test.sh; it installs QEMU, busybox and a
@@ -13,9 +13,16 @@ cd "$(dirname "$0")/.."
 bash scripts/tshark-check.sh --install
 export LBNIC_REQUIRE_TSHARK=1
 # Verilator and Yosys (installed as root) lint rtl/pkg/lbnic_pkg.sv
-# (scripts/rtl-lint.sh), then lint, synthesise and simulate every RTL
-# module against the contract's vectors (scripts/rtl-test.sh).
-bash scripts/rtl-test.sh --install
+# (scripts/rtl-lint.sh); then the Yosys synthesis of the whole pipeline
+# (single-threaded, ~12 CPU-minutes) runs in the background beside
+# everything up to the QEMU test, while scripts/rtl-test.sh lints and
+# simulates every RTL module against the model's vectors.
+bash scripts/rtl-lint.sh --install
+mkdir -p rtl/build
+bash scripts/rtl-test.sh --synth-only >rtl/build/synth-ci.log 2>&1 &
+synth_pid=$!
+trap 'kill "$synth_pid" 2>/dev/null || true' EXIT
+bash scripts/rtl-test.sh --install --no-synth
 # The Verilator harness of the whole RTL (rtl/sim/) for the small target:
 # the model behind `--model rtl`, which tests/rtl.rs compares with the
 # functional model; required, so a missing harness fails those tests.
@@ -24,6 +31,14 @@ bash scripts/rtl-sim.sh --install --target examples/targets/small.toml
 bash scripts/rtl-sim.sh --target examples/targets/small.toml --selftest
 export LBNIC_RTL_REQUIRED=1
 cargo test --workspace --all-targets --locked "$@"
+echo "== yosys synthesis of the pipeline"
+if ! wait "$synth_pid"; then
+    cat rtl/build/synth-ci.log
+    echo "FAIL: yosys synthesis of the pipeline" >&2
+    exit 1
+fi
+trap - EXIT
+grep -v '^Warning: Replacing memory' rtl/build/synth-ci.log
 if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
     echo "== VFIO/QEMU test skipped (LBNIC_SKIP_VFIO=1)"
 else
