@@ -413,12 +413,12 @@ impl Run<'_> {
     }
 }
 
-/// Replay `trace` through a cluster with `image` on every node. `progress`
-/// gets (packets read, approximate bytes read).
 /// Why `lbnic cluster --model rtl` is refused.
 const RTL_REFUSED: &str = "the cluster replay runs the functional or the cycle model: --model rtl \
 simulates one device (use `lbnic replay --model rtl` or `lbnic check --model rtl`)";
 
+/// Replay `trace` through a cluster with `image` on every node. `progress`
+/// gets (packets read, approximate bytes read).
 pub fn cluster(
     image: &Image,
     trace: &Path,
