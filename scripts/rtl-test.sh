@@ -196,7 +196,7 @@ if [ "$synth_only" = 1 ]; then
     exit
 fi
 
-echo "== testbenches${synth:+ and yosys synth}, side by side"
+if [ "$synth" = 1 ]; then echo "== testbenches and yosys synth, side by side"; else echo "== testbenches"; fi
 status=0
 if [ "$synth" = 1 ]; then
     synth_all >"$build/synth.out" 2>&1 &
