@@ -3,8 +3,6 @@
 // (rtl/sim/) drives: it only drives these ports and serves the conntrack
 // memory.
 //
-// INTERFACE FIXED BY THE LEAD (issue 12); the body is being written.
-//
 // RX: frames of DATA_BYTES beats (byte k of a beat on bits [8k+7:8k], the
 // first byte of the frame in byte 0 of the first beat), tkeep contiguous
 // from byte 0 and all ones except on the last beat. s_rx_tuser (held over
