@@ -113,7 +113,13 @@ module lbnic_top #(
     // conntrack work in flight), and a scrubber pass ended after the last
     // packet entered conntrack
     output logic                         idle,
-    output logic                         swept
+    output logic                         swept,
+    // stage probes (performance monitors; a cycle-for-cycle compare with
+    // the cycle model names the stage where they part): a packet left
+    // FRONT into CT_REQ, a decision left CT_EXEC. Packets pass both in RX
+    // order, one per strobe.
+    output logic                         probe_ct_req,
+    output logic                         probe_ct_exec
 );
 
 
@@ -421,6 +427,8 @@ module lbnic_top #(
   );
   assign flush_done = e_flush_done;
   assign swept = e_swept;
+  assign probe_ct_req = f_out_valid && e_in_ready;
+  assign probe_ct_exec = e_out_valid && e_out_ready;
 
   // ================================================================ egress
   // Per decision, in order, the head frame of the packet buffer:

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use hw_model::model::PacketCycles;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lbnic_contract::image::{Image, ImageKind};
 use std::io::IsTerminal;
@@ -11,8 +12,9 @@ use std::path::{Path, PathBuf};
 use table_compiler::config::Config;
 use testbench::compare::{self, Comparison, Mask};
 use testbench::gen::{self, GenSpec, Popularity, Rate, Sizes};
-use testbench::replay::{self, ModelKind, Options, ReplayError, RxSource, Timing};
+use testbench::replay::{self, Emitted, ModelKind, Options, ReplayError, RxSource, Timing};
 use testbench::report::Report;
+use testbench::timing::TimingComparison;
 use testbench::trace::{Format, TraceReader, TraceWriter};
 
 const UPDATES_HELP: &str = "Table updates mid-trace: a text file with one update per line, \
@@ -295,7 +297,7 @@ fn gen_edge(cfg: &Config, a: &GenArgs) -> Result<()> {
 }
 
 /// Model options shared by replay, check and cluster.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct RunArgs {
     /// Which model: `functional` (the reference, fast), `cycle`
     /// (cycle-accurate: throughput, stalls, latency) or `rtl` (the
@@ -363,7 +365,7 @@ impl RunArgs {
 }
 
 /// Options shared by replay and check.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ModelArgs {
     #[command(flatten)]
     run: RunArgs,
@@ -441,6 +443,19 @@ fn run(
     keep_output: bool,
     sink: &mut replay::Sink<'_>,
 ) -> Result<(Report, Image)> {
+    run_shown(image_path, trace, ma, keep_output, sink, true)
+}
+
+/// [`run`], with or without the progress bar (a second run beside the
+/// first, as `check --against` makes, keeps quiet).
+fn run_shown(
+    image_path: &Path,
+    trace: &Path,
+    ma: &ModelArgs,
+    keep_output: bool,
+    sink: &mut replay::Sink<'_>,
+    show: bool,
+) -> Result<(Report, Image)> {
     let image = load_image(image_path)?;
     let opts = Options {
         keep_output,
@@ -448,7 +463,11 @@ fn run(
     };
     // Standard input and pipes have no length: the bar then just counts.
     let len = std::fs::metadata(trace).map_or(0, |m| m.len());
-    let pb = bar(len, "replaying");
+    let pb = if show {
+        bar(len, "replaying")
+    } else {
+        ProgressBar::hidden()
+    };
     // Trace errors name the trace already; the rest get it added once.
     let mut report = replay::replay(&image, trace, &opts, sink, &|_, bytes| pb.set_position(bytes)).map_err(
         |e| match e {
@@ -469,9 +488,9 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
         Some(p) => Some(TraceWriter::create(p, Format::for_path(p))?),
         None => None,
     };
-    let mut sink = |_seq: u64, ts: u64, data: &[u8]| -> Result<(), ReplayError> {
+    let mut sink = |e: &Emitted<'_>| -> Result<(), ReplayError> {
         if let Some(w) = writer.as_mut() {
-            w.write(ts, data).map_err(ReplayError::Trace)?;
+            w.write(e.ts, e.data).map_err(ReplayError::Trace)?;
         }
         Ok(())
     };
@@ -514,8 +533,16 @@ pub struct CheckArgs {
     /// Expected output (golden capture: your RTL simulation's or NIC's
     /// output, or an earlier `lbnic replay -o`), compared packet by packet
     /// in order.
-    #[arg(long)]
-    expect: PathBuf,
+    #[arg(long, required_unless_present = "against", conflicts_with = "against")]
+    expect: Option<PathBuf>,
+    /// Instead of a golden capture, compare against another model run on
+    /// the same trace with the same options, side by side: `functional`
+    /// compares the bytes; `cycle` also each packet's egress cycle and
+    /// reports the first packet whose cycle differs, and why as far as the
+    /// cycles tell (`--model rtl --against cycle`: the RTL checked cycle for
+    /// cycle; the cycle model then takes the RTL's AXI-Stream source).
+    #[arg(long, value_parser = ["functional", "cycle"])]
+    against: Option<String>,
     #[command(flatten)]
     model: ModelArgs,
     /// Fields allowed to differ (repeatable): eth.src, eth.dst, ip.id,
@@ -531,32 +558,100 @@ pub struct CheckArgs {
     json: bool,
 }
 
+/// A reference output: a golden capture's frame, or another model's.
+struct Want {
+    data: Vec<u8>,
+    cycles: Option<PacketCycles>,
+}
+
+type NextWant<'a> = dyn FnMut() -> Option<Result<Want>> + 'a;
+
 pub fn check(a: CheckArgs) -> Result<()> {
     let masks: Vec<Mask> = a
         .mask
         .iter()
         .map(|m| Mask::parse(m).map_err(anyhow::Error::msg))
         .collect::<Result<_>>()?;
-    let mut golden = TraceReader::open(&a.expect)?;
+    let (Some(against), None) = (&a.against, &a.expect) else {
+        let path = a
+            .expect
+            .as_deref()
+            .context("check needs --expect FILE or --against MODEL")?;
+        let mut golden = TraceReader::open(path)?;
+        let mut next = || {
+            golden.next_packet().map(|r| {
+                r.map(|w| Want {
+                    data: w.data,
+                    cycles: None,
+                })
+                .map_err(anyhow::Error::new)
+            })
+        };
+        return compare_run(&a, &masks, &path.display().to_string(), &mut next);
+    };
+    // The reference runs beside the model under test and hands its outputs
+    // over a bounded channel: memory stays flat whatever the trace.
+    let mut ra = a.model.clone();
+    ra.run.model = against.clone();
+    if a.model.run.model == "rtl" && ra.run.rx_source.is_none() {
+        ra.run.rx_source = Some("axis".into());
+    }
+    let what = format!("the {against} model");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Want>(4096);
+    std::thread::scope(|s| {
+        let reference = s.spawn(|| {
+            let tx = tx;
+            let mut sink = |e: &Emitted<'_>| -> Result<(), ReplayError> {
+                tx.send(Want {
+                    data: e.data.to_vec(),
+                    cycles: e.cycles,
+                })
+                .map_err(|_| ReplayError::Sink("the run under test stopped".into()))
+            };
+            run_shown(&a.image, &a.trace, &ra, true, &mut sink, false)
+        });
+        let mut next = || rx.recv().ok().map(Ok);
+        let checked = compare_run(&a, &masks, &what, &mut next);
+        drop(rx);
+        let ran = reference
+            .join()
+            .map_err(|_| anyhow::anyhow!("{what}: the reference run panicked"))?;
+        // Its own failure first: a reference that stopped early shows up
+        // as missing packets otherwise.
+        ran.with_context(|| format!("{what} (--against {against})"))?;
+        checked
+    })
+}
+
+/// Run the model under test and compare its outputs with `next_want`'s,
+/// in order; print and fail on any difference.
+fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut NextWant<'_>) -> Result<()> {
+    let timed = a.against.as_deref() == Some("cycle");
     let mut cmp = Comparison::default();
+    let mut timing = TimingComparison::default();
     let mut hex: Vec<(String, String)> = Vec::new();
     let mut index = 0u64;
-    let mut sink = |seq: u64, _ts: u64, data: &[u8]| -> Result<(), ReplayError> {
-        let want = golden.next_packet().transpose()?;
+    let mut sink = |e: &Emitted<'_>| -> Result<(), ReplayError> {
+        let want = next_want()
+            .transpose()
+            .map_err(|e| ReplayError::Sink(format!("{reference}: {e:#}")))?;
         let before = cmp.diffs.len();
         cmp.push(
             index,
-            Some(data),
+            Some(e.data),
             want.as_ref().map(|w| &w.data[..]),
-            &masks,
+            masks,
             a.max_diffs,
         );
         if cmp.diffs.len() > before {
             let d = cmp.diffs.last_mut().expect("pushed");
             let at = d.first_byte.unwrap_or(0);
-            d.got = format!("{} (from input packet {seq})", d.got);
+            d.got = format!("{} (from input packet {})", d.got, e.seq);
             let w = want.as_ref().map_or(&[][..], |w| &w.data[..]);
-            hex.push((compare::hex_context(data, at), compare::hex_context(w, at)));
+            hex.push((compare::hex_context(e.data, at), compare::hex_context(w, at)));
+        }
+        if let (true, Some(w)) = (timed, &want) {
+            timing.push(index, e.seq, e.cycles, w.cycles);
         }
         index += 1;
         Ok(())
@@ -566,10 +661,10 @@ pub fn check(a: CheckArgs) -> Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    // Whatever the golden has beyond the model's output.
-    while let Some(w) = golden.next_packet() {
+    // Whatever the reference has beyond the model's output.
+    while let Some(w) = next_want() {
         let w = w?;
-        cmp.push(index, None, Some(&w.data), &masks, a.max_diffs);
+        cmp.push(index, None, Some(&w.data), masks, a.max_diffs);
         index += 1;
     }
     if a.json {
@@ -578,6 +673,9 @@ pub fn check(a: CheckArgs) -> Result<()> {
         let mut v = serde_json::to_value(&cmp)?;
         if let Some(o) = v.as_object_mut() {
             o.insert("counters".into(), serde_json::to_value(&report.counters)?);
+            if timed {
+                o.insert("timing".into(), serde_json::to_value(&timing)?);
+            }
         }
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -607,17 +705,78 @@ pub fn check(a: CheckArgs) -> Result<()> {
                 format!(" (masked: {})", a.mask.join(", "))
             }
         );
+        if timed {
+            print_timing(&timing);
+        }
     }
     if !cmp.ok() {
         bail!(
-            "output differs from {}: {} packets differ, {} extra, {} missing",
-            a.expect.display(),
+            "output differs from {reference}: {} packets differ, {} extra, {} missing",
             cmp.diff_count,
             cmp.got_extra,
             cmp.want_extra
         );
     }
+    if !timing.ok() {
+        bail!(
+            "timing differs from {reference}: {} of {} packets left at another cycle{}",
+            timing.differ,
+            timing.compared,
+            if timing.untimed > 0 {
+                format!(", {} without cycles", timing.untimed)
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(())
+}
+
+fn print_timing(t: &TimingComparison) {
+    outln!(
+        "{} packets compared cycle for cycle: {} left at another cycle (largest difference {} cycles){}",
+        t.compared,
+        t.differ,
+        t.max_abs_delta,
+        if t.untimed > 0 {
+            format!(", {} without cycles", t.untimed)
+        } else {
+            String::new()
+        }
+    );
+    if t.differ > 0 {
+        outln!("  {:<60} {:>9} {:>15}", "stage", "differ", "here - ref");
+        for st in &t.stages {
+            let range = match st.differ {
+                0 => "0".to_string(),
+                _ if st.min_delta == st.max_delta => format!("{:+}", st.min_delta),
+                n => format!(
+                    "{:+}..{:+} (mean {:+.1})",
+                    st.min_delta,
+                    st.max_delta,
+                    st.sum_delta as f64 / n as f64
+                ),
+            };
+            outln!("  {:<60} {:>9} {:>15}", st.stage, st.differ, range);
+        }
+    }
+    if let Some(f) = &t.first {
+        outln!(
+            "first: output {} (input packet {}): egress cycle {} here, {} in the reference",
+            f.index,
+            f.seq,
+            f.got.egress,
+            f.want.egress
+        );
+        outln!("  {:<60} {:>9} {:>9}", "cycles in", "here", "reference");
+        for ((name, g), (_, w)) in f.got.stages().into_iter().zip(f.want.stages()) {
+            outln!("  {name:<60} {g:>9} {w:>9}");
+        }
+        if let Some(p) = f.previous_egress {
+            outln!("  the previous output left at cycle {p} in both");
+        }
+        outln!("  why: {}", f.why);
+    }
 }
 
 const EVENTS_HELP: &str = "Events mid-trace, one per line (`#` comments; paths relative to the \

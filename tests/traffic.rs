@@ -507,6 +507,61 @@ fn threads_give_the_same_output_and_fall_back_when_they_cannot() {
     );
 }
 
+/// `check --against cycle` runs the cycle model beside the model under
+/// test and compares every packet's egress cycle too: the cycle model
+/// against itself is equal packet for packet (also at line rate, where
+/// back-pressure shapes every cycle), and a model without time fails
+/// instead of passing vacuously.
+#[test]
+fn check_against_the_cycle_model_compares_every_packets_cycle() {
+    let t = Tmp::new();
+    let img = t.s("b.img");
+    ok(&["compile", "examples/basic.toml", "-o", &img]);
+    let trace = t.s("in.pcap");
+    ok(&[
+        "gen",
+        "examples/basic.toml",
+        "-o",
+        &trace,
+        "-n",
+        "3000",
+        "--flows",
+        "100",
+    ]);
+    let j = json(&[
+        "check",
+        &img,
+        &trace,
+        "--model",
+        "cycle",
+        "--against",
+        "cycle",
+        "--timing",
+        "line",
+        "--json",
+    ]);
+    let n = j["compared"].as_u64().unwrap();
+    assert!(n > 2000, "{j}");
+    assert_eq!(j["timing"]["compared"].as_u64(), Some(n), "{j}");
+    assert_eq!(j["timing"]["differ"], 0, "{j}");
+    assert!(j["timing"]["first"].is_null(), "{j}");
+    let (s, e) = fails(&["check", &img, &trace, "--against", "cycle"]);
+    assert!(s.contains(&format!("{n} without cycles")), "{s}");
+    assert!(e.contains("timing differs from the cycle model"), "{e}");
+    // Bytes only against the functional model; one reference at a time.
+    ok(&[
+        "check",
+        &img,
+        &trace,
+        "--model",
+        "cycle",
+        "--against",
+        "functional",
+    ]);
+    let o = lbnic(&["check", &img, &trace, "--against", "cycle", "--expect", &trace]);
+    assert_eq!(o.status.code(), Some(2), "clap refuses --against with --expect");
+}
+
 #[test]
 fn check_shows_the_first_differing_byte_and_masks() {
     let t = Tmp::new();

@@ -64,7 +64,7 @@
 use crate::ct::{CtMem, TimeoutTicks};
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
-use crate::model::{Model, OutPacket};
+use crate::model::{Model, OutPacket, PacketCycles};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
 use lbnic_contract::lookup::CtBuckets;
@@ -372,7 +372,8 @@ struct Flight {
     frame: Vec<u8>,
     /// The emitted frame; the slot keeps the buffer for its next packet.
     out: Vec<u8>,
-    arrival: u64,
+    /// Stage boundaries it passed (the output reports them).
+    at: PacketCycles,
     /// May leave the stage it is in from this cycle on.
     ready_at: u64,
     meta: Meta,
@@ -1087,6 +1088,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
         if let Some(()) = self.take(next.tx) {
             let i = self.pop(Stage::Tx);
+            self.slots[i as usize].at.tx = now;
             let len = self.slots[i as usize].out.len();
             let n = self.beats(len);
             self.stats.busy[Stage::Tx.i()] += n;
@@ -1116,6 +1118,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if next.front {
             let i = self.pop(Stage::Front);
             self.stats.busy[Stage::Front.i()] += 1;
+            self.slots[i as usize].at.ct_req = now;
             self.slots[i as usize].ready_at = now + 1;
             self.push(Stage::CtReq, i);
         }
@@ -1274,6 +1277,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta)
         };
         f.decision = Some(d);
+        f.at.decided = now;
         f.ready_at = now + BACKEND_LATENCY;
         let own = f.bucket;
         let mut used = fx.writes as i64;
@@ -1544,7 +1548,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     let f = &mut self.slots[i as usize];
                     f.seq = p.seq;
                     f.frame = p.frame;
-                    f.arrival = p.arrival;
+                    f.at = PacketCycles {
+                        arrival: p.arrival,
+                        ingress: now,
+                        rx_done: now + n,
+                        ..PacketCycles::default()
+                    };
                     f.ready_at = now + n;
                     f.bank = bank;
                     f.enabled = enabled;
@@ -1564,20 +1573,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn finish_tx(&mut self, i: u32, end: u64) {
         let f = &mut self.slots[i as usize];
         let data = std::mem::take(&mut f.out);
-        let (seq, arrival) = (f.seq, f.arrival);
+        let (seq, at) = (f.seq, f.at);
         self.release(i);
         self.stats.packets_out += 1;
         self.stats.bytes_out += data.len() as u64;
         self.stats.l1_bytes_out += l1_bytes(data.len() as u64);
         self.stats.last_egress = end;
-        let latency = end - arrival;
+        let latency = end - at.arrival;
         self.stats.latency_cycles.record(latency);
         let ts_ns = self.cycle_ns(end);
         self.out.push(OutPacket {
             data,
             ts_ns,
             seq,
-            latency_cycles: Some(latency.min(u32::MAX as u64) as u32),
+            cycles: Some(PacketCycles { egress: end, ..at }),
         });
     }
 

@@ -123,7 +123,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
                     data,
                     ts_ns: p.ts_ns,
                     seq: p.seq,
-                    latency_cycles: None,
+                    cycles: None,
                 });
             }
         }

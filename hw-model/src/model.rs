@@ -13,9 +13,39 @@ pub struct OutPacket {
     pub ts_ns: u64,
     /// Index of the input packet it came from.
     pub seq: u64,
-    /// Cycle model: cycles from the frame's arrival at the port to its last
-    /// beat leaving TX (the functional model has no timing: `None`).
-    pub latency_cycles: Option<u32>,
+    /// Where the frame was when, for the timed models (the functional
+    /// model has no time: `None`).
+    pub cycles: Option<PacketCycles>,
+}
+
+/// A frame's life in cycles of the run, at the stage boundaries both timed
+/// models (the cycle model and the RTL's probes) share: what a
+/// cycle-for-cycle comparison compares, and what names the stage where two
+/// runs part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketCycles {
+    /// Its first bit reached the ingress port.
+    pub arrival: u64,
+    /// RX took its first beat.
+    pub ingress: u64,
+    /// The cycle after RX took its last beat.
+    pub rx_done: u64,
+    /// It left FRONT into CT_REQ.
+    pub ct_req: u64,
+    /// CT_EXEC decided it (the RTL: the decision left the conntrack engine).
+    pub decided: u64,
+    /// TX sent its first beat.
+    pub tx: u64,
+    /// Its last bit left the egress port (rounded up to a cycle).
+    pub egress: u64,
+}
+
+impl OutPacket {
+    /// Cycles from arrival at the port to the last bit on the egress wire.
+    pub fn latency_cycles(&self) -> Option<u32> {
+        self.cycles
+            .map(|c| c.egress.saturating_sub(c.arrival).min(u32::MAX as u64) as u32)
+    }
 }
 
 pub trait Model {

@@ -443,12 +443,12 @@ impl RtlSim {
 
     fn take_out(&mut self, o: OutFrame) {
         let mhz = self.target.clock_mhz.max(1) as u64;
-        let c = o.egress;
+        let c = o.cycles.egress;
         self.out.push(OutPacket {
             data: o.data,
             ts_ns: c / mhz * 1000 + c % mhz * 1000 / mhz,
             seq: o.index,
-            latency_cycles: Some(o.egress.saturating_sub(o.arrival).min(u32::MAX as u64) as u32),
+            cycles: Some(o.cycles),
         });
     }
 

@@ -3,10 +3,11 @@
 //! length and the payload. Pure encoding and decoding, no I/O beyond the
 //! `Read` / `Write` given, so it is tested without Verilator.
 
+use hw_model::model::PacketCycles;
 use std::io::{self, Read, Write};
 
 /// The protocol version the harness announces in [`Event::Hello`].
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Largest payload either side accepts (the harness's limit).
 pub const MAX_PAYLOAD: u32 = 1 << 30;
 
@@ -129,11 +130,9 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 pub struct OutFrame {
     /// The RX frame index it came from (every frame given counts, from 0).
     pub index: u64,
-    /// Cycles from the first frame's base: its arrival, its first RX beat,
-    /// its last TX beat.
-    pub arrival: u64,
-    pub ingress: u64,
-    pub egress: u64,
+    /// Its stage cycles, counted from the first frame's base (egress: the
+    /// last bit out of the egress port).
+    pub cycles: PacketCycles,
     pub data: Vec<u8>,
 }
 
@@ -230,13 +229,20 @@ impl Event {
                 }
             }
             op::OUT => {
-                need("OUT", 32)?;
+                need("OUT", 64)?;
+                let c = |k: usize| u64_at(&p, 8 + 8 * k);
                 Event::Out(OutFrame {
                     index: u64_at(&p, 0),
-                    arrival: u64_at(&p, 8),
-                    ingress: u64_at(&p, 16),
-                    egress: u64_at(&p, 24),
-                    data: p[32..].to_vec(),
+                    cycles: PacketCycles {
+                        arrival: c(0),
+                        ingress: c(1),
+                        rx_done: c(2),
+                        ct_req: c(3),
+                        decided: c(4),
+                        tx: c(5),
+                        egress: c(6),
+                    },
+                    data: p[64..].to_vec(),
                 })
             }
             op::READ32_REPLY => {
@@ -270,16 +276,18 @@ impl Event {
                     &clock_mhz.to_le_bytes(),
                 ]),
             ),
-            Event::Out(f) => (
-                op::OUT,
-                cat(&[
-                    &f.index.to_le_bytes(),
-                    &f.arrival.to_le_bytes(),
-                    &f.ingress.to_le_bytes(),
-                    &f.egress.to_le_bytes(),
-                    &f.data,
-                ]),
-            ),
+            Event::Out(f) => {
+                let c = &f.cycles;
+                let at = [
+                    c.arrival, c.ingress, c.rx_done, c.ct_req, c.decided, c.tx, c.egress,
+                ];
+                let mut p = f.index.to_le_bytes().to_vec();
+                for v in at {
+                    p.extend_from_slice(&v.to_le_bytes());
+                }
+                p.extend_from_slice(&f.data);
+                (op::OUT, p)
+            }
             Event::Read32(v) => (op::READ32_REPLY, v.to_le_bytes().to_vec()),
             Event::ApRead(d) => (op::APREAD_REPLY, d.clone()),
             Event::Done(c) => (op::DONE, c.to_le_bytes().to_vec()),
@@ -388,9 +396,15 @@ mod tests {
             },
             Event::Out(OutFrame {
                 index: 5,
-                arrival: 10,
-                ingress: 11,
-                egress: 40,
+                cycles: PacketCycles {
+                    arrival: 10,
+                    ingress: 11,
+                    rx_done: 13,
+                    ct_req: 22,
+                    decided: 30,
+                    tx: 35,
+                    egress: 40,
+                },
                 data: (0..70).collect(),
             }),
             Event::Read32(0x434e_424c),

@@ -129,7 +129,7 @@ fn selftest_loopback_through_the_harness() {
             "frame {i}: egress {} ns",
             o.ts_ns
         );
-        let l = o.latency_cycles.unwrap();
+        let l = o.latency_cycles().unwrap();
         assert!(l > 0 && l < 2000, "frame {i}: latency {l}");
     }
     let c = Model::counters(&sim);

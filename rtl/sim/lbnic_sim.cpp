@@ -50,6 +50,7 @@
 #include "lbnic_contract.h"
 #include "verilated.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -62,7 +63,7 @@
 
 namespace {
 
-constexpr uint32_t PROTOCOL_VERSION = 1;
+constexpr uint32_t PROTOCOL_VERSION = 2;
 // (a commit's scan of the bank may hold the bus: bank_len / 8 clocks)
 constexpr uint64_t HANDSHAKE_LIMIT = 1'000'000 + LBNIC_MEM_BANK_LEN / 8;
 constexpr uint32_t MAX_PAYLOAD = 1u << 30;
@@ -70,6 +71,11 @@ constexpr uint64_t DB = LBNIC_TARGET_DATAPATH_BYTES;
 constexpr uint64_t WAYS = LBNIC_TARGET_CT_WAYS;
 constexpr uint64_t BUCKETS = LBNIC_TARGET_CT_BUCKETS;
 constexpr uint64_t BUCKET_BYTES = WAYS * 64;
+// The egress port (the cycle model's, spec 12.2 "Ports"): time in
+// 1/PORT_DEN cycle units, a frame of L bytes occupies l1(L) * PORT_BYTE.
+constexpr unsigned __int128 PORT_DEN = (unsigned __int128)LBNIC_TARGET_PORT_GBPS * 1000;
+constexpr unsigned __int128 PORT_BYTE = (unsigned __int128)8 * LBNIC_TARGET_CLOCK_MHZ;
+static uint64_t l1_bytes(uint64_t len) { return std::max<uint64_t>(len, 60) + 4 + 8 + 12; }
 // A bucket read: latency, plus the beats beyond the first at the port's
 // bandwidth (hw_model cycle.rs `read_cycles`).
 constexpr uint64_t READ_CYCLES = LBNIC_TARGET_CT_LATENCY_CYCLES +
@@ -185,8 +191,13 @@ struct Frame {
     std::vector<uint8_t> data;
 };
 
+// A frame RX has started, until its output leaves (or a later one does:
+// it was dropped). `kept` is its place among the frames the MAC kept
+// (not oversize), which is the order the stage probes see them in;
+// the stage cycles are what OUT reports (0 where a probe has not seen it).
 struct InFlight {
-    uint64_t index, arrival, ingress;
+    uint64_t index, arrival, ingress, rx_done = 0, ct_req = 0, decided = 0, tx = 0;
+    uint64_t kept = UINT64_MAX;
 };
 
 struct Read {
@@ -214,11 +225,16 @@ struct Harness {
     bool have_base = false;
     uint64_t base = 0;
     std::deque<InFlight> inflight;  // frames RX has started, no output yet
+    uint64_t kept_next = 0;         // frames the MAC kept so far
+    uint64_t probe_req = 0, probe_exec = 0;  // stage probes seen so far
 
     // TX sink
     std::vector<uint8_t> tx;
     uint64_t tx_index = 0;  // 64-bit RX index of the frame on TX
     bool tx_busy = false;
+    // egress port: when it is free, and when the frame on TX started on it
+    unsigned __int128 port_free = 0, tx_start = 0;
+    uint64_t tx_first = 0;  // the cycle of the frame's first TX beat
     uint64_t last_out = 0;  // unwrapping m_tx_tuser
     bool any_out = false;
 
@@ -287,6 +303,9 @@ struct Harness {
         } else {
             top->s_rx_tlast = 0;
         }
+        // TX: a frame may start in a cycle during which the egress port
+        // becomes free, and not before; its other beats are always taken.
+        top->m_tx_tready = tx_busy || port_free < ((unsigned __int128)vnow() + 1) * PORT_DEN;
         // AXI4-Lite
         put_u64(top->s_axil_awaddr, axil_addr);
         put_u64(top->s_axil_araddr, axil_addr);
@@ -337,6 +356,7 @@ struct Harness {
         bool wr_fire = top->ct_wr_valid && top->ct_wr_ready;
         bool rd_fire = top->ct_rd_valid && top->ct_rd_ready;
         bool rsp = top->ct_rsp_valid;
+        bool p_req = top->probe_ct_req, p_exec = top->probe_ct_exec;
         bool aw_fire = aw && top->s_axil_awready;
         bool w_fire = w && top->s_axil_wready;
         bool b_fire = b_wait && top->s_axil_bvalid;
@@ -375,13 +395,20 @@ struct Harness {
         cycle++;
 
         if (rsp) reads.pop_front();
+        if (p_req) stage_of(probe_req++, "CT_REQ").ct_req = vnow() - 1;
+        if (p_exec) stage_of(probe_exec++, "CT_EXEC").decided = vnow() - 1;
         if (rx_fire) {
             Frame& f = src.front();
-            if (beat == 0) inflight.push_back({f.index, f.arrival, vnow() - 1});
+            if (beat == 0) {
+                InFlight fl{f.index, f.arrival, vnow() - 1};
+                if (f.data.size() <= LBNIC_TARGET_MAX_RX_FRAME) fl.kept = kept_next++;
+                inflight.push_back(fl);
+            }
             beat++;
             if (beat * DB >= f.data.size()) {
                 src.pop_front();
                 beat = 0;
+                inflight.back().rx_done = vnow();
             }
         }
         if (aw_fire) aw = false;
@@ -402,6 +429,16 @@ struct Harness {
         }
     }
 
+    // The frame the k-th strobe of a stage probe is about: frames pass
+    // the stages in RX order, oversize ones never.
+    InFlight& stage_of(uint64_t k, const char* stage) {
+        for (InFlight& f : inflight)
+            if (f.kept == k) return f;
+        fail(std::string(stage) + " probe for kept frame " + std::to_string(k) +
+             ", which is not in flight (a probe out of order)");
+        return inflight.front();  // not reached: fail exits
+    }
+
     void take_tx_beat() {
         uint8_t keep[(DB + 7) / 8];
         get_bytes(top->m_tx_tkeep, keep, sizeof keep);
@@ -414,6 +451,8 @@ struct Harness {
             tx_index = idx;
             tx_busy = true;
             tx.clear();
+            tx_start = std::max(port_free, (unsigned __int128)vnow() * PORT_DEN);
+            tx_first = vnow();
         }
         for (size_t i = 0; i < DB; i++)
             if (keep[i / 8] >> (i % 8) & 1) tx.push_back(data[i]);
@@ -431,7 +470,15 @@ struct Harness {
             m.u64(f.index);
             m.u64(f.arrival - base);
             m.u64(f.ingress - base);
-            m.u64(vnow() - base);  // the cycle of the last beat
+            m.u64(f.rx_done - base);
+            m.u64(f.ct_req - base);
+            m.u64(f.decided - base);
+            m.u64(tx_first - base);
+            // the cycle (rounded up) its last bit leaves the port, at least
+            // the cycle after its last beat
+            port_free = tx_start + (unsigned __int128)l1_bytes(tx.size()) * PORT_BYTE;
+            uint64_t wire_end = uint64_t((port_free + PORT_DEN - 1) / PORT_DEN);
+            m.u64(std::max(wire_end, vnow() + 1) - base);
             m.bytes(tx.data(), tx.size());
             send(EV_OUT, m, false);
         }

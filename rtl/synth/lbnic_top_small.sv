@@ -98,7 +98,9 @@ module lbnic_top_small #(
     // conntrack work in flight), and a scrubber pass ended after the last
     // packet entered conntrack
     output logic                         idle,
-    output logic                         swept
+    output logic                         swept,
+    output logic                         probe_ct_req,
+    output logic                         probe_ct_exec
 );
 
   lbnic_top #(

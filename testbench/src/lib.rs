@@ -17,4 +17,5 @@ pub mod schedule;
 mod session;
 mod shard;
 pub mod stats;
+pub mod timing;
 pub mod trace;

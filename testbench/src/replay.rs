@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
-pub use crate::session::{ModelKind, Options, ReplayError, RxSource, Sink, Timing};
+pub use crate::session::{Emitted, ModelKind, Options, ReplayError, RxSource, Sink, Timing};
 
 /// Replay `trace` through a model with `image` flashed. `progress` gets
 /// (packets read, approximate bytes of the trace read).
@@ -77,7 +77,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Driven for Functional<B> {
         let key = InKey::of(f.data);
         if let Some(o) = self.process(f.data, f.ts) {
             out.acc.analyzer.observe(f.epoch, &key, o, f.ts);
-            out.emit(f.seq, f.ts, o)?;
+            out.emit(&Emitted {
+                seq: f.seq,
+                ts: f.ts,
+                cycles: None,
+                data: o,
+            })?;
         }
         Ok(())
     }
@@ -113,22 +118,37 @@ struct CycleRun {
     outs: Vec<OutPacket>,
 }
 
-impl CycleRun {
-    /// Hand on what has left the model (in output order, which is input
-    /// order: inputs without output were dropped).
-    fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
-        self.m.take_output_into(&mut self.outs);
-        for o in self.outs.drain(..) {
-            while self.pending.front().is_some_and(|p| p.0 < o.seq) {
-                self.pending.pop_front();
-            }
-            let ts = out.base + o.ts_ns;
-            if let Some((_, key, ep)) = self.pending.front().filter(|p| p.0 == o.seq) {
-                out.acc.analyzer.observe(*ep, key, &o.data, ts);
-            }
-            out.emit(o.seq, ts, &o.data)?;
+/// Hand on what has left a timed model (in output order, which is input
+/// order: inputs without output were dropped), attributing each output to
+/// its input's flow in `pending`.
+fn hand_on(
+    m: &mut dyn Model,
+    outs: &mut Vec<OutPacket>,
+    pending: &mut VecDeque<(u64, InKey, usize)>,
+    out: &mut Out<'_, '_>,
+) -> Result<(), ReplayError> {
+    m.take_output_into(outs);
+    for o in outs.drain(..) {
+        while pending.front().is_some_and(|p| p.0 < o.seq) {
+            pending.pop_front();
         }
-        Ok(())
+        let ts = out.base + o.ts_ns;
+        if let Some((_, key, ep)) = pending.front().filter(|p| p.0 == o.seq) {
+            out.acc.analyzer.observe(*ep, key, &o.data, ts);
+        }
+        out.emit(&Emitted {
+            seq: o.seq,
+            ts,
+            cycles: o.cycles,
+            data: &o.data,
+        })?;
+    }
+    Ok(())
+}
+
+impl CycleRun {
+    fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
+        hand_on(&mut self.m, &mut self.outs, &mut self.pending, out)
     }
 }
 
@@ -203,17 +223,7 @@ impl RtlRun {
     }
 
     fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
-        self.m.take_output_into(&mut self.outs);
-        for o in self.outs.drain(..) {
-            while self.pending.front().is_some_and(|p| p.0 < o.seq) {
-                self.pending.pop_front();
-            }
-            let ts = out.base + o.ts_ns;
-            if let Some((_, key, ep)) = self.pending.front().filter(|p| p.0 == o.seq) {
-                out.acc.analyzer.observe(*ep, key, &o.data, ts);
-            }
-            out.emit(o.seq, ts, &o.data)?;
-        }
+        hand_on(&mut self.m, &mut self.outs, &mut self.pending, out)?;
         self.check()
     }
 }

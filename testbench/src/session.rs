@@ -10,6 +10,7 @@ use crate::stats::Series;
 use crate::trace::{TraceError, TraceReader};
 pub use hw_model::cycle::RxSource;
 use hw_model::device::DeviceError;
+use hw_model::model::PacketCycles;
 use lbnic_contract::image::Image;
 use lbnic_contract::target::Target;
 use std::path::Path;
@@ -144,8 +145,20 @@ impl From<lbnic_contract::image::ImageError> for ReplayError {
     }
 }
 
-/// Where output frames go: (input packet index, egress time ns, frame).
-pub type Sink<'a> = dyn FnMut(u64, u64, &[u8]) -> Result<(), ReplayError> + 'a;
+/// An output frame as a sink gets it.
+#[derive(Debug, Clone, Copy)]
+pub struct Emitted<'a> {
+    /// Index of the input packet it came from.
+    pub seq: u64,
+    /// Egress time, ns.
+    pub ts: u64,
+    /// Its cycles, from a timed model (cycle, RTL).
+    pub cycles: Option<PacketCycles>,
+    pub data: &'a [u8],
+}
+
+/// Where output frames go.
+pub type Sink<'a> = dyn FnMut(&Emitted<'_>) -> Result<(), ReplayError> + 'a;
 
 /// Input timing: from capture time to device time and arrival cycle.
 #[derive(Debug, Clone)]
@@ -388,12 +401,12 @@ impl<'r, 's> Out<'r, 's> {
         self.acc.achieved.add(self.base, ts, len);
     }
 
-    /// Frame number `seq` left at device time `ts`: count it, hand it on.
+    /// A frame left: count it, hand it on.
     #[inline]
-    pub fn emit(&mut self, seq: u64, ts: u64, frame: &[u8]) -> Result<(), ReplayError> {
-        self.acc.achieved.add(self.base, ts, frame.len());
+    pub fn emit(&mut self, e: &Emitted<'_>) -> Result<(), ReplayError> {
+        self.acc.achieved.add(self.base, e.ts, e.data.len());
         if self.keep_output {
-            (self.sink)(seq, ts, frame)?;
+            (self.sink)(e)?;
         }
         Ok(())
     }

@@ -36,7 +36,7 @@
 
 use crate::attribution::{Analyzer, InKey};
 use crate::session::{
-    drive, new_acc, Acc, Driven, Frame, Input, Options, Out as SessionOut, ReplayError, Sink,
+    drive, new_acc, Acc, Driven, Emitted, Frame, Input, Options, Out as SessionOut, ReplayError, Sink,
 };
 use hw_model::device::{in_memory, ActiveBank, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
@@ -807,11 +807,12 @@ fn collect(
             out.count(ts, (z - a) as usize);
             continue;
         }
-        out.emit(
-            b.first_seq + pos as u64,
+        out.emit(&Emitted {
+            seq: b.first_seq + pos as u64,
             ts,
-            &outs[w].data[a as usize..z as usize],
-        )?;
+            cycles: None,
+            data: &outs[w].data[a as usize..z as usize],
+        })?;
     }
     // Updates and frames after the batch's last output.
     for &(_, u) in flashes {

@@ -88,7 +88,9 @@ module lbnic_top #(
     // conntrack work in flight), and a scrubber pass ended after the last
     // packet entered conntrack
     output logic                         idle,
-    output logic                         swept
+    output logic                         swept,
+    output logic                         probe_ct_req,
+    output logic                         probe_ct_exec
 );
 
 
@@ -159,6 +161,8 @@ module lbnic_top #(
   assign m_tx_tlast = (out_beat + 8'd1 == n_beats);
   assign m_tx_tuser = rx_index;
   assign idle = (st == S_IDLE) && !s_rx_tvalid;
+  assign probe_ct_req = (st == S_RD) && ct_rd_ready;
+  assign probe_ct_exec = (st == S_WR) && ct_wr_ready;
   assign swept = 1'b1;
 
   // registers

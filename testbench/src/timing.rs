@@ -1,0 +1,300 @@
+//! Cycle-for-cycle compare: two timed runs of one trace (the RTL and the
+//! cycle model), packet by packet, on the cycle each output's last bit
+//! left the egress port. Equal egress cycles for every packet make the
+//! latency histograms equal too; the first packet that differs is
+//! explained as far as the two runs' cycles can tell: whether it was held
+//! at the source (RX took it at another cycle: the difference is behind
+//! it, in how fast the pipeline took earlier frames) or took longer inside.
+
+use hw_model::model::PacketCycles;
+
+/// A packet's stage cycles, as reported (see [`PacketCycles`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Cycles {
+    pub arrival: u64,
+    pub ingress: u64,
+    pub rx_done: u64,
+    pub ct_req: u64,
+    pub decided: u64,
+    pub tx: u64,
+    pub egress: u64,
+}
+
+impl From<PacketCycles> for Cycles {
+    fn from(c: PacketCycles) -> Cycles {
+        Cycles {
+            arrival: c.arrival,
+            ingress: c.ingress,
+            rx_done: c.rx_done,
+            ct_req: c.ct_req,
+            decided: c.decided,
+            tx: c.tx,
+            egress: c.egress,
+        }
+    }
+}
+
+impl Cycles {
+    /// The stretches between stage boundaries, in pipeline order, with
+    /// their cycles.
+    pub fn stages(&self) -> [(&'static str, i128); 6] {
+        let d = |a: u64, b: u64| b as i128 - a as i128;
+        [
+            (
+                "waiting at the source (arrival to the first RX beat)",
+                d(self.arrival, self.ingress),
+            ),
+            ("RX (its beats)", d(self.ingress, self.rx_done)),
+            ("FRONT (end of RX to CT_REQ)", d(self.rx_done, self.ct_req)),
+            ("conntrack (CT_REQ to the decision)", d(self.ct_req, self.decided)),
+            (
+                "BACKEND and REWRITE (the decision to the first TX beat)",
+                d(self.decided, self.tx),
+            ),
+            (
+                "TX and the egress port (first TX beat to the last bit out)",
+                d(self.tx, self.egress),
+            ),
+        ]
+    }
+}
+
+/// The first output whose egress cycle differs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TimingDiff {
+    /// Output index (both runs' outputs, in order).
+    pub index: u64,
+    /// The input packet it came from.
+    pub seq: u64,
+    pub got: Cycles,
+    pub want: Cycles,
+    /// Egress cycle of the previous output (equal in both runs, else that
+    /// one would be the first difference); `None` for the first output.
+    pub previous_egress: Option<u64>,
+    /// Inputs between the previous output and this one that left nothing
+    /// (dropped): their timing is not seen, and may be where the runs part.
+    pub dropped_between: u64,
+    pub why: String,
+}
+
+/// One stage over the whole run: how often it took another number of
+/// cycles than the reference, and by how much (here minus reference).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StageDelta {
+    pub stage: &'static str,
+    pub differ: u64,
+    pub min_delta: i64,
+    pub max_delta: i64,
+    /// Sum of the differences, for the mean.
+    pub sum_delta: i64,
+}
+
+/// Counts and the first difference.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TimingComparison {
+    /// Outputs with cycles from both runs, compared.
+    pub compared: u64,
+    /// Of them, with a different egress cycle.
+    pub differ: u64,
+    /// Outputs without cycles in one of the runs (an untimed model).
+    pub untimed: u64,
+    /// Largest egress difference, cycles (either sign).
+    pub max_abs_delta: u64,
+    pub first: Option<TimingDiff>,
+    /// Per stage, over every packet compared (empty until one is).
+    pub stages: Vec<StageDelta>,
+    #[serde(skip)]
+    previous: Option<(u64, u64)>,
+}
+
+impl TimingComparison {
+    pub fn ok(&self) -> bool {
+        self.differ == 0 && self.untimed == 0
+    }
+
+    /// Output `index` (from input `seq`) with its cycles in the run under
+    /// test (`got`) and the reference (`want`).
+    pub fn push(&mut self, index: u64, seq: u64, got: Option<PacketCycles>, want: Option<PacketCycles>) {
+        let (Some(g), Some(w)) = (got.map(Cycles::from), want.map(Cycles::from)) else {
+            self.untimed += 1;
+            return;
+        };
+        self.compared += 1;
+        if self.stages.is_empty() {
+            self.stages = g
+                .stages()
+                .iter()
+                .map(|(stage, _)| StageDelta {
+                    stage,
+                    ..StageDelta::default()
+                })
+                .collect();
+        }
+        for ((st, (_, gd)), (_, wd)) in self.stages.iter_mut().zip(g.stages()).zip(w.stages()) {
+            let d = (gd - wd).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+            if d != 0 {
+                st.min_delta = if st.differ == 0 { d } else { st.min_delta.min(d) };
+                st.max_delta = if st.differ == 0 { d } else { st.max_delta.max(d) };
+                st.differ += 1;
+                st.sum_delta = st.sum_delta.saturating_add(d);
+            }
+        }
+        let previous = self.previous.replace((seq, g.egress));
+        if g.egress == w.egress {
+            return;
+        }
+        self.differ += 1;
+        self.max_abs_delta = self.max_abs_delta.max(g.egress.abs_diff(w.egress));
+        if self.first.is_none() {
+            let dropped_between = seq.saturating_sub(previous.map_or(0, |p| p.0 + 1));
+            self.first = Some(TimingDiff {
+                index,
+                seq,
+                got: g,
+                want: w,
+                previous_egress: previous.map(|p| p.1),
+                dropped_between,
+                why: explain(&g, &w, dropped_between),
+            });
+        }
+    }
+}
+
+/// What the cycles say about where two runs of one packet part: the first
+/// stage that took another number of cycles.
+pub fn explain(got: &Cycles, want: &Cycles, dropped_between: u64) -> String {
+    let unseen = if dropped_between > 0 {
+        format!(
+            "; {dropped_between} input(s) just before it left nothing, so their timing (not compared) may be where the runs part"
+        )
+    } else {
+        String::new()
+    };
+    if got.arrival != want.arrival {
+        return format!(
+            "it arrived at cycle {} here and {} in the reference: the runs were given different input timing, not a pipeline difference",
+            got.arrival, want.arrival
+        );
+    }
+    let stage = got
+        .stages()
+        .into_iter()
+        .zip(want.stages())
+        .find(|(g, w)| g.1 != w.1);
+    let Some(((name, g), (_, w))) = stage else {
+        return format!("every stage took the same cycles, yet the egress differs{unseen}");
+    };
+    let behind = if name.starts_with("waiting") {
+        ": RX took it at another cycle, so the pipeline took the frames before it at another rate (back-pressure from a later stage, or the datapath)"
+    } else {
+        ""
+    };
+    format!("the first stage that differs is {name}: {g} cycles here, {w} in the reference{behind}{unseen}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packet with the cycle model's lone-packet stages (RX 1 beat,
+    /// FRONT 6, memory 101) and `extra` cycles of egress.
+    fn c(arrival: u64, ingress: u64, egress: u64) -> Option<PacketCycles> {
+        Some(PacketCycles {
+            arrival,
+            ingress,
+            rx_done: ingress + 1,
+            ct_req: ingress + 7,
+            decided: ingress + 108,
+            tx: ingress + 113,
+            egress,
+        })
+    }
+
+    #[test]
+    fn equal_runs_compare_clean() {
+        let mut t = TimingComparison::default();
+        for i in 0..5 {
+            t.push(
+                i,
+                i,
+                c(i * 10, i * 10, i * 10 + 116),
+                c(i * 10, i * 10, i * 10 + 116),
+            );
+        }
+        assert!(t.ok());
+        assert_eq!((t.compared, t.differ), (5, 0));
+    }
+
+    #[test]
+    fn the_first_difference_is_kept_and_explained() {
+        let mut t = TimingComparison::default();
+        t.push(0, 0, c(0, 0, 116), c(0, 0, 116));
+        // input 1 dropped; output 1 from input 2 is 3 cycles late inside
+        t.push(1, 2, c(20, 20, 139), c(20, 20, 136));
+        // later: held at the source
+        t.push(2, 3, c(21, 40, 160), c(21, 30, 150));
+        assert!(!t.ok());
+        assert_eq!((t.compared, t.differ, t.max_abs_delta), (3, 2, 10));
+        // per stage: the wait at the source once (+10), the port twice (+3, then 10 - 10 = 0 more)
+        let st = |name: &str| {
+            t.stages
+                .iter()
+                .find(|s| s.stage.starts_with(name))
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            (
+                st("waiting").differ,
+                st("waiting").min_delta,
+                st("waiting").max_delta
+            ),
+            (1, 10, 10)
+        );
+        assert_eq!((st("TX").differ, st("TX").sum_delta), (1, 3));
+        assert_eq!(st("FRONT").differ, 0);
+        let f = t.first.unwrap();
+        assert_eq!(
+            (f.index, f.seq, f.previous_egress, f.dropped_between),
+            (1, 2, Some(116), 1)
+        );
+        assert!(
+            f.why.contains("TX and the egress port (first TX beat to the last bit out): 6 cycles here, 3 in the reference"),
+            "{}",
+            f.why
+        );
+        assert!(
+            f.why.contains("1 input(s) just before it left nothing"),
+            "{}",
+            f.why
+        );
+        let w = explain(
+            &c(21, 40, 160).unwrap().into(),
+            &c(21, 30, 150).unwrap().into(),
+            0,
+        );
+        assert!(w.contains("waiting at the source (arrival to the first RX beat): 19 cycles here, 9 in the reference: RX took it"), "{w}");
+    }
+
+    #[test]
+    fn a_slower_front_is_named() {
+        let w: Cycles = c(0, 0, 116).unwrap().into();
+        let mut g = w;
+        for v in [&mut g.ct_req, &mut g.decided, &mut g.tx, &mut g.egress] {
+            *v += 3;
+        }
+        let why = explain(&g, &w, 0);
+        assert!(
+            why.starts_with("the first stage that differs is FRONT (end of RX to CT_REQ): 9 cycles here, 6 in the reference"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn an_untimed_side_fails() {
+        let mut t = TimingComparison::default();
+        t.push(0, 0, c(0, 0, 1), None);
+        assert!(!t.ok());
+        assert_eq!(t.untimed, 1);
+    }
+}
