@@ -75,8 +75,9 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-/// Fixed latencies of the metadata stages, in cycles.
-pub const FRONT_LATENCY: u64 = 6;
+/// Fixed latencies of the metadata stages, in cycles. FRONT's is the
+/// reference RTL's (header capture, parse, Toeplitz, VIP CAM; spec §12.3).
+pub const FRONT_LATENCY: u64 = 12;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
 /// Scrub reads in flight at most.
@@ -615,6 +616,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // shallower one would cap throughput at depth / latency).
         let mut cap = [depth; 7];
         cap[Stage::Rx.i()] = 0;
+        // FRONT's pipeline registers hold the packets of its latency, the
+        // FIFO in front of it the rest.
+        cap[Stage::Front.i()] = depth + FRONT_LATENCY as usize;
         cap[Stage::CtExec.i()] = depth.max(t.ct_max_outstanding as usize);
         let p = Params {
             cap,
