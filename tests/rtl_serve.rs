@@ -25,7 +25,11 @@ use std::time::{Duration, Instant};
 /// LBNIC_RTL_REQUIRED=1).
 fn harness(t: &Tmp) -> Option<PathBuf> {
     let tj = t.json(&["target", &small_target(), "--json"]);
-    let fp = tj["fingerprint"].as_str().unwrap().trim_start_matches("0x").to_string();
+    let fp = tj["fingerprint"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("0x")
+        .to_string();
     let dir =
         std::env::var_os("LBNIC_RTL_SIM_DIR").map_or_else(|| root().join("rtl/build/sim"), PathBuf::from);
     let bin = dir.join(&fp).join("lbnic_sim");
@@ -34,9 +38,15 @@ fn harness(t: &Tmp) -> Option<PathBuf> {
     }
     let cmd = "scripts/rtl-sim.sh --target examples/targets/small.toml";
     if std::env::var("LBNIC_RTL_REQUIRED").as_deref() == Ok("1") {
-        panic!("LBNIC_RTL_REQUIRED=1 but the RTL simulation {} is not built: {cmd}", bin.display());
+        panic!(
+            "LBNIC_RTL_REQUIRED=1 but the RTL simulation {} is not built: {cmd}",
+            bin.display()
+        );
     }
-    eprintln!("skipped: the RTL simulation is not built ({}); build it with `{cmd}`", bin.display());
+    eprintln!(
+        "skipped: the RTL simulation is not built ({}); build it with `{cmd}`",
+        bin.display()
+    );
     None
 }
 
@@ -106,7 +116,11 @@ fn session(t: &Tmp, model: &str, g1: &str, g2: &str, ct: &str, trace: &Path) -> 
         ],
     );
     assert!(
-        serve.log[0].contains(if model == "rtl" { "RTL simulation" } else { "functional model" }),
+        serve.log[0].contains(if model == "rtl" {
+            "RTL simulation"
+        } else {
+            "functional model"
+        }),
         "{:?}",
         serve.log
     );
@@ -168,14 +182,31 @@ fn rtl_behind_the_shm_device_answers_as_the_functional_model() {
     )
     .unwrap();
     let ct = t.s("ct.img");
-    t.ok(&["ct", "build", "--bank", &g1, "--flows", flows.to_str().unwrap(), "-o", &ct]);
+    t.ok(&[
+        "ct",
+        "build",
+        "--bank",
+        &g1,
+        "--flows",
+        flows.to_str().unwrap(),
+        "-o",
+        &ct,
+    ]);
 
     let f = session(&t, "functional", &g1, &g2, &ct, &trace);
     let r = session(&t, "rtl", &g1, &g2, &ct, &trace);
 
     // The first replay is `lbnic replay --model functional` of the trace.
     let want = t.s("want.pcap");
-    t.ok(&["replay", &g1, trace.to_str().unwrap(), "--model", "functional", "-o", &want]);
+    t.ok(&[
+        "replay",
+        &g1,
+        trace.to_str().unwrap(),
+        "--model",
+        "functional",
+        "-o",
+        &want,
+    ]);
     let want = read_trace(Path::new(&want));
     assert!(want.len() > 300, "{} frames out", want.len());
     assert_eq!(f.replay1, want, "functional serve vs lbnic replay");
@@ -183,7 +214,10 @@ fn rtl_behind_the_shm_device_answers_as_the_functional_model() {
     for (i, (a, b)) in r.replay1.iter().zip(&want).enumerate() {
         assert_eq!(a, b, "RTL frame {i} differs from the functional model's");
     }
-    assert_eq!(r.replay2, f.replay2, "second replay (after ct load and the delta flash)");
+    assert_eq!(
+        r.replay2, f.replay2,
+        "second replay (after ct load and the delta flash)"
+    );
     assert_eq!(r.refused, regs::COMMIT_BAD_CRC);
     assert_eq!(f.refused, regs::COMMIT_BAD_CRC);
     assert_eq!(r.dumped.lines().count(), 2, "{}", r.dumped);

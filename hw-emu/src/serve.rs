@@ -24,9 +24,9 @@
 //! `HEARTBEAT` counts simulated microseconds, which stand still while the
 //! simulation waits for the host.
 
+use crate::backend::{Backend, BackendError, FunctionalBackend};
 use host_driver::mmio::{RmwError, Style, Window};
 use host_driver::shm::{ShmBar, ShmError};
-use crate::backend::{Backend, BackendError, FunctionalBackend};
 use hw_model::device::{Counters, DeviceError};
 use hw_model::model::OutPacket;
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
@@ -168,7 +168,11 @@ impl ShmDevice {
     }
 
     /// As [`ShmDevice::create`], with `backend` as the device.
-    pub fn with_backend(path: &Path, target: Target, backend: Box<dyn Backend>) -> Result<ShmDevice, ServeError> {
+    pub fn with_backend(
+        path: &Path,
+        target: Target,
+        backend: Box<dyn Backend>,
+    ) -> Result<ShmDevice, ServeError> {
         let p = path.display().to_string();
         let io = |step: &'static str| {
             let p = p.clone();
@@ -280,7 +284,10 @@ impl ShmDevice {
         self.keepalive();
         let acted = self.take_control()?;
         let ev = self.take_doorbell()?;
-        if acted || ev.is_some() || (self.dirty && self.last_publish.elapsed() >= self.backend.publish_every()) {
+        if acted
+            || ev.is_some()
+            || (self.dirty && self.last_publish.elapsed() >= self.backend.publish_every())
+        {
             self.publish()?;
         }
         Ok(ev)
@@ -327,7 +334,10 @@ impl ShmDevice {
                 self.bar.aperture.write_bytes(ct.start + off, buf)?;
             } else {
                 self.bar.aperture.read_bytes(ct.start + off, buf)?;
-                let e = berr(self.backend.name(), "writing the conntrack memory (CT_HOST cleared)");
+                let e = berr(
+                    self.backend.name(),
+                    "writing the conntrack memory (CT_HOST cleared)",
+                );
                 self.backend.write_conntrack(off, buf).map_err(e)?;
             }
             off += n as u64;
@@ -425,7 +435,9 @@ impl ShmDevice {
     /// Write the read-only registers and counters to the file.
     pub fn publish(&mut self) -> Result<(), ServeError> {
         let e = berr(self.backend.name(), "reading the registers");
-        self.backend.read_registers(&self.published, &mut self.values).map_err(e)?;
+        self.backend
+            .read_registers(&self.published, &mut self.values)
+            .map_err(e)?;
         for (&r, &v) in self.published.iter().zip(&self.values) {
             self.bar.regs.write32(r, v)?;
         }

@@ -381,7 +381,10 @@ mod tests {
             Command::ApRead { offset: 8, len: 16 },
             Command::Run { max_cycles: 99 },
             Command::Cycles { n: 3 },
-            Command::CtRead { offset: 256, len: 512 },
+            Command::CtRead {
+                offset: 256,
+                len: 512,
+            },
             Command::CtWrite {
                 offset: 0,
                 data: &[7; 64],

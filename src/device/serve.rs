@@ -70,22 +70,20 @@ fn replay(
     // (the RTL's frames leave later, in order).
     let mut inflight: VecDeque<(u64, u64)> = VecDeque::new();
     let mut outs: Vec<OutPacket> = Vec::new();
-    let mut emit = |outs: &mut Vec<OutPacket>,
-                    inflight: &mut VecDeque<(u64, u64)>,
-                    r: &mut Replay|
-     -> Result<()> {
-        for o in outs.drain(..) {
-            while inflight.front().is_some_and(|f| f.0 < o.seq) {
-                inflight.pop_front();
+    let mut emit =
+        |outs: &mut Vec<OutPacket>, inflight: &mut VecDeque<(u64, u64)>, r: &mut Replay| -> Result<()> {
+            for o in outs.drain(..) {
+                while inflight.front().is_some_and(|f| f.0 < o.seq) {
+                    inflight.pop_front();
+                }
+                let ts = inflight.front().filter(|f| f.0 == o.seq).map_or(o.ts_ns, |f| f.1);
+                r.sent += 1;
+                if let Some(w) = writer.as_mut() {
+                    w.write(ts, &o.data)?;
+                }
             }
-            let ts = inflight.front().filter(|f| f.0 == o.seq).map_or(o.ts_ns, |f| f.1);
-            r.sent += 1;
-            if let Some(w) = writer.as_mut() {
-                w.write(ts, &o.data)?;
-            }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     for pkt in reader {
         let pkt = pkt?;
         first.get_or_insert(pkt.ts_ns);
