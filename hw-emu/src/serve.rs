@@ -137,8 +137,10 @@ struct Heartbeat {
 const STALL: Duration = Duration::from_secs(1);
 
 /// Bytes copied between the file and the backend at a time (banks and
-/// conntrack are copied in pieces through one buffer of this size).
-const CHUNK: usize = 1 << 20;
+/// conntrack are copied in pieces through one buffer of this size; the
+/// loop tells the heartbeat it is alive after each, since a piece costs the
+/// RTL a clock per word).
+const CHUNK: usize = 64 << 10;
 
 pub struct ShmDevice {
     backend: Box<dyn Backend>,
@@ -341,6 +343,7 @@ impl ShmDevice {
                 self.backend.write_conntrack(off, buf).map_err(e)?;
             }
             off += n as u64;
+            self.keepalive();
         }
         Ok(())
     }
@@ -406,6 +409,7 @@ impl ShmDevice {
             let e = berr(self.backend.name(), "copying the staged bank into the device");
             self.backend.load_bank(inactive, off, buf).map_err(e)?;
             off += n as u64;
+            self.keepalive();
         }
         let e = berr(self.backend.name(), "COMMIT");
         self.backend.commit().map_err(e)?;
