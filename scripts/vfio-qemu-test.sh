@@ -46,10 +46,12 @@ if [ "$MODEL" = rtl ]; then
     TARGET_FILE=examples/targets/small.toml
     RUN_DIR="$W/run-rtl"
     TO="--timeout 30"
+    TGT="--target /img/target.toml"
 else
     TARGET_FILE=default
     RUN_DIR="$W/run"
     TO=
+    TGT=
 fi
 
 say() { echo "[vfio-qemu $MODEL $(($(date +%s) - T0))s] $*"; }
@@ -168,6 +170,7 @@ cp "$LBNIC" "$I/bin/lbnic"
 strip "$I/bin/lbnic" 2>/dev/null || true
 cp "$K"/modules/*.ko "$I/lib/modules/"
 cp "$R/img/g1.img" "$R/img/g2.img" "$R/img/g3.img" "$R/img/g4.img" "$R/img/other.img" "$R/img/ct.img" "$I/img/"
+[ "$MODEL" = rtl ] && cp "$TARGET_FILE" "$I/img/target.toml"
 cat >"$I/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -186,10 +189,10 @@ for d in /sys/bus/pci/devices/*; do
 done
 [ -n "\$DEV" ] || die "no ivshmem device"
 step "usual failures are explained"
-lbnic stats -d vfio:\$DEV 2> /tmp/unbound.err && die "stats on an unbound device succeeded"
+lbnic stats -d vfio:\$DEV $TGT 2> /tmp/unbound.err && die "stats on an unbound device succeeded"
 cat /tmp/unbound.err
 grep -q "not vfio-pci" /tmp/unbound.err || die "unbound device: unclear error"
-lbnic stats -d vfio:0000:00:1e.7 2> /tmp/nodev.err && die "stats on a missing device succeeded"
+lbnic stats -d vfio:0000:00:1e.7 $TGT 2> /tmp/nodev.err && die "stats on a missing device succeeded"
 grep -q "no such PCI device" /tmp/nodev.err || die "missing device: unclear error"
 step "binding \$DEV to vfio-pci"
 echo vfio-pci > /sys/bus/pci/devices/\$DEV/driver_override
@@ -212,8 +215,8 @@ grep -q '"delta_fell_back": false' /tmp/g3.json || die "g3 delta fell back to a 
 lbnic verify -d \$D /img/g3.img || die "verify g3"
 step "conntrack preload"
 lbnic ct load -d \$D $TO /img/ct.img || die "ct load"
-lbnic stats -d \$D || die "stats"
-lbnic stats -d \$D --json > /tmp/stats.json || die "stats --json"
+lbnic stats -d \$D $TGT || die "stats"
+lbnic stats -d \$D $TGT --json > /tmp/stats.json || die "stats --json"
 grep -q '"active_generation": 3' /tmp/stats.json || die "guest stats: active generation is not 3"
 step "fleet flash: an image of another history is refused, then g4 rolls out"
 lbnic fleet flash -d \$D $TO /img/other.img --watch 0 2> /tmp/lineage.err && die "fleet flash of another history succeeded"
@@ -223,7 +226,7 @@ lbnic verify -d \$D /img/g4.img || die "verify g4"
 echo "LBNIC-STAGE1-DONE"
 step "waiting for the host to stop the device"
 n=0
-until lbnic stats -d \$D --json 2>/dev/null | grep -q '"ready": false'; do
+until lbnic stats -d \$D $TGT --json 2>/dev/null | grep -q '"ready": false'; do
     n=\$((n + 1)); [ \$n -gt 600 ] && die "the host never stopped the device"
     sleep 0.5
 done
@@ -257,7 +260,7 @@ if [ "$MODEL" = rtl ]; then
     # TCP flows with handshakes to `web` only (a config cut before its
     # second VIP), replayed through the RTL after each commit.
     awk '/^\[\[vip\]\]/{n++} n < 2' "$R/img/basic.toml" >"$R/img/web.toml"
-    "$LBNIC" gen "$R/img/web.toml" -o "$R/img/trace.pcap" -n 1500 --flows 150 --rate pps:1000000 --seed 13 >/dev/null \
+    "$LBNIC" gen "$R/img/web.toml" -o "$R/img/trace.pcap" -n 600 --flows 100 --rate pps:1000000 --seed 13 >/dev/null \
         || fail "lbnic gen"
     SERVE_ARGS+=(--rx "$R/img/trace.pcap" --tx "$R/tx.pcap")
 fi
@@ -294,7 +297,7 @@ say "guest flashed g1, g2, g3 (delta), preloaded conntrack, and fleet-flashed g4
 
 # ---- 8. host-side checks of what the guest did
 "$LBNIC" verify -d "shm:$BAR" "$R/img/g4.img" || fail "host verify of g4"
-"$LBNIC" stats -d "shm:$BAR" --json >"$R/stats.json" || fail "host stats"
+"$LBNIC" stats -d "shm:$BAR" --target "$TARGET_FILE" --json >"$R/stats.json" || fail "host stats"
 grep -q '"active_generation": 4' "$R/stats.json" || fail "host: active generation is not 4"
 grep -q '"commits": 4' "$R/stats.json" || fail "host: commits counter is not 4"
 grep -q '"commit_errors": 0' "$R/stats.json" || fail "host: commit errors"
@@ -312,17 +315,17 @@ if [ "$MODEL" = rtl ]; then
     # one; wait for that replay to end.
     n4=$(grep -n "commit: generation 4 active" "$R/serve.log" | head -n1 | cut -d: -f1)
     if ! grep "commit: generation 4 active" "$R/serve.log" | grep -q "during the replay"; then
-        for _ in $(seq 1500); do tail -n +"$n4" "$R/serve.log" | grep -q "^replay [0-9]*: 1500 packets in" && break; sleep 0.2; done
+        for _ in $(seq 1500); do tail -n +"$n4" "$R/serve.log" | grep -q "^replay [0-9]*: 600 packets in" && break; sleep 0.2; done
     fi
-    grep -q "^replay [0-9]*: 1500 packets in, 1500 out" "$R/serve.log" || fail "serve never replayed the trace through the RTL"
+    grep -q "^replay [0-9]*: 600 packets in, 600 out" "$R/serve.log" || fail "serve never replayed the trace through the RTL"
     [ -s "$R/tx.pcap" ] || fail "no output capture from the RTL's replay"
-    "$LBNIC" stats -d "shm:$BAR" --json >"$R/stats-traffic.json" || fail "host stats after the replays"
+    "$LBNIC" stats -d "shm:$BAR" --target "$TARGET_FILE" --json >"$R/stats-traffic.json" || fail "host stats after the replays"
     "$LBNIC" check "$R/img/g4.img" "$R/img/trace.pcap" --expect "$R/tx.pcap" --model functional >"$R/check.log" 2>&1 \
         || { cat "$R/check.log" >&2; fail "the RTL's output differs from the functional model's"; }
     replays=$(grep -c "^replay [0-9]*: [0-9]* packets in" "$R/serve.log")
     rx=$(sed -n 's/.*"rx_packets": \([0-9]*\).*/\1/p' "$R/stats-traffic.json")
     tx=$(sed -n 's/.*"tx_packets": \([0-9]*\).*/\1/p' "$R/stats-traffic.json")
-    [ -n "$rx" ] && [ "$rx" -ge 1500 ] && [ $((rx % 1500)) = 0 ] || fail "RTL rx_packets $rx is not a multiple of the trace's 1500 packets"
+    [ -n "$rx" ] && [ "$rx" -ge 600 ] && [ $((rx % 600)) = 0 ] || fail "RTL rx_packets $rx is not a multiple of the trace's 600 packets"
     [ "$tx" = "$rx" ] || fail "RTL tx_packets $tx != rx_packets $rx"
     say "host: $replays replay(s) through the RTL, its output equals the functional model's (lbnic check), RTL counters rx $rx tx $tx"
 fi

@@ -30,6 +30,8 @@ use std::time::Duration;
 /// Registers are published from the RTL at most this often while traffic
 /// flows (each is a bus read through the harness).
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+/// Frames offered before the simulation is run until RX has taken them.
+const KEEP_UP: u64 = 32;
 
 pub struct RtlBackend {
     pub sim: RtlSim,
@@ -158,6 +160,12 @@ impl Backend for RtlBackend {
     fn input(&mut self, frame: &[u8], ts_ns: u64, out: &mut Vec<OutPacket>) -> Result<(), BackendError> {
         Model::input(&mut self.sim, frame.to_vec(), ts_ns);
         self.failed()?;
+        // Keep the simulation abreast of the frames offered, so the serve
+        // loop's steps between frames (a doorbell, CONTROL) come while the
+        // traffic runs, not all after it in the final drain.
+        if self.sim.queued >= KEEP_UP {
+            self.sim.take_all()?;
+        }
         out.extend(self.sim.take_output());
         Ok(self.failed()?)
     }

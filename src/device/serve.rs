@@ -123,7 +123,12 @@ fn replay(
     }
     dev.drain(&mut outs)?;
     emit(&mut outs, &mut inflight, &mut r)?;
-    dev.step()?;
+    // A doorbell rung while the last frames drained lands here (logged
+    // as during the replay: the frames before it were all offered).
+    if let Some(ev) = dev.step()? {
+        log_commit(&ev, Some(r.packets));
+        r.commits.push((r.packets, ev.generation, ev.result));
+    }
     if let Some(w) = writer {
         if !r.stopped {
             w.finish()?;
