@@ -301,8 +301,16 @@ say "guest flashed g1, g2, g3 (delta), preloaded conntrack, and fleet-flashed g4
 grep -q '"active_generation": 4' "$R/stats.json" || fail "host: active generation is not 4"
 grep -q '"commits": 4' "$R/stats.json" || fail "host: commits counter is not 4"
 grep -q '"commit_errors": 0' "$R/stats.json" || fail "host: commit errors"
-"$LBNIC" ct dump -d "shm:$BAR" --bank "$R/img/g4.img" -o "$R/flows.dumped" || fail "host ct dump"
-sort "$R/flows.dumped" | diff -u "$R/img/flows.expected" - || fail "host: conntrack differs from the guest's preload"
+# shellcheck disable=SC2086 # $TO: empty or two words
+"$LBNIC" ct dump -d "shm:$BAR" $TO --bank "$R/img/g4.img" -o "$R/flows.dumped" || fail "host ct dump"
+if [ "$MODEL" = rtl ]; then
+    # The replays after the preload added their own flows: the preload's
+    # must all be there.
+    sort "$R/flows.dumped" | comm -23 "$R/img/flows.expected" - >"$R/flows.missing"
+    [ ! -s "$R/flows.missing" ] || { cat "$R/flows.missing" >&2; fail "host: the guest's preload is not in the RTL's conntrack"; }
+else
+    sort "$R/flows.dumped" | diff -u "$R/img/flows.expected" - || fail "host: conntrack differs from the guest's preload"
+fi
 grep -q "commit: generation 3 active" "$R/serve.log" || fail "serve did not log the commit of generation 3"
 grep -q "commit: generation 4 active" "$R/serve.log" || fail "serve did not log the commit of generation 4"
 say "host: generation 4 verified byte for byte, counters and conntrack as the guest left them"
