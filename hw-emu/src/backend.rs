@@ -56,6 +56,11 @@ pub trait Backend: Send {
     fn publish_every(&self) -> Duration {
         Duration::ZERO
     }
+    /// Longest time one call may take before the serve loop's heartbeat
+    /// stops (the loop is taken for hung beyond it).
+    fn max_stall(&self) -> Duration {
+        Duration::from_secs(1)
+    }
 }
 
 /// The functional model as the device (`lbnic serve --model functional`):

@@ -18,7 +18,9 @@
 //! clears it; `STATUS.CT_HOST_ACK` tells the host each hand-over is done.
 //!
 //! A separate thread increments `HEARTBEAT` every 250 µs while the device
-//! loop keeps stepping (it stops beating if the loop stalls for a second),
+//! loop keeps stepping (it stops beating if the loop stalls for a second,
+//! [`Backend::max_stall`]: longer for the RTL, whose simulation may run
+//! several seconds in one step),
 //! so the heartbeat says "the device is answering", not just "a thread
 //! exists". It is the loop's, for either backend: the RTL's own
 //! `HEARTBEAT` counts simulated microseconds, which stand still while the
@@ -132,9 +134,6 @@ struct Heartbeat {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How long the device loop may go without stepping before the heartbeat
-/// stops.
-const STALL: Duration = Duration::from_secs(1);
 
 /// Bytes copied between the file and the backend at a time (banks and
 /// conntrack are copied in pieces through one buffer of this size; the
@@ -207,6 +206,7 @@ impl ShmDevice {
         )
         .map_err(io("mapping the register block for the heartbeat"))?;
         let epoch = Instant::now();
+        let stall_ms = backend.max_stall().as_millis() as u64;
         let alive_ms = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
@@ -217,7 +217,7 @@ impl ShmDevice {
                     let mut beat = 0u32;
                     while !stop.load(Ordering::Relaxed) {
                         let now = epoch.elapsed().as_millis() as u64;
-                        if now.saturating_sub(alive.load(Ordering::Relaxed)) < STALL.as_millis() as u64 {
+                        if now.saturating_sub(alive.load(Ordering::Relaxed)) < stall_ms {
                             beat = beat.wrapping_add(1);
                             let _ = hb_win.write32(regs::HEARTBEAT, beat);
                         }

@@ -30,6 +30,8 @@ use std::time::Duration;
 /// Registers are published from the RTL at most this often while traffic
 /// flows (each is a bus read through the harness).
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+/// The serve loop's heartbeat goes on through a call this long.
+const MAX_STALL: Duration = Duration::from_secs(15);
 /// Frames offered before the simulation is run until RX has taken them.
 const KEEP_UP: u64 = 32;
 
@@ -184,5 +186,12 @@ impl Backend for RtlBackend {
 
     fn publish_every(&self) -> Duration {
         PUBLISH_EVERY
+    }
+
+    /// A drain (FINISH: the frames in flight and a scrubber pass) or a
+    /// commit (a bank through the aperture and the RTL's scan) is seconds
+    /// of simulation in one call.
+    fn max_stall(&self) -> Duration {
+        MAX_STALL
     }
 }
