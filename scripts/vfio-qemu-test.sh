@@ -304,10 +304,14 @@ grep -q '"commit_errors": 0' "$R/stats.json" || fail "host: commit errors"
 # shellcheck disable=SC2086 # $TO: empty or two words
 "$LBNIC" ct dump -d "shm:$BAR" $TO --bank "$R/img/g4.img" -o "$R/flows.dumped" || fail "host ct dump"
 if [ "$MODEL" = rtl ]; then
-    # The replays after the preload added their own flows: the preload's
-    # must all be there.
-    sort "$R/flows.dumped" | comm -23 "$R/img/flows.expected" - >"$R/flows.missing"
-    [ ! -s "$R/flows.missing" ] || { cat "$R/flows.missing" >&2; fail "host: the guest's preload is not in the RTL's conntrack"; }
+    # The table is the RTL's (read from the harness's memory through the
+    # CT_HOST hand-over): the replays' flows to `web` are in it. The
+    # preload's entries (last seen at device time 0) are long expired at
+    # the trace's device time, and the RTL's scrubber reclaims them when a
+    # replay drains (spec §12.2), so they need not be there; tests/rtl_serve.rs
+    # checks a preload read back at once.
+    grep -q '"vip":"web","backend":"web-[0-9]","state":"established".*"packets":[1-9]' "$R/flows.dumped" \
+        || { head -n 5 "$R/flows.dumped" >&2; fail "host: no flow of the replays in the RTL's conntrack"; }
 else
     sort "$R/flows.dumped" | diff -u "$R/img/flows.expected" - || fail "host: conntrack differs from the guest's preload"
 fi
