@@ -134,7 +134,6 @@ struct Heartbeat {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
-
 /// Bytes copied between the file and the backend at a time (banks and
 /// conntrack are copied in pieces through one buffer of this size; the
 /// loop tells the heartbeat it is alive after each, since a piece costs the

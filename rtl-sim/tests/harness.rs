@@ -161,6 +161,9 @@ fn conntrack_memory_reads_back_what_was_written() {
     assert!(back[..64].iter().all(|&b| b == 0));
     assert_eq!(&back[64..64 + pattern.len()], &pattern[..]);
     assert!(back[64 + pattern.len()..].iter().all(|&b| b == 0));
-    let e = sim.ct_read(len as u64 - 8, 16).expect_err("past the end").to_string();
+    let e = sim
+        .ct_read(len as u64 - 8, 16)
+        .expect_err("past the end")
+        .to_string();
     assert!(e.contains("outside the"), "{e}");
 }
