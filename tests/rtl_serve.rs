@@ -237,3 +237,32 @@ fn rtl_behind_the_shm_device_answers_as_the_functional_model() {
     assert_eq!(get(&r.counters, "commit_errors"), Some(1));
     assert_eq!(r.counters, f.counters);
 }
+
+/// Without the harness, `serve --model rtl` fails at once, naming the build
+/// command, and leaves no BAR file behind.
+#[test]
+fn serve_rtl_without_the_harness_names_the_build_command() {
+    let t = Tmp::new();
+    let shm = t.s("dev");
+    let o = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--shm",
+            &shm,
+            "--target",
+            "examples/targets/small.toml",
+            "--model",
+            "rtl",
+        ])
+        .env("LBNIC_RTL_SIM_DIR", t.p("no-harness"))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("scripts/rtl-sim.sh --target examples/targets/small.toml"),
+        "{e}"
+    );
+    assert!(!Path::new(&shm).exists());
+}
