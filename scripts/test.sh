@@ -5,8 +5,9 @@
 # then runs
 # every test in the workspace, then the real VFIO end-to-end test
 # in a QEMU guest (scripts/vfio-qemu-test.sh; it installs QEMU, busybox and a
-# Debian kernel itself). LBNIC_SKIP_VFIO=1 skips the QEMU test (CI never
-# sets it).
+# Debian kernel itself), twice: with the functional model behind the
+# device, then with the RTL (`--model rtl`, the small target's harness
+# built above). LBNIC_SKIP_VFIO=1 skips the QEMU tests (CI never sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # tshark dissects the replay outputs in tests/traffic.rs (installed as root).
@@ -44,4 +45,6 @@ if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
 else
     echo "== VFIO end-to-end test in a QEMU guest"
     bash scripts/vfio-qemu-test.sh
+    echo "== VFIO end-to-end test in a QEMU guest, the RTL behind the device"
+    bash scripts/vfio-qemu-test.sh --model rtl
 fi

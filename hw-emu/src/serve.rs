@@ -1,31 +1,38 @@
 //! The device side of a shared-memory device (`lbnic serve --shm FILE`):
-//! the `hw-model` device answering through a BAR-shaped file, as an FPGA
-//! answers through its BAR.
+//! a device answering through a BAR-shaped file, as an FPGA answers through
+//! its BAR. The device is a [`Backend`]: the `hw-model` functional model, or
+//! the reference RTL in Verilator (`lbnic serve --model rtl`).
 //!
-//! The model keeps its own memory, as a device has its own registers and
+//! The device keeps its own memory, as a device has its own registers and
 //! its own copy of the tables; the file is the bus. Each [`ShmDevice::step`]
 //! takes what the host wrote (`CONTROL`, a rung doorbell with the staged
-//! registers and the inactive bank), lets the model act on it, and
-//! publishes the read-only registers and counters back. The model
-//! therefore never computes on memory another process may be changing: a
-//! bank is copied out of the file when COMMIT is taken and validated on the
-//! copy, so a host that keeps writing after ringing cannot make the device
-//! activate bytes other than the ones it checked. Conntrack is live state:
-//! the model's copy is handed to the file when the host sets
+//! registers and the inactive bank), hands it to the backend, and
+//! publishes the backend's read-only registers and counters back. The
+//! device therefore never computes on memory another process may be
+//! changing: a bank is copied out of the file once when COMMIT is taken and
+//! the backend validates its copy (the RTL with its own COMMIT logic), so a
+//! host that keeps writing after ringing cannot make the device activate
+//! bytes other than the ones it checked. Conntrack is live state: the
+//! backend's copy is handed to the file when the host sets
 //! `CONTROL.CT_HOST` (dump, preload) and taken back from the file when it
 //! clears it; `STATUS.CT_HOST_ACK` tells the host each hand-over is done.
 //!
 //! A separate thread increments `HEARTBEAT` every 250 µs while the device
-//! loop keeps stepping (it stops beating if the loop stalls for a second),
+//! loop keeps stepping (it stops beating if the loop stalls for a second,
+//! [`Backend::max_stall`]: longer for the RTL, whose simulation may run
+//! several seconds in one step),
 //! so the heartbeat says "the device is answering", not just "a thread
-//! exists".
+//! exists". It is the loop's, for either backend: the RTL's own
+//! `HEARTBEAT` counts simulated microseconds, which stand still while the
+//! simulation waits for the host.
 
+use crate::backend::{Backend, BackendError, FunctionalBackend};
 use host_driver::mmio::{RmwError, Style, Window};
 use host_driver::shm::{ShmBar, ShmError};
-use hw_model::device::{in_memory, DeviceError, Memory};
-use hw_model::functional::Functional;
+use hw_model::device::{Counters, DeviceError};
+use hw_model::model::OutPacket;
 use lbnic_contract::target::regs::{self, control, status, Counter, ParseReason};
-use lbnic_contract::target::Target;
+use lbnic_contract::target::{MemoryMap, Target};
 use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -50,6 +57,13 @@ pub enum ServeError {
     /// Not `#[from]`: the message already carries the cause.
     #[error("serve: shared-memory access: {0}")]
     Rmw(RmwError),
+    /// The backend failed at one step of the loop.
+    #[error("serve: {backend}: {step}: {cause}")]
+    Backend {
+        backend: &'static str,
+        step: &'static str,
+        cause: BackendError,
+    },
 }
 
 // By hand rather than `#[from]`: the message already carries the cause, so
@@ -70,6 +84,11 @@ impl From<RmwError> for ServeError {
     fn from(e: RmwError) -> ServeError {
         ServeError::Rmw(e)
     }
+}
+
+/// The error of `backend` at `step`.
+fn berr(backend: &'static str, step: &'static str) -> impl FnOnce(BackendError) -> ServeError {
+    move |cause| ServeError::Backend { backend, step, cause }
 }
 
 /// A commit the device handled.
@@ -115,17 +134,26 @@ struct Heartbeat {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How long the device loop may go without stepping before the heartbeat
-/// stops.
-const STALL: Duration = Duration::from_secs(1);
+/// Bytes copied between the file and the backend at a time (banks and
+/// conntrack are copied in pieces through one buffer of this size; the
+/// loop tells the heartbeat it is alive after each, since a piece costs the
+/// RTL a clock per word).
+const CHUNK: usize = 64 << 10;
 
 pub struct ShmDevice {
-    pub model: Functional<Memory>,
+    backend: Box<dyn Backend>,
     bar: ShmBar,
+    map: MemoryMap,
     path: PathBuf,
     /// CONTROL as last taken from the file.
     control: u32,
     published: Vec<u64>,
+    values: Vec<u32>,
+    buf: Vec<u8>,
+    /// Traffic since the registers were last published, and when that was.
+    dirty: bool,
+    last_publish: Instant,
+    offered: u64,
     epoch: Instant,
     alive_ms: Arc<AtomicU64>,
     heartbeat: Heartbeat,
@@ -133,8 +161,18 @@ pub struct ShmDevice {
 
 impl ShmDevice {
     /// Create (or reuse) the file, size it to the target's BAR, reset the
-    /// register block and start answering.
+    /// register block and start answering with the functional model.
     pub fn create(path: &Path, target: Target) -> Result<ShmDevice, ServeError> {
+        let backend = FunctionalBackend::new(target.clone())?;
+        ShmDevice::with_backend(path, target, Box::new(backend))
+    }
+
+    /// As [`ShmDevice::create`], with `backend` as the device.
+    pub fn with_backend(
+        path: &Path,
+        target: Target,
+        backend: Box<dyn Backend>,
+    ) -> Result<ShmDevice, ServeError> {
         let p = path.display().to_string();
         let io = |step: &'static str| {
             let p = p.clone();
@@ -166,8 +204,8 @@ impl ShmDevice {
             Style::Atomic,
         )
         .map_err(io("mapping the register block for the heartbeat"))?;
-        let model = Functional::new(in_memory(target)?);
         let epoch = Instant::now();
+        let stall_ms = backend.max_stall().as_millis() as u64;
         let alive_ms = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
@@ -178,7 +216,7 @@ impl ShmDevice {
                     let mut beat = 0u32;
                     while !stop.load(Ordering::Relaxed) {
                         let now = epoch.elapsed().as_millis() as u64;
-                        if now.saturating_sub(alive.load(Ordering::Relaxed)) < STALL.as_millis() as u64 {
+                        if now.saturating_sub(alive.load(Ordering::Relaxed)) < stall_ms {
                             beat = beat.wrapping_add(1);
                             let _ = hb_win.write32(regs::HEARTBEAT, beat);
                         }
@@ -188,11 +226,17 @@ impl ShmDevice {
                 .map_err(io("starting the heartbeat thread"))?
         };
         let mut d = ShmDevice {
-            model,
+            backend,
             bar,
+            map,
             path: path.to_path_buf(),
             control: 0,
             published: published_regs(),
+            values: Vec::new(),
+            buf: vec![0; CHUNK],
+            dirty: false,
+            last_publish: Instant::now(),
+            offered: 0,
             epoch,
             alive_ms,
             heartbeat: Heartbeat {
@@ -225,38 +269,108 @@ impl ShmDevice {
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Act on what the host wrote and publish the device's registers.
+    /// What the device is.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Whether the host has set `CONTROL.ENABLE` (as last taken).
+    pub fn enabled(&self) -> bool {
+        self.control & control::ENABLE != 0
+    }
+
+    /// Act on what the host wrote and publish the device's registers (while
+    /// traffic flows, at most every [`Backend::publish_every`]).
     pub fn step(&mut self) -> Result<Option<CommitEvent>, ServeError> {
         self.keepalive();
-        self.take_control()?;
+        let acted = self.take_control()?;
         let ev = self.take_doorbell()?;
-        self.publish()?;
+        if acted
+            || ev.is_some()
+            || (self.dirty && self.last_publish.elapsed() >= self.backend.publish_every())
+        {
+            self.publish()?;
+        }
         Ok(ev)
     }
 
-    fn take_control(&mut self) -> Result<(), ServeError> {
+    /// Offer a frame to the device at device time `ts_ns`; frames that left
+    /// are appended to `out`.
+    pub fn input(&mut self, frame: &[u8], ts_ns: u64, out: &mut Vec<OutPacket>) -> Result<(), ServeError> {
+        self.dirty = true;
+        self.offered += 1;
+        let e = berr(self.backend.name(), "offering a frame");
+        self.backend.input(frame, ts_ns, out).map_err(e)
+    }
+
+    /// Frames offered so far: the index (`OutPacket::seq`) of the next.
+    pub fn offered(&self) -> u64 {
+        self.offered
+    }
+
+    /// Run until every frame offered has left; publish the registers.
+    pub fn drain(&mut self, out: &mut Vec<OutPacket>) -> Result<(), ServeError> {
+        let e = berr(self.backend.name(), "draining the pipeline");
+        self.backend.drain(out).map_err(e)?;
+        self.publish()
+    }
+
+    /// The device's counters.
+    pub fn counters(&mut self) -> Result<Counters, ServeError> {
+        let e = berr(self.backend.name(), "reading the counters");
+        self.backend.counters().map_err(e)
+    }
+
+    /// Copy the conntrack region between the file and the backend.
+    fn hand_over_ct(&mut self, to_file: bool) -> Result<(), ServeError> {
+        let ct = self.map.conntrack.clone();
+        let len = ct.end - ct.start;
+        let mut off = 0u64;
+        while off < len {
+            let n = CHUNK.min((len - off) as usize);
+            let buf = &mut self.buf[..n];
+            if to_file {
+                let e = berr(self.backend.name(), "reading the conntrack memory (CT_HOST set)");
+                self.backend.read_conntrack(off, buf).map_err(e)?;
+                self.bar.aperture.write_bytes(ct.start + off, buf)?;
+            } else {
+                self.bar.aperture.read_bytes(ct.start + off, buf)?;
+                let e = berr(
+                    self.backend.name(),
+                    "writing the conntrack memory (CT_HOST cleared)",
+                );
+                self.backend.write_conntrack(off, buf).map_err(e)?;
+            }
+            off += n as u64;
+            self.keepalive();
+        }
+        Ok(())
+    }
+
+    fn take_control(&mut self) -> Result<bool, ServeError> {
         let ctl = self.bar.regs.read32(regs::CONTROL)?;
         if ctl == self.control {
-            return Ok(());
+            return Ok(false);
         }
         let (was, now) = (self.control & control::CT_HOST != 0, ctl & control::CT_HOST != 0);
-        let ct = self.model.dev.map.conntrack.clone();
-        if !was && now {
-            // Hand the live table to the host before acknowledging.
-            self.bar.aperture.write_bytes(ct.start, self.model.dev.ct_mem())?;
-        } else if was && !now {
-            // Take back what the host left there (a preload, or the dump).
-            self.bar
-                .aperture
-                .read_bytes(ct.start, self.model.dev.ct_mem_mut())?;
+        if was && !now {
+            // Take back what the host left there (a preload, or the dump)
+            // while the device still keeps off it.
+            self.hand_over_ct(false)?;
         }
-        self.model.dev.host_write32(regs::CONTROL, ctl)?;
+        let e = berr(self.backend.name(), "writing CONTROL");
+        self.backend.write_control(ctl).map_err(e)?;
+        if !was && now {
+            // The device has stopped using the table: hand it to the host
+            // before acknowledging (publish).
+            self.hand_over_ct(true)?;
+        }
         let self_clearing = ctl & (control::RESET | control::CT_FLUSH);
         if self_clearing != 0 {
             self.bar.regs.clear_bits32(regs::CONTROL, self_clearing)?;
         }
         self.control = ctl & !self_clearing;
-        Ok(())
+        Ok(true)
     }
 
     fn take_doorbell(&mut self) -> Result<Option<CommitEvent>, ServeError> {
@@ -270,7 +384,6 @@ impl ShmDevice {
         let t0 = Instant::now();
         let st = self.bar.regs.read32(regs::STATUS)?;
         self.bar.regs.write32(regs::STATUS, st | status::COMMIT_BUSY)?;
-        let dev = &mut self.model.dev;
         for r in [
             regs::STAGED_GEN_LO,
             regs::STAGED_GEN_HI,
@@ -278,24 +391,45 @@ impl ShmDevice {
             regs::STAGED_CRC,
         ] {
             let v = self.bar.regs.read32(r)?;
-            dev.host_write32(r, v)?;
+            let e = berr(self.backend.name(), "writing STAGED_*");
+            self.backend.write_register(r, v).map_err(e)?;
         }
         let generation = self.bar.regs.read32(regs::STAGED_GEN_LO)? as u64
             | (self.bar.regs.read32(regs::STAGED_GEN_HI)? as u64) << 32;
-        let inactive = dev.active.as_ref().map_or(1, |a| 1 - a.index);
-        let base = dev.map.bank_base[inactive as usize];
-        let len = dev.map.bank_len as usize;
-        self.bar
-            .aperture
-            .read_bytes(base, &mut dev.aperture_mut()[base as usize..base as usize + len])?;
-        dev.host_write32(regs::COMMIT, regs::COMMIT_MAGIC)?;
-        let (active_bank, active_generation) =
-            dev.active.as_ref().map_or((0, 0), |a| (a.index, a.generation));
+        let e = berr(self.backend.name(), "reading ACTIVE_BANK");
+        let inactive = self.backend.inactive_bank().map_err(e)?;
+        let (base, len) = (self.map.bank_base[usize::from(inactive & 1)], self.map.bank_len);
+        // The one copy of the bank out of the file, in pieces.
+        let mut off = 0u64;
+        while off < len {
+            let n = CHUNK.min((len - off) as usize);
+            let buf = &mut self.buf[..n];
+            self.bar.aperture.read_bytes(base + off, buf)?;
+            let e = berr(self.backend.name(), "copying the staged bank into the device");
+            self.backend.load_bank(inactive, off, buf).map_err(e)?;
+            off += n as u64;
+            self.keepalive();
+        }
+        let e = berr(self.backend.name(), "COMMIT");
+        self.backend.commit().map_err(e)?;
+        let e = berr(self.backend.name(), "reading the commit's result");
+        self.backend
+            .read_registers(
+                &[
+                    regs::COMMIT_RESULT,
+                    regs::ACTIVE_BANK,
+                    regs::ACTIVE_GEN_LO,
+                    regs::ACTIVE_GEN_HI,
+                ],
+                &mut self.values,
+            )
+            .map_err(e)?;
+        let v = &self.values;
         let ev = CommitEvent {
             generation,
-            result: dev.commit_result(),
-            active_bank,
-            active_generation,
+            result: v[0],
+            active_bank: (v[1] & 1) as u8,
+            active_generation: v[2] as u64 | (v[3] as u64) << 32,
             validate: t0.elapsed(),
         };
         Ok(Some(ev))
@@ -303,15 +437,15 @@ impl ShmDevice {
 
     /// Write the read-only registers and counters to the file.
     pub fn publish(&mut self) -> Result<(), ServeError> {
-        let dev = &mut self.model.dev;
-        dev.publish();
-        let reg_off = dev.target.bar.register_offset as usize;
-        let bar = dev.bar();
-        for &r in &self.published {
-            let o = reg_off + r as usize;
-            let v = u32::from_le_bytes(bar[o..o + 4].try_into().expect("4 bytes"));
+        let e = berr(self.backend.name(), "reading the registers");
+        self.backend
+            .read_registers(&self.published, &mut self.values)
+            .map_err(e)?;
+        for (&r, &v) in self.published.iter().zip(&self.values) {
             self.bar.regs.write32(r, v)?;
         }
+        self.dirty = false;
+        self.last_publish = Instant::now();
         Ok(())
     }
 }

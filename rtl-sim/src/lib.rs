@@ -15,6 +15,7 @@
 //! pipeline is idle and its scrubber has swept the table.
 
 pub mod protocol;
+pub mod serve;
 
 use hw_model::device::{Counters, DeviceError};
 use hw_model::model::{Model, OutPacket};
@@ -41,9 +42,9 @@ const RUN_EVERY: u64 = 1024;
 /// Cycle bounds: RUN and FINISH get a budget of these per frame waiting,
 /// plus a base; a bound reached is an error, never a hang.
 const CYCLES_PER_FRAME: u64 = 50_000;
-const BASE_CYCLES: u64 = 2_000_000;
+pub(crate) const BASE_CYCLES: u64 = 2_000_000;
 /// COMMIT_SEQ is polled every this many cycles.
-const COMMIT_POLL: u64 = 4096;
+pub(crate) const COMMIT_POLL: u64 = 4096;
 /// Aperture writes go in messages of at most this many bytes.
 const AP_CHUNK: usize = 1 << 20;
 
@@ -97,6 +98,12 @@ with `{command}`",
     CommitRefused { generation: u64, result: &'static str },
     #[error("the RTL's COMMIT of generation {generation} did not complete in {cycles} cycles")]
     CommitTimeout { generation: u64, cycles: u64 },
+    #[error("the RTL did not finish CONTROL = {value:#x} in {cycles} cycles ({what})")]
+    ControlTimeout {
+        value: u32,
+        what: &'static str,
+        cycles: u64,
+    },
     #[error("aperture access at {offset:#x}+{len} is not in 64-bit words")]
     Unaligned { offset: u64, len: usize },
     #[error("the RTL simulation stopped after an earlier error: {0}")]
@@ -545,6 +552,56 @@ impl RtlSim {
         Ok((hi as u64) << 32 | lo as u64)
     }
 
+    /// Registers in order, the reads sent at once and the replies taken
+    /// after (one round trip to the harness, not one per register).
+    pub fn read_many(&mut self, addrs: &[u64]) -> Result<Vec<u32>, RtlError> {
+        self.check()?;
+        for &a in addrs {
+            self.send(&Command::Read32 { addr: a as u32 })?;
+        }
+        self.flush()?;
+        let mut out = Vec::with_capacity(addrs.len());
+        for _ in addrs {
+            match self.reply()? {
+                Event::Read32(v) => out.push(v),
+                e => return Err(unexpected(&e, "READ32")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Read the conntrack memory (the harness's, outside the RTL; in the
+    /// layout of the BAR's conntrack region). Only while `CONTROL.CT_HOST`
+    /// holds the RTL off it.
+    pub fn ct_read(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, RtlError> {
+        self.check()?;
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let n = (len - out.len()).min(AP_CHUNK);
+            self.send(&Command::CtRead {
+                offset: offset + out.len() as u64,
+                len: n as u32,
+            })?;
+            match self.reply()? {
+                Event::CtRead(d) if d.len() == n => out.extend_from_slice(&d),
+                e => return Err(unexpected(&e, "CTREAD")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write the conntrack memory; as [`RtlSim::ct_read`].
+    pub fn ct_write(&mut self, offset: u64, data: &[u8]) -> Result<(), RtlError> {
+        self.check()?;
+        for (i, c) in data.chunks(AP_CHUNK).enumerate() {
+            self.send(&Command::CtWrite {
+                offset: offset + (i * AP_CHUNK) as u64,
+                data: c,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Aperture write (64-bit words).
     pub fn write_aperture(&mut self, offset: u64, data: &[u8]) -> Result<(), RtlError> {
         self.check()?;
@@ -647,22 +704,7 @@ impl RtlSim {
         self.write32(regs::STAGED_GEN_HI, (img.generation >> 32) as u32)?;
         self.write32(regs::STAGED_LEN, img.device_len as u32)?;
         self.write32(regs::STAGED_CRC, img.device_crc())?;
-        let seq = self.read32(regs::COMMIT_SEQ)?;
-        self.write32(regs::COMMIT, regs::COMMIT_MAGIC)?;
-        // The scan of the bank: length / 8 clocks, and the drain.
-        let limit = BASE_CYCLES + 4 * (self.map.bank_len / 8);
-        let mut waited = 0;
-        while self.read32(regs::COMMIT_SEQ)? == seq {
-            if waited >= limit {
-                return Err(RtlError::CommitTimeout {
-                    generation: img.generation,
-                    cycles: waited,
-                });
-            }
-            self.cycles(COMMIT_POLL)?;
-            waited += COMMIT_POLL;
-        }
-        let result = self.read32(regs::COMMIT_RESULT)?;
+        let result = self.ring_commit(img.generation)?;
         if result != regs::COMMIT_OK {
             return Err(RtlError::CommitRefused {
                 generation: img.generation,
@@ -674,6 +716,28 @@ impl RtlSim {
             self.write32(regs::CONTROL, c | control::ENABLE)?;
         }
         Ok(())
+    }
+
+    /// Write COMMIT (STAGED_* written, the bank in the inactive bank) and
+    /// run until COMMIT_SEQ moves; COMMIT_RESULT. `generation` names the
+    /// commit in a timeout.
+    pub fn ring_commit(&mut self, generation: u64) -> Result<u32, RtlError> {
+        let seq = self.read32(regs::COMMIT_SEQ)?;
+        self.write32(regs::COMMIT, regs::COMMIT_MAGIC)?;
+        // The scan of the bank: length / 8 clocks, and the drain.
+        let limit = BASE_CYCLES + 4 * (self.map.bank_len / 8);
+        let mut waited = 0;
+        while self.read32(regs::COMMIT_SEQ)? == seq {
+            if waited >= limit {
+                return Err(RtlError::CommitTimeout {
+                    generation,
+                    cycles: waited,
+                });
+            }
+            self.cycles(COMMIT_POLL)?;
+            waited += COMMIT_POLL;
+        }
+        self.read32(regs::COMMIT_RESULT)
     }
 
     /// Run until every frame given has left (or was dropped) and the
@@ -698,12 +762,22 @@ impl RtlSim {
     /// Read every counter over the registers into the cache
     /// [`Model::counters`] returns.
     pub fn read_counters(&mut self) -> Result<(), RtlError> {
-        let mut c = Counters::default();
-        for k in Counter::ALL {
-            c.c[*k as usize] = self.read64(k.offset())?;
+        let mut addrs = Vec::new();
+        for a in Counter::ALL
+            .iter()
+            .map(|k| k.offset())
+            .chain(ParseReason::ALL.iter().map(|r| r.offset()))
+        {
+            addrs.extend([a, a + 4]);
         }
-        for r in ParseReason::ALL {
-            c.parse[*r as usize] = self.read64(r.offset())?;
+        let v = self.read_many(&addrs)?;
+        let pair = |i: usize| (v[2 * i + 1] as u64) << 32 | v[2 * i] as u64;
+        let mut c = Counters::default();
+        for (i, k) in Counter::ALL.iter().enumerate() {
+            c.c[*k as usize] = pair(i);
+        }
+        for (i, r) in ParseReason::ALL.iter().enumerate() {
+            c.parse[*r as usize] = pair(Counter::ALL.len() + i);
         }
         self.counters = c;
         Ok(())
@@ -722,6 +796,7 @@ fn unexpected(e: &Event, want: &'static str) -> RtlError {
         Event::Out(o) => format!("an output frame (index {})", o.index),
         Event::Read32(v) => format!("READ32 {v:#x}"),
         Event::ApRead(d) => format!("APREAD of {} bytes", d.len()),
+        Event::CtRead(d) => format!("CTREAD of {} bytes", d.len()),
         Event::Done(c) => format!("DONE at cycle {c}"),
         Event::Error(m) => format!("ERROR {m}"),
     };

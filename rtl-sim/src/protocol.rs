@@ -21,12 +21,15 @@ pub mod op {
     pub const FINISH: u8 = 0x07;
     pub const CYCLES: u8 = 0x08;
     pub const QUIT: u8 = 0x09;
+    pub const CTREAD: u8 = 0x0a;
+    pub const CTWRITE: u8 = 0x0b;
     pub const HELLO: u8 = 0x80;
     pub const OUT: u8 = 0x81;
     pub const READ32_REPLY: u8 = 0x82;
     pub const APREAD_REPLY: u8 = 0x83;
     pub const DONE: u8 = 0x84;
     pub const ERROR: u8 = 0x85;
+    pub const CTREAD_REPLY: u8 = 0x86;
 }
 
 /// What the client asks of the harness.
@@ -72,6 +75,18 @@ pub enum Command<'a> {
         n: u64,
     },
     Quit,
+    /// Read the conntrack memory, which lives in the harness as DRAM would
+    /// outside the FPGA (reply [`Event::CtRead`]); only while
+    /// `CONTROL.CT_HOST` holds the RTL off it.
+    CtRead {
+        offset: u64,
+        len: u32,
+    },
+    /// Write the conntrack memory (no reply); as [`Command::CtRead`].
+    CtWrite {
+        offset: u64,
+        data: &'a [u8],
+    },
 }
 
 impl Command<'_> {
@@ -81,6 +96,7 @@ impl Command<'_> {
             self,
             Command::Read32 { .. }
                 | Command::ApRead { .. }
+                | Command::CtRead { .. }
                 | Command::Run { .. }
                 | Command::Finish { .. }
                 | Command::Cycles { .. }
@@ -108,6 +124,10 @@ impl Command<'_> {
             Command::Finish { max_cycles } => (op::FINISH, max_cycles.to_le_bytes().to_vec(), &[]),
             Command::Cycles { n } => (op::CYCLES, n.to_le_bytes().to_vec(), &[]),
             Command::Quit => (op::QUIT, Vec::new(), &[]),
+            Command::CtRead { offset, len } => {
+                (op::CTREAD, cat(&[&offset.to_le_bytes(), &len.to_le_bytes()]), &[])
+            }
+            Command::CtWrite { offset, data } => (op::CTWRITE, offset.to_le_bytes().to_vec(), data),
         };
         let len = head.len() + data.len();
         let len = u32::try_from(len)
@@ -148,6 +168,7 @@ pub enum Event {
     Out(OutFrame),
     Read32(u32),
     ApRead(Vec<u8>),
+    CtRead(Vec<u8>),
     /// A RUN / FINISH / CYCLES ended at this cycle.
     Done(u64),
     /// The harness failed (and exits).
@@ -250,6 +271,7 @@ impl Event {
                 Event::Read32(u32_at(&p, 0))
             }
             op::APREAD_REPLY => Event::ApRead(p),
+            op::CTREAD_REPLY => Event::CtRead(p),
             op::DONE => {
                 need("DONE", 8)?;
                 Event::Done(u64_at(&p, 0))
@@ -290,6 +312,7 @@ impl Event {
             }
             Event::Read32(v) => (op::READ32_REPLY, v.to_le_bytes().to_vec()),
             Event::ApRead(d) => (op::APREAD_REPLY, d.clone()),
+            Event::CtRead(d) => (op::CTREAD_REPLY, d.clone()),
             Event::Done(c) => (op::DONE, c.to_le_bytes().to_vec()),
             Event::Error(m) => (op::ERROR, m.as_bytes().to_vec()),
         };
@@ -366,6 +389,14 @@ mod tests {
             Command::ApRead { offset: 8, len: 16 },
             Command::Run { max_cycles: 99 },
             Command::Cycles { n: 3 },
+            Command::CtRead {
+                offset: 256,
+                len: 512,
+            },
+            Command::CtWrite {
+                offset: 0,
+                data: &[7; 64],
+            },
         ];
         let mut buf = Vec::new();
         for c in &cmds {
@@ -381,8 +412,12 @@ mod tests {
         assert_eq!(n, cmds.len());
         assert_eq!(
             cmds.iter().map(Command::has_reply).collect::<Vec<_>>(),
-            [false, true, true, true]
+            [false, true, true, true, true, false]
         );
+        let w = bytes(&cmds[5]);
+        assert_eq!((w[0], u32_at(&w, 1), u64_at(&w, 5)), (op::CTWRITE, 72, 0));
+        let r = bytes(&cmds[4]);
+        assert_eq!((r[0], u64_at(&r, 5), u32_at(&r, 13)), (op::CTREAD, 256, 512));
     }
 
     #[test]
@@ -409,6 +444,7 @@ mod tests {
             }),
             Event::Read32(0x434e_424c),
             Event::ApRead(vec![1; 16]),
+            Event::CtRead(vec![2; 64]),
             Event::Done(1234),
             Event::Error("FINISH: not done after 10 cycles".into()),
         ];

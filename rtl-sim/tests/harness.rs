@@ -138,3 +138,32 @@ fn selftest_loopback_through_the_harness() {
     let bytes: u64 = (0..n).map(|i| frame(i).len() as u64).sum();
     assert_eq!(c.get(lbnic_contract::target::regs::Counter::RxBytes), bytes);
 }
+
+/// The conntrack memory over CTWRITE / CTREAD (protocol version 2, what
+/// `lbnic serve --model rtl` hands over on CT_HOST): bytes written come
+/// back, the rest stays zero, and an access past the end is the harness's
+/// error, not a crash.
+#[test]
+fn conntrack_memory_reads_back_what_was_written() {
+    let opts = RtlOptions {
+        target_file: Some("examples/targets/small.toml".into()),
+        ..RtlOptions::default()
+    };
+    let Ok(mut sim) = RtlSim::new(small(), &opts) else {
+        eprintln!("skipped: the harness is not built (see harness_starts_and_runs_cycles)");
+        return;
+    };
+    let t = small();
+    let len = t.ct_buckets as usize * t.ct_ways as usize * 64;
+    let pattern: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 1) as u8).collect();
+    sim.ct_write(64, &pattern).expect("CTWRITE");
+    let back = sim.ct_read(0, 64 + pattern.len() + 64).expect("CTREAD");
+    assert!(back[..64].iter().all(|&b| b == 0));
+    assert_eq!(&back[64..64 + pattern.len()], &pattern[..]);
+    assert!(back[64 + pattern.len()..].iter().all(|&b| b == 0));
+    let e = sim
+        .ct_read(len as u64 - 8, 16)
+        .expect_err("past the end")
+        .to_string();
+    assert!(e.contains("outside the"), "{e}");
+}

@@ -4,7 +4,7 @@
 // and speaks the protocol below on stdin / stdout; scripts/rtl-sim.sh builds
 // it per target (rtl/build/sim/<fingerprint>/lbnic_sim).
 //
-// PROTOCOL (version 1; rtl/sim/README.md has the same with the reasons).
+// PROTOCOL (version 2; rtl/sim/README.md has the same with the reasons).
 // Every message, both ways: op (u8), payload length (u32 LE), payload.
 // Integers little-endian. Commands (stdin):
 //   0x01 WRITE32  addr u32, value u32           AXI4-Lite write; no reply
@@ -27,6 +27,12 @@
 //                                               reply DONE
 //   0x08 CYCLES   n u64                         run n cycles; reply DONE
 //   0x09 QUIT                                   exit 0 (no reply)
+//   0x0a CTREAD   offset u64, len u32           read the conntrack memory
+//                                               (the harness's, outside the
+//                                               RTL); reply CTREAD
+//   0x0b CTWRITE  offset u64, bytes             write it; no reply (both
+//                                               only while CONTROL.CT_HOST
+//                                               holds the RTL off it)
 // Events (stdout):
 //   0x80 HELLO    version u32, fingerprint u64, datapath_bytes u32,
 //                 clock_mhz u32                 first message
@@ -39,6 +45,7 @@
 //   0x83 APREAD   bytes
 //   0x84 DONE     cycle u64 (the current cycle)
 //   0x85 ERROR    utf-8 message; the harness then exits with status 1
+//   0x86 CTREAD   bytes
 // Every wait is bounded (a register or aperture handshake by
 // HANDSHAKE_LIMIT cycles, RUN / FINISH by their max_cycles): a limit is an
 // ERROR, never a hang.
@@ -93,12 +100,15 @@ enum Op : uint8_t {
     FINISH = 0x07,
     CYCLES = 0x08,
     QUIT = 0x09,
+    CTREAD = 0x0a,
+    CTWRITE = 0x0b,
     EV_HELLO = 0x80,
     EV_OUT = 0x81,
     EV_READ32 = 0x82,
     EV_APREAD = 0x83,
     EV_DONE = 0x84,
     EV_ERROR = 0x85,
+    EV_CTREAD = 0x86,
 };
 
 // ---- wire ----------------------------------------------------------------
@@ -558,6 +568,15 @@ struct Harness {
         }
     }
 
+    // A host access to the conntrack memory (CTREAD / CTWRITE) must lie
+    // inside it; it is not checked against the RTL's accesses: the client
+    // makes it only while CONTROL.CT_HOST holds the RTL off the memory.
+    void ct_check(uint64_t off, uint64_t len, const char* what) const {
+        if (off > mem.size() || len > mem.size() - off)
+            fail(std::string(what) + " at " + hex(off) + "+" + std::to_string(len) + " is outside the " +
+                 std::to_string(mem.size()) + "-byte conntrack memory");
+    }
+
     static std::string hex(uint64_t v) {
         char b[32];
         snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
@@ -658,6 +677,22 @@ int main(int argc, char** argv) {
             Msg m;
             m.u64(h.vnow());
             send(EV_DONE, m, true);
+            break;
+        }
+        case CTREAD: {
+            need(p, 12, "CTREAD");
+            uint64_t off = rd_le(&p[0], 8), len = rd_le(&p[8], 4);
+            h.ct_check(off, len, "CTREAD");
+            Msg m;
+            m.bytes(h.mem.data() + off, len);
+            send(EV_CTREAD, m, true);
+            break;
+        }
+        case CTWRITE: {
+            need(p, 8, "CTWRITE");
+            uint64_t off = rd_le(&p[0], 8), len = p.size() - 8;
+            h.ct_check(off, len, "CTWRITE");
+            memcpy(h.mem.data() + off, p.data() + 8, len);
             break;
         }
         case QUIT:

@@ -143,6 +143,12 @@ pub enum DeviceCmd {
         /// The device's target ("default" or a TOML file).
         #[arg(long, default_value = "default")]
         target: String,
+        /// The device: `functional` (the model) or `rtl` (the reference RTL
+        /// in Verilator: registers, aperture and traffic go to its ports;
+        /// build it first with `scripts/rtl-sim.sh --target FILE`, this
+        /// target; `$LBNIC_RTL_SIM_DIR` overrides where it is looked for).
+        #[arg(long, default_value = "functional", value_parser = ["functional", "rtl"])]
+        model: String,
         /// Trace (pcap/pcapng) replayed through the pipeline after each
         /// commit.
         #[arg(long)]
@@ -250,11 +256,12 @@ pub fn run(cmd: DeviceCmd) -> Result<()> {
         DeviceCmd::Serve {
             shm,
             target,
+            model,
             rx,
             tx,
             pps,
             poll_us,
-        } => serve::serve(&shm, &target, rx.as_deref(), tx.as_deref(), pps, poll_us),
+        } => serve::serve(&shm, &target, &model, rx.as_deref(), tx.as_deref(), pps, poll_us),
     }
 }
 

@@ -1,10 +1,12 @@
-//! `serve`: the model as a device behind a shared-memory file, replaying
-//! traffic after each commit.
+//! `serve`: the model, or the RTL simulation, as a device behind a
+//! shared-memory file, replaying traffic after each commit.
 
 use super::stop_flag;
 use anyhow::{bail, Result};
 use hw_emu::serve::{CommitEvent, ShmDevice};
+use hw_model::model::OutPacket;
 use lbnic_contract::target::regs::{self, Counter};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,17 +65,33 @@ fn replay(
     let t0 = Instant::now();
     let mut last_step = Instant::now();
     let (mut first, mut last) = (None, 0u64);
+    // Frames offered and not yet out (or dropped): (index, ingress time);
+    // an output is written at its frame's ingress time, whichever backend
+    // (the RTL's frames leave later, in order).
+    let mut inflight: VecDeque<(u64, u64)> = VecDeque::new();
+    let mut outs: Vec<OutPacket> = Vec::new();
+    let mut emit =
+        |outs: &mut Vec<OutPacket>, inflight: &mut VecDeque<(u64, u64)>, r: &mut Replay| -> Result<()> {
+            for o in outs.drain(..) {
+                while inflight.front().is_some_and(|f| f.0 < o.seq) {
+                    inflight.pop_front();
+                }
+                let ts = inflight.front().filter(|f| f.0 == o.seq).map_or(o.ts_ns, |f| f.1);
+                r.sent += 1;
+                if let Some(w) = writer.as_mut() {
+                    w.write(ts, &o.data)?;
+                }
+            }
+            Ok(())
+        };
     for pkt in reader {
         let pkt = pkt?;
         first.get_or_insert(pkt.ts_ns);
         let ts = (pkt.ts_ns + *offset).max(last);
         last = ts;
-        if let Some(out) = dev.model.process(&pkt.data, ts) {
-            r.sent += 1;
-            if let Some(w) = writer.as_mut() {
-                w.write(ts, out)?;
-            }
-        }
+        inflight.push_back((dev.offered(), ts));
+        dev.input(&pkt.data, ts, &mut outs)?;
+        emit(&mut outs, &mut inflight, &mut r)?;
         r.packets += 1;
         // Between two packets: act on the host (a commit lands here).
         if dev.pending() || last_step.elapsed() >= Duration::from_micros(200) {
@@ -103,7 +121,14 @@ fn replay(
     if let Some(f) = first {
         *offset = (last + 1_000_000).saturating_sub(f);
     }
-    dev.step()?;
+    dev.drain(&mut outs)?;
+    emit(&mut outs, &mut inflight, &mut r)?;
+    // A doorbell rung while the last frames drained lands here (logged
+    // as during the replay: the frames before it were all offered).
+    if let Some(ev) = dev.step()? {
+        log_commit(&ev, Some(r.packets));
+        r.commits.push((r.packets, ev.generation, ev.result));
+    }
     if let Some(w) = writer {
         if !r.stopped {
             w.finish()?;
@@ -115,6 +140,7 @@ fn replay(
 pub(super) fn serve(
     shm: &Path,
     target: &str,
+    model: &str,
     rx: Option<&Path>,
     tx: Option<&Path>,
     pps: Option<f64>,
@@ -131,11 +157,22 @@ pub(super) fn serve(
         testbench::trace::TraceReader::open(rx)?;
     }
     let stop = stop_flag()?;
-    let mut dev = ShmDevice::create(shm, t.clone())?;
+    let mut dev = match model {
+        "rtl" => {
+            let opts = lbnic_rtl_sim::RtlOptions {
+                sim_dir: None,
+                target_file: (target != "default").then(|| target.to_string()),
+            };
+            let sim = lbnic_rtl_sim::serve::RtlBackend::new(t.clone(), &opts)?;
+            ShmDevice::with_backend(shm, t.clone(), Box::new(sim))?
+        }
+        _ => ShmDevice::create(shm, t.clone())?,
+    };
     let map = t.memory_map();
     outln!(
-        "lbnic serve: shm:{} ready (target {}, fingerprint {:#018x}, BAR {} bytes)",
+        "lbnic serve: shm:{} ready ({}, target {}, fingerprint {:#018x}, BAR {} bytes)",
         shm.display(),
+        dev.backend_name(),
         t.name,
         t.fingerprint(),
         map.bar_len
@@ -151,12 +188,12 @@ pub(super) fn serve(
             log_commit(&ev, None);
             pending |= rx.is_some() && ev.result == regs::COMMIT_OK;
         }
-        if pending && dev.model.dev.enabled() {
+        if pending && dev.enabled() {
             pending = false;
             if let Some(rx) = rx {
                 replays += 1;
                 let r = replay(&mut dev, rx, tx, pps, &mut offset, &stop)?;
-                let c = &dev.model.dev.counters;
+                let c = dev.counters()?;
                 outln!(
                     "replay {replays}: {} packets in, {} out{}; rx {} tx {} drops(no-vip {}, no-backend {}, parse {}); ct hits {} misses {}",
                     r.packets,
