@@ -145,7 +145,7 @@ impl Backend for FunctionalBackend {
                 data: o.to_vec(),
                 ts_ns,
                 seq,
-                latency_cycles: None,
+                cycles: None,
             });
         }
         Ok(())
