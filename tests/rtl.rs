@@ -13,9 +13,9 @@
 //!     scripts/rtl-sim.sh && cargo test --test rtl -- --ignored
 
 mod common;
-use common::{json, lbnic, ok, Tmp};
+use common::{json, lbnic, ok, rtl_harness, Tmp};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn root() -> &'static Path {
@@ -39,37 +39,12 @@ fn config(t: &Tmp, target: &str, name: &str) -> String {
     t.write(name, &c)
 }
 
-/// The harness of `target` ("default" or a file), if built; when it is
-/// not: None (the test skips), or a failure under LBNIC_RTL_REQUIRED=1.
-fn harness(target: &str) -> Option<PathBuf> {
-    let t = json(&["target", target, "--json"]);
-    let fp = t["fingerprint"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("0x")
-        .to_string();
-    let dir =
-        std::env::var_os("LBNIC_RTL_SIM_DIR").map_or_else(|| root().join("rtl/build/sim"), PathBuf::from);
-    let bin = dir.join(&fp).join("lbnic_sim");
-    if bin.is_file() {
-        return Some(bin);
-    }
-    let cmd = if target == "default" {
-        "scripts/rtl-sim.sh".to_string()
-    } else {
-        format!("scripts/rtl-sim.sh --target {target}")
-    };
-    if std::env::var("LBNIC_RTL_REQUIRED").as_deref() == Ok("1") {
-        panic!(
-            "LBNIC_RTL_REQUIRED=1 but the RTL simulation {} is not built: {cmd}",
-            bin.display()
-        );
-    }
-    eprintln!(
-        "skipped: the RTL simulation is not built ({}); build it with `{cmd}`",
-        bin.display()
-    );
-    None
+/// examples/basic.toml on the small target, compiled: (config, image).
+fn small_image(t: &Tmp) -> (String, String) {
+    let c = config(t, SMALL, "g1.toml");
+    let img = t.s("g1.img");
+    ok(&["compile", &c, "-o", &img]);
+    (c, img)
 }
 
 fn counters(r: &Value) -> Vec<(String, u64)> {
@@ -166,7 +141,7 @@ fn compare_models(t: &Tmp, img: &str, trace: &str, updates: Option<&str>) -> Res
 /// The RTL's output equals the functional model's byte for byte (`lbnic
 /// check --model rtl` against `lbnic replay -o`), and so do the counters.
 fn rtl_equals_functional(target: &str, packets: &str) {
-    if harness(target).is_none() {
+    if rtl_harness(target).is_none() {
         return;
     }
     let t = Tmp::new();
@@ -187,13 +162,11 @@ fn rtl_equals_functional(target: &str, packets: &str) {
 /// is reported with where the runs part and fails the command.
 #[test]
 fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
-    if harness(SMALL).is_none() {
+    if rtl_harness(SMALL).is_none() {
         return;
     }
     let t = Tmp::new();
-    let c = config(&t, SMALL, "g1.toml");
-    let img = t.s("g1.img");
-    ok(&["compile", &c, "-o", &img]);
+    let (c, img) = small_image(&t);
     let trace = t.s("in.pcap");
     ok(&[
         "gen",
@@ -265,13 +238,11 @@ fn rtl_output_and_counters_equal_the_functional_model_small_target() {
 /// examples/basic.toml): the RTL equals the functional model.
 #[test]
 fn rtl_equals_the_functional_model_on_the_edge_case_capture() {
-    if harness(SMALL).is_none() {
+    if rtl_harness(SMALL).is_none() {
         return;
     }
     let t = Tmp::new();
-    let c = config(&t, SMALL, "g1.toml");
-    let img = t.s("g1.img");
-    ok(&["compile", &c, "-o", &img]);
+    let (c, img) = small_image(&t);
     let trace = t.s("edge.pcap");
     let s = json(&["gen", &c, "--edge-cases", "-o", &trace, "--seed", "12", "--json"]);
     let n = s["packets"].as_u64().unwrap();
@@ -305,13 +276,11 @@ fn rtl_equals_the_functional_model_on_the_edge_case_capture() {
 fn rtl_equals_the_functional_model_on_random_frames() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config as PtConfig, TestCaseError, TestRunner};
-    if harness(SMALL).is_none() {
+    if rtl_harness(SMALL).is_none() {
         return;
     }
     let t = Tmp::new();
-    let c = config(&t, SMALL, "g1.toml");
-    let img = t.s("g1.img");
-    ok(&["compile", &c, "-o", &img]);
+    let (c, img) = small_image(&t);
     let cfg = table_compiler::config::Config::load(Path::new(&c)).unwrap();
     let mut pool = testbench::edge::edge_cases(&cfg, 3).unwrap().0;
     pool.retain(|f| f.len() <= 2000);
@@ -512,7 +481,7 @@ fn matrix_config(v6: bool, gen: u32) -> String {
 /// per family, with a mid-trace commit that drains a backend of every VIP
 /// and removes another: the RTL equals the functional model.
 fn rtl_equals_functional_on_the_matrix(packets: u64) {
-    if harness(SMALL).is_none() {
+    if rtl_harness(SMALL).is_none() {
         return;
     }
     for v6 in [false, true] {

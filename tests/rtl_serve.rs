@@ -18,37 +18,8 @@ use host_driver::DeviceAccess;
 use lbnic_contract::image::Image;
 use lbnic_contract::target::regs;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The small target's harness, if built (else a skip, or a failure under
-/// LBNIC_RTL_REQUIRED=1).
-fn harness(t: &Tmp) -> Option<PathBuf> {
-    let tj = t.json(&["target", &small_target(), "--json"]);
-    let fp = tj["fingerprint"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("0x")
-        .to_string();
-    let dir =
-        std::env::var_os("LBNIC_RTL_SIM_DIR").map_or_else(|| root().join("rtl/build/sim"), PathBuf::from);
-    let bin = dir.join(&fp).join("lbnic_sim");
-    if bin.is_file() {
-        return Some(bin);
-    }
-    let cmd = "scripts/rtl-sim.sh --target examples/targets/small.toml";
-    if std::env::var("LBNIC_RTL_REQUIRED").as_deref() == Ok("1") {
-        panic!(
-            "LBNIC_RTL_REQUIRED=1 but the RTL simulation {} is not built: {cmd}",
-            bin.display()
-        );
-    }
-    eprintln!(
-        "skipped: the RTL simulation is not built ({}); build it with `{cmd}`",
-        bin.display()
-    );
-    None
-}
 
 /// What one session against one device saw.
 #[derive(Debug)]
@@ -166,7 +137,7 @@ fn session(t: &Tmp, model: &str, g1: &str, g2: &str, ct: &str, trace: &Path) -> 
 #[test]
 fn rtl_behind_the_shm_device_answers_as_the_functional_model() {
     let t = Tmp::new();
-    if harness(&t).is_none() {
+    if common::rtl_harness("examples/targets/small.toml").is_none() {
         return;
     }
     let g1 = t.compile("g1", 1, None, |s| s);

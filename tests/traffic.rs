@@ -507,14 +507,9 @@ fn threads_give_the_same_output_and_fall_back_when_they_cannot() {
     );
 }
 
-/// `check --against cycle` runs the cycle model beside the model under
-/// test and compares every packet's egress cycle too: the cycle model
-/// against itself is equal packet for packet (also at line rate, where
-/// back-pressure shapes every cycle), and a model without time fails
-/// instead of passing vacuously.
-#[test]
-fn check_against_the_cycle_model_compares_every_packets_cycle() {
-    let t = Tmp::new();
+/// examples/basic.toml compiled, and `packets` of generated traffic over
+/// `flows` flows: (image, trace).
+fn basic_image_and_trace(t: &Tmp, packets: &str, flows: &str) -> (String, String) {
     let img = t.s("b.img");
     ok(&["compile", "examples/basic.toml", "-o", &img]);
     let trace = t.s("in.pcap");
@@ -524,10 +519,22 @@ fn check_against_the_cycle_model_compares_every_packets_cycle() {
         "-o",
         &trace,
         "-n",
-        "3000",
+        packets,
         "--flows",
-        "100",
+        flows,
     ]);
+    (img, trace)
+}
+
+/// `check --against cycle` runs the cycle model beside the model under
+/// test and compares every packet's egress cycle too: the cycle model
+/// against itself is equal packet for packet (also at line rate, where
+/// back-pressure shapes every cycle), and a model without time fails
+/// instead of passing vacuously.
+#[test]
+fn check_against_the_cycle_model_compares_every_packets_cycle() {
+    let t = Tmp::new();
+    let (img, trace) = basic_image_and_trace(&t, "3000", "100");
     let j = json(&[
         "check",
         &img,
@@ -565,19 +572,7 @@ fn check_against_the_cycle_model_compares_every_packets_cycle() {
 #[test]
 fn check_shows_the_first_differing_byte_and_masks() {
     let t = Tmp::new();
-    let img = t.s("b.img");
-    ok(&["compile", "examples/basic.toml", "-o", &img]);
-    let trace = t.s("in.pcap");
-    ok(&[
-        "gen",
-        "examples/basic.toml",
-        "-o",
-        &trace,
-        "-n",
-        "500",
-        "--flows",
-        "50",
-    ]);
+    let (img, trace) = basic_image_and_trace(&t, "500", "50");
     let golden = t.s("golden.pcap");
     ok(&["replay", &img, &trace, "-o", &golden]);
     // Flip the TTL of output packet 7 (IPv4 DR or IPv6...): find an IPv4 one.

@@ -22,7 +22,7 @@ pub struct OutPacket {
 /// models (the cycle model and the RTL's probes) share: what a
 /// cycle-for-cycle comparison compares, and what names the stage where two
 /// runs part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PacketCycles {
     /// Its first bit reached the ingress port.
     pub arrival: u64,
@@ -38,6 +38,31 @@ pub struct PacketCycles {
     pub tx: u64,
     /// Its last bit left the egress port (rounded up to a cycle).
     pub egress: u64,
+}
+
+impl PacketCycles {
+    /// The stretches between the boundaries, in pipeline order, with their
+    /// cycles: what a cycle compare sets side by side.
+    pub fn stages(&self) -> [(&'static str, i128); 6] {
+        let d = |a: u64, b: u64| b as i128 - a as i128;
+        [
+            (
+                "waiting at the source (arrival to the first RX beat)",
+                d(self.arrival, self.ingress),
+            ),
+            ("RX (its beats)", d(self.ingress, self.rx_done)),
+            ("FRONT (end of RX to CT_REQ)", d(self.rx_done, self.ct_req)),
+            ("conntrack (CT_REQ to the decision)", d(self.ct_req, self.decided)),
+            (
+                "BACKEND and REWRITE (the decision to the first TX beat)",
+                d(self.decided, self.tx),
+            ),
+            (
+                "TX and the egress port (first TX beat to the last bit out)",
+                d(self.tx, self.egress),
+            ),
+        ]
+    }
 }
 
 impl OutPacket {

@@ -8,57 +8,6 @@
 
 use hw_model::model::PacketCycles;
 
-/// A packet's stage cycles, as reported (see [`PacketCycles`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Cycles {
-    pub arrival: u64,
-    pub ingress: u64,
-    pub rx_done: u64,
-    pub ct_req: u64,
-    pub decided: u64,
-    pub tx: u64,
-    pub egress: u64,
-}
-
-impl From<PacketCycles> for Cycles {
-    fn from(c: PacketCycles) -> Cycles {
-        Cycles {
-            arrival: c.arrival,
-            ingress: c.ingress,
-            rx_done: c.rx_done,
-            ct_req: c.ct_req,
-            decided: c.decided,
-            tx: c.tx,
-            egress: c.egress,
-        }
-    }
-}
-
-impl Cycles {
-    /// The stretches between stage boundaries, in pipeline order, with
-    /// their cycles.
-    pub fn stages(&self) -> [(&'static str, i128); 6] {
-        let d = |a: u64, b: u64| b as i128 - a as i128;
-        [
-            (
-                "waiting at the source (arrival to the first RX beat)",
-                d(self.arrival, self.ingress),
-            ),
-            ("RX (its beats)", d(self.ingress, self.rx_done)),
-            ("FRONT (end of RX to CT_REQ)", d(self.rx_done, self.ct_req)),
-            ("conntrack (CT_REQ to the decision)", d(self.ct_req, self.decided)),
-            (
-                "BACKEND and REWRITE (the decision to the first TX beat)",
-                d(self.decided, self.tx),
-            ),
-            (
-                "TX and the egress port (first TX beat to the last bit out)",
-                d(self.tx, self.egress),
-            ),
-        ]
-    }
-}
-
 /// The first output whose egress cycle differs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TimingDiff {
@@ -66,8 +15,8 @@ pub struct TimingDiff {
     pub index: u64,
     /// The input packet it came from.
     pub seq: u64,
-    pub got: Cycles,
-    pub want: Cycles,
+    pub got: PacketCycles,
+    pub want: PacketCycles,
     /// Egress cycle of the previous output (equal in both runs, else that
     /// one would be the first difference); `None` for the first output.
     pub previous_egress: Option<u64>,
@@ -115,7 +64,7 @@ impl TimingComparison {
     /// Output `index` (from input `seq`) with its cycles in the run under
     /// test (`got`) and the reference (`want`).
     pub fn push(&mut self, index: u64, seq: u64, got: Option<PacketCycles>, want: Option<PacketCycles>) {
-        let (Some(g), Some(w)) = (got.map(Cycles::from), want.map(Cycles::from)) else {
+        let (Some(g), Some(w)) = (got, want) else {
             self.untimed += 1;
             return;
         };
@@ -162,7 +111,7 @@ impl TimingComparison {
 
 /// What the cycles say about where two runs of one packet part: the first
 /// stage that took another number of cycles.
-pub fn explain(got: &Cycles, want: &Cycles, dropped_between: u64) -> String {
+pub fn explain(got: &PacketCycles, want: &PacketCycles, dropped_between: u64) -> String {
     let unseen = if dropped_between > 0 {
         format!(
             "; {dropped_between} input(s) just before it left nothing, so their timing (not compared) may be where the runs part"
@@ -268,17 +217,13 @@ mod tests {
             "{}",
             f.why
         );
-        let w = explain(
-            &c(21, 40, 160).unwrap().into(),
-            &c(21, 30, 150).unwrap().into(),
-            0,
-        );
+        let w = explain(&c(21, 40, 160).unwrap(), &c(21, 30, 150).unwrap(), 0);
         assert!(w.contains("waiting at the source (arrival to the first RX beat): 19 cycles here, 9 in the reference: RX took it"), "{w}");
     }
 
     #[test]
     fn a_slower_front_is_named() {
-        let w: Cycles = c(0, 0, 116).unwrap().into();
+        let w: PacketCycles = c(0, 0, 116).unwrap();
         let mut g = w;
         for v in [&mut g.ct_req, &mut g.decided, &mut g.tx, &mut g.egress] {
             *v += 3;

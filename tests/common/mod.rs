@@ -50,3 +50,38 @@ impl Tmp {
 
 /// Device tests: `lbnic serve` devices and what their output says.
 pub mod device;
+
+/// The Verilator harness of the RTL for `target` (as `lbnic target` takes
+/// it: "default" or a file relative to the workspace), if built; when it is
+/// not: None (the test skips, saying how to build it), or a failure under
+/// LBNIC_RTL_REQUIRED=1 (CI).
+pub fn rtl_harness(target: &str) -> Option<PathBuf> {
+    let t = json(&["target", target, "--json"]);
+    let fp = t["fingerprint"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("0x")
+        .to_string();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("LBNIC_RTL_SIM_DIR").map_or_else(|| root.join("rtl/build/sim"), PathBuf::from);
+    let bin = dir.join(&fp).join("lbnic_sim");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    let cmd = if target == "default" {
+        "scripts/rtl-sim.sh".to_string()
+    } else {
+        format!("scripts/rtl-sim.sh --target {target}")
+    };
+    if std::env::var("LBNIC_RTL_REQUIRED").as_deref() == Ok("1") {
+        panic!(
+            "LBNIC_RTL_REQUIRED=1 but the RTL simulation {} is not built: {cmd}",
+            bin.display()
+        );
+    }
+    eprintln!(
+        "skipped: the RTL simulation is not built ({}); build it with `{cmd}`",
+        bin.display()
+    );
+    None
+}
