@@ -543,6 +543,13 @@ pub struct CheckArgs {
     /// cycle; the cycle model then takes the RTL's AXI-Stream source).
     #[arg(long, value_parser = ["functional", "cycle"])]
     against: Option<String>,
+    /// With `--against cycle`: write every output's stage cycles in both
+    /// runs here as CSV (one row per output: index, input packet, length,
+    /// then arrival, ingress, rx_done, ct_req, decided, tx, egress here and
+    /// in the reference), to plot or diff; written atomically, also when
+    /// the check fails.
+    #[arg(long, requires = "against")]
+    cycles: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
     /// Fields allowed to differ (repeatable): eth.src, eth.dst, ip.id,
@@ -572,6 +579,9 @@ pub fn check(a: CheckArgs) -> Result<()> {
         .iter()
         .map(|m| Mask::parse(m).map_err(anyhow::Error::msg))
         .collect::<Result<_>>()?;
+    if a.cycles.is_some() && a.against.as_deref() != Some("cycle") {
+        bail!("--cycles needs --against cycle (the functional model has no cycles)");
+    }
     let (Some(against), None) = (&a.against, &a.expect) else {
         let path = a
             .expect
@@ -598,15 +608,21 @@ pub fn check(a: CheckArgs) -> Result<()> {
     }
     let what = format!("the {against} model");
     let (tx, rx) = std::sync::mpsc::sync_channel::<Want>(4096);
+    // Set when the reference stops because the run under test did (whose
+    // own error is then the one to report).
+    let orphaned = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         let reference = s.spawn(|| {
             let tx = tx;
             let mut sink = |e: &Emitted<'_>| -> Result<(), ReplayError> {
-                tx.send(Want {
+                let w = Want {
                     data: e.data.to_vec(),
                     cycles: e.cycles,
+                };
+                tx.send(w).map_err(|_| {
+                    orphaned.store(true, std::sync::atomic::Ordering::Relaxed);
+                    ReplayError::Sink("the run under test stopped".into())
                 })
-                .map_err(|_| ReplayError::Sink("the run under test stopped".into()))
             };
             run_shown(&a.image, &a.trace, &ra, true, &mut sink, false)
         });
@@ -616,9 +632,11 @@ pub fn check(a: CheckArgs) -> Result<()> {
         let ran = reference
             .join()
             .map_err(|_| anyhow::anyhow!("{what}: the reference run panicked"))?;
-        // Its own failure first: a reference that stopped early shows up
+        // The reference's own failure first: one that stopped early shows up
         // as missing packets otherwise.
-        ran.with_context(|| format!("{what} (--against {against})"))?;
+        if !orphaned.load(std::sync::atomic::Ordering::Relaxed) {
+            ran.with_context(|| format!("{what} (--against {against})"))?;
+        }
         checked
     })
 }
@@ -627,6 +645,21 @@ pub fn check(a: CheckArgs) -> Result<()> {
 /// in order; print and fail on any difference.
 fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut NextWant<'_>) -> Result<()> {
     let timed = a.against.as_deref() == Some("cycle");
+    let mut csv = match &a.cycles {
+        Some(p) => {
+            let mut w = std::io::BufWriter::new(files::Output::create(p)?);
+            let cols = [
+                "arrival", "ingress", "rx_done", "ct_req", "decided", "tx", "egress",
+            ];
+            let head: Vec<String> = ["here", "ref"]
+                .iter()
+                .flat_map(|side| cols.iter().map(move |c| format!("{side}_{c}")))
+                .collect();
+            writeln!(w, "index,seq,len,{}", head.join(","))?;
+            Some(w)
+        }
+        None => None,
+    };
     let mut cmp = Comparison::default();
     let mut timing = TimingComparison::default();
     let mut hex: Vec<(String, String)> = Vec::new();
@@ -652,6 +685,17 @@ fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut N
         }
         if let (true, Some(w)) = (timed, &want) {
             timing.push(index, e.seq, e.cycles, w.cycles);
+            if let (Some(out), Some(g), Some(r)) = (csv.as_mut(), e.cycles, w.cycles) {
+                let row = |c: PacketCycles| {
+                    [
+                        c.arrival, c.ingress, c.rx_done, c.ct_req, c.decided, c.tx, c.egress,
+                    ]
+                    .map(|v| v.to_string())
+                    .join(",")
+                };
+                writeln!(out, "{index},{},{},{},{}", e.seq, e.data.len(), row(g), row(r))
+                    .map_err(|e| ReplayError::Sink(format!("--cycles: {e}")))?;
+            }
         }
         index += 1;
         Ok(())
@@ -660,6 +704,9 @@ fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut N
     // What replay's report would warn about (traffic refused for size...).
     for w in &report.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(w) = csv {
+        w.into_inner().map_err(|e| e.into_error())?.commit()?;
     }
     // Whatever the reference has beyond the model's output.
     while let Some(w) = next_want() {

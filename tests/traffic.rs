@@ -555,6 +555,31 @@ fn check_against_the_cycle_model_compares_every_packets_cycle() {
     let (s, e) = fails(&["check", &img, &trace, "--against", "cycle"]);
     assert!(s.contains(&format!("{n} without cycles")), "{s}");
     assert!(e.contains("timing differs from the cycle model"), "{e}");
+    // Every output's cycles in both runs, as CSV.
+    let csv = t.s("cycles.csv");
+    ok(&[
+        "check",
+        &img,
+        &trace,
+        "--model",
+        "cycle",
+        "--against",
+        "cycle",
+        "--cycles",
+        &csv,
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("index,seq,len,here_arrival,"));
+    let rows: Vec<Vec<u64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len() as u64, n);
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 17 && r[3..10] == r[10..17] && r[9] > r[3]));
+    let (_, e) = fails(&["check", &img, &trace, "--against", "functional", "--cycles", &csv]);
+    assert!(e.contains("--cycles needs --against cycle"), "{e}");
     // Bytes only against the functional model; one reference at a time.
     ok(&[
         "check",
