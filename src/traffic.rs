@@ -791,6 +791,20 @@ fn print_timing(t: &TimingComparison) {
             String::new()
         }
     );
+    if t.compared > 0 {
+        let l = |s: &testbench::timing::LatencySummary| {
+            format!(
+                "p50 {} p99 {} p99.9 {} max {} mean {:.1}",
+                s.p50, s.p99, s.p999, s.max, s.mean
+            )
+        };
+        outln!(
+            "latency (arrival to last bit out), cycles: here {}; reference {}; histograms {}",
+            l(&t.latency_here),
+            l(&t.latency_ref),
+            if t.histograms_equal { "equal" } else { "differ" }
+        );
+    }
     if t.differ > 0 {
         outln!("  {:<60} {:>9} {:>15}", "stage", "differ", "here - ref");
         for st in &t.stages {

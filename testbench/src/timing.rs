@@ -6,6 +6,7 @@
 //! at the source (RX took it at another cycle: the difference is behind
 //! it, in how fast the pipeline took earlier frames) or took longer inside.
 
+use hw_model::hist::Histogram;
 use hw_model::model::PacketCycles;
 
 /// The first output whose egress cycle differs.
@@ -38,8 +39,34 @@ pub struct StageDelta {
     pub sum_delta: i64,
 }
 
+/// A latency histogram's figures, cycles (arrival to the last bit out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub min: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+impl From<&Histogram> for LatencySummary {
+    fn from(h: &Histogram) -> LatencySummary {
+        LatencySummary {
+            count: h.count(),
+            min: h.min(),
+            p50: h.quantile(0.5),
+            p99: h.quantile(0.99),
+            p999: h.quantile(0.999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+}
+
 /// Counts and the first difference.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TimingComparison {
     /// Outputs with cycles from both runs, compared.
     pub compared: u64,
@@ -52,6 +79,13 @@ pub struct TimingComparison {
     pub first: Option<TimingDiff>,
     /// Per stage, over every packet compared (empty until one is).
     pub stages: Vec<StageDelta>,
+    /// The two runs' latency histograms (the cycle model's report keeps
+    /// the same one) are equal bucket for bucket.
+    pub histograms_equal: bool,
+    pub latency_here: LatencySummary,
+    pub latency_ref: LatencySummary,
+    #[serde(skip)]
+    hist: [Histogram; 2],
     #[serde(skip)]
     previous: Option<(u64, u64)>,
 }
@@ -69,6 +103,12 @@ impl TimingComparison {
             return;
         };
         self.compared += 1;
+        for (h, c) in self.hist.iter_mut().zip([g, w]) {
+            h.record(c.egress.saturating_sub(c.arrival));
+        }
+        self.histograms_equal = self.hist[0] == self.hist[1];
+        self.latency_here = (&self.hist[0]).into();
+        self.latency_ref = (&self.hist[1]).into();
         if self.stages.is_empty() {
             self.stages = g
                 .stages()
@@ -172,6 +212,8 @@ mod tests {
         }
         assert!(t.ok());
         assert_eq!((t.compared, t.differ), (5, 0));
+        assert!(t.histograms_equal);
+        assert_eq!((t.latency_here.p50, t.latency_ref.max), (116, 116));
     }
 
     #[test]
@@ -184,6 +226,8 @@ mod tests {
         t.push(2, 3, c(21, 40, 160), c(21, 30, 150));
         assert!(!t.ok());
         assert_eq!((t.compared, t.differ, t.max_abs_delta), (3, 2, 10));
+        assert!(!t.histograms_equal);
+        assert_eq!((t.latency_here.max, t.latency_ref.max), (139, 129));
         // per stage: the wait at the source once (+10), the port twice (+3, then 10 - 10 = 0 more)
         let st = |name: &str| {
             t.stages
