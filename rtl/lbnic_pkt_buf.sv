@@ -26,6 +26,8 @@ module lbnic_pkt_buf #(
     parameter int unsigned DEPTH = 64,          // beats
     parameter int unsigned NFR = 8,             // frames
     parameter int unsigned MAX_FRAME = 4096,
+    // the descriptor's side data (lbnic_top: the RX index and lbnic_rx_sum's)
+    parameter int unsigned USER_BITS = 32,
     localparam int unsigned AW = $clog2(DEPTH),
     localparam int unsigned FW = $clog2(NFR),
     localparam int unsigned LB = $clog2(DATA_BYTES)
@@ -38,13 +40,13 @@ module lbnic_pkt_buf #(
     input  logic [8*DATA_BYTES-1:0] s_tdata,
     input  logic [DATA_BYTES-1:0]   s_tkeep,
     input  logic                    s_tlast,
-    input  logic [31:0]             s_tuser,   // sampled with the last beat
+    input  logic [USER_BITS-1:0]    s_tuser,   // sampled with the last beat
     output logic                    last_over, // the last frame was too long
 
     // the head frame
     output logic                    hd_valid,
     output logic [15:0]             hd_len,
-    output logic [31:0]             hd_user,
+    output logic [USER_BITS-1:0]    hd_user,
     input  logic                    rd_valid,
     output logic                    rd_ready,
     input  logic                    release_head,
@@ -90,7 +92,7 @@ module lbnic_pkt_buf #(
 
   // frame FIFO
   logic [15:0]   f_len[NFR];
-  logic [31:0]   f_user[NFR];
+  logic [USER_BITS-1:0] f_user[NFR];
   logic [FW:0]   fw, fr;
   logic          push;
   assign ffull = (fw - fr) == (FW+1)'(NFR);

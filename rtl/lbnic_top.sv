@@ -291,15 +291,26 @@ module lbnic_top #(
   logic pb_rd_busy;
   logic pb_hd_valid, pb_rd_valid, pb_rd_ready, pb_release, pb_empty;
   logic [15:0] pb_hd_len;
-  logic [31:0] pb_hd_user;
+  // the descriptor's side data: lbnic_rx_sum's {ok, lo, hi, sum}, the RX index
+  localparam int unsigned PB_USER = 1 + 16 + 16 + 16 + 32;
+  logic [PB_USER-1:0] pb_hd_user;
+  logic rs_ok;
+  logic [15:0] rs_sum, rs_lo, rs_hi;
+  lbnic_rx_sum #(.DATA_BYTES(DB)) rx_sum (
+      .clk, .rst, .s_tvalid(cap_m_tvalid), .s_tready(cap_m_tready), .s_tdata(cap_m_tdata),
+      .s_tkeep(cap_m_tkeep), .s_tlast(cap_m_tlast), .sum(rs_sum), .lo(rs_lo), .hi(rs_hi), .ok(rs_ok)
+  );
   logic pb_m_tvalid, pb_m_tready, pb_m_tlast;
   logic [8*DB-1:0] pb_m_tdata;
   logic [DB-1:0] pb_m_tkeep;
 
-  lbnic_pkt_buf #(.DATA_BYTES(DB), .DEPTH(PKT_BUF_BEATS), .NFR(PKT_BUF_FRAMES), .MAX_FRAME(MAX_RX)) pbuf (
+  lbnic_pkt_buf #(
+      .DATA_BYTES(DB), .DEPTH(PKT_BUF_BEATS), .NFR(PKT_BUF_FRAMES), .MAX_FRAME(MAX_RX),
+      .USER_BITS(PB_USER)
+  ) pbuf (
       .clk, .rst,
       .s_tvalid(cap_m_tvalid), .s_tready(cap_m_tready), .s_tdata(cap_m_tdata), .s_tkeep(cap_m_tkeep),
-      .s_tlast(cap_m_tlast), .s_tuser(rx_index), .last_over(buf_last_over),
+      .s_tlast(cap_m_tlast), .s_tuser({rs_ok, rs_lo, rs_hi, rs_sum, rx_index}), .last_over(buf_last_over),
       .hd_valid(pb_hd_valid), .hd_len(pb_hd_len), .hd_user(pb_hd_user),
       .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .release_head(pb_release),
       .m_tvalid(pb_m_tvalid), .m_tready(pb_m_tready), .m_tdata(pb_m_tdata), .m_tkeep(pb_m_tkeep),
@@ -458,9 +469,15 @@ module lbnic_top #(
   logic x_r_seen;
   logic x_r_sent, x_r_limited;
   logic need_pre;
+  // lbnic_rx_sum located the IP packet where the parser did: its sum is
+  // REWRITE's l3 sum, and a GUE encapsulation needs no pre-pass (§12.3)
+  logic rx_sum_use, x_pre;
+  logic [15:0] x_rx_sum;
+  assign rx_sum_use = pb_hd_user[PB_USER-1] && pb_hd_user[PB_USER-2-:16] == 16'(e_parsed.l3_offset)
+                   && pb_hd_user[63:48] == 16'(e_parsed.l3_offset) + e_parsed.l3_len;
 
   assign e_out_ready = es == E_IDLE;
-  assign need_pre = (e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD && e_vip.mode == C_GUE)
+  assign need_pre = (e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD && e_vip.mode == C_GUE && !rx_sum_use)
                  || ((e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
                       || e_dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
                      && e_parsed.icmp_error_valid);
@@ -489,7 +506,7 @@ module lbnic_top #(
       .clk, .rst,
       .d_valid(rw_d_valid), .d_ready(rw_d_ready), .d_decision(x_dec), .d_parsed(x_parsed),
       .d_meta(x_meta), .d_vip(x_vip), .d_backend(x_be), .d_global(gcfg),
-      .d_l3_sum(hs_l3), .d_quote_ip_csum(hs_qip), .d_quote_l4_csum(hs_ql4),
+      .d_l3_sum(x_pre ? hs_l3 : x_rx_sum), .d_quote_ip_csum(hs_qip), .d_quote_l4_csum(hs_ql4),
       .s_tdata(pb_m_tdata), .s_tkeep(pb_m_tkeep), .s_tlast(pb_m_tlast),
       .s_tvalid(es == E_RW && pb_m_tvalid), .s_tready(rw_s_tready),
       .m_tdata(rw_m_tdata), .m_tkeep(rw_m_tkeep), .m_tlast(rw_m_tlast), .m_tvalid(rw_m_tvalid),
@@ -577,7 +594,9 @@ module lbnic_top #(
             x_parsed <= e_parsed;
             x_vip <= e_vip;
             x_be <= e_be;
-            x_index <= pb_hd_user;
+            x_index <= pb_hd_user[31:0];
+            x_rx_sum <= pb_hd_user[47:32];
+            x_pre <= need_pre;
             x_started <= 1'b0;
             es <= need_pre ? E_PRE : E_RWD;
           end
