@@ -60,21 +60,10 @@ module lbnic_hdr_sums #(
   end
 
   // this beat's contribution
-  logic [15:0] pos;
-  logic [23:0] bsum;
-  logic [16:0] nacc;
-  always_comb begin
-    bsum = 24'd0;
-    for (int k = 0; k < DATA_BYTES; k++) begin
-      pos = {beat, LB'(k)};
-      if (pos >= lo && pos < hi)
-        bsum = bsum + (k[0] ? 24'(s_tdata[8*k+:8]) : {8'd0, s_tdata[8*k+:8], 8'd0});
-    end
-    nacc = {1'b0, acc} + {1'b0, bsum[15:0]};
-    nacc = {1'b0, nacc[15:0]} + {16'd0, nacc[16]};
-    nacc = {1'b0, nacc[15:0]} + {9'd0, bsum[23:16]};
-    nacc = {1'b0, nacc[15:0]} + {16'd0, nacc[16]};
-  end
+  logic [15:0] nacc;
+  lbnic_csum_beat #(.DATA_BYTES(DATA_BYTES)) add (
+      .beat, .data(s_tdata), .keep('1), .lo, .hi, .acc, .sum(nacc)
+  );
 
   function automatic logic [7:0] lane(input logic [8*DATA_BYTES-1:0] d, input logic [LB-1:0] i);
     lane = d[8*i+:8];
@@ -98,7 +87,7 @@ module lbnic_hdr_sums #(
       quote_l4 <= '0;
     end else if (s_tvalid) begin
       beat <= beat + 1'b1;
-      acc <= nacc[15:0];
+      acc <= nacc;
       if (s_tlast) done <= 1'b1;
       if (qip_en && qip_at[15:LB] == beat) quote_ip[15:8] <= lane(s_tdata, qip_at[LB-1:0]);
       if (qip_en && qip_at1[15:LB] == beat) quote_ip[7:0] <= lane(s_tdata, qip_at1[LB-1:0]);

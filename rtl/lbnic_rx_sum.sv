@@ -72,28 +72,15 @@ module lbnic_rx_sum #(
   end
 
   // this beat's bytes in [lo, hi)
-  logic [15:0] c_lo, c_hi;
+  logic [15:0] c_lo, c_hi, c_acc, nacc;
   logic [IB-1:0] c_beat;
-  logic [15:0] pos;
-  logic [23:0] bsum;
-  logic [16:0] nacc;
-  logic [15:0] c_acc;
-  always_comb begin
-    c_lo = mid ? lo_q : f_lo;
-    c_hi = mid ? hi_q : f_hi;
-    c_beat = mid ? beat : '0;
-    c_acc = mid ? acc : '0;
-    bsum = 24'd0;
-    for (int k = 0; k < DATA_BYTES; k++) begin
-      pos = {c_beat, LB'(k)};
-      if (s_tkeep[k] && pos >= c_lo && pos < c_hi)
-        bsum = bsum + (k[0] ? 24'(s_tdata[8*k+:8]) : {8'd0, s_tdata[8*k+:8], 8'd0});
-    end
-    nacc = {1'b0, c_acc} + {1'b0, bsum[15:0]};
-    nacc = {1'b0, nacc[15:0]} + {16'd0, nacc[16]};
-    nacc = {1'b0, nacc[15:0]} + {9'd0, bsum[23:16]};
-    nacc = {1'b0, nacc[15:0]} + {16'd0, nacc[16]};
-  end
+  assign c_lo = mid ? lo_q : f_lo;
+  assign c_hi = mid ? hi_q : f_hi;
+  assign c_beat = mid ? beat : '0;
+  assign c_acc = mid ? acc : '0;
+  lbnic_csum_beat #(.DATA_BYTES(DATA_BYTES)) add (
+      .beat(c_beat), .data(s_tdata), .keep(s_tkeep), .lo(c_lo), .hi(c_hi), .acc(c_acc), .sum(nacc)
+  );
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -101,7 +88,7 @@ module lbnic_rx_sum #(
     end else if (s_tvalid && s_tready) begin
       mid <= !s_tlast;
       beat <= c_beat + 1'b1;
-      acc <= nacc[15:0];
+      acc <= nacc;
       if (!mid) begin
         lo_q <= f_lo;
         hi_q <= f_hi;
@@ -110,7 +97,7 @@ module lbnic_rx_sum #(
     end
   end
 
-  assign sum = nacc[15:0];
+  assign sum = nacc;
   assign lo = c_lo;
   assign hi = c_hi;
   assign ok = mid ? ok_q : f_ok;

@@ -535,18 +535,8 @@ fn basic_image_and_trace(t: &Tmp, packets: &str, flows: &str) -> (String, String
 fn check_against_the_cycle_model_compares_every_packets_cycle() {
     let t = Tmp::new();
     let (img, trace) = basic_image_and_trace(&t, "3000", "100");
-    let j = json(&[
-        "check",
-        &img,
-        &trace,
-        "--model",
-        "cycle",
-        "--against",
-        "cycle",
-        "--timing",
-        "line",
-        "--json",
-    ]);
+    let cycle_vs_cycle = ["check", &img, &trace, "--model", "cycle", "--against", "cycle"];
+    let j = json(&[&cycle_vs_cycle[..], &["--timing", "line", "--json"]].concat());
     let n = j["compared"].as_u64().unwrap();
     assert!(n > 2000, "{j}");
     assert_eq!(j["timing"]["compared"].as_u64(), Some(n), "{j}");
@@ -559,17 +549,7 @@ fn check_against_the_cycle_model_compares_every_packets_cycle() {
     assert!(e.contains("timing differs from the cycle model"), "{e}");
     // Every output's cycles in both runs, as CSV.
     let csv = t.s("cycles.csv");
-    ok(&[
-        "check",
-        &img,
-        &trace,
-        "--model",
-        "cycle",
-        "--against",
-        "cycle",
-        "--cycles",
-        &csv,
-    ]);
+    ok(&[&cycle_vs_cycle[..], &["--cycles", &csv]].concat());
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     assert!(lines.next().unwrap().starts_with("index,seq,len,here_arrival,"));
