@@ -66,7 +66,8 @@ extra=()
 
 script="read_verilog -sv -defer $pkg ${all[*]} ${extra[*]}; hierarchy -check -top $top"
 script+="; synth_xilinx -family xcup ${uram[*]} -noiopad -noclkbuf -top $top"
-script+="; flatten; tee -q -o $dir/stat.txt stat -tech xilinx; write_json $dir/net.json"
+# without the source locations the JSON netlist is a fraction of the size
+script+="; flatten; tee -q -o $dir/stat.txt stat -tech xilinx; setattr -unset src; write_json $dir/net.json"
 timer=()
 rm -f "$dir/time.txt"
 [ ! -x /usr/bin/time ] || timer=(/usr/bin/time -v -o "$dir/time.txt")
