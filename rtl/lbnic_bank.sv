@@ -7,7 +7,11 @@
 // VIPs at once); BACKEND as four lbnic_ram lanes of 64-bit words
 // (MAX_BACKENDS deep, one 32-byte entry per address) and LUT as two
 // lbnic_ram of 64-bit words (even and odd words, so an entry straddling
-// two words is read in one clock): URAM on an UltraScale+ part.
+// two words is read in one clock). On an UltraScale+ part (spec §1.1,
+// §13 "Synthesis") the LUT is URAM and BACKEND block RAM: at the default
+// target both in URAM would take 1024 URAM288 at 64-bit words (920 as
+// Yosys packs them), of the 960 of a U280 / U55C; the LUT alone takes 896
+// (800 in Yosys), BACKEND 1024 of the 2016 RAMB36.
 // Bytes between sections (alignment padding) are not stored: writes to
 // them are ignored and they read as zero (an image's padding is zero).
 //
@@ -195,7 +199,7 @@ module lbnic_bank #(
 
   for (genvar k = 0; k < 2; k++) begin : g_bank
     for (genvar j = 0; j < 4; j++) begin : g_be
-      lbnic_ram #(.WIDTH(64), .DEPTH(MAX_BACKENDS)) u_be (
+      lbnic_ram #(.WIDTH(64), .DEPTH(MAX_BACKENDS), .STYLE("block")) u_be (
           .clk,
           .a_en(req && in_b && req_bank == k[0] && bo[1:0] == j[1:0]),
           .a_we(req_we),
@@ -208,7 +212,7 @@ module lbnic_bank #(
       );
     end
     for (genvar j = 0; j < 2; j++) begin : g_lut
-      lbnic_ram #(.WIDTH(64), .DEPTH(LUT_HALF)) u_lut (
+      lbnic_ram #(.WIDTH(64), .DEPTH(LUT_HALF), .STYLE("ultra")) u_lut (
           .clk,
           .a_en(req && in_l && req_bank == k[0] && lo[0] == j[0]),
           .a_we(req_we),

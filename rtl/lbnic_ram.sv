@@ -1,15 +1,22 @@
 // Synchronous RAM, inferable (Yosys `memory`, Vivado BRAM/URAM): port A
 // reads and writes (the host aperture / the COMMIT scan), port B reads (the
 // pipeline). Both reads are registered: data appears the clock after the
-// address (latency 1). A write on port A returns the old word on a_rdata
-// (read-first); port B reading the address port A writes in the same clock
-// gets the old word too. No reset: contents start undefined in simulation
+// address (latency 1). A write on port A leaves a_rdata as it was
+// (no-change write mode, the only one UltraRAM has: a read-first port A
+// costs Yosys a second copy of the memory; no user reads a_rdata after a
+// write); port B reading the address port A writes in the same clock gets
+// the old word. No reset: contents start undefined in simulation
 // and zero on an FPGA after configuration; the host writes every byte it
 // commits (the COMMIT CRC covers the whole bank).
+//
+// STYLE picks the FPGA memory (docs/spec.md §1.1, §13 "Synthesis"): "auto"
+// (the tool's choice by cost), "block" (block RAM) or "ultra" (URAM288), as
+// the `ram_style` attribute that Yosys `memory_libmap` and Vivado read.
 module lbnic_ram #(
     parameter int unsigned WIDTH = 64,
     parameter int unsigned DEPTH = 1024,
-    parameter int unsigned AW = (DEPTH > 1) ? $clog2(DEPTH) : 1
+    parameter int unsigned AW = (DEPTH > 1) ? $clog2(DEPTH) : 1,
+    parameter logic [39:0] STYLE = "auto"  // 5 characters: "block", "ultra"
 ) (
     input  logic             clk,
     input  logic             a_en,
@@ -21,16 +28,40 @@ module lbnic_ram #(
     input  logic [AW-1:0]    b_addr,
     output logic [WIDTH-1:0] b_rdata
 );
-  logic [WIDTH-1:0] mem[DEPTH];
-
-  always_ff @(posedge clk) begin
-    if (a_en) begin
-      a_rdata <= mem[a_addr];
-      if (a_we) mem[a_addr] <= a_wdata;
+  // one body per style: Yosys takes attribute values as written, not from
+  // parameters
+  if (STYLE == "block") begin : g_block
+    (* ram_style = "block" *) logic [WIDTH-1:0] mem[DEPTH];
+    always_ff @(posedge clk) begin
+      if (a_en) begin
+        if (a_we) mem[a_addr] <= a_wdata;
+        else a_rdata <= mem[a_addr];
+      end
     end
-  end
-
-  always_ff @(posedge clk) begin
-    if (b_en) b_rdata <= mem[b_addr];
+    always_ff @(posedge clk) begin
+      if (b_en) b_rdata <= mem[b_addr];
+    end
+  end else if (STYLE == "ultra") begin : g_ultra
+    (* ram_style = "ultra" *) logic [WIDTH-1:0] mem[DEPTH];
+    always_ff @(posedge clk) begin
+      if (a_en) begin
+        if (a_we) mem[a_addr] <= a_wdata;
+        else a_rdata <= mem[a_addr];
+      end
+    end
+    always_ff @(posedge clk) begin
+      if (b_en) b_rdata <= mem[b_addr];
+    end
+  end else begin : g_auto
+    logic [WIDTH-1:0] mem[DEPTH];
+    always_ff @(posedge clk) begin
+      if (a_en) begin
+        if (a_we) mem[a_addr] <= a_wdata;
+        else a_rdata <= mem[a_addr];
+      end
+    end
+    always_ff @(posedge clk) begin
+      if (b_en) b_rdata <= mem[b_addr];
+    end
   end
 endmodule
