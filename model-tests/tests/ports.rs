@@ -391,3 +391,45 @@ fn reads_in_flight_survive_an_idle_pipeline() {
         "the second packet did not wait: {first} {second}"
     );
 }
+
+/// Where the RTL's egress reads a frame from the packet buffer more than
+/// once, REWRITE charges it (spec §12.3 decision 3), and a lone packet's
+/// cycles from the decision to its first TX beat are the RTL's: a too-big
+/// packet (n beats) is read by REWRITE, then by pass 1 and pass 2 of its
+/// ICMP answer, whose first beat leaves 2n + 11 cycles after a rewrite's
+/// would (5); one byte less fits and takes the 5. An ICMP error is read once
+/// more before REWRITE (its quoted checksums): n + 3.
+#[test]
+fn extra_egress_reads_are_charged_in_rewrite() {
+    let t = Target::builtin();
+    let mut d = in_memory(t.clone()).unwrap();
+    let text = config("dr").replace("max_frame = 9216", "max_frame = 1514");
+    d.flash(&image_for(&text, &t, None)).unwrap();
+    let mut m = Cycle::new(d);
+    let mut lone = |f: Vec<u8>| {
+        m.input_at_cycle(f, m.now() + 1000, 1_000_000_000);
+        m.finish();
+        let o = m.take_output();
+        assert_eq!(o.len(), 1);
+        let c = o[0].cycles.unwrap();
+        (o[0].data.len(), c.tx - c.decided)
+    };
+    let (src, sport) = client(0);
+    let df = |len: usize| {
+        let mut f = tcp4_frame(src, sport, VIP, 80, 0x10, len);
+        f[20] |= 0x40;
+        fix_ipv4_csum(&mut f, 14);
+        f
+    };
+    assert_eq!(lone(df(1514)), (1514, 5));
+    // 24 beats of 64 bytes.
+    assert_eq!(lone(df(1515)), (590, 5 + 2 * 24 + 11));
+    assert_eq!(lone(df(9000)), (590, 5 + 2 * 141 + 11));
+    // An ICMP error about the flow (a router's, quoting the VIP's reply
+    // to the client): 70 bytes, 2 beats.
+    let reply = tcp4_frame(VIP, 80, src, sport, 0x10, 54);
+    let err = icmp_error("198.51.100.1", "192.0.2.10", 11, 0, &reply[14..], 28);
+    let (len, took) = lone(err.clone());
+    assert_eq!((len, took), (err.len(), 5 + 2 + 3));
+    assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 2);
+}
