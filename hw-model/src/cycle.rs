@@ -81,13 +81,17 @@ use std::sync::Arc;
 pub const FRONT_LATENCY: u64 = 12;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
-/// The RTL's egress reading a frame again (see `egress_reads`): fixed
-/// cycles beyond the frame's beats, per read.
+/// The RTL's egress reading a frame again (see `egress_reads`): cycles
+/// beyond the frame's beats.
+/// E_PRE, `lbnic_hdr_sums`: the read request and the buffer's latency.
 const PRE_PASS_CYCLES: u64 = 3;
-const TOO_BIG_STATUS_CYCLES: u64 = 0;
-const PASS1_CYCLES: u64 = 0;
+/// `lbnic_icmp_too_big` pass 1: the request, the latency, S_DECIDE.
+const PASS1_CYCLES: u64 = 4;
+/// The answer's first beat after a rewrite's, beyond two reads of the frame
+/// (REWRITE's own to its status, pass 1).
 const ANSWER_CYCLES: u64 = 11;
-const NO_ANSWER_CYCLES: u64 = 0;
+/// `lbnic_icmp_too_big`'s descriptor and result handshakes.
+const TOO_BIG_RESULT_CYCLES: u64 = 3;
 /// Scrub reads in flight at most.
 const SCRUB_INFLIGHT: usize = 4;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
@@ -567,7 +571,7 @@ struct ScrubMove {
 const TOO_BIG_COUNTERS: [Counter; 3] = [Counter::DropTooBig, Counter::IcmpTooBigSent, Counter::IcmpRateLimited];
 
 /// A `Forward` that came out too big, as the RTL's `lbnic_icmp_too_big`
-/// handles it.
+/// handles it (an answer implies both passes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TooBig {
     /// Pass 1 read the frame (the descriptor alone did not refuse it).
@@ -594,17 +598,20 @@ struct EgressReads {
 }
 
 /// The extra reads of a frame of `n` beats in the RTL's egress
-/// (rtl/lbnic_top.sv, its E_* states; spec §12.3 decision 3), measured
-/// against the RTL with `lbnic check --model rtl --against cycle`:
+/// (rtl/lbnic_top.sv, its E_* states; spec §12.3 decision 3), beyond what
+/// it spends on a frame it only rewrites (n + 7 cycles from the decision to
+/// the next, which the model's REWRITE and TX cover), as measured with
+/// `lbnic check --model rtl --against cycle`:
 /// - `pre`, an ICMP error under a Forward or ReverseNat: E_PRE reads it
 ///   once through `lbnic_hdr_sums` (the quoted checksums) before REWRITE:
 ///   n + 3 cycles;
 /// - a too-big Forward: REWRITE (E_RW) reads the whole frame before its
-///   status says so, then `lbnic_icmp_too_big`'s pass 1 reads it again
-///   (unless the descriptor refused it), and pass 2 streams the answer
-///   while it reads the frame a third time: the answer's first beat 2n + 11
-///   cycles later than a rewrite's; REWRITE stays busy while pass 2 reads
-///   the frame past the answer's beats (TX carries those).
+///   status says so, `lbnic_icmp_too_big`'s pass 1 reads it again (n + 4,
+///   unless the descriptor refused it), and pass 2 streams the answer
+///   while it reads the frame a third time: the answer's first beat comes
+///   2n + 11 cycles after a rewrite's, and REWRITE stays busy while pass 2
+///   reads the frame past the answer's beats (TX carries those). With no
+///   answer, pass 1 and the unit's handshakes (3) hold it.
 ///
 /// GUE's pre-pass is not charged: the RTL takes its sum at RX (spec §12.3
 /// decision 3).
@@ -612,16 +619,13 @@ fn egress_reads(n: u64, pre: bool, too_big: Option<TooBig>) -> EgressReads {
     let pre = if pre { n + PRE_PASS_CYCLES } else { 0 };
     let (first, busy) = match too_big {
         None => (0, 0),
-        Some(t) => {
-            let pass1 = if t.pass1 { n + PASS1_CYCLES } else { 0 };
-            let checked = n + TOO_BIG_STATUS_CYCLES + pass1;
-            match t.answer {
-                Some(m) => {
-                    let first = checked + ANSWER_CYCLES;
-                    (first, first + n.saturating_sub(m))
-                }
-                None => (0, checked + NO_ANSWER_CYCLES),
-            }
+        Some(TooBig { answer: Some(m), .. }) => {
+            let first = 2 * n + ANSWER_CYCLES;
+            (first, first + n.saturating_sub(m) + 1)
+        }
+        Some(TooBig { pass1, answer: None }) => {
+            let pass1 = if pass1 { n + PASS1_CYCLES } else { 0 };
+            (0, pass1 + TOO_BIG_RESULT_CYCLES)
         }
     };
     EgressReads {
@@ -1887,5 +1891,29 @@ mod ring_tests {
             want += 1;
         }
         assert!(r.is_empty() && r.front().is_none());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RTL's measured egress cycles (spec §12.3): a 141-beat frame.
+    #[test]
+    fn egress_reads_charge_the_rtls_passes() {
+        let n = 141;
+        let none = EgressReads { first: 0, busy: 0 };
+        assert_eq!(egress_reads(n, false, None), none);
+        assert_eq!(egress_reads(2, true, None), EgressReads { first: 5, busy: 5 });
+        // An answer of 10 beats: 2n + 11 to its first beat; pass 2 reads
+        // 131 beats past it.
+        let sent = TooBig { pass1: true, answer: Some(10) };
+        assert_eq!(egress_reads(n, false, Some(sent)), EgressReads { first: 293, busy: 293 + 132 });
+        // No DF: pass 1 only; the RTL's egress took 2n + 14 cycles against a
+        // rewritten frame's n + 7.
+        let no_df = TooBig { pass1: true, answer: None };
+        assert_eq!(egress_reads(n, false, Some(no_df)), EgressReads { first: 0, busy: n + 7 });
+        let refused = TooBig { pass1: false, answer: None };
+        assert_eq!(egress_reads(n, true, Some(refused)), EgressReads { first: n + 3, busy: n + 6 });
     }
 }
