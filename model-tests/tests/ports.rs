@@ -432,4 +432,26 @@ fn extra_egress_reads_are_charged_in_rewrite() {
     let (len, took) = lone(err.clone());
     assert_eq!((len, took), (err.len(), 5 + 2 + 3));
     assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 2);
+    // A too-big frame without DF gets no answer, but pass 1 still reads it
+    // (141 beats): REWRITE takes the packet right behind it (decided one
+    // cycle later) 141 + 7 cycles later than it would; behind a frame that
+    // fits, it waits only for the port.
+    let behind = |m: &mut Cycle<Memory>, first: Vec<u8>| {
+        let at = m.now() + 1000;
+        m.input_at_cycle(first, at, 1_000_000_000);
+        m.input_at_cycle(df(60), at, 1_000_000_000);
+        m.finish();
+        let o = m.take_output();
+        let c = o.last().unwrap().cycles.unwrap();
+        (o.len(), c.tx - c.decided)
+    };
+    let mut no_df = df(9000);
+    no_df[20] &= !0x40;
+    fix_ipv4_csum(&mut no_df, 14);
+    let mut fits = no_df.clone();
+    fits.truncate(1514);
+    fits[16..18].copy_from_slice(&1500u16.to_be_bytes());
+    fix_ipv4_csum(&mut fits, 14);
+    assert_eq!(behind(&mut m, fits), (2, 43));
+    assert_eq!(behind(&mut m, no_df), (1, 5 - 1 + 141 + 7 + 1));
 }
