@@ -241,7 +241,16 @@ fn rtl_egress_extra_reads_take_the_cycle_models_cycles() {
     let (c, img) = small_image(&t);
     let trace = t.s("edge.pcap");
     ok(&["gen", &c, "--edge-cases", "--rate", "pps:10000", "-o", &trace]);
-    let o = lbnic(&["check", &img, &trace, "--model", "rtl", "--against", "cycle", "--json"]);
+    let o = lbnic(&[
+        "check",
+        &img,
+        &trace,
+        "--model",
+        "rtl",
+        "--against",
+        "cycle",
+        "--json",
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
     let j: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(j["diff_count"], 0, "bytes: {j}");

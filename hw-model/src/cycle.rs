@@ -568,7 +568,11 @@ struct ScrubMove {
 
 /// The counters `pipeline::emit` moves for a too-big packet: `drop_too_big`,
 /// and its answer's fate (sent, rate-limited).
-const TOO_BIG_COUNTERS: [Counter; 3] = [Counter::DropTooBig, Counter::IcmpTooBigSent, Counter::IcmpRateLimited];
+const TOO_BIG_COUNTERS: [Counter; 3] = [
+    Counter::DropTooBig,
+    Counter::IcmpTooBigSent,
+    Counter::IcmpRateLimited,
+];
 
 /// A `Forward` that came out too big, as the RTL's `lbnic_icmp_too_big`
 /// handles it (an answer implies both passes).
@@ -1907,13 +1911,40 @@ mod tests {
         assert_eq!(egress_reads(2, true, None), EgressReads { first: 5, busy: 5 });
         // An answer of 10 beats: 2n + 11 to its first beat; pass 2 reads
         // 131 beats past it.
-        let sent = TooBig { pass1: true, answer: Some(10) };
-        assert_eq!(egress_reads(n, false, Some(sent)), EgressReads { first: 293, busy: 293 + 132 });
+        let sent = TooBig {
+            pass1: true,
+            answer: Some(10),
+        };
+        assert_eq!(
+            egress_reads(n, false, Some(sent)),
+            EgressReads {
+                first: 293,
+                busy: 293 + 132
+            }
+        );
         // No DF: pass 1 only; the RTL's egress took 2n + 14 cycles against a
         // rewritten frame's n + 7.
-        let no_df = TooBig { pass1: true, answer: None };
-        assert_eq!(egress_reads(n, false, Some(no_df)), EgressReads { first: 0, busy: n + 7 });
-        let refused = TooBig { pass1: false, answer: None };
-        assert_eq!(egress_reads(n, true, Some(refused)), EgressReads { first: n + 3, busy: n + 6 });
+        let no_df = TooBig {
+            pass1: true,
+            answer: None,
+        };
+        assert_eq!(
+            egress_reads(n, false, Some(no_df)),
+            EgressReads {
+                first: 0,
+                busy: n + 7
+            }
+        );
+        let refused = TooBig {
+            pass1: false,
+            answer: None,
+        };
+        assert_eq!(
+            egress_reads(n, true, Some(refused)),
+            EgressReads {
+                first: n + 3,
+                busy: n + 6
+            }
+        );
     }
 }
