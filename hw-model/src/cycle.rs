@@ -81,8 +81,8 @@ use std::sync::Arc;
 pub const FRONT_LATENCY: u64 = 12;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
-/// The RTL's egress reading a frame again (see `egress_reads`): cycles
-/// beyond the frame's beats.
+// The RTL's egress reading a frame again (see `egress_reads`): cycles
+// beyond the frame's beats, measured against the RTL.
 /// E_PRE, `lbnic_hdr_sums`: the read request and the buffer's latency.
 const PRE_PASS_CYCLES: u64 = 3;
 /// `lbnic_icmp_too_big` pass 1: the request, the latency, S_DECIDE.
