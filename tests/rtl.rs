@@ -224,6 +224,44 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     }
 }
 
+/// Lone packets of the edge-case capture (spec §12.3 decision 3): where the
+/// RTL's egress reads a frame more than once (an ICMP error's pre-pass, the
+/// two passes of a too-big answer) the cycle model charges it, so the
+/// decision to the first TX beat takes the same cycles in both on every
+/// packet (with the RTL taking GUE's sum at RX).
+#[test]
+fn rtl_egress_extra_reads_take_the_cycle_models_cycles() {
+    if rtl_harness(SMALL).is_none() {
+        return;
+    }
+    let t = Tmp::new();
+    let (c, img) = small_image(&t);
+    let trace = t.s("edge.pcap");
+    ok(&["gen", &c, "--edge-cases", "--rate", "pps:10000", "-o", &trace]);
+    let o = lbnic(&[
+        "check",
+        &img,
+        &trace,
+        "--model",
+        "rtl",
+        "--against",
+        "cycle",
+        "--json",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let j: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(j["diff_count"], 0, "bytes: {j}");
+    let tm = &j["timing"];
+    assert!(tm["compared"].as_u64().unwrap() > 300, "{tm}");
+    let backend = tm["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["stage"].as_str().unwrap().starts_with("BACKEND"))
+        .unwrap_or_else(|| panic!("{tm}"));
+    assert_eq!(backend["differ"], 0, "{backend}");
+}
+
 #[test]
 fn rtl_output_and_counters_equal_the_functional_model_small_target() {
     rtl_equals_functional(SMALL, "3000");

@@ -65,6 +65,7 @@ use crate::ct::{CtMem, TimeoutTicks};
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
 use crate::model::{Model, OutPacket, PacketCycles};
+use crate::packet::{Frag, Parsed};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
 use lbnic_contract::lookup::CtBuckets;
@@ -80,6 +81,17 @@ use std::sync::Arc;
 pub const FRONT_LATENCY: u64 = 12;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
+// The RTL's egress reading a frame again (see `egress_reads`): cycles
+// beyond the frame's beats, measured against the RTL.
+/// E_PRE, `lbnic_hdr_sums`: the read request and the buffer's latency.
+const PRE_PASS_CYCLES: u64 = 3;
+/// `lbnic_icmp_too_big` pass 1: the request, the latency, S_DECIDE.
+const PASS1_CYCLES: u64 = 4;
+/// The answer's first beat after a rewrite's, beyond two reads of the frame
+/// (REWRITE's own to its status, pass 1).
+const ANSWER_CYCLES: u64 = 11;
+/// `lbnic_icmp_too_big`'s descriptor and result handshakes.
+const TOO_BIG_RESULT_CYCLES: u64 = 3;
 /// Scrub reads in flight at most.
 const SCRUB_INFLIGHT: usize = 4;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
@@ -554,6 +566,78 @@ struct ScrubMove {
     visit: Option<(u32, bool)>,
 }
 
+/// The counters `pipeline::emit` moves for a too-big packet: `drop_too_big`,
+/// and its answer's fate (sent, rate-limited).
+const TOO_BIG_COUNTERS: [Counter; 3] = [
+    Counter::DropTooBig,
+    Counter::IcmpTooBigSent,
+    Counter::IcmpRateLimited,
+];
+
+/// A `Forward` that came out too big, as the RTL's `lbnic_icmp_too_big`
+/// handles it (an answer implies both passes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TooBig {
+    /// Pass 1 read the frame (the descriptor alone did not refuse it).
+    pass1: bool,
+    /// The answer's beats, if one was sent (pass 2 read the frame).
+    answer: Option<u64>,
+}
+
+/// Whether `lbnic_icmp_too_big` reads an IPv4 frame in pass 1 although no
+/// answer came of it: only an ICMP error or a later fragment is refused on
+/// the descriptor alone (IPv6's other rules need no frame either, so an
+/// IPv6 frame is read only for an answer, sent or rate-limited).
+fn pass1_v4(p: &Parsed) -> bool {
+    !p.ipv6 && p.icmp_error.is_none() && p.frag != Frag::Later
+}
+
+/// Cycles the RTL's egress spends reading a packet's frame again, beyond
+/// the model's fixed REWRITE latency: `first`, cycles its first TX beat
+/// comes later; `busy`, cycles REWRITE takes no other packet after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EgressReads {
+    first: u64,
+    busy: u64,
+}
+
+/// The extra reads of a frame of `n` beats in the RTL's egress
+/// (rtl/lbnic_top.sv, its E_* states; spec §12.3 decision 3), beyond what
+/// it spends on a frame it only rewrites (n + 7 cycles from the decision to
+/// the next, which the model's REWRITE and TX cover), as measured with
+/// `lbnic check --model rtl --against cycle`:
+/// - `pre`, an ICMP error under a Forward or ReverseNat: E_PRE reads it
+///   once through `lbnic_hdr_sums` (the quoted checksums) before REWRITE:
+///   n + 3 cycles;
+/// - a too-big Forward: REWRITE (E_RW) reads the whole frame before its
+///   status says so, `lbnic_icmp_too_big`'s pass 1 reads it again (n + 4,
+///   unless the descriptor refused it), and pass 2 streams the answer
+///   while it reads the frame a third time: the answer's first beat comes
+///   2n + 11 cycles after a rewrite's, and REWRITE stays busy while pass 2
+///   reads the frame past the answer's beats (TX carries those). With no
+///   answer, pass 1 and the unit's handshakes (3) hold it.
+///
+/// GUE's pre-pass is not charged: the RTL takes its sum at RX (spec §12.3
+/// decision 3).
+fn egress_reads(n: u64, pre: bool, too_big: Option<TooBig>) -> EgressReads {
+    let pre = if pre { n + PRE_PASS_CYCLES } else { 0 };
+    let (first, busy) = match too_big {
+        None => (0, 0),
+        Some(TooBig { answer: Some(m), .. }) => {
+            let first = 2 * n + ANSWER_CYCLES;
+            (first, first + n.saturating_sub(m) + 1)
+        }
+        Some(TooBig { pass1, answer: None }) => {
+            let pass1 = if pass1 { n + PASS1_CYCLES } else { 0 };
+            (0, pass1 + TOO_BIG_RESULT_CYCLES)
+        }
+    };
+    EgressReads {
+        first: pre + first,
+        busy: pre + busy,
+    }
+}
+
 pub struct Cycle<B> {
     pub dev: Device<B>,
     pub stats: CycleStats,
@@ -575,6 +659,9 @@ pub struct Cycle<B> {
     tx: Option<(u32, u64, u64)>,
     /// When the egress port is free, in 1/`port_den` cycles.
     port_free: u128,
+    /// REWRITE takes no packet before this cycle: it is still reading the
+    /// previous one's frame again (see [`egress_reads`]).
+    rewrite_free: u64,
     cam: CamMap,
     /// Completion cycles of reads in flight, ascending (all reads take the
     /// same time).
@@ -650,6 +737,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             q: std::array::from_fn(|i| Ring::with_capacity(p.cap[i])),
             tx: None,
             port_free: 0,
+            rewrite_free: 0,
             cam: CamMap::default(),
             reads: Ring::with_capacity(p.max_outstanding + SCRUB_INFLIGHT),
             scrubs: VecDeque::new(),
@@ -944,7 +1032,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             tokens,
             tx_done,
             tx,
-            rewrite: self.fifo_mv(Stage::Rewrite, room[Stage::Tx.i()]),
+            rewrite: self.rewrite_free <= now && self.fifo_mv(Stage::Rewrite, room[Stage::Tx.i()]),
             backend: self.fifo_mv(Stage::Backend, room[Stage::Rewrite.i()]),
             exec,
             req,
@@ -1157,13 +1245,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
     }
 
-    /// REWRITE's move: emit the frame, or drop it.
+    /// REWRITE's move: emit the frame, or drop it. Where the RTL's egress
+    /// reads the frame from the packet buffer more than once (see
+    /// [`egress_reads`]), the output waits for those reads and REWRITE takes
+    /// no other packet meanwhile.
     fn rewrite(&mut self, now: u64) {
         let i = self.pop(Stage::Rewrite);
         self.stats.busy[Stage::Rewrite.i()] += 1;
+        let w = self.p.datapath_bytes;
+        let beats = |len: usize| (len.max(1) as u64).div_ceil(w);
         let f = &mut self.slots[i as usize];
+        let n = beats(f.frame.len());
         let d = f.decision.expect("executed");
-        if pipeline::emit(
+        let c = &self.dev.counters;
+        let before = TOO_BIG_COUNTERS.map(|k| c.get(k));
+        let emitted = pipeline::emit(
             &f.frame,
             f.bank.as_deref(),
             &f.meta,
@@ -1171,8 +1267,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             &mut f.out,
             &mut self.dev.counters,
             &mut self.dev.icmp,
-        ) {
-            f.ready_at = now + 1;
+        );
+        let c = &self.dev.counters;
+        let [too_big, sent, limited] = std::array::from_fn(|k| c.get(TOO_BIG_COUNTERS[k]) > before[k]);
+        let out_beats = (emitted && sent).then(|| beats(f.out.len()));
+        let too_big = (too_big && matches!(d, Decision::Forward { .. })).then(|| TooBig {
+            pass1: sent || limited || f.meta.parsed.as_ref().is_some_and(pass1_v4),
+            answer: out_beats,
+        });
+        let pre = matches!(d, Decision::Forward { .. } | Decision::ReverseNat { .. })
+            && f.meta.parsed.as_ref().is_some_and(|p| p.icmp_error.is_some());
+        let r = egress_reads(n, pre, too_big);
+        self.rewrite_free = now + 1 + r.busy;
+        if emitted {
+            f.ready_at = now + 1 + r.first;
             self.push(Stage::Tx, i);
         } else {
             self.release(i);
@@ -1787,5 +1895,56 @@ mod ring_tests {
             want += 1;
         }
         assert!(r.is_empty() && r.front().is_none());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RTL's measured egress cycles (spec §12.3): a 141-beat frame.
+    #[test]
+    fn egress_reads_charge_the_rtls_passes() {
+        let n = 141;
+        let none = EgressReads { first: 0, busy: 0 };
+        assert_eq!(egress_reads(n, false, None), none);
+        assert_eq!(egress_reads(2, true, None), EgressReads { first: 5, busy: 5 });
+        // An answer of 10 beats: 2n + 11 to its first beat; pass 2 reads
+        // 131 beats past it.
+        let sent = TooBig {
+            pass1: true,
+            answer: Some(10),
+        };
+        assert_eq!(
+            egress_reads(n, false, Some(sent)),
+            EgressReads {
+                first: 293,
+                busy: 293 + 132
+            }
+        );
+        // No DF: pass 1 only; the RTL's egress took 2n + 14 cycles against a
+        // rewritten frame's n + 7.
+        let no_df = TooBig {
+            pass1: true,
+            answer: None,
+        };
+        assert_eq!(
+            egress_reads(n, false, Some(no_df)),
+            EgressReads {
+                first: 0,
+                busy: n + 7
+            }
+        );
+        let refused = TooBig {
+            pass1: false,
+            answer: None,
+        };
+        assert_eq!(
+            egress_reads(n, true, Some(refused)),
+            EgressReads {
+                first: n + 3,
+                busy: n + 6
+            }
+        );
     }
 }

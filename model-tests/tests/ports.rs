@@ -391,3 +391,67 @@ fn reads_in_flight_survive_an_idle_pipeline() {
         "the second packet did not wait: {first} {second}"
     );
 }
+
+/// Where the RTL's egress reads a frame from the packet buffer more than
+/// once, REWRITE charges it (spec §12.3 decision 3), and a lone packet's
+/// cycles from the decision to its first TX beat are the RTL's: a too-big
+/// packet (n beats) is read by REWRITE, then by pass 1 and pass 2 of its
+/// ICMP answer, whose first beat leaves 2n + 11 cycles after a rewrite's
+/// would (5); one byte less fits and takes the 5. An ICMP error is read once
+/// more before REWRITE (its quoted checksums): n + 3.
+#[test]
+fn extra_egress_reads_are_charged_in_rewrite() {
+    let t = Target::builtin();
+    let mut d = in_memory(t.clone()).unwrap();
+    let text = config("dr").replace("max_frame = 9216", "max_frame = 1514");
+    d.flash(&image_for(&text, &t, None)).unwrap();
+    let mut m = Cycle::new(d);
+    let mut lone = |f: Vec<u8>| {
+        m.input_at_cycle(f, m.now() + 1000, 1_000_000_000);
+        m.finish();
+        let o = m.take_output();
+        assert_eq!(o.len(), 1);
+        let c = o[0].cycles.unwrap();
+        (o[0].data.len(), c.tx - c.decided)
+    };
+    let (src, sport) = client(0);
+    let df = |len: usize| {
+        let mut f = tcp4_frame(src, sport, VIP, 80, 0x10, len);
+        f[20] |= 0x40;
+        fix_ipv4_csum(&mut f, 14);
+        f
+    };
+    assert_eq!(lone(df(1514)), (1514, 5));
+    // 24 beats of 64 bytes.
+    assert_eq!(lone(df(1515)), (590, 5 + 2 * 24 + 11));
+    assert_eq!(lone(df(9000)), (590, 5 + 2 * 141 + 11));
+    // An ICMP error about the flow (a router's, quoting the VIP's reply
+    // to the client): 70 bytes, 2 beats.
+    let reply = tcp4_frame(VIP, 80, src, sport, 0x10, 54);
+    let err = icmp_error("198.51.100.1", "192.0.2.10", 11, 0, &reply[14..], 28);
+    let (len, took) = lone(err.clone());
+    assert_eq!((len, took), (err.len(), 5 + 2 + 3));
+    assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 2);
+    // A too-big frame without DF gets no answer, but pass 1 still reads it
+    // (141 beats): REWRITE takes the packet right behind it (decided one
+    // cycle later) 141 + 7 cycles later than it would; behind a frame that
+    // fits, it waits only for the port.
+    let behind = |m: &mut Cycle<Memory>, first: Vec<u8>| {
+        let at = m.now() + 1000;
+        m.input_at_cycle(first, at, 1_000_000_000);
+        m.input_at_cycle(df(60), at, 1_000_000_000);
+        m.finish();
+        let o = m.take_output();
+        let c = o.last().unwrap().cycles.unwrap();
+        (o.len(), c.tx - c.decided)
+    };
+    let mut no_df = df(9000);
+    no_df[20] &= !0x40;
+    fix_ipv4_csum(&mut no_df, 14);
+    let mut fits = no_df.clone();
+    fits.truncate(1514);
+    fits[16..18].copy_from_slice(&1500u16.to_be_bytes());
+    fix_ipv4_csum(&mut fits, 14);
+    assert_eq!(behind(&mut m, fits), (2, 43));
+    assert_eq!(behind(&mut m, no_df), (1, 5 - 1 + 141 + 7 + 1));
+}
