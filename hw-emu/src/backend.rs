@@ -2,7 +2,8 @@
 //! ([`crate::serve::ShmDevice`]) needs it: a register block, two banks, a
 //! conntrack memory and a packet pipeline. The functional model
 //! ([`FunctionalBackend`]) is one; the reference RTL in Verilator
-//! (`lbnic_rtl_sim::serve`, crate `lbnic-rtl-sim`) is the other, kept out
+//! (`lbnic_rtl_sim::serve`, crate `lbnic-rtl-sim` with its `serve`
+//! feature) is the other, kept out
 //! of this crate so `hw-emu` does not depend on the simulator.
 //!
 //! The serve loop owns the bus (the file): it takes what the host wrote,

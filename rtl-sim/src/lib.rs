@@ -15,6 +15,7 @@
 //! pipeline is idle and its scrubber has swept the table.
 
 pub mod protocol;
+#[cfg(feature = "serve")]
 pub mod serve;
 
 use hw_model::device::{Counters, DeviceError};
