@@ -192,7 +192,7 @@ module lbnic_ct_engine #(
     S_IDLE, S_DISP, S_RD_A, S_RD_B, S_RD_W, S_M_GO, S_M_W, S_LOOKED, S_US_W, S_US_DONE,
     S_POSTLOOK, S_SCHED, S_HASHIDX, S_MOD, S_LUT_GO, S_LUT_W, S_BE_GO, S_BE_W, S_POSTSCHED,
     S_PUT, S_RH, S_RH_W, S_T_RD, S_T_W, S_FALLBACK, S_RELOC2, S_WR, S_AFTER_PUT, S_NAT_HASH,
-    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH, S_HR_RD, S_HR_W
+    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH, S_HR_RD, S_HR_W, S_HCLR
   } state_e;
   state_e st, wr_ret;
 
@@ -239,7 +239,7 @@ module lbnic_ct_engine #(
   logic                      w_hint;
   // residents' other buckets
   logic [32*N-1:0]           res_other;
-  logic [N-1:0]              res_placed, res_full;
+  logic [N-1:0]              res_placed, res_full;  // res_full: from the hint RAM
   logic [NW-1:0]             rh_in, rh_out;
   logic                      rh_nat;
   // scheduling
@@ -247,8 +247,7 @@ module lbnic_ct_engine #(
   logic [1:0]                swap_q;
   logic [31:0]               idx, md_rem, md_p;
   logic [4:0]                md_i;
-  // hints, scrubber, flush
-  logic [NB-1:0]             hints;
+  // scrubber, flush
   logic [BW-1:0]             sc_ptr, fl_ptr;
   logic [BUCKET_BITS:0]      since;
   logic [31:0]               horizon;
@@ -436,9 +435,59 @@ module lbnic_ct_engine #(
       .out_ct_b(lx_b)
   );
 
-  for (genvar i = 0; i < N; i++) begin : g_full
-    assign res_full[i] = hints[res_other[32*i +: BW]];
+  // ------------------------------------------------------------ full hints
+  // One bit per bucket (CtTable's hints) in a block RAM: 262144 buckets at
+  // the default target are 8 RAMB36, where flip-flops and the 2 x WAYS
+  // read multiplexers they need would not fit (spec §13 "Synthesis").
+  // Port A writes (a put's bucket, the refresh pass, the clearing sweeps);
+  // port B reads the residents' other buckets, one a clock as their hashes
+  // come out (res_full, a clock later). A RAM cannot clear in one clock:
+  // CT_FLUSH / RESET clear each bucket's hint as the flush writes it, and
+  // `rst` starts a sweep (S_HCLR) that packets wait for.
+  logic          h_we, h_wdata, h_ren;
+  logic [BW-1:0] h_waddr, h_raddr;
+  logic          h_rdata;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic          h_a_rdata;  // port A only writes
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic          hc_pend, rf_v;
+  logic [BW-1:0] hc_ptr;
+  logic [$clog2(N)-1:0] rf_i;
+  lbnic_ram #(.WIDTH(1), .DEPTH(NB), .AW(BW), .STYLE("block")) u_hints (
+      .clk,
+      .a_en(h_we), .a_we(1'b1), .a_addr(h_waddr), .a_wdata(h_wdata), .a_rdata(h_a_rdata),
+      .b_en(h_ren), .b_addr(h_raddr), .b_rdata(h_rdata)
+  );
+  always_comb begin
+    h_we = 1'b0;
+    h_waddr = w_bucket;
+    h_wdata = 1'b0;
+    case (st)
+      S_WR: begin
+        h_we = ct_wr_ready && w_hint;
+        h_wdata = !w_free;
+      end
+      S_HR_W: begin
+        h_we = got_a;
+        h_waddr = hr_ptr;
+        h_wdata = all_valid;
+      end
+      S_FLUSH: begin
+        h_we = ct_wr_ready;
+        h_waddr = fl_ptr;
+      end
+      S_HCLR: begin
+        h_we = 1'b1;
+        h_waddr = hc_ptr;
+      end
+      default: ;
+    endcase
   end
+  // the resident's other bucket, as res_other takes it below
+  logic [31:0] li_in_b;
+  assign li_in_b = (32'(rh_out) < WAYS) ? ma : mb;
+  assign h_ren = li_valid && !rh_nat;
+  assign h_raddr = (32'(li_a) == li_in_b) ? li_b : li_a;
 
   // ------------------------------------------------------------ ports
   assign in_ready = q_cnt != QC'(DEPTH) && !flush_pend && !clear && !flush_req && !href_pend
@@ -504,7 +553,6 @@ module lbnic_ct_engine #(
 
   logic [DEPTH*MB-1:0]     q_meta;
   logic [DEPTH*PB-1:0]     q_parsed;
-  logic [DEPTH*BBITS-1:0]  q_da, q_db;
   logic [DEPTH*BW-1:0]     q_a, q_b;
   logic [DEPTH-1:0]        q_need;
   logic [2*DEPTH-1:0]      q_sa, q_sb;
@@ -515,21 +563,16 @@ module lbnic_ct_engine #(
   // slices of these wide vectors into shifters)
   lbnic_pipe_pkg::meta_t   hd_meta;
   logic [PB-1:0]           hd_parsed;
-  logic [BBITS-1:0]        hd_da, hd_db;
   logic [BW-1:0]           hd_a, hd_b;
   always_comb begin
     hd_meta = q_meta[MB-1:0];
     hd_parsed = q_parsed[PB-1:0];
-    hd_da = q_da[BBITS-1:0];
-    hd_db = q_db[BBITS-1:0];
     hd_a = q_a[BW-1:0];
     hd_b = q_b[BW-1:0];
     for (int i = 1; i < DEPTH; i++) begin
       if (hd == QB'(i)) begin
         hd_meta = q_meta[MB*i +: MB];
         hd_parsed = q_parsed[PB*i +: PB];
-        hd_da = q_da[BBITS*i +: BBITS];
-        hd_db = q_db[BBITS*i +: BBITS];
         hd_a = q_a[BW*i +: BW];
         hd_b = q_b[BW*i +: BW];
       end
@@ -549,7 +592,7 @@ module lbnic_ct_engine #(
 
   // the head can enter CT_EXEC
   logic pop;
-  assign pop = st == S_IDLE && !flush_pend && !href_pend && n_clr != '0
+  assign pop = st == S_IDLE && !hc_pend && !flush_pend && !href_pend && n_clr != '0
                && q_sa[2*32'(hd) +: 2] == QS_GOT && q_sb[2*32'(hd) +: 2] == QS_GOT;
 
   // the hazard table: the first entry not cleared (at hd + n_clr) against
@@ -601,6 +644,28 @@ module lbnic_ct_engine #(
   assign rsp_q = ct_rsp_valid && ct_rsp_tag[TAG_BITS-1];
   assign wr_fire = ct_wr_valid && ct_wr_ready;
 
+  // The queued packets' bucket data: a RAM per side, written by the read
+  // responses ({1, entry, side}), read at the head when it enters CT_EXEC
+  // (pop), the data in S_DISP. In flip-flops, 2 x DEPTH buckets (131072 at
+  // the default target) and their head multiplexer were most of the
+  // engine's synthesis time and area.
+  logic [BBITS-1:0] hd_da, hd_db;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [BBITS-1:0] q_ra, q_rb;  // port A only writes
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
+      .clk,
+      .a_en(rsp_q && !ct_rsp_tag[0]), .a_we(1'b1), .a_addr(ct_rsp_tag[QB:1]),
+      .a_wdata(ct_rsp_data), .a_rdata(q_ra),
+      .b_en(pop), .b_addr(hd), .b_rdata(hd_da)
+  );
+  lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qb (
+      .clk,
+      .a_en(rsp_q && ct_rsp_tag[0]), .a_we(1'b1), .a_addr(ct_rsp_tag[QB:1]),
+      .a_wdata(ct_rsp_data), .a_rdata(q_rb),
+      .b_en(pop), .b_addr(hd), .b_rdata(hd_db)
+  );
+
   always_ff @(posedge clk) begin
     logic enq;
     enq = in_valid && in_ready;
@@ -612,10 +677,6 @@ module lbnic_ct_engine #(
         q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
-      end
-      if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) begin
-        if (ct_rsp_tag[0]) q_db[BBITS*i +: BBITS] <= ct_rsp_data;
-        else q_da[BBITS*i +: BBITS] <= ct_rsp_data;
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
@@ -680,17 +741,23 @@ module lbnic_ct_engine #(
         ma <= 32'(li_a);
         mb <= 32'(li_b);
       end else begin
-        logic [31:0] in_b;
-        in_b = (32'(rh_out) < WAYS) ? ma : mb;
-        res_placed[$clog2(N)'(rh_out)] <= 32'(li_a) == in_b || 32'(li_b) == in_b;
-        res_other[32*32'(rh_out) +: 32] <= (32'(li_a) == in_b) ? 32'(li_b) : 32'(li_a);
+        res_placed[$clog2(N)'(rh_out)] <= 32'(li_a) == li_in_b || 32'(li_b) == li_in_b;
+        res_other[32*32'(rh_out) +: 32] <= 32'(h_raddr);
         rh_out <= rh_out + 1'b1;
       end
     end
+    // its hint, read from the RAM in the same clock (nothing writes hints
+    // while the residents are hashed)
+    rf_v <= h_ren;
+    rf_i <= $clog2(N)'(rh_out);
+    if (rf_v) res_full[rf_i] <= h_rdata;
 
     case (st)
       S_IDLE: begin
-        if (flush_pend) begin
+        if (hc_pend) begin
+          hc_ptr <= '0;
+          st <= S_HCLR;
+        end else if (flush_pend) begin
           fl_ptr <= '0;
           st <= S_FLUSH;
         end else if (href_pend) begin
@@ -699,8 +766,6 @@ module lbnic_ct_engine #(
         end else if (pop) begin
           m <= hd_meta;
           p <= hd_parsed;
-          da <= hd_da;
-          db <= hd_db;
           got_a <= 1'b1;
           got_b <= 1'b1;
           pre <= q_need[hd];
@@ -718,6 +783,8 @@ module lbnic_ct_engine #(
       end
 
       S_DISP: begin
+        da <= hd_da;
+        db <= hd_db;
         dec <= d_pass;
         s_slot <= m.slot;
         v <= vip_slot;
@@ -999,7 +1066,7 @@ module lbnic_ct_engine #(
         rh_in <= rh_in + 1'b1;
         if (32'(rh_in) == N - 1) st <= S_RH_W;
       end
-      S_RH_W: if (32'(rh_out) == N) begin
+      S_RH_W: if (32'(rh_out) == N && !rf_v) begin
         mstep <= MS_2;
         st <= S_M_GO;
       end
@@ -1031,10 +1098,7 @@ module lbnic_ct_engine #(
           st <= S_AFTER_PUT;
         end
       end
-      S_WR: if (ct_wr_ready) begin
-        if (w_hint) hints[w_bucket] <= !w_free;
-        st <= wr_ret;
-      end
+      S_WR: if (ct_wr_ready) st <= wr_ret;
       S_AFTER_PUT: begin
         st <= S_OUT;
         if (!phase_nat && ins_ok && v.mode == MODE_NAT
@@ -1086,6 +1150,14 @@ module lbnic_ct_engine #(
         end
       end
 
+      S_HCLR: begin
+        hc_ptr <= hc_ptr + 1'b1;
+        if (32'(hc_ptr) == NB - 1) begin
+          hc_pend <= 1'b0;
+          st <= S_IDLE;
+        end
+      end
+
       S_FLUSH: if (ct_wr_ready) begin
         fl_ptr <= fl_ptr + 1'b1;
         if (32'(fl_ptr) == NB - 1) begin
@@ -1099,7 +1171,6 @@ module lbnic_ct_engine #(
         st <= S_HR_W;
       end
       S_HR_W: if (got_a) begin
-        hints[hr_ptr] <= all_valid;
         hr_ptr <= hr_ptr + 1'b1;
         st <= S_HR_RD;
         if (32'(hr_ptr) == NB - 1) begin
@@ -1113,11 +1184,8 @@ module lbnic_ct_engine #(
     host_q <= ct_host;
     if (host_q && !ct_host) href_pend <= 1'b1;
 
-    /* verilator lint_off WIDTHCONCAT */ // one bit per bucket
-    if (flush_req || clear) begin
-      flush_pend <= 1'b1;
-      hints <= '0;
-    end
+    // (the flush clears the hints as it writes each bucket)
+    if (flush_req || clear) flush_pend <= 1'b1;
     // bank_swap two clocks ago: `vips` shows the new bank by now, and no
     // packet can have reached the engine since the drain
     swap_q <= {swap_q[0], bank_swap};
@@ -1133,7 +1201,8 @@ module lbnic_ct_engine #(
       swap_q <= '0;
       st <= S_IDLE;
       rr <= '0;
-      hints <= '0;
+      hc_pend <= 1'b1;
+      rf_v <= 1'b0;
       flush_pend <= 1'b0;
       href_pend <= 1'b0;
       host_q <= 1'b0;
@@ -1152,6 +1221,5 @@ module lbnic_ct_engine #(
       lut_v <= 1'b0;
       flush_done <= 1'b0;
     end
-    /* verilator lint_on WIDTHCONCAT */
   end
 endmodule

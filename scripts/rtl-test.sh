@@ -128,8 +128,8 @@ declare -A tb_target=(
 # Small-parameter synthesis tops (rtl/synth/<top>.sv) of modules too large
 # to synthesise generically at the default target's sizes in about a minute
 # (lbnic_bank: the BACKEND and LUT RAMs, URAM on an FPGA; lbnic_front: 256
-# VIPs, ~80 s of CPU and 146k cells, which passes; lbnic_ct_engine: one
-# full-hint flip-flop per bucket, 262144 at the default target). Yosys 0.23's
+# VIPs, ~80 s of CPU and 146k cells, which passes; lbnic_ct_engine: CT_REQ's
+# queue of 16 packets' bucket data in flip-flops). Yosys 0.23's
 # `hierarchy -chparam` asserts on lbnic_bank, hence wrappers.
 declare -A synth_top=(
     [lbnic_bank]=lbnic_bank_small

@@ -1,8 +1,8 @@
 // Synthesis top of lbnic_ct_engine with small parameters (scripts/rtl-test.sh,
 // Yosys only): 2 ways, 64 buckets, 16 VIPs, 1024 backends, 131072 LUT
 // entries, CT_REQ's queue of 16 packets (phase 2: 244583 cells, ~460 s of
-// Yosys CPU, 3.2 GB). At the default target the full hints alone are 262144
-// flip-flops (on-chip RAM on an FPGA); the small target's parameters
+// Yosys CPU, 3.2 GB; the full hints were flip-flops then, a block RAM now).
+// The small target's parameters
 // (4 ways, 1024 buckets) passed in phase 1 (214329 cells, ~570 s, 4.3 GB;
 // proc_mux of the bucket-wide registers), not re-run with the queue: too
 // slow for every CI run. Not a testbench.
