@@ -57,6 +57,16 @@ module lbnic_top_tb;
   logic [CT_BITS-1:0] ct_rsp_data = '0, ct_wr_data;
   logic [WAYS-1:0] ct_wr_mask;
   logic idle, swept;
+  // the stage probes: every packet CT_REQ takes leaves CT_EXEC, once
+  logic probe_ct_req, probe_ct_exec;
+  int unsigned n_ct_req = 0, n_ct_exec = 0;
+  always @(posedge clk) begin
+    if (!rst) begin
+      n_ct_req += 32'(probe_ct_req);
+      n_ct_exec += 32'(probe_ct_exec);
+      if (n_ct_exec > n_ct_req) $fatal(1, "CT_EXEC let out a packet CT_REQ never took");
+    end
+  end
 
   lbnic_top dut (
       .clk, .rst,
@@ -70,7 +80,7 @@ module lbnic_top_tb;
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag,
       .ct_rsp_data, .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .idle, .swept
+      .idle, .swept, .probe_ct_req, .probe_ct_exec
   );
 
   // ---- conntrack memory
@@ -325,13 +335,15 @@ module lbnic_top_tb;
           end
           if (exp_q.size() != 0)
             $fatal(1, "idle, but %0d of the model's %0d output frames never left TX", exp_q.size(), outs);
+          if (n_ct_req != n_ct_exec)
+            $fatal(1, "idle, but CT_REQ took %0d packets and CT_EXEC let out %0d", n_ct_req, n_ct_exec);
         end
         default: $fatal(1, "top.txt line %0d: unknown record %s", lines, cmd);
       endcase
     end
     $fclose(fd);
-    $display("lbnic_top_tb: %0d frames in, %0d frames out byte for byte, %0d register reads (counters) equal to the model; conntrack %0d reads, %0d writes; %0d clocks",
-             frames, tx_frames, reads, ct_reads, ct_writes, cycle);
+    $display("lbnic_top_tb: %0d frames in, %0d frames out byte for byte, %0d register reads (counters) equal to the model; conntrack %0d reads, %0d writes; %0d packets through CT_REQ and CT_EXEC; %0d clocks",
+             frames, tx_frames, reads, ct_reads, ct_writes, n_ct_exec, cycle);
     $display("PASS");
     $finish;
   end
