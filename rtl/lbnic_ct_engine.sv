@@ -243,7 +243,7 @@ module lbnic_ct_engine #(
   logic [NW-1:0]             rh_in, rh_out;
   logic                      rh_nat;
   // scheduling
-  logic [32*MAX_VIPS-1:0]    rr;
+  logic [MAX_VIPS-1:0]       rr_ok;  // the slot's RR pointer is in u_rr (else 0)
   logic [1:0]                swap_q;
   logic [31:0]               idx, md_rem, md_p;
   logic [4:0]                md_i;
@@ -286,7 +286,26 @@ module lbnic_ct_engine #(
   logic hashed;
   assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
   logic [31:0] rr_p;
-  assign rr_p = (32'(s_slot) < MAX_VIPS) ? rr[32*32'(s_slot) +: 32] : 32'h0;
+  // RR / WRR pointers: a RAM of one word per VIP slot (8192 bits of
+  // flip-flops written at a variable slot were what Yosys' `proc` could not
+  // finish at the default target's 256 VIPs) and a bit per slot that says
+  // the word is current: RESET and the swap's restart clear bits, not words.
+  // Port B reads the packet's slot every clock; S_SCHED, two clocks or more
+  // after the packet came in, uses it.
+  localparam int unsigned SB = (MAX_VIPS > 1) ? $clog2(MAX_VIPS) : 1;
+  logic          rr_we;
+  logic [31:0]   rr_wdata, rr_rdata;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [31:0]   rr_a_rdata;  // port A only writes
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign rr_we = st == S_LUT_GO && rr_upd && 32'(s_slot) < MAX_VIPS;
+  assign rr_wdata = (idx + 1 == v.lut_size) ? 32'h0 : idx + 1;
+  lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB)) u_rr (
+      .clk,
+      .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rr_a_rdata),
+      .b_en(1'b1), .b_addr(SB'(m.slot)), .b_rdata(rr_rdata)
+  );
+  assign rr_p = (32'(s_slot) < MAX_VIPS && rr_ok[SB'(s_slot)]) ? rr_rdata : 32'h0;
 
   // Decisions without conntrack.
   lbnic_pipe_pkg::decision_t d_pass, d_novip, d_parse;
@@ -1003,8 +1022,7 @@ module lbnic_ct_engine #(
       S_LUT_GO: begin
         lut_v <= 1'b1;
         lut_i <= LIW'(v.lut_base + idx);
-        if (rr_upd && 32'(s_slot) < MAX_VIPS)
-          rr[32*32'(s_slot) +: 32] <= (idx + 1 == v.lut_size) ? 32'h0 : idx + 1;
+        if (rr_we) rr_ok[SB'(s_slot)] <= 1'b1;
         st <= S_LUT_W;
       end
       S_LUT_W: if (lut_rvalid) begin
@@ -1193,14 +1211,14 @@ module lbnic_ct_engine #(
       for (int sv = 0; sv < MAX_VIPS; sv++) begin
         if ((vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_FLAGS_OFF*8 +: 8] & 8'(lbnic_pkg::VIP_FLAG_VALID)) != 8'h0
             && vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_LUT_SIZE_OFF*8 +: 32] == 32'h0)
-          rr[32*sv +: 32] <= 32'h0;
+          rr_ok[sv] <= 1'b0;
       end
     end
-    if (clear) rr <= '0;
+    if (clear) rr_ok <= '0;
     if (rst) begin
       swap_q <= '0;
       st <= S_IDLE;
-      rr <= '0;
+      rr_ok <= '0;
       hc_pend <= 1'b1;
       rf_v <= 1'b0;
       flush_pend <= 1'b0;

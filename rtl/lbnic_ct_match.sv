@@ -31,7 +31,17 @@
 // NOT here (see rtl/README.md): that hash stage, the usable-backend check,
 // scheduling, the NAT return entry, the posted RMW unit, counters.
 //
-// valid/ready, one packet per clock, outputs registered: latency 1 clock.
+// valid/ready, one packet per clock, in three stages (latency LATENCY = 3;
+// a full pipeline stalls as a whole while out_ready is low), so that no
+// register-to-register path is more than a few LUT levels (spec §13
+// "Synthesis"): M1 per way (key compare, expiry, eviction class, idle
+// time), M2 across the ways (the first live match, the free ways per
+// bucket, the first movable resident, the eviction tournament's first two
+// rounds), M3 the last two rounds, the insert plan and the touched way.
+// The victim is chosen by a tournament (a pair keeps its left way unless
+// the right one is strictly better: lower class, or equal class and longer
+// idle), which picks what the model's linear scan picks: the first of the
+// best.
 module lbnic_ct_match #(
     parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
     localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1,
@@ -100,6 +110,11 @@ module lbnic_ct_match #(
   localparam logic [7:0] F_FRAG = 8'(lbnic_pkg::CT_WAY_FLAG_FRAG);
   localparam logic [7:0] FIN = 8'h01, SYN = 8'h02, RST = 8'h04, ACK = 8'h10;
 
+  /* verilator lint_off UNUSEDPARAM */
+  localparam int unsigned LATENCY = 3;  // documentation; the engine waits for out_valid
+  /* verilator lint_on UNUSEDPARAM */
+  localparam int unsigned IB = $clog2(N);
+
   // The flags byte a matching (and a new) entry has.
   logic [7:0] want_flags;
   assign want_flags = F_VALID | (key.v6 ? F_V6 : 8'd0) | (reverse ? F_REVERSE : 8'd0)
@@ -162,109 +177,13 @@ module lbnic_ct_match #(
   end
   `undef LBNIC_CT_FIELD
 
-  // ---- lookup: the first live match ----
-  logic         c_hit;
-  logic [$clog2(N)-1:0] c_hit_i;
-  always_comb begin
-    c_hit = 1'b0;
-    c_hit_i = '0;
-    for (int i = N - 1; i >= 0; i--) begin
-      if (live_match[i]) begin
-        c_hit = 1'b1;
-        c_hit_i = ($clog2(N))'(i);
-      end
-    end
-  end
-
-  lbnic_pkg::ct_way_t hw, c_touched;
-  logic [7:0] hs;
-  always_comb begin
-    hw = all_ways[32'(c_hit_i) * WBITS +: WBITS];
-    hs = known(hw.tcp_state);
-    c_touched = hw;
-    c_touched.last_seen = now;
-    c_touched.packets = hw.packets + 32'd1;
-    c_touched.bytes = hw.bytes + {48'd0, len};
-    if (hw.proto == TCP) begin
-      if ((tcp_flags & RST) != 0) c_touched.tcp_state = ST_CLOSED;
-      else if ((tcp_flags & FIN) != 0) c_touched.tcp_state = (hs == ST_CLOSED) ? ST_CLOSED : ST_CLOSING;
-      else if ((hs == ST_SYN || hs == ST_NONE) && (tcp_flags & ACK) != 0 && (tcp_flags & SYN) == 0)
-        c_touched.tcp_state = ST_EST;
-      else c_touched.tcp_state = hs;
-    end
-  end
-
-  // ---- insert: free way, else victim / refusal ----
-  logic [WB:0]   nfree_a, nfree_b;
-  logic [WB-1:0] first_a, first_b;
-  always_comb begin
-    nfree_a = '0;
-    nfree_b = '0;
-    first_a = '0;
-    first_b = '0;
-    for (int i = WAYS - 1; i >= 0; i--) begin
-      if (free_w[i]) first_a = WB'(i);
-      if (free_w[WAYS + i]) first_b = WB'(i);
-    end
-    for (int i = 0; i < WAYS; i++) begin
-      nfree_a = nfree_a + (WB + 1)'(free_w[i]);
-      nfree_b = nfree_b + (WB + 1)'(free_w[WAYS + i]);
-    end
-  end
-
-  // Linear scan (the model's order): a strictly better way replaces.
-  logic [$clog2(N)-1:0] vic_i;
-  logic [1:0]  vic_cls;
-  logic [31:0] vic_idle;
-  always_comb begin
-    vic_i = '0;
-    vic_cls = cls[1:0];
-    vic_idle = idle[31:0];
-    for (int i = 1; i < N; i++) begin
-      if (cls[2 * i +: 2] < vic_cls || (cls[2 * i +: 2] == vic_cls && idle[32 * i +: 32] > vic_idle)) begin
-        vic_i = ($clog2(N))'(i);
-        vic_cls = cls[2 * i +: 2];
-        vic_idle = idle[32 * i +: 32];
-      end
-    end
-  end
-
-  logic [$clog2(N)-1:0] mv_i;
-  always_comb begin
-    mv_i = '0;
-    for (int i = N - 1; i >= 0; i--) begin
-      if (movable[i]) mv_i = ($clog2(N))'(i);
-    end
-  end
-
+  // The new entry (CtTable::insert's overwrite), from the inputs alone.
   logic [7:0] new_state;
   always_comb begin
     if (key.frag || key.proto != TCP) new_state = ST_NONE;
     else if ((tcp_flags & SYN) != 0 && (tcp_flags & ACK) == 0) new_state = ST_SYN;
     else new_state = ST_EST;
   end
-
-  logic [1:0]    c_kind;
-  logic          c_ins_b, c_aged;
-  logic [WB-1:0] c_ins_way;
-  always_comb begin
-    c_aged = 1'b0;
-    if (nfree_a != 0 || nfree_b != 0) begin
-      c_kind = INS_FREE;
-      c_ins_b = nfree_b > nfree_a;
-      c_ins_way = c_ins_b ? first_b : first_a;
-      c_aged = valid_w[c_ins_b ? WAYS + 32'(c_ins_way) : 32'(c_ins_way)];
-    end else if (movable != 0) begin
-      c_kind = INS_RELOCATE;
-      c_ins_b = mv_i >= ($clog2(N))'(WAYS);
-      c_ins_way = WB'(32'(mv_i) % WAYS);
-    end else begin
-      c_ins_b = vic_i >= ($clog2(N))'(WAYS);
-      c_ins_way = WB'(32'(vic_i) % WAYS);
-      c_kind = (vic_cls == 2'd2 && new_state == ST_SYN) ? INS_REFUSED : INS_EVICT;
-    end
-  end
-
   lbnic_pkg::ct_way_t c_new;
   always_comb begin
     c_new = '0;
@@ -283,18 +202,209 @@ module lbnic_ct_match #(
     c_new.bytes = {48'd0, len};
   end
 
-  // ---- output register ----
-  assign in_ready = !out_valid || out_ready;
+  // ---- pipeline control ----
+  logic adv, v1, v2;
+  assign adv = !out_valid || out_ready;
+  assign in_ready = adv;
   always_ff @(posedge clk) begin
     if (rst) begin
+      v1 <= 1'b0;
+      v2 <= 1'b0;
       out_valid <= 1'b0;
-    end else if (in_ready) begin
-      out_valid <= in_valid;
+    end else if (adv) begin
+      v1 <= in_valid;
+      v2 <= v1;
+      out_valid <= v2;
     end
-    if (in_ready && in_valid) begin
-      hit <= c_hit;
-      hit_b <= c_hit_i >= ($clog2(N))'(WAYS);
-      hit_way <= WB'(32'(c_hit_i) % WAYS);
+  end
+
+  // ---- M1: per way, registered ----
+  logic [N-1:0]       m1_free, m1_live, m1_valid, m1_mov;
+  logic [2*N-1:0]     m1_cls;
+  logic [32*N-1:0]    m1_idle, m1_other;
+  logic [2*BBITS-1:0] m1_ways;
+  logic [31:0]        m1_now;
+  logic [15:0]        m1_len;
+  logic [7:0]         m1_flags;
+  logic               m1_syn;
+  lbnic_pkg::ct_way_t m1_new;
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      m1_free <= free_w;
+      m1_live <= live_match;
+      m1_valid <= valid_w;
+      m1_mov <= movable;
+      m1_cls <= cls;
+      m1_idle <= idle;
+      m1_other <= res_other;
+      m1_ways <= all_ways;
+      m1_now <= now;
+      m1_len <= len;
+      m1_flags <= tcp_flags;
+      m1_syn <= new_state == ST_SYN;
+      m1_new <= c_new;
+    end
+  end
+
+  // One round of the eviction tournament: pairs (2k, 2k+1) of K candidates
+  // (index, class, idle) -> K/2; the left stays unless the right is
+  // strictly better.
+  // (A lone last candidate goes on as it is.)
+  localparam int unsigned CB = IB + 34;  // {index, class, idle}
+  function automatic logic [CB*N-1:0] round(input logic [CB*N-1:0] c, input int unsigned k);
+    round = '0;
+    for (int j = 0; j < N; j++) begin
+      if (2 * j + 1 < k) begin
+        logic [CB-1:0] l, r;
+        l = c[CB*(2*j) +: CB];
+        r = c[CB*(2*j+1) +: CB];
+        if (r[33:32] < l[33:32] || (r[33:32] == l[33:32] && r[31:0] > l[31:0]))
+          round[CB*j +: CB] = r;
+        else
+          round[CB*j +: CB] = l;
+      end else if (2 * j < k) begin
+        round[CB*j +: CB] = c[CB*(2*j) +: CB];
+      end
+    end
+  endfunction
+  // candidates left after 1, 2, 3 rounds
+  // (M2 plays two rounds, M3 up to three: up to 32 ways in all)
+  localparam int unsigned K1 = (N + 1) / 2, K2 = (K1 + 1) / 2, K3 = (K2 + 1) / 2;
+  localparam int unsigned K4 = (K3 + 1) / 2;
+
+  // ---- M2: across the ways ----
+  logic          c_hit;
+  logic [IB-1:0] c_hit_i;
+  logic [WB:0]   nfree_a, nfree_b;
+  logic [WB-1:0] first_a, first_b;
+  logic [IB-1:0] mv_i;
+  logic [CB*N-1:0] t0, t1;
+  /* verilator lint_off UNUSEDSIGNAL */ // the candidates left: its first K2
+  logic [CB*N-1:0] t2;
+  /* verilator lint_on UNUSEDSIGNAL */
+  always_comb begin
+    c_hit = 1'b0;
+    c_hit_i = '0;
+    mv_i = '0;
+    for (int i = N - 1; i >= 0; i--) begin
+      if (m1_live[i]) begin
+        c_hit = 1'b1;
+        c_hit_i = IB'(i);
+      end
+      if (m1_mov[i]) mv_i = IB'(i);
+    end
+    nfree_a = '0;
+    nfree_b = '0;
+    first_a = '0;
+    first_b = '0;
+    for (int i = WAYS - 1; i >= 0; i--) begin
+      if (m1_free[i]) first_a = WB'(i);
+      if (m1_free[WAYS + i]) first_b = WB'(i);
+    end
+    for (int i = 0; i < WAYS; i++) begin
+      nfree_a = nfree_a + (WB + 1)'(m1_free[i]);
+      nfree_b = nfree_b + (WB + 1)'(m1_free[WAYS + i]);
+    end
+    for (int i = 0; i < N; i++)
+      t0[CB*i +: CB] = {IB'(i), m1_cls[2*i +: 2], m1_idle[32*i +: 32]};
+    t1 = round(t0, N);
+    t2 = round(t1, K1);
+  end
+
+  logic          m2_hit, m2_free, m2_fb, m2_faged, m2_mov, m2_syn;
+  logic [IB-1:0] m2_hit_i;
+  logic [WB-1:0] m2_fway;
+  logic [31:0]   m2_reloc;
+  logic [CB*K2-1:0] m2_t;
+  logic [IB-1:0] m2_mvi;
+  logic [2*BBITS-1:0] m2_ways;
+  logic [31:0]   m2_now;
+  logic [15:0]   m2_len;
+  logic [7:0]    m2_flags;
+  lbnic_pkg::ct_way_t m2_new;
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      logic fb;
+      logic [WB-1:0] fw;
+      fb = nfree_b > nfree_a;
+      fw = fb ? first_b : first_a;
+      m2_hit <= c_hit;
+      m2_hit_i <= c_hit_i;
+      m2_free <= nfree_a != 0 || nfree_b != 0;
+      m2_fb <= fb;
+      m2_fway <= fw;
+      m2_faged <= m1_valid[fb ? WAYS + 32'(fw) : 32'(fw)];
+      m2_mov <= m1_mov != 0;
+      m2_reloc <= m1_other[32 * 32'(mv_i) +: 32];
+      m2_t <= t2[CB*K2-1:0];
+      m2_ways <= m1_ways;
+      m2_now <= m1_now;
+      m2_len <= m1_len;
+      m2_flags <= m1_flags;
+      m2_syn <= m1_syn;
+      m2_new <= m1_new;
+      m2_mvi <= mv_i;
+    end
+  end
+
+  // ---- M3: the victim, the insert plan, the touched way ----
+  logic [IB-1:0] vic_i;
+  logic [1:0]    vic_cls;
+  always_comb begin
+    /* verilator lint_off UNUSEDSIGNAL */ // the winner: the first candidate
+    logic [CB*N-1:0] t3, t4, t5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    t3 = round((CB*N)'(m2_t), K2);
+    t4 = round(t3, K3);
+    t5 = round(t4, K4);
+    vic_i = t5[CB-1:34];
+    vic_cls = t5[33:32];
+  end
+
+  lbnic_pkg::ct_way_t hw, c_touched;
+  logic [7:0] hs;
+  always_comb begin
+    hw = m2_ways[32'(m2_hit_i) * WBITS +: WBITS];
+    hs = known(hw.tcp_state);
+    c_touched = hw;
+    c_touched.last_seen = m2_now;
+    c_touched.packets = hw.packets + 32'd1;
+    c_touched.bytes = hw.bytes + {48'd0, m2_len};
+    if (hw.proto == TCP) begin
+      if ((m2_flags & RST) != 0) c_touched.tcp_state = ST_CLOSED;
+      else if ((m2_flags & FIN) != 0) c_touched.tcp_state = (hs == ST_CLOSED) ? ST_CLOSED : ST_CLOSING;
+      else if ((hs == ST_SYN || hs == ST_NONE) && (m2_flags & ACK) != 0 && (m2_flags & SYN) == 0)
+        c_touched.tcp_state = ST_EST;
+      else c_touched.tcp_state = hs;
+    end
+  end
+
+  logic [1:0]    c_kind;
+  logic          c_ins_b, c_aged;
+  logic [WB-1:0] c_ins_way;
+  always_comb begin
+    c_aged = 1'b0;
+    if (m2_free) begin
+      c_kind = INS_FREE;
+      c_ins_b = m2_fb;
+      c_ins_way = m2_fway;
+      c_aged = m2_faged;
+    end else if (m2_mov) begin
+      c_kind = INS_RELOCATE;
+      c_ins_b = m2_mvi >= IB'(WAYS);
+      c_ins_way = WB'(32'(m2_mvi) % WAYS);
+    end else begin
+      c_ins_b = vic_i >= IB'(WAYS);
+      c_ins_way = WB'(32'(vic_i) % WAYS);
+      c_kind = (vic_cls == 2'd2 && m2_syn) ? INS_REFUSED : INS_EVICT;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (adv && v2) begin
+      hit <= m2_hit;
+      hit_b <= m2_hit_i >= IB'(WAYS);
+      hit_way <= WB'(32'(m2_hit_i) % WAYS);
       hit_vip <= hw.vip;
       hit_backend <= hw.backend;
       touched <= c_touched;
@@ -302,8 +412,8 @@ module lbnic_ct_match #(
       ins_b <= c_ins_b;
       ins_way <= c_ins_way;
       ins_aged <= c_aged;
-      new_way <= c_new;
-      reloc_bucket <= res_other[32 * 32'(mv_i) +: 32];
+      new_way <= m2_new;
+      reloc_bucket <= m2_reloc;
     end
   end
 endmodule
