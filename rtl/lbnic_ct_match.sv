@@ -31,11 +31,11 @@
 // NOT here (see rtl/README.md): that hash stage, the usable-backend check,
 // scheduling, the NAT return entry, the posted RMW unit, counters.
 //
-// valid/ready, one packet per clock, in three stages (latency LATENCY = 3;
+// valid/ready, one packet per clock, in four stages (latency LATENCY = 4;
 // a full pipeline stalls as a whole while out_ready is low), so that no
 // register-to-register path is more than a few LUT levels (spec §13
-// "Synthesis"): M1 per way (key compare, expiry, eviction class, idle
-// time), M2 across the ways (the first live match, the free ways per
+// "Synthesis"): M0 per way (key compare, idle time, its timeout, eviction
+// class), M1 per way (expired: free and live ways), M2 across the ways (the first live match, the free ways per
 // bucket, the first movable resident, the eviction tournament's first two
 // rounds), M3 the last two rounds, the insert plan and the touched way.
 // The victim is chosen by a tournament (a pair keeps its left way unless
@@ -111,7 +111,7 @@ module lbnic_ct_match #(
   localparam logic [7:0] FIN = 8'h01, SYN = 8'h02, RST = 8'h04, ACK = 8'h10;
 
   /* verilator lint_off UNUSEDPARAM */
-  localparam int unsigned LATENCY = 3;  // documentation; the engine waits for out_valid
+  localparam int unsigned LATENCY = 4;  // documentation; the engine waits for out_valid
   /* verilator lint_on UNUSEDPARAM */
   localparam int unsigned IB = $clog2(N);
 
@@ -132,9 +132,9 @@ module lbnic_ct_match #(
   localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
   logic [2*BBITS-1:0] all_ways;
   assign all_ways = {bucket_b, bucket_a};
-  logic [N-1:0]    free_w, live_match, valid_w, movable;
+  logic [N-1:0]    key_eq, valid_w, movable;
   logic [2*N-1:0]  cls;    // way i: [2i+1:2i]
-  logic [32*N-1:0] idle;   // way i: [32i+31:32i]
+  logic [32*N-1:0] idle, limit;   // way i: [32i+31:32i]
   // Fields of a flat way by the package's byte offsets (Yosys 0.23 takes no
   // struct-typed nets inside a generate block).
   `define LBNIC_CT_FIELD(v, F) v[8 * lbnic_pkg::CT_WAY_``F``_OFF +: 8 * lbnic_pkg::CT_WAY_``F``_LEN]
@@ -143,29 +143,23 @@ module lbnic_ct_match #(
     logic [WBITS-1:0] wi;
     /* verilator lint_on UNUSEDSIGNAL */
     logic [7:0]  st, fl, pr;
-    logic [31:0] limit, idle_i;
-    logic        expired;
     assign wi = all_ways[i * WBITS +: WBITS];
     assign st = known(`LBNIC_CT_FIELD(wi, TCP_STATE));
     assign fl = `LBNIC_CT_FIELD(wi, FLAGS);
     assign pr = `LBNIC_CT_FIELD(wi, PROTO);
-    assign limit = ((fl & F_FRAG) != 0) ? to_syn
-                 : (pr != TCP) ? to_udp
-                 : (st == ST_SYN) ? to_syn
-                 : (st == ST_CLOSING || st == ST_CLOSED) ? to_fin
-                 : to_est;
-    assign idle_i = now - `LBNIC_CT_FIELD(wi, LAST_SEEN);
-    assign expired = idle_i > limit;
-    assign idle[32 * i +: 32] = idle_i;
+    assign limit[32 * i +: 32] = ((fl & F_FRAG) != 0) ? to_syn
+                               : (pr != TCP) ? to_udp
+                               : (st == ST_SYN) ? to_syn
+                               : (st == ST_CLOSING || st == ST_CLOSED) ? to_fin
+                               : to_est;
+    assign idle[32 * i +: 32] = now - `LBNIC_CT_FIELD(wi, LAST_SEEN);
     assign valid_w[i] = (fl & F_VALID) != 0;
     // A relocation candidate (CtTable::relocation): not a fragment entry,
     // placed by this table's hash, its other bucket not one of ours and
     // not marked full.
     assign movable[i] = (fl & F_FRAG) == 0 && res_placed[i] && !res_full[i]
                       && res_other[32 * i +: 32] != a && res_other[32 * i +: 32] != b;
-    assign free_w[i] = !valid_w[i] || expired;
-    assign live_match[i] = !expired
-                         && `LBNIC_CT_FIELD(wi, SRC) == key.src && `LBNIC_CT_FIELD(wi, DST) == key.dst
+    assign key_eq[i] = `LBNIC_CT_FIELD(wi, SRC) == key.src && `LBNIC_CT_FIELD(wi, DST) == key.dst
                          && `LBNIC_CT_FIELD(wi, SRC_PORT) == key.sport
                          && `LBNIC_CT_FIELD(wi, DST_PORT) == key.dport
                          && pr == key.proto && fl == want_flags;
@@ -203,22 +197,61 @@ module lbnic_ct_match #(
   end
 
   // ---- pipeline control ----
-  logic adv, v1, v2;
+  logic adv, v0, v1, v2;
   assign adv = !out_valid || out_ready;
   assign in_ready = adv;
   always_ff @(posedge clk) begin
     if (rst) begin
+      v0 <= 1'b0;
       v1 <= 1'b0;
       v2 <= 1'b0;
       out_valid <= 1'b0;
     end else if (adv) begin
-      v1 <= in_valid;
+      v0 <= in_valid;
+      v1 <= v0;
       v2 <= v1;
       out_valid <= v2;
     end
   end
 
-  // ---- M1: per way, registered ----
+  // ---- M0: per way, the fields compared and the idle time, registered ----
+  logic [N-1:0]       m0_eq, m0_valid, m0_mov;
+  logic [2*N-1:0]     m0_cls;
+  logic [32*N-1:0]    m0_idle, m0_limit, m0_other;
+  logic [2*BBITS-1:0] m0_ways;
+  logic [31:0]        m0_now;
+  logic [15:0]        m0_len;
+  logic [7:0]         m0_flags;
+  logic               m0_syn;
+  lbnic_pkg::ct_way_t m0_new;
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      m0_eq <= key_eq;
+      m0_valid <= valid_w;
+      m0_mov <= movable;
+      m0_cls <= cls;
+      m0_idle <= idle;
+      m0_limit <= limit;
+      m0_other <= res_other;
+      m0_ways <= all_ways;
+      m0_now <= now;
+      m0_len <= len;
+      m0_flags <= tcp_flags;
+      m0_syn <= new_state == ST_SYN;
+      m0_new <= c_new;
+    end
+  end
+
+  // ---- M1: per way, expiry: free and live ways, registered ----
+  logic [N-1:0] free_w, live_match;
+  always_comb begin
+    for (int i = 0; i < N; i++) begin
+      logic expired;
+      expired = m0_idle[32 * i +: 32] > m0_limit[32 * i +: 32];
+      free_w[i] = !m0_valid[i] || expired;
+      live_match[i] = !expired && m0_eq[i];
+    end
+  end
   logic [N-1:0]       m1_free, m1_live, m1_valid, m1_mov;
   logic [2*N-1:0]     m1_cls;
   logic [32*N-1:0]    m1_idle, m1_other;
@@ -232,17 +265,17 @@ module lbnic_ct_match #(
     if (adv) begin
       m1_free <= free_w;
       m1_live <= live_match;
-      m1_valid <= valid_w;
-      m1_mov <= movable;
-      m1_cls <= cls;
-      m1_idle <= idle;
-      m1_other <= res_other;
-      m1_ways <= all_ways;
-      m1_now <= now;
-      m1_len <= len;
-      m1_flags <= tcp_flags;
-      m1_syn <= new_state == ST_SYN;
-      m1_new <= c_new;
+      m1_valid <= m0_valid;
+      m1_mov <= m0_mov;
+      m1_cls <= m0_cls;
+      m1_idle <= m0_idle;
+      m1_other <= m0_other;
+      m1_ways <= m0_ways;
+      m1_now <= m0_now;
+      m1_len <= m0_len;
+      m1_flags <= m0_flags;
+      m1_syn <= m0_syn;
+      m1_new <= m0_new;
     end
   end
 
@@ -333,7 +366,9 @@ module lbnic_ct_match #(
       m2_free <= nfree_a != 0 || nfree_b != 0;
       m2_fb <= fb;
       m2_fway <= fw;
-      m2_faged <= m1_valid[fb ? WAYS + 32'(fw) : 32'(fw)];
+      // (each bucket's first free way's valid bit, then the choice: not a
+      // mux at the chosen index, which waits for the choice)
+      m2_faged <= fb ? m1_valid[WAYS + 32'(first_b)] : m1_valid[32'(first_a)];
       m2_mov <= m1_mov != 0;
       m2_reloc <= m1_other[32 * 32'(mv_i) +: 32];
       m2_t <= t2[CB*K2-1:0];
