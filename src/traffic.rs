@@ -189,7 +189,11 @@ fn parse_rate(s: &str, port_gbps: u32) -> Result<Rate> {
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
-    styled_bar(len, what, "{msg} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})")
+    styled_bar(
+        len,
+        what,
+        "{msg} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})",
+    )
 }
 
 /// A replay's bar: its position is bytes of the capture read, so the rate
@@ -495,12 +499,10 @@ fn run_shown(
         }
     };
     // Trace errors name the trace already; the rest get it added once.
-    let mut report = replay::replay(&image, trace, &opts, sink, &progress).map_err(
-        |e| match e {
-            ReplayError::Trace(_) => anyhow::Error::new(e),
-            e => anyhow::Error::new(e).context(format!("replaying {}", trace.display())),
-        },
-    )?;
+    let mut report = replay::replay(&image, trace, &opts, sink, &progress).map_err(|e| match e {
+        ReplayError::Trace(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("replaying {}", trace.display())),
+    })?;
     pb.finish_and_clear();
     if let Some(d) = &report.damage {
         eprintln!("warning: the capture is damaged, replayed the packets before it: {d}");

@@ -69,7 +69,9 @@ fn bench(c: &mut Criterion) {
         r.achieved.packets
     };
     g.bench_function("functional", |b| b.iter(|| run(ModelKind::Functional, false)));
-    g.bench_function("functional_output", |b| b.iter(|| run(ModelKind::Functional, true)));
+    g.bench_function("functional_output", |b| {
+        b.iter(|| run(ModelKind::Functional, true))
+    });
     g.bench_function("cycle", |b| b.iter(|| run(ModelKind::Cycle, false)));
     g.finish();
 }

@@ -349,7 +349,8 @@ pub fn flow_id(p: &Parsed) -> u64 {
         IpAddr::V4(v) => u32::from(v) as u128,
         IpAddr::V6(v) => u128::from(v),
     };
-    let tail = (p.sport as u64) << 32 | (p.dport as u64) << 16 | (p.proto as u64) << 8 | p.src.is_ipv6() as u64;
+    let tail =
+        (p.sport as u64) << 32 | (p.dport as u64) << 16 | (p.proto as u64) << 8 | p.src.is_ipv6() as u64;
     foldhash::quality::FixedState::with_seed(FLOW_SEED).hash_one((addr(p.src), addr(p.dst), tail))
 }
 

@@ -107,13 +107,27 @@ impl Driven for FunctionalRun {
         let frame = take_frame(&mut f, &mut self.pool);
         self.m.input(frame, f.ts);
         if (f.seq + 1).is_multiple_of(DRAIN) {
-            hand_on(&mut self.m, false, &mut self.outs, &mut self.pending, &mut self.pool, out)?;
+            hand_on(
+                &mut self.m,
+                false,
+                &mut self.outs,
+                &mut self.pending,
+                &mut self.pool,
+                out,
+            )?;
         }
         Ok(())
     }
     fn finish(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
         Model::finish(&mut self.m);
-        hand_on(&mut self.m, false, &mut self.outs, &mut self.pending, &mut self.pool, out)
+        hand_on(
+            &mut self.m,
+            false,
+            &mut self.outs,
+            &mut self.pending,
+            &mut self.pool,
+            out,
+        )
     }
 }
 
@@ -193,7 +207,14 @@ fn hand_on(
 
 impl CycleRun {
     fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
-        hand_on(&mut self.m, true, &mut self.outs, &mut self.pending, &mut self.pool, out)
+        hand_on(
+            &mut self.m,
+            true,
+            &mut self.outs,
+            &mut self.pending,
+            &mut self.pool,
+            out,
+        )
     }
 }
 
@@ -271,7 +292,14 @@ impl RtlRun {
     }
 
     fn drain(&mut self, out: &mut Out<'_, '_>) -> Result<(), ReplayError> {
-        hand_on(&mut self.m, true, &mut self.outs, &mut self.pending, &mut self.pool, out)?;
+        hand_on(
+            &mut self.m,
+            true,
+            &mut self.outs,
+            &mut self.pending,
+            &mut self.pool,
+            out,
+        )?;
         self.check()
     }
 }
