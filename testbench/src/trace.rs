@@ -901,6 +901,102 @@ mod tests {
         }
     }
 
+    /// Everything a reader says about a capture, as text.
+    fn story(mut r: TraceReader) -> Vec<String> {
+        let mut out = Vec::new();
+        r.set_stop_at_damage(false);
+        while let Some(x) = r.next_packet() {
+            out.push(match x {
+                Ok(p) => format!("{} {} {:?}", p.ts_ns, p.orig_len, p.data),
+                Err(e) => e.to_string(),
+            });
+        }
+        out.push(format!("end at {}", r.offset()));
+        out
+    }
+
+    /// A mapped file and the same bytes streamed say the same: packets,
+    /// errors and byte offsets, whole, cut at every length, with garbage
+    /// or an impossible record length (over the 1 MiB buffer too).
+    #[test]
+    fn mapped_and_streamed_read_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let map_p = dir.path().join("m");
+        let read = |bytes: &[u8]| {
+            std::fs::write(&map_p, bytes).unwrap();
+            let mapped = TraceReader::open(&map_p).map(|r| {
+                assert!(r.input.map.is_some());
+                story(r)
+            });
+            let streamed =
+                TraceReader::from_reader(&map_p.display().to_string(), std::io::Cursor::new(bytes.to_vec()))
+                    .map(story);
+            match (mapped, streamed) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+            }
+        };
+        for (name, f) in [("t.pcap", Format::Pcap), ("t.pcapng", Format::PcapNg)] {
+            let p = dir.path().join(name);
+            write(&p, f);
+            let full = std::fs::read(&p).unwrap();
+            for cut in 1..full.len() {
+                read(&full[..cut]);
+            }
+            let mut g = full.clone();
+            g.extend_from_slice(b"\x01\x02\x03garbage after the last packet");
+            read(&g);
+            // A record claiming 2 MiB (pcap: caplen; pcapng: block length),
+            // followed by 1.5 MiB or by 3 MiB: over the buffer both ways.
+            for tail in [3 << 19, 3 << 20] {
+                let mut g = full.clone();
+                let hdr: Vec<u8> = match f {
+                    Format::Pcap => [0u32, 0, 2 << 20, 2 << 20]
+                        .iter()
+                        .flat_map(|x| x.to_le_bytes())
+                        .collect(),
+                    Format::PcapNg => [EPB, 2 << 20, 0].iter().flat_map(|x| x.to_le_bytes()).collect(),
+                };
+                g.extend_from_slice(&hdr);
+                g.resize(g.len() + tail, 7);
+                read(&g);
+            }
+        }
+    }
+
+    /// A mapped file that shrinks underneath the reader ends the read with
+    /// an error at the next length check, not a SIGBUS.
+    #[test]
+    fn a_mapped_file_that_shrinks_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.pcap");
+        let mut w = TraceWriter::create(&p, Format::Pcap).unwrap();
+        for i in 0..3000u64 {
+            w.write(i, &[1u8; 1000]).unwrap();
+        }
+        w.finish().unwrap();
+        let mut r = TraceReader::open(&p).unwrap();
+        assert!(r.input.map.is_some());
+        // Still longer than the first checked window (1 MiB + the header).
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(2 << 20)
+            .unwrap();
+        let mut ok = 0;
+        let err = loop {
+            match r.next_packet() {
+                Some(Ok(_)) => ok += 1,
+                Some(Err(e)) => break e,
+                None => panic!("read to the end of a shrunk file"),
+            }
+        };
+        assert!(err.to_string().contains("shrank underneath"), "{err}");
+        assert!(ok > 1000 && ok < 2000, "{ok}");
+    }
+
     #[test]
     fn damage_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
