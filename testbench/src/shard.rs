@@ -886,10 +886,16 @@ mod tests {
         let mut sample: Vec<u32> = (0..1000u32).map(|i| i * 1000).collect();
         sample.extend(std::iter::repeat_n(500_000, 1000));
         let c = Cuts::balanced(1 << 20, 2, &sample);
-        // The reader's shard takes (1 - READER_COST) / 2 of the packets.
+        // The reader's shard takes up to (1 - READER_COST) / 2 of the
+        // packets (700 of 2000); the hot bucket's half cannot be split, so
+        // the cut falls just before it.
         let mine = sample.iter().filter(|&&b| c.shard(b) == 0).count();
-        let want = (1.0 - READER_COST) / 2.0 * sample.len() as f64;
-        assert!((mine as f64 - want).abs() < 100.0, "{mine} {c:?}");
+        assert_eq!(mine, 500, "{c:?}");
+        let uniform: Vec<u32> = (0..2000u32).map(|i| i * 500).collect();
+        let u = Cuts::balanced(1 << 20, 2, &uniform);
+        let mine = uniform.iter().filter(|&&b| u.shard(b) == 0).count();
+        let want = (1.0 - READER_COST) / 2.0 * uniform.len() as f64;
+        assert!((mine as f64 - want).abs() < 20.0, "{mine} {u:?}");
         let (r0, r1) = (c.range(0), c.range(1));
         assert_eq!((r0.start, r0.end, r1.end), (0, r1.start, 1 << 20));
         for b in [0, 1, 499_999, 500_000, (1 << 20) - 1] {
