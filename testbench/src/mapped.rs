@@ -40,7 +40,7 @@ use std::io;
 pub(crate) const CHECK: usize = 1 << 20;
 
 /// Bytes read before the pages behind them are given back.
-pub(crate) const RELEASE: usize = 64 << 20;
+pub(crate) const RELEASE: usize = 16 << 20;
 
 /// A mapped capture file.
 pub(crate) struct Map {
