@@ -44,7 +44,7 @@ use hw_model::model::Model;
 use hw_model::packet::icmp::RateLimit;
 use hw_model::packet::{parse, Parsed};
 use lbnic_contract::image::{Bank, Image};
-use lbnic_contract::lookup::{ct_bucket, flow_hash};
+use lbnic_contract::lookup::{ct_bucket, flow_hash, CtBuckets};
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::toeplitz::Toeplitz;
 use std::collections::VecDeque;
@@ -95,9 +95,15 @@ pub(crate) fn plan(image: &Image, opts: &Options) -> (usize, Option<String>) {
 /// The first candidate conntrack bucket of a packet's state, as the
 /// pipeline computes it (`None`: the packet has no conntrack state); its
 /// page holds all the state the packet touches.
+#[cfg(test)]
 pub(crate) fn bucket(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<u32> {
+    candidates(p, tz, buckets).map(|c| c.a)
+}
+
+/// Both candidate buckets of a packet's state (see [`bucket`]).
+fn candidates(p: &Parsed, tz: &Toeplitz, buckets: u32) -> Option<CtBuckets> {
     let key = hw_model::pipeline::ct_key(p)?;
-    Some(ct_bucket(key.flow_hash(tz), buckets).a)
+    Some(ct_bucket(key.flow_hash(tz), buckets))
 }
 
 /// Contiguous ranges of buckets, one per shard (so each device's conntrack
@@ -163,8 +169,8 @@ impl Cuts {
 /// (ICMP, IPv6 extension headers, short frames) takes the full parse. A
 /// frame the full parser would refuse may get some bucket here: it has no
 /// conntrack state, so any shard gives the same result.
-pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<u32> {
-    let full = || parse(f).ok().and_then(|p| bucket(&p, tz, buckets));
+pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<CtBuckets> {
+    let full = || parse(f).ok().and_then(|p| candidates(&p, tz, buckets));
     let mut o = 12;
     let mut et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
     for _ in 0..2 {
@@ -212,7 +218,7 @@ pub(crate) fn route(f: &[u8], tz: &Toeplitz, buckets: u32) -> Option<u32> {
         u16::from_be_bytes([pt[2], pt[3]]),
     );
     let (src, dst) = addrs.split_at(addrs.len() / 2);
-    Some(ct_bucket(flow_hash(tz, src, dst, Some(ports)), buckets).a)
+    Some(ct_bucket(flow_hash(tz, src, dst, Some(ports)), buckets))
 }
 
 #[derive(Default)]
@@ -225,6 +231,8 @@ struct Batch {
     /// Per frame: its headers and its shard (routed once, by the reader).
     /// Conntrack bucket of each frame (`u32::MAX`: none).
     bucket: Vec<u32>,
+    /// Its second candidate bucket (same page), touched before it runs.
+    second: Vec<u32>,
     /// Per shard, the positions of its frames.
     lists: Vec<Vec<u32>>,
     /// (position, update index): commit that update before `frames[pos]`.
@@ -295,6 +303,7 @@ impl Batch {
         self.data.clear();
         self.frames.clear();
         self.bucket.clear();
+        self.second.clear();
         self.flashes.clear();
         self.first_seq = first_seq;
     }
@@ -393,9 +402,10 @@ impl<'a> Shard<'a> {
             let mut touch = 0u64;
             for (&pos, key) in group.iter().zip(&keys) {
                 touch ^= self.analyzer.prefetch(key);
-                let k = b.bucket[pos as usize];
-                if k != u32::MAX {
-                    touch ^= mem.get(ct.bucket_range(k).start).copied().unwrap_or(0) as u64;
+                for k in [b.bucket[pos as usize], b.second[pos as usize]] {
+                    if k != u32::MAX {
+                        touch ^= mem.get(ct.bucket_range(k).start).copied().unwrap_or(0) as u64;
+                    }
                 }
             }
             std::hint::black_box(touch);
@@ -725,7 +735,8 @@ impl Driven for ShardSet<'_, '_> {
         let start = b.data.len();
         b.data.extend_from_slice(f.data);
         let k = route(&b.data[start..], &self.keys[f.epoch], self.buckets);
-        b.bucket.push(k.unwrap_or(u32::MAX));
+        b.bucket.push(k.map_or(u32::MAX, |c| c.a));
+        b.second.push(k.map_or(u32::MAX, |c| c.b));
         b.frames.push((f.ts, start as u32, b.data.len() as u32));
         self.seq += 1;
         if b.frames.len() >= BATCH {
@@ -1001,7 +1012,7 @@ mod tests {
             if let Some(want) = m.class.bucket().map(|c| c.a) {
                 let p = parse(f).unwrap();
                 assert_eq!(bucket(&p, &tz, buckets), Some(want));
-                assert_eq!(route(f, &tz, buckets), Some(want));
+                assert_eq!(route(f, &tz, buckets).map(|c| c.a), Some(want));
                 checked += 1;
             }
         }
