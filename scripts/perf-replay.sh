@@ -19,7 +19,8 @@ mkdir -p "$work"
 R="${R:-3}"
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked --quiet || exit 1
-new="$PWD/$target/release/lbnic"
+case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
+new="$target/release/lbnic"
 base="${BASE:-}"
 command -v editcap >/dev/null || { apt-get update -qq && apt-get install -y -qq wireshark-common >/dev/null; }
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
