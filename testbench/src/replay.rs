@@ -115,6 +115,9 @@ impl Driven for FunctionalRun {
                 &mut self.pool,
                 out,
             )?;
+            // Taking the output ran every input: those without an output
+            // were dropped (a capture of drops holds no memory).
+            self.pending.clear();
         }
         Ok(())
     }
