@@ -189,12 +189,30 @@ fn parse_rate(s: &str, port_gbps: u32) -> Result<Rate> {
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
+    styled_bar(
+        len,
+        what,
+        "{msg} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})",
+    )
+}
+
+/// A replay's bar: its position is bytes of the capture read, so the rate
+/// and ETA are the reader's; the message adds packets and packets/s.
+fn replay_bar(len: u64) -> ProgressBar {
+    styled_bar(
+        len,
+        "replaying",
+        "{msg} [{bar:30}] {percent:>3}% {binary_bytes_per_sec} {elapsed_precise} (eta {eta})",
+    )
+}
+
+fn styled_bar(len: u64, what: &str, template: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     pb.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})")
+        ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -464,17 +482,27 @@ fn run_shown(
     // Standard input and pipes have no length: the bar then just counts.
     let len = std::fs::metadata(trace).map_or(0, |m| m.len());
     let pb = if show {
-        bar(len, "replaying")
+        replay_bar(len)
     } else {
         ProgressBar::hidden()
     };
+    let t0 = std::time::Instant::now();
+    let progress = |packets: u64, bytes: u64| {
+        pb.set_position(bytes);
+        let s = t0.elapsed().as_secs_f64();
+        if !pb.is_hidden() && s > 0.0 {
+            pb.set_message(format!(
+                "replaying: {:.1}M packets, {:.2} Mpps",
+                packets as f64 / 1e6,
+                packets as f64 / s / 1e6
+            ));
+        }
+    };
     // Trace errors name the trace already; the rest get it added once.
-    let mut report = replay::replay(&image, trace, &opts, sink, &|_, bytes| pb.set_position(bytes)).map_err(
-        |e| match e {
-            ReplayError::Trace(_) => anyhow::Error::new(e),
-            e => anyhow::Error::new(e).context(format!("replaying {}", trace.display())),
-        },
-    )?;
+    let mut report = replay::replay(&image, trace, &opts, sink, &progress).map_err(|e| match e {
+        ReplayError::Trace(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("replaying {}", trace.display())),
+    })?;
     pb.finish_and_clear();
     if let Some(d) = &report.damage {
         eprintln!("warning: the capture is damaged, replayed the packets before it: {d}");

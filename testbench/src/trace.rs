@@ -1,7 +1,11 @@
 //! Trace I/O behind one interface: pcap (microsecond and nanosecond) and
 //! pcapng (several interfaces, `if_tsresol` honoured) in; pcap or pcapng
-//! out. Reading streams packet by packet through a 1 MiB buffer, so a trace
-//! of any size (or standard input, `-`) is replayed in bounded memory.
+//! out. A regular file is mapped ([`crate::mapped`]: no copy through the
+//! kernel, its pages given back as they are read); standard input (`-`),
+//! pipes and devices stream packet by packet through a 1 MiB buffer. Either
+//! way a trace of any size is replayed in bounded memory, and a reader says
+//! the same (packets, errors, offsets) for a file as for the same bytes
+//! through a pipe.
 //!
 //! Damage is reported, never a hang or a panic: an empty file, a file that
 //! is not a capture, a record cut short, a record length no capture tool
@@ -23,6 +27,7 @@
 //! `-` is standard output. A frame longer than 262144 bytes is written cut to
 //! 262144 with its real length, as tcpdump does; no frame fails a write.
 
+use crate::mapped::{self, Map};
 use files::{Output, OutputError};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapParser, PcapTsResolution, PcapWriter};
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
@@ -145,10 +150,13 @@ impl Format {
 }
 
 /// A refillable window on the input that knows the file offset of every
-/// byte it holds.
+/// byte it holds. A mapped file ([`crate::mapped`]) is one window over the
+/// whole file, never refilled or copied.
 struct Input {
-    src: Box<dyn Read + Send>,
+    src: Option<Box<dyn Read + Send>>,
+    map: Option<Map>,
     buf: Box<[u8]>,
+    /// The window is `pos..end` of `buf`, or of the mapped file.
     pos: usize,
     end: usize,
     /// File offset of `buf[pos]`.
@@ -159,7 +167,8 @@ struct Input {
 impl Input {
     fn new(src: Box<dyn Read + Send>) -> Input {
         Input {
-            src,
+            src: Some(src),
+            map: None,
             buf: vec![0u8; BUF_LEN].into_boxed_slice(),
             pos: 0,
             end: 0,
@@ -168,24 +177,49 @@ impl Input {
         }
     }
 
+    fn mapped(map: Map) -> Input {
+        let end = map.bytes().len();
+        Input {
+            src: None,
+            map: Some(map),
+            buf: Box::default(),
+            pos: 0,
+            end,
+            offset: 0,
+            eof: true,
+        }
+    }
+
+    #[inline]
     fn avail(&self) -> &[u8] {
-        &self.buf[self.pos..self.end]
+        match &self.map {
+            Some(m) => &m.bytes()[self.pos..self.end],
+            None => &self.buf[self.pos..self.end],
+        }
     }
 
     /// Make `n` (at most [`BUF_LEN`]) bytes available; false if the input
     /// ends first (what there was is still available).
+    #[inline]
     fn fill(&mut self, n: usize) -> io::Result<bool> {
         debug_assert!(n <= BUF_LEN);
+        if let Some(m) = &mut self.map {
+            m.check(self.pos.saturating_add(n).min(self.end))?;
+            return Ok(self.end - self.pos >= n);
+        }
         if self.end - self.pos >= n {
             return Ok(true);
         }
+        let Some(src) = self.src.as_mut() else {
+            return Ok(false);
+        };
         if self.pos + n > BUF_LEN {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
         while self.end - self.pos < n && !self.eof {
-            match self.src.read(&mut self.buf[self.end..]) {
+            match src.read(&mut self.buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -195,9 +229,13 @@ impl Input {
         Ok(self.end - self.pos >= n)
     }
 
+    #[inline]
     fn consume(&mut self, n: usize) {
         self.pos += n;
         self.offset += n as u64;
+        if let Some(m) = &mut self.map {
+            m.consumed(self.pos);
+        }
     }
 
     /// Discard `n` bytes without holding them; returns how many there were.
@@ -207,7 +245,7 @@ impl Input {
             let take = ((self.end - self.pos) as u64).min(n - done);
             self.consume(take as usize);
             done += take;
-            if done == n {
+            if done == n || self.map.is_some() {
                 return Ok(done);
             }
             self.pos = 0;
@@ -288,18 +326,25 @@ impl TraceReader {
             return TraceReader::from_reader("standard input", io::stdin());
         }
         let p = path.display().to_string();
-        let f = File::open(path).map_err(|error| TraceError::Io {
+        let io = |error| TraceError::Io {
             path: p.clone(),
             error,
-        })?;
-        TraceReader::from_reader(&p, f)
+        };
+        let f = File::open(path).map_err(io)?;
+        match mapped::map(&f).map_err(io)? {
+            Some(m) => TraceReader::from_input(&p, Input::mapped(m)),
+            None => TraceReader::from_reader(&p, f),
+        }
     }
 
     /// Read a capture from any stream (a pipe, a socket, memory); `name`
     /// stands for it in errors.
     pub fn from_reader(name: &str, src: impl Read + Send + 'static) -> Result<TraceReader, TraceError> {
+        TraceReader::from_input(name, Input::new(Box::new(src)))
+    }
+
+    fn from_input(name: &str, mut input: Input) -> Result<TraceReader, TraceError> {
         let path = name.to_string();
-        let mut input = Input::new(Box::new(src));
         let io = |error| TraceError::Io {
             path: path.clone(),
             error,
@@ -492,9 +537,12 @@ fn fail<T>(at: u64, kind: DamageKind, message: String) -> Result<T, Step> {
 /// cannot be a record, most likely garbage after the last packet. Looks
 /// ahead at most one buffer.
 fn tail_note(input: &mut Input, claimed: u64) -> io::Result<String> {
-    input.fill(claimed.min(BUF_LEN as u64) as usize)?;
+    // The input ends before `claimed` iff it ends before the first buffer
+    // of it (a mapped file has all its bytes available at once: this says
+    // the same as a streamed one).
+    let whole = input.fill(claimed.min(BUF_LEN as u64) as usize)?;
     let left = input.avail().len() as u64;
-    Ok(if input.eof && left < claimed {
+    Ok(if !whole && left < claimed {
         format!("; only {left} bytes are left in the file: garbage after the last packet?")
     } else {
         String::new()
@@ -851,6 +899,102 @@ mod tests {
             let got: Vec<(u64, Vec<u8>)> = r.map(|p| p.unwrap()).map(|p| (p.ts_ns, p.data)).collect();
             assert_eq!(got, frames());
         }
+    }
+
+    /// Everything a reader says about a capture, as text.
+    fn story(mut r: TraceReader) -> Vec<String> {
+        let mut out = Vec::new();
+        r.set_stop_at_damage(false);
+        while let Some(x) = r.next_packet() {
+            out.push(match x {
+                Ok(p) => format!("{} {} {:?}", p.ts_ns, p.orig_len, p.data),
+                Err(e) => e.to_string(),
+            });
+        }
+        out.push(format!("end at {}", r.offset()));
+        out
+    }
+
+    /// A mapped file and the same bytes streamed say the same: packets,
+    /// errors and byte offsets, whole, cut at every length, with garbage
+    /// or an impossible record length (over the 1 MiB buffer too).
+    #[test]
+    fn mapped_and_streamed_read_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let map_p = dir.path().join("m");
+        let read = |bytes: &[u8]| {
+            std::fs::write(&map_p, bytes).unwrap();
+            let mapped = TraceReader::open(&map_p).map(|r| {
+                assert!(r.input.map.is_some());
+                story(r)
+            });
+            let streamed =
+                TraceReader::from_reader(&map_p.display().to_string(), std::io::Cursor::new(bytes.to_vec()))
+                    .map(story);
+            match (mapped, streamed) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+            }
+        };
+        for (name, f) in [("t.pcap", Format::Pcap), ("t.pcapng", Format::PcapNg)] {
+            let p = dir.path().join(name);
+            write(&p, f);
+            let full = std::fs::read(&p).unwrap();
+            for cut in 1..full.len() {
+                read(&full[..cut]);
+            }
+            let mut g = full.clone();
+            g.extend_from_slice(b"\x01\x02\x03garbage after the last packet");
+            read(&g);
+            // A record claiming 2 MiB (pcap: caplen; pcapng: block length),
+            // followed by 1.5 MiB or by 3 MiB: over the buffer both ways.
+            for tail in [3 << 19, 3 << 20] {
+                let mut g = full.clone();
+                let hdr: Vec<u8> = match f {
+                    Format::Pcap => [0u32, 0, 2 << 20, 2 << 20]
+                        .iter()
+                        .flat_map(|x| x.to_le_bytes())
+                        .collect(),
+                    Format::PcapNg => [EPB, 2 << 20, 0].iter().flat_map(|x| x.to_le_bytes()).collect(),
+                };
+                g.extend_from_slice(&hdr);
+                g.resize(g.len() + tail, 7);
+                read(&g);
+            }
+        }
+    }
+
+    /// A mapped file that shrinks underneath the reader ends the read with
+    /// an error at the next length check, not a SIGBUS.
+    #[test]
+    fn a_mapped_file_that_shrinks_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.pcap");
+        let mut w = TraceWriter::create(&p, Format::Pcap).unwrap();
+        for i in 0..3000u64 {
+            w.write(i, &[1u8; 1000]).unwrap();
+        }
+        w.finish().unwrap();
+        let mut r = TraceReader::open(&p).unwrap();
+        assert!(r.input.map.is_some());
+        // Still longer than the first checked window (1 MiB + the header).
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(2 << 20)
+            .unwrap();
+        let mut ok = 0;
+        let err = loop {
+            match r.next_packet() {
+                Some(Ok(_)) => ok += 1,
+                Some(Err(e)) => break e,
+                None => panic!("read to the end of a shrunk file"),
+            }
+        };
+        assert!(err.to_string().contains("shrank underneath"), "{err}");
+        assert!(ok > 1000 && ok < 2000, "{ok}");
     }
 
     #[test]
