@@ -93,9 +93,12 @@ module lbnic_bank #(
   localparam logic [WAW-1:0] BE_W0 = WAW'(BE_BASE / 8);
   localparam logic [WAW-1:0] LUT_W0 = WAW'(LUT_BASE / 8);
 
-  // ---- registers: GLOBAL and VIP of both banks
-  logic [63:0] glob[2][GW];
-  logic [63:0] vips[2][VW];
+  // ---- registers: GLOBAL and VIP of both banks, a flat vector per bank.
+  // (As arrays `[2][VW]` read whole at the active bank, Yosys made the VIP
+  // table a memory with a read port per word and a 4096:1 mux behind each:
+  // 8.4M mux cells at the default target, more than it can hold.)
+  logic [64*GW-1:0] glob0, glob1;
+  logic [64*VW-1:0] vips0, vips1;
 
   // ---- the host/scan port: one request per clock
   logic           ap_take;
@@ -133,9 +136,17 @@ module lbnic_bank #(
   /* verilator lint_on UNUSEDSIGNAL */
 
   always_ff @(posedge clk) begin
-    if (req && req_we) begin
-      if (in_g) glob[req_bank][req_w[$clog2(GW)-1:0]] <= req_wdata;
-      if (in_v) vips[req_bank][vo[$clog2(VW)-1:0]] <= req_wdata;
+    for (int i = 0; i < GW; i++) begin
+      if (req && req_we && in_g && req_w[$clog2(GW)-1:0] == $clog2(GW)'(i)) begin
+        if (req_bank) glob1[64*i+:64] <= req_wdata;
+        else glob0[64*i+:64] <= req_wdata;
+      end
+    end
+    for (int i = 0; i < VW; i++) begin
+      if (req && req_we && in_v && vo[$clog2(VW)-1:0] == $clog2(VW)'(i)) begin
+        if (req_bank) vips1[64*i+:64] <= req_wdata;
+        else vips0[64*i+:64] <= req_wdata;
+      end
     end
   end
 
@@ -156,7 +167,10 @@ module lbnic_bank #(
     s1_bank <= req_bank;
     s1_lane <= bo[1:0];
     s1_odd  <= lo[0];
-    s1_reg  <= in_g ? glob[req_bank][req_w[$clog2(GW)-1:0]] : vips[req_bank][vo[$clog2(VW)-1:0]];
+    s1_reg  <= in_g ? (req_bank ? glob1[64*32'(req_w[$clog2(GW)-1:0])+:64]
+                                : glob0[64*32'(req_w[$clog2(GW)-1:0])+:64])
+                    : (req_bank ? vips1[64*32'(vo[$clog2(VW)-1:0])+:64]
+                                : vips0[64*32'(vo[$clog2(VW)-1:0])+:64]);
     if (rst) s1_rd <= 1'b0;
   end
   logic [63:0] s1_data;
@@ -243,8 +257,6 @@ module lbnic_bank #(
                                            : {lut_b_rdata[lut1_bank][1], lut_b_rdata[lut1_bank][0]}) >> lut1_sh);
   end
 
-  always_comb begin
-    for (int i = 0; i < GW; i++) active_global[64*i+:64] = glob[active_bank][i];
-    for (int i = 0; i < VW; i++) active_vips[64*i+:64] = vips[active_bank][i];
-  end
+  assign active_global = active_bank ? glob1 : glob0;
+  assign active_vips = active_bank ? vips1 : vips0;
 endmodule
