@@ -65,12 +65,12 @@ pub(crate) fn map(file: &File) -> io::Result<Option<Map>> {
     let Ok(len) = usize::try_from(meta.len()) else {
         return Ok(None);
     };
-    // SAFETY: the mapping is private and read-only, of `len` bytes, the
-    // length of the regular file `meta` describes. What another process
-    // can still do to the file (rewrite or truncate it) is the policy in
-    // the module documentation: rewritten bytes are parsed as untrusted
-    // input, truncation is checked for (`Map::check`) before every `CHECK`
-    // bytes are read.
+    // What another process can still do to the file (rewrite or truncate
+    // it) is the policy in the module documentation: rewritten bytes are
+    // parsed as untrusted input, truncation is checked for (`Map::check`)
+    // before every `CHECK` bytes are read.
+    // SAFETY: private, read-only, `len` bytes: the length of the regular
+    // file `meta` describes; changes underneath: the policy above.
     let map = unsafe { MmapOptions::new().len(len).map_copy_read_only(file)? };
     // Only a hint: a failure changes nothing but speed.
     let _ = map.advise(Advice::Sequential);
@@ -118,12 +118,11 @@ impl Map {
         if end <= self.released {
             return;
         }
-        // SAFETY: the range is within the mapping and page aligned, and
-        // nothing borrows it: the reader takes `&mut self` here, it holds
-        // no slice of the map across calls, and it never reads before
-        // `done` again. For a private mapping of a file that was never
-        // written, MADV_DONTNEED only drops the pages: were they read
-        // again, they would come back from the file.
+        // For a private mapping of a file that was never written,
+        // MADV_DONTNEED only drops the pages: were they read again, they
+        // would come back from the file.
+        // SAFETY: in the mapping, page aligned, and unborrowed: `&mut self`,
+        // no slice of the map is held across calls, `..done` is not read again.
         let r = unsafe {
             self.map
                 .unchecked_advise_range(UncheckedAdvice::DontNeed, self.released, end - self.released)
