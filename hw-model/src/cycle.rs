@@ -382,6 +382,8 @@ enum SrcItem {
 #[derive(Default)]
 struct Flight {
     seq: u64,
+    /// Holds a packet (not on the free list).
+    busy: bool,
     frame: Vec<u8>,
     /// The emitted frame; the slot keeps the buffer for its next packet.
     out: Vec<u8>,
@@ -776,18 +778,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     }
 
     fn alloc(&mut self) -> u32 {
-        match self.free.pop() {
+        let i = match self.free.pop() {
             Some(i) => i,
             None => {
                 self.slots.push(Flight::default());
                 (self.slots.len() - 1) as u32
             }
-        }
+        };
+        self.slots[i as usize].busy = true;
+        i
     }
 
     /// Return a slot; its frame buffer becomes the slot's output buffer.
     fn release(&mut self, i: u32) {
         let f = &mut self.slots[i as usize];
+        f.busy = false;
         f.bank = None;
         f.decision = None;
         let mut buf = std::mem::take(&mut f.frame);
@@ -1791,6 +1796,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Cycle<B> {
     }
     fn counters(&self) -> &Counters {
         &self.dev.counters
+    }
+    /// The oldest packet still waiting at the source or in a slot: the
+    /// pipeline holds at most a few hundred, so a scan is cheap next to the
+    /// 256 inputs a replay hands on between two calls.
+    fn settled(&self) -> u64 {
+        let queued = self.src.iter().find_map(|s| match s {
+            SrcItem::Pkt(p) => Some(p.seq),
+            SrcItem::Flash(_) => None,
+        });
+        let flying = self.slots.iter().filter(|f| f.busy).map(|f| f.seq).min();
+        [queued, flying].into_iter().flatten().min().unwrap_or(self.seq)
     }
 }
 

@@ -205,4 +205,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Model for Functional<B> {
     fn counters(&self) -> &Counters {
         &self.dev.counters
     }
+    fn settled(&self) -> u64 {
+        match self.used {
+            0 => self.seq,
+            _ => self.pending[0].seq,
+        }
+    }
 }

@@ -89,4 +89,11 @@ pub trait Model {
     /// this with the same vector allocates nothing.
     fn take_output_into(&mut self, dst: &mut Vec<OutPacket>);
     fn counters(&self) -> &Counters;
+    /// Every input with a lower index (counting from 0, every frame
+    /// offered) has left or was dropped, so whatever a replay keeps for it
+    /// can go: without this a capture whose frames are all dropped would
+    /// keep one record per input. 0 where the model cannot tell.
+    fn settled(&self) -> u64 {
+        0
+    }
 }

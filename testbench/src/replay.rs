@@ -115,9 +115,6 @@ impl Driven for FunctionalRun {
                 &mut self.pool,
                 out,
             )?;
-            // Taking the output ran every input: those without an output
-            // were dropped (a capture of drops holds no memory).
-            self.pending.clear();
         }
         Ok(())
     }
@@ -204,6 +201,12 @@ fn hand_on(
             o.data.clear();
             pool.push(std::mem::take(&mut o.data));
         }
+    }
+    // Inputs the model is done with and that left nothing were dropped: a
+    // capture of drops holds no memory.
+    let settled = m.settled();
+    while pending.front().is_some_and(|p| p.0 < settled) {
+        pending.pop_front();
     }
     Ok(())
 }

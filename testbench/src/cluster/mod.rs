@@ -170,6 +170,13 @@ impl CycleNode {
                 None => acc.achieved.add(base, ts, o.data.len()),
             }
         }
+        // Inputs the model is done with and that left nothing were dropped.
+        let settled = self.m.settled();
+        while self.pending.front().is_some_and(|p| p.seq < settled) {
+            if let Some(k) = self.pending.pop_front().and_then(|p| p.stale) {
+                nat.lose(k);
+            }
+        }
     }
 
     fn finish(&mut self, at: Place, acc: &mut Acc, nat: &mut Nat, base: u64) {
