@@ -31,13 +31,15 @@
 // NOT here (see rtl/README.md): that hash stage, the usable-backend check,
 // scheduling, the NAT return entry, the posted RMW unit, counters.
 //
-// valid/ready, one packet per clock, in four stages (latency LATENCY = 4;
-// a full pipeline stalls as a whole while out_ready is low), so that no
-// register-to-register path is more than a few LUT levels (spec §13
-// "Synthesis"): M0 per way (key compare, idle time, its timeout, eviction
-// class), M1 per way (expired: free and live ways), M2 across the ways (the first live match, the free ways per
-// bucket, the first movable resident, the eviction tournament's first two
-// rounds), M3 the last two rounds, the insert plan and the touched way.
+// valid/ready, one packet per clock, in stages (latency LATENCY = 3 +
+// clog2(2 * WAYS): 7 at 8 ways; a full pipeline stalls as a whole while
+// out_ready is low), so that no register-to-register path is more than a
+// few LUT levels (spec §13 "Synthesis"): M0 per way (key compare, idle
+// time, its timeout, eviction class), M1 per way (expired: free and live
+// ways), M2 across the ways (the first live match and its way, the free
+// ways per bucket, the first movable resident, the eviction tournament's
+// first round), one stage per further round, then the insert plan and
+// the touched way into the output register.
 // The victim is chosen by a tournament (a pair keeps its left way unless
 // the right one is strictly better: lower class, or equal class and longer
 // idle), which picks what the model's linear scan picks: the first of the
@@ -111,9 +113,10 @@ module lbnic_ct_match #(
   localparam logic [7:0] FIN = 8'h01, SYN = 8'h02, RST = 8'h04, ACK = 8'h10;
 
   /* verilator lint_off UNUSEDPARAM */
-  localparam int unsigned LATENCY = 4;  // documentation; the engine waits for out_valid
-  /* verilator lint_on UNUSEDPARAM */
   localparam int unsigned IB = $clog2(N);
+  // M0, M1, M2, a stage per further tournament round, the output register
+  localparam int unsigned LATENCY = 4 + ((IB > 1) ? IB - 1 : 0);  // documentation; the engine waits for out_valid
+  /* verilator lint_on UNUSEDPARAM */
 
   // The flags byte a matching (and a new) entry has.
   logic [7:0] want_flags;
@@ -197,20 +200,16 @@ module lbnic_ct_match #(
   end
 
   // ---- pipeline control ----
-  logic adv, v0, v1, v2;
+  logic adv, v0, v1;
   assign adv = !out_valid || out_ready;
   assign in_ready = adv;
   always_ff @(posedge clk) begin
     if (rst) begin
       v0 <= 1'b0;
       v1 <= 1'b0;
-      v2 <= 1'b0;
-      out_valid <= 1'b0;
     end else if (adv) begin
       v0 <= in_valid;
       v1 <= v0;
-      v2 <= v1;
-      out_valid <= v2;
     end
   end
 
@@ -300,21 +299,25 @@ module lbnic_ct_match #(
       end
     end
   endfunction
-  // candidates left after 1, 2, 3 rounds
-  // (M2 plays two rounds, M3 up to three: up to 32 ways in all)
-  localparam int unsigned K1 = (N + 1) / 2, K2 = (K1 + 1) / 2, K3 = (K2 + 1) / 2;
-  localparam int unsigned K4 = (K3 + 1) / 2;
+  // Rounds of the tournament: R = clog2(N). M2 plays the first; each of the
+  // NQ = R - 1 stages after it (Q1..QNQ) one more; the output stage
+  // takes the winner. K[r]: candidates left after r rounds.
+  localparam int unsigned R = IB;
+  localparam int unsigned NQ = (R > 1) ? R - 1 : 0;
+  function automatic int unsigned left_after(input int unsigned r);
+    left_after = N;
+    for (int unsigned k = 0; k < r; k++) left_after = (left_after + 1) / 2;
+  endfunction
 
   // ---- M2: across the ways ----
   logic          c_hit;
   logic [IB-1:0] c_hit_i;
+  logic [N-1:0]  c_hit_1h;  // the first live match, one-hot
   logic [WB:0]   nfree_a, nfree_b;
   logic [WB-1:0] first_a, first_b;
   logic [IB-1:0] mv_i;
   logic [CB*N-1:0] t0, t1;
-  /* verilator lint_off UNUSEDSIGNAL */ // the candidates left: its first K2
-  logic [CB*N-1:0] t2;
-  /* verilator lint_on UNUSEDSIGNAL */
+  logic [WBITS-1:0] c_hw;   // the hit way (AND-OR over the one-hot match)
   always_comb begin
     c_hit = 1'b0;
     c_hit_i = '0;
@@ -326,6 +329,10 @@ module lbnic_ct_match #(
       end
       if (m1_mov[i]) mv_i = IB'(i);
     end
+    c_hit_1h = m1_live & (~m1_live + N'(1));
+    c_hw = '0;
+    for (int i = 0; i < N; i++)
+      c_hw = c_hw | (m1_ways[i * WBITS +: WBITS] & {WBITS{c_hit_1h[i]}});
     nfree_a = '0;
     nfree_b = '0;
     first_a = '0;
@@ -341,74 +348,81 @@ module lbnic_ct_match #(
     for (int i = 0; i < N; i++)
       t0[CB*i +: CB] = {IB'(i), m1_cls[2*i +: 2], m1_idle[32*i +: 32]};
     t1 = round(t0, N);
-    t2 = round(t1, K1);
   end
 
-  logic          m2_hit, m2_free, m2_fb, m2_faged, m2_mov, m2_syn;
-  logic [IB-1:0] m2_hit_i;
-  logic [WB-1:0] m2_fway;
-  logic [31:0]   m2_reloc;
-  logic [CB*K2-1:0] m2_t;
-  logic [IB-1:0] m2_mvi;
-  logic [2*BBITS-1:0] m2_ways;
-  logic [31:0]   m2_now;
-  logic [15:0]   m2_len;
-  logic [7:0]    m2_flags;
-  lbnic_pkg::ct_way_t m2_new;
+  // What the output stage needs besides the tournament, carried from M2
+  // through the round stages: {hit, hit_i, free, per bucket the free ways,
+  // the first free way and whether it held an entry (the choice between
+  // the buckets is the output stage's), mov, mvi, reloc, syn, now, len,
+  // flags, hit way, new way}.
+  localparam int unsigned PB = 1 + IB + 1 + 2 * (WB + 1 + WB + 1) + 1 + IB + 32 + 1 + 32 + 16 + 8
+                             + 2 * WBITS;
+  logic [PB-1:0]     c_plan;
+  assign c_plan = {c_hit, c_hit_i, m1_free != 0, nfree_a, nfree_b, first_a, first_b,
+                   m1_valid[32'(first_a)], m1_valid[WAYS + 32'(first_b)],
+                   m1_mov != 0, mv_i, m1_other[32 * 32'(mv_i) +: 32], m1_syn, m1_now, m1_len,
+                   m1_flags, c_hw, WBITS'(m1_new)};
+
+  // Stage q (0 = M2, 1..NQ = Q1..QNQ): the candidates after q + 1 rounds,
+  // the plan bundle and valid.
+  logic [(NQ+1)*CB*N-1:0] st_t;
+  logic [(NQ+1)*PB-1:0]   st_p;
+  logic [NQ:0]            st_v;
   always_ff @(posedge clk) begin
     if (adv) begin
-      logic fb;
-      logic [WB-1:0] fw;
-      fb = nfree_b > nfree_a;
-      fw = fb ? first_b : first_a;
-      m2_hit <= c_hit;
-      m2_hit_i <= c_hit_i;
-      m2_free <= nfree_a != 0 || nfree_b != 0;
-      m2_fb <= fb;
-      m2_fway <= fw;
-      // (each bucket's first free way's valid bit, then the choice: not a
-      // mux at the chosen index, which waits for the choice)
-      m2_faged <= fb ? m1_valid[WAYS + 32'(first_b)] : m1_valid[32'(first_a)];
-      m2_mov <= m1_mov != 0;
-      m2_reloc <= m1_other[32 * 32'(mv_i) +: 32];
-      m2_t <= t2[CB*K2-1:0];
-      m2_ways <= m1_ways;
-      m2_now <= m1_now;
-      m2_len <= m1_len;
-      m2_flags <= m1_flags;
-      m2_syn <= m1_syn;
-      m2_new <= m1_new;
-      m2_mvi <= mv_i;
+      st_t[0 +: CB*N] <= t1;
+      st_p[0 +: PB] <= c_plan;
+    end
+    if (rst) st_v[0] <= 1'b0;
+    else if (adv) st_v[0] <= v1;
+  end
+  for (genvar q = 1; q <= NQ; q++) begin : g_round
+    always_ff @(posedge clk) begin
+      if (adv) begin
+        st_t[q*CB*N +: CB*N] <= round(st_t[(q-1)*CB*N +: CB*N], left_after(q));
+        st_p[q*PB +: PB] <= st_p[(q-1)*PB +: PB];
+      end
+      if (rst) st_v[q] <= 1'b0;
+      else if (adv) st_v[q] <= st_v[q-1];
     end
   end
 
-  // ---- M3: the victim, the insert plan, the touched way ----
+  // ---- the output stage: the victim, the insert plan, the touched way ----
+  /* verilator lint_off UNUSEDSIGNAL */ // the winner is the first candidate
+  logic [CB*N-1:0] win;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [IB-1:0] vic_i;
   logic [1:0]    vic_cls;
-  always_comb begin
-    /* verilator lint_off UNUSEDSIGNAL */ // the winner: the first candidate
-    logic [CB*N-1:0] t3, t4, t5;
-    /* verilator lint_on UNUSEDSIGNAL */
-    t3 = round((CB*N)'(m2_t), K2);
-    t4 = round(t3, K3);
-    t5 = round(t4, K4);
-    vic_i = t5[CB-1:34];
-    vic_cls = t5[33:32];
-  end
+  assign win = st_t[NQ*CB*N +: CB*N];
+  assign vic_i = win[CB-1:34];
+  assign vic_cls = win[33:32];
 
-  lbnic_pkg::ct_way_t hw, c_touched;
+  logic          p_hit, p_free, p_aged_a, p_aged_b, p_mov, p_syn, p_fb;
+  logic [IB-1:0] p_hit_i, p_mvi;
+  logic [WB:0]   p_nfree_a, p_nfree_b;
+  logic [WB-1:0] p_first_a, p_first_b;
+  logic [31:0]   p_reloc, p_now;
+  logic [15:0]   p_len;
+  logic [7:0]    p_flags;
+  lbnic_pkg::ct_way_t hw, p_new, c_touched;
+  logic [WBITS-1:0] p_hw, p_newb;
+  assign {p_hit, p_hit_i, p_free, p_nfree_a, p_nfree_b, p_first_a, p_first_b, p_aged_a, p_aged_b,
+          p_mov, p_mvi, p_reloc, p_syn, p_now, p_len, p_flags, p_hw, p_newb} = st_p[NQ*PB +: PB];
+  assign p_fb = p_nfree_b > p_nfree_a;
+  assign hw = p_hw;
+  assign p_new = p_newb;
+
   logic [7:0] hs;
   always_comb begin
-    hw = m2_ways[32'(m2_hit_i) * WBITS +: WBITS];
     hs = known(hw.tcp_state);
     c_touched = hw;
-    c_touched.last_seen = m2_now;
+    c_touched.last_seen = p_now;
     c_touched.packets = hw.packets + 32'd1;
-    c_touched.bytes = hw.bytes + {48'd0, m2_len};
+    c_touched.bytes = hw.bytes + {48'd0, p_len};
     if (hw.proto == TCP) begin
-      if ((m2_flags & RST) != 0) c_touched.tcp_state = ST_CLOSED;
-      else if ((m2_flags & FIN) != 0) c_touched.tcp_state = (hs == ST_CLOSED) ? ST_CLOSED : ST_CLOSING;
-      else if ((hs == ST_SYN || hs == ST_NONE) && (m2_flags & ACK) != 0 && (m2_flags & SYN) == 0)
+      if ((p_flags & RST) != 0) c_touched.tcp_state = ST_CLOSED;
+      else if ((p_flags & FIN) != 0) c_touched.tcp_state = (hs == ST_CLOSED) ? ST_CLOSED : ST_CLOSING;
+      else if ((hs == ST_SYN || hs == ST_NONE) && (p_flags & ACK) != 0 && (p_flags & SYN) == 0)
         c_touched.tcp_state = ST_EST;
       else c_touched.tcp_state = hs;
     end
@@ -419,27 +433,29 @@ module lbnic_ct_match #(
   logic [WB-1:0] c_ins_way;
   always_comb begin
     c_aged = 1'b0;
-    if (m2_free) begin
+    if (p_free) begin
       c_kind = INS_FREE;
-      c_ins_b = m2_fb;
-      c_ins_way = m2_fway;
-      c_aged = m2_faged;
-    end else if (m2_mov) begin
+      c_ins_b = p_fb;
+      c_ins_way = p_fb ? p_first_b : p_first_a;
+      c_aged = p_fb ? p_aged_b : p_aged_a;
+    end else if (p_mov) begin
       c_kind = INS_RELOCATE;
-      c_ins_b = m2_mvi >= IB'(WAYS);
-      c_ins_way = WB'(32'(m2_mvi) % WAYS);
+      c_ins_b = p_mvi >= IB'(WAYS);
+      c_ins_way = WB'(32'(p_mvi) % WAYS);
     end else begin
       c_ins_b = vic_i >= IB'(WAYS);
       c_ins_way = WB'(32'(vic_i) % WAYS);
-      c_kind = (vic_cls == 2'd2 && m2_syn) ? INS_REFUSED : INS_EVICT;
+      c_kind = (vic_cls == 2'd2 && p_syn) ? INS_REFUSED : INS_EVICT;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (adv && v2) begin
-      hit <= m2_hit;
-      hit_b <= m2_hit_i >= IB'(WAYS);
-      hit_way <= WB'(32'(m2_hit_i) % WAYS);
+    if (rst) out_valid <= 1'b0;
+    else if (adv) out_valid <= st_v[NQ];
+    if (adv && st_v[NQ]) begin
+      hit <= p_hit;
+      hit_b <= p_hit_i >= IB'(WAYS);
+      hit_way <= WB'(32'(p_hit_i) % WAYS);
       hit_vip <= hw.vip;
       hit_backend <= hw.backend;
       touched <= c_touched;
@@ -447,8 +463,8 @@ module lbnic_ct_match #(
       ins_b <= c_ins_b;
       ins_way <= c_ins_way;
       ins_aged <= c_aged;
-      new_way <= m2_new;
-      reloc_bucket <= m2_reloc;
+      new_way <= p_new;
+      reloc_bucket <= p_reloc;
     end
   end
 endmodule
