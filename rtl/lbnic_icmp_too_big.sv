@@ -140,17 +140,18 @@ module lbnic_icmp_too_big #(
   logic [79:0] l2cap;                 // frame bytes 12..21 (tags, ethertype)
   logic [31:0] qsum;                  // quote sum, not folded
 
-  // Pass 1: one beat's contribution to the quote sum, DF and L2 bytes.
+  // Pass 1: one beat's contribution to the quote sum (the quote's bytes of
+  // the beat, folded: the same ones'-complement sum as the bytes' plain
+  // sum, and the adder tree of lbnic_csum_beat rather than a chain of
+  // BI adds, which was 94 LUT levels), DF and L2 bytes.
+  localparam int unsigned LBI = $clog2(B);
+  logic [15:0] beat_fold;
   logic [31:0] beat_sum;
-  always_comb begin
-    beat_sum = '0;
-    for (int j = 0; j < BI; j++) begin
-      if (base + 16'(j) >= 16'(l2_len) && base + 16'(j) < 16'(l2_len) + qlen) begin
-        if (j % 2 == 0) beat_sum = beat_sum + {16'd0, s_tdata[8*j +: 8], 8'd0};
-        else beat_sum = beat_sum + {24'd0, s_tdata[8*j +: 8]};
-      end
-    end
-  end
+  lbnic_csum_beat #(.DATA_BYTES(B)) quote_add (
+      .beat(base[15:LBI]), .data(s_tdata), .keep({B{1'b1}}),
+      .lo(16'(l2_len)), .hi(16'(l2_len) + qlen), .acc(16'd0), .sum(beat_fold)
+  );
+  assign beat_sum = {16'd0, beat_fold};
 
   // ---- headers ----------------------------------------------------------
   logic [15:0] icmp_len;
