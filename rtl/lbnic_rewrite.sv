@@ -111,13 +111,12 @@ module lbnic_rewrite #(
   endfunction
 
   // Sum of the 16-bit words of an address (4 octets at 12..15 or all 16).
+  // (a tree of adds: one after another they were 8 deep)
   function automatic [23:0] addr_sum(input logic [127:0] a, input logic v6);
-    logic [23:0] s;
-    s = 24'd0;
-    for (int k = 0; k < 8; k++) begin
-      if (v6 || k >= 6) s = s + {8'd0, a[16*k+7 -: 8], a[16*k+15 -: 8]};
-    end
-    addr_sum = s;
+    logic [23:0] w[8];
+    for (int k = 0; k < 8; k++)
+      w[k] = (v6 || k >= 6) ? {8'd0, a[16*k+7 -: 8], a[16*k+15 -: 8]} : 24'd0;
+    addr_sum = ((w[0] + w[1]) + (w[2] + w[3])) + ((w[4] + w[5]) + (w[6] + w[7]));
   endfunction
 
   // ------------------------------------------------ the plan of a packet
@@ -148,22 +147,26 @@ module lbnic_rewrite #(
   logic [15:0] n_outlen;
   logic [47:0] n_dmac, n_smac;
   logic [8*HDR-1:0] n_hdr;
-  logic [15:0] n_ip4_part;
   logic [15:0] n_addr_at;
   logic [4:0]  n_addr_len;
   logic [127:0] n_addr;
   logic        n_port_en;
   logic [15:0] n_port_at, n_port;
   logic        n_ipcs_en;
-  logic [15:0] n_ipcs_at, n_ipcs_d;
+  logic [15:0] n_ipcs_at;
   logic        n_l4cs_en, n_l4cs_udp, n_l4cs_keep0;
-  logic [15:0] n_l4cs_at, n_l4cs_d;
+  logic [15:0] n_l4cs_at;
   logic        n_icmp, n_w1_en, n_w2_en;
-  logic [15:0] n_addr2_at, n_w1_at, n_w1, n_w2_at, n_w2;
-  logic [15:0] il3, il4, q_end, oldq_port, c1, c2, din, dout, qhc_new, cur_l4;
+  logic [15:0] n_addr2_at, n_w1_at, n_w2_at;
+  logic [15:0] il3, il4, q_end, oldq_port;
   logic [127:0] old_inner, new_w;
   logic        q_l4;
-  logic [23:0] iacc;
+  // The plan's checksum arithmetic in stages (below): the operands as
+  // the descriptor gives them, registered when it is taken.
+  logic [23:0] x_ts0, x_td0, x_tsv, x_tdv;
+  logic [15:0] x_oa0, x_oav, x_na4, x_na6, x_oi, x_nwv;
+  logic        x_pe0, x_ipe, x_ql4, x_p17;
+  logic [15:0] x_op0, x_np0, x_iop, x_inp;
   logic [2:0]  n_kind;
   logic [15:0] n_last_ob;
   assign n_last_ob = (n_outlen - 16'd1) >> LB;
@@ -180,8 +183,6 @@ module lbnic_rewrite #(
   logic [7:0]  host_bits;
   logic [7:0]  proto_out;
   logic [15:0] sport;
-  logic [23:0] acc;
-  logic [15:0] udp_cs;
   logic [63:0] udp_hdr;
   logic [127:0] old_addr;
   logic [15:0] old_port;
@@ -208,9 +209,9 @@ module lbnic_rewrite #(
     n_kind = ST_TX; n_len = 16'd0; n_max = d_global.max_frame;
     n_addr_at = 16'd0; n_addr_len = 5'd4; n_addr = 128'd0;
     n_port_en = 1'b0; n_port_at = 16'd0; n_port = 16'd0;
-    n_ipcs_en = 1'b0; n_ipcs_at = 16'd0; n_ipcs_d = 16'd0;
+    n_ipcs_en = 1'b0; n_ipcs_at = 16'd0;
     n_l4cs_en = 1'b0; n_l4cs_udp = 1'b0; n_l4cs_keep0 = 1'b0;
-    n_l4cs_at = 16'd0; n_l4cs_d = 16'd0;
+    n_l4cs_at = 16'd0;
     old_addr = 128'd0; old_port = 16'd0;
 
     // ---- encapsulation
@@ -269,15 +270,12 @@ module lbnic_rewrite #(
         n_hdr[8*(18+k) +: 8] = tdst[8*(12+k) +: 8];
       end
     end
-    acc = 24'h4500 + {8'd0, ip_total} + {8'd0, 8'd64, proto_out}
-        + addr_sum(tsrc, 1'b0) + addr_sum(tdst, 1'b0);
-    n_ip4_part = fold(acc);
-    // GUE UDP header after the outer IP header
-    acc = addr_sum(tsrc, be_v6) + addr_sum(tdst, be_v6) + 24'd17 + {8'd0, ulen}
-        + {8'd0, sport} + {8'd0, d_global.gue_port} + {8'd0, ulen} + {8'd0, d_l3_sum};
-    udp_cs = ~fold(acc);
-    if (udp_cs == 16'd0) udp_cs = 16'hffff;
-    udp_hdr = {sport, d_global.gue_port, ulen, udp_cs};
+    x_ts0 = addr_sum(tsrc, 1'b0);
+    x_td0 = addr_sum(tdst, 1'b0);
+    x_tsv = addr_sum(tsrc, be_v6);
+    x_tdv = addr_sum(tdst, be_v6);
+    // GUE UDP header after the outer IP header (its checksum comes later)
+    udp_hdr = {sport, d_global.gue_port, ulen, 16'd0};
     for (int k = 0; k < 8; k++) begin
       if (be_v6) n_hdr[8*(42+k) +: 8] = udp_hdr[63-8*k -: 8];
       else n_hdr[8*(22+k) +: 8] = udp_hdr[63-8*k -: 8];
@@ -313,74 +311,54 @@ module lbnic_rewrite #(
     end
     n_ipcs_en = !d_parsed.ipv6;
     n_ipcs_at = {2'd0, d_parsed.l3_offset} + 16'd10;
-    n_ipcs_d = fold({8'd0, ~fold(addr_sum(old_addr, 1'b0))}
-                    + {8'd0, fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0))});
+    x_oa0 = fold(addr_sum(old_addr, 1'b0));
+    x_na4 = fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0));
+    x_na6 = fold(addr_sum(n_addr, 1'b1));
+    x_oav = fold(addr_sum(old_addr, d_parsed.ipv6));
     n_l4cs_en = !later && tcpudp && !d_parsed.icmp_error_valid;
     n_l4cs_udp = d_parsed.proto == 8'd17;
     n_l4cs_keep0 = n_l4cs_udp && !d_parsed.ipv6;
     n_l4cs_at = {2'd0, d_parsed.l4_offset} + (n_l4cs_udp ? 16'd6 : 16'd16);
-    acc = {8'd0, ~fold(addr_sum(old_addr, d_parsed.ipv6))};
-    if (d_parsed.ipv6) acc = acc + {8'd0, fold(addr_sum(n_addr, 1'b1))};
-    else acc = acc + {8'd0, fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0))};
-    if (n_port_en) acc = acc + {8'd0, ~old_port} + {8'd0, n_port};
-    n_l4cs_d = fold(acc);
+    x_pe0 = n_port_en;
+    x_op0 = old_port;
+    x_np0 = n_port;
 
     // ---- NAT of an ICMP error (Way::ToBackend on FORWARD, ToClient on
     // REVERSE_NAT); the l4cs unit then updates the ICMP checksum
     n_icmp = d_parsed.icmp_error_valid;
-    n_w1_en = 1'b0; n_w2_en = 1'b0; n_w1 = 16'd0; n_w2 = 16'd0;
+    n_w1_en = 1'b0; n_w2_en = 1'b0;
     il3 = {2'd0, d_parsed.l4_offset} + 16'd8;
     il4 = il3 + {2'd0, d_parsed.icmp_error.l4_offset};
     q_end = {2'd0, d_parsed.l3_offset} + l3_len;
     for (int k = 0; k < 16; k++)
       old_inner[8*k +: 8] = is_fwd ? d_parsed.icmp_error.src[k] : d_parsed.icmp_error.dst[k];
     new_w = d_parsed.ipv6 ? n_addr : {n_addr[31:0], 96'd0};  // octets as in old_*
-    dout = fold({8'd0, ~fold(addr_sum(old_addr, d_parsed.ipv6))}
-                + {8'd0, fold(addr_sum(new_w, d_parsed.ipv6))});
-    din = fold({8'd0, ~fold(addr_sum(old_inner, d_parsed.ipv6))}
-               + {8'd0, fold(addr_sum(new_w, d_parsed.ipv6))});
+    x_oi = fold(addr_sum(old_inner, d_parsed.ipv6));
+    x_nwv = fold(addr_sum(new_w, d_parsed.ipv6));
     n_addr2_at = il3 + (d_parsed.ipv6 ? (is_fwd ? 16'd8 : 16'd24) : (is_fwd ? 16'd12 : 16'd16));
-    iacc = d_parsed.ipv6 ? {8'd0, dout} : 24'd0;
-    iacc = iacc + {8'd0, din};
-    qhc_new = ~fold({8'd0, ~d_quote_ip_csum} + {8'd0, din});
     n_w1_at = il3 + 16'd10;
-    if (!d_parsed.ipv6) begin
-      n_w1_en = 1'b1;
-      n_w1 = qhc_new;
-      iacc = iacc + {8'd0, ~d_quote_ip_csum} + {8'd0, qhc_new};
-    end
+    n_w1_en = !d_parsed.ipv6;
     oldq_port = is_fwd ? d_parsed.icmp_error.sport : d_parsed.icmp_error.dport;
     n_w2_at = il4 + (d_parsed.icmp_error.proto == 8'd6 ? 16'd16 : 16'd6);
     q_l4 = (d_parsed.icmp_error.proto == 8'd6 || d_parsed.icmp_error.proto == 8'd17)
         && n_w2_at + 16'd2 <= q_end
         && (d_parsed.icmp_error.proto == 8'd6 || d_quote_l4_csum != 16'd0);
-    cur_l4 = d_quote_l4_csum;
-    c1 = cur_l4;
     if (n_icmp) begin
       n_port_en = d_backend.port != 16'd0;
       n_port_at = is_fwd ? il4 : il4 + 16'd2;
       n_port = is_fwd ? d_backend.port : d_vip.port;
     end
-    if (n_icmp && n_port_en) begin
-      iacc = iacc + {8'd0, ~oldq_port} + {8'd0, n_port};
-      if (q_l4) begin
-        c1 = ~fold({8'd0, ~cur_l4} + {8'd0, ~oldq_port} + {8'd0, n_port});
-        iacc = iacc + {8'd0, ~cur_l4} + {8'd0, c1};
-      end
-    end
-    c2 = ~fold({8'd0, ~c1} + {8'd0, din});
-    if (d_parsed.icmp_error.proto == 8'd17 && c2 == 16'd0) c2 = 16'hffff;
-    if (q_l4) begin
-      n_w2_en = 1'b1;
-      n_w2 = c2;
-      iacc = iacc + {8'd0, ~c1} + {8'd0, c2};
-    end
+    x_ipe = n_icmp && n_port_en;
+    x_iop = oldq_port;
+    x_inp = n_port;
+    x_ql4 = q_l4;
+    x_p17 = d_parsed.icmp_error.proto == 8'd17;
+    n_w2_en = q_l4;
     if (n_icmp) begin
       n_l4cs_en = 1'b1;
       n_l4cs_udp = 1'b0;
       n_l4cs_keep0 = 1'b0;
       n_l4cs_at = {2'd0, d_parsed.l4_offset} + 16'd2;
-      n_l4cs_d = fold(iacc);
     end
 
     // ---- what to do
@@ -422,6 +400,97 @@ module lbnic_rewrite #(
     endcase
   end
 
+  // ------------------------------------- the plan's checksums, in stages
+  // The checksum arithmetic of a plan (sums of 16-octet addresses, folded,
+  // then added again: 32 LUT levels in the clock the descriptor is taken)
+  // runs over the three clocks the packet buffer takes to return the
+  // frame's first beat after the descriptor (lbnic_top issues the read as
+  // it moves to the frame), so it costs no cycle: stage 1 registers the
+  // operands at `take`, stages 2 and 3 the partial results, and the fourth
+  // clock loads the plan. `plan_ready` holds the stream until then, for a
+  // frame that would come sooner (none does in lbnic_top). The same
+  // integers as in one clock: only where the registers sit moved.
+  logic [2:0]  pl_v;
+  logic        plan_ready;
+  assign plan_ready = pl_v == 3'd0;
+  // stage 1: operands
+  logic [23:0] r1_ts0, r1_td0, r1_tsv, r1_tdv;
+  logic [15:0] r1_oa0, r1_oav, r1_na4, r1_na6, r1_oi, r1_nwv, r1_op0, r1_np0, r1_iop, r1_inp;
+  logic [15:0] r1_ip_total, r1_ulen, r1_sport, r1_gue, r1_l3_sum, r1_qip, r1_cur;
+  logic [7:0]  r1_proto;
+  logic        r1_v6, r1_be_v6, r1_pe0, r1_ipe, r1_ql4, r1_p17, r1_icmp;
+  always_ff @(posedge clk) begin
+    if (take) begin
+      r1_ts0 <= x_ts0; r1_td0 <= x_td0; r1_tsv <= x_tsv; r1_tdv <= x_tdv;
+      r1_oa0 <= x_oa0; r1_oav <= x_oav; r1_na4 <= x_na4; r1_na6 <= x_na6;
+      r1_oi <= x_oi; r1_nwv <= x_nwv;
+      r1_op0 <= x_op0; r1_np0 <= x_np0; r1_iop <= x_iop; r1_inp <= x_inp;
+      r1_ip_total <= ip_total; r1_ulen <= ulen; r1_sport <= sport; r1_gue <= d_global.gue_port;
+      r1_l3_sum <= d_l3_sum; r1_qip <= d_quote_ip_csum; r1_cur <= d_quote_l4_csum;
+      r1_proto <= proto_out;
+      r1_v6 <= d_parsed.ipv6; r1_be_v6 <= be_v6; r1_pe0 <= x_pe0; r1_ipe <= x_ipe;
+      r1_ql4 <= x_ql4; r1_p17 <= x_p17; r1_icmp <= n_icmp;
+    end
+  end
+  // stage 2: the outer IPv4 and GUE UDP sums, the NAT deltas, the ICMP
+  // error's address deltas
+  logic [15:0] r2_ip4, r2_ucs, r2_ipcs, r2_l4d0, r2_dout, r2_din, r2_qip, r2_cur, r2_iop, r2_inp;
+  logic        r2_v6, r2_be_v6, r2_ipe, r2_ql4, r2_p17, r2_icmp;
+  always_ff @(posedge clk) begin
+    if (pl_v[0]) begin
+      logic [23:0] a;
+      logic [15:0] u;
+      r2_ip4 <= fold(24'h4500 + {8'd0, r1_ip_total} + {8'd0, 8'd64, r1_proto} + r1_ts0 + r1_td0);
+      u = ~fold(r1_tsv + r1_tdv + 24'd17 + {8'd0, r1_ulen} + {8'd0, r1_sport} + {8'd0, r1_gue}
+                + {8'd0, r1_ulen} + {8'd0, r1_l3_sum});
+      r2_ucs <= (u == 16'd0) ? 16'hffff : u;
+      r2_ipcs <= fold({8'd0, ~r1_oa0} + {8'd0, r1_na4});
+      a = {8'd0, ~r1_oav} + {8'd0, r1_v6 ? r1_na6 : r1_na4};
+      if (r1_pe0) a = a + {8'd0, ~r1_op0} + {8'd0, r1_np0};
+      r2_l4d0 <= fold(a);
+      r2_dout <= fold({8'd0, ~r1_oav} + {8'd0, r1_nwv});
+      r2_din <= fold({8'd0, ~r1_oi} + {8'd0, r1_nwv});
+      r2_qip <= r1_qip; r2_cur <= r1_cur; r2_iop <= r1_iop; r2_inp <= r1_inp;
+      r2_v6 <= r1_v6; r2_be_v6 <= r1_be_v6; r2_ipe <= r1_ipe; r2_ql4 <= r1_ql4;
+      r2_p17 <= r1_p17; r2_icmp <= r1_icmp;
+    end
+  end
+  // stage 3: the quoted IPv4 header's checksum, the quoted TCP/UDP
+  // checksum after the port, the ICMP checksum's sum so far
+  logic [15:0] r3_ip4, r3_ucs, r3_ipcs, r3_l4d0, r3_din, r3_qhc, r3_c1;
+  logic [23:0] r3_ia;
+  logic        r3_v6, r3_be_v6, r3_ql4, r3_p17, r3_icmp;
+  always_ff @(posedge clk) begin
+    if (pl_v[1]) begin
+      logic [15:0] q, c;
+      logic [23:0] ia;
+      q = ~fold({8'd0, ~r2_qip} + {8'd0, r2_din});
+      ia = (r2_v6 ? {8'd0, r2_dout} : 24'd0) + {8'd0, r2_din};
+      if (!r2_v6) ia = ia + {8'd0, ~r2_qip} + {8'd0, q};
+      c = r2_cur;
+      if (r2_ipe) begin
+        ia = ia + {8'd0, ~r2_iop} + {8'd0, r2_inp};
+        if (r2_ql4) begin
+          c = ~fold({8'd0, ~r2_cur} + {8'd0, ~r2_iop} + {8'd0, r2_inp});
+          ia = ia + {8'd0, ~r2_cur} + {8'd0, c};
+        end
+      end
+      r3_qhc <= q; r3_c1 <= c; r3_ia <= ia;
+      r3_ip4 <= r2_ip4; r3_ucs <= r2_ucs; r3_ipcs <= r2_ipcs; r3_l4d0 <= r2_l4d0; r3_din <= r2_din;
+      r3_v6 <= r2_v6; r3_be_v6 <= r2_be_v6; r3_ql4 <= r2_ql4; r3_p17 <= r2_p17; r3_icmp <= r2_icmp;
+    end
+  end
+  // stage 4 (into the plan): the quoted TCP/UDP checksum after the
+  // address, the ICMP checksum
+  logic [15:0] c2, s4_l4cs_d;
+  logic [23:0] s4_ia;
+  always_comb begin
+    c2 = ~fold({8'd0, ~r3_c1} + {8'd0, r3_din});
+    if (r3_p17 && c2 == 16'd0) c2 = 16'hffff;
+    s4_ia = r3_ia + (r3_ql4 ? {8'd0, ~r3_c1} + {8'd0, c2} : 24'd0);
+    s4_l4cs_d = r3_icmp ? fold(s4_ia) : r3_l4d0;
+  end
+
   // ---------------------------------------------------------- streaming
   typedef enum logic [1:0] {S_IDLE, S_STREAM, S_TAIL} state_e;
   state_e state;
@@ -448,8 +517,8 @@ module lbnic_rewrite #(
     cur = (state == S_TAIL) ? '0 : s_tdata;
     tail_next = p_emit && (p_last_ob > ib);
     if (state == S_STREAM) begin
-      s_tready = need_out ? m_tready : 1'b1;
-      m_tvalid = s_tvalid && need_out;
+      s_tready = plan_ready && (need_out ? m_tready : 1'b1);
+      m_tvalid = plan_ready && s_tvalid && need_out;
     end else begin
       s_tready = 1'b0;
       m_tvalid = state == S_TAIL;
@@ -535,11 +604,23 @@ module lbnic_rewrite #(
   end
 
   always_ff @(posedge clk) begin
+    if (pl_v[2]) begin
+      p_ip4_part <= r3_ip4;
+      p_ipcs_d <= r3_ipcs;
+      p_l4cs_d <= s4_l4cs_d;
+      p_w1 <= r3_v6 ? 16'd0 : r3_qhc;
+      p_w2 <= r3_ql4 ? c2 : 16'd0;
+      // the GUE UDP checksum into the header bytes (after the outer IP)
+      if (r3_be_v6) p_hdr[8*48 +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
+      else p_hdr[8*28 +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
+    end
     if (rst) begin
       state <= S_IDLE;
       st_valid <= 1'b0;
       ib <= '0;
+      pl_v <= '0;
     end else begin
+      pl_v <= {pl_v[1:0], take};
       if (st_valid && st_ready) st_valid <= 1'b0;
       if (fire_in) begin
         prev <= s_tdata;
@@ -564,19 +645,19 @@ module lbnic_rewrite #(
         p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
         p_o6 <= n_o6; p_gue <= n_gue; p_inner6 <= n_inner6;
         p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;
-        p_addr2_at <= n_addr2_at; p_w1_at <= n_w1_at; p_w1 <= n_w1;
-        p_w2_at <= n_w2_at; p_w2 <= n_w2;
+        p_addr2_at <= n_addr2_at; p_w1_at <= n_w1_at;
+        p_w2_at <= n_w2_at;
         p_shift <= n_shift; p_outlen <= n_outlen;
         p_last_ob <= n_last_ob[IB-1:0];
         p_dmac <= n_dmac; p_smac <= n_smac;
         p_l2_len <= d_parsed.l2_len; p_l3_off <= d_parsed.l3_offset;
-        p_hdr <= n_hdr; p_ip4_part <= n_ip4_part;
+        p_hdr <= n_hdr;
         p_flow_hi <= d_decision.hash[19:16];
         p_addr_at <= n_addr_at; p_addr_len <= n_addr_len; p_addr <= n_addr;
         p_port_en <= n_port_en; p_port_at <= n_port_at; p_port <= n_port;
-        p_ipcs_en <= n_ipcs_en; p_ipcs_at <= n_ipcs_at; p_ipcs_d <= n_ipcs_d;
+        p_ipcs_en <= n_ipcs_en; p_ipcs_at <= n_ipcs_at;
         p_l4cs_en <= n_l4cs_en; p_l4cs_udp <= n_l4cs_udp; p_l4cs_keep0 <= n_l4cs_keep0;
-        p_l4cs_at <= n_l4cs_at; p_l4cs_d <= n_l4cs_d;
+        p_l4cs_at <= n_l4cs_at;
       end
     end
   end
