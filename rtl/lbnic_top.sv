@@ -372,8 +372,15 @@ module lbnic_top #(
   assign p_out_ready = f_in_ready && !pq_full;
   assign side_pop = p_out_valid && p_out_ready;
 
+  // FRONT's latency is the contract's (lbnic_pkg::FRONT_LATENCY, which the
+  // cycle model takes): the parse's plus lbnic_front's 7 + MUL_STAGES.
+  localparam int unsigned FRONT_MUL = 2;
+  if (lbnic_pkg::PARSE_LATENCY + 7 + FRONT_MUL != lbnic_pkg::FRONT_LATENCY) begin : g_front_latency
+    $error("lbnic_top: parse + classify latency != lbnic_pkg::FRONT_LATENCY");
+  end
   lbnic_front #(
-      .MAX_VIPS(MAX_VIPS), .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_PAGE_BUCKETS(CT_PAGE)
+      .MAX_VIPS(MAX_VIPS), .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_PAGE_BUCKETS(CT_PAGE),
+      .MUL_STAGES(FRONT_MUL)
   ) front (
       .clk, .rst,
       .in_valid(p_out_valid && !pq_full), .in_ready(f_in_ready), .in_parsed(p_out),
