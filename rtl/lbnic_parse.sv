@@ -237,10 +237,10 @@ module lbnic_parse #(
   end
 
   // ---------------------------------------------------------------- S1
-  localparam int unsigned PB = $bits(lbnic_pipe_pkg::parsed_t);
   logic                    s1_valid;
   logic                    s1_done;
   lbnic_pipe_pkg::parsed_t s1_p;
+  localparam int unsigned PB = $bits(s1_p);  // (Yosys 0.23: no $bits of a type)
   logic [8*W-1:0]          s1_win;
   logic [7:0]              s1_nh;   // the walk's start: next header, offset, end
   logic [17:0]             s1_off;

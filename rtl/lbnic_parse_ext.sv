@@ -55,116 +55,128 @@ module lbnic_parse_ext #(
   /* verilator lint_on UNUSEDPARAM */
   localparam int unsigned AW = $clog2(W);
 
-  typedef struct packed {
-    logic [7:0]  nh;
-    logic [17:0] off;
-    logic        done;
-    logic [1:0]  result;
-    lbnic_pipe_pkg::frag_e fr;
-    logic [31:0] id;
-  } walk_t;
-
   function automatic logic is_ext(input logic [7:0] nh);
     is_ext = nh == 8'd0 || nh == 8'd43 || nh == 8'd60 || nh == 8'd51 || nh == 8'd44;
   endfunction
 
-  // One header: the loop body of the combinational walk this replaced.
-  /* verilator lint_off UNUSEDSIGNAL */
-  function automatic walk_t step(input walk_t s, input logic [8*W-1:0] win,
-                                 input logic [17:0] eoff, input bit first);
+  // The walk's state after each step (q_*: registered; c_*: a step's input,
+  // step 0 from the ports) as packed arrays (Yosys 0.23 has no struct in a
+  // module's typedef of a package type, nor arrays written per generate).
+  logic [MAX_EXT-1:0][7:0]    q_nh, c_nh, n_nh;
+  logic [MAX_EXT-1:0][17:0]   q_off, c_off, n_off, q_end, c_end;
+  logic [MAX_EXT-1:0]         q_done, c_done, n_done;
+  logic [MAX_EXT-1:0][1:0]    q_res, c_res, n_res, q_fr, c_fr, n_fr;
+  logic [MAX_EXT-1:0][31:0]   q_id, c_id, n_id;
+  logic [MAX_EXT-1:0][8*W-1:0] q_win, c_win;
+  logic [MAX_EXT-1:0][SIDE-1:0] q_side, c_side;
+
+  assign c_nh = {q_nh[MAX_EXT-2:0], nh_in};
+  assign c_off = {q_off[MAX_EXT-2:0], off_in};
+  assign c_end = {q_end[MAX_EXT-2:0], end_off};
+  assign c_done = {q_done[MAX_EXT-2:0], 1'b0};
+  assign c_res = {q_res[MAX_EXT-2:0], EXT_OK};
+  assign c_fr = {q_fr[MAX_EXT-2:0], 2'(lbnic_pipe_pkg::FRAG_NONE)};
+  assign c_id = {q_id[MAX_EXT-2:0], 32'd0};
+  assign c_win = {q_win[MAX_EXT-2:0], in_win};
+  assign c_side = {q_side[MAX_EXT-2:0], in_side};
+
+  // One header a step: the loop body of the combinational walk this
+  // replaced.
+  for (genvar i = 0; i < MAX_EXT; i++) begin : g_step
     logic [8*W+63:0] win2x;  // the window from byte 2 on, zero-extended
+    /* verilator lint_off UNUSEDSIGNAL */
     logic [63:0] h;
-    logic [17:0] hlen;
     logic [15:0] fo;
-    walk_t n;
-    n = s;
-    win2x = {64'h0, 16'h0, win[8*W-1:16]};
-    // A word mux, not a shift: Yosys's `share` pass looks for exclusive
-    // shifts to merge, a SAT problem over the whole window that runs out of
-    // memory.
-    h = 64'd0;
-    for (int j = 0; j < W / 4; j++)
-      if (s.off[AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
-    fo = {h[23:16], h[31:24]};
-    if (s.nh == 8'd44) hlen = 18'd8;
-    else if (s.nh == 8'd51) hlen = (18'(h[15:8]) + 18'd2) << 2;
-    else hlen = (18'(h[15:8]) + 18'd1) << 3;
-    if (!s.done) begin
-      if (is_ext(s.nh)) begin
-        if (s.nh == 8'd0 && !first) begin
-          n.result = EXT_CHAIN;
-          n.done = 1'b1;
-        end else if (s.off + 18'd8 > eoff) begin
-          n.result = EXT_TRUNC;
-          n.done = 1'b1;
-        end else if (s.off + 18'd8 > 18'(W)) begin
-          n.result = EXT_WINDOW;
-          n.done = 1'b1;
-        end else begin
-          if (s.nh == 8'd44) begin
-            if (fo[15:3] != 13'd0) n.fr = lbnic_pipe_pkg::FRAG_LATER;
-            else if (fo[0]) n.fr = lbnic_pipe_pkg::FRAG_FIRST;
-            if (n.fr != lbnic_pipe_pkg::FRAG_NONE)
-              n.id = {h[39:32], h[47:40], h[55:48], h[63:56]};
-          end
-          if (s.off + hlen > eoff) begin
-            n.result = EXT_TRUNC;
-            n.done = 1'b1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic [17:0] hlen;
+    logic [7:0]  nh;
+    logic [17:0] off;
+    logic        done;
+    logic [1:0]  res;
+    logic [1:0]  fr;
+    logic [31:0] id;
+    assign win2x = {64'h0, 16'h0, c_win[i][8*W-1:16]};
+    always_comb begin
+      nh = c_nh[i];
+      off = c_off[i];
+      done = c_done[i];
+      res = c_res[i];
+      fr = c_fr[i];
+      id = c_id[i];
+      // A word mux, not a shift: Yosys's `share` pass looks for exclusive
+      // shifts to merge, a SAT problem over the whole window that runs out
+      // of memory.
+      h = 64'd0;
+      for (int j = 0; j < W / 4; j++)
+        if (c_off[i][AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
+      fo = {h[23:16], h[31:24]};
+      if (c_nh[i] == 8'd44) hlen = 18'd8;
+      else if (c_nh[i] == 8'd51) hlen = (18'(h[15:8]) + 18'd2) << 2;
+      else hlen = (18'(h[15:8]) + 18'd1) << 3;
+      if (!c_done[i]) begin
+        if (is_ext(c_nh[i])) begin
+          if (c_nh[i] == 8'd0 && i != 0) begin
+            res = EXT_CHAIN;
+            done = 1'b1;
+          end else if (c_off[i] + 18'd8 > c_end[i]) begin
+            res = EXT_TRUNC;
+            done = 1'b1;
+          end else if (c_off[i] + 18'd8 > 18'(W)) begin
+            res = EXT_WINDOW;
+            done = 1'b1;
           end else begin
-            n.nh = h[7:0];
-            n.off = s.off + hlen;
-            if (n.fr == lbnic_pipe_pkg::FRAG_LATER) n.done = 1'b1;
+            if (c_nh[i] == 8'd44) begin
+              if (fo[15:3] != 13'd0) fr = 2'(lbnic_pipe_pkg::FRAG_LATER);
+              else if (fo[0]) fr = 2'(lbnic_pipe_pkg::FRAG_FIRST);
+              if (fr != 2'(lbnic_pipe_pkg::FRAG_NONE))
+                id = {h[39:32], h[47:40], h[55:48], h[63:56]};
+            end
+            if (c_off[i] + hlen > c_end[i]) begin
+              res = EXT_TRUNC;
+              done = 1'b1;
+            end else begin
+              nh = h[7:0];
+              off = c_off[i] + hlen;
+              if (fr == 2'(lbnic_pipe_pkg::FRAG_LATER)) done = 1'b1;
+            end
           end
+        end else begin
+          done = 1'b1;
         end
-      end else begin
-        n.done = 1'b1;
       end
     end
-    return n;
-  endfunction
-  /* verilator lint_on UNUSEDSIGNAL */
-
-  walk_t          r_s[MAX_EXT];
-  logic [8*W-1:0] r_win[MAX_EXT];
-  logic [17:0]    r_end[MAX_EXT];
-  logic [SIDE-1:0] r_side[MAX_EXT];
-
-  walk_t s_in;
-  always_comb begin
-    s_in = '0;
-    s_in.nh = nh_in;
-    s_in.off = off_in;
-    s_in.result = EXT_OK;
-    s_in.fr = lbnic_pipe_pkg::FRAG_NONE;
+    assign n_nh[i] = nh;
+    assign n_off[i] = off;
+    assign n_done[i] = done;
+    assign n_res[i] = res;
+    assign n_fr[i] = fr;
+    assign n_id[i] = id;
   end
 
   always_ff @(posedge clk) begin
     if (en) begin
-      r_s[0] <= step(s_in, in_win, end_off, 1'b1);
-      r_win[0] <= in_win;
-      r_end[0] <= end_off;
-      r_side[0] <= in_side;
-      for (int i = 1; i < MAX_EXT; i++) begin
-        r_s[i] <= step(r_s[i-1], r_win[i-1], r_end[i-1], 1'b0);
-        r_win[i] <= r_win[i-1];
-        r_end[i] <= r_end[i-1];
-        r_side[i] <= r_side[i-1];
-      end
+      q_nh <= n_nh;
+      q_off <= n_off;
+      q_done <= n_done;
+      q_res <= n_res;
+      q_fr <= n_fr;
+      q_id <= n_id;
+      q_end <= c_end;
+      q_win <= c_win;
+      q_side <= c_side;
     end
   end
 
   // The 9th step: an extension header still to walk is one too many.
-  walk_t last;
-  assign last = r_s[MAX_EXT-1];
   always_comb begin
-    result = last.result;
-    if (!last.done && is_ext(last.nh)) result = EXT_CHAIN;
+    result = q_res[MAX_EXT-1];
+    if (!q_done[MAX_EXT-1] && is_ext(q_nh[MAX_EXT-1])) result = EXT_CHAIN;
   end
-  assign proto = last.nh;
-  assign l4_off = last.off;
-  assign frag = last.fr;
-  assign frag_id = last.id;
-  assign out_win = r_win[MAX_EXT-1];
-  assign out_end = r_end[MAX_EXT-1];
-  assign out_side = r_side[MAX_EXT-1];
+  assign proto = q_nh[MAX_EXT-1];
+  assign l4_off = q_off[MAX_EXT-1];
+  assign frag = lbnic_pipe_pkg::frag_e'(q_fr[MAX_EXT-1]);
+  assign frag_id = q_id[MAX_EXT-1];
+  assign out_win = q_win[MAX_EXT-1];
+  assign out_end = q_end[MAX_EXT-1];
+  assign out_side = q_side[MAX_EXT-1];
 endmodule

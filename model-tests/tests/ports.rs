@@ -127,13 +127,13 @@ fn lone_frame_latency_includes_its_time_on_the_wire() {
     m.input_at_cycle(frame(0, 1, 60), m.now() + 1000, 1_000_000_000);
     m.finish();
     let o = m.take_output();
-    assert_eq!(o[0].latency_cycles(), Some(122));
+    assert_eq!(o[0].latency_cycles(), Some(139));
     // The same at the stage boundaries a cycle compare reports.
     let c = o[0].cycles.unwrap();
     let at = |v: u64| v - c.arrival;
     assert_eq!(
         [c.ingress, c.rx_done, c.ct_req, c.decided, c.tx, c.egress].map(at),
-        [0, 1, 13, 114, 119, 122]
+        [0, 1, 30, 131, 136, 139]
     );
 }
 
