@@ -60,25 +60,26 @@ module lbnic_parse_ext #(
   endfunction
 
   // The walk's state after each step (q_*: registered; c_*: a step's input,
-  // step 0 from the ports) as packed arrays (Yosys 0.23 has no struct in a
-  // module's typedef of a package type, nor arrays written per generate).
-  logic [MAX_EXT-1:0][7:0]    q_nh, c_nh, n_nh;
-  logic [MAX_EXT-1:0][17:0]   q_off, c_off, n_off, q_end, c_end;
-  logic [MAX_EXT-1:0]         q_done, c_done, n_done;
-  logic [MAX_EXT-1:0][1:0]    q_res, c_res, n_res, q_fr, c_fr, n_fr;
-  logic [MAX_EXT-1:0][31:0]   q_id, c_id, n_id;
-  logic [MAX_EXT-1:0][8*W-1:0] q_win, c_win;
-  logic [MAX_EXT-1:0][SIDE-1:0] q_side, c_side;
+  // step 0's from the ports) as flat vectors, step i's at [N*i+:N] (Yosys
+  // 0.23 reads neither a module's struct typedef of a package type nor
+  // multi-dimensional packed arrays).
+  logic [MAX_EXT*8-1:0]    q_nh, c_nh, n_nh;
+  logic [MAX_EXT*18-1:0]   q_off, c_off, n_off, q_end, c_end;
+  logic [MAX_EXT-1:0]      q_done, c_done, n_done;
+  logic [MAX_EXT*2-1:0]    q_res, c_res, n_res, q_fr, c_fr, n_fr;
+  logic [MAX_EXT*32-1:0]   q_id, c_id, n_id;
+  logic [MAX_EXT*8*W-1:0]  q_win, c_win;
+  logic [MAX_EXT*SIDE-1:0] q_side, c_side;
 
-  assign c_nh = {q_nh[MAX_EXT-2:0], nh_in};
-  assign c_off = {q_off[MAX_EXT-2:0], off_in};
-  assign c_end = {q_end[MAX_EXT-2:0], end_off};
+  assign c_nh = {q_nh[8*(MAX_EXT-1)-1:0], nh_in};
+  assign c_off = {q_off[18*(MAX_EXT-1)-1:0], off_in};
+  assign c_end = {q_end[18*(MAX_EXT-1)-1:0], end_off};
   assign c_done = {q_done[MAX_EXT-2:0], 1'b0};
-  assign c_res = {q_res[MAX_EXT-2:0], EXT_OK};
-  assign c_fr = {q_fr[MAX_EXT-2:0], 2'(lbnic_pipe_pkg::FRAG_NONE)};
-  assign c_id = {q_id[MAX_EXT-2:0], 32'd0};
-  assign c_win = {q_win[MAX_EXT-2:0], in_win};
-  assign c_side = {q_side[MAX_EXT-2:0], in_side};
+  assign c_res = {q_res[2*(MAX_EXT-1)-1:0], EXT_OK};
+  assign c_fr = {q_fr[2*(MAX_EXT-1)-1:0], 2'(lbnic_pipe_pkg::FRAG_NONE)};
+  assign c_id = {q_id[32*(MAX_EXT-1)-1:0], 32'd0};
+  assign c_win = {q_win[(8*W)*(MAX_EXT-1)-1:0], in_win};
+  assign c_side = {q_side[SIDE*(MAX_EXT-1)-1:0], in_side};
 
   // One header a step: the loop body of the combinational walk this
   // replaced.
@@ -89,54 +90,66 @@ module lbnic_parse_ext #(
     logic [15:0] fo;
     /* verilator lint_on UNUSEDSIGNAL */
     logic [17:0] hlen;
+    logic [7:0]  i_nh;  // the step's input
+    logic [17:0] i_off, i_end;
+    logic        i_done;
+    logic [1:0]  i_res, i_fr;
+    logic [31:0] i_id;
     logic [7:0]  nh;
     logic [17:0] off;
     logic        done;
     logic [1:0]  res;
     logic [1:0]  fr;
     logic [31:0] id;
-    assign win2x = {64'h0, 16'h0, c_win[i][8*W-1:16]};
+    assign i_nh = c_nh[8*i+:8];
+    assign i_off = c_off[18*i+:18];
+    assign i_end = c_end[18*i+:18];
+    assign i_done = c_done[i];
+    assign i_res = c_res[2*i+:2];
+    assign i_fr = c_fr[2*i+:2];
+    assign i_id = c_id[32*i+:32];
+    assign win2x = {64'h0, 16'h0, c_win[(8*W)*i+16+:8*W-16]};
     always_comb begin
-      nh = c_nh[i];
-      off = c_off[i];
-      done = c_done[i];
-      res = c_res[i];
-      fr = c_fr[i];
-      id = c_id[i];
+      nh = i_nh;
+      off = i_off;
+      done = i_done;
+      res = i_res;
+      fr = i_fr;
+      id = i_id;
       // A word mux, not a shift: Yosys's `share` pass looks for exclusive
       // shifts to merge, a SAT problem over the whole window that runs out
       // of memory.
       h = 64'd0;
       for (int j = 0; j < W / 4; j++)
-        if (c_off[i][AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
+        if (i_off[AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
       fo = {h[23:16], h[31:24]};
-      if (c_nh[i] == 8'd44) hlen = 18'd8;
-      else if (c_nh[i] == 8'd51) hlen = (18'(h[15:8]) + 18'd2) << 2;
+      if (i_nh == 8'd44) hlen = 18'd8;
+      else if (i_nh == 8'd51) hlen = (18'(h[15:8]) + 18'd2) << 2;
       else hlen = (18'(h[15:8]) + 18'd1) << 3;
-      if (!c_done[i]) begin
-        if (is_ext(c_nh[i])) begin
-          if (c_nh[i] == 8'd0 && i != 0) begin
+      if (!i_done) begin
+        if (is_ext(i_nh)) begin
+          if (i_nh == 8'd0 && i != 0) begin
             res = EXT_CHAIN;
             done = 1'b1;
-          end else if (c_off[i] + 18'd8 > c_end[i]) begin
+          end else if (i_off + 18'd8 > i_end) begin
             res = EXT_TRUNC;
             done = 1'b1;
-          end else if (c_off[i] + 18'd8 > 18'(W)) begin
+          end else if (i_off + 18'd8 > 18'(W)) begin
             res = EXT_WINDOW;
             done = 1'b1;
           end else begin
-            if (c_nh[i] == 8'd44) begin
+            if (i_nh == 8'd44) begin
               if (fo[15:3] != 13'd0) fr = 2'(lbnic_pipe_pkg::FRAG_LATER);
               else if (fo[0]) fr = 2'(lbnic_pipe_pkg::FRAG_FIRST);
               if (fr != 2'(lbnic_pipe_pkg::FRAG_NONE))
                 id = {h[39:32], h[47:40], h[55:48], h[63:56]};
             end
-            if (c_off[i] + hlen > c_end[i]) begin
+            if (i_off + hlen > i_end) begin
               res = EXT_TRUNC;
               done = 1'b1;
             end else begin
               nh = h[7:0];
-              off = c_off[i] + hlen;
+              off = i_off + hlen;
               if (fr == 2'(lbnic_pipe_pkg::FRAG_LATER)) done = 1'b1;
             end
           end
@@ -145,12 +158,12 @@ module lbnic_parse_ext #(
         end
       end
     end
-    assign n_nh[i] = nh;
-    assign n_off[i] = off;
+    assign n_nh[8*i+:8] = nh;
+    assign n_off[18*i+:18] = off;
     assign n_done[i] = done;
-    assign n_res[i] = res;
-    assign n_fr[i] = fr;
-    assign n_id[i] = id;
+    assign n_res[2*i+:2] = res;
+    assign n_fr[2*i+:2] = fr;
+    assign n_id[32*i+:32] = id;
   end
 
   always_ff @(posedge clk) begin
@@ -169,14 +182,21 @@ module lbnic_parse_ext #(
 
   // The 9th step: an extension header still to walk is one too many.
   always_comb begin
-    result = q_res[MAX_EXT-1];
-    if (!q_done[MAX_EXT-1] && is_ext(q_nh[MAX_EXT-1])) result = EXT_CHAIN;
+    result = q_res[2*(MAX_EXT-1)+:2];
+    if (!q_done[MAX_EXT-1] && is_ext(q_nh[8*(MAX_EXT-1)+:8])) result = EXT_CHAIN;
   end
-  assign proto = q_nh[MAX_EXT-1];
-  assign l4_off = q_off[MAX_EXT-1];
-  assign frag = lbnic_pipe_pkg::frag_e'(q_fr[MAX_EXT-1]);
-  assign frag_id = q_id[MAX_EXT-1];
-  assign out_win = q_win[MAX_EXT-1];
-  assign out_end = q_end[MAX_EXT-1];
-  assign out_side = q_side[MAX_EXT-1];
+  assign proto = q_nh[8*(MAX_EXT-1)+:8];
+  assign l4_off = q_off[18*(MAX_EXT-1)+:18];
+  always_comb begin
+    // (Yosys 0.23: no cast to a package's enum type)
+    case (q_fr[2*(MAX_EXT-1)+:2])
+      2'd1: frag = lbnic_pipe_pkg::FRAG_FIRST;
+      2'd2: frag = lbnic_pipe_pkg::FRAG_LATER;
+      default: frag = lbnic_pipe_pkg::FRAG_NONE;
+    endcase
+  end
+  assign frag_id = q_id[32*(MAX_EXT-1)+:32];
+  assign out_win = q_win[(8*W)*(MAX_EXT-1)+:8*W];
+  assign out_end = q_end[18*(MAX_EXT-1)+:18];
+  assign out_side = q_side[SIDE*(MAX_EXT-1)+:SIDE];
 endmodule
