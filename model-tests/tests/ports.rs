@@ -113,7 +113,7 @@ fn egress_never_exceeds_the_port_when_offered_more() {
     assert!(gbps <= 100.01 && gbps > 99.0, "{gbps} Gbit/s");
 }
 
-/// A lone 60-byte frame: RX 1 + FRONT 12 + CT_REQ 1 + read 100 + CT_EXEC to
+/// A lone 60-byte frame: RX 1 + FRONT 29 + CT_REQ 1 + read 100 + CT_EXEC to
 /// BACKEND 2 + BACKEND to REWRITE 2 + REWRITE to the TX FIFO 1 + its 84
 /// bytes on the 100 GbE wire (6.72 ns = 2.16 cycles at 322 MHz, rounded
 /// up to 3).
