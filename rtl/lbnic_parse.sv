@@ -13,13 +13,22 @@
 // ways gets the same error as in the model. Headers the parser must read
 // that end past the window are `ext_header_chain` (§12.1.1).
 //
-// Pipeline: one descriptor per clock, fixed latency LATENCY = 3: a
+// Pipeline: one descriptor per clock, fixed latency LATENCY = 20: a
 // descriptor accepted at rising edge k (in_valid && in_ready) is on out_*
-// with out_valid after edge k + 3 - 1 = k + 2, i.e. it can be taken at edge
-// k + 3 at the earliest. Stages: S0 registers the input; A (S0 -> S1):
-// Ethernet, VLAN tags, the IP header, the IPv6 extension-header walk;
-// B (S1 -> S2 = output): TCP / UDP / ICMP and an ICMP error's quote (with
-// its own extension-header walk). A full pipeline stalls as a whole while
+// with out_valid after edge k + LATENCY - 1, i.e. it can be taken at edge
+// k + LATENCY at the earliest. Stages (issue 13: the extension-header walks
+// were one combinational stage, ~105 LUT levels; they are one header per
+// clock now, lbnic_parse_ext):
+//   S0        registers the input;
+//   A         (S0 -> S1) Ethernet, VLAN tags, the IP header's checks;
+//   X1..X8    the packet's IPv6 extension-header walk (lbnic_parse_ext);
+//   B1        (-> S10) the walk's result, the L4 header and an ICMP error's
+//             quoted IP header read at the L4 offset;
+//   Y1..Y8    the quote's own extension-header walk (lbnic_parse_ext);
+//   B2        (-> output) TCP / UDP / ICMP and the quote's checks.
+// LATENCY = 2 + 2 * lbnic_parse_ext's STAGES + 2 = lbnic_pkg::PARSE_LATENCY
+// (the contract's number, which the cycle model's FRONT latency counts;
+// the testbench checks it). A full pipeline stalls as a whole while
 // out_ready is low (in_ready = !out_valid || out_ready).
 module lbnic_parse #(
     parameter int unsigned W = lbnic_pkg::PARSE_WINDOW
@@ -34,9 +43,13 @@ module lbnic_parse #(
     input  logic                    out_ready,
     output lbnic_pipe_pkg::parsed_t out_parsed
 );
-  /* verilator lint_off UNUSEDPARAM */
-  localparam int unsigned LATENCY = 3;  // documentation; the testbench checks it
-  /* verilator lint_on UNUSEDPARAM */
+  // lbnic_parse_ext's registered steps (MAX_EXT headers, one a clock)
+  localparam int unsigned XS = 8;
+  localparam int unsigned LATENCY = 2 + XS + 1 + XS + 1;
+  // The contract's number (the cycle model's FRONT latency counts it).
+  if (LATENCY != lbnic_pkg::PARSE_LATENCY) begin : g_latency_check
+    $error("lbnic_parse: LATENCY %0d != lbnic_pkg::PARSE_LATENCY", LATENCY);
+  end
   localparam logic [1:0] EXT_OK = 2'd0;
   localparam logic [1:0] EXT_WINDOW = 2'd3;
   localparam int unsigned AW = $clog2(W);
@@ -80,13 +93,6 @@ module lbnic_parse #(
   logic [15:0] a_ff;
   /* verilator lint_on UNUSEDSIGNAL */
 
-  logic [1:0]  ox_result;
-  logic [7:0]  ox_proto;
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [17:0] ox_l4;
-  /* verilator lint_on UNUSEDSIGNAL */
-  lbnic_pipe_pkg::frag_e ox_frag;
-  logic [31:0] ox_id;
 
   // The IP header sits at byte 14, 18 or 22.
   always_comb begin
@@ -100,18 +106,6 @@ module lbnic_parse #(
       a_v6h = s0_win[8*22+:320];
     end
   end
-
-  lbnic_parse_ext #(.W(W)) u_ext (
-      .win(s0_win),
-      .nh_in(a_v6h[6*8+:8]),
-      .off_in(a_l3 + 18'd40),
-      .end_off(a_end),
-      .result(ox_result),
-      .proto(ox_proto),
-      .l4_off(ox_l4),
-      .frag(ox_frag),
-      .frag_id(ox_id)
-  );
 
   // Ethernet and up to two tags.
   logic        l2_trunc;
@@ -229,17 +223,9 @@ module lbnic_parse #(
         a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         a_p.reason = lbnic_pipe_pkg::REASON_BAD_LENGTH;
         a_done = 1'b1;
-      end else if (ox_result != EXT_OK) begin
-        a_p.status = lbnic_pipe_pkg::PARSE_ERROR;
-        a_p.reason = (ox_result == 2'd2) ? lbnic_pipe_pkg::REASON_TRUNCATED
-                                         : lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
-        a_done = 1'b1;
       end else begin
-        a_p.frag = ox_frag;
-        a_p.frag_id = ox_id;
-        a_p.proto = ox_proto;
+        // the extension-header walk's outcome: stage B1
         a_p.l3_len = a_tl[15:0];
-        a_p.l4_offset = ox_l4[13:0];
         for (int k = 0; k < 16; k++) begin
           a_p.src[k] = a_v6h[8*(8+k)+:8];
           a_p.dst[k] = a_v6h[8*(24+k)+:8];
@@ -254,7 +240,11 @@ module lbnic_parse #(
   logic                    s1_valid;
   logic                    s1_done;
   lbnic_pipe_pkg::parsed_t s1_p;
+  localparam int unsigned PB = $bits(s1_p);  // (Yosys 0.23: no $bits of a type)
   logic [8*W-1:0]          s1_win;
+  logic [7:0]              s1_nh;   // the walk's start: next header, offset, end
+  logic [17:0]             s1_off;
+  logic [17:0]             s1_end;
   always_ff @(posedge clk) begin
     if (rst) s1_valid <= 1'b0;
     else if (adv) s1_valid <= s0_valid;
@@ -262,13 +252,122 @@ module lbnic_parse #(
       s1_done <= a_done;
       s1_p <= a_p;
       s1_win <= s0_win;
+      s1_nh <= a_v6h[6*8+:8];
+      s1_off <= a_l3 + 18'd40;
+      s1_end <= a_end;
     end
+  end
+
+  // ------------------------------------------- X1..X8: the packet's walk
+  logic [XS-1:0]           x_valid;
+  logic [8*W-1:0]          x_win;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [17:0]             x_end;
+  logic [17:0]             ox_l4;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [PB:0]             x_side;
+  logic [1:0]              ox_result;
+  logic [7:0]              ox_proto;
+  lbnic_pipe_pkg::frag_e   ox_frag;
+  logic [31:0]             ox_id;
+  always_ff @(posedge clk) begin
+    if (rst) x_valid <= '0;
+    else if (adv) x_valid <= {x_valid[XS-2:0], s1_valid};
+  end
+  lbnic_parse_ext #(.W(W), .SIDE(PB + 1)) u_ext (
+      .clk, .en(adv),
+      .in_win(s1_win), .nh_in(s1_nh), .off_in(s1_off), .end_off(s1_end),
+      .in_side({s1_done, s1_p}),
+      .out_win(x_win), .out_end(x_end), .out_side(x_side),
+      .result(ox_result), .proto(ox_proto), .l4_off(ox_l4), .frag(ox_frag), .frag_id(ox_id)
+  );
+
+  // ------------------------- stage B1: the walk's outcome, the L4 headers
+  lbnic_pipe_pkg::parsed_t f_p;
+  logic        f_done;
+  logic [17:0] f_l4;
+  logic [17:0] f_q;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [159:0] f_l4h;     // 20 bytes at the L4 offset
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [319:0] f_qh;      // 40 bytes of the quoted IP header
+  always_comb begin
+    f_p = x_side[PB-1:0];
+    f_done = x_side[PB];
+    if (!f_done && f_p.ipv6) begin
+      if (ox_result != EXT_OK) begin
+        f_p.status = lbnic_pipe_pkg::PARSE_ERROR;
+        f_p.reason = (ox_result == 2'd2) ? lbnic_pipe_pkg::REASON_TRUNCATED
+                                         : lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
+        f_done = 1'b1;
+        // as parsed before the refusal (what the one-stage walk left)
+        f_p.l3_len = 16'd0;
+        f_p.src = '0;
+        f_p.dst = '0;
+      end else begin
+        f_p.frag = ox_frag;
+        f_p.frag_id = ox_id;
+        f_p.proto = ox_proto;
+        f_p.l4_offset = ox_l4[13:0];
+      end
+    end
+  end
+  assign f_l4 = 18'(f_p.l4_offset);
+  assign f_q = f_l4 + 18'd8;
+  // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read
+  // by word muxes (not shifts: Yosys's `share` pass runs out of memory
+  // looking for shifts to merge).
+  logic [8*W+319:0] f_w2x;
+  assign f_w2x = {320'h0, 16'h0, x_win[8*W-1:16]};
+  always_comb begin
+    f_l4h = 160'd0;
+    f_qh = 320'd0;
+    for (int j = 0; j < W / 4; j++) begin
+      if (f_l4[AW-1:2] == (AW - 2)'(j)) f_l4h = f_w2x[32*j+:160];
+      if (f_q[AW-1:2] == (AW - 2)'(j)) f_qh = f_w2x[32*j+:320];
+    end
+  end
+
+  // --------------------------------------------------------------- S10
+  logic                    s10_valid;
+  logic                    s10_done;
+  lbnic_pipe_pkg::parsed_t s10_p;
+  logic [8*W-1:0]          s10_win;
+  logic [159:0]            s10_l4h;
+  logic [319:0]            s10_qh;
+  logic [17:0]             s10_qoff;  // the quote's walk: offset, end
+  logic [17:0]             s10_end;
+  always_ff @(posedge clk) begin
+    if (rst) s10_valid <= 1'b0;
+    else if (adv) s10_valid <= x_valid[XS-1];
+    if (adv) begin
+      s10_done <= f_done;
+      s10_p <= f_p;
+      s10_win <= x_win;
+      s10_l4h <= f_l4h;
+      s10_qh <= f_qh;
+      s10_qoff <= f_q + 18'd40;
+      s10_end <= 18'(f_p.l3_offset) + 18'(f_p.l3_len);
+    end
+  end
+
+  // --------------------------------------------- Y1..Y8: the quote's walk
+  logic [XS-1:0]           y_valid;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [8*W-1:0]          y_win;   // bytes 0-1 are no L4 header's
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [17:0]             b_end;
+  logic [PB+480:0]         y_side;
+  logic                    s1b_done;
+  lbnic_pipe_pkg::parsed_t s1_b;   // stage B2's parsed_t in
+  always_ff @(posedge clk) begin
+    if (rst) y_valid <= '0;
+    else if (adv) y_valid <= {y_valid[XS-2:0], s10_valid};
   end
 
   // ------------------------------------------------ stage B (L4, the quote)
   lbnic_pipe_pkg::parsed_t b_p;
   logic [17:0] b_l4;
-  logic [17:0] b_end;
   logic [17:0] b_seg;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [159:0] b_l4h;     // 20 bytes at the L4 offset
@@ -294,57 +393,46 @@ module lbnic_parse #(
   logic [31:0] ix_id;
   /* verilator lint_on UNUSEDSIGNAL */
 
-  assign b_l4 = 18'(s1_p.l4_offset);
-  assign b_end = 18'(s1_p.l3_offset) + 18'(s1_p.l3_len);
+  assign b_l4 = 18'(s1_b.l4_offset);
   assign b_seg = b_end - b_l4;
   assign b_q = b_l4 + 18'd8;
   assign b_body = b_end - b_q;
-  // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read
-  // by word muxes (not shifts: Yosys's `share` pass runs out of memory
-  // looking for shifts to merge).
-  logic [8*W+319:0] b_w2x;
-  assign b_w2x = {320'h0, 16'h0, s1_win[8*W-1:16]};
+  lbnic_parse_ext #(.W(W), .SIDE(PB + 481)) u_iext (
+      .clk, .en(adv),
+      .in_win(s10_win), .nh_in(s10_qh[6*8+:8]), .off_in(s10_qoff), .end_off(s10_end),
+      .in_side({s10_done, s10_p, s10_l4h, s10_qh}),
+      .out_win(y_win), .out_end(b_end), .out_side(y_side),
+      .result(ix_result), .proto(ix_proto), .l4_off(ix_l4), .frag(ix_frag), .frag_id(ix_id)
+  );
+  assign {s1b_done, s1_b, b_l4h, b_qh} = y_side;
+
+  // Stage B2. The quoted L4 header's ports: a word mux, as above.
+  logic [8*W+31:0] b_w2x;
+  assign b_w2x = {32'h0, 16'h0, y_win[8*W-1:16]};
   always_comb begin
-    b_l4h = 160'd0;
-    b_qh = 320'd0;
     b_ports = 32'd0;
-    for (int j = 0; j < W / 4; j++) begin
-      if (b_l4[AW-1:2] == (AW - 2)'(j)) b_l4h = b_w2x[32*j+:160];
-      if (b_q[AW-1:2] == (AW - 2)'(j)) b_qh = b_w2x[32*j+:320];
+    for (int j = 0; j < W / 4; j++)
       if (b_il4[AW-1:2] == (AW - 2)'(j)) b_ports = b_w2x[32*j+:32];
-    end
   end
 
-  lbnic_parse_ext #(.W(W)) u_iext (
-      .win(s1_win),
-      .nh_in(b_qh[6*8+:8]),
-      .off_in(b_q + 18'd40),
-      .end_off(b_end),
-      .result(ix_result),
-      .proto(ix_proto),
-      .l4_off(ix_l4),
-      .frag(ix_frag),
-      .frag_id(ix_id)
-  );
-
   assign b_qhl = 18'(b_qh[3:0]) << 2;
-  assign b_il4 = s1_p.ipv6 ? ix_l4 : b_q + b_qhl;
-  assign b_iproto = s1_p.ipv6 ? ix_proto : b_qh[79:72];
-  assign b_later = s1_p.ipv6 ? (ix_frag == lbnic_pipe_pkg::FRAG_LATER)
+  assign b_il4 = s1_b.ipv6 ? ix_l4 : b_q + b_qhl;
+  assign b_iproto = s1_b.ipv6 ? ix_proto : b_qh[79:72];
+  assign b_later = s1_b.ipv6 ? (ix_frag == lbnic_pipe_pkg::FRAG_LATER)
                              : ({b_qh[52:48], b_qh[63:56]} != 13'd0);
 
   always_comb begin
-    b_p = s1_p;
+    b_p = s1_b;
     b_doff = 18'(b_l4h[103:100]) << 2;
     b_ulen = 18'({b_l4h[39:32], b_l4h[47:40]});
     b_ty = b_l4h[7:0];
-    b_icmp = (s1_p.proto == 8'd1 && !s1_p.ipv6) || (s1_p.proto == 8'd58 && s1_p.ipv6);
-    if (s1_done) begin
+    b_icmp = (s1_b.proto == 8'd1 && !s1_b.ipv6) || (s1_b.proto == 8'd58 && s1_b.ipv6);
+    if (s1b_done) begin
       // refused in stage A
-    end else if (s1_p.frag == lbnic_pipe_pkg::FRAG_LATER) begin
-      if (s1_p.proto != 8'd6 && s1_p.proto != 8'd17)
+    end else if (s1_b.frag == lbnic_pipe_pkg::FRAG_LATER) begin
+      if (s1_b.proto != 8'd6 && s1_b.proto != 8'd17)
         b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
-    end else if (s1_p.proto == 8'd6) begin
+    end else if (s1_b.proto == 8'd6) begin
       if (b_seg < 18'd20) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
@@ -359,7 +447,7 @@ module lbnic_parse #(
         b_p.dport = {b_l4h[23:16], b_l4h[31:24]};
         b_p.tcp_flags = b_l4h[111:104];
       end
-    end else if (s1_p.proto == 8'd17) begin
+    end else if (s1_b.proto == 8'd17) begin
       if (b_seg < 18'd8) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
@@ -367,7 +455,7 @@ module lbnic_parse #(
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
       end else if (b_ulen < 18'd8
-                   || (s1_p.frag == lbnic_pipe_pkg::FRAG_NONE && b_ulen > b_seg)) begin
+                   || (s1_b.frag == lbnic_pipe_pkg::FRAG_NONE && b_ulen > b_seg)) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_UDP_LENGTH;
       end else begin
@@ -381,20 +469,20 @@ module lbnic_parse #(
       end else if (b_l4 + 18'd8 > WIN) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
-      end else if (s1_p.ipv6 ? !(b_ty >= 8'd1 && b_ty <= 8'd4)
+      end else if (s1_b.ipv6 ? !(b_ty >= 8'd1 && b_ty <= 8'd4)
                              : !(b_ty == 8'd3 || b_ty == 8'd11 || b_ty == 8'd12)) begin
         b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
-      end else if (b_body < (s1_p.ipv6 ? 18'd40 : 18'd20)) begin
+      end else if (b_body < (s1_b.ipv6 ? 18'd40 : 18'd20)) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
-      end else if (b_q + (s1_p.ipv6 ? 18'd40 : 18'd20) > WIN) begin
+      end else if (b_q + (s1_b.ipv6 ? 18'd40 : 18'd20) > WIN) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
-      end else if (s1_p.ipv6 ? (b_qh[7:4] != 4'd6)
+      end else if (s1_b.ipv6 ? (b_qh[7:4] != 4'd6)
                              : (b_qh[7:4] != 4'd4 || b_qhl < 18'd20 || b_qhl > b_body)) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
-      end else if (s1_p.ipv6 && ix_result != EXT_OK) begin
+      end else if (s1_b.ipv6 && ix_result != EXT_OK) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = (ix_result == EXT_WINDOW) ? lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN
                                                : lbnic_pipe_pkg::REASON_BAD_INNER;
@@ -412,7 +500,7 @@ module lbnic_parse #(
         b_p.icmp_error.sport = {b_ports[7:0], b_ports[15:8]};
         b_p.icmp_error.dport = {b_ports[23:16], b_ports[31:24]};
         b_p.icmp_error.l4_offset = 14'(b_il4 - b_q);
-        if (s1_p.ipv6) begin
+        if (s1_b.ipv6) begin
           for (int k = 0; k < 16; k++) begin
             b_p.icmp_error.src[k] = b_qh[8*(8+k)+:8];
             b_p.icmp_error.dst[k] = b_qh[8*(24+k)+:8];
@@ -436,7 +524,7 @@ module lbnic_parse #(
   // ---------------------------------------------------------- S2 = output
   always_ff @(posedge clk) begin
     if (rst) out_valid <= 1'b0;
-    else if (adv) out_valid <= s1_valid;
+    else if (adv) out_valid <= y_valid[XS-1];
     if (adv) out_parsed <= b_p;
   end
 endmodule

@@ -1,105 +1,156 @@
 // IPv6 extension-header walk of the parser (spec §12.1.1,
-// hw_model::packet::parse `ipv6_ext`), combinational: used twice by
-// lbnic_parse (the packet's own chain, the chain inside an ICMPv6 error's
-// quote). Offsets are absolute frame offsets; `win` is the header window
-// (byte k on bits [8k+7:8k]).
+// hw_model::packet::parse `ipv6_ext`), pipelined one header per clock: used
+// twice by lbnic_parse (the packet's own chain, the chain inside an ICMPv6
+// error's quote). Offsets are absolute frame offsets; `in_win` is the header
+// window (byte k on bits [8k+7:8k]).
 //
 // Hop-by-hop (first only), routing, fragment, destination options and AH
-// are walked, at most lbnic_pkg::PARSE_MAX_EXT (8); the walk stops at the
-// first other next-header value, or after a fragment header of a later
-// fragment. Per header, in the Rust order: a 9th header or hop-by-hop not
-// first -> EXT_CHAIN; first 8 bytes past `end_off` -> EXT_TRUNC; first 8
-// bytes past the window -> EXT_WINDOW; whole header past `end_off` ->
-// EXT_TRUNC.
+// are walked, at most MAX_EXT (8); the walk stops at the first other
+// next-header value, or after a fragment header of a later fragment. Per
+// header, in the Rust order: a 9th header or hop-by-hop not first ->
+// EXT_CHAIN; first 8 bytes past `end_off` -> EXT_TRUNC; first 8 bytes past
+// the window -> EXT_WINDOW; whole header past `end_off` -> EXT_TRUNC.
+//
+// Pipeline: STAGES = MAX_EXT registered steps, one header each (the walk is
+// pointer chasing: header i's offset is known only after header i-1's
+// length is read, so one step per clock is the floor; a step is a 64:1 word
+// read at the offset, the header length, one add and one compare). A value
+// on in_* while `en` is high is on the outputs STAGES clocks of `en` later;
+// the 9th step (only "is this a 9th header": EXT_CHAIN) is combinational on
+// the last register. `in_side` rides along unchanged (the parser's other
+// fields), as does the window (`out_win`) and `end_off` (`out_end`). No
+// reset: the parser's valid bits qualify the contents. The whole pipeline
+// moves with `en` (the parser stalls as a whole).
 //
 // Every header starts at an offset = 2 (mod 4) (14 + 4·tags + 40 + multiples
 // of 4), so the window is read as 4-byte words from byte 2: an 8-byte read is
 // a 64:1 mux of 64 bits instead of a byte-granular barrel shift.
 module lbnic_parse_ext #(
-    parameter int unsigned W = lbnic_pkg::PARSE_WINDOW
+    parameter int unsigned W = lbnic_pkg::PARSE_WINDOW,
+    parameter int unsigned SIDE = 1
 ) (
-  /* verilator lint_off UNUSEDSIGNAL */
-    input  logic [8*W-1:0] win,
-  /* verilator lint_on UNUSEDSIGNAL */
-    input  logic [7:0]     nh_in,
-    input  logic [17:0]    off_in,
-    input  logic [17:0]    end_off,
-    output logic [1:0]     result,   // EXT_OK / EXT_CHAIN / EXT_TRUNC / EXT_WINDOW
-    output logic [7:0]     proto,
-    output logic [17:0]    l4_off,
+    input  logic                  clk,
+    input  logic                  en,
+    input  logic [8*W-1:0]        in_win,
+    input  logic [7:0]            nh_in,
+    input  logic [17:0]           off_in,
+    input  logic [17:0]           end_off,
+    input  logic [SIDE-1:0]       in_side,
+    output logic [8*W-1:0]        out_win,
+    output logic [17:0]           out_end,
+    output logic [SIDE-1:0]       out_side,
+    output logic [1:0]            result,   // EXT_OK / EXT_CHAIN / EXT_TRUNC / EXT_WINDOW
+    output logic [7:0]            proto,
+    output logic [17:0]           l4_off,
     output lbnic_pipe_pkg::frag_e frag,
-    output logic [31:0]    frag_id
+    output logic [31:0]           frag_id
 );
   localparam logic [1:0] EXT_OK = 2'd0;
   localparam logic [1:0] EXT_CHAIN = 2'd1;
   localparam logic [1:0] EXT_TRUNC = 2'd2;
   localparam logic [1:0] EXT_WINDOW = 2'd3;
   localparam int unsigned MAX_EXT = 8;
+  /* verilator lint_off UNUSEDPARAM */
+  localparam int unsigned STAGES = MAX_EXT;  // documentation; lbnic_parse counts on it
+  /* verilator lint_on UNUSEDPARAM */
   localparam int unsigned AW = $clog2(W);
 
-  // The window from byte 2 on, zero-extended past its end.
-  logic [8*W+63:0] win2x;
-  assign win2x = {64'h0, 16'h0, win[8*W-1:16]};
+  function automatic logic is_ext(input logic [7:0] nh);
+    is_ext = nh == 8'd0 || nh == 8'd43 || nh == 8'd60 || nh == 8'd51 || nh == 8'd44;
+  endfunction
 
-  logic [7:0]  nh;
-  logic [17:0] off;
-  logic [17:0] hlen;
-  logic        done;
-  logic [63:0] h;
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [15:0] fo;
-  /* verilator lint_on UNUSEDSIGNAL */
-  lbnic_pipe_pkg::frag_e fr;
-  logic [31:0] id;
+  // The walk's state after each step (q_*: registered; c_*: a step's input,
+  // step 0's from the ports) as flat vectors, step i's at [N*i+:N] (Yosys
+  // 0.23 reads neither a module's struct typedef of a package type nor
+  // multi-dimensional packed arrays).
+  logic [MAX_EXT*8-1:0]    q_nh, c_nh, n_nh;
+  logic [MAX_EXT*18-1:0]   q_off, c_off, n_off, q_end, c_end;
+  logic [MAX_EXT-1:0]      q_done, c_done, n_done;
+  logic [MAX_EXT*2-1:0]    q_res, c_res, n_res, q_fr, c_fr, n_fr;
+  logic [MAX_EXT*32-1:0]   q_id, c_id, n_id;
+  logic [MAX_EXT*8*W-1:0]  q_win, c_win;
+  logic [MAX_EXT*SIDE-1:0] q_side, c_side;
 
-  always_comb begin
-    nh = nh_in;
-    off = off_in;
-    done = 1'b0;
-    result = EXT_OK;
-    fr = lbnic_pipe_pkg::FRAG_NONE;
-    id = 32'd0;
-    hlen = 18'd0;
-    h = 64'd0;
-    fo = 16'd0;
-    for (int i = 0; i <= MAX_EXT; i++) begin
-      // The read is a word mux, not a shift: Yosys's `share` pass looks for
-      // exclusive shifts to merge, a SAT problem over the whole window that
-      // runs out of memory.
+  assign c_nh = {q_nh[8*(MAX_EXT-1)-1:0], nh_in};
+  assign c_off = {q_off[18*(MAX_EXT-1)-1:0], off_in};
+  assign c_end = {q_end[18*(MAX_EXT-1)-1:0], end_off};
+  assign c_done = {q_done[MAX_EXT-2:0], 1'b0};
+  assign c_res = {q_res[2*(MAX_EXT-1)-1:0], EXT_OK};
+  assign c_fr = {q_fr[2*(MAX_EXT-1)-1:0], 2'(lbnic_pipe_pkg::FRAG_NONE)};
+  assign c_id = {q_id[32*(MAX_EXT-1)-1:0], 32'd0};
+  assign c_win = {q_win[(8*W)*(MAX_EXT-1)-1:0], in_win};
+  assign c_side = {q_side[SIDE*(MAX_EXT-1)-1:0], in_side};
+
+  // One header a step: the loop body of the combinational walk this
+  // replaced.
+  for (genvar i = 0; i < MAX_EXT; i++) begin : g_step
+    logic [8*W+63:0] win2x;  // the window from byte 2 on, zero-extended
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [63:0] h;
+    logic [15:0] fo;
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic [17:0] hlen;
+    logic [7:0]  i_nh;  // the step's input
+    logic [17:0] i_off, i_end;
+    logic        i_done;
+    logic [1:0]  i_res, i_fr;
+    logic [31:0] i_id;
+    logic [7:0]  nh;
+    logic [17:0] off;
+    logic        done;
+    logic [1:0]  res;
+    logic [1:0]  fr;
+    logic [31:0] id;
+    assign i_nh = c_nh[8*i+:8];
+    assign i_off = c_off[18*i+:18];
+    assign i_end = c_end[18*i+:18];
+    assign i_done = c_done[i];
+    assign i_res = c_res[2*i+:2];
+    assign i_fr = c_fr[2*i+:2];
+    assign i_id = c_id[32*i+:32];
+    assign win2x = {64'h0, 16'h0, c_win[(8*W)*i+16+:8*W-16]};
+    always_comb begin
+      nh = i_nh;
+      off = i_off;
+      done = i_done;
+      res = i_res;
+      fr = i_fr;
+      id = i_id;
+      // A word mux, not a shift: Yosys's `share` pass looks for exclusive
+      // shifts to merge, a SAT problem over the whole window that runs out
+      // of memory.
       h = 64'd0;
       for (int j = 0; j < W / 4; j++)
-        if (off[AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
-      if (!done) begin
-        if (nh == 8'd0 || nh == 8'd43 || nh == 8'd60 || nh == 8'd51 || nh == 8'd44) begin
-          if (i == MAX_EXT || (nh == 8'd0 && i != 0)) begin
-            result = EXT_CHAIN;
+        if (i_off[AW-1:2] == (AW - 2)'(j)) h = win2x[32*j+:64];
+      fo = {h[23:16], h[31:24]};
+      if (i_nh == 8'd44) hlen = 18'd8;
+      else if (i_nh == 8'd51) hlen = (18'(h[15:8]) + 18'd2) << 2;
+      else hlen = (18'(h[15:8]) + 18'd1) << 3;
+      if (!i_done) begin
+        if (is_ext(i_nh)) begin
+          if (i_nh == 8'd0 && i != 0) begin
+            res = EXT_CHAIN;
             done = 1'b1;
-          end else if (off + 18'd8 > end_off) begin
-            result = EXT_TRUNC;
+          end else if (i_off + 18'd8 > i_end) begin
+            res = EXT_TRUNC;
             done = 1'b1;
-          end else if (off + 18'd8 > 18'(W)) begin
-            result = EXT_WINDOW;
+          end else if (i_off + 18'd8 > 18'(W)) begin
+            res = EXT_WINDOW;
             done = 1'b1;
           end else begin
-            if (nh == 8'd44) begin
-              fo = {h[23:16], h[31:24]};
-              if (fo[15:3] != 13'd0) fr = lbnic_pipe_pkg::FRAG_LATER;
-              else if (fo[0]) fr = lbnic_pipe_pkg::FRAG_FIRST;
-              if (fr != lbnic_pipe_pkg::FRAG_NONE)
+            if (i_nh == 8'd44) begin
+              if (fo[15:3] != 13'd0) fr = 2'(lbnic_pipe_pkg::FRAG_LATER);
+              else if (fo[0]) fr = 2'(lbnic_pipe_pkg::FRAG_FIRST);
+              if (fr != 2'(lbnic_pipe_pkg::FRAG_NONE))
                 id = {h[39:32], h[47:40], h[55:48], h[63:56]};
-              hlen = 18'd8;
-            end else if (nh == 8'd51) begin
-              hlen = (18'(h[15:8]) + 18'd2) << 2;
-            end else begin
-              hlen = (18'(h[15:8]) + 18'd1) << 3;
             end
-            if (off + hlen > end_off) begin
-              result = EXT_TRUNC;
+            if (i_off + hlen > i_end) begin
+              res = EXT_TRUNC;
               done = 1'b1;
             end else begin
               nh = h[7:0];
-              off = off + hlen;
-              if (fr == lbnic_pipe_pkg::FRAG_LATER) done = 1'b1;
+              off = i_off + hlen;
+              if (fr == 2'(lbnic_pipe_pkg::FRAG_LATER)) done = 1'b1;
             end
           end
         end else begin
@@ -107,9 +158,45 @@ module lbnic_parse_ext #(
         end
       end
     end
-    proto = nh;
-    l4_off = off;
-    frag = fr;
-    frag_id = id;
+    assign n_nh[8*i+:8] = nh;
+    assign n_off[18*i+:18] = off;
+    assign n_done[i] = done;
+    assign n_res[2*i+:2] = res;
+    assign n_fr[2*i+:2] = fr;
+    assign n_id[32*i+:32] = id;
   end
+
+  always_ff @(posedge clk) begin
+    if (en) begin
+      q_nh <= n_nh;
+      q_off <= n_off;
+      q_done <= n_done;
+      q_res <= n_res;
+      q_fr <= n_fr;
+      q_id <= n_id;
+      q_end <= c_end;
+      q_win <= c_win;
+      q_side <= c_side;
+    end
+  end
+
+  // The 9th step: an extension header still to walk is one too many.
+  always_comb begin
+    result = q_res[2*(MAX_EXT-1)+:2];
+    if (!q_done[MAX_EXT-1] && is_ext(q_nh[8*(MAX_EXT-1)+:8])) result = EXT_CHAIN;
+  end
+  assign proto = q_nh[8*(MAX_EXT-1)+:8];
+  assign l4_off = q_off[18*(MAX_EXT-1)+:18];
+  always_comb begin
+    // (Yosys 0.23: no cast to a package's enum type)
+    case (q_fr[2*(MAX_EXT-1)+:2])
+      2'd1: frag = lbnic_pipe_pkg::FRAG_FIRST;
+      2'd2: frag = lbnic_pipe_pkg::FRAG_LATER;
+      default: frag = lbnic_pipe_pkg::FRAG_NONE;
+    endcase
+  end
+  assign frag_id = q_id[32*(MAX_EXT-1)+:32];
+  assign out_win = q_win[(8*W)*(MAX_EXT-1)+:8*W];
+  assign out_end = q_end[18*(MAX_EXT-1)+:18];
+  assign out_side = q_side[SIDE*(MAX_EXT-1)+:SIDE];
 endmodule

@@ -335,11 +335,13 @@ module lbnic_top #(
     else if (ing_take) now_q <= now_next;
   end
 
-  // (len, now) beside the parser, in order (it holds at most 3)
-  localparam int unsigned SD = 4;
+  // (len, now) beside the parser, in order: it holds at most its latency
+  // (PARSE_LATENCY), so a power of two above it never stalls a full parser.
+  localparam int unsigned SDW = $clog2(lbnic_pkg::PARSE_LATENCY + 1);
+  localparam int unsigned SD = 1 << SDW;
   logic [47:0] side_q[SD];
-  logic [2:0] side_w, side_r;
-  assign side_full = (side_w - side_r) == 3'(SD);
+  logic [SDW:0] side_w, side_r;
+  assign side_full = (side_w - side_r) == (SDW+1)'(SD);
   assign side_empty = side_w == side_r;
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -349,7 +351,7 @@ module lbnic_top #(
       if (ing_take) side_w <= side_w + 1'b1;
       if (side_pop) side_r <= side_r + 1'b1;
     end
-    if (ing_take) side_q[side_w[1:0]] <= {hdr_len, now_next};
+    if (ing_take) side_q[side_w[SDW-1:0]] <= {hdr_len, now_next};
   end
 
   logic p_out_valid, p_out_ready;
@@ -367,13 +369,20 @@ module lbnic_top #(
   logic [15:0] f_rx_bytes;
   logic [2:0] f_parse_reason;
   logic [47:0] side_head;
-  assign side_head = side_q[side_r[1:0]];
+  assign side_head = side_q[side_r[SDW-1:0]];
   logic f_in_ready, pq_full;
   assign p_out_ready = f_in_ready && !pq_full;
   assign side_pop = p_out_valid && p_out_ready;
 
+  // FRONT's latency is the contract's (lbnic_pkg::FRONT_LATENCY, which the
+  // cycle model takes): the parse's plus lbnic_front's 7 + MUL_STAGES.
+  localparam int unsigned FRONT_MUL = 2;
+  if (lbnic_pkg::PARSE_LATENCY + 7 + FRONT_MUL != lbnic_pkg::FRONT_LATENCY) begin : g_front_latency
+    $error("lbnic_top: parse + classify latency != lbnic_pkg::FRONT_LATENCY");
+  end
   lbnic_front #(
-      .MAX_VIPS(MAX_VIPS), .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_PAGE_BUCKETS(CT_PAGE)
+      .MAX_VIPS(MAX_VIPS), .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_PAGE_BUCKETS(CT_PAGE),
+      .MUL_STAGES(FRONT_MUL)
   ) front (
       .clk, .rst,
       .in_valid(p_out_valid && !pq_full), .in_ready(f_in_ready), .in_parsed(p_out),

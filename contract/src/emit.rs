@@ -191,6 +191,8 @@ fn items(t: &Target) -> Items {
     }
     it.c("PARSE_REASON_COUNT", ParseReason::ALL.len() as u64, Ty::Dec);
     it.c("PARSE_WINDOW", regs::PARSE_WINDOW as u64, Ty::Dec);
+    it.c("PARSE_LATENCY", regs::PARSE_LATENCY, Ty::Dec);
+    it.c("FRONT_LATENCY", regs::FRONT_LATENCY, Ty::Dec);
     for r in ParseReason::ALL {
         it.c(format!("PARSE_ERROR_{}", upper(r.name())), r.offset(), Ty::Hex);
     }

@@ -77,8 +77,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Fixed latencies of the metadata stages, in cycles. FRONT's is the
-/// reference RTL's (header capture, parse, Toeplitz, VIP CAM; spec §12.3).
-pub const FRONT_LATENCY: u64 = 12;
+/// reference RTL's (parse, Toeplitz, VIP CAM; spec §12.3), from the contract
+/// so the RTL's package and the model share one number.
+pub const FRONT_LATENCY: u64 = lbnic_contract::target::regs::FRONT_LATENCY;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
 // The RTL's egress reading a frame again (see `egress_reads`): cycles

@@ -113,7 +113,7 @@ fn egress_never_exceeds_the_port_when_offered_more() {
     assert!(gbps <= 100.01 && gbps > 99.0, "{gbps} Gbit/s");
 }
 
-/// A lone 60-byte frame: RX 1 + FRONT 12 + CT_REQ 1 + read 100 + CT_EXEC to
+/// A lone 60-byte frame: RX 1 + FRONT 29 + CT_REQ 1 + read 100 + CT_EXEC to
 /// BACKEND 2 + BACKEND to REWRITE 2 + REWRITE to the TX FIFO 1 + its 84
 /// bytes on the 100 GbE wire (6.72 ns = 2.16 cycles at 322 MHz, rounded
 /// up to 3).
@@ -127,13 +127,13 @@ fn lone_frame_latency_includes_its_time_on_the_wire() {
     m.input_at_cycle(frame(0, 1, 60), m.now() + 1000, 1_000_000_000);
     m.finish();
     let o = m.take_output();
-    assert_eq!(o[0].latency_cycles(), Some(122));
+    assert_eq!(o[0].latency_cycles(), Some(139));
     // The same at the stage boundaries a cycle compare reports.
     let c = o[0].cycles.unwrap();
     let at = |v: u64| v - c.arrival;
     assert_eq!(
         [c.ingress, c.rx_done, c.ct_req, c.decided, c.tx, c.egress].map(at),
-        [0, 1, 13, 114, 119, 122]
+        [0, 1, 30, 131, 136, 139]
     );
 }
 

@@ -115,9 +115,9 @@ fn one_beat_frames_take_one_clock_each_when_conntrack_hits() {
         "64-byte frames: {r} packets/clock {:?}",
         m.stats
     );
-    // Latency of a lone hit: RX 1 + FRONT 12 + CT_REQ 1 + read 100 + EXEC +
+    // Latency of a lone hit: RX 1 + FRONT 29 + CT_REQ 1 + read 100 + EXEC +
     // BACKEND 2 + REWRITE 2 + TX FIFO 1 + TX 1 (spec §12.2).
-    assert_eq!(m.stats.latency_cycles.min(), 120, "{:?}", m.stats.latency_cycles);
+    assert_eq!(m.stats.latency_cycles.min(), 137, "{:?}", m.stats.latency_cycles);
 }
 
 #[test]

@@ -1,16 +1,24 @@
-// Testbench of lbnic_parse_ext (the extension-header walk, combinational),
-// alone: for every IPv6 frame of +vectors=DIR/parse.vec that the Rust
+// Testbench of lbnic_parse_ext (the extension-header walk, one header per
+// clock over STAGES = 8 registered steps), alone: for every IPv6 frame of +vectors=DIR/parse.vec that the Rust
 // model parses OK (from `cargo run -p hw-model-tests --example
 // rtl_vectors_parse`), the walk from the IPv6 header's next header at
 // l3_offset + 40, bounded by l3_offset + l3_len, must end with EXT_OK at
-// the model's protocol, L4 offset, fragment position and identification.
+// the model's protocol, L4 offset, fragment position and identification,
+// STAGES clocks of `en` after its input (the side input riding along).
 // The walk's refusals (EXT_CHAIN / EXT_TRUNC / EXT_WINDOW) are checked
 // through lbnic_parse_tb, where they become the model's reasons.
 `timescale 1ns / 1ps
 module lbnic_parse_ext_tb;
   localparam int unsigned W = lbnic_pkg::PARSE_WINDOW;
 
-  logic [8*W-1:0] win;
+  localparam int unsigned STAGES = 8;
+  logic           clk = 1'b0;
+  logic           en = 1'b1;
+  logic [8*W-1:0] in_win;
+  logic [8*W-1:0] out_win;
+  logic [17:0]    out_end;
+  logic [15:0]    in_side;
+  logic [15:0]    out_side;
   logic [7:0]     nh_in;
   logic [17:0]    off_in;
   logic [17:0]    end_off;
@@ -20,7 +28,7 @@ module lbnic_parse_ext_tb;
   lbnic_pipe_pkg::frag_e frag;
   logic [31:0]    frag_id;
 
-  lbnic_parse_ext #(.W(W)) dut (.*);
+  lbnic_parse_ext #(.W(W), .SIDE(16)) dut (.*);
 
   initial begin
     string dir, name;
@@ -45,11 +53,18 @@ module lbnic_parse_ext_tb;
         $fatal(1, "malformed line (%0d fields)", n);
       end
       if (status != 0 || v6[0] != 1'b1) continue;
-      win = w;
+      in_win = w;
+      in_side = 16'(checked);
       nh_in = w[8*(l3+6)+:8];
       off_in = 18'(l3 + 40);
       end_off = 18'(l3 + l3len);
-      #1;
+      // the walk is STAGES clocks deep: one vector at a time through it
+      repeat (STAGES) begin
+        #1 clk = 1'b1;
+        #1 clk = 1'b0;
+      end
+      if (out_side != 16'(checked) || out_win != w || out_end != end_off)
+        $fatal(1, "'%s': side, window or end did not ride along", name);
       if (result != 2'd0 || proto != eproto[7:0] || l4_off != 18'(l4) || frag != lbnic_pipe_pkg::frag_e'(efrag[1:0])
           || frag_id != fid)
         $fatal(1, "'%s': walk gave result %0d proto %0d l4 %0d frag %0d id %h, expected 0 %0d %0d %0d %h",

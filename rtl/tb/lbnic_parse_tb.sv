@@ -10,7 +10,7 @@
 `timescale 1ns / 1ps
 module lbnic_parse_tb;
   localparam int unsigned W = lbnic_pkg::PARSE_WINDOW;
-  localparam int unsigned LATENCY = 3;
+  localparam int unsigned LATENCY = lbnic_pkg::PARSE_LATENCY;
   localparam int unsigned PHASE1 = 2000;
 
   logic clk = 1'b0;

@@ -249,6 +249,22 @@ counters! {
 /// 154).
 pub const PARSE_WINDOW: usize = 256;
 
+/// Clocks the reference RTL's parser (`lbnic_parse`) takes from its input to
+/// its output: input register, L2/L3, the packet's IPv6 extension-header walk
+/// (8 clocks, one header each), L4 read, the ICMPv6 quote's walk (8 clocks),
+/// L4 checks. The walk is pointer chasing (a header's offset is known only
+/// once the previous one's length is read), so a clock per header is what
+/// 322 MHz allows (spec §12.3).
+pub const PARSE_LATENCY: u64 = 20;
+
+/// FRONT's fixed latency in clocks for a lone packet: the parse, then
+/// `lbnic_front`'s classification (Toeplitz, VIP CAM, candidate buckets:
+/// 7 + its two multiplier stages). The cycle model's FRONT stage takes it
+/// (`hw_model::cycle::FRONT_LATENCY`), `lbnic_top` checks its parts against
+/// it, tests/rtl.rs checks the RTL's measured FRONT cycles against the
+/// model's.
+pub const FRONT_LATENCY: u64 = PARSE_LATENCY + 9;
+
 /// Why a frame could not be parsed; each has a counter at
 /// `PARSE_ERRORS + 8 * reason`. Frames that parse but are not load-balancer
 /// traffic (not IP, not TCP/UDP/ICMP-error) are not parse errors: they take
