@@ -37,9 +37,12 @@
 // beat). Only GUE uses it.
 //
 // Throughput: a descriptor is taken in the clock the previous packet's last
-// beat leaves, so frames stream back to back; s_tready and m_tvalid are
-// combinational through (put an lbnic_axis_fifo on either side for
-// registered ready).
+// beat leaves; its frame may stream from the fourth clock after (the plan's
+// checksums take three more, see below: lbnic_top's packet buffer returns
+// the first beat no sooner), so back-to-back frames have a gap of three
+// clocks, which an egress that overlaps packets would close by taking the
+// descriptor earlier. s_tready and m_tvalid are combinational through (put
+// an lbnic_axis_fifo on either side for registered ready).
 module lbnic_rewrite #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES
 ) (
