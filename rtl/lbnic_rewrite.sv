@@ -105,6 +105,9 @@ module lbnic_rewrite #(
   localparam logic [2:0] ST_FAMILY = 3'd4;      // NAT address family mismatch: drop_parse
 
   localparam int unsigned HDR = 50;  // ethertype + outer IPv6 + UDP
+  // where the GUE UDP header starts in it (after the ethertype and the
+  // outer IPv4 / IPv6 header), and its checksum within the UDP header
+  localparam int unsigned UDP_AT4 = 22, UDP_AT6 = 42, UDP_CS = 6;
 
   // ---------------------------------------------------------------- helpers
   function automatic [15:0] fold(input logic [23:0] x);
@@ -280,8 +283,8 @@ module lbnic_rewrite #(
     // GUE UDP header after the outer IP header (its checksum comes later)
     udp_hdr = {sport, d_global.gue_port, ulen, 16'd0};
     for (int k = 0; k < 8; k++) begin
-      if (be_v6) n_hdr[8*(42+k) +: 8] = udp_hdr[63-8*k -: 8];
-      else n_hdr[8*(22+k) +: 8] = udp_hdr[63-8*k -: 8];
+      if (be_v6) n_hdr[8*(UDP_AT6+k) +: 8] = udp_hdr[63-8*k -: 8];
+      else n_hdr[8*(UDP_AT4+k) +: 8] = udp_hdr[63-8*k -: 8];
     end
 
     // ---- NAT (addresses in parsed_t: octet k at index k)
@@ -614,8 +617,8 @@ module lbnic_rewrite #(
       p_w1 <= r3_v6 ? 16'd0 : r3_qhc;
       p_w2 <= r3_ql4 ? c2 : 16'd0;
       // the GUE UDP checksum into the header bytes (after the outer IP)
-      if (r3_be_v6) p_hdr[8*48 +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
-      else p_hdr[8*28 +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
+      if (r3_be_v6) p_hdr[8*(UDP_AT6+UDP_CS) +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
+      else p_hdr[8*(UDP_AT4+UDP_CS) +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
     end
     if (rst) begin
       state <= S_IDLE;
