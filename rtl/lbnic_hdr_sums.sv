@@ -18,8 +18,9 @@
 //
 // `start` (one clock, with the packet's parsed_t) clears the sums; then the
 // frame's beats (s_tvalid with s_tlast on its last, every beat but the last
-// full: DATA_BYTES bytes); `done` one clock after the last beat, the sums
-// held until the next start.
+// full: DATA_BYTES bytes); `done` rises 4 clocks after the last beat was
+// taken (lbnic_csum_pipe's 3 stages, then the accumulator: spec §13
+// "Synthesis"), the sums held until the next start.
 module lbnic_hdr_sums #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
     localparam int unsigned LB = $clog2(DATA_BYTES)
@@ -45,7 +46,7 @@ module lbnic_hdr_sums #(
   logic [15:0] qip_at, ql4_at;
   logic        qip_en, ql4_en;
   logic [IB-1:0] beat;
-  logic [15:0] acc;
+  logic [31:0] acc;
   logic [15:0] qip_at1, ql4_at1;
   assign qip_at1 = qip_at + 16'd1;
   assign ql4_at1 = ql4_at + 16'd1;
@@ -59,17 +60,25 @@ module lbnic_hdr_sums #(
           + ((parsed.icmp_error.proto == 8'd6) ? 16'd16 : 16'd6);
   end
 
-  // this beat's contribution
-  logic [15:0] nacc;
-  lbnic_csum_beat #(.DATA_BYTES(DATA_BYTES)) add (
-      .beat, .data(s_tdata), .keep('1), .lo, .hi, .acc, .sum(nacc)
+  // this beat's contribution, 3 clocks later, into a wide accumulator
+  // folded at the output ([lo, hi) is under 2^16 bytes)
+  localparam int unsigned PL = 3;  // lbnic_csum_pipe's latency
+  logic          pv;
+  logic [23:0]   psum;
+  logic [PL-1:0] lastq;
+  lbnic_csum_pipe #(.DATA_BYTES(DATA_BYTES)) add (
+      .clk, .rst, .in_valid(s_tvalid && !start), .beat, .data(s_tdata), .keep('1), .lo, .hi,
+      .out_valid(pv), .out_sum(psum)
   );
+  logic [16:0] fold1;
+  assign fold1 = {1'b0, acc[15:0]} + {1'b0, acc[31:16]};
 
   function automatic logic [7:0] lane(input logic [8*DATA_BYTES-1:0] d, input logic [LB-1:0] i);
     lane = d[8*i+:8];
   endfunction
 
   always_ff @(posedge clk) begin
+    lastq <= {lastq[PL-2:0], s_tvalid && !start && s_tlast};
     if (rst) begin
       done <= 1'b0;
     end else if (start) begin
@@ -85,15 +94,17 @@ module lbnic_hdr_sums #(
                 && (32'(c_ql4) + 2 <= 32'(c_hi));
       quote_ip <= '0;
       quote_l4 <= '0;
-    end else if (s_tvalid) begin
+    end else begin
+      if (pv) acc <= acc + 32'(psum);
+      if (pv && lastq[PL-1]) done <= 1'b1;
+    end
+    if (!rst && !start && s_tvalid) begin
       beat <= beat + 1'b1;
-      acc <= nacc;
-      if (s_tlast) done <= 1'b1;
       if (qip_en && qip_at[15:LB] == beat) quote_ip[15:8] <= lane(s_tdata, qip_at[LB-1:0]);
       if (qip_en && qip_at1[15:LB] == beat) quote_ip[7:0] <= lane(s_tdata, qip_at1[LB-1:0]);
       if (ql4_en && ql4_at[15:LB] == beat) quote_l4[15:8] <= lane(s_tdata, ql4_at[LB-1:0]);
       if (ql4_en && ql4_at1[15:LB] == beat) quote_l4[7:0] <= lane(s_tdata, ql4_at1[LB-1:0]);
     end
   end
-  assign l3_sum = acc;
+  assign l3_sum = fold1[15:0] + {15'd0, fold1[16]};
 endmodule

@@ -12,7 +12,16 @@
 // pointer goes back to the frame's start with its last beat, and no
 // descriptor is made; `last_over` tells (registered with the last beat,
 // held until the next last beat) so the header path can drop the frame's
-// header descriptor. Lengths saturate at 17 bits.
+// header descriptor.
+//
+// For the clock (spec §13 "Synthesis"): a beat's bytes come from where its
+// contiguous tkeep ends (lbnic_keep_count), and whether it is kept compares them with the bytes the frame has
+// left (a register), not a 17-bit sum with MAX_FRAME; a frame's end beat is
+// kept with its descriptor, so freeing it is a register load, not an add.
+//
+// Side data that comes after a frame's last beat (`late_*`, one per frame
+// RX took, in order) is kept with the frame's descriptor; a frame is at
+// the head (`hd_valid`) only once its late data is in.
 //
 // Back-pressure: s_tready is low while the RAM is full or (on a last beat)
 // the frame FIFO is full. DEPTH (a power of two) must hold MAX_FRAME bytes.
@@ -26,8 +35,10 @@ module lbnic_pkt_buf #(
     parameter int unsigned DEPTH = 64,          // beats
     parameter int unsigned NFR = 8,             // frames
     parameter int unsigned MAX_FRAME = 4096,
-    // the descriptor's side data (lbnic_top: the RX index and lbnic_rx_sum's)
+    // the descriptor's side data (lbnic_top: the RX index), and the side
+    // data that comes later (lbnic_top: lbnic_rx_sum's result)
     parameter int unsigned USER_BITS = 32,
+    parameter int unsigned LATE_BITS = 1,
     localparam int unsigned AW = $clog2(DEPTH),
     localparam int unsigned FW = $clog2(NFR),
     localparam int unsigned LB = $clog2(DATA_BYTES)
@@ -42,11 +53,16 @@ module lbnic_pkt_buf #(
     input  logic                    s_tlast,
     input  logic [USER_BITS-1:0]    s_tuser,   // sampled with the last beat
     output logic                    last_over, // the last frame was too long
+    // one per frame, kept or not, in order, fewer than LATE_MAX clocks
+    // after its last beat was taken (lbnic_rx_sum: 7)
+    input  logic                    late_valid,
+    input  logic [LATE_BITS-1:0]    late_user,
 
     // the head frame
     output logic                    hd_valid,
     output logic [15:0]             hd_len,
     output logic [USER_BITS-1:0]    hd_user,
+    output logic [LATE_BITS-1:0]    hd_late,
     input  logic                    rd_valid,
     output logic                    rd_ready,
     input  logic                    release_head,
@@ -66,32 +82,36 @@ module lbnic_pkt_buf #(
   localparam logic [16:0] MAXF = 17'(MAX_FRAME);
 
   // ---------------------------------------------------------------- write
+  localparam int unsigned PW = LB + 1;  // a count of 0..DATA_BYTES bytes
+
   logic [AW:0]  wp;         // next beat to write (with a wrap bit)
   logic [AW:0]  fstart;     // the current frame's first beat
   logic [AW:0]  base;       // the head frame's first beat (oldest kept)
-  logic [16:0]  wlen;       // bytes of the current frame so far (saturating)
+  logic [16:0]  wlen;       // bytes of the current frame so far (while kept)
+  logic [16:0]  left;       // MAX_FRAME - wlen
+  logic         over;       // the current frame is past MAX_FRAME
   logic         wactive;    // inside a frame
   logic [16:0]  nlen;
-  logic [16:0]  nkeep;
+  logic [PW-1:0] nkeep;
   logic         store;      // this beat is kept
   logic         full;
   logic         ffull;
   logic         fire_w;
   logic [AW:0]  used;
 
-  always_comb begin
-    nkeep = 17'd0;
-    for (int k = 0; k < DATA_BYTES; k++) nkeep = nkeep + 17'(s_tkeep[k]);
-  end
-  assign nlen = (wlen + nkeep < wlen) ? 17'h1ffff : wlen + nkeep;
-  assign store = nlen <= MAXF;
+  lbnic_keep_count #(.DATA_BYTES(DATA_BYTES)) u_keep (.keep(s_tkeep), .count(nkeep));
+  assign nlen = wlen + 17'(nkeep);
+  assign store = !over && 17'(nkeep) <= left;
   assign used = wp - base;
   assign full = used[AW];  // DEPTH beats used (DEPTH is a power of two)
-  assign s_tready = !(store && full) && !(s_tlast && ffull);
+  // (a beat past MAX_FRAME waits for room too, so the ready does not hang
+  // on the byte count; its write lands past the stored frames, harmlessly)
+  assign s_tready = !full && !(s_tlast && ffull);
   assign fire_w = s_tvalid && s_tready;
 
   // frame FIFO
   logic [15:0]   f_len[NFR];
+  logic [AW:0]   f_end[NFR];   // the beat after the frame's last
   logic [USER_BITS-1:0] f_user[NFR];
   logic [FW:0]   fw, fr;
   logic          push;
@@ -103,12 +123,16 @@ module lbnic_pkt_buf #(
       wp <= '0;
       fstart <= '0;
       wlen <= '0;
+      left <= MAXF;
+      over <= 1'b0;
       wactive <= 1'b0;
       fw <= '0;
       last_over <= 1'b0;
     end else if (fire_w) begin
       if (s_tlast) begin
         wlen <= '0;
+        left <= MAXF;
+        over <= 1'b0;
         wactive <= 1'b0;
         last_over <= !store;
         if (store) begin
@@ -119,27 +143,58 @@ module lbnic_pkt_buf #(
           wp <= fstart;
         end
       end else begin
-        wlen <= nlen;
         wactive <= 1'b1;
-        if (store) wp <= wp + 1'b1;
+        if (store) begin
+          wlen <= nlen;
+          left <= left - 17'(nkeep);
+          wp <= wp + 1'b1;
+        end else begin
+          over <= 1'b1;
+        end
       end
     end
     if (push) begin
       f_len[fw[FW-1:0]] <= nlen[15:0];
+      f_end[fw[FW-1:0]] <= wp + 1'b1;
       f_user[fw[FW-1:0]] <= s_tuser;
     end
   end
 
+  // ---------------------------------------------------------------- late
+  // Frames whose late data is due: whether each was kept, and its slot.
+  localparam int unsigned LATE_MAX = 16;
+  logic [LATE_BITS-1:0] f_late[NFR];
+  logic [LATE_MAX-1:0]  due_kept;
+  logic [FW-1:0]        due_slot[LATE_MAX];
+  logic [3:0]           due_wp, due_rp;
+  logic [FW:0]          fl;       // frames whose late data is in
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      due_wp <= '0;
+      due_rp <= '0;
+      fl <= '0;
+    end else begin
+      if (fire_w && s_tlast) begin
+        due_kept[due_wp] <= store;
+        due_slot[due_wp] <= fw[FW-1:0];
+        due_wp <= due_wp + 1'b1;
+      end
+      if (late_valid) begin
+        due_rp <= due_rp + 1'b1;
+        if (due_kept[due_rp]) fl <= fl + 1'b1;
+      end
+    end
+    if (late_valid && due_kept[due_rp]) f_late[due_slot[due_rp]] <= late_user;
+  end
+
   // ---------------------------------------------------------------- head
   logic [AW-1:0] hd_start;
-  assign hd_valid = fw != fr;
+  assign hd_valid = fl != fr;
   assign hd_start = base[AW-1:0];  // frames are contiguous
   assign hd_len = f_len[fr[FW-1:0]];
   assign hd_user = f_user[fr[FW-1:0]];
-  assign empty = !hd_valid && !wactive;
-
-  logic [AW:0] hd_beats;
-  assign hd_beats = (AW+1)'((32'(hd_len) + DATA_BYTES - 1) >> LB);
+  assign hd_late = f_late[fr[FW-1:0]];
+  assign empty = fw == fr && !wactive;
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -147,7 +202,7 @@ module lbnic_pkt_buf #(
       base <= '0;
     end else if (release_head && hd_valid) begin
       fr <= fr + 1'b1;
-      base <= base + hd_beats;
+      base <= f_end[fr[FW-1:0]];
     end
   end
 
@@ -180,7 +235,7 @@ module lbnic_pkt_buf #(
 
   lbnic_ram #(.WIDTH(BW), .DEPTH(DEPTH)) ram (
       .clk,
-      .a_en(fire_w && store),
+      .a_en(fire_w),
       .a_we(1'b1),
       .a_addr(wp[AW-1:0]),
       .a_wdata(s_tdata),

@@ -14,9 +14,17 @@
 // ethertype) keeps the pre-pass. `ok` is low when the first beat cannot
 // hold the headers it reads (DATA_BYTES < 32) or the ethertype is not IP.
 //
-// Combinational on the last beat: `sum`, `lo`, `hi`, `ok` are valid in the
-// cycle s_tvalid && s_tready && s_tlast (the packet buffer samples them
-// with the frame's descriptor).
+// Pipelined for the clock (spec §13 "Synthesis": as one combinational
+// step it was 23 LUT levels): the beat is registered (S1); the header look
+// (first beat) or the kept lo / hi (S2); lbnic_csum_pipe's three stages
+// (S3-S5: bytes masked, two halves of the tree); a 32-bit accumulator
+// whose carries are folded only at the end (S6: the same 16 bits as
+// folding every beat, RFC 1071 §2); the fold (S7). `res_valid` is high for
+// one clock 7 clocks after a frame's last beat was taken, with that frame's `sum`, `lo`, `hi`, `ok`; one
+// result per frame, in order; no back-pressure (it follows s_tvalid &&
+// s_tready). Nothing waits for it: the egress reads a frame's sum only when
+// its decision comes, FRONT's latency and more later (lbnic_pkt_buf keeps it
+// with the frame).
 module lbnic_rx_sum #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
     localparam int unsigned LB = $clog2(DATA_BYTES)
@@ -28,6 +36,7 @@ module lbnic_rx_sum #(
     input  logic [8*DATA_BYTES-1:0] s_tdata,
     input  logic [DATA_BYTES-1:0]   s_tkeep,
     input  logic                    s_tlast,
+    output logic                    res_valid,
     output logic [15:0]             sum,
     output logic [15:0]             lo,
     output logic [15:0]             hi,
@@ -35,15 +44,8 @@ module lbnic_rx_sum #(
 );
   localparam int unsigned IB = 16 - LB;
   localparam bit WIDE = DATA_BYTES >= 32;
+  localparam int unsigned BW = 8 * DATA_BYTES;
 
-  logic          mid;       // a frame's beats after its first
-  logic [IB-1:0] beat;
-  logic [15:0]   acc, lo_q, hi_q;
-  logic          ok_q;
-
-  // the first 32 bytes of the beat (zero past a narrower datapath)
-  logic [255:0] b32;
-  assign b32 = 256'(s_tdata);
   function automatic logic [15:0] be16(input logic [255:0] d, input logic [4:0] at);
     be16 = {d[8*at+:8], d[8*(at+1)+:8]};
   endfunction
@@ -51,9 +53,40 @@ module lbnic_rx_sum #(
     is_tag = et == 16'h8100 || et == 16'h88a8;
   endfunction
 
-  // the first beat's look at the headers
-  logic [15:0] f_lo, f_hi, f_et;
-  logic        f_ok;
+  // ---------------------------------------------------------------- S1
+  logic          mid;       // a frame's beats after its first
+  logic [IB-1:0] beat;
+  logic          v1, f1, l1;
+  logic [IB-1:0] b1;
+  logic [BW-1:0] d1;
+  logic [DATA_BYTES-1:0] k1;
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      mid <= 1'b0;
+      beat <= '0;
+      v1 <= 1'b0;
+    end else begin
+      v1 <= s_tvalid && s_tready;
+      if (s_tvalid && s_tready) begin
+        mid <= !s_tlast;
+        beat <= s_tlast ? '0 : beat + 1'b1;
+      end
+    end
+    if (s_tvalid && s_tready) begin
+      f1 <= !mid;
+      l1 <= s_tlast;
+      b1 <= beat;
+      d1 <= s_tdata;
+      k1 <= s_tkeep;
+    end
+  end
+
+  // ---------------------------------------------------------------- S2
+  // the first beat's look at the headers (its first 32 bytes)
+  logic [255:0] b32;
+  logic [15:0]  f_lo, f_hi, f_et;
+  logic         f_ok;
+  assign b32 = 256'(d1);
   always_comb begin
     f_lo = 16'd14;
     f_et = be16(b32, 5'd12);
@@ -71,34 +104,84 @@ module lbnic_rx_sum #(
     else if (f_et == 16'h86dd) f_hi = f_lo + 16'd40 + be16(b32, 5'(f_lo + 16'd4));
   end
 
-  // this beat's bytes in [lo, hi)
-  logic [15:0] c_lo, c_hi, c_acc, nacc;
-  logic [IB-1:0] c_beat;
-  assign c_lo = mid ? lo_q : f_lo;
-  assign c_hi = mid ? hi_q : f_hi;
-  assign c_beat = mid ? beat : '0;
-  assign c_acc = mid ? acc : '0;
-  lbnic_csum_beat #(.DATA_BYTES(DATA_BYTES)) add (
-      .beat(c_beat), .data(s_tdata), .keep(s_tkeep), .lo(c_lo), .hi(c_hi), .acc(c_acc), .sum(nacc)
-  );
-
+  logic          v2, f2, l2, ok2;
+  logic [IB-1:0] b2;
+  logic [BW-1:0] d2;
+  logic [DATA_BYTES-1:0] k2;
+  logic [15:0]   lo2, hi2;
   always_ff @(posedge clk) begin
-    if (rst) begin
-      mid <= 1'b0;
-    end else if (s_tvalid && s_tready) begin
-      mid <= !s_tlast;
-      beat <= c_beat + 1'b1;
-      acc <= nacc;
-      if (!mid) begin
-        lo_q <= f_lo;
-        hi_q <= f_hi;
-        ok_q <= f_ok;
+    v2 <= !rst && v1;
+    if (v1) begin
+      f2 <= f1;
+      l2 <= l1;
+      b2 <= b1;
+      d2 <= d1;
+      k2 <= k1;
+      if (f1) begin
+        lo2 <= f_lo;
+        hi2 <= f_hi;
+        ok2 <= f_ok;
       end
     end
   end
 
-  assign sum = nacc;
-  assign lo = c_lo;
-  assign hi = c_hi;
-  assign ok = mid ? ok_q : f_ok;
+  // ---------------------------------------------------------------- S3-S5
+  // the masked tree (lbnic_csum_pipe), the frame's flags and range beside it
+  localparam int unsigned SW = 24;
+  localparam int unsigned PL = 3;  // lbnic_csum_pipe's latency
+  logic          pv;
+  logic [SW-1:0] psum;
+  lbnic_csum_pipe #(.DATA_BYTES(DATA_BYTES)) tree (
+      .clk, .rst, .in_valid(v2), .beat(b2), .data(d2), .keep(k2), .lo(lo2), .hi(hi2),
+      .out_valid(pv), .out_sum(psum)
+  );
+  logic [PL-1:0] fq, lq, okq;
+  logic [16*PL-1:0] loq, hiq;
+  always_ff @(posedge clk) begin
+    if (v2) begin
+      fq[0] <= f2;
+      lq[0] <= l2;
+      okq[0] <= ok2;
+      loq[15:0] <= lo2;
+      hiq[15:0] <= hi2;
+    end
+    for (int k = 1; k < PL; k++) begin
+      fq[k] <= fq[k - 1];
+      lq[k] <= lq[k - 1];
+      okq[k] <= okq[k - 1];
+      loq[16 * k +: 16] <= loq[16 * (k - 1) +: 16];
+      hiq[16 * k +: 16] <= hiq[16 * (k - 1) +: 16];
+    end
+  end
+
+  // ---------------------------------------------------------------- S6
+  // the frame's accumulator ([lo, hi) holds under 2^16 + 62 bytes: its
+  // words add up to under 2^31)
+  logic [31:0]   acc;
+  logic          v6, ok6;
+  logic [15:0]   lo6, hi6;
+  always_ff @(posedge clk) begin
+    v6 <= !rst && pv && lq[PL-1];
+    if (pv) begin
+      acc <= (fq[PL-1] ? 32'd0 : acc) + 32'(psum);
+      lo6 <= loq[16 * (PL - 1) +: 16];
+      hi6 <= hiq[16 * (PL - 1) +: 16];
+      ok6 <= okq[PL-1];
+    end
+  end
+
+  // ---------------------------------------------------------------- S7
+  logic [16:0] fold1;
+  logic [15:0] fold2;
+  assign fold1 = {1'b0, acc[15:0]} + {1'b0, acc[31:16]};
+  assign fold2 = fold1[15:0] + {15'd0, fold1[16]};
+  always_ff @(posedge clk) begin
+    res_valid <= !rst && v6;
+    if (v6) begin
+      sum <= fold2;
+      lo <= lo6;
+      hi <= hi6;
+      ok <= ok6;
+    end
+  end
 endmodule

@@ -291,14 +291,17 @@ module lbnic_top #(
   logic pb_rd_busy;
   logic pb_hd_valid, pb_rd_valid, pb_rd_ready, pb_release, pb_empty;
   logic [15:0] pb_hd_len;
-  // the descriptor's side data: lbnic_rx_sum's {ok, lo, hi, sum}, the RX index
-  localparam int unsigned PB_USER = 1 + 16 + 16 + 16 + 32;
-  logic [PB_USER-1:0] pb_hd_user;
-  logic rs_ok;
+  // the descriptor's side data: the RX index; and, a few clocks after the
+  // frame's last beat, lbnic_rx_sum's {ok, lo, hi, sum}
+  localparam int unsigned PB_LATE = 1 + 16 + 16 + 16;
+  logic [31:0] pb_hd_user;
+  logic [PB_LATE-1:0] pb_hd_late;
+  logic rs_valid, rs_ok;
   logic [15:0] rs_sum, rs_lo, rs_hi;
   lbnic_rx_sum #(.DATA_BYTES(DB)) rx_sum (
       .clk, .rst, .s_tvalid(cap_m_tvalid), .s_tready(cap_m_tready), .s_tdata(cap_m_tdata),
-      .s_tkeep(cap_m_tkeep), .s_tlast(cap_m_tlast), .sum(rs_sum), .lo(rs_lo), .hi(rs_hi), .ok(rs_ok)
+      .s_tkeep(cap_m_tkeep), .s_tlast(cap_m_tlast), .res_valid(rs_valid), .sum(rs_sum), .lo(rs_lo),
+      .hi(rs_hi), .ok(rs_ok)
   );
   logic pb_m_tvalid, pb_m_tready, pb_m_tlast;
   logic [8*DB-1:0] pb_m_tdata;
@@ -306,12 +309,13 @@ module lbnic_top #(
 
   lbnic_pkt_buf #(
       .DATA_BYTES(DB), .DEPTH(PKT_BUF_BEATS), .NFR(PKT_BUF_FRAMES), .MAX_FRAME(MAX_RX),
-      .USER_BITS(PB_USER)
+      .USER_BITS(32), .LATE_BITS(PB_LATE)
   ) pbuf (
       .clk, .rst,
       .s_tvalid(cap_m_tvalid), .s_tready(cap_m_tready), .s_tdata(cap_m_tdata), .s_tkeep(cap_m_tkeep),
-      .s_tlast(cap_m_tlast), .s_tuser({rs_ok, rs_lo, rs_hi, rs_sum, rx_index}), .last_over(buf_last_over),
-      .hd_valid(pb_hd_valid), .hd_len(pb_hd_len), .hd_user(pb_hd_user),
+      .s_tlast(cap_m_tlast), .s_tuser(rx_index), .last_over(buf_last_over),
+      .late_valid(rs_valid), .late_user({rs_ok, rs_lo, rs_hi, rs_sum}),
+      .hd_valid(pb_hd_valid), .hd_len(pb_hd_len), .hd_user(pb_hd_user), .hd_late(pb_hd_late),
       .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .release_head(pb_release),
       .m_tvalid(pb_m_tvalid), .m_tready(pb_m_tready), .m_tdata(pb_m_tdata), .m_tkeep(pb_m_tkeep),
       .m_tlast(pb_m_tlast), .empty(pb_empty), .rd_busy(pb_rd_busy)
@@ -482,10 +486,12 @@ module lbnic_top #(
   // REWRITE's l3 sum, and a GUE encapsulation needs no pre-pass (§12.3)
   logic rx_sum_use, x_pre;
   logic [15:0] x_rx_sum;
-  assign rx_sum_use = pb_hd_user[PB_USER-1] && pb_hd_user[PB_USER-2-:16] == 16'(e_parsed.l3_offset)
-                   && pb_hd_user[63:48] == 16'(e_parsed.l3_offset) + e_parsed.l3_len;
+  assign rx_sum_use = pb_hd_late[PB_LATE-1] && pb_hd_late[PB_LATE-2-:16] == 16'(e_parsed.l3_offset)
+                   && pb_hd_late[31:16] == 16'(e_parsed.l3_offset) + e_parsed.l3_len;
 
-  assign e_out_ready = es == E_IDLE;
+  // (the head frame's late side data is in long before its decision comes:
+  // FRONT's latency alone is more than lbnic_rx_sum's)
+  assign e_out_ready = es == E_IDLE && pb_hd_valid;
   assign need_pre = (e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD && e_vip.mode == C_GUE && !rx_sum_use)
                  || ((e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
                       || e_dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
@@ -510,7 +516,8 @@ module lbnic_top #(
   logic [7:0] rw_st_drop;
   logic rw_st_forward;
   logic [15:0] rw_st_len, rw_st_max, rw_st_mtu;
-  assign rw_d_valid = es == E_RWD;
+  // (after a pre-pass, once its sums are in: lbnic_hdr_sums' pipeline)
+  assign rw_d_valid = es == E_RWD && (!x_pre || hs_done);
   lbnic_rewrite #(.DATA_BYTES(DB)) rewrite (
       .clk, .rst,
       .d_valid(rw_d_valid), .d_ready(rw_d_ready), .d_decision(x_dec), .d_parsed(x_parsed),
@@ -579,12 +586,10 @@ module lbnic_top #(
   assign ic_m_tready = tx_icmp && m_tx_tready;
 
   logic tx_fire;
-  logic [15:0] tx_acc, tx_beat;
+  logic [15:0] tx_acc;
+  logic [$clog2(DB):0] tx_beat;
   assign tx_fire = m_tx_tvalid && m_tx_tready;
-  always_comb begin
-    tx_beat = 16'd0;
-    for (int k = 0; k < DB; k++) tx_beat = tx_beat + 16'(m_tx_tkeep[k]);
-  end
+  lbnic_keep_count #(.DATA_BYTES(DB)) tx_keep (.keep(m_tx_tkeep), .count(tx_beat));
 
   logic rd_last_fire;
   assign rd_last_fire = pb_m_tvalid && pb_m_tready && pb_m_tlast;
@@ -594,7 +599,7 @@ module lbnic_top #(
       es <= E_IDLE;
       tx_acc <= '0;
     end else begin
-      if (tx_fire) tx_acc <= m_tx_tlast ? 16'd0 : tx_acc + tx_beat;
+      if (tx_fire) tx_acc <= m_tx_tlast ? 16'd0 : tx_acc + 16'(tx_beat);
       case (es)
         E_IDLE:
           if (e_out_valid) begin
@@ -604,7 +609,7 @@ module lbnic_top #(
             x_vip <= e_vip;
             x_be <= e_be;
             x_index <= pb_hd_user[31:0];
-            x_rx_sum <= pb_hd_user[47:32];
+            x_rx_sum <= pb_hd_late[15:0];
             x_pre <= need_pre;
             x_started <= 1'b0;
             es <= need_pre ? E_PRE : E_RWD;
@@ -617,7 +622,7 @@ module lbnic_top #(
           end
         end
         E_RWD:
-          if (rw_d_ready) begin
+          if (rw_d_valid && rw_d_ready) begin
             es <= E_RW;
             x_started <= 1'b0;
             x_read_done <= 1'b0;
@@ -694,7 +699,7 @@ module lbnic_top #(
     // TX
     if (tx_fire && m_tx_tlast) begin
       cnt_add[I_TX_PACKETS*CAB+:CAB] = cnt_add[I_TX_PACKETS*CAB+:CAB] + 1'b1;
-      cnt_add[I_TX_BYTES*CAB+:CAB] = cnt_add[I_TX_BYTES*CAB+:CAB] + tx_acc + tx_beat;
+      cnt_add[I_TX_BYTES*CAB+:CAB] = cnt_add[I_TX_BYTES*CAB+:CAB] + tx_acc + 16'(tx_beat);
     end
     parse_inc = '0;
     for (int r = 0; r < NP; r++) parse_inc[r] = f_parse_error && f_parse_reason == 3'(r);
@@ -708,7 +713,7 @@ module lbnic_top #(
 
   // NOW is the host's; the engine's own results the harness does not need
   logic unused;
-  assign unused = ^{now_reg, pb_hd_valid, pb_hd_len, side_empty, hs_done, rw_st_mtu, ic_r_reason};
+  assign unused = ^{now_reg, pb_hd_len, side_empty, rw_st_mtu, ic_r_reason};
 
 endmodule
 /* verilator lint_on UNUSEDPARAM */

@@ -117,7 +117,8 @@ declare -A tb_of=(
     [lbnic_ram]=lbnic_regs
     [lbnic_pkt_buf]=lbnic_top
     [lbnic_hdr_sums]=lbnic_top
-    [lbnic_csum_beat]=lbnic_rx_sum
+    [lbnic_csum_beat]=lbnic_icmp_too_big
+    [lbnic_csum_pipe]=lbnic_rx_sum
 )
 # Testbenches built against another target's package than rtl/pkg's (the
 # default target): rtl/build/pkg_<target>/lbnic_pkg.sv, generated from

@@ -31,6 +31,11 @@ from collections import Counter, defaultdict
 FF_TYPES = {"FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE"}
 LUT_RE = re.compile(r"^LUT[1-6]$")
 LUTRAM_RE = re.compile(r"^RAM(32|64|128|256|512)(X\d+[SD]?|M\d*)")
+# A LUTRAM reads asynchronously (address to output: one level) but writes
+# on the clock: its data and write-enable pins end a path, as a flip-flop's
+# D does. (The write address of a single-port RAM is also its read address,
+# so address pins stay combinational.)
+LUTRAM_WRITE_RE = re.compile(r"^(D|DI[A-H]?|WE|WCLK)$")
 SRL_TYPES = {"SRL16E", "SRLC16E", "SRLC32E"}
 MUXF_TYPES = {"MUXF7", "MUXF8", "MUXF9"}
 CARRY_TYPES = {"CARRY8", "CARRY4"}
@@ -127,6 +132,8 @@ def depth(mod, npaths):
         ins, outs = [], []
         for port, bits in c["connections"].items():
             d = c["port_directions"].get(port, "input")
+            if d != "output" and kinds[name] == "lutram" and LUTRAM_WRITE_RE.match(port):
+                continue  # a clocked write: an endpoint, below
             for b in bits:
                 if isinstance(b, int):
                     (outs if d == "output" else ins).append(b)
@@ -171,13 +178,16 @@ def depth(mod, npaths):
                     ready.append(c)
     loops = len(comb_inputs) - done
 
-    # endpoints: inputs of sequential cells and top-level outputs
+    # endpoints: inputs of sequential cells, LUTRAM write pins, and
+    # top-level outputs
     ends = {}
     for name, c in cells.items():
-        if kinds[name] != "seq":
+        if kinds[name] not in ("seq", "lutram"):
             continue
         for port, bits in c["connections"].items():
             if c["port_directions"].get(port) == "output":
+                continue
+            if kinds[name] == "lutram" and not LUTRAM_WRITE_RE.match(port):
                 continue
             for b in bits:
                 if isinstance(b, int) and b in best:

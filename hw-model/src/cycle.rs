@@ -84,8 +84,9 @@ pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
 // The RTL's egress reading a frame again (see `egress_reads`): cycles
 // beyond the frame's beats, measured against the RTL.
-/// E_PRE, `lbnic_hdr_sums`: the read request and the buffer's latency.
-const PRE_PASS_CYCLES: u64 = 3;
+/// E_PRE, `lbnic_hdr_sums`: the read request, the buffer's latency and the
+/// sums' pipeline (`lbnic_csum_pipe`, 3).
+const PRE_PASS_CYCLES: u64 = 6;
 /// `lbnic_icmp_too_big` pass 1: the request, the latency, S_DECIDE.
 const PASS1_CYCLES: u64 = 4;
 /// The answer's first beat after a rewrite's, beyond two reads of the frame
@@ -611,7 +612,7 @@ struct EgressReads {
 /// `lbnic check --model rtl --against cycle`:
 /// - `pre`, an ICMP error under a Forward or ReverseNat: E_PRE reads it
 ///   once through `lbnic_hdr_sums` (the quoted checksums) before REWRITE:
-///   n + 3 cycles;
+///   n + 6 cycles;
 /// - a too-big Forward: REWRITE (E_RW) reads the whole frame before its
 ///   status says so, `lbnic_icmp_too_big`'s pass 1 reads it again (n + 4,
 ///   unless the descriptor refused it), and pass 2 streams the answer
@@ -1925,7 +1926,7 @@ mod tests {
         let n = 141;
         let none = EgressReads { first: 0, busy: 0 };
         assert_eq!(egress_reads(n, false, None), none);
-        assert_eq!(egress_reads(2, true, None), EgressReads { first: 5, busy: 5 });
+        assert_eq!(egress_reads(2, true, None), EgressReads { first: 8, busy: 8 });
         // An answer of 10 beats: 2n + 11 to its first beat; pass 2 reads
         // 131 beats past it.
         let sent = TooBig {
@@ -1959,8 +1960,8 @@ mod tests {
         assert_eq!(
             egress_reads(n, true, Some(refused)),
             EgressReads {
-                first: n + 3,
-                busy: n + 6
+                first: n + 6,
+                busy: n + 9
             }
         );
     }

@@ -398,7 +398,8 @@ fn reads_in_flight_survive_an_idle_pipeline() {
 /// packet (n beats) is read by REWRITE, then by pass 1 and pass 2 of its
 /// ICMP answer, whose first beat leaves 2n + 11 cycles after a rewrite's
 /// would (5); one byte less fits and takes the 5. An ICMP error is read once
-/// more before REWRITE (its quoted checksums): n + 3.
+/// more before REWRITE (its quoted checksums, summed in a 3-stage
+/// pipeline): n + 6.
 #[test]
 fn extra_egress_reads_are_charged_in_rewrite() {
     let t = Target::builtin();
@@ -430,7 +431,7 @@ fn extra_egress_reads_are_charged_in_rewrite() {
     let reply = tcp4_frame(VIP, 80, src, sport, 0x10, 54);
     let err = icmp_error("198.51.100.1", "192.0.2.10", 11, 0, &reply[14..], 28);
     let (len, took) = lone(err.clone());
-    assert_eq!((len, took), (err.len(), 5 + 2 + 3));
+    assert_eq!((len, took), (err.len(), 5 + 2 + 6));
     assert_eq!(m.counters().get(Counter::IcmpTooBigSent), 2);
     // A too-big frame without DF gets no answer, but pass 1 still reads it
     // (141 beats): REWRITE takes the packet right behind it (decided one

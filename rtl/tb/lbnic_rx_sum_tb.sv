@@ -2,7 +2,8 @@
 // (the parser's frames: VLAN/QinQ, IPv4/IPv6, truncations and 12,000
 // mutations, from `cargo run -p hw-model-tests --example rtl_vectors_parse`)
 // is sent as 64-byte beats with random gaps and random s_tready, the bytes
-// past the frame random. At each last beat taken, lo / hi / ok and the sum
+// past the frame random. Each frame's result must come LATENCY clocks after
+// its last beat was taken, in order, one per frame; lo / hi / ok and the sum
 // are compared with a byte-by-byte reference over the frame: the IP packet
 // after up to two VLAN tags, [lo, hi) cut at the frame's end, summed as RFC
 // 1071 (even offsets high). lo / hi are compared only when the frame holds
@@ -11,6 +12,7 @@
 module lbnic_rx_sum_tb;
   localparam int unsigned DB = 64;
   localparam int unsigned MAXF = 16384;
+  localparam int LATENCY = 7;
 
   logic clk = 1'b0;
   logic rst = 1'b1;
@@ -20,7 +22,7 @@ module lbnic_rx_sum_tb;
   logic [8*DB-1:0] s_tdata;
   logic [DB-1:0]   s_tkeep;
   logic [15:0]     sum, lo, hi;
-  logic            ok;
+  logic            ok, res_valid;
 
   lbnic_rx_sum #(.DATA_BYTES(DB)) dut (.*);
 
@@ -76,6 +78,47 @@ module lbnic_rx_sum_tb;
     r_sum = acc[15:0];
   endtask
 
+  // Monitor, at each rising edge (inputs change on the falling one): a last
+  // beat taken now queues its frame's reference; a result presented now
+  // must be the oldest queued, due now.
+  typedef struct {
+    logic [15:0] lo, hi, sum;
+    logic        ok, fields;
+    int unsigned frame;
+    int          due;
+  } want_t;
+  want_t want[$];
+  int cycle = 0;
+  always @(posedge clk) begin
+    if (!rst && s_tvalid && s_tready && s_tlast) begin
+      want_t n;
+      n.lo = r_lo;
+      n.hi = r_hi;
+      n.sum = r_sum;
+      n.ok = r_ok;
+      n.fields = r_fields;
+      n.frame = frames;
+      n.due = cycle + LATENCY;
+      want.push_back(n);
+    end
+    if (!rst && res_valid) begin
+      want_t w;
+      if (want.size() == 0) $fatal(1, "a result with no frame due");
+      w = want.pop_front();
+      if (cycle != w.due) $fatal(1, "frame %0d: result at cycle %0d, due at %0d", w.frame, cycle, w.due);
+      if (w.fields && (ok != w.ok || lo != w.lo || (w.ok && hi != w.hi)))
+        $fatal(1, "frame %0d: ok/lo/hi %b/%0d/%0d, expected %b/%0d/%0d", w.frame, ok, lo, hi, w.ok,
+               w.lo, w.hi);
+      if (w.fields && w.ok) begin
+        if (sum != w.sum) $fatal(1, "frame %0d: sum %h, expected %h", w.frame, sum, w.sum);
+        summed++;
+      end
+    end
+    if (!rst && want.size() != 0 && cycle > want[0].due)
+      $fatal(1, "frame %0d: no result at cycle %0d", want[0].frame, want[0].due);
+    cycle++;
+  end
+
   initial begin
     string dir;
     int unsigned off;
@@ -107,24 +150,15 @@ module lbnic_rx_sum_tb;
           @(negedge clk);
           s_tready = $urandom % 3 != 0;
         end
-        // taken at the next edge: the outputs (settled) are the frame's
-        #1;
-        if (s_tlast) begin
-          if (r_fields && (ok != r_ok || lo != r_lo || (r_ok && hi != r_hi)))
-            $fatal(1, "frame %0d '%s': ok/lo/hi %b/%0d/%0d, expected %b/%0d/%0d", frames, fname,
-                   ok, lo, hi, r_ok, r_lo, r_hi);
-          if (r_fields && r_ok) begin
-            if (sum != r_sum)
-              $fatal(1, "frame %0d '%s': sum %h, expected %h", frames, fname, sum, r_sum);
-            summed++;
-          end
-        end
+        // taken at the next edge
         @(negedge clk);
         off += DB;
       end
       s_tvalid = 1'b0;
       frames++;
     end
+    repeat (LATENCY + 2) @(negedge clk);
+    if (want.size() != 0) $fatal(1, "%0d results missing", want.size());
     if (summed < 1000) $fatal(1, "only %0d frames summed", summed);
     $display("lbnic_rx_sum_tb: PASS (%0d frames, %0d IP packets summed)", frames, summed);
     $finish;
