@@ -10,19 +10,12 @@ module lbnic_keep_count #(
     input  logic [DATA_BYTES-1:0] keep,
     output logic [CW-1:0]         count
 );
-  // last[i]: byte i is the last one kept
-  logic [DATA_BYTES-1:0] last;
-  for (genvar i = 0; i < DATA_BYTES; i++) begin : g_last
-    if (i + 1 < DATA_BYTES) begin : g_mid
-      assign last[i] = keep[i] && !keep[i + 1];
-    end else begin : g_end
-      assign last[i] = keep[i];
+  // the one-hot last byte kept, encoded: an OR of constants, no adds
+  function automatic logic [CW-1:0] encode(input logic [DATA_BYTES-1:0] last);
+    encode = '0;
+    for (int unsigned i = 0; i < DATA_BYTES; i++) begin
+      if (last[i]) encode = encode | CW'(i + 1);
     end
-  end
-  always_comb begin
-    count = '0;
-    for (int i = 0; i < DATA_BYTES; i++) begin
-      if (last[i]) count = count | CW'(i + 1);
-    end
-  end
+  endfunction
+  assign count = encode(keep & ~(keep >> 1));
 endmodule

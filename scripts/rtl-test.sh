@@ -115,7 +115,6 @@ declare -A tb_of=(
     [lbnic_bank]=lbnic_regs
     [lbnic_commit]=lbnic_regs
     [lbnic_ram]=lbnic_regs
-    [lbnic_pkt_buf]=lbnic_top
     [lbnic_hdr_sums]=lbnic_top
     [lbnic_csum_beat]=lbnic_icmp_too_big
     [lbnic_csum_pipe]=lbnic_rx_sum
