@@ -85,6 +85,14 @@ fn rate_vectors(rng: &mut Rng) -> String {
     line(&mut r, 1_000_999, 1, 1);
     line(&mut r, 1_001_000, 1, 1);
     line(&mut r, 1_001_000, 1, 1);
+    // dt x rate = 2^43 and 3 x 2^43 after draining: low 43 bits 0, so a
+    // refill cut to its width (the RTL's pipelined one is 43 x 10 bits
+    // wide, and says when it overflows) would refuse; the model saturates.
+    for dt in [0, 4096, 4096 + 12288] {
+        for _ in 0..4 {
+            line(&mut r, 2_000_000 + dt, 1 << 31, 3);
+        }
+    }
     // Random segments: a (rate, burst) "bank" for a while, bursts and gaps.
     let mut text = String::new();
     for seg in 0..200 {
