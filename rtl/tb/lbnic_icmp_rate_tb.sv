@@ -9,13 +9,18 @@
 // one counts) and some resets come between a prep and its take (the take
 // then sees a full bucket, as the model's take after a reset does). Each
 // decision is checked in order, the clock after its take.
-module lbnic_icmp_rate_tb;
+// -GTICK_US=7 checks the bucket at a tick that does not divide 10^6 (credit
+// in plain answers/s x us, a multiply by the tick) against
+// icmp_rate_tick7.txt.
+module lbnic_icmp_rate_tb #(
+    parameter int unsigned TICK_US = lbnic_pkg::TARGET_CT_TICK_US
+);
   logic clk = 0, rst = 1, clear = 0;
   logic prep_valid = 0, take_valid = 0, take_ready, res_valid, res_send, res_rate_limited;
   logic [31:0] prep_now = 0, prep_rate = 0, prep_burst = 0;
   always #5 clk = ~clk;
 
-  lbnic_icmp_rate dut (.*);
+  lbnic_icmp_rate #(.TICK_US(TICK_US)) dut (.*);
 
   // Expected decisions in request order.
   logic exp_q[$];
@@ -33,13 +38,15 @@ module lbnic_icmp_rate_tb;
   end
 
   initial begin
-    string path, tok;
+    string path, tok, file;
     int fd, code;
     int unsigned now, rate, burst, send, extra;
     bit late_clear = 0;
     if (!$value$plusargs("vectors=%s", path)) path = "rtl/build/vectors";
-    fd = $fopen({path, "/icmp_rate.txt"}, "r");
-    if (fd == 0) $fatal(1, "FAIL: no %s/icmp_rate.txt", path);
+    file = TICK_US == lbnic_pkg::TARGET_CT_TICK_US ? "icmp_rate.txt"
+         : $sformatf("icmp_rate_tick%0d.txt", TICK_US);
+    fd = $fopen({path, "/", file}, "r");
+    if (fd == 0) $fatal(1, "FAIL: no %s/%s", path, file);
     repeat (3) @(negedge clk);
     rst = 0;
     while (!$feof(fd)) begin
@@ -106,8 +113,8 @@ module lbnic_icmp_rate_tb;
     end
     repeat (10) @(negedge clk);
     if (n_res != n_req || n_req == 0) $fatal(1, "FAIL: %0d requests, %0d decisions", n_req, n_res);
-    $display("PASS lbnic_icmp_rate: %0d decisions (%0d sent, %0d rate-limited), %0d resets",
-             n_req, n_send, n_req - n_send, n_reset);
+    $display("PASS lbnic_icmp_rate (%0d us tick): %0d decisions (%0d sent, %0d rate-limited), %0d resets",
+             TICK_US, n_req, n_send, n_req - n_send, n_reset);
     $finish;
   end
 endmodule
