@@ -15,7 +15,9 @@
 //     announced MTU max - (len - l3_len) not below 68 / 1280 (5) -- the
 //     Rust rules, reported in their order;
 //  3. an answerable packet takes a token from the device-wide bucket
-//     (lbnic_icmp_rate, in packet order): none -> icmp_rate_limited;
+//     (lbnic_icmp_rate, in packet order; its refill is prepared from the
+//     descriptor during pass 1, the take is one clock): none ->
+//     icmp_rate_limited;
 //  4. pass 2: the frame is read again and the answer streamed on m_axis:
 //     Ethernet to the frame's source MAC from the device MAC with the
 //     frame's VLAN tags, IPv4 (TOS 0xc0, id 0, DF, TTL 64, header checksum)
@@ -101,7 +103,6 @@ module lbnic_icmp_too_big #(
   logic [15:0]  mtu;
   logic [15:0]  qlen;                 // quote bytes
   logic         unicast, mtu_ok;
-  logic [31:0]  now, rate, burst;
   logic [2:0]   reason;
   logic         sent, limited;
 
@@ -269,13 +270,17 @@ module lbnic_icmp_too_big #(
   end
 
   // ---- handshakes -----------------------------------------------------------
+  // The bucket's refill is prepared with the descriptor (every one: a prep
+  // changes nothing) and ready PREP_LAT (3) clocks later, before S_RATE,
+  // which comes 4 clocks after S_IDLE at the earliest (S_REQ1, one beat of
+  // S_SUM, S_DECIDE): the take never waits (a guard all the same).
   logic rq_valid, rq_ready, rs_valid, rs_send, rs_limited;
   lbnic_icmp_rate #(.TICK_US(TICK_US)) u_rate (
       .clk, .rst, .clear,
-      .req_valid(rq_valid), .req_ready(rq_ready),
-      .req_now(now), .req_rate(rate), .req_burst(burst),
-      .res_valid(rs_valid), .res_ready(1'b1),
-      .res_send(rs_send), .res_rate_limited(rs_limited)
+      .prep_valid(d_valid && d_ready), .prep_now(d_now), .prep_rate(d_icmp_rate),
+      .prep_burst(d_icmp_burst),
+      .take_ready(rq_ready), .take_valid(rq_valid),
+      .res_valid(rs_valid), .res_send(rs_send), .res_rate_limited(rs_limited)
   );
   assign rq_valid = state == S_RATE;
 
@@ -321,9 +326,6 @@ module lbnic_icmp_too_big #(
           qlen       <= qlen_c;
           unicast    <= unicast_c;
           mtu_ok     <= mtu_ok_c;
-          now        <= d_now;
-          rate       <= d_icmp_rate;
-          burst      <= d_icmp_burst;
           sent       <= 1'b0;
           limited    <= 1'b0;
           if (!d_forward) begin

@@ -5,7 +5,8 @@
 //! model's rewrites (`hw_model::packet::rewrite`) report for packets too big
 //! for a small `max_frame`.
 //!
-//! usage: rtl_vectors_icmp DIR   (writes DIR/icmp_rate.txt, DIR/icmp_too_big.txt)
+//! usage: rtl_vectors_icmp DIR   (writes DIR/icmp_rate.txt, DIR/icmp_rate_tick7.txt
+//! (the same at a 7 us tick), DIR/icmp_too_big.txt)
 //!
 //! icmp_rate.txt, one request a line: `R` (CONTROL.RESET) or
 //! `now rate burst send` (decimal; send 0/1).
@@ -58,9 +59,9 @@ impl Rng {
     }
 }
 
-fn rate_vectors(rng: &mut Rng) -> String {
+fn rate_vectors(rng: &mut Rng, tick_us: u32) -> String {
     let mut s = String::new();
-    let mut r = RateLimit::new(tick_us());
+    let mut r = RateLimit::new(tick_us);
     let mut now: u32 = 0;
     let mut line = |r: &mut RateLimit, now: u32, rate: u32, burst: u32| {
         let send = r.take(now, rate, burst);
@@ -85,6 +86,14 @@ fn rate_vectors(rng: &mut Rng) -> String {
     line(&mut r, 1_000_999, 1, 1);
     line(&mut r, 1_001_000, 1, 1);
     line(&mut r, 1_001_000, 1, 1);
+    // dt x rate = 2^43 and 3 x 2^43 after draining: low 43 bits 0, so a
+    // refill cut to its width (the RTL's pipelined one is 43 x 10 bits
+    // wide, and says when it overflows) would refuse; the model saturates.
+    for dt in [0, 4096, 4096 + 12288] {
+        for _ in 0..4 {
+            line(&mut r, 2_000_000 + dt, 1 << 31, 3);
+        }
+    }
     // Random segments: a (rate, burst) "bank" for a while, bursts and gaps.
     let mut text = String::new();
     for seg in 0..200 {
@@ -658,7 +667,10 @@ fn main() {
         std::process::exit(1);
     }
     let mut rng = Rng(0x1cb9_0d1e_5eed_0012);
-    let rate = rate_vectors(&mut rng);
+    let rate = rate_vectors(&mut rng, tick_us());
+    // A tick that does not divide 10^6 (the RTL bucket's other arithmetic,
+    // a multiply by the tick): `lbnic_icmp_rate_tb -GTICK_US=7`.
+    let rate7 = rate_vectors(&mut Rng(0x71c7_0000_0000_0007), 7);
     let mut st = Stats {
         cases: 0,
         sent: 0,
@@ -671,7 +683,11 @@ fn main() {
         qinq: 0,
     };
     let tb = too_big_vectors(&mut rng, &mut st);
-    for (name, text) in [("icmp_rate.txt", rate), ("icmp_too_big.txt", tb)] {
+    for (name, text) in [
+        ("icmp_rate.txt", rate),
+        ("icmp_rate_tick7.txt", rate7),
+        ("icmp_too_big.txt", tb),
+    ] {
         if let Err(e) = std::fs::write(dir.join(name), text) {
             eprintln!("{name}: {e}");
             std::process::exit(1);
