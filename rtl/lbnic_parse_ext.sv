@@ -14,7 +14,9 @@
 // Pipeline: STAGES = MAX_EXT registered steps, one header each (the walk is
 // pointer chasing: header i's offset is known only after header i-1's
 // length is read, so one step per clock is the floor; a step is a 64:1 word
-// read at the offset, the header length, one add and one compare). A value
+// read at the offset, then two adds side by side: the next offset and the
+// bytes left, whose sign is the length check; the other checks come from
+// the step's registers beside the read). A value
 // on in_* while `en` is high is on the outputs STAGES clocks of `en` later;
 // the 9th step (only "is this a 9th header": EXT_CHAIN) is combinational on
 // the last register. `in_side` rides along unchanged (the parser's other
