@@ -23,9 +23,16 @@
 //   A         (S0 -> S1) Ethernet, VLAN tags, the IP header's checks;
 //   X1..X8    the packet's IPv6 extension-header walk (lbnic_parse_ext);
 //   B1        (-> S10) the walk's result, the L4 header and an ICMP error's
-//             quoted IP header read at the L4 offset;
+//             quoted IP header read at the L4 offset (the offset taken from
+//             the walk's registers, not from its result);
 //   Y1..Y8    the quote's own extension-header walk (lbnic_parse_ext);
-//   B2        (-> output) TCP / UDP / ICMP and the quote's checks.
+//             beside Y1, from S10's registers, B2's length and offset
+//             checks and an IPv4 quote's L4 header read (riding along);
+//   B2        (-> output) TCP / UDP / ICMP and the quote's checks in the
+//             Rust order, from those flags and the quote walk's outcome.
+// Depth (issue 13, scripts/synth.sh --top lbnic_parse): see
+// docs/performance.md "Synthesis"; each stage keeps to a read (a 64:1 word
+// mux) and one add or compare, or a priority choice over registered flags.
 // LATENCY = 2 + 2 * lbnic_parse_ext's STAGES + 2 = lbnic_pkg::PARSE_LATENCY
 // (the contract's number, which the cycle model's FRONT latency counts;
 // the testbench checks it). A full pipeline stalls as a whole while
@@ -312,19 +319,31 @@ module lbnic_parse #(
       end
     end
   end
-  assign f_l4 = 18'(f_p.l4_offset);
+  // The reads' offset from the registers (issue 13: not from f_p, whose
+  // L4 offset waits for the walk's result): an IPv6 packet's L4 header is
+  // where its walk ended, an IPv4 packet's where stage A put it. When the
+  // walk refused the packet the bytes read are unused (stage B2 reads them
+  // only for a packet not refused).
+  /* verilator lint_off UNUSEDSIGNAL */
+  lbnic_pipe_pkg::parsed_t x_p;  // (the side's fields: the two the reads need)
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign x_p = x_side[PB-1:0];
+  assign f_l4 = x_p.ipv6 ? 18'(ox_l4[13:0]) : 18'(x_p.l4_offset);
   assign f_q = f_l4 + 18'd8;
   // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read
   // by word muxes (not shifts: Yosys's `share` pass runs out of memory
-  // looking for shifts to merge).
+  // looking for shifts to merge). The quote is 2 words on (f_q's word
+  // index is f_l4's + 2, wrapping as f_q's bits do).
   logic [8*W+319:0] f_w2x;
   assign f_w2x = {320'h0, 16'h0, x_win[8*W-1:16]};
   always_comb begin
     f_l4h = 160'd0;
     f_qh = 320'd0;
     for (int j = 0; j < W / 4; j++) begin
-      if (f_l4[AW-1:2] == (AW - 2)'(j)) f_l4h = f_w2x[32*j+:160];
-      if (f_q[AW-1:2] == (AW - 2)'(j)) f_qh = f_w2x[32*j+:320];
+      if (f_l4[AW-1:2] == (AW - 2)'(j)) begin
+        f_l4h = f_w2x[32*j+:160];
+        f_qh = f_w2x[32*((j+2)%(W/4))+:320];
+      end
     end
   end
 
@@ -351,13 +370,54 @@ module lbnic_parse #(
     end
   end
 
+  // ------------- beside Y1: stage B2's checks that need no quote walk
+  // (issue 13: B2 decided them from the lengths, offsets and an IPv4
+  // quote's L4 header read in its own clock, ~10 LUT levels; they are
+  // computed here from S10's registers and ride along the quote's walk.)
+  localparam int unsigned NPRE = 11 + 18 + 18 + 32;
+  logic [NPRE-1:0] p_pre;
+  logic [17:0] p_l4, p_seg, p_q, p_body, p_qhl, p_il4v4, p_doff, p_ulen;
+  logic [31:0] p_ports4;   // an IPv4 quote's ports (its L4 header at q + IHL)
+  logic        p_seg20, p_seg8, p_w20, p_w8, p_doffbad, p_ulenbad, p_bodyshort, p_qw, p_qbad;
+  logic        p_v4end, p_v4w;
+  assign p_l4 = 18'(s10_p.l4_offset);
+  assign p_seg = s10_end - p_l4;
+  assign p_q = p_l4 + 18'd8;
+  assign p_body = s10_end - p_q;
+  assign p_qhl = 18'(s10_qh[3:0]) << 2;
+  assign p_il4v4 = p_q + p_qhl;
+  assign p_doff = 18'(s10_l4h[103:100]) << 2;
+  assign p_ulen = 18'({s10_l4h[39:32], s10_l4h[47:40]});
+  assign p_seg20 = p_seg < 18'd20;
+  assign p_seg8 = p_seg < 18'd8;
+  assign p_w20 = p_l4 + 18'd20 > WIN;
+  assign p_w8 = p_l4 + 18'd8 > WIN;
+  assign p_doffbad = p_doff < 18'd20 || p_doff > p_seg;
+  assign p_ulenbad = p_ulen < 18'd8
+                     || (s10_p.frag == lbnic_pipe_pkg::FRAG_NONE && p_ulen > p_seg);
+  assign p_bodyshort = p_body < (s10_p.ipv6 ? 18'd40 : 18'd20);
+  assign p_qw = p_q + (s10_p.ipv6 ? 18'd40 : 18'd20) > WIN;
+  assign p_qbad = s10_p.ipv6 ? (s10_qh[7:4] != 4'd6)
+                             : (s10_qh[7:4] != 4'd4 || p_qhl < 18'd20 || p_qhl > p_body);
+  assign p_v4end = p_il4v4 + 18'd4 > s10_end;
+  assign p_v4w = p_il4v4 + 18'd4 > WIN;
+  logic [8*W+31:0] p_w2x;
+  assign p_w2x = {32'h0, 16'h0, s10_win[8*W-1:16]};
+  always_comb begin
+    p_ports4 = 32'd0;
+    for (int j = 0; j < W / 4; j++)
+      if (p_il4v4[AW-1:2] == (AW - 2)'(j)) p_ports4 = p_w2x[32*j+:32];
+  end
+  assign p_pre = {p_seg20, p_seg8, p_w20, p_w8, p_doffbad, p_ulenbad, p_bodyshort, p_qw, p_qbad,
+                  p_v4end, p_v4w, p_il4v4, p_q, p_ports4};
+
   // --------------------------------------------- Y1..Y8: the quote's walk
   logic [XS-1:0]           y_valid;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [8*W-1:0]          y_win;   // bytes 0-1 are no L4 header's
   /* verilator lint_on UNUSEDSIGNAL */
   logic [17:0]             b_end;
-  logic [PB+480:0]         y_side;
+  logic [PB+480+NPRE:0]    y_side;
   logic                    s1b_done;
   lbnic_pipe_pkg::parsed_t s1_b;   // stage B2's parsed_t in
   always_ff @(posedge clk) begin
@@ -367,21 +427,20 @@ module lbnic_parse #(
 
   // ------------------------------------------------ stage B (L4, the quote)
   lbnic_pipe_pkg::parsed_t b_p;
-  logic [17:0] b_l4;
-  logic [17:0] b_seg;
+  logic [NPRE-1:0] b_pre;  // the checks made beside Y1
+  logic        b_seg20, b_seg8, b_w20, b_w8, b_doffbad, b_ulenbad, b_bodyshort, b_qw, b_qbad;
+  logic        b_v4end, b_v4w, b_il4end, b_il4w;
+  logic [17:0] b_il4v4;
+  logic [31:0] b_ports4;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [159:0] b_l4h;     // 20 bytes at the L4 offset
   /* verilator lint_on UNUSEDSIGNAL */
   logic [17:0] b_q;        // the quote's offset (l4 + 8)
-  logic [17:0] b_body;     // the quote's length
   logic [319:0] b_qh;      // 40 bytes of the quoted IP header
-  logic [17:0] b_qhl;
   logic [17:0] b_il4;      // absolute offset of the quoted L4 header
   logic [7:0]  b_iproto;
   logic        b_later;
   logic [31:0] b_ports;
-  logic [17:0] b_doff;
-  logic [17:0] b_ulen;
   logic [7:0]  b_ty;
   logic        b_icmp;
 
@@ -393,38 +452,36 @@ module lbnic_parse #(
   logic [31:0] ix_id;
   /* verilator lint_on UNUSEDSIGNAL */
 
-  assign b_l4 = 18'(s1_b.l4_offset);
-  assign b_seg = b_end - b_l4;
-  assign b_q = b_l4 + 18'd8;
-  assign b_body = b_end - b_q;
-  lbnic_parse_ext #(.W(W), .SIDE(PB + 481)) u_iext (
+  lbnic_parse_ext #(.W(W), .SIDE(PB + 481 + NPRE)) u_iext (
       .clk, .en(adv),
       .in_win(s10_win), .nh_in(s10_qh[6*8+:8]), .off_in(s10_qoff), .end_off(s10_end),
-      .in_side({s10_done, s10_p, s10_l4h, s10_qh}),
+      .in_side({s10_done, s10_p, s10_l4h, s10_qh, p_pre}),
       .out_win(y_win), .out_end(b_end), .out_side(y_side),
       .result(ix_result), .proto(ix_proto), .l4_off(ix_l4), .frag(ix_frag), .frag_id(ix_id)
   );
-  assign {s1b_done, s1_b, b_l4h, b_qh} = y_side;
+  assign {s1b_done, s1_b, b_l4h, b_qh, b_pre} = y_side;
+  assign {b_seg20, b_seg8, b_w20, b_w8, b_doffbad, b_ulenbad, b_bodyshort, b_qw, b_qbad,
+          b_v4end, b_v4w, b_il4v4, b_q, b_ports4} = b_pre;
 
   // Stage B2. The quoted L4 header's ports: a word mux, as above.
   logic [8*W+31:0] b_w2x;
   assign b_w2x = {32'h0, 16'h0, y_win[8*W-1:16]};
+  logic [31:0] b_ports6;
   always_comb begin
-    b_ports = 32'd0;
+    b_ports6 = 32'd0;
     for (int j = 0; j < W / 4; j++)
-      if (b_il4[AW-1:2] == (AW - 2)'(j)) b_ports = b_w2x[32*j+:32];
+      if (ix_l4[AW-1:2] == (AW - 2)'(j)) b_ports6 = b_w2x[32*j+:32];
   end
-
-  assign b_qhl = 18'(b_qh[3:0]) << 2;
-  assign b_il4 = s1_b.ipv6 ? ix_l4 : b_q + b_qhl;
+  assign b_ports = s1_b.ipv6 ? b_ports6 : b_ports4;
+  assign b_il4 = s1_b.ipv6 ? ix_l4 : b_il4v4;
+  assign b_il4end = s1_b.ipv6 ? (ix_l4 + 18'd4 > b_end) : b_v4end;
+  assign b_il4w = s1_b.ipv6 ? (ix_l4 + 18'd4 > WIN) : b_v4w;
   assign b_iproto = s1_b.ipv6 ? ix_proto : b_qh[79:72];
   assign b_later = s1_b.ipv6 ? (ix_frag == lbnic_pipe_pkg::FRAG_LATER)
                              : ({b_qh[52:48], b_qh[63:56]} != 13'd0);
 
   always_comb begin
     b_p = s1_b;
-    b_doff = 18'(b_l4h[103:100]) << 2;
-    b_ulen = 18'({b_l4h[39:32], b_l4h[47:40]});
     b_ty = b_l4h[7:0];
     b_icmp = (s1_b.proto == 8'd1 && !s1_b.ipv6) || (s1_b.proto == 8'd58 && s1_b.ipv6);
     if (s1b_done) begin
@@ -433,13 +490,13 @@ module lbnic_parse #(
       if (s1_b.proto != 8'd6 && s1_b.proto != 8'd17)
         b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
     end else if (s1_b.proto == 8'd6) begin
-      if (b_seg < 18'd20) begin
+      if (b_seg20) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
-      end else if (b_l4 + 18'd20 > WIN) begin
+      end else if (b_w20) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
-      end else if (b_doff < 18'd20 || b_doff > b_seg) begin
+      end else if (b_doffbad) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_TCP_OFFSET;
       end else begin
@@ -448,14 +505,13 @@ module lbnic_parse #(
         b_p.tcp_flags = b_l4h[111:104];
       end
     end else if (s1_b.proto == 8'd17) begin
-      if (b_seg < 18'd8) begin
+      if (b_seg8) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
-      end else if (b_l4 + 18'd8 > WIN) begin
+      end else if (b_w8) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
-      end else if (b_ulen < 18'd8
-                   || (s1_b.frag == lbnic_pipe_pkg::FRAG_NONE && b_ulen > b_seg)) begin
+      end else if (b_ulenbad) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_UDP_LENGTH;
       end else begin
@@ -463,23 +519,22 @@ module lbnic_parse #(
         b_p.dport = {b_l4h[23:16], b_l4h[31:24]};
       end
     end else if (b_icmp) begin
-      if (b_seg < 18'd8) begin
+      if (b_seg8) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_TRUNCATED;
-      end else if (b_l4 + 18'd8 > WIN) begin
+      end else if (b_w8) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
       end else if (s1_b.ipv6 ? !(b_ty >= 8'd1 && b_ty <= 8'd4)
                              : !(b_ty == 8'd3 || b_ty == 8'd11 || b_ty == 8'd12)) begin
         b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
-      end else if (b_body < (s1_b.ipv6 ? 18'd40 : 18'd20)) begin
+      end else if (b_bodyshort) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
-      end else if (b_q + (s1_b.ipv6 ? 18'd40 : 18'd20) > WIN) begin
+      end else if (b_qw) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
-      end else if (s1_b.ipv6 ? (b_qh[7:4] != 4'd6)
-                             : (b_qh[7:4] != 4'd4 || b_qhl < 18'd20 || b_qhl > b_body)) begin
+      end else if (b_qbad) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
       end else if (s1_b.ipv6 && ix_result != EXT_OK) begin
@@ -488,10 +543,10 @@ module lbnic_parse #(
                                                : lbnic_pipe_pkg::REASON_BAD_INNER;
       end else if ((b_iproto != 8'd6 && b_iproto != 8'd17) || b_later) begin
         b_p.status = lbnic_pipe_pkg::PARSE_NOT_LB;
-      end else if (b_il4 + 18'd4 > b_end) begin
+      end else if (b_il4end) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_BAD_INNER;
-      end else if (b_il4 + 18'd4 > WIN) begin
+      end else if (b_il4w) begin
         b_p.status = lbnic_pipe_pkg::PARSE_ERROR;
         b_p.reason = lbnic_pipe_pkg::REASON_EXT_HEADER_CHAIN;
       end else begin
