@@ -14,9 +14,12 @@
 // held until the next last beat) so the header path can drop the frame's
 // header descriptor.
 //
-// For the clock (spec §13 "Synthesis"): a beat's bytes come from where its
-// contiguous tkeep ends (lbnic_keep_count), and whether it is kept compares them with the bytes the frame has
-// left (a register), not a 17-bit sum with MAX_FRAME; a frame's end beat is
+// For the clock (spec §13 "Synthesis"): a beat's bytes come from where
+// its contiguous tkeep ends (lbnic_keep_count), and whether it is kept
+// compares them with the bytes the frame has left (a register), not a
+// 17-bit sum with MAX_FRAME; the ready does not wait on that compare (the
+// beat that first goes past MAX_FRAME needs room like a kept one; those
+// after it, flagged `over`, are taken without); a frame's end beat is
 // kept with its descriptor, so freeing it is a register load, not an add.
 //
 // Side data that comes after a frame's last beat (`late_*`, one per frame
@@ -24,7 +27,8 @@
 // the head (`hd_valid`) only once its late data is in.
 //
 // Back-pressure: s_tready is low while the RAM is full or (on a last beat)
-// the frame FIFO is full. DEPTH (a power of two) must hold MAX_FRAME bytes.
+// the frame FIFO is full. DEPTH (a power of two) must hold MAX_FRAME bytes
+// and a beat more (the first beat past MAX_FRAME waits for room).
 //
 // Read: the RAM's 1-clock read into a 2-entry output FIFO (m_* registered,
 // one beat per clock with m_tready high).
@@ -34,7 +38,7 @@ module lbnic_pkt_buf #(
     // lbnic_top sets 64 KiB, 256 frames and the target's max_rx_frame
     parameter int unsigned DEPTH = 64,          // beats
     parameter int unsigned NFR = 8,             // frames
-    parameter int unsigned MAX_FRAME = 4096,
+    parameter int unsigned MAX_FRAME = 2048,
     // the descriptor's side data (lbnic_top: the RX index), and the side
     // data that comes later (lbnic_top: lbnic_rx_sum's result)
     parameter int unsigned USER_BITS = 32,
@@ -104,9 +108,13 @@ module lbnic_pkt_buf #(
   assign store = !over && 17'(nkeep) <= left;
   assign used = wp - base;
   assign full = used[AW];  // DEPTH beats used (DEPTH is a power of two)
-  // (a beat past MAX_FRAME waits for room too, so the ready does not hang
-  // on the byte count; its write lands past the stored frames, harmlessly)
-  assign s_tready = !full && !(s_tlast && ffull);
+  // (the ready does not hang on the byte count: the beat that first goes
+  // past MAX_FRAME waits for room too, and its write lands past the stored
+  // frames, harmlessly; the later ones are `over`, taken without room)
+  assign s_tready = (over || !full) && !(s_tlast && ffull);
+  if (DEPTH * DATA_BYTES < MAX_FRAME + DATA_BYTES) begin : g_depth
+    $error("lbnic_pkt_buf: DEPTH beats must hold MAX_FRAME bytes and one beat more");
+  end
   assign fire_w = s_tvalid && s_tready;
 
   // frame FIFO
@@ -235,7 +243,7 @@ module lbnic_pkt_buf #(
 
   lbnic_ram #(.WIDTH(BW), .DEPTH(DEPTH)) ram (
       .clk,
-      .a_en(fire_w),
+      .a_en(fire_w && !full),
       .a_we(1'b1),
       .a_addr(wp[AW-1:0]),
       .a_wdata(s_tdata),
