@@ -1,8 +1,10 @@
 // One beat's bytes added into a running RFC 1071 sum (not complemented):
 // the bytes of beat `beat` (frame offset beat * DATA_BYTES + k for byte k)
 // that `keep` marks and that lie in [lo, hi), even offsets high; the
-// result folded to 16 bits. Combinational; what lbnic_rx_sum (as RX writes
-// a frame) and lbnic_hdr_sums (as the egress reads it) both accumulate.
+// result folded to 16 bits. Combinational; lbnic_icmp_too_big's quote sum
+// (RX's sum and the egress pre-pass use lbnic_csum_pipe, the same sum in
+// three clocks; the quote's would move pass 1's cycles, which the model
+// would then charge).
 //
 // The beat's 16-bit words are added as a balanced tree (log2 of the words
 // deep, 5 adders at 64 bytes), not one after another: a chain of 32 adds
