@@ -19,8 +19,8 @@
 // `start` (one clock, with the packet's parsed_t) clears the sums; then the
 // frame's beats (s_tvalid with s_tlast on its last, every beat but the last
 // full: DATA_BYTES bytes); `done` rises 4 clocks after the last beat was
-// taken (lbnic_csum_pipe's 3 stages, then the accumulator: spec §13
-// "Synthesis"), the sums held until the next start.
+// taken (lbnic_csum_pipe's four stages: spec §13 "Synthesis"), the sums
+// held until the next start.
 module lbnic_hdr_sums #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES,
     localparam int unsigned LB = $clog2(DATA_BYTES)
@@ -46,7 +46,6 @@ module lbnic_hdr_sums #(
   logic [15:0] qip_at, ql4_at;
   logic        qip_en, ql4_en;
   logic [IB-1:0] beat;
-  logic [31:0] acc;
   logic [15:0] qip_at1, ql4_at1;
   assign qip_at1 = qip_at + 16'd1;
   assign ql4_at1 = ql4_at + 16'd1;
@@ -60,31 +59,31 @@ module lbnic_hdr_sums #(
           + ((parsed.icmp_error.proto == 8'd6) ? 16'd16 : 16'd6);
   end
 
-  // this beat's contribution, 3 clocks later, into a wide accumulator
-  // folded at the output ([lo, hi) is under 2^16 bytes)
-  localparam int unsigned PL = 3;  // lbnic_csum_pipe's latency
-  logic          pv;
-  logic [23:0]   psum;
-  logic [PL-1:0] lastq;
+  // the IP packet's sum, LATENCY (4) clocks after each beat (lbnic_csum_pipe);
+  // `done` from the last beat's sum on, until the next start
+  logic        pv, plast, done_q;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic        nouser;     // no per-beat data rides along
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic        first;          // the next beat is the frame's first
   lbnic_csum_pipe #(.DATA_BYTES(DATA_BYTES)) add (
-      .clk, .rst, .in_valid(s_tvalid && !start), .beat, .data(s_tdata), .keep('1), .lo, .hi,
-      .out_valid(pv), .out_sum(psum)
+      .clk, .rst, .in_valid(s_tvalid && !start), .in_first(first), .in_last(s_tlast),
+      .in_user(1'b0), .beat, .data(s_tdata), .keep('1), .lo, .hi,
+      .out_valid(pv), .out_last(plast), .out_user(nouser), .out_sum(l3_sum)
   );
-  logic [16:0] fold1;
-  assign fold1 = {1'b0, acc[15:0]} + {1'b0, acc[31:16]};
+  assign done = done_q || (pv && plast);
 
   function automatic logic [7:0] lane(input logic [8*DATA_BYTES-1:0] d, input logic [LB-1:0] i);
     lane = d[8*i+:8];
   endfunction
 
   always_ff @(posedge clk) begin
-    lastq <= {lastq[PL-2:0], s_tvalid && !start && s_tlast};
     if (rst) begin
-      done <= 1'b0;
+      done_q <= 1'b0;
     end else if (start) begin
-      done <= 1'b0;
+      done_q <= 1'b0;
+      first <= 1'b1;
       beat <= '0;
-      acc <= '0;
       lo <= 16'(parsed.l3_offset);
       hi <= c_hi;
       qip_at <= c_il3 + 16'd10;
@@ -94,11 +93,11 @@ module lbnic_hdr_sums #(
                 && (32'(c_ql4) + 2 <= 32'(c_hi));
       quote_ip <= '0;
       quote_l4 <= '0;
-    end else begin
-      if (pv) acc <= acc + 32'(psum);
-      if (pv && lastq[PL-1]) done <= 1'b1;
+    end else if (pv && plast) begin
+      done_q <= 1'b1;
     end
     if (!rst && !start && s_tvalid) begin
+      first <= 1'b0;
       beat <= beat + 1'b1;
       if (qip_en && qip_at[15:LB] == beat) quote_ip[15:8] <= lane(s_tdata, qip_at[LB-1:0]);
       if (qip_en && qip_at1[15:LB] == beat) quote_ip[7:0] <= lane(s_tdata, qip_at1[LB-1:0]);
@@ -106,5 +105,4 @@ module lbnic_hdr_sums #(
       if (ql4_en && ql4_at1[15:LB] == beat) quote_l4[7:0] <= lane(s_tdata, ql4_at1[LB-1:0]);
     end
   end
-  assign l3_sum = fold1[15:0] + {15'd0, fold1[16]};
 endmodule

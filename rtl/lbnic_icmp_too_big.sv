@@ -106,32 +106,52 @@ module lbnic_icmp_too_big #(
   logic [2:0]   reason;
   logic         sent, limited;
 
-  // ---- descriptor arithmetic (combinational, latched in S_IDLE) ---------
+  // ---- descriptor arithmetic ---------------------------------------------
+  // Latched in S_IDLE: the MTU and its rules; the quote's room to its
+  // family's limit. The quote's length follows in S_REQ1. The saturating
+  // steps are compares side by side and a choice after, not one after
+  // another (that was 11 LUT levels, spec §13 "Synthesis").
   lbnic_pipe_pkg::parsed_t p;
   assign p = d_parsed;
-  logic [16:0] over;                  // len - l3_len, saturating
-  logic [15:0] mtu_c;
-  logic [15:0] lim, room0, room, qlen_c;
-  logic [15:0] h_c;
+  logic [17:0] slack;                 // max - (len - l3_len), signed
+  /* verilator lint_off UNUSEDSIGNAL */ // their signs
+  logic [17:0] ok68_d, ok1280_d;      // slack - 68, slack - 1280
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic        ok68, ok1280;
+  logic        fits;                  // len <= l3_len: the MTU is max
+  logic [15:0] mtu_c, lim, room0_c;
+  logic [15:0] room0, l3_len;         // latched
   logic        unicast_c, mtu_ok_c;
   always_comb begin
-    over   = (d_len > {1'b0, p.l3_len}) ? d_len - {1'b0, p.l3_len} : 17'd0;
-    mtu_c  = ({1'b0, d_max} > over) ? 16'(17'(d_max) - over) : 16'd0;
-    h_c    = p.ipv6 ? 16'd48 : 16'd28;
-    lim    = p.ipv6 ? 16'd1280 : 16'd576;
-    room0  = (d_max_frame > 16'(p.l2_len)) ? d_max_frame - 16'(p.l2_len) : 16'd0;
-    if (lim < room0) room0 = lim;
-    room   = (room0 > h_c) ? room0 - h_c : 16'd0;
-    qlen_c = (p.l3_len < room) ? p.l3_len : room;
+    fits  = d_len <= {1'b0, p.l3_len};
+    slack = 18'(d_max) + 18'(p.l3_len) - 18'(d_len);
+    ok68_d = 18'(d_max) + 18'(p.l3_len) - 18'(d_len) - 18'd68;
+    ok1280_d = 18'(d_max) + 18'(p.l3_len) - 18'(d_len) - 18'd1280;
+    mtu_c = fits ? d_max : (!slack[17] && slack != '0) ? slack[15:0] : 16'd0;
+    // slack >= the family's least MTU, as the sign of one sum
+    ok68   = !ok68_d[17];
+    ok1280 = !ok1280_d[17];
+    lim   = p.ipv6 ? 16'd1280 : 16'd576;
+    // min(lim, max_frame - l2_len), saturating at 0
+    if ({1'b0, d_max_frame} >= 17'(lim) + 17'(p.l2_len)) room0_c = lim;
+    else if (d_max_frame > 16'(p.l2_len)) room0_c = d_max_frame - 16'(p.l2_len);
+    else room0_c = 16'd0;
     if (p.ipv6) begin
       unicast_c = !(p.src == '0 || p.src[0] == 8'hff ||
                     p.src == 128'h01000000_00000000_00000000_00000000);
-      mtu_ok_c  = mtu_c >= 16'd1280;
+      mtu_ok_c  = fits ? d_max >= 16'd1280 : ok1280;
     end else begin
       unicast_c = !(p.src[15:12] == 32'h0 || p.src[15:12] == 32'hffffffff ||
                     p.src[12][7:4] == 4'he || p.src[12] == 8'd127);
-      mtu_ok_c  = mtu_c >= 16'd68;
+      mtu_ok_c  = fits ? d_max >= 16'd68 : ok68;
     end
+  end
+  // in S_REQ1: min(l3_len, room0 - the answer's headers), saturating
+  logic [15:0] h, room, qlen_c;
+  always_comb begin
+    h      = v6 ? 16'd48 : 16'd28;
+    room   = (room0 > h) ? room0 - h : 16'd0;
+    qlen_c = (l3_len < room) ? l3_len : room;
   end
 
   // ---- frame positions --------------------------------------------------
@@ -139,20 +159,31 @@ module lbnic_icmp_too_big #(
   logic        in_done;               // the frame's last beat was taken
   logic        df;                    // IPv4 flags byte bit 6
   logic [79:0] l2cap;                 // frame bytes 12..21 (tags, ethertype)
-  logic [31:0] qsum;                  // quote sum, not folded
+  logic [15:0] qsum;                  // the quote's sum, folded
+  logic [15:0] q_hi;                  // where the quote ends
+  logic [15:0] df_at;                 // where the IPv4 flags byte is
+  logic        s_fire, m_fire;
 
-  // Pass 1: one beat's contribution to the quote sum (the quote's bytes of
-  // the beat, folded: the same ones'-complement sum as the bytes' plain
-  // sum, and the adder tree of lbnic_csum_beat rather than a chain of
-  // BI adds, which was 94 LUT levels), DF and L2 bytes.
+  // Pass 1: the quote's sum (lbnic_csum_pipe: the bytes masked and added
+  // as a tree over three clocks, then accumulated; in one clock it was 17
+  // LUT levels, spec §13 "Synthesis"), ready 4 clocks after pass 1's last
+  // beat, before pass 2 needs it (S_DECIDE, the take and its result come
+  // between: `q_done` only guards it); DF and L2 bytes.
   localparam int unsigned LBI = $clog2(B);
-  logic [15:0] beat_fold;
-  logic [31:0] beat_sum;
-  lbnic_csum_beat #(.DATA_BYTES(B)) quote_add (
-      .beat(base[15:LBI]), .data(s_tdata), .keep({B{1'b1}}),
-      .lo(16'(l2_len)), .hi(16'(l2_len) + qlen), .acc(16'd0), .sum(beat_fold)
+  logic        q_valid, q_last, q_done;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic        nouser;     // no per-beat data rides along
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_csum_pipe #(.DATA_BYTES(B)) quote_add (
+      .clk, .rst, .in_valid(state == S_SUM && s_fire), .in_first(base == '0), .in_last(s_tlast),
+      .in_user(1'b0), .beat(base[15:LBI]), .data(s_tdata), .keep({B{1'b1}}),
+      .lo(16'(l2_len)), .hi(q_hi), .out_valid(q_valid), .out_last(q_last), .out_user(nouser),
+      .out_sum(qsum)
   );
-  assign beat_sum = {16'd0, beat_fold};
+  always_ff @(posedge clk) begin
+    if (rst || state == S_REQ1) q_done <= 1'b0;
+    else if (q_valid && q_last) q_done <= 1'b1;
+  end
 
   // ---- headers ----------------------------------------------------------
   logic [15:0] icmp_len;
@@ -175,20 +206,38 @@ module lbnic_icmp_too_big #(
     w16 = {a[8*k +: 8], a[8*k+8 +: 8]};
   endfunction
 
+  // the words of a 16-byte address added as a tree
+  function automatic logic [31:0] addr_sum(input logic [127:0] a);
+    addr_sum = ((32'(w16(a, 0)) + 32'(w16(a, 2))) + (32'(w16(a, 4)) + 32'(w16(a, 6))))
+             + ((32'(w16(a, 8)) + 32'(w16(a, 10))) + (32'(w16(a, 12)) + 32'(w16(a, 14))));
+  endfunction
+
+  // The headers' sums but the quote's, registered: the packet's fields are
+  // latched in S_IDLE (the quote's length in S_REQ1) and read from S_REQ2
+  // on, 4 clocks later at the least (pass 1, the decision, the take).
+  logic [31:0] ip4_part, icmp_part;
+  always_ff @(posedge clk) begin
+    ip4_part <= (32'h45c0 + {16'd0, qlen + 16'd28}) + (32'h4000 + 32'h4001)
+              + ((32'(w16(vip, 12)) + 32'(w16(vip, 14))) + (32'(w16(client, 12)) + 32'(w16(client, 14))));
+    if (v6) icmp_part <= (addr_sum(vip) + addr_sum(client)) + ((32'h0200 + 32'd58) + (32'(mtu) + 32'(icmp_len)));
+    else icmp_part <= 32'h0304 + 32'(mtu);
+  end
+
+  assign icmp_len = 16'd8 + qlen;
+
+  // The answer's lengths, registered like the sums above.
+  logic [15:0] hdr_len_c, cont_len_c;
+  assign hdr_len_c  = 16'(l2_len) + (v6 ? 16'd48 : 16'd28);
+  assign cont_len_c = hdr_len_c + qlen;
+  always_ff @(posedge clk) begin
+    hdr_len  <= hdr_len_c;
+    cont_len <= cont_len_c;
+    out_len  <= (cont_len_c < 16'd60) ? 16'd60 : cont_len_c;
+  end
   always_comb begin
-    icmp_len = 16'd8 + qlen;
-    ip4_acc = 32'h45c0 + {16'd0, qlen + 16'd28} + 32'h4000 + 32'h4001
-            + 32'(w16(vip, 12)) + 32'(w16(vip, 14))
-            + 32'(w16(client, 12)) + 32'(w16(client, 14));
+    ip4_acc = ip4_part;
     ip4_ck = ~fold(ip4_acc);
-    if (v6) begin
-      icmp_acc = qsum + 32'h0200 + 32'(mtu) + 32'd58 + 32'(icmp_len);
-      for (int k = 0; k < 16; k += 2) begin
-        icmp_acc = icmp_acc + 32'(w16(vip, k)) + 32'(w16(client, k));
-      end
-    end else begin
-      icmp_acc = qsum + 32'h0304 + 32'(mtu);
-    end
+    icmp_acc = icmp_part + 32'(qsum);
     icmp_ck = ~fold(icmp_acc);
     ih = '0;
     if (v6) begin
@@ -240,9 +289,6 @@ module lbnic_icmp_too_big #(
         hdr[8*14 +: 8*48] = ih;
       end
     endcase
-    hdr_len  = 16'(l2_len) + (v6 ? 16'd48 : 16'd28);
-    cont_len = hdr_len + qlen;
-    out_len  = (cont_len < 16'd60) ? 16'd60 : cont_len;
   end
 
   // ---- pass 2: the answer beat --------------------------------------------
@@ -285,7 +331,10 @@ module lbnic_icmp_too_big #(
   assign rq_valid = state == S_RATE;
 
   assign d_ready  = state == S_IDLE;
-  assign rd_valid = state == S_REQ1 || state == S_REQ2;
+  // pass 2 waits for the quote's sum (never: lbnic_icmp_too_big_tb checks)
+  logic q_wait;
+  assign q_wait   = state == S_REQ2 && !(q_done || (q_valid && q_last));
+  assign rd_valid = state == S_REQ1 || (state == S_REQ2 && !q_wait);
   assign r_valid  = state == S_RES;
   assign r_reason = reason;
   assign r_sent   = sent;
@@ -303,7 +352,6 @@ module lbnic_icmp_too_big #(
     endcase
   end
 
-  logic s_fire, m_fire;
   assign s_fire = s_tvalid && s_tready;
   assign m_fire = m_tvalid && m_tready;
 
@@ -323,7 +371,8 @@ module lbnic_icmp_too_big #(
           vip        <= p.dst;
           l2_len     <= 5'(p.l2_len);
           mtu        <= mtu_c;
-          qlen       <= qlen_c;
+          room0      <= room0_c;
+          l3_len     <= p.l3_len;
           unicast    <= unicast_c;
           mtu_ok     <= mtu_ok_c;
           sent       <= 1'b0;
@@ -349,17 +398,18 @@ module lbnic_icmp_too_big #(
         end
         S_REQ1: if (rd_ready) begin
           base  <= '0;
-          qsum  <= '0;
+          qlen  <= qlen_c;
+          q_hi  <= 16'(l2_len) + qlen_c;
+          df_at <= 16'(l2_len) + 16'd6;
           df    <= 1'b0;
           state <= S_SUM;
         end
         S_SUM: if (s_fire) begin
-          qsum <= qsum + beat_sum;
-          for (int j = 0; j < BI; j++) begin
-            if (base + 16'(j) == 16'(l2_len) + 16'd6) df <= s_tdata[8*j + 6];
-            for (int k = 0; k < 10; k++) begin
-              if (base + 16'(j) == 16'(12 + k)) l2cap[8*k +: 8] <= s_tdata[8*j +: 8];
-            end
+          // bytes at known frame positions: a lane select in the beat
+          // that holds them, not a compare per lane (a priority chain)
+          if (base[15:LBI] == df_at[15:LBI]) df <= s_tdata[8*df_at[LBI-1:0] + 6];
+          for (int k = 0; k < 10; k++) begin
+            if (base == 16'((12 + k) / BI * BI)) l2cap[8*k +: 8] <= s_tdata[8*((12 + k) % BI) +: 8];
           end
           base <= base + 16'(B);
           if (s_tlast) state <= S_DECIDE;
@@ -385,7 +435,7 @@ module lbnic_icmp_too_big #(
           limited <= rs_limited;
           state   <= rs_send ? S_REQ2 : S_RES;
         end
-        S_REQ2: if (rd_ready) begin
+        S_REQ2: if (rd_valid && rd_ready) begin
           base    <= '0;
           in_done <= 1'b0;
           hist    <= '0;

@@ -170,11 +170,12 @@ module lbnic_pkt_buf #(
 
   // ---------------------------------------------------------------- late
   // Frames whose late data is due: whether each was kept, and its slot.
-  localparam int unsigned LATE_MAX = 16;
+  localparam int unsigned LATE_MAX = 16;  // a power of two: the pointers wrap
+  localparam int unsigned DW = $clog2(LATE_MAX);
   logic [LATE_BITS-1:0] f_late[NFR];
   logic [LATE_MAX-1:0]  due_kept;
   logic [FW-1:0]        due_slot[LATE_MAX];
-  logic [3:0]           due_wp, due_rp;
+  logic [DW-1:0]        due_wp, due_rp;
   logic [FW:0]          fl;       // frames whose late data is in
   always_ff @(posedge clk) begin
     if (rst) begin

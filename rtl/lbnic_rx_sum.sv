@@ -16,10 +16,9 @@
 //
 // Pipelined for the clock (spec §13 "Synthesis": as one combinational
 // step it was 23 LUT levels): the beat is registered (S1); the header look
-// (first beat) or the kept lo / hi (S2); lbnic_csum_pipe's three stages
-// (S3-S5: bytes masked, two halves of the tree); a 32-bit accumulator
-// whose carries are folded only at the end (S6: the same 16 bits as
-// folding every beat, RFC 1071 §2); the fold (S7). `res_valid` is high for
+// (first beat) or the kept lo / hi (S2); lbnic_csum_pipe's four stages
+// (S3-S6: bytes masked, two halves of the tree, the frame's accumulator);
+// its fold, registered (S7). `res_valid` is high for
 // one clock 7 clocks after a frame's last beat was taken, with that frame's `sum`, `lo`, `hi`, `ok`; one
 // result per frame, in order; no back-pressure (it follows s_tvalid &&
 // s_tready). Nothing waits for it: the egress reads a frame's sum only when
@@ -125,63 +124,24 @@ module lbnic_rx_sum #(
     end
   end
 
-  // ---------------------------------------------------------------- S3-S5
-  // the masked tree (lbnic_csum_pipe), the frame's flags and range beside it
-  localparam int unsigned SW = 24;
-  localparam int unsigned PL = 3;  // lbnic_csum_pipe's latency
-  logic          pv;
-  logic [SW-1:0] psum;
-  lbnic_csum_pipe #(.DATA_BYTES(DATA_BYTES)) tree (
-      .clk, .rst, .in_valid(v2), .beat(b2), .data(d2), .keep(k2), .lo(lo2), .hi(hi2),
-      .out_valid(pv), .out_sum(psum)
+  // ---------------------------------------------------------------- S3-S6
+  // the frame's sum (lbnic_csum_pipe), its range and flag beside it
+  logic        pv, plast, pok;
+  logic [15:0] psum, plo, phi;
+  lbnic_csum_pipe #(.DATA_BYTES(DATA_BYTES), .USER_W(33)) tree (
+      .clk, .rst, .in_valid(v2), .in_first(f2), .in_last(l2), .in_user({ok2, lo2, hi2}),
+      .beat(b2), .data(d2), .keep(k2), .lo(lo2), .hi(hi2),
+      .out_valid(pv), .out_last(plast), .out_user({pok, plo, phi}), .out_sum(psum)
   );
-  logic [PL-1:0] fq, lq, okq;
-  logic [16*PL-1:0] loq, hiq;
-  always_ff @(posedge clk) begin
-    if (v2) begin
-      fq[0] <= f2;
-      lq[0] <= l2;
-      okq[0] <= ok2;
-      loq[15:0] <= lo2;
-      hiq[15:0] <= hi2;
-    end
-    for (int k = 1; k < PL; k++) begin
-      fq[k] <= fq[k - 1];
-      lq[k] <= lq[k - 1];
-      okq[k] <= okq[k - 1];
-      loq[16 * k +: 16] <= loq[16 * (k - 1) +: 16];
-      hiq[16 * k +: 16] <= hiq[16 * (k - 1) +: 16];
-    end
-  end
-
-  // ---------------------------------------------------------------- S6
-  // the frame's accumulator ([lo, hi) holds under 2^16 + 62 bytes: its
-  // words add up to under 2^31)
-  logic [31:0]   acc;
-  logic          v6, ok6;
-  logic [15:0]   lo6, hi6;
-  always_ff @(posedge clk) begin
-    v6 <= !rst && pv && lq[PL-1];
-    if (pv) begin
-      acc <= (fq[PL-1] ? 32'd0 : acc) + 32'(psum);
-      lo6 <= loq[16 * (PL - 1) +: 16];
-      hi6 <= hiq[16 * (PL - 1) +: 16];
-      ok6 <= okq[PL-1];
-    end
-  end
 
   // ---------------------------------------------------------------- S7
-  logic [16:0] fold1;
-  logic [15:0] fold2;
-  assign fold1 = {1'b0, acc[15:0]} + {1'b0, acc[31:16]};
-  assign fold2 = fold1[15:0] + {15'd0, fold1[16]};
   always_ff @(posedge clk) begin
-    res_valid <= !rst && v6;
-    if (v6) begin
-      sum <= fold2;
-      lo <= lo6;
-      hi <= hi6;
-      ok <= ok6;
+    res_valid <= !rst && pv && plast;
+    if (pv && plast) begin
+      sum <= psum;
+      lo <= plo;
+      hi <= phi;
+      ok <= pok;
     end
   end
 endmodule

@@ -116,7 +116,6 @@ declare -A tb_of=(
     [lbnic_commit]=lbnic_regs
     [lbnic_ram]=lbnic_regs
     [lbnic_hdr_sums]=lbnic_top
-    [lbnic_csum_beat]=lbnic_icmp_too_big
     [lbnic_csum_pipe]=lbnic_rx_sum
 )
 # Testbenches built against another target's package than rtl/pkg's (the

@@ -77,6 +77,13 @@ module lbnic_icmp_too_big_tb #(
     end
   end
 
+  // Nor may pass 2 wait for the quote's sum (lbnic_csum_pipe, 4 clocks
+  // after pass 1's last beat): the decision and the take come between.
+  always @(posedge clk) begin
+    if (!rst && dut.q_wait)
+      $fatal(1, "FAIL: pass 2 waits for the quote's sum");
+  end
+
   // Answer collector.
   always @(posedge clk) begin
     if (m_tvalid && m_tready) begin
