@@ -116,6 +116,11 @@ module lbnic_rewrite #(
     fold = t[15:0] + {15'd0, t[16]};
   endfunction
 
+  // max - h, 0 below
+  function automatic [15:0] mtu_of(input logic [15:0] max, input logic [15:0] h);
+    mtu_of = (max > h) ? max - h : 16'd0;
+  endfunction
+
   // Sum of the 16-bit words of an address (4 octets at 12..15 or all 16).
   // (a tree of adds: one after another they were 8 deep)
   function automatic [23:0] addr_sum(input logic [127:0] a, input logic v6);
@@ -174,7 +179,8 @@ module lbnic_rewrite #(
   logic [2:0]  n_kind;
   logic [15:0] n_last_ob;
   assign n_last_ob = (n_outlen - 16'd1) >> LB;
-  logic [15:0] n_len, n_max;
+  logic [15:0] n_len, n_max, n_mtu;
+  logic [15:0] mtu_pass, mtu_zero, mtu_enc, mtu_keep;
 
   // descriptor decode
   logic [7:0]  mode;
@@ -220,8 +226,22 @@ module lbnic_rewrite #(
     // ---- encapsulation
     n_shift = n_gue ? (be_v6 ? 7'd48 : 7'd28) : (be_v6 ? 7'd40 : 7'd20);
     enc_len = {4'd0, d_parsed.l2_len} + {11'd0, n_shift} + {2'd0, l3_len};
-    enc_lim = {4'd0, d_parsed.l2_len} + 18'h0ffff + (be_v6 ? 18'd40 : 18'd0);
-    if ({2'd0, d_global.max_frame} < enc_lim) enc_lim = {2'd0, d_global.max_frame};
+    // min(max_frame, l2_len + 0xffff (+ 40)) (Rust check_len): the second
+    // is never below a 16-bit max_frame, so this is max_frame
+    enc_lim = {2'd0, d_global.max_frame};
+    // st_mtu = max_frame - (st_len - l3_len) (0 below), for each st_len
+    // the case below may choose, side by side (one after the other they
+    // were 10 LUT levels): the header bytes before the IP packet are
+    // (mod 2^16) meta.len - l3_len (PASS), -l3_len (st_len 0), l2_len +
+    // the shift (encapsulated), l3_offset or min(frame, 60) - l3_len
+    // (padding kept)
+    mtu_pass = mtu_of(d_global.max_frame, d_meta.len - l3_len);
+    mtu_zero = mtu_of(d_global.max_frame, 16'd0 - l3_len);
+    mtu_enc = mtu_of(d_global.max_frame, {2'd0, d_parsed.l2_len} + {9'd0, n_shift});
+    mtu_keep = mtu_of(d_global.max_frame, (frame_len > end_l3 && end_l3 < 17'd60)
+        ? ((frame_len < 17'd60) ? frame_len[15:0] : 16'd60) - l3_len
+        : {2'd0, d_parsed.l3_offset});
+    n_mtu = mtu_zero;
     pay_len = n_gue ? l3_len + 16'd8 : l3_len;
     ulen = l3_len + 16'd8;
     ip_total = pay_len + 16'd20;
@@ -373,6 +393,7 @@ module lbnic_rewrite #(
       lbnic_pipe_pkg::DECISION_PASS: begin
         n_kind = ST_PASS; n_emit = 1'b1; n_shift = 7'd0; n_outlen = d_meta.len;
         n_len = d_meta.len;
+        n_mtu = mtu_pass;
       end
       lbnic_pipe_pkg::DECISION_DROP: begin
         n_kind = ST_DROP; n_shift = 7'd0;
@@ -392,12 +413,14 @@ module lbnic_rewrite #(
         end else if (n_encap) begin
           n_len = enc_len[15:0];
           n_max = enc_lim[15:0];
+          n_mtu = mtu_enc;
           if (enc_len > enc_lim) n_kind = ST_TOO_BIG;
           else begin
             n_emit = 1'b1; n_outlen = enc_len[15:0];
           end
         end else begin
           n_len = keep[15:0];
+          n_mtu = mtu_keep;
           if (keep > {1'b0, d_global.max_frame}) n_kind = ST_TOO_BIG;
           else begin
             n_emit = 1'b1; n_outlen = keep[15:0];
@@ -643,7 +666,7 @@ module lbnic_rewrite #(
         st_forward <= is_fwd;
         st_len <= n_len;
         st_max <= n_max;
-        st_mtu <= (n_max > n_len - l3_len) ? n_max - (n_len - l3_len) : 16'd0;
+        st_mtu <= n_mtu;
         p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
         p_gue <= n_gue;
         p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;
