@@ -324,8 +324,9 @@ module lbnic_parse #(
     // TOS / traffic class and DF for a tunnel's outer header (REWRITE),
     // as the Rust parse_l3 sets them once the IP layer is accepted. Read
     // here, not in stage A: a byte at one of the IP header's three places,
-    // beside the walk's outcome.
-    if (!f_done) begin
+    // beside the walk's outcome (not after it: an IPv6 packet the walk
+    // refuses keeps them, a field of a refusal the contract leaves open).
+    if (!x_side[PB]) begin
       f_p.tos = f_p.ipv6 ? {f_ip[3:0], f_ip[15:12]} : f_ip[15:8];
       f_p.df = f_p.ipv6 || f_ip[54];
     end
