@@ -349,6 +349,9 @@ module lbnic_parse #(
 
   // ------------------------- stage B1: the walk's outcome, the L4 headers
   lbnic_pipe_pkg::parsed_t f_p;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [63:0] f_ip;       // the IP header's first 8 bytes (at 14, 18 or 22)
+  /* verilator lint_on UNUSEDSIGNAL */
   logic        f_done;
   logic [17:0] f_l4;
   logic [17:0] f_q;
@@ -376,6 +379,15 @@ module lbnic_parse #(
         f_p.l4_offset = ox_l4[13:0];
       end
     end
+    // TOS / traffic class and DF for a tunnel's outer header (REWRITE),
+    // as the Rust parse_l3 sets them once the IP layer is accepted. Read
+    // here, not in stage A: a byte at one of the IP header's three places,
+    // beside the walk's outcome (not after it: an IPv6 packet the walk
+    // refuses keeps them, a field of a refusal the contract leaves open).
+    if (!x_side[PB]) begin
+      f_p.tos = f_p.ipv6 ? {f_ip[3:0], f_ip[15:12]} : f_ip[15:8];
+      f_p.df = f_p.ipv6 || f_ip[54];
+    end
   end
   // The reads' offset from the registers (issue 13: not from f_p, whose
   // L4 offset waits for the walk's result): an IPv6 packet's L4 header is
@@ -383,9 +395,14 @@ module lbnic_parse #(
   // walk refused the packet the bytes read are unused (stage B2 reads them
   // only for a packet not refused).
   /* verilator lint_off UNUSEDSIGNAL */
-  lbnic_pipe_pkg::parsed_t x_p;  // (the side's fields: the two the reads need)
+  lbnic_pipe_pkg::parsed_t x_p;  // (the side's fields the reads need)
   /* verilator lint_on UNUSEDSIGNAL */
   assign x_p = x_side[PB-1:0];
+  always_comb begin
+    f_ip = x_win[8*14+:64];
+    if (x_p.l3_offset == 14'd18) f_ip = x_win[8*18+:64];
+    else if (x_p.l3_offset == 14'd22) f_ip = x_win[8*22+:64];
+  end
   assign f_l4 = x_p.ipv6 ? 18'(ox_l4[13:0]) : 18'(x_p.l4_offset);
   assign f_q = f_l4 + 18'd8;
   // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read

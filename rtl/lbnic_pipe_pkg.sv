@@ -79,6 +79,10 @@ package lbnic_pipe_pkg;
     logic [7:0]  tcp_flags;
     logic        icmp_error_valid;
     inner_t      icmp_error;
+    // The IP header's TOS byte (IPv6: traffic class) and DF flag (IPv6:
+    // 1), which a tunnel copies to its outer header (REWRITE).
+    logic [7:0]  tos;
+    logic        df;
   } parsed_t;
 
   // lbnic_contract::target::ct::CtKey: the 5-tuple an entry is stored under,

@@ -116,6 +116,11 @@ module lbnic_rewrite #(
     fold = t[15:0] + {15'd0, t[16]};
   endfunction
 
+  // max - h, 0 below
+  function automatic [15:0] mtu_of(input logic [15:0] max, input logic [15:0] h);
+    mtu_of = (max > h) ? max - h : 16'd0;
+  endfunction
+
   // Sum of the 16-bit words of an address (4 octets at 12..15 or all 16).
   // (a tree of adds: one after another they were 8 deep)
   function automatic [23:0] addr_sum(input logic [127:0] a, input logic v6);
@@ -126,15 +131,13 @@ module lbnic_rewrite #(
   endfunction
 
   // ------------------------------------------------ the plan of a packet
-  logic        p_emit, p_encap, p_mac_en, p_nat, p_o6, p_gue, p_inner6;
+  logic        p_emit, p_encap, p_mac_en, p_nat, p_gue;
   logic [6:0]  p_shift;
   logic [15:0] p_outlen;
   logic [IB-1:0] p_last_ob;
   logic [47:0] p_dmac, p_smac;
-  logic [13:0] p_l2_len, p_l3_off;
-  logic [8*HDR-1:0] p_hdr;       // tos/df-dependent bytes patched later
-  logic [15:0] p_ip4_part;       // outer IPv4 checksum sum without tos, DF
-  logic [3:0]  p_flow_hi;        // IPv6 flow label bits 19:16 (in [3:0])
+  logic [13:0] p_l2_len;
+  logic [8*HDR-1:0] p_hdr;       // checksums patched in by the plan's stages
   logic [15:0] p_addr_at;
   logic [4:0]  p_addr_len;
   logic [127:0] p_addr;          // new address, octet k at [8k+7:8k]
@@ -148,7 +151,7 @@ module lbnic_rewrite #(
   logic [15:0] p_addr2_at, p_w1_at, p_w1, p_w2_at, p_w2;
 
   // next plan, from the descriptor
-  logic        n_emit, n_encap, n_mac_en, n_nat, n_o6, n_gue, n_inner6;
+  logic        n_emit, n_encap, n_mac_en, n_nat, n_gue;
   logic [6:0]  n_shift;
   logic [15:0] n_outlen;
   logic [47:0] n_dmac, n_smac;
@@ -169,14 +172,15 @@ module lbnic_rewrite #(
   logic        q_l4;
   // The plan's checksum arithmetic in stages (below): the operands as
   // the descriptor gives them, registered when it is taken.
-  logic [23:0] x_ts0, x_td0, x_tsv, x_tdv;
+  logic [23:0] x_td0, x_tdv;
   logic [15:0] x_oa0, x_oav, x_na4, x_na6, x_oi, x_nwv;
   logic        x_pe0, x_ipe, x_ql4, x_p17;
   logic [15:0] x_op0, x_np0, x_iop, x_inp;
   logic [2:0]  n_kind;
   logic [15:0] n_last_ob;
   assign n_last_ob = (n_outlen - 16'd1) >> LB;
-  logic [15:0] n_len, n_max;
+  logic [15:0] n_len, n_max, n_mtu;
+  logic [15:0] mtu_pass, mtu_zero, mtu_enc, mtu_keep;
 
   // descriptor decode
   logic [7:0]  mode;
@@ -208,8 +212,7 @@ module lbnic_rewrite #(
         ? ((frame_len < 17'd60) ? frame_len : 17'd60) : end_l3;
 
     n_emit = 1'b0; n_encap = 1'b0; n_mac_en = 1'b0; n_nat = 1'b0;
-    n_o6 = be_v6; n_gue = mode == lbnic_pkg::MODE_TUN_GUE;
-    n_inner6 = d_parsed.ipv6;
+    n_gue = mode == lbnic_pkg::MODE_TUN_GUE;
     n_shift = 7'd0; n_outlen = d_meta.len;
     n_dmac = d_backend.mac; n_smac = d_global.device_mac;
     n_kind = ST_TX; n_len = 16'd0; n_max = d_global.max_frame;
@@ -223,8 +226,22 @@ module lbnic_rewrite #(
     // ---- encapsulation
     n_shift = n_gue ? (be_v6 ? 7'd48 : 7'd28) : (be_v6 ? 7'd40 : 7'd20);
     enc_len = {4'd0, d_parsed.l2_len} + {11'd0, n_shift} + {2'd0, l3_len};
-    enc_lim = {4'd0, d_parsed.l2_len} + 18'h0ffff + (be_v6 ? 18'd40 : 18'd0);
-    if ({2'd0, d_global.max_frame} < enc_lim) enc_lim = {2'd0, d_global.max_frame};
+    // min(max_frame, l2_len + 0xffff (+ 40)) (Rust check_len): the second
+    // is never below a 16-bit max_frame, so this is max_frame
+    enc_lim = {2'd0, d_global.max_frame};
+    // st_mtu = max_frame - (st_len - l3_len) (0 below), for each st_len
+    // the case below may choose, side by side (one after the other they
+    // were 10 LUT levels): the header bytes before the IP packet are
+    // (mod 2^16) meta.len - l3_len (PASS), -l3_len (st_len 0), l2_len +
+    // the shift (encapsulated), l3_offset or min(frame, 60) - l3_len
+    // (padding kept)
+    mtu_pass = mtu_of(d_global.max_frame, d_meta.len - l3_len);
+    mtu_zero = mtu_of(d_global.max_frame, 16'd0 - l3_len);
+    mtu_enc = mtu_of(d_global.max_frame, {2'd0, d_parsed.l2_len} + {9'd0, n_shift});
+    mtu_keep = mtu_of(d_global.max_frame, (frame_len > end_l3 && end_l3 < 17'd60)
+        ? ((frame_len < 17'd60) ? frame_len[15:0] : 16'd60) - l3_len
+        : {2'd0, d_parsed.l3_offset});
+    n_mtu = mtu_zero;
     pay_len = n_gue ? l3_len + 16'd8 : l3_len;
     ulen = l3_len + 16'd8;
     ip_total = pay_len + 16'd20;
@@ -239,7 +256,8 @@ module lbnic_rewrite #(
                  d_global.tun_src_v4[2], d_global.tun_src_v4[3]};
       host_bits = 8'd32 - d_global.tun_src_v4_len;
     end
-    mask = (host_bits >= 8'd128) ? {128{1'b1}} : ((128'd1 << host_bits) - 128'd1);
+    // (1 << host_bits) - 1, all ones from 128: a compare per bit, no shifter
+    for (int i = 0; i < 128; i++) mask[i] = host_bits[7] || host_bits[6:0] > 7'(i);
     src_num = (pfx_num & ~mask) | ({96'd0, d_decision.hash} & mask);
     tsrc = 128'd0;
     tdst = 128'd0;
@@ -254,7 +272,9 @@ module lbnic_rewrite #(
     n_hdr[7:0] = be_v6 ? 8'h86 : 8'h08;
     n_hdr[15:8] = be_v6 ? 8'hdd : 8'h00;
     if (be_v6) begin
-      // bytes 2,3 (version, traffic class, flow label high) patched later
+      // the inner packet's traffic class, the flow label from the hash
+      n_hdr[8*2 +: 8] = {4'h6, d_parsed.tos[7:4]};
+      n_hdr[8*3 +: 8] = {d_parsed.tos[3:0], d_decision.hash[19:16]};
       n_hdr[8*4 +: 8] = d_decision.hash[15:8];
       n_hdr[8*5 +: 8] = d_decision.hash[7:0];
       n_hdr[8*6 +: 8] = pay_len[15:8];
@@ -266,9 +286,12 @@ module lbnic_rewrite #(
         n_hdr[8*(26+k) +: 8] = tdst[8*k +: 8];
       end
     end else begin
+      // the inner packet's TOS and DF (the checksum, bytes 12-13, later)
       n_hdr[8*2 +: 8] = 8'h45;
+      n_hdr[8*3 +: 8] = d_parsed.tos;
       n_hdr[8*4 +: 8] = ip_total[15:8];
       n_hdr[8*5 +: 8] = ip_total[7:0];
+      n_hdr[8*8 +: 8] = d_parsed.df ? 8'h40 : 8'h00;
       n_hdr[8*10 +: 8] = 8'd64;
       n_hdr[8*11 +: 8] = proto_out;
       for (int k = 0; k < 4; k++) begin
@@ -276,9 +299,7 @@ module lbnic_rewrite #(
         n_hdr[8*(18+k) +: 8] = tdst[8*(12+k) +: 8];
       end
     end
-    x_ts0 = addr_sum(tsrc, 1'b0);
     x_td0 = addr_sum(tdst, 1'b0);
-    x_tsv = addr_sum(tsrc, be_v6);
     x_tdv = addr_sum(tdst, be_v6);
     // GUE UDP header after the outer IP header (its checksum comes later)
     udp_hdr = {sport, d_global.gue_port, ulen, 16'd0};
@@ -372,6 +393,7 @@ module lbnic_rewrite #(
       lbnic_pipe_pkg::DECISION_PASS: begin
         n_kind = ST_PASS; n_emit = 1'b1; n_shift = 7'd0; n_outlen = d_meta.len;
         n_len = d_meta.len;
+        n_mtu = mtu_pass;
       end
       lbnic_pipe_pkg::DECISION_DROP: begin
         n_kind = ST_DROP; n_shift = 7'd0;
@@ -391,12 +413,14 @@ module lbnic_rewrite #(
         end else if (n_encap) begin
           n_len = enc_len[15:0];
           n_max = enc_lim[15:0];
+          n_mtu = mtu_enc;
           if (enc_len > enc_lim) n_kind = ST_TOO_BIG;
           else begin
             n_emit = 1'b1; n_outlen = enc_len[15:0];
           end
         end else begin
           n_len = keep[15:0];
+          n_mtu = mtu_keep;
           if (keep > {1'b0, d_global.max_frame}) n_kind = ST_TOO_BIG;
           else begin
             n_emit = 1'b1; n_outlen = keep[15:0];
@@ -415,85 +439,98 @@ module lbnic_rewrite #(
   // operands at `take`, stages 2 and 3 the partial results, and the fourth
   // clock loads the plan. `plan_ready` holds the stream until then, for a
   // frame that would come sooner (none does in lbnic_top). The same
-  // integers as in one clock: only where the registers sit moved.
+  // integers as in one clock: only where the registers sit moved (and
+  // sums regrouped: a ones'-complement fold of a positive sum is its
+  // residue in [1, 0xffff], so folding part of a positive sum first
+  // changes nothing).
   logic [2:0]  pl_v;
   logic        plan_ready;
   assign plan_ready = pl_v == 3'd0;
-  // stage 1: operands
-  logic [23:0] r1_ts0, r1_td0, r1_tsv, r1_tdv;
+  // stage 1: operands (the tunnel source itself: its sums take stage 2)
+  logic [127:0] r1_tsrc;
+  logic [23:0] r1_td0, r1_tdv;
   logic [15:0] r1_oa0, r1_oav, r1_na4, r1_na6, r1_oi, r1_nwv, r1_op0, r1_np0, r1_iop, r1_inp;
   logic [15:0] r1_ip_total, r1_ulen, r1_sport, r1_gue, r1_l3_sum, r1_qip, r1_cur;
-  logic [7:0]  r1_proto;
-  logic        r1_v6, r1_be_v6, r1_pe0, r1_ipe, r1_ql4, r1_p17, r1_icmp;
+  logic [7:0]  r1_proto, r1_tos;
+  logic        r1_df, r1_v6, r1_be_v6, r1_pe0, r1_ipe, r1_ql4, r1_p17, r1_icmp;
   always_ff @(posedge clk) begin
     if (take) begin
-      r1_ts0 <= x_ts0; r1_td0 <= x_td0; r1_tsv <= x_tsv; r1_tdv <= x_tdv;
+      r1_tsrc <= tsrc; r1_td0 <= x_td0; r1_tdv <= x_tdv;
       r1_oa0 <= x_oa0; r1_oav <= x_oav; r1_na4 <= x_na4; r1_na6 <= x_na6;
       r1_oi <= x_oi; r1_nwv <= x_nwv;
       r1_op0 <= x_op0; r1_np0 <= x_np0; r1_iop <= x_iop; r1_inp <= x_inp;
       r1_ip_total <= ip_total; r1_ulen <= ulen; r1_sport <= sport; r1_gue <= d_global.gue_port;
       r1_l3_sum <= d_l3_sum; r1_qip <= d_quote_ip_csum; r1_cur <= d_quote_l4_csum;
-      r1_proto <= proto_out;
+      r1_proto <= proto_out; r1_tos <= d_parsed.tos; r1_df <= d_parsed.df;
       r1_v6 <= d_parsed.ipv6; r1_be_v6 <= be_v6; r1_pe0 <= x_pe0; r1_ipe <= x_ipe;
       r1_ql4 <= x_ql4; r1_p17 <= x_p17; r1_icmp <= n_icmp;
     end
   end
-  // stage 2: the outer IPv4 and GUE UDP sums, the NAT deltas, the ICMP
-  // error's address deltas
-  logic [15:0] r2_ip4, r2_ucs, r2_ipcs, r2_l4d0, r2_dout, r2_din, r2_qip, r2_cur, r2_iop, r2_inp;
-  logic        r2_v6, r2_be_v6, r2_ipe, r2_ql4, r2_p17, r2_icmp;
+  // stage 2: the tunnel source's sums; the outer IPv4 and GUE UDP sums
+  // without them; the NAT deltas; the ICMP error's address deltas, the
+  // quoted TCP/UDP checksum after the port
+  logic [23:0] r2_ts0, r2_tsv, r2_ip4, r2_u, r2_e;
+  logic [15:0] r2_ipcs, r2_l4d0, r2_dout, r2_din, r2_qip, r2_c;
+  logic        r2_v6, r2_be_v6, r2_ie, r2_ql4, r2_p17, r2_icmp;
   always_ff @(posedge clk) begin
     if (pl_v[0]) begin
       logic [23:0] a;
-      logic [15:0] u;
-      r2_ip4 <= fold(24'h4500 + {8'd0, r1_ip_total} + {8'd0, 8'd64, r1_proto} + r1_ts0 + r1_td0);
-      u = ~fold(r1_tsv + r1_tdv + 24'd17 + {8'd0, r1_ulen} + {8'd0, r1_sport} + {8'd0, r1_gue}
-                + {8'd0, r1_ulen} + {8'd0, r1_l3_sum});
-      r2_ucs <= (u == 16'd0) ? 16'hffff : u;
+      r2_ts0 <= addr_sum(r1_tsrc, 1'b0);
+      r2_tsv <= addr_sum(r1_tsrc, r1_be_v6);
+      r2_ip4 <= ((24'h4500 + {8'd0, r1_ip_total}) + ({8'd0, 8'd64, r1_proto} + r1_td0))
+                + ({16'd0, r1_tos} + (r1_df ? 24'h4000 : 24'd0));
+      r2_u <= ((r1_tdv + 24'd17) + ({8'd0, r1_ulen} + {8'd0, r1_sport}))
+              + (({8'd0, r1_gue} + {8'd0, r1_ulen}) + {8'd0, r1_l3_sum});
       r2_ipcs <= fold({8'd0, ~r1_oa0} + {8'd0, r1_na4});
       a = {8'd0, ~r1_oav} + {8'd0, r1_v6 ? r1_na6 : r1_na4};
       if (r1_pe0) a = a + {8'd0, ~r1_op0} + {8'd0, r1_np0};
       r2_l4d0 <= fold(a);
       r2_dout <= fold({8'd0, ~r1_oav} + {8'd0, r1_nwv});
       r2_din <= fold({8'd0, ~r1_oi} + {8'd0, r1_nwv});
-      r2_qip <= r1_qip; r2_cur <= r1_cur; r2_iop <= r1_iop; r2_inp <= r1_inp;
-      r2_v6 <= r1_v6; r2_be_v6 <= r1_be_v6; r2_ipe <= r1_ipe; r2_ql4 <= r1_ql4;
+      // the quoted TCP/UDP checksum after the port (else as the frame has it)
+      r2_ie <= r1_ipe && r1_ql4;
+      r2_c <= (r1_ipe && r1_ql4) ? ~fold({8'd0, ~r1_cur} + {8'd0, ~r1_iop} + {8'd0, r1_inp})
+                                 : r1_cur;
+      // the ICMP checksum's terms known here: the port's, the old quoted
+      // checksum's
+      r2_e <= (r1_ipe ? {8'd0, ~r1_iop} + {8'd0, r1_inp} : 24'd0)
+              + ((r1_ipe && r1_ql4) ? {8'd0, ~r1_cur} : 24'd0);
+      r2_qip <= r1_qip;
+      r2_v6 <= r1_v6; r2_be_v6 <= r1_be_v6; r2_ql4 <= r1_ql4;
       r2_p17 <= r1_p17; r2_icmp <= r1_icmp;
     end
   end
-  // stage 3: the quoted IPv4 header's checksum, the quoted TCP/UDP
-  // checksum after the port, the ICMP checksum's sum so far
-  logic [15:0] r3_ip4, r3_ucs, r3_ipcs, r3_l4d0, r3_din, r3_qhc, r3_c1;
+  // stage 3: the outer IPv4 and GUE UDP checksums; the quoted IPv4
+  // header's checksum; the quoted TCP/UDP checksum after the address; the
+  // ICMP checksum's sum of what is known
+  logic [15:0] r3_ip4, r3_ucs, r3_ipcs, r3_l4d0, r3_qhc, r3_c2;
   logic [23:0] r3_ia;
-  logic        r3_v6, r3_be_v6, r3_ql4, r3_p17, r3_icmp;
+  logic        r3_v6, r3_be_v6, r3_ql4, r3_icmp;
   always_ff @(posedge clk) begin
     if (pl_v[1]) begin
-      logic [15:0] q, c;
-      logic [23:0] ia;
-      q = ~fold({8'd0, ~r2_qip} + {8'd0, r2_din});
-      ia = (r2_v6 ? {8'd0, r2_dout} : 24'd0) + {8'd0, r2_din};
-      if (!r2_v6) ia = ia + {8'd0, ~r2_qip} + {8'd0, q};
-      c = r2_cur;
-      if (r2_ipe) begin
-        ia = ia + {8'd0, ~r2_iop} + {8'd0, r2_inp};
-        if (r2_ql4) begin
-          c = ~fold({8'd0, ~r2_cur} + {8'd0, ~r2_iop} + {8'd0, r2_inp});
-          ia = ia + {8'd0, ~r2_cur} + {8'd0, c};
-        end
-      end
-      r3_qhc <= q; r3_c1 <= c; r3_ia <= ia;
-      r3_ip4 <= r2_ip4; r3_ucs <= r2_ucs; r3_ipcs <= r2_ipcs; r3_l4d0 <= r2_l4d0; r3_din <= r2_din;
-      r3_v6 <= r2_v6; r3_be_v6 <= r2_be_v6; r3_ql4 <= r2_ql4; r3_p17 <= r2_p17; r3_icmp <= r2_icmp;
+      logic [15:0] u, c2;
+      logic c2z;
+      r3_ip4 <= ~fold(r2_ip4 + r2_ts0);
+      u = ~fold(r2_u + r2_tsv);
+      r3_ucs <= (u == 16'd0) ? 16'hffff : u;
+      r3_qhc <= ~fold({8'd0, ~r2_qip} + {8'd0, r2_din});
+      // c2 = ~fold(~c + din); c2 == 0 when ~c + din is 0xffff or 0x1fffe,
+      // i.e. c == din, or c == 0 and din == 0xffff (beside the add)
+      c2 = ~fold({8'd0, ~r2_c} + {8'd0, r2_din});
+      c2z = r2_c == r2_din || (r2_c == 16'd0 && r2_din == 16'hffff);
+      r3_c2 <= (r2_p17 && c2z) ? 16'hffff : c2;
+      r3_ia <= ((r2_v6 ? {8'd0, r2_dout} : 24'd0) + {8'd0, r2_din})
+               + (r2_e + (r2_ie ? {8'd0, r2_c} : 24'd0))
+               + ((r2_v6 ? 24'd0 : {8'd0, ~r2_qip}) + (r2_ql4 ? {8'd0, ~r2_c} : 24'd0));
+      r3_ipcs <= r2_ipcs; r3_l4d0 <= r2_l4d0;
+      r3_v6 <= r2_v6; r3_be_v6 <= r2_be_v6; r3_ql4 <= r2_ql4; r3_icmp <= r2_icmp;
     end
   end
-  // stage 4 (into the plan): the quoted TCP/UDP checksum after the
-  // address, the ICMP checksum
-  logic [15:0] c2, s4_l4cs_d;
+  // stage 4 (into the plan): the ICMP checksum
+  logic [15:0] s4_l4cs_d;
   logic [23:0] s4_ia;
   always_comb begin
-    c2 = ~fold({8'd0, ~r3_c1} + {8'd0, r3_din});
-    if (r3_p17 && c2 == 16'd0) c2 = 16'hffff;
-    s4_ia = r3_ia + (r3_ql4 ? {8'd0, ~r3_c1} + {8'd0, c2} : 24'd0);
+    s4_ia = r3_ia + ((r3_v6 ? 24'd0 : {8'd0, r3_qhc}) + (r3_ql4 ? {8'd0, r3_c2} : 24'd0));
     s4_l4cs_d = r3_icmp ? fold(s4_ia) : r3_l4d0;
   end
 
@@ -502,21 +539,7 @@ module lbnic_rewrite #(
   state_e state;
   logic [IB-1:0] ib;
   logic [BW-1:0] prev, cur;
-  logic [7:0] tos_q, tos_now, tos_in;
-  logic df_q, df_now, df_in;
   logic need_out, fire_in, fin, tail_next, take;
-
-  // the inner packet's TOS / traffic class and DF, from input beat 0
-  logic [7:0] b0, b1, b6;
-  always_comb begin
-    b0 = s_tdata[8*p_l3_off[LB-1:0] +: 8];
-    b1 = s_tdata[8*(p_l3_off[LB-1:0] + LB'(1)) +: 8];
-    b6 = s_tdata[8*(p_l3_off[LB-1:0] + LB'(6)) +: 8];
-    tos_in = p_inner6 ? {b0[3:0], b1[7:4]} : b1;
-    df_in = p_inner6 ? 1'b1 : b6[6];
-    tos_now = (ib == '0) ? tos_in : tos_q;
-    df_now = (ib == '0) ? df_in : df_q;
-  end
 
   always_comb begin
     need_out = p_emit && (ib <= p_last_ob);
@@ -540,23 +563,11 @@ module lbnic_rewrite #(
   // the output beat
   logic [8*HDR-1:0] hdr;
   logic [BW-1:0] shifted;
-  logic [15:0] ipcs_old, l4cs_old, ipcs_new, l4cs_new;
-  logic [15:0] t;
+  logic [BW-1:0] ipcs_nv, l4cs_nv;  // each 16-bit word of the beat updated, bytes in place
   logic [2*BW-1:0] cat;
   assign cat = {cur, prev};
   always_comb begin
     hdr = p_hdr;
-    t = 16'd0;
-    if (p_o6) begin
-      hdr[8*2 +: 8] = {4'h6, tos_now[7:4]};
-      hdr[8*3 +: 8] = {tos_now[3:0], p_flow_hi[3:0]};
-    end else begin
-      hdr[8*3 +: 8] = tos_now;
-      hdr[8*8 +: 8] = df_now ? 8'h40 : 8'h00;
-      t = ~fold({8'd0, p_ip4_part} + {16'd0, tos_now} + (df_now ? 24'h4000 : 24'd0));
-      hdr[8*12 +: 8] = t[15:8];
-      hdr[8*13 +: 8] = t[7:0];
-    end
     case (p_shift)
       7'd20: shifted = cat[8*(DB-20) +: BW];
       7'd28: shifted = cat[8*(DB-28) +: BW];
@@ -564,12 +575,23 @@ module lbnic_rewrite #(
       7'd48: shifted = cat[8*(DB-48) +: BW];
       default: shifted = cur;
     endcase
-    ipcs_old = {cur[8*p_ipcs_at[LB-1:0] +: 8], cur[8*(p_ipcs_at[LB-1:0] + 1'b1) +: 8]};
-    l4cs_old = {cur[8*p_l4cs_at[LB-1:0] +: 8], cur[8*(p_l4cs_at[LB-1:0] + 1'b1) +: 8]};
-    ipcs_new = ~fold({8'd0, ~ipcs_old} + {8'd0, p_ipcs_d});
-    l4cs_new = ~fold({8'd0, ~l4cs_old} + {8'd0, p_l4cs_d});
-    if (p_l4cs_udp && l4cs_new == 16'd0) l4cs_new = 16'hffff;
-    if (p_l4cs_keep0 && l4cs_old == 16'd0) l4cs_new = 16'd0;
+    // The checksum updates (RFC 1624) for every 16-bit word of the beat,
+    // the output then picks the field's word: the fields sit at even
+    // offsets (l3 and l4 offsets are even), and a read at the offset
+    // before the add was the beat's deepest path (12 LUT levels). A UDP
+    // result of 0 is sent 0xffff: ~fold(~old + d) is 0 when ~old + d is
+    // 0xffff or 0x1fffe, i.e. old == d, or old == 0 and d == 0xffff,
+    // compared beside the add.
+    for (int k = 0; k < DB / 2; k++) begin
+      logic [15:0] o, n;
+      o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
+      n = ~fold({8'd0, ~o} + {8'd0, p_ipcs_d});
+      ipcs_nv[16*k +: 16] = {n[7:0], n[15:8]};
+      n = ~fold({8'd0, ~o} + {8'd0, p_l4cs_d});
+      if (p_l4cs_udp && (o == p_l4cs_d || (o == 16'd0 && p_l4cs_d == 16'hffff))) n = 16'hffff;
+      if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
+      l4cs_nv[16*k +: 16] = {n[7:0], n[15:8]};
+    end
   end
 
   logic [16:0] pos, rel;
@@ -598,10 +620,10 @@ module lbnic_rewrite #(
         if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at} + 17'd1) m_tdata[8*j +: 8] = p_w2[7:0];
         if (p_port_en && pos == {1'b0, p_port_at}) m_tdata[8*j +: 8] = p_port[15:8];
         if (p_port_en && pos == {1'b0, p_port_at} + 17'd1) m_tdata[8*j +: 8] = p_port[7:0];
-        if (p_ipcs_en && pos == {1'b0, p_ipcs_at}) m_tdata[8*j +: 8] = ipcs_new[15:8];
-        if (p_ipcs_en && pos == {1'b0, p_ipcs_at} + 17'd1) m_tdata[8*j +: 8] = ipcs_new[7:0];
-        if (p_l4cs_en && pos == {1'b0, p_l4cs_at}) m_tdata[8*j +: 8] = l4cs_new[15:8];
-        if (p_l4cs_en && pos == {1'b0, p_l4cs_at} + 17'd1) m_tdata[8*j +: 8] = l4cs_new[7:0];
+        if (p_ipcs_en && pos == {1'b0, p_ipcs_at}) m_tdata[8*j +: 8] = ipcs_nv[8*j +: 8];
+        if (p_ipcs_en && pos == {1'b0, p_ipcs_at} + 17'd1) m_tdata[8*j +: 8] = ipcs_nv[8*j +: 8];
+        if (p_l4cs_en && pos == {1'b0, p_l4cs_at}) m_tdata[8*j +: 8] = l4cs_nv[8*j +: 8];
+        if (p_l4cs_en && pos == {1'b0, p_l4cs_at} + 17'd1) m_tdata[8*j +: 8] = l4cs_nv[8*j +: 8];
       end
     end
     rem = p_outlen - 16'({ib, {LB{1'b0}}});
@@ -611,12 +633,13 @@ module lbnic_rewrite #(
 
   always_ff @(posedge clk) begin
     if (pl_v[2]) begin
-      p_ip4_part <= r3_ip4;
       p_ipcs_d <= r3_ipcs;
       p_l4cs_d <= s4_l4cs_d;
       p_w1 <= r3_v6 ? 16'd0 : r3_qhc;
-      p_w2 <= r3_ql4 ? c2 : 16'd0;
-      // the GUE UDP checksum into the header bytes (after the outer IP)
+      p_w2 <= r3_ql4 ? r3_c2 : 16'd0;
+      // the outer IPv4 checksum and the GUE UDP checksum into the header
+      // bytes
+      if (!r3_be_v6) p_hdr[8*12 +: 16] <= {r3_ip4[7:0], r3_ip4[15:8]};
       if (r3_be_v6) p_hdr[8*(UDP_AT6+UDP_CS) +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
       else p_hdr[8*(UDP_AT4+UDP_CS) +: 16] <= {r3_ucs[7:0], r3_ucs[15:8]};
     end
@@ -631,10 +654,6 @@ module lbnic_rewrite #(
       if (fire_in) begin
         prev <= s_tdata;
         ib <= ib + 1'b1;
-        if (ib == '0) begin
-          tos_q <= tos_in;
-          df_q <= df_in;
-        end
         if (s_tlast) state <= tail_next ? S_TAIL : S_IDLE;
       end
       if (state == S_TAIL && m_tready) state <= S_IDLE;
@@ -647,18 +666,17 @@ module lbnic_rewrite #(
         st_forward <= is_fwd;
         st_len <= n_len;
         st_max <= n_max;
-        st_mtu <= (n_max > n_len - l3_len) ? n_max - (n_len - l3_len) : 16'd0;
+        st_mtu <= n_mtu;
         p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
-        p_o6 <= n_o6; p_gue <= n_gue; p_inner6 <= n_inner6;
+        p_gue <= n_gue;
         p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;
         p_addr2_at <= n_addr2_at; p_w1_at <= n_w1_at;
         p_w2_at <= n_w2_at;
         p_shift <= n_shift; p_outlen <= n_outlen;
         p_last_ob <= n_last_ob[IB-1:0];
         p_dmac <= n_dmac; p_smac <= n_smac;
-        p_l2_len <= d_parsed.l2_len; p_l3_off <= d_parsed.l3_offset;
+        p_l2_len <= d_parsed.l2_len;
         p_hdr <= n_hdr;
-        p_flow_hi <= d_decision.hash[19:16];
         p_addr_at <= n_addr_at; p_addr_len <= n_addr_len; p_addr <= n_addr;
         p_port_en <= n_port_en; p_port_at <= n_port_at; p_port <= n_port;
         p_ipcs_en <= n_ipcs_en; p_ipcs_at <= n_ipcs_at;
@@ -669,6 +687,6 @@ module lbnic_rewrite #(
   end
 
   logic unused;
-  assign unused = ^{s_tkeep, cat, p_l3_off[13:LB], n_last_ob, b0[7:4], b6, p_gue, d_meta, d_parsed, d_vip, d_backend, d_global,
-                    d_decision};
+  assign unused = ^{s_tkeep, cat, n_last_ob, p_gue, d_meta, d_parsed, d_vip, d_backend,
+                    d_global, d_decision};
 endmodule

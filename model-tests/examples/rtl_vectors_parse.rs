@@ -66,7 +66,7 @@ fn line(f: &[u8], name: &str) -> String {
     };
     let i = p.icmp_error;
     format!(
-        "{:x} {} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {}\n",
+        "{:x} {} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {:x} {}\n",
         f.len(),
         rev_hex(&win),
         status,
@@ -95,6 +95,8 @@ fn line(f: &[u8], name: &str) -> String {
         i.map_or(0, |i| i.sport),
         i.map_or(0, |i| i.dport),
         i.map_or(0, |i| i.l4_offset),
+        p.tos,
+        p.df as u8,
         name
     )
 }

@@ -238,7 +238,7 @@ fn run(dev: &mut Device<Memory>, w: &mut Writer, frame: &[u8], ts_ns: u64, buf: 
     let (pf, l3_sum) = match p {
         Some(p) => (
             format!(
-                "{:x} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {:x} {:x}",
+                "{:x} {:x} {:x} {} {} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x}",
                 p.l2_len,
                 p.l3_offset,
                 p.ipv6 as u8,
@@ -254,11 +254,13 @@ fn run(dev: &mut Device<Memory>, w: &mut Writer, frame: &[u8], ts_ns: u64, buf: 
                 },
                 p.sport,
                 p.dport,
-                p.icmp_error.is_some() as u8
+                p.icmp_error.is_some() as u8,
+                p.tos,
+                p.df as u8
             ),
             checksum::fold(checksum::sum(0, &frame[p.l3_offset..p.l3_offset + p.l3_len])),
         ),
-        None => (format!("e 0 0 {z16} {z16} 0 0 0 0 0 0 0"), 0),
+        None => (format!("e 0 0 {z16} {z16} 0 0 0 0 0 0 0 0 0"), 0),
     };
     let mut line = format!(
         "{kind:x} {slot:x} {local:x} {hash:x} {drop:x} {pf} {q} {:x} {} {} {} {l3_sum:x} {st:x} {len:x} {max:x} {:x}",

@@ -37,7 +37,7 @@ module lbnic_parse_tb;
     int fd;
     int n;
     logic [31:0] len, status, reason, vv, vlan, l2, l3, v6, proto, l3len, l4, frag, fid;
-    logic [31:0] sport, dport, flags, iv, iproto, isport, idport, il4;
+    logic [31:0] sport, dport, flags, iv, iproto, isport, idport, il4, tos, df;
     logic [8*W-1:0] win;
     logic [47:0] dmac, smac;
     logic [127:0] src, dst, isrc, idst;
@@ -46,11 +46,11 @@ module lbnic_parse_tb;
     fd = $fopen(path, "r");
     if (fd == 0) $fatal(1, "cannot open %s", path);
     while (!$feof(fd)) begin
-      n = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %s\n",
+      n = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %s\n",
                   len, win, status, reason, dmac, smac, vv, vlan, l2, l3, v6, src, dst, proto,
                   l3len, l4, frag, fid, sport, dport, flags, iv, isrc, idst, iproto, isport,
-                  idport, il4, name);
-      if (n != 29) begin
+                  idport, il4, tos, df, name);
+      if (n != 31) begin
         if (n <= 0 && $feof(fd)) break;
         $fatal(1, "%s: malformed line after %0d vectors (%0d fields)", path, v_len.size(), n);
       end
@@ -81,6 +81,8 @@ module lbnic_parse_tb;
       e.icmp_error.sport = isport[15:0];
       e.icmp_error.dport = idport[15:0];
       e.icmp_error.l4_offset = il4[13:0];
+      e.tos = tos[7:0];
+      e.df = df[0];
       v_win.push_back(win);
       v_len.push_back(len[15:0]);
       v_exp.push_back(e);
@@ -112,6 +114,8 @@ module lbnic_parse_tb;
     if (g.sport != e.sport) d = {d, $sformatf(" sport %0d/%0d", e.sport, g.sport)};
     if (g.dport != e.dport) d = {d, $sformatf(" dport %0d/%0d", e.dport, g.dport)};
     if (g.tcp_flags != e.tcp_flags) d = {d, $sformatf(" tcp_flags %h/%h", e.tcp_flags, g.tcp_flags)};
+    if (g.tos != e.tos || g.df != e.df)
+      d = {d, $sformatf(" tos/df %h:%0d/%h:%0d", e.tos, e.df, g.tos, g.df)};
     if (g.icmp_error_valid != e.icmp_error_valid)
       d = {d, $sformatf(" icmp_error_valid %0d/%0d", e.icmp_error_valid, g.icmp_error_valid)};
     else if (e.icmp_error_valid) begin

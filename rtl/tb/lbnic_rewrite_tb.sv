@@ -40,7 +40,7 @@ module lbnic_rewrite_tb;
   string dir;
   int fd, r, npk, flip, nicmp;
   logic [31:0] kind, slot, lidx, hash, drop, l2_len, l3off, ipv6, proto, l3len, l4off, frag;
-  logic [31:0] sport, dport, icmperr, mlen, l3sum, est, elen, emax, flen, olen, b;
+  logic [31:0] sport, dport, icmperr, tos, df, mlen, l3sum, est, elen, emax, flen, olen, b;
   logic [127:0] src, dst, isrc, idst;
   logic [31:0] iproto, isport, idport, il4off, qhc, ql4c;
   logic [15:0] d_quote_ip_csum, d_quote_l4_csum;
@@ -89,9 +89,9 @@ module lbnic_rewrite_tb;
       bit desc_done, st_done, out_done, calm, ev;
       r = $fscanf(fd, "%h %h %h %h %h", kind, slot, lidx, hash, drop);
       if (r != 5) break;
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h", l2_len, l3off, ipv6, src, dst,
-                  proto, l3len, l4off, frag, sport, dport, icmperr);
-      if (r != 12) $fatal(1, "bad vector line %0d", npk);
+      r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h", l2_len, l3off, ipv6, src, dst,
+                  proto, l3len, l4off, frag, sport, dport, icmperr, tos, df);
+      if (r != 14) $fatal(1, "bad vector line %0d", npk);
       r = $fscanf(fd, "%h %h %h %h %h %h %h %h", isrc, idst, iproto, isport, idport, il4off,
                   qhc, ql4c);
       if (r != 8) $fatal(1, "bad vector line %0d", npk);
@@ -130,6 +130,8 @@ module lbnic_rewrite_tb;
       d_parsed.sport = sport[15:0];
       d_parsed.dport = dport[15:0];
       d_parsed.icmp_error_valid = icmperr[0];
+      d_parsed.tos = tos[7:0];
+      d_parsed.df = df[0];
       d_parsed.icmp_error.src = isrc;
       d_parsed.icmp_error.dst = idst;
       d_parsed.icmp_error.proto = iproto[7:0];

@@ -65,6 +65,12 @@ pub struct Parsed {
     pub dport: u16,
     pub tcp_flags: u8,
     pub icmp_error: Option<Inner>,
+    /// IPv4 TOS byte, IPv6 traffic class (DSCP/ECN): what a tunnel copies
+    /// to its outer header.
+    pub tos: u8,
+    /// IPv4 don't-fragment flag; true for IPv6 (which routers never
+    /// fragment): what a tunnel's outer IPv4 header copies.
+    pub df: bool,
 }
 
 /// Why a frame was not parsed.
@@ -294,6 +300,8 @@ impl Default for Parsed {
             dport: 0,
             tcp_flags: 0,
             icmp_error: None,
+            tos: 0,
+            df: false,
         }
     }
 }
@@ -338,7 +346,7 @@ pub(crate) fn parse_l2(f: &[u8]) -> Result<(Option<u16>, usize, u16), ParseError
 /// `usize::MAX` for the tunnel decoder, which is no hardware).
 pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed, win: usize) -> Result<(), ParseError> {
     let rest = f.get(l3..).unwrap_or_default();
-    let (src, dst, proto, l3_len, l4, frag, frag_id) = if !v6 {
+    let (src, dst, proto, l3_len, l4, frag, frag_id, tos, df) = if !v6 {
         let h = ipv4::Header::new_checked(rest).map_err(short(l3))?;
         if h.version() != 4 {
             return Err(ParseError::BadIpVersion(h.version()));
@@ -375,6 +383,8 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed, win: usize
             l3 + hl,
             frag,
             if frag == Frag::None { 0 } else { h.ident() as u32 },
+            h.tos(),
+            h.flags_frag() & ipv4::DF != 0,
         )
     } else {
         let h = ipv6::Header::new_checked(rest).map_err(short(l3))?;
@@ -401,6 +411,8 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed, win: usize
             l4,
             frag,
             id,
+            h.traffic_class(),
+            true,
         )
     };
     p.l3_offset = l3;
@@ -416,6 +428,8 @@ pub(crate) fn parse_l3(f: &[u8], l3: usize, v6: bool, p: &mut Parsed, win: usize
     p.dport = 0;
     p.tcp_flags = 0;
     p.icmp_error = None;
+    p.tos = tos;
+    p.df = df;
     Ok(())
 }
 

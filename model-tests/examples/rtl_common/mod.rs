@@ -103,6 +103,7 @@ pub fn parsed_fields(status: u64, reason: u64, p: &Parsed) -> String {
         .num(i.sport as u64, 16)
         .num(i.dport as u64, 16);
     b.num(i.l4_offset as u64, 14);
+    b.num(p.tos as u64, 8).num(p.df as u64, 1);
     assert_eq!(b.0.len(), PARSED_BITS, "parsed_t layout");
     b.hex()
 }
@@ -112,7 +113,7 @@ pub fn addr_bytes_raw(a: IpAddr) -> [u8; 16] {
     addr_to_bytes(a)
 }
 
-pub const PARSED_BITS: usize = 2 + 3 + 96 + 1 + 16 + 28 + 1 + 256 + 8 + 16 + 14 + 2 + 32 + 40 + 1 + 310;
+pub const PARSED_BITS: usize = 2 + 3 + 96 + 1 + 16 + 28 + 1 + 256 + 8 + 16 + 14 + 2 + 32 + 40 + 1 + 310 + 9;
 pub const KEY_BITS: usize = 256 + 32 + 8 + 2;
 pub const META_BITS: usize = 3 + 1 + 16 + KEY_BITS + 96 + 1 + 8 + 16 + 32;
 
