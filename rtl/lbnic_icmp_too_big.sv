@@ -460,5 +460,5 @@ module lbnic_icmp_too_big #(
   logic unused;
   assign unused = ^{s_tkeep, p.status, p.reason, p.dst_mac, p.vlan_valid, p.vlan, p.l3_offset,
                     p.proto, p.l4_offset, p.frag_id, p.sport, p.dport, p.tcp_flags,
-                    p.icmp_error, p.frag[0]};
+                    p.icmp_error, p.frag[0], p.tos, p.df};
 endmodule

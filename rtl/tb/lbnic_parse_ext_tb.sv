@@ -34,7 +34,7 @@ module lbnic_parse_ext_tb;
     string dir, name;
     int fd, n, checked, ext_seen;
     logic [31:0] len, status, reason, vv, vlan, l2, l3, v6, eproto, l3len, l4, efrag, fid;
-    logic [31:0] sport, dport, flags, iv, iproto, isport, idport, il4;
+    logic [31:0] sport, dport, flags, iv, iproto, isport, idport, il4, tos, df;
     logic [47:0] dmac, smac;
     logic [127:0] src, dst, isrc, idst;
     logic [8*W-1:0] w;
@@ -44,11 +44,11 @@ module lbnic_parse_ext_tb;
     fd = $fopen({dir, "/parse.vec"}, "r");
     if (fd == 0) $fatal(1, "cannot open %s/parse.vec", dir);
     while (!$feof(fd)) begin
-      n = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %s\n",
+      n = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %h %s\n",
                   len, w, status, reason, dmac, smac, vv, vlan, l2, l3, v6, src, dst, eproto,
                   l3len, l4, efrag, fid, sport, dport, flags, iv, isrc, idst, iproto, isport,
-                  idport, il4, name);
-      if (n != 29) begin
+                  idport, il4, tos, df, name);
+      if (n != 31) begin
         if (n <= 0 && $feof(fd)) break;
         $fatal(1, "malformed line (%0d fields)", n);
       end
