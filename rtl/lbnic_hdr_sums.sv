@@ -65,9 +65,8 @@ module lbnic_hdr_sums #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic        nouser;     // no per-beat data rides along
   /* verilator lint_on UNUSEDSIGNAL */
-  logic        first;          // the next beat is the frame's first
   lbnic_csum_pipe #(.DATA_BYTES(DATA_BYTES)) add (
-      .clk, .rst, .in_valid(s_tvalid && !start), .in_first(first), .in_last(s_tlast),
+      .clk, .rst, .in_valid(s_tvalid && !start), .in_first(beat == '0), .in_last(s_tlast),
       .in_user(1'b0), .beat, .data(s_tdata), .keep('1), .lo, .hi,
       .out_valid(pv), .out_last(plast), .out_user(nouser), .out_sum(l3_sum)
   );
@@ -82,7 +81,6 @@ module lbnic_hdr_sums #(
       done_q <= 1'b0;
     end else if (start) begin
       done_q <= 1'b0;
-      first <= 1'b1;
       beat <= '0;
       lo <= 16'(parsed.l3_offset);
       hi <= c_hi;
@@ -97,7 +95,6 @@ module lbnic_hdr_sums #(
       done_q <= 1'b1;
     end
     if (!rst && !start && s_tvalid) begin
-      first <= 1'b0;
       beat <= beat + 1'b1;
       if (qip_en && qip_at[15:LB] == beat) quote_ip[15:8] <= lane(s_tdata, qip_at[LB-1:0]);
       if (qip_en && qip_at1[15:LB] == beat) quote_ip[7:0] <= lane(s_tdata, qip_at1[LB-1:0]);

@@ -80,17 +80,16 @@ module lbnic_rewrite #(
 
     // Per packet: what became of it. ST_TOO_BIG: counted drop_too_big;
     // st_len is the rewritten length, st_max the limit it exceeded (GLOBAL
-    // max_frame, or less when an outer length field would overflow),
-    // st_mtu = st_max - (st_len - l3_len) the MTU an ICMP too-big answer
-    // announces (only a FORWARD decision may be answered: st_forward).
+    // max_frame, or less when an outer length field would overflow); only
+    // a FORWARD decision may be answered (st_forward). The answer's MTU is
+    // the too-big unit's (lbnic_icmp_too_big), not computed here.
     output logic        st_valid,
     input  logic        st_ready,
     output logic [2:0]  st_kind,
     output logic [7:0]  st_drop_counter, // ST_DROP: the decision's counter
     output logic        st_forward,
     output logic [15:0] st_len,
-    output logic [15:0] st_max,
-    output logic [15:0] st_mtu
+    output logic [15:0] st_max
 );
   localparam int unsigned DB = DATA_BYTES;
   localparam int unsigned BW = 8 * DB;
@@ -116,9 +115,11 @@ module lbnic_rewrite #(
     fold = t[15:0] + {15'd0, t[16]};
   endfunction
 
-  // max - h, 0 below
-  function automatic [15:0] mtu_of(input logic [15:0] max, input logic [15:0] h);
-    mtu_of = (max > h) ? max - h : 16'd0;
+  // ~fold(~c + d) == 0 (RFC 1624's update of checksum c by d gives 0, which
+  // UDP sends as 0xffff): ~c + d is 0xffff or 0x1fffe, i.e. c == d, or
+  // c == 0 and d == 0xffff; compared beside the add, not after it.
+  function automatic logic upd_zero(input logic [15:0] c, input logic [15:0] d);
+    upd_zero = c == d || (c == 16'd0 && d == 16'hffff);
   endfunction
 
   // Sum of the 16-bit words of an address (4 octets at 12..15 or all 16).
@@ -179,8 +180,7 @@ module lbnic_rewrite #(
   logic [2:0]  n_kind;
   logic [15:0] n_last_ob;
   assign n_last_ob = (n_outlen - 16'd1) >> LB;
-  logic [15:0] n_len, n_max, n_mtu;
-  logic [15:0] mtu_pass, mtu_zero, mtu_enc, mtu_keep;
+  logic [15:0] n_len, n_max;
 
   // descriptor decode
   logic [7:0]  mode;
@@ -229,19 +229,6 @@ module lbnic_rewrite #(
     // min(max_frame, l2_len + 0xffff (+ 40)) (Rust check_len): the second
     // is never below a 16-bit max_frame, so this is max_frame
     enc_lim = {2'd0, d_global.max_frame};
-    // st_mtu = max_frame - (st_len - l3_len) (0 below), for each st_len
-    // the case below may choose, side by side (one after the other they
-    // were 10 LUT levels): the header bytes before the IP packet are
-    // (mod 2^16) meta.len - l3_len (PASS), -l3_len (st_len 0), l2_len +
-    // the shift (encapsulated), l3_offset or min(frame, 60) - l3_len
-    // (padding kept)
-    mtu_pass = mtu_of(d_global.max_frame, d_meta.len - l3_len);
-    mtu_zero = mtu_of(d_global.max_frame, 16'd0 - l3_len);
-    mtu_enc = mtu_of(d_global.max_frame, {2'd0, d_parsed.l2_len} + {9'd0, n_shift});
-    mtu_keep = mtu_of(d_global.max_frame, (frame_len > end_l3 && end_l3 < 17'd60)
-        ? ((frame_len < 17'd60) ? frame_len[15:0] : 16'd60) - l3_len
-        : {2'd0, d_parsed.l3_offset});
-    n_mtu = mtu_zero;
     pay_len = n_gue ? l3_len + 16'd8 : l3_len;
     ulen = l3_len + 16'd8;
     ip_total = pay_len + 16'd20;
@@ -393,7 +380,6 @@ module lbnic_rewrite #(
       lbnic_pipe_pkg::DECISION_PASS: begin
         n_kind = ST_PASS; n_emit = 1'b1; n_shift = 7'd0; n_outlen = d_meta.len;
         n_len = d_meta.len;
-        n_mtu = mtu_pass;
       end
       lbnic_pipe_pkg::DECISION_DROP: begin
         n_kind = ST_DROP; n_shift = 7'd0;
@@ -413,14 +399,12 @@ module lbnic_rewrite #(
         end else if (n_encap) begin
           n_len = enc_len[15:0];
           n_max = enc_lim[15:0];
-          n_mtu = mtu_enc;
           if (enc_len > enc_lim) n_kind = ST_TOO_BIG;
           else begin
             n_emit = 1'b1; n_outlen = enc_len[15:0];
           end
         end else begin
           n_len = keep[15:0];
-          n_mtu = mtu_keep;
           if (keep > {1'b0, d_global.max_frame}) n_kind = ST_TOO_BIG;
           else begin
             n_emit = 1'b1; n_outlen = keep[15:0];
@@ -509,16 +493,12 @@ module lbnic_rewrite #(
   always_ff @(posedge clk) begin
     if (pl_v[1]) begin
       logic [15:0] u, c2;
-      logic c2z;
       r3_ip4 <= ~fold(r2_ip4 + r2_ts0);
       u = ~fold(r2_u + r2_tsv);
       r3_ucs <= (u == 16'd0) ? 16'hffff : u;
       r3_qhc <= ~fold({8'd0, ~r2_qip} + {8'd0, r2_din});
-      // c2 = ~fold(~c + din); c2 == 0 when ~c + din is 0xffff or 0x1fffe,
-      // i.e. c == din, or c == 0 and din == 0xffff (beside the add)
       c2 = ~fold({8'd0, ~r2_c} + {8'd0, r2_din});
-      c2z = r2_c == r2_din || (r2_c == 16'd0 && r2_din == 16'hffff);
-      r3_c2 <= (r2_p17 && c2z) ? 16'hffff : c2;
+      r3_c2 <= (r2_p17 && upd_zero(r2_c, r2_din)) ? 16'hffff : c2;
       r3_ia <= ((r2_v6 ? {8'd0, r2_dout} : 24'd0) + {8'd0, r2_din})
                + (r2_e + (r2_ie ? {8'd0, r2_c} : 24'd0))
                + ((r2_v6 ? 24'd0 : {8'd0, ~r2_qip}) + (r2_ql4 ? {8'd0, ~r2_c} : 24'd0));
@@ -579,16 +559,14 @@ module lbnic_rewrite #(
     // the output then picks the field's word: the fields sit at even
     // offsets (l3 and l4 offsets are even), and a read at the offset
     // before the add was the beat's deepest path (12 LUT levels). A UDP
-    // result of 0 is sent 0xffff: ~fold(~old + d) is 0 when ~old + d is
-    // 0xffff or 0x1fffe, i.e. old == d, or old == 0 and d == 0xffff,
-    // compared beside the add.
+    // result of 0 is sent 0xffff (upd_zero).
     for (int k = 0; k < DB / 2; k++) begin
       logic [15:0] o, n;
       o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
       n = ~fold({8'd0, ~o} + {8'd0, p_ipcs_d});
       ipcs_nv[16*k +: 16] = {n[7:0], n[15:8]};
       n = ~fold({8'd0, ~o} + {8'd0, p_l4cs_d});
-      if (p_l4cs_udp && (o == p_l4cs_d || (o == 16'd0 && p_l4cs_d == 16'hffff))) n = 16'hffff;
+      if (p_l4cs_udp && upd_zero(o, p_l4cs_d)) n = 16'hffff;
       if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
       l4cs_nv[16*k +: 16] = {n[7:0], n[15:8]};
     end
@@ -666,7 +644,6 @@ module lbnic_rewrite #(
         st_forward <= is_fwd;
         st_len <= n_len;
         st_max <= n_max;
-        st_mtu <= n_mtu;
         p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
         p_gue <= n_gue;
         p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;

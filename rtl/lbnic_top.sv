@@ -515,7 +515,7 @@ module lbnic_top #(
   logic [2:0] rw_st_kind;
   logic [7:0] rw_st_drop;
   logic rw_st_forward;
-  logic [15:0] rw_st_len, rw_st_max, rw_st_mtu;
+  logic [15:0] rw_st_len, rw_st_max;
   // (after a pre-pass, once its sums are in: lbnic_hdr_sums' pipeline)
   assign rw_d_valid = es == E_RWD && (!x_pre || hs_done);
   lbnic_rewrite #(.DATA_BYTES(DB)) rewrite (
@@ -528,7 +528,7 @@ module lbnic_top #(
       .m_tdata(rw_m_tdata), .m_tkeep(rw_m_tkeep), .m_tlast(rw_m_tlast), .m_tvalid(rw_m_tvalid),
       .m_tready(rw_m_tready),
       .st_valid(rw_st_valid), .st_ready(1'b1), .st_kind(rw_st_kind), .st_drop_counter(rw_st_drop),
-      .st_forward(rw_st_forward), .st_len(rw_st_len), .st_max(rw_st_max), .st_mtu(rw_st_mtu)
+      .st_forward(rw_st_forward), .st_len(rw_st_len), .st_max(rw_st_max)
   );
 
   // ICMP too-big
@@ -713,7 +713,7 @@ module lbnic_top #(
 
   // NOW is the host's; the engine's own results the harness does not need
   logic unused;
-  assign unused = ^{now_reg, pb_hd_len, side_empty, rw_st_mtu, ic_r_reason};
+  assign unused = ^{now_reg, pb_hd_len, side_empty, ic_r_reason};
 
 endmodule
 /* verilator lint_on UNUSEDPARAM */

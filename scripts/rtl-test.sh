@@ -34,6 +34,11 @@
 #   --synth-each synthesise every module on its own (not only lbnic_top)
 #   --synth-only only step 4 (no lint, vectors or testbenches): for
 #                running the synthesis beside other work (scripts/test.sh)
+#   --coarse     step 4 stops after synth's coarse passes (`synth -run
+#                begin:fine`: elaboration, proc, opt, memory inference;
+#                no techmap or ABC): the check that Yosys takes the RTL, in
+#                about half the CPU time (scripts/test.sh, CI). The LUT/FF
+#                report for an FPGA is scripts/synth.sh's.
 #   --depth      also map to 6-input LUTs and report the logic depth
 #   NAME...      only these modules (default: every rtl/*.sv)
 set -euo pipefail
@@ -43,6 +48,7 @@ synth=1
 depth=0
 each=0
 synth_only=0
+coarse=0
 names=()
 for a in "$@"; do
     case "$a" in
@@ -51,6 +57,7 @@ for a in "$@"; do
         --depth) depth=1 ;;
         --synth-each) each=1 ;;
         --synth-only) synth_only=1 ;;
+        --coarse) coarse=1 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) names+=("$(basename "$a" .sv)") ;;
     esac
@@ -143,13 +150,15 @@ synth_all() {
         extra=""
         [ "$top" = "$n" ] || extra=rtl/synth/$top.sv
         lut=""
+        run=""
+        [ "$coarse" = 0 ] || run=" -run begin:fine"
         [ "$depth" = 0 ] || lut="; abc -lut 6; opt_clean; tee -q -o $build/$n.ltp ltp -noff"
-        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]} $extra; hierarchy -check -top $top; synth -top $top; tee -q -o $build/$n.stat stat$lut" >/dev/null; then
+        if ! yosys -q -l "$build/$n.yosys.log" -p "read_verilog -sv -defer $pkg ${all[*]} $extra; hierarchy -check -top $top; synth -top $top$run; tee -q -o $build/$n.stat stat$lut" >/dev/null; then
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
         # the last count is the whole hierarchy's
-        msg="synth $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells"
+        msg="synth${run:+ (coarse)} $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells"
         [ "$depth" = 0 ] || msg+=", LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")"
         echo "$msg"
     done
@@ -174,7 +183,10 @@ tb_all() {
             mkdir -p "$(dirname "$tpkg")"
             cargo run -q --locked -- target "examples/targets/${tb_target[$n]}.toml" --emit sv -o "$tpkg"
         fi
+        # -O1 (-O0 for the run-once code): a third less CPU to build than
+        # Verilator's -Os, and the testbenches run as fast within 15 %.
         if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
+            -MAKEFLAGS "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1" \
             --top-module "${n}_tb" -o sim "$tpkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
             cat "$build/${n}_tb.build.log"
             echo "FAIL: building $tb"

@@ -23,7 +23,8 @@
 # Installs what it needs (qemu-system-x86, busybox-static, cpio, a Debian
 # kernel image), caches the kernel under the cargo target directory, and
 # fails loudly (non-zero exit, console log on stderr) if any step fails.
-# Environment: LBNIC_VFIO_TIMEOUT (seconds for the guest, default 600).
+# Environment: LBNIC_VFIO_TIMEOUT (seconds for the guest, default 600);
+# LBNIC_BIN (an lbnic binary to use instead of building a static one).
 # usage: scripts/vfio-qemu-test.sh [--model functional|rtl]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -114,12 +115,19 @@ if [ ! -f "$K/vmlinuz" ] || [ ! -f "$K/modules/vfio-pci.ko" ]; then
 fi
 say "kernel $(cat "$K/package")"
 
-# ---- 3. a statically linked lbnic (runs in the bare guest and on the host)
-HOST_TRIPLE=x86_64-unknown-linux-gnu
-say "building a static lbnic"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --quiet \
-    --target "$HOST_TRIPLE" --bin lbnic || fail "static build of lbnic"
-LBNIC="$TARGET_DIR/$HOST_TRIPLE/release/lbnic"
+# ---- 3. lbnic: LBNIC_BIN if given (scripts/test.sh passes the one `cargo
+# test` built; the guest gets its shared libraries too), else a statically
+# linked release build (runs in the bare guest and on the host)
+if [ -n "${LBNIC_BIN:-}" ]; then
+    LBNIC=$(cd "$(dirname "$LBNIC_BIN")" && pwd)/$(basename "$LBNIC_BIN")
+    say "lbnic: $LBNIC"
+else
+    HOST_TRIPLE=x86_64-unknown-linux-gnu
+    say "building a static lbnic"
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --quiet \
+        --target "$HOST_TRIPLE" --bin lbnic || fail "static build of lbnic"
+    LBNIC="$TARGET_DIR/$HOST_TRIPLE/release/lbnic"
+fi
 [ -x "$LBNIC" ] || fail "no binary at $LBNIC"
 
 # ---- 4. images: three generations of examples/basic.toml and a conntrack preload
@@ -168,6 +176,12 @@ mkdir -p "$I/bin" "$I/lib/modules" "$I/img" "$I/proc" "$I/sys" "$I/dev" "$I/tmp"
 cp "$BUSYBOX" "$I/bin/busybox"
 cp "$LBNIC" "$I/bin/lbnic"
 strip "$I/bin/lbnic" 2>/dev/null || true
+# A dynamically linked lbnic takes its loader and libraries along, at the
+# paths it names (ldd prints none for a static one).
+for lib in $(ldd "$LBNIC" 2>/dev/null | grep -o '/[^ ]*'); do
+    mkdir -p "$I$(dirname "$lib")"
+    cp -L "$lib" "$I$lib"
+done
 cp "$K"/modules/*.ko "$I/lib/modules/"
 cp "$R/img/g1.img" "$R/img/g2.img" "$R/img/g3.img" "$R/img/g4.img" "$R/img/other.img" "$R/img/ct.img" "$I/img/"
 [ "$MODEL" = rtl ] && cp "$TARGET_FILE" "$I/img/target.toml"

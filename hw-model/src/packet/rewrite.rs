@@ -238,16 +238,6 @@ fn octets6(a: IpAddr) -> [u8; 16] {
     }
 }
 
-/// DSCP/ECN and DF of the inner packet, copied to the outer header.
-fn inner_tos_df(frame: &[u8], p: &Parsed) -> (u8, bool) {
-    let ip = &frame[p.l3_offset..];
-    if p.ipv6 {
-        ((ip[0] << 4) | (ip[1] >> 4), true)
-    } else {
-        (ip[1], get16(ip, 6) & ipv4::DF != 0)
-    }
-}
-
 /// The encapsulated frame fits `max`, and the outer IP packet its 16-bit
 /// length field (which only a `max` beyond any real frame could allow).
 fn check_len(p: &Parsed, outer: usize, outer_v6: bool, max: usize) -> Result<(), RewriteError> {
@@ -273,7 +263,8 @@ pub fn encap_ipip(
     }
     let o6 = o.dst.is_ipv6();
     check_len(p, if o6 { 40 } else { 20 }, o6, max)?;
-    let (tos, df) = inner_tos_df(frame, p);
+    // The outer header copies the inner DSCP/ECN and DF (`Parsed` holds them).
+    let (tos, df) = (p.tos, p.df);
     l2_header(frame, p, o.dst_mac, o.src_mac, o6, out);
     let proto = if p.ipv6 { 41 } else { 4 };
     outer_ip(out, o, proto, p.l3_len, tos, df);
@@ -297,7 +288,8 @@ pub fn encap_gue(
     }
     let o6 = o.dst.is_ipv6();
     check_len(p, if o6 { 48 } else { 28 }, o6, max)?;
-    let (tos, df) = inner_tos_df(frame, p);
+    // The outer header copies the inner DSCP/ECN and DF (`Parsed` holds them).
+    let (tos, df) = (p.tos, p.df);
     l2_header(frame, p, o.dst_mac, o.src_mac, o6, out);
     let ulen = 8 + p.l3_len;
     outer_ip(out, o, 17, ulen, tos, df);
