@@ -60,9 +60,8 @@
 // Latency from the clock in_valid && in_ready to out_valid (no back
 // pressure): LATENCY = 7 + MUL_STAGES clocks (9 by default); the counter
 // strobes come CNT_LATENCY = 5 + MUL_STAGES clocks after the input.
-// docs/spec.md's FRONT budget is 6 clocks including the parse: this needs
-// 5 + MUL_STAGES clocks of classification after the parse to the FIFO
-// (issue 13 reconciles cycle.rs's FRONT_LATENCY).
+// With the parse's, this is the contract's FRONT_LATENCY, which the cycle
+// model charges (spec §12.3, decision 1); lbnic_top checks the sum.
 //
 // Counters (what classify counts), one strobe per counter, for the packet
 // entering the output FIFO that clock (independent of out_ready):

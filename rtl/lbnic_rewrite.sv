@@ -115,7 +115,17 @@ module lbnic_rewrite #(
     fold = t[15:0] + {15'd0, t[16]};
   endfunction
 
-  // ~fold(~c + d) == 0 (RFC 1624's update of checksum c by d gives 0, which
+  // RFC 1624: the difference a field's change from o to n makes to a
+  // checksum (~o + n, folded), and a checksum c updated by a difference d
+  // (eqn. 3: ~(~c + d)).
+  function automatic [15:0] delta(input logic [15:0] o, input logic [15:0] n);
+    delta = fold({8'd0, ~o} + {8'd0, n});
+  endfunction
+  function automatic [15:0] upd(input logic [15:0] c, input logic [15:0] d);
+    upd = ~fold({8'd0, ~c} + {8'd0, d});
+  endfunction
+
+  // upd(c, d) == 0 (RFC 1624's update of checksum c by d gives 0, which
   // UDP sends as 0xffff): ~c + d is 0xffff or 0x1fffe, i.e. c == d, or
   // c == 0 and d == 0xffff; compared beside the add, not after it.
   function automatic logic upd_zero(input logic [15:0] c, input logic [15:0] d);
@@ -465,12 +475,12 @@ module lbnic_rewrite #(
                 + ({16'd0, r1_tos} + (r1_df ? 24'h4000 : 24'd0));
       r2_u <= ((r1_tdv + 24'd17) + ({8'd0, r1_ulen} + {8'd0, r1_sport}))
               + (({8'd0, r1_gue} + {8'd0, r1_ulen}) + {8'd0, r1_l3_sum});
-      r2_ipcs <= fold({8'd0, ~r1_oa0} + {8'd0, r1_na4});
+      r2_ipcs <= delta(r1_oa0, r1_na4);
       a = {8'd0, ~r1_oav} + {8'd0, r1_v6 ? r1_na6 : r1_na4};
       if (r1_pe0) a = a + {8'd0, ~r1_op0} + {8'd0, r1_np0};
       r2_l4d0 <= fold(a);
-      r2_dout <= fold({8'd0, ~r1_oav} + {8'd0, r1_nwv});
-      r2_din <= fold({8'd0, ~r1_oi} + {8'd0, r1_nwv});
+      r2_dout <= delta(r1_oav, r1_nwv);
+      r2_din <= delta(r1_oi, r1_nwv);
       // the quoted TCP/UDP checksum after the port (else as the frame has it)
       r2_ie <= r1_ipe && r1_ql4;
       r2_c <= (r1_ipe && r1_ql4) ? ~fold({8'd0, ~r1_cur} + {8'd0, ~r1_iop} + {8'd0, r1_inp})
@@ -496,8 +506,8 @@ module lbnic_rewrite #(
       r3_ip4 <= ~fold(r2_ip4 + r2_ts0);
       u = ~fold(r2_u + r2_tsv);
       r3_ucs <= (u == 16'd0) ? 16'hffff : u;
-      r3_qhc <= ~fold({8'd0, ~r2_qip} + {8'd0, r2_din});
-      c2 = ~fold({8'd0, ~r2_c} + {8'd0, r2_din});
+      r3_qhc <= upd(r2_qip, r2_din);
+      c2 = upd(r2_c, r2_din);
       r3_c2 <= (r2_p17 && upd_zero(r2_c, r2_din)) ? 16'hffff : c2;
       r3_ia <= ((r2_v6 ? {8'd0, r2_dout} : 24'd0) + {8'd0, r2_din})
                + (r2_e + (r2_ie ? {8'd0, r2_c} : 24'd0))
@@ -563,9 +573,9 @@ module lbnic_rewrite #(
     for (int k = 0; k < DB / 2; k++) begin
       logic [15:0] o, n;
       o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
-      n = ~fold({8'd0, ~o} + {8'd0, p_ipcs_d});
+      n = upd(o, p_ipcs_d);
       ipcs_nv[16*k +: 16] = {n[7:0], n[15:8]};
-      n = ~fold({8'd0, ~o} + {8'd0, p_l4cs_d});
+      n = upd(o, p_l4cs_d);
       if (p_l4cs_udp && upd_zero(o, p_l4cs_d)) n = 16'hffff;
       if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
       l4cs_nv[16*k +: 16] = {n[7:0], n[15:8]};
