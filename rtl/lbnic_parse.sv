@@ -213,8 +213,9 @@ module lbnic_parse #(
         vd = {2'(lbnic_pipe_pkg::PARSE_ERROR), 3'(lbnic_pipe_pkg::REASON_BAD_LENGTH)};
     end
     assign a_vd[5*i+:5] = vd;
-    assign a_ok4[i] = !s0_l2_trunc && !s0_et_v6[i] && s0_et_v4[i] && vd[4:3] == 2'(lbnic_pipe_pkg::PARSE_OK);
-    assign a_ok6[i] = !s0_l2_trunc && s0_et_v6[i] && vd[4:3] == 2'(lbnic_pipe_pkg::PARSE_OK);
+    // PARSE_OK only for an accepted header (not cut short, IPv4 or IPv6)
+    assign a_ok4[i] = vd[4:3] == 2'(lbnic_pipe_pkg::PARSE_OK) && !s0_et_v6[i];
+    assign a_ok6[i] = vd[4:3] == 2'(lbnic_pipe_pkg::PARSE_OK) && s0_et_v6[i];
   end
 
   lbnic_pipe_pkg::parsed_t a_p;
@@ -226,6 +227,7 @@ module lbnic_parse #(
   logic [4:0]  a_verdict;  // the chosen place's {status, reason}, passes
   logic        a_pass4;
   logic        a_pass6;
+  logic        a_et6;      // the chosen place's EtherType is IPv6
   logic [17:0] a_tl6;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [15:0] a_ff;
@@ -239,6 +241,7 @@ module lbnic_parse #(
     a_verdict = a_vd[4:0];
     a_pass4 = a_ok4[0];
     a_pass6 = a_ok6[0];
+    a_et6 = s0_et_v6[0];
     if (s0_at == 2'd1) begin
       a_l3 = 18'd18;
       a_v4h = s0_win[8*18+:160];
@@ -246,6 +249,7 @@ module lbnic_parse #(
       a_verdict = a_vd[9:5];
       a_pass4 = a_ok4[1];
       a_pass6 = a_ok6[1];
+      a_et6 = s0_et_v6[1];
     end else if (s0_at == 2'd2) begin
       a_l3 = 18'd22;
       a_v4h = s0_win[8*22+:160];
@@ -253,6 +257,7 @@ module lbnic_parse #(
       a_verdict = a_vd[14:10];
       a_pass4 = a_ok4[2];
       a_pass6 = a_ok6[2];
+      a_et6 = s0_et_v6[2];
     end
   end
 
@@ -271,7 +276,7 @@ module lbnic_parse #(
     end
     a_p.l2_len = a_l3[13:0];
     a_p.l3_offset = a_l3[13:0];
-    a_p.ipv6 = !s0_l2_trunc && (s0_at == 2'd2 ? s0_et_v6[2] : s0_at == 2'd1 ? s0_et_v6[1] : s0_et_v6[0]);
+    a_p.ipv6 = !s0_l2_trunc && a_et6;
     if (a_pass6) begin
       // the extension-header walk's outcome: stage B1
       a_p.l3_len = a_tl6[15:0];
