@@ -146,6 +146,12 @@ module lbnic_ct_engine #(
   localparam logic [1:0] INS_EVICT = 2'd2;
   localparam logic [7:0] RST_FLAG = 8'h04;
   localparam logic [7:0] TAG_A = 8'd0, TAG_B = 8'd1, TAG_T = 8'd2;
+  // CT_EXEC's latency (the contract's), counted from the clock the cycle
+  // model's CT_EXEC executes the packet: for a packet with buckets, X_LAG
+  // clocks before it enters here (its last read response, the queue's
+  // state register, pop); for one without, the clock it enters
+  localparam int unsigned X_LAT = lbnic_pkg::CT_EXEC_LATENCY;
+  localparam int unsigned X_LAG = 3;
 
   // ------------------------------------------------------------ helpers
   // CtTable::expired of a way at time t (32-bit wrapping), given the
@@ -264,6 +270,23 @@ module lbnic_ct_engine #(
   // the packet in CT_EXEC: its data came from CT_REQ's queue (pre), its
   // candidate buckets for the hazard table while it runs (ex_busy)
   logic                      pre, ex_busy;
+  // The decision's way out (spec §12.3 decision 2): CT_EXEC hands a final
+  // decision to this register and goes on with the packet's writes (its
+  // bucket, a relocation, a NAT return entry); the register lets it go
+  // exactly X_LAT clocks after the cycle model's CT_EXEC executes the
+  // packet, as a pipelined CT_EXEC of that many stages would, or when it is
+  // handed over if that is later (a path longer than X_LAT).
+  logic                      x_dir;    // the packet's decision needs no conntrack (x_ddec)
+  lbnic_pipe_pkg::decision_t x_ddec;
+  logic                      dfin;     // the decision is final (the packet's writes follow)
+  logic                      handed;   // the packet's decision went to the register
+  logic [7:0]                x_age;    // clocks since it executed (saturating)
+  // Two entries (0 the head), so a decision waiting for its clock does not
+  // hold up the next packet's: {decision, meta, parsed, VIP, backend}.
+  localparam int unsigned OB = $bits(dec) + $bits(m) + $bits(p) + $bits(v) + $bits(be);
+  logic [1:0]                o_full;
+  logic [7:0]                o_wait0, o_wait1;
+  logic [OB-1:0]             o_d0, o_d1;
   logic [BW-1:0]             ex_a, ex_b;
   logic [BIW-1:0]            be_i;
   logic [LIW-1:0]            lut_i;
@@ -442,16 +465,22 @@ module lbnic_ct_engine #(
       .clk, .rst, .in_valid(tz_ovalid), .in_hash(tz_hash), .in_m(32'h0),
       .out_valid(li_valid), .out_index(li_index), .out_ct_a(li_a), .out_ct_b(li_b)
   );
-  // the Maglev entry: lookup_index(hash, lut_size)
-  logic          lx_valid;
-  logic [31:0]   lx_index;
+  // the Maglev entry: lookup_index(hash, lut_size), started as the packet
+  // enters CT_EXEC (its hash and its VIP are known then), so a miss finds
+  // it ready; lx_q keeps it until S_SCHED. A result is the packet's when it
+  // is the last one outstanding (lx_out: issued, not out; one issue a packet)
+  // and the packet issued one (lx_iss; a result during S_DISP is older)
+  logic          lx_valid, lx_got, lx_go, lx_mine, lx_iss;
+  logic [31:0]   lx_index, lx_q;
+  logic [2:0]    lx_out;
+  assign lx_go = st == S_DISP && vip_slot.lut_size != 0
+                 && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
   /* verilator lint_off UNUSEDSIGNAL */
   logic [BW-1:0] lx_a, lx_b;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_lx (
-      .clk, .rst, .in_valid(st == S_SCHED && v.lut_size != 0 && hashed), .in_hash(m.hash),
-      .in_m(v.lut_size), .out_valid(lx_valid), .out_index(lx_index), .out_ct_a(lx_a),
-      .out_ct_b(lx_b)
+      .clk, .rst, .in_valid(lx_go), .in_hash(m.hash), .in_m(vip_slot.lut_size),
+      .out_valid(lx_valid), .out_index(lx_index), .out_ct_a(lx_a), .out_ct_b(lx_b)
   );
 
   // ------------------------------------------------------------ full hints
@@ -511,12 +540,14 @@ module lbnic_ct_engine #(
   // ------------------------------------------------------------ ports
   assign in_ready = q_cnt != QC'(DEPTH) && !flush_pend && !clear && !flush_req && !href_pend
                   && !(host_q && !ct_host);
-  assign out_valid = st == S_OUT;
-  assign out_decision = dec;
-  assign out_meta = m;
-  assign out_parsed = p;
-  assign out_vip = v;
-  assign out_backend = be;
+  assign out_valid = o_full[0] && o_wait0 == '0;
+  assign {out_decision, out_meta, out_parsed, out_vip, out_backend} = o_d0;
+  // hand the decision over: in S_OUT (every path ends there) or as soon as
+  // it is final where writes follow, when an entry is free or frees now
+  logic o_fire, o_room, hand;
+  assign o_fire = out_valid && out_ready;
+  assign o_room = !o_full[1] || o_fire;
+  assign hand = !handed && (dfin || st == S_OUT) && o_room;
   assign be_valid = be_v;
   assign be_index = be_i;
   assign lut_valid = lut_v;
@@ -609,10 +640,44 @@ module lbnic_ct_engine #(
           || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT
           || (in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP && (vip_in.flags & VF_VALID) != 0));
 
-  // the head can enter CT_EXEC
-  logic pop;
-  assign pop = st == S_IDLE && !hc_pend && !flush_pend && !href_pend && n_clr != '0
-               && q_sa[2*32'(hd) +: 2] == QS_GOT && q_sb[2*32'(hd) +: 2] == QS_GOT;
+  // The head's decision where it needs no conntrack and no scheduling
+  // (S_DISP's straight way to S_OUT): no bank, bypass, parse error, no
+  // valid VIP, a Reverse while CT_HOST is set.
+  logic [7:0] hd_vflags;
+  assign hd_vflags = (32'(hd_meta.slot) < MAX_VIPS)
+      ? vips[VB*32'(hd_meta.slot) + 8*lbnic_pkg::VIP_FLAGS_OFF +: 8] : 8'h0;
+  logic hd_dir;
+  lbnic_pipe_pkg::decision_t hd_ddec;
+  always_comb begin
+    hd_dir = 1'b1;
+    hd_ddec = d_novip;
+    if (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_BYPASS) hd_ddec = d_pass;
+    else if (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_PARSE_ERROR) hd_ddec = d_parse;
+    else if (bank_valid) begin
+      case (hd_meta.class_kind)
+        lbnic_pipe_pkg::CLASS_REVERSE: hd_dir = ct_host;
+        lbnic_pipe_pkg::CLASS_VIP: hd_dir = (hd_vflags & VF_VALID) == 0;
+        lbnic_pipe_pkg::CLASS_FRAGMENT: begin
+          hd_dir = 1'b0;
+          hd_ddec = d_pass;
+        end
+        default: ;
+      endcase
+    end
+  end
+
+  // the head can enter CT_EXEC (pop_x); a direct one may leave while the
+  // scrubber visits a bucket (pop_dir: the FSM holds no packet then), at
+  // the clock it would have left CT_EXEC
+  logic pop, pop_x, pop_dir, hd_ok, scrubbing;
+  assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
+                 && q_sa[2*32'(hd) +: 2] == QS_GOT && q_sb[2*32'(hd) +: 2] == QS_GOT;
+  assign pop_x = st == S_IDLE && hd_ok;
+  assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
+                     || (st == S_WR && wr_ret == S_SC_CNT);
+  assign pop_dir = scrubbing && hd_ok && hd_dir && o_room;
+  assign pop = pop_x || pop_dir;
+  assign lx_mine = lx_valid && lx_out == 3'd1 && lx_iss && !pop;
 
   // the hazard table: the first entry not cleared (at hd + n_clr) against
   // every older entry and the packet in CT_EXEC
@@ -782,7 +847,7 @@ module lbnic_ct_engine #(
         end else if (href_pend) begin
           hr_ptr <= '0;
           st <= S_HR_RD;
-        end else if (pop) begin
+        end else if (pop_x) begin
           m <= hd_meta;
           p <= hd_parsed;
           got_a <= 1'b1;
@@ -793,6 +858,12 @@ module lbnic_ct_engine #(
           ex_b <= hd_b;
           horizon <= hd_meta.now;
           since <= '0;
+          x_dir <= hd_dir;
+          x_ddec <= hd_ddec;
+          dfin <= 1'b0;
+          handed <= 1'b0;
+          lx_got <= 1'b0;
+          lx_iss <= 1'b0;
           st <= S_DISP;
         end else if (q_cnt == '0 && !in_valid && !clear && !flush_req && !(host_q && !ct_host)) begin
           // the scrubber only with CT_REQ's queue empty (a packet taken
@@ -815,26 +886,12 @@ module lbnic_ct_engine #(
         mflags <= (cls == lbnic_pipe_pkg::CLASS_REVERSE) ? p.tcp_flags : m.tcp_flags;
         ma <= m.bucket_a;
         mb <= m.bucket_b;
+        dec <= x_ddec;
         st <= S_OUT;
-        if (!bank_valid) begin
-          if (cls == lbnic_pipe_pkg::CLASS_BYPASS) dec <= d_pass;
-          else if (cls == lbnic_pipe_pkg::CLASS_PARSE_ERROR) dec <= d_parse;
-          else dec <= d_novip;
-        end else begin
-          case (cls)
-            lbnic_pipe_pkg::CLASS_BYPASS: dec <= d_pass;
-            lbnic_pipe_pkg::CLASS_PARSE_ERROR: dec <= d_parse;
-            lbnic_pipe_pkg::CLASS_REVERSE: begin
-              dec <= d_novip;
-              if (!ct_host) st <= pre ? S_RD_W : S_RD_A;
-            end
-            lbnic_pipe_pkg::CLASS_VIP: begin
-              dec <= d_novip;
-              if (slot_ok) st <= ct_host ? S_POSTLOOK : pre ? S_RD_W : S_RD_A;
-            end
-            lbnic_pipe_pkg::CLASS_FRAGMENT: st <= ct_host ? S_POSTLOOK : pre ? S_RD_W : S_RD_A;
-            default: dec <= d_novip;
-          endcase
+        if (!x_dir) begin
+          // a Reverse (CT_HOST clear), a valid VIP's packet or a fragment
+          if (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host) st <= S_POSTLOOK;
+          else st <= pre ? S_RD_W : S_RD_A;
         end
       end
 
@@ -944,6 +1001,7 @@ module lbnic_ct_engine #(
           end
           // ICMP errors never touch an entry
           st <= is_icmp ? S_OUT : S_WR;
+          dfin <= 1'b1;
         end else if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
           dec <= d_novip;
           st <= S_OUT;
@@ -986,7 +1044,8 @@ module lbnic_ct_engine #(
           dec.drop_counter <= DC_NO_BACKEND;
           st <= S_OUT;
         end else if (hashed) begin
-          st <= S_HASHIDX;
+          idx <= lx_q;
+          st <= lx_got ? S_LUT_GO : S_HASHIDX;
         end else if (cls == lbnic_pipe_pkg::CLASS_VIP && m.stateless) begin
           dec.drop_counter <= DC_UNROUTABLE;
           st <= S_OUT;
@@ -1004,8 +1063,9 @@ module lbnic_ct_engine #(
           end
         end
       end
-      S_HASHIDX: if (lx_valid) begin
-        idx <= lx_index;
+      // (the index came in S_SCHED's clock, or comes now)
+      S_HASHIDX: if (lx_got || lx_mine) begin
+        idx <= lx_got ? lx_q : lx_index;
         st <= S_LUT_GO;
       end
       S_MOD: begin
@@ -1046,6 +1106,7 @@ module lbnic_ct_engine #(
         dec.hash <= m.hash;
         r_new.vip <= s_slot;
         r_new.backend <= s_local;
+        dfin <= 1'b1;
         st <= S_PUT;
         if (ct_host) st <= S_OUT;
         if (cls == lbnic_pipe_pkg::CLASS_VIP && (m.stateless || (m.tcp_flags & RST_FLAG) != 0))
@@ -1137,7 +1198,8 @@ module lbnic_ct_engine #(
         st <= S_RD_A;
       end
 
-      S_OUT: if (out_ready) begin
+      // every write of the packet was taken; its decision is (being) handed
+      S_OUT: if (handed || hand) begin
         ex_busy <= 1'b0;
         st <= S_IDLE;
       end
@@ -1199,6 +1261,57 @@ module lbnic_ct_engine #(
       default: st <= S_IDLE;
     endcase
 
+    if (pop_x) x_age <= q_need[hd] ? 8'(1 + X_LAG) : 8'd1;
+    else if (x_age != 8'hff) x_age <= x_age + 1'b1;
+    lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid);
+    if (lx_go) lx_iss <= 1'b1;
+    if (lx_mine) begin
+      lx_q <= lx_index;
+      lx_got <= 1'b1;
+    end
+    // the output queue: counts down, shifts on a fire, takes a decision
+    // handed over (or a direct one) into the first free entry after that
+    begin
+      logic [1:0] f;
+      logic [7:0] w0, w1, wn;
+      logic [OB-1:0] dn;
+      w0 = (o_wait0 != '0) ? o_wait0 - 1'b1 : o_wait0;
+      w1 = (o_wait1 != '0) ? o_wait1 - 1'b1 : o_wait1;
+      f = o_full;
+      if (o_fire) begin
+        f = {1'b0, o_full[1]};
+        w0 = w1;
+        o_d0 <= o_d1;
+      end
+      // out at X_LAT after it executed: an entry shows a clock after this one
+      wn = (32'(x_age) + 1 >= X_LAT) ? 8'h0 : 8'(X_LAT - 1 - 32'(x_age));
+      dn = {dec, m, p, v, be};
+      if (pop_dir) begin
+        wn = 8'(X_LAT - 1);
+        dn = {hd_ddec, hd_meta, hd_parsed, {$bits(v){1'b0}}, {$bits(be){1'b0}}};
+        horizon <= hd_meta.now;
+        since <= '0;
+      end
+      if (hand || pop_dir) begin
+        if (!f[0]) begin
+          f[0] = 1'b1;
+          w0 = wn;
+          o_d0 <= dn;
+        end else begin
+          f[1] = 1'b1;
+          w1 = wn;
+          o_d1 <= dn;
+        end
+      end
+      if (hand) begin
+        handed <= 1'b1;
+        dfin <= 1'b0;
+      end
+      o_full <= f;
+      o_wait0 <= w0;
+      o_wait1 <= w1;
+    end
+
     host_q <= ct_host;
     if (host_q && !ct_host) href_pend <= 1'b1;
 
@@ -1234,6 +1347,14 @@ module lbnic_ct_engine #(
       rh_out <= '0;
       ex_busy <= 1'b0;
       pre <= 1'b0;
+      dfin <= 1'b0;
+      handed <= 1'b0;
+      lx_out <= '0;
+      lx_got <= 1'b0;
+      lx_iss <= 1'b0;
+      o_full <= '0;
+      o_wait0 <= '0;
+      o_wait1 <= '0;
       cnt <= '0;
       be_v <= 1'b0;
       lut_v <= 1'b0;

@@ -193,6 +193,7 @@ fn items(t: &Target) -> Items {
     it.c("PARSE_WINDOW", regs::PARSE_WINDOW as u64, Ty::Dec);
     it.c("PARSE_LATENCY", regs::PARSE_LATENCY, Ty::Dec);
     it.c("FRONT_LATENCY", regs::FRONT_LATENCY, Ty::Dec);
+    it.c("CT_EXEC_LATENCY", regs::CT_EXEC_LATENCY, Ty::Dec);
     for r in ParseReason::ALL {
         it.c(format!("PARSE_ERROR_{}", upper(r.name())), r.offset(), Ty::Hex);
     }

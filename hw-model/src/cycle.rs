@@ -80,6 +80,9 @@ use std::sync::Arc;
 /// reference RTL's (parse, Toeplitz, VIP CAM; spec §12.3), from the contract
 /// so the RTL's package and the model share one number.
 pub const FRONT_LATENCY: u64 = lbnic_contract::target::regs::FRONT_LATENCY;
+/// CT_EXEC's, the reference RTL's too (spec §12.3 decision 2): the state is
+/// decided when a packet executes, its decision leaves this much later.
+pub const CT_EXEC_LATENCY: u64 = lbnic_contract::target::regs::CT_EXEC_LATENCY;
 pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
 // The RTL's egress reading a frame again (see `egress_reads`): cycles
@@ -710,6 +713,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // FRONT's pipeline registers hold the packets of its latency, the
         // FIFO in front of it the rest.
         cap[Stage::Front.i()] = depth + FRONT_LATENCY as usize;
+        // Likewise CT_EXEC's pipeline, in front of BACKEND.
+        cap[Stage::Backend.i()] = depth + CT_EXEC_LATENCY as usize;
         cap[Stage::CtExec.i()] = depth.max(t.ct_max_outstanding as usize);
         let p = Params {
             cap,
@@ -1396,8 +1401,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             pipeline::execute_with_effects(&mut self.dev, f.bank.as_deref(), &f.meta)
         };
         f.decision = Some(d);
-        f.at.decided = now;
-        f.ready_at = now + BACKEND_LATENCY;
+        f.at.decided = now + CT_EXEC_LATENCY;
+        f.ready_at = now + CT_EXEC_LATENCY + BACKEND_LATENCY;
         let own = f.bucket;
         let mut used = fx.writes as i64;
         self.stats.ct_writes += fx.writes as u64;

@@ -143,6 +143,7 @@ package lbnic_pkg;
   localparam int unsigned PARSE_WINDOW = 256;
   localparam int unsigned PARSE_LATENCY = 20;
   localparam int unsigned FRONT_LATENCY = 29;
+  localparam int unsigned CT_EXEC_LATENCY = 26;
   localparam int unsigned PARSE_ERROR_TRUNCATED = 32'h00000200;
   localparam int unsigned PARSE_ERROR_BAD_IP_VERSION = 32'h00000208;
   localparam int unsigned PARSE_ERROR_BAD_IHL = 32'h00000210;

@@ -265,6 +265,18 @@ pub const PARSE_LATENCY: u64 = 20;
 /// model's.
 pub const FRONT_LATENCY: u64 = PARSE_LATENCY + 9;
 
+/// CT_EXEC's fixed latency in clocks: from the cycle a packet executes (its
+/// candidate buckets there and its turn come) to the cycle its decision
+/// leaves for BACKEND. The conntrack state is decided in that first cycle
+/// (the next packet executes on it); the rest, the usable check of a hit's
+/// backend, scheduling (the Maglev index, started as the packet enters,
+/// the RR/WRR pointer, the LUT and BACKEND reads), is pipelined behind it,
+/// and the writes follow the decision. The reference RTL's conntrack engine
+/// lets each decision go exactly this many clocks after its packet entered
+/// (spec §12.3, decision 2); the cycle model's CT_EXEC takes it
+/// (`hw_model::cycle::CT_EXEC_LATENCY`).
+pub const CT_EXEC_LATENCY: u64 = 26;
+
 /// Why a frame could not be parsed; each has a counter at
 /// `PARSE_ERRORS + 8 * reason`. Frames that parse but are not load-balancer
 /// traffic (not IP, not TCP/UDP/ICMP-error) are not parse errors: they take
