@@ -272,9 +272,9 @@ pub const FRONT_LATENCY: u64 = PARSE_LATENCY + 9;
 /// backend, scheduling (the Maglev index, started as the packet enters,
 /// the RR/WRR pointer, the LUT and BACKEND reads), is pipelined behind it,
 /// and the writes follow the decision. The reference RTL's conntrack engine
-/// lets each decision go exactly this many clocks after its packet entered
-/// (spec §12.3, decision 2); the cycle model's CT_EXEC takes it
-/// (`hw_model::cycle::CT_EXEC_LATENCY`).
+/// lets each decision go exactly this many clocks after the clock the cycle
+/// model executes its packet (spec §12.3, decision 2); the cycle model's
+/// CT_EXEC takes it (`hw_model::cycle::CT_EXEC_LATENCY`).
 pub const CT_EXEC_LATENCY: u64 = 26;
 
 /// Why a frame could not be parsed; each has a counter at
