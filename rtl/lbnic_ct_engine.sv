@@ -268,7 +268,8 @@ module lbnic_ct_engine #(
   logic [NC-1:0]             cnt;
   logic                      be_v, lut_v;
   // the packet in CT_EXEC: its data came from CT_REQ's queue (pre), its
-  // candidate buckets for the hazard table while it runs (ex_busy)
+  // candidate buckets for the hazard table until their writes are taken
+  // (ex_busy)
   logic                      pre, ex_busy;
   // The decision's way out (spec §12.3 decision 2): CT_EXEC hands a final
   // decision to this register and goes on with the packet's writes (its
@@ -277,6 +278,7 @@ module lbnic_ct_engine #(
   // packet, as a pipelined CT_EXEC of that many stages would, or when it is
   // handed over if that is later (a path longer than X_LAT).
   logic                      x_dir;    // the packet's decision needs no conntrack (x_ddec)
+  logic [WAYS-1:0]           x_za, x_zb;  // ways the scrubber zeroed in its buckets' data
   lbnic_pipe_pkg::decision_t x_ddec;
   logic                      dfin;     // the decision is final (the packet's writes follow)
   logic                      handed;   // the packet's decision went to the register
@@ -587,12 +589,16 @@ module lbnic_ct_engine #(
   // Phase 2: read-ahead. Packets are queued in order (a ring of DEPTH);
   // each entry's two candidate bucket reads are issued, in order, once the
   // hazard table clears it: no older unfinished packet (queued, or in
-  // CT_EXEC until its writes were taken) has one of its buckets among its
+  // CT_EXEC until its own buckets' writes were taken) has one of its buckets among its
   // candidates (stall, no forwarding). Every write taken by the memory port
   // (CT_EXEC's, the scrubber's, CT_FLUSH's) that names a bucket a queued
   // entry has read or is reading makes that read stale: it is issued again
-  // (after the stale response, if one is still in flight). CT_EXEC takes the
-  // head once both its buckets are current. Tags: {1, entry, side} for
+  // (after the stale response, if one is still in flight), except the
+  // scrubber's: it only zeroes ways, so its mask is kept with each entry
+  // that read (or is reading) the bucket and applied to the data as the
+  // entry enters CT_EXEC (forwarding: no re-read, so a packet that comes
+  // while the scrubber reclaims its bucket is not a memory latency late,
+  // spec §12.3). CT_EXEC takes the head once both its buckets are current. Tags: {1, entry, side} for
   // queue reads; CT_EXEC's own (0, 1, 2) have the top bit clear.
   localparam int unsigned QB = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   localparam int unsigned QC = QB + 1;
@@ -605,7 +611,9 @@ module lbnic_ct_engine #(
   logic [DEPTH*PB-1:0]     q_parsed;
   logic [DEPTH*BW-1:0]     q_a, q_b;
   logic [DEPTH-1:0]        q_need;
+  logic [DEPTH-1:0]        q_vv;          // its VIP was valid (S_DISP's rule)
   logic [2*DEPTH-1:0]      q_sa, q_sb;
+  logic [DEPTH*WAYS-1:0]   q_za, q_zb;    // ways the scrubber zeroed since the read
   logic [QB-1:0]           hd, tl;
   logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
   logic [RB-1:0]           rd_out;
@@ -614,17 +622,25 @@ module lbnic_ct_engine #(
   lbnic_pipe_pkg::meta_t   hd_meta;
   logic [PB-1:0]           hd_parsed;
   logic [BW-1:0]           hd_a, hd_b;
+  logic [WAYS-1:0]         hd_za, hd_zb;
+  logic                    hd_vv;
   always_comb begin
     hd_meta = q_meta[MB-1:0];
     hd_parsed = q_parsed[PB-1:0];
     hd_a = q_a[BW-1:0];
     hd_b = q_b[BW-1:0];
+    hd_za = q_za[WAYS-1:0];
+    hd_zb = q_zb[WAYS-1:0];
+    hd_vv = q_vv[0];
     for (int i = 1; i < DEPTH; i++) begin
       if (hd == QB'(i)) begin
         hd_meta = q_meta[MB*i +: MB];
         hd_parsed = q_parsed[PB*i +: PB];
         hd_a = q_a[BW*i +: BW];
         hd_b = q_b[BW*i +: BW];
+        hd_za = q_za[WAYS*i +: WAYS];
+        hd_zb = q_zb[WAYS*i +: WAYS];
+        hd_vv = q_vv[i];
       end
     end
   end
@@ -643,9 +659,8 @@ module lbnic_ct_engine #(
   // The head's decision where it needs no conntrack and no scheduling
   // (S_DISP's straight way to S_OUT): no bank, bypass, parse error, no
   // valid VIP, a Reverse while CT_HOST is set.
-  logic [7:0] hd_vflags;
-  assign hd_vflags = (32'(hd_meta.slot) < MAX_VIPS)
-      ? vips[VB*32'(hd_meta.slot) + 8*lbnic_pkg::VIP_FLAGS_OFF +: 8] : 8'h0;
+  // (the VIP's valid flag as the packet was queued: the VIP table changes
+  // only at a commit, which drains the pipeline first)
   logic hd_dir;
   lbnic_pipe_pkg::decision_t hd_ddec;
   always_comb begin
@@ -656,7 +671,7 @@ module lbnic_ct_engine #(
     else if (bank_valid) begin
       case (hd_meta.class_kind)
         lbnic_pipe_pkg::CLASS_REVERSE: hd_dir = ct_host;
-        lbnic_pipe_pkg::CLASS_VIP: hd_dir = (hd_vflags & VF_VALID) == 0;
+        lbnic_pipe_pkg::CLASS_VIP: hd_dir = !hd_vv;
         lbnic_pipe_pkg::CLASS_FRAGMENT: begin
           hd_dir = 1'b0;
           hd_ddec = d_pass;
@@ -723,10 +738,11 @@ module lbnic_ct_engine #(
     iss_ok = found && rd_out != RB'(MAX_RD);
   end
 
-  logic iss_fire, rsp_q, wr_fire;
+  logic iss_fire, rsp_q, wr_fire, sc_wr;
   assign iss_fire = iss_ok && !ex_rd && ct_rd_ready;
   assign rsp_q = ct_rsp_valid && ct_rsp_tag[TAG_BITS-1];
   assign wr_fire = ct_wr_valid && ct_wr_ready;
+  assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
 
   // The queued packets' bucket data: a RAM per side, written by the read
   // responses ({1, entry, side}), read at the head when it enters CT_EXEC
@@ -761,6 +777,7 @@ module lbnic_ct_engine #(
         q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
+        q_vv[i] <= (vip_in.flags & VF_VALID) != 0;
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
@@ -776,11 +793,32 @@ module lbnic_ct_engine #(
         // a write taken now is applied before any read taken later: what
         // was read (or is being read) of its bucket is old
         // (and CT_HOST's release: the host may have written the table)
-        if (((wr_fire && bk == BW'(ct_wr_bucket)) || (host_q && !ct_host))
+        // (the scrubber's: its ways zeroed in what was read, below)
+        if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket)) || (host_q && !ct_host))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
         if (sd == 1) q_sb[2*i +: 2] <= s;
         else q_sa[2*i +: 2] <= s;
+      end
+    end
+    // the scrubber's zeroed ways, for what an entry read (or is reading)
+    // before its write; a read issued later sees it in memory, a fresh
+    // entry has read nothing (zeroing a way twice changes nothing)
+    for (int i = 0; i < DEPTH; i++) begin
+      for (int sd = 0; sd < 2; sd++) begin
+        logic [WAYS-1:0] z;
+        logic [1:0] s;
+        logic [BW-1:0] bk;
+        s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
+        bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
+        z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
+        if (iss_fire && iss_i == QB'(i) && iss_b == (sd == 1)) z = '0;
+        if (sc_wr && bk == BW'(ct_wr_bucket) && (s == QS_OUT || s == QS_GOT
+                                                 || (iss_fire && iss_i == QB'(i) && iss_b == (sd == 1))))
+          z = z | ct_wr_mask;
+        if (enq && QB'(i) == tl) z = '0;
+        if (sd == 1) q_zb[WAYS*i +: WAYS] <= z;
+        else q_za[WAYS*i +: WAYS] <= z;
       end
     end
     if (pop) hd <= hd + 1'b1;
@@ -860,6 +898,8 @@ module lbnic_ct_engine #(
           since <= '0;
           x_dir <= hd_dir;
           x_ddec <= hd_ddec;
+          x_za <= hd_za;
+          x_zb <= hd_zb;
           dfin <= 1'b0;
           handed <= 1'b0;
           lx_got <= 1'b0;
@@ -867,14 +907,16 @@ module lbnic_ct_engine #(
           st <= S_DISP;
         end else if (q_cnt == '0 && !in_valid && !clear && !flush_req && !(host_q && !ct_host)) begin
           // the scrubber only with CT_REQ's queue empty (a packet taken
-          // during its visit re-reads a bucket it writes: see q_* below)
+          // during its visit takes its write from it: see q_z* below)
           st <= S_SC_RD;
         end
       end
 
       S_DISP: begin
-        da <= hd_da;
-        db <= hd_db;
+        for (int i = 0; i < WAYS; i++) begin
+          da[WBITS*i +: WBITS] <= x_za[i] ? '0 : hd_da[WBITS*i +: WBITS];
+          db[WBITS*i +: WBITS] <= x_zb[i] ? '0 : hd_db[WBITS*i +: WBITS];
+        end
         dec <= d_pass;
         s_slot <= m.slot;
         v <= vip_slot;
@@ -1186,6 +1228,11 @@ module lbnic_ct_engine #(
           st <= S_NAT_HASH;
       end
       S_NAT_HASH: begin
+        // its own buckets' writes were taken: they leave the hazard table
+        // (the return entry's writes, like any, make a queued read of
+        // their bucket stale), so the next packet of a bucket it shares
+        // waits for those writes only, not for the return entry
+        ex_busy <= 1'b0;
         mkey <= nat_key;
         mrev <= 1'b1;
         mflags <= (cls == lbnic_pipe_pkg::CLASS_VIP) ? m.tcp_flags : p.tcp_flags;

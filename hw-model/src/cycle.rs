@@ -97,6 +97,11 @@ const PASS1_CYCLES: u64 = 4;
 const ANSWER_CYCLES: u64 = 11;
 /// `lbnic_icmp_too_big`'s descriptor and result handshakes.
 const TOO_BIG_RESULT_CYCLES: u64 = 3;
+/// From the answer's first beat to REWRITE's next packet, beyond pass 2's
+/// read of the whole frame: its result (S_RES), the frame's release
+/// (E_REL) and the egress back at E_IDLE, measured against the RTL on
+/// back-to-back answers (spec §12.3 decision 3).
+const PASS2_DONE_CYCLES: u64 = 7;
 /// Scrub reads in flight at most.
 const SCRUB_INFLIGHT: usize = 4;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
@@ -620,9 +625,11 @@ struct EgressReads {
 ///   status says so, `lbnic_icmp_too_big`'s pass 1 reads it again (n + 4,
 ///   unless the descriptor refused it), and pass 2 streams the answer
 ///   while it reads the frame a third time: the answer's first beat comes
-///   2n + 11 cycles after a rewrite's, and REWRITE stays busy while pass 2
-///   reads the frame past the answer's beats (TX carries those). With no
-///   answer, pass 1 and the unit's handshakes (3) hold it.
+///   2n + 11 cycles after a rewrite's, and REWRITE stays busy until pass 2
+///   has read the whole frame (the answer's m beats come with its first m,
+///   and the unit drains the rest: max(n, m) beats) and the unit has
+///   reported: n + 7 more. With no answer, pass 1 and the unit's
+///   handshakes (3) hold it.
 ///
 /// GUE's pre-pass is not charged: the RTL takes its sum at RX (spec §12.3
 /// decision 3).
@@ -632,7 +639,7 @@ fn egress_reads(n: u64, pre: bool, too_big: Option<TooBig>) -> EgressReads {
         None => (0, 0),
         Some(TooBig { answer: Some(m), .. }) => {
             let first = 2 * n + ANSWER_CYCLES;
-            (first, first + n.saturating_sub(m) + 1)
+            (first, first + n.max(m) + PASS2_DONE_CYCLES)
         }
         Some(TooBig { pass1, answer: None }) => {
             let pass1 = if pass1 { n + PASS1_CYCLES } else { 0 };
@@ -1933,7 +1940,8 @@ mod tests {
         assert_eq!(egress_reads(n, false, None), none);
         assert_eq!(egress_reads(2, true, None), EgressReads { first: 8, busy: 8 });
         // An answer of 10 beats: 2n + 11 to its first beat; pass 2 reads
-        // 131 beats past it.
+        // all 141 beats of the frame (10 of them with the answer's), then
+        // 7 cycles of results and release.
         let sent = TooBig {
             pass1: true,
             answer: Some(10),
@@ -1942,7 +1950,7 @@ mod tests {
             egress_reads(n, false, Some(sent)),
             EgressReads {
                 first: 293,
-                busy: 293 + 132
+                busy: 293 + 148
             }
         );
         // No DF: pass 1 only; the RTL's egress took 2n + 14 cycles against a
