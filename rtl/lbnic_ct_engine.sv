@@ -589,17 +589,18 @@ module lbnic_ct_engine #(
   // Phase 2: read-ahead. Packets are queued in order (a ring of DEPTH);
   // each entry's two candidate bucket reads are issued, in order, once the
   // hazard table clears it: no older unfinished packet (queued, or in
-  // CT_EXEC until its own buckets' writes were taken) has one of its buckets among its
-  // candidates (stall, no forwarding). Every write taken by the memory port
-  // (CT_EXEC's, the scrubber's, CT_FLUSH's) that names a bucket a queued
+  // CT_EXEC until its own buckets' writes were taken) has one of its
+  // buckets among its candidates (stall, no forwarding). Every write taken
+  // by the memory port (CT_EXEC's, CT_FLUSH's) that names a bucket a queued
   // entry has read or is reading makes that read stale: it is issued again
-  // (after the stale response, if one is still in flight), except the
-  // scrubber's: it only zeroes ways, so its mask is kept with each entry
-  // that read (or is reading) the bucket and applied to the data as the
-  // entry enters CT_EXEC (forwarding: no re-read, so a packet that comes
-  // while the scrubber reclaims its bucket is not a memory latency late,
-  // spec §12.3). CT_EXEC takes the head once both its buckets are current. Tags: {1, entry, side} for
-  // queue reads; CT_EXEC's own (0, 1, 2) have the top bit clear.
+  // (after the stale response, if one is still in flight). The scrubber's
+  // only zeroes ways: its mask is kept with each entry that read (or is
+  // reading) the bucket and applied to the data as the entry enters
+  // CT_EXEC (forwarding: a packet that comes while the scrubber reclaims
+  // its bucket is not a memory latency late, spec §12.3 decision 4).
+  // CT_EXEC takes the head once both its buckets are current. Tags:
+  // {1, entry, side} for queue reads; CT_EXEC's own (0, 1, 2) have the top
+  // bit clear.
   localparam int unsigned QB = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   localparam int unsigned QC = QB + 1;
   localparam int unsigned MB = $bits(m);
