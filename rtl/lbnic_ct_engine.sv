@@ -785,41 +785,36 @@ module lbnic_ct_engine #(
       for (int sd = 0; sd < 2; sd++) begin
         logic [1:0] s;
         logic [BW-1:0] bk;
-        s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
-        bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
-        if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
-        if (iss_fire && iss_i == QB'(i) && iss_b == (sd == 1)) s = QS_OUT;
-        if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
-          s = (s == QS_STALE) ? QS_NEED : QS_GOT;
-        // a write taken now is applied before any read taken later: what
-        // was read (or is being read) of its bucket is old
-        // (and CT_HOST's release: the host may have written the table)
-        // (the scrubber's: its ways zeroed in what was read, below)
-        if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket)) || (host_q && !ct_host))
-            && !(enq && QB'(i) == tl))
-          s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
-        if (sd == 1) q_sb[2*i +: 2] <= s;
-        else q_sa[2*i +: 2] <= s;
-      end
-    end
-    // the scrubber's zeroed ways, for what an entry read (or is reading)
-    // before its write; a read issued later sees it in memory, a fresh
-    // entry has read nothing (zeroing a way twice changes nothing)
-    for (int i = 0; i < DEPTH; i++) begin
-      for (int sd = 0; sd < 2; sd++) begin
         logic [WAYS-1:0] z;
-        logic [1:0] s;
-        logic [BW-1:0] bk;
+        logic iss_now;
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
-        if (iss_fire && iss_i == QB'(i) && iss_b == (sd == 1)) z = '0;
-        if (sc_wr && bk == BW'(ct_wr_bucket) && (s == QS_OUT || s == QS_GOT
-                                                 || (iss_fire && iss_i == QB'(i) && iss_b == (sd == 1))))
-          z = z | ct_wr_mask;
+        iss_now = iss_fire && iss_i == QB'(i) && iss_b == (sd == 1);
+        if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
+        if (iss_now) s = QS_OUT;
+        if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
+          s = (s == QS_STALE) ? QS_NEED : QS_GOT;
+        // the scrubber's write zeroes ways: they are kept for what the entry
+        // read (or is reading) before it, and zeroed in the data as it enters
+        // CT_EXEC; a read issued later sees them in memory, a fresh entry has
+        // read nothing (zeroing a way twice changes nothing)
+        if (iss_now) z = '0;
+        if (sc_wr && bk == BW'(ct_wr_bucket) && (s == QS_OUT || s == QS_GOT)) z = z | ct_wr_mask;
         if (enq && QB'(i) == tl) z = '0;
-        if (sd == 1) q_zb[WAYS*i +: WAYS] <= z;
-        else q_za[WAYS*i +: WAYS] <= z;
+        // any other write taken now is applied before any read taken later:
+        // what was read (or is being read) of its bucket is old
+        // (and CT_HOST's release: the host may have written the table)
+        if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket)) || (host_q && !ct_host))
+            && !(enq && QB'(i) == tl))
+          s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
+        if (sd == 1) begin
+          q_sb[2*i +: 2] <= s;
+          q_zb[WAYS*i +: WAYS] <= z;
+        end else begin
+          q_sa[2*i +: 2] <= s;
+          q_za[WAYS*i +: WAYS] <= z;
+        end
       end
     end
     if (pop) hd <= hd + 1'b1;
@@ -918,7 +913,6 @@ module lbnic_ct_engine #(
           da[WBITS*i +: WBITS] <= x_za[i] ? '0 : hd_da[WBITS*i +: WBITS];
           db[WBITS*i +: WBITS] <= x_zb[i] ? '0 : hd_db[WBITS*i +: WBITS];
         end
-        dec <= d_pass;
         s_slot <= m.slot;
         v <= vip_slot;
         stale <= 1'b0;
