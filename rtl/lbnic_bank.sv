@@ -150,6 +150,38 @@ module lbnic_bank #(
     end
   end
 
+  // the word at the request's offset in each bank's GLOBAL (lbnic_word_sel:
+  // a mux tree, not a shifter over the section)
+  logic [63:0] g_rd0, g_rd1;
+  lbnic_word_sel #(.W(64), .N(GW), .IW($clog2(GW))) u_g_rd0 (
+      .words(glob0), .index(req_w[$clog2(GW)-1:0]), .word(g_rd0)
+  );
+  lbnic_word_sel #(.W(64), .N(GW), .IW($clog2(GW))) u_g_rd1 (
+      .words(glob1), .index(req_w[$clog2(GW)-1:0]), .word(g_rd1)
+  );
+  // The VIP table's words are read back from a block RAM copy per bank,
+  // written with the flip-flops: a 2 x 2048:1 mux of 64-bit words over the
+  // flip-flops would be ~70k LUTs at the default target for the host's
+  // reads alone (spec §13 "Synthesis"). Same latency: the RAM's registered
+  // read is stage 1.
+  logic [63:0] vip_a_rdata[2];
+  for (genvar k = 0; k < 2; k++) begin : g_vcopy
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [63:0] b_unused;  // port B: no reader
+    /* verilator lint_on UNUSEDSIGNAL */
+    lbnic_ram #(.WIDTH(64), .DEPTH(VW), .STYLE("block")) u_vip (
+        .clk,
+        .a_en(req && in_v && req_bank == k[0]),
+        .a_we(req_we),
+        .a_addr(vo[$clog2(VW)-1:0]),
+        .a_wdata(req_wdata),
+        .a_rdata(vip_a_rdata[k]),
+        .b_en(1'b0),
+        .b_addr('0),
+        .b_rdata(b_unused)
+    );
+  end
+
   // Stage 1: register values read, section selects; stage 2: the mux.
   logic        s1_rd, s1_scan, s1_g, s1_v, s1_b, s1_l, s1_bank;
   logic [1:0]  s1_lane;
@@ -167,16 +199,14 @@ module lbnic_bank #(
     s1_bank <= req_bank;
     s1_lane <= bo[1:0];
     s1_odd  <= lo[0];
-    s1_reg  <= in_g ? (req_bank ? glob1[64*32'(req_w[$clog2(GW)-1:0])+:64]
-                                : glob0[64*32'(req_w[$clog2(GW)-1:0])+:64])
-                    : (req_bank ? vips1[64*32'(vo[$clog2(VW)-1:0])+:64]
-                                : vips0[64*32'(vo[$clog2(VW)-1:0])+:64]);
+    s1_reg  <= req_bank ? g_rd1 : g_rd0;
     if (rst) s1_rd <= 1'b0;
   end
   logic [63:0] s1_data;
   always_comb begin
     s1_data = '0;
-    if (s1_g || s1_v) s1_data = s1_reg;
+    if (s1_g) s1_data = s1_reg;
+    if (s1_v) s1_data = vip_a_rdata[s1_bank];
     if (s1_b) s1_data = be_a_rdata[s1_bank][s1_lane];
     if (s1_l) s1_data = lut_a_rdata[s1_bank][s1_odd ? 1 : 0];
   end

@@ -189,8 +189,9 @@ module lbnic_ct_engine #(
   // A bucket with way w replaced by x.
   function automatic logic [BBITS-1:0] put_way(input logic [BBITS-1:0] d, input logic [WB-1:0] w,
                                               input logic [WBITS-1:0] x);
-    put_way = d;
-    put_way[WBITS*32'(w) +: WBITS] = x;
+    // constant slices: a variable-offset write is a shifter in Yosys
+    for (int unsigned i = 0; i < WAYS; i++)
+      put_way[WBITS*i +: WBITS] = (32'(w) == i) ? x : d[WBITS*i +: WBITS];
   endfunction
 
   // ------------------------------------------------------------ state
@@ -301,10 +302,18 @@ module lbnic_ct_engine #(
   lbnic_pipe_pkg::class_e cls;
   assign cls = m.class_kind;
 
-  // VIP entries: the packet's slot, a hit's slot
-  lbnic_pkg::vip_t vip_slot, vip_hit;
-  assign vip_slot = (32'(m.slot) < MAX_VIPS) ? vips[VB*32'(m.slot) +: VB] : '0;
-  assign vip_hit = (32'(r_hit_vip) < MAX_VIPS) ? vips[VB*32'(r_hit_vip) +: VB] : '0;
+  // VIP entries: the packet's slot, a hit's slot (zero past the table).
+  // No state reads both, so one 256:1 read of 512-bit entries serves both
+  // (each is ~45k LUTs at the default target): the hit's slot in
+  // S_LOOKED and S_US_DONE, the packet's otherwise.
+  lbnic_pkg::vip_t vip_slot, vip_hit, vip_rd;
+  logic [15:0] vip_ix;
+  assign vip_ix = (st == S_LOOKED || st == S_US_DONE) ? r_hit_vip : m.slot;
+  lbnic_word_sel #(.W(VB), .N(MAX_VIPS), .IW(16)) u_vip (
+      .words(vips), .index(vip_ix), .word(vip_rd)
+  );
+  assign vip_slot = vip_rd;
+  assign vip_hit = vip_rd;
   logic slot_ok, hit_ok;
   assign slot_ok = (vip_slot.flags & VF_VALID) != 0;
   assign hit_ok = (vip_hit.flags & VF_VALID) != 0 && r_hit_be < vip_hit.backend_count;
@@ -437,7 +446,12 @@ module lbnic_ct_engine #(
   /* verilator lint_off UNUSEDSIGNAL */ // the key fields
   lbnic_pkg::ct_way_t rw;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign rw = dab[WBITS*32'(rh_in) +: WBITS];
+  lbnic_word_sel #(.W(WBITS), .N(N), .IW(NW)) u_rw (.words(dab), .index(rh_in), .word(rw));
+  // MS_3: the way the relocation moves (the first plan's insert way)
+  logic [WBITS-1:0] mv_way;
+  logic [NW-1:0]    mv_i;
+  assign mv_i = r2_ins_b ? NW'(WAYS + 32'(r2_ins_way)) : NW'(r2_ins_way);
+  lbnic_word_sel #(.W(WBITS), .N(N), .IW(NW)) u_mv (.words(dab), .index(mv_i), .word(mv_way));
   logic            tz_valid, tz_ovalid;
   logic [8*36-1:0] tz_data;
   logic [5:0]      tz_len;
@@ -646,16 +660,22 @@ module lbnic_ct_engine #(
     end
   end
 
-  // whether a packet taken now needs its buckets (S_DISP's rule)
-  /* verilator lint_off UNUSEDSIGNAL */ // its flags
-  lbnic_pkg::vip_t vip_in;
-  /* verilator lint_on UNUSEDSIGNAL */
-  assign vip_in = (32'(in_meta.slot) < MAX_VIPS) ? vips[VB*32'(in_meta.slot) +: VB] : '0;
+  // whether a packet taken now needs its buckets (S_DISP's rule): only its
+  // VIP's valid flag, read from a bit per slot
+  logic [MAX_VIPS-1:0] vv_all;
+  logic                vip_in_valid;
+  always_comb begin
+    for (int unsigned i = 0; i < MAX_VIPS; i++)
+      vv_all[i] = (vips[VB*i + 8*lbnic_pkg::VIP_FLAGS_OFF +: 8] & VF_VALID) != 0;
+  end
+  lbnic_word_sel #(.W(1), .N(MAX_VIPS), .IW(16)) u_vip_in (
+      .words(vv_all), .index(in_meta.slot), .word(vip_in_valid)
+  );
   logic in_need;
   assign in_need = bank_valid && !ct_host
       && (in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE
           || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT
-          || (in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP && (vip_in.flags & VF_VALID) != 0));
+          || (in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP && vip_in_valid));
 
   // The head's decision where it needs no conntrack and no scheduling
   // (S_DISP's straight way to S_OUT): no bank, bypass, parse error, no
@@ -778,7 +798,7 @@ module lbnic_ct_engine #(
         q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
-        q_vv[i] <= (vip_in.flags & VF_VALID) != 0;
+        q_vv[i] <= vip_in_valid;
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
@@ -974,8 +994,7 @@ module lbnic_ct_engine #(
             // MS_3: the relocation target's lowest free way, if any
             if (mo_kind == INS_FREE) begin
               w_bucket <= BW'(mt);
-              w_data <= put_way(dt, mo_ins_way, dab[WBITS*(r2_ins_b ? WAYS + 32'(r2_ins_way)
-                                                               : 32'(r2_ins_way)) +: WBITS]);
+              w_data <= put_way(dt, mo_ins_way, mv_way);
               w_mask <= WAYS'(1) << mo_ins_way;
               w_hint <= 1'b1;
               wr_ret <= S_RELOC2;

@@ -12,10 +12,15 @@
 # packet buffer and smaller RAMs to block RAM); GLOBAL and the VIP table
 # are flip-flops (FRONT compares every VIP at once). The design is
 # synthesised out of context (-noiopad -noclkbuf: a block inside the
-# card's shell), hierarchically (each module once per parameter set),
-# then flattened for the depth walk.
+# card's shell) and hierarchically, as one Yosys run would (each module
+# once per parameter set, no optimisation across a module's boundary),
+# but in parallel: the top is elaborated once; each of its submodules
+# (with what it instantiates) is synthesised in its own Yosys process,
+# --jobs at a time, the largest first; the top's own logic in one more,
+# its submodules black boxes; then the mapped parts are put together and
+# flattened for the depth walk.
 #
-# usage: scripts/synth.sh [--target FILE] [--top NAME] [--json] [--paths N] [--no-uram]
+# usage: scripts/synth.sh [--target FILE] [--top NAME] [--json] [--paths N] [--no-uram] [--jobs N]
 #   --target FILE  a target TOML (the package from `lbnic target FILE --emit
 #                  sv`); default: the default target (rtl/pkg/lbnic_pkg.sv)
 #   --top NAME     top module (default lbnic_top); rtl/synth/NAME.sv is read
@@ -23,8 +28,11 @@
 #   --json         print the report as JSON (rtl/build/synth/<tag>/report.json)
 #   --paths N      list the N deepest paths (distinct endpoints; default 5)
 #   --no-uram      map large memories to block RAM instead of URAM288
-# Products in rtl/build/synth/<target>-<top>/: yosys.log, net.json,
-# report.json, time.txt. Exits non-zero on any Yosys error.
+#   --jobs N       Yosys processes at once (default: the CPUs, `nproc`)
+# Products in rtl/build/synth/<target>-<top>/: yosys.log (the elaboration),
+# part-*.log and top.log (each part's synthesis), join.log, net.json,
+# report.json, time.txt (the whole run: CPU summed over the processes, the
+# largest one's peak memory). Exits non-zero on any Yosys error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=""
@@ -32,6 +40,7 @@ top=lbnic_top
 json=0
 paths=5
 uram=(-uram)
+jobs=$(nproc 2>/dev/null || echo 1)
 while [ $# -gt 0 ]; do
     case "$1" in
         --target) target=$2; shift ;;
@@ -39,7 +48,8 @@ while [ $# -gt 0 ]; do
         --json) json=1 ;;
         --paths) paths=$2; shift ;;
         --no-uram) uram=() ;;
-        *) echo "unknown argument $1 (usage: scripts/synth.sh [--target FILE] [--top NAME] [--json] [--paths N] [--no-uram])" >&2; exit 2 ;;
+        --jobs) jobs=$2; shift ;;
+        *) echo "unknown argument $1 (usage: scripts/synth.sh [--target FILE] [--top NAME] [--json] [--paths N] [--no-uram] [--jobs N])" >&2; exit 2 ;;
     esac
     shift
 done
@@ -64,17 +74,77 @@ mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
 extra=()
 [ ! -f "rtl/synth/$top.sv" ] || extra=("rtl/synth/$top.sv")
 
-script="read_verilog -sv -defer $pkg ${all[*]} ${extra[*]}; hierarchy -check -top $top"
-script+="; synth_xilinx -family xcup ${uram[*]} -noiopad -noclkbuf -top $top"
-# without the source locations the JSON netlist is a fraction of the size
-script+="; flatten; tee -q -o $dir/stat.txt stat -tech xilinx; setattr -unset src; write_json $dir/net.json"
+case "$jobs" in ''|*[!0-9]*|0) echo "--jobs takes a positive number, not '$jobs'" >&2; exit 2 ;; esac
+
+# The flow (run under one /usr/bin/time, which sums the CPU of every
+# process it waits for), from SY_* in the environment.
+read -r -d '' flow <<'SH' || true
+set -euo pipefail
+d=$SY_DIR
+# 1. elaborate once: parameters resolved, each submodule a derived module
+yosys -q -l "$d/yosys.log" -p "$SY_READ; hierarchy -check -top $SY_TOP; write_rtlil $d/elab.il" >"$d/yosys.out" 2>&1
+# 2. the top's submodules, the largest first (RTLIL text with what each
+# instantiates): "part-N module" lines, then the top's own
+python3 - "$d/elab.il" "$SY_TOP" >"$d/jobs.txt" <<'PY'
+import re, sys
+path, top = sys.argv[1], sys.argv[2]
+size, cells, mod = {}, {}, None
+with open(path) as f:
+    for line in f:
+        if line.startswith("module "):
+            mod = line.split()[1]
+            size[mod], cells[mod] = 0, set()
+        elif line.rstrip("\n") == "end":
+            mod = None
+        elif mod is not None:
+            size[mod] += len(line)
+            m = re.match(r"\s+cell (\S+) ", line)
+            if m:
+                cells[mod].add(m.group(1))
+def total(m, seen):
+    if m in seen or m not in size:
+        return 0
+    seen.add(m)
+    return size[m] + sum(total(c, seen) for c in cells[m])
+name = "\\" + top
+parts = sorted((c for c in cells.get(name, ()) if c in size), key=lambda c: -total(c, set()))
+for i, c in enumerate(parts):
+    print(f"part-{i + 1} {c}")
+print(f"top {name} " + " ".join(parts))
+PY
+# 3. each part, and the top with its parts as black boxes, SY_JOBS at once
+xargs -P "$SY_JOBS" -d '\n' -n 1 bash -c '
+    set -euo pipefail
+    read -r tag m bb <<<"$0"
+    s="read_rtlil $SY_DIR/elab.il; hierarchy -top $m"
+    [ -z "$bb" ] || s+="; blackbox $bb"
+    s+="; $SY_SYNTH -top $m; write_rtlil $SY_DIR/$tag.il"
+    yosys -q -l "$SY_DIR/$tag.log" -p "$s" >"$SY_DIR/$tag.out" 2>&1 \
+        || { echo "FAIL: yosys synth_xilinx of $m (log: $SY_DIR/$tag.log)" >&2; exit 255; }
+' <"$d/jobs.txt"
+# 4. the parts put together (a module two parts share is read once) and
+# flattened for the depth walk
+join=""
+while read -r tag _; do
+    join+="read_rtlil -nooverwrite $d/$tag.il; "
+done < <(grep -v '^top ' "$d/jobs.txt"; echo top)
+join+="hierarchy -check -top $SY_TOP; flatten"
+join+="; tee -q -o $d/stat.txt stat -tech xilinx; setattr -unset src; write_json $d/net.json"
+yosys -q -l "$d/join.log" -p "$join" >"$d/join.out" 2>&1
+SH
+export SY_DIR="$dir" SY_TOP="$top" SY_JOBS="$jobs"
+export SY_SYNTH="synth_xilinx -family xcup ${uram[*]} -noiopad -noclkbuf"
+export SY_READ="read_verilog -sv -defer $pkg ${all[*]} ${extra[*]}"
 timer=()
-rm -f "$dir/time.txt"
+rm -f "$dir/time.txt" "$dir"/*.out "$dir"/*.il
 [ ! -x /usr/bin/time ] || timer=(/usr/bin/time -v -o "$dir/time.txt")
-[ "$json" = 1 ] || echo "== yosys synth_xilinx -family xcup: $top, target $tag (log: $dir/yosys.log)"
-if ! "${timer[@]}" yosys -q -l "$dir/yosys.log" -p "$script" >"$dir/yosys.out" 2>&1; then
-    grep -m 5 -i 'error' "$dir/yosys.log" "$dir/yosys.out" >&2 || tail -n 20 "$dir/yosys.out" >&2
-    echo "FAIL: yosys synth_xilinx of $top (log: $dir/yosys.log)" >&2
+[ "$json" = 1 ] || echo "== yosys synth_xilinx -family xcup: $top, target $tag, $jobs process(es) at once (logs: $dir)"
+if ! "${timer[@]}" bash -c "$flow"; then
+    for f in "$dir"/*.out; do
+        [ -s "$f" ] || continue
+        grep -m 5 -i 'error' "$f" >&2 || tail -n 20 "$f" >&2
+    done
+    echo "FAIL: yosys synth_xilinx of $top (logs: $dir)" >&2
     exit 1
 fi
 report=(python3 scripts/synth-report.py "$dir/net.json" --target "$tag" --paths "$paths" --json "$dir/report.json")

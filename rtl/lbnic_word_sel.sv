@@ -1,0 +1,45 @@
+// One W-bit word of a flat table of N words, chosen by index; zero for an
+// index past the table. A tree of 2:1 multiplexers over constant slices,
+// one level per index bit (log2(N) levels: three LUT levels for 256
+// words, two 4:1 muxes a LUT6 and the MUXF7/F8 between). Written as the
+// tree because Yosys 0.23 makes a variable-offset slice (`t[W*i +: W]`)
+// into a shifter over the whole table: at the default target's 256 x
+// 512-bit VIP table, ~1M multiplexers before optimisation per read, which
+// held lbnic_ct_engine's synthesis for more than an hour (spec §13
+// "Synthesis").
+module lbnic_word_sel #(
+    parameter int unsigned W = 8,
+    parameter int unsigned N = 2,
+    parameter int unsigned IW = 1
+) (
+    input  logic [N*W-1:0] words,
+    input  logic [IW-1:0]  index,
+    output logic [W-1:0]   word
+);
+  // levels, the table padded to a power of two, the index to L bits
+  localparam int unsigned L = (N > 1) ? $clog2(N) : 1;
+  localparam int unsigned P = 1 << L;
+  localparam int unsigned XW = (IW > L) ? IW : L;
+
+  logic [XW-1:0] ix;
+  assign ix = XW'(index);
+  // whether the index is past the table (bits above L, or a padding word)
+  logic past;
+  assign past = (XW > L && (ix >> L) != '0) || 32'(ix[L-1:0]) >= N;
+
+  always_comb begin
+    logic [P*W-1:0] lv;
+    /* verilator lint_off WIDTHCONCAT */ // a table of more than 8k bits
+    lv = '0;
+    /* verilator lint_on WIDTHCONCAT */
+    lv[N*W-1:0] = words;
+    // level d pairs words 2n and 2n+1 by index bit d into word n (in
+    // place: word n is written after both were read)
+    for (int unsigned d = 0; d < L; d++) begin
+      for (int unsigned n = 0; n < (P >> (d + 1)); n++) begin
+        lv[n*W +: W] = ix[d] ? lv[(2*n+1)*W +: W] : lv[2*n*W +: W];
+      end
+    end
+    word = past ? '0 : lv[W-1:0];
+  end
+endmodule
