@@ -302,18 +302,8 @@ module lbnic_ct_engine #(
   lbnic_pipe_pkg::class_e cls;
   assign cls = m.class_kind;
 
-  // VIP entries: the packet's slot, a hit's slot (zero past the table).
-  // No state reads both, so one 256:1 read of 512-bit entries serves both
-  // (each is ~45k LUTs at the default target): the hit's slot in
-  // S_LOOKED and S_US_DONE, the packet's otherwise.
-  lbnic_pkg::vip_t vip_slot, vip_hit, vip_rd;
-  logic [15:0] vip_ix;
-  assign vip_ix = (st == S_LOOKED || st == S_US_DONE) ? r_hit_vip : m.slot;
-  lbnic_word_sel #(.W(VB), .N(MAX_VIPS), .IW(16)) u_vip (
-      .words(vips), .index(vip_ix), .word(vip_rd)
-  );
-  assign vip_slot = vip_rd;
-  assign vip_hit = vip_rd;
+  // VIP entries: the packet's slot, a hit's slot (registered: see u_vip)
+  lbnic_pkg::vip_t vip_slot, vip_hit;
   logic slot_ok, hit_ok;
   assign slot_ok = (vip_slot.flags & VF_VALID) != 0;
   assign hit_ok = (vip_hit.flags & VF_VALID) != 0 && r_hit_be < vip_hit.backend_count;
@@ -713,6 +703,25 @@ module lbnic_ct_engine #(
                      || (st == S_WR && wr_ret == S_SC_CNT);
   assign pop_dir = scrubbing && hd_ok && hd_dir && o_room;
   assign pop = pop_x || pop_dir;
+
+  // VIP entries: the packet's slot, a hit's slot (zero past the table),
+  // each read into a register as its slot is taken: the packet's at pop
+  // (into m), the hit's as ct_match's result is (into r_hit_vip). One
+  // 256:1 read of 512-bit entries (~45k LUTs at the default target) serves
+  // both (pop is in S_IDLE, the result in S_M_W), and the read and what is
+  // decided from the entry are a clock apart (a combinational read behind
+  // the FSM's state was 17 LUT levels). `vips` changes only at a commit,
+  // which drains the pipeline first.
+  lbnic_pkg::vip_t vip_rd;
+  logic [15:0] vip_ix;
+  assign vip_ix = (st == S_IDLE) ? hd_meta.slot : mo_hit_vip;
+  lbnic_word_sel #(.W(VB), .N(MAX_VIPS), .IW(16)) u_vip (
+      .words(vips), .index(vip_ix), .word(vip_rd)
+  );
+  always_ff @(posedge clk) begin
+    if (pop_x) vip_slot <= vip_rd;
+    if (st == S_M_W && mo_valid && mstep == MS_1) vip_hit <= vip_rd;
+  end
   assign lx_mine = lx_valid && lx_out == 3'd1 && lx_iss && !pop;
 
   // the hazard table: the first entry not cleared (at hd + n_clr) against

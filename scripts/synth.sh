@@ -118,7 +118,8 @@ xargs -P "$SY_JOBS" -d '\n' -n 1 bash -c '
     read -r tag m bb <<<"$0"
     s="read_rtlil $SY_DIR/elab.il; hierarchy -top $m"
     [ -z "$bb" ] || s+="; blackbox $bb"
-    s+="; $SY_SYNTH -top $m; write_rtlil $SY_DIR/$tag.il"
+    # (without source locations a part is a fraction of the size to join)
+    s+="; $SY_SYNTH -top $m; setattr -unset src; write_rtlil $SY_DIR/$tag.il"
     yosys -q -l "$SY_DIR/$tag.log" -p "$s" >"$SY_DIR/$tag.out" 2>&1 \
         || { echo "FAIL: yosys synth_xilinx of $m (log: $SY_DIR/$tag.log)" >&2; exit 255; }
 ' <"$d/jobs.txt"
