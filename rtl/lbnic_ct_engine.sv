@@ -706,7 +706,8 @@ module lbnic_ct_engine #(
 
   // VIP entries: the packet's slot, a hit's slot (zero past the table),
   // each read into a register as its slot is taken: the packet's at pop
-  // (into m), the hit's as ct_match's result is (into r_hit_vip). One
+  // (as its meta goes to m), the hit's with ct_match's result (as its slot
+  // goes to r_hit_vip). One
   // 256:1 read of 512-bit entries (~45k LUTs at the default target) serves
   // both (pop is in S_IDLE, the result in S_M_W), and the read and what is
   // decided from the entry are a clock apart (a combinational read behind
