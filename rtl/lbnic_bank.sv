@@ -17,9 +17,13 @@
 //
 // Host aperture port (the BAR aperture's bank part, byte offsets from the
 // aperture, 64-bit words, offset[2:0] ignored): ap_valid/ap_ready, ap_write
-// with ap_wdata; a read answers on ap_rvalid/ap_rready two clocks later at
-// the earliest; one read outstanding. Writes store exactly the word
-// written. The port is stalled (ap_ready low) while lbnic_commit scans.
+// with ap_wdata; a read answers on ap_rvalid/ap_rready three clocks later
+// at the earliest; one read outstanding. Writes store exactly the word
+// written, a clock after they are taken: a request is registered with its
+// bank and word decoded, before the section compares and the RAMs' write
+// enables (from the port, 13 LUT levels through lbnic_top). The port is
+// stalled (ap_ready low) while lbnic_commit scans and in the clock of its
+// doorbell (scan_start), so a registered request never meets the scan.
 //
 // Scan port (lbnic_commit): scan_en reads word scan_word of bank
 // scan_bank; scan_rdata is valid on scan_rvalid two clocks later. The
@@ -69,6 +73,7 @@ module lbnic_bank #(
     input  logic                        ap_rready,
     output logic [63:0]                 ap_rdata,
     // commit scan port
+    input  logic                        scan_start,  // the doorbell: scan_en may rise next
     input  logic                        scan_en,
     input  logic                        scan_bank,
     input  logic [WAW-1:0]              scan_word,
@@ -106,9 +111,23 @@ module lbnic_bank #(
   logic [WAW-1:0] req_w;
   logic [63:0]    req_wdata;
   logic           rd_pending;  // a host read in flight or waiting in ap_rdata
+  // the host's request, registered (h_v is never high with scan_en)
+  logic           h_v, h_we, h_bank;
+  logic [WAW-1:0] h_w;
+  logic [63:0]    h_wdata;
 
-  assign ap_ready = !scan_en && !rd_pending;
+  assign ap_ready = !scan_en && !scan_start && !rd_pending;
   assign ap_take  = ap_valid && ap_ready;
+  always_ff @(posedge clk) begin
+    logic hb;
+    hb = ap_addr >= AAW'(BANK_LEN);
+    h_v <= ap_take;
+    h_we <= ap_write;
+    h_bank <= hb;
+    h_w <= WAW'((ap_addr - (hb ? AAW'(BANK_LEN) : '0)) >> 3);
+    h_wdata <= ap_wdata;
+    if (rst) h_v <= 1'b0;
+  end
   always_comb begin
     if (scan_en) begin
       req = 1'b1;
@@ -116,12 +135,12 @@ module lbnic_bank #(
       req_bank = scan_bank;
       req_w = scan_word;
     end else begin
-      req = ap_take;
-      req_we = ap_write;
-      req_bank = ap_addr >= AAW'(BANK_LEN);
-      req_w = WAW'((ap_addr - (req_bank ? AAW'(BANK_LEN) : '0)) >> 3);
+      req = h_v;
+      req_we = h_we;
+      req_bank = h_bank;
+      req_w = h_w;
     end
-    req_wdata = ap_wdata;
+    req_wdata = h_wdata;
   end
 
   wire in_g = req_w < WAW'(GW);

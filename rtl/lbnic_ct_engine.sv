@@ -258,7 +258,7 @@ module lbnic_ct_engine #(
   logic [BW-1:0]             sc_ptr, fl_ptr;
   logic [BUCKET_BITS:0]      since;
   logic [31:0]               horizon;
-  logic [WB:0]               sc_n;
+  logic [WAYS-1:0]           sc_left;  // reclaimed ways not yet counted
   logic                      flush_pend;
   // CT_HOST: the host may have written the table; when it hands it back,
   // one pass sets every bucket's hint to "all ways valid"
@@ -329,7 +329,12 @@ module lbnic_ct_engine #(
       .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rr_a_rdata),
       .b_en(1'b1), .b_addr(SB'(m.slot)), .b_rdata(rr_rdata)
   );
-  assign rr_p = (32'(s_slot) < MAX_VIPS && rr_ok[SB'(s_slot)]) ? rr_rdata : 32'h0;
+  // the slot's bit is read in S_POSTLOOK as s_slot is taken (rr_okq): a
+  // 256:1 read in front of S_SCHED's compare was 13 LUT levels. Nothing
+  // changes it in between: the pointer is written in S_LUT_GO, the swap
+  // comes with the engine drained, and a RESET's clear is taken into it.
+  logic rr_okq;
+  assign rr_p = rr_okq ? rr_rdata : 32'h0;
 
   // Decisions without conntrack.
   lbnic_pipe_pkg::decision_t d_pass, d_novip, d_parse;
@@ -387,13 +392,10 @@ module lbnic_ct_engine #(
 
   // The scrubber's reclaimable ways of the bucket read (tag A).
   logic [WAYS-1:0] sc_mask;
-  logic [WB:0]     sc_cnt;
   always_comb begin
-    sc_cnt = '0;
     for (int i = 0; i < WAYS; i++) begin
       sc_mask[i] = (da[WBITS*i + 8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8] & F_VALID) != 0
                    && way_expired(da[WBITS*i +: WBITS], horizon, to);
-      sc_cnt = sc_cnt + (WB + 1)'(sc_mask[i]);
     end
   end
 
@@ -566,7 +568,7 @@ module lbnic_ct_engine #(
     ct_rd_bucket = BUCKET_BITS'(ma);
     if (!ex_rd) begin
       ct_rd_tag = (TAG_BITS'(1) << (TAG_BITS - 1)) | TAG_BITS'({iss_i, iss_b});
-      ct_rd_bucket = BUCKET_BITS'(iss_b ? q_b[BW*32'(iss_i) +: BW] : q_a[BW*32'(iss_i) +: BW]);
+      ct_rd_bucket = BUCKET_BITS'(iss_bucket);
     end
     case (st)
       S_RD_B: begin
@@ -622,33 +624,45 @@ module lbnic_ct_engine #(
   logic [QB-1:0]           hd, tl;
   logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
   logic [RB-1:0]           rd_out;
-  // the head (a mux over constant slices: Yosys makes variable-offset
-  // slices of these wide vectors into shifters)
+  // The queue's small per-entry state rotated by hd, so that word k is the
+  // k-th oldest entry's (at hd + k): one rotation each (a 2:1 stage per bit
+  // of hd), where the read issue and the hazard table took a
+  // variable-offset slice per k (Yosys' shifters; the read issue was 14
+  // LUT levels from hd). DEPTH is a power of two (hd wraps at it).
+  logic [2*DEPTH-1:0]  r_sa, r_sb;
+  logic [DEPTH*BW-1:0] r_qa, r_qb;
+  logic [DEPTH-1:0]    r_need;
+  always_comb begin
+    r_sa = q_sa;
+    r_sb = q_sb;
+    r_qa = q_a;
+    r_qb = q_b;
+    r_need = q_need;
+    for (int unsigned d = 0; d < QB; d++) begin
+      if (hd[d]) begin
+        r_sa = (r_sa >> (2 << d)) | (r_sa << (2 * DEPTH - (2 << d)));
+        r_sb = (r_sb >> (2 << d)) | (r_sb << (2 * DEPTH - (2 << d)));
+        r_qa = (r_qa >> (BW << d)) | (r_qa << (BW * DEPTH - (BW << d)));
+        r_qb = (r_qb >> (BW << d)) | (r_qb << (BW * DEPTH - (BW << d)));
+        r_need = (r_need >> (1 << d)) | (r_need << (DEPTH - (1 << d)));
+      end
+    end
+  end
+  // the head's wide fields: a mux tree each (lbnic_word_sel)
   lbnic_pipe_pkg::meta_t   hd_meta;
   logic [PB-1:0]           hd_parsed;
   logic [BW-1:0]           hd_a, hd_b;
   logic [WAYS-1:0]         hd_za, hd_zb;
   logic                    hd_vv;
-  always_comb begin
-    hd_meta = q_meta[MB-1:0];
-    hd_parsed = q_parsed[PB-1:0];
-    hd_a = q_a[BW-1:0];
-    hd_b = q_b[BW-1:0];
-    hd_za = q_za[WAYS-1:0];
-    hd_zb = q_zb[WAYS-1:0];
-    hd_vv = q_vv[0];
-    for (int i = 1; i < DEPTH; i++) begin
-      if (hd == QB'(i)) begin
-        hd_meta = q_meta[MB*i +: MB];
-        hd_parsed = q_parsed[PB*i +: PB];
-        hd_a = q_a[BW*i +: BW];
-        hd_b = q_b[BW*i +: BW];
-        hd_za = q_za[WAYS*i +: WAYS];
-        hd_zb = q_zb[WAYS*i +: WAYS];
-        hd_vv = q_vv[i];
-      end
-    end
-  end
+  assign hd_a = r_qa[BW-1:0];
+  assign hd_b = r_qb[BW-1:0];
+  lbnic_word_sel #(.W(MB), .N(DEPTH), .IW(QB)) u_hd_meta (.words(q_meta), .index(hd), .word(hd_meta));
+  lbnic_word_sel #(.W(PB), .N(DEPTH), .IW(QB)) u_hd_parsed (
+      .words(q_parsed), .index(hd), .word(hd_parsed)
+  );
+  lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_za (.words(q_za), .index(hd), .word(hd_za));
+  lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_zb (.words(q_zb), .index(hd), .word(hd_zb));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_vv (.words(q_vv), .index(hd), .word(hd_vv));
 
   // whether a packet taken now needs its buckets (S_DISP's rule): only its
   // VIP's valid flag, read from a bit per slot
@@ -697,7 +711,7 @@ module lbnic_ct_engine #(
   // the clock it would have left CT_EXEC
   logic pop, pop_x, pop_dir, hd_ok, scrubbing;
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
-                 && q_sa[2*32'(hd) +: 2] == QS_GOT && q_sb[2*32'(hd) +: 2] == QS_GOT;
+                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT;
   assign pop_x = st == S_IDLE && hd_ok;
   assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
                      || (st == S_WR && wr_ret == S_SC_CNT);
@@ -727,47 +741,52 @@ module lbnic_ct_engine #(
 
   // the hazard table: the first entry not cleared (at hd + n_clr) against
   // every older entry and the packet in CT_EXEC
-  logic [QB-1:0] ip;
-  assign ip = hd + QB'(n_clr);
   logic clr_ok;
+  logic [BW-1:0] ea, eb;  // the first entry not cleared (k = n_clr; zero past the queue)
+  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QC)) u_ea (.words(r_qa), .index(n_clr), .word(ea));
+  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QC)) u_eb (.words(r_qb), .index(n_clr), .word(eb));
   always_comb begin
-    logic [BW-1:0] ea, eb, oa, ob;
+    logic [BW-1:0] oa, ob;
     logic hz;
-    ea = q_a[BW*32'(ip) +: BW];
-    eb = q_b[BW*32'(ip) +: BW];
     // (in S_OUT every write of the packet in CT_EXEC was taken)
     hz = ex_busy && st != S_OUT && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
     for (int k = 0; k < DEPTH; k++) begin
-      logic [QB-1:0] j;
-      j = hd + QB'(k);
-      oa = q_a[BW*j +: BW];
-      ob = q_b[BW*j +: BW];
-      if (QC'(k) < n_clr && q_need[j] && (oa == ea || oa == eb || ob == ea || ob == eb))
+      oa = r_qa[BW*k +: BW];
+      ob = r_qb[BW*k +: BW];
+      if (QC'(k) < n_clr && r_need[k] && (oa == ea || oa == eb || ob == ea || ob == eb))
         hz = 1'b1;
     end
-    clr_ok = n_clr != q_cnt && (!q_need[ip] || !hz);
+    // (n_clr != q_cnt: n_clr is an entry, under DEPTH)
+    clr_ok = n_clr != q_cnt && (!r_need[QB'(n_clr)] || !hz);
   end
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
+  // (k entries from the head: found on the rotated state, then its bucket
+  // by a mux tree on k)
   logic iss_ok, iss_b;
-  logic [QB-1:0] iss_i;
+  logic [QB-1:0] iss_i, iss_k;
+  logic [DEPTH*BW-1:0] iss_cand;  // each entry's bucket to read next (B once A is read)
+  logic [BW-1:0] iss_bucket;
   always_comb begin
     logic found;
     found = 1'b0;
-    iss_i = '0;
+    iss_k = '0;
     iss_b = 1'b0;
     for (int k = 0; k < DEPTH; k++) begin
-      logic [QB-1:0] j;
-      j = hd + QB'(k);
+      iss_cand[BW*k +: BW] = (r_sa[2*k +: 2] != QS_NEED) ? r_qb[BW*k +: BW] : r_qa[BW*k +: BW];
       if (!found && QC'(k) < n_clr
-          && (q_sa[2*j +: 2] == QS_NEED || q_sb[2*j +: 2] == QS_NEED)) begin
+          && (r_sa[2*k +: 2] == QS_NEED || r_sb[2*k +: 2] == QS_NEED)) begin
         found = 1'b1;
-        iss_i = j;
-        iss_b = q_sa[2*j +: 2] != QS_NEED;
+        iss_k = QB'(k);
+        iss_b = r_sa[2*k +: 2] != QS_NEED;
       end
     end
+    iss_i = hd + iss_k;
     iss_ok = found && rd_out != RB'(MAX_RD);
   end
+  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_iss (
+      .words(iss_cand), .index(iss_k), .word(iss_bucket)
+  );
 
   logic iss_fire, rsp_q, wr_fire, sc_wr;
   assign iss_fire = iss_ok && !ex_rd && ct_rd_ready;
@@ -916,8 +935,8 @@ module lbnic_ct_engine #(
           p <= hd_parsed;
           got_a <= 1'b1;
           got_b <= 1'b1;
-          pre <= q_need[hd];
-          ex_busy <= q_need[hd];
+          pre <= r_need[0];
+          ex_busy <= r_need[0];
           ex_a <= hd_a;
           ex_b <= hd_b;
           horizon <= hd_meta.now;
@@ -1084,6 +1103,7 @@ module lbnic_ct_engine #(
       S_POSTLOOK: begin
         v <= vip_slot;
         s_slot <= m.slot;
+        rr_okq <= 32'(m.slot) < MAX_VIPS && rr_ok[SB'(m.slot)] && !clear;
         st <= S_SCHED;
         if (cls == lbnic_pipe_pkg::CLASS_VIP) begin
           if (is_icmp && vip_slot.mode == MODE_NAT) begin
@@ -1281,7 +1301,7 @@ module lbnic_ct_engine #(
         st <= S_SC_W;
       end
       S_SC_W: if (got_a) begin
-        sc_n <= sc_cnt;
+        sc_left <= sc_mask;
         w_bucket <= sc_ptr;
         w_data <= '0;
         w_mask <= sc_mask;
@@ -1289,11 +1309,13 @@ module lbnic_ct_engine #(
         wr_ret <= S_SC_CNT;
         st <= (sc_mask != 0) ? S_WR : S_SC_CNT;
       end
+      // an age-out a clock per reclaimed way (the mask's lowest bit
+      // cleared; a population count in S_SC_W was 12 LUT levels)
       S_SC_CNT: begin
-        if (sc_n != 0) begin
+        if (sc_left != '0) begin
           // not after a RESET / CT_FLUSH arrived: the table is being cleared
           cnt[CI_AGEOUTS] <= !flush_pend;
-          sc_n <= sc_n - 1'b1;
+          sc_left <= sc_left & (sc_left - 1'b1);
         end else begin
           sc_ptr <= sc_ptr + 1'b1;
           if (since != (BUCKET_BITS + 1)'(NB)) since <= since + 1'b1;
@@ -1332,7 +1354,7 @@ module lbnic_ct_engine #(
       default: st <= S_IDLE;
     endcase
 
-    if (pop_x) x_age <= q_need[hd] ? 8'(1 + X_LAG) : 8'd1;
+    if (pop_x) x_age <= r_need[0] ? 8'(1 + X_LAG) : 8'd1;
     else if (x_age != 8'hff) x_age <= x_age + 1'b1;
     lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid);
     if (lx_go) lx_iss <= 1'b1;
@@ -1393,8 +1415,7 @@ module lbnic_ct_engine #(
     swap_q <= {swap_q[0], bank_swap};
     if (swap_q[1]) begin
       for (int sv = 0; sv < MAX_VIPS; sv++) begin
-        if ((vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_FLAGS_OFF*8 +: 8] & 8'(lbnic_pkg::VIP_FLAG_VALID)) != 8'h0
-            && vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_LUT_SIZE_OFF*8 +: 32] == 32'h0)
+        if (vv_all[sv] && vips[sv*lbnic_pkg::VIP_BITS + lbnic_pkg::VIP_LUT_SIZE_OFF*8 +: 32] == 32'h0)
           rr_ok[sv] <= 1'b0;
       end
     end

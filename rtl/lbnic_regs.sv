@@ -23,6 +23,11 @@
 // order, index = (offset - COUNTER_RX_PACKETS) / 8), the amount to add this
 // clock in CNT_AMT_BITS bits (0: nothing): 1 for a packet counter, the
 // frame length for a byte counter. Several counters may move in one clock.
+// The amounts are registered before the 64-bit adds (a clock later in the
+// counters; the callers' sums and the adds' carry chains in one clock were
+// 13 LUT levels); a RESET clears them with the counters, so an amount of
+// the clock before it is not counted after it. cnt_clear is the RESET's
+// clock, for a caller that registers an amount itself.
 // The lanes of `commits` and `commit_errors` are ignored (counted here).
 // parse_inc[r] adds 1 to parse-error counter r (PARSE_ERROR_* order). All
 // are 64 bits, read LO/HI without side effects (a host reads HI, LO, HI).
@@ -79,6 +84,7 @@ module lbnic_regs #(
     input  logic                     commit_err,
     // counters
     input  logic [NC*CNT_AMT_BITS-1:0] cnt_add,
+    output logic                     cnt_clear,
     input  logic [NP-1:0]            parse_inc,
     // device time, conntrack ticks (the pipeline's clock for conntrack)
     output logic [63:0]              now
@@ -176,12 +182,16 @@ module lbnic_regs #(
   end
 
   // ---- counters
+  logic [NC*CNT_AMT_BITS-1:0] cnt_add_q;
+  assign cnt_clear = reset_wr;
   always_ff @(posedge clk) begin
+    if (rst || reset_wr) cnt_add_q <= '0;
+    else cnt_add_q <= cnt_add;
     for (int i = 0; i < NC; i++) begin
       if (rst || reset_wr) cnt[i] <= '0;
       else if (i == IDX_COMMITS) cnt[i] <= cnt[i] + {63'd0, commit_ok};
       else if (i == IDX_COMMIT_ERRORS) cnt[i] <= cnt[i] + {63'd0, commit_err};
-      else cnt[i] <= cnt[i] + {{(64 - CNT_AMT_BITS) {1'b0}}, cnt_add[i*CNT_AMT_BITS+:CNT_AMT_BITS]};
+      else cnt[i] <= cnt[i] + {{(64 - CNT_AMT_BITS) {1'b0}}, cnt_add_q[i*CNT_AMT_BITS+:CNT_AMT_BITS]};
     end
     for (int r = 0; r < NP; r++) begin
       if (rst || reset_wr) pcnt[r] <= '0;

@@ -159,6 +159,7 @@ module lbnic_top #(
   logic [31:0] staged_len, staged_crc, commit_result, commit_seq;
   logic commit_doorbell, commit_busy, active_bank, commit_ok, commit_err;
   logic [NC*CAB-1:0] cnt_add;
+  logic cnt_clear;  // CONTROL.RESET's clock: an amount registered now is not counted
   logic [NP-1:0] parse_inc;
   logic swap_pend, swap_ok;
   logic bank_valid;  // a bank was committed (the model's `active.is_some()`)
@@ -176,7 +177,7 @@ module lbnic_top #(
       .ct_host_ack(ctl_ct_host),
       .staged_gen, .staged_len, .staged_crc, .commit_doorbell, .commit_busy,
       .active_bank, .active_gen, .commit_result, .commit_seq, .commit_ok, .commit_err,
-      .cnt_add, .parse_inc, .now(now_reg)
+      .cnt_add, .cnt_clear, .parse_inc, .now(now_reg)
   );
 
   // RESET and CT_FLUSH: the engine's flush (flush_req held until
@@ -218,7 +219,7 @@ module lbnic_top #(
   ) bank (
       .clk, .rst,
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
-      .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
+      .scan_start(commit_doorbell), .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
       .active_bank, .active_global, .active_vips,
       .be_valid, .be_bank(active_bank), .be_index, .be_rvalid, .be_rdata,
       .lut_valid, .lut_bank(active_bank), .lut_index, .lut_rvalid, .lut_rdata
@@ -585,11 +586,26 @@ module lbnic_top #(
   assign rw_m_tready = es == E_RW && m_tx_tready;
   assign ic_m_tready = tx_icmp && m_tx_tready;
 
-  logic tx_fire;
+  // TX's counters from the beat registered (REWRITE's tkeep, its byte
+  // count and the counters' adds in one clock were 13 LUT levels): the
+  // amounts come a clock later; a frame's last beat in RESET's clock is
+  // not counted, as before
+  logic tx_fire, tx_q_fire, tx_q_last, tx_q_cnt;
+  logic [DB-1:0] tx_q_keep;
   logic [15:0] tx_acc;
   logic [$clog2(DB):0] tx_beat;
   assign tx_fire = m_tx_tvalid && m_tx_tready;
-  lbnic_keep_count #(.DATA_BYTES(DB)) tx_keep (.keep(m_tx_tkeep), .count(tx_beat));
+  always_ff @(posedge clk) begin
+    tx_q_fire <= tx_fire;
+    tx_q_last <= m_tx_tlast;
+    tx_q_keep <= m_tx_tkeep;
+    tx_q_cnt <= tx_fire && m_tx_tlast && !cnt_clear;
+    if (rst) begin
+      tx_q_fire <= 1'b0;
+      tx_q_cnt <= 1'b0;
+    end
+  end
+  lbnic_keep_count #(.DATA_BYTES(DB)) tx_keep (.keep(tx_q_keep), .count(tx_beat));
 
   logic rd_last_fire;
   assign rd_last_fire = pb_m_tvalid && pb_m_tready && pb_m_tlast;
@@ -599,7 +615,7 @@ module lbnic_top #(
       es <= E_IDLE;
       tx_acc <= '0;
     end else begin
-      if (tx_fire) tx_acc <= m_tx_tlast ? 16'd0 : tx_acc + 16'(tx_beat);
+      if (tx_q_fire) tx_acc <= tx_q_last ? 16'd0 : tx_acc + 16'(tx_beat);
       case (es)
         E_IDLE:
           if (e_out_valid) begin
@@ -697,7 +713,7 @@ module lbnic_top #(
       end
     end
     // TX
-    if (tx_fire && m_tx_tlast) begin
+    if (tx_q_cnt) begin
       cnt_add[I_TX_PACKETS*CAB+:CAB] = cnt_add[I_TX_PACKETS*CAB+:CAB] + 1'b1;
       cnt_add[I_TX_BYTES*CAB+:CAB] = cnt_add[I_TX_BYTES*CAB+:CAB] + tx_acc + 16'(tx_beat);
     end

@@ -17,6 +17,7 @@ module lbnic_bank_small #(
     output logic         ap_rvalid,
     input  logic         ap_rready,
     output logic [63:0]  ap_rdata,
+    input  logic         scan_start,
     input  logic         scan_en,
     input  logic         scan_bank,
     input  logic [11:0]  scan_word,

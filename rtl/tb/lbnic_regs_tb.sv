@@ -40,6 +40,7 @@ module lbnic_regs_tb;
   logic [31:0] staged_len, staged_crc, commit_result, commit_seq;
   logic commit_doorbell, commit_busy, active_bank, commit_ok, commit_err;
   logic [NC*16-1:0] cnt_add;
+  logic cnt_clear;  // (lbnic_top's own registered amounts use it)
   logic [NP-1:0] parse_inc;
   logic ap_valid, ap_ready, ap_write, ap_rvalid, ap_rready;
   logic [AAW-1:0] ap_addr;
@@ -70,7 +71,7 @@ module lbnic_regs_tb;
       .ctl_enable, .ctl_ct_host, .reset_req, .reset_done, .ct_flush_req, .ct_flush_done, .ct_host_ack,
       .staged_gen, .staged_len, .staged_crc, .commit_doorbell, .commit_busy,
       .active_bank, .active_gen, .commit_result, .commit_seq, .commit_ok, .commit_err,
-      .cnt_add, .parse_inc, .now
+      .cnt_add, .cnt_clear, .parse_inc, .now
   );
 
   lbnic_bank #(
@@ -78,7 +79,7 @@ module lbnic_regs_tb;
   ) bank (
       .clk, .rst,
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
-      .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
+      .scan_start(commit_doorbell), .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
       .active_bank, .active_global, .active_vips,
       .be_valid, .be_bank(pbank), .be_index, .be_rvalid, .be_rdata,
       .lut_valid, .lut_bank(pbank), .lut_index, .lut_rvalid, .lut_rdata
@@ -390,8 +391,20 @@ module lbnic_regs_tb;
     if (r != lbnic_pkg::CONTROL_ENABLE) $fatal(1, "CT_FLUSH did not self-clear: CONTROL %h", r);
     axi_read(12'(lbnic_pkg::REG_STATUS), r);
     if (r != (lbnic_pkg::STATUS_READY | lbnic_pkg::STATUS_RUNNING)) $fatal(1, "STATUS %h", r);
-    axi_write(12'(lbnic_pkg::REG_CONTROL), lbnic_pkg::CONTROL_ENABLE | lbnic_pkg::CONTROL_RESET
-                                           | lbnic_pkg::CONTROL_CT_HOST);
+    // (amounts up to RESET's clock are not counted after it: the
+    // registered amounts clear with the counters; the check below)
+    @(negedge clk);
+    cnt_add = {NC{16'd1}};
+    awaddr = 12'(lbnic_pkg::REG_CONTROL);
+    wdata = lbnic_pkg::CONTROL_ENABLE | lbnic_pkg::CONTROL_RESET | lbnic_pkg::CONTROL_CT_HOST;
+    awvalid = 1; wvalid = 1; bready = 1;
+    do @(posedge clk); while (!(awready && wready));
+    @(negedge clk);
+    cnt_add = '0;
+    awvalid = 0; wvalid = 0;
+    while (!bvalid) @(negedge clk);
+    @(negedge clk);
+    bready = 0;
     axi_read(12'(lbnic_pkg::REG_CONTROL), r);
     if ((r & lbnic_pkg::CONTROL_RESET) == 0) $fatal(1, "RESET not visible before the pipeline is done");
     axi_read(12'(lbnic_pkg::REG_STATUS), r);
