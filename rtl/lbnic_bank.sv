@@ -106,26 +106,43 @@ module lbnic_bank #(
   logic [64*VW-1:0] vips0, vips1;
 
   // ---- the host/scan port: one request per clock
+  localparam int unsigned GIW = $clog2(GW);
   logic           ap_take;
   logic           req, req_we, req_bank;
-  logic [WAW-1:0] req_w;
+  logic [GIW-1:0] req_gi;  // the word's index in GLOBAL
   logic [63:0]    req_wdata;
   logic           rd_pending;  // a host read in flight or waiting in ap_rdata
-  // the host's request, registered (h_v is never high with scan_en)
+  // the host's request, registered (h_v is never high with scan_en), with
+  // its section and offsets decoded before the register
   logic           h_v, h_we, h_bank;
-  logic [WAW-1:0] h_w;
+  logic [GIW-1:0] h_gi;
   logic [63:0]    h_wdata;
+  logic [3:0]     h_in;   // {LUT, BACKEND, VIP, GLOBAL}
+  logic [WAW-1:0] h_vo, h_bo, h_lo;
+  // a word's section: {LUT, BACKEND, VIP, GLOBAL}
+  function automatic logic [3:0] section(input logic [WAW-1:0] w);
+    section = {w >= LUT_W0 && w < LUT_W0 + WAW'(LUT_WORDS),
+               w >= BE_W0 && w < BE_W0 + WAW'(MAX_BACKENDS * 4),
+               w >= VIP_W0 && w < VIP_W0 + WAW'(VW),
+               w < WAW'(GW)};
+  endfunction
 
   assign ap_ready = !scan_en && !scan_start && !rd_pending;
   assign ap_take  = ap_valid && ap_ready;
   always_ff @(posedge clk) begin
     logic hb;
+    logic [WAW-1:0] hw;
     hb = ap_addr >= AAW'(BANK_LEN);
+    hw = WAW'((ap_addr - (hb ? AAW'(BANK_LEN) : '0)) >> 3);
     h_v <= ap_take;
     h_we <= ap_write;
     h_bank <= hb;
-    h_w <= WAW'((ap_addr - (hb ? AAW'(BANK_LEN) : '0)) >> 3);
+    h_gi <= hw[GIW-1:0];
     h_wdata <= ap_wdata;
+    h_in <= section(hw);
+    h_vo <= hw - VIP_W0;
+    h_bo <= hw - BE_W0;
+    h_lo <= hw - LUT_W0;
     if (rst) h_v <= 1'b0;
   end
   always_comb begin
@@ -133,30 +150,35 @@ module lbnic_bank #(
       req = 1'b1;
       req_we = 1'b0;
       req_bank = scan_bank;
-      req_w = scan_word;
+      req_gi = scan_word[GIW-1:0];
     end else begin
       req = h_v;
       req_we = h_we;
       req_bank = h_bank;
-      req_w = h_w;
+      req_gi = h_gi;
     end
     req_wdata = h_wdata;
   end
 
-  wire in_g = req_w < WAW'(GW);
-  wire in_v = req_w >= VIP_W0 && req_w < VIP_W0 + WAW'(VW);
-  wire in_b = req_w >= BE_W0 && req_w < BE_W0 + WAW'(MAX_BACKENDS * 4);
-  wire in_l = req_w >= LUT_W0 && req_w < LUT_W0 + WAW'(LUT_WORDS);
-  // offsets into a section (only the low bits are used)
+  // the request's section and offsets into it (only their low bits are
+  // used): the scan's decoded from its word, the host's registered; chosen
+  // after the compares (with the choice first, the scan's state, the
+  // choice, the compares, a URAM cascade's enable decode were 13 LUT levels)
+  logic [3:0] s_in;
+  assign s_in = section(scan_word);
+  wire in_g = scan_en ? s_in[0] : h_in[0];
+  wire in_v = scan_en ? s_in[1] : h_in[1];
+  wire in_b = scan_en ? s_in[2] : h_in[2];
+  wire in_l = scan_en ? s_in[3] : h_in[3];
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [WAW-1:0] vo = req_w - VIP_W0;
-  wire [WAW-1:0] bo = req_w - BE_W0;
-  wire [WAW-1:0] lo = req_w - LUT_W0;
+  wire [WAW-1:0] vo = scan_en ? scan_word - VIP_W0 : h_vo;
+  wire [WAW-1:0] bo = scan_en ? scan_word - BE_W0 : h_bo;
+  wire [WAW-1:0] lo = scan_en ? scan_word - LUT_W0 : h_lo;
   /* verilator lint_on UNUSEDSIGNAL */
 
   always_ff @(posedge clk) begin
     for (int i = 0; i < GW; i++) begin
-      if (req && req_we && in_g && req_w[$clog2(GW)-1:0] == $clog2(GW)'(i)) begin
+      if (req && req_we && in_g && req_gi == $clog2(GW)'(i)) begin
         if (req_bank) glob1[64*i+:64] <= req_wdata;
         else glob0[64*i+:64] <= req_wdata;
       end
@@ -173,10 +195,10 @@ module lbnic_bank #(
   // a mux tree, not a shifter over the section)
   logic [63:0] g_rd0, g_rd1;
   lbnic_word_sel #(.W(64), .N(GW), .IW($clog2(GW))) u_g_rd0 (
-      .words(glob0), .index(req_w[$clog2(GW)-1:0]), .word(g_rd0)
+      .words(glob0), .index(req_gi), .word(g_rd0)
   );
   lbnic_word_sel #(.W(64), .N(GW), .IW($clog2(GW))) u_g_rd1 (
-      .words(glob1), .index(req_w[$clog2(GW)-1:0]), .word(g_rd1)
+      .words(glob1), .index(req_gi), .word(g_rd1)
   );
   // The VIP table's words are read back from a block RAM copy per bank,
   // written with the flip-flops: a 2 x 2048:1 mux of 64-bit words over the

@@ -162,6 +162,9 @@ module lbnic_ct_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
     logic [7:0] s, fl, pr;
     logic [31:0] lim, last;
+    /* verilator lint_off UNUSEDSIGNAL */ // (the sign and the bit below it)
+    logic [33:0] x;
+    /* verilator lint_on UNUSEDSIGNAL */
     fl = w[8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8];
     pr = w[8*lbnic_pkg::CT_WAY_PROTO_OFF +: 8];
     s = w[8*lbnic_pkg::CT_WAY_TCP_STATE_OFF +: 8];
@@ -172,7 +175,12 @@ module lbnic_ct_engine #(
         : (s == ST_SYN) ? to[31:0]
         : (s == ST_CLOSING || s == ST_CLOSED) ? to[95:64]
         : to[63:32];
-    way_expired = (t - last) > lim;
+    // ((t - last) mod 2^32) > lim as one carry chain: x = t - last - lim - 1
+    // in 34 bits is >= 0, or >= -2^32 where t - last wrapped (the
+    // subtraction and then the compare were two chains in series, the
+    // scrubber's deepest path into the FSM's state)
+    x = {2'b00, t} - {2'b00, last} - {2'b00, lim} - 34'd1;
+    way_expired = (t < last) ? (!x[33] || x[32]) : !x[33];
   endfunction
 
   // The Toeplitz input of a conntrack key (CtKey::flow_hash): IPv4
@@ -739,25 +747,28 @@ module lbnic_ct_engine #(
   end
   assign lx_mine = lx_valid && lx_out == 3'd1 && lx_iss && !pop;
 
-  // the hazard table: the first entry not cleared (at hd + n_clr) against
-  // every older entry and the packet in CT_EXEC
+  // the hazard table: the first entry not cleared (ip = hd + n_clr, kept
+  // in a register: a pop moves hd and n_clr and not it) against every
+  // older entry (the cleared ones: q_cl, a bit per entry, set as it clears,
+  // dropped at its pop) and the packet in CT_EXEC. In the queue's own
+  // order: no rotation in front of the compares.
   logic clr_ok;
-  logic [BW-1:0] ea, eb;  // the first entry not cleared (k = n_clr; zero past the queue)
-  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QC)) u_ea (.words(r_qa), .index(n_clr), .word(ea));
-  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QC)) u_eb (.words(r_qb), .index(n_clr), .word(eb));
+  logic [QB-1:0] ip;
+  logic [DEPTH-1:0] q_cl;
+  logic [BW-1:0] ea, eb;
+  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_ea (.words(q_a), .index(ip), .word(ea));
+  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_eb (.words(q_b), .index(ip), .word(eb));
   always_comb begin
     logic [BW-1:0] oa, ob;
     logic hz;
     // (in S_OUT every write of the packet in CT_EXEC was taken)
     hz = ex_busy && st != S_OUT && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
-    for (int k = 0; k < DEPTH; k++) begin
-      oa = r_qa[BW*k +: BW];
-      ob = r_qb[BW*k +: BW];
-      if (QC'(k) < n_clr && r_need[k] && (oa == ea || oa == eb || ob == ea || ob == eb))
-        hz = 1'b1;
+    for (int j = 0; j < DEPTH; j++) begin
+      oa = q_a[BW*j +: BW];
+      ob = q_b[BW*j +: BW];
+      if (q_cl[j] && q_need[j] && (oa == ea || oa == eb || ob == ea || ob == eb)) hz = 1'b1;
     end
-    // (n_clr != q_cnt: n_clr is an entry, under DEPTH)
-    clr_ok = n_clr != q_cnt && (!r_need[QB'(n_clr)] || !hz);
+    clr_ok = n_clr != q_cnt && (!q_need[ip] || !hz);
   end
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
@@ -867,6 +878,12 @@ module lbnic_ct_engine #(
       end
     end
     if (pop) hd <= hd + 1'b1;
+    if (clr_ok) ip <= ip + 1'b1;
+    for (int i = 0; i < DEPTH; i++) begin
+      // (never the same entry: a pop's is cleared, ip's is not)
+      if (clr_ok && ip == QB'(i)) q_cl[i] <= 1'b1;
+      if (pop && hd == QB'(i)) q_cl[i] <= 1'b0;
+    end
     q_cnt <= q_cnt + QC'(enq) - QC'(pop);
     n_clr <= n_clr + QC'(clr_ok) - QC'(pop);
     rd_out <= rd_out + RB'(iss_fire) - RB'(rsp_q);
@@ -875,6 +892,8 @@ module lbnic_ct_engine #(
       tl <= '0;
       q_cnt <= '0;
       n_clr <= '0;
+      ip <= '0;
+      q_cl <= '0;
       rd_out <= '0;
     end
   end

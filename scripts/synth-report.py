@@ -21,7 +21,10 @@ through and named in the path. Ties between equally deep paths go to the
 one with more cells.
 
 usage: synth-report.py NETLIST.json [--json OUT.json] [--paths N] [--time TIME.txt]
-                       [--target NAME]
+                       [--target NAME] [--reused K/N]
+
+--reused K/N: K of the run's N parts came from scripts/synth.sh's cache
+(the run's time is the work it did, not a whole synthesis).
 """
 import json
 import re
@@ -286,12 +289,15 @@ def render(rep):
     if "run" in rep:
         r = rep["run"]
         lines.append(f"run            {r['cpu_s']} s CPU, {r['wall_s']} s wall, {r['peak_rss_mib']} MiB peak")
+    if rep.get("parts_reused"):
+        k, n = rep["parts_reused"]
+        lines.append(f"parts          {k} of {n} reused from earlier runs (rtl/build/synth/cache; --fresh redoes them)")
     return "\n".join(lines)
 
 
 def main():
     args = sys.argv[1:]
-    opts = {"--json": None, "--paths": "10", "--time": None, "--target": None}
+    opts = {"--json": None, "--paths": "10", "--time": None, "--target": None, "--reused": None}
     for k in list(opts):
         if k in args:
             i = args.index(k)
@@ -315,6 +321,12 @@ def main():
     rep["paths"] = paths
     if opts["--time"]:
         rep["run"] = read_time(opts["--time"])
+    if opts["--reused"]:
+        k, _, n = opts["--reused"].partition("/")
+        if not (k.isdigit() and n.isdigit()):
+            print(f"--reused takes K/N, not {opts['--reused']}", file=sys.stderr)
+            return 2
+        rep["parts_reused"] = [int(k), int(n)]
     if opts["--json"]:
         with open(opts["--json"], "w") as f:
             json.dump(rep, f, indent=1)
