@@ -20,7 +20,7 @@
 // with ap_wdata; a read answers on ap_rvalid/ap_rready three clocks later
 // at the earliest; one read outstanding. Writes store exactly the word
 // written, a clock after they are taken: a request is registered with its
-// bank and word decoded, before the section compares and the RAMs' write
+// bank, word, section and offsets decoded, in front of the RAMs' write
 // enables (from the port, 13 LUT levels through lbnic_top). The port is
 // stalled (ap_ready low) while lbnic_commit scans and in the clock of its
 // doorbell (scan_start), so a registered request never meets the scan.

@@ -198,7 +198,7 @@ xargs -P "$SY_JOBS" -d '\n' -n 1 bash -c '
 join=""
 while read -r tag _ key _; do
     join+="read_rtlil -nooverwrite $SY_CACHE/$key.il; "
-done < <(grep -v '^top ' "$d/jobs.txt"; grep '^top ' "$d/jobs.txt")
+done < <(awk '$1 != "top"' "$d/jobs.txt"; awk '$1 == "top"' "$d/jobs.txt")
 join+="hierarchy -check -top $SY_TOP; flatten"
 join+="; tee -q -o $d/stat.txt stat -tech xilinx; setattr -unset src; write_json $d/net.json"
 yosys -q -l "$d/join.log" -p "$join" >"$d/join.out" 2>&1
@@ -210,7 +210,7 @@ export SY_SYNTH="synth_xilinx -family xcup ${uram[*]} -noiopad -noclkbuf"
 export SY_READ="read_verilog -sv -defer $pkg ${all[*]} ${extra[*]}"
 export SY_SALT="synth.sh parts v1; $SY_SYNTH; $(yosys -V)"
 timer=()
-rm -f "$dir/time.txt" "$dir"/*.out "$dir"/*.il "$dir"/*.reused "$dir/parts.txt"
+rm -f "$dir/time.txt" "$dir"/*.out "$dir"/*.il "$dir"/*.reused
 [ ! -x /usr/bin/time ] || timer=(/usr/bin/time -v -o "$dir/time.txt")
 [ "$json" = 1 ] || echo "== yosys synth_xilinx -family xcup: $top, target $tag, $jobs process(es) at once (logs: $dir)"
 if ! "${timer[@]}" bash -c "$flow"; then
@@ -221,12 +221,13 @@ if ! "${timer[@]}" bash -c "$flow"; then
     echo "FAIL: yosys synth_xilinx of $top (logs: $dir)" >&2
     exit 1
 fi
-# the parts this run used; the cache keeps what some run's parts.txt names
-awk '{print $3}' "$dir/jobs.txt" >"$dir/parts.txt"
+# the cache keeps the parts some run's jobs.txt names (this run's, the
+# last of every other target and top, and any still running)
+keep=$(cat rtl/build/synth/*/jobs.txt 2>/dev/null | awk '{print $3}')
 for f in "$cache"/*; do
     [ -e "$f" ] || continue
     k=$(basename "$f"); k=${k%%.*}
-    cat rtl/build/synth/*/parts.txt 2>/dev/null | grep -qx "$k" || rm -f "$f"
+    grep -qx -- "$k" <<<"$keep" || rm -f "$f"
 done
 nparts=$(wc -l <"$dir/jobs.txt")
 nreused=$(find "$dir" -maxdepth 1 -name '*.reused' | wc -l)
