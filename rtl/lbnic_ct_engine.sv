@@ -161,7 +161,9 @@ module lbnic_ct_engine #(
                                        input logic [127:0] to);
   /* verilator lint_on UNUSEDSIGNAL */
     logic [7:0] s, fl, pr;
-    logic [31:0] lim, last;
+    logic [31:0] last;
+    logic [1:0] sel;
+    logic [3:0] e;
     /* verilator lint_off UNUSEDSIGNAL */ // (the sign and the bit below it)
     logic [33:0] x;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -170,17 +172,23 @@ module lbnic_ct_engine #(
     s = w[8*lbnic_pkg::CT_WAY_TCP_STATE_OFF +: 8];
     last = w[8*lbnic_pkg::CT_WAY_LAST_SEEN_OFF +: 32];
     if (s > ST_CLOSED) s = ST_NONE;
-    lim = ((fl & F_FRAG) != 0) ? to[31:0]
-        : (pr != TCP) ? to[127:96]
-        : (s == ST_SYN) ? to[31:0]
-        : (s == ST_CLOSING || s == ST_CLOSED) ? to[95:64]
-        : to[63:32];
-    // ((t - last) mod 2^32) > lim as one carry chain: x = t - last - lim - 1
-    // in 34 bits is >= 0, or >= -2^32 where t - last wrapped (the
-    // subtraction and then the compare were two chains in series, the
-    // scrubber's deepest path into the FSM's state)
-    x = {2'b00, t} - {2'b00, last} - {2'b00, lim} - 34'd1;
-    way_expired = (t < last) ? (!x[33] || x[32]) : !x[33];
+    // the way's timeout: syn 0, est 1, fin 2, udp 3
+    sel = ((fl & F_FRAG) != 0) ? 2'd0
+        : (pr != TCP) ? 2'd3
+        : (s == ST_SYN) ? 2'd0
+        : (s == ST_CLOSING || s == ST_CLOSED) ? 2'd2
+        : 2'd1;
+    // ((t - last) mod 2^32) > timeout as one carry chain: x = t - last -
+    // timeout - 1 in 34 bits is >= 0, or >= -2^32 where t - last wrapped
+    // (the subtraction and then the compare were two chains in series).
+    // All four timeouts' chains side by side, chosen after: the choice in
+    // front of one chain was 5 LUT levels of the scrubber's deepest path
+    // into the FSM's state.
+    for (int k = 0; k < 4; k++) begin
+      x = {2'b00, t} - {2'b00, last} - {2'b00, to[32*k +: 32]} - 34'd1;
+      e[k] = (t < last) ? (!x[33] || x[32]) : !x[33];
+    end
+    way_expired = e[sel];
   endfunction
 
   // The Toeplitz input of a conntrack key (CtKey::flow_hash): IPv4
@@ -632,27 +640,25 @@ module lbnic_ct_engine #(
   logic [QB-1:0]           hd, tl;
   logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
   logic [RB-1:0]           rd_out;
-  // The queue's small per-entry state rotated by hd, so that word k is the
+  // The read issue's per-entry state rotated by hd, so that word k is the
   // k-th oldest entry's (at hd + k): one rotation each (a 2:1 stage per bit
-  // of hd), where the read issue and the hazard table took a
-  // variable-offset slice per k (Yosys' shifters; the read issue was 14
-  // LUT levels from hd). DEPTH is a power of two (hd wraps at it).
+  // of hd), where the read issue took a variable-offset slice per k
+  // (Yosys' shifters, 14 LUT levels from hd). The hazard table works in
+  // the queue's own order (its first uncleared entry kept in ip). DEPTH is
+  // a power of two (hd wraps at it).
   logic [2*DEPTH-1:0]  r_sa, r_sb;
   logic [DEPTH*BW-1:0] r_qa, r_qb;
-  logic [DEPTH-1:0]    r_need;
   always_comb begin
     r_sa = q_sa;
     r_sb = q_sb;
     r_qa = q_a;
     r_qb = q_b;
-    r_need = q_need;
     for (int unsigned d = 0; d < QB; d++) begin
       if (hd[d]) begin
         r_sa = (r_sa >> (2 << d)) | (r_sa << (2 * DEPTH - (2 << d)));
         r_sb = (r_sb >> (2 << d)) | (r_sb << (2 * DEPTH - (2 << d)));
         r_qa = (r_qa >> (BW << d)) | (r_qa << (BW * DEPTH - (BW << d)));
         r_qb = (r_qb >> (BW << d)) | (r_qb << (BW * DEPTH - (BW << d)));
-        r_need = (r_need >> (1 << d)) | (r_need << (DEPTH - (1 << d)));
       end
     end
   end
@@ -662,6 +668,7 @@ module lbnic_ct_engine #(
   logic [BW-1:0]           hd_a, hd_b;
   logic [WAYS-1:0]         hd_za, hd_zb;
   logic                    hd_vv;
+  logic                    hd_need;
   assign hd_a = r_qa[BW-1:0];
   assign hd_b = r_qb[BW-1:0];
   lbnic_word_sel #(.W(MB), .N(DEPTH), .IW(QB)) u_hd_meta (.words(q_meta), .index(hd), .word(hd_meta));
@@ -671,6 +678,9 @@ module lbnic_ct_engine #(
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_za (.words(q_za), .index(hd), .word(hd_za));
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_zb (.words(q_zb), .index(hd), .word(hd_zb));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_vv (.words(q_vv), .index(hd), .word(hd_vv));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_need (
+      .words(q_need), .index(hd), .word(hd_need)
+  );
 
   // whether a packet taken now needs its buckets (S_DISP's rule): only its
   // VIP's valid flag, read from a bit per slot
@@ -773,16 +783,21 @@ module lbnic_ct_engine #(
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
   // (k entries from the head: found on the rotated state, then its bucket
-  // by a mux tree on k)
+  // by a mux tree on k). The entry's own state takes the issue by a one-hot
+  // of k rotated back by hd (iss_oh): hd + k and a compare per entry were
+  // two LUT levels more in front of every read state.
   logic iss_ok, iss_b;
   logic [QB-1:0] iss_i, iss_k;
+  logic [DEPTH-1:0] iss_oh;
   logic [DEPTH*BW-1:0] iss_cand;  // each entry's bucket to read next (B once A is read)
   logic [BW-1:0] iss_bucket;
   always_comb begin
     logic found;
+    logic [DEPTH-1:0] ohk;
     found = 1'b0;
     iss_k = '0;
     iss_b = 1'b0;
+    ohk = '0;
     for (int k = 0; k < DEPTH; k++) begin
       iss_cand[BW*k +: BW] = (r_sa[2*k +: 2] != QS_NEED) ? r_qb[BW*k +: BW] : r_qa[BW*k +: BW];
       if (!found && QC'(k) < n_clr
@@ -790,9 +805,13 @@ module lbnic_ct_engine #(
         found = 1'b1;
         iss_k = QB'(k);
         iss_b = r_sa[2*k +: 2] != QS_NEED;
+        ohk[k] = 1'b1;
       end
     end
     iss_i = hd + iss_k;
+    iss_oh = ohk;
+    for (int unsigned d = 0; d < QB; d++)
+      if (hd[d]) iss_oh = (iss_oh << (1 << d)) | (iss_oh >> (DEPTH - (1 << d)));
     iss_ok = found && rd_out != RB'(MAX_RD);
   end
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_iss (
@@ -850,7 +869,7 @@ module lbnic_ct_engine #(
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
-        iss_now = iss_fire && iss_i == QB'(i) && iss_b == (sd == 1);
+        iss_now = iss_fire && iss_oh[i] && iss_b == (sd == 1);
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
         if (iss_now) s = QS_OUT;
         if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
@@ -954,8 +973,8 @@ module lbnic_ct_engine #(
           p <= hd_parsed;
           got_a <= 1'b1;
           got_b <= 1'b1;
-          pre <= r_need[0];
-          ex_busy <= r_need[0];
+          pre <= hd_need;
+          ex_busy <= hd_need;
           ex_a <= hd_a;
           ex_b <= hd_b;
           horizon <= hd_meta.now;
@@ -1373,7 +1392,7 @@ module lbnic_ct_engine #(
       default: st <= S_IDLE;
     endcase
 
-    if (pop_x) x_age <= r_need[0] ? 8'(1 + X_LAG) : 8'd1;
+    if (pop_x) x_age <= hd_need ? 8'(1 + X_LAG) : 8'd1;
     else if (x_age != 8'hff) x_age <= x_age + 1'b1;
     lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid);
     if (lx_go) lx_iss <= 1'b1;

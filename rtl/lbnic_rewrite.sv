@@ -144,22 +144,30 @@ module lbnic_rewrite #(
   // ------------------------------------------------ the plan of a packet
   logic        p_emit, p_encap, p_mac_en, p_nat, p_gue;
   logic [6:0]  p_shift;
-  logic [15:0] p_outlen;
   logic [IB-1:0] p_last_ob;
   logic [47:0] p_dmac, p_smac;
-  logic [13:0] p_l2_len;
   logic [8*HDR-1:0] p_hdr;       // checksums patched in by the plan's stages
-  logic [15:0] p_addr_at;
   logic [4:0]  p_addr_len;
   logic [127:0] p_addr;          // new address, octet k at [8k+7:8k]
   logic        p_port_en;
-  logic [15:0] p_port_at, p_port;
+  logic [15:0] p_port;
   logic        p_ipcs_en;
-  logic [15:0] p_ipcs_at, p_ipcs_d;
+  logic [15:0] p_ipcs_d;
   logic        p_l4cs_en, p_l4cs_udp, p_l4cs_keep0;
-  logic [15:0] p_l4cs_at, p_l4cs_d;
+  logic [15:0] p_l4cs_d;
   logic        p_icmp, p_w1_en, p_w2_en;
-  logic [15:0] p_addr2_at, p_w1_at, p_w1, p_w2_at, p_w2;
+  logic [15:0] p_w1, p_w2;
+  // Where each rewritten field starts relative to the current beat's first
+  // byte: its offset in the frame less DB x ib, loaded at take and stepped
+  // down a beat as ib steps up (signed: a field behind the beat is
+  // negative). A byte lane's tests are then compares of a register with the
+  // lane's constant; the beat's offset added to the lane and the field's
+  // offset subtracted were the beat path's deepest, 11 LUT levels from ib
+  // through lbnic_top's TX choice. The ends (_e) and the low bits that
+  // index the new bytes are set in the plan's first clock.
+  localparam int unsigned RW = 18;
+  logic signed [RW-1:0] r_l2, r_l2e, r_a, r_ae, r_a2, r_a2e, r_w1, r_w2, r_port, r_ipcs, r_l4cs;
+  logic signed [RW-1:0] r_rem;  // output bytes from the beat's first
 
   // next plan, from the descriptor
   logic        n_emit, n_encap, n_mac_en, n_nat, n_gue;
@@ -184,7 +192,8 @@ module lbnic_rewrite #(
   // The plan's checksum arithmetic in stages (below): the operands as
   // the descriptor gives them, registered when it is taken.
   logic [23:0] x_td0, x_tdv;
-  logic [15:0] x_oa0, x_oav, x_na4, x_na6, x_oi, x_nwv;
+  logic [15:0] x_oa0, x_oav, x_na4, x_oi, x_nwv;
+  logic [23:0] x_na6;  // not folded: stage 2 folds it with the rest of its sum
   logic        x_pe0, x_ipe, x_ql4, x_p17;
   logic [15:0] x_op0, x_np0, x_iop, x_inp;
   logic [2:0]  n_kind;
@@ -337,7 +346,7 @@ module lbnic_rewrite #(
     n_ipcs_at = {2'd0, d_parsed.l3_offset} + 16'd10;
     x_oa0 = fold(addr_sum(old_addr, 1'b0));
     x_na4 = fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0));
-    x_na6 = fold(addr_sum(n_addr, 1'b1));
+    x_na6 = addr_sum(n_addr, 1'b1);
     x_oav = fold(addr_sum(old_addr, d_parsed.ipv6));
     n_l4cs_en = !later && tcpudp && !d_parsed.icmp_error_valid;
     n_l4cs_udp = d_parsed.proto == 8'd17;
@@ -443,7 +452,8 @@ module lbnic_rewrite #(
   // stage 1: operands (the tunnel source itself: its sums take stage 2)
   logic [127:0] r1_tsrc;
   logic [23:0] r1_td0, r1_tdv;
-  logic [15:0] r1_oa0, r1_oav, r1_na4, r1_na6, r1_oi, r1_nwv, r1_op0, r1_np0, r1_iop, r1_inp;
+  logic [23:0] r1_na6;
+  logic [15:0] r1_oa0, r1_oav, r1_na4, r1_oi, r1_nwv, r1_op0, r1_np0, r1_iop, r1_inp;
   logic [15:0] r1_ip_total, r1_ulen, r1_sport, r1_gue, r1_l3_sum, r1_qip, r1_cur;
   logic [7:0]  r1_proto, r1_tos;
   logic        r1_df, r1_v6, r1_be_v6, r1_pe0, r1_ipe, r1_ql4, r1_p17, r1_icmp;
@@ -476,7 +486,7 @@ module lbnic_rewrite #(
       r2_u <= ((r1_tdv + 24'd17) + ({8'd0, r1_ulen} + {8'd0, r1_sport}))
               + (({8'd0, r1_gue} + {8'd0, r1_ulen}) + {8'd0, r1_l3_sum});
       r2_ipcs <= delta(r1_oa0, r1_na4);
-      a = {8'd0, ~r1_oav} + {8'd0, r1_v6 ? r1_na6 : r1_na4};
+      a = {8'd0, ~r1_oav} + (r1_v6 ? r1_na6 : {8'd0, r1_na4});
       if (r1_pe0) a = a + {8'd0, ~r1_op0} + {8'd0, r1_np0};
       r2_l4d0 <= fold(a);
       r2_dout <= delta(r1_oav, r1_nwv);
@@ -582,44 +592,49 @@ module lbnic_rewrite #(
     end
   end
 
-  logic [16:0] pos, rel;
-  logic [15:0] rem;
   logic [BW-1:0] macv;
   assign macv = BW'({p_smac, p_dmac});
+  // a register below a lane's constant, signed
+  function automatic logic lt(input logic signed [RW-1:0] r, input logic signed [RW-1:0] c);
+    lt = r < c;
+  endfunction
   always_comb begin
     for (int j = 0; j < DB; j++) begin
-      pos = ({6'd0, ib} << LB) + 17'(j);
-      if (pos < {3'd0, p_l2_len}) m_tdata[8*j +: 8] = cur[8*j +: 8];
+      logic [5:0] hi;
+      logic [3:0] ai, a2i;
+      // the byte's index in the header to insert, and in the new address
+      hi = 6'(j + 2) - r_l2[5:0];
+      ai = 4'(j) - r_a[3:0];
+      a2i = 4'(j) - r_a2[3:0];
+      if (!lt(r_l2, RW'(j + 1))) m_tdata[8*j +: 8] = cur[8*j +: 8];
       else m_tdata[8*j +: 8] = shifted[8*j +: 8];
-      if (p_mac_en && pos < 17'd12) m_tdata[8*j +: 8] = macv[8*j +: 8];
-      rel = pos - {3'd0, p_l2_len} + 17'd2;
-      if (p_encap && pos + 17'd2 >= {3'd0, p_l2_len} && rel < {10'd0, p_shift} + 17'd2)
-        m_tdata[8*j +: 8] = hdr[8*rel[5:0] +: 8];
+      if (p_mac_en && ib == '0 && j < 12) m_tdata[8*j +: 8] = macv[8*j +: 8];
+      if (p_encap && lt(r_l2, RW'(j + 3)) && !lt(r_l2e, RW'(j + 1))) m_tdata[8*j +: 8] = hdr[8*hi +: 8];
       if (p_nat) begin
-        rel = pos - {1'b0, p_addr_at};
-        if (pos >= {1'b0, p_addr_at} && rel < {12'd0, p_addr_len})
-          m_tdata[8*j +: 8] = p_addr[8*rel[3:0] +: 8];
-        rel = pos - {1'b0, p_addr2_at};
-        if (p_icmp && pos >= {1'b0, p_addr2_at} && rel < {12'd0, p_addr_len})
-          m_tdata[8*j +: 8] = p_addr[8*rel[3:0] +: 8];
-        if (p_icmp && p_w1_en && pos == {1'b0, p_w1_at}) m_tdata[8*j +: 8] = p_w1[15:8];
-        if (p_icmp && p_w1_en && pos == {1'b0, p_w1_at} + 17'd1) m_tdata[8*j +: 8] = p_w1[7:0];
-        if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at}) m_tdata[8*j +: 8] = p_w2[15:8];
-        if (p_icmp && p_w2_en && pos == {1'b0, p_w2_at} + 17'd1) m_tdata[8*j +: 8] = p_w2[7:0];
-        if (p_port_en && pos == {1'b0, p_port_at}) m_tdata[8*j +: 8] = p_port[15:8];
-        if (p_port_en && pos == {1'b0, p_port_at} + 17'd1) m_tdata[8*j +: 8] = p_port[7:0];
-        if (p_ipcs_en && pos == {1'b0, p_ipcs_at}) m_tdata[8*j +: 8] = ipcs_nv[8*j +: 8];
-        if (p_ipcs_en && pos == {1'b0, p_ipcs_at} + 17'd1) m_tdata[8*j +: 8] = ipcs_nv[8*j +: 8];
-        if (p_l4cs_en && pos == {1'b0, p_l4cs_at}) m_tdata[8*j +: 8] = l4cs_nv[8*j +: 8];
-        if (p_l4cs_en && pos == {1'b0, p_l4cs_at} + 17'd1) m_tdata[8*j +: 8] = l4cs_nv[8*j +: 8];
+        if (lt(r_a, RW'(j + 1)) && !lt(r_ae, RW'(j + 1))) m_tdata[8*j +: 8] = p_addr[8*ai +: 8];
+        if (p_icmp && lt(r_a2, RW'(j + 1)) && !lt(r_a2e, RW'(j + 1))) m_tdata[8*j +: 8] = p_addr[8*a2i +: 8];
+        if (p_icmp && p_w1_en && r_w1 == RW'(j)) m_tdata[8*j +: 8] = p_w1[15:8];
+        if (p_icmp && p_w1_en && r_w1 == RW'(j - 1)) m_tdata[8*j +: 8] = p_w1[7:0];
+        if (p_icmp && p_w2_en && r_w2 == RW'(j)) m_tdata[8*j +: 8] = p_w2[15:8];
+        if (p_icmp && p_w2_en && r_w2 == RW'(j - 1)) m_tdata[8*j +: 8] = p_w2[7:0];
+        if (p_port_en && r_port == RW'(j)) m_tdata[8*j +: 8] = p_port[15:8];
+        if (p_port_en && r_port == RW'(j - 1)) m_tdata[8*j +: 8] = p_port[7:0];
+        if (p_ipcs_en && (r_ipcs == RW'(j) || r_ipcs == RW'(j - 1)))
+          m_tdata[8*j +: 8] = ipcs_nv[8*j +: 8];
+        if (p_l4cs_en && (r_l4cs == RW'(j) || r_l4cs == RW'(j - 1)))
+          m_tdata[8*j +: 8] = l4cs_nv[8*j +: 8];
       end
     end
-    rem = p_outlen - 16'({ib, {LB{1'b0}}});
     for (int j = 0; j < DB; j++)
-      m_tkeep[j] = !m_tlast || (rem > 16'(j));
+      m_tkeep[j] = !m_tlast || !lt(r_rem, RW'(j + 1));
   end
 
   always_ff @(posedge clk) begin
+    if (pl_v[0]) begin
+      r_l2e <= r_l2 + RW'(p_shift);
+      r_ae <= r_a + RW'(p_addr_len);
+      r_a2e <= r_a2 + RW'(p_addr_len);
+    end
     if (pl_v[2]) begin
       p_ipcs_d <= r3_ipcs;
       p_l4cs_d <= s4_l4cs_d;
@@ -642,6 +657,11 @@ module lbnic_rewrite #(
       if (fire_in) begin
         prev <= s_tdata;
         ib <= ib + 1'b1;
+        r_l2 <= r_l2 - RW'(DB); r_l2e <= r_l2e - RW'(DB);
+        r_a <= r_a - RW'(DB); r_ae <= r_ae - RW'(DB);
+        r_a2 <= r_a2 - RW'(DB); r_a2e <= r_a2e - RW'(DB);
+        r_w1 <= r_w1 - RW'(DB); r_w2 <= r_w2 - RW'(DB); r_port <= r_port - RW'(DB);
+        r_ipcs <= r_ipcs - RW'(DB); r_l4cs <= r_l4cs - RW'(DB); r_rem <= r_rem - RW'(DB);
         if (s_tlast) state <= tail_next ? S_TAIL : S_IDLE;
       end
       if (state == S_TAIL && m_tready) state <= S_IDLE;
@@ -657,18 +677,17 @@ module lbnic_rewrite #(
         p_emit <= n_emit; p_encap <= n_encap; p_mac_en <= n_mac_en; p_nat <= n_nat;
         p_gue <= n_gue;
         p_icmp <= n_icmp && n_nat; p_w1_en <= n_w1_en; p_w2_en <= n_w2_en;
-        p_addr2_at <= n_addr2_at; p_w1_at <= n_w1_at;
-        p_w2_at <= n_w2_at;
-        p_shift <= n_shift; p_outlen <= n_outlen;
+        r_a2 <= RW'(n_addr2_at); r_w1 <= RW'(n_w1_at); r_w2 <= RW'(n_w2_at);
+        p_shift <= n_shift; r_rem <= RW'(n_outlen);
         p_last_ob <= n_last_ob[IB-1:0];
         p_dmac <= n_dmac; p_smac <= n_smac;
-        p_l2_len <= d_parsed.l2_len;
+        r_l2 <= RW'(d_parsed.l2_len);
         p_hdr <= n_hdr;
-        p_addr_at <= n_addr_at; p_addr_len <= n_addr_len; p_addr <= n_addr;
-        p_port_en <= n_port_en; p_port_at <= n_port_at; p_port <= n_port;
-        p_ipcs_en <= n_ipcs_en; p_ipcs_at <= n_ipcs_at;
+        r_a <= RW'(n_addr_at); p_addr_len <= n_addr_len; p_addr <= n_addr;
+        p_port_en <= n_port_en; r_port <= RW'(n_port_at); p_port <= n_port;
+        p_ipcs_en <= n_ipcs_en; r_ipcs <= RW'(n_ipcs_at);
         p_l4cs_en <= n_l4cs_en; p_l4cs_udp <= n_l4cs_udp; p_l4cs_keep0 <= n_l4cs_keep0;
-        p_l4cs_at <= n_l4cs_at;
+        r_l4cs <= RW'(n_l4cs_at);
       end
     end
   end

@@ -344,17 +344,25 @@ module lbnic_top #(
   // (PARSE_LATENCY), so a power of two above it never stalls a full parser.
   localparam int unsigned SDW = $clog2(lbnic_pkg::PARSE_LATENCY + 1);
   localparam int unsigned SD = 1 << SDW;
+  // Its fill and full flag are registers (side_n, side_full), as are the
+  // parsed FIFO's below: a pointer difference compared in front of the
+  // ready chain was the carry chain of a 10-LUT-level path into
+  // lbnic_hdr_capture.
   logic [47:0] side_q[SD];
-  logic [SDW:0] side_w, side_r;
-  assign side_full = (side_w - side_r) == (SDW+1)'(SD);
+  logic [SDW:0] side_w, side_r, side_n;
   assign side_empty = side_w == side_r;
   always_ff @(posedge clk) begin
     if (rst) begin
       side_w <= '0;
       side_r <= '0;
+      side_n <= '0;
+      side_full <= 1'b0;
     end else begin
       if (ing_take) side_w <= side_w + 1'b1;
       if (side_pop) side_r <= side_r + 1'b1;
+      if (ing_take != side_pop) side_n <= ing_take ? side_n + 1'b1 : side_n - 1'b1;
+      side_full <= (side_n == (SDW+1)'(SD) && !(side_pop && !ing_take))
+                   || (side_n == (SDW+1)'(SD - 1) && ing_take && !side_pop);
     end
     if (ing_take) side_q[side_w[SDW-1:0]] <= {hdr_len, now_next};
   end
@@ -405,21 +413,27 @@ module lbnic_top #(
   localparam int unsigned PQ = 32;
   localparam int unsigned PQW = $clog2(PQ);
   localparam int unsigned PB = $bits(p_out);
-  logic [PQW:0] pq_w, pq_r;
+  logic [PQW-1:0] pq_w, pq_r;
+  logic [PQW:0] pq_n;
   logic [PB-1:0] pq[PQ];  // (Yosys 0.23 mis-sizes arrays of structs)
   lbnic_pipe_pkg::parsed_t pq_head;
-  assign pq_head = pq[pq_r[PQW-1:0]];
-  logic e_in_ready;
-  assign pq_full = (pq_w - pq_r) == (PQW+1)'(PQ);
+  assign pq_head = pq[pq_r];
+  logic e_in_ready, pq_pop;
+  assign pq_pop = f_out_valid && e_in_ready;
   always_ff @(posedge clk) begin
     if (rst) begin
       pq_w <= '0;
       pq_r <= '0;
+      pq_n <= '0;
+      pq_full <= 1'b0;
     end else begin
       if (side_pop) pq_w <= pq_w + 1'b1;
-      if (f_out_valid && e_in_ready) pq_r <= pq_r + 1'b1;
+      if (pq_pop) pq_r <= pq_r + 1'b1;
+      if (side_pop != pq_pop) pq_n <= side_pop ? pq_n + 1'b1 : pq_n - 1'b1;
+      pq_full <= (pq_n == (PQW+1)'(PQ) && !(pq_pop && !side_pop))
+                 || (pq_n == (PQW+1)'(PQ - 1) && side_pop && !pq_pop);
     end
-    if (side_pop) pq[pq_w[PQW-1:0]] <= p_out;
+    if (side_pop) pq[pq_w] <= p_out;
   end
   assign f_out_ready = e_in_ready;
 
