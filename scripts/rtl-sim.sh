@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-lbnic() { cargo run -q --locked -- "$@"; }
+. scripts/lbnic-run.sh
 fp=$(lbnic target "$target" --json | sed -n 's/.*"fingerprint": *"0x\([0-9a-f]*\)".*/\1/p')
 [ ${#fp} = 16 ] || { echo "could not read the fingerprint of target $target" >&2; exit 2; }
 dir=rtl/build/sim/$fp

@@ -4,7 +4,8 @@
 #   2. verilator --lint-only -Wall of every module rtl/<name>.sv;
 #   3. the test vectors, from the Rust contract
 #      (cargo run -p lbnic-contract --example rtl_vectors) and from the
-#      model (cargo run -p hw-model-tests --example rtl_vectors_<stage>);
+#      model (cargo run -p hw-model-tests --example rtl_vectors_<stage>), or
+#      the examples built beside LBNIC_BIN (scripts/lbnic-run.sh);
 #   4. Yosys: read_verilog -sv (-defer: only the modules under the top are
 #      elaborated), then a generic `synth -top <name>`, with its cell count
 #      (Yosys `stat`): by default of the whole pipeline, lbnic_top (every
@@ -43,6 +44,7 @@
 #   NAME...      only these modules (default: every rtl/*.sv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lbnic-run.sh
 install=()
 synth=1
 depth=0
@@ -110,10 +112,10 @@ if [ "$synth_only" = 0 ]; then
     done
 
     echo "== test vectors from the contract"
-    cargo run -q --locked -p lbnic-contract --example rtl_vectors -- "$build/vectors"
+    example lbnic-contract rtl_vectors "$build/vectors"
     echo "== test vectors from the model"
     for ex in rtl_vectors_front rtl_vectors_icmp rtl_vectors_regs rtl_vectors_rewrite rtl_vectors_ct rtl_vectors_ctx rtl_vectors_parse rtl_vectors_top; do
-        cargo run -q --locked -p hw-model-tests --example "$ex" -- "$build/vectors"
+        example hw-model-tests "$ex" "$build/vectors"
     done
 fi
 
@@ -181,7 +183,7 @@ tb_all() {
         if [ -n "${tb_target[$n]:-}" ]; then
             tpkg=$build/pkg_${tb_target[$n]}/lbnic_pkg.sv
             mkdir -p "$(dirname "$tpkg")"
-            cargo run -q --locked -- target "examples/targets/${tb_target[$n]}.toml" --emit sv -o "$tpkg"
+            lbnic target "examples/targets/${tb_target[$n]}.toml" --emit sv -o "$tpkg"
         fi
         # -O1 (-O0 for the run-once code): a third less CPU to build than
         # Verilator's -Os, and the testbenches run as fast within 15 %.

@@ -44,6 +44,7 @@
 # largest one's peak memory). Exits non-zero on any Yosys error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lbnic-run.sh
 target=""
 top=lbnic_top
 json=0
@@ -78,7 +79,7 @@ if [ "$tag" = default ]; then
     pkg=rtl/pkg/lbnic_pkg.sv
 else
     pkg=$dir/lbnic_pkg.sv
-    cargo run -q --locked -- target "$target" --emit sv -o "$pkg"
+    lbnic target "$target" --emit sv -o "$pkg"
 fi
 # packages first (a package must be read before its users)
 mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
@@ -152,19 +153,28 @@ def items(lines):
             out.append(pend + [line])
             pend, cur = [], None
     return ["".join(i) for i in out]
-def key(mods, how):
-    """The digest of what a part's synthesis reads: the modules as elaborated,
-    the frontend's global counters (which move with any edit to a file read
-    before) ranked within each module (a module is elaborated at once), statements sorted (RTLIL is written in
-    name order, and the names hold the counters)."""
-    h = hashlib.sha256((salt + "\n" + how + "\n").encode())
-    for m in sorted(mods):
+digests = {}
+def digest(m):
+    """What a module's synthesis reads, once per module: its text as
+    elaborated, the frontend's global counters (which move with any edit to
+    a file read before) ranked within the module (a module is elaborated at
+    once), statements sorted (RTLIL is written in name order, and the names
+    hold the counters)."""
+    if m not in digests:
         t = "".join(text[m])
         seen = {(p in BLOCKS, int(n)) for p, n in COUNTER.findall(t)}
         rank = {c: str(i) for i, c in enumerate(sorted(seen))}
         t = COUNTER.sub(lambda x: x.group(1) + "$" + rank[(x.group(1) in BLOCKS, int(x.group(2)))], t)
+        h = hashlib.sha256()
         for s in sorted(items(t.splitlines(keepends=True))):
             h.update(s.encode())
+        digests[m] = h.hexdigest()
+    return digests[m]
+def key(mods, how):
+    """A part's key: its modules' digests and how it is synthesised."""
+    h = hashlib.sha256((salt + "\n" + how + "\n").encode())
+    for m in sorted(mods):
+        h.update((digest(m) + "\n").encode())
     return h.hexdigest()[:32]
 name = "\\" + top
 parts = sorted((c for c in cells.get(name, ()) if c in size),
@@ -208,7 +218,7 @@ mkdir -p "$cache"
 export SY_DIR="$dir" SY_TOP="$top" SY_JOBS="$jobs" SY_CACHE="$cache" SY_FRESH="$fresh"
 export SY_SYNTH="synth_xilinx -family xcup ${uram[*]} -noiopad -noclkbuf"
 export SY_READ="read_verilog -sv -defer $pkg ${all[*]} ${extra[*]}"
-export SY_SALT="synth.sh parts v1; $SY_SYNTH; $(yosys -V)"
+export SY_SALT="synth.sh parts v2; $SY_SYNTH; $(yosys -V)"
 timer=()
 rm -f "$dir/time.txt" "$dir"/*.out "$dir"/*.il "$dir"/*.reused
 [ ! -x /usr/bin/time ] || timer=(/usr/bin/time -v -o "$dir/time.txt")

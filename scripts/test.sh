@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what the tests need,
-# lints the generated SystemVerilog package, tests the RTL units and
+# lints the generated SystemVerilog package, builds the workspace's tests
+# (`cargo test --no-run`: its lbnic and examples then make the RTL's test
+# vectors and packages, LBNIC_BIN, scripts/lbnic-run.sh, so nothing is built
+# twice in two profiles), tests the RTL units and
 # synthesises the pipeline (Verilator, Yosys), builds the RTL's Verilator harness (scripts/rtl-sim.sh),
 # then runs
 # every test in the workspace, then the real VFIO end-to-end test
@@ -14,16 +17,17 @@ cd "$(dirname "$0")/.."
 bash scripts/tshark-check.sh --install
 export LBNIC_REQUIRE_TSHARK=1
 # Verilator and Yosys (installed as root) lint rtl/pkg/lbnic_pkg.sv
-# (scripts/rtl-lint.sh), and g++ and make build what Verilator writes. Then
-# three jobs share the two cores: Yosys's coarse synthesis of the whole
-# pipeline (single-threaded, ~5 CPU-minutes; the full generic one took 12,
-# and the FPGA report is scripts/synth.sh's) and the Verilator harness of
-# the whole RTL (scripts/rtl-sim.sh, the small target: the model behind
-# `--model rtl`, which tests/rtl.rs compares with the functional model,
-# required here, so a missing harness fails those tests; and around the
-# loopback stand-in top for rtl-sim/tests/harness.rs) build in the
-# background, each in its own process group, while scripts/rtl-test.sh
-# lints and simulates every RTL module against the model's vectors.
+# (scripts/rtl-lint.sh), and g++ and make build what Verilator writes.
+# Yosys's coarse synthesis of the whole pipeline (single-threaded, ~5
+# CPU-minutes; the full generic one took 12, and the FPGA report is
+# scripts/synth.sh's) starts in the background beside the workspace's test
+# build. Then the Verilator harness of the whole RTL (scripts/rtl-sim.sh,
+# the small target: the model behind `--model rtl`, which tests/rtl.rs
+# compares with the functional model, required here, so a missing harness
+# fails those tests; and around the loopback stand-in top for
+# rtl-sim/tests/harness.rs) builds in the background, while
+# scripts/rtl-test.sh lints and simulates every RTL module against the
+# model's vectors. Each background job has its own process group.
 bash scripts/rtl-lint.sh --install
 missing=()
 for t in g++ make; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
@@ -34,11 +38,17 @@ fi
 mkdir -p rtl/build
 setsid bash scripts/rtl-test.sh --synth-only --coarse >rtl/build/synth-ci.log 2>&1 &
 synth_pid=$!
+sim_pid=
+trap 'kill -- -"$synth_pid" ${sim_pid:+-"$sim_pid"} 2>/dev/null || true' EXIT
+echo "== cargo test --no-run"
+cargo test --workspace --all-targets --locked --no-run "$@"
+LBNIC_BIN="${CARGO_TARGET_DIR:-target}/debug/lbnic"
+[ -x "$LBNIC_BIN" ] || { echo "FAIL: the test build made no $LBNIC_BIN" >&2; exit 1; }
+export LBNIC_BIN
 tgt=examples/targets/small.toml
 setsid bash -c "bash scripts/rtl-sim.sh --target $tgt && bash scripts/rtl-sim.sh --target $tgt --selftest" \
     >rtl/build/sim-ci.log 2>&1 &
 sim_pid=$!
-trap 'kill -- -"$synth_pid" -"$sim_pid" 2>/dev/null || true' EXIT
 bash scripts/rtl-test.sh --no-synth
 echo "== the Verilator harness (scripts/rtl-sim.sh)"
 if ! wait "$sim_pid"; then
@@ -60,9 +70,8 @@ grep -v '^Warning: Replacing memory' rtl/build/synth-ci.log
 if [ "${LBNIC_SKIP_VFIO:-0}" = 1 ]; then
     echo "== VFIO/QEMU test skipped (LBNIC_SKIP_VFIO=1)"
 else
-    # The lbnic `cargo test` just built (no second, static release build:
-    # the guest gets its shared libraries).
-    export LBNIC_BIN="${CARGO_TARGET_DIR:-target}/debug/lbnic"
+    # LBNIC_BIN, the lbnic `cargo test` built (no second, static release
+    # build: the guest gets its shared libraries).
     echo "== VFIO end-to-end test in a QEMU guest"
     bash scripts/vfio-qemu-test.sh
     echo "== VFIO end-to-end test in a QEMU guest, the RTL behind the device"
