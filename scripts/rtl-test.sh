@@ -25,11 +25,11 @@
 #      that instantiates a module with small parameters, synthesised
 #      instead of the module when its defaults (the default target's
 #      memories) are too large for a generic Yosys run.
-# Synthesis (4) and the testbenches (5) run side by side, one job each, so
-# the two cores are used without overloading them.
+# Synthesis (4) and the testbenches (5) run side by side, the synthesis
+# one job and the testbenches --jobs at a time (default 1).
 # Build products go to rtl/build/ (ignored by git).
 #
-# usage: scripts/rtl-test.sh [--install] [--no-synth] [--synth-each] [--depth] [NAME...]
+# usage: scripts/rtl-test.sh [--install] [--no-synth] [--synth-each] [--depth] [--jobs N] [NAME...]
 #   --install    install verilator and yosys (apt-get) when missing
 #   --no-synth   skip step 4
 #   --synth-each synthesise every module on its own (not only lbnic_top)
@@ -41,6 +41,8 @@
 #                about half the CPU time (scripts/test.sh, CI). The LUT/FF
 #                report for an FPGA is scripts/synth.sh's.
 #   --depth      also map to 6-input LUTs and report the logic depth
+#   --jobs N     N testbenches at a time (default 1; scripts/test.sh: 2,
+#                beside the harness's build)
 #   NAME...      only these modules (default: every rtl/*.sv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +53,13 @@ depth=0
 each=0
 synth_only=0
 coarse=0
+tb_jobs=1
 names=()
-for a in "$@"; do
+while [ $# -gt 0 ]; do
+    a=$1
+    shift
     case "$a" in
+        --jobs) tb_jobs=${1:?--jobs needs a number}; shift ;;
         --install) install=(--install) ;;
         --no-synth) synth=0 ;;
         --depth) depth=1 ;;
@@ -166,11 +172,45 @@ synth_all() {
     done
 }
 
+# One module's testbench: build, run; its output on stdout (tb_all keeps
+# it in $build/<name>_tb.out).
+tb_one() {
+    local n=$1 tb=rtl/tb/$1_tb.sv tpkg=$pkg
+    if [ -n "${tb_target[$n]:-}" ]; then
+        tpkg=$build/pkg_${tb_target[$n]}/lbnic_pkg.sv
+        mkdir -p "$(dirname "$tpkg")"
+        lbnic target "examples/targets/${tb_target[$n]}.toml" --emit sv -o "$tpkg" || return 1
+    fi
+    # -O1 (-O0 for the run-once code): a third less CPU to build than
+    # Verilator's -Os, and the testbenches run as fast within 15 %.
+    if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
+        -MAKEFLAGS "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1" \
+        --top-module "${n}_tb" -o sim "$tpkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
+        cat "$build/${n}_tb.build.log"
+        echo "FAIL: building $tb"
+        return 1
+    fi
+    if ! "$build/${n}_tb/sim" +vectors="$build/vectors" >"$build/${n}_tb.log" 2>&1 \
+        || ! grep -q PASS "$build/${n}_tb.log"; then
+        tail -n 20 "$build/${n}_tb.log"
+        echo "FAIL: $tb"
+        return 1
+    fi
+    grep PASS "$build/${n}_tb.log"
+}
+
+# Every testbench, tb_jobs at a time, the longest builds first (so the
+# last to finish is a short one); outputs printed in that order.
 tb_all() {
     local -A done_tb=()
-    for m in "${tb_names[@]}"; do
+    local -a list=() pids=()
+    local n m p tb c status=0
+    for m in lbnic_parse lbnic_parse_ext lbnic_ct_engine lbnic_front lbnic_regs lbnic_rewrite \
+        "${tb_names[@]}"; do
         n=${tb_of[$m]:-$m}
-        # lbnic_top_tb (and the modules it checks) only when named
+        # only modules asked for; lbnic_top_tb (and the modules it checks)
+        # only when named
+        [[ " ${tb_names[*]} " == *" $m "* ]] || continue
         [ "$n" != lbnic_top ] || [ "$top_tb" = 1 ] || continue
         [ -z "${done_tb[$n]:-}" ] || continue
         done_tb[$n]=1
@@ -179,29 +219,24 @@ tb_all() {
             echo "FAIL: $n has no testbench $tb"
             return 1
         fi
-        tpkg=$pkg
-        if [ -n "${tb_target[$n]:-}" ]; then
-            tpkg=$build/pkg_${tb_target[$n]}/lbnic_pkg.sv
-            mkdir -p "$(dirname "$tpkg")"
-            lbnic target "examples/targets/${tb_target[$n]}.toml" --emit sv -o "$tpkg"
-        fi
-        # -O1 (-O0 for the run-once code): a third less CPU to build than
-        # Verilator's -Os, and the testbenches run as fast within 15 %.
-        if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
-            -MAKEFLAGS "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1" \
-            --top-module "${n}_tb" -o sim "$tpkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
-            cat "$build/${n}_tb.build.log"
-            echo "FAIL: building $tb"
-            return 1
-        fi
-        if ! "$build/${n}_tb/sim" +vectors="$build/vectors" >"$build/${n}_tb.log" 2>&1 \
-            || ! grep -q PASS "$build/${n}_tb.log"; then
-            tail -n 20 "$build/${n}_tb.log"
-            echo "FAIL: $tb"
-            return 1
-        fi
-        grep PASS "$build/${n}_tb.log"
+        list+=("$n")
     done
+    for n in "${list[@]}"; do
+        # (polled: `wait -n` would also reap the synthesis beside us)
+        while :; do
+            c=0
+            for p in "${pids[@]}"; do ! kill -0 "$p" 2>/dev/null || c=$((c + 1)); done
+            [ "$c" -ge "$tb_jobs" ] || break
+            sleep 1
+        done
+        tb_one "$n" >"$build/${n}_tb.out" 2>&1 &
+        pids+=($!)
+    done
+    for c in "${!list[@]}"; do
+        wait "${pids[$c]}" || status=1
+        cat "$build/${list[$c]}_tb.out"
+    done
+    return $status
 }
 
 if [ "$synth_only" = 1 ]; then

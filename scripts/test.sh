@@ -27,7 +27,10 @@ export LBNIC_REQUIRE_TSHARK=1
 # fails those tests; and around the loopback stand-in top for
 # rtl-sim/tests/harness.rs) builds in the background, while
 # scripts/rtl-test.sh lints and simulates every RTL module against the
-# model's vectors. Each background job has its own process group.
+# model's vectors, two testbenches at a time (three jobs on the two cores:
+# the testbenches' builds are the longest part of the run, and sharing the
+# cores keeps both busy until the end). Each background job has its own
+# process group.
 bash scripts/rtl-lint.sh --install
 missing=()
 for t in g++ make; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
@@ -49,7 +52,7 @@ tgt=examples/targets/small.toml
 setsid bash -c "bash scripts/rtl-sim.sh --target $tgt && bash scripts/rtl-sim.sh --target $tgt --selftest" \
     >rtl/build/sim-ci.log 2>&1 &
 sim_pid=$!
-bash scripts/rtl-test.sh --no-synth
+bash scripts/rtl-test.sh --no-synth --jobs 2
 echo "== the Verilator harness (scripts/rtl-sim.sh)"
 if ! wait "$sim_pid"; then
     cat rtl/build/sim-ci.log
