@@ -161,10 +161,13 @@ module lbnic_rewrite #(
   // byte: its offset in the frame less DB x ib, loaded at take and stepped
   // down a beat as ib steps up (signed: a field behind the beat is
   // negative). A byte lane's tests are then compares of a register with the
-  // lane's constant; the beat's offset added to the lane and the field's
-  // offset subtracted were the beat path's deepest, 11 LUT levels from ib
-  // through lbnic_top's TX choice. The ends (_e) and the low bits that
-  // index the new bytes are set in the plan's first clock.
+  // lane's constant, not the beat's offset added to the lane and the
+  // field's subtracted (carry chains per lane). The beat path is still 11
+  // LUT levels through lbnic_top's TX choice: the lane's priority chain of
+  // overwrites below, which a one-hot choice of the lane's source would
+  // shorten (docs/performance.md "The third round"). The ends (_e) are set
+  // in the plan's first clock; a new byte's index is the lane less the
+  // register's low bits.
   localparam int unsigned RW = 18;
   logic signed [RW-1:0] r_l2, r_l2e, r_a, r_ae, r_a2, r_a2e, r_w1, r_w2, r_port, r_ipcs, r_l4cs;
   logic signed [RW-1:0] r_rem;  // output bytes from the beat's first
