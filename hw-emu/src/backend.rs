@@ -147,6 +147,7 @@ impl Backend for FunctionalBackend {
                 ts_ns,
                 seq,
                 cycles: None,
+                sent: self.model.sent(),
             });
         }
         Ok(())

@@ -64,7 +64,7 @@
 use crate::ct::{CtMem, TimeoutTicks};
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
-use crate::model::{Model, OutPacket, PacketCycles};
+use crate::model::{Model, OutPacket, PacketCycles, Sent};
 use crate::packet::{Frag, Parsed};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
@@ -413,6 +413,8 @@ struct Flight {
     /// Cycle its data is there (reads returned, predecessors' forwarded).
     data_at: u64,
     decision: Option<Decision>,
+    /// What REWRITE made of it (its output, if any, is `out`).
+    sent: Option<Sent>,
     /// The candidate buckets as this packet's own reads returned them
     /// (`a` then `b`); CT_EXEC executes on these copies, or on what a
     /// predecessor left where the hazard table forwards.
@@ -809,6 +811,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         f.busy = false;
         f.bank = None;
         f.decision = None;
+        f.sent = None;
         let mut buf = std::mem::take(&mut f.frame);
         if buf.capacity() > f.out.capacity() {
             buf.clear();
@@ -1278,7 +1281,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let d = f.decision.expect("executed");
         let c = &self.dev.counters;
         let before = TOO_BIG_COUNTERS.map(|k| c.get(k));
-        let emitted = pipeline::emit(
+        f.sent = pipeline::emit(
             &f.frame,
             f.bank.as_deref(),
             &f.meta,
@@ -1287,6 +1290,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             &mut self.dev.counters,
             &mut self.dev.icmp,
         );
+        let emitted = f.sent.is_some();
         let c = &self.dev.counters;
         let [too_big, sent, limited] = std::array::from_fn(|k| c.get(TOO_BIG_COUNTERS[k]) > before[k]);
         let out_beats = (emitted && sent).then(|| beats(f.out.len()));
@@ -1704,7 +1708,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn finish_tx(&mut self, i: u32, end: u64) {
         let f = &mut self.slots[i as usize];
         let data = std::mem::take(&mut f.out);
-        let (seq, at) = (f.seq, f.at);
+        let (seq, at, sent) = (f.seq, f.at, f.sent);
         self.release(i);
         self.stats.packets_out += 1;
         self.stats.bytes_out += data.len() as u64;
@@ -1718,6 +1722,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             ts_ns,
             seq,
             cycles: Some(PacketCycles { egress: end, ..at }),
+            sent,
         });
     }
 

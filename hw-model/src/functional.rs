@@ -11,7 +11,7 @@
 //! group first.
 
 use crate::device::{Counters, Device, DeviceError};
-use crate::model::{Model, OutPacket};
+use crate::model::{Model, OutPacket, Sent};
 use crate::pipeline::{self, Meta};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::regs::Counter;
@@ -36,6 +36,8 @@ pub struct Functional<B> {
     pending: Vec<Pending>,
     /// Slots of `pending` in use.
     used: usize,
+    /// What the last [`Functional::process`] sent.
+    sent: Option<Sent>,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
@@ -47,6 +49,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
             buf: Vec::with_capacity(2048),
             pending: Vec::with_capacity(BATCH),
             used: 0,
+            sent: None,
         }
     }
 
@@ -54,6 +57,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
     /// any) is returned.
     pub fn process(&mut self, frame: &[u8], ts_ns: u64) -> Option<&[u8]> {
         self.flush();
+        self.sent = None;
         if !self.dev.mac_accepts(frame.len()) {
             return None;
         }
@@ -63,7 +67,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
         let (enabled, buckets) = (d.enabled(), d.ct.buckets);
         let meta = pipeline::classify(bank.as_deref(), enabled, frame, now, buckets, &mut d.counters);
         let decision = pipeline::execute(&mut self.dev, bank.as_deref(), &meta);
-        pipeline::emit(
+        self.sent = pipeline::emit(
             frame,
             bank.as_deref(),
             &meta,
@@ -71,13 +75,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
             &mut self.buf,
             &mut self.dev.counters,
             &mut self.dev.icmp,
-        )
-        .then_some(&self.buf[..])
+        );
+        self.sent.map(|_| &self.buf[..])
     }
 
     /// The frame the last [`Functional::process`] emitted (if it emitted one).
     pub fn output(&self) -> &[u8] {
         &self.buf
+    }
+
+    /// What the last [`Functional::process`] emitted, if it emitted a frame.
+    pub fn sent(&self) -> Option<Sent> {
+        self.sent
     }
 
     /// Execute every classified packet still waiting.
@@ -105,7 +114,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
         for i in 0..self.used {
             let p = &mut self.pending[i];
             let decision = pipeline::execute(&mut self.dev, bank, &p.meta);
-            if pipeline::emit(
+            if let Some(sent) = pipeline::emit(
                 &p.frame,
                 bank,
                 &p.meta,
@@ -124,6 +133,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Functional<B> {
                     ts_ns: p.ts_ns,
                     seq: p.seq,
                     cycles: None,
+                    sent: Some(sent),
                 });
             }
         }

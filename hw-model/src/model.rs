@@ -16,6 +16,27 @@ pub struct OutPacket {
     /// Where the frame was when, for the timed models (the functional
     /// model has no time: `None`).
     pub cycles: Option<PacketCycles>,
+    /// What the pipeline made of its input; `None` where the model does
+    /// not say (the RTL's simulation: its ports carry frames, not
+    /// decisions).
+    pub sent: Option<Sent>,
+}
+
+/// What a frame that left is, as the pipeline decided it, so a report can
+/// take the backend from the decision instead of working it out again
+/// from the frame and the bank (issue 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sent {
+    /// Its input, unchanged (no VIP's traffic).
+    Pass,
+    /// Its input rewritten to backend `local` of the VIP in slot `slot`.
+    Forward { slot: u16, local: u16 },
+    /// A NAT reply from backend `local` of VIP `slot`, rewritten back to
+    /// the VIP.
+    Reply { slot: u16, local: u16 },
+    /// In place of a packet too big once rewritten: the ICMP answer to its
+    /// client.
+    TooBig,
 }
 
 /// A frame's life in cycles of the run, at the stage boundaries both timed

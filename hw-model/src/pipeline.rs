@@ -24,6 +24,7 @@
 
 use crate::ct::{initial_state, tcp_flags, CtMem, Inserted, NewEntry, Slot};
 use crate::device::{ActiveBank, Counters, Device, Exec};
+use crate::model::Sent;
 use crate::packet::{self as wire, Frag, Parsed};
 use lbnic_contract::lookup::{ct_bucket, flow_hash_ip, lookup_index, CtBuckets};
 use lbnic_contract::target::ct::CtKey;
@@ -712,9 +713,9 @@ fn tunnel_source(b: &ActiveBank, backend_v6: bool, hash: u32) -> IpAddr {
 }
 
 /// Stage 5: backend table read and rewrite. Counts tx / pass / drops.
-/// Returns whether a frame leaves (then it is in `out`): the rewritten
-/// packet, or in its place an ICMP too-big answer to the client (see
-/// [`too_big`]), which takes a token of `icmp`.
+/// Returns what leaves, if a frame does (then it is in `out`): the
+/// rewritten packet, or in its place an ICMP too-big answer to the client
+/// (see [`too_big`]), which takes a token of `icmp`.
 pub fn emit(
     frame: &[u8],
     bank: Option<&ActiveBank>,
@@ -723,27 +724,27 @@ pub fn emit(
     out: &mut Vec<u8>,
     counters: &mut Counters,
     icmp: &mut wire::icmp::RateLimit,
-) -> bool {
-    let done = |out: &mut Vec<u8>, counters: &mut Counters| {
+) -> Option<Sent> {
+    let done = |out: &mut Vec<u8>, counters: &mut Counters, sent: Sent| {
         counters.inc(Counter::TxPackets);
         counters.add(Counter::TxBytes, out.len() as u64);
-        true
+        Some(sent)
     };
     let (b, p) = match (d, bank, m.parsed.as_ref()) {
         (Decision::Pass, ..) => {
             counters.inc(Counter::PassPackets);
             out.clear();
             out.extend_from_slice(frame);
-            return done(out, counters);
+            return done(out, counters, Sent::Pass);
         }
         (Decision::Drop(c), ..) => {
             counters.inc(c);
-            return false;
+            return None;
         }
         (_, Some(b), Some(p)) => (b, p),
         _ => {
             counters.inc(Counter::DropNoVip);
-            return false;
+            return None;
         }
     };
     let g = &b.bank.global;
@@ -834,7 +835,14 @@ pub fn emit(
         Decision::Pass | Decision::Drop(_) => unreachable!("handled above"),
     };
     match r {
-        Ok(()) => done(out, counters),
+        Ok(()) => {
+            let sent = match d {
+                Decision::Forward { slot, local, .. } => Sent::Forward { slot, local },
+                Decision::ReverseNat { slot, local } => Sent::Reply { slot, local },
+                Decision::Pass | Decision::Drop(_) => unreachable!("handled above"),
+            };
+            done(out, counters, sent)
+        }
         Err(wire::rewrite::RewriteError::TooBig { len, max }) => {
             counters.inc(Counter::DropTooBig);
             // Client -> backend only: a NAT reply's sender is a backend,
@@ -842,13 +850,13 @@ pub fn emit(
             if matches!(d, Decision::Forward { .. })
                 && too_big(frame, p, g, m.now, len, max, out, counters, icmp)
             {
-                return done(out, counters);
+                return done(out, counters, Sent::TooBig);
             }
-            false
+            None
         }
         Err(_) => {
             counters.inc(Counter::DropParse);
-            false
+            None
         }
     }
 }

@@ -132,6 +132,7 @@ proptest! {
         for (a, b) in fo.iter().zip(&co) {
             prop_assert_eq!(a.seq, b.seq);
             prop_assert_eq!(&a.data, &b.data, "packet {}", a.seq);
+            prop_assert_eq!(a.sent, b.sent, "packet {}", a.seq);
         }
         prop_assert_eq!(f.counters(), c.counters());
         prop_assert_eq!(f.dev.ct_mem(), c.dev.ct_mem());
@@ -194,8 +195,10 @@ fn equivalence_traffic_is_not_trivial() {
     let evs = busy_trace();
     let co = run(&mut c, &evs, &imgs);
     let fo = run(&mut f, &evs, &imgs);
-    let key = |o: &Vec<OutPacket>| o.iter().map(|p| (p.seq, p.data.clone())).collect::<Vec<_>>();
+    // The frames, and what each is (the decision a report attributes by).
+    let key = |o: &Vec<OutPacket>| o.iter().map(|p| (p.seq, p.sent, p.data.clone())).collect::<Vec<_>>();
     assert_eq!(key(&co), key(&fo));
+    assert!(co.iter().all(|p| p.sent.is_some()));
     let k = c.counters();
     for ctr in [
         Counter::TxPackets,

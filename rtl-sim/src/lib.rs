@@ -457,6 +457,8 @@ impl RtlSim {
             ts_ns: c / mhz * 1000 + c % mhz * 1000 / mhz,
             seq: o.index,
             cycles: Some(o.cycles),
+            // The ports carry frames, not the decision that made them.
+            sent: None,
         });
     }
 

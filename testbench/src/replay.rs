@@ -189,7 +189,7 @@ fn hand_on(
         }
         let ts = if relative { out.base + o.ts_ns } else { o.ts_ns };
         if let Some((_, key, ep)) = pending.front().filter(|p| p.0 == o.seq) {
-            out.acc.analyzer.observe(*ep, key, &o.data, ts);
+            out.acc.analyzer.observe(*ep, key, &o.data, o.sent, ts);
         }
         out.emit(&Emitted {
             seq: o.seq,

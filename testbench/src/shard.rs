@@ -40,7 +40,7 @@ use crate::session::{
 };
 use hw_model::device::{in_memory, ActiveBank, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
-use hw_model::model::Model;
+use hw_model::model::{Model, Sent};
 use hw_model::packet::icmp::RateLimit;
 use hw_model::packet::{parse, Parsed};
 use lbnic_contract::image::{Bank, Image};
@@ -437,14 +437,14 @@ impl<'a> Shard<'a> {
             }
             let (ts, a, z) = b.frames[pos];
             let frame = &b.data[a as usize..z as usize];
-            let sent = self.m.dev.counters.get(Counter::IcmpTooBigSent);
             if self.m.process(frame, ts).is_some() {
-                let answer = self.m.dev.counters.get(Counter::IcmpTooBigSent) != sent;
+                let sent = self.m.sent();
+                let answer = sent == Some(Sent::TooBig);
                 let o = self.m.output();
                 out.answer.push(answer);
                 if !answer {
                     // An answer is observed by the reader, if it leaves.
-                    self.analyzer.observe(self.epoch, key, o, ts);
+                    self.analyzer.observe(self.epoch, key, o, sent, ts);
                 }
                 if self.opts.keep_output || answer {
                     let start = out.data.len() as u32;
@@ -854,7 +854,9 @@ fn collect(
                 continue;
             }
             let key = InKey::of(&b.data[fa as usize..fz as usize]);
-            out.acc.analyzer.observe(budget.epoch, &key, o, ts);
+            out.acc
+                .analyzer
+                .observe(budget.epoch, &key, o, Some(Sent::TooBig), ts);
         }
         if !keep_output && !answer {
             // Without output frames only the length travelled.

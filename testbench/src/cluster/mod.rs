@@ -25,7 +25,7 @@ use hw_model::cycle::{Cycle, CycleOptions};
 use hw_model::device::{in_memory, Counters, Memory};
 use hw_model::functional::Functional;
 use hw_model::hist::Histogram;
-use hw_model::model::{Model, OutPacket};
+use hw_model::model::{Model, OutPacket, Sent};
 use hw_model::packet::{parse, Parsed};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::regs::Counter;
@@ -136,10 +136,11 @@ fn output(
     key: &InKey,
     stale: Option<u64>,
     o: &[u8],
+    sent: Option<Sent>,
     ts: u64,
     base: u64,
 ) {
-    let attr = acc.analyzer.observe_at(epoch, at, key, o, ts);
+    let attr = acc.analyzer.observe_at(epoch, at, key, o, sent, ts);
     if let Attr::Forward { vip, .. } = attr {
         if nat.on && acc.analyzer.vip_nat.get(vip as usize).copied().unwrap_or(false) {
             nat.learn(o, at);
@@ -165,7 +166,7 @@ impl CycleNode {
                 Some(p) => {
                     // Reported once, even if the input left more than one frame.
                     let stale = p.stale.take();
-                    output(acc, nat, p.epoch, at, &p.key, stale, &o.data, ts, base)
+                    output(acc, nat, p.epoch, at, &p.key, stale, &o.data, o.sent, ts, base)
                 }
                 None => acc.achieved.add(base, ts, o.data.len()),
             }
@@ -388,14 +389,25 @@ impl Run<'_> {
         let (epoch, at) = (node.epoch, node.place);
         let key = InKey::with_parsed(frame, parsed);
         match &mut node.engine {
-            Some(Engine::Functional(f)) => match f.process(frame, ts) {
-                Some(o) => output(&mut self.acc, &mut self.nat, epoch, at, &key, stale, o, ts, base),
-                None => {
-                    if let Some(s) = stale {
-                        self.nat.lose(s);
-                    }
+            Some(Engine::Functional(f)) => {
+                if f.process(frame, ts).is_some() {
+                    let (o, sent) = (f.output(), f.sent());
+                    output(
+                        &mut self.acc,
+                        &mut self.nat,
+                        epoch,
+                        at,
+                        &key,
+                        stale,
+                        o,
+                        sent,
+                        ts,
+                        base,
+                    )
+                } else if let Some(s) = stale {
+                    self.nat.lose(s);
                 }
-            },
+            }
             Some(Engine::Cycle(c)) => {
                 c.pending.push_back(Pending {
                     seq: c.fed,
