@@ -63,6 +63,7 @@ module lbnic_parse #(
   localparam logic [1:0] EXT_OK = 2'd0;
   localparam logic [1:0] EXT_WINDOW = 2'd3;
   localparam int unsigned AW = $clog2(W);
+  localparam int unsigned NW = W / 4;  // 4-byte words from byte 2
   localparam logic [17:0] WIN = 18'(W);
 
   logic adv;
@@ -413,19 +414,32 @@ module lbnic_parse #(
   // Headers start at an offset = 2 (mod 4): 4-byte words from byte 2, read
   // by word muxes (not shifts: Yosys's `share` pass runs out of memory
   // looking for shifts to merge). The quote is 2 words on (f_q's word
-  // index is f_l4's + 2, wrapping as f_q's bits do).
-  logic [8*W+319:0] f_w2x;
-  assign f_w2x = {320'h0, 16'h0, x_win[8*W-1:16]};
-  always_comb begin
-    f_l4h = 160'd0;
-    f_qh = 320'd0;
-    for (int j = 0; j < W / 4; j++) begin
-      if (f_l4[AW-1:2] == (AW - 2)'(j)) begin
-        f_l4h = f_w2x[32*j+:160];
-        f_qh = f_w2x[32*((j+2)%(W/4))+:320];
+  // index is f_l4's + 2, wrapping as f_q's bits do). The muxes are
+  // generate trees of 2:1 muxes on the word index, each node its own
+  // signal, over constant slices of the window, zero past its end (as
+  // lbnic_parse_ext's read: Verilator's C++ of loops over a zero-extended
+  // copy of the window was most of lbnic_parse_tb's build).
+  for (genvar l = 0; l <= AW - 2; l++) begin : g_frd
+    for (genvar j = 0; j < (NW >> l); j++) begin : g_n
+      logic [479:0] v;     // {quote, L4 header}
+      if (l != 0) begin : g_mux
+        assign v = f_l4[l+1] ? g_frd[l-1].g_n[2*j+1].v : g_frd[l-1].g_n[2*j].v;
+      end else begin : g_leaf
+        localparam int unsigned K = (j + 2) % NW;  // the quote's word
+        if (16 + 32 * K + 320 <= 8 * W) begin : g_q
+          assign v[479:160] = x_win[16+32*K+:320];
+        end else begin : g_q_end
+          assign v[479:160] = 320'(x_win[8*W-1:16+32*K]);
+        end
+        if (16 + 32 * j + 160 <= 8 * W) begin : g_l4
+          assign v[159:0] = x_win[16+32*j+:160];
+        end else begin : g_l4_end
+          assign v[159:0] = 160'(x_win[8*W-1:16+32*j]);
+        end
       end
     end
   end
+  assign {f_qh, f_l4h} = g_frd[AW-2].g_n[0].v;
 
   // --------------------------------------------------------------- S10
   logic                    s10_valid;
@@ -481,13 +495,9 @@ module lbnic_parse #(
                              : (s10_qh[7:4] != 4'd4 || p_qhl < 18'd20 || p_qhl > p_body);
   assign p_v4end = p_il4v4 + 18'd4 > s10_end;
   assign p_v4w = p_il4v4 + 18'd4 > WIN;
-  logic [8*W+31:0] p_w2x;
-  assign p_w2x = {32'h0, 16'h0, s10_win[8*W-1:16]};
-  always_comb begin
-    p_ports4 = 32'd0;
-    for (int j = 0; j < W / 4; j++)
-      if (p_il4v4[AW-1:2] == (AW - 2)'(j)) p_ports4 = p_w2x[32*j+:32];
-  end
+  lbnic_win_word #(.W(W), .RW(32)) u_prd (  // a word mux, as in B1
+      .win(s10_win), .index(p_il4v4[AW-1:2]), .word(p_ports4)
+  );
   assign p_pre = {p_seg20, p_seg8, p_w20, p_w8, p_doffbad, p_ulenbad, p_bodyshort, p_qw, p_qbad,
                   p_v4end, p_v4w, p_il4v4, p_q, p_ports4};
 
@@ -544,14 +554,10 @@ module lbnic_parse #(
           b_v4end, b_v4w, b_il4v4, b_q, b_ports4} = b_pre;
 
   // Stage B2. The quoted L4 header's ports: a word mux, as above.
-  logic [8*W+31:0] b_w2x;
-  assign b_w2x = {32'h0, 16'h0, y_win[8*W-1:16]};
   logic [31:0] b_ports6;
-  always_comb begin
-    b_ports6 = 32'd0;
-    for (int j = 0; j < W / 4; j++)
-      if (ix_l4[AW-1:2] == (AW - 2)'(j)) b_ports6 = b_w2x[32*j+:32];
-  end
+  lbnic_win_word #(.W(W), .RW(32)) u_brd (
+      .win(y_win), .index(ix_l4[AW-1:2]), .word(b_ports6)
+  );
   assign b_ports = s1_b.ipv6 ? b_ports6 : b_ports4;
   assign b_il4 = s1_b.ipv6 ? ix_l4 : b_il4v4;
   assign b_il4end = s1_b.ipv6 ? (ix_l4 + 18'd4 > b_end) : b_v4end;

@@ -26,7 +26,10 @@
 //
 // Every header starts at an offset = 2 (mod 4) (14 + 4·tags + 40 + multiples
 // of 4), so the window is read as 4-byte words from byte 2: an 8-byte read is
-// a 64:1 mux of 64 bits instead of a byte-granular barrel shift.
+// a 64:1 mux of 64 bits instead of a byte-granular barrel shift
+// (lbnic_win_word, a generate tree over constant slices of the step's
+// window: written in place into one wide vector, the tree was most of
+// lbnic_parse_tb's 190 s of Verilator build; 22 s now).
 module lbnic_parse_ext #(
     parameter int unsigned W = lbnic_pkg::PARSE_WINDOW,
     parameter int unsigned SIDE = 1
@@ -91,9 +94,6 @@ module lbnic_parse_ext #(
   assign c_win = {q_win[(8*W)*(MAX_EXT-1)-1:0], in_win};
   assign c_side = {q_side[SIDE*(MAX_EXT-1)-1:0], in_side};
 
-  localparam int unsigned NW = W / 4;  // 4-byte words from byte 2
-  localparam int unsigned IW = AW - 2; // their index bits
-
   // One header a step: the loop body of the combinational walk this
   // replaced. Depth (issue 13): the 64:1 read is a tree of 2:1 muxes on the
   // offset's word index (3 LUT levels); the header's length goes into two
@@ -103,8 +103,6 @@ module lbnic_parse_ext #(
   // offset + 8, left - 8) comes from the step's registers alongside the
   // read.
   for (genvar i = 0; i < MAX_EXT; i++) begin : g_step
-    logic [8*W+63:0] win2x;  // the window from byte 2 on, zero-extended
-    logic [64*NW-1:0] t;     // the read's mux tree, level by level in place
     /* verilator lint_off UNUSEDSIGNAL */
     logic [63:0] h;
     logic [15:0] fo;
@@ -134,18 +132,9 @@ module lbnic_parse_ext #(
     assign i_res = c_res[2*i+:2];
     assign i_fr = c_fr[2*i+:2];
     assign i_id = c_id[32*i+:32];
-    assign win2x = {64'h0, 16'h0, c_win[(8*W)*i+16+:8*W-16]};
-    // A mux tree, not a shift: Yosys's `share` pass looks for exclusive
-    // shifts to merge, a SAT problem over the whole window that runs out
-    // of memory. Level l keeps entry j from entries 2j, 2j+1 of level l-1
-    // (in place: entry j is written after they are read).
-    always_comb begin
-      for (int j = 0; j < NW; j++) t[64*j+:64] = win2x[32*j+:64];
-      for (int l = 0; l < IW; l++)
-        for (int j = 0; j < (NW >> (l + 1)); j++)
-          t[64*j+:64] = i_off[2+l] ? t[64*(2*j+1)+:64] : t[64*(2*j)+:64];
-      h = t[63:0];
-    end
+    lbnic_win_word #(.W(W), .RW(64)) u_rd (
+        .win(c_win[(8*W)*i+:8*W]), .index(i_off[AW-1:2]), .word(h)
+    );
     assign fo = {h[23:16], h[31:24]};
     // (hlen = 8 + addend: fragment 8, AH (len + 2) * 4, others (len + 1) * 8)
     always_comb begin

@@ -27,19 +27,21 @@ module lbnic_word_sel #(
   logic past;
   assign past = (XW > L && (ix >> L) != '0) || 32'(ix[L-1:0]) >= N;
 
-  always_comb begin
-    logic [P*W-1:0] lv;
-    /* verilator lint_off WIDTHCONCAT */ // a table of more than 8k bits
-    lv = '0;
-    /* verilator lint_on WIDTHCONCAT */
-    lv[N*W-1:0] = words;
-    // level d pairs words 2n and 2n+1 by index bit d into word n (in
-    // place: word n is written after both were read)
-    for (int unsigned d = 0; d < L; d++) begin
-      for (int unsigned n = 0; n < (P >> (d + 1)); n++) begin
-        lv[n*W +: W] = ix[d] ? lv[(2*n+1)*W +: W] : lv[2*n*W +: W];
+  // Node n of level d is chosen from nodes 2n, 2n+1 of level d-1 by index
+  // bit d-1; level 0 is the table, padded with zero words. Each node its
+  // own signal: Verilator makes a line of C++ of each, where the tree
+  // written in place into one wide vector was a function of thousands.
+  for (genvar d = 0; d <= L; d++) begin : g_lv
+    for (genvar n = 0; n < (P >> d); n++) begin : g_n
+      logic [W-1:0] v;
+      if (d != 0) begin : g_mux
+        assign v = ix[d-1] ? g_lv[d-1].g_n[2*n+1].v : g_lv[d-1].g_n[2*n].v;
+      end else if (n < N) begin : g_leaf
+        assign v = words[n*W +: W];
+      end else begin : g_pad
+        assign v = '0;
       end
     end
-    word = past ? '0 : lv[W-1:0];
   end
+  assign word = past ? '0 : g_lv[L].g_n[0].v;
 endmodule

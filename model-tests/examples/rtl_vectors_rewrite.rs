@@ -164,7 +164,7 @@ fn run(dev: &mut Device<Memory>, w: &mut Writer, frame: &[u8], ts_ns: u64, buf: 
         Decision::Drop(_) => (ST_DROP, &[]),
         _ if after.0 > before.0 => (ST_TOO_BIG, &[]),
         _ if after.1 > before.1 => (ST_FAMILY, &[]),
-        _ if sent => (ST_TX, &buf[..]),
+        _ if sent.is_some() => (ST_TX, &buf[..]),
         _ => return, // nothing REWRITE sees (no parsed packet)
     };
     // The too-big length and limit, from the model's rewrite functions.

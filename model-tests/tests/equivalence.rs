@@ -196,7 +196,11 @@ fn equivalence_traffic_is_not_trivial() {
     let co = run(&mut c, &evs, &imgs);
     let fo = run(&mut f, &evs, &imgs);
     // The frames, and what each is (the decision a report attributes by).
-    let key = |o: &Vec<OutPacket>| o.iter().map(|p| (p.seq, p.sent, p.data.clone())).collect::<Vec<_>>();
+    let key = |o: &Vec<OutPacket>| {
+        o.iter()
+            .map(|p| (p.seq, p.sent, p.data.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(key(&co), key(&fo));
     assert!(co.iter().all(|p| p.sent.is_some()));
     let k = c.counters();
