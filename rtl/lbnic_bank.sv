@@ -27,7 +27,10 @@
 //
 // Scan port (lbnic_commit): scan_en reads word scan_word of bank
 // scan_bank; scan_rdata is valid on scan_rvalid two clocks later. The
-// scan has priority over the host port.
+// scan has priority over the host port. A scan reads words 0, 1, 2, ...
+// one a clock for as long as scan_en is high (a simulation stops on
+// anything else), so the bank decodes a scan word's section a clock
+// ahead.
 //
 // Pipeline read ports, fixed latency, one request per clock, never stall:
 //   active_global / active_vips: the GLOBAL entry and the VIP table of
@@ -161,19 +164,43 @@ module lbnic_bank #(
   end
 
   // the request's section and offsets into it (only their low bits are
-  // used): the scan's decoded from its word, the host's registered; chosen
-  // after the compares (with the choice first, the scan's state, the
-  // choice, the compares, a URAM cascade's enable decode were 13 LUT levels)
+  // used), both registered: the host's with its request, the scan's a
+  // clock ahead from scan_word + 1 (word 0's, constants, in the scan's
+  // first clock). Decoded from scan_word in the clock of the read, the
+  // compares, the choice and a URAM cascade's enable decode were 10 LUT
+  // levels (issue 13).
+  logic           sc_on;  // scan_en last clock: scan_word is sc_w + 1
+  logic [3:0]     sc_in;
+  logic [WAW-1:0] sc_vo, sc_bo, sc_lo;
+  always_ff @(posedge clk) begin
+    logic [WAW-1:0] nw;
+    nw = scan_word + 1'b1;
+    sc_on <= scan_en;
+    sc_in <= section(nw);
+    sc_vo <= nw - VIP_W0;
+    sc_bo <= nw - BE_W0;
+    sc_lo <= nw - LUT_W0;
+    if (rst) sc_on <= 1'b0;
+  end
+`ifndef SYNTHESIS
+  logic [WAW-1:0] sc_w;
+  always_ff @(posedge clk) begin
+    sc_w <= scan_word;
+    if (!rst && scan_en && (sc_on ? scan_word != sc_w + 1'b1 : scan_word != '0))
+      $error("lbnic_bank: scan word %0d out of order", scan_word);
+  end
+`endif
+  localparam logic [3:0] S_IN0 = section('0);
   logic [3:0] s_in;
-  assign s_in = section(scan_word);
+  assign s_in = sc_on ? sc_in : S_IN0;
   wire in_g = scan_en ? s_in[0] : h_in[0];
   wire in_v = scan_en ? s_in[1] : h_in[1];
   wire in_b = scan_en ? s_in[2] : h_in[2];
   wire in_l = scan_en ? s_in[3] : h_in[3];
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [WAW-1:0] vo = scan_en ? scan_word - VIP_W0 : h_vo;
-  wire [WAW-1:0] bo = scan_en ? scan_word - BE_W0 : h_bo;
-  wire [WAW-1:0] lo = scan_en ? scan_word - LUT_W0 : h_lo;
+  wire [WAW-1:0] vo = scan_en ? (sc_on ? sc_vo : -VIP_W0) : h_vo;
+  wire [WAW-1:0] bo = scan_en ? (sc_on ? sc_bo : -BE_W0) : h_bo;
+  wire [WAW-1:0] lo = scan_en ? (sc_on ? sc_lo : -LUT_W0) : h_lo;
   /* verilator lint_on UNUSEDSIGNAL */
 
   always_ff @(posedge clk) begin

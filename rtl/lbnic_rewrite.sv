@@ -162,12 +162,13 @@ module lbnic_rewrite #(
   // down a beat as ib steps up (signed: a field behind the beat is
   // negative). A byte lane's tests are then compares of a register with the
   // lane's constant, not the beat's offset added to the lane and the
-  // field's subtracted (carry chains per lane). The beat path is still 11
-  // LUT levels through lbnic_top's TX choice: the lane's priority chain of
-  // overwrites below, which a one-hot choice of the lane's source would
-  // shorten (docs/performance.md "The third round"). The ends (_e) are set
-  // in the plan's first clock; a new byte's index is the lane less the
-  // register's low bits.
+  // field's subtracted (carry chains per lane). The ends (_e) are set in
+  // the plan's first clock; a new byte's index is the lane less the
+  // register's low bits. The beat path is still 10 LUT levels in this
+  // module alone (11 through lbnic_top's TX choice): these compares, as
+  // Yosys maps them (carry-chain cells in series), then the lane's choice;
+  // compares made a clock ahead, on the registers' next values, would take
+  // them off it (docs/performance.md "The fourth round").
   localparam int unsigned RW = 18;
   logic signed [RW-1:0] r_l2, r_l2e, r_a, r_ae, r_a2, r_a2e, r_w1, r_w2, r_port, r_ipcs, r_l4cs;
   logic signed [RW-1:0] r_rem;  // output bytes from the beat's first
@@ -601,32 +602,54 @@ module lbnic_rewrite #(
   function automatic logic lt(input logic signed [RW-1:0] r, input logic signed [RW-1:0] c);
     lt = r < c;
   endfunction
+  // A lane's byte: the last of the overwrites below whose field covers
+  // it, else the frame's byte (before the L2 end) or the shifted one. The
+  // overwrites are tested side by side and one is chosen by an AND-OR of
+  // one-hot selects (each field's hit, none after it), not a priority
+  // chain of 12 muxes: the beat path's depth (issue 13).
+  localparam int unsigned NSRC = 12;
   always_comb begin
     for (int j = 0; j < DB; j++) begin
       logic [5:0] hi;
       logic [3:0] ai, a2i;
+      logic [NSRC-1:0] c, sel;
+      logic [8*NSRC-1:0] d;
+      logic [7:0] v;
       // the byte's index in the header to insert, and in the new address
       hi = 6'(j + 2) - r_l2[5:0];
       ai = 4'(j) - r_a[3:0];
       a2i = 4'(j) - r_a2[3:0];
-      if (!lt(r_l2, RW'(j + 1))) m_tdata[8*j +: 8] = cur[8*j +: 8];
-      else m_tdata[8*j +: 8] = shifted[8*j +: 8];
-      if (p_mac_en && ib == '0 && j < 12) m_tdata[8*j +: 8] = macv[8*j +: 8];
-      if (p_encap && lt(r_l2, RW'(j + 3)) && !lt(r_l2e, RW'(j + 1))) m_tdata[8*j +: 8] = hdr[8*hi +: 8];
-      if (p_nat) begin
-        if (lt(r_a, RW'(j + 1)) && !lt(r_ae, RW'(j + 1))) m_tdata[8*j +: 8] = p_addr[8*ai +: 8];
-        if (p_icmp && lt(r_a2, RW'(j + 1)) && !lt(r_a2e, RW'(j + 1))) m_tdata[8*j +: 8] = p_addr[8*a2i +: 8];
-        if (p_icmp && p_w1_en && r_w1 == RW'(j)) m_tdata[8*j +: 8] = p_w1[15:8];
-        if (p_icmp && p_w1_en && r_w1 == RW'(j - 1)) m_tdata[8*j +: 8] = p_w1[7:0];
-        if (p_icmp && p_w2_en && r_w2 == RW'(j)) m_tdata[8*j +: 8] = p_w2[15:8];
-        if (p_icmp && p_w2_en && r_w2 == RW'(j - 1)) m_tdata[8*j +: 8] = p_w2[7:0];
-        if (p_port_en && r_port == RW'(j)) m_tdata[8*j +: 8] = p_port[15:8];
-        if (p_port_en && r_port == RW'(j - 1)) m_tdata[8*j +: 8] = p_port[7:0];
-        if (p_ipcs_en && (r_ipcs == RW'(j) || r_ipcs == RW'(j - 1)))
-          m_tdata[8*j +: 8] = ipcs_nv[8*j +: 8];
-        if (p_l4cs_en && (r_l4cs == RW'(j) || r_l4cs == RW'(j - 1)))
-          m_tdata[8*j +: 8] = l4cs_nv[8*j +: 8];
-      end
+      // in the order they overwrite (a later one wins)
+      c[0] = p_mac_en && ib == '0 && j < 12;
+      d[8*0 +: 8] = macv[8*j +: 8];
+      c[1] = p_encap && lt(r_l2, RW'(j + 3)) && !lt(r_l2e, RW'(j + 1));
+      d[8*1 +: 8] = hdr[8*hi +: 8];
+      c[2] = p_nat && lt(r_a, RW'(j + 1)) && !lt(r_ae, RW'(j + 1));
+      d[8*2 +: 8] = p_addr[8*ai +: 8];
+      c[3] = p_nat && p_icmp && lt(r_a2, RW'(j + 1)) && !lt(r_a2e, RW'(j + 1));
+      d[8*3 +: 8] = p_addr[8*a2i +: 8];
+      c[4] = p_nat && p_icmp && p_w1_en && r_w1 == RW'(j);
+      d[8*4 +: 8] = p_w1[15:8];
+      c[5] = p_nat && p_icmp && p_w1_en && r_w1 == RW'(j - 1);
+      d[8*5 +: 8] = p_w1[7:0];
+      c[6] = p_nat && p_icmp && p_w2_en && r_w2 == RW'(j);
+      d[8*6 +: 8] = p_w2[15:8];
+      c[7] = p_nat && p_icmp && p_w2_en && r_w2 == RW'(j - 1);
+      d[8*7 +: 8] = p_w2[7:0];
+      c[8] = p_nat && p_port_en && r_port == RW'(j);
+      d[8*8 +: 8] = p_port[15:8];
+      c[9] = p_nat && p_port_en && r_port == RW'(j - 1);
+      d[8*9 +: 8] = p_port[7:0];
+      c[10] = p_nat && p_ipcs_en && (r_ipcs == RW'(j) || r_ipcs == RW'(j - 1));
+      d[8*10 +: 8] = ipcs_nv[8*j +: 8];
+      c[11] = p_nat && p_l4cs_en && (r_l4cs == RW'(j) || r_l4cs == RW'(j - 1));
+      d[8*11 +: 8] = l4cs_nv[8*j +: 8];
+      for (int k = 0; k < NSRC; k++) sel[k] = c[k] && (c >> (k + 1)) == '0;
+      if (c != '0) v = 8'd0;
+      else if (!lt(r_l2, RW'(j + 1))) v = cur[8*j +: 8];
+      else v = shifted[8*j +: 8];
+      for (int k = 0; k < NSRC; k++) v = v | ({8{sel[k]}} & d[8*k +: 8]);
+      m_tdata[8*j +: 8] = v;
     end
     for (int j = 0; j < DB; j++)
       m_tkeep[j] = !m_tlast || !lt(r_rem, RW'(j + 1));
