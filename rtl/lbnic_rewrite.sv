@@ -164,11 +164,10 @@ module lbnic_rewrite #(
   // lane's constant, not the beat's offset added to the lane and the
   // field's subtracted (carry chains per lane). The ends (_e) are set in
   // the plan's first clock; a new byte's index is the lane less the
-  // register's low bits. The beat path is still 10 LUT levels in this
-  // module alone (11 through lbnic_top's TX choice): these compares, as
-  // Yosys maps them (carry-chain cells in series), then the lane's choice;
-  // compares made a clock ahead, on the registers' next values, would take
-  // them off it (docs/performance.md "The fourth round").
+  // register's low bits. The compares themselves are made a clock ahead
+  // into per-lane masks (k_*, below), so the beat path is the lane's
+  // choice and the checksum words' update: 8 LUT levels in this module
+  // alone (docs/performance.md "The fourth round").
   localparam int unsigned RW = 18;
   logic signed [RW-1:0] r_l2, r_l2e, r_a, r_ae, r_a2, r_a2e, r_w1, r_w2, r_port, r_ipcs, r_l4cs;
   logic signed [RW-1:0] r_rem;  // output bytes from the beat's first
@@ -602,6 +601,47 @@ module lbnic_rewrite #(
   function automatic logic lt(input logic signed [RW-1:0] r, input logic signed [RW-1:0] c);
     lt = r < c;
   endfunction
+  // Which lanes each field covers, registered a clock ahead: on the
+  // registers' next values, which a beat moves by DB (so a compare with the
+  // lane's constant plus DB) and which nothing else moves in the three
+  // clocks before a plan's first beat (the plan's load: take, then the
+  // ends at pl_v[0]; plan_ready holds the stream until pl_v is empty). The
+  // field compares were the beat path's first half (issue 13).
+  logic [DB-1:0] k_base, k_hdr, k_a, k_a2, k_w1h, k_w1l, k_w2h, k_w2l, k_ph, k_pl, k_ipcs,
+                 k_l4cs, k_keep;
+  always_ff @(posedge clk) begin
+    for (int j = 0; j < DB; j++) begin
+      if (fire_in) begin
+        k_base[j] <= !lt(r_l2, RW'(j + 1 + DB));
+        k_hdr[j] <= lt(r_l2, RW'(j + 3 + DB)) && !lt(r_l2e, RW'(j + 1 + DB));
+        k_a[j] <= lt(r_a, RW'(j + 1 + DB)) && !lt(r_ae, RW'(j + 1 + DB));
+        k_a2[j] <= lt(r_a2, RW'(j + 1 + DB)) && !lt(r_a2e, RW'(j + 1 + DB));
+        k_w1h[j] <= r_w1 == RW'(j + DB);
+        k_w1l[j] <= r_w1 == RW'(j - 1 + DB);
+        k_w2h[j] <= r_w2 == RW'(j + DB);
+        k_w2l[j] <= r_w2 == RW'(j - 1 + DB);
+        k_ph[j] <= r_port == RW'(j + DB);
+        k_pl[j] <= r_port == RW'(j - 1 + DB);
+        k_ipcs[j] <= r_ipcs == RW'(j + DB) || r_ipcs == RW'(j - 1 + DB);
+        k_l4cs[j] <= r_l4cs == RW'(j + DB) || r_l4cs == RW'(j - 1 + DB);
+        k_keep[j] <= !lt(r_rem, RW'(j + 1 + DB));
+      end else begin
+        k_base[j] <= !lt(r_l2, RW'(j + 1));
+        k_hdr[j] <= lt(r_l2, RW'(j + 3)) && !lt(r_l2e, RW'(j + 1));
+        k_a[j] <= lt(r_a, RW'(j + 1)) && !lt(r_ae, RW'(j + 1));
+        k_a2[j] <= lt(r_a2, RW'(j + 1)) && !lt(r_a2e, RW'(j + 1));
+        k_w1h[j] <= r_w1 == RW'(j);
+        k_w1l[j] <= r_w1 == RW'(j - 1);
+        k_w2h[j] <= r_w2 == RW'(j);
+        k_w2l[j] <= r_w2 == RW'(j - 1);
+        k_ph[j] <= r_port == RW'(j);
+        k_pl[j] <= r_port == RW'(j - 1);
+        k_ipcs[j] <= r_ipcs == RW'(j) || r_ipcs == RW'(j - 1);
+        k_l4cs[j] <= r_l4cs == RW'(j) || r_l4cs == RW'(j - 1);
+        k_keep[j] <= !lt(r_rem, RW'(j + 1));
+      end
+    end
+  end
   // A lane's byte: the last of the overwrites below whose field covers
   // it, else the frame's byte (before the L2 end) or the shifted one. The
   // overwrites are tested side by side and one is chosen by an AND-OR of
@@ -622,37 +662,37 @@ module lbnic_rewrite #(
       // in the order they overwrite (a later one wins)
       c[0] = p_mac_en && ib == '0 && j < 12;
       d[8*0 +: 8] = macv[8*j +: 8];
-      c[1] = p_encap && lt(r_l2, RW'(j + 3)) && !lt(r_l2e, RW'(j + 1));
+      c[1] = p_encap && k_hdr[j];
       d[8*1 +: 8] = hdr[8*hi +: 8];
-      c[2] = p_nat && lt(r_a, RW'(j + 1)) && !lt(r_ae, RW'(j + 1));
+      c[2] = p_nat && k_a[j];
       d[8*2 +: 8] = p_addr[8*ai +: 8];
-      c[3] = p_nat && p_icmp && lt(r_a2, RW'(j + 1)) && !lt(r_a2e, RW'(j + 1));
+      c[3] = p_nat && p_icmp && k_a2[j];
       d[8*3 +: 8] = p_addr[8*a2i +: 8];
-      c[4] = p_nat && p_icmp && p_w1_en && r_w1 == RW'(j);
+      c[4] = p_nat && p_icmp && p_w1_en && k_w1h[j];
       d[8*4 +: 8] = p_w1[15:8];
-      c[5] = p_nat && p_icmp && p_w1_en && r_w1 == RW'(j - 1);
+      c[5] = p_nat && p_icmp && p_w1_en && k_w1l[j];
       d[8*5 +: 8] = p_w1[7:0];
-      c[6] = p_nat && p_icmp && p_w2_en && r_w2 == RW'(j);
+      c[6] = p_nat && p_icmp && p_w2_en && k_w2h[j];
       d[8*6 +: 8] = p_w2[15:8];
-      c[7] = p_nat && p_icmp && p_w2_en && r_w2 == RW'(j - 1);
+      c[7] = p_nat && p_icmp && p_w2_en && k_w2l[j];
       d[8*7 +: 8] = p_w2[7:0];
-      c[8] = p_nat && p_port_en && r_port == RW'(j);
+      c[8] = p_nat && p_port_en && k_ph[j];
       d[8*8 +: 8] = p_port[15:8];
-      c[9] = p_nat && p_port_en && r_port == RW'(j - 1);
+      c[9] = p_nat && p_port_en && k_pl[j];
       d[8*9 +: 8] = p_port[7:0];
-      c[10] = p_nat && p_ipcs_en && (r_ipcs == RW'(j) || r_ipcs == RW'(j - 1));
+      c[10] = p_nat && p_ipcs_en && k_ipcs[j];
       d[8*10 +: 8] = ipcs_nv[8*j +: 8];
-      c[11] = p_nat && p_l4cs_en && (r_l4cs == RW'(j) || r_l4cs == RW'(j - 1));
+      c[11] = p_nat && p_l4cs_en && k_l4cs[j];
       d[8*11 +: 8] = l4cs_nv[8*j +: 8];
       for (int k = 0; k < NSRC; k++) sel[k] = c[k] && (c >> (k + 1)) == '0;
       if (c != '0) v = 8'd0;
-      else if (!lt(r_l2, RW'(j + 1))) v = cur[8*j +: 8];
+      else if (k_base[j]) v = cur[8*j +: 8];
       else v = shifted[8*j +: 8];
       for (int k = 0; k < NSRC; k++) v = v | ({8{sel[k]}} & d[8*k +: 8]);
       m_tdata[8*j +: 8] = v;
     end
     for (int j = 0; j < DB; j++)
-      m_tkeep[j] = !m_tlast || !lt(r_rem, RW'(j + 1));
+      m_tkeep[j] = !m_tlast || k_keep[j];
   end
 
   always_ff @(posedge clk) begin
