@@ -122,12 +122,16 @@ module lbnic_bank #(
   logic [63:0]    h_wdata;
   logic [3:0]     h_in;   // {LUT, BACKEND, VIP, GLOBAL}
   logic [WAW-1:0] h_vo, h_bo, h_lo;
-  // a word's section: {LUT, BACKEND, VIP, GLOBAL}
-  function automatic logic [3:0] section(input logic [WAW-1:0] w);
-    section = {w >= LUT_W0 && w < LUT_W0 + WAW'(LUT_WORDS),
-               w >= BE_W0 && w < BE_W0 + WAW'(MAX_BACKENDS * 4),
-               w >= VIP_W0 && w < VIP_W0 + WAW'(VW),
-               w < WAW'(GW)};
+  // a word's section, {LUT, BACKEND, VIP, GLOBAL}, and its offsets into
+  // the VIP, BACKEND and LUT sections: what the host's and the scan's
+  // requests are decoded to (registered, below)
+  localparam int unsigned DW = 4 + 3 * WAW;
+  function automatic logic [DW-1:0] decode(input logic [WAW-1:0] w);
+    decode = {w >= LUT_W0 && w < LUT_W0 + WAW'(LUT_WORDS),
+              w >= BE_W0 && w < BE_W0 + WAW'(MAX_BACKENDS * 4),
+              w >= VIP_W0 && w < VIP_W0 + WAW'(VW),
+              w < WAW'(GW),
+              w - VIP_W0, w - BE_W0, w - LUT_W0};
   endfunction
 
   assign ap_ready = !scan_en && !scan_start && !rd_pending;
@@ -142,10 +146,7 @@ module lbnic_bank #(
     h_bank <= hb;
     h_gi <= hw[GIW-1:0];
     h_wdata <= ap_wdata;
-    h_in <= section(hw);
-    h_vo <= hw - VIP_W0;
-    h_bo <= hw - BE_W0;
-    h_lo <= hw - LUT_W0;
+    {h_in, h_vo, h_bo, h_lo} <= decode(hw);
     if (rst) h_v <= 1'b0;
   end
   always_comb begin
@@ -170,16 +171,10 @@ module lbnic_bank #(
   // compares, the choice and a URAM cascade's enable decode were 10 LUT
   // levels (issue 13).
   logic           sc_on;  // scan_en last clock: scan_word is sc_w + 1
-  logic [3:0]     sc_in;
-  logic [WAW-1:0] sc_vo, sc_bo, sc_lo;
+  logic [DW-1:0]  sc_d;   // decode(scan_word) when sc_on
   always_ff @(posedge clk) begin
-    logic [WAW-1:0] nw;
-    nw = scan_word + 1'b1;
     sc_on <= scan_en;
-    sc_in <= section(nw);
-    sc_vo <= nw - VIP_W0;
-    sc_bo <= nw - BE_W0;
-    sc_lo <= nw - LUT_W0;
+    sc_d <= decode(scan_word + 1'b1);
     if (rst) sc_on <= 1'b0;
   end
 `ifndef SYNTHESIS
@@ -190,17 +185,20 @@ module lbnic_bank #(
       $error("lbnic_bank: scan word %0d out of order", scan_word);
   end
 `endif
-  localparam logic [3:0] S_IN0 = section('0);
+  localparam logic [DW-1:0] D0 = decode('0);  // the scan's first word
   logic [3:0] s_in;
-  assign s_in = sc_on ? sc_in : S_IN0;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [WAW-1:0] s_vo, s_bo, s_lo;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign {s_in, s_vo, s_bo, s_lo} = sc_on ? sc_d : D0;
   wire in_g = scan_en ? s_in[0] : h_in[0];
   wire in_v = scan_en ? s_in[1] : h_in[1];
   wire in_b = scan_en ? s_in[2] : h_in[2];
   wire in_l = scan_en ? s_in[3] : h_in[3];
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [WAW-1:0] vo = scan_en ? (sc_on ? sc_vo : -VIP_W0) : h_vo;
-  wire [WAW-1:0] bo = scan_en ? (sc_on ? sc_bo : -BE_W0) : h_bo;
-  wire [WAW-1:0] lo = scan_en ? (sc_on ? sc_lo : -LUT_W0) : h_lo;
+  wire [WAW-1:0] vo = scan_en ? s_vo : h_vo;
+  wire [WAW-1:0] bo = scan_en ? s_bo : h_bo;
+  wire [WAW-1:0] lo = scan_en ? s_lo : h_lo;
   /* verilator lint_on UNUSEDSIGNAL */
 
   always_ff @(posedge clk) begin
