@@ -12,8 +12,9 @@
 // write names a bucket and a mask of the ways it writes (the others'
 // bits are ignored). Memory bandwidth is counted in ways (64-byte beats).
 // Tags: CT_REQ's read-ahead uses {1, entry, side} (at most MAX_RD in
-// flight), CT_EXEC's own reads 0-2 (one at a time); the memory may hold
-// ct_rd_ready low to bound them. Phase 2 (spec §12.2): up to DEPTH packets
+// flight), CT_EXEC's own reads 0-2 (one at a time), the posted NAT return
+// entries' 3-6 (lbnic_ct_rmw); the memory may hold ct_rd_ready low to
+// bound them. Phase 2 (spec §12.2): up to DEPTH packets
 // are taken from in_* before their decisions leave (in_ready is the
 // queue's room), so "nothing in flight" for a commit is counted from in_*
 // to out_*.
@@ -99,7 +100,10 @@ module lbnic_ct_engine #(
     // a whole scrubber pass over the table ended after the last packet
     // entered (the harness waits for it at the end of a run: spec §12.2,
     // "both models sweep the whole table at the last ingress time")
-    output logic                              swept
+    output logic                              swept,
+    // a posted NAT return entry is not written yet (conntrack work in
+    // flight after every decision left: the top's `idle` waits for it)
+    output logic                              rmw_busy
 );
 
   // ------------------------------------------------------------ constants
@@ -146,6 +150,9 @@ module lbnic_ct_engine #(
   localparam logic [1:0] INS_EVICT = 2'd2;
   localparam logic [7:0] RST_FLAG = 8'h04;
   localparam logic [7:0] TAG_A = 8'd0, TAG_B = 8'd1, TAG_T = 8'd2;
+  // the posted NAT return entries' reads (lbnic_ct_rmw u: sides a and b
+  // at TAG_R + 2u and TAG_R + 2u + 1)
+  localparam int unsigned TAG_R = 3;
   // CT_EXEC's latency (the contract's), counted from the clock the cycle
   // model's CT_EXEC executes the packet: for a packet with buckets, X_LAG
   // clocks before it enters here (its last read response, the queue's
@@ -215,7 +222,9 @@ module lbnic_ct_engine #(
     S_IDLE, S_DISP, S_RD_A, S_RD_B, S_RD_W, S_M_GO, S_M_W, S_LOOKED, S_US_W, S_US_DONE,
     S_POSTLOOK, S_SCHED, S_HASHIDX, S_MOD, S_LUT_GO, S_LUT_W, S_BE_GO, S_BE_W, S_POSTSCHED,
     S_PUT, S_RH, S_RH_W, S_T_RD, S_T_W, S_FALLBACK, S_RELOC2, S_WR, S_AFTER_PUT, S_NAT_HASH,
-    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH, S_HR_RD, S_HR_W, S_HCLR
+    S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH, S_HR_RD, S_HR_W, S_HCLR,
+    // (after the others: lbnic_ct_engine_tb names states by number)
+    S_NAT_HA, S_NAT_HB, S_NAT_HC
   } state_e;
   state_e st, wr_ret;
 
@@ -313,6 +322,86 @@ module lbnic_ct_engine #(
   logic [127:0] to;
   assign to = {global_cfg.timeout_udp, global_cfg.timeout_tcp_fin, global_cfg.timeout_tcp_est,
                global_cfg.timeout_tcp_syn};
+
+  // The posted NAT return entries (spec §12.2 phase 4): posted from
+  // S_NAT_HC when one of the return key's candidates has a clear full hint
+  // (a free way is certain), so CT_EXEC goes on with the next packet while
+  // a unit reads, decides and writes. NR units, so that new NAT flows close
+  // together do not wait for each other's memory latency. Until a unit's
+  // write is taken its two buckets are locked (no read of them issued, no
+  // packet with them taken into CT_EXEC, no hint of them read), and
+  // CT_EXEC waits for every unit before anything else that reads hints (a
+  // relocation), a sweep or the scrubber.
+  localparam int unsigned NR = 2;
+  localparam int unsigned NRB = (NR > 1) ? $clog2(NR) : 1;
+  logic [NR-1:0] r_cmd, r_cmd_ready, r_rd_valid, r_rd_ready, r_rd_side, r_rsp;
+  logic [NR-1:0] r_wr_valid, r_wr_ready, r_ins, r_age, r_busy;
+  logic [NR*32-1:0] r_wr_now;
+  logic [NR*BW-1:0] r_rd_bucket, r_wr_bucket, r_la, r_lb;
+  logic [NR*WAYS-1:0] r_wr_mask;
+  logic [NR*BBITS-1:0] r_wr_data;
+  logic rm_cmd_valid, rm_rd_valid, rm_rd_ready, rm_rd_side, rm_wr_valid, rm_wr_ready, rm_wr_fire;
+  logic rm_cnt_ins, rm_cnt_age, rm_busy, rm_free;
+  logic [31:0] rm_wr_now;
+  logic [NRB-1:0] rm_rd_u, rm_wr_u, rm_post_u;
+  logic [BW-1:0] rm_rd_bucket, rm_wr_bucket;
+  logic [WAYS-1:0] rm_wr_mask;
+  logic [BBITS-1:0] rm_wr_data;
+  logic nh_a;  // the first candidate's hint (S_NAT_HB)
+  assign rm_cmd_valid = st == S_NAT_HC && (!nh_a || !h_rdata);
+  // a bucket a unit holds
+  function automatic logic locked(input logic [BW-1:0] x, input logic [NR-1:0] bz,
+                                  input logic [NR*BW-1:0] la, input logic [NR*BW-1:0] lb);
+    locked = 1'b0;
+    for (int unsigned u = 0; u < NR; u++)
+      if (bz[u] && (la[BW*u +: BW] == x || lb[BW*u +: BW] == x)) locked = 1'b1;
+  endfunction
+  // the units in a fixed order: the first that reads, writes, is idle
+  always_comb begin
+    rm_rd_u = '0;
+    rm_wr_u = '0;
+    rm_post_u = '0;
+    for (int u = NR - 1; u >= 0; u--) begin
+      if (r_rd_valid[u]) rm_rd_u = NRB'(u);
+      if (r_wr_valid[u]) rm_wr_u = NRB'(u);
+      if (!r_busy[u]) rm_post_u = NRB'(u);
+    end
+  end
+  assign rm_busy = |r_busy;
+  assign rm_free = !(&r_busy);
+  assign rm_rd_valid = |r_rd_valid;
+  assign rm_wr_valid = |r_wr_valid;
+  assign rm_rd_side = r_rd_side[rm_rd_u];
+  assign rm_rd_bucket = r_rd_bucket[BW*32'(rm_rd_u) +: BW];
+  assign rm_wr_bucket = r_wr_bucket[BW*32'(rm_wr_u) +: BW];
+  assign rm_wr_mask = r_wr_mask[WAYS*32'(rm_wr_u) +: WAYS];
+  assign rm_wr_data = r_wr_data[BBITS*32'(rm_wr_u) +: BBITS];
+  assign rm_wr_now = r_wr_now[32*32'(rm_wr_u) +: 32];
+  assign rm_cnt_ins = |r_ins;
+  assign rm_cnt_age = |r_age;
+  for (genvar u = 0; u < NR; u++) begin : g_rmw
+      assign r_rsp[u] = ct_rsp_valid && (ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u)
+                                       || ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u + 1));
+    assign r_cmd[u] = rm_cmd_valid && rm_post_u == NRB'(u);
+    assign r_rd_ready[u] = rm_rd_ready && rm_rd_u == NRB'(u);
+    assign r_wr_ready[u] = rm_wr_ready && rm_wr_u == NRB'(u);
+    lbnic_ct_rmw #(.WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS)) u_rmw (
+        .clk, .rst,
+        .cmd_valid(r_cmd[u]), .cmd_ready(r_cmd_ready[u]), .cmd_key(mkey), .cmd_flags(mflags),
+        .cmd_now(m.now), .cmd_len(m.len), .cmd_vip(s_slot), .cmd_backend(s_local),
+        .cmd_a(BW'(ma)), .cmd_b(BW'(mb)), .timeouts(to),
+        .rd_valid(r_rd_valid[u]), .rd_ready(r_rd_ready[u]), .rd_bucket(r_rd_bucket[BW*u +: BW]),
+        .rd_side(r_rd_side[u]), .rsp_valid(r_rsp[u]),
+        .rsp_side(ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u + 1)), .rsp_data(ct_rsp_data),
+        .wr_valid(r_wr_valid[u]), .wr_ready(r_wr_ready[u]), .wr_bucket(r_wr_bucket[BW*u +: BW]),
+        .wr_mask(r_wr_mask[WAYS*u +: WAYS]), .wr_data(r_wr_data[BBITS*u +: BBITS]),
+        .wr_now(r_wr_now[32*u +: 32]), .cnt_insert(r_ins[u]), .cnt_ageout(r_age[u]),
+        .busy(r_busy[u]), .lock_a(r_la[BW*u +: BW]), .lock_b(r_lb[BW*u +: BW])
+    );
+  end
+  // (r_cmd_ready: a unit rm_post_u names is idle)
+  logic unused_rm;
+  assign unused_rm = ^r_cmd_ready;
   logic is_icmp;
   assign is_icmp = p.icmp_error_valid;
   lbnic_pipe_pkg::class_e cls;
@@ -395,16 +484,19 @@ module lbnic_ct_engine #(
     nat_key.frag = 1'b0;
   end
 
-  // Whether the bucket being written keeps a free way (the full hint).
-  logic w_free;
-  always_comb begin
-    w_free = 1'b0;
+  // Whether a bucket keeps a free way at time t (its full hint is the
+  // opposite): the one CT_EXEC writes, and a posted return entry's.
+  function automatic logic bucket_free(input logic [BBITS-1:0] d, input logic [31:0] t,
+                                       input logic [127:0] tos);
+    bucket_free = 1'b0;
     for (int i = 0; i < WAYS; i++) begin
-      if ((w_data[WBITS*i + 8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8] & F_VALID) == 0
-          || way_expired(w_data[WBITS*i +: WBITS], m.now, to))
-        w_free = 1'b1;
+      if ((d[WBITS*i + 8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8] & F_VALID) == 0
+          || way_expired(d[WBITS*i +: WBITS], t, tos))
+        bucket_free = 1'b1;
     end
-  end
+  endfunction
+  logic w_free;
+  assign w_free = bucket_free(w_data, m.now, to);
 
   // The scrubber's reclaimable ways of the bucket read (tag A).
   logic [WAYS-1:0] sc_mask;
@@ -534,6 +626,13 @@ module lbnic_ct_engine #(
     h_we = 1'b0;
     h_waddr = w_bucket;
     h_wdata = 1'b0;
+    // the posted insert's hint, as its write is taken (CT_EXEC's own
+    // writes, below, come first; the sweeps wait for the unit)
+    if (rm_wr_fire) begin
+      h_we = 1'b1;
+      h_waddr = rm_wr_bucket;
+      h_wdata = !bucket_free(rm_wr_data, rm_wr_now, to);
+    end
     case (st)
       S_WR: begin
         h_we = ct_wr_ready && w_hint;
@@ -558,8 +657,16 @@ module lbnic_ct_engine #(
   // the resident's other bucket, as res_other takes it below
   logic [31:0] li_in_b;
   assign li_in_b = (32'(rh_out) < WAYS) ? ma : mb;
-  assign h_ren = li_valid && !rh_nat;
-  assign h_raddr = (32'(li_a) == li_in_b) ? li_b : li_a;
+  // S_NAT_HA / S_NAT_HB: the return key's candidates' hints, the bits a
+  // clock later (whether a posted insert is sure to find a free way)
+  logic nh_rd;
+  logic nh_go;  // an idle unit, and neither candidate held by another
+  assign nh_go = rm_free && !locked(BW'(ma), r_busy, r_la, r_lb)
+                 && !locked(BW'(mb), r_busy, r_la, r_lb);
+  assign nh_rd = (st == S_NAT_HA && nh_go) || st == S_NAT_HB;
+  assign h_ren = (li_valid && !rh_nat) || nh_rd;
+  assign h_raddr = nh_rd ? ((st == S_NAT_HB) ? BW'(mb) : BW'(ma))
+                 : (32'(li_a) == li_in_b) ? li_b : li_a;
 
   // ------------------------------------------------------------ ports
   assign in_ready = q_cnt != QC'(DEPTH) && !flush_pend && !clear && !flush_req && !href_pend
@@ -578,11 +685,16 @@ module lbnic_ct_engine #(
   assign lut_index = lut_i;
   logic ex_rd;
   assign ex_rd = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD || st == S_HR_RD;
-  assign ct_rd_valid = ex_rd || iss_ok;
+  // CT_EXEC's reads first, then the posted insert's, then CT_REQ's
+  assign ct_rd_valid = ex_rd || rm_rd_valid || iss_ok;
+  assign rm_rd_ready = ct_rd_ready && !ex_rd;
   always_comb begin
     ct_rd_tag = TAG_BITS'(TAG_A);
     ct_rd_bucket = BUCKET_BITS'(ma);
-    if (!ex_rd) begin
+    if (!ex_rd && rm_rd_valid) begin
+      ct_rd_tag = TAG_BITS'(TAG_R + 2 * 32'(rm_rd_u) + 32'(rm_rd_side));
+      ct_rd_bucket = BUCKET_BITS'(rm_rd_bucket);
+    end else if (!ex_rd) begin
       ct_rd_tag = (TAG_BITS'(1) << (TAG_BITS - 1)) | TAG_BITS'({iss_i, iss_b});
       ct_rd_bucket = BUCKET_BITS'(iss_bucket);
     end
@@ -600,11 +712,35 @@ module lbnic_ct_engine #(
       default: ;
     endcase
   end
-  assign ct_wr_valid = st == S_WR || st == S_FLUSH;
-  assign ct_wr_bucket = BUCKET_BITS'(st == S_FLUSH ? fl_ptr : w_bucket);
-  assign ct_wr_mask = st == S_FLUSH ? '1 : w_mask;
-  assign ct_wr_data = st == S_FLUSH ? '0 : w_data;
-  assign cnt_inc = cnt;
+  // CT_EXEC's writes first, then the posted insert's
+  logic ex_wr;
+  assign ex_wr = st == S_WR || st == S_FLUSH;
+  assign ct_wr_valid = ex_wr || rm_wr_valid;
+  assign rm_wr_ready = ct_wr_ready && !ex_wr;
+  assign rm_wr_fire = rm_wr_valid && rm_wr_ready;
+  assign ct_wr_bucket = BUCKET_BITS'(st == S_FLUSH ? fl_ptr : ex_wr ? w_bucket : rm_wr_bucket);
+  assign ct_wr_mask = st == S_FLUSH ? '1 : ex_wr ? w_mask : rm_wr_mask;
+  assign ct_wr_data = st == S_FLUSH ? '0 : ex_wr ? w_data : rm_wr_data;
+  // the unit's strobes, a clock later where CT_EXEC strobes the same
+  // counter (cnt_inc is +1 a bit)
+  // (counted: the units write one a clock, so a strobe can meet one kept)
+  logic [1:0] rp_ins, rp_age, want_ins, want_age;
+  assign want_ins = rp_ins + 2'(rm_cnt_ins);
+  assign want_age = rp_age + 2'(rm_cnt_age);
+  always_comb begin
+    cnt_inc = cnt;
+    if (want_ins != 0) cnt_inc[CI_INSERTS] = 1'b1;
+    if (want_age != 0) cnt_inc[CI_AGEOUTS] = 1'b1;
+  end
+  always_ff @(posedge clk) begin
+    rp_ins <= (want_ins != 0 && !cnt[CI_INSERTS]) ? want_ins - 1'b1 : want_ins;
+    rp_age <= (want_age != 0 && !cnt[CI_AGEOUTS]) ? want_age - 1'b1 : want_age;
+    if (rst) begin
+      rp_ins <= '0;
+      rp_age <= '0;
+    end
+  end
+  assign rmw_busy = rm_busy || rp_ins != 0 || rp_age != 0;
   assign swept = since == (BUCKET_BITS + 1)'(NB);
 
   // ------------------------------------------------------------ CT_REQ
@@ -728,8 +864,12 @@ module lbnic_ct_engine #(
   // scrubber visits a bucket (pop_dir: the FSM holds no packet then), at
   // the clock it would have left CT_EXEC
   logic pop, pop_x, pop_dir, hd_ok, scrubbing;
+  // (a head read before the posted insert's write was taken would compute
+  // on the bucket without it: it waits, and the write makes it read again)
+  logic hd_locked;
+  assign hd_locked = !hd_dir && (locked(hd_a, r_busy, r_la, r_lb) || locked(hd_b, r_busy, r_la, r_lb));
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
-                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT;
+                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked;
   assign pop_x = st == S_IDLE && hd_ok;
   assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
                      || (st == S_WR && wr_ret == S_SC_CNT);
@@ -773,6 +913,7 @@ module lbnic_ct_engine #(
     logic hz;
     // (in S_OUT every write of the packet in CT_EXEC was taken)
     hz = ex_busy && st != S_OUT && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
+    if (locked(ea, r_busy, r_la, r_lb) || locked(eb, r_busy, r_la, r_lb)) hz = 1'b1;
     for (int j = 0; j < DEPTH; j++) begin
       oa = q_a[BW*j +: BW];
       ob = q_b[BW*j +: BW];
@@ -819,7 +960,7 @@ module lbnic_ct_engine #(
   );
 
   logic iss_fire, rsp_q, wr_fire, sc_wr;
-  assign iss_fire = iss_ok && !ex_rd && ct_rd_ready;
+  assign iss_fire = iss_ok && !ex_rd && !rm_rd_valid && ct_rd_ready;
   assign rsp_q = ct_rsp_valid && ct_rsp_tag[TAG_BITS-1];
   assign wr_fire = ct_wr_valid && ct_wr_ready;
   assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
@@ -953,7 +1094,7 @@ module lbnic_ct_engine #(
     end
     // its hint, read from the RAM in the same clock (nothing writes hints
     // while the residents are hashed)
-    rf_v <= h_ren;
+    rf_v <= h_ren && !nh_rd;
     rf_i <= $clog2(N)'(rh_out);
     if (rf_v) res_full[rf_i] <= h_rdata;
 
@@ -963,11 +1104,16 @@ module lbnic_ct_engine #(
           hc_ptr <= '0;
           st <= S_HCLR;
         end else if (flush_pend) begin
-          fl_ptr <= '0;
-          st <= S_FLUSH;
+          // (after the posted insert: it came before the request)
+          if (!rm_busy) begin
+            fl_ptr <= '0;
+            st <= S_FLUSH;
+          end
         end else if (href_pend) begin
-          hr_ptr <= '0;
-          st <= S_HR_RD;
+          if (!rm_busy) begin
+            hr_ptr <= '0;
+            st <= S_HR_RD;
+          end
         end else if (pop_x) begin
           m <= hd_meta;
           p <= hd_parsed;
@@ -988,7 +1134,8 @@ module lbnic_ct_engine #(
           lx_got <= 1'b0;
           lx_iss <= 1'b0;
           st <= S_DISP;
-        end else if (q_cnt == '0 && !in_valid && !clear && !flush_req && !(host_q && !ct_host)) begin
+        end else if (q_cnt == '0 && !in_valid && !clear && !flush_req && !(host_q && !ct_host)
+                     && !rm_busy) begin
           // the scrubber only with CT_REQ's queue empty (a packet taken
           // during its visit takes its write from it: see q_z* below)
           st <= S_SC_RD;
@@ -1259,7 +1406,8 @@ module lbnic_ct_engine #(
           cnt[CI_INSERTS] <= 1'b1;
           cnt[CI_AGEOUTS] <= !inplace && r_aged;
           st <= S_WR;
-        end else begin
+        end else if (!rm_busy) begin
+          // (a relocation reads hints: after a posted insert's write)
           rh_in <= '0;
           rh_out <= '0;
           st <= S_RH;
@@ -1324,8 +1472,18 @@ module lbnic_ct_engine #(
       end
       S_NAT_W: if (li_valid) begin
         rh_nat <= 1'b0;  // ma, mb taken above; the unit serves residents again
-        st <= S_RD_A;
+        st <= S_NAT_HA;
       end
+      // the candidates' full hints (not while a unit holds one: its write
+      // may change the hint)
+      S_NAT_HA: if (nh_go) st <= S_NAT_HB;
+      S_NAT_HB: begin
+        nh_a <= h_rdata;
+        st <= S_NAT_HC;
+      end
+      // a clear hint: posted to an idle unit (one was in S_NAT_HA, and only
+      // this state posts); both full: in line, as it may relocate or evict
+      S_NAT_HC: st <= rm_cmd_valid ? S_OUT : S_RD_A;
 
       // every write of the packet was taken; its decision is (being) handed
       S_OUT: if (handed || hand) begin

@@ -164,6 +164,7 @@ module lbnic_top #(
   logic swap_pend, swap_ok;
   logic bank_valid;  // a bank was committed (the model's `active.is_some()`)
   logic flush_busy, flush_is_reset, flush_done;
+  logic e_rmw_busy;  // the conntrack engine's posted NAT return entries
 
   lbnic_regs regs (
       .clk, .rst,
@@ -174,7 +175,8 @@ module lbnic_top #(
       .s_axi_arready(s_axil_arready), .s_axi_rdata(s_axil_rdata), .s_axi_rresp(s_axil_rresp),
       .s_axi_rvalid(s_axil_rvalid), .s_axi_rready(s_axil_rready),
       .ctl_enable, .ctl_ct_host, .reset_req, .reset_done, .ct_flush_req, .ct_flush_done,
-      .ct_host_ack(ctl_ct_host),
+      // (with no posted NAT return entry left unwritten: §3 CT_HOST_ACK)
+      .ct_host_ack(ctl_ct_host && !e_rmw_busy),
       .staged_gen, .staged_len, .staged_crc, .commit_doorbell, .commit_busy,
       .active_bank, .active_gen, .commit_result, .commit_seq, .commit_ok, .commit_err,
       .cnt_add, .cnt_clear, .parse_inc, .now(now_reg)
@@ -462,7 +464,7 @@ module lbnic_top #(
       .be_valid, .be_index, .be_rvalid, .be_rdata, .lut_valid, .lut_index, .lut_rvalid, .lut_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag, .ct_rsp_data,
       .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .cnt_inc(e_cnt), .swept(e_swept)
+      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy)
   );
   assign flush_done = e_flush_done;
   assign swept = e_swept;
@@ -737,8 +739,9 @@ module lbnic_top #(
 
   // ================================================================ idle
   // nothing between RX and TX: no frame being received or stored (every
-  // frame stays in the buffer until its egress ends), no header descriptor
-  assign idle = !rx_mid && pb_empty && !hdr_valid && es == E_IDLE;
+  // frame stays in the buffer until its egress ends), no header descriptor,
+  // no posted NAT return entry unwritten (it outlives its packet's frame)
+  assign idle = !rx_mid && pb_empty && !hdr_valid && es == E_IDLE && !e_rmw_busy;
   assign swap_ok = idle;
 
   // NOW is the host's; the engine's own results the harness does not need

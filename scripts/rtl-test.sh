@@ -133,6 +133,7 @@ declare -A tb_of=(
     [lbnic_hdr_sums]=lbnic_top
     [lbnic_csum_pipe]=lbnic_rx_sum
     [lbnic_win_word]=lbnic_parse_ext
+    [lbnic_ct_rmw]=lbnic_ct_engine
 )
 # Testbenches built against another target's package than rtl/pkg's (the
 # default target): rtl/build/pkg_<target>/lbnic_pkg.sv, generated from

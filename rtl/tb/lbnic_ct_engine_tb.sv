@@ -72,7 +72,7 @@ module lbnic_ct_engine_run #(
   logic [BBITS-1:0] ct_rsp_data = '0, ct_wr_data;
   logic [WAYS-1:0] ct_wr_mask;
   logic [NC-1:0] cnt_inc;
-  logic swept;
+  logic swept, rmw_busy;
 
   lbnic_ct_engine #(
       .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
@@ -305,6 +305,7 @@ module lbnic_ct_engine_run #(
   // CT_REQ's read-ahead: hazard-table stalls, bucket reads of queued
   // packets, of which re-reads after a write to their bucket)
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
+  longint n_post = 0, n_inline = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -315,11 +316,19 @@ module lbnic_ct_engine_run #(
       if (dut.n_clr != dut.q_cnt && !dut.clr_ok) n_hz <= n_hz + 1;  // hazard stall
       if (dut.iss_fire) n_iss <= n_iss + 1;
       if (in_valid && in_ready && dut.in_need) n_need <= n_need + 2;
+      // a new NAT flow's return entry: posted (lbnic_ct_rmw), or in line
+      // (S_NAT_HC, both candidates' hints full)
+      if (dut.rm_cmd_valid) n_post <= n_post + 1;
+      if (dut.st == 40 && !dut.rm_cmd_valid) n_inline <= n_inline + 1;
     end
   end
+  // the posted path was taken (both targets have new NAT flows with a
+  // free way), and its decisions and counters were checked above
+  always @(posedge done)
+    if (n_post == 0) $fatal(1, "%s: no NAT return entry was posted (lbnic_ct_rmw)", NAME);
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads)",
-             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - n_need);
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads); NAT return entries posted %0d, in line %0d",
+             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - n_need, n_post, n_inline);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;

@@ -1,0 +1,179 @@
+// The posted read-modify-write unit (docs/spec.md §12.2 "The posted
+// read-modify-write in the RTL"): a new NAT flow's return entry, inserted
+// behind CT_EXEC so that CT_EXEC goes on with the next packet instead of
+// waiting a memory latency for buckets it did not read.
+//
+// CT_EXEC posts a command (the return key, the new entry's VIP, backend,
+// state and byte count, the packet's ingress time, the key's two candidate
+// buckets) only when one candidate's full hint is clear: a free way is then
+// certain, so the unit never relocates or evicts and needs no hint but the
+// one it writes (a command that could relocate is done in line by CT_EXEC).
+// The unit reads both buckets (tags of its own, in any order), runs the
+// same way logic as CT_EXEC (`lbnic_ct_match` with `reverse`: a live return
+// entry is re-pointed in place, else the lowest free way of the candidate
+// with more free ways) and writes the way.
+// While `busy`, `lock_a` / `lock_b` are the buckets it will write: the
+// engine keeps every other reader and writer of them out until the write is
+// taken, so the entry lands as the model's `execute` applies it.
+module lbnic_ct_rmw #(
+    parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
+    parameter int unsigned BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
+    localparam int unsigned BW = (BUCKET_BITS > 0) ? BUCKET_BITS : 1,
+    localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS
+) (
+    input  logic                    clk,
+    input  logic                    rst,
+
+    // the command
+    input  logic                    cmd_valid,
+    output logic                    cmd_ready,
+    input  lbnic_pipe_pkg::ct_key_t cmd_key,
+    input  logic [7:0]              cmd_flags,
+    input  logic [31:0]             cmd_now,
+    input  logic [15:0]             cmd_len,
+    input  logic [15:0]             cmd_vip,
+    input  logic [15:0]             cmd_backend,
+    input  logic [BW-1:0]           cmd_a,
+    input  logic [BW-1:0]           cmd_b,
+    // GLOBAL's timeouts (syn, est, fin, udp from bit 0)
+    input  logic [127:0]            timeouts,
+
+    // reads: the side (0: a, 1: b) names the response
+    output logic                    rd_valid,
+    input  logic                    rd_ready,
+    output logic [BW-1:0]           rd_bucket,
+    output logic                    rd_side,
+    input  logic                    rsp_valid,
+    input  logic                    rsp_side,
+    input  logic [BBITS-1:0]        rsp_data,
+    // the write
+    output logic                    wr_valid,
+    input  logic                    wr_ready,
+    output logic [BW-1:0]           wr_bucket,
+    output logic [WAYS-1:0]         wr_mask,
+    output logic [BBITS-1:0]        wr_data,
+    // the command's time, for the bucket's new full hint (set by the
+    // engine as the write is taken, by its rule for its own writes)
+    output logic [31:0]             wr_now,
+
+    // a clock each as the write is taken: an insert, and whether its way
+    // held an expired entry (CT_INSERTS, CT_AGEOUTS)
+    output logic                    cnt_insert,
+    output logic                    cnt_ageout,
+
+    output logic                    busy,
+    output logic [BW-1:0]           lock_a,
+    output logic [BW-1:0]           lock_b
+);
+  localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1;
+  localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
+  localparam logic [1:0] INS_FREE = 2'd0;
+
+  typedef enum logic [2:0] {R_IDLE, R_RD_A, R_RD_B, R_WAIT, R_GO, R_MATCH, R_WR} state_e;
+  state_e st;
+
+  lbnic_pipe_pkg::ct_key_t key;
+  logic [7:0]  flags;
+  logic [31:0] now;
+  logic [15:0] len, vip, backend;
+  logic [BW-1:0] a, b;
+  logic [BBITS-1:0] da, db;
+  logic got_a, got_b;
+
+  // the way logic, as CT_EXEC's (no relocation: res_* unused)
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic m_in_ready, mo_valid, mo_hit, mo_hit_b, mo_ins_b, mo_aged;
+  logic [WB-1:0] mo_hit_way, mo_ins_way;
+  logic [15:0] mo_hit_vip, mo_hit_be;
+  lbnic_pkg::ct_way_t mo_touched, mo_new;
+  logic [1:0] mo_kind;
+  logic [31:0] mo_reloc;
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_ct_match #(.WAYS(WAYS)) u_match (
+      .clk, .rst,
+      .in_valid(st == R_GO), .in_ready(m_in_ready),
+      .key, .reverse(1'b1), .now, .len, .tcp_flags(flags), .new_vip(vip), .new_backend(backend),
+      .to_syn(timeouts[31:0]), .to_est(timeouts[63:32]), .to_fin(timeouts[95:64]),
+      .to_udp(timeouts[127:96]),
+      .bucket_a(da), .bucket_b(db), .a(32'(a)), .b(32'(b)),
+      .res_other('0), .res_placed('0), .res_full('0),
+      .out_valid(mo_valid), .out_ready(1'b1),
+      .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
+      .hit_backend(mo_hit_be), .touched(mo_touched),
+      .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
+      .new_way(mo_new), .reloc_bucket(mo_reloc)
+  );
+
+  assign cmd_ready = st == R_IDLE;
+  assign wr_now = now;
+  assign busy = st != R_IDLE;
+  assign lock_a = a;
+  assign lock_b = b;
+  assign rd_valid = st == R_RD_A || st == R_RD_B;
+  assign rd_bucket = (st == R_RD_B) ? b : a;
+  assign rd_side = st == R_RD_B;
+  assign wr_valid = st == R_WR;
+  assign cnt_insert = wr_valid && wr_ready;
+
+  logic aged;
+  assign cnt_ageout = cnt_insert && aged;
+
+  always_ff @(posedge clk) begin
+    if (rsp_valid) begin
+      if (rsp_side) begin
+        db <= rsp_data;
+        got_b <= 1'b1;
+      end else begin
+        da <= rsp_data;
+        got_a <= 1'b1;
+      end
+    end
+    case (st)
+      R_IDLE: if (cmd_valid) begin
+        key <= cmd_key;
+        flags <= cmd_flags;
+        now <= cmd_now;
+        len <= cmd_len;
+        vip <= cmd_vip;
+        backend <= cmd_backend;
+        a <= cmd_a;
+        b <= cmd_b;
+        got_a <= 1'b0;
+        got_b <= 1'b0;
+        st <= R_RD_A;
+      end
+      R_RD_A: if (rd_ready) st <= R_RD_B;
+      R_RD_B: if (rd_ready) st <= R_WAIT;
+      R_WAIT: if (got_a && got_b) st <= R_GO;
+      R_GO: st <= R_MATCH;
+      R_MATCH: if (mo_valid) begin
+        // a live return entry re-pointed in place, else the free way the
+        // clear hint promised
+        logic inb;
+        logic [WB-1:0] inw;
+        inb = mo_hit ? mo_hit_b : mo_ins_b;
+        inw = mo_hit ? mo_hit_way : mo_ins_way;
+        wr_bucket <= inb ? b : a;
+        for (int unsigned i = 0; i < WAYS; i++)
+          wr_data[WBITS*i +: WBITS] <= (32'(inw) == i) ? mo_new
+                                      : (inb ? db[WBITS*i +: WBITS] : da[WBITS*i +: WBITS]);
+        wr_mask <= WAYS'(1) << inw;
+        aged <= !mo_hit && mo_aged;
+        st <= R_WR;
+      end
+      R_WR: if (wr_ready) st <= R_IDLE;
+      default: st <= R_IDLE;
+    endcase
+    if (rst) begin
+      st <= R_IDLE;
+      got_a <= 1'b0;
+      got_b <= 1'b0;
+    end
+  end
+`ifndef SYNTHESIS
+  // a clear hint promised a free way: nothing else may follow
+  always_ff @(posedge clk)
+    if (!rst && st == R_MATCH && mo_valid && !mo_hit && mo_kind != INS_FREE)
+      $error("lbnic_ct_rmw: no free way although a full hint was clear");
+`endif
+endmodule
