@@ -784,13 +784,16 @@ module lbnic_ct_engine #(
   // a power of two (hd wraps at it).
   logic [2*DEPTH-1:0]  r_sa, r_sb;
   logic [DEPTH*BW-1:0] r_qa, r_qb;
+  logic [DEPTH-1:0]    r_need;
   always_comb begin
+    r_need = q_need;
     r_sa = q_sa;
     r_sb = q_sb;
     r_qa = q_a;
     r_qb = q_b;
     for (int unsigned d = 0; d < QB; d++) begin
       if (hd[d]) begin
+        r_need = (r_need >> (1 << d)) | (r_need << (DEPTH - (1 << d)));
         r_sa = (r_sa >> (2 << d)) | (r_sa << (2 * DEPTH - (2 << d)));
         r_sb = (r_sb >> (2 << d)) | (r_sb << (2 * DEPTH - (2 << d)));
         r_qa = (r_qa >> (BW << d)) | (r_qa << (BW * DEPTH - (BW << d)));
@@ -867,9 +870,18 @@ module lbnic_ct_engine #(
   // (a head read before the posted insert's write was taken would compute
   // on the bucket without it: it waits, and the write makes it read again)
   logic hd_locked;
+  // forwarding (below, at the hazard table)
+  logic exa, exb, qha, qhb, fw_clr, lk;
+  logic [QB-1:0] srca, srcb;
+  logic fw_on, fw_pend, fw_got, fw_s;
+  logic fw_hit, ex_end, fw_done, fw_cancel;
+  logic [QB-1:0] fw_e, fw_src, ex_id;
+  logic [BW-1:0] fw_bk;
+  logic [BBITS-1:0] fw_data;
   assign hd_locked = !hd_dir && (locked(hd_a, r_busy, r_la, r_lb) || locked(hd_b, r_busy, r_la, r_lb));
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
-                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked;
+                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
+                 && !(fw_on && fw_e == hd);
   assign pop_x = st == S_IDLE && hd_ok;
   assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
                      || (st == S_WR && wr_ret == S_SC_CNT);
@@ -899,27 +911,48 @@ module lbnic_ct_engine #(
 
   // the hazard table: the first entry not cleared (ip = hd + n_clr, kept
   // in a register: a pop moves hd and n_clr and not it) against every
-  // older entry (the cleared ones: q_cl, a bit per entry, set as it clears,
-  // dropped at its pop) and the packet in CT_EXEC. In the queue's own
-  // order: no rotation in front of the compares.
+  // older entry (the cleared ones, the n_clr from the head: on the rotated
+  // state) and the packet in CT_EXEC.
   logic clr_ok;
   logic [QB-1:0] ip;
-  logic [DEPTH-1:0] q_cl;
   logic [BW-1:0] ea, eb;
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_ea (.words(q_a), .index(ip), .word(ea));
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_eb (.words(q_b), .index(ip), .word(eb));
+  // Forwarding (spec §12.2 phase 5), one side at a time: an entry one of
+  // whose candidates (and not both) an older unfinished packet has among
+  // its buckets is cleared, and reads that side at once as the other
+  // (fw_on: entry fw_e, side fw_s, bucket fw_bk). Every whole-bucket write
+  // of that bucket taken meanwhile is kept (fw_data; CT_EXEC's, a posted
+  // return entry's, CT_FLUSH's zeros) instead of making the read stale,
+  // and when the youngest of those older packets (entry fw_src) leaves the
+  // hazard table the kept bucket replaces the read's data once it is in
+  // (fw_pend until then and the RAM's port is free; the entry waits for
+  // it); with none kept the read's data is the bucket.
   always_comb begin
-    logic [BW-1:0] oa, ob;
-    logic hz;
     // (in S_OUT every write of the packet in CT_EXEC was taken)
-    hz = ex_busy && st != S_OUT && (ex_a == ea || ex_a == eb || ex_b == ea || ex_b == eb);
-    if (locked(ea, r_busy, r_la, r_lb) || locked(eb, r_busy, r_la, r_lb)) hz = 1'b1;
-    for (int j = 0; j < DEPTH; j++) begin
-      oa = q_a[BW*j +: BW];
-      ob = q_b[BW*j +: BW];
-      if (q_cl[j] && q_need[j] && (oa == ea || oa == eb || ob == ea || ob == eb)) hz = 1'b1;
+    exa = ex_busy && st != S_OUT && (ex_a == ea || ex_b == ea);
+    exb = ex_busy && st != S_OUT && (ex_a == eb || ex_b == eb);
+    lk = locked(ea, r_busy, r_la, r_lb) || locked(eb, r_busy, r_la, r_lb);
+    // the youngest cleared entry with each candidate (k from the head)
+    qha = 1'b0;
+    qhb = 1'b0;
+    srca = '0;
+    srcb = '0;
+    for (int k = 0; k < DEPTH; k++) begin
+      if (QC'(k) < n_clr && r_need[k]) begin
+        if (r_qa[BW*k +: BW] == ea || r_qb[BW*k +: BW] == ea) begin
+          qha = 1'b1;
+          srca = hd + QB'(k);
+        end
+        if (r_qa[BW*k +: BW] == eb || r_qb[BW*k +: BW] == eb) begin
+          qhb = 1'b1;
+          srcb = hd + QB'(k);
+        end
+      end
     end
-    clr_ok = n_clr != q_cnt && (!q_need[ip] || !hz);
+    fw_clr = q_need[ip] && !lk && ((exa || qha) != (exb || qhb)) && !fw_on;
+    clr_ok = n_clr != q_cnt
+             && (!q_need[ip] || (!lk && !exa && !exb && !qha && !qhb) || fw_clr);
   end
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
@@ -974,18 +1007,44 @@ module lbnic_ct_engine #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [BBITS-1:0] q_ra, q_rb;  // port A only writes
   /* verilator lint_on UNUSEDSIGNAL */
+  logic rsp_qa, rsp_qb, fw_wa, fw_wb;
+  assign rsp_qa = rsp_q && !ct_rsp_tag[0];
+  assign rsp_qb = rsp_q && ct_rsp_tag[0];
+  // (not in a clock that takes another write of the bucket: it is kept
+  // and goes in the next)
+  logic fw_in;  // the forwarded side's read is in (GOT)
+  always_comb begin
+    fw_in = 1'b0;
+    for (int i = 0; i < DEPTH; i++)
+      if (fw_e == QB'(i)) fw_in = (fw_s ? q_sb[2*i +: 2] : q_sa[2*i +: 2]) == QS_GOT;
+  end
+  assign fw_wa = fw_pend && fw_in && !fw_s && !rsp_qa && !fw_hit;
+  assign fw_wb = fw_pend && fw_in && fw_s && !rsp_qb && !fw_hit;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
-      .a_en(rsp_q && !ct_rsp_tag[0]), .a_we(1'b1), .a_addr(ct_rsp_tag[QB:1]),
-      .a_wdata(ct_rsp_data), .a_rdata(q_ra),
+      .a_en(rsp_qa || fw_wa), .a_we(1'b1), .a_addr(fw_wa ? fw_e : ct_rsp_tag[QB:1]),
+      .a_wdata(fw_wa ? fw_data : ct_rsp_data), .a_rdata(q_ra),
       .b_en(pop), .b_addr(hd), .b_rdata(hd_da)
   );
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qb (
       .clk,
-      .a_en(rsp_q && ct_rsp_tag[0]), .a_we(1'b1), .a_addr(ct_rsp_tag[QB:1]),
-      .a_wdata(ct_rsp_data), .a_rdata(q_rb),
+      .a_en(rsp_qb || fw_wb), .a_we(1'b1), .a_addr(fw_wb ? fw_e : ct_rsp_tag[QB:1]),
+      .a_wdata(fw_wb ? fw_data : ct_rsp_data), .a_rdata(q_rb),
       .b_en(pop), .b_addr(hd), .b_rdata(hd_db)
   );
+  // a whole-bucket write of the forwarded bucket (not the scrubber's), the
+  // source packet leaving the hazard table, the host's release
+  assign fw_hit = fw_on && wr_fire && !sc_wr && BW'(ct_wr_bucket) == fw_bk;
+  assign ex_end = ex_busy && ((st == S_OUT && (handed || hand)) || st == S_NAT_HASH);
+  // (a source that left without entering CT_EXEC touched nothing; a
+  // scrubber write zeroes ways of the bucket: read it after that)
+  assign fw_done = fw_on && !fw_pend
+                   && ((ex_end && ex_id == fw_src) || (pop_dir && hd == fw_src));
+  // done with nothing kept: the read's data stands; the host's release or
+  // a scrubber write: the side is read again (as any side would be)
+  logic fw_drop;
+  assign fw_drop = fw_done && !fw_got && !fw_hit;
+  assign fw_cancel = fw_on && ((host_q && !ct_host) || (sc_wr && BW'(ct_wr_bucket) == fw_bk));
 
   always_ff @(posedge clk) begin
     logic enq;
@@ -1007,10 +1066,12 @@ module lbnic_ct_engine #(
         logic [BW-1:0] bk;
         logic [WAYS-1:0] z;
         logic iss_now;
+        logic fwd;  // the forwarded side
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
         iss_now = iss_fire && iss_oh[i] && iss_b == (sd == 1);
+        fwd = fw_on && fw_e == QB'(i) && fw_s == (sd == 1);
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
         if (iss_now) s = QS_OUT;
         if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
@@ -1025,7 +1086,10 @@ module lbnic_ct_engine #(
         // any other write taken now is applied before any read taken later:
         // what was read (or is being read) of its bucket is old
         // (and CT_HOST's release: the host may have written the table)
-        if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket)) || (host_q && !ct_host))
+        // (a forwarded side keeps the write instead; read again when that
+        // is cancelled)
+        if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket) && !fwd) || (host_q && !ct_host)
+             || (fwd && fw_cancel))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
         if (sd == 1) begin
@@ -1037,13 +1101,30 @@ module lbnic_ct_engine #(
         end
       end
     end
+    if (clr_ok && fw_clr) begin
+      logic sb;
+      sb = exb || qhb;
+      fw_on <= 1'b1;
+      fw_got <= 1'b0;
+      fw_e <= ip;
+      fw_s <= sb;
+      fw_bk <= sb ? eb : ea;
+      // the youngest older packet with the bucket: a queued one, else the
+      // one in CT_EXEC
+      fw_src <= sb ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
+    end
+    if (fw_hit) begin
+      fw_got <= 1'b1;
+      fw_data <= ct_wr_data;
+    end
+    if (fw_done && (fw_got || fw_hit) && !(host_q && !ct_host)) fw_pend <= 1'b1;
+    if (fw_wa || fw_wb || fw_cancel || fw_drop) begin
+      fw_on <= 1'b0;
+      fw_pend <= 1'b0;
+    end
+    if (pop_x) ex_id <= hd;
     if (pop) hd <= hd + 1'b1;
     if (clr_ok) ip <= ip + 1'b1;
-    for (int i = 0; i < DEPTH; i++) begin
-      // (never the same entry: a pop's is cleared, ip's is not)
-      if (clr_ok && ip == QB'(i)) q_cl[i] <= 1'b1;
-      if (pop && hd == QB'(i)) q_cl[i] <= 1'b0;
-    end
     q_cnt <= q_cnt + QC'(enq) - QC'(pop);
     n_clr <= n_clr + QC'(clr_ok) - QC'(pop);
     rd_out <= rd_out + RB'(iss_fire) - RB'(rsp_q);
@@ -1053,8 +1134,9 @@ module lbnic_ct_engine #(
       q_cnt <= '0;
       n_clr <= '0;
       ip <= '0;
-      q_cl <= '0;
       rd_out <= '0;
+      fw_on <= 1'b0;
+      fw_pend <= 1'b0;
     end
   end
 
