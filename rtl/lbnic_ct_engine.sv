@@ -1010,14 +1010,15 @@ module lbnic_ct_engine #(
   logic rsp_qa, rsp_qb, fw_wa, fw_wb;
   assign rsp_qa = rsp_q && !ct_rsp_tag[0];
   assign rsp_qb = rsp_q && ct_rsp_tag[0];
-  // (not in a clock that takes another write of the bucket: it is kept
-  // and goes in the next)
   logic fw_in;  // the forwarded side's read is in (GOT)
   always_comb begin
     fw_in = 1'b0;
     for (int i = 0; i < DEPTH; i++)
       if (fw_e == QB'(i)) fw_in = (fw_s ? q_sb[2*i +: 2] : q_sa[2*i +: 2]) == QS_GOT;
   end
+  // the kept bucket into the entry's data, over its read's (not in a clock
+  // that takes another write of the bucket: that one is kept, and goes in
+  // the next)
   assign fw_wa = fw_pend && fw_in && !fw_s && !rsp_qa && !fw_hit;
   assign fw_wb = fw_pend && fw_in && fw_s && !rsp_qb && !fw_hit;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
