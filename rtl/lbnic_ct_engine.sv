@@ -871,17 +871,17 @@ module lbnic_ct_engine #(
   // on the bucket without it: it waits, and the write makes it read again)
   logic hd_locked;
   // forwarding (below, at the hazard table)
-  logic exa, exb, qha, qhb, fw_clr, lk;
-  logic [QB-1:0] srca, srcb;
-  logic fw_on, fw_pend, fw_got, fw_s;
-  logic fw_hit, ex_end, fw_done, fw_cancel;
-  logic [QB-1:0] fw_e, fw_src, ex_id;
-  logic [BW-1:0] fw_bk;
-  logic [BBITS-1:0] fw_data;
+  logic exa, exb, qha, qhb, ha, hb, fw_clr, lk, ex_end;
+  logic [QB-1:0] srca, srcb, ex_id;
+  // a slot per side (0: a, 1: b)
+  logic [1:0] fw_on, fw_pend, fw_got, fw_hit, fw_done, fw_cancel, fw_drop, fw_in;
+  logic [2*QB-1:0] fw_e, fw_src;
+  logic [2*BW-1:0] fw_bk;
+  logic [2*BBITS-1:0] fw_data;
   assign hd_locked = !hd_dir && (locked(hd_a, r_busy, r_la, r_lb) || locked(hd_b, r_busy, r_la, r_lb));
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
-                 && !(fw_on && fw_e == hd);
+                 && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
   assign pop_x = st == S_IDLE && hd_ok;
   assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
                      || (st == S_WR && wr_ret == S_SC_CNT);
@@ -918,20 +918,21 @@ module lbnic_ct_engine #(
   logic [BW-1:0] ea, eb;
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_ea (.words(q_a), .index(ip), .word(ea));
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_eb (.words(q_b), .index(ip), .word(eb));
-  // Forwarding (spec §12.2 phase 5), one side at a time: an entry one of
-  // whose candidates (and not both) an older unfinished packet has among
-  // its buckets is cleared, and reads that side at once as the other
-  // (fw_on: entry fw_e, side fw_s, bucket fw_bk). Every whole-bucket write
-  // of that bucket taken meanwhile is kept (fw_data; CT_EXEC's, a posted
+  // Forwarding (spec §12.2 phase 5), a slot per side: an entry whose
+  // candidates an older unfinished packet has among its buckets is
+  // cleared, and reads them at once (slot g for side g: fw_on, entry fw_e,
+  // bucket fw_bk; a side waits for its slot). Every whole-bucket write of
+  // that bucket taken meanwhile is kept (fw_data; CT_EXEC's, a posted
   // return entry's, CT_FLUSH's zeros) instead of making the read stale,
   // and when the youngest of those older packets (entry fw_src) leaves the
   // hazard table the kept bucket replaces the read's data once it is in
-  // (fw_pend until then and the RAM's port is free; the entry waits for
-  // it); with none kept the read's data is the bucket.
+  // (fw_pend until then; the entry waits for it); with none kept the
+  // read's data is the bucket.
   always_comb begin
-    // (in S_OUT every write of the packet in CT_EXEC was taken)
-    exa = ex_busy && st != S_OUT && (ex_a == ea || ex_b == ea);
-    exb = ex_busy && st != S_OUT && (ex_a == eb || ex_b == eb);
+    // (in S_OUT every write of the packet in CT_EXEC was taken, and in
+    // S_NAT_HASH every write of its own buckets: it leaves the table there)
+    exa = ex_busy && st != S_OUT && st != S_NAT_HASH && (ex_a == ea || ex_b == ea);
+    exb = ex_busy && st != S_OUT && st != S_NAT_HASH && (ex_a == eb || ex_b == eb);
     lk = locked(ea, r_busy, r_la, r_lb) || locked(eb, r_busy, r_la, r_lb);
     // the youngest cleared entry with each candidate (k from the head)
     qha = 1'b0;
@@ -950,9 +951,12 @@ module lbnic_ct_engine #(
         end
       end
     end
-    fw_clr = q_need[ip] && !lk && ((exa || qha) != (exb || qhb)) && !fw_on;
-    clr_ok = n_clr != q_cnt
-             && (!q_need[ip] || (!lk && !exa && !exb && !qha && !qhb) || fw_clr);
+    ha = exa || qha;
+    hb = exb || qhb;
+    // (not as a source may leave by pop_dir: its slot would miss it)
+    fw_clr = q_need[ip] && !lk && (ha || hb) && !(ha && fw_on[0]) && !(hb && fw_on[1])
+             && !pop_dir;
+    clr_ok = n_clr != q_cnt && (!q_need[ip] || (!lk && !ha && !hb) || fw_clr);
   end
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
@@ -1010,42 +1014,47 @@ module lbnic_ct_engine #(
   logic rsp_qa, rsp_qb, fw_wa, fw_wb;
   assign rsp_qa = rsp_q && !ct_rsp_tag[0];
   assign rsp_qb = rsp_q && ct_rsp_tag[0];
-  logic fw_in;  // the forwarded side's read is in (GOT)
+  // (fw_in: the forwarded side's read is in, GOT)
   always_comb begin
-    fw_in = 1'b0;
-    for (int i = 0; i < DEPTH; i++)
-      if (fw_e == QB'(i)) fw_in = (fw_s ? q_sb[2*i +: 2] : q_sa[2*i +: 2]) == QS_GOT;
+    fw_in = 2'b00;
+    for (int i = 0; i < DEPTH; i++) begin
+      if (fw_e[QB-1:0] == QB'(i)) fw_in[0] = q_sa[2*i +: 2] == QS_GOT;
+      if (fw_e[2*QB-1:QB] == QB'(i)) fw_in[1] = q_sb[2*i +: 2] == QS_GOT;
+    end
   end
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
   // the next)
-  assign fw_wa = fw_pend && fw_in && !fw_s && !rsp_qa && !fw_hit;
-  assign fw_wb = fw_pend && fw_in && fw_s && !rsp_qb && !fw_hit;
+  assign fw_wa = fw_pend[0] && fw_in[0] && !rsp_qa && !fw_hit[0];
+  assign fw_wb = fw_pend[1] && fw_in[1] && !rsp_qb && !fw_hit[1];
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
-      .a_en(rsp_qa || fw_wa), .a_we(1'b1), .a_addr(fw_wa ? fw_e : ct_rsp_tag[QB:1]),
-      .a_wdata(fw_wa ? fw_data : ct_rsp_data), .a_rdata(q_ra),
+      .a_en(rsp_qa || fw_wa), .a_we(1'b1), .a_addr(fw_wa ? fw_e[QB-1:0] : ct_rsp_tag[QB:1]),
+      .a_wdata(fw_wa ? fw_data[BBITS-1:0] : ct_rsp_data), .a_rdata(q_ra),
       .b_en(pop), .b_addr(hd), .b_rdata(hd_da)
   );
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qb (
       .clk,
-      .a_en(rsp_qb || fw_wb), .a_we(1'b1), .a_addr(fw_wb ? fw_e : ct_rsp_tag[QB:1]),
-      .a_wdata(fw_wb ? fw_data : ct_rsp_data), .a_rdata(q_rb),
+      .a_en(rsp_qb || fw_wb), .a_we(1'b1), .a_addr(fw_wb ? fw_e[2*QB-1:QB] : ct_rsp_tag[QB:1]),
+      .a_wdata(fw_wb ? fw_data[2*BBITS-1:BBITS] : ct_rsp_data), .a_rdata(q_rb),
       .b_en(pop), .b_addr(hd), .b_rdata(hd_db)
   );
   // a whole-bucket write of the forwarded bucket (not the scrubber's), the
   // source packet leaving the hazard table, the host's release
-  assign fw_hit = fw_on && wr_fire && !sc_wr && BW'(ct_wr_bucket) == fw_bk;
   assign ex_end = ex_busy && ((st == S_OUT && (handed || hand)) || st == S_NAT_HASH);
-  // (a source that left without entering CT_EXEC touched nothing; a
-  // scrubber write zeroes ways of the bucket: read it after that)
-  assign fw_done = fw_on && !fw_pend
-                   && ((ex_end && ex_id == fw_src) || (pop_dir && hd == fw_src));
-  // done with nothing kept: the read's data stands; the host's release or
-  // a scrubber write: the side is read again (as any side would be)
-  logic fw_drop;
-  assign fw_drop = fw_done && !fw_got && !fw_hit;
-  assign fw_cancel = fw_on && ((host_q && !ct_host) || (sc_wr && BW'(ct_wr_bucket) == fw_bk));
+  for (genvar g = 0; g < 2; g++) begin : g_fw
+    assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW];
+    // (a source that left without entering CT_EXEC touched nothing)
+    assign fw_done[g] = fw_on[g] && !fw_pend[g]
+                        && ((ex_end && ex_id == fw_src[QB*g +: QB])
+                            || (pop_dir && hd == fw_src[QB*g +: QB]));
+    // done with nothing kept: the read's data stands; the host's release
+    // or a scrubber write (it zeroes ways): the side is read again, as any
+    // side would be
+    assign fw_drop[g] = fw_done[g] && !fw_got[g] && !fw_hit[g];
+    assign fw_cancel[g] = fw_on[g] && ((host_q && !ct_host)
+                                       || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]));
+  end
 
   always_ff @(posedge clk) begin
     logic enq;
@@ -1072,7 +1081,7 @@ module lbnic_ct_engine #(
         bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
         iss_now = iss_fire && iss_oh[i] && iss_b == (sd == 1);
-        fwd = fw_on && fw_e == QB'(i) && fw_s == (sd == 1);
+        fwd = fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i);
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
         if (iss_now) s = QS_OUT;
         if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
@@ -1090,7 +1099,7 @@ module lbnic_ct_engine #(
         // (a forwarded side keeps the write instead; read again when that
         // is cancelled)
         if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket) && !fwd) || (host_q && !ct_host)
-             || (fwd && fw_cancel))
+             || (fwd && fw_cancel[sd]))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
         if (sd == 1) begin
@@ -1102,26 +1111,25 @@ module lbnic_ct_engine #(
         end
       end
     end
-    if (clr_ok && fw_clr) begin
-      logic sb;
-      sb = exb || qhb;
-      fw_on <= 1'b1;
-      fw_got <= 1'b0;
-      fw_e <= ip;
-      fw_s <= sb;
-      fw_bk <= sb ? eb : ea;
-      // the youngest older packet with the bucket: a queued one, else the
-      // one in CT_EXEC
-      fw_src <= sb ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
-    end
-    if (fw_hit) begin
-      fw_got <= 1'b1;
-      fw_data <= ct_wr_data;
-    end
-    if (fw_done && (fw_got || fw_hit) && !(host_q && !ct_host)) fw_pend <= 1'b1;
-    if (fw_wa || fw_wb || fw_cancel || fw_drop) begin
-      fw_on <= 1'b0;
-      fw_pend <= 1'b0;
+    for (int g = 0; g < 2; g++) begin
+      if (clr_ok && fw_clr && (g == 1 ? hb : ha)) begin
+        fw_on[g] <= 1'b1;
+        fw_got[g] <= 1'b0;
+        fw_e[QB*g +: QB] <= ip;
+        fw_bk[BW*g +: BW] <= (g == 1) ? eb : ea;
+        // the youngest older packet with the bucket: a queued one, else
+        // the one in CT_EXEC
+        fw_src[QB*g +: QB] <= (g == 1) ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
+      end
+      if (fw_hit[g]) begin
+        fw_got[g] <= 1'b1;
+        fw_data[BBITS*g +: BBITS] <= ct_wr_data;
+      end
+      if (fw_done[g] && (fw_got[g] || fw_hit[g]) && !(host_q && !ct_host)) fw_pend[g] <= 1'b1;
+      if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g]) begin
+        fw_on[g] <= 1'b0;
+        fw_pend[g] <= 1'b0;
+      end
     end
     if (pop_x) ex_id <= hd;
     if (pop) hd <= hd + 1'b1;
@@ -1136,8 +1144,8 @@ module lbnic_ct_engine #(
       n_clr <= '0;
       ip <= '0;
       rd_out <= '0;
-      fw_on <= 1'b0;
-      fw_pend <= 1'b0;
+      fw_on <= '0;
+      fw_pend <= '0;
     end
   end
 
