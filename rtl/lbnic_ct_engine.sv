@@ -356,7 +356,8 @@ module lbnic_ct_engine #(
     for (int unsigned u = 0; u < NR; u++)
       if (bz[u] && (la[BW*u +: BW] == x || lb[BW*u +: BW] == x)) locked = 1'b1;
   endfunction
-  // the units in a fixed order: the first that reads, writes, is idle
+  // the units in a fixed order: the first that reads, writes, takes a
+  // command
   always_comb begin
     rm_rd_u = '0;
     rm_wr_u = '0;
@@ -364,11 +365,11 @@ module lbnic_ct_engine #(
     for (int u = NR - 1; u >= 0; u--) begin
       if (r_rd_valid[u]) rm_rd_u = NRB'(u);
       if (r_wr_valid[u]) rm_wr_u = NRB'(u);
-      if (!r_busy[u]) rm_post_u = NRB'(u);
+      if (r_cmd_ready[u]) rm_post_u = NRB'(u);
     end
   end
   assign rm_busy = |r_busy;
-  assign rm_free = !(&r_busy);
+  assign rm_free = |r_cmd_ready;
   assign rm_rd_valid = |r_rd_valid;
   assign rm_wr_valid = |r_wr_valid;
   assign rm_rd_side = r_rd_side[rm_rd_u];
@@ -399,9 +400,6 @@ module lbnic_ct_engine #(
         .busy(r_busy[u]), .lock_a(r_la[BW*u +: BW]), .lock_b(r_lb[BW*u +: BW])
     );
   end
-  // (r_cmd_ready: a unit rm_post_u names is idle)
-  logic unused_rm;
-  assign unused_rm = ^r_cmd_ready;
   logic is_icmp;
   assign is_icmp = p.icmp_error_valid;
   lbnic_pipe_pkg::class_e cls;
