@@ -125,6 +125,18 @@ module lbnic_rewrite #(
     upd = ~fold({8'd0, ~c} + {8'd0, d});
   endfunction
 
+  // upd(c, d) as one carry chain and a choice: ~c + d is at most 0x1fffe,
+  // so the fold adds its carry once and never carries again; ~c + d + 1 is
+  // added beside ~c + d and chosen by that carry (fold's three chains in
+  // series were the beat path's middle, issue 13).
+  function automatic [15:0] upd_sel(input logic [15:0] c, input logic [15:0] d);
+    logic [16:0] s0;
+    logic [15:0] s1;
+    s0 = {1'b0, ~c} + {1'b0, d};
+    s1 = ~c + d + 16'd1;
+    upd_sel = s0[16] ? ~s1 : ~s0[15:0];
+  endfunction
+
   // upd(c, d) == 0 (RFC 1624's update of checksum c by d gives 0, which
   // UDP sends as 0xffff): ~c + d is 0xffff or 0x1fffe, i.e. c == d, or
   // c == 0 and d == 0xffff; compared beside the add, not after it.
@@ -190,7 +202,6 @@ module lbnic_rewrite #(
   logic        n_icmp, n_w1_en, n_w2_en;
   logic [15:0] n_addr2_at, n_w1_at, n_w2_at;
   logic [15:0] il3, il4, q_end, oldq_port;
-  logic [127:0] old_inner, new_w;
   logic        q_l4;
   // The plan's checksum arithmetic in stages (below): the operands as
   // the descriptor gives them, registered when it is taken.
@@ -216,8 +227,25 @@ module lbnic_rewrite #(
   logic [7:0]  proto_out;
   logic [15:0] sport;
   logic [63:0] udp_hdr;
-  logic [127:0] old_addr;
   logic [15:0] old_port;
+  // the addresses either direction takes, octet k at [8k+7:8k]
+  // (the new address as n_addr has it: all 16 octets, or an IPv4
+  // address's 12..15 at 0..3)
+  logic [127:0] a_dst, a_src, a_isrc, a_idst, na_be, na_vip;
+  always_comb begin
+    for (int k = 0; k < 16; k++) begin
+      a_dst[8*k +: 8] = d_parsed.dst[k];
+      a_src[8*k +: 8] = d_parsed.src[k];
+      na_be[8*k +: 8] = d_backend.addr[k];
+      na_vip[8*k +: 8] = d_vip.addr[k];
+      a_isrc[8*k +: 8] = d_parsed.icmp_error.src[k];
+      a_idst[8*k +: 8] = d_parsed.icmp_error.dst[k];
+    end
+    if (!d_parsed.ipv6) begin
+      na_be = {96'd0, na_be[127:96]};
+      na_vip = {96'd0, na_vip[127:96]};
+    end
+  end
 
   always_comb begin
     mode = d_vip.mode;
@@ -243,7 +271,7 @@ module lbnic_rewrite #(
     n_ipcs_en = 1'b0; n_ipcs_at = 16'd0;
     n_l4cs_en = 1'b0; n_l4cs_udp = 1'b0; n_l4cs_keep0 = 1'b0;
     n_l4cs_at = 16'd0;
-    old_addr = 128'd0; old_port = 16'd0;
+    old_port = 16'd0;
 
     // ---- encapsulation
     n_shift = n_gue ? (be_v6 ? 7'd48 : 7'd28) : (be_v6 ? 7'd40 : 7'd20);
@@ -318,22 +346,12 @@ module lbnic_rewrite #(
     end
 
     // ---- NAT (addresses in parsed_t: octet k at index k)
-    for (int k = 0; k < 16; k++) begin
-      if (is_fwd) begin
-        n_addr[8*k +: 8] = d_backend.addr[k];
-        old_addr[8*k +: 8] = d_parsed.dst[k];
-      end else begin
-        n_addr[8*k +: 8] = d_vip.addr[k];
-        old_addr[8*k +: 8] = d_parsed.src[k];
-      end
-    end
+    n_addr = is_fwd ? na_be : na_vip;
     n_addr_len = d_parsed.ipv6 ? 5'd16 : 5'd4;
     if (d_parsed.ipv6)
       n_addr_at = {2'd0, d_parsed.l3_offset} + (is_fwd ? 16'd24 : 16'd8);
-    else begin
+    else
       n_addr_at = {2'd0, d_parsed.l3_offset} + (is_fwd ? 16'd16 : 16'd12);
-      n_addr = {n_addr[127:96], 96'd0} >> 96;  // octets 12..15 to 0..3
-    end
     if (is_fwd) begin
       n_port_en = d_backend.port != 16'd0 && !later && tcpudp;
       n_port_at = {2'd0, d_parsed.l4_offset} + 16'd2;
@@ -347,10 +365,13 @@ module lbnic_rewrite #(
     end
     n_ipcs_en = !d_parsed.ipv6;
     n_ipcs_at = {2'd0, d_parsed.l3_offset} + 16'd10;
-    x_oa0 = fold(addr_sum(old_addr, 1'b0));
-    x_na4 = fold(addr_sum({n_addr[31:0], 96'd0}, 1'b0));
-    x_na6 = addr_sum(n_addr, 1'b1);
-    x_oav = fold(addr_sum(old_addr, d_parsed.ipv6));
+    // (each sum for both directions, chosen after: the direction's choice
+    // in front of the adds was the plan's deepest path, issue 13)
+    x_oa0 = is_fwd ? fold(addr_sum(a_dst, 1'b0)) : fold(addr_sum(a_src, 1'b0));
+    x_na4 = is_fwd ? fold(addr_sum({na_be[31:0], 96'd0}, 1'b0))
+                   : fold(addr_sum({na_vip[31:0], 96'd0}, 1'b0));
+    x_na6 = is_fwd ? addr_sum(na_be, 1'b1) : addr_sum(na_vip, 1'b1);
+    x_oav = is_fwd ? fold(addr_sum(a_dst, d_parsed.ipv6)) : fold(addr_sum(a_src, d_parsed.ipv6));
     n_l4cs_en = !later && tcpudp && !d_parsed.icmp_error_valid;
     n_l4cs_udp = d_parsed.proto == 8'd17;
     n_l4cs_keep0 = n_l4cs_udp && !d_parsed.ipv6;
@@ -366,11 +387,9 @@ module lbnic_rewrite #(
     il3 = {2'd0, d_parsed.l4_offset} + 16'd8;
     il4 = il3 + {2'd0, d_parsed.icmp_error.l4_offset};
     q_end = {2'd0, d_parsed.l3_offset} + l3_len;
-    for (int k = 0; k < 16; k++)
-      old_inner[8*k +: 8] = is_fwd ? d_parsed.icmp_error.src[k] : d_parsed.icmp_error.dst[k];
-    new_w = d_parsed.ipv6 ? n_addr : {n_addr[31:0], 96'd0};  // octets as in old_*
-    x_oi = fold(addr_sum(old_inner, d_parsed.ipv6));
-    x_nwv = fold(addr_sum(new_w, d_parsed.ipv6));
+    x_oi = is_fwd ? fold(addr_sum(a_isrc, d_parsed.ipv6)) : fold(addr_sum(a_idst, d_parsed.ipv6));
+    x_nwv = is_fwd ? fold(addr_sum(d_parsed.ipv6 ? na_be : {na_be[31:0], 96'd0}, d_parsed.ipv6))
+                   : fold(addr_sum(d_parsed.ipv6 ? na_vip : {na_vip[31:0], 96'd0}, d_parsed.ipv6));
     n_addr2_at = il3 + (d_parsed.ipv6 ? (is_fwd ? 16'd8 : 16'd24) : (is_fwd ? 16'd12 : 16'd16));
     n_w1_at = il3 + 16'd10;
     n_w1_en = !d_parsed.ipv6;
@@ -586,9 +605,9 @@ module lbnic_rewrite #(
     for (int k = 0; k < DB / 2; k++) begin
       logic [15:0] o, n;
       o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
-      n = upd(o, p_ipcs_d);
+      n = upd_sel(o, p_ipcs_d);
       ipcs_nv[16*k +: 16] = {n[7:0], n[15:8]};
-      n = upd(o, p_l4cs_d);
+      n = upd_sel(o, p_l4cs_d);
       if (p_l4cs_udp && upd_zero(o, p_l4cs_d)) n = 16'hffff;
       if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
       l4cs_nv[16*k +: 16] = {n[7:0], n[15:8]};
