@@ -120,7 +120,9 @@ module lbnic_commit #(
     end
   end
 
-  assign scan_en = st == SCAN;
+  // scan_en is st == SCAN, kept in a register of its own: decoded from st
+  // it was a LUT level in front of the bank's write enables (9 levels from
+  // st into the LUT memory's URAMs, issue 13)
   assign swap_pend = st == SWAP;
   assign busy = st != IDLE;
 
@@ -136,6 +138,7 @@ module lbnic_commit #(
     end
     if (rst) begin
       st            <= IDLE;
+      scan_en       <= 1'b0;
       active_bank   <= 1'b0;
       active_gen    <= '0;
       commit_result <= lbnic_pkg::COMMIT_RESULT_NONE;
@@ -156,11 +159,17 @@ module lbnic_commit #(
             commit_result <= lbnic_pkg::COMMIT_RESULT_BAD_LEN;
             commit_seq    <= commit_seq + 1'b1;
             commit_err    <= 1'b1;
-          end else st <= SCAN;
+          end else begin
+            st      <= SCAN;
+            scan_en <= 1'b1;
+          end
         end
         SCAN: begin
           scan_word <= scan_word + 1'b1;
-          if (scan_word == WAW'(BANK_WORDS - 1)) st <= CHECK;
+          if (scan_word == WAW'(BANK_WORDS - 1)) begin
+            st      <= CHECK;
+            scan_en <= 1'b0;
+          end
         end
         CHECK:
         if (crc_valid) begin
@@ -180,7 +189,10 @@ module lbnic_commit #(
           commit_ok     <= 1'b1;
           st            <= IDLE;
         end
-        default: st <= IDLE;
+        default: begin
+          st      <= IDLE;
+          scan_en <= 1'b0;
+        end
       endcase
     end
   end
