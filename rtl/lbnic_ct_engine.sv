@@ -335,7 +335,8 @@ module lbnic_ct_engine #(
   localparam int unsigned NR = 2;
   localparam int unsigned NRB = (NR > 1) ? $clog2(NR) : 1;
   logic [NR-1:0] r_cmd, r_cmd_ready, r_rd_valid, r_rd_ready, r_rd_side, r_rsp;
-  logic [NR-1:0] r_wr_valid, r_wr_ready, r_ins, r_age, r_busy;
+  logic [NR-1:0] r_wr_valid, r_wr_ready, r_ins, r_age, r_busy, r_soon;
+  logic [NR*BW-1:0] r_soon_bucket;
   logic [NR*32-1:0] r_wr_now;
   logic [NR*BW-1:0] r_rd_bucket, r_wr_bucket, r_la, r_lb;
   logic [NR*WAYS-1:0] r_wr_mask;
@@ -355,6 +356,14 @@ module lbnic_ct_engine #(
     locked = 1'b0;
     for (int unsigned u = 0; u < NR; u++)
       if (bz[u] && (la[BW*u +: BW] == x || lb[BW*u +: BW] == x)) locked = 1'b1;
+  endfunction
+  // which unit holds x (at most one: a unit is posted only with neither of
+  // its buckets held)
+  function automatic logic [NRB-1:0] locker(input logic [BW-1:0] x, input logic [NR-1:0] bz,
+                                           input logic [NR*BW-1:0] la, input logic [NR*BW-1:0] lb);
+    locker = '0;
+    for (int unsigned u = 0; u < NR; u++)
+      if (bz[u] && (la[BW*u +: BW] == x || lb[BW*u +: BW] == x)) locker = NRB'(u);
   endfunction
   // the units in a fixed order: the first that reads, writes, takes a
   // command
@@ -397,7 +406,8 @@ module lbnic_ct_engine #(
         .wr_valid(r_wr_valid[u]), .wr_ready(r_wr_ready[u]), .wr_bucket(r_wr_bucket[BW*u +: BW]),
         .wr_mask(r_wr_mask[WAYS*u +: WAYS]), .wr_data(r_wr_data[BBITS*u +: BBITS]),
         .wr_now(r_wr_now[32*u +: 32]), .cnt_insert(r_ins[u]), .cnt_ageout(r_age[u]),
-        .busy(r_busy[u]), .lock_a(r_la[BW*u +: BW]), .lock_b(r_lb[BW*u +: BW])
+        .busy(r_busy[u]), .lock_a(r_la[BW*u +: BW]), .lock_b(r_lb[BW*u +: BW]),
+        .soon(r_soon[u]), .soon_bucket(r_soon_bucket[BW*u +: BW])
     );
   end
   logic is_icmp;
@@ -722,9 +732,17 @@ module lbnic_ct_engine #(
   // the unit's strobes, a clock later where CT_EXEC strobes the same
   // counter (cnt_inc is +1 a bit)
   // (counted: the units write one a clock, so a strobe can meet one kept)
+  // (the units' strobes registered first: from the FSM's state through
+  // the write port's arbitration to a unit's strobe and on into cnt_inc
+  // was 10 LUT levels, issue 13; a counter shows the event a clock later)
   logic [1:0] rp_ins, rp_age, want_ins, want_age;
-  assign want_ins = rp_ins + 2'(rm_cnt_ins);
-  assign want_age = rp_age + 2'(rm_cnt_age);
+  logic rm_ins_q, rm_age_q;
+  always_ff @(posedge clk) begin
+    rm_ins_q <= rm_cnt_ins && !rst;
+    rm_age_q <= rm_cnt_age && !rst;
+  end
+  assign want_ins = rp_ins + 2'(rm_ins_q);
+  assign want_age = rp_age + 2'(rm_age_q);
   always_comb begin
     cnt_inc = cnt;
     if (want_ins != 0) cnt_inc[CI_INSERTS] = 1'b1;
@@ -738,7 +756,7 @@ module lbnic_ct_engine #(
       rp_age <= '0;
     end
   end
-  assign rmw_busy = rm_busy || rp_ins != 0 || rp_age != 0;
+  assign rmw_busy = rm_busy || rm_ins_q || rm_age_q || rp_ins != 0 || rp_age != 0;
   assign swept = since == (BUCKET_BITS + 1)'(NB);
 
   // ------------------------------------------------------------ CT_REQ
@@ -768,7 +786,6 @@ module lbnic_ct_engine #(
   logic [DEPTH*PB-1:0]     q_parsed;
   logic [DEPTH*BW-1:0]     q_a, q_b;
   logic [DEPTH-1:0]        q_need;
-  logic [DEPTH-1:0]        q_vv;          // its VIP was valid (S_DISP's rule)
   logic [2*DEPTH-1:0]      q_sa, q_sb;
   logic [DEPTH*WAYS-1:0]   q_za, q_zb;    // ways the scrubber zeroed since the read
   logic [QB-1:0]           hd, tl;
@@ -804,7 +821,6 @@ module lbnic_ct_engine #(
   logic [PB-1:0]           hd_parsed;
   logic [BW-1:0]           hd_a, hd_b;
   logic [WAYS-1:0]         hd_za, hd_zb;
-  logic                    hd_vv;
   logic                    hd_need;
   assign hd_a = r_qa[BW-1:0];
   assign hd_b = r_qb[BW-1:0];
@@ -814,33 +830,37 @@ module lbnic_ct_engine #(
   );
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_za (.words(q_za), .index(hd), .word(hd_za));
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_zb (.words(q_zb), .index(hd), .word(hd_zb));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_vv (.words(q_vv), .index(hd), .word(hd_vv));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_need (
       .words(q_need), .index(hd), .word(hd_need)
   );
 
-  // whether a packet taken now needs its buckets (S_DISP's rule): only its
-  // VIP's valid flag, read from a bit per slot
+  // whether a packet taken now needs its buckets (S_DISP's rule): a VIP
+  // packet's slot is valid by FRONT's match (it compares valid slots only,
+  // and the bank does not change while a packet is between FRONT and
+  // here), so the class alone decides; reading the slot's valid flag here
+  // (a 256:1 read by in_meta.slot) was 9 LUT levels into the queue's state
+  // (issue 13)
   logic [MAX_VIPS-1:0] vv_all;
-  logic                vip_in_valid;
   always_comb begin
     for (int unsigned i = 0; i < MAX_VIPS; i++)
       vv_all[i] = (vips[VB*i + 8*lbnic_pkg::VIP_FLAGS_OFF +: 8] & VF_VALID) != 0;
   end
-  lbnic_word_sel #(.W(1), .N(MAX_VIPS), .IW(16)) u_vip_in (
-      .words(vv_all), .index(in_meta.slot), .word(vip_in_valid)
-  );
   logic in_need;
   assign in_need = bank_valid && !ct_host
       && (in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE
           || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT
-          || (in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP && vip_in_valid));
+          || in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP);
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && in_valid && in_ready && bank_valid && in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP)
+      for (int unsigned i = 0; i < MAX_VIPS; i++)
+        if (32'(in_meta.slot) == i && !vv_all[i])
+          $error("lbnic_ct_engine: a VIP packet of an invalid slot %0d", in_meta.slot);
+`endif
 
   // The head's decision where it needs no conntrack and no scheduling
   // (S_DISP's straight way to S_OUT): no bank, bypass, parse error, no
   // valid VIP, a Reverse while CT_HOST is set.
-  // (the VIP's valid flag as the packet was queued: the VIP table changes
-  // only at a commit, which drains the pipeline first)
   logic hd_dir;
   lbnic_pipe_pkg::decision_t hd_ddec;
   always_comb begin
@@ -851,7 +871,7 @@ module lbnic_ct_engine #(
     else if (bank_valid) begin
       case (hd_meta.class_kind)
         lbnic_pipe_pkg::CLASS_REVERSE: hd_dir = ct_host;
-        lbnic_pipe_pkg::CLASS_VIP: hd_dir = !hd_vv;
+        lbnic_pipe_pkg::CLASS_VIP: hd_dir = 1'b0;
         lbnic_pipe_pkg::CLASS_FRAGMENT: begin
           hd_dir = 1'b0;
           hd_ddec = d_pass;
@@ -869,10 +889,13 @@ module lbnic_ct_engine #(
   // on the bucket without it: it waits, and the write makes it read again)
   logic hd_locked;
   // forwarding (below, at the hazard table)
-  logic exa, exb, qha, qhb, ha, hb, fw_clr, lk, ex_end;
+  logic exa, exb, qha, qhb, ha, hb, fw_clr, lka, lkb, ex_end;
+  logic [NRB-1:0] lua, lub;  // the unit that holds ea, eb
   logic [QB-1:0] srca, srcb, ex_id;
   // a slot per side (0: a, 1: b)
   logic [1:0] fw_on, fw_pend, fw_got, fw_hit, fw_done, fw_cancel, fw_drop, fw_in;
+  logic [1:0] fw_u;          // the slot's source is a posted unit (fw_uid), not a packet
+  logic [2*NRB-1:0] fw_uid;
   logic [2*QB-1:0] fw_e, fw_src;
   logic [2*BW-1:0] fw_bk;
   logic [2*BBITS-1:0] fw_data;
@@ -931,7 +954,10 @@ module lbnic_ct_engine #(
     // S_NAT_HASH every write of its own buckets: it leaves the table there)
     exa = ex_busy && st != S_OUT && st != S_NAT_HASH && (ex_a == ea || ex_b == ea);
     exb = ex_busy && st != S_OUT && st != S_NAT_HASH && (ex_a == eb || ex_b == eb);
-    lk = locked(ea, r_busy, r_la, r_lb) || locked(eb, r_busy, r_la, r_lb);
+    lka = locked(ea, r_busy, r_la, r_lb);
+    lkb = locked(eb, r_busy, r_la, r_lb);
+    lua = locker(ea, r_busy, r_la, r_lb);
+    lub = locker(eb, r_busy, r_la, r_lb);
     // the youngest cleared entry with each candidate (k from the head)
     qha = 1'b0;
     qhb = 1'b0;
@@ -952,18 +978,25 @@ module lbnic_ct_engine #(
     ha = exa || qha;
     hb = exb || qhb;
     // (not as a source may leave by pop_dir: its slot would miss it)
-    fw_clr = q_need[ip] && !lk && (ha || hb) && !(ha && fw_on[0]) && !(hb && fw_on[1])
-             && !pop_dir;
-    clr_ok = n_clr != q_cnt && (!q_need[ip] || (!lk && !ha && !hb) || fw_clr);
+    // A side a posted unit holds (locked) is forwarded from the unit's
+    // write (its source the unit), unless an older packet has it too (then
+    // the entry waits); not in a clock a unit's write is taken (the lock
+    // then ends unseen; the next clock it is gone).
+    fw_clr = q_need[ip] && (ha || hb || lka || lkb) && !(ha && lka) && !(hb && lkb)
+             && !((ha || lka) && fw_on[0]) && !((hb || lkb) && fw_on[1])
+             && !pop_dir && !((lka || lkb) && rm_wr_fire);
+    clr_ok = n_clr != q_cnt && (!q_need[ip] || (!lka && !lkb && !ha && !hb) || fw_clr);
   end
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
-  // (k entries from the head: found on the rotated state, then its bucket
-  // by a mux tree on k). The entry's own state takes the issue by a one-hot
-  // of k rotated back by hd (iss_oh): hd + k and a compare per entry were
-  // two LUT levels more in front of every read state.
+  // (k entries from the head: a one-hot of k found on the rotated state;
+  // its entry and bucket by an AND-OR of that one-hot, where k's encoding
+  // and a mux on it in series were the read issue's depth into ct_rd_*,
+  // issue 13). The entry's own state takes the issue by the one-hot rotated
+  // back by hd (iss_oh): hd + k and a compare per entry were two LUT levels
+  // more in front of every read state.
   logic iss_ok, iss_b;
-  logic [QB-1:0] iss_i, iss_k;
+  logic [QB-1:0] iss_i;
   logic [DEPTH-1:0] iss_oh;
   logic [DEPTH*BW-1:0] iss_cand;  // each entry's bucket to read next (B once A is read)
   logic [BW-1:0] iss_bucket;
@@ -971,7 +1004,6 @@ module lbnic_ct_engine #(
     logic found;
     logic [DEPTH-1:0] ohk;
     found = 1'b0;
-    iss_k = '0;
     iss_b = 1'b0;
     ohk = '0;
     for (int k = 0; k < DEPTH; k++) begin
@@ -979,20 +1011,21 @@ module lbnic_ct_engine #(
       if (!found && QC'(k) < n_clr
           && (r_sa[2*k +: 2] == QS_NEED || r_sb[2*k +: 2] == QS_NEED)) begin
         found = 1'b1;
-        iss_k = QB'(k);
         iss_b = r_sa[2*k +: 2] != QS_NEED;
         ohk[k] = 1'b1;
       end
     end
-    iss_i = hd + iss_k;
+    iss_i = '0;
+    iss_bucket = '0;
+    for (int k = 0; k < DEPTH; k++) begin
+      iss_i = iss_i | ({QB{ohk[k]}} & (hd + QB'(k)));
+      iss_bucket = iss_bucket | ({BW{ohk[k]}} & iss_cand[BW*k +: BW]);
+    end
     iss_oh = ohk;
     for (int unsigned d = 0; d < QB; d++)
       if (hd[d]) iss_oh = (iss_oh << (1 << d)) | (iss_oh >> (DEPTH - (1 << d)));
     iss_ok = found && rd_out != RB'(MAX_RD);
   end
-  lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_iss (
-      .words(iss_cand), .index(iss_k), .word(iss_bucket)
-  );
 
   logic iss_fire, rsp_q, wr_fire, sc_wr;
   assign iss_fire = iss_ok && !ex_rd && !rm_rd_valid && ct_rd_ready;
@@ -1044,14 +1077,65 @@ module lbnic_ct_engine #(
     assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW];
     // (a source that left without entering CT_EXEC touched nothing)
     assign fw_done[g] = fw_on[g] && !fw_pend[g]
-                        && ((ex_end && ex_id == fw_src[QB*g +: QB])
-                            || (pop_dir && hd == fw_src[QB*g +: QB]));
+                        && (fw_u[g] ? r_wr_valid[fw_uid[NRB*g +: NRB]] && r_wr_ready[fw_uid[NRB*g +: NRB]]
+                            : ((ex_end && ex_id == fw_src[QB*g +: QB])
+                               || (pop_dir && hd == fw_src[QB*g +: QB])));
     // done with nothing kept: the read's data stands; the host's release
     // or a scrubber write (it zeroes ways): the side is read again, as any
     // side would be
     assign fw_drop[g] = fw_done[g] && !fw_got[g] && !fw_hit[g];
     assign fw_cancel[g] = fw_on[g] && ((host_q && !ct_host)
                                        || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]));
+  end
+  // Forwarding from the posted units (spec §12.3 decision 5): a unit's
+  // write is the whole bucket as it then is (the unit read it after taking
+  // its lock, and nothing else writes a locked bucket). A queued entry
+  // whose side a unit holds as the hazard table reaches it is cleared with
+  // that side's slot sourced from the unit (above: fw_u). One that read
+  // the bucket before the unit took it (GOT) gets the same slot the clock
+  // before the unit's write can be taken (uf_arm: as its way is decided,
+  // `soon`, or while it waits for the port), and takes the write instead
+  // of reading again: a NAT flow's reply, queued while the flow's return
+  // entry was being posted, went a memory latency late. One entry per side
+  // (the first in the queue's RAM order), when the side's slot is free and
+  // the hazard table does not take it in that clock; another such entry
+  // reads again as before.
+  logic [1:0] uf_arm;
+  logic [2*QB-1:0] uf_e;
+  logic uf_on;
+  logic [NRB-1:0] uf_u;
+  logic [BW-1:0] uf_bk;
+  always_comb begin
+    // the unit: the first whose write comes next clock (soon), or that
+    // waits to write and is not taken now
+    uf_on = 1'b0;
+    uf_u = '0;
+    uf_bk = '0;
+    for (int u = NR - 1; u >= 0; u--) begin
+      if (r_soon[u] || (r_wr_valid[u] && !r_wr_ready[u])) begin
+        uf_on = 1'b1;
+        uf_u = NRB'(u);
+        uf_bk = r_soon[u] ? r_soon_bucket[BW*u +: BW] : r_wr_bucket[BW*u +: BW];
+      end
+    end
+    uf_e = '0;
+    for (int g = 0; g < 2; g++) begin
+      logic any;
+      any = 1'b0;
+      for (int i = 0; i < DEPTH; i++) begin
+        logic [BW-1:0] bk;
+        logic [1:0] sv;
+        logic occ;
+        bk = g == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
+        sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
+        occ = QC'(QB'(QB'(i) - hd)) < q_cnt;
+        if (!any && occ && q_need[i] && sv == QS_GOT && bk == uf_bk) begin
+          any = 1'b1;
+          uf_e[QB*g +: QB] = QB'(i);
+        end
+      end
+      uf_arm[g] = any && uf_on && !fw_on[g] && !(host_q && !ct_host);
+    end
   end
 
   always_ff @(posedge clk) begin
@@ -1065,7 +1149,6 @@ module lbnic_ct_engine #(
         q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
-        q_vv[i] <= vip_in_valid;
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
@@ -1110,7 +1193,7 @@ module lbnic_ct_engine #(
       end
     end
     for (int g = 0; g < 2; g++) begin
-      if (clr_ok && fw_clr && (g == 1 ? hb : ha)) begin
+      if (clr_ok && fw_clr && (g == 1 ? hb || lkb : ha || lka)) begin
         fw_on[g] <= 1'b1;
         fw_got[g] <= 1'b0;
         fw_e[QB*g +: QB] <= ip;
@@ -1118,11 +1201,21 @@ module lbnic_ct_engine #(
         // the youngest older packet with the bucket: a queued one, else
         // the one in CT_EXEC
         fw_src[QB*g +: QB] <= (g == 1) ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
+        fw_u[g] <= (g == 1) ? lkb : lka;
+        fw_uid[NRB*g +: NRB] <= (g == 1) ? lub : lua;
+      end else if (uf_arm[g]) begin
+        fw_on[g] <= 1'b1;
+        fw_got[g] <= 1'b0;
+        fw_e[QB*g +: QB] <= uf_e[QB*g +: QB];
+        fw_bk[BW*g +: BW] <= uf_bk;
+        fw_u[g] <= 1'b1;
+        fw_uid[NRB*g +: NRB] <= uf_u;
       end
       if (fw_hit[g]) begin
         fw_got[g] <= 1'b1;
         fw_data[BBITS*g +: BBITS] <= ct_wr_data;
       end
+
       if (fw_done[g] && (fw_got[g] || fw_hit[g]) && !(host_q && !ct_host)) fw_pend[g] <= 1'b1;
       if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g]) begin
         fw_on[g] <= 1'b0;

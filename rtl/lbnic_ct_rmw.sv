@@ -63,7 +63,11 @@ module lbnic_ct_rmw #(
 
     output logic                    busy,
     output logic [BW-1:0]           lock_a,
-    output logic [BW-1:0]           lock_b
+    output logic [BW-1:0]           lock_b,
+    // the write comes next clock, to soon_bucket (the engine arms a
+    // forwarding slot for a queued packet that read that bucket)
+    output logic                    soon,
+    output logic [BW-1:0]           soon_bucket
 );
   localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1;
   localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
@@ -109,6 +113,14 @@ module lbnic_ct_rmw #(
   assign busy = st != R_IDLE;
   assign lock_a = a;
   assign lock_b = b;
+  // a live return entry re-pointed in place, else the free way the clear
+  // hint promised
+  logic inb;
+  logic [WB-1:0] inw;
+  assign inb = mo_hit ? mo_hit_b : mo_ins_b;
+  assign inw = mo_hit ? mo_hit_way : mo_ins_way;
+  assign soon = st == R_MATCH && mo_valid;
+  assign soon_bucket = inb ? b : a;
   assign rd_valid = st == R_RD_A || st == R_RD_B;
   assign rd_bucket = (st == R_RD_B) ? b : a;
   assign rd_side = st == R_RD_B;
@@ -147,13 +159,7 @@ module lbnic_ct_rmw #(
       R_WAIT: if (got_a && got_b) st <= R_GO;
       R_GO: st <= R_MATCH;
       R_MATCH: if (mo_valid) begin
-        // a live return entry re-pointed in place, else the free way the
-        // clear hint promised
-        logic inb;
-        logic [WB-1:0] inw;
-        inb = mo_hit ? mo_hit_b : mo_ins_b;
-        inw = mo_hit ? mo_hit_way : mo_ins_way;
-        wr_bucket <= inb ? b : a;
+        wr_bucket <= soon_bucket;
         for (int unsigned i = 0; i < WAYS; i++)
           wr_data[WBITS*i +: WBITS] <= (32'(inw) == i) ? mo_new
                                       : (inb ? db[WBITS*i +: WBITS] : da[WBITS*i +: WBITS]);

@@ -305,7 +305,7 @@ module lbnic_ct_engine_run #(
   // CT_REQ's read-ahead: hazard-table stalls, bucket reads of queued
   // packets, of which re-reads after a write to their bucket)
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
-  longint n_post = 0, n_inline = 0, n_fwd = 0;
+  longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -316,6 +316,10 @@ module lbnic_ct_engine_run #(
       if (dut.n_clr != dut.q_cnt && !dut.clr_ok) n_hz <= n_hz + 1;  // hazard stall
       if (dut.iss_fire) n_iss <= n_iss + 1;
       if (dut.fw_wa || dut.fw_wb) n_fwd <= n_fwd + 1;  // a read replaced by a forwarded write
+      // of them, from a posted unit: a read in before its write, a side it
+      // held as the entry was cleared
+      n_ufwd <= n_ufwd + longint'(dut.uf_arm[0]) + longint'(dut.uf_arm[1]);
+      if (dut.clr_ok && dut.fw_clr && (dut.lka || dut.lkb)) n_ulk <= n_ulk + 1;
       if (in_valid && in_ready && dut.in_need) n_need <= n_need + 2;
       // a new NAT flow's return entry: posted (lbnic_ct_rmw), or in line
       // (S_NAT_HC, both candidates' hints full)
@@ -328,8 +332,8 @@ module lbnic_ct_engine_run #(
   always @(posedge done)
     if (n_post == 0) $fatal(1, "%s: no NAT return entry was posted (lbnic_ct_rmw)", NAME);
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d; NAT return entries posted %0d, in line %0d",
-             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - n_need, n_fwd, n_post, n_inline);
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d); NAT return entries posted %0d, in line %0d",
+             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - n_need, n_fwd, n_ufwd, n_ulk, n_post, n_inline);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;
