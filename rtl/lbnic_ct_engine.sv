@@ -1172,6 +1172,10 @@ module lbnic_ct_engine #(
         // CT_EXEC; a read issued later sees them in memory, a fresh entry has
         // read nothing (zeroing a way twice changes nothing)
         if (iss_now) z = '0;
+        // (a forwarded bucket replacing the data is the bucket as it now
+        // is, the scrubber's zeroes in it: a unit's forward can reach an
+        // entry read during a scrubber visit)
+        if ((sd == 1 ? fw_wb : fw_wa) && fw_e[QB*sd +: QB] == QB'(i)) z = '0;
         if (sc_wr && bk == BW'(ct_wr_bucket) && (s == QS_OUT || s == QS_GOT)) z = z | ct_wr_mask;
         if (enq && QB'(i) == tl) z = '0;
         // any other write taken now is applied before any read taken later:
