@@ -886,7 +886,8 @@ module lbnic_ct_engine #(
   // the clock it would have left CT_EXEC
   logic pop, pop_x, pop_dir, hd_ok, scrubbing;
   // (a head read before the posted insert's write was taken would compute
-  // on the bucket without it: it waits, and the write makes it read again)
+  // on the bucket without it: it waits, and takes the write through its
+  // side's forwarding slot, or reads again)
   logic hd_locked;
   // forwarding (below, at the hazard table)
   logic exa, exb, qha, qhb, ha, hb, fw_clr, lka, lkb, ex_end;
@@ -1219,7 +1220,6 @@ module lbnic_ct_engine #(
         fw_got[g] <= 1'b1;
         fw_data[BBITS*g +: BBITS] <= ct_wr_data;
       end
-
       if (fw_done[g] && (fw_got[g] || fw_hit[g]) && !(host_q && !ct_host)) fw_pend[g] <= 1'b1;
       if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g]) begin
         fw_on[g] <= 1'b0;

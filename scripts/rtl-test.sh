@@ -142,9 +142,9 @@ declare -A tb_target=(
     [lbnic_top]=small
 )
 # Testbenches run a second time with these plusargs: the conntrack engine
-# at 100 clocks of memory latency, where a queued packet meets a posted
-# unit's lock and forwarding from the units is taken (at 3-10 clocks the
-# units are done before it).
+# at 100 clocks of memory latency, where a posted unit still holds its
+# buckets as the hazard table reaches a queued packet that has one (at
+# 3-10 clocks that never happens).
 declare -A tb_again=(
     [lbnic_ct_engine]="+ctlat=100"
 )
