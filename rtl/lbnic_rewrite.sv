@@ -121,20 +121,16 @@ module lbnic_rewrite #(
   function automatic [15:0] delta(input logic [15:0] o, input logic [15:0] n);
     delta = fold({8'd0, ~o} + {8'd0, n});
   endfunction
+  // (~c + d is at most 0x1fffe, so its fold adds the carry once and never
+  // carries again: ~c + d + 1 is added beside ~c + d and chosen by that
+  // carry, one carry chain and a choice where fold's three chains in
+  // series were the beat path's middle, issue 13)
   function automatic [15:0] upd(input logic [15:0] c, input logic [15:0] d);
-    upd = ~fold({8'd0, ~c} + {8'd0, d});
-  endfunction
-
-  // upd(c, d) as one carry chain and a choice: ~c + d is at most 0x1fffe,
-  // so the fold adds its carry once and never carries again; ~c + d + 1 is
-  // added beside ~c + d and chosen by that carry (fold's three chains in
-  // series were the beat path's middle, issue 13).
-  function automatic [15:0] upd_sel(input logic [15:0] c, input logic [15:0] d);
     logic [16:0] s0;
     logic [15:0] s1;
     s0 = {1'b0, ~c} + {1'b0, d};
     s1 = ~c + d + 16'd1;
-    upd_sel = s0[16] ? ~s1 : ~s0[15:0];
+    upd = s0[16] ? ~s1 : ~s0[15:0];
   endfunction
 
   // upd(c, d) == 0 (RFC 1624's update of checksum c by d gives 0, which
@@ -605,9 +601,9 @@ module lbnic_rewrite #(
     for (int k = 0; k < DB / 2; k++) begin
       logic [15:0] o, n;
       o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
-      n = upd_sel(o, p_ipcs_d);
+      n = upd(o, p_ipcs_d);
       ipcs_nv[16*k +: 16] = {n[7:0], n[15:8]};
-      n = upd_sel(o, p_l4cs_d);
+      n = upd(o, p_l4cs_d);
       if (p_l4cs_udp && upd_zero(o, p_l4cs_d)) n = 16'hffff;
       if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
       l4cs_nv[16*k +: 16] = {n[7:0], n[15:8]};
