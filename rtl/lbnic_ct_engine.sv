@@ -336,14 +336,14 @@ module lbnic_ct_engine #(
   localparam int unsigned NRB = (NR > 1) ? $clog2(NR) : 1;
   logic [NR-1:0] r_cmd, r_cmd_ready, r_rd_valid, r_rd_ready, r_rd_side, r_rsp;
   logic [NR-1:0] r_wr_valid, r_wr_ready, r_ins, r_age, r_busy, r_soon;
-  logic [NR*BW-1:0] r_soon_bucket;
+  logic [NR-1:0] r_soon_b, r_wr_b;
   logic [NR*32-1:0] r_wr_now;
   logic [NR*BW-1:0] r_rd_bucket, r_wr_bucket, r_la, r_lb;
   logic [NR*WAYS-1:0] r_wr_mask;
   logic [NR*BBITS-1:0] r_wr_data;
   logic rm_cmd_valid, rm_rd_valid, rm_rd_ready, rm_rd_side, rm_wr_valid, rm_wr_ready, rm_wr_fire;
   logic rm_cnt_ins, rm_cnt_age, rm_busy, rm_free;
-  logic [31:0] rm_wr_now;
+  logic rm_wr_full;
   logic [NRB-1:0] rm_rd_u, rm_wr_u, rm_post_u;
   logic [BW-1:0] rm_rd_bucket, rm_wr_bucket;
   logic [WAYS-1:0] rm_wr_mask;
@@ -386,7 +386,6 @@ module lbnic_ct_engine #(
   assign rm_wr_bucket = r_wr_bucket[BW*32'(rm_wr_u) +: BW];
   assign rm_wr_mask = r_wr_mask[WAYS*32'(rm_wr_u) +: WAYS];
   assign rm_wr_data = r_wr_data[BBITS*32'(rm_wr_u) +: BBITS];
-  assign rm_wr_now = r_wr_now[32*32'(rm_wr_u) +: 32];
   assign rm_cnt_ins = |r_ins;
   assign rm_cnt_age = |r_age;
   for (genvar u = 0; u < NR; u++) begin : g_rmw
@@ -407,7 +406,7 @@ module lbnic_ct_engine #(
         .wr_mask(r_wr_mask[WAYS*u +: WAYS]), .wr_data(r_wr_data[BBITS*u +: BBITS]),
         .wr_now(r_wr_now[32*u +: 32]), .cnt_insert(r_ins[u]), .cnt_ageout(r_age[u]),
         .busy(r_busy[u]), .lock_a(r_la[BW*u +: BW]), .lock_b(r_lb[BW*u +: BW]),
-        .soon(r_soon[u]), .soon_bucket(r_soon_bucket[BW*u +: BW])
+        .soon(r_soon[u]), .soon_b(r_soon_b[u]), .wr_b(r_wr_b[u])
     );
   end
   logic is_icmp;
@@ -505,6 +504,14 @@ module lbnic_ct_engine #(
   endfunction
   logic w_free;
   assign w_free = bucket_free(w_data, m.now, to);
+  // each unit's written bucket's full hint, before the port's choice of
+  // unit (after it, the expiry compares sat behind the arbitration:
+  // 9 LUT levels into the hints' write data, issue 13)
+  logic [NR-1:0] r_wr_full;
+  for (genvar u = 0; u < NR; u++) begin : g_wr_full
+    assign r_wr_full[u] = !bucket_free(r_wr_data[BBITS*u +: BBITS], r_wr_now[32*u +: 32], to);
+  end
+  assign rm_wr_full = r_wr_full[rm_wr_u];
 
   // The scrubber's reclaimable ways of the bucket read (tag A).
   logic [WAYS-1:0] sc_mask;
@@ -639,7 +646,7 @@ module lbnic_ct_engine #(
     if (rm_wr_fire) begin
       h_we = 1'b1;
       h_waddr = rm_wr_bucket;
-      h_wdata = !bucket_free(rm_wr_data, rm_wr_now, to);
+      h_wdata = rm_wr_full;
     end
     case (st)
       S_WR: begin
@@ -785,7 +792,7 @@ module lbnic_ct_engine #(
   logic [DEPTH*MB-1:0]     q_meta;
   logic [DEPTH*PB-1:0]     q_parsed;
   logic [DEPTH*BW-1:0]     q_a, q_b;
-  logic [DEPTH-1:0]        q_need;
+  logic [DEPTH-1:0]        q_need, q_rev;  // needs its buckets; a NAT reply
   logic [2*DEPTH-1:0]      q_sa, q_sb;
   logic [DEPTH*WAYS-1:0]   q_za, q_zb;    // ways the scrubber zeroed since the read
   logic [QB-1:0]           hd, tl;
@@ -900,7 +907,6 @@ module lbnic_ct_engine #(
   logic [2*QB-1:0] fw_e, fw_src;
   logic [2*BW-1:0] fw_bk;
   logic [2*BBITS-1:0] fw_data;
-  assign hd_locked = !hd_dir && (locked(hd_a, r_busy, r_la, r_lb) || locked(hd_b, r_busy, r_la, r_lb));
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
                  && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
@@ -950,44 +956,194 @@ module lbnic_ct_engine #(
   // hazard table the kept bucket replaces the read's data once it is in
   // (fw_pend until then; the entry waits for it); with none kept the
   // read's data is the bucket.
+  // Each entry's candidates against everything the hazard table checks,
+  // for every entry at once and chosen by ip after (the 16:1 read of ip's
+  // buckets in front of the compares was 9 LUT levels into clr_ok, issue
+  // 13):
+  // - q_ca / q_cb, row i bit j (registered as entry i is taken): entry j,
+  //   older, has entry i's candidate A (B) among its buckets. An entry
+  //   taken into slot j clears column j in every row (it is younger than
+  //   all of them); bit j counts only while j is cleared (q_clr).
+  // - q_clr: the entries the hazard table has passed, hd .. ip - 1.
+  // - e_ex*, e_lk*, e_lu*: against the packet in CT_EXEC and the units'
+  //   locks, registers (x_q*, and e_lk*, e_lu* themselves), each from both
+  //   sides' next values (a lock changes only as its unit takes a command
+  //   and ends as its write is taken, ex_a / ex_b only at pop_x, an
+  //   entry's buckets only as it is taken).
+  logic [DEPTH*DEPTH-1:0] q_ca, q_cb;
+  logic [DEPTH-1:0] q_clr, e_exa, e_exb, e_lka, e_lkb, ca_ip, cb_ip, cma, cmb;
+  // - q_ysa / q_ysb (registered as entry i is taken): the youngest entry
+  //   then in the queue with i's candidate A (B) among its buckets. When
+  //   the hazard table reaches i, every older entry still queued is
+  //   cleared and they leave in order, so that entry is the youngest
+  //   cleared one with it whenever there is one (qha): the nearest below
+  //   tl, the highest index under tl, else the highest at or above it (a
+  //   search at ip, behind the row's read, was 9 LUT levels into fw_src).
+  logic [DEPTH*QB-1:0] q_ysa, q_ysb;
+  logic [QB-1:0] in_ysa, in_ysb;
+  always_comb begin
+    logic [DEPTH-1:0] ya, yb, lt;
+    for (int j = 0; j < DEPTH; j++) begin
+      logic live;
+      live = QC'(QB'(QB'(j) - hd)) < q_cnt && q_need[j];
+      ya[j] = live && (BW'(in_meta.bucket_a) == q_a[BW*j +: BW]
+                       || BW'(in_meta.bucket_a) == q_b[BW*j +: BW]);
+      yb[j] = live && (BW'(in_meta.bucket_b) == q_a[BW*j +: BW]
+                       || BW'(in_meta.bucket_b) == q_b[BW*j +: BW]);
+      lt[j] = QB'(j) < tl;
+    end
+    in_ysa = '0;
+    in_ysb = '0;
+    for (int j = 0; j < DEPTH; j++) begin
+      if (ya[j] && !lt[j]) in_ysa = QB'(j);
+      if (yb[j] && !lt[j]) in_ysb = QB'(j);
+    end
+    for (int j = 0; j < DEPTH; j++) begin
+      if (ya[j] && lt[j]) in_ysa = QB'(j);
+      if (yb[j] && lt[j]) in_ysb = QB'(j);
+    end
+  end
+  lbnic_word_sel #(.W(QB), .N(DEPTH), .IW(QB)) u_ysa (.words(q_ysa), .index(ip), .word(srca));
+  lbnic_word_sel #(.W(QB), .N(DEPTH), .IW(QB)) u_ysb (.words(q_ysb), .index(ip), .word(srcb));
+  logic [DEPTH*NRB-1:0] e_lua, e_lub;
+  logic [DEPTH-1:0] x_qa, x_qb;
+  logic exa_ip, exb_ip;
+  always_comb begin
+    for (int i = 0; i < DEPTH; i++) begin
+      e_exa[i] = x_qa[i];
+      e_exb[i] = x_qb[i];
+    end
+  end
+  // (both outcomes compared, and the strobes that choose, pop_x, a
+  // unit's command, the entry taken, last)
+  function automatic logic eq2(input logic [BW-1:0] x, input logic [BW-1:0] y,
+                               input logic [BW-1:0] z);
+    eq2 = x == z || y == z;
+  endfunction
+  always_ff @(posedge clk) begin
+    logic [BW-1:0] ia, ib;
+    logic tk, cmd, bz, ka, kb;
+    ia = BW'(in_meta.bucket_a);
+    ib = BW'(in_meta.bucket_b);
+    for (int i = 0; i < DEPTH; i++) begin
+      tk = in_valid && in_ready && tl == QB'(i);
+      x_qa[i] <= pop_x ? (tk ? eq2(hd_a, hd_b, ia) : eq2(hd_a, hd_b, q_a[BW*i +: BW]))
+                       : (tk ? eq2(ex_a, ex_b, ia) : eq2(ex_a, ex_b, q_a[BW*i +: BW]));
+      x_qb[i] <= pop_x ? (tk ? eq2(hd_a, hd_b, ib) : eq2(hd_a, hd_b, q_b[BW*i +: BW]))
+                       : (tk ? eq2(ex_a, ex_b, ib) : eq2(ex_a, ex_b, q_b[BW*i +: BW]));
+      e_lka[i] <= 1'b0;
+      e_lkb[i] <= 1'b0;
+      e_lua[NRB*i +: NRB] <= '0;
+      e_lub[NRB*i +: NRB] <= '0;
+      for (int u = 0; u < NR; u++) begin
+        cmd = r_cmd[u] && r_cmd_ready[u];
+        bz = cmd || (r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]));
+        ka = cmd ? (tk ? eq2(BW'(ma), BW'(mb), ia) : eq2(BW'(ma), BW'(mb), q_a[BW*i +: BW]))
+                 : (tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ia)
+                       : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_a[BW*i +: BW]));
+        kb = cmd ? (tk ? eq2(BW'(ma), BW'(mb), ib) : eq2(BW'(ma), BW'(mb), q_b[BW*i +: BW]))
+                 : (tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ib)
+                       : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_b[BW*i +: BW]));
+        if (bz && ka) begin
+          e_lka[i] <= 1'b1;
+          e_lua[NRB*i +: NRB] <= NRB'(u);
+        end
+        if (bz && kb) begin
+          e_lkb[i] <= 1'b1;
+          e_lub[NRB*i +: NRB] <= NRB'(u);
+        end
+      end
+      if (rst) begin
+        e_lka[i] <= 1'b0;
+        e_lkb[i] <= 1'b0;
+      end
+    end
+  end
+  // (the entry's lock bits, as the hazard table's: no compare in front of pop)
+  logic hd_lk;
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_lk (
+      .words(e_lka | e_lkb), .index(hd), .word(hd_lk)
+  );
+  assign hd_locked = !hd_dir && hd_lk;
+  logic hd_nrev;
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nrev (
+      .words(q_need & q_rev), .index(hd), .word(hd_nrev)
+  );
+  lbnic_word_sel #(.W(DEPTH), .N(DEPTH), .IW(QB)) u_ca (.words(q_ca), .index(ip), .word(ca_ip));
+  lbnic_word_sel #(.W(DEPTH), .N(DEPTH), .IW(QB)) u_cb (.words(q_cb), .index(ip), .word(cb_ip));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exa (.words(e_exa), .index(ip), .word(exa_ip));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exb (.words(e_exb), .index(ip), .word(exb_ip));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lka (.words(e_lka), .index(ip), .word(lka));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lkb (.words(e_lkb), .index(ip), .word(lkb));
+  lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lua (.words(e_lua), .index(ip), .word(lua));
+  lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lub (.words(e_lub), .index(ip), .word(lub));
   always_comb begin
     // (in S_OUT every write of the packet in CT_EXEC was taken, and in
     // S_NAT_HASH every write of its own buckets: it leaves the table there)
-    exa = ex_busy && st != S_OUT && st != S_NAT_HASH && (ex_a == ea || ex_b == ea);
-    exb = ex_busy && st != S_OUT && st != S_NAT_HASH && (ex_a == eb || ex_b == eb);
-    lka = locked(ea, r_busy, r_la, r_lb);
-    lkb = locked(eb, r_busy, r_la, r_lb);
-    lua = locker(ea, r_busy, r_la, r_lb);
-    lub = locker(eb, r_busy, r_la, r_lb);
-    // the youngest cleared entry with each candidate (k from the head)
-    qha = 1'b0;
-    qhb = 1'b0;
-    srca = '0;
-    srcb = '0;
-    for (int k = 0; k < DEPTH; k++) begin
-      if (QC'(k) < n_clr && r_need[k]) begin
-        if (r_qa[BW*k +: BW] == ea || r_qb[BW*k +: BW] == ea) begin
-          qha = 1'b1;
-          srca = hd + QB'(k);
-        end
-        if (r_qa[BW*k +: BW] == eb || r_qb[BW*k +: BW] == eb) begin
-          qhb = 1'b1;
-          srcb = hd + QB'(k);
-        end
-      end
-    end
+    exa = ex_busy && st != S_OUT && st != S_NAT_HASH && exa_ip;
+    exb = ex_busy && st != S_OUT && st != S_NAT_HASH && exb_ip;
+    // whether a cleared entry has either candidate; which is the youngest
+    // (srca, srcb) was found as the entry was taken (q_ys*, below)
+    cma = ca_ip & q_clr & q_need;
+    cmb = cb_ip & q_clr & q_need;
+    qha = |cma;
+    qhb = |cmb;
     ha = exa || qha;
     hb = exb || qhb;
-    // (not as a source may leave by pop_dir: its slot would miss it)
+    // (not as a source may leave by pop_dir: its slot would miss it; a
+    // source needs its buckets, and the head that does and leaves by
+    // pop_dir is a NAT reply taken before CT_HOST: that, from registers,
+    // where pop_dir itself put hd_ok's 8 LUT levels in front of clr_ok)
     // A side a posted unit holds (locked) is forwarded from the unit's
     // write (its source the unit), unless an older packet has it too (then
     // the entry waits); not in a clock a unit's write is taken (the lock
     // then ends unseen; the next clock it is gone).
     fw_clr = q_need[ip] && (ha || hb || lka || lkb) && !(ha && lka) && !(hb && lkb)
              && !((ha || lka) && fw_on[0]) && !((hb || lkb) && fw_on[1])
-             && !pop_dir && !((lka || lkb) && rm_wr_fire);
+             && !(scrubbing && ct_host && hd_nrev) && !((lka || lkb) && rm_wr_fire);
     clr_ok = n_clr != q_cnt && (!q_need[ip] || (!lka && !lkb && !ha && !hb) || fw_clr);
   end
+`ifndef SYNTHESIS
+  // the per-entry form against the compares of ip's buckets it replaced
+  // (on the rotated state), and q_clr against n_clr
+  always_ff @(posedge clk) begin
+    logic oqa, oqb;
+    logic [QB-1:0] osa, osb;
+    oqa = 1'b0;
+    oqb = 1'b0;
+    osa = '0;
+    osb = '0;
+    for (int k = 0; k < DEPTH; k++) begin
+      if (QC'(k) < n_clr && r_need[k]) begin
+        if (r_qa[BW*k +: BW] == ea || r_qb[BW*k +: BW] == ea) begin
+          oqa = 1'b1;
+          osa = hd + QB'(k);
+        end
+        if (r_qa[BW*k +: BW] == eb || r_qb[BW*k +: BW] == eb) begin
+          oqb = 1'b1;
+          osb = hd + QB'(k);
+        end
+      end
+      if (!rst && q_clr[QB'(hd + QB'(k))] != (QC'(k) < n_clr))
+        $error("lbnic_ct_engine: q_clr apart from n_clr");
+      if (!rst && (e_lka[k] != locked(q_a[BW*k +: BW], r_busy, r_la, r_lb)
+                   || e_lkb[k] != locked(q_b[BW*k +: BW], r_busy, r_la, r_lb)
+                   || x_qa[k] != (ex_a == q_a[BW*k +: BW] || ex_b == q_a[BW*k +: BW])
+                   || x_qb[k] != (ex_a == q_b[BW*k +: BW] || ex_b == q_b[BW*k +: BW])))
+        $error("lbnic_ct_engine: an entry's lock or CT_EXEC bits apart from its buckets");
+    end
+    if (!rst && n_clr != q_cnt
+        && (oqa != qha || oqb != qhb || (oqa && osa != srca) || (oqb && osb != srcb)
+            || exa_ip != (ex_a == ea || ex_b == ea) || exb_ip != (ex_a == eb || ex_b == eb)
+            || lka != locked(ea, r_busy, r_la, r_lb) || lkb != locked(eb, r_busy, r_la, r_lb)
+            || lua != locker(ea, r_busy, r_la, r_lb) || lub != locker(eb, r_busy, r_la, r_lb)))
+      $error("lbnic_ct_engine: the hazard table's rows apart from its compares");
+    // a head that needs its buckets leaves by pop_dir only as fw_clr's
+    // stand-in for pop_dir says
+    if (!rst && pop_dir && q_need[hd] && !(ct_host && hd_nrev))
+      $error("lbnic_ct_engine: pop_dir of a head with buckets not a NAT reply under CT_HOST");
+  end
+`endif
 
   // the read to issue: the oldest cleared entry with a bucket to (re)read
   // (k entries from the head: a one-hot of k found on the rotated state;
@@ -1109,14 +1265,21 @@ module lbnic_ct_engine #(
   always_comb begin
     // the unit: the first whose write comes next clock (soon), or that
     // waits to write and is not taken now
+    // (each entry is compared with every unit's two locks, and the side
+    // and the unit are chosen after: the bucket a unit writes is one of
+    // its locks)
+    logic [NR-1:0] uf_sel, uf_bside;
     uf_on = 1'b0;
     uf_u = '0;
     uf_bk = '0;
+    uf_sel = '0;
     for (int u = NR - 1; u >= 0; u--) begin
+      uf_bside[u] = r_soon[u] ? r_soon_b[u] : r_wr_b[u];
       if (r_soon[u] || (r_wr_valid[u] && !r_wr_ready[u])) begin
         uf_on = 1'b1;
         uf_u = NRB'(u);
-        uf_bk = r_soon[u] ? r_soon_bucket[BW*u +: BW] : r_wr_bucket[BW*u +: BW];
+        uf_bk = uf_bside[u] ? r_lb[BW*u +: BW] : r_la[BW*u +: BW];
+        uf_sel = NR'(1) << u;
       end
     end
     uf_e = '0;
@@ -1126,11 +1289,14 @@ module lbnic_ct_engine #(
       for (int i = 0; i < DEPTH; i++) begin
         logic [BW-1:0] bk;
         logic [1:0] sv;
-        logic occ;
+        logic occ, eq;
         bk = g == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
         sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         occ = QC'(QB'(QB'(i) - hd)) < q_cnt;
-        if (!any && occ && q_need[i] && sv == QS_GOT && bk == uf_bk) begin
+        eq = 1'b0;
+        for (int u = 0; u < NR; u++)
+          if (uf_sel[u] && (uf_bside[u] ? bk == r_lb[BW*u +: BW] : bk == r_la[BW*u +: BW])) eq = 1'b1;
+        if (!any && occ && q_need[i] && sv == QS_GOT && eq) begin
           any = 1'b1;
           uf_e[QB*g +: QB] = QB'(i);
         end
@@ -1144,12 +1310,29 @@ module lbnic_ct_engine #(
     enq = in_valid && in_ready;
     if (enq) tl <= tl + 1'b1;
     for (int i = 0; i < DEPTH; i++) begin
+      // the hazard table's rows and its cleared entries (above)
+      if (clr_ok && ip == QB'(i)) q_clr[i] <= 1'b1;
+      if (pop && hd == QB'(i)) q_clr[i] <= 1'b0;
+      for (int j = 0; j < DEPTH; j++) begin
+        if (enq && tl == QB'(i)) begin
+          q_ca[DEPTH*i + j] <= i != j && (BW'(in_meta.bucket_a) == q_a[BW*j +: BW]
+                                          || BW'(in_meta.bucket_a) == q_b[BW*j +: BW]);
+          q_cb[DEPTH*i + j] <= i != j && (BW'(in_meta.bucket_b) == q_a[BW*j +: BW]
+                                          || BW'(in_meta.bucket_b) == q_b[BW*j +: BW]);
+        end else if (enq && tl == QB'(j)) begin
+          q_ca[DEPTH*i + j] <= 1'b0;
+          q_cb[DEPTH*i + j] <= 1'b0;
+        end
+      end
       if (enq && tl == QB'(i)) begin
         q_meta[MB*i +: MB] <= in_meta;
         q_parsed[PB*i +: PB] <= in_parsed;
         q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
+        q_rev[i] <= in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+        q_ysa[QB*i +: QB] <= in_ysa;
+        q_ysb[QB*i +: QB] <= in_ysb;
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
@@ -1238,6 +1421,7 @@ module lbnic_ct_engine #(
       q_cnt <= '0;
       n_clr <= '0;
       ip <= '0;
+      q_clr <= '0;
       rd_out <= '0;
       fw_on <= '0;
       fw_pend <= '0;
@@ -1527,9 +1711,14 @@ module lbnic_ct_engine #(
       end
       S_MOD: begin
         logic [32:0] r2;
+        /* verilator lint_off UNUSEDSIGNAL */  // (df[32]: r2 < 2 x lut_size)
+        logic [33:0] df;
+        /* verilator lint_on UNUSEDSIGNAL */
         r2 = {md_rem, md_p[md_i]};
-        if (r2 >= {1'b0, v.lut_size}) r2 = r2 - {1'b0, v.lut_size};
-        md_rem <= r2[31:0];
+        // (the subtract's borrow is the compare: one carry chain, where
+        // a compare and then the subtract were two in series, 9 levels)
+        df = {1'b0, r2} - {2'd0, v.lut_size};
+        md_rem <= df[33] ? r2[31:0] : df[31:0];
         md_i <= md_i - 1'b1;
         if (md_i == 0) begin
           idx <= r2[31:0];

@@ -64,10 +64,15 @@ module lbnic_ct_rmw #(
     output logic                    busy,
     output logic [BW-1:0]           lock_a,
     output logic [BW-1:0]           lock_b,
-    // the write comes next clock, to soon_bucket (the engine arms a
-    // forwarding slot for a queued packet that read that bucket)
+    // the write comes next clock, to lock_b if soon_b else lock_a (the
+    // engine arms a forwarding slot for a queued packet that read that
+    // bucket); wr_b: the same for the write waiting (wr_bucket is lock_b).
+    // A side, not a bucket: the engine compares its entries with the
+    // locks, registers, and picks by the side after (a bucket chosen by
+    // the match's outcome, then compared, was 9 LUT levels, issue 13)
     output logic                    soon,
-    output logic [BW-1:0]           soon_bucket
+    output logic                    soon_b,
+    output logic                    wr_b
 );
   localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1;
   localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
@@ -110,7 +115,9 @@ module lbnic_ct_rmw #(
 
   assign cmd_ready = st == R_IDLE;
   assign wr_now = now;
-  assign busy = st != R_IDLE;
+  // busy is st != R_IDLE, kept in a register of its own: a decode of st
+  // sat in front of CT_HOST's ack into the register block's read (9 LUT
+  // levels, issue 13)
   assign lock_a = a;
   assign lock_b = b;
   // a live return entry re-pointed in place, else the free way the clear
@@ -120,7 +127,7 @@ module lbnic_ct_rmw #(
   assign inb = mo_hit ? mo_hit_b : mo_ins_b;
   assign inw = mo_hit ? mo_hit_way : mo_ins_way;
   assign soon = st == R_MATCH && mo_valid;
-  assign soon_bucket = inb ? b : a;
+  assign soon_b = inb;
   assign rd_valid = st == R_RD_A || st == R_RD_B;
   assign rd_bucket = (st == R_RD_B) ? b : a;
   assign rd_side = st == R_RD_B;
@@ -153,13 +160,15 @@ module lbnic_ct_rmw #(
         got_a <= 1'b0;
         got_b <= 1'b0;
         st <= R_RD_A;
+        busy <= 1'b1;
       end
       R_RD_A: if (rd_ready) st <= R_RD_B;
       R_RD_B: if (rd_ready) st <= R_WAIT;
       R_WAIT: if (got_a && got_b) st <= R_GO;
       R_GO: st <= R_MATCH;
       R_MATCH: if (mo_valid) begin
-        wr_bucket <= soon_bucket;
+        wr_bucket <= inb ? b : a;
+        wr_b <= inb;
         for (int unsigned i = 0; i < WAYS; i++)
           wr_data[WBITS*i +: WBITS] <= (32'(inw) == i) ? mo_new
                                       : (inb ? db[WBITS*i +: WBITS] : da[WBITS*i +: WBITS]);
@@ -167,11 +176,18 @@ module lbnic_ct_rmw #(
         aged <= !mo_hit && mo_aged;
         st <= R_WR;
       end
-      R_WR: if (wr_ready) st <= R_IDLE;
-      default: st <= R_IDLE;
+      R_WR: if (wr_ready) begin
+        st <= R_IDLE;
+        busy <= 1'b0;
+      end
+      default: begin
+        st <= R_IDLE;
+        busy <= 1'b0;
+      end
     endcase
     if (rst) begin
       st <= R_IDLE;
+      busy <= 1'b0;
       got_a <= 1'b0;
       got_b <= 1'b0;
     end
@@ -181,5 +197,7 @@ module lbnic_ct_rmw #(
   always_ff @(posedge clk)
     if (!rst && st == R_MATCH && mo_valid && !mo_hit && mo_kind != INS_FREE)
       $error("lbnic_ct_rmw: no free way although a full hint was clear");
+  always_ff @(posedge clk)
+    if (!rst && busy != (st != R_IDLE)) $error("lbnic_ct_rmw: busy apart from st");
 `endif
 endmodule

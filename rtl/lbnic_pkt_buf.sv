@@ -236,8 +236,14 @@ module lbnic_pkt_buf #(
 
   assign rd_ready = !ractive && hd_valid;
   assign pop = m_tvalid && m_tready;
-  // room for the read in flight and this one
-  assign req = ractive && (32'(q_cnt) + 32'(v1) - 32'(pop) < 2);
+  // room for the read in flight and this one: q_cnt + v1 - pop < 2, the
+  // two outcomes of the registers first and pop choosing last (pop comes
+  // through REWRITE's ready; a sum and compare behind it were 9 LUT
+  // levels into req, issue 13)
+  logic room_pop, room_hold;
+  assign room_hold = 32'(q_cnt) + 32'(v1) < 2;
+  assign room_pop = 32'(q_cnt) + 32'(v1) < 3;
+  assign req = ractive && (pop ? room_pop : room_hold);
   assign req_last = rleft <= 16'(DATA_BYTES);
   assign req_bytes = req_last ? rleft : 16'(DATA_BYTES);
   assign put = v1;

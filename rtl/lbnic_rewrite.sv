@@ -207,8 +207,14 @@ module lbnic_rewrite #(
   logic        x_pe0, x_ipe, x_ql4, x_p17;
   logic [15:0] x_op0, x_np0, x_iop, x_inp;
   logic [2:0]  n_kind;
-  logic [15:0] n_last_ob;
-  assign n_last_ob = (n_outlen - 16'd1) >> LB;
+  // The output's last beat, (n_outlen - 1) >> LB, from each source of
+  // n_outlen side by side (n_ol names the one taken): the subtract behind
+  // the choice, itself behind the encapsulated length's add, was 9 LUT
+  // levels into p_last_ob (issue 13). n_outlen is taken whatever the size
+  // checks say (a packet not emitted uses neither).
+  logic [1:0]  n_ol;
+  localparam logic [1:0] OL_META = 2'd0, OL_ENC = 2'd1, OL_KEEP = 2'd2;
+  logic [15:0] lob_meta, lob_enc, lob_keep, n_last_ob;
   logic [15:0] n_len, n_max;
 
   // descriptor decode
@@ -259,7 +265,7 @@ module lbnic_rewrite #(
 
     n_emit = 1'b0; n_encap = 1'b0; n_mac_en = 1'b0; n_nat = 1'b0;
     n_gue = mode == lbnic_pkg::MODE_TUN_GUE;
-    n_shift = 7'd0; n_outlen = d_meta.len;
+    n_shift = 7'd0; n_outlen = d_meta.len; n_ol = OL_META;
     n_dmac = d_backend.mac; n_smac = d_global.device_mac;
     n_kind = ST_TX; n_len = 16'd0; n_max = d_global.max_frame;
     n_addr_at = 16'd0; n_addr_len = 5'd4; n_addr = 128'd0;
@@ -415,7 +421,7 @@ module lbnic_rewrite #(
     // ---- what to do
     case (d_decision.kind)
       lbnic_pipe_pkg::DECISION_PASS: begin
-        n_kind = ST_PASS; n_emit = 1'b1; n_shift = 7'd0; n_outlen = d_meta.len;
+        n_kind = ST_PASS; n_emit = 1'b1; n_shift = 7'd0; n_outlen = d_meta.len; n_ol = OL_META;
         n_len = d_meta.len;
       end
       lbnic_pipe_pkg::DECISION_DROP: begin
@@ -436,18 +442,35 @@ module lbnic_rewrite #(
         end else if (n_encap) begin
           n_len = enc_len[15:0];
           n_max = enc_lim[15:0];
+          n_outlen = enc_len[15:0]; n_ol = OL_ENC;
           if (enc_len > enc_lim) n_kind = ST_TOO_BIG;
-          else begin
-            n_emit = 1'b1; n_outlen = enc_len[15:0];
-          end
+          else n_emit = 1'b1;
         end else begin
           n_len = keep[15:0];
+          n_outlen = keep[15:0]; n_ol = OL_KEEP;
           if (keep > {1'b0, d_global.max_frame}) n_kind = ST_TOO_BIG;
-          else begin
-            n_emit = 1'b1; n_outlen = keep[15:0];
-          end
+          else n_emit = 1'b1;
         end
       end
+    endcase
+  end
+
+  always_comb begin
+    logic [15:0] keep_m1, l23;
+    lob_meta = (d_meta.len - 16'd1) >> LB;
+    // enc_len - 1 (mod 2^16): a sum for each of the four shifts, chosen
+    // after (the choice of the shift in front of the add was 8 levels)
+    l23 = {2'd0, d_parsed.l2_len} + l3_len;
+    lob_enc = n_gue ? (be_v6 ? (l23 + 16'd47) >> LB : (l23 + 16'd27) >> LB)
+                    : (be_v6 ? (l23 + 16'd39) >> LB : (l23 + 16'd19) >> LB);
+    keep_m1 = (frame_len > end_l3 && end_l3 < 17'd60)
+        ? ((frame_len < 17'd60) ? d_meta.len - 16'd1 : 16'd59)
+        : {2'd0, d_parsed.l3_offset} + l3_len - 16'd1;
+    lob_keep = keep_m1 >> LB;
+    case (n_ol)
+      OL_ENC: n_last_ob = lob_enc;
+      OL_KEEP: n_last_ob = lob_keep;
+      default: n_last_ob = lob_meta;
     endcase
   end
 
@@ -558,11 +581,17 @@ module lbnic_rewrite #(
   logic [IB-1:0] ib;
   logic [BW-1:0] prev, cur;
   logic need_out, fire_in, fin, tail_next, take;
+  // ib against p_last_ob, kept in registers stepped with ib (ob_in: ib <=
+  // p_last_ob, ob_more: <, ob_last: ==) from r_left = p_last_ob - ib
+  // (signed: input beats go on past a shorter output): the compares were
+  // 9 LUT levels through s_tready into the packet buffer's read (issue 13)
+  logic [IB:0] r_left;
+  logic ob_in, ob_more, ob_last;
 
   always_comb begin
-    need_out = p_emit && (ib <= p_last_ob);
+    need_out = p_emit && ob_in;
     cur = (state == S_TAIL) ? '0 : s_tdata;
-    tail_next = p_emit && (p_last_ob > ib);
+    tail_next = p_emit && ob_more;
     if (state == S_STREAM) begin
       s_tready = plan_ready && (need_out ? m_tready : 1'b1);
       m_tvalid = plan_ready && s_tvalid && need_out;
@@ -575,7 +604,7 @@ module lbnic_rewrite #(
         || (state == S_TAIL && m_tready);
     d_ready = (state == S_IDLE || fin) && (!st_valid || st_ready);
     take = d_valid && d_ready;
-    m_tlast = ib == p_last_ob;
+    m_tlast = ob_last;
   end
 
   // the output beat
@@ -731,6 +760,10 @@ module lbnic_rewrite #(
       state <= S_IDLE;
       st_valid <= 1'b0;
       ib <= '0;
+      r_left <= '0;
+      ob_in <= 1'b1;
+      ob_more <= 1'b0;
+      ob_last <= 1'b1;
       pl_v <= '0;
     end else begin
       pl_v <= {pl_v[1:0], take};
@@ -738,6 +771,10 @@ module lbnic_rewrite #(
       if (fire_in) begin
         prev <= s_tdata;
         ib <= ib + 1'b1;
+        r_left <= r_left - 1'b1;
+        ob_in <= ob_more;
+        ob_more <= !r_left[IB] && r_left > (IB + 1)'(1);
+        ob_last <= r_left == (IB + 1)'(1);
         r_l2 <= r_l2 - RW'(DB); r_l2e <= r_l2e - RW'(DB);
         r_a <= r_a - RW'(DB); r_ae <= r_ae - RW'(DB);
         r_a2 <= r_a2 - RW'(DB); r_a2e <= r_a2e - RW'(DB);
@@ -761,6 +798,10 @@ module lbnic_rewrite #(
         r_a2 <= RW'(n_addr2_at); r_w1 <= RW'(n_w1_at); r_w2 <= RW'(n_w2_at);
         p_shift <= n_shift; r_rem <= RW'(n_outlen);
         p_last_ob <= n_last_ob[IB-1:0];
+        r_left <= {1'b0, n_last_ob[IB-1:0]};
+        ob_in <= 1'b1;
+        ob_more <= n_last_ob[IB-1:0] != '0;
+        ob_last <= n_last_ob[IB-1:0] == '0;
         p_dmac <= n_dmac; p_smac <= n_smac;
         r_l2 <= RW'(d_parsed.l2_len);
         p_hdr <= n_hdr;
@@ -772,6 +813,16 @@ module lbnic_rewrite #(
       end
     end
   end
+
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && state != S_IDLE
+        && (ob_in != (ib <= p_last_ob) || ob_more != (ib < p_last_ob) || ob_last != (ib == p_last_ob)))
+      $error("lbnic_rewrite: ob_* apart from ib and p_last_ob");
+  always_ff @(posedge clk)
+    if (!rst && take && n_emit && n_last_ob != (n_outlen - 16'd1) >> LB)
+      $error("lbnic_rewrite: n_last_ob apart from n_outlen");
+`endif
 
   logic unused;
   assign unused = ^{s_tkeep, cat, n_last_ob, p_gue, d_meta, d_parsed, d_vip, d_backend,
