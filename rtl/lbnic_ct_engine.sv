@@ -792,7 +792,8 @@ module lbnic_ct_engine #(
   logic [DEPTH*MB-1:0]     q_meta;
   logic [DEPTH*PB-1:0]     q_parsed;
   logic [DEPTH*BW-1:0]     q_a, q_b;
-  logic [DEPTH-1:0]        q_need, q_rev;  // needs its buckets; a NAT reply
+  logic [DEPTH-1:0]        q_need, q_rev, q_vf;  // needs its buckets; a NAT reply; VIP or fragment
+  logic [DEPTH-1:0]        q_nrev;               // a NAT reply that needs its buckets
   logic [2*DEPTH-1:0]      q_sa, q_sb;
   logic [DEPTH*WAYS-1:0]   q_za, q_zb;    // ways the scrubber zeroed since the read
   logic [QB-1:0]           hd, tl;
@@ -868,19 +869,25 @@ module lbnic_ct_engine #(
   // The head's decision where it needs no conntrack and no scheduling
   // (S_DISP's straight way to S_OUT): no bank, bypass, parse error, no
   // valid VIP, a Reverse while CT_HOST is set.
-  logic hd_dir;
+  // (whether it is direct from per-entry class bits, q_vf / q_rev, read at
+  // hd: the class read out of the head's meta and decoded was 8 levels
+  // into pop; hd_dir_m, the same from the meta, is checked against it)
+  logic hd_dir, hd_dir_m, hd_vf, hd_rv;
   lbnic_pipe_pkg::decision_t hd_ddec;
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_vf (.words(q_vf), .index(hd), .word(hd_vf));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_rv (.words(q_rev), .index(hd), .word(hd_rv));
+  assign hd_dir = !(bank_valid && (hd_vf || (hd_rv && !ct_host)));
   always_comb begin
-    hd_dir = 1'b1;
+    hd_dir_m = 1'b1;
     hd_ddec = d_novip;
     if (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_BYPASS) hd_ddec = d_pass;
     else if (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_PARSE_ERROR) hd_ddec = d_parse;
     else if (bank_valid) begin
       case (hd_meta.class_kind)
-        lbnic_pipe_pkg::CLASS_REVERSE: hd_dir = ct_host;
-        lbnic_pipe_pkg::CLASS_VIP: hd_dir = 1'b0;
+        lbnic_pipe_pkg::CLASS_REVERSE: hd_dir_m = ct_host;
+        lbnic_pipe_pkg::CLASS_VIP: hd_dir_m = 1'b0;
         lbnic_pipe_pkg::CLASS_FRAGMENT: begin
-          hd_dir = 1'b0;
+          hd_dir_m = 1'b0;
           hd_ddec = d_pass;
         end
         default: ;
@@ -960,26 +967,24 @@ module lbnic_ct_engine #(
   // for every entry at once and chosen by ip after (the 16:1 read of ip's
   // buckets in front of the compares was 9 LUT levels into clr_ok, issue
   // 13):
-  // - q_ca / q_cb, row i bit j (registered as entry i is taken): entry j,
-  //   older, has entry i's candidate A (B) among its buckets. An entry
-  //   taken into slot j clears column j in every row (it is younger than
-  //   all of them); bit j counts only while j is cleared (q_clr).
-  // - q_clr: the entries the hazard table has passed, hd .. ip - 1.
   // - e_ex*, e_lk*, e_lu*: against the packet in CT_EXEC and the units'
   //   locks, registers (x_q*, and e_lk*, e_lu* themselves), each from both
   //   sides' next values (a lock changes only as its unit takes a command
   //   and ends as its write is taken, ex_a / ex_b only at pop_x, an
   //   entry's buckets only as it is taken).
-  logic [DEPTH*DEPTH-1:0] q_ca, q_cb;
-  logic [DEPTH-1:0] q_clr, e_exa, e_exb, e_lka, e_lkb, ca_ip, cb_ip, cma, cmb;
-  // - q_ysa / q_ysb (registered as entry i is taken): the youngest entry
-  //   then in the queue with i's candidate A (B) among its buckets. When
-  //   the hazard table reaches i, every older entry still queued is
-  //   cleared and they leave in order, so that entry is the youngest
-  //   cleared one with it whenever there is one (qha): the nearest below
-  //   tl, the highest index under tl, else the highest at or above it (a
-  //   search at ip, behind the row's read, was 9 LUT levels into fw_src).
+  logic [DEPTH-1:0] e_exa, e_exb, e_lka, e_lkb;
+  // - q_ysa / q_ysb and q_hqa / q_hqb (registered as entry i is taken):
+  //   the youngest entry then queued that needs its buckets and has i's
+  //   candidate A (B) among them (the nearest below tl: the highest index
+  //   under tl, else the highest at or above it), and whether there is
+  //   one; q_hq* is cleared when that entry leaves. When the hazard table
+  //   reaches i every older entry still queued is cleared, and they leave
+  //   in order, so q_hq* is whether a cleared entry has the candidate
+  //   (qha) and q_ys* the youngest such (srca): a search of the cleared
+  //   entries at ip was 9 LUT levels into fw_src and clr_ok.
   logic [DEPTH*QB-1:0] q_ysa, q_ysb;
+  logic [DEPTH-1:0] q_hqa, q_hqb;
+  logic in_hqa, in_hqb;
   logic [QB-1:0] in_ysa, in_ysb;
   always_comb begin
     logic [DEPTH-1:0] ya, yb, lt;
@@ -1002,6 +1007,8 @@ module lbnic_ct_engine #(
       if (ya[j] && lt[j]) in_ysa = QB'(j);
       if (yb[j] && lt[j]) in_ysb = QB'(j);
     end
+    in_hqa = |ya;
+    in_hqb = |yb;
   end
   lbnic_word_sel #(.W(QB), .N(DEPTH), .IW(QB)) u_ysa (.words(q_ysa), .index(ip), .word(srca));
   lbnic_word_sel #(.W(QB), .N(DEPTH), .IW(QB)) u_ysb (.words(q_ysb), .index(ip), .word(srcb));
@@ -1067,10 +1074,10 @@ module lbnic_ct_engine #(
   assign hd_locked = !hd_dir && hd_lk;
   logic hd_nrev;
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nrev (
-      .words(q_need & q_rev), .index(hd), .word(hd_nrev)
+      .words(q_nrev), .index(hd), .word(hd_nrev)
   );
-  lbnic_word_sel #(.W(DEPTH), .N(DEPTH), .IW(QB)) u_ca (.words(q_ca), .index(ip), .word(ca_ip));
-  lbnic_word_sel #(.W(DEPTH), .N(DEPTH), .IW(QB)) u_cb (.words(q_cb), .index(ip), .word(cb_ip));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqa (.words(q_hqa), .index(ip), .word(qha));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqb (.words(q_hqb), .index(ip), .word(qhb));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exa (.words(e_exa), .index(ip), .word(exa_ip));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exb (.words(e_exb), .index(ip), .word(exb_ip));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lka (.words(e_lka), .index(ip), .word(lka));
@@ -1082,12 +1089,8 @@ module lbnic_ct_engine #(
     // S_NAT_HASH every write of its own buckets: it leaves the table there)
     exa = ex_busy && st != S_OUT && st != S_NAT_HASH && exa_ip;
     exb = ex_busy && st != S_OUT && st != S_NAT_HASH && exb_ip;
-    // whether a cleared entry has either candidate; which is the youngest
-    // (srca, srcb) was found as the entry was taken (q_ys*, below)
-    cma = ca_ip & q_clr & q_need;
-    cmb = cb_ip & q_clr & q_need;
-    qha = |cma;
-    qhb = |cmb;
+    // (whether a cleared entry has either candidate, qha / qhb, and the
+    // youngest such, srca / srcb, as the entry was taken: q_hq*, q_ys*)
     ha = exa || qha;
     hb = exb || qhb;
     // (not as a source may leave by pop_dir: its slot would miss it; a
@@ -1105,7 +1108,7 @@ module lbnic_ct_engine #(
   end
 `ifndef SYNTHESIS
   // the per-entry form against the compares of ip's buckets it replaced
-  // (on the rotated state), and q_clr against n_clr
+  // (on the rotated state)
   always_ff @(posedge clk) begin
     logic oqa, oqb;
     logic [QB-1:0] osa, osb;
@@ -1124,8 +1127,6 @@ module lbnic_ct_engine #(
           osb = hd + QB'(k);
         end
       end
-      if (!rst && q_clr[QB'(hd + QB'(k))] != (QC'(k) < n_clr))
-        $error("lbnic_ct_engine: q_clr apart from n_clr");
       if (!rst && (e_lka[k] != locked(q_a[BW*k +: BW], r_busy, r_la, r_lb)
                    || e_lkb[k] != locked(q_b[BW*k +: BW], r_busy, r_la, r_lb)
                    || x_qa[k] != (ex_a == q_a[BW*k +: BW] || ex_b == q_a[BW*k +: BW])
@@ -1138,6 +1139,8 @@ module lbnic_ct_engine #(
             || lka != locked(ea, r_busy, r_la, r_lb) || lkb != locked(eb, r_busy, r_la, r_lb)
             || lua != locker(ea, r_busy, r_la, r_lb) || lub != locker(eb, r_busy, r_la, r_lb)))
       $error("lbnic_ct_engine: the hazard table's rows apart from its compares");
+    if (!rst && q_cnt != '0 && hd_dir != hd_dir_m)
+      $error("lbnic_ct_engine: hd_dir apart from the head's class");
     // a head that needs its buckets leaves by pop_dir only as fw_clr's
     // stand-in for pop_dir says
     if (!rst && pop_dir && q_need[hd] && !(ct_host && hd_nrev))
@@ -1203,13 +1206,19 @@ module lbnic_ct_engine #(
   assign rsp_qa = rsp_q && !ct_rsp_tag[0];
   assign rsp_qb = rsp_q && ct_rsp_tag[0];
   // (fw_in: the forwarded side's read is in, GOT)
+  logic [DEPTH-1:0] e_gota, e_gotb;
   always_comb begin
-    fw_in = 2'b00;
     for (int i = 0; i < DEPTH; i++) begin
-      if (fw_e[QB-1:0] == QB'(i)) fw_in[0] = q_sa[2*i +: 2] == QS_GOT;
-      if (fw_e[2*QB-1:QB] == QB'(i)) fw_in[1] = q_sb[2*i +: 2] == QS_GOT;
+      e_gota[i] = q_sa[2*i +: 2] == QS_GOT;
+      e_gotb[i] = q_sb[2*i +: 2] == QS_GOT;
     end
   end
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_fw_ina (
+      .words(e_gota), .index(fw_e[QB-1:0]), .word(fw_in[0])
+  );
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_fw_inb (
+      .words(e_gotb), .index(fw_e[2*QB-1:QB]), .word(fw_in[1])
+  );
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
   // the next)
@@ -1231,7 +1240,22 @@ module lbnic_ct_engine #(
   // source packet leaving the hazard table, the host's release
   assign ex_end = ex_busy && ((st == S_OUT && (handed || hand)) || st == S_NAT_HASH);
   for (genvar g = 0; g < 2; g++) begin : g_fw
-    assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW];
+    // (ct_wr_bucket's sources each compared, chosen after: the port's
+    // choice of unit in front of the compare was 8 levels into the queue
+    // RAM's write)
+    logic [NR-1:0] hu;
+    logic hs;
+    for (genvar u = 0; u < NR; u++) begin : g_hu
+      assign hu[u] = rm_wr_u == NRB'(u) && r_wr_bucket[BW*u +: BW] == fw_bk[BW*g +: BW];
+    end
+    assign hs = st == S_FLUSH ? fl_ptr == fw_bk[BW*g +: BW]
+                : ex_wr ? w_bucket == fw_bk[BW*g +: BW] : |hu;
+    assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && hs;
+`ifndef SYNTHESIS
+    always_ff @(posedge clk)
+      if (!rst && wr_fire && hs != (BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]))
+        $error("lbnic_ct_engine: fw_hit's compare apart from ct_wr_bucket's");
+`endif
     // (a source that left without entering CT_EXEC touched nothing)
     assign fw_done[g] = fw_on[g] && !fw_pend[g]
                         && (fw_u[g] ? r_wr_valid[fw_uid[NRB*g +: NRB]] && r_wr_ready[fw_uid[NRB*g +: NRB]]
@@ -1266,8 +1290,9 @@ module lbnic_ct_engine #(
     // the unit: the first whose write comes next clock (soon), or that
     // waits to write and is not taken now
     // (each entry is compared with every unit's two locks, and the side
-    // and the unit are chosen after: the bucket a unit writes is one of
-    // its locks)
+    // and the unit are chosen after the first entry is found: the bucket
+    // a unit writes is one of its locks; a compare with the chosen bucket
+    // was 9 LUT levels, issue 13)
     logic [NR-1:0] uf_sel, uf_bside;
     uf_on = 1'b0;
     uf_u = '0;
@@ -1282,23 +1307,35 @@ module lbnic_ct_engine #(
         uf_sel = NR'(1) << u;
       end
     end
+    // the first entry for every unit and lock side, chosen after by the
+    // unit and its side (they come from the match's outcome)
     uf_e = '0;
     for (int g = 0; g < 2; g++) begin
       logic any;
       any = 1'b0;
-      for (int i = 0; i < DEPTH; i++) begin
-        logic [BW-1:0] bk;
-        logic [1:0] sv;
-        logic occ, eq;
-        bk = g == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
-        sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
-        occ = QC'(QB'(QB'(i) - hd)) < q_cnt;
-        eq = 1'b0;
-        for (int u = 0; u < NR; u++)
-          if (uf_sel[u] && (uf_bside[u] ? bk == r_lb[BW*u +: BW] : bk == r_la[BW*u +: BW])) eq = 1'b1;
-        if (!any && occ && q_need[i] && sv == QS_GOT && eq) begin
-          any = 1'b1;
-          uf_e[QB*g +: QB] = QB'(i);
+      for (int u = 0; u < NR; u++) begin
+        for (int l = 0; l < 2; l++) begin
+          logic f;
+          logic [QB-1:0] fe;
+          f = 1'b0;
+          fe = '0;
+          for (int i = 0; i < DEPTH; i++) begin
+            logic [BW-1:0] bk;
+            logic [1:0] sv;
+            logic occ;
+            bk = g == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
+            sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
+            occ = QC'(QB'(QB'(i) - hd)) < q_cnt;
+            if (!f && occ && q_need[i] && sv == QS_GOT
+                && bk == (l == 1 ? r_lb[BW*u +: BW] : r_la[BW*u +: BW])) begin
+              f = 1'b1;
+              fe = QB'(i);
+            end
+          end
+          if (uf_sel[u] && uf_bside[u] == (l == 1)) begin
+            any = f;
+            uf_e[QB*g +: QB] = fe;
+          end
         end
       end
       uf_arm[g] = any && uf_on && !fw_on[g] && !(host_q && !ct_host);
@@ -1310,20 +1347,9 @@ module lbnic_ct_engine #(
     enq = in_valid && in_ready;
     if (enq) tl <= tl + 1'b1;
     for (int i = 0; i < DEPTH; i++) begin
-      // the hazard table's rows and its cleared entries (above)
-      if (clr_ok && ip == QB'(i)) q_clr[i] <= 1'b1;
-      if (pop && hd == QB'(i)) q_clr[i] <= 1'b0;
-      for (int j = 0; j < DEPTH; j++) begin
-        if (enq && tl == QB'(i)) begin
-          q_ca[DEPTH*i + j] <= i != j && (BW'(in_meta.bucket_a) == q_a[BW*j +: BW]
-                                          || BW'(in_meta.bucket_a) == q_b[BW*j +: BW]);
-          q_cb[DEPTH*i + j] <= i != j && (BW'(in_meta.bucket_b) == q_a[BW*j +: BW]
-                                          || BW'(in_meta.bucket_b) == q_b[BW*j +: BW]);
-        end else if (enq && tl == QB'(j)) begin
-          q_ca[DEPTH*i + j] <= 1'b0;
-          q_cb[DEPTH*i + j] <= 1'b0;
-        end
-      end
+      // the youngest older entry with a candidate leaving (above)
+      if (pop && hd == q_ysa[QB*i +: QB]) q_hqa[i] <= 1'b0;
+      if (pop && hd == q_ysb[QB*i +: QB]) q_hqb[i] <= 1'b0;
       if (enq && tl == QB'(i)) begin
         q_meta[MB*i +: MB] <= in_meta;
         q_parsed[PB*i +: PB] <= in_parsed;
@@ -1331,8 +1357,13 @@ module lbnic_ct_engine #(
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
         q_rev[i] <= in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+        q_nrev[i] <= in_need && in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+        q_vf[i] <= in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP
+                   || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT;
         q_ysa[QB*i +: QB] <= in_ysa;
         q_ysb[QB*i +: QB] <= in_ysb;
+        q_hqa[i] <= in_hqa && !(pop && hd == in_ysa);
+        q_hqb[i] <= in_hqb && !(pop && hd == in_ysb);
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
@@ -1421,7 +1452,6 @@ module lbnic_ct_engine #(
       q_cnt <= '0;
       n_clr <= '0;
       ip <= '0;
-      q_clr <= '0;
       rd_out <= '0;
       fw_on <= '0;
       fw_pend <= '0;
