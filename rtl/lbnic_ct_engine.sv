@@ -967,12 +967,11 @@ module lbnic_ct_engine #(
   // for every entry at once and chosen by ip after (the 16:1 read of ip's
   // buckets in front of the compares was 9 LUT levels into clr_ok, issue
   // 13):
-  // - e_ex*, e_lk*, e_lu*: against the packet in CT_EXEC and the units'
-  //   locks, registers (x_q*, and e_lk*, e_lu* themselves), each from both
-  //   sides' next values (a lock changes only as its unit takes a command
-  //   and ends as its write is taken, ex_a / ex_b only at pop_x, an
-  //   entry's buckets only as it is taken).
-  logic [DEPTH-1:0] e_exa, e_exb, e_lka, e_lkb;
+  // - x_q*, e_lk*, e_lu*: against the packet in CT_EXEC and the units'
+  //   locks, registers, each from both sides' next values (a lock changes
+  //   only as its unit takes a command and ends as its write is taken,
+  //   ex_a / ex_b only at pop_x, an entry's buckets only as it is taken).
+  logic [DEPTH-1:0] e_lka, e_lkb;
   // - q_ysa / q_ysb and q_hqa / q_hqb (registered as entry i is taken):
   //   the youngest entry then queued that needs its buckets and has i's
   //   candidate A (B) among them (the nearest below tl: the highest index
@@ -1015,12 +1014,6 @@ module lbnic_ct_engine #(
   logic [DEPTH*NRB-1:0] e_lua, e_lub;
   logic [DEPTH-1:0] x_qa, x_qb;
   logic exa_ip, exb_ip;
-  always_comb begin
-    for (int i = 0; i < DEPTH; i++) begin
-      e_exa[i] = x_qa[i];
-      e_exb[i] = x_qb[i];
-    end
-  end
   // (both outcomes compared, and the strobes that choose, pop_x, a
   // unit's command, the entry taken, last)
   function automatic logic eq2(input logic [BW-1:0] x, input logic [BW-1:0] y,
@@ -1078,8 +1071,8 @@ module lbnic_ct_engine #(
   );
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqa (.words(q_hqa), .index(ip), .word(qha));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqb (.words(q_hqb), .index(ip), .word(qhb));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exa (.words(e_exa), .index(ip), .word(exa_ip));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exb (.words(e_exb), .index(ip), .word(exb_ip));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exa (.words(x_qa), .index(ip), .word(exa_ip));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exb (.words(x_qb), .index(ip), .word(exb_ip));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lka (.words(e_lka), .index(ip), .word(lka));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lkb (.words(e_lkb), .index(ip), .word(lkb));
   lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lua (.words(e_lua), .index(ip), .word(lua));
@@ -1744,14 +1737,16 @@ module lbnic_ct_engine #(
         /* verilator lint_off UNUSEDSIGNAL */  // (df[32]: r2 < 2 x lut_size)
         logic [33:0] df;
         /* verilator lint_on UNUSEDSIGNAL */
+        logic [31:0] rem;
         r2 = {md_rem, md_p[md_i]};
         // (the subtract's borrow is the compare: one carry chain, where
         // a compare and then the subtract were two in series, 9 levels)
         df = {1'b0, r2} - {2'd0, v.lut_size};
-        md_rem <= df[33] ? r2[31:0] : df[31:0];
+        rem = df[33] ? r2[31:0] : df[31:0];
+        md_rem <= rem;
         md_i <= md_i - 1'b1;
         if (md_i == 0) begin
-          idx <= r2[31:0];
+          idx <= rem;
           st <= S_LUT_GO;
         end
       end
