@@ -601,6 +601,72 @@ fn rtl_equals_the_functional_model_on_every_mode_scheduler_and_family() {
     rtl_equals_functional_on_the_matrix(2000);
 }
 
+/// Eight RR VIPs of four backends, each followed in the LUT by a Maglev
+/// VIP; `gen` 2 removes two backends of each RR VIP, so a pointer kept
+/// at 2 or 3 wraps (the engine's S_MOD remainder, spec §12.3 decision 2)
+/// into its own two-entry table. An index left unreduced reads the next
+/// VIP's Maglev entries instead, which a matrix of RR and WRR VIPs (whose
+/// neighbours' tables start 0, 1, ... like their own) did not show.
+fn rr_wrap_config(gen: u32) -> String {
+    let base = std::fs::read_to_string(root().join("examples/basic.toml")).unwrap();
+    let head = &base[..base.find("[[vip]]").unwrap()];
+    let mut c = head.replace(
+        "target = \"default\"",
+        &format!("target = {:?}", root().join(SMALL).display().to_string()),
+    );
+    for k in 0..16 {
+        let rr = k % 2 == 0;
+        c += &format!(
+            "[[vip]]\nname = \"w{k}\"\naddress = \"192.0.2.{}\"\nport = 80\nprotocol = \"tcp\"\nmode = \"dr\"\nscheduler = \"{}\"\n",
+            100 + k,
+            if rr { "rr" } else { "maglev" }
+        );
+        if !rr {
+            c += "table_size = 251\n";
+        }
+        for b in 1..=4 {
+            if rr && gen == 2 && b > 2 {
+                continue;
+            }
+            c += &format!(
+                "\n[[vip.backend]]\nname = \"w{k}-{b}\"\naddress = \"10.{k}.0.{b}\"\nmac = \"02:00:0c:{k:02x}:00:{b:02x}\"\n"
+            );
+        }
+        c += "\n";
+    }
+    c
+}
+
+#[test]
+fn rtl_rr_pointer_wraps_into_its_own_table_after_a_shrinking_commit() {
+    if rtl_harness(SMALL).is_none() {
+        return;
+    }
+    let t = Tmp::new();
+    let (c1, c2) = (
+        t.write("g1.toml", &rr_wrap_config(1)),
+        t.write("g2.toml", &rr_wrap_config(2)),
+    );
+    let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
+    ok(&["compile", &c1, "-o", &i1]);
+    ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+    let trace = t.s("in.pcap");
+    ok(&[
+        "gen",
+        &c1,
+        "-o",
+        &trace,
+        "-n",
+        "1600",
+        "--flows",
+        "400",
+        "--flow-len",
+        "2",
+    ]);
+    let upd = t.write("updates.txt", "at packet 800: flash g2.img\n");
+    compare_models(&t, &i1, &trace, Some(&upd)).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The long run of issue 12 (documented in the README): 500,000 packets per
 /// family, 1M in all, or LBNIC_RTL_LONG_PACKETS per family.
 ///     LBNIC_RTL_REQUIRED=1 cargo test --test rtl -- --ignored long_run --nocapture
