@@ -483,6 +483,16 @@ fn rtl_refuses_what_it_does_not_model() {
     assert!(!o.status.success() && e.contains("AXI-Stream source"), "{e}");
 }
 
+/// Two configs written and compiled, g2.img against g1.img (so slots
+/// stay): (g1.toml, g1.img).
+fn two_generations(t: &Tmp, g1: &str, g2: &str) -> (String, String) {
+    let (c1, c2) = (t.write("g1.toml", g1), t.write("g2.toml", g2));
+    let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
+    ok(&["compile", &c1, "-o", &i1]);
+    ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+    (c1, i1)
+}
+
 /// A bank with every mode x scheduler of one address family (16 VIPs, the
 /// small target's limit), TCP and UDP alternating, NAT backends with
 /// their own port; `gen` 2 drains every VIP's second backend and removes
@@ -549,13 +559,7 @@ fn rtl_equals_functional_on_the_matrix(packets: u64) {
     }
     for v6 in [false, true] {
         let t = Tmp::new();
-        let (c1, c2) = (
-            t.write("g1.toml", &matrix_config(v6, 1)),
-            t.write("g2.toml", &matrix_config(v6, 2)),
-        );
-        let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
-        ok(&["compile", &c1, "-o", &i1]);
-        ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+        let (c1, i1) = two_generations(&t, &matrix_config(v6, 1), &matrix_config(v6, 2));
         let trace = t.s("in.pcap");
         let n = packets.to_string();
         ok(&[
@@ -643,26 +647,9 @@ fn rtl_rr_pointer_wraps_into_its_own_table_after_a_shrinking_commit() {
         return;
     }
     let t = Tmp::new();
-    let (c1, c2) = (
-        t.write("g1.toml", &rr_wrap_config(1)),
-        t.write("g2.toml", &rr_wrap_config(2)),
-    );
-    let (i1, i2) = (t.s("g1.img"), t.s("g2.img"));
-    ok(&["compile", &c1, "-o", &i1]);
-    ok(&["compile", &c2, "-o", &i2, "--previous", &i1]);
+    let (c1, i1) = two_generations(&t, &rr_wrap_config(1), &rr_wrap_config(2));
     let trace = t.s("in.pcap");
-    ok(&[
-        "gen",
-        &c1,
-        "-o",
-        &trace,
-        "-n",
-        "1600",
-        "--flows",
-        "400",
-        "--flow-len",
-        "2",
-    ]);
+    gen_at(&c1, &trace, "1600", "400", "line");
     let upd = t.write("updates.txt", "at packet 800: flash g2.img\n");
     compare_models(&t, &i1, &trace, Some(&upd)).unwrap_or_else(|e| panic!("{e}"));
 }
