@@ -119,7 +119,10 @@ fn registry() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
 /// Remove every temporary output file this process still has open. Safe
 /// to call from the signal-handling thread; returns how many it removed.
 pub fn remove_temporaries() -> usize {
-    let mut set = registry();
+    remove_registered(&mut registry())
+}
+
+fn remove_registered(set: &mut BTreeSet<PathBuf>) -> usize {
     let n = set.iter().filter(|p| std::fs::remove_file(p).is_ok()).count();
     set.clear();
     n
@@ -136,7 +139,11 @@ pub fn install_signal_cleanup() -> io::Result<()> {
         .name("signal-cleanup".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
-                remove_temporaries();
+                // The lock is held until the process is gone, so no other
+                // thread can create (and leave behind) a temporary after
+                // the sweep.
+                let mut set = registry();
+                remove_registered(&mut set);
                 // Restore the default action and raise it again.
                 let _ = signal_hook::low_level::emulate_default_handler(sig);
                 std::process::exit(128 + sig);
@@ -182,6 +189,10 @@ impl Output {
                 // existing file keeps its mode, as `cp` and shell redirection
                 // leave it.
                 let mode = std::fs::metadata(&dest).map_or(0o666, |m| m.permissions().mode() & 0o7777);
+                // Held from before the temporary exists until it is
+                // registered: a signal's sweep waits for it, and cannot run
+                // in between and miss the file (as it once did).
+                let mut set = registry();
                 let name = dest
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -198,7 +209,8 @@ impl Output {
                         .set_permissions(Permissions::from_mode(mode))
                         .map_err(oerr(path, "setting the mode"))?;
                 }
-                registry().insert(tmp.path().to_path_buf());
+                set.insert(tmp.path().to_path_buf());
+                drop(set);
                 Sink::Temp {
                     file: Some(tmp),
                     dest,
@@ -412,6 +424,28 @@ mod tests {
         assert!(remove_temporaries() >= 1);
         assert!(temporaries_in(d.path()).is_empty());
         drop(o);
+    }
+
+    /// A signal's sweep holds the registry; a temporary created meanwhile
+    /// must wait for it, not appear unregistered (CI once saw one left
+    /// behind by SIGTERM).
+    #[test]
+    fn no_temporary_appears_while_the_sweep_holds_the_registry() {
+        let _g = serial();
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("x");
+        let held = registry();
+        let t = std::thread::spawn(move || Output::create(&dest).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            temporaries_in(d.path()).is_empty(),
+            "created before it could be registered"
+        );
+        drop(held);
+        let o = t.join().unwrap();
+        assert_eq!(temporaries_in(d.path()).len(), 1);
+        drop(o);
+        assert!(temporaries_in(d.path()).is_empty());
     }
 
     #[test]
