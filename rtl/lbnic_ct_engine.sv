@@ -240,6 +240,13 @@ module lbnic_ct_engine #(
   lbnic_pipe_pkg::ct_key_t   mkey;
   logic                      mrev;
   logic [7:0]                mflags;
+  // The lookup's match starts in S_DISP, from the head's data as the
+  // queue RAM gives it (no scrubber zeroes to apply), not two clocks later
+  // from da/db: d_go the clock after such a pop, d_rev/d_flags what S_DISP
+  // puts in mrev/mflags.
+  logic                      d_go, d_rev;
+  logic [7:0]                d_flags;
+  logic [BBITS-1:0]          hd_da, hd_db;  // the head's buckets (queue RAM, read at pop)
   logic [31:0]               ma, mb, mt;
   logic [BBITS-1:0]          da, db, dt;
   logic                      got_a, got_b, got_t;
@@ -536,14 +543,15 @@ module lbnic_ct_engine #(
   assign use_t = mstep == MS_3;
   lbnic_ct_match #(.WAYS(WAYS)) u_match (
       .clk, .rst,
-      .in_valid(st == S_M_GO), .in_ready(m_in_ready),
-      .key(mkey), .reverse(mrev), .now(m.now), .len(m.len), .tcp_flags(mflags),
-      .new_vip(s_slot), .new_backend(s_local),
+      .in_valid(st == S_M_GO || (d_go && (d_rev || !ct_host))), .in_ready(m_in_ready),
+      .key(d_go ? m.key : mkey), .reverse(d_go ? d_rev : mrev), .now(m.now), .len(m.len),
+      .tcp_flags(d_go ? d_flags : mflags),
+      .new_vip(d_go ? m.slot : s_slot), .new_backend(s_local),
       .to_syn(to[31:0]), .to_est(to[63:32]), .to_fin(to[95:64]), .to_udp(to[127:96]),
-      .bucket_a(use_t ? dt : da), .bucket_b(use_t ? dt : db),
-      .a(use_t ? mt : ma), .b(use_t ? mt : mb),
+      .bucket_a(d_go ? hd_da : use_t ? dt : da), .bucket_b(d_go ? hd_db : use_t ? dt : db),
+      .a(d_go ? m.bucket_a : use_t ? mt : ma), .b(d_go ? m.bucket_b : use_t ? mt : mb),
       .res_other(res_other),
-      .res_placed(mstep == MS_2 ? res_placed : '0),
+      .res_placed((mstep == MS_2 && !d_go) ? res_placed : '0),
       .res_full(res_full),
       .out_valid(mo_valid), .out_ready(1'b1),
       .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
@@ -1191,7 +1199,6 @@ module lbnic_ct_engine #(
   // (pop), the data in S_DISP. In flip-flops, 2 x DEPTH buckets (131072 at
   // the default target) and their head multiplexer were most of the
   // engine's synthesis time and area.
-  logic [BBITS-1:0] hd_da, hd_db;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [BBITS-1:0] q_ra, q_rb;  // port A only writes
   /* verilator lint_on UNUSEDSIGNAL */
@@ -1457,6 +1464,7 @@ module lbnic_ct_engine #(
     be_v <= 1'b0;
     lut_v <= 1'b0;
     flush_done <= 1'b0;
+    d_go <= 1'b0;
 
     // conntrack responses, by tag
     if (ct_rsp_valid) begin
@@ -1508,6 +1516,14 @@ module lbnic_ct_engine #(
             st <= S_HR_RD;
           end
         end else if (pop_x) begin
+          /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
+          lbnic_pipe_pkg::parsed_t hp;
+          /* verilator lint_on UNUSEDSIGNAL */
+          hp = hd_parsed;
+          d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0;
+          d_rev <= hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+          d_flags <= (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE) ? hp.tcp_flags
+                                                                           : hd_meta.tcp_flags;
           m <= hd_meta;
           p <= hd_parsed;
           got_a <= 1'b1;
@@ -1554,8 +1570,15 @@ module lbnic_ct_engine #(
         st <= S_OUT;
         if (!x_dir) begin
           // a Reverse (CT_HOST clear), a valid VIP's packet or a fragment
-          if (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host) st <= S_POSTLOOK;
-          else st <= pre ? S_RD_W : S_RD_A;
+          if (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host) begin
+            st <= S_POSTLOOK;
+          end else if (d_go) begin
+            // (the match was started in this clock, see u_match)
+            mstep <= MS_1;
+            st <= S_M_W;
+          end else begin
+            st <= pre ? S_RD_W : S_RD_A;
+          end
         end
       end
 
@@ -2040,6 +2063,7 @@ module lbnic_ct_engine #(
       lx_out <= '0;
       lx_got <= 1'b0;
       lx_iss <= 1'b0;
+      d_go <= 1'b0;
       o_full <= '0;
       o_wait0 <= '0;
       o_wait1 <= '0;

@@ -327,6 +327,15 @@ module lbnic_ct_engine_run #(
       if (dut.st == 40 && !dut.rm_cmd_valid) n_inline <= n_inline + 1;
     end
   end
+  // +ststat: clocks in each of CT_EXEC's states (by number, the engine's
+  // state_e order), to see where a packet's clocks go
+  longint st_clk[64];
+  initial for (int i = 0; i < 64; i++) st_clk[i] = 0;
+  always @(posedge clk) if (!rst && !done) st_clk[int'(dut.st)] <= st_clk[int'(dut.st)] + 1;
+  final
+    if ($test$plusargs("ststat"))
+      for (int i = 0; i < 64; i++)
+        if (st_clk[i] != 0) $display("%s: state %0d: %0d clocks", NAME, i, st_clk[i]);
   // the posted path was taken (both targets have new NAT flows with a
   // free way), and its decisions and counters were checked above
   always @(posedge done)
