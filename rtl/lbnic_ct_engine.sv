@@ -247,6 +247,14 @@ module lbnic_ct_engine #(
   logic                      d_go, d_rev;
   logic [7:0]                d_flags;
   logic [BBITS-1:0]          hd_da, hd_db;  // the head's buckets (queue RAM, read at pop)
+  // A Maglev VIP's LUT entry, read while that match runs, so that a miss
+  // has it in S_SCHED (sp: SP_IDX waits for the index, SP_LUT for the
+  // entry, SP_DONE holds it in sp_local); a hit cancels it. sp_out counts
+  // those reads not yet answered (a cancelled one's answer is dropped),
+  // and the FSM's own LUT reads wait for none.
+  localparam logic [1:0] SP_OFF = 2'd0, SP_IDX = 2'd1, SP_LUT = 2'd2, SP_DONE = 2'd3;
+  logic [1:0]                sp, sp_out;
+  logic [15:0]               sp_local;
   logic [31:0]               ma, mb, mt;
   logic [BBITS-1:0]          da, db, dt;
   logic                      got_a, got_b, got_t;
@@ -441,7 +449,7 @@ module lbnic_ct_engine #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [31:0]   rr_a_rdata;  // port A only writes
   /* verilator lint_on UNUSEDSIGNAL */
-  assign rr_we = st == S_LUT_GO && rr_upd && 32'(s_slot) < MAX_VIPS;
+  assign rr_we = st == S_LUT_GO && sp_out == '0 && rr_upd && 32'(s_slot) < MAX_VIPS;
   assign rr_wdata = (idx + 1 == v.lut_size) ? 32'h0 : idx + 1;
   lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB)) u_rr (
       .clk,
@@ -454,6 +462,28 @@ module lbnic_ct_engine #(
   // comes with the engine drained, and a RESET's clear is taken into it.
   logic rr_okq;
   assign rr_p = rr_okq ? rr_rdata : 32'h0;
+
+  // S_POSTLOOK's checks of a miss before scheduling (all from the packet
+  // and its slot's VIP entry, known from S_DISP on): go on to S_SCHED, or
+  // leave with pl_dec. A miss found by the match goes to S_SCHED at once
+  // when it may (v, s_slot and rr_okq are set from S_DISP on).
+  logic pl_sched;
+  lbnic_pipe_pkg::decision_t pl_dec;
+  always_comb begin
+    pl_sched = 1'b0;
+    pl_dec = '0;
+    pl_dec.kind = lbnic_pipe_pkg::DECISION_DROP;
+    if (cls == lbnic_pipe_pkg::CLASS_VIP) begin
+      if (is_icmp && vip_slot.mode == MODE_NAT) pl_dec.drop_counter = DC_UNROUTABLE;
+      else pl_sched = 1'b1;
+    end else if (!m.slot_valid) begin
+      pl_dec.drop_counter = DC_FRAG_AMBIGUOUS;
+    end else if (!slot_ok) begin
+      pl_dec = d_novip;
+    end else begin
+      pl_sched = 1'b1;
+    end
+  end
 
   // Decisions without conntrack.
   lbnic_pipe_pkg::decision_t d_pass, d_novip, d_parse;
@@ -1499,6 +1529,23 @@ module lbnic_ct_engine #(
     rf_i <= $clog2(N)'(rh_out);
     if (rf_v) res_full[rf_i] <= h_rdata;
 
+    // (before the FSM: S_DISP starts it, S_LOOKED cancels it)
+    begin
+      logic sp_iss, sp_rsp;
+      sp_iss = sp == SP_IDX && (lx_got || lx_mine);
+      sp_rsp = lut_rvalid && sp_out != '0;
+      if (sp_iss) begin
+        lut_v <= 1'b1;
+        lut_i <= LIW'(v.lut_base + (lx_got ? lx_q : lx_index));
+        sp <= SP_LUT;
+      end
+      if (sp_rsp && sp_out == 2'd1 && sp == SP_LUT) begin
+        sp_local <= 16'(lut_rdata);
+        sp <= SP_DONE;
+      end
+      sp_out <= sp_out + 2'(sp_iss) - 2'(sp_rsp);
+    end
+
     case (st)
       S_IDLE: begin
         if (hc_pend) begin
@@ -1558,6 +1605,7 @@ module lbnic_ct_engine #(
         end
         s_slot <= m.slot;
         v <= vip_slot;
+        rr_okq <= 32'(m.slot) < MAX_VIPS && rr_ok[SB'(m.slot)] && !clear;
         stale <= 1'b0;
         phase_nat <= 1'b0;
         rh_nat <= 1'b0;
@@ -1568,6 +1616,7 @@ module lbnic_ct_engine #(
         mb <= m.bucket_b;
         dec <= x_ddec;
         st <= S_OUT;
+        sp <= SP_OFF;
         if (!x_dir) begin
           // a Reverse (CT_HOST clear), a valid VIP's packet or a fragment
           if (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host) begin
@@ -1576,6 +1625,7 @@ module lbnic_ct_engine #(
             // (the match was started in this clock, see u_match)
             mstep <= MS_1;
             st <= S_M_W;
+            if (!d_rev && lx_go) sp <= SP_IDX;
           end else begin
             st <= pre ? S_RD_W : S_RD_A;
           end
@@ -1608,7 +1658,31 @@ module lbnic_ct_engine #(
             r_ins_way <= mo_ins_way;
             r_aged <= mo_aged;
             r_new <= mo_new;
-            st <= phase_nat ? S_PUT : S_LOOKED;
+            if (mo_hit) sp <= SP_OFF;
+            if (phase_nat) begin
+              st <= S_PUT;
+            end else if (!mo_hit) begin
+              if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+                dec <= d_novip;
+                st <= S_OUT;
+              end else begin
+                cnt[CI_MISSES] <= 1'b1;
+                st <= pl_sched ? S_SCHED : S_POSTLOOK;
+              end
+            end else if (mo_hit_vip == m.slot) begin
+              // the hit's VIP is the packet's slot's: its entry is
+              // vip_slot, so S_LOOKED's usable check starts now
+              if ((vip_slot.flags & VF_VALID) != 0 && mo_hit_be < vip_slot.backend_count) begin
+                be_v <= 1'b1;
+                be_i <= BIW'(vip_slot.backend_base + 32'(mo_hit_be));
+                st <= S_US_W;
+              end else begin
+                be <= '0;
+                st <= S_US_DONE;
+              end
+            end else begin
+              st <= S_LOOKED;
+            end
           end
           MS_2: begin
             r2_ins_b <= mo_ins_b;
@@ -1640,16 +1714,9 @@ module lbnic_ct_engine #(
       end
 
       // ---- the lookup's outcome (the packet's own buckets)
+      // (a hit on another slot's entry: vip_hit was read with the result)
       S_LOOKED: begin
-        if (!r_hit) begin
-          if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
-            dec <= d_novip;
-            st <= S_OUT;
-          end else begin
-            cnt[CI_MISSES] <= 1'b1;
-            st <= S_POSTLOOK;
-          end
-        end else if (hit_ok) begin
+        if (hit_ok) begin
           // usable: the backend entry valid and not down
           be_v <= 1'b1;
           be_i <= BIW'(vip_hit.backend_base + 32'(r_hit_be));
@@ -1706,20 +1773,8 @@ module lbnic_ct_engine #(
         s_slot <= m.slot;
         rr_okq <= 32'(m.slot) < MAX_VIPS && rr_ok[SB'(m.slot)] && !clear;
         st <= S_SCHED;
-        if (cls == lbnic_pipe_pkg::CLASS_VIP) begin
-          if (is_icmp && vip_slot.mode == MODE_NAT) begin
-            dec <= '0;
-            dec.kind <= lbnic_pipe_pkg::DECISION_DROP;
-            dec.drop_counter <= DC_UNROUTABLE;
-            st <= S_OUT;
-          end
-        end else if (!m.slot_valid) begin
-          dec <= '0;
-          dec.kind <= lbnic_pipe_pkg::DECISION_DROP;
-          dec.drop_counter <= DC_FRAG_AMBIGUOUS;
-          st <= S_OUT;
-        end else if (!slot_ok) begin
-          dec <= d_novip;
+        if (!pl_sched) begin
+          dec <= pl_dec;
           st <= S_OUT;
         end
       end
@@ -1732,7 +1787,16 @@ module lbnic_ct_engine #(
           st <= S_OUT;
         end else if (hashed) begin
           idx <= lx_q;
-          st <= lx_got ? S_LUT_GO : S_HASHIDX;
+          if (sp == SP_DONE) begin
+            // the entry was read during the match
+            s_local <= sp_local;
+            be_v <= 1'b1;
+            be_i <= BIW'(v.backend_base + 32'(sp_local));
+            st <= S_BE_W;
+          end else if (sp == SP_OFF) begin
+            st <= lx_got ? S_LUT_GO : S_HASHIDX;
+          end
+          // (else that read is under way: wait for it)
         end else if (cls == lbnic_pipe_pkg::CLASS_VIP && m.stateless) begin
           dec.drop_counter <= DC_UNROUTABLE;
           st <= S_OUT;
@@ -1773,7 +1837,7 @@ module lbnic_ct_engine #(
           st <= S_LUT_GO;
         end
       end
-      S_LUT_GO: begin
+      S_LUT_GO: if (sp_out == '0) begin
         lut_v <= 1'b1;
         lut_i <= LIW'(v.lut_base + idx);
         if (rr_we) rr_ok[SB'(s_slot)] <= 1'b1;
@@ -2039,6 +2103,7 @@ module lbnic_ct_engine #(
       end
     end
     if (clear) rr_ok <= '0;
+    if (clear) rr_okq <= 1'b0;  // (taken from S_DISP on)
     if (rst) begin
       swap_q <= '0;
       st <= S_IDLE;
@@ -2064,6 +2129,8 @@ module lbnic_ct_engine #(
       lx_got <= 1'b0;
       lx_iss <= 1'b0;
       d_go <= 1'b0;
+      sp <= SP_OFF;
+      sp_out <= '0;
       o_full <= '0;
       o_wait0 <= '0;
       o_wait1 <= '0;
