@@ -485,6 +485,14 @@ module lbnic_ct_engine #(
     end
   end
 
+  // After the packet's own entry is put: a new NAT flow's return entry
+  // follows (when the put was not refused).
+  logic nat_next;
+  assign nat_next = !phase_nat && v.mode == MODE_NAT
+                    && (cls == lbnic_pipe_pkg::CLASS_VIP
+                        || (cls == lbnic_pipe_pkg::CLASS_FRAGMENT
+                            && p.frag == lbnic_pipe_pkg::FRAG_FIRST));
+
   // Decisions without conntrack.
   lbnic_pipe_pkg::decision_t d_pass, d_novip, d_parse;
   always_comb begin
@@ -955,7 +963,7 @@ module lbnic_ct_engine #(
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
                  && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
-  assign pop_x = st == S_IDLE && hd_ok;
+  assign pop_x = (st == S_IDLE || (st == S_OUT && handed)) && hd_ok;
   assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
                      || (st == S_WR && wr_ret == S_SC_CNT);
   assign pop_dir = scrubbing && hd_ok && hd_dir && o_room;
@@ -966,13 +974,13 @@ module lbnic_ct_engine #(
   // (as its meta goes to m), the hit's with ct_match's result (as its slot
   // goes to r_hit_vip). One
   // 256:1 read of 512-bit entries (~45k LUTs at the default target) serves
-  // both (pop is in S_IDLE, the result in S_M_W), and the read and what is
-  // decided from the entry are a clock apart (a combinational read behind
+  // both (pop is in S_IDLE or S_OUT, the result in S_M_W), and the read
+  // and what is decided from the entry are a clock apart (a combinational read behind
   // the FSM's state was 17 LUT levels). `vips` changes only at a commit,
   // which drains the pipeline first.
   lbnic_pkg::vip_t vip_rd;
   logic [15:0] vip_ix;
-  assign vip_ix = (st == S_IDLE) ? hd_meta.slot : mo_hit_vip;
+  assign vip_ix = (st == S_M_W) ? mo_hit_vip : hd_meta.slot;
   lbnic_word_sel #(.W(VB), .N(MAX_VIPS), .IW(16)) u_vip (
       .words(vips), .index(vip_ix), .word(vip_rd)
   );
@@ -1563,33 +1571,7 @@ module lbnic_ct_engine #(
             st <= S_HR_RD;
           end
         end else if (pop_x) begin
-          /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
-          lbnic_pipe_pkg::parsed_t hp;
-          /* verilator lint_on UNUSEDSIGNAL */
-          hp = hd_parsed;
-          d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0;
-          d_rev <= hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
-          d_flags <= (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE) ? hp.tcp_flags
-                                                                           : hd_meta.tcp_flags;
-          m <= hd_meta;
-          p <= hd_parsed;
-          got_a <= 1'b1;
-          got_b <= 1'b1;
-          pre <= hd_need;
-          ex_busy <= hd_need;
-          ex_a <= hd_a;
-          ex_b <= hd_b;
-          horizon <= hd_meta.now;
-          since <= '0;
-          x_dir <= hd_dir;
-          x_ddec <= hd_ddec;
-          x_za <= hd_za;
-          x_zb <= hd_zb;
-          dfin <= 1'b0;
-          handed <= 1'b0;
-          lx_got <= 1'b0;
-          lx_iss <= 1'b0;
-          st <= S_DISP;
+          // (taken below the FSM: a pop in S_OUT too)
         end else if (q_cnt == '0 && !in_valid && !clear && !flush_req && !(host_q && !ct_host)
                      && !rm_busy) begin
           // the scrubber only with CT_REQ's queue empty (a packet taken
@@ -1892,6 +1874,8 @@ module lbnic_ct_engine #(
         if (inplace || r_kind == INS_FREE) begin
           cnt[CI_INSERTS] <= 1'b1;
           cnt[CI_AGEOUTS] <= !inplace && r_aged;
+          // (inserted: S_AFTER_PUT's choice, made now)
+          wr_ret <= nat_next ? S_NAT_HASH : S_OUT;
           st <= S_WR;
         end else if (!rm_busy) begin
           // (a relocation reads hints: after a posted insert's write)
@@ -1937,13 +1921,7 @@ module lbnic_ct_engine #(
         end
       end
       S_WR: if (ct_wr_ready) st <= wr_ret;
-      S_AFTER_PUT: begin
-        st <= S_OUT;
-        if (!phase_nat && ins_ok && v.mode == MODE_NAT
-            && (cls == lbnic_pipe_pkg::CLASS_VIP
-                || (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && p.frag == lbnic_pipe_pkg::FRAG_FIRST)))
-          st <= S_NAT_HASH;
-      end
+      S_AFTER_PUT: st <= (ins_ok && nat_next) ? S_NAT_HASH : S_OUT;
       S_NAT_HASH: begin
         // its own buckets' writes were taken: they leave the hazard table
         // (the return entry's writes, like any, make a queued read of
@@ -2036,6 +2014,38 @@ module lbnic_ct_engine #(
       end
       default: st <= S_IDLE;
     endcase
+
+    // the head enters CT_EXEC: from S_IDLE, or from S_OUT as the packet
+    // there leaves (its decision handed over, its writes taken)
+    if (pop_x) begin
+      /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
+      lbnic_pipe_pkg::parsed_t hp;
+      /* verilator lint_on UNUSEDSIGNAL */
+      hp = hd_parsed;
+      d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0;
+      d_rev <= hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+      d_flags <= (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE) ? hp.tcp_flags
+                                                                       : hd_meta.tcp_flags;
+      m <= hd_meta;
+      p <= hd_parsed;
+      got_a <= 1'b1;
+      got_b <= 1'b1;
+      pre <= hd_need;
+      ex_busy <= hd_need;
+      ex_a <= hd_a;
+      ex_b <= hd_b;
+      horizon <= hd_meta.now;
+      since <= '0;
+      x_dir <= hd_dir;
+      x_ddec <= hd_ddec;
+      x_za <= hd_za;
+      x_zb <= hd_zb;
+      dfin <= 1'b0;
+      handed <= 1'b0;
+      lx_got <= 1'b0;
+      lx_iss <= 1'b0;
+      st <= S_DISP;
+    end
 
     if (pop_x) x_age <= hd_need ? 8'(1 + X_LAG) : 8'd1;
     else if (x_age != 8'hff) x_age <= x_age + 1'b1;
