@@ -255,6 +255,11 @@ module lbnic_ct_engine #(
   localparam logic [1:0] SP_OFF = 2'd0, SP_IDX = 2'd1, SP_LUT = 2'd2, SP_DONE = 2'd3;
   logic [1:0]                sp, sp_out;
   logic [15:0]               sp_local;
+  // The lookup's hit as u_match has it NQ + 1 clocks before its result:
+  // a hit on the packet's own slot starts the usable check's read then
+  // (eb_iss; eb_got: its answer came before the result).
+  logic                      me_valid, me_hit, eb_iss, eb_got;
+  logic [15:0]               me_vip, me_be;
   logic [31:0]               ma, mb, mt;
   logic [BBITS-1:0]          da, db, dt;
   logic                      got_a, got_b, got_t;
@@ -595,7 +600,8 @@ module lbnic_ct_engine #(
       .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
-      .new_way(mo_new), .reloc_bucket(mo_reloc)
+      .new_way(mo_new), .reloc_bucket(mo_reloc),
+      .early_valid(me_valid), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be)
   );
 
   // ------------------------------------------------------------ key hashes
@@ -972,12 +978,12 @@ module lbnic_ct_engine #(
   // VIP entries: the packet's slot, a hit's slot (zero past the table),
   // each read into a register as its slot is taken: the packet's at pop
   // (as its meta goes to m), the hit's with ct_match's result (as its slot
-  // goes to r_hit_vip). One
-  // 256:1 read of 512-bit entries (~45k LUTs at the default target) serves
-  // both (pop is in S_IDLE or S_OUT, the result in S_M_W), and the read
-  // and what is decided from the entry are a clock apart (a combinational read behind
-  // the FSM's state was 17 LUT levels). `vips` changes only at a commit,
-  // which drains the pipeline first.
+  // goes to r_hit_vip). One 256:1 read of 512-bit entries (~45k LUTs at
+  // the default target) serves both (pop is in S_IDLE or S_OUT, the
+  // result in S_M_W), and the read and what is decided from the entry are
+  // a clock apart (a combinational read behind the FSM's state was 17 LUT
+  // levels). `vips` changes only at a commit, which drains the pipeline
+  // first. A hit on the packet's own slot uses vip_slot (the same entry).
   lbnic_pkg::vip_t vip_rd;
   logic [15:0] vip_ix;
   assign vip_ix = (st == S_M_W) ? mo_hit_vip : hd_meta.slot;
@@ -1537,7 +1543,7 @@ module lbnic_ct_engine #(
     rf_i <= $clog2(N)'(rh_out);
     if (rf_v) res_full[rf_i] <= h_rdata;
 
-    // (before the FSM: S_DISP starts it, S_LOOKED cancels it)
+    // (before the FSM: S_DISP starts it, a hit in S_M_W cancels it)
     begin
       logic sp_iss, sp_rsp;
       sp_iss = sp == SP_IDX && (lx_got || lx_mine);
@@ -1587,6 +1593,8 @@ module lbnic_ct_engine #(
         end
         s_slot <= m.slot;
         v <= vip_slot;
+        eb_iss <= 1'b0;
+        eb_got <= 1'b0;
         rr_okq <= 32'(m.slot) < MAX_VIPS && rr_ok[SB'(m.slot)] && !clear;
         stale <= 1'b0;
         phase_nat <= 1'b0;
@@ -1626,73 +1634,89 @@ module lbnic_ct_engine #(
         st <= S_M_GO;
       end
       S_M_GO: st <= S_M_W;
-      S_M_W: if (mo_valid) begin
-        case (mstep)
-          MS_1: begin
-            r_hit <= mo_hit;
-            r_hit_b <= mo_hit_b;
-            r_hit_way <= mo_hit_way;
-            r_hit_vip <= mo_hit_vip;
-            r_hit_be <= mo_hit_be;
-            r_touched <= mo_touched;
-            r_kind <= mo_kind;
-            r_ins_b <= mo_ins_b;
-            r_ins_way <= mo_ins_way;
-            r_aged <= mo_aged;
-            r_new <= mo_new;
-            if (mo_hit) sp <= SP_OFF;
-            if (phase_nat) begin
-              st <= S_PUT;
-            end else if (!mo_hit) begin
-              if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
-                dec <= d_novip;
-                st <= S_OUT;
+      S_M_W: begin
+        if (mstep == MS_1 && !phase_nat && me_valid && me_hit && me_vip == m.slot && !eb_iss
+            && (vip_slot.flags & VF_VALID) != 0 && me_be < vip_slot.backend_count) begin
+          be_v <= 1'b1;
+          be_i <= BIW'(vip_slot.backend_base + 32'(me_be));
+          eb_iss <= 1'b1;
+        end
+        if (eb_iss && be_rvalid) begin
+          be <= be_rdata;
+          eb_got <= 1'b1;
+        end
+        if (mo_valid) begin
+          case (mstep)
+            MS_1: begin
+              r_hit <= mo_hit;
+              r_hit_b <= mo_hit_b;
+              r_hit_way <= mo_hit_way;
+              r_hit_vip <= mo_hit_vip;
+              r_hit_be <= mo_hit_be;
+              r_touched <= mo_touched;
+              r_kind <= mo_kind;
+              r_ins_b <= mo_ins_b;
+              r_ins_way <= mo_ins_way;
+              r_aged <= mo_aged;
+              r_new <= mo_new;
+              if (mo_hit) sp <= SP_OFF;
+              if (phase_nat) begin
+                st <= S_PUT;
+              end else if (!mo_hit) begin
+                if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+                  dec <= d_novip;
+                  st <= S_OUT;
+                end else begin
+                  cnt[CI_MISSES] <= 1'b1;
+                  st <= pl_sched ? S_SCHED : S_POSTLOOK;
+                end
+              end else if (mo_hit_vip == m.slot) begin
+                // the hit's VIP is the packet's slot's: its entry is
+                // vip_slot, so S_LOOKED's usable check starts now
+                if (eb_iss) begin
+                  // (its read went out early; its answer is in, or comes now or later)
+                  st <= (eb_got || be_rvalid) ? S_US_DONE : S_US_W;
+                end else if ((vip_slot.flags & VF_VALID) != 0
+                             && mo_hit_be < vip_slot.backend_count) begin
+                  be_v <= 1'b1;
+                  be_i <= BIW'(vip_slot.backend_base + 32'(mo_hit_be));
+                  st <= S_US_W;
+                end else begin
+                  be <= '0;
+                  st <= S_US_DONE;
+                end
               end else begin
-                cnt[CI_MISSES] <= 1'b1;
-                st <= pl_sched ? S_SCHED : S_POSTLOOK;
+                st <= S_LOOKED;
               end
-            end else if (mo_hit_vip == m.slot) begin
-              // the hit's VIP is the packet's slot's: its entry is
-              // vip_slot, so S_LOOKED's usable check starts now
-              if ((vip_slot.flags & VF_VALID) != 0 && mo_hit_be < vip_slot.backend_count) begin
-                be_v <= 1'b1;
-                be_i <= BIW'(vip_slot.backend_base + 32'(mo_hit_be));
-                st <= S_US_W;
+            end
+            MS_2: begin
+              r2_ins_b <= mo_ins_b;
+              r2_ins_way <= mo_ins_way;
+              if (mo_kind == INS_RELOCATE) begin
+                mt <= mo_reloc;
+                st <= S_T_RD;
               end else begin
-                be <= '0;
-                st <= S_US_DONE;
+                st <= S_FALLBACK;
               end
-            end else begin
-              st <= S_LOOKED;
             end
-          end
-          MS_2: begin
-            r2_ins_b <= mo_ins_b;
-            r2_ins_way <= mo_ins_way;
-            if (mo_kind == INS_RELOCATE) begin
-              mt <= mo_reloc;
-              st <= S_T_RD;
-            end else begin
-              st <= S_FALLBACK;
+            default: begin
+              // MS_3: the relocation target's lowest free way, if any
+              if (mo_kind == INS_FREE) begin
+                w_bucket <= BW'(mt);
+                w_data <= put_way(dt, mo_ins_way, mv_way);
+                w_mask <= WAYS'(1) << mo_ins_way;
+                w_hint <= 1'b1;
+                wr_ret <= S_RELOC2;
+                cnt[CI_INSERTS] <= 1'b1;
+                cnt[CI_RELOC] <= 1'b1;
+                cnt[CI_AGEOUTS] <= mo_aged;
+                st <= S_WR;
+              end else begin
+                st <= S_FALLBACK;
+              end
             end
-          end
-          default: begin
-            // MS_3: the relocation target's lowest free way, if any
-            if (mo_kind == INS_FREE) begin
-              w_bucket <= BW'(mt);
-              w_data <= put_way(dt, mo_ins_way, mv_way);
-              w_mask <= WAYS'(1) << mo_ins_way;
-              w_hint <= 1'b1;
-              wr_ret <= S_RELOC2;
-              cnt[CI_INSERTS] <= 1'b1;
-              cnt[CI_RELOC] <= 1'b1;
-              cnt[CI_AGEOUTS] <= mo_aged;
-              st <= S_WR;
-            end else begin
-              st <= S_FALLBACK;
-            end
-          end
-        endcase
+          endcase
+        end
       end
 
       // ---- the lookup's outcome (the packet's own buckets)
@@ -2141,6 +2165,8 @@ module lbnic_ct_engine #(
       d_go <= 1'b0;
       sp <= SP_OFF;
       sp_out <= '0;
+      eb_iss <= 1'b0;
+      eb_got <= 1'b0;
       o_full <= '0;
       o_wait0 <= '0;
       o_wait1 <= '0;

@@ -85,6 +85,14 @@ module lbnic_ct_match #(
     output logic [15:0]            hit_vip,
     output logic [15:0]            hit_backend,
     output lbnic_pkg::ct_way_t     touched,      // the hit way after the touch
+    // The lookup's hit as the stage after M2 holds it, NQ + 1 clocks
+    // before the outputs (early_valid: that stage holds a packet): what
+    // hit, hit_vip and hit_backend will say, so that the engine can start
+    // the usable check's read before the insert plan is done.
+    output logic                   early_valid,
+    output logic                   early_hit,
+    output logic [15:0]            early_vip,
+    output logic [15:0]            early_backend,
     // insert
     output logic [1:0]             ins_kind,     // INS_FREE / INS_RELOCATE / INS_EVICT / INS_REFUSED
     output logic                   ins_b,        // where the new entry goes (the victim if refused)
@@ -386,6 +394,15 @@ module lbnic_ct_match #(
       else if (adv) st_v[q] <= st_v[q-1];
     end
   end
+
+  /* verilator lint_off UNUSEDSIGNAL */  // (its VIP and backend only)
+  lbnic_pkg::ct_way_t e_hw;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign e_hw = st_p[WBITS +: WBITS];
+  assign early_valid = st_v[0];
+  assign early_hit = st_p[PB-1];
+  assign early_vip = e_hw.vip;
+  assign early_backend = e_hw.backend;
 
   // ---- the output stage: the victim, the insert plan, the touched way ----
   /* verilator lint_off UNUSEDSIGNAL */ // the winner is the first candidate

@@ -97,6 +97,8 @@ module lbnic_ct_rmw #(
   lbnic_pkg::ct_way_t mo_touched, mo_new;
   logic [1:0] mo_kind;
   logic [31:0] mo_reloc;
+  logic mo_ev, mo_eh;  // (the early hit: the unit reads no backend)
+  logic [15:0] mo_evip, mo_ebe;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_ct_match #(.WAYS(WAYS)) u_match (
       .clk, .rst,
@@ -110,7 +112,8 @@ module lbnic_ct_rmw #(
       .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
-      .new_way(mo_new), .reloc_bucket(mo_reloc)
+      .new_way(mo_new), .reloc_bucket(mo_reloc),
+      .early_valid(mo_ev), .early_hit(mo_eh), .early_vip(mo_evip), .early_backend(mo_ebe)
   );
 
   assign cmd_ready = st == R_IDLE;

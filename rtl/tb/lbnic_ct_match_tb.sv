@@ -31,8 +31,16 @@ module lbnic_ct_match_tb;
   logic [15:0] hit_vip, hit_backend;
   logic [1:0] ins_kind;
   lbnic_pkg::ct_way_t touched, new_way;
+  logic early_valid, early_hit;
+  logic [15:0] early_vip, early_backend;
 
   lbnic_ct_match #(.WAYS(WAYS)) dut (.*);
+
+  // The early hit of each packet, as its stage moves on; checked against
+  // the outputs when they come.
+  logic [32:0] early_q[$];
+  always @(posedge clk)
+    if (!rst && early_valid && dut.adv) early_q.push_back({early_hit, early_vip, early_backend});
 
   // One vector.
   typedef struct packed {
@@ -186,7 +194,11 @@ module lbnic_ct_match_tb;
       if (took) sent <= sent + 1;
       if (out_valid && out_ready) begin
         vec_t e;
+        logic [32:0] eh;
         e = v[got];
+        eh = early_q.pop_front();
+        if (eh[32] != hit || (hit && eh[31:0] != {hit_vip, hit_backend}))
+          fail("early hit, VIP, backend", 512'(eh), 512'({hit, hit_vip, hit_backend}));
         if (hit != e.hit) fail("hit", 512'(hit), 512'(e.hit));
         if (e.hit) begin
           n_hit++;
