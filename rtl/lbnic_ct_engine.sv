@@ -103,7 +103,12 @@ module lbnic_ct_engine #(
     output logic                              swept,
     // a posted NAT return entry is not written yet (conntrack work in
     // flight after every decision left: the top's `idle` waits for it)
-    output logic                              rmw_busy
+    output logic                              rmw_busy,
+    // a performance probe: a read or write on the conntrack port this
+    // clock is background work (the scrubber, the hint refresh, a flush),
+    // not a packet's, so the harness can count the two apart as the cycle
+    // model does (spec §12.3, "the edges")
+    output logic                              ct_bg
 );
 
   // ------------------------------------------------------------ constants
@@ -816,6 +821,8 @@ module lbnic_ct_engine #(
     end
   end
   assign rmw_busy = rm_busy || rm_ins_q || rm_age_q || rp_ins != 0 || rp_age != 0;
+  // (CT_EXEC's own accesses take the port before the units' and CT_REQ's)
+  assign ct_bg = st == S_SC_RD || st == S_HR_RD || st == S_FLUSH || (st == S_WR && wr_ret == S_SC_CNT);
   assign swept = since == (BUCKET_BITS + 1)'(NB);
 
   // ------------------------------------------------------------ CT_REQ
@@ -882,6 +889,13 @@ module lbnic_ct_engine #(
   logic [BW-1:0]           hd_a, hd_b;
   logic [WAYS-1:0]         hd_za, hd_zb;
   logic                    hd_need;
+  // When the cycle model executes an entry that took a side by a slot
+  // without a read (fw_nr): q_nr1, it did (so it read one bucket, not two
+  // on consecutive clocks: one clock less behind its read's answer); q_nl,
+  // that slot's data came last (the model then executes it the clock after
+  // the packet before it).
+  logic [DEPTH-1:0]        q_nr1, q_nl;
+  logic                    hd_nr1, hd_nl;
   assign hd_a = r_qa[BW-1:0];
   assign hd_b = r_qb[BW-1:0];
   lbnic_word_sel #(.W(MB), .N(DEPTH), .IW(QB)) u_hd_meta (.words(q_meta), .index(hd), .word(hd_meta));
@@ -890,6 +904,12 @@ module lbnic_ct_engine #(
   );
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_za (.words(q_za), .index(hd), .word(hd_za));
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_zb (.words(q_zb), .index(hd), .word(hd_zb));
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nr1 (
+      .words(q_nr1), .index(hd), .word(hd_nr1)
+  );
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nl (
+      .words(q_nl), .index(hd), .word(hd_nl)
+  );
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_need (
       .words(q_need), .index(hd), .word(hd_need)
   );
@@ -962,6 +982,13 @@ module lbnic_ct_engine #(
   // a slot per side (0: a, 1: b)
   logic [1:0] fw_on, fw_pend, fw_got, fw_hit, fw_done, fw_cancel, fw_drop, fw_in;
   logic [1:0] fw_u;          // the slot's source is a posted unit (fw_uid), not a packet
+  // The slot's source is a queued packet: the side is not read (fw_nr),
+  // its data is the source's bucket as the source leaves CT_EXEC (fw_take:
+  // a write kept, else the source's own data of it), as the cycle model's
+  // CT_REQ forwards from a predecessor's read in flight (spec §12.3, "the
+  // edges"); read after all where that cannot be had (fw_fb: the source
+  // left without entering CT_EXEC; a cancel).
+  logic [1:0] fw_nr, fw_take, fw_fb, nr_now;
   logic [2*NRB-1:0] fw_uid;
   logic [2*QB-1:0] fw_e, fw_src;
   logic [2*BW-1:0] fw_bk;
@@ -1150,6 +1177,7 @@ module lbnic_ct_engine #(
              && !((ha || lka) && fw_on[0]) && !((hb || lkb) && fw_on[1])
              && !(scrubbing && ct_host && hd_nrev) && !((lka || lkb) && rm_wr_fire);
     clr_ok = n_clr != q_cnt && (!q_need[ip] || (!lka && !lkb && !ha && !hb) || fw_clr);
+    nr_now = {clr_ok && fw_clr && qhb, clr_ok && fw_clr && qha};
   end
 `ifndef SYNTHESIS
   // the per-entry form against the compares of ip's buckets it replaced
@@ -1266,8 +1294,8 @@ module lbnic_ct_engine #(
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
   // the next)
-  assign fw_wa = fw_pend[0] && fw_in[0] && !rsp_qa && !fw_hit[0];
-  assign fw_wb = fw_pend[1] && fw_in[1] && !rsp_qb && !fw_hit[1];
+  assign fw_wa = fw_pend[0] && (fw_in[0] || fw_nr[0]) && !rsp_qa && !fw_hit[0];
+  assign fw_wb = fw_pend[1] && (fw_in[1] || fw_nr[1]) && !rsp_qb && !fw_hit[1];
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
       .a_en(rsp_qa || fw_wa), .a_we(1'b1), .a_addr(fw_wa ? fw_e[QB-1:0] : ct_rsp_tag[QB:1]),
@@ -1308,7 +1336,10 @@ module lbnic_ct_engine #(
     // done with nothing kept: the read's data stands; the host's release
     // or a scrubber write (it zeroes ways): the side is read again, as any
     // side would be
-    assign fw_drop[g] = fw_done[g] && !fw_got[g] && !fw_hit[g];
+    assign fw_drop[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && !fw_nr[g];
+    assign fw_take[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g]
+                        && !fw_u[g] && ex_end && ex_id == fw_src[QB*g +: QB];
+    assign fw_fb[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g] && !fw_take[g];
     assign fw_cancel[g] = fw_on[g] && ((host_q && !ct_host)
                                        || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]));
   end
@@ -1411,6 +1442,9 @@ module lbnic_ct_engine #(
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
+      if (clr_ok && QB'(i) == ip) q_nr1[i] <= |nr_now;
+      if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_nl[i] <= 1'b0;
+      if (enq && QB'(i) == tl) q_nl[i] <= 1'b0;
       for (int sd = 0; sd < 2; sd++) begin
         logic [1:0] s;
         logic [BW-1:0] bk;
@@ -1446,6 +1480,20 @@ module lbnic_ct_engine #(
              || (fwd && fw_cancel[sd]))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
+        // a side forwarded without a read: OUT while its slot stands in
+        // for the read, GOT as the slot writes its data, NEED (read it)
+        // when the slot cannot give it
+        if (nr_now[sd] && QB'(i) == ip) s = QS_OUT;
+        if (fwd && fw_nr[sd]) begin
+          if (sd == 1 ? fw_wb : fw_wa) begin
+            s = QS_GOT;
+            q_nl[i] <= 1'b1;
+          end
+          if (fw_fb[sd] || fw_cancel[sd]) begin
+            s = QS_NEED;
+            q_nr1[i] <= 1'b0;
+          end
+        end
         if (sd == 1) begin
           q_sb[2*i +: 2] <= s;
           q_zb[WAYS*i +: WAYS] <= z;
@@ -1459,6 +1507,7 @@ module lbnic_ct_engine #(
       if (clr_ok && fw_clr && (g == 1 ? hb || lkb : ha || lka)) begin
         fw_on[g] <= 1'b1;
         fw_got[g] <= 1'b0;
+        fw_nr[g] <= nr_now[g];
         fw_e[QB*g +: QB] <= ip;
         fw_bk[BW*g +: BW] <= (g == 1) ? eb : ea;
         // the youngest older packet with the bucket: a queued one, else
@@ -1472,6 +1521,7 @@ module lbnic_ct_engine #(
         fw_e[QB*g +: QB] <= uf_e[QB*g +: QB];
         fw_bk[BW*g +: BW] <= uf_bk;
         fw_u[g] <= 1'b1;
+        fw_nr[g] <= 1'b0;
         fw_uid[NRB*g +: NRB] <= uf_u;
       end
       if (fw_hit[g]) begin
@@ -1479,7 +1529,12 @@ module lbnic_ct_engine #(
         fw_data[BBITS*g +: BBITS] <= ct_wr_data;
       end
       if (fw_done[g] && (fw_got[g] || fw_hit[g]) && !(host_q && !ct_host)) fw_pend[g] <= 1'b1;
-      if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g]) begin
+      // the source's own data of the bucket (it wrote none of it)
+      if (fw_take[g] && !(host_q && !ct_host)) begin
+        fw_pend[g] <= 1'b1;
+        fw_data[BBITS*g +: BBITS] <= (fw_bk[BW*g +: BW] == ex_a) ? da : db;
+      end
+      if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g] || fw_fb[g]) begin
         fw_on[g] <= 1'b0;
         fw_pend[g] <= 1'b0;
       end
@@ -2071,7 +2126,9 @@ module lbnic_ct_engine #(
       st <= S_DISP;
     end
 
-    if (pop_x) x_age <= hd_need ? 8'(1 + X_LAG) : 8'd1;
+    // (q_nl: the cycle model executed it the clock after the one before
+    // it, whose age x_age is; q_nr1: one read, a clock less behind it)
+    if (pop_x) x_age <= !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
     else if (x_age != 8'hff) x_age <= x_age + 1'b1;
     lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid);
     if (lx_go) lx_iss <= 1'b1;

@@ -119,7 +119,10 @@ module lbnic_top #(
     // FRONT into CT_REQ, a decision left CT_EXEC. Packets pass both in RX
     // order, one per strobe.
     output logic                         probe_ct_req,
-    output logic                         probe_ct_exec
+    output logic                         probe_ct_exec,
+    // the conntrack port's access this clock (read or write) is background
+    // work (scrubber, hint refresh, flush), not a packet's
+    output logic                         probe_ct_bg
 );
 
 
@@ -464,7 +467,7 @@ module lbnic_top #(
       .be_valid, .be_index, .be_rvalid, .be_rdata, .lut_valid, .lut_index, .lut_rvalid, .lut_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag, .ct_rsp_data,
       .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy)
+      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy), .ct_bg(probe_ct_bg)
   );
   assign flush_done = e_flush_done;
   assign swept = e_swept;

@@ -6,7 +6,10 @@
 # `lbnic check IMG TRACE --model rtl --against cycle --json` runs the
 # Verilator harness and the cycle model side by side; the table printed
 # has the packets compared, those whose egress cycle is equal, the largest
-# difference, and whether every output byte was equal.
+# difference, the figures at the ports and the memory port (stall counts,
+# the port backlog's high water, bucket reads and way writes) that differ
+# of those both count alike (spec §12.3, "the edges"; named in the JSON),
+# and whether every output byte was equal.
 #
 # usage: scripts/rtl-cycles.sh [--dir DIR] [--json]
 #   --dir DIR  where the configs, images, traces and reports go (kept;
@@ -74,7 +77,7 @@ traces=(
     "syn-flood-line|basic|-n 3000 --flows 1000 --syn-flood 0.8 --rate line"
     "4-flows-line|basic|-n 3000 --flows 4 --rate line"
 )
-[ "$json" = 1 ] || printf '%-16s %9s %9s %12s  %s\n' trace compared equal max_delta bytes
+[ "$json" = 1 ] || printf '%-16s %9s %9s %12s %6s  %s\n' trace compared equal max_delta edges bytes
 bad=0
 for t in "${traces[@]}"; do
     IFS='|' read -r name cfg opts <<<"$t"
@@ -98,12 +101,13 @@ row = {
     "equal": t["compared"] - t["differ"],
     "max_abs_delta": t["max_abs_delta"],
     "bytes_equal": j["diff_count"] == 0 and j["got_extra"] == 0 and j["want_extra"] == 0,
+    "edges_differ": [e["name"] for e in t["edges"] if e["compared"] and e["here"] != e["reference"]],
 }
 if as_json:
     print(json.dumps(row))
 else:
-    print(f'{name:<16} {row["compared"]:>9} {row["equal"]:>9} {row["max_abs_delta"]:>12}  '
-          + ("equal" if row["bytes_equal"] else "DIFFER"))
+    print(f'{name:<16} {row["compared"]:>9} {row["equal"]:>9} {row["max_abs_delta"]:>12} '
+          + f'{len(row["edges_differ"]):>6}  ' + ("equal" if row["bytes_equal"] else "DIFFER"))
 sys.exit(0 if row["bytes_equal"] else 1)
 PY
 done

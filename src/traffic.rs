@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use hw_model::model::PacketCycles;
+use hw_model::model::{EdgeStats, PacketCycles};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lbnic_contract::image::{Image, ImageKind};
 use std::io::IsTerminal;
@@ -567,8 +567,11 @@ pub struct CheckArgs {
     /// the same trace with the same options, side by side: `functional`
     /// compares the bytes; `cycle` also each packet's egress cycle and
     /// reports the first packet whose cycle differs, and why as far as the
-    /// cycles tell (`--model rtl --against cycle`: the RTL checked cycle for
-    /// cycle; the cycle model then takes the RTL's AXI-Stream source).
+    /// cycles tell, and the figures both count at the ports and the memory
+    /// port (stalls, the port backlog's high water, bucket reads and way
+    /// writes; any that differs fails too) (`--model rtl --against cycle`:
+    /// the RTL checked cycle for cycle; the cycle model then takes the
+    /// RTL's AXI-Stream source).
     #[arg(long, value_parser = ["functional", "cycle"])]
     against: Option<String>,
     /// With `--against cycle`: write every output's stage cycles in both
@@ -625,7 +628,7 @@ pub fn check(a: CheckArgs) -> Result<()> {
                 .map_err(anyhow::Error::new)
             })
         };
-        return compare_run(&a, &masks, &path.display().to_string(), &mut next);
+        return compare_run(&a, &masks, &path.display().to_string(), &mut next, &|| None);
     };
     // The reference runs beside the model under test and hands its outputs
     // over a bounded channel: memory stays flat whatever the trace.
@@ -639,6 +642,8 @@ pub fn check(a: CheckArgs) -> Result<()> {
     // Set when the reference stops because the run under test did (whose
     // own error is then the one to report).
     let orphaned = std::sync::atomic::AtomicBool::new(false);
+    // The reference's edge figures, set before its outputs' channel closes.
+    let ref_edges = std::sync::Mutex::new(None);
     std::thread::scope(|s| {
         let reference = s.spawn(|| {
             let tx = tx;
@@ -652,10 +657,15 @@ pub fn check(a: CheckArgs) -> Result<()> {
                     ReplayError::Sink("the run under test stopped".into())
                 })
             };
-            run_shown(&a.image, &a.trace, &ra, true, &mut sink, false)
+            let r = run_shown(&a.image, &a.trace, &ra, true, &mut sink, false);
+            if let (Ok((rep, _)), Ok(mut e)) = (&r, ref_edges.lock()) {
+                *e = rep.edge;
+            }
+            r
         });
         let mut next = || rx.recv().ok().map(Ok);
-        let checked = compare_run(&a, &masks, &what, &mut next);
+        let edges = || ref_edges.lock().ok().and_then(|e| *e);
+        let checked = compare_run(&a, &masks, &what, &mut next, &edges);
         drop(rx);
         let ran = reference
             .join()
@@ -671,7 +681,13 @@ pub fn check(a: CheckArgs) -> Result<()> {
 
 /// Run the model under test and compare its outputs with `next_want`'s,
 /// in order; print and fail on any difference.
-fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut NextWant<'_>) -> Result<()> {
+fn compare_run(
+    a: &CheckArgs,
+    masks: &[Mask],
+    reference: &str,
+    next_want: &mut NextWant<'_>,
+    ref_edges: &dyn Fn() -> Option<EdgeStats>,
+) -> Result<()> {
     let timed = a.against.as_deref() == Some("cycle");
     let mut csv = match &a.cycles {
         Some(p) => {
@@ -742,6 +758,10 @@ fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut N
         cmp.push(index, None, Some(&w.data), masks, a.max_diffs);
         index += 1;
     }
+    // (the reference has ended: its outputs' channel is closed)
+    if let (true, Some(here), Some(there)) = (timed, report.edge, ref_edges()) {
+        timing.set_edges(&here, &there);
+    }
     if a.json {
         // The model's counters too, so a script can compare them with
         // another model's `replay --json` without running this one twice.
@@ -794,13 +814,17 @@ fn compare_run(a: &CheckArgs, masks: &[Mask], reference: &str, next_want: &mut N
     }
     if !timing.ok() {
         bail!(
-            "timing differs from {reference}: {} of {} packets left at another cycle{}",
+            "timing differs from {reference}: {} of {} packets left at another cycle{}{}",
             timing.differ,
             timing.compared,
             if timing.untimed > 0 {
                 format!(", {} without cycles", timing.untimed)
             } else {
                 String::new()
+            },
+            match timing.edges_differ() {
+                0 => String::new(),
+                n => format!(", {n} figure(s) at the ports differ"),
             }
         );
     }
@@ -832,6 +856,24 @@ fn print_timing(t: &TimingComparison) {
             l(&t.latency_ref),
             if t.histograms_equal { "equal" } else { "differ" }
         );
+    }
+    if !t.edges.is_empty() {
+        outln!(
+            "at the ports and the memory port: {} of {} figures counted alike differ",
+            t.edges_differ(),
+            t.edges.iter().filter(|r| r.compared).count()
+        );
+        outln!("  {:<28} {:>12} {:>12}", "figure", "here", "reference");
+        for r in &t.edges {
+            let mark = if !r.compared {
+                "  (counted differently: not compared)"
+            } else if r.differs() {
+                "  differs"
+            } else {
+                ""
+            };
+            outln!("  {:<28} {:>12} {:>12}{mark}", r.name, r.here, r.reference);
+        }
     }
     if t.differ > 0 {
         outln!("  {:<60} {:>9} {:>15}", "stage", "differ", "here - ref");

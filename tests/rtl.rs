@@ -168,10 +168,37 @@ fn lone_packets_equal(passed: bool, tm: &Value) {
 }
 
 /// Every packet left at the model's cycle (where it waited on the way may
-/// differ), so the latency histograms are equal and the command passed.
+/// differ), so the latency histograms are equal, and so is every figure
+/// both count alike at the ports and the memory port (the stall counts,
+/// the port backlog's high water, the packets' bucket reads and way
+/// writes: spec §12.3, "the edges"); the command passed.
 fn egress_equal(passed: bool, tm: &Value) {
     assert_eq!(tm["differ"], 0, "{tm}");
     assert_eq!(tm["histograms_equal"], true, "{tm}");
+    let edges = tm["edges"].as_array().expect("both runs' edge figures");
+    let compared: Vec<&str> = edges
+        .iter()
+        .filter(|e| e["compared"] == true)
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "rx_port_high_water",
+        "rx_datapath_stalls",
+        "tx_port_stalls",
+        "ct_reads",
+        "ct_writes",
+    ] {
+        assert!(compared.contains(&name), "{name} is compared: {edges:?}");
+    }
+    for e in edges.iter().filter(|e| e["compared"] == true) {
+        assert_eq!(e["here"], e["reference"], "{}: {e}", e["name"]);
+    }
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["name"] == "ct_reads" && e["here"].as_u64() > Some(0)),
+        "{edges:?}"
+    );
     assert!(passed, "{tm}");
 }
 
@@ -231,6 +258,22 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     gen_at(&c, &trace, "400", "40", "pps:100000");
     let (passed, tm, _) = timed_compare(&img, &trace, 300);
     lone_packets_equal(passed, &tm);
+    // `replay --model rtl` reports the harness's figures at the ports, the
+    // ones the compare set beside the cycle model's
+    let r = json(&["replay", &img, &trace, "--model", "rtl", "--json"]);
+    let here = |name: &str| {
+        tm["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["here"].clone())
+            .unwrap()
+    };
+    for name in ["rx_beats", "tx_beats", "ct_reads", "ct_writes", "scrub_reads"] {
+        assert_eq!(r["edge"][name], here(name), "{name}: {}", r["edge"]);
+    }
+    assert!(r["edge"]["rx_beats"].as_u64() >= Some(400), "{}", r["edge"]);
 
     // At 2 Mpps packets meet in the conntrack engine (a flow's next packet
     // behind a new NAT flow's return entry, the scrubber's writes under
@@ -246,7 +289,17 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     ]);
     let (passed, tm, n) = timed_compare(&img, &trace, 200);
     let differ = tm["differ"].as_u64().unwrap();
-    assert_eq!(passed, differ == 0, "exit status follows the timing: {tm}");
+    let edges_differ = tm["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["compared"] == true && e["here"] != e["reference"])
+        .count();
+    assert_eq!(
+        passed,
+        differ == 0 && edges_differ == 0,
+        "exit status follows the timing and the edges: {tm}"
+    );
     if differ > 0 {
         let f = &tm["first"];
         let (g, w) = (&f["got"], &f["want"]);

@@ -64,7 +64,7 @@
 use crate::ct::{CtMem, TimeoutTicks};
 use crate::device::{ActiveBank, Counters, Device, DeviceError};
 use crate::hist::Histogram;
-use crate::model::{Model, OutPacket, PacketCycles, Sent};
+use crate::model::{EdgeStats, Model, OutPacket, PacketCycles, Sent};
 use crate::packet::{Frag, Parsed};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
@@ -284,6 +284,9 @@ pub struct CycleStats {
     pub scrub_reads: u64,
     /// Ways the scrubber reclaimed.
     pub scrubbed: u64,
+    /// Of `ct_writes`, the scrubber's (its reclaimed ways before the final
+    /// sweep, which writes none).
+    pub scrub_writes: u64,
     /// Most reads in flight at once.
     pub ct_outstanding_high_water: u32,
     /// Packets that updated a bucket from a copy older than memory (only
@@ -301,6 +304,24 @@ pub struct CycleStats {
     pub last_egress: u64,
     /// Bytes on the egress wire (`l1_bytes` of every frame that left).
     pub l1_bytes_out: u64,
+}
+
+impl CycleStats {
+    /// The figures an RTL harness sees at the ports too.
+    pub fn edges(&self) -> EdgeStats {
+        EdgeStats {
+            rx_beats: self.busy[Stage::Rx.i()],
+            tx_beats: self.busy[Stage::Tx.i()],
+            rx_port_high_water: self.fifo_high_water[Stage::Rx.i()] as u64,
+            rx_datapath_stalls: self.stalls[Stall::RxDatapath as usize],
+            tx_port_stalls: self.stalls[Stall::TxPort as usize],
+            ct_reads: self.ct_reads,
+            ct_writes: self.ct_writes - self.scrub_writes,
+            scrub_reads: self.scrub_reads,
+            scrub_writes: self.scrub_writes,
+            ct_outstanding_high_water: self.ct_outstanding_high_water as u64,
+        }
+    }
 }
 
 /// Where RX's frames come from.
@@ -381,6 +402,10 @@ struct Src {
     frame: Vec<u8>,
     arrival: u64,
     ts_ns: u64,
+    /// Longer than `max_rx_frame`: an AXI-Stream source still offers it,
+    /// so RX takes its beats and drops it at its end (spec §12.3, "the
+    /// edges"); a MAC never passes it on.
+    oversize: bool,
 }
 
 enum SrcItem {
@@ -438,6 +463,12 @@ struct Cam {
     /// Writes to the bucket while in the table: the entry carries the
     /// latest data, which packets holding it take instead of their read.
     gen: u64,
+    /// A packet's read is in it, and no posted update or scrub came after:
+    /// a later packet takes the bucket from it instead of reading. Under a
+    /// scrub or a posted update a packet reads the bucket itself and takes
+    /// their write (gen), as the RTL's CT_REQ does (spec §12.3, "the
+    /// edges").
+    shared: bool,
 }
 
 impl Cam {
@@ -667,6 +698,8 @@ pub struct Cycle<B> {
     free: Vec<u32>,
     /// RX: the frame being received and the cycle its last beat is in.
     rx: Option<(u32, u64)>,
+    /// The frame in RX is oversize: dropped at its end, not delivered.
+    rx_drop: bool,
     /// Each stage's input FIFO, by [`Stage`] (RX's stays empty: its input
     /// is `src`).
     q: [Ring<u32>; 7],
@@ -752,6 +785,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             slots: Vec::new(),
             free: Vec::new(),
             rx: None,
+            rx_drop: false,
             q: std::array::from_fn(|i| Ring::with_capacity(p.cap[i])),
             tx: None,
             port_free: 0,
@@ -879,6 +913,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
         self.stats.scrubbed += n;
         self.stats.ct_writes += n;
+        self.stats.scrub_writes += n;
         self.dev.counters.add(Counter::CtAgeouts, n);
         n
     }
@@ -922,6 +957,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.stats.scrub_reads += n;
         self.stats.scrubbed += reclaimed;
         self.stats.ct_writes += reclaimed;
+        self.stats.scrub_writes += reclaimed;
         self.dev.counters.add(Counter::CtAgeouts, reclaimed);
     }
 
@@ -970,7 +1006,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let mut fwd = [false; 2];
         let mut reads = 0;
         for (k, b) in c.iter().enumerate() {
-            fwd[k] = self.opts.hazard_check && self.cam_entry(b, sp).is_some_and(|c| c.live(self.now));
+            fwd[k] = self.opts.hazard_check
+                && self
+                    .cam_entry(b, sp)
+                    .is_some_and(|c| c.live(self.now) && c.shared);
             reads += !fwd[k] as usize;
         }
         Req::Ct { fwd, reads }
@@ -1078,6 +1117,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     refs: 1,
                     ready_at: data,
                     gen: c.map_or(0, |c| c.gen),
+                    shared: false,
                 });
             }
             for k in 0..p.returned {
@@ -1170,7 +1210,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     #[inline]
     fn decide_rx(&self, room: bool) -> (Move, bool, bool) {
         let done = matches!(self.rx, Some((_, end)) if end <= self.now);
-        let deliver = match (done, room) {
+        // (an oversize frame goes nowhere: it needs no room)
+        let deliver = match (done, room || self.rx_drop) {
             (true, true) => Move::Go(()),
             (true, false) => Move::Stall(Stall::RxBackpressure),
             (false, _) => Move::Wait,
@@ -1313,6 +1354,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// RX hands its finished frame to FRONT, which classifies it.
     fn rx_deliver(&mut self, now: u64) {
         let (i, _) = self.rx.take().expect("rx_deliver");
+        if std::mem::take(&mut self.rx_drop) {
+            self.release(i);
+            return;
+        }
         let d = &mut self.dev;
         let f = &mut self.slots[i as usize];
         pipeline::classify_into(
@@ -1414,11 +1459,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         f.decision = Some(d);
         f.at.decided = now + CT_EXEC_LATENCY;
         f.ready_at = now + CT_EXEC_LATENCY + BACKEND_LATENCY;
-        let own = f.bucket;
         let mut used = fx.writes as i64;
         self.stats.ct_writes += fx.writes as u64;
-        // Posted read-modify-writes of buckets the packet did not read (a
-        // NAT return entry's candidates, a relocation's target): one request
+        // Posted read-modify-writes (a NAT return entry's candidates, a
+        // relocation's target), whether or not the packet read the bucket
+        // too: one request
         // to the memory, as the packet's own candidate reads are, holding
         // one outstanding slot; each bucket costs its burst and stays locked
         // until its write has landed. A NAT packet reserved the slot; a
@@ -1426,10 +1471,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // taken (it can exceed `ct_max_outstanding` by one; spec §12.2).
         let data = now + self.p.read_cycles;
         let mut posted = false;
+        // (the packet's own too: the RTL's unit reads both of its buckets,
+        // spec §12.3 "the edges")
         for &rb in fx.rmw() {
-            if own.is_some_and(|c| c.a == rb || c.b == rb) {
-                continue;
-            }
             posted = true;
             used += self.p.ways;
             self.stats.ct_reads += 1;
@@ -1438,9 +1482,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     refs: 0,
                     ready_at: 0,
                     gen: 0,
+                    shared: false,
                 });
                 c.ready_at = c.ready_at.max(data + 1);
                 c.gen += 1;
+                c.shared = false;
             }
         }
         if posted {
@@ -1477,7 +1523,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 self.stats.ct_reads += 1;
                 data_at = data_at.max(data);
                 // The read returns memory as it is now: no write to the
-                // bucket is pending (else it would be in the table).
+                // bucket is pending but a scrub's (else it would be in the
+                // table), whose zeroes the packet takes at CT_EXEC (gen).
                 let r = self.dev.ct.bucket_range(b);
                 snap[k * blen..(k + 1) * blen].copy_from_slice(&self.dev.ct_mem()[r]);
                 if self.opts.hazard_check && !self.opts.cam_forgets_reads {
@@ -1485,11 +1532,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                         refs: 0,
                         ready_at: 0,
                         gen: 0,
+                        shared: true,
                     });
                     if !e.live(now) {
                         e.refs = 0;
                     }
                     e.refs += 1;
+                    e.shared = true;
                     e.ready_at = e.ready_at.max(data);
                     (held[k], joined[k]) = (true, e.gen);
                 }
@@ -1598,7 +1647,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 self.scrubs.push_back((data, bucket));
                 self.stats.scrub_reads += 1;
                 if self.opts.hazard_check {
-                    // Packets reaching CT_REQ meanwhile wait for the scrub.
+                    // Packets reaching CT_REQ meanwhile read the bucket and
+                    // take the scrub's write (`Cam::scrub`).
                     let gen = self.cam.get(&bucket).map_or(0, |c| c.gen);
                     self.cam.insert(
                         bucket,
@@ -1606,6 +1656,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                             refs: 1,
                             ready_at: data,
                             gen,
+                            shared: false,
                         },
                     );
                 }
@@ -1677,7 +1728,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     self.started += 1;
                     self.starts.push_back(now);
                     let n = self.beats(p.frame.len());
-                    let ingress = self.dev.set_time_ns(p.ts_ns);
+                    // (an oversize frame moves no device time: it never
+                    // reaches conntrack)
+                    let ingress = match p.oversize {
+                        false => self.dev.set_time_ns(p.ts_ns),
+                        true => self.dev.now as u32,
+                    };
                     let (bank, enabled) = (self.dev.active.clone(), self.dev.enabled());
                     let i = self.alloc();
                     let f = &mut self.slots[i as usize];
@@ -1696,6 +1752,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     f.bucket = None;
                     f.data_at = 0;
                     self.rx = Some((i, now + n));
+                    self.rx_drop = p.oversize;
                     return;
                 }
                 None => unreachable!("arrived items are in the source"),
@@ -1747,8 +1804,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.stats.first_arrival.get_or_insert(arrival);
         let seq = self.seq;
         self.seq += 1;
-        // The MAC's length check: an oversize frame never enters.
-        if !self.dev.mac_accepts(frame.len()) {
+        // The length check: a MAC never lets an oversize frame in; from an
+        // AXI-Stream source RX takes it and drops it.
+        let oversize = !self.dev.mac_accepts(frame.len());
+        if oversize && self.opts.rx_source == RxSource::Mac {
             return;
         }
         self.src.push_back(SrcItem::Pkt(Src {
@@ -1756,6 +1815,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             frame,
             arrival,
             ts_ns,
+            oversize,
         }));
         // A frame whose cycle the model has reached arrives now (the state
         // the next cycle starts from).

@@ -86,6 +86,97 @@ impl PacketCycles {
     }
 }
 
+/// What a run looks like from the pipeline's edges: the ports and the
+/// conntrack memory port. The cycle model counts these among its stats;
+/// the RTL's harness counts them at the top's ports, so a cycle compare
+/// sets them side by side (docs/spec.md §12.3, "The edges").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct EdgeStats {
+    /// Cycles RX took a beat.
+    pub rx_beats: u64,
+    /// Cycles TX sent a beat.
+    pub tx_beats: u64,
+    /// Most frames arrived at the port and not yet started by RX, counted
+    /// at each arrival (the cycle model's `fifo_high_water` of RX).
+    pub rx_port_high_water: u64,
+    /// Cycles a frame waited at the port while RX took the previous
+    /// frame's beats.
+    pub rx_datapath_stalls: u64,
+    /// Cycles TX held a frame's first beat for the egress port.
+    pub tx_port_stalls: u64,
+    /// Conntrack buckets read for packets (CT_REQ's candidates, posted
+    /// read-modify-writes, CT_EXEC's own reads); not the scrubber's.
+    pub ct_reads: u64,
+    /// Conntrack ways written for packets; not the scrubber's.
+    pub ct_writes: u64,
+    /// Buckets the scrubber read (the RTL's also the hint refresh's and
+    /// its final pass after the last packet, which the cycle model
+    /// sweeps without reads).
+    pub scrub_reads: u64,
+    /// Ways the scrubber wrote back (the RTL's final pass included).
+    pub scrub_writes: u64,
+    /// Most reads in flight at once: requests in the cycle model (a
+    /// packet's two candidates are one), bucket reads at the RTL's port.
+    pub ct_outstanding_high_water: u64,
+}
+
+/// One figure of two runs' [`EdgeStats`], side by side.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EdgeRow {
+    pub name: &'static str,
+    pub here: u64,
+    pub reference: u64,
+    /// Whether the two are counted alike, so they must be equal; `false`
+    /// for the figures the two runs count differently (see [`EdgeStats`]).
+    pub compared: bool,
+}
+
+impl EdgeRow {
+    pub fn differs(&self) -> bool {
+        self.compared && self.here != self.reference
+    }
+}
+
+impl EdgeStats {
+    /// Every figure of `self` against `reference`'s.
+    pub fn rows(&self, reference: &EdgeStats) -> Vec<EdgeRow> {
+        let row = |name, here, reference, compared| EdgeRow {
+            name,
+            here,
+            reference,
+            compared,
+        };
+        let (a, b) = (self, reference);
+        vec![
+            row("rx_beats", a.rx_beats, b.rx_beats, true),
+            row("tx_beats", a.tx_beats, b.tx_beats, true),
+            row(
+                "rx_port_high_water",
+                a.rx_port_high_water,
+                b.rx_port_high_water,
+                true,
+            ),
+            row(
+                "rx_datapath_stalls",
+                a.rx_datapath_stalls,
+                b.rx_datapath_stalls,
+                true,
+            ),
+            row("tx_port_stalls", a.tx_port_stalls, b.tx_port_stalls, true),
+            row("ct_reads", a.ct_reads, b.ct_reads, true),
+            row("ct_writes", a.ct_writes, b.ct_writes, true),
+            row("scrub_reads", a.scrub_reads, b.scrub_reads, false),
+            row("scrub_writes", a.scrub_writes, b.scrub_writes, false),
+            row(
+                "ct_outstanding_high_water",
+                a.ct_outstanding_high_water,
+                b.ct_outstanding_high_water,
+                false,
+            ),
+        ]
+    }
+}
+
 impl OutPacket {
     /// Cycles from arrival at the port to the last bit on the egress wire.
     pub fn latency_cycles(&self) -> Option<u32> {

@@ -19,7 +19,7 @@ pub mod protocol;
 pub mod serve;
 
 use hw_model::device::{Counters, DeviceError};
-use hw_model::model::{Model, OutPacket};
+use hw_model::model::{EdgeStats, Model, OutPacket};
 use lbnic_contract::image::{Image, ImageError, ImageKind};
 use lbnic_contract::target::regs::{self, control, Counter, ParseReason};
 use lbnic_contract::target::{MemoryMap, Target};
@@ -762,6 +762,21 @@ impl RtlSim {
         self.read_counters()
     }
 
+    /// What the harness counted at the top's ports since reset (every frame
+    /// given so far is taken into account only once it has left: call
+    /// after [`RtlSim::finish_run`]).
+    pub fn edge_stats(&mut self) -> Result<EdgeStats, RtlError> {
+        self.check()?;
+        self.send(&Command::Stats)?;
+        match self.reply()? {
+            Event::Stats(v) => protocol::edge_stats(&v).ok_or(RtlError::Unexpected {
+                got: format!("STATS of {} figures", v.len()),
+                want: "STATS of 10 figures",
+            }),
+            e => Err(unexpected(&e, "STATS")),
+        }
+    }
+
     /// Read every counter over the registers into the cache
     /// [`Model::counters`] returns.
     pub fn read_counters(&mut self) -> Result<(), RtlError> {
@@ -800,6 +815,7 @@ fn unexpected(e: &Event, want: &'static str) -> RtlError {
         Event::Read32(v) => format!("READ32 {v:#x}"),
         Event::ApRead(d) => format!("APREAD of {} bytes", d.len()),
         Event::CtRead(d) => format!("CTREAD of {} bytes", d.len()),
+        Event::Stats(v) => format!("STATS of {} figures", v.len()),
         Event::Done(c) => format!("DONE at cycle {c}"),
         Event::Error(m) => format!("ERROR {m}"),
     };

@@ -3,11 +3,11 @@
 //! length and the payload. Pure encoding and decoding, no I/O beyond the
 //! `Read` / `Write` given, so it is tested without Verilator.
 
-use hw_model::model::PacketCycles;
+use hw_model::model::{EdgeStats, PacketCycles};
 use std::io::{self, Read, Write};
 
 /// The protocol version the harness announces in [`Event::Hello`].
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Largest payload either side accepts (the harness's limit).
 pub const MAX_PAYLOAD: u32 = 1 << 30;
 
@@ -23,6 +23,7 @@ pub mod op {
     pub const QUIT: u8 = 0x09;
     pub const CTREAD: u8 = 0x0a;
     pub const CTWRITE: u8 = 0x0b;
+    pub const STATS: u8 = 0x0c;
     pub const HELLO: u8 = 0x80;
     pub const OUT: u8 = 0x81;
     pub const READ32_REPLY: u8 = 0x82;
@@ -30,6 +31,7 @@ pub mod op {
     pub const DONE: u8 = 0x84;
     pub const ERROR: u8 = 0x85;
     pub const CTREAD_REPLY: u8 = 0x86;
+    pub const STATS_REPLY: u8 = 0x87;
 }
 
 /// What the client asks of the harness.
@@ -87,6 +89,9 @@ pub enum Command<'a> {
         offset: u64,
         data: &'a [u8],
     },
+    /// What the harness counted at the ports since reset (reply
+    /// [`Event::Stats`]; version 3).
+    Stats,
 }
 
 impl Command<'_> {
@@ -97,6 +102,7 @@ impl Command<'_> {
             Command::Read32 { .. }
                 | Command::ApRead { .. }
                 | Command::CtRead { .. }
+                | Command::Stats
                 | Command::Run { .. }
                 | Command::Finish { .. }
                 | Command::Cycles { .. }
@@ -128,6 +134,7 @@ impl Command<'_> {
                 (op::CTREAD, cat(&[&offset.to_le_bytes(), &len.to_le_bytes()]), &[])
             }
             Command::CtWrite { offset, data } => (op::CTWRITE, offset.to_le_bytes().to_vec(), data),
+            Command::Stats => (op::STATS, Vec::new(), &[]),
         };
         let len = head.len() + data.len();
         let len = u32::try_from(len)
@@ -143,6 +150,42 @@ impl Command<'_> {
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
+}
+
+/// The figures of [`Event::Stats`], in order (the harness's `struct Edge`).
+pub const STATS_ORDER: [&str; 10] = [
+    "rx_beats",
+    "tx_beats",
+    "rx_port_high_water",
+    "rx_datapath_stalls",
+    "tx_port_stalls",
+    "ct_reads",
+    "ct_writes",
+    "scrub_reads",
+    "scrub_writes",
+    "ct_outstanding_high_water",
+];
+
+/// [`Event::Stats`]' figures as [`EdgeStats`]; `None` if there are fewer
+/// than [`STATS_ORDER`] names (a newer harness may send more, after them).
+pub fn edge_stats(v: &[u64]) -> Option<EdgeStats> {
+    let [rx_beats, tx_beats, rx_port_high_water, rx_datapath_stalls, tx_port_stalls, ct_reads, ct_writes, scrub_reads, scrub_writes, ct_outstanding_high_water] =
+        *v.get(..STATS_ORDER.len())?
+    else {
+        return None;
+    };
+    Some(EdgeStats {
+        rx_beats,
+        tx_beats,
+        rx_port_high_water,
+        rx_datapath_stalls,
+        tx_port_stalls,
+        ct_reads,
+        ct_writes,
+        scrub_reads,
+        scrub_writes,
+        ct_outstanding_high_water,
+    })
 }
 
 /// A frame that left TX.
@@ -169,6 +212,8 @@ pub enum Event {
     Read32(u32),
     ApRead(Vec<u8>),
     CtRead(Vec<u8>),
+    /// The harness's counters, in [`STATS_ORDER`].
+    Stats(Vec<u64>),
     /// A RUN / FINISH / CYCLES ended at this cycle.
     Done(u64),
     /// The harness failed (and exits).
@@ -272,6 +317,12 @@ impl Event {
             }
             op::APREAD_REPLY => Event::ApRead(p),
             op::CTREAD_REPLY => Event::CtRead(p),
+            op::STATS_REPLY => {
+                need("STATS", 4)?;
+                let n = u32_at(&p, 0) as usize;
+                need("STATS", 4 + 8 * n.min(MAX_PAYLOAD as usize / 8))?;
+                Event::Stats((0..n).map(|k| u64_at(&p, 4 + 8 * k)).collect())
+            }
             op::DONE => {
                 need("DONE", 8)?;
                 Event::Done(u64_at(&p, 0))
@@ -313,6 +364,13 @@ impl Event {
             Event::Read32(v) => (op::READ32_REPLY, v.to_le_bytes().to_vec()),
             Event::ApRead(d) => (op::APREAD_REPLY, d.clone()),
             Event::CtRead(d) => (op::CTREAD_REPLY, d.clone()),
+            Event::Stats(v) => {
+                let mut p = (v.len() as u32).to_le_bytes().to_vec();
+                for x in v {
+                    p.extend_from_slice(&x.to_le_bytes());
+                }
+                (op::STATS_REPLY, p)
+            }
             Event::Done(c) => (op::DONE, c.to_le_bytes().to_vec()),
             Event::Error(m) => (op::ERROR, m.as_bytes().to_vec()),
         };
@@ -445,6 +503,7 @@ mod tests {
             Event::Read32(0x434e_424c),
             Event::ApRead(vec![1; 16]),
             Event::CtRead(vec![2; 64]),
+            Event::Stats((1..=10).collect()),
             Event::Done(1234),
             Event::Error("FINISH: not done after 10 cycles".into()),
         ];
@@ -460,6 +519,20 @@ mod tests {
     }
 
     #[test]
+    fn stats_map_to_edge_stats_in_the_harness_order() {
+        let v: Vec<u64> = (1..=10).collect();
+        let e = edge_stats(&v).unwrap();
+        assert_eq!((e.rx_beats, e.tx_port_stalls, e.ct_writes), (1, 5, 7));
+        assert_eq!(e.ct_outstanding_high_water, 10);
+        // the names are the rows a compare prints, in the same order
+        let names: Vec<_> = e.rows(&e).iter().map(|r| r.name).collect();
+        assert_eq!(names, STATS_ORDER);
+        // fewer figures: none; more (a newer harness): the first ten
+        assert!(edge_stats(&v[..9]).is_none());
+        assert_eq!(edge_stats(&[&v[..], &[99]].concat()), Some(e));
+    }
+
+    #[test]
     fn damaged_input_is_an_error_not_a_panic() {
         // cut inside the header, inside the payload; short payloads; unknown op
         assert!(Event::read_from(&mut &[op::DONE, 8, 0][..]).is_err());
@@ -467,6 +540,11 @@ mod tests {
         assert!(matches!(
             Event::read_from(&mut &[op::OUT, 1, 0, 0, 0, 9][..]),
             Err(DecodeError::Short { what: "OUT", .. })
+        ));
+        // a STATS that claims more figures than it carries
+        assert!(matches!(
+            Event::read_from(&mut &[op::STATS_REPLY, 4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff][..]),
+            Err(DecodeError::Short { what: "STATS", .. })
         ));
         assert!(matches!(
             Event::read_from(&mut &[0x7f, 0, 0, 0, 0][..]),

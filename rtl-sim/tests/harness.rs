@@ -146,6 +146,20 @@ fn selftest_loopback_through_the_harness() {
     assert_eq!(c.get(lbnic_contract::target::regs::Counter::TxPackets), n);
     let bytes: u64 = (0..n).map(|i| frame(i).len() as u64).sum();
     assert_eq!(c.get(lbnic_contract::target::regs::Counter::RxBytes), bytes);
+    // STATS (protocol 3): every frame's beats in and out (an empty frame is
+    // one beat), one bucket read and one way written per frame, none in
+    // the background (the stand-in's `probe_ct_bg` is 0), each frame alone
+    let e = sim.edge_stats().expect("STATS");
+    let beats: u64 = (0..n).map(|i| (frame(i).len() as u64).div_ceil(64).max(1)).sum();
+    assert_eq!((e.rx_beats, e.tx_beats), (beats, beats), "{e:?}");
+    assert_eq!((e.ct_reads, e.ct_writes), (n, n), "{e:?}");
+    assert_eq!((e.scrub_reads, e.scrub_writes), (0, 0), "{e:?}");
+    assert_eq!(
+        (e.rx_port_high_water, e.ct_outstanding_high_water),
+        (1, 1),
+        "{e:?}"
+    );
+    assert_eq!((e.rx_datapath_stalls, e.tx_port_stalls), (0, 0), "{e:?}");
 }
 
 /// The conntrack memory over CTWRITE / CTREAD (protocol version 2, what

@@ -4,7 +4,7 @@
 // and speaks the protocol below on stdin / stdout; scripts/rtl-sim.sh builds
 // it per target (rtl/build/sim/<fingerprint>/lbnic_sim).
 //
-// PROTOCOL (version 2; rtl/sim/README.md has the same with the reasons).
+// PROTOCOL (version 3; rtl/sim/README.md has the same with the reasons).
 // Every message, both ways: op (u8), payload length (u32 LE), payload.
 // Integers little-endian. Commands (stdin):
 //   0x01 WRITE32  addr u32, value u32           AXI4-Lite write; no reply
@@ -33,6 +33,7 @@
 //   0x0b CTWRITE  offset u64, bytes             write it; no reply (both
 //                                               only while CONTROL.CT_HOST
 //                                               holds the RTL off it)
+//   0x0c STATS                                  reply STATS (version 3)
 // Events (stdout):
 //   0x80 HELLO    version u32, fingerprint u64, datapath_bytes u32,
 //                 clock_mhz u32                 first message
@@ -46,6 +47,9 @@
 //   0x84 DONE     cycle u64 (the current cycle)
 //   0x85 ERROR    utf-8 message; the harness then exits with status 1
 //   0x86 CTREAD   bytes
+//   0x87 STATS    count u32, then count u64s: what the harness saw at the
+//                 ports since reset, in the order of struct Edge below
+//                 (the cycle model's figures of the same name)
 // Every wait is bounded (a register or aperture handshake by
 // HANDSHAKE_LIMIT cycles, RUN / FINISH by their max_cycles): a limit is an
 // ERROR, never a hang.
@@ -70,7 +74,7 @@
 
 namespace {
 
-constexpr uint32_t PROTOCOL_VERSION = 2;
+constexpr uint32_t PROTOCOL_VERSION = 3;
 // (a commit's scan of the bank may hold the bus: bank_len / 8 clocks)
 constexpr uint64_t HANDSHAKE_LIMIT = 1'000'000 + LBNIC_MEM_BANK_LEN / 8;
 constexpr uint32_t MAX_PAYLOAD = 1u << 30;
@@ -102,6 +106,7 @@ enum Op : uint8_t {
     QUIT = 0x09,
     CTREAD = 0x0a,
     CTWRITE = 0x0b,
+    STATS = 0x0c,
     EV_HELLO = 0x80,
     EV_OUT = 0x81,
     EV_READ32 = 0x82,
@@ -109,6 +114,7 @@ enum Op : uint8_t {
     EV_DONE = 0x84,
     EV_ERROR = 0x85,
     EV_CTREAD = 0x86,
+    EV_STATS = 0x87,
 };
 
 // ---- wire ----------------------------------------------------------------
@@ -210,6 +216,22 @@ struct InFlight {
     uint64_t kept = UINT64_MAX;
 };
 
+// What the harness sees at the top's edges (STATS), each as the cycle
+// model counts it (hw_model::cycle::CycleStats; spec 12.3 "The edges").
+struct Edge {
+    uint64_t rx_beats = 0;           // busy[rx]: cycles RX took a beat
+    uint64_t tx_beats = 0;           // busy[tx]
+    uint64_t rx_port_high_water = 0; // fifo_high_water[rx], at each arrival
+    uint64_t rx_datapath = 0;        // stalls[rx_datapath]
+    uint64_t tx_port = 0;            // stalls[tx_port]
+    uint64_t ct_reads = 0;           // buckets read for packets
+    uint64_t ct_writes = 0;          // ways written for packets
+    uint64_t bg_reads = 0;           // buckets read for the scrubber etc.
+    uint64_t bg_writes = 0;          // ways written by it
+    uint64_t ct_outstanding_high_water = 0;  // bucket reads in flight
+    static constexpr uint32_t COUNT = 10;
+};
+
 struct Read {
     uint64_t due;
     uint32_t tag;
@@ -247,6 +269,12 @@ struct Harness {
     uint64_t tx_first = 0;  // the cycle of the frame's first TX beat
     uint64_t last_out = 0;  // unwrapping m_tx_tuser
     bool any_out = false;
+
+    Edge edge;
+    // first-beat cycles of the frames RX started, from the first one not
+    // yet before an arrival counted (the port backlog: edge)
+    std::deque<uint64_t> starts;
+    uint64_t started_before = 0;
 
     // conntrack memory (decision 6)
     std::vector<uint8_t> mem;
@@ -366,7 +394,7 @@ struct Harness {
         bool wr_fire = top->ct_wr_valid && top->ct_wr_ready;
         bool rd_fire = top->ct_rd_valid && top->ct_rd_ready;
         bool rsp = top->ct_rsp_valid;
-        bool p_req = top->probe_ct_req, p_exec = top->probe_ct_exec;
+        bool p_req = top->probe_ct_req, p_exec = top->probe_ct_exec, p_bg = top->probe_ct_bg;
         bool aw_fire = aw && top->s_axil_awready;
         bool w_fire = w && top->s_axil_wready;
         bool b_fire = b_wait && top->s_axil_bvalid;
@@ -377,6 +405,7 @@ struct Harness {
         uint32_t rdata = top->s_axil_rdata;
         uint64_t ap_rdata = top->ap_rdata;
 
+        count(rx_fire, tx_fire, wr_fire, rd_fire, p_bg);
         if (tx_fire) take_tx_beat();
         if (wr_fire) {
             uint64_t bucket = get_u64(top->ct_wr_bucket);
@@ -437,6 +466,36 @@ struct Harness {
             ap_r_wait = false;
             ap_rd = ap_rdata;
         }
+    }
+
+    // The edge counters of this cycle, before its edge (vnow() is the
+    // cycle's number, as the stage cycles count it).
+    void count(bool rx_fire, bool tx_fire, bool wr_fire, bool rd_fire, bool bg) {
+        uint64_t now = vnow();
+        edge.rx_beats += rx_fire;
+        edge.tx_beats += tx_fire;
+        // RX mid-frame (its first beat this cycle or before) while the next
+        // frame has arrived
+        if ((beat > 0 || rx_fire) && src.size() > 1 && src[1].arrival <= now) edge.rx_datapath++;
+        // a frame at TX, its first beat held for the egress port
+        if (top->m_tx_tvalid && !tx_busy && !top->m_tx_tready) edge.tx_port++;
+        if (rx_fire && beat == 0) {
+            // frame k's backlog at its arrival: the frames arrived by then
+            // (k + 1, in order) less those started before it
+            const Frame& f = src.front();
+            while (!starts.empty() && starts.front() < f.arrival) {
+                starts.pop_front();
+                started_before++;
+            }
+            edge.rx_port_high_water = std::max(edge.rx_port_high_water, f.index + 1 - started_before);
+            starts.push_back(now);
+        }
+        if (wr_fire) (bg ? edge.bg_writes : edge.ct_writes) += __builtin_popcountll(get_u64(top->ct_wr_mask));
+        if (rd_fire) (bg ? edge.bg_reads : edge.ct_reads)++;
+        // reads in flight during the cycle, its issue included and the one
+        // answered in it not (the cycle model's count)
+        edge.ct_outstanding_high_water =
+            std::max<uint64_t>(edge.ct_outstanding_high_water, reads.size() - top->ct_rsp_valid + rd_fire);
     }
 
     // The frame the k-th strobe of a stage probe is about: frames pass
@@ -693,6 +752,16 @@ int main(int argc, char** argv) {
             uint64_t off = rd_le(&p[0], 8), len = p.size() - 8;
             h.ct_check(off, len, "CTWRITE");
             memcpy(h.mem.data() + off, p.data() + 8, len);
+            break;
+        }
+        case STATS: {
+            const Edge& e = h.edge;
+            Msg m;
+            m.u32(Edge::COUNT);
+            for (uint64_t v : {e.rx_beats, e.tx_beats, e.rx_port_high_water, e.rx_datapath, e.tx_port,
+                               e.ct_reads, e.ct_writes, e.bg_reads, e.bg_writes, e.ct_outstanding_high_water})
+                m.u64(v);
+            send(EV_STATS, m, true);
             break;
         }
         case QUIT:

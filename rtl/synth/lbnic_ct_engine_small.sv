@@ -62,7 +62,8 @@ module lbnic_ct_engine_small #(
     output logic [BBITS-1:0]                  ct_wr_data,
     output logic [NC-1:0]                     cnt_inc,
     output logic                              swept,
-    output logic                              rmw_busy
+    output logic                              rmw_busy,
+    output logic                              ct_bg
 );
   lbnic_ct_engine #(
       .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),

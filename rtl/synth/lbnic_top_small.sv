@@ -100,7 +100,8 @@ module lbnic_top_small #(
     output logic                         idle,
     output logic                         swept,
     output logic                         probe_ct_req,
-    output logic                         probe_ct_exec
+    output logic                         probe_ct_exec,
+    output logic                         probe_ct_bg
 );
 
   lbnic_top #(

@@ -73,6 +73,9 @@ module lbnic_ct_engine_run #(
   logic [WAYS-1:0] ct_wr_mask;
   logic [NC-1:0] cnt_inc;
   logic swept, rmw_busy;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic ct_bg;  // (the harness's probe)
+  /* verilator lint_on UNUSEDSIGNAL */
 
   lbnic_ct_engine #(
       .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
@@ -306,6 +309,7 @@ module lbnic_ct_engine_run #(
   // packets, of which re-reads after a write to their bucket)
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
   longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0;
+  longint n_nr = 0, n_take = 0, n_fb = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -321,6 +325,14 @@ module lbnic_ct_engine_run #(
       n_ufwd <= n_ufwd + longint'(dut.uf_arm[0]) + longint'(dut.uf_arm[1]);
       if (dut.clr_ok && dut.fw_clr && (dut.lka || dut.lkb)) n_ulk <= n_ulk + 1;
       if (in_valid && in_ready && dut.in_need) n_need <= n_need + 2;
+      // sides forwarded without a read (fw_nr): armed, given the source's
+      // own data as it left CT_EXEC (no write of the bucket kept), read
+      // after all
+      n_nr <= n_nr + longint'(dut.nr_now[0]) + longint'(dut.nr_now[1]);
+      n_take <= n_take + longint'(dut.fw_take[0]) + longint'(dut.fw_take[1]);
+      n_fb <= n_fb + longint'(dut.fw_fb[0]) + longint'(dut.fw_fb[1])
+              + longint'(dut.fw_on[0] && dut.fw_nr[0] && dut.fw_cancel[0])
+              + longint'(dut.fw_on[1] && dut.fw_nr[1] && dut.fw_cancel[1]);
       // a new NAT flow's return entry: posted (lbnic_ct_rmw), or in line
       // (S_NAT_HC, both candidates' hints full)
       if (dut.rm_cmd_valid) n_post <= n_post + 1;
@@ -338,11 +350,16 @@ module lbnic_ct_engine_run #(
         if (st_clk[i] != 0) $display("%s: state %0d: %0d clocks", NAME, i, st_clk[i]);
   // the posted path was taken (both targets have new NAT flows with a
   // free way), and its decisions and counters were checked above
-  always @(posedge done)
+  always @(posedge done) begin
     if (n_post == 0) $fatal(1, "%s: no NAT return entry was posted (lbnic_ct_rmw)", NAME);
+    // and a side was forwarded without a read, with the source's own data
+    // too (the flows' back-to-back packets), decisions checked above
+    if (n_nr == 0 || n_take == 0) $fatal(1, "%s: no side forwarded without a read (%0d, %0d)", NAME, n_nr, n_take);
+  end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d); NAT return entries posted %0d, in line %0d",
-             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - n_need, n_fwd, n_ufwd, n_ulk, n_post, n_inline);
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d",
+             NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_ulk,
+             n_nr, n_take, n_fb, n_post, n_inline);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;

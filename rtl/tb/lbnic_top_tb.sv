@@ -58,13 +58,16 @@ module lbnic_top_tb;
   logic [WAYS-1:0] ct_wr_mask;
   logic idle, swept;
   // the stage probes: every packet CT_REQ takes leaves CT_EXEC, once
-  logic probe_ct_req, probe_ct_exec;
+  logic probe_ct_req, probe_ct_exec, probe_ct_bg;
   int unsigned n_ct_req = 0, n_ct_exec = 0;
   always @(posedge clk) begin
     if (!rst) begin
       n_ct_req += 32'(probe_ct_req);
       n_ct_exec += 32'(probe_ct_exec);
       if (n_ct_exec > n_ct_req) $fatal(1, "CT_EXEC let out a packet CT_REQ never took");
+      // a read the probe calls background is never CT_REQ's (tag {1, ..})
+      if (probe_ct_bg && ct_rd_valid && ct_rd_ready && ct_rd_tag[TAGB-1])
+        $fatal(1, "probe_ct_bg on CT_REQ's read of bucket %0d", ct_rd_bucket);
     end
   end
 
@@ -80,7 +83,7 @@ module lbnic_top_tb;
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag,
       .ct_rsp_data, .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .idle, .swept, .probe_ct_req, .probe_ct_exec
+      .idle, .swept, .probe_ct_req, .probe_ct_exec, .probe_ct_bg
   );
 
   // ---- conntrack memory

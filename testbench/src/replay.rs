@@ -12,7 +12,7 @@ use crate::stats::Series;
 use hw_model::cycle::{Cycle, CycleOptions, CycleStats, Stall, STAGES};
 use hw_model::device::{in_memory, Counters, DeviceError, Memory};
 use hw_model::functional::Functional;
-use hw_model::model::{Model, OutPacket};
+use hw_model::model::{EdgeStats, Model, OutPacket};
 use lbnic_contract::image::Image;
 use lbnic_contract::target::regs::Counter;
 use lbnic_contract::target::Target;
@@ -37,16 +37,16 @@ pub fn replay(
     }
     let t0 = Instant::now();
     let mut acc = new_acc(image, opts)?;
-    let (counters, cycle, threads, threads_note) = match opts.model {
+    let (counters, cycle, edge, threads, threads_note) = match opts.model {
         ModelKind::Cycle => {
-            let (c, cr) = run_cycle(image, trace, opts, &mut acc, sink, progress)?;
+            let (c, cr, e) = run_cycle(image, trace, opts, &mut acc, sink, progress)?;
             let note = (opts.threads > 1).then(|| "the cycle model is sequential: one thread".to_string());
-            (c, Some(cr), 1, note)
+            (c, Some(cr), Some(e), 1, note)
         }
         ModelKind::Rtl => {
-            let c = run_rtl(image, trace, opts, &mut acc, sink, progress)?;
+            let (c, e) = run_rtl(image, trace, opts, &mut acc, sink, progress)?;
             let note = (opts.threads > 1).then(|| "the RTL simulation is sequential: one thread".to_string());
-            (c, None, 1, note)
+            (c, None, Some(e), 1, note)
         }
         ModelKind::Functional => {
             let (threads, note) = crate::shard::plan(image, opts);
@@ -55,12 +55,13 @@ pub fn replay(
             } else {
                 run_functional(image, trace, opts, &mut acc, sink, progress)?
             };
-            (c, None, threads, note)
+            (c, None, None, threads, note)
         }
     };
     let run = Run {
         counters,
         cycle,
+        edge,
         threads,
         threads_note,
         wall: t0.elapsed().as_secs_f64(),
@@ -250,7 +251,7 @@ fn run_cycle(
     acc: &mut Acc,
     sink: &mut Sink<'_>,
     progress: &dyn Fn(u64, u64),
-) -> Result<(Counters, CycleReport), ReplayError> {
+) -> Result<(Counters, CycleReport, EdgeStats), ReplayError> {
     let t = &image.target;
     let copts = CycleOptions {
         rx_source: opts.rx_source,
@@ -276,7 +277,7 @@ fn run_cycle(
     acc.achieved.first = Some(base + s.first_arrival.unwrap_or(0) * 1000 / mhz);
     acc.achieved.last = base + (s.last_egress * 1000).div_ceil(mhz);
     acc.achieved.last_len = 0;
-    Ok((run.m.dev.counters.clone(), cr))
+    Ok((run.m.dev.counters.clone(), cr, s.edges()))
 }
 
 /// The RTL simulation as the replay loop drives it: like [`CycleRun`],
@@ -336,7 +337,7 @@ fn run_rtl(
     acc: &mut Acc,
     sink: &mut Sink<'_>,
     progress: &dyn Fn(u64, u64),
-) -> Result<Counters, ReplayError> {
+) -> Result<(Counters, EdgeStats), ReplayError> {
     let t = &image.target;
     let mut m = RtlSim::new(t.clone(), &opts.rtl)?;
     m.flash_image(image)?;
@@ -348,7 +349,8 @@ fn run_rtl(
         pool: Vec::new(),
     };
     drive(&mut run, &mut input, opts, acc, sink, progress)?;
-    Ok(run.m.counters().clone())
+    let edge = run.m.edge_stats()?;
+    Ok((run.m.counters().clone(), edge))
 }
 
 /// The cycle model's figures over its window (first arrival to last beat
@@ -411,6 +413,7 @@ fn cycle_report(t: &Target, s: &CycleStats, rx_source: RxSource) -> CycleReport 
 struct Run {
     counters: Counters,
     cycle: Option<CycleReport>,
+    edge: Option<EdgeStats>,
     threads: usize,
     threads_note: Option<String>,
     wall: f64,
@@ -459,6 +462,7 @@ fn build_report(s: &Setup<'_>, acc: Acc, run: Run) -> Report {
         drops,
         conntrack: Conntrack::from_counters(c),
         cycle: run.cycle,
+        edge: run.edge,
         backends,
         flows,
         updates: opts

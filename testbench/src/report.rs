@@ -1,6 +1,7 @@
 //! The replay report: one serialisable structure, printed as a table on the
 //! terminal, as JSON, or as an HTML page with SVG charts.
 
+use hw_model::model::EdgeStats;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -183,6 +184,9 @@ pub struct Report {
     pub drops: Vec<(String, u64)>,
     pub conntrack: Conntrack,
     pub cycle: Option<CycleReport>,
+    /// What the ports and the conntrack memory port saw (the timed models:
+    /// the cycle model's own figures, the RTL harness's at the top's ports).
+    pub edge: Option<EdgeStats>,
     pub backends: Vec<BackendReport>,
     pub flows: FlowReport,
     pub updates: Vec<UpdateReport>,
@@ -411,6 +415,23 @@ impl Report {
             let mut b = vec!["ns".to_string()];
             b.extend(l(&c.latency_ns));
             table(s, &["", "p50", "p99", "p99.9", "max", "mean"], &[a, b]);
+        } else if let Some(e) = &self.edge {
+            // The RTL: what its harness counted at the top's ports.
+            let _ = writeln!(
+                s,
+                "\nports (the RTL harness's count): RX {} beats, TX {} beats, port backlog {} frames at most",
+                e.rx_beats, e.tx_beats, e.rx_port_high_water
+            );
+            let _ = writeln!(
+                s,
+                "  stalls: rx_datapath {} cycles, tx_port {} cycles",
+                e.rx_datapath_stalls, e.tx_port_stalls
+            );
+            let _ = writeln!(
+                s,
+                "  conntrack memory: {} bucket reads and {} way writes for packets, {} scrub reads and {} scrub way writes, {} reads outstanding at most",
+                e.ct_reads, e.ct_writes, e.scrub_reads, e.scrub_writes, e.ct_outstanding_high_water
+            );
         }
     }
 

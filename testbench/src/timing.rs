@@ -7,7 +7,7 @@
 //! it, in how fast the pipeline took earlier frames) or took longer inside.
 
 use hw_model::hist::Histogram;
-use hw_model::model::PacketCycles;
+use hw_model::model::{EdgeRow, EdgeStats, PacketCycles};
 
 /// The first output whose egress cycle differs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -84,6 +84,10 @@ pub struct TimingComparison {
     pub histograms_equal: bool,
     pub latency_here: LatencySummary,
     pub latency_ref: LatencySummary,
+    /// The ports' and the memory port's figures side by side (empty until
+    /// both runs gave theirs): stall counters and the port backlog's high
+    /// water are equal when every stage at the edges took the same cycles.
+    pub edges: Vec<EdgeRow>,
     #[serde(skip)]
     hist: [Histogram; 2],
     #[serde(skip)]
@@ -92,7 +96,18 @@ pub struct TimingComparison {
 
 impl TimingComparison {
     pub fn ok(&self) -> bool {
-        self.differ == 0 && self.untimed == 0
+        self.differ == 0 && self.untimed == 0 && self.edges_differ() == 0
+    }
+
+    /// Both runs' [`EdgeStats`] at the end.
+    pub fn set_edges(&mut self, here: &EdgeStats, reference: &EdgeStats) {
+        self.edges = here.rows(reference);
+    }
+
+    /// Of [`TimingComparison::edges`], the figures counted alike in both
+    /// runs that differ.
+    pub fn edges_differ(&self) -> usize {
+        self.edges.iter().filter(|r| r.differs()).count()
     }
 
     /// Output `index` (from input `seq`) with its cycles in the run under
@@ -277,6 +292,37 @@ mod tests {
             why.starts_with("the first stage that differs is FRONT (end of RX to CT_REQ): 9 cycles here, 6 in the reference"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_differing_edge_figure_fails_and_an_uncompared_one_does_not() {
+        let mut t = TimingComparison::default();
+        t.push(0, 0, c(0, 0, 116), c(0, 0, 116));
+        let e = EdgeStats {
+            rx_beats: 1,
+            tx_beats: 1,
+            ct_reads: 2,
+            scrub_reads: 1024,
+            ..EdgeStats::default()
+        };
+        t.set_edges(&e, &e);
+        assert!(t.ok());
+        // the RTL's final scrubber pass reads: not counted alike, not compared
+        t.set_edges(
+            &EdgeStats {
+                scrub_reads: 2048,
+                ..e
+            },
+            &e,
+        );
+        assert!(t.ok());
+        assert_eq!(t.edges_differ(), 0);
+        // one more bucket read for the packets: a difference
+        t.set_edges(&EdgeStats { ct_reads: 3, ..e }, &e);
+        assert!(!t.ok());
+        assert_eq!(t.edges_differ(), 1);
+        let r = t.edges.iter().find(|r| r.differs()).unwrap();
+        assert_eq!((r.name, r.here, r.reference), ("ct_reads", 3, 2));
     }
 
     #[test]
