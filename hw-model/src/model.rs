@@ -138,42 +138,76 @@ impl EdgeRow {
 }
 
 impl EdgeStats {
+    /// Every figure with its name and whether both runs count it alike, in
+    /// the order the RTL harness sends them (STATS, rtl/sim/README.md).
+    pub fn figures(&self) -> [(&'static str, u64, bool); 10] {
+        [
+            ("rx_beats", self.rx_beats, true),
+            ("tx_beats", self.tx_beats, true),
+            ("rx_port_high_water", self.rx_port_high_water, true),
+            ("rx_datapath_stalls", self.rx_datapath_stalls, true),
+            ("tx_port_stalls", self.tx_port_stalls, true),
+            ("ct_reads", self.ct_reads, true),
+            ("ct_writes", self.ct_writes, true),
+            ("scrub_reads", self.scrub_reads, false),
+            ("scrub_writes", self.scrub_writes, false),
+            ("ct_outstanding_high_water", self.ct_outstanding_high_water, false),
+        ]
+    }
+
+    /// From values in [`EdgeStats::figures`]' order; `None` if there are
+    /// fewer (a newer harness may send more, after them).
+    pub fn from_figures(v: &[u64]) -> Option<EdgeStats> {
+        let &[rx_beats, tx_beats, rx_port_high_water, rx_datapath_stalls, tx_port_stalls, ct_reads, ct_writes, scrub_reads, scrub_writes, ct_outstanding_high_water] =
+            v.get(..10)?
+        else {
+            return None;
+        };
+        Some(EdgeStats {
+            rx_beats,
+            tx_beats,
+            rx_port_high_water,
+            rx_datapath_stalls,
+            tx_port_stalls,
+            ct_reads,
+            ct_writes,
+            scrub_reads,
+            scrub_writes,
+            ct_outstanding_high_water,
+        })
+    }
+
     /// Every figure of `self` against `reference`'s.
     pub fn rows(&self, reference: &EdgeStats) -> Vec<EdgeRow> {
-        let row = |name, here, reference, compared| EdgeRow {
-            name,
-            here,
-            reference,
-            compared,
-        };
-        let (a, b) = (self, reference);
-        vec![
-            row("rx_beats", a.rx_beats, b.rx_beats, true),
-            row("tx_beats", a.tx_beats, b.tx_beats, true),
-            row(
-                "rx_port_high_water",
-                a.rx_port_high_water,
-                b.rx_port_high_water,
-                true,
-            ),
-            row(
-                "rx_datapath_stalls",
-                a.rx_datapath_stalls,
-                b.rx_datapath_stalls,
-                true,
-            ),
-            row("tx_port_stalls", a.tx_port_stalls, b.tx_port_stalls, true),
-            row("ct_reads", a.ct_reads, b.ct_reads, true),
-            row("ct_writes", a.ct_writes, b.ct_writes, true),
-            row("scrub_reads", a.scrub_reads, b.scrub_reads, false),
-            row("scrub_writes", a.scrub_writes, b.scrub_writes, false),
-            row(
-                "ct_outstanding_high_water",
-                a.ct_outstanding_high_water,
-                b.ct_outstanding_high_water,
-                false,
-            ),
-        ]
+        self.figures()
+            .into_iter()
+            .zip(reference.figures())
+            .map(|((name, here, compared), (_, reference, _))| EdgeRow {
+                name,
+                here,
+                reference,
+                compared,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn figures_round_trip_in_order() {
+        let v: Vec<u64> = (1..=10).collect();
+        let e = EdgeStats::from_figures(&v).unwrap();
+        assert_eq!((e.rx_beats, e.tx_port_stalls, e.ct_writes), (1, 5, 7));
+        assert_eq!(e.figures().map(|f| f.1).to_vec(), v);
+        assert!(EdgeStats::from_figures(&v[..9]).is_none());
+        assert_eq!(EdgeStats::from_figures(&[&v[..], &[99]].concat()), Some(e));
+        // the three counted differently are not compared
+        let r = e.rows(&EdgeStats::default());
+        assert_eq!(r.iter().filter(|r| !r.compared).count(), 3);
+        assert_eq!(r.iter().filter(|r| r.differs()).count(), 7);
     }
 }
 

@@ -769,7 +769,7 @@ impl RtlSim {
         self.check()?;
         self.send(&Command::Stats)?;
         match self.reply()? {
-            Event::Stats(v) => protocol::edge_stats(&v).ok_or(RtlError::Unexpected {
+            Event::Stats(v) => EdgeStats::from_figures(&v).ok_or(RtlError::Unexpected {
                 got: format!("STATS of {} figures", v.len()),
                 want: "STATS of 10 figures",
             }),

@@ -3,7 +3,9 @@
 //! length and the payload. Pure encoding and decoding, no I/O beyond the
 //! `Read` / `Write` given, so it is tested without Verilator.
 
-use hw_model::model::{EdgeStats, PacketCycles};
+#[cfg(doc)]
+use hw_model::model::EdgeStats;
+use hw_model::model::PacketCycles;
 use std::io::{self, Read, Write};
 
 /// The protocol version the harness announces in [`Event::Hello`].
@@ -152,42 +154,6 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-/// The figures of [`Event::Stats`], in order (the harness's `struct Edge`).
-pub const STATS_ORDER: [&str; 10] = [
-    "rx_beats",
-    "tx_beats",
-    "rx_port_high_water",
-    "rx_datapath_stalls",
-    "tx_port_stalls",
-    "ct_reads",
-    "ct_writes",
-    "scrub_reads",
-    "scrub_writes",
-    "ct_outstanding_high_water",
-];
-
-/// [`Event::Stats`]' figures as [`EdgeStats`]; `None` if there are fewer
-/// than [`STATS_ORDER`] names (a newer harness may send more, after them).
-pub fn edge_stats(v: &[u64]) -> Option<EdgeStats> {
-    let [rx_beats, tx_beats, rx_port_high_water, rx_datapath_stalls, tx_port_stalls, ct_reads, ct_writes, scrub_reads, scrub_writes, ct_outstanding_high_water] =
-        *v.get(..STATS_ORDER.len())?
-    else {
-        return None;
-    };
-    Some(EdgeStats {
-        rx_beats,
-        tx_beats,
-        rx_port_high_water,
-        rx_datapath_stalls,
-        tx_port_stalls,
-        ct_reads,
-        ct_writes,
-        scrub_reads,
-        scrub_writes,
-        ct_outstanding_high_water,
-    })
-}
-
 /// A frame that left TX.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutFrame {
@@ -212,7 +178,8 @@ pub enum Event {
     Read32(u32),
     ApRead(Vec<u8>),
     CtRead(Vec<u8>),
-    /// The harness's counters, in [`STATS_ORDER`].
+    /// The harness's counters, in
+    /// [`hw_model::model::EdgeStats::figures`]' order.
     Stats(Vec<u64>),
     /// A RUN / FINISH / CYCLES ended at this cycle.
     Done(u64),
@@ -516,20 +483,6 @@ mod tests {
             assert_eq!(Event::read_from(&mut r).unwrap().as_ref(), Some(e));
         }
         assert!(Event::read_from(&mut r).unwrap().is_none());
-    }
-
-    #[test]
-    fn stats_map_to_edge_stats_in_the_harness_order() {
-        let v: Vec<u64> = (1..=10).collect();
-        let e = edge_stats(&v).unwrap();
-        assert_eq!((e.rx_beats, e.tx_port_stalls, e.ct_writes), (1, 5, 7));
-        assert_eq!(e.ct_outstanding_high_water, 10);
-        // the names are the rows a compare prints, in the same order
-        let names: Vec<_> = e.rows(&e).iter().map(|r| r.name).collect();
-        assert_eq!(names, STATS_ORDER);
-        // fewer figures: none; more (a newer harness): the first ten
-        assert!(edge_stats(&v[..9]).is_none());
-        assert_eq!(edge_stats(&[&v[..], &[99]].concat()), Some(e));
     }
 
     #[test]
