@@ -989,6 +989,7 @@ module lbnic_ct_engine #(
   // edges"); read after all where that cannot be had (fw_fb: the source
   // left without entering CT_EXEC; a cancel).
   logic [1:0] fw_nr, fw_take, fw_fb, nr_now;
+  logic [1:0] fw_redo;  // fw_fb the clock before: the side goes back to NEED
   logic [2*NRB-1:0] fw_uid;
   logic [2*QB-1:0] fw_e, fw_src;
   logic [2*BW-1:0] fw_bk;
@@ -1337,9 +1338,12 @@ module lbnic_ct_engine #(
     // or a scrubber write (it zeroes ways): the side is read again, as any
     // side would be
     assign fw_drop[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && !fw_nr[g];
-    assign fw_take[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g]
-                        && !fw_u[g] && ex_end && ex_id == fw_src[QB*g +: QB];
-    assign fw_fb[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g] && !fw_take[g];
+    // (fw_take spelled out rather than from fw_done, whose pop_dir term
+    // was a ninth LUT level into fw_data's enable; fw_fb acts a clock
+    // later, fw_redo, for the same reason into the entry's state)
+    assign fw_take[g] = fw_on[g] && !fw_pend[g] && fw_nr[g] && !fw_redo[g] && !fw_u[g]
+                        && !fw_got[g] && !fw_hit[g] && ex_end && ex_id == fw_src[QB*g +: QB];
+    assign fw_fb[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g] && !fw_redo[g] && !fw_take[g];
     assign fw_cancel[g] = fw_on[g] && ((host_q && !ct_host)
                                        || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]));
   end
@@ -1483,17 +1487,19 @@ module lbnic_ct_engine #(
         // a side forwarded without a read: OUT while its slot stands in
         // for the read, GOT as the slot writes its data, NEED (read it)
         // when the slot cannot give it
-        if (nr_now[sd] && QB'(i) == ip) s = QS_OUT;
         if (fwd && fw_nr[sd]) begin
           if (sd == 1 ? fw_wb : fw_wa) begin
             s = QS_GOT;
             q_nl[i] <= 1'b1;
           end
-          if (fw_fb[sd] || fw_cancel[sd]) begin
+          if (fw_redo[sd] || fw_cancel[sd]) begin
             s = QS_NEED;
             q_nr1[i] <= 1'b0;
           end
         end
+        // (last: nothing above applies to the entry being cleared, and
+        // clr_ok is deep)
+        if (nr_now[sd] && QB'(i) == ip) s = QS_OUT;
         if (sd == 1) begin
           q_sb[2*i +: 2] <= s;
           q_zb[WAYS*i +: WAYS] <= z;
@@ -1534,9 +1540,11 @@ module lbnic_ct_engine #(
         fw_pend[g] <= 1'b1;
         fw_data[BBITS*g +: BBITS] <= (fw_bk[BW*g +: BW] == ex_a) ? da : db;
       end
-      if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g] || fw_fb[g]) begin
+      fw_redo[g] <= fw_fb[g];
+      if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g] || fw_redo[g]) begin
         fw_on[g] <= 1'b0;
         fw_pend[g] <= 1'b0;
+        fw_redo[g] <= 1'b0;
       end
     end
     if (pop_x) ex_id <= hd;
@@ -1554,6 +1562,7 @@ module lbnic_ct_engine #(
       rd_out <= '0;
       fw_on <= '0;
       fw_pend <= '0;
+      fw_redo <= '0;
     end
   end
 
