@@ -1523,8 +1523,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 self.stats.ct_reads += 1;
                 data_at = data_at.max(data);
                 // The read returns memory as it is now: no write to the
-                // bucket is pending but a scrub's (else it would be in the
-                // table), whose zeroes the packet takes at CT_EXEC (gen).
+                // bucket is pending (else it would be in the table) but a
+                // scrub's, whose zeroes the packet takes at CT_EXEC (gen),
+                // or a posted update's, which the model applied as its
+                // packet executed.
                 let r = self.dev.ct.bucket_range(b);
                 snap[k * blen..(k + 1) * blen].copy_from_slice(&self.dev.ct_mem()[r]);
                 if self.opts.hazard_check && !self.opts.cam_forgets_reads {
