@@ -192,25 +192,6 @@ impl EdgeStats {
     }
 }
 
-#[cfg(test)]
-mod edge_tests {
-    use super::*;
-
-    #[test]
-    fn figures_round_trip_in_order() {
-        let v: Vec<u64> = (1..=10).collect();
-        let e = EdgeStats::from_figures(&v).unwrap();
-        assert_eq!((e.rx_beats, e.tx_port_stalls, e.ct_writes), (1, 5, 7));
-        assert_eq!(e.figures().map(|f| f.1).to_vec(), v);
-        assert!(EdgeStats::from_figures(&v[..9]).is_none());
-        assert_eq!(EdgeStats::from_figures(&[&v[..], &[99]].concat()), Some(e));
-        // the three counted differently are not compared
-        let r = e.rows(&EdgeStats::default());
-        assert_eq!(r.iter().filter(|r| !r.compared).count(), 3);
-        assert_eq!(r.iter().filter(|r| r.differs()).count(), 7);
-    }
-}
-
 impl OutPacket {
     /// Cycles from arrival at the port to the last bit on the egress wire.
     pub fn latency_cycles(&self) -> Option<u32> {
@@ -241,5 +222,24 @@ pub trait Model {
     /// keep one record per input. 0 where the model cannot tell.
     fn settled(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_round_trip_in_order() {
+        let v: Vec<u64> = (1..=10).collect();
+        let e = EdgeStats::from_figures(&v).unwrap();
+        assert_eq!((e.rx_beats, e.tx_port_stalls, e.ct_writes), (1, 5, 7));
+        assert_eq!(e.figures().map(|f| f.1).to_vec(), v);
+        assert!(EdgeStats::from_figures(&v[..9]).is_none());
+        assert_eq!(EdgeStats::from_figures(&[&v[..], &[99]].concat()), Some(e));
+        // the three counted differently are not compared
+        let r = e.rows(&EdgeStats::default());
+        assert_eq!(r.iter().filter(|r| !r.compared).count(), 3);
+        assert_eq!(r.iter().filter(|r| r.differs()).count(), 7);
     }
 }
