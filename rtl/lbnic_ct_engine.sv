@@ -1700,7 +1700,7 @@ module lbnic_ct_engine #(
       S_M_GO: st <= S_M_W;
       S_M_W: begin
         if (mstep == MS_1 && !phase_nat && me_valid && me_hit && me_vip == m.slot && !eb_iss
-            && (vip_slot.flags & VF_VALID) != 0 && me_be < vip_slot.backend_count) begin
+            && slot_ok && me_be < vip_slot.backend_count) begin
           be_v <= 1'b1;
           be_i <= BIW'(vip_slot.backend_base + 32'(me_be));
           eb_iss <= 1'b1;
@@ -1740,8 +1740,7 @@ module lbnic_ct_engine #(
                 if (eb_iss) begin
                   // (its read went out early; its answer is in, or comes now or later)
                   st <= (eb_got || be_rvalid) ? S_US_DONE : S_US_W;
-                end else if ((vip_slot.flags & VF_VALID) != 0
-                             && mo_hit_be < vip_slot.backend_count) begin
+                end else if (slot_ok && mo_hit_be < vip_slot.backend_count) begin
                   be_v <= 1'b1;
                   be_i <= BIW'(vip_slot.backend_base + 32'(mo_hit_be));
                   st <= S_US_W;
