@@ -769,10 +769,10 @@ impl RtlSim {
         self.check()?;
         self.send(&Command::Stats)?;
         match self.reply()? {
-            Event::Stats(v) => EdgeStats::from_figures(&v).ok_or(RtlError::Unexpected {
-                got: format!("STATS of {} figures", v.len()),
-                want: "STATS of 10 figures",
-            }),
+            Event::Stats(v) => match EdgeStats::from_figures(&v) {
+                Some(e) => Ok(e),
+                None => Err(unexpected(&Event::Stats(v), "STATS of 10 figures")),
+            },
             e => Err(unexpected(&e, "STATS")),
         }
     }
