@@ -2,7 +2,9 @@
 # The RTL against the cycle model on the traces of docs/spec.md §12.3's
 # table ("Where they stand"): examples/basic.toml on the small target
 # (its Maglev tables 8191 long), a NAT-only config (its `api` VIP), and
-# `lbnic gen` traces from lone packets to line rate. For each trace,
+# `lbnic gen` traces from lone packets to line rate; the slow-* rows run
+# basic.toml on the slow-memory target (the outstanding-read limit,
+# decision 9). For each trace,
 # `lbnic check IMG TRACE --model rtl --against cycle --json` runs the
 # Verilator harness and the cycle model side by side; the table printed
 # has the packets compared, those whose egress cycle is equal, the largest
@@ -16,8 +18,9 @@
 #              traces are reused when present). Default: a temporary
 #              directory, removed at exit.
 #   --json     print one JSON object per trace instead of the table
-# Needs the harness for the small target (scripts/rtl-sim.sh --target
-# examples/targets/small.toml; built here when missing) and the lbnic
+# Needs the harnesses for the small and the slow-memory target
+# (scripts/rtl-sim.sh --target examples/targets/small.toml, and
+# slow-memory.toml for the slow-* rows; built here when missing) and the lbnic
 # binary (scripts/lbnic-run.sh: $LBNIC_BIN, else `cargo run`).
 # Exits non-zero when a check fails to run or any output byte differs;
 # cycles that differ are what the table reports, not a failure.
@@ -41,6 +44,7 @@ fi
 mkdir -p "$dir"
 root=$(pwd)
 scripts/rtl-sim.sh --target examples/targets/small.toml >/dev/null
+scripts/rtl-sim.sh --target examples/targets/slow-memory.toml >/dev/null
 
 # the configs: basic.toml on the small target, and its NAT VIP alone
 python3 - "$root" "$dir" <<'PY'
@@ -55,9 +59,12 @@ api = [v for v in rest.split("[[vip]]\n") if v.startswith('name = "api"')]
 if not api:
     sys.exit("examples/basic.toml has no `api` VIP")
 open(f"{out}/nat.toml", "w").write(head + "[[vip]]\n" + api[0])
+# the same on the slow memory (the outstanding-read limit, spec §12.3 decision 9)
+open(f"{out}/slow.toml", "w").write(s.replace("targets/small.toml", "targets/slow-memory.toml"))
 PY
 lbnic compile "$dir/basic.toml" -o "$dir/basic.img" >/dev/null
 lbnic compile "$dir/nat.toml" -o "$dir/nat.img" >/dev/null
+lbnic compile "$dir/slow.toml" -o "$dir/slow.img" >/dev/null
 
 # name | config | gen options (the table's rows, in its order)
 traces=(
@@ -76,6 +83,9 @@ traces=(
     "65B-line|basic|-n 3000 --flows 1000 --sizes 65 --rate line"
     "syn-flood-line|basic|-n 3000 --flows 1000 --syn-flood 0.8 --rate line"
     "4-flows-line|basic|-n 3000 --flows 4 --rate line"
+    "slow-lone|slow|-n 200 --flows 50 --rate pps:10000"
+    "slow-500k|slow|-n 2000 --flows 200 --rate pps:500000"
+    "slow-1M|slow|-n 2000 --flows 200 --rate pps:1000000"
 )
 [ "$json" = 1 ] || printf '%-16s %9s %9s %12s %6s  %s\n' trace compared equal max_delta edges bytes
 bad=0

@@ -52,7 +52,7 @@ LBNIC_BIN="${CARGO_TARGET_DIR:-target}/debug/lbnic"
 [ -x "$LBNIC_BIN" ] || { echo "FAIL: the test build made no $LBNIC_BIN" >&2; exit 1; }
 export LBNIC_BIN
 tgt=examples/targets/small.toml
-setsid bash -c "bash scripts/rtl-sim.sh --target $tgt && bash scripts/rtl-sim.sh --target $tgt --selftest" \
+setsid bash -c "bash scripts/rtl-sim.sh --target $tgt && bash scripts/rtl-sim.sh --target $tgt --selftest && bash scripts/rtl-sim.sh --target examples/targets/slow-memory.toml" \
     >rtl/build/sim-ci.log 2>&1 &
 sim_pid=$!
 bash scripts/rtl-test.sh --no-synth --jobs 2

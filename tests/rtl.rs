@@ -313,6 +313,50 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     }
 }
 
+const SLOW_MEMORY: &str = "examples/targets/slow-memory.toml";
+
+/// A conntrack memory of 400 cycles and two requests in flight (spec §12.3
+/// decision 9): the scrubber's reads have slots of their own, so a lone
+/// packet never waits a memory latency for one (before the decision none
+/// of 200 lone packets left at the model's cycle: the model's scrubber
+/// held every slot when a packet came); a request (a packet's two
+/// candidate reads) holds one slot from its first read to its first
+/// answer, counted alike, so the high water of requests in flight is
+/// compared and equal. At 500 kpps requests overlap (two in flight) and
+/// every packet still leaves at the model's cycle.
+#[test]
+fn rtl_slow_memory_scrubber_takes_no_packets_slot() {
+    if rtl_harness(SLOW_MEMORY).is_none() {
+        return;
+    }
+    let t = Tmp::new();
+    let c = config(&t, SLOW_MEMORY, "slow.toml");
+    let img = t.s("slow.img");
+    ok(&["compile", &c, "-o", &img]);
+    let high_water = |tm: &Value| {
+        let e = tm["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "ct_outstanding_high_water")
+            .cloned()
+            .expect("the high water of requests in flight");
+        assert_eq!(e["compared"], true, "{e}");
+        e["reference"].as_u64().unwrap()
+    };
+    let trace = t.s("lone.pcap");
+    gen_at(&c, &trace, "200", "50", "pps:10000");
+    let (passed, tm, _) = timed_compare(&img, &trace, 150);
+    lone_packets_equal(passed, &tm);
+    assert_eq!(high_water(&tm), 1, "{tm}");
+
+    let trace = t.s("500k.pcap");
+    gen_at(&c, &trace, "1000", "100", "pps:500000");
+    let (passed, tm, _) = timed_compare(&img, &trace, 900);
+    egress_equal(passed, &tm);
+    assert_eq!(high_water(&tm), 2, "the limit is reached: {tm}");
+}
+
 /// Lone packets of the edge-case capture (spec §12.3 decisions 2 and 3):
 /// where the RTL's egress reads a frame more than once (an ICMP error's
 /// pre-pass, the two passes of a too-big answer) the cycle model charges

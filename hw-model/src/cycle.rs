@@ -46,7 +46,8 @@
 //!   changes. So a hazard table that forgot a read or a lock shows up as a
 //!   functional/cycle difference ([`CycleOptions::cam_forgets_reads`]).
 //! - The scrubber walks the buckets with leftover bandwidth (one at a time,
-//!   up to four reads in flight) and reclaims entries expired as of the
+//!   up to four reads in flight, on slots of its own: none of the packets'
+//!   `ct_max_outstanding`) and reclaims entries expired as of the
 //!   oldest packet not yet past CT_EXEC, which no packet can observe. When
 //!   the pipeline goes idle, reads and locks in flight run out in real
 //!   cycles; the idle time after them is skipped, the scrubber sweeping what
@@ -719,9 +720,9 @@ pub struct Cycle<B> {
     scrubs: VecDeque<(u64, u32)>,
     scrub_ptr: u32,
     /// What the scrubber's decision for this cycle needs from the stage
-    /// moves: (spare beats, reads in flight), registered at the end of the
-    /// cycle and decided on in the next `decide`.
-    scrub_in: Option<(i64, usize)>,
+    /// moves: the spare beats, registered at the end of the cycle and
+    /// decided on in the next `decide`.
+    scrub_in: Option<i64>,
     tokens: i64,
     out: Vec<OutPacket>,
     /// Buckets to touch together (see `warm`).
@@ -771,7 +772,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             port_den: t.port_gbps as u128 * 1000,
             port_byte: 8 * t.clock_mhz as u128,
             rx_buffer_bytes: t.rx_buffer_bytes as u64,
-            scrub_slots: SCRUB_INFLIGHT.min(t.ct_max_outstanding as usize),
+            scrub_slots: SCRUB_INFLIGHT,
         };
         Cycle {
             dev,
@@ -791,7 +792,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             port_free: 0,
             rewrite_free: 0,
             cam: CamMap::default(),
-            reads: Ring::with_capacity(p.max_outstanding + SCRUB_INFLIGHT),
+            reads: Ring::with_capacity(p.max_outstanding + 1),
             scrubs: VecDeque::new(),
             scrub_ptr: 0,
             scrub_in: None,
@@ -1033,10 +1034,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         } else {
             next.tokens - used
         };
-        // Reads in flight at the end of the cycle: CT_REQ's and a NAT
-        // return update's included.
-        let reading = self.reads.len();
-        self.scrub_in = Some((spare, reading));
+        self.scrub_in = Some(spare);
         if self.cam.len() > self.p.cam_limit {
             self.cam.retain(|_, c| c.live(now));
         }
@@ -1048,8 +1046,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// Commit the scrubber's move for the cycle just ended when no `step`
     /// follows to do it (the pipeline goes idle, or the caller takes over).
     fn flush_scrub(&mut self) {
-        if let Some((spare, reading)) = self.scrub_in.take() {
-            if let Some(plan) = self.plan_scrub(spare, reading, self.now - 1) {
+        if let Some(spare) = self.scrub_in.take() {
+            if let Some(plan) = self.plan_scrub(spare, self.now - 1) {
                 let used = self.scrub_commit(&plan.m, plan.at);
                 debug_assert_eq!(used, plan.used);
                 self.tokens -= used;
@@ -1065,9 +1063,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     #[inline]
     fn decide(&self) -> Next {
         let now = self.now;
-        let scrub = self
-            .scrub_in
-            .and_then(|(spare, reading)| self.plan_scrub(spare, reading, now - 1));
+        let scrub = self.scrub_in.and_then(|spare| self.plan_scrub(spare, now - 1));
         let sp = scrub.as_ref();
         let room: [bool; 7] = std::array::from_fn(|i| self.q[i].len() < self.p.cap[i]);
         // Beat credit: `bpc` more each clock, at most one clock's worth
@@ -1076,10 +1072,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // exactly `bpc` beats per clock.
         let bpc = self.p.bpc;
         let tokens = (self.tokens - sp.map_or(0, |p| p.used) + bpc).min(bpc);
-        // Reads in flight once those done by now have retired, the scrub's
-        // included.
-        let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now)
-            + sp.and_then(|p| p.read).is_some_and(|(_, data)| data > now) as usize;
+        // The packets' reads in flight once those done by now have retired
+        // (the scrubber's have their own slots: spec §12.3 decision 9).
+        let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now);
         let (tx_done, tx) = self.decide_tx();
         let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp, outstanding);
         // Writes (CT_EXEC) go first in the arbiter, and a packet leaving
@@ -1564,8 +1559,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// state cycle `at` ended in. What it sees:
     /// - `spare` (registered at the end of `at`): the beats CT_EXEC's writes
     ///   and CT_REQ's read left, 0 if CT_REQ was refused bandwidth;
-    /// - `reading` (registered): reads in flight in `at`, counting CT_REQ's
-    ///   read;
+    /// - its own reads in flight (`SCRUB_INFLIGHT` slots of its own: it
+    ///   never holds one of the packets' `ct_max_outstanding`, decision 9);
     /// - the hazard table with `at`'s reads and releases, so it never reads
     ///   a bucket a packet just claimed;
     /// - the bank RX's flash (if any) made active and the oldest packet not
@@ -1577,11 +1572,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// as a scrubber arbitrating for `at`'s leftover bandwidth would leave
     /// them.
     #[inline]
-    fn scrub_decide(&self, spare: i64, reading: usize, at: u64, returned: usize) -> ScrubMove {
-        let wants = !self.idle()
-            && spare >= self.p.ways
-            && reading < self.p.max_outstanding
-            && self.scrubs.len() < self.p.scrub_slots;
+    fn scrub_decide(&self, spare: i64, at: u64, returned: usize) -> ScrubMove {
+        let wants = !self.idle() && spare >= self.p.ways && self.scrubs.len() < self.p.scrub_slots;
         // The timeouts (a look for the oldest packet) only when a read may
         // go out or a returned one is swept.
         let to = if wants || returned > 0 {
@@ -1602,12 +1594,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// cleared).
     /// `None` when it does nothing (no read to issue, none returned).
     #[inline]
-    fn plan_scrub(&self, spare: i64, reading: usize, at: u64) -> Option<ScrubPlan> {
+    fn plan_scrub(&self, spare: i64, at: u64) -> Option<ScrubPlan> {
         let mut returned = 0;
         while returned < self.scrubs.len() && self.scrubs[returned].0 <= at {
             returned += 1;
         }
-        let m = self.scrub_decide(spare, reading, at, returned);
+        let m = self.scrub_decide(spare, at, returned);
         if m.visit.is_none() && returned == 0 {
             return None;
         }
@@ -1645,7 +1637,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             if read {
                 let data = now + self.p.read_cycles;
                 used += self.p.ways;
-                self.reads.push_back(data);
+                // (its own slot, not a packet's: `scrubs` counts it)
                 self.scrubs.push_back((data, bucket));
                 self.stats.scrub_reads += 1;
                 if self.opts.hazard_check {

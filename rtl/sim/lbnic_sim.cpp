@@ -67,6 +67,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -228,13 +229,14 @@ struct Edge {
     uint64_t ct_writes = 0;          // ways written for packets
     uint64_t bg_reads = 0;           // buckets read for the scrubber etc.
     uint64_t bg_writes = 0;          // ways written by it
-    uint64_t ct_outstanding_high_water = 0;  // bucket reads in flight
+    uint64_t ct_outstanding_high_water = 0;  // packets' requests in flight
     static constexpr uint32_t COUNT = 10;
 };
 
 struct Read {
     uint64_t due;
     uint32_t tag;
+    bool bg;  // the scrubber's (or a hint refresh's): its own slots
     std::vector<uint8_t> data;
 };
 
@@ -279,6 +281,23 @@ struct Harness {
     // conntrack memory (decision 6)
     std::vector<uint8_t> mem;
     std::deque<Read> reads;
+    // The packets' requests in flight (the candidates of a queued packet, of
+    // a posted unit's command, of CT_EXEC's in-line NAT return key; a
+    // relocation target alone): ct_max_outstanding counts requests, each
+    // holding its slot from its first read to its first answer, as the
+    // cycle model's request of reads issued in parallel does (spec §12.3
+    // decision 9). By request: its reads in flight, and the slot held.
+    struct Req {
+        uint32_t reads = 0;
+        bool slot = false;
+    };
+    std::map<uint32_t, Req> by_req;
+    size_t slots = 0;
+    static uint32_t req_of(uint32_t tag) {
+        if (tag & 0x80) return tag & ~1u;             // {1, entry, side}
+        if (tag >= 3) return 0x100 + (tag - 3) / 2;   // a posted unit's
+        return tag < 2 ? 0x200 : 0x201;               // CT_EXEC's A/B, T
+    }
     int64_t credit = 0;
 
     // register and aperture masters (one operation at a time)
@@ -374,7 +393,9 @@ struct Harness {
         top->eval();
         // Readies of the conntrack port: bandwidth as a credit of
         // ct_beats_per_cycle ways per clock (writes first), at most
-        // ct_max_outstanding reads in flight.
+        // ct_max_outstanding packets' reads in flight (background reads
+        // have their own slots, spec §12.3 decision 9: the engine makes
+        // one at a time).
         int64_t c = std::min<int64_t>(credit + LBNIC_TARGET_CT_BEATS_PER_CYCLE,
                                       LBNIC_TARGET_CT_BEATS_PER_CYCLE);
         bool wr_ok = c > 0;
@@ -383,7 +404,13 @@ struct Harness {
             uint64_t mask = get_u64(top->ct_wr_mask);
             c2 -= __builtin_popcountll(mask);
         }
-        bool rd_ok = c2 > 0 && reads.size() < LBNIC_TARGET_CT_MAX_OUTSTANDING;
+        // (a request answered in this cycle frees its slot in it, as the
+        // cycle model retires a read at its data cycle)
+        size_t held = slots;
+        if (top->ct_rsp_valid && !reads.front().bg && by_req.at(req_of(reads.front().tag)).slot) held--;
+        auto rq = by_req.find(req_of(uint32_t(get_u64(top->ct_rd_tag))));
+        bool rd_ok = c2 > 0 && (top->probe_ct_bg || (rq != by_req.end() && rq->second.slot) ||
+                                held < LBNIC_TARGET_CT_MAX_OUTSTANDING);
         top->ct_wr_ready = wr_ok;
         top->ct_rd_ready = rd_ok;
         top->eval();
@@ -422,18 +449,39 @@ struct Harness {
             uint64_t bucket = get_u64(top->ct_rd_bucket);
             if (bucket >= BUCKETS) fail("conntrack read of bucket " + std::to_string(bucket) + " of " + std::to_string(BUCKETS));
             // the data as of the request: every earlier write applied
-            Read r{cycle + READ_CYCLES, uint32_t(get_u64(top->ct_rd_tag)), {}};
+            Read r{cycle + READ_CYCLES, uint32_t(get_u64(top->ct_rd_tag)), p_bg, {}};
+            if (!p_bg) {
+                Req& q = by_req[req_of(r.tag)];
+                q.reads++;
+                if (!q.slot) slots++;
+                q.slot = true;
+            }
             r.data.assign(mem.begin() + bucket * BUCKET_BYTES, mem.begin() + (bucket + 1) * BUCKET_BYTES);
             reads.push_back(std::move(r));
             c -= WAYS;
         }
         credit = c;
+        // requests in flight during the cycle, its issue included and one
+        // answered in it not (the cycle model's count)
+        {
+            uint64_t n = slots;
+            if (rsp && !reads.front().bg && by_req.at(req_of(reads.front().tag)).slot) n--;
+            edge.ct_outstanding_high_water = std::max(edge.ct_outstanding_high_water, n);
+        }
 
         top->clk = 1;
         top->eval();
         cycle++;
 
-        if (rsp) reads.pop_front();
+        if (rsp) {
+            if (!reads.front().bg) {
+                auto it = by_req.find(req_of(reads.front().tag));
+                if (it->second.slot) slots--;
+                it->second.slot = false;
+                if (--it->second.reads == 0) by_req.erase(it);
+            }
+            reads.pop_front();
+        }
         if (p_req) stage_of(probe_req++, "CT_REQ").ct_req = vnow() - 1;
         if (p_exec) stage_of(probe_exec++, "CT_EXEC").decided = vnow() - 1;
         if (rx_fire) {
@@ -492,10 +540,6 @@ struct Harness {
         }
         if (wr_fire) (bg ? edge.bg_writes : edge.ct_writes) += __builtin_popcountll(get_u64(top->ct_wr_mask));
         if (rd_fire) (bg ? edge.bg_reads : edge.ct_reads)++;
-        // reads in flight during the cycle, its issue included and the one
-        // answered in it not (the cycle model's count)
-        edge.ct_outstanding_high_water =
-            std::max<uint64_t>(edge.ct_outstanding_high_water, reads.size() - top->ct_rsp_valid + rd_fire);
     }
 
     // The frame the k-th strobe of a stage probe is about: frames pass

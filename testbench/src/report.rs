@@ -429,7 +429,7 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "  conntrack memory: {} bucket reads and {} way writes for packets, {} scrub reads and {} scrub way writes, {} reads outstanding at most",
+                "  conntrack memory: {} bucket reads and {} way writes for packets, {} scrub reads and {} scrub way writes, {} read requests outstanding at most",
                 e.ct_reads, e.ct_writes, e.scrub_reads, e.scrub_writes, e.ct_outstanding_high_water
             );
         }
