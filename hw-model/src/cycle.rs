@@ -70,7 +70,6 @@ use crate::packet::{Frag, Parsed};
 use crate::pipeline::{self, Decision, Meta};
 use lbnic_contract::image::Image;
 use lbnic_contract::lookup::CtBuckets;
-use lbnic_contract::target::entries::Mode;
 use lbnic_contract::target::l1_bytes;
 use lbnic_contract::target::regs::Counter;
 use std::collections::{HashMap, VecDeque};
@@ -105,6 +104,13 @@ const TOO_BIG_RESULT_CYCLES: u64 = 3;
 const PASS2_DONE_CYCLES: u64 = 7;
 /// Scrub reads in flight at most.
 const SCRUB_INFLIGHT: usize = 4;
+/// From CT_EXEC's cycle to the first read of a new NAT flow's posted
+/// return-entry update: the reference RTL writes the packet's own bucket,
+/// hashes the return key and reads its candidates' full hints before a
+/// unit reads them, its first read 8 cycles after the decision leaves
+/// (`CT_EXEC_LATENCY` + 8; spec §12.3 decision 10). The update takes an
+/// outstanding slot then, not at CT_EXEC.
+const POSTED_ISSUE_CYCLES: u64 = CT_EXEC_LATENCY + 8;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,
@@ -121,31 +127,6 @@ enum Until {
     Arrived,
     /// Every frame has left.
     Drained,
-}
-
-/// A packet that leaves CT_EXEC may read-modify-write a NAT return entry:
-/// a conntracked packet of a NAT VIP, or a fragment of one (a first
-/// fragment makes its flow's return entry; a fragment whose VIP only its
-/// entry knows is taken as possibly NAT). It knows whether it inserts only
-/// as it executes, so it leaves CT_EXEC only with the slot its posted
-/// updates take. (A relocation alone, by a packet of another VIP, is not
-/// reserved for: see `exec`.)
-fn may_rmw(f: &Flight) -> bool {
-    let is_nat = |slot: u16| {
-        f.bank
-            .as_ref()
-            .and_then(|b| b.vip(slot))
-            .is_some_and(|v| v.repr.mode == Mode::Nat)
-    };
-    match f.meta.class {
-        pipeline::Class::Vip {
-            slot,
-            stateless: false,
-            ..
-        } => is_nat(slot),
-        pipeline::Class::Fragment { slot, .. } => slot.is_none_or(is_nat),
-        _ => false,
-    }
 }
 
 /// Why a stage could not move its head packet in a cycle.
@@ -470,11 +451,22 @@ struct Cam {
     /// their write (gen), as the RTL's CT_REQ does (spec §12.3, "the
     /// edges").
     shared: bool,
+    /// Posted NAT updates of the bucket not yet read: locked until they
+    /// are, then until `ready_at`.
+    posted: u32,
 }
 
 impl Cam {
     fn live(&self, now: u64) -> bool {
-        self.refs > 0 || self.ready_at > now
+        self.refs > 0 || self.ready_at > now || self.posted > 0
+    }
+    /// The cycle from which CT_EXEC may take the bucket.
+    fn lock(&self) -> u64 {
+        if self.posted > 0 {
+            u64::MAX
+        } else {
+            self.ready_at
+        }
     }
 }
 
@@ -585,6 +577,9 @@ struct Next {
     scrub: Option<ScrubPlan>,
     /// A frame waits at the port while RX takes the previous one's beats.
     rx_datapath: bool,
+    /// The oldest posted NAT update due issues its reads (before CT_REQ's,
+    /// as the RTL's units come before its queue at the port).
+    posted: bool,
 }
 
 /// The scrubber's move as `decide` plans it: its decision, the beats it
@@ -718,6 +713,9 @@ pub struct Cycle<B> {
     reads: Ring<u64>,
     /// Scrub reads in flight: (completes at, bucket).
     scrubs: VecDeque<(u64, u32)>,
+    /// Posted NAT return-entry updates not yet read: (due to issue at, its
+    /// buckets), in order; their buckets are locked until the write lands.
+    posted: VecDeque<(u64, [u32; 2], usize)>,
     scrub_ptr: u32,
     /// What the scrubber's decision for this cycle needs from the stage
     /// moves: the spare beats, registered at the end of the cycle and
@@ -794,6 +792,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             cam: CamMap::default(),
             reads: Ring::with_capacity(p.max_outstanding + 1),
             scrubs: VecDeque::new(),
+            posted: VecDeque::new(),
             scrub_ptr: 0,
             scrub_in: None,
             tokens: 0,
@@ -920,10 +919,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     }
 
     /// Nothing in flight in the memory: every read (the scrubber's and the
-    /// NAT return updates' included) has returned before this cycle, so no
-    /// bucket is locked either.
+    /// NAT return updates' included) has returned before this cycle and no
+    /// posted update waits to read, so no bucket is locked either.
     fn quiet(&self) -> bool {
-        self.scrubs.is_empty() && self.reads.count_while(|&c| c < self.now) == self.reads.len()
+        self.scrubs.is_empty()
+            && self.posted.is_empty()
+            && self.reads.count_while(|&c| c < self.now) == self.reads.len()
     }
 
     /// End of the run: complete scrubs in flight (the horizon is the device
@@ -937,6 +938,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             }
         }
         self.reads.clear();
+        self.posted.clear();
         self.cam.clear();
     }
 
@@ -968,7 +970,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let done = match until {
                 Until::Taken => self.src.is_empty(),
                 Until::Arrived => self.src.is_empty() || self.now >= self.last_arrival,
-                Until::Drained => self.src.is_empty() && self.idle(),
+                // (a posted update still to read is the RTL's `rmw_busy`)
+                Until::Drained => self.src.is_empty() && self.idle() && self.posted.is_empty(),
             };
             if done {
                 self.flush_scrub();
@@ -1076,13 +1079,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // (the scrubber's have their own slots: spec §12.3 decision 9).
         let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now);
         let (tx_done, tx) = self.decide_tx();
-        let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp, outstanding);
-        // Writes (CT_EXEC) go first in the arbiter, and a packet leaving
-        // CT_EXEC holds the read slot its posted updates may need.
+        let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp);
+        // Writes (CT_EXEC) go first in the arbiter, then a posted update's
+        // reads, then CT_REQ's.
         let execs = matches!(exec, Move::Go(()));
-        let left = tokens - execs as i64;
-        let reserved = (execs && self.head(Stage::CtExec).is_some_and(may_rmw)) as usize;
-        let req = self.decide_req(left, outstanding + reserved, room[Stage::CtExec.i()], sp);
+        let mut left = tokens - execs as i64;
+        let posted = self.posted.front().is_some_and(|p| p.0 <= now)
+            && outstanding < self.p.max_outstanding
+            && left >= 1;
+        if let (true, Some(p)) = (posted, self.posted.front()) {
+            left -= p.2 as i64 * self.p.ways;
+        }
+        let req = self.decide_req(left, outstanding + posted as usize, room[Stage::CtExec.i()], sp);
         let (rx_deliver, rx_free, rx_datapath) = self.decide_rx(room[Stage::Front.i()]);
         Next {
             tokens,
@@ -1097,6 +1105,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             rx_free,
             scrub,
             rx_datapath,
+            posted,
         }
     }
 
@@ -1113,6 +1122,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     ready_at: data,
                     gen: c.map_or(0, |c| c.gen),
                     shared: false,
+                    posted: 0,
                 });
             }
             for k in 0..p.returned {
@@ -1151,7 +1161,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// CT_EXEC: in order, data there, not locked, write bandwidth.
     #[inline]
-    fn decide_exec(&self, tokens: i64, room: bool, sp: Option<&ScrubPlan>, outstanding: usize) -> Move {
+    fn decide_exec(&self, tokens: i64, room: bool, sp: Option<&ScrubPlan>) -> Move {
         let now = self.now;
         let Some(f) = self.head(Stage::CtExec).filter(|f| f.ready_at <= now) else {
             return Move::Wait;
@@ -1159,7 +1169,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let lock = match f.bucket {
             Some(c) if self.opts.hazard_check => c
                 .iter()
-                .map(|b| self.cam_entry(b, sp).map_or(0, |c| c.ready_at))
+                .map(|b| self.cam_entry(b, sp).map_or(0, |c| c.lock()))
                 .max()
                 .unwrap_or(0),
             _ => 0,
@@ -1172,10 +1182,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             Move::Stall(Stall::Backpressure)
         } else if f.bucket.is_some() && tokens < 1 {
             Move::Stall(Stall::CtWriteBandwidth)
-        } else if may_rmw(f) && outstanding >= self.p.max_outstanding {
-            // Its posted read-modify-writes need slots (it knows which only
-            // once it executes, so it holds the most it may need).
-            Move::Stall(Stall::CtOutstanding)
         } else {
             Move::Go(())
         }
@@ -1261,6 +1267,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
         if let Some(()) = self.take(next.exec) {
             used += self.exec(now);
+        }
+        if next.posted {
+            used += self.issue_posted(now);
         }
         if let Some(kind) = self.take(next.req) {
             used += self.request(kind, now);
@@ -1456,39 +1465,69 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         f.ready_at = now + CT_EXEC_LATENCY + BACKEND_LATENCY;
         let mut used = fx.writes as i64;
         self.stats.ct_writes += fx.writes as u64;
-        // Posted read-modify-writes (a NAT return entry's candidates, a
-        // relocation's target), whether or not the packet read the bucket
-        // too: one request
-        // to the memory, as the packet's own candidate reads are, holding
-        // one outstanding slot; each bucket costs its burst and stays locked
-        // until its write has landed. A NAT packet reserved the slot; a
-        // relocation by any other packet is issued even when every slot is
-        // taken (it can exceed `ct_max_outstanding` by one; spec §12.2).
+        // Posted read-modify-writes, whether or not the packet read the
+        // bucket too (the RTL's unit reads both of its buckets, spec §12.3
+        // "the edges"): each bucket costs its burst and stays locked until
+        // its write has landed. A relocation's target is one request to the
+        // memory now (it may exceed `ct_max_outstanding` by one; spec
+        // §12.2); a NAT return entry's candidates are one request
+        // `POSTED_ISSUE_CYCLES` on, or when a slot is free then
+        // (`issue_posted`), locked meanwhile.
         let data = now + self.p.read_cycles;
-        let mut posted = false;
-        // (the packet's own too: the RTL's unit reads both of its buckets,
-        // spec §12.3 "the edges")
-        for &rb in fx.rmw() {
-            posted = true;
-            used += self.p.ways;
+        let mut reloc = false;
+        let mut nat = ([0u32; 2], 0usize);
+        for (k, &rb) in fx.rmw().iter().enumerate() {
             self.stats.ct_reads += 1;
+            let is_nat = fx.rmw_is_nat(k) && nat.1 < 2;
+            if is_nat {
+                nat.0[nat.1] = rb;
+                nat.1 += 1;
+            } else {
+                reloc = true;
+                used += self.p.ways;
+            }
             if self.opts.hazard_check {
                 let c = self.cam.entry(rb).or_insert(Cam {
                     refs: 0,
                     ready_at: 0,
                     gen: 0,
                     shared: false,
+                    posted: 0,
                 });
-                c.ready_at = c.ready_at.max(data + 1);
+                if is_nat {
+                    c.posted += 1;
+                } else {
+                    c.ready_at = c.ready_at.max(data + 1);
+                }
                 c.gen += 1;
                 c.shared = false;
             }
         }
-        if posted {
+        if reloc {
             self.reads.push_back(data);
+        }
+        if nat.1 > 0 {
+            self.posted.push_back((now + POSTED_ISSUE_CYCLES, nat.0, nat.1));
         }
         self.push(Stage::Backend, i);
         used
+    }
+
+    /// The oldest posted NAT update's reads: its slot, its bursts, its
+    /// buckets locked until its data is there. Returns the beats used.
+    fn issue_posted(&mut self, now: u64) -> i64 {
+        let (_, b, n) = self.posted.pop_front().expect("a posted update is due");
+        let data = now + self.p.read_cycles;
+        self.reads.push_back(data);
+        if self.opts.hazard_check {
+            for &rb in &b[..n] {
+                if let Some(c) = self.cam.get_mut(&rb) {
+                    c.posted -= 1;
+                    c.ready_at = c.ready_at.max(data + 1);
+                }
+            }
+        }
+        n as i64 * self.p.ways
     }
 
     /// CT_REQ's move: read each candidate bucket not in the hazard table,
@@ -1530,6 +1569,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                         ready_at: 0,
                         gen: 0,
                         shared: true,
+                        posted: 0,
                     });
                     if !e.live(now) {
                         e.refs = 0;
@@ -1651,6 +1691,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                             ready_at: data,
                             gen,
                             shared: false,
+                            posted: 0,
                         },
                     );
                 }

@@ -309,6 +309,9 @@ pub struct Effects {
     pub writes: u32,
     rmw: [u32; 4],
     n_rmw: u8,
+    /// Of `rmw`, by index: a NAT return entry's candidate (the RTL posts
+    /// it to a unit; a relocation's target it reads in line).
+    nat: u8,
 }
 
 impl Effects {
@@ -316,11 +319,20 @@ impl Effects {
     pub fn rmw(&self) -> &[u32] {
         &self.rmw[..self.n_rmw as usize]
     }
-    fn add_rmw(&mut self, b: u32) {
-        if !self.rmw().contains(&b) {
-            self.rmw[self.n_rmw as usize] = b;
-            self.n_rmw += 1;
-        }
+    /// Whether `rmw()[i]` is a NAT return entry's candidate.
+    pub fn rmw_is_nat(&self, i: usize) -> bool {
+        self.nat >> i & 1 != 0
+    }
+    fn add_rmw(&mut self, b: u32, nat: bool) {
+        let i = match self.rmw().iter().position(|&r| r == b) {
+            Some(i) => i,
+            None => {
+                self.rmw[self.n_rmw as usize] = b;
+                self.n_rmw += 1;
+                self.n_rmw as usize - 1
+            }
+        };
+        self.nat |= (nat as u8) << i;
     }
 }
 
@@ -640,7 +652,7 @@ fn nat_return<M: CtMem + ?Sized>(
     let ct = x.ct;
     let rb = ct_bucket(rkey.flow_hash(&b.tz), ct.buckets);
     for r in rb.iter() {
-        fx.add_rmw(r);
+        fx.add_rmw(r, true);
     }
     let rentry = NewEntry {
         reverse: true,
@@ -683,7 +695,7 @@ fn count_insert(c: &mut Counters, ins: Inserted, fx: &mut Effects) {
     if let Some(to) = ins.moved_to {
         c.inc(Counter::CtRelocations);
         fx.writes += 1;
-        fx.add_rmw(to);
+        fx.add_rmw(to, false);
     }
 }
 
