@@ -323,7 +323,11 @@ const SLOW_MEMORY: &str = "examples/targets/slow-memory.toml";
 /// candidate reads) holds one slot from its first read to its first
 /// answer, counted alike, so the high water of requests in flight is
 /// compared and equal. At 500 kpps requests overlap (two in flight) and
-/// every packet still leaves at the model's cycle.
+/// every packet still leaves at the model's cycle. At 1 Mpps of new flows
+/// the limit binds (the cycle model's CT_REQ waits for a slot) and new NAT
+/// flows' posted updates take slots 34 cycles after CT_EXEC, as the RTL's
+/// units read (decision 10: before it, 906 of 1,000 equal); every packet
+/// still leaves at the model's cycle.
 #[test]
 fn rtl_slow_memory_scrubber_takes_no_packets_slot() {
     if rtl_harness(SLOW_MEMORY).is_none() {
@@ -355,6 +359,20 @@ fn rtl_slow_memory_scrubber_takes_no_packets_slot() {
     let (passed, tm, _) = timed_compare(&img, &trace, 900);
     egress_equal(passed, &tm);
     assert_eq!(high_water(&tm), 2, "the limit is reached: {tm}");
+
+    let trace = t.s("1m.pcap");
+    gen_at(&c, &trace, "1000", "100000", "pps:1000000");
+    let (passed, tm, _) = timed_compare(&img, &trace, 900);
+    egress_equal(passed, &tm);
+    let r = json(&["replay", &img, &trace, "--model", "cycle", "--json"]);
+    let waited = r["cycle"]["stalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s[0] == "ct_outstanding")
+        .and_then(|s| s[1].as_u64())
+        .expect("the ct_outstanding stall count");
+    assert!(waited > 1000, "the limit binds: {}", r["cycle"]["stalls"]);
 }
 
 /// Lone packets of the edge-case capture (spec §12.3 decisions 2 and 3):

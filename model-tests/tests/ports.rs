@@ -363,6 +363,36 @@ fn nat_return_updates_respect_the_outstanding_limit() {
     assert!(m.stats.stalls[Stall::CtOutstanding as usize] > 0);
 }
 
+/// The scrubber's reads have slots of their own (spec §12.3 decision 9):
+/// on a slow memory with one outstanding slot, lone packets (new NAT flows,
+/// whose posted updates take the slot too) leave with the latencies they
+/// have with 128 slots, however busy the scrubber is between them.
+#[test]
+fn the_scrubber_takes_no_packets_slot() {
+    let latencies = |slots: u32| {
+        let t = Target {
+            ct_max_outstanding: slots,
+            ct_latency_cycles: 400,
+            port_gbps: 1600,
+            ..Target::builtin()
+        };
+        let mut m = cycle(&t, "nat", CycleOptions::default());
+        for k in 0..20u32 {
+            m.input_at_cycle(
+                frame(k, 20, 60),
+                k as u64 * 5000,
+                1_000_000_000 + k as u64 * 20_000,
+            );
+        }
+        m.finish();
+        assert!(m.stats.scrub_reads > 100, "{} scrub reads", m.stats.scrub_reads);
+        let o = m.take_output();
+        assert_eq!(o.len(), 20);
+        o.iter().map(|p| p.latency_cycles().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(latencies(1), latencies(128));
+}
+
 /// When the pipeline goes idle the memory's reads in flight stay in
 /// flight: with one read slot, a NAT flow's return update still holds it
 /// when the next packet arrives after the first has left, so that packet
