@@ -409,9 +409,9 @@ fn reads_in_flight_survive_an_idle_pipeline() {
     let mut m = cycle(&t, "nat", CycleOptions::default());
     m.input_at_cycle(frame(0, 10, 60), 0, 1_000_000_000);
     // The first frame leaves at 165 (its decision CT_EXEC_LATENCY after it
-    // executed at ~131); its return update, issued CT_EXEC_LATENCY + 8
+    // executed at ~131); its return update, requested CT_EXEC_LATENCY + 7
     // cycles after that (spec §12.3 decision 10), holds the slot until
-    // ~267, when the second packet's read (CT_REQ at ~196) goes.
+    // ~266, when the second packet's read (CT_REQ at ~196) goes.
     m.input_at_cycle(frame(1, 10, 60), 166, 1_000_000_000);
     m.finish();
     let o = m.take_output();

@@ -293,6 +293,10 @@ struct Harness {
     };
     std::map<uint32_t, Req> by_req;
     size_t slots = 0;
+    // (the engine's tags, lbnic_ct_engine.sv's header, at lbnic_top's
+    // CT_TAG_BITS = 8: a queued packet's have bit 7 set)
+    static_assert(sizeof(std::remove_reference_t<decltype(Vlbnic_top::ct_rd_tag)>) == 1,
+                  "req_of reads 8-bit conntrack tags");
     static uint32_t req_of(uint32_t tag) {
         if (tag & 0x80) return tag & ~1u;             // {1, entry, side}
         if (tag >= 3) return 0x100 + (tag - 3) / 2;   // a posted unit's
