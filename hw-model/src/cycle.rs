@@ -259,6 +259,9 @@ pub struct CycleStats {
     pub rx_buffer_high_water: u64,
     /// Frames the MAC dropped because its receive buffer was full.
     pub rx_overflow: u64,
+    /// Beats of the frames RX took (an oversize frame's too), not the
+    /// cycles it then held a frame for FRONT (`busy` counts those).
+    pub rx_beats: u64,
     /// Conntrack bucket reads issued by CT_REQ and NAT return updates.
     pub ct_reads: u64,
     /// Conntrack way writes (updates, inserts, scrubbed ways).
@@ -294,7 +297,7 @@ impl CycleStats {
     /// The figures an RTL harness sees at the ports too.
     pub fn edges(&self) -> EdgeStats {
         EdgeStats {
-            rx_beats: self.busy[Stage::Rx.i()],
+            rx_beats: self.rx_beats,
             tx_beats: self.busy[Stage::Tx.i()],
             rx_port_high_water: self.fifo_high_water[Stage::Rx.i()] as u64,
             rx_datapath_stalls: self.stalls[Stall::RxDatapath as usize],
@@ -1765,6 +1768,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                     self.started += 1;
                     self.starts.push_back(now);
                     let n = self.beats(p.frame.len());
+                    self.stats.rx_beats += n;
                     // (an oversize frame moves no device time: it never
                     // reaches conntrack)
                     let ingress = match p.oversize {

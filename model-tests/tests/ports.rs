@@ -363,6 +363,26 @@ fn nat_return_updates_respect_the_outstanding_limit() {
     assert!(m.stats.stalls[Stall::CtOutstanding as usize] > 0);
 }
 
+/// The edge figure `rx_beats` is the beats of the frames RX took, as the
+/// RTL's harness counts them at `tready`: not the cycles RX then held a
+/// frame for a full FRONT (spec §12.3, "the edges").
+#[test]
+fn rx_beats_are_beats_under_backpressure() {
+    let t = Target {
+        ct_max_outstanding: 1,
+        port_gbps: 1600,
+        ..Target::builtin()
+    };
+    let mut m = cycle(&t, "nat", AXIS);
+    for k in 0..500 {
+        m.input_at_cycle(frame(k, 100_000, 60), 0, 1_000_000_000);
+    }
+    m.finish();
+    assert_eq!(m.take_output().len(), 500);
+    assert_eq!(m.stats.edges().rx_beats, 500);
+    assert!(m.stats.busy[0] > 1000, "RX held frames: {:?}", m.stats.busy);
+}
+
 /// The scrubber's reads have slots of their own (spec §12.3 decision 9):
 /// on a slow memory with one outstanding slot, lone packets (new NAT flows,
 /// whose posted updates take the slot too) leave with the latencies they
