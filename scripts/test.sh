@@ -24,8 +24,9 @@ export LBNIC_REQUIRE_TSHARK=1
 # build. Then the Verilator harness of the whole RTL (scripts/rtl-sim.sh,
 # the small target: the model behind `--model rtl`, which tests/rtl.rs
 # compares with the functional model, required here, so a missing harness
-# fails those tests; and around the loopback stand-in top for
-# rtl-sim/tests/harness.rs) builds in the background, while
+# fails those tests; around the loopback stand-in top for
+# rtl-sim/tests/harness.rs; and for examples/targets/slow-memory.toml, the
+# outstanding-read limit's tests) builds in the background, while
 # scripts/rtl-test.sh lints and simulates every RTL module against the
 # model's vectors, two testbenches at a time (three jobs on the two cores:
 # the testbenches' builds are the longest part of the run, and sharing the
