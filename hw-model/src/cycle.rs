@@ -1089,12 +1089,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // reads, then CT_REQ's.
         let execs = matches!(exec, Move::Go(()));
         let mut left = tokens - execs as i64;
-        let posted = self.posted.front().is_some_and(|p| p.0 <= now)
-            && outstanding < self.p.max_outstanding
-            && left >= 1;
-        if let (true, Some(p)) = (posted, self.posted.front()) {
+        let posted = self
+            .posted
+            .front()
+            .filter(|p| p.0 <= now && outstanding < self.p.max_outstanding && left >= 1);
+        if let Some(p) = posted {
             left -= p.2 as i64 * self.p.ways;
         }
+        let posted = posted.is_some();
         let req = self.decide_req(left, outstanding + posted as usize, room[Stage::CtExec.i()], sp);
         let (rx_deliver, rx_free, rx_datapath) = self.decide_rx(room[Stage::Front.i()]);
         Next {

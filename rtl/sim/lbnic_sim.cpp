@@ -410,8 +410,8 @@ struct Harness {
         }
         // (a request answered in this cycle frees its slot in it, as the
         // cycle model retires a read at its data cycle)
-        size_t held = slots;
-        if (top->ct_rsp_valid && !reads.front().bg && by_req.at(req_of(reads.front().tag)).slot) held--;
+        bool frees = top->ct_rsp_valid && !reads.front().bg && by_req.at(req_of(reads.front().tag)).slot;
+        size_t held = slots - frees;
         auto rq = by_req.find(req_of(uint32_t(get_u64(top->ct_rd_tag))));
         bool rd_ok = c2 > 0 && (top->probe_ct_bg || (rq != by_req.end() && rq->second.slot) ||
                                 held < LBNIC_TARGET_CT_MAX_OUTSTANDING);
@@ -467,11 +467,7 @@ struct Harness {
         credit = c;
         // requests in flight during the cycle, its issue included and one
         // answered in it not (the cycle model's count)
-        {
-            uint64_t n = slots;
-            if (rsp && !reads.front().bg && by_req.at(req_of(reads.front().tag)).slot) n--;
-            edge.ct_outstanding_high_water = std::max(edge.ct_outstanding_high_water, n);
-        }
+        edge.ct_outstanding_high_water = std::max<uint64_t>(edge.ct_outstanding_high_water, slots - frees);
 
         top->clk = 1;
         top->eval();
