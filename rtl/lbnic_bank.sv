@@ -164,23 +164,18 @@ module lbnic_bank #(
     req_wdata = h_wdata;
   end
 
-  localparam logic [DW-1:0] D0 = decode('0);  // the scan's first word
   // the request's section and offsets into it (only their low bits are
   // used), both registered: the host's with its request, the scan's a
-  // clock ahead from scan_word + 1, or word 0's (constants) where the
-  // scan was off, so its first clock reads word 0. Decoded from scan_word
-  // in the clock of the read, the compares, the choice and a URAM
-  // cascade's enable decode were 10 LUT levels (issue 13); word 0's
-  // choice after the register (by sc_on) was 8, into 248 URAM enables.
+  // clock ahead from scan_word + 1 (word 0's, constants, in the scan's
+  // first clock). Decoded from scan_word in the clock of the read, the
+  // compares, the choice and a URAM cascade's enable decode were 10 LUT
+  // levels (issue 13).
   logic           sc_on;  // scan_en last clock: scan_word is sc_w + 1
-  logic [DW-1:0]  sc_d;   // decode(scan_word) (D0 after a clock without scan_en)
+  logic [DW-1:0]  sc_d;   // decode(scan_word) when sc_on
   always_ff @(posedge clk) begin
     sc_on <= scan_en;
-    sc_d <= scan_en ? decode(scan_word + 1'b1) : D0;
-    if (rst) begin
-      sc_on <= 1'b0;
-      sc_d <= D0;
-    end
+    sc_d <= decode(scan_word + 1'b1);
+    if (rst) sc_on <= 1'b0;
   end
 `ifndef SYNTHESIS
   logic [WAW-1:0] sc_w;
@@ -190,11 +185,12 @@ module lbnic_bank #(
       $error("lbnic_bank: scan word %0d out of order", scan_word);
   end
 `endif
+  localparam logic [DW-1:0] D0 = decode('0);  // the scan's first word
   logic [3:0] s_in;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [WAW-1:0] s_vo, s_bo, s_lo;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign {s_in, s_vo, s_bo, s_lo} = sc_d;
+  assign {s_in, s_vo, s_bo, s_lo} = sc_on ? sc_d : D0;
   wire in_g = scan_en ? s_in[0] : h_in[0];
   wire in_v = scan_en ? s_in[1] : h_in[1];
   wire in_b = scan_en ? s_in[2] : h_in[2];
