@@ -11,10 +11,11 @@
 // bucket (ways × 64 bytes, way w on bits [512w+511:512w]) and the tag. A
 // write names a bucket and a mask of the ways it writes (the others'
 // bits are ignored). Memory bandwidth is counted in ways (64-byte beats).
-// Tags: CT_REQ's read-ahead uses {1, entry, side} (at most MAX_RD in
-// flight), CT_EXEC's own reads 0-2 (one at a time), the posted NAT return
-// entries' 3-6 (lbnic_ct_rmw); the memory may hold ct_rd_ready low to
-// bound them. Phase 2 (spec §12.2): up to DEPTH packets
+// Tags (the contract's CT_TAG_*, lbnic_pkg): CT_REQ's read-ahead uses
+// {1, entry, side} (CT_TAG_QUEUED set; at most MAX_RD in flight), CT_EXEC's
+// own reads CT_TAG_EXEC_A/B/T (one at a time), the posted NAT return
+// entries' CT_TAG_RMW + 2u + side (lbnic_ct_rmw); the memory may hold
+// ct_rd_ready low to bound them. Phase 2 (spec §12.2): up to DEPTH packets
 // are taken from in_* before their decisions leave (in_ready is the
 // queue's room), so "nothing in flight" for a commit is counted from in_*
 // to out_*.
@@ -25,12 +26,12 @@ module lbnic_ct_engine #(
     parameter int unsigned MAX_BACKENDS = lbnic_pkg::TARGET_MAX_BACKENDS,
     parameter int unsigned LUT_ENTRIES = lbnic_pkg::TARGET_LUT_ENTRIES,
     parameter int unsigned LUT_ENTRY_BITS = lbnic_pkg::TARGET_LUT_ENTRY_BITS,
-    parameter int unsigned TAG_BITS = 8,
     // CT_REQ's read-ahead (phase 2): packets queued between in_* and
-    // CT_EXEC (a power of two, at most 2^(TAG_BITS-2)), and reads of queued
-    // packets in flight at most
+    // CT_EXEC (a power of two, at most 2^(TAG_BITS-2): the queued tag's
+    // entry), and reads of queued packets in flight at most
     parameter int unsigned DEPTH = 16,  // 2, 4, 8, ...
     parameter int unsigned MAX_RD = 2 * DEPTH,
+    localparam int unsigned TAG_BITS = lbnic_pkg::CT_TAG_BITS,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam int unsigned BIW = (MAX_BACKENDS > 1) ? $clog2(MAX_BACKENDS) : 1,
     localparam int unsigned LIW = (LUT_ENTRIES > 1) ? $clog2(LUT_ENTRIES) : 1,
@@ -154,10 +155,13 @@ module lbnic_ct_engine #(
   localparam logic [1:0] INS_RELOCATE = 2'd1;
   localparam logic [1:0] INS_EVICT = 2'd2;
   localparam logic [7:0] RST_FLAG = 8'h04;
-  localparam logic [7:0] TAG_A = 8'd0, TAG_B = 8'd1, TAG_T = 8'd2;
+  localparam logic [TAG_BITS-1:0] TAG_A = TAG_BITS'(lbnic_pkg::CT_TAG_EXEC_A);
+  localparam logic [TAG_BITS-1:0] TAG_B = TAG_BITS'(lbnic_pkg::CT_TAG_EXEC_B);
+  localparam logic [TAG_BITS-1:0] TAG_T = TAG_BITS'(lbnic_pkg::CT_TAG_EXEC_T);
+  localparam logic [TAG_BITS-1:0] TAG_Q = TAG_BITS'(lbnic_pkg::CT_TAG_QUEUED);
   // the posted NAT return entries' reads (lbnic_ct_rmw u: sides a and b
   // at TAG_R + 2u and TAG_R + 2u + 1)
-  localparam int unsigned TAG_R = 3;
+  localparam int unsigned TAG_R = lbnic_pkg::CT_TAG_RMW;
   // CT_EXEC's latency (the contract's), counted from the clock the cycle
   // model's CT_EXEC executes the packet: for a packet with buckets, X_LAG
   // clocks before it enters here (its last read response, the queue's
@@ -357,7 +361,7 @@ module lbnic_ct_engine #(
   // packet with them taken into CT_EXEC, no hint of them read), and
   // CT_EXEC waits for every unit before anything else that reads hints (a
   // relocation), a sweep or the scrubber.
-  localparam int unsigned NR = 2;
+  localparam int unsigned NR = lbnic_pkg::CT_RMW_UNITS;
   localparam int unsigned NRB = (NR > 1) ? $clog2(NR) : 1;
   logic [NR-1:0] r_cmd, r_cmd_ready, r_rd_valid, r_rd_ready, r_rd_side, r_rsp;
   logic [NR-1:0] r_wr_valid, r_wr_ready, r_ins, r_age, r_busy, r_soon;
@@ -761,22 +765,22 @@ module lbnic_ct_engine #(
   assign ct_rd_valid = ex_rd || rm_rd_valid || iss_ok;
   assign rm_rd_ready = ct_rd_ready && !ex_rd;
   always_comb begin
-    ct_rd_tag = TAG_BITS'(TAG_A);
+    ct_rd_tag = TAG_A;
     ct_rd_bucket = BUCKET_BITS'(ma);
     if (!ex_rd && rm_rd_valid) begin
       ct_rd_tag = TAG_BITS'(TAG_R + 2 * 32'(rm_rd_u) + 32'(rm_rd_side));
       ct_rd_bucket = BUCKET_BITS'(rm_rd_bucket);
     end else if (!ex_rd) begin
-      ct_rd_tag = (TAG_BITS'(1) << (TAG_BITS - 1)) | TAG_BITS'({iss_i, iss_b});
+      ct_rd_tag = TAG_Q | TAG_BITS'({iss_i, iss_b});
       ct_rd_bucket = BUCKET_BITS'(iss_bucket);
     end
     case (st)
       S_RD_B: begin
-        ct_rd_tag = TAG_BITS'(TAG_B);
+        ct_rd_tag = TAG_B;
         ct_rd_bucket = BUCKET_BITS'(mb);
       end
       S_T_RD: begin
-        ct_rd_tag = TAG_BITS'(TAG_T);
+        ct_rd_tag = TAG_T;
         ct_rd_bucket = BUCKET_BITS'(mt);
       end
       S_SC_RD: ct_rd_bucket = BUCKET_BITS'(sc_ptr);
@@ -1263,7 +1267,7 @@ module lbnic_ct_engine #(
 
   logic iss_fire, rsp_q, wr_fire, sc_wr;
   assign iss_fire = iss_ok && !ex_rd && !rm_rd_valid && ct_rd_ready;
-  assign rsp_q = ct_rsp_valid && ct_rsp_tag[TAG_BITS-1];
+  assign rsp_q = ct_rsp_valid && (ct_rsp_tag & TAG_Q) != '0;
   assign wr_fire = ct_wr_valid && ct_wr_ready;
   assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
 
@@ -1576,15 +1580,15 @@ module lbnic_ct_engine #(
 
     // conntrack responses, by tag
     if (ct_rsp_valid) begin
-      if (ct_rsp_tag == TAG_BITS'(TAG_A)) begin
+      if (ct_rsp_tag == TAG_A) begin
         da <= ct_rsp_data;
         got_a <= 1'b1;
       end
-      if (ct_rsp_tag == TAG_BITS'(TAG_B)) begin
+      if (ct_rsp_tag == TAG_B) begin
         db <= ct_rsp_data;
         got_b <= 1'b1;
       end
-      if (ct_rsp_tag == TAG_BITS'(TAG_T)) begin
+      if (ct_rsp_tag == TAG_T) begin
         dt <= ct_rsp_data;
         got_t <= 1'b1;
       end

@@ -27,7 +27,7 @@ module lbnic_top #(
     parameter int unsigned LUT_ENTRY_BITS = lbnic_pkg::TARGET_LUT_ENTRY_BITS,
     parameter int unsigned CT_WAYS = lbnic_pkg::TARGET_CT_WAYS,
     parameter int unsigned CT_BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
-    parameter int unsigned CT_TAG_BITS = 8,
+    localparam int unsigned CT_TAG_BITS = lbnic_pkg::CT_TAG_BITS,  // the contract's tags
     // packets CT_REQ reads ahead (lbnic_ct_engine DEPTH)
     parameter int unsigned CT_DEPTH = 16,
     // packet buffer: beats (a power of two, >= TARGET_MAX_RX_FRAME bytes)
@@ -455,7 +455,7 @@ module lbnic_top #(
   lbnic_ct_engine #(
       .WAYS(CT_WAYS), .BUCKET_BITS(CT_BUCKET_BITS), .MAX_VIPS(MAX_VIPS),
       .MAX_BACKENDS(MAX_BACKENDS), .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS),
-      .TAG_BITS(CT_TAG_BITS), .DEPTH(CT_DEPTH)
+      .DEPTH(CT_DEPTH)
   ) engine (
       .clk, .rst,
       .bank_valid, .global_cfg(gcfg), .vips(active_vips), .ct_host(ctl_ct_host),

@@ -194,6 +194,13 @@ fn items(t: &Target) -> Items {
     it.c("PARSE_LATENCY", regs::PARSE_LATENCY, Ty::Dec);
     it.c("FRONT_LATENCY", regs::FRONT_LATENCY, Ty::Dec);
     it.c("CT_EXEC_LATENCY", regs::CT_EXEC_LATENCY, Ty::Dec);
+    it.c("CT_TAG_BITS", regs::CT_TAG_BITS as u64, Ty::Dec);
+    it.c("CT_TAG_QUEUED", regs::CT_TAG_QUEUED, Ty::Hex);
+    it.c("CT_TAG_EXEC_A", regs::CT_TAG_EXEC_A, Ty::Dec);
+    it.c("CT_TAG_EXEC_B", regs::CT_TAG_EXEC_B, Ty::Dec);
+    it.c("CT_TAG_EXEC_T", regs::CT_TAG_EXEC_T, Ty::Dec);
+    it.c("CT_TAG_RMW", regs::CT_TAG_RMW, Ty::Dec);
+    it.c("CT_RMW_UNITS", regs::CT_RMW_UNITS, Ty::Dec);
     for r in ParseReason::ALL {
         it.c(format!("PARSE_ERROR_{}", upper(r.name())), r.offset(), Ty::Hex);
     }

@@ -293,14 +293,19 @@ struct Harness {
     };
     std::map<uint32_t, Req> by_req;
     size_t slots = 0;
-    // (the engine's tags, lbnic_ct_engine.sv's header, at lbnic_top's
-    // CT_TAG_BITS = 8: a queued packet's have bit 7 set)
-    static_assert(sizeof(std::remove_reference_t<decltype(Vlbnic_top::ct_rd_tag)>) == 1,
-                  "req_of reads 8-bit conntrack tags");
+    // (the contract's tag layout, LBNIC_CT_TAG_*; a request's key is its
+    // tag without the side, or 2^CT_TAG_BITS + the unit / CT_EXEC's read)
+    static_assert(LBNIC_CT_TAG_BITS <= 8 * sizeof(std::remove_reference_t<decltype(Vlbnic_top::ct_rd_tag)>),
+                  "the top's conntrack tags are the contract's width");
+    static_assert(LBNIC_CT_TAG_EXEC_A < LBNIC_CT_TAG_RMW && LBNIC_CT_TAG_EXEC_B < LBNIC_CT_TAG_RMW &&
+                      LBNIC_CT_TAG_EXEC_T < LBNIC_CT_TAG_RMW,
+                  "req_of takes tags below CT_TAG_RMW for CT_EXEC's");
     static uint32_t req_of(uint32_t tag) {
-        if (tag & 0x80) return tag & ~1u;             // {1, entry, side}
-        if (tag >= 3) return 0x100 + (tag - 3) / 2;   // a posted unit's
-        return tag < 2 ? 0x200 : 0x201;               // CT_EXEC's A/B, T
+        constexpr uint32_t OTHER = 1u << LBNIC_CT_TAG_BITS;
+        if (tag & LBNIC_CT_TAG_QUEUED) return tag & ~1u;  // {1, entry, side}
+        if (tag >= LBNIC_CT_TAG_RMW) return OTHER + (tag - LBNIC_CT_TAG_RMW) / 2;  // a posted unit's
+        // CT_EXEC's: its lookup's A and B are one request, a relocation target another
+        return OTHER + LBNIC_CT_RMW_UNITS + (tag == LBNIC_CT_TAG_EXEC_T ? 1 : 0);
     }
     int64_t credit = 0;
 

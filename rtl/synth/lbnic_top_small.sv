@@ -13,7 +13,7 @@ module lbnic_top_small #(
     parameter int unsigned LUT_ENTRY_BITS = 10,
     parameter int unsigned CT_WAYS = 2,
     parameter int unsigned CT_BUCKET_BITS = 4,
-    parameter int unsigned CT_TAG_BITS = 8,
+    localparam int unsigned CT_TAG_BITS = lbnic_pkg::CT_TAG_BITS,  // the contract's tags
     parameter int unsigned CT_DEPTH = 2,
     // packet buffer: beats (a power of two, >= TARGET_MAX_RX_FRAME bytes)
     // and frames
@@ -107,7 +107,7 @@ module lbnic_top_small #(
   lbnic_top #(
       .DATA_BYTES(DATA_BYTES), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
       .LUT_ENTRIES(LUT_ENTRIES), .LUT_ENTRY_BITS(LUT_ENTRY_BITS), .CT_WAYS(CT_WAYS),
-      .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_TAG_BITS(CT_TAG_BITS), .CT_DEPTH(CT_DEPTH), .PKT_BUF_BEATS(PKT_BUF_BEATS),
+      .CT_BUCKET_BITS(CT_BUCKET_BITS), .CT_DEPTH(CT_DEPTH), .PKT_BUF_BEATS(PKT_BUF_BEATS),
       .PKT_BUF_FRAMES(PKT_BUF_FRAMES), .MAX_RX_FRAME(MAX_RX_FRAME)
   ) top (.*);
 endmodule

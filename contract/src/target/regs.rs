@@ -277,6 +277,24 @@ pub const FRONT_LATENCY: u64 = PARSE_LATENCY + 9;
 /// CT_EXEC takes it (`hw_model::cycle::CT_EXEC_LATENCY`).
 pub const CT_EXEC_LATENCY: u64 = 26;
 
+/// The conntrack memory port's tags (spec §12.3 decision 9): a read names
+/// its requester so that responses may come back in any order and a
+/// memory controller can count outstanding requests, and the RTL harness
+/// groups reads into requests from the tag alone. Tags are `CT_TAG_BITS`
+/// wide. A tag with the top bit (`CT_TAG_QUEUED`) set is a queued packet's
+/// candidate read in CT_REQ, `{1, entry, side}` (side a = 0, b = 1);
+/// otherwise CT_EXEC's own reads (`CT_TAG_EXEC_A`, `_B`, the relocation
+/// target `_T`), or posted unit u's side s at `CT_TAG_RMW + 2u + s`,
+/// `CT_RMW_UNITS` units.
+pub const CT_TAG_BITS: u32 = 8;
+pub const CT_TAG_QUEUED: u64 = 1 << (CT_TAG_BITS - 1);
+pub const CT_TAG_EXEC_A: u64 = 0;
+pub const CT_TAG_EXEC_B: u64 = 1;
+pub const CT_TAG_EXEC_T: u64 = 2;
+pub const CT_TAG_RMW: u64 = 3;
+pub const CT_RMW_UNITS: u64 = 2;
+const _: () = assert!(CT_TAG_RMW + 2 * CT_RMW_UNITS <= CT_TAG_QUEUED);
+
 /// Why a frame could not be parsed; each has a counter at
 /// `PARSE_ERRORS + 8 * reason`. Frames that parse but are not load-balancer
 /// traffic (not IP, not TCP/UDP/ICMP-error) are not parse errors: they take

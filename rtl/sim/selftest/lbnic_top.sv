@@ -10,7 +10,7 @@ module lbnic_top #(
     parameter int unsigned LUT_ENTRY_BITS = lbnic_pkg::TARGET_LUT_ENTRY_BITS,
     parameter int unsigned CT_WAYS = lbnic_pkg::TARGET_CT_WAYS,
     parameter int unsigned CT_BUCKET_BITS = lbnic_pkg::TARGET_CT_BUCKET_BITS,
-    parameter int unsigned CT_TAG_BITS = 8,
+    localparam int unsigned CT_TAG_BITS = lbnic_pkg::CT_TAG_BITS,
     localparam int unsigned CT_BBITS = CT_WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam logic [63:0] AL = 64'(lbnic_pkg::SECTION_ALIGN),
     localparam logic [63:0] VIP_BASE = (64'(lbnic_pkg::GLOBAL_LEN) + AL - 1) / AL * AL,
