@@ -17,16 +17,17 @@
 //
 // Host aperture port (the BAR aperture's bank part, byte offsets from the
 // aperture, 64-bit words, offset[2:0] ignored): ap_valid/ap_ready, ap_write
-// with ap_wdata; a read answers on ap_rvalid/ap_rready three clocks later
+// with ap_wdata; a read answers on ap_rvalid/ap_rready four clocks later
 // at the earliest; one read outstanding. Writes store exactly the word
-// written, a clock after they are taken: a request is registered with its
-// bank, word, section and offsets decoded, in front of the RAMs' write
-// enables (from the port, 13 LUT levels through lbnic_top). The port is
-// stalled (ap_ready low) while lbnic_commit scans and in the clock of its
-// doorbell (scan_start), so a registered request never meets the scan.
+// written, two clocks after they are taken: a request is registered with
+// its bank, word, section and offsets decoded (from the port, 13 LUT
+// levels through lbnic_top), then chosen against the scan's and
+// registered again in front of the tables (below). The port is stalled
+// (ap_ready low) while lbnic_commit scans and in the clock of its doorbell
+// (scan_start), so a registered request never meets the scan.
 //
 // Scan port (lbnic_commit): scan_en reads word scan_word of bank
-// scan_bank; scan_rdata is valid on scan_rvalid two clocks later. The
+// scan_bank; scan_rdata is valid on scan_rvalid three clocks later. The
 // scan has priority over the host port. A scan reads words 0, 1, 2, ...
 // one a clock for as long as scan_en is high (a simulation stops on
 // anything else), so the bank decodes a scan word's section a clock
@@ -149,27 +150,15 @@ module lbnic_bank #(
     {h_in, h_vo, h_bo, h_lo} <= decode(hw);
     if (rst) h_v <= 1'b0;
   end
-  always_comb begin
-    if (scan_en) begin
-      req = 1'b1;
-      req_we = 1'b0;
-      req_bank = scan_bank;
-      req_gi = scan_word[GIW-1:0];
-    end else begin
-      req = h_v;
-      req_we = h_we;
-      req_bank = h_bank;
-      req_gi = h_gi;
-    end
-    req_wdata = h_wdata;
-  end
 
   // the request's section and offsets into it (only their low bits are
   // used), both registered: the host's with its request, the scan's a
   // clock ahead from scan_word + 1 (word 0's, constants, in the scan's
   // first clock). Decoded from scan_word in the clock of the read, the
   // compares, the choice and a URAM cascade's enable decode were 10 LUT
-  // levels (issue 13).
+  // levels (issue 13); decoded a clock ahead but chosen in the clock of
+  // the read, 8 (the choice in front of the URAMs' cascade enables, on
+  // 248 endpoints), so the choice is registered too (req_*, in_*, *o).
   logic           sc_on;  // scan_en last clock: scan_word is sc_w + 1
   logic [DW-1:0]  sc_d;   // decode(scan_word) when sc_on
   always_ff @(posedge clk) begin
@@ -183,23 +172,25 @@ module lbnic_bank #(
     sc_w <= scan_word;
     if (!rst && scan_en && (sc_on ? scan_word != sc_w + 1'b1 : scan_word != '0))
       $error("lbnic_bank: scan word %0d out of order", scan_word);
+    if (!rst && scan_en && h_v) $error("lbnic_bank: a host request met the scan");
   end
 `endif
   localparam logic [DW-1:0] D0 = decode('0);  // the scan's first word
-  logic [3:0] s_in;
+  // the tables' request: the scan's (which has priority) or the host's
+  logic req_scan, in_g, in_v, in_b, in_l;
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [WAW-1:0] s_vo, s_bo, s_lo;
+  logic [WAW-1:0] vo, bo, lo;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign {s_in, s_vo, s_bo, s_lo} = sc_on ? sc_d : D0;
-  wire in_g = scan_en ? s_in[0] : h_in[0];
-  wire in_v = scan_en ? s_in[1] : h_in[1];
-  wire in_b = scan_en ? s_in[2] : h_in[2];
-  wire in_l = scan_en ? s_in[3] : h_in[3];
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [WAW-1:0] vo = scan_en ? s_vo : h_vo;
-  wire [WAW-1:0] bo = scan_en ? s_bo : h_bo;
-  wire [WAW-1:0] lo = scan_en ? s_lo : h_lo;
-  /* verilator lint_on UNUSEDSIGNAL */
+  always_ff @(posedge clk) begin
+    req       <= scan_en || h_v;
+    req_scan  <= scan_en;
+    req_we    <= !scan_en && h_we;
+    req_bank  <= scan_en ? scan_bank : h_bank;
+    req_gi    <= scan_en ? scan_word[GIW-1:0] : h_gi;
+    req_wdata <= h_wdata;
+    {in_l, in_b, in_v, in_g, vo, bo, lo} <= scan_en ? (sc_on ? sc_d : D0) : {h_in, h_vo, h_bo, h_lo};
+    if (rst) req <= 1'b0;
+  end
 
   always_ff @(posedge clk) begin
     for (int i = 0; i < GW; i++) begin
@@ -257,7 +248,7 @@ module lbnic_bank #(
   logic [63:0] lut_a_rdata[2][2];
   always_ff @(posedge clk) begin
     s1_rd   <= req && !req_we;
-    s1_scan <= scan_en;
+    s1_scan <= req_scan;
     s1_g    <= in_g;
     s1_v    <= in_v;
     s1_b    <= in_b;
