@@ -1226,44 +1226,106 @@ module lbnic_ct_engine #(
   end
 `endif
 
-  // the read to issue: the oldest cleared entry with a bucket to (re)read
-  // (k entries from the head: a one-hot of k found on the rotated state;
-  // its entry and bucket by an AND-OR of that one-hot, where k's encoding
-  // and a mux on it in series were the read issue's depth into ct_rd_*,
-  // issue 13). The entry's own state takes the issue by the one-hot rotated
-  // back by hd (iss_oh): hd + k and a compare per entry were two LUT levels
-  // more in front of every read state.
+  // the read to issue: the oldest cleared entry with a bucket to (re)read,
+  // found on the queue's own order: the first such entry at or above hd
+  // (q_ge), else the first below it. A rotation of the entries' state by
+  // hd in front of the search and the found one-hot rotated back were four
+  // of the eight LUT levels from an entry's read state into every entry's
+  // next one and into ct_rd_* (issue 13). q_cl: the entry is cleared (one
+  // of the n_clr from hd; set as the hazard table clears it, cleared at
+  // its pop); q_ge: its index is at or above hd (set again as hd moves).
+  // The entry's side is its own (B once A is read), so an entry's state
+  // takes the issue by its bit of the one-hot (iss_oh) alone.
+  logic [DEPTH-1:0] q_cl, q_ge;
   logic iss_ok, iss_b;
   logic [QB-1:0] iss_i;
   logic [DEPTH-1:0] iss_oh;
-  logic [DEPTH*BW-1:0] iss_cand;  // each entry's bucket to read next (B once A is read)
   logic [BW-1:0] iss_bucket;
   always_comb begin
-    logic found;
-    logic [DEPTH-1:0] ohk;
+    logic [DEPTH-1:0] c, h, ph, pc;
+    logic [BW-1:0] bh, bl;
+    logic [QB-1:0] ih, il;
+    logic anyh, anyc, bbh, bbl;
+    for (int i = 0; i < DEPTH; i++) begin
+      c[i] = q_cl[i] && (q_sa[2*i +: 2] == QS_NEED || q_sb[2*i +: 2] == QS_NEED);
+      h[i] = c[i] && q_ge[i];
+    end
+    // (an entry is first when none below it is a candidate: prefix ORs)
+    anyh = 1'b0;
+    anyc = 1'b0;
+    for (int i = 0; i < DEPTH; i++) begin
+      ph[i] = anyh;
+      pc[i] = anyc;
+      anyh = anyh || h[i];
+      anyc = anyc || c[i];
+    end
+    // each search's entry, side and bucket by an AND-OR of its one-hot,
+    // chosen after by anyh
+    bh = '0;
+    bl = '0;
+    ih = '0;
+    il = '0;
+    bbh = 1'b0;
+    bbl = 1'b0;
+    for (int i = 0; i < DEPTH; i++) begin
+      logic oh, ol, sb;
+      logic [BW-1:0] cand;
+      oh = h[i] && !ph[i];
+      ol = c[i] && !pc[i];
+      sb = q_sa[2*i +: 2] != QS_NEED;
+      cand = sb ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
+      iss_oh[i] = anyh ? oh : ol;
+      bh = bh | ({BW{oh}} & cand);
+      bl = bl | ({BW{ol}} & cand);
+      ih = ih | ({QB{oh}} & QB'(i));
+      il = il | ({QB{ol}} & QB'(i));
+      bbh = bbh || (oh && sb);
+      bbl = bbl || (ol && sb);
+    end
+    iss_bucket = anyh ? bh : bl;
+    iss_i = anyh ? ih : il;
+    iss_b = anyh ? bbh : bbl;
+    iss_ok = anyc && rd_out != RB'(MAX_RD);
+  end
+  always_ff @(posedge clk) begin
+    for (int i = 0; i < DEPTH; i++) begin
+      if (pop) q_ge[i] <= QB'(i) >= QB'(hd + 1'b1);
+      if (clr_ok && ip == QB'(i)) q_cl[i] <= 1'b1;
+      if (pop && hd == QB'(i)) q_cl[i] <= 1'b0;
+    end
+    if (rst) begin
+      q_ge <= '1;
+      q_cl <= '0;
+    end
+  end
+`ifndef SYNTHESIS
+  // against the search on the state rotated by hd that it replaced
+  always_ff @(posedge clk) begin
+    logic found, ob;
+    logic [QB-1:0] oi;
+    logic [BW-1:0] obk;
     found = 1'b0;
-    iss_b = 1'b0;
-    ohk = '0;
+    ob = 1'b0;
+    oi = '0;
+    obk = '0;
     for (int k = 0; k < DEPTH; k++) begin
-      iss_cand[BW*k +: BW] = (r_sa[2*k +: 2] != QS_NEED) ? r_qb[BW*k +: BW] : r_qa[BW*k +: BW];
       if (!found && QC'(k) < n_clr
           && (r_sa[2*k +: 2] == QS_NEED || r_sb[2*k +: 2] == QS_NEED)) begin
         found = 1'b1;
-        iss_b = r_sa[2*k +: 2] != QS_NEED;
-        ohk[k] = 1'b1;
+        ob = r_sa[2*k +: 2] != QS_NEED;
+        oi = hd + QB'(k);
+        obk = ob ? r_qb[BW*k +: BW] : r_qa[BW*k +: BW];
       end
     end
-    iss_i = '0;
-    iss_bucket = '0;
-    for (int k = 0; k < DEPTH; k++) begin
-      iss_i = iss_i | ({QB{ohk[k]}} & (hd + QB'(k)));
-      iss_bucket = iss_bucket | ({BW{ohk[k]}} & iss_cand[BW*k +: BW]);
-    end
-    iss_oh = ohk;
-    for (int unsigned d = 0; d < QB; d++)
-      if (hd[d]) iss_oh = (iss_oh << (1 << d)) | (iss_oh >> (DEPTH - (1 << d)));
-    iss_ok = found && rd_out != RB'(MAX_RD);
+    for (int i = 0; i < DEPTH; i++)
+      if (!rst && (q_cl[i] != (QC'(QB'(QB'(i) - hd)) < n_clr) || q_ge[i] != (QB'(i) >= hd)))
+        $error("lbnic_ct_engine: entry %0d's cleared or at-or-above-hd bit apart from hd, n_clr", i);
+    if (!rst && (found != |iss_oh || iss_ok != (found && rd_out != RB'(MAX_RD))
+                 || (found && (oi != iss_i || ob != iss_b || obk != iss_bucket
+                               || iss_oh != (DEPTH'(1) << oi)))))
+      $error("lbnic_ct_engine: the read issue apart from the rotated search");
   end
+`endif
 
   logic iss_fire, rsp_q, wr_fire, sc_wr;
   assign iss_fire = iss_ok && !ex_rd && !rm_rd_valid && ct_rd_ready;
@@ -1462,7 +1524,7 @@ module lbnic_ct_engine #(
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
-        iss_now = iss_fire && iss_oh[i] && iss_b == (sd == 1);
+        iss_now = iss_fire && iss_oh[i] && (q_sa[2*i +: 2] != QS_NEED) == (sd == 1);
         fwd = fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i);
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
         if (iss_now) s = QS_OUT;
