@@ -862,12 +862,11 @@ module lbnic_ct_engine #(
   logic [QB-1:0]           hd, tl;
   logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
   logic [RB-1:0]           rd_out;
-  // The read issue's per-entry state rotated by hd, so that word k is the
-  // k-th oldest entry's (at hd + k): one rotation each (a 2:1 stage per bit
-  // of hd), where the read issue took a variable-offset slice per k
-  // (Yosys' shifters, 14 LUT levels from hd). The hazard table works in
-  // the queue's own order (its first uncleared entry kept in ip). DEPTH is
-  // a power of two (hd wraps at it).
+  // The per-entry state rotated by hd, so that word k is the k-th oldest
+  // entry's (at hd + k): the head's words (word 0) and the simulation-only
+  // checks read it; the read issue and the hazard table work in the
+  // queue's own order (the hazard table's first uncleared entry kept in
+  // ip). DEPTH is a power of two (hd wraps at it).
   logic [2*DEPTH-1:0]  r_sa, r_sb;
   logic [DEPTH*BW-1:0] r_qa, r_qb;
   logic [DEPTH-1:0]    r_need;
