@@ -857,6 +857,11 @@ module lbnic_ct_engine #(
   logic [DEPTH*BW-1:0]     q_a, q_b;
   logic [DEPTH-1:0]        q_need, q_rev, q_vf;  // needs its buckets; a NAT reply; VIP or fragment
   logic [DEPTH-1:0]        q_nrev;               // a NAT reply that needs its buckets
+  // queued and needs its buckets (q_need of an entry between hd and tl): a
+  // bit per entry, set as the entry is taken and cleared at its pop, where
+  // the entry's distance from hd against q_cnt was an add and a compare
+  // in front of the enqueue's youngest-source search (issue 13)
+  logic [DEPTH-1:0]        q_lv;
   logic [2*DEPTH-1:0]      q_sa, q_sb;
   logic [DEPTH*WAYS-1:0]   q_za, q_zb;    // ways the scrubber zeroed since the read
   logic [QB-1:0]           hd, tl;
@@ -974,12 +979,16 @@ module lbnic_ct_engine #(
   // scrubber visits a bucket (pop_dir: the FSM holds no packet then), at
   // the clock it would have left CT_EXEC
   logic pop, pop_x, pop_dir, hd_ok, scrubbing;
+  // (a register, set as the FSM enters the scrubber's visit and cleared as
+  // it leaves: its decode from st was two LUT levels in front of the
+  // hazard table's clear, issue 13)
+  logic sc_on;
   // (a head read before the posted insert's write was taken would compute
   // on the bucket without it: it waits, and takes the write through its
   // side's forwarding slot, or reads again)
   logic hd_locked;
   // forwarding (below, at the hazard table)
-  logic exa, exb, qha, qhb, ha, hb, fw_clr, lka, lkb, ex_end;
+  logic exa, exb, qha, qhb, ha, hb, fw_clr, fw_any, fw_ok, lka, lkb, ex_end;
   logic [NRB-1:0] lua, lub;  // the unit that holds ea, eb
   logic [QB-1:0] srca, srcb, ex_id;
   // a slot per side (0: a, 1: b)
@@ -1001,8 +1010,13 @@ module lbnic_ct_engine #(
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
                  && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
   assign pop_x = (st == S_IDLE || (st == S_OUT && handed)) && hd_ok;
-  assign scrubbing = st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
-                     || (st == S_WR && wr_ret == S_SC_CNT);
+  assign scrubbing = sc_on;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && sc_on != (st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
+                          || (st == S_WR && wr_ret == S_SC_CNT)))
+      $error("lbnic_ct_engine: sc_on apart from the FSM's scrubber states");
+`endif
   assign pop_dir = scrubbing && hd_ok && hd_dir && o_room;
   assign pop = pop_x || pop_dir;
 
@@ -1071,11 +1085,9 @@ module lbnic_ct_engine #(
   always_comb begin
     logic [DEPTH-1:0] ya, yb, lt;
     for (int j = 0; j < DEPTH; j++) begin
-      logic live;
-      live = QC'(QB'(QB'(j) - hd)) < q_cnt && q_need[j];
-      ya[j] = live && (BW'(in_meta.bucket_a) == q_a[BW*j +: BW]
+      ya[j] = q_lv[j] && (BW'(in_meta.bucket_a) == q_a[BW*j +: BW]
                        || BW'(in_meta.bucket_a) == q_b[BW*j +: BW]);
-      yb[j] = live && (BW'(in_meta.bucket_b) == q_a[BW*j +: BW]
+      yb[j] = q_lv[j] && (BW'(in_meta.bucket_b) == q_a[BW*j +: BW]
                        || BW'(in_meta.bucket_b) == q_b[BW*j +: BW]);
       lt[j] = QB'(j) < tl;
     end
@@ -1142,12 +1154,25 @@ module lbnic_ct_engine #(
       end
     end
   end
-  // (the entry's lock bits, as the hazard table's: no compare in front of pop)
+  // (the entry's lock bits, as the hazard table's: no compare in front of
+  // pop; whether the entry would wait on them, a locked side of a packet
+  // that is not direct, decided per entry before the read at hd, where
+  // hd_dir's own read at hd and the AND after were a LUT level more into
+  // pop, issue 13)
   logic hd_lk;
+  logic [DEPTH-1:0] e_hold;
+  always_comb
+    for (int i = 0; i < DEPTH; i++)
+      e_hold[i] = (e_lka[i] || e_lkb[i]) && bank_valid && (q_vf[i] || (q_rev[i] && !ct_host));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_lk (
-      .words(e_lka | e_lkb), .index(hd), .word(hd_lk)
+      .words(e_hold), .index(hd), .word(hd_lk)
   );
-  assign hd_locked = !hd_dir && hd_lk;
+  assign hd_locked = hd_lk;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && hd_locked != (!hd_dir && (e_lka[hd] || e_lkb[hd])))
+      $error("lbnic_ct_engine: the head's lock apart from hd_dir and its lock bits");
+`endif
   logic hd_nrev;
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nrev (
       .words(q_nrev), .index(hd), .word(hd_nrev)
@@ -1177,12 +1202,24 @@ module lbnic_ct_engine #(
     // write (its source the unit), unless an older packet has it too (then
     // the entry waits); not in a clock a unit's write is taken (the lock
     // then ends unseen; the next clock it is gone).
-    fw_clr = q_need[ip] && (ha || hb || lka || lkb) && !(ha && lka) && !(hb && lkb)
-             && !((ha || lka) && fw_on[0]) && !((hb || lkb) && fw_on[1])
-             && !(scrubbing && ct_host && hd_nrev) && !((lka || lkb) && rm_wr_fire);
-    clr_ok = n_clr != q_cnt && (!q_need[ip] || (!lka && !lkb && !ha && !hb) || fw_clr);
-    nr_now = {clr_ok && fw_clr && qhb, clr_ok && fw_clr && qha};
+    // (each written from the terms, not from one another: clr_ok after
+    // fw_clr and nr_now after both were LUT levels in series into every
+    // entry's read state, issue 13)
+    fw_any = ha || hb || lka || lkb;
+    fw_ok = !(ha && lka) && !(hb && lkb)
+            && !((ha || lka) && fw_on[0]) && !((hb || lkb) && fw_on[1])
+            && !(scrubbing && ct_host && hd_nrev) && !((lka || lkb) && rm_wr_fire);
+    fw_clr = q_need[ip] && fw_any && fw_ok;
+    clr_ok = n_clr != q_cnt && (!q_need[ip] || !fw_any || fw_ok);
+    nr_now = {n_clr != q_cnt && q_need[ip] && qhb && fw_ok,
+              n_clr != q_cnt && q_need[ip] && qha && fw_ok};
   end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (clr_ok != (n_clr != q_cnt && (!q_need[ip] || !fw_any || fw_clr))
+                 || nr_now != {clr_ok && fw_clr && qhb, clr_ok && fw_clr && qha}))
+      $error("lbnic_ct_engine: the hazard table's clear apart from its serial form");
+`endif
 `ifndef SYNTHESIS
   // the per-entry form against the compares of ip's buckets it replaced
   // (on the rotated state)
@@ -1291,10 +1328,13 @@ module lbnic_ct_engine #(
       if (pop) q_ge[i] <= QB'(i) >= QB'(hd + 1'b1);
       if (clr_ok && ip == QB'(i)) q_cl[i] <= 1'b1;
       if (pop && hd == QB'(i)) q_cl[i] <= 1'b0;
+      if (in_valid && in_ready && tl == QB'(i)) q_lv[i] <= in_need;
+      if (pop && hd == QB'(i)) q_lv[i] <= 1'b0;
     end
     if (rst) begin
       q_ge <= '1;
       q_cl <= '0;
+      q_lv <= '0;
     end
   end
 `ifndef SYNTHESIS
@@ -1319,6 +1359,9 @@ module lbnic_ct_engine #(
     for (int i = 0; i < DEPTH; i++)
       if (!rst && (q_cl[i] != (QC'(QB'(QB'(i) - hd)) < n_clr) || q_ge[i] != (QB'(i) >= hd)))
         $error("lbnic_ct_engine: entry %0d's cleared or at-or-above-hd bit apart from hd, n_clr", i);
+    for (int i = 0; i < DEPTH; i++)
+      if (!rst && q_lv[i] != (QC'(QB'(QB'(i) - hd)) < q_cnt && q_need[i]))
+        $error("lbnic_ct_engine: entry %0d's queued-and-needs bit apart from hd, q_cnt", i);
     if (!rst && (found != |iss_oh || iss_ok != (found && rd_out != RB'(MAX_RD))
                  || (found && (oi != iss_i || ob != iss_b || obk != iss_bucket
                                || iss_oh != (DEPTH'(1) << oi)))))
@@ -1466,11 +1509,9 @@ module lbnic_ct_engine #(
           for (int i = 0; i < DEPTH; i++) begin
             logic [BW-1:0] bk;
             logic [1:0] sv;
-            logic occ;
             bk = g == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
             sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
-            occ = QC'(QB'(QB'(i) - hd)) < q_cnt;
-            if (!f && occ && q_need[i] && sv == QS_GOT
+            if (!f && q_lv[i] && sv == QS_GOT
                 && bk == (l == 1 ? r_lb[BW*u +: BW] : r_la[BW*u +: BW])) begin
               f = 1'b1;
               fe = QB'(i);
@@ -1712,6 +1753,7 @@ module lbnic_ct_engine #(
           // the scrubber only with CT_REQ's queue empty (a packet taken
           // during its visit takes its write from it: see q_z* below)
           st <= S_SC_RD;
+          sc_on <= 1'b1;
         end
       end
 
@@ -2133,6 +2175,7 @@ module lbnic_ct_engine #(
           sc_ptr <= sc_ptr + 1'b1;
           if (since != (BUCKET_BITS + 1)'(NB)) since <= since + 1'b1;
           st <= S_IDLE;
+          sc_on <= 1'b0;
         end
       end
 
@@ -2271,6 +2314,7 @@ module lbnic_ct_engine #(
     if (rst) begin
       swap_q <= '0;
       st <= S_IDLE;
+      sc_on <= 1'b0;
       rr_ok <= '0;
       hc_pend <= 1'b1;
       rf_v <= 1'b0;

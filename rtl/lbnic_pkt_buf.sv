@@ -198,7 +198,22 @@ module lbnic_pkt_buf #(
 
   // ---------------------------------------------------------------- head
   logic [AW-1:0] hd_start;
-  assign hd_valid = fl != fr;
+  // (hd_valid is a register, fl != fr of the next clock's counts: the
+  // compare behind the two counters was two LUT levels in front of the
+  // egress's read request and, through it, the ICMP unit's state, issue 13)
+  logic hd_v;
+  assign hd_valid = hd_v;
+  always_ff @(posedge clk) begin
+    logic [FW:0] fl_n, fr_n;
+    fl_n = fl + (FW+1)'(late_valid && due_kept[due_rp]);
+    fr_n = fr + (FW+1)'(release_head && hd_v);
+    hd_v <= !rst && fl_n != fr_n;
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && hd_v != (fl != fr))
+      $error("lbnic_pkt_buf: hd_valid apart from its frame counts");
+`endif
   assign hd_start = base[AW-1:0];  // frames are contiguous
   assign hd_len = f_len[fr[FW-1:0]];
   assign hd_user = f_user[fr[FW-1:0]];
