@@ -978,11 +978,11 @@ module lbnic_ct_engine #(
   // the head can enter CT_EXEC (pop_x); a direct one may leave while the
   // scrubber visits a bucket (pop_dir: the FSM holds no packet then), at
   // the clock it would have left CT_EXEC
-  logic pop, pop_x, pop_dir, hd_ok, scrubbing;
-  // (a register, set as the FSM enters the scrubber's visit and cleared as
-  // it leaves: its decode from st was two LUT levels in front of the
-  // hazard table's clear, issue 13)
-  logic sc_on;
+  logic pop, pop_x, pop_dir, hd_ok;
+  // the FSM is in the scrubber's visit: a register, set as it enters and
+  // cleared as it leaves (its decode from st was two LUT levels in front
+  // of the hazard table's clear, issue 13)
+  logic scrubbing;
   // (a head read before the posted insert's write was taken would compute
   // on the bucket without it: it waits, and takes the write through its
   // side's forwarding slot, or reads again)
@@ -1010,12 +1010,11 @@ module lbnic_ct_engine #(
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
                  && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
   assign pop_x = (st == S_IDLE || (st == S_OUT && handed)) && hd_ok;
-  assign scrubbing = sc_on;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
-    if (!rst && sc_on != (st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
+    if (!rst && scrubbing != (st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
                           || (st == S_WR && wr_ret == S_SC_CNT)))
-      $error("lbnic_ct_engine: sc_on apart from the FSM's scrubber states");
+      $error("lbnic_ct_engine: scrubbing apart from the FSM's scrubber states");
 `endif
   assign pop_dir = scrubbing && hd_ok && hd_dir && o_room;
   assign pop = pop_x || pop_dir;
@@ -1159,15 +1158,13 @@ module lbnic_ct_engine #(
   // that is not direct, decided per entry before the read at hd, where
   // hd_dir's own read at hd and the AND after were a LUT level more into
   // pop, issue 13)
-  logic hd_lk;
   logic [DEPTH-1:0] e_hold;
   always_comb
     for (int i = 0; i < DEPTH; i++)
       e_hold[i] = (e_lka[i] || e_lkb[i]) && bank_valid && (q_vf[i] || (q_rev[i] && !ct_host));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_lk (
-      .words(e_hold), .index(hd), .word(hd_lk)
+      .words(e_hold), .index(hd), .word(hd_locked)
   );
-  assign hd_locked = hd_lk;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && hd_locked != (!hd_dir && (e_lka[hd] || e_lkb[hd])))
@@ -1753,7 +1750,7 @@ module lbnic_ct_engine #(
           // the scrubber only with CT_REQ's queue empty (a packet taken
           // during its visit takes its write from it: see q_z* below)
           st <= S_SC_RD;
-          sc_on <= 1'b1;
+          scrubbing <= 1'b1;
         end
       end
 
@@ -2175,7 +2172,7 @@ module lbnic_ct_engine #(
           sc_ptr <= sc_ptr + 1'b1;
           if (since != (BUCKET_BITS + 1)'(NB)) since <= since + 1'b1;
           st <= S_IDLE;
-          sc_on <= 1'b0;
+          scrubbing <= 1'b0;
         end
       end
 
@@ -2314,7 +2311,7 @@ module lbnic_ct_engine #(
     if (rst) begin
       swap_q <= '0;
       st <= S_IDLE;
-      sc_on <= 1'b0;
+      scrubbing <= 1'b0;
       rr_ok <= '0;
       hc_pend <= 1'b1;
       rf_v <= 1'b0;

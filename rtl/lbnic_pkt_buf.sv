@@ -177,6 +177,11 @@ module lbnic_pkt_buf #(
   logic [FW-1:0]        due_slot[LATE_MAX];
   logic [DW-1:0]        due_wp, due_rp;
   logic [FW:0]          fl;       // frames whose late data is in
+  // the next clock's frame counts (their registers take them, and so
+  // does hd_valid's, below)
+  logic [FW:0]          fl_n, fr_n;
+  assign fl_n = fl + (FW+1)'(late_valid && due_kept[due_rp]);
+  assign fr_n = fr + (FW+1)'(release_head && hd_valid);
   always_ff @(posedge clk) begin
     if (rst) begin
       due_wp <= '0;
@@ -190,7 +195,7 @@ module lbnic_pkt_buf #(
       end
       if (late_valid) begin
         due_rp <= due_rp + 1'b1;
-        if (due_kept[due_rp]) fl <= fl + 1'b1;
+        fl <= fl_n;
       end
     end
     if (late_valid && due_kept[due_rp]) f_late[due_slot[due_rp]] <= late_user;
@@ -203,12 +208,7 @@ module lbnic_pkt_buf #(
   // egress's read request and, through it, the ICMP unit's state, issue 13)
   logic hd_v;
   assign hd_valid = hd_v;
-  always_ff @(posedge clk) begin
-    logic [FW:0] fl_n, fr_n;
-    fl_n = fl + (FW+1)'(late_valid && due_kept[due_rp]);
-    fr_n = fr + (FW+1)'(release_head && hd_v);
-    hd_v <= !rst && fl_n != fr_n;
-  end
+  always_ff @(posedge clk) hd_v <= !rst && fl_n != fr_n;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && hd_v != (fl != fr))
@@ -225,7 +225,7 @@ module lbnic_pkt_buf #(
       fr <= '0;
       base <= '0;
     end else if (release_head && hd_valid) begin
-      fr <= fr + 1'b1;
+      fr <= fr_n;
       base <= f_end[fr[FW-1:0]];
     end
   end
