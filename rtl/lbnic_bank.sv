@@ -37,7 +37,8 @@
 //   active_global / active_vips: the GLOBAL entry and the VIP table of
 //     bank `active_bank` (a 2:1 mux of registers, selected by the
 //     registered active_bank of lbnic_commit), VIP slot i at bits
-//     [512i+511:512i] as lbnic_pkg::vip_t.
+//     [512i+511:512i] as lbnic_pkg::vip_t; active_nat: a valid slot of it
+//     is in mode NAT (FRONT's has_nat), from a flag per slot kept here.
 //   be_*: BACKEND entry be_index of bank be_bank (the packet's bank):
 //     be_rdata (lbnic_pkg::backend_t) on be_rvalid 2 clocks after be_valid.
 //   lut_*: LUT entry lut_index of bank lut_bank: lut_rdata 2 clocks after.
@@ -87,6 +88,7 @@ module lbnic_bank #(
     input  logic                        active_bank,
     output logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global,
     output logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips,
+    output logic                        active_nat,  // a valid slot of active_vips is NAT
     input  logic                        be_valid,
     input  logic                        be_bank,
     input  logic [BIW-1:0]              be_index,
@@ -108,6 +110,26 @@ module lbnic_bank #(
   // 8.4M mux cells at the default target, more than it can hold.)
   logic [64*GW-1:0] glob0, glob1;
   logic [64*VW-1:0] vips0, vips1;
+  // Per slot, VALID and mode NAT, of each bank: kept as its word (flags
+  // and mode) is written, so FRONT's has_nat is an OR of registers here,
+  // not a compare per slot behind the active bank's mux and then the OR
+  // (8 LUT levels across the two modules).
+  localparam int unsigned NAT_W = lbnic_pkg::VIP_FLAGS_OFF / 8;  // the word
+  localparam int unsigned NAT_FB = 8 * (lbnic_pkg::VIP_FLAGS_OFF % 8);
+  localparam int unsigned NAT_MB = 8 * (lbnic_pkg::VIP_MODE_OFF % 8);
+  if (lbnic_pkg::VIP_MODE_OFF / 8 != NAT_W) begin : g_nat_check
+    $error("lbnic_bank: a VIP's flags and mode in two words");
+  end
+  // (plain 8-bit constants: Verilator 5.006 miscompares a size cast of a
+  // package enum member)
+  localparam logic [7:0] C_NAT = lbnic_pkg::MODE_NAT;
+  localparam logic [7:0] C_VALID = 8'(lbnic_pkg::VIP_FLAG_VALID);
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic nat_of(input logic [63:0] w);  // (the word's other fields)
+  /* verilator lint_on UNUSEDSIGNAL */
+    nat_of = |(w[NAT_FB+:8] & C_VALID) && w[NAT_MB+:8] == C_NAT;
+  endfunction
+  logic [MAX_VIPS-1:0] nat0, nat1;
 
   // ---- the host/scan port: one request per clock
   localparam int unsigned GIW = $clog2(GW);
@@ -205,7 +227,20 @@ module lbnic_bank #(
         else vips0[64*i+:64] <= req_wdata;
       end
     end
+    for (int i = 0; i < MAX_VIPS; i++) begin
+      if (req && req_we && in_v && vo[$clog2(VW)-1:0] == $clog2(VW)'(8 * i + NAT_W)) begin
+        if (req_bank) nat1[i] <= nat_of(req_wdata);
+        else nat0[i] <= nat_of(req_wdata);
+      end
+    end
   end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    for (int i = 0; i < MAX_VIPS; i++)
+      if (!rst && (nat0[i] != nat_of(vips0[64*(8*i+NAT_W)+:64])
+                   || nat1[i] != nat_of(vips1[64*(8*i+NAT_W)+:64])))
+        $error("lbnic_bank: slot %0d's NAT flag apart from its VIP words", i);
+`endif
 
   // the word at the request's offset in each bank's GLOBAL (lbnic_word_sel:
   // a mux tree, not a shifter over the section)
@@ -346,4 +381,5 @@ module lbnic_bank #(
 
   assign active_global = active_bank ? glob1 : glob0;
   assign active_vips = active_bank ? vips1 : vips0;
+  assign active_nat = active_bank ? |nat1 : |nat0;
 endmodule

@@ -448,6 +448,21 @@ module lbnic_ct_engine #(
   logic slot_ok, hit_ok;
   assign slot_ok = (vip_slot.flags & VF_VALID) != 0;
   assign hit_ok = (vip_hit.flags & VF_VALID) != 0 && r_hit_be < vip_hit.backend_count;
+  // hit_ok in a register for S_US_DONE (its compare was in front of the
+  // hit's outcome there, 8 LUT levels): set as the hit's entry is known
+  logic hit_okq;
+`ifndef SYNTHESIS
+  // (S_MOD: md_p shifted md_i - 31 times, against the pointer as taken)
+  logic [31:0] md_p0;
+  always_ff @(posedge clk) begin
+    if (st == S_MOD && md_i == 5'd31) md_p0 <= md_p;
+    if (!rst && st == S_MOD && md_i != 5'd31 && md_p[31] != md_p0[md_i])
+      $error("lbnic_ct_engine: md_p's top bit apart from the pointer's bit md_i");
+  end
+  always_ff @(posedge clk)
+    if (!rst && st == S_US_DONE && hit_okq != hit_ok)
+      $error("lbnic_ct_engine: hit_okq apart from hit_ok");
+`endif
   logic hashed;
   assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
   logic [31:0] rr_p;
@@ -949,13 +964,12 @@ module lbnic_ct_engine #(
   // The head's decision where it needs no conntrack and no scheduling
   // (S_DISP's straight way to S_OUT): no bank, bypass, parse error, no
   // valid VIP, a Reverse while CT_HOST is set.
-  // (whether it is direct from per-entry class bits, q_vf / q_rev, read at
-  // hd: the class read out of the head's meta and decoded was 8 levels
-  // into pop; hd_dir_m, the same from the meta, is checked against it)
-  logic hd_dir, hd_dir_m, hd_vf, hd_rv;
+  // (whether it is direct from the head's class bits, q_vf / q_rev at hd,
+  // kept in registers as hd moves, below: the class read out of the head's
+  // meta and decoded was 8 levels into pop, the 16:1 read of q_vf / q_rev
+  // at hd 8 too; hd_dir_m, the same from the meta, is checked against it)
+  logic hd_dir, hd_dir_m, hd_vf, hd_rv, hd_nrev;
   lbnic_pipe_pkg::decision_t hd_ddec;
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_vf (.words(q_vf), .index(hd), .word(hd_vf));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_rv (.words(q_rev), .index(hd), .word(hd_rv));
   assign hd_dir = !(bank_valid && (hd_vf || (hd_rv && !ct_host)));
   always_comb begin
     hd_dir_m = 1'b1;
@@ -1018,6 +1032,28 @@ module lbnic_ct_engine #(
 `endif
   assign pop_dir = scrubbing && hd_ok && hd_dir && o_room;
   assign pop = pop_x || pop_dir;
+  // q_vf / q_rev / q_nrev at the next clock's hd: the entry after hd's on
+  // a pop, else hd's; either the one taken now where it is that entry
+  // (each choice made from registers, pop last: a LUT behind pop; the
+  // 16:1 read of q_nrev at hd was in front of clr_ok)
+  logic in_vf, in_rv, tk0, tk1;
+  assign in_vf = in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP
+                 || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT;
+  assign in_rv = in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+  assign tk0 = in_valid && in_ready && tl == hd;
+  assign tk1 = in_valid && in_ready && tl == QB'(hd + 1'b1);
+  always_ff @(posedge clk) begin
+    hd_vf <= pop ? (tk1 ? in_vf : q_vf[QB'(hd + 1'b1)]) : (tk0 ? in_vf : hd_vf);
+    hd_rv <= pop ? (tk1 ? in_rv : q_rev[QB'(hd + 1'b1)]) : (tk0 ? in_rv : hd_rv);
+    hd_nrev <= pop ? (tk1 ? in_need && in_rv : q_nrev[QB'(hd + 1'b1)])
+                   : (tk0 ? in_need && in_rv : hd_nrev);
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && q_cnt != '0
+        && (hd_vf != q_vf[hd] || hd_rv != q_rev[hd] || hd_nrev != q_nrev[hd]))
+      $error("lbnic_ct_engine: the head's class bits apart from q_vf / q_rev / q_nrev at hd");
+`endif
 
   // VIP entries: the packet's slot, a hit's slot (zero past the table),
   // each read into a register as its slot is taken: the packet's at pop
@@ -1028,16 +1064,27 @@ module lbnic_ct_engine #(
   // a clock apart (a combinational read behind the FSM's state was 17 LUT
   // levels). `vips` changes only at a commit, which drains the pipeline
   // first. A hit on the packet's own slot uses vip_slot (the same entry).
+  // (st == S_M_W as a register, m_w: the state's decode in front of the
+  // index was the read's eighth LUT level; S_M_W is entered from S_M_GO
+  // and from S_DISP when the match started there, and left on mo_valid)
   lbnic_pkg::vip_t vip_rd;
   logic [15:0] vip_ix;
-  assign vip_ix = (st == S_M_W) ? mo_hit_vip : hd_meta.slot;
+  logic m_w;
+  assign vip_ix = m_w ? mo_hit_vip : hd_meta.slot;
   lbnic_word_sel #(.W(VB), .N(MAX_VIPS), .IW(16)) u_vip (
       .words(vips), .index(vip_ix), .word(vip_rd)
   );
   always_ff @(posedge clk) begin
+    m_w <= !rst && (st == S_M_GO || (st == S_M_W && !mo_valid)
+                    || (st == S_DISP && !x_dir && d_go
+                        && !(cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host)));
     if (pop_x) vip_slot <= vip_rd;
     if (st == S_M_W && mo_valid && mstep == MS_1) vip_hit <= vip_rd;
   end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && m_w != (st == S_M_W)) $error("lbnic_ct_engine: m_w apart from st == S_M_W");
+`endif
   assign lx_mine = lx_valid && lx_out == 3'd1 && lx_iss && !pop;
 
   // the hazard table: the first entry not cleared (ip = hd + n_clr, kept
@@ -1114,9 +1161,21 @@ module lbnic_ct_engine #(
                                input logic [BW-1:0] z);
     eq2 = x == z || y == z;
   endfunction
+  // (a unit's command locks ma and mb; the unit it goes to was idle, so
+  // held nothing: the busy units' locks and the command's are ORed, the
+  // command last, where choosing each unit's buckets by its command put
+  // the hints RAM's output (S_NAT_HC's rm_cmd_valid) 8 LUT levels in
+  // front of every entry's lock bits, issue 13)
+  logic rm_post;
+  assign rm_post = rm_cmd_valid && rm_free;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    for (int u = 0; u < NR; u++)
+      if (!rst && r_cmd_ready[u] && r_busy[u]) $error("lbnic_ct_engine: unit %0d idle and busy", u);
+`endif
   always_ff @(posedge clk) begin
     logic [BW-1:0] ia, ib;
-    logic tk, cmd, bz, ka, kb;
+    logic tk, bz, ka, kb;
     ia = BW'(in_meta.bucket_a);
     ib = BW'(in_meta.bucket_b);
     for (int i = 0; i < DEPTH; i++) begin
@@ -1130,14 +1189,11 @@ module lbnic_ct_engine #(
       e_lua[NRB*i +: NRB] <= '0;
       e_lub[NRB*i +: NRB] <= '0;
       for (int u = 0; u < NR; u++) begin
-        cmd = r_cmd[u] && r_cmd_ready[u];
-        bz = cmd || (r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]));
-        ka = cmd ? (tk ? eq2(BW'(ma), BW'(mb), ia) : eq2(BW'(ma), BW'(mb), q_a[BW*i +: BW]))
-                 : (tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ia)
-                       : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_a[BW*i +: BW]));
-        kb = cmd ? (tk ? eq2(BW'(ma), BW'(mb), ib) : eq2(BW'(ma), BW'(mb), q_b[BW*i +: BW]))
-                 : (tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ib)
-                       : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_b[BW*i +: BW]));
+        bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
+        ka = tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ia)
+                : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_a[BW*i +: BW]);
+        kb = tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ib)
+                : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_b[BW*i +: BW]);
         if (bz && ka) begin
           e_lka[i] <= 1'b1;
           e_lua[NRB*i +: NRB] <= NRB'(u);
@@ -1146,6 +1202,16 @@ module lbnic_ct_engine #(
           e_lkb[i] <= 1'b1;
           e_lub[NRB*i +: NRB] <= NRB'(u);
         end
+      end
+      ka = tk ? eq2(BW'(ma), BW'(mb), ia) : eq2(BW'(ma), BW'(mb), q_a[BW*i +: BW]);
+      kb = tk ? eq2(BW'(ma), BW'(mb), ib) : eq2(BW'(ma), BW'(mb), q_b[BW*i +: BW]);
+      if (rm_post && ka) begin
+        e_lka[i] <= 1'b1;
+        e_lua[NRB*i +: NRB] <= rm_post_u;
+      end
+      if (rm_post && kb) begin
+        e_lkb[i] <= 1'b1;
+        e_lub[NRB*i +: NRB] <= rm_post_u;
       end
       if (rst) begin
         e_lka[i] <= 1'b0;
@@ -1170,10 +1236,6 @@ module lbnic_ct_engine #(
     if (!rst && hd_locked != (!hd_dir && (e_lka[hd] || e_lkb[hd])))
       $error("lbnic_ct_engine: the head's lock apart from hd_dir and its lock bits");
 `endif
-  logic hd_nrev;
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nrev (
-      .words(q_nrev), .index(hd), .word(hd_nrev)
-  );
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqa (.words(q_hqa), .index(ip), .word(qha));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqb (.words(q_hqb), .index(ip), .word(qhb));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exa (.words(x_qa), .index(ip), .word(exa_ip));
@@ -1538,10 +1600,9 @@ module lbnic_ct_engine #(
         q_a[BW*i +: BW] <= BW'(in_meta.bucket_a);
         q_b[BW*i +: BW] <= BW'(in_meta.bucket_b);
         q_need[i] <= in_need;
-        q_rev[i] <= in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
-        q_nrev[i] <= in_need && in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
-        q_vf[i] <= in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP
-                   || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT;
+        q_rev[i] <= in_rv;
+        q_nrev[i] <= in_need && in_rv;
+        q_vf[i] <= in_vf;
         q_ysa[QB*i +: QB] <= in_ysa;
         q_ysb[QB*i +: QB] <= in_ysb;
         q_hqa[i] <= in_hqa && !(pop && hd == in_ysa);
@@ -1653,8 +1714,10 @@ module lbnic_ct_engine #(
     if (pop_x) ex_id <= hd;
     if (pop) hd <= hd + 1'b1;
     if (clr_ok) ip <= ip + 1'b1;
-    q_cnt <= q_cnt + QC'(enq) - QC'(pop);
-    n_clr <= n_clr + QC'(clr_ok) - QC'(pop);
+    // (each count's three next values chosen by the strobes, late ones
+    // last, where the add of clr_ok and pop was a carry chain behind them)
+    q_cnt <= (enq == pop) ? q_cnt : enq ? q_cnt + 1'b1 : q_cnt - 1'b1;
+    n_clr <= (clr_ok == pop) ? n_clr : clr_ok ? n_clr + 1'b1 : n_clr - 1'b1;
     rd_out <= rd_out + RB'(iss_fire) - RB'(rsp_q);
     if (rst) begin
       hd <= '0;
@@ -1821,6 +1884,9 @@ module lbnic_ct_engine #(
               r_hit_way <= mo_hit_way;
               r_hit_vip <= mo_hit_vip;
               r_hit_be <= mo_hit_be;
+              // (hit_ok where the hit is on the packet's slot, whose
+              // entry vip_hit takes now: S_LOOKED sets it otherwise)
+              hit_okq <= slot_ok && mo_hit_be < vip_slot.backend_count;
               r_touched <= mo_touched;
               r_kind <= mo_kind;
               r_ins_b <= mo_ins_b;
@@ -1889,6 +1955,7 @@ module lbnic_ct_engine #(
       // ---- the lookup's outcome (the packet's own buckets)
       // (a hit on another slot's entry: vip_hit was read with the result)
       S_LOOKED: begin
+        hit_okq <= hit_ok;
         if (hit_ok) begin
           // usable: the backend entry valid and not down
           be_v <= 1'b1;
@@ -1905,7 +1972,7 @@ module lbnic_ct_engine #(
       end
       S_US_DONE: begin
         logic usable, fits;
-        usable = hit_ok && (be.flags & BF_VALID) != 0 && be.state != BS_DOWN;
+        usable = hit_okq && (be.flags & BF_VALID) != 0 && be.state != BS_DOWN;
         fits = (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && !m.slot_valid) || r_hit_vip == m.slot;
         if (cls == lbnic_pipe_pkg::CLASS_REVERSE) fits = 1'b1;
         w_bucket <= BW'(r_hit_b ? mb : ma);
@@ -1998,12 +2065,15 @@ module lbnic_ct_engine #(
         logic [33:0] df;
         /* verilator lint_on UNUSEDSIGNAL */
         logic [31:0] rem;
-        r2 = {md_rem, md_p[md_i]};
+        // (md_p shifts up a bit a step: bit md_i of the pointer is its top
+        // bit, where a 32:1 read of it by md_i was in front of the subtract)
+        r2 = {md_rem, md_p[31]};
         // (the subtract's borrow is the compare: one carry chain, where
         // a compare and then the subtract were two in series, 9 levels)
         df = {1'b0, r2} - {2'd0, v.lut_size};
         rem = df[33] ? r2[31:0] : df[31:0];
         md_rem <= rem;
+        md_p <= md_p << 1;
         md_i <= md_i - 1'b1;
         if (md_i == 0) begin
           idx <= rem;

@@ -102,6 +102,9 @@ module lbnic_front #(
     // the CAM reads address, port, protocol, flags and mode
     input  logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] vips,
     /* verilator lint_on UNUSEDSIGNAL */
+    // has_nat of `vips`: a valid slot in mode NAT (lbnic_bank keeps a flag
+    // per slot with its registers)
+    input  logic                              vips_nat,
 
     output logic                              out_valid,
     input  logic                              out_ready,
@@ -269,13 +272,20 @@ module lbnic_front #(
       c1_r2 <= rank2;
       c1_r3 <= rank3;
       c1_fm <= fmask;
-      c1_nat <= |natm;
+      c1_nat <= vips_nat;
       c1_bank <= bank_valid;
       c1_key <= c0_key;
       c1_ctl <= c0_ctl;
     end
     if (rst) c1_valid <= 1'b0;
   end
+
+  // (has_nat comes in as a flag: the compare per slot and the OR over the
+  // slots behind the bank's mux were 8 LUT levels; natm checks it here)
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && vips_nat != |natm) $error("lbnic_front: vips_nat apart from the VIP table");
+`endif
 
   // best rank, lowest slot; the fragment mask's lowest slot and its count
   logic [MAX_VIPS-1:0] sel, sel_oh, f_oh;

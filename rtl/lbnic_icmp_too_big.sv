@@ -215,11 +215,16 @@ module lbnic_icmp_too_big #(
   // The headers' sums but the quote's, registered: the packet's fields are
   // latched in S_IDLE (the quote's length in S_REQ1) and read from S_REQ2
   // on, 4 clocks later at the least (pass 1, the decision, the take).
-  logic [31:0] ip4_part, icmp_part;
+  // The addresses' sum for ICMPv6 is latched beside them (`vc_sum`, from
+  // the descriptor: it changes in the clock they do, so icmp_part keeps
+  // its value in every clock): its adder tree and the add of the rest in
+  // one clock from the latched addresses were 7-8 LUT levels into icmp_part.
+  logic [31:0] ip4_part, icmp_part, vc_sum;
   always_ff @(posedge clk) begin
     ip4_part <= (32'h45c0 + {16'd0, qlen + 16'd28}) + (32'h4000 + 32'h4001)
               + ((32'(w16(vip, 12)) + 32'(w16(vip, 14))) + (32'(w16(client, 12)) + 32'(w16(client, 14))));
-    if (v6) icmp_part <= (addr_sum(vip) + addr_sum(client)) + ((32'h0200 + 32'd58) + (32'(mtu) + 32'(icmp_len)));
+    // (0x0200 + 58 + icmp_len, its 8 with the constants: two adds deep)
+    if (v6) icmp_part <= (vc_sum + 32'(qlen)) + (32'(mtu) + 32'h0242);
     else icmp_part <= 32'h0304 + 32'(mtu);
   end
 
@@ -369,6 +374,7 @@ module lbnic_icmp_too_big #(
           dev_mac    <= d_device_mac;
           client     <= p.src;
           vip        <= p.dst;
+          vc_sum     <= addr_sum(p.dst) + addr_sum(p.src);
           l2_len     <= 5'(p.l2_len);
           mtu        <= mtu_c;
           room0      <= room0_c;
@@ -455,6 +461,28 @@ module lbnic_icmp_too_big #(
       endcase
     end
   end
+
+`ifndef SYNTHESIS
+  // icmp_part against its sum from the latched addresses, a clock behind
+  // (from the second clock after the first descriptor: vc_sum and the
+  // addresses start unrelated)
+  logic [31:0] icmp_part_ref;
+  logic        vc_seen, vc_seen2;
+  always_ff @(posedge clk) begin
+    if (v6) icmp_part_ref <= (addr_sum(vip) + addr_sum(client))
+                             + ((32'h0200 + 32'd58) + (32'(mtu) + 32'(icmp_len)));
+    else icmp_part_ref <= 32'h0304 + 32'(mtu);
+    if (rst) begin
+      vc_seen <= 1'b0;
+      vc_seen2 <= 1'b0;
+    end else begin
+      if (state == S_IDLE && d_valid) vc_seen <= 1'b1;
+      vc_seen2 <= vc_seen;
+    end
+    if (!rst && vc_seen2 && icmp_part != icmp_part_ref)
+      $error("lbnic_icmp_too_big: icmp_part apart from the latched addresses' sum");
+  end
+`endif
 
   // s_tkeep: frames are full beats but the last (see above).
   logic unused;

@@ -148,6 +148,15 @@ module lbnic_rewrite #(
       w[k] = (v6 || k >= 6) ? {8'd0, a[16*k+7 -: 8], a[16*k+15 -: 8]} : 24'd0;
     addr_sum = ((w[0] + w[1]) + (w[2] + w[3])) + ((w[4] + w[5]) + (w[6] + w[7]));
   endfunction
+  // addr_sum(a, 1'b1) with words 6 and 7 in different pairs: IPv4's sum
+  // (words 6 + 7) is then no add of its tree, which Yosys would share
+  // between the two and so split the tree into a shared add and one of
+  // many operands behind it (alumacc's $macc): 8 LUT levels with the fold
+  function automatic [23:0] addr_sum6(input logic [127:0] a);
+    logic [23:0] w[8];
+    for (int k = 0; k < 8; k++) w[k] = {8'd0, a[16*k+7 -: 8], a[16*k+15 -: 8]};
+    addr_sum6 = ((w[0] + w[1]) + (w[2] + w[3])) + ((w[4] + w[6]) + (w[5] + w[7]));
+  endfunction
 
   // ------------------------------------------------ the plan of a packet
   logic        p_emit, p_encap, p_mac_en, p_nat, p_gue;
@@ -234,15 +243,18 @@ module lbnic_rewrite #(
   // (the new address as n_addr has it: all 16 octets, or an IPv4
   // address's 12..15 at 0..3)
   logic [127:0] a_dst, a_src, a_isrc, a_idst, na_be, na_vip;
+  logic [127:0] ra_be, ra_vip;   // as the entries hold them, all 16 octets
   always_comb begin
     for (int k = 0; k < 16; k++) begin
       a_dst[8*k +: 8] = d_parsed.dst[k];
       a_src[8*k +: 8] = d_parsed.src[k];
-      na_be[8*k +: 8] = d_backend.addr[k];
-      na_vip[8*k +: 8] = d_vip.addr[k];
+      ra_be[8*k +: 8] = d_backend.addr[k];
+      ra_vip[8*k +: 8] = d_vip.addr[k];
       a_isrc[8*k +: 8] = d_parsed.icmp_error.src[k];
       a_idst[8*k +: 8] = d_parsed.icmp_error.dst[k];
     end
+    na_be = ra_be;
+    na_vip = ra_vip;
     if (!d_parsed.ipv6) begin
       na_be = {96'd0, na_be[127:96]};
       na_vip = {96'd0, na_vip[127:96]};
@@ -372,8 +384,14 @@ module lbnic_rewrite #(
     x_oa0 = is_fwd ? fold(addr_sum(a_dst, 1'b0)) : fold(addr_sum(a_src, 1'b0));
     x_na4 = is_fwd ? fold(addr_sum({na_be[31:0], 96'd0}, 1'b0))
                    : fold(addr_sum({na_vip[31:0], 96'd0}, 1'b0));
-    x_na6 = is_fwd ? addr_sum(na_be, 1'b1) : addr_sum(na_vip, 1'b1);
-    x_oav = is_fwd ? fold(addr_sum(a_dst, d_parsed.ipv6)) : fold(addr_sum(a_src, d_parsed.ipv6));
+    // (and each for both families, chosen after by ipv6: its gating in
+    // front of the adder tree and fold was 8 LUT levels into x_oav; the
+    // new address's sums from the entries as they hold them, where na_be
+    // and na_vip move an IPv4 address by the family: 0 sums words 6-7,
+    // which they move to 0-1)
+    x_na6 = is_fwd ? (d_parsed.ipv6 ? addr_sum6(ra_be) : addr_sum(ra_be, 1'b0))
+                   : (d_parsed.ipv6 ? addr_sum6(ra_vip) : addr_sum(ra_vip, 1'b0));
+    x_oav = d_parsed.ipv6 ? (is_fwd ? fold(addr_sum6(a_dst)) : fold(addr_sum6(a_src))) : x_oa0;
     n_l4cs_en = !later && tcpudp && !d_parsed.icmp_error_valid;
     n_l4cs_udp = d_parsed.proto == 8'd17;
     n_l4cs_keep0 = n_l4cs_udp && !d_parsed.ipv6;
@@ -389,9 +407,13 @@ module lbnic_rewrite #(
     il3 = {2'd0, d_parsed.l4_offset} + 16'd8;
     il4 = il3 + {2'd0, d_parsed.icmp_error.l4_offset};
     q_end = {2'd0, d_parsed.l3_offset} + l3_len;
-    x_oi = is_fwd ? fold(addr_sum(a_isrc, d_parsed.ipv6)) : fold(addr_sum(a_idst, d_parsed.ipv6));
-    x_nwv = is_fwd ? fold(addr_sum(d_parsed.ipv6 ? na_be : {na_be[31:0], 96'd0}, d_parsed.ipv6))
-                   : fold(addr_sum(d_parsed.ipv6 ? na_vip : {na_vip[31:0], 96'd0}, d_parsed.ipv6));
+    // (both families, chosen after, as x_oav)
+    x_oi = d_parsed.ipv6
+        ? (is_fwd ? fold(addr_sum6(a_isrc)) : fold(addr_sum6(a_idst)))
+        : (is_fwd ? fold(addr_sum(a_isrc, 1'b0)) : fold(addr_sum(a_idst, 1'b0)));
+    x_nwv = is_fwd
+        ? (d_parsed.ipv6 ? fold(addr_sum6(ra_be)) : fold(addr_sum(ra_be, 1'b0)))
+        : (d_parsed.ipv6 ? fold(addr_sum6(ra_vip)) : fold(addr_sum(ra_vip, 1'b0)));
     n_addr2_at = il3 + (d_parsed.ipv6 ? (is_fwd ? 16'd8 : 16'd24) : (is_fwd ? 16'd12 : 16'd16));
     n_w1_at = il3 + 16'd10;
     n_w1_en = !d_parsed.ipv6;
@@ -609,33 +631,45 @@ module lbnic_rewrite #(
 
   // the output beat
   logic [8*HDR-1:0] hdr;
-  logic [BW-1:0] shifted;
-  logic [BW-1:0] ipcs_nv, l4cs_nv;  // each 16-bit word of the beat updated, bytes in place
   logic [2*BW-1:0] cat;
   assign cat = {cur, prev};
+  // The checksum updates (RFC 1624) for every 16-bit word of the beat,
+  // the output then picks the field's word: the fields sit at even
+  // offsets (l3 and l4 offsets are even), and a read at the offset before
+  // the add was the beat's deepest path (12 LUT levels). A UDP result of 0
+  // is sent 0xffff. The words are s_tdata's, not cur's: S_TAIL's zero
+  // beat (cur) in front of the adds, and upd_zero's compares behind them,
+  // were the packet buffer's read data to TX, 8 LUT levels through
+  // lbnic_top; S_TAIL's word of 0 is updated apart (ipcs_z, l4cs_z), and
+  // ~o + d is 0xffff (o == d) where its add carries with 1 added and not
+  // without (the other zero, 0x1fffe, is o == 0 and d == 0xffff).
+  logic [BW-1:0] ipcs_sv, l4cs_sv;  // each word of s_tdata updated, bytes in place
+  logic [15:0] ipcs_z, l4cs_z;      // a word of 0 updated
+  logic tail, l4cs_dff;
   always_comb begin
     hdr = p_hdr;
-    case (p_shift)
-      7'd20: shifted = cat[8*(DB-20) +: BW];
-      7'd28: shifted = cat[8*(DB-28) +: BW];
-      7'd40: shifted = cat[8*(DB-40) +: BW];
-      7'd48: shifted = cat[8*(DB-48) +: BW];
-      default: shifted = cur;
-    endcase
-    // The checksum updates (RFC 1624) for every 16-bit word of the beat,
-    // the output then picks the field's word: the fields sit at even
-    // offsets (l3 and l4 offsets are even), and a read at the offset
-    // before the add was the beat's deepest path (12 LUT levels). A UDP
-    // result of 0 is sent 0xffff (upd_zero).
+    tail = state == S_TAIL;
+    l4cs_dff = p_l4cs_d == 16'hffff;
+    ipcs_z = upd(16'd0, p_ipcs_d);
+    l4cs_z = upd(16'd0, p_l4cs_d);
+    if (p_l4cs_udp && upd_zero(16'd0, p_l4cs_d)) l4cs_z = 16'hffff;
+    if (p_l4cs_keep0) l4cs_z = 16'd0;
     for (int k = 0; k < DB / 2; k++) begin
       logic [15:0] o, n;
-      o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
-      n = upd(o, p_ipcs_d);
-      ipcs_nv[16*k +: 16] = {n[7:0], n[15:8]};
-      n = upd(o, p_l4cs_d);
-      if (p_l4cs_udp && upd_zero(o, p_l4cs_d)) n = 16'hffff;
-      if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
-      l4cs_nv[16*k +: 16] = {n[7:0], n[15:8]};
+      logic [16:0] a0, a1;
+      logic oz;
+      o = {s_tdata[16*k +: 8], s_tdata[16*k+8 +: 8]};
+      oz = o == 16'd0;
+      a0 = {1'b0, ~o} + {1'b0, p_ipcs_d};
+      a1 = {1'b0, ~o} + {1'b0, p_ipcs_d} + 17'd1;
+      n = a0[16] ? ~a1[15:0] : ~a0[15:0];
+      ipcs_sv[16*k +: 16] = {n[7:0], n[15:8]};
+      a0 = {1'b0, ~o} + {1'b0, p_l4cs_d};
+      a1 = {1'b0, ~o} + {1'b0, p_l4cs_d} + 17'd1;
+      n = a0[16] ? ~a1[15:0] : ~a0[15:0];
+      if (p_l4cs_udp && ((a1[16] && !a0[16]) || (oz && l4cs_dff))) n = 16'hffff;
+      if (p_l4cs_keep0 && oz) n = 16'd0;
+      l4cs_sv[16*k +: 16] = {n[7:0], n[15:8]};
     end
   end
 
@@ -690,15 +724,26 @@ module lbnic_rewrite #(
   // it, else the frame's byte (before the L2 end) or the shifted one. The
   // overwrites are tested side by side and one is chosen by an AND-OR of
   // one-hot selects (each field's hit, none after it), not a priority
-  // chain of 12 muxes: the beat path's depth (issue 13).
+  // chain of 12 muxes: the beat path's depth (issue 13). The frame's
+  // bytes (the current beat's, the shifted ones from it) and its checksum
+  // words join that AND-OR as terms of their own, their selects made of
+  // registers only, so s_tdata meets no select but the last OR's: the
+  // shift's choice in front of it was the read data's path to TX.
   localparam int unsigned NSRC = 12;
+  logic sh20, sh28, sh40, sh48, sh0;
   always_comb begin
+    sh20 = p_shift == 7'd20;
+    sh28 = p_shift == 7'd28;
+    sh40 = p_shift == 7'd40;
+    sh48 = p_shift == 7'd48;
+    sh0 = !(sh20 || sh28 || sh40 || sh48);
     for (int j = 0; j < DB; j++) begin
       logic [5:0] hi;
       logic [3:0] ai, a2i;
       logic [NSRC-1:0] c, sel;
       logic [8*NSRC-1:0] d;
       logic [7:0] v;
+      logic nb;
       // the byte's index in the header to insert, and in the new address
       hi = 6'(j + 2) - r_l2[5:0];
       ai = 4'(j) - r_a[3:0];
@@ -725,14 +770,26 @@ module lbnic_rewrite #(
       c[9] = p_nat && p_port_en && k_pl[j];
       d[8*9 +: 8] = p_port[7:0];
       c[10] = p_nat && p_ipcs_en && k_ipcs[j];
-      d[8*10 +: 8] = ipcs_nv[8*j +: 8];
+      d[8*10 +: 8] = (j % 2 == 0) ? ipcs_z[15:8] : ipcs_z[7:0];
       c[11] = p_nat && p_l4cs_en && k_l4cs[j];
-      d[8*11 +: 8] = l4cs_nv[8*j +: 8];
+      d[8*11 +: 8] = (j % 2 == 0) ? l4cs_z[15:8] : l4cs_z[7:0];
       for (int k = 0; k < NSRC; k++) sel[k] = c[k] && (c >> (k + 1)) == '0;
-      if (c != '0) v = 8'd0;
-      else if (k_base[j]) v = cur[8*j +: 8];
-      else v = shifted[8*j +: 8];
-      for (int k = 0; k < NSRC; k++) v = v | ({8{sel[k]}} & d[8*k +: 8]);
+      nb = c == '0;
+      // the checksum words of 0 only in S_TAIL (cur is 0 there)
+      v = '0;
+      for (int k = 0; k < NSRC; k++) v = v | ({8{sel[k] && (k < 10 || tail)}} & d[8*k +: 8]);
+      // cat's bytes: cur's (0 in S_TAIL) from s_tdata, prev's as they are
+      v = v | ({8{nb && !tail && (k_base[j] || sh0)}} & s_tdata[8*j +: 8]);
+      if (j >= 20) v = v | ({8{nb && !tail && !k_base[j] && sh20}} & s_tdata[8*(j-20) +: 8]);
+      else if (j + DB >= 20) v = v | ({8{nb && !k_base[j] && sh20}} & prev[8*(j+DB-20) +: 8]);
+      if (j >= 28) v = v | ({8{nb && !tail && !k_base[j] && sh28}} & s_tdata[8*(j-28) +: 8]);
+      else if (j + DB >= 28) v = v | ({8{nb && !k_base[j] && sh28}} & prev[8*(j+DB-28) +: 8]);
+      if (j >= 40) v = v | ({8{nb && !tail && !k_base[j] && sh40}} & s_tdata[8*(j-40) +: 8]);
+      else if (j + DB >= 40) v = v | ({8{nb && !k_base[j] && sh40}} & prev[8*(j+DB-40) +: 8]);
+      if (j >= 48) v = v | ({8{nb && !tail && !k_base[j] && sh48}} & s_tdata[8*(j-48) +: 8]);
+      else if (j + DB >= 48) v = v | ({8{nb && !k_base[j] && sh48}} & prev[8*(j+DB-48) +: 8]);
+      v = v | ({8{sel[10] && !tail}} & ipcs_sv[8*j +: 8]);
+      v = v | ({8{sel[11] && !tail}} & l4cs_sv[8*j +: 8]);
       m_tdata[8*j +: 8] = v;
     end
     for (int j = 0; j < DB; j++)
@@ -815,6 +872,82 @@ module lbnic_rewrite #(
   end
 
 `ifndef SYNTHESIS
+  // m_tdata against the beat as it was built (from cur, with the shift
+  // chosen and upd_zero's compares in front of the lanes' AND-OR)
+  logic [BW-1:0] shifted_ref, ipcs_nv_ref, l4cs_nv_ref, m_tdata_ref;
+  always_comb begin
+    case (p_shift)
+      7'd20: shifted_ref = cat[8*(DB-20) +: BW];
+      7'd28: shifted_ref = cat[8*(DB-28) +: BW];
+      7'd40: shifted_ref = cat[8*(DB-40) +: BW];
+      7'd48: shifted_ref = cat[8*(DB-48) +: BW];
+      default: shifted_ref = cur;
+    endcase
+    for (int k = 0; k < DB / 2; k++) begin
+      logic [15:0] o, n;
+      o = {cur[16*k +: 8], cur[16*k+8 +: 8]};
+      n = upd(o, p_ipcs_d);
+      ipcs_nv_ref[16*k +: 16] = {n[7:0], n[15:8]};
+      n = upd(o, p_l4cs_d);
+      if (p_l4cs_udp && upd_zero(o, p_l4cs_d)) n = 16'hffff;
+      if (p_l4cs_keep0 && o == 16'd0) n = 16'd0;
+      l4cs_nv_ref[16*k +: 16] = {n[7:0], n[15:8]};
+    end
+    for (int j = 0; j < DB; j++) begin
+      logic [5:0] hi;
+      logic [3:0] ai, a2i;
+      logic [NSRC-1:0] c, sel;
+      logic [8*NSRC-1:0] d;
+      logic [7:0] v;
+      hi = 6'(j + 2) - r_l2[5:0];
+      ai = 4'(j) - r_a[3:0];
+      a2i = 4'(j) - r_a2[3:0];
+      c[0] = p_mac_en && ib == '0 && j < 12;
+      d[8*0 +: 8] = macv[8*j +: 8];
+      c[1] = p_encap && k_hdr[j];
+      d[8*1 +: 8] = hdr[8*hi +: 8];
+      c[2] = p_nat && k_a[j];
+      d[8*2 +: 8] = p_addr[8*ai +: 8];
+      c[3] = p_nat && p_icmp && k_a2[j];
+      d[8*3 +: 8] = p_addr[8*a2i +: 8];
+      c[4] = p_nat && p_icmp && p_w1_en && k_w1h[j];
+      d[8*4 +: 8] = p_w1[15:8];
+      c[5] = p_nat && p_icmp && p_w1_en && k_w1l[j];
+      d[8*5 +: 8] = p_w1[7:0];
+      c[6] = p_nat && p_icmp && p_w2_en && k_w2h[j];
+      d[8*6 +: 8] = p_w2[15:8];
+      c[7] = p_nat && p_icmp && p_w2_en && k_w2l[j];
+      d[8*7 +: 8] = p_w2[7:0];
+      c[8] = p_nat && p_port_en && k_ph[j];
+      d[8*8 +: 8] = p_port[15:8];
+      c[9] = p_nat && p_port_en && k_pl[j];
+      d[8*9 +: 8] = p_port[7:0];
+      c[10] = p_nat && p_ipcs_en && k_ipcs[j];
+      d[8*10 +: 8] = ipcs_nv_ref[8*j +: 8];
+      c[11] = p_nat && p_l4cs_en && k_l4cs[j];
+      d[8*11 +: 8] = l4cs_nv_ref[8*j +: 8];
+      for (int k = 0; k < NSRC; k++) sel[k] = c[k] && (c >> (k + 1)) == '0;
+      if (c != '0) v = 8'd0;
+      else if (k_base[j]) v = cur[8*j +: 8];
+      else v = shifted_ref[8*j +: 8];
+      for (int k = 0; k < NSRC; k++) v = v | ({8{sel[k]}} & d[8*k +: 8]);
+      m_tdata_ref[8*j +: 8] = v;
+    end
+  end
+  always_ff @(posedge clk)
+    if (!rst && m_tdata != m_tdata_ref)
+      $error("lbnic_rewrite: m_tdata apart from the beat as built from cur");
+  // the sums chosen after the adds against the family gated in front
+  always_ff @(posedge clk)
+    if (!rst && (x_oav != (is_fwd ? fold(addr_sum(a_dst, d_parsed.ipv6))
+                                  : fold(addr_sum(a_src, d_parsed.ipv6)))
+                 || x_oi != (is_fwd ? fold(addr_sum(a_isrc, d_parsed.ipv6))
+                                    : fold(addr_sum(a_idst, d_parsed.ipv6)))
+                 || x_nwv != (is_fwd
+                     ? fold(addr_sum(d_parsed.ipv6 ? na_be : {na_be[31:0], 96'd0}, d_parsed.ipv6))
+                     : fold(addr_sum(d_parsed.ipv6 ? na_vip : {na_vip[31:0], 96'd0}, d_parsed.ipv6)))
+                 || x_na6 != (is_fwd ? addr_sum(na_be, 1'b1) : addr_sum(na_vip, 1'b1))))
+      $error("lbnic_rewrite: NAT address sums apart from the family-gated ones");
   always_ff @(posedge clk)
     if (!rst && state != S_IDLE
         && (ob_in != (ib <= p_last_ob) || ob_more != (ib < p_last_ob) || ob_last != (ib == p_last_ob)))

@@ -210,6 +210,7 @@ module lbnic_top #(
   logic [63:0] scan_rdata;
   logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global;
   logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips;
+  logic active_nat;
   lbnic_pkg::global_t gcfg;
   assign gcfg = active_global;
   logic be_valid, be_rvalid, lut_valid, lut_rvalid;
@@ -225,7 +226,7 @@ module lbnic_top #(
       .clk, .rst,
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
       .scan_start(commit_doorbell), .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
-      .active_bank, .active_global, .active_vips,
+      .active_bank, .active_global, .active_vips, .active_nat,
       .be_valid, .be_bank(active_bank), .be_index, .be_rvalid, .be_rdata,
       .lut_valid, .lut_bank(active_bank), .lut_index, .lut_rvalid, .lut_rdata
   );
@@ -335,10 +336,16 @@ module lbnic_top #(
   logic side_full, side_empty, side_pop;
   logic [31:0] now_q, now_next;
   logic ing_take, ing_over;
+  // The parser's advance (its in_ready, !out_valid || out_ready) from the
+  // registers behind it, beside its port: taken through lbnic_parse and
+  // back, pq_full's ready chain crossed four module boundaries, a LUT each,
+  // into lbnic_hdr_capture and the packet buffer's write enable (8 levels).
+  logic p_out_valid, p_adv, f_in_ready, pq_full;
+  assign p_adv = !p_out_valid || (f_in_ready && !pq_full);
   assign ing_over = hdr_valid && buf_last_over;
   assign p_in_valid = hdr_valid && !buf_last_over && !side_full;
-  assign hdr_ready = ing_over || (p_in_ready && !side_full);
-  assign ing_take = p_in_valid && p_in_ready;
+  assign hdr_ready = ing_over || (p_adv && !side_full);
+  assign ing_take = p_in_valid && p_adv;
   assign now_next = (hd_ts > now_q) ? hd_ts : now_q;
   always_ff @(posedge clk) begin
     if (rst) now_q <= '0;
@@ -372,7 +379,7 @@ module lbnic_top #(
     if (ing_take) side_q[side_w[SDW-1:0]] <= {hdr_len, now_next};
   end
 
-  logic p_out_valid, p_out_ready;
+  logic p_out_ready;
   lbnic_pipe_pkg::parsed_t p_out;
   lbnic_parse #(.W(W)) parse (
       .clk, .rst,
@@ -388,9 +395,12 @@ module lbnic_top #(
   logic [2:0] f_parse_reason;
   logic [47:0] side_head;
   assign side_head = side_q[side_r[SDW-1:0]];
-  logic f_in_ready, pq_full;
   assign p_out_ready = f_in_ready && !pq_full;
   assign side_pop = p_out_valid && p_out_ready;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && p_adv != p_in_ready) $error("lbnic_top: p_adv apart from the parser's in_ready");
+`endif
 
   // FRONT's latency is the contract's (lbnic_pkg::FRONT_LATENCY, which the
   // cycle model takes): the parse's plus lbnic_front's 7 + MUL_STAGES.
@@ -406,7 +416,7 @@ module lbnic_top #(
       .in_valid(p_out_valid && !pq_full), .in_ready(f_in_ready), .in_parsed(p_out),
       .in_len(side_head[47:32]), .in_now(side_head[31:0]),
       .enabled(ctl_enable), .bank_valid, .global_cfg(gcfg), .vips(active_vips),
-      .out_valid(f_out_valid), .out_ready(f_out_ready), .out_meta(f_meta),
+      .vips_nat(active_nat), .out_valid(f_out_valid), .out_ready(f_out_ready), .out_meta(f_meta),
       .cnt_rx_packets(f_rx_packets), .cnt_rx_bytes(f_rx_bytes), .cnt_parse_error(f_parse_error),
       .cnt_parse_reason(f_parse_reason), .cnt_frag_packets(f_frag)
   );

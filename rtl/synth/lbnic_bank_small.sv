@@ -26,6 +26,7 @@ module lbnic_bank_small #(
     input  logic         active_bank,
     output logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global,
     output logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips,
+    output logic         active_nat,
     input  logic         be_valid,
     input  logic         be_bank,
     input  logic [5:0]   be_index,

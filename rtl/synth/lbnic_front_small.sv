@@ -16,6 +16,7 @@ module lbnic_front_small #(
     input  logic                              bank_valid,
     input  lbnic_pkg::global_t                global_cfg,
     input  logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] vips,
+    input  logic                              vips_nat,
     output logic                              out_valid,
     input  logic                              out_ready,
     output lbnic_pipe_pkg::meta_t             out_meta,
@@ -30,7 +31,7 @@ module lbnic_front_small #(
       .OUT_DEPTH(OUT_DEPTH)
   ) u_front (
       .clk, .rst, .in_valid, .in_ready, .in_parsed, .in_len, .in_now,
-      .enabled, .bank_valid, .global_cfg, .vips,
+      .enabled, .bank_valid, .global_cfg, .vips, .vips_nat,
       .out_valid, .out_ready, .out_meta,
       .cnt_rx_packets, .cnt_rx_bytes, .cnt_parse_error, .cnt_parse_reason, .cnt_frag_packets
   );

@@ -34,6 +34,7 @@ module lbnic_front_tb;
   logic                    bank_valid = 1'b0;
   lbnic_pkg::global_t      global_cfg = '0;
   logic [MAX_VIPS*VB-1:0]  vips;
+  logic                    vips_nat;  // as lbnic_bank keeps it: a valid NAT slot
   logic                    out_valid;
   logic                    out_ready = 1'b1;
   lbnic_pipe_pkg::meta_t   out_meta;
@@ -43,7 +44,7 @@ module lbnic_front_tb;
 
   lbnic_front #(.MAX_VIPS(MAX_VIPS), .MUL_STAGES(MUL_STAGES)) dut (
       .clk, .rst, .in_valid, .in_ready, .in_parsed, .in_len, .in_now,
-      .enabled, .bank_valid, .global_cfg, .vips,
+      .enabled, .bank_valid, .global_cfg, .vips, .vips_nat,
       .out_valid, .out_ready, .out_meta,
       .cnt_rx_packets, .cnt_rx_bytes, .cnt_parse_error, .cnt_parse_reason, .cnt_frag_packets
   );
@@ -158,9 +159,16 @@ module lbnic_front_tb;
 
   logic [MAX_VIPS*VB-1:0] vips_next;
   task automatic load_bank(int b);
+    logic nat_next = 1'b0;
     global_cfg = gmem[1 + b];
-    for (int s = 0; s < MAX_VIPS; s++) vips_next[VB*s +: VB] = vmem[MAX_VIPS*b + s];
+    for (int s = 0; s < MAX_VIPS; s++) begin
+      vips_next[VB*s +: VB] = vmem[MAX_VIPS*b + s];
+      if (vmem[MAX_VIPS*b + s][8*lbnic_pkg::VIP_FLAGS_OFF] &&
+          vmem[MAX_VIPS*b + s][8*lbnic_pkg::VIP_MODE_OFF +: 8] == 8'd3)  // MODE_NAT
+        nat_next = 1'b1;
+    end
     vips = vips_next;  // one assignment: the DUT's logic sees one change
+    vips_nat = nat_next;
   endtask
 
   initial begin

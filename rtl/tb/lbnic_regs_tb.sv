@@ -51,6 +51,7 @@ module lbnic_regs_tb;
   logic swap_pend, swap_ok;
   logic [lbnic_pkg::GLOBAL_BITS-1:0] active_global;
   logic [MAX_VIPS*lbnic_pkg::VIP_BITS-1:0] active_vips;
+  logic active_nat;  // checked against active_vips by lbnic_bank itself
   logic pbank = 0, be_valid = 0, be_rvalid, lut_valid = 0, lut_rvalid;
   logic [$clog2(MAX_BACKENDS)-1:0] be_index = 0;
   logic [lbnic_pkg::BACKEND_BITS-1:0] be_rdata;
@@ -80,7 +81,7 @@ module lbnic_regs_tb;
       .clk, .rst,
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
       .scan_start(commit_doorbell), .scan_en, .scan_bank, .scan_word, .scan_rvalid, .scan_rdata,
-      .active_bank, .active_global, .active_vips,
+      .active_bank, .active_global, .active_vips, .active_nat,
       .be_valid, .be_bank(pbank), .be_index, .be_rvalid, .be_rdata,
       .lut_valid, .lut_bank(pbank), .lut_index, .lut_rvalid, .lut_rdata
   );
