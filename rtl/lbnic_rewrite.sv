@@ -230,6 +230,10 @@ module lbnic_rewrite #(
   logic [7:0]  mode;
   logic        is_fwd, is_rev, be_v6, vip_v6, tcpudp, later;
   logic [16:0] end_l3, keep, frame_len;
+  // keep > max_frame, each of keep's two values compared beside the choice
+  // (the choice's compares behind end_l3's add, then keep's mux, then this
+  // compare were 8 LUT levels from the descriptor into n_emit, issue 13)
+  logic keep_pad, keep_big;
   logic [17:0] enc_len, enc_lim;
   logic [15:0] l3_len, ulen, ip_total, pay_len;
   logic [127:0] tsrc, tdst;      // outer addresses, octet k at [8k+7:8k]
@@ -272,8 +276,10 @@ module lbnic_rewrite #(
     l3_len = d_parsed.l3_len;
     frame_len = {1'b0, d_meta.len};
     end_l3 = {3'd0, d_parsed.l3_offset} + {1'b0, l3_len};
-    keep = (frame_len > end_l3 && end_l3 < 17'd60)
-        ? ((frame_len < 17'd60) ? frame_len : 17'd60) : end_l3;
+    keep_pad = frame_len > end_l3 && end_l3 < 17'd60;
+    keep = keep_pad ? ((frame_len < 17'd60) ? frame_len : 17'd60) : end_l3;
+    keep_big = keep_pad ? ((frame_len < 17'd60) ? frame_len : 17'd60) > {1'b0, d_global.max_frame}
+                        : end_l3 > {1'b0, d_global.max_frame};
 
     n_emit = 1'b0; n_encap = 1'b0; n_mac_en = 1'b0; n_nat = 1'b0;
     n_gue = mode == lbnic_pkg::MODE_TUN_GUE;
@@ -470,7 +476,7 @@ module lbnic_rewrite #(
         end else begin
           n_len = keep[15:0];
           n_outlen = keep[15:0]; n_ol = OL_KEEP;
-          if (keep > {1'b0, d_global.max_frame}) n_kind = ST_TOO_BIG;
+          if (keep_big) n_kind = ST_TOO_BIG;
           else n_emit = 1'b1;
         end
       end
@@ -485,7 +491,7 @@ module lbnic_rewrite #(
     l23 = {2'd0, d_parsed.l2_len} + l3_len;
     lob_enc = n_gue ? (be_v6 ? (l23 + 16'd47) >> LB : (l23 + 16'd27) >> LB)
                     : (be_v6 ? (l23 + 16'd39) >> LB : (l23 + 16'd19) >> LB);
-    keep_m1 = (frame_len > end_l3 && end_l3 < 17'd60)
+    keep_m1 = keep_pad
         ? ((frame_len < 17'd60) ? d_meta.len - 16'd1 : 16'd59)
         : {2'd0, d_parsed.l3_offset} + l3_len - 16'd1;
     lob_keep = keep_m1 >> LB;
@@ -871,6 +877,11 @@ module lbnic_rewrite #(
     end
   end
 
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && keep_big != (keep > {1'b0, d_global.max_frame}))
+      $error("lbnic_rewrite: keep_big apart from keep > max_frame");
+`endif
 `ifndef SYNTHESIS
   // m_tdata against the beat as it was built (from cur, with the shift
   // chosen and upd_zero's compares in front of the lanes' AND-OR)
