@@ -234,6 +234,7 @@ module lbnic_rewrite #(
   // (the choice's compares behind end_l3's add, then keep's mux, then this
   // compare were 8 LUT levels from the descriptor into n_emit, issue 13)
   logic keep_pad, keep_big;
+  logic [16:0] pad_len;  // keep when padded: the frame up to 60 bytes
   logic [17:0] enc_len, enc_lim;
   logic [15:0] l3_len, ulen, ip_total, pay_len;
   logic [127:0] tsrc, tdst;      // outer addresses, octet k at [8k+7:8k]
@@ -277,8 +278,9 @@ module lbnic_rewrite #(
     frame_len = {1'b0, d_meta.len};
     end_l3 = {3'd0, d_parsed.l3_offset} + {1'b0, l3_len};
     keep_pad = frame_len > end_l3 && end_l3 < 17'd60;
-    keep = keep_pad ? ((frame_len < 17'd60) ? frame_len : 17'd60) : end_l3;
-    keep_big = keep_pad ? ((frame_len < 17'd60) ? frame_len : 17'd60) > {1'b0, d_global.max_frame}
+    pad_len = (frame_len < 17'd60) ? frame_len : 17'd60;
+    keep = keep_pad ? pad_len : end_l3;
+    keep_big = keep_pad ? pad_len > {1'b0, d_global.max_frame}
                         : end_l3 > {1'b0, d_global.max_frame};
 
     n_emit = 1'b0; n_encap = 1'b0; n_mac_en = 1'b0; n_nat = 1'b0;
@@ -881,8 +883,7 @@ module lbnic_rewrite #(
   always_ff @(posedge clk)
     if (!rst && keep_big != (keep > {1'b0, d_global.max_frame}))
       $error("lbnic_rewrite: keep_big apart from keep > max_frame");
-`endif
-`ifndef SYNTHESIS
+
   // m_tdata against the beat as it was built (from cur, with the shift
   // chosen and upd_zero's compares in front of the lanes' AND-OR)
   logic [BW-1:0] shifted_ref, ipcs_nv_ref, l4cs_nv_ref, m_tdata_ref;
