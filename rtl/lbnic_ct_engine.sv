@@ -909,7 +909,7 @@ module lbnic_ct_engine #(
   // the head's wide fields: a mux tree each (lbnic_word_sel)
   lbnic_pipe_pkg::meta_t   hd_meta;
   logic [PB-1:0]           hd_parsed;
-  logic [BW-1:0]           hd_a, hd_b;
+  logic [BW-1:0]           hd_a, hd_b;  // registers (below, with hd_lk)
   logic [WAYS-1:0]         hd_za, hd_zb;
   logic                    hd_need;
   // When the cycle model executes an entry that took a side by a slot
@@ -919,8 +919,6 @@ module lbnic_ct_engine #(
   // the packet before it).
   logic [DEPTH-1:0]        q_nr1, q_nl;
   logic                    hd_nr1, hd_nl;
-  assign hd_a = r_qa[BW-1:0];
-  assign hd_b = r_qb[BW-1:0];
   lbnic_word_sel #(.W(MB), .N(DEPTH), .IW(QB)) u_hd_meta (.words(q_meta), .index(hd), .word(hd_meta));
   lbnic_word_sel #(.W(PB), .N(DEPTH), .IW(QB)) u_hd_parsed (
       .words(q_parsed), .index(hd), .word(hd_parsed)
@@ -1040,8 +1038,10 @@ module lbnic_ct_engine #(
   assign in_vf = in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP
                  || in_meta.class_kind == lbnic_pipe_pkg::CLASS_FRAGMENT;
   assign in_rv = in_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+  logic tk2;
   assign tk0 = in_valid && in_ready && tl == hd;
   assign tk1 = in_valid && in_ready && tl == QB'(hd + 1'b1);
+  assign tk2 = in_valid && in_ready && tl == QB'(hd + QB'(2));
   always_ff @(posedge clk) begin
     hd_vf <= pop ? (tk1 ? in_vf : q_vf[QB'(hd + 1'b1)]) : (tk0 ? in_vf : hd_vf);
     hd_rv <= pop ? (tk1 ? in_rv : q_rev[QB'(hd + 1'b1)]) : (tk0 ? in_rv : hd_rv);
@@ -1219,18 +1219,51 @@ module lbnic_ct_engine #(
       end
     end
   end
-  // (the entry's lock bits, as the hazard table's: no compare in front of
-  // pop; whether the entry would wait on them, a locked side of a packet
-  // that is not direct, decided per entry before the read at hd, where
-  // hd_dir's own read at hd and the AND after were a LUT level more into
-  // pop, issue 13)
-  logic [DEPTH-1:0] e_hold;
-  always_comb
-    for (int i = 0; i < DEPTH; i++)
-      e_hold[i] = (e_lka[i] || e_lkb[i]) && bank_valid && (q_vf[i] || (q_rev[i] && !ct_host));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_lk (
-      .words(e_hold), .index(hd), .word(hd_locked)
-  );
+  // The buckets of the entries at hd and hd + 1 (hd_a / hd_b, h1_a /
+  // h1_b) kept in registers the same way, and the head's lock bits (e_lka
+  // | e_lkb at hd: hd_lk) from the next head's buckets against the units'
+  // next locks, compared for each way the head may move and chosen after,
+  // pop last (the 16:1 read of the entries' hold bits at hd was 8 LUT
+  // levels into pop, issue 13). An entry's buckets change only as it is
+  // taken; a unit's lock as e_lka's (below).
+  logic [BW-1:0] h1_a, h1_b;
+  logic hd_lk;
+  always_ff @(posedge clk) begin
+    logic [BW-1:0] ia, ib;
+    logic l0, l1, ln, bz;
+    ia = BW'(in_meta.bucket_a);
+    ib = BW'(in_meta.bucket_b);
+    hd_a <= pop ? (tk1 ? ia : h1_a) : (tk0 ? ia : hd_a);
+    hd_b <= pop ? (tk1 ? ib : h1_b) : (tk0 ? ib : hd_b);
+    // (the entry at hd + 2 from the rotated state, word 2: an index add in
+    // front of a read of q_a was 8 LUT levels)
+    h1_a <= pop ? (tk2 ? ia : r_qa[BW*(2 % DEPTH) +: BW]) : (tk1 ? ia : h1_a);
+    h1_b <= pop ? (tk2 ? ib : r_qb[BW*(2 % DEPTH) +: BW]) : (tk1 ? ib : h1_b);
+    l0 = rm_post && (eq2(BW'(ma), BW'(mb), hd_a) || eq2(BW'(ma), BW'(mb), hd_b));
+    l1 = rm_post && (eq2(BW'(ma), BW'(mb), h1_a) || eq2(BW'(ma), BW'(mb), h1_b));
+    ln = rm_post && (eq2(BW'(ma), BW'(mb), ia) || eq2(BW'(ma), BW'(mb), ib));
+    for (int u = 0; u < NR; u++) begin
+      bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
+      l0 = l0 || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], hd_a)
+                         || eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], hd_b)));
+      l1 = l1 || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], h1_a)
+                         || eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], h1_b)));
+      ln = ln || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ia)
+                         || eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ib)));
+    end
+    hd_lk <= !rst && (pop ? (tk1 ? ln : l1) : (tk0 ? ln : l0));
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && q_cnt != '0
+        && (hd_a != q_a[BW*hd +: BW] || hd_b != q_b[BW*hd +: BW]
+            || (q_cnt > QC'(1) && (h1_a != q_a[BW*QB'(hd + 1'b1) +: BW]
+                                   || h1_b != q_b[BW*QB'(hd + 1'b1) +: BW]))
+            || hd_lk != (e_lka[hd] || e_lkb[hd])))
+      $error("lbnic_ct_engine: the head's buckets or lock apart from q_a / q_b / e_lk* at hd");
+`endif
+  // (a locked side of a packet that is not direct: the head waits)
+  assign hd_locked = hd_lk && !hd_dir;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && hd_locked != (!hd_dir && (e_lka[hd] || e_lkb[hd])))
