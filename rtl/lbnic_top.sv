@@ -340,11 +340,16 @@ module lbnic_top #(
   // registers behind it, beside its port: taken through lbnic_parse and
   // back, pq_full's ready chain crossed four module boundaries, a LUT each,
   // into lbnic_hdr_capture and the packet buffer's write enable (8 levels).
-  logic p_out_valid, p_adv, f_in_ready, pq_full;
+  // The capture's ready from a copy of !pq_full of its own (pq_room, a
+  // register: one LUT of six registers), where it shared the parser's
+  // ready (p_out_ready) and was a second LUT behind it, in front of the
+  // capture's and the packet buffer's boundaries (8 levels, issue 13).
+  logic p_out_valid, p_adv, f_in_ready, pq_full, pq_room;
   assign p_adv = !p_out_valid || (f_in_ready && !pq_full);
   assign ing_over = hdr_valid && buf_last_over;
   assign p_in_valid = hdr_valid && !buf_last_over && !side_full;
-  assign hdr_ready = ing_over || (p_adv && !side_full);
+  assign hdr_ready = (hdr_valid && buf_last_over)
+                     || ((!p_out_valid || (f_in_ready && pq_room)) && !side_full);
   assign ing_take = p_in_valid && p_adv;
   assign now_next = (hd_ts > now_q) ? hd_ts : now_q;
   always_ff @(posedge clk) begin
@@ -436,20 +441,29 @@ module lbnic_top #(
   logic e_in_ready, pq_pop;
   assign pq_pop = f_out_valid && e_in_ready;
   always_ff @(posedge clk) begin
+    logic full_d;
     if (rst) begin
       pq_w <= '0;
       pq_r <= '0;
       pq_n <= '0;
       pq_full <= 1'b0;
+      pq_room <= 1'b1;
     end else begin
       if (side_pop) pq_w <= pq_w + 1'b1;
       if (pq_pop) pq_r <= pq_r + 1'b1;
       if (side_pop != pq_pop) pq_n <= side_pop ? pq_n + 1'b1 : pq_n - 1'b1;
-      pq_full <= (pq_n == (PQW+1)'(PQ) && !(pq_pop && !side_pop))
-                 || (pq_n == (PQW+1)'(PQ - 1) && side_pop && !pq_pop);
+      full_d = (pq_n == (PQW+1)'(PQ) && !(pq_pop && !side_pop))
+               || (pq_n == (PQW+1)'(PQ - 1) && side_pop && !pq_pop);
+      pq_full <= full_d;
+      pq_room <= !full_d;
     end
     if (side_pop) pq[pq_w] <= p_out;
   end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (pq_room == pq_full || hdr_ready != (ing_over || (p_adv && !side_full))))
+      $error("lbnic_top: pq_room or the capture's ready apart from pq_full");
+`endif
   assign f_out_ready = e_in_ready;
 
   // ================================================================ CT_REQ + CT_EXEC
