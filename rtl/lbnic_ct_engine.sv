@@ -1225,7 +1225,7 @@ module lbnic_ct_engine #(
   // next locks, compared for each way the head may move and chosen after,
   // pop last (the 16:1 read of the entries' hold bits at hd was 8 LUT
   // levels into pop, issue 13). An entry's buckets change only as it is
-  // taken; a unit's lock as e_lka's (below).
+  // taken; a unit's lock as e_lka's (above).
   logic [BW-1:0] h1_a, h1_b;
   logic hd_lk;
   always_ff @(posedge clk) begin
