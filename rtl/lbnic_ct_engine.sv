@@ -462,6 +462,15 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk)
     if (!rst && st == S_US_DONE && hit_okq != hit_ok)
       $error("lbnic_ct_engine: hit_okq apart from hit_ok");
+  // a hit on the packet's slot whose backend read went out early (eb_iss)
+  // is decided in S_M_W as usable as far as its VIP entry goes: its
+  // backend is the early hit's, in range
+  always_ff @(posedge clk)
+    if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && mo_valid && mo_hit
+        && mo_hit_vip == m.slot && eb_iss
+        && !(slot_ok && mo_hit_be < vip_slot.backend_count
+             && be_i == BIW'(vip_slot.backend_base + 32'(mo_hit_be))))
+      $error("lbnic_ct_engine: a hit decided in S_M_W apart from its early backend read");
 `endif
   logic hashed;
   assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
@@ -1005,6 +1014,9 @@ module lbnic_ct_engine #(
   logic [QB-1:0] srca, srcb, ex_id;
   // a slot per side (0: a, 1: b)
   logic [1:0] fw_on, fw_pend, fw_got, fw_hit, fw_done, fw_cancel, fw_drop, fw_in;
+  // a slot taken from the packet in CT_EXEC in the clock it left (its last
+  // write taken in S_WR, ex_end): done the next clock, its read stands
+  logic [1:0] fw_lft;
   logic [1:0] fw_u;          // the slot's source is a posted unit (fw_uid), not a packet
   // The slot's source is a queued packet: the side is not read (fw_nr),
   // its data is the source's bucket as the source leaves CT_EXEC (fw_take:
@@ -1021,7 +1033,18 @@ module lbnic_ct_engine #(
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
                  && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
-  assign pop_x = (st == S_IDLE || (st == S_OUT && handed)) && hd_ok;
+  // The packet leaves CT_EXEC, and the head may enter, as its decision is
+  // handed over or was: in S_OUT, or in S_WR as its last write is taken
+  // (the clock S_OUT would have taken: a clock of every hit and insert,
+  // issue 13). "Is handed now" is a free output entry (!o_full[1]) where
+  // it was `hand`, whose o_fire is deeper than these registers.
+  logic wr_last, wr_pop;
+  assign wr_last = st == S_WR && wr_ret == S_OUT && ct_wr_ready;
+  // (not the in-line NAT return entry's: its buckets are not the hazard
+  // table's, so a queued packet with one learns of the write only as its
+  // state goes stale, a clock late for a head taken now)
+  assign wr_pop = wr_last && !phase_nat && (handed || (dfin && !o_full[1]));
+  assign pop_x = (st == S_IDLE || (st == S_OUT && (handed || !o_full[1])) || wr_pop) && hd_ok;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && scrubbing != (st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
@@ -1059,7 +1082,7 @@ module lbnic_ct_engine #(
   // each read into a register as its slot is taken: the packet's at pop
   // (as its meta goes to m), the hit's with ct_match's result (as its slot
   // goes to r_hit_vip). One 256:1 read of 512-bit entries (~45k LUTs at
-  // the default target) serves both (pop is in S_IDLE or S_OUT, the
+  // the default target) serves both (pop is in S_IDLE, S_OUT or S_WR, the
   // result in S_M_W), and the read and what is decided from the entry are
   // a clock apart (a combinational read behind the FSM's state was 17 LUT
   // levels). `vips` changes only at a commit, which drains the pipeline
@@ -1466,6 +1489,14 @@ module lbnic_ct_engine #(
   assign rsp_q = ct_rsp_valid && (ct_rsp_tag & TAG_Q) != '0;
   assign wr_fire = ct_wr_valid && ct_wr_ready;
   assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
+`ifndef SYNTHESIS
+  // a head taken never has a bucket written in that clock (its data would
+  // predate the write)
+  always_ff @(posedge clk)
+    if (!rst && pop_x && hd_need && wr_fire && ex_wr
+        && (BW'(w_bucket) == hd_a || BW'(w_bucket) == hd_b))
+      $error("lbnic_ct_engine: the head taken as one of its buckets is written");
+`endif
 
   // The queued packets' bucket data: a RAM per side, written by the read
   // responses ({1, entry, side}), read at the head when it enters CT_EXEC
@@ -1511,7 +1542,9 @@ module lbnic_ct_engine #(
   );
   // a whole-bucket write of the forwarded bucket (not the scrubber's), the
   // source packet leaving the hazard table, the host's release
-  assign ex_end = ex_busy && ((st == S_OUT && (handed || hand)) || st == S_NAT_HASH);
+  // (as its last write is taken, which a pop from S_WR needs; then again
+  // in S_OUT without one, which no slot waits for by then)
+  assign ex_end = ex_busy && ((st == S_OUT && (handed || hand)) || st == S_NAT_HASH || wr_last);
   for (genvar g = 0; g < 2; g++) begin : g_fw
     // (ct_wr_bucket's sources each compared, chosen after: the port's
     // choice of unit in front of the compare was 8 levels into the queue
@@ -1533,7 +1566,7 @@ module lbnic_ct_engine #(
     assign fw_done[g] = fw_on[g] && !fw_pend[g]
                         && (fw_u[g] ? r_wr_valid[fw_uid[NRB*g +: NRB]] && r_wr_ready[fw_uid[NRB*g +: NRB]]
                             : ((ex_end && ex_id == fw_src[QB*g +: QB])
-                               || (pop_dir && hd == fw_src[QB*g +: QB])));
+                               || (pop_dir && hd == fw_src[QB*g +: QB]) || fw_lft[g]));
     // done with nothing kept: the read's data stands; the host's release
     // or a scrubber write (it zeroes ways): the side is read again, as any
     // side would be
@@ -1738,6 +1771,8 @@ module lbnic_ct_engine #(
         fw_data[BBITS*g +: BBITS] <= (fw_bk[BW*g +: BW] == ex_a) ? da : db;
       end
       fw_redo[g] <= fw_fb[g];
+      fw_lft[g] <= clr_ok && fw_clr && ex_end
+                   && ((g == 1) ? exb && !qhb && !lkb : exa && !qha && !lka);
       if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g] || fw_redo[g]) begin
         fw_on[g] <= 1'b0;
         fw_pend[g] <= 1'b0;
@@ -1761,11 +1796,66 @@ module lbnic_ct_engine #(
       rd_out <= '0;
       fw_on <= '0;
       fw_pend <= '0;
+      fw_lft <= '0;
       fw_redo <= '0;
     end
   end
 
   // ------------------------------------------------------------ FSM
+  // A backend entry's answer usable (valid, not down): `be`'s, and the
+  // early read's as S_M_W takes it (its register, or the bank's now)
+  /* verilator lint_off UNUSEDSIGNAL */  // (its flags and state)
+  lbnic_pkg::backend_t be_x;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic be_up, bx_up;
+  assign be_up = (be.flags & BF_VALID) != 0 && be.state != BS_DOWN;
+  assign be_x = eb_got ? be : be_rdata;
+  assign bx_up = (be_x.flags & BF_VALID) != 0 && be_x.state != BS_DOWN;
+  // The lookup's hit decided: usable (t_use: the VIP entry valid, the
+  // backend in its range and its entry usable) or not, its way written
+  // back (t_tch) either way. S_US_DONE's work, or S_M_W's as the match's
+  // result comes with the backend entry read early (it answers in that
+  // clock: a clock of every such hit, issue 13). (No member of an
+  // argument is read: Yosys 0.23 cannot size a task or function that
+  // does.)
+  task automatic us_done(input logic t_use, input lbnic_pkg::vip_t t_v, input logic t_b,
+                         input logic [WB-1:0] t_w, input lbnic_pkg::ct_way_t t_tch,
+                         input logic [15:0] t_vip, input logic [15:0] t_bi);
+    logic usable, fits;
+    usable = t_use;
+    fits = (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && !m.slot_valid) || t_vip == m.slot;
+    if (cls == lbnic_pipe_pkg::CLASS_REVERSE) fits = 1'b1;
+    w_bucket <= BW'(t_b ? mb : ma);
+    w_data <= put_way(t_b ? db : da, t_w, t_tch);
+    w_mask <= WAYS'(1) << t_w;
+    w_hint <= 1'b0;
+    wr_ret <= S_OUT;
+    if (usable && fits) begin
+      cnt[CI_HITS] <= 1'b1;
+      v <= t_v;
+      dec <= '0;
+      dec.slot <= t_vip;
+      dec.local_index <= t_bi;
+      if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+        dec.kind <= lbnic_pipe_pkg::DECISION_REVERSE_NAT;
+      end else begin
+        dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
+        dec.hash <= m.hash;
+      end
+      // ICMP errors never touch an entry
+      st <= is_icmp ? S_OUT : S_WR;
+      dfin <= 1'b1;
+    end else if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
+      dec <= d_novip;
+      st <= S_OUT;
+    end else begin
+      cnt[CI_MISSES] <= 1'b1;
+      stale <= 1'b1;
+      stale_b <= t_b;
+      stale_way <= t_w;
+      st <= S_POSTLOOK;
+    end
+  endtask
   always_ff @(posedge clk) begin
     cnt <= '0;
     be_v <= 1'b0;
@@ -1940,9 +2030,14 @@ module lbnic_ct_engine #(
               end else if (mo_hit_vip == m.slot) begin
                 // the hit's VIP is the packet's slot's: its entry is
                 // vip_slot, so S_LOOKED's usable check starts now
-                if (eb_iss) begin
-                  // (its read went out early; its answer is in, or comes now or later)
-                  st <= (eb_got || be_rvalid) ? S_US_DONE : S_US_W;
+                if (eb_iss && (eb_got || be_rvalid)) begin
+                  // its read went out early and is in, or comes now (be_rdata
+                  // is the bank's register): decided now; the early hit's
+                  // backend was in range, or eb_iss would not be set (the
+                  // same hit: a check below)
+                  us_done(bx_up, vip_slot, mo_hit_b, mo_hit_way, mo_touched, mo_hit_vip, mo_hit_be);
+                end else if (eb_iss) begin
+                  st <= S_US_W;  // (its answer comes later)
                 end else if (slot_ok && mo_hit_be < vip_slot.backend_count) begin
                   be_v <= 1'b1;
                   be_i <= BIW'(vip_slot.backend_base + 32'(mo_hit_be));
@@ -2003,42 +2098,7 @@ module lbnic_ct_engine #(
         be <= be_rdata;
         st <= S_US_DONE;
       end
-      S_US_DONE: begin
-        logic usable, fits;
-        usable = hit_okq && (be.flags & BF_VALID) != 0 && be.state != BS_DOWN;
-        fits = (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && !m.slot_valid) || r_hit_vip == m.slot;
-        if (cls == lbnic_pipe_pkg::CLASS_REVERSE) fits = 1'b1;
-        w_bucket <= BW'(r_hit_b ? mb : ma);
-        w_data <= put_way(r_hit_b ? db : da, r_hit_way, r_touched);
-        w_mask <= WAYS'(1) << r_hit_way;
-        w_hint <= 1'b0;
-        wr_ret <= S_OUT;
-        if (usable && fits) begin
-          cnt[CI_HITS] <= 1'b1;
-          v <= vip_hit;
-          dec <= '0;
-          dec.slot <= r_hit_vip;
-          dec.local_index <= r_hit_be;
-          if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
-            dec.kind <= lbnic_pipe_pkg::DECISION_REVERSE_NAT;
-          end else begin
-            dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
-            dec.hash <= m.hash;
-          end
-          // ICMP errors never touch an entry
-          st <= is_icmp ? S_OUT : S_WR;
-          dfin <= 1'b1;
-        end else if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
-          dec <= d_novip;
-          st <= S_OUT;
-        end else begin
-          cnt[CI_MISSES] <= 1'b1;
-          stale <= 1'b1;
-          stale_b <= r_hit_b;
-          stale_way <= r_hit_way;
-          st <= S_POSTLOOK;
-        end
-      end
+      S_US_DONE: us_done(hit_okq && be_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
 
       // ---- a miss: checks, then scheduling
       S_POSTLOOK: begin
@@ -2310,8 +2370,9 @@ module lbnic_ct_engine #(
       default: st <= S_IDLE;
     endcase
 
-    // the head enters CT_EXEC: from S_IDLE, or from S_OUT as the packet
-    // there leaves (its decision handed over, its writes taken)
+    // the head enters CT_EXEC: from S_IDLE, or as the packet there leaves
+    // (its decision handed over, its writes taken: S_OUT, or S_WR as the
+    // last write is taken; pop_x)
     if (pop_x) begin
       /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
       lbnic_pipe_pkg::parsed_t hp;
@@ -2386,7 +2447,9 @@ module lbnic_ct_engine #(
           o_d1 <= dn;
         end
       end
-      if (hand) begin
+      // (a pop in this clock starts the next packet's: handed and dfin
+      // cleared above)
+      if (hand && !pop_x) begin
         handed <= 1'b1;
         dfin <= 1'b0;
       end

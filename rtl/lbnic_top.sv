@@ -348,7 +348,7 @@ module lbnic_top #(
   assign p_adv = !p_out_valid || (f_in_ready && !pq_full);
   assign ing_over = hdr_valid && buf_last_over;
   assign p_in_valid = hdr_valid && !buf_last_over && !side_full;
-  assign hdr_ready = (hdr_valid && buf_last_over)
+  assign hdr_ready = ing_over
                      || ((!p_out_valid || (f_in_ready && pq_room)) && !side_full);
   assign ing_take = p_in_valid && p_adv;
   assign now_next = (hd_ts > now_q) ? hd_ts : now_q;

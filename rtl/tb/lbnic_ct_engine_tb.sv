@@ -309,7 +309,7 @@ module lbnic_ct_engine_run #(
   // packets, of which re-reads after a write to their bucket)
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
   longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0;
-  longint n_nr = 0, n_take = 0, n_fb = 0;
+  longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -330,6 +330,10 @@ module lbnic_ct_engine_run #(
       // after all
       n_nr <= n_nr + longint'(dut.nr_now[0]) + longint'(dut.nr_now[1]);
       n_take <= n_take + longint'(dut.fw_take[0]) + longint'(dut.fw_take[1]);
+      // a slot taken as its source left CT_EXEC from S_WR (fw_lft), and the
+      // heads taken as the packet's last write was (wr_pop)
+      n_lft <= n_lft + longint'(dut.fw_lft[0]) + longint'(dut.fw_lft[1]);
+      n_wrpop <= n_wrpop + longint'(dut.wr_pop && dut.pop_x);
       n_fb <= n_fb + longint'(dut.fw_fb[0]) + longint'(dut.fw_fb[1])
               + longint'(dut.fw_on[0] && dut.fw_nr[0] && dut.fw_cancel[0])
               + longint'(dut.fw_on[1] && dut.fw_nr[1] && dut.fw_cancel[1]);
@@ -348,6 +352,7 @@ module lbnic_ct_engine_run #(
     if ($test$plusargs("ststat"))
       for (int i = 0; i < 64; i++)
         if (st_clk[i] != 0) $display("%s: state %0d: %0d clocks", NAME, i, st_clk[i]);
+  string need;
   // the posted path was taken (both targets have new NAT flows with a
   // free way), and its decisions and counters were checked above
   always @(posedge done) begin
@@ -355,11 +360,15 @@ module lbnic_ct_engine_run #(
     // and a side was forwarded without a read, with the source's own data
     // too (the flows' back-to-back packets), decisions checked above
     if (n_nr == 0 || n_take == 0) $fatal(1, "%s: no side forwarded without a read (%0d, %0d)", NAME, n_nr, n_take);
+    // +need_lft=NAME: this target's run must take a slot as its source
+    // leaves CT_EXEC from S_WR (rare: a seed that does, scripts/rtl-test.sh)
+    if ($value$plusargs("need_lft=%s", need) && need == NAME && n_lft == 0)
+      $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d",
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d",
              NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_ulk,
-             n_nr, n_take, n_fb, n_post, n_inline);
+             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;
