@@ -31,6 +31,10 @@ module lbnic_ct_engine #(
     // entry), and reads of queued packets in flight at most
     parameter int unsigned DEPTH = 16,  // 2, 4, 8, ...
     parameter int unsigned MAX_RD = 2 * DEPTH,
+    // CT_EXEC's output queue (decisions waiting for their clock, X_LAT
+    // after the cycle model executes them): at a hit every ~5 clocks,
+    // two entries held CT_EXEC in S_OUT (issue 13)
+    parameter int unsigned OQ = 4,
     localparam int unsigned TAG_BITS = lbnic_pkg::CT_TAG_BITS,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS,
     localparam int unsigned BIW = (MAX_BACKENDS > 1) ? $clog2(MAX_BACKENDS) : 1,
@@ -251,10 +255,35 @@ module lbnic_ct_engine #(
   logic [7:0]                mflags;
   // The lookup's match starts in S_DISP, from the head's data as the
   // queue RAM gives it (no scrubber zeroes to apply), not two clocks later
-  // from da/db: d_go the clock after such a pop, d_rev/d_flags what S_DISP
-  // puts in mrev/mflags.
-  logic                      d_go, d_rev;
-  logic [7:0]                d_flags;
+  // from da/db: d_go the clock after such a pop. The match's inputs for
+  // the head (g_*) are taken as the queue RAM is read at hd: at pop, or for
+  // the head's pre-match (pm_rd, below).
+  logic                      d_go, g_rev;
+  logic [7:0]                g_flags;
+  lbnic_pipe_pkg::ct_key_t   g_key;
+  logic [15:0]               g_slot, g_len;
+  logic [31:0]               g_now, g_a, g_b;
+  // The head's pre-match (issue 13): while the packet in CT_EXEC is busy
+  // elsewhere, the head's lookup runs in u_match as soon as its buckets
+  // are current (hd_ok), from the same queue RAM data its pop would read,
+  // so that as it enters CT_EXEC its result is in (pm_*) or on its way.
+  // pm: PM_FLY (its data read, pm_rd, and issued the next clock, pm_iss,
+  // tag 1), PM_HAVE (its result in pm_*); back to PM_OFF where the head
+  // stops being ready. pm_n: a tagged match in flight (one at most, a
+  // dropped one's too); pm_e: its early hit is in pme_*. The packet that
+  // took it: pk_have (the result in pm_*), pk_fly (still in u_match), pk_e
+  // (its early hit in pme_*).
+  localparam logic [1:0] PM_OFF = 2'd0, PM_FLY = 2'd2, PM_HAVE = 2'd3;
+  logic [1:0]                pm;
+  logic                      pm_rd, pm_iss, pm_n, pm_e, pm_keep, pm_use;
+  logic                      pk_have, pk_fly, pk_e, pk_sel;
+  logic                      pm_hit, pm_hit_b, pm_ins_b, pm_aged;
+  logic [WB-1:0]             pm_hit_way, pm_ins_way;
+  logic [15:0]               pm_hit_vip, pm_hit_be;
+  lbnic_pkg::ct_way_t        pm_touched, pm_new;
+  logic [1:0]                pm_kind;
+  logic                      pme_hit;
+  logic [15:0]               pme_vip, pme_be;
   logic [BBITS-1:0]          hd_da, hd_db;  // the head's buckets (queue RAM, read at pop)
   // A Maglev VIP's LUT entry, read while that match runs, so that a miss
   // has it in S_SCHED (sp: SP_IDX waits for the index, SP_LUT for the
@@ -267,18 +296,25 @@ module lbnic_ct_engine #(
   // The lookup's hit as u_match has it NQ + 1 clocks before its result:
   // a hit on the packet's own slot starts the usable check's read then
   // (eb_iss; eb_got: its answer came before the result).
-  logic                      me_valid, me_hit, eb_iss, eb_got;
+  logic                      me_valid, me_tag, me_hit, eb_iss, eb_got;
   logic [15:0]               me_vip, me_be;
   logic [31:0]               ma, mb, mt;
   logic [BBITS-1:0]          da, db, dt;
   logic                      got_a, got_b, got_t;
   logic [1:0]                mstep;
   // ct_match outputs
-  logic                      mo_valid, mo_hit, mo_hit_b, mo_ins_b, mo_aged;
+  logic                      mo_valid, mo_tag, mo_hit, mo_hit_b, mo_ins_b, mo_aged;
   logic [WB-1:0]             mo_hit_way, mo_ins_way;
   logic [15:0]               mo_hit_vip, mo_hit_be;
   lbnic_pkg::ct_way_t        mo_touched, mo_new;
   logic [1:0]                mo_kind;
+  // the packet's own lookup result (x_*: the pre-match's where it took
+  // one, else u_match's untagged), and its early hit (xe_*)
+  logic                      x_valid, x_hit, x_hit_b, x_ins_b, x_aged, xe_valid;
+  logic [WB-1:0]             x_hit_way, x_ins_way;
+  logic [15:0]               x_hit_vip, x_hit_be;
+  lbnic_pkg::ct_way_t        x_touched, x_new;
+  logic [1:0]                x_kind;
   logic [31:0]               mo_reloc;
   // captured results
   logic                      r_hit, r_hit_b;
@@ -338,12 +374,13 @@ module lbnic_ct_engine #(
   logic                      dfin;     // the decision is final (the packet's writes follow)
   logic                      handed;   // the packet's decision went to the register
   logic [7:0]                x_age;    // clocks since it executed (saturating)
-  // Two entries (0 the head), so a decision waiting for its clock does not
-  // hold up the next packet's: {decision, meta, parsed, VIP, backend}.
+  // OQ entries (0 the head; full ones from 0 up), so decisions waiting for
+  // their clock do not hold up the next packets': {decision, meta, parsed,
+  // VIP, backend}, and the clocks each still waits.
   localparam int unsigned OB = $bits(dec) + $bits(m) + $bits(p) + $bits(v) + $bits(be);
-  logic [1:0]                o_full;
-  logic [7:0]                o_wait0, o_wait1;
-  logic [OB-1:0]             o_d0, o_d1;
+  logic [OQ-1:0]             o_full;
+  logic [8*OQ-1:0]           o_wait;
+  logic [OB*OQ-1:0]          o_d;
   logic [BW-1:0]             ex_a, ex_b;
   logic [BIW-1:0]            be_i;
   logic [LIW-1:0]            lut_i;
@@ -460,16 +497,19 @@ module lbnic_ct_engine #(
       $error("lbnic_ct_engine: md_p's top bit apart from the pointer's bit md_i");
   end
   always_ff @(posedge clk)
-    if (!rst && st == S_US_DONE && hit_okq != hit_ok)
+    if (!rst && (st == S_US_DONE || (st == S_US_W && be_rvalid)) && hit_okq != hit_ok)
       $error("lbnic_ct_engine: hit_okq apart from hit_ok");
+  // (S_US_W decides from the bank's answer: bx_up is be_rdata's there)
+  always_ff @(posedge clk)
+    if (!rst && st == S_US_W && eb_got) $error("lbnic_ct_engine: an early answer kept in S_US_W");
   // a hit on the packet's slot whose backend read went out early (eb_iss)
   // is decided in S_M_W as usable as far as its VIP entry goes: its
   // backend is the early hit's, in range
   always_ff @(posedge clk)
-    if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && mo_valid && mo_hit
-        && mo_hit_vip == m.slot && eb_iss
-        && !(slot_ok && mo_hit_be < vip_slot.backend_count
-             && be_i == BIW'(vip_slot.backend_base + 32'(mo_hit_be))))
+    if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && x_valid && x_hit
+        && x_hit_vip == m.slot && eb_iss
+        && !(slot_ok && x_hit_be < vip_slot.backend_count
+             && be_i == BIW'(vip_slot.backend_base + 32'(x_hit_be))))
       $error("lbnic_ct_engine: a hit decided in S_M_W apart from its early backend read");
 `endif
   logic hashed;
@@ -617,24 +657,30 @@ module lbnic_ct_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic            use_t;    // MS_3: the relocation target as both buckets
   assign use_t = mstep == MS_3;
+  // the head's data goes in (d_go: it entered CT_EXEC; pm_iss: its
+  // pre-match), or CT_EXEC's own (the relocation plans, the NAT return key)
+  logic            g_go;
+  assign g_go = d_go || pm_iss;
   lbnic_ct_match #(.WAYS(WAYS)) u_match (
       .clk, .rst,
-      .in_valid(st == S_M_GO || (d_go && (d_rev || !ct_host))), .in_ready(m_in_ready),
-      .key(d_go ? m.key : mkey), .reverse(d_go ? d_rev : mrev), .now(m.now), .len(m.len),
-      .tcp_flags(d_go ? d_flags : mflags),
-      .new_vip(d_go ? m.slot : s_slot), .new_backend(s_local),
+      .in_valid((st == S_M_GO && !pm_iss) || (d_go && (g_rev || !ct_host)) || pm_iss),
+      .in_ready(m_in_ready),
+      .in_tag(pm_iss),
+      .key(g_go ? g_key : mkey), .reverse(g_go ? g_rev : mrev), .now(g_go ? g_now : m.now),
+      .len(g_go ? g_len : m.len), .tcp_flags(g_go ? g_flags : mflags),
+      .new_vip(g_go ? g_slot : s_slot), .new_backend(s_local),
       .to_syn(to[31:0]), .to_est(to[63:32]), .to_fin(to[95:64]), .to_udp(to[127:96]),
-      .bucket_a(d_go ? hd_da : use_t ? dt : da), .bucket_b(d_go ? hd_db : use_t ? dt : db),
-      .a(d_go ? m.bucket_a : use_t ? mt : ma), .b(d_go ? m.bucket_b : use_t ? mt : mb),
+      .bucket_a(g_go ? hd_da : use_t ? dt : da), .bucket_b(g_go ? hd_db : use_t ? dt : db),
+      .a(g_go ? g_a : use_t ? mt : ma), .b(g_go ? g_b : use_t ? mt : mb),
       .res_other(res_other),
-      .res_placed((mstep == MS_2 && !d_go) ? res_placed : '0),
+      .res_placed((mstep == MS_2 && !g_go) ? res_placed : '0),
       .res_full(res_full),
-      .out_valid(mo_valid), .out_ready(1'b1),
+      .out_valid(mo_valid), .out_ready(1'b1), .out_tag(mo_tag),
       .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
-      .early_valid(me_valid), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be)
+      .early_valid(me_valid), .early_tag(me_tag), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be)
   );
 
   // ------------------------------------------------------------ key hashes
@@ -771,13 +817,18 @@ module lbnic_ct_engine #(
   // ------------------------------------------------------------ ports
   assign in_ready = q_cnt != QC'(DEPTH) && !flush_pend && !clear && !flush_req && !href_pend
                   && !(host_q && !ct_host);
-  assign out_valid = o_full[0] && o_wait0 == '0;
-  assign {out_decision, out_meta, out_parsed, out_vip, out_backend} = o_d0;
+  assign out_valid = o_full[0] && o_wait[7:0] == '0;
+  assign {out_decision, out_meta, out_parsed, out_vip, out_backend} = o_d[OB-1:0];
   // hand the decision over: in S_OUT (every path ends there) or as soon as
   // it is final where writes follow, when an entry is free or frees now
   logic o_fire, o_room, hand;
   assign o_fire = out_valid && out_ready;
-  assign o_room = !o_full[1] || o_fire;
+  assign o_room = !o_full[OQ-1] || o_fire;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (o_full & (o_full + 1'b1)) != '0)
+      $error("lbnic_ct_engine: the output queue's full entries not 0 up");
+`endif
   assign hand = !handed && (dfin || st == S_OUT) && o_room;
   assign be_valid = be_v;
   assign be_index = be_i;
@@ -1036,15 +1087,15 @@ module lbnic_ct_engine #(
   // The packet leaves CT_EXEC, and the head may enter, as its decision is
   // handed over or was: in S_OUT, or in S_WR as its last write is taken
   // (the clock S_OUT would have taken: a clock of every hit and insert,
-  // issue 13). "Is handed now" is a free output entry (!o_full[1]) where
+  // issue 13). "Is handed now" is a free output entry (!o_full[OQ-1]) where
   // it was `hand`, whose o_fire is deeper than these registers.
   logic wr_last, wr_pop;
   assign wr_last = st == S_WR && wr_ret == S_OUT && ct_wr_ready;
   // (not the in-line NAT return entry's: its buckets are not the hazard
   // table's, so a queued packet with one learns of the write only as its
   // state goes stale, a clock late for a head taken now)
-  assign wr_pop = wr_last && !phase_nat && (handed || (dfin && !o_full[1]));
-  assign pop_x = (st == S_IDLE || (st == S_OUT && (handed || !o_full[1])) || wr_pop) && hd_ok;
+  assign wr_pop = wr_last && !phase_nat && (handed || (dfin && !o_full[OQ-1]));
+  assign pop_x = (st == S_IDLE || (st == S_OUT && (handed || !o_full[OQ-1])) || wr_pop) && hd_ok;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && scrubbing != (st == S_SC_RD || st == S_SC_W || st == S_SC_CNT
@@ -1093,16 +1144,16 @@ module lbnic_ct_engine #(
   lbnic_pkg::vip_t vip_rd;
   logic [15:0] vip_ix;
   logic m_w;
-  assign vip_ix = m_w ? mo_hit_vip : hd_meta.slot;
+  assign vip_ix = m_w ? (pk_have ? pm_hit_vip : mo_hit_vip) : hd_meta.slot;
   lbnic_word_sel #(.W(VB), .N(MAX_VIPS), .IW(16)) u_vip (
       .words(vips), .index(vip_ix), .word(vip_rd)
   );
   always_ff @(posedge clk) begin
-    m_w <= !rst && (st == S_M_GO || (st == S_M_W && !mo_valid)
-                    || (st == S_DISP && !x_dir && d_go
+    m_w <= !rst && ((st == S_M_GO && !pm_iss) || (st == S_M_W && !x_valid)
+                    || (st == S_DISP && !x_dir && (d_go || pk_sel)
                         && !(cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host)));
     if (pop_x) vip_slot <= vip_rd;
-    if (st == S_M_W && mo_valid && mstep == MS_1) vip_hit <= vip_rd;
+    if (st == S_M_W && x_valid && mstep == MS_1) vip_hit <= vip_rd;
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
@@ -1532,13 +1583,13 @@ module lbnic_ct_engine #(
       .clk,
       .a_en(rsp_qa || fw_wa), .a_we(1'b1), .a_addr(fw_wa ? fw_e[QB-1:0] : ct_rsp_tag[QB:1]),
       .a_wdata(fw_wa ? fw_data[BBITS-1:0] : ct_rsp_data), .a_rdata(q_ra),
-      .b_en(pop), .b_addr(hd), .b_rdata(hd_da)
+      .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_da)
   );
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qb (
       .clk,
       .a_en(rsp_qb || fw_wb), .a_we(1'b1), .a_addr(fw_wb ? fw_e[2*QB-1:QB] : ct_rsp_tag[QB:1]),
       .a_wdata(fw_wb ? fw_data[2*BBITS-1:BBITS] : ct_rsp_data), .a_rdata(q_rb),
-      .b_en(pop), .b_addr(hd), .b_rdata(hd_db)
+      .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_db)
   );
   // a whole-bucket write of the forwarded bucket (not the scrubber's), the
   // source packet leaving the hazard table, the host's release
@@ -1801,6 +1852,107 @@ module lbnic_ct_engine #(
     end
   end
 
+  // ------------------------------------------------------------ pre-match
+  // The head's pre-match (pm, above). It starts where the head could enter
+  // CT_EXEC but the packet there has not left (hd_ok, not pop), and needs
+  // its buckets (as d_go would, without zeroes from the scrubber): its data
+  // is what the pop would read, as long as the head stays ready (pm_keep: a
+  // write of one of its buckets makes it stale a clock later, and no head
+  // is taken in the clock a write of its bucket is, a check above; a
+  // posted unit's lock, a forwarding slot, a scrubber's zeroes and CT_HOST
+  // make it not ready). Issued the clock after its read (pm_iss, a
+  // register: it chooses u_match's inputs); S_M_GO waits that clock, and
+  // d_go cannot come then (it follows a pop).
+  assign pm_keep = hd_ok && !ct_host && hd_za == '0 && hd_zb == '0;
+  assign pm_rd = pm == PM_OFF && !pm_n && !pm_iss && !pop && pm_keep && hd_need && !hd_dir;
+  assign pm_use = pop_x && (pm == PM_FLY || pm == PM_HAVE) && pm_keep;
+  assign pk_sel = pk_have || pk_fly;
+  // the packet's lookup: the pre-match's result (kept, or coming now
+  // tagged), else CT_EXEC's own (untagged)
+  assign x_valid = pk_have || (mo_valid && mo_tag == pk_fly);
+  assign xe_valid = me_valid && me_tag == pk_fly;
+  assign x_hit = pk_have ? pm_hit : mo_hit;
+  assign x_hit_b = pk_have ? pm_hit_b : mo_hit_b;
+  assign x_hit_way = pk_have ? pm_hit_way : mo_hit_way;
+  assign x_hit_vip = pk_have ? pm_hit_vip : mo_hit_vip;
+  assign x_hit_be = pk_have ? pm_hit_be : mo_hit_be;
+  assign x_touched = pk_have ? pm_touched : mo_touched;
+  assign x_kind = pk_have ? pm_kind : mo_kind;
+  assign x_ins_b = pk_have ? pm_ins_b : mo_ins_b;
+  assign x_ins_way = pk_have ? pm_ins_way : mo_ins_way;
+  assign x_aged = pk_have ? pm_aged : mo_aged;
+  assign x_new = pk_have ? pm_new : mo_new;
+  always_ff @(posedge clk) begin
+    /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
+    lbnic_pipe_pkg::parsed_t hp;
+    /* verilator lint_on UNUSEDSIGNAL */
+    hp = hd_parsed;
+    if (pop || pm_rd) begin
+      g_key <= hd_meta.key;
+      g_rev <= hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+      g_flags <= (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE) ? hp.tcp_flags
+                                                                       : hd_meta.tcp_flags;
+      g_slot <= hd_meta.slot;
+      g_now <= hd_meta.now;
+      g_len <= hd_meta.len;
+      g_a <= hd_meta.bucket_a;
+      g_b <= hd_meta.bucket_b;
+    end
+    // the tagged result and early hit, whose ever they are (the head's
+    // pm, the packet's that took it, or a dropped one)
+    if (mo_valid && mo_tag) begin
+      pm_hit <= mo_hit;
+      pm_hit_b <= mo_hit_b;
+      pm_hit_way <= mo_hit_way;
+      pm_hit_vip <= mo_hit_vip;
+      pm_hit_be <= mo_hit_be;
+      pm_touched <= mo_touched;
+      pm_kind <= mo_kind;
+      pm_ins_b <= mo_ins_b;
+      pm_ins_way <= mo_ins_way;
+      pm_aged <= mo_aged;
+      pm_new <= mo_new;
+    end
+    if (me_valid && me_tag) begin
+      pme_hit <= me_hit;
+      pme_vip <= me_vip;
+      pme_be <= me_be;
+    end
+    pm_n <= (pm_n && !(mo_valid && mo_tag)) || pm_iss;
+    pm_iss <= pm_rd && !rst;
+    if (pop || (pm != PM_OFF && !pm_keep)) pm <= PM_OFF;
+    else if (pm_rd) pm <= PM_FLY;
+    else if (pm == PM_FLY && !pm_iss && mo_valid && mo_tag) pm <= PM_HAVE;
+    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) pm_e <= 1'b0;
+    else if (pm == PM_FLY && me_valid && me_tag) pm_e <= 1'b1;
+    if (rst) begin
+      pm <= PM_OFF;
+      pm_n <= 1'b0;
+      pm_e <= 1'b0;
+    end
+  end
+`ifndef SYNTHESIS
+  // The pre-match computed on what the pop read: the same buckets and key
+  // (a write of the head's buckets not seen by pm_keep would show here).
+  logic [BBITS-1:0] pmd_a, pmd_b;
+  lbnic_pipe_pkg::ct_key_t pmd_key;
+  always_ff @(posedge clk) begin
+    if (pm_iss) begin
+      pmd_a <= hd_da;
+      pmd_b <= hd_db;
+      pmd_key <= g_key;
+    end
+    if (!rst && st == S_DISP && pk_sel && (pmd_a != hd_da || pmd_b != hd_db || pmd_key != m.key))
+      $error("lbnic_ct_engine: a pre-match on other data than the head's as it entered");
+    if (!rst && mo_valid && mo_tag && pk_have)
+      $error("lbnic_ct_engine: a tagged result over the one the packet has not taken");
+    if (!rst && pm_iss && pm_n) $error("lbnic_ct_engine: two pre-matches in flight");
+    if (!rst && pm_iss && d_go) $error("lbnic_ct_engine: a pre-match issued with a head's lookup");
+    if (!rst && st == S_DISP && pk_sel && (x_za != '0 || x_zb != '0))
+      $error("lbnic_ct_engine: a pre-match of a head with the scrubber's zeroes");
+  end
+`endif
+
   // ------------------------------------------------------------ FSM
   // A backend entry's answer usable (valid, not down): `be`'s, and the
   // early read's as S_M_W takes it (its register, or the bank's now)
@@ -1862,6 +2014,12 @@ module lbnic_ct_engine #(
     lut_v <= 1'b0;
     flush_done <= 1'b0;
     d_go <= 1'b0;
+    // the pre-match the packet took, coming in
+    if (mo_valid && mo_tag && pk_fly) begin
+      pk_have <= 1'b1;
+      pk_fly <= 1'b0;
+    end
+    if (me_valid && me_tag && pk_fly) pk_e <= 1'b1;
 
     // conntrack responses, by tag
     if (ct_rsp_valid) begin
@@ -1961,15 +2119,29 @@ module lbnic_ct_engine #(
         dec <= x_ddec;
         st <= S_OUT;
         sp <= SP_OFF;
+        if (x_dir || (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host)) begin
+          pk_have <= 1'b0;
+          pk_fly <= 1'b0;
+          pk_e <= 1'b0;
+        end
         if (!x_dir) begin
           // a Reverse (CT_HOST clear), a valid VIP's packet or a fragment
           if (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host) begin
             st <= S_POSTLOOK;
-          end else if (d_go) begin
-            // (the match was started in this clock, see u_match)
+          end else if (d_go || pk_sel) begin
+            // (the match was started in this clock, see u_match, or ran
+            // ahead: pk_*)
             mstep <= MS_1;
             st <= S_M_W;
-            if (!d_rev && lx_go) sp <= SP_IDX;
+            if (!g_rev && lx_go) sp <= SP_IDX;
+            // a pre-matched hit on the packet's slot: the usable check's
+            // read now (its early hit was kept)
+            if (pk_e && pme_hit && pme_vip == m.slot && slot_ok
+                && pme_be < vip_slot.backend_count) begin
+              be_v <= 1'b1;
+              be_i <= BIW'(vip_slot.backend_base + 32'(pme_be));
+              eb_iss <= 1'b1;
+            end
           end else begin
             st <= pre ? S_RD_W : S_RD_A;
           end
@@ -1987,9 +2159,9 @@ module lbnic_ct_engine #(
         mstep <= MS_1;
         st <= S_M_GO;
       end
-      S_M_GO: st <= S_M_W;
+      S_M_GO: if (!pm_iss) st <= S_M_W;  // (u_match takes the head's pre-match)
       S_M_W: begin
-        if (mstep == MS_1 && !phase_nat && me_valid && me_hit && me_vip == m.slot && !eb_iss
+        if (mstep == MS_1 && !phase_nat && xe_valid && me_hit && me_vip == m.slot && !eb_iss
             && slot_ok && me_be < vip_slot.backend_count) begin
           be_v <= 1'b1;
           be_i <= BIW'(vip_slot.backend_base + 32'(me_be));
@@ -1999,27 +2171,30 @@ module lbnic_ct_engine #(
           be <= be_rdata;
           eb_got <= 1'b1;
         end
-        if (mo_valid) begin
+        if (x_valid) begin
           case (mstep)
             MS_1: begin
-              r_hit <= mo_hit;
-              r_hit_b <= mo_hit_b;
-              r_hit_way <= mo_hit_way;
-              r_hit_vip <= mo_hit_vip;
-              r_hit_be <= mo_hit_be;
+              pk_have <= 1'b0;
+              pk_fly <= 1'b0;
+              pk_e <= 1'b0;
+              r_hit <= x_hit;
+              r_hit_b <= x_hit_b;
+              r_hit_way <= x_hit_way;
+              r_hit_vip <= x_hit_vip;
+              r_hit_be <= x_hit_be;
               // (hit_ok where the hit is on the packet's slot, whose
               // entry vip_hit takes now: S_LOOKED sets it otherwise)
-              hit_okq <= slot_ok && mo_hit_be < vip_slot.backend_count;
-              r_touched <= mo_touched;
-              r_kind <= mo_kind;
-              r_ins_b <= mo_ins_b;
-              r_ins_way <= mo_ins_way;
-              r_aged <= mo_aged;
-              r_new <= mo_new;
-              if (mo_hit) sp <= SP_OFF;
+              hit_okq <= slot_ok && x_hit_be < vip_slot.backend_count;
+              r_touched <= x_touched;
+              r_kind <= x_kind;
+              r_ins_b <= x_ins_b;
+              r_ins_way <= x_ins_way;
+              r_aged <= x_aged;
+              r_new <= x_new;
+              if (x_hit) sp <= SP_OFF;
               if (phase_nat) begin
                 st <= S_PUT;
-              end else if (!mo_hit) begin
+              end else if (!x_hit) begin
                 if (cls == lbnic_pipe_pkg::CLASS_REVERSE) begin
                   dec <= d_novip;
                   st <= S_OUT;
@@ -2027,7 +2202,7 @@ module lbnic_ct_engine #(
                   cnt[CI_MISSES] <= 1'b1;
                   st <= pl_sched ? S_SCHED : S_POSTLOOK;
                 end
-              end else if (mo_hit_vip == m.slot) begin
+              end else if (x_hit_vip == m.slot) begin
                 // the hit's VIP is the packet's slot's: its entry is
                 // vip_slot, so S_LOOKED's usable check starts now
                 if (eb_iss && (eb_got || be_rvalid)) begin
@@ -2035,12 +2210,12 @@ module lbnic_ct_engine #(
                   // is the bank's register): decided now; the early hit's
                   // backend was in range, or eb_iss would not be set (the
                   // same hit: a check below)
-                  us_done(bx_up, vip_slot, mo_hit_b, mo_hit_way, mo_touched, mo_hit_vip, mo_hit_be);
+                  us_done(bx_up, vip_slot, x_hit_b, x_hit_way, x_touched, x_hit_vip, x_hit_be);
                 end else if (eb_iss) begin
                   st <= S_US_W;  // (its answer comes later)
-                end else if (slot_ok && mo_hit_be < vip_slot.backend_count) begin
+                end else if (slot_ok && x_hit_be < vip_slot.backend_count) begin
                   be_v <= 1'b1;
-                  be_i <= BIW'(vip_slot.backend_base + 32'(mo_hit_be));
+                  be_i <= BIW'(vip_slot.backend_base + 32'(x_hit_be));
                   st <= S_US_W;
                 end else begin
                   be <= '0;
@@ -2094,9 +2269,11 @@ module lbnic_ct_engine #(
           st <= S_US_DONE;
         end
       end
+      // (decided as the answer comes, S_US_DONE's work here: a clock of
+      // every hit that waits for its backend's answer, issue 13)
       S_US_W: if (be_rvalid) begin
         be <= be_rdata;
-        st <= S_US_DONE;
+        us_done(hit_okq && bx_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
       end
       S_US_DONE: us_done(hit_okq && be_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
 
@@ -2374,14 +2551,11 @@ module lbnic_ct_engine #(
     // (its decision handed over, its writes taken: S_OUT, or S_WR as the
     // last write is taken; pop_x)
     if (pop_x) begin
-      /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
-      lbnic_pipe_pkg::parsed_t hp;
-      /* verilator lint_on UNUSEDSIGNAL */
-      hp = hd_parsed;
-      d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0;
-      d_rev <= hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
-      d_flags <= (hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE) ? hp.tcp_flags
-                                                                       : hd_meta.tcp_flags;
+      // (its lookup ran ahead, pm_use: taken, not started again)
+      d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0 && !pm_use;
+      pk_have <= pm_use && (pm == PM_HAVE || (mo_valid && mo_tag));
+      pk_fly <= pm_use && pm == PM_FLY && !(mo_valid && mo_tag);
+      pk_e <= pm_use && (pm_e || (me_valid && me_tag));
       m <= hd_meta;
       p <= hd_parsed;
       got_a <= 1'b1;
@@ -2416,16 +2590,19 @@ module lbnic_ct_engine #(
     // the output queue: counts down, shifts on a fire, takes a decision
     // handed over (or a direct one) into the first free entry after that
     begin
-      logic [1:0] f;
-      logic [7:0] w0, w1, wn;
+      logic [OQ-1:0] f;
+      logic [8*OQ-1:0] w;
+      logic [7:0] wn;
       logic [OB-1:0] dn;
-      w0 = (o_wait0 != '0) ? o_wait0 - 1'b1 : o_wait0;
-      w1 = (o_wait1 != '0) ? o_wait1 - 1'b1 : o_wait1;
+      for (int unsigned i = 0; i < OQ; i++)
+        w[8*i +: 8] = (o_wait[8*i +: 8] != '0) ? o_wait[8*i +: 8] - 1'b1 : o_wait[8*i +: 8];
       f = o_full;
       if (o_fire) begin
-        f = {1'b0, o_full[1]};
-        w0 = w1;
-        o_d0 <= o_d1;
+        f = {1'b0, o_full[OQ-1:1]};
+        for (int unsigned i = 0; i + 1 < OQ; i++) begin
+          w[8*i +: 8] = w[8*(i+1) +: 8];
+          o_d[OB*i +: OB] <= o_d[OB*(i+1) +: OB];
+        end
       end
       // out at X_LAT after it executed: an entry shows a clock after this one
       wn = (32'(x_age) + 1 >= X_LAT) ? 8'h0 : 8'(X_LAT - 1 - 32'(x_age));
@@ -2436,16 +2613,15 @@ module lbnic_ct_engine #(
         horizon <= hd_meta.now;
         since <= '0;
       end
+      // (into the first free entry: the full ones are 0 up)
       if (hand || pop_dir) begin
-        if (!f[0]) begin
-          f[0] = 1'b1;
-          w0 = wn;
-          o_d0 <= dn;
-        end else begin
-          f[1] = 1'b1;
-          w1 = wn;
-          o_d1 <= dn;
+        for (int unsigned i = 0; i < OQ; i++) begin
+          if (!f[i] && (i == 0 || f[(i == 0) ? 0 : i - 1])) begin
+            o_d[OB*i +: OB] <= dn;
+            w[8*i +: 8] = wn;
+          end
         end
+        f = {f[OQ-2:0], 1'b1};
       end
       // (a pop in this clock starts the next packet's: handed and dfin
       // cleared above)
@@ -2454,8 +2630,7 @@ module lbnic_ct_engine #(
         dfin <= 1'b0;
       end
       o_full <= f;
-      o_wait0 <= w0;
-      o_wait1 <= w1;
+      o_wait <= w;
     end
 
     host_q <= ct_host;
@@ -2500,13 +2675,15 @@ module lbnic_ct_engine #(
       lx_got <= 1'b0;
       lx_iss <= 1'b0;
       d_go <= 1'b0;
+      pk_have <= 1'b0;
+      pk_fly <= 1'b0;
+      pk_e <= 1'b0;
       sp <= SP_OFF;
       sp_out <= '0;
       eb_iss <= 1'b0;
       eb_got <= 1'b0;
       o_full <= '0;
-      o_wait0 <= '0;
-      o_wait1 <= '0;
+      o_wait <= '0;
       cnt <= '0;
       be_v <= 1'b0;
       lut_v <= 1'b0;

@@ -54,6 +54,9 @@ module lbnic_ct_match #(
 
     input  logic                   in_valid,
     output logic                   in_ready,
+    // carried beside the packet to early_tag and out_tag (the engine tells
+    // its head's pre-match from its own lookups by it)
+    input  logic                   in_tag,
     input  lbnic_pipe_pkg::ct_key_t key,
     input  logic                   reverse,      // look for / make a NAT return entry
     input  logic [31:0]            now,          // ticks at ingress
@@ -78,6 +81,7 @@ module lbnic_ct_match #(
 
     output logic                   out_valid,
     input  logic                   out_ready,
+    output logic                   out_tag,
     // lookup
     output logic                   hit,
     output logic                   hit_b,        // in bucket b
@@ -90,6 +94,7 @@ module lbnic_ct_match #(
     // hit, hit_vip and hit_backend will say, so that the engine can start
     // the usable check's read before the insert plan is done.
     output logic                   early_valid,
+    output logic                   early_tag,
     output logic                   early_hit,
     output logic [15:0]            early_vip,
     output logic [15:0]            early_backend,
@@ -208,7 +213,7 @@ module lbnic_ct_match #(
   end
 
   // ---- pipeline control ----
-  logic adv, v0, v1;
+  logic adv, v0, v1, g0, g1;
   assign adv = !out_valid || out_ready;
   assign in_ready = adv;
   always_ff @(posedge clk) begin
@@ -218,6 +223,10 @@ module lbnic_ct_match #(
     end else if (adv) begin
       v0 <= in_valid;
       v1 <= v0;
+    end
+    if (adv) begin
+      g0 <= in_tag;
+      g1 <= g0;
     end
   end
 
@@ -375,11 +384,12 @@ module lbnic_ct_match #(
   // the plan bundle and valid.
   logic [(NQ+1)*CB*N-1:0] st_t;
   logic [(NQ+1)*PB-1:0]   st_p;
-  logic [NQ:0]            st_v;
+  logic [NQ:0]            st_v, st_g;
   always_ff @(posedge clk) begin
     if (adv) begin
       st_t[0 +: CB*N] <= t1;
       st_p[0 +: PB] <= c_plan;
+      st_g[0] <= g1;
     end
     if (rst) st_v[0] <= 1'b0;
     else if (adv) st_v[0] <= v1;
@@ -389,6 +399,7 @@ module lbnic_ct_match #(
       if (adv) begin
         st_t[q*CB*N +: CB*N] <= round(st_t[(q-1)*CB*N +: CB*N], left_after(q));
         st_p[q*PB +: PB] <= st_p[(q-1)*PB +: PB];
+        st_g[q] <= st_g[q-1];
       end
       if (rst) st_v[q] <= 1'b0;
       else if (adv) st_v[q] <= st_v[q-1];
@@ -400,6 +411,7 @@ module lbnic_ct_match #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign e_hw = st_p[WBITS +: WBITS];
   assign early_valid = st_v[0];
+  assign early_tag = st_g[0];
   assign early_hit = st_p[PB-1];
   assign early_vip = e_hw.vip;
   assign early_backend = e_hw.backend;
@@ -470,6 +482,7 @@ module lbnic_ct_match #(
     if (rst) out_valid <= 1'b0;
     else if (adv) out_valid <= st_v[NQ];
     if (adv && st_v[NQ]) begin
+      out_tag <= st_g[NQ];
       hit <= p_hit;
       hit_b <= p_hit_i >= IB'(WAYS);
       hit_way <= WB'(32'(p_hit_i) % WAYS);

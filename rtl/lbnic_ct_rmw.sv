@@ -98,11 +98,12 @@ module lbnic_ct_rmw #(
   logic [1:0] mo_kind;
   logic [31:0] mo_reloc;
   logic mo_ev, mo_eh;  // (the early hit: the unit reads no backend)
+  logic mo_etag, mo_tag;  // (one kind of lookup only)
   logic [15:0] mo_evip, mo_ebe;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_ct_match #(.WAYS(WAYS)) u_match (
       .clk, .rst,
-      .in_valid(st == R_GO), .in_ready(m_in_ready),
+      .in_valid(st == R_GO), .in_ready(m_in_ready), .in_tag(1'b0), .out_tag(mo_tag),
       .key, .reverse(1'b1), .now, .len, .tcp_flags(flags), .new_vip(vip), .new_backend(backend),
       .to_syn(timeouts[31:0]), .to_est(timeouts[63:32]), .to_fin(timeouts[95:64]),
       .to_udp(timeouts[127:96]),
@@ -113,7 +114,7 @@ module lbnic_ct_rmw #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
-      .early_valid(mo_ev), .early_hit(mo_eh), .early_vip(mo_evip), .early_backend(mo_ebe)
+      .early_valid(mo_ev), .early_tag(mo_etag), .early_hit(mo_eh), .early_vip(mo_evip), .early_backend(mo_ebe)
   );
 
   assign cmd_ready = st == R_IDLE;

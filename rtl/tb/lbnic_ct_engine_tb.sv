@@ -310,6 +310,7 @@ module lbnic_ct_engine_run #(
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
   longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0;
   longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0;
+  longint n_pm = 0, n_pmh = 0, n_pmx = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -334,6 +335,11 @@ module lbnic_ct_engine_run #(
       // heads taken as the packet's last write was (wr_pop)
       n_lft <= n_lft + longint'(dut.fw_lft[0]) + longint'(dut.fw_lft[1]);
       n_wrpop <= n_wrpop + longint'(dut.wr_pop && dut.pop_x);
+      // heads that entered with their pre-match (of them with its result
+      // in), pre-matches dropped before their head entered
+      n_pm <= n_pm + longint'(dut.pm_use);
+      n_pmh <= n_pmh + longint'(dut.pm_use && dut.pm == dut.PM_HAVE);
+      n_pmx <= n_pmx + longint'(!dut.pop && dut.pm != dut.PM_OFF && !dut.pm_keep);
       n_fb <= n_fb + longint'(dut.fw_fb[0]) + longint'(dut.fw_fb[1])
               + longint'(dut.fw_on[0] && dut.fw_nr[0] && dut.fw_cancel[0])
               + longint'(dut.fw_on[1] && dut.fw_nr[1] && dut.fw_cancel[1]);
@@ -360,15 +366,18 @@ module lbnic_ct_engine_run #(
     // and a side was forwarded without a read, with the source's own data
     // too (the flows' back-to-back packets), decisions checked above
     if (n_nr == 0 || n_take == 0) $fatal(1, "%s: no side forwarded without a read (%0d, %0d)", NAME, n_nr, n_take);
+    // and heads entered with their lookup run ahead (the pre-match), and
+    // some were dropped (a write of the head's bucket, or it went stale)
+    if (n_pm == 0 || n_pmx == 0) $fatal(1, "%s: no pre-match taken (%0d) or dropped (%0d)", NAME, n_pm, n_pmx);
     // +need_lft=NAME: this target's run must take a slot as its source
     // leaves CT_EXEC from S_WR (rare: a seed that does, scripts/rtl-test.sh)
     if ($value$plusargs("need_lft=%s", need) && need == NAME && n_lft == 0)
       $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d",
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d), pre-matches dropped %0d",
              NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_ulk,
-             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft);
+             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_pmx);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;

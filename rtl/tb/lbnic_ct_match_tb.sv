@@ -32,15 +32,18 @@ module lbnic_ct_match_tb;
   logic [1:0] ins_kind;
   lbnic_pkg::ct_way_t touched, new_way;
   logic early_valid, early_hit;
+  // each vector's index parity as its tag, checked at both outputs
+  logic in_tag = 1'b0, early_tag, out_tag;
   logic [15:0] early_vip, early_backend;
 
   lbnic_ct_match #(.WAYS(WAYS)) dut (.*);
 
   // The early hit of each packet, as its stage moves on; checked against
   // the outputs when they come.
-  logic [32:0] early_q[$];
+  logic [33:0] early_q[$];
   always @(posedge clk)
-    if (!rst && early_valid && dut.adv) early_q.push_back({early_hit, early_vip, early_backend});
+    if (!rst && early_valid && dut.adv)
+      early_q.push_back({early_tag, early_hit, early_vip, early_backend});
 
   // One vector.
   typedef struct packed {
@@ -171,6 +174,7 @@ module lbnic_ct_match_tb;
         // The previous beat (if any) was taken at the rising edge.
         if (sent < v.size() && rng[1:0] != 2'd0) begin
           drive(sent);
+          in_tag <= sent[0];
           in_valid <= 1'b1;
         end else begin
           in_valid <= 1'b0;
@@ -194,9 +198,11 @@ module lbnic_ct_match_tb;
       if (took) sent <= sent + 1;
       if (out_valid && out_ready) begin
         vec_t e;
-        logic [32:0] eh;
+        logic [33:0] eh;
         e = v[got];
         eh = early_q.pop_front();
+        if (out_tag != got[0] || eh[33] != got[0])
+          fail("tag (early, out)", 512'({eh[33], out_tag}), 512'({got[0], got[0]}));
         if (eh[32] != hit || (hit && eh[31:0] != {hit_vip, hit_backend}))
           fail("early hit, VIP, backend", 512'(eh), 512'({hit, hit_vip, hit_backend}));
         if (hit != e.hit) fail("hit", 512'(hit), 512'(e.hit));
