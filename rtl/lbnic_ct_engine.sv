@@ -732,18 +732,56 @@ module lbnic_ct_engine #(
   // it ready; lx_q keeps it until S_SCHED. A result is the packet's when it
   // is the last one outstanding (lx_out: issued, not out; one issue a packet)
   // and the packet issued one (lx_iss; a result during S_DISP is older)
+  // (lx_out counts the untagged ones, below)
   logic          lx_valid, lx_got, lx_go, lx_mine, lx_iss;
   logic [31:0]   lx_index, lx_q;
   logic [2:0]    lx_out;
-  assign lx_go = st == S_DISP && vip_slot.lut_size != 0
+  // With the head's pre-match its Maglev index starts too (issue 13), from
+  // its slot's entry as the pre-match reads the head (pv_*: where the VIP
+  // read is the head's, !m_w), tagged (lx_tag: u_lx's latency in a shift
+  // register beside it). Its result is kept for the head (pm_lxg, pm_lxq)
+  // or is the packet's that took the pre-match (pk_lxf: still coming);
+  // such a packet starts none in S_DISP (pk_lx).
+  localparam int unsigned LXL = 4;  // lbnic_lookup_index's latency, 1 + MUL_STAGES
+  logic [LXL-1:0] lxs_v, lxs_t;
+  logic          lx_tag, lx_pm, pv_ok, pm_lxi, pm_lxg, pk_lx, pk_lxf;
+  logic [31:0]   pv_m, g_hash, pm_lxq;
+  assign lx_pm = pm_iss && pv_ok;
+  assign lx_go = st == S_DISP && !pk_lx && vip_slot.lut_size != 0
                  && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
+  assign lx_tag = lxs_t[LXL-1];
   /* verilator lint_off UNUSEDSIGNAL */
   logic [BW-1:0] lx_a, lx_b;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_lx (
-      .clk, .rst, .in_valid(lx_go), .in_hash(m.hash), .in_m(vip_slot.lut_size),
+      .clk, .rst, .in_valid(lx_go || lx_pm), .in_hash(pm_iss ? g_hash : m.hash),
+      .in_m(pm_iss ? pv_m : vip_slot.lut_size),
       .out_valid(lx_valid), .out_index(lx_index), .out_ct_a(lx_a), .out_ct_b(lx_b)
   );
+  always_ff @(posedge clk) begin
+    lxs_v <= {lxs_v[LXL-2:0], lx_go || lx_pm};
+    lxs_t <= {lxs_t[LXL-2:0], lx_pm};
+    if (rst) begin
+      lxs_v <= '0;
+      lxs_t <= '0;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst && lx_valid != lxs_v[LXL-1]) $error("lbnic_ct_engine: u_lx's latency apart from LXL");
+    if (!rst && lx_go && lx_pm) $error("lbnic_ct_engine: two Maglev indexes started at once");
+  end
+  // the index started ahead is the one S_DISP would start: the packet's
+  // hash and its slot's table size
+  logic [31:0] pmd_hash;
+  always_ff @(posedge clk) begin
+    if (lx_pm) pmd_hash <= g_hash;
+    if (!rst && st == S_DISP && pk_lx
+        && !(vip_slot.lut_size != 0 && pv_m == vip_slot.lut_size && pmd_hash == m.hash
+             && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE)))
+      $error("lbnic_ct_engine: a Maglev index started ahead apart from the packet's");
+  end
+`endif
 
   // ------------------------------------------------------------ full hints
   // One bit per bucket (CtTable's hints) in a block RAM: 262144 buckets at
@@ -1159,7 +1197,7 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk)
     if (!rst && m_w != (st == S_M_W)) $error("lbnic_ct_engine: m_w apart from st == S_M_W");
 `endif
-  assign lx_mine = lx_valid && lx_out == 3'd1 && lx_iss && !pop;
+  assign lx_mine = lx_valid && !pop && (lx_tag ? pk_lxf : lx_out == 3'd1 && lx_iss);
 
   // the hazard table: the first entry not cleared (ip = hd + n_clr, kept
   // in a register: a pop moves hd and n_clr and not it) against every
@@ -1897,6 +1935,23 @@ module lbnic_ct_engine #(
       g_len <= hd_meta.len;
       g_a <= hd_meta.bucket_a;
       g_b <= hd_meta.bucket_b;
+      g_hash <= hd_meta.hash;
+    end
+    // (the VIP read is the head's slot's where the FSM is not in S_M_W)
+    if (pm_rd) begin
+      pv_ok <= !m_w && vip_rd.lut_size != 0
+               && (vip_rd.sched == SCHED_MAGLEV || vip_rd.sched == SCHED_MAGLEV_STABLE);
+      pv_m <= vip_rd.lut_size;
+    end
+    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+      pm_lxi <= 1'b0;
+      pm_lxg <= 1'b0;
+    end else begin
+      if (lx_pm) pm_lxi <= 1'b1;
+      if (lx_valid && lx_tag && pm_lxi) begin
+        pm_lxg <= 1'b1;
+        pm_lxq <= lx_index;
+      end
     end
     // the tagged result and early hit, whose ever they are (the head's
     // pm, the packet's that took it, or a dropped one)
@@ -1929,6 +1984,8 @@ module lbnic_ct_engine #(
       pm <= PM_OFF;
       pm_n <= 1'b0;
       pm_e <= 1'b0;
+      pm_lxi <= 1'b0;
+      pm_lxg <= 1'b0;
     end
   end
 `ifndef SYNTHESIS
@@ -2133,7 +2190,7 @@ module lbnic_ct_engine #(
             // ahead: pk_*)
             mstep <= MS_1;
             st <= S_M_W;
-            if (!g_rev && lx_go) sp <= SP_IDX;
+            if (!g_rev && (lx_go || pk_lx)) sp <= SP_IDX;
             // a pre-matched hit on the packet's slot: the usable check's
             // read now (its early hit was kept)
             if (pk_e && pme_hit && pme_vip == m.slot && slot_ok
@@ -2556,6 +2613,9 @@ module lbnic_ct_engine #(
       pk_have <= pm_use && (pm == PM_HAVE || (mo_valid && mo_tag));
       pk_fly <= pm_use && pm == PM_FLY && !(mo_valid && mo_tag);
       pk_e <= pm_use && (pm_e || (me_valid && me_tag));
+      // (its Maglev index: kept, coming now, or still coming)
+      pk_lx <= pm_use && pm_lxi;
+      pk_lxf <= pm_use && pm_lxi && !pm_lxg && !(lx_valid && lx_tag);
       m <= hd_meta;
       p <= hd_parsed;
       got_a <= 1'b1;
@@ -2572,7 +2632,8 @@ module lbnic_ct_engine #(
       x_zb <= hd_zb;
       dfin <= 1'b0;
       handed <= 1'b0;
-      lx_got <= 1'b0;
+      lx_got <= pm_use && (pm_lxg || (pm_lxi && lx_valid && lx_tag));
+      lx_q <= pm_lxg ? pm_lxq : lx_index;
       lx_iss <= 1'b0;
       st <= S_DISP;
     end
@@ -2581,12 +2642,13 @@ module lbnic_ct_engine #(
     // it, whose age x_age is; q_nr1: one read, a clock less behind it)
     if (pop_x) x_age <= !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
     else if (x_age != 8'hff) x_age <= x_age + 1'b1;
-    lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid);
+    lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid && !lx_tag);
     if (lx_go) lx_iss <= 1'b1;
     if (lx_mine) begin
       lx_q <= lx_index;
       lx_got <= 1'b1;
     end
+    if (lx_valid && lx_tag && !pop_x) pk_lxf <= 1'b0;
     // the output queue: counts down, shifts on a fire, takes a decision
     // handed over (or a direct one) into the first free entry after that
     begin
@@ -2675,6 +2737,8 @@ module lbnic_ct_engine #(
       lx_got <= 1'b0;
       lx_iss <= 1'b0;
       d_go <= 1'b0;
+      pk_lx <= 1'b0;
+      pk_lxf <= 1'b0;
       pk_have <= 1'b0;
       pk_fly <= 1'b0;
       pk_e <= 1'b0;
