@@ -745,7 +745,33 @@ module lbnic_ct_engine #(
   localparam int unsigned LXL = 4;  // lbnic_lookup_index's latency, 1 + MUL_STAGES
   logic [LXL-1:0] lxs_v, lxs_t;
   logic          lx_tag, lx_pm, pv_ok, pm_lxi, pm_lxg, pk_lx, pk_lxf;
-  logic [31:0]   pv_m, g_hash, pm_lxq;
+  logic [31:0]   pv_m, pv_base, g_hash, pm_lxq;
+  // And its LUT entry, read as the index is in where the port is free
+  // (pm_lui: issued, pm_lug: in, pm_luq), tagged (lut_pv beside lut_v,
+  // lut_ptag at the answer: the bank's two clocks in lus); the packet that
+  // took it finds its entry in (pk_lug: SP_DONE) or coming (pk_luf).
+  logic [1:0]    lus, lvs;
+  logic          lut_pv, lut_ptag, pm_lui, pm_lug, pk_lug, pk_luf;
+  logic          lu_n;  // a tagged read in flight (one at most: its owner is known)
+  logic [15:0]   pm_luq;
+  assign lut_ptag = lus[1];
+  // a tagged answer that is the head's (the packet's came first)
+  logic lu_hd;
+  assign lu_hd = lut_rvalid && lut_ptag && !pk_luf && pm_lui;
+  always_ff @(posedge clk) begin
+    lus <= {lus[0], lut_pv};
+    lvs <= {lvs[0], lut_v};
+    lu_n <= (lu_n && !(lut_rvalid && lut_ptag)) || lut_pv;
+    if (rst) begin
+      lus <= '0;
+      lvs <= '0;
+      lu_n <= 1'b0;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && lut_rvalid != lvs[1]) $error("lbnic_ct_engine: the LUT port's latency apart from lus");
+`endif
   assign lx_pm = pm_iss && pv_ok;
   assign lx_go = st == S_DISP && !pk_lx && vip_slot.lut_size != 0
                  && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
@@ -780,6 +806,8 @@ module lbnic_ct_engine #(
         && !(vip_slot.lut_size != 0 && pv_m == vip_slot.lut_size && pmd_hash == m.hash
              && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE)))
       $error("lbnic_ct_engine: a Maglev index started ahead apart from the packet's");
+    if (!rst && st == S_DISP && (pk_lug || pk_luf) && (!pk_lx || g_rev || pv_base != vip_slot.lut_base))
+      $error("lbnic_ct_engine: a LUT entry read ahead apart from the packet's");
   end
 `endif
 
@@ -1942,6 +1970,7 @@ module lbnic_ct_engine #(
       pv_ok <= !m_w && vip_rd.lut_size != 0
                && (vip_rd.sched == SCHED_MAGLEV || vip_rd.sched == SCHED_MAGLEV_STABLE);
       pv_m <= vip_rd.lut_size;
+      pv_base <= vip_rd.lut_base;
     end
     if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
       pm_lxi <= 1'b0;
@@ -2112,18 +2141,44 @@ module lbnic_ct_engine #(
     if (rf_v) res_full[rf_i] <= h_rdata;
 
     // (before the FSM: S_DISP starts it, a hit in S_M_W cancels it)
+    // (and the head's, where its index ran ahead and the port is free:
+    // not the packet's read, nor S_LUT_GO's; its answer is tagged)
     begin
-      logic sp_iss, sp_rsp;
+      logic sp_iss, sp_rsp, lu_pre;
       sp_iss = sp == SP_IDX && (lx_got || lx_mine);
-      sp_rsp = lut_rvalid && sp_out != '0;
+      sp_rsp = lut_rvalid && !lut_ptag && sp_out != '0;
+      lu_pre = pm_lxg && !pm_lui && !lu_n && !lut_pv && pv_ok && !g_rev && !sp_iss
+               && !(st == S_LUT_GO && sp_out == '0);
+      lut_pv <= 1'b0;
       if (sp_iss) begin
         lut_v <= 1'b1;
         lut_i <= LIW'(v.lut_base + (lx_got ? lx_q : lx_index));
         sp <= SP_LUT;
       end
+      if (lu_pre) begin
+        lut_v <= 1'b1;
+        lut_pv <= 1'b1;
+        lut_i <= LIW'(pv_base + pm_lxq);
+        pm_lui <= 1'b1;
+      end
       if (sp_rsp && sp_out == 2'd1 && sp == SP_LUT) begin
         sp_local <= 16'(lut_rdata);
         sp <= SP_DONE;
+      end
+      // (answers in order: the packet's first, where it still waits)
+      if (lut_rvalid && lut_ptag) begin
+        if (pk_luf) begin
+          sp_local <= 16'(lut_rdata);
+          if (sp == SP_LUT) sp <= SP_DONE;
+        end else if (pm_lui) begin
+          pm_lug <= 1'b1;
+          pm_luq <= 16'(lut_rdata);
+        end
+        pk_luf <= 1'b0;
+      end
+      if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+        pm_lui <= 1'b0;
+        pm_lug <= 1'b0;
       end
       sp_out <= sp_out + 2'(sp_iss) - 2'(sp_rsp);
     end
@@ -2190,7 +2245,10 @@ module lbnic_ct_engine #(
             // ahead: pk_*)
             mstep <= MS_1;
             st <= S_M_W;
-            if (!g_rev && (lx_go || pk_lx)) sp <= SP_IDX;
+            // (its LUT entry read ahead: in, in now, or coming)
+            if (!g_rev && (lx_go || pk_lx))
+              sp <= (pk_lug || (pk_luf && lut_rvalid && lut_ptag)) ? SP_DONE
+                  : pk_luf ? SP_LUT : SP_IDX;
             // a pre-matched hit on the packet's slot: the usable check's
             // read now (its early hit was kept)
             if (pk_e && pme_hit && pme_vip == m.slot && slot_ok
@@ -2413,7 +2471,7 @@ module lbnic_ct_engine #(
         if (rr_we) rr_ok[SB'(s_slot)] <= 1'b1;
         st <= S_LUT_W;
       end
-      S_LUT_W: if (lut_rvalid) begin
+      S_LUT_W: if (lut_rvalid && !lut_ptag) begin
         s_local <= 16'(lut_rdata);
         st <= S_BE_GO;
       end
@@ -2616,6 +2674,9 @@ module lbnic_ct_engine #(
       // (its Maglev index: kept, coming now, or still coming)
       pk_lx <= pm_use && pm_lxi;
       pk_lxf <= pm_use && pm_lxi && !pm_lxg && !(lx_valid && lx_tag);
+      pk_lug <= pm_use && (pm_lug || lu_hd);
+      pk_luf <= pm_use && pm_lui && !pm_lug && !lu_hd;
+      if (pm_use && (pm_lug || pm_lui)) sp_local <= pm_lug ? pm_luq : 16'(lut_rdata);
       m <= hd_meta;
       p <= hd_parsed;
       got_a <= 1'b1;
@@ -2739,6 +2800,11 @@ module lbnic_ct_engine #(
       d_go <= 1'b0;
       pk_lx <= 1'b0;
       pk_lxf <= 1'b0;
+      pk_lug <= 1'b0;
+      pk_luf <= 1'b0;
+      pm_lui <= 1'b0;
+      pm_lug <= 1'b0;
+      lut_pv <= 1'b0;
       pk_have <= 1'b0;
       pk_fly <= 1'b0;
       pk_e <= 1'b0;
