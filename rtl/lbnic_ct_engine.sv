@@ -497,23 +497,42 @@ module lbnic_ct_engine #(
       $error("lbnic_ct_engine: md_p's top bit apart from the pointer's bit md_i");
   end
   always_ff @(posedge clk)
-    if (!rst && (st == S_US_DONE || (st == S_US_W && be_rvalid)) && hit_okq != hit_ok)
+    if (!rst && (st == S_US_DONE || (st == S_US_W && be_mine)) && hit_okq != hit_ok)
       $error("lbnic_ct_engine: hit_okq apart from hit_ok");
   // (S_US_W decides from the bank's answer: bx_up is be_rdata's there)
   always_ff @(posedge clk)
     if (!rst && st == S_US_W && eb_got) $error("lbnic_ct_engine: an early answer kept in S_US_W");
   // a hit on the packet's slot whose backend read went out early (eb_iss)
   // is decided in S_M_W as usable as far as its VIP entry goes: its
-  // backend is the early hit's, in range
+  // backend is the early hit's, in range (CT_EXEC's read's index, be_i,
+  // or that of the one read ahead with the pre-match, pk_bi, where the
+  // packet took it: eb_ad)
+  logic [BIW-1:0] eb_x, pk_bi;
+  logic eb_ad;
+  assign eb_x = eb_ad ? pk_bi : be_i;
+  always_ff @(posedge clk) begin
+    if (pop_x) begin
+      pk_bi <= be_pi;
+      eb_ad <= 1'b0;
+    end
+    if (st == S_DISP && pk_beh && (pk_beg || pk_bef)) eb_ad <= 1'b1;
+  end
   always_ff @(posedge clk)
     if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && x_valid && x_hit
         && x_hit_vip == m.slot && eb_iss
         && !(slot_ok && x_hit_be < vip_slot.backend_count
-             && be_i == BIW'(vip_slot.backend_base + 32'(x_hit_be))))
+             && eb_x == BIW'(vip_slot.backend_base + 32'(x_hit_be))))
       $error("lbnic_ct_engine: a hit decided in S_M_W apart from its early backend read");
 `endif
   logic hashed;
   assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
+`ifndef SYNTHESIS
+  // a Maglev miss's backend entry read ahead is the one S_SCHED would read
+  always_ff @(posedge clk)
+    if (!rst && st == S_SCHED && v.lut_size != 0 && hashed && sp == SP_DONE && !pk_beh
+        && (pk_beg || pk_bef) && pk_bi != BIW'(v.backend_base + 32'(sp_local)))
+      $error("lbnic_ct_engine: a backend entry read ahead apart from the miss's");
+`endif
   logic [31:0] rr_p;
   // RR / WRR pointers: a RAM of one word per VIP slot (8192 bits of
   // flip-flops written at a variable slot were what Yosys' `proc` could not
@@ -746,6 +765,7 @@ module lbnic_ct_engine #(
   logic [LXL-1:0] lxs_v, lxs_t;
   logic          lx_tag, lx_pm, pv_ok, pm_lxi, pm_lxg, pk_lx, pk_lxf;
   logic [31:0]   pv_m, pv_base, g_hash, pm_lxq;
+  logic          pv_v;  // pv_* are the head's slot's (the VIP read was)
   // And its LUT entry, read as the index is in where the port is free
   // (pm_lui: issued, pm_lug: in, pm_luq), tagged (lut_pv beside lut_v,
   // lut_ptag at the answer: the bank's two clocks in lus); the packet that
@@ -758,6 +778,43 @@ module lbnic_ct_engine #(
   // a tagged answer that is the head's (the packet's came first)
   logic lu_hd;
   assign lu_hd = lut_rvalid && lut_ptag && !pk_luf && pm_lui;
+  // And its backend entry: a hit's on its own slot (the pre-match's early
+  // hit, in range) or a Maglev miss's (its LUT entry read ahead). The
+  // request (be_pq, be_pi: a register, the index's add in front of the
+  // port's was too deep) goes out in a clock CT_EXEC reads none (bv_set),
+  // tagged (be_pv beside be_v, be_ptag at the answer: bes; one in flight,
+  // be_n): pm_bei out, pm_beg in (pm_beq); the packet that took it:
+  // pk_beg (in `be`), pk_bef (coming), pk_beh (a hit's, else a miss's).
+  logic [1:0]    bes, bvs;
+  logic          be_pq, be_pv, be_ptag, be_n, pm_bei, pm_beg, pm_beh, pk_beg, pk_bef, pk_beh;
+  logic          be_hd, be_mine, be_want, be_wh;
+  logic [BIW-1:0] be_pi, be_wi;
+  lbnic_pkg::backend_t pm_beq;
+  logic [31:0]   pv_bbase;
+  logic [15:0]   pv_bcount;
+  assign be_ptag = bes[1];
+  assign be_hd = be_rvalid && be_ptag && !pk_bef && pm_bei;
+  // an answer that is the packet's: CT_EXEC's own (untagged), or the one
+  // read ahead for it
+  assign be_mine = be_rvalid && (be_ptag ? pk_bef : 1'b1);
+  // what the head wants read: its hit's entry, else its miss's
+  assign be_wh = pv_v && pm_e && pme_hit && pme_vip == g_slot && pme_be < pv_bcount;
+  assign be_want = be_wh || (pm == PM_HAVE && !pm_hit && pm_lug);
+  assign be_wi = BIW'(pv_bbase + (be_wh ? 32'(pme_be) : 32'(pm_luq)));
+  always_ff @(posedge clk) begin
+    bes <= {bes[0], be_pv};
+    bvs <= {bvs[0], be_v};
+    be_n <= (be_n && !(be_rvalid && be_ptag)) || be_pv;
+    if (rst) begin
+      bes <= '0;
+      bvs <= '0;
+      be_n <= 1'b0;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && be_rvalid != bvs[1]) $error("lbnic_ct_engine: the BACKEND port's latency apart from bes");
+`endif
   always_ff @(posedge clk) begin
     lus <= {lus[0], lut_pv};
     lvs <= {lvs[0], lut_v};
@@ -1967,10 +2024,13 @@ module lbnic_ct_engine #(
     end
     // (the VIP read is the head's slot's where the FSM is not in S_M_W)
     if (pm_rd) begin
+      pv_v <= !m_w;
       pv_ok <= !m_w && vip_rd.lut_size != 0
                && (vip_rd.sched == SCHED_MAGLEV || vip_rd.sched == SCHED_MAGLEV_STABLE);
       pv_m <= vip_rd.lut_size;
       pv_base <= vip_rd.lut_base;
+      pv_bbase <= vip_rd.backend_base;
+      pv_bcount <= vip_rd.backend_count;
     end
     if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
       pm_lxi <= 1'b0;
@@ -2095,8 +2155,11 @@ module lbnic_ct_engine #(
     end
   endtask
   always_ff @(posedge clk) begin
+    logic bv_set;  // CT_EXEC reads BACKEND this clock (the head's read waits)
+    bv_set = 1'b0;
     cnt <= '0;
     be_v <= 1'b0;
+    be_pv <= 1'b0;
     lut_v <= 1'b0;
     flush_done <= 1'b0;
     d_go <= 1'b0;
@@ -2182,6 +2245,25 @@ module lbnic_ct_engine #(
       end
       sp_out <= sp_out + 2'(sp_iss) - 2'(sp_rsp);
     end
+    // the head's backend entry (be_want), one request at a time: its index
+    // into be_pi, issued after the FSM's case in a clock it reads none
+    if (be_want && !be_pq && !pm_bei && !be_n) begin
+      be_pq <= 1'b1;
+      be_pi <= be_wi;
+      pm_beh <= be_wh;
+    end
+    if (be_rvalid && be_ptag) begin
+      if (!pk_bef && pm_bei) begin
+        pm_beg <= 1'b1;
+        pm_beq <= be_rdata;
+      end
+      pk_bef <= 1'b0;
+    end
+    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+      be_pq <= 1'b0;
+      pm_bei <= 1'b0;
+      pm_beg <= 1'b0;
+    end
 
     case (st)
       S_IDLE: begin
@@ -2251,10 +2333,17 @@ module lbnic_ct_engine #(
                   : pk_luf ? SP_LUT : SP_IDX;
             // a pre-matched hit on the packet's slot: the usable check's
             // read now (its early hit was kept)
+            // (or read ahead with the pre-match: in `be`, or coming)
             if (pk_e && pme_hit && pme_vip == m.slot && slot_ok
                 && pme_be < vip_slot.backend_count) begin
-              be_v <= 1'b1;
-              be_i <= BIW'(vip_slot.backend_base + 32'(pme_be));
+              if (pk_beh && (pk_beg || pk_bef)) begin
+                eb_got <= pk_beg || (pk_bef && be_rvalid && be_ptag);
+                if (pk_bef && be_rvalid && be_ptag) be <= be_rdata;
+              end else begin
+                be_v <= 1'b1;
+                bv_set = 1'b1;
+                be_i <= BIW'(vip_slot.backend_base + 32'(pme_be));
+              end
               eb_iss <= 1'b1;
             end
           end else begin
@@ -2279,10 +2368,11 @@ module lbnic_ct_engine #(
         if (mstep == MS_1 && !phase_nat && xe_valid && me_hit && me_vip == m.slot && !eb_iss
             && slot_ok && me_be < vip_slot.backend_count) begin
           be_v <= 1'b1;
+          bv_set = 1'b1;
           be_i <= BIW'(vip_slot.backend_base + 32'(me_be));
           eb_iss <= 1'b1;
         end
-        if (eb_iss && be_rvalid) begin
+        if (eb_iss && be_mine) begin
           be <= be_rdata;
           eb_got <= 1'b1;
         end
@@ -2320,7 +2410,7 @@ module lbnic_ct_engine #(
               end else if (x_hit_vip == m.slot) begin
                 // the hit's VIP is the packet's slot's: its entry is
                 // vip_slot, so S_LOOKED's usable check starts now
-                if (eb_iss && (eb_got || be_rvalid)) begin
+                if (eb_iss && (eb_got || be_mine)) begin
                   // its read went out early and is in, or comes now (be_rdata
                   // is the bank's register): decided now; the early hit's
                   // backend was in range, or eb_iss would not be set (the
@@ -2330,6 +2420,7 @@ module lbnic_ct_engine #(
                   st <= S_US_W;  // (its answer comes later)
                 end else if (slot_ok && x_hit_be < vip_slot.backend_count) begin
                   be_v <= 1'b1;
+                  bv_set = 1'b1;
                   be_i <= BIW'(vip_slot.backend_base + 32'(x_hit_be));
                   st <= S_US_W;
                 end else begin
@@ -2377,6 +2468,7 @@ module lbnic_ct_engine #(
         if (hit_ok) begin
           // usable: the backend entry valid and not down
           be_v <= 1'b1;
+          bv_set = 1'b1;
           be_i <= BIW'(vip_hit.backend_base + 32'(r_hit_be));
           st <= S_US_W;
         end else begin
@@ -2386,7 +2478,7 @@ module lbnic_ct_engine #(
       end
       // (decided as the answer comes, S_US_DONE's work here: a clock of
       // every hit that waits for its backend's answer, issue 13)
-      S_US_W: if (be_rvalid) begin
+      S_US_W: if (be_mine) begin
         be <= be_rdata;
         us_done(hit_okq && bx_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
       end
@@ -2413,11 +2505,19 @@ module lbnic_ct_engine #(
         end else if (hashed) begin
           idx <= lx_q;
           if (sp == SP_DONE) begin
-            // the entry was read during the match
+            // the entry was read during the match (and its backend
+            // entry with the pre-match: in `be`, or coming)
             s_local <= sp_local;
-            be_v <= 1'b1;
-            be_i <= BIW'(v.backend_base + 32'(sp_local));
-            st <= S_BE_W;
+            if (!pk_beh && pk_beg) begin
+              st <= S_POSTSCHED;
+            end else begin
+              if (!(!pk_beh && pk_bef)) begin
+                be_v <= 1'b1;
+                bv_set = 1'b1;
+                be_i <= BIW'(v.backend_base + 32'(sp_local));
+              end
+              st <= S_BE_W;
+            end
           end else if (sp == SP_OFF) begin
             st <= lx_got ? S_LUT_GO : S_HASHIDX;
           end
@@ -2477,10 +2577,11 @@ module lbnic_ct_engine #(
       end
       S_BE_GO: begin
         be_v <= 1'b1;
+        bv_set = 1'b1;
         be_i <= BIW'(v.backend_base + 32'(s_local));
         st <= S_BE_W;
       end
-      S_BE_W: if (be_rvalid) begin
+      S_BE_W: if (be_mine) begin
         be <= be_rdata;
         st <= S_POSTSCHED;
       end
@@ -2662,6 +2763,20 @@ module lbnic_ct_engine #(
       default: st <= S_IDLE;
     endcase
 
+    // (the head's backend read, where CT_EXEC reads none; dropped with the
+    // pre-match, below)
+    if (be_pq && !bv_set) begin
+      be_v <= 1'b1;
+      be_i <= be_pi;
+      be_pv <= 1'b1;
+      be_pq <= 1'b0;
+      pm_bei <= 1'b1;
+    end
+    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+      be_pq <= 1'b0;
+      pm_bei <= 1'b0;
+    end
+
     // the head enters CT_EXEC: from S_IDLE, or as the packet there leaves
     // (its decision handed over, its writes taken: S_OUT, or S_WR as the
     // last write is taken; pop_x)
@@ -2675,6 +2790,11 @@ module lbnic_ct_engine #(
       pk_lx <= pm_use && pm_lxi;
       pk_lxf <= pm_use && pm_lxi && !pm_lxg && !(lx_valid && lx_tag);
       pk_lug <= pm_use && (pm_lug || lu_hd);
+      pk_beg <= pm_use && (pm_beg || be_hd);
+      pk_bef <= pm_use && pm_bei && !pm_beg && !be_hd;
+      pk_beh <= pm_beh;
+      if (pm_use && pm_beg) be <= pm_beq;
+      else if (pm_use && be_hd) be <= be_rdata;
       pk_luf <= pm_use && pm_lui && !pm_lug && !lu_hd;
       if (pm_use && (pm_lug || pm_lui)) sp_local <= pm_lug ? pm_luq : 16'(lut_rdata);
       m <= hd_meta;
@@ -2802,9 +2922,15 @@ module lbnic_ct_engine #(
       pk_lxf <= 1'b0;
       pk_lug <= 1'b0;
       pk_luf <= 1'b0;
+      pk_beg <= 1'b0;
+      pk_bef <= 1'b0;
+      be_pq <= 1'b0;
+      pm_bei <= 1'b0;
+      pm_beg <= 1'b0;
       pm_lui <= 1'b0;
       pm_lug <= 1'b0;
       lut_pv <= 1'b0;
+      be_pv <= 1'b0;
       pk_have <= 1'b0;
       pk_fly <= 1'b0;
       pk_e <= 1'b0;

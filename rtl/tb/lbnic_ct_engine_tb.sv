@@ -310,7 +310,7 @@ module lbnic_ct_engine_run #(
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
   longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0;
   longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0;
-  longint n_pm = 0, n_pmh = 0, n_pmx = 0, n_plx = 0, n_plu = 0;
+  longint n_pm = 0, n_pmh = 0, n_pmx = 0, n_plx = 0, n_plu = 0, n_pbe = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -341,6 +341,7 @@ module lbnic_ct_engine_run #(
       n_pmh <= n_pmh + longint'(dut.pm_use && dut.pm == dut.PM_HAVE);
       n_plx <= n_plx + longint'(dut.pm_use && dut.pm_lxi);  // its Maglev index too
       n_plu <= n_plu + longint'(dut.pm_use && dut.pm_lui);  // and its LUT entry's read
+      n_pbe <= n_pbe + longint'(dut.pm_use && dut.pm_bei);  // and its backend entry's
       n_pmx <= n_pmx + longint'(!dut.pop && dut.pm != dut.PM_OFF && !dut.pm_keep);
       n_fb <= n_fb + longint'(dut.fw_fb[0]) + longint'(dut.fw_fb[1])
               + longint'(dut.fw_on[0] && dut.fw_nr[0] && dut.fw_cancel[0])
@@ -377,9 +378,9 @@ module lbnic_ct_engine_run #(
       $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d), pre-matches dropped %0d",
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d",
              NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_ulk,
-             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pmx);
+             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;
