@@ -271,12 +271,11 @@ module lbnic_ct_engine #(
   // tag 1), PM_HAVE (its result in pm_*); back to PM_OFF where the head
   // stops being ready. pm_n: a tagged match in flight (one at most, a
   // dropped one's too); pm_e: its early hit is in pme_*. The packet that
-  // took it: pk_have (the result in pm_*), pk_fly (still in u_match), pk_e
-  // (its early hit in pme_*).
+  // took it: pk_have (the result in pm_*), pk_fly (still in u_match).
   localparam logic [1:0] PM_OFF = 2'd0, PM_FLY = 2'd2, PM_HAVE = 2'd3;
   logic [1:0]                pm;
   logic                      pm_rd, pm_iss, pm_n, pm_e, pm_keep, pm_use;
-  logic                      pk_have, pk_fly, pk_e, pk_sel;
+  logic                      pk_have, pk_fly, pk_sel;
   logic                      pm_hit, pm_hit_b, pm_ins_b, pm_aged;
   logic [WB-1:0]             pm_hit_way, pm_ins_way;
   logic [15:0]               pm_hit_vip, pm_hit_be;
@@ -515,7 +514,7 @@ module lbnic_ct_engine #(
       pk_bi <= be_pi;
       eb_ad <= 1'b0;
     end
-    if (st == S_DISP && pk_beh && (pk_beg || pk_bef)) eb_ad <= 1'b1;
+    if (st == S_DISP && pk_ebw && slot_ok && pk_beh && (pk_beg || pk_bef)) eb_ad <= 1'b1;
   end
   always_ff @(posedge clk)
     if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && x_valid && x_hit
@@ -766,6 +765,10 @@ module lbnic_ct_engine #(
   logic          lx_tag, lx_pm, pv_ok, pm_lxi, pm_lxg, pk_lx, pk_lxf;
   logic [31:0]   pv_m, pv_base, g_hash, pm_lxq;
   logic          pv_v;  // pv_* are the head's slot's (the VIP read was)
+  logic [7:0]    pv_sched;
+  // (from the registered fields: the compares behind the VIP read were 11
+  // LUT levels)
+  assign pv_ok = pv_v && pv_m != 0 && (pv_sched == SCHED_MAGLEV || pv_sched == SCHED_MAGLEV_STABLE);
   // And its LUT entry, read as the index is in where the port is free
   // (pm_lui: issued, pm_lug: in, pm_luq), tagged (lut_pv beside lut_v,
   // lut_ptag at the answer: the bank's two clocks in lus); the packet that
@@ -798,9 +801,21 @@ module lbnic_ct_engine #(
   // read ahead for it
   assign be_mine = be_rvalid && (be_ptag ? pk_bef : 1'b1);
   // what the head wants read: its hit's entry, else its miss's
-  assign be_wh = pv_v && pm_e && pme_hit && pme_vip == g_slot && pme_be < pv_bcount;
-  assign be_want = be_wh || (pm == PM_HAVE && !pm_hit && pm_lug);
-  assign be_wi = BIW'(pv_bbase + (be_wh ? 32'(pme_be) : 32'(pm_luq)));
+  // (each in a register a clock behind its inputs, pm_ebw / pm_ebx and
+  // pm_mw / pm_mx: the compares and the add in front of the port were 8
+  // LUT levels; checked against pm still on)
+  logic          pm_ebw, pm_mw, pk_ebw;
+  logic [BIW-1:0] pk_ebx;
+  logic [BIW-1:0] pm_ebx, pm_mx;
+  assign be_wh = pm_ebw;
+  assign be_want = (pm_ebw || pm_mw) && pm != PM_OFF;
+  assign be_wi = pm_ebw ? pm_ebx : pm_mx;
+  always_ff @(posedge clk) begin
+    pm_ebw <= pv_v && pm_e && pme_hit && pme_vip == g_slot && pme_be < pv_bcount && !pop;
+    pm_ebx <= BIW'(pv_bbase + 32'(pme_be));
+    pm_mw <= pm == PM_HAVE && !pm_hit && pm_lug && !pop;
+    pm_mx <= BIW'(pv_bbase + 32'(pm_luq));
+  end
   always_ff @(posedge clk) begin
     bes <= {bes[0], be_pv};
     bvs <= {bvs[0], be_v};
@@ -1987,7 +2002,9 @@ module lbnic_ct_engine #(
   // register: it chooses u_match's inputs); S_M_GO waits that clock, and
   // d_go cannot come then (it follows a pop).
   assign pm_keep = hd_ok && !ct_host && hd_za == '0 && hd_zb == '0;
-  assign pm_rd = pm == PM_OFF && !pm_n && !pm_iss && !pop && pm_keep && hd_need && !hd_dir;
+  // (a head with zeroes is dropped the clock after: their read in front of
+  // the queue RAM's enable was 8 LUT levels)
+  assign pm_rd = pm == PM_OFF && !pm_n && !pm_iss && !pop && hd_ok && !ct_host && hd_need && !hd_dir;
   assign pm_use = pop_x && (pm == PM_FLY || pm == PM_HAVE) && pm_keep;
   assign pk_sel = pk_have || pk_fly;
   // the packet's lookup: the pre-match's result (kept, or coming now
@@ -2025,8 +2042,7 @@ module lbnic_ct_engine #(
     // (the VIP read is the head's slot's where the FSM is not in S_M_W)
     if (pm_rd) begin
       pv_v <= !m_w;
-      pv_ok <= !m_w && vip_rd.lut_size != 0
-               && (vip_rd.sched == SCHED_MAGLEV || vip_rd.sched == SCHED_MAGLEV_STABLE);
+      pv_sched <= vip_rd.sched;
       pv_m <= vip_rd.lut_size;
       pv_base <= vip_rd.lut_base;
       pv_bbase <= vip_rd.backend_base;
@@ -2168,7 +2184,6 @@ module lbnic_ct_engine #(
       pk_have <= 1'b1;
       pk_fly <= 1'b0;
     end
-    if (me_valid && me_tag && pk_fly) pk_e <= 1'b1;
 
     // conntrack responses, by tag
     if (ct_rsp_valid) begin
@@ -2252,10 +2267,16 @@ module lbnic_ct_engine #(
       be_pi <= be_wi;
       pm_beh <= be_wh;
     end
+    // (the packet's answer, where it waits for one: into `be`, wherever
+    // CT_EXEC is)
     if (be_rvalid && be_ptag) begin
       if (!pk_bef && pm_bei) begin
         pm_beg <= 1'b1;
         pm_beq <= be_rdata;
+      end
+      if (pk_bef) begin
+        pk_beg <= 1'b1;
+        be <= be_rdata;
       end
       pk_bef <= 1'b0;
     end
@@ -2301,6 +2322,8 @@ module lbnic_ct_engine #(
         v <= vip_slot;
         eb_iss <= 1'b0;
         eb_got <= 1'b0;
+        // (its backend entry read ahead, in pm_beq since the pop)
+        if (pk_beg) be <= pm_beq;
         rr_okq <= 32'(m.slot) < MAX_VIPS && rr_ok[SB'(m.slot)] && !clear;
         stale <= 1'b0;
         phase_nat <= 1'b0;
@@ -2316,7 +2339,6 @@ module lbnic_ct_engine #(
         if (x_dir || (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host)) begin
           pk_have <= 1'b0;
           pk_fly <= 1'b0;
-          pk_e <= 1'b0;
         end
         if (!x_dir) begin
           // a Reverse (CT_HOST clear), a valid VIP's packet or a fragment
@@ -2334,15 +2356,15 @@ module lbnic_ct_engine #(
             // a pre-matched hit on the packet's slot: the usable check's
             // read now (its early hit was kept)
             // (or read ahead with the pre-match: in `be`, or coming)
-            if (pk_e && pme_hit && pme_vip == m.slot && slot_ok
-                && pme_be < vip_slot.backend_count) begin
+            // (pk_ebw, pk_ebx: the head's own-slot hit and its entry's
+            // index, registered before the pop: pm_ebw)
+            if (pk_ebw && slot_ok) begin
               if (pk_beh && (pk_beg || pk_bef)) begin
                 eb_got <= pk_beg || (pk_bef && be_rvalid && be_ptag);
-                if (pk_bef && be_rvalid && be_ptag) be <= be_rdata;
               end else begin
                 be_v <= 1'b1;
                 bv_set = 1'b1;
-                be_i <= BIW'(vip_slot.backend_base + 32'(pme_be));
+                be_i <= pk_ebx;
               end
               eb_iss <= 1'b1;
             end
@@ -2381,7 +2403,6 @@ module lbnic_ct_engine #(
             MS_1: begin
               pk_have <= 1'b0;
               pk_fly <= 1'b0;
-              pk_e <= 1'b0;
               r_hit <= x_hit;
               r_hit_b <= x_hit_b;
               r_hit_way <= x_hit_way;
@@ -2581,8 +2602,9 @@ module lbnic_ct_engine #(
         be_i <= BIW'(v.backend_base + 32'(s_local));
         st <= S_BE_W;
       end
-      S_BE_W: if (be_mine) begin
-        be <= be_rdata;
+      // (or the miss's entry read ahead came in before: pk_beg, in `be`)
+      S_BE_W: if (be_mine || (!pk_beh && pk_beg)) begin
+        if (be_mine) be <= be_rdata;
         st <= S_POSTSCHED;
       end
       S_POSTSCHED: begin
@@ -2785,7 +2807,6 @@ module lbnic_ct_engine #(
       d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0 && !pm_use;
       pk_have <= pm_use && (pm == PM_HAVE || (mo_valid && mo_tag));
       pk_fly <= pm_use && pm == PM_FLY && !(mo_valid && mo_tag);
-      pk_e <= pm_use && (pm_e || (me_valid && me_tag));
       // (its Maglev index: kept, coming now, or still coming)
       pk_lx <= pm_use && pm_lxi;
       pk_lxf <= pm_use && pm_lxi && !pm_lxg && !(lx_valid && lx_tag);
@@ -2793,8 +2814,8 @@ module lbnic_ct_engine #(
       pk_beg <= pm_use && (pm_beg || be_hd);
       pk_bef <= pm_use && pm_bei && !pm_beg && !be_hd;
       pk_beh <= pm_beh;
-      if (pm_use && pm_beg) be <= pm_beq;
-      else if (pm_use && be_hd) be <= be_rdata;
+      pk_ebw <= pm_use && pm_ebw;
+      pk_ebx <= pm_ebx;
       pk_luf <= pm_use && pm_lui && !pm_lug && !lu_hd;
       if (pm_use && (pm_lug || pm_lui)) sp_local <= pm_lug ? pm_luq : 16'(lut_rdata);
       m <= hd_meta;
@@ -2933,7 +2954,6 @@ module lbnic_ct_engine #(
       be_pv <= 1'b0;
       pk_have <= 1'b0;
       pk_fly <= 1'b0;
-      pk_e <= 1'b0;
       sp <= SP_OFF;
       sp_out <= '0;
       eb_iss <= 1'b0;
