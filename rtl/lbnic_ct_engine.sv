@@ -161,7 +161,6 @@ module lbnic_ct_engine #(
   localparam logic [7:0] RST_FLAG = 8'h04;
   localparam logic [TAG_BITS-1:0] TAG_A = TAG_BITS'(lbnic_pkg::CT_TAG_EXEC_A);
   localparam logic [TAG_BITS-1:0] TAG_B = TAG_BITS'(lbnic_pkg::CT_TAG_EXEC_B);
-  localparam logic [TAG_BITS-1:0] TAG_T = TAG_BITS'(lbnic_pkg::CT_TAG_EXEC_T);
   localparam logic [TAG_BITS-1:0] TAG_Q = TAG_BITS'(lbnic_pkg::CT_TAG_QUEUED);
   // the posted NAT return entries' reads (lbnic_ct_rmw u: sides a and b
   // at TAG_R + 2u and TAG_R + 2u + 1)
@@ -234,14 +233,14 @@ module lbnic_ct_engine #(
   typedef enum logic [5:0] {
     S_IDLE, S_DISP, S_RD_A, S_RD_B, S_RD_W, S_M_GO, S_M_W, S_LOOKED, S_US_W, S_US_DONE,
     S_POSTLOOK, S_SCHED, S_HASHIDX, S_MOD, S_LUT_GO, S_LUT_W, S_BE_GO, S_BE_W, S_POSTSCHED,
-    S_PUT, S_RH, S_RH_W, S_T_RD, S_T_W, S_FALLBACK, S_RELOC2, S_WR, S_AFTER_PUT, S_NAT_HASH,
+    S_PUT, S_RH, S_RH_W, S_RPOST, S_FALLBACK, S_WR, S_AFTER_PUT, S_NAT_HASH,
     S_NAT_W, S_OUT, S_SC_RD, S_SC_W, S_SC_CNT, S_FLUSH, S_HR_RD, S_HR_W, S_HCLR,
     // (after the others: lbnic_ct_engine_tb names states by number)
     S_NAT_HA, S_NAT_HB, S_NAT_HC
   } state_e;
   state_e st, wr_ret;
 
-  localparam logic [1:0] MS_1 = 2'd0, MS_2 = 2'd1, MS_3 = 2'd2;
+  localparam logic [1:0] MS_1 = 2'd0, MS_2 = 2'd1;
 
   lbnic_pipe_pkg::meta_t     m;
   lbnic_pipe_pkg::parsed_t   p;
@@ -268,13 +267,17 @@ module lbnic_ct_engine #(
   // are current (hd_ok), from the same queue RAM data its pop would read,
   // so that as it enters CT_EXEC its result is in (pm_*) or on its way.
   // pm: PM_FLY (its data read, pm_rd, and issued the next clock, pm_iss,
-  // tag 1), PM_HAVE (its result in pm_*); back to PM_OFF where the head
-  // stops being ready. pm_n: a tagged match in flight (one at most, a
-  // dropped one's too); pm_e: its early hit is in pme_*. The packet that
-  // took it: pk_have (the result in pm_*), pk_fly (still in u_match).
+  // with its tag pm_id), PM_HAVE (its result in pm_*); back to PM_OFF
+  // where the head stops being ready. pm_e: its early hit is in pme_*.
+  // The packet that took it: pk_have (the result in pm_*), pk_tag (still
+  // in u_match, under that tag; pk_fly). The tags 1..3 go round, so the
+  // next head's pre-match goes out while the packet's, or a dropped one's,
+  // is still in u_match (pm_fl: the tags in flight; one is not reused
+  // until its result is out).
   localparam logic [1:0] PM_OFF = 2'd0, PM_FLY = 2'd2, PM_HAVE = 2'd3;
-  logic [1:0]                pm;
-  logic                      pm_rd, pm_iss, pm_n, pm_e, pm_keep, pm_use;
+  logic [1:0]                pm, pm_id, pm_nid, pk_tag;
+  logic [3:1]                pm_fl;
+  logic                      pm_rd, pm_iss, pm_e, pm_keep, pm_use, pm_drop, pm_end;
   logic                      pk_have, pk_fly, pk_sel;
   logic                      pm_hit, pm_hit_b, pm_ins_b, pm_aged;
   logic [WB-1:0]             pm_hit_way, pm_ins_way;
@@ -295,14 +298,16 @@ module lbnic_ct_engine #(
   // The lookup's hit as u_match has it NQ + 1 clocks before its result:
   // a hit on the packet's own slot starts the usable check's read then
   // (eb_iss; eb_got: its answer came before the result).
-  logic                      me_valid, me_tag, me_hit, eb_iss, eb_got;
+  logic                      me_valid, me_hit, eb_iss, eb_got;
+  logic [1:0]                me_tag;
   logic [15:0]               me_vip, me_be;
-  logic [31:0]               ma, mb, mt;
-  logic [BBITS-1:0]          da, db, dt;
-  logic                      got_a, got_b, got_t;
+  logic [31:0]               ma, mb;
+  logic [BBITS-1:0]          da, db;
+  logic                      got_a, got_b;
   logic [1:0]                mstep;
   // ct_match outputs
-  logic                      mo_valid, mo_tag, mo_hit, mo_hit_b, mo_ins_b, mo_aged;
+  logic                      mo_valid, mo_hit, mo_hit_b, mo_ins_b, mo_aged;
+  logic [1:0]                mo_tag;
   logic [WB-1:0]             mo_hit_way, mo_ins_way;
   logic [15:0]               mo_hit_vip, mo_hit_be;
   lbnic_pkg::ct_way_t        mo_touched, mo_new;
@@ -314,7 +319,9 @@ module lbnic_ct_engine #(
   logic [15:0]               x_hit_vip, x_hit_be;
   lbnic_pkg::ct_way_t        x_touched, x_new;
   logic [1:0]                x_kind;
+  /* verilator lint_off UNUSEDSIGNAL */  // (a bucket number: BW bits)
   logic [31:0]               mo_reloc;
+  /* verilator lint_on UNUSEDSIGNAL */
   // captured results
   logic                      r_hit, r_hit_b;
   logic [WB-1:0]             r_hit_way;
@@ -414,7 +421,10 @@ module lbnic_ct_engine #(
   logic [WAYS-1:0] rm_wr_mask;
   logic [BBITS-1:0] rm_wr_data;
   logic nh_a;  // the first candidate's hint (S_NAT_HB)
-  assign rm_cmd_valid = st == S_NAT_HC && (!nh_a || !h_rdata);
+  assign rm_cmd_valid = (st == S_NAT_HC && (!nh_a || !h_rdata)) || st == S_RPOST;
+  // the command's buckets: a NAT return key's candidates (ma, mb as
+  // well), or a relocation's target (as both)
+  logic [BW-1:0] ca, cb;
   // a bucket a unit holds
   function automatic logic locked(input logic [BW-1:0] x, input logic [NR-1:0] bz,
                                   input logic [NR*BW-1:0] la, input logic [NR*BW-1:0] lb);
@@ -463,7 +473,7 @@ module lbnic_ct_engine #(
         .clk, .rst,
         .cmd_valid(r_cmd[u]), .cmd_ready(r_cmd_ready[u]), .cmd_key(mkey), .cmd_flags(mflags),
         .cmd_now(m.now), .cmd_len(m.len), .cmd_vip(s_slot), .cmd_backend(s_local),
-        .cmd_a(BW'(ma)), .cmd_b(BW'(mb)), .timeouts(to),
+        .cmd_a(ca), .cmd_b(cb), .cmd_reloc(st == S_RPOST), .cmd_way(mv_way), .timeouts(to),
         .rd_valid(r_rd_valid[u]), .rd_ready(r_rd_ready[u]), .rd_bucket(r_rd_bucket[BW*u +: BW]),
         .rd_side(r_rd_side[u]), .rsp_valid(r_rsp[u]),
         .rsp_side(ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u + 1)), .rsp_data(ct_rsp_data),
@@ -524,6 +534,8 @@ module lbnic_ct_engine #(
       $error("lbnic_ct_engine: a hit decided in S_M_W apart from its early backend read");
 `endif
   logic hashed;
+  // (S_DISP's: the packet schedules by Maglev, its table not empty)
+  logic fm_v;
   assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
 `ifndef SYNTHESIS
   // a Maglev miss's backend entry read ahead is the one S_SCHED would read
@@ -531,6 +543,11 @@ module lbnic_ct_engine #(
     if (!rst && st == S_SCHED && v.lut_size != 0 && hashed && sp == SP_DONE && !pk_beh
         && (pk_beg || pk_bef) && pk_bi != BIW'(v.backend_base + 32'(sp_local)))
       $error("lbnic_ct_engine: a backend entry read ahead apart from the miss's");
+  // (and as the miss is scheduled, S_SCHED taken or not)
+  always_ff @(posedge clk)
+    if (!rst && st == S_POSTSCHED && !pk_beh && pk_beg
+        && pk_bi != BIW'(v.backend_base + 32'(s_local)))
+      $error("lbnic_ct_engine: a miss scheduled on a backend entry read ahead for another");
 `endif
   logic [31:0] rr_p;
   // RR / WRR pointers: a RAM of one word per VIP slot (8192 bits of
@@ -673,23 +690,21 @@ module lbnic_ct_engine #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic            m_in_ready;  // always ready: out_ready is 1
   /* verilator lint_on UNUSEDSIGNAL */
-  logic            use_t;    // MS_3: the relocation target as both buckets
-  assign use_t = mstep == MS_3;
   // the head's data goes in (d_go: it entered CT_EXEC; pm_iss: its
   // pre-match), or CT_EXEC's own (the relocation plans, the NAT return key)
   logic            g_go;
   assign g_go = d_go || pm_iss;
-  lbnic_ct_match #(.WAYS(WAYS)) u_match (
+  lbnic_ct_match #(.WAYS(WAYS), .TW(2)) u_match (
       .clk, .rst,
       .in_valid((st == S_M_GO && !pm_iss) || (d_go && (g_rev || !ct_host)) || pm_iss),
       .in_ready(m_in_ready),
-      .in_tag(pm_iss),
+      .in_tag(pm_iss ? pm_id : 2'd0),
       .key(g_go ? g_key : mkey), .reverse(g_go ? g_rev : mrev), .now(g_go ? g_now : m.now),
       .len(g_go ? g_len : m.len), .tcp_flags(g_go ? g_flags : mflags),
       .new_vip(g_go ? g_slot : s_slot), .new_backend(s_local),
       .to_syn(to[31:0]), .to_est(to[63:32]), .to_fin(to[95:64]), .to_udp(to[127:96]),
-      .bucket_a(g_go ? hd_da : use_t ? dt : da), .bucket_b(g_go ? hd_db : use_t ? dt : db),
-      .a(g_go ? g_a : use_t ? mt : ma), .b(g_go ? g_b : use_t ? mt : mb),
+      .bucket_a(g_go ? hd_da : da), .bucket_b(g_go ? hd_db : db),
+      .a(g_go ? g_a : ma), .b(g_go ? g_b : mb),
       .res_other(res_other),
       .res_placed((mstep == MS_2 && !g_go) ? res_placed : '0),
       .res_full(res_full),
@@ -711,7 +726,7 @@ module lbnic_ct_engine #(
   lbnic_pkg::ct_way_t rw;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_word_sel #(.W(WBITS), .N(N), .IW(NW)) u_rw (.words(dab), .index(rh_in), .word(rw));
-  // MS_3: the way the relocation moves (the first plan's insert way)
+  // the way a relocation moves (the first plan's insert way), posted
   logic [WBITS-1:0] mv_way;
   logic [NW-1:0]    mv_i;
   assign mv_i = r2_ins_b ? NW'(WAYS + 32'(r2_ins_way)) : NW'(r2_ins_way);
@@ -790,7 +805,7 @@ module lbnic_ct_engine #(
   // pk_beg (in `be`), pk_bef (coming), pk_beh (a hit's, else a miss's).
   logic [1:0]    bes, bvs;
   logic          be_pq, be_pv, be_ptag, be_n, pm_bei, pm_beg, pm_beh, pk_beg, pk_bef, pk_beh;
-  logic          be_hd, be_mine, be_want, be_wh;
+  logic          be_hd, be_mine, be_want;
   logic [BIW-1:0] be_pi, be_wi;
   lbnic_pkg::backend_t pm_beq;
   logic [31:0]   pv_bbase;
@@ -807,7 +822,6 @@ module lbnic_ct_engine #(
   logic          pm_ebw, pm_mw, pk_ebw;
   logic [BIW-1:0] pk_ebx;
   logic [BIW-1:0] pm_ebx, pm_mx;
-  assign be_wh = pm_ebw;
   assign be_want = (pm_ebw || pm_mw) && pm != PM_OFF;
   assign be_wi = pm_ebw ? pm_ebx : pm_mx;
   always_ff @(posedge clk) begin
@@ -844,7 +858,9 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk)
     if (!rst && lut_rvalid != lvs[1]) $error("lbnic_ct_engine: the LUT port's latency apart from lus");
 `endif
-  assign lx_pm = pm_iss && pv_ok;
+  // (one tagged index in flight: the packet's that took one, or a dropped
+  // pre-match's, is not the head's)
+  assign lx_pm = pm_iss && pv_ok && lxs_t == '0;
   assign lx_go = st == S_DISP && !pk_lx && vip_slot.lut_size != 0
                  && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
   assign lx_tag = lxs_t[LXL-1];
@@ -973,7 +989,7 @@ module lbnic_ct_engine #(
   assign lut_valid = lut_v;
   assign lut_index = lut_i;
   logic ex_rd;
-  assign ex_rd = st == S_RD_A || st == S_RD_B || st == S_T_RD || st == S_SC_RD || st == S_HR_RD;
+  assign ex_rd = st == S_RD_A || st == S_RD_B || st == S_SC_RD || st == S_HR_RD;
   // CT_EXEC's reads first, then the posted insert's, then CT_REQ's
   assign ct_rd_valid = ex_rd || rm_rd_valid || iss_ok;
   assign rm_rd_ready = ct_rd_ready && !ex_rd;
@@ -991,10 +1007,6 @@ module lbnic_ct_engine #(
       S_RD_B: begin
         ct_rd_tag = TAG_B;
         ct_rd_bucket = BUCKET_BITS'(mb);
-      end
-      S_T_RD: begin
-        ct_rd_tag = TAG_T;
-        ct_rd_bucket = BUCKET_BITS'(mt);
       end
       S_SC_RD: ct_rd_bucket = BUCKET_BITS'(sc_ptr);
       S_HR_RD: ct_rd_bucket = BUCKET_BITS'(hr_ptr);
@@ -1373,7 +1385,7 @@ module lbnic_ct_engine #(
                                input logic [BW-1:0] z);
     eq2 = x == z || y == z;
   endfunction
-  // (a unit's command locks ma and mb; the unit it goes to was idle, so
+  // (a unit's command locks ca and cb; the unit it goes to was idle, so
   // held nothing: the busy units' locks and the command's are ORed, the
   // command last, where choosing each unit's buckets by its command put
   // the hints RAM's output (S_NAT_HC's rm_cmd_valid) 8 LUT levels in
@@ -1415,8 +1427,8 @@ module lbnic_ct_engine #(
           e_lub[NRB*i +: NRB] <= NRB'(u);
         end
       end
-      ka = tk ? eq2(BW'(ma), BW'(mb), ia) : eq2(BW'(ma), BW'(mb), q_a[BW*i +: BW]);
-      kb = tk ? eq2(BW'(ma), BW'(mb), ib) : eq2(BW'(ma), BW'(mb), q_b[BW*i +: BW]);
+      ka = tk ? eq2(ca, cb, ia) : eq2(ca, cb, q_a[BW*i +: BW]);
+      kb = tk ? eq2(ca, cb, ib) : eq2(ca, cb, q_b[BW*i +: BW]);
       if (rm_post && ka) begin
         e_lka[i] <= 1'b1;
         e_lua[NRB*i +: NRB] <= rm_post_u;
@@ -1451,9 +1463,9 @@ module lbnic_ct_engine #(
     // front of a read of q_a was 8 LUT levels)
     h1_a <= pop ? (tk2 ? ia : r_qa[BW*(2 % DEPTH) +: BW]) : (tk1 ? ia : h1_a);
     h1_b <= pop ? (tk2 ? ib : r_qb[BW*(2 % DEPTH) +: BW]) : (tk1 ? ib : h1_b);
-    l0 = rm_post && (eq2(BW'(ma), BW'(mb), hd_a) || eq2(BW'(ma), BW'(mb), hd_b));
-    l1 = rm_post && (eq2(BW'(ma), BW'(mb), h1_a) || eq2(BW'(ma), BW'(mb), h1_b));
-    ln = rm_post && (eq2(BW'(ma), BW'(mb), ia) || eq2(BW'(ma), BW'(mb), ib));
+    l0 = rm_post && (eq2(ca, cb, hd_a) || eq2(ca, cb, hd_b));
+    l1 = rm_post && (eq2(ca, cb, h1_a) || eq2(ca, cb, h1_b));
+    ln = rm_post && (eq2(ca, cb, ia) || eq2(ca, cb, ib));
     for (int u = 0; u < NR; u++) begin
       bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
       l0 = l0 || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], hd_a)
@@ -2004,13 +2016,20 @@ module lbnic_ct_engine #(
   assign pm_keep = hd_ok && !ct_host && hd_za == '0 && hd_zb == '0;
   // (a head with zeroes is dropped the clock after: their read in front of
   // the queue RAM's enable was 8 LUT levels)
-  assign pm_rd = pm == PM_OFF && !pm_n && !pm_iss && !pop && hd_ok && !ct_host && hd_need && !hd_dir;
+  assign pm_nid = (pm_id == 2'd3) ? 2'd1 : pm_id + 2'd1;
+  assign pm_rd = pm == PM_OFF && !pm_fl[pm_nid] && !pm_iss && !pop && hd_ok && !ct_host && hd_need
+                 && !hd_dir;
   assign pm_use = pop_x && (pm == PM_FLY || pm == PM_HAVE) && pm_keep;
+  // the pre-match ends (taken, or the head no longer ready: pm_drop), or
+  // a new one starts (pm_end): what was read ahead for it is let go
+  assign pm_drop = pop || (pm != PM_OFF && !pm_keep);
+  assign pm_end = pm_drop || pm_rd;
   assign pk_sel = pk_have || pk_fly;
   // the packet's lookup: the pre-match's result (kept, or coming now
   // tagged), else CT_EXEC's own (untagged)
-  assign x_valid = pk_have || (mo_valid && mo_tag == pk_fly);
-  assign xe_valid = me_valid && me_tag == pk_fly;
+  assign pk_fly = pk_tag != 2'd0;
+  assign x_valid = pk_have || (mo_valid && mo_tag == pk_tag);
+  assign xe_valid = me_valid && me_tag == pk_tag;
   assign x_hit = pk_have ? pm_hit : mo_hit;
   assign x_hit_b = pk_have ? pm_hit_b : mo_hit_b;
   assign x_hit_way = pk_have ? pm_hit_way : mo_hit_way;
@@ -2048,7 +2067,7 @@ module lbnic_ct_engine #(
       pv_bbase <= vip_rd.backend_base;
       pv_bcount <= vip_rd.backend_count;
     end
-    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+    if (pm_end) begin
       pm_lxi <= 1'b0;
       pm_lxg <= 1'b0;
     end else begin
@@ -2060,7 +2079,9 @@ module lbnic_ct_engine #(
     end
     // the tagged result and early hit, whose ever they are (the head's
     // pm, the packet's that took it, or a dropped one)
-    if (mo_valid && mo_tag) begin
+    // (in order: a result that is not the head's pre-match's, or the
+    // packet's, comes before theirs)
+    if (mo_valid && mo_tag != 2'd0) begin
       pm_hit <= mo_hit;
       pm_hit_b <= mo_hit_b;
       pm_hit_way <= mo_hit_way;
@@ -2073,21 +2094,24 @@ module lbnic_ct_engine #(
       pm_aged <= mo_aged;
       pm_new <= mo_new;
     end
-    if (me_valid && me_tag) begin
+    if (me_valid && me_tag == pm_id) begin
       pme_hit <= me_hit;
       pme_vip <= me_vip;
       pme_be <= me_be;
     end
-    pm_n <= (pm_n && !(mo_valid && mo_tag)) || pm_iss;
+    for (int unsigned k = 1; k <= 3; k++)
+      pm_fl[k] <= (pm_fl[k] && !(mo_valid && mo_tag == 2'(k))) || (pm_iss && pm_id == 2'(k));
     pm_iss <= pm_rd && !rst;
-    if (pop || (pm != PM_OFF && !pm_keep)) pm <= PM_OFF;
+    if (pm_rd) pm_id <= pm_nid;
+    if (pm_drop) pm <= PM_OFF;
     else if (pm_rd) pm <= PM_FLY;
-    else if (pm == PM_FLY && !pm_iss && mo_valid && mo_tag) pm <= PM_HAVE;
-    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) pm_e <= 1'b0;
-    else if (pm == PM_FLY && me_valid && me_tag) pm_e <= 1'b1;
+    else if (pm == PM_FLY && mo_valid && mo_tag == pm_id) pm <= PM_HAVE;
+    if (pm_end) pm_e <= 1'b0;
+    else if (pm == PM_FLY && me_valid && me_tag == pm_id) pm_e <= 1'b1;
     if (rst) begin
       pm <= PM_OFF;
-      pm_n <= 1'b0;
+      pm_id <= 2'd1;
+      pm_fl <= '0;
       pm_e <= 1'b0;
       pm_lxi <= 1'b0;
       pm_lxg <= 1'b0;
@@ -2106,9 +2130,11 @@ module lbnic_ct_engine #(
     end
     if (!rst && st == S_DISP && pk_sel && (pmd_a != hd_da || pmd_b != hd_db || pmd_key != m.key))
       $error("lbnic_ct_engine: a pre-match on other data than the head's as it entered");
-    if (!rst && mo_valid && mo_tag && pk_have)
+    if (!rst && mo_valid && mo_tag != 2'd0 && pk_have)
       $error("lbnic_ct_engine: a tagged result over the one the packet has not taken");
-    if (!rst && pm_iss && pm_n) $error("lbnic_ct_engine: two pre-matches in flight");
+    if (!rst && pm_iss && pm_fl[pm_id]) $error("lbnic_ct_engine: a pre-match's tag reused in flight");
+    if (!rst && pm == PM_FLY && !pm_iss && !pm_fl[pm_id])
+      $error("lbnic_ct_engine: a pre-match in flight without its tag");
     if (!rst && pm_iss && d_go) $error("lbnic_ct_engine: a pre-match issued with a head's lookup");
     if (!rst && st == S_DISP && pk_sel && (x_za != '0 || x_zb != '0))
       $error("lbnic_ct_engine: a pre-match of a head with the scrubber's zeroes");
@@ -2170,6 +2196,40 @@ module lbnic_ct_engine #(
       st <= S_POSTLOOK;
     end
   endtask
+  // The new entry put (t_new): in place, in a free way, or a relocation
+  // (S_RH); S_PUT's work, or S_POSTSCHED's where it has the new entry
+  // (a clock of every insert, issue 13). Where a relocation waits for the
+  // posted unit, st is left as it was.
+  task automatic put(input lbnic_pkg::ct_way_t t_new);
+    logic inb;
+    logic [WB-1:0] inw;
+    logic inplace;
+    inplace = phase_nat ? r_hit : stale;
+    inb = phase_nat ? r_hit_b : stale_b;
+    inw = phase_nat ? r_hit_way : stale_way;
+    if (!inplace) begin
+      inb = r_ins_b;
+      inw = r_ins_way;
+    end
+    w_bucket <= BW'(inb ? mb : ma);
+    w_data <= put_way(inb ? db : da, inw, t_new);
+    w_mask <= WAYS'(1) << inw;
+    w_hint <= 1'b1;
+    wr_ret <= S_AFTER_PUT;
+    ins_ok <= 1'b1;
+    if (inplace || r_kind == INS_FREE) begin
+      cnt[CI_INSERTS] <= 1'b1;
+      cnt[CI_AGEOUTS] <= !inplace && r_aged;
+      // (inserted: S_AFTER_PUT's choice, made now)
+      wr_ret <= nat_next ? S_NAT_HASH : S_OUT;
+      st <= S_WR;
+    end else if (!rm_busy) begin
+      // (a relocation reads hints: after a posted insert's write)
+      rh_in <= '0;
+      rh_out <= '0;
+      st <= S_RH;
+    end
+  endtask
   always_ff @(posedge clk) begin
     logic bv_set;  // CT_EXEC reads BACKEND this clock (the head's read waits)
     bv_set = 1'b0;
@@ -2180,9 +2240,9 @@ module lbnic_ct_engine #(
     flush_done <= 1'b0;
     d_go <= 1'b0;
     // the pre-match the packet took, coming in
-    if (mo_valid && mo_tag && pk_fly) begin
+    if (mo_valid && pk_fly && mo_tag == pk_tag) begin
       pk_have <= 1'b1;
-      pk_fly <= 1'b0;
+      pk_tag <= 2'd0;
     end
 
     // conntrack responses, by tag
@@ -2195,10 +2255,6 @@ module lbnic_ct_engine #(
         db <= ct_rsp_data;
         got_b <= 1'b1;
       end
-      if (ct_rsp_tag == TAG_T) begin
-        dt <= ct_rsp_data;
-        got_t <= 1'b1;
-      end
     end
 
     // key hashes out of the lookup index unit
@@ -2206,6 +2262,8 @@ module lbnic_ct_engine #(
       if (rh_nat) begin
         ma <= 32'(li_a);
         mb <= 32'(li_b);
+        ca <= BW'(li_a);
+        cb <= BW'(li_b);
       end else begin
         res_placed[$clog2(N)'(rh_out)] <= 32'(li_a) == li_in_b || 32'(li_b) == li_in_b;
         res_other[32*32'(rh_out) +: 32] <= 32'(h_raddr);
@@ -2254,7 +2312,7 @@ module lbnic_ct_engine #(
         end
         pk_luf <= 1'b0;
       end
-      if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+      if (pm_end) begin
         pm_lui <= 1'b0;
         pm_lug <= 1'b0;
       end
@@ -2265,7 +2323,7 @@ module lbnic_ct_engine #(
     if (be_want && !be_pq && !pm_bei && !be_n) begin
       be_pq <= 1'b1;
       be_pi <= be_wi;
-      pm_beh <= be_wh;
+      pm_beh <= pm_ebw;
     end
     // (the packet's answer, where it waits for one: into `be`, wherever
     // CT_EXEC is)
@@ -2280,11 +2338,8 @@ module lbnic_ct_engine #(
       end
       pk_bef <= 1'b0;
     end
-    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
-      be_pq <= 1'b0;
-      pm_bei <= 1'b0;
-      pm_beg <= 1'b0;
-    end
+    // (be_pq and pm_bei are let go after the FSM's case, below)
+    if (pm_end) pm_beg <= 1'b0;
 
     case (st)
       S_IDLE: begin
@@ -2320,6 +2375,8 @@ module lbnic_ct_engine #(
         end
         s_slot <= m.slot;
         v <= vip_slot;
+        fm_v <= pl_sched && vip_slot.lut_size != 0
+                && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
         eb_iss <= 1'b0;
         eb_got <= 1'b0;
         // (its backend entry read ahead, in pm_beq since the pop)
@@ -2338,7 +2395,7 @@ module lbnic_ct_engine #(
         sp <= SP_OFF;
         if (x_dir || (cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host)) begin
           pk_have <= 1'b0;
-          pk_fly <= 1'b0;
+          pk_tag <= 2'd0;
         end
         if (!x_dir) begin
           // a Reverse (CT_HOST clear), a valid VIP's packet or a fragment
@@ -2402,7 +2459,7 @@ module lbnic_ct_engine #(
           case (mstep)
             MS_1: begin
               pk_have <= 1'b0;
-              pk_fly <= 1'b0;
+              pk_tag <= 2'd0;
               r_hit <= x_hit;
               r_hit_b <= x_hit_b;
               r_hit_way <= x_hit_way;
@@ -2427,6 +2484,14 @@ module lbnic_ct_engine #(
                 end else begin
                   cnt[CI_MISSES] <= 1'b1;
                   st <= pl_sched ? S_SCHED : S_POSTLOOK;
+                  // a Maglev miss with its LUT and backend entries read
+                  // ahead: S_SCHED's work here (a clock of such a miss)
+                  if (fm_v && sp == SP_DONE && !pk_beh && pk_beg) begin
+                    rr_upd <= 1'b0;
+                    idx <= lx_q;
+                    s_local <= sp_local;
+                    st <= S_POSTSCHED;
+                  end
                 end
               end else if (x_hit_vip == m.slot) begin
                 // the hit's VIP is the packet's slot's: its entry is
@@ -2456,28 +2521,15 @@ module lbnic_ct_engine #(
               r2_ins_b <= mo_ins_b;
               r2_ins_way <= mo_ins_way;
               if (mo_kind == INS_RELOCATE) begin
-                mt <= mo_reloc;
-                st <= S_T_RD;
+                // the target is the unit's to read and write (S_RPOST)
+                ca <= BW'(mo_reloc);
+                cb <= BW'(mo_reloc);
+                st <= S_RPOST;
               end else begin
                 st <= S_FALLBACK;
               end
             end
-            default: begin
-              // MS_3: the relocation target's lowest free way, if any
-              if (mo_kind == INS_FREE) begin
-                w_bucket <= BW'(mt);
-                w_data <= put_way(dt, mo_ins_way, mv_way);
-                w_mask <= WAYS'(1) << mo_ins_way;
-                w_hint <= 1'b1;
-                wr_ret <= S_RELOC2;
-                cnt[CI_INSERTS] <= 1'b1;
-                cnt[CI_RELOC] <= 1'b1;
-                cnt[CI_AGEOUTS] <= mo_aged;
-                st <= S_WR;
-              end else begin
-                st <= S_FALLBACK;
-              end
-            end
+            default: ;
           endcase
         end
       end
@@ -2608,51 +2660,28 @@ module lbnic_ct_engine #(
         st <= S_POSTSCHED;
       end
       S_POSTSCHED: begin
+        lbnic_pkg::ct_way_t nw;
+        nw = r_new;
+        nw.vip = s_slot;
+        nw.backend = s_local;
         dec <= '0;
         dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
         dec.slot <= s_slot;
         dec.local_index <= s_local;
         dec.hash <= m.hash;
-        r_new.vip <= s_slot;
-        r_new.backend <= s_local;
+        r_new <= nw;
         dfin <= 1'b1;
-        st <= S_PUT;
-        if (ct_host) st <= S_OUT;
-        if (cls == lbnic_pipe_pkg::CLASS_VIP && (m.stateless || (m.tcp_flags & RST_FLAG) != 0))
+        if (ct_host || (cls == lbnic_pipe_pkg::CLASS_VIP
+                        && (m.stateless || (m.tcp_flags & RST_FLAG) != 0))) begin
           st <= S_OUT;
+        end else begin
+          st <= S_PUT;
+          put(nw);
+        end
       end
 
       // ---- put: in place, free way, relocation, eviction or refusal
-      S_PUT: begin
-        logic inb;
-        logic [WB-1:0] inw;
-        logic inplace;
-        inplace = phase_nat ? r_hit : stale;
-        inb = phase_nat ? r_hit_b : stale_b;
-        inw = phase_nat ? r_hit_way : stale_way;
-        if (!inplace) begin
-          inb = r_ins_b;
-          inw = r_ins_way;
-        end
-        w_bucket <= BW'(inb ? mb : ma);
-        w_data <= put_way(inb ? db : da, inw, r_new);
-        w_mask <= WAYS'(1) << inw;
-        w_hint <= 1'b1;
-        wr_ret <= S_AFTER_PUT;
-        ins_ok <= 1'b1;
-        if (inplace || r_kind == INS_FREE) begin
-          cnt[CI_INSERTS] <= 1'b1;
-          cnt[CI_AGEOUTS] <= !inplace && r_aged;
-          // (inserted: S_AFTER_PUT's choice, made now)
-          wr_ret <= nat_next ? S_NAT_HASH : S_OUT;
-          st <= S_WR;
-        end else if (!rm_busy) begin
-          // (a relocation reads hints: after a posted insert's write)
-          rh_in <= '0;
-          rh_out <= '0;
-          st <= S_RH;
-        end
-      end
+      S_PUT: put(r_new);
       S_RH: begin
         rh_in <= rh_in + 1'b1;
         if (32'(rh_in) == N - 1) st <= S_RH_W;
@@ -2661,15 +2690,14 @@ module lbnic_ct_engine #(
         mstep <= MS_2;
         st <= S_M_GO;
       end
-      S_T_RD: if (ct_rd_ready) begin
-        got_t <= 1'b0;
-        st <= S_T_W;
-      end
-      S_T_W: if (got_t) begin
-        mstep <= MS_3;
-        st <= S_M_GO;
-      end
-      S_RELOC2: begin
+      // The relocation posted: the resident (mv_way) to the target, by an
+      // idle unit (every one is: S_PUT waited), which reads it, takes its
+      // lowest free way (a clear hint promised one) and counts an age-out
+      // there; the new entry into the resident's way meanwhile, as the
+      // model applies both at execute time (spec §12.2)
+      S_RPOST: if (rm_free) begin
+        cnt[CI_INSERTS] <= 1'b1;
+        cnt[CI_RELOC] <= 1'b1;
         w_bucket <= BW'(r2_ins_b ? mb : ma);
         w_data <= put_way(r2_ins_b ? db : da, r2_ins_way, r_new);
         w_mask <= WAYS'(1) << r2_ins_way;
@@ -2794,7 +2822,7 @@ module lbnic_ct_engine #(
       be_pq <= 1'b0;
       pm_bei <= 1'b1;
     end
-    if (pop || (pm != PM_OFF && !pm_keep) || pm_rd) begin
+    if (pm_end) begin
       be_pq <= 1'b0;
       pm_bei <= 1'b0;
     end
@@ -2805,8 +2833,8 @@ module lbnic_ct_engine #(
     if (pop_x) begin
       // (its lookup ran ahead, pm_use: taken, not started again)
       d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0 && !pm_use;
-      pk_have <= pm_use && (pm == PM_HAVE || (mo_valid && mo_tag));
-      pk_fly <= pm_use && pm == PM_FLY && !(mo_valid && mo_tag);
+      pk_have <= pm_use && (pm == PM_HAVE || (mo_valid && mo_tag == pm_id));
+      pk_tag <= (pm_use && pm == PM_FLY && !(mo_valid && mo_tag == pm_id)) ? pm_id : 2'd0;
       // (its Maglev index: kept, coming now, or still coming)
       pk_lx <= pm_use && pm_lxi;
       pk_lxf <= pm_use && pm_lxi && !pm_lxg && !(lx_valid && lx_tag);
@@ -2928,7 +2956,6 @@ module lbnic_ct_engine #(
       horizon <= '0;
       got_a <= 1'b0;
       got_b <= 1'b0;
-      got_t <= 1'b0;
       rh_nat <= 1'b0;
       rh_out <= '0;
       ex_busy <= 1'b0;
@@ -2953,7 +2980,7 @@ module lbnic_ct_engine #(
       lut_pv <= 1'b0;
       be_pv <= 1'b0;
       pk_have <= 1'b0;
-      pk_fly <= 1'b0;
+      pk_tag <= 2'd0;
       sp <= SP_OFF;
       sp_out <= '0;
       eb_iss <= 1'b0;

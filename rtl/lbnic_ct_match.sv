@@ -46,6 +46,9 @@
 // best.
 module lbnic_ct_match #(
     parameter int unsigned WAYS = lbnic_pkg::TARGET_CT_WAYS,
+    // the tag's width (the engine's: its own lookups 0, its heads'
+    // pre-matches 1..3)
+    parameter int unsigned TW = 1,
     localparam int unsigned WB = (WAYS > 1) ? $clog2(WAYS) : 1,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS
 ) (
@@ -56,7 +59,7 @@ module lbnic_ct_match #(
     output logic                   in_ready,
     // carried beside the packet to early_tag and out_tag (the engine tells
     // its head's pre-match from its own lookups by it)
-    input  logic                   in_tag,
+    input  logic [TW-1:0]          in_tag,
     input  lbnic_pipe_pkg::ct_key_t key,
     input  logic                   reverse,      // look for / make a NAT return entry
     input  logic [31:0]            now,          // ticks at ingress
@@ -81,7 +84,7 @@ module lbnic_ct_match #(
 
     output logic                   out_valid,
     input  logic                   out_ready,
-    output logic                   out_tag,
+    output logic [TW-1:0]          out_tag,
     // lookup
     output logic                   hit,
     output logic                   hit_b,        // in bucket b
@@ -94,7 +97,7 @@ module lbnic_ct_match #(
     // hit, hit_vip and hit_backend will say, so that the engine can start
     // the usable check's read before the insert plan is done.
     output logic                   early_valid,
-    output logic                   early_tag,
+    output logic [TW-1:0]          early_tag,
     output logic                   early_hit,
     output logic [15:0]            early_vip,
     output logic [15:0]            early_backend,
@@ -213,7 +216,8 @@ module lbnic_ct_match #(
   end
 
   // ---- pipeline control ----
-  logic adv, v0, v1, g0, g1;
+  logic adv, v0, v1;
+  logic [TW-1:0] g0, g1;
   assign adv = !out_valid || out_ready;
   assign in_ready = adv;
   always_ff @(posedge clk) begin
@@ -384,12 +388,13 @@ module lbnic_ct_match #(
   // the plan bundle and valid.
   logic [(NQ+1)*CB*N-1:0] st_t;
   logic [(NQ+1)*PB-1:0]   st_p;
-  logic [NQ:0]            st_v, st_g;
+  logic [NQ:0]            st_v;
+  logic [(NQ+1)*TW-1:0]   st_g;
   always_ff @(posedge clk) begin
     if (adv) begin
       st_t[0 +: CB*N] <= t1;
       st_p[0 +: PB] <= c_plan;
-      st_g[0] <= g1;
+      st_g[0 +: TW] <= g1;
     end
     if (rst) st_v[0] <= 1'b0;
     else if (adv) st_v[0] <= v1;
@@ -399,7 +404,7 @@ module lbnic_ct_match #(
       if (adv) begin
         st_t[q*CB*N +: CB*N] <= round(st_t[(q-1)*CB*N +: CB*N], left_after(q));
         st_p[q*PB +: PB] <= st_p[(q-1)*PB +: PB];
-        st_g[q] <= st_g[q-1];
+        st_g[q*TW +: TW] <= st_g[(q-1)*TW +: TW];
       end
       if (rst) st_v[q] <= 1'b0;
       else if (adv) st_v[q] <= st_v[q-1];
@@ -411,7 +416,7 @@ module lbnic_ct_match #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign e_hw = st_p[WBITS +: WBITS];
   assign early_valid = st_v[0];
-  assign early_tag = st_g[0];
+  assign early_tag = st_g[0 +: TW];
   assign early_hit = st_p[PB-1];
   assign early_vip = e_hw.vip;
   assign early_backend = e_hw.backend;
@@ -482,7 +487,7 @@ module lbnic_ct_match #(
     if (rst) out_valid <= 1'b0;
     else if (adv) out_valid <= st_v[NQ];
     if (adv && st_v[NQ]) begin
-      out_tag <= st_g[NQ];
+      out_tag <= st_g[NQ*TW +: TW];
       hit <= p_hit;
       hit_b <= p_hit_i >= IB'(WAYS);
       hit_way <= WB'(32'(p_hit_i) % WAYS);

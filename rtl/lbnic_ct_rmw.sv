@@ -12,6 +12,11 @@
 // same way logic as CT_EXEC (`lbnic_ct_match` with `reverse`: a live return
 // entry is re-pointed in place, else the lowest free way of the candidate
 // with more free ways) and writes the way.
+// Or a relocation (cmd_reloc): the resident's way (cmd_way) moved to its
+// other bucket (cmd_a, whose full hint was clear), read alone and given as
+// both candidates, into its lowest free way; CT_EXEC counted the insert
+// and the relocation, the unit counts whether that way held an expired
+// entry (docs/spec.md §6, insert 2).
 // While `busy`, `lock_a` / `lock_b` are the buckets it will write: the
 // engine keeps every other reader and writer of them out until the write is
 // taken, so the entry lands as the model's `execute` applies it.
@@ -35,6 +40,8 @@ module lbnic_ct_rmw #(
     input  logic [15:0]             cmd_backend,
     input  logic [BW-1:0]           cmd_a,
     input  logic [BW-1:0]           cmd_b,
+    input  logic                    cmd_reloc,
+    input  lbnic_pkg::ct_way_t      cmd_way,
     // GLOBAL's timeouts (syn, est, fin, udp from bit 0)
     input  logic [127:0]            timeouts,
 
@@ -56,8 +63,8 @@ module lbnic_ct_rmw #(
     // engine as the write is taken, by its rule for its own writes)
     output logic [31:0]             wr_now,
 
-    // a clock each as the write is taken: an insert, and whether its way
-    // held an expired entry (CT_INSERTS, CT_AGEOUTS)
+    // a clock each as the write is taken: an insert (not a relocation's),
+    // and whether its way held an expired entry (CT_INSERTS, CT_AGEOUTS)
     output logic                    cnt_insert,
     output logic                    cnt_ageout,
 
@@ -88,6 +95,8 @@ module lbnic_ct_rmw #(
   logic [BW-1:0] a, b;
   logic [BBITS-1:0] da, db;
   logic got_a, got_b;
+  logic reloc;
+  lbnic_pkg::ct_way_t mv;
 
   // the way logic, as CT_EXEC's (no relocation: res_* unused)
   /* verilator lint_off UNUSEDSIGNAL */
@@ -107,7 +116,7 @@ module lbnic_ct_rmw #(
       .key, .reverse(1'b1), .now, .len, .tcp_flags(flags), .new_vip(vip), .new_backend(backend),
       .to_syn(timeouts[31:0]), .to_est(timeouts[63:32]), .to_fin(timeouts[95:64]),
       .to_udp(timeouts[127:96]),
-      .bucket_a(da), .bucket_b(db), .a(32'(a)), .b(32'(b)),
+      .bucket_a(da), .bucket_b(reloc ? da : db), .a(32'(a)), .b(32'(b)),
       .res_other('0), .res_placed('0), .res_full('0),
       .out_valid(mo_valid), .out_ready(1'b1),
       .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
@@ -125,21 +134,22 @@ module lbnic_ct_rmw #(
   assign lock_a = a;
   assign lock_b = b;
   // a live return entry re-pointed in place, else the free way the clear
-  // hint promised
-  logic inb;
+  // hint promised (a relocation's: in its one bucket, never a hit's)
+  logic inb, ih;
   logic [WB-1:0] inw;
-  assign inb = mo_hit ? mo_hit_b : mo_ins_b;
-  assign inw = mo_hit ? mo_hit_way : mo_ins_way;
+  assign ih = mo_hit && !reloc;
+  assign inb = ih ? mo_hit_b : mo_ins_b && !reloc;
+  assign inw = ih ? mo_hit_way : mo_ins_way;
   assign soon = st == R_MATCH && mo_valid;
   assign soon_b = inb;
   assign rd_valid = st == R_RD_A || st == R_RD_B;
   assign rd_bucket = (st == R_RD_B) ? b : a;
   assign rd_side = st == R_RD_B;
   assign wr_valid = st == R_WR;
-  assign cnt_insert = wr_valid && wr_ready;
+  assign cnt_insert = wr_valid && wr_ready && !reloc;
 
   logic aged;
-  assign cnt_ageout = cnt_insert && aged;
+  assign cnt_ageout = wr_valid && wr_ready && aged;
 
   always_ff @(posedge clk) begin
     if (rsp_valid) begin
@@ -160,13 +170,15 @@ module lbnic_ct_rmw #(
         vip <= cmd_vip;
         backend <= cmd_backend;
         a <= cmd_a;
-        b <= cmd_b;
+        b <= cmd_reloc ? cmd_a : cmd_b;
+        reloc <= cmd_reloc;
+        mv <= cmd_way;
         got_a <= 1'b0;
-        got_b <= 1'b0;
+        got_b <= cmd_reloc;
         st <= R_RD_A;
         busy <= 1'b1;
       end
-      R_RD_A: if (rd_ready) st <= R_RD_B;
+      R_RD_A: if (rd_ready) st <= reloc ? R_WAIT : R_RD_B;
       R_RD_B: if (rd_ready) st <= R_WAIT;
       R_WAIT: if (got_a && got_b) st <= R_GO;
       R_GO: st <= R_MATCH;
@@ -174,10 +186,10 @@ module lbnic_ct_rmw #(
         wr_bucket <= inb ? b : a;
         wr_b <= inb;
         for (int unsigned i = 0; i < WAYS; i++)
-          wr_data[WBITS*i +: WBITS] <= (32'(inw) == i) ? mo_new
+          wr_data[WBITS*i +: WBITS] <= (32'(inw) == i) ? (reloc ? mv : mo_new)
                                       : (inb ? db[WBITS*i +: WBITS] : da[WBITS*i +: WBITS]);
         wr_mask <= WAYS'(1) << inw;
-        aged <= !mo_hit && mo_aged;
+        aged <= !ih && mo_aged;
         st <= R_WR;
       end
       R_WR: if (wr_ready) begin
@@ -199,7 +211,7 @@ module lbnic_ct_rmw #(
 `ifndef SYNTHESIS
   // a clear hint promised a free way: nothing else may follow
   always_ff @(posedge clk)
-    if (!rst && st == R_MATCH && mo_valid && !mo_hit && mo_kind != INS_FREE)
+    if (!rst && st == R_MATCH && mo_valid && !ih && mo_kind != INS_FREE)
       $error("lbnic_ct_rmw: no free way although a full hint was clear");
   always_ff @(posedge clk)
     if (!rst && busy != (st != R_IDLE)) $error("lbnic_ct_rmw: busy apart from st");

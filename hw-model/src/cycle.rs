@@ -107,12 +107,13 @@ const SCRUB_INFLIGHT: usize = 4;
 /// From CT_EXEC's cycle to the request of a new NAT flow's posted
 /// return-entry update: the reference RTL writes the packet's own bucket,
 /// hashes the return key and reads its candidates' full hints before a
-/// unit reads them, its first read 8 cycles after the decision leaves
-/// (spec §12.3 decision 10). The model's requests are a cycle before the
-/// RTL's reads (CT_REQ's go out on the RTL's port the next clock), hence
-/// `CT_EXEC_LATENCY` + 7. The update takes an outstanding slot then, not
-/// at CT_EXEC.
-const POSTED_ISSUE_CYCLES: u64 = CT_EXEC_LATENCY + 7;
+/// unit reads them, its first read 7 cycles after the decision leaves
+/// (spec §12.3 decision 10; 8 until the RTL wrote the new entry in the
+/// clock it scheduled it, issue 13). The model's requests are a cycle
+/// before the RTL's reads (CT_REQ's go out on the RTL's port the next
+/// clock), hence `CT_EXEC_LATENCY` + 6. The update takes an outstanding
+/// slot then, not at CT_EXEC.
+const POSTED_ISSUE_CYCLES: u64 = CT_EXEC_LATENCY + 6;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,

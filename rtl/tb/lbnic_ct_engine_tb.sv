@@ -314,9 +314,10 @@ module lbnic_ct_engine_run #(
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
+      // (states by number, the engine's state_e order)
       if (dut.st == 2 || dut.st == 3 || (dut.st == 4 && !(dut.got_a && dut.got_b))) n_exrd <= n_exrd + 1;
-      if (dut.st == 22 || dut.st == 23) n_t <= n_t + 1;  // the relocation target
-      if (dut.st >= 31 && dut.st <= 33) n_sc <= n_sc + 1;  // the scrubber
+      if (dut.st == 22 && dut.rm_free) n_t <= n_t + 1;  // a relocation posted
+      if (dut.st >= 29 && dut.st <= 31) n_sc <= n_sc + 1;  // the scrubber
       if (dut.st == 0 && dut.q_cnt != 0 && !dut.pop) n_hw <= n_hw + 1;  // the head's data
       if (dut.n_clr != dut.q_cnt && !dut.clr_ok) n_hz <= n_hz + 1;  // hazard stall
       if (dut.iss_fire) n_iss <= n_iss + 1;
@@ -348,8 +349,8 @@ module lbnic_ct_engine_run #(
               + longint'(dut.fw_on[1] && dut.fw_nr[1] && dut.fw_cancel[1]);
       // a new NAT flow's return entry: posted (lbnic_ct_rmw), or in line
       // (S_NAT_HC, both candidates' hints full)
-      if (dut.rm_cmd_valid) n_post <= n_post + 1;
-      if (dut.st == 40 && !dut.rm_cmd_valid) n_inline <= n_inline + 1;
+      if (dut.rm_cmd_valid && dut.st == 38) n_post <= n_post + 1;
+      if (dut.st == 38 && !dut.rm_cmd_valid) n_inline <= n_inline + 1;
     end
   end
   // +ststat: clocks in each of CT_EXEC's states (by number, the engine's
@@ -366,6 +367,8 @@ module lbnic_ct_engine_run #(
   // free way), and its decisions and counters were checked above
   always @(posedge done) begin
     if (n_post == 0) $fatal(1, "%s: no NAT return entry was posted (lbnic_ct_rmw)", NAME);
+    // and relocations were posted to it (both targets' tables fill up)
+    if (n_t == 0) $fatal(1, "%s: no relocation was posted (lbnic_ct_rmw)", NAME);
     // and a side was forwarded without a read, with the source's own data
     // too (the flows' back-to-back packets), decisions checked above
     if (n_nr == 0 || n_take == 0) $fatal(1, "%s: no side forwarded without a read (%0d, %0d)", NAME, n_nr, n_take);
@@ -378,7 +381,7 @@ module lbnic_ct_engine_run #(
       $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocation target reads %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d",
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d, scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d",
              NAME, n_exrd, n_t, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_ulk,
              n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx);
 
