@@ -155,6 +155,10 @@ module lbnic_ct_engine #(
   localparam logic [7:0] MODE_NAT = 8'(lbnic_pkg::MODE_NAT);
   localparam logic [7:0] SCHED_MAGLEV = 8'(lbnic_pkg::SCHED_MAGLEV);
   localparam logic [7:0] SCHED_MAGLEV_STABLE = 8'(lbnic_pkg::SCHED_MAGLEV_STABLE);
+  // a VIP schedules by Maglev (its index is the flow hash's)
+  function automatic logic maglev(input logic [7:0] sched);
+    maglev = sched == SCHED_MAGLEV || sched == SCHED_MAGLEV_STABLE;
+  endfunction
   localparam logic [1:0] INS_FREE = 2'd0;
   localparam logic [1:0] INS_RELOCATE = 2'd1;
   localparam logic [1:0] INS_EVICT = 2'd2;
@@ -294,6 +298,16 @@ module lbnic_ct_engine #(
   // and the FSM's own LUT reads wait for none.
   localparam logic [1:0] SP_OFF = 2'd0, SP_IDX = 2'd1, SP_LUT = 2'd2, SP_DONE = 2'd3;
   logic [1:0]                sp, sp_out;
+  // An RR / WRR VIP's LUT entry is read during the match the same way
+  // (sp_rr): its index is the slot's pointer, which only this packet
+  // moves, known the clock after S_DISP (rr_p) and compared with the
+  // table's size a clock later (rr_ra counts them down: rr_iq, rr_ilt);
+  // a pointer kept from a larger table is not read ahead (S_MOD wraps it).
+  // S_SCHED then reads the backend at once and writes the pointer a clock
+  // later (rr_wb), where S_LUT_GO did.
+  logic                      sp_rr, rr_ilt, rr_wb;
+  logic [1:0]                rr_ra;
+  logic [31:0]               rr_iq;
   logic [15:0]               sp_local;
   // The lookup's hit as u_match has it NQ + 1 clocks before its result:
   // a hit on the packet's own slot starts the usable check's read then
@@ -345,6 +359,13 @@ module lbnic_ct_engine #(
   logic [N-1:0]              res_placed, res_full;  // res_full: from the hint RAM
   logic [NW-1:0]             rh_in, rh_out;
   logic                      rh_nat;
+  // A relocation reads the residents' other buckets' hints while the
+  // posted units work: a hint of a bucket a unit holds may be stale (its
+  // write comes later), so such a read (rh_conf) sends the relocation
+  // back to wait for every unit (rh_wait) and hash again. Waiting for
+  // every unit first, as before, cost the 64 B line-rate trace a third of
+  // its relocations' clocks once the units were four.
+  logic                      rh_conf, rh_wait;
   // scheduling
   logic [MAX_VIPS-1:0]       rr_ok;  // the slot's RR pointer is in u_rr (else 0)
   logic [1:0]                swap_q;
@@ -401,9 +422,9 @@ module lbnic_ct_engine #(
   // a unit reads, decides and writes. NR units, so that new NAT flows close
   // together do not wait for each other's memory latency. Until a unit's
   // write is taken its two buckets are locked (no read of them issued, no
-  // packet with them taken into CT_EXEC, no hint of them read), and
-  // CT_EXEC waits for every unit before anything else that reads hints (a
-  // relocation), a sweep or the scrubber.
+  // packet with them taken into CT_EXEC, no hint of them used: a
+  // relocation that read one waits for every unit, rh_conf), and CT_EXEC
+  // waits for every unit before a sweep or the scrubber.
   localparam int unsigned NR = lbnic_pkg::CT_RMW_UNITS;
   localparam int unsigned NRB = (NR > 1) ? $clog2(NR) : 1;
   logic [NR-1:0] r_cmd, r_cmd_ready, r_rd_valid, r_rd_ready, r_rd_side, r_rsp;
@@ -416,12 +437,32 @@ module lbnic_ct_engine #(
   logic rm_cmd_valid, rm_rd_valid, rm_rd_ready, rm_rd_side, rm_wr_valid, rm_wr_ready, rm_wr_fire;
   logic rm_cnt_ins, rm_cnt_age, rm_busy, rm_free;
   logic rm_wr_full;
-  logic [NRB-1:0] rm_rd_u, rm_wr_u, rm_post_u;
+  logic [NRB-1:0] rm_post_u;
   logic [BW-1:0] rm_rd_bucket, rm_wr_bucket;
   logic [WAYS-1:0] rm_wr_mask;
   logic [BBITS-1:0] rm_wr_data;
   logic nh_a;  // the first candidate's hint (S_NAT_HB)
-  assign rm_cmd_valid = (st == S_NAT_HC && (!nh_a || !h_rdata)) || st == S_RPOST;
+  // S_NAT_HC and S_RPOST in registers of their own (in_hc, rpost): their
+  // decodes of st were the first level of 8 into each unit's FSM, issue 13
+  logic in_hc, rpost;
+  // A NAT command's hold (lbnic_ct_rmw's cmd_hold): its unit reads
+  // CT_POSTED_ISSUE + 1 clocks after the packet executed (x_age counts
+  // them), the cycle model's request and a clock, however soon CT_EXEC
+  // got here (an RR / WRR miss whose LUT entry was read during the match
+  // posts sooner than the path the constant was measured on)
+  localparam int unsigned NAT_RD_AGE = lbnic_pkg::CT_POSTED_ISSUE + 1;
+  logic [7:0] nat_hold;
+  assign nat_hold = (32'(x_age) < NAT_RD_AGE) ? 8'(NAT_RD_AGE - 32'(x_age)) : 8'd0;
+  // (and a return entry done in line reads then too: x_due is x_age >=
+  // NAT_RD_AGE, in a register)
+  logic x_due, rd_go;
+  assign rd_go = !phase_nat || x_due;
+  assign rm_cmd_valid = (in_hc && (!nh_a || !h_rdata)) || rpost;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (in_hc != (st == S_NAT_HC) || rpost != (st == S_RPOST)))
+      $error("lbnic_ct_engine: in_hc or rpost apart from st");
+`endif
   // the command's buckets: a NAT return key's candidates (ma, mb as
   // well), or a relocation's target (as both)
   logic [BW-1:0] ca, cb;
@@ -441,39 +482,69 @@ module lbnic_ct_engine #(
       if (bz[u] && (la[BW*u +: BW] == x || lb[BW*u +: BW] == x)) locker = NRB'(u);
   endfunction
   // the units in a fixed order: the first that reads, writes, takes a
-  // command
+  // command, as one-hot grants (a LUT level each from the units' requests;
+  // the number of the unit a command goes to, rm_post_u, for the locks)
+  logic [NR-1:0] r_rd_gnt, r_wr_gnt, r_post_gnt;
   always_comb begin
-    rm_rd_u = '0;
-    rm_wr_u = '0;
+    logic rl, wl, pl;
     rm_post_u = '0;
     for (int u = NR - 1; u >= 0; u--) begin
-      if (r_rd_valid[u]) rm_rd_u = NRB'(u);
-      if (r_wr_valid[u]) rm_wr_u = NRB'(u);
       if (r_cmd_ready[u]) rm_post_u = NRB'(u);
+    end
+    rl = 1'b0;
+    wl = 1'b0;
+    pl = 1'b0;
+    for (int u = 0; u < NR; u++) begin
+      r_rd_gnt[u] = r_rd_valid[u] && !rl;
+      r_wr_gnt[u] = r_wr_valid[u] && !wl;
+      r_post_gnt[u] = r_cmd_ready[u] && !pl;
+      rl = rl || r_rd_valid[u];
+      wl = wl || r_wr_valid[u];
+      pl = pl || r_cmd_ready[u];
     end
   end
   assign rm_busy = |r_busy;
   assign rm_free = |r_cmd_ready;
   assign rm_rd_valid = |r_rd_valid;
   assign rm_wr_valid = |r_wr_valid;
-  assign rm_rd_side = r_rd_side[rm_rd_u];
-  assign rm_rd_bucket = r_rd_bucket[BW*32'(rm_rd_u) +: BW];
-  assign rm_wr_bucket = r_wr_bucket[BW*32'(rm_wr_u) +: BW];
-  assign rm_wr_mask = r_wr_mask[WAYS*32'(rm_wr_u) +: WAYS];
-  assign rm_wr_data = r_wr_data[BBITS*32'(rm_wr_u) +: BBITS];
+  // the port's choice of unit, an AND-OR over the one-hot grants (a part
+  // select at a unit's number times the width became a shifter behind a
+  // multiply, 10 LUT levels from a unit's state to the port with four
+  // units); the read's tag with it (TAG_R + 2u + side)
+  logic [TAG_BITS-1:0] rm_rd_tag;
+  always_comb begin
+    rm_rd_side = 1'b0;
+    rm_rd_bucket = '0;
+    rm_rd_tag = '0;
+    rm_wr_bucket = '0;
+    rm_wr_mask = '0;
+    rm_wr_data = '0;
+    for (int u = 0; u < NR; u++) begin
+      if (r_rd_gnt[u]) begin
+        rm_rd_side = rm_rd_side | r_rd_side[u];
+        rm_rd_bucket = rm_rd_bucket | r_rd_bucket[BW*u +: BW];
+        rm_rd_tag = rm_rd_tag | (r_rd_side[u] ? TAG_BITS'(TAG_R + 2 * u + 1) : TAG_BITS'(TAG_R + 2 * u));
+      end
+      if (r_wr_gnt[u]) begin
+        rm_wr_bucket = rm_wr_bucket | r_wr_bucket[BW*u +: BW];
+        rm_wr_mask = rm_wr_mask | r_wr_mask[WAYS*u +: WAYS];
+        rm_wr_data = rm_wr_data | r_wr_data[BBITS*u +: BBITS];
+      end
+    end
+  end
   assign rm_cnt_ins = |r_ins;
   assign rm_cnt_age = |r_age;
   for (genvar u = 0; u < NR; u++) begin : g_rmw
       assign r_rsp[u] = ct_rsp_valid && (ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u)
                                        || ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u + 1));
-    assign r_cmd[u] = rm_cmd_valid && rm_post_u == NRB'(u);
-    assign r_rd_ready[u] = rm_rd_ready && rm_rd_u == NRB'(u);
-    assign r_wr_ready[u] = rm_wr_ready && rm_wr_u == NRB'(u);
+    assign r_cmd[u] = rm_cmd_valid && r_post_gnt[u];
+    assign r_rd_ready[u] = rm_rd_ready && r_rd_gnt[u];
+    assign r_wr_ready[u] = rm_wr_ready && r_wr_gnt[u];
     lbnic_ct_rmw #(.WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS)) u_rmw (
         .clk, .rst,
         .cmd_valid(r_cmd[u]), .cmd_ready(r_cmd_ready[u]), .cmd_key(mkey), .cmd_flags(mflags),
         .cmd_now(m.now), .cmd_len(m.len), .cmd_vip(s_slot), .cmd_backend(s_local),
-        .cmd_a(ca), .cmd_b(cb), .cmd_reloc(st == S_RPOST), .cmd_way(mv_way), .timeouts(to),
+        .cmd_a(ca), .cmd_b(cb), .cmd_reloc(rpost), .cmd_hold(rpost ? 8'd0 : nat_hold), .cmd_way(mv_way), .timeouts(to),
         .rd_valid(r_rd_valid[u]), .rd_ready(r_rd_ready[u]), .rd_bucket(r_rd_bucket[BW*u +: BW]),
         .rd_side(r_rd_side[u]), .rsp_valid(r_rsp[u]),
         .rsp_side(ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u + 1)), .rsp_data(ct_rsp_data),
@@ -536,7 +607,7 @@ module lbnic_ct_engine #(
   logic hashed;
   // (S_DISP's: the packet schedules by Maglev, its table not empty)
   logic fm_v;
-  assign hashed = v.sched == SCHED_MAGLEV || v.sched == SCHED_MAGLEV_STABLE;
+  assign hashed = maglev(v.sched);
 `ifndef SYNTHESIS
   // a Maglev miss's backend entry read ahead is the one S_SCHED would read
   always_ff @(posedge clk)
@@ -562,7 +633,7 @@ module lbnic_ct_engine #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [31:0]   rr_a_rdata;  // port A only writes
   /* verilator lint_on UNUSEDSIGNAL */
-  assign rr_we = st == S_LUT_GO && sp_out == '0 && rr_upd && 32'(s_slot) < MAX_VIPS;
+  assign rr_we = ((st == S_LUT_GO && sp_out == '0) || rr_wb) && rr_upd && 32'(s_slot) < MAX_VIPS;
   assign rr_wdata = (idx + 1 == v.lut_size) ? 32'h0 : idx + 1;
   lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB)) u_rr (
       .clk,
@@ -582,6 +653,11 @@ module lbnic_ct_engine #(
   // when it may (v, s_slot and rr_okq are set from S_DISP on).
   logic pl_sched;
   lbnic_pipe_pkg::decision_t pl_dec;
+  // (S_DISP's: a miss of the packet would take the RR / WRR pointer)
+  logic rr_ahead;
+  assign rr_ahead = pl_sched && vip_slot.lut_size != 0 && !maglev(vip_slot.sched)
+                    && cls != lbnic_pipe_pkg::CLASS_REVERSE
+                    && !(cls == lbnic_pipe_pkg::CLASS_VIP && m.stateless);
   always_comb begin
     pl_sched = 1'b0;
     pl_dec = '0;
@@ -669,7 +745,7 @@ module lbnic_ct_engine #(
   for (genvar u = 0; u < NR; u++) begin : g_wr_full
     assign r_wr_full[u] = !bucket_free(r_wr_data[BBITS*u +: BBITS], r_wr_now[32*u +: 32], to);
   end
-  assign rm_wr_full = r_wr_full[rm_wr_u];
+  assign rm_wr_full = |(r_wr_full & r_wr_gnt);
 
   // The scrubber's reclaimable ways of the bucket read (tag A).
   logic [WAYS-1:0] sc_mask;
@@ -783,7 +859,7 @@ module lbnic_ct_engine #(
   logic [7:0]    pv_sched;
   // (from the registered fields: the compares behind the VIP read were 11
   // LUT levels)
-  assign pv_ok = pv_v && pv_m != 0 && (pv_sched == SCHED_MAGLEV || pv_sched == SCHED_MAGLEV_STABLE);
+  assign pv_ok = pv_v && pv_m != 0 && maglev(pv_sched);
   // And its LUT entry, read as the index is in where the port is free
   // (pm_lui: issued, pm_lug: in, pm_luq), tagged (lut_pv beside lut_v,
   // lut_ptag at the answer: the bank's two clocks in lus); the packet that
@@ -862,7 +938,7 @@ module lbnic_ct_engine #(
   // pre-match's, is not the head's)
   assign lx_pm = pm_iss && pv_ok && lxs_t == '0;
   assign lx_go = st == S_DISP && !pk_lx && vip_slot.lut_size != 0
-                 && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
+                 && maglev(vip_slot.sched);
   assign lx_tag = lxs_t[LXL-1];
   /* verilator lint_off UNUSEDSIGNAL */
   logic [BW-1:0] lx_a, lx_b;
@@ -892,7 +968,7 @@ module lbnic_ct_engine #(
     if (lx_pm) pmd_hash <= g_hash;
     if (!rst && st == S_DISP && pk_lx
         && !(vip_slot.lut_size != 0 && pv_m == vip_slot.lut_size && pmd_hash == m.hash
-             && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE)))
+             && maglev(vip_slot.sched)))
       $error("lbnic_ct_engine: a Maglev index started ahead apart from the packet's");
     if (!rst && st == S_DISP && (pk_lug || pk_luf) && (!pk_lx || g_rev || pv_base != vip_slot.lut_base))
       $error("lbnic_ct_engine: a LUT entry read ahead apart from the packet's");
@@ -917,6 +993,8 @@ module lbnic_ct_engine #(
   logic          hc_pend, rf_v;
   logic [BW-1:0] hc_ptr;
   logic [$clog2(N)-1:0] rf_i;
+  logic [BW-1:0] rf_a;
+  logic [NR-1:0] rf_bz;
   lbnic_ram #(.WIDTH(1), .DEPTH(NB), .AW(BW), .STYLE("block")) u_hints (
       .clk,
       .a_en(h_we), .a_we(1'b1), .a_addr(h_waddr), .a_wdata(h_wdata), .a_rdata(h_a_rdata),
@@ -989,7 +1067,7 @@ module lbnic_ct_engine #(
   assign lut_valid = lut_v;
   assign lut_index = lut_i;
   logic ex_rd;
-  assign ex_rd = st == S_RD_A || st == S_RD_B || st == S_SC_RD || st == S_HR_RD;
+  assign ex_rd = (st == S_RD_A && rd_go) || st == S_RD_B || st == S_SC_RD || st == S_HR_RD;
   // CT_EXEC's reads first, then the posted insert's, then CT_REQ's
   assign ct_rd_valid = ex_rd || rm_rd_valid || iss_ok;
   assign rm_rd_ready = ct_rd_ready && !ex_rd;
@@ -997,7 +1075,7 @@ module lbnic_ct_engine #(
     ct_rd_tag = TAG_A;
     ct_rd_bucket = BUCKET_BITS'(ma);
     if (!ex_rd && rm_rd_valid) begin
-      ct_rd_tag = TAG_BITS'(TAG_R + 2 * 32'(rm_rd_u) + 32'(rm_rd_side));
+      ct_rd_tag = rm_rd_tag;
       ct_rd_bucket = BUCKET_BITS'(rm_rd_bucket);
     end else if (!ex_rd) begin
       ct_rd_tag = TAG_Q | TAG_BITS'({iss_i, iss_b});
@@ -1690,6 +1768,35 @@ module lbnic_ct_engine #(
   assign rsp_q = ct_rsp_valid && (ct_rsp_tag & TAG_Q) != '0;
   assign wr_fire = ct_wr_valid && ct_wr_ready;
   assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
+  // Whether the write on the port now is of each queued entry's side's
+  // bucket (q_wh_a, q_wh_b): each unit's bucket compared and the unit the
+  // port takes (a one-hot grant) chosen after, as g_fw's hu does; the
+  // choice of unit in front of one compare with the port's bucket was 9
+  // LUT levels into the entries' states with four units (issue 13).
+  // (A scrubber write, sc_wr, is CT_EXEC's own: w_bucket, w_mask.)
+  logic [DEPTH-1:0] q_wh_a, q_wh_b;
+  always_comb begin
+    for (int i = 0; i < DEPTH; i++) begin
+      logic ua, ub;
+      ua = 1'b0;
+      ub = 1'b0;
+      for (int u = 0; u < NR; u++) begin
+        ua = ua || (r_wr_gnt[u] && r_wr_bucket[BW*u +: BW] == q_a[BW*i +: BW]);
+        ub = ub || (r_wr_gnt[u] && r_wr_bucket[BW*u +: BW] == q_b[BW*i +: BW]);
+      end
+      q_wh_a[i] = (st == S_FLUSH) ? fl_ptr == q_a[BW*i +: BW]
+                : ex_wr ? w_bucket == q_a[BW*i +: BW] : ua;
+      q_wh_b[i] = (st == S_FLUSH) ? fl_ptr == q_b[BW*i +: BW]
+                : ex_wr ? w_bucket == q_b[BW*i +: BW] : ub;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    for (int i = 0; i < DEPTH; i++)
+      if (!rst && wr_fire && (q_wh_a[i] != (q_a[BW*i +: BW] == BW'(ct_wr_bucket))
+                              || q_wh_b[i] != (q_b[BW*i +: BW] == BW'(ct_wr_bucket))))
+        $error("lbnic_ct_engine: q_wh apart from ct_wr_bucket's compare");
+`endif
 `ifndef SYNTHESIS
   // a head taken never has a bucket written in that clock (its data would
   // predate the write)
@@ -1753,7 +1860,7 @@ module lbnic_ct_engine #(
     logic [NR-1:0] hu;
     logic hs;
     for (genvar u = 0; u < NR; u++) begin : g_hu
-      assign hu[u] = rm_wr_u == NRB'(u) && r_wr_bucket[BW*u +: BW] == fw_bk[BW*g +: BW];
+      assign hu[u] = r_wr_gnt[u] && r_wr_bucket[BW*u +: BW] == fw_bk[BW*g +: BW];
     end
     assign hs = st == S_FLUSH ? fl_ptr == fw_bk[BW*g +: BW]
                 : ex_wr ? w_bucket == fw_bk[BW*g +: BW] : |hu;
@@ -1882,12 +1989,12 @@ module lbnic_ct_engine #(
       if (enq && QB'(i) == tl) q_nl[i] <= 1'b0;
       for (int sd = 0; sd < 2; sd++) begin
         logic [1:0] s;
-        logic [BW-1:0] bk;
+        logic wh;
         logic [WAYS-1:0] z;
         logic iss_now;
         logic fwd;  // the forwarded side
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
-        bk = sd == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
+        wh = sd == 1 ? q_wh_b[i] : q_wh_a[i];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
         iss_now = iss_fire && iss_oh[i] && (q_sa[2*i +: 2] != QS_NEED) == (sd == 1);
         fwd = fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i);
@@ -1904,14 +2011,14 @@ module lbnic_ct_engine #(
         // is, the scrubber's zeroes in it: a unit's forward can reach an
         // entry read during a scrubber visit)
         if ((sd == 1 ? fw_wb : fw_wa) && fw_e[QB*sd +: QB] == QB'(i)) z = '0;
-        if (sc_wr && bk == BW'(ct_wr_bucket) && (s == QS_OUT || s == QS_GOT)) z = z | ct_wr_mask;
+        if (sc_wr && wh && (s == QS_OUT || s == QS_GOT)) z = z | w_mask;
         if (enq && QB'(i) == tl) z = '0;
         // any other write taken now is applied before any read taken later:
         // what was read (or is being read) of its bucket is old
         // (and CT_HOST's release: the host may have written the table)
         // (a forwarded side keeps the write instead; read again when that
         // is cancelled)
-        if (((wr_fire && !sc_wr && bk == BW'(ct_wr_bucket) && !fwd) || (host_q && !ct_host)
+        if (((wr_fire && !sc_wr && wh && !fwd) || (host_q && !ct_host)
              || (fwd && fw_cancel[sd]))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
@@ -2223,10 +2330,11 @@ module lbnic_ct_engine #(
       // (inserted: S_AFTER_PUT's choice, made now)
       wr_ret <= nat_next ? S_NAT_HASH : S_OUT;
       st <= S_WR;
-    end else if (!rm_busy) begin
-      // (a relocation reads hints: after a posted insert's write)
+    end else if (!rh_wait || !rm_busy) begin
+      // (a relocation reads hints: none of a bucket a unit holds, rh_conf)
       rh_in <= '0;
       rh_out <= '0;
+      rh_conf <= 1'b0;
       st <= S_RH;
     end
   endtask
@@ -2234,6 +2342,7 @@ module lbnic_ct_engine #(
     logic bv_set;  // CT_EXEC reads BACKEND this clock (the head's read waits)
     bv_set = 1'b0;
     cnt <= '0;
+    rr_wb <= 1'b0;
     be_v <= 1'b0;
     be_pv <= 1'b0;
     lut_v <= 1'b0;
@@ -2275,20 +2384,34 @@ module lbnic_ct_engine #(
     rf_v <= h_ren && !nh_rd;
     rf_i <= $clog2(N)'(rh_out);
     if (rf_v) res_full[rf_i] <= h_rdata;
+    // (the bucket, and the units busy, as the hint was read: a unit whose
+    // write was taken in that clock still holds it; none is posted now)
+    rf_a <= h_raddr;
+    rf_bz <= r_busy;
+    if (rf_v && locked(rf_a, rf_bz, r_la, r_lb)) rh_conf <= 1'b1;
 
     // (before the FSM: S_DISP starts it, a hit in S_M_W cancels it)
     // (and the head's, where its index ran ahead and the port is free:
     // not the packet's read, nor S_LUT_GO's; its answer is tagged)
     begin
-      logic sp_iss, sp_rsp, lu_pre;
-      sp_iss = sp == SP_IDX && (lx_got || lx_mine);
+      logic sp_iss, sp_rsp, lu_pre, rr_iss;
+      rr_iss = sp == SP_IDX && sp_rr && rr_ra == 2'd1 && rr_ilt
+               && (st == S_M_W || st == S_POSTLOOK || st == S_SCHED);
+      sp_iss = (sp == SP_IDX && !sp_rr && (lx_got || lx_mine)) || rr_iss;
       sp_rsp = lut_rvalid && !lut_ptag && sp_out != '0;
       lu_pre = pm_lxg && !pm_lui && !lu_n && !lut_pv && pv_ok && !g_rev && !sp_iss
                && !(st == S_LUT_GO && sp_out == '0);
       lut_pv <= 1'b0;
+      if (rr_ra == 2'd2) begin
+        rr_iq <= rr_p;
+        rr_ilt <= rr_p < v.lut_size;
+      end
+      rr_ra <= (rr_ra == 2'd2) ? 2'd1 : 2'd0;
+      // (not issued: S_SCHED schedules it as before)
+      if (rr_ra == 2'd1 && sp_rr && sp == SP_IDX && !rr_iss) sp <= SP_OFF;
       if (sp_iss) begin
         lut_v <= 1'b1;
-        lut_i <= LIW'(v.lut_base + (lx_got ? lx_q : lx_index));
+        lut_i <= LIW'(v.lut_base + (rr_iss ? rr_iq : lx_got ? lx_q : lx_index));
         sp <= SP_LUT;
       end
       if (lu_pre) begin
@@ -2297,7 +2420,7 @@ module lbnic_ct_engine #(
         lut_i <= LIW'(pv_base + pm_lxq);
         pm_lui <= 1'b1;
       end
-      if (sp_rsp && sp_out == 2'd1 && sp == SP_LUT) begin
+      if (sp_rsp && sp_out == 2'd1 && sp == SP_LUT && !pk_luf) begin
         sp_local <= 16'(lut_rdata);
         sp <= SP_DONE;
       end
@@ -2376,7 +2499,8 @@ module lbnic_ct_engine #(
         s_slot <= m.slot;
         v <= vip_slot;
         fm_v <= pl_sched && vip_slot.lut_size != 0
-                && (vip_slot.sched == SCHED_MAGLEV || vip_slot.sched == SCHED_MAGLEV_STABLE);
+                && maglev(vip_slot.sched);
+        sp_rr <= 1'b0;
         eb_iss <= 1'b0;
         eb_got <= 1'b0;
         // (its backend entry read ahead, in pm_beq since the pop)
@@ -2410,6 +2534,12 @@ module lbnic_ct_engine #(
             if (!g_rev && (lx_go || pk_lx))
               sp <= (pk_lug || (pk_luf && lut_rvalid && lut_ptag)) ? SP_DONE
                   : pk_luf ? SP_LUT : SP_IDX;
+            // (an RR / WRR VIP's: from its pointer, two clocks on)
+            if (rr_ahead) begin
+              sp <= SP_IDX;
+              sp_rr <= 1'b1;
+              rr_ra <= 2'd2;
+            end
             // a pre-matched hit on the packet's slot: the usable check's
             // read now (its early hit was kept)
             // (or read ahead with the pre-match: in `be`, or coming)
@@ -2432,7 +2562,7 @@ module lbnic_ct_engine #(
       end
 
       // ---- the two candidate buckets (or the NAT return key's)
-      S_RD_A: if (ct_rd_ready) begin
+      S_RD_A: if (ct_rd_ready && rd_go) begin
         got_a <= 1'b0;
         got_b <= 1'b0;
         st <= S_RD_B;
@@ -2525,6 +2655,7 @@ module lbnic_ct_engine #(
                 ca <= BW'(mo_reloc);
                 cb <= BW'(mo_reloc);
                 st <= S_RPOST;
+                rpost <= 1'b1;
               end else begin
                 st <= S_FALLBACK;
               end
@@ -2598,7 +2729,17 @@ module lbnic_ct_engine #(
         end else if (cls == lbnic_pipe_pkg::CLASS_VIP && m.stateless) begin
           dec.drop_counter <= DC_UNROUTABLE;
           st <= S_OUT;
-        end else begin
+        end else if (sp == SP_DONE) begin
+          // its entry was read during the match (sp_rr): the backend now
+          rr_upd <= 1'b1;
+          rr_wb <= 1'b1;
+          idx <= rr_p;
+          s_local <= sp_local;
+          be_v <= 1'b1;
+          bv_set = 1'b1;
+          be_i <= BIW'(v.backend_base + 32'(sp_local));
+          st <= S_BE_W;
+        end else if (sp == SP_OFF) begin
           rr_upd <= 1'b1;
           if (rr_p >= v.lut_size) begin
             // a pointer kept from a larger table: wrapped (Device::activate)
@@ -2641,7 +2782,6 @@ module lbnic_ct_engine #(
       S_LUT_GO: if (sp_out == '0) begin
         lut_v <= 1'b1;
         lut_i <= LIW'(v.lut_base + idx);
-        if (rr_we) rr_ok[SB'(s_slot)] <= 1'b1;
         st <= S_LUT_W;
       end
       S_LUT_W: if (lut_rvalid && !lut_ptag) begin
@@ -2687,15 +2827,22 @@ module lbnic_ct_engine #(
         if (32'(rh_in) == N - 1) st <= S_RH_W;
       end
       S_RH_W: if (32'(rh_out) == N && !rf_v) begin
-        mstep <= MS_2;
-        st <= S_M_GO;
+        if (rh_conf) begin
+          rh_wait <= 1'b1;
+          st <= S_PUT;
+        end else begin
+          rh_wait <= 1'b0;
+          mstep <= MS_2;
+          st <= S_M_GO;
+        end
       end
       // The relocation posted: the resident (mv_way) to the target, by an
-      // idle unit (every one is: S_PUT waited), which reads it, takes its
+      // idle unit (none holds it: rh_conf), which reads it, takes its
       // lowest free way (a clear hint promised one) and counts an age-out
       // there; the new entry into the resident's way meanwhile, as the
       // model applies both at execute time (spec §12.2)
       S_RPOST: if (rm_free) begin
+        rpost <= 1'b0;
         cnt[CI_INSERTS] <= 1'b1;
         cnt[CI_RELOC] <= 1'b1;
         w_bucket <= BW'(r2_ins_b ? mb : ma);
@@ -2742,10 +2889,14 @@ module lbnic_ct_engine #(
       S_NAT_HB: begin
         nh_a <= h_rdata;
         st <= S_NAT_HC;
+        in_hc <= 1'b1;
       end
       // a clear hint: posted to an idle unit (one was in S_NAT_HA, and only
       // this state posts); both full: in line, as it may relocate or evict
-      S_NAT_HC: st <= rm_cmd_valid ? S_OUT : S_RD_A;
+      S_NAT_HC: begin
+        in_hc <= 1'b0;
+        st <= rm_cmd_valid ? S_OUT : S_RD_A;
+      end
 
       // every write of the packet was taken; its decision is (being) handed
       S_OUT: if (handed || hand) begin
@@ -2870,8 +3021,13 @@ module lbnic_ct_engine #(
 
     // (q_nl: the cycle model executed it the clock after the one before
     // it, whose age x_age is; q_nr1: one read, a clock less behind it)
-    if (pop_x) x_age <= !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
-    else if (x_age != 8'hff) x_age <= x_age + 1'b1;
+    begin
+      logic [7:0] xn;
+      if (pop_x) xn = !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
+      else xn = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
+      x_age <= xn;
+      x_due <= 32'(xn) >= NAT_RD_AGE;
+    end
     lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid && !lx_tag);
     if (lx_go) lx_iss <= 1'b1;
     if (lx_mine) begin
@@ -2939,6 +3095,7 @@ module lbnic_ct_engine #(
           rr_ok[sv] <= 1'b0;
       end
     end
+    if (rr_we) rr_ok[SB'(s_slot)] <= 1'b1;
     if (clear) rr_ok <= '0;
     if (clear) rr_okq <= 1'b0;  // (taken from S_DISP on)
     if (rst) begin
@@ -2958,6 +3115,9 @@ module lbnic_ct_engine #(
       got_b <= 1'b0;
       rh_nat <= 1'b0;
       rh_out <= '0;
+      rh_wait <= 1'b0;
+      in_hc <= 1'b0;
+      rpost <= 1'b0;
       ex_busy <= 1'b0;
       pre <= 1'b0;
       dfin <= 1'b0;
@@ -2983,6 +3143,8 @@ module lbnic_ct_engine #(
       pk_tag <= 2'd0;
       sp <= SP_OFF;
       sp_out <= '0;
+      sp_rr <= 1'b0;
+      rr_ra <= '0;
       eb_iss <= 1'b0;
       eb_got <= 1'b0;
       o_full <= '0;

@@ -17,6 +17,11 @@
 // both candidates, into its lowest free way; CT_EXEC counted the insert
 // and the relocation, the unit counts whether that way held an expired
 // entry (docs/spec.md §6, insert 2).
+// A NAT command may come with `cmd_hold` clocks to wait before the first
+// read: the cycle model issues a return entry's reads a fixed time after
+// its packet executes (hw_model::cycle::POSTED_ISSUE_CYCLES), and CT_EXEC,
+// whose clocks to the post vary with the packet's path, posts as soon as it
+// can and leaves the time to the unit (docs/spec.md §12.3 decision 10).
 // While `busy`, `lock_a` / `lock_b` are the buckets it will write: the
 // engine keeps every other reader and writer of them out until the write is
 // taken, so the entry lands as the model's `execute` applies it.
@@ -42,6 +47,7 @@ module lbnic_ct_rmw #(
     input  logic [BW-1:0]           cmd_b,
     input  logic                    cmd_reloc,
     input  lbnic_pkg::ct_way_t      cmd_way,
+    input  logic [7:0]              cmd_hold,
     // GLOBAL's timeouts (syn, est, fin, udp from bit 0)
     input  logic [127:0]            timeouts,
 
@@ -85,7 +91,7 @@ module lbnic_ct_rmw #(
   localparam int unsigned WBITS = lbnic_pkg::CT_WAY_BITS;
   localparam logic [1:0] INS_FREE = 2'd0;
 
-  typedef enum logic [2:0] {R_IDLE, R_RD_A, R_RD_B, R_WAIT, R_GO, R_MATCH, R_WR} state_e;
+  typedef enum logic [2:0] {R_IDLE, R_HOLD, R_RD_A, R_RD_B, R_WAIT, R_GO, R_MATCH, R_WR} state_e;
   state_e st;
 
   lbnic_pipe_pkg::ct_key_t key;
@@ -97,6 +103,7 @@ module lbnic_ct_rmw #(
   logic got_a, got_b;
   logic reloc;
   lbnic_pkg::ct_way_t mv;
+  logic [7:0] hold;
 
   // the way logic, as CT_EXEC's (no relocation: res_* unused)
   /* verilator lint_off UNUSEDSIGNAL */
@@ -175,8 +182,15 @@ module lbnic_ct_rmw #(
         mv <= cmd_way;
         got_a <= 1'b0;
         got_b <= cmd_reloc;
-        st <= R_RD_A;
+        hold <= cmd_hold;
+        st <= (cmd_hold > 8'd1) ? R_HOLD : R_RD_A;
         busy <= 1'b1;
+      end
+      // (cmd_hold clocks in all from the command's: R_IDLE's one, then
+      // these; 0 and 1 read the clock after the command)
+      R_HOLD: begin
+        hold <= hold - 1'b1;
+        if (hold == 8'd2) st <= R_RD_A;
       end
       R_RD_A: if (rd_ready) st <= reloc ? R_WAIT : R_RD_B;
       R_RD_B: if (rd_ready) st <= R_WAIT;

@@ -105,15 +105,13 @@ const PASS2_DONE_CYCLES: u64 = 7;
 /// Scrub reads in flight at most.
 const SCRUB_INFLIGHT: usize = 4;
 /// From CT_EXEC's cycle to the request of a new NAT flow's posted
-/// return-entry update: the reference RTL writes the packet's own bucket,
-/// hashes the return key and reads its candidates' full hints before a
-/// unit reads them, its first read 7 cycles after the decision leaves
-/// (spec §12.3 decision 10; 8 until the RTL wrote the new entry in the
-/// clock it scheduled it, issue 13). The model's requests are a cycle
-/// before the RTL's reads (CT_REQ's go out on the RTL's port the next
-/// clock), hence `CT_EXEC_LATENCY` + 6. The update takes an outstanding
-/// slot then, not at CT_EXEC.
-const POSTED_ISSUE_CYCLES: u64 = CT_EXEC_LATENCY + 6;
+/// return-entry update (the contract's `CT_POSTED_ISSUE`): the reference
+/// RTL writes the packet's own bucket, hashes the return key and reads its
+/// candidates' full hints before it posts the update to a unit, which reads
+/// a clock after this request and waits for it when posted sooner (spec
+/// §12.3 decision 10). The update takes an outstanding slot then, not at
+/// CT_EXEC.
+const POSTED_ISSUE_CYCLES: u64 = lbnic_contract::target::regs::CT_POSTED_ISSUE;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,

@@ -277,6 +277,16 @@ pub const FRONT_LATENCY: u64 = PARSE_LATENCY + 9;
 /// CT_EXEC takes it (`hw_model::cycle::CT_EXEC_LATENCY`).
 pub const CT_EXEC_LATENCY: u64 = 26;
 
+/// From the cycle CT_EXEC executes a new NAT flow's packet to the cycle the
+/// cycle model requests its posted return entry's candidate buckets (one
+/// request, `hw_model::cycle`): the reference RTL's own path to that read
+/// when it was fixed (the packet's bucket written, the return key hashed,
+/// its candidates' hints read; spec §12.3 decision 10). The RTL's unit reads
+/// a clock after the model's request (CT_REQ's requests go out on its port
+/// the next clock) and holds a command CT_EXEC posted sooner until then.
+pub const CT_POSTED_ISSUE: u64 = CT_EXEC_LATENCY + 6;
+const _: () = assert!(CT_POSTED_ISSUE < 255);
+
 /// The conntrack memory port's tags (spec §12.3 decision 9): a read names
 /// its requester so that responses may come back in any order and a
 /// memory controller can count outstanding requests, and the RTL harness
@@ -292,7 +302,7 @@ pub const CT_TAG_EXEC_A: u64 = 0;
 pub const CT_TAG_EXEC_B: u64 = 1;
 pub const CT_TAG_EXEC_T: u64 = 2;
 pub const CT_TAG_RMW: u64 = 3;
-pub const CT_RMW_UNITS: u64 = 2;
+pub const CT_RMW_UNITS: u64 = 4;
 const _: () = assert!(CT_TAG_RMW + 2 * CT_RMW_UNITS <= CT_TAG_QUEUED);
 
 /// Why a frame could not be parsed; each has a counter at
