@@ -19,7 +19,7 @@
 // entry (docs/spec.md §6, insert 2).
 // A NAT command may come with `cmd_hold` clocks to wait before the first
 // read: the cycle model issues a return entry's reads a fixed time after
-// its packet executes (hw_model::cycle::POSTED_ISSUE_CYCLES), and CT_EXEC,
+// its packet executes (the contract's CT_POSTED_ISSUE), and CT_EXEC,
 // whose clocks to the post vary with the packet's path, posts as soon as it
 // can and leaves the time to the unit (docs/spec.md §12.3 decision 10).
 // While `busy`, `lock_a` / `lock_b` are the buckets it will write: the
