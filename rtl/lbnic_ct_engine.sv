@@ -484,24 +484,22 @@ module lbnic_ct_engine #(
   // the units in a fixed order: the first that reads, writes, takes a
   // command, as one-hot grants (a LUT level each from the units' requests;
   // the number of the unit a command goes to, rm_post_u, for the locks)
-  logic [NR-1:0] r_rd_gnt, r_wr_gnt, r_post_gnt;
-  always_comb begin
-    logic rl, wl, pl;
-    rm_post_u = '0;
-    for (int u = NR - 1; u >= 0; u--) begin
-      if (r_cmd_ready[u]) rm_post_u = NRB'(u);
-    end
-    rl = 1'b0;
-    wl = 1'b0;
-    pl = 1'b0;
+  function automatic logic [NR-1:0] first_unit(input logic [NR-1:0] req);
+    logic lower;
+    lower = 1'b0;
     for (int u = 0; u < NR; u++) begin
-      r_rd_gnt[u] = r_rd_valid[u] && !rl;
-      r_wr_gnt[u] = r_wr_valid[u] && !wl;
-      r_post_gnt[u] = r_cmd_ready[u] && !pl;
-      rl = rl || r_rd_valid[u];
-      wl = wl || r_wr_valid[u];
-      pl = pl || r_cmd_ready[u];
+      first_unit[u] = req[u] && !lower;
+      lower = lower || req[u];
     end
+  endfunction
+  logic [NR-1:0] r_rd_gnt, r_wr_gnt, r_post_gnt;
+  assign r_rd_gnt = first_unit(r_rd_valid);
+  assign r_wr_gnt = first_unit(r_wr_valid);
+  assign r_post_gnt = first_unit(r_cmd_ready);
+  always_comb begin
+    rm_post_u = '0;
+    for (int u = 0; u < NR; u++)
+      if (r_post_gnt[u]) rm_post_u = NRB'(u);
   end
   assign rm_busy = |r_busy;
   assign rm_free = |r_cmd_ready;
@@ -1768,27 +1766,28 @@ module lbnic_ct_engine #(
   assign rsp_q = ct_rsp_valid && (ct_rsp_tag & TAG_Q) != '0;
   assign wr_fire = ct_wr_valid && ct_wr_ready;
   assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
-  // Whether the write on the port now is of each queued entry's side's
-  // bucket (q_wh_a, q_wh_b): each unit's bucket compared and the unit the
-  // port takes (a one-hot grant) chosen after, as g_fw's hu does; the
-  // choice of unit in front of one compare with the port's bucket was 9
-  // LUT levels into the entries' states with four units (issue 13).
+  // Whether the write on the port now is of bucket x (port_wr_is), for
+  // each queued entry's sides (q_wh_a, q_wh_b) and the forwarding slots
+  // (g_fw): each unit's bucket compared and the unit the port takes (a
+  // one-hot grant) chosen after; the choice of unit in front of one
+  // compare with the port's bucket was 9 LUT levels into the entries'
+  // states with four units (issue 13).
   // (A scrubber write, sc_wr, is CT_EXEC's own: w_bucket, w_mask.)
+  function automatic logic port_wr_is(input logic [BW-1:0] x, input logic flush,
+                                      input logic [BW-1:0] fl, input logic ex,
+                                      input logic [BW-1:0] wb, input logic [NR-1:0] gnt,
+                                      input logic [NR*BW-1:0] ub);
+    logic h;
+    h = 1'b0;
+    for (int u = 0; u < NR; u++) h = h || (gnt[u] && ub[BW*u +: BW] == x);
+    port_wr_is = flush ? fl == x : ex ? wb == x : h;
+  endfunction
   logic [DEPTH-1:0] q_wh_a, q_wh_b;
-  always_comb begin
-    for (int i = 0; i < DEPTH; i++) begin
-      logic ua, ub;
-      ua = 1'b0;
-      ub = 1'b0;
-      for (int u = 0; u < NR; u++) begin
-        ua = ua || (r_wr_gnt[u] && r_wr_bucket[BW*u +: BW] == q_a[BW*i +: BW]);
-        ub = ub || (r_wr_gnt[u] && r_wr_bucket[BW*u +: BW] == q_b[BW*i +: BW]);
-      end
-      q_wh_a[i] = (st == S_FLUSH) ? fl_ptr == q_a[BW*i +: BW]
-                : ex_wr ? w_bucket == q_a[BW*i +: BW] : ua;
-      q_wh_b[i] = (st == S_FLUSH) ? fl_ptr == q_b[BW*i +: BW]
-                : ex_wr ? w_bucket == q_b[BW*i +: BW] : ub;
-    end
+  for (genvar i = 0; i < DEPTH; i++) begin : g_wh
+    assign q_wh_a[i] = port_wr_is(q_a[BW*i +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
+                                  r_wr_gnt, r_wr_bucket);
+    assign q_wh_b[i] = port_wr_is(q_b[BW*i +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
+                                  r_wr_gnt, r_wr_bucket);
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
@@ -1857,13 +1856,9 @@ module lbnic_ct_engine #(
     // (ct_wr_bucket's sources each compared, chosen after: the port's
     // choice of unit in front of the compare was 8 levels into the queue
     // RAM's write)
-    logic [NR-1:0] hu;
     logic hs;
-    for (genvar u = 0; u < NR; u++) begin : g_hu
-      assign hu[u] = r_wr_gnt[u] && r_wr_bucket[BW*u +: BW] == fw_bk[BW*g +: BW];
-    end
-    assign hs = st == S_FLUSH ? fl_ptr == fw_bk[BW*g +: BW]
-                : ex_wr ? w_bucket == fw_bk[BW*g +: BW] : |hu;
+    assign hs = port_wr_is(fw_bk[BW*g +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
+                           r_wr_gnt, r_wr_bucket);
     assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && hs;
 `ifndef SYNTHESIS
     always_ff @(posedge clk)
