@@ -301,13 +301,15 @@ module lbnic_ct_engine #(
   // An RR / WRR VIP's LUT entry is read during the match the same way
   // (sp_rr): its index is the slot's pointer, which only this packet
   // moves, known the clock after S_DISP (rr_p) and compared with the
-  // table's size a clock later (rr_ra counts them down: rr_iq, rr_ilt);
+  // table's size a clock later (rr_ra counts them down: rr_ilt, and the
+  // LUT index rr_ii, added then: the add behind the choice of index was
+  // 8 LUT levels from S_SCHED's state into lut_i, issue 13);
   // a pointer kept from a larger table is not read ahead (S_MOD wraps it).
   // S_SCHED then reads the backend at once and writes the pointer a clock
   // later (rr_wb), where S_LUT_GO did.
   logic                      sp_rr, rr_ilt, rr_wb;
   logic [1:0]                rr_ra;
-  logic [31:0]               rr_iq;
+  logic [LIW-1:0]            rr_ii;
   logic [15:0]               sp_local;
   // The lookup's hit as u_match has it NQ + 1 clocks before its result:
   // a hit on the packet's own slot starts the usable check's read then
@@ -575,6 +577,9 @@ module lbnic_ct_engine #(
       $error("lbnic_ct_engine: md_p's top bit apart from the pointer's bit md_i");
   end
   always_ff @(posedge clk)
+    if (!rst && rr_we && x_rrf)
+      $error("lbnic_ct_engine: an RR / WRR pointer written after x_rrf said none would be");
+  always_ff @(posedge clk)
     if (!rst && (st == S_US_DONE || (st == S_US_W && be_mine)) && hit_okq != hit_ok)
       $error("lbnic_ct_engine: hit_okq apart from hit_ok");
   // (S_US_W decides from the bank's answer: bx_up is be_rdata's there)
@@ -612,6 +617,11 @@ module lbnic_ct_engine #(
     if (!rst && st == S_SCHED && v.lut_size != 0 && hashed && sp == SP_DONE && !pk_beh
         && (pk_beg || pk_bef) && pk_bi != BIW'(v.backend_base + 32'(sp_local)))
       $error("lbnic_ct_engine: a backend entry read ahead apart from the miss's");
+  // (and an RR / WRR miss's, read ahead with its LUT entry)
+  always_ff @(posedge clk)
+    if (!rst && st == S_SCHED && v.lut_size != 0 && !hashed && sp == SP_DONE && !rr_stale
+        && pk_rr && !pk_beh && (pk_beg || pk_bef) && pk_bi != BIW'(v.backend_base + 32'(sp_local)))
+      $error("lbnic_ct_engine: an RR / WRR miss's backend entry read ahead apart from its own");
   // (and as the miss is scheduled, S_SCHED taken or not)
   always_ff @(posedge clk)
     if (!rst && st == S_POSTSCHED && !pk_beh && pk_beg
@@ -638,6 +648,18 @@ module lbnic_ct_engine #(
       .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rr_a_rdata),
       .b_en(1'b1), .b_addr(SB'(m.slot)), .b_rdata(rr_rdata)
   );
+  // (the head's slot's: its copy, written alike; ph_*)
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [31:0]   rrh_a_rdata;  // port A only writes
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB)) u_rrh (
+      .clk,
+      .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rrh_a_rdata),
+      .b_en(1'b1), .b_addr(SB'(g_slot)), .b_rdata(rrh_rdata)
+  );
+  // (a pre-read entry not yet checked, or found stale and not yet read
+  // again: S_SCHED does not take it)
+  assign rr_stale = pk_rr && (rr_ra == 2'd2 || (rr_ra == 2'd1 && rr_bad));
   // the slot's bit is read in S_POSTLOOK as s_slot is taken (rr_okq): a
   // 256:1 read in front of S_SCHED's compare was 13 LUT levels. Nothing
   // changes it in between: the pointer is written in S_LUT_GO, the swap
@@ -858,6 +880,21 @@ module lbnic_ct_engine #(
   // (from the registered fields: the compares behind the VIP read were 11
   // LUT levels)
   assign pv_ok = pv_v && pv_m != 0 && maglev(pv_sched);
+  // An RR / WRR head's LUT entry is read ahead the same way (issue 13),
+  // its index the slot's pointer (pm_rr: pm_lxq holds that, pm_lxg says it
+  // is in). The pointer is read from a copy of u_rr (u_rrh, at g_slot)
+  // once the packet in CT_EXEC can move that slot's pointer no more
+  // (ph_fin: x_rrf, its pointer written or its scheduling past, or
+  // another slot, or none there), so the head reads the pointer its own
+  // S_SCHED will; ph_a: the reads are the head's (from the clock after
+  // pm_rd), ph_q: a clock later, with their data; ph_done: read.
+  // The packet that took it checks it as it reads its pointer (rr_bad:
+  // RESET's clear between) and reads its entry again if it differs.
+  logic          pv_rr, pm_rr, ph_a, ph_q, ph_fin, ph_ok, ph_done, x_rrf;
+  logic          pk_rr, rr_bad, rr_stale;
+  logic [31:0]   rrh_rdata, ph_p, pk_rrp;
+  assign pv_rr = pv_v && pv_m != 0 && !maglev(pv_sched);
+  assign ph_p = ph_ok ? rrh_rdata : 32'h0;
   // And its LUT entry, read as the index is in where the port is free
   // (pm_lui: issued, pm_lug: in, pm_luq), tagged (lut_pv beside lut_v,
   // lut_ptag at the answer: the bank's two clocks in lus); the packet that
@@ -968,7 +1005,8 @@ module lbnic_ct_engine #(
         && !(vip_slot.lut_size != 0 && pv_m == vip_slot.lut_size && pmd_hash == m.hash
              && maglev(vip_slot.sched)))
       $error("lbnic_ct_engine: a Maglev index started ahead apart from the packet's");
-    if (!rst && st == S_DISP && (pk_lug || pk_luf) && (!pk_lx || g_rev || pv_base != vip_slot.lut_base))
+    if (!rst && st == S_DISP && (pk_lug || pk_luf)
+        && (!(pk_lx || pk_rr) || g_rev || pv_base != vip_slot.lut_base))
       $error("lbnic_ct_engine: a LUT entry read ahead apart from the packet's");
   end
 `endif
@@ -1064,8 +1102,17 @@ module lbnic_ct_engine #(
   assign be_index = be_i;
   assign lut_valid = lut_v;
   assign lut_index = lut_i;
-  logic ex_rd;
-  assign ex_rd = (st == S_RD_A && rd_go) || st == S_RD_B || st == S_SC_RD || st == S_HR_RD;
+  // (CT_EXEC's read states as flags of their own, set where the FSM
+  // enters them, st_rda: S_RD_A, st_rdx: S_RD_B, S_SC_RD or S_HR_RD: their
+  // decode from `st` through the units' read grant into a unit's FSM was
+  // 9 LUT levels, issue 13)
+  logic ex_rd, st_rda, st_rdx;
+  assign ex_rd = (st_rda && rd_go) || st_rdx;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (st_rda != (st == S_RD_A) || st_rdx != (st == S_RD_B || st == S_SC_RD || st == S_HR_RD)))
+      $error("lbnic_ct_engine: st_rda / st_rdx apart from st");
+`endif
   // CT_EXEC's reads first, then the posted insert's, then CT_REQ's
   assign ct_rd_valid = ex_rd || rm_rd_valid || iss_ok;
   assign rm_rd_ready = ct_rd_ready && !ex_rd;
@@ -1766,28 +1813,63 @@ module lbnic_ct_engine #(
   assign rsp_q = ct_rsp_valid && (ct_rsp_tag & TAG_Q) != '0;
   assign wr_fire = ct_wr_valid && ct_wr_ready;
   assign sc_wr = wr_fire && st == S_WR && wr_ret == S_SC_CNT;
+  // Each queued entry's buckets against each unit's locks, registered
+  // (q_eaa: side a against lock a; q_eab: side a against lock b; q_eba,
+  // q_ebb): a unit writes one of its locks, and its locks and an entry's
+  // buckets stand still for clocks before any write (a unit takes its
+  // command at least four clocks before `soon`), so the compare is made a
+  // clock ahead, an entry enqueued now compared with its incoming buckets.
+  // From a unit's state through the port's grant and a compare with its
+  // bucket into the entries' states was 8 LUT levels on all 40 of the
+  // deepest paths with four units (issue 13).
+  logic [DEPTH*NR-1:0] q_eaa, q_eab, q_eba, q_ebb;
+  always_ff @(posedge clk)
+    for (int i = 0; i < DEPTH; i++) begin
+      logic [BW-1:0] na, nb;
+      na = (in_valid && in_ready && tl == QB'(i)) ? BW'(in_meta.bucket_a) : q_a[BW*i +: BW];
+      nb = (in_valid && in_ready && tl == QB'(i)) ? BW'(in_meta.bucket_b) : q_b[BW*i +: BW];
+      for (int u = 0; u < NR; u++) begin
+        q_eaa[NR*i + u] <= na == r_la[BW*u +: BW];
+        q_eab[NR*i + u] <= na == r_lb[BW*u +: BW];
+        q_eba[NR*i + u] <= nb == r_la[BW*u +: BW];
+        q_ebb[NR*i + u] <= nb == r_lb[BW*u +: BW];
+      end
+    end
+`ifndef SYNTHESIS
+  // (used only while a unit is about to write or writing: then exact)
+  always_ff @(posedge clk)
+    for (int i = 0; i < DEPTH; i++)
+      for (int u = 0; u < NR; u++)
+        if (!rst && (r_soon[u] || r_wr_valid[u])
+            && (q_eaa[NR*i + u] != (q_a[BW*i +: BW] == r_la[BW*u +: BW])
+                || q_eab[NR*i + u] != (q_a[BW*i +: BW] == r_lb[BW*u +: BW])
+                || q_eba[NR*i + u] != (q_b[BW*i +: BW] == r_la[BW*u +: BW])
+                || q_ebb[NR*i + u] != (q_b[BW*i +: BW] == r_lb[BW*u +: BW])))
+          $error("lbnic_ct_engine: a registered lock compare apart from the locks");
+`endif
   // Whether the write on the port now is of bucket x (port_wr_is), for
   // each queued entry's sides (q_wh_a, q_wh_b) and the forwarding slots
-  // (g_fw): each unit's bucket compared and the unit the port takes (a
-  // one-hot grant) chosen after; the choice of unit in front of one
-  // compare with the port's bucket was 9 LUT levels into the entries'
-  // states with four units (issue 13).
+  // (g_fw): a unit's part (h) is each unit's compare chosen by the port's
+  // one-hot grant; the choice of unit in front of one compare with the
+  // port's bucket was 9 LUT levels into the entries' states with four
+  // units (issue 13).
   // (A scrubber write, sc_wr, is CT_EXEC's own: w_bucket, w_mask.)
   function automatic logic port_wr_is(input logic [BW-1:0] x, input logic flush,
                                       input logic [BW-1:0] fl, input logic ex,
-                                      input logic [BW-1:0] wb, input logic [NR-1:0] gnt,
-                                      input logic [NR*BW-1:0] ub);
-    logic h;
-    h = 1'b0;
-    for (int u = 0; u < NR; u++) h = h || (gnt[u] && ub[BW*u +: BW] == x);
+                                      input logic [BW-1:0] wb, input logic h);
     port_wr_is = flush ? fl == x : ex ? wb == x : h;
+  endfunction
+  // a unit's write (granted) of its lock a or b, from the compares with each
+  function automatic logic unit_wr_is(input logic [NR-1:0] gnt, input logic [NR-1:0] wb,
+                                      input logic [NR-1:0] la, input logic [NR-1:0] lb);
+    unit_wr_is = |(gnt & ((wb & lb) | (~wb & la)));
   endfunction
   logic [DEPTH-1:0] q_wh_a, q_wh_b;
   for (genvar i = 0; i < DEPTH; i++) begin : g_wh
     assign q_wh_a[i] = port_wr_is(q_a[BW*i +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
-                                  r_wr_gnt, r_wr_bucket);
+                                  unit_wr_is(r_wr_gnt, r_wr_b, q_eaa[NR*i +: NR], q_eab[NR*i +: NR]));
     assign q_wh_b[i] = port_wr_is(q_b[BW*i +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
-                                  r_wr_gnt, r_wr_bucket);
+                                  unit_wr_is(r_wr_gnt, r_wr_b, q_eba[NR*i +: NR], q_ebb[NR*i +: NR]));
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
@@ -1857,8 +1939,12 @@ module lbnic_ct_engine #(
     // choice of unit in front of the compare was 8 levels into the queue
     // RAM's write)
     logic hs;
+    logic [NR-1:0] fu;
+    for (genvar u = 0; u < NR; u++) begin : g_u
+      assign fu[u] = fw_bk[BW*g +: BW] == r_wr_bucket[BW*u +: BW];
+    end
     assign hs = port_wr_is(fw_bk[BW*g +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
-                           r_wr_gnt, r_wr_bucket);
+                           |(r_wr_gnt & fu));
     assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && hs;
 `ifndef SYNTHESIS
     always_ff @(posedge clk)
@@ -1904,10 +1990,10 @@ module lbnic_ct_engine #(
   always_comb begin
     // the unit: the first whose write comes next clock (soon), or that
     // waits to write and is not taken now
-    // (each entry is compared with every unit's two locks, and the side
-    // and the unit are chosen after the first entry is found: the bucket
-    // a unit writes is one of its locks; a compare with the chosen bucket
-    // was 9 LUT levels, issue 13)
+    // (each entry is compared with every unit's two locks, a clock ahead:
+    // q_eaa..q_ebb; the side and the unit are chosen after the first entry
+    // is found: the bucket a unit writes is one of its locks; a compare
+    // with the chosen bucket was 9 LUT levels, issue 13)
     logic [NR-1:0] uf_sel, uf_bside;
     uf_on = 1'b0;
     uf_u = '0;
@@ -1935,12 +2021,11 @@ module lbnic_ct_engine #(
           f = 1'b0;
           fe = '0;
           for (int i = 0; i < DEPTH; i++) begin
-            logic [BW-1:0] bk;
             logic [1:0] sv;
-            bk = g == 1 ? q_b[BW*i +: BW] : q_a[BW*i +: BW];
             sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
             if (!f && q_lv[i] && sv == QS_GOT
-                && bk == (l == 1 ? r_lb[BW*u +: BW] : r_la[BW*u +: BW])) begin
+                && (g == 1 ? (l == 1 ? q_ebb[NR*i + u] : q_eba[NR*i + u])
+                           : (l == 1 ? q_eab[NR*i + u] : q_eaa[NR*i + u]))) begin
               f = 1'b1;
               fe = QB'(i);
             end
@@ -2172,13 +2257,29 @@ module lbnic_ct_engine #(
     if (pm_end) begin
       pm_lxi <= 1'b0;
       pm_lxg <= 1'b0;
+      pm_rr <= 1'b0;
+      ph_done <= 1'b0;
+      ph_a <= pm_rd;
     end else begin
       if (lx_pm) pm_lxi <= 1'b1;
       if (lx_valid && lx_tag && pm_lxi) begin
         pm_lxg <= 1'b1;
         pm_lxq <= lx_index;
       end
+      // (the head's RR / WRR pointer, read where it was final; a pointer
+      // kept from a larger table is left to the packet's S_MOD)
+      if (ph_q && ph_fin && !ph_done) begin
+        ph_done <= 1'b1;
+        if (pv_rr && ph_p < pv_m) begin
+          pm_rr <= 1'b1;
+          pm_lxg <= 1'b1;
+          pm_lxq <= ph_p;
+        end
+      end
     end
+    ph_q <= ph_a && !pm_end;
+    ph_fin <= x_rrf || m.slot != g_slot;
+    ph_ok <= 32'(g_slot) < MAX_VIPS && rr_ok[SB'(g_slot)] && !clear;
     // the tagged result and early hit, whose ever they are (the head's
     // pm, the packet's that took it, or a dropped one)
     // (in order: a result that is not the head's pre-match's, or the
@@ -2217,6 +2318,10 @@ module lbnic_ct_engine #(
       pm_e <= 1'b0;
       pm_lxi <= 1'b0;
       pm_lxg <= 1'b0;
+      pm_rr <= 1'b0;
+      ph_a <= 1'b0;
+      ph_q <= 1'b0;
+      ph_done <= 1'b0;
     end
   end
 `ifndef SYNTHESIS
@@ -2390,23 +2495,24 @@ module lbnic_ct_engine #(
     // not the packet's read, nor S_LUT_GO's; its answer is tagged)
     begin
       logic sp_iss, sp_rsp, lu_pre, rr_iss;
-      rr_iss = sp == SP_IDX && sp_rr && rr_ra == 2'd1 && rr_ilt
+      rr_iss = (sp == SP_IDX || rr_bad) && sp_rr && rr_ra == 2'd1 && rr_ilt
                && (st == S_M_W || st == S_POSTLOOK || st == S_SCHED);
       sp_iss = (sp == SP_IDX && !sp_rr && (lx_got || lx_mine)) || rr_iss;
       sp_rsp = lut_rvalid && !lut_ptag && sp_out != '0;
-      lu_pre = pm_lxg && !pm_lui && !lu_n && !lut_pv && pv_ok && !g_rev && !sp_iss
+      lu_pre = pm_lxg && !pm_lui && !lu_n && !lut_pv && (pv_ok || pm_rr) && !g_rev && !sp_iss
                && !(st == S_LUT_GO && sp_out == '0);
       lut_pv <= 1'b0;
       if (rr_ra == 2'd2) begin
-        rr_iq <= rr_p;
+        rr_ii <= LIW'(v.lut_base + rr_p);
         rr_ilt <= rr_p < v.lut_size;
+        rr_bad <= pk_rr && rr_p != pk_rrp;
       end
       rr_ra <= (rr_ra == 2'd2) ? 2'd1 : 2'd0;
       // (not issued: S_SCHED schedules it as before)
-      if (rr_ra == 2'd1 && sp_rr && sp == SP_IDX && !rr_iss) sp <= SP_OFF;
+      if (rr_ra == 2'd1 && sp_rr && (sp == SP_IDX || rr_bad) && !rr_iss) sp <= SP_OFF;
       if (sp_iss) begin
         lut_v <= 1'b1;
-        lut_i <= LIW'(v.lut_base + (rr_iss ? rr_iq : lx_got ? lx_q : lx_index));
+        lut_i <= rr_iss ? rr_ii : LIW'(v.lut_base + (lx_got ? lx_q : lx_index));
         sp <= SP_LUT;
       end
       if (lu_pre) begin
@@ -2423,7 +2529,7 @@ module lbnic_ct_engine #(
       if (lut_rvalid && lut_ptag) begin
         if (pk_luf) begin
           sp_local <= 16'(lut_rdata);
-          if (sp == SP_LUT) sp <= SP_DONE;
+          if (sp == SP_LUT && !rr_bad) sp <= SP_DONE;
         end else if (pm_lui) begin
           pm_lug <= 1'b1;
           pm_luq <= 16'(lut_rdata);
@@ -2456,9 +2562,18 @@ module lbnic_ct_engine #(
       end
       pk_bef <= 1'b0;
     end
+    // (an RR / WRR entry read ahead found stale, rr_bad: its backend entry
+    // too; the answer still coming is dropped, as no head's)
+    if (rr_ra == 2'd2 && pk_rr && rr_p != pk_rrp) begin
+      pk_beg <= 1'b0;
+      pk_bef <= 1'b0;
+    end
     // (be_pq and pm_bei are let go after the FSM's case, below)
     if (pm_end) pm_beg <= 1'b0;
 
+    // (staying in a read state; entering one sets its flag below)
+    st_rda <= st_rda && !(ct_rd_ready && rd_go);
+    st_rdx <= st_rdx && !ct_rd_ready;
     case (st)
       S_IDLE: begin
         if (hc_pend) begin
@@ -2474,6 +2589,7 @@ module lbnic_ct_engine #(
           if (!rm_busy) begin
             hr_ptr <= '0;
             st <= S_HR_RD;
+            st_rdx <= 1'b1;
           end
         end else if (pop_x) begin
           // (taken below the FSM: a pop in S_OUT too)
@@ -2482,6 +2598,7 @@ module lbnic_ct_engine #(
           // the scrubber only with CT_REQ's queue empty (a packet taken
           // during its visit takes its write from it: see q_z* below)
           st <= S_SC_RD;
+          st_rdx <= 1'b1;
           scrubbing <= 1'b1;
         end
       end
@@ -2496,6 +2613,7 @@ module lbnic_ct_engine #(
         fm_v <= pl_sched && vip_slot.lut_size != 0
                 && maglev(vip_slot.sched);
         sp_rr <= 1'b0;
+        rr_bad <= 1'b0;
         eb_iss <= 1'b0;
         eb_got <= 1'b0;
         // (its backend entry read ahead, in pm_beq since the pop)
@@ -2530,8 +2648,10 @@ module lbnic_ct_engine #(
               sp <= (pk_lug || (pk_luf && lut_rvalid && lut_ptag)) ? SP_DONE
                   : pk_luf ? SP_LUT : SP_IDX;
             // (an RR / WRR VIP's: from its pointer, two clocks on)
+            // (or read ahead with the pre-match: pk_rr)
             if (rr_ahead) begin
-              sp <= SP_IDX;
+              sp <= (pk_rr && (pk_lug || (pk_luf && lut_rvalid && lut_ptag))) ? SP_DONE
+                  : (pk_rr && pk_luf) ? SP_LUT : SP_IDX;
               sp_rr <= 1'b1;
               rr_ra <= 2'd2;
             end
@@ -2552,6 +2672,7 @@ module lbnic_ct_engine #(
             end
           end else begin
             st <= pre ? S_RD_W : S_RD_A;
+            st_rda <= !pre;
           end
         end
       end
@@ -2561,6 +2682,7 @@ module lbnic_ct_engine #(
         got_a <= 1'b0;
         got_b <= 1'b0;
         st <= S_RD_B;
+        st_rdx <= 1'b1;
       end
       S_RD_B: if (ct_rd_ready) st <= S_RD_W;
       S_RD_W: if (got_a && got_b) begin
@@ -2724,16 +2846,24 @@ module lbnic_ct_engine #(
         end else if (cls == lbnic_pipe_pkg::CLASS_VIP && m.stateless) begin
           dec.drop_counter <= DC_UNROUTABLE;
           st <= S_OUT;
-        end else if (sp == SP_DONE) begin
-          // its entry was read during the match (sp_rr): the backend now
+        end else if (sp == SP_DONE && !rr_stale) begin
+          // its entry was read during the match (sp_rr), or with the
+          // pre-match (pk_rr, and its backend entry then: in `be`, or
+          // coming); else the backend now
           rr_upd <= 1'b1;
           rr_wb <= 1'b1;
           idx <= rr_p;
           s_local <= sp_local;
-          be_v <= 1'b1;
-          bv_set = 1'b1;
-          be_i <= BIW'(v.backend_base + 32'(sp_local));
-          st <= S_BE_W;
+          if (pk_rr && !pk_beh && pk_beg) begin
+            st <= S_POSTSCHED;
+          end else begin
+            if (!(pk_rr && !pk_beh && pk_bef)) begin
+              be_v <= 1'b1;
+              bv_set = 1'b1;
+              be_i <= BIW'(v.backend_base + 32'(sp_local));
+            end
+            st <= S_BE_W;
+          end
         end else if (sp == SP_OFF) begin
           rr_upd <= 1'b1;
           if (rr_p >= v.lut_size) begin
@@ -2891,6 +3021,7 @@ module lbnic_ct_engine #(
       S_NAT_HC: begin
         in_hc <= 1'b0;
         st <= rm_cmd_valid ? S_OUT : S_RD_A;
+        st_rda <= !rm_cmd_valid;
       end
 
       // every write of the packet was taken; its decision is (being) handed
@@ -2951,9 +3082,11 @@ module lbnic_ct_engine #(
       S_HR_W: if (got_a) begin
         hr_ptr <= hr_ptr + 1'b1;
         st <= S_HR_RD;
+        st_rdx <= 1'b1;
         if (32'(hr_ptr) == NB - 1) begin
           href_pend <= 1'b0;
           st <= S_IDLE;
+          st_rdx <= 1'b0;
         end
       end
       default: st <= S_IDLE;
@@ -2972,6 +3105,16 @@ module lbnic_ct_engine #(
       be_pq <= 1'b0;
       pm_bei <= 1'b0;
     end
+
+    // the packet in CT_EXEC moves no RR / WRR pointer from the next clock
+    // on (ph_fin): its own written, or past the states that schedule
+    // (a stale hit's S_US_W / S_US_DONE may still schedule)
+    if (rr_we || st == S_LUT_W || st == S_BE_GO || st == S_BE_W || st == S_POSTSCHED
+        || st == S_PUT || st == S_RH || st == S_RH_W || st == S_RPOST || st == S_FALLBACK
+        || st == S_WR || st == S_AFTER_PUT || st == S_NAT_HASH || st == S_NAT_W
+        || st == S_NAT_HA || st == S_NAT_HB || st == S_NAT_HC || st == S_OUT)
+      x_rrf <= 1'b1;
+    if (pop_x) x_rrf <= 1'b0;
 
     // the head enters CT_EXEC: from S_IDLE, or as the packet there leaves
     // (its decision handed over, its writes taken: S_OUT, or S_WR as the
@@ -3008,7 +3151,9 @@ module lbnic_ct_engine #(
       x_zb <= hd_zb;
       dfin <= 1'b0;
       handed <= 1'b0;
-      lx_got <= pm_use && (pm_lxg || (pm_lxi && lx_valid && lx_tag));
+      lx_got <= pm_use && !pm_rr && (pm_lxg || (pm_lxi && lx_valid && lx_tag));
+      pk_rr <= pm_use && pm_rr;
+      pk_rrp <= pm_lxq;
       lx_q <= pm_lxg ? pm_lxq : lx_index;
       lx_iss <= 1'b0;
       st <= S_DISP;
@@ -3096,6 +3241,8 @@ module lbnic_ct_engine #(
     if (rst) begin
       swap_q <= '0;
       st <= S_IDLE;
+      st_rda <= 1'b0;
+      st_rdx <= 1'b0;
       scrubbing <= 1'b0;
       rr_ok <= '0;
       hc_pend <= 1'b1;
@@ -3140,6 +3287,9 @@ module lbnic_ct_engine #(
       sp_out <= '0;
       sp_rr <= 1'b0;
       rr_ra <= '0;
+      rr_bad <= 1'b0;
+      pk_rr <= 1'b0;
+      x_rrf <= 1'b1;
       eb_iss <= 1'b0;
       eb_got <= 1'b0;
       o_full <= '0;

@@ -149,7 +149,10 @@ module lbnic_ct_rmw #(
   assign inw = ih ? mo_hit_way : mo_ins_way;
   assign soon = st == R_MATCH && mo_valid;
   assign soon_b = inb;
-  assign rd_valid = st == R_RD_A || st == R_RD_B;
+  // (a register, set as the FSM enters R_RD_A: its decode in front of the
+  // engine's read arbitration was a LUT level too many, issue 13)
+  logic rdv;
+  assign rd_valid = rdv;
   assign rd_bucket = (st == R_RD_B) ? b : a;
   assign rd_side = st == R_RD_B;
   assign wr_valid = st == R_WR;
@@ -184,16 +187,26 @@ module lbnic_ct_rmw #(
         got_b <= cmd_reloc;
         hold <= cmd_hold;
         st <= (cmd_hold > 8'd1) ? R_HOLD : R_RD_A;
+        rdv <= cmd_hold <= 8'd1;
         busy <= 1'b1;
       end
       // (cmd_hold clocks in all from the command's: R_IDLE's one, then
       // these; 0 and 1 read the clock after the command)
       R_HOLD: begin
         hold <= hold - 1'b1;
-        if (hold == 8'd2) st <= R_RD_A;
+        if (hold == 8'd2) begin
+          st <= R_RD_A;
+          rdv <= 1'b1;
+        end
       end
-      R_RD_A: if (rd_ready) st <= reloc ? R_WAIT : R_RD_B;
-      R_RD_B: if (rd_ready) st <= R_WAIT;
+      R_RD_A: if (rd_ready) begin
+        st <= reloc ? R_WAIT : R_RD_B;
+        rdv <= !reloc;
+      end
+      R_RD_B: if (rd_ready) begin
+        st <= R_WAIT;
+        rdv <= 1'b0;
+      end
       R_WAIT: if (got_a && got_b) st <= R_GO;
       R_GO: st <= R_MATCH;
       R_MATCH: if (mo_valid) begin
@@ -213,11 +226,13 @@ module lbnic_ct_rmw #(
       default: begin
         st <= R_IDLE;
         busy <= 1'b0;
+        rdv <= 1'b0;
       end
     endcase
     if (rst) begin
       st <= R_IDLE;
       busy <= 1'b0;
+      rdv <= 1'b0;
       got_a <= 1'b0;
       got_b <= 1'b0;
     end
@@ -229,5 +244,7 @@ module lbnic_ct_rmw #(
       $error("lbnic_ct_rmw: no free way although a full hint was clear");
   always_ff @(posedge clk)
     if (!rst && busy != (st != R_IDLE)) $error("lbnic_ct_rmw: busy apart from st");
+  always_ff @(posedge clk)
+    if (!rst && rdv != (st == R_RD_A || st == R_RD_B)) $error("lbnic_ct_rmw: rdv apart from st");
 `endif
 endmodule

@@ -311,7 +311,7 @@ module lbnic_ct_engine_run #(
   longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0;
   longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0;
   longint n_pm = 0, n_pmh = 0, n_pmx = 0, n_plx = 0, n_plu = 0, n_pbe = 0;
-  longint n_rhb = 0, n_rhw = 0, n_rra = 0;
+  longint n_rhb = 0, n_rhw = 0, n_rra = 0, n_rrh = 0, n_rrb = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -324,6 +324,9 @@ module lbnic_ct_engine_run #(
       if (dut.st == 19 && dut.rh_wait) n_rhw <= n_rhw + 1;
       // S_SCHED: an RR / WRR miss with its LUT entry read during the match
       if (dut.st == 11 && dut.sp == 2'd3 && dut.sp_rr && dut.v.lut_size != 0) n_rra <= n_rra + 1;
+      if (dut.st == 11 && dut.sp == 2'd3 && dut.sp_rr && dut.v.lut_size != 0 && dut.pk_rr
+          && !dut.rr_bad) n_rrh <= n_rrh + 1;
+      if (dut.rr_ra == 2'd1 && dut.rr_bad) n_rrb <= n_rrb + 1;
       if (dut.st >= 29 && dut.st <= 31) n_sc <= n_sc + 1;  // the scrubber
       if (dut.st == 0 && dut.q_cnt != 0 && !dut.pop) n_hw <= n_hw + 1;  // the head's data
       if (dut.n_clr != dut.q_cnt && !dut.clr_ok) n_hz <= n_hz + 1;  // hazard stall
@@ -383,15 +386,17 @@ module lbnic_ct_engine_run #(
     // some were dropped (a write of the head's bucket, or it went stale)
     if (n_pm == 0 || n_pmx == 0) $fatal(1, "%s: no pre-match taken (%0d) or dropped (%0d)", NAME, n_pm, n_pmx);
     if (n_rra == 0) $fatal(1, "%s: no RR / WRR miss took its LUT entry read during the match", NAME);
+    // and some took it read ahead with the pre-match
+    if (n_rrh == 0) $fatal(1, "%s: no RR / WRR miss took its LUT entry read with the pre-match", NAME);
     // +need_lft=NAME: this target's run must take a slot as its source
     // leaves CT_EXEC from S_WR (rare: a seed that does, scripts/rtl-test.sh)
     if ($value$plusargs("need_lft=%s", need) && need == NAME && n_lft == 0)
       $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d (hashed with a unit busy %0d, clocks waiting for the units after a held bucket's hint %0d), scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d; RR / WRR misses with their LUT entry read during the match %0d",
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d (hashed with a unit busy %0d, clocks waiting for the units after a held bucket's hint %0d), scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d; RR / WRR misses with their LUT entry read during the match %0d (with the pre-match %0d, read again as its pointer had moved %0d)",
              NAME, n_exrd, n_t, n_rhb, n_rhw, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_ulk,
-             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx, n_rra);
+             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx, n_rra, n_rrh, n_rrb);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;
