@@ -617,10 +617,12 @@ module lbnic_ct_engine #(
     if (!rst && st == S_SCHED && v.lut_size != 0 && hashed && sp == SP_DONE && !pk_beh
         && (pk_beg || pk_bef) && pk_bi != BIW'(v.backend_base + 32'(sp_local)))
       $error("lbnic_ct_engine: a backend entry read ahead apart from the miss's");
-  // (and an RR / WRR miss's, read ahead with its LUT entry)
+  // (and an RR / WRR miss's, read ahead with its LUT entry: only where
+  // the head's pointer was, pk_rr)
   always_ff @(posedge clk)
     if (!rst && st == S_SCHED && v.lut_size != 0 && !hashed && sp == SP_DONE && !rr_stale
-        && pk_rr && !pk_beh && (pk_beg || pk_bef) && pk_bi != BIW'(v.backend_base + 32'(sp_local)))
+        && !pk_beh && (pk_beg || pk_bef)
+        && (!pk_rr || pk_bi != BIW'(v.backend_base + 32'(sp_local))))
       $error("lbnic_ct_engine: an RR / WRR miss's backend entry read ahead apart from its own");
   // (and as the miss is scheduled, S_SCHED taken or not)
   always_ff @(posedge clk)
@@ -2817,6 +2819,8 @@ module lbnic_ct_engine #(
         end
       end
       S_SCHED: begin
+        logic be_go;  // the miss's LUT entry is in (sp_local)
+        be_go = 1'b0;
         rr_upd <= 1'b0;
         dec <= '0;
         dec.kind <= lbnic_pipe_pkg::DECISION_DROP;
@@ -2825,20 +2829,9 @@ module lbnic_ct_engine #(
           st <= S_OUT;
         end else if (hashed) begin
           idx <= lx_q;
+          // (the entry was read during the match: below)
           if (sp == SP_DONE) begin
-            // the entry was read during the match (and its backend
-            // entry with the pre-match: in `be`, or coming)
-            s_local <= sp_local;
-            if (!pk_beh && pk_beg) begin
-              st <= S_POSTSCHED;
-            end else begin
-              if (!(!pk_beh && pk_bef)) begin
-                be_v <= 1'b1;
-                bv_set = 1'b1;
-                be_i <= BIW'(v.backend_base + 32'(sp_local));
-              end
-              st <= S_BE_W;
-            end
+            be_go = 1'b1;
           end else if (sp == SP_OFF) begin
             st <= lx_got ? S_LUT_GO : S_HASHIDX;
           end
@@ -2847,23 +2840,12 @@ module lbnic_ct_engine #(
           dec.drop_counter <= DC_UNROUTABLE;
           st <= S_OUT;
         end else if (sp == SP_DONE && !rr_stale) begin
-          // its entry was read during the match (sp_rr), or with the
-          // pre-match (pk_rr, and its backend entry then: in `be`, or
-          // coming); else the backend now
+          // its entry was read during the match (sp_rr) or with the
+          // pre-match (pk_rr): below
           rr_upd <= 1'b1;
           rr_wb <= 1'b1;
           idx <= rr_p;
-          s_local <= sp_local;
-          if (pk_rr && !pk_beh && pk_beg) begin
-            st <= S_POSTSCHED;
-          end else begin
-            if (!(pk_rr && !pk_beh && pk_bef)) begin
-              be_v <= 1'b1;
-              bv_set = 1'b1;
-              be_i <= BIW'(v.backend_base + 32'(sp_local));
-            end
-            st <= S_BE_W;
-          end
+          be_go = 1'b1;
         end else if (sp == SP_OFF) begin
           rr_upd <= 1'b1;
           if (rr_p >= v.lut_size) begin
@@ -2875,6 +2857,21 @@ module lbnic_ct_engine #(
           end else begin
             idx <= rr_p;
             st <= S_LUT_GO;
+          end
+        end
+        // its backend entry: read ahead with the pre-match (in `be`, or
+        // coming), else read now
+        if (be_go) begin
+          s_local <= sp_local;
+          if (!pk_beh && pk_beg) begin
+            st <= S_POSTSCHED;
+          end else begin
+            if (!(!pk_beh && pk_bef)) begin
+              be_v <= 1'b1;
+              bv_set = 1'b1;
+              be_i <= BIW'(v.backend_base + 32'(sp_local));
+            end
+            st <= S_BE_W;
           end
         end
       end
