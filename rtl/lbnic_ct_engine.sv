@@ -662,6 +662,10 @@ module lbnic_ct_engine #(
   // (a pre-read entry not yet checked, or found stale and not yet read
   // again: S_SCHED does not take it)
   assign rr_stale = pk_rr && (rr_ra == 2'd2 || (rr_ra == 2'd1 && rr_bad));
+  // (the pointer read ahead is not the packet's own, at rr_ra 2: rr_bad,
+  // and its backend entry dropped)
+  logic rr_moved;
+  assign rr_moved = pk_rr && rr_p != pk_rrp;
   // the slot's bit is read in S_POSTLOOK as s_slot is taken (rr_okq): a
   // 256:1 read in front of S_SCHED's compare was 13 LUT levels. Nothing
   // changes it in between: the pointer is written in S_LUT_GO, the swap
@@ -2507,7 +2511,7 @@ module lbnic_ct_engine #(
       if (rr_ra == 2'd2) begin
         rr_ii <= LIW'(v.lut_base + rr_p);
         rr_ilt <= rr_p < v.lut_size;
-        rr_bad <= pk_rr && rr_p != pk_rrp;
+        rr_bad <= rr_moved;
       end
       rr_ra <= (rr_ra == 2'd2) ? 2'd1 : 2'd0;
       // (not issued: S_SCHED schedules it as before)
@@ -2566,7 +2570,7 @@ module lbnic_ct_engine #(
     end
     // (an RR / WRR entry read ahead found stale, rr_bad: its backend entry
     // too; the answer still coming is dropped, as no head's)
-    if (rr_ra == 2'd2 && pk_rr && rr_p != pk_rrp) begin
+    if (rr_ra == 2'd2 && rr_moved) begin
       pk_beg <= 1'b0;
       pk_bef <= 1'b0;
     end
