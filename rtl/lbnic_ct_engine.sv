@@ -411,7 +411,10 @@ module lbnic_ct_engine #(
   logic [8*OQ-1:0]           o_wait;
   logic [OB*OQ-1:0]          o_d;
   logic [BW-1:0]             ex_a, ex_b;
-  logic [BIW-1:0]            be_i;
+  // BACKEND's index as base and offset, added behind their registers: the
+  // five sums chosen in front of one register were one adder behind the
+  // FSM's choice (Yosys shares it), 8 LUT levels from st (issue 13)
+  logic [BIW-1:0]            be_b, be_o;
   logic [LIW-1:0]            lut_i;
 
   logic [127:0] to;
@@ -587,12 +590,12 @@ module lbnic_ct_engine #(
     if (!rst && st == S_US_W && eb_got) $error("lbnic_ct_engine: an early answer kept in S_US_W");
   // a hit on the packet's slot whose backend read went out early (eb_iss)
   // is decided in S_M_W as usable as far as its VIP entry goes: its
-  // backend is the early hit's, in range (CT_EXEC's read's index, be_i,
+  // backend is the early hit's, in range (CT_EXEC's read's index, be_index,
   // or that of the one read ahead with the pre-match, pk_bi, where the
   // packet took it: eb_ad)
   logic [BIW-1:0] eb_x, pk_bi;
   logic eb_ad;
-  assign eb_x = eb_ad ? pk_bi : be_i;
+  assign eb_x = eb_ad ? pk_bi : be_index;
   always_ff @(posedge clk) begin
     if (pop_x) begin
       pk_bi <= be_pi;
@@ -1105,7 +1108,7 @@ module lbnic_ct_engine #(
 `endif
   assign hand = !handed && (dfin || st == S_OUT) && o_room;
   assign be_valid = be_v;
-  assign be_index = be_i;
+  assign be_index = be_b + be_o;
   assign lut_valid = lut_v;
   assign lut_index = lut_i;
   // (CT_EXEC's read states as flags of their own, set where the FSM
@@ -2070,7 +2073,10 @@ module lbnic_ct_engine #(
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
-      if (clr_ok && QB'(i) == ip) q_nr1[i] <= |nr_now;
+      // (|nr_now where clr_ok holds: a needed side that an older entry
+      // has is fw_any, and clr_ok then has fw_ok; fw_ok in the data as well
+      // as in the enable was 8 LUT levels, issue 13)
+      if (clr_ok && QB'(i) == ip) q_nr1[i] <= q_need[ip] && (qha || qhb);
       if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_nl[i] <= 1'b0;
       if (enq && QB'(i) == tl) q_nl[i] <= 1'b0;
       for (int sd = 0; sd < 2; sd++) begin
@@ -2355,13 +2361,12 @@ module lbnic_ct_engine #(
 `endif
 
   // ------------------------------------------------------------ FSM
-  // A backend entry's answer usable (valid, not down): `be`'s, and the
-  // early read's as S_M_W takes it (its register, or the bank's now)
+  // A backend entry's answer usable (valid, not down): the one S_M_W or
+  // S_US_W takes (`be` where it came before, else the bank's now)
   /* verilator lint_off UNUSEDSIGNAL */  // (its flags and state)
   lbnic_pkg::backend_t be_x;
   /* verilator lint_on UNUSEDSIGNAL */
-  logic be_up, bx_up;
-  assign be_up = (be.flags & BF_VALID) != 0 && be.state != BS_DOWN;
+  logic bx_up;
   assign be_x = eb_got ? be : be_rdata;
   assign bx_up = (be_x.flags & BF_VALID) != 0 && be_x.state != BS_DOWN;
   // The lookup's hit decided: usable (t_use: the VIP entry valid, the
@@ -2672,7 +2677,8 @@ module lbnic_ct_engine #(
               end else begin
                 be_v <= 1'b1;
                 bv_set = 1'b1;
-                be_i <= pk_ebx;
+                be_b <= pk_ebx;
+                be_o <= '0;
               end
               eb_iss <= 1'b1;
             end
@@ -2701,7 +2707,8 @@ module lbnic_ct_engine #(
             && slot_ok && me_be < vip_slot.backend_count) begin
           be_v <= 1'b1;
           bv_set = 1'b1;
-          be_i <= BIW'(vip_slot.backend_base + 32'(me_be));
+          be_b <= BIW'(vip_slot.backend_base);
+          be_o <= BIW'(me_be);
           eb_iss <= 1'b1;
         end
         if (eb_iss && be_mine) begin
@@ -2757,14 +2764,20 @@ module lbnic_ct_engine #(
                   us_done(bx_up, vip_slot, x_hit_b, x_hit_way, x_touched, x_hit_vip, x_hit_be);
                 end else if (eb_iss) begin
                   st <= S_US_W;  // (its answer comes later)
-                end else if (slot_ok && x_hit_be < vip_slot.backend_count) begin
-                  be_v <= 1'b1;
-                  bv_set = 1'b1;
-                  be_i <= BIW'(vip_slot.backend_base + 32'(x_hit_be));
-                  st <= S_US_W;
                 end else begin
-                  be <= '0;
-                  st <= S_US_DONE;
+                  // (the index, and the head's read held off, whether or
+                  // not the backend is in range: the range compare in front
+                  // of them was 8 LUT levels, issue 13; S_US_DONE clears
+                  // `be`)
+                  bv_set = 1'b1;
+                  be_b <= BIW'(vip_slot.backend_base);
+                  be_o <= BIW'(x_hit_be);
+                  if (slot_ok && x_hit_be < vip_slot.backend_count) begin
+                    be_v <= 1'b1;
+                    st <= S_US_W;
+                  end else begin
+                    st <= S_US_DONE;
+                  end
                 end
               end else begin
                 st <= S_LOOKED;
@@ -2796,10 +2809,10 @@ module lbnic_ct_engine #(
           // usable: the backend entry valid and not down
           be_v <= 1'b1;
           bv_set = 1'b1;
-          be_i <= BIW'(vip_hit.backend_base + 32'(r_hit_be));
+          be_b <= BIW'(vip_hit.backend_base);
+          be_o <= BIW'(r_hit_be);
           st <= S_US_W;
         end else begin
-          be <= '0;
           st <= S_US_DONE;
         end
       end
@@ -2809,7 +2822,11 @@ module lbnic_ct_engine #(
         be <= be_rdata;
         us_done(hit_okq && bx_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
       end
-      S_US_DONE: us_done(hit_okq && be_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
+      // (a hit found not usable before its backend was read: hit_okq is 0)
+      S_US_DONE: begin
+        be <= '0;
+        us_done(1'b0, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
+      end
 
       // ---- a miss: checks, then scheduling
       S_POSTLOOK: begin
@@ -2873,7 +2890,8 @@ module lbnic_ct_engine #(
             if (!(!pk_beh && pk_bef)) begin
               be_v <= 1'b1;
               bv_set = 1'b1;
-              be_i <= BIW'(v.backend_base + 32'(sp_local));
+              be_b <= BIW'(v.backend_base);
+              be_o <= BIW'(sp_local);
             end
             st <= S_BE_W;
           end
@@ -2917,7 +2935,8 @@ module lbnic_ct_engine #(
       S_BE_GO: begin
         be_v <= 1'b1;
         bv_set = 1'b1;
-        be_i <= BIW'(v.backend_base + 32'(s_local));
+        be_b <= BIW'(v.backend_base);
+        be_o <= BIW'(s_local);
         st <= S_BE_W;
       end
       // (or the miss's entry read ahead came in before: pk_beg, in `be`)
@@ -3097,7 +3116,8 @@ module lbnic_ct_engine #(
     // pre-match, below)
     if (be_pq && !bv_set) begin
       be_v <= 1'b1;
-      be_i <= be_pi;
+      be_b <= be_pi;
+      be_o <= '0;
       be_pv <= 1'b1;
       be_pq <= 1'b0;
       pm_bei <= 1'b1;
