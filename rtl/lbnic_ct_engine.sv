@@ -113,7 +113,13 @@ module lbnic_ct_engine #(
     // clock is background work (the scrubber, the hint refresh, a flush),
     // not a packet's, so the harness can count the two apart as the cycle
     // model does (spec §12.3, "the edges")
-    output logic                              ct_bg
+    output logic                              ct_bg,
+    // a performance probe: how many decisions became ready to leave in
+    // this clock (X_LAT after the cycle model's CT_EXEC executed them, or
+    // as handed over if later), whether or not the egress takes them now:
+    // the cycle the cycle model's decision leaves CT_EXEC for BACKEND's
+    // FIFO (spec §12.3, "How it is checked"). They do so in order.
+    output logic [1:0]                        ready_n
 );
 
   // ------------------------------------------------------------ constants
@@ -1101,6 +1107,22 @@ module lbnic_ct_engine #(
   logic o_fire, o_room, hand;
   assign o_fire = out_valid && out_ready;
   assign o_room = !o_full[OQ-1] || o_fire;
+  // ready_n: the entries ready now less those ready a clock ago that are
+  // still in (an entry stays ready until it leaves, and leaves only by
+  // o_fire, or all at once by rst)
+  localparam int unsigned OQB = $clog2(OQ + 1);
+  logic [OQB-1:0] o_rdy, o_kept;
+  always_comb begin
+    o_rdy = '0;
+    for (int unsigned i = 0; i < OQ; i++) o_rdy = o_rdy + OQB'(o_full[i] && o_wait[8*i +: 8] == '0);
+  end
+  always_ff @(posedge clk) o_kept <= rst ? '0 : o_rdy - OQB'(o_fire);
+  assign ready_n = 2'(o_rdy - o_kept);
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (o_rdy < o_kept || o_rdy - o_kept > OQB'(3)))
+      $error("lbnic_ct_engine: ready_n out of its range");
+`endif
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && (o_full & (o_full + 1'b1)) != '0)

@@ -116,10 +116,13 @@ module lbnic_top #(
     output logic                         swept,
     // stage probes (performance monitors; a cycle-for-cycle compare with
     // the cycle model names the stage where they part): a packet left
-    // FRONT into CT_REQ, a decision left CT_EXEC. Packets pass both in RX
-    // order, one per strobe.
+    // FRONT into CT_REQ, a decision left CT_EXEC (the egress took it), and
+    // how many decisions became ready to leave CT_EXEC (where the cycle
+    // model's leave for BACKEND's FIFO; the egress may take them later).
+    // Packets pass each in RX order, one per strobe or count.
     output logic                         probe_ct_req,
     output logic                         probe_ct_exec,
+    output logic [1:0]                   probe_ct_ready,
     // the conntrack port's access this clock (read or write) is background
     // work (scrubber, hint refresh, flush), not a packet's
     output logic                         probe_ct_bg
@@ -491,7 +494,8 @@ module lbnic_top #(
       .be_valid, .be_index, .be_rvalid, .be_rdata, .lut_valid, .lut_index, .lut_rvalid, .lut_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag, .ct_rsp_data,
       .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy), .ct_bg(probe_ct_bg)
+      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy), .ct_bg(probe_ct_bg),
+      .ready_n(probe_ct_ready)
   );
   assign flush_done = e_flush_done;
   assign swept = e_swept;

@@ -53,7 +53,9 @@ pub struct PacketCycles {
     pub rx_done: u64,
     /// It left FRONT into CT_REQ.
     pub ct_req: u64,
-    /// CT_EXEC decided it (the RTL: the decision left the conntrack engine).
+    /// CT_EXEC decided it: its decision leaves CT_EXEC for BACKEND's FIFO (the
+    /// RTL: it is ready to leave the conntrack engine, whose egress takes it
+    /// then or later).
     pub decided: u64,
     /// TX sent its first beat.
     pub tx: u64,

@@ -260,7 +260,7 @@ struct Harness {
     uint64_t base = 0;
     std::deque<InFlight> inflight;  // frames RX has started, no output yet
     uint64_t kept_next = 0;         // frames the MAC kept so far
-    uint64_t probe_req = 0, probe_exec = 0;  // stage probes seen so far
+    uint64_t probe_req = 0, probe_ready = 0, probe_exec = 0;  // stage probes seen so far
 
     // TX sink
     std::vector<uint8_t> tx;
@@ -431,6 +431,7 @@ struct Harness {
         bool rd_fire = top->ct_rd_valid && top->ct_rd_ready;
         bool rsp = top->ct_rsp_valid;
         bool p_req = top->probe_ct_req, p_exec = top->probe_ct_exec, p_bg = top->probe_ct_bg;
+        unsigned p_ready = top->probe_ct_ready;
         bool aw_fire = aw && top->s_axil_awready;
         bool w_fire = w && top->s_axil_wready;
         bool b_fire = b_wait && top->s_axil_bvalid;
@@ -488,7 +489,12 @@ struct Harness {
             reads.pop_front();
         }
         if (p_req) stage_of(probe_req++, "CT_REQ").ct_req = vnow() - 1;
-        if (p_exec) stage_of(probe_exec++, "CT_EXEC").decided = vnow() - 1;
+        // (decided: the cycle the decision was ready to leave CT_EXEC, where
+        // the cycle model's leaves it for BACKEND's FIFO; the egress may
+        // take it later, spec §12.3)
+        for (unsigned k = 0; k < p_ready; k++) stage_of(probe_ready++, "CT_EXEC").decided = vnow() - 1;
+        if (p_exec && ++probe_exec > probe_ready)
+            fail("CT_EXEC let out decision " + std::to_string(probe_exec - 1) + " before probe_ct_ready counted it");
         if (rx_fire) {
             Frame& f = src.front();
             if (beat == 0) {

@@ -76,6 +76,19 @@ module lbnic_ct_engine_run #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic ct_bg;  // (the harness's probe)
   /* verilator lint_on UNUSEDSIGNAL */
+  // the harness's other probe: decisions ready to leave, counted; every
+  // decision is ready once, before or as it leaves, and a ready head
+  // (out_valid) is one of them
+  logic [1:0] ready_n;
+  int unsigned n_ready = 0, n_left = 0;
+  always @(posedge clk) begin
+    if (!rst) begin
+      n_ready += 32'(ready_n);
+      n_left += 32'(out_valid && out_ready);
+      if (n_left > n_ready || (out_valid && !out_ready && n_left + 1 > n_ready))
+        $fatal(1, "%s: a decision left or showed before ready_n counted it", NAME);
+    end
+  end
 
   lbnic_ct_engine #(
       .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),
@@ -287,6 +300,7 @@ module lbnic_ct_engine_run #(
       in_valid = 1'b0;
     end
     while (rcv != pk.size()) @(negedge clk);
+    if (n_ready != n_left) $fatal(1, "%s: ready_n counted %0d decisions, %0d left", NAME, n_ready, n_left);
     $display("%s: all decisions at %0t; %0d clocks for %0d packets (memory latency %0d-%0d): %0d.%02d clocks per packet",
              NAME, $time, cyc - t0, pk.size(), lat, lat + 7, (cyc - t0) / longint'(pk.size()),
              ((cyc - t0) * 100 / longint'(pk.size())) % 100);

@@ -57,14 +57,18 @@ module lbnic_top_tb;
   logic [CT_BITS-1:0] ct_rsp_data = '0, ct_wr_data;
   logic [WAYS-1:0] ct_wr_mask;
   logic idle, swept;
-  // the stage probes: every packet CT_REQ takes leaves CT_EXEC, once
+  // the stage probes: every packet CT_REQ takes becomes ready in CT_EXEC
+  // and leaves it, once, and not before it was ready
   logic probe_ct_req, probe_ct_exec, probe_ct_bg;
-  int unsigned n_ct_req = 0, n_ct_exec = 0;
+  logic [1:0] probe_ct_ready;
+  int unsigned n_ct_req = 0, n_ct_exec = 0, n_ct_ready = 0;
   always @(posedge clk) begin
     if (!rst) begin
       n_ct_req += 32'(probe_ct_req);
+      n_ct_ready += 32'(probe_ct_ready);
       n_ct_exec += 32'(probe_ct_exec);
-      if (n_ct_exec > n_ct_req) $fatal(1, "CT_EXEC let out a packet CT_REQ never took");
+      if (n_ct_ready > n_ct_req) $fatal(1, "CT_EXEC readied a packet CT_REQ never took");
+      if (n_ct_exec > n_ct_ready) $fatal(1, "CT_EXEC let out a decision not ready");
       // a read the probe calls background is never CT_REQ's (tag {1, ..})
       if (probe_ct_bg && ct_rd_valid && ct_rd_ready && ct_rd_tag[TAGB-1])
         $fatal(1, "probe_ct_bg on CT_REQ's read of bucket %0d", ct_rd_bucket);
@@ -83,7 +87,8 @@ module lbnic_top_tb;
       .ap_valid, .ap_ready, .ap_write, .ap_addr, .ap_wdata, .ap_rvalid, .ap_rready, .ap_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag,
       .ct_rsp_data, .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .idle, .swept, .probe_ct_req, .probe_ct_exec, .probe_ct_bg
+      .idle, .swept, .probe_ct_req, .probe_ct_exec, .probe_ct_ready,
+      .probe_ct_bg
   );
 
   // ---- conntrack memory
@@ -338,8 +343,9 @@ module lbnic_top_tb;
           end
           if (exp_q.size() != 0)
             $fatal(1, "idle, but %0d of the model's %0d output frames never left TX", exp_q.size(), outs);
-          if (n_ct_req != n_ct_exec)
-            $fatal(1, "idle, but CT_REQ took %0d packets and CT_EXEC let out %0d", n_ct_req, n_ct_exec);
+          if (n_ct_req != n_ct_exec || n_ct_ready != n_ct_exec)
+            $fatal(1, "idle, but CT_REQ took %0d packets, CT_EXEC readied %0d and let out %0d",
+                   n_ct_req, n_ct_ready, n_ct_exec);
         end
         default: $fatal(1, "top.txt line %0d: unknown record %s", lines, cmd);
       endcase

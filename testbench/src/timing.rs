@@ -190,6 +190,9 @@ pub fn explain(got: &PacketCycles, want: &PacketCycles, dropped_between: u64) ->
     };
     let behind = if name.starts_with("waiting") {
         ": RX took it at another cycle, so the pipeline took the frames before it at another rate (back-pressure from a later stage, or the datapath)"
+    } else if name.starts_with("BACKEND") {
+        // (both runs decided it at one cycle: what follows is the egress's)
+        ": its decision was ready at the same cycle in both, so the egress took it at another cycle (behind other frames: the egress's rate, e.g. the RTL's taking one frame at a time, spec §12.3 decision 3, or TX waiting for the port)"
     } else {
         ""
     };
@@ -290,6 +293,22 @@ mod tests {
         let why = explain(&g, &w, 0);
         assert!(
             why.starts_with("the first stage that differs is FRONT (end of RX to CT_REQ): 9 cycles here, 6 in the reference"),
+            "{why}"
+        );
+    }
+
+    /// A decision at the same cycle in both whose first TX beat comes
+    /// later here: the egress is named, not conntrack.
+    #[test]
+    fn a_slower_egress_after_an_equal_decision_is_named() {
+        let w: PacketCycles = c(0, 0, 116).unwrap();
+        let mut g = w;
+        for v in [&mut g.tx, &mut g.egress] {
+            *v += 7;
+        }
+        let why = explain(&g, &w, 0);
+        assert!(
+            why.starts_with("the first stage that differs is BACKEND and REWRITE (the decision to the first TX beat): 12 cycles here, 5 in the reference: its decision was ready at the same cycle in both"),
             "{why}"
         );
     }

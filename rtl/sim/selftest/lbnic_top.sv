@@ -91,6 +91,7 @@ module lbnic_top #(
     output logic                         swept,
     output logic                         probe_ct_req,
     output logic                         probe_ct_exec,
+    output logic [1:0]                   probe_ct_ready,
     output logic                         probe_ct_bg
 );
 
@@ -164,6 +165,7 @@ module lbnic_top #(
   assign idle = (st == S_IDLE) && !s_rx_tvalid;
   assign probe_ct_req = (st == S_RD) && ct_rd_ready;
   assign probe_ct_exec = (st == S_WR) && ct_wr_ready;
+  assign probe_ct_ready = {1'b0, probe_ct_exec};
   assign probe_ct_bg = 1'b0;
   assign swept = 1'b1;
 
