@@ -63,7 +63,8 @@ module lbnic_ct_engine_small #(
     output logic [NC-1:0]                     cnt_inc,
     output logic                              swept,
     output logic                              rmw_busy,
-    output logic                              ct_bg
+    output logic                              ct_bg,
+    output logic [1:0]                        ready_n
 );
   lbnic_ct_engine #(
       .WAYS(WAYS), .BUCKET_BITS(BUCKET_BITS), .MAX_VIPS(MAX_VIPS), .MAX_BACKENDS(MAX_BACKENDS),

@@ -101,6 +101,7 @@ module lbnic_top_small #(
     output logic                         swept,
     output logic                         probe_ct_req,
     output logic                         probe_ct_exec,
+    output logic [1:0]                   probe_ct_ready,
     output logic                         probe_ct_bg
 );
 
