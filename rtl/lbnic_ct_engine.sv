@@ -2095,10 +2095,7 @@ module lbnic_ct_engine #(
       end
     end
     for (int i = 0; i < DEPTH; i++) begin
-      // (|nr_now where clr_ok holds: a needed side that an older entry
-      // has is fw_any, and clr_ok then has fw_ok; fw_ok in the data as well
-      // as in the enable was 8 LUT levels, issue 13)
-      if (clr_ok && QB'(i) == ip) q_nr1[i] <= q_need[ip] && (qha || qhb);
+      if (clr_ok && QB'(i) == ip) q_nr1[i] <= |nr_now;
       if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_nl[i] <= 1'b0;
       if (enq && QB'(i) == tl) q_nl[i] <= 1'b0;
       for (int sd = 0; sd < 2; sd++) begin
@@ -3177,7 +3174,10 @@ module lbnic_ct_engine #(
       pk_ebw <= pm_use && pm_ebw;
       pk_ebx <= pm_ebx;
       pk_luf <= pm_use && pm_lui && !pm_lug && !lu_hd;
-      if (pm_use && (pm_lug || pm_lui)) sp_local <= pm_lug ? pm_luq : 16'(lut_rdata);
+      // (whether or not the pre-match is taken, pm_use: a packet that did
+      // not take it reads its own entry into sp_local before SP_DONE; the
+      // head's zeroes in pm_use's pm_keep were 8 LUT levels into sp_local)
+      if (pm_lug || pm_lui) sp_local <= pm_lug ? pm_luq : 16'(lut_rdata);
       m <= hd_meta;
       p <= hd_parsed;
       got_a <= 1'b1;
