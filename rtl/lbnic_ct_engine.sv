@@ -2469,7 +2469,7 @@ module lbnic_ct_engine #(
     end
   endtask
   always_ff @(posedge clk) begin
-    logic bv_set;  // CT_EXEC reads BACKEND this clock (the head's read waits)
+    logic bv_set;  // CT_EXEC reads BACKEND this clock, or may (the head's read waits)
     bv_set = 1'b0;
     cnt <= '0;
     rr_wb <= 1'b0;
