@@ -1100,7 +1100,13 @@ module lbnic_ct_engine #(
   // ------------------------------------------------------------ ports
   assign in_ready = q_cnt != QC'(DEPTH) && !flush_pend && !clear && !flush_req && !href_pend
                   && !(host_q && !ct_host);
-  assign out_valid = o_full[0] && o_wait[7:0] == '0;
+  // an entry ready to leave: full, its wait counted down (the head's is
+  // out_valid; ready_n counts them)
+  logic [OQ-1:0] o_rd;
+  for (genvar i = 0; i < OQ; i++) begin : g_ord
+    assign o_rd[i] = o_full[i] && o_wait[8*i +: 8] == '0;
+  end
+  assign out_valid = o_rd[0];
   assign {out_decision, out_meta, out_parsed, out_vip, out_backend} = o_d[OB-1:0];
   // hand the decision over: in S_OUT (every path ends there) or as soon as
   // it is final where writes follow, when an entry is free or frees now
@@ -1114,7 +1120,7 @@ module lbnic_ct_engine #(
   logic [OQB-1:0] o_rdy, o_kept;
   always_comb begin
     o_rdy = '0;
-    for (int unsigned i = 0; i < OQ; i++) o_rdy = o_rdy + OQB'(o_full[i] && o_wait[8*i +: 8] == '0);
+    for (int unsigned i = 0; i < OQ; i++) o_rdy = o_rdy + OQB'(o_rd[i]);
   end
   always_ff @(posedge clk) o_kept <= rst ? '0 : o_rdy - OQB'(o_fire);
   assign ready_n = 2'(o_rdy - o_kept);

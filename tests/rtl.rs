@@ -245,8 +245,8 @@ fn timed_compare(img: &str, trace: &str, min: u64) -> (bool, Value, u64) {
 /// replies, RR, WRR and Maglev VIPs) leave at the model's cycle, every one,
 /// and the command passes; so do packets at 2 Mpps. At line rate they part
 /// (issue 13's work in progress, spec §12.3: the RTL's CT_EXEC takes one
-/// packet at a time, and its egress one frame), and a difference is reported with where the runs
-/// part and fails the command.
+/// packet at a time, and its egress one frame), and a difference is
+/// reported with where the runs part and fails the command.
 #[test]
 fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     if rtl_harness(SMALL).is_none() {
