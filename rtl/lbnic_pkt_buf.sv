@@ -2,10 +2,15 @@
 // forward. RX beats are written into an inferable RAM of DEPTH beats
 // (lbnic_ram, DATA_BYTES per beat, byte k on bits [8k+7:8k]), frames
 // contiguous; a frame's descriptor (length, s_tuser) enters the frame FIFO (NFR
-// frames) with its last beat. Frames leave in order: the head frame can be
-// read any number of times from byte 0 (rd_valid/rd_ready starts a read;
-// the frame streams on m_*, tkeep from the length) and is freed by
-// `release` (one clock; a frame may be released without being read).
+// frames) with its last beat. Frames leave in order: the head frame is
+// freed by `release` (one clock; a frame may be released without being
+// read). Any stored frame can be read any number of times from byte 0:
+// rd_valid/rd_ready starts a read of the frame `rd_sel` places behind the
+// head (an egress that overlaps packets reads the next frame while the
+// head's is still being sent); the frame streams on m_*, tkeep from the
+// length. One read waits behind the one in progress and follows its last
+// request in the next clock, so frames read back to back stream without a
+// gap.
 //
 // MAC rule (decision 5 of rtl-arch2.md): a frame longer than MAX_FRAME bytes
 // is not kept: its beats past MAX_FRAME are taken and discarded, the write
@@ -67,6 +72,13 @@ module lbnic_pkt_buf #(
     output logic [15:0]             hd_len,
     output logic [USER_BITS-1:0]    hd_user,
     output logic [LATE_BITS-1:0]    hd_late,
+    // the frame `at_sel` places behind the head: whether its late data is
+    // in, and its side data
+    input  logic [$clog2(NFR)-1:0]  at_sel,
+    output logic                    at_valid,
+    output logic [USER_BITS-1:0]    at_user,
+    output logic [LATE_BITS-1:0]    at_late,
+    input  logic [$clog2(NFR)-1:0]  rd_sel,
     input  logic                    rd_valid,
     output logic                    rd_ready,
     input  logic                    release_head,
@@ -218,6 +230,13 @@ module lbnic_pkt_buf #(
   assign hd_len = f_len[fr[FW-1:0]];
   assign hd_user = f_user[fr[FW-1:0]];
   assign hd_late = f_late[fr[FW-1:0]];
+  logic [FW:0] stored;
+  logic [FW-1:0] at_slot;
+  assign stored = fl - fr;
+  assign at_slot = fr[FW-1:0] + at_sel;
+  assign at_valid = stored > (FW+1)'(at_sel);
+  assign at_user = f_user[at_slot];
+  assign at_late = f_late[at_slot];
   assign empty = fw == fr && !wactive;
 
   always_ff @(posedge clk) begin
@@ -232,6 +251,12 @@ module lbnic_pkt_buf #(
 
   // ---------------------------------------------------------------- read
   logic         ractive;
+  logic         rq;         // a read waits behind the one in progress
+  logic [AW-1:0] rq_addr;
+  logic [15:0]  rq_len;
+  logic [AW-1:0] rd_addr;   // the start and length of frame rd_sel
+  logic [15:0]  rd_len;
+  logic [FW-1:0] rd_slot;
   logic [AW-1:0] raddr;
   logic [15:0]  rleft;      // bytes not yet requested
   logic         req;        // a RAM read this clock
@@ -249,7 +274,10 @@ module lbnic_pkt_buf #(
   logic         q_wp, q_rp;
   logic         pop, put;
 
-  assign rd_ready = !ractive && hd_valid;
+  assign rd_slot = fr[FW-1:0] + rd_sel;
+  assign rd_addr = rd_sel == '0 ? hd_start : f_end[rd_slot - 1'b1][AW-1:0];
+  assign rd_len = f_len[rd_slot];
+  assign rd_ready = !rq && stored > (FW+1)'(rd_sel);
   assign pop = m_tvalid && m_tready;
   // room for the read in flight and this one: q_cnt + v1 - pop < 2, the
   // two outcomes of the registers first and pop choosing last (pop comes
@@ -286,19 +314,34 @@ module lbnic_pkt_buf #(
   always_ff @(posedge clk) begin
     if (rst) begin
       ractive <= 1'b0;
+      rq <= 1'b0;
       v1 <= 1'b0;
       q_cnt <= '0;
       q_wp <= 1'b0;
       q_rp <= 1'b0;
     end else begin
-      if (rd_valid && rd_ready) begin
-        ractive <= 1'b1;
-        raddr <= hd_start;
-        rleft <= hd_len;
-      end else if (req) begin
+      // a read starts when none is in progress or as its last request
+      // goes; else it waits in rq for that clock
+      if (req) begin
         raddr <= raddr + 1'b1;
         rleft <= rleft - req_bytes;
-        if (req_last) ractive <= 1'b0;
+        if (req_last) begin
+          ractive <= rq;
+          raddr <= rq_addr;
+          rleft <= rq_len;
+          rq <= 1'b0;
+        end
+      end
+      if (rd_valid && rd_ready) begin
+        if (!ractive || (req && req_last)) begin
+          ractive <= 1'b1;
+          raddr <= rd_addr;
+          rleft <= rd_len;
+        end else begin
+          rq <= 1'b1;
+          rq_addr <= rd_addr;
+          rq_len <= rd_len;
+        end
       end
       v1 <= req;
       if (req) begin
@@ -317,7 +360,7 @@ module lbnic_pkt_buf #(
   end
 
   assign m_tvalid = q_cnt != 0;
-  assign rd_busy = ractive || v1 || m_tvalid;
+  assign rd_busy = ractive || rq || v1 || m_tvalid;
   assign m_tdata = q_data[q_rp];
   assign m_tkeep = q_keep[q_rp];
   assign m_tlast = q_last[q_rp];

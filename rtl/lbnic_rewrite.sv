@@ -39,9 +39,9 @@
 // Throughput: a descriptor is taken in the clock the previous packet's last
 // beat leaves; its frame may stream from the fourth clock after (the plan's
 // checksums take three more, see below: lbnic_top's packet buffer returns
-// the first beat no sooner), so back-to-back frames have a gap of three
-// clocks, which an egress that overlaps packets would close by taking the
-// descriptor earlier. s_tready and m_tvalid are combinational through (put
+// the first beat no sooner), so back-to-back frames through one instance
+// have a gap of three clocks: lbnic_top's egress has lanes (an instance
+// each, packets taken in turn), so frames go back to back on TX. s_tready and m_tvalid are combinational through (put
 // an lbnic_axis_fifo on either side for registered ready).
 module lbnic_rewrite #(
     parameter int unsigned DATA_BYTES = lbnic_pkg::TARGET_DATAPATH_BYTES

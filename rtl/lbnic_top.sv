@@ -34,6 +34,9 @@ module lbnic_top #(
     // and frames
     parameter int unsigned PKT_BUF_BEATS = 65536 / DATA_BYTES,
     parameter int unsigned PKT_BUF_FRAMES = 256,
+    // egress lanes (a power of two, 2 or more): packets in the egress at
+    // once, each with its own lbnic_rewrite
+    parameter int unsigned EG_LANES = 2,
     // the MAC's limit (decision 5); only a synthesis wrapper changes it
     parameter int unsigned MAX_RX_FRAME = lbnic_pkg::TARGET_MAX_RX_FRAME,
     localparam int unsigned CT_BBITS = CT_WAYS * lbnic_pkg::CT_WAY_BITS,
@@ -156,8 +159,7 @@ module lbnic_top #(
   localparam int unsigned I_OVERSIZE = (lbnic_pkg::COUNTER_RX_OVERSIZE - lbnic_pkg::REG_COUNTERS) / 8;
   localparam int unsigned I_UNDERSIZE = (lbnic_pkg::COUNTER_RX_UNDERSIZE - lbnic_pkg::REG_COUNTERS) / 8;
   // lbnic_rewrite st_kind
-  localparam logic [2:0] ST_TX = 3'd0, ST_PASS = 3'd1, ST_DROP = 3'd2, ST_TOO_BIG = 3'd3, ST_FAMILY = 3'd4;
-  localparam logic [7:0] C_GUE = lbnic_pkg::MODE_TUN_GUE;
+  localparam logic [2:0] ST_PASS = 3'd1, ST_DROP = 3'd2, ST_TOO_BIG = 3'd3, ST_FAMILY = 3'd4;
 
   // ================================================================ control
   logic ctl_enable, ctl_ct_host, reset_req, reset_done, ct_flush_req, ct_flush_done;
@@ -304,8 +306,10 @@ module lbnic_top #(
   // the descriptor's side data: the RX index; and, a few clocks after the
   // frame's last beat, lbnic_rx_sum's {ok, lo, hi, sum}
   localparam int unsigned PB_LATE = 1 + 16 + 16 + 16;
-  logic [31:0] pb_hd_user;
-  logic [PB_LATE-1:0] pb_hd_late;
+  logic [31:0] pb_hd_user, pb_at_user;
+  logic [PB_LATE-1:0] pb_hd_late, pb_at_late;
+  logic pb_at_valid;
+  logic [$clog2(PKT_BUF_FRAMES)-1:0] pb_at_sel, pb_rd_sel;
   logic rs_valid, rs_ok;
   logic [15:0] rs_sum, rs_lo, rs_hi;
   lbnic_rx_sum #(.DATA_BYTES(DB)) rx_sum (
@@ -326,7 +330,8 @@ module lbnic_top #(
       .s_tlast(cap_m_tlast), .s_tuser(rx_index), .last_over(buf_last_over),
       .late_valid(rs_valid), .late_user({rs_ok, rs_lo, rs_hi, rs_sum}),
       .hd_valid(pb_hd_valid), .hd_len(pb_hd_len), .hd_user(pb_hd_user), .hd_late(pb_hd_late),
-      .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .release_head(pb_release),
+      .at_sel(pb_at_sel), .at_valid(pb_at_valid), .at_user(pb_at_user), .at_late(pb_at_late),
+      .rd_sel(pb_rd_sel), .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .release_head(pb_release),
       .m_tvalid(pb_m_tvalid), .m_tready(pb_m_tready), .m_tdata(pb_m_tdata), .m_tkeep(pb_m_tkeep),
       .m_tlast(pb_m_tlast), .empty(pb_empty), .rd_busy(pb_rd_busy)
   );
@@ -503,135 +508,24 @@ module lbnic_top #(
   assign probe_ct_exec = e_out_valid && e_out_ready;
 
   // ================================================================ egress
-  // Per decision, in order, the head frame of the packet buffer:
-  //   E_PRE   (GUE forward, or NAT of an ICMP error) the frame read once
-  //           through lbnic_hdr_sums;
-  //   E_RWD   the descriptor to lbnic_rewrite; E_RW: the frame read into it
-  //           (every decision: PASS sent unchanged, DROP consumed), its
-  //           output on TX, its status;
-  //   E_ICMP  a Forward that came out too big: lbnic_icmp_too_big (two
-  //           reads of the frame; the answer on TX, its result);
-  //   E_REL   the frame released, the counters.
-  typedef enum logic [2:0] {E_IDLE, E_PRE, E_RWD, E_RW, E_ICMP_D, E_ICMP, E_REL} estate_e;
-  estate_e es;
-  lbnic_pipe_pkg::decision_t x_dec;
-  lbnic_pipe_pkg::meta_t x_meta;
-  lbnic_pipe_pkg::parsed_t x_parsed;
-  lbnic_pkg::vip_t x_vip;
-  lbnic_pkg::backend_t x_be;
-  logic [31:0] x_index;
-  logic x_started;        // the current read was started
-  logic x_read_done;      // its last beat was taken
-  logic x_st_seen, x_out_done, x_emits;
-  logic [2:0] x_st_kind;
-  logic [7:0] x_st_drop;
-  logic x_st_forward;
-  logic [15:0] x_st_len, x_st_max;
-  logic x_r_seen;
-  logic x_r_sent, x_r_limited;
-  logic need_pre;
-  // lbnic_rx_sum located the IP packet where the parser did: its sum is
-  // REWRITE's l3 sum, and a GUE encapsulation needs no pre-pass (§12.3)
-  logic rx_sum_use, x_pre;
-  logic [15:0] x_rx_sum;
-  assign rx_sum_use = pb_hd_late[PB_LATE-1] && pb_hd_late[PB_LATE-2-:16] == 16'(e_parsed.l3_offset)
-                   && pb_hd_late[31:16] == 16'(e_parsed.l3_offset) + e_parsed.l3_len;
-
-  // (the head frame's late side data is in long before its decision comes:
-  // FRONT's latency alone is more than lbnic_rx_sum's)
-  assign e_out_ready = es == E_IDLE && pb_hd_valid;
-  assign need_pre = (e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD && e_vip.mode == C_GUE && !rx_sum_use)
-                 || ((e_dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
-                      || e_dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
-                     && e_parsed.icmp_error_valid);
-
-  // header sums
-  logic hs_start, hs_done;
-  logic [15:0] hs_l3, hs_qip, hs_ql4;
-  assign hs_start = e_out_valid && e_out_ready;
-  lbnic_hdr_sums #(.DATA_BYTES(DB)) sums (
-      .clk, .rst, .start(hs_start), .parsed(e_parsed),
-      .s_tvalid(es == E_PRE && pb_m_tvalid), .s_tdata(pb_m_tdata), .s_tlast(pb_m_tlast),
-      .done(hs_done), .l3_sum(hs_l3), .quote_ip(hs_qip), .quote_l4(hs_ql4)
+  logic [2:0] x_kind;
+  logic [7:0] x_drop;
+  logic x_icmp, x_sent, x_limited, eg_busy;
+  lbnic_egress #(
+      .DATA_BYTES(DB), .LANES(EG_LANES), .FRAMES(PKT_BUF_FRAMES), .LATE_BITS(PB_LATE)
+  ) egress (
+      .clk, .rst, .clear(reset_req), .gcfg,
+      .in_valid(e_out_valid), .in_ready(e_out_ready), .in_dec(e_dec), .in_meta(e_meta),
+      .in_parsed(e_parsed), .in_vip(e_vip), .in_be(e_be),
+      .at_sel(pb_at_sel), .at_valid(pb_at_valid), .at_user(pb_at_user), .at_late(pb_at_late),
+      .rd_sel(pb_rd_sel), .rd_valid(pb_rd_valid), .rd_ready(pb_rd_ready), .rd_busy(pb_rd_busy),
+      .release_head(pb_release),
+      .s_tvalid(pb_m_tvalid), .s_tready(pb_m_tready), .s_tdata(pb_m_tdata), .s_tkeep(pb_m_tkeep),
+      .s_tlast(pb_m_tlast),
+      .m_tx_tvalid, .m_tx_tready, .m_tx_tdata, .m_tx_tkeep, .m_tx_tlast, .m_tx_tuser,
+      .rel_kind(x_kind), .rel_drop(x_drop), .rel_icmp(x_icmp), .rel_sent(x_sent),
+      .rel_limited(x_limited), .busy(eg_busy)
   );
-
-  // REWRITE
-  logic rw_d_valid, rw_d_ready, rw_s_tready, rw_m_tvalid, rw_m_tready, rw_m_tlast;
-  logic [8*DB-1:0] rw_m_tdata;
-  logic [DB-1:0] rw_m_tkeep;
-  logic rw_st_valid;
-  logic [2:0] rw_st_kind;
-  logic [7:0] rw_st_drop;
-  logic rw_st_forward;
-  logic [15:0] rw_st_len, rw_st_max;
-  // (after a pre-pass, once its sums are in: lbnic_hdr_sums' pipeline)
-  assign rw_d_valid = es == E_RWD && (!x_pre || hs_done);
-  lbnic_rewrite #(.DATA_BYTES(DB)) rewrite (
-      .clk, .rst,
-      .d_valid(rw_d_valid), .d_ready(rw_d_ready), .d_decision(x_dec), .d_parsed(x_parsed),
-      .d_meta(x_meta), .d_vip(x_vip), .d_backend(x_be), .d_global(gcfg),
-      .d_l3_sum(x_pre ? hs_l3 : x_rx_sum), .d_quote_ip_csum(hs_qip), .d_quote_l4_csum(hs_ql4),
-      .s_tdata(pb_m_tdata), .s_tkeep(pb_m_tkeep), .s_tlast(pb_m_tlast),
-      .s_tvalid(es == E_RW && pb_m_tvalid), .s_tready(rw_s_tready),
-      .m_tdata(rw_m_tdata), .m_tkeep(rw_m_tkeep), .m_tlast(rw_m_tlast), .m_tvalid(rw_m_tvalid),
-      .m_tready(rw_m_tready),
-      .st_valid(rw_st_valid), .st_ready(1'b1), .st_kind(rw_st_kind), .st_drop_counter(rw_st_drop),
-      .st_forward(rw_st_forward), .st_len(rw_st_len), .st_max(rw_st_max)
-  );
-
-  // ICMP too-big
-  logic ic_d_ready, ic_rd_valid, ic_s_tready, ic_m_tvalid, ic_m_tready, ic_m_tlast;
-  logic [8*DB-1:0] ic_m_tdata;
-  logic [DB-1:0] ic_m_tkeep;
-  logic ic_r_valid, ic_r_sent, ic_r_limited;
-  logic [2:0] ic_r_reason;
-  lbnic_icmp_too_big #(.DATA_BYTES(DB)) icmp (
-      .clk, .rst, .clear(reset_req),
-      .d_valid(es == E_ICMP_D), .d_ready(ic_d_ready), .d_parsed(x_parsed), .d_forward(x_st_forward),
-      .d_len({1'b0, x_st_len}), .d_max(x_st_max), .d_max_frame(gcfg.max_frame),
-      .d_device_mac(gcfg.device_mac), .d_now(x_meta.now), .d_icmp_rate(gcfg.icmp_rate),
-      .d_icmp_burst(gcfg.icmp_burst),
-      .rd_valid(ic_rd_valid), .rd_ready(es == E_ICMP && pb_rd_ready),
-      .s_tdata(pb_m_tdata), .s_tkeep(pb_m_tkeep), .s_tlast(pb_m_tlast),
-      .s_tvalid(es == E_ICMP && pb_m_tvalid), .s_tready(ic_s_tready),
-      .m_tdata(ic_m_tdata), .m_tkeep(ic_m_tkeep), .m_tlast(ic_m_tlast), .m_tvalid(ic_m_tvalid),
-      .m_tready(ic_m_tready),
-      .r_valid(ic_r_valid), .r_ready(1'b1), .r_reason(ic_r_reason), .r_sent(ic_r_sent),
-      .r_rate_limited(ic_r_limited)
-  );
-
-  // the buffer's read port
-  always_comb begin
-    pb_rd_valid = 1'b0;
-    pb_m_tready = 1'b0;
-    case (es)
-      E_PRE: begin
-        pb_rd_valid = !x_started;
-        pb_m_tready = 1'b1;
-      end
-      E_RW: begin
-        pb_rd_valid = !x_started;
-        pb_m_tready = rw_s_tready;
-      end
-      E_ICMP: begin
-        pb_rd_valid = ic_rd_valid;
-        pb_m_tready = ic_s_tready;
-      end
-      default: ;
-    endcase
-  end
-  assign pb_release = es == E_REL;
-
-  // TX: REWRITE's output, or the ICMP answer
-  logic tx_icmp;
-  assign tx_icmp = es == E_ICMP;
-  assign m_tx_tvalid = tx_icmp ? ic_m_tvalid : (es == E_RW && rw_m_tvalid);
-  assign m_tx_tdata = tx_icmp ? ic_m_tdata : rw_m_tdata;
-  assign m_tx_tkeep = tx_icmp ? ic_m_tkeep : rw_m_tkeep;
-  assign m_tx_tlast = tx_icmp ? ic_m_tlast : rw_m_tlast;
-  assign m_tx_tuser = x_index;
-  assign rw_m_tready = es == E_RW && m_tx_tready;
-  assign ic_m_tready = tx_icmp && m_tx_tready;
 
   // TX's counters from the beat registered (REWRITE's tkeep, its byte
   // count and the counters' adds in one clock were 13 LUT levels): the
@@ -654,79 +548,9 @@ module lbnic_top #(
   end
   lbnic_keep_count #(.DATA_BYTES(DB)) tx_keep (.keep(tx_q_keep), .count(tx_beat));
 
-  logic rd_last_fire;
-  assign rd_last_fire = pb_m_tvalid && pb_m_tready && pb_m_tlast;
-
   always_ff @(posedge clk) begin
-    if (rst) begin
-      es <= E_IDLE;
-      tx_acc <= '0;
-    end else begin
-      if (tx_q_fire) tx_acc <= tx_q_last ? 16'd0 : tx_acc + 16'(tx_beat);
-      case (es)
-        E_IDLE:
-          if (e_out_valid) begin
-            x_dec <= e_dec;
-            x_meta <= e_meta;
-            x_parsed <= e_parsed;
-            x_vip <= e_vip;
-            x_be <= e_be;
-            x_index <= pb_hd_user[31:0];
-            x_rx_sum <= pb_hd_late[15:0];
-            x_pre <= need_pre;
-            x_started <= 1'b0;
-            es <= need_pre ? E_PRE : E_RWD;
-          end
-        E_PRE: begin
-          if (pb_rd_valid && pb_rd_ready) x_started <= 1'b1;
-          if (rd_last_fire) begin
-            x_started <= 1'b0;
-            es <= E_RWD;
-          end
-        end
-        E_RWD:
-          if (rw_d_valid && rw_d_ready) begin
-            es <= E_RW;
-            x_started <= 1'b0;
-            x_read_done <= 1'b0;
-            x_st_seen <= 1'b0;
-            x_out_done <= 1'b0;
-          end
-        E_RW: begin
-          if (pb_rd_valid && pb_rd_ready) x_started <= 1'b1;
-          if (rd_last_fire) x_read_done <= 1'b1;
-          if (rw_st_valid) begin
-            x_st_seen <= 1'b1;
-            x_st_kind <= rw_st_kind;
-            x_st_drop <= rw_st_drop;
-            x_st_forward <= rw_st_forward;
-            x_st_len <= rw_st_len;
-            x_st_max <= rw_st_max;
-            x_emits <= rw_st_kind == ST_TX || rw_st_kind == ST_PASS;
-          end
-          if (rw_m_tvalid && rw_m_tready && rw_m_tlast) x_out_done <= 1'b1;
-          if (x_read_done && x_st_seen && (!x_emits || x_out_done)) begin
-            es <= (x_st_kind == ST_TOO_BIG && x_st_forward) ? E_ICMP_D : E_REL;
-          end
-        end
-        E_ICMP_D:
-          if (ic_d_ready) begin
-            es <= E_ICMP;
-            x_r_seen <= 1'b0;
-          end
-        E_ICMP: begin
-          if (ic_r_valid) begin
-            x_r_seen <= 1'b1;
-            x_r_sent <= ic_r_sent;
-            x_r_limited <= ic_r_limited;
-          end
-          // the answer has left and no read is in flight
-          if (x_r_seen && !pb_rd_busy) es <= E_REL;
-        end
-        E_REL: es <= E_IDLE;
-        default: es <= E_IDLE;
-      endcase
-    end
+    if (rst) tx_acc <= '0;
+    else if (tx_q_fire) tx_acc <= tx_q_last ? 16'd0 : tx_acc + 16'(tx_beat);
   end
 
   // ================================================================ counters
@@ -744,19 +568,19 @@ module lbnic_top #(
     cnt_add[I_UNDERSIZE*CAB+:CAB] = cnt_add[I_UNDERSIZE*CAB+:CAB]
         + CAB'(ing_take && rx_len_ing < MIN_FRAME);
     // egress (emit, too_big), once per packet as it is released
-    if (es == E_REL) begin
-      case (x_st_kind)
+    if (pb_release) begin
+      case (x_kind)
         ST_PASS: cnt_add[I_PASS*CAB+:CAB] = cnt_add[I_PASS*CAB+:CAB] + 1'b1;
         ST_TOO_BIG: cnt_add[I_TOO_BIG*CAB+:CAB] = cnt_add[I_TOO_BIG*CAB+:CAB] + 1'b1;
         ST_FAMILY: cnt_add[I_DROP_PARSE*CAB+:CAB] = cnt_add[I_DROP_PARSE*CAB+:CAB] + 1'b1;
         default: ;
       endcase
       for (int i = 0; i < NC; i++)
-        if (x_st_kind == ST_DROP && x_st_drop == 8'(i))
+        if (x_kind == ST_DROP && x_drop == 8'(i))
           cnt_add[i*CAB+:CAB] = cnt_add[i*CAB+:CAB] + 1'b1;
-      if (x_st_kind == ST_TOO_BIG && x_st_forward) begin
-        cnt_add[I_ICMP_SENT*CAB+:CAB] = cnt_add[I_ICMP_SENT*CAB+:CAB] + CAB'(x_r_sent);
-        cnt_add[I_ICMP_LIMITED*CAB+:CAB] = cnt_add[I_ICMP_LIMITED*CAB+:CAB] + CAB'(x_r_limited);
+      if (x_icmp) begin
+        cnt_add[I_ICMP_SENT*CAB+:CAB] = cnt_add[I_ICMP_SENT*CAB+:CAB] + CAB'(x_sent);
+        cnt_add[I_ICMP_LIMITED*CAB+:CAB] = cnt_add[I_ICMP_LIMITED*CAB+:CAB] + CAB'(x_limited);
       end
     end
     // TX
@@ -772,12 +596,12 @@ module lbnic_top #(
   // nothing between RX and TX: no frame being received or stored (every
   // frame stays in the buffer until its egress ends), no header descriptor,
   // no posted NAT return entry unwritten (it outlives its packet's frame)
-  assign idle = !rx_mid && pb_empty && !hdr_valid && es == E_IDLE && !e_rmw_busy;
+  assign idle = !rx_mid && pb_empty && !hdr_valid && !eg_busy && !e_rmw_busy;
   assign swap_ok = idle;
 
   // NOW is the host's; the engine's own results the harness does not need
   logic unused;
-  assign unused = ^{now_reg, pb_hd_len, side_empty, ic_r_reason};
+  assign unused = ^{now_reg, pb_hd_len, pb_hd_valid, pb_hd_user, pb_hd_late, side_empty};
 
 endmodule
 /* verilator lint_on UNUSEDPARAM */

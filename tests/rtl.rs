@@ -243,9 +243,9 @@ fn timed_compare(img: &str, trace: &str, min: u64) -> (bool, Value, u64) {
 /// model's, and every output's egress cycle is compared with the cycle
 /// model's. Lone packets (100 kpps: hits, misses, NAT flows and their
 /// replies, RR, WRR and Maglev VIPs) leave at the model's cycle, every one,
-/// and the command passes; so do packets at 2 Mpps. At line rate they part
-/// (issue 13's work in progress, spec §12.3: the RTL's CT_EXEC takes one
-/// packet at a time, and its egress one frame), and a difference is
+/// and the command passes; so do packets at 2 and 5 Mpps. At line rate they
+/// part (issue 13's work in progress, spec §12.3: the RTL's CT_EXEC takes
+/// one packet at a time), and a difference is
 /// reported with where the runs part and fails the command.
 #[test]
 fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
@@ -282,6 +282,16 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     gen_at(&c, &trace, "1000", "100", "pps:2000000");
     let (passed, tm, _) = timed_compare(&img, &trace, 900);
     egress_equal(passed, &tm);
+
+    // At 5 Mpps a flow's next packet is decided the clock after the one
+    // before it, and its frame goes on TX right behind that one's: the
+    // RTL's egress overlaps packets in its lanes as the model's BACKEND,
+    // REWRITE and TX do (spec §12.3 decision 3; with one frame at a time,
+    // n + 7 clocks each, 9 of these packets left 5 to 6 cycles late).
+    let trace = t.s("5mpps.pcap");
+    gen_at(&c, &trace, "2000", "200", "pps:5000000");
+    let (passed, tm, _) = timed_compare(&img, &trace, 1900);
+    every_stage_equal(passed, &tm);
 
     let trace = t.s("line.pcap");
     ok(&[

@@ -647,14 +647,15 @@ struct EgressReads {
 }
 
 /// The extra reads of a frame of `n` beats in the RTL's egress
-/// (rtl/lbnic_top.sv, its E_* states; spec §12.3 decision 3), beyond what
-/// it spends on a frame it only rewrites (n + 7 cycles from the decision to
-/// the next, which the model's REWRITE and TX cover), as measured with
-/// `lbnic check --model rtl --against cycle`:
-/// - `pre`, an ICMP error under a Forward or ReverseNat: E_PRE reads it
+/// (rtl/lbnic_top.sv, its L_* lane states; spec §12.3 decision 3), beyond
+/// a frame it only rewrites (read right behind the frame before it, as the
+/// model's REWRITE and TX take one packet a clock), as measured with
+/// `lbnic check --model rtl --against cycle`; such a packet holds back the
+/// reads of those behind it until two clocks after its frame's release:
+/// - `pre`, an ICMP error under a Forward or ReverseNat: L_PRE reads it
 ///   once through `lbnic_hdr_sums` (the quoted checksums) before REWRITE:
 ///   n + 6 cycles;
-/// - a too-big Forward: REWRITE (E_RW) reads the whole frame before its
+/// - a too-big Forward: REWRITE (L_RW) reads the whole frame before its
 ///   status says so, `lbnic_icmp_too_big`'s pass 1 reads it again (n + 4,
 ///   unless the descriptor refused it), and pass 2 streams the answer
 ///   while it reads the frame a third time: the answer's first beat comes
@@ -2060,8 +2061,8 @@ mod tests {
                 busy: 293 + 148
             }
         );
-        // No DF: pass 1 only; the RTL's egress took 2n + 14 cycles against a
-        // rewritten frame's n + 7.
+        // No DF: pass 1 only; the RTL's egress one packet at a time took
+        // 2n + 14 cycles against a rewritten frame's n + 7.
         let no_df = TooBig {
             pass1: true,
             answer: None,

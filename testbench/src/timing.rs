@@ -192,7 +192,7 @@ pub fn explain(got: &PacketCycles, want: &PacketCycles, dropped_between: u64) ->
         ": RX took it at another cycle, so the pipeline took the frames before it at another rate (back-pressure from a later stage, or the datapath)"
     } else if name.starts_with("BACKEND") {
         // (both runs decided it at one cycle: what follows is the egress's)
-        ": its decision was ready at the same cycle in both, so the egress took it at another cycle (behind other frames: the egress's rate, e.g. the RTL's taking one frame at a time, spec §12.3 decision 3, or TX waiting for the port)"
+        ": its decision was ready at the same cycle in both, so the egress took it at another cycle (behind other frames: the egress's rate, e.g. a frame the RTL reads again, spec §12.3 decision 3, or TX waiting for the port)"
     } else {
         ""
     };
