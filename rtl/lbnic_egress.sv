@@ -291,7 +291,10 @@ module lbnic_egress #(
             end
             if (l_out_go[g]) adv <= 1'b1;
             if (tx_fire_rw && out_l == G && m_tx_tlast) out_done <= 1'b1;
-            if (read_done && st_seen && (!emits || out_done))
+            // (a packet with nothing to send waits for TX to come to it,
+            // so that TX goes on past it in packet order)
+            if (read_done && st_seen
+                && (emits ? out_done : (st_kind == ST_TOO_BIG && st_forward) || adv || l_out_go[g]))
               st <= (st_kind == ST_TOO_BIG && st_forward) ? L_ICMP_D : L_REL;
           end
           L_ICMP_D:
