@@ -92,6 +92,8 @@ mkdir -p "$build"
 pkg=rtl/pkg/lbnic_pkg.sv
 # Packages (rtl/*_pkg.sv) first: a package must be read before its users.
 mapfile -t all < <(ls rtl/*_pkg.sv; ls rtl/*.sv | grep -v '_pkg\.sv$')
+# The testbenches' own packages (rtl/tb/*_pkg.sv: vector readers they share).
+mapfile -t tb_pkgs < <(ls rtl/tb/*_pkg.sv 2>/dev/null)
 tb_names=()
 synth_names=()
 if [ ${#names[@]} -eq 0 ]; then
@@ -199,7 +201,7 @@ tb_one() {
     # Verilator's -Os, and the testbenches run as fast within 15 %.
     if ! verilator --binary --timing --timescale 1ns/1ps -j 1 -Mdir "$build/${n}_tb" \
         -MAKEFLAGS "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1" \
-        --top-module "${n}_tb" -o sim "$tpkg" "${all[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
+        --top-module "${n}_tb" -o sim "$tpkg" "${all[@]}" "${tb_pkgs[@]}" "$tb" >"$build/${n}_tb.build.log" 2>&1; then
         cat "$build/${n}_tb.build.log"
         echo "FAIL: building $tb"
         return 1

@@ -108,16 +108,9 @@ module lbnic_egress_tb;
   string dir;
   int seed, break_pair, flip, dump_pairs;
   initial begin
-    int fd, r;
-    logic [31:0] kind, slot, lidx, hash, drop, l2_len, l3off, ipv6, proto, l3len, l4off, frag;
-    logic [31:0] sport, dport, icmperr, tos, df, mlen, l3sum, est, elen, emax, flen, olen, b;
-    logic [127:0] src, dst, isrc, idst;
-    logic [31:0] iproto, isport, idport, il4off, qhc, ql4c;
-    logic [511:0] vipv;
-    logic [255:0] bev;
-    logic [2047:0] globv;
-    lbnic_pipe_pkg::decision_t dd;
-    lbnic_pipe_pkg::parsed_t pp;
+    int fd, olen;
+    lbnic_rewrite_vec_pkg::head_t h;
+    lbnic_rewrite_vec_pkg::bytes_t bytes;
     int in0;
     if (!$value$plusargs("vectors=%s", dir)) dir = "rtl/build/vectors";
     if (!$value$plusargs("seed=%d", seed)) seed = 1;
@@ -128,85 +121,42 @@ module lbnic_egress_tb;
     fd = $fopen({dir, "/rewrite.txt"}, "r");
     if (fd == 0) $fatal(1, "cannot open %s/rewrite.txt", dir);
     forever begin
-      r = $fscanf(fd, "%h %h %h %h %h", kind, slot, lidx, hash, drop);
-      if (r != 5) break;
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h", l2_len, l3off, ipv6, src, dst,
-                  proto, l3len, l4off, frag, sport, dport, icmperr, tos, df);
-      if (r != 14) $fatal(1, "bad vector line %0d", npk);
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h", isrc, idst, iproto, isport, idport, il4off,
-                  qhc, ql4c);
-      if (r != 8) $fatal(1, "bad vector line %0d", npk);
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h", mlen, vipv, bev, globv, l3sum, est, elen,
-                  emax, flen);
-      if (r != 9) $fatal(1, "bad vector line %0d", npk);
+      if (!lbnic_rewrite_vec_pkg::read_head(fd, npk, h)) break;
+      if (int'(h.flen) > int'(PB_MAXF)) $fatal(1, "packet %0d: frame of %0d bytes", npk, h.flen);
       in0 = v_in.size();
-      for (int i = 0; i < int'(flen); i++) begin
-        r = $fscanf(fd, "%h", b);
-        v_in.push_back(b[7:0]);
-      end
+      bytes = lbnic_rewrite_vec_pkg::read_bytes(fd, int'(h.flen));
+      foreach (bytes[k]) v_in.push_back(bytes[k]);
       v_in_off.push_back(in0);
-      v_flen.push_back(int'(flen));
+      v_flen.push_back(int'(h.flen));
       v_out_off.push_back(v_out.size());
-      r = $fscanf(fd, "%h", olen);
-      for (int i = 0; i < int'(olen); i++) begin
-        r = $fscanf(fd, "%h", b);
-        v_out.push_back(b[7:0]);
-      end
-      v_olen.push_back(int'(olen));
+      olen = lbnic_rewrite_vec_pkg::read_len(fd);
+      bytes = lbnic_rewrite_vec_pkg::read_bytes(fd, olen);
+      foreach (bytes[k]) v_out.push_back(bytes[k]);
+      v_olen.push_back(olen);
       if (npk == flip && olen > 0) begin
         int at;
-        byte unsigned x;
-        at = v_out.size() - int'(olen) + int'(olen) / 2;
-        x = v_out[at];
-        v_out[at] = x ^ 8'h10;
+        at = v_out.size() - olen + olen / 2;
+        v_out[at] = v_out[at] ^ 8'h10;
       end
-      if (int'(flen) > int'(PB_MAXF)) $fatal(1, "packet %0d: frame of %0d bytes", npk, flen);
-      dd = '0;
-      dd.kind = lbnic_pipe_pkg::decision_e'(kind[1:0]);
-      dd.drop_counter = drop[7:0];
-      dd.slot = slot[15:0];
-      dd.local_index = lidx[15:0];
-      dd.hash = hash;
-      pp = '0;
-      pp.l2_len = l2_len[13:0];
-      pp.l3_offset = l3off[13:0];
-      pp.ipv6 = ipv6[0];
-      pp.src = src;
-      pp.dst = dst;
-      pp.proto = proto[7:0];
-      pp.l3_len = l3len[15:0];
-      pp.l4_offset = l4off[13:0];
-      pp.frag = lbnic_pipe_pkg::frag_e'(frag[1:0]);
-      pp.sport = sport[15:0];
-      pp.dport = dport[15:0];
-      pp.icmp_error_valid = icmperr[0];
-      pp.tos = tos[7:0];
-      pp.df = df[0];
-      pp.icmp_error.src = isrc;
-      pp.icmp_error.dst = idst;
-      pp.icmp_error.proto = iproto[7:0];
-      pp.icmp_error.sport = isport[15:0];
-      pp.icmp_error.dport = idport[15:0];
-      pp.icmp_error.l4_offset = il4off[13:0];
       // (the parser's MACs: the ICMP answer goes to the frame's source)
       for (int k = 0; k < 6; k++) begin
-        pp.dst_mac[k] = v_in[in0 + k];
-        pp.src_mac[k] = v_in[in0 + 6 + k];
+        h.parsed.dst_mac[k] = v_in[in0 + k];
+        h.parsed.src_mac[k] = v_in[in0 + 6 + k];
       end
-      v_dec.push_back(dd);
-      v_parsed.push_back(pp);
-      v_mlen.push_back(mlen[15:0]);
-      v_l3sum.push_back(l3sum[15:0]);
-      v_est.push_back(est[2:0]);
-      v_elen.push_back(elen[15:0]);
-      v_emax.push_back(emax[15:0]);
-      v_drop.push_back(drop[7:0]);
-      v_vip.push_back(vipv);
-      v_be.push_back(bev);
-      if (globs.size() == 0 || globs[globs.size() - 1] != lbnic_pkg::global_t'(globv))
-        globs.push_back(globv);
+      v_dec.push_back(h.dec);
+      v_parsed.push_back(h.parsed);
+      v_mlen.push_back(h.len);
+      v_l3sum.push_back(h.l3_sum);
+      v_est.push_back(h.st_kind);
+      v_elen.push_back(h.st_len);
+      v_emax.push_back(h.st_max);
+      v_drop.push_back(h.dec.drop_counter);
+      v_vip.push_back(h.vip);
+      v_be.push_back(h.be);
+      if (globs.size() == 0 || globs[globs.size() - 1] != h.glob)
+        globs.push_back(h.glob);
       v_glob.push_back(globs.size() - 1);
-      counts[est]++;
+      counts[h.st_kind]++;
       npk++;
     end
     $fclose(fd);

@@ -33,25 +33,18 @@ module lbnic_rewrite_tb;
 
   lbnic_rewrite #(.DATA_BYTES(DB)) dut (.*);
 
-  logic [7:0] frame[MAXF];
-  logic [7:0] exp_out[MAXF];
+  lbnic_rewrite_vec_pkg::bytes_t frame, exp_out;
   logic [7:0] got[MAXF];
 
   string dir;
-  int fd, r, npk, flip, nicmp;
-  logic [31:0] kind, slot, lidx, hash, drop, l2_len, l3off, ipv6, proto, l3len, l4off, frag;
-  logic [31:0] sport, dport, icmperr, tos, df, mlen, l3sum, est, elen, emax, flen, olen, b;
-  logic [127:0] src, dst, isrc, idst;
-  logic [31:0] iproto, isport, idport, il4off, qhc, ql4c;
+  int fd, npk, flip, nicmp, olen;
+  lbnic_rewrite_vec_pkg::head_t h;
   logic [15:0] d_quote_ip_csum, d_quote_l4_csum;
-  logic [511:0] vipv;
-  logic [255:0] bev;
-  logic [2047:0] globv;
   int counts[5];
 
   task automatic fail(string msg);
     $display("FAIL packet %0d (decision %0d slot %0d local %0d, status want %0d): %s",
-             npk, kind, slot, lidx, est, msg);
+             npk, h.dec.kind, h.dec.slot, h.dec.local_index, h.st_kind, msg);
     $fatal(1, "lbnic_rewrite mismatch");
   endtask
 
@@ -87,68 +80,29 @@ module lbnic_rewrite_tb;
     forever begin
       int nbeats, bi, ngot, first_out, last_out, nout_beats;
       bit desc_done, st_done, out_done, calm, ev;
-      r = $fscanf(fd, "%h %h %h %h %h", kind, slot, lidx, hash, drop);
-      if (r != 5) break;
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h %h %h %h %h %h", l2_len, l3off, ipv6, src, dst,
-                  proto, l3len, l4off, frag, sport, dport, icmperr, tos, df);
-      if (r != 14) $fatal(1, "bad vector line %0d", npk);
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h", isrc, idst, iproto, isport, idport, il4off,
-                  qhc, ql4c);
-      if (r != 8) $fatal(1, "bad vector line %0d", npk);
-      r = $fscanf(fd, "%h %h %h %h %h %h %h %h %h", mlen, vipv, bev, globv, l3sum, est, elen,
-                  emax, flen);
-      if (r != 9) $fatal(1, "bad vector line %0d", npk);
-      for (int i = 0; i < int'(flen); i++) begin
-        r = $fscanf(fd, "%h", b);
-        frame[i] = b[7:0];
-      end
-      r = $fscanf(fd, "%h", olen);
-      for (int i = 0; i < int'(olen); i++) begin
-        r = $fscanf(fd, "%h", b);
-        exp_out[i] = b[7:0];
-      end
+      if (!lbnic_rewrite_vec_pkg::read_head(fd, npk, h)) break;
+      frame = lbnic_rewrite_vec_pkg::read_bytes(fd, int'(h.flen));
+      olen = lbnic_rewrite_vec_pkg::read_len(fd);
+      exp_out = lbnic_rewrite_vec_pkg::read_bytes(fd, olen);
       if (npk == flip && olen > 0) exp_out[olen/2] = exp_out[olen/2] ^ 8'h10;
-      counts[est] = counts[est] + 1;
-      if (est == 0 && icmperr[0] && (kind == 3 || vipv[167:160] == 8'd3)) nicmp++;
+      counts[h.st_kind] = counts[h.st_kind] + 1;
+      if (h.st_kind == 0 && h.parsed.icmp_error_valid
+          && (h.dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT || h.vip.mode == lbnic_pkg::MODE_NAT))
+        nicmp++;
 
-      d_decision = '0;
-      d_decision.kind = lbnic_pipe_pkg::decision_e'(kind[1:0]);
-      d_decision.drop_counter = drop[7:0];
-      d_decision.slot = slot[15:0];
-      d_decision.local_index = lidx[15:0];
-      d_decision.hash = hash;
-      d_parsed = '0;
-      d_parsed.l2_len = l2_len[13:0];
-      d_parsed.l3_offset = l3off[13:0];
-      d_parsed.ipv6 = ipv6[0];
-      d_parsed.src = src;
-      d_parsed.dst = dst;
-      d_parsed.proto = proto[7:0];
-      d_parsed.l3_len = l3len[15:0];
-      d_parsed.l4_offset = l4off[13:0];
-      d_parsed.frag = lbnic_pipe_pkg::frag_e'(frag[1:0]);
-      d_parsed.sport = sport[15:0];
-      d_parsed.dport = dport[15:0];
-      d_parsed.icmp_error_valid = icmperr[0];
-      d_parsed.tos = tos[7:0];
-      d_parsed.df = df[0];
-      d_parsed.icmp_error.src = isrc;
-      d_parsed.icmp_error.dst = idst;
-      d_parsed.icmp_error.proto = iproto[7:0];
-      d_parsed.icmp_error.sport = isport[15:0];
-      d_parsed.icmp_error.dport = idport[15:0];
-      d_parsed.icmp_error.l4_offset = il4off[13:0];
-      d_quote_ip_csum = qhc[15:0];
-      d_quote_l4_csum = ql4c[15:0];
+      d_decision = h.dec;
+      d_parsed = h.parsed;
+      d_quote_ip_csum = h.quote_ip_csum;
+      d_quote_l4_csum = h.quote_l4_csum;
       d_meta = '0;
-      d_meta.len = mlen[15:0];
-      d_vip = vipv;
-      d_backend = bev;
-      d_global = globv;
-      d_l3_sum = l3sum[15:0];
+      d_meta.len = h.len;
+      d_vip = h.vip;
+      d_backend = h.be;
+      d_global = h.glob;
+      d_l3_sum = h.l3_sum;
 
       calm = npk % 2 == 1;
-      nbeats = (int'(flen) + DB - 1) / DB;
+      nbeats = (int'(h.flen) + DB - 1) / DB;
       bi = 0; ngot = 0; first_out = -1; last_out = -1; nout_beats = 0;
       desc_done = 0; st_done = 0; out_done = olen == 0;
       for (int cyc = 0; !(desc_done && bi == nbeats && st_done && out_done); cyc++) begin
@@ -158,8 +112,8 @@ module lbnic_rewrite_tb;
         s_tvalid = bi < nbeats && (calm || $urandom % 4 != 0);
         s_tlast = bi == nbeats - 1;
         for (int j = 0; j < int'(DB); j++) begin
-          s_tdata[8*j +: 8] = (bi * DB + j < int'(flen)) ? frame[bi*DB+j] : 8'hxx;
-          s_tkeep[j] = bi * DB + j < int'(flen);
+          s_tdata[8*j +: 8] = (bi * DB + j < int'(h.flen)) ? frame[bi*DB+j] : 8'hxx;
+          s_tkeep[j] = bi * DB + j < int'(h.flen);
         end
         m_tready = calm || $urandom % 4 != 0;
         st_ready = calm || $urandom % 2 != 0;
@@ -187,8 +141,8 @@ module lbnic_rewrite_tb;
           if (!m_tlast && m_tkeep != '1) fail("partial beat before tlast");
           if (m_tlast) begin
             out_done = 1;
-            if (ngot != int'(olen)) begin
-              show_diff(ngot < int'(olen) ? ngot : int'(olen), ngot);
+            if (ngot != olen) begin
+              show_diff(ngot < olen ? ngot : olen, ngot);
               fail($sformatf("output length %0d, want %0d", ngot, olen));
             end
             for (int i = 0; i < ngot; i++)
@@ -206,13 +160,13 @@ module lbnic_rewrite_tb;
         if (st_valid && st_ready) begin
           if (st_done) fail("second status");
           st_done = 1;
-          if (32'(st_kind) != est) fail($sformatf("status %0d, want %0d", st_kind, est));
-          if (est == 2 && 32'(st_drop_counter) != drop) fail("drop counter");
-          if (est == 3) begin
-            if (32'(st_len) != elen || 32'(st_max) != emax)
-              fail($sformatf("too big len %0d max %0d, want %0d %0d", st_len, st_max, elen,
-                             emax));
-            if (st_forward != (kind == 2)) fail("st_forward");
+          if (st_kind != h.st_kind) fail($sformatf("status %0d, want %0d", st_kind, h.st_kind));
+          if (h.st_kind == 2 && st_drop_counter != h.dec.drop_counter) fail("drop counter");
+          if (h.st_kind == 3) begin
+            if (st_len != h.st_len || st_max != h.st_max)
+              fail($sformatf("too big len %0d max %0d, want %0d %0d", st_len, st_max, h.st_len,
+                             h.st_max));
+            if (st_forward != (h.dec.kind == lbnic_pipe_pkg::DECISION_FORWARD)) fail("st_forward");
           end
         end
       end
