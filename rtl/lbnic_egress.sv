@@ -194,6 +194,7 @@ module lbnic_egress #(
     logic [15:0] st_len, st_max;
     logic r_seen, r_sent, r_limited;
     logic sp;
+    logic icmp_fwd;         // its status: a too-big Forward (the ICMP unit answers it)
 
     logic d_valid, d_ready, st_valid, st_fwd;
     logic [2:0] st_k;
@@ -215,7 +216,8 @@ module lbnic_egress #(
         .st_forward(st_fwd), .st_len(st_l), .st_max(st_m)
     );
 
-    assign sp = pre || (st_seen && st_kind == ST_TOO_BIG && st_forward);
+    assign icmp_fwd = st_kind == ST_TOO_BIG && st_forward;
+    assign sp = pre || (st_seen && icmp_fwd);
     assign l_sp[g] = st != L_IDLE && sp;
     // a packet holds back younger reads until its status says it will
     // not read again, and after that until it is released
@@ -226,7 +228,7 @@ module lbnic_egress #(
     // ICMP answer's result in): TX goes on to the next lane
     assign l_out_go[g] = out_l == G && !adv
         && ((st == L_RW && ((tx_fire_rw && m_tx_tlast)
-                            || (st_seen && !emits && !(st_kind == ST_TOO_BIG && st_forward))))
+                            || (st_seen && !emits && !icmp_fwd)))
             || (st == L_ICMP && r_seen && !rd_busy));
     assign l_st[g] = st;
     assign l_started[g] = started;
@@ -294,8 +296,8 @@ module lbnic_egress #(
             // (a packet with nothing to send waits for TX to come to it,
             // so that TX goes on past it in packet order)
             if (read_done && st_seen
-                && (emits ? out_done : (st_kind == ST_TOO_BIG && st_forward) || adv || l_out_go[g]))
-              st <= (st_kind == ST_TOO_BIG && st_forward) ? L_ICMP_D : L_REL;
+                && (emits ? out_done : icmp_fwd || adv || l_out_go[g]))
+              st <= icmp_fwd ? L_ICMP_D : L_REL;
           end
           L_ICMP_D:
             if (rel_l == G && ic_d_ready) begin

@@ -70,13 +70,7 @@ module lbnic_egress_tb;
   // ---------------------------------------------------------------- vectors
   int npk = 0;
   bit loaded = 0;
-  lbnic_pipe_pkg::decision_t v_dec[$];
-  lbnic_pipe_pkg::parsed_t v_parsed[$];
-  logic [15:0] v_mlen[$], v_l3sum[$], v_elen[$], v_emax[$];
-  logic [2:0] v_est[$];
-  logic [7:0] v_drop[$];
-  lbnic_pkg::vip_t v_vip[$];
-  lbnic_pkg::backend_t v_be[$];
+  lbnic_rewrite_vec_pkg::head_t v_h[$];   // per packet, its vector's head
   int v_glob[$];                     // index into globs
   lbnic_pkg::global_t globs[$];
   int v_in_off[$], v_flen[$], v_out_off[$], v_olen[$];
@@ -87,19 +81,19 @@ module lbnic_egress_tb;
     return 32'(p) * 32'd2654435761 + 32'h1234;
   endfunction
   function automatic bit is_gue_fwd(int p);
-    return v_dec[p].kind == lbnic_pipe_pkg::DECISION_FORWARD
-        && v_vip[p].mode == lbnic_pkg::MODE_TUN_GUE;
+    return v_h[p].dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
+        && v_h[p].vip.mode == lbnic_pkg::MODE_TUN_GUE;
   endfunction
   function automatic bit is_icmp_nat(int p);
-    return (v_dec[p].kind == lbnic_pipe_pkg::DECISION_FORWARD
-            || v_dec[p].kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
-        && v_parsed[p].icmp_error_valid;
+    return (v_h[p].dec.kind == lbnic_pipe_pkg::DECISION_FORWARD
+            || v_h[p].dec.kind == lbnic_pipe_pkg::DECISION_REVERSE_NAT)
+        && v_h[p].parsed.icmp_error_valid;
   endfunction
   function automatic bit emits(int p);
-    return v_est[p] == 3'd0 || v_est[p] == 3'd1;
+    return v_h[p].st_kind == 3'd0 || v_h[p].st_kind == 3'd1;
   endfunction
   function automatic bit too_big_fwd(int p);
-    return v_est[p] == 3'd3 && v_dec[p].kind == lbnic_pipe_pkg::DECISION_FORWARD;
+    return v_h[p].st_kind == 3'd3 && v_h[p].dec.kind == lbnic_pipe_pkg::DECISION_FORWARD;
   endfunction
   function automatic bit calm_phase(int p);
     return (p / PH) % 2 == 0;
@@ -143,16 +137,7 @@ module lbnic_egress_tb;
         h.parsed.dst_mac[k] = v_in[in0 + k];
         h.parsed.src_mac[k] = v_in[in0 + 6 + k];
       end
-      v_dec.push_back(h.dec);
-      v_parsed.push_back(h.parsed);
-      v_mlen.push_back(h.len);
-      v_l3sum.push_back(h.l3_sum);
-      v_est.push_back(h.st_kind);
-      v_elen.push_back(h.st_len);
-      v_emax.push_back(h.st_max);
-      v_drop.push_back(h.dec.drop_counter);
-      v_vip.push_back(h.vip);
-      v_be.push_back(h.be);
+      v_h.push_back(h);
       if (globs.size() == 0 || globs[globs.size() - 1] != h.glob)
         globs.push_back(h.glob);
       v_glob.push_back(globs.size() - 1);
@@ -303,12 +288,12 @@ module lbnic_egress_tb;
         end
         // the late data: the RX sum (GUE then needs no pre-pass), or none,
         // or one over another range (both: the pre-pass)
-        lo = 16'(v_parsed[p].l3_offset);
-        hi = lo + v_parsed[p].l3_len;
+        lo = 16'(v_h[p].parsed.l3_offset);
+        hi = lo + v_h[p].parsed.l3_len;
         how = $urandom_range(9);
-        if (how < 7) lu = {1'b1, lo, hi, v_l3sum[p]};
-        else if (how == 7) lu = {1'b0, lo, hi, v_l3sum[p] ^ 16'h5a5a};
-        else lu = {1'b1, lo + 16'd2, hi, v_l3sum[p] ^ 16'h0101};
+        if (how < 7) lu = {1'b1, lo, hi, v_h[p].l3_sum};
+        else if (how == 7) lu = {1'b0, lo, hi, v_h[p].l3_sum ^ 16'h5a5a};
+        else lu = {1'b1, lo + 16'd2, hi, v_h[p].l3_sum ^ 16'h0101};
         pre[p] = (is_gue_fwd(p) && !(lu[48] && lu[47:32] == lo && lu[31:16] == hi)) || is_icmp_nat(p);
         if (pre[p]) n_pre++;
         if (is_gue_fwd(p)) begin
@@ -379,17 +364,17 @@ module lbnic_egress_tb;
           in_valid = 1'b0;
           repeat (gap) @(negedge clk);
         end
-        in_dec = v_dec[p];
-        in_parsed = v_parsed[p];
+        in_dec = v_h[p].dec;
+        in_parsed = v_h[p].parsed;
         begin
           lbnic_pipe_pkg::meta_t m;
           m = '0;
-          m.len = v_mlen[p];
+          m.len = v_h[p].len;
           m.now = 32'(p);
           in_meta = m;
         end
-        in_vip = v_vip[p];
-        in_be = v_be[p];
+        in_vip = v_h[p].vip;
+        in_be = v_h[p].be;
         in_valid = 1'b1;
         do @(posedge clk); while (!in_ready);
         take_at[p] = cyc;
@@ -443,7 +428,7 @@ module lbnic_egress_tb;
               fail($sformatf("TX frame (%0d bytes, tuser %h) where no output is due", got.size(), got_user));
             if (got_user != rx_index(tx_p))
               fail($sformatf("TX frame with tuser %h, want packet %0d's %h (status %0d)", got_user, tx_p,
-                             rx_index(tx_p), v_est[tx_p]));
+                             rx_index(tx_p), v_h[tx_p].st_kind));
             if (too_big_fwd(tx_p)) begin
               // the ICMP answer: its Ethernet header and size
               if (got.size() < 60) fail($sformatf("ICMP answer of %0d bytes", got.size()));
@@ -463,7 +448,7 @@ module lbnic_egress_tb;
               for (int i = 0; i < got.size(); i++)
                 if (got[i] != v_out[o + i])
                   fail($sformatf("packet %0d (decision %0d, status %0d, pre-pass %0d): output byte %0d is %02h, want %02h",
-                                 tx_p, v_dec[tx_p].kind, v_est[tx_p], pre[tx_p], i, got[i], v_out[o + i]));
+                                 tx_p, v_h[tx_p].dec.kind, v_h[tx_p].st_kind, pre[tx_p], i, got[i], v_out[o + i]));
               first_at[tx_p] = got_first;
               last_at[tx_p] = cyc;
               n_tx_frames++;
@@ -480,11 +465,11 @@ module lbnic_egress_tb;
           if (!pb_hd_valid) fail("release with no head frame");
           if (pb_hd_user != rx_index(p)) fail($sformatf("release %0d: the head frame is another packet's", p));
           if (p >= n_take) fail($sformatf("release of packet %0d before its decision", p));
-          if (rel_kind != v_est[p])
-            fail($sformatf("release %0d: rel_kind %0d, want %0d (decision %0d)", p, rel_kind, v_est[p],
-                           v_dec[p].kind));
-          if (v_est[p] == 3'd2 && rel_drop != v_drop[p])
-            fail($sformatf("release %0d: rel_drop %0d, want %0d", p, rel_drop, v_drop[p]));
+          if (rel_kind != v_h[p].st_kind)
+            fail($sformatf("release %0d: rel_kind %0d, want %0d (decision %0d)", p, rel_kind, v_h[p].st_kind,
+                           v_h[p].dec.kind));
+          if (v_h[p].st_kind == 3'd2 && rel_drop != v_h[p].dec.drop_counter)
+            fail($sformatf("release %0d: rel_drop %0d, want %0d", p, rel_drop, v_h[p].dec.drop_counter));
           if (rel_icmp != too_big_fwd(p)) fail($sformatf("release %0d: rel_icmp %0d", p, rel_icmp));
           if (emits(p) && !(tx_p > p && last_at[p] != 0))
             fail($sformatf("release %0d before its output left TX", p));
@@ -501,7 +486,7 @@ module lbnic_egress_tb;
         if (cyc - progress > STALL && !fin) begin
           for (int q = n_rel; q < n_take; q++)
             $display("  in the egress: packet %0d decision %0d status %0d pre %0d flen %0d olen %0d icmp_seen %0d",
-                     q, v_dec[q].kind, v_est[q], pre[q], v_flen[q], v_olen[q], icmp_seen[q]);
+                     q, v_h[q].dec.kind, v_h[q].st_kind, pre[q], v_flen[q], v_olen[q], icmp_seen[q]);
           fail($sformatf("no TX beat or release for %0d clocks: %0d decisions taken, %0d released, busy %0d",
                          STALL, n_take, n_rel, busy));
         end
