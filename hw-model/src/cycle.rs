@@ -87,7 +87,7 @@ pub const BACKEND_LATENCY: u64 = 2;
 pub const REWRITE_LATENCY: u64 = 2;
 // The RTL's egress reading a frame again (see `egress_reads`): cycles
 // beyond the frame's beats, measured against the RTL.
-/// E_PRE, `lbnic_hdr_sums`: the read request, the buffer's latency and the
+/// L_PRE, `lbnic_hdr_sums`: the read request, the buffer's latency and the
 /// sums' pipeline (`lbnic_csum_pipe`, 3).
 const PRE_PASS_CYCLES: u64 = 6;
 /// `lbnic_icmp_too_big` pass 1: the request, the latency, S_DECIDE.
@@ -647,7 +647,7 @@ struct EgressReads {
 }
 
 /// The extra reads of a frame of `n` beats in the RTL's egress
-/// (rtl/lbnic_top.sv, its L_* lane states; spec §12.3 decision 3), beyond
+/// (rtl/lbnic_egress.sv, its L_* lane states; spec §12.3 decision 3), beyond
 /// a frame it only rewrites (read right behind the frame before it, as the
 /// model's REWRITE and TX take one packet a clock), as measured with
 /// `lbnic check --model rtl --against cycle`; such a packet holds back the
