@@ -33,7 +33,10 @@
 //!   see the same entry. A new NAT flow read-modify-writes its return
 //!   entry's buckets behind CT_EXEC, as does an insert that relocates a
 //!   resident; such a bucket is locked in the table until the write
-//!   completes, and packets needing it wait (`ct_hazard`). With
+//!   completes, and packets needing it wait (`ct_hazard`). A NAT return
+//!   entry takes one of the RTL's `CT_RMW_UNITS` posted units until its
+//!   write; with none idle, or one holding a candidate bucket (whose write
+//!   may fill it), CT_EXEC waits (`ct_units`, spec §12.3 decision 11). With
 //!   [`CycleOptions::hazard_check`] off, every packet reads memory at issue
 //!   and updates the bucket from that copy, as an RTL without the table
 //!   would: `CycleStats::stale_reads` and the conntrack decisions then show
@@ -112,6 +115,28 @@ const SCRUB_INFLIGHT: usize = 4;
 /// §12.3 decision 10). The update takes an outstanding slot then, not at
 /// CT_EXEC.
 const POSTED_ISSUE_CYCLES: u64 = lbnic_contract::target::regs::CT_POSTED_ISSUE;
+/// The RTL's posted units (`lbnic_ct_rmw`), each busy with one update from
+/// its post until its write is taken.
+const UNITS: usize = lbnic_contract::target::regs::CT_RMW_UNITS as usize;
+/// From a posted update's data (its request + `read_cycles`) to the first
+/// cycle its unit is idle and holds no bucket: the unit's second read (a
+/// cycle after the first), its match and its write, measured against the
+/// RTL (spec §12.3 decision 11).
+const UNIT_FREE: u64 = 12;
+/// From a posted update's data to the cycle CT_EXEC may take a packet with
+/// one of its buckets that it did not write (the RTL's head is taken as the
+/// unit's lock clears); one cycle more for the bucket it wrote (the head
+/// takes the write through its forwarding slot).
+const UNIT_UNLOCK: u64 = 9;
+/// From CT_EXEC's cycle to a new NAT flow's check for a unit (the RTL's
+/// S_NAT_HA, after its own bucket's write and the return key's hash): an
+/// idle one, and none holding a candidate bucket (its write may fill the
+/// bucket whose full hint promised a free way). Failing it, CT_EXEC takes
+/// no packet until it passes (spec §12.3 decision 11).
+const UNIT_CHECK: u64 = 25;
+/// From the cycle a held-up check passes to the update's request (the RTL
+/// reads the hint, posts, and its unit reads the clock after).
+const UNIT_LATE_ISSUE: u64 = 2;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,
@@ -144,6 +169,9 @@ pub enum Stall {
     CtLatency,
     /// CT_EXEC: the bucket was locked by a NAT return-entry update.
     CtHazard,
+    /// CT_EXEC: a new NAT flow's return entry waited for a posted unit
+    /// (none idle, or one held a candidate bucket).
+    CtUnits,
     /// CT_EXEC: no bandwidth for its writes.
     CtWriteBandwidth,
     /// A stage's output FIFO was full.
@@ -159,12 +187,13 @@ pub enum Stall {
 }
 
 impl Stall {
-    pub const ALL: [Stall; 10] = [
+    pub const ALL: [Stall; 11] = [
         Stall::RxBackpressure,
         Stall::CtOutstanding,
         Stall::CtBandwidth,
         Stall::CtLatency,
         Stall::CtHazard,
+        Stall::CtUnits,
         Stall::CtWriteBandwidth,
         Stall::Backpressure,
         Stall::TxBusy,
@@ -178,6 +207,7 @@ impl Stall {
             Stall::CtBandwidth => "ct_bandwidth",
             Stall::CtLatency => "ct_latency",
             Stall::CtHazard => "ct_hazard",
+            Stall::CtUnits => "ct_units",
             Stall::CtWriteBandwidth => "ct_write_bandwidth",
             Stall::Backpressure => "backpressure",
             Stall::TxBusy => "tx_busy",
@@ -248,7 +278,7 @@ pub struct CycleStats {
     /// Cycles each stage moved a packet (RX, TX: cycles carrying a beat).
     pub busy: [u64; 7],
     /// Cycles a stage's head packet could not move, by cause.
-    pub stalls: [u64; 10],
+    pub stalls: [u64; 11],
     /// Highest occupancy of each stage's input FIFO; RX's is the port
     /// backlog: frames arrived at the port and waiting for RX (in the
     /// MAC's buffer, or held back at an AXI-Stream source), counted at
@@ -495,6 +525,18 @@ impl Hasher for BucketHasher {
 
 type CamMap = HashMap<u32, Cam, BuildHasherDefault<BucketHasher>>;
 
+/// A posted NAT return-entry update (the RTL's command to a unit).
+#[derive(Debug, Clone, Copy)]
+struct Posted {
+    /// The cycle it may request its buckets.
+    due: u64,
+    /// The return key's candidate buckets (`n` of them: one when equal).
+    b: [u32; 2],
+    n: usize,
+    /// The one its entry went into: the unit writes only that.
+    to: Option<u32>,
+}
+
 /// What CT_REQ does with its head this cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Req {
@@ -584,6 +626,8 @@ struct Next {
     /// The oldest posted NAT update due issues its reads (before CT_REQ's,
     /// as the RTL's units come before its queue at the port).
     posted: bool,
+    /// The update waiting for a unit is posted (see [`UNIT_CHECK`]).
+    unit_go: bool,
 }
 
 /// The scrubber's move as `decide` plans it: its decision, the beats it
@@ -718,9 +762,16 @@ pub struct Cycle<B> {
     reads: Ring<u64>,
     /// Scrub reads in flight: (completes at, bucket).
     scrubs: VecDeque<(u64, u32)>,
-    /// Posted NAT return-entry updates not yet read: (due to issue at, its
-    /// buckets), in order; their buckets are locked until the write lands.
-    posted: VecDeque<(u64, [u32; 2], usize)>,
+    /// Posted NAT return-entry updates not yet read, in order; their
+    /// buckets are locked until the write lands.
+    posted: VecDeque<Posted>,
+    /// The units busy with a posted update, in post order: its buckets,
+    /// and the first cycle the unit is idle (`u64::MAX` until its read is
+    /// issued).
+    units: Vec<([u32; 2], usize, u64)>,
+    /// A new NAT flow whose update waits for a unit (see [`UNIT_CHECK`]):
+    /// CT_EXEC takes no packet meanwhile.
+    unit_wait: Option<Posted>,
     scrub_ptr: u32,
     /// What the scrubber's decision for this cycle needs from the stage
     /// moves: the spare beats, registered at the end of the cycle and
@@ -798,6 +849,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             reads: Ring::with_capacity(p.max_outstanding + 1),
             scrubs: VecDeque::new(),
             posted: VecDeque::new(),
+            units: Vec::with_capacity(UNITS),
+            unit_wait: None,
             scrub_ptr: 0,
             scrub_in: None,
             tokens: 0,
@@ -929,6 +982,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn quiet(&self) -> bool {
         self.scrubs.is_empty()
             && self.posted.is_empty()
+            && self.unit_wait.is_none()
+            && self.units.iter().all(|u| u.2 <= self.now)
             && self.reads.count_while(|&c| c < self.now) == self.reads.len()
     }
 
@@ -944,6 +999,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
         self.reads.clear();
         self.posted.clear();
+        self.units.clear();
         self.cam.clear();
     }
 
@@ -975,8 +1031,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             let done = match until {
                 Until::Taken => self.src.is_empty(),
                 Until::Arrived => self.src.is_empty() || self.now >= self.last_arrival,
-                // (a posted update still to read is the RTL's `rmw_busy`)
-                Until::Drained => self.src.is_empty() && self.idle() && self.posted.is_empty(),
+                // (a posted update still to read or write is the RTL's
+                // `rmw_busy`)
+                Until::Drained => {
+                    self.src.is_empty()
+                        && self.idle()
+                        && self.posted.is_empty()
+                        && self.unit_wait.is_none()
+                        && self.units.iter().all(|u| u.2 <= self.now)
+                }
             };
             if done {
                 self.flush_scrub();
@@ -1084,7 +1147,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // (the scrubber's have their own slots: spec §12.3 decision 9).
         let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now);
         let (tx_done, tx) = self.decide_tx();
-        let exec = self.decide_exec(tokens, room[Stage::Backend.i()], sp);
+        // A held-up update posts as its check passes, and CT_EXEC goes on
+        // in that cycle.
+        let unit_go = self
+            .unit_wait
+            .as_ref()
+            .is_some_and(|w| self.unit_free(&w.b[..w.n], now));
+        let exec = if self.unit_wait.is_some() && !unit_go {
+            Move::Stall(Stall::CtUnits)
+        } else {
+            self.decide_exec(tokens, room[Stage::Backend.i()], sp)
+        };
         // Writes (CT_EXEC) go first in the arbiter, then a posted update's
         // reads, then CT_REQ's.
         let execs = matches!(exec, Move::Go(()));
@@ -1092,9 +1165,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let posted = self
             .posted
             .front()
-            .filter(|p| p.0 <= now && outstanding < self.p.max_outstanding && left >= 1);
+            .filter(|p| p.due <= now && outstanding < self.p.max_outstanding && left >= 1);
         if let Some(p) = posted {
-            left -= p.2 as i64 * self.p.ways;
+            left -= p.n as i64 * self.p.ways;
         }
         let posted = posted.is_some();
         let req = self.decide_req(left, outstanding + posted as usize, room[Stage::CtExec.i()], sp);
@@ -1113,7 +1186,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             scrub,
             rx_datapath,
             posted,
+            unit_go,
         }
+    }
+
+    /// Whether a new NAT flow's update with buckets `b` may be posted at
+    /// cycle `t`: a unit is idle and none holds one of `b`.
+    fn unit_free(&self, b: &[u32], t: u64) -> bool {
+        let mut busy = self.units.iter().filter(|u| u.2 > t);
+        busy.clone().count() < UNITS && !busy.any(|u| u.0[..u.1].iter().any(|x| b.contains(x)))
     }
 
     /// The hazard-table entry of `b` as the stages see it this cycle: the
@@ -1271,6 +1352,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             self.stats.busy[Stage::Backend.i()] += 1;
             self.slots[i as usize].ready_at = now + REWRITE_LATENCY;
             self.push(Stage::Rewrite, i);
+        }
+        self.units.retain(|u| u.2 > now);
+        if next.unit_go {
+            let mut w = self.unit_wait.take().expect("unit_go");
+            w.due = w.due.max(now + UNIT_LATE_ISSUE);
+            self.post(w);
         }
         if let Some(()) = self.take(next.exec) {
             used += self.exec(now);
@@ -1514,27 +1601,48 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             self.reads.push_back(data);
         }
         if nat.1 > 0 {
-            self.posted.push_back((now + POSTED_ISSUE_CYCLES, nat.0, nat.1));
+            let p = Posted {
+                due: now + POSTED_ISSUE_CYCLES,
+                b: nat.0,
+                n: nat.1,
+                to: fx.nat_to(),
+            };
+            if self.unit_free(&p.b[..p.n], now + UNIT_CHECK) {
+                self.post(p);
+            } else {
+                self.unit_wait = Some(p);
+            }
         }
         self.push(Stage::Backend, i);
         used
     }
 
+    /// Hand a NAT return entry's update to a unit.
+    fn post(&mut self, p: Posted) {
+        self.units.push((p.b, p.n, u64::MAX));
+        self.posted.push_back(p);
+    }
+
     /// The oldest posted NAT update's reads: its slot, its bursts, its
     /// buckets locked until its data is there. Returns the beats used.
     fn issue_posted(&mut self, now: u64) -> i64 {
-        let (_, b, n) = self.posted.pop_front().expect("a posted update is due");
+        let p = self.posted.pop_front().expect("a posted update is due");
         let data = now + self.p.read_cycles;
         self.reads.push_back(data);
+        // (units are issued in post order)
+        if let Some(u) = self.units.iter_mut().find(|u| u.2 == u64::MAX) {
+            u.2 = data + UNIT_FREE;
+        }
         if self.opts.hazard_check {
-            for &rb in &b[..n] {
+            for &rb in &p.b[..p.n] {
                 if let Some(c) = self.cam.get_mut(&rb) {
                     c.posted -= 1;
-                    c.ready_at = c.ready_at.max(data + 1);
+                    let wrote = p.to == Some(rb);
+                    c.ready_at = c.ready_at.max(data + UNIT_UNLOCK + wrote as u64);
                 }
             }
         }
-        n as i64 * self.p.ways
+        p.n as i64 * self.p.ways
     }
 
     /// CT_REQ's move: read each candidate bucket not in the hazard table,

@@ -312,6 +312,9 @@ pub struct Effects {
     /// Of `rmw`, by index: a NAT return entry's candidate (the RTL posts
     /// it to a unit; a relocation's target it reads in line).
     nat: u8,
+    /// The candidate the NAT return entry went into: the RTL's unit writes
+    /// that bucket only, and a packet waiting on it takes the write.
+    nat_to: Option<u32>,
 }
 
 impl Effects {
@@ -322,6 +325,10 @@ impl Effects {
     /// Whether `rmw()[i]` is a NAT return entry's candidate.
     pub fn rmw_is_nat(&self, i: usize) -> bool {
         self.nat >> i & 1 != 0
+    }
+    /// The bucket the NAT return entry was written to (`None`: refused).
+    pub fn nat_to(&self) -> Option<u32> {
+        self.nat_to
     }
     fn add_rmw(&mut self, b: u32, nat: bool) {
         let i = match self.rmw().iter().position(|&r| r == b) {
@@ -659,7 +666,7 @@ fn nat_return<M: CtMem + ?Sized>(
         ..*entry
     };
     let stale = ct.find(&*x.mem, rb, &rkey, true, now, &b.to);
-    put(x, b, rb, stale, &rkey, &rentry, now, fx);
+    fx.nat_to = put(x, b, rb, stale, &rkey, &rentry, now, fx).map(|s| s.bucket);
 }
 
 /// Count an insert and note its writes: the entry's way (in the packet's

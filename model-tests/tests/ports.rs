@@ -153,13 +153,34 @@ struct Row {
 
 /// `n` frames of `len` bytes over `flows` flows, offered back to back at
 /// the port's line rate to the default target (MAC source), in `mode`.
+/// NAT's flows are opened first, a frame each 64 cycles: a new NAT flow's
+/// return entry takes one of `CT_RMW_UNITS` posted units for a read
+/// latency and more (spec §12.3 decision 11, and
+/// `new_nat_flows_wait_for_a_posted_unit`), so line rate holds for NAT's
+/// established flows, not for new ones.
 fn line_rate(mode: &'static str, len: usize, n: u32, flows: u32) -> Row {
     let t = Target::builtin();
     let mut m = cycle(&t, mode, CycleOptions::default());
+    // (arrival cycles by input sequence number)
     let mut arrival = Vec::with_capacity(n as usize);
+    let mut start = 0;
+    if mode == "nat" {
+        for k in 0..flows {
+            let a = 64 * k as u64;
+            arrival.push(a);
+            m.input_at_cycle(frame(k, flows, len), a, 1_000_000_000 + m.cycle_ns(a));
+        }
+        m.finish();
+        assert_eq!(
+            m.take_output().len(),
+            flows as usize,
+            "{mode} {len}: opening the flows"
+        );
+        start = m.now() + 1000;
+    }
     let mut bits = 0u64;
     for k in 0..n {
-        let a = line_cycle(&t, bits);
+        let a = start + line_cycle(&t, bits);
         bits += l1_bytes(len as u64) * 8;
         arrival.push(a);
         m.input_at_cycle(frame(k, flows, len), a, 1_000_000_000 + m.cycle_ns(a));
@@ -361,6 +382,44 @@ fn nat_return_updates_respect_the_outstanding_limit() {
     );
     assert_eq!(m.stats.ct_outstanding_high_water, 8);
     assert!(m.stats.stalls[Stall::CtOutstanding as usize] > 0);
+}
+
+/// New NAT flows faster than the posted units write their return entries:
+/// CT_EXEC waits for an idle unit (`ct_units`), as the RTL's does in
+/// S_NAT_HA (spec §12.3 decision 11). A unit is busy from its post to a
+/// read latency and more after, so of any six flows, the sixth is decided
+/// at least a read latency after the first: the fifth's update waited for
+/// the first's unit, and the sixth for the fifth's post.
+#[test]
+fn new_nat_flows_wait_for_a_posted_unit() {
+    let t = Target {
+        port_gbps: 1600,
+        ..Target::builtin()
+    };
+    let mut m = cycle(&t, "nat", AXIS);
+    let n = 400;
+    for k in 0..n {
+        m.input_at_cycle(frame(k, 1_000_000, 60), k as u64, 1_000_000_000);
+    }
+    m.finish();
+    let out = m.take_output();
+    assert_eq!(out.len(), n as usize);
+    assert!(m.stats.stalls[Stall::CtUnits as usize] > 0);
+    let d: Vec<u64> = out.iter().map(|p| p.cycles.expect("timed").decided).collect();
+    let span = (d[d.len() - 1] - d[0]) as f64 / (t.clock_mhz as f64 * 1e6);
+    println!(
+        "new NAT flows back to back: {:.2} M/s",
+        (d.len() - 1) as f64 / span / 1e6
+    );
+    for k in 5..d.len() {
+        assert!(
+            d[k] >= d[k - 5] + t.ct_latency_cycles as u64,
+            "packet {k} decided at {}, packet {} at {}",
+            d[k],
+            k - 5,
+            d[k - 5]
+        );
+    }
 }
 
 /// The edge figure `rx_beats` is the beats of the frames RX took, as the
