@@ -1391,6 +1391,17 @@ module lbnic_ct_engine #(
   logic [2*QB-1:0] fw_e, fw_src;
   logic [2*BW-1:0] fw_bk;
   logic [2*BBITS-1:0] fw_data;
+  // A second slot per side for a posted unit's write only (us_*, armed as
+  // uf_arm below is, when the side's slot is taken): an entry that read
+  // the bucket before the unit took it takes the write instead of reading
+  // again, as the cycle model's packets do (spec §12.3 decision 11: a head
+  // went a memory latency late while a younger entry held its side's
+  // slot). The entry's side is OUT meanwhile, as if read again, so the
+  // head's readiness needs no term of its own.
+  logic [1:0] us_on, us_pend, us_hit, us_cancel, us_w;
+  logic [2*QB-1:0] us_e;
+  logic [2*BW-1:0] us_bk;
+  logic [2*BBITS-1:0] us_data;
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
                  && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
                  && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
@@ -1954,16 +1965,25 @@ module lbnic_ct_engine #(
   // the next)
   assign fw_wa = fw_pend[0] && (fw_in[0] || fw_nr[0]) && !rsp_qa && !fw_hit[0];
   assign fw_wb = fw_pend[1] && (fw_in[1] || fw_nr[1]) && !rsp_qb && !fw_hit[1];
+  // (the unit slot's write after both: its entry waits for it)
+  assign us_w[0] = us_pend[0] && !rsp_qa && !fw_wa;
+  assign us_w[1] = us_pend[1] && !rsp_qb && !fw_wb;
+  logic [QB-1:0] qa_wad, qb_wad;
+  logic [BBITS-1:0] qa_wd, qb_wd;
+  assign qa_wad = fw_wa ? fw_e[QB-1:0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
+  assign qb_wad = fw_wb ? fw_e[2*QB-1:QB] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
+  assign qa_wd = fw_wa ? fw_data[BBITS-1:0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
+  assign qb_wd = fw_wb ? fw_data[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
-      .a_en(rsp_qa || fw_wa), .a_we(1'b1), .a_addr(fw_wa ? fw_e[QB-1:0] : ct_rsp_tag[QB:1]),
-      .a_wdata(fw_wa ? fw_data[BBITS-1:0] : ct_rsp_data), .a_rdata(q_ra),
+      .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
+      .a_wdata(qa_wd), .a_rdata(q_ra),
       .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_da)
   );
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qb (
       .clk,
-      .a_en(rsp_qb || fw_wb), .a_we(1'b1), .a_addr(fw_wb ? fw_e[2*QB-1:QB] : ct_rsp_tag[QB:1]),
-      .a_wdata(fw_wb ? fw_data[2*BBITS-1:BBITS] : ct_rsp_data), .a_rdata(q_rb),
+      .a_en(rsp_qb || fw_wb || us_w[1]), .a_we(1'b1), .a_addr(qb_wad),
+      .a_wdata(qb_wd), .a_rdata(q_rb),
       .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_db)
   );
   // a whole-bucket write of the forwarded bucket (not the scrubber's), the
@@ -2005,6 +2025,17 @@ module lbnic_ct_engine #(
     assign fw_fb[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g] && !fw_redo[g] && !fw_take[g];
     assign fw_cancel[g] = fw_on[g] && ((host_q && !ct_host)
                                        || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]));
+    // the unit slot: the unit's write is the bucket's (nothing else writes
+    // a locked bucket), kept until the entry's data can be replaced
+    logic [NR-1:0] ufu;
+    for (genvar u = 0; u < NR; u++) begin : g_uu
+      assign ufu[u] = us_bk[BW*g +: BW] == r_wr_bucket[BW*u +: BW];
+    end
+    assign us_hit[g] = us_on[g] && !us_pend[g] && wr_fire && !sc_wr
+                       && port_wr_is(us_bk[BW*g +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
+                                     |(r_wr_gnt & ufu));
+    assign us_cancel[g] = us_on[g] && ((host_q && !ct_host)
+                                       || (sc_wr && BW'(ct_wr_bucket) == us_bk[BW*g +: BW]));
   end
   // Forwarding from the posted units (spec §12.3 decision 5): a unit's
   // write is the whole bucket as it then is (the unit read it after taking
@@ -2017,9 +2048,11 @@ module lbnic_ct_engine #(
   // of reading again: a NAT flow's reply, queued while the flow's return
   // entry was being posted, went a memory latency late. One entry per side
   // (the first in the queue's RAM order), when the side's slot is free and
-  // the hazard table does not take it in that clock; another such entry
-  // reads again as before.
-  logic [1:0] uf_arm;
+  // the hazard table does not take it in that clock; when the slot is
+  // taken (by another entry), in the unit slot (us_arm, us_*: not the
+  // entry the side's slot holds); another such entry reads again as
+  // before.
+  logic [1:0] uf_arm, us_arm;
   logic [2*QB-1:0] uf_e;
   logic uf_on;
   logic [NRB-1:0] uf_u;
@@ -2074,6 +2107,8 @@ module lbnic_ct_engine #(
         end
       end
       uf_arm[g] = any && uf_on && !fw_on[g] && !(host_q && !ct_host);
+      us_arm[g] = any && uf_on && fw_on[g] && !us_on[g] && !(host_q && !ct_host)
+                  && uf_e[QB*g +: QB] != fw_e[QB*g +: QB];
     end
   end
 
@@ -2110,11 +2145,14 @@ module lbnic_ct_engine #(
         logic [WAYS-1:0] z;
         logic iss_now;
         logic fwd;  // the forwarded side
+        logic usd;  // the side the unit slot stands in for
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         wh = sd == 1 ? q_wh_b[i] : q_wh_a[i];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
         iss_now = iss_fire && iss_oh[i] && (q_sa[2*i +: 2] != QS_NEED) == (sd == 1);
-        fwd = fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i);
+        fwd = (fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i))
+              || (us_on[sd] && us_e[QB*sd +: QB] == QB'(i));
+        usd = us_on[sd] && us_e[QB*sd +: QB] == QB'(i);
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
         if (iss_now) s = QS_OUT;
         if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
@@ -2128,6 +2166,7 @@ module lbnic_ct_engine #(
         // is, the scrubber's zeroes in it: a unit's forward can reach an
         // entry read during a scrubber visit)
         if ((sd == 1 ? fw_wb : fw_wa) && fw_e[QB*sd +: QB] == QB'(i)) z = '0;
+        if (us_w[sd] && us_e[QB*sd +: QB] == QB'(i)) z = '0;
         if (sc_wr && wh && (s == QS_OUT || s == QS_GOT)) z = z | w_mask;
         if (enq && QB'(i) == tl) z = '0;
         // any other write taken now is applied before any read taken later:
@@ -2136,7 +2175,7 @@ module lbnic_ct_engine #(
         // (a forwarded side keeps the write instead; read again when that
         // is cancelled)
         if (((wr_fire && !sc_wr && wh && !fwd) || (host_q && !ct_host)
-             || (fwd && fw_cancel[sd]))
+             || (fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i) && fw_cancel[sd]))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
         // a side forwarded without a read: OUT while its slot stands in
@@ -2152,6 +2191,12 @@ module lbnic_ct_engine #(
             q_nr1[i] <= 1'b0;
           end
         end
+        // the unit slot: OUT from its arming (the entry is GOT, and locked:
+        // no write of the bucket then), GOT as it writes the unit's data,
+        // NEED when cancelled
+        if (us_arm[sd] && uf_e[QB*sd +: QB] == QB'(i)) s = QS_OUT;
+        if (usd && us_w[sd]) s = QS_GOT;
+        if (usd && us_cancel[sd]) s = QS_NEED;
         // (last: nothing above applies to the entry being cleared, and
         // clr_ok is deep)
         if (nr_now[sd] && QB'(i) == ip) s = QS_OUT;
@@ -2204,6 +2249,21 @@ module lbnic_ct_engine #(
         fw_redo[g] <= 1'b0;
       end
     end
+    for (int g = 0; g < 2; g++) begin
+      if (us_arm[g]) begin
+        us_on[g] <= 1'b1;
+        us_e[QB*g +: QB] <= uf_e[QB*g +: QB];
+        us_bk[BW*g +: BW] <= uf_bk;
+      end
+      if (us_hit[g] && !(host_q && !ct_host)) begin
+        us_pend[g] <= 1'b1;
+        us_data[BBITS*g +: BBITS] <= ct_wr_data;
+      end
+      if (us_w[g] || us_cancel[g]) begin
+        us_on[g] <= 1'b0;
+        us_pend[g] <= 1'b0;
+      end
+    end
     if (pop_x) ex_id <= hd;
     if (pop) hd <= hd + 1'b1;
     if (clr_ok) ip <= ip + 1'b1;
@@ -2221,6 +2281,8 @@ module lbnic_ct_engine #(
       rd_out <= '0;
       fw_on <= '0;
       fw_pend <= '0;
+      us_on <= '0;
+      us_pend <= '0;
       fw_lft <= '0;
       fw_redo <= '0;
     end
