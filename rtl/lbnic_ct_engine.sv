@@ -2144,15 +2144,16 @@ module lbnic_ct_engine #(
         logic wh;
         logic [WAYS-1:0] z;
         logic iss_now;
-        logic fwd;  // the forwarded side
+        logic fws;  // the side its side's slot forwards
         logic usd;  // the side the unit slot stands in for
+        logic fwd;  // either
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         wh = sd == 1 ? q_wh_b[i] : q_wh_a[i];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
         iss_now = iss_fire && iss_oh[i] && (q_sa[2*i +: 2] != QS_NEED) == (sd == 1);
-        fwd = (fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i))
-              || (us_on[sd] && us_e[QB*sd +: QB] == QB'(i));
+        fws = fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i);
         usd = us_on[sd] && us_e[QB*sd +: QB] == QB'(i);
+        fwd = fws || usd;
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
         if (iss_now) s = QS_OUT;
         if (rsp_q && ct_rsp_tag[QB:1] == QB'(i) && ct_rsp_tag[0] == (sd == 1))
@@ -2166,7 +2167,7 @@ module lbnic_ct_engine #(
         // is, the scrubber's zeroes in it: a unit's forward can reach an
         // entry read during a scrubber visit)
         if ((sd == 1 ? fw_wb : fw_wa) && fw_e[QB*sd +: QB] == QB'(i)) z = '0;
-        if (us_w[sd] && us_e[QB*sd +: QB] == QB'(i)) z = '0;
+        if (usd && us_w[sd]) z = '0;
         if (sc_wr && wh && (s == QS_OUT || s == QS_GOT)) z = z | w_mask;
         if (enq && QB'(i) == tl) z = '0;
         // any other write taken now is applied before any read taken later:
@@ -2175,13 +2176,13 @@ module lbnic_ct_engine #(
         // (a forwarded side keeps the write instead; read again when that
         // is cancelled)
         if (((wr_fire && !sc_wr && wh && !fwd) || (host_q && !ct_host)
-             || (fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i) && fw_cancel[sd]))
+             || (fws && fw_cancel[sd]))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
         // a side forwarded without a read: OUT while its slot stands in
         // for the read, GOT as the slot writes its data, NEED (read it)
         // when the slot cannot give it
-        if (fwd && fw_nr[sd]) begin
+        if (fws && fw_nr[sd]) begin
           if (sd == 1 ? fw_wb : fw_wa) begin
             s = QS_GOT;
             q_nl[i] <= 1'b1;
