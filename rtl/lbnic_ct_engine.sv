@@ -2289,6 +2289,15 @@ module lbnic_ct_engine #(
     end
   end
 
+`ifndef SYNTHESIS
+  // the unit slot's entry stays OUT until the slot writes its data
+  always_ff @(posedge clk)
+    for (int g = 0; g < 2; g++)
+      if (!rst && us_on[g]
+          && (g == 1 ? q_sb[2*us_e[QB*g +: QB] +: 2] : q_sa[2*us_e[QB*g +: QB] +: 2]) != QS_OUT)
+        $error("lbnic_ct_engine: the unit slot's entry is not OUT");
+`endif
+
   // ------------------------------------------------------------ pre-match
   // The head's pre-match (pm, above). It starts where the head could enter
   // CT_EXEC but the packet there has not left (hd_ok, not pop), and needs
