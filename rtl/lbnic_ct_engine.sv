@@ -2192,12 +2192,13 @@ module lbnic_ct_engine #(
             q_nr1[i] <= 1'b0;
           end
         end
-        // the unit slot: OUT from its arming (the entry is GOT, and locked:
-        // no write of the bucket then), GOT as it writes the unit's data,
-        // NEED when cancelled
-        if (us_arm[sd] && uf_e[QB*sd +: QB] == QB'(i)) s = QS_OUT;
-        if (usd && us_w[sd]) s = QS_GOT;
-        if (usd && us_cancel[sd]) s = QS_NEED;
+        // the unit slot: OUT from the clock after its arming (from the
+        // slot's registers: the arming's search in front of every entry's
+        // state put 39 of the engine's 40 deepest endpoints at 8 LUT
+        // levels; the entry, GOT until then, cannot be taken, its bucket
+        // locked until the clock after the unit's write), GOT as the slot
+        // writes the unit's data, NEED when cancelled
+        if (usd) s = us_cancel[sd] ? QS_NEED : us_w[sd] ? QS_GOT : QS_OUT;
         // (last: nothing above applies to the entry being cleared, and
         // clr_ok is deep)
         if (nr_now[sd] && QB'(i) == ip) s = QS_OUT;
@@ -2290,12 +2291,16 @@ module lbnic_ct_engine #(
   end
 
 `ifndef SYNTHESIS
-  // the unit slot's entry stays OUT until the slot writes its data
-  always_ff @(posedge clk)
+  // the unit slot's entry is OUT from the clock after its arming until
+  // the slot writes its data (its lock keeps it from being taken before)
+  logic [1:0] us_on_q;
+  always_ff @(posedge clk) begin
+    us_on_q <= us_on & ~(us_w | us_cancel);
     for (int g = 0; g < 2; g++)
-      if (!rst && us_on[g]
+      if (!rst && us_on[g] && us_on_q[g]
           && (g == 1 ? q_sb[2*us_e[QB*g +: QB] +: 2] : q_sa[2*us_e[QB*g +: QB] +: 2]) != QS_OUT)
         $error("lbnic_ct_engine: the unit slot's entry is not OUT");
+  end
 `endif
 
   // ------------------------------------------------------------ pre-match
