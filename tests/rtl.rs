@@ -202,6 +202,20 @@ fn egress_equal(passed: bool, tm: &Value) {
     assert!(passed, "{tm}");
 }
 
+/// The cycle model's count of stall cycles `name` on `trace`
+/// (`replay --model cycle --json`).
+fn model_stall(img: &str, trace: &str, name: &str) -> u64 {
+    let r = json(&["replay", img, trace, "--model", "cycle", "--json"]);
+    let stalls = &r["cycle"]["stalls"];
+    stalls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s[0] == name)
+        .and_then(|s| s[1].as_u64())
+        .unwrap_or_else(|| panic!("no {name} stall count: {stalls}"))
+}
+
 /// `lbnic gen CONFIG -o TRACE -n N --flows F --rate RATE`.
 fn gen_at(config: &str, trace: &str, n: &str, flows: &str, rate: &str) {
     ok(&[
@@ -352,18 +366,8 @@ fn rtl_new_nat_flows_wait_for_the_posted_units_as_the_model_does() {
     ok(&["compile", &c, "-o", &img]);
     let trace = t.s("nat.pcap");
     gen_at(&c, &trace, "387", "500", "pps:5000000");
-    let r = json(&["replay", &img, &trace, "--model", "cycle", "--json"]);
-    let waited = r["cycle"]["stalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s[0] == "ct_units")
-        .and_then(|s| s[1].as_u64());
-    assert!(
-        waited > Some(0),
-        "a new NAT flow waited for a unit: {}",
-        r["cycle"]["stalls"]
-    );
+    let waited = model_stall(&img, &trace, "ct_units");
+    assert!(waited > 0, "a new NAT flow waited for a unit");
     let (passed, tm, _) = timed_compare(&img, &trace, 380);
     every_stage_equal(passed, &tm);
 }
@@ -419,15 +423,8 @@ fn rtl_slow_memory_scrubber_takes_no_packets_slot() {
     gen_at(&c, &trace, "1000", "100000", "pps:1000000");
     let (passed, tm, _) = timed_compare(&img, &trace, 900);
     egress_equal(passed, &tm);
-    let r = json(&["replay", &img, &trace, "--model", "cycle", "--json"]);
-    let waited = r["cycle"]["stalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s[0] == "ct_outstanding")
-        .and_then(|s| s[1].as_u64())
-        .expect("the ct_outstanding stall count");
-    assert!(waited > 1000, "the limit binds: {}", r["cycle"]["stalls"]);
+    let waited = model_stall(&img, &trace, "ct_outstanding");
+    assert!(waited > 1000, "the limit binds: {waited} stall cycles");
 }
 
 /// Lone packets of the edge-case capture (spec §12.3 decisions 2 and 3):
