@@ -596,12 +596,12 @@ module lbnic_ct_engine #(
     if (!rst && st == S_US_W && eb_got) $error("lbnic_ct_engine: an early answer kept in S_US_W");
   // a hit on the packet's slot whose backend read went out early (eb_iss)
   // is decided in S_M_W as usable as far as its VIP entry goes: its
-  // backend is the early hit's, in range (CT_EXEC's read's index, be_index,
+  // backend is the early hit's, in range (CT_EXEC's read's index, be_b + be_o,
   // or that of the one read ahead with the pre-match, pk_bi, where the
   // packet took it: eb_ad)
   logic [BIW-1:0] eb_x, pk_bi;
   logic eb_ad;
-  assign eb_x = eb_ad ? pk_bi : be_index;
+  assign eb_x = eb_ad ? pk_bi : BIW'(be_b + be_o);
   always_ff @(posedge clk) begin
     if (pop_x) begin
       pk_bi <= be_pi;
@@ -921,7 +921,7 @@ module lbnic_ct_engine #(
   assign lut_ptag = lus[1];
   // a tagged answer that is the head's (the packet's came first)
   logic lu_hd;
-  assign lu_hd = lut_rvalid && lut_ptag && !pk_luf && pm_lui;
+  assign lu_hd = lut_rv && lut_ptag && !pk_luf && pm_lui;
   // And its backend entry: a hit's on its own slot (the pre-match's early
   // hit, in range) or a Maglev miss's (its LUT entry read ahead). The
   // request (be_pq, be_pi: a register, the index's add in front of the
@@ -937,10 +937,10 @@ module lbnic_ct_engine #(
   logic [31:0]   pv_bbase;
   logic [15:0]   pv_bcount;
   assign be_ptag = bes[1];
-  assign be_hd = be_rvalid && be_ptag && !pk_bef && pm_bei;
+  assign be_hd = be_rv && be_ptag && !pk_bef && pm_bei;
   // an answer that is the packet's: CT_EXEC's own (untagged), or the one
   // read ahead for it
-  assign be_mine = be_rvalid && (be_ptag ? pk_bef : 1'b1);
+  assign be_mine = be_rv && (be_ptag ? pk_bef : 1'b1);
   // what the head wants read: its hit's entry, else its miss's
   // (each in a register a clock behind its inputs, pm_ebw / pm_ebx and
   // pm_mw / pm_mx: the compares and the add in front of the port were 8
@@ -959,7 +959,7 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk) begin
     bes <= {bes[0], be_pv};
     bvs <= {bvs[0], be_v};
-    be_n <= (be_n && !(be_rvalid && be_ptag)) || be_pv;
+    be_n <= (be_n && !(be_rv && be_ptag)) || be_pv;
     if (rst) begin
       bes <= '0;
       bvs <= '0;
@@ -968,12 +968,12 @@ module lbnic_ct_engine #(
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
-    if (!rst && be_rvalid != bvs[1]) $error("lbnic_ct_engine: the BACKEND port's latency apart from bes");
+    if (!rst && be_rv != bvs[1]) $error("lbnic_ct_engine: the BACKEND port's latency apart from bes");
 `endif
   always_ff @(posedge clk) begin
     lus <= {lus[0], lut_pv};
     lvs <= {lvs[0], lut_v};
-    lu_n <= (lu_n && !(lut_rvalid && lut_ptag)) || lut_pv;
+    lu_n <= (lu_n && !(lut_rv && lut_ptag)) || lut_pv;
     if (rst) begin
       lus <= '0;
       lvs <= '0;
@@ -982,8 +982,165 @@ module lbnic_ct_engine #(
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
-    if (!rst && lut_rvalid != lvs[1]) $error("lbnic_ct_engine: the LUT port's latency apart from lus");
+    if (!rst && lut_rv != lvs[1]) $error("lbnic_ct_engine: the LUT port's latency apart from lus");
 `endif
+  // The pre-schedule (issue 13): a Maglev VIP's choice is a function of
+  // the flow hash and the bank's tables alone, which do not change while
+  // a packet is queued (a commit drains the pipeline), so CT_REQ schedules
+  // every such packet as it is taken, one a clock: its Maglev index, its
+  // LUT entry and its backend entry, read where CT_EXEC leaves a port free
+  // (ps_lgo, ps_bgo: else that packet's pre-schedule is dropped and
+  // CT_EXEC schedules it as before). A miss with its pre-schedule in
+  // (q_ps at its pop) skips S_SCHED and S_BE_W. Its answers are kept
+  // apart from CT_EXEC's (lut_rv, be_rv: the ports' answers that are not
+  // the pre-schedule's). q_pg: the entry's generation, so a result for an
+  // entry popped and taken again is not the new packet's.
+  localparam int unsigned PSL = 4;  // lbnic_lookup_index's latency (u_ps)
+  logic [DEPTH-1:0] q_ps, q_pg;
+  logic [DEPTH*16-1:0] q_psl;
+  logic [DEPTH*lbnic_pkg::BACKEND_BITS-1:0] q_psb;
+  logic          ps0_v, ps0_g, ps1_v, ps1_g;
+  logic [QB-1:0] ps0_e, ps1_e;
+  logic [31:0]   ps0_h, ps1_h, ps1_m, ps1_lb, ps1_bb;
+  logic [$clog2(MAX_VIPS)-1:0] ps0_s;
+  logic [PSL-1:0] psx_v;
+  logic [PSL*(QB+1+64)-1:0] psx_d;  // {entry, generation, LUT base, backend base}
+  logic          psi_v;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [31:0]   psi_index;
+  logic [BW-1:0] psi_a, psi_b;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic          ps_lreq, ps_lgo, ps_breq, ps_bgo, psl_v, psb_v;
+  /* verilator lint_off UNUSEDSIGNAL */ // (the testbench counts the drops)
+  logic          psl_in, psb_in;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [LIW-1:0] ps_li, psl_i;
+  logic [BIW-1:0] ps_bi, psb_i;
+  logic [QB:0]   psl_e, psb_e;
+  logic [31:0]   psl_b;
+  logic [15:0]   psb_l;
+  logic [QB:0]   ps_le, ps_be;    // {generation, entry} of the LUT / backend read
+  logic [31:0]   ps_lbb;          // the LUT read's backend base
+  logic [1:0]    lss, bss;        // the ports' answers that are the pre-schedule's
+  logic [2*(QB+1)-1:0] lss_e, bss_e;
+  logic [63:0]   lss_b;           // the LUT read's backend base (2 clocks)
+  logic [31:0]   bss_l;           // the backend read's LUT entry (2 clocks)
+  logic [15:0]   ps_bl;
+  logic          lut_rv, be_rv;
+  assign lut_rv = lut_rvalid && !lss[1];
+  assign be_rv = be_rvalid && !bss[1];
+  // (a read waits in a small queue per port while CT_EXEC holds it; one
+  // that finds its queue full is dropped: ps_lreq && !psl_in)
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [1:0] psl_kl, psb_kl;  // (the queues' tkeep and tlast)
+  logic psl_u, psb_u;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign ps_lgo = psl_v && !lut_v;
+  assign ps_bgo = psb_v && !be_v;
+  lbnic_axis_fifo #(.DEPTH(4), .DATA_WIDTH(QB + 1 + 32 + LIW), .KEEP_ENABLE(1'b0), .KEEP_WIDTH(1),
+                   .LAST_ENABLE(1'b0)) u_psl (
+      .clk, .rst,
+      .s_axis_tdata({ps_le, ps_lbb, ps_li}), .s_axis_tkeep(1'b1), .s_axis_tvalid(ps_lreq),
+      .s_axis_tready(psl_in), .s_axis_tlast(1'b1), .s_axis_tuser(1'b0),
+      .m_axis_tdata({psl_e, psl_b, psl_i}), .m_axis_tkeep(psl_kl[0]), .m_axis_tvalid(psl_v),
+      .m_axis_tready(ps_lgo), .m_axis_tlast(psl_kl[1]), .m_axis_tuser(psl_u)
+  );
+  lbnic_axis_fifo #(.DEPTH(4), .DATA_WIDTH(QB + 1 + 16 + BIW), .KEEP_ENABLE(1'b0), .KEEP_WIDTH(1),
+                   .LAST_ENABLE(1'b0)) u_psb (
+      .clk, .rst,
+      .s_axis_tdata({ps_be, ps_bl, ps_bi}), .s_axis_tkeep(1'b1), .s_axis_tvalid(ps_breq),
+      .s_axis_tready(psb_in), .s_axis_tlast(1'b1), .s_axis_tuser(1'b0),
+      .m_axis_tdata({psb_e, psb_l, psb_i}), .m_axis_tkeep(psb_kl[0]), .m_axis_tvalid(psb_v),
+      .m_axis_tready(ps_bgo), .m_axis_tlast(psb_kl[1]), .m_axis_tuser(psb_u)
+  );
+  lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_ps (
+      .clk, .rst, .in_valid(ps1_v), .in_hash(ps1_h), .in_m(ps1_m),
+      .out_valid(psi_v), .out_index(psi_index), .out_ct_a(psi_a), .out_ct_b(psi_b)
+  );
+  always_ff @(posedge clk) begin
+    /* verilator lint_off UNUSEDSIGNAL */ // (the fields scheduling reads)
+    lbnic_pkg::vip_t pv;
+    /* verilator lint_on UNUSEDSIGNAL */
+    // (the packet taken, a VIP's: its slot's entry read the clock after)
+    ps0_v <= in_valid && in_ready && in_need && in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP;
+    ps0_e <= tl;
+    ps0_g <= !q_pg[tl];
+    ps0_s <= $bits(ps0_s)'(in_meta.slot);
+    ps0_h <= in_meta.hash;
+    pv = vips[VB*32'(ps0_s) +: VB];
+    ps1_v <= ps0_v && 32'(ps0_s) < MAX_VIPS && (pv.flags & VF_VALID) != 0
+             && pv.lut_size != 0 && maglev(pv.sched);
+    ps1_e <= ps0_e;
+    ps1_g <= ps0_g;
+    ps1_h <= ps0_h;
+    ps1_m <= pv.lut_size;
+    ps1_lb <= pv.lut_base;
+    ps1_bb <= pv.backend_base;
+    psx_v <= {psx_v[PSL-2:0], ps1_v};
+    psx_d <= {psx_d[(PSL-1)*(QB+1+64)-1:0], {ps1_e, ps1_g, ps1_lb, ps1_bb}};
+    // the LUT read: its index, a clock after the lookup index's
+    ps_lreq <= psi_v;
+    ps_li <= LIW'(psx_d[(PSL-1)*(QB+1+64) + 32 +: 32] + psi_index);
+    ps_le <= psx_d[(PSL-1)*(QB+1+64) + 64 +: QB+1];
+    ps_lbb <= psx_d[(PSL-1)*(QB+1+64) +: 32];
+    lss <= {lss[0], ps_lgo};
+    lss_e <= {lss_e[QB:0], psl_e};
+    lss_b <= {lss_b[31:0], psl_b};
+    // the backend read: its index, a clock after the LUT entry
+    ps_breq <= lut_rvalid && lss[1];
+    ps_bi <= BIW'(lss_b[63:32] + 32'(lut_rdata));
+    ps_bl <= 16'(lut_rdata);
+    ps_be <= lss_e[2*(QB+1)-1 -: QB+1];
+    bss <= {bss[0], ps_bgo};
+    bss_e <= {bss_e[QB:0], psb_e};
+    bss_l <= {bss_l[15:0], psb_l};
+    if (rst) begin
+      ps0_v <= 1'b0;
+      ps1_v <= 1'b0;
+      psx_v <= '0;
+      ps_lreq <= 1'b0;
+      ps_breq <= 1'b0;
+      lss <= '0;
+      bss <= '0;
+    end
+  end
+  // (a result lands in its entry where the entry still holds that packet)
+  always_ff @(posedge clk) begin
+    logic [QB-1:0] e;
+    e = bss_e[QB+2 +: QB];  // ({entry, generation}: the older of the two)
+    if (in_valid && in_ready) begin
+      q_ps[tl] <= 1'b0;
+      q_pg[tl] <= !q_pg[tl];
+    end
+    if (be_rvalid && bss[1] && q_pg[e] == bss_e[QB+1]) begin
+      q_ps[e] <= 1'b1;
+      q_psl[16*e +: 16] <= bss_l[31:16];
+      q_psb[lbnic_pkg::BACKEND_BITS*e +: lbnic_pkg::BACKEND_BITS] <= be_rdata;
+    end
+    if (rst) begin
+      q_ps <= '0;
+      q_pg <= '0;
+    end
+  end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && psi_v != psx_v[PSL-1]) $error("lbnic_ct_engine: the pre-schedule's index apart from psx_v");
+`endif
+  // the head's, taken with it (pk_ps: its pre-schedule was in)
+  logic hd_ps, pk_ps;
+  logic [15:0] hd_psl, pk_psl;
+  lbnic_pkg::backend_t hd_psb, pk_psb;
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_ps (.words(q_ps), .index(hd), .word(hd_ps));
+  lbnic_word_sel #(.W(16), .N(DEPTH), .IW(QB)) u_hd_psl (.words(q_psl), .index(hd), .word(hd_psl));
+  lbnic_word_sel #(.W(lbnic_pkg::BACKEND_BITS), .N(DEPTH), .IW(QB)) u_hd_psb (
+      .words(q_psb), .index(hd), .word(hd_psb)
+  );
+  always_ff @(posedge clk)
+    if (pop_x) begin
+      pk_ps <= hd_ps;
+      pk_psl <= hd_psl;
+      pk_psb <= hd_psb;
+    end
   // (one tagged index in flight: the packet's that took one, or a dropped
   // pre-match's, is not the head's)
   assign lx_pm = pm_iss && pv_ok && lxs_t == '0;
@@ -1135,10 +1292,12 @@ module lbnic_ct_engine #(
       $error("lbnic_ct_engine: the output queue's full entries not 0 up");
 `endif
   assign hand = !handed && (dfin || st == S_OUT) && o_room;
-  assign be_valid = be_v;
-  assign be_index = be_b + be_o;
-  assign lut_valid = lut_v;
-  assign lut_index = lut_i;
+  // (the pre-schedule's reads take a port in a clock CT_EXEC's and the
+  // pre-match's leave it free: ps_lgo, ps_bgo)
+  assign be_valid = be_v || ps_bgo;
+  assign be_index = be_v ? be_b + be_o : psb_i;
+  assign lut_valid = lut_v || ps_lgo;
+  assign lut_index = lut_v ? lut_i : psl_i;
   // (CT_EXEC's read states as flags of their own, set where the FSM
   // enters them, st_rda: S_RD_A, st_rdx: S_RD_B, S_SC_RD or S_HR_RD: their
   // decode from `st` through the units' read grant into a unit's FSM was
@@ -2611,7 +2770,7 @@ module lbnic_ct_engine #(
       rr_iss = (sp == SP_IDX || rr_bad) && sp_rr && rr_ra == 2'd1 && rr_ilt
                && (st == S_M_W || st == S_POSTLOOK || st == S_SCHED);
       sp_iss = (sp == SP_IDX && !sp_rr && (lx_got || lx_mine)) || rr_iss;
-      sp_rsp = lut_rvalid && !lut_ptag && sp_out != '0;
+      sp_rsp = lut_rv && !lut_ptag && sp_out != '0;
       lu_pre = pm_lxg && !pm_lui && !lu_n && !lut_pv && (pv_ok || pm_rr) && !g_rev && !sp_iss
                && !(st == S_LUT_GO && sp_out == '0);
       lut_pv <= 1'b0;
@@ -2639,7 +2798,7 @@ module lbnic_ct_engine #(
         sp <= SP_DONE;
       end
       // (answers in order: the packet's first, where it still waits)
-      if (lut_rvalid && lut_ptag) begin
+      if (lut_rv && lut_ptag) begin
         if (pk_luf) begin
           sp_local <= 16'(lut_rdata);
           if (sp == SP_LUT && !rr_bad) sp <= SP_DONE;
@@ -2664,7 +2823,7 @@ module lbnic_ct_engine #(
     end
     // (the packet's answer, where it waits for one: into `be`, wherever
     // CT_EXEC is)
-    if (be_rvalid && be_ptag) begin
+    if (be_rv && be_ptag) begin
       if (!pk_bef && pm_bei) begin
         pm_beg <= 1'b1;
         pm_beq <= be_rdata;
@@ -2758,12 +2917,12 @@ module lbnic_ct_engine #(
             st <= S_M_W;
             // (its LUT entry read ahead: in, in now, or coming)
             if (!g_rev && (lx_go || pk_lx))
-              sp <= (pk_lug || (pk_luf && lut_rvalid && lut_ptag)) ? SP_DONE
+              sp <= (pk_lug || (pk_luf && lut_rv && lut_ptag)) ? SP_DONE
                   : pk_luf ? SP_LUT : SP_IDX;
             // (an RR / WRR VIP's: from its pointer, two clocks on)
             // (or read ahead with the pre-match: pk_rr)
             if (rr_ahead) begin
-              sp <= (pk_rr && (pk_lug || (pk_luf && lut_rvalid && lut_ptag))) ? SP_DONE
+              sp <= (pk_rr && (pk_lug || (pk_luf && lut_rv && lut_ptag))) ? SP_DONE
                   : (pk_rr && pk_luf) ? SP_LUT : SP_IDX;
               sp_rr <= 1'b1;
               rr_ra <= 2'd2;
@@ -2775,7 +2934,7 @@ module lbnic_ct_engine #(
             // index, registered before the pop: pm_ebw)
             if (pk_ebw && slot_ok) begin
               if (pk_beh && (pk_beg || pk_bef)) begin
-                eb_got <= pk_beg || (pk_bef && be_rvalid && be_ptag);
+                eb_got <= pk_beg || (pk_bef && be_rv && be_ptag);
               end else begin
                 be_v <= 1'b1;
                 bv_set = 1'b1;
@@ -2852,6 +3011,15 @@ module lbnic_ct_engine #(
                     rr_upd <= 1'b0;
                     idx <= lx_q;
                     s_local <= sp_local;
+                    st <= S_POSTSCHED;
+                  end else if (fm_v && pk_ps && !pk_bef && !eb_iss) begin
+                    // (or with its pre-schedule, CT_REQ's: the same
+                    // entries; what was read for it here is dropped, as
+                    // a hit drops it)
+                    rr_upd <= 1'b0;
+                    s_local <= pk_psl;
+                    be <= pk_psb;
+                    sp <= SP_OFF;
                     st <= S_POSTSCHED;
                   end
                 end
@@ -3030,7 +3198,7 @@ module lbnic_ct_engine #(
         lut_i <= LIW'(v.lut_base + idx);
         st <= S_LUT_W;
       end
-      S_LUT_W: if (lut_rvalid && !lut_ptag) begin
+      S_LUT_W: if (lut_rv && !lut_ptag) begin
         s_local <= 16'(lut_rdata);
         st <= S_BE_GO;
       end
