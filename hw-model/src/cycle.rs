@@ -537,6 +537,16 @@ struct Posted {
     to: Option<u32>,
 }
 
+/// A posted unit busy with an update: the update's buckets (kept past
+/// its read, which empties [`Posted`]'s queue entry) and the first cycle
+/// the unit is idle (`u64::MAX` until its read is issued).
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    b: [u32; 2],
+    n: usize,
+    idle_at: u64,
+}
+
 /// What CT_REQ does with its head this cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Req {
@@ -765,10 +775,8 @@ pub struct Cycle<B> {
     /// Posted NAT return-entry updates not yet read, in order; their
     /// buckets are locked until the write lands.
     posted: VecDeque<Posted>,
-    /// The units busy with a posted update, in post order: its buckets,
-    /// and the first cycle the unit is idle (`u64::MAX` until its read is
-    /// issued).
-    units: Vec<([u32; 2], usize, u64)>,
+    /// The units busy with a posted update, in post order.
+    units: Vec<Unit>,
     /// A new NAT flow whose update waits for a unit (see [`UNIT_CHECK`]):
     /// CT_EXEC takes no packet meanwhile.
     unit_wait: Option<Posted>,
@@ -982,8 +990,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn quiet(&self) -> bool {
         self.scrubs.is_empty()
             && self.posted.is_empty()
-            && self.unit_wait.is_none()
-            && self.units.iter().all(|u| u.2 <= self.now)
+            && self.units_idle()
             && self.reads.count_while(|&c| c < self.now) == self.reads.len()
     }
 
@@ -1034,11 +1041,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 // (a posted update still to read or write is the RTL's
                 // `rmw_busy`)
                 Until::Drained => {
-                    self.src.is_empty()
-                        && self.idle()
-                        && self.posted.is_empty()
-                        && self.unit_wait.is_none()
-                        && self.units.iter().all(|u| u.2 <= self.now)
+                    self.src.is_empty() && self.idle() && self.posted.is_empty() && self.units_idle()
                 }
             };
             if done {
@@ -1193,8 +1196,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     /// Whether a new NAT flow's update with buckets `b` may be posted at
     /// cycle `t`: a unit is idle and none holds one of `b`.
     fn unit_free(&self, b: &[u32], t: u64) -> bool {
-        let mut busy = self.units.iter().filter(|u| u.2 > t);
-        busy.clone().count() < UNITS && !busy.any(|u| u.0[..u.1].iter().any(|x| b.contains(x)))
+        let mut busy = self.units.iter().filter(|u| u.idle_at > t);
+        busy.clone().count() < UNITS && !busy.any(|u| u.b[..u.n].iter().any(|x| b.contains(x)))
+    }
+
+    /// No unit busy and no new NAT flow waiting for one (the RTL's
+    /// `rmw_busy` low, as far as the units go).
+    fn units_idle(&self) -> bool {
+        self.unit_wait.is_none() && self.units.iter().all(|u| u.idle_at <= self.now)
     }
 
     /// The hazard-table entry of `b` as the stages see it this cycle: the
@@ -1353,7 +1362,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             self.slots[i as usize].ready_at = now + REWRITE_LATENCY;
             self.push(Stage::Rewrite, i);
         }
-        self.units.retain(|u| u.2 > now);
+        self.units.retain(|u| u.idle_at > now);
         if next.unit_go {
             let mut w = self.unit_wait.take().expect("unit_go");
             w.due = w.due.max(now + UNIT_LATE_ISSUE);
@@ -1619,7 +1628,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// Hand a NAT return entry's update to a unit.
     fn post(&mut self, p: Posted) {
-        self.units.push((p.b, p.n, u64::MAX));
+        self.units.push(Unit {
+            b: p.b,
+            n: p.n,
+            idle_at: u64::MAX,
+        });
         self.posted.push_back(p);
     }
 
@@ -1630,8 +1643,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let data = now + self.p.read_cycles;
         self.reads.push_back(data);
         // (units are issued in post order)
-        if let Some(u) = self.units.iter_mut().find(|u| u.2 == u64::MAX) {
-            u.2 = data + UNIT_FREE;
+        if let Some(u) = self.units.iter_mut().find(|u| u.idle_at == u64::MAX) {
+            u.idle_at = data + UNIT_FREE;
         }
         if self.opts.hazard_check {
             for &rb in &p.b[..p.n] {
