@@ -1135,11 +1135,14 @@ module lbnic_ct_engine #(
   lbnic_word_sel #(.W(lbnic_pkg::BACKEND_BITS), .N(DEPTH), .IW(QB)) u_hd_psb (
       .words(q_psb), .index(hd), .word(hd_psb)
   );
+  // (pk_psu: that backend entry usable, valid and not down)
+  logic pk_psu;
   always_ff @(posedge clk)
     if (pop_x) begin
       pk_ps <= hd_ps;
       pk_psl <= hd_psl;
       pk_psb <= hd_psb;
+      pk_psu <= (hd_psb.flags & BF_VALID) != 0 && hd_psb.state != BS_DOWN;
     end
   // (one tagged index in flight: the packet's that took one, or a dropped
   // pre-match's, is not the head's)
@@ -3032,6 +3035,13 @@ module lbnic_ct_engine #(
                   // backend was in range, or eb_iss would not be set (the
                   // same hit: a check below)
                   us_done(bx_up, vip_slot, x_hit_b, x_hit_way, x_touched, x_hit_vip, x_hit_be);
+                end else if (pk_ps && x_hit_be == pk_psl && !pk_bef) begin
+                  // its backend is the one CT_REQ's pre-schedule read (a
+                  // Maglev flow on its own pick): decided now, without
+                  // the usable check's read
+                  be <= pk_psb;
+                  us_done(slot_ok && x_hit_be < vip_slot.backend_count && pk_psu, vip_slot, x_hit_b,
+                          x_hit_way, x_touched, x_hit_vip, x_hit_be);
                 end else if (eb_iss) begin
                   st <= S_US_W;  // (its answer comes later)
                 end else begin
