@@ -988,10 +988,12 @@ module lbnic_ct_engine #(
   // the flow hash and the bank's tables alone, which do not change while
   // a packet is queued (a commit drains the pipeline), so CT_REQ schedules
   // every such packet as it is taken, one a clock: its Maglev index, its
-  // LUT entry and its backend entry, read where CT_EXEC leaves a port free
-  // (ps_lgo, ps_bgo: else that packet's pre-schedule is dropped and
-  // CT_EXEC schedules it as before). A miss with its pre-schedule in
-  // (q_ps at its pop) skips S_SCHED and S_BE_W. Its answers are kept
+  // LUT entry and its backend entry, read in clocks CT_EXEC leaves a port
+  // free (ps_lgo, ps_bgo; a request waits in a queue of four per port,
+  // and one that finds it full is dropped: CT_EXEC schedules that packet
+  // as before). A miss with its pre-schedule in (q_ps at its pop) skips
+  // S_SCHED and S_BE_W; a hit on its own slot whose way names the same
+  // pick skips the usable check's read. Its answers are kept
   // apart from CT_EXEC's (lut_rv, be_rv: the ports' answers that are not
   // the pre-schedule's). q_pg: the entry's generation, so a result for an
   // entry popped and taken again is not the new packet's.
@@ -1029,8 +1031,7 @@ module lbnic_ct_engine #(
   logic          lut_rv, be_rv;
   assign lut_rv = lut_rvalid && !lss[1];
   assign be_rv = be_rvalid && !bss[1];
-  // (a read waits in a small queue per port while CT_EXEC holds it; one
-  // that finds its queue full is dropped: ps_lreq && !psl_in)
+  // (the request queues; a request dropped: ps_lreq && !psl_in)
   /* verilator lint_off UNUSEDSIGNAL */
   logic [1:0] psl_kl, psb_kl;  // (the queues' tkeep and tlast)
   logic psl_u, psb_u;
@@ -1108,14 +1109,17 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk) begin
     logic [QB-1:0] e;
     e = bss_e[QB+2 +: QB];  // ({entry, generation}: the older of the two)
-    if (in_valid && in_ready) begin
-      q_ps[tl] <= 1'b0;
-      q_pg[tl] <= !q_pg[tl];
-    end
     if (be_rvalid && bss[1] && q_pg[e] == bss_e[QB+1]) begin
       q_ps[e] <= 1'b1;
       q_psl[16*e +: 16] <= bss_l[31:16];
       q_psb[lbnic_pkg::BACKEND_BITS*e +: lbnic_pkg::BACKEND_BITS] <= be_rdata;
+    end
+    // (after it: a packet taken into the entry in the clock its previous
+    // packet's result lands does not take that result; the wait in the
+    // request queues is not bounded, so it can)
+    if (in_valid && in_ready) begin
+      q_ps[tl] <= 1'b0;
+      q_pg[tl] <= !q_pg[tl];
     end
     if (rst) begin
       q_ps <= '0;
