@@ -1671,10 +1671,11 @@ module lbnic_ct_engine #(
   // for every entry at once and chosen by ip after (the 16:1 read of ip's
   // buckets in front of the compares was 9 LUT levels into clr_ok, issue
   // 13):
-  // - x_q*, e_lk*, e_lu*: against the packet in CT_EXEC and the units'
-  //   locks, registers, each from both sides' next values (a lock changes
-  //   only as its unit takes a command and ends as its write is taken,
-  //   ex_a / ex_b only at pop_x, an entry's buckets only as it is taken).
+  // - e_lk*, e_lu* (and against the packet in CT_EXEC, exa_ip / exb_ip,
+  //   below): against the units' locks, registers, each from both sides'
+  //   next values (a lock changes only as its unit takes a command and
+  //   ends as its write is taken, ex_a / ex_b only at pop_x, an entry's
+  //   buckets only as it is taken).
   logic [DEPTH-1:0] e_lka, e_lkb;
   // - q_ysa / q_ysb and q_hqa / q_hqb (registered as entry i is taken):
   //   the youngest entry then queued that needs its buckets and has i's
@@ -1714,7 +1715,6 @@ module lbnic_ct_engine #(
   lbnic_word_sel #(.W(QB), .N(DEPTH), .IW(QB)) u_ysa (.words(q_ysa), .index(ip), .word(srca));
   lbnic_word_sel #(.W(QB), .N(DEPTH), .IW(QB)) u_ysb (.words(q_ysb), .index(ip), .word(srcb));
   logic [DEPTH*NRB-1:0] e_lua, e_lub;
-  logic [DEPTH-1:0] x_qa, x_qb;
   logic exa_ip, exb_ip;
   // (both outcomes compared, and the strobes that choose, pop_x, a
   // unit's command, the entry taken, last)
@@ -1734,6 +1734,34 @@ module lbnic_ct_engine #(
     for (int u = 0; u < NR; u++)
       if (!rst && r_cmd_ready[u] && r_busy[u]) $error("lbnic_ct_engine: unit %0d idle and busy", u);
 `endif
+  // x_q* at ip read a clock ahead (exa_ip / exb_ip): the next values at
+  // ip and at ip + 1, chosen by whether clr_ok moved ip (ip_mv), where
+  // their 16:1 read at ip was the eighth LUT level into fw_e, fw_bk and
+  // the entries' read state (issue 13)
+  logic [DEPTH-1:0] xh_a, xh_b, xe_a, xe_b;  // x_q*'s next value: on pop_x, else
+  logic xp0a, xp1a, xp0b, xp1b, ip_mv;
+  always_comb begin
+    logic [BW-1:0] ia, ib;
+    logic tk;
+    ia = BW'(in_meta.bucket_a);
+    ib = BW'(in_meta.bucket_b);
+    for (int i = 0; i < DEPTH; i++) begin
+      tk = in_valid && in_ready && tl == QB'(i);
+      xh_a[i] = tk ? eq2(hd_a, hd_b, ia) : eq2(hd_a, hd_b, q_a[BW*i +: BW]);
+      xe_a[i] = tk ? eq2(ex_a, ex_b, ia) : eq2(ex_a, ex_b, q_a[BW*i +: BW]);
+      xh_b[i] = tk ? eq2(hd_a, hd_b, ib) : eq2(hd_a, hd_b, q_b[BW*i +: BW]);
+      xe_b[i] = tk ? eq2(ex_a, ex_b, ib) : eq2(ex_a, ex_b, q_b[BW*i +: BW]);
+    end
+  end
+  always_ff @(posedge clk) begin
+    xp0a <= pop_x ? xh_a[ip] : xe_a[ip];
+    xp1a <= pop_x ? xh_a[QB'(ip + 1'b1)] : xe_a[QB'(ip + 1'b1)];
+    xp0b <= pop_x ? xh_b[ip] : xe_b[ip];
+    xp1b <= pop_x ? xh_b[QB'(ip + 1'b1)] : xe_b[QB'(ip + 1'b1)];
+    ip_mv <= clr_ok && !rst;
+  end
+  assign exa_ip = ip_mv ? xp1a : xp0a;
+  assign exb_ip = ip_mv ? xp1b : xp0b;
   always_ff @(posedge clk) begin
     logic [BW-1:0] ia, ib;
     logic tk, bz, ka, kb;
@@ -1741,10 +1769,6 @@ module lbnic_ct_engine #(
     ib = BW'(in_meta.bucket_b);
     for (int i = 0; i < DEPTH; i++) begin
       tk = in_valid && in_ready && tl == QB'(i);
-      x_qa[i] <= pop_x ? (tk ? eq2(hd_a, hd_b, ia) : eq2(hd_a, hd_b, q_a[BW*i +: BW]))
-                       : (tk ? eq2(ex_a, ex_b, ia) : eq2(ex_a, ex_b, q_a[BW*i +: BW]));
-      x_qb[i] <= pop_x ? (tk ? eq2(hd_a, hd_b, ib) : eq2(hd_a, hd_b, q_b[BW*i +: BW]))
-                       : (tk ? eq2(ex_a, ex_b, ib) : eq2(ex_a, ex_b, q_b[BW*i +: BW]));
       e_lka[i] <= 1'b0;
       e_lkb[i] <= 1'b0;
       e_lua[NRB*i +: NRB] <= '0;
@@ -1832,8 +1856,6 @@ module lbnic_ct_engine #(
 `endif
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqa (.words(q_hqa), .index(ip), .word(qha));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqb (.words(q_hqb), .index(ip), .word(qhb));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exa (.words(x_qa), .index(ip), .word(exa_ip));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_exb (.words(x_qb), .index(ip), .word(exb_ip));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lka (.words(e_lka), .index(ip), .word(lka));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lkb (.words(e_lkb), .index(ip), .word(lkb));
   lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lua (.words(e_lua), .index(ip), .word(lua));
@@ -1895,10 +1917,8 @@ module lbnic_ct_engine #(
         end
       end
       if (!rst && (e_lka[k] != locked(q_a[BW*k +: BW], r_busy, r_la, r_lb)
-                   || e_lkb[k] != locked(q_b[BW*k +: BW], r_busy, r_la, r_lb)
-                   || x_qa[k] != (ex_a == q_a[BW*k +: BW] || ex_b == q_a[BW*k +: BW])
-                   || x_qb[k] != (ex_a == q_b[BW*k +: BW] || ex_b == q_b[BW*k +: BW])))
-        $error("lbnic_ct_engine: an entry's lock or CT_EXEC bits apart from its buckets");
+                   || e_lkb[k] != locked(q_b[BW*k +: BW], r_busy, r_la, r_lb)))
+        $error("lbnic_ct_engine: an entry's lock bits apart from its buckets");
     end
     if (!rst && n_clr != q_cnt
         && (oqa != qha || oqb != qhb || (oqa && osa != srca) || (oqb && osb != srcb)
