@@ -35,8 +35,14 @@ module lbnic_ct_engine #(
     // after the cycle model executes them): at a hit every ~5 clocks,
     // two entries held CT_EXEC in S_OUT (issue 13)
     parameter int unsigned OQ = 4,
+    // the hazard table's forwarding slots per side: a queued packet whose
+    // bucket an older unfinished one has takes one (with one a side the
+    // next such packet waited, and its source could leave meanwhile: a
+    // memory read where the cycle model forwards, issue 13)
+    parameter int unsigned FWK = 4,
     localparam int unsigned TAG_BITS = lbnic_pkg::CT_TAG_BITS,
     localparam int unsigned BBITS = WAYS * lbnic_pkg::CT_WAY_BITS,
+    localparam int unsigned FS = 2 * FWK,  // slot s is side s / FWK's
     localparam int unsigned BIW = (MAX_BACKENDS > 1) ? $clog2(MAX_BACKENDS) : 1,
     localparam int unsigned LIW = (LUT_ENTRIES > 1) ? $clog2(LUT_ENTRIES) : 1,
     localparam int unsigned NC = lbnic_pkg::COUNTER_COUNT
@@ -1539,26 +1545,47 @@ module lbnic_ct_engine #(
   logic exa, exb, qha, qhb, ha, hb, fw_clr, fw_any, fw_ok, lka, lkb, ex_end;
   logic [NRB-1:0] lua, lub;  // the unit that holds ea, eb
   logic [QB-1:0] srca, srcb, ex_id;
-  // a slot per side (0: a, 1: b)
-  logic [1:0] fw_on, fw_pend, fw_got, fw_hit, fw_done, fw_cancel, fw_drop, fw_in;
+  // FWK slots per side (slot s: side s / FWK, 0: a, 1: b)
+  logic [FS-1:0] fw_on, fw_pend, fw_got, fw_hit, fw_done, fw_cancel, fw_drop, fw_in;
   // a slot taken from the packet in CT_EXEC in the clock it left (its last
   // write taken in S_WR, ex_end): done the next clock, its read stands
-  logic [1:0] fw_lft;
-  logic [1:0] fw_u;          // the slot's source is a posted unit (fw_uid), not a packet
+  logic [FS-1:0] fw_lft;
+  logic [FS-1:0] fw_u;       // the slot's source is a posted unit (fw_uid), not a packet
+  // slot s writes its data into its entry now (one a side a clock: fw_wa,
+  // fw_wb), is free; a side's slots all taken; the free slot the hazard
+  // table takes (fw_ck, the lowest) and the unit's arming (fw_uk, the
+  // highest), one-hot
+  logic [FS-1:0] fw_w, fw_ck, fw_uk;
+  logic [1:0] fw_full;
   // The slot's source is a queued packet: the side is not read (fw_nr),
   // its data is the source's bucket as the source leaves CT_EXEC (fw_take:
   // a write kept, else the source's own data of it), as the cycle model's
   // CT_REQ forwards from a predecessor's read in flight (spec §12.3, "the
   // edges"); read after all where that cannot be had (fw_fb: the source
   // left without entering CT_EXEC; a cancel).
-  logic [1:0] fw_nr, fw_take, fw_fb, nr_now;
-  logic [1:0] fw_redo;  // fw_fb the clock before: the side goes back to NEED
-  logic [2*NRB-1:0] fw_uid;
-  logic [2*QB-1:0] fw_e, fw_src;
-  logic [2*BW-1:0] fw_bk;
-  logic [2*BBITS-1:0] fw_data;
-  // A second slot per side for a posted unit's write only (us_*, armed as
-  // uf_arm below is, when the side's slot is taken): an entry that read
+  logic [FS-1:0] fw_nr, fw_take, fw_fb;
+  logic [1:0] nr_now;
+  logic [FS-1:0] fw_redo;  // fw_fb the clock before: the side goes back to NEED
+  logic [FS*NRB-1:0] fw_uid;
+  logic [FS*QB-1:0] fw_e, fw_src;
+  logic [FS*BW-1:0] fw_bk;
+  logic [FS*BBITS-1:0] fw_data;
+  logic hd_fw;  // the head is in a slot
+  always_comb begin
+    hd_fw = 1'b0;
+    for (int t = 0; t < FS; t++) if (fw_on[t] && fw_e[QB*t +: QB] == hd) hd_fw = 1'b1;
+    for (int g = 0; g < 2; g++) begin
+      fw_full[g] = &fw_on[FWK*g +: FWK];
+      for (int k = 0; k < FWK; k++) begin
+        fw_ck[FWK*g + k] = !fw_on[FWK*g + k];
+        fw_uk[FWK*g + k] = !fw_on[FWK*g + k];
+        for (int j = 0; j < k; j++) if (!fw_on[FWK*g + j]) fw_ck[FWK*g + k] = 1'b0;
+        for (int j = k + 1; j < FWK; j++) if (!fw_on[FWK*g + j]) fw_uk[FWK*g + k] = 1'b0;
+      end
+    end
+  end
+  // One more slot per side for a posted unit's write only (us_*, armed as
+  // uf_arm below is, when the side's slots are all taken): an entry that read
   // the bucket before the unit took it takes the write instead of reading
   // again, as the cycle model's packets do (spec §12.3 decision 11: a head
   // went a memory latency late while a younger entry held its side's
@@ -1569,8 +1596,7 @@ module lbnic_ct_engine #(
   logic [2*BW-1:0] us_bk;
   logic [2*BBITS-1:0] us_data;
   assign hd_ok = !hc_pend && !flush_pend && !href_pend && n_clr != '0
-                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked
-                 && !(fw_on[0] && fw_e[QB-1:0] == hd) && !(fw_on[1] && fw_e[2*QB-1:QB] == hd);
+                 && r_sa[1:0] == QS_GOT && r_sb[1:0] == QS_GOT && !hd_locked && !hd_fw;
   // The packet leaves CT_EXEC, and the head may enter, as its decision is
   // handed over or was: in S_OUT, or in S_WR as its last write is taken
   // (the clock S_OUT would have taken: a clock of every hit and insert,
@@ -1657,10 +1683,11 @@ module lbnic_ct_engine #(
   logic [BW-1:0] ea, eb;
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_ea (.words(q_a), .index(ip), .word(ea));
   lbnic_word_sel #(.W(BW), .N(DEPTH), .IW(QB)) u_eb (.words(q_b), .index(ip), .word(eb));
-  // Forwarding (spec §12.2 phase 5), a slot per side: an entry whose
+  // Forwarding (spec §12.2 phase 5), FWK slots per side: an entry whose
   // candidates an older unfinished packet has among its buckets is
-  // cleared, and reads them at once (slot g for side g: fw_on, entry fw_e,
-  // bucket fw_bk; a side waits for its slot). Every whole-bucket write of
+  // cleared, and reads them at once (a free slot of side g for side g:
+  // fw_on, entry fw_e, bucket fw_bk; a side waits while its slots are all
+  // taken). Every whole-bucket write of
   // that bucket taken meanwhile is kept (fw_data; CT_EXEC's, a posted
   // return entry's, CT_FLUSH's zeros) instead of making the read stale,
   // and when the youngest of those older packets (entry fw_src) leaves the
@@ -1882,7 +1909,7 @@ module lbnic_ct_engine #(
     // entry's read state, issue 13)
     fw_any = ha || hb || lka || lkb;
     fw_ok = !(ha && lka) && !(hb && lkb)
-            && !((ha || lka) && fw_on[0]) && !((hb || lkb) && fw_on[1])
+            && !((ha || lka) && fw_full[0]) && !((hb || lkb) && fw_full[1])
             && !(scrubbing && ct_host && hd_nrev) && !((lka || lkb) && rm_wr_fire);
     fw_clr = q_need[ip] && fw_any && fw_ok;
     clr_ok = n_clr != q_cnt && (!q_need[ip] || !fw_any || fw_ok);
@@ -2140,26 +2167,47 @@ module lbnic_ct_engine #(
       e_gotb[i] = q_sb[2*i +: 2] == QS_GOT;
     end
   end
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_fw_ina (
-      .words(e_gota), .index(fw_e[QB-1:0]), .word(fw_in[0])
-  );
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_fw_inb (
-      .words(e_gotb), .index(fw_e[2*QB-1:QB]), .word(fw_in[1])
-  );
+  for (genvar t = 0; t < FS; t++) begin : g_fw_in
+    lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_fw_in (
+        .words(t / FWK == 1 ? e_gotb : e_gota), .index(fw_e[QB*t +: QB]), .word(fw_in[t])
+    );
+  end
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
-  // the next)
-  assign fw_wa = fw_pend[0] && (fw_in[0] || fw_nr[0]) && !rsp_qa && !fw_hit[0];
-  assign fw_wb = fw_pend[1] && (fw_in[1] || fw_nr[1]) && !rsp_qb && !fw_hit[1];
+  // the next), a slot a side a clock, the lowest
+  logic [1:0][QB-1:0] fw_we;  // the entry and data of the side's write
+  logic [1:0][BBITS-1:0] fw_wd;
+  always_comb begin
+    for (int g = 0; g < 2; g++) begin
+      logic any;
+      any = 1'b0;
+      fw_we[g] = '0;
+      fw_wd[g] = '0;
+      for (int k = 0; k < FWK; k++) begin
+        int t;
+        t = FWK * g + k;
+        fw_w[t] = fw_pend[t] && (fw_in[t] || fw_nr[t]) && !(g == 1 ? rsp_qb : rsp_qa) && !fw_hit[t]
+                  && !any;
+        any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]) && !fw_hit[t]);
+        // (one-hot: ORed)
+        if (fw_w[t]) begin
+          fw_we[g] = fw_we[g] | fw_e[QB*t +: QB];
+          fw_wd[g] = fw_wd[g] | fw_data[BBITS*t +: BBITS];
+        end
+      end
+    end
+  end
+  assign fw_wa = |fw_w[FWK-1:0];
+  assign fw_wb = |fw_w[FS-1:FWK];
   // (the unit slot's write after both: its entry waits for it)
   assign us_w[0] = us_pend[0] && !rsp_qa && !fw_wa;
   assign us_w[1] = us_pend[1] && !rsp_qb && !fw_wb;
   logic [QB-1:0] qa_wad, qb_wad;
   logic [BBITS-1:0] qa_wd, qb_wd;
-  assign qa_wad = fw_wa ? fw_e[QB-1:0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
-  assign qb_wad = fw_wb ? fw_e[2*QB-1:QB] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
-  assign qa_wd = fw_wa ? fw_data[BBITS-1:0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
-  assign qb_wd = fw_wb ? fw_data[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
+  assign qa_wad = fw_wa ? fw_we[0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
+  assign qb_wad = fw_wb ? fw_we[1] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
+  assign qa_wd = fw_wa ? fw_wd[0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
+  assign qb_wd = fw_wb ? fw_wd[1] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
       .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
@@ -2177,40 +2225,42 @@ module lbnic_ct_engine #(
   // (as its last write is taken, which a pop from S_WR needs; then again
   // in S_OUT without one, which no slot waits for by then)
   assign ex_end = ex_busy && ((st == S_OUT && (handed || hand)) || st == S_NAT_HASH || wr_last);
-  for (genvar g = 0; g < 2; g++) begin : g_fw
+  for (genvar t = 0; t < FS; t++) begin : g_fw
     // (ct_wr_bucket's sources each compared, chosen after: the port's
     // choice of unit in front of the compare was 8 levels into the queue
     // RAM's write)
     logic hs;
     logic [NR-1:0] fu;
     for (genvar u = 0; u < NR; u++) begin : g_u
-      assign fu[u] = fw_bk[BW*g +: BW] == r_wr_bucket[BW*u +: BW];
+      assign fu[u] = fw_bk[BW*t +: BW] == r_wr_bucket[BW*u +: BW];
     end
-    assign hs = port_wr_is(fw_bk[BW*g +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
+    assign hs = port_wr_is(fw_bk[BW*t +: BW], st == S_FLUSH, fl_ptr, ex_wr, w_bucket,
                            |(r_wr_gnt & fu));
-    assign fw_hit[g] = fw_on[g] && wr_fire && !sc_wr && hs;
+    assign fw_hit[t] = fw_on[t] && wr_fire && !sc_wr && hs;
 `ifndef SYNTHESIS
     always_ff @(posedge clk)
-      if (!rst && wr_fire && hs != (BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]))
+      if (!rst && wr_fire && hs != (BW'(ct_wr_bucket) == fw_bk[BW*t +: BW]))
         $error("lbnic_ct_engine: fw_hit's compare apart from ct_wr_bucket's");
 `endif
     // (a source that left without entering CT_EXEC touched nothing)
-    assign fw_done[g] = fw_on[g] && !fw_pend[g]
-                        && (fw_u[g] ? r_wr_valid[fw_uid[NRB*g +: NRB]] && r_wr_ready[fw_uid[NRB*g +: NRB]]
-                            : ((ex_end && ex_id == fw_src[QB*g +: QB])
-                               || (pop_dir && hd == fw_src[QB*g +: QB]) || fw_lft[g]));
+    assign fw_done[t] = fw_on[t] && !fw_pend[t]
+                        && (fw_u[t] ? r_wr_valid[fw_uid[NRB*t +: NRB]] && r_wr_ready[fw_uid[NRB*t +: NRB]]
+                            : ((ex_end && ex_id == fw_src[QB*t +: QB])
+                               || (pop_dir && hd == fw_src[QB*t +: QB]) || fw_lft[t]));
     // done with nothing kept: the read's data stands; the host's release
     // or a scrubber write (it zeroes ways): the side is read again, as any
     // side would be
-    assign fw_drop[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && !fw_nr[g];
+    assign fw_drop[t] = fw_done[t] && !fw_got[t] && !fw_hit[t] && !fw_nr[t];
     // (fw_take spelled out rather than from fw_done, whose pop_dir term
     // was a ninth LUT level into fw_data's enable; fw_fb acts a clock
     // later, fw_redo, for the same reason into the entry's state)
-    assign fw_take[g] = fw_on[g] && !fw_pend[g] && fw_nr[g] && !fw_redo[g] && !fw_u[g]
-                        && !fw_got[g] && !fw_hit[g] && ex_end && ex_id == fw_src[QB*g +: QB];
-    assign fw_fb[g] = fw_done[g] && !fw_got[g] && !fw_hit[g] && fw_nr[g] && !fw_redo[g] && !fw_take[g];
-    assign fw_cancel[g] = fw_on[g] && ((host_q && !ct_host)
-                                       || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*g +: BW]));
+    assign fw_take[t] = fw_on[t] && !fw_pend[t] && fw_nr[t] && !fw_redo[t] && !fw_u[t]
+                        && !fw_got[t] && !fw_hit[t] && ex_end && ex_id == fw_src[QB*t +: QB];
+    assign fw_fb[t] = fw_done[t] && !fw_got[t] && !fw_hit[t] && fw_nr[t] && !fw_redo[t] && !fw_take[t];
+    assign fw_cancel[t] = fw_on[t] && ((host_q && !ct_host)
+                                       || (sc_wr && BW'(ct_wr_bucket) == fw_bk[BW*t +: BW]));
+  end
+  for (genvar g = 0; g < 2; g++) begin : g_us
     // the unit slot: the unit's write is the bucket's (nothing else writes
     // a locked bucket), kept until the entry's data can be replaced
     logic [NR-1:0] ufu;
@@ -2233,11 +2283,10 @@ module lbnic_ct_engine #(
   // `soon`, or while it waits for the port), and takes the write instead
   // of reading again: a NAT flow's reply, queued while the flow's return
   // entry was being posted, went a memory latency late. One entry per side
-  // (the first in the queue's RAM order), when the side's slot is free and
-  // the hazard table does not take it in that clock; when the slot is
-  // taken (by another entry), in the unit slot (us_arm, us_*: not the
-  // entry the side's slot holds); another such entry reads again as
-  // before.
+  // (the first in the queue's RAM order, not one a slot of the side
+  // holds), in the side's highest free slot unless the hazard table takes
+  // that one in the clock; when every slot of the side is taken, in the
+  // unit slot (us_arm, us_*); another such entry reads again as before.
   logic [1:0] uf_arm, us_arm;
   logic [2*QB-1:0] uf_e;
   logic uf_on;
@@ -2292,9 +2341,11 @@ module lbnic_ct_engine #(
           end
         end
       end
-      uf_arm[g] = any && uf_on && !fw_on[g] && !(host_q && !ct_host);
-      us_arm[g] = any && uf_on && fw_on[g] && !us_on[g] && !(host_q && !ct_host)
-                  && uf_e[QB*g +: QB] != fw_e[QB*g +: QB];
+      // (not an entry a slot of the side holds: that slot keeps the write)
+      for (int k = 0; k < FWK; k++)
+        if (fw_on[FWK*g + k] && fw_e[QB*(FWK*g + k) +: QB] == uf_e[QB*g +: QB]) any = 1'b0;
+      uf_arm[g] = any && uf_on && !fw_full[g] && !(host_q && !ct_host);
+      us_arm[g] = any && uf_on && fw_full[g] && !us_on[g] && !(host_q && !ct_host);
     end
   end
 
@@ -2330,14 +2381,30 @@ module lbnic_ct_engine #(
         logic wh;
         logic [WAYS-1:0] z;
         logic iss_now;
-        logic fws;  // the side its side's slot forwards
+        logic fws;  // the side a slot of its side forwards
+        logic fnr, fwr, frd, fcn;  // that slot's fw_nr, fw_w, fw_redo, fw_cancel
         logic usd;  // the side the unit slot stands in for
         logic fwd;  // either
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         wh = sd == 1 ? q_wh_b[i] : q_wh_a[i];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
         iss_now = iss_fire && iss_oh[i] && (q_sa[2*i +: 2] != QS_NEED) == (sd == 1);
-        fws = fw_on[sd] && fw_e[QB*sd +: QB] == QB'(i);
+        fws = 1'b0;
+        fnr = 1'b0;
+        fwr = 1'b0;
+        frd = 1'b0;
+        fcn = 1'b0;
+        for (int k = 0; k < FWK; k++) begin
+          int t;
+          t = FWK * sd + k;
+          if (fw_on[t] && fw_e[QB*t +: QB] == QB'(i)) begin
+            fws = 1'b1;
+            fnr = fw_nr[t];
+            fwr = fw_w[t];
+            frd = fw_redo[t];
+            fcn = fw_cancel[t];
+          end
+        end
         usd = us_on[sd] && us_e[QB*sd +: QB] == QB'(i);
         fwd = fws || usd;
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
@@ -2352,7 +2419,7 @@ module lbnic_ct_engine #(
         // (a forwarded bucket replacing the data is the bucket as it now
         // is, the scrubber's zeroes in it: a unit's forward can reach an
         // entry read during a scrubber visit)
-        if ((sd == 1 ? fw_wb : fw_wa) && fw_e[QB*sd +: QB] == QB'(i)) z = '0;
+        if (fwr) z = '0;
         if (usd && us_w[sd]) z = '0;
         if (sc_wr && wh && (s == QS_OUT || s == QS_GOT)) z = z | w_mask;
         if (enq && QB'(i) == tl) z = '0;
@@ -2362,18 +2429,18 @@ module lbnic_ct_engine #(
         // (a forwarded side keeps the write instead; read again when that
         // is cancelled)
         if (((wr_fire && !sc_wr && wh && !fwd) || (host_q && !ct_host)
-             || (fws && fw_cancel[sd]))
+             || (fws && fcn))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
         // a side forwarded without a read: OUT while its slot stands in
         // for the read, GOT as the slot writes its data, NEED (read it)
         // when the slot cannot give it
-        if (fws && fw_nr[sd]) begin
-          if (sd == 1 ? fw_wb : fw_wa) begin
+        if (fws && fnr) begin
+          if (fwr) begin
             s = QS_GOT;
             q_nl[i] <= 1'b1;
           end
-          if (fw_redo[sd] || fw_cancel[sd]) begin
+          if (frd || fcn) begin
             s = QS_NEED;
             q_nr1[i] <= 1'b0;
           end
@@ -2397,44 +2464,48 @@ module lbnic_ct_engine #(
         end
       end
     end
-    for (int g = 0; g < 2; g++) begin
-      if (clr_ok && fw_clr && (g == 1 ? hb || lkb : ha || lka)) begin
-        fw_on[g] <= 1'b1;
-        fw_got[g] <= 1'b0;
-        fw_nr[g] <= nr_now[g];
-        fw_e[QB*g +: QB] <= ip;
-        fw_bk[BW*g +: BW] <= (g == 1) ? eb : ea;
+    for (int t = 0; t < FS; t++) begin
+      logic g, tc;
+      g = t / FWK == 1;
+      // the hazard table's clear takes the side's lowest free slot; the
+      // unit's arming its highest, unless that is the same one
+      tc = clr_ok && fw_clr && (g ? hb || lkb : ha || lka) && fw_ck[t];
+      if (tc) begin
+        fw_on[t] <= 1'b1;
+        fw_got[t] <= 1'b0;
+        fw_nr[t] <= nr_now[g];
+        fw_e[QB*t +: QB] <= ip;
+        fw_bk[BW*t +: BW] <= g ? eb : ea;
         // the youngest older packet with the bucket: a queued one, else
         // the one in CT_EXEC
-        fw_src[QB*g +: QB] <= (g == 1) ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
-        fw_u[g] <= (g == 1) ? lkb : lka;
-        fw_uid[NRB*g +: NRB] <= (g == 1) ? lub : lua;
-      end else if (uf_arm[g]) begin
-        fw_on[g] <= 1'b1;
-        fw_got[g] <= 1'b0;
-        fw_e[QB*g +: QB] <= uf_e[QB*g +: QB];
-        fw_bk[BW*g +: BW] <= uf_bk;
-        fw_u[g] <= 1'b1;
-        fw_nr[g] <= 1'b0;
-        fw_uid[NRB*g +: NRB] <= uf_u;
+        fw_src[QB*t +: QB] <= g ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
+        fw_u[t] <= g ? lkb : lka;
+        fw_uid[NRB*t +: NRB] <= g ? lub : lua;
+      end else if (uf_arm[g] && fw_uk[t]) begin
+        fw_on[t] <= 1'b1;
+        fw_got[t] <= 1'b0;
+        fw_e[QB*t +: QB] <= uf_e[QB*g +: QB];
+        fw_bk[BW*t +: BW] <= uf_bk;
+        fw_u[t] <= 1'b1;
+        fw_nr[t] <= 1'b0;
+        fw_uid[NRB*t +: NRB] <= uf_u;
       end
-      if (fw_hit[g]) begin
-        fw_got[g] <= 1'b1;
-        fw_data[BBITS*g +: BBITS] <= ct_wr_data;
+      if (fw_hit[t]) begin
+        fw_got[t] <= 1'b1;
+        fw_data[BBITS*t +: BBITS] <= ct_wr_data;
       end
-      if (fw_done[g] && (fw_got[g] || fw_hit[g]) && !(host_q && !ct_host)) fw_pend[g] <= 1'b1;
+      if (fw_done[t] && (fw_got[t] || fw_hit[t]) && !(host_q && !ct_host)) fw_pend[t] <= 1'b1;
       // the source's own data of the bucket (it wrote none of it)
-      if (fw_take[g] && !(host_q && !ct_host)) begin
-        fw_pend[g] <= 1'b1;
-        fw_data[BBITS*g +: BBITS] <= (fw_bk[BW*g +: BW] == ex_a) ? da : db;
+      if (fw_take[t] && !(host_q && !ct_host)) begin
+        fw_pend[t] <= 1'b1;
+        fw_data[BBITS*t +: BBITS] <= (fw_bk[BW*t +: BW] == ex_a) ? da : db;
       end
-      fw_redo[g] <= fw_fb[g];
-      fw_lft[g] <= clr_ok && fw_clr && ex_end
-                   && ((g == 1) ? exb && !qhb && !lkb : exa && !qha && !lka);
-      if ((g == 1 ? fw_wb : fw_wa) || fw_cancel[g] || fw_drop[g] || fw_redo[g]) begin
-        fw_on[g] <= 1'b0;
-        fw_pend[g] <= 1'b0;
-        fw_redo[g] <= 1'b0;
+      fw_redo[t] <= fw_fb[t];
+      fw_lft[t] <= tc && ex_end && (g ? exb && !qhb && !lkb : exa && !qha && !lka);
+      if (fw_w[t] || fw_cancel[t] || fw_drop[t] || fw_redo[t]) begin
+        fw_on[t] <= 1'b0;
+        fw_pend[t] <= 1'b0;
+        fw_redo[t] <= 1'b0;
       end
     end
     for (int g = 0; g < 2; g++) begin

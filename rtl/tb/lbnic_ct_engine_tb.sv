@@ -370,10 +370,10 @@ module lbnic_ct_engine_run #(
       // own data as it left CT_EXEC (no write of the bucket kept), read
       // after all
       n_nr <= n_nr + longint'(dut.nr_now[0]) + longint'(dut.nr_now[1]);
-      n_take <= n_take + longint'(dut.fw_take[0]) + longint'(dut.fw_take[1]);
+      n_take <= n_take + longint'($countones(dut.fw_take));
       // a slot taken as its source left CT_EXEC from S_WR (fw_lft), and the
       // heads taken as the packet's last write was (wr_pop)
-      n_lft <= n_lft + longint'(dut.fw_lft[0]) + longint'(dut.fw_lft[1]);
+      n_lft <= n_lft + longint'($countones(dut.fw_lft));
       n_wrpop <= n_wrpop + longint'(dut.wr_pop && dut.pop_x);
       // heads that entered with their pre-match (of them with its result
       // in), pre-matches dropped before their head entered
@@ -383,9 +383,8 @@ module lbnic_ct_engine_run #(
       n_plu <= n_plu + longint'(dut.pm_use && dut.pm_lui);  // and its LUT entry's read
       n_pbe <= n_pbe + longint'(dut.pm_use && dut.pm_bei);  // and its backend entry's
       n_pmx <= n_pmx + longint'(!dut.pop && dut.pm != dut.PM_OFF && !dut.pm_keep);
-      n_fb <= n_fb + longint'(dut.fw_fb[0]) + longint'(dut.fw_fb[1])
-              + longint'(dut.fw_on[0] && dut.fw_nr[0] && dut.fw_cancel[0])
-              + longint'(dut.fw_on[1] && dut.fw_nr[1] && dut.fw_cancel[1]);
+      n_fb <= n_fb + longint'($countones(dut.fw_fb))
+              + longint'($countones(dut.fw_on & dut.fw_nr & dut.fw_cancel));
       // a new NAT flow's return entry: posted (lbnic_ct_rmw), or in line
       // (S_NAT_HC, both candidates' hints full)
       if (dut.rm_cmd_valid && dut.st == 38) n_post <= n_post + 1;
