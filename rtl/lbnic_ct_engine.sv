@@ -2808,10 +2808,18 @@ module lbnic_ct_engine #(
       st <= S_RH;
     end
   endtask
+  // the clock after a Maglev miss (ev_ps) or a hit (ev_psh) was decided
+  // in S_M_W on CT_REQ's pre-schedule: for a testbench to count, so that
+  // it does not restate the branches (no logic behind them)
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic ev_ps, ev_psh;
+  /* verilator lint_on UNUSEDSIGNAL */
   always_ff @(posedge clk) begin
     logic bv_set;  // CT_EXEC reads BACKEND this clock, or may (the head's read waits)
     bv_set = 1'b0;
     cnt <= '0;
+    ev_ps <= 1'b0;
+    ev_psh <= 1'b0;
     rr_wb <= 1'b0;
     be_v <= 1'b0;
     be_pv <= 1'b0;
@@ -3119,6 +3127,7 @@ module lbnic_ct_engine #(
                     be <= pk_psb;
                     sp <= SP_OFF;
                     st <= S_POSTSCHED;
+                    ev_ps <= 1'b1;
                   end
                 end
               end else if (x_hit_vip == m.slot) begin
@@ -3135,6 +3144,7 @@ module lbnic_ct_engine #(
                   // Maglev flow on its own pick): decided now, without
                   // the usable check's read
                   be <= pk_psb;
+                  ev_psh <= 1'b1;
                   us_done(slot_ok && x_hit_be < vip_slot.backend_count && pk_psu, vip_slot, x_hit_b,
                           x_hit_way, x_touched, x_hit_vip, x_hit_be);
                 end else if (eb_iss) begin

@@ -327,7 +327,6 @@ module lbnic_ct_engine_run #(
   longint n_pm = 0, n_pmh = 0, n_pmx = 0, n_plx = 0, n_plu = 0, n_pbe = 0;
   longint n_rhb = 0, n_rhw = 0, n_rra = 0, n_rrh = 0, n_rrb = 0;
   longint n_ps = 0, n_psd = 0, n_psx = 0, n_psh = 0;
-  logic [5:0] st_q;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -346,14 +345,11 @@ module lbnic_ct_engine_run #(
       // a Maglev miss from S_M_W straight to S_POSTSCHED (18) with CT_REQ's
       // pre-schedule (not the pre-match's reads); pre-schedules done, and
       // dropped at a port CT_EXEC took
-      st_q <= 6'(dut.st);
-      if (st_q == 6 && dut.st == 18 && !(dut.pk_beg && !dut.pk_beh)) n_ps <= n_ps + 1;
+      // (and a hit on its own slot decided in S_M_W with the pre-schedule's
+      // backend entry, no read of its own: the engine's ev_ps / ev_psh)
+      n_ps <= n_ps + longint'(dut.ev_ps);
       if (dut.be_rvalid && dut.bss[1]) n_psd <= n_psd + 1;
-      // a hit on its own slot decided in S_M_W with the pre-schedule's
-      // backend entry (no read of its own)
-      if (dut.st == 6 && dut.mstep == dut.MS_1 && !dut.phase_nat && dut.x_valid && dut.x_hit
-          && dut.x_hit_vip == dut.m.slot && !(dut.eb_iss && (dut.eb_got || dut.be_mine))
-          && dut.pk_ps && dut.x_hit_be == dut.pk_psl && !dut.pk_bef) n_psh <= n_psh + 1;
+      n_psh <= n_psh + longint'(dut.ev_psh);
       n_psx <= n_psx + longint'(dut.ps_lreq && !dut.psl_in) + longint'(dut.ps_breq && !dut.psb_in);
       if (dut.st >= 29 && dut.st <= 31) n_sc <= n_sc + 1;  // the scrubber
       if (dut.st == 0 && dut.q_cnt != 0 && !dut.pop) n_hw <= n_hw + 1;  // the head's data
