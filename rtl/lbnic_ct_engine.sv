@@ -1584,6 +1584,14 @@ module lbnic_ct_engine #(
       end
     end
   end
+`ifndef SYNTHESIS
+  // an entry's side is in one slot at most (its state follows that slot)
+  always_ff @(posedge clk)
+    for (int t = 0; t < FS; t++)
+      for (int o = t + 1; o < FS; o++)
+        if (!rst && fw_on[t] && fw_on[o] && t / FWK == o / FWK && fw_e[QB*t +: QB] == fw_e[QB*o +: QB])
+          $error("lbnic_ct_engine: entry %0d in two slots of side %0d", fw_e[QB*t +: QB], t / FWK);
+`endif
   // One more slot per side for a posted unit's write only (us_*, armed as
   // uf_arm below is, when the side's slots are all taken): an entry that read
   // the bucket before the unit took it takes the write instead of reading
