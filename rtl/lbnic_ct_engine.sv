@@ -2183,14 +2183,14 @@ module lbnic_ct_engine #(
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
   // the next), a slot a side a clock, the lowest
-  logic [1:0][QB-1:0] fw_we;  // the entry and data of the side's write
-  logic [1:0][BBITS-1:0] fw_wd;
+  logic [2*QB-1:0] fw_we;  // the entry and data of the side's write
+  logic [2*BBITS-1:0] fw_wd;
   always_comb begin
     for (int g = 0; g < 2; g++) begin
       logic any;
       any = 1'b0;
-      fw_we[g] = '0;
-      fw_wd[g] = '0;
+      fw_we[QB*g +: QB] = '0;
+      fw_wd[BBITS*g +: BBITS] = '0;
       for (int k = 0; k < FWK; k++) begin
         int t;
         t = FWK * g + k;
@@ -2199,8 +2199,8 @@ module lbnic_ct_engine #(
         any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]) && !fw_hit[t]);
         // (one-hot: ORed)
         if (fw_w[t]) begin
-          fw_we[g] = fw_we[g] | fw_e[QB*t +: QB];
-          fw_wd[g] = fw_wd[g] | fw_data[BBITS*t +: BBITS];
+          fw_we[QB*g +: QB] = fw_we[QB*g +: QB] | fw_e[QB*t +: QB];
+          fw_wd[BBITS*g +: BBITS] = fw_wd[BBITS*g +: BBITS] | fw_data[BBITS*t +: BBITS];
         end
       end
     end
@@ -2212,10 +2212,10 @@ module lbnic_ct_engine #(
   assign us_w[1] = us_pend[1] && !rsp_qb && !fw_wb;
   logic [QB-1:0] qa_wad, qb_wad;
   logic [BBITS-1:0] qa_wd, qb_wd;
-  assign qa_wad = fw_wa ? fw_we[0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
-  assign qb_wad = fw_wb ? fw_we[1] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
-  assign qa_wd = fw_wa ? fw_wd[0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
-  assign qb_wd = fw_wb ? fw_wd[1] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
+  assign qa_wad = fw_wa ? fw_we[QB-1:0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
+  assign qb_wad = fw_wb ? fw_we[2*QB-1:QB] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
+  assign qa_wd = fw_wa ? fw_wd[BBITS-1:0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
+  assign qb_wd = fw_wb ? fw_wd[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
       .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
