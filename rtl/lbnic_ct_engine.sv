@@ -1551,10 +1551,10 @@ module lbnic_ct_engine #(
   // write taken in S_WR, ex_end): done the next clock, its read stands
   logic [FS-1:0] fw_lft;
   logic [FS-1:0] fw_u;       // the slot's source is a posted unit (fw_uid), not a packet
-  // slot s writes its data into its entry now (one a side a clock: fw_wa,
-  // fw_wb), is free; a side's slots all taken; the free slot the hazard
-  // table takes (fw_ck, the lowest) and the unit's arming (fw_uk, the
-  // highest), one-hot
+  // fw_w: slot s writes its data into its entry now (one a side a clock:
+  // fw_wa, fw_wb); fw_full: a side's slots all taken; the free slot the
+  // hazard table takes (fw_ck, the lowest) and the unit's arming (fw_uk,
+  // the highest), one-hot
   logic [FS-1:0] fw_w, fw_ck, fw_uk;
   logic [1:0] fw_full;
   // The slot's source is a queued packet: the side is not read (fw_nr),
