@@ -1421,6 +1421,9 @@ module lbnic_ct_engine #(
   logic [DEPTH-1:0]        q_lv;
   logic [2*DEPTH-1:0]      q_sa, q_sb;
   logic [DEPTH*WAYS-1:0]   q_za, q_zb;    // ways the scrubber zeroed since the read
+  // none (q_za / q_zb zero), kept beside them: the head's compare of its
+  // masks with zero was four of the eight LUT levels into d_go and pm_keep
+  logic [DEPTH-1:0]        q_z0a, q_z0b, q_z0;
   logic [QB-1:0]           hd, tl;
   logic [QC-1:0]           q_cnt, n_clr;  // entries; entries the hazard table cleared (from hd)
   logic [RB-1:0]           rd_out;
@@ -1467,6 +1470,17 @@ module lbnic_ct_engine #(
   );
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_za (.words(q_za), .index(hd), .word(hd_za));
   lbnic_word_sel #(.W(WAYS), .N(DEPTH), .IW(QB)) u_hd_zb (.words(q_zb), .index(hd), .word(hd_zb));
+  logic hd_z0;  // the head's masks are zero
+  assign q_z0 = q_z0a & q_z0b;
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_z0 (.words(q_z0), .index(hd), .word(hd_z0));
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    for (int i = 0; i < DEPTH; i++)
+      // (for the queued entries: neither is reset)
+      if (!rst && 32'(QB'(QB'(i) - hd)) < 32'(q_cnt)
+          && (q_z0a[i] != (q_za[WAYS*i +: WAYS] == '0) || q_z0b[i] != (q_zb[WAYS*i +: WAYS] == '0)))
+        $error("lbnic_ct_engine: q_z0 of entry %0d apart from its masks", i);
+`endif
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nr1 (
       .words(q_nr1), .index(hd), .word(hd_nr1)
   );
@@ -1571,9 +1585,19 @@ module lbnic_ct_engine #(
   logic [FS*BW-1:0] fw_bk;
   logic [FS*BBITS-1:0] fw_data;
   logic hd_fw;  // the head is in a slot
+  // Which slot of side a / b holds entry i (one-hot, FWK bits an entry),
+  // kept beside fw_on / fw_e: the head's hd_fw, the unit's arming and every
+  // entry's state read it where they compared fw_e with the entry, 8 LUT
+  // levels at 4a5270c (spec §13 "Synthesis").
+  logic [DEPTH*FWK-1:0] q_fka, q_fkb;
+  logic [DEPTH-1:0] e_fw;  // either side of the entry is in a slot
+  // the slot the hazard table's clear takes now (fw_tc), the unit's arming
+  // (fw_ua), and the slots let go (fw_rel)
+  logic [FS-1:0] fw_tc, fw_ua, fw_rel;
+  always_comb
+    for (int i = 0; i < DEPTH; i++) e_fw[i] = |q_fka[FWK*i +: FWK] || |q_fkb[FWK*i +: FWK];
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_fw (.words(e_fw), .index(hd), .word(hd_fw));
   always_comb begin
-    hd_fw = 1'b0;
-    for (int t = 0; t < FS; t++) if (fw_on[t] && fw_e[QB*t +: QB] == hd) hd_fw = 1'b1;
     for (int g = 0; g < 2; g++) begin
       fw_full[g] = &fw_on[FWK*g +: FWK];
       for (int k = 0; k < FWK; k++) begin
@@ -1591,6 +1615,13 @@ module lbnic_ct_engine #(
       for (int o = t + 1; o < FS; o++)
         if (!rst && fw_on[t] && fw_on[o] && t / FWK == o / FWK && fw_e[QB*t +: QB] == fw_e[QB*o +: QB])
           $error("lbnic_ct_engine: entry %0d in two slots of side %0d", fw_e[QB*t +: QB], t / FWK);
+  // q_fka / q_fkb say what fw_on / fw_e say
+  always_ff @(posedge clk)
+    for (int t = 0; t < FS; t++)
+      for (int i = 0; i < DEPTH; i++)
+        if (!rst && (t / FWK == 1 ? q_fkb[FWK*i + t % FWK] : q_fka[FWK*i + t % FWK])
+                    != (fw_on[t] && fw_e[QB*t +: QB] == QB'(i)))
+          $error("lbnic_ct_engine: q_fk of entry %0d apart from slot %0d", i, t);
 `endif
   // One more slot per side for a posted unit's write only (us_*, armed as
   // uf_arm below is, when the side's slots are all taken): an entry that read
@@ -2180,9 +2211,14 @@ module lbnic_ct_engine #(
         .words(t / FWK == 1 ? e_gotb : e_gota), .index(fw_e[QB*t +: QB]), .word(fw_in[t])
     );
   end
-  // the kept bucket into the entry's data, over its read's (not in a clock
-  // that takes another write of the bucket: that one is kept, and goes in
-  // the next), a slot a side a clock, the lowest
+  // the kept bucket into the entry's data, over its read's, a slot a side
+  // a clock: the lowest ready (fw_s), chosen from registers; not in a clock
+  // that takes another write of its bucket (that one is kept, and goes in
+  // the next), and then no slot of the side writes (the choice after the
+  // write's bucket compare was eight LUT levels into the RAM's address,
+  // stop 53)
+  logic [FS-1:0] fw_s;
+  logic [1:0] fw_sg;  // a slot of the side is chosen
   logic [2*QB-1:0] fw_we;  // the entry and data of the side's write
   logic [2*BBITS-1:0] fw_wd;
   always_comb begin
@@ -2194,28 +2230,29 @@ module lbnic_ct_engine #(
       for (int k = 0; k < FWK; k++) begin
         int t;
         t = FWK * g + k;
-        fw_w[t] = fw_pend[t] && (fw_in[t] || fw_nr[t]) && !(g == 1 ? rsp_qb : rsp_qa) && !fw_hit[t]
-                  && !any;
-        any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]) && !fw_hit[t]);
+        fw_s[t] = fw_pend[t] && (fw_in[t] || fw_nr[t]) && !any;
+        fw_w[t] = fw_s[t] && !(g == 1 ? rsp_qb : rsp_qa) && !fw_hit[t];
+        any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]));
         // (one-hot: ORed)
-        if (fw_w[t]) begin
+        if (fw_s[t]) begin
           fw_we[QB*g +: QB] = fw_we[QB*g +: QB] | fw_e[QB*t +: QB];
           fw_wd[BBITS*g +: BBITS] = fw_wd[BBITS*g +: BBITS] | fw_data[BBITS*t +: BBITS];
         end
       end
+      fw_sg[g] = any;
     end
   end
   assign fw_wa = |fw_w[FWK-1:0];
   assign fw_wb = |fw_w[FS-1:FWK];
   // (the unit slot's write after both: its entry waits for it)
-  assign us_w[0] = us_pend[0] && !rsp_qa && !fw_wa;
-  assign us_w[1] = us_pend[1] && !rsp_qb && !fw_wb;
+  assign us_w[0] = us_pend[0] && !rsp_qa && !fw_sg[0];
+  assign us_w[1] = us_pend[1] && !rsp_qb && !fw_sg[1];
   logic [QB-1:0] qa_wad, qb_wad;
   logic [BBITS-1:0] qa_wd, qb_wd;
-  assign qa_wad = fw_wa ? fw_we[QB-1:0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
-  assign qb_wad = fw_wb ? fw_we[2*QB-1:QB] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
-  assign qa_wd = fw_wa ? fw_wd[BBITS-1:0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
-  assign qb_wd = fw_wb ? fw_wd[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
+  assign qa_wad = rsp_qa ? ct_rsp_tag[QB:1] : fw_sg[0] ? fw_we[QB-1:0] : us_e[QB-1:0];
+  assign qb_wad = rsp_qb ? ct_rsp_tag[QB:1] : fw_sg[1] ? fw_we[2*QB-1:QB] : us_e[2*QB-1:QB];
+  assign qa_wd = rsp_qa ? ct_rsp_data : fw_sg[0] ? fw_wd[BBITS-1:0] : us_data[BBITS-1:0];
+  assign qb_wd = rsp_qb ? ct_rsp_data : fw_sg[1] ? fw_wd[2*BBITS-1:BBITS] : us_data[2*BBITS-1:BBITS];
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
       .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
@@ -2329,9 +2366,10 @@ module lbnic_ct_engine #(
       any = 1'b0;
       for (int u = 0; u < NR; u++) begin
         for (int l = 0; l < 2; l++) begin
-          logic f;
+          logic f, fin;
           logic [QB-1:0] fe;
           f = 1'b0;
+          fin = 1'b0;
           fe = '0;
           for (int i = 0; i < DEPTH; i++) begin
             logic [1:0] sv;
@@ -2341,21 +2379,30 @@ module lbnic_ct_engine #(
                            : (l == 1 ? q_eab[NR*i + u] : q_eaa[NR*i + u]))) begin
               f = 1'b1;
               fe = QB'(i);
+              fin = g == 1 ? |q_fkb[FWK*i +: FWK] : |q_fka[FWK*i +: FWK];
             end
           end
+          // (not an entry a slot of the side holds: that slot keeps the
+          // write; found with the entry, where a compare of the chosen entry
+          // with every slot's was the engine's eighth LUT level, stop 53)
           if (uf_sel[u] && uf_bside[u] == (l == 1)) begin
-            any = f;
+            any = f && !fin;
             uf_e[QB*g +: QB] = fe;
           end
         end
       end
-      // (not an entry a slot of the side holds: that slot keeps the write)
-      for (int k = 0; k < FWK; k++)
-        if (fw_on[FWK*g + k] && fw_e[QB*(FWK*g + k) +: QB] == uf_e[QB*g +: QB]) any = 1'b0;
       uf_arm[g] = any && uf_on && !fw_full[g] && !(host_q && !ct_host);
       us_arm[g] = any && uf_on && fw_full[g] && !us_on[g] && !(host_q && !ct_host);
     end
   end
+  // the hazard table's clear takes the side's lowest free slot; the unit's
+  // arming its highest, unless that is the same one
+  always_comb
+    for (int t = 0; t < FS; t++) begin
+      fw_tc[t] = clr_ok && fw_clr && (t / FWK == 1 ? hb || lkb : ha || lka) && fw_ck[t];
+      fw_ua[t] = !fw_tc[t] && uf_arm[t/FWK] && fw_uk[t];
+      fw_rel[t] = fw_w[t] || fw_cancel[t] || fw_drop[t] || fw_redo[t];
+    end
 
   always_ff @(posedge clk) begin
     logic enq;
@@ -2388,6 +2435,7 @@ module lbnic_ct_engine #(
         logic [1:0] s;
         logic wh;
         logic [WAYS-1:0] z;
+        logic z0;  // z is zero (q_z0a / q_z0b)
         logic iss_now;
         logic fws;  // the side a slot of its side forwards
         logic fnr, fwr, frd, fcn;  // that slot's fw_nr, fw_w, fw_redo, fw_cancel
@@ -2396,23 +2444,21 @@ module lbnic_ct_engine #(
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
         wh = sd == 1 ? q_wh_b[i] : q_wh_a[i];
         z = sd == 1 ? q_zb[WAYS*i +: WAYS] : q_za[WAYS*i +: WAYS];
+        z0 = sd == 1 ? q_z0b[i] : q_z0a[i];
         iss_now = iss_fire && iss_oh[i] && (q_sa[2*i +: 2] != QS_NEED) == (sd == 1);
         fws = 1'b0;
         fnr = 1'b0;
         fwr = 1'b0;
         frd = 1'b0;
         fcn = 1'b0;
-        for (int k = 0; k < FWK; k++) begin
-          int t;
-          t = FWK * sd + k;
-          if (fw_on[t] && fw_e[QB*t +: QB] == QB'(i)) begin
+        for (int k = 0; k < FWK; k++)
+          if (sd == 1 ? q_fkb[FWK*i + k] : q_fka[FWK*i + k]) begin
             fws = 1'b1;
-            fnr = fw_nr[t];
-            fwr = fw_w[t];
-            frd = fw_redo[t];
-            fcn = fw_cancel[t];
+            fnr = fw_nr[FWK*sd + k];
+            fwr = fw_w[FWK*sd + k];
+            frd = fw_redo[FWK*sd + k];
+            fcn = fw_cancel[FWK*sd + k];
           end
-        end
         usd = us_on[sd] && us_e[QB*sd +: QB] == QB'(i);
         fwd = fws || usd;
         if (enq && QB'(i) == tl) s = in_need ? QS_NEED : QS_GOT;
@@ -2424,13 +2470,17 @@ module lbnic_ct_engine #(
         // CT_EXEC; a read issued later sees them in memory, a fresh entry has
         // read nothing (zeroing a way twice changes nothing)
         if (iss_now) z = '0;
+        if (iss_now) z0 = 1'b1;
         // (a forwarded bucket replacing the data is the bucket as it now
         // is, the scrubber's zeroes in it: a unit's forward can reach an
         // entry read during a scrubber visit)
         if (fwr) z = '0;
         if (usd && us_w[sd]) z = '0;
+        if (fwr || (usd && us_w[sd])) z0 = 1'b1;
         if (sc_wr && wh && (s == QS_OUT || s == QS_GOT)) z = z | w_mask;
+        if (sc_wr && wh && (s == QS_OUT || s == QS_GOT) && w_mask != '0) z0 = 1'b0;
         if (enq && QB'(i) == tl) z = '0;
+        if (enq && QB'(i) == tl) z0 = 1'b1;
         // any other write taken now is applied before any read taken later:
         // what was read (or is being read) of its bucket is old
         // (and CT_HOST's release: the host may have written the table)
@@ -2466,18 +2516,26 @@ module lbnic_ct_engine #(
         if (sd == 1) begin
           q_sb[2*i +: 2] <= s;
           q_zb[WAYS*i +: WAYS] <= z;
+          q_z0b[i] <= z0;
         end else begin
           q_sa[2*i +: 2] <= s;
           q_za[WAYS*i +: WAYS] <= z;
+          q_z0a[i] <= z0;
         end
       end
     end
     for (int t = 0; t < FS; t++) begin
       logic g, tc;
       g = t / FWK == 1;
-      // the hazard table's clear takes the side's lowest free slot; the
-      // unit's arming its highest, unless that is the same one
-      tc = clr_ok && fw_clr && (g ? hb || lkb : ha || lka) && fw_ck[t];
+      tc = fw_tc[t];
+      for (int i = 0; i < DEPTH; i++) begin
+        logic b;
+        b = g ? q_fkb[FWK*i + t % FWK] : q_fka[FWK*i + t % FWK];
+        if ((tc && ip == QB'(i)) || (fw_ua[t] && uf_e[QB*g +: QB] == QB'(i))) b = 1'b1;
+        if (fw_rel[t]) b = 1'b0;
+        if (g) q_fkb[FWK*i + t % FWK] <= b;
+        else q_fka[FWK*i + t % FWK] <= b;
+      end
       if (tc) begin
         fw_on[t] <= 1'b1;
         fw_got[t] <= 1'b0;
@@ -2489,7 +2547,7 @@ module lbnic_ct_engine #(
         fw_src[QB*t +: QB] <= g ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
         fw_u[t] <= g ? lkb : lka;
         fw_uid[NRB*t +: NRB] <= g ? lub : lua;
-      end else if (uf_arm[g] && fw_uk[t]) begin
+      end else if (fw_ua[t]) begin
         fw_on[t] <= 1'b1;
         fw_got[t] <= 1'b0;
         fw_e[QB*t +: QB] <= uf_e[QB*g +: QB];
@@ -2510,7 +2568,7 @@ module lbnic_ct_engine #(
       end
       fw_redo[t] <= fw_fb[t];
       fw_lft[t] <= tc && ex_end && (g ? exb && !qhb && !lkb : exa && !qha && !lka);
-      if (fw_w[t] || fw_cancel[t] || fw_drop[t] || fw_redo[t]) begin
+      if (fw_rel[t]) begin
         fw_on[t] <= 1'b0;
         fw_pend[t] <= 1'b0;
         fw_redo[t] <= 1'b0;
@@ -2548,6 +2606,8 @@ module lbnic_ct_engine #(
       rd_out <= '0;
       fw_on <= '0;
       fw_pend <= '0;
+      q_fka <= '0;
+      q_fkb <= '0;
       us_on <= '0;
       us_pend <= '0;
       fw_lft <= '0;
@@ -2579,7 +2639,7 @@ module lbnic_ct_engine #(
   // make it not ready). Issued the clock after its read (pm_iss, a
   // register: it chooses u_match's inputs); S_M_GO waits that clock, and
   // d_go cannot come then (it follows a pop).
-  assign pm_keep = hd_ok && !ct_host && hd_za == '0 && hd_zb == '0;
+  assign pm_keep = hd_ok && !ct_host && hd_z0;
   // (a head with zeroes is dropped the clock after: their read in front of
   // the queue RAM's enable was 8 LUT levels)
   assign pm_nid = (pm_id == 2'd3) ? 2'd1 : pm_id + 2'd1;
@@ -3535,7 +3595,7 @@ module lbnic_ct_engine #(
     // last write is taken; pop_x)
     if (pop_x) begin
       // (its lookup ran ahead, pm_use: taken, not started again)
-      d_go <= hd_need && !hd_dir && hd_za == '0 && hd_zb == '0 && !pm_use;
+      d_go <= hd_need && !hd_dir && hd_z0 && !pm_use;
       pk_have <= pm_use && (pm == PM_HAVE || (mo_valid && mo_tag == pm_id));
       pk_tag <= (pm_use && pm == PM_FLY && !(mo_valid && mo_tag == pm_id)) ? pm_id : 2'd0;
       // (its Maglev index: kept, coming now, or still coming)
