@@ -372,7 +372,6 @@ module lbnic_ct_engine #(
   logic [32*N-1:0]           res_other;
   logic [N-1:0]              res_placed, res_full;  // res_full: from the hint RAM
   logic [NW-1:0]             rh_in, rh_out;
-  logic                      rh_nat;
   // A relocation reads the residents' other buckets' hints while the
   // posted units work: a hint of a bucket a unit holds may be stale (its
   // write comes later), so such a read (rh_conf) sends the relocation
@@ -854,16 +853,11 @@ module lbnic_ct_engine #(
   logic [31:0]     tz_hash;
   always_comb begin
     logic v6;
-    if (st == S_NAT_HASH) begin
-      v6 = nat_key.v6;
-      tz_data = key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, v6);
-    end else begin
-      v6 = (rw.flags & F_V6) != 0;
-      tz_data = key_tz(rw.src, rw.dst, rw.src_port, rw.dst_port, v6);
-    end
+    v6 = (rw.flags & F_V6) != 0;
+    tz_data = key_tz(rw.src, rw.dst, rw.src_port, rw.dst_port, v6);
     tz_len = v6 ? 6'd36 : 6'd12;
   end
-  assign tz_valid = st == S_NAT_HASH || st == S_RH;
+  assign tz_valid = st == S_RH;
   lbnic_toeplitz #(.IN_BYTES(36)) u_tz (
       .clk, .rst, .in_valid(tz_valid), .in_data(tz_data), .in_len(tz_len),
       .key(global_cfg.toeplitz_key), .out_valid(tz_ovalid), .out_hash(tz_hash)
@@ -877,6 +871,62 @@ module lbnic_ct_engine #(
       .clk, .rst, .in_valid(tz_ovalid), .in_hash(tz_hash), .in_m(32'h0),
       .out_valid(li_valid), .out_index(li_index), .out_ct_a(li_a), .out_ct_b(li_b)
   );
+  // The NAT return key's candidates (spec §12.2, "The NAT return entry's
+  // hash"), hashed by a pipeline of their own as the key takes its value
+  // (the backend is chosen), not after the packet's writes: S_NAT_W waited
+  // about 7 clocks of every new NAT flow for u_tz and u_li. The key's hash
+  // input and the Toeplitz key are registered (nt_*) and compared with the
+  // clock before's (nt_*2); a change enters the pipeline, and its
+  // candidates (nr_a, nr_b) are the key's (nr_have) when the last one in
+  // flight is out with no change since.
+  logic [8*36-1:0] nt_d, nt_d2;
+  logic            nt_v6, nt_v62, nt_new;
+  logic [8*lbnic_pkg::TOEPLITZ_KEY_LEN-1:0] nt_k, nt_k2;
+  logic            nt_chg, nt_ovalid, nr_valid, nr_have;
+  logic [31:0]     nt_hash;
+  logic [BW-1:0]   nr_a, nr_b, nr_oa, nr_ob;
+  logic [3:0]      nr_fly;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [31:0]     nr_index;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign nt_chg = nt_new || nt_d != nt_d2 || nt_v6 != nt_v62 || nt_k != nt_k2;
+  always_ff @(posedge clk) begin
+    nt_d <= key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, nat_key.v6);
+    nt_v6 <= nat_key.v6;
+    nt_k <= global_cfg.toeplitz_key;
+    nt_d2 <= nt_d;
+    nt_v62 <= nt_v6;
+    nt_k2 <= nt_k;
+    nt_new <= rst;
+    nr_fly <= nr_fly + 4'(nt_chg) - 4'(nr_valid);
+    if (nr_valid) begin
+      nr_a <= nr_oa;
+      nr_b <= nr_ob;
+    end
+    nr_have <= !nt_chg && (nr_have || (nr_valid && nr_fly == 4'd1));
+    if (rst) begin
+      nr_fly <= '0;
+      nr_have <= 1'b0;
+    end
+  end
+  lbnic_toeplitz #(.IN_BYTES(36)) u_tzn (
+      .clk, .rst, .in_valid(nt_chg), .in_data(nt_d), .in_len(nt_v6 ? 6'd36 : 6'd12),
+      .key(nt_k), .out_valid(nt_ovalid), .out_hash(nt_hash)
+  );
+  lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_lin (
+      .clk, .rst, .in_valid(nt_ovalid), .in_hash(nt_hash), .in_m(32'h0),
+      .out_valid(nr_valid), .out_index(nr_index), .out_ct_a(nr_oa), .out_ct_b(nr_ob)
+  );
+`ifndef SYNTHESIS
+  // the key is the one hashed where S_NAT_HASH and S_NAT_W take it (the
+  // backend and the packet do not change in the two clocks before
+  // S_NAT_HASH, S_WR or S_AFTER_PUT, or after)
+  always_ff @(posedge clk)
+    if (!rst && (st == S_NAT_HASH || st == S_NAT_W)
+        && (nt_chg || nt_d != key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, nat_key.v6)
+            || nt_v6 != nat_key.v6 || nt_k != global_cfg.toeplitz_key))
+      $error("lbnic_ct_engine: the NAT return key changed in the clocks before S_NAT_HASH");
+`endif
   // the Maglev entry: lookup_index(hash, lut_size), started as the packet
   // enters CT_EXEC (its hash and its VIP are known then), so a miss finds
   // it ready; lx_q keeps it until S_SCHED. A result is the packet's when it
@@ -1263,7 +1313,7 @@ module lbnic_ct_engine #(
   assign nh_go = rm_free && !locked(BW'(ma), r_busy, r_la, r_lb)
                  && !locked(BW'(mb), r_busy, r_la, r_lb);
   assign nh_rd = (st == S_NAT_HA && nh_go) || st == S_NAT_HB;
-  assign h_ren = (li_valid && !rh_nat) || nh_rd;
+  assign h_ren = li_valid || nh_rd;
   assign h_raddr = nh_rd ? ((st == S_NAT_HB) ? BW'(mb) : BW'(ma))
                  : (32'(li_a) == li_in_b) ? li_b : li_a;
 
@@ -2914,16 +2964,16 @@ module lbnic_ct_engine #(
 
     // key hashes out of the lookup index unit
     if (li_valid) begin
-      if (rh_nat) begin
-        ma <= 32'(li_a);
-        mb <= 32'(li_b);
-        ca <= BW'(li_a);
-        cb <= BW'(li_b);
-      end else begin
-        res_placed[$clog2(N)'(rh_out)] <= 32'(li_a) == li_in_b || 32'(li_b) == li_in_b;
-        res_other[32*32'(rh_out) +: 32] <= 32'(h_raddr);
-        rh_out <= rh_out + 1'b1;
-      end
+      res_placed[$clog2(N)'(rh_out)] <= 32'(li_a) == li_in_b || 32'(li_b) == li_in_b;
+      res_other[32*32'(rh_out) +: 32] <= 32'(h_raddr);
+      rh_out <= rh_out + 1'b1;
+    end
+    // the NAT return key's candidates (S_NAT_HASH, S_NAT_W)
+    if ((st == S_NAT_HASH || st == S_NAT_W) && nr_have) begin
+      ma <= 32'(nr_a);
+      mb <= 32'(nr_b);
+      ca <= nr_a;
+      cb <= nr_b;
     end
     // its hint, read from the RAM in the same clock (nothing writes hints
     // while the residents are hashed)
@@ -3067,7 +3117,6 @@ module lbnic_ct_engine #(
         rr_okq <= 32'(m.slot) < MAX_VIPS && rr_ok[SB'(m.slot)] && !clear;
         stale <= 1'b0;
         phase_nat <= 1'b0;
-        rh_nat <= 1'b0;
         mkey <= m.key;
         mrev <= cls == lbnic_pipe_pkg::CLASS_REVERSE;
         mflags <= (cls == lbnic_pipe_pkg::CLASS_REVERSE) ? p.tcp_flags : m.tcp_flags;
@@ -3474,13 +3523,10 @@ module lbnic_ct_engine #(
         mrev <= 1'b1;
         mflags <= (cls == lbnic_pipe_pkg::CLASS_VIP) ? m.tcp_flags : p.tcp_flags;
         phase_nat <= 1'b1;
-        rh_nat <= 1'b1;
-        st <= S_NAT_W;
+        // (ma, mb taken above as the candidates are the key's)
+        st <= nr_have ? S_NAT_HA : S_NAT_W;
       end
-      S_NAT_W: if (li_valid) begin
-        rh_nat <= 1'b0;  // ma, mb taken above; the unit serves residents again
-        st <= S_NAT_HA;
-      end
+      S_NAT_W: if (nr_have) st <= S_NAT_HA;
       // the candidates' full hints (not while a unit holds one: its write
       // may change the hint)
       S_NAT_HA: if (nh_go) st <= S_NAT_HB;
@@ -3732,7 +3778,6 @@ module lbnic_ct_engine #(
       horizon <= '0;
       got_a <= 1'b0;
       got_b <= 1'b0;
-      rh_nat <= 1'b0;
       rh_out <= '0;
       rh_wait <= 1'b0;
       in_hc <= 1'b0;

@@ -326,7 +326,7 @@ module lbnic_ct_engine_run #(
   longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0;
   longint n_pm = 0, n_pmh = 0, n_pmx = 0, n_plx = 0, n_plu = 0, n_pbe = 0;
   longint n_rhb = 0, n_rhw = 0, n_rra = 0, n_rrh = 0, n_rrb = 0;
-  longint n_ps = 0, n_psd = 0, n_psx = 0, n_psh = 0;
+  longint n_ps = 0, n_psd = 0, n_psx = 0, n_psh = 0, n_nrh = 0, n_nrw = 0;
   always @(posedge clk) begin
     if (!rst && !done) begin
       // S_RD_A, S_RD_B, S_RD_W: CT_EXEC's own reads (NAT return, no read-ahead)
@@ -352,6 +352,9 @@ module lbnic_ct_engine_run #(
       n_psh <= n_psh + longint'(dut.ev_psh);
       n_psx <= n_psx + longint'(dut.ps_lreq && !dut.psl_in) + longint'(dut.ps_breq && !dut.psb_in);
       if (dut.st >= 29 && dut.st <= 31) n_sc <= n_sc + 1;  // the scrubber
+      // S_NAT_HASH with the return key's candidates hashed; S_NAT_W
+      if (dut.st == 26 && dut.nr_have) n_nrh <= n_nrh + 1;
+      if (dut.st == 27) n_nrw <= n_nrw + 1;
       if (dut.st == 0 && dut.q_cnt != 0 && !dut.pop) n_hw <= n_hw + 1;  // the head's data
       if (dut.n_clr != dut.q_cnt && !dut.clr_ok) n_hz <= n_hz + 1;  // hazard stall
       if (dut.iss_fire) n_iss <= n_iss + 1;
@@ -423,9 +426,9 @@ module lbnic_ct_engine_run #(
       $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d (hashed with a unit busy %0d, clocks waiting for the units after a held bucket's hint %0d), scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, through the unit slot %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d; heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d; RR / WRR misses with their LUT entry read during the match %0d (with the pre-match %0d, read again as its pointer had moved %0d); Maglev misses scheduled by CT_REQ's pre-schedule %0d, hits decided with its backend entry %0d (pre-schedules done %0d, dropped at a port %0d)",
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d (hashed with a unit busy %0d, clocks waiting for the units after a held bucket's hint %0d), scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, through the unit slot %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d (their key's candidates hashed by S_NAT_HASH %0d, clocks in S_NAT_W %0d); heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d; RR / WRR misses with their LUT entry read during the match %0d (with the pre-match %0d, read again as its pointer had moved %0d); Maglev misses scheduled by CT_REQ's pre-schedule %0d, hits decided with its backend entry %0d (pre-schedules done %0d, dropped at a port %0d)",
              NAME, n_exrd, n_t, n_rhb, n_rhw, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_us, n_ulk,
-             n_nr, n_take, n_fb, n_post, n_inline, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx, n_rra, n_rrh, n_rrb, n_ps, n_psh, n_psd, n_psx);
+             n_nr, n_take, n_fb, n_post, n_inline, n_nrh, n_nrw, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx, n_rra, n_rrh, n_rrb, n_ps, n_psh, n_psd, n_psx);
 
   // ---------------------------------------------------------------- checker
   int idle_clocks = 0;
