@@ -871,8 +871,8 @@ module lbnic_ct_engine #(
       .clk, .rst, .in_valid(tz_ovalid), .in_hash(tz_hash), .in_m(32'h0),
       .out_valid(li_valid), .out_index(li_index), .out_ct_a(li_a), .out_ct_b(li_b)
   );
-  // The NAT return key's candidates (spec §12.2, "The NAT return entry's
-  // hash"), hashed by a pipeline of their own as the key takes its value
+  // The NAT return key's candidates (spec §12.2 phase 4), hashed by a
+  // pipeline of their own as the key takes its value
   // (the backend is chosen), not after the packet's writes: S_NAT_W waited
   // about 7 clocks of every new NAT flow for u_tz and u_li. The key's hash
   // input and the Toeplitz key are registered (nt_*) and compared with the
@@ -918,9 +918,11 @@ module lbnic_ct_engine #(
       .out_valid(nr_valid), .out_index(nr_index), .out_ct_a(nr_oa), .out_ct_b(nr_ob)
   );
 `ifndef SYNTHESIS
-  // the key is the one hashed where S_NAT_HASH and S_NAT_W take it (the
-  // backend and the packet do not change in the two clocks before
-  // S_NAT_HASH, S_WR or S_AFTER_PUT, or after)
+  // the key is the one hashed where S_NAT_HASH and S_NAT_W take it: the
+  // packet's fields change at the pop, the backend in the scheduling
+  // states and by a backend answer the packet waits for there (or one of
+  // the same entry, read ahead by the pre-match), none of them in the two
+  // clocks before S_NAT_HASH (in S_WR, S_AFTER_PUT) nor in S_NAT_W
   always_ff @(posedge clk)
     if (!rst && (st == S_NAT_HASH || st == S_NAT_W)
         && (nt_chg || nt_d != key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, nat_key.v6)
