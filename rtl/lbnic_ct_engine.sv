@@ -872,21 +872,25 @@ module lbnic_ct_engine #(
       .out_valid(li_valid), .out_index(li_index), .out_ct_a(li_a), .out_ct_b(li_b)
   );
   // The NAT return key's candidates (spec §12.2 phase 4), hashed by a
-  // pipeline of their own as the key takes its value
-  // (the backend is chosen), not after the packet's writes: S_NAT_W waited
-  // about 7 clocks of every new NAT flow for u_tz and u_li. The key's hash
-  // input and the Toeplitz key are registered (nt_*) and compared with the
-  // clock before's (nt_*2); a change enters the pipeline, and its
-  // candidates (nr_a, nr_b) are the key's (nr_have) when the last one in
-  // flight is out with no change since.
+  // pipeline of their own as the key takes its value (the backend is
+  // chosen), not after the packet's writes: S_NAT_W waited about 7 clocks
+  // of every new NAT flow for u_tz and u_li. The key's hash input and the
+  // Toeplitz key are registered (nt_*) and hashed every clock; their
+  // compare with the clock before's (nt_chg) only counts the clocks since
+  // the last change (nt_age), so the candidates out of the pipeline's NTL
+  // clocks (nr_a, nr_b, a clock later) are the key's (nr_have) when none
+  // changed in that time. (A change entering the pipeline as its valid was
+  // 9 LUT levels into the Toeplitz unit's input registers, stop 54.)
+  localparam int unsigned NTL = 7;  // lbnic_toeplitz 3, lbnic_lookup_index 4
   logic [8*36-1:0] nt_d, nt_d2;
   logic            nt_v6, nt_v62, nt_new;
   logic [8*lbnic_pkg::TOEPLITZ_KEY_LEN-1:0] nt_k, nt_k2;
-  logic            nt_chg, nt_ovalid, nr_valid, nr_have;
+  logic            nt_chg, nr_have;
+  logic [2:0]      nt_age;
   logic [31:0]     nt_hash;
   logic [BW-1:0]   nr_a, nr_b, nr_oa, nr_ob;
-  logic [3:0]      nr_fly;
   /* verilator lint_off UNUSEDSIGNAL */
+  logic            nt_ovalid, nr_valid;
   logic [31:0]     nr_index;
   /* verilator lint_on UNUSEDSIGNAL */
   assign nt_chg = nt_new || nt_d != nt_d2 || nt_v6 != nt_v62 || nt_k != nt_k2;
@@ -898,36 +902,43 @@ module lbnic_ct_engine #(
     nt_v62 <= nt_v6;
     nt_k2 <= nt_k;
     nt_new <= rst;
-    nr_fly <= nr_fly + 4'(nt_chg) - 4'(nr_valid);
-    if (nr_valid) begin
-      nr_a <= nr_oa;
-      nr_b <= nr_ob;
-    end
-    nr_have <= !nt_chg && (nr_have || (nr_valid && nr_fly == 4'd1));
+    nt_age <= nt_chg ? 3'd0 : (nt_age == 3'd7) ? nt_age : nt_age + 3'd1;
+    nr_a <= nr_oa;
+    nr_b <= nr_ob;
+    nr_have <= !nt_chg && 32'(nt_age) >= NTL - 1;
     if (rst) begin
-      nr_fly <= '0;
+      nt_age <= '0;
       nr_have <= 1'b0;
     end
   end
   lbnic_toeplitz #(.IN_BYTES(36)) u_tzn (
-      .clk, .rst, .in_valid(nt_chg), .in_data(nt_d), .in_len(nt_v6 ? 6'd36 : 6'd12),
+      .clk, .rst, .in_valid(1'b1), .in_data(nt_d), .in_len(nt_v6 ? 6'd36 : 6'd12),
       .key(nt_k), .out_valid(nt_ovalid), .out_hash(nt_hash)
   );
   lbnic_lookup_index #(.CT_BUCKET_BITS(BUCKET_BITS), .CT_PAGE_BUCKETS(PAGE)) u_lin (
-      .clk, .rst, .in_valid(nt_ovalid), .in_hash(nt_hash), .in_m(32'h0),
+      .clk, .rst, .in_valid(1'b1), .in_hash(nt_hash), .in_m(32'h0),
       .out_valid(nr_valid), .out_index(nr_index), .out_ct_a(nr_oa), .out_ct_b(nr_ob)
   );
 `ifndef SYNTHESIS
-  // the key is the one hashed where S_NAT_HASH and S_NAT_W take it: the
+  // The key is the one hashed where S_NAT_HASH and S_NAT_W take it: the
   // packet's fields change at the pop, the backend in the scheduling
   // states and by a backend answer the packet waits for there (or one of
   // the same entry, read ahead by the pre-match), none of them in the two
-  // clocks before S_NAT_HASH (in S_WR, S_AFTER_PUT) nor in S_NAT_W
-  always_ff @(posedge clk)
+  // clocks before S_NAT_HASH (in S_WR, S_AFTER_PUT) nor in S_NAT_W. And
+  // nr_a / nr_b are that key's: its input carried beside the pipeline
+  // (nt_sh, NTL clocks, then nr_key with nr_a) checks NTL.
+  logic [8*36+1+8*lbnic_pkg::TOEPLITZ_KEY_LEN-1:0] nt_sh[NTL], nr_key;
+  always_ff @(posedge clk) begin
+    nt_sh[0] <= {nt_d, nt_v6, nt_k};
+    for (int k = 1; k < NTL; k++) nt_sh[k] <= nt_sh[k-1];
+    nr_key <= nt_sh[NTL-1];
     if (!rst && (st == S_NAT_HASH || st == S_NAT_W)
         && (nt_chg || nt_d != key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, nat_key.v6)
             || nt_v6 != nat_key.v6 || nt_k != global_cfg.toeplitz_key))
       $error("lbnic_ct_engine: the NAT return key changed in the clocks before S_NAT_HASH");
+    if (!rst && (st == S_NAT_HASH || st == S_NAT_W) && nr_have && nr_key != {nt_d, nt_v6, nt_k})
+      $error("lbnic_ct_engine: the NAT return key's candidates are another key's");
+  end
 `endif
   // the Maglev entry: lookup_index(hash, lut_size), started as the packet
   // enters CT_EXEC (its hash and its VIP are known then), so a miss finds
@@ -1642,14 +1653,14 @@ module lbnic_ct_engine #(
   // entry's state read it where they compared fw_e with the entry, 8 LUT
   // levels at 4a5270c (spec §13 "Synthesis").
   logic [DEPTH*FWK-1:0] q_fka, q_fkb;
-  logic [DEPTH-1:0] e_fw;  // either side of the entry is in a slot
   // the slot the hazard table's clear takes now (fw_tc), the unit's arming
   // (fw_ua), and the slots let go (fw_rel)
   logic [FS-1:0] fw_tc, fw_ua, fw_rel;
-  always_comb
-    for (int i = 0; i < DEPTH; i++) e_fw[i] = |q_fka[FWK*i +: FWK] || |q_fkb[FWK*i +: FWK];
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_fw (.words(e_fw), .index(hd), .word(hd_fw));
   always_comb begin
+    // (compared with hd: read out of q_fka / q_fkb at hd it was 10 LUT
+    // levels into the FSM's state through pop, stop 54)
+    hd_fw = 1'b0;
+    for (int t = 0; t < FS; t++) if (fw_on[t] && fw_e[QB*t +: QB] == hd) hd_fw = 1'b1;
     for (int g = 0; g < 2; g++) begin
       fw_full[g] = &fw_on[FWK*g +: FWK];
       for (int k = 0; k < FWK; k++) begin
@@ -2263,14 +2274,9 @@ module lbnic_ct_engine #(
         .words(t / FWK == 1 ? e_gotb : e_gota), .index(fw_e[QB*t +: QB]), .word(fw_in[t])
     );
   end
-  // the kept bucket into the entry's data, over its read's, a slot a side
-  // a clock: the lowest ready (fw_s), chosen from registers; not in a clock
-  // that takes another write of its bucket (that one is kept, and goes in
-  // the next), and then no slot of the side writes (the choice after the
-  // write's bucket compare was eight LUT levels into the RAM's address,
-  // stop 53)
-  logic [FS-1:0] fw_s;
-  logic [1:0] fw_sg;  // a slot of the side is chosen
+  // the kept bucket into the entry's data, over its read's (not in a clock
+  // that takes another write of the bucket: that one is kept, and goes in
+  // the next), a slot a side a clock, the lowest
   logic [2*QB-1:0] fw_we;  // the entry and data of the side's write
   logic [2*BBITS-1:0] fw_wd;
   always_comb begin
@@ -2282,29 +2288,28 @@ module lbnic_ct_engine #(
       for (int k = 0; k < FWK; k++) begin
         int t;
         t = FWK * g + k;
-        fw_s[t] = fw_pend[t] && (fw_in[t] || fw_nr[t]) && !any;
-        fw_w[t] = fw_s[t] && !(g == 1 ? rsp_qb : rsp_qa) && !fw_hit[t];
-        any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]));
+        fw_w[t] = fw_pend[t] && (fw_in[t] || fw_nr[t]) && !(g == 1 ? rsp_qb : rsp_qa) && !fw_hit[t]
+                  && !any;
+        any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]) && !fw_hit[t]);
         // (one-hot: ORed)
-        if (fw_s[t]) begin
+        if (fw_w[t]) begin
           fw_we[QB*g +: QB] = fw_we[QB*g +: QB] | fw_e[QB*t +: QB];
           fw_wd[BBITS*g +: BBITS] = fw_wd[BBITS*g +: BBITS] | fw_data[BBITS*t +: BBITS];
         end
       end
-      fw_sg[g] = any;
     end
   end
   assign fw_wa = |fw_w[FWK-1:0];
   assign fw_wb = |fw_w[FS-1:FWK];
   // (the unit slot's write after both: its entry waits for it)
-  assign us_w[0] = us_pend[0] && !rsp_qa && !fw_sg[0];
-  assign us_w[1] = us_pend[1] && !rsp_qb && !fw_sg[1];
+  assign us_w[0] = us_pend[0] && !rsp_qa && !fw_wa;
+  assign us_w[1] = us_pend[1] && !rsp_qb && !fw_wb;
   logic [QB-1:0] qa_wad, qb_wad;
   logic [BBITS-1:0] qa_wd, qb_wd;
-  assign qa_wad = rsp_qa ? ct_rsp_tag[QB:1] : fw_sg[0] ? fw_we[QB-1:0] : us_e[QB-1:0];
-  assign qb_wad = rsp_qb ? ct_rsp_tag[QB:1] : fw_sg[1] ? fw_we[2*QB-1:QB] : us_e[2*QB-1:QB];
-  assign qa_wd = rsp_qa ? ct_rsp_data : fw_sg[0] ? fw_wd[BBITS-1:0] : us_data[BBITS-1:0];
-  assign qb_wd = rsp_qb ? ct_rsp_data : fw_sg[1] ? fw_wd[2*BBITS-1:BBITS] : us_data[2*BBITS-1:BBITS];
+  assign qa_wad = fw_wa ? fw_we[QB-1:0] : us_w[0] ? us_e[QB-1:0] : ct_rsp_tag[QB:1];
+  assign qb_wad = fw_wb ? fw_we[2*QB-1:QB] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
+  assign qa_wd = fw_wa ? fw_wd[BBITS-1:0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
+  assign qb_wd = fw_wb ? fw_wd[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
       .clk,
       .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
