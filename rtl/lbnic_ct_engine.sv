@@ -1649,9 +1649,10 @@ module lbnic_ct_engine #(
   logic [FS*BBITS-1:0] fw_data;
   logic hd_fw;  // the head is in a slot
   // Which slot of side a / b holds entry i (one-hot, FWK bits an entry),
-  // kept beside fw_on / fw_e: the head's hd_fw, the unit's arming and every
-  // entry's state read it where they compared fw_e with the entry, 8 LUT
-  // levels at 4a5270c (spec §13 "Synthesis").
+  // kept beside fw_on / fw_e: the unit's arming and every entry's state
+  // read it where they compared fw_e with the entry (the arming's compare
+  // after its search was 8 LUT levels at 4a5270c; performance.md, "The
+  // logic-depth attempt of stop 54").
   logic [DEPTH*FWK-1:0] q_fka, q_fkb;
   // the slot the hazard table's clear takes now (fw_tc), the unit's arming
   // (fw_ua), and the slots let go (fw_rel)
