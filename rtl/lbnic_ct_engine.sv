@@ -739,31 +739,38 @@ module lbnic_ct_engine #(
   // port (the flow's destination port when the backend has none) -> the
   // client, of the flow (a VIP packet's key, or a first fragment's own
   // 5-tuple).
-  lbnic_pipe_pkg::ct_key_t nat_key;
+  // (the flow's side of it; the backend's is nat_key_of's argument)
+  logic [127:0] nk_src;
+  logic [15:0] nk_sport, nk_dport;
+  logic [7:0] nk_proto;
   always_comb begin
-    logic [127:0] fsrc;
-    logic [15:0] fsport, fdport;
-    logic [7:0] fproto;
     if (cls == lbnic_pipe_pkg::CLASS_FRAGMENT) begin
-      fsrc = p.src;
-      fsport = p.sport;
-      fdport = p.dport;
-      fproto = p.proto;
+      nk_src = p.src;
+      nk_sport = p.sport;
+      nk_dport = p.dport;
+      nk_proto = p.proto;
     end else begin
-      fsrc = m.key.src;
-      fsport = m.key.sport;
-      fdport = m.key.dport;
-      fproto = m.key.proto;
+      nk_src = m.key.src;
+      nk_sport = m.key.sport;
+      nk_dport = m.key.dport;
+      nk_proto = m.key.proto;
     end
-    nat_key = '0;
-    nat_key.src = be.addr;
-    nat_key.sport = (be.port != 0) ? be.port : fdport;
-    nat_key.dst = fsrc;
-    nat_key.dport = fsport;
-    nat_key.proto = fproto;
-    nat_key.v6 = (be.flags & BF_V6) != 0;
-    nat_key.frag = 1'b0;
   end
+  function automatic lbnic_pipe_pkg::ct_key_t nat_key_of(
+      input logic [127:0] baddr, input logic [15:0] bport, input logic [7:0] bflags,
+      input logic [127:0] fsrc, input logic [15:0] fsport, input logic [15:0] fdport,
+      input logic [7:0] fproto);
+    nat_key_of = '0;
+    nat_key_of.src = baddr;
+    nat_key_of.sport = (bport != 0) ? bport : fdport;
+    nat_key_of.dst = fsrc;
+    nat_key_of.dport = fsport;
+    nat_key_of.proto = fproto;
+    nat_key_of.v6 = (bflags & BF_V6) != 0;
+    nat_key_of.frag = 1'b0;
+  endfunction
+  lbnic_pipe_pkg::ct_key_t nat_key;
+  assign nat_key = nat_key_of(be.addr, be.port, be.flags, nk_src, nk_sport, nk_dport, nk_proto);
 
   // Whether a bucket keeps a free way at time t (its full hint is the
   // opposite): the one CT_EXEC writes, and a posted return entry's.
@@ -880,13 +887,20 @@ module lbnic_ct_engine #(
   // the last change (nt_age), so the candidates out of the pipeline's NTL
   // clocks (nr_a, nr_b, a clock later) are the key's (nr_have) when none
   // changed in that time. (A change entering the pipeline as its valid was
-  // 9 LUT levels into the Toeplitz unit's input registers, stop 54.)
+  // 9 LUT levels into the Toeplitz unit's input registers, stop 54.) The
+  // backend hashed is CT_REQ's pre-schedule's from the pop to the match's
+  // end (nt_pre, below), which a Maglev new flow takes, so its key is
+  // hashed during the match; `be` after, where the key is used.
   localparam int unsigned NTL = 7;  // lbnic_toeplitz 3, lbnic_lookup_index 4
   logic [8*36-1:0] nt_d, nt_d2;
   logic            nt_v6, nt_v62, nt_new;
   logic [8*lbnic_pkg::TOEPLITZ_KEY_LEN-1:0] nt_k, nt_k2;
   logic            nt_chg, nr_have;
   logic [2:0]      nt_age;
+  logic            nt_pre;
+  /* verilator lint_off UNUSEDSIGNAL */ // (its protocol: not in the hash)
+  lbnic_pipe_pkg::ct_key_t nt_key;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [31:0]     nt_hash;
   logic [BW-1:0]   nr_a, nr_b, nr_oa, nr_ob;
   /* verilator lint_off UNUSEDSIGNAL */
@@ -895,8 +909,8 @@ module lbnic_ct_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign nt_chg = nt_new || nt_d != nt_d2 || nt_v6 != nt_v62 || nt_k != nt_k2;
   always_ff @(posedge clk) begin
-    nt_d <= key_tz(nat_key.src, nat_key.dst, nat_key.sport, nat_key.dport, nat_key.v6);
-    nt_v6 <= nat_key.v6;
+    nt_d <= key_tz(nt_key.src, nt_key.dst, nt_key.sport, nt_key.dport, nt_key.v6);
+    nt_v6 <= nt_key.v6;
     nt_k <= global_cfg.toeplitz_key;
     nt_d2 <= nt_d;
     nt_v62 <= nt_v6;
@@ -1217,6 +1231,16 @@ module lbnic_ct_engine #(
       pk_psb <= hd_psb;
       pk_psu <= (hd_psb.flags & BF_VALID) != 0 && hd_psb.state != BS_DOWN;
     end
+  // (the NAT return hash's backend: the pre-schedule's while the packet
+  // is in the match, where a miss takes it; a hit or another path leaves
+  // `be` apart from it, which the hash sees as a change, above)
+  always_ff @(posedge clk) begin
+    if (pop_x) nt_pre <= hd_ps;
+    else if (st != S_DISP && st != S_M_GO && st != S_M_W) nt_pre <= 1'b0;
+    if (rst) nt_pre <= 1'b0;
+  end
+  assign nt_key = nt_pre ? nat_key_of(pk_psb.addr, pk_psb.port, pk_psb.flags, nk_src, nk_sport, nk_dport, nk_proto)
+                         : nat_key;
   // (one tagged index in flight: the packet's that took one, or a dropped
   // pre-match's, is not the head's)
   assign lx_pm = pm_iss && pv_ok && lxs_t == '0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The RTL against the cycle model on the traces of docs/spec.md §12.3's
 # table ("Where they stand"): examples/basic.toml on the small target
-# (its Maglev tables 8191 long), a NAT-only config (its `api` VIP), and
+# (its Maglev tables 8191 long), a NAT-only config (its `api` VIP, round
+# robin; and the same on Maglev, `nat-maglev`), and
 # `lbnic gen` traces from lone packets to line rate; the slow-* rows run
 # basic.toml on the slow-memory target (the outstanding-read limit,
 # decision 9). For each trace,
@@ -59,11 +60,17 @@ api = [v for v in rest.split("[[vip]]\n") if v.startswith('name = "api"')]
 if not api:
     sys.exit("examples/basic.toml has no `api` VIP")
 open(f"{out}/nat.toml", "w").write(head + "[[vip]]\n" + api[0])
+# the same VIP on Maglev (CT_REQ's pre-schedule reads its backend ahead)
+mg = api[0].replace('scheduler = "rr"', 'scheduler = "maglev"\ntable_size = 8191')
+if mg == api[0]:
+    sys.exit("examples/basic.toml's `api` VIP is no longer `scheduler = \"rr\"`")
+open(f"{out}/nat-maglev.toml", "w").write(head + "[[vip]]\n" + mg)
 # the same on the slow memory (the outstanding-read limit, spec §12.3 decision 9)
 open(f"{out}/slow.toml", "w").write(s.replace("targets/small.toml", "targets/slow-memory.toml"))
 PY
 lbnic compile "$dir/basic.toml" -o "$dir/basic.img" >/dev/null
 lbnic compile "$dir/nat.toml" -o "$dir/nat.img" >/dev/null
+lbnic compile "$dir/nat-maglev.toml" -o "$dir/nat-maglev.img" >/dev/null
 lbnic compile "$dir/slow.toml" -o "$dir/slow.img" >/dev/null
 
 # name | config | gen options (the table's rows, in its order)
@@ -78,6 +85,8 @@ traces=(
     "nat-2M|nat|-n 2000 --flows 500 --rate pps:2000000"
     "nat-5M|nat|-n 2000 --flows 500 --rate pps:5000000"
     "nat-10M|nat|-n 2000 --flows 500 --rate pps:10000000"
+    "nat-maglev-2M|nat-maglev|-n 2000 --flows 500 --rate pps:2000000"
+    "nat-maglev-10M|nat-maglev|-n 2000 --flows 500 --rate pps:10000000"
     "64B-line|basic|-n 3000 --flows 100000 --sizes 64 --rate line"
     "imix-line|basic|-n 3000 --flows 10000 --sizes imix --rate line"
     "65B-line|basic|-n 3000 --flows 1000 --sizes 65 --rate line"
