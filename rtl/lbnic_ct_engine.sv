@@ -659,7 +659,7 @@ module lbnic_ct_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign rr_we = ((st == S_LUT_GO && sp_out == '0) || rr_wb) && rr_upd && 32'(s_slot) < MAX_VIPS;
   assign rr_wdata = (idx + 1 == v.lut_size) ? 32'h0 : idx + 1;
-  lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB)) u_rr (
+  lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB), .A_READ(1'b0)) u_rr (
       .clk,
       .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rr_a_rdata),
       .b_en(1'b1), .b_addr(SB'(m.slot)), .b_rdata(rr_rdata)
@@ -668,7 +668,7 @@ module lbnic_ct_engine #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [31:0]   rrh_a_rdata;  // port A only writes
   /* verilator lint_on UNUSEDSIGNAL */
-  lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB)) u_rrh (
+  lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB), .A_READ(1'b0)) u_rrh (
       .clk,
       .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rrh_a_rdata),
       .b_en(1'b1), .b_addr(SB'(g_slot)), .b_rdata(rrh_rdata)
@@ -1303,7 +1303,7 @@ module lbnic_ct_engine #(
   logic [$clog2(N)-1:0] rf_i;
   logic [BW-1:0] rf_a;
   logic [NR-1:0] rf_bz;
-  lbnic_ram #(.WIDTH(1), .DEPTH(NB), .AW(BW), .STYLE("block")) u_hints (
+  lbnic_ram #(.WIDTH(1), .DEPTH(NB), .AW(BW), .STYLE("block"), .A_READ(1'b0)) u_hints (
       .clk,
       .a_en(h_we), .a_we(1'b1), .a_addr(h_waddr), .a_wdata(h_wdata), .a_rdata(h_a_rdata),
       .b_en(h_ren), .b_addr(h_raddr), .b_rdata(h_rdata)
@@ -2335,13 +2335,13 @@ module lbnic_ct_engine #(
   assign qb_wad = fw_wb ? fw_we[2*QB-1:QB] : us_w[1] ? us_e[2*QB-1:QB] : ct_rsp_tag[QB:1];
   assign qa_wd = fw_wa ? fw_wd[BBITS-1:0] : us_w[0] ? us_data[BBITS-1:0] : ct_rsp_data;
   assign qb_wd = fw_wb ? fw_wd[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
-  lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qa (
+  lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB), .A_READ(1'b0)) u_qa (
       .clk,
       .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
       .a_wdata(qa_wd), .a_rdata(q_ra),
       .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_da)
   );
-  lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB)) u_qb (
+  lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB), .A_READ(1'b0)) u_qb (
       .clk,
       .a_en(rsp_qb || fw_wb || us_w[1]), .a_we(1'b1), .a_addr(qb_wad),
       .a_wdata(qb_wd), .a_rdata(q_rb),

@@ -9,6 +9,12 @@
 // and zero on an FPGA after configuration; the host writes every byte it
 // commits (the COMMIT CRC covers the whole bank).
 //
+// A_READ = 0: port A only writes (a_rdata is 0). The conntrack engine's
+// RAMs never read on port A; Yosys synthesises each module on its own
+// (scripts/synth.sh), so a read port whose output the user leaves unused
+// was built anyway, its address register behind the write address's logic
+// (4 of the engine's 40 deepest endpoints, issue 13).
+//
 // STYLE picks the FPGA memory (docs/spec.md §1.1, §13 "Synthesis"): "auto"
 // (the tool's choice by cost), "block" (block RAM) or "ultra" (URAM288), as
 // the `ram_style` attribute that Yosys `memory_libmap` and Vivado read.
@@ -16,7 +22,8 @@ module lbnic_ram #(
     parameter int unsigned WIDTH = 64,
     parameter int unsigned DEPTH = 1024,
     parameter int unsigned AW = (DEPTH > 1) ? $clog2(DEPTH) : 1,
-    parameter logic [39:0] STYLE = "auto"  // 5 characters: "block", "ultra"
+    parameter logic [39:0] STYLE = "auto",  // 5 characters: "block", "ultra"
+    parameter bit A_READ = 1'b1
 ) (
     input  logic             clk,
     input  logic             a_en,
@@ -35,8 +42,9 @@ module lbnic_ram #(
     always_ff @(posedge clk) begin
       if (a_en) begin
         if (a_we) mem[a_addr] <= a_wdata;
-        else a_rdata <= mem[a_addr];
+        else if (A_READ) a_rdata <= mem[a_addr];
       end
+      if (!A_READ) a_rdata <= '0;
     end
     always_ff @(posedge clk) begin
       if (b_en) b_rdata <= mem[b_addr];
@@ -46,8 +54,9 @@ module lbnic_ram #(
     always_ff @(posedge clk) begin
       if (a_en) begin
         if (a_we) mem[a_addr] <= a_wdata;
-        else a_rdata <= mem[a_addr];
+        else if (A_READ) a_rdata <= mem[a_addr];
       end
+      if (!A_READ) a_rdata <= '0;
     end
     always_ff @(posedge clk) begin
       if (b_en) b_rdata <= mem[b_addr];
@@ -57,8 +66,9 @@ module lbnic_ram #(
     always_ff @(posedge clk) begin
       if (a_en) begin
         if (a_we) mem[a_addr] <= a_wdata;
-        else a_rdata <= mem[a_addr];
+        else if (A_READ) a_rdata <= mem[a_addr];
       end
+      if (!A_READ) a_rdata <= '0;
     end
     always_ff @(posedge clk) begin
       if (b_en) b_rdata <= mem[b_addr];
