@@ -355,6 +355,15 @@ module lbnic_ct_engine #(
   logic [WB-1:0]             r_hit_way;
   logic [15:0]               r_hit_vip, r_hit_be;
   lbnic_pkg::ct_way_t        r_touched, r_new;
+  // S_POSTSCHED's new entry: r_new with its VIP and backend (a struct of
+  // the module's, set here: a struct local to a block has fields Yosys
+  // 0.23 takes for new wires, so they were never set in its netlist)
+  lbnic_pkg::ct_way_t        nw;
+  always_comb begin
+    nw = r_new;
+    nw.vip = s_slot;
+    nw.backend = s_local;
+  end
   logic [1:0]                r_kind;
   logic                      r_ins_b, r_aged;
   logic [WB-1:0]             r_ins_way;
@@ -739,38 +748,32 @@ module lbnic_ct_engine #(
   // port (the flow's destination port when the backend has none) -> the
   // client, of the flow (a VIP packet's key, or a first fragment's own
   // 5-tuple).
-  // (the flow's side of it; the backend's is nat_key_of's argument)
-  logic [127:0] nk_src;
-  logic [15:0] nk_sport, nk_dport;
-  logic [7:0] nk_proto;
+  // nat_key_ps: the same with the backend of CT_REQ's pre-schedule (the
+  // NAT return hash's, nt_key below). (Struct fields set in always_comb:
+  // Yosys 0.23 takes a field of a function's struct result for a new wire.)
+  lbnic_pipe_pkg::ct_key_t nat_key, nat_key_ps;
   always_comb begin
+    logic [15:0] fdport;
+    nat_key = '0;
     if (cls == lbnic_pipe_pkg::CLASS_FRAGMENT) begin
-      nk_src = p.src;
-      nk_sport = p.sport;
-      nk_dport = p.dport;
-      nk_proto = p.proto;
+      nat_key.dst = p.src;
+      nat_key.dport = p.sport;
+      fdport = p.dport;
+      nat_key.proto = p.proto;
     end else begin
-      nk_src = m.key.src;
-      nk_sport = m.key.sport;
-      nk_dport = m.key.dport;
-      nk_proto = m.key.proto;
+      nat_key.dst = m.key.src;
+      nat_key.dport = m.key.sport;
+      fdport = m.key.dport;
+      nat_key.proto = m.key.proto;
     end
+    nat_key_ps = nat_key;
+    nat_key.src = be.addr;
+    nat_key.sport = (be.port != 0) ? be.port : fdport;
+    nat_key.v6 = (be.flags & BF_V6) != 0;
+    nat_key_ps.src = pk_psb.addr;
+    nat_key_ps.sport = (pk_psb.port != 0) ? pk_psb.port : fdport;
+    nat_key_ps.v6 = (pk_psb.flags & BF_V6) != 0;
   end
-  function automatic lbnic_pipe_pkg::ct_key_t nat_key_of(
-      input logic [127:0] baddr, input logic [15:0] bport, input logic [7:0] bflags,
-      input logic [127:0] fsrc, input logic [15:0] fsport, input logic [15:0] fdport,
-      input logic [7:0] fproto);
-    nat_key_of = '0;
-    nat_key_of.src = baddr;
-    nat_key_of.sport = (bport != 0) ? bport : fdport;
-    nat_key_of.dst = fsrc;
-    nat_key_of.dport = fsport;
-    nat_key_of.proto = fproto;
-    nat_key_of.v6 = (bflags & BF_V6) != 0;
-    nat_key_of.frag = 1'b0;
-  endfunction
-  lbnic_pipe_pkg::ct_key_t nat_key;
-  assign nat_key = nat_key_of(be.addr, be.port, be.flags, nk_src, nk_sport, nk_dport, nk_proto);
 
   // Whether a bucket keeps a free way at time t (its full hint is the
   // opposite): the one CT_EXEC writes, and a posted return entry's.
@@ -1141,17 +1144,19 @@ module lbnic_ct_engine #(
       .clk, .rst, .in_valid(ps1_v), .in_hash(ps1_h), .in_m(ps1_m),
       .out_valid(psi_v), .out_index(psi_index), .out_ct_a(psi_a), .out_ct_b(psi_b)
   );
+  // (the slot's VIP entry: a struct of the module's, not of a block, whose
+  // fields Yosys 0.23 takes for new wires)
+  /* verilator lint_off UNUSEDSIGNAL */ // (the fields scheduling reads)
+  lbnic_pkg::vip_t pv;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign pv = vips[VB*32'(ps0_s) +: VB];
   always_ff @(posedge clk) begin
-    /* verilator lint_off UNUSEDSIGNAL */ // (the fields scheduling reads)
-    lbnic_pkg::vip_t pv;
-    /* verilator lint_on UNUSEDSIGNAL */
     // (the packet taken, a VIP's: its slot's entry read the clock after)
     ps0_v <= in_valid && in_ready && in_need && in_meta.class_kind == lbnic_pipe_pkg::CLASS_VIP;
     ps0_e <= tl;
     ps0_g <= !q_pg[tl];
     ps0_s <= $bits(ps0_s)'(in_meta.slot);
     ps0_h <= in_meta.hash;
-    pv = vips[VB*32'(ps0_s) +: VB];
     ps1_v <= ps0_v && 32'(ps0_s) < MAX_VIPS && (pv.flags & VF_VALID) != 0
              && pv.lut_size != 0 && maglev(pv.sched);
     ps1_e <= ps0_e;
@@ -1239,8 +1244,7 @@ module lbnic_ct_engine #(
     else if (st != S_DISP && st != S_M_GO && st != S_M_W) nt_pre <= 1'b0;
     if (rst) nt_pre <= 1'b0;
   end
-  assign nt_key = nt_pre ? nat_key_of(pk_psb.addr, pk_psb.port, pk_psb.flags, nk_src, nk_sport, nk_dport, nk_proto)
-                         : nat_key;
+  assign nt_key = nt_pre ? nat_key_ps : nat_key;
   // (one tagged index in flight: the packet's that took one, or a dropped
   // pre-match's, is not the head's)
   assign lx_pm = pm_iss && pv_ok && lxs_t == '0;
@@ -2749,11 +2753,12 @@ module lbnic_ct_engine #(
   assign x_ins_way = pk_have ? pm_ins_way : mo_ins_way;
   assign x_aged = pk_have ? pm_aged : mo_aged;
   assign x_new = pk_have ? pm_new : mo_new;
+  // (the head's parse as a struct of the module's: see pv)
+  /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
+  lbnic_pipe_pkg::parsed_t hp;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign hp = hd_parsed;
   always_ff @(posedge clk) begin
-    /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
-    lbnic_pipe_pkg::parsed_t hp;
-    /* verilator lint_on UNUSEDSIGNAL */
-    hp = hd_parsed;
     if (pop || pm_rd) begin
       g_key <= hd_meta.key;
       g_rev <= hd_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
@@ -3479,10 +3484,6 @@ module lbnic_ct_engine #(
         st <= S_POSTSCHED;
       end
       S_POSTSCHED: begin
-        lbnic_pkg::ct_way_t nw;
-        nw = r_new;
-        nw.vip = s_slot;
-        nw.backend = s_local;
         dec <= '0;
         dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
         dec.slot <= s_slot;

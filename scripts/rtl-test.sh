@@ -181,6 +181,12 @@ synth_all() {
             echo "FAIL synth $n (log: $build/$n.yosys.log)"
             return 1
         fi
+        # a name Yosys could not resolve is a new wire, and the netlist is
+        # not the RTL (Yosys 0.23: a field of a struct declared in a block)
+        if grep -q 'is implicitly declared' "$build/$n.yosys.log"; then
+            echo "FAIL synth $n: $(grep -m1 'is implicitly declared' "$build/$n.yosys.log") (log: $build/$n.yosys.log)"
+            return 1
+        fi
         # the last count is the whole hierarchy's
         msg="synth${run:+ (coarse)} $n${synth_top[$n]:+ (as rtl/synth/${synth_top[$n]}.sv)}: $(awk '/Number of cells:/ {c = $4} END {print c}' "$build/$n.stat") cells"
         [ "$depth" = 0 ] || msg+=", LUT6 depth $(sed -n 's/.*(length=\([0-9]*\)).*/\1/p' "$build/$n.ltp")"

@@ -95,6 +95,12 @@ set -euo pipefail
 d=$SY_DIR
 # 1. elaborate once: parameters resolved, each submodule a derived module
 yosys -q -l "$d/yosys.log" -p "$SY_READ; hierarchy -check -top $SY_TOP; write_rtlil $d/elab.il" >"$d/yosys.out" 2>&1
+# (a name Yosys could not resolve is a new wire: the netlist would not be
+# the RTL; Yosys 0.23 so takes a field of a struct declared in a block)
+if grep -q 'is implicitly declared' "$d/yosys.log"; then
+    echo "FAIL: $(grep -m1 'is implicitly declared' "$d/yosys.log") (log: $d/yosys.log)" >&2
+    exit 1
+fi
 # 2. the top's submodules, the largest first (RTLIL text with what each
 # instantiates): "part-N module key" lines, then the top's own; a key is
 # the digest of what the part's synthesis reads (its modules' text with
