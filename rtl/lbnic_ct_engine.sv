@@ -2305,21 +2305,32 @@ module lbnic_ct_engine #(
   end
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
-  // the next), a slot a side a clock, the lowest
+  // the next), a slot a side a clock, the lowest; in the clock its entry's
+  // read returns, in place of the read's data (fw_rf): a port the response
+  // took was a clock of the entry's, where the cycle model's CT_EXEC reads
+  // the bucket as its data is in (a packet read under a posted unit's lock,
+  // nat-maglev-2M)
   logic [2*QB-1:0] fw_we;  // the entry and data of the side's write
   logic [2*BBITS-1:0] fw_wd;
+  logic [FS-1:0] fw_rf;
+  for (genvar t = 0; t < FS; t++) begin : g_fw_rf
+    assign fw_rf[t] = !fw_nr[t] && (t / FWK == 1 ? rsp_qb : rsp_qa)
+                      && ct_rsp_tag[QB:1] == fw_e[QB*t +: QB];
+  end
   always_comb begin
     for (int g = 0; g < 2; g++) begin
-      logic any;
+      logic any, ok;
       any = 1'b0;
       fw_we[QB*g +: QB] = '0;
       fw_wd[BBITS*g +: BBITS] = '0;
       for (int k = 0; k < FWK; k++) begin
         int t;
         t = FWK * g + k;
-        fw_w[t] = fw_pend[t] && (fw_in[t] || fw_nr[t]) && !(g == 1 ? rsp_qb : rsp_qa) && !fw_hit[t]
-                  && !any;
-        any = any || (fw_pend[t] && (fw_in[t] || fw_nr[t]) && !fw_hit[t]);
+        // (with a response on the side's port only its entry's slot)
+        ok = fw_pend[t] && !fw_hit[t]
+             && ((g == 1 ? rsp_qb : rsp_qa) ? fw_rf[t] : (fw_in[t] || fw_nr[t]));
+        fw_w[t] = ok && !any;
+        any = any || ok;
         // (one-hot: ORed)
         if (fw_w[t]) begin
           fw_we[QB*g +: QB] = fw_we[QB*g +: QB] | fw_e[QB*t +: QB];
