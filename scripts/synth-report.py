@@ -34,11 +34,17 @@ from collections import Counter, defaultdict
 FF_TYPES = {"FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE"}
 LUT_RE = re.compile(r"^LUT[1-6]$")
 LUTRAM_RE = re.compile(r"^RAM(32|64|128|256|512)(X\d+[SD]?|M\d*)")
-# A LUTRAM reads asynchronously (address to output: one level) but writes
-# on the clock: its data and write-enable pins end a path, as a flip-flop's
-# D does. (The write address of a single-port RAM is also its read address,
-# so address pins stay combinational.)
-LUTRAM_WRITE_RE = re.compile(r"^(D|DI[A-H]?|WE|WCLK)$")
+# A LUTRAM reads asynchronously (a port's address to its output: one
+# level) but writes on the clock: its data, write-enable and write-address
+# pins end a path, as a flip-flop's D does. Each read output depends on its
+# own port's address only (DOA on ADDRA, SPO on A, DPO on DPRA); the write
+# address (ADDRH of a RAM32M16, ADDRD of a RAM64M, A of a RAM32X1D) is also
+# the last port's read address, so it is both an endpoint and that port's
+# read path. `split_lutrams` makes a cell per read port and one (WADR) for
+# the write: walked as one cell, the write address reached every read
+# output and the register behind it, a level more than the hardware has
+# (the conntrack engine's queue RAMs at stop 56).
+LUTRAM_WRITE_RE = re.compile(r"^(D|DI[A-H]?|WE|WCLK|WADR)$")
 SRL_TYPES = {"SRL16E", "SRLC16E", "SRLC32E"}
 MUXF_TYPES = {"MUXF7", "MUXF8", "MUXF9"}
 CARRY_TYPES = {"CARRY8", "CARRY4"}
@@ -122,8 +128,56 @@ def net_names(mod):
     return {b: v[1] for b, v in names.items()}
 
 
+def lutram_reads(conns, dirs):
+    """A LUTRAM's read outputs -> the input pins each reads through, and
+    the write-address pins."""
+    ins = [p for p in conns if dirs.get(p, "input") != "output" and not LUTRAM_WRITE_RE.match(p)]
+    letters = sorted(p[4:] for p in ins if re.fullmatch(r"ADDR[A-H]", p))
+    a_pins = [p for p in ins if re.fullmatch(r"A\d*", p)]
+    reads = {}
+    for out in (p for p in conns if dirs.get(p) == "output"):
+        m = re.fullmatch(r"DO([A-H])", out)
+        if m and f"ADDR{m.group(1)}" in conns:
+            reads[out] = [f"ADDR{m.group(1)}"]
+        elif out in ("SPO", "O") and a_pins:
+            reads[out] = a_pins
+        elif out == "DPO":
+            reads[out] = [p for p in ins if re.fullmatch(r"DPRA\d*", p)] or ins
+        else:
+            reads[out] = ins
+    waddr = [f"ADDR{letters[-1]}"] if letters else a_pins
+    return reads, waddr
+
+
+def split_lutrams(cells):
+    """Each LUTRAM cell as a cell per read output (its address pins to it)
+    and a write cell whose inputs (data, enable, clock, WADR: the write
+    address) end paths."""
+    out = {}
+    for name, c in cells.items():
+        if classify(c) != "lutram":
+            out[name] = c
+            continue
+        conns, dirs = c["connections"], c["port_directions"]
+        reads, waddr = lutram_reads(conns, dirs)
+        for port, pins in reads.items():
+            out[f"{name}.{port}"] = {
+                "type": c["type"],
+                "connections": {port: conns[port], **{p: conns[p] for p in pins}},
+                "port_directions": {port: "output", **{p: "input" for p in pins}},
+            }
+        w = {p: conns[p] for p in conns if LUTRAM_WRITE_RE.match(p)}
+        w["WADR"] = [b for p in waddr for b in conns[p]]
+        out[f"{name}.write"] = {
+            "type": c["type"],
+            "connections": w,
+            "port_directions": {p: "input" for p in w},
+        }
+    return out
+
+
 def depth(mod, npaths):
-    cells = mod["cells"]
+    cells = split_lutrams(mod["cells"])
     kinds = {name: classify(c) for name, c in cells.items()}
     # driver of each bit, consumers of each bit (combinational cells only)
     driver = {}
