@@ -2012,8 +2012,34 @@ module lbnic_ct_engine #(
     if (!rst && hd_locked != (!hd_dir && (e_lka[hd] || e_lkb[hd])))
       $error("lbnic_ct_engine: the head's lock apart from hd_dir and its lock bits");
 `endif
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqa (.words(q_hqa), .index(ip), .word(qha));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hqb (.words(q_hqb), .index(ip), .word(qhb));
+  // q_hq* at ip read a clock ahead (qha / qhb), as x_q* is (exa_ip): the
+  // next values at ip and ip + 1 with the pop's clear applied last (hq0*,
+  // hq1*), an entry taken at either in a register of its own (hqn*,
+  // chosen by hn0 / hn1), the choice by ip_mv; the 16:1 read at ip was in
+  // front of the clear and the slots' take, 9 LUT levels into q_nr1 at
+  // e9daa0a (issue 13)
+  logic hq0a, hq1a, hq0b, hq1b, hqna, hqnb, hn0, hn1;
+  always_ff @(posedge clk) begin
+    logic [QB-1:0] i1;
+    logic enq;
+    i1 = ip + 1'b1;
+    enq = in_valid && in_ready;
+    hq0a <= q_hqa[ip] && !(pop && hd == q_ysa[QB*ip +: QB]);
+    hq1a <= q_hqa[i1] && !(pop && hd == q_ysa[QB*i1 +: QB]);
+    hq0b <= q_hqb[ip] && !(pop && hd == q_ysb[QB*ip +: QB]);
+    hq1b <= q_hqb[i1] && !(pop && hd == q_ysb[QB*i1 +: QB]);
+    hqna <= in_hqa && !(pop && hd == in_ysa);
+    hqnb <= in_hqb && !(pop && hd == in_ysb);
+    hn0 <= enq && tl == ip;
+    hn1 <= enq && tl == i1;
+  end
+  assign qha = ip_mv ? (hn1 ? hqna : hq1a) : (hn0 ? hqna : hq0a);
+  assign qhb = ip_mv ? (hn1 ? hqnb : hq1b) : (hn0 ? hqnb : hq0b);
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (qha != q_hqa[ip] || qhb != q_hqb[ip]))
+      $error("lbnic_ct_engine: qha / qhb apart from q_hqa / q_hqb at ip");
+`endif
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lka (.words(e_lka), .index(ip), .word(lka));
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lkb (.words(e_lkb), .index(ip), .word(lkb));
   lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lua (.words(e_lua), .index(ip), .word(lua));
@@ -2341,6 +2367,24 @@ module lbnic_ct_engine #(
   end
   assign fw_wa = |fw_w[FWK-1:0];
   assign fw_wb = |fw_w[FS-1:FWK];
+  // The RAMs' write enables from the slots' terms, not through fw_w's
+  // order and response choice (with a response the port writes anyway;
+  // without one a slot's write, else the unit slot's): fw_in through fw_w
+  // was 9 LUT levels into the enable with fw_rf (stop 56)
+  logic [1:0] fw_pe;
+  always_comb
+    for (int g = 0; g < 2; g++) begin
+      fw_pe[g] = 1'b0;
+      for (int k = 0; k < FWK; k++)
+        fw_pe[g] = fw_pe[g] || (fw_pend[FWK*g + k] && !fw_hit[FWK*g + k]
+                                && (fw_in[FWK*g + k] || fw_nr[FWK*g + k]));
+    end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && ((rsp_qa || fw_wa || us_w[0]) != (rsp_qa || us_pend[0] || fw_pe[0])
+                 || (rsp_qb || fw_wb || us_w[1]) != (rsp_qb || us_pend[1] || fw_pe[1])))
+      $error("lbnic_ct_engine: the queue RAMs' write enables apart from their writes");
+`endif
   // (the unit slot's write after both: its entry waits for it)
   assign us_w[0] = us_pend[0] && !rsp_qa && !fw_wa;
   assign us_w[1] = us_pend[1] && !rsp_qb && !fw_wb;
@@ -2352,13 +2396,13 @@ module lbnic_ct_engine #(
   assign qb_wd = fw_wb ? fw_wd[2*BBITS-1:BBITS] : us_w[1] ? us_data[2*BBITS-1:BBITS] : ct_rsp_data;
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB), .A_READ(1'b0)) u_qa (
       .clk,
-      .a_en(rsp_qa || fw_wa || us_w[0]), .a_we(1'b1), .a_addr(qa_wad),
+      .a_en(rsp_qa || us_pend[0] || fw_pe[0]), .a_we(1'b1), .a_addr(qa_wad),
       .a_wdata(qa_wd), .a_rdata(q_ra),
       .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_da)
   );
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB), .A_READ(1'b0)) u_qb (
       .clk,
-      .a_en(rsp_qb || fw_wb || us_w[1]), .a_we(1'b1), .a_addr(qb_wad),
+      .a_en(rsp_qb || us_pend[1] || fw_pe[1]), .a_we(1'b1), .a_addr(qb_wad),
       .a_wdata(qb_wd), .a_rdata(q_rb),
       .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_db)
   );
