@@ -2352,10 +2352,11 @@ module lbnic_ct_engine #(
       for (int k = 0; k < FWK; k++) begin
         int t;
         t = FWK * g + k;
-        // (with a response on the side's port only its entry's slot)
-        ok = fw_pend[t] && !fw_hit[t]
-             && ((g == 1 ? rsp_qb : rsp_qa) ? fw_rf[t] : (fw_in[t] || fw_nr[t]));
-        fw_w[t] = ok && !any;
+        // (with a response on the side's port only its entry's slot, at
+        // most one, chosen last: inside each slot's term it was a ninth
+        // LUT level from fw_in into the entries' state, stop 56)
+        ok = fw_pend[t] && !fw_hit[t] && (fw_in[t] || fw_nr[t]);
+        fw_w[t] = (g == 1 ? rsp_qb : rsp_qa) ? fw_pend[t] && !fw_hit[t] && fw_rf[t] : ok && !any;
         any = any || ok;
         // (one-hot: ORed)
         if (fw_w[t]) begin
