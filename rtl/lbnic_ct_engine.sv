@@ -2024,9 +2024,9 @@ module lbnic_ct_engine #(
     logic enq;
     i1 = ip + 1'b1;
     enq = in_valid && in_ready;
-    hq0a <= q_hqa[ip] && !(pop && hd == q_ysa[QB*ip +: QB]);
+    hq0a <= q_hqa[ip] && !(pop && hd == srca);
     hq1a <= q_hqa[i1] && !(pop && hd == q_ysa[QB*i1 +: QB]);
-    hq0b <= q_hqb[ip] && !(pop && hd == q_ysb[QB*ip +: QB]);
+    hq0b <= q_hqb[ip] && !(pop && hd == srcb);
     hq1b <= q_hqb[i1] && !(pop && hd == q_ysb[QB*i1 +: QB]);
     hqna <= in_hqa && !(pop && hd == in_ysa);
     hqnb <= in_hqb && !(pop && hd == in_ysb);
@@ -2339,6 +2339,11 @@ module lbnic_ct_engine #(
   logic [2*QB-1:0] fw_we;  // the entry and data of the side's write
   logic [2*BBITS-1:0] fw_wd;
   logic [FS-1:0] fw_rf;
+  // The RAMs' write enables from the slots' terms (fw_pe: any slot's), not
+  // through fw_w's order and response choice (with a response the port
+  // writes anyway; without one a slot's write, else the unit slot's):
+  // fw_in through fw_w was 9 LUT levels into the enable with fw_rf (stop 56)
+  logic [1:0] fw_pe;
   for (genvar t = 0; t < FS; t++) begin : g_fw_rf
     assign fw_rf[t] = !fw_nr[t] && (t / FWK == 1 ? rsp_qb : rsp_qa)
                       && ct_rsp_tag[QB:1] == fw_e[QB*t +: QB];
@@ -2364,22 +2369,11 @@ module lbnic_ct_engine #(
           fw_wd[BBITS*g +: BBITS] = fw_wd[BBITS*g +: BBITS] | fw_data[BBITS*t +: BBITS];
         end
       end
+      fw_pe[g] = any;
     end
   end
   assign fw_wa = |fw_w[FWK-1:0];
   assign fw_wb = |fw_w[FS-1:FWK];
-  // The RAMs' write enables from the slots' terms, not through fw_w's
-  // order and response choice (with a response the port writes anyway;
-  // without one a slot's write, else the unit slot's): fw_in through fw_w
-  // was 9 LUT levels into the enable with fw_rf (stop 56)
-  logic [1:0] fw_pe;
-  always_comb
-    for (int g = 0; g < 2; g++) begin
-      fw_pe[g] = 1'b0;
-      for (int k = 0; k < FWK; k++)
-        fw_pe[g] = fw_pe[g] || (fw_pend[FWK*g + k] && !fw_hit[FWK*g + k]
-                                && (fw_in[FWK*g + k] || fw_nr[FWK*g + k]));
-    end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && ((rsp_qa || fw_wa || us_w[0]) != (rsp_qa || us_pend[0] || fw_pe[0])
