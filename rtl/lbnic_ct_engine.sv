@@ -2316,8 +2316,19 @@ module lbnic_ct_engine #(
   logic rsp_qa, rsp_qb, fw_wa, fw_wb;
   assign rsp_qa = rsp_q && !ct_rsp_tag[0];
   assign rsp_qb = rsp_q && ct_rsp_tag[0];
-  // (fw_in: the forwarded side's read is in, GOT)
+  // fw_in: the forwarded side's read is in (its entry's side GOT), a
+  // register per slot kept by the slot's events, where the 16:1 read of
+  // the entries' states at fw_e was the deepest path into every entry's
+  // state and the queue RAMs (9 LUT levels, stop 56). While a slot is on,
+  // its entry's side only goes to GOT: by its read's response (fw_rf); a
+  // write of the bucket keeps the side (the slot keeps the write), and a
+  // cancel, a drop or the host's release let the slot go. Taken by the
+  // hazard table's clear, the entry has issued no read (NEED, or OUT for a
+  // side not read); armed for a unit's write, it is one that read the
+  // bucket (GOT). Simulation checks it against the read.
+`ifndef SYNTHESIS
   logic [DEPTH-1:0] e_gota, e_gotb;
+  logic [FS-1:0] fw_in_rd;
   always_comb begin
     for (int i = 0; i < DEPTH; i++) begin
       e_gota[i] = q_sa[2*i +: 2] == QS_GOT;
@@ -2326,9 +2337,14 @@ module lbnic_ct_engine #(
   end
   for (genvar t = 0; t < FS; t++) begin : g_fw_in
     lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_fw_in (
-        .words(t / FWK == 1 ? e_gotb : e_gota), .index(fw_e[QB*t +: QB]), .word(fw_in[t])
+        .words(t / FWK == 1 ? e_gotb : e_gota), .index(fw_e[QB*t +: QB]), .word(fw_in_rd[t])
     );
   end
+  always_ff @(posedge clk)
+    for (int t = 0; t < FS; t++)
+      if (!rst && fw_on[t] && fw_in[t] != fw_in_rd[t])
+        $error("lbnic_ct_engine: slot %0d's fw_in apart from its entry's state", t);
+`endif
   // the kept bucket into the entry's data, over its read's (not in a clock
   // that takes another write of the bucket: that one is kept, and goes in
   // the next), a slot a side a clock, the lowest; in the clock its entry's
@@ -2470,6 +2486,10 @@ module lbnic_ct_engine #(
   // unit slot (us_arm, us_*); another such entry reads again as before.
   logic [1:0] uf_arm, us_arm;
   logic [2*QB-1:0] uf_e;
+  // uf_e one-hot (uf_oh), for q_fka / q_fkb: its encode, then each
+  // entry's compare with it, were 8 LUT levels from a unit's match into
+  // those registers (stop 56)
+  logic [2*DEPTH-1:0] uf_oh;
   logic uf_on;
   logic [NRB-1:0] uf_u;
   logic [BW-1:0] uf_bk;
@@ -2497,6 +2517,7 @@ module lbnic_ct_engine #(
     // the first entry for every unit and lock side, chosen after by the
     // unit and its side (they come from the match's outcome)
     uf_e = '0;
+    uf_oh = '0;
     for (int g = 0; g < 2; g++) begin
       logic any;
       any = 1'b0;
@@ -2504,9 +2525,11 @@ module lbnic_ct_engine #(
         for (int l = 0; l < 2; l++) begin
           logic f, fin;
           logic [QB-1:0] fe;
+          logic [DEPTH-1:0] foh;
           f = 1'b0;
           fin = 1'b0;
           fe = '0;
+          foh = '0;
           for (int i = 0; i < DEPTH; i++) begin
             logic [1:0] sv;
             sv = g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
@@ -2515,6 +2538,7 @@ module lbnic_ct_engine #(
                            : (l == 1 ? q_eab[NR*i + u] : q_eaa[NR*i + u]))) begin
               f = 1'b1;
               fe = QB'(i);
+              foh[i] = 1'b1;
               fin = g == 1 ? |q_fkb[FWK*i +: FWK] : |q_fka[FWK*i +: FWK];
             end
           end
@@ -2524,6 +2548,7 @@ module lbnic_ct_engine #(
           if (uf_sel[u] && uf_bside[u] == (l == 1)) begin
             any = f && !fin;
             uf_e[QB*g +: QB] = fe;
+            uf_oh[DEPTH*g +: DEPTH] = foh;
           end
         end
       end
@@ -2531,6 +2556,12 @@ module lbnic_ct_engine #(
       us_arm[g] = any && uf_on && fw_full[g] && !us_on[g] && !(host_q && !ct_host);
     end
   end
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    for (int g = 0; g < 2; g++)
+      if (!rst && uf_arm[g] && uf_oh[DEPTH*g +: DEPTH] != DEPTH'(1) << uf_e[QB*g +: QB])
+        $error("lbnic_ct_engine: uf_oh apart from uf_e");
+`endif
   // the hazard table's clear takes the side's lowest free slot; the unit's
   // arming its highest, unless that is the same one
   always_comb
@@ -2667,7 +2698,7 @@ module lbnic_ct_engine #(
       for (int i = 0; i < DEPTH; i++) begin
         logic b;
         b = g ? q_fkb[FWK*i + t % FWK] : q_fka[FWK*i + t % FWK];
-        if ((tc && ip == QB'(i)) || (fw_ua[t] && uf_e[QB*g +: QB] == QB'(i))) b = 1'b1;
+        if ((tc && ip == QB'(i)) || (fw_ua[t] && uf_oh[DEPTH*g + i])) b = 1'b1;
         if (fw_rel[t]) b = 1'b0;
         if (g) q_fkb[FWK*i + t % FWK] <= b;
         else q_fka[FWK*i + t % FWK] <= b;
@@ -2692,6 +2723,8 @@ module lbnic_ct_engine #(
         fw_nr[t] <= 1'b0;
         fw_uid[NRB*t +: NRB] <= uf_u;
       end
+      if (tc) fw_in[t] <= 1'b0;
+      else if (fw_ua[t] || fw_rf[t]) fw_in[t] <= 1'b1;
       if (fw_hit[t]) begin
         fw_got[t] <= 1'b1;
         fw_data[BBITS*t +: BBITS] <= ct_wr_data;
