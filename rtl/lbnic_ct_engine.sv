@@ -1685,6 +1685,7 @@ module lbnic_ct_engine #(
   // the slot the hazard table's clear takes now (fw_tc), the unit's arming
   // (fw_ua), and the slots let go (fw_rel)
   logic [FS-1:0] fw_tc, fw_ua, fw_rel;
+  logic [FS-1:0] fw_us;  // fw_ua but for the arming's entry (uf_set)
   always_comb begin
     // (compared with hd: read out of q_fka / q_fkb at hd it was 10 LUT
     // levels into the FSM's state through pop, stop 54)
@@ -2486,10 +2487,11 @@ module lbnic_ct_engine #(
   // unit slot (us_arm, us_*); another such entry reads again as before.
   logic [1:0] uf_arm, us_arm;
   logic [2*QB-1:0] uf_e;
-  // uf_e one-hot (uf_oh), for q_fka / q_fkb: its encode, then each
-  // entry's compare with it, were 8 LUT levels from a unit's match into
-  // those registers (stop 56)
-  logic [2*DEPTH-1:0] uf_oh;
+  // The entry q_fka / q_fkb take at the arming (one-hot: the chosen unit
+  // and lock side's first entry, not in a slot), with the arming's terms
+  // but `any` (fw_us): uf_e's encode compared per entry, behind `any`, was
+  // 8 LUT levels from a unit's match into those registers (stop 56)
+  logic [2*DEPTH-1:0] uf_set;
   logic uf_on;
   logic [NRB-1:0] uf_u;
   logic [BW-1:0] uf_bk;
@@ -2517,7 +2519,7 @@ module lbnic_ct_engine #(
     // the first entry for every unit and lock side, chosen after by the
     // unit and its side (they come from the match's outcome)
     uf_e = '0;
-    uf_oh = '0;
+    uf_set = '0;
     for (int g = 0; g < 2; g++) begin
       logic any;
       any = 1'b0;
@@ -2548,7 +2550,7 @@ module lbnic_ct_engine #(
           if (uf_sel[u] && uf_bside[u] == (l == 1)) begin
             any = f && !fin;
             uf_e[QB*g +: QB] = fe;
-            uf_oh[DEPTH*g +: DEPTH] = foh;
+            if (!fin) uf_set[DEPTH*g +: DEPTH] = foh;
           end
         end
       end
@@ -2558,9 +2560,11 @@ module lbnic_ct_engine #(
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
-    for (int g = 0; g < 2; g++)
-      if (!rst && uf_arm[g] && uf_oh[DEPTH*g +: DEPTH] != DEPTH'(1) << uf_e[QB*g +: QB])
-        $error("lbnic_ct_engine: uf_oh apart from uf_e");
+    for (int t = 0; t < FS; t++)
+      for (int i = 0; i < DEPTH; i++)
+        if (!rst && (fw_us[t] && uf_set[DEPTH*(t/FWK) + i])
+                    != (fw_ua[t] && uf_e[QB*(t/FWK) +: QB] == QB'(i)))
+          $error("lbnic_ct_engine: the arming's entry in q_fk apart from fw_ua / uf_e");
 `endif
   // the hazard table's clear takes the side's lowest free slot; the unit's
   // arming its highest, unless that is the same one
@@ -2568,6 +2572,7 @@ module lbnic_ct_engine #(
     for (int t = 0; t < FS; t++) begin
       fw_tc[t] = clr_ok && fw_clr && (t / FWK == 1 ? hb || lkb : ha || lka) && fw_ck[t];
       fw_ua[t] = !fw_tc[t] && uf_arm[t/FWK] && fw_uk[t];
+      fw_us[t] = !fw_tc[t] && uf_on && !fw_full[t/FWK] && !(host_q && !ct_host) && fw_uk[t];
       fw_rel[t] = fw_w[t] || fw_cancel[t] || fw_drop[t] || fw_redo[t];
     end
 
@@ -2698,7 +2703,7 @@ module lbnic_ct_engine #(
       for (int i = 0; i < DEPTH; i++) begin
         logic b;
         b = g ? q_fkb[FWK*i + t % FWK] : q_fka[FWK*i + t % FWK];
-        if ((tc && ip == QB'(i)) || (fw_ua[t] && uf_oh[DEPTH*g + i])) b = 1'b1;
+        if ((tc && ip == QB'(i)) || (fw_us[t] && uf_set[DEPTH*g + i])) b = 1'b1;
         if (fw_rel[t]) b = 1'b0;
         if (g) q_fkb[FWK*i + t % FWK] <= b;
         else q_fka[FWK*i + t % FWK] <= b;
