@@ -1578,9 +1578,6 @@ module lbnic_ct_engine #(
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nl (
       .words(q_nl), .index(hd), .word(hd_nl)
   );
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_need (
-      .words(q_need), .index(hd), .word(hd_need)
-  );
 
   // whether a packet taken now needs its buckets (S_DISP's rule): a VIP
   // packet's slot is valid by FRONT's match (it compares valid slots only,
@@ -1766,12 +1763,16 @@ module lbnic_ct_engine #(
     hd_rv <= pop ? (tk1 ? in_rv : q_rev[QB'(hd + 1'b1)]) : (tk0 ? in_rv : hd_rv);
     hd_nrev <= pop ? (tk1 ? in_need && in_rv : q_nrev[QB'(hd + 1'b1)])
                    : (tk0 ? in_need && in_rv : hd_nrev);
+    // (and q_need at hd: its 16:1 read was 8 LUT levels into the
+    // pre-match's read and the queue RAMs' read enable, stop 57)
+    hd_need <= pop ? (tk1 ? in_need : q_need[QB'(hd + 1'b1)]) : (tk0 ? in_need : hd_need);
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && q_cnt != '0
-        && (hd_vf != q_vf[hd] || hd_rv != q_rev[hd] || hd_nrev != q_nrev[hd]))
-      $error("lbnic_ct_engine: the head's class bits apart from q_vf / q_rev / q_nrev at hd");
+        && (hd_vf != q_vf[hd] || hd_rv != q_rev[hd] || hd_nrev != q_nrev[hd]
+            || hd_need != q_need[hd]))
+      $error("lbnic_ct_engine: the head's class bits apart from q_vf / q_rev / q_nrev / q_need at hd");
 `endif
 
   // VIP entries: the packet's slot, a hit's slot (zero past the table),
@@ -2719,14 +2720,19 @@ module lbnic_ct_engine #(
         fw_src[QB*t +: QB] <= g ? (qhb ? srcb : ex_id) : (qha ? srca : ex_id);
         fw_u[t] <= g ? lkb : lka;
         fw_uid[NRB*t +: NRB] <= g ? lub : lua;
-      end else if (fw_ua[t]) begin
-        fw_on[t] <= 1'b1;
-        fw_got[t] <= 1'b0;
+      end else if (fw_us[t]) begin
+        // (the entry, bucket and unit also where `any` is false: the slot
+        // stays off then, and an off slot's are read by none; `any` in
+        // their enable was 8 LUT levels from a unit's match, stop 57)
         fw_e[QB*t +: QB] <= uf_e[QB*g +: QB];
         fw_bk[BW*t +: BW] <= uf_bk;
-        fw_u[t] <= 1'b1;
-        fw_nr[t] <= 1'b0;
         fw_uid[NRB*t +: NRB] <= uf_u;
+        if (fw_ua[t]) begin
+          fw_on[t] <= 1'b1;
+          fw_got[t] <= 1'b0;
+          fw_u[t] <= 1'b1;
+          fw_nr[t] <= 1'b0;
+        end
       end
       if (tc) fw_in[t] <= 1'b0;
       else if (fw_ua[t] || fw_rf[t]) fw_in[t] <= 1'b1;
