@@ -2491,7 +2491,7 @@ module lbnic_ct_engine #(
   // The entry q_fka / q_fkb take at the arming (one-hot: the chosen unit
   // and lock side's first entry, not in a slot), with the arming's terms
   // but `any` (fw_us): uf_e's encode compared per entry, behind `any`, was
-  // 8 LUT levels from a unit's match into those registers (stop 56)
+  // 8 LUT levels from a unit's match into those registers (stop 57)
   logic [2*DEPTH-1:0] uf_set;
   logic uf_on;
   logic [NRB-1:0] uf_u;
