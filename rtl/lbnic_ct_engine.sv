@@ -1682,7 +1682,7 @@ module lbnic_ct_engine #(
   // the slot the hazard table's clear takes now (fw_tc), the unit's arming
   // (fw_ua), and the slots let go (fw_rel)
   logic [FS-1:0] fw_tc, fw_ua, fw_rel;
-  logic [FS-1:0] fw_us;  // fw_ua but for the arming's entry (uf_set)
+  logic [FS-1:0] fw_us;  // fw_ua without `any` (uf_ok): for uf_set and the slot's fields
   always_comb begin
     // (compared with hd: read out of q_fka / q_fkb at hd it was 10 LUT
     // levels into the FSM's state through pop, stop 54)
@@ -2493,6 +2493,7 @@ module lbnic_ct_engine #(
   // but `any` (fw_us): uf_e's encode compared per entry, behind `any`, was
   // 8 LUT levels from a unit's match into those registers (stop 57)
   logic [2*DEPTH-1:0] uf_set;
+  logic [1:0] uf_ok;  // the arming's terms but `any` (uf_arm, fw_us)
   logic uf_on;
   logic [NRB-1:0] uf_u;
   logic [BW-1:0] uf_bk;
@@ -2555,7 +2556,8 @@ module lbnic_ct_engine #(
           end
         end
       end
-      uf_arm[g] = any && uf_on && !fw_full[g] && !(host_q && !ct_host);
+      uf_ok[g] = uf_on && !fw_full[g] && !(host_q && !ct_host);
+      uf_arm[g] = any && uf_ok[g];
       us_arm[g] = any && uf_on && fw_full[g] && !us_on[g] && !(host_q && !ct_host);
     end
   end
@@ -2573,7 +2575,7 @@ module lbnic_ct_engine #(
     for (int t = 0; t < FS; t++) begin
       fw_tc[t] = clr_ok && fw_clr && (t / FWK == 1 ? hb || lkb : ha || lka) && fw_ck[t];
       fw_ua[t] = !fw_tc[t] && uf_arm[t/FWK] && fw_uk[t];
-      fw_us[t] = !fw_tc[t] && uf_on && !fw_full[t/FWK] && !(host_q && !ct_host) && fw_uk[t];
+      fw_us[t] = !fw_tc[t] && uf_ok[t/FWK] && fw_uk[t];
       fw_rel[t] = fw_w[t] || fw_cancel[t] || fw_drop[t] || fw_redo[t];
     end
 
