@@ -456,6 +456,7 @@ module lbnic_ct_engine #(
   logic [NR-1:0] r_wr_valid, r_wr_ready, r_ins, r_age, r_busy, r_soon;
   logic [NR-1:0] r_soon_b, r_wr_b;
   logic [NR*32-1:0] r_wr_now;
+  logic [NR-1:0] r_wr_full;
   logic [NR*BW-1:0] r_rd_bucket, r_wr_bucket, r_la, r_lb;
   logic [NR*WAYS-1:0] r_wr_mask;
   logic [NR*BBITS-1:0] r_wr_data;
@@ -573,7 +574,7 @@ module lbnic_ct_engine #(
         .rsp_side(ct_rsp_tag == TAG_BITS'(TAG_R + 2 * u + 1)), .rsp_data(ct_rsp_data),
         .wr_valid(r_wr_valid[u]), .wr_ready(r_wr_ready[u]), .wr_bucket(r_wr_bucket[BW*u +: BW]),
         .wr_mask(r_wr_mask[WAYS*u +: WAYS]), .wr_data(r_wr_data[BBITS*u +: BBITS]),
-        .wr_now(r_wr_now[32*u +: 32]), .cnt_insert(r_ins[u]), .cnt_ageout(r_age[u]),
+        .wr_full(r_wr_full[u]), .wr_now(r_wr_now[32*u +: 32]), .cnt_insert(r_ins[u]), .cnt_ageout(r_age[u]),
         .busy(r_busy[u]), .lock_a(r_la[BW*u +: BW]), .lock_b(r_lb[BW*u +: BW]),
         .soon(r_soon[u]), .soon_b(r_soon_b[u]), .wr_b(r_wr_b[u])
     );
@@ -788,14 +789,19 @@ module lbnic_ct_engine #(
   endfunction
   logic w_free;
   assign w_free = bucket_free(w_data, m.now, to);
-  // each unit's written bucket's full hint, before the port's choice of
-  // unit (after it, the expiry compares sat behind the arbitration:
-  // 9 LUT levels into the hints' write data, issue 13)
-  logic [NR-1:0] r_wr_full;
-  for (genvar u = 0; u < NR; u++) begin : g_wr_full
-    assign r_wr_full[u] = !bucket_free(r_wr_data[BBITS*u +: BBITS], r_wr_now[32*u +: 32], to);
-  end
+  // each unit's written bucket's full hint, a register of the unit (the
+  // expiry compares of its write data, before the port's choice of unit,
+  // were 8 LUT levels into the hints' write data, issue 13; after it, 9)
   assign rm_wr_full = |(r_wr_full & r_wr_gnt);
+`ifndef SYNTHESIS
+  // (the unit decides it from its match's free ways at its time, with
+  // the timeouts of its match: the same as this rule on the data written)
+  always_ff @(posedge clk)
+    for (int u = 0; u < NR; u++)
+      if (!rst && r_wr_valid[u]
+          && r_wr_full[u] != !bucket_free(r_wr_data[BBITS*u +: BBITS], r_wr_now[32*u +: 32], to))
+        $error("lbnic_ct_engine: unit %0d's full hint apart from its written bucket's", u);
+`endif
 
   // The scrubber's reclaimable ways of the bucket read (tag A).
   logic [WAYS-1:0] sc_mask;
@@ -820,6 +826,9 @@ module lbnic_ct_engine #(
   // pre-match), or CT_EXEC's own (the relocation plans, the NAT return key)
   logic            g_go;
   assign g_go = d_go || pm_iss;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic            mo_wb, mo_hfull, mo_ifull;  // (for the posted units)
+  /* verilator lint_on UNUSEDSIGNAL */
   lbnic_ct_match #(.WAYS(WAYS), .TW(2)) u_match (
       .clk, .rst,
       .in_valid((st == S_M_GO && !pm_iss) || (d_go && (g_rev || !ct_host)) || pm_iss),
@@ -839,6 +848,7 @@ module lbnic_ct_engine #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
+      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull),
       .early_valid(me_valid), .early_tag(me_tag), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be)
   );
 

@@ -109,7 +109,17 @@ module lbnic_ct_match #(
     output lbnic_pkg::ct_way_t     new_way,
     // INS_RELOCATE: the resident in (ins_b, ins_way) moves to this bucket
     // (a posted read-modify-write: lowest free way there, §12.2).
-    output logic [31:0]            reloc_bucket
+    output logic [31:0]            reloc_bucket,
+    // Registered beside the rest, for a posted unit (lbnic_ct_rmw), whose
+    // side and full hint would otherwise be a choice behind these outputs
+    // (its side was the first LUT level of 8 into the engine's forwarding,
+    // issue 13): the bucket the write goes to (hit_b on a hit, else
+    // ins_b), and whether that bucket is full once the hit way is touched
+    // (hit_full) or the new entry takes its free way (ins_full; 1 for the
+    // other kinds, which leave no free way in either bucket).
+    output logic                   way_b,
+    output logic                   hit_full,
+    output logic                   ins_full
 );
   localparam logic [1:0] INS_FREE = 2'd0;
   localparam logic [1:0] INS_RELOCATE = 2'd1;
@@ -500,6 +510,9 @@ module lbnic_ct_match #(
       ins_aged <= c_aged;
       new_way <= p_new;
       reloc_bucket <= p_reloc;
+      way_b <= p_hit ? p_hit_i >= IB'(WAYS) : c_ins_b;
+      hit_full <= ((p_hit_i >= IB'(WAYS)) ? p_nfree_b : p_nfree_a) == '0;
+      ins_full <= !p_free || (p_fb ? p_nfree_b : p_nfree_a) == (WB+1)'(1);
     end
   end
 endmodule

@@ -65,8 +65,12 @@ module lbnic_ct_rmw #(
     output logic [BW-1:0]           wr_bucket,
     output logic [WAYS-1:0]         wr_mask,
     output logic [BBITS-1:0]        wr_data,
-    // the command's time, for the bucket's new full hint (set by the
-    // engine as the write is taken, by its rule for its own writes)
+    // the bucket's full hint once written (the engine sets it as the
+    // write is taken), decided with the way: the expiry compares of the
+    // written data behind the port's choice of unit were 8-9 LUT levels
+    // into the hints' write data (issue 13); and the command's time, for
+    // the engine's check of it against its own rule
+    output logic                    wr_full,
     output logic [31:0]             wr_now,
 
     // a clock each as the write is taken: an insert (not a relocation's),
@@ -114,6 +118,7 @@ module lbnic_ct_rmw #(
   logic [1:0] mo_kind;
   logic [31:0] mo_reloc;
   logic mo_ev, mo_eh;  // (the early hit: the unit reads no backend)
+  logic mo_wb, mo_hfull, mo_ifull;
   logic mo_etag, mo_tag;  // (one kind of lookup only)
   logic [15:0] mo_evip, mo_ebe;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -130,6 +135,7 @@ module lbnic_ct_rmw #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
+      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull),
       .early_valid(mo_ev), .early_tag(mo_etag), .early_hit(mo_eh), .early_vip(mo_evip), .early_backend(mo_ebe)
   );
 
@@ -147,8 +153,13 @@ module lbnic_ct_rmw #(
   assign ih = mo_hit && !reloc;
   assign inb = ih ? mo_hit_b : mo_ins_b && !reloc;
   assign inw = ih ? mo_hit_way : mo_ins_way;
-  assign soon = st == R_MATCH && mo_valid;
-  assign soon_b = inb;
+  // (the match's own registers: only R_MATCH waits for its output, so
+  // mo_valid is R_MATCH's; its way_b is inb but for a relocation, whose
+  // a and b are one bucket, either side naming it. A choice behind the
+  // match's outputs was the first LUT level of 8 into the engine's
+  // forwarding, issue 13)
+  assign soon = mo_valid;
+  assign soon_b = mo_wb;
   // (a register, set as the FSM enters R_RD_A: its decode in front of the
   // engine's read arbitration was a LUT level too many, issue 13)
   logic rdv;
@@ -216,6 +227,10 @@ module lbnic_ct_rmw #(
           wr_data[WBITS*i +: WBITS] <= (32'(inw) == i) ? (reloc ? mv : mo_new)
                                       : (inb ? db[WBITS*i +: WBITS] : da[WBITS*i +: WBITS]);
         wr_mask <= WAYS'(1) << inw;
+        // (a relocation's moved resident is live at `now`: CT_EXEC found
+        // no free way in its buckets then, so the target's free ways go
+        // down by one, as an insert's)
+        wr_full <= ih ? mo_hfull : mo_ifull;
         aged <= !ih && mo_aged;
         st <= R_WR;
       end
@@ -244,6 +259,11 @@ module lbnic_ct_rmw #(
       $error("lbnic_ct_rmw: no free way although a full hint was clear");
   always_ff @(posedge clk)
     if (!rst && busy != (st != R_IDLE)) $error("lbnic_ct_rmw: busy apart from st");
+  // soon and soon_b, the match's registers: R_MATCH's output, and the
+  // written side but where a and b are one bucket
+  always_ff @(posedge clk)
+    if (!rst && mo_valid && (st != R_MATCH || (soon_b != inb && a != b)))
+      $error("lbnic_ct_rmw: soon / soon_b apart from R_MATCH's match and its side");
   always_ff @(posedge clk)
     if (!rst && rdv != (st == R_RD_A || st == R_RD_B)) $error("lbnic_ct_rmw: rdv apart from st");
 `endif

@@ -35,6 +35,7 @@ module lbnic_ct_match_tb;
   // each vector's index parity as its tag, checked at both outputs
   logic in_tag = 1'b0, early_tag, out_tag;
   logic [15:0] early_vip, early_backend;
+  logic way_b, hit_full, ins_full;
 
   lbnic_ct_match #(.WAYS(WAYS)) dut (.*);
 
@@ -191,6 +192,31 @@ module lbnic_ct_match_tb;
     $fatal(1, "lbnic_ct_match_tb: mismatch");
   endtask
 
+  // The free ways (invalid or expired at the vector's time: CtTable::
+  // expired, written out again here as the check's own rule) of a bucket,
+  // for way_b's full hints.
+  function automatic int unsigned free_ways(logic [BBITS-1:0] d, vec_t x);
+    free_ways = 0;
+    for (int i = 0; i < WAYS; i++) begin
+      logic [511:0] w;
+      logic [7:0] fl, pr, st;
+      logic [31:0] to;
+      w = d[512*i +: 512];
+      fl = w[8*lbnic_pkg::CT_WAY_FLAGS_OFF +: 8];
+      pr = w[8*lbnic_pkg::CT_WAY_PROTO_OFF +: 8];
+      st = w[8*lbnic_pkg::CT_WAY_TCP_STATE_OFF +: 8];
+      if (st > 8'(lbnic_pkg::TCP_STATE_CLOSED)) st = 8'(lbnic_pkg::TCP_STATE_NONE);
+      if ((fl & 8'(lbnic_pkg::CT_WAY_FLAG_FRAG)) != 0) to = x.to_syn;
+      else if (pr != 8'd6) to = x.to_udp;
+      else if (st == 8'(lbnic_pkg::TCP_STATE_SYN_SEEN)) to = x.to_syn;
+      else if (st >= 8'(lbnic_pkg::TCP_STATE_CLOSING)) to = x.to_fin;
+      else to = x.to_est;
+      if ((fl & 8'(lbnic_pkg::CT_WAY_FLAG_VALID)) == 0
+          || x.now - w[8*lbnic_pkg::CT_WAY_LAST_SEEN_OFF +: 32] > to)
+        free_ways++;
+    end
+  endfunction
+
   // Check on the rising edge.
   always @(posedge clk) begin
     if (!rst) begin
@@ -223,6 +249,14 @@ module lbnic_ct_match_tb;
           if (e.kind != 2'd1 && ins_aged != e.aged) fail("insert aged", 512'(ins_aged), 512'(e.aged));
           if (new_way != e.new_way) fail("new way", new_way, e.new_way);
         end
+        // the write's bucket and its full hint after it (a posted unit's)
+        // (a refused insert's vector has no bucket)
+        if ((e.hit || e.kind != 2'd3) && way_b != (e.hit ? e.hit_b : e.ins_b))
+          fail("way_b (the hit's bucket, else the insert's)", 512'(way_b), 512'({e.hit, e.hit_b, e.ins_b}));
+        if (e.hit && hit_full != (free_ways(e.hit_b ? e.bb : e.ba, e) == 0))
+          fail("hit_full", 512'(hit_full), 512'(free_ways(e.hit_b ? e.bb : e.ba, e)));
+        if (ins_full != (e.kind != 2'd0 || free_ways(e.ins_b ? e.bb : e.ba, e) == 1))
+          fail("ins_full", 512'(ins_full), 512'(free_ways(e.ins_b ? e.bb : e.ba, e)));
         if (e.kind == 2'd1 && reloc_bucket != e.reloc)
           fail("relocation target bucket", 512'(reloc_bucket), 512'(e.reloc));
         if (e.new_syn != (new_way.tcp_state == 8'(lbnic_pkg::TCP_STATE_SYN_SEEN)))
