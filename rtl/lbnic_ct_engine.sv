@@ -2052,8 +2052,46 @@ module lbnic_ct_engine #(
     if (!rst && (qha != q_hqa[ip] || qhb != q_hqb[ip]))
       $error("lbnic_ct_engine: qha / qhb apart from q_hqa / q_hqb at ip");
 `endif
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lka (.words(e_lka), .index(ip), .word(lka));
-  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_lkb (.words(e_lkb), .index(ip), .word(lkb));
+  // e_lk* at ip read a clock ahead (lka / lkb), as q_hq* is (qha): each
+  // entry's next lock bits without the take (the units' next locks, as
+  // e_lk*'s), read at ip and ip + 1, an entry taken at either compared
+  // in place of its read, the choice by ip_mv; the 16:1 read of e_lk* at
+  // ip was in front of the clear and the slots' take, 8 LUT levels into
+  // q_fka / q_fkb at the small target (stop 58)
+  logic lk0a, lk1a, lk0b, lk1b;
+  always_ff @(posedge clk) begin
+    logic [QB-1:0] i1;
+    logic enq, bz, nia, nib;
+    logic [DEPTH-1:0] na, nb;
+    i1 = ip + 1'b1;
+    enq = in_valid && in_ready;
+    nia = rm_post && eq2(ca, cb, BW'(in_meta.bucket_a));
+    nib = rm_post && eq2(ca, cb, BW'(in_meta.bucket_b));
+    for (int i = 0; i < DEPTH; i++) begin
+      na[i] = rm_post && eq2(ca, cb, q_a[BW*i +: BW]);
+      nb[i] = rm_post && eq2(ca, cb, q_b[BW*i +: BW]);
+    end
+    for (int u = 0; u < NR; u++) begin
+      bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
+      nia = nia || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], BW'(in_meta.bucket_a)));
+      nib = nib || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], BW'(in_meta.bucket_b)));
+      for (int i = 0; i < DEPTH; i++) begin
+        na[i] = na[i] || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_a[BW*i +: BW]));
+        nb[i] = nb[i] || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_b[BW*i +: BW]));
+      end
+    end
+    lk0a <= !rst && ((enq && tl == ip) ? nia : na[ip]);
+    lk1a <= !rst && ((enq && tl == i1) ? nia : na[i1]);
+    lk0b <= !rst && ((enq && tl == ip) ? nib : nb[ip]);
+    lk1b <= !rst && ((enq && tl == i1) ? nib : nb[i1]);
+  end
+  assign lka = ip_mv ? lk1a : lk0a;
+  assign lkb = ip_mv ? lk1b : lk0b;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && (lka != e_lka[ip] || lkb != e_lkb[ip]))
+      $error("lbnic_ct_engine: lka / lkb apart from e_lka / e_lkb at ip");
+`endif
   lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lua (.words(e_lua), .index(ip), .word(lua));
   lbnic_word_sel #(.W(NRB), .N(DEPTH), .IW(QB)) u_lub (.words(e_lub), .index(ip), .word(lub));
   always_comb begin
