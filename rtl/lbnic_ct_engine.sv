@@ -298,6 +298,7 @@ module lbnic_ct_engine #(
   logic                      pm_hit, pm_hit_b, pm_ins_b, pm_aged;
   logic [WB-1:0]             pm_hit_way, pm_ins_way;
   logic [15:0]               pm_hit_vip, pm_hit_be;
+  logic                      pm_hit_own;
   lbnic_pkg::ct_way_t        pm_touched, pm_new;
   logic [1:0]                pm_kind;
   logic                      pme_hit;
@@ -345,6 +346,10 @@ module lbnic_ct_engine #(
   logic                      x_valid, x_hit, x_hit_b, x_ins_b, x_aged, xe_valid;
   logic [WB-1:0]             x_hit_way, x_ins_way;
   logic [15:0]               x_hit_vip, x_hit_be;
+  // the hit's VIP is the packet's slot (the match's register: the match
+  // is given the packet's slot as new_vip, d_go's and the pre-match's
+  // g_slot, S_M_GO's s_slot; a check below)
+  logic                      mo_own, x_hit_own;
   lbnic_pkg::ct_way_t        x_touched, x_new;
   logic [1:0]                x_kind;
   /* verilator lint_off UNUSEDSIGNAL */  // (a bucket number: BW bits)
@@ -848,7 +853,7 @@ module lbnic_ct_engine #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
-      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull),
+      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own),
       .early_valid(me_valid), .early_tag(me_tag), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be)
   );
 
@@ -2890,6 +2895,13 @@ module lbnic_ct_engine #(
   assign x_hit_b = pk_have ? pm_hit_b : mo_hit_b;
   assign x_hit_way = pk_have ? pm_hit_way : mo_hit_way;
   assign x_hit_vip = pk_have ? pm_hit_vip : mo_hit_vip;
+  assign x_hit_own = pk_have ? pm_hit_own : mo_own;
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && x_valid && x_hit
+        && x_hit_own != (x_hit_vip == m.slot))
+      $error("lbnic_ct_engine: the hit's own-slot bit apart from its VIP and the packet's slot");
+`endif
   assign x_hit_be = pk_have ? pm_hit_be : mo_hit_be;
   assign x_touched = pk_have ? pm_touched : mo_touched;
   assign x_kind = pk_have ? pm_kind : mo_kind;
@@ -2959,6 +2971,7 @@ module lbnic_ct_engine #(
       pm_hit_b <= mo_hit_b;
       pm_hit_way <= mo_hit_way;
       pm_hit_vip <= mo_hit_vip;
+      pm_hit_own <= mo_own;
       pm_hit_be <= mo_hit_be;
       pm_touched <= mo_touched;
       pm_kind <= mo_kind;
@@ -3428,7 +3441,7 @@ module lbnic_ct_engine #(
                     ev_ps <= 1'b1;
                   end
                 end
-              end else if (x_hit_vip == m.slot) begin
+              end else if (x_hit_own) begin
                 // the hit's VIP is the packet's slot's: its entry is
                 // vip_slot, so S_LOOKED's usable check starts now
                 if (eb_iss && (eb_got || be_mine)) begin

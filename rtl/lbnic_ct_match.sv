@@ -119,7 +119,11 @@ module lbnic_ct_match #(
     // other kinds, which leave no free way in either bucket).
     output logic                   way_b,
     output logic                   hit_full,
-    output logic                   ins_full
+    output logic                   ins_full,
+    // the hit's VIP is new_vip (the engine's own lookups give the packet's
+    // slot there): its compare behind hit_vip was 8 LUT levels into the
+    // engine's decision (issue 13)
+    output logic                   hit_own
 );
   localparam logic [1:0] INS_FREE = 2'd0;
   localparam logic [1:0] INS_RELOCATE = 2'd1;
@@ -513,6 +517,7 @@ module lbnic_ct_match #(
       way_b <= p_hit ? p_hit_i >= IB'(WAYS) : c_ins_b;
       hit_full <= ((p_hit_i >= IB'(WAYS)) ? p_nfree_b : p_nfree_a) == '0;
       ins_full <= !p_free || (p_fb ? p_nfree_b : p_nfree_a) == (WB+1)'(1);
+      hit_own <= hw.vip == p_new.vip;
     end
   end
 endmodule

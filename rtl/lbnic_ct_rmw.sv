@@ -119,6 +119,7 @@ module lbnic_ct_rmw #(
   logic [31:0] mo_reloc;
   logic mo_ev, mo_eh;  // (the early hit: the unit reads no backend)
   logic mo_wb, mo_hfull, mo_ifull;
+  logic mo_own;  // (the unit's VIP is its command's)
   logic mo_etag, mo_tag;  // (one kind of lookup only)
   logic [15:0] mo_evip, mo_ebe;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -135,7 +136,7 @@ module lbnic_ct_rmw #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
-      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull),
+      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own),
       .early_valid(mo_ev), .early_tag(mo_etag), .early_hit(mo_eh), .early_vip(mo_evip), .early_backend(mo_ebe)
   );
 

@@ -35,7 +35,7 @@ module lbnic_ct_match_tb;
   // each vector's index parity as its tag, checked at both outputs
   logic in_tag = 1'b0, early_tag, out_tag;
   logic [15:0] early_vip, early_backend;
-  logic way_b, hit_full, ins_full;
+  logic way_b, hit_full, ins_full, hit_own;
 
   lbnic_ct_match #(.WAYS(WAYS)) dut (.*);
 
@@ -253,6 +253,8 @@ module lbnic_ct_match_tb;
         // (a refused insert's vector has no bucket)
         if ((e.hit || e.kind != 2'd3) && way_b != (e.hit ? e.hit_b : e.ins_b))
           fail("way_b (the hit's bucket, else the insert's)", 512'(way_b), 512'({e.hit, e.hit_b, e.ins_b}));
+        if (e.hit && hit_own != (e.hit_vip == e.new_vip))
+          fail("hit_own", 512'(hit_own), 512'({e.hit_vip, e.new_vip}));
         if (e.hit && hit_full != (free_ways(e.hit_b ? e.bb : e.ba, e) == 0))
           fail("hit_full", 512'(hit_full), 512'(free_ways(e.hit_b ? e.bb : e.ba, e)));
         if (ins_full != (e.kind != 2'd0 || free_ways(e.ins_b ? e.bb : e.ba, e) == 1))
