@@ -2066,24 +2066,17 @@ module lbnic_ct_engine #(
   logic lk0a, lk1a, lk0b, lk1b;
   always_ff @(posedge clk) begin
     logic [QB-1:0] i1;
-    logic enq, bz, nia, nib;
+    logic enq, nia, nib;
+    logic [NR-1:0] bz;  // the units busy next clock, but the one posted now
     logic [DEPTH-1:0] na, nb;
     i1 = ip + 1'b1;
     enq = in_valid && in_ready;
-    nia = rm_post && eq2(ca, cb, BW'(in_meta.bucket_a));
-    nib = rm_post && eq2(ca, cb, BW'(in_meta.bucket_b));
+    bz = r_busy & ~(r_wr_valid & r_wr_ready);
+    nia = (rm_post && eq2(ca, cb, BW'(in_meta.bucket_a))) || locked(BW'(in_meta.bucket_a), bz, r_la, r_lb);
+    nib = (rm_post && eq2(ca, cb, BW'(in_meta.bucket_b))) || locked(BW'(in_meta.bucket_b), bz, r_la, r_lb);
     for (int i = 0; i < DEPTH; i++) begin
-      na[i] = rm_post && eq2(ca, cb, q_a[BW*i +: BW]);
-      nb[i] = rm_post && eq2(ca, cb, q_b[BW*i +: BW]);
-    end
-    for (int u = 0; u < NR; u++) begin
-      bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
-      nia = nia || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], BW'(in_meta.bucket_a)));
-      nib = nib || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], BW'(in_meta.bucket_b)));
-      for (int i = 0; i < DEPTH; i++) begin
-        na[i] = na[i] || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_a[BW*i +: BW]));
-        nb[i] = nb[i] || (bz && eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_b[BW*i +: BW]));
-      end
+      na[i] = (rm_post && eq2(ca, cb, q_a[BW*i +: BW])) || locked(q_a[BW*i +: BW], bz, r_la, r_lb);
+      nb[i] = (rm_post && eq2(ca, cb, q_b[BW*i +: BW])) || locked(q_b[BW*i +: BW], bz, r_la, r_lb);
     end
     lk0a <= !rst && ((enq && tl == ip) ? nia : na[ip]);
     lk1a <= !rst && ((enq && tl == i1) ? nia : na[i1]);
