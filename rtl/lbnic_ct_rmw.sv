@@ -119,7 +119,7 @@ module lbnic_ct_rmw #(
   logic [31:0] mo_reloc;
   logic mo_ev, mo_eh;  // (the early hit: the unit reads no backend)
   logic mo_wb, mo_hfull, mo_ifull;
-  logic mo_own;  // (the unit's VIP is its command's)
+  logic mo_own;  // (the unit decides no backend)
   logic mo_etag, mo_tag;  // (one kind of lookup only)
   logic [15:0] mo_evip, mo_ebe;
   /* verilator lint_on UNUSEDSIGNAL */

@@ -194,7 +194,7 @@ module lbnic_ct_match_tb;
 
   // The free ways (invalid or expired at the vector's time: CtTable::
   // expired, written out again here as the check's own rule) of a bucket,
-  // for way_b's full hints.
+  // for hit_full and ins_full.
   function automatic int unsigned free_ways(logic [BBITS-1:0] d, vec_t x);
     free_ways = 0;
     for (int i = 0; i < WAYS; i++) begin
