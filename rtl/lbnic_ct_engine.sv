@@ -1937,46 +1937,48 @@ module lbnic_ct_engine #(
   end
   assign exa_ip = ip_mv ? xp1a : xp0a;
   assign exb_ip = ip_mv ? xp1b : xp0b;
+  // The lock bits next clock (the lock rule on the units' next locks: the
+  // busy ones but a write taken now, and a command posted now) of each
+  // entry's buckets without the take (lk_na, lk_nb) and of the incoming
+  // packet's (lk_nia, lk_nib): e_lk*'s, and lka / lkb's read ahead (below)
+  logic [NR-1:0] lk_bz;
+  logic [DEPTH-1:0] lk_na, lk_nb;
+  logic lk_nia, lk_nib;
+  always_comb begin
+    lk_bz = r_busy & ~(r_wr_valid & r_wr_ready);
+    lk_nia = (rm_post && eq2(ca, cb, BW'(in_meta.bucket_a)))
+             || locked(BW'(in_meta.bucket_a), lk_bz, r_la, r_lb);
+    lk_nib = (rm_post && eq2(ca, cb, BW'(in_meta.bucket_b)))
+             || locked(BW'(in_meta.bucket_b), lk_bz, r_la, r_lb);
+    for (int i = 0; i < DEPTH; i++) begin
+      lk_na[i] = (rm_post && eq2(ca, cb, q_a[BW*i +: BW])) || locked(q_a[BW*i +: BW], lk_bz, r_la, r_lb);
+      lk_nb[i] = (rm_post && eq2(ca, cb, q_b[BW*i +: BW])) || locked(q_b[BW*i +: BW], lk_bz, r_la, r_lb);
+    end
+  end
   always_ff @(posedge clk) begin
     logic [BW-1:0] ia, ib;
-    logic tk, bz, ka, kb;
+    logic tk, ka, kb;
     ia = BW'(in_meta.bucket_a);
     ib = BW'(in_meta.bucket_b);
     for (int i = 0; i < DEPTH; i++) begin
       tk = in_valid && in_ready && tl == QB'(i);
-      e_lka[i] <= 1'b0;
-      e_lkb[i] <= 1'b0;
+      e_lka[i] <= !rst && (tk ? lk_nia : lk_na[i]);
+      e_lkb[i] <= !rst && (tk ? lk_nib : lk_nb[i]);
+      // (the unit that holds it, where one does)
       e_lua[NRB*i +: NRB] <= '0;
       e_lub[NRB*i +: NRB] <= '0;
       for (int u = 0; u < NR; u++) begin
-        bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
         ka = tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ia)
                 : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_a[BW*i +: BW]);
         kb = tk ? eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ib)
                 : eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], q_b[BW*i +: BW]);
-        if (bz && ka) begin
-          e_lka[i] <= 1'b1;
-          e_lua[NRB*i +: NRB] <= NRB'(u);
-        end
-        if (bz && kb) begin
-          e_lkb[i] <= 1'b1;
-          e_lub[NRB*i +: NRB] <= NRB'(u);
-        end
+        if (lk_bz[u] && ka) e_lua[NRB*i +: NRB] <= NRB'(u);
+        if (lk_bz[u] && kb) e_lub[NRB*i +: NRB] <= NRB'(u);
       end
       ka = tk ? eq2(ca, cb, ia) : eq2(ca, cb, q_a[BW*i +: BW]);
       kb = tk ? eq2(ca, cb, ib) : eq2(ca, cb, q_b[BW*i +: BW]);
-      if (rm_post && ka) begin
-        e_lka[i] <= 1'b1;
-        e_lua[NRB*i +: NRB] <= rm_post_u;
-      end
-      if (rm_post && kb) begin
-        e_lkb[i] <= 1'b1;
-        e_lub[NRB*i +: NRB] <= rm_post_u;
-      end
-      if (rst) begin
-        e_lka[i] <= 1'b0;
-        e_lkb[i] <= 1'b0;
-      end
+      if (rm_post && ka) e_lua[NRB*i +: NRB] <= rm_post_u;
+      if (rm_post && kb) e_lub[NRB*i +: NRB] <= rm_post_u;
     end
   end
   // The buckets of the entries at hd and hd + 1 (hd_a / hd_b, h1_a /
@@ -1990,7 +1992,7 @@ module lbnic_ct_engine #(
   logic hd_lk;
   always_ff @(posedge clk) begin
     logic [BW-1:0] ia, ib;
-    logic l0, l1, ln, bz;
+    logic l0, l1;
     ia = BW'(in_meta.bucket_a);
     ib = BW'(in_meta.bucket_b);
     hd_a <= pop ? (tk1 ? ia : h1_a) : (tk0 ? ia : hd_a);
@@ -2001,17 +2003,10 @@ module lbnic_ct_engine #(
     h1_b <= pop ? (tk2 ? ib : r_qb[BW*(2 % DEPTH) +: BW]) : (tk1 ? ib : h1_b);
     l0 = rm_post && (eq2(ca, cb, hd_a) || eq2(ca, cb, hd_b));
     l1 = rm_post && (eq2(ca, cb, h1_a) || eq2(ca, cb, h1_b));
-    ln = rm_post && (eq2(ca, cb, ia) || eq2(ca, cb, ib));
-    for (int u = 0; u < NR; u++) begin
-      bz = r_busy[u] && !(r_wr_valid[u] && r_wr_ready[u]);
-      l0 = l0 || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], hd_a)
-                         || eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], hd_b)));
-      l1 = l1 || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], h1_a)
-                         || eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], h1_b)));
-      ln = ln || (bz && (eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ia)
-                         || eq2(r_la[BW*u +: BW], r_lb[BW*u +: BW], ib)));
-    end
-    hd_lk <= !rst && (pop ? (tk1 ? ln : l1) : (tk0 ? ln : l0));
+    l0 = l0 || locked(hd_a, lk_bz, r_la, r_lb) || locked(hd_b, lk_bz, r_la, r_lb);
+    l1 = l1 || locked(h1_a, lk_bz, r_la, r_lb) || locked(h1_b, lk_bz, r_la, r_lb);
+    // (an entry taken now: the incoming packet's, as e_lk*'s)
+    hd_lk <= !rst && (pop ? (tk1 ? lk_nia || lk_nib : l1) : (tk0 ? lk_nia || lk_nib : l0));
   end
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
@@ -2066,22 +2061,13 @@ module lbnic_ct_engine #(
   logic lk0a, lk1a, lk0b, lk1b;
   always_ff @(posedge clk) begin
     logic [QB-1:0] i1;
-    logic enq, nia, nib;
-    logic [NR-1:0] bz;  // the units busy next clock, but the one posted now
-    logic [DEPTH-1:0] na, nb;
+    logic enq;
     i1 = ip + 1'b1;
     enq = in_valid && in_ready;
-    bz = r_busy & ~(r_wr_valid & r_wr_ready);
-    nia = (rm_post && eq2(ca, cb, BW'(in_meta.bucket_a))) || locked(BW'(in_meta.bucket_a), bz, r_la, r_lb);
-    nib = (rm_post && eq2(ca, cb, BW'(in_meta.bucket_b))) || locked(BW'(in_meta.bucket_b), bz, r_la, r_lb);
-    for (int i = 0; i < DEPTH; i++) begin
-      na[i] = (rm_post && eq2(ca, cb, q_a[BW*i +: BW])) || locked(q_a[BW*i +: BW], bz, r_la, r_lb);
-      nb[i] = (rm_post && eq2(ca, cb, q_b[BW*i +: BW])) || locked(q_b[BW*i +: BW], bz, r_la, r_lb);
-    end
-    lk0a <= !rst && ((enq && tl == ip) ? nia : na[ip]);
-    lk1a <= !rst && ((enq && tl == i1) ? nia : na[i1]);
-    lk0b <= !rst && ((enq && tl == ip) ? nib : nb[ip]);
-    lk1b <= !rst && ((enq && tl == i1) ? nib : nb[i1]);
+    lk0a <= !rst && ((enq && tl == ip) ? lk_nia : lk_na[ip]);
+    lk1a <= !rst && ((enq && tl == i1) ? lk_nia : lk_na[i1]);
+    lk0b <= !rst && ((enq && tl == ip) ? lk_nib : lk_nb[ip]);
+    lk1b <= !rst && ((enq && tl == i1) ? lk_nib : lk_nb[i1]);
   end
   assign lka = ip_mv ? lk1a : lk0a;
   assign lkb = ip_mv ? lk1b : lk0b;
