@@ -330,6 +330,10 @@ module lbnic_ct_engine #(
   logic                      me_valid, me_hit, eb_iss, eb_got;
   logic [1:0]                me_tag;
   logic [15:0]               me_vip, me_be;
+  // the early hit is on the packet's slot (its VIP the new_vip the match
+  // was given, as hit_own) and its backend below vip_slot's count: the
+  // match's registers (a check below)
+  logic                      me_own, me_in;
   logic [31:0]               ma, mb;
   logic [BBITS-1:0]          da, db;
   logic                      got_a, got_b;
@@ -854,7 +858,8 @@ module lbnic_ct_engine #(
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
       .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own),
-      .early_valid(me_valid), .early_tag(me_tag), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be)
+      .early_valid(me_valid), .early_tag(me_tag), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be),
+      .own_count(vip_slot.backend_count), .early_own(me_own), .early_in(me_in)
   );
 
   // ------------------------------------------------------------ key hashes
@@ -2880,6 +2885,11 @@ module lbnic_ct_engine #(
     if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && x_valid && x_hit
         && x_hit_own != (x_hit_vip == m.slot))
       $error("lbnic_ct_engine: the hit's own-slot bit apart from its VIP and the packet's slot");
+  always_ff @(posedge clk)
+    if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && xe_valid
+        && (me_own != (me_hit && me_vip == m.slot)
+            || me_in != (me_hit && me_be < vip_slot.backend_count)))
+      $error("lbnic_ct_engine: the early hit's own-slot or in-range bit apart from its compare");
 `endif
   assign x_hit_be = pk_have ? pm_hit_be : mo_hit_be;
   assign x_touched = pk_have ? pm_touched : mo_touched;
@@ -3360,8 +3370,7 @@ module lbnic_ct_engine #(
       end
       S_M_GO: if (!pm_iss) st <= S_M_W;  // (u_match takes the head's pre-match)
       S_M_W: begin
-        if (mstep == MS_1 && !phase_nat && xe_valid && me_hit && me_vip == m.slot && !eb_iss
-            && slot_ok && me_be < vip_slot.backend_count) begin
+        if (mstep == MS_1 && !phase_nat && xe_valid && me_own && !eb_iss && slot_ok && me_in) begin
           be_v <= 1'b1;
           bv_set = 1'b1;
           be_b <= BIW'(vip_slot.backend_base);

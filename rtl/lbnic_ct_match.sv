@@ -101,6 +101,15 @@ module lbnic_ct_match #(
     output logic                   early_hit,
     output logic [15:0]            early_vip,
     output logic [15:0]            early_backend,
+    // and, registered with them, the early hit's VIP is new_vip
+    // (early_own) and its backend is below own_count (early_in), 0
+    // without a hit: the engine's compares behind early_vip and
+    // early_backend were 8 LUT levels into the usable check's read (issue
+    // 13). own_count is taken as the early stage fills, the clock before
+    // early_valid (the engine's packet has its VIP entry by then).
+    input  logic [15:0]            own_count,
+    output logic                   early_own,
+    output logic                   early_in,
     // insert
     output logic [1:0]             ins_kind,     // INS_FREE / INS_RELOCATE / INS_EVICT / INS_REFUSED
     output logic                   ins_b,        // where the new entry goes (the victim if refused)
@@ -353,6 +362,11 @@ module lbnic_ct_match #(
   logic [IB-1:0] mv_i;
   logic [CB*N-1:0] t0, t1;
   logic [WBITS-1:0] c_hw;   // the hit way (AND-OR over the one-hot match)
+  logic          c_eown, c_ein;
+  // a way's VIP and backend (the package's byte offsets)
+  localparam int unsigned VO = 8 * lbnic_pkg::CT_WAY_VIP_OFF, VL = 8 * lbnic_pkg::CT_WAY_VIP_LEN;
+  localparam int unsigned BO = 8 * lbnic_pkg::CT_WAY_BACKEND_OFF;
+  localparam int unsigned BL = 8 * lbnic_pkg::CT_WAY_BACKEND_LEN;
   always_comb begin
     c_hit = 1'b0;
     c_hit_i = '0;
@@ -368,6 +382,13 @@ module lbnic_ct_match #(
     c_hw = '0;
     for (int i = 0; i < N; i++)
       c_hw = c_hw | (m1_ways[i * WBITS +: WBITS] & {WBITS{c_hit_1h[i]}});
+    // (each way's compares beside the one-hot, then chosen by it)
+    c_eown = 1'b0;
+    c_ein = 1'b0;
+    for (int i = 0; i < N; i++) begin
+      c_eown = c_eown | (c_hit_1h[i] && m1_ways[i * WBITS + VO +: VL] == m1_new.vip);
+      c_ein = c_ein | (c_hit_1h[i] && m1_ways[i * WBITS + BO +: BL] < own_count);
+    end
     nfree_a = '0;
     nfree_b = '0;
     first_a = '0;
@@ -409,6 +430,8 @@ module lbnic_ct_match #(
       st_t[0 +: CB*N] <= t1;
       st_p[0 +: PB] <= c_plan;
       st_g[0 +: TW] <= g1;
+      early_own <= c_eown;
+      early_in <= c_ein;
     end
     if (rst) st_v[0] <= 1'b0;
     else if (adv) st_v[0] <= v1;

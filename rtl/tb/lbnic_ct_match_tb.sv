@@ -36,15 +36,22 @@ module lbnic_ct_match_tb;
   logic in_tag = 1'b0, early_tag, out_tag;
   logic [15:0] early_vip, early_backend;
   logic way_b, hit_full, ins_full, hit_own;
+  // driven at random (0..15, as the vectors' backends), taken as the
+  // early stage fills: own_fill holds it from the last advance
+  logic [15:0] own_count = '0, own_fill = '0;
+  logic early_own, early_in;
 
   lbnic_ct_match #(.WAYS(WAYS)) dut (.*);
 
-  // The early hit of each packet, as its stage moves on; checked against
-  // the outputs when they come.
-  logic [33:0] early_q[$];
-  always @(posedge clk)
+  // The early hit of each packet, as its stage moves on, and the count
+  // its in-range bit was taken against; checked against the outputs when
+  // they come.
+  logic [51:0] early_q[$];
+  always @(posedge clk) begin
     if (!rst && early_valid && dut.adv)
-      early_q.push_back({early_tag, early_hit, early_vip, early_backend});
+      early_q.push_back({early_own, early_in, own_fill, early_tag, early_hit, early_vip, early_backend});
+    if (dut.adv) own_fill <= own_count;
+  end
 
   // One vector.
   typedef struct packed {
@@ -137,6 +144,7 @@ module lbnic_ct_match_tb;
   int unsigned sent = 0, got = 0;
   logic took = 1'b0;
   logic [31:0] rng = 32'h1234_5678;  // xorshift32: gaps and back-pressure
+  int unsigned n_in = 0, n_out = 0;  // hits in and out of own_count's range
   int unsigned n_hit = 0, n_free = 0, n_aged = 0, n_reloc = 0, n_evict = 0, n_refused = 0;
 
   task automatic drive(int unsigned k);
@@ -182,6 +190,7 @@ module lbnic_ct_match_tb;
         end
       end
       out_ready <= rng[4:2] != 3'd0;
+      own_count <= 16'(rng[8:5]);
     end
   end
 
@@ -224,13 +233,21 @@ module lbnic_ct_match_tb;
       if (took) sent <= sent + 1;
       if (out_valid && out_ready) begin
         vec_t e;
-        logic [33:0] eh;
+        logic [51:0] eh;
         e = v[got];
         eh = early_q.pop_front();
         if (out_tag != got[0] || eh[33] != got[0])
           fail("tag (early, out)", 512'({eh[33], out_tag}), 512'({got[0], got[0]}));
         if (eh[32] != hit || (hit && eh[31:0] != {hit_vip, hit_backend}))
           fail("early hit, VIP, backend", 512'(eh), 512'({hit, hit_vip, hit_backend}));
+        if (eh[51] != (hit && hit_vip == e.new_vip))
+          fail("early_own", 512'(eh[51]), 512'({hit, hit_vip, e.new_vip}));
+        if (eh[50] != (hit && hit_backend < eh[49:34]))
+          fail("early_in", 512'(eh[50]), 512'({hit, hit_backend, eh[49:34]}));
+        if (hit) begin
+          if (eh[50]) n_in++;
+          else n_out++;
+        end
         if (hit != e.hit) fail("hit", 512'(hit), 512'(e.hit));
         if (e.hit) begin
           n_hit++;
@@ -273,6 +290,9 @@ module lbnic_ct_match_tb;
         if (got + 1 == v.size()) begin
           $display("lbnic_ct_match_tb: %0d hits; inserts: %0d free, %0d aged-out, %0d relocations, %0d evictions, %0d refused",
                    n_hit, n_free, n_aged, n_reloc, n_evict, n_refused);
+          // (both sides of the in-range compare seen)
+          if (n_in == 0 || n_out == 0) $fatal(1, "lbnic_ct_match_tb: early_in %0d / %0d", n_in, n_out);
+          $display("lbnic_ct_match_tb: early hits in range %0d, out %0d", n_in, n_out);
           $display("PASS lbnic_ct_match_tb: %0d vectors", v.size());
           $finish;
         end
