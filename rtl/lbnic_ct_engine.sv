@@ -299,6 +299,10 @@ module lbnic_ct_engine #(
   logic [WB-1:0]             pm_hit_way, pm_ins_way;
   logic [15:0]               pm_hit_vip, pm_hit_be;
   logic                      pm_hit_own;
+  // pm_hit_be is below vip_slot's count: the match's hit_in as it comes,
+  // compared again in S_DISP (a result kept from before the pop was
+  // compared with the packet before's count)
+  logic                      pm_hit_in;
   lbnic_pkg::ct_way_t        pm_touched, pm_new;
   logic [1:0]                pm_kind;
   logic                      pme_hit;
@@ -354,6 +358,9 @@ module lbnic_ct_engine #(
   // is given the packet's slot as new_vip, d_go's and the pre-match's
   // g_slot, S_M_GO's s_slot; a check below)
   logic                      mo_own, x_hit_own;
+  // the hit's backend is below vip_slot's count (the match's register for
+  // a result that comes now, pm_hit_in for one kept; a check below)
+  logic                      mo_hin, x_hit_in;
   lbnic_pkg::ct_way_t        x_touched, x_new;
   logic [1:0]                x_kind;
   /* verilator lint_off UNUSEDSIGNAL */  // (a bucket number: BW bits)
@@ -857,7 +864,7 @@ module lbnic_ct_engine #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
-      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own),
+      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own), .hit_in(mo_hin),
       .early_valid(me_valid), .early_tag(me_tag), .early_hit(me_hit), .early_vip(me_vip), .early_backend(me_be),
       .own_count(vip_slot.backend_count), .early_own(me_own), .early_in(me_in)
   );
@@ -2880,6 +2887,7 @@ module lbnic_ct_engine #(
   assign x_hit_way = pk_have ? pm_hit_way : mo_hit_way;
   assign x_hit_vip = pk_have ? pm_hit_vip : mo_hit_vip;
   assign x_hit_own = pk_have ? pm_hit_own : mo_own;
+  assign x_hit_in = pk_have ? pm_hit_in : mo_hin;
 `ifndef SYNTHESIS
   always_ff @(posedge clk)
     if (!rst && st == S_M_W && mstep == MS_1 && !phase_nat && x_valid && x_hit
@@ -2890,6 +2898,10 @@ module lbnic_ct_engine #(
         && (me_own != (me_hit && me_vip == m.slot)
             || me_in != (me_hit && me_be < vip_slot.backend_count)))
       $error("lbnic_ct_engine: the early hit's own-slot or in-range bit apart from its compare");
+  always_ff @(posedge clk)
+    if (!rst && st == S_M_W && mstep == MS_1 && x_valid
+        && x_hit_in != (x_hit_be < vip_slot.backend_count))
+      $error("lbnic_ct_engine: the hit's in-range bit apart from its backend and the slot's count");
 `endif
   assign x_hit_be = pk_have ? pm_hit_be : mo_hit_be;
   assign x_touched = pk_have ? pm_touched : mo_touched;
@@ -2961,6 +2973,7 @@ module lbnic_ct_engine #(
       pm_hit_way <= mo_hit_way;
       pm_hit_vip <= mo_hit_vip;
       pm_hit_own <= mo_own;
+      pm_hit_in <= mo_hin;
       pm_hit_be <= mo_hit_be;
       pm_touched <= mo_touched;
       pm_kind <= mo_kind;
@@ -2969,6 +2982,11 @@ module lbnic_ct_engine #(
       pm_aged <= mo_aged;
       pm_new <= mo_new;
     end
+    // (S_DISP is the clock after the pop, which set vip_slot: a result
+    // that came up to then was compared with the packet before's count;
+    // one that comes later, with this packet's)
+    if (st == S_DISP)
+      pm_hit_in <= ((mo_valid && mo_tag != 2'd0) ? mo_hit_be : pm_hit_be) < vip_slot.backend_count;
     if (me_valid && me_tag == pm_id) begin
       pme_hit <= me_hit;
       pme_vip <= me_vip;
@@ -3393,7 +3411,7 @@ module lbnic_ct_engine #(
               r_hit_be <= x_hit_be;
               // (hit_ok where the hit is on the packet's slot, whose
               // entry vip_hit takes now: S_LOOKED sets it otherwise)
-              hit_okq <= slot_ok && x_hit_be < vip_slot.backend_count;
+              hit_okq <= slot_ok && x_hit_in;
               r_touched <= x_touched;
               r_kind <= x_kind;
               r_ins_b <= x_ins_b;
@@ -3444,7 +3462,7 @@ module lbnic_ct_engine #(
                   // the usable check's read
                   be <= pk_psb;
                   ev_psh <= 1'b1;
-                  us_done(slot_ok && x_hit_be < vip_slot.backend_count && pk_psu, vip_slot, x_hit_b,
+                  us_done(slot_ok && x_hit_in && pk_psu, vip_slot, x_hit_b,
                           x_hit_way, x_touched, x_hit_vip, x_hit_be);
                 end else if (eb_iss) begin
                   st <= S_US_W;  // (its answer comes later)
@@ -3456,7 +3474,7 @@ module lbnic_ct_engine #(
                   bv_set = 1'b1;
                   be_b <= BIW'(vip_slot.backend_base);
                   be_o <= BIW'(x_hit_be);
-                  if (slot_ok && x_hit_be < vip_slot.backend_count) begin
+                  if (slot_ok && x_hit_in) begin
                     be_v <= 1'b1;
                     st <= S_US_W;
                   end else begin

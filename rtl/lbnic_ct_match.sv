@@ -106,7 +106,8 @@ module lbnic_ct_match #(
     // without a hit: the engine's compares behind early_vip and
     // early_backend were 8 LUT levels into the usable check's read (issue
     // 13). own_count is taken as the early stage fills, the clock before
-    // early_valid (the engine's packet has its VIP entry by then).
+    // early_valid (the engine's packet has its VIP entry by then), and
+    // again as the output register does (hit_in).
     input  logic [15:0]            own_count,
     output logic                   early_own,
     output logic                   early_in,
@@ -132,7 +133,11 @@ module lbnic_ct_match #(
     // the hit's VIP is new_vip (the engine's own lookups give the packet's
     // slot there): its compare behind hit_vip was 8 LUT levels into the
     // engine's decision (issue 13)
-    output logic                   hit_own
+    output logic                   hit_own,
+    // hit_backend is below own_count as the output register fills (the
+    // clock before out_valid), as early_in is at the early stage: the
+    // engine's range compare behind hit_backend (issue 13)
+    output logic                   hit_in
 );
   localparam logic [1:0] INS_FREE = 2'd0;
   localparam logic [1:0] INS_RELOCATE = 2'd1;
@@ -541,6 +546,7 @@ module lbnic_ct_match #(
       hit_full <= ((p_hit_i >= IB'(WAYS)) ? p_nfree_b : p_nfree_a) == '0;
       ins_full <= !p_free || (p_fb ? p_nfree_b : p_nfree_a) == (WB+1)'(1);
       hit_own <= hw.vip == p_new.vip;
+      hit_in <= hw.backend < own_count;
     end
   end
 endmodule

@@ -119,7 +119,7 @@ module lbnic_ct_rmw #(
   logic [31:0] mo_reloc;
   logic mo_ev, mo_eh;  // (the early hit: the unit reads no backend)
   logic mo_wb, mo_hfull, mo_ifull;
-  logic mo_own;  // (the unit decides no backend)
+  logic mo_own, mo_hin;  // (the unit decides no backend)
   logic mo_etag, mo_tag;  // (one kind of lookup only)
   logic [15:0] mo_evip, mo_ebe;
   logic mo_eown, mo_ein;
@@ -137,7 +137,7 @@ module lbnic_ct_rmw #(
       .hit_backend(mo_hit_be), .touched(mo_touched),
       .ins_kind(mo_kind), .ins_b(mo_ins_b), .ins_way(mo_ins_way), .ins_aged(mo_aged),
       .new_way(mo_new), .reloc_bucket(mo_reloc),
-      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own),
+      .way_b(mo_wb), .hit_full(mo_hfull), .ins_full(mo_ifull), .hit_own(mo_own), .hit_in(mo_hin),
       .early_valid(mo_ev), .early_tag(mo_etag), .early_hit(mo_eh), .early_vip(mo_evip), .early_backend(mo_ebe),
       .own_count('0), .early_own(mo_eown), .early_in(mo_ein)
   );

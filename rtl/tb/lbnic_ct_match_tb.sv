@@ -35,9 +35,10 @@ module lbnic_ct_match_tb;
   // each vector's index parity as its tag, checked at both outputs
   logic in_tag = 1'b0, early_tag, out_tag;
   logic [15:0] early_vip, early_backend;
-  logic way_b, hit_full, ins_full, hit_own;
+  logic way_b, hit_full, ins_full, hit_own, hit_in;
   // driven at random (0..15, as the vectors' backends), taken as the
-  // early stage fills: own_fill holds it from the last advance
+  // early stage and the output register fill: own_fill holds it from the
+  // last advance
   logic [15:0] own_count = '0, own_fill = '0;
   logic early_own, early_in;
 
@@ -270,6 +271,8 @@ module lbnic_ct_match_tb;
         // (a refused insert's vector has no bucket)
         if ((e.hit || e.kind != 2'd3) && way_b != (e.hit ? e.hit_b : e.ins_b))
           fail("way_b (the hit's bucket, else the insert's)", 512'(way_b), 512'({e.hit, e.hit_b, e.ins_b}));
+        if (hit_in != (hit_backend < own_fill))
+          fail("hit_in", 512'(hit_in), 512'({hit_backend, own_fill}));
         if (e.hit && hit_own != (e.hit_vip == e.new_vip))
           fail("hit_own", 512'(hit_own), 512'({e.hit_vip, e.new_vip}));
         if (e.hit && hit_full != (free_ways(e.hit_b ? e.bb : e.ba, e) == 0))
