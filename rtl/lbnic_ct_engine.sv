@@ -3051,15 +3051,17 @@ module lbnic_ct_engine #(
   // backend in its range and its entry usable) or not, its way written
   // back (t_tch) either way. S_US_DONE's work, or S_M_W's as the match's
   // result comes with the backend entry read early (it answers in that
-  // clock: a clock of every such hit, issue 13). (No member of an
+  // clock: a clock of every such hit, issue 13). t_own: t_vip is the
+  // packet's slot (S_M_W's from the match's register: the compare behind
+  // the match's hit_vip was 8 LUT levels into `stale`). (No member of an
   // argument is read: Yosys 0.23 cannot size a task or function that
   // does.)
   task automatic us_done(input logic t_use, input lbnic_pkg::vip_t t_v, input logic t_b,
                          input logic [WB-1:0] t_w, input lbnic_pkg::ct_way_t t_tch,
-                         input logic [15:0] t_vip, input logic [15:0] t_bi);
+                         input logic [15:0] t_vip, input logic t_own, input logic [15:0] t_bi);
     logic usable, fits;
     usable = t_use;
-    fits = (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && !m.slot_valid) || t_vip == m.slot;
+    fits = (cls == lbnic_pipe_pkg::CLASS_FRAGMENT && !m.slot_valid) || t_own;
     if (cls == lbnic_pipe_pkg::CLASS_REVERSE) fits = 1'b1;
     w_bucket <= BW'(t_b ? mb : ma);
     w_data <= put_way(t_b ? db : da, t_w, t_tch);
@@ -3455,7 +3457,8 @@ module lbnic_ct_engine #(
                   // is the bank's register): decided now; the early hit's
                   // backend was in range, or eb_iss would not be set (the
                   // same hit: a check below)
-                  us_done(bx_up, vip_slot, x_hit_b, x_hit_way, x_touched, x_hit_vip, x_hit_be);
+                  us_done(bx_up, vip_slot, x_hit_b, x_hit_way, x_touched, x_hit_vip, x_hit_own,
+                          x_hit_be);
                 end else if (pk_ps && x_hit_be == pk_psl && !pk_bef) begin
                   // its backend is the one CT_REQ's pre-schedule read (a
                   // Maglev flow on its own pick): decided now, without
@@ -3463,7 +3466,7 @@ module lbnic_ct_engine #(
                   be <= pk_psb;
                   ev_psh <= 1'b1;
                   us_done(slot_ok && x_hit_in && pk_psu, vip_slot, x_hit_b,
-                          x_hit_way, x_touched, x_hit_vip, x_hit_be);
+                          x_hit_way, x_touched, x_hit_vip, x_hit_own, x_hit_be);
                 end else if (eb_iss) begin
                   st <= S_US_W;  // (its answer comes later)
                 end else begin
@@ -3522,12 +3525,14 @@ module lbnic_ct_engine #(
       // every hit that waits for its backend's answer, issue 13)
       S_US_W: if (be_mine) begin
         be <= be_rdata;
-        us_done(hit_okq && bx_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
+        us_done(hit_okq && bx_up, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip,
+                r_hit_vip == m.slot, r_hit_be);
       end
       // (a hit found not usable before its backend was read: hit_okq is 0)
       S_US_DONE: begin
         be <= '0;
-        us_done(1'b0, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_be);
+        us_done(1'b0, vip_hit, r_hit_b, r_hit_way, r_touched, r_hit_vip, r_hit_vip == m.slot,
+                r_hit_be);
       end
 
       // ---- a miss: checks, then scheduling
