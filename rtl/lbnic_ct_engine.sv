@@ -3068,6 +3068,15 @@ module lbnic_ct_engine #(
     w_mask <= WAYS'(1) << t_w;
     w_hint <= 1'b0;
     wr_ret <= S_OUT;
+    // (stale, 0 since S_DISP, written whatever the outcome: as a set
+    // under the outcome, the backend's answer through bx_up into its
+    // enable was 8 LUT levels, issue 13; read only after S_POSTLOOK)
+`ifndef SYNTHESIS
+    if (stale) $error("lbnic_ct_engine: a packet's hit decided with stale set");
+`endif
+    stale <= !(usable && fits) && cls != lbnic_pipe_pkg::CLASS_REVERSE;
+    stale_b <= t_b;
+    stale_way <= t_w;
     if (usable && fits) begin
       cnt[CI_HITS] <= 1'b1;
       v <= t_v;
@@ -3088,9 +3097,6 @@ module lbnic_ct_engine #(
       st <= S_OUT;
     end else begin
       cnt[CI_MISSES] <= 1'b1;
-      stale <= 1'b1;
-      stale_b <= t_b;
-      stale_way <= t_w;
       st <= S_POSTLOOK;
     end
   endtask
