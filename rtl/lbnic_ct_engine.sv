@@ -492,11 +492,19 @@ module lbnic_ct_engine #(
   // them), the cycle model's request and a clock, however soon CT_EXEC
   // got here (an RR / WRR miss whose LUT entry was read during the match
   // posts sooner than the path the constant was measured on)
+  // A packet whose own insert found no free way (x_srch: it searched for a
+  // relocation, S_RH) gets there later on every path, so its reads wait
+  // for a later fixed age, CT_POSTED_ISSUE_SEARCH's (spec §12.3 decision
+  // 12: the cycle is the packet's execution's, whatever its scheduling
+  // took).
   localparam int unsigned NAT_RD_AGE = lbnic_pkg::CT_POSTED_ISSUE + 1;
-  logic [7:0] nat_hold;
-  assign nat_hold = (32'(x_age) < NAT_RD_AGE) ? 8'(NAT_RD_AGE - 32'(x_age)) : 8'd0;
+  localparam int unsigned NAT_RD_AGE_S = lbnic_pkg::CT_POSTED_ISSUE_SEARCH + 1;
+  logic x_srch;
+  logic [7:0] nat_hold, nat_age;
+  assign nat_age = x_srch ? 8'(NAT_RD_AGE_S) : 8'(NAT_RD_AGE);
+  assign nat_hold = (x_age < nat_age) ? nat_age - x_age : 8'd0;
   // (and a return entry done in line reads then too: x_due is x_age >=
-  // NAT_RD_AGE, in a register)
+  // that age, in a register)
   logic x_due, rd_go;
   assign rd_go = !phase_nat || x_due;
   assign rm_cmd_valid = (in_hc && (!nh_a || !h_rdata)) || rpost;
@@ -1499,7 +1507,18 @@ module lbnic_ct_engine #(
       rp_age <= '0;
     end
   end
-  assign rmw_busy = rm_busy || rm_ins_q || rm_age_q || rp_ins != 0 || rp_age != 0;
+  // (and a packet in CT_EXEC: its decision may have left, its frame with
+  // it, while it still writes, a NAT return entry's hash, check and post,
+  // or the entry in line, a read latency and more: x_on, from its pop to
+  // S_OUT's end; the harness skipped idle clocks there, spec §12.3
+  // decision 12)
+  logic x_on;
+  always_ff @(posedge clk) begin
+    if (pop_x) x_on <= 1'b1;
+    else if (st == S_OUT && (handed || hand)) x_on <= 1'b0;
+    if (rst) x_on <= 1'b0;
+  end
+  assign rmw_busy = rm_busy || rm_ins_q || rm_age_q || rp_ins != 0 || rp_age != 0 || x_on;
   // (CT_EXEC's own accesses take the port before the units' and CT_REQ's)
   assign ct_bg = st == S_SC_RD || st == S_HR_RD || st == S_FLUSH || (st == S_WR && wr_ret == S_SC_CNT);
   assign swept = since == (BUCKET_BITS + 1)'(NB);
@@ -3896,7 +3915,10 @@ module lbnic_ct_engine #(
       if (pop_x) xn = !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
       else xn = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
       x_age <= xn;
-      x_due <= 32'(xn) >= NAT_RD_AGE;
+      // (x_srch as it stands: set in S_RH, tens of clocks before S_RD_A)
+      x_due <= x_srch ? 32'(xn) >= NAT_RD_AGE_S : 32'(xn) >= NAT_RD_AGE;
+      if (st == S_RH && !phase_nat) x_srch <= 1'b1;
+      if (pop_x || rst) x_srch <= 1'b0;
     end
     lx_out <= lx_out + 3'(lx_go) - 3'(lx_valid && !lx_tag);
     if (lx_go) lx_iss <= 1'b1;

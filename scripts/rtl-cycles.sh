@@ -87,6 +87,8 @@ traces=(
     "nat-10M|nat|-n 2000 --flows 500 --rate pps:10000000"
     "nat-maglev-2M|nat-maglev|-n 2000 --flows 500 --rate pps:2000000"
     "nat-maglev-10M|nat-maglev|-n 2000 --flows 500 --rate pps:10000000"
+    "nat-fill-1M|nat|-n 5000 --flows 5000 --rate pps:1000000"
+    "nat-fill-2M|nat|-n 5000 --flows 5000 --rate pps:2000000"
     "64B-line|basic|-n 3000 --flows 100000 --sizes 64 --rate line"
     "imix-line|basic|-n 3000 --flows 10000 --sizes imix --rate line"
     "65B-line|basic|-n 3000 --flows 1000 --sizes 65 --rate line"

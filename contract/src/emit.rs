@@ -195,6 +195,7 @@ fn items(t: &Target) -> Items {
     it.c("FRONT_LATENCY", regs::FRONT_LATENCY, Ty::Dec);
     it.c("CT_EXEC_LATENCY", regs::CT_EXEC_LATENCY, Ty::Dec);
     it.c("CT_POSTED_ISSUE", regs::CT_POSTED_ISSUE, Ty::Dec);
+    it.c("CT_POSTED_ISSUE_SEARCH", regs::CT_POSTED_ISSUE_SEARCH, Ty::Dec);
     it.c("CT_TAG_BITS", regs::CT_TAG_BITS as u64, Ty::Dec);
     it.c("CT_TAG_QUEUED", regs::CT_TAG_QUEUED, Ty::Hex);
     it.c("CT_TAG_EXEC_A", regs::CT_TAG_EXEC_A, Ty::Dec);

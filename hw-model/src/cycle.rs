@@ -137,6 +137,23 @@ const UNIT_CHECK: u64 = 25;
 /// From the cycle a held-up check passes to the update's request (the RTL
 /// reads the hint, posts, and its unit reads the clock after).
 const UNIT_LATE_ISSUE: u64 = 2;
+/// A new NAT flow whose own insert found no free way (the RTL searches for
+/// a relocation: reads the residents' hints and matches again, 26 clocks)
+/// is checked for a unit this much later, and its update requests its
+/// buckets this much later than [`POSTED_ISSUE_CYCLES`]: the RTL holds
+/// that request to a fixed age either way (`NAT_RD_AGE`,
+/// `NAT_RD_AGE_SEARCH`), so the cycle is the same whatever the packet's
+/// path (spec §12.3 decision 12).
+const SEARCH_CHECK_EXTRA: u64 = 19;
+const SEARCH_ISSUE_EXTRA: u64 =
+    lbnic_contract::target::regs::CT_POSTED_ISSUE_SEARCH - lbnic_contract::target::regs::CT_POSTED_ISSUE;
+/// A return entry inserted in line: from its reads' data to the first
+/// cycle CT_EXEC takes the next packet, when it found a free way (its
+/// match, its write) and when it searched for a relocation first (the
+/// residents' hints, a second match, the relocation's post or the
+/// eviction), measured against the RTL (spec §12.3 decision 12).
+const INLINE_FREE: u64 = 10;
+const INLINE_SEARCH: u64 = 36;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,
@@ -172,6 +189,9 @@ pub enum Stall {
     /// CT_EXEC: a new NAT flow's return entry waited for a posted unit
     /// (none idle, or one held a candidate bucket).
     CtUnits,
+    /// CT_EXEC: a new NAT flow's return entry was inserted in line (both
+    /// candidates' full hints set), on CT_EXEC's own reads of them.
+    CtInline,
     /// CT_EXEC: no bandwidth for its writes.
     CtWriteBandwidth,
     /// A stage's output FIFO was full.
@@ -187,13 +207,14 @@ pub enum Stall {
 }
 
 impl Stall {
-    pub const ALL: [Stall; 11] = [
+    pub const ALL: [Stall; 12] = [
         Stall::RxBackpressure,
         Stall::CtOutstanding,
         Stall::CtBandwidth,
         Stall::CtLatency,
         Stall::CtHazard,
         Stall::CtUnits,
+        Stall::CtInline,
         Stall::CtWriteBandwidth,
         Stall::Backpressure,
         Stall::TxBusy,
@@ -208,6 +229,7 @@ impl Stall {
             Stall::CtLatency => "ct_latency",
             Stall::CtHazard => "ct_hazard",
             Stall::CtUnits => "ct_units",
+            Stall::CtInline => "ct_inline",
             Stall::CtWriteBandwidth => "ct_write_bandwidth",
             Stall::Backpressure => "backpressure",
             Stall::TxBusy => "tx_busy",
@@ -278,7 +300,7 @@ pub struct CycleStats {
     /// Cycles each stage moved a packet (RX, TX: cycles carrying a beat).
     pub busy: [u64; 7],
     /// Cycles a stage's head packet could not move, by cause.
-    pub stalls: [u64; 11],
+    pub stalls: [u64; 12],
     /// Highest occupancy of each stage's input FIFO; RX's is the port
     /// backlog: frames arrived at the port and waiting for RX (in the
     /// MAC's buffer, or held back at an AXI-Stream source), counted at
@@ -535,6 +557,11 @@ struct Posted {
     n: usize,
     /// The one its entry went into: the unit writes only that.
     to: Option<u32>,
+    /// Inserted in line by CT_EXEC (no unit), which takes no packet until
+    /// [`INLINE_FREE`] or, having `searched`, [`INLINE_SEARCH`] after its
+    /// data.
+    inline: bool,
+    searched: bool,
 }
 
 /// A posted unit busy with an update: the update's buckets (kept past
@@ -780,6 +807,9 @@ pub struct Cycle<B> {
     /// A new NAT flow whose update waits for a unit (see [`UNIT_CHECK`]):
     /// CT_EXEC takes no packet meanwhile.
     unit_wait: Option<Posted>,
+    /// CT_EXEC takes no packet before this cycle: a return entry inserted
+    /// in line (its reads issued).
+    inline_until: u64,
     scrub_ptr: u32,
     /// What the scrubber's decision for this cycle needs from the stage
     /// moves: the spare beats, registered at the end of the cycle and
@@ -859,6 +889,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             posted: VecDeque::new(),
             units: Vec::with_capacity(UNITS),
             unit_wait: None,
+            inline_until: 0,
             scrub_ptr: 0,
             scrub_in: None,
             tokens: 0,
@@ -991,6 +1022,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         self.scrubs.is_empty()
             && self.posted.is_empty()
             && self.units_idle()
+            && self.now >= self.inline_until
             && self.reads.count_while(|&c| c < self.now) == self.reads.len()
     }
 
@@ -1159,7 +1191,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let exec = if self.unit_wait.is_some() && !unit_go {
             Move::Stall(Stall::CtUnits)
         } else {
-            self.decide_exec(tokens, room[Stage::Backend.i()], sp)
+            match self.decide_exec(tokens, room[Stage::Backend.i()], sp) {
+                Move::Go(()) if self.inline_busy(now) => Move::Stall(Stall::CtInline),
+                m => m,
+            }
         };
         // Writes (CT_EXEC) go first in the arbiter, then a posted update's
         // reads, then CT_REQ's.
@@ -1198,6 +1233,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn unit_free(&self, b: &[u32], t: u64) -> bool {
         let mut busy = self.units.iter().filter(|u| u.idle_at > t);
         busy.clone().count() < UNITS && !busy.any(|u| u.b[..u.n].iter().any(|x| b.contains(x)))
+    }
+
+    /// A return entry inserted in line holds CT_EXEC: waiting for its
+    /// check, its reads, or until [`Cycle::inline_until`].
+    fn inline_busy(&self, now: u64) -> bool {
+        self.unit_wait.as_ref().is_some_and(|w| w.inline)
+            || self.posted.iter().any(|p| p.inline)
+            || now < self.inline_until
     }
 
     /// No unit busy and no new NAT flow waiting for one (the RTL's
@@ -1610,13 +1653,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             self.reads.push_back(data);
         }
         if nat.1 > 0 {
+            let (own_search, searched) = fx.searched();
+            let late = own_search as u64;
             let p = Posted {
-                due: now + POSTED_ISSUE_CYCLES,
+                due: now + POSTED_ISSUE_CYCLES + late * SEARCH_ISSUE_EXTRA,
                 b: nat.0,
                 n: nat.1,
                 to: fx.nat_to(),
+                inline: fx.nat_inline(),
+                searched,
             };
-            if self.unit_free(&p.b[..p.n], now + UNIT_CHECK) {
+            if self.unit_free(&p.b[..p.n], now + UNIT_CHECK + late * SEARCH_CHECK_EXTRA) {
                 self.post(p);
             } else {
                 self.unit_wait = Some(p);
@@ -1628,11 +1675,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
 
     /// Hand a NAT return entry's update to a unit.
     fn post(&mut self, p: Posted) {
-        self.units.push(Unit {
-            b: p.b,
-            n: p.n,
-            idle_at: u64::MAX,
-        });
+        if !p.inline {
+            self.units.push(Unit {
+                b: p.b,
+                n: p.n,
+                idle_at: u64::MAX,
+            });
+        }
         self.posted.push_back(p);
     }
 
@@ -1642,8 +1691,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         let p = self.posted.pop_front().expect("a posted update is due");
         let data = now + self.p.read_cycles;
         self.reads.push_back(data);
-        // (units are issued in post order)
-        if let Some(u) = self.units.iter_mut().find(|u| u.idle_at == u64::MAX) {
+        // (units are issued in post order; one in line takes none)
+        if p.inline {
+            self.inline_until = data + if p.searched { INLINE_SEARCH } else { INLINE_FREE };
+        } else if let Some(u) = self.units.iter_mut().find(|u| u.idle_at == u64::MAX) {
             u.idle_at = data + UNIT_FREE;
         }
         if self.opts.hazard_check {

@@ -315,6 +315,15 @@ pub struct Effects {
     /// The candidate the NAT return entry went into: the RTL's unit writes
     /// that bucket only, and a packet waiting on it takes the write.
     nat_to: Option<u32>,
+    /// Both of the return entry's candidates had their full hint set as it
+    /// was checked: no free way is certain, so the RTL's CT_EXEC inserts it
+    /// in line, on its own reads of them (spec §12.3 decision 12).
+    nat_inline: bool,
+    /// An insert found no free way (a relocation was searched for: the
+    /// RTL reads the residents' hints and matches again): the packet's
+    /// own, the NAT return entry's.
+    own_search: bool,
+    nat_search: bool,
 }
 
 impl Effects {
@@ -330,8 +339,21 @@ impl Effects {
     pub fn nat_to(&self) -> Option<u32> {
         self.nat_to
     }
+    /// The NAT return entry is inserted in line (see the field).
+    pub fn nat_inline(&self) -> bool {
+        self.nat_inline
+    }
+    /// The packet's own insert, and the NAT return entry's, found no free
+    /// way and searched for a relocation.
+    pub fn searched(&self) -> (bool, bool) {
+        (self.own_search, self.nat_search)
+    }
+    /// (A bucket both a relocation's target and a return entry's candidate
+    /// is two read-modify-writes, as in the RTL: the relocation's unit and
+    /// the return entry's each read it.)
     fn add_rmw(&mut self, b: u32, nat: bool) {
-        let i = match self.rmw().iter().position(|&r| r == b) {
+        let same = |(i, &r): (usize, &u32)| r == b && self.rmw_is_nat(i) == nat;
+        let i = match self.rmw().iter().enumerate().position(same) {
             Some(i) => i,
             None => {
                 self.rmw[self.n_rmw as usize] = b;
@@ -625,6 +647,12 @@ fn put<M: CtMem + ?Sized>(
         }
         None => ct.insert(x.mem, bucket, key, entry, now, &b.to, &b.tz, x.hints),
     };
+    let searched = stale_way.is_none() && (ins.slot.is_none() || ins.evicted || ins.moved_to.is_some());
+    if entry.reverse {
+        fx.nat_search = searched;
+    } else {
+        fx.own_search = searched;
+    }
     note_insert(x, ins, now, &b.to);
     count_insert(x.counters, ins, fx);
     ins.slot
@@ -666,6 +694,7 @@ fn nat_return<M: CtMem + ?Sized>(
         ..*entry
     };
     let stale = ct.find(&*x.mem, rb, &rkey, true, now, &b.to);
+    fx.nat_inline = rb.iter().all(|r| x.hints.is_full(r));
     fx.nat_to = put(x, b, rb, stale, &rkey, &rentry, now, fx).map(|s| s.bucket);
 }
 

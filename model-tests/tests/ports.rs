@@ -384,6 +384,31 @@ fn nat_return_updates_respect_the_outstanding_limit() {
     assert!(m.stats.stalls[Stall::CtOutstanding as usize] > 0);
 }
 
+/// New NAT flows into a table they fill (64 buckets of 8 ways): once a
+/// return entry's two candidates both have their full hint set, CT_EXEC
+/// inserts it in line, on its own reads, and the next packet waits for it
+/// (`ct_inline`, spec §12.3 decision 12); into the empty table, never.
+#[test]
+fn new_nat_flows_into_a_full_table_hold_ct_exec_for_the_insert_in_line() {
+    let t = Target {
+        ct_buckets: 64,
+        ..Target::builtin()
+    };
+    let run = |n: u32| {
+        let mut m = cycle(&t, "nat", AXIS);
+        // (one every 100 cycles: the next flow's data is in before an
+        // insert in line ends)
+        for k in 0..n {
+            m.input_at_cycle(frame(k, 1_000_000, 60), k as u64 * 100, 1_000_000_000);
+        }
+        m.finish();
+        assert_eq!(m.take_output().len(), n as usize);
+        m.stats.stalls[Stall::CtInline as usize]
+    };
+    assert_eq!(run(60), 0, "an empty table's return entries are posted");
+    assert!(run(600) > 0, "a full table's return entries are inserted in line");
+}
+
 /// New NAT flows faster than the posted units write their return entries:
 /// CT_EXEC waits for an idle unit (`ct_units`), as the RTL's does in
 /// S_NAT_HA (spec §12.3 decision 11). A unit is busy from its post to a

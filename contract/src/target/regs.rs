@@ -287,6 +287,12 @@ pub const CT_EXEC_LATENCY: u64 = 26;
 pub const CT_POSTED_ISSUE: u64 = CT_EXEC_LATENCY + 6;
 const _: () = assert!(CT_POSTED_ISSUE < 255);
 
+/// The same for a flow whose own insert found no free way: the RTL's
+/// search for a relocation (the residents' hints, a second match) comes
+/// first, and its latest path to the read is this (spec §12.3 decision 12).
+pub const CT_POSTED_ISSUE_SEARCH: u64 = CT_POSTED_ISSUE + 14;
+const _: () = assert!(CT_POSTED_ISSUE_SEARCH < 255);
+
 /// The conntrack memory port's tags (spec §12.3 decision 9): a read names
 /// its requester so that responses may come back in any order and a
 /// memory controller can count outstanding requests, and the RTL harness
