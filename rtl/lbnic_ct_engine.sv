@@ -112,9 +112,13 @@ module lbnic_ct_engine #(
     // entered (the harness waits for it at the end of a run: spec §12.2,
     // "both models sweep the whole table at the last ingress time")
     output logic                              swept,
-    // a posted NAT return entry is not written yet (conntrack work in
-    // flight after every decision left: the top's `idle` waits for it)
+    // a posted NAT return entry is not written yet, or one CT_EXEC inserts
+    // in line (conntrack work in flight after every decision left: the
+    // top's `idle` and CT_HOST's acknowledgement wait for it)
     output logic                              rmw_busy,
+    // a packet is in CT_EXEC (its decision and frame may have left while it
+    // still works: the top's `idle` waits for it too)
+    output logic                              busy,
     // a performance probe: a read or write on the conntrack port this
     // clock is background work (the scrubber, the hint refresh, a flush),
     // not a packet's, so the harness can count the two apart as the cycle
@@ -1507,18 +1511,22 @@ module lbnic_ct_engine #(
       rp_age <= '0;
     end
   end
-  // (and a packet in CT_EXEC: its decision may have left, its frame with
-  // it, while it still writes, a NAT return entry's hash, check and post,
-  // or the entry in line, a read latency and more: x_on, from its pop to
-  // S_OUT's end; the harness skipped idle clocks there, spec §12.3
-  // decision 12)
+  // A packet in CT_EXEC: its decision may have left, its frame with it,
+  // while it still works (its writes, a relocation's search, a NAT return
+  // entry's hash, check and post, or the entry in line, a read latency and
+  // more): x_on, from its pop to S_OUT's end. The harness skipped such
+  // clocks as idle (spec §12.3 decision 12). CT_HOST's acknowledgement
+  // waits for the NAT part only (phase_nat), which outlives the packet's
+  // frame and writes conntrack; a packet under CT_HOST touches none.
   logic x_on;
   always_ff @(posedge clk) begin
     if (pop_x) x_on <= 1'b1;
     else if (st == S_OUT && (handed || hand)) x_on <= 1'b0;
     if (rst) x_on <= 1'b0;
   end
-  assign rmw_busy = rm_busy || rm_ins_q || rm_age_q || rp_ins != 0 || rp_age != 0 || x_on;
+  assign busy = x_on;
+  assign rmw_busy = rm_busy || rm_ins_q || rm_age_q || rp_ins != 0 || rp_age != 0
+                    || (x_on && phase_nat);
   // (CT_EXEC's own accesses take the port before the units' and CT_REQ's)
   assign ct_bg = st == S_SC_RD || st == S_HR_RD || st == S_FLUSH || (st == S_WR && wr_ret == S_SC_CNT);
   assign swept = since == (BUCKET_BITS + 1)'(NB);

@@ -173,6 +173,7 @@ module lbnic_top #(
   logic bank_valid;  // a bank was committed (the model's `active.is_some()`)
   logic flush_busy, flush_is_reset, flush_done;
   logic e_rmw_busy;  // the conntrack engine's posted NAT return entries
+  logic e_busy;      // a packet in its CT_EXEC
 
   lbnic_regs regs (
       .clk, .rst,
@@ -499,7 +500,7 @@ module lbnic_top #(
       .be_valid, .be_index, .be_rvalid, .be_rdata, .lut_valid, .lut_index, .lut_rvalid, .lut_rdata,
       .ct_rd_valid, .ct_rd_ready, .ct_rd_tag, .ct_rd_bucket, .ct_rsp_valid, .ct_rsp_tag, .ct_rsp_data,
       .ct_wr_valid, .ct_wr_ready, .ct_wr_bucket, .ct_wr_mask, .ct_wr_data,
-      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy), .ct_bg(probe_ct_bg),
+      .cnt_inc(e_cnt), .swept(e_swept), .rmw_busy(e_rmw_busy), .busy(e_busy), .ct_bg(probe_ct_bg),
       .ready_n(probe_ct_ready)
   );
   assign flush_done = e_flush_done;
@@ -595,8 +596,9 @@ module lbnic_top #(
   // ================================================================ idle
   // nothing between RX and TX: no frame being received or stored (every
   // frame stays in the buffer until its egress ends), no header descriptor,
-  // no posted NAT return entry unwritten (it outlives its packet's frame)
-  assign idle = !rx_mid && pb_empty && !hdr_valid && !eg_busy && !e_rmw_busy;
+  // no posted NAT return entry unwritten (it outlives its packet's frame),
+  // no packet in CT_EXEC (its work may outlive its frame too)
+  assign idle = !rx_mid && pb_empty && !hdr_valid && !eg_busy && !e_rmw_busy && !e_busy;
   assign swap_ok = idle;
 
   // NOW is the host's; the engine's own results the harness does not need

@@ -72,7 +72,7 @@ module lbnic_ct_engine_run #(
   logic [BBITS-1:0] ct_rsp_data = '0, ct_wr_data;
   logic [WAYS-1:0] ct_wr_mask;
   logic [NC-1:0] cnt_inc;
-  logic swept, rmw_busy;
+  logic swept, rmw_busy, busy;
   /* verilator lint_off UNUSEDSIGNAL */
   logic ct_bg;  // (the harness's probe)
   /* verilator lint_on UNUSEDSIGNAL */
