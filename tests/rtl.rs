@@ -372,7 +372,7 @@ fn rtl_new_nat_flows_wait_for_the_posted_units_as_the_model_does() {
 /// models take its return entry's request to a later fixed age
 /// (`CT_POSTED_ISSUE_SEARCH`, spec §12.3 decision 12). Every packet leaves
 /// at the model's cycle, every figure equal. Until the engine counted a
-/// packet still in CT_EXEC as busy (`rmw_busy`, so the top was not
+/// packet still in CT_EXEC as busy (its `busy`, so the top was not
 /// `idle`), the harness skipped the clocks of an insert in line as idle
 /// time: 1,289 of these packets differed. At 2 Mpps the next packet waits
 /// for such an insert, which the cycle model charges as a stall of its own
