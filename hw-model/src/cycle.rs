@@ -139,11 +139,12 @@ const UNIT_CHECK: u64 = 25;
 const UNIT_LATE_ISSUE: u64 = 2;
 /// A new NAT flow whose own insert found no free way (the RTL searches for
 /// a relocation: reads the residents' hints and matches again, 26 clocks)
-/// is checked for a unit this much later, and its update requests its
-/// buckets this much later than [`POSTED_ISSUE_CYCLES`]: the RTL holds
-/// that request to a fixed age either way (`NAT_RD_AGE`,
-/// `NAT_RD_AGE_SEARCH`), so the cycle is the same whatever the packet's
-/// path (spec §12.3 decision 12).
+/// is checked for a unit this much later (the RTL's check comes 36 to 44
+/// clocks after the packet executed as its scheduling went; 44 on round
+/// robin, the usual case), and its update requests its buckets this much
+/// later than [`POSTED_ISSUE_CYCLES`]: the RTL holds that request to a
+/// fixed age either way (`NAT_RD_AGE`, `NAT_RD_AGE_S`), so its cycle is
+/// the same whatever the packet's path (spec §12.3 decision 12).
 const SEARCH_CHECK_EXTRA: u64 = 19;
 const SEARCH_ISSUE_EXTRA: u64 =
     lbnic_contract::target::regs::CT_POSTED_ISSUE_SEARCH - lbnic_contract::target::regs::CT_POSTED_ISSUE;
