@@ -508,7 +508,7 @@ module lbnic_ct_engine #(
   assign nat_age = x_srch ? 8'(NAT_RD_AGE_S) : 8'(NAT_RD_AGE);
   assign nat_hold = (x_age < nat_age) ? nat_age - x_age : 8'd0;
   // (and a return entry done in line reads then too: x_due is x_age >=
-  // that age, in a register)
+  // nat_age, in a register)
   logic x_due, rd_go;
   assign rd_go = !phase_nat || x_due;
   assign rm_cmd_valid = (in_hc && (!nh_a || !h_rdata)) || rpost;
@@ -3923,8 +3923,8 @@ module lbnic_ct_engine #(
       if (pop_x) xn = !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
       else xn = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
       x_age <= xn;
-      // (x_srch as it stands: set in S_RH, tens of clocks before S_RD_A)
-      x_due <= x_srch ? 32'(xn) >= NAT_RD_AGE_S : 32'(xn) >= NAT_RD_AGE;
+      // (nat_age as x_srch stands: set in S_RH, tens of clocks before S_RD_A)
+      x_due <= xn >= nat_age;
       if (st == S_RH && !phase_nat) x_srch <= 1'b1;
       if (pop_x || rst) x_srch <= 1'b0;
     end
