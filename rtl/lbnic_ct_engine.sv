@@ -2558,6 +2558,7 @@ module lbnic_ct_engine #(
   // that one in the clock; when every slot of the side is taken, in the
   // unit slot (us_arm, us_*); another such entry reads again as before.
   logic [1:0] uf_arm, us_arm;
+  logic [1:0] ix_go;  // CT_EXEC's in-line write into the unit slot (below)
   logic [2*QB-1:0] uf_e;
   // The entry q_fka / q_fkb take at the arming (one-hot: the chosen unit
   // and lock side's first entry, not in a slot), with the arming's terms
@@ -2629,7 +2630,36 @@ module lbnic_ct_engine #(
       end
       uf_ok[g] = uf_on && !fw_full[g] && !(host_q && !ct_host);
       uf_arm[g] = any && uf_ok[g];
-      us_arm[g] = any && uf_on && fw_full[g] && !us_on[g] && !(host_q && !ct_host);
+      us_arm[g] = any && uf_on && fw_full[g] && !us_on[g] && !(host_q && !ct_host) && !ix_go[g];
+    end
+  end
+  // CT_EXEC's own writes of a NAT return entry inserted in line (spec §12.3
+  // decision 13): its candidates are not the hazard table's, so an entry
+  // may have read one (GOT). The first such entry a side, not in a slot,
+  // takes the write through the side's unit slot, armed with the write's
+  // data as it is taken (ix_go; the entry OUT until the slot writes it),
+  // instead of reading the bucket again a memory latency later, as the
+  // cycle model's packet takes a posted update's write. With the unit slot
+  // taken, or another such entry, it reads again as before.
+  logic [2*DEPTH-1:0] ix_set;
+  logic [2*QB-1:0] ix_e;
+  always_comb begin
+    for (int g = 0; g < 2; g++) begin
+      logic any, ok;
+      ok = wr_fire && st == S_WR && phase_nat && !us_on[g] && !(host_q && !ct_host);
+      any = 1'b0;
+      ix_e[QB*g +: QB] = '0;
+      ix_set[DEPTH*g +: DEPTH] = '0;
+      for (int i = 0; i < DEPTH; i++) begin
+        if (!any && q_lv[i] && (g == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2]) == QS_GOT
+            && (g == 1 ? q_wh_b[i] && q_fkb[FWK*i +: FWK] == '0
+                       : q_wh_a[i] && q_fka[FWK*i +: FWK] == '0)) begin
+          any = 1'b1;
+          ix_e[QB*g +: QB] = QB'(i);
+          ix_set[DEPTH*g + i] = ok;
+        end
+      end
+      ix_go[g] = any && ok;
     end
   end
 `ifndef SYNTHESIS
@@ -2736,6 +2766,8 @@ module lbnic_ct_engine #(
              || (fws && fcn))
             && !(enq && QB'(i) == tl))
           s = (s == QS_GOT) ? QS_NEED : (s == QS_OUT) ? QS_STALE : s;
+        // (or takes CT_EXEC's in-line write through the unit slot: OUT)
+        if (ix_set[DEPTH*sd + i]) s = QS_OUT;
         // a side forwarded without a read: OUT while its slot stands in
         // for the read, GOT as the slot writes its data, NEED (read it)
         // when the slot cannot give it
@@ -2832,6 +2864,13 @@ module lbnic_ct_engine #(
         us_on[g] <= 1'b1;
         us_e[QB*g +: QB] <= uf_e[QB*g +: QB];
         us_bk[BW*g +: BW] <= uf_bk;
+      end
+      if (ix_go[g]) begin
+        us_on[g] <= 1'b1;
+        us_pend[g] <= 1'b1;
+        us_e[QB*g +: QB] <= ix_e[QB*g +: QB];
+        us_bk[BW*g +: BW] <= BW'(w_bucket);
+        us_data[BBITS*g +: BBITS] <= ct_wr_data;
       end
       if (us_hit[g] && !(host_q && !ct_host)) begin
         us_pend[g] <= 1'b1;

@@ -323,7 +323,7 @@ module lbnic_ct_engine_run #(
   // packets, of which re-reads after a write to their bucket)
   longint n_exrd = 0, n_t = 0, n_sc = 0, n_hw = 0, n_hz = 0, n_iss = 0, n_need = 0;
   longint n_post = 0, n_inline = 0, n_fwd = 0, n_ufwd = 0, n_ulk = 0, n_us = 0;
-  longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0;
+  longint n_nr = 0, n_take = 0, n_fb = 0, n_lft = 0, n_wrpop = 0, n_ix = 0;
   longint n_pm = 0, n_pmh = 0, n_pmx = 0, n_plx = 0, n_plu = 0, n_pbe = 0;
   longint n_rhb = 0, n_rhw = 0, n_rra = 0, n_rrh = 0, n_rrb = 0;
   longint n_ps = 0, n_psd = 0, n_psx = 0, n_psh = 0, n_nrh = 0, n_nrw = 0;
@@ -363,6 +363,8 @@ module lbnic_ct_engine_run #(
       // held as the entry was cleared
       n_ufwd <= n_ufwd + longint'(dut.uf_arm[0]) + longint'(dut.uf_arm[1]);
       n_us <= n_us + longint'(dut.us_w[0]) + longint'(dut.us_w[1]);
+      // of them, CT_EXEC's write of a return entry inserted in line
+      n_ix <= n_ix + longint'(dut.ix_go[0]) + longint'(dut.ix_go[1]);
       if (dut.clr_ok && dut.fw_clr && (dut.lka || dut.lkb)) n_ulk <= n_ulk + 1;
       if (in_valid && in_ready && dut.in_need) n_need <= n_need + 2;
       // sides forwarded without a read (fw_nr): armed, given the source's
@@ -418,6 +420,9 @@ module lbnic_ct_engine_run #(
     // and an entry took a unit's write through the unit slot (its side's
     // slot taken by another; the small target's run has 61)
     if (NAME == "small" && n_us == 0) $fatal(1, "%s: no entry took a unit's write through the unit slot", NAME);
+    // and, where return entries go in line (the tiny target's run has
+    // about 690 of them), an entry took CT_EXEC's write of one that way
+    if (NAME == "tiny" && n_ix == 0) $fatal(1, "%s: no entry took CT_EXEC's in-line write through the unit slot", NAME);
     // and some took it read ahead with the pre-match
     if (n_rrh == 0) $fatal(1, "%s: no RR / WRR miss took its LUT entry read with the pre-match", NAME);
     // +need_lft=NAME: this target's run must take a slot as its source
@@ -426,8 +431,8 @@ module lbnic_ct_engine_run #(
       $fatal(1, "%s: no slot taken as its source left CT_EXEC (fw_lft)", NAME);
   end
   final
-    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d (hashed with a unit busy %0d, clocks waiting for the units after a held bucket's hint %0d), scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, through the unit slot %0d, held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d (their key's candidates hashed by S_NAT_HASH %0d, clocks in S_NAT_W %0d); heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d; RR / WRR misses with their LUT entry read during the match %0d (with the pre-match %0d, read again as its pointer had moved %0d); Maglev misses scheduled by CT_REQ's pre-schedule %0d, hits decided with its backend entry %0d (pre-schedules done %0d, dropped at a port %0d)",
-             NAME, n_exrd, n_t, n_rhb, n_rhw, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_us, n_ulk,
+    $display("%s: clocks in CT_EXEC's own bucket reads %0d, relocations posted %0d (hashed with a unit busy %0d, clocks waiting for the units after a held bucket's hint %0d), scrubber %0d, waiting for the head's buckets %0d; hazard-table stall clocks %0d; queued packets' reads %0d (%0d re-reads), sides forwarded %0d (from a posted unit: a read in before its write %0d, through the unit slot %0d (of which CT_EXEC's in-line writes %0d), held at clearance %0d; without a read %0d, of which the source's own data %0d, read after all %0d); NAT return entries posted %0d, in line %0d (their key's candidates hashed by S_NAT_HASH %0d, clocks in S_NAT_W %0d); heads taken from S_WR %0d, slots taken as their source left %0d; heads taken with their pre-match %0d (its result in %0d; its Maglev index started too %0d, its LUT entry read %0d, its backend entry %0d), pre-matches dropped %0d; RR / WRR misses with their LUT entry read during the match %0d (with the pre-match %0d, read again as its pointer had moved %0d); Maglev misses scheduled by CT_REQ's pre-schedule %0d, hits decided with its backend entry %0d (pre-schedules done %0d, dropped at a port %0d)",
+             NAME, n_exrd, n_t, n_rhb, n_rhw, n_sc, n_hw, n_hz, n_iss, n_iss - (n_need - n_nr), n_fwd, n_ufwd, n_us, n_ix, n_ulk,
              n_nr, n_take, n_fb, n_post, n_inline, n_nrh, n_nrw, n_wrpop, n_lft, n_pm, n_pmh, n_plx, n_plu, n_pbe, n_pmx, n_rra, n_rrh, n_rrb, n_ps, n_psh, n_psd, n_psx);
 
   // ---------------------------------------------------------------- checker
