@@ -155,6 +155,13 @@ const SEARCH_ISSUE_EXTRA: u64 =
 /// eviction), measured against the RTL (spec §12.3 decision 12).
 const INLINE_FREE: u64 = 10;
 const INLINE_SEARCH: u64 = 36;
+/// A relocation's target is read-modify-written by a posted unit in the
+/// RTL, which holds the bucket, and is not idle, until the clock after its
+/// write: from the packet's CT_EXEC cycle for its own insert's relocation,
+/// from the reads' data for a return entry's inserted in line; measured
+/// against the RTL (spec §12.3 decision 13).
+const RELOC_IDLE: u64 = 151;
+const INLINE_RELOC_IDLE: u64 = 143;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,
@@ -563,6 +570,8 @@ struct Posted {
     /// data.
     inline: bool,
     searched: bool,
+    /// Inserted in line, the target of its relocation (a unit's, after).
+    moved: Option<u32>,
 }
 
 /// A posted unit busy with an update: the update's buckets (kept past
@@ -1653,6 +1662,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if reloc {
             self.reads.push_back(data);
         }
+        if let (Some(t), _) = fx.moved() {
+            self.units.push(Unit {
+                b: [t, 0],
+                n: 1,
+                idle_at: now + RELOC_IDLE,
+            });
+        }
         if nat.1 > 0 {
             let (own_search, searched) = fx.searched();
             let late = own_search as u64;
@@ -1663,6 +1679,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 to: fx.nat_to(),
                 inline: fx.nat_inline(),
                 searched,
+                moved: fx.moved().1,
             };
             if self.unit_free(&p.b[..p.n], now + UNIT_CHECK + late * SEARCH_CHECK_EXTRA) {
                 self.post(p);
@@ -1695,6 +1712,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // (units are issued in post order; one in line takes none)
         if p.inline {
             self.inline_until = data + if p.searched { INLINE_SEARCH } else { INLINE_FREE };
+            if let Some(t) = p.moved {
+                self.units.push(Unit {
+                    b: [t, 0],
+                    n: 1,
+                    idle_at: data + INLINE_RELOC_IDLE,
+                });
+            }
         } else if let Some(u) = self.units.iter_mut().find(|u| u.idle_at == u64::MAX) {
             u.idle_at = data + UNIT_FREE;
         }

@@ -324,6 +324,11 @@ pub struct Effects {
     /// own, the NAT return entry's.
     own_search: bool,
     nat_search: bool,
+    /// A relocation's target (the RTL posts it to a unit, which holds the
+    /// bucket until its write): of the packet's own insert, of the NAT
+    /// return entry's.
+    own_moved: Option<u32>,
+    nat_moved: Option<u32>,
 }
 
 impl Effects {
@@ -347,6 +352,11 @@ impl Effects {
     /// way and searched for a relocation.
     pub fn searched(&self) -> (bool, bool) {
         (self.own_search, self.nat_search)
+    }
+    /// The relocations' targets: of the packet's own insert, of the NAT
+    /// return entry's.
+    pub fn moved(&self) -> (Option<u32>, Option<u32>) {
+        (self.own_moved, self.nat_moved)
     }
     /// (A bucket both a relocation's target and a return entry's candidate
     /// is two read-modify-writes, as in the RTL: the relocation's unit and
@@ -650,8 +660,10 @@ fn put<M: CtMem + ?Sized>(
     let searched = stale_way.is_none() && (ins.slot.is_none() || ins.evicted || ins.moved_to.is_some());
     if entry.reverse {
         fx.nat_search = searched;
+        fx.nat_moved = ins.moved_to;
     } else {
         fx.own_search = searched;
+        fx.own_moved = ins.moved_to;
     }
     note_insert(x, ins, now, &b.to);
     count_insert(x.counters, ins, fx);

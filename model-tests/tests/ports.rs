@@ -592,3 +592,30 @@ fn extra_egress_reads_are_charged_in_rewrite() {
     assert_eq!(behind(&mut m, fits), (2, 43));
     assert_eq!(behind(&mut m, no_df), (1, 5 - 1 + 141 + 7 + 1));
 }
+
+/// New NAT flows into a table they fill (128 buckets of 8 ways), one every
+/// 200 cycles: a flow's posted unit is idle again by the next flow's check,
+/// but a relocation's is not. The RTL posts a relocation's target to a
+/// unit too, busy and holding the bucket until its write (spec §12.3
+/// decision 13), so a flow whose own insert relocated finds both units
+/// busy now and then, and waits (`ct_units`); without those units, none
+/// does. Spaced 300 cycles apart, no flow waits.
+#[test]
+fn a_relocation_holds_a_posted_unit() {
+    let t = Target {
+        ct_buckets: 128,
+        ..Target::builtin()
+    };
+    let run = |spacing: u64| {
+        let mut m = cycle(&t, "nat", AXIS);
+        for k in 0..600 {
+            m.input_at_cycle(frame(k, 1_000_000, 60), k as u64 * spacing, 1_000_000_000);
+        }
+        m.finish();
+        assert_eq!(m.take_output().len(), 600);
+        assert!(m.counters().get(Counter::CtRelocations) > 0, "the table filled");
+        m.stats.stalls[Stall::CtUnits as usize]
+    };
+    assert!(run(200) > 0, "a relocation's unit counts at a flow's check");
+    assert_eq!(run(300), 0);
+}
