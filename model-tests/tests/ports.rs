@@ -384,6 +384,17 @@ fn nat_return_updates_respect_the_outstanding_limit() {
     assert!(m.stats.stalls[Stall::CtOutstanding as usize] > 0);
 }
 
+/// `n` new NAT flows, one every `spacing` cycles, through a finished run.
+fn nat_flows(t: &Target, n: u32, spacing: u64) -> Cycle<Memory> {
+    let mut m = cycle(t, "nat", AXIS);
+    for k in 0..n {
+        m.input_at_cycle(frame(k, 1_000_000, 60), k as u64 * spacing, 1_000_000_000);
+    }
+    m.finish();
+    assert_eq!(m.take_output().len(), n as usize);
+    m
+}
+
 /// New NAT flows into a table they fill (64 buckets of 8 ways): once a
 /// return entry's two candidates both have their full hint set, CT_EXEC
 /// inserts it in line, on its own reads, and the next packet waits for it
@@ -394,17 +405,9 @@ fn new_nat_flows_into_a_full_table_hold_ct_exec_for_the_insert_in_line() {
         ct_buckets: 64,
         ..Target::builtin()
     };
-    let run = |n: u32| {
-        let mut m = cycle(&t, "nat", AXIS);
-        // (one every 100 cycles: the next flow's data is in before an
-        // insert in line ends)
-        for k in 0..n {
-            m.input_at_cycle(frame(k, 1_000_000, 60), k as u64 * 100, 1_000_000_000);
-        }
-        m.finish();
-        assert_eq!(m.take_output().len(), n as usize);
-        m.stats.stalls[Stall::CtInline as usize]
-    };
+    // (one every 100 cycles: the next flow's data is in before an insert
+    // in line ends)
+    let run = |n: u32| nat_flows(&t, n, 100).stats.stalls[Stall::CtInline as usize];
     assert_eq!(run(60), 0, "an empty table's return entries are posted");
     assert!(run(600) > 0, "a full table's return entries are inserted in line");
 }
@@ -595,11 +598,11 @@ fn extra_egress_reads_are_charged_in_rewrite() {
 
 /// New NAT flows into a table they fill (128 buckets of 8 ways), one every
 /// 200 cycles: a flow's posted unit is idle again by the next flow's check,
-/// but a relocation's is not. The RTL posts a relocation's target to a
+/// but a relocation's may not be. The RTL posts a relocation's target to a
 /// unit too, busy and holding the bucket until its write (spec §12.3
-/// decision 13), so a flow whose own insert relocated finds both units
-/// busy now and then, and waits (`ct_units`); without those units, none
-/// does. Spaced 300 cycles apart, no flow waits.
+/// decision 13), so now and then a flow's check finds no idle unit, or one
+/// holding a candidate, and the flow waits (`ct_units`); without those
+/// units, none does. Spaced 300 cycles apart, no flow waits.
 #[test]
 fn a_relocation_holds_a_posted_unit() {
     let t = Target {
@@ -607,12 +610,7 @@ fn a_relocation_holds_a_posted_unit() {
         ..Target::builtin()
     };
     let run = |spacing: u64| {
-        let mut m = cycle(&t, "nat", AXIS);
-        for k in 0..600 {
-            m.input_at_cycle(frame(k, 1_000_000, 60), k as u64 * spacing, 1_000_000_000);
-        }
-        m.finish();
-        assert_eq!(m.take_output().len(), 600);
+        let m = nat_flows(&t, 600, spacing);
         assert!(m.counters().get(Counter::CtRelocations) > 0, "the table filled");
         m.stats.stalls[Stall::CtUnits as usize]
     };
