@@ -156,12 +156,14 @@ const SEARCH_ISSUE_EXTRA: u64 =
 const INLINE_FREE: u64 = 10;
 const INLINE_SEARCH: u64 = 36;
 /// A relocation's target is read-modify-written by a posted unit in the
-/// RTL, which holds the bucket, and is not idle, until the clock after its
-/// write: from the packet's CT_EXEC cycle for its own insert's relocation,
-/// from the reads' data for a return entry's inserted in line; measured
-/// against the RTL (spec §12.3 decision 13).
-const RELOC_IDLE: u64 = 151;
-const INLINE_RELOC_IDLE: u64 = 143;
+/// RTL: it reads the bucket `RELOC_ISSUE` cycles after the packet's CT_EXEC
+/// cycle for its own insert's relocation, `INLINE_RELOC_ISSUE` after the
+/// reads' data of a return entry inserted in line, and holds the bucket,
+/// not idle, until `RELOC_UNIT` cycles after that read; measured against
+/// the RTL (spec §12.3 decision 13).
+const RELOC_ISSUE: u64 = 42;
+const INLINE_RELOC_ISSUE: u64 = 34;
+const RELOC_UNIT: u64 = 109;
 /// Buckets the simulator touches at once (see `Cycle::warm`).
 const WARM_GROUP: usize = 8;
 /// Source items the simulator lets wait before it runs (memory bound only,
@@ -570,7 +572,7 @@ struct Posted {
     /// data.
     inline: bool,
     searched: bool,
-    /// Inserted in line, the target of its relocation (a unit's, after).
+    /// The target of its entry's relocation (in line only: a unit's, after).
     moved: Option<u32>,
 }
 
@@ -820,6 +822,8 @@ pub struct Cycle<B> {
     /// CT_EXEC takes no packet before this cycle: a return entry inserted
     /// in line (its reads issued).
     inline_until: u64,
+    /// The cycles relocations' units read their targets, in order.
+    reloc_reads: VecDeque<u64>,
     scrub_ptr: u32,
     /// What the scrubber's decision for this cycle needs from the stage
     /// moves: the spare beats, registered at the end of the cycle and
@@ -900,6 +904,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             units: Vec::with_capacity(UNITS),
             unit_wait: None,
             inline_until: 0,
+            reloc_reads: VecDeque::new(),
             scrub_ptr: 0,
             scrub_in: None,
             tokens: 0,
@@ -1031,6 +1036,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
     fn quiet(&self) -> bool {
         self.scrubs.is_empty()
             && self.posted.is_empty()
+            && self.reloc_reads.is_empty()
             && self.units_idle()
             && self.now >= self.inline_until
             && self.reads.count_while(|&c| c < self.now) == self.reads.len()
@@ -1048,6 +1054,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         }
         self.reads.clear();
         self.posted.clear();
+        self.reloc_reads.clear();
         self.units.clear();
         self.cam.clear();
     }
@@ -1427,6 +1434,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if next.posted {
             used += self.issue_posted(now);
         }
+        // (a unit's read: it may exceed `ct_max_outstanding` by one, §12.2)
+        while self.reloc_reads.front().is_some_and(|&t| t <= now) {
+            self.reloc_reads.pop_front();
+            self.reads.push_back(now + self.p.read_cycles);
+            used += self.p.ways;
+        }
         if let Some(kind) = self.take(next.req) {
             used += self.request(kind, now);
         }
@@ -1619,18 +1632,17 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         f.decision = Some(d);
         f.at.decided = now + CT_EXEC_LATENCY;
         f.ready_at = now + CT_EXEC_LATENCY + BACKEND_LATENCY;
-        let mut used = fx.writes as i64;
+        let used = fx.writes as i64;
         self.stats.ct_writes += fx.writes as u64;
         // Posted read-modify-writes, whether or not the packet read the
         // bucket too (the RTL's unit reads both of its buckets, spec §12.3
         // "the edges"): each bucket costs its burst and stays locked until
-        // its write has landed. A relocation's target is one request to the
-        // memory now (it may exceed `ct_max_outstanding` by one; spec
-        // §12.2); a NAT return entry's candidates are one request
-        // `POSTED_ISSUE_CYCLES` on, or when a slot is free then
-        // (`issue_posted`), locked meanwhile.
+        // its write has landed. A relocation's target is its unit's request
+        // to the memory, `RELOC_ISSUE` cycles on (it may exceed
+        // `ct_max_outstanding` by one; spec §12.2); a NAT return entry's
+        // candidates are one request `POSTED_ISSUE_CYCLES` on, or when a
+        // slot is free then (`issue_posted`), locked meanwhile.
         let data = now + self.p.read_cycles;
-        let mut reloc = false;
         let mut nat = ([0u32; 2], 0usize);
         for (k, &rb) in fx.rmw().iter().enumerate() {
             self.stats.ct_reads += 1;
@@ -1638,9 +1650,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             if is_nat {
                 nat.0[nat.1] = rb;
                 nat.1 += 1;
-            } else {
-                reloc = true;
-                used += self.p.ways;
             }
             if self.opts.hazard_check {
                 let c = self.cam.entry(rb).or_insert(Cam {
@@ -1659,15 +1668,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
                 c.shared = false;
             }
         }
-        if reloc {
-            self.reads.push_back(data);
-        }
         if let (Some(t), _) = fx.moved() {
-            self.units.push(Unit {
-                b: [t, 0],
-                n: 1,
-                idle_at: now + RELOC_IDLE,
-            });
+            self.reloc(t, now + RELOC_ISSUE);
         }
         if nat.1 > 0 {
             let (own_search, searched) = fx.searched();
@@ -1691,6 +1693,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         used
     }
 
+    /// A relocation's unit: it reads target `t` at cycle `at` and is busy,
+    /// holding `t`, until [`RELOC_UNIT`] cycles after.
+    fn reloc(&mut self, t: u32, at: u64) {
+        let k = self.reloc_reads.partition_point(|&x| x <= at);
+        self.reloc_reads.insert(k, at);
+        self.units.push(Unit {
+            b: [t, 0],
+            n: 1,
+            idle_at: at + RELOC_UNIT,
+        });
+    }
+
     /// Hand a NAT return entry's update to a unit.
     fn post(&mut self, p: Posted) {
         if !p.inline {
@@ -1712,15 +1726,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // (units are issued in post order; one in line takes none)
         if p.inline {
             self.inline_until = data + if p.searched { INLINE_SEARCH } else { INLINE_FREE };
-            if let Some(t) = p.moved {
-                self.units.push(Unit {
-                    b: [t, 0],
-                    n: 1,
-                    idle_at: data + INLINE_RELOC_IDLE,
-                });
-            }
         } else if let Some(u) = self.units.iter_mut().find(|u| u.idle_at == u64::MAX) {
             u.idle_at = data + UNIT_FREE;
+        }
+        if let Some(t) = p.moved {
+            self.reloc(t, data + INLINE_RELOC_ISSUE);
         }
         if self.opts.hazard_check {
             for &rb in &p.b[..p.n] {
