@@ -167,6 +167,13 @@ fn every_stage_equal(passed: bool, tm: &Value) {
     egress_equal(passed, tm);
 }
 
+/// [`timed_compare`] then [`every_stage_equal`]: its timing report.
+fn every_stage_equal_on(img: &str, trace: &str, min: u64) -> Value {
+    let (passed, tm, _) = timed_compare(img, trace, min);
+    every_stage_equal(passed, &tm);
+    tm
+}
+
 /// Every packet left at the model's cycle (where it waited on the way may
 /// differ), so the latency histograms are equal, and so is every figure
 /// both count alike at the ports and the memory port (the stall counts,
@@ -270,8 +277,7 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     let (c, img) = small_image(&t);
     let trace = t.s("in.pcap");
     gen_at(&c, &trace, "400", "40", "pps:100000");
-    let (passed, tm, _) = timed_compare(&img, &trace, 300);
-    every_stage_equal(passed, &tm);
+    let tm = every_stage_equal_on(&img, &trace, 300);
     // `replay --model rtl` reports the harness's figures at the ports, the
     // ones the compare set beside the cycle model's
     let r = json(&["replay", &img, &trace, "--model", "rtl", "--json"]);
@@ -304,8 +310,7 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
     // n + 7 clocks each, 9 of these packets left 5 to 6 cycles late).
     let trace = t.s("5mpps.pcap");
     gen_at(&c, &trace, "2000", "200", "pps:5000000");
-    let (passed, tm, _) = timed_compare(&img, &trace, 1900);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &trace, 1900);
 
     let trace = t.s("line.pcap");
     ok(&[
@@ -360,8 +365,7 @@ fn rtl_new_nat_flows_wait_for_the_posted_units_as_the_model_does() {
     gen_at(&c, &trace, "387", "500", "pps:5000000");
     let waited = model_stall(&img, &trace, "ct_units");
     assert!(waited > 0, "a new NAT flow waited for a unit");
-    let (passed, tm, _) = timed_compare(&img, &trace, 380);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &trace, 380);
 }
 
 /// New NAT flows only, 5,000 at 1 Mpps: with each flow's entry and its
@@ -394,14 +398,12 @@ fn rtl_new_nat_flows_into_a_full_table_insert_in_line_as_the_model_does() {
     let (c, img) = nat_image(&t, "nat", |v| v.to_string());
     let trace = t.s("nat.pcap");
     gen_at(&c, &trace, "5000", "5000", "pps:1000000");
-    let (passed, tm, _) = timed_compare(&img, &trace, 4990);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &trace, 4990);
     let fast = t.s("nat-2m.pcap");
     gen_at(&c, &fast, "2400", "5000", "pps:2000000");
     let inline = model_stall(&img, &fast, "ct_inline");
     assert!(inline > 0, "a packet waited for a return entry inserted in line");
-    let (passed, tm, _) = timed_compare(&img, &fast, 2390);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &fast, 2390);
 }
 
 /// basic.toml's NAT VIP `api` alone on the small target, its entry
@@ -456,8 +458,7 @@ fn rtl_forwarded_side_takes_the_units_write_as_its_read_returns() {
         "--seed",
         "2",
     ]);
-    let (passed, tm, _) = timed_compare(&img, &trace, 190);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &trace, 190);
 }
 
 const SLOW_MEMORY: &str = "examples/targets/slow-memory.toml";
@@ -497,8 +498,7 @@ fn rtl_slow_memory_scrubber_takes_no_packets_slot() {
     };
     let trace = t.s("lone.pcap");
     gen_at(&c, &trace, "200", "50", "pps:10000");
-    let (passed, tm, _) = timed_compare(&img, &trace, 150);
-    every_stage_equal(passed, &tm);
+    let tm = every_stage_equal_on(&img, &trace, 150);
     assert_eq!(high_water(&tm), 1, "{tm}");
 
     let trace = t.s("500k.pcap");
@@ -538,13 +538,11 @@ fn rtl_egress_extra_reads_take_the_cycle_models_cycles() {
     let (c, img) = small_image(&t);
     let trace = t.s("edge.pcap");
     ok(&["gen", &c, "--edge-cases", "--rate", "pps:10000", "-o", &trace]);
-    let (passed, tm, _) = timed_compare(&img, &trace, 300);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &trace, 300);
 
     let trace = t.s("edge1m.pcap");
     ok(&["gen", &c, "--edge-cases", "--rate", "pps:1000000", "-o", &trace]);
-    let (passed, tm, _) = timed_compare(&img, &trace, 300);
-    every_stage_equal(passed, &tm);
+    every_stage_equal_on(&img, &trace, 300);
 }
 
 #[test]
