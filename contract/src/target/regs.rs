@@ -293,6 +293,23 @@ const _: () = assert!(CT_POSTED_ISSUE < 255);
 pub const CT_POSTED_ISSUE_SEARCH: u64 = CT_POSTED_ISSUE + 14;
 const _: () = assert!(CT_POSTED_ISSUE_SEARCH < 255);
 
+/// From the cycle CT_EXEC executes a new NAT flow's packet to its check
+/// for a posted unit (an idle one, none holding a candidate of the return
+/// key), which is also the first cycle CT_EXEC may take the next packet:
+/// until its candidates' full hints are read CT_EXEC cannot know whether
+/// the return entry goes in line, and one in line must be placed before
+/// the next packet executes. The reference RTL's path to that check on
+/// round robin (the backend read in CT_EXEC, then the return key hashed),
+/// which it holds every flow to, however soon its path got there (spec
+/// §12.3 decision 14).
+pub const CT_UNIT_CHECK: u64 = 25;
+const _: () = assert!(CT_UNIT_CHECK < 255);
+
+/// The same for a flow whose own insert found no free way (its search for
+/// a relocation first; spec §12.3 decision 12).
+pub const CT_UNIT_CHECK_SEARCH: u64 = CT_UNIT_CHECK + 19;
+const _: () = assert!(CT_UNIT_CHECK_SEARCH < 255);
+
 /// The conntrack memory port's tags (spec §12.3 decision 9): a read names
 /// its requester so that responses may come back in any order and a
 /// memory controller can count outstanding requests, and the RTL harness
