@@ -1617,9 +1617,12 @@ module lbnic_ct_engine #(
   // without a read (fw_nr): q_nr1, it did (so it read one bucket, not two
   // on consecutive clocks: one clock less behind its read's answer); q_nl,
   // that slot's data came last (the model then executes it the clock after
-  // the packet before it).
-  logic [DEPTH-1:0]        q_nr1, q_nl;
-  logic                    hd_nr1, hd_nl;
+  // the packet before it). q_ul: a unit's write (through the unit slot or
+  // a slot sourced from a unit) came after the entry's own read's answer,
+  // so the model executes it as the unit's lock clears, whatever it read
+  // (q_nr1's clock less does not apply).
+  logic [DEPTH-1:0]        q_nr1, q_nl, q_ul;
+  logic                    hd_nr1, hd_nl, hd_ul;
   lbnic_word_sel #(.W(MB), .N(DEPTH), .IW(QB)) u_hd_meta (.words(q_meta), .index(hd), .word(hd_meta));
   lbnic_word_sel #(.W(PB), .N(DEPTH), .IW(QB)) u_hd_parsed (
       .words(q_parsed), .index(hd), .word(hd_parsed)
@@ -1642,6 +1645,9 @@ module lbnic_ct_engine #(
   );
   lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_nl (
       .words(q_nl), .index(hd), .word(hd_nl)
+  );
+  lbnic_word_sel #(.W(1), .N(DEPTH), .IW(QB)) u_hd_ul (
+      .words(q_ul), .index(hd), .word(hd_ul)
   );
 
   // whether a packet taken now needs its buckets (S_DISP's rule): a VIP
@@ -2718,6 +2724,8 @@ module lbnic_ct_engine #(
       if (clr_ok && QB'(i) == ip) q_nr1[i] <= |nr_now;
       if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_nl[i] <= 1'b0;
       if (enq && QB'(i) == tl) q_nl[i] <= 1'b0;
+      if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_ul[i] <= 1'b0;
+      if (enq && QB'(i) == tl) q_ul[i] <= 1'b0;
       for (int sd = 0; sd < 2; sd++) begin
         logic [1:0] s;
         logic wh;
@@ -2725,7 +2733,7 @@ module lbnic_ct_engine #(
         logic z0;  // z is zero (q_z0a / q_z0b)
         logic iss_now;
         logic fws;  // the side a slot of its side forwards
-        logic fnr, fwr, frd, fcn;  // that slot's fw_nr, fw_w, fw_redo, fw_cancel
+        logic fnr, fwr, frd, fcn, fun;  // that slot's fw_nr, fw_w, fw_redo, fw_cancel, fw_u
         logic usd;  // the side the unit slot stands in for
         logic fwd;  // either
         s = sd == 1 ? q_sb[2*i +: 2] : q_sa[2*i +: 2];
@@ -2738,6 +2746,7 @@ module lbnic_ct_engine #(
         fwr = 1'b0;
         frd = 1'b0;
         fcn = 1'b0;
+        fun = 1'b0;
         for (int k = 0; k < FWK; k++)
           if (sd == 1 ? q_fkb[FWK*i + k] : q_fka[FWK*i + k]) begin
             fws = 1'b1;
@@ -2745,6 +2754,7 @@ module lbnic_ct_engine #(
             fwr = fw_w[FWK*sd + k];
             frd = fw_redo[FWK*sd + k];
             fcn = fw_cancel[FWK*sd + k];
+            fun = fw_u[FWK*sd + k];
           end
         usd = us_on[sd] && us_e[QB*sd +: QB] == QB'(i);
         fwd = fws || usd;
@@ -2763,6 +2773,7 @@ module lbnic_ct_engine #(
         // entry read during a scrubber visit)
         if (fwr) z = '0;
         if (usd && us_w[sd]) z = '0;
+        if ((usd && us_w[sd]) || (fwr && fun)) q_ul[i] <= 1'b1;
         if (fwr || (usd && us_w[sd])) z0 = 1'b1;
         if (sc_wr && wh && (s == QS_OUT || s == QS_GOT)) z = z | w_mask;
         if (sc_wr && wh && (s == QS_OUT || s == QS_GOT) && w_mask != '0) z0 = 1'b0;
@@ -3967,10 +3978,11 @@ module lbnic_ct_engine #(
     end
 
     // (q_nl: the cycle model executed it the clock after the one before
-    // it, whose age x_age is; q_nr1: one read, a clock less behind it)
+    // it, whose age x_age is; q_nr1: one read, a clock less behind it,
+    // unless a unit's write came after it, q_ul)
     begin
       logic [7:0] xn;
-      if (pop_x) xn = !hd_need ? 8'd1 : hd_nl ? x_age : hd_nr1 ? 8'(X_LAG) : 8'(1 + X_LAG);
+      if (pop_x) xn = !hd_need ? 8'd1 : hd_nl ? x_age : (hd_nr1 && !hd_ul) ? 8'(X_LAG) : 8'(1 + X_LAG);
       else xn = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
       x_age <= xn;
       // (nat_age as x_srch stands: set in S_RH, tens of clocks before S_RD_A)
