@@ -516,11 +516,14 @@ module lbnic_ct_engine #(
   // CT_EXEC takes the next packet only past the hints it reads there (a
   // return entry in line comes first), at the cycle model's cycle (spec
   // §12.3 decision 14). x_chk is x_age >= that, in a register.
+  // (CT_UNIT_CHECK_HASHED on a Maglev VIP, fm_v: CT_REQ's pre-schedule
+  // gave the backend at the pop, and the key was hashed during the match,
+  // decision 16)
   localparam int unsigned NAT_CHK_AGE = lbnic_pkg::CT_UNIT_CHECK;
+  localparam int unsigned NAT_CHK_AGE_H = lbnic_pkg::CT_UNIT_CHECK_HASHED;
   localparam int unsigned NAT_CHK_AGE_S = lbnic_pkg::CT_UNIT_CHECK_SEARCH;
   logic x_chk;
   logic [7:0] chk_age;
-  assign chk_age = x_srch ? 8'(NAT_CHK_AGE_S) : 8'(NAT_CHK_AGE);
   assign rd_go = !phase_nat || x_due;
   assign rm_cmd_valid = (in_hc && (!nh_a || !h_rdata)) || rpost;
 `ifndef SYNTHESIS
@@ -673,6 +676,8 @@ module lbnic_ct_engine #(
   logic hashed;
   // (S_DISP's: the packet schedules by Maglev, its table not empty)
   logic fm_v;
+  // (the check's age, x_chk above: fm_v is declared here)
+  assign chk_age = x_srch ? 8'(NAT_CHK_AGE_S) : fm_v ? 8'(NAT_CHK_AGE_H) : 8'(NAT_CHK_AGE);
   assign hashed = maglev(v.sched);
 `ifndef SYNTHESIS
   // a Maglev miss's backend entry read ahead is the one S_SCHED would read

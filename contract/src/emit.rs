@@ -197,6 +197,7 @@ fn items(t: &Target) -> Items {
     it.c("CT_POSTED_ISSUE", regs::CT_POSTED_ISSUE, Ty::Dec);
     it.c("CT_POSTED_ISSUE_SEARCH", regs::CT_POSTED_ISSUE_SEARCH, Ty::Dec);
     it.c("CT_UNIT_CHECK", regs::CT_UNIT_CHECK, Ty::Dec);
+    it.c("CT_UNIT_CHECK_HASHED", regs::CT_UNIT_CHECK_HASHED, Ty::Dec);
     it.c("CT_UNIT_CHECK_SEARCH", regs::CT_UNIT_CHECK_SEARCH, Ty::Dec);
     it.c("CT_TAG_BITS", regs::CT_TAG_BITS as u64, Ty::Dec);
     it.c("CT_TAG_QUEUED", regs::CT_TAG_QUEUED, Ty::Hex);

@@ -136,6 +136,9 @@ const UNIT_UNLOCK: u64 = 9;
 /// there, and one in line comes before the next packet (the contract's
 /// `CT_UNIT_CHECK`; spec §12.3 decisions 11 and 14).
 const UNIT_CHECK: u64 = lbnic_contract::target::regs::CT_UNIT_CHECK;
+/// The same for a flow of a VIP that schedules by hash (the contract's
+/// `CT_UNIT_CHECK_HASHED`; spec §12.3 decision 16).
+const UNIT_CHECK_HASHED: u64 = lbnic_contract::target::regs::CT_UNIT_CHECK_HASHED;
 /// From the cycle a held-up check passes to the update's request (the RTL
 /// reads the hint, posts, and its unit reads the clock after).
 const UNIT_LATE_ISSUE: u64 = 2;
@@ -1693,7 +1696,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
             // only poster, takes no packet meanwhile)
             self.unit_wait = Some(Posted {
                 due: now + POSTED_ISSUE_CYCLES + late * SEARCH_ISSUE_EXTRA,
-                check: now + UNIT_CHECK + late * SEARCH_CHECK_EXTRA,
+                check: now
+                    + if own_search {
+                        UNIT_CHECK + SEARCH_CHECK_EXTRA
+                    } else if fx.nat_hashed() {
+                        UNIT_CHECK_HASHED
+                    } else {
+                        UNIT_CHECK
+                    },
                 b: nat.0,
                 n: nat.1,
                 to: fx.nat_to(),

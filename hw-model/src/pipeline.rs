@@ -319,6 +319,10 @@ pub struct Effects {
     /// was checked: no free way is certain, so the RTL's CT_EXEC inserts it
     /// in line, on its own reads of them (spec §12.3 decision 12).
     nat_inline: bool,
+    /// The new NAT flow's VIP schedules by hash (Maglev): the RTL's
+    /// CT_REQ pre-schedules its backend while its reads are out, so the
+    /// return key is hashed, and checked for a unit, sooner.
+    nat_hashed: bool,
     /// An insert found no free way (a relocation was searched for: the
     /// RTL reads the residents' hints and matches again): the packet's
     /// own, the NAT return entry's.
@@ -343,6 +347,10 @@ impl Effects {
     /// The bucket the NAT return entry was written to (`None`: refused).
     pub fn nat_to(&self) -> Option<u32> {
         self.nat_to
+    }
+    /// The new NAT flow's VIP schedules by hash (see the field).
+    pub fn nat_hashed(&self) -> bool {
+        self.nat_hashed
     }
     /// The NAT return entry is inserted in line (see the field).
     pub fn nat_inline(&self) -> bool {
@@ -707,6 +715,7 @@ fn nat_return<M: CtMem + ?Sized>(
     };
     let stale = ct.find(&*x.mem, rb, &rkey, true, now, &b.to);
     fx.nat_inline = rb.iter().all(|r| x.hints.is_full(r));
+    fx.nat_hashed = vip.repr.sched.is_hashed();
     fx.nat_to = put(x, b, rb, stale, &rkey, &rentry, now, fx).map(|s| s.bucket);
 }
 

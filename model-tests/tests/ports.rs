@@ -18,7 +18,7 @@ use hw_model::cycle::{Cycle, CycleOptions, RxSource, Stall};
 use hw_model::device::{in_memory, Memory};
 use hw_model::functional::Functional;
 use hw_model::model::{Model, OutPacket};
-use lbnic_contract::target::regs::{Counter, CT_UNIT_CHECK};
+use lbnic_contract::target::regs::{Counter, CT_UNIT_CHECK, CT_UNIT_CHECK_HASHED};
 use lbnic_contract::target::{l1_bytes, Target};
 
 const VIP: [u8; 4] = [192, 0, 2, 10];
@@ -597,15 +597,23 @@ fn extra_egress_reads_are_charged_in_rewrite() {
 }
 
 /// A packet right behind a new NAT flow waits for the flow's check for a
-/// unit, `CT_UNIT_CHECK` cycles after its CT_EXEC cycle (`ct_nat_check`):
-/// only there are the return key's candidates' full hints read, which say
-/// whether the entry goes in line, and one in line comes before the next
-/// packet (spec §12.3 decision 14). Behind a DR flow it goes at once.
+/// unit (`ct_nat_check`): only there are the return key's candidates'
+/// full hints read, which say whether the entry goes in line, and one in
+/// line comes before the next packet (spec §12.3 decision 14). The check
+/// is `CT_UNIT_CHECK` cycles after the flow's CT_EXEC cycle on round
+/// robin, `CT_UNIT_CHECK_HASHED` on Maglev, whose backend the RTL's CT_REQ
+/// pre-schedules (decision 16). Behind a DR flow the packet goes at once.
 #[test]
 fn a_packet_behind_a_new_nat_flow_waits_for_its_check() {
     let t = Target::builtin();
-    let run = |mode: &str| {
-        let mut m = cycle(&t, mode, AXIS);
+    let run = |mode: &str, sched: &str| {
+        let text = config(mode).replace(
+            &format!("mode = \"{mode}\"\n"),
+            &format!("mode = \"{mode}\"\nscheduler = \"{sched}\"\n"),
+        );
+        let mut d = in_memory(t.clone()).unwrap();
+        d.flash(&image_for(&text, &t, None)).unwrap();
+        let mut m = Cycle::with_options(d, AXIS);
         m.input_at_cycle(frame(0, 1_000_000, 60), 0, 1_000_000_000);
         m.input_at_cycle(frame(1, 1_000_000, 60), 1, 1_000_000_000);
         m.finish();
@@ -617,13 +625,16 @@ fn a_packet_behind_a_new_nat_flow_waits_for_its_check() {
         d.sort_unstable();
         (d[1] - d[0], m.stats.stalls[Stall::CtNatCheck as usize])
     };
-    let (dr, dr_stalls) = run("dr");
-    let (nat, nat_stalls) = run("nat");
-    println!("behind a DR flow {dr} cycles, behind a NAT flow {nat} ({nat_stalls} stalls)");
+    let (dr, dr_stalls) = run("dr", "rr");
+    let (rr, rr_stalls) = run("nat", "rr");
+    let (maglev, maglev_stalls) = run("nat", "maglev");
+    println!("behind a DR flow {dr} cycles, a NAT flow {rr} on RR and {maglev} on Maglev");
     assert_eq!(dr_stalls, 0);
-    assert!(dr < CT_UNIT_CHECK);
-    assert_eq!(nat, CT_UNIT_CHECK);
-    assert_eq!(nat_stalls, CT_UNIT_CHECK - dr);
+    assert!(dr < CT_UNIT_CHECK_HASHED);
+    assert_eq!(rr, CT_UNIT_CHECK);
+    assert_eq!(rr_stalls, CT_UNIT_CHECK - dr);
+    assert_eq!(maglev, CT_UNIT_CHECK_HASHED);
+    assert_eq!(maglev_stalls, CT_UNIT_CHECK_HASHED - dr);
 }
 
 /// New NAT flows into a table they fill (128 buckets of 8 ways), one every

@@ -147,6 +147,7 @@ package lbnic_pkg;
   localparam int unsigned CT_POSTED_ISSUE = 32;
   localparam int unsigned CT_POSTED_ISSUE_SEARCH = 46;
   localparam int unsigned CT_UNIT_CHECK = 25;
+  localparam int unsigned CT_UNIT_CHECK_HASHED = 14;
   localparam int unsigned CT_UNIT_CHECK_SEARCH = 44;
   localparam int unsigned CT_TAG_BITS = 8;
   localparam int unsigned CT_TAG_QUEUED = 32'h00000080;

@@ -305,6 +305,13 @@ const _: () = assert!(CT_POSTED_ISSUE_SEARCH < 255);
 pub const CT_UNIT_CHECK: u64 = 25;
 const _: () = assert!(CT_UNIT_CHECK < 255);
 
+/// The same for a flow of a VIP that schedules by hash (Maglev): the
+/// RTL's CT_REQ pre-schedules its backend while the packet's reads are
+/// out, so its return key is hashed during its match (spec §12.3
+/// decision 16).
+pub const CT_UNIT_CHECK_HASHED: u64 = 14;
+const _: () = assert!(CT_UNIT_CHECK_HASHED <= CT_UNIT_CHECK);
+
 /// The same for a flow whose own insert found no free way (its search for
 /// a relocation first; spec §12.3 decision 12).
 pub const CT_UNIT_CHECK_SEARCH: u64 = CT_UNIT_CHECK + 19;
