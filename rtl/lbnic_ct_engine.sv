@@ -512,7 +512,7 @@ module lbnic_ct_engine #(
   logic x_due, rd_go;
   // The check for a unit (S_NAT_HA) comes CT_UNIT_CHECK clocks after the
   // packet executed, or CT_UNIT_CHECK_SEARCH after a search, however soon
-  // its path got there (a lookup run ahead, a Maglev backend pre-scheduled):
+  // its path got there (a lookup run ahead):
   // CT_EXEC takes the next packet only past the hints it reads there (a
   // return entry in line comes first), at the cycle model's cycle (spec
   // §12.3 decision 14). x_chk is x_age >= that, in a register.

@@ -203,8 +203,9 @@ pub enum Stall {
     /// CT_EXEC: the bucket was locked by a NAT return-entry update.
     CtHazard,
     /// CT_EXEC: a new NAT flow held it until its check for a posted unit
-    /// (`CT_UNIT_CHECK` cycles: its return key hashed, its candidates'
-    /// full hints read, which say whether the entry goes in line).
+    /// (`CT_UNIT_CHECK` cycles, `CT_UNIT_CHECK_HASHED` on Maglev: its
+    /// return key hashed, its candidates' full hints read, which say
+    /// whether the entry goes in line).
     CtNatCheck,
     /// CT_EXEC: a new NAT flow's return entry waited for a posted unit
     /// past its check (none idle, or one held a candidate bucket); counted

@@ -300,8 +300,8 @@ const _: () = assert!(CT_POSTED_ISSUE_SEARCH < 255);
 /// the return entry goes in line, and one in line must be placed before
 /// the next packet executes. The reference RTL's path to that check on
 /// round robin (the backend read in CT_EXEC, then the return key hashed),
-/// which it holds every flow to, however soon its path got there (spec
-/// §12.3 decision 14).
+/// which it holds every such flow to, however soon its path got there
+/// (spec §12.3 decision 14).
 pub const CT_UNIT_CHECK: u64 = 25;
 const _: () = assert!(CT_UNIT_CHECK < 255);
 
