@@ -510,20 +510,6 @@ module lbnic_ct_engine #(
   // (and a return entry done in line reads then too: x_due is x_age >=
   // nat_age, in a register)
   logic x_due, rd_go;
-  // The check for a unit (S_NAT_HA) comes CT_UNIT_CHECK clocks after the
-  // packet executed, or CT_UNIT_CHECK_SEARCH after a search, however soon
-  // its path got there (a lookup run ahead):
-  // CT_EXEC takes the next packet only past the hints it reads there (a
-  // return entry in line comes first), at the cycle model's cycle (spec
-  // §12.3 decision 14). x_chk is x_age >= that, in a register.
-  // (CT_UNIT_CHECK_HASHED on a Maglev VIP, fm_v: CT_REQ's pre-schedule
-  // gave the backend at the pop, and the key was hashed during the match,
-  // decision 16)
-  localparam int unsigned NAT_CHK_AGE = lbnic_pkg::CT_UNIT_CHECK;
-  localparam int unsigned NAT_CHK_AGE_H = lbnic_pkg::CT_UNIT_CHECK_HASHED;
-  localparam int unsigned NAT_CHK_AGE_S = lbnic_pkg::CT_UNIT_CHECK_SEARCH;
-  logic x_chk;
-  logic [7:0] chk_age;
   assign rd_go = !phase_nat || x_due;
   assign rm_cmd_valid = (in_hc && (!nh_a || !h_rdata)) || rpost;
 `ifndef SYNTHESIS
@@ -676,7 +662,20 @@ module lbnic_ct_engine #(
   logic hashed;
   // (S_DISP's: the packet schedules by Maglev, its table not empty)
   logic fm_v;
-  // (the check's age, x_chk above: fm_v is declared here)
+  // The check for a unit (S_NAT_HA) comes CT_UNIT_CHECK clocks after the
+  // packet executed, or CT_UNIT_CHECK_SEARCH after a search, however soon
+  // its path got there (a lookup run ahead):
+  // CT_EXEC takes the next packet only past the hints it reads there (a
+  // return entry in line comes first), at the cycle model's cycle (spec
+  // §12.3 decision 14). x_chk is x_age >= that, in a register.
+  // (CT_UNIT_CHECK_HASHED on a Maglev VIP, fm_v: CT_REQ's pre-schedule
+  // gave the backend at the pop, and the key was hashed during the match,
+  // decision 16)
+  localparam int unsigned NAT_CHK_AGE = lbnic_pkg::CT_UNIT_CHECK;
+  localparam int unsigned NAT_CHK_AGE_H = lbnic_pkg::CT_UNIT_CHECK_HASHED;
+  localparam int unsigned NAT_CHK_AGE_S = lbnic_pkg::CT_UNIT_CHECK_SEARCH;
+  logic x_chk;
+  logic [7:0] chk_age;
   assign chk_age = x_srch ? 8'(NAT_CHK_AGE_S) : fm_v ? 8'(NAT_CHK_AGE_H) : 8'(NAT_CHK_AGE);
   assign hashed = maglev(v.sched);
 `ifndef SYNTHESIS
@@ -2727,10 +2726,10 @@ module lbnic_ct_engine #(
     end
     for (int i = 0; i < DEPTH; i++) begin
       if (clr_ok && QB'(i) == ip) q_nr1[i] <= |nr_now;
-      if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_nl[i] <= 1'b0;
-      if (enq && QB'(i) == tl) q_nl[i] <= 1'b0;
-      if (rsp_q && ct_rsp_tag[QB:1] == QB'(i)) q_ul[i] <= 1'b0;
-      if (enq && QB'(i) == tl) q_ul[i] <= 1'b0;
+      if ((rsp_q && ct_rsp_tag[QB:1] == QB'(i)) || (enq && QB'(i) == tl)) begin
+        q_nl[i] <= 1'b0;
+        q_ul[i] <= 1'b0;
+      end
       for (int sd = 0; sd < 2; sd++) begin
         logic [1:0] s;
         logic wh;

@@ -144,14 +144,13 @@ const UNIT_CHECK_HASHED: u64 = lbnic_contract::target::regs::CT_UNIT_CHECK_HASHE
 const UNIT_LATE_ISSUE: u64 = 2;
 /// A new NAT flow whose own insert found no free way (the RTL searches for
 /// a relocation: reads the residents' hints and matches again, 26 clocks)
-/// is checked for a unit this much later (the RTL's check comes 36 to 44
-/// clocks after the packet executed as its scheduling went; 44 on round
-/// robin, the usual case), and its update requests its buckets this much
-/// later than [`POSTED_ISSUE_CYCLES`]: the RTL holds that request to a
-/// fixed age either way (`NAT_RD_AGE`, `NAT_RD_AGE_S`), so its cycle is
-/// the same whatever the packet's path (spec §12.3 decision 12).
-const SEARCH_CHECK_EXTRA: u64 =
-    lbnic_contract::target::regs::CT_UNIT_CHECK_SEARCH - lbnic_contract::target::regs::CT_UNIT_CHECK;
+/// is checked for a unit at `UNIT_CHECK_SEARCH` (the RTL's check comes 36
+/// to 44 clocks after the packet executed as its scheduling went; 44 on
+/// round robin, the usual case), and its update requests its buckets
+/// `SEARCH_ISSUE_EXTRA` later than [`POSTED_ISSUE_CYCLES`]: the RTL holds
+/// both to fixed ages (`NAT_CHK_AGE_S`, `NAT_RD_AGE_S`), so their cycles
+/// are the same whatever the packet's path (spec §12.3 decision 12).
+const UNIT_CHECK_SEARCH: u64 = lbnic_contract::target::regs::CT_UNIT_CHECK_SEARCH;
 const SEARCH_ISSUE_EXTRA: u64 =
     lbnic_contract::target::regs::CT_POSTED_ISSUE_SEARCH - lbnic_contract::target::regs::CT_POSTED_ISSUE;
 /// A return entry inserted in line: from its reads' data to the first
@@ -1693,13 +1692,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Cycle<B> {
         if nat.1 > 0 {
             let (own_search, searched) = fx.searched();
             let late = own_search as u64;
-            // (a unit idle at the check stays idle until it: CT_EXEC, the
-            // only poster, takes no packet meanwhile)
             self.unit_wait = Some(Posted {
                 due: now + POSTED_ISSUE_CYCLES + late * SEARCH_ISSUE_EXTRA,
                 check: now
                     + if own_search {
-                        UNIT_CHECK + SEARCH_CHECK_EXTRA
+                        UNIT_CHECK_SEARCH
                     } else if fx.nat_hashed() {
                         UNIT_CHECK_HASHED
                     } else {
