@@ -3192,11 +3192,21 @@ module lbnic_ct_engine #(
       st <= S_POSTLOOK;
     end
   endtask
+  // (the scheduled packet puts no entry: the host owns conntrack, or a
+  // stateless VIP's or a RST's)
+  logic no_put;
+  assign no_put = ct_host || (cls == lbnic_pipe_pkg::CLASS_VIP
+                              && (m.stateless || (m.tcp_flags & RST_FLAG) != 0));
   // The new entry put (t_new): in place, in a free way, or a relocation
   // (S_RH); S_PUT's work, or S_POSTSCHED's where it has the new entry
   // (a clock of every insert, issue 13). Where a relocation waits for the
   // posted unit, st is left as it was.
   task automatic put(input lbnic_pkg::ct_way_t t_new);
+    put_at(t_new, r_kind, r_ins_b, r_ins_way, r_aged);
+  endtask
+  // (t_kind, t_b, t_w, t_aged: the match's insert plan, r_* or S_M_W's x_*)
+  task automatic put_at(input lbnic_pkg::ct_way_t t_new, input logic [1:0] t_kind,
+                        input logic t_b, input logic [WB-1:0] t_w, input logic t_aged);
     logic inb;
     logic [WB-1:0] inw;
     logic inplace;
@@ -3204,8 +3214,8 @@ module lbnic_ct_engine #(
     inb = phase_nat ? r_hit_b : stale_b;
     inw = phase_nat ? r_hit_way : stale_way;
     if (!inplace) begin
-      inb = r_ins_b;
-      inw = r_ins_way;
+      inb = t_b;
+      inw = t_w;
     end
     w_bucket <= BW'(inb ? mb : ma);
     w_data <= put_way(inb ? db : da, inw, t_new);
@@ -3213,9 +3223,9 @@ module lbnic_ct_engine #(
     w_hint <= 1'b1;
     wr_ret <= S_AFTER_PUT;
     ins_ok <= 1'b1;
-    if (inplace || r_kind == INS_FREE) begin
+    if (inplace || t_kind == INS_FREE) begin
       cnt[CI_INSERTS] <= 1'b1;
-      cnt[CI_AGEOUTS] <= !inplace && r_aged;
+      cnt[CI_AGEOUTS] <= !inplace && t_aged;
       // (inserted: S_AFTER_PUT's choice, made now)
       wr_ret <= nat_next ? S_NAT_HASH : S_OUT;
       st <= S_WR;
@@ -3225,6 +3235,45 @@ module lbnic_ct_engine #(
       rh_out <= '0;
       rh_conf <= 1'b0;
       st <= S_RH;
+    end
+  endtask
+  // post_now's new entries, as nw: S_M_W's from the match's result, on
+  // CT_REQ's pre-schedule (nw_xp) or on the entries read ahead (nw_xs);
+  // S_SCHED's (nw_rs)
+  lbnic_pkg::ct_way_t nw_xp, nw_xs, nw_rs;
+  always_comb begin
+    nw_xp = x_new;
+    nw_xp.vip = s_slot;
+    nw_xp.backend = pk_psl;
+    nw_xs = x_new;
+    nw_xs.vip = s_slot;
+    nw_xs.backend = sp_local;
+    nw_rs = r_new;
+    nw_rs.vip = s_slot;
+    nw_rs.backend = sp_local;
+  end
+  task automatic post_dec(input logic [15:0] t_local, input lbnic_pkg::ct_way_t t_new);
+    dec <= '0;
+    dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
+    dec.slot <= s_slot;
+    dec.local_index <= t_local;
+    dec.hash <= m.hash;
+    r_new <= t_new;
+    dfin <= 1'b1;
+  endtask
+  // A miss scheduled with its backend entry in (t_local: its backend)
+  // whose entry goes into a free way: S_POSTSCHED's work and put's in that
+  // clock (a clock of each such miss, issue 13); any other goes on to
+  // S_POSTSCHED as before. (A stale hit's miss puts in place there.)
+  task automatic post_now(input logic [15:0] t_local, input lbnic_pkg::ct_way_t t_new,
+                          input logic [1:0] t_kind, input logic t_b, input logic [WB-1:0] t_w,
+                          input logic t_aged);
+    if (no_put) begin
+      post_dec(t_local, t_new);
+      st <= S_OUT;
+    end else if (t_kind == INS_FREE) begin
+      post_dec(t_local, t_new);
+      put_at(t_new, t_kind, t_b, t_w, t_aged);
     end
   endtask
   // the clock after a Maglev miss (ev_ps) or a hit (ev_psh) was decided
@@ -3535,6 +3584,7 @@ module lbnic_ct_engine #(
                     idx <= lx_q;
                     s_local <= sp_local;
                     st <= S_POSTSCHED;
+                    post_now(sp_local, nw_xs, x_kind, x_ins_b, x_ins_way, x_aged);
                   end else if (fm_v && pk_ps && !pk_bef && !eb_iss) begin
                     // (or with its pre-schedule, CT_REQ's: the same
                     // entries; what was read for it here is dropped, as
@@ -3545,6 +3595,7 @@ module lbnic_ct_engine #(
                     sp <= SP_OFF;
                     st <= S_POSTSCHED;
                     ev_ps <= 1'b1;
+                    post_now(pk_psl, nw_xp, x_kind, x_ins_b, x_ins_way, x_aged);
                   end
                 end
               end else if (x_hit_own) begin
@@ -3691,6 +3742,7 @@ module lbnic_ct_engine #(
           s_local <= sp_local;
           if (!pk_beh && pk_beg) begin
             st <= S_POSTSCHED;
+            if (!stale) post_now(sp_local, nw_rs, r_kind, r_ins_b, r_ins_way, r_aged);
           end else begin
             if (!(!pk_beh && pk_bef)) begin
               be_v <= 1'b1;
@@ -3750,15 +3802,8 @@ module lbnic_ct_engine #(
         st <= S_POSTSCHED;
       end
       S_POSTSCHED: begin
-        dec <= '0;
-        dec.kind <= lbnic_pipe_pkg::DECISION_FORWARD;
-        dec.slot <= s_slot;
-        dec.local_index <= s_local;
-        dec.hash <= m.hash;
-        r_new <= nw;
-        dfin <= 1'b1;
-        if (ct_host || (cls == lbnic_pipe_pkg::CLASS_VIP
-                        && (m.stateless || (m.tcp_flags & RST_FLAG) != 0))) begin
+        post_dec(s_local, nw);
+        if (no_put) begin
           st <= S_OUT;
         end else begin
           st <= S_PUT;
