@@ -443,6 +443,7 @@ module lbnic_ct_engine #(
   logic                      dfin;     // the decision is final (the packet's writes follow)
   logic                      handed;   // the packet's decision went to the register
   logic [7:0]                x_age;    // clocks since it executed (saturating)
+  logic                      x_one;    // the model executes it in one clock (no NAT check)
   // OQ entries (0 the head; full ones from 0 up), so decisions waiting for
   // their clock do not hold up the next packets': {decision, meta, parsed,
   // VIP, backend}, and the clocks each still waits.
@@ -3130,6 +3131,42 @@ module lbnic_ct_engine #(
   end
 `endif
 
+  // How long each entry has been ready, saturating (q_rc): cleared by the
+  // hazard table, unlocked, and each side read (GOT) or forwarded from a
+  // packet before it (a slot with fw_nr: the model has that data the
+  // clock after that packet, at the latest as the one before this entry
+  // executes). A head that then waited for CT_EXEC was executed by the
+  // model as it was ready or the clock after the packet before it,
+  // whichever came later (issue 13): its age by readiness at the pop,
+  // hd_xr, is taken a clock ahead (hd_rq: it was ready then).
+  logic [8*DEPTH-1:0] q_rc;
+  logic [DEPTH-1:0] q_rdy;
+  logic [7:0] hd_rc, hd_xr;
+  logic hd_rq;
+  always_comb
+    for (int i = 0; i < DEPTH; i++) begin
+      logic fa, fb;
+      fa = 1'b0;
+      fb = 1'b0;
+      for (int k = 0; k < FWK; k++) begin
+        fa = fa || (q_fka[FWK*i + k] && fw_nr[k]);
+        fb = fb || (q_fkb[FWK*i + k] && fw_nr[FWK + k]);
+      end
+      q_rdy[i] = q_cl[i] && !e_lka[i] && !e_lkb[i]
+                 && (q_sa[2*i +: 2] == QS_GOT || (q_sa[2*i +: 2] == QS_OUT && fa))
+                 && (q_sb[2*i +: 2] == QS_GOT || (q_sb[2*i +: 2] == QS_OUT && fb));
+    end
+  lbnic_word_sel #(.W(8), .N(DEPTH), .IW(QB)) u_hd_rc (.words(q_rc), .index(hd), .word(hd_rc));
+  always_ff @(posedge clk) begin
+    logic [8:0] xs;
+    for (int i = 0; i < DEPTH; i++)
+      q_rc[8*i +: 8] <= q_rdy[i] ? ((q_rc[8*i +: 8] != 8'hff) ? q_rc[8*i +: 8] + 1'b1 : 8'hff)
+                                 : 8'h0;
+    xs = 9'(hd_rc) + 9'((hd_nr1 && !hd_ul) ? X_LAG : 1 + X_LAG) + 9'd1;
+    hd_xr <= xs[8] ? 8'hff : xs[7:0];
+    hd_rq <= q_rdy[hd] && !pop && !rst;
+  end
+
   // ------------------------------------------------------------ FSM
   // A backend entry's answer usable (valid, not down): the one S_M_W or
   // S_US_W takes (`be` where it came before, else the bank's now)
@@ -4029,11 +4066,19 @@ module lbnic_ct_engine #(
     // (q_nl: the cycle model executed it the clock after the one before
     // it, whose age x_age is; q_nr1: one read, a clock less behind it,
     // unless a unit's write came after it, q_ul)
+    // Behind a packet the model executes in one clock (not a new NAT
+    // flow, x_one), a head whose last data is not a unit's (hd_ul): the
+    // later of the clock after that packet and its readiness (q_rc, above)
     begin
-      logic [7:0] xn;
-      if (pop_x) xn = !hd_need ? 8'd1 : hd_nl ? x_age : (hd_nr1 && !hd_ul) ? 8'(X_LAG) : 8'(1 + X_LAG);
+      logic [7:0] xn, xb, xr;
+      xb = (hd_nr1 && !hd_ul) ? 8'(X_LAG) : 8'(1 + X_LAG);
+      xr = hd_rq ? hd_xr : xb;
+      if (pop_x) xn = !hd_need ? 8'd1 : (x_one && !hd_ul) ? ((x_age < xr) ? x_age : xr)
+                      : hd_nl ? x_age : xb;
       else xn = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
       x_age <= xn;
+      if (st == S_NAT_HASH) x_one <= 1'b0;
+      if (pop_x || rst) x_one <= 1'b1;
       // (nat_age as x_srch stands: set in S_RH, tens of clocks before S_RD_A)
       x_due <= xn >= nat_age;
       x_chk <= xn >= chk_age;
