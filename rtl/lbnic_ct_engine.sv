@@ -4063,12 +4063,13 @@ module lbnic_ct_engine #(
       st <= S_DISP;
     end
 
-    // (q_nl: the cycle model executed it the clock after the one before
-    // it, whose age x_age is; q_nr1: one read, a clock less behind it,
-    // unless a unit's write came after it, q_ul)
-    // Behind a packet the model executes in one clock (not a new NAT
-    // flow, x_one), a head whose last data is not a unit's (hd_ul): the
-    // later of the clock after that packet and its readiness (q_rc, above)
+    // The head's age at its pop. Behind a packet the model executes in
+    // one clock (not a new NAT flow: x_one), a head whose last data is not
+    // a unit's write (q_ul): the later of the clock after that packet
+    // (x_age) and its readiness (q_rc, above; spec §12.3 decision 17).
+    // Else q_nl: its slot's data came last, the clock after the packet
+    // before it; q_nr1: one read, a clock less behind its answer than two
+    // (X_LAG), unless a unit's write came after it.
     begin
       logic [7:0] xn, xb, xr;
       xb = (hd_nr1 && !hd_ul) ? 8'(X_LAG) : 8'(1 + X_LAG);
