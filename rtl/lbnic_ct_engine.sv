@@ -4070,19 +4070,32 @@ module lbnic_ct_engine #(
     // Else q_nl: its slot's data came last, the clock after the packet
     // before it; q_nr1: one read, a clock less behind its answer than two
     // (X_LAG), unless a unit's write came after it.
+    // (each candidate compared with the ages on its own and the result
+    // chosen as the age is: the head's word selects through the choice
+    // into x_due's compare were 11 LUT levels)
     begin
-      logic [7:0] xn, xb, xr;
-      xb = (hd_nr1 && !hd_ul) ? 8'(X_LAG) : 8'(1 + X_LAG);
-      xr = hd_rq ? hd_xr : xb;
-      if (pop_x) xn = !hd_need ? 8'd1 : (x_one && !hd_ul) ? ((x_age < xr) ? x_age : xr)
-                      : hd_nl ? x_age : xb;
-      else xn = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
-      x_age <= xn;
+      logic [7:0] xi;
+      logic b3, lt, k1, kA, kR, kB, kI;
+      b3 = hd_nr1 && !hd_ul;  // xb is X_LAG, else X_LAG + 1
+      xi = (x_age != 8'hff) ? x_age + 1'b1 : x_age;
+      lt = hd_rq ? x_age < hd_xr : b3 ? x_age < 8'(X_LAG) : x_age < 8'(1 + X_LAG);
+      // the candidate taken: 1, x_age, hd_xr, xb or xi
+      k1 = pop_x && !hd_need;
+      kA = pop_x && hd_need && ((x_one && !hd_ul) ? lt : hd_nl);
+      kR = pop_x && hd_need && x_one && !hd_ul && !lt && hd_rq;
+      kB = pop_x && hd_need && ((x_one && !hd_ul) ? !lt && !hd_rq : !hd_nl);
+      kI = !pop_x;
+      x_age <= ({8{k1}} & 8'd1) | ({8{kA}} & x_age) | ({8{kR}} & hd_xr)
+               | ({8{kB}} & (b3 ? 8'(X_LAG) : 8'(1 + X_LAG))) | ({8{kI}} & xi);
       if (st == S_NAT_HASH) x_one <= 1'b0;
       if (pop_x || rst) x_one <= 1'b1;
       // (nat_age as x_srch stands: set in S_RH, tens of clocks before S_RD_A)
-      x_due <= xn >= nat_age;
-      x_chk <= xn >= chk_age;
+      x_due <= (k1 && 8'd1 >= nat_age) || (kA && x_age >= nat_age) || (kR && hd_xr >= nat_age)
+               || (kB && (b3 ? 8'(X_LAG) >= nat_age : 8'(1 + X_LAG) >= nat_age))
+               || (kI && xi >= nat_age);
+      x_chk <= (k1 && 8'd1 >= chk_age) || (kA && x_age >= chk_age) || (kR && hd_xr >= chk_age)
+               || (kB && (b3 ? 8'(X_LAG) >= chk_age : 8'(1 + X_LAG) >= chk_age))
+               || (kI && xi >= chk_age);
       if (st == S_RH && !phase_nat) x_srch <= 1'b1;
       if (pop_x || rst) x_srch <= 1'b0;
     end
