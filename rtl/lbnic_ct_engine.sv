@@ -311,6 +311,26 @@ module lbnic_ct_engine #(
   logic [1:0]                pm_kind;
   logic                      pme_hit;
   logic [15:0]               pme_vip, pme_be;
+  // The next head's pre-match (pm2, issue 13): the entry behind the head
+  // (hd + 1, pm2_e) is matched as soon as it is ready, so that a packet
+  // popped right behind a three-clock one has its lookup in (the match
+  // takes 6 clocks; one head's pre-match alone left such a packet 3
+  // clocks in S_M_W). Its data is read from the queue RAM as the head's
+  // is, its key and the rest from its meta (g2_*), and its result kept by
+  // tag (pr*, pe*). When the entry becomes the head its pm_rd takes it
+  // over (pm2_adopt: pm gets its tag, no match issued) unless the queue
+  // RAM wrote the entry since the read or the scrubber zeroed a way of it
+  // (pm2_dirty): then the head's pre-match runs as before.
+  localparam int unsigned PQB = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+  logic [1:0]                pm2, pm2_id, pm2_nid;
+  logic                      pm2_rd, pm2_iss, pm2_dirty, pm2_wr, pm2_adopt, pm_go, pm_ad;
+  logic                      pm_nok, pm2_nok, h1_ok, pr_hd_hit;
+  logic [PQB-1:0]            pm2_e;
+  logic                      g2_rev;
+  logic [7:0]                g2_flags;
+  lbnic_pipe_pkg::ct_key_t   g2_key;
+  logic [15:0]               g2_slot, g2_len;
+  logic [31:0]               g2_now, g2_a, g2_b;
   logic [BBITS-1:0]          hd_da, hd_db;  // the head's buckets (queue RAM, read at pop)
   // A Maglev VIP's LUT entry, read while that match runs, so that a miss
   // has it in S_SCHED (sp: SP_IDX waits for the index, SP_LUT for the
@@ -643,10 +663,13 @@ module lbnic_ct_engine #(
   // backend is the early hit's, in range (CT_EXEC's read's index, be_b + be_o,
   // or that of the one read ahead with the pre-match, pk_bi, where the
   // packet took it: eb_ad)
-  logic [BIW-1:0] eb_x, pk_bi;
+  // (CT_EXEC's read's index kept as it goes out: the head's read ahead,
+  // tagged, may use the port's registers before the hit is decided)
+  logic [BIW-1:0] eb_x, pk_bi, eb_i;
   logic eb_ad;
-  assign eb_x = eb_ad ? pk_bi : BIW'(be_b + be_o);
+  assign eb_x = eb_ad ? pk_bi : (be_v && !be_pv) ? BIW'(be_b + be_o) : eb_i;
   always_ff @(posedge clk) begin
+    if (be_v && !be_pv) eb_i <= BIW'(be_b + be_o);
     if (pop_x) begin
       pk_bi <= be_pi;
       eb_ad <= 1'b0;
@@ -869,23 +892,27 @@ module lbnic_ct_engine #(
   // the head's data goes in (d_go: it entered CT_EXEC; pm_iss: its
   // pre-match), or CT_EXEC's own (the relocation plans, the NAT return key)
   logic            g_go;
-  assign g_go = d_go || pm_iss;
+  assign g_go = d_go || pm_go;
   /* verilator lint_off UNUSEDSIGNAL */
   logic            mo_wb, mo_hfull, mo_ifull;  // (for the posted units)
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_ct_match #(.WAYS(WAYS), .TW(2)) u_match (
       .clk, .rst,
-      .in_valid((st == S_M_GO && !pm_iss) || (d_go && (g_rev || !ct_host)) || pm_iss),
+      .in_valid((st == S_M_GO && !pm_go && !pm2_iss) || (d_go && (g_rev || !ct_host)) || pm_go
+                || pm2_iss),
       .in_ready(m_in_ready),
-      .in_tag(pm_iss ? pm_id : 2'd0),
-      .key(g_go ? g_key : mkey), .reverse(g_go ? g_rev : mrev), .now(g_go ? g_now : m.now),
-      .len(g_go ? g_len : m.len), .tcp_flags(g_go ? g_flags : mflags),
-      .new_vip(g_go ? g_slot : s_slot), .new_backend(s_local),
+      .in_tag(pm2_iss ? pm2_id : pm_go ? pm_id : 2'd0),
+      .key(pm2_iss ? g2_key : g_go ? g_key : mkey),
+      .reverse(pm2_iss ? g2_rev : g_go ? g_rev : mrev),
+      .now(pm2_iss ? g2_now : g_go ? g_now : m.now),
+      .len(pm2_iss ? g2_len : g_go ? g_len : m.len),
+      .tcp_flags(pm2_iss ? g2_flags : g_go ? g_flags : mflags),
+      .new_vip(pm2_iss ? g2_slot : g_go ? g_slot : s_slot), .new_backend(s_local),
       .to_syn(to[31:0]), .to_est(to[63:32]), .to_fin(to[95:64]), .to_udp(to[127:96]),
-      .bucket_a(g_go ? hd_da : da), .bucket_b(g_go ? hd_db : db),
-      .a(g_go ? g_a : ma), .b(g_go ? g_b : mb),
+      .bucket_a((g_go || pm2_iss) ? hd_da : da), .bucket_b((g_go || pm2_iss) ? hd_db : db),
+      .a(pm2_iss ? g2_a : g_go ? g_a : ma), .b(pm2_iss ? g2_b : g_go ? g_b : mb),
       .res_other(res_other),
-      .res_placed((mstep == MS_2 && !g_go) ? res_placed : '0),
+      .res_placed((mstep == MS_2 && !g_go && !pm2_iss) ? res_placed : '0),
       .res_full(res_full),
       .out_valid(mo_valid), .out_ready(1'b1), .out_tag(mo_tag),
       .hit(mo_hit), .hit_b(mo_hit_b), .hit_way(mo_hit_way), .hit_vip(mo_hit_vip),
@@ -1094,7 +1121,7 @@ module lbnic_ct_engine #(
   always_ff @(posedge clk) begin
     pm_ebw <= pv_v && pm_e && pme_hit && pme_vip == g_slot && pme_be < pv_bcount && !pop;
     pm_ebx <= BIW'(pv_bbase + 32'(pme_be));
-    pm_mw <= pm == PM_HAVE && !pm_hit && pm_lug && !pop;
+    pm_mw <= pm == PM_HAVE && !pr_hd_hit && pm_lug && !pop;
     pm_mx <= BIW'(pv_bbase + 32'(pm_luq));
   end
   always_ff @(posedge clk) begin
@@ -1871,7 +1898,7 @@ module lbnic_ct_engine #(
       .words(vips), .index(vip_ix), .word(vip_rd)
   );
   always_ff @(posedge clk) begin
-    m_w <= !rst && ((st == S_M_GO && !pm_iss) || (st == S_M_W && !x_valid)
+    m_w <= !rst && ((st == S_M_GO && !pm_go && !pm2_iss) || (st == S_M_W && !x_valid)
                     || (st == S_DISP && !x_dir && (d_go || pk_sel)
                         && !(cls != lbnic_pipe_pkg::CLASS_REVERSE && ct_host)));
     if (pop_x) vip_slot <= vip_rd;
@@ -2504,13 +2531,13 @@ module lbnic_ct_engine #(
       .clk,
       .a_en(rsp_qa || us_pend[0] || fw_pe[0]), .a_we(1'b1), .a_addr(qa_wad),
       .a_wdata(qa_wd), .a_rdata(q_ra),
-      .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_da)
+      .b_en(pop || pm_rd || pm2_rd), .b_addr(pm2_rd ? QB'(hd + 1'b1) : hd), .b_rdata(hd_da)
   );
   lbnic_ram #(.WIDTH(BBITS), .DEPTH(DEPTH), .AW(QB), .A_READ(1'b0)) u_qb (
       .clk,
       .a_en(rsp_qb || us_pend[1] || fw_pe[1]), .a_we(1'b1), .a_addr(qb_wad),
       .a_wdata(qb_wd), .a_rdata(q_rb),
-      .b_en(pop || pm_rd), .b_addr(hd), .b_rdata(hd_db)
+      .b_en(pop || pm_rd || pm2_rd), .b_addr(pm2_rd ? QB'(hd + 1'b1) : hd), .b_rdata(hd_db)
   );
   // a whole-bucket write of the forwarded bucket (not the scrubber's), the
   // source packet leaving the hazard table, the host's release
@@ -2961,9 +2988,112 @@ module lbnic_ct_engine #(
   assign pm_keep = hd_ok && !ct_host && hd_z0;
   // (a head with zeroes is dropped the clock after: their read in front of
   // the queue RAM's enable was 8 LUT levels)
-  assign pm_nid = (pm_id == 2'd3) ? 2'd1 : pm_id + 2'd1;
-  assign pm_rd = pm == PM_OFF && !pm_fl[pm_nid] && !pm_iss && !pop && hd_ok && !ct_host && hd_need
-                 && !hd_dir;
+  // (a tag for a new pre-match: not in flight, not the other's)
+  always_comb begin
+    pm_nok = 1'b0;
+    pm_nid = 2'd1;
+    pm2_nok = 1'b0;
+    pm2_nid = 2'd1;
+    for (int k = 3; k >= 1; k--) begin
+      if (!pm_fl[k] && !(pm2 != PM_OFF && pm2_id == 2'(k))) begin
+        pm_nok = 1'b1;
+        pm_nid = 2'(k);
+      end
+      if (!pm_fl[k] && !(pm != PM_OFF && pm_id == 2'(k))) begin
+        pm2_nok = 1'b1;
+        pm2_nid = 2'(k);
+      end
+    end
+  end
+  assign pm_rd = pm == PM_OFF && (pm2_adopt || pm_nok) && !pm_iss && !pop && hd_ok && !ct_host
+                 && hd_need && !hd_dir;
+  // the next head's (pm2): ready as the head would be (hazard table
+  // cleared, both sides read, not locked, in no forwarding slot, no
+  // scrubber zeroes), needing its buckets, in a clock the queue RAM's read
+  // port is free (no pop, no head's pre-match read)
+  logic [PQB-1:0] h1;
+  logic h1_fw, h1_lk;
+  assign h1 = QB'(hd + 1'b1);
+  always_comb begin
+    h1_fw = 1'b0;
+    for (int t = 0; t < FS; t++) if (fw_on[t] && fw_e[QB*t +: QB] == h1) h1_fw = 1'b1;
+  end
+  assign h1_lk = e_lka[h1] || e_lkb[h1];
+  assign h1_ok = !hc_pend && !flush_pend && !href_pend && n_clr >= QC'(2)
+                 && r_sa[3:2] == QS_GOT && r_sb[3:2] == QS_GOT && !h1_lk && !h1_fw
+                 && q_need[h1] && bank_valid && (q_vf[h1] || (q_rev[h1] && !ct_host)) && q_z0[h1];
+  assign pm2_rd = pm2 == PM_OFF && pm2_nok && !pm2_iss && !pop && !pm_rd && h1_ok && !ct_host
+                  && !clear;
+  // (a queue RAM write of pm2_e's entry: its data is not what was matched)
+  assign pm2_wr = ((rsp_qa || us_pend[0] || fw_pe[0]) && qa_wad == pm2_e)
+                  || ((rsp_qb || us_pend[1] || fw_pe[1]) && qb_wad == pm2_e);
+  assign pm2_adopt = pm2 != PM_OFF && pm2_e == hd && !pm2_dirty && !pm2_wr && hd_z0;
+  // (the head's match issued: not where its pm_rd took over pm2's)
+  assign pm_go = pm_iss && !pm_ad;
+  logic h1_wr;
+  assign h1_wr = ((rsp_qa || us_pend[0] || fw_pe[0]) && qa_wad == h1)
+                 || ((rsp_qb || us_pend[1] || fw_pe[1]) && qb_wad == h1);
+  // the next head's key and the rest, as g_* are the head's
+  /* verilator lint_off UNUSEDSIGNAL */  // (the fields the match takes)
+  lbnic_pipe_pkg::meta_t h1_meta;
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_word_sel #(.W(MB), .N(DEPTH), .IW(QB)) u_h1_meta (.words(q_meta), .index(h1), .word(h1_meta));
+  /* verilator lint_off UNUSEDSIGNAL */  // (its TCP flags only)
+  lbnic_pipe_pkg::parsed_t h1p;
+  /* verilator lint_on UNUSEDSIGNAL */
+  lbnic_word_sel #(.W(PB), .N(DEPTH), .IW(QB)) u_h1_parsed (.words(q_parsed), .index(h1), .word(h1p));
+  // The match's results by tag (pr1..pr3; early hits pe1..pe3, pe_have):
+  // a pre-match's result waits there for its packet, which copies it into
+  // pm_* as it enters CT_EXEC (pm_use) or as it comes (pk_fly).
+  localparam int unsigned PRW = 6 + 2 * WB + 2 * 16 + 2 * $bits(lbnic_pkg::ct_way_t) + 2;
+  logic [PRW-1:0] mo_pack, pr1, pr2, pr3, pr_hd;
+  logic [32:0] pe1, pe2, pe3;
+  logic [3:1] pe_have;
+  assign mo_pack = {mo_hit, mo_hit_b, mo_hit_way, mo_hit_vip, mo_own, mo_hin, mo_hit_be, mo_touched,
+                    mo_kind, mo_ins_b, mo_ins_way, mo_aged, mo_new};
+  assign pr_hd = (pm_id == 2'd1) ? pr1 : (pm_id == 2'd2) ? pr2 : pr3;
+  assign pr_hd_hit = pr_hd[PRW-1];
+  assign pm_e = pm != PM_OFF && pm_id != 2'd0 && pe_have[pm_id];
+  assign {pme_hit, pme_vip, pme_be} = (pm_id == 2'd1) ? pe1 : (pm_id == 2'd2) ? pe2 : pe3;
+  always_ff @(posedge clk) begin
+    if (mo_valid && mo_tag == 2'd1) pr1 <= mo_pack;
+    if (mo_valid && mo_tag == 2'd2) pr2 <= mo_pack;
+    if (mo_valid && mo_tag == 2'd3) pr3 <= mo_pack;
+    if (me_valid && me_tag == 2'd1) pe1 <= {me_hit, me_vip, me_be};
+    if (me_valid && me_tag == 2'd2) pe2 <= {me_hit, me_vip, me_be};
+    if (me_valid && me_tag == 2'd3) pe3 <= {me_hit, me_vip, me_be};
+    for (int unsigned k = 1; k <= 3; k++) begin
+      if ((pm_rd && !pm2_adopt && pm_nid == 2'(k)) || (pm2_rd && pm2_nid == 2'(k)))
+        pe_have[k] <= 1'b0;
+      if (me_valid && me_tag == 2'(k)) pe_have[k] <= 1'b1;
+    end
+    if (pm2_rd) begin
+      g2_key <= h1_meta.key;
+      g2_rev <= h1_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE;
+      g2_flags <= (h1_meta.class_kind == lbnic_pipe_pkg::CLASS_REVERSE) ? h1p.tcp_flags
+                                                                        : h1_meta.tcp_flags;
+      g2_slot <= h1_meta.slot;
+      g2_now <= h1_meta.now;
+      g2_len <= h1_meta.len;
+      g2_a <= h1_meta.bucket_a;
+      g2_b <= h1_meta.bucket_b;
+      pm2_id <= pm2_nid;
+      pm2_e <= h1;
+    end
+    pm2_iss <= pm2_rd && !rst;
+    pm2_dirty <= pm2_rd ? h1_wr : pm2_dirty || pm2_wr || !q_z0[pm2_e];
+    if (pm2_rd) pm2 <= PM_FLY;
+    else if ((pm_rd && pm2_adopt) || (pop && hd == pm2_e) || pm2_dirty || clear || flush_pend
+             || hc_pend || href_pend)
+      pm2 <= PM_OFF;
+    else if (pm2 == PM_FLY && mo_valid && mo_tag == pm2_id) pm2 <= PM_HAVE;
+    if (rst) begin
+      pm2 <= PM_OFF;
+      pm2_id <= 2'd1;
+      pm2_iss <= 1'b0;
+      pe_have <= '0;
+    end
+  end
   assign pm_use = pop_x && (pm == PM_FLY || pm == PM_HAVE) && pm_keep;
   // the pre-match ends (taken, or the head no longer ready: pm_drop), or
   // a new one starts (pm_end): what was read ahead for it is let go
@@ -3056,49 +3186,35 @@ module lbnic_ct_engine #(
     ph_q <= ph_a && !pm_end;
     ph_fin <= x_rrf || m.slot != g_slot;
     ph_ok <= 32'(g_slot) < MAX_VIPS && rr_ok[SB'(g_slot)] && !clear;
-    // the tagged result and early hit, whose ever they are (the head's
-    // pm, the packet's that took it, or a dropped one)
-    // (in order: a result that is not the head's pre-match's, or the
-    // packet's, comes before theirs)
-    if (mo_valid && mo_tag != 2'd0) begin
-      pm_hit <= mo_hit;
-      pm_hit_b <= mo_hit_b;
-      pm_hit_way <= mo_hit_way;
-      pm_hit_vip <= mo_hit_vip;
-      pm_hit_own <= mo_own;
-      pm_hit_in <= mo_hin;
-      pm_hit_be <= mo_hit_be;
-      pm_touched <= mo_touched;
-      pm_kind <= mo_kind;
-      pm_ins_b <= mo_ins_b;
-      pm_ins_way <= mo_ins_way;
-      pm_aged <= mo_aged;
-      pm_new <= mo_new;
-    end
+    // the packet's result (pm_*, x_* with pk_have): its pre-match's as
+    // it enters CT_EXEC, else as it comes under its tag
+    if (pm_use)
+      {pm_hit, pm_hit_b, pm_hit_way, pm_hit_vip, pm_hit_own, pm_hit_in, pm_hit_be, pm_touched,
+       pm_kind, pm_ins_b, pm_ins_way, pm_aged, pm_new} <= (mo_valid && mo_tag == pm_id) ? mo_pack : pr_hd;
+    else if (mo_valid && pk_fly && mo_tag == pk_tag)
+      {pm_hit, pm_hit_b, pm_hit_way, pm_hit_vip, pm_hit_own, pm_hit_in, pm_hit_be, pm_touched,
+       pm_kind, pm_ins_b, pm_ins_way, pm_aged, pm_new} <= mo_pack;
     // (S_DISP is the clock after the pop, which set vip_slot: a result
     // that came up to then was compared with the packet before's count;
     // one that comes later, with this packet's)
     if (st == S_DISP)
-      pm_hit_in <= ((mo_valid && mo_tag != 2'd0) ? mo_hit_be : pm_hit_be) < vip_slot.backend_count;
-    if (me_valid && me_tag == pm_id) begin
-      pme_hit <= me_hit;
-      pme_vip <= me_vip;
-      pme_be <= me_be;
-    end
+      pm_hit_in <= ((mo_valid && pk_fly && mo_tag == pk_tag) ? mo_hit_be : pm_hit_be)
+                   < vip_slot.backend_count;
     for (int unsigned k = 1; k <= 3; k++)
-      pm_fl[k] <= (pm_fl[k] && !(mo_valid && mo_tag == 2'(k))) || (pm_iss && pm_id == 2'(k));
+      pm_fl[k] <= (pm_fl[k] && !(mo_valid && mo_tag == 2'(k)))
+                  || (pm_go && pm_id == 2'(k)) || (pm2_iss && pm2_id == 2'(k));
     pm_iss <= pm_rd && !rst;
-    if (pm_rd) pm_id <= pm_nid;
+    pm_ad <= pm_rd && pm2_adopt && !rst;
+    if (pm_rd) pm_id <= pm2_adopt ? pm2_id : pm_nid;
     if (pm_drop) pm <= PM_OFF;
-    else if (pm_rd) pm <= PM_FLY;
+    else if (pm_rd)
+      pm <= (pm2_adopt && (pm2 == PM_HAVE || (mo_valid && mo_tag == pm2_id))) ? PM_HAVE : PM_FLY;
     else if (pm == PM_FLY && mo_valid && mo_tag == pm_id) pm <= PM_HAVE;
-    if (pm_end) pm_e <= 1'b0;
-    else if (pm == PM_FLY && me_valid && me_tag == pm_id) pm_e <= 1'b1;
     if (rst) begin
       pm <= PM_OFF;
       pm_id <= 2'd1;
       pm_fl <= '0;
-      pm_e <= 1'b0;
+      pm_ad <= 1'b0;
       pm_lxi <= 1'b0;
       pm_lxg <= 1'b0;
       pm_rr <= 1'b0;
@@ -3110,22 +3226,34 @@ module lbnic_ct_engine #(
 `ifndef SYNTHESIS
   // The pre-match computed on what the pop read: the same buckets and key
   // (a write of the head's buckets not seen by pm_keep would show here).
-  logic [BBITS-1:0] pmd_a, pmd_b;
-  lbnic_pipe_pkg::ct_key_t pmd_key;
+  logic [BBITS-1:0] pmd_a, pmd_b, pmd2_a, pmd2_b;
+  lbnic_pipe_pkg::ct_key_t pmd_key, pmd2_key;
   always_ff @(posedge clk) begin
-    if (pm_iss) begin
+    if (pm_go) begin
       pmd_a <= hd_da;
       pmd_b <= hd_db;
       pmd_key <= g_key;
     end
+    if (pm2_iss) begin
+      pmd2_a <= hd_da;
+      pmd2_b <= hd_db;
+      pmd2_key <= g2_key;
+    end
+    if (pm_rd && pm2_adopt) begin
+      pmd_a <= pmd2_a;
+      pmd_b <= pmd2_b;
+      pmd_key <= pmd2_key;
+    end
     if (!rst && st == S_DISP && pk_sel && (pmd_a != hd_da || pmd_b != hd_db || pmd_key != m.key))
       $error("lbnic_ct_engine: a pre-match on other data than the head's as it entered");
-    if (!rst && mo_valid && mo_tag != 2'd0 && pk_have)
-      $error("lbnic_ct_engine: a tagged result over the one the packet has not taken");
-    if (!rst && pm_iss && pm_fl[pm_id]) $error("lbnic_ct_engine: a pre-match's tag reused in flight");
-    if (!rst && pm == PM_FLY && !pm_iss && !pm_fl[pm_id])
+    if (!rst && mo_valid && pk_have && mo_tag == pk_tag)
+      $error("lbnic_ct_engine: a result of the packet's tag after it took its own");
+    if (!rst && pm_go && pm_fl[pm_id]) $error("lbnic_ct_engine: a pre-match's tag reused in flight");
+    if (!rst && pm2_iss && (pm_fl[pm2_id] || pm_go || d_go))
+      $error("lbnic_ct_engine: the next head's pre-match issued over another");
+    if (!rst && pm == PM_FLY && !pm_go && !pm_fl[pm_id])
       $error("lbnic_ct_engine: a pre-match in flight without its tag");
-    if (!rst && pm_iss && d_go) $error("lbnic_ct_engine: a pre-match issued with a head's lookup");
+    if (!rst && pm_go && d_go) $error("lbnic_ct_engine: a pre-match issued with a head's lookup");
     if (!rst && st == S_DISP && pk_sel && (x_za != '0 || x_zb != '0))
       $error("lbnic_ct_engine: a pre-match of a head with the scrubber's zeroes");
   end
@@ -3572,7 +3700,7 @@ module lbnic_ct_engine #(
         mstep <= MS_1;
         st <= S_M_GO;
       end
-      S_M_GO: if (!pm_iss) st <= S_M_W;  // (u_match takes the head's pre-match)
+      S_M_GO: if (!pm_go && !pm2_iss) st <= S_M_W;  // (u_match takes a pre-match)
       S_M_W: begin
         if (mstep == MS_1 && !phase_nat && xe_valid && me_own && !eb_iss && slot_ok && me_in) begin
           be_v <= 1'b1;
