@@ -3024,15 +3024,24 @@ module lbnic_ct_engine #(
                  && q_need[h1] && bank_valid && (q_vf[h1] || (q_rev[h1] && !ct_host)) && q_z0[h1];
   assign pm2_rd = pm2 == PM_OFF && pm2_nok && !pm2_iss && !pop && !pm_rd && h1_ok && !ct_host
                   && !clear;
-  // (a queue RAM write of pm2_e's entry: its data is not what was matched)
+  // (a queue RAM write of pm2_e's entry: its data is not what was
+  // matched. None comes while the entry is ready, so none in the clock
+  // of its read or of the head's pm_rd: checks below; pm2_dirty takes
+  // it a clock later.)
   assign pm2_wr = ((rsp_qa || us_pend[0] || fw_pe[0]) && qa_wad == pm2_e)
                   || ((rsp_qb || us_pend[1] || fw_pe[1]) && qb_wad == pm2_e);
-  assign pm2_adopt = pm2 != PM_OFF && pm2_e == hd && !pm2_dirty && !pm2_wr && hd_z0;
+  assign pm2_adopt = pm2 != PM_OFF && pm2_e == hd && !pm2_dirty && hd_z0;
   // (the head's match issued: not where its pm_rd took over pm2's)
   assign pm_go = pm_iss && !pm_ad;
-  logic h1_wr;
-  assign h1_wr = ((rsp_qa || us_pend[0] || fw_pe[0]) && qa_wad == h1)
-                 || ((rsp_qb || us_pend[1] || fw_pe[1]) && qb_wad == h1);
+`ifndef SYNTHESIS
+  always_ff @(posedge clk) begin
+    if (!rst && pm2_rd && (((rsp_qa || us_pend[0] || fw_pe[0]) && qa_wad == h1)
+                           || ((rsp_qb || us_pend[1] || fw_pe[1]) && qb_wad == h1)))
+      $error("lbnic_ct_engine: the next head's pre-match read in a write of its entry");
+    if (!rst && pm_rd && pm2_adopt && pm2_wr)
+      $error("lbnic_ct_engine: a pre-match taken over in a write of its entry");
+  end
+`endif
   // the next head's key and the rest, as g_* are the head's
   /* verilator lint_off UNUSEDSIGNAL */  // (the fields the match takes)
   lbnic_pipe_pkg::meta_t h1_meta;
@@ -3045,7 +3054,7 @@ module lbnic_ct_engine #(
   // The match's results by tag (pr1..pr3; early hits pe1..pe3, pe_have):
   // a pre-match's result waits there for its packet, which copies it into
   // pm_* as it enters CT_EXEC (pm_use) or as it comes (pk_fly).
-  localparam int unsigned PRW = 6 + 2 * WB + 2 * 16 + 2 * $bits(lbnic_pkg::ct_way_t) + 2;
+  localparam int unsigned PRW = 6 + 2 * WB + 2 * 16 + 2 * WBITS + 2;
   logic [PRW-1:0] mo_pack, pr1, pr2, pr3, pr_hd;
   logic [32:0] pe1, pe2, pe3;
   logic [3:1] pe_have;
@@ -3081,7 +3090,7 @@ module lbnic_ct_engine #(
       pm2_e <= h1;
     end
     pm2_iss <= pm2_rd && !rst;
-    pm2_dirty <= pm2_rd ? h1_wr : pm2_dirty || pm2_wr || !q_z0[pm2_e];
+    pm2_dirty <= !pm2_rd && (pm2_dirty || pm2_wr || !q_z0[pm2_e]);
     if (pm2_rd) pm2 <= PM_FLY;
     else if ((pm_rd && pm2_adopt) || (pop && hd == pm2_e) || pm2_dirty || clear || flush_pend
              || hc_pend || href_pend)
