@@ -63,6 +63,7 @@ module lbnic_ct_engine_small #(
     output logic [NC-1:0]                     cnt_inc,
     output logic                              swept,
     output logic                              rmw_busy,
+    output logic                              busy,
     output logic                              ct_bg,
     output logic [1:0]                        ready_n
 );
