@@ -1078,6 +1078,17 @@ module lbnic_ct_engine #(
   logic [31:0]   rrh_rdata, ph_p, pk_rrp;
   assign pv_rr = pv_v && pv_m != 0 && !maglev(pv_sched);
   assign ph_p = ph_ok ? rrh_rdata : 32'h0;
+  // Before that, the pointer the packet in CT_EXEC will leave where its
+  // lookup says so (ph_kn): unmoved where it is a hit or its miss would
+  // take no pointer, else its own pointer + 1 (ph_nx, ph_np: the one it
+  // read ahead, checked, or S_SCHED's), as its S_SCHED writes it. So a
+  // head behind a hit, or behind a miss on its own VIP, reads ahead while
+  // that packet runs. A guess the packet does not bear out (a stale hit
+  // rescheduling) is what the head's check at its pointer read (rr_bad)
+  // is there for. (x_kn: the FSM took the packet's result, r_hit.)
+  logic          ph_kn, ph_nx, x_kn;
+  logic [31:0]   ph_np, ph_pp;
+  assign ph_pp = (ph_fin || !ph_nx) ? ph_p : ph_np;
   // And its LUT entry, read as the index is in where the port is free
   // (pm_lui: issued, pm_lug: in, pm_luq), tagged (lut_pv beside lut_v,
   // lut_ptag at the answer: the bank's two clocks in lus); the packet that
@@ -3183,17 +3194,31 @@ module lbnic_ct_engine #(
       end
       // (the head's RR / WRR pointer, read where it was final; a pointer
       // kept from a larger table is left to the packet's S_MOD)
-      if (ph_q && ph_fin && !ph_done) begin
+      if (ph_q && (ph_fin || ph_kn) && !ph_done) begin
         ph_done <= 1'b1;
-        if (pv_rr && ph_p < pv_m) begin
+        if (pv_rr && ph_pp < pv_m) begin
           pm_rr <= 1'b1;
           pm_lxg <= 1'b1;
-          pm_lxq <= ph_p;
+          pm_lxq <= ph_pp;
         end
       end
     end
     ph_q <= ph_a && !pm_end;
     ph_fin <= x_rrf || m.slot != g_slot;
+    // (the packet's result in, pk_have, or taken, x_kn; its own pointer
+    // checked: rr_ra past 2, not rr_bad; S_SCHED's rr_p, but not one
+    // S_MOD wraps)
+    begin
+      logic kh, km;
+      logic [31:0] ptr;
+      kh = (pk_have && pm_hit) || (x_kn && r_hit);
+      km = rr_ra != 2'd2 && ((pk_rr && !rr_bad && ((pk_have && !pm_hit) || (x_kn && !r_hit)))
+                             || (st == S_SCHED && !hashed && rr_p < vip_slot.lut_size));
+      ptr = (st == S_SCHED) ? rr_p : pk_rrp;
+      ph_kn <= m.slot == g_slot && (!rr_ahead || (kh && st != S_SCHED) || km);
+      ph_nx <= rr_ahead && (st == S_SCHED || !kh);
+      ph_np <= (ptr + 32'd1 == vip_slot.lut_size) ? 32'h0 : ptr + 32'd1;
+    end
     ph_ok <= 32'(g_slot) < MAX_VIPS && rr_ok[SB'(g_slot)] && !clear;
     // the packet's result (pm_*, x_* with pk_have): its pre-match's as
     // it enters CT_EXEC, else as it comes under its tag
@@ -3727,6 +3752,7 @@ module lbnic_ct_engine #(
             MS_1: begin
               pk_have <= 1'b0;
               pk_tag <= 2'd0;
+              x_kn <= !phase_nat;
               r_hit <= x_hit;
               r_hit_b <= x_hit_b;
               r_hit_way <= x_hit_way;
@@ -4194,6 +4220,7 @@ module lbnic_ct_engine #(
       handed <= 1'b0;
       lx_got <= pm_use && !pm_rr && (pm_lxg || (pm_lxi && lx_valid && lx_tag));
       pk_rr <= pm_use && pm_rr;
+      x_kn <= 1'b0;
       pk_rrp <= pm_lxq;
       lx_q <= pm_lxg ? pm_lxq : lx_index;
       lx_iss <= 1'b0;
@@ -4357,6 +4384,7 @@ module lbnic_ct_engine #(
       rr_bad <= 1'b0;
       pk_rr <= 1'b0;
       x_rrf <= 1'b1;
+      x_kn <= 1'b0;
       eb_iss <= 1'b0;
       eb_got <= 1'b0;
       o_full <= '0;

@@ -18,9 +18,9 @@ bash scripts/tshark-check.sh --install
 export LBNIC_REQUIRE_TSHARK=1
 # Verilator and Yosys (installed as root) lint rtl/pkg/lbnic_pkg.sv
 # (scripts/rtl-lint.sh), and g++ and make build what Verilator writes.
-# Yosys's coarse synthesis of the whole pipeline (single-threaded, ~5
-# CPU-minutes; the full generic one took 12, and the FPGA report is
-# scripts/synth.sh's) starts in the background beside the workspace's test
+# Yosys's coarse synthesis of the whole pipeline (single-threaded, ~12
+# CPU-minutes at stop 65, docs/performance.md "CI run time"; the FPGA
+# report is scripts/synth.sh's) starts in the background beside the workspace's test
 # build. Then the Verilator harness of the whole RTL (scripts/rtl-sim.sh,
 # the small target: the model behind `--model rtl`, which tests/rtl.rs
 # compares with the functional model, required here, so a missing harness
