@@ -281,6 +281,7 @@ module lbnic_ct_engine #(
   logic [7:0]                g_flags;
   lbnic_pipe_pkg::ct_key_t   g_key;
   logic [15:0]               g_slot, g_len;
+  logic [15:0]               hd_sl;  // the head's slot, kept as hd moves (u_rrh, ph_*)
   logic [31:0]               g_now, g_a, g_b;
   // The head's pre-match (issue 13): while the packet in CT_EXEC is busy
   // elsewhere, the head's lookup runs in u_match as soon as its buckets
@@ -748,7 +749,7 @@ module lbnic_ct_engine #(
   lbnic_ram #(.WIDTH(32), .DEPTH(MAX_VIPS), .AW(SB), .A_READ(1'b0)) u_rrh (
       .clk,
       .a_en(rr_we), .a_we(1'b1), .a_addr(SB'(s_slot)), .a_wdata(rr_wdata), .a_rdata(rrh_a_rdata),
-      .b_en(1'b1), .b_addr(SB'(g_slot)), .b_rdata(rrh_rdata)
+      .b_en(1'b1), .b_addr(SB'(hd_sl)), .b_rdata(rrh_rdata)
   );
   // (a pre-read entry not yet checked, or found stale and not yet read
   // again: S_SCHED does not take it)
@@ -1065,15 +1066,16 @@ module lbnic_ct_engine #(
   assign pv_ok = pv_v && pv_m != 0 && maglev(pv_sched);
   // An RR / WRR head's LUT entry is read ahead the same way (issue 13),
   // its index the slot's pointer (pm_rr: pm_lxq holds that, pm_lxg says it
-  // is in). The pointer is read from a copy of u_rr (u_rrh, at g_slot)
-  // once the packet in CT_EXEC can move that slot's pointer no more
-  // (ph_fin: x_rrf, its pointer written or its scheduling past, or
-  // another slot, or none there), so the head reads the pointer its own
-  // S_SCHED will; ph_a: the reads are the head's (from the clock after
-  // pm_rd), ph_q: a clock later, with their data; ph_done: read.
+  // is in). The pointer is read from a copy of u_rr (u_rrh, at the
+  // head's slot hd_sl, a register kept as hd moves, so its data is in the
+  // clock after pm_rd) once the packet in CT_EXEC can move that slot's
+  // pointer no more (ph_fin: x_rrf, its pointer written or its scheduling
+  // past, or another slot, or none there), so the head reads the pointer
+  // its own S_SCHED will; ph_a: the reads are the head's, with their data
+  // (from the clock after pm_rd); ph_done: read.
   // The packet that took it checks it as it reads its pointer (rr_bad:
   // RESET's clear between) and reads its entry again if it differs.
-  logic          pv_rr, pm_rr, ph_a, ph_q, ph_fin, ph_ok, ph_done, x_rrf;
+  logic          pv_rr, pm_rr, ph_a, ph_fin, ph_ok, ph_done, x_rrf;
   logic          pk_rr, rr_bad, rr_stale;
   logic [31:0]   rrh_rdata, ph_p, pk_rrp;
   assign pv_rr = pv_v && pv_m != 0 && !maglev(pv_sched);
@@ -3062,6 +3064,15 @@ module lbnic_ct_engine #(
   lbnic_pipe_pkg::parsed_t h1p;
   /* verilator lint_on UNUSEDSIGNAL */
   lbnic_word_sel #(.W(PB), .N(DEPTH), .IW(QB)) u_h1_parsed (.words(q_parsed), .index(h1), .word(h1p));
+  // (the head's slot as hd_vf is kept: the entry after hd's on a pop,
+  // else hd's; either the one taken now where it is that entry)
+  always_ff @(posedge clk)
+    hd_sl <= pop ? (tk1 ? in_meta.slot : h1_meta.slot) : (tk0 ? in_meta.slot : hd_sl);
+`ifndef SYNTHESIS
+  always_ff @(posedge clk)
+    if (!rst && q_cnt != '0 && hd_sl != hd_meta.slot)
+      $error("lbnic_ct_engine: hd_sl apart from the head's slot");
+`endif
   // The match's results by tag (pr1..pr3; early hits pe1..pe3, pe_have):
   // a pre-match's result waits there for its packet, which copies it into
   // pm_* as it enters CT_EXEC (pm_use) or as it comes (pk_fly).
@@ -3194,7 +3205,7 @@ module lbnic_ct_engine #(
       end
       // (the head's RR / WRR pointer, read where it was final; a pointer
       // kept from a larger table is left to the packet's S_MOD)
-      if (ph_q && (ph_fin || ph_kn) && !ph_done) begin
+      if (ph_a && (ph_fin || ph_kn) && !ph_done) begin
         ph_done <= 1'b1;
         if (pv_rr && ph_pp < pv_m) begin
           pm_rr <= 1'b1;
@@ -3203,8 +3214,7 @@ module lbnic_ct_engine #(
         end
       end
     end
-    ph_q <= ph_a && !pm_end;
-    ph_fin <= x_rrf || m.slot != g_slot;
+    ph_fin <= x_rrf || m.slot != hd_sl;
     // (the packet's result in, pk_have, or taken, x_kn; its own pointer
     // checked: rr_ra past 2, not rr_bad; S_SCHED's rr_p, but not one
     // S_MOD wraps)
@@ -3215,11 +3225,11 @@ module lbnic_ct_engine #(
       km = rr_ra != 2'd2 && ((pk_rr && !rr_bad && ((pk_have && !pm_hit) || (x_kn && !r_hit)))
                              || (st == S_SCHED && !hashed && rr_p < vip_slot.lut_size));
       ptr = (st == S_SCHED) ? rr_p : pk_rrp;
-      ph_kn <= m.slot == g_slot && (!rr_ahead || (kh && st != S_SCHED) || km);
+      ph_kn <= m.slot == hd_sl && (!rr_ahead || (kh && st != S_SCHED) || km);
       ph_nx <= rr_ahead && (st == S_SCHED || !kh);
       ph_np <= (ptr + 32'd1 == vip_slot.lut_size) ? 32'h0 : ptr + 32'd1;
     end
-    ph_ok <= 32'(g_slot) < MAX_VIPS && rr_ok[SB'(g_slot)] && !clear;
+    ph_ok <= 32'(hd_sl) < MAX_VIPS && rr_ok[SB'(hd_sl)] && !clear;
     // the packet's result (pm_*, x_* with pk_have): its pre-match's as
     // it enters CT_EXEC, else as it comes under its tag
     if (pm_use)
@@ -3253,7 +3263,6 @@ module lbnic_ct_engine #(
       pm_lxg <= 1'b0;
       pm_rr <= 1'b0;
       ph_a <= 1'b0;
-      ph_q <= 1'b0;
       ph_done <= 1'b0;
     end
   end
