@@ -3217,17 +3217,20 @@ module lbnic_ct_engine #(
     ph_fin <= x_rrf || m.slot != hd_sl;
     // (the packet's result in, pk_have, or taken, x_kn; its own pointer
     // checked: rr_ra past 2, not rr_bad; S_SCHED's rr_p, but not one
-    // S_MOD wraps)
+    // S_MOD wraps; each pointer's successor made on its own and the
+    // state's choice last: the state through the choice, the add and the
+    // compare into ph_np was 9 LUT levels)
     begin
       logic kh, km;
-      logic [31:0] ptr;
+      logic [31:0] np_s, np_k;
       kh = (pk_have && pm_hit) || (x_kn && r_hit);
       km = rr_ra != 2'd2 && ((pk_rr && !rr_bad && ((pk_have && !pm_hit) || (x_kn && !r_hit)))
                              || (st == S_SCHED && !hashed && rr_p < vip_slot.lut_size));
-      ptr = (st == S_SCHED) ? rr_p : pk_rrp;
+      np_s = (rr_p + 32'd1 == vip_slot.lut_size) ? 32'h0 : rr_p + 32'd1;
+      np_k = (pk_rrp + 32'd1 == vip_slot.lut_size) ? 32'h0 : pk_rrp + 32'd1;
       ph_kn <= m.slot == hd_sl && (!rr_ahead || (kh && st != S_SCHED) || km);
       ph_nx <= rr_ahead && (st == S_SCHED || !kh);
-      ph_np <= (ptr + 32'd1 == vip_slot.lut_size) ? 32'h0 : ptr + 32'd1;
+      ph_np <= (st == S_SCHED) ? np_s : np_k;
     end
     ph_ok <= 32'(hd_sl) < MAX_VIPS && rr_ok[SB'(hd_sl)] && !clear;
     // the packet's result (pm_*, x_* with pk_have): its pre-match's as
